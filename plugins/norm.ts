@@ -1,0 +1,47 @@
+/**
+ * Normalisation of each branch of a joint block before the add. The paper's text says the joint
+ * outputs were normalised; the released ViT code added them raw (`none`), and the Perceiver joint
+ * model used ONE BatchNorm(3) for every branch of every block (`batchnorm` with `share: model`).
+ */
+import {registerNorm, type SymbolicTensor} from '../src/api.js'
+
+type Share = 'model' | 'block' | 'branch'
+
+export interface NormParams {
+  /** Which branches use one instance: all in the model, those of one block, or one per branch. */
+  share: Share
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {share: {enum: ['model', 'block', 'branch'], default: 'model', description: 'which joint branches share one normalisation layer'}},
+}
+
+registerNorm<Record<string, never>>({
+  name: 'none',
+  summary: 'No normalisation: joint branches are added as they are (the released ViT joint model).',
+  schema: {type: 'object', additionalProperties: false, properties: {}},
+  create: (_ctx, image) => image,
+})
+
+registerNorm<NormParams>({
+  name: 'batchnorm',
+  summary: 'BatchNorm over channels, one instance per model, block or branch (the Perceiver joint model: one for all).',
+  schema,
+  create: (ctx, image, p) => {
+    const layer = ctx.shared(`norm:${ctx.path}`, () => ctx.batchNorm('bn'))
+    return ctx.apply(layer, image)
+  },
+})
+
+registerNorm<NormParams>({
+  name: 'layernorm',
+  summary: 'LayerNorm over each branch image (C, H, W), one instance per model, block or branch.',
+  schema,
+  create: (ctx, image) => {
+    const {tfl} = ctx
+    const layer = ctx.shared(`norm:${ctx.path}`, () => tfl.layers.layerNormalization({name: ctx.name('ln'), axis: [1, 2, 3], epsilon: 1e-5}))
+    return ctx.apply(layer, image) as SymbolicTensor
+  },
+})

@@ -1,0 +1,140 @@
+/**
+ * Perceiver, perceiver-pytorch 0.7 structure (arXiv:2103.03206): channels-last input with Fourier
+ * position features, a learned latent array, `depth` layers of [cross-attention + GEGLU FF, then
+ * `self_per_cross_attn` × (latent self-attention + GEGLU FF)], all pre-norm and residual, no weight
+ * tying; head = mean over latents → LayerNorm → Linear.
+ *
+ * `perceiver` (component): the head emits 3·H·W values read as a (3, H, W) image — image in, image out.
+ * `perceiver_classifier` (model): the head emits class logits.
+ */
+import {AttentionCore, FourierFeatures, Geglu, LatentArray, registerComponent, registerModel, type BuildContext, type SymbolicTensor} from '../src/api.js'
+
+export interface PerceiverParams {
+  num_freq_bands: number
+  max_freq: number
+  depth: number
+  num_latents: number
+  latent_dim: number
+  cross_heads: number
+  latent_heads: number
+  cross_dim_head: number
+  latent_dim_head: number
+  self_per_cross_attn: number
+  ff_mult: number
+  attn_dropout: number
+  ff_dropout: number
+}
+
+function residual(ctx: BuildContext, a: SymbolicTensor, b: SymbolicTensor): SymbolicTensor {
+  return ctx.tfl.layers.add({name: ctx.name('residual')}).apply([a, b]) as SymbolicTensor
+}
+
+/** PreNorm(Attention): LN(x) → q; LN(context) → k, v (no bias); heads; Linear out; Dropout. */
+function attention(ctx: BuildContext, x: SymbolicTensor, context: SymbolicTensor | null, heads: number, dimHead: number, dropout: number): SymbolicTensor {
+  const dim = x.shape[2] as number
+  const inner = heads * dimHead
+  const h = ctx.apply(ctx.layerNorm('norm'), x)
+  let out: SymbolicTensor
+  const core = new AttentionCore({name: ctx.name('core'), heads, dimHead}) as never
+  if (context) {
+    const c = ctx.apply(ctx.layerNorm('norm_context'), context)
+    const q = ctx.apply(ctx.dense('to_q', dim, inner, {bias: false}), h)
+    const kv = ctx.apply(ctx.dense('to_kv', context.shape[2] as number, 2 * inner, {bias: false}), c)
+    out = ctx.apply(core, [q, kv])
+  } else {
+    const q = ctx.apply(ctx.dense('to_q', dim, inner, {bias: false}), h)
+    const kv = ctx.apply(ctx.dense('to_kv', dim, 2 * inner, {bias: false}), h)
+    out = ctx.apply(core, [q, kv])
+  }
+  out = ctx.apply(ctx.dense('to_out', inner, dim), out)
+  return residual(ctx, ctx.apply(ctx.dropout('dropout', dropout), out), x)
+}
+
+/** PreNorm(FeedForward): LN → Linear(d, 2·mult·d) → GEGLU → Dropout → Linear(mult·d, d). */
+function feedForward(ctx: BuildContext, x: SymbolicTensor, mult: number, dropout: number): SymbolicTensor {
+  const dim = x.shape[2] as number
+  let h = ctx.apply(ctx.layerNorm('norm'), x)
+  h = ctx.apply(ctx.dense('fc1', dim, dim * mult * 2), h)
+  h = ctx.apply(new Geglu({name: ctx.name('geglu')}) as never, h)
+  h = ctx.apply(ctx.dropout('dropout', dropout), h)
+  h = ctx.apply(ctx.dense('fc2', dim * mult, dim), h)
+  return residual(ctx, h, x)
+}
+
+/** The encoder up to the pooled, normalised latent (B, latent_dim). */
+export function perceiverEncoder(ctx: BuildContext, image: SymbolicTensor, p: PerceiverParams): SymbolicTensor {
+  const data = ctx.apply(new FourierFeatures({name: ctx.name('fourier'), numBands: p.num_freq_bands, maxFreq: p.max_freq}) as never, image)
+  let x = ctx.apply(new LatentArray({name: ctx.name('latents'), numLatents: p.num_latents, dim: p.latent_dim, initializer: ctx.normal() as never}) as never, data)
+  for (let i = 0; i < p.depth; i++) {
+    const layer = ctx.scope(`layer${i + 1}`)
+    x = attention(layer.scope('cross_attn'), x, data, p.cross_heads, p.cross_dim_head, p.attn_dropout)
+    x = feedForward(layer.scope('cross_ff'), x, p.ff_mult, p.ff_dropout)
+    for (let j = 0; j < p.self_per_cross_attn; j++) {
+      x = attention(layer.scope(`self_attn${j + 1}`), x, null, p.latent_heads, p.latent_dim_head, p.attn_dropout)
+      x = feedForward(layer.scope(`self_ff${j + 1}`), x, p.ff_mult, p.ff_dropout)
+    }
+  }
+  const head = ctx.scope('head')
+  const pooled = ctx.tfl.layers.globalAveragePooling1d({name: head.name('mean_latents')}).apply(x) as SymbolicTensor
+  return head.apply(head.layerNorm('norm'), pooled)
+}
+
+const schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    num_freq_bands: {type: 'integer', minimum: 1, default: 6},
+    max_freq: {type: 'number', exclusiveMinimum: 0, default: 10},
+    depth: {type: 'integer', minimum: 1, default: 4},
+    num_latents: {type: 'integer', minimum: 1, default: 32},
+    latent_dim: {type: 'integer', minimum: 1, default: 32},
+    cross_heads: {type: 'integer', minimum: 1, default: 2},
+    latent_heads: {type: 'integer', minimum: 1, default: 8},
+    cross_dim_head: {type: 'integer', minimum: 1, default: 16},
+    latent_dim_head: {type: 'integer', minimum: 1, default: 16},
+    self_per_cross_attn: {type: 'integer', minimum: 0, default: 2},
+    ff_mult: {type: 'integer', minimum: 1, default: 4},
+    attn_dropout: {type: 'number', minimum: 0, maximum: 1, default: 0.2},
+    ff_dropout: {type: 'number', minimum: 0, maximum: 1, default: 0.2},
+  },
+}
+
+const tiny: Partial<PerceiverParams> = {num_freq_bands: 2, depth: 1, num_latents: 4, latent_dim: 8, cross_heads: 1, latent_heads: 2, cross_dim_head: 4, latent_dim_head: 4, self_per_cross_attn: 1, ff_mult: 2}
+
+registerComponent<PerceiverParams>({
+  name: 'perceiver',
+  summary: 'Perceiver encoder whose head emits 3·H·W values read back as an image; image in, image out.',
+  paper: 'arXiv:2103.03206',
+  schema,
+  presets: {
+    paper_alternating: {depth: 4, cross_heads: 2, latent_heads: 8, num_latents: 32, latent_dim: 32, self_per_cross_attn: 2},
+    paper_joint: {depth: 1, cross_heads: 1, latent_heads: 8, num_latents: 32, latent_dim: 32, self_per_cross_attn: 2},
+  },
+  tiny,
+  output: 'image',
+  create: (ctx, image, p) => {
+    const {tfl} = ctx
+    const [, h, w] = image.shape as number[]
+    const latent = perceiverEncoder(ctx, image, p)
+    const out = ctx.scope('head').apply(ctx.scope('head').dense('fc', p.latent_dim, 3 * h * w), latent)
+    const chw = tfl.layers.reshape({name: ctx.name('as_image'), targetShape: [3, h, w]}).apply(out) as SymbolicTensor
+    return tfl.layers.permute({name: ctx.name('to_nhwc'), dims: [2, 3, 1]}).apply(chw) as SymbolicTensor
+  },
+})
+
+registerModel<PerceiverParams>({
+  name: 'perceiver_classifier',
+  summary: 'Perceiver baseline: Fourier features, latent array, cross/self attention with GEGLU, mean-pooled LayerNorm + Linear head.',
+  paper: 'arXiv:2103.03206',
+  schema,
+  presets: {
+    paper: {depth: 4, cross_heads: 2, latent_heads: 8, num_latents: 32, latent_dim: 32, self_per_cross_attn: 2},
+    paper_baseline: {depth: 4, cross_heads: 8, latent_heads: 8, num_latents: 64, latent_dim: 64, self_per_cross_attn: 4},
+  },
+  tiny,
+  create: (ctx, image, p, numClasses) => {
+    const enc = ctx.scope('perceiver')
+    const latent = perceiverEncoder(enc, image, p)
+    return enc.scope('head').apply(enc.scope('head').dense('fc', p.latent_dim, numClasses), latent)
+  },
+})

@@ -1,0 +1,33 @@
+/**
+ * The public plugin API. Built-in plugins (plugins/*.ts) use exactly this, and so can a third-party
+ * plugin file listed in a spec (`plugins: [./my-plugin.js]`): either `import {registerComponent}
+ * from 'mixture-models'` where the package is installed, or export a default function that receives
+ * this module (`export default function (mm) { mm.registerComponent({...}) }`), which works for a
+ * file anywhere on disk and guarantees the same TensorFlow.js instance.
+ */
+export {tf, tfl} from './engine/tf.js'
+export type {SymbolicTensor, Tensor, LayersModel} from './engine/tf.js'
+export {
+  registerComponent,
+  registerAdapter,
+  registerNorm,
+  registerHead,
+  registerBlock,
+  registerModel,
+  lookup,
+  names,
+  type ComponentDef,
+  type AdapterDef,
+  type NormDef,
+  type HeadDef,
+  type BlockDef,
+  type BlockParts,
+  type ModelDef,
+  type JsonSchema,
+  type Flow,
+} from './registry/registry.js'
+export {BuildContext} from './registry/context.js'
+export {AttentionCore, attend} from './layers/attention.js'
+export {ClsPosEmbedding, LatentArray, ClsPool} from './layers/embeddings.js'
+export {FourierFeatures, Geglu, gelu, fourierTable} from './layers/perceiver.js'
+export {Dropout} from './layers/dropout.js'

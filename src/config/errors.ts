@@ -1,0 +1,64 @@
+/** Errors about a spec: each problem names the file, line:column and dotted path. CLI exit code 2. */
+
+export interface Origin {
+  file: string
+  line?: number
+  col?: number
+}
+
+export interface Problem {
+  origin?: Origin
+  /** Dotted path inside the spec, e.g. `model.components[1].depth`. */
+  path: string
+  message: string
+}
+
+export function formatOrigin(o?: Origin): string {
+  if (!o) return '<spec>'
+  return o.line ? `${o.file}:${o.line}:${o.col ?? 1}` : o.file
+}
+
+export function formatProblem(p: Problem): string {
+  return `${formatOrigin(p.origin)}: ${p.path ? `${p.path}: ` : ''}${p.message}`
+}
+
+export class SpecError extends Error {
+  readonly exitCode = 2
+  constructor(
+    readonly problems: Problem[],
+    readonly file?: string,
+  ) {
+    const head = file ? `invalid spec ${file}` : 'invalid spec'
+    super(problems.length === 1 ? `${head}: ${formatProblem(problems[0])}` : `${head} (${problems.length} problems):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`)
+    this.name = 'SpecError'
+  }
+}
+
+/** Edit distance, for "did you mean" suggestions. */
+export function levenshtein(a: string, b: string): number {
+  const d = Array.from({length: b.length + 1}, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]
+    d[0] = i
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = d[j]
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      prev = tmp
+    }
+  }
+  return d[b.length]
+}
+
+/** The closest candidate within a distance that still looks like a typo, if any. */
+export function suggest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const c of candidates) {
+    const distance = levenshtein(word.toLowerCase(), c.toLowerCase())
+    if (distance < bestDistance) {
+      best = c
+      bestDistance = distance
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
+}

@@ -1,0 +1,143 @@
+/**
+ * Backend selection: the only module that knows which TensorFlow.js backends exist.
+ *
+ * `auto` tries, in order: tfjs-node-gpu (CUDA, only when TensorFlow actually sees a GPU), WebGPU
+ * (a hardware adapter through Dawn), tfjs-node (CPU libtensorflow), the native oneDNN addon,
+ * WASM, and finally the pure-JS `cpu` backend. Each probe returns why it was skipped, and the
+ * first stderr line of a run names the backend and those reasons.
+ */
+import {tf} from './tf.js'
+import './kernels/index.js'
+
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const
+export type BackendName = (typeof BACKENDS)[number]
+
+export interface BackendChoice {
+  /** The tfjs backend name now active (`tensorflow`, `webgpu`, `native`, `wasm`, `cpu`). */
+  name: string
+  /** What was asked for (`auto` or a name). */
+  requested: BackendName
+  /** Human-readable detail: device, threads, library versions. */
+  detail: string
+  /** For every faster backend that was not used, why. */
+  skipped: {name: string; reason: string}[]
+}
+
+export interface Probe {
+  name: Exclude<BackendName, 'auto'>
+  /** Load and register the backend; resolve to a detail string or throw with the reason it cannot run. */
+  load(): Promise<string>
+}
+
+async function importOptional(name: string): Promise<unknown> {
+  try {
+    return await import(name)
+  } catch (error) {
+    const code = (error as {code?: string}).code
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') throw new Error(`${name} is not installed`)
+    throw new Error(`${name} failed to load: ${(error as Error).message.split('\n')[0]}`)
+  }
+}
+
+const PROBES: Probe[] = [
+  {
+    name: 'tensorflow',
+    async load() {
+      // tfjs-node-gpu registers the `tensorflow` backend; only count it when TensorFlow sees a GPU.
+      let gpuError: string | undefined
+      try {
+        await importOptional('@tensorflow/tfjs-node-gpu')
+        const devices = await listTensorflowGpus()
+        if (devices > 0) return `@tensorflow/tfjs-node-gpu, ${devices} CUDA device(s)`
+        gpuError = '@tensorflow/tfjs-node-gpu loaded but TensorFlow sees no CUDA GPU (it needs CUDA 11.2 + cuDNN 8.1); it would silently run on the CPU'
+      } catch (error) {
+        gpuError = (error as Error).message
+      }
+      throw new Error(gpuError)
+    },
+  },
+  {
+    name: 'webgpu',
+    async load() {
+      const {loadWebgpu} = await import('./webgpu/index.js')
+      return loadWebgpu()
+    },
+  },
+  {
+    name: 'tensorflow',
+    async load() {
+      await importOptional('@tensorflow/tfjs-node')
+      return '@tensorflow/tfjs-node (CPU libtensorflow)'
+    },
+  },
+  {
+    name: 'native',
+    async load() {
+      const {loadNative} = await import('./native/index.js')
+      return loadNative()
+    },
+  },
+  {
+    name: 'wasm',
+    async load() {
+      const {loadWasm} = await import('./wasm/index.js')
+      return loadWasm()
+    },
+  },
+  {
+    name: 'cpu',
+    async load() {
+      return 'pure-JS kernels, single-threaded'
+    },
+  },
+]
+
+async function listTensorflowGpus(): Promise<number> {
+  // tfjs-node-gpu exposes no device list; a tiny op placed by TensorFlow tells through its logs only,
+  // so ask the binding for the CUDA devices TensorFlow registered.
+  const binding = (tf.backend() as unknown as {binding?: {isUsingGpuDevice?: () => boolean}}).binding
+  if (binding?.isUsingGpuDevice) return binding.isUsingGpuDevice() ? 1 : 0
+  return 0
+}
+
+/** Resolve `requested` from `--backend`, then `MIXTURE_BACKEND`, then `auto`. */
+export function requestedBackend(flag?: string): BackendName {
+  const value = (flag ?? process.env.MIXTURE_BACKEND ?? 'auto').toLowerCase()
+  if (!(BACKENDS as readonly string[]).includes(value)) {
+    throw new Error(`unknown backend "${value}": choose one of ${BACKENDS.join(', ')} (from --backend or MIXTURE_BACKEND)`)
+  }
+  return value as BackendName
+}
+
+let active: BackendChoice | undefined
+
+/** Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named, or an error. */
+export async function selectBackend(requested: BackendName = 'auto'): Promise<BackendChoice> {
+  if (active && (requested === 'auto' || requested === active.name)) return active
+  const skipped: {name: string; reason: string}[] = []
+  const candidates = requested === 'auto' ? PROBES : PROBES.filter((p) => p.name === requested)
+  for (const probe of candidates) {
+    try {
+      const detail = await probe.load()
+      const ok = await tf.setBackend(probe.name)
+      if (!ok) throw new Error(`tf.setBackend('${probe.name}') failed to initialise`)
+      await tf.ready()
+      active = {name: tf.getBackend(), requested, detail, skipped}
+      return active
+    } catch (error) {
+      skipped.push({name: probe.name, reason: (error as Error).message})
+    }
+  }
+  const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')
+  throw new Error(`backend "${requested}" is not available here (${why}). Use --backend auto to pick the fastest working one.`)
+}
+
+/** One line for the top of stderr: which backend runs, and why faster ones were skipped. */
+export function describeBackend(choice: BackendChoice): string {
+  const skipped = choice.skipped.length > 0 ? `; skipped ${choice.skipped.map((s) => `${s.name} (${s.reason})`).join(', ')}` : ''
+  return `backend: ${choice.name} — ${choice.detail}${choice.requested === 'auto' ? ' [auto]' : ''}${skipped}`
+}
+
+export function activeBackend(): BackendChoice | undefined {
+  return active
+}

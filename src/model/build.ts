@@ -1,0 +1,80 @@
+/**
+ * Spec → tfjs functional model, plus the per-component table of trainable parameters.
+ * "Parameters" are trainable weights only (BatchNorm moving statistics are not counted; tfjs's
+ * `countParams()` would count them).
+ */
+import {tfl, type LayersModel, type SymbolicTensor} from '../engine/tf.js'
+import {DATASETS} from '../data/catalog.js'
+import {BuildContext} from '../registry/context.js'
+import {lookup, RegistryError} from '../registry/registry.js'
+import type {ResolvedSpec} from '../config/validate.js'
+import {MODEL_META_KEYS} from '../config/schema.js'
+import '../registry/builtins.js'
+
+export interface ComponentCount {
+  /** Dotted owner, e.g. `block1.vit`, `block1.vit_adapter`, `norm`, `head`. */
+  component: string
+  params: number
+}
+
+export interface BuiltModel {
+  model: LayersModel
+  /** Total trainable parameters. */
+  params: number
+  components: ComponentCount[]
+  numClasses: number
+  /** NHWC input shape without the batch axis. */
+  inputShape: [number, number, number]
+}
+
+export function numClassesOf(spec: Pick<ResolvedSpec, 'data' | 'model'>): number {
+  if (spec.model.num_classes) return spec.model.num_classes
+  if (spec.data.dataset === 'synthetic') return ((spec.data.synthetic as {classes?: number} | undefined)?.classes ?? 4)
+  const info = DATASETS[spec.data.dataset]
+  if (!info) throw new RegistryError(`unknown dataset "${spec.data.dataset}"`)
+  if (spec.data.dataset === 'cifar100' && spec.data.label_mode === 'coarse') return info.coarseClassNames?.length ?? 20
+  return info.numClasses
+}
+
+export function trainableCount(weights: {shape: number[]}[]): number {
+  return weights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0)
+}
+
+/** Group a layer's owner path into the component it belongs to. */
+function componentKey(path: string): string {
+  const segments = path.split('.')
+  return /^block\d+$/.test(segments[0]) && segments.length > 1 ? `${segments[0]}.${segments[1]}` : segments[0]
+}
+
+export function buildModel(spec: Pick<ResolvedSpec, 'data' | 'model' | 'seed'>): BuiltModel {
+  const entry = lookup('model', spec.model.type)
+  if (!entry) throw new RegistryError(`unknown model "${spec.model.type}"`)
+  const numClasses = numClassesOf(spec)
+  const size = spec.data.image_size
+  const ctx = BuildContext.root({seed: spec.seed, init: spec.model.init ?? 'torch'})
+  const input = tfl.input({shape: [size, size, 3], name: 'image'})
+  const params: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(spec.model)) if (!(MODEL_META_KEYS as readonly string[]).includes(k)) params[k] = v
+  const output = entry.create(ctx, input, params, numClasses) as SymbolicTensor
+  const outShape = output.shape
+  // More outputs than classes is allowed (the paper's ResNet-18 keeps its 1000-way head); fewer is not.
+  if (outShape.length !== 2 || (outShape[1] as number) < numClasses) {
+    throw new RegistryError(`model "${entry.name}" returns shape [${outShape.join(', ')}], but ${numClasses} classes need [batch, ≥${numClasses}] logits`)
+  }
+  const model = tfl.model({inputs: input, outputs: output, name: spec.model.type})
+  const owners = ctx.owners()
+  const counts = new Map<string, number>()
+  for (const layer of model.layers) {
+    const n = trainableCount(layer.trainableWeights.map((w) => ({shape: w.shape as number[]})))
+    if (layer.name === 'image') continue
+    const key = componentKey(owners.get(layer.name) ?? layer.name)
+    counts.set(key, (counts.get(key) ?? 0) + n)
+  }
+  // Creation order (the order the spec lists things), dropping weightless glue such as a joint block's sum.
+  const order = [...new Set([...owners.values()].map(componentKey))]
+  const components = [...counts]
+    .filter(([key, p]) => p > 0 || !/^block\d+$/.test(key))
+    .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
+    .map(([component, p]) => ({component, params: p}))
+  return {model, params: trainableCount(model.trainableWeights.map((w) => ({shape: w.shape as number[]}))), components, numClasses, inputShape: [size, size, 3]}
+}

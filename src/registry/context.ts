@@ -1,0 +1,172 @@
+/**
+ * What a component's `create()` gets: the tfjs namespaces, unique layer names, a deterministic seed
+ * stream, and layer constructors that apply the spec's initialisation (PyTorch defaults for the
+ * paper specs, so that a model starts from the same distribution as the original).
+ */
+import {tf, tfl} from '../engine/tf.js'
+import type {SymbolicTensor} from '../engine/tf.js'
+import {Dropout} from '../layers/dropout.js'
+
+export type InitScheme = 'torch' | 'tfjs'
+
+export interface ContextOptions {
+  seed: number
+  init: InitScheme
+}
+
+type Layer = tfl.layers.Layer
+
+/** Shared state of one model build: seeds, names, and which component owns which layer. */
+class BuildState {
+  private seedCounter = 0
+  readonly usedNames = new Set<string>()
+  /** layer name → owning component path (`block1.vit`). */
+  readonly owner = new Map<string, string>()
+  /** Instances shared by several call sites (e.g. one BatchNorm for every joint branch). */
+  readonly shared = new Map<string, unknown>()
+
+  constructor(readonly options: ContextOptions) {}
+
+  nextSeed(): number {
+    // splitmix-style spreading so that consecutive seeds give unrelated streams
+    this.seedCounter++
+    let z = (this.options.seed * 0x9e3779b1 + this.seedCounter * 0x85ebca6b) >>> 0
+    z = Math.imul(z ^ (z >>> 16), 0x21f0aaad) >>> 0
+    z = Math.imul(z ^ (z >>> 15), 0x735a2d97) >>> 0
+    return (z ^ (z >>> 15)) >>> 0
+  }
+}
+
+export class BuildContext {
+  readonly tf = tf
+  readonly tfl = tfl
+
+  private constructor(
+    private readonly state: BuildState,
+    /** Dotted path of the current scope, e.g. `block1.vit`. */
+    readonly path: string,
+  ) {}
+
+  static root(options: ContextOptions): BuildContext {
+    return new BuildContext(new BuildState(options), '')
+  }
+
+  get init(): InitScheme {
+    return this.state.options.init
+  }
+
+  /** A child scope: layers created through it are named `<path>_<name>_…` and owned by `<path>.<name>`. */
+  scope(name: string): BuildContext {
+    return new BuildContext(this.state, this.path ? `${this.path}.${name}` : name)
+  }
+
+  /** A unique tfjs layer name inside this scope. */
+  name(local: string): string {
+    const base = [this.path.replace(/\./g, '_'), local].filter(Boolean).join('_')
+    let candidate = base
+    for (let i = 1; this.state.usedNames.has(candidate); i++) candidate = `${base}_${i}`
+    this.state.usedNames.add(candidate)
+    this.state.owner.set(candidate, this.path || local)
+    return candidate
+  }
+
+  seed(): number {
+    return this.state.nextSeed()
+  }
+
+  /** Layer names and the component path that owns each (for the per-component parameter table). */
+  owners(): ReadonlyMap<string, string> {
+    return this.state.owner
+  }
+
+  /** Get or create an instance shared across the model under `key`. */
+  shared<T>(key: string, make: () => T): T {
+    if (!this.state.shared.has(key)) this.state.shared.set(key, make())
+    return this.state.shared.get(key) as T
+  }
+
+  /** U(±bound) initializer (PyTorch's default for Linear/Conv weights and biases is bound = 1/√fan_in). */
+  uniform(bound: number): tf.serialization.Serializable {
+    return tfl.initializers.randomUniform({minval: -bound, maxval: bound, seed: this.seed()})
+  }
+
+  /** N(0, std) initializer (PyTorch `torch.randn` parameters: positional embedding, CLS token, latents). */
+  normal(std = 1): tf.serialization.Serializable {
+    return tfl.initializers.randomNormal({mean: 0, stddev: std, seed: this.seed()})
+  }
+
+  private weightInit(fanIn: number, glorot: 'glorotUniform' | 'heNormal' = 'glorotUniform') {
+    if (this.init === 'torch') return {kernel: this.uniform(1 / Math.sqrt(fanIn)), bias: this.uniform(1 / Math.sqrt(fanIn))}
+    return {kernel: tfl.initializers[glorot]({seed: this.seed()}), bias: tfl.initializers.zeros()}
+  }
+
+  /** Linear layer (`nn.Linear(inFeatures, units, bias)`), applied on the last axis. */
+  dense(local: string, inFeatures: number, units: number, opts: {bias?: boolean; activation?: string} = {}): Layer {
+    const init = this.weightInit(inFeatures)
+    return tfl.layers.dense({
+      name: this.name(local),
+      units,
+      useBias: opts.bias ?? true,
+      activation: opts.activation as never,
+      kernelInitializer: init.kernel as never,
+      biasInitializer: init.bias as never,
+    })
+  }
+
+  /** `nn.Conv2d(inChannels, filters, k, stride, padding)`; padding > 0 is an explicit zero pad + valid conv, like PyTorch. */
+  conv2d(x: SymbolicTensor, local: string, inChannels: number, filters: number, kernel: number, opts: {stride?: number; padding?: number; bias?: boolean} = {}): SymbolicTensor {
+    const padding = opts.padding ?? 0
+    const stride = opts.stride ?? 1
+    const init = this.weightInit(inChannels * kernel * kernel, 'heNormal')
+    // stride 1 with padding (k-1)/2 is exactly 'same'; other cases pad explicitly (TF's 'same' pads asymmetrically).
+    const same = stride === 1 && 2 * padding === kernel - 1
+    const input = padding > 0 && !same ? (tfl.layers.zeroPadding2d({padding, name: this.name(`${local}_pad`)}).apply(x) as SymbolicTensor) : x
+    return tfl.layers
+      .conv2d({
+        name: this.name(local),
+        filters,
+        kernelSize: kernel,
+        strides: stride,
+        padding: same ? 'same' : 'valid',
+        useBias: opts.bias ?? true,
+        kernelInitializer: init.kernel as never,
+        biasInitializer: init.bias as never,
+      })
+      .apply(input) as SymbolicTensor
+  }
+
+  /** `nn.ConvTranspose2d(inChannels, filters, k, stride 1, padding (k-1)/2)`; PyTorch's fan_in is filters·k·k here. */
+  conv2dTransposeSame(x: SymbolicTensor, local: string, filters: number, kernel: number): SymbolicTensor {
+    const init = this.weightInit(filters * kernel * kernel)
+    return tfl.layers
+      .conv2dTranspose({
+        name: this.name(local),
+        filters,
+        kernelSize: kernel,
+        strides: 1,
+        padding: 'same',
+        kernelInitializer: init.kernel as never,
+        biasInitializer: init.bias as never,
+      })
+      .apply(x) as SymbolicTensor
+  }
+
+  /** `nn.BatchNorm2d` / `BatchNorm1d` on the last axis: momentum 0.9 in tfjs terms (PyTorch 0.1), epsilon 1e-5. */
+  batchNorm(local: string): Layer {
+    return tfl.layers.batchNormalization({name: this.name(local), axis: -1, momentum: 0.9, epsilon: 1e-5})
+  }
+
+  /** `nn.LayerNorm(dim)` on the last axis, epsilon 1e-5. */
+  layerNorm(local: string): Layer {
+    return tfl.layers.layerNormalization({name: this.name(local), axis: -1, epsilon: 1e-5})
+  }
+
+  /** Dropout with a fresh mask every training step (seeded from the build seed and the step). */
+  dropout(local: string, rate: number): Layer {
+    return new Dropout({name: this.name(local), rate, seed: this.seed()}) as unknown as Layer
+  }
+
+  apply(layer: Layer, x: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    return layer.apply(x) as SymbolicTensor
+  }
+}
