@@ -4,7 +4,15 @@
  * 'same') and BatchNorm(3). For the paper's 256 tokens of 1024 this is 6,921 parameters.
  */
 import {registerAdapter} from '../src/api.js'
-import type {SymbolicTensor} from '../src/api.js'
+import type {BuildContext, SymbolicTensor} from '../src/api.js'
+
+/** (B, N, D) → (B, √D, √D, N): token n becomes channel n, its D values a row-major √D×√D map (NCHW view, stored NHWC). */
+export function tokensAsImage(ctx: BuildContext, tokens: SymbolicTensor, side: number): SymbolicTensor {
+  const {tfl} = ctx
+  const n = tokens.shape[1] as number
+  const x = tfl.layers.reshape({name: ctx.name('tokens_as_channels'), targetShape: [n, side, side]}).apply(tokens) as SymbolicTensor
+  return tfl.layers.permute({name: ctx.name('to_nhwc'), dims: [2, 3, 1]}).apply(x) as SymbolicTensor
+}
 
 export interface TokenImageParams {
   kernel_size: number
@@ -26,16 +34,14 @@ registerAdapter<TokenImageParams>({
   },
   tiny: {},
   create: (ctx, tokens, p, image) => {
-    const {tfl} = ctx
-    const [, n, d] = tokens.shape as number[]
+    const [, , d] = tokens.shape as number[]
     const side = Math.round(Math.sqrt(d))
     if (side * side !== d) throw new Error(`token_image: token width ${d} is not a perfect square, so tokens cannot be read as an image; use a dim such as ${image.height * image.width}`)
     if (side !== image.height || side !== image.width) {
       throw new Error(`token_image: tokens of width ${d} make a ${side}×${side} image but the block works on ${image.height}×${image.width}; set the transformer dim to ${image.height * image.width}`)
     }
     if (p.kernel_size % 2 !== 1) throw new Error(`token_image: kernel_size must be odd to keep the image size (got ${p.kernel_size})`)
-    let x = tfl.layers.reshape({name: ctx.name('tokens_as_channels'), targetShape: [n, side, side]}).apply(tokens) as SymbolicTensor
-    x = tfl.layers.permute({name: ctx.name('to_nhwc'), dims: [2, 3, 1]}).apply(x) as SymbolicTensor
+    let x = tokensAsImage(ctx, tokens, side)
     x = ctx.conv2dTransposeSame(x, 'conv_transpose', p.out_channels, p.kernel_size)
     return p.batch_norm ? ctx.apply(ctx.batchNorm('bn'), x) : x
   },

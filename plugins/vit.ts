@@ -20,11 +20,10 @@ export interface VitParams {
   emb_dropout: number
 }
 
-/** 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)' on an NHWC image, then Linear(p·p·c, dim). */
-export function patchEmbedding(ctx: BuildContext, image: SymbolicTensor, p: VitParams): SymbolicTensor {
+/** 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)' on an NHWC image: row-major patches, inside a patch row, column, channel. */
+export function patchTokens(ctx: BuildContext, image: SymbolicTensor, ps: number): SymbolicTensor {
   const {tfl} = ctx
   const [, height, width, channels] = image.shape as number[]
-  const ps = p.patch_size
   if (height % ps !== 0 || width % ps !== 0) {
     throw new Error(`vit: image ${height}×${width} is not divisible by patch_size ${ps}; choose a patch size that divides the image size`)
   }
@@ -32,8 +31,13 @@ export function patchEmbedding(ctx: BuildContext, image: SymbolicTensor, p: VitP
   const gw = width / ps
   let x = tfl.layers.reshape({name: ctx.name('split_patches'), targetShape: [gh, ps, gw, ps, channels]}).apply(image) as SymbolicTensor
   x = tfl.layers.permute({name: ctx.name('patch_order'), dims: [1, 3, 2, 4, 5]}).apply(x) as SymbolicTensor
-  x = tfl.layers.reshape({name: ctx.name('flatten_patches'), targetShape: [gh * gw, ps * ps * channels]}).apply(x) as SymbolicTensor
-  return ctx.apply(ctx.dense('to_patch_embedding', ps * ps * channels, p.dim), x)
+  return tfl.layers.reshape({name: ctx.name('flatten_patches'), targetShape: [gh * gw, ps * ps * channels]}).apply(x) as SymbolicTensor
+}
+
+/** Patch tokens, then Linear(p·p·c, dim). */
+export function patchEmbedding(ctx: BuildContext, image: SymbolicTensor, p: VitParams): SymbolicTensor {
+  const tokens = patchTokens(ctx, image, p.patch_size)
+  return ctx.apply(ctx.dense('to_patch_embedding', tokens.shape[2] as number, p.dim), tokens)
 }
 
 /** One pre-norm layer: x += Attn(LN(x)); x += FF(LN(x)). */

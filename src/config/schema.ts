@@ -22,10 +22,11 @@ const dataSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        train: {type: 'integer', minimum: 1, default: 512},
-        test: {type: 'integer', minimum: 1, default: 128},
-        classes: {type: 'integer', minimum: 2, default: 4},
-        noise: {type: 'number', minimum: 0, default: 0.1},
+        train: {type: 'integer', minimum: 1, description: 'training images (default 2000)'},
+        test: {type: 'integer', minimum: 1, description: 'test images (default 500)'},
+        classes: {type: 'integer', minimum: 2, maximum: 256, description: 'number of classes (default 10)'},
+        noise: {type: 'number', minimum: 0, description: 'pixel noise level (default 0.1)'},
+        seed: {type: 'integer', minimum: 0, description: 'seed of the generated images (default 0)'},
       },
     },
     augment: {

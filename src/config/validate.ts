@@ -8,7 +8,7 @@ import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {DATASETS} from '../data/catalog.js'
 import {lookup, names, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
 import {type Problem, SpecError, suggest} from './errors.js'
-import {isObject, joinPath, originOf, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
+import {displayPath, isObject, joinPath, originOf, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
 import {MODEL_META_KEYS, specSchema} from './schema.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
@@ -195,6 +195,6 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
     }
     if (resolved) spec.model = resolved as JsonObject
   }
-  if (problems.length > 0) throw new SpecError(problems, loaded.file ? originOf(origins, '')?.file ?? loaded.file : undefined)
+  if (problems.length > 0) throw new SpecError(problems, displayPath(loaded.file))
   return spec as unknown as ResolvedSpec
 }

@@ -1,0 +1,18 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../../base-command.js'
+import {DATASETS, fetchDataset} from '../../data/index.js'
+
+export default class DataFetch extends BaseCommand<typeof DataFetch> {
+  static summary = 'Download a dataset from its official address, check its checksum and unpack it.'
+  static description = 'Files go to --data-dir (else MIXTURE_DATA, else the per-user cache ~/.cache/mixture-models/datasets), in a folder named after the dataset. When offline, the error says which files to put where by hand.'
+  static examples = ['<%= config.bin %> data fetch cifar10', '<%= config.bin %> data fetch stl10 --data-dir ~/datasets']
+  static args = {name: Args.string({required: true, description: 'dataset name', options: Object.keys(DATASETS).filter((n) => n !== 'synthetic')})}
+  static flags = {'data-dir': Flags.string({summary: 'Folder to store the dataset in.'})}
+
+  async run(): Promise<{dataset: string; path: string}> {
+    const {args, flags} = await this.parse(DataFetch)
+    const path = await fetchDataset(args.name, {dataDir: flags['data-dir'], log: (m) => this.note(m), progress: process.stderr.isTTY && !this.jsonEnabled()})
+    if (!this.jsonEnabled()) this.log(path)
+    return {dataset: args.name, path}
+  }
+}

@@ -1,0 +1,73 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.js'
+import {backendFlag, setFlag} from '../flags.js'
+import {paramTable} from '../model/table.js'
+import {runExperiment, type DryRunResult, type RunSummary} from '../run/experiment.js'
+import {stringify as yamlStringify} from 'yaml'
+
+export default class Run extends BaseCommand<typeof Run> {
+  static summary = 'Train and evaluate one experiment spec; write a run folder.'
+  static description = `Trains with the spec's recipe, evaluates on the test split after every epoch, and writes results/<name>/<stamp>-<hash>/ with config.yaml, overrides.yaml, env.json, metrics.csv, summary.json and checkpoints. The first stderr line names the backend.
+
+Ctrl-C stops after the current step: the last finished epoch's checkpoint is kept and the command exits 130; continue with --resume. Exit codes: 0 done, 1 runtime failure (e.g. the loss became NaN), 2 invalid spec/flags/data, 130 interrupted.`
+  static examples = [
+    '<%= config.bin %> run configs/quickstart.yaml',
+    '<%= config.bin %> run configs/paper/cifar10/alternating-1block.yaml --set train.epochs=5 --data-dir ~/datasets',
+    '<%= config.bin %> run configs/paper/cifar10/vit.yaml --dry-run',
+    '<%= config.bin %> run results/quickstart/20261126-101500-1a2b3c4d/config.yaml',
+    '<%= config.bin %> run --resume results/quickstart/20261126-101500-1a2b3c4d',
+  ]
+  static args = {spec: Args.string({required: false, description: 'YAML experiment spec (or a run folder\'s config.yaml to reproduce it)'})}
+  static flags = {
+    set: setFlag,
+    seed: Flags.integer({summary: 'Random seed (same seed + same backend = same numbers).', min: 0}),
+    backend: backendFlag,
+    'data-dir': Flags.directory({summary: 'Folder holding the dataset files (before MIXTURE_DATA and the user cache).'}),
+    out: Flags.string({summary: 'Root folder for run folders (default: the spec\'s output.dir, "results").'}),
+    resume: Flags.directory({summary: 'Continue this run folder from its last checkpoint (weights and optimizer state).', exists: true}),
+    'dry-run': Flags.boolean({char: 'n', summary: 'Resolve, build and count parameters; train nothing and write nothing.'}),
+    progress: Flags.boolean({summary: 'Progress bars on stderr (default: on when stderr is a terminal).', allowNo: true}),
+  }
+
+  async run(): Promise<RunSummary | DryRunResult> {
+    const {args, flags} = await this.parse(Run)
+    if (!args.spec && !flags.resume) this.error('give a spec file to run, or --resume <run folder>; see mixture run --help', {exit: 2})
+    if (args.spec && flags.resume) this.error('give either a spec or --resume <run folder>, not both', {exit: 2})
+    const bars = !this.jsonEnabled() && (flags.progress ?? (process.stderr.isTTY && !process.env.CI))
+    const stop = {requested: false}
+    const onSigint = () => {
+      if (stop.requested) process.exit(130)
+      stop.requested = true
+      process.stderr.write('\ninterrupt: finishing the current step and keeping the last checkpoint (Ctrl-C again to quit at once)\n')
+    }
+    process.on('SIGINT', onSigint)
+    try {
+      const result = await runExperiment({
+        spec: args.spec,
+        resume: flags.resume,
+        overrides: flags.set,
+        seed: flags.seed,
+        backend: flags.backend,
+        dataDir: flags['data-dir'],
+        outDir: flags.out,
+        dryRun: flags['dry-run'],
+        bars,
+        stop,
+        log: (m) => this.note(m),
+      })
+      if (!this.jsonEnabled()) {
+        if ('dry_run' in result) {
+          this.log(yamlStringify(result.config).trimEnd())
+          this.log('')
+          this.log(paramTable(result.components, result.params))
+        } else {
+          this.log(`${result.status}: best test accuracy ${result.best_test_accuracy?.toFixed(4)} (epoch ${result.best_test_epoch}), ${result.train_minutes.toFixed(2)} training minutes, ${result.params} parameters`)
+          this.log(`run folder: ${result.run_dir}`)
+        }
+      }
+      return result
+    } finally {
+      process.off('SIGINT', onSigint)
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/** The whole path from a spec file on disk to a validated, resolved spec: load, plugins, validate. */
+import {loadSpec, type LoadedSpec} from './load.js'
+import {validateSpec, type ResolvedSpec} from './validate.js'
+import {loadPlugins, pluginPaths} from '../registry/plugins.js'
+import '../registry/builtins.js'
+
+export interface Resolved {
+  loaded: LoadedSpec
+  spec: ResolvedSpec
+}
+
+export async function resolveSpec(file: string, sets: string[] = []): Promise<Resolved> {
+  const loaded = loadSpec(file, sets)
+  const plugins = pluginPaths(loaded.spec.plugins, loaded.origins, loaded.file)
+  await loadPlugins(plugins, loaded.origins)
+  const spec = validateSpec(loaded)
+  spec.plugins = plugins
+  return {loaded, spec}
+}

@@ -1,0 +1,105 @@
+/**
+ * Seeded mini-batches: a fresh permutation per epoch (seed + epoch), `drop_last` false, images
+ * as [0, 1] Float32 NHWC with optional training augmentation, labels as Int32.
+ */
+import {augmentImage, identityJitter, sampleJitter, toUnit, type AugmentParams} from './augment.js'
+import {DataError} from './errors.js'
+import {permutation, Rng} from './random.js'
+
+export interface Split {
+  /** count × S × S × 3 uint8, NHWC. */
+  images: Uint8Array
+  labels: Uint8Array
+  count: number
+}
+
+export interface Batch {
+  /** size × S × S × 3 floats in [0, 1], NHWC. */
+  x: Float32Array
+  /** size labels. */
+  y: Int32Array
+  /** Examples in this batch (batchSize, or fewer in the last batch). */
+  size: number
+}
+
+export interface BatchOptions {
+  batchSize: number
+  imageSize: number
+  shuffle: boolean
+  seed: number
+  epoch: number
+  augment?: false | AugmentParams
+  /** Allocate new arrays for every batch instead of reusing one pair (see `batches`). */
+  fresh?: boolean
+}
+
+/** Stream ids so shuffling and augmentation draw from independent generators. */
+const SHUFFLE_STREAM = 1
+const AUGMENT_STREAM = 2
+
+/** Number of batches per epoch with `drop_last` false. */
+export function numBatches(count: number, batchSize: number): number {
+  if (!(batchSize >= 1)) throw new RangeError(`batch size must be ≥ 1, got ${batchSize}`)
+  return Math.ceil(count / batchSize)
+}
+
+/** The example order of one epoch: identity, or a permutation seeded by (seed, epoch). */
+export function epochOrder(count: number, shuffle: boolean, seed: number, epoch: number): Int32Array {
+  if (!shuffle) return Int32Array.from({length: count}, (_, i) => i)
+  return permutation(count, new Rng(seed, epoch, SHUFFLE_STREAM))
+}
+
+/**
+ * Iterates over one epoch of `split` in batches.
+ *
+ * Buffer reuse: unless `fresh` is set, every batch's `x` and `y` are views of the same two
+ * arrays, overwritten when the iterator advances. Consume a batch (upload it to a tensor, and
+ * let the step finish) before asking for the next one. Note that tfjs's CPU backend does not copy
+ * a Float32Array passed to `tf.tensor()`: such a tensor aliases `x`, so dispose it before
+ * advancing, or pass `fresh: true` (or `x.slice()`) when a tensor must outlive its step.
+ *
+ * Determinism: the order depends on (seed, epoch) only; the augmentation draws on (seed, epoch)
+ * and the position in the epoch, so the same arguments give bit-identical batches. Iterating the
+ * returned iterable twice gives the same batches.
+ */
+export function batches(split: Split, opts: BatchOptions): Iterable<Batch> {
+  const {batchSize, imageSize, shuffle, seed, epoch} = opts
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataError(`The batch size must be a positive integer; got ${batchSize}.`)
+  const px = imageSize * imageSize * 3
+  if (split.images.length !== split.count * px || split.labels.length < split.count) {
+    throw new DataError(
+      `The data split does not hold ${split.count} images of ${imageSize}×${imageSize}×3 (it has ${split.images.length} bytes and ${split.labels.length} labels): ` +
+        `the batch image size must be the size the dataset was loaded at.`,
+    )
+  }
+  const aug = opts.augment || undefined
+  return {
+    * [Symbol.iterator](): Iterator<Batch> {
+      const order = epochOrder(split.count, shuffle, seed, epoch)
+      const rng = aug ? new Rng(seed, epoch, AUGMENT_STREAM) : undefined
+      const jitter = identityJitter()
+      let xBuf = new Float32Array(Math.min(batchSize, split.count) * px)
+      let yBuf = new Int32Array(Math.min(batchSize, split.count))
+      const {images, labels} = split
+      for (let start = 0; start < split.count; start += batchSize) {
+        const size = Math.min(batchSize, split.count - start)
+        if (opts.fresh && start > 0) {
+          xBuf = new Float32Array(size * px)
+          yBuf = new Int32Array(size)
+        }
+        for (let k = 0; k < size; k++) {
+          const idx = order[start + k]
+          yBuf[k] = labels[idx]
+          if (aug && rng) {
+            sampleJitter(rng, aug, jitter)
+            augmentImage(images, idx * px, xBuf, k * px, imageSize, jitter)
+          } else {
+            toUnit(images, idx * px, xBuf, k * px, px)
+          }
+        }
+        const full = size * px === xBuf.length
+        yield {x: full ? xBuf : xBuf.subarray(0, size * px), y: size === yBuf.length ? yBuf : yBuf.subarray(0, size), size}
+      }
+    },
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Where dataset files are looked for:
+ *   1. an explicit directory (`--data-dir`, or `data.data_dir` in the spec),
+ *   2. the directories in the environment variable MIXTURE_DATA (separated by ':'),
+ *   3. the per-user cache `$XDG_CACHE_HOME/mixture-models/datasets`
+ *      (default `~/.cache/mixture-models/datasets`),
+ * each with a per-dataset subfolder: `<dir>/cifar10/`, or the folder the official archive unpacks
+ * to (`<dir>/cifar-10-batches-bin/`, `<dir>/cifar-100-binary/`, `<dir>/stl10_binary/`); then a
+ * few system folders (Debian's `dataset-fashion-mnist` package
+ * installs `/usr/share/datasets/fashion-mnist/`). Files lying directly in a data directory (no
+ * subfolder) are accepted only for the explicit one.
+ */
+import {statSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {delimiter, isAbsolute, join, resolve} from 'node:path'
+
+import {DATASETS, LAYOUTS} from './catalog.js'
+import {DataError} from './errors.js'
+
+export interface DataDirEntry {
+  dir: string
+  /** Why this directory is searched, for messages: "--data-dir", "MIXTURE_DATA", "user cache". */
+  origin: string
+}
+
+/** `$XDG_CACHE_HOME/mixture-models/datasets`, or `~/.cache/mixture-models/datasets`. */
+export function userCacheDir(): string {
+  const xdg = process.env.XDG_CACHE_HOME
+  const base = xdg && isAbsolute(xdg) ? xdg : join(homedir(), '.cache')
+  return join(base, 'mixture-models', 'datasets')
+}
+
+/** The data directories in search order, each with where it came from. */
+export function dataDirEntries(explicit: Array<string | undefined> = []): DataDirEntry[] {
+  const out: DataDirEntry[] = []
+  const seen = new Set<string>()
+  const add = (dir: string, origin: string) => {
+    const abs = resolve(dir)
+    if (seen.has(abs)) return
+    seen.add(abs)
+    out.push({dir: abs, origin})
+  }
+  for (const e of explicit) if (e) add(e, '--data-dir')
+  for (const e of (process.env.MIXTURE_DATA ?? '').split(delimiter)) if (e.trim()) add(e.trim(), 'MIXTURE_DATA')
+  add(userCacheDir(), 'user cache')
+  return out
+}
+
+/** The data directories searched, in order: `explicit`, then MIXTURE_DATA, then the user cache. */
+export function defaultDataDirs(explicit?: string): string[] {
+  return dataDirEntries([explicit]).map((e) => e.dir)
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** Candidate folders for one dataset, in search order. */
+export function candidateDirs(name: string, bases: DataDirEntry[]): string[] {
+  const layout = LAYOUTS[name]
+  const out: string[] = []
+  for (const b of bases) {
+    for (const d of layout.dirNames) out.push(join(b.dir, d))
+    // files directly in the folder: only for a folder named explicitly, since several datasets
+    // share file names (MNIST and Fashion-MNIST)
+    if (b.origin === '--data-dir') out.push(b.dir)
+  }
+  out.push(...layout.systemDirs)
+  return [...new Set(out)]
+}
+
+export interface Located {
+  dir: string
+  /** canonical file name → absolute path of the file found (possibly an accepted alias). */
+  paths: Record<string, string>
+}
+
+/** Looks for one file under its canonical name or an accepted alias. */
+function findFile(dir: string, canonical: string, aliases: Record<string, string[]>): string | undefined {
+  for (const n of [canonical, ...(aliases[canonical] ?? [])]) {
+    const p = join(dir, n)
+    if (isFile(p)) return p
+  }
+  return undefined
+}
+
+function listNames(names: string[]): string {
+  if (names.length <= 1) return names.join('')
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`
+}
+
+/** Text shared by every "files are missing" message: which files, where, and how to choose the place. */
+export function whereToPutFiles(name: string, bases: DataDirEntry[]): string {
+  const info = DATASETS[name]
+  const layout = LAYOUTS[name]
+  const files = [...info.files.train, ...info.files.test]
+  const folder = layout.dirNames.find((d) => !d.includes('/')) ?? name
+  const archiveDir = layout.download?.kind === 'tar.gz' ? layout.download.archiveDir : undefined
+  const gz = files.some((f) => f.endsWith('.gz')) ? ' (gzip\'d or not)' : ''
+  const dirs = bases.map((b) => `${b.dir} (${b.origin})`).join(', ')
+  const example = join(bases[0]?.dir ?? userCacheDir(), folder, files[0])
+  const sys = layout.systemDirs.length > 0 ? ` They are also read from ${layout.systemDirs.join(', ')}.` : ''
+  const source = archiveDir
+    ? ` The files come from the official archive ${info.url} (unpacking it gives a folder ${archiveDir}/, which may be put under the data directory as it is).`
+    : info.url
+      ? ` The files are published at ${info.url}.`
+      : ''
+  return `Put the files ${listNames(files)}${gz} in a folder named ${folder}/ under one of the data directories searched: ${dirs}; for example ${example}.${sys}${source} Choose the data directory with --data-dir <dir> (or data.data_dir in the spec) or the environment variable MIXTURE_DATA=<dir>.`
+}
+
+/**
+ * Finds the folder holding all of a dataset's files, or throws a DataError saying which files to
+ * put where.
+ */
+export function locateDataset(name: string, explicit: Array<string | undefined> = []): Located {
+  const info = DATASETS[name]
+  const layout = LAYOUTS[name]
+  const bases = dataDirEntries(explicit)
+  const wanted = [...info.files.train, ...info.files.test]
+  let partial: {dir: string; found: string[]; missing: string[]} | undefined
+  for (const dir of candidateDirs(name, bases)) {
+    if (!isDir(dir)) continue
+    const paths: Record<string, string> = {}
+    const missing: string[] = []
+    for (const f of wanted) {
+      const p = findFile(dir, f, layout.aliases)
+      if (p) paths[f] = p
+      else missing.push(f)
+    }
+    if (missing.length === 0) return {dir, paths}
+    const found = Object.keys(paths)
+    if (found.length > 0 && !partial) partial = {dir, found, missing}
+  }
+  if (partial) {
+    throw new DataError(
+      `Dataset '${name}' is incomplete: ${partial.dir} holds ${listNames(partial.found)} but not ${listNames(partial.missing)}. ` +
+        whereToPutFiles(name, bases),
+    )
+  }
+  throw new DataError(`Dataset '${name}' was not found. ${whereToPutFiles(name, bases)}`)
+}
+
+/** True when the dataset's files are all present somewhere in the search path. */
+export function datasetPresent(name: string, explicit: Array<string | undefined> = []): string | undefined {
+  try {
+    return locateDataset(name, explicit).dir
+  } catch (e) {
+    if (e instanceof DataError) return undefined
+    throw e
+  }
+}

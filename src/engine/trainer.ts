@@ -1,0 +1,145 @@
+/**
+ * One training step and one evaluation pass, backend-agnostic: forward in training mode, softmax
+ * cross-entropy, gradients of every trainable tensor, and the fused Adam update (coupled L2) of
+ * optimizer.ts. Loss and accuracy stay on the device as running sums; the caller reads them back
+ * every N steps (`readMetrics`), so a step never waits on a host read.
+ */
+import {tf, type LayersModel} from './tf.js'
+import {adamUpdate, type AdamConfig} from './optimizer.js'
+import {setDropoutStep} from '../layers/dropout.js'
+
+export interface StepMetrics {
+  loss: number
+  accuracy: number
+  examples: number
+}
+
+/** Mean softmax cross-entropy of integer labels, and the number of correct top-1 predictions. */
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): {loss: tf.Scalar; correct: tf.Scalar} {
+  const k = logits.shape[1]
+  const onehot = tf.oneHot(labels, k)
+  const loss = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), onehot), 1))) as tf.Scalar
+  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar
+  return {loss, correct}
+}
+
+interface VarLike {
+  name: string
+  shape: number[]
+  read(): tf.Tensor
+  write(value: tf.Tensor): void
+}
+
+/** Serialisable optimizer state: the step count and, per trainable weight (model order), m and v. */
+export interface OptimizerState {
+  step: number
+  m: tf.Tensor[]
+  v: tf.Tensor[]
+}
+
+export class Trainer {
+  /** Number of optimizer steps taken (1-based after the first step). */
+  step = 0
+  private readonly weights: VarLike[]
+  private readonly vars: tf.Variable[]
+  private m: tf.Variable[]
+  private v: tf.Variable[]
+  private lossSum: tf.Scalar
+  private correctSum: tf.Scalar
+  private examples = 0
+
+  constructor(
+    readonly model: LayersModel,
+    readonly optimizer: AdamConfig,
+  ) {
+    this.weights = model.trainableWeights as unknown as VarLike[]
+    // LayerVariable keeps its tf.Variable in `val`; gradients are taken with respect to those.
+    this.vars = this.weights.map((w) => (w as unknown as {val: tf.Variable}).val)
+    this.m = this.vars.map((w) => tf.variable(tf.zerosLike(w), false))
+    this.v = this.vars.map((w) => tf.variable(tf.zerosLike(w), false))
+    this.lossSum = tf.keep(tf.scalar(0))
+    this.correctSum = tf.keep(tf.scalar(0))
+  }
+
+  /** Forward + backward + Adam on one batch. x: (B, H, W, 3) float32 in [0, 1]; y: (B,) int32. */
+  trainStep(x: tf.Tensor4D, y: tf.Tensor1D): void {
+    this.step++
+    setDropoutStep(this.step)
+    const batch = x.shape[0]
+    tf.tidy(() => {
+      let correct: tf.Scalar | undefined
+      const {value, grads} = tf.variableGrads(() => {
+        const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
+        const out = crossEntropy(logits, y)
+        correct = tf.keep(out.correct)
+        return out.loss
+      }, this.vars)
+      const a = {...this.optimizer, step: this.step}
+      this.vars.forEach((variable, i) => {
+        const g = grads[variable.name]
+        const [p, m, v] = adamUpdate(variable, g, this.m[i], this.v[i], a)
+        variable.assign(p)
+        this.m[i].assign(m)
+        this.v[i].assign(v)
+      })
+      this.accumulate(value, correct!, batch)
+    })
+  }
+
+  /** Evaluation-mode forward of one batch, accumulated like the training metrics. */
+  evalStep(x: tf.Tensor4D, y: tf.Tensor1D): void {
+    tf.tidy(() => {
+      const logits = this.model.apply(x, {training: false}) as tf.Tensor2D
+      const {loss, correct} = crossEntropy(logits, y)
+      this.accumulate(loss, correct, x.shape[0])
+    })
+  }
+
+  private accumulate(loss: tf.Scalar, correct: tf.Scalar, batch: number): void {
+    const lossSum = tf.keep(tf.add(this.lossSum, tf.mul(loss, batch)) as tf.Scalar)
+    const correctSum = tf.keep(tf.add(this.correctSum, correct) as tf.Scalar)
+    this.lossSum.dispose()
+    this.correctSum.dispose()
+    correct.dispose()
+    this.lossSum = lossSum
+    this.correctSum = correctSum
+    this.examples += batch
+  }
+
+  /** Read the running sums back from the device (one sync) without resetting them. */
+  async readMetrics(): Promise<StepMetrics> {
+    const [loss, correct] = await Promise.all([this.lossSum.data(), this.correctSum.data()])
+    const n = Math.max(1, this.examples)
+    return {loss: loss[0] / n, accuracy: correct[0] / n, examples: this.examples}
+  }
+
+  resetMetrics(): void {
+    this.lossSum.dispose()
+    this.correctSum.dispose()
+    this.lossSum = tf.keep(tf.scalar(0))
+    this.correctSum = tf.keep(tf.scalar(0))
+    this.examples = 0
+  }
+
+  optimizerState(): OptimizerState {
+    return {step: this.step, m: this.m, v: this.v}
+  }
+
+  setOptimizerState(state: {step: number; m: Float32Array[]; v: Float32Array[]}): void {
+    if (state.m.length !== this.vars.length || state.v.length !== this.vars.length) {
+      throw new Error(`optimizer state has ${state.m.length} tensors but the model has ${this.vars.length} trainable weights`)
+    }
+    this.step = state.step
+    this.vars.forEach((w, i) => {
+      this.m[i].assign(tf.tensor(state.m[i], w.shape))
+      this.v[i].assign(tf.tensor(state.v[i], w.shape))
+    })
+  }
+
+  dispose(): void {
+    this.m.forEach((t) => t.dispose())
+    this.v.forEach((t) => t.dispose())
+    this.lossSum.dispose()
+    this.correctSum.dispose()
+  }
+}

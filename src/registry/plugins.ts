@@ -1,0 +1,49 @@
+/**
+ * Loading third-party plugin files listed in a spec (`plugins: [./my-plugin.js]`). A plugin either
+ * imports the registration functions from 'mixture-models' or exports a default function that gets
+ * the public API (same TensorFlow.js instance guaranteed). Paths are relative to the spec file that
+ * lists them.
+ */
+import {existsSync, statSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+import {pathToFileURL} from 'node:url'
+import * as api from '../api.js'
+import {withSource} from './registry.js'
+import {type Problem, SpecError} from '../config/errors.js'
+import {originOf, type Origins} from '../config/load.js'
+
+const loaded = new Set<string>()
+
+/** Absolute paths of the spec's plugins, each resolved against the file that listed it. */
+export function pluginPaths(list: unknown, origins: Origins, specFile: string): string[] {
+  if (!Array.isArray(list)) return []
+  return list.map((p, i) => {
+    const declaredIn = originOf(origins, `plugins[${i}]`)?.file
+    const base = declaredIn && !declaredIn.startsWith('--set') ? resolve(declaredIn) : specFile
+    return resolve(dirname(base), String(p))
+  })
+}
+
+/** Import each plugin once; a missing file or a plugin that throws is a SpecError naming it. */
+export async function loadPlugins(paths: string[], origins: Origins): Promise<void> {
+  for (const [i, file] of paths.entries()) {
+    if (loaded.has(file)) continue
+    const origin = originOf(origins, `plugins[${i}]`)
+    const fail = (message: string): never => {
+      throw new SpecError([{origin, path: `plugins[${i}]`, message} satisfies Problem])
+    }
+    if (!existsSync(file) || !statSync(file).isFile()) fail(`plugin file ${file} not found (plugin paths are relative to the spec that lists them)`)
+    if (!/\.(m?js|cjs)$/.test(file)) fail(`plugin ${file} is not a JavaScript file (.js or .mjs); compile TypeScript plugins first`)
+    await withSource(file, async () => {
+      let mod: {default?: unknown}
+      try {
+        mod = await import(pathToFileURL(file).href)
+        if (typeof mod.default === 'function') await (mod.default as (m: typeof api) => unknown)(api)
+      } catch (error) {
+        if (error instanceof SpecError) throw error
+        fail(`plugin ${file} failed while loading: ${(error as Error).message.split('\n')[0]}`)
+      }
+    })
+    loaded.add(file)
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * Find and read run folders and sweep folders.
+ *
+ * A run folder holds `summary.json` (plus `metrics.csv` and `config.yaml`); a sweep folder holds
+ * `index.json` listing its points in order. Inputs are searched recursively. Rows come out in this
+ * order, input by input: the points of each sweep in index order, then the runs no index mentions,
+ * sorted by the paper's order of model labels (see paper.ts), then by dataset and name.
+ */
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {basename, dirname, join, relative, resolve} from 'node:path'
+import {parse as parseYaml} from 'yaml'
+
+import {findPaperRow} from './paper.js'
+import {EpochMetrics, ReportError, RunRecord, RunStatus} from './types.js'
+
+export interface SweepIndex {
+  name?: string
+  title?: string
+  points: {key?: string; label?: string; status?: string; run_dir?: string; error?: string}[]
+}
+
+export interface Collected {
+  runs: RunRecord[]
+  /** Sweep indexes found, with their folders (in the order read). */
+  sweeps: {dir: string; index: SweepIndex}[]
+  warnings: string[]
+}
+
+/** Path for messages: relative to the working directory when that is shorter. */
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path)
+  if (rel === '') return '.'
+  return rel.startsWith('..') ? path : rel
+}
+
+/** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */
+export function parseMetricsCsv(text: string): EpochMetrics[] {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '')
+  if (lines.length === 0) return []
+  const header = lines[0].split(',').map((h) => h.trim())
+  const column = (name: keyof EpochMetrics): number => header.indexOf(name)
+  const names: (keyof EpochMetrics)[] = [
+    'epoch',
+    'train_loss',
+    'train_accuracy',
+    'test_loss',
+    'test_accuracy',
+    'train_seconds',
+    'eval_seconds',
+    'data_seconds',
+    'images_per_second',
+  ]
+  const index = Object.fromEntries(names.map((n) => [n, column(n)])) as Record<keyof EpochMetrics, number>
+  if (index.epoch < 0) throw new Error('metrics.csv has no "epoch" column')
+  const rows: EpochMetrics[] = []
+  for (const line of lines.slice(1)) {
+    const cells = line.split(',')
+    const row = {} as EpochMetrics
+    for (const n of names) {
+      const cell = index[n] >= 0 ? cells[index[n]]?.trim() : undefined
+      row[n] = cell === undefined || cell === '' ? Number.NaN : Number(cell)
+    }
+    if (Number.isFinite(row.epoch)) rows.push(row)
+  }
+  return rows.sort((a, b) => a.epoch - b.epoch)
+}
+
+function num(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null
+}
+
+function str(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null
+}
+
+function readJson(file: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(readFileSync(file, 'utf8'))
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object')
+  return value as Record<string, unknown>
+}
+
+function readConfig(dir: string, warnings: string[]): Record<string, unknown> {
+  const file = join(dir, 'config.yaml')
+  if (!existsSync(file)) return {}
+  try {
+    const value: unknown = parseYaml(readFileSync(file, 'utf8'))
+    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {}
+  } catch (error) {
+    warnings.push(`${displayPath(file)} could not be read (${(error as Error).message.split('\n')[0]}); using summary.json only.`)
+    return {}
+  }
+}
+
+function summaryOf(metrics: EpochMetrics[]) {
+  let best: EpochMetrics | undefined
+  let bestTrain: number | null = null
+  let trainSeconds = 0
+  let evalSeconds = 0
+  for (const m of metrics) {
+    if (Number.isFinite(m.test_accuracy) && (best === undefined || m.test_accuracy > best.test_accuracy)) best = m
+    if (Number.isFinite(m.train_accuracy) && (bestTrain === null || m.train_accuracy > bestTrain)) bestTrain = m.train_accuracy
+    if (Number.isFinite(m.train_seconds)) trainSeconds += m.train_seconds
+    if (Number.isFinite(m.eval_seconds)) evalSeconds += m.eval_seconds
+  }
+  const last = metrics.at(-1)
+  return {
+    bestTestAccuracy: best?.test_accuracy ?? null,
+    bestTestEpoch: best?.epoch ?? null,
+    bestTrainAccuracy: bestTrain,
+    finalTestAccuracy: last && Number.isFinite(last.test_accuracy) ? last.test_accuracy : null,
+    trainMinutes: metrics.length > 0 ? trainSeconds / 60 : null,
+    evalMinutes: metrics.length > 0 ? evalSeconds / 60 : null,
+  }
+}
+
+/**
+ * Read one run folder. Values come from summary.json; where it lacks one, or where metrics.csv
+ * already has more epochs than the summary counts (a run still writing), they are computed from
+ * metrics.csv by the same definitions (best test accuracy over epochs, training seconds / 60).
+ * Returns undefined (with a warning) when summary.json exists but cannot be read.
+ */
+export function readRun(dir: string, warnings: string[], fallback: Partial<RunRecord> = {}): RunRecord | undefined {
+  const summaryFile = join(dir, 'summary.json')
+  let summary: Record<string, unknown> = {}
+  let time = 0
+  if (existsSync(summaryFile)) {
+    try {
+      summary = readJson(summaryFile)
+      time = statSync(summaryFile).mtimeMs
+    } catch (error) {
+      warnings.push(`Skipping ${displayPath(dir)}: summary.json cannot be read (${(error as Error).message}).`)
+      return undefined
+    }
+  }
+  const config = readConfig(dir, warnings)
+  const data = (config.data ?? {}) as Record<string, unknown>
+
+  let metrics: EpochMetrics[] = []
+  const metricsFile = join(dir, 'metrics.csv')
+  if (existsSync(metricsFile)) {
+    try {
+      metrics = parseMetricsCsv(readFileSync(metricsFile, 'utf8'))
+    } catch (error) {
+      warnings.push(`${displayPath(metricsFile)} cannot be read (${(error as Error).message}); no curve for this run.`)
+    }
+  }
+  const derived = summaryOf(metrics)
+  const summaryEpochs = num(summary.epochs_completed)
+  const preferMetrics = summaryEpochs === null || metrics.length > summaryEpochs
+  const pick = <K extends keyof typeof derived>(key: K, field: string): number | null =>
+    preferMetrics && metrics.length > 0 ? derived[key] : num(summary[field]) ?? derived[key]
+
+  const started = str(summary.started)
+  const finished = str(summary.finished)
+  const stamp = Date.parse(finished ?? started ?? '')
+  const name = str(summary.name) ?? str(config.name) ?? fallback.name ?? basename(dir)
+  return {
+    dir,
+    name,
+    label: str(summary.label) ?? str(config.label) ?? fallback.label ?? name,
+    dataset: str(summary.dataset) ?? str(data.dataset) ?? fallback.dataset ?? '',
+    imageSize: num(data.image_size) ?? undefined,
+    status: str(summary.status) ?? fallback.status ?? (metrics.length > 0 ? 'running' : 'pending'),
+    epochs: num(summary.epochs) ?? num((config.train as Record<string, unknown> | undefined)?.epochs) ?? null,
+    epochsCompleted: Math.max(summaryEpochs ?? 0, metrics.length),
+    bestTestAccuracy: pick('bestTestAccuracy', 'best_test_accuracy'),
+    bestTestEpoch: pick('bestTestEpoch', 'best_test_epoch'),
+    bestTrainAccuracy: pick('bestTrainAccuracy', 'best_train_accuracy'),
+    finalTestAccuracy: pick('finalTestAccuracy', 'final_test_accuracy'),
+    trainMinutes: pick('trainMinutes', 'train_minutes'),
+    evalMinutes: pick('evalMinutes', 'eval_minutes'),
+    params: num(summary.params),
+    backend: str(summary.backend),
+    seed: num(summary.seed) ?? num(config.seed),
+    started,
+    finished,
+    curve: metrics.filter((m) => Number.isFinite(m.test_accuracy)).map((m) => ({epoch: m.epoch, accuracy: m.test_accuracy})),
+    sweep: fallback.sweep,
+    error: fallback.error,
+    time: Number.isFinite(stamp) ? stamp : time,
+  }
+}
+
+/** Folders under `root` (itself included) holding summary.json (runs) or index.json (sweeps), sorted by path. */
+function walk(root: string): {runs: string[]; sweeps: string[]} {
+  const runs: string[] = []
+  const sweeps: string[] = []
+  const visit = (dir: string): void => {
+    let entries
+    try {
+      entries = readdirSync(dir, {withFileTypes: true})
+    } catch {
+      return
+    }
+    const files = new Set(entries.filter((e) => e.isFile()).map((e) => e.name))
+    if (files.has('index.json')) sweeps.push(dir)
+    if (files.has('summary.json')) {
+      runs.push(dir)
+      return
+    }
+    const subdirs = entries
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules')
+      .map((e) => e.name)
+      .sort()
+    for (const sub of subdirs) visit(join(dir, sub))
+  }
+  visit(root)
+  return {runs, sweeps}
+}
+
+function readIndex(dir: string, warnings: string[]): SweepIndex | undefined {
+  try {
+    const raw = readJson(join(dir, 'index.json'))
+    if (!Array.isArray(raw.points)) throw new Error('it has no "points" list')
+    return raw as unknown as SweepIndex
+  } catch (error) {
+    warnings.push(`Ignoring ${displayPath(join(dir, 'index.json'))}: ${(error as Error).message}.`)
+    return undefined
+  }
+}
+
+function paperSortKey(run: RunRecord): number {
+  return findPaperRow(run.dataset, run.label, run.imageSize)?.order ?? Number.POSITIVE_INFINITY
+}
+
+/** Runs no sweep index orders: the paper's order of model labels first, then dataset and name. */
+export function sortByPaperOrder(runs: RunRecord[]): RunRecord[] {
+  return runs
+    .map((run) => ({run, key: paperSortKey(run)}))
+    .sort(
+      (a, b) =>
+        (a.key === b.key ? 0 : a.key < b.key ? -1 : 1) ||
+        a.run.dataset.localeCompare(b.run.dataset) ||
+        a.run.name.localeCompare(b.run.name) ||
+        (a.run.dir ?? '').localeCompare(b.run.dir ?? ''),
+    )
+    .map(({run}) => run)
+}
+
+/** Read every run under the given paths, in table order (see the module comment). */
+export function collectRuns(paths: string[]): Collected {
+  const warnings: string[] = []
+  const runs: RunRecord[] = []
+  const sweeps: Collected['sweeps'] = []
+  const seen = new Set<string>()
+  for (const input of paths) {
+    const path = resolve(input)
+    if (!existsSync(path)) {
+      throw new ReportError(`${input} does not exist. Pass run folders (each holds a summary.json) or folders above them, e.g. \`mixture table results/cifar10-alternating-1block\`.`)
+    }
+    const root = statSync(path).isDirectory() ? path : dirname(path)
+    const found = walk(root)
+    for (const sweepDir of found.sweeps) {
+      const index = readIndex(sweepDir, warnings)
+      if (!index) continue
+      sweeps.push({dir: sweepDir, index})
+      const points: RunRecord[] = []
+      index.points.forEach((point, i) => {
+        const key = point.key ?? String(i)
+        const sweep = {name: index.name ?? basename(sweepDir), key}
+        const fallback: Partial<RunRecord> = {label: point.label, name: point.key, status: point.status, error: point.error, sweep}
+        const dir = point.run_dir ? resolve(sweepDir, point.run_dir) : undefined
+        if (dir && seen.has(dir)) return
+        if (dir && existsSync(dir)) {
+          const run = readRun(dir, warnings, fallback)
+          if (run) {
+            seen.add(dir)
+            points.push(run)
+          }
+          return
+        }
+        points.push({
+          name: point.key ?? point.label ?? `point ${i + 1}`,
+          label: point.label ?? point.key ?? `point ${i + 1}`,
+          dataset: '',
+          status: (point.status as RunStatus | undefined) ?? 'pending',
+          epochs: null,
+          epochsCompleted: 0,
+          bestTestAccuracy: null,
+          bestTestEpoch: null,
+          bestTrainAccuracy: null,
+          finalTestAccuracy: null,
+          trainMinutes: null,
+          evalMinutes: null,
+          params: null,
+          backend: null,
+          seed: null,
+          started: null,
+          finished: null,
+          curve: [],
+          sweep,
+          error: point.error,
+          time: 0,
+        })
+      })
+      // A point without a folder takes the dataset its sweep's runs share.
+      const datasets = new Set(points.filter((p) => p.dir).map((p) => p.dataset))
+      if (datasets.size === 1) {
+        const [dataset] = datasets
+        for (const p of points) if (!p.dir) p.dataset = dataset
+      }
+      runs.push(...points)
+    }
+    const stray: RunRecord[] = []
+    for (const dir of found.runs) {
+      if (seen.has(dir)) continue
+      seen.add(dir)
+      const run = readRun(dir, warnings)
+      if (run) stray.push(run)
+    }
+    runs.push(...sortByPaperOrder(stray))
+  }
+  return {runs, sweeps, warnings}
+}

@@ -1,0 +1,63 @@
+/** Shared types for reading run folders and writing result tables. */
+
+/** Run states written by `summary.json`, plus `pending` for sweep points that have no run folder yet. */
+export type RunStatus = 'completed' | 'running' | 'failed' | 'interrupted' | 'pending'
+
+/** One line of a run's `metrics.csv` (epoch is 1-based); columns a file lacks are NaN. */
+export interface EpochMetrics {
+  epoch: number
+  train_loss: number
+  train_accuracy: number
+  test_loss: number
+  test_accuracy: number
+  train_seconds: number
+  eval_seconds: number
+  data_seconds: number
+  images_per_second: number
+}
+
+/** Everything the tables need about one run, read from its folder (or from a sweep's index). */
+export interface RunRecord {
+  /** Absolute run folder; undefined for a sweep point that has no folder. */
+  dir?: string
+  name: string
+  /** Model name as the paper writes it. */
+  label: string
+  /** Dataset id (`cifar10`); empty when unknown. */
+  dataset: string
+  /** `data.image_size` from config.yaml, when present. */
+  imageSize?: number
+  status: RunStatus | string
+  epochs: number | null
+  epochsCompleted: number
+  bestTestAccuracy: number | null
+  bestTestEpoch: number | null
+  bestTrainAccuracy: number | null
+  finalTestAccuracy: number | null
+  trainMinutes: number | null
+  evalMinutes: number | null
+  params: number | null
+  backend: string | null
+  seed: number | null
+  started: string | null
+  finished: string | null
+  /** Per-epoch test accuracy from metrics.csv. */
+  curve: {epoch: number; accuracy: number}[]
+  /** The sweep point this run belongs to, when it was found through an `index.json`. */
+  sweep?: {name: string; key: string}
+  /** Error text from a sweep index point. */
+  error?: string
+  /** Milliseconds since epoch used to pick the latest of several runs of one model. */
+  time: number
+}
+
+/** A usage problem (nothing to read, bad path): the command exits with `exit`. */
+export class ReportError extends Error {
+  constructor(
+    message: string,
+    readonly exit: number = 2,
+  ) {
+    super(message)
+    this.name = 'ReportError'
+  }
+}

@@ -1,0 +1,55 @@
+/** What `env.json` records: versions, backend, git commit, machine, command line. */
+import {execFileSync} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import {cpus, hostname, totalmem, platform, arch} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {createRequire} from 'node:module'
+import type {BackendChoice} from '../engine/backend.js'
+
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+
+const require = createRequire(import.meta.url)
+
+function packageVersion(name: string): string | null {
+  try {
+    return (require(`${name}/package.json`) as {version: string}).version
+  } catch {
+    return null
+  }
+}
+
+export function projectVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {version: string}).version
+}
+
+export function gitInfo(): {commit: string | null; dirty: boolean | null} {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], {cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore']}).toString().trim()
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore']}).toString()
+    return {commit, dirty: status.trim().length > 0}
+  } catch {
+    return {commit: null, dirty: null}
+  }
+}
+
+export function environment(backend: BackendChoice | undefined): Record<string, unknown> {
+  const cpu = cpus()
+  return {
+    mixture_models: projectVersion(),
+    node: process.version,
+    tfjs: {
+      core: packageVersion('@tensorflow/tfjs-core'),
+      layers: packageVersion('@tensorflow/tfjs-layers'),
+      wasm: packageVersion('@tensorflow/tfjs-backend-wasm'),
+      webgpu: packageVersion('@tensorflow/tfjs-backend-webgpu'),
+      node_gpu: packageVersion('@tensorflow/tfjs-node-gpu'),
+      node: packageVersion('@tensorflow/tfjs-node'),
+    },
+    backend: backend ?? null,
+    git: gitInfo(),
+    host: {hostname: hostname(), platform: platform(), arch: arch(), cpus: cpu.length, cpu_model: cpu[0]?.model ?? null, memory_gb: Math.round(totalmem() / 2 ** 30)},
+    command: process.argv.slice(1),
+    cwd: process.cwd(),
+  }
+}

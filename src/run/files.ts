@@ -1,0 +1,29 @@
+/** Write-then-rename file helpers: a reader never sees a half-written file, and a crash leaves the old one. */
+import {closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {dirname, basename, join} from 'node:path'
+
+let counter = 0
+
+export function tempName(file: string): string {
+  return join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${counter++}`)
+}
+
+/** Write `data` to a temp file beside `file`, fsync it, then rename over `file`. */
+export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8Array[]): void {
+  const tmp = tempName(file)
+  const fd = openSync(tmp, 'w')
+  try {
+    for (const chunk of Array.isArray(data) ? data : [data]) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      let off = 0
+      while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off)
+    }
+    fsyncSync(fd)
+  } catch (error) {
+    closeSync(fd)
+    rmSync(tmp, {force: true})
+    throw error
+  }
+  closeSync(fd)
+  renameSync(tmp, file)
+}

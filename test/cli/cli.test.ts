@@ -1,0 +1,117 @@
+// The CLI as a user runs it: spawned bin/run.js, stdout/stderr/exit codes, --json, plugins, bad input.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {join} from 'node:path'
+import {writeFileSync} from 'node:fs'
+import {REPO, tempDir, writeSpec} from '../helpers.js'
+
+function mixture(args: string[], cwd = REPO) {
+  const r = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), ...args], {cwd, encoding: 'utf8', env: {...process.env, NO_COLOR: '1', MIXTURE_BACKEND: 'cpu'}})
+  return {code: r.status, stdout: r.stdout, stderr: r.stderr}
+}
+
+const tiny = {name: 'tiny', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}
+
+test('params --json prints exactly one JSON document with the total and the components', () => {
+  const r = mixture(['params', 'configs/paper/cifar10/alternating-1block.yaml', '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  const doc = JSON.parse(r.stdout)
+  assert.equal(doc.params, 4_719_167)
+  assert.deepEqual(doc.components.map((c: {component: string}) => c.component), ['block1.cnn', 'block1.vit', 'block1.vit_adapter', 'head'])
+})
+
+test('params prints a per-component table', () => {
+  const r = mixture(['params', 'configs/paper/stl10-perceiver/joint-1block.yaml'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /block1\.perceiver\s+986,458/)
+  assert.match(r.stdout, /total \(trainable\)\s+1,466,518/)
+})
+
+test('run --dry-run resolves, counts and writes nothing', () => {
+  const dir = tempDir()
+  const r = mixture(['run', writeSpec(tiny, dir), '--dry-run', '--out', join(dir, 'results')])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /total \(trainable\)/)
+  assert.match(r.stdout, /optimizer:/)
+  assert.equal(spawnSync('ls', [dir]).stdout.toString().trim(), 'spec.yaml')
+})
+
+test('validate: exit 2 with file:line:col, path and suggestion; no stack trace', () => {
+  const dir = tempDir()
+  const file = writeSpec('name: x\ndata: {dataset: synthetic}\nmodel:\n  type: mixture\n  components:\n    - {type: cnn}\n    - {type: vit, dpeth: 2}\n', dir)
+  const r = mixture(['validate', file])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /spec\.yaml:7:19: model\.components\[1\]\.dpeth: unknown key, did you mean depth\?/)
+  assert.doesNotMatch(r.stderr, /at .*\.js:\d+/)
+  assert.equal(r.stdout, '')
+})
+
+test('validate --json reports the problems as JSON on stdout and exits 2', () => {
+  const r = mixture(['validate', writeSpec({...tiny, train: {epochs: 0}}), '--json'])
+  assert.equal(r.code, 2)
+  const doc = JSON.parse(r.stdout)
+  assert.equal(doc.error.code, 2)
+  assert.equal(doc.error.problems[0].path, 'train.epochs')
+})
+
+test('bad input: missing file, malformed YAML, unknown flag value — exit 2', () => {
+  assert.equal(mixture(['validate', 'no/such/spec.yaml']).code, 2)
+  assert.match(mixture(['validate', 'no/such/spec.yaml']).stderr, /file not found/)
+  const bad = mixture(['validate', writeSpec('name: [unclosed\n')])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /YAML syntax error/)
+  assert.equal(mixture(['run', writeSpec(tiny), '--backend', 'quantum']).code, 2)
+})
+
+test('a plugin file adds a component through the public API', () => {
+  const dir = tempDir()
+  writeFileSync(
+    join(dir, 'my-plugin.mjs'),
+    `export default function (mm) {
+  mm.registerComponent({
+    name: 'scale_conv',
+    summary: 'One 3x3 conv, image in, image out (test plugin).',
+    schema: {type: 'object', additionalProperties: false, properties: {filters: {type: 'integer', minimum: 1, default: 3}}},
+    tiny: {},
+    output: 'image',
+    create: (ctx, x, p) => ctx.conv2d(x, 'conv', 3, p.filters, 3, {padding: 1}),
+  })
+}
+`,
+  )
+  const file = writeSpec({...tiny, plugins: ['./my-plugin.mjs'], model: {type: 'mixture', components: [{type: 'scale_conv'}]}}, dir)
+  const r = mixture(['params', file, '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  // conv 3→3 3×3 with bias = 84, head Linear(3·8·8, 10) = 1,930
+  assert.equal(JSON.parse(r.stdout).params, 84 + 1930)
+  const list = mixture(['list', 'scale_conv'])
+  assert.equal(list.code, 0)
+  assert.match(mixture(['validate', writeSpec({...tiny, model: {type: 'mixture', components: [{type: 'scale_conv'}]}}, dir, 'other.yaml')]).stderr, /unknown component "scale_conv"/)
+})
+
+test('missing plugin files and plugins that throw are clear errors (exit 2)', () => {
+  const dir = tempDir()
+  let r = mixture(['validate', writeSpec({...tiny, plugins: ['./absent.js']}, dir)])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /spec\.yaml:\d+:\d+: plugins\[0\]: plugin file .*absent\.js not found/)
+  writeFileSync(join(dir, 'boom.mjs'), 'export default function () { throw new Error("kaboom") }\n')
+  r = mixture(['validate', writeSpec({...tiny, plugins: ['./boom.mjs']}, dir, 'boom.yaml')])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /plugin .*boom\.mjs failed while loading: kaboom/)
+  writeFileSync(join(dir, 'dup.mjs'), "export default function (mm) { mm.registerComponent({name: 'cnn', summary: 'x', schema: {type: 'object'}, output: 'image', create: (c, x) => x}) }\n")
+  r = mixture(['validate', writeSpec({...tiny, plugins: ['./dup.mjs']}, dir, 'dup.yaml')])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /already registered by builtin/)
+})
+
+test('list shows components with defaults and presets; schema is valid JSON', () => {
+  const r = mixture(['list', 'perceiver'])
+  assert.equal(r.code, 0)
+  assert.match(r.stdout, /perceiver\s+Perceiver encoder/)
+  assert.match(r.stdout, /presets: paper_alternating, paper_joint/)
+  const s = mixture(['schema'])
+  const schema = JSON.parse(s.stdout)
+  assert.equal(schema.type, 'object')
+  assert.ok(schema.$defs.component.allOf.length >= 3)
+})

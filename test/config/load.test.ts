@@ -1,0 +1,132 @@
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {join} from 'node:path'
+import {writeFileSync} from 'node:fs'
+import {loadSpec} from '../../src/config/load.js'
+import {validateSpec} from '../../src/config/validate.js'
+import {SpecError, suggest} from '../../src/config/errors.js'
+import {resolveObject, tempDir, writeSpec} from '../helpers.js'
+
+const base = {name: 'x', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}
+
+function problems(fn: () => unknown): {path: string; message: string; origin?: {file: string; line?: number; col?: number}}[] {
+  try {
+    fn()
+  } catch (error) {
+    assert.ok(error instanceof SpecError, `expected a SpecError, got ${error}`)
+    return error.problems
+  }
+  assert.fail('expected the spec to be rejected')
+}
+
+test('defaults are filled in both stages (spec and component parameters)', () => {
+  const spec = resolveObject(base)
+  assert.equal(spec.seed, 42)
+  assert.equal(spec.train.optimizer.eps, 1e-8)
+  assert.equal(spec.train.batch_size, 64)
+  assert.equal(spec.engine.backend, 'auto')
+  const cnn = (spec.model as unknown as {components: Record<string, unknown>[]}).components[0]
+  assert.deepEqual(cnn, {type: 'cnn', channels: [4, 3], in_channels: 3, kernel_size: 3, residual: true})
+  assert.deepEqual((spec.model as unknown as {norm: unknown}).norm, {type: 'none'})
+})
+
+test('presets apply under explicit parameters', () => {
+  const spec = resolveObject({...base, model: {type: 'mixture', components: [{type: 'vit', preset: 'paper_joint', heads: 4}]}})
+  const vit = (spec.model as unknown as {components: Record<string, unknown>[]}).components[0]
+  assert.equal(vit.depth, 2)
+  assert.equal(vit.heads, 4)
+  assert.equal(vit.preset, 'paper_joint')
+})
+
+test('extends: child overrides base, objects merge, lists replace, paths are relative to the child', () => {
+  const dir = tempDir()
+  writeSpec({...base, train: {epochs: 7, batch_size: 16, optimizer: {lr: 0.5}}}, dir, 'base.yaml')
+  const child = writeSpec({extends: 'base.yaml', name: 'child', train: {batch_size: 8}}, join(dir), 'child.yaml')
+  const spec = validateSpec(loadSpec(child))
+  assert.equal(spec.name, 'child')
+  assert.equal(spec.train.epochs, 7)
+  assert.equal(spec.train.batch_size, 8)
+  assert.equal(spec.train.optimizer.lr, 0.5)
+})
+
+test('extends cycles and missing bases are errors that name the file', () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'a.yaml'), 'extends: b.yaml\nname: a\n')
+  writeFileSync(join(dir, 'b.yaml'), 'extends: a.yaml\nname: b\n')
+  assert.match(problems(() => loadSpec(join(dir, 'a.yaml')))[0].message, /extends cycle/)
+  writeFileSync(join(dir, 'c.yaml'), 'name: c\nextends: nowhere.yaml\n')
+  const p = problems(() => loadSpec(join(dir, 'c.yaml')))[0]
+  assert.match(p.message, /nowhere\.yaml not found/)
+  assert.equal(p.origin?.line, 2)
+})
+
+test('--set overrides are YAML-typed, reach list items, and are recorded', () => {
+  const file = writeSpec(base)
+  const loaded = loadSpec(file, ['train.optimizer.lr=3e-4', 'model.components[0].channels=[8, 3]', 'seed=7', 'data.augment=false'])
+  const spec = validateSpec(loaded)
+  assert.equal(spec.train.optimizer.lr, 3e-4)
+  assert.equal(spec.seed, 7)
+  assert.equal(spec.data.augment, false)
+  assert.deepEqual((spec.model as unknown as {components: {channels: number[]}[]}).components[0].channels, [8, 3])
+  assert.deepEqual(loaded.overrides, {'train.optimizer.lr': 3e-4, 'model.components[0].channels': [8, 3], seed: 7, 'data.augment': false})
+})
+
+test('an unknown key from --set is an error that points at the override', () => {
+  const p = problems(() => validateSpec(loadSpec(writeSpec(base), ['train.lrr=1'])))
+  assert.equal(p[0].path, 'train.lrr')
+  assert.match(p[0].message, /unknown key/)
+  assert.equal(p[0].origin?.file, '--set train.lrr=1')
+  assert.match(problems(() => loadSpec(writeSpec(base), ['nonsense']))[0].message, /not key=value/)
+  assert.match(problems(() => loadSpec(writeSpec(base), ['model.components[5].depth=2']))[0].message, /no list item 5/)
+})
+
+test('problems carry file, line:column, dotted path and a suggestion', () => {
+  const file = writeSpec(`name: x
+data: {dataset: synthetic, image_size: 8}
+model:
+  type: mixture
+  components:
+    - {type: cnn}
+    - {type: vit, dpeth: 2}
+train:
+  batch_size: 0
+  optimizer: {lr: -1}
+`)
+  const p = problems(() => validateSpec(loadSpec(file)))
+  const byPath = Object.fromEntries(p.map((x) => [x.path, x]))
+  assert.equal(byPath['model.components[1].dpeth'].message, 'unknown key, did you mean depth?')
+  assert.equal(byPath['model.components[1].dpeth'].origin?.line, 7)
+  assert.equal(byPath['model.components[1].dpeth'].origin?.col, 19)
+  assert.match(byPath['train.batch_size'].message, /must be >= 1 \(got 0\)/)
+  assert.equal(byPath['train.batch_size'].origin?.line, 9)
+  assert.match(byPath['train.optimizer.lr'].message, /must be > 0/)
+  assert.equal(p.length, 3)
+})
+
+test('wrong types, unknown components, presets and datasets are reported with choices', () => {
+  let p = problems(() => resolveObject({...base, train: {epochs: 'ten'}}))
+  assert.match(p[0].message, /must be integer \(got "ten"\)/)
+  p = problems(() => resolveObject({...base, model: {type: 'mixture', components: [{type: 'vitt'}]}}))
+  assert.equal(p[0].path, 'model.components[0].type')
+  assert.match(p[0].message, /unknown component "vitt", did you mean vit\?/)
+  p = problems(() => resolveObject({...base, model: {type: 'mixture', components: [{type: 'vit', preset: 'big'}]}}))
+  assert.match(p[0].message, /unknown preset "big" for vit: choose one of paper_alternating, paper_joint/)
+  p = problems(() => resolveObject({...base, data: {dataset: 'cifar11'}}))
+  assert.match(p[0].message, /unknown dataset "cifar11", did you mean cifar10\?/)
+  p = problems(() => resolveObject({...base, model: {type: 'mixture', block: 'jont', components: [{type: 'cnn'}]}}))
+  assert.match(p[0].message, /unknown block "jont", did you mean joint\?/)
+})
+
+test('malformed YAML names the line', () => {
+  const file = writeSpec('name: x\ndata: {dataset: cifar10\nmodel: 3\n')
+  const p = problems(() => loadSpec(file))
+  assert.match(p[0].message, /YAML syntax error/)
+  assert.ok(p[0].origin?.line, 'has a line')
+  assert.match(problems(() => loadSpec(writeSpec('- just\n- a list\n')))[0].message, /must be a YAML mapping/)
+  assert.match(problems(() => loadSpec(writeSpec('name: a\nname: b\n')))[0].message, /YAML syntax error/)
+})
+
+test('suggestions only for near misses', () => {
+  assert.equal(suggest('dpeth', ['depth', 'heads']), 'depth')
+  assert.equal(suggest('zzzzzz', ['depth', 'heads']), undefined)
+})

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict'
+import {mkdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+
+import {collectRuns, parseMetricsCsv} from '../../src/report/collect.js'
+import {makeTable, ReportError} from '../../src/report/index.js'
+import {selectRuns} from '../../src/report/select.js'
+import {SWEEP_FIXTURE, tempDir, writeIndex, writeRun} from './helpers.js'
+
+describe('collectRuns', () => {
+  it("follows a sweep index's order and keeps points that have no run yet", () => {
+    const {runs} = collectRuns([SWEEP_FIXTURE])
+    assert.deepEqual(
+      runs.map((r) => [r.label, r.status, r.dataset]),
+      [
+        ['VIT (2 depth, 4 attention head)', 'completed', 'cifar10'],
+        ['1 Block Alternating MM (Conv + ViT)', 'completed', 'cifar10'],
+        ['1 Block Joint MM (Conv + ViT)', 'failed', 'cifar10'],
+        ['Resnet 18 (Baseline)', 'pending', 'cifar10'],
+      ],
+    )
+    assert.equal(runs[2].error, 'out of memory')
+    assert.equal(runs[3].dir, undefined)
+    assert.deepEqual(runs[1].curve, [
+      {epoch: 1, accuracy: 0.5},
+      {epoch: 2, accuracy: 0.62345},
+      {epoch: 3, accuracy: 0.61},
+    ])
+  })
+
+  it("orders runs outside any index by the paper's order of models, then by name", (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a-vit'), {name: 'a-vit', label: 'VIT (2 depth, 4 attention head)', test: [0.3]})
+    writeRun(join(dir, 'b-custom'), {name: 'b-custom', label: 'My Model', test: [0.3]})
+    writeRun(join(dir, 'c-resnet'), {name: 'c-resnet', label: 'Resnet 18 (Baseline)', test: [0.3]})
+    writeRun(join(dir, 'd-alt2'), {name: 'd-alt2', label: '2 Block Alternating MM (Conv + ViT)', test: [0.3]})
+    writeRun(join(dir, 'e-alt1'), {name: 'e-alt1', label: '1 Block Alternating MM (Conv + ViT)', test: [0.3]})
+    writeRun(join(dir, 'a-another'), {name: 'a-another', label: 'Another Model', test: [0.3]})
+    assert.deepEqual(
+      collectRuns([dir]).runs.map((r) => r.name),
+      ['e-alt1', 'd-alt2', 'c-resnet', 'a-vit', 'a-another', 'b-custom'],
+    )
+  })
+
+  it('fills values the summary lacks, or that metrics.csv has moved past, from metrics.csv', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'partial'), {
+      name: 'partial',
+      label: 'P',
+      test: [0.4, 0.7, 0.6],
+      seconds: 30,
+      omit: ['best_test_accuracy', 'best_test_epoch', 'train_minutes', 'epochs_completed'],
+    })
+    const run = collectRuns([join(dir, 'partial')]).runs[0]
+    assert.equal(run.bestTestAccuracy, 0.7)
+    assert.equal(run.bestTestEpoch, 2)
+    assert.equal(run.trainMinutes, 1.5)
+    assert.equal(run.epochsCompleted, 3)
+
+    // A running run whose summary was written after epoch 1 while metrics.csv has 2 epochs.
+    const running = writeRun(join(dir, 'running'), {name: 'running', label: 'R', status: 'running', epochs: 5, test: [0.2]})
+    writeFileSync(join(running, 'metrics.csv'), `${METRICS}\n1,1,0.3,1,0.2,60,2,1,10\n2,1,0.5,1,0.45,90,2,1,10\n`)
+    const updated = collectRuns([running]).runs[0]
+    assert.equal(updated.epochsCompleted, 2)
+    assert.equal(updated.bestTestAccuracy, 0.45)
+    assert.equal(updated.bestTrainAccuracy, 0.5)
+    assert.equal(updated.trainMinutes, 2.5)
+  })
+
+  it('skips an unreadable summary.json with a warning', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'good'), {name: 'good', label: 'G', test: [0.5]})
+    mkdirSync(join(dir, 'bad'))
+    writeFileSync(join(dir, 'bad', 'summary.json'), '{not json')
+    const {runs, warnings} = collectRuns([dir])
+    assert.deepEqual(
+      runs.map((r) => r.name),
+      ['good'],
+    )
+    assert.equal(warnings.length, 1)
+    assert.match(warnings[0], /Skipping .*bad: summary\.json cannot be read/)
+  })
+
+  it('reads a sweep index whose points are searched only once', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'runs', 'z'), {name: 'z', label: 'Z', test: [0.5]})
+    writeRun(join(dir, 'runs', 'a'), {name: 'a', label: 'A', test: [0.5]})
+    writeIndex(dir, {name: 's', points: [{key: 'z', label: 'Z', status: 'completed', run_dir: 'runs/z'}]})
+    assert.deepEqual(
+      collectRuns([dir]).runs.map((r) => r.name),
+      ['z', 'a'],
+    )
+  })
+})
+
+const METRICS = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second'
+
+describe('parseMetricsCsv', () => {
+  it('reads columns by name and tolerates CRLF, blank lines and missing columns', () => {
+    const rows = parseMetricsCsv('test_accuracy,epoch\r\n0.5,2\r\n\r\n0.25,1\r\n')
+    assert.deepEqual(
+      rows.map((r) => [r.epoch, r.test_accuracy]),
+      [
+        [1, 0.25],
+        [2, 0.5],
+      ],
+    )
+    assert.ok(Number.isNaN(rows[0].train_seconds))
+  })
+})
+
+describe('several runs of one model', () => {
+  it('keeps the latest completed run and names the others in a warning', (t) => {
+    const dir = tempDir(t)
+    const label = '1 Block Alternating MM (Conv + ViT)'
+    writeRun(join(dir, 'old'), {name: 'alt', label, test: [0.5], finished: '2025-01-01T00:00:00Z'})
+    writeRun(join(dir, 'new'), {name: 'alt', label, test: [0.6], finished: '2025-02-01T00:00:00Z'})
+    writeRun(join(dir, 'newest-failed'), {name: 'alt', label, status: 'failed', epochs: 3, test: [0.7], finished: null, started: '2025-03-01T00:00:00Z'})
+    writeRun(join(dir, 'other-dataset'), {name: 'alt100', label, dataset: 'cifar100', test: [0.3]})
+    const {runs} = collectRuns([dir])
+    const picked = selectRuns(runs)
+    assert.deepEqual(
+      picked.runs.map((r) => [r.dataset, r.bestTestAccuracy]),
+      [
+        ['cifar10', 0.6],
+        ['cifar100', 0.3],
+      ],
+    )
+    assert.equal(picked.warnings.length, 1)
+    assert.match(picked.warnings[0], /^3 runs of "1 Block Alternating MM \(Conv \+ ViT\)" on cifar10: the table uses \S*new \(completed, 1\/1 epochs\)/)
+    assert.match(picked.warnings[0], /newest-failed \(failed, 1\/3 epochs\)/)
+    assert.match(picked.warnings[0], /old \(completed, 1\/1 epochs\)/)
+    assert.match(picked.warnings[0], /--all/)
+    assert.equal(selectRuns(runs, true).runs.length, 4)
+  })
+})
+
+describe('makeTable errors', () => {
+  it('refuses folders without any summary.json (exit 2)', async (t) => {
+    const dir = tempDir(t)
+    mkdirSync(join(dir, 'empty', 'deeper'), {recursive: true})
+    await assert.rejects(makeTable({paths: [dir]}), (error: unknown) => {
+      assert.ok(error instanceof ReportError)
+      assert.equal(error.exit, 2)
+      assert.match(error.message, /No summary\.json found under .*Pass run folders/)
+      return true
+    })
+  })
+
+  it('refuses a path that does not exist (exit 2)', async (t) => {
+    const dir = tempDir(t)
+    await assert.rejects(makeTable({paths: [join(dir, 'missing')]}), (error: unknown) => {
+      assert.ok(error instanceof ReportError)
+      assert.equal(error.exit, 2)
+      assert.match(error.message, /missing does not exist/)
+      return true
+    })
+  })
+})
