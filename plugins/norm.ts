@@ -40,8 +40,7 @@ registerNorm<NormParams>({
   summary: 'LayerNorm over each branch image (C, H, W), one instance per model, block or branch.',
   schema,
   create: (ctx, image) => {
-    const {tfl} = ctx
-    const layer = ctx.shared(`norm:${ctx.path}`, () => tfl.layers.layerNormalization({name: ctx.name('ln'), axis: [1, 2, 3], epsilon: 1e-5}))
+    const layer = ctx.shared(`norm:${ctx.path}`, () => ctx.layerNorm('ln', 3))
     return ctx.apply(layer, image) as SymbolicTensor
   },
 })

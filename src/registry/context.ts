@@ -6,6 +6,7 @@
 import {tf, tfl} from '../engine/tf.js'
 import type {SymbolicTensor} from '../engine/tf.js'
 import {Dropout} from '../layers/dropout.js'
+import {BatchNorm, LayerNorm} from '../layers/norm.js'
 
 export type InitScheme = 'torch' | 'tfjs'
 
@@ -151,14 +152,14 @@ export class BuildContext {
       .apply(x) as SymbolicTensor
   }
 
-  /** `nn.BatchNorm2d` / `BatchNorm1d` on the last axis: momentum 0.9 in tfjs terms (PyTorch 0.1), epsilon 1e-5. */
+  /** `nn.BatchNorm2d` / `BatchNorm1d` on the last axis: PyTorch momentum 0.1 (tfjs 0.9), epsilon 1e-5. */
   batchNorm(local: string): Layer {
-    return tfl.layers.batchNormalization({name: this.name(local), axis: -1, momentum: 0.9, epsilon: 1e-5})
+    return new BatchNorm({name: this.name(local), momentum: 0.1, epsilon: 1e-5}) as unknown as Layer
   }
 
-  /** `nn.LayerNorm(dim)` on the last axis, epsilon 1e-5. */
-  layerNorm(local: string): Layer {
-    return tfl.layers.layerNormalization({name: this.name(local), axis: -1, epsilon: 1e-5})
+  /** `nn.LayerNorm` over the last `axes` dimensions (1: the feature axis), epsilon 1e-5. */
+  layerNorm(local: string, axes = 1): Layer {
+    return new LayerNorm({name: this.name(local), axes, epsilon: 1e-5}) as unknown as Layer
   }
 
   /** Dropout with a fresh mask every training step (seeded from the build seed and the step). */

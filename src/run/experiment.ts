@@ -248,6 +248,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
         y.dispose()
         images += next.value.size
         done++
+        // Let signal handlers run: on synchronous backends nothing else yields to the event loop.
+        await new Promise((r) => setImmediate(r))
         if (opts.stop?.requested) throw new InterruptedError(`interrupted during epoch ${epoch}`)
         if (done % spec.train.metrics_every === 0 || done === perEpoch) {
           const m = await trainer.readMetrics()

@@ -1,0 +1,144 @@
+/**
+ * Sweep expansion, done up front (Hydra multirun style): a grid from comma lists in `--set`
+ * (`--set train.optimizer.lr=1e-3,3e-4`) and/or a sweep file's `grid:` block, crossed with the sweep
+ * file's list of `points:` (one spec per paper row). Every point gets a stable key and the exact
+ * overrides that make it.
+ *
+ * Sweep file:
+ *   sweep:
+ *     name: cifar10-table            # folder under results/
+ *     title: CIFAR-10 Results Table  # table/plot title
+ *     points:                        # specs, relative to this file (or {spec, label, set: {k: v}})
+ *       - alternating-1block.yaml
+ *     grid: {seed: [1, 2]}           # optional: every point × every combination
+ *     set: {train.epochs: 50}        # optional: overrides for every point
+ */
+import {existsSync} from 'node:fs'
+import {basename, dirname, resolve} from 'node:path'
+import {stringify as yamlStringify} from 'yaml'
+import {SpecError, type Problem} from './errors.js'
+import {isObject, readYamlFile, originOf, type Json} from './load.js'
+
+export interface SweepPoint {
+  /** Position in the sweep (0-based), used to order the folders and the table. */
+  index: number
+  /** Folder-safe identifier: `<spec name>[,key=value…]`. */
+  key: string
+  /** Spec file of this point. */
+  spec: string
+  /** Overrides, in order, as `key=value` strings (YAML values). */
+  overrides: string[]
+  /** The grid values of this point (for display and the index). */
+  grid: Record<string, Json>
+  label?: string
+}
+
+export interface SweepPlan {
+  name: string
+  title?: string
+  /** The sweep file, or the single spec a --set grid expands. */
+  source: string
+  points: SweepPoint[]
+}
+
+/** Split a --set value on top-level commas (commas inside [], {} or quotes do not split). */
+export function splitList(value: string): string[] {
+  const out: string[] = []
+  let depth = 0
+  let quote = ''
+  let start = 0
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]
+    if (quote) {
+      if (c === quote) quote = ''
+    } else if (c === '"' || c === "'") quote = c
+    else if (c === '[' || c === '{') depth++
+    else if (c === ']' || c === '}') depth--
+    else if (c === ',' && depth === 0) {
+      out.push(value.slice(start, i))
+      start = i + 1
+    }
+  }
+  out.push(value.slice(start))
+  return out.map((s) => s.trim())
+}
+
+function cartesian(grid: [string, string[]][]): [string, string][][] {
+  return grid.reduce<[string, string][][]>((acc, [key, values]) => acc.flatMap((combo) => values.map((v) => [...combo, [key, v] as [string, string]])), [[]])
+}
+
+function yamlValue(v: Json): string {
+  return typeof v === 'string' ? JSON.stringify(v) : yamlStringify(v, {flow: true} as never).trim()
+}
+
+function slug(text: string): string {
+  return text.replace(/[^A-Za-z0-9._=,-]+/g, '_').slice(0, 80)
+}
+
+/** Expand a spec or sweep file plus --set values (comma lists become grid axes) into points. */
+export function expandSweep(file: string, sets: string[], name?: string): SweepPlan {
+  const abs = resolve(file)
+  const {data, origins} = readYamlFile(abs)
+  const problems: Problem[] = []
+  const fixed: string[] = []
+  const grid: [string, string[]][] = []
+  for (const s of sets) {
+    const eq = s.indexOf('=')
+    if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${s}" is not key=value (use key=a,b,c for a sweep axis)`}])
+    const values = splitList(s.slice(eq + 1))
+    if (values.length > 1) grid.push([s.slice(0, eq), values])
+    else fixed.push(s)
+  }
+  let specs: {spec: string; label?: string; set: string[]}[]
+  let sweepName = name
+  let title: string | undefined
+  if (isObject(data) && isObject(data.sweep)) {
+    const sw = data.sweep
+    const allowed = ['name', 'title', 'points', 'grid', 'set']
+    for (const k of Object.keys(sw)) if (!allowed.includes(k)) problems.push({origin: originOf(origins, `sweep.${k}`), path: `sweep.${k}`, message: `unknown key; allowed: ${allowed.join(', ')}`})
+    if (typeof sw.name === 'string') sweepName ??= sw.name
+    if (typeof sw.title === 'string') title = sw.title
+    const toSets = (obj: Json | undefined, path: string): string[] => {
+      if (obj === undefined || obj === null) return []
+      if (!isObject(obj)) {
+        problems.push({origin: originOf(origins, path), path, message: 'must be a mapping of key.path: value'})
+        return []
+      }
+      return Object.entries(obj).map(([k, v]) => `${k}=${yamlValue(v)}`)
+    }
+    const common = toSets(sw.set, 'sweep.set')
+    if (isObject(sw.grid)) {
+      for (const [k, v] of Object.entries(sw.grid)) {
+        if (!Array.isArray(v) || v.length === 0) problems.push({origin: originOf(origins, `sweep.grid.${k}`), path: `sweep.grid.${k}`, message: 'must be a non-empty list of values'})
+        else grid.unshift([k, v.map(yamlValue)])
+      }
+    } else if (sw.grid !== undefined) problems.push({origin: originOf(origins, 'sweep.grid'), path: 'sweep.grid', message: 'must be a mapping of key.path: [values]'})
+    const points = Array.isArray(sw.points) ? sw.points : []
+    if (points.length === 0) problems.push({origin: originOf(origins, 'sweep.points'), path: 'sweep.points', message: 'a sweep file lists at least one spec under points:'})
+    specs = points.map((p, i) => {
+      const path = `sweep.points[${i}]`
+      const entry = typeof p === 'string' ? {spec: p} : isObject(p) ? p : {}
+      if (typeof entry.spec !== 'string') {
+        problems.push({origin: originOf(origins, path), path, message: 'must be a spec path or {spec: path, label?, set?}'})
+        return {spec: '', set: []}
+      }
+      const specPath = resolve(dirname(abs), entry.spec)
+      if (!existsSync(specPath)) problems.push({origin: originOf(origins, path), path, message: `spec ${entry.spec} not found (relative to the sweep file)`})
+      return {spec: specPath, label: typeof entry.label === 'string' ? entry.label : undefined, set: [...common, ...toSets(entry.set, `${path}.set`)]}
+    })
+  } else {
+    specs = [{spec: abs, set: []}]
+  }
+  if (problems.length > 0) throw new SpecError(problems, file)
+  const combos = cartesian(grid)
+  const points: SweepPoint[] = []
+  for (const s of specs) {
+    for (const combo of combos) {
+      const gridValues = Object.fromEntries(combo.map(([k, v]) => [k, v as Json]))
+      const specName = basename(s.spec).replace(/\.ya?ml$/, '')
+      const key = slug([specName, ...combo.map(([k, v]) => `${k}=${v}`)].join(','))
+      points.push({index: points.length, key, spec: s.spec, overrides: [...s.set, ...fixed, ...combo.map(([k, v]) => `${k}=${v}`)], grid: gridValues, label: s.label})
+    }
+  }
+  return {name: sweepName ?? basename(abs).replace(/\.ya?ml$/, ''), title, source: abs, points}
+}

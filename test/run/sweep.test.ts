@@ -1,0 +1,83 @@
+// Sweeps: expansion up front, one run folder per point, failures recorded, reruns skip finished points.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {expandSweep, splitList} from '../../src/config/sweep.js'
+import {runSweep} from '../../src/run/sweep.js'
+import {SpecError} from '../../src/config/errors.js'
+import {tempDir, writeSpec} from '../helpers.js'
+
+const tiny = {
+  name: 'tiny',
+  label: 'Tiny CNN',
+  data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 32, test: 16, classes: 3}},
+  model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]},
+  train: {epochs: 1, batch_size: 16},
+  engine: {backend: 'cpu'},
+}
+
+test('comma lists split at the top level only', () => {
+  assert.deepEqual(splitList('1e-3,3e-4'), ['1e-3', '3e-4'])
+  assert.deepEqual(splitList('[1, 2],[3]'), ['[1, 2]', '[3]'])
+  assert.deepEqual(splitList('"a,b",c'), ['"a,b"', 'c'])
+})
+
+test('a --set grid expands to the cartesian product, in order', () => {
+  const plan = expandSweep(writeSpec(tiny), ['train.optimizer.lr=1e-3,3e-4', 'seed=1,2', 'train.epochs=2'])
+  assert.equal(plan.points.length, 4)
+  assert.deepEqual(plan.points.map((p) => p.grid), [
+    {'train.optimizer.lr': '1e-3', seed: '1'},
+    {'train.optimizer.lr': '1e-3', seed: '2'},
+    {'train.optimizer.lr': '3e-4', seed: '1'},
+    {'train.optimizer.lr': '3e-4', seed: '2'},
+  ])
+  assert.ok(plan.points.every((p) => p.overrides.includes('train.epochs=2')))
+})
+
+test('a sweep file crosses its points with its grid and applies its set', () => {
+  const dir = tempDir()
+  writeSpec(tiny, dir, 'a.yaml')
+  writeSpec({...tiny, name: 'b'}, dir, 'b.yaml')
+  const file = writeSpec({sweep: {name: 'demo', title: 'Demo', points: ['a.yaml', {spec: 'b.yaml', label: 'B', set: {'train.batch_size': 8}}], grid: {seed: [1, 2]}, set: {'train.epochs': 1}}}, dir, 'sweep.yaml')
+  const plan = expandSweep(file, [])
+  assert.equal(plan.name, 'demo')
+  assert.equal(plan.points.length, 4)
+  assert.equal(plan.points[2].label, 'B')
+  assert.ok(plan.points[2].overrides.includes('train.batch_size=8'))
+  assert.ok(plan.points.every((p) => p.overrides.includes('train.epochs=1')))
+  assert.throws(() => expandSweep(writeSpec({sweep: {points: ['missing.yaml'], colour: 1}}, dir, 'bad.yaml'), []), (e: unknown) => e instanceof SpecError && e.problems.length === 2)
+})
+
+test('runs every point into its own folder; a failed point is recorded; a rerun skips finished points', async () => {
+  const dir = tempDir()
+  writeSpec(tiny, dir, 'ok.yaml')
+  // lr 1e30 makes the loss non-finite: that point fails, the sweep goes on
+  writeSpec({...tiny, name: 'diverges', train: {epochs: 1, batch_size: 16, optimizer: {lr: 1e30}, metrics_every: 1}}, dir, 'nan.yaml')
+  const file = writeSpec({sweep: {name: 'mixed', points: ['ok.yaml', 'nan.yaml']}}, dir, 'sweep.yaml')
+  const logs: string[] = []
+  const first = await runSweep({file, sets: [], outDir: join(dir, 'results'), log: (m) => logs.push(m)})
+  assert.equal(first.completed, 1)
+  assert.equal(first.failed, 1)
+  const index = JSON.parse(readFileSync(join(dir, 'results', 'mixed', 'index.json'), 'utf8'))
+  assert.deepEqual(index.points.map((p: {status: string}) => p.status), ['completed', 'failed'])
+  assert.match(index.points[1].error, /loss became/)
+  assert.ok(existsSync(join(dir, 'results', 'mixed', index.points[0].run_dir, 'summary.json')))
+  assert.ok(existsSync(join(dir, 'results', 'mixed', 'table.md')), 'the table is written into the sweep folder')
+  const second = await runSweep({file, sets: [], outDir: join(dir, 'results'), log: (m) => logs.push(m)})
+  assert.equal(second.skipped, 1, 'the completed point is skipped')
+  assert.equal(second.failed, 1, 'the failed point is tried again')
+  assert.ok(logs.some((m) => /already completed, skipped/.test(m)))
+  // A changed configuration is a new run; the old folder is kept aside, not deleted.
+  writeFileSync(join(dir, 'ok.yaml'), JSON.stringify({...tiny, seed: 9}))
+  const third = await runSweep({file, sets: [], outDir: join(dir, 'results'), log: (m) => logs.push(m)})
+  assert.equal(third.completed, 1)
+  assert.ok(logs.some((m) => /different configuration; kept as/.test(m)))
+})
+
+test('invalid points are rejected before anything trains', async () => {
+  const dir = tempDir()
+  const file = writeSpec(tiny, dir)
+  await assert.rejects(runSweep({file, sets: ['train.epochs=1,0'], outDir: join(dir, 'results'), log: () => {}}), SpecError)
+  assert.ok(!existsSync(join(dir, 'results')))
+})
