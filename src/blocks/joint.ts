@@ -10,6 +10,8 @@ registerBlock<Record<string, never>>({
   create: (ctx, input, _p, parts) => {
     const branches = parts.components.map((_c, i) => parts.norm(parts.component(i, input), i))
     if (branches.length === 1) return branches[0]
-    return ctx.tfl.layers.add({name: ctx.name('sum')}).apply(branches) as SymbolicTensor
+    // tfjs-layers runs the inputs of a node last-first; listing them reversed runs the branches in
+    // spec order, so a shared BatchNorm updates its running statistics in the original's order.
+    return ctx.tfl.layers.add({name: ctx.name('sum')}).apply([...branches].reverse()) as SymbolicTensor
   },
 })

@@ -12,7 +12,7 @@ const dataSchema = {
   required: ['dataset'],
   properties: {
     dataset: {type: 'string', description: 'cifar10, cifar100, stl10, fashion_mnist, mnist or synthetic'},
-    image_size: {type: 'integer', minimum: 8, maximum: 1024, default: 32, description: 'square side the images are resized or padded to'},
+    image_size: {type: 'integer', minimum: 2, maximum: 1024, default: 32, description: 'square side the images are resized or padded to'},
     data_dir: {type: 'string', description: 'folder holding the dataset files (else --data-dir, MIXTURE_DATA, the user cache)'},
     label_mode: {enum: ['fine', 'coarse'], default: 'fine', description: 'CIFAR-100 labels'},
     resize: {enum: ['bilinear', 'pad'], description: 'how images of another size reach image_size (default: pad for (Fashion-)MNIST, bilinear otherwise)'},

@@ -26,6 +26,8 @@ export interface BuiltModel {
   numClasses: number
   /** NHWC input shape without the batch axis. */
   inputShape: [number, number, number]
+  /** Layer names in the order the builders created them (the order of the original modules). */
+  layerOrder: string[]
 }
 
 export function numClassesOf(spec: Pick<ResolvedSpec, 'data' | 'model'>): number {
@@ -77,5 +79,5 @@ export function buildModel(spec: Pick<ResolvedSpec, 'data' | 'model' | 'seed'>):
     .filter(([key, p]) => p > 0 || !/^block\d+$/.test(key))
     .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
     .map(([component, p]) => ({component, params: p}))
-  return {model, params: trainableCount(model.trainableWeights.map((w) => ({shape: w.shape as number[]}))), components, numClasses, inputShape: [size, size, 3]}
+  return {model, params: trainableCount(model.trainableWeights.map((w) => ({shape: w.shape as number[]}))), components, numClasses, inputShape: [size, size, 3], layerOrder: [...owners.keys()]}
 }
