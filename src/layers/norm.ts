@@ -10,6 +10,7 @@
  * for the running variance), running statistics with momentum 0.1 (tfjs 0.9) in evaluation.
  */
 import {tf, tfl} from '../engine/tf.js'
+import {batchNormTraining, hasFusedBatchNorm, hasFusedLayerNorm, layerNorm} from '../engine/kernels/fused-norm.js'
 
 type LayerVariable = ReturnType<tfl.layers.Layer['addWeight']>
 
@@ -86,6 +87,7 @@ export class LayerNorm extends tfl.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = one(inputs)
+      if (this.axes === 1 && hasFusedLayerNorm()) return layerNorm(x, this.gamma!.read(), this.beta!.read(), this.epsilon)
       const axes = Array.from({length: this.axes}, (_, i) => x.rank - this.axes + i)
       return normalize(x, this.gamma!.read(), this.beta!.read(), axes, this.epsilon)
     })
@@ -143,6 +145,12 @@ export class BatchNorm extends tfl.layers.Layer {
       if (!kwargs.training) {
         const scale = tf.mul(gamma, tf.rsqrt(tf.add(this.movingVariance!.read(), this.epsilon)))
         return tf.add(tf.mul(tf.sub(x, this.movingMean!.read()), scale), beta)
+      }
+      if (hasFusedBatchNorm() && x.rank >= 2 && x.rank <= 4) {
+        return batchNormTraining(x, gamma, beta, this.movingMean!.read(), this.movingVariance!.read(), {momentum: this.momentum, epsilon: this.epsilon}, (m, v) => {
+          this.movingMean!.write(m)
+          this.movingVariance!.write(v)
+        })
       }
       const stats: {mean?: tf.Tensor; variance?: tf.Tensor} = {}
       const y = normalize(x, gamma, beta, axes, this.epsilon, stats)

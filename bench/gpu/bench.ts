@@ -1,0 +1,327 @@
+/**
+ * GPU benchmark of the paper rows on the WebGPU backend: for each row at its paper batch size, the
+ * forward pass (inference mode) and one full training step (the project's `Trainer.trainStep`:
+ * forward in training mode, softmax cross-entropy, gradients, the `MixtureAdam` update), median
+ * milliseconds after warm-up, synchronised by reading the result back; plus the compute dispatches
+ * one step and one forward record (by tfjs kernel), which do not depend on the device.
+ *
+ *   node dist/bench/gpu/bench.js run [--rows cifar10/resnet18,...] [--repeat 5] [--warmup 2]
+ *        [--budget 240] [--backend webgpu] [--batch N] [--out webgpu.json]
+ *   node dist/bench/gpu/bench.js report --webgpu webgpu.json [--torch torch.json] [--variant other.json ...]
+ *        --md out.md --json out.json
+ *
+ * Rows are the paper configs (configs/paper/<table>/<row>.yaml) built by the project's own
+ * `resolveSpec` + `buildModel`; one failing row is reported and the rest still run.
+ */
+import {readFileSync, writeFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {tf} from '../../src/engine/tf.js'
+import '../../src/engine/kernels/index.js'
+import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+
+/** Paper rows: config path under configs/paper → the row name in bench/torch/models.py. */
+export const ROWS: [string, string][] = [
+  ['cifar10/resnet18', 'resnet18'],
+  ['cifar10/vit', 'vit'],
+  ['cifar10/alternating-1block', 'alternating-1block'],
+  ['cifar10/joint-1block', 'joint-1block'],
+  ['cifar10/alternating-2block', 'alternating-2block'],
+  ['cifar10/joint-2block', 'joint-2block'],
+  ['stl10-perceiver/perceiver', 'perceiver'],
+  ['stl10-perceiver/perceiver-baseline', 'perceiver-baseline'],
+  ['stl10-perceiver/alternating-1block', 'p-alternating-1block'],
+  ['stl10-perceiver/joint-1block', 'p-joint-1block'],
+  ['stl10-perceiver/alternating-2block', 'p-alternating-2block'],
+  ['stl10-perceiver/joint-2block', 'p-joint-2block'],
+  ['stl10-perceiver/cnn', 'cnn'],
+]
+
+export interface RowResult {
+  row: string
+  torch_row: string
+  batch?: number
+  image?: number
+  params?: number
+  forward_ms?: number
+  step_ms?: number
+  forward_ms_all?: number[]
+  step_ms_all?: number[]
+  first_step_ms?: number
+  dispatches_forward?: number
+  dispatches_step?: number
+  submits_step?: number
+  uploads_step?: number
+  step_by_kernel?: [string, number][]
+  last_loss?: number
+  error?: string
+  skipped?: string
+}
+
+interface Args {
+  command: string
+  rows: string[]
+  repeat: number
+  warmup: number
+  budget: number
+  backend: string
+  batch: number
+  out?: string
+  webgpu?: string
+  torch?: string
+  variants: string[]
+  label?: string
+  md?: string
+  json?: string
+  count: boolean
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 2, budget: 240, backend: 'webgpu', batch: 0, count: true, variants: []}
+  for (let i = 1; i < argv.length; i++) {
+    const key = argv[i]
+    const next = (): string => {
+      const v = argv[++i]
+      if (v === undefined) throw new Error(`${key} needs a value`)
+      return v
+    }
+    if (key === '--rows') a.rows = next().split(',').filter(Boolean)
+    else if (key === '--repeat') a.repeat = Number(next())
+    else if (key === '--warmup') a.warmup = Number(next())
+    else if (key === '--budget') a.budget = Number(next())
+    else if (key === '--backend') a.backend = next()
+    else if (key === '--batch') a.batch = Number(next())
+    else if (key === '--out') a.out = next()
+    else if (key === '--webgpu') a.webgpu = next()
+    else if (key === '--torch') a.torch = next()
+    else if (key === '--variant') a.variants.push(next())
+    else if (key === '--label') a.label = next()
+    else if (key === '--md') a.md = next()
+    else if (key === '--json') a.json = next()
+    else if (key === '--no-count') a.count = false
+    else throw new Error(`unknown option ${key}`)
+  }
+  return a
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+const round = (x: number): number => Math.round(x * 100) / 100
+
+interface Built {
+  model: {apply(x: tf.Tensor, kwargs?: Record<string, unknown>): unknown; trainableWeights: {read(): tf.Tensor}[]}
+  params: number
+  batch: number
+  image: number
+  lr: number
+}
+
+/** Resolve the paper config and build it with the project's own builder. */
+async function buildRow(row: string, batchOverride: number): Promise<Built> {
+  const {resolveSpec} = await import('../../src/config/resolve.js')
+  const {buildModel} = await import('../../src/model/build.js')
+  const file = join(ROOT, 'configs', 'paper', `${row}.yaml`)
+  const {spec} = await resolveSpec(file)
+  const built = buildModel(spec)
+  const train = (spec as unknown as {train?: {batch_size?: number; optimizer?: {lr?: number}}}).train ?? {}
+  return {
+    model: built.model as unknown as Built['model'],
+    params: built.params,
+    batch: batchOverride > 0 ? batchOverride : (train.batch_size ?? 64),
+    image: built.inputShape[0],
+    lr: train.optimizer?.lr ?? 1e-3,
+  }
+}
+
+async function timeIt(n: number, fn: () => Promise<void>): Promise<number[]> {
+  const out: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    await fn()
+    out.push(performance.now() - t0)
+  }
+  return out
+}
+
+async function benchRow(row: string, torchRow: string, args: Args, log: (s: string) => void): Promise<RowResult> {
+  const result: RowResult = {row, torch_row: torchRow}
+  const built = await buildRow(row, args.batch)
+  Object.assign(result, {batch: built.batch, image: built.image, params: built.params})
+  const {Trainer} = await import('../../src/engine/trainer.js')
+  const x = tf.randomUniform([built.batch, built.image, built.image, 3], 0, 1, 'float32', 1) as tf.Tensor4D
+  const labels = tf.tensor1d(Array.from({length: built.batch}, (_, i) => i % 10), 'int32')
+  const trainer = new Trainer(built.model as unknown as ConstructorParameters<typeof Trainer>[0], {lr: built.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4})
+  try {
+    const forward = async (): Promise<void> => {
+      const y = tf.tidy(() => built.model.apply(x, {training: false}) as tf.Tensor)
+      await y.data()
+      y.dispose()
+    }
+    // The project's own training step; reading its on-device loss sum back is the synchronisation.
+    const step = async (): Promise<void> => {
+      trainer.resetMetrics()
+      trainer.trainStep(x, labels)
+      result.last_loss = (await trainer.readMetrics()).loss
+    }
+    const t0 = performance.now()
+    await step()
+    result.first_step_ms = round(performance.now() - t0)
+    log(`  first step ${result.first_step_ms} ms (includes pipeline compilation)`)
+    // Rows whose step is slow get fewer repeats so that the whole run fits its budget.
+    const perStep = result.first_step_ms
+    const repeat = perStep > 20000 ? 1 : perStep > 5000 ? Math.min(args.repeat, 2) : args.repeat
+    const warmup = perStep > 5000 ? 0 : Math.max(0, args.warmup - 1)
+    await timeIt(warmup, step)
+    const steps = await timeIt(repeat, step)
+    await timeIt(1, forward)
+    const fwds = await timeIt(repeat, forward)
+    Object.assign(result, {step_ms: round(median(steps)), forward_ms: round(median(fwds)), step_ms_all: steps.map(round), forward_ms_all: fwds.map(round)})
+    if (args.count && tf.getBackend() === 'webgpu') {
+      const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+      const s = await countDispatches(step)
+      const f = await countDispatches(forward)
+      Object.assign(result, {
+        dispatches_step: s.count.dispatches,
+        submits_step: s.count.submits,
+        uploads_step: s.count.uploads,
+        dispatches_forward: f.count.dispatches,
+        step_by_kernel: s.count.byKernel.slice(0, 25),
+      })
+    }
+  } finally {
+    trainer.dispose()
+    tf.dispose([x, labels])
+    ;(built.model as unknown as {dispose(): void}).dispose()
+  }
+  return result
+}
+
+/** Which normalisation path the layers take on this backend (src/layers/norm.ts decides). */
+async function fuseNorms(): Promise<string> {
+  const {hasFusedBatchNorm, hasFusedLayerNorm} = await import('../../src/engine/kernels/fused-norm.js')
+  return hasFusedBatchNorm() && hasFusedLayerNorm() ? 'fused kernels' : 'closed-form composites'
+}
+
+async function run(args: Args): Promise<void> {
+  const log = (s: string): void => void process.stderr.write(`${s}\n`)
+  const start = performance.now()
+  const choice = await selectBackend(requestedBackend(args.backend))
+  log(describeBackend(choice))
+  const norms = await fuseNorms()
+  log(`norm layers: ${norms}`)
+  const results: RowResult[] = []
+  const torchName = new Map(ROWS)
+  for (const row of args.rows) {
+    const torchRow = torchName.get(row) ?? row.split('/').pop()!
+    const elapsed = (performance.now() - start) / 1000
+    if (elapsed > args.budget) {
+      results.push({row, torch_row: torchRow, skipped: `time budget of ${args.budget} s used up`})
+      log(`${row}: skipped (budget)`)
+      continue
+    }
+    log(`${row} (${elapsed.toFixed(0)} s elapsed)`)
+    try {
+      const r = await benchRow(row, torchRow, args, log)
+      results.push(r)
+      log(`  batch ${r.batch}: forward ${r.forward_ms} ms, step ${r.step_ms} ms, ${r.dispatches_step ?? '-'} dispatches/step`)
+    } catch (error) {
+      const message = (error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)
+      results.push({row, torch_row: torchRow, error: message})
+      log(`  FAILED: ${message}`)
+    }
+    if (args.out) writeFileSync(args.out, JSON.stringify({label: args.label, backend: choice.name, detail: choice.detail, norms, rows: results}, null, 2))
+  }
+  const doc = {label: args.label, backend: choice.name, detail: choice.detail, norms, rows: results}
+  if (args.out) writeFileSync(args.out, JSON.stringify(doc, null, 2))
+  else process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
+}
+
+interface TorchRow {
+  row: string
+  batch?: number
+  forward_ms?: number | null
+  step_ms?: number | null
+  error?: string
+}
+
+function report(args: Args): void {
+  if (!args.webgpu) throw new Error('report needs --webgpu <file>')
+  const ours = JSON.parse(readFileSync(args.webgpu, 'utf8')) as {backend: string; detail: string; norms?: string; rows: RowResult[]}
+  let torch: {device?: string; rows: TorchRow[]} = {rows: []}
+  try {
+    if (args.torch) torch = JSON.parse(readFileSync(args.torch, 'utf8'))
+  } catch (error) {
+    torch = {device: `unreadable: ${(error as Error).message}`, rows: []}
+  }
+  const byName = new Map(torch.rows.map((r) => [r.row, r]))
+  const fmt = (v: number | null | undefined): string => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1))
+  const ratio = (a?: number | null, b?: number | null): string => (a != null && b != null && b > 0 ? `${(a / b).toFixed(1)}×` : '-')
+  const lines = [
+    `WebGPU: ${ours.detail} (backend ${ours.backend}); norm layers: ${ours.norms ?? '?'}`,
+    `PyTorch: ${torch.device ?? 'no result'}`,
+    '',
+    '| row | batch | WebGPU fwd ms | torch fwd ms | fwd ratio | WebGPU step ms | torch step ms | step ratio | dispatches/step | dispatches/fwd |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ]
+  const merged = ours.rows.map((r) => {
+    const t = byName.get(r.torch_row)
+    const note = r.error ? ` (failed: ${r.error.slice(0, 80)})` : r.skipped ? ` (${r.skipped})` : ''
+    lines.push(
+      `| ${r.row}${note} | ${r.batch ?? '-'} | ${fmt(r.forward_ms)} | ${fmt(t?.forward_ms)} | ${ratio(r.forward_ms, t?.forward_ms)} | ${fmt(r.step_ms)} | ${fmt(t?.step_ms)} | ${ratio(r.step_ms, t?.step_ms)} | ${r.dispatches_step ?? '-'} | ${r.dispatches_forward ?? '-'} |`,
+    )
+    return {...r, torch: t ?? null}
+  })
+  const withKernels = ours.rows.filter((r) => r.step_by_kernel)
+  if (withKernels.length > 0) {
+    lines.push('', 'Dispatches per training step by tfjs kernel (top 12):', '')
+    for (const r of withKernels) {
+      lines.push(`- ${r.row}: ${r.step_by_kernel!.slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`)
+    }
+  }
+  // Variants: the same rows run under other settings (e.g. MIXTURE_WEBGPU_FUSED=0), each file labelled.
+  const variants: {label: string; rows: RowResult[]}[] = []
+  for (const file of args.variants) {
+    try {
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as {label?: string; rows: RowResult[]}
+      variants.push({label: doc.label ?? file, rows: doc.rows})
+    } catch {
+      // a variant that did not run leaves no file
+    }
+  }
+  for (const variant of variants) {
+    for (const u of variant.rows.filter((r) => r.step_ms != null)) {
+      const base = ours.rows.find((r) => r.row === u.row)
+      lines.push(
+        '',
+        `${variant.label}, ${u.row}: forward ${fmt(u.forward_ms)} ms, step ${fmt(u.step_ms)} ms, ${u.dispatches_step ?? '-'} dispatches/step` +
+          (base?.step_ms != null ? ` (default settings: forward ${fmt(base.forward_ms)} ms, step ${fmt(base.step_ms)} ms, ${base.dispatches_step ?? '-'} dispatches)` : ''),
+        `  top kernels: ${(u.step_by_kernel ?? []).slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+      )
+    }
+  }
+  const text = `${lines.join('\n')}\n`
+  process.stdout.write(text)
+  if (args.md) writeFileSync(args.md, text)
+  if (args.json) writeFileSync(args.json, JSON.stringify({webgpu: {backend: ours.backend, detail: ours.detail}, torch_device: torch.device ?? null, rows: merged, variants}, null, 2))
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2))
+  if (args.command === 'run') await run(args)
+  else if (args.command === 'report') report(args)
+  else throw new Error(`unknown command ${args.command}: use run or report`)
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${(error as Error).stack ?? error}\n`)
+    process.exit(1)
+  },
+)

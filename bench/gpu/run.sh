@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The one command to run on a lent GPU machine, from the repository root, with .device/ (made by
+# bench/gpu/pack.sh) carried along:
+#
+#   OUT=/path bash bench/gpu/run.sh
+#
+# Unpacks node, dist/ and node_modules, sets up the Vulkan loader and the NVIDIA ICD, runs the
+# WebGPU benchmark of the paper rows (bench/gpu/bench.ts), then the PyTorch CUDA reference
+# (bench/gpu/torch_gpu.py), and writes one table: $OUT/gpu-bench.md and $OUT/gpu-bench.json (plus
+# the raw webgpu.json, torch.json and logs). Every stage is guarded: a failure is logged and the
+# next stage still runs. Wall time is bounded (about 6 minutes on an H100/H200).
+#
+# Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5),
+# BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), PYTHON (python3),
+# VK_DRIVER_FILES (an ICD json; found automatically otherwise), MIXTURE_WEBGPU_ALLOW_SOFTWARE=1
+# (test runs on a software Vulkan device).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+D=$ROOT/.device
+OUT=${OUT:-$ROOT/.device/out}
+mkdir -p "$OUT"
+PYTHON=${PYTHON:-python3}
+T0=$(date +%s)
+log() { echo "[run.sh +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/run.log" >&2; }
+
+# 1. unpack ------------------------------------------------------------------------------------
+[[ -f $D/node.xz && -f $D/app.tar.xz ]] || { log "missing $D/node.xz or $D/app.tar.xz: run bench/gpu/pack.sh and carry .device"; exit 1; }
+mkdir -p "$D/bin"
+"$PYTHON" - "$D" "$ROOT" <<'PY' || { log "unpacking failed"; exit 1; }
+import lzma, os, shutil, sys, tarfile
+d, root = sys.argv[1], sys.argv[2]
+with lzma.open(os.path.join(d, 'node.xz')) as src, open(os.path.join(d, 'bin', 'node'), 'wb') as dst:
+    shutil.copyfileobj(src, dst)
+os.chmod(os.path.join(d, 'bin', 'node'), 0o755)
+with tarfile.open(os.path.join(d, 'app.tar.xz'), 'r:xz') as t:
+    t.extractall(root)
+PY
+export PATH=$D/bin:$PATH
+log "unpacked: node $(node --version 2>&1)"
+
+# 2. Vulkan loader and driver ------------------------------------------------------------------
+LIBS=$D/vulkan
+PATH=$PATH:/sbin:/usr/sbin
+SYS_STDCXX=$(ldconfig -p 2>/dev/null | awk '$1 == "libstdc++.so.6" && /x86-64/ {print $NF}' | head -1)
+if [[ -z "$SYS_STDCXX" ]] || ! grep -qa GLIBCXX_3.4.30 "$SYS_STDCXX"; then
+  LIBS=$LIBS:$D/compat
+  log "system libstdc++ lacks GLIBCXX_3.4.30 (dawn.node needs it): using the packed one"
+fi
+export LD_LIBRARY_PATH=$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+if [[ -z "${VK_DRIVER_FILES:-}" || ! -f "${VK_DRIVER_FILES}" ]]; then
+  for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
+           /etc/vulkan/icd.d/nvidia_icd.json /usr/local/share/vulkan/icd.d/nvidia_icd.json; do
+    if [[ -f $f ]]; then export VK_DRIVER_FILES=$f; break; fi
+  done
+fi
+if [[ -z "${VK_DRIVER_FILES:-}" || ! -f "${VK_DRIVER_FILES}" ]]; then
+  # No ICD manifest: the NVIDIA Vulkan driver lives in libGLX_nvidia.so.0; write a manifest for it.
+  glx=$(ldconfig -p 2>/dev/null | awk '$1 == "libGLX_nvidia.so.0" {print $NF}' | head -1)
+  for dir in /usr/local/nvidia/lib64 /usr/lib/x86_64-linux-gnu /usr/lib64; do
+    [[ -z "$glx" && -f $dir/libGLX_nvidia.so.0 ]] && glx=$dir/libGLX_nvidia.so.0
+  done
+  if [[ -n "$glx" ]]; then
+    printf '{"file_format_version": "1.0.0", "ICD": {"library_path": "%s", "api_version": "1.3.0"}}\n' "$glx" > "$D/nvidia_icd.json"
+    export VK_DRIVER_FILES=$D/nvidia_icd.json
+    log "no nvidia_icd.json found: wrote one for $glx"
+  else
+    log "no NVIDIA Vulkan ICD (nvidia_icd.json / libGLX_nvidia.so.0) found: WebGPU will find no adapter (the container needs NVIDIA_DRIVER_CAPABILITIES with graphics)"
+  fi
+fi
+log "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+{ nvidia-smi -L 2>&1 | head -4; } | tee -a "$OUT/run.log" >&2 || true
+
+# 3. WebGPU benchmark ----------------------------------------------------------------------------
+ROWS_FLAG=()
+[[ -n "${BENCH_ROWS:-}" ]] && ROWS_FLAG=(--rows "$BENCH_ROWS")
+BATCH_FLAG=()
+[[ -n "${BENCH_BATCH:-}" ]] && BATCH_FLAG=(--batch "$BENCH_BATCH")
+BUDGET=${BENCH_BUDGET:-170}
+log "WebGPU benchmark (budget ${BUDGET}s for starting rows)"
+timeout $(( BUDGET + 70 )) node dist/bench/gpu/bench.js run ${ROWS_FLAG[@]+"${ROWS_FLAG[@]}"} ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} \
+  --repeat "${BENCH_REPEAT:-5}" --warmup 2 --budget "$BUDGET" --out "$OUT/webgpu.json" 2>&1 \
+  | grep --line-buffered -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/webgpu.log" >&2
+log "WebGPU benchmark exit ${PIPESTATUS[0]}"
+
+# 4. PyTorch CUDA reference ----------------------------------------------------------------------
+TORCH_ROWS=$(node -e '
+  const fs = require("fs"); try { const d = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+  process.stdout.write(d.rows.map((r) => r.torch_row).join(",")) } catch { process.stdout.write("") }' "$OUT/webgpu.json")
+TB=${TORCH_BUDGET:-70}
+log "PyTorch reference (rows: ${TORCH_ROWS:-default}; budget ${TB}s)"
+TROWS_FLAG=()
+[[ -n "$TORCH_ROWS" ]] && TROWS_FLAG=(--rows "$TORCH_ROWS")
+timeout $(( TB + 40 )) "$PYTHON" bench/gpu/torch_gpu.py ${TROWS_FLAG[@]+"${TROWS_FLAG[@]}"} ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} --repeat "${TORCH_REPEAT:-10}" \
+  --warmup 3 --budget "$TB" --out "$OUT/torch.json" ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} 2>&1 | tee "$OUT/torch.log" >&2
+log "PyTorch reference exit ${PIPESTATUS[0]}"
+
+# 5. Variants of ResNet-18 while time remains: without the fused kernels, without Dawn toggles -----
+VARIANTS=()
+variant() {  # variant <label> <file> <env assignments...>
+  local label=$1 file=$2; shift 2
+  if (( $(date +%s) - T0 > ${VARIANT_DEADLINE:-300} )); then log "skipping variant '$label' (time)"; return; fi
+  log "variant: $label"
+  env "$@" timeout 90 node dist/bench/gpu/bench.js run --rows cifar10/resnet18 ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} --repeat 3 --warmup 1 \
+    --budget 30 --label "$label" --out "$OUT/$file" 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/${file%.json}.log" >&2
+  VARIANTS+=(--variant "$OUT/$file")
+}
+if ! node -e 'const d = require(process.argv[1]); process.exit(d.rows.some((r) => r.step_ms != null) ? 0 : 1)' "$OUT/webgpu.json" 2>/dev/null; then
+  variant "no WebGPU row ran with default settings; retry without Dawn toggles" webgpu-notoggles.json MIXTURE_WEBGPU_DAWN_TOGGLES=none
+elif [[ -z "${BENCH_ROWS:-}" || ",$BENCH_ROWS," == *",cifar10/resnet18,"* ]]; then
+  variant "MIXTURE_WEBGPU_FUSED=0 (tfjs composites for Adam, norms, conv filter gradient)" webgpu-unfused.json MIXTURE_WEBGPU_FUSED=0
+  variant "MIXTURE_WEBGPU_DAWN_TOGGLES=none (Dawn validation on)" webgpu-notoggles.json MIXTURE_WEBGPU_DAWN_TOGGLES=none
+fi
+
+# 6. Table -----------------------------------------------------------------------------------------
+if [[ -f $OUT/webgpu.json ]]; then
+  node dist/bench/gpu/bench.js report --webgpu "$OUT/webgpu.json" --torch "$OUT/torch.json" \
+    ${VARIANTS[@]+"${VARIANTS[@]}"} --md "$OUT/gpu-bench.md" --json "$OUT/gpu-bench.json"
+else
+  log "no WebGPU result: see $OUT/webgpu.log"
+  cat "$OUT/torch.json" 2>/dev/null
+fi
+log "done; results in $OUT"

@@ -1,0 +1,320 @@
+/**
+ * Training-mode BatchNorm over the last axis in 3 dispatches forward and 3 backward, with the
+ * project's BatchNorm semantics (src/layers/norm.ts, PyTorch's): the batch's biased variance
+ * normalises, the running variance takes the unbiased one, running = running·(1 − m) + batch·m.
+ *
+ *   forward  `MixtureBatchNormStats`: per-chunk shifted sums (1 dispatch), then per-channel mean,
+ *            biased variance and both updated running statistics (1 dispatch); the normalisation is
+ *            tfjs's own single-dispatch `FusedBatchNorm`.
+ *   backward `MixtureBatchNormGrad`: per-chunk Σdy and Σdy·x̂ (1 dispatch), per-channel dβ and dγ
+ *            (1 dispatch), dx (1 dispatch).
+ * The composite (moments, rsqrt, sub, mul, add, then the closed-form gradient and the running
+ * updates) records about 30 dispatches per layer per step. Sums are taken around the channel's
+ * first value (a shift) so that E[x²] − E[x]² does not cancel.
+ *
+ * A layer uses it through `batchNormTraining` when `hasFusedBatchNorm()` says the active backend
+ * has the kernels (only `webgpu` does).
+ */
+import {tf} from '../tf.js'
+import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+
+import {BN_GRAD_KERNEL, BN_STATS_KERNEL} from '../kernels/fused-norm.js'
+
+export const CHANNELS_PER_GROUP = 64
+const ROW_LANES = 4
+const ELEMENTWISE = 256
+
+/** Rows per chunk for the partial sums: enough workgroups to fill a large GPU, at least 16 rows each. */
+export function chunking(rows: number, channels: number): {rowsPerChunk: number; chunks: number} {
+  const channelGroups = Math.ceil(channels / CHANNELS_PER_GROUP)
+  const targetChunks = Math.max(1, Math.floor(2048 / channelGroups))
+  const rowsPerChunk = Math.max(16, Math.ceil(rows / targetChunks))
+  return {rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk)}
+}
+
+/**
+ * Partial sums over a chunk of rows for 64 channels (columns): mode `stats` Σ(x−k), Σ(x−k)²; mode
+ * `grad` Σdy, Σdy·x̂ with per-column statistics (BatchNorm); mode `rowgrad` the same with per-row
+ * mean and 1/σ (LayerNorm's dγ, dβ).
+ */
+export function partialsWgsl(mode: 'stats' | 'grad' | 'rowgrad'): string {
+  const bindings =
+    mode === 'stats'
+      ? `@group(0) @binding(1) var<storage, read> x : array<f32>;
+@group(0) @binding(2) var<uniform> u : Params;`
+      : `@group(0) @binding(1) var<storage, read> dy : array<f32>;
+@group(0) @binding(2) var<storage, read> x : array<f32>;
+@group(0) @binding(3) var<storage, read> mean : array<f32>;
+@group(0) @binding(4) var<storage, read> variance : array<f32>;
+@group(0) @binding(5) var<uniform> u : Params;`
+  const body =
+    mode === 'rowgrad'
+      ? `for (var r = r0 + lid.y; r < r1; r = r + ${ROW_LANES}u) {
+      let i = r * u.C + c;
+      let g = dy[i];
+      a = a + g;
+      b = b + g * (x[i] - mean[r]) * variance[r];
+    }`
+      : mode === 'stats'
+      ? `let k = x[c];
+    for (var r = r0 + lid.y; r < r1; r = r + ${ROW_LANES}u) {
+      let d = x[r * u.C + c] - k;
+      a = a + d;
+      b = b + d * d;
+    }`
+      : `let mu = mean[c];
+    let invStd = inverseSqrt(variance[c] + u.eps);
+    for (var r = r0 + lid.y; r < r1; r = r + ${ROW_LANES}u) {
+      let i = r * u.C + c;
+      let g = dy[i];
+      a = a + g;
+      b = b + g * (x[i] - mu) * invStd;
+    }`
+  return /* wgsl */ `
+struct Params {
+  R : u32,
+  C : u32,
+  rowsPerChunk : u32,
+  chunks : u32,
+  eps : f32,
+};
+@group(0) @binding(0) var<storage, read_write> partial : array<f32>;
+${bindings}
+var<workgroup> sa : array<f32, ${CHANNELS_PER_GROUP * ROW_LANES}>;
+var<workgroup> sb : array<f32, ${CHANNELS_PER_GROUP * ROW_LANES}>;
+
+@compute @workgroup_size(${CHANNELS_PER_GROUP}, ${ROW_LANES}, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {
+  let c = wg.x * ${CHANNELS_PER_GROUP}u + lid.x;
+  let chunk = wg.y;
+  let r0 = chunk * u.rowsPerChunk;
+  let r1 = min(r0 + u.rowsPerChunk, u.R);
+  var a = 0.0;
+  var b = 0.0;
+  if (c < u.C) {
+    ${body}
+  }
+  let li = lid.y * ${CHANNELS_PER_GROUP}u + lid.x;
+  sa[li] = a;
+  sb[li] = b;
+  workgroupBarrier();
+  if (lid.y == 0u && c < u.C) {
+    var ta = 0.0;
+    var tb = 0.0;
+    for (var l = 0u; l < ${ROW_LANES}u; l = l + 1u) {
+      ta = ta + sa[l * ${CHANNELS_PER_GROUP}u + lid.x];
+      tb = tb + sb[l * ${CHANNELS_PER_GROUP}u + lid.x];
+    }
+    partial[chunk * u.C + c] = ta;
+    partial[(u.chunks + chunk) * u.C + c] = tb;
+  }
+}
+`
+}
+
+function statsWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  R : u32,
+  C : u32,
+  chunks : u32,
+  momentum : f32,
+  unbiasedScale : f32,
+};
+@group(0) @binding(0) var<storage, read_write> mean : array<f32>;
+@group(0) @binding(1) var<storage, read_write> variance : array<f32>;
+@group(0) @binding(2) var<storage, read_write> newMovingMean : array<f32>;
+@group(0) @binding(3) var<storage, read_write> newMovingVariance : array<f32>;
+@group(0) @binding(4) var<storage, read> partial : array<f32>;
+@group(0) @binding(5) var<storage, read> x : array<f32>;
+@group(0) @binding(6) var<storage, read> movingMean : array<f32>;
+@group(0) @binding(7) var<storage, read> movingVariance : array<f32>;
+@group(0) @binding(8) var<uniform> u : Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
+  let c = gid.x;
+  if (c >= u.C) { return; }
+  var a = 0.0;
+  var b = 0.0;
+  for (var k = 0u; k < u.chunks; k = k + 1u) {
+    a = a + partial[k * u.C + c];
+    b = b + partial[(u.chunks + k) * u.C + c];
+  }
+  let n = f32(u.R);
+  let d = a / n;
+  let m = x[c] + d;
+  let v = max(b / n - d * d, 0.0);
+  mean[c] = m;
+  variance[c] = v;
+  newMovingMean[c] = movingMean[c] * (1.0 - u.momentum) + m * u.momentum;
+  newMovingVariance[c] = movingVariance[c] * (1.0 - u.momentum) + v * u.unbiasedScale * u.momentum;
+}
+`
+}
+
+export function gradSumsWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  C : u32,
+  chunks : u32,
+};
+@group(0) @binding(0) var<storage, read_write> dGamma : array<f32>;
+@group(0) @binding(1) var<storage, read_write> dBeta : array<f32>;
+@group(0) @binding(2) var<storage, read> partial : array<f32>;
+@group(0) @binding(3) var<uniform> u : Params;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
+  let c = gid.x;
+  if (c >= u.C) { return; }
+  var a = 0.0;
+  var b = 0.0;
+  for (var k = 0u; k < u.chunks; k = k + 1u) {
+    a = a + partial[k * u.C + c];
+    b = b + partial[(u.chunks + k) * u.C + c];
+  }
+  dBeta[c] = a;
+  dGamma[c] = b;
+}
+`
+}
+
+function gradInputWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  size : u32,
+  C : u32,
+  invR : f32,
+  eps : f32,
+};
+@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
+@group(0) @binding(1) var<storage, read> dy : array<f32>;
+@group(0) @binding(2) var<storage, read> x : array<f32>;
+@group(0) @binding(3) var<storage, read> mean : array<f32>;
+@group(0) @binding(4) var<storage, read> variance : array<f32>;
+@group(0) @binding(5) var<storage, read> gamma : array<f32>;
+@group(0) @binding(6) var<storage, read> dGamma : array<f32>;
+@group(0) @binding(7) var<storage, read> dBeta : array<f32>;
+@group(0) @binding(8) var<uniform> u : Params;
+
+@compute @workgroup_size(${ELEMENTWISE})
+fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
+  ${flatIndexWgsl(ELEMENTWISE)}
+  if (index >= u.size) { return; }
+  let c = index % u.C;
+  let invStd = inverseSqrt(variance[c] + u.eps);
+  let xHat = (x[index] - mean[c]) * invStd;
+  dx[index] = gamma[c] * invStd * (dy[index] - u.invR * (dBeta[c] + xHat * dGamma[c]));
+}
+`
+}
+
+function rowsAndChannels(shape: number[]): {R: number; C: number} {
+  const C = shape[shape.length - 1]
+  return {R: tf.util.sizeFromShape(shape) / C, C}
+}
+
+function dispose(backend: WebgpuBackendInternals, t: tf.TensorInfo): void {
+  ;(backend as unknown as tf.KernelBackend).disposeData(t.dataId)
+}
+
+tf.registerKernel({
+  kernelName: BN_STATS_KERNEL,
+  backendName: 'webgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = backend as unknown as WebgpuBackendInternals
+    const {x, movingMean, movingVariance} = inputs as Record<string, tf.TensorInfo>
+    const {momentum, unbiased} = attrs as unknown as {momentum: number; unbiased: boolean}
+    const {R, C} = rowsAndChannels(x.shape)
+    const {rowsPerChunk, chunks} = chunking(R, C)
+    const [partial] = runKernel(b, {
+      name: 'MixtureBatchNormPartials',
+      key: 'bn-partials-stats',
+      wgsl: () => partialsWgsl('stats'),
+      workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), chunks],
+      inputs: [x],
+      outputs: [{shape: [2, chunks, C]}],
+      uniforms: [
+        {type: 'uint32', data: [R]},
+        {type: 'uint32', data: [C]},
+        {type: 'uint32', data: [rowsPerChunk]},
+        {type: 'uint32', data: [chunks]},
+        {type: 'float32', data: [0]},
+      ],
+    })
+    const outputs = runKernel(b, {
+      name: BN_STATS_KERNEL,
+      key: 'bn-stats',
+      wgsl: statsWgsl,
+      workgroups: [Math.ceil(C / 64)],
+      inputs: [partial, x, movingMean, movingVariance],
+      outputs: [{shape: [C]}, {shape: [C]}, {shape: [C]}, {shape: [C]}],
+      uniforms: [
+        {type: 'uint32', data: [R]},
+        {type: 'uint32', data: [C]},
+        {type: 'uint32', data: [chunks]},
+        {type: 'float32', data: [momentum]},
+        {type: 'float32', data: [unbiased && R > 1 ? R / (R - 1) : 1]},
+      ],
+    })
+    dispose(b, partial)
+    return outputs
+  },
+})
+
+tf.registerKernel({
+  kernelName: BN_GRAD_KERNEL,
+  backendName: 'webgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = backend as unknown as WebgpuBackendInternals
+    const {dy, x, mean, variance, gamma} = inputs as Record<string, tf.TensorInfo>
+    const {epsilon} = attrs as unknown as {epsilon: number}
+    const {R, C} = rowsAndChannels(x.shape)
+    const {rowsPerChunk, chunks} = chunking(R, C)
+    const [partial] = runKernel(b, {
+      name: 'MixtureBatchNormGradPartials',
+      key: 'bn-partials-grad',
+      wgsl: () => partialsWgsl('grad'),
+      workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), chunks],
+      inputs: [dy, x, mean, variance],
+      outputs: [{shape: [2, chunks, C]}],
+      uniforms: [
+        {type: 'uint32', data: [R]},
+        {type: 'uint32', data: [C]},
+        {type: 'uint32', data: [rowsPerChunk]},
+        {type: 'uint32', data: [chunks]},
+        {type: 'float32', data: [epsilon]},
+      ],
+    })
+    const [dGamma, dBeta] = runKernel(b, {
+      name: 'MixtureBatchNormGradSums',
+      key: 'bn-grad-sums',
+      wgsl: gradSumsWgsl,
+      workgroups: [Math.ceil(C / 64)],
+      inputs: [partial],
+      outputs: [{shape: [C]}, {shape: [C]}],
+      uniforms: [
+        {type: 'uint32', data: [C]},
+        {type: 'uint32', data: [chunks]},
+      ],
+    })
+    dispose(b, partial)
+    const n = R * C
+    const [dx] = runKernel(b, {
+      name: BN_GRAD_KERNEL,
+      key: 'bn-grad-input',
+      wgsl: gradInputWgsl,
+      workgroups: flatWorkgroups(b, n, ELEMENTWISE),
+      inputs: [dy, x, mean, variance, gamma, dGamma, dBeta],
+      outputs: [{shape: x.shape}],
+      uniforms: [
+        {type: 'uint32', data: [n]},
+        {type: 'uint32', data: [C]},
+        {type: 'float32', data: [1 / R]},
+        {type: 'float32', data: [epsilon]},
+      ],
+    })
+    return [dx, dGamma, dBeta]
+  },
+})

@@ -1,0 +1,211 @@
+/**
+ * `Conv2DBackpropFilter` (NHWC) as a tiled matrix product with split-K.
+ *
+ * dW[(kh, kw, ci), co] = Σ over (b, oh, ow) of x[b, oh·s − pad + kh, ow·s − pad + kw, ci] · dy[b, oh, ow, co]:
+ * an (M = kh·kw·ci) × (N = co) product over K = b·oh·ow, the x operand read through im2col indexing
+ * on the fly. tfjs-backend-webgpu 4.22 runs one thread per filter element looping over all of K,
+ * which leaves most of a large GPU idle for the early layers (small M·N, large K) and was the
+ * largest kernel of a ResNet-18 step. Here each workgroup computes a 64 × 64 tile over a slice of K
+ * (4 × 4 outputs per thread, 16-deep shared-memory tiles); when K is split the slices are added by a
+ * second dispatch. NCHW inputs keep tfjs's kernel.
+ */
+import {tf} from '../tf.js'
+import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+
+const TILE = 64
+const TK = 16
+
+function gemmWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  M : u32,
+  N : u32,
+  K : u32,
+  kPerSplit : u32,
+  inH : u32,
+  inW : u32,
+  inC : u32,
+  outH : u32,
+  outW : u32,
+  filterW : u32,
+  strideH : i32,
+  strideW : i32,
+  padT : i32,
+  padL : i32,
+};
+@group(0) @binding(0) var<storage, read_write> result : array<f32>;
+@group(0) @binding(1) var<storage, read> x : array<f32>;
+@group(0) @binding(2) var<storage, read> dy : array<f32>;
+@group(0) @binding(3) var<uniform> u : Params;
+
+var<workgroup> As : array<vec4<f32>, ${(TK * TILE) / 4}>;
+var<workgroup> Bs : array<vec4<f32>, ${(TK * TILE) / 4}>;
+
+@compute @workgroup_size(16, 16, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>,
+        @builtin(local_invocation_index) li : u32) {
+  let m0 = wg.x * ${TILE}u;
+  let n0 = wg.y * ${TILE}u;
+  let kBegin = wg.z * u.kPerSplit;
+  let kEnd = min(kBegin + u.kPerSplit, u.K);
+  var acc : array<vec4<f32>, 4>;
+  for (var i = 0u; i < 4u; i = i + 1u) { acc[i] = vec4<f32>(0.0); }
+
+  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
+    for (var t = 0u; t < ${(TK * TILE) / 256}u; t = t + 1u) {
+      let e = li + t * 256u;
+      let kk = e / ${TILE}u;
+      let col = e % ${TILE}u;
+      let k = k0 + kk;
+      var a = 0.0;
+      var b = 0.0;
+      if (k < kEnd) {
+        let m = m0 + col;
+        if (m < u.M) {
+          let ow = k % u.outW;
+          let rest = k / u.outW;
+          let oh = rest % u.outH;
+          let batch = rest / u.outH;
+          let ci = m % u.inC;
+          let rest2 = m / u.inC;
+          let fw = rest2 % u.filterW;
+          let fh = rest2 / u.filterW;
+          let ih = i32(oh) * u.strideH - u.padT + i32(fh);
+          let iw = i32(ow) * u.strideW - u.padL + i32(fw);
+          if (ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+            a = x[((batch * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci];
+          }
+        }
+        let n = n0 + col;
+        if (n < u.N) { b = dy[k * u.N + n]; }
+      }
+      As[kk * ${TILE / 4}u + col / 4u][col % 4u] = a;
+      Bs[kk * ${TILE / 4}u + col / 4u][col % 4u] = b;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
+      let a = As[kk * ${TILE / 4}u + lid.y];
+      let b = Bs[kk * ${TILE / 4}u + lid.x];
+      acc[0] = acc[0] + a.x * b;
+      acc[1] = acc[1] + a.y * b;
+      acc[2] = acc[2] + a.z * b;
+      acc[3] = acc[3] + a.w * b;
+    }
+    workgroupBarrier();
+  }
+
+  let base = wg.z * u.M;
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    let m = m0 + lid.y * 4u + i;
+    if (m >= u.M) { continue; }
+    for (var j = 0u; j < 4u; j = j + 1u) {
+      let n = n0 + lid.x * 4u + j;
+      if (n < u.N) { result[(base + m) * u.N + n] = acc[i][j]; }
+    }
+  }
+}
+`
+}
+
+function splitSumWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  size : u32,
+  splits : u32,
+};
+@group(0) @binding(0) var<storage, read_write> result : array<f32>;
+@group(0) @binding(1) var<storage, read> partial : array<f32>;
+@group(0) @binding(2) var<uniform> u : Params;
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
+  ${flatIndexWgsl(256)}
+  if (index >= u.size) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < u.splits; k = k + 1u) { s = s + partial[k * u.size + index]; }
+  result[index] = s;
+}
+`
+}
+
+/** Slices of K: enough workgroups to fill a large GPU, at least 128 terms each. */
+export function splitK(M: number, N: number, K: number): {kPerSplit: number; splits: number} {
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE)
+  const wanted = Math.max(1, Math.ceil(1024 / tiles))
+  let kPerSplit = Math.max(TK * 8, Math.ceil(K / wanted / TK) * TK)
+  // keep the partial sums under 64 MiB
+  while (Math.ceil(K / kPerSplit) * M * N * 4 > 64 * 2 ** 20) kPerSplit *= 2
+  return {kPerSplit, splits: Math.ceil(K / kPerSplit)}
+}
+
+export function installConvFilterKernel(): void {
+  const original = tf.getKernel('Conv2DBackpropFilter', 'webgpu')
+  if (!original || (original as {mixture?: boolean}).mixture) return
+  tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu')
+  const config = {
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'webgpu',
+    mixture: true,
+    kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
+      const {inputs, backend, attrs} = args
+      const {x, dy} = inputs as Record<string, tf.TensorInfo>
+      const a = attrs as unknown as {strides: number | [number, number]; pad: tf.backend_util.PadInfo['type'] | number | number[][]; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number]}
+      if (a.dataFormat === 'NCHW' || x.dtype !== 'float32') return original.kernelFunc(args)
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        a.filterShape,
+        a.strides,
+        1,
+        a.pad as never,
+        a.dimRoundingMode,
+        false,
+        'channelsLast',
+      )
+      const b = backend as unknown as WebgpuBackendInternals
+      const M = info.filterHeight * info.filterWidth * info.inChannels
+      const N = info.outChannels
+      const K = info.batchSize * info.outHeight * info.outWidth
+      const {kPerSplit, splits} = splitK(M, N, K)
+      const [partial] = runKernel(b, {
+        name: 'MixtureConv2DBackpropFilter',
+        key: 'conv-filter-gemm',
+        wgsl: gemmWgsl,
+        workgroups: [Math.ceil(M / TILE), Math.ceil(N / TILE), splits],
+        inputs: [x, dy],
+        outputs: [{shape: splits === 1 ? a.filterShape : [splits, M, N]}],
+        uniforms: [
+          {type: 'uint32', data: [M]},
+          {type: 'uint32', data: [N]},
+          {type: 'uint32', data: [K]},
+          {type: 'uint32', data: [kPerSplit]},
+          {type: 'uint32', data: [info.inHeight]},
+          {type: 'uint32', data: [info.inWidth]},
+          {type: 'uint32', data: [info.inChannels]},
+          {type: 'uint32', data: [info.outHeight]},
+          {type: 'uint32', data: [info.outWidth]},
+          {type: 'uint32', data: [info.filterWidth]},
+          {type: 'int32', data: [info.strideHeight]},
+          {type: 'int32', data: [info.strideWidth]},
+          {type: 'int32', data: [info.padInfo.top]},
+          {type: 'int32', data: [info.padInfo.left]},
+        ],
+      })
+      if (splits === 1) return partial
+      const [dw] = runKernel(b, {
+        name: 'MixtureConv2DBackpropFilterSum',
+        key: 'conv-filter-sum',
+        wgsl: splitSumWgsl,
+        workgroups: flatWorkgroups(b, M * N, 256),
+        inputs: [partial],
+        outputs: [{shape: a.filterShape}],
+        uniforms: [
+          {type: 'uint32', data: [M * N]},
+          {type: 'uint32', data: [splits]},
+        ],
+      })
+      ;(b as unknown as tf.KernelBackend).disposeData(partial.dataId)
+      return dw
+    },
+  }
+  tf.registerKernel(config as unknown as tf.KernelConfig)
+}

@@ -1,0 +1,67 @@
+/**
+ * `MixtureDropout` on WebGPU: the same counter-based hash as ../kernels/dropout.ts, so the mask is
+ * bit-identical to the cpu backend's for a given seed. Without this kernel the generic fallback
+ * would read the tensor back to the CPU on every call.
+ */
+import {tf} from '../tf.js'
+import {DROPOUT_KERNEL} from '../kernels/dropout.js'
+import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+
+const WORKGROUP = 256
+
+export function dropoutWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  seed : u32,
+  threshold : u32,
+  scale : f32,
+  size : u32,
+};
+@group(0) @binding(0) var<storage, read_write> y : array<f32>;
+@group(0) @binding(1) var<storage, read> x : array<f32>;
+@group(0) @binding(2) var<uniform> u : Params;
+
+fn hash(i : u32) -> u32 {
+  var h = (i * 0x9e3779b1u) ^ u.seed;
+  h = h ^ (h >> 16u);
+  h = h * 0x85ebca6bu;
+  h = h ^ (h >> 13u);
+  h = h * 0xc2b2ae35u;
+  h = h ^ (h >> 16u);
+  return h;
+}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
+  ${flatIndexWgsl(WORKGROUP)}
+  if (index >= u.size) { return; }
+  y[index] = select(0.0, x[index] * u.scale, hash(index) >= u.threshold);
+}
+`
+}
+
+tf.registerKernel({
+  kernelName: DROPOUT_KERNEL,
+  backendName: 'webgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = backend as unknown as WebgpuBackendInternals
+    const x = inputs.x as tf.TensorInfo
+    const {rate, seed} = attrs as unknown as {rate: number; seed: number}
+    const n = tf.util.sizeFromShape(x.shape)
+    const [y] = runKernel(b, {
+      name: DROPOUT_KERNEL,
+      key: 'dropout',
+      wgsl: dropoutWgsl,
+      workgroups: flatWorkgroups(b, n, WORKGROUP),
+      inputs: [x],
+      outputs: [{shape: x.shape}],
+      uniforms: [
+        {type: 'uint32', data: [seed >>> 0]},
+        {type: 'uint32', data: [Math.floor(rate * 4294967296)]},
+        {type: 'float32', data: [1 / (1 - rate)]},
+        {type: 'uint32', data: [n]},
+      ],
+    })
+    return y
+  },
+})

@@ -1,0 +1,21 @@
+/**
+ * The project's WGSL kernels for the `webgpu` backend, registered when the backend loads.
+ * MIXTURE_WEBGPU_FUSED=0 leaves out the ones that only save time (Adam, BatchNorm, LayerNorm, the
+ * conv filter gradient; MIXTURE_WEBGPU_CONV_FILTER=0 that one alone) so
+ * that the tfjs composites can be compared; dropout and the Tile gradient are needed to run at all
+ * (without them the dropout fallback reads back to the CPU, and a tiled parameter's gradient records
+ * one slice per repetition).
+ */
+import './dropout.js'
+import {installTileGradient} from '../kernels/tile-grad.js'
+
+installTileGradient()
+if (process.env.MIXTURE_WEBGPU_FUSED !== '0') {
+  await import('./adam.js')
+  await import('./batchnorm.js')
+  await import('./layernorm.js')
+  if (process.env.MIXTURE_WEBGPU_CONV_FILTER !== '0') {
+    const {installConvFilterKernel} = await import('./conv_filter.js')
+    installConvFilterKernel()
+  }
+}

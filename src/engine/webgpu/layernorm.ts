@@ -1,0 +1,197 @@
+/**
+ * LayerNorm over the last axis in 1 dispatch forward and 3 backward (the composite of
+ * src/layers/norm.ts records about 10 forward and 12 backward).
+ *   forward  `MixtureLayerNorm`: one workgroup per row computes the mean, then the variance about it
+ *            (two passes over the row, as tf.moments), writes y = x̂·γ + β and keeps mean and 1/σ.
+ *   backward `MixtureLayerNormGrad`: dx per row, dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with
+ *            g = dy·γ (1 dispatch), and dγ = Σ dy·x̂, dβ = Σ dy over rows (2 dispatches).
+ * A layer uses it through `layerNorm` when `hasFusedLayerNorm()` says the active backend has the
+ * kernels (only `webgpu` does).
+ */
+import {tf} from '../tf.js'
+import {CHANNELS_PER_GROUP, chunking, gradSumsWgsl, partialsWgsl} from './batchnorm.js'
+import {runKernel, type WebgpuBackendInternals} from './runner.js'
+
+import {LN_GRAD_KERNEL, LN_KERNEL} from '../kernels/fused-norm.js'
+
+const WG = 64
+
+const reduceWgsl = `
+var<workgroup> red : array<f32, ${WG}>;
+fn reduceSum(v : f32, lid : u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+    workgroupBarrier();
+  }
+  let total = red[0];
+  workgroupBarrier();
+  return total;
+}`
+
+function forwardWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  rows : u32,
+  D : u32,
+  eps : f32,
+};
+@group(0) @binding(0) var<storage, read_write> y : array<f32>;
+@group(0) @binding(1) var<storage, read_write> mean : array<f32>;
+@group(0) @binding(2) var<storage, read_write> rstd : array<f32>;
+@group(0) @binding(3) var<storage, read> x : array<f32>;
+@group(0) @binding(4) var<storage, read> gamma : array<f32>;
+@group(0) @binding(5) var<storage, read> beta : array<f32>;
+@group(0) @binding(6) var<uniform> u : Params;
+${reduceWgsl}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
+  let row = wg.x + wg.y * nwg.x;
+  if (row >= u.rows) { return; }
+  let base = row * u.D;
+  let n = f32(u.D);
+  var s = 0.0;
+  for (var d = lid; d < u.D; d = d + ${WG}u) { s = s + x[base + d]; }
+  let mu = reduceSum(s, lid) / n;
+  var q = 0.0;
+  for (var d = lid; d < u.D; d = d + ${WG}u) {
+    let t = x[base + d] - mu;
+    q = q + t * t;
+  }
+  let r = inverseSqrt(reduceSum(q, lid) / n + u.eps);
+  for (var d = lid; d < u.D; d = d + ${WG}u) {
+    y[base + d] = (x[base + d] - mu) * r * gamma[d] + beta[d];
+  }
+  if (lid == 0u) {
+    mean[row] = mu;
+    rstd[row] = r;
+  }
+}
+`
+}
+
+function gradInputWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  rows : u32,
+  D : u32,
+};
+@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
+@group(0) @binding(1) var<storage, read> dy : array<f32>;
+@group(0) @binding(2) var<storage, read> x : array<f32>;
+@group(0) @binding(3) var<storage, read> mean : array<f32>;
+@group(0) @binding(4) var<storage, read> rstd : array<f32>;
+@group(0) @binding(5) var<storage, read> gamma : array<f32>;
+@group(0) @binding(6) var<uniform> u : Params;
+${reduceWgsl}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
+  let row = wg.x + wg.y * nwg.x;
+  if (row >= u.rows) { return; }
+  let base = row * u.D;
+  let n = f32(u.D);
+  let mu = mean[row];
+  let r = rstd[row];
+  var a = 0.0;
+  var b = 0.0;
+  for (var d = lid; d < u.D; d = d + ${WG}u) {
+    let g = dy[base + d] * gamma[d];
+    a = a + g;
+    b = b + g * (x[base + d] - mu) * r;
+  }
+  let meanG = reduceSum(a, lid) / n;
+  let meanGX = reduceSum(b, lid) / n;
+  for (var d = lid; d < u.D; d = d + ${WG}u) {
+    let g = dy[base + d] * gamma[d];
+    let xHat = (x[base + d] - mu) * r;
+    dx[base + d] = r * (g - meanG - xHat * meanGX);
+  }
+}
+`
+}
+
+function rowGroups(backend: WebgpuBackendInternals, rows: number): [number, number] {
+  const limit = backend.device.limits.maxComputeWorkgroupsPerDimension
+  return rows <= limit ? [rows, 1] : [limit, Math.ceil(rows / limit)]
+}
+
+tf.registerKernel({
+  kernelName: LN_KERNEL,
+  backendName: 'webgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = backend as unknown as WebgpuBackendInternals
+    const {x, gamma, beta} = inputs as Record<string, tf.TensorInfo>
+    const {epsilon} = attrs as unknown as {epsilon: number}
+    const D = x.shape[x.shape.length - 1]
+    const rows = tf.util.sizeFromShape(x.shape) / D
+    return runKernel(b, {
+      name: LN_KERNEL,
+      key: 'ln-forward',
+      wgsl: forwardWgsl,
+      workgroups: rowGroups(b, rows),
+      inputs: [x, gamma, beta],
+      outputs: [{shape: x.shape}, {shape: [rows]}, {shape: [rows]}],
+      uniforms: [
+        {type: 'uint32', data: [rows]},
+        {type: 'uint32', data: [D]},
+        {type: 'float32', data: [epsilon]},
+      ],
+    })
+  },
+})
+
+tf.registerKernel({
+  kernelName: LN_GRAD_KERNEL,
+  backendName: 'webgpu',
+  kernelFunc: ({inputs, backend}) => {
+    const b = backend as unknown as WebgpuBackendInternals
+    const {dy, x, mean, rstd, gamma} = inputs as Record<string, tf.TensorInfo>
+    const D = x.shape[x.shape.length - 1]
+    const rows = tf.util.sizeFromShape(x.shape) / D
+    const [dx] = runKernel(b, {
+      name: LN_GRAD_KERNEL,
+      key: 'ln-grad-input',
+      wgsl: gradInputWgsl,
+      workgroups: rowGroups(b, rows),
+      inputs: [dy, x, mean, rstd, gamma],
+      outputs: [{shape: x.shape}],
+      uniforms: [
+        {type: 'uint32', data: [rows]},
+        {type: 'uint32', data: [D]},
+      ],
+    })
+    const {rowsPerChunk, chunks} = chunking(rows, D)
+    const [partial] = runKernel(b, {
+      name: 'MixtureLayerNormGradPartials',
+      key: 'bn-partials-rowgrad',
+      wgsl: () => partialsWgsl('rowgrad'),
+      workgroups: [Math.ceil(D / CHANNELS_PER_GROUP), chunks],
+      inputs: [dy, x, mean, rstd],
+      outputs: [{shape: [2, chunks, D]}],
+      uniforms: [
+        {type: 'uint32', data: [rows]},
+        {type: 'uint32', data: [D]},
+        {type: 'uint32', data: [rowsPerChunk]},
+        {type: 'uint32', data: [chunks]},
+        {type: 'float32', data: [0]},
+      ],
+    })
+    const [dGamma, dBeta] = runKernel(b, {
+      name: 'MixtureLayerNormGradSums',
+      key: 'bn-grad-sums',
+      wgsl: gradSumsWgsl,
+      workgroups: [Math.ceil(D / 64)],
+      inputs: [partial],
+      outputs: [{shape: [D]}, {shape: [D]}],
+      uniforms: [
+        {type: 'uint32', data: [D]},
+        {type: 'uint32', data: [chunks]},
+      ],
+    })
+    ;(b as unknown as tf.KernelBackend).disposeData(partial.dataId)
+    return [dx, dGamma, dBeta]
+  },
+})

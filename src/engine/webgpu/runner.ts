@@ -1,0 +1,153 @@
+/**
+ * Running the project's own WGSL kernels on tfjs-backend-webgpu's device and command stream.
+ *
+ * `backend.runWebGPUProgram` binds exactly one output, so a kernel with several outputs (Adam's
+ * param', m', v'; batch-norm's y, mean, variance) would cost a dispatch per output plus slices.
+ * `runKernel` below records one dispatch that writes any number of outputs: it allocates the output
+ * tensors through the backend, binds them and the inputs as storage buffers, and records the
+ * dispatch into the backend's open compute pass, following the same bookkeeping as the backend's
+ * own `recordAndSubmit` (queue ownership of the buffers, deferred submit batching, timestamp
+ * queries under `tf.profile`/`tf.time`). The shader is plain WGSL written by the kernel: bindings
+ * 0..outputs-1 are the outputs (read_write), then the inputs (read), then one uniform struct.
+ */
+import {tf} from '../tf.js'
+
+/** The parts of tfjs-backend-webgpu's `WebGPUBackend` (4.22) that the runner uses. */
+export interface WebgpuBackendInternals {
+  device: GpuDevice
+  queue: unknown
+  tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]} | undefined}
+  makeTensorInfo(shape: number[], dtype: string): tf.TensorInfo
+  uploadToGPU(dataId: object): void
+  tensorToBinding(t: tf.TensorInfo): unknown
+  makeUniforms(uniforms: UniformField[]): unknown
+  commandQueueOwnedIds: WeakSet<object>
+  ensureCommandEncoderReady(): void
+  endComputePassEncoder(): void
+  commandEncoder: {beginComputePass(desc: object): GpuComputePass} | null
+  computePassEncoder: GpuComputePass | null
+  dispatchCountInPass: number
+  submitQueue(): void
+  activeTimers?: {name: string; query: Promise<number>}[] | null
+  supportTimestampQuery: boolean
+  querySet: unknown
+  querySetCount: number
+  getQueryTime(): Promise<number>
+  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], dtype: string, uniforms?: UniformField[], output?: tf.TensorInfo): tf.TensorInfo
+  recordAndSubmit(program: {constructor: {name: string}; shaderKey?: string}, ...rest: unknown[]): void
+}
+
+export interface GpuComputePass {
+  setPipeline(p: unknown): void
+  setBindGroup(i: number, g: unknown): void
+  dispatchWorkgroups(x: number, y?: number, z?: number): void
+  end(): void
+}
+
+export interface GpuDevice {
+  createShaderModule(desc: {code: string; label?: string}): unknown
+  createComputePipeline(desc: object): {getBindGroupLayout(i: number): unknown}
+  createBindGroup(desc: object): unknown
+  createQuerySet(desc: object): unknown
+  limits: {maxComputeWorkgroupsPerDimension: number; maxStorageBuffersPerShaderStage: number}
+}
+
+export interface UniformField {
+  type: 'float32' | 'int32' | 'uint32'
+  data: number[]
+}
+
+export interface KernelSpec {
+  /** Name shown in dispatch counts and profiles. */
+  name: string
+  /** Pipeline cache key: everything that changes the WGSL text. */
+  key: string
+  /** Builds the WGSL; called once per key and device. The entry point must be `main`. */
+  wgsl: () => string
+  /** Workgroups to dispatch. */
+  workgroups: [number, number?, number?]
+  inputs: tf.TensorInfo[]
+  /** Shapes (and dtypes, default float32) of the outputs, in binding order. */
+  outputs: {shape: number[]; dtype?: string}[]
+  /** One uniform struct, laid out by the backend's own `makeUniforms` (WGSL alignment rules). */
+  uniforms: UniformField[]
+}
+
+const pipelines = new WeakMap<object, Map<string, {getBindGroupLayout(i: number): unknown}>>()
+
+/** Listeners told of every dispatch the project's kernels record (see `dispatches.ts`). */
+export const dispatchListeners = new Set<(name: string) => void>()
+
+export function webgpuBackend(): WebgpuBackendInternals {
+  return tf.backend() as unknown as WebgpuBackendInternals
+}
+
+function pipelineFor(backend: WebgpuBackendInternals, spec: KernelSpec): {getBindGroupLayout(i: number): unknown} {
+  let cache = pipelines.get(backend.device)
+  if (!cache) {
+    cache = new Map()
+    pipelines.set(backend.device, cache)
+  }
+  let pipeline = cache.get(spec.key)
+  if (!pipeline) {
+    const module = backend.device.createShaderModule({code: spec.wgsl(), label: spec.name})
+    pipeline = backend.device.createComputePipeline({compute: {module, entryPoint: 'main'}, layout: 'auto', label: spec.name})
+    cache.set(spec.key, pipeline)
+  }
+  return pipeline
+}
+
+/** Record one dispatch of `spec` on `backend`; returns the output tensors (owned by the caller). */
+export function runKernel(backend: WebgpuBackendInternals, spec: KernelSpec): tf.TensorInfo[] {
+  const outputs = spec.outputs.map((o) => backend.makeTensorInfo(o.shape, o.dtype ?? 'float32'))
+  if (outputs.some((o) => tf.util.sizeFromShape(o.shape) === 0)) {
+    throw new Error(`${spec.name}: empty tensors are not supported`)
+  }
+  for (const t of [...outputs, ...spec.inputs]) backend.uploadToGPU(t.dataId)
+  const pipeline = pipelineFor(backend, spec)
+  const entries = [...outputs, ...spec.inputs].map((t, i) => ({binding: i, resource: backend.tensorToBinding(t)}))
+  entries.push({binding: entries.length, resource: backend.makeUniforms(spec.uniforms.map((u) => ({...u, data: [...u.data]})))})
+  for (const t of [...outputs, ...spec.inputs]) backend.commandQueueOwnedIds.add(t.dataId)
+  const bindGroup = backend.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries})
+
+  const timed = backend.activeTimers != null
+  backend.ensureCommandEncoderReady()
+  if (timed && backend.supportTimestampQuery) {
+    backend.endComputePassEncoder()
+    if (backend.querySet == null) {
+      backend.querySet = backend.device.createQuerySet({type: 'timestamp', count: backend.querySetCount})
+    }
+    backend.computePassEncoder = backend.commandEncoder!.beginComputePass({
+      timestampWrites: {querySet: backend.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1},
+    })
+  } else if (!backend.computePassEncoder) {
+    backend.computePassEncoder = backend.commandEncoder!.beginComputePass({})
+  }
+  const pass = backend.computePassEncoder!
+  pass.setPipeline(pipeline)
+  pass.setBindGroup(0, bindGroup)
+  const [x, y = 1, z = 1] = spec.workgroups
+  pass.dispatchWorkgroups(x, y, z)
+  backend.dispatchCountInPass++
+  for (const listener of dispatchListeners) listener(spec.name)
+  if (timed || (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= backend.dispatchCountInPass) {
+    backend.endComputePassEncoder()
+    if (timed) backend.activeTimers!.push({name: spec.name, query: backend.getQueryTime()})
+    else backend.submitQueue()
+  }
+  return outputs
+}
+
+/** Workgroup counts for `n` threads in groups of `size`, folded into 2-D past the per-dimension limit. */
+export function flatWorkgroups(backend: WebgpuBackendInternals, n: number, size: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(n / size))
+  const limit = backend.device.limits.maxComputeWorkgroupsPerDimension
+  if (groups <= limit) return [groups, 1]
+  const x = limit
+  return [x, Math.ceil(groups / x)]
+}
+
+/** WGSL for the flat thread index of a 2-D dispatch made by `flatWorkgroups` (`size` threads per group). */
+export function flatIndexWgsl(size: number): string {
+  return `let index = gid.x + gid.y * nwg.x * ${size}u;`
+}

@@ -1,0 +1,239 @@
+/**
+ * The WebGPU route: adapter classification and the Tile gradient everywhere; the project's WGSL
+ * kernels (Adam, dropout, BatchNorm, LayerNorm) against the cpu backend wherever a WebGPU adapter
+ * is present. A software adapter (lavapipe, SwiftShader) counts only with
+ * MIXTURE_WEBGPU_ALLOW_SOFTWARE=1; otherwise those tests are skipped with the loader's reason.
+ */
+import {describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {tf} from '../../src/engine/tf.js'
+import '../../src/engine/kernels/index.js'
+import {adamLoop} from '../../src/engine/kernels/adam.js'
+import {dropoutLoop, seededDropout} from '../../src/engine/kernels/dropout.js'
+import {adamUpdate, type AdamAttrs} from '../../src/engine/optimizer.js'
+import {isSoftwareAdapter, loadWebgpu} from '../../src/engine/webgpu/index.js'
+import {tileGrad} from '../../src/engine/kernels/tile-grad.js'
+import {flatWorkgroups, type WebgpuBackendInternals} from '../../src/engine/webgpu/runner.js'
+
+function series(n: number, f: (i: number) => number): Float32Array {
+  return Float32Array.from({length: n}, (_, i) => f(i))
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length)
+  let d = 0
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]))
+  return d
+}
+
+describe('webgpu: without a device', () => {
+  it('classifies software and fallback adapters', () => {
+    const adapter = (info: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+      ({info, features: new Set<string>(), limits: {}, requestDevice: async () => ({}), ...extra}) as unknown as Parameters<typeof isSoftwareAdapter>[0]
+    assert.equal(isSoftwareAdapter(adapter({vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3'})), false)
+    assert.equal(isSoftwareAdapter(adapter({vendor: 'mesa', architecture: 'software', description: 'llvmpipe (LLVM 15)'})), true)
+    assert.equal(isSoftwareAdapter(adapter({vendor: 'google', architecture: '', description: 'SwiftShader Device'})), true)
+    assert.equal(isSoftwareAdapter(adapter({vendor: 'x', architecture: 'y', isFallbackAdapter: true})), true)
+    assert.equal(isSoftwareAdapter(adapter({vendor: 'x', architecture: 'y'}, {isFallbackAdapter: true})), true)
+  })
+
+  it('folds large dispatches into two dimensions', () => {
+    const backend = {device: {limits: {maxComputeWorkgroupsPerDimension: 65535}}} as unknown as WebgpuBackendInternals
+    assert.deepEqual(flatWorkgroups(backend, 1000, 256), [4, 1])
+    assert.deepEqual(flatWorkgroups(backend, 0, 256), [1, 1])
+    const [x, y] = flatWorkgroups(backend, 65535 * 256 * 3 + 1, 256)
+    assert.equal(x, 65535)
+    assert.ok(x * y * 256 >= 65535 * 256 * 3 + 1 && y === 4)
+  })
+
+  it('tileGrad equals the reference Tile gradient in one reduction', async () => {
+    await tf.setBackend('cpu')
+    const shape = [2, 1, 3]
+    const reps = [3, 4, 2]
+    const x = tf.tensor(series(6, (i) => i - 2.5), shape)
+    const w = tf.tensor(series(2 * 3 * 1 * 4 * 3 * 2, (i) => Math.sin(i)), [6, 4, 6])
+    const reference = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.tile(t, reps), w)))(x)
+    const ours = tileGrad(w, shape, reps)
+    assert.deepEqual(ours.shape, shape)
+    assert.ok(maxDiff(await ours.data(), await reference.data()) < 1e-5)
+    tf.dispose([x, w, reference, ours])
+  })
+})
+
+let unavailable: string | false = false
+let detail = ''
+try {
+  detail = await loadWebgpu()
+  if (!(await tf.setBackend('webgpu'))) unavailable = "tf.setBackend('webgpu') failed"
+  await tf.setBackend('cpu')
+} catch (error) {
+  unavailable = `no usable WebGPU adapter: ${(error as Error).message}`
+}
+if (unavailable) process.stderr.write(`webgpu tests skipped: ${unavailable}\n`)
+
+/** Run `f` on cpu and on webgpu; both results as arrays. */
+async function onBoth(f: () => tf.Tensor[]): Promise<{cpu: Float32Array[]; gpu: Float32Array[]}> {
+  const run = async (backend: string) => {
+    await tf.setBackend(backend)
+    const outs = f()
+    const data = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>))
+    tf.dispose(outs)
+    return data
+  }
+  const gpu = await run('webgpu')
+  const cpu = await run('cpu')
+  return {cpu, gpu}
+}
+
+describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavailable}, () => {
+  it('MixtureAdam: one dispatch per tensor, same update as the cpu loop', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const n = 1000
+    const p = series(n, (i) => Math.sin(i * 1.1))
+    const g = series(n, (i) => Math.sin(i * 2.3))
+    const m = series(n, (i) => 0.1 * Math.sin(i * 0.7))
+    const v = series(n, (i) => 0.01 * Math.abs(Math.sin(i * 0.3)))
+    const a: AdamAttrs = {lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, step: 3}
+    await tf.setBackend('webgpu')
+    const inputs = [p, g, m, v].map((d) => tf.tensor(d, [25, 40]))
+    const {result, count} = await countDispatches(async () => {
+      const out = adamUpdate(inputs[0], inputs[1], inputs[2], inputs[3], a)
+      return Promise.all(out.map((t) => t.data() as Promise<Float32Array>))
+    })
+    assert.equal(count.dispatches, 1)
+    assert.deepEqual(count.byProgram, [['MixtureAdam', 1]])
+    const want = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
+    adamLoop(p, g, m, v, want[0], want[1], want[2], a)
+    for (let k = 0; k < 3; k++) assert.ok(maxDiff(result[k], want[k]) < 1e-6, `output ${k}`)
+    assert.ok(maxDiff(result[0], p) > 1e-4, 'the weights moved')
+    tf.dispose(inputs)
+  })
+
+  it('MixtureDropout: the same mask as the cpu kernel', async () => {
+    const x = series(3000, (i) => Math.cos(i * 0.05) + 2)
+    const {cpu, gpu} = await onBoth(() => [seededDropout(tf.tensor(x, [30, 100]), 0.3, 1234)])
+    const want = new Float32Array(x.length)
+    dropoutLoop(x, want, 0.3, 1234)
+    const zeros = (d: Float32Array) => d.reduce((s, v) => s + (v === 0 ? 1 : 0), 0)
+    assert.ok(zeros(gpu[0]) > 700 && zeros(gpu[0]) < 1100)
+    for (let i = 0; i < x.length; i++) assert.equal(gpu[0][i] === 0, want[i] === 0, `mask at ${i}`)
+    assert.ok(maxDiff(gpu[0], cpu[0]) < 1e-5)
+  })
+
+  it('BatchNorm (training): y, gradients and running statistics match the layer on cpu', async () => {
+    const {BatchNorm} = await import('../../src/layers/norm.js')
+    const {batchNormTraining, hasFusedBatchNorm} = await import('../../src/engine/kernels/fused-norm.js')
+    const shape = [3, 5, 7, 70]
+    const C = 70
+    const n = 3 * 5 * 7 * C
+    const xs = series(n, (i) => 3 + 2 * Math.sin(i * 0.37) + (i % C) * 0.01)
+    const ws = series(n, (i) => Math.cos(i * 0.11))
+    const gs = series(C, (i) => 1 + 0.01 * i)
+    const bs = series(C, (i) => 0.1 - 0.003 * i)
+    const rm = series(C, (i) => 0.05 * i)
+    const rv = series(C, (i) => 1 + 0.02 * i)
+    const results: Record<string, Float32Array[]> = {}
+    for (const backend of ['cpu', 'webgpu']) {
+      await tf.setBackend(backend)
+      const x = tf.tensor(xs, shape)
+      const w = tf.tensor(ws, shape)
+      const gamma = tf.variable(tf.tensor(gs))
+      const beta = tf.variable(tf.tensor(bs))
+      let runningMean = tf.variable(tf.tensor(rm))
+      let runningVar = tf.variable(tf.tensor(rv))
+      let f: (t: tf.Tensor) => tf.Tensor
+      if (backend === 'cpu') {
+        const layer = new BatchNorm({momentum: 0.1, epsilon: 1e-5})
+        layer.build(shape)
+        const lv = layer as unknown as Record<string, {write(t: tf.Tensor): void; read(): tf.Variable}>
+        lv.gamma.write(gamma)
+        lv.beta.write(beta)
+        lv.movingMean.write(runningMean)
+        lv.movingVariance.write(runningVar)
+        f = (t) => layer.call(t, {training: true})
+        ;[runningMean, runningVar] = [lv.movingMean.read(), lv.movingVariance.read()]
+        const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [lv.gamma.read(), lv.beta.read()])
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
+        results.cpu = await Promise.all([f(x), dx, g.grads[lv.gamma.read().name], g.grads[lv.beta.read().name], lv.movingMean.read(), lv.movingVariance.read()].map((t) => t.data() as Promise<Float32Array>))
+      } else {
+        assert.ok(hasFusedBatchNorm())
+        f = (t) =>
+          batchNormTraining(t, gamma, beta, runningMean, runningVar, {momentum: 0.1, epsilon: 1e-5}, (m, v) => {
+            runningMean.assign(m)
+            runningVar.assign(v)
+          })
+        const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [gamma, beta])
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
+        results.gpu = await Promise.all([f(x), dx, g.grads[gamma.name], g.grads[beta.name], runningMean, runningVar].map((t) => t.data() as Promise<Float32Array>))
+      }
+    }
+    const names = ['y', 'dx', 'dgamma', 'dbeta', 'running mean', 'running variance']
+    names.forEach((name, k) => assert.ok(maxDiff(results.gpu[k], results.cpu[k]) < 1e-4, `${name}: ${maxDiff(results.gpu[k], results.cpu[k])}`))
+    assert.ok(maxDiff(results.gpu[4], rm) > 1e-3, 'running mean updated')
+  })
+
+  it('LayerNorm: y and gradients match the layer on cpu', async () => {
+    const {LayerNorm} = await import('../../src/layers/norm.js')
+    const {layerNorm} = await import('../../src/engine/kernels/fused-norm.js')
+    for (const shape of [[2, 37, 130], [3, 29]]) {
+      const D = shape[shape.length - 1]
+      const n = shape.reduce((a, b) => a * b)
+      const xs = series(n, (i) => 3 + 2 * Math.sin(i * 0.37) + (i % 7) * 0.1)
+      const ws = series(n, (i) => Math.cos(i * 0.11))
+      const gs = series(D, (i) => 1 + 0.01 * i)
+      const bs = series(D, (i) => 0.1 - 0.003 * i)
+      const results: Record<string, Float32Array[]> = {}
+      for (const backend of ['cpu', 'webgpu']) {
+        await tf.setBackend(backend)
+        const x = tf.tensor(xs, shape)
+        const w = tf.tensor(ws, shape)
+        let gamma = tf.variable(tf.tensor(gs))
+        let beta = tf.variable(tf.tensor(bs))
+        let f: (t: tf.Tensor) => tf.Tensor
+        if (backend === 'cpu') {
+          const layer = new LayerNorm({epsilon: 1e-5})
+          layer.build(shape)
+          const lv = layer as unknown as Record<string, {write(t: tf.Tensor): void; read(): tf.Variable}>
+          lv.gamma.write(gamma)
+          lv.beta.write(beta)
+          ;[gamma, beta] = [lv.gamma.read(), lv.beta.read()]
+          f = (t) => layer.call(t)
+        } else {
+          f = (t) => layerNorm(t, gamma, beta, 1e-5)
+        }
+        const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [gamma, beta])
+        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
+        results[backend] = await Promise.all([f(x), dx, g.grads[gamma.name], g.grads[beta.name]].map((t) => t.data() as Promise<Float32Array>))
+      }
+      ;['y', 'dx', 'dgamma', 'dbeta'].forEach((name, k) => assert.ok(maxDiff(results.webgpu[k], results.cpu[k]) < 1e-4, `${JSON.stringify(shape)} ${name}`))
+    }
+  })
+
+  it('Conv2DBackpropFilter: the tiled split-K kernel matches cpu (strides, paddings, 1×1)', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const cases: {x: number[]; f: number[]; s: number; p: 'same' | 'valid' | number}[] = [
+      {x: [2, 8, 8, 5], f: [3, 3, 5, 7], s: 1, p: 'same'},
+      {x: [3, 9, 9, 3], f: [7, 7, 3, 16], s: 2, p: 'same'},
+      {x: [2, 7, 7, 66], f: [1, 1, 66, 70], s: 2, p: 'valid'},
+      {x: [4, 16, 16, 8], f: [3, 3, 8, 8], s: 1, p: 1},
+    ]
+    const programs = new Set<string>()
+    for (const c of cases) {
+      const xs = series(c.x.reduce((a, b) => a * b), (i) => Math.sin(i * 0.3))
+      const fs = series(c.f.reduce((a, b) => a * b), (i) => Math.cos(i * 0.7))
+      const grad = (backend: string) => async () => {
+        await tf.setBackend(backend)
+        const x = tf.tensor4d(xs, c.x as [number, number, number, number])
+        const f = tf.tensor4d(fs, c.f as [number, number, number, number])
+        const g = tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, w as tf.Tensor4D, c.s, c.p))))(f)
+        return g.data() as Promise<Float32Array>
+      }
+      const {result: gpu, count} = await countDispatches(grad('webgpu'))
+      count.byProgram.forEach(([name]) => programs.add(name))
+      const cpu = await grad('cpu')()
+      const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+      assert.ok(maxDiff(gpu, cpu) < 1e-5 * scale, `${JSON.stringify(c)}: ${maxDiff(gpu, cpu)} of ${scale}`)
+    }
+    assert.ok(programs.has('MixtureConv2DBackpropFilter') && programs.has('MixtureConv2DBackpropFilterSum'), [...programs].join(', '))
+  })
+})
