@@ -62,6 +62,11 @@ if [[ -n "$deb" ]]; then
   cp -L "$(ls "$STAGE"/vk/usr/lib/*/libvulkan.so.1 | head -1)" "$D/vulkan/libvulkan.so.1"
 fi
 
+say "GL/Vulkan loader packages (the NVIDIA Vulkan ICD lives in libGLX_nvidia, which needs libglvnd)"
+mkdir -p "$D/gl"
+o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64'
+(cd "$D/gl" && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 >/dev/null 2>&1) || say "apt-get download of the GL loaders failed: the target must have libglvnd"
+
 mkdir -p "$D/compat"
 for lib in libstdc++.so.6 libgcc_s.so.1; do
   f=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF}' | head -1 || true)

@@ -40,6 +40,12 @@ export PATH=$D/bin:$PATH
 log "unpacked: node $(node --version 2>&1)"
 
 # 2. Vulkan loader and driver ------------------------------------------------------------------
+# NVIDIA's Vulkan ICD is libGLX_nvidia.so.0, which needs the glvnd loaders; a bare machine may lack them.
+if ! ldconfig -p 2>/dev/null | grep -q libGLdispatch && ls "$D"/gl/*.deb >/dev/null 2>&1; then
+  for f in "$D"/gl/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+  log "installed the glvnd/Vulkan loaders from $D/gl"
+fi
 LIBS=$D/vulkan
 PATH=$PATH:/sbin:/usr/sbin
 SYS_STDCXX=$(ldconfig -p 2>/dev/null | awk '$1 == "libstdc++.so.6" && /x86-64/ {print $NF}' | head -1)
