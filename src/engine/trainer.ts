@@ -6,6 +6,7 @@
  */
 import {tf, type LayersModel} from './tf.js'
 import {adamUpdate, type AdamConfig} from './optimizer.js'
+import {constant} from './constants.js'
 import {setDropoutStep} from '../layers/dropout.js'
 
 export interface StepMetrics {
@@ -96,7 +97,7 @@ export class Trainer {
   }
 
   private accumulate(loss: tf.Scalar, correct: tf.Scalar, batch: number): void {
-    const lossSum = tf.keep(tf.add(this.lossSum, tf.mul(loss, batch)) as tf.Scalar)
+    const lossSum = tf.keep(tf.add(this.lossSum, tf.mul(loss, constant(batch))) as tf.Scalar)
     const correctSum = tf.keep(tf.add(this.correctSum, correct) as tf.Scalar)
     this.lossSum.dispose()
     this.correctSum.dispose()

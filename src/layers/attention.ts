@@ -8,6 +8,7 @@
  * Output (B, N, h·d).
  */
 import {tf, tfl} from '../engine/tf.js'
+import {constant} from '../engine/constants.js'
 
 export interface AttentionCoreArgs {
   name?: string
@@ -25,7 +26,7 @@ function splitHeads(t: tf.Tensor, heads: number, dimHead: number): tf.Tensor {
 /** softmax(q kᵀ · scale) v over (B, h, N, d) tensors. */
 export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number): tf.Tensor {
   // Scaling q first touches N·d values instead of N·M similarities; same result up to rounding.
-  const sim = tf.matMul(tf.mul(q, scale) as tf.Tensor4D, k as tf.Tensor4D, false, true)
+  const sim = tf.matMul(tf.mul(q, constant(scale)) as tf.Tensor4D, k as tf.Tensor4D, false, true)
   return tf.matMul(tf.softmax(sim, -1), v as tf.Tensor4D)
 }
 

@@ -10,6 +10,7 @@
  * for the running variance), running statistics with momentum 0.1 (tfjs 0.9) in evaluation.
  */
 import {tf, tfl} from '../engine/tf.js'
+import {constant} from '../engine/constants.js'
 import {batchNormTraining, hasFusedBatchNorm, hasFusedLayerNorm, layerNorm} from '../engine/kernels/fused-norm.js'
 
 type LayerVariable = ReturnType<tfl.layers.Layer['addWeight']>
@@ -26,7 +27,7 @@ function one(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
 function normalize(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, axes: number[], eps: number, stats?: {mean?: tf.Tensor; variance?: tf.Tensor}): tf.Tensor {
   const op = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const {mean, variance} = tf.moments(xIn, axes, true)
-    const rstd = tf.rsqrt(tf.add(variance, eps))
+    const rstd = tf.rsqrt(tf.add(variance, constant(eps)))
     const xhat = tf.mul(tf.sub(xIn, mean), rstd)
     if (stats) {
       stats.mean = tf.keep(mean)
@@ -143,7 +144,7 @@ export class BatchNorm extends tfl.layers.Layer {
       const gamma = this.gamma!.read()
       const beta = this.beta!.read()
       if (!kwargs.training) {
-        const scale = tf.mul(gamma, tf.rsqrt(tf.add(this.movingVariance!.read(), this.epsilon)))
+        const scale = tf.mul(gamma, tf.rsqrt(tf.add(this.movingVariance!.read(), constant(this.epsilon))))
         return tf.add(tf.mul(tf.sub(x, this.movingMean!.read()), scale), beta)
       }
       if (hasFusedBatchNorm() && x.rank >= 2 && x.rank <= 4) {

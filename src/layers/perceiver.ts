@@ -1,5 +1,6 @@
 /** Weightless Perceiver pieces: Fourier position features and the GEGLU gate. */
 import {tf, tfl} from '../engine/tf.js'
+import {constant} from '../engine/constants.js'
 
 /**
  * perceiver-pytorch 0.7 `fourier_encode` of a linspace(−1, 1) grid per axis: for each axis
@@ -97,5 +98,5 @@ tf.serialization.registerClass(Geglu)
 
 /** Exact GELU: x · Φ(x) = 0.5·x·(1 + erf(x/√2)). */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))))
+  return tf.tidy(() => tf.mul(tf.mul(x, constant(0.5)), tf.add(constant(1), tf.erf(tf.mul(x, constant(Math.SQRT1_2))))))
 }
