@@ -15,7 +15,7 @@
  */
 import {readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/engine/kernels/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
@@ -238,6 +238,7 @@ async function run(args: Args): Promise<void> {
     if (args.out) writeFileSync(args.out, JSON.stringify({label: args.label, backend: choice.name, detail: choice.detail, norms, rows: results}, null, 2))
   }
   const doc = {label: args.label, backend: choice.name, detail: choice.detail, norms, rows: results}
+  log(`peak_rss_mb=${Math.round(process.resourceUsage().maxRSS / 1024)}`)
   if (args.out) writeFileSync(args.out, JSON.stringify(doc, null, 2))
   else process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
 }
@@ -318,10 +319,13 @@ async function main(): Promise<void> {
   else throw new Error(`unknown command ${args.command}: use run or report`)
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    process.stderr.write(`${(error as Error).stack ?? error}\n`)
-    process.exit(1)
-  },
-)
+// Run only as a script: bench/cpu.ts imports ROWS from here.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  main().then(
+    () => process.exit(0),
+    (error) => {
+      process.stderr.write(`${(error as Error).stack ?? error}\n`)
+      process.exit(1)
+    },
+  )
+}
