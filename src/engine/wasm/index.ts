@@ -1,0 +1,94 @@
+/**
+ * The WASM backend (XNNPACK kernels) made able to train: `loadWasm()` instantiates the fastest
+ * build that runs here (threaded SIMD on several cores), registers it as the `wasm` backend, and
+ * registers the kernels it lacks or runs slowly:
+ *   - Conv2DBackpropFilter (missing: conv nets could not train) as an XNNPACK convolution,
+ *   - Conv2DBackpropInput (a scalar loop in the package) as an XNNPACK convolution or product,
+ *   - BatchMatMul / _FusedMatMul that reach XNNPACK's GEMM with transposed operands and batches,
+ *   - Conv2D / FusedConv2D given only the filter taps that can touch the input,
+ *   - MaxPoolGrad, Tile, and Sum/Mean over outer axes as single passes over the heap,
+ *   - MixtureAdam, the fused optimizer update,
+ *   - every other kernel the cpu backend has, through a copy-to-cpu fallback.
+ *
+ * Threads: `MIXTURE_WASM_THREADS` (1 disables the threaded build), default one per core, at most 8.
+ */
+import os from 'node:os'
+import {tf} from '../tf.js'
+import {createWasmBackend} from './module.js'
+import {adamConfig} from './kernels/adam.js'
+import {conv2dBackpropFilterConfig, conv2dBackpropInputConfig, convForwardConfig} from './kernels/conv.js'
+import {registerCpuFallbacks} from './kernels/fallback.js'
+import {batchMatMulConfig, fusedMatMulConfig} from './kernels/matmul.js'
+import {maxPoolGradConfig} from './kernels/pool.js'
+import {reductionConfig} from './kernels/reduce.js'
+import {tileConfig} from './kernels/tile.js'
+
+/** Kernels that replace (or add to) the package's outright. */
+const NEW_KERNELS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, batchMatMulConfig, fusedMatMulConfig, maxPoolGradConfig, adamConfig]
+/** Kernels that take over the common cases and hand the rest to the package's own kernel. */
+const WRAPPED_KERNELS: Record<string, (original: tf.KernelConfig) => tf.KernelConfig> = {
+  Conv2D: convForwardConfig,
+  FusedConv2D: convForwardConfig,
+  Tile: tileConfig,
+  Sum: (original) => reductionConfig('Sum', original),
+  Mean: (original) => reductionConfig('Mean', original),
+}
+
+/** Names of the kernels this module registers for `wasm` (besides the cpu fallbacks). */
+export const WASM_KERNELS: string[] = [...NEW_KERNELS.map((k) => k.kernelName), ...Object.keys(WRAPPED_KERNELS)]
+
+const WASM_PRIORITY = 2
+const MAX_THREADS = 8 // the Emscripten build pre-spawns 8 workers; XNNPACK cannot use more
+
+let loading: Promise<string> | undefined
+
+export function wasmThreads(): number {
+  const raw = process.env.MIXTURE_WASM_THREADS
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw)
+    if (!Number.isInteger(n) || n < 1) throw new Error(`MIXTURE_WASM_THREADS must be a positive integer, got "${raw}"`)
+    return Math.min(n, MAX_THREADS)
+  }
+  const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
+  return Math.max(1, Math.min(cores, MAX_THREADS))
+}
+
+function registerKernels(): number {
+  for (const config of NEW_KERNELS) {
+    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm')
+    tf.registerKernel(config)
+  }
+  for (const [name, wrap] of Object.entries(WRAPPED_KERNELS)) {
+    const original = tf.getKernel(name, 'wasm')
+    if (!original) throw new Error(`@tensorflow/tfjs-backend-wasm has no ${name} kernel to extend`)
+    tf.unregisterKernel(name, 'wasm')
+    tf.registerKernel(wrap(original))
+  }
+  return registerCpuFallbacks().length
+}
+
+async function load(): Promise<string> {
+  try {
+    // Registers the package's kernels (and its own `wasm` backend factory, replaced below).
+    await import('@tensorflow/tfjs-backend-wasm')
+  } catch (error) {
+    throw new Error(`@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message.split('\n')[0]}`)
+  }
+  const packageFactory = tf.findBackendFactory('wasm')
+  if (!packageFactory) throw new Error('@tensorflow/tfjs-backend-wasm did not register its backend')
+  const created = await createWasmBackend(wasmThreads(), packageFactory)
+  tf.removeBackend('wasm')
+  tf.registerBackend('wasm', () => created.backend, WASM_PRIORITY)
+  const fallbacks = registerKernels()
+  const threads = created.build === 'threaded-simd' ? `${created.threads} thread${created.threads === 1 ? '' : 's'}` : `single-threaded${created.threadsNote ? ` (${created.threadsNote})` : ''}`
+  return `XNNPACK ${created.build} build, ${threads}, training kernels added (${WASM_KERNELS.length} native, ${fallbacks} via cpu)`
+}
+
+/** Load and register the WASM backend with its training kernels; resolve to a one-line detail. */
+export function loadWasm(): Promise<string> {
+  loading ??= load().catch((error: unknown) => {
+    loading = undefined
+    throw error instanceof Error ? error : new Error(String(error))
+  })
+  return loading
+}
