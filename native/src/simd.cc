@@ -7,9 +7,10 @@
 
 namespace isa_base {
 #include "simd_impl.h"
-const Simd table = SIMD_TABLE(sse2);
+const Simd table = SIMD_TABLE(baseline);
 }  // namespace isa_base
 
+#if defined(__x86_64__) || defined(__i386__)
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c,bmi,bmi2,lzcnt,popcnt")
 namespace isa_avx2 {
@@ -17,11 +18,14 @@ namespace isa_avx2 {
 const Simd table = SIMD_TABLE(avx2);
 }  // namespace isa_avx2
 #pragma GCC pop_options
+#endif
 
 const Simd& simd() {
   static const Simd* chosen = [] {
+#if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &isa_avx2::table;
+#endif
     return &isa_base::table;
   }();
   return *chosen;
