@@ -7,7 +7,7 @@
  * `vit_classifier`: the full ViT baseline with CLS token, learned positional embedding, CLS pooling
  * and a LayerNorm + Linear head.
  */
-import {AttentionCore, ClsPool, ClsPosEmbedding, registerComponent, registerModel, type BuildContext, type SymbolicTensor} from '../src/api.js'
+import {AttentionCore, ClsPool, ClsPosEmbedding, Gelu, registerComponent, registerModel, type BuildContext, type SymbolicTensor} from '../src/api.js'
 
 export interface VitParams {
   patch_size: number
@@ -54,7 +54,8 @@ function transformerLayer(ctx: BuildContext, x: SymbolicTensor, p: VitParams): S
 
   const ff = ctx.scope('ff')
   h = ff.apply(ff.layerNorm('norm'), x)
-  h = ff.apply(ff.dense('fc1', p.dim, p.mlp_dim, {activation: 'gelu'}), h)
+  h = ff.apply(ff.dense('fc1', p.dim, p.mlp_dim), h)
+  h = ff.apply(new Gelu({name: ff.name('gelu')}) as never, h)
   h = ff.apply(ff.dropout('dropout1', p.dropout), h)
   h = ff.apply(ff.dense('fc2', p.mlp_dim, p.dim), h)
   h = ff.apply(ff.dropout('dropout2', p.dropout), h)

@@ -29,6 +29,6 @@ export {
 export {BuildContext} from './registry/context.js'
 export {AttentionCore, attend} from './layers/attention.js'
 export {ClsPosEmbedding, LatentArray, ClsPool} from './layers/embeddings.js'
-export {FourierFeatures, Geglu, gelu, fourierTable} from './layers/perceiver.js'
+export {FourierFeatures, Geglu, Gelu, gelu, fourierTable} from './layers/perceiver.js'
 export {Dropout} from './layers/dropout.js'
 export {BatchNorm, LayerNorm} from './layers/norm.js'

@@ -27,7 +27,18 @@ function splitHeads(t: tf.Tensor, heads: number, dimHead: number): tf.Tensor {
 export function attend(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number): tf.Tensor {
   // Scaling q first touches N·d values instead of N·M similarities; same result up to rounding.
   const sim = tf.matMul(tf.mul(q, constant(scale)) as tf.Tensor4D, k as tf.Tensor4D, false, true)
-  return tf.matMul(tf.softmax(sim, -1), v as tf.Tensor4D)
+  return tf.matMul(softmaxLastAxis(sim), v as tf.Tensor4D)
+}
+
+/** Softmax over the last axis; its gradient is one kernel where the backend has `MixtureSoftmaxGrad`. */
+function softmaxLastAxis(logits: tf.Tensor): tf.Tensor {
+  if (!tf.getKernel('MixtureSoftmaxGrad', tf.getBackend())) return tf.softmax(logits, -1)
+  const op = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = tf.softmax(x, -1)
+    save([y])
+    return {value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel('MixtureSoftmaxGrad', {dy, y: saved[0]}) as tf.Tensor}
+  }) as unknown as Parameters<typeof tf.customGrad>[0])
+  return op(logits) as tf.Tensor
 }
 
 export class AttentionCore extends tfl.layers.Layer {

@@ -25,6 +25,7 @@ function one(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
  * where the sums run over the axes not in gamma's shape and the means over `axes`.
  */
 function normalize(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, axes: number[], eps: number, stats?: {mean?: tf.Tensor; variance?: tf.Tensor}): tf.Tensor {
+  if (tf.getKernel(NORM_KERNEL, tf.getBackend()) && tf.getKernel(NORM_GRAD_KERNEL, tf.getBackend())) return normalizeKernel(x, gamma, beta, axes, eps, stats)
   const op = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const {mean, variance} = tf.moments(xIn, axes, true)
     const rstd = tf.rsqrt(tf.add(variance, constant(eps)))
@@ -44,6 +45,30 @@ function normalize(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, axes: number
         const gdy = tf.mul(dy, sg)
         const dx = tf.mul(srstd, tf.sub(tf.sub(gdy, tf.mean(gdy, axes, true)), tf.mul(sxhat, tf.mean(tf.mul(gdy, sxhat), axes, true))))
         return [dx, dGamma, dBeta]
+      },
+    }
+  }) as unknown as Parameters<typeof tf.customGrad>[0])
+  return op(x, gamma, beta) as tf.Tensor
+}
+
+/** Backend kernels for the same op (the native backend's): forward → y, mean, variance; backward → dx, dγ, dβ. */
+const NORM_KERNEL = 'MixtureNorm'
+const NORM_GRAD_KERNEL = 'MixtureNormGrad'
+
+function normalizeKernel(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, axes: number[], eps: number, stats?: {mean?: tf.Tensor; variance?: tf.Tensor}): tf.Tensor {
+  const attrs = {axes, epsilon: eps} as unknown as tf.NamedAttrMap
+  const op = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, mean, variance] = tf.engine().runKernel(NORM_KERNEL, {x: xIn, gamma: g, beta: b}, attrs) as tf.Tensor[]
+    if (stats) {
+      stats.mean = tf.keep(mean)
+      stats.variance = tf.keep(variance)
+    }
+    save([xIn, mean, variance, g])
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sMean, sVariance, sGamma] = saved
+        return tf.engine().runKernel(NORM_GRAD_KERNEL, {dy, x: sx, mean: sMean, variance: sVariance, gamma: sGamma}, attrs) as tf.Tensor[]
       },
     }
   }) as unknown as Parameters<typeof tf.customGrad>[0])

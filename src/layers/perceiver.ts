@@ -96,7 +96,32 @@ export class Geglu extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(Geglu)
 
-/** Exact GELU: x · Φ(x) = 0.5·x·(1 + erf(x/√2)). */
+/** Exact GELU: x · Φ(x) = 0.5·x·(1 + erf(x/√2)); one kernel each way where the backend has `MixtureGelu`. */
 export function gelu(x: tf.Tensor): tf.Tensor {
+  const backend = tf.getBackend()
+  if (tf.getKernel('MixtureGelu', backend) && tf.getKernel('MixtureGeluGrad', backend)) {
+    const op = tf.customGrad(((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([xIn])
+      return {
+        value: tf.engine().runKernel('MixtureGelu', {x: xIn}) as tf.Tensor,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel('MixtureGeluGrad', {dy, x: saved[0]}) as tf.Tensor,
+      }
+    }) as unknown as Parameters<typeof tf.customGrad>[0])
+    return op(x) as tf.Tensor
+  }
   return tf.tidy(() => tf.mul(tf.mul(x, constant(0.5)), tf.add(constant(1), tf.erf(tf.mul(x, constant(Math.SQRT1_2))))))
 }
+
+/** Exact GELU as a layer (the ViT MLP activation). */
+export class Gelu extends tfl.layers.Layer {
+  static className = 'MixtureGeluLayer'
+
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return gelu(Array.isArray(inputs) ? inputs[0] : inputs)
+  }
+
+  computeOutputShape(shape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
+    return shape
+  }
+}
+tf.serialization.registerClass(Gelu)
