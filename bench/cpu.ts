@@ -96,6 +96,12 @@ if (!opts['no-torch']) {
   }
 }
 
+/** One line: which BLAS PyTorch loaded and whether its convolutions use oneDNN. */
+function blasSummary(blas: unknown): string {
+  const b = (blas ?? {}) as {openblas?: {config?: string}; mkldnn_available?: boolean}
+  return `BLAS ${b.openblas?.config ?? 'unknown'}${b.mkldnn_available ? '; convolutions on oneDNN (mkldnn)' : ''}`
+}
+
 const fmt = (v?: number | null) => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1))
 const ratio = (a?: number | null, b?: number | null) => (a != null && b != null && b > 0 ? `${(a / b).toFixed(1)}×` : '-')
 const lines: string[] = []
@@ -119,7 +125,7 @@ if (opts.out) {
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB), ${threads} thread(s) for both.
 Ours: ${detail}. Node ${process.version}, TensorFlow.js 4.22.
-PyTorch: ${torch.torch ?? '-'} (CPU), BLAS: ${JSON.stringify(torch.blas ?? '-')}.
+PyTorch: ${torch.torch ?? '-'} (CPU), ${blasSummary(torch.blas)}.
 
 Each row: the paper configuration at its paper batch size (or --batch), random inputs; forward =
 inference-mode forward; step = one full training step (forward in training mode, cross-entropy,
