@@ -9,6 +9,11 @@ import {tf} from '../../src/engine/tf.js'
 import {loadWasm, WASM_KERNELS, wasmThreads} from '../../src/engine/wasm/index.js'
 import {convLimits, usedTaps} from '../../src/engine/wasm/kernels/conv.js'
 import {adamComposite, adamUpdate, ADAM_KERNEL} from '../../src/engine/optimizer.js'
+import {BN_GRAD_KERNEL, BN_STATS_KERNEL, LN_GRAD_KERNEL, LN_KERNEL} from '../../src/engine/kernels/fused-norm.js'
+import {DROPOUT_KERNEL, seededDropout} from '../../src/engine/kernels/dropout.js'
+import {BatchNorm, LayerNorm} from '../../src/layers/norm.js'
+import {gelu} from '../../src/layers/perceiver.js'
+import {attend} from '../../src/layers/attention.js'
 
 let detail = ''
 let previous: string | undefined
@@ -85,9 +90,12 @@ describe('loadWasm', () => {
     assert.equal(tf.getBackend(), 'wasm')
   })
 
-  it('takes the thread count from MIXTURE_WASM_THREADS and refuses nonsense', () => {
-    const saved = process.env.MIXTURE_WASM_THREADS
+  it('takes the thread count from MIXTURE_WASM_THREADS, then MIXTURE_THREADS, and refuses nonsense', () => {
+    const saved = [process.env.MIXTURE_WASM_THREADS, process.env.MIXTURE_THREADS]
     try {
+      delete process.env.MIXTURE_WASM_THREADS
+      process.env.MIXTURE_THREADS = '2'
+      assert.equal(wasmThreads(), 2)
       process.env.MIXTURE_WASM_THREADS = '3'
       assert.equal(wasmThreads(), 3)
       process.env.MIXTURE_WASM_THREADS = '64'
@@ -95,10 +103,12 @@ describe('loadWasm', () => {
       process.env.MIXTURE_WASM_THREADS = 'two'
       assert.throws(() => wasmThreads(), /MIXTURE_WASM_THREADS must be a positive integer, got "two"/)
       delete process.env.MIXTURE_WASM_THREADS
+      delete process.env.MIXTURE_THREADS
       assert.ok(wasmThreads() >= 1)
     } finally {
-      if (saved === undefined) delete process.env.MIXTURE_WASM_THREADS
-      else process.env.MIXTURE_WASM_THREADS = saved
+      const restore = (name: string, value: string | undefined) => (value === undefined ? delete process.env[name] : (process.env[name] = value))
+      restore('MIXTURE_WASM_THREADS', saved[0])
+      restore('MIXTURE_THREADS', saved[1])
     }
   })
 })
@@ -320,5 +330,101 @@ describe('MixtureAdam and cpu fallbacks', () => {
     const a = input([2, 3])
     const b = input([3, 4])
     await same('einsum', () => tf.einsum('ij,jk->ik', a(), b()))
+  })
+})
+
+describe('project kernels: fused norms and dropout (wasm kernels vs the cpu composites)', () => {
+  it('are registered for wasm', () => {
+    for (const k of [BN_STATS_KERNEL, BN_GRAD_KERNEL, LN_KERNEL, LN_GRAD_KERNEL, DROPOUT_KERNEL]) assert.ok(tf.getKernel(k, 'wasm'), k)
+  })
+
+  for (const shape of [[3, 4, 5, 6], [7, 6], [2, 3, 8]]) {
+    it(`BatchNorm layer in training mode on ${shape}: output, gradients, running statistics`, async () => {
+      const x = input(shape, 2)
+      const dyw = input(shape)
+      const run = async (backend: string) => {
+        await tf.setBackend(backend)
+        const layer = new BatchNorm({momentum: 0.1, epsilon: 1e-5})
+        return tf.tidy(() => {
+          const xs = tf.add(x(), 0.5)
+          layer.apply(xs, {training: true}) // builds, and moves the running statistics once
+          const vars = layer.trainableWeights.map((w) => (w as unknown as {val: tf.Variable}).val)
+          const f = (xi: tf.Tensor) => tf.sum(tf.mul(layer.apply(xi, {training: true}) as tf.Tensor, dyw()))
+          const dx = tf.grad(f)(xs)
+          const {grads} = tf.variableGrads(() => f(xs) as tf.Scalar, vars)
+          const y = layer.apply(xs, {training: true}) as tf.Tensor
+          const stats = layer.getWeights().slice(2)
+          return [y, dx, ...vars.map((v) => grads[v.name]), ...stats].map((t) => Float32Array.from(t.dataSync()))
+        })
+      }
+      const cpu = await run('cpu')
+      const wasm = await run('wasm')
+      cpu.forEach((c, i) => assertClose(wasm[i], c, `BatchNorm output ${i}`, 1e-4, 1e-4))
+    })
+  }
+
+  for (const shape of [[2, 5, 16], [9, 7]]) {
+    it(`LayerNorm layer on ${shape}: output and gradients`, async () => {
+      const x = input(shape, 3)
+      const dyw = input(shape)
+      const g = input([shape[shape.length - 1]], 0.5)
+      const bt = input([shape[shape.length - 1]], 0.5)
+      const run = async (backend: string) => {
+        await tf.setBackend(backend)
+        const layer = new LayerNorm({epsilon: 1e-5})
+        return tf.tidy(() => {
+          const xs = x()
+          layer.apply(xs)
+          const vars = layer.trainableWeights.map((w) => (w as unknown as {val: tf.Variable}).val)
+          // Non-trivial gamma and beta.
+          vars[0].assign(tf.add(vars[0], g()))
+          vars[1].assign(bt())
+          const f = (xi: tf.Tensor) => tf.sum(tf.mul(layer.apply(xi) as tf.Tensor, dyw()))
+          const dx = tf.grad(f)(xs)
+          const {grads} = tf.variableGrads(() => f(xs) as tf.Scalar, vars)
+          return [layer.apply(xs) as tf.Tensor, dx, ...vars.map((v) => grads[v.name])].map((t) => Float32Array.from(t.dataSync()))
+        })
+      }
+      const cpu = await run('cpu')
+      const wasm = await run('wasm')
+      cpu.forEach((c, i) => assertClose(wasm[i], c, `LayerNorm output ${i}`, 1e-4, 1e-4))
+    })
+  }
+
+  it('exact GELU (fused on wasm, composite on cpu): values and gradient', async () => {
+    for (const k of ['MixtureGelu', 'MixtureGeluGrad', 'MixtureSoftmaxGrad']) assert.ok(tf.getKernel(k, 'wasm'), k)
+    const x = input([6, 37], 4)
+    await same('gelu', () => [gelu(x()), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(gelu(a), a)))(x())], 1e-4, 1e-5)
+  })
+
+  it('attention (softmax gradient fused on wasm): values and gradients of q, k, v', async () => {
+    const q = input([2, 3, 7, 4])
+    const k = input([2, 3, 9, 4])
+    const v = input([2, 3, 9, 5])
+    const w = input([2, 3, 7, 5])
+    await same('attention', () =>
+      tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(attend(a, b, c, 0.5), w())))([q(), k(), v()]),
+    )
+  })
+
+  it('seeded dropout: the same mask and gradient as cpu', async () => {
+    const x = input([4, 33, 5])
+    await same('dropout', () => tf.grad((a: tf.Tensor) => tf.sum(tf.square(seededDropout(a, 0.3, 12345))))(x()))
+    await same('dropout forward', () => seededDropout(x(), 0.1, 7))
+  })
+
+  it('Transpose keeping the last axis (attention head split) and others; Identity and Cast', async () => {
+    const x = input([2, 5, 3, 4, 8])
+    const y = input([3, 4, 9])
+    await same('transposes', () => [
+      tf.transpose(x(), [2, 0, 3, 1, 4]),
+      tf.transpose(x(), [1, 0, 2, 3, 4]),
+      tf.transpose(y(), [1, 0, 2]),
+      tf.transpose(y(), [0, 2, 1]),
+      tf.cast(tf.transpose(tf.cast(tf.greater(y(), 0), 'int32'), [1, 0, 2]), 'float32'),
+      tf.clone(y()),
+      tf.cast(y(), 'float32'),
+      tf.cast(tf.cast(y(), 'int32'), 'float32'),
+    ])
   })
 })

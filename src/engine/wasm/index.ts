@@ -2,15 +2,18 @@
  * The WASM backend (XNNPACK kernels) made able to train: `loadWasm()` instantiates the fastest
  * build that runs here (threaded SIMD on several cores), registers it as the `wasm` backend, and
  * registers the kernels it lacks or runs slowly:
- *   - Conv2DBackpropFilter (missing: conv nets could not train) as an XNNPACK convolution,
+ *   - Conv2DBackpropFilter (missing: conv nets could not train) as im2colᵀ + XNNPACK products,
  *   - Conv2DBackpropInput (a scalar loop in the package) as an XNNPACK convolution or product,
  *   - BatchMatMul / _FusedMatMul that reach XNNPACK's GEMM with transposed operands and batches,
  *   - Conv2D / FusedConv2D given only the filter taps that can touch the input,
  *   - MaxPoolGrad, Tile, and Sum/Mean over outer axes as single passes over the heap,
- *   - MixtureAdam, the fused optimizer update,
+ *   - Identity and same-dtype Cast sharing data, Transpose of rows by block copies,
+ *   - the project's fused kernels: MixtureAdam, MixtureBatchNormStats/Grad,
+ *     MixtureLayerNorm/Grad, MixtureDropout, MixtureGelu/Grad, MixtureSoftmaxGrad,
  *   - every other kernel the cpu backend has, through a copy-to-cpu fallback.
  *
- * Threads: `MIXTURE_WASM_THREADS` (1 disables the threaded build), default one per core, at most 8.
+ * Threads: `MIXTURE_WASM_THREADS`, else `MIXTURE_THREADS`, else one per core (at most 8); 1 selects
+ * the single-threaded build, which is faster when other processes keep the cores busy.
  */
 import os from 'node:os'
 import {tf} from '../tf.js'
@@ -22,14 +25,29 @@ import {batchMatMulConfig, fusedMatMulConfig} from './kernels/matmul.js'
 import {maxPoolGradConfig} from './kernels/pool.js'
 import {reductionConfig} from './kernels/reduce.js'
 import {tileConfig} from './kernels/tile.js'
+import {castConfig, identityConfig, transposeConfig} from './kernels/copy.js'
+import {normKernelConfigs} from './kernels/norm.js'
+import {activationKernelConfigs} from './kernels/activation.js'
 
 /** Kernels that replace (or add to) the package's outright. */
-const NEW_KERNELS: tf.KernelConfig[] = [conv2dBackpropFilterConfig, conv2dBackpropInputConfig, batchMatMulConfig, fusedMatMulConfig, maxPoolGradConfig, adamConfig]
+const NEW_KERNELS: tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  batchMatMulConfig,
+  fusedMatMulConfig,
+  maxPoolGradConfig,
+  adamConfig,
+  ...normKernelConfigs,
+  ...activationKernelConfigs,
+]
 /** Kernels that take over the common cases and hand the rest to the package's own kernel. */
 const WRAPPED_KERNELS: Record<string, (original: tf.KernelConfig) => tf.KernelConfig> = {
   Conv2D: convForwardConfig,
   FusedConv2D: convForwardConfig,
   Tile: tileConfig,
+  Transpose: transposeConfig,
+  Identity: identityConfig,
+  Cast: castConfig,
   Sum: (original) => reductionConfig('Sum', original),
   Mean: (original) => reductionConfig('Mean', original),
 }
@@ -42,11 +60,13 @@ const MAX_THREADS = 8 // the Emscripten build pre-spawns 8 workers; XNNPACK cann
 
 let loading: Promise<string> | undefined
 
+/** Threads for XNNPACK: `MIXTURE_WASM_THREADS`, else the project-wide `MIXTURE_THREADS`, else one per core (at most 8). */
 export function wasmThreads(): number {
-  const raw = process.env.MIXTURE_WASM_THREADS
-  if (raw !== undefined && raw !== '') {
+  for (const name of ['MIXTURE_WASM_THREADS', 'MIXTURE_THREADS']) {
+    const raw = process.env[name]
+    if (raw === undefined || raw === '') continue
     const n = Number(raw)
-    if (!Number.isInteger(n) || n < 1) throw new Error(`MIXTURE_WASM_THREADS must be a positive integer, got "${raw}"`)
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"; unset it to use every core`)
     return Math.min(n, MAX_THREADS)
   }
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
@@ -68,15 +88,16 @@ function registerKernels(): number {
 }
 
 async function load(): Promise<string> {
+  let tfw: typeof import('@tensorflow/tfjs-backend-wasm')
   try {
     // Registers the package's kernels (and its own `wasm` backend factory, replaced below).
-    await import('@tensorflow/tfjs-backend-wasm')
+    tfw = await import('@tensorflow/tfjs-backend-wasm')
   } catch (error) {
     throw new Error(`@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message.split('\n')[0]}`)
   }
   const packageFactory = tf.findBackendFactory('wasm')
   if (!packageFactory) throw new Error('@tensorflow/tfjs-backend-wasm did not register its backend')
-  const created = await createWasmBackend(wasmThreads(), packageFactory)
+  const created = await createWasmBackend(tfw, wasmThreads(), packageFactory)
   tf.removeBackend('wasm')
   tf.registerBackend('wasm', () => created.backend, WASM_PRIORITY)
   const fallbacks = registerKernels()

@@ -16,7 +16,7 @@ import {createRequire} from 'node:module'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import * as tfw from '@tensorflow/tfjs-backend-wasm'
+import type * as WasmPackage from '@tensorflow/tfjs-backend-wasm'
 import type {tf} from '../tf.js'
 
 const require = createRequire(import.meta.url)
@@ -48,7 +48,7 @@ interface FactoryConfig {
 type Factory = (config: FactoryConfig) => Promise<WasmModule>
 
 export interface CreatedBackend {
-  backend: tfw.BackendWasm
+  backend: WasmPackage.BackendWasm
   /** Threads in XNNPACK's pool (1 for the single-threaded build). */
   threads: number
   /** Which binary runs: `threaded-simd`, `simd` or `plain`. */
@@ -135,7 +135,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
  * the package's own choice (single-threaded SIMD, else plain WASM) through `packageFactory`.
  * Throws when WebAssembly cannot run at all.
  */
-export async function createWasmBackend(threads: number, packageFactory: () => Promise<tf.KernelBackend> | tf.KernelBackend): Promise<CreatedBackend> {
+export async function createWasmBackend(
+  tfw: Pick<typeof WasmPackage, 'BackendWasm' | 'setThreadsCount'>,
+  threads: number,
+  packageFactory: () => Promise<tf.KernelBackend> | tf.KernelBackend,
+): Promise<CreatedBackend> {
   if (typeof WebAssembly !== 'object') throw new Error('this Node.js has no WebAssembly support')
   const dir = packageDir()
   const simd = simdSupported()
@@ -157,6 +161,6 @@ export async function createWasmBackend(threads: number, packageFactory: () => P
     threadsNote = simd ? 'no SharedArrayBuffer' : 'no WASM SIMD'
   }
   // The package's own initialisation: SIMD when supported, never threads under Node.
-  const backend = (await packageFactory()) as tfw.BackendWasm
+  const backend = (await packageFactory()) as WasmPackage.BackendWasm
   return {backend, threads: 1, build: simd ? 'simd' : 'plain', threadsNote}
 }

@@ -53,8 +53,8 @@ function sliceTaps(backend: Backend, filter: Info, r0: number, r1: number, c0: n
   const [, kw, ci, co] = filter.shape
   const out = backend.makeOutput([r1 - r0, c1 - c0, ci, co], 'float32')
   const heap = heapF32(backend)
-  const src = offsetOf(backend, filter) >> 2
-  let dst = offsetOf(backend, out) >> 2
+  const src = offsetOf(backend, filter) >>> 2
+  let dst = offsetOf(backend, out) >>> 2
   const block = ci * co
   for (let r = r0; r < r1; r++) {
     const from = src + (r * kw + c0) * block
@@ -141,7 +141,7 @@ export function conv2dBackpropFilter(backend: Backend, x: Info, dy: Info, attrs:
   const perImage = oh * ow
   const dw = backend.makeOutput(filterShape, 'float32')
   if (n * perImage === 0 || k * co === 0) {
-    heapF32(backend).fill(0, offsetOf(backend, dw) >> 2, (offsetOf(backend, dw) >> 2) + fkh * fkw * ci * co)
+    heapF32(backend).fill(0, offsetOf(backend, dw) >>> 2, (offsetOf(backend, dw) >>> 2) + fkh * fkw * ci * co)
     return dw
   }
   const chunk = imagesPerChunk(n, k * perImage)
@@ -164,8 +164,8 @@ export function conv2dBackpropFilter(backend: Backend, x: Info, dy: Info, attrs:
       const b1 = Math.min(n, b0 + chunk)
       const mc = (b1 - b0) * perImage
       const heap = heapF32(backend)
-      const xs = offsetOf(backend, xt) >> 2
-      const cs = offsetOf(backend, col) >> 2
+      const xs = offsetOf(backend, xt) >>> 2
+      const cs = offsetOf(backend, col) >>> 2
       for (let r = 0; r < kh; r++) {
         for (let c = 0; c < kw; c++) {
           const lo = z0[c]
@@ -203,15 +203,15 @@ export function conv2dBackpropFilter(backend: Backend, x: Info, dy: Info, attrs:
       }
       if (b0 > 0) {
         const heap2 = heapF32(backend)
-        const d = offsetOf(backend, acc) >> 2
-        const p = offsetOf(backend, partial!) >> 2
+        const d = offsetOf(backend, acc) >>> 2
+        const p = offsetOf(backend, partial!) >>> 2
         for (let j = 0; j < k * co; j++) heap2[d + j] += heap2[p + j]
       }
     }
     if (trimmed) {
       const heap = heapF32(backend)
-      const d = offsetOf(backend, dw) >> 2
-      const a = offsetOf(backend, acc) >> 2
+      const d = offsetOf(backend, dw) >>> 2
+      const a = offsetOf(backend, acc) >>> 2
       const block = ci * co
       heap.fill(0, d, d + fkh * fkw * block)
       for (let r = 0; r < kh; r++) {
@@ -238,8 +238,8 @@ function flipFilter(backend: Backend, filter: Info): Info {
   const [kh, kw, ci, co] = filter.shape
   const out = backend.makeOutput([kh, kw, co, ci], 'float32')
   const heap = heapF32(backend)
-  const src = offsetOf(backend, filter) >> 2
-  const dst = offsetOf(backend, out) >> 2
+  const src = offsetOf(backend, filter) >>> 2
+  const dst = offsetOf(backend, out) >>> 2
   const block = ci * co
   for (let r = 0; r < kh; r++) {
     for (let c = 0; c < kw; c++) {
@@ -292,7 +292,7 @@ export function conv2dBackpropInput(backend: Backend, dy: Info, filter: Info, at
   const perImage = oh * ow
   const dx = backend.makeOutput(inputShape, 'float32')
   {
-    const out = offsetOf(backend, dx) >> 2
+    const out = offsetOf(backend, dx) >>> 2
     heapF32(backend).fill(0, out, out + n * h * w * ci)
   }
   if (n * perImage * k === 0 || co === 0) return dx
@@ -313,8 +313,8 @@ export function conv2dBackpropInput(backend: Backend, dy: Info, filter: Info, at
         releaseView(backend, dyView)
       }
       const heap = heapF32(backend)
-      const out = offsetOf(backend, dx) >> 2
-      let rowBase = offsetOf(backend, dcol) >> 2
+      const out = offsetOf(backend, dx) >>> 2
+      let rowBase = offsetOf(backend, dcol) >>> 2
       for (let b = b0; b < b1; b++) {
         for (let y = 0; y < oh; y++) {
           for (let x = 0; x < ow; x++, rowBase += k) {

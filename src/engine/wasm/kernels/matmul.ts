@@ -104,8 +104,16 @@ function copyBlock(heap: Float32Array, src: number, ld: number, r0: number, r1: 
  * out[M, N] = A · B in cache-sized blocks. `a` holds A ([M, K], or [K, M] when `transposeA`) and
  * `b` holds B ([K, N], or [N, K] when `transposeB`), both contiguous.
  */
-function gemmBlocked(backend: Backend, a: Info, b: Info, out: Info, M: number, K: number, N: number, transposeA: boolean, transposeB: boolean, plan: BlockPlan): void {
+interface BlockEpilogue {
+  /** FUSABLE index applied by XNNPACK to each block (only when K is not split; never prelu). */
+  activation: number
+  alpha: number
+  bias?: Info
+}
+
+function gemmBlocked(backend: Backend, a: Info, b: Info, out: Info, M: number, K: number, N: number, transposeA: boolean, transposeB: boolean, plan: BlockPlan, epi: BlockEpilogue): void {
   const {kb, nb} = plan
+  const call = fusedCall(backend)
   const splitK = kb < K
   const splitN = nb < N
   const aBlock = transposeA || splitK ? backend.makeOutput([M, kb], 'float32') : undefined
@@ -118,8 +126,8 @@ function gemmBlocked(backend: Backend, a: Info, b: Info, out: Info, M: number, K
       let aId: number
       if (aBlock) {
         const heap = heapF32(backend)
-        if (transposeA) copyBlock(heap, offsetOf(backend, a) >> 2, M, k0, k1, 0, M, true, offsetOf(backend, aBlock) >> 2)
-        else copyBlock(heap, offsetOf(backend, a) >> 2, K, 0, M, k0, k1, false, offsetOf(backend, aBlock) >> 2)
+        if (transposeA) copyBlock(heap, offsetOf(backend, a) >>> 2, M, k0, k1, 0, M, true, offsetOf(backend, aBlock) >>> 2)
+        else copyBlock(heap, offsetOf(backend, a) >>> 2, K, 0, M, k0, k1, false, offsetOf(backend, aBlock) >>> 2)
         aId = idOf(backend, aBlock)
       } else {
         aId = idOf(backend, a)
@@ -130,8 +138,8 @@ function gemmBlocked(backend: Backend, a: Info, b: Info, out: Info, M: number, K
         let bView: number
         if (bBlock) {
           const heap = heapF32(backend)
-          if (transposeB) copyBlock(heap, offsetOf(backend, b) >> 2, K, n0, n1, k0, k1, true, offsetOf(backend, bBlock) >> 2)
-          else copyBlock(heap, offsetOf(backend, b) >> 2, N, k0, k1, n0, n1, false, offsetOf(backend, bBlock) >> 2)
+          if (transposeB) copyBlock(heap, offsetOf(backend, b) >>> 2, K, n0, n1, k0, k1, true, offsetOf(backend, bBlock) >>> 2)
+          else copyBlock(heap, offsetOf(backend, b) >>> 2, N, k0, k1, n0, n1, false, offsetOf(backend, bBlock) >>> 2)
           // A fresh id per block: XNNPACK caches the packed operand under the id.
           bView = makeView(backend, offsetOf(backend, bBlock), kc * ncols)
         } else {
@@ -139,15 +147,19 @@ function gemmBlocked(backend: Backend, a: Info, b: Info, out: Info, M: number, K
         }
         const direct = k0 === 0 && !splitN
         const target = direct ? idOf(backend, out) : idOf(backend, cBlock!)
+        // The bias goes with the first inner block; the activation only when nothing is added later.
+        let biasView = 0
+        if (epi.bias && k0 === 0) biasView = splitN ? makeView(backend, offsetOf(backend, epi.bias) + n0 * 4, ncols) : idOf(backend, epi.bias)
         try {
-          gemm(backend, aId, M, kc, bView, ncols, target)
+          call(aId, int32Bytes([1, M, kc]), 3, bView, int32Bytes([1, kc, ncols]), 3, false, false, splitK ? 0 : epi.activation, biasView, 0, epi.alpha, target)
         } finally {
           releaseView(backend, bView)
+          if (biasView && splitN) releaseView(backend, biasView)
         }
         if (!direct) {
           const heap = heapF32(backend)
-          const c = offsetOf(backend, out) >> 2
-          const t = offsetOf(backend, cBlock!) >> 2
+          const c = offsetOf(backend, out) >>> 2
+          const t = offsetOf(backend, cBlock!) >>> 2
           if (!splitN) {
             for (let i = 0, n = M * N; i < n; i++) heap[c + i] += heap[t + i]
           } else if (k0 === 0) {
@@ -247,16 +259,15 @@ export function matmul(backend: Backend, a: Info, b: Info, transposeA: boolean, 
     const plan = transposeA && aBatch > 1 ? undefined : blockPlan(rows, K, N, transposeA, transposeB)
     if (plan) {
       const out = backend.makeOutput(outShape, 'float32')
-      gemmBlocked(backend, a3in, b3in, out, rows, K, N, transposeA, transposeB, plan)
-      if (!epi.bias && epi.activation === 'linear') return out
-      let y = out
-      if (epi.bias) {
-        y = run('Add', backend, {a: out, b: epi.bias})
-        dispose(backend, out)
-      }
-      if (epi.activation === 'linear') return y
-      const activated = applyActivation(backend, y, epi)
-      dispose(backend, y)
+      const inBlocks = plan.kb === K && epi.activation !== 'prelu'
+      gemmBlocked(backend, a3in, b3in, out, rows, K, N, transposeA, transposeB, plan, {
+        activation: inBlocks ? activation : 0,
+        alpha: epi.leakyreluAlpha ?? 0,
+        bias: epi.bias,
+      })
+      if (inBlocks || epi.activation === 'linear') return out
+      const activated = applyActivation(backend, out, epi)
+      dispose(backend, out)
       return activated
     }
   }

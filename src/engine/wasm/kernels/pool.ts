@@ -21,9 +21,9 @@ export function maxPoolGrad(backend: Backend, dy: Info, x: Info, attrs: PoolAttr
   const {top, left} = info.padInfo
   const dx = backend.makeOutput(x.shape, 'float32')
   const heap = heapF32(backend)
-  const xs = offsetOf(backend, x) >> 2
-  const dys = offsetOf(backend, dy) >> 2
-  const out = offsetOf(backend, dx) >> 2
+  const xs = offsetOf(backend, x) >>> 2
+  const dys = offsetOf(backend, dy) >>> 2
+  const out = offsetOf(backend, dx) >>> 2
   heap.fill(0, out, out + n * h * w * c)
   const best = new Float32Array(c)
   const where = new Int32Array(c)

@@ -29,8 +29,8 @@ function reduce(backend: Backend, x: Info, axis: number | number[], keepDims: bo
   const shape = keepDims ? tf.backend_util.expandShapeToKeepDim(outShape, axes) : outShape
   const out = backend.makeOutput(shape, 'float32')
   const heap = heapF32(backend)
-  const src = offsetOf(backend, x) >> 2
-  const dst = offsetOf(backend, out) >> 2
+  const src = offsetOf(backend, x) >>> 2
+  const dst = offsetOf(backend, out) >>> 2
   const acc = new Float64Array(inner)
   const scale = mean ? 1 / reduced : 1
   for (let o = 0; o < outer; o++) {

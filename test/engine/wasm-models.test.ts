@@ -1,0 +1,117 @@
+/**
+ * Every paper model (each distinct structure among configs/paper/**), shrunk to the registry's
+ * tiny presets at 8×8 images: the loss and the gradient of every trainable weight on the WASM
+ * backend equal those on the `cpu` backend (float32 tolerance, rtol 1e-3 / atol 1e-4).
+ */
+import {after, before, describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {readdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {tf} from '../../src/engine/tf.js'
+import {loadWasm} from '../../src/engine/wasm/index.js'
+import {loadSpec} from '../../src/config/load.js'
+import {lookup} from '../../src/registry/registry.js'
+import {buildModel} from '../../src/model/build.js'
+import {REPO, resolveObject} from '../helpers.js'
+
+const SIZE = 8
+const CLASSES = 3
+
+let previous: string | undefined
+before(async () => {
+  previous = tf.getBackend() ?? undefined
+  await loadWasm()
+})
+after(async () => {
+  if (previous) await tf.setBackend(previous)
+})
+
+type Obj = Record<string, unknown>
+
+/** The paper row's model with every component (or the whole model) at its tiny preset. */
+function tinyModel(model: Obj): Obj {
+  if (model.type === 'mixture') {
+    const components = (model.components as Obj[]).map((c) => ({type: c.type, ...(lookup('component', c.type as string)?.tiny ?? {})}))
+    return {...model, components}
+  }
+  return {type: model.type, ...(lookup('model', model.type as string)?.tiny ?? {})}
+}
+
+function paperRows(): {row: string; model: Obj}[] {
+  const root = join(REPO, 'configs', 'paper')
+  const seen = new Set<string>()
+  const rows: {row: string; model: Obj}[] = []
+  for (const dir of readdirSync(root, {withFileTypes: true}).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    for (const file of readdirSync(join(root, dir)).filter((f) => f.endsWith('.yaml') && f !== 'table.yaml').sort()) {
+      const {spec} = loadSpec(join(root, dir, file))
+      const model = tinyModel((spec as Obj).model as Obj)
+      delete model.init
+      const key = JSON.stringify(model)
+      if (seen.has(key)) continue
+      seen.add(key)
+      rows.push({row: `${dir}/${file.replace(/\.yaml$/, '')}`, model})
+    }
+  }
+  return rows
+}
+
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+  }
+  return out
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-3, atol = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${what}: length`)
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i] - expected[i])
+    if (!(d <= atol + rtol * Math.abs(expected[i]))) assert.fail(`${what}[${i}]: wasm ${actual[i]} vs cpu ${expected[i]} (|diff| ${d})`)
+  }
+}
+
+const rows = paperRows()
+
+describe('paper models at tiny sizes: wasm gradients equal cpu gradients', () => {
+  it('found the paper rows', () => {
+    assert.ok(rows.length >= 8, `distinct paper structures: ${rows.map((r) => r.row).join(', ')}`)
+  })
+
+  for (const {row, model} of rows) {
+    it(`${row} (${model.type}${model.block ? ` ${model.block} × ${model.num_blocks ?? 1}` : ''})`, async () => {
+      await tf.setBackend('cpu')
+      const spec = resolveObject({name: 'wasm-parity', seed: 7, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})
+      const built = buildModel(spec)
+      const x = tf.tensor4d(values(2 * SIZE * SIZE * 3, 3), [2, SIZE, SIZE, 3])
+      try {
+        const vars = built.model.trainableWeights.map((w) => (w as unknown as {val: tf.Variable}).val)
+        const outputs = (built.model.outputs[0].shape[1] as number) ?? CLASSES
+        const y = tf.oneHot(tf.tensor1d([0, 2], 'int32'), outputs)
+        const loss = () => tf.losses.softmaxCrossEntropy(y, built.model.apply(x, {training: true}) as tf.Tensor) as tf.Scalar
+        const run = async (backend: string) => {
+          await tf.setBackend(backend)
+          return tf.tidy(() => {
+            const {value, grads} = tf.variableGrads(loss, vars)
+            return {loss: value.dataSync()[0], grads: vars.map((v) => Float32Array.from(grads[v.name].dataSync()))}
+          })
+        }
+        const cpu = await run('cpu')
+        const wasm = await run('wasm')
+        assert.ok(Number.isFinite(cpu.loss), 'finite loss')
+        assertClose([wasm.loss], [cpu.loss], 'loss', 1e-4, 1e-5)
+        vars.forEach((v, i) => assertClose(wasm.grads[i], cpu.grads[i], `grad of ${v.name}`))
+        assert.ok(cpu.grads.filter((g) => g.some((value) => value !== 0)).length >= vars.length / 2, 'gradients reach the weights')
+        y.dispose()
+      } finally {
+        x.dispose()
+        built.model.dispose()
+      }
+    })
+  }
+})
