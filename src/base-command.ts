@@ -24,6 +24,25 @@ export function exitCodeFor(error: unknown): number {
   return typeof exit === 'number' ? exit : 1
 }
 
+/**
+ * Run `fn` with Ctrl-C turned into a stop request: the first SIGINT sets `stop.requested` (the
+ * training loop finishes its step and keeps its checkpoint), a second one exits 130 at once.
+ */
+export async function withInterrupt<T>(message: string, fn: (stop: {requested: boolean}) => Promise<T>): Promise<T> {
+  const stop = {requested: false}
+  const onSigint = () => {
+    if (stop.requested) process.exit(130)
+    stop.requested = true
+    process.stderr.write(`\ninterrupt: ${message} (Ctrl-C again to quit at once)\n`)
+  }
+  process.on('SIGINT', onSigint)
+  try {
+    return await fn(stop)
+  } finally {
+    process.off('SIGINT', onSigint)
+  }
+}
+
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
   static baseFlags = {

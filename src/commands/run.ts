@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, withInterrupt} from '../base-command.js'
 import {backendFlag, setFlag} from '../flags.js'
 import {paramTable} from '../model/table.js'
 import {runExperiment, type DryRunResult, type RunSummary} from '../run/experiment.js'
@@ -34,14 +34,7 @@ Ctrl-C stops after the current step: the last finished epoch's checkpoint is kep
     if (!args.spec && !flags.resume) this.error('give a spec file to run, or --resume <run folder>; see mixture run --help', {exit: 2})
     if (args.spec && flags.resume) this.error('give either a spec or --resume <run folder>, not both', {exit: 2})
     const bars = !this.jsonEnabled() && (flags.progress ?? (process.stderr.isTTY && !process.env.CI))
-    const stop = {requested: false}
-    const onSigint = () => {
-      if (stop.requested) process.exit(130)
-      stop.requested = true
-      process.stderr.write('\ninterrupt: finishing the current step and keeping the last checkpoint (Ctrl-C again to quit at once)\n')
-    }
-    process.on('SIGINT', onSigint)
-    try {
+    return withInterrupt('finishing the current step and keeping the last checkpoint', async (stop) => {
       const result = await runExperiment({
         spec: args.spec,
         resume: flags.resume,
@@ -66,8 +59,6 @@ Ctrl-C stops after the current step: the last finished epoch's checkpoint is kep
         }
       }
       return result
-    } finally {
-      process.off('SIGINT', onSigint)
-    }
+    })
   }
 }

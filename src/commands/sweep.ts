@@ -1,5 +1,5 @@
 import {Args, Flags} from '@oclif/core'
-import {BaseCommand} from '../base-command.js'
+import {BaseCommand, withInterrupt} from '../base-command.js'
 import {backendFlag} from '../flags.js'
 import {runSweep, type SweepResult} from '../run/sweep.js'
 
@@ -24,14 +24,7 @@ export default class Sweep extends BaseCommand<typeof Sweep> {
 
   async run(): Promise<SweepResult> {
     const {args, flags} = await this.parse(Sweep)
-    const stop = {requested: false}
-    const onSigint = () => {
-      if (stop.requested) process.exit(130)
-      stop.requested = true
-      process.stderr.write('\ninterrupt: finishing the current step; rerun the sweep to continue (Ctrl-C again to quit at once)\n')
-    }
-    process.on('SIGINT', onSigint)
-    try {
+    return withInterrupt('finishing the current step; rerun the sweep to continue', async (stop) => {
       const result = await runSweep({
         file: args.spec,
         sets: flags.set,
@@ -51,8 +44,6 @@ export default class Sweep extends BaseCommand<typeof Sweep> {
       }
       if (result.failed > 0) process.exitCode = 1
       return result
-    } finally {
-      process.off('SIGINT', onSigint)
-    }
+    })
   }
 }

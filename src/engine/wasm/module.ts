@@ -121,6 +121,59 @@ async function createThreaded(dir: string, threads: number): Promise<WasmModule>
   return withTfjsApi(module)
 }
 
+/** WebAssembly (wasm32) memory cannot exceed 4 GiB; the builds cap their heap just below. */
+export const HEAP_MAX_BYTES = 4294901760
+/** Room left for XNNPACK's packed operands, C++ bookkeeping and fragmentation. */
+export const HEAP_HEADROOM_BYTES = 320 << 20
+
+export class WasmHeapFullError extends Error {}
+
+function gib(bytes: number): string {
+  return (bytes / 2 ** 30).toFixed(2)
+}
+
+/**
+ * Make running out of WASM memory a clear error. A failed allocation otherwise surfaces later as
+ * "memory access out of bounds", "divide by zero" or "Aborted()" from inside a kernel (the C++
+ * side's own allocations fail first), or as an XNNPACK operator that silently was not created.
+ * Tensor memory is allocated from JS, so its live total is counted here, and an allocation that
+ * would take it past the cap less HEAP_HEADROOM_BYTES is refused before anything fails.
+ * Returns the live tensor bytes, for reporting.
+ */
+export function guardHeap(module: WasmModule, limit = HEAP_MAX_BYTES - HEAP_HEADROOM_BYTES): () => number {
+  const malloc = module._malloc
+  const free = module._free
+  const sizes = new Map<number, number>()
+  let live = 0
+  module._malloc = (bytes: number) => {
+    if (live + bytes > limit) throw new WasmHeapFullError(heapFullMessage(bytes, live))
+    let ptr: number
+    try {
+      ptr = malloc(bytes)
+    } catch (error) {
+      throw new WasmHeapFullError(heapFullMessage(bytes, live, (error as Error).message))
+    }
+    if (ptr === 0 && bytes > 0) throw new WasmHeapFullError(heapFullMessage(bytes, live))
+    sizes.set(ptr, bytes)
+    live += bytes
+    return ptr
+  }
+  module._free = (ptr: number) => {
+    live -= sizes.get(ptr) ?? 0
+    sizes.delete(ptr)
+    free(ptr)
+  }
+  return () => live
+}
+
+function heapFullMessage(bytes: number, live: number, cause?: string): string {
+  return (
+    `The WASM backend ran out of memory: WebAssembly memory is limited to 4 GiB, and this step needs more ` +
+    `(${gib(live)} GiB of tensors are live, allocating ${(bytes / 2 ** 20).toFixed(1)} MiB more${cause ? `; ${cause}` : ''}). ` +
+    `Train with a smaller batch (train.batch_size), or choose a backend without this limit (--backend native or cpu).`
+  )
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
@@ -147,6 +200,7 @@ export async function createWasmBackend(
   if (threads > 1 && simd && typeof SharedArrayBuffer === 'function') {
     try {
       const module = await withTimeout(createThreaded(dir, threads), 30_000, 'the threaded WASM build')
+      guardHeap(module)
       tfw.setThreadsCount(threads)
       const backend = new tfw.BackendWasm(module as never)
       // XNNPACK's pool threads run for the life of the backend, and Emscripten keeps a reference
@@ -162,5 +216,6 @@ export async function createWasmBackend(
   }
   // The package's own initialisation: SIMD when supported, never threads under Node.
   const backend = (await packageFactory()) as WasmPackage.BackendWasm
+  guardHeap(backend.wasm as unknown as WasmModule)
   return {backend, threads: 1, build: simd ? 'simd' : 'plain', threadsNote}
 }

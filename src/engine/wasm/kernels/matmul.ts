@@ -272,42 +272,67 @@ export function matmul(backend: Backend, a: Info, b: Info, transposeA: boolean, 
     }
   }
 
-  // Untransposed rank-3 operands: A3 [aBatch, M, K], B3 [bBatch, K, N].
-  const a3 = transposeA ? transposeLast(backend, a3in) : a3in
-  const b3 = transposeB ? transposeLast(backend, b3in) : b3in
-
   const call = fusedCall(backend)
   const biasId = epi.bias ? idOf(backend, epi.bias) : 0
   const preluId = epi.prelu ? idOf(backend, epi.prelu) : 0
   const alpha = epi.leakyreluAlpha ?? 0
+  if (bBatch === 1) {
+    // The right operand is shared: every batch element of A is just more rows (aBatch = outBatch).
+    const a3 = transposeA ? transposeLast(backend, a3in) : a3in
+    const b3 = transposeB ? transposeLast(backend, b3in) : b3in
+    const out = backend.makeOutput(outShape, 'float32')
+    try {
+      call(idOf(backend, a3), int32Bytes([1, outBatch * M, K]), 3, idOf(backend, b3), int32Bytes([1, K, N]), 3, false, false, activation, biasId, preluId, alpha, idOf(backend, out))
+    } finally {
+      if (transposeA) dispose(backend, a3)
+      if (transposeB) dispose(backend, b3)
+    }
+    return out
+  }
+
+  // A true batch (attention): one XNNPACK product per element on views of the heap; a transposed
+  // operand is transposed one element at a time into a small scratch matrix.
   const out = backend.makeOutput(outShape, 'float32')
+  const aScratch = transposeA ? backend.makeOutput([M, K], 'float32') : undefined
+  const bScratch = transposeB ? backend.makeOutput([K, N], 'float32') : undefined
+  const aOff = offsetOf(backend, a3in)
+  const bOff = offsetOf(backend, b3in)
+  const oOff = offsetOf(backend, out)
+  const aIndex = batchIndexer(outBatchShape, aBatchShape)
+  const bIndex = batchIndexer(outBatchShape, bBatchShape)
+  const aShape = int32Bytes([1, M, K])
+  const bShape = int32Bytes([1, K, N])
   try {
-    if (bBatch === 1) {
-      // The right operand is shared: every batch element of A is just more rows (aBatch = outBatch).
-      const aShape = int32Bytes([1, outBatch * M, K])
-      const bShape = int32Bytes([1, K, N])
-      call(idOf(backend, a3), aShape, 3, idOf(backend, b3), bShape, 3, false, false, activation, biasId, preluId, alpha, idOf(backend, out))
-    } else {
-      const aOff = offsetOf(backend, a3)
-      const bOff = offsetOf(backend, b3)
-      const oOff = offsetOf(backend, out)
-      const aIndex = batchIndexer(outBatchShape, aBatchShape)
-      const bIndex = batchIndexer(outBatchShape, bBatchShape)
-      const aShape = int32Bytes([1, M, K])
-      const bShape = int32Bytes([1, K, N])
-      for (let i = 0; i < outBatch; i++) {
-        const aView = makeView(backend, aOff + aIndex(i) * M * K * 4, M * K)
-        const bView = makeView(backend, bOff + bIndex(i) * K * N * 4, K * N)
-        const oView = makeView(backend, oOff + i * M * N * 4, M * N)
+    let aLast = -1
+    for (let i = 0; i < outBatch; i++) {
+      const ai = aIndex(i)
+      const bi = bIndex(i)
+      let aView: number
+      if (aScratch) {
+        if (ai !== aLast) copyBlock(heapF32(backend), (aOff >>> 2) + ai * M * K, M, 0, K, 0, M, true, offsetOf(backend, aScratch) >>> 2)
+        aLast = ai
+        aView = makeView(backend, offsetOf(backend, aScratch), M * K)
+      } else {
+        aView = makeView(backend, aOff + ai * M * K * 4, M * K)
+      }
+      let bView: number
+      if (bScratch) {
+        copyBlock(heapF32(backend), (bOff >>> 2) + bi * K * N, K, 0, N, 0, K, true, offsetOf(backend, bScratch) >>> 2)
+        bView = makeView(backend, offsetOf(backend, bScratch), K * N)
+      } else {
+        bView = makeView(backend, bOff + bi * K * N * 4, K * N)
+      }
+      const oView = makeView(backend, oOff + i * M * N * 4, M * N)
+      try {
         call(aView, aShape, 3, bView, bShape, 3, false, false, activation, biasId, preluId, alpha, oView)
+      } finally {
         releaseView(backend, aView)
         releaseView(backend, bView)
         releaseView(backend, oView)
       }
     }
   } finally {
-    if (transposeA) dispose(backend, a3)
-    if (transposeB) dispose(backend, b3)
+    dispose(backend, aScratch, bScratch)
   }
   return out
 }
