@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
 import {loadWasm, WASM_KERNELS, wasmThreads} from '../../src/engine/wasm/index.js'
 import {convLimits, usedTaps} from '../../src/engine/wasm/kernels/conv.js'
+import {blockPlan, gemmLimits} from '../../src/engine/wasm/kernels/matmul.js'
 import {adamComposite, adamUpdate, ADAM_KERNEL} from '../../src/engine/optimizer.js'
 import {BN_GRAD_KERNEL, BN_STATS_KERNEL, LN_GRAD_KERNEL, LN_KERNEL} from '../../src/engine/kernels/fused-norm.js'
 import {DROPOUT_KERNEL, seededDropout} from '../../src/engine/kernels/dropout.js'
@@ -160,6 +161,33 @@ describe('BatchMatMul / _FusedMatMul', () => {
     await same('fused gradients', () =>
       tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.square(tf.fused.matMul({a: x, b: y, bias: z, activation: 'relu'}))))([a(), b(), bias()]),
     )
+  })
+
+  it('cache-blocked products (column, inner and both splits) with transposes, bias and activations', async () => {
+    const saved = {...gemmLimits}
+    try {
+      Object.assign(gemmLimits, {blockFloats: 64, minRows: 1, minInner: 4, minColumns: 8, innerWhenBoth: 16})
+      const plans = new Set<string>()
+      for (const [m, k, n] of [[9, 33, 17], [40, 100, 3], [6, 200, 50], [2, 8, 70]]) {
+        for (const ta of [false, true]) {
+          for (const tb of [false, true]) {
+            const plan = blockPlan(m, k, n, ta, tb)
+            plans.add(plan ? `${plan.kb < k ? 'K' : ''}${plan.nb < n ? 'N' : ''}` : 'none')
+            const a = input(ta ? [k, m] : [m, k])
+            const b = input(tb ? [n, k] : [k, n])
+            const bias = input([n])
+            await same(`blocked ${m}x${k}x${n} ${ta} ${tb}`, () => [
+              tf.matMul(a(), b(), ta, tb),
+              tf.fused.matMul({a: a(), b: b(), transposeA: ta, transposeB: tb, bias: bias(), activation: 'relu'}),
+              tf.fused.matMul({a: a(), b: b(), transposeA: ta, transposeB: tb, bias: bias(), activation: 'elu'}),
+            ])
+          }
+        }
+      }
+      for (const p of ['K', 'N', 'KN']) assert.ok(plans.has(p), `plan ${p} exercised (${[...plans]})`)
+    } finally {
+      Object.assign(gemmLimits, saved)
+    }
   })
 
   it('empty inner dimension gives zeros', async () => {
