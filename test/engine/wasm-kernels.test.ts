@@ -7,6 +7,7 @@ import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
 import {loadWasm, WASM_KERNELS, wasmThreads} from '../../src/engine/wasm/index.js'
+import {guardHeap, WasmHeapFullError, type WasmModule} from '../../src/engine/wasm/module.js'
 import {convLimits, usedTaps} from '../../src/engine/wasm/kernels/conv.js'
 import {blockPlan, gemmLimits} from '../../src/engine/wasm/kernels/matmul.js'
 import {adamComposite, adamUpdate, ADAM_KERNEL} from '../../src/engine/optimizer.js'
@@ -111,6 +112,47 @@ describe('loadWasm', () => {
       restore('MIXTURE_WASM_THREADS', saved[0])
       restore('MIXTURE_THREADS', saved[1])
     }
+  })
+})
+
+describe('WASM heap guard', () => {
+  it('refuses an allocation past the limit with a clear error, counts frees, and survives self-replacing stubs', () => {
+    let next = 64
+    const real = {malloc: (bytes: number) => ((next += bytes + 16), next - bytes), free: () => {}}
+    // Emscripten-style exports: stubs that replace themselves on the first call.
+    const module = {
+      _malloc(bytes: number): number {
+        module._malloc = real.malloc
+        return real.malloc(bytes)
+      },
+      _free(ptr: number): void {
+        module._free = real.free
+        real.free()
+        void ptr
+      },
+    } as unknown as WasmModule
+    const live = guardHeap(module, 1000)
+    const a = module._malloc(600)
+    assert.equal(live(), 600)
+    assert.throws(() => module._malloc(500), (e: unknown) => e instanceof WasmHeapFullError && /WebAssembly memory is limited to 4 GiB/.test((e as Error).message) && /smaller batch/.test((e as Error).message))
+    module._free(a)
+    assert.equal(live(), 0)
+    assert.ok(module._malloc(900) > 0, 'room again after the free')
+  })
+
+  it('matches frees of addresses past 2 GiB, which malloc returns signed and callers pass unsigned', () => {
+    const module = {_malloc: () => -2048, _free: () => {}} as unknown as WasmModule
+    const live = guardHeap(module, 1000)
+    const p = module._malloc(700)
+    assert.equal(live(), 700)
+    module._free(p >>> 0)
+    assert.equal(live(), 0)
+  })
+
+  it('is installed on the live backend', async () => {
+    await tf.setBackend('wasm')
+    const wasm = (tf.backend() as unknown as {wasm: WasmModule}).wasm
+    assert.throws(() => wasm._malloc(2 ** 32 - 1), WasmHeapFullError)
   })
 })
 

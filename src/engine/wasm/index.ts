@@ -17,7 +17,7 @@
  */
 import os from 'node:os'
 import {tf} from '../tf.js'
-import {createWasmBackend} from './module.js'
+import {type CreatedBackend, createWasmBackend, HEAP_HEADROOM_BYTES, HEAP_MAX_BYTES, type WasmModule} from './module.js'
 import {adamConfig} from './kernels/adam.js'
 import {conv2dBackpropFilterConfig, conv2dBackpropInputConfig, convForwardConfig} from './kernels/conv.js'
 import {registerCpuFallbacks} from './kernels/fallback.js'
@@ -59,6 +59,23 @@ const WASM_PRIORITY = 2
 const MAX_THREADS = 8 // the Emscripten build pre-spawns 8 workers; XNNPACK cannot use more
 
 let loading: Promise<string> | undefined
+let created: CreatedBackend | undefined
+
+export interface WasmMemoryInfo {
+  /** Tensor bytes live on the WASM heap. */
+  liveBytes: number
+  /** Size of the WASM memory now (it only grows). */
+  heapBytes: number
+  /** Live tensor bytes beyond which allocations are refused (WebAssembly's 4 GiB less headroom). */
+  limitBytes: number
+}
+
+/** Memory of the loaded WASM backend, or undefined before `loadWasm()`. */
+export function wasmMemoryInfo(): WasmMemoryInfo | undefined {
+  if (!created) return undefined
+  const wasm = created.backend.wasm as unknown as WasmModule
+  return {liveBytes: created.liveBytes(), heapBytes: (wasm.wasmMemory?.buffer ?? wasm.HEAPU8.buffer).byteLength, limitBytes: HEAP_MAX_BYTES - HEAP_HEADROOM_BYTES}
+}
 
 /** Threads for XNNPACK: `MIXTURE_WASM_THREADS`, else the project-wide `MIXTURE_THREADS`, else one per core (at most 8). */
 export function wasmThreads(): number {
@@ -97,12 +114,13 @@ async function load(): Promise<string> {
   }
   const packageFactory = tf.findBackendFactory('wasm')
   if (!packageFactory) throw new Error('@tensorflow/tfjs-backend-wasm did not register its backend')
-  const created = await createWasmBackend(tfw, wasmThreads(), packageFactory)
+  const made = await createWasmBackend(tfw, wasmThreads(), packageFactory)
+  created = made
   tf.removeBackend('wasm')
-  tf.registerBackend('wasm', () => created.backend, WASM_PRIORITY)
+  tf.registerBackend('wasm', () => made.backend, WASM_PRIORITY)
   const fallbacks = registerKernels()
-  const threads = created.build === 'threaded-simd' ? `${created.threads} thread${created.threads === 1 ? '' : 's'}` : `single-threaded${created.threadsNote ? ` (${created.threadsNote})` : ''}`
-  return `XNNPACK ${created.build} build, ${threads}, training kernels added (${WASM_KERNELS.length} native, ${fallbacks} via cpu)`
+  const threads = made.build === 'threaded-simd' ? `${made.threads} thread${made.threads === 1 ? '' : 's'}` : `single-threaded${made.threadsNote ? ` (${made.threadsNote})` : ''}`
+  return `XNNPACK ${made.build} build, ${threads}, training kernels added (${WASM_KERNELS.length} native, ${fallbacks} via cpu)`
 }
 
 /** Load and register the WASM backend with its training kernels; resolve to a one-line detail. */

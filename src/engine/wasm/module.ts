@@ -49,6 +49,8 @@ type Factory = (config: FactoryConfig) => Promise<WasmModule>
 
 export interface CreatedBackend {
   backend: WasmPackage.BackendWasm
+  /** Bytes of tensor memory live on the heap now. */
+  liveBytes: () => number
   /** Threads in XNNPACK's pool (1 for the single-threaded build). */
   threads: number
   /** Which binary runs: `threaded-simd`, `simd` or `plain`. */
@@ -141,6 +143,9 @@ function gib(bytes: number): string {
  * Returns the live tensor bytes, for reporting.
  */
 export function guardHeap(module: WasmModule, limit = HEAP_MAX_BYTES - HEAP_HEADROOM_BYTES): () => number {
+  // Emscripten's exports start as stubs that replace themselves on their first call: make that
+  // call now, so that the functions captured here stay the ones called.
+  module._free(module._malloc(16))
   const malloc = module._malloc
   const free = module._free
   const sizes = new Map<number, number>()
@@ -154,13 +159,16 @@ export function guardHeap(module: WasmModule, limit = HEAP_MAX_BYTES - HEAP_HEAD
       throw new WasmHeapFullError(heapFullMessage(bytes, live, (error as Error).message))
     }
     if (ptr === 0 && bytes > 0) throw new WasmHeapFullError(heapFullMessage(bytes, live))
-    sizes.set(ptr, bytes)
+    // Addresses past 2 GiB come back negative (a signed i32); callers keep them as `>>> 0`.
+    const key = ptr >>> 0
+    sizes.set(key, bytes)
     live += bytes
     return ptr
   }
   module._free = (ptr: number) => {
-    live -= sizes.get(ptr) ?? 0
-    sizes.delete(ptr)
+    const key = ptr >>> 0
+    live -= sizes.get(key) ?? 0
+    sizes.delete(key)
     free(ptr)
   }
   return () => live
@@ -200,14 +208,14 @@ export async function createWasmBackend(
   if (threads > 1 && simd && typeof SharedArrayBuffer === 'function') {
     try {
       const module = await withTimeout(createThreaded(dir, threads), 30_000, 'the threaded WASM build')
-      guardHeap(module)
+      const liveBytes = guardHeap(module)
       tfw.setThreadsCount(threads)
       const backend = new tfw.BackendWasm(module as never)
       // XNNPACK's pool threads run for the life of the backend, and Emscripten keeps a reference
       // on the worker of every running pthread: without this the process would never exit.
       const pthread = module.PThread as {runningWorkers?: {unref?: () => void}[]} | undefined
       for (const worker of pthread?.runningWorkers ?? []) worker.unref?.()
-      return {backend, threads: module.tfjs.getThreadsCount(), build: 'threaded-simd'}
+      return {backend, liveBytes, threads: module.tfjs.getThreadsCount(), build: 'threaded-simd'}
     } catch (error) {
       threadsNote = `threaded build failed: ${(error as Error).message.split('\n')[0]}`
     }
@@ -216,6 +224,6 @@ export async function createWasmBackend(
   }
   // The package's own initialisation: SIMD when supported, never threads under Node.
   const backend = (await packageFactory()) as WasmPackage.BackendWasm
-  guardHeap(backend.wasm as unknown as WasmModule)
-  return {backend, threads: 1, build: simd ? 'simd' : 'plain', threadsNote}
+  const liveBytes = guardHeap(backend.wasm as unknown as WasmModule)
+  return {backend, liveBytes, threads: 1, build: simd ? 'simd' : 'plain', threadsNote}
 }

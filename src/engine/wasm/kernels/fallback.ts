@@ -45,12 +45,16 @@ export function cpuFallback(config: tf.KernelConfig): tf.KernelConfig {
   }
 }
 
-/** Register the cpu fallback for every kernel `cpu` has and `wasm` lacks; returns their names. */
+/**
+ * Register the cpu fallback for every kernel `cpu` has and `wasm` lacks; returns their names.
+ * The project's own kernels (`Mixture*`) are left out: they are optional by contract, and the
+ * layers' composites are faster on wasm than a round trip through cpu.
+ */
 export function registerCpuFallbacks(): string[] {
   const have = new Set(tf.getKernelsForBackend('wasm').map((k) => k.kernelName))
   const added: string[] = []
   for (const config of tf.getKernelsForBackend('cpu')) {
-    if (have.has(config.kernelName)) continue
+    if (have.has(config.kernelName) || config.kernelName.startsWith('Mixture')) continue
     tf.registerKernel(cpuFallback(config))
     added.push(config.kernelName)
   }

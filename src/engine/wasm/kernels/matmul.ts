@@ -3,9 +3,13 @@
  *
  * The package's kernels use XNNPACK's GEMM only for a single, untransposed product; any
  * transpose (every gradient of a matmul has one) or a batch dimension > 1 (attention) falls to a
- * scalar triple loop, 10-20x slower. Here a transposed operand is first transposed explicitly
- * (one memory pass), a batch that the right operand does not vary over is folded into the rows,
- * and a true batch runs as one XNNPACK product per batch element on zero-copy views of the heap.
+ * scalar triple loop, 10-20x slower. Here:
+ *   - a batch that the right operand does not vary over is folded into the rows;
+ *   - large products are cut into cache-sized blocks (see gemmLimits), transposing operands block
+ *     by block, with the bias and an element-wise activation applied by XNNPACK per block;
+ *   - small products transpose an operand explicitly (one memory pass) and make one call;
+ *   - a true batch (attention) runs one XNNPACK product per batch element on zero-copy views of
+ *     the heap, transposing each element into a small scratch matrix when needed.
  */
 import {tf} from '../../tf.js'
 import {type Backend, type Info, dispose, f32, heapF32, idOf, int32Bytes, makeView, offsetOf, releaseView, reshaped, run, wasmOf} from '../util.js'
