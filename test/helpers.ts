@@ -31,3 +31,17 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 }
 
 export const REPO = join(import.meta.dirname, '..', '..')
+
+/** Deterministic values in [-1, 1) (mulberry32), independent of the backend. */
+export function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0
+  const out = new Float32Array(n)
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0
+    let t = s
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1
+  }
+  return out
+}

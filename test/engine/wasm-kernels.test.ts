@@ -16,6 +16,7 @@ import {DROPOUT_KERNEL, seededDropout} from '../../src/engine/kernels/dropout.js
 import {BatchNorm, LayerNorm} from '../../src/layers/norm.js'
 import {gelu} from '../../src/layers/perceiver.js'
 import {attend} from '../../src/layers/attention.js'
+import {values} from '../helpers.js'
 
 let detail = ''
 let previous: string | undefined
@@ -27,19 +28,6 @@ after(async () => {
   if (previous) await tf.setBackend(previous)
 })
 
-/** Deterministic values in [-1, 1) (mulberry32), independent of the backend. */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0
-  const out = new Float32Array(n)
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1
-  }
-  return out
-}
 
 let seed = 1
 /** A seeded random input, created lazily on whichever backend is active when `make` runs. */

@@ -13,6 +13,7 @@ import {loadSpec} from '../../src/config/load.js'
 import {lookup} from '../../src/registry/registry.js'
 import {buildModel} from '../../src/model/build.js'
 import {REPO, resolveObject} from '../helpers.js'
+import {values} from '../helpers.js'
 
 const SIZE = 8
 const CLASSES = 3
@@ -55,18 +56,6 @@ function paperRows(): {row: string; model: Obj}[] {
   return rows
 }
 
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0
-  const out = new Float32Array(n)
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
-  }
-  return out
-}
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-3, atol = 1e-4): void {
   assert.equal(actual.length, expected.length, `${what}: length`)

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import {tf, tfl} from '../../src/engine/tf.js'
 import {loadWasm} from '../../src/engine/wasm/index.js'
 import {adamUpdate} from '../../src/engine/optimizer.js'
+import {values} from '../helpers.js'
 
 let previous: string | undefined
 before(async () => {
@@ -20,18 +21,6 @@ after(async () => {
   if (previous) await tf.setBackend(previous)
 })
 
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0
-  const out = new Float32Array(n)
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1
-  }
-  return out
-}
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-3, atol = 1e-4): void {
   assert.equal(actual.length, expected.length, `${what}: length`)
