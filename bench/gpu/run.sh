@@ -10,6 +10,8 @@
 # the raw webgpu.json, torch.json and logs). Every stage is guarded: a failure is logged and the
 # next stage still runs. Wall time is bounded (about 6 minutes on an H100/H200).
 #
+# MODE=profile runs bench/gpu/profile.ts instead (host vs GPU time per step, GPU time per kernel).
+#
 # Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5),
 # BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), PYTHON (python3),
 # VK_DRIVER_FILES (an ICD json; found automatically otherwise), MIXTURE_WEBGPU_ALLOW_SOFTWARE=1
@@ -76,6 +78,22 @@ if [[ -z "${VK_DRIVER_FILES:-}" || ! -f "${VK_DRIVER_FILES}" ]]; then
 fi
 log "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 { nvidia-smi -L 2>&1 | head -4; } | tee -a "$OUT/run.log" >&2 || true
+
+# 2b. MODE=profile: only where the time goes (bench/gpu/profile.ts), then stop --------------------
+if [[ "${MODE:-bench}" == profile ]]; then
+  log "profile (budget ${PROFILE_BUDGET:-150}s)"
+  timeout $(( ${PROFILE_BUDGET:-150} + 60 )) node dist/bench/gpu/profile.js ${BENCH_ROWS:+--rows "$BENCH_ROWS"} ${BENCH_BATCH:+--batch "$BENCH_BATCH"} \
+    --repeat "${BENCH_REPEAT:-5}" --budget "${PROFILE_BUDGET:-150}" --out "$OUT/profile.json" --md "$OUT/profile.md" 2>&1 \
+    | grep --line-buffered -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/profile.log" >&2
+  log "profile exit ${PIPESTATUS[0]}"
+  # The host side of two rows under V8's sampling profiler (open the .cpuprofile in Chrome DevTools).
+  for r in ${PROFILE_CPU_ROWS:-cifar10/resnet18 stl10-perceiver/perceiver}; do
+    timeout 90 node --cpu-prof --cpu-prof-dir="$OUT/cpuprofile/${r//\//_}" dist/bench/gpu/profile.js --rows "$r" --repeat "${PROFILE_CPU_REPEAT:-20}" --no-gpu \
+      --out "$OUT/cpuprofile-${r//\//_}.json" 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' >&2
+  done
+  log "profile done"
+  exit 0
+fi
 
 # 3. WebGPU benchmark ----------------------------------------------------------------------------
 ROWS_FLAG=()

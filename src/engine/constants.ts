@@ -1,16 +1,19 @@
 /**
  * Cached scalar constants. `tf.mul(x, 0.125)` makes a new scalar tensor on every call, which a GPU
- * backend uploads every step; these are created once per value and kept.
+ * backend uploads every step; these are created once per value and backend and kept (a scalar made
+ * on one backend and used on another would be copied across, and WebGPU cannot read back
+ * synchronously in Node).
  */
 import {tf} from './tf.js'
 
-const cache = new Map<number, tf.Scalar>()
+const cache = new Map<string, tf.Scalar>()
 
 export function constant(value: number): tf.Scalar {
-  let t = cache.get(value)
+  const key = `${tf.getBackend()}:${value}`
+  let t = cache.get(key)
   if (!t || t.isDisposed) {
     t = tf.keep(tf.scalar(value, 'float32'))
-    cache.set(value, t)
+    cache.set(key, t)
   }
   return t
 }

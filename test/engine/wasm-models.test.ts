@@ -5,15 +5,11 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {readdirSync} from 'node:fs'
-import {join} from 'node:path'
 import {tf} from '../../src/engine/tf.js'
 import {loadWasm} from '../../src/engine/wasm/index.js'
-import {loadSpec} from '../../src/config/load.js'
-import {lookup} from '../../src/registry/registry.js'
 import {buildModel} from '../../src/model/build.js'
-import {REPO, resolveObject} from '../helpers.js'
-import {values} from '../helpers.js'
+import {resolveObject, values} from '../helpers.js'
+import {assertClose, paperRows} from './paper-rows.js'
 
 const SIZE = 8
 const CLASSES = 3
@@ -26,44 +22,6 @@ before(async () => {
 after(async () => {
   if (previous) await tf.setBackend(previous)
 })
-
-type Obj = Record<string, unknown>
-
-/** The paper row's model with every component (or the whole model) at its tiny preset. */
-function tinyModel(model: Obj): Obj {
-  if (model.type === 'mixture') {
-    const components = (model.components as Obj[]).map((c) => ({type: c.type, ...(lookup('component', c.type as string)?.tiny ?? {})}))
-    return {...model, components}
-  }
-  return {type: model.type, ...(lookup('model', model.type as string)?.tiny ?? {})}
-}
-
-function paperRows(): {row: string; model: Obj}[] {
-  const root = join(REPO, 'configs', 'paper')
-  const seen = new Set<string>()
-  const rows: {row: string; model: Obj}[] = []
-  for (const dir of readdirSync(root, {withFileTypes: true}).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
-    for (const file of readdirSync(join(root, dir)).filter((f) => f.endsWith('.yaml') && f !== 'table.yaml').sort()) {
-      const {spec} = loadSpec(join(root, dir, file))
-      const model = tinyModel((spec as Obj).model as Obj)
-      delete model.init
-      const key = JSON.stringify(model)
-      if (seen.has(key)) continue
-      seen.add(key)
-      rows.push({row: `${dir}/${file.replace(/\.yaml$/, '')}`, model})
-    }
-  }
-  return rows
-}
-
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-3, atol = 1e-4): void {
-  assert.equal(actual.length, expected.length, `${what}: length`)
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - expected[i])
-    if (!(d <= atol + rtol * Math.abs(expected[i]))) assert.fail(`${what}[${i}]: wasm ${actual[i]} vs cpu ${expected[i]} (|diff| ${d})`)
-  }
-}
 
 const rows = paperRows()
 
@@ -93,8 +51,8 @@ describe('paper models at tiny sizes: wasm gradients equal cpu gradients', () =>
         const cpu = await run('cpu')
         const wasm = await run('wasm')
         assert.ok(Number.isFinite(cpu.loss), 'finite loss')
-        assertClose([wasm.loss], [cpu.loss], 'loss', 1e-4, 1e-5)
-        vars.forEach((v, i) => assertClose(wasm.grads[i], cpu.grads[i], `grad of ${v.name}`))
+        assertClose('wasm', [wasm.loss], [cpu.loss], 'loss', 1e-4, 1e-5)
+        vars.forEach((v, i) => assertClose('wasm', wasm.grads[i], cpu.grads[i], `grad of ${v.name}`))
         assert.ok(cpu.grads.filter((g) => g.some((value) => value !== 0)).length >= vars.length / 2, 'gradients reach the weights')
         y.dispose()
       } finally {

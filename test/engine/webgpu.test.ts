@@ -1,6 +1,7 @@
 /**
  * The WebGPU route: adapter classification and the Tile gradient everywhere; the project's WGSL
- * kernels (Adam, dropout, BatchNorm, LayerNorm) against the cpu backend wherever a WebGPU adapter
+ * kernels (Adam, dropout, BatchNorm, LayerNorm, GELU/GEGLU, softmax gradient, conv filter gradient)
+ * and the recording caches against the cpu backend wherever a WebGPU adapter
  * is present. A software adapter (lavapipe, SwiftShader) counts only with
  * MIXTURE_WEBGPU_ALLOW_SOFTWARE=1; otherwise those tests are skipped with the loader's reason.
  */
@@ -235,5 +236,70 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
       assert.ok(maxDiff(gpu, cpu) < 1e-5 * scale, `${JSON.stringify(c)}: ${maxDiff(gpu, cpu)} of ${scale}`)
     }
     assert.ok(programs.has('MixtureConv2DBackpropFilter') && programs.has('MixtureConv2DBackpropFilterSum'), [...programs].join(', '))
+  })
+
+  it('GELU, GEGLU and the softmax gradient: one dispatch each way, the cpu composites\' values', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const {gelu, Geglu} = await import('../../src/layers/perceiver.js')
+    const xs = series(6 * 7 * 26, (i) => 4 * Math.sin(i * 0.37))
+    const ws = series(6 * 7 * 13, (i) => Math.cos(i * 0.11))
+    const geglu = new Geglu({})
+    const f = (x: tf.Tensor) => [gelu(x), geglu.call(x) as tf.Tensor]
+    const loss = (x: tf.Tensor) => {
+      const [g, h] = f(x)
+      return tf.add(tf.sum(tf.mul(g, tf.sin(x))), tf.sum(tf.mul(h, tf.tensor(ws, h.shape))))
+    }
+    const {cpu, gpu} = await onBoth(() => {
+      const x = tf.tensor(xs, [6, 7, 26])
+      return [...f(x), tf.grad(loss)(x)]
+    })
+    ;['gelu', 'geglu', 'gradient'].forEach((name, k) => assert.ok(maxDiff(gpu[k], cpu[k]) < 2e-5, `${name}: ${maxDiff(gpu[k], cpu[k])}`))
+    await tf.setBackend('webgpu')
+    const x = tf.tensor(xs, [6, 7, 26])
+    const {count} = await countDispatches(async () => {
+      const [g, h] = f(x)
+      await Promise.all([g.data(), h.data()])
+      tf.dispose([g, h])
+    })
+    assert.deepEqual(count.byProgram.map(([name, n]) => [name, n]).sort(), [['MixtureGeglu', 1], ['MixtureGelu', 1]])
+    x.dispose()
+    // The softmax gradient over rows longer and shorter than a workgroup.
+    for (const shape of [[3, 5, 300], [2, 7]]) {
+      const n = shape.reduce((a, b) => a * b)
+      const logits = series(n, (i) => Math.sin(i * 0.7) * 3)
+      const dys = series(n, (i) => Math.cos(i * 0.3))
+      const {cpu: c, gpu: g} = await onBoth(() => {
+        const y = tf.softmax(tf.tensor(logits, shape))
+        const dy = tf.tensor(dys, shape)
+        if (tf.getBackend() === 'cpu') return [tf.mul(y, tf.sub(dy, tf.sum(tf.mul(dy, y), -1, true)))]
+        return [tf.engine().runKernel('MixtureSoftmaxGrad', {dy, y}) as tf.Tensor]
+      })
+      assert.ok(maxDiff(g[0], c[0]) < 1e-6, `softmax gradient ${JSON.stringify(shape)}: ${maxDiff(g[0], c[0])}`)
+    }
+  })
+
+  it('recording caches: a repeated step reuses its bind groups and gives the same numbers', async () => {
+    const {recordingStats} = await import('../../src/engine/webgpu/record.js')
+    await tf.setBackend('webgpu')
+    const backend = tf.backend() as unknown as WebgpuBackendInternals
+    const before = recordingStats(backend)
+    if (!before) return // MIXTURE_WEBGPU_CACHE=0
+    const w = tf.variable(tf.tensor(series(64 * 32, (i) => Math.sin(i)), [64, 32]))
+    const x = tf.tensor(series(16 * 64, (i) => Math.cos(i * 0.2)), [16, 64])
+    const step = async () => {
+      const g = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(tf.relu(tf.matMul(x, v))))(w))
+      const out = await g.data()
+      g.dispose()
+      return out
+    }
+    const first = await step()
+    for (let i = 0; i < 3; i++) await step()
+    const mid = recordingStats(backend)!
+    const last = await step()
+    const after = recordingStats(backend)!
+    assert.ok(after.hits > mid.hits, `cache hits ${mid.hits} → ${after.hits}`)
+    assert.equal(after.misses, mid.misses, 'no new bind groups once the step repeats')
+    assert.deepEqual(last, first)
+    tf.dispose([w, x])
   })
 })

@@ -11,6 +11,7 @@
  *   MIXTURE_WEBGPU_ALLOW_SOFTWARE=1  accept a software/fallback adapter (tests, CPU-only machines)
  *   MIXTURE_WEBGPU_SUBMIT_BATCH=N    dispatches recorded before a queue submit (default 64)
  *   MIXTURE_WEBGPU_DAWN_TOGGLES=a,b  Dawn toggles to enable (default `skip_validation`; `none` for none)
+ *   MIXTURE_WEBGPU_CACHE=0           record every dispatch the way tfjs does (no bind-group/uniform caches; for comparisons)
  *   MIXTURE_WEBGPU_FUSED=0           leave out the fused Adam and BatchNorm kernels (tfjs composites; for comparisons)
  */
 import {spawnSync} from 'node:child_process'
@@ -19,6 +20,8 @@ import {createRequire} from 'node:module'
 import {delimiter, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {tf} from '../tf.js'
+import {installFastRecording} from './record.js'
+import type {WebgpuBackendInternals} from './runner.js'
 
 export interface WebgpuAdapterInfo {
   vendor: string
@@ -222,7 +225,15 @@ export async function loadWebgpu(): Promise<string> {
 
   // The package registers its own factory at import when navigator.gpu already existed; ours wins.
   if (tf.findBackendFactory('webgpu') != null) tf.removeBackend('webgpu')
-  tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info ?? {}), 0)
+  tf.registerBackend(
+    'webgpu',
+    () => {
+      const backend = new WebGPUBackend(device, adapter.info ?? {})
+      installFastRecording(backend as unknown as WebgpuBackendInternals)
+      return backend
+    },
+    0,
+  )
   // Small tensors stay on the GPU instead of bouncing through the cpu backend.
   tf.env().set('WEBGPU_CPU_FORWARD', false)
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch())

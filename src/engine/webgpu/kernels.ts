@@ -14,6 +14,7 @@ if (process.env.MIXTURE_WEBGPU_FUSED !== '0') {
   await import('./adam.js')
   await import('./batchnorm.js')
   await import('./layernorm.js')
+  await import('./activation.js')
   if (process.env.MIXTURE_WEBGPU_CONV_FILTER !== '0') {
     const {installConvFilterKernel} = await import('./conv_filter.js')
     installConvFilterKernel()

@@ -11,13 +11,14 @@
  * 0..outputs-1 are the outputs (read_write), then the inputs (read), then one uniform struct.
  */
 import {tf} from '../tf.js'
+import {bindGroupFor, encodeDispatch, uniformsFor} from './record.js'
 
 /** The parts of tfjs-backend-webgpu's `WebGPUBackend` (4.22) that the runner uses. */
 export interface WebgpuBackendInternals {
   device: GpuDevice
   queue: unknown
   tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]} | undefined}
-  makeTensorInfo(shape: number[], dtype: string): tf.TensorInfo
+  makeTensorInfo(shape: number[], dtype: string, values?: tf.backend_util.BackendValues): tf.TensorInfo
   uploadToGPU(dataId: object): void
   tensorToBinding(t: tf.TensorInfo): unknown
   makeUniforms(uniforms: UniformField[]): unknown
@@ -105,36 +106,12 @@ export function runKernel(backend: WebgpuBackendInternals, spec: KernelSpec): tf
   }
   for (const t of [...outputs, ...spec.inputs]) backend.uploadToGPU(t.dataId)
   const pipeline = pipelineFor(backend, spec)
-  const entries = [...outputs, ...spec.inputs].map((t, i) => ({binding: i, resource: backend.tensorToBinding(t)}))
-  entries.push({binding: entries.length, resource: backend.makeUniforms(spec.uniforms.map((u) => ({...u, data: [...u.data]})))})
+  const bindings = [...outputs, ...spec.inputs].map((t) => backend.tensorToBinding(t))
+  bindings.push(uniformsFor(backend, spec.uniforms.map((u) => ({...u, data: [...u.data]}))))
   for (const t of [...outputs, ...spec.inputs]) backend.commandQueueOwnedIds.add(t.dataId)
-  const bindGroup = backend.device.createBindGroup({layout: pipeline.getBindGroupLayout(0), entries})
-
-  const timed = backend.activeTimers != null
-  backend.ensureCommandEncoderReady()
-  if (timed && backend.supportTimestampQuery) {
-    backend.endComputePassEncoder()
-    if (backend.querySet == null) {
-      backend.querySet = backend.device.createQuerySet({type: 'timestamp', count: backend.querySetCount})
-    }
-    backend.computePassEncoder = backend.commandEncoder!.beginComputePass({
-      timestampWrites: {querySet: backend.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1},
-    })
-  } else if (!backend.computePassEncoder) {
-    backend.computePassEncoder = backend.commandEncoder!.beginComputePass({})
-  }
-  const pass = backend.computePassEncoder!
-  pass.setPipeline(pipeline)
-  pass.setBindGroup(0, bindGroup)
-  const [x, y = 1, z = 1] = spec.workgroups
-  pass.dispatchWorkgroups(x, y, z)
-  backend.dispatchCountInPass++
+  const bindGroup = bindGroupFor(backend, pipeline, bindings)
+  encodeDispatch(backend, spec.name, pipeline, bindGroup, spec.workgroups as number[])
   for (const listener of dispatchListeners) listener(spec.name)
-  if (timed || (tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= backend.dispatchCountInPass) {
-    backend.endComputePassEncoder()
-    if (timed) backend.activeTimers!.push({name: spec.name, query: backend.getQueryTime()})
-    else backend.submitQueue()
-  }
   return outputs
 }
 

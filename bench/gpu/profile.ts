@@ -1,0 +1,223 @@
+/**
+ * Where a WebGPU training step's time goes, per paper row: how long the host takes to record the
+ * step (JavaScript: tfjs engine, autodiff tape, layers, bind groups — `issue_ms`), the wall time
+ * until the step's loss is back (`step_ms`), and the GPU time of every dispatch measured with
+ * timestamp queries (`gpu_ms`, by WGSL program). A step whose `issue_ms` is close to `step_ms` is
+ * bound by the host, one whose `gpu_ms` is close to it by the kernels.
+ *
+ *   node dist/bench/gpu/profile.js [--rows cifar10/resnet18,...] [--repeat 5] [--budget 120]
+ *        [--backend webgpu] [--batch N] [--out profile.json] [--md profile.md] [--no-gpu]
+ *
+ * The GPU times come from tfjs's own `tf.time` (one compute pass and one queue submit per dispatch
+ * while it runs, so their sum is a little above what the same kernels take back to back). Needs the
+ * adapter's `timestamp-query` feature; without it the GPU columns stay empty.
+ */
+import {writeFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {tf} from '../../src/engine/tf.js'
+import '../../src/engine/kernels/index.js'
+import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
+import {ROWS} from './bench.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+
+interface ProgramTime {
+  program: string
+  calls: number
+  ms: number
+}
+
+interface RowProfile {
+  row: string
+  batch?: number
+  issue_ms?: number
+  step_ms?: number
+  gpu_ms?: number
+  dispatches?: number
+  forward_issue_ms?: number
+  forward_ms?: number
+  forward_gpu_ms?: number
+  programs?: ProgramTime[]
+  forward_programs?: ProgramTime[]
+  error?: string
+  skipped?: string
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+const r2 = (x: number): number => Math.round(x * 100) / 100
+
+/** GPU time of everything `fn` dispatches, by program, through tfjs's timestamp-query timers. */
+async function gpuTimes(fn: () => void): Promise<{total: number; programs: ProgramTime[]}> {
+  const info = (await tf.time(fn)) as tf.TimingInfo & {getExtraProfileInfo?: () => string}
+  const byName = new Map<string, ProgramTime>()
+  // "Name: ms, Name: ms, ..." — the only per-dispatch breakdown tf.time exposes.
+  for (const part of (info.getExtraProfileInfo?.() ?? '').split(', ').filter(Boolean)) {
+    const at = part.lastIndexOf(': ')
+    const name = part.slice(0, at)
+    const ms = Number(part.slice(at + 2))
+    const entry = byName.get(name) ?? {program: name, calls: 0, ms: 0}
+    entry.calls++
+    entry.ms += Number.isFinite(ms) ? ms : 0
+    byName.set(name, entry)
+  }
+  const programs = [...byName.values()].sort((a, b) => b.ms - a.ms).map((p) => ({...p, ms: r2(p.ms)}))
+  return {total: r2(info.kernelMs as number), programs}
+}
+
+const argvHas = (flag: string): boolean => process.argv.includes(flag)
+
+async function profileRow(row: string, batchOverride: number, repeat: number): Promise<RowProfile> {
+  const {resolveSpec} = await import('../../src/config/resolve.js')
+  const {buildModel} = await import('../../src/model/build.js')
+  const {Trainer} = await import('../../src/engine/trainer.js')
+  const {spec} = await resolveSpec(join(ROOT, 'configs', 'paper', `${row}.yaml`))
+  const built = buildModel(spec)
+  const train = (spec as unknown as {train?: {batch_size?: number}}).train ?? {}
+  const batch = batchOverride > 0 ? batchOverride : (train.batch_size ?? 64)
+  const image = built.inputShape[0]
+  const model = built.model as unknown as {apply(x: tf.Tensor, k?: object): tf.Tensor; dispose(): void}
+  const x = tf.randomUniform([batch, image, image, 3], 0, 1, 'float32', 1) as tf.Tensor4D
+  const labels = tf.tensor1d(Array.from({length: batch}, (_, i) => i % 10), 'int32')
+  const trainer = new Trainer(built.model, {lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4})
+  const out: RowProfile = {row, batch}
+  try {
+    const issue: number[] = []
+    const total: number[] = []
+    for (let i = 0; i < repeat + 2; i++) {
+      trainer.resetMetrics()
+      const t0 = performance.now()
+      trainer.trainStep(x, labels)
+      const t1 = performance.now()
+      await trainer.readMetrics()
+      if (i >= 2) {
+        issue.push(t1 - t0)
+        total.push(performance.now() - t0)
+      }
+    }
+    const fIssue: number[] = []
+    const fTotal: number[] = []
+    for (let i = 0; i < repeat + 1; i++) {
+      const t0 = performance.now()
+      const y = tf.tidy(() => model.apply(x, {training: false}))
+      const t1 = performance.now()
+      await y.data()
+      y.dispose()
+      if (i >= 1) {
+        fIssue.push(t1 - t0)
+        fTotal.push(performance.now() - t0)
+      }
+    }
+    Object.assign(out, {issue_ms: r2(median(issue)), step_ms: r2(median(total)), forward_issue_ms: r2(median(fIssue)), forward_ms: r2(median(fTotal))})
+    if (argvHas('--no-gpu')) return out
+    trainer.resetMetrics()
+    const step = await gpuTimes(() => trainer.trainStep(x, labels))
+    await trainer.readMetrics()
+    let forward: {total: number; programs: ProgramTime[]} = {total: 0, programs: []}
+    forward = await gpuTimes(() => tf.dispose(tf.tidy(() => model.apply(x, {training: false}))))
+    Object.assign(out, {
+      gpu_ms: step.total,
+      dispatches: step.programs.reduce((s, p) => s + p.calls, 0),
+      programs: step.programs,
+      forward_gpu_ms: forward.total,
+      forward_programs: forward.programs.slice(0, 15),
+    })
+  } finally {
+    trainer.dispose()
+    tf.dispose([x, labels])
+    model.dispose()
+  }
+  return out
+}
+
+/** Host cost of one small element-wise op: recorded (issue) and completed, averaged over many. */
+async function opOverhead(): Promise<{issue_us: number; total_us: number}> {
+  const a = tf.ones([64, 64])
+  const n = 500
+  let y = tf.add(a, a)
+  await y.data()
+  const t0 = performance.now()
+  for (let i = 0; i < n; i++) {
+    const z = tf.add(y, a)
+    y.dispose()
+    y = z
+  }
+  const t1 = performance.now()
+  await y.data()
+  const t2 = performance.now()
+  tf.dispose([a, y])
+  return {issue_us: r2(((t1 - t0) / n) * 1000), total_us: r2(((t2 - t0) / n) * 1000)}
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2)
+  const get = (key: string, fallback: string): string => {
+    const i = argv.indexOf(key)
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback
+  }
+  const rows = get('--rows', ROWS.map((r) => r[0]).join(',')).split(',').filter(Boolean)
+  const repeat = Number(get('--repeat', '5'))
+  const budget = Number(get('--budget', '120'))
+  const batch = Number(get('--batch', '0'))
+  const outFile = get('--out', '')
+  const mdFile = get('--md', '')
+  const log = (s: string): void => void process.stderr.write(`${s}\n`)
+  const choice = await selectBackend(requestedBackend(get('--backend', 'webgpu')))
+  log(describeBackend(choice))
+  const start = performance.now()
+  const overhead = await opOverhead()
+  log(`one small Add: ${overhead.issue_us} µs to record, ${overhead.total_us} µs to complete`)
+  const results: RowProfile[] = []
+  const write = (): void => {
+    const doc = {backend: choice.name, detail: choice.detail, op_overhead: overhead, rows: results}
+    if (outFile) writeFileSync(outFile, JSON.stringify(doc, null, 2))
+  }
+  for (const row of rows) {
+    if ((performance.now() - start) / 1000 > budget) {
+      results.push({row, skipped: `budget of ${budget} s used up`})
+      continue
+    }
+    try {
+      const r = await profileRow(row, batch, repeat)
+      results.push(r)
+      log(`${row} b${r.batch}: step ${r.step_ms} ms (host records it in ${r.issue_ms} ms; GPU kernels ${r.gpu_ms} ms over ${r.dispatches} dispatches); forward ${r.forward_ms} ms (record ${r.forward_issue_ms}, GPU ${r.forward_gpu_ms})`)
+      log(`  top: ${(r.programs ?? []).slice(0, 8).map((p) => `${p.program} ${p.ms}ms/${p.calls}`).join(', ')}`)
+    } catch (error) {
+      results.push({row, error: (error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)})
+      log(`${row}: FAILED ${(error as Error).message}`)
+    }
+    write()
+  }
+  write()
+  const lines = [
+    `${choice.detail}; one small Add costs ${overhead.issue_us} µs of host time to record (${overhead.total_us} µs to complete)`,
+    '',
+    '| row | batch | step ms | host records step ms | GPU kernels ms | dispatches | forward ms | host records fwd ms | GPU fwd ms |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...results.map((r) =>
+      r.error || r.skipped
+        ? `| ${r.row} | ${r.error ? `failed: ${r.error.slice(0, 60)}` : r.skipped} |||||||`
+        : `| ${r.row} | ${r.batch} | ${r.step_ms} | ${r.issue_ms} | ${r.gpu_ms} | ${r.dispatches} | ${r.forward_ms} | ${r.forward_issue_ms} | ${r.forward_gpu_ms} |`,
+    ),
+    '',
+    'GPU time per training step by WGSL program (ms / dispatches), top 10:',
+    '',
+    ...results.filter((r) => r.programs).map((r) => `- ${r.row}: ${r.programs!.slice(0, 10).map((p) => `${p.program} ${p.ms}/${p.calls}`).join(', ')}`),
+  ]
+  const text = `${lines.join('\n')}\n`
+  process.stdout.write(text)
+  if (mdFile) writeFileSync(mdFile, text)
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${(error as Error).stack ?? error}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,72 @@
+/**
+ * Training on WebGPU gives the cpu backend's numbers: every paper model structure (the registry's
+ * tiny presets, 8×8 images, a fixed batch of two) takes one full training step — forward in
+ * training mode, cross-entropy, gradients, the fused Adam update — on each backend from the same
+ * weights; the loss and every updated weight agree within float32 tolerance. Runs wherever a WebGPU
+ * adapter is present (a software one with MIXTURE_WEBGPU_ALLOW_SOFTWARE=1); skipped, with the
+ * loader's reason, elsewhere.
+ */
+import {describe, it} from 'node:test'
+import assert from 'node:assert/strict'
+import {tf} from '../../src/engine/tf.js'
+import '../../src/engine/kernels/index.js'
+import {loadWebgpu} from '../../src/engine/webgpu/index.js'
+import {Trainer} from '../../src/engine/trainer.js'
+import {buildModel} from '../../src/model/build.js'
+import {resolveObject, values} from '../helpers.js'
+import {assertClose, paperRows} from './paper-rows.js'
+
+const SIZE = 8
+const CLASSES = 3
+
+let unavailable: string | false = false
+try {
+  await loadWebgpu()
+  if (!(await tf.setBackend('webgpu'))) unavailable = "tf.setBackend('webgpu') failed"
+} catch (error) {
+  unavailable = `no usable WebGPU adapter: ${(error as Error).message}`
+}
+await tf.setBackend('cpu')
+if (unavailable) process.stderr.write(`webgpu model tests skipped: ${unavailable}\n`)
+
+const rows = paperRows()
+
+describe('paper models at tiny sizes: one WebGPU training step equals the cpu step', {skip: unavailable}, () => {
+  for (const {row, model} of rows) {
+    it(`${row} (${model.type}${model.block ? ` ${model.block} × ${model.num_blocks ?? 1}` : ''})`, async () => {
+      await tf.setBackend('cpu')
+      const spec = resolveObject({name: 'webgpu-parity', seed: 7, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})
+      const built = buildModel(spec)
+      const start = built.model.getWeights().map((w) => Float32Array.from(w.dataSync()))
+      const xs = values(2 * SIZE * SIZE * 3, 3)
+      try {
+        const run = async (backend: string) => {
+          await tf.setBackend(backend)
+          built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(start[i], w.shape)))
+          const x = tf.tensor4d(xs, [2, SIZE, SIZE, 3])
+          const labels = tf.tensor1d([0, 2], 'int32')
+          // Adam's first step moves each weight by about lr·sign(g); a large ε keeps a gradient that is
+          // zero up to rounding (e.g. a BatchNorm shift feeding a BatchNorm) from flipping by ±lr.
+          const trainer = new Trainer(built.model, {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-3, weightDecay: 1e-4})
+          trainer.trainStep(x, labels)
+          const {loss} = await trainer.readMetrics()
+          const weights = await Promise.all(built.model.getWeights().map((w) => w.data() as Promise<Float32Array>))
+          trainer.dispose()
+          tf.dispose([x, labels])
+          return {loss, weights}
+        }
+        const cpu = await run('cpu')
+        const gpu = await run('webgpu')
+        assert.ok(Number.isFinite(cpu.loss), 'finite loss')
+        assertClose('webgpu', [gpu.loss], [cpu.loss], 'loss', 1e-4, 1e-5)
+        const names = built.model.weights.map((w) => w.name)
+        gpu.weights.forEach((w, i) => assertClose('webgpu', w, cpu.weights[i], `updated ${names[i]}`))
+        const moved = cpu.weights.filter((w, i) => w.some((v, j) => Math.abs(v - start[i][j]) > 1e-6)).length
+        assert.ok(moved >= built.model.trainableWeights.length / 2, `the step moved the weights (${moved} of ${cpu.weights.length})`)
+      } finally {
+        await tf.setBackend('cpu')
+        built.model.dispose()
+      }
+    })
+  }
+})
