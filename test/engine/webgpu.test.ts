@@ -86,6 +86,37 @@ async function onBoth(f: () => tf.Tensor[]): Promise<{cpu: Float32Array[]; gpu: 
   return {cpu, gpu}
 }
 
+interface ConvCase {
+  x: number[]
+  f: number[]
+  s: number
+  p: 'same' | 'valid' | number
+}
+
+/** The gradient of Σ conv2d(x, f)² w.r.t. x or f on webgpu and cpu (close); the WGSL programs it ran. */
+async function convGradCases(cases: ConvCase[], wrt: 'x' | 'filter'): Promise<Set<string>> {
+  const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+  const programs = new Set<string>()
+  for (const c of cases) {
+    const xs = series(c.x.reduce((a, b) => a * b), (i) => Math.sin(i * 0.3))
+    const fs = series(c.f.reduce((a, b) => a * b), (i) => Math.cos(i * 0.7))
+    const grad = (backend: string) => async () => {
+      await tf.setBackend(backend)
+      const x = tf.tensor4d(xs, c.x as [number, number, number, number])
+      const f = tf.tensor4d(fs, c.f as [number, number, number, number])
+      const loss = wrt === 'x' ? (t: tf.Tensor) => tf.sum(tf.square(tf.conv2d(t as tf.Tensor4D, f, c.s, c.p))) : (w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, w as tf.Tensor4D, c.s, c.p)))
+      return tf.grad(loss)(wrt === 'x' ? x : f).data() as Promise<Float32Array>
+    }
+    await tf.setBackend('webgpu') // countDispatches watches the backend active when it starts
+    const {result: gpu, count} = await countDispatches(grad('webgpu'))
+    count.byProgram.forEach(([name]) => programs.add(name))
+    const cpu = await grad('cpu')()
+    const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+    assert.ok(maxDiff(gpu, cpu) < 1e-5 * scale, `${JSON.stringify(c)}: ${maxDiff(gpu, cpu)} of ${scale}`)
+  }
+  return programs
+}
+
 describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavailable}, () => {
   it('MixtureAdam: one dispatch per tensor, same update as the cpu loop', async () => {
     const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
@@ -211,30 +242,13 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('Conv2DBackpropFilter: the tiled split-K kernel matches cpu (strides, paddings, 1×1)', async () => {
-    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
-    const cases: {x: number[]; f: number[]; s: number; p: 'same' | 'valid' | number}[] = [
+    const cases: ConvCase[] = [
       {x: [2, 8, 8, 5], f: [3, 3, 5, 7], s: 1, p: 'same'},
       {x: [3, 9, 9, 3], f: [7, 7, 3, 16], s: 2, p: 'same'},
       {x: [2, 7, 7, 66], f: [1, 1, 66, 70], s: 2, p: 'valid'},
       {x: [4, 16, 16, 8], f: [3, 3, 8, 8], s: 1, p: 1},
     ]
-    const programs = new Set<string>()
-    for (const c of cases) {
-      const xs = series(c.x.reduce((a, b) => a * b), (i) => Math.sin(i * 0.3))
-      const fs = series(c.f.reduce((a, b) => a * b), (i) => Math.cos(i * 0.7))
-      const grad = (backend: string) => async () => {
-        await tf.setBackend(backend)
-        const x = tf.tensor4d(xs, c.x as [number, number, number, number])
-        const f = tf.tensor4d(fs, c.f as [number, number, number, number])
-        const g = tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, w as tf.Tensor4D, c.s, c.p))))(f)
-        return g.data() as Promise<Float32Array>
-      }
-      const {result: gpu, count} = await countDispatches(grad('webgpu'))
-      count.byProgram.forEach(([name]) => programs.add(name))
-      const cpu = await grad('cpu')()
-      const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
-      assert.ok(maxDiff(gpu, cpu) < 1e-5 * scale, `${JSON.stringify(c)}: ${maxDiff(gpu, cpu)} of ${scale}`)
-    }
+    const programs = await convGradCases(cases, 'filter')
     assert.ok(programs.has('MixtureConv2DBackpropFilter') && programs.has('MixtureConv2DBackpropFilterSum'), [...programs].join(', '))
   })
 
@@ -301,5 +315,115 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     assert.equal(after.misses, mid.misses, 'no new bind groups once the step repeats')
     assert.deepEqual(last, first)
     tf.dispose([w, x])
+  })
+
+  it('MixtureStridedMatMul: strided, transposed and split-k products match the reference', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const {stridedMatMulReference, kSplits} = await import('../../src/engine/webgpu/matmul.js')
+    // (batch 2, heads 3) products out of packed rows, as attention uses them.
+    const cases = [
+      {I: 70, J: 33, K: 16, rowA: 3 * 48, rowB: 3 * 48, aT: false, bT: true},
+      {I: 5, J: 16, K: 1500, rowA: 1500, rowB: 96, aT: false, bT: false},
+      {I: 1500, J: 16, K: 9, rowA: 1500, rowB: 48, aT: true, bT: false},
+    ]
+    for (const c of cases) {
+      const batch = 2
+      const heads = 3
+      const d = 16
+      // A: rows of length rowA, a head's block at h·d (features) or h·I·K (full matrices)
+      const aView = c.aT ? [0, heads * c.K * c.I, c.K * c.I, 1, c.I] : c.rowA === c.K ? [0, heads * c.I * c.K, c.I * c.K, c.K, 1] : [d, c.I * c.rowA, d, c.rowA, 1]
+      const bView = c.bT ? [2 * d, c.J * c.rowB, d, 1, c.rowB] : [0, c.K * c.rowB, d, c.rowB, 1]
+      const aSize = c.aT || c.rowA === c.K ? batch * heads * c.I * c.K : batch * c.I * c.rowA
+      const bSize = c.bT ? batch * c.J * c.rowB : batch * c.K * c.rowB
+      const A = series(aSize, (i) => Math.sin(i * 0.37))
+      const Bm = series(bSize, (i) => Math.cos(i * 0.21))
+      const attrs = {I: c.I, J: c.J, K: c.K, batch, heads, alpha: 0.5, outShape: [batch, c.I, heads * c.J], aView, bView, cView: [c.I * heads * c.J, c.J, heads * c.J, 1]}
+      await tf.setBackend('webgpu')
+      const a = tf.tensor(A)
+      const b = tf.tensor(Bm)
+      const {result, count} = await countDispatches(async () => {
+        const out = tf.engine().runKernel('MixtureStridedMatMul', {a, b}, attrs as unknown as tf.NamedAttrMap) as tf.Tensor
+        const data = (await out.data()) as Float32Array
+        out.dispose()
+        return data
+      })
+      tf.dispose([a, b])
+      const want = stridedMatMulReference(A, Bm, attrs)
+      const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+      assert.ok(maxDiff(result, want) < 1e-5 * scale * Math.sqrt(c.K), `${JSON.stringify(c)}: ${maxDiff(result, want)} of ${scale}`)
+      assert.equal(count.dispatches, kSplits(c.I, c.J, c.K, batch * heads) > 1 ? 2 : 1, JSON.stringify(count.byProgram))
+    }
+    assert.ok(kSplits(5, 16, 1500, 6) > 1, 'the long-k case splits')
+  })
+
+  it('attention as strided products: outputs and gradients equal the split/transpose composite on cpu', async () => {
+    const {AttentionCore} = await import('../../src/layers/attention.js')
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const heads = 2
+    const d = 8
+    const inner = heads * d
+    for (const cross of [false, true]) {
+      const B = 2
+      const N = cross ? 5 : 37
+      const M = cross ? 1100 : N
+      const core = new AttentionCore({heads, dimHead: d})
+      const qs = series(B * N * (cross ? inner : 3 * inner), (i) => Math.sin(i * 0.13))
+      const kvs = series(B * M * 2 * inner, (i) => Math.cos(i * 0.07))
+      const ws = series(B * N * inner, (i) => Math.sin(i * 0.5))
+      const make = () => (cross ? [tf.tensor(qs, [B, N, inner]), tf.tensor(kvs, [B, M, 2 * inner])] : [tf.tensor(qs, [B, N, 3 * inner])])
+      const run = () => {
+        const xs = make()
+        const w = tf.tensor(ws, [B, N, inner])
+        const f = (...t: tf.Tensor[]) => tf.sum(tf.mul(core.call(cross ? t : t[0]) as tf.Tensor, w))
+        const y = core.call(cross ? xs : xs[0]) as tf.Tensor
+        const grads = tf.grads(f)(xs)
+        return [y, ...grads]
+      }
+      const {cpu, gpu} = await onBoth(run)
+      cpu.forEach((want, k) => {
+        const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+        assert.ok(maxDiff(gpu[k], want) < 1e-5 * Math.max(1, scale), `${cross ? 'cross' : 'self'} output ${k}: ${maxDiff(gpu[k], want)} of ${scale}`)
+      })
+      await tf.setBackend('webgpu')
+      const xs = make()
+      const {count} = await countDispatches(async () => {
+        const y = core.call(cross ? xs : xs[0]) as tf.Tensor
+        await y.data()
+        y.dispose()
+      })
+      tf.dispose(xs)
+      assert.ok(!count.byProgram.some(([name]) => /Transpose|Slice/.test(name)), `no transposes or slices: ${JSON.stringify(count.byProgram)}`)
+    }
+  })
+
+  it('Conv2DBackpropInput: the tiled program (large maps) and the naive one (small maps) match cpu', async () => {
+    const cases: ConvCase[] = [
+      {x: [2, 50, 50, 6], f: [3, 3, 6, 5], s: 1, p: 'same'},
+      {x: [1, 64, 48, 4], f: [3, 3, 4, 8], s: 2, p: 'same'},
+      {x: [2, 49, 49, 3], f: [5, 5, 3, 4], s: 1, p: 'valid'},
+      {x: [2, 12, 12, 5], f: [3, 3, 5, 7], s: 1, p: 'same'},
+    ]
+    const programs = await convGradCases(cases, 'x')
+    if (process.env.MIXTURE_WEBGPU_CONV_INPUT_MM === undefined) {
+      assert.ok(programs.has('Conv2DDerInputMMProgram') && programs.has('Conv2DDerInputProgram'), [...programs].join(', '))
+    }
+  })
+
+  it('an identity Transpose shares its buffer (no dispatch); others still transpose', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    await tf.setBackend('webgpu')
+    const x = tf.tensor(series(12, (i) => i), [3, 4])
+    const {result, count} = await countDispatches(async () => {
+      const same = tf.transpose(x, [0, 1])
+      const swapped = tf.transpose(x, [1, 0])
+      const out = await Promise.all([same.data(), swapped.data()])
+      tf.dispose([same, swapped])
+      return out
+    })
+    assert.deepEqual(Array.from(result[0]), Array.from(series(12, (i) => i)))
+    assert.deepEqual(Array.from(result[1]), [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11])
+    assert.equal(count.dispatches, 1)
+    assert.deepEqual(Array.from(await x.data()), Array.from(series(12, (i) => i)), 'the input survives its identity transpose being disposed')
+    x.dispose()
   })
 })

@@ -4,17 +4,22 @@
  * conv filter gradient; MIXTURE_WEBGPU_CONV_FILTER=0 that one alone) so
  * that the tfjs composites can be compared; dropout and the Tile gradient are needed to run at all
  * (without them the dropout fallback reads back to the CPU, and a tiled parameter's gradient records
- * one slice per repetition).
+ * one slice per repetition); an identity `Transpose` shares its input's buffer.
  */
 import './dropout.js'
 import {installTileGradient} from '../kernels/tile-grad.js'
+import {installIdentityTranspose} from './transpose.js'
 
 installTileGradient()
+installIdentityTranspose()
 if (process.env.MIXTURE_WEBGPU_FUSED !== '0') {
   await import('./adam.js')
   await import('./batchnorm.js')
   await import('./layernorm.js')
   await import('./activation.js')
+  if (process.env.MIXTURE_WEBGPU_ATTENTION !== '0') await import('./matmul.js')
+  const {installConvInputChoice} = await import('./conv_input.js')
+  installConvInputChoice()
   if (process.env.MIXTURE_WEBGPU_CONV_FILTER !== '0') {
     const {installConvFilterKernel} = await import('./conv_filter.js')
     installConvFilterKernel()

@@ -1,0 +1,37 @@
+/**
+ * `Conv2DBackpropInput` on WebGPU: tfjs ships two programs for it, a naive one (one thread per input
+ * element looping over the filter; its default) and a tiled matrix-product one
+ * (`Conv2DDerInputMMProgram`, behind WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false). Measured on an H200
+ * (bench/gpu/profile.ts), the naive one took 1.3 ms per call on the 96×96 Perceiver-table CNN
+ * against 0.9 ms for the tiled forward convolution of the same shape, but was the faster one on
+ * 32×32 maps. This picks the tiled program for maps of at least MIXTURE_WEBGPU_CONV_INPUT_MM
+ * pixels (default 48×48 = 2304; 0 = always, -1 = never) and the naive one below.
+ */
+import {tf} from '../tf.js'
+
+const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'
+
+export function installConvInputChoice(): void {
+  const original = tf.getKernel('Conv2DBackpropInput', 'webgpu')
+  if (!original || (original as {mixtureChoice?: boolean}).mixtureChoice) return
+  const threshold = Number(process.env.MIXTURE_WEBGPU_CONV_INPUT_MM ?? 2304)
+  if (threshold < 0) return
+  const run = original.kernelFunc
+  tf.unregisterKernel('Conv2DBackpropInput', 'webgpu')
+  tf.registerKernel({
+    ...original,
+    mixtureChoice: true,
+    kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
+      const {inputShape, dataFormat} = args.attrs as unknown as {inputShape: number[]; dataFormat: string}
+      const pixels = dataFormat === 'NCHW' ? inputShape[2] * inputShape[3] : inputShape[1] * inputShape[2]
+      const env = tf.env()
+      const before = env.getBool(FLAG)
+      env.set(FLAG, pixels < threshold)
+      try {
+        return run(args)
+      } finally {
+        env.set(FLAG, before)
+      }
+    },
+  } as tf.KernelConfig)
+}
