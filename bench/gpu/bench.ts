@@ -49,6 +49,8 @@ export interface RowResult {
   step_ms?: number
   forward_ms_all?: number[]
   step_ms_all?: number[]
+  /** Host time to record one step (trainStep returning, before the GPU is waited for), median. */
+  issue_ms?: number
   first_step_ms?: number
   dispatches_forward?: number
   dispatches_step?: number
@@ -164,9 +166,12 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
       y.dispose()
     }
     // The project's own training step; reading its on-device loss sum back is the synchronisation.
+    const issued: number[] = []
     const step = async (): Promise<void> => {
       trainer.resetMetrics()
+      const t0 = performance.now()
       trainer.trainStep(x, labels)
+      issued.push(performance.now() - t0)
       result.last_loss = (await trainer.readMetrics()).loss
     }
     const t0 = performance.now()
@@ -176,9 +181,12 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     // Rows whose step is slow get fewer repeats so that the whole run fits its budget.
     const perStep = result.first_step_ms
     const repeat = perStep > 20000 ? 1 : perStep > 5000 ? Math.min(args.repeat, 2) : args.repeat
+    // Warm-up lets the recording caches settle (bind groups repeat once the buffer pool has).
     const warmup = perStep > 5000 ? 0 : Math.max(0, args.warmup - 1)
     await timeIt(warmup, step)
+    issued.length = 0
     const steps = await timeIt(repeat, step)
+    result.issue_ms = round(median(issued))
     await timeIt(1, forward)
     const fwds = await timeIt(repeat, forward)
     Object.assign(result, {step_ms: round(median(steps)), forward_ms: round(median(fwds)), step_ms_all: steps.map(round), forward_ms_all: fwds.map(round)})
@@ -267,14 +275,14 @@ function report(args: Args): void {
     `WebGPU: ${ours.detail} (backend ${ours.backend}); norm layers: ${ours.norms ?? '?'}`,
     `PyTorch: ${torch.device ?? 'no result'}`,
     '',
-    '| row | batch | WebGPU fwd ms | torch fwd ms | fwd ratio | WebGPU step ms | torch step ms | step ratio | dispatches/step | dispatches/fwd |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| row | batch | WebGPU fwd ms | torch fwd ms | fwd ratio | WebGPU step ms | host ms/step | torch step ms | step ratio | dispatches/step | dispatches/fwd |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
   const merged = ours.rows.map((r) => {
     const t = byName.get(r.torch_row)
     const note = r.error ? ` (failed: ${r.error.slice(0, 80)})` : r.skipped ? ` (${r.skipped})` : ''
     lines.push(
-      `| ${r.row}${note} | ${r.batch ?? '-'} | ${fmt(r.forward_ms)} | ${fmt(t?.forward_ms)} | ${ratio(r.forward_ms, t?.forward_ms)} | ${fmt(r.step_ms)} | ${fmt(t?.step_ms)} | ${ratio(r.step_ms, t?.step_ms)} | ${r.dispatches_step ?? '-'} | ${r.dispatches_forward ?? '-'} |`,
+      `| ${r.row}${note} | ${r.batch ?? '-'} | ${fmt(r.forward_ms)} | ${fmt(t?.forward_ms)} | ${ratio(r.forward_ms, t?.forward_ms)} | ${fmt(r.step_ms)} | ${fmt(r.issue_ms)} | ${fmt(t?.step_ms)} | ${ratio(r.step_ms, t?.step_ms)} | ${r.dispatches_step ?? '-'} | ${r.dispatches_forward ?? '-'} |`,
     )
     return {...r, torch: t ?? null}
   })
@@ -300,8 +308,8 @@ function report(args: Args): void {
       const base = ours.rows.find((r) => r.row === u.row)
       lines.push(
         '',
-        `${variant.label}, ${u.row}: forward ${fmt(u.forward_ms)} ms, step ${fmt(u.step_ms)} ms, ${u.dispatches_step ?? '-'} dispatches/step` +
-          (base?.step_ms != null ? ` (default settings: forward ${fmt(base.forward_ms)} ms, step ${fmt(base.step_ms)} ms, ${base.dispatches_step ?? '-'} dispatches)` : ''),
+        `${variant.label}, ${u.row}: forward ${fmt(u.forward_ms)} ms, step ${fmt(u.step_ms)} ms (host ${fmt(u.issue_ms)} ms), ${u.dispatches_step ?? '-'} dispatches/step` +
+          (base?.step_ms != null ? ` (default settings: forward ${fmt(base.forward_ms)} ms, step ${fmt(base.step_ms)} ms (host ${fmt(base.issue_ms)} ms), ${base.dispatches_step ?? '-'} dispatches)` : ''),
         `  top kernels: ${(u.step_by_kernel ?? []).slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`,
       )
     }

@@ -8,11 +8,13 @@
 # WebGPU benchmark of the paper rows (bench/gpu/bench.ts), then the PyTorch CUDA reference
 # (bench/gpu/torch_gpu.py), and writes one table: $OUT/gpu-bench.md and $OUT/gpu-bench.json (plus
 # the raw webgpu.json, torch.json and logs). Every stage is guarded: a failure is logged and the
-# next stage still runs. Wall time is bounded (about 6 minutes on an H100/H200).
+# next stage still runs. Order: the WebGPU tests, the benchmark, the PyTorch reference, variants (one
+# measure switched off each), the table, then bench/gpu/profile.ts with the time left (about 8 minutes).
 #
 # MODE=profile runs bench/gpu/profile.ts instead (host vs GPU time per step, GPU time per kernel).
 #
-# Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5),
+# Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5), BENCH_WARMUP (20),
+# RUN_TESTS (1), RUN_PROFILE (1),
 # BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), PYTHON (python3),
 # VK_DRIVER_FILES (an ICD json; found automatically otherwise), MIXTURE_WEBGPU_ALLOW_SOFTWARE=1
 # (test runs on a software Vulkan device).
@@ -95,6 +97,13 @@ if [[ "${MODE:-bench}" == profile ]]; then
   exit 0
 fi
 
+# 2c. The WebGPU tests (kernels and one training step of every paper structure against cpu) ------
+if [[ "${RUN_TESTS:-1}" == 1 && -f dist/test/engine/webgpu.test.js ]]; then
+  log "WebGPU tests"
+  timeout 150 node --test dist/test/engine/webgpu.test.js dist/test/engine/webgpu-models.test.js > "$OUT/webgpu-tests.log" 2>&1
+  log "WebGPU tests exit $? ($(grep -E '^# (pass|fail|skipped) ' "$OUT/webgpu-tests.log" | tr '\n' ' '))"
+fi
+
 # 3. WebGPU benchmark ----------------------------------------------------------------------------
 ROWS_FLAG=()
 [[ -n "${BENCH_ROWS:-}" ]] && ROWS_FLAG=(--rows "$BENCH_ROWS")
@@ -103,7 +112,7 @@ BATCH_FLAG=()
 BUDGET=${BENCH_BUDGET:-170}
 log "WebGPU benchmark (budget ${BUDGET}s for starting rows)"
 timeout $(( BUDGET + 70 )) node dist/bench/gpu/bench.js run ${ROWS_FLAG[@]+"${ROWS_FLAG[@]}"} ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} \
-  --repeat "${BENCH_REPEAT:-5}" --warmup 2 --budget "$BUDGET" --out "$OUT/webgpu.json" 2>&1 \
+  --repeat "${BENCH_REPEAT:-5}" --warmup "${BENCH_WARMUP:-20}" --budget "$BUDGET" --out "$OUT/webgpu.json" 2>&1 \
   | grep --line-buffered -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/webgpu.log" >&2
 log "WebGPU benchmark exit ${PIPESTATUS[0]}"
 
@@ -119,21 +128,23 @@ timeout $(( TB + 40 )) "$PYTHON" bench/gpu/torch_gpu.py ${TROWS_FLAG[@]+"${TROWS
   --warmup 3 --budget "$TB" --out "$OUT/torch.json" ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} 2>&1 | tee "$OUT/torch.log" >&2
 log "PyTorch reference exit ${PIPESTATUS[0]}"
 
-# 5. Variants of ResNet-18 while time remains: without the fused kernels, without Dawn toggles -----
+# 5. Variants while time remains: each switches one of the project's WebGPU measures off ---------
 VARIANTS=()
-variant() {  # variant <label> <file> <env assignments...>
-  local label=$1 file=$2; shift 2
-  if (( $(date +%s) - T0 > ${VARIANT_DEADLINE:-300} )); then log "skipping variant '$label' (time)"; return; fi
-  log "variant: $label"
-  env "$@" timeout 90 node dist/bench/gpu/bench.js run --rows cifar10/resnet18 ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} --repeat 3 --warmup 1 \
-    --budget 30 --label "$label" --out "$OUT/$file" 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/${file%.json}.log" >&2
+variant() {  # variant <label> <file> <rows> <env assignments...>
+  local label=$1 file=$2 rows=$3; shift 3
+  if (( $(date +%s) - T0 > ${VARIANT_DEADLINE:-330} )); then log "skipping variant '$label' (time)"; return; fi
+  log "variant: $label ($rows)"
+  env "$@" timeout 90 node dist/bench/gpu/bench.js run --rows "$rows" ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} --repeat 3 --warmup "${BENCH_WARMUP:-20}" \
+    --budget 40 --label "$label" --out "$OUT/$file" 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/${file%.json}.log" >&2
   VARIANTS+=(--variant "$OUT/$file")
 }
 if ! node -e 'const d = require(process.argv[1]); process.exit(d.rows.some((r) => r.step_ms != null) ? 0 : 1)' "$OUT/webgpu.json" 2>/dev/null; then
-  variant "no WebGPU row ran with default settings; retry without Dawn toggles" webgpu-notoggles.json MIXTURE_WEBGPU_DAWN_TOGGLES=none
-elif [[ -z "${BENCH_ROWS:-}" || ",$BENCH_ROWS," == *",cifar10/resnet18,"* ]]; then
-  variant "MIXTURE_WEBGPU_FUSED=0 (tfjs composites for Adam, norms, conv filter gradient)" webgpu-unfused.json MIXTURE_WEBGPU_FUSED=0
-  variant "MIXTURE_WEBGPU_DAWN_TOGGLES=none (Dawn validation on)" webgpu-notoggles.json MIXTURE_WEBGPU_DAWN_TOGGLES=none
+  variant "no WebGPU row ran with default settings; retry without Dawn toggles" webgpu-notoggles.json cifar10/resnet18 MIXTURE_WEBGPU_DAWN_TOGGLES=none
+elif [[ -z "${BENCH_ROWS:-}" ]]; then
+  variant "MIXTURE_WEBGPU_CACHE=0 (tfjs's own recording: no bind-group/uniform caches)" webgpu-nocache.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_CACHE=0
+  variant "MIXTURE_WEBGPU_ATTENTION=0 (attention through split/transpose/BatchMatMul)" webgpu-noattention.json stl10-perceiver/perceiver,cifar10/vit MIXTURE_WEBGPU_ATTENTION=0
+  variant "MIXTURE_WEBGPU_CONV_INPUT_MM=-1 (tfjs's naive conv input gradient everywhere)" webgpu-naiveconv.json stl10-perceiver/cnn MIXTURE_WEBGPU_CONV_INPUT_MM=-1
+  variant "MIXTURE_WEBGPU_SUBMIT_BATCH=256 (fewer queue submits)" webgpu-submit256.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_SUBMIT_BATCH=256
 fi
 
 # 6. Table -----------------------------------------------------------------------------------------
@@ -143,5 +154,13 @@ if [[ -f $OUT/webgpu.json ]]; then
 else
   log "no WebGPU result: see $OUT/webgpu.log"
   cat "$OUT/torch.json" 2>/dev/null
+fi
+# 7. Where the time goes (host vs GPU per step, GPU time per kernel) with what time is left -------
+LEFT=$(( ${PROFILE_DEADLINE:-470} - ($(date +%s) - T0) ))
+if (( LEFT > 30 )) && [[ "${RUN_PROFILE:-1}" == 1 ]]; then
+  log "profile (${LEFT}s left)"
+  timeout $(( LEFT + 20 )) node dist/bench/gpu/profile.js ${BENCH_ROWS:+--rows "$BENCH_ROWS"} ${BENCH_BATCH:+--batch "$BENCH_BATCH"} --repeat 5 \
+    --budget $(( LEFT - 15 )) --out "$OUT/profile.json" --md "$OUT/profile.md" 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' > "$OUT/profile.log"
+  log "profile exit ${PIPESTATUS[0]}"
 fi
 log "done; results in $OUT"

@@ -10,7 +10,8 @@
  *   C[b, h, i, j] (at b·cB + h·cH + i·cI + j·cJ of a new tensor of `outShape`)
  *     = α · Σ_k A[aOff + b·aB + h·aH + i·aI + k·aK] · B[bOff + b·bB + h·bH + k·bK + j·bJ]
  *
- * 64×64 output tiles, 16-deep k steps through workgroup memory, 4×4 outputs per thread. The tile
+ * 64×64 output tiles (32×32 when a side is at most 32), 16-deep k steps through workgroup memory,
+ * 4×4 outputs per thread. The tile
  * loads read along whichever index of an operand has stride 1, so global reads stay coalesced for
  * transposed operands too. Products with few tiles and a long k (attention's P·V and dS·K over
  * 9,216 pixels) split k over workgroups, write partial sums, and add them in a second dispatch.
@@ -34,12 +35,19 @@ export interface StridedMatMulAttrs {
   cView: number[]
 }
 
-const TILE = 64
 const TK = 16
 
-function matmulWgsl(aKFast: boolean, bKFast: boolean): string {
-  const aLoad = aKFast ? 'let kk = idx % 16; let mm = idx / 16;' : 'let mm = idx % 64; let kk = idx / 64;'
-  const bLoad = bKFast ? 'let kb = idx % 16; let nn = idx / 16;' : 'let nn = idx % 64; let kb = idx / 64;'
+/** Output tile edge: 64 (16×16 threads), or 32 (8×8 threads) when a side is small (Perceiver heads of 16). */
+export function tileFor(I: number, J: number): number {
+  return Math.min(I, J) <= 32 ? 32 : 64
+}
+
+function matmulWgsl(aKFast: boolean, bKFast: boolean, TILE: number): string {
+  const T4 = TILE / 4
+  const threads = T4 * T4
+  const loads = (TILE * TK) / threads
+  const aLoad = aKFast ? `let kk = idx % ${TK}; let mm = idx / ${TK};` : `let mm = idx % ${TILE}; let kk = idx / ${TILE};`
+  const bLoad = bKFast ? `let kb = idx % ${TK}; let nn = idx / ${TK};` : `let nn = idx % ${TILE}; let kb = idx / ${TILE};`
   return /* wgsl */ `
 struct Params {
   dims : vec4<i32>,
@@ -59,7 +67,7 @@ struct Params {
 var<workgroup> As : array<f32, ${TILE * TK}>;
 var<workgroup> Bs : array<f32, ${TILE * TK}>;
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(${T4}, ${T4}, 1)
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>, @builtin(local_invocation_index) li : u32) {
   let I = u.dims.x;
   let J = u.dims.y;
@@ -80,8 +88,8 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   let ty = i32(lid.y);
   var acc : array<vec4<f32>, 4>;
   for (var k0 = kBegin; k0 < kEnd; k0 += ${TK}) {
-    for (var e = 0; e < 4; e++) {
-      let idx = i32(li) + e * 256;
+    for (var e = 0; e < ${loads}; e++) {
+      let idx = i32(li) + e * ${threads};
       ${aLoad}
       let gm = row0 + mm;
       let gk = k0 + kk;
@@ -98,20 +106,20 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
     for (var kk = 0; kk < ${TK}; kk++) {
       let o = kk * ${TILE};
-      let b4 = vec4<f32>(Bs[o + tx], Bs[o + tx + 16], Bs[o + tx + 32], Bs[o + tx + 48]);
+      let b4 = vec4<f32>(Bs[o + tx], Bs[o + tx + ${T4}], Bs[o + tx + ${2 * T4}], Bs[o + tx + ${3 * T4}]);
       acc[0] = fma(vec4<f32>(As[o + ty]), b4, acc[0]);
-      acc[1] = fma(vec4<f32>(As[o + ty + 16]), b4, acc[1]);
-      acc[2] = fma(vec4<f32>(As[o + ty + 32]), b4, acc[2]);
-      acc[3] = fma(vec4<f32>(As[o + ty + 48]), b4, acc[3]);
+      acc[1] = fma(vec4<f32>(As[o + ty + ${T4}]), b4, acc[1]);
+      acc[2] = fma(vec4<f32>(As[o + ty + ${2 * T4}]), b4, acc[2]);
+      acc[3] = fma(vec4<f32>(As[o + ty + ${3 * T4}]), b4, acc[3]);
     }
     workgroupBarrier();
   }
   let cBase = u.cOff.x + s * u.cOff.w + bi * u.cOff.y + h * u.cOff.z;
   for (var i = 0; i < 4; i++) {
-    let gm = row0 + ty + 16 * i;
+    let gm = row0 + ty + ${T4} * i;
     if (gm < I) {
       for (var j = 0; j < 4; j++) {
-        let gn = col0 + tx + 16 * j;
+        let gn = col0 + tx + ${T4} * j;
         if (gn < J) { C[cBase + gm * u.cStr.x + gn * u.cStr.y] = u.alpha.x * acc[i][j]; }
       }
     }
@@ -156,7 +164,8 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
 
 /** How many ways to split k: enough workgroups to fill a large GPU, chunks of at least 256. */
 export function kSplits(I: number, J: number, K: number, z: number): number {
-  const tiles = Math.ceil(I / TILE) * Math.ceil(J / TILE) * z
+  const tile = tileFor(I, J)
+  const tiles = Math.ceil(I / tile) * Math.ceil(J / tile) * z
   if (K <= 512 || tiles >= 512) return 1
   return Math.max(1, Math.min(64, Math.ceil(K / 256), Math.ceil(1024 / tiles)))
 }
@@ -192,11 +201,12 @@ tf.registerKernel({
     const vec = (xs: number[]): {type: 'int32'; data: number[]} => ({type: 'int32', data: [...xs, 0, 0, 0, 0].slice(0, 4)})
     const total = z * a.I * a.J
     const direct = splits === 1
+    const tile = tileFor(a.I, a.J)
     const [out] = runKernel(b, {
       name: direct ? STRIDED_MATMUL : `${STRIDED_MATMUL}Partial`,
-      key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}`,
-      wgsl: () => matmulWgsl(aKFast, bKFast),
-      workgroups: [Math.ceil(a.J / TILE), Math.ceil(a.I / TILE), z * splits],
+      key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}-${tile}`,
+      wgsl: () => matmulWgsl(aKFast, bKFast, tile),
+      workgroups: [Math.ceil(a.J / tile), Math.ceil(a.I / tile), z * splits],
       inputs: [aT, bT],
       outputs: [{shape: direct ? a.outShape : [splits, total]}],
       uniforms: [
