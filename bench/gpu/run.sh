@@ -11,7 +11,8 @@
 # next stage still runs. Order: the WebGPU tests, the benchmark, the PyTorch reference, variants (one
 # measure switched off each), the table, then bench/gpu/profile.ts with the time left (about 8 minutes).
 #
-# MODE=profile runs bench/gpu/profile.ts instead (host vs GPU time per step, GPU time per kernel).
+# MODE=profile runs bench/gpu/profile.ts instead (host vs GPU time per step, GPU time per kernel);
+# MODE=compare runs BENCH_ROWS under each of the settings in COMPARE (see below) and prints one table.
 #
 # Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5), BENCH_WARMUP (20),
 # RUN_TESTS (1), RUN_PROFILE (1),
@@ -94,6 +95,35 @@ if [[ "${MODE:-bench}" == profile ]]; then
       --out "$OUT/cpuprofile-${r//\//_}.json" 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' >&2
   done
   log "profile done"
+  exit 0
+fi
+
+# 2b'. MODE=compare: the same rows under several settings, one table, then stop ---------------------
+#   MODE=compare BENCH_ROWS=a,b COMPARE='default;MIXTURE_WEBGPU_SUBMIT_BATCH=256;X=1 Y=2' bash bench/gpu/run.sh
+if [[ "${MODE:-bench}" == compare ]]; then
+  IFS=';' read -r -a SETTINGS <<< "${COMPARE:-default}"
+  files=()
+  for k in "${!SETTINGS[@]}"; do
+    setting=${SETTINGS[$k]}
+    log "compare: ${setting}"
+    envs=()
+    [[ "$setting" != default ]] && read -r -a envs <<< "$setting"
+    env ${envs[@]+"${envs[@]}"} timeout 150 node dist/bench/gpu/bench.js run ${BENCH_ROWS:+--rows "$BENCH_ROWS"} ${BENCH_BATCH:+--batch "$BENCH_BATCH"} \
+      --repeat "${BENCH_REPEAT:-10}" --warmup "${BENCH_WARMUP:-40}" --budget 120 --label "$setting" --no-count --out "$OUT/compare-$k.json" 2>&1 \
+      | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' > "$OUT/compare-$k.log"
+    files+=("$OUT/compare-$k.json")
+  done
+  node -e '
+    const docs = process.argv.slice(1).map((f) => { try { return JSON.parse(require("fs").readFileSync(f, "utf8")) } catch { return null } }).filter(Boolean)
+    const rows = [...new Set(docs.flatMap((d) => d.rows.map((r) => r.row)))]
+    console.log(["| row |", ...docs.map((d) => ` ${d.label} step ms (host) |`)].join(""))
+    console.log("|---|" + docs.map(() => "---:|").join(""))
+    for (const row of rows) console.log(`| ${row} |` + docs.map((d) => { const r = d.rows.find((x) => x.row === row); return r && r.step_ms != null ? ` ${r.step_ms} (${r.issue_ms}) |` : " - |" }).join(""))
+  ' "${files[@]}" | tee "$OUT/compare.md"
+  if [[ -n "${TORCH_ROWS:-}" ]]; then
+    timeout 100 "$PYTHON" bench/gpu/torch_gpu.py --rows "$TORCH_ROWS" --repeat 20 --warmup 5 --budget 60 --out "$OUT/torch.json" > "$OUT/torch.log" 2>&1
+    node -e 'const d = require(process.argv[1]); for (const r of d.rows) console.log(`torch ${r.row}: step ${r.step_ms} ms, forward ${r.forward_ms} ms`)' "$OUT/torch.json" | tee -a "$OUT/compare.md"
+  fi
   exit 0
 fi
 

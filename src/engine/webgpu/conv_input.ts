@@ -2,10 +2,12 @@
  * `Conv2DBackpropInput` on WebGPU: tfjs ships two programs for it, a naive one (one thread per input
  * element looping over the filter; its default) and a tiled matrix-product one
  * (`Conv2DDerInputMMProgram`, behind WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false). Measured on an H200
- * (bench/gpu/profile.ts), the naive one took 1.3 ms per call on the 96×96 Perceiver-table CNN
- * against 0.9 ms for the tiled forward convolution of the same shape, but was the faster one on
- * 32×32 maps. This picks the tiled program for maps of at least MIXTURE_WEBGPU_CONV_INPUT_MM
- * pixels (default 48×48 = 2304; 0 = always, -1 = never) and the naive one below.
+ * (bench/gpu/profile.ts and `MODE=compare bash bench/gpu/run.sh`), the naive one took 1.3 ms per
+ * call on the 96×96 Perceiver-table CNN against 0.8 ms for the tiled one (training step 35.9 →
+ * 29.8 ms), and using the tiled one on every map size was no slower on ResNet-18 and the 32×32
+ * mixtures (25.5 → 24.2 ms, 52.1 → 48.7 ms; single runs, noisy host). This uses the tiled program
+ * for maps of at least MIXTURE_WEBGPU_CONV_INPUT_MM pixels (default 0: all; -1: never) and the
+ * naive one below.
  */
 import {tf} from '../tf.js'
 
@@ -14,7 +16,7 @@ const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'
 export function installConvInputChoice(): void {
   const original = tf.getKernel('Conv2DBackpropInput', 'webgpu')
   if (!original || (original as {mixtureChoice?: boolean}).mixtureChoice) return
-  const threshold = Number(process.env.MIXTURE_WEBGPU_CONV_INPUT_MM ?? 2304)
+  const threshold = Number(process.env.MIXTURE_WEBGPU_CONV_INPUT_MM ?? 0)
   if (threshold < 0) return
   const run = original.kernelFunc
   tf.unregisterKernel('Conv2DBackpropInput', 'webgpu')
