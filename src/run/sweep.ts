@@ -129,7 +129,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     }
     const canResume = Boolean(prior && sameConfig && existsSync(join(runDir, 'last.ckpt')))
     if (existsSync(runDir) && !canResume) {
-      const aside = `${runDir}.old-${stamp()}`
+      // Two set-asides of one point within a second would share a stamp: number the later ones.
+      let aside = `${runDir}.old-${stamp()}`
+      for (let n = 2; existsSync(aside); n++) aside = `${runDir}.old-${stamp()}-${n}`
       renameSync(runDir, aside)
       log(`[${record.index + 1}/${records.length}] ${record.key}: earlier folder ${sameConfig ? 'had no checkpoint' : 'has a different configuration'}; kept as ${relative(dir, aside)}`)
     }
