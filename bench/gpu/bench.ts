@@ -116,16 +116,25 @@ function median(xs: number[]): number {
 
 const round = (x: number): number => Math.round(x * 100) / 100
 
-interface Built {
-  model: {apply(x: tf.Tensor, kwargs?: Record<string, unknown>): unknown; trainableWeights: {read(): tf.Tensor}[]}
+export interface Built {
+  model: {apply(x: tf.Tensor, kwargs?: Record<string, unknown>): unknown; trainableWeights: {read(): tf.Tensor}[]; dispose(): void}
   params: number
   batch: number
   image: number
   lr: number
 }
 
+/** A fixed random batch, labels and the project's Trainer (the paper's Adam settings) for a built row. */
+export async function rowTraining(built: Built): Promise<{x: tf.Tensor4D; labels: tf.Tensor1D; trainer: InstanceType<typeof import('../../src/engine/trainer.js').Trainer>}> {
+  const {Trainer} = await import('../../src/engine/trainer.js')
+  const x = tf.randomUniform([built.batch, built.image, built.image, 3], 0, 1, 'float32', 1) as tf.Tensor4D
+  const labels = tf.tensor1d(Array.from({length: built.batch}, (_, i) => i % 10), 'int32')
+  const trainer = new Trainer(built.model as unknown as ConstructorParameters<typeof Trainer>[0], {lr: built.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4})
+  return {x, labels, trainer}
+}
+
 /** Resolve the paper config and build it with the project's own builder. */
-async function buildRow(row: string, batchOverride: number): Promise<Built> {
+export async function buildRow(row: string, batchOverride: number): Promise<Built> {
   const {resolveSpec} = await import('../../src/config/resolve.js')
   const {buildModel} = await import('../../src/model/build.js')
   const file = join(ROOT, 'configs', 'paper', `${row}.yaml`)
@@ -155,10 +164,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
   const result: RowResult = {row, torch_row: torchRow}
   const built = await buildRow(row, args.batch)
   Object.assign(result, {batch: built.batch, image: built.image, params: built.params})
-  const {Trainer} = await import('../../src/engine/trainer.js')
-  const x = tf.randomUniform([built.batch, built.image, built.image, 3], 0, 1, 'float32', 1) as tf.Tensor4D
-  const labels = tf.tensor1d(Array.from({length: built.batch}, (_, i) => i % 10), 'int32')
-  const trainer = new Trainer(built.model as unknown as ConstructorParameters<typeof Trainer>[0], {lr: built.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4})
+  const {x, labels, trainer} = await rowTraining(built)
   try {
     const forward = async (): Promise<void> => {
       const y = tf.tidy(() => built.model.apply(x, {training: false}) as tf.Tensor)
@@ -205,7 +211,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
   } finally {
     trainer.dispose()
     tf.dispose([x, labels])
-    ;(built.model as unknown as {dispose(): void}).dispose()
+    built.model.dispose()
   }
   return result
 }

@@ -13,14 +13,10 @@
  * adapter's `timestamp-query` feature; without it the GPU columns stay empty.
  */
 import {writeFileSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/engine/kernels/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
-import {ROWS} from './bench.js'
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+import {buildRow, ROWS, rowTraining} from './bench.js'
 
 interface ProgramTime {
   program: string
@@ -73,18 +69,10 @@ async function gpuTimes(fn: () => void): Promise<{total: number; programs: Progr
 const argvHas = (flag: string): boolean => process.argv.includes(flag)
 
 async function profileRow(row: string, batchOverride: number, repeat: number): Promise<RowProfile> {
-  const {resolveSpec} = await import('../../src/config/resolve.js')
-  const {buildModel} = await import('../../src/model/build.js')
-  const {Trainer} = await import('../../src/engine/trainer.js')
-  const {spec} = await resolveSpec(join(ROOT, 'configs', 'paper', `${row}.yaml`))
-  const built = buildModel(spec)
-  const train = (spec as unknown as {train?: {batch_size?: number}}).train ?? {}
-  const batch = batchOverride > 0 ? batchOverride : (train.batch_size ?? 64)
-  const image = built.inputShape[0]
+  const built = await buildRow(row, batchOverride)
+  const batch = built.batch
   const model = built.model as unknown as {apply(x: tf.Tensor, k?: object): tf.Tensor; dispose(): void}
-  const x = tf.randomUniform([batch, image, image, 3], 0, 1, 'float32', 1) as tf.Tensor4D
-  const labels = tf.tensor1d(Array.from({length: batch}, (_, i) => i % 10), 'int32')
-  const trainer = new Trainer(built.model, {lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4})
+  const {x, labels, trainer} = await rowTraining(built)
   const out: RowProfile = {row, batch}
   try {
     const issue: number[] = []
@@ -118,8 +106,7 @@ async function profileRow(row: string, batchOverride: number, repeat: number): P
     trainer.resetMetrics()
     const step = await gpuTimes(() => trainer.trainStep(x, labels))
     await trainer.readMetrics()
-    let forward: {total: number; programs: ProgramTime[]} = {total: 0, programs: []}
-    forward = await gpuTimes(() => tf.dispose(tf.tidy(() => model.apply(x, {training: false}))))
+    const forward = await gpuTimes(() => tf.dispose(tf.tidy(() => model.apply(x, {training: false}))))
     Object.assign(out, {
       gpu_ms: step.total,
       dispatches: step.programs.reduce((s, p) => s + p.calls, 0),

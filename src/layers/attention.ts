@@ -86,11 +86,11 @@ function fusedAttention(inputs: tf.Tensor[], heads: number, d: number, scale: nu
   const k: HeadView = {off: self ? inner : 0, batch: M * kvRow, row: kvRow}
   const v: HeadView = {off: self ? 2 * inner : inner, batch: M * kvRow, row: kvRow}
   const sims = [B, heads, N, M]
-  const simView: [number, number, number, number] = [heads * N * M, N * M, M, 1]
   const nd = {batch: B, heads}
   const rows = (h: HeadView): View5 => [h.off, h.batch, d, h.row, 1] // (i or k) = row, (k or j) = feature
   const cols = (h: HeadView): View5 => [h.off, h.batch, d, 1, h.row] // k = feature, j = row
   const simRows: View5 = [0, heads * N * M, N * M, M, 1]
+  const simView = simRows.slice(1) as [number, number, number, number] // the similarities as an output
   const simCols: View5 = [0, heads * N * M, N * M, 1, M] // transposed
   const out: HeadView = {off: 0, batch: N * inner, row: inner}
   const outView = (rowsOf: number): [number, number, number, number] => [rowsOf * inner, d, inner, 1]

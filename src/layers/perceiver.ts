@@ -82,8 +82,8 @@ export class Geglu extends tfl.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const t = Array.isArray(inputs) ? inputs[0] : inputs
-      const backend = tf.getBackend()
-      if (tf.getKernel('MixtureGeglu', backend) && tf.getKernel('MixtureGegluGrad', backend)) return geglu(t)
+      const fused = fusedUnary('MixtureGeglu', 'MixtureGegluGrad', t)
+      if (fused) return fused
       const half = t.shape[t.rank - 1]! / 2
       const [x, gates] = tf.split(t, [half, half], -1)
       return tf.mul(x, gelu(gates))
@@ -98,8 +98,13 @@ export class Geglu extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(Geglu)
 
-/** `forward` {x} as one kernel and its gradient as `backward` {dy, x}: one dispatch each way. */
-function fusedUnary(forward: string, backward: string, t: tf.Tensor): tf.Tensor {
+/**
+ * `forward` {x} as one kernel and its gradient as `backward` {dy, x}: one dispatch each way;
+ * undefined where the active backend does not register both.
+ */
+function fusedUnary(forward: string, backward: string, t: tf.Tensor): tf.Tensor | undefined {
+  const backend = tf.getBackend()
+  if (!tf.getKernel(forward, backend) || !tf.getKernel(backward, backend)) return undefined
   const op = tf.customGrad(((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
     save([xIn])
     return {
@@ -110,15 +115,10 @@ function fusedUnary(forward: string, backward: string, t: tf.Tensor): tf.Tensor 
   return op(t) as tf.Tensor
 }
 
-/** GEGLU as one kernel each way (backends that register `MixtureGeglu`/`MixtureGegluGrad`). */
-function geglu(t: tf.Tensor): tf.Tensor {
-  return fusedUnary('MixtureGeglu', 'MixtureGegluGrad', t)
-}
-
 /** Exact GELU: x · Φ(x) = 0.5·x·(1 + erf(x/√2)); one kernel each way where the backend has `MixtureGelu`. */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  const backend = tf.getBackend()
-  if (tf.getKernel('MixtureGelu', backend) && tf.getKernel('MixtureGeluGrad', backend)) return fusedUnary('MixtureGelu', 'MixtureGeluGrad', x)
+  const fused = fusedUnary('MixtureGelu', 'MixtureGeluGrad', x)
+  if (fused) return fused
   return tf.tidy(() => tf.mul(tf.mul(x, constant(0.5)), tf.add(constant(1), tf.erf(tf.mul(x, constant(Math.SQRT1_2))))))
 }
 

@@ -10,7 +10,8 @@
  * second dispatch. NCHW inputs keep tfjs's kernel.
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {runKernel, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {sumSplits} from './splitk.js'
 
 const TILE = 64
 const TK = 16
@@ -107,27 +108,6 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
 `
 }
 
-function splitSumWgsl(): string {
-  return /* wgsl */ `
-struct Params {
-  size : u32,
-  splits : u32,
-};
-@group(0) @binding(0) var<storage, read_write> result : array<f32>;
-@group(0) @binding(1) var<storage, read> partial : array<f32>;
-@group(0) @binding(2) var<uniform> u : Params;
-
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
-  ${flatIndexWgsl(256)}
-  if (index >= u.size) { return; }
-  var s = 0.0;
-  for (var k = 0u; k < u.splits; k = k + 1u) { s = s + partial[k * u.size + index]; }
-  result[index] = s;
-}
-`
-}
-
 /** Slices of K: enough workgroups to fill a large GPU, at least 128 terms each. */
 export function splitK(M: number, N: number, K: number): {kPerSplit: number; splits: number} {
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE)
@@ -139,73 +119,51 @@ export function splitK(M: number, N: number, K: number): {kPerSplit: number; spl
 }
 
 export function installConvFilterKernel(): void {
-  const original = tf.getKernel('Conv2DBackpropFilter', 'webgpu')
-  if (!original || (original as {mixture?: boolean}).mixture) return
-  tf.unregisterKernel('Conv2DBackpropFilter', 'webgpu')
-  const config = {
-    kernelName: 'Conv2DBackpropFilter',
-    backendName: 'webgpu',
-    mixture: true,
-    kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
-      const {inputs, backend, attrs} = args
-      const {x, dy} = inputs as Record<string, tf.TensorInfo>
-      const a = attrs as unknown as {strides: number | [number, number]; pad: tf.backend_util.PadInfo['type'] | number | number[][]; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number]}
-      if (a.dataFormat === 'NCHW' || x.dtype !== 'float32') return original.kernelFunc(args)
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        a.filterShape,
-        a.strides,
-        1,
-        a.pad as never,
-        a.dimRoundingMode,
-        false,
-        'channelsLast',
-      )
-      const b = backend as unknown as WebgpuBackendInternals
-      const M = info.filterHeight * info.filterWidth * info.inChannels
-      const N = info.outChannels
-      const K = info.batchSize * info.outHeight * info.outWidth
-      const {kPerSplit, splits} = splitK(M, N, K)
-      const [partial] = runKernel(b, {
-        name: 'MixtureConv2DBackpropFilter',
-        key: 'conv-filter-gemm',
-        wgsl: gemmWgsl,
-        workgroups: [Math.ceil(M / TILE), Math.ceil(N / TILE), splits],
-        inputs: [x, dy],
-        outputs: [{shape: splits === 1 ? a.filterShape : [splits, M, N]}],
-        uniforms: [
-          {type: 'uint32', data: [M]},
-          {type: 'uint32', data: [N]},
-          {type: 'uint32', data: [K]},
-          {type: 'uint32', data: [kPerSplit]},
-          {type: 'uint32', data: [info.inHeight]},
-          {type: 'uint32', data: [info.inWidth]},
-          {type: 'uint32', data: [info.inChannels]},
-          {type: 'uint32', data: [info.outHeight]},
-          {type: 'uint32', data: [info.outWidth]},
-          {type: 'uint32', data: [info.filterWidth]},
-          {type: 'int32', data: [info.strideHeight]},
-          {type: 'int32', data: [info.strideWidth]},
-          {type: 'int32', data: [info.padInfo.top]},
-          {type: 'int32', data: [info.padInfo.left]},
-        ],
-      })
-      if (splits === 1) return partial
-      const [dw] = runKernel(b, {
-        name: 'MixtureConv2DBackpropFilterSum',
-        key: 'conv-filter-sum',
-        wgsl: splitSumWgsl,
-        workgroups: flatWorkgroups(b, M * N, 256),
-        inputs: [partial],
-        outputs: [{shape: a.filterShape}],
-        uniforms: [
-          {type: 'uint32', data: [M * N]},
-          {type: 'uint32', data: [splits]},
-        ],
-      })
-      ;(b as unknown as tf.KernelBackend).disposeData(partial.dataId)
-      return dw
-    },
-  }
-  tf.registerKernel(config as unknown as tf.KernelConfig)
+  wrapWebgpuKernel('Conv2DBackpropFilter', (original) => (args) => {
+    const {inputs, backend, attrs} = args
+    const {x, dy} = inputs as Record<string, tf.TensorInfo>
+    const a = attrs as unknown as {strides: number | [number, number]; pad: tf.backend_util.PadInfo['type'] | number | number[][]; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number]}
+    if (a.dataFormat === 'NCHW' || x.dtype !== 'float32') return original(args)
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad as never,
+      a.dimRoundingMode,
+      false,
+      'channelsLast',
+    )
+    const b = backend as unknown as WebgpuBackendInternals & tf.KernelBackend
+    const M = info.filterHeight * info.filterWidth * info.inChannels
+    const N = info.outChannels
+    const K = info.batchSize * info.outHeight * info.outWidth
+    const {kPerSplit, splits} = splitK(M, N, K)
+    const [partial] = runKernel(b, {
+      name: 'MixtureConv2DBackpropFilter',
+      key: 'conv-filter-gemm',
+      wgsl: gemmWgsl,
+      workgroups: [Math.ceil(M / TILE), Math.ceil(N / TILE), splits],
+      inputs: [x, dy],
+      outputs: [{shape: splits === 1 ? a.filterShape : [splits, M, N]}],
+      uniforms: [
+        {type: 'uint32', data: [M]},
+        {type: 'uint32', data: [N]},
+        {type: 'uint32', data: [K]},
+        {type: 'uint32', data: [kPerSplit]},
+        {type: 'uint32', data: [info.inHeight]},
+        {type: 'uint32', data: [info.inWidth]},
+        {type: 'uint32', data: [info.inChannels]},
+        {type: 'uint32', data: [info.outHeight]},
+        {type: 'uint32', data: [info.outWidth]},
+        {type: 'uint32', data: [info.filterWidth]},
+        {type: 'int32', data: [info.strideHeight]},
+        {type: 'int32', data: [info.strideWidth]},
+        {type: 'int32', data: [info.padInfo.top]},
+        {type: 'int32', data: [info.padInfo.left]},
+      ],
+    })
+    if (splits === 1) return partial
+    return sumSplits(b, partial, {name: 'MixtureConv2DBackpropFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: a.filterShape})
+  })
 }

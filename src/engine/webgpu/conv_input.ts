@@ -10,30 +10,23 @@
  * naive one below.
  */
 import {tf} from '../tf.js'
+import {wrapWebgpuKernel} from './runner.js'
 
 const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'
 
 export function installConvInputChoice(): void {
-  const original = tf.getKernel('Conv2DBackpropInput', 'webgpu')
-  if (!original || (original as {mixtureChoice?: boolean}).mixtureChoice) return
   const threshold = Number(process.env.MIXTURE_WEBGPU_CONV_INPUT_MM ?? 0)
   if (threshold < 0) return
-  const run = original.kernelFunc
-  tf.unregisterKernel('Conv2DBackpropInput', 'webgpu')
-  tf.registerKernel({
-    ...original,
-    mixtureChoice: true,
-    kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
-      const {inputShape, dataFormat} = args.attrs as unknown as {inputShape: number[]; dataFormat: string}
-      const pixels = dataFormat === 'NCHW' ? inputShape[2] * inputShape[3] : inputShape[1] * inputShape[2]
-      const env = tf.env()
-      const before = env.getBool(FLAG)
-      env.set(FLAG, pixels < threshold)
-      try {
-        return run(args)
-      } finally {
-        env.set(FLAG, before)
-      }
-    },
-  } as tf.KernelConfig)
+  wrapWebgpuKernel('Conv2DBackpropInput', (run) => (args) => {
+    const {inputShape, dataFormat} = args.attrs as unknown as {inputShape: number[]; dataFormat: string}
+    const pixels = dataFormat === 'NCHW' ? inputShape[2] * inputShape[3] : inputShape[1] * inputShape[2]
+    const env = tf.env()
+    const before = env.getBool(FLAG)
+    env.set(FLAG, pixels < threshold)
+    try {
+      return run(args)
+    } finally {
+      env.set(FLAG, before)
+    }
+  })
 }

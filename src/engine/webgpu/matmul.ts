@@ -14,11 +14,13 @@
  * 4×4 outputs per thread. The tile
  * loads read along whichever index of an operand has stride 1, so global reads stay coalesced for
  * transposed operands too. Products with few tiles and a long k (attention's P·V and dS·K over
- * 9,216 pixels) split k over workgroups, write partial sums, and add them in a second dispatch.
+ * 9,216 pixels) split k over workgroups, write partial sums, and add them in a second dispatch
+ * (`sumSplits`).
  * The cpu reference is `stridedMatMulReference` (tests).
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {runKernel, type WebgpuBackendInternals} from './runner.js'
+import {sumSplits} from './splitk.js'
 
 export const STRIDED_MATMUL = 'MixtureStridedMatMul'
 
@@ -128,40 +130,6 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
 `
 }
 
-const SUM_WORKGROUP = 256
-
-function splitSumWgsl(): string {
-  return /* wgsl */ `
-struct Params {
-  dims : vec4<i32>,
-  cOff : vec4<i32>,
-  cStr : vec4<i32>,
-};
-@group(0) @binding(0) var<storage, read_write> C : array<f32>;
-@group(0) @binding(1) var<storage, read> P : array<f32>;
-@group(0) @binding(2) var<uniform> u : Params;
-
-@compute @workgroup_size(${SUM_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
-  ${flatIndexWgsl(SUM_WORKGROUP)}
-  // dims: I, J, Z·I·J, splits; cOff: heads, batchStride, headStride; cStr: iStride, jStride
-  let total = u.dims.z;
-  let e = i32(index);
-  if (e >= total) { return; }
-  var sum = 0.0;
-  for (var s = 0; s < u.dims.w; s++) { sum += P[s * total + e]; }
-  let ij = u.dims.x * u.dims.y;
-  let z = e / ij;
-  let r = e % ij;
-  let i = r / u.dims.y;
-  let j = r % u.dims.y;
-  let bi = z / u.cOff.x;
-  let h = z % u.cOff.x;
-  C[bi * u.cOff.y + h * u.cOff.z + i * u.cStr.x + j * u.cStr.y] = sum;
-}
-`
-}
-
 /** How many ways to split k: enough workgroups to fill a large GPU, chunks of at least 256. */
 export function kSplits(I: number, J: number, K: number, z: number): number {
   const tile = tileFor(I, J)
@@ -223,17 +191,7 @@ tf.registerKernel({
       ],
     })
     if (direct) return out
-    const [sum] = runKernel(b, {
-      name: `${STRIDED_MATMUL}Sum`,
-      key: 'strided-matmul-sum',
-      wgsl: splitSumWgsl,
-      workgroups: flatWorkgroups(b, total, SUM_WORKGROUP),
-      inputs: [out],
-      outputs: [{shape: a.outShape}],
-      uniforms: [vec([a.I, a.J, total, splits]), vec([a.heads, a.cView[0], a.cView[1]]), vec([a.cView[2], a.cView[3]])],
-    })
-    b.disposeData(out.dataId)
-    return sum
+    return sumSplits(b, out, {name: `${STRIDED_MATMUL}Sum`, splits, I: a.I, J: a.J, heads: a.heads, cView: a.cView, outShape: a.outShape})
   },
 })
 

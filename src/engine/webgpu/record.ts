@@ -10,8 +10,8 @@
  *   - the uniform buffer (shapes, strides, sizes): acquired from the pool and written with
  *     `queue.writeBuffer` every dispatch, although its bytes are the same every step.
  *
- * `installFastRecording(backend)` replaces the backend's `recordAndSubmit` and `makeUniforms` on
- * that instance: uniform blocks whose bytes were seen before live in persistent buffers written once
+ * `installFastRecording(backend)` replaces the backend's `recordAndSubmit` on that instance (and
+ * orders its buffer pool, below): uniform blocks whose bytes were seen before live in persistent buffers written once
  * (one-off contents still go through the pool), and bind groups are cached per pipeline by the
  * identity of the buffers they bind. Storage buffers are never destroyed while the backend lives
  * (the pool only recycles them), so a cached bind group never points at a dead buffer. The project's
@@ -120,8 +120,8 @@ function uniformBinding(backend: BackendWithCaches, c: RecordingCaches, fields: 
   let buffer = c.persistent.get(key)
   if (buffer) return {offset: 0, size, buffer}
   if (c.seen.has(key)) {
-    if (c.persistent.size >= MAX_PERSISTENT_UNIFORMS) clearCaches(backend, c)
-    buffer = backend.device.createBuffer({size, usage: GPUBufferUsageFlags.COPY_DST | GPUBufferUsageFlags.UNIFORM, mappedAtCreation: true})
+    if (c.persistent.size >= MAX_PERSISTENT_UNIFORMS) clearCaches(c)
+    buffer = backend.device.createBuffer({size, usage: uniformUsage(), mappedAtCreation: true})
     new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes))
     buffer.unmap()
     c.persistent.set(key, buffer)
@@ -130,28 +130,26 @@ function uniformBinding(backend: BackendWithCaches, c: RecordingCaches, fields: 
   }
   if (c.seen.size >= MAX_PERSISTENT_UNIFORMS) c.seen.clear()
   c.seen.add(key)
-  buffer = backend.bufferManager.acquireBuffer(size, GPUBufferUsageFlags.COPY_DST | GPUBufferUsageFlags.UNIFORM)
+  buffer = backend.bufferManager.acquireBuffer(size, uniformUsage())
   backend.queue.writeBuffer(buffer, 0, bytes, 0, size)
   backend.uniformPendingDisposal.push(buffer)
   return {offset: 0, size, buffer}
 }
 
-/** Drop every cached bind group and persistent uniform buffer (bounded memory). */
-function clearCaches(backend: BackendWithCaches, c: RecordingCaches): void {
-  // Dawn keeps a destroyed buffer alive for work already submitted; cached groups go with it.
-  for (const buffer of c.persistent.values()) buffer.destroy()
+/**
+ * Forget every cached bind group and persistent uniform buffer (bounded memory). The buffers are
+ * not destroyed: commands recorded but not yet submitted may still bind them; they are freed once
+ * nothing refers to them.
+ */
+function clearCaches(c: RecordingCaches): void {
   c.persistent.clear()
   c.groups = new WeakMap()
-  void backend
 }
 
-const GPUBufferUsageFlags = {
-  get COPY_DST(): number {
-    return (globalThis as unknown as {GPUBufferUsage: {COPY_DST: number}}).GPUBufferUsage.COPY_DST
-  },
-  get UNIFORM(): number {
-    return (globalThis as unknown as {GPUBufferUsage: {UNIFORM: number}}).GPUBufferUsage.UNIFORM
-  },
+/** GPUBufferUsage is a global only once the webgpu package has installed its globals. */
+function uniformUsage(): number {
+  const usage = (globalThis as unknown as {GPUBufferUsage: {COPY_DST: number; UNIFORM: number}}).GPUBufferUsage
+  return usage.COPY_DST | usage.UNIFORM
 }
 
 function idOf(c: RecordingCaches, o: object): number {
@@ -165,18 +163,19 @@ function idOf(c: RecordingCaches, o: object): number {
 
 /** The bind group of `pipeline` over `bindings` (binding i = entry i), cached while buffers repeat. */
 export function bindGroupFor(backend: WebgpuBackendInternals, pipeline: PipelineLike, bindings: unknown[]): unknown {
-  const b = backend as BackendWithCaches
-  const c = caches(b)
-  let layout = c?.layouts.get(pipeline)
-  if (layout === undefined) {
-    layout = pipeline.getBindGroupLayout(0)
-    c?.layouts.set(pipeline, layout)
+  const c = caches(backend as BackendWithCaches)
+  const create = (): unknown => {
+    let layout = c?.layouts.get(pipeline)
+    if (layout === undefined) {
+      layout = pipeline.getBindGroupLayout(0)
+      c?.layouts.set(pipeline, layout)
+    }
+    return backend.device.createBindGroup({layout, entries: bindings.map((resource, binding) => ({binding, resource}))})
   }
-  const entries = bindings.map((resource, binding) => ({binding, resource}))
-  if (!c) return backend.device.createBindGroup({layout, entries})
+  if (!c) return create()
   let key = ''
   for (const r of bindings as BindingLike[]) {
-    if (!r || r.buffer === undefined) return backend.device.createBindGroup({layout, entries})
+    if (!r || r.buffer === undefined) return create()
     key += `${idOf(c, r.buffer)}:${r.offset ?? 0}:${r.size ?? -1},`
   }
   let groups = c.groups.get(pipeline)
@@ -188,7 +187,7 @@ export function bindGroupFor(backend: WebgpuBackendInternals, pipeline: Pipeline
   if (group === undefined) {
     c.misses++
     if (groups.size >= MAX_GROUPS_PER_PIPELINE) groups.clear()
-    group = backend.device.createBindGroup({layout, entries})
+    group = create()
     groups.set(key, group)
   } else {
     c.hits++

@@ -128,3 +128,17 @@ export function flatWorkgroups(backend: WebgpuBackendInternals, n: number, size:
 export function flatIndexWgsl(size: number): string {
   return `let index = gid.x + gid.y * nwg.x * ${size}u;`
 }
+
+const wrapped = new Set<string>()
+
+/**
+ * Replace the webgpu registration of `kernelName` by `wrap(original)`, once per process: for the
+ * kernels where the project handles some cases itself and hands the rest to tfjs's own.
+ */
+export function wrapWebgpuKernel(kernelName: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc): void {
+  const original = tf.getKernel(kernelName, 'webgpu')
+  if (!original || wrapped.has(kernelName)) return
+  wrapped.add(kernelName)
+  tf.unregisterKernel(kernelName, 'webgpu')
+  tf.registerKernel({...original, kernelFunc: wrap(original.kernelFunc)})
+}

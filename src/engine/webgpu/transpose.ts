@@ -6,24 +6,16 @@
  * backend's own kernel.
  */
 import {tf} from '../tf.js'
+import {wrapWebgpuKernel} from './runner.js'
 
 export function installIdentityTranspose(): void {
-  const original = tf.getKernel('Transpose', 'webgpu')
-  if (!original || (original as {mixtureIdentity?: boolean}).mixtureIdentity) return
-  const run = original.kernelFunc
-  tf.unregisterKernel('Transpose', 'webgpu')
-  const config = {
-    ...original,
-    mixtureIdentity: true,
-    kernelFunc: (args: Parameters<tf.KernelFunc>[0]) => {
-      const x = args.inputs.x as tf.TensorInfo
-      const perm = (args.attrs as unknown as {perm: number[]}).perm
-      if (perm.every((p, i) => p === i)) {
-        ;(args.backend as unknown as {incRef(dataId: object): void}).incRef(x.dataId)
-        return {dataId: x.dataId, shape: [...x.shape], dtype: x.dtype}
-      }
-      return run(args)
-    },
-  }
-  tf.registerKernel(config as tf.KernelConfig)
+  wrapWebgpuKernel('Transpose', (run) => (args) => {
+    const x = args.inputs.x as tf.TensorInfo
+    const perm = (args.attrs as unknown as {perm: number[]}).perm
+    if (perm.every((p, i) => p === i)) {
+      ;(args.backend as unknown as {incRef(dataId: object): void}).incRef(x.dataId)
+      return {dataId: x.dataId, shape: [...x.shape], dtype: x.dtype}
+    }
+    return run(args)
+  })
 }
