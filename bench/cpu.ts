@@ -16,7 +16,7 @@ import {cpus, tmpdir, totalmem} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
-import {ROWS} from './gpu/bench.js'
+import {ROWS, type RowResult, type TorchRow} from './gpu/bench.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -33,23 +33,12 @@ const {values: opts} = parseArgs({
   },
 })
 
-interface Ours {
-  row: string
-  torch_row: string
-  batch?: number
-  image?: number
-  params?: number
-  forward_ms?: number
-  step_ms?: number
-  error?: string
+/** Our row result (as bench/gpu/bench.ts writes it) and the child process's peak memory. */
+interface Ours extends RowResult {
   peak_rss_mb?: number
 }
-interface Torch {
-  row: string
-  forward_ms?: number | null
-  step_ms?: number | null
+interface Torch extends TorchRow {
   peak_rss_mb?: number | null
-  error?: string
 }
 
 const rows = opts.rows ? opts.rows.split(',') : ROWS.map((r) => r[0])

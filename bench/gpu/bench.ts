@@ -257,7 +257,7 @@ async function run(args: Args): Promise<void> {
   else process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`)
 }
 
-interface TorchRow {
+export interface TorchRow {
   row: string
   batch?: number
   forward_ms?: number | null

@@ -4,18 +4,11 @@
  * line per epoch.
  */
 import cliProgress from 'cli-progress'
+import type {EpochMetrics} from '../report/types.js'
 
-export interface EpochLine {
-  epoch: number
+/** One epoch's line: the run's metrics.csv row and the number of epochs. */
+export interface EpochLine extends EpochMetrics {
   epochs: number
-  train_loss: number
-  train_accuracy: number
-  test_loss: number
-  test_accuracy: number
-  train_seconds: number
-  eval_seconds: number
-  data_seconds: number
-  images_per_second: number
 }
 
 export interface Progress {

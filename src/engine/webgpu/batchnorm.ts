@@ -20,12 +20,12 @@ import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} f
 
 import {BN_GRAD_KERNEL, BN_STATS_KERNEL} from '../kernels/fused-norm.js'
 
-export const CHANNELS_PER_GROUP = 64
+const CHANNELS_PER_GROUP = 64
 const ROW_LANES = 4
 const ELEMENTWISE = 256
 
 /** Rows per chunk for the partial sums: enough workgroups to fill a large GPU, at least 16 rows each. */
-export function chunking(rows: number, channels: number): {rowsPerChunk: number; chunks: number} {
+function chunking(rows: number, channels: number): {rowsPerChunk: number; chunks: number} {
   const channelGroups = Math.ceil(channels / CHANNELS_PER_GROUP)
   const targetChunks = Math.max(1, Math.floor(2048 / channelGroups))
   const rowsPerChunk = Math.max(16, Math.ceil(rows / targetChunks))
@@ -37,7 +37,7 @@ export function chunking(rows: number, channels: number): {rowsPerChunk: number;
  * `grad` Σdy, Σdy·x̂ with per-column statistics (BatchNorm); mode `rowgrad` the same with per-row
  * mean and 1/σ (LayerNorm's dγ, dβ).
  */
-export function partialsWgsl(mode: 'stats' | 'grad' | 'rowgrad'): string {
+function partialsWgsl(mode: 'stats' | 'grad' | 'rowgrad'): string {
   const bindings =
     mode === 'stats'
       ? `@group(0) @binding(1) var<storage, read> x : array<f32>;
@@ -112,6 +112,14 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
 `
 }
 
+/** WGSL: a, b = the two per-channel sums of channel c over every chunk of `partial` ([2, chunks, C]). */
+const SUM_CHUNKS = /* wgsl */ `var a = 0.0;
+  var b = 0.0;
+  for (var k = 0u; k < u.chunks; k = k + 1u) {
+    a = a + partial[k * u.C + c];
+    b = b + partial[(u.chunks + k) * u.C + c];
+  }`
+
 function statsWgsl(): string {
   return /* wgsl */ `
 struct Params {
@@ -135,12 +143,7 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
   let c = gid.x;
   if (c >= u.C) { return; }
-  var a = 0.0;
-  var b = 0.0;
-  for (var k = 0u; k < u.chunks; k = k + 1u) {
-    a = a + partial[k * u.C + c];
-    b = b + partial[(u.chunks + k) * u.C + c];
-  }
+  ${SUM_CHUNKS}
   let n = f32(u.R);
   let d = a / n;
   let m = x[c] + d;
@@ -153,7 +156,7 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
 `
 }
 
-export function gradSumsWgsl(): string {
+function gradSumsWgsl(): string {
   return /* wgsl */ `
 struct Params {
   C : u32,
@@ -168,12 +171,7 @@ struct Params {
 fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
   let c = gid.x;
   if (c >= u.C) { return; }
-  var a = 0.0;
-  var b = 0.0;
-  for (var k = 0u; k < u.chunks; k = k + 1u) {
-    a = a + partial[k * u.C + c];
-    b = b + partial[(u.chunks + k) * u.C + c];
-  }
+  ${SUM_CHUNKS}
   dBeta[c] = a;
   dGamma[c] = b;
 }
@@ -219,6 +217,56 @@ function dispose(backend: WebgpuBackendInternals, t: tf.TensorInfo): void {
   ;(backend as unknown as tf.KernelBackend).disposeData(t.dataId)
 }
 
+/**
+ * The first pass of BatchNorm statistics and of the BatchNorm/LayerNorm parameter gradients:
+ * per-channel sums over chunks of rows, [2, chunks, C] (`partialsWgsl(mode)` says which sums).
+ */
+export function channelPartials(
+  b: WebgpuBackendInternals,
+  name: string,
+  mode: 'stats' | 'grad' | 'rowgrad',
+  inputs: tf.TensorInfo[],
+  R: number,
+  C: number,
+  eps = 0,
+): {partial: tf.TensorInfo; chunks: number} {
+  const {rowsPerChunk, chunks} = chunking(R, C)
+  const [partial] = runKernel(b, {
+    name,
+    key: `bn-partials-${mode}`,
+    wgsl: () => partialsWgsl(mode),
+    workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), chunks],
+    inputs,
+    outputs: [{shape: [2, chunks, C]}],
+    uniforms: [
+      {type: 'uint32', data: [R]},
+      {type: 'uint32', data: [C]},
+      {type: 'uint32', data: [rowsPerChunk]},
+      {type: 'uint32', data: [chunks]},
+      {type: 'float32', data: [eps]},
+    ],
+  })
+  return {partial, chunks}
+}
+
+/** dγ, dβ: the grad partials summed over their chunks (disposes `partial`). */
+export function gradSums(b: WebgpuBackendInternals, name: string, partial: tf.TensorInfo, C: number, chunks: number): tf.TensorInfo[] {
+  const sums = runKernel(b, {
+    name,
+    key: 'bn-grad-sums',
+    wgsl: gradSumsWgsl,
+    workgroups: [Math.ceil(C / 64)],
+    inputs: [partial],
+    outputs: [{shape: [C]}, {shape: [C]}],
+    uniforms: [
+      {type: 'uint32', data: [C]},
+      {type: 'uint32', data: [chunks]},
+    ],
+  })
+  dispose(b, partial)
+  return sums
+}
+
 tf.registerKernel({
   kernelName: BN_STATS_KERNEL,
   backendName: 'webgpu',
@@ -227,22 +275,7 @@ tf.registerKernel({
     const {x, movingMean, movingVariance} = inputs as Record<string, tf.TensorInfo>
     const {momentum, unbiased} = attrs as unknown as {momentum: number; unbiased: boolean}
     const {R, C} = rowsAndChannels(x.shape)
-    const {rowsPerChunk, chunks} = chunking(R, C)
-    const [partial] = runKernel(b, {
-      name: 'MixtureBatchNormPartials',
-      key: 'bn-partials-stats',
-      wgsl: () => partialsWgsl('stats'),
-      workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), chunks],
-      inputs: [x],
-      outputs: [{shape: [2, chunks, C]}],
-      uniforms: [
-        {type: 'uint32', data: [R]},
-        {type: 'uint32', data: [C]},
-        {type: 'uint32', data: [rowsPerChunk]},
-        {type: 'uint32', data: [chunks]},
-        {type: 'float32', data: [0]},
-      ],
-    })
+    const {partial, chunks} = channelPartials(b, 'MixtureBatchNormPartials', 'stats', [x], R, C)
     const outputs = runKernel(b, {
       name: BN_STATS_KERNEL,
       key: 'bn-stats',
@@ -271,35 +304,8 @@ tf.registerKernel({
     const {dy, x, mean, variance, gamma} = inputs as Record<string, tf.TensorInfo>
     const {epsilon} = attrs as unknown as {epsilon: number}
     const {R, C} = rowsAndChannels(x.shape)
-    const {rowsPerChunk, chunks} = chunking(R, C)
-    const [partial] = runKernel(b, {
-      name: 'MixtureBatchNormGradPartials',
-      key: 'bn-partials-grad',
-      wgsl: () => partialsWgsl('grad'),
-      workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), chunks],
-      inputs: [dy, x, mean, variance],
-      outputs: [{shape: [2, chunks, C]}],
-      uniforms: [
-        {type: 'uint32', data: [R]},
-        {type: 'uint32', data: [C]},
-        {type: 'uint32', data: [rowsPerChunk]},
-        {type: 'uint32', data: [chunks]},
-        {type: 'float32', data: [epsilon]},
-      ],
-    })
-    const [dGamma, dBeta] = runKernel(b, {
-      name: 'MixtureBatchNormGradSums',
-      key: 'bn-grad-sums',
-      wgsl: gradSumsWgsl,
-      workgroups: [Math.ceil(C / 64)],
-      inputs: [partial],
-      outputs: [{shape: [C]}, {shape: [C]}],
-      uniforms: [
-        {type: 'uint32', data: [C]},
-        {type: 'uint32', data: [chunks]},
-      ],
-    })
-    dispose(b, partial)
+    const {partial, chunks} = channelPartials(b, 'MixtureBatchNormGradPartials', 'grad', [dy, x, mean, variance], R, C, epsilon)
+    const [dGamma, dBeta] = gradSums(b, 'MixtureBatchNormGradSums', partial, C, chunks)
     const n = R * C
     const [dx] = runKernel(b, {
       name: BN_GRAD_KERNEL,

@@ -9,8 +9,8 @@
  * kernels (only `webgpu` does).
  */
 import {tf} from '../tf.js'
-import {CHANNELS_PER_GROUP, chunking, gradSumsWgsl, partialsWgsl} from './batchnorm.js'
-import {runKernel, type WebgpuBackendInternals} from './runner.js'
+import {channelPartials, gradSums} from './batchnorm.js'
+import {flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
 
 import {LN_GRAD_KERNEL, LN_KERNEL} from '../kernels/fused-norm.js'
 
@@ -113,11 +113,6 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : ve
 `
 }
 
-function rowGroups(backend: WebgpuBackendInternals, rows: number): [number, number] {
-  const limit = backend.device.limits.maxComputeWorkgroupsPerDimension
-  return rows <= limit ? [rows, 1] : [limit, Math.ceil(rows / limit)]
-}
-
 tf.registerKernel({
   kernelName: LN_KERNEL,
   backendName: 'webgpu',
@@ -131,7 +126,7 @@ tf.registerKernel({
       name: LN_KERNEL,
       key: 'ln-forward',
       wgsl: forwardWgsl,
-      workgroups: rowGroups(b, rows),
+      workgroups: flatWorkgroups(b, rows, 1),
       inputs: [x, gamma, beta],
       outputs: [{shape: x.shape}, {shape: [rows]}, {shape: [rows]}],
       uniforms: [
@@ -155,7 +150,7 @@ tf.registerKernel({
       name: LN_GRAD_KERNEL,
       key: 'ln-grad-input',
       wgsl: gradInputWgsl,
-      workgroups: rowGroups(b, rows),
+      workgroups: flatWorkgroups(b, rows, 1),
       inputs: [dy, x, mean, rstd, gamma],
       outputs: [{shape: x.shape}],
       uniforms: [
@@ -163,35 +158,8 @@ tf.registerKernel({
         {type: 'uint32', data: [D]},
       ],
     })
-    const {rowsPerChunk, chunks} = chunking(rows, D)
-    const [partial] = runKernel(b, {
-      name: 'MixtureLayerNormGradPartials',
-      key: 'bn-partials-rowgrad',
-      wgsl: () => partialsWgsl('rowgrad'),
-      workgroups: [Math.ceil(D / CHANNELS_PER_GROUP), chunks],
-      inputs: [dy, x, mean, rstd],
-      outputs: [{shape: [2, chunks, D]}],
-      uniforms: [
-        {type: 'uint32', data: [rows]},
-        {type: 'uint32', data: [D]},
-        {type: 'uint32', data: [rowsPerChunk]},
-        {type: 'uint32', data: [chunks]},
-        {type: 'float32', data: [0]},
-      ],
-    })
-    const [dGamma, dBeta] = runKernel(b, {
-      name: 'MixtureLayerNormGradSums',
-      key: 'bn-grad-sums',
-      wgsl: gradSumsWgsl,
-      workgroups: [Math.ceil(D / 64)],
-      inputs: [partial],
-      outputs: [{shape: [D]}, {shape: [D]}],
-      uniforms: [
-        {type: 'uint32', data: [D]},
-        {type: 'uint32', data: [chunks]},
-      ],
-    })
-    ;(b as unknown as tf.KernelBackend).disposeData(partial.dataId)
+    const {partial, chunks} = channelPartials(b, 'MixtureLayerNormGradPartials', 'rowgrad', [dy, x, mean, rstd], rows, D)
+    const [dGamma, dBeta] = gradSums(b, 'MixtureLayerNormGradSums', partial, D, chunks)
     return [dx, dGamma, dBeta]
   },
 })
