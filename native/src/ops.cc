@@ -92,6 +92,23 @@ struct Odometer {
   }
 };
 
+// Calls f(r, off) for every row r over the outer index space `dims` (rows of `inner` elements, in
+// parallel), where off[k] = Σ idx·strides[k] is operand k's offset of that row.
+template <class F>
+static void for_each_row(const Shape& dims, std::vector<Shape> strides, int64_t inner, F f) {
+  Odometer proto;
+  proto.dims = dims;
+  proto.strides = std::move(strides);
+  parallel_for(numel(dims), std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
+    Odometer od = proto;
+    od.seek(r0);
+    for (int64_t r = r0; r < r1; r++, od.next()) f(r, od.off);
+  });
+}
+
+// The outer dims of a collapsed shape (all but the innermost).
+static Shape outer(const Shape& s) { return Shape(s.begin(), s.end() - 1); }
+
 void unary(int op, const float* x, float* y, int64_t n, float alpha) {
   const Simd& s = simd();
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) { s.unary(op, x + b, y + b, e - b, alpha); });
@@ -109,23 +126,18 @@ void binary(int op, const float* a, const Shape& as, const float* b, const Shape
   }
   const int64_t inner = dims.back();
   const int64_t ia = sa.back(), ib = sb.back();
-  Odometer proto;
-  proto.dims.assign(dims.begin(), dims.end() - 1);
-  proto.strides = {Shape(sa.begin(), sa.end() - 1), Shape(sb.begin(), sb.end() - 1)};
   if (ia == 0 && ib == 0) {
     // both operands constant along the innermost dimension: one value per row
-    int64_t rows = total / inner;
-    parallel_for(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
-      Odometer od = proto;
-      od.seek(r0);
-      for (int64_t r = r0; r < r1; r++, od.next()) {
-        float v;
-        s.binary(op, 0, a + od.off[0], b + od.off[1], &v, 1);
-        s.fill(y + r * inner, v, inner);
-      }
+    for_each_row(outer(dims), {outer(sa), outer(sb)}, inner, [&](int64_t r, const std::vector<int64_t>& off) {
+      float v;
+      s.binary(op, 0, a + off[0], b + off[1], &v, 1);
+      s.fill(y + r * inner, v, inner);
     });
     return;
   }
+  Odometer proto;
+  proto.dims = outer(dims);
+  proto.strides = {outer(sa), outer(sb)};
   const int mode = (ia != 0 && ib != 0) ? 0 : (ib == 0 ? 1 : 2);
   parallel_for(total, kGrain, [&](int64_t e0, int64_t e1) {
     Odometer od = proto;
@@ -310,14 +322,8 @@ void transpose(const float* x, const Shape& shape, const std::vector<int>& perm,
   if (st[R - 1] == 1) {
     // innermost run is contiguous in both: copy runs
     const int64_t inner = dims[R - 1];
-    Odometer proto;
-    proto.dims.assign(dims.begin(), dims.end() - 1);
-    proto.strides = {Shape(st.begin(), st.end() - 1)};
-    int64_t rows = total / inner;
-    parallel_for(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
-      Odometer od = proto;
-      od.seek(r0);
-      for (int64_t r = r0; r < r1; r++, od.next()) std::memcpy(y + r * inner, x + od.off[0], inner * sizeof(float));
+    for_each_row(outer(dims), {outer(st)}, inner, [&](int64_t r, const std::vector<int64_t>& off) {
+      std::memcpy(y + r * inner, x + off[0], inner * sizeof(float));
     });
     return;
   }
@@ -373,14 +379,8 @@ void pad(const float* x, const Shape& shape, const std::vector<int64_t>& before,
   for (int i = 0; i < R; i++) base += before[i] * ost[i];
   // copy each innermost input row to its place in the output
   const int64_t inner = shape[R - 1];
-  Odometer proto;
-  proto.dims.assign(shape.begin(), shape.end() - 1);
-  proto.strides = {Shape(ost.begin(), ost.end() - 1)};
-  int64_t rows = in / inner;
-  parallel_for(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
-    Odometer od = proto;
-    od.seek(r0);
-    for (int64_t r = r0; r < r1; r++, od.next()) std::memcpy(y + base + od.off[0], x + r * inner, inner * sizeof(float));
+  for_each_row(outer(shape), {outer(ost)}, inner, [&](int64_t r, const std::vector<int64_t>& off) {
+    std::memcpy(y + base + off[0], x + r * inner, inner * sizeof(float));
   });
 }
 
@@ -397,24 +397,11 @@ void slice(const float* x, const Shape& shape, const std::vector<int64_t>& begin
     y[0] = x[base];
     return;
   }
-  const int64_t inner = dims.back();
-  Odometer proto;
-  proto.dims.assign(dims.begin(), dims.end() - 1);
-  proto.strides = {Shape(st.begin(), st.end() - 1)};
-  int64_t rows = on / inner;
-  if (st.back() != 1) {
-    parallel_for(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
-      Odometer od = proto;
-      od.seek(r0);
-      for (int64_t r = r0; r < r1; r++, od.next())
-        for (int64_t j = 0; j < inner; j++) y[r * inner + j] = x[base + od.off[0] + j * st.back()];
-    });
-    return;
-  }
-  parallel_for(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
-    Odometer od = proto;
-    od.seek(r0);
-    for (int64_t r = r0; r < r1; r++, od.next()) std::memcpy(y + r * inner, x + base + od.off[0], inner * sizeof(float));
+  const int64_t inner = dims.back(), step = st.back();
+  for_each_row(outer(dims), {outer(st)}, inner, [&](int64_t r, const std::vector<int64_t>& off) {
+    if (step == 1) std::memcpy(y + r * inner, x + base + off[0], inner * sizeof(float));
+    else
+      for (int64_t j = 0; j < inner; j++) y[r * inner + j] = x[base + off[0] + j * step];
   });
 }
 
@@ -441,17 +428,9 @@ void tile(const float* x, const Shape& shape, const Shape& reps, float* y) {
   }
   const int64_t inner = dims.back();
   const int64_t is = st.back();
-  Odometer proto;
-  proto.dims.assign(dims.begin(), dims.end() - 1);
-  proto.strides = {Shape(st.begin(), st.end() - 1)};
-  int64_t rows = on / inner;
-  parallel_for(rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
-    Odometer od = proto;
-    od.seek(r0);
-    for (int64_t r = r0; r < r1; r++, od.next()) {
-      if (is == 1) std::memcpy(y + r * inner, x + od.off[0], inner * sizeof(float));
-      else simd().fill(y + r * inner, x[od.off[0]], inner);
-    }
+  for_each_row(outer(dims), {outer(st)}, inner, [&](int64_t r, const std::vector<int64_t>& off) {
+    if (is == 1) std::memcpy(y + r * inner, x + off[0], inner * sizeof(float));
+    else simd().fill(y + r * inner, x[off[0]], inner);
   });
 }
 
