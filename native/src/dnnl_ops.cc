@@ -78,11 +78,9 @@ static ConvDescs conv_descs(const ConvParams& p) {
   return d;
 }
 
-static convolution_forward::primitive_desc conv_fwd_pd(const ConvParams& p, const ConvDescs& d, bool bias, int act, float alpha) {
-  auto desc = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.x, d.w_any, d.b,
-                                               d.y, d.strides, d.dil, d.pl, d.pr)
-                   : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.x, d.w_any, d.y,
-                                               d.strides, d.dil, d.pl, d.pr);
+// The fused activation of a forward convolution or matrix product as a oneDNN post-op
+// (act: 0 none, 1 relu, 2 relu6, 3 elu, 4 sigmoid, 5 leaky relu with slope alpha).
+static primitive_attr activation_attr(int act, float alpha) {
   primitive_attr attr;
   if (act) {
     post_ops po;
@@ -95,35 +93,57 @@ static convolution_forward::primitive_desc conv_fwd_pd(const ConvParams& p, cons
     }
     attr.set_post_ops(po);
   }
-  return convolution_forward::primitive_desc(desc, attr, eng());
+  return attr;
+}
+
+// A cached convolution entry over NHWC x (md_a), user-layout (HWIO) weights (md_b) and NHWC y (md_c).
+static std::unique_ptr<Entry> conv_entry(const ConvDescs& d) {
+  auto u = std::make_unique<Entry>();
+  u->md_a = d.x;
+  u->md_b = d.w_user;
+  u->md_c = d.y;
+  return u;
+}
+
+// Weights the primitive reads in another layout than the caller's: reorder them into `tmp` first.
+static void plan_weights_in(Entry* u, const memory::desc& wanted) {
+  if (wanted == u->md_b) return;
+  u->reorder_in = true;
+  u->tmp = memory(wanted, eng());
+  u->rin = reorder(memory(u->md_b, eng(), nullptr), u->tmp);
+  u->bytes += wanted.get_size();
+}
+
+// The caller's weights as the primitive reads them (reordered into the entry's buffer if planned).
+static memory weights_in(Entry* e, const float* w) {
+  memory wm(e->md_b, eng(), (void*)w);
+  if (!e->reorder_in) return wm;
+  e->rin.execute(strm(), wm, e->tmp);
+  return e->tmp;
+}
+
+static convolution_forward::primitive_desc conv_fwd_pd(const ConvParams& p, const ConvDescs& d, bool bias, int act, float alpha) {
+  auto desc = bias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.x, d.w_any, d.b,
+                                               d.y, d.strides, d.dil, d.pl, d.pr)
+                   : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct, d.x, d.w_any, d.y,
+                                               d.strides, d.dil, d.pl, d.pr);
+  return convolution_forward::primitive_desc(desc, activation_attr(act, alpha), eng());
 }
 
 void conv_fwd(const ConvParams& p, const float* x, const float* w, const float* bias, float* y, int act, float alpha) {
   std::string key = conv_key(bias ? "fwdb" : "fwd", p, act, alpha);
   Entry* e = lookup(key);
   if (!e) {
-    auto u = std::make_unique<Entry>();
     ConvDescs d = conv_descs(p);
+    auto u = conv_entry(d);
     auto pd = conv_fwd_pd(p, d, bias != nullptr, act, alpha);
     u->prim = convolution_forward(pd);
-    u->md_a = d.x;
-    u->md_b = d.w_user;
-    u->md_c = d.y;
     u->md_bias = d.b;
-    if (pd.weights_desc() != d.w_user) {
-      u->reorder_in = true;
-      u->tmp = memory(pd.weights_desc(), eng());
-      u->rin = reorder(memory(d.w_user, eng(), nullptr), u->tmp);
-      u->bytes += pd.weights_desc().get_size();
-    }
+    plan_weights_in(u.get(), pd.weights_desc());
     e = insert(key, std::move(u));
   }
-  memory xm(e->md_a, eng(), (void*)x), ym(e->md_c, eng(), y), wm(e->md_b, eng(), (void*)w);
-  if (e->reorder_in) {
-    e->rin.execute(strm(), wm, e->tmp);
-    wm = e->tmp;
-  }
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
+  memory xm(e->md_a, eng(), (void*)x), ym(e->md_c, eng(), y);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, weights_in(e, w)}, {DNNL_ARG_DST, ym}};
   if (bias) args[DNNL_ARG_BIAS] = memory(e->md_bias, eng(), (void*)bias);
   e->prim.execute(strm(), args);
   strm().wait();
@@ -133,29 +153,17 @@ void conv_bwd_data(const ConvParams& p, const float* dy, const float* w, float* 
   std::string key = conv_key("bwd_data", p);
   Entry* e = lookup(key);
   if (!e) {
-    auto u = std::make_unique<Entry>();
     ConvDescs d = conv_descs(p);
+    auto u = conv_entry(d);
     auto hint = conv_fwd_pd(p, d, false, 0, 0);
     auto desc = convolution_backward_data::desc(algorithm::convolution_direct, d.x, d.w_any, d.y, d.strides, d.dil, d.pl, d.pr);
     auto pd = convolution_backward_data::primitive_desc(desc, eng(), hint);
     u->prim = convolution_backward_data(pd);
-    u->md_a = d.x;
-    u->md_b = d.w_user;
-    u->md_c = d.y;
-    if (pd.weights_desc() != d.w_user) {
-      u->reorder_in = true;
-      u->tmp = memory(pd.weights_desc(), eng());
-      u->rin = reorder(memory(d.w_user, eng(), nullptr), u->tmp);
-      u->bytes += pd.weights_desc().get_size();
-    }
+    plan_weights_in(u.get(), pd.weights_desc());
     e = insert(key, std::move(u));
   }
-  memory dxm(e->md_a, eng(), dx), dym(e->md_c, eng(), (void*)dy), wm(e->md_b, eng(), (void*)w);
-  if (e->reorder_in) {
-    e->rin.execute(strm(), wm, e->tmp);
-    wm = e->tmp;
-  }
-  e->prim.execute(strm(), {{DNNL_ARG_DIFF_SRC, dxm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_DST, dym}});
+  memory dxm(e->md_a, eng(), dx), dym(e->md_c, eng(), (void*)dy);
+  e->prim.execute(strm(), {{DNNL_ARG_DIFF_SRC, dxm}, {DNNL_ARG_WEIGHTS, weights_in(e, w)}, {DNNL_ARG_DIFF_DST, dym}});
   strm().wait();
 }
 
@@ -215,15 +223,12 @@ void conv_bwd_weights(const ConvParams& p, const float* x, const float* dy, floa
   std::string key = conv_key("bwd_w", p);
   Entry* e = lookup(key);
   if (!e) {
-    auto u = std::make_unique<Entry>();
     ConvDescs d = conv_descs(p);
+    auto u = conv_entry(d);
     auto hint = conv_fwd_pd(p, d, false, 0, 0);
     auto desc = convolution_backward_weights::desc(algorithm::convolution_direct, d.x, d.w_any, d.y, d.strides, d.dil, d.pl, d.pr);
     auto pd = convolution_backward_weights::primitive_desc(desc, eng(), hint);
     u->prim = convolution_backward_weights(pd);
-    u->md_a = d.x;
-    u->md_b = d.w_user;
-    u->md_c = d.y;
     if (pd.diff_weights_desc() != d.w_user) {
       u->reorder_out = true;
       u->tmp = memory(pd.diff_weights_desc(), eng());
@@ -253,19 +258,7 @@ void matmul(const float* a, const float* b, const float* bias, float* c, int64_t
     memory::desc cmd({B, M, N}, dt::f32, memory::dims{M * N, N, 1});
     memory::desc biasmd({1, 1, N}, dt::f32, memory::dims{N, N, 1});
     auto desc = bias ? matmul::desc(amd, bmd, biasmd, cmd) : matmul::desc(amd, bmd, cmd);
-    primitive_attr attr;
-    if (act) {
-      post_ops po;
-      switch (act) {
-        case 1: po.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f); break;
-        case 2: po.append_eltwise(1.f, algorithm::eltwise_clip, 0.f, 6.f); break;
-        case 3: po.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); break;
-        case 4: po.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); break;
-        case 5: po.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); break;
-      }
-      attr.set_post_ops(po);
-    }
-    auto pd = matmul::primitive_desc(desc, attr, eng());
+    auto pd = matmul::primitive_desc(desc, activation_attr(act, alpha), eng());
     u->prim = dnnl::matmul(pd);
     u->md_a = amd;
     u->md_b = bmd;
