@@ -51,6 +51,8 @@ export interface RowResult {
   step_ms_all?: number[]
   /** Host time to record one step (trainStep returning, before the GPU is waited for), median. */
   issue_ms?: number
+  /** Bind groups created per timed step (recording-cache misses after warm-up; webgpu only). */
+  bind_groups_per_step?: number
   first_step_ms?: number
   dispatches_forward?: number
   dispatches_step?: number
@@ -191,8 +193,11 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     const warmup = perStep > 5000 ? 0 : Math.max(0, args.warmup - 1)
     await timeIt(warmup, step)
     issued.length = 0
+    const cacheBefore = await bindGroupMisses()
     const steps = await timeIt(repeat, step)
+    const cacheAfter = await bindGroupMisses()
     result.issue_ms = round(median(issued))
+    if (cacheBefore != null && cacheAfter != null) result.bind_groups_per_step = round((cacheAfter - cacheBefore) / repeat)
     await timeIt(1, forward)
     const fwds = await timeIt(repeat, forward)
     Object.assign(result, {step_ms: round(median(steps)), forward_ms: round(median(fwds)), step_ms_all: steps.map(round), forward_ms_all: fwds.map(round)})
@@ -214,6 +219,13 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     built.model.dispose()
   }
   return result
+}
+
+/** Bind groups the WebGPU recording caches have created so far (undefined off webgpu or with the caches off). */
+async function bindGroupMisses(): Promise<number | undefined> {
+  if (tf.getBackend() !== 'webgpu') return undefined
+  const {recordingStats} = await import('../../src/engine/webgpu/record.js')
+  return recordingStats(tf.backend() as never)?.misses
 }
 
 /** Which normalisation path the layers take on this backend (src/layers/norm.ts decides). */
@@ -243,7 +255,7 @@ async function run(args: Args): Promise<void> {
     try {
       const r = await benchRow(row, torchRow, args, log)
       results.push(r)
-      log(`  batch ${r.batch}: forward ${r.forward_ms} ms, step ${r.step_ms} ms, ${r.dispatches_step ?? '-'} dispatches/step`)
+      log(`  batch ${r.batch}: forward ${r.forward_ms} ms, step ${r.step_ms} ms (host ${r.issue_ms} ms), ${r.dispatches_step ?? '-'} dispatches/step, ${r.bind_groups_per_step ?? '-'} new bind groups/step`)
     } catch (error) {
       const message = (error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)
       results.push({row, torch_row: torchRow, error: message})

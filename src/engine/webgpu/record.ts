@@ -25,7 +25,6 @@ import type {UniformField, WebgpuBackendInternals} from './runner.js'
 interface GpuBufferLike {
   size: number
   usage: number
-  destroy(): void
   getMappedRange(): ArrayBuffer
   unmap(): void
 }
