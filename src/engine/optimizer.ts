@@ -47,3 +47,34 @@ export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: t
   }
   return adamComposite(param, grad, m, v, a)
 }
+
+/**
+ * A backend's in-place update of many weights at once (fewer dispatches, no new tensors): it
+ * updates the tensors it can and returns, per weight, whether it did. Registered by a backend
+ * module (webgpu/adam.ts); weights it leaves go through `adamUpdate`.
+ */
+export type InPlaceAdam = (params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[], a: AdamAttrs) => boolean[]
+
+const inPlaceUpdaters = new Map<string, InPlaceAdam>()
+
+export function registerInPlaceAdam(backendName: string, update: InPlaceAdam): void {
+  inPlaceUpdaters.set(backendName, update)
+}
+
+/**
+ * One Adam step over every weight: the backend's in-place updater where it has one, else one fused
+ * (or composite) update per tensor whose results replace the variables' values.
+ */
+export function adamStep(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[], a: AdamAttrs): void {
+  const inPlace = inPlaceUpdaters.get(tf.getBackend())
+  const done = inPlace ? inPlace(params, grads, m, v, a) : []
+  params.forEach((param, i) => {
+    if (done[i]) return
+    tf.tidy(() => {
+      const [p, m1, v1] = adamUpdate(param, grads[i], m[i], v[i], a)
+      param.assign(p)
+      m[i].assign(m1)
+      v[i].assign(v1)
+    })
+  })
+}

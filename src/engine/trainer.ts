@@ -5,7 +5,7 @@
  * every N steps (`readMetrics`), so a step never waits on a host read.
  */
 import {tf, type LayersModel} from './tf.js'
-import {adamUpdate, type AdamConfig} from './optimizer.js'
+import {adamStep, type AdamConfig} from './optimizer.js'
 import {constant} from './constants.js'
 import {setDropoutStep} from '../layers/dropout.js'
 
@@ -56,18 +56,24 @@ export class Trainer {
     this.weights = model.trainableWeights as unknown as VarLike[]
     // LayerVariable keeps its tf.Variable in `val`; gradients are taken with respect to those.
     this.vars = this.weights.map((w) => (w as unknown as {val: tf.Variable}).val)
-    this.m = this.vars.map((w) => tf.variable(tf.zerosLike(w), false))
-    this.v = this.vars.map((w) => tf.variable(tf.zerosLike(w), false))
+    // Made inside tidy so that each variable owns its data (an in-place update needs that).
+    this.m = this.vars.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)))
+    this.v = this.vars.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)))
     this.lossSum = tf.keep(tf.scalar(0))
     this.correctSum = tf.keep(tf.scalar(0))
   }
 
-  /** Forward + backward + Adam on one batch. x: (B, H, W, 3) float32 in [0, 1]; y: (B,) int32. */
+  /**
+   * Forward + backward + Adam on one batch. x: (B, H, W, 3) float32 in [0, 1]; y: (B,) int32.
+   * The update runs after the forward/backward scope has been released, so that no view of a weight
+   * made during the pass (reshapes, identity transposes) is alive and a backend may update the
+   * weights in place (see `adamStep`).
+   */
   trainStep(x: tf.Tensor4D, y: tf.Tensor1D): void {
     this.step++
     setDropoutStep(this.step)
     const batch = x.shape[0]
-    tf.tidy(() => {
+    const {value, grads, correct} = tf.tidy(() => {
       let correct: tf.Scalar | undefined
       const {value, grads} = tf.variableGrads(() => {
         const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
@@ -75,16 +81,12 @@ export class Trainer {
         correct = tf.keep(out.correct)
         return out.loss
       }, this.vars)
-      const a = {...this.optimizer, step: this.step}
-      this.vars.forEach((variable, i) => {
-        const g = grads[variable.name]
-        const [p, m, v] = adamUpdate(variable, g, this.m[i], this.v[i], a)
-        variable.assign(p)
-        this.m[i].assign(m)
-        this.v[i].assign(v)
-      })
-      this.accumulate(value, correct!, batch)
+      return {value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
     })
+    adamStep(this.vars, grads, this.m, this.v, {...this.optimizer, step: this.step})
+    tf.dispose(grads)
+    tf.tidy(() => this.accumulate(value, correct, batch))
+    value.dispose()
   }
 
   /** Evaluation-mode forward of one batch, accumulated like the training metrics. */
@@ -131,10 +133,12 @@ export class Trainer {
       throw new Error(`optimizer state has ${state.m.length} tensors but the model has ${this.vars.length} trainable weights`)
     }
     this.step = state.step
-    this.vars.forEach((w, i) => {
-      this.m[i].assign(tf.tensor(state.m[i], w.shape))
-      this.v[i].assign(tf.tensor(state.v[i], w.shape))
-    })
+    this.vars.forEach((w, i) =>
+      tf.tidy(() => {
+        this.m[i].assign(tf.tensor(state.m[i], w.shape))
+        this.v[i].assign(tf.tensor(state.v[i], w.shape))
+      }),
+    )
   }
 
   dispose(): void {

@@ -34,7 +34,7 @@ export class Dropout extends tfl.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs
     if (!kwargs.training || this.rate === 0) return x
-    return seededDropout(x, this.rate, dropoutHash(this.seed, trainingStep))
+    return seededDropout(x, this.rate, dropoutHash(this.seed, trainingStep), {layerSeed: this.seed, step: trainingStep})
   }
 
   computeOutputShape(shape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {

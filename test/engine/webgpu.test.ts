@@ -10,8 +10,8 @@ import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/engine/kernels/index.js'
 import {adamLoop} from '../../src/engine/kernels/adam.js'
-import {dropoutLoop, seededDropout} from '../../src/engine/kernels/dropout.js'
-import {adamUpdate, type AdamAttrs} from '../../src/engine/optimizer.js'
+import {dropoutHash, dropoutLoop, seededDropout} from '../../src/engine/kernels/dropout.js'
+import {adamStep, adamUpdate, type AdamAttrs} from '../../src/engine/optimizer.js'
 import {isSoftwareAdapter, loadWebgpu} from '../../src/engine/webgpu/index.js'
 import {tileGrad} from '../../src/engine/kernels/tile-grad.js'
 import {flatWorkgroups, type WebgpuBackendInternals} from '../../src/engine/webgpu/runner.js'
@@ -141,6 +141,63 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     tf.dispose(inputs)
   })
 
+  it('in-place Adam step: several weights per dispatch, same update as the cpu loop; shared or stale data handled', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const {adamGroupSize} = await import('../../src/engine/webgpu/adam.js')
+    await tf.setBackend('webgpu')
+    const sizes = [1000, 3, 257, 70_000, 1, 512, 4096]
+    const run = async (group: string) => {
+      process.env.MIXTURE_WEBGPU_ADAM_GROUP = group
+      const k = adamGroupSize(tf.backend() as unknown as WebgpuBackendInternals)
+      const init = sizes.map((n, w) => [series(n, (i) => Math.sin(i * 1.1 + w)), series(n, (i) => 0.1 * Math.sin(i * 0.7 + w)), series(n, (i) => 0.01 * Math.abs(Math.sin(i * 0.3 + w)))])
+      // A variable made from a tensor shares that tensor's data until the tensor is disposed.
+      const own = (values: Float32Array, name?: string) => tf.tidy(() => tf.variable(tf.tensor(values), true, name))
+      const params = init.map(([p], w) => own(p, `p${group}_${w}`))
+      const m = init.map(([, mm]) => own(mm))
+      const v = init.map(([, , vv]) => own(vv))
+      const want = init.map(([p, mm, vv]) => [Float32Array.from(p), Float32Array.from(mm), Float32Array.from(vv)])
+      // Weight 2 shares its data with a live tensor: it must not be written in place.
+      const alias = tf.reshape(params[2], [1, sizes[2]])
+      const aliasBefore = await alias.data()
+      // Weight 0 was read back: its CPU copy must not outlive the update.
+      await params[0].data()
+      const counts = []
+      for (const step of [1, 2]) {
+        const a: AdamAttrs = {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, step}
+        const gs = sizes.map((n, w) => series(n, (i) => Math.cos(i * 2.3 + w + step)))
+        const grads = gs.map((g) => tf.tensor(g))
+        const {count} = await countDispatches(() => adamStep(params, grads, m, v, a))
+        counts.push(count)
+        tf.dispose(grads)
+        want.forEach((wt, w) => {
+          const out = [new Float32Array(sizes[w]), new Float32Array(sizes[w]), new Float32Array(sizes[w])]
+          adamLoop(wt[0], gs[w], wt[1], wt[2], out[0], out[1], out[2], a)
+          want[w] = out
+        })
+      }
+      const got = await Promise.all(params.map(async (p, w) => [await p.data(), await m[w].data(), await v[w].data()] as Float32Array[]))
+      got.forEach((g, w) => g.forEach((t, j) => assert.ok(maxDiff(t, want[w][j]) < 1e-6, `weight ${w} (${sizes[w]}) output ${j}: ${maxDiff(t, want[w][j])}`)))
+      assert.deepEqual(await alias.data(), aliasBefore, 'a tensor sharing a weight\'s data keeps its values')
+      tf.dispose([alias, ...params, ...m, ...v])
+      return {k, counts, got}
+    }
+    try {
+      const grouped = await run('8')
+      const single = await run('1')
+      assert.equal(single.k, 1)
+      for (const {k, counts} of [grouped, single]) {
+        // Step 1: weight 2 (shared) goes through MixtureAdam; the other six in ⌈6 / k⌉ dispatches.
+        assert.deepEqual(counts[0].byProgram.find(([n]) => n === 'MixtureAdamInPlace'), ['MixtureAdamInPlace', Math.ceil(6 / k)])
+        assert.deepEqual(counts[0].byProgram.find(([n]) => n === 'MixtureAdam'), ['MixtureAdam', 1])
+        // Step 2: weight 2's new buffer is its own, so every weight is updated in place.
+        assert.deepEqual(counts[1].byProgram, [['MixtureAdamInPlace', Math.ceil(7 / k)]])
+      }
+      grouped.got.forEach((g, w) => g.forEach((t, j) => assert.deepEqual(t, single.got[w][j], `weight ${w} output ${j}: grouping changes nothing`)))
+    } finally {
+      delete process.env.MIXTURE_WEBGPU_ADAM_GROUP
+    }
+  })
+
   it('MixtureDropout: the same mask as the cpu kernel', async () => {
     const x = series(3000, (i) => Math.cos(i * 0.05) + 2)
     const {cpu, gpu} = await onBoth(() => [seededDropout(tf.tensor(x, [30, 100]), 0.3, 1234)])
@@ -150,6 +207,24 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     assert.ok(zeros(gpu[0]) > 700 && zeros(gpu[0]) < 1100)
     for (let i = 0; i < x.length; i++) assert.equal(gpu[0][i] === 0, want[i] === 0, `mask at ${i}`)
     assert.ok(maxDiff(gpu[0], cpu[0]) < 1e-5)
+    // A layer's per-step mask (seed = dropoutHash(layerSeed, step)) derives the seed in the shader:
+    // the same mask, and a later step reuses the bind group with only the step tensor changed.
+    const {recordingStats} = await import('../../src/engine/webgpu/record.js')
+    const backend = tf.backend() as unknown as WebgpuBackendInternals
+    const input = tf.tensor(x, [30, 100])
+    const masks: Float32Array[] = []
+    for (const step of [5, 6, 7, 8]) {
+      const before = recordingStats(backend)
+      const y = seededDropout(input, 0.3, dropoutHash(99, step), {layerSeed: 99, step})
+      masks.push((await y.data()) as Float32Array)
+      y.dispose()
+      const after = recordingStats(backend)
+      if (step >= 7 && before && after) assert.equal(after.misses, before.misses, `step ${step}: no new bind group`)
+      dropoutLoop(x, want, 0.3, dropoutHash(99, step))
+      for (let i = 0; i < x.length; i++) assert.equal(masks[masks.length - 1][i] === 0, want[i] === 0, `step ${step}: mask at ${i}`)
+    }
+    assert.notDeepEqual(masks[0], masks[1], 'a new mask every step')
+    input.dispose()
   })
 
   it('BatchNorm (training): y, gradients and running statistics match the layer on cpu', async () => {
@@ -292,6 +367,32 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     }
   })
 
+  it('the Relu gradient: one dispatch, exactly dy·step(x) as on cpu (zeros and NaN included)', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const xs = series(5 * 301, (i) => (i % 7 === 0 ? 0 : i === 11 ? NaN : Math.sin(i * 0.37)))
+    const dys = series(5 * 301, (i) => Math.cos(i * 0.13))
+    const grad = () =>
+      tf.tidy(() => {
+        const x = tf.tensor(xs, [5, 301])
+        const dy = tf.tensor(dys, [5, 301])
+        return [tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy)]
+      })
+    const {cpu, gpu} = await onBoth(grad)
+    assert.deepEqual(gpu[0], cpu[0])
+    assert.ok(Number.isNaN(gpu[0][11]) && gpu[0][7] === 0 && gpu[0][1] === dys[1], 'NaN passes through, step(0) = 0')
+    await tf.setBackend('webgpu')
+    const x = tf.tensor(xs, [5, 301])
+    const dy = tf.tensor(dys, [5, 301])
+    const y = tf.relu(x)
+    const {count} = await countDispatches(async () => {
+      const g = tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy)
+      await g.data()
+      g.dispose()
+    })
+    assert.deepEqual(count.byProgram.filter(([name]) => name !== 'UnaryOpProgram'), [['MixtureReluGrad', 1]])
+    tf.dispose([x, dy, y])
+  })
+
   it('recording caches: a repeated step reuses its bind groups and gives the same numbers', async () => {
     const {recordingStats} = await import('../../src/engine/webgpu/record.js')
     await tf.setBackend('webgpu')
@@ -396,17 +497,25 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     }
   })
 
-  it('Conv2DBackpropInput: the tiled program tfjs leaves off by default matches cpu (strides, paddings)', async () => {
+  it('Conv2DBackpropInput: stride 1 as a forward convolution of the flipped filter (1×1 as a product), the rest tiled; all match cpu', async () => {
     const cases: ConvCase[] = [
       {x: [2, 50, 50, 6], f: [3, 3, 6, 5], s: 1, p: 'same'},
       {x: [1, 64, 48, 4], f: [3, 3, 4, 8], s: 2, p: 'same'},
       {x: [2, 49, 49, 3], f: [5, 5, 3, 4], s: 1, p: 'valid'},
       {x: [2, 12, 12, 5], f: [3, 3, 5, 7], s: 1, p: 'same'},
+      {x: [2, 10, 10, 8], f: [1, 1, 8, 12], s: 1, p: 'valid'},
+      {x: [1, 9, 9, 4], f: [4, 4, 4, 4], s: 1, p: 'same'},
+      {x: [1, 8, 8, 4], f: [3, 3, 4, 4], s: 1, p: 3},
     ]
     const programs = await convGradCases(cases, 'x')
     const threshold = Number(process.env.MIXTURE_WEBGPU_CONV_INPUT_MM ?? 0)
-    if (threshold >= 0) assert.ok(programs.has('Conv2DDerInputMMProgram'), [...programs].join(', '))
-    if (threshold > 144) assert.ok(programs.has('Conv2DDerInputProgram'), [...programs].join(', '))
+    const forward = process.env.MIXTURE_WEBGPU_CONV_INPUT_FORWARD !== '0'
+    const seen = [...programs].join(', ')
+    assert.equal(programs.has('MixtureFlipFilter'), forward, seen)
+    if (forward) assert.ok(programs.has('Conv2DMMProgram'), seen)
+    // Stride 2, and a padding wider than the filter, stay on tfjs's transposed-convolution programs.
+    if (threshold >= 0) assert.ok(programs.has('Conv2DDerInputMMProgram'), seen)
+    if (threshold > 144) assert.ok(programs.has('Conv2DDerInputProgram'), seen)
   })
 
   it('an identity Transpose shares its buffer (no dispatch); others still transpose', async () => {

@@ -2,7 +2,10 @@
  * Dropout as one kernel, `MixtureDropout`: y = x · keep(i) / (1 − rate), where keep(i) comes from a
  * counter-based hash of (seed, i). No random state, so the mask is reproducible from the seed, the
  * same on every backend, and the gradient is the same kernel applied to dy (same seed → same mask).
- * Kernel contract: inputs {x} float32; attrs {rate, seed (uint32)}; output y.
+ * Kernel contract: inputs {x} float32; attrs {rate, seed (uint32)}; output y. A caller whose seed is
+ * dropoutHash(layerSeed, step) — the layer's per-step mask — also passes {layerSeed, step}, so that a
+ * backend may derive the seed on the device from a per-step value and keep the rest of its
+ * dispatch identical from step to step (webgpu/dropout.ts); backends that do not are unaffected.
  */
 import {tf} from '../tf.js'
 
@@ -26,9 +29,16 @@ export function dropoutLoop(x: Float32Array, out: Float32Array, rate: number, se
   for (let i = 0; i < x.length; i++) out[i] = dropoutHash(seed, i) >= threshold ? x[i] * scale : 0
 }
 
-function runDropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
+/** Where the seed comes from: a layer's seed mixed with the training step (seed = dropoutHash(layerSeed, step)). */
+export interface DropoutSeedSource {
+  layerSeed: number
+  step: number
+}
+
+function runDropout(x: tf.Tensor, rate: number, seed: number, source?: DropoutSeedSource): tf.Tensor {
   if (tf.getKernel(DROPOUT_KERNEL, tf.getBackend())) {
-    return tf.engine().runKernel(DROPOUT_KERNEL, {x}, {rate, seed}) as tf.Tensor
+    const attrs: tf.NamedAttrMap = source ? {rate, seed, layerSeed: source.layerSeed >>> 0, step: source.step >>> 0} : {rate, seed}
+    return tf.engine().runKernel(DROPOUT_KERNEL, {x}, attrs) as tf.Tensor
   }
   const out = new Float32Array(x.size)
   dropoutLoop(x.dataSync() as Float32Array, out, rate, seed)
@@ -36,12 +46,12 @@ function runDropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
 }
 
 /** Differentiable seeded dropout; the gradient reuses the forward kernel on dy. */
-export function seededDropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
+export function seededDropout(x: tf.Tensor, rate: number, seed: number, source?: DropoutSeedSource): tf.Tensor {
   if (rate <= 0) return x
   if (rate >= 1) return tf.zerosLike(x)
   const op = tf.customGrad(((input: tf.Tensor) => ({
-    value: runDropout(input, rate, seed),
-    gradFunc: (dy: tf.Tensor) => runDropout(dy, rate, seed),
+    value: runDropout(input, rate, seed, source),
+    gradFunc: (dy: tf.Tensor) => runDropout(dy, rate, seed, source),
   })) as unknown as Parameters<typeof tf.customGrad>[0])
   return op(x) as tf.Tensor
 }

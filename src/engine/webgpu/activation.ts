@@ -2,6 +2,7 @@
  * Element-wise and row-wise kernels that replace tfjs composites on WebGPU (one dispatch each way
  * instead of 4–10), same contracts as the native and WASM kernels:
  *   MixtureGelu {x} → 0.5·x·(1 + erf(x/√2));  MixtureGeluGrad {dy, x} → dy·(Φ(x) + x·φ(x))
+ *   MixtureReluGrad {dy, x} → dy·step(x) (step(NaN) = NaN, as tfjs-core's Relu gradient)
  *   MixtureSoftmaxGrad {dy, y} → y·(dy − Σ dy·y) over the last axis
  *   MixtureGeglu {x} (…, 2D) → x[…, :D] · GELU(x[…, D:]);  MixtureGegluGrad {dy, x} → (…, 2D)
  * erf is Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), the approximation tfjs's cpu `Erf` uses.
@@ -82,6 +83,21 @@ elementwiseKernel('MixtureGeluGrad', 'gelu-grad', ['dy', 'x'], 'out0[index] = dy
   sameShape('MixtureGeluGrad', dy, x)
   return {out: x.shape, threads: x.shape, half: 0}
 })
+
+elementwiseKernel(
+  'MixtureReluGrad',
+  'relu-grad',
+  ['dy', 'x'],
+  `let xv = x[index];
+  var s = select(0.0, 1.0, xv > 0.0);
+  // NaN by its bits: a compiler may fold xv != xv to false.
+  if ((bitcast<u32>(xv) & 0x7fffffffu) > 0x7f800000u) { s = xv; }
+  out0[index] = dy[index] * s;`,
+  ([dy, x]) => {
+    sameShape('MixtureReluGrad', dy, x)
+    return {out: x.shape, threads: x.shape, half: 0}
+  },
+)
 
 function gegluShapes(name: string, x: tf.TensorInfo): {half: number; outShape: number[]} {
   const last = x.shape[x.shape.length - 1] ?? 0

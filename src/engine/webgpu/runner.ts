@@ -17,7 +17,8 @@ import {bindGroupFor, encodeDispatch, uniformsFor} from './record.js'
 export interface WebgpuBackendInternals {
   device: GpuDevice
   queue: unknown
-  tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]} | undefined}
+  tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]; values?: unknown} | undefined}
+  refCount(dataId: object): number
   makeTensorInfo(shape: number[], dtype: string, values?: tf.backend_util.BackendValues): tf.TensorInfo
   uploadToGPU(dataId: object): void
   tensorToBinding(t: tf.TensorInfo): unknown
@@ -83,7 +84,7 @@ export function webgpuBackend(): WebgpuBackendInternals {
   return tf.backend() as unknown as WebgpuBackendInternals
 }
 
-function pipelineFor(backend: WebgpuBackendInternals, spec: KernelSpec): {getBindGroupLayout(i: number): unknown} {
+function pipelineFor(backend: WebgpuBackendInternals, spec: Pick<KernelSpec, 'name' | 'key' | 'wgsl'>): {getBindGroupLayout(i: number): unknown} {
   let cache = pipelines.get(backend.device)
   if (!cache) {
     cache = new Map()
@@ -104,15 +105,48 @@ export function runKernel(backend: WebgpuBackendInternals, spec: KernelSpec): tf
   if (outputs.some((o) => tf.util.sizeFromShape(o.shape) === 0)) {
     throw new Error(`${spec.name}: empty tensors are not supported`)
   }
-  for (const t of [...outputs, ...spec.inputs]) backend.uploadToGPU(t.dataId)
+  dispatchOn(backend, spec, [...outputs, ...spec.inputs])
+  return outputs
+}
+
+/**
+ * Record one dispatch of `spec` binding `tensors` as storage buffers 0..n-1 (in that order) and its
+ * uniforms as binding n. The shader may write any of them: an in-place kernel binds the tensors it
+ * updates read_write; the caller answers for no other live tensor sharing their data.
+ */
+export function dispatchOn(backend: WebgpuBackendInternals, spec: Pick<KernelSpec, 'name' | 'key' | 'wgsl' | 'workgroups' | 'uniforms'>, tensors: tf.TensorInfo[]): void {
+  for (const t of tensors) backend.uploadToGPU(t.dataId)
   const pipeline = pipelineFor(backend, spec)
-  const bindings = [...outputs, ...spec.inputs].map((t) => backend.tensorToBinding(t))
+  const bindings = tensors.map((t) => backend.tensorToBinding(t))
   bindings.push(uniformsFor(backend, spec.uniforms.map((u) => ({...u, data: [...u.data]}))))
-  for (const t of [...outputs, ...spec.inputs]) backend.commandQueueOwnedIds.add(t.dataId)
+  for (const t of tensors) backend.commandQueueOwnedIds.add(t.dataId)
   const bindGroup = bindGroupFor(backend, pipeline, bindings)
   encodeDispatch(backend, spec.name, pipeline, bindGroup, spec.workgroups as number[])
   for (const listener of dispatchListeners) listener(spec.name)
-  return outputs
+}
+
+const stepValues = new WeakMap<object, Map<string, {key: string; info: tf.TensorInfo}>>()
+
+/**
+ * A small tensor holding values that change every training step (Adam's bias corrections, the step
+ * that dropout seeds derive from), shared by all of the step's dispatches under `name` and replaced
+ * only when the values change. Kept out of the uniform blocks so that those repeat from step to
+ * step, and with them the bind groups (record.ts).
+ */
+export function perStepTensor(backend: WebgpuBackendInternals & tf.KernelBackend, name: string, dtype: 'float32' | 'int32', values: number[]): tf.TensorInfo {
+  let byName = stepValues.get(backend)
+  if (!byName) {
+    byName = new Map()
+    stepValues.set(backend, byName)
+  }
+  const key = values.join('/')
+  const held = byName.get(name)
+  if (held?.key === key) return held.info
+  if (held) backend.disposeData(held.info.dataId, true)
+  const data = dtype === 'int32' ? new Int32Array(values) : new Float32Array(values)
+  const info = backend.makeTensorInfo([values.length], dtype, data as unknown as tf.backend_util.BackendValues)
+  byName.set(name, {key, info})
+  return info
 }
 
 /** Workgroup counts for `n` threads in groups of `size`, folded into 2-D past the per-dimension limit. */
