@@ -171,10 +171,11 @@ variant() {  # variant <label> <file> <rows> <env assignments...>
 if ! node -e 'const d = require(process.argv[1]); process.exit(d.rows.some((r) => r.step_ms != null) ? 0 : 1)' "$OUT/webgpu.json" 2>/dev/null; then
   variant "no WebGPU row ran with default settings; retry without Dawn toggles" webgpu-notoggles.json cifar10/resnet18 MIXTURE_WEBGPU_DAWN_TOGGLES=none
 elif [[ -z "${BENCH_ROWS:-}" ]]; then
+  # Newest measures first (not yet timed on a GPU); the earlier ones (attention kernels, tiled conv
+  # input gradient, submit batch) were settled by MODE=compare runs: docs/benchmarks/gpu-h200.md.
+  variant "MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0 (stride-1 conv input gradient on tfjs's transposed-conv program)" webgpu-noconvforward.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0
+  variant "MIXTURE_WEBGPU_ADAM_INPLACE=0 (one MixtureAdam kernel call per weight, new tensors)" webgpu-noinplace.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_ADAM_INPLACE=0
   variant "MIXTURE_WEBGPU_CACHE=0 (tfjs's own recording: no bind-group/uniform caches)" webgpu-nocache.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_CACHE=0
-  variant "MIXTURE_WEBGPU_ATTENTION=0 (attention through split/transpose/BatchMatMul)" webgpu-noattention.json stl10-perceiver/perceiver,cifar10/vit MIXTURE_WEBGPU_ATTENTION=0
-  variant "MIXTURE_WEBGPU_CONV_INPUT_MM=-1 (tfjs's naive conv input gradient everywhere)" webgpu-naiveconv.json stl10-perceiver/cnn MIXTURE_WEBGPU_CONV_INPUT_MM=-1
-  variant "MIXTURE_WEBGPU_SUBMIT_BATCH=256 (fewer queue submits)" webgpu-submit256.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_SUBMIT_BATCH=256
 fi
 
 # 6. Table -----------------------------------------------------------------------------------------

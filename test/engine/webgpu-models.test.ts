@@ -4,7 +4,8 @@
  * training mode, cross-entropy, gradients, the fused Adam update — on each backend from the same
  * weights; the loss and every updated weight agree within float32 tolerance. Runs wherever a WebGPU
  * adapter is present (a software one with MIXTURE_WEBGPU_ALLOW_SOFTWARE=1); skipped, with the
- * loader's reason, elsewhere.
+ * loader's reason, elsewhere. Two mixtures also take three steps with the weights read back in
+ * between (as a checkpoint does): the in-place Adam update keeps them equal to the cpu run.
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
@@ -12,6 +13,7 @@ import {tf} from '../../src/engine/tf.js'
 import '../../src/engine/kernels/index.js'
 import {loadWebgpu} from '../../src/engine/webgpu/index.js'
 import {Trainer} from '../../src/engine/trainer.js'
+import {countDispatches} from '../../src/engine/webgpu/dispatches.js'
 import {buildModel} from '../../src/model/build.js'
 import {resolveObject, values} from '../helpers.js'
 import {assertClose, paperRows} from './paper-rows.js'
@@ -63,6 +65,52 @@ describe('paper models at tiny sizes: one WebGPU training step equals the cpu st
         gpu.weights.forEach((w, i) => assertClose('webgpu', w, cpu.weights[i], `updated ${names[i]}`))
         const moved = cpu.weights.filter((w, i) => w.some((v, j) => Math.abs(v - start[i][j]) > 1e-6)).length
         assert.ok(moved >= built.model.trainableWeights.length / 2, `the step moved the weights (${moved} of ${cpu.weights.length})`)
+      } finally {
+        await tf.setBackend('cpu')
+        built.model.dispose()
+      }
+    })
+  }
+})
+
+describe('three WebGPU training steps, weights read back between them, equal the cpu steps', {skip: unavailable}, () => {
+  const picks = rows.filter(({row}) => /^(cifar10\/alternating-1block|stl10-perceiver\/joint-1block)$/.test(row))
+  it('the rows exist', () => assert.equal(picks.length, 2, rows.map((r) => r.row).join(', ')))
+  for (const {row, model} of picks) {
+    it(row, async () => {
+      await tf.setBackend('cpu')
+      const spec = resolveObject({name: 'webgpu-steps', seed: 3, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})
+      const built = buildModel(spec)
+      const start = built.model.getWeights().map((w) => Float32Array.from(w.dataSync()))
+      try {
+        const run = async (backend: string) => {
+          await tf.setBackend(backend)
+          tf.tidy(() => built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(start[i], w.shape))))
+          const trainer = new Trainer(built.model, {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-3, weightDecay: 1e-4})
+          const programs: string[][] = []
+          for (let step = 0; step < 3; step++) {
+            const x = tf.tensor4d(values(2 * SIZE * SIZE * 3, 11 + step), [2, SIZE, SIZE, 3])
+            const labels = tf.tensor1d([step % CLASSES, (step + 1) % CLASSES], 'int32')
+            if (backend === 'webgpu') programs.push((await countDispatches(() => trainer.trainStep(x, labels))).count.byProgram.map(([name]) => name))
+            else trainer.trainStep(x, labels)
+            // Read every weight back (cached on the CPU by the backend), as a checkpoint would.
+            await Promise.all(built.model.getWeights().map((w) => w.data()))
+            tf.dispose([x, labels])
+          }
+          const {loss} = await trainer.readMetrics()
+          const weights = await Promise.all(built.model.getWeights().map((w) => w.data() as Promise<Float32Array>))
+          trainer.dispose()
+          return {loss, weights, programs}
+        }
+        const cpu = await run('cpu')
+        const gpu = await run('webgpu')
+        assertClose('webgpu', [gpu.loss], [cpu.loss], 'mean loss of three steps', 1e-4, 1e-5)
+        const names = built.model.weights.map((w) => w.name)
+        gpu.weights.forEach((w, i) => assertClose('webgpu', w, cpu.weights[i], `after three steps: ${names[i]}`))
+        for (const [k, programs] of gpu.programs.entries()) {
+          assert.ok(programs.includes('MixtureAdamInPlace'), `step ${k + 1}: ${programs.join(', ')}`)
+          assert.ok(!programs.includes('MixtureAdam'), `step ${k + 1}: every weight updated in place`)
+        }
       } finally {
         await tf.setBackend('cpu')
         built.model.dispose()

@@ -159,7 +159,9 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
       // Weight 2 shares its data with a live tensor: it must not be written in place.
       const alias = tf.reshape(params[2], [1, sizes[2]])
       const aliasBefore = await alias.data()
-      // Weight 0 was read back: its CPU copy must not outlive the update.
+      // Weight 0 was read back from the GPU (so the backend caches it on the CPU): that copy must not
+      // outlive the update.
+      tf.tidy(() => tf.add(params[0], 0)).dispose()
       await params[0].data()
       const counts = []
       for (const step of [1, 2]) {
