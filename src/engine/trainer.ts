@@ -83,10 +83,12 @@ export class Trainer {
       }, this.vars)
       return {value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
     })
-    adamStep(this.vars, grads, this.m, this.v, {...this.optimizer, step: this.step})
-    tf.dispose(grads)
-    tf.tidy(() => this.accumulate(value, correct, batch))
-    value.dispose()
+    try {
+      adamStep(this.vars, grads, this.m, this.v, {...this.optimizer, step: this.step})
+      tf.tidy(() => this.accumulate(value, correct, batch))
+    } finally {
+      tf.dispose([...grads, value, correct])
+    }
   }
 
   /** Evaluation-mode forward of one batch, accumulated like the training metrics. */
