@@ -395,6 +395,50 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     tf.dispose([x, dy, y])
   })
 
+  it('Sum over the leading axes (bias gradients): column sums without a transpose, as on cpu; other sums unchanged', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const cases: {shape: number[]; axis: number[] | number; keepDims: boolean; dispatches: number}[] = [
+      {shape: [5, 7], axis: 0, keepDims: false, dispatches: 1},
+      {shape: [2, 3, 4, 70], axis: [2, 0, 1], keepDims: true, dispatches: 1},
+      {shape: [3, 9, 130], axis: [0, 1], keepDims: false, dispatches: 1},
+      {shape: [20_000, 3], axis: [0], keepDims: false, dispatches: 2},
+      {shape: [4, 3000, 70], axis: [0, 1], keepDims: true, dispatches: 2},
+    ]
+    const others = [
+      {shape: [4, 6, 5], axis: [1, 2], keepDims: false},
+      {shape: [4, 6, 5], axis: [0], keepDims: false},
+      {shape: [7, 9], axis: [1], keepDims: true},
+    ]
+    for (const c of [...cases, ...others]) {
+      const n = c.shape.reduce((a, b) => a * b)
+      const xs = series(n, (i) => Math.sin(i * 0.013) + 0.25 * Math.cos(i * 1.7))
+      const {cpu, gpu} = await onBoth(() => [tf.sum(tf.tensor(xs, c.shape), c.axis, c.keepDims)])
+      const scale = cpu[0].reduce((m, v) => Math.max(m, Math.abs(v)), 1)
+      // (tfjs's own reduction, under MIXTURE_WEBGPU_COLUMN_SUM=0, drifts a little more on long columns)
+      const tolerance = process.env.MIXTURE_WEBGPU_COLUMN_SUM === '0' ? 1e-4 : 1e-5
+      assert.ok(maxDiff(gpu[0], cpu[0]) < tolerance * scale, `${JSON.stringify(c)}: ${maxDiff(gpu[0], cpu[0])}`)
+      await tf.setBackend('webgpu')
+      const x = tf.tensor(xs, c.shape)
+      const {result: shape, count} = await countDispatches(async () => {
+        const y = tf.sum(x, c.axis, c.keepDims)
+        await y.data()
+        y.dispose()
+        return y.shape
+      })
+      x.dispose()
+      assert.deepEqual(shape, tf.tidy(() => tf.sum(tf.zeros(c.shape), c.axis, c.keepDims).shape), `${JSON.stringify(c)}: shape`)
+      const programs = count.byProgram.map(([name]) => name)
+      const columnSums = process.env.MIXTURE_WEBGPU_COLUMN_SUM !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
+      if (!columnSums) assert.ok(!programs.some((p) => p.startsWith('MixtureColumnSum')), programs.join(', '))
+      else if ('dispatches' in c) {
+        assert.equal(count.dispatches, c.dispatches, `${JSON.stringify(c)}: ${programs.join(', ')}`)
+        assert.ok(programs.every((p) => p.startsWith('MixtureColumnSum')), programs.join(', '))
+      } else {
+        assert.ok(!programs.some((p) => p.startsWith('MixtureColumnSum')), `${JSON.stringify(c)} stays with tfjs: ${programs.join(', ')}`)
+      }
+    }
+  })
+
   it('recording caches: a repeated step reuses its bind groups and gives the same numbers', async () => {
     const {recordingStats} = await import('../../src/engine/webgpu/record.js')
     await tf.setBackend('webgpu')
