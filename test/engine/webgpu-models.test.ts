@@ -107,7 +107,8 @@ describe('three WebGPU training steps, weights read back between them, equal the
         assertClose('webgpu', [gpu.loss], [cpu.loss], 'mean loss of three steps', 1e-4, 1e-5)
         const names = built.model.weights.map((w) => w.name)
         gpu.weights.forEach((w, i) => assertClose('webgpu', w, cpu.weights[i], `after three steps: ${names[i]}`))
-        for (const [k, programs] of gpu.programs.entries()) {
+        const inPlace = process.env.MIXTURE_WEBGPU_ADAM_INPLACE !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
+        if (inPlace) for (const [k, programs] of gpu.programs.entries()) {
           assert.ok(programs.includes('MixtureAdamInPlace'), `step ${k + 1}: ${programs.join(', ')}`)
           assert.ok(!programs.includes('MixtureAdam'), `step ${k + 1}: every weight updated in place`)
         }
