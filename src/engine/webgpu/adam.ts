@@ -157,11 +157,17 @@ function adamInPlace(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[]
   if (process.env.MIXTURE_WEBGPU_ADAM_INPLACE === '0') return done
   const b = tf.backend() as unknown as WebgpuBackendInternals & tf.KernelBackend
   const eligible: number[] = []
+  // A buffer written in place must be bound once per dispatch: a weight listed twice goes through MixtureAdam.
+  const written = new Set<object>()
   params.forEach((p, i) => {
     const g = grads[i]
     const sameShape = [g, m[i], v[i]].every((t) => tf.util.arraysEqual(t.shape, p.shape))
-    const distinct = new Set([p.dataId, m[i].dataId, v[i].dataId, g.dataId]).size === 4
-    if (sameShape && distinct && g.dtype === 'float32' && p.size > 0 && [p, m[i], v[i]].every((t) => exclusive(b, t))) eligible.push(i)
+    const ids = [p.dataId, m[i].dataId, v[i].dataId]
+    const distinct = new Set([...ids, g.dataId]).size === 4 && ids.every((id) => !written.has(id))
+    if (sameShape && distinct && g.dtype === 'float32' && p.size > 0 && [p, m[i], v[i]].every((t) => exclusive(b, t))) {
+      eligible.push(i)
+      for (const id of ids) written.add(id)
+    }
   })
   if (eligible.length === 0) return done
   const scalars = stepScalarsFor(b, a)
