@@ -8,6 +8,7 @@ import {tf, type LayersModel} from './tf.js'
 import {adamStep, type AdamConfig} from './optimizer.js'
 import {constant} from './constants.js'
 import {setDropoutStep} from '../layers/dropout.js'
+import {crossEntropy} from './kernels/xent.js'
 
 export interface StepMetrics {
   loss: number
@@ -15,14 +16,7 @@ export interface StepMetrics {
   examples: number
 }
 
-/** Mean softmax cross-entropy of integer labels, and the number of correct top-1 predictions. */
-export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): {loss: tf.Scalar; correct: tf.Scalar} {
-  const k = logits.shape[1]
-  const onehot = tf.oneHot(labels, k)
-  const loss = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), onehot), 1))) as tf.Scalar
-  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar
-  return {loss, correct}
-}
+export {crossEntropy} from './kernels/xent.js'
 
 interface VarLike {
   name: string
@@ -78,7 +72,7 @@ export class Trainer {
       const {value, grads} = tf.variableGrads(() => {
         const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
         const out = crossEntropy(logits, y)
-        correct = tf.keep(out.correct)
+        correct = out.correct
         return out.loss
       }, this.vars)
       return {value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}

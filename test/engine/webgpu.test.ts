@@ -442,6 +442,41 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     }
   })
 
+  it('softmax cross-entropy: loss, correct count and gradient in one dispatch each way, as the cpu composite', async () => {
+    const {crossEntropy} = await import('../../src/engine/kernels/xent.js')
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    for (const [B, K] of [[64, 10], [300, 100], [3, 2]]) {
+      const xs = series(B * K, (i) => 3 * Math.sin(i * 0.77) + Math.cos(i * 0.1))
+      // a row with a tie for the top-1 (the first index wins) and a label outside [0, K)
+      if (K > 2) {
+        xs[K + 1] = 9
+        xs[K + 2] = 9
+      }
+      const ys = Array.from({length: B}, (_, i) => (i === 1 ? 1 : i === 2 ? K + 3 : (i * 7) % K))
+      const run = () => {
+        const logits = tf.tensor2d(xs, [B, K])
+        const labels = tf.tensor1d(ys, 'int32')
+        const {loss, correct} = crossEntropy(logits, labels)
+        const grad = tf.grad((x: tf.Tensor) => tf.mul(crossEntropy(x as tf.Tensor2D, labels).loss, 2.5))(logits)
+        return [loss, correct, grad]
+      }
+      const {cpu, gpu} = await onBoth(() => tf.tidy(run))
+      assert.ok(Math.abs(gpu[0][0] - cpu[0][0]) < 1e-5 * Math.max(1, Math.abs(cpu[0][0])), `B ${B} K ${K} loss ${gpu[0][0]} vs ${cpu[0][0]}`)
+      assert.equal(gpu[1][0], cpu[1][0], `B ${B} K ${K} correct`)
+      assert.ok(maxDiff(gpu[2], cpu[2]) < 1e-6, `B ${B} K ${K} gradient: ${maxDiff(gpu[2], cpu[2])}`)
+    }
+    await tf.setBackend('webgpu')
+    const logits = tf.tensor2d(series(640, (i) => Math.sin(i)), [64, 10])
+    const labels = tf.tensor1d(Array.from({length: 64}, (_, i) => i % 10), 'int32')
+    const {count} = await countDispatches(async () => {
+      const g = tf.grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, labels).loss)(logits)
+      await g.data()
+      g.dispose()
+    })
+    assert.deepEqual(count.byProgram.filter(([name]) => name !== 'FillProgram').map(([name, n]) => [name, n]).sort(), [['MixtureSoftmaxXent', 1], ['MixtureSoftmaxXentGrad', 1]])
+    tf.dispose([logits, labels])
+  })
+
   it('recording caches: a repeated step reuses its bind groups and gives the same numbers', async () => {
     const {recordingStats} = await import('../../src/engine/webgpu/record.js')
     await tf.setBackend('webgpu')

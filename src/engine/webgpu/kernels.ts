@@ -17,6 +17,7 @@ if (process.env.MIXTURE_WEBGPU_FUSED !== '0') {
   await import('./batchnorm.js')
   await import('./layernorm.js')
   await import('./activation.js')
+  await import('./xent.js')
   if (process.env.MIXTURE_WEBGPU_ATTENTION !== '0') await import('./matmul.js')
   const {installConvInputChoice} = await import('./conv_input.js')
   installConvInputChoice()
