@@ -32,14 +32,17 @@ function chunking(rows: number, channels: number): {rowsPerChunk: number; chunks
   return {rowsPerChunk, chunks: Math.ceil(rows / rowsPerChunk)}
 }
 
+/** What a column pass sums (see `partialsWgsl`). */
+export type PartialsMode = 'stats' | 'grad' | 'rowgrad' | 'sum'
+
 /**
  * Partial sums over a chunk of rows for 64 channels (columns): mode `stats` Σ(x−k), Σ(x−k)²; mode
  * `grad` Σdy, Σdy·x̂ with per-column statistics (BatchNorm); mode `rowgrad` the same with per-row
- * mean and 1/σ (LayerNorm's dγ, dβ).
+ * mean and 1/σ (LayerNorm's dγ, dβ); mode `sum` Σx alone (colsum.ts), written as [chunks, C].
  */
-function partialsWgsl(mode: 'stats' | 'grad' | 'rowgrad'): string {
+function partialsWgsl(mode: PartialsMode): string {
   const bindings =
-    mode === 'stats'
+    mode === 'stats' || mode === 'sum'
       ? `@group(0) @binding(1) var<storage, read> x : array<f32>;
 @group(0) @binding(2) var<uniform> u : Params;`
       : `@group(0) @binding(1) var<storage, read> dy : array<f32>;
@@ -48,7 +51,9 @@ function partialsWgsl(mode: 'stats' | 'grad' | 'rowgrad'): string {
 @group(0) @binding(4) var<storage, read> variance : array<f32>;
 @group(0) @binding(5) var<uniform> u : Params;`
   const body =
-    mode === 'rowgrad'
+    mode === 'sum'
+      ? `for (var r = r0 + lid.y; r < r1; r = r + ${ROW_LANES}u) { a = a + x[r * u.C + c]; }`
+      : mode === 'rowgrad'
       ? `for (var r = r0 + lid.y; r < r1; r = r + ${ROW_LANES}u) {
       let i = r * u.C + c;
       let g = dy[i];
@@ -106,7 +111,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
       tb = tb + sb[l * ${CHANNELS_PER_GROUP}u + lid.x];
     }
     partial[chunk * u.C + c] = ta;
-    partial[(u.chunks + chunk) * u.C + c] = tb;
+    ${mode === 'sum' ? '' : 'partial[(u.chunks + chunk) * u.C + c] = tb;'}
   }
 }
 `
@@ -218,26 +223,28 @@ function dispose(backend: WebgpuBackendInternals, t: tf.TensorInfo): void {
 }
 
 /**
- * The first pass of BatchNorm statistics and of the BatchNorm/LayerNorm parameter gradients:
- * per-channel sums over chunks of rows, [2, chunks, C] (`partialsWgsl(mode)` says which sums).
+ * The first pass of BatchNorm statistics, of the BatchNorm/LayerNorm parameter gradients and of
+ * column sums: per-channel sums over chunks of rows, [2, chunks, C] ([chunks, C] for `sum`;
+ * `partialsWgsl(mode)` says which sums). `rowsPerChunk` overrides the default chunking.
  */
 export function channelPartials(
   b: WebgpuBackendInternals,
   name: string,
-  mode: 'stats' | 'grad' | 'rowgrad',
+  mode: PartialsMode,
   inputs: tf.TensorInfo[],
   R: number,
   C: number,
   eps = 0,
+  rowsPerChunkOverride?: number,
 ): {partial: tf.TensorInfo; chunks: number} {
-  const {rowsPerChunk, chunks} = chunking(R, C)
+  const {rowsPerChunk, chunks} = rowsPerChunkOverride ? {rowsPerChunk: rowsPerChunkOverride, chunks: Math.ceil(R / rowsPerChunkOverride)} : chunking(R, C)
   const [partial] = runKernel(b, {
     name,
     key: `bn-partials-${mode}`,
     wgsl: () => partialsWgsl(mode),
     workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), chunks],
     inputs,
-    outputs: [{shape: [2, chunks, C]}],
+    outputs: [{shape: mode === 'sum' ? [chunks, C] : [2, chunks, C]}],
     uniforms: [
       {type: 'uint32', data: [R]},
       {type: 'uint32', data: [C]},

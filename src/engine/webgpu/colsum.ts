@@ -8,95 +8,29 @@
  * MIXTURE_WEBGPU_COLUMN_SUM=0 leaves every Sum to tfjs.
  */
 import {tf} from '../tf.js'
-import {runKernel, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {channelPartials} from './batchnorm.js'
+import {sumSplits} from './splitk.js'
+import {webgpuKernelFunc, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
 
-const COLUMNS = 64
-const LANES = 4
 /** Rows one workgroup sums in the single-pass case, and per chunk otherwise. */
 const SINGLE_PASS_ROWS = 4096
 const CHUNK_ROWS = 1024
 
-function partialWgsl(): string {
-  return /* wgsl */ `
-struct Params { R : u32, C : u32, rowsPerChunk : u32, };
-@group(0) @binding(0) var<storage, read_write> out : array<f32>;
-@group(0) @binding(1) var<storage, read> x : array<f32>;
-@group(0) @binding(2) var<uniform> u : Params;
-var<workgroup> lanes : array<f32, ${COLUMNS * LANES}>;
+type Backend = WebgpuBackendInternals & tf.KernelBackend
 
-@compute @workgroup_size(${COLUMNS}, ${LANES}, 1)
-fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {
-  let c = wg.x * ${COLUMNS}u + lid.x;
-  let r0 = wg.y * u.rowsPerChunk;
-  let r1 = min(r0 + u.rowsPerChunk, u.R);
-  var a = 0.0;
-  if (c < u.C) {
-    for (var r = r0 + lid.y; r < r1; r = r + ${LANES}u) { a = a + x[r * u.C + c]; }
-  }
-  lanes[lid.y * ${COLUMNS}u + lid.x] = a;
-  workgroupBarrier();
-  if (lid.y == 0u && c < u.C) {
-    var t = 0.0;
-    for (var l = 0u; l < ${LANES}u; l = l + 1u) { t = t + lanes[l * ${COLUMNS}u + lid.x]; }
-    out[wg.y * u.C + c] = t;
-  }
-}
-`
-}
-
-function chunkSumWgsl(): string {
-  return /* wgsl */ `
-struct Params { C : u32, chunks : u32, };
-@group(0) @binding(0) var<storage, read_write> out : array<f32>;
-@group(0) @binding(1) var<storage, read> partial : array<f32>;
-@group(0) @binding(2) var<uniform> u : Params;
-
-@compute @workgroup_size(${COLUMNS})
-fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
-  let c = gid.x;
-  if (c >= u.C) { return; }
-  var a = 0.0;
-  for (var k = 0u; k < u.chunks; k = k + 1u) { a = a + partial[k * u.C + c]; }
-  out[c] = a;
-}
-`
-}
-
-/** Σ over the rows of x read as (R, C) = (size / C, last axis); the result has `outShape` (C values). */
-export function columnSum(backend: WebgpuBackendInternals, x: tf.TensorInfo, outShape: number[]): tf.TensorInfo {
+/**
+ * Σ over the rows of x read as (R, C) = (size / C, last axis); the result has `outShape` (C values).
+ * The column pass is BatchNorm's (`channelPartials`, mode `sum`) with its own chunking; the chunks
+ * are added by the split-k sum pass (`sumSplits`).
+ */
+export function columnSum(backend: Backend, x: tf.TensorInfo, outShape: number[]): tf.TensorInfo {
   const C = x.shape[x.shape.length - 1]
   const R = tf.util.sizeFromShape(x.shape) / C
-  const groups = Math.ceil(C / COLUMNS)
   const single = R <= SINGLE_PASS_ROWS
-  const rowsPerChunk = single ? R : CHUNK_ROWS
-  const chunks = Math.ceil(R / rowsPerChunk)
-  const [partial] = runKernel(backend, {
-    name: single ? 'MixtureColumnSum' : 'MixtureColumnSumPartial',
-    key: 'column-sum-partial',
-    wgsl: partialWgsl,
-    workgroups: [groups, chunks],
-    inputs: [x],
-    outputs: [{shape: single ? outShape : [chunks, C]}],
-    uniforms: [
-      {type: 'uint32', data: [R]},
-      {type: 'uint32', data: [C]},
-      {type: 'uint32', data: [rowsPerChunk]},
-    ],
-  })
-  if (single) return partial
-  const [sum] = runKernel(backend, {
-    name: 'MixtureColumnSum',
-    key: 'column-sum-chunks',
-    wgsl: chunkSumWgsl,
-    workgroups: [groups],
-    inputs: [partial],
-    outputs: [{shape: outShape}],
-    uniforms: [
-      {type: 'uint32', data: [C]},
-      {type: 'uint32', data: [chunks]},
-    ],
-  })
-  ;(backend as unknown as tf.KernelBackend).disposeData(partial.dataId)
+  const {partial, chunks} = channelPartials(backend, single ? 'MixtureColumnSum' : 'MixtureColumnSumPartial', 'sum', [x], R, C, 0, single ? R : CHUNK_ROWS)
+  if (chunks > 1) return sumSplits(backend, partial, {name: 'MixtureColumnSum', splits: chunks, I: 1, J: C, heads: 1, cView: [0, 0, 0, 1], outShape})
+  const sum = webgpuKernelFunc('Reshape')({inputs: {x: partial}, backend, attrs: {shape: outShape}}) as tf.TensorInfo
+  backend.disposeData(partial.dataId)
   return sum
 }
 
@@ -111,7 +45,7 @@ export function installColumnSum(): void {
     const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b)
     if (axes.length !== rank - 1 || axes.some((a, i) => a !== i)) return run(args)
     const C = x.shape[rank - 1]
-    const b = args.backend as unknown as WebgpuBackendInternals
+    const b = args.backend as unknown as Backend
     if (tf.util.sizeFromShape(x.shape) / C / CHUNK_ROWS > b.device.limits.maxComputeWorkgroupsPerDimension) return run(args)
     const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), C] : [C]
     return columnSum(b, x, outShape)

@@ -20,7 +20,7 @@
  *   MIXTURE_WEBGPU_CONV_INPUT_MM pixels (default 0: all; -1: never) and the naive one below.
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
 
 const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'
 const WORKGROUP = 256
@@ -79,12 +79,6 @@ export function flipFilter(backend: Backend, filter: tf.TensorInfo): tf.TensorIn
   })[0]
 }
 
-function kernelFunc(name: string): tf.KernelFunc {
-  const config = tf.getKernel(name, 'webgpu')
-  if (!config) throw new Error(`the webgpu backend has no ${name} kernel`)
-  return config.kernelFunc
-}
-
 /** dx through a forward convolution (or a matrix product for 1×1), when the shapes allow it; else undefined. */
 function viaForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, a: BackpropInputAttrs): tf.TensorInfo | undefined {
   if (a.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return undefined
@@ -96,18 +90,18 @@ function viaForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, 
   if (pads.some((p) => p < 0)) return undefined
   const [batch, height, width] = a.inputShape
   if (dy.shape[1] + pads[0] + pads[1] - kh + 1 !== height || dy.shape[2] + pads[2] + pads[3] - kw + 1 !== width) return undefined
-  const reshape = kernelFunc('Reshape')
+  const reshape = webgpuKernelFunc('Reshape')
   if (kh === 1 && kw === 1) {
     // dx (B·H·W, cin) = dy (B·H·W, cout) · W (cin, cout)ᵀ
     const a3 = reshape({inputs: {x: dy}, backend, attrs: {shape: [1, batch * height * width, cout]}}) as tf.TensorInfo
     const b3 = reshape({inputs: {x: filter}, backend, attrs: {shape: [1, cin, cout]}}) as tf.TensorInfo
-    const product = kernelFunc('BatchMatMul')({inputs: {a: a3, b: b3}, backend, attrs: {transposeA: false, transposeB: true}}) as tf.TensorInfo
+    const product = webgpuKernelFunc('BatchMatMul')({inputs: {a: a3, b: b3}, backend, attrs: {transposeA: false, transposeB: true}}) as tf.TensorInfo
     const dx = reshape({inputs: {x: product}, backend, attrs: {shape: a.inputShape}}) as tf.TensorInfo
     for (const t of [a3, b3, product]) backend.disposeData(t.dataId)
     return dx
   }
   const flipped = flipFilter(backend, filter)
-  const dx = kernelFunc('Conv2D')({
+  const dx = webgpuKernelFunc('Conv2D')({
     inputs: {x: dy, filter: flipped},
     backend,
     attrs: {strides: [1, 1], pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1]},

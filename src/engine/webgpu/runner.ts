@@ -163,6 +163,13 @@ export function flatIndexWgsl(size: number): string {
   return `let index = gid.x + gid.y * nwg.x * ${size}u;`
 }
 
+/** tfjs's own webgpu implementation of `kernelName`, for kernels that compose it (Reshape, Conv2D, BatchMatMul). */
+export function webgpuKernelFunc(kernelName: string): tf.KernelFunc {
+  const config = tf.getKernel(kernelName, 'webgpu')
+  if (!config) throw new Error(`the webgpu backend has no ${kernelName} kernel`)
+  return config.kernelFunc
+}
+
 const wrapped = new Set<string>()
 
 /**
