@@ -4,7 +4,7 @@
  * (tfjs-layers' own Dropout reuses one mask forever when given a seed, and is unseeded otherwise.)
  */
 import {tf, tfl} from '../engine/tf.js'
-import {dropoutHash, seededDropout} from '../engine/kernels/dropout.js'
+import {seededDropout} from '../engine/kernels/dropout.js'
 
 let trainingStep = 0
 
@@ -34,7 +34,7 @@ export class Dropout extends tfl.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs
     if (!kwargs.training || this.rate === 0) return x
-    return seededDropout(x, this.rate, dropoutHash(this.seed, trainingStep), {layerSeed: this.seed, step: trainingStep})
+    return seededDropout(x, this.rate, {layerSeed: this.seed, step: trainingStep})
   }
 
   computeOutputShape(shape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {

@@ -2,8 +2,8 @@
  * Dropout as one kernel, `MixtureDropout`: y = x · keep(i) / (1 − rate), where keep(i) comes from a
  * counter-based hash of (seed, i). No random state, so the mask is reproducible from the seed, the
  * same on every backend, and the gradient is the same kernel applied to dy (same seed → same mask).
- * Kernel contract: inputs {x} float32; attrs {rate, seed (uint32)}; output y. A caller whose seed is
- * dropoutHash(layerSeed, step) — the layer's per-step mask — also passes {layerSeed, step}, so that a
+ * Kernel contract: inputs {x} float32; attrs {rate, seed (uint32)}; output y. A layer's per-step
+ * mask, seed = dropoutHash(layerSeed, step), also passes {layerSeed, step}, so that a
  * backend may derive the seed on the device from a per-step value and keep the rest of its
  * dispatch identical from step to step (webgpu/dropout.ts); backends that do not are unaffected.
  */
@@ -29,15 +29,16 @@ export function dropoutLoop(x: Float32Array, out: Float32Array, rate: number, se
   for (let i = 0; i < x.length; i++) out[i] = dropoutHash(seed, i) >= threshold ? x[i] * scale : 0
 }
 
-/** Where the seed comes from: a layer's seed mixed with the training step (seed = dropoutHash(layerSeed, step)). */
+/** A layer's seed mixed with the training step: the mask seed is dropoutHash(layerSeed, step). */
 export interface DropoutSeedSource {
   layerSeed: number
   step: number
 }
 
-function runDropout(x: tf.Tensor, rate: number, seed: number, source?: DropoutSeedSource): tf.Tensor {
+function runDropout(x: tf.Tensor, rate: number, from: number | DropoutSeedSource): tf.Tensor {
+  const seed = typeof from === 'number' ? from : dropoutHash(from.layerSeed >>> 0, from.step)
   if (tf.getKernel(DROPOUT_KERNEL, tf.getBackend())) {
-    const attrs: tf.NamedAttrMap = source ? {rate, seed, layerSeed: source.layerSeed >>> 0, step: source.step >>> 0} : {rate, seed}
+    const attrs: tf.NamedAttrMap = typeof from === 'number' ? {rate, seed} : {rate, seed, layerSeed: from.layerSeed >>> 0, step: from.step >>> 0}
     return tf.engine().runKernel(DROPOUT_KERNEL, {x}, attrs) as tf.Tensor
   }
   const out = new Float32Array(x.size)
@@ -45,13 +46,13 @@ function runDropout(x: tf.Tensor, rate: number, seed: number, source?: DropoutSe
   return tf.tensor(out, x.shape, 'float32')
 }
 
-/** Differentiable seeded dropout; the gradient reuses the forward kernel on dy. */
-export function seededDropout(x: tf.Tensor, rate: number, seed: number, source?: DropoutSeedSource): tf.Tensor {
+/** Differentiable seeded dropout (a seed, or a layer seed and step); the gradient reuses the forward kernel on dy. */
+export function seededDropout(x: tf.Tensor, rate: number, seed: number | DropoutSeedSource): tf.Tensor {
   if (rate <= 0) return x
   if (rate >= 1) return tf.zerosLike(x)
   const op = tf.customGrad(((input: tf.Tensor) => ({
-    value: runDropout(input, rate, seed, source),
-    gradFunc: (dy: tf.Tensor) => runDropout(dy, rate, seed, source),
+    value: runDropout(input, rate, seed),
+    gradFunc: (dy: tf.Tensor) => runDropout(dy, rate, seed),
   })) as unknown as Parameters<typeof tf.customGrad>[0])
   return op(x) as tf.Tensor
 }
