@@ -232,56 +232,58 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     input.dispose()
   })
 
-  it('BatchNorm (training): y, gradients and running statistics match the layer on cpu', async () => {
+  it('BatchNorm (training): y, gradients and running statistics match the layer on cpu (few and many chunks)', async () => {
     const {BatchNorm} = await import('../../src/layers/norm.js')
     const {batchNormTraining, hasFusedBatchNorm} = await import('../../src/engine/kernels/fused-norm.js')
-    const shape = [3, 5, 7, 70]
-    const C = 70
-    const n = 3 * 5 * 7 * C
-    const xs = series(n, (i) => 3 + 2 * Math.sin(i * 0.37) + (i % C) * 0.01)
-    const ws = series(n, (i) => Math.cos(i * 0.11))
-    const gs = series(C, (i) => 1 + 0.01 * i)
-    const bs = series(C, (i) => 0.1 - 0.003 * i)
-    const rm = series(C, (i) => 0.05 * i)
-    const rv = series(C, (i) => 1 + 0.02 * i)
-    const results: Record<string, Float32Array[]> = {}
-    for (const backend of ['cpu', 'webgpu']) {
-      await tf.setBackend(backend)
-      const x = tf.tensor(xs, shape)
-      const w = tf.tensor(ws, shape)
-      const gamma = tf.variable(tf.tensor(gs))
-      const beta = tf.variable(tf.tensor(bs))
-      let runningMean = tf.variable(tf.tensor(rm))
-      let runningVar = tf.variable(tf.tensor(rv))
-      let f: (t: tf.Tensor) => tf.Tensor
-      if (backend === 'cpu') {
-        const layer = new BatchNorm({momentum: 0.1, epsilon: 1e-5})
-        layer.build(shape)
-        const lv = layer as unknown as Record<string, {write(t: tf.Tensor): void; read(): tf.Variable}>
-        lv.gamma.write(gamma)
-        lv.beta.write(beta)
-        lv.movingMean.write(runningMean)
-        lv.movingVariance.write(runningVar)
-        f = (t) => layer.call(t, {training: true})
-        ;[runningMean, runningVar] = [lv.movingMean.read(), lv.movingVariance.read()]
-        const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [lv.gamma.read(), lv.beta.read()])
-        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
-        results.cpu = await Promise.all([f(x), dx, g.grads[lv.gamma.read().name], g.grads[lv.beta.read().name], lv.movingMean.read(), lv.movingVariance.read()].map((t) => t.data() as Promise<Float32Array>))
-      } else {
-        assert.ok(hasFusedBatchNorm())
-        f = (t) =>
-          batchNormTraining(t, gamma, beta, runningMean, runningVar, {momentum: 0.1, epsilon: 1e-5}, (m, v) => {
-            runningMean.assign(m)
-            runningVar.assign(v)
-          })
-        const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [gamma, beta])
-        const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
-        results.gpu = await Promise.all([f(x), dx, g.grads[gamma.name], g.grads[beta.name], runningMean, runningVar].map((t) => t.data() as Promise<Float32Array>))
+    // 7 chunks of rows, then 225 (more than the 32 lanes of the pass over the chunks), 3 channels
+    for (const shape of [[3, 5, 7, 70], [4, 30, 30, 3]]) {
+      const C = shape[3]
+      const n = shape.reduce((a, b) => a * b)
+      const xs = series(n, (i) => 3 + 2 * Math.sin(i * 0.37) + (i % C) * 0.01)
+      const ws = series(n, (i) => Math.cos(i * 0.11))
+      const gs = series(C, (i) => 1 + 0.01 * i)
+      const bs = series(C, (i) => 0.1 - 0.003 * i)
+      const rm = series(C, (i) => 0.05 * i)
+      const rv = series(C, (i) => 1 + 0.02 * i)
+      const results: Record<string, Float32Array[]> = {}
+      for (const backend of ['cpu', 'webgpu']) {
+        await tf.setBackend(backend)
+        const x = tf.tensor(xs, shape)
+        const w = tf.tensor(ws, shape)
+        const gamma = tf.variable(tf.tensor(gs))
+        const beta = tf.variable(tf.tensor(bs))
+        let runningMean = tf.variable(tf.tensor(rm))
+        let runningVar = tf.variable(tf.tensor(rv))
+        let f: (t: tf.Tensor) => tf.Tensor
+        if (backend === 'cpu') {
+          const layer = new BatchNorm({momentum: 0.1, epsilon: 1e-5})
+          layer.build(shape)
+          const lv = layer as unknown as Record<string, {write(t: tf.Tensor): void; read(): tf.Variable}>
+          lv.gamma.write(gamma)
+          lv.beta.write(beta)
+          lv.movingMean.write(runningMean)
+          lv.movingVariance.write(runningVar)
+          f = (t) => layer.call(t, {training: true})
+          ;[runningMean, runningVar] = [lv.movingMean.read(), lv.movingVariance.read()]
+          const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [lv.gamma.read(), lv.beta.read()])
+          const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
+          results.cpu = await Promise.all([f(x), dx, g.grads[lv.gamma.read().name], g.grads[lv.beta.read().name], lv.movingMean.read(), lv.movingVariance.read()].map((t) => t.data() as Promise<Float32Array>))
+        } else {
+          assert.ok(hasFusedBatchNorm())
+          f = (t) =>
+            batchNormTraining(t, gamma, beta, runningMean, runningVar, {momentum: 0.1, epsilon: 1e-5}, (m, v) => {
+              runningMean.assign(m)
+              runningVar.assign(v)
+            })
+          const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [gamma, beta])
+          const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
+          results.gpu = await Promise.all([f(x), dx, g.grads[gamma.name], g.grads[beta.name], runningMean, runningVar].map((t) => t.data() as Promise<Float32Array>))
+        }
       }
+      const names = ['y', 'dx', 'dgamma', 'dbeta', 'running mean', 'running variance']
+      names.forEach((name, k) => assert.ok(maxDiff(results.gpu[k], results.cpu[k]) < 1e-4, `${JSON.stringify(shape)} ${name}: ${maxDiff(results.gpu[k], results.cpu[k])}`))
+      assert.ok(maxDiff(results.gpu[4], rm) > 1e-3, 'running mean updated')
     }
-    const names = ['y', 'dx', 'dgamma', 'dbeta', 'running mean', 'running variance']
-    names.forEach((name, k) => assert.ok(maxDiff(results.gpu[k], results.cpu[k]) < 1e-4, `${name}: ${maxDiff(results.gpu[k], results.cpu[k])}`))
-    assert.ok(maxDiff(results.gpu[4], rm) > 1e-3, 'running mean updated')
   })
 
   it('LayerNorm: y and gradients match the layer on cpu', async () => {
@@ -327,6 +329,9 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
       {x: [3, 9, 9, 3], f: [7, 7, 3, 16], s: 2, p: 'same'},
       {x: [2, 7, 7, 66], f: [1, 1, 66, 70], s: 2, p: 'valid'},
       {x: [4, 16, 16, 8], f: [3, 3, 8, 8], s: 1, p: 1},
+      // rows wider than a tile step (positions advance without wrapping, then wrap); several m and n tiles, K not a multiple of 16
+      {x: [2, 20, 24, 4], f: [3, 3, 4, 6], s: 1, p: 'same'},
+      {x: [1, 11, 13, 9], f: [5, 5, 9, 70], s: 1, p: 'valid'},
     ]
     const programs = await convGradCases(cases, 'filter')
     assert.ok(programs.has('MixtureConv2DBackpropFilter') && programs.has('MixtureConv2DBackpropFilterSum'), [...programs].join(', '))

@@ -117,13 +117,46 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
 `
 }
 
-/** WGSL: a, b = the two per-channel sums of channel c over every chunk of `partial` ([2, chunks, C]). */
-const SUM_CHUNKS = /* wgsl */ `var a = 0.0;
+/** Channels and chunk lanes of a workgroup of the passes over the chunks (8 × 32 = 256 threads). */
+const SUM_CHANNELS = 8
+const SUM_LANES = 32
+
+/**
+ * WGSL: a, b = the two per-channel sums of channel c over every chunk of `partial` ([2, chunks, C]),
+ * for the channels of this workgroup; threads that do not hold a channel return. The chunks are
+ * spread over ${SUM_LANES} lanes per channel and the lanes added in shared memory: one thread per
+ * channel walking all (up to 2,048) chunks was latency-bound (the BatchNorm statistics and parameter
+ * gradient sums took 0.35 ms a layer at 96×96 on an H200).
+ */
+const SUM_CHUNKS = /* wgsl */ `let c = wg.x * ${SUM_CHANNELS}u + lid.x;
+  var a = 0.0;
   var b = 0.0;
-  for (var k = 0u; k < u.chunks; k = k + 1u) {
-    a = a + partial[k * u.C + c];
-    b = b + partial[(u.chunks + k) * u.C + c];
-  }`
+  if (c < u.C) {
+    for (var k = lid.y; k < u.chunks; k = k + ${SUM_LANES}u) {
+      a = a + partial[k * u.C + c];
+      b = b + partial[(u.chunks + k) * u.C + c];
+    }
+  }
+  let li = lid.y * ${SUM_CHANNELS}u + lid.x;
+  ra[li] = a;
+  rb[li] = b;
+  workgroupBarrier();
+  for (var s = ${SUM_LANES / 2}u; s > 0u; s = s >> 1u) {
+    if (lid.y < s) {
+      ra[li] = ra[li] + ra[li + s * ${SUM_CHANNELS}u];
+      rb[li] = rb[li] + rb[li + s * ${SUM_CHANNELS}u];
+    }
+    workgroupBarrier();
+  }
+  if (lid.y != 0u || c >= u.C) { return; }
+  a = ra[lid.x];
+  b = rb[lid.x];`
+
+const SUM_CHUNKS_HEAD = /* wgsl */ `var<workgroup> ra : array<f32, ${SUM_CHANNELS * SUM_LANES}>;
+var<workgroup> rb : array<f32, ${SUM_CHANNELS * SUM_LANES}>;
+
+@compute @workgroup_size(${SUM_CHANNELS}, ${SUM_LANES}, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {`
 
 function statsWgsl(): string {
   return /* wgsl */ `
@@ -144,10 +177,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read> movingVariance : array<f32>;
 @group(0) @binding(8) var<uniform> u : Params;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
-  let c = gid.x;
-  if (c >= u.C) { return; }
+${SUM_CHUNKS_HEAD}
   ${SUM_CHUNKS}
   let n = f32(u.R);
   let d = a / n;
@@ -172,10 +202,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> partial : array<f32>;
 @group(0) @binding(3) var<uniform> u : Params;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
-  let c = gid.x;
-  if (c >= u.C) { return; }
+${SUM_CHUNKS_HEAD}
   ${SUM_CHUNKS}
   dBeta[c] = a;
   dGamma[c] = b;
@@ -262,7 +289,7 @@ export function gradSums(b: WebgpuBackendInternals, name: string, partial: tf.Te
     name,
     key: 'bn-grad-sums',
     wgsl: gradSumsWgsl,
-    workgroups: [Math.ceil(C / 64)],
+    workgroups: [Math.ceil(C / SUM_CHANNELS)],
     inputs: [partial],
     outputs: [{shape: [C]}, {shape: [C]}],
     uniforms: [
@@ -287,7 +314,7 @@ tf.registerKernel({
       name: BN_STATS_KERNEL,
       key: 'bn-stats',
       wgsl: statsWgsl,
-      workgroups: [Math.ceil(C / 64)],
+      workgroups: [Math.ceil(C / SUM_CHANNELS)],
       inputs: [partial, x, movingMean, movingVariance],
       outputs: [{shape: [C]}, {shape: [C]}, {shape: [C]}, {shape: [C]}],
       uniforms: [

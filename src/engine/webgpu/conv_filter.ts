@@ -10,11 +10,14 @@
  * second dispatch. NCHW inputs keep tfjs's kernel.
  */
 import {tf} from '../tf.js'
-import {runKernel, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {runKernel, unrolled, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
 import {sumSplits} from './splitk.js'
 
 const TILE = 64
 const TK = 16
+/** Elements of each tile one thread loads per step (256 threads), and the rows between them. */
+const LOADS = (TK * TILE) / 256
+const LOAD_ROW_STEP = 256 / TILE
 
 function gemmWgsl(): string {
   return /* wgsl */ `
@@ -52,37 +55,46 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   var acc : array<vec4<f32>, 4>;
   for (var i = 0u; i < 4u; i = i + 1u) { acc[i] = vec4<f32>(0.0); }
 
+  // Each thread loads column \`col\` of both tiles at ${LOADS} rows \`row0 + ${LOAD_ROW_STEP}·t\` per step. The filter
+  // position of its column is fixed, so it is decomposed once; the output positions (batch, oh, ow)
+  // of its rows are decomposed once and then advanced by ${TK} per step without divisions (the
+  // divisions per loaded element had cost more instructions than the products).
+  let col = li % ${TILE}u;
+  let row0 = li / ${TILE}u;
+  let m = m0 + col;
+  let n = n0 + col;
+  let ci = m % u.inC;
+  let fw = (m / u.inC) % u.filterW;
+  let fh = m / u.inC / u.filterW;
+  let offH = i32(fh) - u.padT;
+  let offW = i32(fw) - u.padL;
+${unrolled(LOADS, (t) => `  var ow${t} = (kBegin + row0 + ${t * LOAD_ROW_STEP}u) % u.outW;
+  var oh${t} = ((kBegin + row0 + ${t * LOAD_ROW_STEP}u) / u.outW) % u.outH;
+  var ob${t} = (kBegin + row0 + ${t * LOAD_ROW_STEP}u) / u.outW / u.outH;`)}
+
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
-    for (var t = 0u; t < ${(TK * TILE) / 256}u; t = t + 1u) {
-      let e = li + t * 256u;
-      let kk = e / ${TILE}u;
-      let col = e % ${TILE}u;
+${unrolled(LOADS, (t) => `    {
+      let kk = row0 + ${t * LOAD_ROW_STEP}u;
       let k = k0 + kk;
       var a = 0.0;
       var b = 0.0;
       if (k < kEnd) {
-        let m = m0 + col;
-        if (m < u.M) {
-          let ow = k % u.outW;
-          let rest = k / u.outW;
-          let oh = rest % u.outH;
-          let batch = rest / u.outH;
-          let ci = m % u.inC;
-          let rest2 = m / u.inC;
-          let fw = rest2 % u.filterW;
-          let fh = rest2 / u.filterW;
-          let ih = i32(oh) * u.strideH - u.padT + i32(fh);
-          let iw = i32(ow) * u.strideW - u.padL + i32(fw);
-          if (ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
-            a = x[((batch * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci];
-          }
+        let ih = i32(oh${t}) * u.strideH + offH;
+        let iw = i32(ow${t}) * u.strideW + offW;
+        if (m < u.M && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+          a = x[((ob${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci];
         }
-        let n = n0 + col;
         if (n < u.N) { b = dy[k * u.N + n]; }
       }
       As[kk * ${TILE / 4}u + col / 4u][col % 4u] = a;
       Bs[kk * ${TILE / 4}u + col / 4u][col % 4u] = b;
-    }
+      ow${t} = ow${t} + ${TK}u;
+      while (ow${t} >= u.outW) {
+        ow${t} = ow${t} - u.outW;
+        oh${t} = oh${t} + 1u;
+        if (oh${t} == u.outH) { oh${t} = 0u; ob${t} = ob${t} + 1u; }
+      }
+    }`)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
       let a = As[kk * ${TILE / 4}u + lid.y];

@@ -163,6 +163,11 @@ export function flatIndexWgsl(size: number): string {
   return `let index = gid.x + gid.y * nwg.x * ${size}u;`
 }
 
+/** WGSL generated for i = 0 … n − 1 and joined by lines: a loop unrolled, so that no array is indexed dynamically. */
+export function unrolled(n: number, f: (i: number) => string): string {
+  return Array.from({length: n}, (_, i) => f(i)).join('\n')
+}
+
 /** tfjs's own webgpu implementation of `kernelName`, for kernels that compose it (Reshape, Conv2D, BatchMatMul). */
 export function webgpuKernelFunc(kernelName: string): tf.KernelFunc {
   const config = tf.getKernel(kernelName, 'webgpu')
