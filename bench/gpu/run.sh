@@ -9,7 +9,8 @@
 # (bench/gpu/torch_gpu.py), and writes one table: $OUT/gpu-bench.md and $OUT/gpu-bench.json (plus
 # the raw webgpu.json, torch.json and logs). Every stage is guarded: a failure is logged and the
 # next stage still runs. Order: the WebGPU tests, the benchmark, the PyTorch reference, variants (one
-# measure switched off each), the table, then bench/gpu/profile.ts with the time left (about 8 minutes).
+# measure switched off each), product throughput (bench/gpu/matmul.ts and PyTorch on the same shapes),
+# the table, then bench/gpu/profile.ts with the time left (about 8 minutes).
 #
 # MODE=profile runs bench/gpu/profile.ts instead (host vs GPU time per step, GPU time per kernel);
 # MODE=compare runs BENCH_ROWS under each of the settings in COMPARE (see below) and prints one table.
@@ -173,10 +174,36 @@ if ! node -e 'const d = require(process.argv[1]); process.exit(d.rows.some((r) =
 elif [[ -z "${BENCH_ROWS:-}" ]]; then
   # Newest measures first (not yet timed on a GPU); the earlier ones (attention kernels, tiled conv
   # input gradient, submit batch) were settled by MODE=compare runs: docs/benchmarks/gpu-h200.md.
+  variant "MIXTURE_WEBGPU_MATMUL=0 (products on tfjs's MatMulPackedProgram and kin)" webgpu-nomatmul.json cifar10/vit,cifar10/joint-1block MIXTURE_WEBGPU_MATMUL=0
   variant "MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0 (stride-1 conv input gradient on tfjs's transposed-conv program)" webgpu-noconvforward.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0
   variant "MIXTURE_WEBGPU_ADAM_INPLACE=0 (one MixtureAdam kernel call per weight, new tensors)" webgpu-noinplace.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_ADAM_INPLACE=0
   variant "MIXTURE_WEBGPU_COLUMN_SUM=0 (bias gradients through tfjs's transpose + reduce)" webgpu-nocolsum.json cifar10/vit,stl10-perceiver/cnn MIXTURE_WEBGPU_COLUMN_SUM=0
-  variant "MIXTURE_WEBGPU_CACHE=0 (tfjs's own recording: no bind-group/uniform caches)" webgpu-nocache.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_CACHE=0
+fi
+# 5b. Product throughput: the project's product kernel, tfjs's, and PyTorch's on the same shapes ----
+if (( $(date +%s) - T0 < ${MATMUL_DEADLINE:-380} )); then
+  log "products (bench/gpu/matmul.ts, then MIXTURE_WEBGPU_MATMUL=0, then torch)"
+  { timeout 60 node dist/bench/gpu/matmul.js --out "$OUT/matmul.json"
+    MIXTURE_WEBGPU_MATMUL=0 timeout 60 node dist/bench/gpu/matmul.js --out "$OUT/matmul-tfjs.json"
+    timeout 60 "$PYTHON" - <<'PY'
+import time, torch
+torch.backends.cuda.matmul.allow_tf32 = False
+t = 64 * 257
+for name, a, b, ta, tb in [('4096² · 4096²', (4096, 4096), (4096, 4096), 0, 0),
+                           ('ViT FF forward', (t, 1024), (1024, 2048), 0, 0),
+                           ('ViT FF input gradient', (t, 2048), (1024, 2048), 0, 1),
+                           ('ViT FF weight gradient', (t, 1024), (t, 2048), 1, 0)]:
+    x, y = torch.rand(a, device='cuda'), torch.rand(b, device='cuda')
+    f = lambda: (x.t() if ta else x) @ (y.t() if tb else y)
+    for _ in range(3): f()
+    torch.cuda.synchronize(); ts = []
+    for _ in range(20):
+        t0 = time.perf_counter(); f(); torch.cuda.synchronize(); ts.append(time.perf_counter() - t0)
+    ms = sorted(ts)[10] * 1e3
+    m, k = (a[1], a[0]) if ta else a
+    n = b[0] if tb else b[1]
+    print(f'torch {name}: {ms:.2f} ms, {2 * m * n * k / ms / 1e9:.1f} TFLOP/s')
+PY
+  } 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/matmul.log" >&2
 fi
 
 # 6. Table -----------------------------------------------------------------------------------------

@@ -607,6 +607,84 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     if (threshold > 144) assert.ok(programs.has('Conv2DDerInputProgram'), seen)
   })
 
+  it('large products (BatchMatMul, _FusedMatMul with bias/ReLU): the 128×128-tile kernel, split k, every transpose; small or odd ones stay with tfjs; all match cpu', async () => {
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const on = process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
+    interface Case {
+      a: number[]
+      b: number[]
+      tA?: boolean
+      tB?: boolean
+      bias?: boolean
+      relu?: boolean
+      /** the program expected when the kernel is on */
+      expect: 'MixtureMatMul' | 'MixtureMatMulPartial' | 'tfjs'
+    }
+    const cases: Case[] = [
+      // partial tiles on both sides, k not a multiple of 16 (each at least 2^24 multiply-adds)
+      {a: [260, 260], b: [260, 300], expect: 'MixtureMatMul'},
+      {a: [260, 260], b: [300, 260], tA: true, tB: true, expect: 'MixtureMatMul'},
+      {a: [3, 196, 228], b: [3, 228, 136], expect: 'MixtureMatMul'},
+      // one operand without a batch (broadcast), transposes
+      {a: [2, 200, 256], b: [256, 200], expect: 'MixtureMatMul'},
+      {a: [256, 200], b: [2, 200, 256], tA: true, tB: true, expect: 'MixtureMatMul'},
+      // fused bias and ReLU (a Dense layer's forward)
+      {a: [520, 180], b: [180, 192], bias: true, relu: true, expect: 'MixtureMatMul'},
+      {a: [264, 256], b: [256, 256], bias: true, expect: 'MixtureMatMul'},
+      {a: [264, 256], b: [256, 256], relu: true, expect: 'MixtureMatMul'},
+      // any number of rows (tokens × batch) where they are not the contiguous extent
+      {a: [1030, 128], b: [128, 128], expect: 'MixtureMatMul'},
+      {a: [2, 257, 256], b: [256, 256], tB: true, expect: 'MixtureMatMul'},
+      // a weight gradient: few tiles, long k (any length) -> k split, then summed
+      {a: [2050, 96], b: [2050, 96], tA: true, expect: 'MixtureMatMulPartial'},
+      // too small a product, too small a side, or a contiguous extent not a multiple of 4
+      {a: [128, 128], b: [128, 128], expect: 'tfjs'},
+      {a: [4096, 1024], b: [1024, 10], expect: 'tfjs'},
+      {a: [256, 258], b: [258, 256], expect: 'tfjs'},
+      {a: [258, 258], b: [258, 256], tA: true, expect: 'tfjs'},
+    ]
+    for (const c of cases) {
+      const av = series(tf.util.sizeFromShape(c.a), (i) => Math.sin(i * 0.37) + 0.1 * (i % 5))
+      const bv = series(tf.util.sizeFromShape(c.b), (i) => Math.cos(i * 0.23 + (i % 7)) - 0.05 * (i % 3))
+      const N = c.tB ? c.b[c.b.length - 2] : c.b[c.b.length - 1]
+      const biasV = series(N, (i) => 0.3 - 0.01 * i)
+      const product = (): tf.Tensor => {
+        const a = tf.tensor(av, c.a)
+        const b = tf.tensor(bv, c.b)
+        const bias = c.bias ? tf.tensor(biasV) : undefined
+        const out =
+          c.bias || c.relu
+            ? tf.fused.matMul({a, b, transposeA: c.tA, transposeB: c.tB, bias, activation: c.relu ? 'relu' : 'linear'})
+            : tf.matMul(a, b, c.tA, c.tB)
+        tf.dispose([a, b, ...(bias ? [bias] : [])])
+        return out
+      }
+      await tf.setBackend('cpu')
+      const cpuOut = product()
+      const cpu = (await cpuOut.data()) as Float32Array
+      cpuOut.dispose()
+      await tf.setBackend('webgpu')
+      const {result, count} = await countDispatches(async () => {
+        const out = product()
+        const data = (await out.data()) as Float32Array
+        const shape = out.shape
+        out.dispose()
+        return {data, shape}
+      })
+      assert.deepEqual(result.shape, cpuOut.shape, JSON.stringify(c))
+      const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+      assert.ok(scale > 0 && maxDiff(result.data, cpu) < 4e-5 * scale, `${JSON.stringify(c)}: ${maxDiff(result.data, cpu)} of ${scale}`)
+      if (c.relu) assert.ok(cpu.some((v) => v === 0) && cpu.some((v) => v > 0), `${JSON.stringify(c)}: ReLU clips some outputs and keeps others`)
+      const programs = count.byProgram.map(([name]) => name)
+      const ours = programs.filter((p) => p.startsWith('MixtureMatMul'))
+      if (!on || c.expect === 'tfjs') assert.deepEqual(ours, [], `${JSON.stringify(c)} stays with tfjs: ${programs.join(', ')}`)
+      else {
+        assert.ok(programs.includes(c.expect), `${JSON.stringify(c)}: ${programs.join(', ')}`)
+        assert.equal(count.dispatches, c.expect === 'MixtureMatMulPartial' ? 2 : 1, `${JSON.stringify(c)}: ${programs.join(', ')}`)
+      }
+    }
+  })
+
   it('an identity Transpose shares its buffer (no dispatch); others still transpose', async () => {
     const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
     await tf.setBackend('webgpu')

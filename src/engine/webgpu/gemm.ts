@@ -1,0 +1,240 @@
+/**
+ * Large float32 products on WebGPU — `BatchMatMul` and `_FusedMatMul` (bias, ReLU or none) — with
+ * 128 × 128 output tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in
+ * workgroup memory, read from global memory and from workgroup memory as vec4. tfjs-backend-webgpu
+ * 4.22's `MatMulPackedProgram` computes 32 × 32 tiles with 64 threads of 4 × 4 outputs (two
+ * workgroup-memory reads per 16 multiply-adds, against four per 64 here); it was 54 of the 65 ms
+ * of GPU time of a ViT training step on an H200, and ran a 4096² product at 14 TFLOP/s against
+ * PyTorch's 50. Products with few output tiles and a long k (the weight gradients Aᵀ·dY over every
+ * token of a batch) split k over workgroups and add the slices in a second dispatch (`sumSplits`).
+ *
+ * Taken when the contiguous extents are multiples of 4 (vec4 rows; `gemmApplies`), both output sides
+ * are at least 64 and the batch dimensions match or one operand has none; other products, and other
+ * fused activations, stay with tfjs. MIXTURE_WEBGPU_MATMUL=0 leaves every product to tfjs.
+ */
+import {tf} from '../tf.js'
+import {runKernel, unrolled, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {sumSplits} from './splitk.js'
+
+const TILE = 128
+const TK = 16
+/** vec4s across a tile edge, and threads along each side of the 16 × 16 workgroup. */
+const T4 = TILE / 4
+const SIDE = 16
+/** Smaller products stay with tfjs (see `gemmApplies`). */
+const MIN_MACS = 2 ** 24
+
+export type GemmEpilogue = 'none' | 'bias' | 'relu' | 'bias-relu'
+
+/**
+ * A tile load: 512 vec4s of one operand into `S` laid out [k][tile/4] (vec4 along m or n).
+ * `contiguousK`: the operand's k index is the contiguous one (A untransposed, B transposed), so
+ * four consecutive threads read one row's 16 k values and scatter them; otherwise a thread reads
+ * four consecutive m (or n) values of one k and stores them as they are.
+ */
+function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit: string, rowStride: string, contiguousK: boolean): string {
+  return unrolled(
+    2,
+    (t) => `  {
+    let e = li + ${t * 256}u;
+    ${
+      contiguousK
+        ? `let row = e / 4u;
+    let kq = e % 4u;
+    let o = ${outer0} + row;
+    let k = k0 + kq * 4u;
+    var v = vec4<f32>(0.0);
+    if (o < ${outerLimit} && k < kEnd) { v = ${X}[(${base} + o * ${rowStride} + k) / 4u]; }
+    ${unrolled(4, (j) => `${S}[(kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] = v[${j}];`)}`
+        : `let kk = e / ${T4}u;
+    let q = e % ${T4}u;
+    let o = ${outer0} + q * 4u;
+    let k = k0 + kk;
+    var v = vec4<f32>(0.0);
+    if (o < ${outerLimit} && k < kEnd) { v = ${X}[(${base} + k * ${rowStride} + o) / 4u]; }
+    ${S}[kk * ${T4}u + q] = v;`
+    }
+  }`,
+  )
+}
+
+function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue): string {
+  const bias = epilogue === 'bias' || epilogue === 'bias-relu'
+  const relu = epilogue === 'relu' || epilogue === 'bias-relu'
+  // acc r·2 + h: row (r < 4 ? ty·4 + r : 64 + ty·4 + r − 4), columns h·64 + tx·4 … + 3
+  const rowOf = (r: number): string => (r < 4 ? `ty * 4u + ${r}u` : `${TILE / 2}u + ty * 4u + ${r - 4}u`)
+  return /* wgsl */ `
+struct Params {
+  M : u32,
+  N : u32,
+  K : u32,
+  kPerSplit : u32,
+  aBatch : u32,
+  bBatch : u32,
+  cBatch : u32,
+  splitStride : u32,
+};
+@group(0) @binding(0) var<storage, read_write> C : array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> A : array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B : array<vec4<f32>>;
+${bias ? '@group(0) @binding(3) var<storage, read> bias : array<vec4<f32>>;\n@group(0) @binding(4) var<uniform> u : Params;' : '@group(0) @binding(3) var<uniform> u : Params;'}
+
+var<workgroup> As : array<vec4<f32>, ${TK * T4}>;
+var<workgroup> Bs : array<vec4<f32>, ${TK * T4}>;
+
+@compute @workgroup_size(${SIDE}, ${SIDE}, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>,
+        @builtin(local_invocation_index) li : u32) {
+  let tx = lid.x;
+  let ty = lid.y;
+  let n0 = wg.x * ${TILE}u;
+  let m0 = wg.y * ${TILE}u;
+  let splits = (u.K + u.kPerSplit - 1u) / u.kPerSplit;
+  let z = wg.z / splits;
+  let s = wg.z % splits;
+  let kBegin = s * u.kPerSplit;
+  let kEnd = min(kBegin + u.kPerSplit, u.K);
+  let aBase = z * u.aBatch;
+  let bBase = z * u.bBatch;
+${unrolled(16, (i) => `  var acc${i} = vec4<f32>(0.0);`)}
+
+  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
+${transposeA ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false) : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)}
+${transposeB ? tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.K', true) : tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.N', false)}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
+      let a0 = As[kk * ${T4}u + ty];
+      let a1 = As[kk * ${T4}u + ${SIDE}u + ty];
+      let b0 = Bs[kk * ${T4}u + tx];
+      let b1 = Bs[kk * ${T4}u + ${SIDE}u + tx];
+${unrolled(8, (r) => `      acc${r * 2} = fma(vec4<f32>(a${r < 4 ? 0 : 1}[${r % 4}]), b0, acc${r * 2});
+      acc${r * 2 + 1} = fma(vec4<f32>(a${r < 4 ? 0 : 1}[${r % 4}]), b1, acc${r * 2 + 1});`)}
+    }
+    workgroupBarrier();
+  }
+
+  let cBase = s * u.splitStride + z * u.cBatch;
+${unrolled(16, (i) => {
+  const r = Math.floor(i / 2)
+  const h = i % 2
+  return `  {
+    let m = m0 + ${rowOf(r)};
+    let n = n0 + ${h * (TILE / 2)}u + tx * 4u;
+    if (m < u.M && n < u.N) {
+      var v = acc${i};${bias ? '\n      v = v + bias[n / 4u];' : ''}${relu ? '\n      v = max(v, vec4<f32>(0.0));' : ''}
+      C[(cBase + m * u.N + n) / 4u] = v;
+    }
+  }`
+})}
+}
+`
+}
+
+export interface GemmShape {
+  M: number
+  N: number
+  K: number
+  batch: number
+}
+
+/** Ways to split k: enough workgroups to fill a large GPU, slices of at least 256. */
+export function gemmSplits({M, N, K, batch}: GemmShape): number {
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE) * batch
+  if (K < 1024 || tiles >= 256) return 1
+  return Math.max(1, Math.min(32, Math.floor(K / 256), Math.ceil(512 / tiles)))
+}
+
+/**
+ * Whether a product of these extents takes this kernel: both output sides at least 64, and the
+ * contiguous extent of A, of B and of the output (N) a multiple of 4, so that their rows can be read
+ * and written as vec4. The row count of a token batch (an operand's non-contiguous extent) may be
+ * anything. Products under 2²⁴ multiply-adds (the Perceiver's latent products) are over in a few
+ * microseconds on either kernel and stay where tfjs puts them (small-output programs that spread
+ * a few tiles over more workgroups).
+ */
+export function gemmApplies({M, N, K, batch}: GemmShape, transposeA: boolean, transposeB: boolean): boolean {
+  if (batch * M * N * K < MIN_MACS) return false
+  return M >= 64 && N >= 64 && (transposeA ? M : K) % 4 === 0 && (transposeB ? K : N) % 4 === 0 && N % 4 === 0
+}
+
+interface MatMulArgs {
+  a: tf.TensorInfo
+  b: tf.TensorInfo
+  bias?: tf.TensorInfo
+  transposeA: boolean
+  transposeB: boolean
+  epilogue: GemmEpilogue
+}
+
+type Backend = WebgpuBackendInternals & tf.KernelBackend
+
+/** The product on this kernel, or undefined when the operands are not for it. */
+export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue}: MatMulArgs): tf.TensorInfo | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined
+  const ra = a.shape.length
+  const rb = b.shape.length
+  const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2]
+  const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1]
+  const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1]
+  if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== K) return undefined
+  const aOuter = a.shape.slice(0, -2)
+  const bOuter = b.shape.slice(0, -2)
+  const batchA = tf.util.sizeFromShape(aOuter)
+  const batchB = tf.util.sizeFromShape(bOuter)
+  const batch = Math.max(batchA, batchB)
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined
+  const shape = {M, N, K, batch}
+  if (!gemmApplies(shape, transposeA, transposeB)) return undefined
+  if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N)) return undefined
+  let outOuter: number[]
+  try {
+    outOuter = tf.broadcast_util.assertAndGetBroadcastShape(aOuter, bOuter)
+  } catch {
+    return undefined
+  }
+  const outShape = [...outOuter, M, N]
+  const splits = gemmSplits(shape)
+  if (splits > 1 && (epilogue !== 'none' || batch > 1)) return undefined
+  const kPerSplit = splits > 1 ? Math.ceil(K / splits / TK) * TK : K
+  const realSplits = Math.ceil(K / kPerSplit)
+  const key = `gemm-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}`
+  const [out] = runKernel(backend, {
+    name: realSplits > 1 ? 'MixtureMatMulPartial' : 'MixtureMatMul',
+    key,
+    wgsl: () => gemmWgsl(transposeA, transposeB, epilogue),
+    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), batch * realSplits],
+    inputs: bias ? [a, b, bias] : [a, b],
+    outputs: [{shape: realSplits > 1 ? [realSplits, M * N] : outShape}],
+    uniforms: [
+      {type: 'uint32', data: [M]},
+      {type: 'uint32', data: [N]},
+      {type: 'uint32', data: [K]},
+      {type: 'uint32', data: [kPerSplit]},
+      {type: 'uint32', data: [batchA === 1 ? 0 : M * K]},
+      {type: 'uint32', data: [batchB === 1 ? 0 : K * N]},
+      {type: 'uint32', data: [M * N]},
+      {type: 'uint32', data: [M * N]},
+    ],
+  })
+  if (realSplits === 1) return out
+  return sumSplits(backend, out, {name: 'MixtureMatMulSum', splits: realSplits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape})
+}
+
+/** Route large products (BatchMatMul, and _FusedMatMul with bias and/or ReLU) to `gemm`. */
+export function installGemm(): void {
+  if (process.env.MIXTURE_WEBGPU_MATMUL === '0') return
+  wrapWebgpuKernel('BatchMatMul', (run) => (args) => {
+    const {a, b} = args.inputs as Record<string, tf.TensorInfo>
+    const {transposeA, transposeB} = args.attrs as unknown as {transposeA: boolean; transposeB: boolean}
+    return gemm(args.backend as unknown as Backend, {a, b, transposeA, transposeB, epilogue: 'none'}) ?? run(args)
+  })
+  wrapWebgpuKernel('_FusedMatMul', (run) => (args) => {
+    const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
+    const {transposeA, transposeB, activation} = args.attrs as unknown as {transposeA: boolean; transposeB: boolean; activation?: string}
+    if (!a || !b || preluActivationWeights) return run(args)
+    const act = activation ?? 'linear'
+    if (act !== 'linear' && act !== 'relu') return run(args)
+    const epilogue: GemmEpilogue = bias ? (act === 'relu' ? 'bias-relu' : 'bias') : act === 'relu' ? 'relu' : 'none'
+    return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue}) ?? run(args)
+  })
+}
