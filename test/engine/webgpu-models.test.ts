@@ -5,7 +5,9 @@
  * weights; the loss and every updated weight agree within float32 tolerance. Runs wherever a WebGPU
  * adapter is present (a software one with MIXTURE_WEBGPU_ALLOW_SOFTWARE=1); skipped, with the
  * loader's reason, elsewhere. Two mixtures also take three steps with the weights read back in
- * between (as a checkpoint does): the in-place Adam update keeps them equal to the cpu run.
+ * between (as a checkpoint does): the in-place Adam update keeps them equal to the cpu run. A
+ * mid-size mixture (16×16 images, batch 16) takes a step in which the large-product kernels run:
+ * products, split-k weight gradients and convolutions on the 128×128-tile kernel.
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
@@ -118,4 +120,55 @@ describe('three WebGPU training steps, weights read back between them, equal the
       }
     })
   }
+})
+
+describe('a mid-size mixture: the large-product kernels in a training step equal the cpu step', {skip: unavailable}, () => {
+  it('alternating CNN [32, 64, 3] + ViT (dim 256, MLP 256) at 16×16, batch 16', async () => {
+    const size = 16
+    const batch = 16
+    await tf.setBackend('cpu')
+    const model = {
+      type: 'mixture',
+      block: 'alternating',
+      num_blocks: 1,
+      components: [
+        {type: 'cnn', channels: [32, 64, 3]},
+        {type: 'vit', patch_size: 2, dim: size * size, depth: 1, heads: 2, dim_head: 64, mlp_dim: 256},
+      ],
+      adapter: {type: 'token_image'},
+      head: {type: 'linear'},
+    }
+    const spec = resolveObject({name: 'webgpu-mid', seed: 5, data: {dataset: 'synthetic', image_size: size, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})
+    const built = buildModel(spec)
+    const start = built.model.getWeights().map((w) => Float32Array.from(w.dataSync()))
+    const xs = values(batch * size * size * 3, 13)
+    try {
+      const run = async (backend: string) => {
+        await tf.setBackend(backend)
+        tf.tidy(() => built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(start[i], w.shape))))
+        const x = tf.tensor4d(xs, [batch, size, size, 3])
+        const labels = tf.tensor1d(Array.from({length: batch}, (_, i) => i % CLASSES), 'int32')
+        const trainer = new Trainer(built.model, {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-3, weightDecay: 1e-4})
+        let programs: string[] = []
+        if (backend === 'webgpu') programs = (await countDispatches(() => trainer.trainStep(x, labels))).count.byProgram.map(([name]) => name)
+        else trainer.trainStep(x, labels)
+        const {loss} = await trainer.readMetrics()
+        const weights = await Promise.all(built.model.getWeights().map((w) => w.data() as Promise<Float32Array>))
+        trainer.dispose()
+        tf.dispose([x, labels])
+        return {loss, weights, programs}
+      }
+      const cpu = await run('cpu')
+      const gpu = await run('webgpu')
+      assertClose('webgpu', [gpu.loss], [cpu.loss], 'loss', 1e-4, 1e-5)
+      const names = built.model.weights.map((w) => w.name)
+      gpu.weights.forEach((w, i) => assertClose('webgpu', w, cpu.weights[i], `updated ${names[i]}`))
+      if (process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0') {
+        for (const program of ['MixtureMatMul', 'MixtureMatMulPartial', 'MixtureConv2D']) assert.ok(gpu.programs.includes(program), `${program} ran: ${gpu.programs.join(', ')}`)
+      }
+    } finally {
+      await tf.setBackend('cpu')
+      built.model.dispose()
+    }
+  })
 })

@@ -117,6 +117,29 @@ async function convGradCases(cases: ConvCase[], wrt: 'x' | 'filter'): Promise<Se
   return programs
 }
 
+/**
+ * `make` run on cpu and on webgpu (counting the webgpu dispatches): the webgpu values must be within
+ * 4e-5 of the largest cpu magnitude; returns the cpu values and the programs that ran.
+ */
+async function againstCpu(what: string, make: () => tf.Tensor): Promise<{cpu: Float32Array; programs: string[]; dispatches: number}> {
+  const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+  await tf.setBackend('cpu')
+  const cpuOut = make()
+  const cpu = (await cpuOut.data()) as Float32Array
+  await tf.setBackend('webgpu')
+  const {result, count} = await countDispatches(async () => {
+    const out = make()
+    const data = {values: (await out.data()) as Float32Array, shape: out.shape}
+    out.dispose()
+    return data
+  })
+  assert.deepEqual(result.shape, cpuOut.shape, what)
+  cpuOut.dispose()
+  const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+  assert.ok(scale > 0 && maxDiff(result.values, cpu) < 4e-5 * scale, `${what}: ${maxDiff(result.values, cpu)} of ${scale}`)
+  return {cpu, programs: count.byProgram.map(([name]) => name), dispatches: count.dispatches}
+}
+
 const inPlaceAdam = process.env.MIXTURE_WEBGPU_ADAM_INPLACE !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
 
 describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavailable}, () => {
@@ -608,7 +631,6 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('large products (BatchMatMul, _FusedMatMul with bias/ReLU): the 128×128-tile kernel, split k, every transpose; small or odd ones stay with tfjs; all match cpu', async () => {
-    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
     const on = process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
     interface Case {
       a: number[]
@@ -659,30 +681,66 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
         tf.dispose([a, b, ...(bias ? [bias] : [])])
         return out
       }
-      await tf.setBackend('cpu')
-      const cpuOut = product()
-      const cpu = (await cpuOut.data()) as Float32Array
-      cpuOut.dispose()
-      await tf.setBackend('webgpu')
-      const {result, count} = await countDispatches(async () => {
-        const out = product()
-        const data = (await out.data()) as Float32Array
-        const shape = out.shape
-        out.dispose()
-        return {data, shape}
-      })
-      assert.deepEqual(result.shape, cpuOut.shape, JSON.stringify(c))
-      const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
-      assert.ok(scale > 0 && maxDiff(result.data, cpu) < 4e-5 * scale, `${JSON.stringify(c)}: ${maxDiff(result.data, cpu)} of ${scale}`)
+      const {cpu, programs, dispatches} = await againstCpu(JSON.stringify(c), product)
       if (c.relu) assert.ok(cpu.some((v) => v === 0) && cpu.some((v) => v > 0), `${JSON.stringify(c)}: ReLU clips some outputs and keeps others`)
-      const programs = count.byProgram.map(([name]) => name)
       const ours = programs.filter((p) => p.startsWith('MixtureMatMul'))
       if (!on || c.expect === 'tfjs') assert.deepEqual(ours, [], `${JSON.stringify(c)} stays with tfjs: ${programs.join(', ')}`)
       else {
         assert.ok(programs.includes(c.expect), `${JSON.stringify(c)}: ${programs.join(', ')}`)
-        assert.equal(count.dispatches, c.expect === 'MixtureMatMulPartial' ? 2 : 1, `${JSON.stringify(c)}: ${programs.join(', ')}`)
+        assert.equal(dispatches, c.expect === 'MixtureMatMulPartial' ? 2 : 1, `${JSON.stringify(c)}: ${programs.join(', ')}`)
       }
     }
+  })
+
+  it('large NHWC convolutions (Conv2D, FusedConv2D, stride-1 input gradients) as implicit products on the 128×128-tile kernel; the rest stay with tfjs; all match cpu', async () => {
+    const on = process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
+    interface Case {
+      x: number[]
+      f: number[]
+      s: number
+      p: 'same' | 'valid' | number
+      bias?: boolean
+      relu?: boolean
+      ours: boolean
+    }
+    const cases: Case[] = [
+      {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same', ours: true},
+      // partial tiles (M = 3·25·21, N = 68), stride 2, valid and explicit padding, 1×1, rectangular filter
+      {x: [3, 49, 41, 36], f: [3, 3, 36, 68], s: 2, p: 'same', ours: true},
+      {x: [2, 17, 19, 40], f: [5, 3, 40, 132], s: 1, p: 'valid', ours: true},
+      {x: [2, 16, 16, 48], f: [3, 3, 48, 64], s: 1, p: 2, ours: true},
+      {x: [4, 24, 24, 128], f: [1, 1, 128, 256], s: 1, p: 'valid', ours: true},
+      // fused bias and ReLU (a Conv2D layer's forward)
+      {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same', bias: true, relu: true, ours: true},
+      {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same', bias: true, ours: true},
+      // 3 input channels, 32 or 3 output channels, a small product: tfjs
+      {x: [4, 48, 48, 3], f: [3, 3, 3, 64], s: 1, p: 'same', ours: false},
+      {x: [2, 48, 48, 64], f: [3, 3, 64, 32], s: 1, p: 'same', ours: false},
+      {x: [1, 8, 8, 64], f: [3, 3, 64, 64], s: 1, p: 'same', ours: false},
+    ]
+    for (const c of cases) {
+      const xv = series(tf.util.sizeFromShape(c.x), (i) => Math.sin(i * 0.37) + 0.1 * (i % 5))
+      const fv = series(tf.util.sizeFromShape(c.f), (i) => Math.cos(i * 0.23 + (i % 7)) * 0.2)
+      const bv = series(c.f[3], (i) => 0.3 - 0.01 * i)
+      const conv = (): tf.Tensor => {
+        const x = tf.tensor4d(xv, c.x as [number, number, number, number])
+        const f = tf.tensor4d(fv, c.f as [number, number, number, number])
+        const bias = c.bias ? tf.tensor(bv) : undefined
+        const out =
+          c.bias || c.relu
+            ? tf.fused.conv2d({x, filter: f, strides: c.s, pad: c.p, bias, activation: c.relu ? 'relu' : 'linear'})
+            : tf.conv2d(x, f, c.s, c.p)
+        tf.dispose([x, f, ...(bias ? [bias] : [])])
+        return out
+      }
+      const {cpu, programs, dispatches} = await againstCpu(JSON.stringify(c), conv)
+      if (c.relu) assert.ok(cpu.some((v) => v === 0) && cpu.some((v) => v > 0), `${JSON.stringify(c)}: ReLU clips some outputs and keeps others`)
+      assert.equal(programs.includes('MixtureConv2D'), on && c.ours, `${JSON.stringify(c)}: ${programs.join(', ')}`)
+      if (on && c.ours) assert.equal(dispatches, 1, programs.join(', '))
+    }
+    // the stride-1 input gradient runs as a forward convolution of the flipped filter: on this kernel too
+    const programs = await convGradCases([{x: [2, 20, 20, 64], f: [3, 3, 64, 68], s: 1, p: 'same'}], 'x')
+    if (on && process.env.MIXTURE_WEBGPU_CONV_INPUT_FORWARD !== '0') assert.ok(programs.has('MixtureConv2D'), [...programs].join(', '))
   })
 
   it('an identity Transpose shares its buffer (no dispatch); others still transpose', async () => {

@@ -10,8 +10,27 @@
  * second dispatch. NCHW inputs keep tfjs's kernel.
  */
 import {tf} from '../tf.js'
-import {runKernel, unrolled, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {runKernel, unrolled, wrapWebgpuKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
 import {sumSplits} from './splitk.js'
+
+/** The uniform fields that place a convolution's patches (a struct's tail; `convGeometryUniforms` fills them). */
+export const CONV_GEOMETRY_WGSL = `  inH : u32,
+  inW : u32,
+  inC : u32,
+  outH : u32,
+  outW : u32,
+  filterW : u32,
+  strideH : i32,
+  strideW : i32,
+  padT : i32,
+  padL : i32,`
+
+export function convGeometryUniforms(info: tf.backend_util.Conv2DInfo): UniformField[] {
+  return [
+    ...[info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterWidth].map((v) => ({type: 'uint32' as const, data: [v]})),
+    ...[info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left].map((v) => ({type: 'int32' as const, data: [v]})),
+  ]
+}
 
 const TILE = 64
 const TK = 16
@@ -26,16 +45,7 @@ struct Params {
   N : u32,
   K : u32,
   kPerSplit : u32,
-  inH : u32,
-  inW : u32,
-  inC : u32,
-  outH : u32,
-  outW : u32,
-  filterW : u32,
-  strideH : i32,
-  strideW : i32,
-  padT : i32,
-  padL : i32,
+${CONV_GEOMETRY_WGSL}
 };
 @group(0) @binding(0) var<storage, read_write> result : array<f32>;
 @group(0) @binding(1) var<storage, read> x : array<f32>;
@@ -163,16 +173,7 @@ export function installConvFilterKernel(): void {
         {type: 'uint32', data: [N]},
         {type: 'uint32', data: [K]},
         {type: 'uint32', data: [kPerSplit]},
-        {type: 'uint32', data: [info.inHeight]},
-        {type: 'uint32', data: [info.inWidth]},
-        {type: 'uint32', data: [info.inChannels]},
-        {type: 'uint32', data: [info.outHeight]},
-        {type: 'uint32', data: [info.outWidth]},
-        {type: 'uint32', data: [info.filterWidth]},
-        {type: 'int32', data: [info.strideHeight]},
-        {type: 'int32', data: [info.strideWidth]},
-        {type: 'int32', data: [info.padInfo.top]},
-        {type: 'int32', data: [info.padInfo.left]},
+        ...convGeometryUniforms(info),
       ],
     })
     if (splits === 1) return partial

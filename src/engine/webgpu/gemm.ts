@@ -1,20 +1,24 @@
 /**
- * Large float32 products on WebGPU — `BatchMatMul` and `_FusedMatMul` (bias, ReLU or none) — with
- * 128 × 128 output tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in
+ * Large float32 products on WebGPU — `BatchMatMul` and `_FusedMatMul` (bias, ReLU or none) — and
+ * large NHWC convolutions — `Conv2D`, `FusedConv2D`, as implicit products over the input's patches —
+ * with 128 × 128 output tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in
  * workgroup memory, read from global memory and from workgroup memory as vec4. tfjs-backend-webgpu
- * 4.22's `MatMulPackedProgram` computes 32 × 32 tiles with 64 threads of 4 × 4 outputs (two
- * workgroup-memory reads per 16 multiply-adds, against four per 64 here); it was 54 of the 65 ms
- * of GPU time of a ViT training step on an H200, and ran a 4096² product at 14 TFLOP/s against
- * PyTorch's 50. Products with few output tiles and a long k (the weight gradients Aᵀ·dY over every
- * token of a batch) split k over workgroups and add the slices in a second dispatch (`sumSplits`).
+ * 4.22's `MatMulPackedProgram` (and its `Conv2DMMProgram`) computes 32 × 32 tiles with 64 threads of
+ * 4 × 4 outputs (two workgroup-memory reads per 16 multiply-adds, against four per 64 here); the
+ * product was 54 of the 65 ms of GPU time of a ViT training step on an H200, and ran a 4096² product
+ * at 14 TFLOP/s against PyTorch's 50; the convolutions were 11 of the 27 ms of the 96×96 CNN's.
+ * Products with few output tiles and a long k (the weight gradients Aᵀ·dY over every token of a
+ * batch) split k over workgroups and add the slices in a second dispatch (`sumSplits`).
  *
  * Taken when the contiguous extents are multiples of 4 (vec4 rows; `gemmApplies`), both output sides
- * are at least 64 and the batch dimensions match or one operand has none; other products, and other
- * fused activations, stay with tfjs. MIXTURE_WEBGPU_MATMUL=0 leaves every product to tfjs.
+ * are at least 64, the product has at least 2²⁴ multiply-adds and the batch dimensions match or one
+ * operand has none; other products, and other fused activations, stay with tfjs.
+ * MIXTURE_WEBGPU_MATMUL=0 leaves every product and convolution to tfjs.
  */
 import {tf} from '../tf.js'
 import {runKernel, unrolled, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
 import {sumSplits} from './splitk.js'
+import {CONV_GEOMETRY_WGSL, convGeometryUniforms} from './conv_filter.js'
 
 const TILE = 128
 const TK = 16
@@ -58,7 +62,49 @@ function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit
   )
 }
 
-function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue): string {
+/**
+ * Convolution mode (implicit im2col, NHWC): A is the input x read as the (B·OH·OW) × (KH·KW·Cin)
+ * matrix of its patches without building it. A thread loads the same two rows (output pixels) and
+ * the same four k (one vec4 of input channels of one filter tap) of every tile, so the pixels are
+ * decomposed once and the tap is advanced by 16 channels per step without divisions; Cin is a
+ * multiple of 4, so a vec4 never straddles two taps.
+ */
+const CONV_SETUP = `  let kq = li % 4u;
+${unrolled(
+  2,
+  (t) => `  let cm${t} = m0 + li / 4u + ${t * 64}u;
+  let cb${t} = cm${t} / u.outW / u.outH;
+  let ih${t} = i32((cm${t} / u.outW) % u.outH) * u.strideH - u.padT;
+  let iw${t} = i32(cm${t} % u.outW) * u.strideW - u.padL;`,
+)}
+  var ci = (kBegin + kq * 4u) % u.inC;
+  var fw = ((kBegin + kq * 4u) / u.inC) % u.filterW;
+  var fh = (kBegin + kq * 4u) / u.inC / u.filterW;`
+
+const CONV_LOAD = `  {
+    let k = k0 + kq * 4u;
+${unrolled(
+  2,
+  (t) => `    {
+      let row = li / 4u + ${t * 64}u;
+      let ih = ih${t} + i32(fh);
+      let iw = iw${t} + i32(fw);
+      var v = vec4<f32>(0.0);
+      if (cm${t} < u.M && k < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+        v = A[(((cb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci) / 4u];
+      }
+${unrolled(4, (j) => `      As[(kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] = v[${j}];`)}
+    }`,
+)}
+    ci = ci + ${TK}u;
+    while (ci >= u.inC) {
+      ci = ci - u.inC;
+      fw = fw + 1u;
+      if (fw == u.filterW) { fw = 0u; fh = fh + 1u; }
+    }
+  }`
+
+function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue, conv = false): string {
   const bias = epilogue === 'bias' || epilogue === 'bias-relu'
   const relu = epilogue === 'relu' || epilogue === 'bias-relu'
   // acc r·2 + h: row (r < 4 ? ty·4 + r : 64 + ty·4 + r − 4), columns h·64 + tx·4 … + 3
@@ -72,7 +118,7 @@ struct Params {
   aBatch : u32,
   bBatch : u32,
   cBatch : u32,
-  splitStride : u32,
+  splitStride : u32,${conv ? `\n${CONV_GEOMETRY_WGSL}` : ''}
 };
 @group(0) @binding(0) var<storage, read_write> C : array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> A : array<vec4<f32>>;
@@ -97,9 +143,10 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   let aBase = z * u.aBatch;
   let bBase = z * u.bBatch;
 ${unrolled(16, (i) => `  var acc${i} = vec4<f32>(0.0);`)}
+${conv ? CONV_SETUP : ''}
 
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
-${transposeA ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false) : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)}
+${conv ? CONV_LOAD : transposeA ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false) : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)}
 ${transposeB ? tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.K', true) : tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.N', false)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
@@ -220,7 +267,65 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
   return sumSplits(backend, out, {name: 'MixtureMatMulSum', splits: realSplits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape})
 }
 
-/** Route large products (BatchMatMul, and _FusedMatMul with bias and/or ReLU) to `gemm`. */
+interface ConvArgs {
+  x: tf.TensorInfo
+  filter: tf.TensorInfo
+  bias?: tf.TensorInfo
+  strides: number | [number, number]
+  pad: 'valid' | 'same' | number | number[][]
+  dilations?: number | [number, number]
+  dimRoundingMode?: 'floor' | 'round' | 'ceil'
+  epilogue: GemmEpilogue
+}
+
+/**
+ * An NHWC convolution as the same product (`gemm`'s kernel in convolution mode: M = B·OH·OW output
+ * pixels, N = Cout, K = KH·KW·Cin), or undefined when it is not for this kernel: dilated, Cin or
+ * Cout not a multiple of 4, Cout under 64, fewer than 64 pixels, or under 2²⁴ multiply-adds (the
+ * 3-channel first layers and small maps stay with tfjs's Conv2DMMProgram).
+ */
+export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilations, dimRoundingMode, epilogue}: ConvArgs): tf.TensorInfo | undefined {
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad as never,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  )
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined
+  const M = info.batchSize * info.outHeight * info.outWidth
+  const N = info.outChannels
+  const K = info.filterHeight * info.filterWidth * info.inChannels
+  if (info.inChannels % 4 !== 0 || !gemmApplies({M, N, K, batch: 1}, false, false)) return undefined
+  if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N)) return undefined
+  const [out] = runKernel(backend, {
+    name: 'MixtureConv2D',
+    key: `gemm-conv-${epilogue}`,
+    wgsl: () => gemmWgsl(false, false, epilogue, true),
+    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), 1],
+    inputs: bias ? [x, filter, bias] : [x, filter],
+    outputs: [{shape: info.outShape}],
+    uniforms: [...[M, N, K, K, 0, 0, 0, 0].map((v) => ({type: 'uint32' as const, data: [v]})), ...convGeometryUniforms(info)],
+  })
+  return out
+}
+
+/** The epilogue of a fused kernel's bias and activation, or undefined for an activation this kernel lacks. */
+function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue | undefined {
+  const act = activation ?? 'linear'
+  if (act !== 'linear' && act !== 'relu') return undefined
+  return bias ? (act === 'relu' ? 'bias-relu' : 'bias') : act === 'relu' ? 'relu' : 'none'
+}
+
+/**
+ * Route large products (BatchMatMul, _FusedMatMul with bias and/or ReLU) to `gemm`, and large NHWC
+ * convolutions (Conv2D, FusedConv2D likewise; the stride-1 input gradients that conv_input.ts
+ * runs as forward convolutions too) to `convGemm`.
+ */
 export function installGemm(): void {
   if (process.env.MIXTURE_WEBGPU_MATMUL === '0') return
   wrapWebgpuKernel('BatchMatMul', (run) => (args) => {
@@ -231,10 +336,22 @@ export function installGemm(): void {
   wrapWebgpuKernel('_FusedMatMul', (run) => (args) => {
     const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
     const {transposeA, transposeB, activation} = args.attrs as unknown as {transposeA: boolean; transposeB: boolean; activation?: string}
-    if (!a || !b || preluActivationWeights) return run(args)
-    const act = activation ?? 'linear'
-    if (act !== 'linear' && act !== 'relu') return run(args)
-    const epilogue: GemmEpilogue = bias ? (act === 'relu' ? 'bias-relu' : 'bias') : act === 'relu' ? 'relu' : 'none'
+    const epilogue = epilogueOf(bias, activation)
+    if (!a || !b || preluActivationWeights || !epilogue) return run(args)
     return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue}) ?? run(args)
+  })
+  type ConvAttrs = Omit<ConvArgs, 'x' | 'filter' | 'bias' | 'epilogue'> & {dataFormat: 'NHWC' | 'NCHW'; activation?: string}
+  wrapWebgpuKernel('Conv2D', (run) => (args) => {
+    const {x, filter} = args.inputs as Record<string, tf.TensorInfo>
+    const attrs = args.attrs as unknown as ConvAttrs
+    if (attrs.dataFormat === 'NCHW') return run(args)
+    return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, epilogue: 'none'}) ?? run(args)
+  })
+  wrapWebgpuKernel('FusedConv2D', (run) => (args) => {
+    const {x, filter, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
+    const attrs = args.attrs as unknown as ConvAttrs
+    const epilogue = epilogueOf(bias, attrs.activation)
+    if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW') return run(args)
+    return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, bias, epilogue}) ?? run(args)
   })
 }

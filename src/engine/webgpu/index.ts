@@ -16,7 +16,7 @@
  *   MIXTURE_WEBGPU_ADAM_INPLACE=0    one MixtureAdam call per weight instead of the in-place grouped update (adam.ts)
  *   MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0  stride-1 conv input gradients on tfjs's own programs (conv_input.ts)
  *   MIXTURE_WEBGPU_COLUMN_SUM=0      bias-gradient sums through tfjs's transpose + reduce (colsum.ts)
- *   MIXTURE_WEBGPU_MATMUL=0          every product on tfjs's own programs instead of the 128×128-tile kernel (gemm.ts)
+ *   MIXTURE_WEBGPU_MATMUL=0          every product and convolution on tfjs's own programs instead of the 128×128-tile kernel (gemm.ts)
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
