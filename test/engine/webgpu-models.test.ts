@@ -7,7 +7,7 @@
  * loader's reason, elsewhere. Two mixtures also take three steps with the weights read back in
  * between (as a checkpoint does): the in-place Adam update keeps them equal to the cpu run. A
  * mid-size mixture (16×16 images, batch 16) takes a step in which the large-product kernels run:
- * products, split-k weight gradients and convolutions on the 128×128-tile kernel.
+ * products, split-k weight gradients, convolutions and their filter gradients on the 128×128-tile kernel.
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
@@ -164,7 +164,7 @@ describe('a mid-size mixture: the large-product kernels in a training step equal
       const names = built.model.weights.map((w) => w.name)
       gpu.weights.forEach((w, i) => assertClose('webgpu', w, cpu.weights[i], `updated ${names[i]}`))
       if (process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0') {
-        for (const program of ['MixtureMatMul', 'MixtureMatMulPartial', 'MixtureConv2D']) assert.ok(gpu.programs.includes(program), `${program} ran: ${gpu.programs.join(', ')}`)
+        for (const program of ['MixtureMatMul', 'MixtureMatMulPartial', 'MixtureConv2D', 'MixtureConv2DFilterPartial']) assert.ok(gpu.programs.includes(program), `${program} ran: ${gpu.programs.join(', ')}`)
       }
     } finally {
       await tf.setBackend('cpu')

@@ -346,7 +346,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     }
   })
 
-  it('Conv2DBackpropFilter: the tiled split-K kernel matches cpu (strides, paddings, 1×1)', async () => {
+  it('Conv2DBackpropFilter: the tiled split-K kernels (64×64; 128×128 for large ones) match cpu (strides, paddings, 1×1)', async () => {
     const cases: ConvCase[] = [
       {x: [2, 8, 8, 5], f: [3, 3, 5, 7], s: 1, p: 'same'},
       {x: [3, 9, 9, 3], f: [7, 7, 3, 16], s: 2, p: 'same'},
@@ -358,6 +358,19 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     ]
     const programs = await convGradCases(cases, 'filter')
     assert.ok(programs.has('MixtureConv2DBackpropFilter') && programs.has('MixtureConv2DBackpropFilterSum'), [...programs].join(', '))
+    // large ones (Cin, Cout multiples of 4, at least 64 filter rows and channels) on the 128×128-tile kernel, k split or not
+    const large: ConvCase[] = [
+      {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same'},
+      {x: [4, 24, 24, 32], f: [3, 3, 32, 64], s: 1, p: 'same'},
+      {x: [4, 41, 39, 36], f: [3, 3, 36, 68], s: 2, p: 1},
+      // 'same' at stride 2 on 41 × 40 pads one row on top and no column on the left
+      {x: [4, 41, 40, 36], f: [3, 3, 36, 68], s: 2, p: 'same'},
+    ]
+    const big = await convGradCases(large, 'filter')
+    if (process.env.MIXTURE_WEBGPU_MATMUL !== '0') {
+      assert.ok(big.has('MixtureConv2DFilter') && big.has('MixtureConv2DFilterPartial') && big.has('MixtureConv2DFilterSum'), [...big].join(', '))
+      assert.ok(!big.has('MixtureConv2DBackpropFilter'), [...big].join(', '))
+    }
   })
 
   it('GELU, GEGLU and the softmax gradient: one dispatch each way, the cpu composites\' values', async () => {
@@ -707,6 +720,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
       {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same', ours: true},
       // partial tiles (M = 3·25·21, N = 68), stride 2, valid and explicit padding, 1×1, rectangular filter
       {x: [3, 49, 41, 36], f: [3, 3, 36, 68], s: 2, p: 'same', ours: true},
+      {x: [2, 41, 40, 36], f: [3, 3, 36, 68], s: 2, p: 'same', ours: true}, // pads 1 row on top, no column on the left
       {x: [2, 17, 19, 40], f: [5, 3, 40, 132], s: 1, p: 'valid', ours: true},
       {x: [2, 16, 16, 48], f: [3, 3, 48, 64], s: 1, p: 2, ours: true},
       {x: [4, 24, 24, 128], f: [1, 1, 128, 256], s: 1, p: 'valid', ours: true},

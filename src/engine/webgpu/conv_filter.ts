@@ -7,30 +7,15 @@
  * which leaves most of a large GPU idle for the early layers (small M·N, large K) and was the
  * largest kernel of a ResNet-18 step. Here each workgroup computes a 64 × 64 tile over a slice of K
  * (4 × 4 outputs per thread, 16-deep shared-memory tiles); when K is split the slices are added by a
- * second dispatch. NCHW inputs keep tfjs's kernel.
+ * second dispatch. Large ones (Cin and Cout multiples of 4, at least 64 filter rows and output
+ * channels) go to the 128 × 128-tile product kernel instead (`filterGemm` in gemm.ts, vec4 loads).
+ * NCHW inputs keep tfjs's kernel.
  */
 import {tf} from '../tf.js'
-import {runKernel, unrolled, wrapWebgpuKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
+import {runKernel, unrolled, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {CONV_GEOMETRY_WGSL, convGeometryUniforms, filterGemm} from './gemm.js'
 import {sumSplits} from './splitk.js'
 
-/** The uniform fields that place a convolution's patches (a struct's tail; `convGeometryUniforms` fills them). */
-export const CONV_GEOMETRY_WGSL = `  inH : u32,
-  inW : u32,
-  inC : u32,
-  outH : u32,
-  outW : u32,
-  filterW : u32,
-  strideH : i32,
-  strideW : i32,
-  padT : i32,
-  padL : i32,`
-
-export function convGeometryUniforms(info: tf.backend_util.Conv2DInfo): UniformField[] {
-  return [
-    ...[info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterWidth].map((v) => ({type: 'uint32' as const, data: [v]})),
-    ...[info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left].map((v) => ({type: 'int32' as const, data: [v]})),
-  ]
-}
 
 const TILE = 64
 const TK = 16
@@ -157,6 +142,8 @@ export function installConvFilterKernel(): void {
       'channelsLast',
     )
     const b = backend as unknown as WebgpuBackendInternals & tf.KernelBackend
+    const large = filterGemm(b, x, dy, info, a.filterShape)
+    if (large) return large
     const M = info.filterHeight * info.filterWidth * info.inChannels
     const N = info.outChannels
     const K = info.batchSize * info.outHeight * info.outWidth

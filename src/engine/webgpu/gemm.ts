@@ -1,7 +1,7 @@
 /**
  * Large float32 products on WebGPU — `BatchMatMul` and `_FusedMatMul` (bias, ReLU or none) — and
- * large NHWC convolutions — `Conv2D`, `FusedConv2D`, as implicit products over the input's patches —
- * with 128 × 128 output tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in
+ * large NHWC convolutions — `Conv2D`, `FusedConv2D`, as implicit products over the input's patches,
+ * and their filter gradients (`filterGemm`, called by conv_filter.ts) — with 128 × 128 output tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in
  * workgroup memory, read from global memory and from workgroup memory as vec4. tfjs-backend-webgpu
  * 4.22's `MatMulPackedProgram` (and its `Conv2DMMProgram`) computes 32 × 32 tiles with 64 threads of
  * 4 × 4 outputs (two workgroup-memory reads per 16 multiply-adds, against four per 64 here); the
@@ -16,9 +16,8 @@
  * MIXTURE_WEBGPU_MATMUL=0 leaves every product and convolution to tfjs.
  */
 import {tf} from '../tf.js'
-import {runKernel, unrolled, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {runKernel, unrolled, wrapWebgpuKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
 import {sumSplits} from './splitk.js'
-import {CONV_GEOMETRY_WGSL, convGeometryUniforms} from './conv_filter.js'
 
 const TILE = 128
 const TK = 16
@@ -27,6 +26,25 @@ const T4 = TILE / 4
 const SIDE = 16
 /** Smaller products stay with tfjs (see `gemmApplies`). */
 const MIN_MACS = 2 ** 24
+
+/** The uniform fields that place a convolution's patches (a struct's tail; `convGeometryUniforms` fills them). */
+export const CONV_GEOMETRY_WGSL = `  inH : u32,
+  inW : u32,
+  inC : u32,
+  outH : u32,
+  outW : u32,
+  filterW : u32,
+  strideH : i32,
+  strideW : i32,
+  padT : i32,
+  padL : i32,`
+
+export function convGeometryUniforms(info: tf.backend_util.Conv2DInfo): UniformField[] {
+  return [
+    ...[info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterWidth].map((v) => ({type: 'uint32' as const, data: [v]})),
+    ...[info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left].map((v) => ({type: 'int32' as const, data: [v]})),
+  ]
+}
 
 export type GemmEpilogue = 'none' | 'bias' | 'relu' | 'bias-relu'
 
@@ -104,7 +122,50 @@ ${unrolled(4, (j) => `      As[(kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] 
     }
   }`
 
-function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue, conv = false): string {
+/**
+ * Filter-gradient mode (dW = patchesᵀ · dy, NHWC): A is the same patch matrix read transposed, as
+ * the (KH·KW·Cin) × (B·OH·OW) operand, contiguous along Cin. A thread loads the same four filter
+ * rows (one vec4 of channels of one tap) and the same two pixels k of every tile, so the tap is
+ * decomposed once and the pixels are advanced by 16 per step without divisions.
+ */
+const FILTER_SETUP = `  let q = li % ${T4}u;
+  let kr = li / ${T4}u;
+  let fm = m0 + q * 4u;
+  let fci = fm % u.inC;
+  let offW = i32((fm / u.inC) % u.filterW) - u.padL;
+  let offH = i32(fm / u.inC / u.filterW) - u.padT;
+${unrolled(
+  2,
+  (t) => `  var pw${t} = (kBegin + kr + ${t * 8}u) % u.outW;
+  var ph${t} = ((kBegin + kr + ${t * 8}u) / u.outW) % u.outH;
+  var pb${t} = (kBegin + kr + ${t * 8}u) / u.outW / u.outH;`,
+)}`
+
+const FILTER_LOAD = unrolled(
+  2,
+  (t) => `  {
+    let kk = kr + ${t * 8}u;
+    let ih = i32(ph${t}) * u.strideH + offH;
+    let iw = i32(pw${t}) * u.strideW + offW;
+    var v = vec4<f32>(0.0);
+    if (fm < u.M && k0 + kk < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+      v = A[(((pb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + fci) / 4u];
+    }
+    As[kk * ${T4}u + q] = v;
+    pw${t} = pw${t} + ${TK}u;
+    while (pw${t} >= u.outW) {
+      pw${t} = pw${t} - u.outW;
+      ph${t} = ph${t} + 1u;
+      if (ph${t} == u.outH) { ph${t} = 0u; pb${t} = pb${t} + 1u; }
+    }
+  }`,
+)
+
+/** What the A operand is: a (batch of) matrices, an NHWC input's patches, or those patches transposed. */
+type AOperand = 'matrix' | 'patches' | 'patches-t'
+
+function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue, aOperand: AOperand = 'matrix'): string {
+  const conv = aOperand !== 'matrix'
   const bias = epilogue === 'bias' || epilogue === 'bias-relu'
   const relu = epilogue === 'relu' || epilogue === 'bias-relu'
   // acc r·2 + h: row (r < 4 ? ty·4 + r : 64 + ty·4 + r − 4), columns h·64 + tx·4 … + 3
@@ -143,10 +204,10 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   let aBase = z * u.aBatch;
   let bBase = z * u.bBatch;
 ${unrolled(16, (i) => `  var acc${i} = vec4<f32>(0.0);`)}
-${conv ? CONV_SETUP : ''}
+${aOperand === 'patches' ? CONV_SETUP : aOperand === 'patches-t' ? FILTER_SETUP : ''}
 
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
-${conv ? CONV_LOAD : transposeA ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false) : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)}
+${aOperand === 'patches' ? CONV_LOAD : aOperand === 'patches-t' ? FILTER_LOAD : transposeA ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false) : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)}
 ${transposeB ? tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.K', true) : tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.N', false)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
@@ -185,10 +246,10 @@ export interface GemmShape {
 }
 
 /** Ways to split k: enough workgroups to fill a large GPU, slices of at least 256. */
-export function gemmSplits({M, N, K, batch}: GemmShape): number {
+export function gemmSplits({M, N, K, batch}: GemmShape, most = 32): number {
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE) * batch
   if (K < 1024 || tiles >= 256) return 1
-  return Math.max(1, Math.min(32, Math.floor(K / 256), Math.ceil(512 / tiles)))
+  return Math.max(1, Math.min(most, Math.floor(K / 256), Math.ceil(512 / tiles)))
 }
 
 /**
@@ -305,13 +366,42 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
   const [out] = runKernel(backend, {
     name: 'MixtureConv2D',
     key: `gemm-conv-${epilogue}`,
-    wgsl: () => gemmWgsl(false, false, epilogue, true),
+    wgsl: () => gemmWgsl(false, false, epilogue, 'patches'),
     workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), 1],
     inputs: bias ? [x, filter, bias] : [x, filter],
     outputs: [{shape: info.outShape}],
     uniforms: [...[M, N, K, K, 0, 0, 0, 0].map((v) => ({type: 'uint32' as const, data: [v]})), ...convGeometryUniforms(info)],
   })
   return out
+}
+
+/**
+ * An NHWC convolution's filter gradient dW = patches(x)ᵀ · dy on the same kernel (M = KH·KW·Cin,
+ * N = Cout, K = B·OH·OW pixels, k split over workgroups and the slices added by `sumSplits`), or
+ * undefined when it is not for this kernel (dilated, Cin or Cout not a multiple of 4, fewer than
+ * 64 filter rows or output channels, under 2²⁴ multiply-adds, or MIXTURE_WEBGPU_MATMUL=0).
+ */
+export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[]): tf.TensorInfo | undefined {
+  if (process.env.MIXTURE_WEBGPU_MATMUL === '0' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.inChannels % 4 !== 0) return undefined
+  const M = info.filterHeight * info.filterWidth * info.inChannels
+  const N = info.outChannels
+  const K = info.batchSize * info.outHeight * info.outWidth
+  if (!gemmApplies({M, N, K, batch: 1}, true, false)) return undefined
+  const splits = gemmSplits({M, N, K, batch: 1}, 64)
+  const kPerSplit = Math.ceil(K / splits / TK) * TK
+  const realSplits = Math.ceil(K / kPerSplit)
+  const [out] = runKernel(backend, {
+    name: realSplits > 1 ? 'MixtureConv2DFilterPartial' : 'MixtureConv2DFilter',
+    key: 'gemm-conv-filter',
+    wgsl: () => gemmWgsl(true, false, 'none', 'patches-t'),
+    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), realSplits],
+    inputs: [x, dy],
+    outputs: [{shape: realSplits > 1 ? [realSplits, M * N] : filterShape}],
+    uniforms: [...[M, N, K, kPerSplit, 0, 0, 0, M * N].map((v) => ({type: 'uint32' as const, data: [v]})), ...convGeometryUniforms(info)],
+  })
+  if (realSplits === 1) return out
+  return sumSplits(backend, out, {name: 'MixtureConv2DFilterSum', splits: realSplits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape: filterShape})
 }
 
 /** The epilogue of a fused kernel's bias and activation, or undefined for an activation this kernel lacks. */
