@@ -15,6 +15,7 @@ import {adamStep, adamUpdate, type AdamAttrs} from '../../src/engine/optimizer.j
 import {isSoftwareAdapter, loadWebgpu} from '../../src/engine/webgpu/index.js'
 import {tileGrad} from '../../src/engine/kernels/tile-grad.js'
 import {flatWorkgroups, type WebgpuBackendInternals} from '../../src/engine/webgpu/runner.js'
+import {gemmPlan} from '../../src/engine/webgpu/gemm.js'
 
 function series(n: number, f: (i: number) => number): Float32Array {
   return Float32Array.from({length: n}, (_, i) => f(i))
@@ -138,6 +139,18 @@ async function againstCpu(what: string, make: () => tf.Tensor): Promise<{cpu: Fl
   const scale = cpu.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
   assert.ok(scale > 0 && maxDiff(result.values, cpu) < 4e-5 * scale, `${what}: ${maxDiff(result.values, cpu)} of ${scale}`)
   return {cpu, programs: count.byProgram.map(([name]) => name), dispatches: count.dispatches}
+}
+
+/** Run `fn` with the product kernel taking products of any workgroup count (the tests' shapes are small). */
+async function anyWorkgroups<T>(fn: () => Promise<T>): Promise<T> {
+  const before = process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS
+  process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS = '1'
+  try {
+    return await fn()
+  } finally {
+    if (before === undefined) delete process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS
+    else process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS = before
+  }
 }
 
 const inPlaceAdam = process.env.MIXTURE_WEBGPU_ADAM_INPLACE !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
@@ -363,10 +376,12 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
       {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same'},
       {x: [4, 24, 24, 32], f: [3, 3, 32, 64], s: 1, p: 'same'},
       {x: [4, 41, 39, 36], f: [3, 3, 36, 68], s: 2, p: 1},
+      {x: [4, 22, 22, 32], f: [3, 3, 32, 132], s: 1, p: 'same'},
+      {x: [1, 22, 22, 64], f: [3, 3, 64, 128], s: 1, p: 'same'}, // k = 484 pixels: not split
       // 'same' at stride 2 on 41 × 40 pads one row on top and no column on the left
       {x: [4, 41, 40, 36], f: [3, 3, 36, 68], s: 2, p: 'same'},
     ]
-    const big = await convGradCases(large, 'filter')
+    const big = await anyWorkgroups(() => convGradCases(large, 'filter'))
     if (process.env.MIXTURE_WEBGPU_MATMUL !== '0') {
       assert.ok(big.has('MixtureConv2DFilter') && big.has('MixtureConv2DFilterPartial') && big.has('MixtureConv2DFilterSum'), [...big].join(', '))
       assert.ok(!big.has('MixtureConv2DBackpropFilter'), [...big].join(', '))
@@ -653,25 +668,29 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
       bias?: boolean
       relu?: boolean
       /** the program expected when the kernel is on */
-      expect: 'MixtureMatMul' | 'MixtureMatMulPartial' | 'tfjs'
+      /** ours: the kernel, split or not as `gemmPlan` says; split: the kernel with k split; tfjs: not the kernel */
+      expect: 'ours' | 'split' | 'tfjs'
     }
     const cases: Case[] = [
       // partial tiles on both sides, k not a multiple of 16 (each at least 2^24 multiply-adds)
-      {a: [260, 260], b: [260, 300], expect: 'MixtureMatMul'},
-      {a: [260, 260], b: [300, 260], tA: true, tB: true, expect: 'MixtureMatMul'},
-      {a: [3, 196, 228], b: [3, 228, 136], expect: 'MixtureMatMul'},
+      {a: [260, 260], b: [260, 300], expect: 'ours'},
+      {a: [260, 260], b: [300, 260], tA: true, tB: true, expect: 'ours'},
+      {a: [3, 196, 228], b: [3, 228, 136], expect: 'ours'},
       // one operand without a batch (broadcast), transposes
-      {a: [2, 200, 256], b: [256, 200], expect: 'MixtureMatMul'},
-      {a: [256, 200], b: [2, 200, 256], tA: true, tB: true, expect: 'MixtureMatMul'},
+      {a: [2, 200, 256], b: [256, 200], expect: 'ours'},
+      {a: [256, 200], b: [2, 200, 256], tA: true, tB: true, expect: 'ours'},
       // fused bias and ReLU (a Dense layer's forward)
-      {a: [520, 180], b: [180, 192], bias: true, relu: true, expect: 'MixtureMatMul'},
-      {a: [264, 256], b: [256, 256], bias: true, expect: 'MixtureMatMul'},
-      {a: [264, 256], b: [256, 256], relu: true, expect: 'MixtureMatMul'},
+      {a: [520, 180], b: [180, 192], bias: true, relu: true, expect: 'ours'},
+      {a: [264, 256], b: [256, 256], bias: true, expect: 'ours'},
+      {a: [264, 256], b: [256, 256], relu: true, expect: 'ours'},
+      // outputs at most 64 wide: 128 × 64 tiles
+      {a: [1040, 256], b: [256, 64], bias: true, expect: 'ours'},
+      {a: [2, 600, 256], b: [2, 64, 256], tB: true, expect: 'ours'},
       // any number of rows (tokens × batch) where they are not the contiguous extent
-      {a: [1030, 128], b: [128, 128], expect: 'MixtureMatMul'},
-      {a: [2, 257, 256], b: [256, 256], tB: true, expect: 'MixtureMatMul'},
+      {a: [1030, 128], b: [128, 128], expect: 'ours'},
+      {a: [2, 257, 256], b: [256, 256], tB: true, expect: 'ours'},
       // a weight gradient: few tiles, long k (any length) -> k split, then summed
-      {a: [2050, 96], b: [2050, 96], tA: true, expect: 'MixtureMatMulPartial'},
+      {a: [2050, 96], b: [2050, 96], tA: true, expect: 'split'},
       // too small a product, too small a side, or a contiguous extent not a multiple of 4
       {a: [128, 128], b: [128, 128], expect: 'tfjs'},
       {a: [4096, 1024], b: [1024, 10], expect: 'tfjs'},
@@ -694,13 +713,18 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
         tf.dispose([a, b, ...(bias ? [bias] : [])])
         return out
       }
-      const {cpu, programs, dispatches} = await againstCpu(JSON.stringify(c), product)
+      const {cpu, programs, dispatches} = await anyWorkgroups(() => againstCpu(JSON.stringify(c), product))
       if (c.relu) assert.ok(cpu.some((v) => v === 0) && cpu.some((v) => v > 0), `${JSON.stringify(c)}: ReLU clips some outputs and keeps others`)
       const ours = programs.filter((p) => p.startsWith('MixtureMatMul'))
       if (!on || c.expect === 'tfjs') assert.deepEqual(ours, [], `${JSON.stringify(c)} stays with tfjs: ${programs.join(', ')}`)
       else {
-        assert.ok(programs.includes(c.expect), `${JSON.stringify(c)}: ${programs.join(', ')}`)
-        assert.equal(dispatches, c.expect === 'MixtureMatMulPartial' ? 2 : 1, `${JSON.stringify(c)}: ${programs.join(', ')}`)
+        const M = c.tA ? c.a[c.a.length - 1] : c.a[c.a.length - 2]
+        const K = c.tA ? c.a[c.a.length - 2] : c.a[c.a.length - 1]
+        const batch = Math.max(tf.util.sizeFromShape(c.a.slice(0, -2)), tf.util.sizeFromShape(c.b.slice(0, -2)))
+        const plan = await anyWorkgroups(async () => gemmPlan({M, N, K, batch}, !!c.tA, !!c.tB, !c.bias && !c.relu && batch === 1))
+        assert.ok(plan && (c.expect !== 'split' || plan.splits > 1), `${JSON.stringify(c)}: ${JSON.stringify(plan)}`)
+        assert.ok(programs.includes(plan.splits > 1 ? 'MixtureMatMulPartial' : 'MixtureMatMul'), `${JSON.stringify(c)}: ${programs.join(', ')}`)
+        assert.equal(dispatches, plan.splits > 1 ? 2 : 1, `${JSON.stringify(c)}: ${programs.join(', ')}`)
       }
     }
   })
@@ -715,6 +739,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
       bias?: boolean
       relu?: boolean
       ours: boolean
+      split?: boolean
     }
     const cases: Case[] = [
       {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same', ours: true},
@@ -724,6 +749,8 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
       {x: [2, 17, 19, 40], f: [5, 3, 40, 132], s: 1, p: 'valid', ours: true},
       {x: [2, 16, 16, 48], f: [3, 3, 48, 64], s: 1, p: 2, ours: true},
       {x: [4, 24, 24, 128], f: [1, 1, 128, 256], s: 1, p: 'valid', ours: true},
+      // a small map with many channels and no bias: k split, then summed
+      {x: [1, 8, 8, 256], f: [3, 3, 256, 256], s: 1, p: 'same', ours: true, split: true},
       // fused bias and ReLU (a Conv2D layer's forward)
       {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same', bias: true, relu: true, ours: true},
       {x: [2, 20, 20, 64], f: [3, 3, 64, 64], s: 1, p: 'same', bias: true, ours: true},
@@ -747,14 +774,20 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
         tf.dispose([x, f, ...(bias ? [bias] : [])])
         return out
       }
-      const {cpu, programs, dispatches} = await againstCpu(JSON.stringify(c), conv)
+      const {cpu, programs, dispatches} = await anyWorkgroups(() => againstCpu(JSON.stringify(c), conv))
       if (c.relu) assert.ok(cpu.some((v) => v === 0) && cpu.some((v) => v > 0), `${JSON.stringify(c)}: ReLU clips some outputs and keeps others`)
-      assert.equal(programs.includes('MixtureConv2D'), on && c.ours, `${JSON.stringify(c)}: ${programs.join(', ')}`)
-      if (on && c.ours) assert.equal(dispatches, 1, programs.join(', '))
+      const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.s, 1, c.p as never)
+      const shape = {M: info.batchSize * info.outHeight * info.outWidth, N: info.outChannels, K: info.filterHeight * info.filterWidth * info.inChannels, batch: 1}
+      const plan = await anyWorkgroups(async () => gemmPlan(shape, false, false, !c.bias && !c.relu))
+      const split = (plan?.splits ?? 1) > 1
+      if (c.split) assert.ok(split, `${JSON.stringify(c)}: ${JSON.stringify(plan)}`)
+      const ours = programs.filter((p) => p.startsWith('MixtureConv2D'))
+      assert.deepEqual(ours, on && c.ours ? (split ? ['MixtureConv2DPartial', 'MixtureConv2DSum'] : ['MixtureConv2D']) : [], `${JSON.stringify(c)}: ${programs.join(', ')}`)
+      if (on && c.ours) assert.equal(dispatches, split ? 2 : 1, programs.join(', '))
     }
     // the stride-1 input gradient runs as a forward convolution of the flipped filter: on this kernel too
-    const programs = await convGradCases([{x: [2, 20, 20, 64], f: [3, 3, 64, 68], s: 1, p: 'same'}], 'x')
-    if (on && process.env.MIXTURE_WEBGPU_CONV_INPUT_FORWARD !== '0') assert.ok(programs.has('MixtureConv2D'), [...programs].join(', '))
+    const programs = await anyWorkgroups(() => convGradCases([{x: [2, 20, 20, 64], f: [3, 3, 64, 68], s: 1, p: 'same'}], 'x'))
+    if (on && process.env.MIXTURE_WEBGPU_CONV_INPUT_FORWARD !== '0') assert.ok(programs.has('MixtureConv2D') || programs.has('MixtureConv2DPartial'), [...programs].join(', '))
   })
 
   it('an identity Transpose shares its buffer (no dispatch); others still transpose', async () => {

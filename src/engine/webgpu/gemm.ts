@@ -11,8 +11,10 @@
  * batch) split k over workgroups and add the slices in a second dispatch (`sumSplits`).
  *
  * Taken when the contiguous extents are multiples of 4 (vec4 rows; `gemmApplies`), both output sides
- * are at least 64, the product has at least 2²⁴ multiply-adds and the batch dimensions match or one
- * operand has none; other products, and other fused activations, stay with tfjs.
+ * are at least 64, the product has at least 2²⁴ multiply-adds, it runs on at least 128 workgroups
+ * (k split where allowed; `gemmPlan`) and the batch dimensions match or one operand has none;
+ * outputs at most 64 wide use 128 × 64 tiles. Other products, and other fused activations, stay
+ * with tfjs.
  * MIXTURE_WEBGPU_MATMUL=0 leaves every product and convolution to tfjs.
  */
 import {tf} from '../tf.js'
@@ -49,14 +51,16 @@ export function convGeometryUniforms(info: tf.backend_util.Conv2DInfo): UniformF
 export type GemmEpilogue = 'none' | 'bias' | 'relu' | 'bias-relu'
 
 /**
- * A tile load: 512 vec4s of one operand into `S` laid out [k][tile/4] (vec4 along m or n).
+ * A tile load: 16 × `edge` values of one operand (2 or 1 vec4s a thread) into `S` laid out
+ * [k][edge/4] (vec4 along m or n).
  * `contiguousK`: the operand's k index is the contiguous one (A untransposed, B transposed), so
  * four consecutive threads read one row's 16 k values and scatter them; otherwise a thread reads
  * four consecutive m (or n) values of one k and stores them as they are.
  */
-function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit: string, rowStride: string, contiguousK: boolean): string {
+function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit: string, rowStride: string, contiguousK: boolean, edge = TILE): string {
+  const e4 = edge / 4
   return unrolled(
-    2,
+    (TK * e4) / 256,
     (t) => `  {
     let e = li + ${t * 256}u;
     ${
@@ -67,14 +71,14 @@ function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit
     let k = k0 + kq * 4u;
     var v = vec4<f32>(0.0);
     if (o < ${outerLimit} && k < kEnd) { v = ${X}[(${base} + o * ${rowStride} + k) / 4u]; }
-    ${unrolled(4, (j) => `${S}[(kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] = v[${j}];`)}`
-        : `let kk = e / ${T4}u;
-    let q = e % ${T4}u;
+    ${unrolled(4, (j) => `${S}[(kq * 4u + ${j}u) * ${e4}u + row / 4u][row % 4u] = v[${j}];`)}`
+        : `let kk = e / ${e4}u;
+    let q = e % ${e4}u;
     let o = ${outer0} + q * 4u;
     let k = k0 + kk;
     var v = vec4<f32>(0.0);
     if (o < ${outerLimit} && k < kEnd) { v = ${X}[(${base} + k * ${rowStride} + o) / 4u]; }
-    ${S}[kk * ${T4}u + q] = v;`
+    ${S}[kk * ${e4}u + q] = v;`
     }
   }`,
   )
@@ -164,11 +168,16 @@ const FILTER_LOAD = unrolled(
 /** What the A operand is: a (batch of) matrices, an NHWC input's patches, or those patches transposed. */
 type AOperand = 'matrix' | 'patches' | 'patches-t'
 
-function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue, aOperand: AOperand = 'matrix'): string {
+/** The output tile's width: 128, or 64 for outputs at most 64 wide (half the work per thread). */
+type TileN = 128 | 64
+
+function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue, aOperand: AOperand = 'matrix', tileN: TileN = TILE): string {
   const conv = aOperand !== 'matrix'
+  const halves = tileN / (TILE / 2)
+  const N4 = tileN / 4
   const bias = epilogue === 'bias' || epilogue === 'bias-relu'
   const relu = epilogue === 'relu' || epilogue === 'bias-relu'
-  // acc r·2 + h: row (r < 4 ? ty·4 + r : 64 + ty·4 + r − 4), columns h·64 + tx·4 … + 3
+  // acc r·halves + h: row (r < 4 ? ty·4 + r : 64 + ty·4 + r − 4), columns h·64 + tx·4 … + 3
   const rowOf = (r: number): string => (r < 4 ? `ty * 4u + ${r}u` : `${TILE / 2}u + ty * 4u + ${r - 4}u`)
   return /* wgsl */ `
 struct Params {
@@ -187,14 +196,14 @@ struct Params {
 ${bias ? '@group(0) @binding(3) var<storage, read> bias : array<vec4<f32>>;\n@group(0) @binding(4) var<uniform> u : Params;' : '@group(0) @binding(3) var<uniform> u : Params;'}
 
 var<workgroup> As : array<vec4<f32>, ${TK * T4}>;
-var<workgroup> Bs : array<vec4<f32>, ${TK * T4}>;
+var<workgroup> Bs : array<vec4<f32>, ${TK * N4}>;
 
 @compute @workgroup_size(${SIDE}, ${SIDE}, 1)
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>,
         @builtin(local_invocation_index) li : u32) {
   let tx = lid.x;
   let ty = lid.y;
-  let n0 = wg.x * ${TILE}u;
+  let n0 = wg.x * ${tileN}u;
   let m0 = wg.y * ${TILE}u;
   let splits = (u.K + u.kPerSplit - 1u) / u.kPerSplit;
   let z = wg.z / splits;
@@ -203,28 +212,26 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   let kEnd = min(kBegin + u.kPerSplit, u.K);
   let aBase = z * u.aBatch;
   let bBase = z * u.bBatch;
-${unrolled(16, (i) => `  var acc${i} = vec4<f32>(0.0);`)}
+${unrolled(8 * halves, (i) => `  var acc${i} = vec4<f32>(0.0);`)}
 ${aOperand === 'patches' ? CONV_SETUP : aOperand === 'patches-t' ? FILTER_SETUP : ''}
 
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
 ${aOperand === 'patches' ? CONV_LOAD : aOperand === 'patches-t' ? FILTER_LOAD : transposeA ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false) : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)}
-${transposeB ? tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.K', true) : tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.N', false)}
+${transposeB ? tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.K', true, tileN) : tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.N', false, tileN)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
       let a0 = As[kk * ${T4}u + ty];
       let a1 = As[kk * ${T4}u + ${SIDE}u + ty];
-      let b0 = Bs[kk * ${T4}u + tx];
-      let b1 = Bs[kk * ${T4}u + ${SIDE}u + tx];
-${unrolled(8, (r) => `      acc${r * 2} = fma(vec4<f32>(a${r < 4 ? 0 : 1}[${r % 4}]), b0, acc${r * 2});
-      acc${r * 2 + 1} = fma(vec4<f32>(a${r < 4 ? 0 : 1}[${r % 4}]), b1, acc${r * 2 + 1});`)}
+${unrolled(halves, (h) => `      let b${h} = Bs[kk * ${N4}u + ${h * SIDE}u + tx];`)}
+${unrolled(8 * halves, (i) => `      acc${i} = fma(vec4<f32>(a${Math.floor(i / halves) < 4 ? 0 : 1}[${Math.floor(i / halves) % 4}]), b${i % halves}, acc${i});`)}
     }
     workgroupBarrier();
   }
 
   let cBase = s * u.splitStride + z * u.cBatch;
-${unrolled(16, (i) => {
-  const r = Math.floor(i / 2)
-  const h = i % 2
+${unrolled(8 * halves, (i) => {
+  const r = Math.floor(i / halves)
+  const h = i % halves
   return `  {
     let m = m0 + ${rowOf(r)};
     let n = n0 + ${h * (TILE / 2)}u + tx * 4u;
@@ -245,24 +252,56 @@ export interface GemmShape {
   batch: number
 }
 
-/** Ways to split k: enough workgroups to fill a large GPU, slices of at least 256. */
-export function gemmSplits({M, N, K, batch}: GemmShape, most = 32): number {
-  const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE) * batch
-  if (K < 1024 || tiles >= 256) return 1
-  return Math.max(1, Math.min(most, Math.floor(K / 256), Math.ceil(512 / tiles)))
-}
-
 /**
- * Whether a product of these extents takes this kernel: both output sides at least 64, and the
+ * Whether a product of these extents is for this kernel: both output sides at least 64, and the
  * contiguous extent of A, of B and of the output (N) a multiple of 4, so that their rows can be read
  * and written as vec4. The row count of a token batch (an operand's non-contiguous extent) may be
  * anything. Products under 2²⁴ multiply-adds (the Perceiver's latent products) are over in a few
- * microseconds on either kernel and stay where tfjs puts them (small-output programs that spread
- * a few tiles over more workgroups).
+ * microseconds on either kernel and stay where tfjs puts them.
  */
 export function gemmApplies({M, N, K, batch}: GemmShape, transposeA: boolean, transposeB: boolean): boolean {
   if (batch * M * N * K < MIN_MACS) return false
   return M >= 64 && N >= 64 && (transposeA ? M : K) % 4 === 0 && (transposeB ? K : N) % 4 === 0 && N % 4 === 0
+}
+
+export interface GemmPlan {
+  /** Output tile width (the height is always 128). */
+  tileN: TileN
+  /** Slices of k (1: no split, the output written directly). */
+  splits: number
+  kPerSplit: number
+  workgroups: [number, number, number]
+}
+
+const DEFAULT_MIN_WORKGROUPS = 128
+
+/**
+ * Fewest workgroups worth this kernel's 128×128 tiles: a product that would run on fewer (a small
+ * output with a short k, or one that may not be split) goes to tfjs's 32×32 tiles, which spread it
+ * over up to 16 times as many. MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS overrides it (the tests set 1 to
+ * run small shapes through the kernel).
+ */
+export function minWorkgroups(): number {
+  const value = Number(process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS ?? DEFAULT_MIN_WORKGROUPS)
+  return Number.isInteger(value) && value >= 1 ? value : DEFAULT_MIN_WORKGROUPS
+}
+
+/**
+ * How this kernel runs a product, or undefined when tfjs should: `gemmApplies`, then — where the
+ * caller allows it (no bias or activation to apply, one batch) — k split when the output has fewer
+ * than 256 tiles and k is at least 512 (enough slices for ~512 workgroups, each at least 128 long,
+ * at most `mostSplits`), and at least `minWorkgroups()` workgroups in all.
+ */
+export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: boolean, canSplit: boolean, mostSplits = 32): GemmPlan | undefined {
+  const {M, N, K, batch} = shape
+  if (!gemmApplies(shape, transposeA, transposeB)) return undefined
+  const tileN: TileN = N <= 64 ? 64 : TILE
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / tileN) * batch
+  const wanted = canSplit && tiles < 256 && K >= 512 ? Math.max(1, Math.min(mostSplits, Math.floor(K / 128), Math.ceil(512 / tiles))) : 1
+  const kPerSplit = wanted > 1 ? Math.ceil(K / wanted / TK) * TK : K
+  const splits = Math.ceil(K / kPerSplit)
+  if (tiles * splits < minWorkgroups()) return undefined
+  return {tileN, splits, kPerSplit, workgroups: [Math.ceil(N / tileN), Math.ceil(M / TILE), batch * splits]}
 }
 
 interface MatMulArgs {
@@ -291,8 +330,6 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
   const batchB = tf.util.sizeFromShape(bOuter)
   const batch = Math.max(batchA, batchB)
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined
-  const shape = {M, N, K, batch}
-  if (!gemmApplies(shape, transposeA, transposeB)) return undefined
   if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N)) return undefined
   let outOuter: number[]
   try {
@@ -301,18 +338,17 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
     return undefined
   }
   const outShape = [...outOuter, M, N]
-  const splits = gemmSplits(shape)
-  if (splits > 1 && (epilogue !== 'none' || batch > 1)) return undefined
-  const kPerSplit = splits > 1 ? Math.ceil(K / splits / TK) * TK : K
-  const realSplits = Math.ceil(K / kPerSplit)
-  const key = `gemm-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}`
+  const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1)
+  if (!plan) return undefined
+  const {splits, kPerSplit} = plan
+  const key = `gemm-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}-${plan.tileN}`
   const [out] = runKernel(backend, {
-    name: realSplits > 1 ? 'MixtureMatMulPartial' : 'MixtureMatMul',
+    name: splits > 1 ? 'MixtureMatMulPartial' : 'MixtureMatMul',
     key,
-    wgsl: () => gemmWgsl(transposeA, transposeB, epilogue),
-    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), batch * realSplits],
+    wgsl: () => gemmWgsl(transposeA, transposeB, epilogue, 'matrix', plan.tileN),
+    workgroups: plan.workgroups,
     inputs: bias ? [a, b, bias] : [a, b],
-    outputs: [{shape: realSplits > 1 ? [realSplits, M * N] : outShape}],
+    outputs: [{shape: splits > 1 ? [splits, M * N] : outShape}],
     uniforms: [
       {type: 'uint32', data: [M]},
       {type: 'uint32', data: [N]},
@@ -324,8 +360,8 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
       {type: 'uint32', data: [M * N]},
     ],
   })
-  if (realSplits === 1) return out
-  return sumSplits(backend, out, {name: 'MixtureMatMulSum', splits: realSplits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape})
+  if (splits === 1) return out
+  return sumSplits(backend, out, {name: 'MixtureMatMulSum', splits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape})
 }
 
 interface ConvArgs {
@@ -361,18 +397,22 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
   const M = info.batchSize * info.outHeight * info.outWidth
   const N = info.outChannels
   const K = info.filterHeight * info.filterWidth * info.inChannels
-  if (info.inChannels % 4 !== 0 || !gemmApplies({M, N, K, batch: 1}, false, false)) return undefined
+  if (info.inChannels % 4 !== 0) return undefined
   if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N)) return undefined
+  const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none')
+  if (!plan) return undefined
+  const {splits, kPerSplit} = plan
   const [out] = runKernel(backend, {
-    name: 'MixtureConv2D',
-    key: `gemm-conv-${epilogue}`,
-    wgsl: () => gemmWgsl(false, false, epilogue, 'patches'),
-    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), 1],
+    name: splits > 1 ? 'MixtureConv2DPartial' : 'MixtureConv2D',
+    key: `gemm-conv-${epilogue}-${plan.tileN}`,
+    wgsl: () => gemmWgsl(false, false, epilogue, 'patches', plan.tileN),
+    workgroups: plan.workgroups,
     inputs: bias ? [x, filter, bias] : [x, filter],
-    outputs: [{shape: info.outShape}],
-    uniforms: [...[M, N, K, K, 0, 0, 0, 0].map((v) => ({type: 'uint32' as const, data: [v]})), ...convGeometryUniforms(info)],
+    outputs: [{shape: splits > 1 ? [splits, M * N] : info.outShape}],
+    uniforms: [...[M, N, K, kPerSplit, 0, 0, 0, M * N].map((v) => ({type: 'uint32' as const, data: [v]})), ...convGeometryUniforms(info)],
   })
-  return out
+  if (splits === 1) return out
+  return sumSplits(backend, out, {name: 'MixtureConv2DSum', splits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape: info.outShape})
 }
 
 /**
@@ -387,21 +427,20 @@ export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo
   const M = info.filterHeight * info.filterWidth * info.inChannels
   const N = info.outChannels
   const K = info.batchSize * info.outHeight * info.outWidth
-  if (!gemmApplies({M, N, K, batch: 1}, true, false)) return undefined
-  const splits = gemmSplits({M, N, K, batch: 1}, 64)
-  const kPerSplit = Math.ceil(K / splits / TK) * TK
-  const realSplits = Math.ceil(K / kPerSplit)
+  const plan = gemmPlan({M, N, K, batch: 1}, true, false, true, 64)
+  if (!plan) return undefined
+  const {splits, kPerSplit} = plan
   const [out] = runKernel(backend, {
-    name: realSplits > 1 ? 'MixtureConv2DFilterPartial' : 'MixtureConv2DFilter',
-    key: 'gemm-conv-filter',
-    wgsl: () => gemmWgsl(true, false, 'none', 'patches-t'),
-    workgroups: [Math.ceil(N / TILE), Math.ceil(M / TILE), realSplits],
+    name: splits > 1 ? 'MixtureConv2DFilterPartial' : 'MixtureConv2DFilter',
+    key: `gemm-conv-filter-${plan.tileN}`,
+    wgsl: () => gemmWgsl(true, false, 'none', 'patches-t', plan.tileN),
+    workgroups: plan.workgroups,
     inputs: [x, dy],
-    outputs: [{shape: realSplits > 1 ? [realSplits, M * N] : filterShape}],
+    outputs: [{shape: splits > 1 ? [splits, M * N] : filterShape}],
     uniforms: [...[M, N, K, kPerSplit, 0, 0, 0, M * N].map((v) => ({type: 'uint32' as const, data: [v]})), ...convGeometryUniforms(info)],
   })
-  if (realSplits === 1) return out
-  return sumSplits(backend, out, {name: 'MixtureConv2DFilterSum', splits: realSplits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape: filterShape})
+  if (splits === 1) return out
+  return sumSplits(backend, out, {name: 'MixtureConv2DFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape: filterShape})
 }
 
 /** The epilogue of a fused kernel's bias and activation, or undefined for an activation this kernel lacks. */

@@ -17,6 +17,7 @@
  *   MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0  stride-1 conv input gradients on tfjs's own programs (conv_input.ts)
  *   MIXTURE_WEBGPU_COLUMN_SUM=0      bias-gradient sums through tfjs's transpose + reduce (colsum.ts)
  *   MIXTURE_WEBGPU_MATMUL=0          every product and convolution on tfjs's own programs instead of the 128×128-tile kernel (gemm.ts)
+ *   MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS=N  fewest workgroups for which a product takes that kernel (default 128; gemm.ts)
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
