@@ -168,6 +168,25 @@ describe('a mid-size mixture: the large-product kernels in a training step equal
       if (process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0') {
         for (const program of ['MixtureMatMul', 'MixtureMatMulPartial', 'MixtureConv2D', 'MixtureConv2DFilterPartial']) assert.ok(gpu.programs.includes(program), `${program} ran: ${gpu.programs.join(', ')}`)
       }
+      // steps on these kernels leave no tensor behind (split partials included)
+      await tf.setBackend('webgpu')
+      process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS = '1'
+      try {
+        const trainer = new Trainer(built.model, {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-3, weightDecay: 1e-4})
+        const x = tf.tensor4d(xs, [batch, size, size, 3])
+        const labels = tf.tensor1d(Array.from({length: batch}, (_, i) => i % CLASSES), 'int32')
+        const counts: string[] = []
+        for (let step = 0; step < 3; step++) {
+          trainer.trainStep(x, labels)
+          await trainer.readMetrics()
+          counts.push(`${tf.memory().numTensors}/${tf.engine().backend.numDataIds()}`)
+        }
+        assert.equal(counts[2], counts[1], `live tensors/backend data after steps 1-3: ${counts.join(', ')}`)
+        trainer.dispose()
+        tf.dispose([x, labels])
+      } finally {
+        delete process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS
+      }
     } finally {
       await tf.setBackend('cpu')
       built.model.dispose()
