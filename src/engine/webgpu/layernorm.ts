@@ -1,10 +1,13 @@
 /**
- * LayerNorm over the last axis in 1 dispatch forward and 3 backward (the composite of
+ * LayerNorm over the last axis in 1 dispatch forward and 2 backward (3 for rows over 1,024 wide) (the composite of
  * src/layers/norm.ts records about 10 forward and 12 backward).
  *   forward  `MixtureLayerNorm`: one workgroup per row computes the mean, then the variance about it
  *            (two passes over the row, as tf.moments), writes y = x̂·γ + β and keeps mean and 1/σ.
  *   backward `MixtureLayerNormGrad`: dx per row, dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with
- *            g = dy·γ (1 dispatch), and dγ = Σ dy·x̂, dβ = Σ dy over rows (2 dispatches).
+ *            g = dy·γ, and dγ = Σ dy·x̂, dβ = Σ dy over rows. For rows up to 1,024 wide one
+ *            dispatch computes dx for a chunk of rows and the chunk's column sums (kept in
+ *            workgroup memory, each thread owning its columns), and a second adds the chunks
+ *            (2 dispatches); wider rows take dx (1) and the shared column passes (2).
  * A layer uses it through `layerNorm` when `hasFusedLayerNorm()` says the active backend has the
  * kernels (only `webgpu` does).
  */
@@ -15,6 +18,10 @@ import {flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.j
 import {LN_GRAD_KERNEL, LN_KERNEL} from '../kernels/fused-norm.js'
 
 const WG = 64
+/** Widest rows whose column sums fit in workgroup memory (2 × 4 KiB). */
+const FUSED_MAX_D = 1024
+/** Workgroups the fused backward aims for (rows per workgroup follow). */
+const FUSED_GROUPS = 2048
 
 const reduceWgsl = `
 var<workgroup> red : array<f32, ${WG}>;
@@ -113,6 +120,69 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : ve
 `
 }
 
+/** dx for a chunk of rows per workgroup, and the chunk's Σdy and Σdy·x̂ per column ([2, chunks, D]). */
+function gradFusedWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  rows : u32,
+  D : u32,
+  rowsPerGroup : u32,
+  chunks : u32,
+};
+@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
+@group(0) @binding(1) var<storage, read_write> partial : array<f32>;
+@group(0) @binding(2) var<storage, read> dy : array<f32>;
+@group(0) @binding(3) var<storage, read> x : array<f32>;
+@group(0) @binding(4) var<storage, read> mean : array<f32>;
+@group(0) @binding(5) var<storage, read> rstd : array<f32>;
+@group(0) @binding(6) var<storage, read> gamma : array<f32>;
+@group(0) @binding(7) var<uniform> u : Params;
+${reduceWgsl}
+var<workgroup> colA : array<f32, ${FUSED_MAX_D}>;
+var<workgroup> colB : array<f32, ${FUSED_MAX_D}>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
+  let chunk = wg.x + wg.y * nwg.x;
+  if (chunk >= u.chunks) { return; }
+  let n = f32(u.D);
+  // thread lid owns columns lid, lid + ${WG}, ...: no other thread touches them
+  for (var d = lid; d < u.D; d = d + ${WG}u) {
+    colA[d] = 0.0;
+    colB[d] = 0.0;
+  }
+  let r0 = chunk * u.rowsPerGroup;
+  let r1 = min(r0 + u.rowsPerGroup, u.rows);
+  for (var row = r0; row < r1; row = row + 1u) {
+    let base = row * u.D;
+    let mu = mean[row];
+    let r = rstd[row];
+    var a = 0.0;
+    var b = 0.0;
+    for (var d = lid; d < u.D; d = d + ${WG}u) {
+      let g = dy[base + d] * gamma[d];
+      a = a + g;
+      b = b + g * (x[base + d] - mu) * r;
+    }
+    let meanG = reduceSum(a, lid) / n;
+    let meanGX = reduceSum(b, lid) / n;
+    for (var d = lid; d < u.D; d = d + ${WG}u) {
+      let e = dy[base + d];
+      let g = e * gamma[d];
+      let xHat = (x[base + d] - mu) * r;
+      dx[base + d] = r * (g - meanG - xHat * meanGX);
+      colA[d] = colA[d] + e;
+      colB[d] = colB[d] + e * xHat;
+    }
+  }
+  for (var d = lid; d < u.D; d = d + ${WG}u) {
+    partial[chunk * u.D + d] = colA[d];
+    partial[(u.chunks + chunk) * u.D + d] = colB[d];
+  }
+}
+`
+}
+
 tf.registerKernel({
   kernelName: LN_KERNEL,
   backendName: 'webgpu',
@@ -146,6 +216,26 @@ tf.registerKernel({
     const {dy, x, mean, rstd, gamma} = inputs as Record<string, tf.TensorInfo>
     const D = x.shape[x.shape.length - 1]
     const rows = tf.util.sizeFromShape(x.shape) / D
+    if (D <= FUSED_MAX_D) {
+      const rowsPerGroup = Math.max(1, Math.ceil(rows / FUSED_GROUPS))
+      const chunks = Math.ceil(rows / rowsPerGroup)
+      const [dx, partial] = runKernel(b, {
+        name: LN_GRAD_KERNEL,
+        key: 'ln-grad-fused',
+        wgsl: gradFusedWgsl,
+        workgroups: flatWorkgroups(b, chunks, 1),
+        inputs: [dy, x, mean, rstd, gamma],
+        outputs: [{shape: x.shape}, {shape: [2, chunks, D]}],
+        uniforms: [
+          {type: 'uint32', data: [rows]},
+          {type: 'uint32', data: [D]},
+          {type: 'uint32', data: [rowsPerGroup]},
+          {type: 'uint32', data: [chunks]},
+        ],
+      })
+      const [dGamma, dBeta] = gradSums(b, 'MixtureLayerNormGradSums', partial, D, chunks)
+      return [dx, dGamma, dBeta]
+    }
     const [dx] = runKernel(b, {
       name: LN_GRAD_KERNEL,
       key: 'ln-grad-input',
