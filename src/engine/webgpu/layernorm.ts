@@ -1,6 +1,6 @@
 /**
- * LayerNorm over the last axis in 1 dispatch forward and 2 backward (3 for rows over 1,024 wide) (the composite of
- * src/layers/norm.ts records about 10 forward and 12 backward).
+ * LayerNorm over the last axis in 1 dispatch forward and 2 backward (3 for rows over 1,024 wide;
+ * the composite of src/layers/norm.ts records about 10 forward and 12 backward).
  *   forward  `MixtureLayerNorm`: one workgroup per row computes the mean, then the variance about it
  *            (two passes over the row, as tf.moments), writes y = x̂·γ + β and keeps mean and 1/σ.
  *   backward `MixtureLayerNormGrad`: dx per row, dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with
@@ -79,49 +79,12 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : ve
 `
 }
 
-function gradInputWgsl(): string {
-  return /* wgsl */ `
-struct Params {
-  rows : u32,
-  D : u32,
-};
-@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
-@group(0) @binding(1) var<storage, read> dy : array<f32>;
-@group(0) @binding(2) var<storage, read> x : array<f32>;
-@group(0) @binding(3) var<storage, read> mean : array<f32>;
-@group(0) @binding(4) var<storage, read> rstd : array<f32>;
-@group(0) @binding(5) var<storage, read> gamma : array<f32>;
-@group(0) @binding(6) var<uniform> u : Params;
-${reduceWgsl}
-
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
-  let row = wg.x + wg.y * nwg.x;
-  if (row >= u.rows) { return; }
-  let base = row * u.D;
-  let n = f32(u.D);
-  let mu = mean[row];
-  let r = rstd[row];
-  var a = 0.0;
-  var b = 0.0;
-  for (var d = lid; d < u.D; d = d + ${WG}u) {
-    let g = dy[base + d] * gamma[d];
-    a = a + g;
-    b = b + g * (x[base + d] - mu) * r;
-  }
-  let meanG = reduceSum(a, lid) / n;
-  let meanGX = reduceSum(b, lid) / n;
-  for (var d = lid; d < u.D; d = d + ${WG}u) {
-    let g = dy[base + d] * gamma[d];
-    let xHat = (x[base + d] - mu) * r;
-    dx[base + d] = r * (g - meanG - xHat * meanGX);
-  }
-}
-`
-}
-
-/** dx for a chunk of rows per workgroup, and the chunk's Σdy and Σdy·x̂ per column ([2, chunks, D]). */
-function gradFusedWgsl(): string {
+/**
+ * dx for a chunk of `rowsPerGroup` rows per workgroup; with `sums`, also the chunk's Σdy and Σdy·x̂
+ * per column ([2, chunks, D]), kept in workgroup memory where thread lid owns columns lid, lid + 64, …
+ * (so no other thread touches them).
+ */
+function gradWgsl(sums: boolean): string {
   return /* wgsl */ `
 struct Params {
   rows : u32,
@@ -130,26 +93,29 @@ struct Params {
   chunks : u32,
 };
 @group(0) @binding(0) var<storage, read_write> dx : array<f32>;
-@group(0) @binding(1) var<storage, read_write> partial : array<f32>;
-@group(0) @binding(2) var<storage, read> dy : array<f32>;
-@group(0) @binding(3) var<storage, read> x : array<f32>;
-@group(0) @binding(4) var<storage, read> mean : array<f32>;
-@group(0) @binding(5) var<storage, read> rstd : array<f32>;
-@group(0) @binding(6) var<storage, read> gamma : array<f32>;
-@group(0) @binding(7) var<uniform> u : Params;
+${sums ? '@group(0) @binding(1) var<storage, read_write> partial : array<f32>;' : ''}
+@group(0) @binding(${sums ? 2 : 1}) var<storage, read> dy : array<f32>;
+@group(0) @binding(${sums ? 3 : 2}) var<storage, read> x : array<f32>;
+@group(0) @binding(${sums ? 4 : 3}) var<storage, read> mean : array<f32>;
+@group(0) @binding(${sums ? 5 : 4}) var<storage, read> rstd : array<f32>;
+@group(0) @binding(${sums ? 6 : 5}) var<storage, read> gamma : array<f32>;
+@group(0) @binding(${sums ? 7 : 6}) var<uniform> u : Params;
 ${reduceWgsl}
-var<workgroup> colA : array<f32, ${FUSED_MAX_D}>;
-var<workgroup> colB : array<f32, ${FUSED_MAX_D}>;
+${sums ? `var<workgroup> colA : array<f32, ${FUSED_MAX_D}>;
+var<workgroup> colB : array<f32, ${FUSED_MAX_D}>;` : ''}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>, @builtin(local_invocation_index) lid : u32) {
   let chunk = wg.x + wg.y * nwg.x;
   if (chunk >= u.chunks) { return; }
   let n = f32(u.D);
-  // thread lid owns columns lid, lid + ${WG}, ...: no other thread touches them
-  for (var d = lid; d < u.D; d = d + ${WG}u) {
+  ${
+    sums
+      ? `for (var d = lid; d < u.D; d = d + ${WG}u) {
     colA[d] = 0.0;
     colB[d] = 0.0;
+  }`
+      : ''
   }
   let r0 = chunk * u.rowsPerGroup;
   let r1 = min(r0 + u.rowsPerGroup, u.rows);
@@ -168,16 +134,23 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : ve
     let meanGX = reduceSum(b, lid) / n;
     for (var d = lid; d < u.D; d = d + ${WG}u) {
       let e = dy[base + d];
-      let g = e * gamma[d];
       let xHat = (x[base + d] - mu) * r;
-      dx[base + d] = r * (g - meanG - xHat * meanGX);
+      dx[base + d] = r * (e * gamma[d] - meanG - xHat * meanGX);${
+        sums
+          ? `
       colA[d] = colA[d] + e;
-      colB[d] = colB[d] + e * xHat;
+      colB[d] = colB[d] + e * xHat;`
+          : ''
+      }
     }
-  }
+  }${
+    sums
+      ? `
   for (var d = lid; d < u.D; d = d + ${WG}u) {
     partial[chunk * u.D + d] = colA[d];
     partial[(u.chunks + chunk) * u.D + d] = colB[d];
+  }`
+      : ''
   }
 }
 `
@@ -216,40 +189,25 @@ tf.registerKernel({
     const {dy, x, mean, rstd, gamma} = inputs as Record<string, tf.TensorInfo>
     const D = x.shape[x.shape.length - 1]
     const rows = tf.util.sizeFromShape(x.shape) / D
-    if (D <= FUSED_MAX_D) {
-      const rowsPerGroup = Math.max(1, Math.ceil(rows / FUSED_GROUPS))
-      const chunks = Math.ceil(rows / rowsPerGroup)
-      const [dx, partial] = runKernel(b, {
-        name: LN_GRAD_KERNEL,
-        key: 'ln-grad-fused',
-        wgsl: gradFusedWgsl,
-        workgroups: flatWorkgroups(b, chunks, 1),
-        inputs: [dy, x, mean, rstd, gamma],
-        outputs: [{shape: x.shape}, {shape: [2, chunks, D]}],
-        uniforms: [
-          {type: 'uint32', data: [rows]},
-          {type: 'uint32', data: [D]},
-          {type: 'uint32', data: [rowsPerGroup]},
-          {type: 'uint32', data: [chunks]},
-        ],
-      })
-      const [dGamma, dBeta] = gradSums(b, 'MixtureLayerNormGradSums', partial, D, chunks)
-      return [dx, dGamma, dBeta]
-    }
-    const [dx] = runKernel(b, {
+    const sums = D <= FUSED_MAX_D
+    const rowsPerGroup = sums ? Math.max(1, Math.ceil(rows / FUSED_GROUPS)) : 1
+    const chunks = Math.ceil(rows / rowsPerGroup)
+    const [dx, fusedPartial] = runKernel(b, {
       name: LN_GRAD_KERNEL,
-      key: 'ln-grad-input',
-      wgsl: gradInputWgsl,
-      workgroups: flatWorkgroups(b, rows, 1),
+      key: sums ? 'ln-grad-fused' : 'ln-grad-input',
+      wgsl: () => gradWgsl(sums),
+      workgroups: flatWorkgroups(b, chunks, 1),
       inputs: [dy, x, mean, rstd, gamma],
-      outputs: [{shape: x.shape}],
+      outputs: sums ? [{shape: x.shape}, {shape: [2, chunks, D]}] : [{shape: x.shape}],
       uniforms: [
         {type: 'uint32', data: [rows]},
         {type: 'uint32', data: [D]},
+        {type: 'uint32', data: [rowsPerGroup]},
+        {type: 'uint32', data: [chunks]},
       ],
     })
-    const {partial, chunks} = channelPartials(b, 'MixtureLayerNormGradPartials', 'rowgrad', [dy, x, mean, rstd], rows, D)
-    const [dGamma, dBeta] = gradSums(b, 'MixtureLayerNormGradSums', partial, D, chunks)
+    const {partial, chunks: partialChunks} = sums ? {partial: fusedPartial, chunks} : channelPartials(b, 'MixtureLayerNormGradPartials', 'rowgrad', [dy, x, mean, rstd], rows, D)
+    const [dGamma, dBeta] = gradSums(b, 'MixtureLayerNormGradSums', partial, D, partialChunks)
     return [dx, dGamma, dBeta]
   },
 })
