@@ -1,12 +1,13 @@
 /**
  * Large float32 products on WebGPU — `BatchMatMul` and `_FusedMatMul` (bias, ReLU or none) — and
  * large NHWC convolutions — `Conv2D`, `FusedConv2D`, as implicit products over the input's patches,
- * and their filter gradients (`filterGemm`, called by conv_filter.ts) — with 128 × 128 output tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in
- * workgroup memory, read from global memory and from workgroup memory as vec4. tfjs-backend-webgpu
- * 4.22's `MatMulPackedProgram` (and its `Conv2DMMProgram`) computes 32 × 32 tiles with 64 threads of
- * 4 × 4 outputs (two workgroup-memory reads per 16 multiply-adds, against four per 64 here); the
- * product was 54 of the 65 ms of GPU time of a ViT training step on an H200, and ran a 4096² product
- * at 14 TFLOP/s against PyTorch's 50; the convolutions were 11 of the 27 ms of the 96×96 CNN's.
+ * and their filter gradients (`filterGemm`, called by conv_filter.ts) — with 128 × 128 output
+ * tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in workgroup memory, read
+ * from global memory and from workgroup memory as vec4. tfjs-backend-webgpu 4.22's
+ * `MatMulPackedProgram` (and its `Conv2DMMProgram`) computes 32 × 32 tiles with 64 threads of 4 × 4
+ * outputs (two workgroup-memory reads per 16 multiply-adds, against four per 64 here); the product
+ * was 54 of the 65 ms of GPU time of a ViT training step on an H200, and ran a 4096² product at
+ * 14 TFLOP/s against PyTorch's 50; the convolutions were 11 of the 27 ms of the 96×96 CNN's.
  * Products with few output tiles and a long k (the weight gradients Aᵀ·dY over every token of a
  * batch) split k over workgroups and add the slices in a second dispatch (`sumSplits`).
  *
