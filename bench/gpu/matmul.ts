@@ -1,9 +1,10 @@
 /**
  * Product throughput on the WebGPU backend: the time and TFLOP/s of `tf.matMul` for a square 4096²
  * product and the ViT table's three kinds of product at batch 64 (257 tokens: the feed-forward
- * forward, its input gradient, its weight gradient), with whatever kernels the backend has —
- * run once as is and once with MIXTURE_WEBGPU_MATMUL=0 to compare the project's 128×128-tile
- * kernel (src/engine/webgpu/gemm.ts) with tfjs's own programs.
+ * forward, its input gradient, its weight gradient), and of the 96×96 CNN's 128 → 128 3×3
+ * convolution at batch 16 (forward, input gradient, filter gradient), with whatever kernels the
+ * backend has — run once as is and once with MIXTURE_WEBGPU_MATMUL=0 to compare the project's
+ * 128×128-tile kernel (src/engine/webgpu/gemm.ts) with tfjs's own programs.
  *
  *   node dist/bench/gpu/matmul.js [--repeat 20] [--label text] [--out matmul.json] [--scale 1]
  *
@@ -33,6 +34,40 @@ const PRODUCTS: Product[] = [
   {name: 'ViT FF weight gradient xᵀ·dy (1024×16448 · 16448×2048)', a: [TOKENS, 1024], b: [TOKENS, 2048], transposeA: true, transposeB: false},
 ]
 
+/** NHWC convolutions, run through the kernels a training step calls. */
+interface Conv {
+  name: string
+  x: [number, number, number, number]
+  filter: [number, number, number, number]
+  kernel: 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter'
+}
+
+const CNN_X: [number, number, number, number] = [16, 96, 96, 128]
+const CNN_F: [number, number, number, number] = [3, 3, 128, 128]
+const CONVS: Conv[] = [
+  {name: 'CNN conv forward (16×96×96×128, 3×3 → 128)', x: CNN_X, filter: CNN_F, kernel: 'Conv2D'},
+  {name: 'CNN conv input gradient', x: CNN_X, filter: CNN_F, kernel: 'Conv2DBackpropInput'},
+  {name: 'CNN conv filter gradient', x: CNN_X, filter: CNN_F, kernel: 'Conv2DBackpropFilter'},
+]
+
+/** Median ms of `run` (its result read back by one value, then disposed) after 3 warm-up runs. */
+async function median(repeat: number, run: () => tf.Tensor): Promise<number> {
+  const once = async (): Promise<number> => {
+    const t0 = performance.now()
+    const c = run()
+    const probe = tf.slice(tf.reshape(c, [-1]), [0], [1])
+    await probe.data()
+    const ms = performance.now() - t0
+    tf.dispose([c, probe])
+    return ms
+  }
+  for (let i = 0; i < 3; i++) await once()
+  const times: number[] = []
+  for (let i = 0; i < repeat; i++) times.push(await once())
+  times.sort((x, y) => x - y)
+  return times[Math.floor(times.length / 2)]
+}
+
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name)
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
@@ -52,24 +87,32 @@ async function main(): Promise<void> {
     const M = p.transposeA ? p.a[1] : p.a[0]
     const K = p.transposeA ? p.a[0] : p.a[1]
     const N = p.transposeB ? p.b[0] : p.b[1]
-    const once = async (): Promise<number> => {
-      const t0 = performance.now()
-      const c = tf.matMul(a, b, p.transposeA, p.transposeB)
-      const probe = tf.slice(c, [0, 0], [1, 1])
-      await probe.data()
-      const ms = performance.now() - t0
-      tf.dispose([c, probe])
-      return ms
-    }
-    for (let i = 0; i < 3; i++) await once()
-    const times: number[] = []
-    for (let i = 0; i < repeat; i++) times.push(await once())
-    times.sort((x, y) => x - y)
-    const ms = times[Math.floor(times.length / 2)]
+    const ms = await median(repeat, () => tf.matMul(a, b, p.transposeA, p.transposeB))
     const tflops = (2 * M * N * K) / (ms * 1e-3) / 1e12
     rows.push({name: p.name, ms: Math.round(ms * 100) / 100, tflops: Number(tflops.toPrecision(3))})
     console.log(`${p.name}: ${ms.toFixed(2)} ms, ${tflops.toPrecision(3)} TFLOP/s`)
     tf.dispose([a, b])
+  }
+  for (const full of CONVS) {
+    const c = {...full, x: full.x.map((d, i) => (i === 3 ? d : Math.ceil(d / scale))) as Conv['x']}
+    const [batch, height, width, cin] = c.x
+    const cout = c.filter[3]
+    const x = tf.randomUniform(c.x, -1, 1, 'float32', 3)
+    const filter = tf.randomUniform(c.filter, -1, 1, 'float32', 4)
+    const dy = tf.randomUniform([batch, height, width, cout], -1, 1, 'float32', 5)
+    const attrs = {strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined}
+    const run = (): tf.Tensor =>
+      c.kernel === 'Conv2D'
+        ? tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same')
+        : c.kernel === 'Conv2DBackpropInput'
+          ? (tf.engine().runKernel('Conv2DBackpropInput', {dy, filter}, {...attrs, inputShape: c.x} as unknown as tf.NamedAttrMap) as tf.Tensor)
+          : (tf.engine().runKernel('Conv2DBackpropFilter', {x, dy}, {...attrs, filterShape: c.filter} as unknown as tf.NamedAttrMap) as tf.Tensor)
+    const ms = await median(repeat, run)
+    const flops = 2 * batch * height * width * cout * c.filter[0] * c.filter[1] * cin
+    const tflops = flops / (ms * 1e-3) / 1e12
+    rows.push({name: c.name, ms: Math.round(ms * 100) / 100, tflops: Number(tflops.toPrecision(3))})
+    console.log(`${c.name}: ${ms.toFixed(2)} ms, ${tflops.toPrecision(3)} TFLOP/s`)
+    tf.dispose([x, filter, dy])
   }
   const out = arg('--out', '')
   if (out) writeFileSync(out, `${JSON.stringify({backend: describeBackend(choice), label, rows}, null, 2)}\n`)

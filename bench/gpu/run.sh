@@ -187,6 +187,7 @@ if (( $(date +%s) - T0 < ${MATMUL_DEADLINE:-380} )); then
     timeout 60 "$PYTHON" - <<'PY'
 import time, torch
 torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
 t = 64 * 257
 for name, a, b, ta, tb in [('4096² · 4096²', (4096, 4096), (4096, 4096), 0, 0),
                            ('ViT FF forward', (t, 1024), (1024, 2048), 0, 0),
@@ -202,6 +203,20 @@ for name, a, b, ta, tb in [('4096² · 4096²', (4096, 4096), (4096, 4096), 0, 0
     m, k = (a[1], a[0]) if ta else a
     n = b[0] if tb else b[1]
     print(f'torch {name}: {ms:.2f} ms, {2 * m * n * k / ms / 1e9:.1f} TFLOP/s')
+import torch.nn.functional as F
+x = torch.rand(16, 128, 96, 96, device='cuda')
+w = torch.rand(128, 128, 3, 3, device='cuda')
+dy = torch.rand(16, 128, 96, 96, device='cuda')
+flops = 2 * 16 * 96 * 96 * 128 * 9 * 128
+for name, f in [('CNN conv forward', lambda: F.conv2d(x, w, padding=1)),
+                ('CNN conv input gradient', lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, padding=1)),
+                ('CNN conv filter gradient', lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, padding=1))]:
+    for _ in range(3): f()
+    torch.cuda.synchronize(); ts = []
+    for _ in range(20):
+        t0 = time.perf_counter(); f(); torch.cuda.synchronize(); ts.append(time.perf_counter() - t0)
+    ms = sorted(ts)[10] * 1e3
+    print(f'torch {name}: {ms:.2f} ms, {flops / ms / 1e9:.1f} TFLOP/s')
 PY
   } 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/matmul.log" >&2
 fi
