@@ -204,6 +204,7 @@ for name, a, b, ta, tb in [('4096² · 4096²', (4096, 4096), (4096, 4096), 0, 0
     n = b[0] if tb else b[1]
     print(f'torch {name}: {ms:.2f} ms, {2 * m * n * k / ms / 1e9:.1f} TFLOP/s')
 import torch.nn.functional as F
+import torch.nn.grad
 x = torch.rand(16, 128, 96, 96, device='cuda')
 w = torch.rand(128, 128, 3, 3, device='cuda')
 dy = torch.rand(16, 128, 96, 96, device='cuda')
