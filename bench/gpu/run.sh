@@ -178,6 +178,8 @@ elif [[ -z "${BENCH_ROWS:-}" ]]; then
   variant "MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0 (stride-1 conv input gradient on tfjs's transposed-conv program)" webgpu-noconvforward.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0
   variant "MIXTURE_WEBGPU_ADAM_INPLACE=0 (one MixtureAdam kernel call per weight, new tensors)" webgpu-noinplace.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_ADAM_INPLACE=0
   variant "MIXTURE_WEBGPU_COLUMN_SUM=0 (bias gradients through tfjs's transpose + reduce)" webgpu-nocolsum.json cifar10/vit,stl10-perceiver/cnn MIXTURE_WEBGPU_COLUMN_SUM=0
+  # Not a switch of the project's: a larger V8 young generation (a host-bound step allocates ~16 MB).
+  variant "NODE_OPTIONS=--max-semi-space-size=64 (fewer young-generation collections on the host)" webgpu-semispace.json stl10-perceiver/perceiver,cifar10/resnet18 NODE_OPTIONS=--max-semi-space-size=64
 fi
 # 5b. Product throughput: the project's product kernel, tfjs's, and PyTorch's on the same shapes ----
 if (( $(date +%s) - T0 < ${MATMUL_DEADLINE:-380} )); then
