@@ -268,57 +268,83 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     input.dispose()
   })
 
-  it('BatchNorm (training): y, gradients and running statistics match the layer on cpu (few and many chunks)', async () => {
+  it('BatchNorm (training): y, gradients and running statistics match the layer on cpu (few and many chunks; 2 + 2 and 3 + 3 dispatches)', async () => {
     const {BatchNorm} = await import('../../src/layers/norm.js')
     const {batchNormTraining, hasFusedBatchNorm} = await import('../../src/engine/kernels/fused-norm.js')
-    // 7 chunks of rows, then 225 (more than the 32 lanes of the pass over the chunks), 3 channels
-    for (const shape of [[3, 5, 7, 70], [4, 30, 30, 3]]) {
-      const C = shape[3]
-      const n = shape.reduce((a, b) => a * b)
-      const xs = series(n, (i) => 3 + 2 * Math.sin(i * 0.37) + (i % C) * 0.01)
-      const ws = series(n, (i) => Math.cos(i * 0.11))
-      const gs = series(C, (i) => 1 + 0.01 * i)
-      const bs = series(C, (i) => 0.1 - 0.003 * i)
-      const rm = series(C, (i) => 0.05 * i)
-      const rv = series(C, (i) => 1 + 0.02 * i)
-      const results: Record<string, Float32Array[]> = {}
-      for (const backend of ['cpu', 'webgpu']) {
-        await tf.setBackend(backend)
-        const x = tf.tensor(xs, shape)
-        const w = tf.tensor(ws, shape)
-        const gamma = tf.variable(tf.tensor(gs))
-        const beta = tf.variable(tf.tensor(bs))
-        let runningMean = tf.variable(tf.tensor(rm))
-        let runningVar = tf.variable(tf.tensor(rv))
-        let f: (t: tf.Tensor) => tf.Tensor
-        if (backend === 'cpu') {
-          const layer = new BatchNorm({momentum: 0.1, epsilon: 1e-5})
-          layer.build(shape)
-          const lv = layer as unknown as Record<string, {write(t: tf.Tensor): void; read(): tf.Variable}>
-          lv.gamma.write(gamma)
-          lv.beta.write(beta)
-          lv.movingMean.write(runningMean)
-          lv.movingVariance.write(runningVar)
-          f = (t) => layer.call(t, {training: true})
-          ;[runningMean, runningVar] = [lv.movingMean.read(), lv.movingVariance.read()]
-          const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [lv.gamma.read(), lv.beta.read()])
-          const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
-          results.cpu = await Promise.all([f(x), dx, g.grads[lv.gamma.read().name], g.grads[lv.beta.read().name], lv.movingMean.read(), lv.movingVariance.read()].map((t) => t.data() as Promise<Float32Array>))
-        } else {
-          assert.ok(hasFusedBatchNorm())
-          f = (t) =>
-            batchNormTraining(t, gamma, beta, runningMean, runningVar, {momentum: 0.1, epsilon: 1e-5}, (m, v) => {
-              runningMean.assign(m)
-              runningVar.assign(v)
-            })
-          const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [gamma, beta])
-          const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
-          results.gpu = await Promise.all([f(x), dx, g.grads[gamma.name], g.grads[beta.name], runningMean, runningVar].map((t) => t.data() as Promise<Float32Array>))
+    const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+    const before = process.env.MIXTURE_WEBGPU_BN_TWO_PASS
+    // 7 chunks of rows, then 225 (more than the 32 lanes of the pass over the chunks; capped at 128
+    // on the 2-pass route), 3 channels; each through the 2-pass and the 3-pass routes
+    const cases: [number[], boolean][] = [
+      [[3, 5, 7, 70], true],
+      [[4, 30, 30, 3], true],
+      [[3, 5, 7, 70], false],
+      [[4, 30, 30, 3], false],
+    ]
+    try {
+      for (const [shape, twoPass] of cases) {
+        process.env.MIXTURE_WEBGPU_BN_TWO_PASS = twoPass ? '1' : '0'
+        const C = shape[3]
+        const n = shape.reduce((a, b) => a * b)
+        const xs = series(n, (i) => 3 + 2 * Math.sin(i * 0.37) + (i % C) * 0.01)
+        const ws = series(n, (i) => Math.cos(i * 0.11))
+        const gs = series(C, (i) => 1 + 0.01 * i)
+        const bs = series(C, (i) => 0.1 - 0.003 * i)
+        const rm = series(C, (i) => 0.05 * i)
+        const rv = series(C, (i) => 1 + 0.02 * i)
+        const results: Record<string, Float32Array[]> = {}
+        for (const backend of ['cpu', 'webgpu']) {
+          await tf.setBackend(backend)
+          const x = tf.tensor(xs, shape)
+          const w = tf.tensor(ws, shape)
+          const gamma = tf.variable(tf.tensor(gs))
+          const beta = tf.variable(tf.tensor(bs))
+          let runningMean = tf.variable(tf.tensor(rm))
+          let runningVar = tf.variable(tf.tensor(rv))
+          let f: (t: tf.Tensor) => tf.Tensor
+          if (backend === 'cpu') {
+            const layer = new BatchNorm({momentum: 0.1, epsilon: 1e-5})
+            layer.build(shape)
+            const lv = layer as unknown as Record<string, {write(t: tf.Tensor): void; read(): tf.Variable}>
+            lv.gamma.write(gamma)
+            lv.beta.write(beta)
+            lv.movingMean.write(runningMean)
+            lv.movingVariance.write(runningVar)
+            f = (t) => layer.call(t, {training: true})
+            ;[runningMean, runningVar] = [lv.movingMean.read(), lv.movingVariance.read()]
+            const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [lv.gamma.read(), lv.beta.read()])
+            const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
+            results.cpu = await Promise.all([f(x), dx, g.grads[lv.gamma.read().name], g.grads[lv.beta.read().name], lv.movingMean.read(), lv.movingVariance.read()].map((t) => t.data() as Promise<Float32Array>))
+          } else {
+            assert.ok(hasFusedBatchNorm())
+            f = (t) =>
+              batchNormTraining(t, gamma, beta, runningMean, runningVar, {momentum: 0.1, epsilon: 1e-5}, (m, v) => {
+                runningMean.assign(m)
+                runningVar.assign(v)
+              })
+            const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [gamma, beta])
+            const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
+            results.gpu = await Promise.all([f(x), dx, g.grads[gamma.name], g.grads[beta.name], runningMean, runningVar].map((t) => t.data() as Promise<Float32Array>))
+          }
         }
+        const names = ['y', 'dx', 'dgamma', 'dbeta', 'running mean', 'running variance']
+        const route = twoPass ? '2-pass' : '3-pass'
+        names.forEach((name, k) => assert.ok(maxDiff(results.gpu[k], results.cpu[k]) < 1e-4, `${JSON.stringify(shape)} ${route} ${name}: ${maxDiff(results.gpu[k], results.cpu[k])}`))
+        assert.ok(maxDiff(results.gpu[4], rm) > 1e-3, 'running mean updated')
+        // dispatches of one training-mode forward and its backward
+        const x = tf.tensor(series(n, (i) => Math.sin(i)), shape)
+        const params = [0.5, 0.5, 0.5, 1].map((v) => tf.variable(tf.fill([C], v)))
+        const {count} = await countDispatches(() => {
+          const g = tf.grad((t: tf.Tensor) => batchNormTraining(t, params[0], params[1], params[2], params[3], {momentum: 0.1, epsilon: 1e-5}, (m, v) => tf.dispose([m, v])))(x)
+          g.dispose()
+        })
+        const bn = count.byProgram.filter(([name]) => name.startsWith('MixtureBatchNorm') || name === 'BatchNormProgram').reduce((k, [, c]) => k + c, 0)
+        assert.equal(bn, twoPass ? 4 : 6, `${JSON.stringify(shape)} ${route}: ${JSON.stringify(count.byProgram)}`)
+        tf.dispose([x, ...params])
       }
-      const names = ['y', 'dx', 'dgamma', 'dbeta', 'running mean', 'running variance']
-      names.forEach((name, k) => assert.ok(maxDiff(results.gpu[k], results.cpu[k]) < 1e-4, `${JSON.stringify(shape)} ${name}: ${maxDiff(results.gpu[k], results.cpu[k])}`))
-      assert.ok(maxDiff(results.gpu[4], rm) > 1e-3, 'running mean updated')
+    } finally {
+      if (before === undefined) delete process.env.MIXTURE_WEBGPU_BN_TWO_PASS
+      else process.env.MIXTURE_WEBGPU_BN_TWO_PASS = before
     }
   })
 

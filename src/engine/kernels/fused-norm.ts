@@ -1,6 +1,7 @@
 /**
  * Fused normalisation ops that a backend may provide as kernels: training-mode BatchNorm
- * (`MixtureBatchNormStats` → batch and updated running statistics; `MixtureBatchNormGrad`) and
+ * (`MixtureBatchNormStats` → batch and updated running statistics, or optionally
+ * `MixtureBatchNormTrain` → y as well; `MixtureBatchNormGrad`) and
  * LayerNorm over the last axis (`MixtureLayerNorm` → y, mean, rstd; `MixtureLayerNormGrad`).
  * The layers in src/layers/norm.ts use them when the active backend registers them and their
  * own closed-form composite otherwise. Kernel contracts are in the functions below.
@@ -8,6 +9,8 @@
 import {tf} from '../tf.js'
 
 export const BN_STATS_KERNEL = 'MixtureBatchNormStats'
+/** Optional: statistics, running statistics and y in one kernel call (BN_STATS_KERNEL + batchNorm otherwise). */
+export const BN_TRAIN_KERNEL = 'MixtureBatchNormTrain'
 export const BN_GRAD_KERNEL = 'MixtureBatchNormGrad'
 export const LN_KERNEL = 'MixtureLayerNorm'
 export const LN_GRAD_KERNEL = 'MixtureLayerNormGrad'
@@ -40,13 +43,22 @@ export function batchNormTraining(
 ): tf.Tensor {
   const {momentum, epsilon, unbiased = true} = options
   const forward = (xi: tf.Tensor, g: tf.Tensor, bt: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [mean, variance, newMean, newVariance] = tf.engine().runKernel(
-      BN_STATS_KERNEL,
-      {x: xi, movingMean: runningMean, movingVariance: runningVariance},
-      {momentum, unbiased} as unknown as tf.NamedAttrMap,
-    ) as tf.Tensor[]
+    let y: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, newMean: tf.Tensor, newVariance: tf.Tensor
+    if (tf.getKernel(BN_TRAIN_KERNEL, tf.getBackend()) != null) {
+      ;[y, mean, variance, newMean, newVariance] = tf.engine().runKernel(
+        BN_TRAIN_KERNEL,
+        {x: xi, gamma: g, beta: bt, movingMean: runningMean, movingVariance: runningVariance},
+        {momentum, unbiased, epsilon} as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[]
+    } else {
+      ;[mean, variance, newMean, newVariance] = tf.engine().runKernel(
+        BN_STATS_KERNEL,
+        {x: xi, movingMean: runningMean, movingVariance: runningVariance},
+        {momentum, unbiased} as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[]
+      y = tf.batchNorm(xi, mean, variance, bt, g, epsilon)
+    }
     writeRunning(newMean, newVariance)
-    const y = tf.batchNorm(xi, mean, variance, bt, g, epsilon)
     save([xi, mean, variance, g])
     return {
       value: y,

@@ -1,24 +1,28 @@
 /**
- * Training-mode BatchNorm over the last axis in 3 dispatches forward and 3 backward, with the
+ * Training-mode BatchNorm over the last axis in 2 dispatches forward and 2 backward, with the
  * project's BatchNorm semantics (src/layers/norm.ts, PyTorch's): the batch's biased variance
  * normalises, the running variance takes the unbiased one, running = running·(1 − m) + batch·m.
  *
- *   forward  `MixtureBatchNormStats`: per-chunk shifted sums (1 dispatch), then per-channel mean,
- *            biased variance and both updated running statistics (1 dispatch); the normalisation is
- *            tfjs's own single-dispatch `FusedBatchNorm`.
- *   backward `MixtureBatchNormGrad`: per-chunk Σdy and Σdy·x̂ (1 dispatch), per-channel dβ and dγ
- *            (1 dispatch), dx (1 dispatch).
- * The composite (moments, rsqrt, sub, mul, add, then the closed-form gradient and the running
- * updates) records about 30 dispatches per layer per step. Sums are taken around the channel's
- * first value (a shift) so that E[x²] − E[x]² does not cancel.
+ *   forward  `MixtureBatchNormTrain`: per-chunk shifted sums (1 dispatch, at most 128 chunks), then
+ *            one dispatch in which every workgroup adds its channels' chunk sums itself (the same
+ *            values, in the same order, in every workgroup), normalises its block of rows, and the
+ *            first block writes the mean, the biased variance and both updated running statistics.
+ *   backward `MixtureBatchNormGrad`: per-chunk Σdy and Σdy·x̂ (1 dispatch), then dx the same way,
+ *            the first block writing dγ and dβ.
+ * A device that binds fewer than 11 storage buffers per shader stage (or MIXTURE_WEBGPU_BN_TWO_PASS=0)
+ * gets the 3 + 3 route instead:
+ * chunk sums, a pass that adds them (`MixtureBatchNormStats` / `…GradSums`), then tfjs's
+ * `FusedBatchNorm` / the dx pass. The composite (moments, rsqrt, sub, mul, add, then the
+ * closed-form gradient and the running updates) records about 30 dispatches per layer per step.
+ * Sums are taken around the channel's first value (a shift) so that E[x²] − E[x]² does not cancel.
  *
  * A layer uses it through `batchNormTraining` when `hasFusedBatchNorm()` says the active backend
  * has the kernels (only `webgpu` does).
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from './runner.js'
 
-import {BN_GRAD_KERNEL, BN_STATS_KERNEL} from '../kernels/fused-norm.js'
+import {BN_GRAD_KERNEL, BN_STATS_KERNEL, BN_TRAIN_KERNEL} from '../kernels/fused-norm.js'
 
 const CHANNELS_PER_GROUP = 64
 const ROW_LANES = 4
@@ -158,6 +162,23 @@ var<workgroup> rb : array<f32, ${SUM_CHANNELS * SUM_LANES}>;
 @compute @workgroup_size(${SUM_CHANNELS}, ${SUM_LANES}, 1)
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {`
 
+/** WGSL: the channel's mean m and biased variance v from its shifted sums a = Σ(x − k), b = Σ(x − k)², k = x[c]. */
+const MEAN_VARIANCE = /* wgsl */ `let n = f32(u.R);
+  let d = a / n;
+  let m = x[c] + d;
+  let v = max(b / n - d * d, 0.0);`
+
+/** WGSL: the batch statistics and the updated running ones of channel c. */
+const WRITE_STATISTICS = /* wgsl */ `mean[c] = m;
+  variance[c] = v;
+  newMovingMean[c] = movingMean[c] * (1.0 - u.momentum) + m * u.momentum;
+  newMovingVariance[c] = movingVariance[c] * (1.0 - u.momentum) + v * u.unbiasedScale * u.momentum;`
+
+/** WGSL: BatchNorm's dx at element i of channel c, given dβ and dγ of the channel. */
+function dxWgsl(i: string, dBeta: string, dGamma: string, invStd: string): string {
+  return `gamma[c] * ${invStd} * (dy[${i}] - u.invR * (${dBeta} + xHat * ${dGamma}))`
+}
+
 function statsWgsl(): string {
   return /* wgsl */ `
 struct Params {
@@ -179,14 +200,8 @@ struct Params {
 
 ${SUM_CHUNKS_HEAD}
   ${SUM_CHUNKS}
-  let n = f32(u.R);
-  let d = a / n;
-  let m = x[c] + d;
-  let v = max(b / n - d * d, 0.0);
-  mean[c] = m;
-  variance[c] = v;
-  newMovingMean[c] = movingMean[c] * (1.0 - u.momentum) + m * u.momentum;
-  newMovingVariance[c] = movingVariance[c] * (1.0 - u.momentum) + v * u.unbiasedScale * u.momentum;
+  ${MEAN_VARIANCE}
+  ${WRITE_STATISTICS}
 }
 `
 }
@@ -235,9 +250,145 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
   let c = index % u.C;
   let invStd = inverseSqrt(variance[c] + u.eps);
   let xHat = (x[index] - mean[c]) * invStd;
-  dx[index] = gamma[c] * invStd * (dy[index] - u.invR * (dBeta[c] + xHat * dGamma[c]));
+  dx[index] = ${dxWgsl('index', 'dBeta[c]', 'dGamma[c]', 'invStd')};
 }
 `
+}
+
+/** Most chunks the 2-pass route sums in every workgroup of its second pass. */
+const APPLY_CHUNKS = 128
+
+/** Storage buffers the 2-pass forward binds (5 outputs, 6 inputs); the backward binds 9. */
+const APPLY_FORWARD_BUFFERS = 11
+const APPLY_BACKWARD_BUFFERS = 9
+
+/** Rows per block of the second pass: about 1,024 workgroups, at least 16 rows each. */
+function rowBlocks(R: number, C: number): {rowsPerBlock: number; blocks: number} {
+  const targetBlocks = Math.max(1, Math.floor(1024 / Math.ceil(C / CHANNELS_PER_GROUP)))
+  const rowsPerBlock = Math.max(16, Math.ceil(R / targetBlocks))
+  return {rowsPerBlock, blocks: Math.ceil(R / rowsPerBlock)}
+}
+
+/**
+ * WGSL: a, b = the channel's two sums over every chunk of \`partial\` ([2, chunks, C]), taken by the
+ * workgroup's 4 row lanes and added in workgroup memory, identically in every workgroup; threads
+ * past the last channel return after the barrier.
+ */
+const APPLY_SUMS = /* wgsl */ `let c = wg.x * ${CHANNELS_PER_GROUP}u + lid.x;
+  let li = lid.y * ${CHANNELS_PER_GROUP}u + lid.x;
+  var a = 0.0;
+  var b = 0.0;
+  if (c < u.C) {
+    for (var k = lid.y; k < u.chunks; k = k + ${ROW_LANES}u) {
+      a = a + partial[k * u.C + c];
+      b = b + partial[(u.chunks + k) * u.C + c];
+    }
+  }
+  sa[li] = a;
+  sb[li] = b;
+  workgroupBarrier();
+  if (c >= u.C) { return; }
+  a = 0.0;
+  b = 0.0;
+  for (var l = 0u; l < ${ROW_LANES}u; l = l + 1u) {
+    a = a + sa[l * ${CHANNELS_PER_GROUP}u + lid.x];
+    b = b + sb[l * ${CHANNELS_PER_GROUP}u + lid.x];
+  }
+  let r0 = wg.y * u.rowsPerBlock;
+  let r1 = min(r0 + u.rowsPerBlock, u.R);
+  let first = wg.y == 0u && lid.y == 0u;`
+
+const APPLY_HEAD = /* wgsl */ `var<workgroup> sa : array<f32, ${CHANNELS_PER_GROUP * ROW_LANES}>;
+var<workgroup> sb : array<f32, ${CHANNELS_PER_GROUP * ROW_LANES}>;
+
+@compute @workgroup_size(${CHANNELS_PER_GROUP}, ${ROW_LANES}, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {`
+
+function applyForwardWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  R : u32,
+  C : u32,
+  chunks : u32,
+  rowsPerBlock : u32,
+  momentum : f32,
+  unbiasedScale : f32,
+  eps : f32,
+};
+@group(0) @binding(0) var<storage, read_write> y : array<f32>;
+@group(0) @binding(1) var<storage, read_write> mean : array<f32>;
+@group(0) @binding(2) var<storage, read_write> variance : array<f32>;
+@group(0) @binding(3) var<storage, read_write> newMovingMean : array<f32>;
+@group(0) @binding(4) var<storage, read_write> newMovingVariance : array<f32>;
+@group(0) @binding(5) var<storage, read> x : array<f32>;
+@group(0) @binding(6) var<storage, read> partial : array<f32>;
+@group(0) @binding(7) var<storage, read> gamma : array<f32>;
+@group(0) @binding(8) var<storage, read> beta : array<f32>;
+@group(0) @binding(9) var<storage, read> movingMean : array<f32>;
+@group(0) @binding(10) var<storage, read> movingVariance : array<f32>;
+@group(0) @binding(11) var<uniform> u : Params;
+${APPLY_HEAD}
+  ${APPLY_SUMS}
+  ${MEAN_VARIANCE}
+  let scale = inverseSqrt(v + u.eps) * gamma[c];
+  let offset = beta[c];
+  for (var r = r0 + lid.y; r < r1; r = r + ${ROW_LANES}u) {
+    let i = r * u.C + c;
+    y[i] = (x[i] - m) * scale + offset;
+  }
+  if (first) {
+    ${WRITE_STATISTICS}
+  }
+}
+`
+}
+
+function applyBackwardWgsl(): string {
+  return /* wgsl */ `
+struct Params {
+  R : u32,
+  C : u32,
+  chunks : u32,
+  rowsPerBlock : u32,
+  invR : f32,
+  eps : f32,
+};
+@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
+@group(0) @binding(1) var<storage, read_write> dGamma : array<f32>;
+@group(0) @binding(2) var<storage, read_write> dBeta : array<f32>;
+@group(0) @binding(3) var<storage, read> dy : array<f32>;
+@group(0) @binding(4) var<storage, read> x : array<f32>;
+@group(0) @binding(5) var<storage, read> mean : array<f32>;
+@group(0) @binding(6) var<storage, read> variance : array<f32>;
+@group(0) @binding(7) var<storage, read> gamma : array<f32>;
+@group(0) @binding(8) var<storage, read> partial : array<f32>;
+@group(0) @binding(9) var<uniform> u : Params;
+${APPLY_HEAD}
+  ${APPLY_SUMS}
+  let mu = mean[c];
+  let invStd = inverseSqrt(variance[c] + u.eps);
+  for (var r = r0 + lid.y; r < r1; r = r + ${ROW_LANES}u) {
+    let i = r * u.C + c;
+    let xHat = (x[i] - mu) * invStd;
+    dx[i] = ${dxWgsl('i', 'a', 'b', 'invStd')};
+  }
+  if (first) {
+    dBeta[c] = a;
+    dGamma[c] = b;
+  }
+}
+`
+}
+
+/** Whether to take the 2-pass route: the device binds its storage buffers, and MIXTURE_WEBGPU_BN_TWO_PASS is not 0. */
+function twoPass(b: WebgpuBackendInternals, buffers: number): boolean {
+  return process.env.MIXTURE_WEBGPU_BN_TWO_PASS !== '0' && b.device.limits.maxStorageBuffersPerShaderStage >= buffers
+}
+
+/** Chunking of the 2-pass route's first pass: the default, with at most APPLY_CHUNKS chunks. */
+function applyChunkRows(R: number, C: number): number {
+  const {rowsPerChunk, chunks} = chunking(R, C)
+  return chunks <= APPLY_CHUNKS ? rowsPerChunk : Math.ceil(R / APPLY_CHUNKS)
 }
 
 function rowsAndChannels(shape: number[]): {R: number; C: number} {
@@ -331,6 +482,45 @@ tf.registerKernel({
 })
 
 tf.registerKernel({
+  kernelName: BN_TRAIN_KERNEL,
+  backendName: 'webgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const b = backend as unknown as WebgpuBackendInternals
+    const {x, gamma, beta, movingMean, movingVariance} = inputs as Record<string, tf.TensorInfo>
+    const {momentum, unbiased, epsilon} = attrs as unknown as {momentum: number; unbiased: boolean; epsilon: number}
+    const {R, C} = rowsAndChannels(x.shape)
+    const unbiasedScale = unbiased && R > 1 ? R / (R - 1) : 1
+    if (!twoPass(b, APPLY_FORWARD_BUFFERS)) {
+      const stats = webgpuKernelFunc(BN_STATS_KERNEL)({inputs: {x, movingMean, movingVariance}, backend, attrs: {momentum, unbiased}}) as tf.TensorInfo[]
+      const [mean, variance] = stats
+      const y = webgpuKernelFunc('FusedBatchNorm')({inputs: {x, mean, variance, offset: beta, scale: gamma}, backend, attrs: {varianceEpsilon: epsilon}}) as tf.TensorInfo
+      return [y, ...stats]
+    }
+    const {partial, chunks} = channelPartials(b, 'MixtureBatchNormPartials', 'stats', [x], R, C, 0, applyChunkRows(R, C))
+    const {rowsPerBlock, blocks} = rowBlocks(R, C)
+    const outputs = runKernel(b, {
+      name: BN_TRAIN_KERNEL,
+      key: 'bn-train-apply',
+      wgsl: applyForwardWgsl,
+      workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), blocks],
+      inputs: [x, partial, gamma, beta, movingMean, movingVariance],
+      outputs: [{shape: x.shape}, {shape: [C]}, {shape: [C]}, {shape: [C]}, {shape: [C]}],
+      uniforms: [
+        {type: 'uint32', data: [R]},
+        {type: 'uint32', data: [C]},
+        {type: 'uint32', data: [chunks]},
+        {type: 'uint32', data: [rowsPerBlock]},
+        {type: 'float32', data: [momentum]},
+        {type: 'float32', data: [unbiasedScale]},
+        {type: 'float32', data: [epsilon]},
+      ],
+    })
+    dispose(b, partial)
+    return outputs
+  },
+})
+
+tf.registerKernel({
   kernelName: BN_GRAD_KERNEL,
   backendName: 'webgpu',
   kernelFunc: ({inputs, backend, attrs}) => {
@@ -338,6 +528,28 @@ tf.registerKernel({
     const {dy, x, mean, variance, gamma} = inputs as Record<string, tf.TensorInfo>
     const {epsilon} = attrs as unknown as {epsilon: number}
     const {R, C} = rowsAndChannels(x.shape)
+    if (twoPass(b, APPLY_BACKWARD_BUFFERS)) {
+      const {partial, chunks} = channelPartials(b, 'MixtureBatchNormGradPartials', 'grad', [dy, x, mean, variance], R, C, epsilon, applyChunkRows(R, C))
+      const {rowsPerBlock, blocks} = rowBlocks(R, C)
+      const outputs = runKernel(b, {
+        name: BN_GRAD_KERNEL,
+        key: 'bn-grad-apply',
+        wgsl: applyBackwardWgsl,
+        workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), blocks],
+        inputs: [dy, x, mean, variance, gamma, partial],
+        outputs: [{shape: x.shape}, {shape: [C]}, {shape: [C]}],
+        uniforms: [
+          {type: 'uint32', data: [R]},
+          {type: 'uint32', data: [C]},
+          {type: 'uint32', data: [chunks]},
+          {type: 'uint32', data: [rowsPerBlock]},
+          {type: 'float32', data: [1 / R]},
+          {type: 'float32', data: [epsilon]},
+        ],
+      })
+      dispose(b, partial)
+      return outputs
+    }
     const {partial, chunks} = channelPartials(b, 'MixtureBatchNormGradPartials', 'grad', [dy, x, mean, variance], R, C, epsilon)
     const [dGamma, dBeta] = gradSums(b, 'MixtureBatchNormGradSums', partial, C, chunks)
     const n = R * C

@@ -16,6 +16,7 @@
  *   MIXTURE_WEBGPU_ADAM_INPLACE=0    one MixtureAdam call per weight instead of the in-place grouped update (adam.ts)
  *   MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0  stride-1 conv input gradients on tfjs's own programs (conv_input.ts)
  *   MIXTURE_WEBGPU_COLUMN_SUM=0      bias-gradient sums through tfjs's transpose + reduce (colsum.ts)
+ *   MIXTURE_WEBGPU_BN_TWO_PASS=0     training-mode BatchNorm in 3 dispatches each way instead of 2 (batchnorm.ts)
  *   MIXTURE_WEBGPU_MATMUL=0          every product and convolution on tfjs's own programs instead of the 128×128-tile kernel (gemm.ts)
  *   MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS=N  fewest workgroups for which a product takes that kernel (default 128; gemm.ts)
  */
