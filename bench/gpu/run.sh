@@ -175,6 +175,7 @@ elif [[ -z "${BENCH_ROWS:-}" ]]; then
   # Newest measures first (not yet timed on a GPU); the earlier ones (attention kernels, tiled conv
   # input gradient, submit batch) were settled by MODE=compare runs: docs/benchmarks/gpu-h200.md.
   variant "MIXTURE_WEBGPU_MATMUL=0 (products and convolutions on tfjs's programs)" webgpu-nomatmul.json cifar10/vit,cifar10/joint-1block,cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_MATMUL=0
+  variant "MIXTURE_WEBGPU_BN_TWO_PASS=0 (BatchNorm in 3 dispatches each way)" webgpu-bn3.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_BN_TWO_PASS=0
   variant "MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0 (stride-1 conv input gradient on tfjs's transposed-conv program)" webgpu-noconvforward.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0
   variant "MIXTURE_WEBGPU_ADAM_INPLACE=0 (one MixtureAdam kernel call per weight, new tensors)" webgpu-noinplace.json cifar10/resnet18,stl10-perceiver/perceiver MIXTURE_WEBGPU_ADAM_INPLACE=0
   variant "MIXTURE_WEBGPU_COLUMN_SUM=0 (bias gradients through tfjs's transpose + reduce)" webgpu-nocolsum.json cifar10/vit,stl10-perceiver/cnn MIXTURE_WEBGPU_COLUMN_SUM=0
