@@ -13,9 +13,8 @@
  */
 import {tf} from '../tf.js'
 import {runKernel, unrolled, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
-import {CONV_GEOMETRY_WGSL, convGeometryUniforms, filterGemm} from './gemm.js'
+import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, filterGemm} from './gemm.js'
 import {sumSplits} from './splitk.js'
-
 
 const TILE = 64
 const TK = 16
@@ -58,14 +57,10 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   let row0 = li / ${TILE}u;
   let m = m0 + col;
   let n = n0 + col;
-  let ci = m % u.inC;
-  let fw = (m / u.inC) % u.filterW;
-  let fh = m / u.inC / u.filterW;
+  ${digitsWgsl('let', ['ci', 'fw', 'fh'], 'm', 'u.inC', 'u.filterW')}
   let offH = i32(fh) - u.padT;
   let offW = i32(fw) - u.padL;
-${unrolled(LOADS, (t) => `  var ow${t} = (kBegin + row0 + ${t * LOAD_ROW_STEP}u) % u.outW;
-  var oh${t} = ((kBegin + row0 + ${t * LOAD_ROW_STEP}u) / u.outW) % u.outH;
-  var ob${t} = (kBegin + row0 + ${t * LOAD_ROW_STEP}u) / u.outW / u.outH;`)}
+${unrolled(LOADS, (t) => `  ${digitsWgsl('var', [`ow${t}`, `oh${t}`, `ob${t}`], `kBegin + row0 + ${t * LOAD_ROW_STEP}u`, 'u.outW', 'u.outH')}`)}
 
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
 ${unrolled(LOADS, (t) => `    {
@@ -83,12 +78,7 @@ ${unrolled(LOADS, (t) => `    {
       }
       As[kk * ${TILE / 4}u + col / 4u][col % 4u] = a;
       Bs[kk * ${TILE / 4}u + col / 4u][col % 4u] = b;
-      ow${t} = ow${t} + ${TK}u;
-      while (ow${t} >= u.outW) {
-        ow${t} = ow${t} - u.outW;
-        oh${t} = oh${t} + 1u;
-        if (oh${t} == u.outH) { oh${t} = 0u; ob${t} = ob${t} + 1u; }
-      }
+      ${advanceDigitsWgsl([`ow${t}`, `oh${t}`, `ob${t}`], `${TK}u`, 'u.outW', 'u.outH')}
     }`)}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {

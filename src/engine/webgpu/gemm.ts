@@ -49,6 +49,26 @@ export function convGeometryUniforms(info: tf.backend_util.Conv2DInfo): UniformF
   ]
 }
 
+/**
+ * WGSL declaring (lo, mid, hi) as the digits of \`value\` with radices (loRadix, midRadix, unbounded):
+ * an im2col index split into (ow, oh, batch) or (ci, fw, fh).
+ */
+export function digitsWgsl(decl: 'let' | 'var', [lo, mid, hi]: string[], value: string, loRadix: string, midRadix: string): string {
+  return `${decl} ${lo} = (${value}) % ${loRadix};
+  ${decl} ${mid} = ((${value}) / ${loRadix}) % ${midRadix};
+  ${decl} ${hi} = (${value}) / ${loRadix} / ${midRadix};`
+}
+
+/** WGSL adding \`step\` to the digits (lo, mid, hi) of \`digitsWgsl\`, carrying without divisions. */
+export function advanceDigitsWgsl([lo, mid, hi]: string[], step: string, loRadix: string, midRadix: string): string {
+  return `${lo} = ${lo} + ${step};
+    while (${lo} >= ${loRadix}) {
+      ${lo} = ${lo} - ${loRadix};
+      ${mid} = ${mid} + 1u;
+      if (${mid} == ${midRadix}) { ${mid} = 0u; ${hi} = ${hi} + 1u; }
+    }`
+}
+
 export type GemmEpilogue = 'none' | 'bias' | 'relu' | 'bias-relu'
 
 /**
@@ -96,13 +116,11 @@ const CONV_SETUP = `  let kq = li % 4u;
 ${unrolled(
   2,
   (t) => `  let cm${t} = m0 + li / 4u + ${t * 64}u;
-  let cb${t} = cm${t} / u.outW / u.outH;
-  let ih${t} = i32((cm${t} / u.outW) % u.outH) * u.strideH - u.padT;
-  let iw${t} = i32(cm${t} % u.outW) * u.strideW - u.padL;`,
+  ${digitsWgsl('let', [`cw${t}`, `ch${t}`, `cb${t}`], `cm${t}`, 'u.outW', 'u.outH')}
+  let ih${t} = i32(ch${t}) * u.strideH - u.padT;
+  let iw${t} = i32(cw${t}) * u.strideW - u.padL;`,
 )}
-  var ci = (kBegin + kq * 4u) % u.inC;
-  var fw = ((kBegin + kq * 4u) / u.inC) % u.filterW;
-  var fh = (kBegin + kq * 4u) / u.inC / u.filterW;`
+  ${digitsWgsl('var', ['ci', 'fw', 'fh'], 'kBegin + kq * 4u', 'u.inC', 'u.filterW')}`
 
 const CONV_LOAD = `  {
     let k = k0 + kq * 4u;
@@ -119,12 +137,7 @@ ${unrolled(
 ${unrolled(4, (j) => `      As[(kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] = v[${j}];`)}
     }`,
 )}
-    ci = ci + ${TK}u;
-    while (ci >= u.inC) {
-      ci = ci - u.inC;
-      fw = fw + 1u;
-      if (fw == u.filterW) { fw = 0u; fh = fh + 1u; }
-    }
+    ${advanceDigitsWgsl(['ci', 'fw', 'fh'], `${TK}u`, 'u.inC', 'u.filterW')}
   }`
 
 /**
@@ -136,15 +149,10 @@ ${unrolled(4, (j) => `      As[(kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] 
 const FILTER_SETUP = `  let q = li % ${T4}u;
   let kr = li / ${T4}u;
   let fm = m0 + q * 4u;
-  let fci = fm % u.inC;
-  let offW = i32((fm / u.inC) % u.filterW) - u.padL;
-  let offH = i32(fm / u.inC / u.filterW) - u.padT;
-${unrolled(
-  2,
-  (t) => `  var pw${t} = (kBegin + kr + ${t * 8}u) % u.outW;
-  var ph${t} = ((kBegin + kr + ${t * 8}u) / u.outW) % u.outH;
-  var pb${t} = (kBegin + kr + ${t * 8}u) / u.outW / u.outH;`,
-)}`
+  ${digitsWgsl('let', ['fci', 'ffw', 'ffh'], 'fm', 'u.inC', 'u.filterW')}
+  let offW = i32(ffw) - u.padL;
+  let offH = i32(ffh) - u.padT;
+${unrolled(2, (t) => `  ${digitsWgsl('var', [`pw${t}`, `ph${t}`, `pb${t}`], `kBegin + kr + ${t * 8}u`, 'u.outW', 'u.outH')}`)}`
 
 const FILTER_LOAD = unrolled(
   2,
@@ -157,12 +165,7 @@ const FILTER_LOAD = unrolled(
       v = A[(((pb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + fci) / 4u];
     }
     As[kk * ${T4}u + q] = v;
-    pw${t} = pw${t} + ${TK}u;
-    while (pw${t} >= u.outW) {
-      pw${t} = pw${t} - u.outW;
-      ph${t} = ph${t} + 1u;
-      if (ph${t} == u.outH) { ph${t} = 0u; pb${t} = pb${t} + 1u; }
-    }
+    ${advanceDigitsWgsl([`pw${t}`, `ph${t}`, `pb${t}`], `${TK}u`, 'u.outW', 'u.outH')}
   }`,
 )
 
@@ -305,6 +308,46 @@ export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: bool
   return {tileN, splits, kPerSplit, workgroups: [Math.ceil(N / tileN), Math.ceil(M / TILE), batch * splits]}
 }
 
+/** One planned product: the kernel's dispatch, then (k split) the pass that adds the slices. */
+interface PlannedRun {
+  plan: GemmPlan
+  /** Program names: \`name\`, or \`${name}Partial\` and \`${name}Sum\` when k is split. */
+  name: string
+  key: string
+  wgsl: () => string
+  inputs: tf.TensorInfo[]
+  M: number
+  N: number
+  K: number
+  outShape: number[]
+  /** Elements between the batch matrices of A, B and C (0: shared by the batch). */
+  batchStrides: [number, number, number]
+  /** Uniform fields after the kernel's own eight (the convolution geometry). */
+  extraUniforms?: UniformField[]
+}
+
+function runPlanned(backend: Backend, r: PlannedRun): tf.TensorInfo {
+  const {splits, kPerSplit} = r.plan
+  const split = splits > 1
+  const MN = r.M * r.N
+  const [out] = runKernel(backend, {
+    name: split ? `${r.name}Partial` : r.name,
+    key: `${r.key}-${r.plan.tileN}`,
+    wgsl: r.wgsl,
+    workgroups: r.plan.workgroups,
+    inputs: r.inputs,
+    outputs: [{shape: split ? [splits, MN] : r.outShape}],
+    uniforms: [...[r.M, r.N, r.K, kPerSplit, ...r.batchStrides, MN].map((v) => ({type: 'uint32' as const, data: [v]})), ...(r.extraUniforms ?? [])],
+  })
+  if (!split) return out
+  return sumSplits(backend, out, {name: `${r.name}Sum`, splits, I: r.M, J: r.N, heads: 1, cView: [MN, 0, r.N, 1], outShape: r.outShape})
+}
+
+/** Whether a fused bias can be added by the kernel's epilogue (one float32 value per output column). */
+function biasFits(bias: tf.TensorInfo | undefined, N: number): boolean {
+  return !bias || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === N)
+}
+
 interface MatMulArgs {
   a: tf.TensorInfo
   b: tf.TensorInfo
@@ -331,7 +374,7 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
   const batchB = tf.util.sizeFromShape(bOuter)
   const batch = Math.max(batchA, batchB)
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined
-  if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N)) return undefined
+  if (!biasFits(bias, N)) return undefined
   let outOuter: number[]
   try {
     outOuter = tf.broadcast_util.assertAndGetBroadcastShape(aOuter, bOuter)
@@ -341,28 +384,18 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
   const outShape = [...outOuter, M, N]
   const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1)
   if (!plan) return undefined
-  const {splits, kPerSplit} = plan
-  const key = `gemm-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}-${plan.tileN}`
-  const [out] = runKernel(backend, {
-    name: splits > 1 ? 'MixtureMatMulPartial' : 'MixtureMatMul',
-    key,
+  return runPlanned(backend, {
+    plan,
+    name: 'MixtureMatMul',
+    key: `gemm-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}`,
     wgsl: () => gemmWgsl(transposeA, transposeB, epilogue, 'matrix', plan.tileN),
-    workgroups: plan.workgroups,
     inputs: bias ? [a, b, bias] : [a, b],
-    outputs: [{shape: splits > 1 ? [splits, M * N] : outShape}],
-    uniforms: [
-      {type: 'uint32', data: [M]},
-      {type: 'uint32', data: [N]},
-      {type: 'uint32', data: [K]},
-      {type: 'uint32', data: [kPerSplit]},
-      {type: 'uint32', data: [batchA === 1 ? 0 : M * K]},
-      {type: 'uint32', data: [batchB === 1 ? 0 : K * N]},
-      {type: 'uint32', data: [M * N]},
-      {type: 'uint32', data: [M * N]},
-    ],
+    M,
+    N,
+    K,
+    outShape,
+    batchStrides: [batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N, M * N],
   })
-  if (splits === 1) return out
-  return sumSplits(backend, out, {name: 'MixtureMatMulSum', splits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape})
 }
 
 interface ConvArgs {
@@ -398,22 +431,22 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
   const M = info.batchSize * info.outHeight * info.outWidth
   const N = info.outChannels
   const K = info.filterHeight * info.filterWidth * info.inChannels
-  if (info.inChannels % 4 !== 0) return undefined
-  if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N)) return undefined
+  if (info.inChannels % 4 !== 0 || !biasFits(bias, N)) return undefined
   const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none')
   if (!plan) return undefined
-  const {splits, kPerSplit} = plan
-  const [out] = runKernel(backend, {
-    name: splits > 1 ? 'MixtureConv2DPartial' : 'MixtureConv2D',
-    key: `gemm-conv-${epilogue}-${plan.tileN}`,
+  return runPlanned(backend, {
+    plan,
+    name: 'MixtureConv2D',
+    key: `gemm-conv-${epilogue}`,
     wgsl: () => gemmWgsl(false, false, epilogue, 'patches', plan.tileN),
-    workgroups: plan.workgroups,
     inputs: bias ? [x, filter, bias] : [x, filter],
-    outputs: [{shape: splits > 1 ? [splits, M * N] : info.outShape}],
-    uniforms: [...[M, N, K, kPerSplit, 0, 0, 0, M * N].map((v) => ({type: 'uint32' as const, data: [v]})), ...convGeometryUniforms(info)],
+    M,
+    N,
+    K,
+    outShape: info.outShape,
+    batchStrides: [0, 0, 0],
+    extraUniforms: convGeometryUniforms(info),
   })
-  if (splits === 1) return out
-  return sumSplits(backend, out, {name: 'MixtureConv2DSum', splits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape: info.outShape})
 }
 
 /**
@@ -430,18 +463,19 @@ export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo
   const K = info.batchSize * info.outHeight * info.outWidth
   const plan = gemmPlan({M, N, K, batch: 1}, true, false, true, 64)
   if (!plan) return undefined
-  const {splits, kPerSplit} = plan
-  const [out] = runKernel(backend, {
-    name: splits > 1 ? 'MixtureConv2DFilterPartial' : 'MixtureConv2DFilter',
-    key: `gemm-conv-filter-${plan.tileN}`,
+  return runPlanned(backend, {
+    plan,
+    name: 'MixtureConv2DFilter',
+    key: 'gemm-conv-filter',
     wgsl: () => gemmWgsl(true, false, 'none', 'patches-t', plan.tileN),
-    workgroups: plan.workgroups,
     inputs: [x, dy],
-    outputs: [{shape: splits > 1 ? [splits, M * N] : filterShape}],
-    uniforms: [...[M, N, K, kPerSplit, 0, 0, 0, M * N].map((v) => ({type: 'uint32' as const, data: [v]})), ...convGeometryUniforms(info)],
+    M,
+    N,
+    K,
+    outShape: filterShape,
+    batchStrides: [0, 0, 0],
+    extraUniforms: convGeometryUniforms(info),
   })
-  if (splits === 1) return out
-  return sumSplits(backend, out, {name: 'MixtureConv2DFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, 0, N, 1], outShape: filterShape})
 }
 
 /** The epilogue of a fused kernel's bias and activation, or undefined for an activation this kernel lacks. */
