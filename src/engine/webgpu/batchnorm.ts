@@ -121,46 +121,54 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
 `
 }
 
-/** Channels and chunk lanes of a workgroup of the passes over the chunks (8 × 32 = 256 threads). */
-const SUM_CHANNELS = 8
-const SUM_LANES = 32
-
 /**
- * WGSL: a, b = the two per-channel sums of channel c over every chunk of `partial` ([2, chunks, C]),
- * for the channels of this workgroup; threads that do not hold a channel return. The chunks are
- * spread over ${SUM_LANES} lanes per channel and the lanes added in shared memory: one thread per
- * channel walking all (up to 2,048) chunks was latency-bound (the BatchNorm statistics and parameter
- * gradient sums took 0.35 ms a layer at 96×96 on an H200).
+ * WGSL head and body of a pass over the chunk sums: a, b = the two sums of channel c over every
+ * chunk of `partial` ([2, chunks, C]), for the `channels` channels of this workgroup, the chunks
+ * spread over `lanes` lanes per channel and the lanes added by a tree in workgroup memory. With
+ * `everyLane` all lanes of a channel keep a and b (the 2-pass route's second pass, whose lanes go on
+ * to the rows); otherwise only lane 0 does. Threads past the last channel return. One thread per
+ * channel walking all (up to 2,048) chunks was latency-bound (the BatchNorm statistics and
+ * parameter-gradient sums took 0.35 ms a layer at 96×96 on an H200).
  */
-const SUM_CHUNKS = /* wgsl */ `let c = wg.x * ${SUM_CHANNELS}u + lid.x;
+function chunkSumsHead(channels: number, lanes: number): string {
+  return /* wgsl */ `var<workgroup> ra : array<f32, ${channels * lanes}>;
+var<workgroup> rb : array<f32, ${channels * lanes}>;
+
+@compute @workgroup_size(${channels}, ${lanes}, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {`
+}
+
+function chunkSums(channels: number, lanes: number, everyLane: boolean): string {
+  return /* wgsl */ `let c = wg.x * ${channels}u + lid.x;
   var a = 0.0;
   var b = 0.0;
   if (c < u.C) {
-    for (var k = lid.y; k < u.chunks; k = k + ${SUM_LANES}u) {
+    for (var k = lid.y; k < u.chunks; k = k + ${lanes}u) {
       a = a + partial[k * u.C + c];
       b = b + partial[(u.chunks + k) * u.C + c];
     }
   }
-  let li = lid.y * ${SUM_CHANNELS}u + lid.x;
+  let li = lid.y * ${channels}u + lid.x;
   ra[li] = a;
   rb[li] = b;
   workgroupBarrier();
-  for (var s = ${SUM_LANES / 2}u; s > 0u; s = s >> 1u) {
+  for (var s = ${lanes / 2}u; s > 0u; s = s >> 1u) {
     if (lid.y < s) {
-      ra[li] = ra[li] + ra[li + s * ${SUM_CHANNELS}u];
-      rb[li] = rb[li] + rb[li + s * ${SUM_CHANNELS}u];
+      ra[li] = ra[li] + ra[li + s * ${channels}u];
+      rb[li] = rb[li] + rb[li + s * ${channels}u];
     }
     workgroupBarrier();
   }
-  if (lid.y != 0u || c >= u.C) { return; }
+  if (${everyLane ? '' : 'lid.y != 0u || '}c >= u.C) { return; }
   a = ra[lid.x];
   b = rb[lid.x];`
+}
 
-const SUM_CHUNKS_HEAD = /* wgsl */ `var<workgroup> ra : array<f32, ${SUM_CHANNELS * SUM_LANES}>;
-var<workgroup> rb : array<f32, ${SUM_CHANNELS * SUM_LANES}>;
-
-@compute @workgroup_size(${SUM_CHANNELS}, ${SUM_LANES}, 1)
-fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {`
+/** The 3-pass route's passes over the chunks: 8 channels × 32 lanes a workgroup. */
+const SUM_CHANNELS = 8
+const SUM_LANES = 32
+const SUM_CHUNKS_HEAD = chunkSumsHead(SUM_CHANNELS, SUM_LANES)
+const SUM_CHUNKS = chunkSums(SUM_CHANNELS, SUM_LANES, false)
 
 /** WGSL: the channel's mean m and biased variance v from its shifted sums a = Σ(x − k), b = Σ(x − k)², k = x[c]. */
 const MEAN_VARIANCE = /* wgsl */ `let n = f32(u.R);
@@ -270,39 +278,14 @@ function rowBlocks(R: number, C: number): {rowsPerBlock: number; blocks: number}
 }
 
 /**
- * WGSL: a, b = the channel's two sums over every chunk of \`partial\` ([2, chunks, C]), taken by the
- * workgroup's 4 row lanes and added in workgroup memory, identically in every workgroup; threads
- * past the last channel return after the barrier.
+ * WGSL of the 2-pass route's second pass: the chunk sums of its 64 channels taken by the workgroup's
+ * 4 row lanes (the same values, in the same order, in every workgroup), then this block's rows.
  */
-const APPLY_SUMS = /* wgsl */ `let c = wg.x * ${CHANNELS_PER_GROUP}u + lid.x;
-  let li = lid.y * ${CHANNELS_PER_GROUP}u + lid.x;
-  var a = 0.0;
-  var b = 0.0;
-  if (c < u.C) {
-    for (var k = lid.y; k < u.chunks; k = k + ${ROW_LANES}u) {
-      a = a + partial[k * u.C + c];
-      b = b + partial[(u.chunks + k) * u.C + c];
-    }
-  }
-  sa[li] = a;
-  sb[li] = b;
-  workgroupBarrier();
-  if (c >= u.C) { return; }
-  a = 0.0;
-  b = 0.0;
-  for (var l = 0u; l < ${ROW_LANES}u; l = l + 1u) {
-    a = a + sa[l * ${CHANNELS_PER_GROUP}u + lid.x];
-    b = b + sb[l * ${CHANNELS_PER_GROUP}u + lid.x];
-  }
+const APPLY_HEAD = chunkSumsHead(CHANNELS_PER_GROUP, ROW_LANES)
+const APPLY_SUMS = `${chunkSums(CHANNELS_PER_GROUP, ROW_LANES, true)}
   let r0 = wg.y * u.rowsPerBlock;
   let r1 = min(r0 + u.rowsPerBlock, u.R);
   let first = wg.y == 0u && lid.y == 0u;`
-
-const APPLY_HEAD = /* wgsl */ `var<workgroup> sa : array<f32, ${CHANNELS_PER_GROUP * ROW_LANES}>;
-var<workgroup> sb : array<f32, ${CHANNELS_PER_GROUP * ROW_LANES}>;
-
-@compute @workgroup_size(${CHANNELS_PER_GROUP}, ${ROW_LANES}, 1)
-fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>) {`
 
 function applyForwardWgsl(): string {
   return /* wgsl */ `
