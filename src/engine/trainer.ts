@@ -2,11 +2,13 @@
  * One training step and one evaluation pass, backend-agnostic: forward in training mode, softmax
  * cross-entropy, gradients of every trainable tensor, and the fused Adam update (coupled L2) of
  * optimizer.ts. Loss and accuracy stay on the device as running sums; the caller reads them back
- * every N steps (`readMetrics`), so a step never waits on a host read.
+ * every N steps (`readMetrics`), so a step never waits on a host read. Where the backend can replay
+ * a recorded step (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed.
  */
 import {tf, type LayersModel} from './tf.js'
 import {adamStep, type AdamConfig} from './optimizer.js'
-import {constant} from './constants.js'
+import {MetricSums} from './metrics.js'
+import {createStepGraphs, type StepContext, type StepGraphs} from './step-graph.js'
 import {setDropoutStep} from '../layers/dropout.js'
 import {crossEntropy} from './kernels/xent.js'
 
@@ -35,13 +37,14 @@ export interface OptimizerState {
 export class Trainer {
   /** Number of optimizer steps taken (1-based after the first step). */
   step = 0
+  /** How many of them were replayed from a recording (step-graph.ts). */
+  replayedSteps = 0
   private readonly weights: VarLike[]
   private readonly vars: tf.Variable[]
   private m: tf.Variable[]
   private v: tf.Variable[]
-  private lossSum: tf.Scalar
-  private correctSum: tf.Scalar
-  private examples = 0
+  private readonly metrics = new MetricSums()
+  private graphs?: {backend: string; graphs: StepGraphs | undefined}
 
   constructor(
     readonly model: LayersModel,
@@ -53,8 +56,6 @@ export class Trainer {
     // Made inside tidy so that each variable owns its data (an in-place update needs that).
     this.m = this.vars.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)))
     this.v = this.vars.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)))
-    this.lossSum = tf.keep(tf.scalar(0))
-    this.correctSum = tf.keep(tf.scalar(0))
   }
 
   /**
@@ -67,6 +68,19 @@ export class Trainer {
     this.step++
     setDropoutStep(this.step)
     const batch = x.shape[0]
+    const context: StepContext = {step: this.step, adam: {...this.optimizer, step: this.step}}
+    const graphs = this.stepGraphs()
+    if (graphs?.replay(x, y, context)) {
+      this.metrics.addReplayed(batch)
+      this.replayedSteps++
+      return
+    }
+    const step = () => this.computeStep(x, y, context)
+    if (graphs) graphs.run(x, y, context, this.stateTensors(), step)
+    else step()
+  }
+
+  private computeStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext): void {
     const {value, grads, correct} = tf.tidy(() => {
       let correct: tf.Scalar | undefined
       const {value, grads} = tf.variableGrads(() => {
@@ -78,11 +92,32 @@ export class Trainer {
       return {value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
     })
     try {
-      adamStep(this.vars, grads, this.m, this.v, {...this.optimizer, step: this.step})
-      tf.tidy(() => this.accumulate(value, correct, batch))
+      adamStep(this.vars, grads, this.m, this.v, context.adam)
+      this.metrics.add(value, correct, x.shape[0])
     } finally {
       tf.dispose([...grads, value, correct])
     }
+  }
+
+  /** The step graphs of the active backend (made on first use, again if the backend changed). */
+  private stepGraphs(): StepGraphs | undefined {
+    const backend = tf.getBackend()
+    if (this.graphs?.backend !== backend) {
+      this.graphs?.graphs?.dispose()
+      this.graphs = {backend, graphs: createStepGraphs(backend)}
+    }
+    return this.graphs.graphs
+  }
+
+  /** Every tensor a training step may update: all model weights (running statistics too), m, v, the metric sums. */
+  private stateTensors(): tf.Tensor[] {
+    const weights = (this.model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val)
+    return [...weights, ...this.m, ...this.v, this.metrics.tensor]
+  }
+
+  /** How the backend's step replay went, one line per batch shape (empty where there is none). */
+  describeStepGraphs(): string[] {
+    return this.graphs?.graphs?.describe() ?? []
   }
 
   /** Evaluation-mode forward of one batch, accumulated like the training metrics. */
@@ -90,34 +125,18 @@ export class Trainer {
     tf.tidy(() => {
       const logits = this.model.apply(x, {training: false}) as tf.Tensor2D
       const {loss, correct} = crossEntropy(logits, y)
-      this.accumulate(loss, correct, x.shape[0])
+      this.metrics.add(loss, correct, x.shape[0])
+      correct.dispose()
     })
-  }
-
-  private accumulate(loss: tf.Scalar, correct: tf.Scalar, batch: number): void {
-    const lossSum = tf.keep(tf.add(this.lossSum, tf.mul(loss, constant(batch))) as tf.Scalar)
-    const correctSum = tf.keep(tf.add(this.correctSum, correct) as tf.Scalar)
-    this.lossSum.dispose()
-    this.correctSum.dispose()
-    correct.dispose()
-    this.lossSum = lossSum
-    this.correctSum = correctSum
-    this.examples += batch
   }
 
   /** Read the running sums back from the device (one sync) without resetting them. */
   async readMetrics(): Promise<StepMetrics> {
-    const [loss, correct] = await Promise.all([this.lossSum.data(), this.correctSum.data()])
-    const n = Math.max(1, this.examples)
-    return {loss: loss[0] / n, accuracy: correct[0] / n, examples: this.examples}
+    return this.metrics.read()
   }
 
   resetMetrics(): void {
-    this.lossSum.dispose()
-    this.correctSum.dispose()
-    this.lossSum = tf.keep(tf.scalar(0))
-    this.correctSum = tf.keep(tf.scalar(0))
-    this.examples = 0
+    this.metrics.reset()
   }
 
   optimizerState(): OptimizerState {
@@ -140,7 +159,8 @@ export class Trainer {
   dispose(): void {
     this.m.forEach((t) => t.dispose())
     this.v.forEach((t) => t.dispose())
-    this.lossSum.dispose()
-    this.correctSum.dispose()
+    this.metrics.dispose()
+    this.graphs?.graphs?.dispose()
+    this.graphs = undefined
   }
 }

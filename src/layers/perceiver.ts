@@ -1,6 +1,6 @@
 /** Weightless Perceiver pieces: Fourier position features and the GEGLU gate. */
 import {tf, tfl} from '../engine/tf.js'
-import {constant} from '../engine/constants.js'
+import {constant, keepConstant} from '../engine/constants.js'
 
 /**
  * perceiver-pytorch 0.7 `fourier_encode` of a linspace(−1, 1) grid per axis: for each axis
@@ -57,7 +57,7 @@ export class FourierFeatures extends tfl.layers.Layer {
       const features = 2 * (2 * this.numBands + 1)
       if (!this.table || this.table.shape[1] !== h * w || this.table.isDisposed) {
         this.table?.dispose()
-        this.table = tf.keep(tf.tensor(fourierTable(h, w, this.numBands, this.maxFreq), [1, h * w, features]))
+        this.table = keepConstant(tf.tensor(fourierTable(h, w, this.numBands, this.maxFreq), [1, h * w, features]))
       }
       const pos = tf.tile(this.table, [b, 1, 1])
       return tf.concat([tf.reshape(x, [b, h * w, c]), pos], -1)

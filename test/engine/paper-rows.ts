@@ -1,10 +1,13 @@
 /**
  * The distinct model structures among the paper configs (configs/paper/**), each shrunk to the
- * registry's tiny presets, for the backend parity tests (wasm-models, webgpu-models).
+ * registry's tiny presets, for the backend parity tests (wasm-models, webgpu-models, webgpu-graph),
+ * and what those tests share.
  */
 import assert from 'node:assert/strict'
 import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
+import {tf} from '../../src/engine/tf.js'
+import {loadWebgpu} from '../../src/engine/webgpu/index.js'
 import {loadSpec} from '../../src/config/load.js'
 import {lookup} from '../../src/registry/registry.js'
 import {REPO} from '../helpers.js'
@@ -38,10 +41,27 @@ export function paperRows(): {row: string; model: Obj}[] {
   return rows
 }
 
-export function assertClose(backend: string, actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-3, atol = 1e-4): void {
+export function assertClose(backend: string, actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, rtol = 1e-3, atol = 1e-4, reference = 'cpu'): void {
   assert.equal(actual.length, expected.length, `${what}: length`)
   for (let i = 0; i < actual.length; i++) {
     const d = Math.abs(actual[i] - expected[i])
-    if (!(d <= atol + rtol * Math.abs(expected[i]))) assert.fail(`${what}[${i}]: ${backend} ${actual[i]} vs cpu ${expected[i]} (|diff| ${d})`)
+    if (!(d <= atol + rtol * Math.abs(expected[i]))) assert.fail(`${what}[${i}]: ${backend} ${actual[i]} vs ${reference} ${expected[i]} (|diff| ${d})`)
   }
+}
+
+/**
+ * Why the WebGPU tests cannot run here (no adapter, or the backend does not start), or false; the
+ * reason also goes to stderr, prefixed by `what`. Leaves the cpu backend active.
+ */
+export async function webgpuUnavailable(what: string): Promise<string | false> {
+  let reason: string | false = false
+  try {
+    await loadWebgpu()
+    if (!(await tf.setBackend('webgpu'))) reason = "tf.setBackend('webgpu') failed"
+  } catch (error) {
+    reason = `no usable WebGPU adapter: ${(error as Error).message}`
+  }
+  await tf.setBackend('cpu')
+  if (reason) process.stderr.write(`${what} skipped: ${reason}\n`)
+  return reason
 }

@@ -13,25 +13,16 @@ import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/engine/kernels/index.js'
-import {loadWebgpu} from '../../src/engine/webgpu/index.js'
 import {Trainer} from '../../src/engine/trainer.js'
 import {countDispatches} from '../../src/engine/webgpu/dispatches.js'
 import {buildModel} from '../../src/model/build.js'
 import {resolveObject, values} from '../helpers.js'
-import {assertClose, paperRows} from './paper-rows.js'
+import {assertClose, paperRows, webgpuUnavailable} from './paper-rows.js'
 
 const SIZE = 8
 const CLASSES = 3
 
-let unavailable: string | false = false
-try {
-  await loadWebgpu()
-  if (!(await tf.setBackend('webgpu'))) unavailable = "tf.setBackend('webgpu') failed"
-} catch (error) {
-  unavailable = `no usable WebGPU adapter: ${(error as Error).message}`
-}
-await tf.setBackend('cpu')
-if (unavailable) process.stderr.write(`webgpu model tests skipped: ${unavailable}\n`)
+const unavailable = await webgpuUnavailable('webgpu model tests')
 
 const rows = paperRows()
 

@@ -299,8 +299,9 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
           const w = tf.tensor(ws, shape)
           const gamma = tf.variable(tf.tensor(gs))
           const beta = tf.variable(tf.tensor(bs))
-          let runningMean = tf.variable(tf.tensor(rm))
-          let runningVar = tf.variable(tf.tensor(rv))
+          // Made inside tidy so that each variable owns its data (else the first update cannot be in place).
+          let runningMean = tf.tidy(() => tf.variable(tf.tensor(rm)))
+          let runningVar = tf.tidy(() => tf.variable(tf.tensor(rv)))
           let f: (t: tf.Tensor) => tf.Tensor
           if (backend === 'cpu') {
             const layer = new BatchNorm({momentum: 0.1, epsilon: 1e-5})
@@ -317,14 +318,20 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
             results.cpu = await Promise.all([f(x), dx, g.grads[lv.gamma.read().name], g.grads[lv.beta.read().name], lv.movingMean.read(), lv.movingVariance.read()].map((t) => t.data() as Promise<Float32Array>))
           } else {
             assert.ok(hasFusedBatchNorm())
+            // The running statistics are updated in place (their values still on the CPU at first).
+            const ids = [runningMean.dataId, runningVar.dataId]
+            let handedBack = 0
             f = (t) =>
               batchNormTraining(t, gamma, beta, runningMean, runningVar, {momentum: 0.1, epsilon: 1e-5}, (m, v) => {
+                handedBack++
                 runningMean.assign(m)
                 runningVar.assign(v)
               })
             const g = tf.variableGrads(() => tf.sum(tf.mul(f(x), w)) as tf.Scalar, [gamma, beta])
             const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), w)))(x)
             results.gpu = await Promise.all([f(x), dx, g.grads[gamma.name], g.grads[beta.name], runningMean, runningVar].map((t) => t.data() as Promise<Float32Array>))
+            assert.equal(handedBack, 0, 'no new running statistics handed back')
+            assert.deepEqual([runningMean.dataId, runningVar.dataId], ids, 'the running statistics keep their data')
           }
         }
         const names = ['y', 'dx', 'dgamma', 'dbeta', 'running mean', 'running variance']

@@ -30,7 +30,9 @@ export interface BatchNormTrainingOptions {
 
 /**
  * Training-mode batch norm over the last axis of a float32 tensor of rank 2..4: returns y and hands
- * the updated running statistics to `writeRunning`. Differentiable in x, gamma and beta.
+ * the updated running statistics to `writeRunning`, unless the backend updated `runningMean` and
+ * `runningVariance` in place (webgpu, so that a recorded step can be replayed: webgpu/graph.ts).
+ * Differentiable in x, gamma and beta.
  */
 export function batchNormTraining(
   x: tf.Tensor,
@@ -43,22 +45,24 @@ export function batchNormTraining(
 ): tf.Tensor {
   const {momentum, epsilon, unbiased = true} = options
   const forward = (xi: tf.Tensor, g: tf.Tensor, bt: tf.Tensor, save: tf.GradSaveFunc) => {
-    let y: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, newMean: tf.Tensor, newVariance: tf.Tensor
+    let y: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, running: tf.Tensor[]
+    // `inPlace`: a backend may write the new running statistics over the old ones (when no other
+    // tensor shares their data) and then returns none; otherwise they come back as new tensors.
     if (tf.getKernel(BN_TRAIN_KERNEL, tf.getBackend()) != null) {
-      ;[y, mean, variance, newMean, newVariance] = tf.engine().runKernel(
+      ;[y, mean, variance, ...running] = tf.engine().runKernel(
         BN_TRAIN_KERNEL,
         {x: xi, gamma: g, beta: bt, movingMean: runningMean, movingVariance: runningVariance},
-        {momentum, unbiased, epsilon} as unknown as tf.NamedAttrMap,
+        {momentum, unbiased, epsilon, inPlace: true} as unknown as tf.NamedAttrMap,
       ) as tf.Tensor[]
     } else {
-      ;[mean, variance, newMean, newVariance] = tf.engine().runKernel(
+      ;[mean, variance, ...running] = tf.engine().runKernel(
         BN_STATS_KERNEL,
         {x: xi, movingMean: runningMean, movingVariance: runningVariance},
-        {momentum, unbiased} as unknown as tf.NamedAttrMap,
+        {momentum, unbiased, inPlace: true} as unknown as tf.NamedAttrMap,
       ) as tf.Tensor[]
       y = tf.batchNorm(xi, mean, variance, bt, g, epsilon)
     }
-    writeRunning(newMean, newVariance)
+    if (running.length === 2) writeRunning(running[0], running[1])
     save([xi, mean, variance, g])
     return {
       value: y,

@@ -15,7 +15,7 @@
  */
 import {tf} from '../tf.js'
 import {ADAM_KERNEL, registerInPlaceAdam, type AdamAttrs} from '../optimizer.js'
-import {dispatchOn, flatIndexWgsl, flatWorkgroups, perStepTensor, runKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
+import {dispatchOn, flatIndexWgsl, flatWorkgroups, ownsData, perStepTensor, registerStepValues, runKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
 
 const WORKGROUP = 256
 
@@ -108,9 +108,15 @@ fn main(@builtin(workgroup_id) wid : vec3<u32>, @builtin(local_invocation_index)
 }
 
 /** [lr / (1 − β1ᵗ), √(1 − β2ᵗ)]: in a per-step tensor, not the uniforms (see `perStepTensor`). */
-function stepScalarsFor(backend: WebgpuBackendInternals & tf.KernelBackend, a: AdamAttrs): tf.TensorInfo {
-  return perStepTensor(backend, 'adam', 'float32', [a.lr / (1 - a.beta1 ** a.step), Math.sqrt(1 - a.beta2 ** a.step)])
+function stepScalars(a: AdamAttrs): number[] {
+  return [a.lr / (1 - a.beta1 ** a.step), Math.sqrt(1 - a.beta2 ** a.step)]
 }
+
+function stepScalarsFor(backend: WebgpuBackendInternals & tf.KernelBackend, a: AdamAttrs): tf.TensorInfo {
+  return perStepTensor(backend, 'adam', 'float32', stepScalars(a))
+}
+
+registerStepValues('adam', (context) => stepScalars(context.adam))
 
 tf.registerKernel({
   kernelName: ADAM_KERNEL,
@@ -146,12 +152,6 @@ export function adamGroupSize(backend: WebgpuBackendInternals): number {
   return Math.max(1, Math.min(byLimit, Number.isInteger(asked) && asked >= 1 ? asked : MAX_GROUP))
 }
 
-/** Whether `t`'s data belongs to `t` alone (so writing it in place changes no other tensor). */
-function exclusive(backend: WebgpuBackendInternals, t: tf.TensorInfo): boolean {
-  const data = backend.tensorMap.get(t.dataId)
-  return data !== undefined && data.dtype === 'float32' && backend.refCount(t.dataId) === 1
-}
-
 function adamInPlace(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[], a: AdamAttrs): boolean[] {
   const done = params.map(() => false)
   if (process.env.MIXTURE_WEBGPU_ADAM_INPLACE === '0') return done
@@ -164,7 +164,7 @@ function adamInPlace(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[]
     const sameShape = [g, m[i], v[i]].every((t) => tf.util.arraysEqual(t.shape, p.shape))
     const ids = [p.dataId, m[i].dataId, v[i].dataId]
     const distinct = new Set([...ids, g.dataId]).size === 4 && ids.every((id) => !written.has(id))
-    if (sameShape && distinct && g.dtype === 'float32' && p.size > 0 && [p, m[i], v[i]].every((t) => exclusive(b, t))) {
+    if (sameShape && distinct && g.dtype === 'float32' && p.size > 0 && [p, m[i], v[i]].every((t) => ownsData(b, t))) {
       eligible.push(i)
       for (const id of ids) written.add(id)
     }
@@ -193,6 +193,7 @@ function adamInPlace(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[]
         uniforms: [...hyperUniforms(a), {type: 'uint32', data: [total]}, ...sizes],
       },
       tensors,
+      tensors.length - 1,
     )
     for (const i of group) {
       // A value read back earlier is cached on the CPU and would now be stale.

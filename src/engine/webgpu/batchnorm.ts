@@ -20,7 +20,7 @@
  * has the kernels (only `webgpu` does).
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from './runner.js'
+import {flatIndexWgsl, flatWorkgroups, ownsData, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from './runner.js'
 
 import {BN_GRAD_KERNEL, BN_STATS_KERNEL, BN_TRAIN_KERNEL} from '../kernels/fused-norm.js'
 
@@ -176,18 +176,43 @@ const MEAN_VARIANCE = /* wgsl */ `let n = f32(u.R);
   let m = x[c] + d;
   let v = max(b / n - d * d, 0.0);`
 
-/** WGSL: the batch statistics and the updated running ones of channel c. */
-const WRITE_STATISTICS = /* wgsl */ `mean[c] = m;
+/**
+ * WGSL: the batch statistics and the updated running ones of channel c, written to new tensors or,
+ * `inPlace`, over the running statistics themselves (one thread per channel reads and writes them).
+ */
+function writeStatistics(inPlace: boolean): string {
+  const [outMean, outVariance] = inPlace ? ['movingMean', 'movingVariance'] : ['newMovingMean', 'newMovingVariance']
+  return /* wgsl */ `mean[c] = m;
   variance[c] = v;
-  newMovingMean[c] = movingMean[c] * (1.0 - u.momentum) + m * u.momentum;
-  newMovingVariance[c] = movingVariance[c] * (1.0 - u.momentum) + v * u.unbiasedScale * u.momentum;`
+  ${outMean}[c] = movingMean[c] * (1.0 - u.momentum) + m * u.momentum;
+  ${outVariance}[c] = movingVariance[c] * (1.0 - u.momentum) + v * u.unbiasedScale * u.momentum;`
+}
+
+/**
+ * WGSL bindings from 0: `outputs` (read_write), then `inputs` (read), the running statistics
+ * among them read_write when they are updated in place, then the uniforms.
+ */
+function bindingsWgsl(outputs: string[], inputs: string[], inPlace: boolean): string {
+  const lines = outputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read_write> ${name} : array<f32>;`)
+  inputs.forEach((name, i) => {
+    const access = inPlace && (name === 'movingMean' || name === 'movingVariance') ? 'read_write' : 'read'
+    lines.push(`@group(0) @binding(${outputs.length + i}) var<storage, ${access}> ${name} : array<f32>;`)
+  })
+  lines.push(`@group(0) @binding(${outputs.length + inputs.length}) var<uniform> u : Params;`)
+  return lines.join('\n')
+}
+
+/** Output names of the passes that write the running statistics: the new ones last unless in place. */
+function statisticsOutputs(inPlace: boolean): string[] {
+  return inPlace ? ['mean', 'variance'] : ['mean', 'variance', 'newMovingMean', 'newMovingVariance']
+}
 
 /** WGSL: BatchNorm's dx at element i of channel c, given dβ and dγ of the channel. */
 function dxWgsl(i: string, dBeta: string, dGamma: string, invStd: string): string {
   return `gamma[c] * ${invStd} * (dy[${i}] - u.invR * (${dBeta} + xHat * ${dGamma}))`
 }
 
-function statsWgsl(): string {
+function statsWgsl(inPlace: boolean): string {
   return /* wgsl */ `
 struct Params {
   R : u32,
@@ -196,20 +221,12 @@ struct Params {
   momentum : f32,
   unbiasedScale : f32,
 };
-@group(0) @binding(0) var<storage, read_write> mean : array<f32>;
-@group(0) @binding(1) var<storage, read_write> variance : array<f32>;
-@group(0) @binding(2) var<storage, read_write> newMovingMean : array<f32>;
-@group(0) @binding(3) var<storage, read_write> newMovingVariance : array<f32>;
-@group(0) @binding(4) var<storage, read> partial : array<f32>;
-@group(0) @binding(5) var<storage, read> x : array<f32>;
-@group(0) @binding(6) var<storage, read> movingMean : array<f32>;
-@group(0) @binding(7) var<storage, read> movingVariance : array<f32>;
-@group(0) @binding(8) var<uniform> u : Params;
+${bindingsWgsl(statisticsOutputs(inPlace), ['partial', 'x', 'movingMean', 'movingVariance'], inPlace)}
 
 ${SUM_CHUNKS_HEAD}
   ${SUM_CHUNKS}
   ${MEAN_VARIANCE}
-  ${WRITE_STATISTICS}
+  ${writeStatistics(inPlace)}
 }
 `
 }
@@ -287,7 +304,7 @@ const APPLY_SUMS = `${chunkSums(CHANNELS_PER_GROUP, ROW_LANES, true)}
   let r1 = min(r0 + u.rowsPerBlock, u.R);
   let first = wg.y == 0u && lid.y == 0u;`
 
-function applyForwardWgsl(): string {
+function applyForwardWgsl(inPlace: boolean): string {
   return /* wgsl */ `
 struct Params {
   R : u32,
@@ -298,18 +315,7 @@ struct Params {
   unbiasedScale : f32,
   eps : f32,
 };
-@group(0) @binding(0) var<storage, read_write> y : array<f32>;
-@group(0) @binding(1) var<storage, read_write> mean : array<f32>;
-@group(0) @binding(2) var<storage, read_write> variance : array<f32>;
-@group(0) @binding(3) var<storage, read_write> newMovingMean : array<f32>;
-@group(0) @binding(4) var<storage, read_write> newMovingVariance : array<f32>;
-@group(0) @binding(5) var<storage, read> x : array<f32>;
-@group(0) @binding(6) var<storage, read> partial : array<f32>;
-@group(0) @binding(7) var<storage, read> gamma : array<f32>;
-@group(0) @binding(8) var<storage, read> beta : array<f32>;
-@group(0) @binding(9) var<storage, read> movingMean : array<f32>;
-@group(0) @binding(10) var<storage, read> movingVariance : array<f32>;
-@group(0) @binding(11) var<uniform> u : Params;
+${bindingsWgsl(['y', ...statisticsOutputs(inPlace)], ['x', 'partial', 'gamma', 'beta', 'movingMean', 'movingVariance'], inPlace)}
 ${APPLY_HEAD}
   ${APPLY_SUMS}
   ${MEAN_VARIANCE}
@@ -320,7 +326,7 @@ ${APPLY_HEAD}
     y[i] = (x[i] - m) * scale + offset;
   }
   if (first) {
-    ${WRITE_STATISTICS}
+    ${writeStatistics(inPlace)}
   }
 }
 `
@@ -435,22 +441,37 @@ export function gradSums(b: WebgpuBackendInternals, name: string, partial: tf.Te
   return sums
 }
 
+/**
+ * Whether this call updates the running statistics in place: asked for (attr `inPlace`) and no other
+ * tensor shares their data. A value read back earlier is cached on the CPU; it is dropped here.
+ */
+function runningInPlace(b: WebgpuBackendInternals, asked: boolean | undefined, movingMean: tf.TensorInfo, movingVariance: tf.TensorInfo): boolean {
+  if (!asked || movingMean.dataId === movingVariance.dataId || !ownsData(b, movingMean) || !ownsData(b, movingVariance)) return false
+  for (const t of [movingMean, movingVariance]) {
+    // Values not yet on the GPU (just set from the CPU) go up first; only then is the CPU copy stale.
+    b.uploadToGPU(t.dataId)
+    b.tensorMap.get(t.dataId)!.values = null
+  }
+  return true
+}
+
 tf.registerKernel({
   kernelName: BN_STATS_KERNEL,
   backendName: 'webgpu',
   kernelFunc: ({inputs, backend, attrs}) => {
     const b = backend as unknown as WebgpuBackendInternals
     const {x, movingMean, movingVariance} = inputs as Record<string, tf.TensorInfo>
-    const {momentum, unbiased} = attrs as unknown as {momentum: number; unbiased: boolean}
+    const {momentum, unbiased, inPlace: asked} = attrs as unknown as {momentum: number; unbiased: boolean; inPlace?: boolean}
     const {R, C} = rowsAndChannels(x.shape)
+    const inPlace = runningInPlace(b, asked, movingMean, movingVariance)
     const {partial, chunks} = channelPartials(b, 'MixtureBatchNormPartials', 'stats', [x], R, C)
     const outputs = runKernel(b, {
       name: BN_STATS_KERNEL,
-      key: 'bn-stats',
-      wgsl: statsWgsl,
+      key: `bn-stats${inPlace ? '-in-place' : ''}`,
+      wgsl: () => statsWgsl(inPlace),
       workgroups: [Math.ceil(C / SUM_CHANNELS)],
       inputs: [partial, x, movingMean, movingVariance],
-      outputs: [{shape: [C]}, {shape: [C]}, {shape: [C]}, {shape: [C]}],
+      outputs: statisticsOutputs(inPlace).map(() => ({shape: [C]})),
       uniforms: [
         {type: 'uint32', data: [R]},
         {type: 'uint32', data: [C]},
@@ -470,24 +491,25 @@ tf.registerKernel({
   kernelFunc: ({inputs, backend, attrs}) => {
     const b = backend as unknown as WebgpuBackendInternals
     const {x, gamma, beta, movingMean, movingVariance} = inputs as Record<string, tf.TensorInfo>
-    const {momentum, unbiased, epsilon} = attrs as unknown as {momentum: number; unbiased: boolean; epsilon: number}
+    const {momentum, unbiased, epsilon, inPlace: asked} = attrs as unknown as {momentum: number; unbiased: boolean; epsilon: number; inPlace?: boolean}
     const {R, C} = rowsAndChannels(x.shape)
     const unbiasedScale = unbiased && R > 1 ? R / (R - 1) : 1
     if (!twoPass(b, APPLY_FORWARD_BUFFERS)) {
-      const stats = webgpuKernelFunc(BN_STATS_KERNEL)({inputs: {x, movingMean, movingVariance}, backend, attrs: {momentum, unbiased}}) as tf.TensorInfo[]
+      const stats = webgpuKernelFunc(BN_STATS_KERNEL)({inputs: {x, movingMean, movingVariance}, backend, attrs: {momentum, unbiased, inPlace: asked === true}}) as tf.TensorInfo[]
       const [mean, variance] = stats
       const y = webgpuKernelFunc('FusedBatchNorm')({inputs: {x, mean, variance, offset: beta, scale: gamma}, backend, attrs: {varianceEpsilon: epsilon}}) as tf.TensorInfo
       return [y, ...stats]
     }
+    const inPlace = runningInPlace(b, asked, movingMean, movingVariance)
     const {partial, chunks} = channelPartials(b, 'MixtureBatchNormPartials', 'stats', [x], R, C, 0, applyChunkRows(R, C))
     const {rowsPerBlock, blocks} = rowBlocks(R, C)
     const outputs = runKernel(b, {
       name: BN_TRAIN_KERNEL,
-      key: 'bn-train-apply',
-      wgsl: applyForwardWgsl,
+      key: `bn-train-apply${inPlace ? '-in-place' : ''}`,
+      wgsl: () => applyForwardWgsl(inPlace),
       workgroups: [Math.ceil(C / CHANNELS_PER_GROUP), blocks],
       inputs: [x, partial, gamma, beta, movingMean, movingVariance],
-      outputs: [{shape: x.shape}, {shape: [C]}, {shape: [C]}, {shape: [C]}, {shape: [C]}],
+      outputs: [{shape: x.shape}, ...statisticsOutputs(inPlace).map(() => ({shape: [C]}))],
       uniforms: [
         {type: 'uint32', data: [R]},
         {type: 'uint32', data: [C]},

@@ -76,7 +76,7 @@ export async function countDispatches<T>(fn: () => T | Promise<T>): Promise<{res
 type AnyFunction = (this: unknown, ...args: any[]) => unknown
 
 /** Replace `obj[key]` by `wrap(original)`; returns the undo. */
-function patch(obj: object, key: string, wrap: (original: AnyFunction) => unknown): () => void {
+export function patch(obj: object, key: string, wrap: (original: AnyFunction) => unknown): () => void {
   const target = obj as Record<string, unknown>
   const own = Object.prototype.hasOwnProperty.call(target, key)
   const original = target[key] as AnyFunction

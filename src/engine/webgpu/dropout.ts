@@ -8,7 +8,7 @@
  */
 import {tf} from '../tf.js'
 import {DROPOUT_KERNEL} from '../kernels/dropout.js'
-import {flatIndexWgsl, flatWorkgroups, perStepTensor, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {flatIndexWgsl, flatWorkgroups, perStepTensor, registerStepValues, runKernel, type WebgpuBackendInternals} from './runner.js'
 
 const WORKGROUP = 256
 
@@ -44,6 +44,9 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
 }
 `
 }
+
+// The trainer sets the layers' step to its optimizer step (src/layers/dropout.ts).
+registerStepValues('dropout', (context) => [context.step])
 
 tf.registerKernel({
   kernelName: DROPOUT_KERNEL,

@@ -7,6 +7,8 @@
  * one slice per repetition); an identity `Transpose` shares its input's buffer.
  */
 import './dropout.js'
+import './metrics.js'
+import './graph.js'
 import {installTileGradient} from '../kernels/tile-grad.js'
 import {installIdentityTranspose} from './transpose.js'
 

@@ -22,7 +22,7 @@
 import {tf} from '../tf.js'
 import type {UniformField, WebgpuBackendInternals} from './runner.js'
 
-interface GpuBufferLike {
+export interface GpuBufferLike {
   size: number
   usage: number
   getMappedRange(): ArrayBuffer
@@ -33,7 +33,7 @@ interface PipelineLike {
   getBindGroupLayout(i: number): unknown
 }
 
-interface BindingLike {
+export interface BindingLike {
   buffer?: GpuBufferLike
   offset?: number
   size?: number
@@ -69,6 +69,18 @@ interface RecordingCaches {
   hits: number
   misses: number
 }
+
+/**
+ * Told of every dispatch while a training step is being recorded for replay (graph.ts): its
+ * pipeline, bindings (binding i = entry i), workgroups and how many leading bindings it writes; and
+ * of anything recorded that a replay could not repeat (`fail`).
+ */
+export interface CaptureHook {
+  dispatch(name: string, pipeline: unknown, bindings: BindingLike[], workgroups: number[], writes: number): void
+  fail(reason: string): void
+}
+
+export const captureHook: {current: CaptureHook | null} = {current: null}
 
 const MAX_PERSISTENT_UNIFORMS = 8192
 const MAX_GROUPS_PER_PIPELINE = 4096
@@ -129,6 +141,7 @@ function uniformBinding(backend: BackendWithCaches, c: RecordingCaches, fields: 
   }
   if (c.seen.size >= MAX_PERSISTENT_UNIFORMS) c.seen.clear()
   c.seen.add(key)
+  captureHook.current?.fail('a uniform block seen for the first time (its buffer is lent for one submit)')
   buffer = backend.bufferManager.acquireBuffer(size, uniformUsage())
   backend.queue.writeBuffer(buffer, 0, bytes, 0, size)
   backend.uniformPendingDisposal.push(buffer)
@@ -254,6 +267,7 @@ export function installFastRecording(backend: WebgpuBackendInternals): void {
     programDefinedUniform?: UniformField[],
   ): void {
     if (program.pixelsOpType != null || program.pipeline instanceof Promise) {
+      captureHook.current?.fail(`${program.constructor.name} was recorded by tfjs itself (pixels or a pipeline still compiling)`)
       original(program, output, inputs, programDefinedUniform)
       return
     }
@@ -275,6 +289,7 @@ export function installFastRecording(backend: WebgpuBackendInternals): void {
     for (const t of inputs) this.commandQueueOwnedIds.add(t.dataId)
     this.commandQueueOwnedIds.add(output.dataId)
     const bindGroup = bindGroupFor(this, program.pipeline as PipelineLike, bindings)
+    captureHook.current?.dispatch(program.constructor.name, program.pipeline, bindings as BindingLike[], program.dispatch, 1)
     encodeDispatch(this, program.constructor.name, program.pipeline, bindGroup, program.dispatch)
   } as WebgpuBackendInternals['recordAndSubmit']
 }

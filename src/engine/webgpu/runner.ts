@@ -11,7 +11,8 @@
  * 0..outputs-1 are the outputs (read_write), then the inputs (read), then one uniform struct.
  */
 import {tf} from '../tf.js'
-import {bindGroupFor, encodeDispatch, uniformsFor} from './record.js'
+import type {StepContext} from '../step-graph.js'
+import {bindGroupFor, captureHook, encodeDispatch, uniformsFor, type BindingLike} from './record.js'
 
 /** The parts of tfjs-backend-webgpu's `WebGPUBackend` (4.22) that the runner uses. */
 export interface WebgpuBackendInternals {
@@ -105,33 +106,55 @@ export function runKernel(backend: WebgpuBackendInternals, spec: KernelSpec): tf
   if (outputs.some((o) => tf.util.sizeFromShape(o.shape) === 0)) {
     throw new Error(`${spec.name}: empty tensors are not supported`)
   }
-  dispatchOn(backend, spec, [...outputs, ...spec.inputs])
+  dispatchOn(backend, spec, [...outputs, ...spec.inputs], outputs.length)
   return outputs
 }
 
 /**
  * Record one dispatch of `spec` binding `tensors` as storage buffers 0..n-1 (in that order) and its
- * uniforms as binding n. The shader may write any of them: an in-place kernel binds the tensors it
- * updates read_write; the caller answers for no other live tensor sharing their data.
+ * uniforms as binding n. The shader may write the first `writes` of them (all by default): an
+ * in-place kernel binds the tensors it updates read_write; the caller answers for no other live
+ * tensor sharing their data.
  */
-export function dispatchOn(backend: WebgpuBackendInternals, spec: Pick<KernelSpec, 'name' | 'key' | 'wgsl' | 'workgroups' | 'uniforms'>, tensors: tf.TensorInfo[]): void {
+export function dispatchOn(
+  backend: WebgpuBackendInternals,
+  spec: Pick<KernelSpec, 'name' | 'key' | 'wgsl' | 'workgroups' | 'uniforms'>,
+  tensors: tf.TensorInfo[],
+  writes = tensors.length,
+): void {
   for (const t of tensors) backend.uploadToGPU(t.dataId)
   const pipeline = pipelineFor(backend, spec)
   const bindings = tensors.map((t) => backend.tensorToBinding(t))
   bindings.push(uniformsFor(backend, spec.uniforms.map((u) => ({...u, data: [...u.data]}))))
   for (const t of tensors) backend.commandQueueOwnedIds.add(t.dataId)
   const bindGroup = bindGroupFor(backend, pipeline, bindings)
+  captureHook.current?.dispatch(spec.name, pipeline, bindings as BindingLike[], spec.workgroups as number[], writes)
   encodeDispatch(backend, spec.name, pipeline, bindGroup, spec.workgroups as number[])
   for (const listener of dispatchListeners) listener(spec.name)
 }
 
-const stepValues = new WeakMap<object, Map<string, {key: string; info: tf.TensorInfo}>>()
+/** Whether `t`'s float32 data belongs to `t` alone, so that writing it in place changes no other tensor. */
+export function ownsData(backend: WebgpuBackendInternals, t: tf.TensorInfo): boolean {
+  const data = backend.tensorMap.get(t.dataId)
+  return data !== undefined && data.dtype === 'float32' && backend.refCount(t.dataId) === 1
+}
+
+interface PerStep {
+  key: string
+  dtype: 'float32' | 'int32'
+  info: tf.TensorInfo
+}
+
+const stepValues = new WeakMap<object, Map<string, PerStep>>()
+const stepValueFunctions = new Map<string, (context: StepContext) => number[]>()
 
 /**
  * A small tensor holding values that change every training step (Adam's bias corrections, the step
  * that dropout seeds derive from), shared by all of the step's dispatches under `name` and replaced
  * only when the values change. Kept out of the uniform blocks so that those repeat from step to
- * step, and with them the bind groups (record.ts).
+ * step, and with them the bind groups (record.ts). The values of `name` must be what the function
+ * registered under `name` (`registerStepValues`) gives for the step: a replayed step (graph.ts)
+ * writes them from it.
  */
 export function perStepTensor(backend: WebgpuBackendInternals & tf.KernelBackend, name: string, dtype: 'float32' | 'int32', values: number[]): tf.TensorInfo {
   let byName = stepValues.get(backend)
@@ -145,8 +168,18 @@ export function perStepTensor(backend: WebgpuBackendInternals & tf.KernelBackend
   if (held) backend.disposeData(held.info.dataId, true)
   const data = dtype === 'int32' ? new Int32Array(values) : new Float32Array(values)
   const info = backend.makeTensorInfo([values.length], dtype, data as unknown as tf.backend_util.BackendValues)
-  byName.set(name, {key, info})
+  byName.set(name, {key, dtype, info})
   return info
+}
+
+/** Registers how the values of the per-step tensor `name` follow from the step (see `perStepTensor`). */
+export function registerStepValues(name: string, values: (context: StepContext) => number[]): void {
+  stepValueFunctions.set(name, values)
+}
+
+/** The per-step tensors alive on `backend`, with the function that gives their values (if registered). */
+export function perStepTensors(backend: WebgpuBackendInternals): {name: string; dtype: 'float32' | 'int32'; info: tf.TensorInfo; values?: (context: StepContext) => number[]}[] {
+  return [...(stepValues.get(backend)?.entries() ?? [])].map(([name, s]) => ({name, dtype: s.dtype, info: s.info, values: stepValueFunctions.get(name)}))
 }
 
 /** Workgroup counts for `n` threads in groups of `size`, folded into 2-D past the per-dimension limit. */

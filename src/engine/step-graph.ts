@@ -1,0 +1,48 @@
+/**
+ * Replaying a recorded training step (the idea of CUDA graphs): after a few steps of one batch
+ * shape, a training step records exactly the same GPU work every time — the same pipelines, buffers
+ * and workgroup counts, only the input batch and a few per-step scalars change — yet recording it
+ * through tfjs (kernel dispatch, autodiff tape, tensor bookkeeping, bind groups) costs the host far
+ * more than the GPU needs for small models. A backend may register `StepGraphs`, which record one
+ * step and replay it for later steps of the same shapes without running any JavaScript of the model.
+ * The Trainer asks it first and runs the step normally when it declines. webgpu/graph.ts is the one
+ * implementation.
+ */
+import type {tf} from './tf.js'
+import type {AdamAttrs} from './optimizer.js'
+
+/** What changes from one training step to the next besides the batch. */
+export interface StepContext {
+  /** The optimizer step, 1-based: dropout masks and Adam's bias corrections derive from it. */
+  step: number
+  adam: AdamAttrs
+}
+
+export interface StepGraphs {
+  /**
+   * Replays the step recorded for these shapes with this batch and context: true when it did (the
+   * whole step ran on the device, weights and metric sums updated), false when there is none or it
+   * no longer applies (the caller then runs the step itself through `run`).
+   */
+  replay(x: tf.Tensor, y: tf.Tensor, context: StepContext): boolean
+  /**
+   * Runs `step` (the normal training step), recording it for replay when this shape has been seen
+   * before. `state` lists every tensor the step may update (weights, optimizer moments, metric sums):
+   * a step that changes any other live tensor, or replaces one of these by a new tensor, is not replayed.
+   */
+  run(x: tf.Tensor, y: tf.Tensor, context: StepContext, state: tf.Tensor[], step: () => void): void
+  /** One line per batch shape: replayed, recording, or why not. */
+  describe(): string[]
+  dispose(): void
+}
+
+const factories = new Map<string, () => StepGraphs | undefined>()
+
+export function registerStepGraphs(backendName: string, create: () => StepGraphs | undefined): void {
+  factories.set(backendName, create)
+}
+
+/** The active backend's step graphs for one trainer, or undefined where it has none (or they are off). */
+export function createStepGraphs(backendName: string): StepGraphs | undefined {
+  return factories.get(backendName)?.()
+}

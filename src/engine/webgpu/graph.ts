@@ -1,0 +1,532 @@
+/**
+ * Recorded training steps replayed on WebGPU (../step-graph.ts): the GPU-side analogue of CUDA
+ * graphs for a tfjs backend.
+ *
+ * Why: on the H200 the small paper models were bound by the host — every dispatch cost 60–120 µs
+ * of JavaScript (tfjs's kernel dispatch, autodiff tape, tensor bookkeeping, layers' `apply`) and Dawn
+ * calls, so a ResNet-18 step of ~280 dispatches took longer to record than the GPU took to run it.
+ * After warm-up a step records the same work every time (record.ts hands out the same buffers, bind
+ * groups and uniform blocks), so it can be encoded from a list.
+ *
+ * Recording (`run`): while the Trainer's normal step runs, every dispatch (tfjs's programs through
+ * record.ts, the project's kernels through runner.ts) is logged with its pipeline, bindings,
+ * workgroups and how many leading bindings it writes, and every host→GPU upload with its bytes.
+ * Then each buffer the step bound gets a role:
+ *   - state: the buffer of a tensor the caller listed (weights, moments, running statistics, metric
+ *     sums) — kept; it must still belong to the same tensor when replayed (checked every time), and
+ *     the step must have updated it in place (a state tensor given new data makes the step unusable);
+ *   - input: the batch x or the labels y — replaced by a private buffer the replay writes the new
+ *     batch into;
+ *   - per-step: a tensor from `perStepTensor` — a private buffer the replay writes the step's values into,
+ *     from the function registered for it;
+ *   - constant: a cached scalar (../constants.ts) — kept, and must not be written;
+ *   - uniform block: one of record.ts's persistent buffers (contents fixed) — kept;
+ *   - transient: a buffer the pool lent to the step's intermediates and took back (it must be free
+ *     after the step, and its first use in the step must be a write, or an upload whose bytes are kept) —
+ *     replaced by a private buffer, so that nothing outside the step can be handed it.
+ * Anything else fails the recording with the reason (a tfjs op run outside record.ts, a new uniform
+ * block, a queue write, a buffer of some other live tensor). Two consecutive recordings of one
+ * shape must agree (pipelines, workgroups, which slot each binding takes, uploaded bytes) before
+ * the second becomes the graph, so values that change from step to step outside the per-step
+ * tensors are caught rather than frozen.
+ *
+ * Replaying: check the state tensors, write x, y and the per-step values into their private
+ * buffers, encode every dispatch (and the recorded uploads, as copies) into one compute pass, submit.
+ * No tfjs kernel runs and no tensor is made. The private buffers cost a second copy of the step's
+ * intermediates in GPU memory (the pool keeps its own).
+ *
+ * MIXTURE_WEBGPU_GRAPH=0 turns it off; it also needs record.ts (MIXTURE_WEBGPU_CACHE not 0).
+ */
+import {tf} from '../tf.js'
+import {registerStepGraphs, type StepContext, type StepGraphs} from '../step-graph.js'
+import {cachedConstants} from '../constants.js'
+import {captureHook, recordingStats, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
+import {dispatchListeners, perStepTensors, type GpuComputePass, type WebgpuBackendInternals} from './runner.js'
+import {patch} from './dispatches.js'
+
+interface GpuBuffer extends GpuBufferLike {
+  destroy(): void
+}
+
+interface Pipeline {
+  getBindGroupLayout(i: number): unknown
+}
+
+interface Encoder {
+  beginComputePass(desc: object): GpuComputePass
+  copyBufferToBuffer(src: GpuBuffer, srcOffset: number, dst: GpuBuffer, dstOffset: number, size: number): void
+}
+
+interface Backend extends WebgpuBackendInternals {
+  queue: {writeBuffer(buffer: GpuBuffer, offset: number, data: ArrayBufferView): void}
+  device: WebgpuBackendInternals['device'] & {createBuffer(desc: {size: number; usage: number; mappedAtCreation?: boolean}): GpuBuffer}
+  bufferManager: {freeBuffers: Map<string, GpuBuffer[]>}
+  tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]; values?: unknown} | undefined}
+}
+
+interface DispatchCommand {
+  kind: 'dispatch'
+  name: string
+  pipeline: Pipeline
+  bindings: BindingLike[]
+  workgroups: number[]
+  writes: number
+}
+
+interface UploadCommand {
+  kind: 'upload'
+  dataId: object
+  buffer: GpuBuffer
+  bytes: Uint8Array
+}
+
+type Command = DispatchCommand | UploadCommand
+
+type Role = 'state' | 'constant' | 'x' | 'y' | 'per-step' | 'transient'
+
+interface Slot {
+  role: Role
+  buffer: GpuBuffer
+  /** state / constant: the tensor that must still own the buffer when replayed. */
+  tensor?: tf.Tensor
+  /** per-step: its name, dtype and values. */
+  perStep?: {name: string; dtype: 'float32' | 'int32'; values: (context: StepContext) => number[]}
+}
+
+/** A classified recording: what a graph is built from, and its signature for comparing two steps. */
+interface Plan {
+  slots: Slot[]
+  /** Per command: dispatch bindings as slot indices (-1: a uniform block, kept), or an upload into a slot. */
+  commands: ({kind: 'dispatch'; command: DispatchCommand; slots: number[]} | {kind: 'upload'; slot: number; bytes: Uint8Array})[]
+  signature: string
+  dispatches: number
+}
+
+const MAX_FAILED_RECORDINGS = 6
+const MAX_SHAPES = 4
+
+function usageFlags(): {UNIFORM: number; COPY_SRC: number; COPY_DST: number} {
+  return (globalThis as unknown as {GPUBufferUsage: {UNIFORM: number; COPY_SRC: number; COPY_DST: number}}).GPUBufferUsage
+}
+
+const objectIds = new WeakMap<object, number>()
+let nextObjectId = 1
+function objectId(o: object): number {
+  let id = objectIds.get(o)
+  if (id === undefined) {
+    id = nextObjectId++
+    objectIds.set(o, id)
+  }
+  return id
+}
+
+function bufferOf(b: Backend, t: tf.TensorInfo): GpuBuffer | undefined {
+  const data = b.tensorMap.get(t.dataId)
+  return (data?.resource ?? undefined) as GpuBuffer | undefined
+}
+
+/** Bytes of a tensor's CPU values as tfjs uploads them (int32 and bool as int32, the rest float32). */
+function uploadBytes(dtype: string, values: ArrayLike<number>): Uint8Array {
+  const typed = dtype === 'int32' || dtype === 'bool' ? Int32Array.from(values) : Float32Array.from(values)
+  return new Uint8Array(typed.buffer)
+}
+
+/** One step being recorded: the hooks that log it, and their removal. */
+class Recording implements CaptureHook {
+  readonly commands: Command[] = []
+  failure?: string
+  private readonly undo: (() => void)[] = []
+  private readonly stateIds: object[]
+
+  constructor(
+    private readonly b: Backend,
+    readonly x: tf.Tensor,
+    readonly y: tf.Tensor,
+    readonly state: tf.Tensor[],
+  ) {
+    this.stateIds = state.map((t) => t.dataId)
+    captureHook.current = this
+    let uploading = false
+    const recording = this
+    // Uploads copy from a staging buffer; any other copy would be missed by a replay.
+    const watch = (encoder: unknown): void => {
+      const e = encoder as (Encoder & {__mixtureCopyWatch?: boolean}) | null
+      if (!e || e.__mixtureCopyWatch) return
+      e.__mixtureCopyWatch = true
+      const copy = e.copyBufferToBuffer
+      e.copyBufferToBuffer = function (this: Encoder, ...args: Parameters<Encoder['copyBufferToBuffer']>) {
+        if (captureHook.current === recording && !uploading) recording.fail('a buffer copy other than an upload')
+        return copy.apply(this, args)
+      }
+    }
+    watch(b.commandEncoder)
+    this.undo.push(
+      patch(b, 'uploadToGPU', (upload) =>
+        function (this: Backend, dataId: object) {
+          const data = this.tensorMap.get(dataId)
+          const bytes = data && data.resource == null && data.values != null ? uploadBytes(data.dtype, data.values as ArrayLike<number>) : undefined
+          uploading = true
+          try {
+            upload.call(this, dataId)
+          } finally {
+            uploading = false
+          }
+          if (bytes) recording.commands.push({kind: 'upload', dataId, buffer: this.tensorMap.get(dataId)!.resource as GpuBuffer, bytes})
+        }),
+      patch(b.queue, 'writeBuffer', (write) =>
+        function (this: unknown, ...args: unknown[]) {
+          recording.fail('a direct queue write')
+          return write.apply(this, args)
+        }),
+      patch(b, 'ensureCommandEncoderReady', (ready) =>
+        function (this: Backend) {
+          ready.call(this)
+          watch(this.commandEncoder)
+        }),
+    )
+  }
+
+  dispatch(name: string, pipeline: unknown, bindings: BindingLike[], workgroups: number[], writes: number): void {
+    this.commands.push({kind: 'dispatch', name, pipeline: pipeline as Pipeline, bindings: bindings.map((r) => ({...r})), workgroups: [...workgroups], writes})
+  }
+
+  fail(reason: string): void {
+    this.failure ??= reason
+  }
+
+  /** Remove the hooks (idempotent). */
+  end(): void {
+    if (captureHook.current === this) captureHook.current = null
+    for (const undo of this.undo.splice(0).reverse()) undo()
+  }
+
+  /** End the recording and classify it; a string is the reason it cannot be replayed. */
+  finish(context: StepContext): Plan | string {
+    this.end()
+    const b = this.b
+    if (b.commandEncoder) {
+      b.endComputePassEncoder()
+      b.submitQueue()
+    }
+    if (this.failure) return this.failure
+    const changed = this.state.findIndex((t, i) => t.isDisposed || t.dataId !== this.stateIds[i])
+    if (changed >= 0) return `the step gave ${describeTensor(this.state[changed])} new data instead of updating it in place`
+    const known = new Map<GpuBuffer, Omit<Slot, 'buffer'>>()
+    const add = (t: tf.TensorInfo | tf.Tensor, slot: Omit<Slot, 'buffer'>) => {
+      const buffer = bufferOf(b, t)
+      if (buffer && !known.has(buffer)) known.set(buffer, slot)
+    }
+    for (const t of this.state) add(t, {role: 'state', tensor: t})
+    add(this.x, {role: 'x'})
+    add(this.y, {role: 'y'})
+    for (const p of perStepTensors(b)) {
+      if (!p.values) continue
+      const expected = p.dtype === 'int32' ? Int32Array.from(p.values(context)) : Float32Array.from(p.values(context))
+      const held = b.tensorMap.get(p.info.dataId)
+      const values = held?.values as ArrayLike<number> | null | undefined
+      // Values already uploaded are checked through the bytes recorded below.
+      if (values && !sameNumbers(values, expected)) return `the per-step tensor '${p.name}' does not hold what its registered function gives`
+      add(p.info, {role: 'per-step', perStep: {name: p.name, dtype: p.dtype, values: p.values}})
+    }
+    for (const t of cachedConstants()) add(t, {role: 'constant', tensor: t})
+    const free = new Set<GpuBuffer>()
+    for (const list of b.bufferManager.freeBuffers.values()) for (const buffer of list) free.add(buffer)
+
+    const slots: Slot[] = []
+    const slotOf = new Map<GpuBuffer, number>()
+    const written = new Set<number>()
+    const plan: Plan['commands'] = []
+    const sig: string[] = []
+    const uniform = usageFlags().UNIFORM
+    const slotFor = (buffer: GpuBuffer): number | string => {
+      let index = slotOf.get(buffer)
+      if (index !== undefined) return index
+      const k = known.get(buffer)
+      if (!k) {
+        if (!free.has(buffer)) return 'the step binds a buffer of a live tensor that is not in its state (weights, optimizer moments, metric sums) nor an input'
+        index = slots.push({role: 'transient', buffer}) - 1
+      } else {
+        index = slots.push({...k, buffer}) - 1
+      }
+      slotOf.set(buffer, index)
+      return index
+    }
+    let dispatches = 0
+    for (const command of this.commands) {
+      if (command.kind === 'upload') {
+        const index = slotFor(command.buffer)
+        if (typeof index === 'string') return index
+        const role = slots[index].role
+        if (role === 'per-step') {
+          const p = slots[index].perStep!
+          const expected = uploadBytes(p.dtype, p.values(context))
+          if (!sameBytes(command.bytes, expected)) return `the per-step tensor '${p.name}' does not hold what its registered function gives`
+        }
+        if (role !== 'transient') {
+          sig.push(`u${index}${role}`)
+          continue
+        }
+        written.add(index)
+        plan.push({kind: 'upload', slot: index, bytes: command.bytes})
+        sig.push(`u${index}:${command.bytes.join(',')}`)
+        continue
+      }
+      dispatches++
+      const indices: number[] = []
+      const parts: string[] = [`d${objectId(command.pipeline)}/${command.workgroups.join('x')}`]
+      for (let i = 0; i < command.bindings.length; i++) {
+        const binding = command.bindings[i]
+        const buffer = binding.buffer as GpuBuffer | undefined
+        if (!buffer) return `${command.name} binds something other than a buffer`
+        if ((buffer.usage & uniform) !== 0) {
+          indices.push(-1)
+          parts.push(`U${objectId(buffer)}`)
+          continue
+        }
+        const index = slotFor(buffer)
+        if (typeof index === 'string') return `${command.name}: ${index}`
+        const role = slots[index].role
+        const writes = i < command.writes
+        if (writes && role !== 'state' && role !== 'transient') return `${command.name} writes ${role === 'constant' ? 'a cached constant' : `the step's ${role} tensor`}`
+        if (role === 'transient') {
+          if (writes) written.add(index)
+          else if (!written.has(index)) return `${command.name} reads a buffer before the step writes it (data from outside the step that is not in its state)`
+        }
+        indices.push(index)
+        parts.push(`${index}${role[0]}@${binding.offset ?? 0}+${binding.size ?? -1}`)
+      }
+      plan.push({kind: 'dispatch', command, slots: indices})
+      sig.push(parts.join(','))
+    }
+    for (const role of ['x', 'y'] as const) {
+      if (!slots.some((s) => s.role === role)) return `the step never reads its ${role === 'x' ? 'input batch' : 'labels'} on the GPU`
+    }
+    return {slots, commands: plan, signature: sig.join(';'), dispatches}
+  }
+}
+
+function describeTensor(t: tf.Tensor): string {
+  const name = (t as unknown as {name?: string}).name
+  return name ? `'${name}'` : `a state tensor of shape [${t.shape.join(', ')}]`
+}
+
+function sameNumbers(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false
+  return true
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i])
+}
+
+type ReplayCommand = {kind: 'dispatch'; name: string; pipeline: Pipeline; group: unknown; workgroups: number[]} | {kind: 'copy'; source: GpuBuffer; target: GpuBuffer; size: number}
+
+/** A step ready to replay: private buffers, bind groups over them, what to check and write first. */
+class Graph {
+  readonly commands: ReplayCommand[] = []
+  private readonly owned: GpuBuffer[] = []
+  private readonly checks: {tensor: tf.Tensor; dataId: object; buffer: GpuBuffer}[] = []
+  private readonly inputs: {role: 'x' | 'y'; buffer: GpuBuffer}[] = []
+  private readonly perStep: {buffer: GpuBuffer; dtype: 'float32' | 'int32'; values: (context: StepContext) => number[]}[] = []
+  readonly dispatches: number
+  replays = 0
+
+  constructor(
+    private readonly b: Backend,
+    plan: Plan,
+  ) {
+    this.dispatches = plan.dispatches
+    const flags = usageFlags()
+    const replaced = plan.slots.map((slot) => {
+      if (slot.role === 'state' || slot.role === 'constant') {
+        this.checks.push({tensor: slot.tensor!, dataId: slot.tensor!.dataId, buffer: slot.buffer})
+        return slot.buffer
+      }
+      const buffer = this.create(slot.buffer.size, slot.buffer.usage | flags.COPY_DST)
+      if (slot.role === 'x' || slot.role === 'y') this.inputs.push({role: slot.role, buffer})
+      if (slot.role === 'per-step') this.perStep.push({buffer, ...slot.perStep!})
+      return buffer
+    })
+    const layouts = new Map<Pipeline, unknown>()
+    const groups = new Map<string, unknown>()
+    for (const c of plan.commands) {
+      if (c.kind === 'upload') {
+        const size = Math.ceil(c.bytes.length / 4) * 4
+        const source = b.device.createBuffer({size, usage: flags.COPY_SRC, mappedAtCreation: true})
+        new Uint8Array(source.getMappedRange()).set(c.bytes)
+        source.unmap()
+        this.owned.push(source)
+        this.commands.push({kind: 'copy', source, target: replaced[c.slot], size})
+        continue
+      }
+      const {command} = c
+      const entries = command.bindings.map((binding, i) => ({
+        binding: i,
+        resource: {...binding, buffer: c.slots[i] < 0 ? binding.buffer : replaced[c.slots[i]]},
+      }))
+      const key = `${objectId(command.pipeline)}|${entries.map((e) => `${objectId(e.resource.buffer!)}:${e.resource.offset ?? 0}:${e.resource.size ?? -1}`).join(',')}`
+      let group = groups.get(key)
+      if (group === undefined) {
+        let layout = layouts.get(command.pipeline)
+        if (layout === undefined) {
+          layout = command.pipeline.getBindGroupLayout(0)
+          layouts.set(command.pipeline, layout)
+        }
+        group = b.device.createBindGroup({layout, entries})
+        groups.set(key, group)
+      }
+      this.commands.push({kind: 'dispatch', name: command.name, pipeline: command.pipeline, group, workgroups: command.workgroups})
+    }
+  }
+
+  private create(size: number, usage: number): GpuBuffer {
+    const buffer = this.b.device.createBuffer({size, usage})
+    this.owned.push(buffer)
+    return buffer
+  }
+
+  /** Replay with this batch; false (nothing recorded) when a state tensor no longer owns its buffer. */
+  replay(x: tf.Tensor, y: tf.Tensor, context: StepContext): boolean {
+    const b = this.b
+    for (const c of this.checks) {
+      if (c.tensor.isDisposed || c.tensor.dataId !== c.dataId || b.tensorMap.get(c.dataId)?.resource !== c.buffer) return false
+    }
+    const sources = new Map<'x' | 'y', {resource: unknown; values?: unknown; dtype: string}>()
+    for (const [role, t] of [['x', x], ['y', y]] as const) {
+      const data = b.tensorMap.get(t.dataId)
+      if (!data || (data.resource == null && data.values == null)) return false
+      sources.set(role, data)
+    }
+    b.ensureCommandEncoderReady()
+    b.endComputePassEncoder()
+    const encoder = b.commandEncoder as unknown as Encoder
+    // Queue writes run before the commands submitted below; nothing recorded before uses these buffers.
+    for (const p of this.perStep) {
+      const values = p.values(context)
+      b.queue.writeBuffer(p.buffer, 0, p.dtype === 'int32' ? Int32Array.from(values) : Float32Array.from(values))
+    }
+    for (const input of this.inputs) {
+      const data = sources.get(input.role)!
+      const t = input.role === 'x' ? x : y
+      if (data.resource != null) encoder.copyBufferToBuffer(data.resource as GpuBuffer, 0, input.buffer, 0, t.size * 4)
+      else b.queue.writeBuffer(input.buffer, 0, uploadBytes(data.dtype, data.values as ArrayLike<number>))
+    }
+    let pass: GpuComputePass | null = null
+    for (const c of this.commands) {
+      if (c.kind === 'copy') {
+        pass?.end()
+        pass = null
+        encoder.copyBufferToBuffer(c.source, 0, c.target, 0, c.size)
+        continue
+      }
+      pass ??= encoder.beginComputePass({})
+      pass.setPipeline(c.pipeline)
+      pass.setBindGroup(0, c.group)
+      pass.dispatchWorkgroups(c.workgroups[0], c.workgroups[1] ?? 1, c.workgroups[2] ?? 1)
+    }
+    pass?.end()
+    b.submitQueue()
+    // Values read back earlier are cached on the CPU and are stale now.
+    for (const c of this.checks) {
+      const data = b.tensorMap.get(c.dataId)
+      if (data && data.values != null) data.values = null
+    }
+    if (dispatchListeners.size > 0) for (const c of this.commands) if (c.kind === 'dispatch') for (const listener of dispatchListeners) listener(c.name)
+    this.replays++
+    return true
+  }
+
+  dispose(): void {
+    for (const buffer of this.owned.splice(0)) buffer.destroy()
+  }
+}
+
+interface ShapeEntry {
+  graph?: Graph
+  previous?: string
+  attempts: number
+  failures: number
+  lastReason?: string
+  gaveUp?: string
+  invalidated: number
+}
+
+function shapeKey(x: tf.Tensor, y: tf.Tensor): string {
+  return `x[${x.shape.join(',')}]${x.dtype} y[${y.shape.join(',')}]${y.dtype}`
+}
+
+class WebgpuStepGraphs implements StepGraphs {
+  private readonly shapes = new Map<string, ShapeEntry>()
+
+  constructor(private readonly b: Backend) {}
+
+  replay(x: tf.Tensor, y: tf.Tensor, context: StepContext): boolean {
+    const entry = this.shapes.get(shapeKey(x, y))
+    if (!entry?.graph || this.b.activeTimers != null) return false
+    if (entry.graph.replay(x, y, context)) return true
+    // A state tensor was replaced (weights loaded, optimizer state set): record afresh.
+    entry.graph.dispose()
+    entry.graph = undefined
+    entry.previous = undefined
+    entry.invalidated++
+    return false
+  }
+
+  run(x: tf.Tensor, y: tf.Tensor, context: StepContext, state: tf.Tensor[], step: () => void): void {
+    const key = shapeKey(x, y)
+    let entry = this.shapes.get(key)
+    if (!entry && this.shapes.size < MAX_SHAPES) {
+      entry = {attempts: 0, failures: 0, invalidated: 0}
+      this.shapes.set(key, entry)
+    }
+    if (!entry || entry.graph || entry.gaveUp || this.b.activeTimers != null || captureHook.current) {
+      step()
+      return
+    }
+    const recording = new Recording(this.b, x, y, state)
+    try {
+      step()
+    } catch (error) {
+      recording.end()
+      throw error
+    }
+    const plan = recording.finish(context)
+    entry.attempts++
+    if (typeof plan === 'string') {
+      entry.previous = undefined
+      entry.lastReason = plan
+      // The first recording of a shape meets its uniform blocks for the first time.
+      if (++entry.failures >= MAX_FAILED_RECORDINGS) entry.gaveUp = plan
+      return
+    }
+    if (entry.previous === plan.signature) {
+      entry.graph = new Graph(this.b, plan)
+      entry.previous = undefined
+    } else {
+      entry.previous = plan.signature
+      if (entry.attempts >= 2 * MAX_FAILED_RECORDINGS) entry.gaveUp = 'consecutive steps record different work'
+    }
+  }
+
+  describe(): string[] {
+    return [...this.shapes.entries()].map(([key, e]) => {
+      if (e.graph) return `${key}: replayed ${e.graph.replays} steps (${e.graph.dispatches} dispatches each)${e.invalidated ? `, recorded again ${e.invalidated}×` : ''}`
+      if (e.gaveUp) return `${key}: not replayed: ${e.gaveUp}`
+      return `${key}: recording${e.lastReason ? ` (last attempt: ${e.lastReason})` : ''}`
+    })
+  }
+
+  dispose(): void {
+    for (const e of this.shapes.values()) e.graph?.dispose()
+    this.shapes.clear()
+  }
+}
+
+registerStepGraphs('webgpu', () => {
+  if (process.env.MIXTURE_WEBGPU_GRAPH === '0') return undefined
+  const b = tf.backend() as unknown as Backend
+  // Recording relies on record.ts's persistent uniform blocks.
+  if (!recordingStats(b)) return undefined
+  return new WebgpuStepGraphs(b)
+})
