@@ -281,6 +281,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
       history.push(line)
       appendFileSync(join(runDir, 'metrics.csv'), `${metricsRow(line)}\n`)
       progress.endEpoch(line)
+      if (epoch === startEpoch) {
+        // Where the backend replays recorded steps (webgpu), say once whether it did and why not.
+        const replay = trainer.describeStepGraphs()
+        if (replay.length > 0) log(`step replay: ${replay.join('; ')}`)
+      }
       const meta = {
         epoch,
         step: trainer.step,

@@ -23,7 +23,8 @@
  *   - uniform block: one of record.ts's persistent buffers (contents fixed) — kept;
  *   - transient: a buffer the pool lent to the step's intermediates and took back (it must be free
  *     after the step, and its first use in the step must be a write, or an upload whose bytes are kept) —
- *     replaced by a private buffer, so that nothing outside the step can be handed it.
+ *     taken out of the pool for as long as the graph lives, so that nothing outside the step can be
+ *     handed it (given back when the graph is dropped).
  * Anything else fails the recording with the reason (a tfjs op run outside record.ts, a new uniform
  * block, a queue write, a buffer of some other live tensor). Two consecutive recordings of one
  * shape must agree (pipelines, workgroups, which slot each binding takes, uploaded bytes) before
@@ -32,8 +33,8 @@
  *
  * Replaying: check the state tensors, write x, y and the per-step values into their private
  * buffers, encode every dispatch (and the recorded uploads, as copies) into one compute pass, submit.
- * No tfjs kernel runs and no tensor is made. The private buffers cost a second copy of the step's
- * intermediates in GPU memory (the pool keeps its own).
+ * No tfjs kernel runs and no tensor is made. What else runs between steps (evaluation, a smaller
+ * last batch) gets new buffers from the pool, as the step's own are held by the graph.
  *
  * MIXTURE_WEBGPU_GRAPH=0 turns it off; it also needs record.ts (MIXTURE_WEBGPU_CACHE not 0).
  */
@@ -60,7 +61,7 @@ interface Encoder {
 interface Backend extends WebgpuBackendInternals {
   queue: {writeBuffer(buffer: GpuBuffer, offset: number, data: ArrayBufferView): void}
   device: WebgpuBackendInternals['device'] & {createBuffer(desc: {size: number; usage: number; mappedAtCreation?: boolean}): GpuBuffer}
-  bufferManager: {freeBuffers: Map<string, GpuBuffer[]>}
+  bufferManager: {freeBuffers: Map<string, GpuBuffer[]>; numFreeBuffers: number}
   tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]; values?: unknown} | undefined}
 }
 
@@ -326,6 +327,8 @@ type ReplayCommand = {kind: 'dispatch'; name: string; pipeline: Pipeline; group:
 class Graph {
   readonly commands: ReplayCommand[] = []
   private readonly owned: GpuBuffer[] = []
+  /** Buffers taken out of the backend's pool, given back by `dispose`. */
+  private readonly taken: GpuBuffer[] = []
   private readonly checks: {tensor: tf.Tensor; dataId: object; buffer: GpuBuffer}[] = []
   private readonly inputs: {role: 'x' | 'y'; buffer: GpuBuffer}[] = []
   private readonly perStep: {buffer: GpuBuffer; dtype: 'float32' | 'int32'; values: (context: StepContext) => number[]}[] = []
@@ -343,6 +346,7 @@ class Graph {
         this.checks.push({tensor: slot.tensor!, dataId: slot.tensor!.dataId, buffer: slot.buffer})
         return slot.buffer
       }
+      if (slot.role === 'transient') return this.take(slot.buffer)
       const buffer = this.create(slot.buffer.size, slot.buffer.usage | flags.COPY_DST)
       if (slot.role === 'x' || slot.role === 'y') this.inputs.push({role: slot.role, buffer})
       if (slot.role === 'per-step') this.perStep.push({buffer, ...slot.perStep!})
@@ -383,6 +387,18 @@ class Graph {
   private create(size: number, usage: number): GpuBuffer {
     const buffer = this.b.device.createBuffer({size, usage})
     this.owned.push(buffer)
+    return buffer
+  }
+
+  /** Take a free buffer out of the backend's pool (it was checked free when the recording ended). */
+  private take(buffer: GpuBuffer): GpuBuffer {
+    const pool = this.b.bufferManager
+    const list = pool.freeBuffers.get(poolKey(buffer))
+    const at = list ? list.indexOf(buffer) : -1
+    if (at < 0) return this.create(buffer.size, buffer.usage)
+    list!.splice(at, 1)
+    pool.numFreeBuffers--
+    this.taken.push(buffer)
     return buffer
   }
 
@@ -439,7 +455,19 @@ class Graph {
 
   dispose(): void {
     for (const buffer of this.owned.splice(0)) buffer.destroy()
+    const pool = this.b.bufferManager
+    for (const buffer of this.taken.splice(0)) {
+      const key = poolKey(buffer)
+      if (!pool.freeBuffers.has(key)) pool.freeBuffers.set(key, [])
+      pool.freeBuffers.get(key)!.push(buffer)
+      pool.numFreeBuffers++
+    }
   }
+}
+
+/** The backend pool's key for buffers like `buffer` (tfjs-backend-webgpu's getBufferKey). */
+function poolKey(buffer: GpuBuffer): string {
+  return `${buffer.size}_${buffer.usage}`
 }
 
 interface ShapeEntry {
@@ -511,7 +539,7 @@ class WebgpuStepGraphs implements StepGraphs {
 
   describe(): string[] {
     return [...this.shapes.entries()].map(([key, e]) => {
-      if (e.graph) return `${key}: replayed ${e.graph.replays} steps (${e.graph.dispatches} dispatches each)${e.invalidated ? `, recorded again ${e.invalidated}×` : ''}`
+      if (e.graph) return `${key}: replayed ${e.graph.replays} step${e.graph.replays === 1 ? '' : 's'} (${e.graph.dispatches} dispatches each)${e.invalidated ? `, recorded again ${e.invalidated}×` : ''}`
       if (e.gaveUp) return `${key}: not replayed: ${e.gaveUp}`
       return `${key}: recording${e.lastReason ? ` (last attempt: ${e.lastReason})` : ''}`
     })

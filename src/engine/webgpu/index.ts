@@ -12,6 +12,7 @@
  *   MIXTURE_WEBGPU_SUBMIT_BATCH=N    dispatches recorded before a queue submit (default 64)
  *   MIXTURE_WEBGPU_DAWN_TOGGLES=a,b  Dawn toggles to enable (default `skip_validation`; `none` for none)
  *   MIXTURE_WEBGPU_CACHE=0           record every dispatch the way tfjs does (no bind-group/uniform caches; for comparisons)
+ *   MIXTURE_WEBGPU_GRAPH=0           record every training step through tfjs instead of replaying a recorded one (graph.ts)
  *   MIXTURE_WEBGPU_FUSED=0           leave out the fused Adam and BatchNorm kernels (tfjs composites; for comparisons)
  *   MIXTURE_WEBGPU_ADAM_INPLACE=0    one MixtureAdam call per weight instead of the in-place grouped update (adam.ts)
  *   MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0  stride-1 conv input gradients on tfjs's own programs (conv_input.ts)
