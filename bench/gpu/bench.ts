@@ -53,6 +53,10 @@ export interface RowResult {
   issue_ms?: number
   /** Bind groups created per timed step (recording-cache misses after warm-up; webgpu only). */
   bind_groups_per_step?: number
+  /** Timed steps replayed from a recording (src/engine/webgpu/graph.ts), and how the replay went. */
+  replayed_steps?: number
+  timed_steps?: number
+  step_graph?: string
   first_step_ms?: number
   dispatches_forward?: number
   dispatches_step?: number
@@ -83,7 +87,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 2, budget: 240, backend: 'webgpu', batch: 0, count: true, variants: []}
+  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 4, budget: 240, backend: 'webgpu', batch: 0, count: true, variants: []}
   for (let i = 1; i < argv.length; i++) {
     const key = argv[i]
     const next = (): string => {
@@ -189,13 +193,16 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     // Rows whose step is slow get fewer repeats so that the whole run fits its budget.
     const perStep = result.first_step_ms
     const repeat = perStep > 20000 ? 1 : perStep > 5000 ? Math.min(args.repeat, 2) : args.repeat
-    // Warm-up lets the recording caches settle (bind groups repeat once the buffer pool has).
+    // Warm-up lets the recording caches settle (bind groups repeat once the buffer pool has) and
+    // the step be recorded for replay (from the fourth step of a shape).
     const warmup = perStep > 5000 ? 0 : Math.max(0, args.warmup - 1)
     await timeIt(warmup, step)
     issued.length = 0
     const cacheBefore = await bindGroupMisses()
+    const replayedBefore = trainer.replayedSteps
     const steps = await timeIt(repeat, step)
     const cacheAfter = await bindGroupMisses()
+    Object.assign(result, {replayed_steps: trainer.replayedSteps - replayedBefore, timed_steps: repeat, step_graph: trainer.describeStepGraphs().join('; ') || undefined})
     result.issue_ms = round(median(issued))
     if (cacheBefore != null && cacheAfter != null) result.bind_groups_per_step = round((cacheAfter - cacheBefore) / repeat)
     await timeIt(1, forward)
@@ -255,7 +262,7 @@ async function run(args: Args): Promise<void> {
     try {
       const r = await benchRow(row, torchRow, args, log)
       results.push(r)
-      log(`  batch ${r.batch}: forward ${r.forward_ms} ms, step ${r.step_ms} ms (host ${r.issue_ms} ms), ${r.dispatches_step ?? '-'} dispatches/step, ${r.bind_groups_per_step ?? '-'} new bind groups/step`)
+      log(`  batch ${r.batch}: forward ${r.forward_ms} ms, step ${r.step_ms} ms (host ${r.issue_ms} ms), ${r.dispatches_step ?? '-'} dispatches/step, ${r.bind_groups_per_step ?? '-'} new bind groups/step, ${r.replayed_steps ?? 0} of ${r.timed_steps ?? '-'} timed steps replayed${r.step_graph ? ` (${r.step_graph})` : ''}`)
     } catch (error) {
       const message = (error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)
       results.push({row, torch_row: torchRow, error: message})
@@ -293,14 +300,14 @@ function report(args: Args): void {
     `WebGPU: ${ours.detail} (backend ${ours.backend}); norm layers: ${ours.norms ?? '?'}`,
     `PyTorch: ${torch.device ?? 'no result'}`,
     '',
-    '| row | batch | WebGPU fwd ms | torch fwd ms | fwd ratio | WebGPU step ms | host ms/step | torch step ms | step ratio | dispatches/step | dispatches/fwd |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| row | batch | WebGPU fwd ms | torch fwd ms | fwd ratio | WebGPU step ms | host ms/step | torch step ms | step ratio | dispatches/step | dispatches/fwd | steps replayed |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
   const merged = ours.rows.map((r) => {
     const t = byName.get(r.torch_row)
     const note = r.error ? ` (failed: ${r.error.slice(0, 80)})` : r.skipped ? ` (${r.skipped})` : ''
     lines.push(
-      `| ${r.row}${note} | ${r.batch ?? '-'} | ${fmt(r.forward_ms)} | ${fmt(t?.forward_ms)} | ${ratio(r.forward_ms, t?.forward_ms)} | ${fmt(r.step_ms)} | ${fmt(r.issue_ms)} | ${fmt(t?.step_ms)} | ${ratio(r.step_ms, t?.step_ms)} | ${r.dispatches_step ?? '-'} | ${r.dispatches_forward ?? '-'} |`,
+      `| ${r.row}${note} | ${r.batch ?? '-'} | ${fmt(r.forward_ms)} | ${fmt(t?.forward_ms)} | ${ratio(r.forward_ms, t?.forward_ms)} | ${fmt(r.step_ms)} | ${fmt(r.issue_ms)} | ${fmt(t?.step_ms)} | ${ratio(r.step_ms, t?.step_ms)} | ${r.dispatches_step ?? '-'} | ${r.dispatches_forward ?? '-'} | ${r.timed_steps ? `${r.replayed_steps ?? 0}/${r.timed_steps}` : '-'} |`,
     )
     return {...r, torch: t ?? null}
   })
