@@ -5,8 +5,8 @@
  * through tfjs (kernel dispatch, autodiff tape, tensor bookkeeping, bind groups) costs the host far
  * more than the GPU needs for small models. A backend may register `StepGraphs`, which record one
  * step and replay it for later steps of the same shapes without running any JavaScript of the model.
- * The Trainer asks it first and runs the step normally when it declines. webgpu/graph.ts is the one
- * implementation.
+ * The Trainer asks it first and runs the step normally when it declines; evaluation steps the same
+ * way. webgpu/graph.ts is the one implementation.
  */
 import type {tf} from './tf.js'
 import type {AdamAttrs} from './optimizer.js'
@@ -18,19 +18,22 @@ export interface StepContext {
   adam: AdamAttrs
 }
 
+/** A training step (the default) or an evaluation step (forward and metric sums only). */
+export type StepKind = 'train' | 'eval'
+
 export interface StepGraphs {
   /**
    * Replays the step recorded for these shapes with this batch and context: true when it did (the
    * whole step ran on the device, weights and metric sums updated), false when there is none or it
    * no longer applies (the caller then runs the step itself through `run`).
    */
-  replay(x: tf.Tensor, y: tf.Tensor, context: StepContext): boolean
+  replay(x: tf.Tensor, y: tf.Tensor, context: StepContext, kind?: StepKind): boolean
   /**
    * Runs `step` (the normal training step), recording it for replay when this shape has been seen
    * before. `state` lists every tensor the step may update (weights, optimizer moments, metric sums):
    * a step that changes any other live tensor, or replaces one of these by a new tensor, is not replayed.
    */
-  run(x: tf.Tensor, y: tf.Tensor, context: StepContext, state: tf.Tensor[], step: () => void): void
+  run(x: tf.Tensor, y: tf.Tensor, context: StepContext, state: tf.Tensor[], step: () => void, kind?: StepKind): void
   /** One line per batch shape: replayed, recording, or why not. */
   describe(): string[]
   dispose(): void

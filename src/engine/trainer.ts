@@ -120,14 +120,24 @@ export class Trainer {
     return this.graphs?.graphs?.describe() ?? []
   }
 
-  /** Evaluation-mode forward of one batch, accumulated like the training metrics. */
+  /** Evaluation-mode forward of one batch, accumulated like the training metrics (replayed where it can be). */
   evalStep(x: tf.Tensor4D, y: tf.Tensor1D): void {
-    tf.tidy(() => {
-      const logits = this.model.apply(x, {training: false}) as tf.Tensor2D
-      const {loss, correct} = crossEntropy(logits, y)
-      this.metrics.add(loss, correct, x.shape[0])
-      correct.dispose()
-    })
+    const batch = x.shape[0]
+    const context: StepContext = {step: this.step, adam: {...this.optimizer, step: this.step}}
+    const graphs = this.stepGraphs()
+    if (graphs?.replay(x, y, context, 'eval')) {
+      this.metrics.addReplayed(batch)
+      return
+    }
+    const step = () =>
+      tf.tidy(() => {
+        const logits = this.model.apply(x, {training: false}) as tf.Tensor2D
+        const {loss, correct} = crossEntropy(logits, y)
+        this.metrics.add(loss, correct, batch)
+        correct.dispose()
+      })
+    if (graphs) graphs.run(x, y, context, this.stateTensors(), step, 'eval')
+    else step()
   }
 
   /** Read the running sums back from the device (one sync) without resetting them. */

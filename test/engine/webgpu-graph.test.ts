@@ -3,7 +3,7 @@
  * when tfjs runs them: three paper model structures (BatchNorm's running statistics, dropout's
  * per-step masks and the Perceiver's position table, a joint mixture) train for 14 steps with
  * replay on and off — with a smaller last batch, weights read back (as a checkpoint does), an
- * evaluation pass and metric resets, and the weights and optimizer state set from outside (which
+ * evaluation pass (its steps replayed too) and metric resets, and the weights and optimizer state set from outside (which
  * must make the trainer record again) — and every weight, running statistic, moment and loss
  * agrees. A replayed step makes no tensor, submits once, runs as many dispatches as the step it
  * replays, and leaves alone tensors made between steps in buffers the pool had free. Runs wherever a WebGPU adapter is present (a software one with
@@ -85,12 +85,15 @@ async function train(model: Obj, replay: boolean, start: Float32Array[]): Promis
       // Read every weight back (the backend caches the values on the CPU), as a checkpoint does.
       if (step === 3) await Promise.all(built.model.getWeights().map((w) => w.data()))
       if (step === 7) {
+        // An evaluation pass of five batches (the last ones replayed), read after each.
         trainer.resetMetrics()
-        const ex = tf.tensor4d(values(2 * SIZE * SIZE * 3, 7), [2, SIZE, SIZE, 3])
-        const ey = tf.tensor1d([1, 2], 'int32')
-        trainer.evalStep(ex, ey)
-        tf.dispose([ex, ey])
-        losses.push((await trainer.readMetrics()).loss)
+        for (let k = 0; k < 5; k++) {
+          const ex = tf.tensor4d(values(2 * SIZE * SIZE * 3, 7 + k), [2, SIZE, SIZE, 3])
+          const ey = tf.tensor1d([k % CLASSES, 2], 'int32')
+          trainer.evalStep(ex, ey)
+          tf.dispose([ex, ey])
+          losses.push((await trainer.readMetrics()).loss)
+        }
         trainer.resetMetrics()
       }
       // Weights and optimizer state set from outside (a resumed checkpoint): new tensors.
@@ -151,7 +154,8 @@ describe('replayed WebGPU training steps equal the steps run by tfjs', {skip: un
       // Steps 1–3 record (the first meets its uniform blocks, the next two must agree); step 7 is the
       // smaller batch; after step 10 the weights are new tensors, so steps 11–12 record again.
       assert.ok(replayed.replayed >= 7, `replayed ${replayed.replayed} of ${STEPS} steps: ${replayed.describe.join('; ')}`)
-      assert.match(replayed.describe.join('\n'), /x\[2,8,8,3\]float32 y\[2\]int32: replayed \d+ steps? .*recorded again 1×/)
+      assert.match(replayed.describe.join('\n'), /^x\[2,8,8,3\]float32 y\[2\]int32: replayed \d+ steps? .*recorded again 1×/m)
+      assert.match(replayed.describe.join('\n'), /^evaluation x\[2,8,8,3\]float32 y\[2\]int32: replayed [23] steps/m)
       assertClose('replayed', replayed.losses, plain.losses, 'losses and evaluation', 1e-5, 1e-7, 'not replayed')
       replayed.weights.forEach((w, i) => assertClose('replayed', w, plain.weights[i], `weight ${i}`, 1e-5, 1e-7, 'not replayed'))
       replayed.moments.forEach((w, i) => assertClose('replayed', w, plain.moments[i], `moment ${i}`, 1e-5, 1e-7, 'not replayed'))

@@ -39,7 +39,7 @@
  * MIXTURE_WEBGPU_GRAPH=0 turns it off; it also needs record.ts (MIXTURE_WEBGPU_CACHE not 0).
  */
 import {tf} from '../tf.js'
-import {registerStepGraphs, type StepContext, type StepGraphs} from '../step-graph.js'
+import {registerStepGraphs, type StepContext, type StepGraphs, type StepKind} from '../step-graph.js'
 import {cachedConstants} from '../constants.js'
 import {captureHook, recordingStats, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
 import {dispatchListeners, perStepTensors, type GpuComputePass, type WebgpuBackendInternals} from './runner.js'
@@ -104,7 +104,8 @@ interface Plan {
 }
 
 const MAX_FAILED_RECORDINGS = 6
-const MAX_SHAPES = 4
+/** Training and evaluation, each with a full and a smaller last batch, and room for more. */
+const MAX_SHAPES = 8
 
 function usageFlags(): {UNIFORM: number; COPY_SRC: number; COPY_DST: number} {
   return (globalThis as unknown as {GPUBufferUsage: {UNIFORM: number; COPY_SRC: number; COPY_DST: number}}).GPUBufferUsage
@@ -480,8 +481,8 @@ interface ShapeEntry {
   invalidated: number
 }
 
-function shapeKey(x: tf.Tensor, y: tf.Tensor): string {
-  return `x[${x.shape.join(',')}]${x.dtype} y[${y.shape.join(',')}]${y.dtype}`
+function shapeKey(x: tf.Tensor, y: tf.Tensor, kind: StepKind): string {
+  return `${kind === 'eval' ? 'evaluation ' : ''}x[${x.shape.join(',')}]${x.dtype} y[${y.shape.join(',')}]${y.dtype}`
 }
 
 class WebgpuStepGraphs implements StepGraphs {
@@ -489,8 +490,8 @@ class WebgpuStepGraphs implements StepGraphs {
 
   constructor(private readonly b: Backend) {}
 
-  replay(x: tf.Tensor, y: tf.Tensor, context: StepContext): boolean {
-    const entry = this.shapes.get(shapeKey(x, y))
+  replay(x: tf.Tensor, y: tf.Tensor, context: StepContext, kind: StepKind = 'train'): boolean {
+    const entry = this.shapes.get(shapeKey(x, y, kind))
     if (!entry?.graph || this.b.activeTimers != null) return false
     if (entry.graph.replay(x, y, context)) return true
     // A state tensor was replaced (weights loaded, optimizer state set): record afresh.
@@ -501,8 +502,8 @@ class WebgpuStepGraphs implements StepGraphs {
     return false
   }
 
-  run(x: tf.Tensor, y: tf.Tensor, context: StepContext, state: tf.Tensor[], step: () => void): void {
-    const key = shapeKey(x, y)
+  run(x: tf.Tensor, y: tf.Tensor, context: StepContext, state: tf.Tensor[], step: () => void, kind: StepKind = 'train'): void {
+    const key = shapeKey(x, y, kind)
     let entry = this.shapes.get(key)
     if (!entry && this.shapes.size < MAX_SHAPES) {
       entry = {attempts: 0, failures: 0, invalidated: 0}
