@@ -32,7 +32,8 @@
  * tensors are caught rather than frozen.
  *
  * Replaying: check the state tensors, write x, y and the per-step values into their private
- * buffers, encode every dispatch (and the recorded uploads, as copies) into one compute pass, submit.
+ * buffers, encode every dispatch (and the recorded uploads, as copies) into compute passes submitted
+ * every 64 dispatches (the backend's submit batch).
  * No tfjs kernel runs and no tensor is made. What else runs between steps (evaluation, a smaller
  * last batch) gets new buffers from the pool, as the step's own are held by the graph.
  *
@@ -417,7 +418,7 @@ class Graph {
     }
     b.ensureCommandEncoderReady()
     b.endComputePassEncoder()
-    const encoder = b.commandEncoder as unknown as Encoder
+    const first = b.commandEncoder as unknown as Encoder
     // Queue writes run before the commands submitted below; nothing recorded before uses these buffers.
     for (const p of this.perStep) {
       const values = p.values(context)
@@ -426,10 +427,15 @@ class Graph {
     for (const input of this.inputs) {
       const data = sources.get(input.role)!
       const t = input.role === 'x' ? x : y
-      if (data.resource != null) encoder.copyBufferToBuffer(data.resource as GpuBuffer, 0, input.buffer, 0, t.size * 4)
+      if (data.resource != null) first.copyBufferToBuffer(data.resource as GpuBuffer, 0, input.buffer, 0, t.size * 4)
       else b.queue.writeBuffer(input.buffer, 0, uploadBytes(data.dtype, data.values as ArrayLike<number>))
     }
+    // Submitted in batches (WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE dispatches, MIXTURE_WEBGPU_SUBMIT_BATCH)
+    // so that the GPU starts on the first while the rest is encoded.
+    const batch = Math.max(1, Number(tf.env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE')) || 64)
+    let encoder = b.commandEncoder as unknown as Encoder
     let pass: GpuComputePass | null = null
+    let inBatch = 0
     for (const c of this.commands) {
       if (c.kind === 'copy') {
         pass?.end()
@@ -441,6 +447,14 @@ class Graph {
       pass.setPipeline(c.pipeline)
       pass.setBindGroup(0, c.group)
       pass.dispatchWorkgroups(c.workgroups[0], c.workgroups[1] ?? 1, c.workgroups[2] ?? 1)
+      if (++inBatch === batch) {
+        pass.end()
+        pass = null
+        inBatch = 0
+        b.submitQueue()
+        b.ensureCommandEncoderReady()
+        encoder = b.commandEncoder as unknown as Encoder
+      }
     }
     pass?.end()
     b.submitQueue()
