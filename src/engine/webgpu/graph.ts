@@ -105,7 +105,7 @@ interface Plan {
 }
 
 const MAX_FAILED_RECORDINGS = 6
-/** Training and evaluation, each with a full and a smaller last batch, and room for more. */
+/** Training and evaluation steps, and room for batch sizes changed by the caller. */
 const MAX_SHAPES = 8
 
 function usageFlags(): {UNIFORM: number; COPY_SRC: number; COPY_DST: number} {
@@ -501,13 +501,19 @@ function shapeKey(x: tf.Tensor, y: tf.Tensor, kind: StepKind): string {
 
 class WebgpuStepGraphs implements StepGraphs {
   private readonly shapes = new Map<string, ShapeEntry>()
+  /** The shape of the previous step: a shape is recorded only when it comes twice in a row. */
+  private previousKey?: string
 
   constructor(private readonly b: Backend) {}
 
   replay(x: tf.Tensor, y: tf.Tensor, context: StepContext, kind: StepKind = 'train'): boolean {
-    const entry = this.shapes.get(shapeKey(x, y, kind))
+    const key = shapeKey(x, y, kind)
+    const entry = this.shapes.get(key)
     if (!entry?.graph || this.b.activeTimers != null) return false
-    if (entry.graph.replay(x, y, context)) return true
+    if (entry.graph.replay(x, y, context)) {
+      this.previousKey = key
+      return true
+    }
     // A state tensor was replaced (weights loaded, optimizer state set): record afresh.
     entry.graph.dispose()
     entry.graph = undefined
@@ -518,6 +524,14 @@ class WebgpuStepGraphs implements StepGraphs {
 
   run(x: tf.Tensor, y: tf.Tensor, context: StepContext, state: tf.Tensor[], step: () => void, kind: StepKind = 'train'): void {
     const key = shapeKey(x, y, kind)
+    // A shape that does not repeat (an epoch's smaller last batch, the first evaluation batch after
+    // training) is not recorded: its graph would hold a working set of buffers for one step an epoch.
+    const repeated = key === this.previousKey
+    this.previousKey = key
+    if (!repeated) {
+      step()
+      return
+    }
     let entry = this.shapes.get(key)
     if (!entry && this.shapes.size < MAX_SHAPES) {
       entry = {attempts: 0, failures: 0, invalidated: 0}
