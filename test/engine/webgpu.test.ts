@@ -599,7 +599,9 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
 
   it('MixtureStridedMatMul: strided, transposed and split-k products match the reference', async () => {
     const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
-    const {stridedMatMulReference, kSplits} = await import('../../src/engine/webgpu/matmul.js')
+    const {stridedMatMulReference, kSplits, installStridedMatMul} = await import('../../src/engine/webgpu/matmul.js')
+    // The kernel itself, whether or not MIXTURE_WEBGPU_ATTENTION=0 kept it from the attention layers.
+    installStridedMatMul()
     // (batch 2, heads 3) products out of packed rows, as attention uses them.
     const cases = [
       {I: 70, J: 33, K: 16, rowA: 3 * 48, rowB: 3 * 48, aT: false, bT: true},
@@ -637,6 +639,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('attention as strided products: outputs and gradients equal the split/transpose composite on cpu', async () => {
+    ;(await import('../../src/engine/webgpu/matmul.js')).installStridedMatMul()
     const {AttentionCore} = await import('../../src/layers/attention.js')
     const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
     const heads = 2
@@ -764,6 +767,41 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
         assert.ok(plan && (c.expect !== 'split' || plan.splits > 1), `${JSON.stringify(c)}: ${JSON.stringify(plan)}`)
         assert.ok(programs.includes(plan.splits > 1 ? 'MixtureMatMulPartial' : 'MixtureMatMul'), `${JSON.stringify(c)}: ${programs.join(', ')}`)
         assert.equal(dispatches, plan.splits > 1 ? 2 : 1, `${JSON.stringify(c)}: ${programs.join(', ')}`)
+      }
+    }
+  })
+
+  it('small outputs over a long k (weight gradients over every token): the strided kernel with k split, not tfjs\'s split-K; all match cpu', async () => {
+    const on = process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
+    const cases: {a: number[]; b: number[]; tA?: boolean; tB?: boolean; ours: boolean}[] = [
+      // a Dense layer's weight gradient Xᵀ·dY over 6,000 tokens with 29 input features (the Perceiver's)
+      {a: [6000, 29], b: [6000, 128], tA: true, ours: true},
+      // a side under 64, the other operand transposed, k not a multiple of 16
+      {a: [64, 4099], b: [30, 4099], tB: true, ours: true},
+      // batched, and one operand without a batch (broadcast)
+      {a: [2, 3000, 20], b: [2, 3000, 40], tA: true, ours: true},
+      {a: [2, 3000, 20], b: [3000, 40], tA: true, ours: true},
+      // k too short to split, or an output large enough to fill the GPU unsplit
+      {a: [1000, 29], b: [1000, 128], tA: true, ours: false},
+      {a: [3000, 1024], b: [3000, 300], tA: true, ours: false},
+    ]
+    for (const c of cases) {
+      const av = series(tf.util.sizeFromShape(c.a), (i) => Math.sin(i * 0.37) + 0.1 * (i % 5))
+      const bv = series(tf.util.sizeFromShape(c.b), (i) => Math.cos(i * 0.23 + (i % 7)) - 0.05 * (i % 3))
+      const product = (): tf.Tensor => {
+        const a = tf.tensor(av, c.a)
+        const b = tf.tensor(bv, c.b)
+        const out = tf.matMul(a, b, c.tA, c.tB)
+        tf.dispose([a, b])
+        return out
+      }
+      const {programs} = await againstCpu(JSON.stringify(c), product)
+      const strided = programs.filter((p) => p.startsWith('MixtureStridedMatMul'))
+      if (on && c.ours) {
+        assert.deepEqual(strided.sort(), ['MixtureStridedMatMulPartial', 'MixtureStridedMatMulSum'], `${JSON.stringify(c)}: ${programs.join(', ')}`)
+        assert.ok(!programs.includes('MatMulSplitKProgram'), `${JSON.stringify(c)}: ${programs.join(', ')}`)
+      } else {
+        assert.deepEqual(strided, [], `${JSON.stringify(c)} stays with tfjs: ${programs.join(', ')}`)
       }
     }
   })

@@ -14,13 +14,16 @@
  * Taken when the contiguous extents are multiples of 4 (vec4 rows; `gemmApplies`), both output sides
  * are at least 64, the product has at least 2²⁴ multiply-adds, it runs on at least 128 workgroups
  * (k split where allowed; `gemmPlan`) and the batch dimensions match or one operand has none;
- * outputs at most 64 wide use 128 × 64 tiles. Other products, and other fused activations, stay
- * with tfjs.
+ * outputs at most 64 wide use 128 × 64 tiles. A plain product this kernel does not take whose
+ * output is small and whose k is long (`longKProduct`: a Dense layer's weight gradient over every
+ * data token of the Perceiver, 29 input features) goes to `MixtureStridedMatMul` with k split.
+ * Other products, and other fused activations, stay with tfjs.
  * MIXTURE_WEBGPU_MATMUL=0 leaves every product and convolution to tfjs.
  */
 import {tf} from '../tf.js'
 import {runKernel, unrolled, wrapWebgpuKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
 import {sumSplits} from './splitk.js'
+import {stridedMatMul, tileFor, type StridedMatMulAttrs} from './matmul.js'
 
 const TILE = 128
 const TK = 16
@@ -360,7 +363,18 @@ interface MatMulArgs {
 type Backend = WebgpuBackendInternals & tf.KernelBackend
 
 /** The product on this kernel, or undefined when the operands are not for it. */
-export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue}: MatMulArgs): tf.TensorInfo | undefined {
+/** The sizes of a (batched, broadcast) product A·B, or undefined for one the project's kernels do not take. */
+interface ProductShape {
+  M: number
+  N: number
+  K: number
+  batch: number
+  batchA: number
+  batchB: number
+  outShape: number[]
+}
+
+function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): ProductShape | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined
   const ra = a.shape.length
   const rb = b.shape.length
@@ -372,16 +386,21 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
   const bOuter = b.shape.slice(0, -2)
   const batchA = tf.util.sizeFromShape(aOuter)
   const batchB = tf.util.sizeFromShape(bOuter)
-  const batch = Math.max(batchA, batchB)
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined
-  if (!biasFits(bias, N)) return undefined
   let outOuter: number[]
   try {
     outOuter = tf.broadcast_util.assertAndGetBroadcastShape(aOuter, bOuter)
   } catch {
     return undefined
   }
-  const outShape = [...outOuter, M, N]
+  return {M, N, K, batch: Math.max(batchA, batchB), batchA, batchB, outShape: [...outOuter, M, N]}
+}
+
+export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue}: MatMulArgs): tf.TensorInfo | undefined {
+  const shape = productShape(a, b, transposeA, transposeB)
+  if (!shape) return undefined
+  const {M, N, K, batch, batchA, batchB, outShape} = shape
+  if (!biasFits(bias, N)) return undefined
   const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1)
   if (!plan) return undefined
   return runPlanned(backend, {
@@ -396,6 +415,42 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
     outShape,
     batchStrides: [batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N, M * N],
   })
+}
+
+/** Shortest k for `longKProduct`: below it tfjs's own programs do not split k either. */
+const LONG_K = 2048
+/** Most output tiles (of the strided kernel) for `longKProduct`: more already fill the GPU unsplit. */
+const LONG_K_MAX_TILES = 64
+
+/**
+ * A plain product with a small output and a long k — a Dense layer's weight gradient over every
+ * token of a batch, Xᵀ·dY with K = batch·tokens — that `gemm` does not take (a side under 64, or
+ * not a multiple of 4: the Perceiver's 29 Fourier input features over 147,456 tokens), on
+ * `MixtureStridedMatMul` with k split over workgroups and the slices added by a second pass. For
+ * these tfjs picks `MatMulSplitKProgram` (atomic adds into the output: 4 such products took 8.65 ms
+ * of a Perceiver step's 22 GPU ms on the H200) or, past 8 output tiles of 32 × 32, one workgroup per
+ * tile walking all of k. Undefined when it does not apply.
+ */
+export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | undefined {
+  const shape = productShape(a, b, transposeA, transposeB)
+  if (!shape || shape.K < LONG_K) return undefined
+  const {M, N, K, batch, batchA, batchB, outShape} = shape
+  const tile = tileFor(M, N)
+  if (Math.ceil(M / tile) * Math.ceil(N / tile) * batch > LONG_K_MAX_TILES) return undefined
+  // Element (i, k) of A and (k, j) of B, in the layouts the transposes say.
+  const attrs: StridedMatMulAttrs = {
+    I: M,
+    J: N,
+    K,
+    batch,
+    heads: 1,
+    alpha: 1,
+    outShape,
+    aView: [0, batchA === 1 ? 0 : M * K, 0, transposeA ? 1 : K, transposeA ? M : 1],
+    bView: [0, batchB === 1 ? 0 : K * N, 0, transposeB ? 1 : N, transposeB ? K : 1],
+    cView: [M * N, 0, N, 1],
+  }
+  return stridedMatMul(backend, a, b, attrs)
 }
 
 interface ConvArgs {
@@ -495,7 +550,8 @@ export function installGemm(): void {
   wrapWebgpuKernel('BatchMatMul', (run) => (args) => {
     const {a, b} = args.inputs as Record<string, tf.TensorInfo>
     const {transposeA, transposeB} = args.attrs as unknown as {transposeA: boolean; transposeB: boolean}
-    return gemm(args.backend as unknown as Backend, {a, b, transposeA, transposeB, epilogue: 'none'}) ?? run(args)
+    const backend = args.backend as unknown as Backend
+    return gemm(backend, {a, b, transposeA, transposeB, epilogue: 'none'}) ?? longKProduct(backend, a, b, transposeA, transposeB) ?? run(args)
   })
   wrapWebgpuKernel('_FusedMatMul', (run) => (args) => {
     const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>

@@ -20,7 +20,7 @@ if (process.env.MIXTURE_WEBGPU_FUSED !== '0') {
   await import('./layernorm.js')
   await import('./activation.js')
   await import('./xent.js')
-  if (process.env.MIXTURE_WEBGPU_ATTENTION !== '0') await import('./matmul.js')
+  if (process.env.MIXTURE_WEBGPU_ATTENTION !== '0') (await import('./matmul.js')).installStridedMatMul()
   const {installConvInputChoice} = await import('./conv_input.js')
   installConvInputChoice()
   const {installColumnSum} = await import('./colsum.js')

@@ -153,47 +153,54 @@ function check(a: StridedMatMulAttrs, aT: tf.TensorInfo, bT: tf.TensorInfo): voi
   if (cLast >= cSize || a.batch * a.heads * a.I * a.J !== cSize) fail(`the output view must cover the ${cSize} elements of [${a.outShape}] exactly once`)
 }
 
-tf.registerKernel({
-  kernelName: STRIDED_MATMUL,
-  backendName: 'webgpu',
-  kernelFunc: ({inputs, backend, attrs}) => {
-    const b = backend as unknown as WebgpuBackendInternals & tf.KernelBackend
-    const {a: aT, b: bT} = inputs as Record<string, tf.TensorInfo>
-    const a = attrs as unknown as StridedMatMulAttrs
-    check(a, aT, bT)
-    const z = a.batch * a.heads
-    const splits = kSplits(a.I, a.J, a.K, z)
-    const chunk = Math.ceil(a.K / splits / TK) * TK
-    const aKFast = a.aView[4] === 1 || a.aView[3] !== 1
-    const bKFast = a.bView[3] === 1 && a.bView[4] !== 1
-    const vec = (xs: number[]): {type: 'int32'; data: number[]} => ({type: 'int32', data: [...xs, 0, 0, 0, 0].slice(0, 4)})
-    const total = z * a.I * a.J
-    const direct = splits === 1
-    const tile = tileFor(a.I, a.J)
-    const [out] = runKernel(b, {
-      name: direct ? STRIDED_MATMUL : `${STRIDED_MATMUL}Partial`,
-      key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}-${tile}`,
-      wgsl: () => matmulWgsl(aKFast, bKFast, tile),
-      workgroups: [Math.ceil(a.J / tile), Math.ceil(a.I / tile), z * splits],
-      inputs: [aT, bT],
-      outputs: [{shape: direct ? a.outShape : [splits, total]}],
-      uniforms: [
-        vec([a.I, a.J, a.K, a.heads]),
-        vec([splits, chunk, z]),
-        {type: 'float32', data: [a.alpha, 0, 0, 0]},
-        vec([a.aView[0], a.aView[1], a.aView[2]]),
-        vec([a.aView[3], a.aView[4]]),
-        vec([a.bView[0], a.bView[1], a.bView[2]]),
-        vec([a.bView[3], a.bView[4]]),
-        // split partials are laid out (split, batch, head, i, j), contiguous
-        direct ? vec([0, a.cView[0], a.cView[1], 0]) : vec([0, a.heads * a.I * a.J, a.I * a.J, total]),
-        direct ? vec([a.cView[2], a.cView[3]]) : vec([a.J, 1]),
-      ],
-    })
-    if (direct) return out
-    return sumSplits(b, out, {name: `${STRIDED_MATMUL}Sum`, splits, I: a.I, J: a.J, heads: a.heads, cView: a.cView, outShape: a.outShape})
-  },
-})
+/** The product of `MixtureStridedMatMul` (also used directly for long-k products: gemm.ts `longKProduct`). */
+export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: tf.TensorInfo, bT: tf.TensorInfo, a: StridedMatMulAttrs): tf.TensorInfo {
+  check(a, aT, bT)
+  const z = a.batch * a.heads
+  const splits = kSplits(a.I, a.J, a.K, z)
+  const chunk = Math.ceil(a.K / splits / TK) * TK
+  const aKFast = a.aView[4] === 1 || a.aView[3] !== 1
+  const bKFast = a.bView[3] === 1 && a.bView[4] !== 1
+  const vec = (xs: number[]): {type: 'int32'; data: number[]} => ({type: 'int32', data: [...xs, 0, 0, 0, 0].slice(0, 4)})
+  const total = z * a.I * a.J
+  const direct = splits === 1
+  const tile = tileFor(a.I, a.J)
+  const [out] = runKernel(b, {
+    name: direct ? STRIDED_MATMUL : `${STRIDED_MATMUL}Partial`,
+    key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}-${tile}`,
+    wgsl: () => matmulWgsl(aKFast, bKFast, tile),
+    workgroups: [Math.ceil(a.J / tile), Math.ceil(a.I / tile), z * splits],
+    inputs: [aT, bT],
+    outputs: [{shape: direct ? a.outShape : [splits, total]}],
+    uniforms: [
+      vec([a.I, a.J, a.K, a.heads]),
+      vec([splits, chunk, z]),
+      {type: 'float32', data: [a.alpha, 0, 0, 0]},
+      vec([a.aView[0], a.aView[1], a.aView[2]]),
+      vec([a.aView[3], a.aView[4]]),
+      vec([a.bView[0], a.bView[1], a.bView[2]]),
+      vec([a.bView[3], a.bView[4]]),
+      // split partials are laid out (split, batch, head, i, j), contiguous
+      direct ? vec([0, a.cView[0], a.cView[1], 0]) : vec([0, a.heads * a.I * a.J, a.I * a.J, total]),
+      direct ? vec([a.cView[2], a.cView[3]]) : vec([a.J, 1]),
+    ],
+  })
+  if (direct) return out
+  return sumSplits(b, out, {name: `${STRIDED_MATMUL}Sum`, splits, I: a.I, J: a.J, heads: a.heads, cView: a.cView, outShape: a.outShape})
+}
+
+/** Register `MixtureStridedMatMul` (the attention layers use it where it is registered). */
+export function installStridedMatMul(): void {
+  if (tf.getKernel(STRIDED_MATMUL, 'webgpu')) return
+  tf.registerKernel({
+    kernelName: STRIDED_MATMUL,
+    backendName: 'webgpu',
+    kernelFunc: ({inputs, backend, attrs}) => {
+      const {a, b} = inputs as Record<string, tf.TensorInfo>
+      return stridedMatMul(backend as unknown as WebgpuBackendInternals & tf.KernelBackend, a, b, attrs as unknown as StridedMatMulAttrs)
+    },
+  })
+}
 
 /** The same product on the CPU, from flat arrays (the reference the tests compare against). */
 export function stridedMatMulReference(A: ArrayLike<number>, B: ArrayLike<number>, a: StridedMatMulAttrs): Float32Array {
