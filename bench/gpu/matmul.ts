@@ -27,11 +27,14 @@ interface Product {
 }
 
 const TOKENS = 64 * 257
+const PIXELS = 16 * 96 * 96
 const PRODUCTS: Product[] = [
   {name: '4096² · 4096²', a: [4096, 4096], b: [4096, 4096], transposeA: false, transposeB: false},
   {name: 'ViT FF forward x·W (16448×1024 · 1024×2048)', a: [TOKENS, 1024], b: [1024, 2048], transposeA: false, transposeB: false},
   {name: 'ViT FF input gradient dy·Wᵀ (16448×2048 · 2048×1024)', a: [TOKENS, 2048], b: [1024, 2048], transposeA: false, transposeB: true},
   {name: 'ViT FF weight gradient xᵀ·dy (1024×16448 · 16448×2048)', a: [TOKENS, 1024], b: [TOKENS, 2048], transposeA: true, transposeB: false},
+  // The Perceiver's cross-attention key/value weight gradient over every pixel of a batch of 16 at 96×96
+  {name: 'Perceiver k/v weight gradient xᵀ·dy (29×147456 · 147456×64)', a: [PIXELS, 29], b: [PIXELS, 64], transposeA: true, transposeB: false},
 ]
 
 /** NHWC convolutions, run through the kernels a training step calls. */

@@ -175,6 +175,7 @@ elif [[ -z "${BENCH_ROWS:-}" ]]; then
   # Newest measures first (not yet timed on a GPU); the earlier ones (attention kernels, tiled conv
   # input gradient, submit batch) were settled by MODE=compare runs: docs/benchmarks/gpu-h200.md.
   variant "MIXTURE_WEBGPU_GRAPH=0 (every step recorded through tfjs, none replayed)" webgpu-nograph.json cifar10/resnet18,stl10-perceiver/cnn,stl10-perceiver/perceiver,cifar10/vit MIXTURE_WEBGPU_GRAPH=0
+  variant "MIXTURE_WEBGPU_LONG_K=0 (small-output long-k products on tfjs's split-K program)" webgpu-nolongk.json stl10-perceiver/perceiver,stl10-perceiver/alternating-1block MIXTURE_WEBGPU_LONG_K=0
   variant "MIXTURE_WEBGPU_MATMUL=0 (products and convolutions on tfjs's programs)" webgpu-nomatmul.json cifar10/vit,cifar10/joint-1block,cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_MATMUL=0
   variant "MIXTURE_WEBGPU_BN_TWO_PASS=0 (BatchNorm in 3 dispatches each way)" webgpu-bn3.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_BN_TWO_PASS=0
   variant "MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0 (stride-1 conv input gradient on tfjs's transposed-conv program)" webgpu-noconvforward.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0
@@ -196,7 +197,8 @@ t = 64 * 257
 for name, a, b, ta, tb in [('4096² · 4096²', (4096, 4096), (4096, 4096), 0, 0),
                            ('ViT FF forward', (t, 1024), (1024, 2048), 0, 0),
                            ('ViT FF input gradient', (t, 2048), (1024, 2048), 0, 1),
-                           ('ViT FF weight gradient', (t, 1024), (t, 2048), 1, 0)]:
+                           ('ViT FF weight gradient', (t, 1024), (t, 2048), 1, 0),
+                           ('Perceiver k/v weight gradient', (16 * 96 * 96, 29), (16 * 96 * 96, 64), 1, 0)]:
     x, y = torch.rand(a, device='cuda'), torch.rand(b, device='cuda')
     f = lambda: (x.t() if ta else x) @ (y.t() if tb else y)
     for _ in range(3): f()

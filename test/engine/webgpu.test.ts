@@ -772,7 +772,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('small outputs over a long k (weight gradients over every token): the strided kernel with k split, not tfjs\'s split-K; all match cpu', async () => {
-    const on = process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0'
+    const on = process.env.MIXTURE_WEBGPU_MATMUL !== '0' && process.env.MIXTURE_WEBGPU_FUSED !== '0' && process.env.MIXTURE_WEBGPU_LONG_K !== '0'
     const cases: {a: number[]; b: number[]; tA?: boolean; tB?: boolean; ours: boolean}[] = [
       // a Dense layer's weight gradient Xᵀ·dY over 6,000 tokens with 29 input features (the Perceiver's)
       {a: [6000, 29], b: [6000, 128], tA: true, ours: true},

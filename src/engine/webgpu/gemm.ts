@@ -429,9 +429,10 @@ const LONG_K_MAX_TILES = 64
  * `MixtureStridedMatMul` with k split over workgroups and the slices added by a second pass. For
  * these tfjs picks `MatMulSplitKProgram` (atomic adds into the output: 4 such products took 8.65 ms
  * of a Perceiver step's 22 GPU ms on the H200) or, past 8 output tiles of 32 × 32, one workgroup per
- * tile walking all of k. Undefined when it does not apply.
+ * tile walking all of k. Undefined when it does not apply (or MIXTURE_WEBGPU_LONG_K=0).
  */
 export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | undefined {
+  if (process.env.MIXTURE_WEBGPU_LONG_K === '0') return undefined
   const shape = productShape(a, b, transposeA, transposeB)
   if (!shape || shape.K < LONG_K) return undefined
   const {M, N, K, batch, batchA, batchB, outShape} = shape

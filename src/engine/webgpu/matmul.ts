@@ -130,12 +130,16 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
 `
 }
 
-/** How many ways to split k: enough workgroups to fill a large GPU, chunks of at least 256. */
+/**
+ * How many ways to split k: enough workgroups to fill a large GPU (about 1,024), chunks of at least
+ * 256, at most 256 slices (a product with 2 output tiles over 147,456 pixels gets 256 workgroups of
+ * 576 rows rather than 64 of 2,304).
+ */
 export function kSplits(I: number, J: number, K: number, z: number): number {
   const tile = tileFor(I, J)
   const tiles = Math.ceil(I / tile) * Math.ceil(J / tile) * z
   if (K <= 512 || tiles >= 512) return 1
-  return Math.max(1, Math.min(64, Math.ceil(K / 256), Math.ceil(1024 / tiles)))
+  return Math.max(1, Math.min(256, Math.ceil(K / 256), Math.ceil(1024 / tiles)))
 }
 
 function check(a: StridedMatMulAttrs, aT: tf.TensorInfo, bT: tf.TensorInfo): void {
