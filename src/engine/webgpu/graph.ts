@@ -436,6 +436,8 @@ class Graph {
     let encoder = b.commandEncoder as unknown as Encoder
     let pass: GpuComputePass | null = null
     let inBatch = 0
+    // Each call into Dawn costs the host a few µs: set a pipeline only when it changes within a pass.
+    let pipeline: Pipeline | null = null
     for (const c of this.commands) {
       if (c.kind === 'copy') {
         pass?.end()
@@ -443,8 +445,14 @@ class Graph {
         encoder.copyBufferToBuffer(c.source, 0, c.target, 0, c.size)
         continue
       }
-      pass ??= encoder.beginComputePass({})
-      pass.setPipeline(c.pipeline)
+      if (!pass) {
+        pass = encoder.beginComputePass({})
+        pipeline = null
+      }
+      if (c.pipeline !== pipeline) {
+        pass.setPipeline(c.pipeline)
+        pipeline = c.pipeline
+      }
       pass.setBindGroup(0, c.group)
       pass.dispatchWorkgroups(c.workgroups[0], c.workgroups[1] ?? 1, c.workgroups[2] ?? 1)
       if (++inBatch === batch) {
