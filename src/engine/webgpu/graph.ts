@@ -130,8 +130,10 @@ function bufferOf(b: Backend, t: tf.TensorInfo): GpuBuffer | undefined {
 
 /** Bytes of a tensor's CPU values as tfjs uploads them (int32 and bool as int32, the rest float32). */
 function uploadBytes(dtype: string, values: ArrayLike<number>): Uint8Array {
-  const typed = dtype === 'int32' || dtype === 'bool' ? Int32Array.from(values) : Float32Array.from(values)
-  return new Uint8Array(typed.buffer)
+  const asInt = dtype === 'int32' || dtype === 'bool'
+  // The values are usually held in the right typed array already: no copy then.
+  const typed = asInt ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values)
+  return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength)
 }
 
 /** One step being recorded: the hooks that log it, and their removal. */
@@ -167,7 +169,7 @@ class Recording implements CaptureHook {
       patch(b, 'uploadToGPU', (upload) =>
         function (this: Backend, dataId: object) {
           const data = this.tensorMap.get(dataId)
-          const bytes = data && data.resource == null && data.values != null ? uploadBytes(data.dtype, data.values as ArrayLike<number>) : undefined
+          const bytes = data && data.resource == null && data.values != null ? uploadBytes(data.dtype, data.values as ArrayLike<number>).slice() : undefined
           uploading = true
           try {
             upload.call(this, dataId)
