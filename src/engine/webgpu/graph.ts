@@ -25,6 +25,8 @@
  *     after the step, and its first use in the step must be a write, or an upload whose bytes are kept) —
  *     taken out of the pool for as long as the graph lives, so that nothing outside the step can be
  *     handed it (given back when the graph is dropped).
+ * A buffer lent to an intermediate and, later in the step, to the batch or a per-step tensor is two
+ * slots (graph-plan.ts, the pure half: roles, checks, signatures).
  * Anything else fails the recording with the reason (a tfjs op run outside record.ts, a new uniform
  * block, a queue write, a buffer of some other live tensor). Two consecutive recordings of one
  * shape must agree (pipelines, workgroups, which slot each binding takes, uploaded bytes) before
@@ -45,6 +47,7 @@ import {cachedConstants} from '../constants.js'
 import {captureHook, recordingStats, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
 import {dispatchListeners, perStepTensors, type GpuComputePass, type WebgpuBackendInternals} from './runner.js'
 import {patch} from './dispatches.js'
+import {objectId, planRecording, uploadBytes, type Command as PlanCommand, type Known, type Plan as RecordingPlan} from './graph-plan.js'
 
 interface GpuBuffer extends GpuBufferLike {
   destroy(): void
@@ -66,43 +69,8 @@ interface Backend extends WebgpuBackendInternals {
   tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]; values?: unknown} | undefined}
 }
 
-interface DispatchCommand {
-  kind: 'dispatch'
-  name: string
-  pipeline: Pipeline
-  bindings: BindingLike[]
-  workgroups: number[]
-  writes: number
-}
-
-interface UploadCommand {
-  kind: 'upload'
-  dataId: object
-  buffer: GpuBuffer
-  bytes: Uint8Array
-}
-
-type Command = DispatchCommand | UploadCommand
-
-type Role = 'state' | 'constant' | 'x' | 'y' | 'per-step' | 'transient'
-
-interface Slot {
-  role: Role
-  buffer: GpuBuffer
-  /** state / constant: the tensor that must still own the buffer when replayed. */
-  tensor?: tf.Tensor
-  /** per-step: its name, dtype and values. */
-  perStep?: {name: string; dtype: 'float32' | 'int32'; values: (context: StepContext) => number[]}
-}
-
-/** A classified recording: what a graph is built from, and its signature for comparing two steps. */
-interface Plan {
-  slots: Slot[]
-  /** Per command: dispatch bindings as slot indices (-1: a uniform block, kept), or an upload into a slot. */
-  commands: ({kind: 'dispatch'; command: DispatchCommand; slots: number[]} | {kind: 'upload'; slot: number; bytes: Uint8Array})[]
-  signature: string
-  dispatches: number
-}
+type Command = PlanCommand<GpuBuffer>
+type Plan = RecordingPlan<GpuBuffer>
 
 const MAX_FAILED_RECORDINGS = 6
 /** Training and evaluation steps, and room for batch sizes changed by the caller. */
@@ -112,28 +80,9 @@ function usageFlags(): {UNIFORM: number; COPY_SRC: number; COPY_DST: number} {
   return (globalThis as unknown as {GPUBufferUsage: {UNIFORM: number; COPY_SRC: number; COPY_DST: number}}).GPUBufferUsage
 }
 
-const objectIds = new WeakMap<object, number>()
-let nextObjectId = 1
-function objectId(o: object): number {
-  let id = objectIds.get(o)
-  if (id === undefined) {
-    id = nextObjectId++
-    objectIds.set(o, id)
-  }
-  return id
-}
-
 function bufferOf(b: Backend, t: tf.TensorInfo): GpuBuffer | undefined {
   const data = b.tensorMap.get(t.dataId)
   return (data?.resource ?? undefined) as GpuBuffer | undefined
-}
-
-/** Bytes of a tensor's CPU values as tfjs uploads them (int32 and bool as int32, the rest float32). */
-function uploadBytes(dtype: string, values: ArrayLike<number>): Uint8Array {
-  const asInt = dtype === 'int32' || dtype === 'bool'
-  // The values are usually held in the right typed array already: no copy then.
-  const typed = asInt ? (values instanceof Int32Array ? values : Int32Array.from(values)) : values instanceof Float32Array ? values : Float32Array.from(values)
-  return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength)
 }
 
 /** One step being recorded: the hooks that log it, and their removal. */
@@ -176,7 +125,7 @@ class Recording implements CaptureHook {
           } finally {
             uploading = false
           }
-          if (bytes) recording.commands.push({kind: 'upload', dataId, buffer: this.tensorMap.get(dataId)!.resource as GpuBuffer, bytes})
+          if (bytes) recording.commands.push({kind: 'upload', buffer: this.tensorMap.get(dataId)!.resource as GpuBuffer, bytes})
         }),
       patch(b.queue, 'writeBuffer', (write) =>
         function (this: unknown, ...args: unknown[]) {
@@ -192,7 +141,7 @@ class Recording implements CaptureHook {
   }
 
   dispatch(name: string, pipeline: unknown, bindings: BindingLike[], workgroups: number[], writes: number): void {
-    this.commands.push({kind: 'dispatch', name, pipeline: pipeline as Pipeline, bindings: bindings.map((r) => ({...r})), workgroups: [...workgroups], writes})
+    this.commands.push({kind: 'dispatch', name, pipeline: pipeline as Pipeline, bindings: bindings.map((r) => ({...r}) as {buffer?: GpuBuffer; offset?: number; size?: number}), workgroups: [...workgroups], writes})
   }
 
   fail(reason: string): void {
@@ -216,10 +165,10 @@ class Recording implements CaptureHook {
     if (this.failure) return this.failure
     const changed = this.state.findIndex((t, i) => t.isDisposed || t.dataId !== this.stateIds[i])
     if (changed >= 0) return `the step gave ${describeTensor(this.state[changed])} new data instead of updating it in place`
-    const known = new Map<GpuBuffer, Omit<Slot, 'buffer'>>()
-    const add = (t: tf.TensorInfo | tf.Tensor, slot: Omit<Slot, 'buffer'>) => {
+    const known = new Map<GpuBuffer, Known>()
+    const add = (t: tf.TensorInfo | tf.Tensor, k: Known) => {
       const buffer = bufferOf(b, t)
-      if (buffer && !known.has(buffer)) known.set(buffer, slot)
+      if (buffer && !known.has(buffer)) known.set(buffer, k)
     }
     for (const t of this.state) add(t, {role: 'state', tensor: t})
     add(this.x, {role: 'x'})
@@ -229,84 +178,14 @@ class Recording implements CaptureHook {
       const expected = p.dtype === 'int32' ? Int32Array.from(p.values(context)) : Float32Array.from(p.values(context))
       const held = b.tensorMap.get(p.info.dataId)
       const values = held?.values as ArrayLike<number> | null | undefined
-      // Values already uploaded are checked through the bytes recorded below.
+      // Values already uploaded are checked through the bytes recorded (planRecording).
       if (values && !sameNumbers(values, expected)) return `the per-step tensor '${p.name}' does not hold what its registered function gives`
       add(p.info, {role: 'per-step', perStep: {name: p.name, dtype: p.dtype, values: p.values}})
     }
     for (const t of cachedConstants()) add(t, {role: 'constant', tensor: t})
     const free = new Set<GpuBuffer>()
     for (const list of b.bufferManager.freeBuffers.values()) for (const buffer of list) free.add(buffer)
-
-    const slots: Slot[] = []
-    const slotOf = new Map<GpuBuffer, number>()
-    const written = new Set<number>()
-    const plan: Plan['commands'] = []
-    const sig: string[] = []
-    const uniform = usageFlags().UNIFORM
-    const slotFor = (buffer: GpuBuffer): number | string => {
-      let index = slotOf.get(buffer)
-      if (index !== undefined) return index
-      const k = known.get(buffer)
-      if (!k) {
-        if (!free.has(buffer)) return 'the step binds a buffer of a live tensor that is not in its state (weights, optimizer moments, metric sums) nor an input'
-        index = slots.push({role: 'transient', buffer}) - 1
-      } else {
-        index = slots.push({...k, buffer}) - 1
-      }
-      slotOf.set(buffer, index)
-      return index
-    }
-    let dispatches = 0
-    for (const command of this.commands) {
-      if (command.kind === 'upload') {
-        const index = slotFor(command.buffer)
-        if (typeof index === 'string') return index
-        const role = slots[index].role
-        if (role === 'per-step') {
-          const p = slots[index].perStep!
-          const expected = uploadBytes(p.dtype, p.values(context))
-          if (!sameBytes(command.bytes, expected)) return `the per-step tensor '${p.name}' does not hold what its registered function gives`
-        }
-        if (role !== 'transient') {
-          sig.push(`u${index}${role}`)
-          continue
-        }
-        written.add(index)
-        plan.push({kind: 'upload', slot: index, bytes: command.bytes})
-        sig.push(`u${index}:${command.bytes.join(',')}`)
-        continue
-      }
-      dispatches++
-      const indices: number[] = []
-      const parts: string[] = [`d${objectId(command.pipeline)}/${command.workgroups.join('x')}`]
-      for (let i = 0; i < command.bindings.length; i++) {
-        const binding = command.bindings[i]
-        const buffer = binding.buffer as GpuBuffer | undefined
-        if (!buffer) return `${command.name} binds something other than a buffer`
-        if ((buffer.usage & uniform) !== 0) {
-          indices.push(-1)
-          parts.push(`U${objectId(buffer)}`)
-          continue
-        }
-        const index = slotFor(buffer)
-        if (typeof index === 'string') return `${command.name}: ${index}`
-        const role = slots[index].role
-        const writes = i < command.writes
-        if (writes && role !== 'state' && role !== 'transient') return `${command.name} writes ${role === 'constant' ? 'a cached constant' : `the step's ${role} tensor`}`
-        if (role === 'transient') {
-          if (writes) written.add(index)
-          else if (!written.has(index)) return `${command.name} reads a buffer before the step writes it (data from outside the step that is not in its state)`
-        }
-        indices.push(index)
-        parts.push(`${index}${role[0]}@${binding.offset ?? 0}+${binding.size ?? -1}`)
-      }
-      plan.push({kind: 'dispatch', command, slots: indices})
-      sig.push(parts.join(','))
-    }
-    for (const role of ['x', 'y'] as const) {
-      if (!slots.some((s) => s.role === role)) return `the step never reads its ${role === 'x' ? 'input batch' : 'labels'} on the GPU`
-    }
-    return {slots, commands: plan, signature: sig.join(';'), dispatches}
+    return planRecording(this.commands, known, free, usageFlags().UNIFORM, context)
   }
 }
 
@@ -319,10 +198,6 @@ function sameNumbers(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false
   return true
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i])
 }
 
 type ReplayCommand = {kind: 'dispatch'; name: string; pipeline: Pipeline; group: unknown; workgroups: number[]} | {kind: 'copy'; source: GpuBuffer; target: GpuBuffer; size: number}
@@ -350,7 +225,7 @@ class Graph {
         this.checks.push({tensor: slot.tensor!, dataId: slot.tensor!.dataId, buffer: slot.buffer})
         return slot.buffer
       }
-      if (slot.role === 'transient') return this.take(slot.buffer)
+      if (slot.role === 'transient') return slot.fresh ? this.create(slot.buffer.size, slot.buffer.usage) : this.take(slot.buffer)
       const buffer = this.create(slot.buffer.size, slot.buffer.usage | flags.COPY_DST)
       if (slot.role === 'x' || slot.role === 'y') this.inputs.push({role: slot.role, buffer})
       if (slot.role === 'per-step') this.perStep.push({buffer, ...slot.perStep!})
@@ -369,22 +244,23 @@ class Graph {
         continue
       }
       const {command} = c
+      const pipeline = command.pipeline as Pipeline
       const entries = command.bindings.map((binding, i) => ({
         binding: i,
         resource: {...binding, buffer: c.slots[i] < 0 ? binding.buffer : replaced[c.slots[i]]},
       }))
-      const key = `${objectId(command.pipeline)}|${entries.map((e) => `${objectId(e.resource.buffer!)}:${e.resource.offset ?? 0}:${e.resource.size ?? -1}`).join(',')}`
+      const key = `${objectId(pipeline)}|${entries.map((e) => `${objectId(e.resource.buffer!)}:${e.resource.offset ?? 0}:${e.resource.size ?? -1}`).join(',')}`
       let group = groups.get(key)
       if (group === undefined) {
-        let layout = layouts.get(command.pipeline)
+        let layout = layouts.get(pipeline)
         if (layout === undefined) {
-          layout = command.pipeline.getBindGroupLayout(0)
-          layouts.set(command.pipeline, layout)
+          layout = pipeline.getBindGroupLayout(0)
+          layouts.set(pipeline, layout)
         }
         group = b.device.createBindGroup({layout, entries})
         groups.set(key, group)
       }
-      this.commands.push({kind: 'dispatch', name: command.name, pipeline: command.pipeline, group, workgroups: command.workgroups})
+      this.commands.push({kind: 'dispatch', name: command.name, pipeline, group, workgroups: command.workgroups})
     }
   }
 
