@@ -19,7 +19,8 @@
  *     batch into;
  *   - per-step: a tensor from `perStepTensor` — a private buffer the replay writes the step's values into,
  *     from the function registered for it;
- *   - constant: a cached scalar (../constants.ts) — kept, and must not be written;
+ *   - constant: a cached scalar or a declared constant (../constants.ts `keepConstant`: the
+ *     Perceiver's position table) — kept, checked like state, and must not be written;
  *   - uniform block: one of record.ts's persistent buffers (contents fixed) — kept;
  *   - transient: a buffer the pool lent to the step's intermediates and took back (it must be free
  *     after the step, and its first use in the step must be a write, or an upload whose bytes are kept) —
