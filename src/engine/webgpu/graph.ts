@@ -213,6 +213,10 @@ class Graph {
   private readonly inputs: {role: 'x' | 'y'; buffer: GpuBuffer}[] = []
   private readonly perStep: {buffer: GpuBuffer; dtype: 'float32' | 'int32'; values: (context: StepContext) => number[]}[] = []
   readonly dispatches: number
+  /** Bytes of GPU memory the graph holds: intermediates taken from the pool, its own buffers. */
+  get heldBytes(): number {
+    return [...this.owned, ...this.taken].reduce((sum, buffer) => sum + buffer.size, 0)
+  }
   replays = 0
 
   constructor(
@@ -455,7 +459,7 @@ class WebgpuStepGraphs implements StepGraphs {
 
   describe(): string[] {
     return [...this.shapes.entries()].map(([key, e]) => {
-      if (e.graph) return `${key}: replayed ${e.graph.replays} step${e.graph.replays === 1 ? '' : 's'} (${e.graph.dispatches} dispatches each)${e.invalidated ? `, recorded again ${e.invalidated}×` : ''}`
+      if (e.graph) return `${key}: replayed ${e.graph.replays} step${e.graph.replays === 1 ? '' : 's'} (${e.graph.dispatches} dispatches each, ${(e.graph.heldBytes / 2 ** 20).toFixed(1)} MiB held)${e.invalidated ? `, recorded again ${e.invalidated}×` : ''}`
       if (e.gaveUp) return `${key}: not replayed: ${e.gaveUp}`
       return `${key}: recording${e.lastReason ? ` (last attempt: ${e.lastReason})` : ''}`
     })
