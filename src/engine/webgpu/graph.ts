@@ -45,7 +45,7 @@
 import {tf} from '../tf.js'
 import {registerStepGraphs, type StepContext, type StepGraphs, type StepKind} from '../step-graph.js'
 import {cachedConstants} from '../constants.js'
-import {captureHook, recordingStats, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
+import {captureHook, recordingStats, returnToPool, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
 import {dispatchListeners, perStepTensors, type GpuComputePass, type WebgpuBackendInternals} from './runner.js'
 import {patch} from './dispatches.js'
 import {objectId, planRecording, uploadBytes, type Command as PlanCommand, type Known, type Plan as RecordingPlan} from './graph-plan.js'
@@ -361,13 +361,7 @@ class Graph {
 
   dispose(): void {
     for (const buffer of this.owned.splice(0)) buffer.destroy()
-    const pool = this.b.bufferManager
-    for (const buffer of this.taken.splice(0)) {
-      const key = poolKey(buffer)
-      if (!pool.freeBuffers.has(key)) pool.freeBuffers.set(key, [])
-      pool.freeBuffers.get(key)!.push(buffer)
-      pool.numFreeBuffers++
-    }
+    for (const buffer of this.taken.splice(0)) returnToPool(this.b, buffer)
   }
 }
 

@@ -231,23 +231,40 @@ function orderBufferPool(b: BackendWithCaches, c: RecordingCaches): void {
   const release = pool.releaseBuffer.bind(pool)
   pool.releaseBuffer = function releaseBuffer(buffer: GpuBufferLike, reuse = true): void {
     release(buffer, reuse)
-    if (!reuse) return
-    const list = pool.freeBuffers.get(`${buffer.size}_${buffer.usage}`)
-    if (!list || list.length < 2 || list[list.length - 1] !== buffer) return
-    // Keep the list sorted by descending id (acquire pops the end): move the new one into place.
-    const id = idOf(c, buffer)
-    let lo = 0
-    let hi = list.length - 1
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (idOf(c, list[mid]) > id) lo = mid + 1
-      else hi = mid
-    }
-    if (lo < list.length - 1) {
-      list.pop()
-      list.splice(lo, 0, buffer)
-    }
+    if (reuse) placeLast(c, pool.freeBuffers.get(`${buffer.size}_${buffer.usage}`), buffer)
   }
+}
+
+/** Move `buffer`, just pushed onto a free list, to its place in the list's descending-id order (acquire pops the end). */
+function placeLast(c: RecordingCaches, list: GpuBufferLike[] | undefined, buffer: GpuBufferLike): void {
+  if (!list || list.length < 2 || list[list.length - 1] !== buffer) return
+  const id = idOf(c, buffer)
+  let lo = 0
+  let hi = list.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (idOf(c, list[mid]) > id) lo = mid + 1
+    else hi = mid
+  }
+  if (lo < list.length - 1) {
+    list.pop()
+    list.splice(lo, 0, buffer)
+  }
+}
+
+/**
+ * Put a buffer taken out of the pool's free lists (graph.ts) back, in the order the pool keeps
+ * (lowest id handed out first), so that steps recorded afterwards get the same buffers every time.
+ */
+export function returnToPool(backend: WebgpuBackendInternals, buffer: GpuBufferLike): void {
+  const pool = (backend as BackendWithCaches).bufferManager as unknown as {freeBuffers: Map<string, GpuBufferLike[]>; numFreeBuffers: number}
+  const key = `${buffer.size}_${buffer.usage}`
+  if (!pool.freeBuffers.has(key)) pool.freeBuffers.set(key, [])
+  const list = pool.freeBuffers.get(key)!
+  list.push(buffer)
+  pool.numFreeBuffers++
+  const c = caches(backend as BackendWithCaches)
+  if (c) placeLast(c, list, buffer)
 }
 
 /** Replace `recordAndSubmit` on this backend instance by the cached version (no-op when disabled). */
