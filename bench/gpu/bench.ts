@@ -5,7 +5,7 @@
  * milliseconds after warm-up, synchronised by reading the result back; plus the compute dispatches
  * one step and one forward record (by tfjs kernel), which do not depend on the device.
  *
- *   node dist/bench/gpu/bench.js run [--rows cifar10/resnet18,...] [--repeat 5] [--warmup 2]
+ *   node dist/bench/gpu/bench.js run [--rows cifar10/resnet18,...] [--repeat 5] [--warmup 6]
  *        [--budget 240] [--backend webgpu] [--batch N] [--out webgpu.json]
  *   node dist/bench/gpu/bench.js report --webgpu webgpu.json [--torch torch.json] [--variant other.json ...]
  *        --md out.md --json out.json
@@ -87,7 +87,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 4, budget: 240, backend: 'webgpu', batch: 0, count: true, variants: []}
+  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 6, budget: 240, backend: 'webgpu', batch: 0, count: true, variants: []}
   for (let i = 1; i < argv.length; i++) {
     const key = argv[i]
     const next = (): string => {
@@ -200,7 +200,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     const perStep = result.first_step_ms
     const repeat = perStep > 20000 ? 1 : perStep > 5000 ? Math.min(args.repeat, 2) : args.repeat
     // Warm-up lets the recording caches settle (bind groups repeat once the buffer pool has) and
-    // the step be recorded for replay (from the fourth step of a shape).
+    // the step be recorded for replay (from the fourth or fifth step of a shape).
     const warmup = perStep > 5000 ? 0 : Math.max(0, args.warmup - 1)
     await timeIt(warmup, step)
     issued.length = 0
