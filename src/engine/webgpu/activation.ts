@@ -8,7 +8,7 @@
  * erf is Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), the approximation tfjs's cpu `Erf` uses.
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
 
 const WORKGROUP = 256
 
@@ -24,14 +24,9 @@ fn geluGrad(x : f32) -> f32 {
 }`
 
 function elementwiseWgsl(outputs: number, inputs: string[], body: string): string {
-  const bindings = [
-    ...Array.from({length: outputs}, (_, i) => `@group(0) @binding(${i}) var<storage, read_write> out${i} : array<f32>;`),
-    ...inputs.map((name, i) => `@group(0) @binding(${outputs + i}) var<storage, read> ${name} : array<f32>;`),
-    `@group(0) @binding(${outputs + inputs.length}) var<uniform> u : Params;`,
-  ]
   return /* wgsl */ `
 struct Params { size : u32, half : u32, };
-${bindings.join('\n')}
+${bindingsWgsl(Array.from({length: outputs}, (_, i) => `out${i}`), inputs)}
 ${ERF_WGSL}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
@@ -132,10 +127,7 @@ const ROW_WORKGROUP = 128
 function softmaxGradWgsl(): string {
   return /* wgsl */ `
 struct Params { rows : u32, cols : u32, };
-@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
-@group(0) @binding(1) var<storage, read> dy : array<f32>;
-@group(0) @binding(2) var<storage, read> y : array<f32>;
-@group(0) @binding(3) var<uniform> u : Params;
+${bindingsWgsl(['dx'], ['dy', 'y'])}
 var<workgroup> partial : array<f32, ${ROW_WORKGROUP}>;
 
 @compute @workgroup_size(${ROW_WORKGROUP})

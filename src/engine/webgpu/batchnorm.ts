@@ -20,7 +20,7 @@
  * has the kernels (only `webgpu` does).
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, ownsData, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from './runner.js'
+import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, ownsData, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from './runner.js'
 
 import {BN_GRAD_KERNEL, BN_STATS_KERNEL, BN_TRAIN_KERNEL} from '../kernels/fused-norm.js'
 
@@ -45,15 +45,7 @@ export type PartialsMode = 'stats' | 'grad' | 'rowgrad' | 'sum'
  * mean and 1/σ (LayerNorm's dγ, dβ); mode `sum` Σx alone (colsum.ts), written as [chunks, C].
  */
 function partialsWgsl(mode: PartialsMode): string {
-  const bindings =
-    mode === 'stats' || mode === 'sum'
-      ? `@group(0) @binding(1) var<storage, read> x : array<f32>;
-@group(0) @binding(2) var<uniform> u : Params;`
-      : `@group(0) @binding(1) var<storage, read> dy : array<f32>;
-@group(0) @binding(2) var<storage, read> x : array<f32>;
-@group(0) @binding(3) var<storage, read> mean : array<f32>;
-@group(0) @binding(4) var<storage, read> variance : array<f32>;
-@group(0) @binding(5) var<uniform> u : Params;`
+  const inputs = mode === 'stats' || mode === 'sum' ? ['x'] : ['dy', 'x', 'mean', 'variance']
   const body =
     mode === 'sum'
       ? `for (var r = r0 + lid.y; r < r1; r = r + ${ROW_LANES}u) { a = a + x[r * u.C + c]; }`
@@ -87,8 +79,7 @@ struct Params {
   chunks : u32,
   eps : f32,
 };
-@group(0) @binding(0) var<storage, read_write> partial : array<f32>;
-${bindings}
+${bindingsWgsl(['partial'], inputs)}
 var<workgroup> sa : array<f32, ${CHANNELS_PER_GROUP * ROW_LANES}>;
 var<workgroup> sb : array<f32, ${CHANNELS_PER_GROUP * ROW_LANES}>;
 
@@ -188,23 +179,14 @@ function writeStatistics(inPlace: boolean): string {
   ${outVariance}[c] = movingVariance[c] * (1.0 - u.momentum) + v * u.unbiasedScale * u.momentum;`
 }
 
-/**
- * WGSL bindings from 0: `outputs` (read_write), then `inputs` (read), the running statistics
- * among them read_write when they are updated in place, then the uniforms.
- */
-function bindingsWgsl(outputs: string[], inputs: string[], inPlace: boolean): string {
-  const lines = outputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read_write> ${name} : array<f32>;`)
-  inputs.forEach((name, i) => {
-    const access = inPlace && (name === 'movingMean' || name === 'movingVariance') ? 'read_write' : 'read'
-    lines.push(`@group(0) @binding(${outputs.length + i}) var<storage, ${access}> ${name} : array<f32>;`)
-  })
-  lines.push(`@group(0) @binding(${outputs.length + inputs.length}) var<uniform> u : Params;`)
-  return lines.join('\n')
-}
-
 /** Output names of the passes that write the running statistics: the new ones last unless in place. */
 function statisticsOutputs(inPlace: boolean): string[] {
   return inPlace ? ['mean', 'variance'] : ['mean', 'variance', 'newMovingMean', 'newMovingVariance']
+}
+
+/** The inputs those passes write: the running statistics when they are updated in place. */
+function runningWritten(inPlace: boolean): string[] {
+  return inPlace ? ['movingMean', 'movingVariance'] : []
 }
 
 /** WGSL: BatchNorm's dx at element i of channel c, given dβ and dγ of the channel. */
@@ -221,7 +203,7 @@ struct Params {
   momentum : f32,
   unbiasedScale : f32,
 };
-${bindingsWgsl(statisticsOutputs(inPlace), ['partial', 'x', 'movingMean', 'movingVariance'], inPlace)}
+${bindingsWgsl(statisticsOutputs(inPlace), ['partial', 'x', 'movingMean', 'movingVariance'], runningWritten(inPlace))}
 
 ${SUM_CHUNKS_HEAD}
   ${SUM_CHUNKS}
@@ -237,10 +219,7 @@ struct Params {
   C : u32,
   chunks : u32,
 };
-@group(0) @binding(0) var<storage, read_write> dGamma : array<f32>;
-@group(0) @binding(1) var<storage, read_write> dBeta : array<f32>;
-@group(0) @binding(2) var<storage, read> partial : array<f32>;
-@group(0) @binding(3) var<uniform> u : Params;
+${bindingsWgsl(['dGamma', 'dBeta'], ['partial'])}
 
 ${SUM_CHUNKS_HEAD}
   ${SUM_CHUNKS}
@@ -258,15 +237,7 @@ struct Params {
   invR : f32,
   eps : f32,
 };
-@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
-@group(0) @binding(1) var<storage, read> dy : array<f32>;
-@group(0) @binding(2) var<storage, read> x : array<f32>;
-@group(0) @binding(3) var<storage, read> mean : array<f32>;
-@group(0) @binding(4) var<storage, read> variance : array<f32>;
-@group(0) @binding(5) var<storage, read> gamma : array<f32>;
-@group(0) @binding(6) var<storage, read> dGamma : array<f32>;
-@group(0) @binding(7) var<storage, read> dBeta : array<f32>;
-@group(0) @binding(8) var<uniform> u : Params;
+${bindingsWgsl(['dx'], ['dy', 'x', 'mean', 'variance', 'gamma', 'dGamma', 'dBeta'])}
 
 @compute @workgroup_size(${ELEMENTWISE})
 fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
@@ -315,7 +286,7 @@ struct Params {
   unbiasedScale : f32,
   eps : f32,
 };
-${bindingsWgsl(['y', ...statisticsOutputs(inPlace)], ['x', 'partial', 'gamma', 'beta', 'movingMean', 'movingVariance'], inPlace)}
+${bindingsWgsl(['y', ...statisticsOutputs(inPlace)], ['x', 'partial', 'gamma', 'beta', 'movingMean', 'movingVariance'], runningWritten(inPlace))}
 ${APPLY_HEAD}
   ${APPLY_SUMS}
   ${MEAN_VARIANCE}
@@ -342,16 +313,7 @@ struct Params {
   invR : f32,
   eps : f32,
 };
-@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
-@group(0) @binding(1) var<storage, read_write> dGamma : array<f32>;
-@group(0) @binding(2) var<storage, read_write> dBeta : array<f32>;
-@group(0) @binding(3) var<storage, read> dy : array<f32>;
-@group(0) @binding(4) var<storage, read> x : array<f32>;
-@group(0) @binding(5) var<storage, read> mean : array<f32>;
-@group(0) @binding(6) var<storage, read> variance : array<f32>;
-@group(0) @binding(7) var<storage, read> gamma : array<f32>;
-@group(0) @binding(8) var<storage, read> partial : array<f32>;
-@group(0) @binding(9) var<uniform> u : Params;
+${bindingsWgsl(['dx', 'dGamma', 'dBeta'], ['dy', 'x', 'mean', 'variance', 'gamma', 'partial'])}
 ${APPLY_HEAD}
   ${APPLY_SUMS}
   let mu = mean[c];

@@ -20,7 +20,7 @@
  *   MIXTURE_WEBGPU_CONV_INPUT_MM pixels (default 0: all; -1: never) and the naive one below.
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
 
 const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'
 const WORKGROUP = 256
@@ -38,9 +38,7 @@ type Backend = WebgpuBackendInternals & tf.KernelBackend
 function flipFilterWgsl(): string {
   return /* wgsl */ `
 struct Params { size : u32, kh : u32, kw : u32, cin : u32, cout : u32, };
-@group(0) @binding(0) var<storage, read_write> out : array<f32>;
-@group(0) @binding(1) var<storage, read> w : array<f32>;
-@group(0) @binding(2) var<uniform> u : Params;
+${bindingsWgsl(['out'], ['w'])}
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {

@@ -13,7 +13,7 @@
  */
 import {tf} from '../tf.js'
 import {channelPartials, gradSums} from './batchnorm.js'
-import {flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {bindingsWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
 
 import {LN_GRAD_KERNEL, LN_KERNEL} from '../kernels/fused-norm.js'
 
@@ -44,13 +44,7 @@ struct Params {
   D : u32,
   eps : f32,
 };
-@group(0) @binding(0) var<storage, read_write> y : array<f32>;
-@group(0) @binding(1) var<storage, read_write> mean : array<f32>;
-@group(0) @binding(2) var<storage, read_write> rstd : array<f32>;
-@group(0) @binding(3) var<storage, read> x : array<f32>;
-@group(0) @binding(4) var<storage, read> gamma : array<f32>;
-@group(0) @binding(5) var<storage, read> beta : array<f32>;
-@group(0) @binding(6) var<uniform> u : Params;
+${bindingsWgsl(['y', 'mean', 'rstd'], ['x', 'gamma', 'beta'])}
 ${reduceWgsl}
 
 @compute @workgroup_size(${WG})
@@ -92,14 +86,7 @@ struct Params {
   rowsPerGroup : u32,
   chunks : u32,
 };
-@group(0) @binding(0) var<storage, read_write> dx : array<f32>;
-${sums ? '@group(0) @binding(1) var<storage, read_write> partial : array<f32>;' : ''}
-@group(0) @binding(${sums ? 2 : 1}) var<storage, read> dy : array<f32>;
-@group(0) @binding(${sums ? 3 : 2}) var<storage, read> x : array<f32>;
-@group(0) @binding(${sums ? 4 : 3}) var<storage, read> mean : array<f32>;
-@group(0) @binding(${sums ? 5 : 4}) var<storage, read> rstd : array<f32>;
-@group(0) @binding(${sums ? 6 : 5}) var<storage, read> gamma : array<f32>;
-@group(0) @binding(${sums ? 7 : 6}) var<uniform> u : Params;
+${bindingsWgsl(sums ? ['dx', 'partial'] : ['dx'], ['dy', 'x', 'mean', 'rstd', 'gamma'])}
 ${reduceWgsl}
 ${sums ? `var<workgroup> colA : array<f32, ${FUSED_MAX_D}>;
 var<workgroup> colB : array<f32, ${FUSED_MAX_D}>;` : ''}

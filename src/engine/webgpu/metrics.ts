@@ -6,17 +6,14 @@
  */
 import {tf} from '../tf.js'
 import {registerInPlaceMetrics} from '../metrics.js'
-import {dispatchOn, ownsData, type WebgpuBackendInternals} from './runner.js'
+import {bindingsWgsl, dispatchOn, ownsData, type WebgpuBackendInternals} from './runner.js'
 
 function accumulateWgsl(): string {
   return /* wgsl */ `
 struct Params {
   batch : f32,
 };
-@group(0) @binding(0) var<storage, read_write> sums : array<f32>;
-@group(0) @binding(1) var<storage, read> loss : array<f32>;
-@group(0) @binding(2) var<storage, read> correct : array<f32>;
-@group(0) @binding(3) var<uniform> u : Params;
+${bindingsWgsl(['sums'], ['loss', 'correct'])}
 
 @compute @workgroup_size(1)
 fn main() {
@@ -31,8 +28,7 @@ function zeroWgsl(): string {
 struct Params {
   size : u32,
 };
-@group(0) @binding(0) var<storage, read_write> sums : array<f32>;
-@group(0) @binding(1) var<uniform> u : Params;
+${bindingsWgsl(['sums'], [])}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid : vec3<u32>) {

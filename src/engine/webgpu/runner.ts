@@ -76,6 +76,21 @@ export interface KernelSpec {
   uniforms: UniformField[]
 }
 
+/**
+ * WGSL declarations of a kernel's bindings in the order \`runKernel\` and \`dispatchOn\` bind them:
+ * \`outputs\` (read_write) from binding 0, then \`inputs\` (read; read_write for those named in
+ * \`readWrite\`, tensors the kernel updates in place), each an array<f32>, then the uniform struct
+ * \`u : Params\`.
+ */
+export function bindingsWgsl(outputs: string[], inputs: string[], readWrite: string[] = []): string {
+  const lines = outputs.map((name, i) => `@group(0) @binding(${i}) var<storage, read_write> ${name} : array<f32>;`)
+  inputs.forEach((name, i) => {
+    lines.push(`@group(0) @binding(${outputs.length + i}) var<storage, ${readWrite.includes(name) ? 'read_write' : 'read'}> ${name} : array<f32>;`)
+  })
+  lines.push(`@group(0) @binding(${outputs.length + inputs.length}) var<uniform> u : Params;`)
+  return lines.join('\n')
+}
+
 const pipelines = new WeakMap<object, Map<string, {getBindGroupLayout(i: number): unknown}>>()
 
 /** Listeners told of every dispatch the project's kernels record (see `dispatches.ts`). */

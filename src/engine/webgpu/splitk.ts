@@ -5,7 +5,7 @@
  * convolution filter gradient (conv_filter.ts).
  */
 import {tf} from '../tf.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
 
 const SUM_WORKGROUP = 256
 
@@ -16,9 +16,7 @@ struct Params {
   cOff : vec4<i32>,
   cStr : vec4<i32>,
 };
-@group(0) @binding(0) var<storage, read_write> C : array<f32>;
-@group(0) @binding(1) var<storage, read> P : array<f32>;
-@group(0) @binding(2) var<uniform> u : Params;
+${bindingsWgsl(['C'], ['P'])}
 
 @compute @workgroup_size(${SUM_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
