@@ -68,7 +68,7 @@ export class Trainer {
     this.step++
     setDropoutStep(this.step)
     const batch = x.shape[0]
-    const context: StepContext = {step: this.step, adam: {...this.optimizer, step: this.step}}
+    const context = this.context()
     const graphs = this.stepGraphs()
     if (graphs?.replay(x, y, context)) {
       this.metrics.addReplayed(batch)
@@ -99,6 +99,11 @@ export class Trainer {
     }
   }
 
+  /** What the current step's per-step values derive from: the step count and Adam's settings. */
+  private context(): StepContext {
+    return {step: this.step, adam: {...this.optimizer, step: this.step}}
+  }
+
   /** The step graphs of the active backend (made on first use, again if the backend changed). */
   private stepGraphs(): StepGraphs | undefined {
     const backend = tf.getBackend()
@@ -123,7 +128,7 @@ export class Trainer {
   /** Evaluation-mode forward of one batch, accumulated like the training metrics (replayed where it can be). */
   evalStep(x: tf.Tensor4D, y: tf.Tensor1D): void {
     const batch = x.shape[0]
-    const context: StepContext = {step: this.step, adam: {...this.optimizer, step: this.step}}
+    const context = this.context()
     const graphs = this.stepGraphs()
     if (graphs?.replay(x, y, context, 'eval')) {
       this.metrics.addReplayed(batch)

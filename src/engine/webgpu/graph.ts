@@ -45,7 +45,7 @@
 import {tf} from '../tf.js'
 import {registerStepGraphs, type StepContext, type StepGraphs, type StepKind} from '../step-graph.js'
 import {cachedConstants} from '../constants.js'
-import {captureHook, recordingStats, returnToPool, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
+import {captureHook, recordingStats, returnToPool, takeFromPool, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
 import {dispatchListeners, perStepTensors, type GpuComputePass, type WebgpuBackendInternals} from './runner.js'
 import {patch} from './dispatches.js'
 import {objectId, planRecording, uploadBytes, type Command as PlanCommand, type Known, type Plan as RecordingPlan} from './graph-plan.js'
@@ -66,7 +66,7 @@ interface Encoder {
 interface Backend extends WebgpuBackendInternals {
   queue: {writeBuffer(buffer: GpuBuffer, offset: number, data: ArrayBufferView): void}
   device: WebgpuBackendInternals['device'] & {createBuffer(desc: {size: number; usage: number; mappedAtCreation?: boolean}): GpuBuffer}
-  bufferManager: {freeBuffers: Map<string, GpuBuffer[]>; numFreeBuffers: number}
+  bufferManager: {freeBuffers: Map<string, GpuBuffer[]>}
   tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]; values?: unknown} | undefined}
 }
 
@@ -174,15 +174,8 @@ class Recording implements CaptureHook {
     for (const t of this.state) add(t, {role: 'state', tensor: t})
     add(this.x, {role: 'x'})
     add(this.y, {role: 'y'})
-    for (const p of perStepTensors(b)) {
-      if (!p.values) continue
-      const expected = p.dtype === 'int32' ? Int32Array.from(p.values(context)) : Float32Array.from(p.values(context))
-      const held = b.tensorMap.get(p.info.dataId)
-      const values = held?.values as ArrayLike<number> | null | undefined
-      // Values already uploaded are checked through the bytes recorded (planRecording).
-      if (values && !sameNumbers(values, expected)) return `the per-step tensor '${p.name}' does not hold what its registered function gives`
-      add(p.info, {role: 'per-step', perStep: {name: p.name, dtype: p.dtype, values: p.values}})
-    }
+    // A per-step tensor the step binds was uploaded in it: planRecording checks the bytes.
+    for (const p of perStepTensors(b)) if (p.values) add(p.info, {role: 'per-step', perStep: {name: p.name, dtype: p.dtype, values: p.values}})
     for (const t of cachedConstants()) add(t, {role: 'constant', tensor: t})
     const free = new Set<GpuBuffer>()
     for (const list of b.bufferManager.freeBuffers.values()) for (const buffer of list) free.add(buffer)
@@ -193,12 +186,6 @@ class Recording implements CaptureHook {
 function describeTensor(t: tf.Tensor): string {
   const name = (t as unknown as {name?: string}).name
   return name ? `'${name}'` : `a state tensor of shape [${t.shape.join(', ')}]`
-}
-
-function sameNumbers(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false
-  return true
 }
 
 type ReplayCommand = {kind: 'dispatch'; name: string; pipeline: Pipeline; group: unknown; workgroups: number[]} | {kind: 'copy'; source: GpuBuffer; target: GpuBuffer; size: number}
@@ -277,12 +264,7 @@ class Graph {
 
   /** Take a free buffer out of the backend's pool (it was checked free when the recording ended). */
   private take(buffer: GpuBuffer): GpuBuffer {
-    const pool = this.b.bufferManager
-    const list = pool.freeBuffers.get(poolKey(buffer))
-    const at = list ? list.indexOf(buffer) : -1
-    if (at < 0) return this.create(buffer.size, buffer.usage)
-    list!.splice(at, 1)
-    pool.numFreeBuffers--
+    if (!takeFromPool(this.b, buffer)) return this.create(buffer.size, buffer.usage)
     this.taken.push(buffer)
     return buffer
   }
@@ -363,11 +345,6 @@ class Graph {
     for (const buffer of this.owned.splice(0)) buffer.destroy()
     for (const buffer of this.taken.splice(0)) returnToPool(this.b, buffer)
   }
-}
-
-/** The backend pool's key for buffers like `buffer` (tfjs-backend-webgpu's getBufferKey). */
-function poolKey(buffer: GpuBuffer): string {
-  return `${buffer.size}_${buffer.usage}`
 }
 
 interface ShapeEntry {

@@ -231,7 +231,7 @@ function orderBufferPool(b: BackendWithCaches, c: RecordingCaches): void {
   const release = pool.releaseBuffer.bind(pool)
   pool.releaseBuffer = function releaseBuffer(buffer: GpuBufferLike, reuse = true): void {
     release(buffer, reuse)
-    if (reuse) placeLast(c, pool.freeBuffers.get(`${buffer.size}_${buffer.usage}`), buffer)
+    if (reuse) placeLast(c, pool.freeBuffers.get(poolKey(buffer)), buffer)
   }
 }
 
@@ -252,13 +252,34 @@ function placeLast(c: RecordingCaches, list: GpuBufferLike[] | undefined, buffer
   }
 }
 
+/** The backend pool's key for buffers like `buffer` (tfjs-backend-webgpu's getBufferKey). */
+function poolKey(buffer: GpuBufferLike): string {
+  return `${buffer.size}_${buffer.usage}`
+}
+
+interface FreeLists {
+  freeBuffers: Map<string, GpuBufferLike[]>
+  numFreeBuffers: number
+}
+
+/** Take `buffer` out of the pool's free lists, so that nothing is handed it (graph.ts); false if it is not free. */
+export function takeFromPool(backend: WebgpuBackendInternals, buffer: GpuBufferLike): boolean {
+  const pool = (backend as BackendWithCaches).bufferManager as unknown as FreeLists
+  const list = pool.freeBuffers.get(poolKey(buffer))
+  const at = list ? list.indexOf(buffer) : -1
+  if (at < 0) return false
+  list!.splice(at, 1)
+  pool.numFreeBuffers--
+  return true
+}
+
 /**
  * Put a buffer taken out of the pool's free lists (graph.ts) back, in the order the pool keeps
  * (lowest id handed out first), so that steps recorded afterwards get the same buffers every time.
  */
 export function returnToPool(backend: WebgpuBackendInternals, buffer: GpuBufferLike): void {
-  const pool = (backend as BackendWithCaches).bufferManager as unknown as {freeBuffers: Map<string, GpuBufferLike[]>; numFreeBuffers: number}
-  const key = `${buffer.size}_${buffer.usage}`
+  const pool = (backend as BackendWithCaches).bufferManager as unknown as FreeLists
+  const key = poolKey(buffer)
   if (!pool.freeBuffers.has(key)) pool.freeBuffers.set(key, [])
   const list = pool.freeBuffers.get(key)!
   list.push(buffer)
