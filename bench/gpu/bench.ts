@@ -57,6 +57,9 @@ export interface RowResult {
   replayed_steps?: number
   timed_steps?: number
   step_graph?: string
+  /** What kernel tuning chose after the first step (src/engine/webgpu/tune.ts), and the calls it timed in this row. */
+  kernel_tuning?: string
+  tuned_calls?: {kernel: string; key: string; route: string; project_ms: number; tfjs_ms: number}[]
   first_step_ms?: number
   dispatches_forward?: number
   dispatches_step?: number
@@ -196,12 +199,24 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     await step()
     result.first_step_ms = round(performance.now() - t0)
     log(`  first step ${result.first_step_ms} ms (includes pipeline compilation)`)
-    // Rows whose step is slow get fewer repeats so that the whole run fits its budget.
-    const perStep = result.first_step_ms
+    // As the run command does: the kernel routes timed on this row's shapes after its first step.
+    const tunedBefore = await tunedKeys()
+    result.kernel_tuning = await trainer.tuneKernels()
+    if (result.kernel_tuning) {
+      log(`  kernel tuning: ${result.kernel_tuning}`)
+      result.tuned_calls = (await tunedList())
+        .filter((c) => !tunedBefore.has(c.key))
+        .map((c) => ({kernel: c.kernelName, key: c.key, route: c.route, project_ms: round(c.projectMs * 1000) / 1000, tfjs_ms: round(c.tfjsMs * 1000) / 1000}))
+    }
+    // Rows whose step is slow get fewer repeats so that the whole run fits its budget. The second
+    // step decides (the first compiles every pipeline: seconds on a GPU, not the step's cost).
+    const t1 = performance.now()
+    await step()
+    const perStep = performance.now() - t1
     const repeat = perStep > 20000 ? 1 : perStep > 5000 ? Math.min(args.repeat, 2) : args.repeat
     // Warm-up lets the recording caches settle (bind groups repeat once the buffer pool has) and
     // the step be recorded for replay (from the fourth or fifth step of a shape).
-    const warmup = perStep > 5000 ? 0 : Math.max(0, args.warmup - 1)
+    const warmup = perStep > 5000 ? 0 : Math.max(0, args.warmup - 2)
     await timeIt(warmup, step)
     issued.length = 0
     const cacheBefore = await bindGroupMisses()
@@ -240,6 +255,16 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     built.model.dispose()
   }
   return result
+}
+
+/** The kernel-route decisions so far (webgpu; empty elsewhere). */
+async function tunedList(): Promise<import('../../src/engine/webgpu/tune.js').TunedCall[]> {
+  if (tf.getBackend() !== 'webgpu') return []
+  return (await import('../../src/engine/webgpu/tune.js')).tunedCalls()
+}
+
+async function tunedKeys(): Promise<Set<string>> {
+  return new Set((await tunedList()).map((c) => c.key))
 }
 
 /** Bind groups the WebGPU recording caches have created so far (undefined off webgpu or with the caches off). */
@@ -331,6 +356,11 @@ function report(args: Args): void {
     for (const r of withKernels) {
       lines.push(`- ${r.row}: ${r.step_by_kernel!.slice(0, 12).map(([k, n]) => `${k} ${n}`).join(', ')}`)
     }
+  }
+  const tuned = ours.rows.filter((r) => r.kernel_tuning)
+  if (tuned.length > 0) {
+    lines.push('', 'Kernel tuning after the first step (src/engine/webgpu/tune.ts; calls already timed for an earlier row are not timed again):', '')
+    for (const r of tuned) lines.push(`- ${r.row}: ${r.kernel_tuning}`)
   }
   // Variants: the same rows run under other settings (e.g. MIXTURE_WEBGPU_FUSED=0), each file labelled.
   const variants: {label: string; rows: RowResult[]}[] = []

@@ -131,7 +131,7 @@ fi
 # 2c. The WebGPU tests (kernels and one training step of every paper structure against cpu) ------
 if [[ "${RUN_TESTS:-1}" == 1 && -f dist/test/engine/webgpu.test.js ]]; then
   log "WebGPU tests"
-  timeout 150 node --test dist/test/engine/webgpu.test.js dist/test/engine/webgpu-models.test.js dist/test/engine/webgpu-graph.test.js > "$OUT/webgpu-tests.log" 2>&1
+  timeout 150 node --test dist/test/engine/webgpu.test.js dist/test/engine/webgpu-models.test.js dist/test/engine/webgpu-graph.test.js dist/test/engine/webgpu-tune.test.js > "$OUT/webgpu-tests.log" 2>&1
   log "WebGPU tests exit $? ($(grep -E '^# (pass|fail|skipped) ' "$OUT/webgpu-tests.log" | tr '\n' ' '))"
 fi
 
@@ -175,6 +175,7 @@ elif [[ -z "${BENCH_ROWS:-}" ]]; then
   # Newest measures first (not yet timed on a GPU); the earlier ones (attention kernels, tiled conv
   # input gradient, submit batch) were settled by MODE=compare runs: docs/benchmarks/gpu-h200.md.
   variant "MIXTURE_WEBGPU_GRAPH=0 (every step recorded through tfjs, none replayed)" webgpu-nograph.json cifar10/resnet18,stl10-perceiver/perceiver,stl10-perceiver/alternating-2block,stl10-perceiver/cnn MIXTURE_WEBGPU_GRAPH=0
+  variant "MIXTURE_WEBGPU_TUNE=0 (no kernel tuning: every product and convolution on the project's route)" webgpu-notune.json stl10-perceiver/cnn,cifar10/resnet18,cifar10/vit MIXTURE_WEBGPU_TUNE=0
   variant "MIXTURE_WEBGPU_LONG_K=0 (small-output long-k products on tfjs's split-K program)" webgpu-nolongk.json stl10-perceiver/perceiver,stl10-perceiver/alternating-1block MIXTURE_WEBGPU_LONG_K=0
   variant "MIXTURE_WEBGPU_MATMUL=0 (products and convolutions on tfjs's programs)" webgpu-nomatmul.json cifar10/vit,cifar10/joint-1block,cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_MATMUL=0
   variant "MIXTURE_WEBGPU_BN_TWO_PASS=0 (BatchNorm in 3 dispatches each way)" webgpu-bn3.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_BN_TWO_PASS=0

@@ -9,6 +9,7 @@ import {tf, type LayersModel} from './tf.js'
 import {adamStep, type AdamConfig} from './optimizer.js'
 import {MetricSums} from './metrics.js'
 import {createStepGraphs, type StepContext, type StepGraphs} from './step-graph.js'
+import {kernelTuner, type KernelTuner} from './kernel-tuning.js'
 import {setDropoutStep} from '../layers/dropout.js'
 import {crossEntropy} from './kernels/xent.js'
 
@@ -45,6 +46,8 @@ export class Trainer {
   private v: tf.Variable[]
   private readonly metrics = new MetricSums()
   private graphs?: {backend: string; graphs: StepGraphs | undefined}
+  /** Kernel-route tuning (kernel-tuning.ts): the tuner that captured the first step, until `tuneKernels` runs. */
+  private tuning: 'first step' | {captured: KernelTuner} | 'done' = 'first step'
 
   constructor(
     readonly model: LayersModel,
@@ -76,8 +79,26 @@ export class Trainer {
       return
     }
     const step = () => this.computeStep(x, y, context)
-    if (graphs) graphs.run(x, y, context, this.stateTensors(), step)
-    else step()
+    const run = graphs ? () => graphs.run(x, y, context, this.stateTensors(), step) : step
+    if (this.tuning !== 'first step') return run()
+    // The first step: the backend's kernel tuner (if any) notes the calls it could route either way.
+    const tuner = kernelTuner(tf.getBackend())
+    this.tuning = tuner ? {captured: tuner} : 'done'
+    if (tuner) tuner.capture(run)
+    else run()
+  }
+
+  /**
+   * After the first training step: where the backend has more than one route for a product or
+   * convolution (webgpu), time them on the shapes that step used and keep the faster (once per
+   * trainer; shapes already timed in this process are not timed again). One line saying what was
+   * chosen, or undefined when there was nothing to choose.
+   */
+  async tuneKernels(): Promise<string | undefined> {
+    const tuning = this.tuning
+    if (typeof tuning !== 'object') return undefined
+    this.tuning = 'done'
+    return tuning.captured.tune()
   }
 
   private computeStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext): void {

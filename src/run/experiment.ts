@@ -228,11 +228,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   const bs = spec.train.batch_size
   const perEpoch = Math.min(numBatches(dataset.train.count, bs), spec.train.steps_per_epoch ?? Infinity)
   const augment = augmentFromConfig(spec.data as never)
+  /** What kernel tuning chose after the first step (null: nothing to choose; undefined: not yet). */
+  let tuning: string | null | undefined
   try {
     for (let epoch = startEpoch; epoch <= spec.train.epochs; epoch++) {
       progress.startEpoch(epoch, spec.train.epochs, perEpoch)
       trainer.resetMetrics()
-      const t0 = performance.now()
+      let t0 = performance.now()
       let dataMs = 0
       let images = 0
       let done = 0
@@ -248,6 +250,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
         y.dispose()
         images += next.value.size
         done++
+        // After the run's first step: time the backend's kernel routes on its shapes (webgpu).
+        if (tuning === undefined) {
+          const tuneStart = performance.now()
+          tuning = (await trainer.tuneKernels()) ?? null
+          // Not training time: the epoch's seconds and images per second leave it out.
+          t0 += performance.now() - tuneStart
+        }
         // Let signal handlers run: on synchronous backends nothing else yields to the event loop.
         await new Promise((r) => setImmediate(r))
         if (opts.stop?.requested) throw new InterruptedError(`interrupted during epoch ${epoch}`)
@@ -283,6 +292,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
       progress.endEpoch(line)
       if (epoch === startEpoch) {
         // Where the backend replays recorded steps (webgpu), say once whether it did and why not.
+        if (tuning) log(`kernel tuning: ${tuning}`)
         const replay = trainer.describeStepGraphs()
         if (replay.length > 0) log(`step replay: ${replay.join('; ')}`)
       }

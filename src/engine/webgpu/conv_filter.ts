@@ -12,7 +12,8 @@
  * NCHW inputs keep tfjs's kernel.
  */
 import {tf} from '../tf.js'
-import {runKernel, unrolled, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {runKernel, unrolled, type WebgpuBackendInternals} from './runner.js'
+import {wrapTunedKernel} from './tune.js'
 import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, filterGemm} from './gemm.js'
 import {sumSplits} from './splitk.js'
 
@@ -116,7 +117,7 @@ export function splitK(M: number, N: number, K: number): {kPerSplit: number; spl
 }
 
 export function installConvFilterKernel(): void {
-  wrapWebgpuKernel('Conv2DBackpropFilter', (original) => (args) => {
+  wrapTunedKernel('Conv2DBackpropFilter', (original) => (args) => {
     const {inputs, backend, attrs} = args
     const {x, dy} = inputs as Record<string, tf.TensorInfo>
     const a = attrs as unknown as {strides: number | [number, number]; pad: tf.backend_util.PadInfo['type'] | number | number[][]; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number]}

@@ -20,7 +20,8 @@
  *   MIXTURE_WEBGPU_CONV_INPUT_MM pixels (default 0: all; -1: never) and the naive one below.
  */
 import {tf} from '../tf.js'
-import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from './runner.js'
+import {wrapTunedKernel} from './tune.js'
 
 const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'
 const WORKGROUP = 256
@@ -112,7 +113,7 @@ export function installConvInputChoice(): void {
   const threshold = Number(process.env.MIXTURE_WEBGPU_CONV_INPUT_MM ?? 0)
   const forward = process.env.MIXTURE_WEBGPU_CONV_INPUT_FORWARD !== '0'
   if (threshold < 0 && !forward) return
-  wrapWebgpuKernel('Conv2DBackpropInput', (run) => (args) => {
+  wrapTunedKernel('Conv2DBackpropInput', (run) => (args) => {
     const a = args.attrs as unknown as BackpropInputAttrs
     if (forward) {
       const {dy, filter} = args.inputs as {dy: tf.TensorInfo; filter: tf.TensorInfo}

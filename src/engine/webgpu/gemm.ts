@@ -21,7 +21,8 @@
  * MIXTURE_WEBGPU_MATMUL=0 leaves every product and convolution to tfjs.
  */
 import {tf} from '../tf.js'
-import {runKernel, unrolled, wrapWebgpuKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
+import {runKernel, unrolled, type UniformField, type WebgpuBackendInternals} from './runner.js'
+import {wrapTunedKernel} from './tune.js'
 import {sumSplits} from './splitk.js'
 import {stridedMatMul, tileFor, type StridedMatMulAttrs} from './matmul.js'
 
@@ -548,13 +549,13 @@ function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue
  */
 export function installGemm(): void {
   if (process.env.MIXTURE_WEBGPU_MATMUL === '0') return
-  wrapWebgpuKernel('BatchMatMul', (run) => (args) => {
+  wrapTunedKernel('BatchMatMul', (run) => (args) => {
     const {a, b} = args.inputs as Record<string, tf.TensorInfo>
     const {transposeA, transposeB} = args.attrs as unknown as {transposeA: boolean; transposeB: boolean}
     const backend = args.backend as unknown as Backend
     return gemm(backend, {a, b, transposeA, transposeB, epilogue: 'none'}) ?? longKProduct(backend, a, b, transposeA, transposeB) ?? run(args)
   })
-  wrapWebgpuKernel('_FusedMatMul', (run) => (args) => {
+  wrapTunedKernel('_FusedMatMul', (run) => (args) => {
     const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
     const {transposeA, transposeB, activation} = args.attrs as unknown as {transposeA: boolean; transposeB: boolean; activation?: string}
     const epilogue = epilogueOf(bias, activation)
@@ -562,13 +563,13 @@ export function installGemm(): void {
     return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue}) ?? run(args)
   })
   type ConvAttrs = Omit<ConvArgs, 'x' | 'filter' | 'bias' | 'epilogue'> & {dataFormat: 'NHWC' | 'NCHW'; activation?: string}
-  wrapWebgpuKernel('Conv2D', (run) => (args) => {
+  wrapTunedKernel('Conv2D', (run) => (args) => {
     const {x, filter} = args.inputs as Record<string, tf.TensorInfo>
     const attrs = args.attrs as unknown as ConvAttrs
     if (attrs.dataFormat === 'NCHW') return run(args)
     return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, epilogue: 'none'}) ?? run(args)
   })
-  wrapWebgpuKernel('FusedConv2D', (run) => (args) => {
+  wrapTunedKernel('FusedConv2D', (run) => (args) => {
     const {x, filter, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
     const attrs = args.attrs as unknown as ConvAttrs
     const epilogue = epilogueOf(bias, attrs.activation)
