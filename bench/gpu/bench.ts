@@ -59,7 +59,7 @@ export interface RowResult {
   step_graph?: string
   /** What kernel tuning chose after the first step (src/engine/webgpu/tune.ts), and the calls it timed in this row. */
   kernel_tuning?: string
-  tuned_calls?: {kernel: string; key: string; route: string; project_ms: number; tfjs_ms: number}[]
+  tuned_calls?: {kernel: string; key: string; route: string; ms: Record<string, number>; error?: string}[]
   first_step_ms?: number
   dispatches_forward?: number
   dispatches_step?: number
@@ -206,7 +206,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
       log(`  kernel tuning: ${result.kernel_tuning}`)
       result.tuned_calls = (await tunedList())
         .filter((c) => !tunedBefore.has(c.key))
-        .map((c) => ({kernel: c.kernelName, key: c.key, route: c.route, project_ms: round(c.projectMs * 1000) / 1000, tfjs_ms: round(c.tfjsMs * 1000) / 1000}))
+        .map((c) => ({kernel: c.kernelName, key: c.key, route: c.route, ms: Object.fromEntries(Object.entries(c.times).map(([r, t]) => [r, Math.round(t * 1e4) / 1e4])), ...(c.error ? {error: c.error} : {})}))
     }
     // Rows whose step is slow get fewer repeats so that the whole run fits its budget. The second
     // step decides (the first compiles every pipeline: seconds on a GPU, not the step's cost).

@@ -17,7 +17,11 @@ import {resolveObject, values} from '../helpers.js'
 import {assertClose, webgpuUnavailable} from './paper-rows.js'
 
 const off =
-  process.env.MIXTURE_WEBGPU_FUSED === '0' || process.env.MIXTURE_WEBGPU_TUNE === '0' ? 'kernel tuning is off (MIXTURE_WEBGPU_FUSED=0 or MIXTURE_WEBGPU_TUNE=0)' : false
+  process.env.MIXTURE_WEBGPU_FUSED === '0' || process.env.MIXTURE_WEBGPU_TUNE === '0'
+    ? 'kernel tuning is off (MIXTURE_WEBGPU_FUSED=0 or MIXTURE_WEBGPU_TUNE=0)'
+    : process.env.MIXTURE_WEBGPU_MATMUL === '0'
+      ? "the product kernels whose routes these tests time are off (MIXTURE_WEBGPU_MATMUL=0)"
+      : false
 if (off) process.stderr.write(`webgpu kernel-tuning tests skipped: ${off}\n`)
 const unavailable = off || (await webgpuUnavailable('webgpu kernel-tuning tests'))
 const tune = unavailable ? undefined : await import('../../src/engine/webgpu/tune.js')
@@ -30,38 +34,48 @@ after(() => {
   else process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS = savedMin
 })
 
-/** Gradients of a convolution and a product: a filter gradient, a stride-1 input gradient and products with routes of the project's. */
-function step(x: tf.Tensor4D, filter: tf.Tensor4D, a: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor[] {
-  const f = (xx: tf.Tensor4D, ff: tf.Tensor4D, aa: tf.Tensor2D, ww: tf.Tensor2D): tf.Scalar =>
-    tf.add(tf.sum(tf.square(tf.conv2d(xx, ff, 1, 'same'))), tf.sum(tf.square(tf.matMul(aa, ww))))
-  return tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x, filter, a, w])
+/**
+ * Gradients of a convolution and two products: a filter gradient (gemm.ts's kernel; '64x64' applies),
+ * a stride-1 input gradient (a nested forward convolution), a product on the project's kernel, and
+ * one 32 wide that its default rules leave to tfjs ('wide' applies).
+ */
+function step(x: tf.Tensor4D, filter: tf.Tensor4D, a: tf.Tensor2D, w: tf.Tensor2D, narrow: tf.Tensor2D): tf.Tensor[] {
+  const f = (xx: tf.Tensor4D, ff: tf.Tensor4D, aa: tf.Tensor2D, ww: tf.Tensor2D, nn: tf.Tensor2D): tf.Tensor =>
+    tf.addN([tf.sum(tf.square(tf.conv2d(xx, ff, 1, 'same'))), tf.sum(tf.square(tf.matMul(aa, ww))), tf.sum(tf.square(tf.matMul(aa, nn)))])
+  return tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x, filter, a, w, narrow])
 }
 
-function inputs(): [tf.Tensor4D, tf.Tensor4D, tf.Tensor2D, tf.Tensor2D] {
+function inputs(): [tf.Tensor4D, tf.Tensor4D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D] {
   return [
     tf.tensor4d(values(2 * 16 * 16 * 64, 1), [2, 16, 16, 64]),
     tf.tensor4d(values(3 * 3 * 64 * 64, 2).map((v) => v * 0.1), [3, 3, 64, 64]),
     tf.tensor2d(values(256 * 256, 3), [256, 256]),
     tf.tensor2d(values(256 * 256, 4).map((v) => v * 0.1), [256, 256]),
+    tf.tensor2d(values(256 * 32, 5).map((v) => v * 0.1), [256, 32]),
   ]
 }
 
-/** The step's gradients, and which of the project's programs it dispatched. */
-async function run(): Promise<{grads: Float32Array[]; programs: string[]}> {
+/** The step's gradients, and how often each of the project's programs ran. */
+async function run(): Promise<{grads: Float32Array[]; programs: Map<string, number>}> {
   const args = inputs()
   const {result, count} = await countDispatches(() => tf.tidy(() => step(...args)))
   const grads = await Promise.all(result.map(async (t) => Float32Array.from(await t.data())))
   tf.dispose([...result, ...args])
-  return {grads, programs: count.byProgram.map(([name]) => name).filter((name) => name.startsWith('Mixture'))}
+  return {grads, programs: new Map(count.byProgram.filter(([name]) => name.startsWith('Mixture')))}
 }
+
+/** Dispatches of the programs whose names start with `prefix`. */
+const ran = (programs: Map<string, number>, prefix: string): number => [...programs].reduce((n, [name, k]) => n + (name.startsWith(prefix) ? k : 0), 0)
+const listed = (programs: Map<string, number>): string => [...programs].map(([name, k]) => `${name} ${k}`).join(', ')
 
 describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
   afterEach(() => tune!.resetTuning())
 
-  it('times each call of a captured step both ways and routes it as chosen; both routes give the same gradients', async () => {
+  it('times each call of a captured step through every route that applies and routes it as chosen; every route gives the same gradients', async () => {
     await tf.setBackend('webgpu')
     const plain = await run()
-    for (const name of ['MixtureConv2D', 'MixtureConv2DFilter', 'MixtureFlipFilter', 'MixtureMatMul']) assert.ok(plain.programs.some((p) => p.startsWith(name)), `${name} among ${plain.programs.join(', ')}`)
+    for (const name of ['MixtureConv2D', 'MixtureConv2DFilter', 'MixtureFlipFilter', 'MixtureMatMul']) assert.ok(ran(plain.programs, name) > 0, `${name} among ${listed(plain.programs)}`)
+    assert.equal(ran(plain.programs, 'MixtureConv2DBackpropFilter'), 0, listed(plain.programs))
     const args = inputs()
     tune!.captureCalls(() => tf.dispose(tf.tidy(() => step(...args))))
     tf.dispose(args)
@@ -70,25 +84,111 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul']) assert.ok(kernels.includes(k), `${k} among the tuned calls: ${kernels.join(', ')}`)
     assert.equal(outcome.skipped, 0)
     for (const d of outcome.decided) {
-      assert.ok(d.projectMs > 0 && d.tfjsMs > 0 && Number.isFinite(d.projectMs + d.tfjsMs), `${d.key}: ${d.projectMs} / ${d.tfjsMs} ms`)
-      assert.equal(d.route, d.tfjsMs < 0.95 * d.projectMs ? 'tfjs' : 'project', d.key)
+      const times = Object.values(d.times)
+      assert.ok(d.error === undefined && 'project' in d.times && times.length >= 2, `${d.key}: ${JSON.stringify(d)}`)
+      assert.ok(times.every((t) => t > 0 && Number.isFinite(t)), `${d.key}: ${JSON.stringify(d.times)}`)
+      const fastest = Math.min(...times)
+      assert.equal(d.times[d.route], d.route === 'project' ? d.times.project : fastest, d.key)
+      if (d.route !== 'project') assert.ok(fastest < 0.95 * d.times.project, `${d.key}: ${JSON.stringify(d.times)}`)
+      else assert.ok(fastest >= 0.95 * d.times.project, `${d.key}: ${JSON.stringify(d.times)}`)
     }
+    // The alternatives were timed where they apply: the 64 × 64 filter kernel, the narrow products on gemm.ts's kernel
+    // (whose default route is tfjs's kernel, so that is not timed twice).
+    assert.ok(outcome.decided.some((d) => d.kernelName === 'Conv2DBackpropFilter' && '64x64' in d.times), JSON.stringify(outcome.decided))
+    const narrow = outcome.decided.filter((d) => d.kernelName === 'BatchMatMul' && 'wide' in d.times)
+    assert.equal(narrow.length, 3, 'the narrow product, its input and weight gradients')
+    for (const d of narrow) assert.ok(!('tfjs' in d.times), JSON.stringify(d))
     // The stride-1 input gradient runs a forward convolution: that nested call is timed before it.
     assert.equal(kernels.filter((k) => k === 'Conv2D').length, 2, kernels.join(', '))
     assert.ok(kernels.lastIndexOf('Conv2D') < kernels.indexOf('Conv2DBackpropInput'), kernels.join(', '))
     assert.match(tune!.describeTuning(outcome), new RegExp(`^${outcome.decided.length} product/convolution calls timed in [\\d.]+ s; `))
 
-    // Every tuned call pinned to tfjs's route: none of the project's products or convolutions runs.
-    for (const d of outcome.decided) tune!.pinRoute(d, 'tfjs')
-    const viaTfjs = await run()
-    for (const name of ['MixtureConv2D', 'MixtureConv2DFilter', 'MixtureFlipFilter', 'MixtureMatMul']) assert.ok(!viaTfjs.programs.some((p) => p.startsWith(name)), `${name} ran: ${viaTfjs.programs.join(', ')}`)
-    for (const d of outcome.decided) tune!.pinRoute(d, 'project')
-    const viaProject = await run()
-    assert.deepEqual(viaProject.programs, plain.programs)
+    // Every tuned call pinned to one route: that route's programs run, and the gradients agree.
+    const pinned = async (route: string): Promise<Awaited<ReturnType<typeof run>>> => {
+      for (const d of outcome.decided) tune!.pinRoute(d, route)
+      return run()
+    }
     // Sums in another order: compared against the gradient's own scale.
     const scale = (g: Float32Array): number => g.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
-    viaTfjs.grads.forEach((g, i) => assertClose('tfjs routes', g, plain.grads[i], `gradient ${i}`, 1e-4, 1e-5 * scale(plain.grads[i]), "the project's routes"))
+    const agree = (label: string, grads: Float32Array[]): void =>
+      grads.forEach((g, i) => assertClose(label, g, plain.grads[i], `gradient ${i}`, 1e-4, 1e-5 * scale(plain.grads[i]), "the project's routes"))
+    const viaTfjs = await pinned('tfjs')
+    for (const name of ['MixtureConv2D', 'MixtureFlipFilter', 'MixtureMatMul']) assert.equal(ran(viaTfjs.programs, name), 0, `${name} ran: ${listed(viaTfjs.programs)}`)
+    agree('tfjs routes', viaTfjs.grads)
+    const via64 = await pinned('64x64')
+    assert.ok(ran(via64.programs, 'MixtureConv2DBackpropFilter') > 0 && ran(via64.programs, 'MixtureConv2DFilter') === 0, listed(via64.programs))
+    agree('64x64 filter kernel', via64.grads)
+    const viaWide = await pinned('wide')
+    assert.ok(ran(viaWide.programs, 'MixtureMatMul') >= ran(plain.programs, 'MixtureMatMul') + 3, `${listed(viaWide.programs)} vs ${listed(plain.programs)}`)
+    agree('wide products', viaWide.grads)
+    const viaProject = await pinned('project')
+    assert.deepEqual(viaProject.programs, plain.programs)
     viaProject.grads.forEach((g, i) => assert.deepEqual(g, plain.grads[i], `gradient ${i}: the project's routes as before tuning`))
+  })
+
+  it("the 'wide' route (gemm.ts's kernel where its default rules leave a call to tfjs) matches cpu: narrow and small products, batched, transposed; convolutions with 32 or fewer output channels, their input and filter gradients", async () => {
+    interface Case {
+      what: string
+      shapes: number[][]
+      /** The loss whose gradients with respect to every input are compared. */
+      loss: (...t: tf.Tensor[]) => tf.Tensor
+      /** Program name prefixes that must run on the 'wide' route (none: the route must not apply anywhere). */
+      programs: string[]
+    }
+    const square = (t: tf.Tensor): tf.Tensor => tf.sum(tf.square(t))
+    const cases: Case[] = [
+      {what: 'product 40×12 · 12×32', shapes: [[40, 12], [12, 32]], loss: (a, b) => square(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)), programs: ['MixtureMatMul']},
+      {what: 'batched', shapes: [[2, 50, 20], [2, 20, 8]], loss: (a, b) => square(tf.matMul(a, b)), programs: ['MixtureMatMul']},
+      // rows of 10 and 30 values cannot be read as vec4: 'wide' applies to none of its three products
+      {what: 'product 40×10 · 10×30', shapes: [[40, 10], [10, 30]], loss: (a, b) => square(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)), programs: []},
+      {what: 'transposed operands', shapes: [[24, 36], [8, 24]], loss: (a, b) => square(tf.matMul(a, b, true, true)), programs: ['MixtureMatMul']},
+      {what: 'conv 3×3 32→32, same', shapes: [[2, 12, 12, 32], [3, 3, 32, 32]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), programs: ['MixtureConv2D', 'MixtureConv2DFilter', 'MixtureFlipFilter']},
+      {what: 'conv 3×3 16→8, stride 2, valid', shapes: [[2, 13, 13, 16], [3, 3, 16, 8]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid')), programs: ['MixtureConv2D', 'MixtureConv2DFilter']},
+      {
+        what: 'fused conv 1×1 16→4 with bias and ReLU',
+        shapes: [[1, 9, 9, 16], [1, 1, 16, 4], [4]],
+        loss: (x, f, bias) => square(tf.fused.conv2d({x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu'})),
+        programs: ['MixtureConv2D'],
+      },
+    ]
+    for (const c of cases) {
+      const data = c.shapes.map((shape, k) => values(tf.util.sizeFromShape(shape), 10 + k))
+      const grads = (): tf.Tensor[] => {
+        const ts = c.shapes.map((shape, k) => tf.tensor(data[k], shape))
+        const out = tf.grads(c.loss)(ts)
+        tf.dispose(ts)
+        return out
+      }
+      await tf.setBackend('cpu')
+      const cpu = await Promise.all(tf.tidy(grads).map(async (t) => {
+        const v = Float32Array.from(await t.data())
+        t.dispose()
+        return v
+      }))
+      await tf.setBackend('webgpu')
+      try {
+        tune!.captureCalls(() => tf.dispose(tf.tidy(grads)))
+        const outcome = await tune!.tuneKernels()
+        const wide = outcome.decided.filter((d) => 'wide' in d.times)
+        assert.equal(wide.length > 0, c.programs.length > 0, `${c.what}: ${JSON.stringify(outcome.decided)}`)
+        // The others (a stride-1 input gradient, whose nested convolution is a 'wide' one) on the project's route.
+        for (const d of outcome.decided) tune!.pinRoute(d, 'wide' in d.times ? 'wide' : 'project')
+        const {result, count} = await countDispatches(async () => {
+          const out = tf.tidy(grads)
+          const v = await Promise.all(out.map(async (t) => Float32Array.from(await t.data())))
+          tf.dispose(out)
+          return v
+        })
+        const programs = new Map(count.byProgram)
+        for (const p of c.programs) assert.ok(ran(programs, p) > 0, `${c.what}: ${p} among ${listed(programs)}`)
+        result.forEach((g, i) => {
+          const scale = cpu[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+          assertClose(`${c.what}, wide`, g, cpu[i], `gradient ${i}`, 1e-4, 4e-5 * scale, 'cpu')
+        })
+      } finally {
+        tune!.resetTuning()
+      }
+    }
   })
 
   it('a call seen again is not timed again; a spent budget leaves the calls untimed', async () => {
@@ -126,7 +226,7 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     const probe = buildModel(spec)
     const start = await Promise.all(probe.model.getWeights().map(async (w) => Float32Array.from(await w.data())))
     probe.model.dispose()
-    const train = async (route: 'none' | 'tuned' | 'tfjs' | 'project'): Promise<{losses: number[]; lines: (string | undefined)[]; replayed: number}> => {
+    const train = async (route: 'none' | 'tuned' | 'tfjs' | 'project' | 'wide' | '64x64'): Promise<{losses: number[]; lines: (string | undefined)[]; replayed: number}> => {
       tune!.resetTuning()
       const built = buildModel(spec)
       tf.tidy(() => built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(start[i], w.shape))))
@@ -153,7 +253,7 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
       }
     }
     const untuned = await train('none')
-    for (const route of ['tuned', 'tfjs', 'project'] as const) {
+    for (const route of ['tuned', 'tfjs', 'project', 'wide', '64x64'] as const) {
       const outcome = await train(route)
       assert.match(outcome.lines[0] ?? '', /^\d+ product\/convolution calls? timed in/, `${route}: the first call reports`)
       assert.equal(outcome.lines[1], undefined, `${route}: a second call has nothing to do`)

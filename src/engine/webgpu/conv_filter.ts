@@ -14,7 +14,7 @@
 import {tf} from '../tf.js'
 import {runKernel, unrolled, type WebgpuBackendInternals} from './runner.js'
 import {wrapTunedKernel} from './tune.js'
-import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, filterGemm} from './gemm.js'
+import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, filterGemm, filterGemmPlan} from './gemm.js'
 import {sumSplits} from './splitk.js'
 
 const TILE = 64
@@ -116,45 +116,75 @@ export function splitK(M: number, N: number, K: number): {kPerSplit: number; spl
   return {kPerSplit, splits: Math.ceil(K / kPerSplit)}
 }
 
-export function installConvFilterKernel(): void {
-  wrapTunedKernel('Conv2DBackpropFilter', (original) => (args) => {
-    const {inputs, backend, attrs} = args
-    const {x, dy} = inputs as Record<string, tf.TensorInfo>
-    const a = attrs as unknown as {strides: number | [number, number]; pad: tf.backend_util.PadInfo['type'] | number | number[][]; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number]}
-    if (a.dataFormat === 'NCHW' || x.dtype !== 'float32') return original(args)
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad as never,
-      a.dimRoundingMode,
-      false,
-      'channelsLast',
-    )
-    const b = backend as unknown as WebgpuBackendInternals & tf.KernelBackend
-    const large = filterGemm(b, x, dy, info, a.filterShape)
-    if (large) return large
-    const M = info.filterHeight * info.filterWidth * info.inChannels
-    const N = info.outChannels
-    const K = info.batchSize * info.outHeight * info.outWidth
-    const {kPerSplit, splits} = splitK(M, N, K)
-    const [partial] = runKernel(b, {
-      name: 'MixtureConv2DBackpropFilter',
-      key: 'conv-filter-gemm',
-      wgsl: gemmWgsl,
-      workgroups: [Math.ceil(M / TILE), Math.ceil(N / TILE), splits],
-      inputs: [x, dy],
-      outputs: [{shape: splits === 1 ? a.filterShape : [splits, M, N]}],
-      uniforms: [
-        {type: 'uint32', data: [M]},
-        {type: 'uint32', data: [N]},
-        {type: 'uint32', data: [K]},
-        {type: 'uint32', data: [kPerSplit]},
-        ...convGeometryUniforms(info),
-      ],
-    })
-    if (splits === 1) return partial
-    return sumSplits(b, partial, {name: 'MixtureConv2DBackpropFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: a.filterShape})
+type FilterAttrs = {strides: number | [number, number]; pad: tf.backend_util.PadInfo['type'] | number | number[][]; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number]}
+type Backend = WebgpuBackendInternals & tf.KernelBackend
+
+/** The call's operands and geometry, or undefined for one the project's kernels do not take (NCHW, not float32). */
+function filterCall(args: Parameters<tf.KernelFunc>[0]): {b: Backend; x: tf.TensorInfo; dy: tf.TensorInfo; info: tf.backend_util.Conv2DInfo; filterShape: FilterAttrs['filterShape']} | undefined {
+  const {x, dy} = args.inputs as Record<string, tf.TensorInfo>
+  const a = args.attrs as unknown as FilterAttrs
+  if (a.dataFormat === 'NCHW' || x.dtype !== 'float32') return undefined
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    1,
+    a.pad as never,
+    a.dimRoundingMode,
+    false,
+    'channelsLast',
+  )
+  return {b: args.backend as unknown as Backend, x, dy, info, filterShape: a.filterShape}
+}
+
+/** The filter gradient on this module's 64 × 64 kernel, k split over workgroups. */
+function filterGradient64(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[]): tf.TensorInfo {
+  const M = info.filterHeight * info.filterWidth * info.inChannels
+  const N = info.outChannels
+  const K = info.batchSize * info.outHeight * info.outWidth
+  const {kPerSplit, splits} = splitK(M, N, K)
+  const [partial] = runKernel(b, {
+    name: 'MixtureConv2DBackpropFilter',
+    key: 'conv-filter-gemm',
+    wgsl: gemmWgsl,
+    workgroups: [Math.ceil(M / TILE), Math.ceil(N / TILE), splits],
+    inputs: [x, dy],
+    outputs: [{shape: splits === 1 ? filterShape : [splits, M, N]}],
+    uniforms: [
+      {type: 'uint32', data: [M]},
+      {type: 'uint32', data: [N]},
+      {type: 'uint32', data: [K]},
+      {type: 'uint32', data: [kPerSplit]},
+      ...convGeometryUniforms(info),
+    ],
   })
+  if (splits === 1) return partial
+  return sumSplits(b, partial, {name: 'MixtureConv2DBackpropFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: filterShape})
+}
+
+/**
+ * Conv2DBackpropFilter: large layers on gemm.ts's kernel in filter mode, the rest on the 64 × 64
+ * kernel; for tuning (tune.ts) also '64x64' (the 64 × 64 kernel where gemm.ts's would run) and
+ * 'wide' (gemm.ts's kernel where its default rules leave the layer to the 64 × 64 one).
+ */
+export function installConvFilterKernel(): void {
+  wrapTunedKernel(
+    'Conv2DBackpropFilter',
+    (original) => (args) => {
+      const c = filterCall(args)
+      if (!c) return original(args)
+      return filterGemm(c.b, c.x, c.dy, c.info, c.filterShape) ?? filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
+    },
+    () => ({
+      '64x64': (args) => {
+        const c = filterCall(args)
+        if (!c || process.env.MIXTURE_WEBGPU_MATMUL === '0' || !filterGemmPlan(c.info)) return undefined
+        return filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
+      },
+      wide: (args) => {
+        const c = filterCall(args)
+        return c && filterGemm(c.b, c.x, c.dy, c.info, c.filterShape, true)
+      },
+    }),
+  )
 }

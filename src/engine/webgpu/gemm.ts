@@ -267,9 +267,10 @@ export interface GemmShape {
  * anything. Products under 2²⁴ multiply-adds (the Perceiver's latent products) are over in a few
  * microseconds on either kernel and stay where tfjs puts them.
  */
-export function gemmApplies({M, N, K, batch}: GemmShape, transposeA: boolean, transposeB: boolean): boolean {
-  if (batch * M * N * K < MIN_MACS) return false
-  return M >= 64 && N >= 64 && (transposeA ? M : K) % 4 === 0 && (transposeB ? K : N) % 4 === 0 && N % 4 === 0
+export function gemmApplies({M, N, K, batch}: GemmShape, transposeA: boolean, transposeB: boolean, wide = false): boolean {
+  const aligned = (transposeA ? M : K) % 4 === 0 && (transposeB ? K : N) % 4 === 0 && N % 4 === 0
+  if (wide) return aligned
+  return batch * M * N * K >= MIN_MACS && M >= 64 && N >= 64 && aligned
 }
 
 export interface GemmPlan {
@@ -299,16 +300,28 @@ export function minWorkgroups(): number {
  * caller allows it (no bias or activation to apply, one batch) — k split when the output has fewer
  * than 256 tiles and k is at least 512 (enough slices for ~512 workgroups, each at least 128 long,
  * at most `mostSplits`), and at least `minWorkgroups()` workgroups in all.
+ *
+ * `wide`: the plan for a product the rules above leave to tfjs but whose extents the kernel can read
+ * (an output side under 64, few multiply-adds or workgroups), and undefined for every other — an
+ * alternative route that kernel tuning (tune.ts) times against tfjs's, never taken untimed.
  */
-export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: boolean, canSplit: boolean, mostSplits = 32): GemmPlan | undefined {
-  const {M, N, K, batch} = shape
+export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: boolean, canSplit: boolean, mostSplits = 32, wide = false): GemmPlan | undefined {
+  if (wide) {
+    if (gemmPlan(shape, transposeA, transposeB, canSplit, mostSplits) || !gemmApplies(shape, transposeA, transposeB, true)) return undefined
+    return planTiles(shape, canSplit, mostSplits, 1)
+  }
   if (!gemmApplies(shape, transposeA, transposeB)) return undefined
+  return planTiles(shape, canSplit, mostSplits, minWorkgroups())
+}
+
+function planTiles(shape: GemmShape, canSplit: boolean, mostSplits: number, fewestWorkgroups: number): GemmPlan | undefined {
+  const {M, N, K, batch} = shape
   const tileN: TileN = N <= 64 ? 64 : TILE
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / tileN) * batch
   const wanted = canSplit && tiles < 256 && K >= 512 ? Math.max(1, Math.min(mostSplits, Math.floor(K / 128), Math.ceil(512 / tiles))) : 1
   const kPerSplit = wanted > 1 ? Math.ceil(K / wanted / TK) * TK : K
   const splits = Math.ceil(K / kPerSplit)
-  if (tiles * splits < minWorkgroups()) return undefined
+  if (tiles * splits < fewestWorkgroups) return undefined
   return {tileN, splits, kPerSplit, workgroups: [Math.ceil(N / tileN), Math.ceil(M / TILE), batch * splits]}
 }
 
@@ -359,6 +372,8 @@ interface MatMulArgs {
   transposeA: boolean
   transposeB: boolean
   epilogue: GemmEpilogue
+  /** Only a product the default rules leave to tfjs (`gemmPlan`'s `wide`; kernel tuning's alternative). */
+  wide?: boolean
 }
 
 type Backend = WebgpuBackendInternals & tf.KernelBackend
@@ -397,12 +412,12 @@ function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, t
   return {M, N, K, batch: Math.max(batchA, batchB), batchA, batchB, outShape: [...outOuter, M, N]}
 }
 
-export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue}: MatMulArgs): tf.TensorInfo | undefined {
+export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue, wide}: MatMulArgs): tf.TensorInfo | undefined {
   const shape = productShape(a, b, transposeA, transposeB)
   if (!shape) return undefined
   const {M, N, K, batch, batchA, batchB, outShape} = shape
   if (!biasFits(bias, N)) return undefined
-  const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1)
+  const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1, 32, wide)
   if (!plan) return undefined
   return runPlanned(backend, {
     plan,
@@ -464,6 +479,8 @@ interface ConvArgs {
   dilations?: number | [number, number]
   dimRoundingMode?: 'floor' | 'round' | 'ceil'
   epilogue: GemmEpilogue
+  /** Only a convolution the default rules leave to tfjs (see `MatMulArgs`). */
+  wide?: boolean
 }
 
 /**
@@ -472,7 +489,7 @@ interface ConvArgs {
  * Cout not a multiple of 4, Cout under 64, fewer than 64 pixels, or under 2²⁴ multiply-adds (the
  * 3-channel first layers and small maps stay with tfjs's Conv2DMMProgram).
  */
-export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilations, dimRoundingMode, epilogue}: ConvArgs): tf.TensorInfo | undefined {
+export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilations, dimRoundingMode, epilogue, wide}: ConvArgs): tf.TensorInfo | undefined {
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
@@ -489,7 +506,7 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
   const N = info.outChannels
   const K = info.filterHeight * info.filterWidth * info.inChannels
   if (info.inChannels % 4 !== 0 || !biasFits(bias, N)) return undefined
-  const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none')
+  const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none', 32, wide)
   if (!plan) return undefined
   return runPlanned(backend, {
     plan,
@@ -506,20 +523,27 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
   })
 }
 
+/** How `filterGemm` runs a layer's filter gradient (`gemmPlan`, `wide` likewise), or undefined when it does not. */
+export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, wide = false): GemmPlan | undefined {
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.inChannels % 4 !== 0) return undefined
+  const M = info.filterHeight * info.filterWidth * info.inChannels
+  const K = info.batchSize * info.outHeight * info.outWidth
+  return gemmPlan({M, N: info.outChannels, K, batch: 1}, true, false, true, 64, wide)
+}
+
 /**
  * An NHWC convolution's filter gradient dW = patches(x)ᵀ · dy on the same kernel (M = KH·KW·Cin,
  * N = Cout, K = B·OH·OW pixels, k split over workgroups and the slices added by `sumSplits`), or
  * undefined when it is not for this kernel (dilated, Cin or Cout not a multiple of 4, fewer than
  * 64 filter rows or output channels, under 2²⁴ multiply-adds, or MIXTURE_WEBGPU_MATMUL=0).
  */
-export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[]): tf.TensorInfo | undefined {
+export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[], wide = false): tf.TensorInfo | undefined {
   if (process.env.MIXTURE_WEBGPU_MATMUL === '0' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined
-  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.inChannels % 4 !== 0) return undefined
+  const plan = filterGemmPlan(info, wide)
+  if (!plan) return undefined
   const M = info.filterHeight * info.filterWidth * info.inChannels
   const N = info.outChannels
   const K = info.batchSize * info.outHeight * info.outWidth
-  const plan = gemmPlan({M, N, K, batch: 1}, true, false, true, 64)
-  if (!plan) return undefined
   return runPlanned(backend, {
     plan,
     name: 'MixtureConv2DFilter',
@@ -549,31 +573,37 @@ function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue
  */
 export function installGemm(): void {
   if (process.env.MIXTURE_WEBGPU_MATMUL === '0') return
-  wrapTunedKernel('BatchMatMul', (run) => (args) => {
+  type MatMulAttrs = {transposeA: boolean; transposeB: boolean; activation?: string}
+  const matMul = (args: Parameters<tf.KernelFunc>[0], wide: boolean): tf.TensorInfo | undefined => {
     const {a, b} = args.inputs as Record<string, tf.TensorInfo>
-    const {transposeA, transposeB} = args.attrs as unknown as {transposeA: boolean; transposeB: boolean}
-    const backend = args.backend as unknown as Backend
-    return gemm(backend, {a, b, transposeA, transposeB, epilogue: 'none'}) ?? longKProduct(backend, a, b, transposeA, transposeB) ?? run(args)
-  })
-  wrapTunedKernel('_FusedMatMul', (run) => (args) => {
+    const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
+    return gemm(args.backend as unknown as Backend, {a, b, transposeA, transposeB, epilogue: 'none', wide})
+  }
+  // Each kernel's alternative for tuning (tune.ts): the same kernel on a product or convolution the default rules leave to tfjs.
+  wrapTunedKernel(
+    'BatchMatMul',
+    (run) => (args) => {
+      const {a, b} = args.inputs as Record<string, tf.TensorInfo>
+      const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
+      return matMul(args, false) ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
+    },
+    () => ({wide: (args) => matMul(args, true)}),
+  )
+  const fusedMatMul = (args: Parameters<tf.KernelFunc>[0], wide: boolean): tf.TensorInfo | undefined => {
     const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
-    const {transposeA, transposeB, activation} = args.attrs as unknown as {transposeA: boolean; transposeB: boolean; activation?: string}
+    const {transposeA, transposeB, activation} = args.attrs as unknown as MatMulAttrs
     const epilogue = epilogueOf(bias, activation)
-    if (!a || !b || preluActivationWeights || !epilogue) return run(args)
-    return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue}) ?? run(args)
-  })
+    if (!a || !b || preluActivationWeights || !epilogue) return undefined
+    return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue, wide})
+  }
+  wrapTunedKernel('_FusedMatMul', (run) => (args) => fusedMatMul(args, false) ?? run(args), () => ({wide: (args) => fusedMatMul(args, true)}))
   type ConvAttrs = Omit<ConvArgs, 'x' | 'filter' | 'bias' | 'epilogue'> & {dataFormat: 'NHWC' | 'NCHW'; activation?: string}
-  wrapTunedKernel('Conv2D', (run) => (args) => {
-    const {x, filter} = args.inputs as Record<string, tf.TensorInfo>
-    const attrs = args.attrs as unknown as ConvAttrs
-    if (attrs.dataFormat === 'NCHW') return run(args)
-    return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, epilogue: 'none'}) ?? run(args)
-  })
-  wrapTunedKernel('FusedConv2D', (run) => (args) => {
+  const conv = (args: Parameters<tf.KernelFunc>[0], wide: boolean): tf.TensorInfo | undefined => {
     const {x, filter, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
     const attrs = args.attrs as unknown as ConvAttrs
     const epilogue = epilogueOf(bias, attrs.activation)
-    if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW') return run(args)
-    return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, bias, epilogue}) ?? run(args)
-  })
+    if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW') return undefined
+    return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, bias, epilogue, wide})
+  }
+  for (const name of ['Conv2D', 'FusedConv2D']) wrapTunedKernel(name, (run) => (args) => conv(args, false) ?? run(args), () => ({wide: (args) => conv(args, true)}))
 }

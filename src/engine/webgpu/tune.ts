@@ -1,30 +1,41 @@
 /**
- * Which implementation runs each large product and convolution, chosen by timing both on this GPU
- * (the idea of cuDNN's benchmark mode). The project's kernels (gemm.ts, conv_input.ts,
- * conv_filter.ts) were written against one card's profile; on another card, or for a shape they were
- * not tuned for, tfjs's own program can be the faster one. A kernel installed with `wrapTunedKernel`
- * notes, during a captured training step, every call for which the project's route ran a kernel of
- * its own (a call it hands to tfjs anyway has nothing to choose); `tuneKernels` then runs each such
- * call on fresh random inputs of the same shapes and attributes, once through the project's route and
- * once through tfjs's kernel, times both (GPU timestamp queries where the adapter has them, wall time
- * to completion otherwise; warmed up, best of two rounds), and keeps tfjs's route for that call only
- * when it is at least 5% faster. Choices are per (kernel, input shapes, attributes) and last for the
- * process; a call never tuned takes the project's route, as before.
+ * Which implementation runs each product and convolution, chosen by timing them on this GPU (the
+ * idea of cuDNN's benchmark mode). The project's kernels (gemm.ts, conv_input.ts, conv_filter.ts)
+ * were written against one card's profile and their rules for taking a call (output sides ≥ 64,
+ * ≥ 2²⁴ multiply-adds, ≥ 128 workgroups) are guesses; on another card, or for a shape nobody looked
+ * at, tfjs's own program — or the project's kernel where its rules said no — can be the faster one.
+ *
+ * A kernel installed with `wrapTunedKernel` has routes: the project's ('project', the default: what
+ * the rules pick, which may be tfjs's kernel), tfjs's own ('tfjs'), and named alternatives that apply
+ * to some calls only (gemm.ts's 'wide': its kernel on a call the rules leave to tfjs; conv_filter.ts's
+ * '64x64'). During a captured training step every call is noted (kernel, input shapes, attributes);
+ * `tuneKernels` then runs each on fresh random inputs through every route that applies (tfjs's only
+ * where the project's route ran a kernel of its own), warmed up (pipelines compiled), three calls per
+ * timing, best of two rounds, GPU time from timestamp queries where the adapter has them (wall time
+ * to completion otherwise), and keeps another route only when it is at least 5% faster than the
+ * project's. Choices are per call shape and last for the process; a call never timed takes the
+ * project's route, as before. A call that fails to run on some route keeps the project's.
  *
  * The Trainer captures its first training step and the caller awaits `Trainer.tuneKernels()` after
  * it (the run command, the benchmarks); the second step then records the chosen routes and step
  * replay (graph.ts) takes them from there. A nested call (the convolution a stride-1 input gradient
  * runs) is noted before its caller, so it is tuned first and its caller is timed with its choice.
  *
- * MIXTURE_WEBGPU_TUNE=0 turns it off (every call on the project's route where that applies);
- * MIXTURE_WEBGPU_TUNE_BUDGET=s caps the seconds spent timing (default 60; calls left over keep the
- * project's route).
+ * MIXTURE_WEBGPU_TUNE=0 turns it off; MIXTURE_WEBGPU_TUNE_BUDGET=s caps the seconds spent timing
+ * (default 60; calls left over keep the project's route).
  */
 import {tf} from '../tf.js'
 import {registerKernelTuner} from '../kernel-tuning.js'
 import {dispatchListeners, wrapWebgpuKernel} from './runner.js'
 
-export type Route = 'project' | 'tfjs'
+/**
+ * A call's route: 'project' (the project's route, the default), 'tfjs' (tfjs's own kernel), or the
+ * name of an alternative the kernel offers (`wrapTunedKernel`).
+ */
+export type Route = string
+
+/** Another way the project can run a call, or undefined for a call it does not apply to. */
+export type Alternative = (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | tf.TensorInfo[] | undefined
 
 /** What one call is made of: enough to make it again on fresh inputs. */
 interface Call {
@@ -38,14 +49,18 @@ export interface TunedCall {
   key: string
   kernelName: string
   route: Route
-  projectMs: number
-  tfjsMs: number
+  /** Milliseconds per call by route (the routes that apply to it). */
+  times: Record<Route, number>
+  /** Why the call could not be timed (it keeps the project's route). */
+  error?: string
 }
 
 /** Decided calls, by key. */
 const chosen = new Map<string, TunedCall>()
-/** The route a call must take while it is being timed. */
-let forced: {key: string; route: Route} | undefined
+/** The route a call must take while it is being timed; `declined` when that alternative did not apply. */
+let forced: {key: string; route: Route; declined?: boolean} | undefined
+/** Calls with one route only (the project's hands them to tfjs and no alternative applies), by key. */
+const settled = new Set<string>()
 /** Calls noted during captured steps and not timed yet (insertion order: nested calls first). */
 const noted = new Map<string, Call>()
 let capturing = false
@@ -58,34 +73,42 @@ function callKey(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: unkno
   return `${kernelName}(${shapes.join(' ')}) ${JSON.stringify(attrs ?? {})}`
 }
 
+/** The routes other than the project's that a kernel's calls are timed through. */
+const routesOf = new Map<string, Route[]>()
+
 /**
- * Install `wrap(original)` (the project's route) for `kernelName` on webgpu, with tfjs's `original`
- * taken instead for the calls tuning found faster there.
+ * Install `wrap(original)` (the project's route) for `kernelName` on webgpu, with tfjs's `original`,
+ * or one of `alternatives(original)` (named ways of the project's that apply to some calls only), taken
+ * instead for the calls tuning found faster that way.
  */
-export function wrapTunedKernel(kernelName: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc): void {
+export function wrapTunedKernel(
+  kernelName: string,
+  wrap: (original: tf.KernelFunc) => tf.KernelFunc,
+  alternatives?: (original: tf.KernelFunc) => Record<string, Alternative>,
+): void {
   wrapWebgpuKernel(kernelName, (original) => {
     const project = wrap(original)
+    const others = alternatives?.(original) ?? {}
+    routesOf.set(kernelName, ['tfjs', ...Object.keys(others)])
     return (args) => {
       if (!active()) return project(args)
       const key = callKey(kernelName, args.inputs, args.attrs)
-      const route = forced?.key === key ? forced.route : (chosen.get(key)?.route ?? 'project')
+      const isForced = forced?.key === key
+      const route = isForced ? forced!.route : (chosen.get(key)?.route ?? 'project')
       if (route === 'tfjs') return original(args)
-      if (!capturing || forced || noted.has(key) || chosen.has(key)) return project(args)
-      let own = 0
-      const count = (): void => void own++
-      dispatchListeners.add(count)
-      try {
-        const out = project(args)
-        if (own > 0) {
-          const inputs = Object.entries(args.inputs)
-            .filter(([, t]) => t != null)
-            .map(([name, t]) => [name, [...t!.shape], t!.dtype] as [string, number[], tf.DataType])
-          noted.set(key, {key, kernelName, inputs, attrs: {...(args.attrs as Record<string, unknown>)}})
-        }
-        return out
-      } finally {
-        dispatchListeners.delete(count)
+      if (route !== 'project') {
+        const out = others[route]?.(args)
+        if (out) return out
+        if (isForced) forced!.declined = true
       }
+      if (!capturing || forced || noted.has(key) || chosen.has(key) || settled.has(key)) return project(args)
+      const out = project(args)
+      // Noted after it ran, so that a call it made itself is noted (and timed) first.
+      const inputs = Object.entries(args.inputs)
+        .filter(([, t]) => t != null)
+        .map(([name, t]) => [name, [...t!.shape], t!.dtype] as [string, number[], tf.DataType])
+      noted.set(key, {key, kernelName, inputs, attrs: {...(args.attrs as Record<string, unknown>)}})
+      return out
     }
   })
 }
@@ -99,16 +122,22 @@ interface TimingBackend {
   supportTimestampQuery?: boolean
 }
 
-/** Milliseconds per call of `call` on `inputs` through `route`: GPU time where the adapter can time, else wall time to completion. */
-async function timeCall(call: Call, inputs: tf.NamedTensorMap, route: Route, repeat: number): Promise<number> {
-  forced = {key: call.key, route}
+/**
+ * Milliseconds per call of `call` on `inputs` through `route` (GPU time where the adapter can time,
+ * else wall time to completion), or undefined when that route does not apply to the call.
+ */
+async function timeCall(call: Call, inputs: tf.NamedTensorMap, route: Route, repeat: number, own?: {dispatches: number}): Promise<number | undefined> {
+  const force = {key: call.key, route, declined: false}
+  forced = force
+  const count = (): void => void (own && own.dispatches++)
+  if (own) dispatchListeners.add(count)
   const once = (): tf.Tensor | tf.Tensor[] => tf.engine().runKernel(call.kernelName, inputs, call.attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[]
   try {
     if ((tf.backend() as unknown as TimingBackend).supportTimestampQuery) {
       const info = await tf.time(() => {
         for (let i = 0; i < repeat; i++) tf.dispose(once())
       })
-      return (info.kernelMs as number) / repeat
+      return force.declined ? undefined : (info.kernelMs as number) / repeat
     }
     const t0 = performance.now()
     let last: tf.Tensor | tf.Tensor[] = []
@@ -120,25 +149,37 @@ async function timeCall(call: Call, inputs: tf.NamedTensorMap, route: Route, rep
     // One value of the last output read back: the queue has finished everything before it.
     await tf.tidy(() => tf.slice(tf.reshape(first, [-1]), 0, 1)).data()
     tf.dispose(last)
-    return (performance.now() - t0) / repeat
+    return force.declined ? undefined : (performance.now() - t0) / repeat
   } finally {
     forced = undefined
+    dispatchListeners.delete(count)
   }
 }
 
-async function tuneCall(call: Call): Promise<TunedCall> {
+/** The call timed through every route that applies to it, or undefined when only one does. */
+async function tuneCall(call: Call): Promise<TunedCall | undefined> {
   const inputs: tf.NamedTensorMap = {}
   for (const [name, shape, dtype] of call.inputs) inputs[name] = dtype === 'float32' ? tf.randomUniform(shape, -1, 1, 'float32') : tf.zeros(shape, dtype)
   try {
-    const routes: Route[] = ['project', 'tfjs']
-    // Compile both routes' pipelines before any timing.
-    for (const route of routes) await timeCall(call, inputs, route, 1)
-    const best: Record<Route, number> = {project: Infinity, tfjs: Infinity}
-    for (let round = 0; round < ROUNDS; round++) {
-      for (const route of round % 2 ? [...routes].reverse() : routes) best[route] = Math.min(best[route], await timeCall(call, inputs, route, REPEAT))
+    // Compile every route's pipelines before any timing; drop the alternatives that do not apply,
+    // and tfjs's kernel where the project's route is that kernel (it ran none of the project's).
+    const own = {dispatches: 0}
+    await timeCall(call, inputs, 'project', 1, own)
+    const routes: Route[] = ['project']
+    for (const route of routesOf.get(call.kernelName) ?? ['tfjs']) {
+      if (route === 'tfjs' && own.dispatches === 0) continue
+      if ((await timeCall(call, inputs, route, 1)) !== undefined) routes.push(route)
     }
-    const route: Route = best.tfjs < MARGIN * best.project ? 'tfjs' : 'project'
-    return {key: call.key, kernelName: call.kernelName, route, projectMs: best.project, tfjsMs: best.tfjs}
+    if (routes.length === 1) return undefined
+    const times: Record<Route, number> = Object.fromEntries(routes.map((r) => [r, Infinity]))
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const route of round % 2 ? [...routes].reverse() : routes) times[route] = Math.min(times[route], (await timeCall(call, inputs, route, REPEAT)) ?? Infinity)
+    }
+    const fastest = routes.reduce((a, b) => (times[b] < times[a] ? b : a), 'project')
+    const route: Route = times[fastest] < MARGIN * times.project ? fastest : 'project'
+    return {key: call.key, kernelName: call.kernelName, route, times}
+  } catch (error) {
+    return {key: call.key, kernelName: call.kernelName, route: 'project', times: {}, error: (error as Error).message}
   } finally {
     tf.dispose(Object.values(inputs))
   }
@@ -167,6 +208,10 @@ export async function tuneKernels(budgetSeconds = Number(process.env.MIXTURE_WEB
       continue
     }
     const result = await tuneCall(call)
+    if (!result) {
+      settled.add(call.key)
+      continue
+    }
     chosen.set(call.key, result)
     decided.push(result)
   }
@@ -190,27 +235,40 @@ export function tunedCalls(): TunedCall[] {
 
 /** Decide a call's route without timing it (tests: to run both routes of a call found by tuning). */
 export function pinRoute(call: Pick<TunedCall, 'key' | 'kernelName'>, route: Route): void {
-  chosen.set(call.key, {key: call.key, kernelName: call.kernelName, route, projectMs: NaN, tfjsMs: NaN})
+  chosen.set(call.key, {key: call.key, kernelName: call.kernelName, route, times: {}})
 }
 
 /** Forget every decision and noted call (tests). */
 export function resetTuning(): void {
   chosen.clear()
+  settled.clear()
   noted.clear()
   forced = undefined
 }
 
 const ms = (x: number): string => (x >= 10 ? x.toFixed(1) : x.toPrecision(2))
 
-/** One line for the user: how many calls were timed and which went to tfjs. */
+/** The calls that gained most by leaving the project's default route: kernel, route, ms vs the default's. */
+function biggest(moved: TunedCall[], shown = 5): string {
+  const gain = (d: TunedCall): number => d.times.project - d.times[d.route]
+  const top = [...moved].sort((a, b) => gain(b) - gain(a)).slice(0, shown)
+  const more = moved.length - top.length
+  return `${top.map((d) => `${d.kernelName} ${d.route} ${ms(d.times[d.route])} vs ${ms(d.times.project)} ms`).join(', ')}${more > 0 ? `, ${more} more` : ''}`
+}
+
+/** One line for the user: how many calls were timed and which left the project's default route. */
 export function describeTuning({decided, skipped, seconds}: TuneOutcome): string {
-  const toTfjs = decided.filter((d) => d.route === 'tfjs')
+  const moved = decided.filter((d) => d.route !== 'project')
+  const failed = decided.filter((d) => d.error)
   const parts = [`${decided.length} product/convolution call${decided.length === 1 ? '' : 's'} timed in ${seconds.toFixed(1)} s`]
+  const byRoute = new Map<Route, number>()
+  for (const d of moved) byRoute.set(d.route, (byRoute.get(d.route) ?? 0) + 1)
   parts.push(
-    toTfjs.length === 0
-      ? "all on the project's kernels"
-      : `${decided.length - toTfjs.length} on the project's kernels, ${toTfjs.length} on tfjs's (${toTfjs.map((d) => `${d.kernelName} ${ms(d.tfjsMs)} vs ${ms(d.projectMs)} ms`).join(', ')})`,
+    moved.length === 0
+      ? "all on the project's default routes"
+      : `${decided.length - moved.length} on the project's default routes, ${[...byRoute].map(([r, n]) => `${n} ${r === 'tfjs' ? "on tfjs's" : `on '${r}'`}`).join(', ')} (${biggest(moved)})`,
   )
+  if (failed.length > 0) parts.push(`${failed.length} could not be timed (${failed[0].error})`)
   if (skipped > 0) parts.push(`${skipped} left untimed (MIXTURE_WEBGPU_TUNE_BUDGET)`)
   return parts.join('; ')
 }
