@@ -39,6 +39,19 @@ export const ROWS: [string, string][] = [
   ['stl10-perceiver/cnn', 'cnn'],
 ]
 
+/** One product or convolution call of a row's training step (`capturedCalls`). */
+export interface TunedCallRecord {
+  kernel: string
+  inputs: Record<string, number[]>
+  attrs: Record<string, unknown>
+  /** Times per training step. */
+  count: number
+  route: string
+  /** Milliseconds per call by route, where timed (a call with one route only is not). */
+  ms: Record<string, number>
+  error?: string
+}
+
 export interface RowResult {
   row: string
   torch_row: string
@@ -59,7 +72,7 @@ export interface RowResult {
   step_graph?: string
   /** What kernel tuning chose after the first step (src/engine/webgpu/tune.ts), and the calls it timed in this row. */
   kernel_tuning?: string
-  tuned_calls?: {kernel: string; key: string; route: string; ms: Record<string, number>; error?: string}[]
+  tuned_calls?: TunedCallRecord[]
   first_step_ms?: number
   dispatches_forward?: number
   dispatches_step?: number
@@ -200,14 +213,9 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     result.first_step_ms = round(performance.now() - t0)
     log(`  first step ${result.first_step_ms} ms (includes pipeline compilation)`)
     // As the run command does: the kernel routes timed on this row's shapes after its first step.
-    const tunedBefore = await tunedKeys()
     result.kernel_tuning = await trainer.tuneKernels()
-    if (result.kernel_tuning) {
-      log(`  kernel tuning: ${result.kernel_tuning}`)
-      result.tuned_calls = (await tunedList())
-        .filter((c) => !tunedBefore.has(c.key))
-        .map((c) => ({kernel: c.kernelName, key: c.key, route: c.route, ms: Object.fromEntries(Object.entries(c.times).map(([r, t]) => [r, Math.round(t * 1e4) / 1e4])), ...(c.error ? {error: c.error} : {})}))
-    }
+    if (result.kernel_tuning) log(`  kernel tuning: ${result.kernel_tuning}`)
+    result.tuned_calls = await capturedCalls()
     // Rows whose step is slow get fewer repeats so that the whole run fits its budget. The second
     // step decides (the first compiles every pipeline: seconds on a GPU, not the step's cost).
     const t1 = performance.now()
@@ -257,14 +265,25 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
   return result
 }
 
-/** The kernel-route decisions so far (webgpu; empty elsewhere). */
-async function tunedList(): Promise<import('../../src/engine/webgpu/tune.js').TunedCall[]> {
-  if (tf.getBackend() !== 'webgpu') return []
-  return (await import('../../src/engine/webgpu/tune.js')).tunedCalls()
-}
-
-async function tunedKeys(): Promise<Set<string>> {
-  return new Set((await tunedList()).map((c) => c.key))
+/**
+ * Every product and convolution call of the row's first step (webgpu with tuning on): shapes,
+ * attributes, how often it comes per step, the route it takes and its ms per route where timed
+ * (for bench/gpu/torch_ops.py, which times the same calls in PyTorch).
+ */
+async function capturedCalls(): Promise<TunedCallRecord[] | undefined> {
+  if (tf.getBackend() !== 'webgpu') return undefined
+  const {lastCapture} = await import('../../src/engine/webgpu/tune.js')
+  const calls = lastCapture()
+  if (calls.length === 0) return undefined
+  return calls.map(({call, count, decision}) => ({
+    kernel: call.kernelName,
+    inputs: Object.fromEntries(call.inputs.map(([name, shape]) => [name, shape])),
+    attrs: call.attrs,
+    count,
+    route: decision?.route ?? 'project',
+    ms: Object.fromEntries(Object.entries(decision?.times ?? {}).map(([r, t]) => [r, Math.round(t * 1e4) / 1e4])),
+    ...(decision?.error ? {error: decision.error} : {}),
+  }))
 }
 
 /** Bind groups the WebGPU recording caches have created so far (undefined off webgpu or with the caches off). */

@@ -8,7 +8,8 @@
 # WebGPU benchmark of the paper rows (bench/gpu/bench.ts), then the PyTorch CUDA reference
 # (bench/gpu/torch_gpu.py), and writes one table: $OUT/gpu-bench.md and $OUT/gpu-bench.json (plus
 # the raw webgpu.json, torch.json and logs). Every stage is guarded: a failure is logged and the
-# next stage still runs. Order: the WebGPU tests, the benchmark, the PyTorch reference, variants (one
+# next stage still runs. Order: the WebGPU tests, the benchmark, the PyTorch reference, every product
+# and convolution of each row timed in PyTorch beside ours (bench/gpu/torch_ops.py: $OUT/ops.md), variants (one
 # measure switched off each), product throughput (bench/gpu/matmul.ts and PyTorch on the same shapes),
 # the table, then bench/gpu/profile.ts with the time left (about 8 minutes).
 #
@@ -158,6 +159,17 @@ TROWS_FLAG=()
 timeout $(( TB + 40 )) "$PYTHON" bench/gpu/torch_gpu.py ${TROWS_FLAG[@]+"${TROWS_FLAG[@]}"} ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} --repeat "${TORCH_REPEAT:-10}" \
   --warmup 3 --budget "$TB" --out "$OUT/torch.json" ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} 2>&1 | tee "$OUT/torch.log" >&2
 log "PyTorch reference exit ${PIPESTATUS[0]}"
+
+# The table now (rewritten with the variants at the end), in case the run is cut short.
+[[ -f $OUT/webgpu.json ]] && node dist/bench/gpu/bench.js report --webgpu "$OUT/webgpu.json" --torch "$OUT/torch.json" \
+  --md "$OUT/gpu-bench.md" --json "$OUT/gpu-bench.json" > /dev/null 2>&1
+
+# 4b. Every product and convolution of each row's step (as kernel tuning recorded them), timed in PyTorch too
+log "per-call comparison (bench/gpu/torch_ops.py)"
+timeout 100 "$PYTHON" bench/gpu/torch_ops.py --webgpu "$OUT/webgpu.json" --out "$OUT/ops.json" --md "$OUT/ops.md" --budget 60 \
+  ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} > "$OUT/ops.log" 2>&1
+log "per-call comparison exit $?: $(grep -c '^### ' "$OUT/ops.md" 2>/dev/null || echo 0) rows"
+grep '^### ' "$OUT/ops.md" 2>/dev/null | tee -a "$OUT/run.log" >&2
 
 # 5. Variants while time remains: each switches one of the project's WebGPU measures off ---------
 VARIANTS=()

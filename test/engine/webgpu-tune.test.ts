@@ -101,7 +101,7 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     // The stride-1 input gradient runs a forward convolution: that nested call is timed before it.
     assert.equal(kernels.filter((k) => k === 'Conv2D').length, 2, kernels.join(', '))
     assert.ok(kernels.lastIndexOf('Conv2D') < kernels.indexOf('Conv2DBackpropInput'), kernels.join(', '))
-    assert.match(tune!.describeTuning(outcome), new RegExp(`^${outcome.decided.length} product/convolution calls timed in [\\d.]+ s; `))
+    assert.match(tune!.describeTuning(outcome), new RegExp(`^${outcome.decided.length} product/convolution calls with a choice timed in [\\d.]+ s \\(and ${outcome.single} with one route\\); `))
 
     // Every tuned call pinned to one route: that route's programs run, and the gradients agree.
     const pinned = async (route: string): Promise<Awaited<ReturnType<typeof run>>> => {
@@ -255,7 +255,7 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     const untuned = await train('none')
     for (const route of ['tuned', 'tfjs', 'project', 'wide', '64x64'] as const) {
       const outcome = await train(route)
-      assert.match(outcome.lines[0] ?? '', /^\d+ product\/convolution calls? timed in/, `${route}: the first call reports`)
+      assert.match(outcome.lines[0] ?? '', /^\d+ product\/convolution calls? with a choice timed in/, `${route}: the first call reports`)
       assert.equal(outcome.lines[1], undefined, `${route}: a second call has nothing to do`)
       assert.ok(outcome.replayed >= 3, `${route}: ${outcome.replayed} steps replayed`)
       assertClose(route, outcome.losses, untuned.losses, 'losses', 1e-4, 1e-6, 'never tuned')

@@ -38,7 +38,7 @@ export type Route = string
 export type Alternative = (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | tf.TensorInfo[] | undefined
 
 /** What one call is made of: enough to make it again on fresh inputs. */
-interface Call {
+export interface Call {
   key: string
   kernelName: string
   inputs: [string, number[], tf.DataType][]
@@ -59,11 +59,11 @@ export interface TunedCall {
 const chosen = new Map<string, TunedCall>()
 /** The route a call must take while it is being timed; `declined` when that alternative did not apply. */
 let forced: {key: string; route: Route; declined?: boolean} | undefined
-/** Calls with one route only (the project's hands them to tfjs and no alternative applies), by key. */
-const settled = new Set<string>()
 /** Calls noted during captured steps and not timed yet (insertion order: nested calls first). */
 const noted = new Map<string, Call>()
 let capturing = false
+/** Every call of the last captured step, with how often it came. */
+let captured = new Map<string, {call: Call; count: number}>()
 
 /** Whether any call needs its key: something decided, being timed or being noted. */
 const active = (): boolean => chosen.size > 0 || forced !== undefined || capturing
@@ -90,9 +90,7 @@ export function wrapTunedKernel(
     const project = wrap(original)
     const others = alternatives?.(original) ?? {}
     routesOf.set(kernelName, ['tfjs', ...Object.keys(others)])
-    return (args) => {
-      if (!active()) return project(args)
-      const key = callKey(kernelName, args.inputs, args.attrs)
+    const run = (key: string, args: Parameters<tf.KernelFunc>[0]): ReturnType<tf.KernelFunc> => {
       const isForced = forced?.key === key
       const route = isForced ? forced!.route : (chosen.get(key)?.route ?? 'project')
       if (route === 'tfjs') return original(args)
@@ -101,16 +99,31 @@ export function wrapTunedKernel(
         if (out) return out
         if (isForced) forced!.declined = true
       }
-      if (!capturing || forced || noted.has(key) || chosen.has(key) || settled.has(key)) return project(args)
-      const out = project(args)
+      return project(args)
+    }
+    return (args) => {
+      if (!active()) return project(args)
+      const key = callKey(kernelName, args.inputs, args.attrs)
+      const out = run(key, args)
       // Noted after it ran, so that a call it made itself is noted (and timed) first.
-      const inputs = Object.entries(args.inputs)
-        .filter(([, t]) => t != null)
-        .map(([name, t]) => [name, [...t!.shape], t!.dtype] as [string, number[], tf.DataType])
-      noted.set(key, {key, kernelName, inputs, attrs: {...(args.attrs as Record<string, unknown>)}})
+      if (capturing && !forced) note(key, kernelName, args)
       return out
     }
   })
+}
+
+function note(key: string, kernelName: string, args: Parameters<tf.KernelFunc>[0]): void {
+  const seen = captured.get(key)
+  if (seen) {
+    seen.count++
+    return
+  }
+  const inputs = Object.entries(args.inputs)
+    .filter(([, t]) => t != null)
+    .map(([name, t]) => [name, [...t!.shape], t!.dtype] as [string, number[], tf.DataType])
+  const call = {key, kernelName, inputs, attrs: {...(args.attrs as Record<string, unknown>)}}
+  captured.set(key, {call, count: 1})
+  if (!chosen.has(key) && !noted.has(key)) noted.set(key, call)
 }
 
 const REPEAT = 3
@@ -156,8 +169,11 @@ async function timeCall(call: Call, inputs: tf.NamedTensorMap, route: Route, rep
   }
 }
 
-/** The call timed through every route that applies to it, or undefined when only one does. */
-async function tuneCall(call: Call): Promise<TunedCall | undefined> {
+/**
+ * The call timed through every route that applies to it (a call with one route only — the project's
+ * hands it to tfjs and no alternative applies — is timed too, for the record).
+ */
+async function tuneCall(call: Call): Promise<TunedCall> {
   const inputs: tf.NamedTensorMap = {}
   for (const [name, shape, dtype] of call.inputs) inputs[name] = dtype === 'float32' ? tf.randomUniform(shape, -1, 1, 'float32') : tf.zeros(shape, dtype)
   try {
@@ -170,7 +186,6 @@ async function tuneCall(call: Call): Promise<TunedCall | undefined> {
       if (route === 'tfjs' && own.dispatches === 0) continue
       if ((await timeCall(call, inputs, route, 1)) !== undefined) routes.push(route)
     }
-    if (routes.length === 1) return undefined
     const times: Record<Route, number> = Object.fromEntries(routes.map((r) => [r, Infinity]))
     for (let round = 0; round < ROUNDS; round++) {
       for (const route of round % 2 ? [...routes].reverse() : routes) times[route] = Math.min(times[route], (await timeCall(call, inputs, route, REPEAT)) ?? Infinity)
@@ -187,8 +202,10 @@ async function tuneCall(call: Call): Promise<TunedCall | undefined> {
 
 
 export interface TuneOutcome {
-  /** Calls decided by this run, in the order they were timed. */
+  /** Calls with more than one route decided by this run, in the order they were timed. */
   decided: TunedCall[]
+  /** Calls with one route only, timed for the record. */
+  single: number
   /** Calls left on the project's route because the time budget ran out. */
   skipped: number
   seconds: number
@@ -201,6 +218,7 @@ export async function tuneKernels(budgetSeconds = Number(process.env.MIXTURE_WEB
   noted.clear()
   const decided: TunedCall[] = []
   let skipped = 0
+  let single = 0
   for (const call of calls) {
     if (chosen.has(call.key)) continue
     if ((performance.now() - t0) / 1000 > budgetSeconds) {
@@ -208,18 +226,16 @@ export async function tuneKernels(budgetSeconds = Number(process.env.MIXTURE_WEB
       continue
     }
     const result = await tuneCall(call)
-    if (!result) {
-      settled.add(call.key)
-      continue
-    }
     chosen.set(call.key, result)
-    decided.push(result)
+    if (Object.keys(result.times).length > 1 || result.error) decided.push(result)
+    else single++
   }
-  return {decided, skipped, seconds: (performance.now() - t0) / 1000}
+  return {decided, single, skipped, seconds: (performance.now() - t0) / 1000}
 }
 
 /** Note the calls `fn` makes that have two routes (see `wrapTunedKernel`). */
 export function captureCalls(fn: () => void): void {
+  captured = new Map()
   capturing = true
   try {
     fn()
@@ -228,7 +244,12 @@ export function captureCalls(fn: () => void): void {
   }
 }
 
-/** Every decision so far. */
+/** Every call of the last captured step: how often it came, and the decision on it (none: not timed yet). */
+export function lastCapture(): {call: Call; count: number; decision?: TunedCall}[] {
+  return [...captured.values()].map(({call, count}) => ({call, count, decision: chosen.get(call.key)}))
+}
+
+/** Every decision so far (calls with one route only included). */
 export function tunedCalls(): TunedCall[] {
   return [...chosen.values()]
 }
@@ -241,8 +262,8 @@ export function pinRoute(call: Pick<TunedCall, 'key' | 'kernelName'>, route: Rou
 /** Forget every decision and noted call (tests). */
 export function resetTuning(): void {
   chosen.clear()
-  settled.clear()
   noted.clear()
+  captured = new Map()
   forced = undefined
 }
 
@@ -257,10 +278,10 @@ function biggest(moved: TunedCall[], shown = 5): string {
 }
 
 /** One line for the user: how many calls were timed and which left the project's default route. */
-export function describeTuning({decided, skipped, seconds}: TuneOutcome): string {
+export function describeTuning({decided, single, skipped, seconds}: TuneOutcome): string {
   const moved = decided.filter((d) => d.route !== 'project')
   const failed = decided.filter((d) => d.error)
-  const parts = [`${decided.length} product/convolution call${decided.length === 1 ? '' : 's'} timed in ${seconds.toFixed(1)} s`]
+  const parts = [`${decided.length} product/convolution call${decided.length === 1 ? '' : 's'} with a choice timed in ${seconds.toFixed(1)} s (and ${single} with one route)`]
   const byRoute = new Map<Route, number>()
   for (const d of moved) byRoute.set(d.route, (byRoute.get(d.route) ?? 0) + 1)
   parts.push(
@@ -279,7 +300,7 @@ registerKernelTuner('webgpu', () => {
     capture: captureCalls,
     async tune() {
       const outcome = await tuneKernels()
-      return outcome.decided.length + outcome.skipped > 0 ? describeTuning(outcome) : undefined
+      return outcome.decided.length + outcome.single + outcome.skipped > 0 ? describeTuning(outcome) : undefined
     },
   }
 })
