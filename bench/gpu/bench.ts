@@ -70,7 +70,7 @@ export interface RowResult {
   replayed_steps?: number
   timed_steps?: number
   step_graph?: string
-  /** What kernel tuning chose after the first step (src/engine/webgpu/tune.ts), and the calls it timed in this row. */
+  /** What kernel tuning chose before the first step (src/engine/webgpu/tune.ts), and the calls it timed in this row. */
   kernel_tuning?: string
   tuned_calls?: TunedCallRecord[]
   first_step_ms?: number
@@ -208,14 +208,14 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
       issued.push(performance.now() - t0)
       result.last_loss = (await trainer.readMetrics()).loss
     }
+    // As the run command does: the kernel routes timed on this row's shapes before its first step.
+    result.kernel_tuning = await trainer.tuneKernels(x, labels)
+    if (result.kernel_tuning) log(`  kernel tuning: ${result.kernel_tuning}`)
+    result.tuned_calls = await capturedCalls()
     const t0 = performance.now()
     await step()
     result.first_step_ms = round(performance.now() - t0)
     log(`  first step ${result.first_step_ms} ms (includes pipeline compilation)`)
-    // As the run command does: the kernel routes timed on this row's shapes after its first step.
-    result.kernel_tuning = await trainer.tuneKernels()
-    if (result.kernel_tuning) log(`  kernel tuning: ${result.kernel_tuning}`)
-    result.tuned_calls = await capturedCalls()
     // Rows whose step is slow get fewer repeats so that the whole run fits its budget. The second
     // step decides (the first compiles every pipeline: seconds on a GPU, not the step's cost).
     const t1 = performance.now()
@@ -266,7 +266,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
 }
 
 /**
- * Every product and convolution call of the row's first step (webgpu with tuning on): shapes,
+ * Every product and convolution call of the row's step (webgpu with tuning on): shapes,
  * attributes, how often it comes per step, the route it takes and its ms per route where timed
  * (for bench/gpu/torch_ops.py, which times the same calls in PyTorch).
  */
@@ -378,7 +378,7 @@ function report(args: Args): void {
   }
   const tuned = ours.rows.filter((r) => r.kernel_tuning)
   if (tuned.length > 0) {
-    lines.push('', 'Kernel tuning after the first step (src/engine/webgpu/tune.ts; calls already timed for an earlier row are not timed again):', '')
+    lines.push('', 'Kernel tuning before the first step (src/engine/webgpu/tune.ts; calls already timed for an earlier row are not timed again):', '')
     for (const r of tuned) lines.push(`- ${r.row}: ${r.kernel_tuning}`)
   }
   // Variants: the same rows run under other settings (e.g. MIXTURE_WEBGPU_FUSED=0), each file labelled.

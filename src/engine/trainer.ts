@@ -9,7 +9,7 @@ import {tf, type LayersModel} from './tf.js'
 import {adamStep, type AdamConfig} from './optimizer.js'
 import {MetricSums} from './metrics.js'
 import {createStepGraphs, type StepContext, type StepGraphs} from './step-graph.js'
-import {kernelTuner, type KernelTuner} from './kernel-tuning.js'
+import {kernelTuner} from './kernel-tuning.js'
 import {setDropoutStep} from '../layers/dropout.js'
 import {crossEntropy} from './kernels/xent.js'
 
@@ -46,8 +46,8 @@ export class Trainer {
   private v: tf.Variable[]
   private readonly metrics = new MetricSums()
   private graphs?: {backend: string; graphs: StepGraphs | undefined}
-  /** Kernel-route tuning (kernel-tuning.ts): the tuner that captured the first step, until `tuneKernels` runs. */
-  private tuning: 'first step' | {captured: KernelTuner} | 'done' = 'first step'
+  /** Whether `tuneKernels` has run. */
+  private tuned = false
 
   constructor(
     readonly model: LayersModel,
@@ -79,26 +79,30 @@ export class Trainer {
       return
     }
     const step = () => this.computeStep(x, y, context)
-    const run = graphs ? () => graphs.run(x, y, context, this.stateTensors(), step) : step
-    if (this.tuning !== 'first step') return run()
-    // The first step: the backend's kernel tuner (if any) notes the calls it could route either way.
-    const tuner = kernelTuner(tf.getBackend())
-    this.tuning = tuner ? {captured: tuner} : 'done'
-    if (tuner) tuner.capture(run)
-    else run()
+    if (graphs) graphs.run(x, y, context, this.stateTensors(), step)
+    else step()
   }
 
   /**
-   * After the first training step: where the backend has more than one route for a product or
-   * convolution (webgpu), time them on the shapes that step used and keep the faster (once per
-   * trainer; shapes already timed in this process are not timed again). One line saying what was
-   * chosen, or undefined when there was nothing to choose.
+   * Before the first training step, on its batch: where the backend has more than one route for a
+   * product or convolution (webgpu; kernel-tuning.ts), run the forward and backward pass once with
+   * nothing updated (the forward in inference mode, so that running statistics stay as they are;
+   * its products and convolutions are the training step's), time the routes of every call it made
+   * and keep the faster, so that every step takes the same kernels. Once per trainer; calls already
+   * timed (or pinned) in this process are not timed again. One line saying what was chosen, or
+   * undefined when there was nothing to time.
    */
-  async tuneKernels(): Promise<string | undefined> {
-    const tuning = this.tuning
-    if (typeof tuning !== 'object') return undefined
-    this.tuning = 'done'
-    return tuning.captured.tune()
+  async tuneKernels(x: tf.Tensor4D, y: tf.Tensor1D): Promise<string | undefined> {
+    if (this.tuned) return undefined
+    this.tuned = true
+    const tuner = kernelTuner(tf.getBackend())
+    if (!tuner) return undefined
+    tuner.capture(() => {
+      tf.tidy(() => {
+        tf.variableGrads(() => crossEntropy(this.model.apply(x, {training: false}) as tf.Tensor2D, y).loss, this.vars)
+      })
+    })
+    return tuner.tune()
   }
 
   private computeStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext): void {

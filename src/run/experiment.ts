@@ -10,6 +10,8 @@
  *     summary.json    the paper's table columns, updated every epoch
  *     last.ckpt       weights + Adam state after the last finished epoch (resume point)
  *     best.ckpt       weights at the best test accuracy
+ *     kernel-routes.json  (webgpu) the product/convolution routes kernel tuning chose after the first
+ *                     step; a resumed run pins them instead of timing again
  */
 import {createHash} from 'node:crypto'
 import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
@@ -18,6 +20,7 @@ import {stringify as yamlStringify} from 'yaml'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
 import {Trainer} from '../engine/trainer.js'
+import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {resolveSpec} from '../config/resolve.js'
 import type {ResolvedSpec} from '../config/validate.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
@@ -163,6 +166,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   }
   const backend: BackendChoice = await selectBackend(requestedBackend(opts.backend ?? (spec.engine.backend !== 'auto' ? spec.engine.backend : undefined)))
   log(describeBackend(backend))
+  // Kernel routes (webgpu): pinned from MIXTURE_WEBGPU_ROUTES, or from a resumed run's folder below.
+  const tuner = kernelTuner(tf.getBackend())
+  const routesEnv = process.env.MIXTURE_WEBGPU_ROUTES
+  if (routesEnv) {
+    if (tuner) log(`kernel routes: ${pinRoutes(tuner, resolve(routesEnv), 'MIXTURE_WEBGPU_ROUTES')}`)
+    else log(`MIXTURE_WEBGPU_ROUTES is ignored: the ${tf.getBackend()} backend has no kernel routes to pin`)
+  }
 
   const built = buildModel(spec)
   const dataset: Dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log})
@@ -182,6 +192,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
     writeFileAtomic(join(runDir, 'metrics.csv'), `${METRICS_HEADER}\n${history.map((l) => `${metricsRow(l)}\n`).join('')}`)
     startEpoch = ckpt.meta.epoch + 1
     log(`resuming ${runDir} after epoch ${ckpt.meta.epoch} (step ${ckpt.meta.step})`)
+    const routesFile = join(runDir, ROUTES_FILE)
+    if (tuner && !routesEnv && existsSync(routesFile)) log(`kernel routes: ${pinRoutes(tuner, routesFile)}`)
   } else {
     runDir = opts.runDir ? resolve(opts.runDir) : newRunDir(resolve(opts.outDir ?? spec.output.dir), spec)
     mkdirSync(runDir, {recursive: true})
@@ -228,7 +240,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   const bs = spec.train.batch_size
   const perEpoch = Math.min(numBatches(dataset.train.count, bs), spec.train.steps_per_epoch ?? Infinity)
   const augment = augmentFromConfig(spec.data as never)
-  /** What kernel tuning chose after the first step (null: nothing to choose; undefined: not yet). */
+  /** What kernel tuning chose before the first step (null: nothing to choose; undefined: not yet). */
   let tuning: string | null | undefined
   try {
     for (let epoch = startEpoch; epoch <= spec.train.epochs; epoch++) {
@@ -245,18 +257,20 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
         if (next.done) break
         const [x, y] = toTensors(next.value, size)
         dataMs += performance.now() - d0
+        // Before the run's first step: time the backend's kernel routes on its shapes (webgpu).
+        if (tuning === undefined) {
+          const tuneStart = performance.now()
+          tuning = (await trainer.tuneKernels(x, y)) ?? null
+          // The routes this run takes (timed now or pinned), for a resumed run and for the record.
+          if (tuner) writeFileAtomic(join(runDir, ROUTES_FILE), `${JSON.stringify(tuner.routes(), null, 2)}\n`)
+          // Not training time: the epoch's seconds and images per second leave it out.
+          t0 += performance.now() - tuneStart
+        }
         trainer.trainStep(x, y)
         x.dispose()
         y.dispose()
         images += next.value.size
         done++
-        // After the run's first step: time the backend's kernel routes on its shapes (webgpu).
-        if (tuning === undefined) {
-          const tuneStart = performance.now()
-          tuning = (await trainer.tuneKernels()) ?? null
-          // Not training time: the epoch's seconds and images per second leave it out.
-          t0 += performance.now() - tuneStart
-        }
         // Let signal handlers run: on synchronous backends nothing else yields to the event loop.
         await new Promise((r) => setImmediate(r))
         if (opts.stop?.requested) throw new InterruptedError(`interrupted during epoch ${epoch}`)
@@ -329,3 +343,22 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
 }
 
 export {paramTable}
+
+const ROUTES_FILE = 'kernel-routes.json'
+
+/** Pin the kernel routes kept in `file`; a missing or malformed file is a usage error saying which. */
+function pinRoutes(tuner: KernelTuner, file: string, setting?: string): string {
+  const what = setting ? `${setting}=${file}` : file
+  let doc: unknown
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message
+    throw new UsageError(`cannot read the kernel routes in ${what}: ${reason}${setting ? ` (point ${setting} at a run folder's ${ROUTES_FILE}, or unset it)` : ` (delete ${file} to time the routes again)`}`)
+  }
+  try {
+    return tuner.pin(doc, file, setting ? `point ${setting} at a run folder's ${ROUTES_FILE}, or unset it` : undefined)
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}

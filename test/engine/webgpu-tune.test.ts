@@ -14,7 +14,7 @@ import {Trainer} from '../../src/engine/trainer.js'
 import {countDispatches} from '../../src/engine/webgpu/dispatches.js'
 import {buildModel} from '../../src/model/build.js'
 import {resolveObject, values} from '../helpers.js'
-import {assertClose, webgpuUnavailable} from './paper-rows.js'
+import {assertClose, paperRows, webgpuUnavailable} from './paper-rows.js'
 
 const off =
   process.env.MIXTURE_WEBGPU_FUSED === '0' || process.env.MIXTURE_WEBGPU_TUNE === '0'
@@ -208,9 +208,70 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     assert.deepEqual([again.decided.length, again.skipped], [0, 0], 'nothing new to time')
   })
 
-  it('a Trainer tunes after its first step; its later steps, replayed with the chosen routes, match a trainer that never tuned', async () => {
+  it('the chosen routes written to a routes file and pinned from it: the same routes, nothing timed again; a malformed file is refused saying what is wrong', async () => {
     await tf.setBackend('webgpu')
-    // The quickstart's model (configs/quickstart.yaml) with a smaller transformer.
+    const args = inputs()
+    tune!.captureCalls(() => tf.dispose(tf.tidy(() => step(...args))))
+    await tune!.tuneKernels()
+    const file = JSON.parse(JSON.stringify(tune!.exportRoutes())) as import('../../src/engine/webgpu/tune.js').RoutesFile
+    const before = new Map(tune!.tunedCalls().map((c) => [c.key, c.route]))
+    assert.equal(file.routes.length, before.size)
+    tune!.resetTuning()
+    // Pin every call to a route other than the timed one where it has one, so that the file decides.
+    const flipped = file.routes.map((r) => ({...r, route: Object.keys(r.ms).find((k) => k !== r.route) ?? r.route}))
+    const line = tune!.importRoutes({...file, routes: flipped}, 'routes.json')
+    assert.match(line, new RegExp(`^${file.routes.length} calls pinned from routes.json \\(\\d+ off the project's default routes\\)$`))
+    assert.deepEqual(new Map(tune!.tunedCalls().map((c) => [c.key, c.route])), new Map(flipped.map((r) => [r.key, r.route])))
+    tune!.captureCalls(() => tf.dispose(tf.tidy(() => step(...args))))
+    const again = await tune!.tuneKernels()
+    tf.dispose(args)
+    assert.deepEqual([again.decided.length, again.single, again.skipped], [0, 0, 0], 'pinned calls are not timed')
+    assert.match(tune!.importRoutes({...file, adapter: 'another card'}, 'r.json'), /timed on another card, not on this adapter/)
+    const refused: [unknown, RegExp][] = [
+      [null, /r\.json is not a kernel-routes file written by mixture \("format" is not "mixture-kernel-routes"\); delete it/],
+      [{...file, version: 2}, /version 2, this version reads 1/],
+      [{...file, routes: {}}, /"routes" is not a list/],
+      [{...file, routes: [{kernel: 'Conv2D', route: 'project'}]}, /routes\[0\] needs the strings "kernel", "key" and "route"/],
+      [{...file, routes: [{kernel: 'Relu', key: 'k', route: 'tfjs'}]}, /routes\[0\]: Relu is not a kernel with routes \(.*BatchMatMul/],
+      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide\)/],
+    ]
+    for (const [doc, message] of refused) assert.throws(() => tune!.importRoutes(doc, 'r.json'), message)
+  })
+
+  it("every paper structure (tiny presets): the pass tuning runs makes exactly the training step's products and convolutions", async () => {
+    await tf.setBackend('webgpu')
+    const saved = process.env.MIXTURE_WEBGPU_TUNE_BUDGET
+    process.env.MIXTURE_WEBGPU_TUNE_BUDGET = '0' // note the calls, time none
+    try {
+      for (const {row, model} of paperRows()) {
+        const spec = resolveObject({name: 'tune', seed: 7, data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 8, test: 8, classes: 3}}, model})
+        const keys: string[][] = []
+        for (const dry of [false, true]) {
+          tune!.resetTuning()
+          const built = buildModel(spec)
+          const trainer = new Trainer(built.model, {lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4})
+          const x = tf.tensor4d(values(2 * 8 * 8 * 3, 9), [2, 8, 8, 3])
+          const y = tf.tensor1d([0, 2], 'int32')
+          if (dry) await trainer.tuneKernels(x, y)
+          else tune!.captureCalls(() => trainer.trainStep(x, y))
+          keys.push(tune!.lastCapture().map((c) => `${c.call.key} ×${c.count}`).sort())
+          tf.dispose([x, y])
+          trainer.dispose()
+          built.model.dispose()
+        }
+        assert.ok(keys[0].length > 0, row)
+        assert.deepEqual(keys[1], keys[0], row)
+      }
+    } finally {
+      if (saved === undefined) delete process.env.MIXTURE_WEBGPU_TUNE_BUDGET
+      else process.env.MIXTURE_WEBGPU_TUNE_BUDGET = saved
+      tune!.resetTuning()
+    }
+  })
+
+  it("a Trainer tunes before its first step on that batch (changing no weight, running statistic or optimizer state, noting the training step's calls); its steps, replayed with the chosen routes, match a trainer that never tuned", async () => {
+    await tf.setBackend('webgpu')
+    // The quickstart's model (configs/quickstart.yaml: BatchNorm, dropout) with a smaller transformer.
     const model = {
       type: 'mixture',
       block: 'alternating',
@@ -226,38 +287,53 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     const probe = buildModel(spec)
     const start = await Promise.all(probe.model.getWeights().map(async (w) => Float32Array.from(await w.data())))
     probe.model.dispose()
-    const train = async (route: 'none' | 'tuned' | 'tfjs' | 'project' | 'wide' | '64x64'): Promise<{losses: number[]; lines: (string | undefined)[]; replayed: number}> => {
+    type Outcome = {losses: number[]; lines: (string | undefined)[]; replayed: number; keys: string[]}
+    const train = async (route: 'none' | 'tuned' | 'tfjs' | 'project' | 'wide' | '64x64'): Promise<Outcome> => {
       tune!.resetTuning()
       const built = buildModel(spec)
       tf.tidy(() => built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(start[i], w.shape))))
       const trainer = new Trainer(built.model, {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-3, weightDecay: 1e-4})
-      const losses: number[] = []
-      const lines: (string | undefined)[] = []
+      const state = async (): Promise<Float32Array[]> => {
+        const {m, v} = trainer.optimizerState()
+        return Promise.all([...built.model.getWeights(), ...m, ...v].map(async (t) => Float32Array.from(await t.data())))
+      }
+      const outcome: Outcome = {losses: [], lines: [], replayed: 0, keys: []}
       try {
         for (let s = 0; s < 8; s++) {
           const x = tf.tensor4d(values(2 * 8 * 8 * 3, 40 + s), [2, 8, 8, 3])
           const y = tf.tensor1d([s % 3, (s + 1) % 3], 'int32')
-          trainer.trainStep(x, y)
-          tf.dispose([x, y])
           if (s === 0 && route !== 'none') {
-            lines.push(await trainer.tuneKernels(), await trainer.tuneKernels())
+            const before = await state()
+            outcome.lines.push(await trainer.tuneKernels(x, y), await trainer.tuneKernels(x, y))
+            outcome.keys = tune!.lastCapture().map((c) => c.call.key)
+            assert.deepEqual(await state(), before, `${route}: tuning changed no weight, running statistic or moment`)
+            assert.equal(trainer.step, 0)
             if (route !== 'tuned') for (const d of tune!.tunedCalls()) tune!.pinRoute(d, route)
           }
-          losses.push((await trainer.readMetrics()).loss)
+          // The untuned trainer's first step, noted: the calls a training step makes.
+          if (s === 0 && route === 'none') {
+            tune!.captureCalls(() => trainer.trainStep(x, y))
+            outcome.keys = tune!.lastCapture().map((c) => c.call.key)
+          } else trainer.trainStep(x, y)
+          tf.dispose([x, y])
+          outcome.losses.push((await trainer.readMetrics()).loss)
           trainer.resetMetrics()
         }
-        return {losses, lines, replayed: trainer.replayedSteps}
+        outcome.replayed = trainer.replayedSteps
+        return outcome
       } finally {
         trainer.dispose()
         built.model.dispose()
       }
     }
     const untuned = await train('none')
+    assert.ok(untuned.keys.length >= 10, untuned.keys.join('\n'))
     for (const route of ['tuned', 'tfjs', 'project', 'wide', '64x64'] as const) {
       const outcome = await train(route)
+      assert.deepEqual([...outcome.keys].sort(), [...untuned.keys].sort(), `${route}: the pass tuning runs makes the training step's products and convolutions`)
       assert.match(outcome.lines[0] ?? '', /^\d+ product\/convolution calls? with a choice timed in/, `${route}: the first call reports`)
       assert.equal(outcome.lines[1], undefined, `${route}: a second call has nothing to do`)
-      assert.ok(outcome.replayed >= 3, `${route}: ${outcome.replayed} steps replayed`)
+      assert.ok(outcome.replayed >= 4, `${route}: ${outcome.replayed} steps replayed`)
       assertClose(route, outcome.losses, untuned.losses, 'losses', 1e-4, 1e-6, 'never tuned')
     }
   })

@@ -20,7 +20,8 @@
  *   MIXTURE_WEBGPU_BN_TWO_PASS=0     training-mode BatchNorm in 3 dispatches each way instead of 2 (batchnorm.ts)
  *   MIXTURE_WEBGPU_MATMUL=0          every product and convolution on tfjs's own programs instead of the 128×128-tile kernel (gemm.ts)
  *   MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS=N  fewest workgroups for which a product takes that kernel (default 128; gemm.ts)
- *   MIXTURE_WEBGPU_TUNE=0            no timing of the product/convolution routes after the first step (tune.ts)
+ *   MIXTURE_WEBGPU_TUNE=0            no timing of the product/convolution routes before the first step (tune.ts)
+ *   MIXTURE_WEBGPU_ROUTES=file       pin the routes of a run folder's kernel-routes.json instead of timing them
  *   MIXTURE_WEBGPU_LONG_K=0          small-output products over a long k on tfjs's split-K program instead of the strided kernel (gemm.ts)
  */
 import {spawnSync} from 'node:child_process'
@@ -100,7 +101,7 @@ export function isSoftwareAdapter(adapter: GpuAdapterLike): boolean {
   return /llvmpipe|lavapipe|swiftshader|softpipe|warp/i.test(`${info.description ?? ''} ${info.device ?? ''}`)
 }
 
-function adapterName(info: WebgpuAdapterInfo): string {
+export function adapterName(info: WebgpuAdapterInfo): string {
   return [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ') || 'unknown adapter'
 }
 

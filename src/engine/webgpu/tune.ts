@@ -27,6 +27,7 @@
 import {tf} from '../tf.js'
 import {registerKernelTuner} from '../kernel-tuning.js'
 import {dispatchListeners, wrapWebgpuKernel} from './runner.js'
+import {adapterName, webgpuAdapterInfo} from './index.js'
 
 /**
  * A call's route: 'project' (the project's route, the default), 'tfjs' (tfjs's own kernel), or the
@@ -69,7 +70,9 @@ let captured = new Map<string, {call: Call; count: number}>()
 const active = (): boolean => chosen.size > 0 || forced !== undefined || capturing
 
 function callKey(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: unknown): string {
-  const shapes = Object.entries(inputs).map(([name, t]) => `${name}:${t?.dtype}[${t?.shape.join(',')}]`)
+  const shapes = Object.entries(inputs)
+    .filter(([, t]) => t != null)
+    .map(([name, t]) => `${name}:${t!.dtype}[${t!.shape.join(',')}]`)
   return `${kernelName}(${shapes.join(' ')}) ${JSON.stringify(attrs ?? {})}`
 }
 
@@ -267,6 +270,58 @@ export function resetTuning(): void {
   forced = undefined
 }
 
+/** The chosen routes as a file (a run folder's kernel-routes.json), to pin them in another process. */
+export interface RoutesFile {
+  format: 'mixture-kernel-routes'
+  version: 1
+  /** The adapter they were timed on. */
+  adapter: string
+  routes: {kernel: string; key: string; route: Route; ms: Record<Route, number>}[]
+}
+
+const FORMAT = 'mixture-kernel-routes'
+
+function currentAdapter(): string {
+  const info = webgpuAdapterInfo()
+  return info ? adapterName(info) : 'unknown adapter'
+}
+
+/** Every decision so far, as a routes file. */
+export function exportRoutes(): RoutesFile {
+  const round = (t: number): number => Math.round(t * 1e4) / 1e4
+  return {
+    format: FORMAT,
+    version: 1,
+    adapter: currentAdapter(),
+    routes: [...chosen.values()].map((d) => ({kernel: d.kernelName, key: d.key, route: d.route, ms: Object.fromEntries(Object.entries(d.times).map(([r, t]) => [r, round(t)]))})),
+  }
+}
+
+/**
+ * Pin the routes of a routes file (`source` names it in errors, `fix` says what to do about one): those calls are not timed again and
+ * take the file's route. Throws, saying what is wrong, on a file that is not one or names a route this
+ * version does not have. Returns one line for the user.
+ */
+export function importRoutes(doc: unknown, source: string, fix = 'delete it to time the routes again'): string {
+  const bad = (what: string): Error => new Error(`${source} is not a kernel-routes file written by mixture (${what}); ${fix}`)
+  const file = doc as Partial<RoutesFile> | null
+  if (!file || typeof file !== 'object' || file.format !== FORMAT) throw bad(`"format" is not "${FORMAT}"`)
+  if (file.version !== 1) throw bad(`version ${JSON.stringify(file.version)}, this version reads 1`)
+  if (!Array.isArray(file.routes)) throw bad('"routes" is not a list')
+  const routes = file.routes.map((r, i) => {
+    if (!r || typeof r.key !== 'string' || typeof r.kernel !== 'string' || typeof r.route !== 'string') throw bad(`routes[${i}] needs the strings "kernel", "key" and "route"`)
+    const known = routesOf.get(r.kernel)
+    if (!known) throw bad(`routes[${i}]: ${r.kernel} is not a kernel with routes (${[...routesOf.keys()].join(', ')})`)
+    if (r.route !== 'project' && !known.includes(r.route)) throw bad(`routes[${i}]: ${r.kernel} has no route "${r.route}" (it has project, ${known.join(', ')})`)
+    return r
+  })
+  for (const r of routes) chosen.set(r.key, {key: r.key, kernelName: r.kernel, route: r.route, times: {...(r.ms ?? {})}})
+  const here = currentAdapter()
+  const moved = routes.filter((r) => r.route !== 'project').length
+  const other = file.adapter && file.adapter !== here ? `; timed on ${file.adapter}, not on this adapter (${here}): they are correct here, not necessarily fastest` : ''
+  return `${routes.length} call${routes.length === 1 ? '' : 's'} pinned from ${source} (${moved} off the project's default routes)${other}`
+}
+
 const ms = (x: number): string => (x >= 10 ? x.toFixed(1) : x.toPrecision(2))
 
 /** The calls that gained most by leaving the project's default route: kernel, route, ms vs the default's. */
@@ -297,6 +352,8 @@ export function describeTuning({decided, single, skipped, seconds}: TuneOutcome)
 registerKernelTuner('webgpu', () => {
   if (process.env.MIXTURE_WEBGPU_TUNE === '0') return undefined
   return {
+    routes: exportRoutes,
+    pin: importRoutes,
     capture: captureCalls,
     async tune() {
       const outcome = await tuneKernels()
