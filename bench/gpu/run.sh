@@ -132,7 +132,7 @@ fi
 # 2c. The WebGPU tests (kernels and one training step of every paper structure against cpu) ------
 if [[ "${RUN_TESTS:-1}" == 1 && -f dist/test/engine/webgpu.test.js ]]; then
   log "WebGPU tests"
-  timeout 150 node --test dist/test/engine/webgpu.test.js dist/test/engine/webgpu-models.test.js dist/test/engine/webgpu-graph.test.js dist/test/engine/webgpu-tune.test.js > "$OUT/webgpu-tests.log" 2>&1
+  timeout 200 node --test dist/test/engine/webgpu.test.js dist/test/engine/webgpu-models.test.js dist/test/engine/webgpu-graph.test.js dist/test/engine/webgpu-tune.test.js > "$OUT/webgpu-tests.log" 2>&1
   log "WebGPU tests exit $? ($(grep -E '^# (pass|fail|skipped) ' "$OUT/webgpu-tests.log" | tr '\n' ' '))"
 fi
 

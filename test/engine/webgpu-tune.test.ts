@@ -118,6 +118,12 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     const via64 = await pinned('64x64')
     assert.ok(ran(via64.programs, 'MixtureConv2DBackpropFilter') > 0 && ran(via64.programs, 'MixtureConv2DFilter') === 0, listed(via64.programs))
     agree('64x64 filter kernel', via64.grads)
+    // The forward convolution, its input gradient and the filter gradient split k (few tiles): 'nosplit' runs them whole.
+    assert.ok(outcome.decided.some((d) => d.kernelName === 'Conv2DBackpropFilter' && 'nosplit' in d.times), JSON.stringify(outcome.decided))
+    const viaWhole = await pinned('nosplit')
+    assert.equal(ran(viaWhole.programs, 'MixtureConv2DFilterPartial') + ran(viaWhole.programs, 'MixtureConv2DPartial'), 0, listed(viaWhole.programs))
+    assert.ok(ran(viaWhole.programs, 'MixtureConv2DFilter') > 0 && ran(viaWhole.programs, 'MixtureConv2D') > 0, listed(viaWhole.programs))
+    agree('unsplit', viaWhole.grads)
     const viaWide = await pinned('wide')
     assert.ok(ran(viaWide.programs, 'MixtureMatMul') >= ran(plain.programs, 'MixtureMatMul') + 3, `${listed(viaWide.programs)} vs ${listed(plain.programs)}`)
     agree('wide products', viaWide.grads)
@@ -191,6 +197,39 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     }
   })
 
+  it("'split': a product the rules leave unsplit (256 output tiles), split along k; the same values", async () => {
+    await tf.setBackend('webgpu')
+    const av = values(8192 * 512, 21)
+    const bv = values(512 * 512, 22)
+    const product = async (): Promise<{values: Float32Array; programs: Map<string, number>}> => {
+      const {result, count} = await countDispatches(async () => {
+        const out = tf.tidy(() => tf.matMul(tf.tensor2d(av, [8192, 512]), tf.tensor2d(bv, [512, 512])))
+        const v = Float32Array.from(await out.data())
+        out.dispose()
+        return v
+      })
+      return {values: result, programs: new Map(count.byProgram)}
+    }
+    try {
+      const plain = await product()
+      assert.ok(ran(plain.programs, 'MixtureMatMul') === 1 && ran(plain.programs, 'MixtureMatMulPartial') === 0, listed(plain.programs))
+      const a = tf.tensor2d(av, [8192, 512])
+      const b = tf.tensor2d(bv, [512, 512])
+      tune!.captureCalls(() => tf.dispose(tf.matMul(a, b)))
+      tf.dispose([a, b])
+      const outcome = await tune!.tuneKernels()
+      assert.equal(outcome.decided.length, 1)
+      assert.deepEqual(Object.keys(outcome.decided[0].times).sort(), ['project', 'split', 'tfjs'])
+      tune!.pinRoute(outcome.decided[0], 'split')
+      const split = await product()
+      assert.ok(ran(split.programs, 'MixtureMatMulPartial') === 1 && ran(split.programs, 'MixtureMatMulSum') === 1, listed(split.programs))
+      const scale = plain.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+      assertClose('split', split.values, plain.values, 'product', 1e-4, 1e-5 * scale, 'unsplit')
+    } finally {
+      tune!.resetTuning()
+    }
+  })
+
   it('a call seen again is not timed again; a spent budget leaves the calls untimed', async () => {
     await tf.setBackend('webgpu')
     const args = inputs()
@@ -233,7 +272,7 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
       [{...file, routes: {}}, /"routes" is not a list/],
       [{...file, routes: [{kernel: 'Conv2D', route: 'project'}]}, /routes\[0\] needs the strings "kernel", "key" and "route"/],
       [{...file, routes: [{kernel: 'Relu', key: 'k', route: 'tfjs'}]}, /routes\[0\]: Relu is not a kernel with routes \(.*BatchMatMul/],
-      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide\)/],
+      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide, nosplit, split\)/],
     ]
     for (const [doc, message] of refused) assert.throws(() => tune!.importRoutes(doc, 'r.json'), message)
   })

@@ -165,7 +165,8 @@ function filterGradient64(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info:
 /**
  * Conv2DBackpropFilter: large layers on gemm.ts's kernel in filter mode, the rest on the 64 × 64
  * kernel; for tuning (tune.ts) also '64x64' (the 64 × 64 kernel where gemm.ts's would run) and
- * 'wide' (gemm.ts's kernel where its default rules leave the layer to the 64 × 64 one).
+ * gemm.ts's plan variants 'wide' (its kernel where its rules leave the layer to the 64 × 64 one),
+ * 'nosplit' and 'split' (k split the other way).
  */
 export function installConvFilterKernel(): void {
   wrapTunedKernel(
@@ -181,10 +182,15 @@ export function installConvFilterKernel(): void {
         if (!c || process.env.MIXTURE_WEBGPU_MATMUL === '0' || !filterGemmPlan(c.info)) return undefined
         return filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
       },
-      wide: (args) => {
-        const c = filterCall(args)
-        return c && filterGemm(c.b, c.x, c.dy, c.info, c.filterShape, true)
-      },
+      ...Object.fromEntries(
+        (['wide', 'nosplit', 'split'] as const).map((variant) => [
+          variant,
+          (args: Parameters<tf.KernelFunc>[0]) => {
+            const c = filterCall(args)
+            return c && filterGemm(c.b, c.x, c.dy, c.info, c.filterShape, variant)
+          },
+        ]),
+      ),
     }),
   )
 }

@@ -22,7 +22,7 @@
  */
 import {tf} from '../tf.js'
 import {runKernel, unrolled, type UniformField, type WebgpuBackendInternals} from './runner.js'
-import {wrapTunedKernel} from './tune.js'
+import {wrapTunedKernel, type Alternative} from './tune.js'
 import {sumSplits} from './splitk.js'
 import {stridedMatMul, tileFor, type StridedMatMulAttrs} from './matmul.js'
 
@@ -296,29 +296,45 @@ export function minWorkgroups(): number {
 }
 
 /**
+ * Which plan `gemmPlan` makes: its rules ('default'), or one of the alternative routes that kernel
+ * tuning (tune.ts) times against the default and tfjs's, never taken untimed — 'wide': a product the
+ * rules leave to tfjs but whose extents the kernel can read (an output side under 64, few
+ * multiply-adds or workgroups); 'nosplit': a product the rules split along k, unsplit; 'split': one
+ * they do not split (but may), split into ~1,024 workgroups. Undefined where the variant does not
+ * apply (it would be the default plan, or none).
+ */
+export type PlanVariant = 'default' | 'wide' | 'nosplit' | 'split'
+
+/**
  * How this kernel runs a product, or undefined when tfjs should: `gemmApplies`, then — where the
  * caller allows it (no bias or activation to apply, one batch) — k split when the output has fewer
  * than 256 tiles and k is at least 512 (enough slices for ~512 workgroups, each at least 128 long,
- * at most `mostSplits`), and at least `minWorkgroups()` workgroups in all.
- *
- * `wide`: the plan for a product the rules above leave to tfjs but whose extents the kernel can read
- * (an output side under 64, few multiply-adds or workgroups), and undefined for every other — an
- * alternative route that kernel tuning (tune.ts) times against tfjs's, never taken untimed.
+ * at most `mostSplits`), and at least `minWorkgroups()` workgroups in all. `variant`: see `PlanVariant`.
  */
-export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: boolean, canSplit: boolean, mostSplits = 32, wide = false): GemmPlan | undefined {
-  if (wide) {
-    if (gemmPlan(shape, transposeA, transposeB, canSplit, mostSplits) || !gemmApplies(shape, transposeA, transposeB, true)) return undefined
-    return planTiles(shape, canSplit, mostSplits, 1)
+export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: boolean, canSplit: boolean, mostSplits = 32, variant: PlanVariant = 'default'): GemmPlan | undefined {
+  const plan = gemmApplies(shape, transposeA, transposeB) ? planTiles(shape, canSplit ? 'auto' : 'none', mostSplits, minWorkgroups()) : undefined
+  switch (variant) {
+    case 'default':
+      return plan
+    case 'wide':
+      return plan || !gemmApplies(shape, transposeA, transposeB, true) ? undefined : planTiles(shape, canSplit ? 'auto' : 'none', mostSplits, 1)
+    case 'nosplit':
+      return plan && plan.splits > 1 ? planTiles(shape, 'none', mostSplits, 1) : undefined
+    case 'split':
+      return plan && plan.splits === 1 && canSplit && shape.K >= 512 ? planTiles(shape, 'always', mostSplits, 1) : undefined
   }
-  if (!gemmApplies(shape, transposeA, transposeB)) return undefined
-  return planTiles(shape, canSplit, mostSplits, minWorkgroups())
 }
 
-function planTiles(shape: GemmShape, canSplit: boolean, mostSplits: number, fewestWorkgroups: number): GemmPlan | undefined {
+function planTiles(shape: GemmShape, split: 'auto' | 'none' | 'always', mostSplits: number, fewestWorkgroups: number): GemmPlan | undefined {
   const {M, N, K, batch} = shape
   const tileN: TileN = N <= 64 ? 64 : TILE
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / tileN) * batch
-  const wanted = canSplit && tiles < 256 && K >= 512 ? Math.max(1, Math.min(mostSplits, Math.floor(K / 128), Math.ceil(512 / tiles))) : 1
+  const wanted =
+    split === 'always'
+      ? Math.max(2, Math.min(mostSplits, Math.floor(K / 128), Math.ceil(1024 / tiles)))
+      : split === 'auto' && tiles < 256 && K >= 512
+        ? Math.max(1, Math.min(mostSplits, Math.floor(K / 128), Math.ceil(512 / tiles)))
+        : 1
   const kPerSplit = wanted > 1 ? Math.ceil(K / wanted / TK) * TK : K
   const splits = Math.ceil(K / kPerSplit)
   if (tiles * splits < fewestWorkgroups) return undefined
@@ -372,8 +388,8 @@ interface MatMulArgs {
   transposeA: boolean
   transposeB: boolean
   epilogue: GemmEpilogue
-  /** Only a product the default rules leave to tfjs (`gemmPlan`'s `wide`; kernel tuning's alternative). */
-  wide?: boolean
+  /** An alternative plan (kernel tuning's; `PlanVariant`). */
+  variant?: PlanVariant
 }
 
 type Backend = WebgpuBackendInternals & tf.KernelBackend
@@ -412,12 +428,12 @@ function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, t
   return {M, N, K, batch: Math.max(batchA, batchB), batchA, batchB, outShape: [...outOuter, M, N]}
 }
 
-export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue, wide}: MatMulArgs): tf.TensorInfo | undefined {
+export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue, variant}: MatMulArgs): tf.TensorInfo | undefined {
   const shape = productShape(a, b, transposeA, transposeB)
   if (!shape) return undefined
   const {M, N, K, batch, batchA, batchB, outShape} = shape
   if (!biasFits(bias, N)) return undefined
-  const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1, 32, wide)
+  const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1, 32, variant)
   if (!plan) return undefined
   return runPlanned(backend, {
     plan,
@@ -479,8 +495,8 @@ interface ConvArgs {
   dilations?: number | [number, number]
   dimRoundingMode?: 'floor' | 'round' | 'ceil'
   epilogue: GemmEpilogue
-  /** Only a convolution the default rules leave to tfjs (see `MatMulArgs`). */
-  wide?: boolean
+  /** An alternative plan (kernel tuning's; `PlanVariant`). */
+  variant?: PlanVariant
 }
 
 /**
@@ -489,7 +505,7 @@ interface ConvArgs {
  * Cout not a multiple of 4, Cout under 64, fewer than 64 pixels, or under 2²⁴ multiply-adds (the
  * 3-channel first layers and small maps stay with tfjs's Conv2DMMProgram).
  */
-export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilations, dimRoundingMode, epilogue, wide}: ConvArgs): tf.TensorInfo | undefined {
+export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilations, dimRoundingMode, epilogue, variant}: ConvArgs): tf.TensorInfo | undefined {
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
@@ -506,7 +522,7 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
   const N = info.outChannels
   const K = info.filterHeight * info.filterWidth * info.inChannels
   if (info.inChannels % 4 !== 0 || !biasFits(bias, N)) return undefined
-  const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none', 32, wide)
+  const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none', 32, variant)
   if (!plan) return undefined
   return runPlanned(backend, {
     plan,
@@ -523,12 +539,12 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
   })
 }
 
-/** How `filterGemm` runs a layer's filter gradient (`gemmPlan`, `wide` likewise), or undefined when it does not. */
-export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, wide = false): GemmPlan | undefined {
+/** How `filterGemm` runs a layer's filter gradient (`gemmPlan`, `variant` likewise), or undefined when it does not. */
+export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, variant: PlanVariant = 'default'): GemmPlan | undefined {
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.inChannels % 4 !== 0) return undefined
   const M = info.filterHeight * info.filterWidth * info.inChannels
   const K = info.batchSize * info.outHeight * info.outWidth
-  return gemmPlan({M, N: info.outChannels, K, batch: 1}, true, false, true, 64, wide)
+  return gemmPlan({M, N: info.outChannels, K, batch: 1}, true, false, true, 64, variant)
 }
 
 /**
@@ -537,9 +553,9 @@ export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, wide = false): 
  * undefined when it is not for this kernel (dilated, Cin or Cout not a multiple of 4, fewer than
  * 64 filter rows or output channels, under 2²⁴ multiply-adds, or MIXTURE_WEBGPU_MATMUL=0).
  */
-export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[], wide = false): tf.TensorInfo | undefined {
+export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[], variant: PlanVariant = 'default'): tf.TensorInfo | undefined {
   if (process.env.MIXTURE_WEBGPU_MATMUL === '0' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined
-  const plan = filterGemmPlan(info, wide)
+  const plan = filterGemmPlan(info, variant)
   if (!plan) return undefined
   const M = info.filterHeight * info.filterWidth * info.inChannels
   const N = info.outChannels
@@ -571,39 +587,43 @@ function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue
  * convolutions (Conv2D, FusedConv2D likewise; the stride-1 input gradients that conv_input.ts
  * runs as forward convolutions too) to `convGemm`.
  */
+/** A kernel's alternative routes for tuning (tune.ts): this kernel under each `PlanVariant` but the default. */
+function alternatives(run: (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant) => tf.TensorInfo | undefined): Record<string, Alternative> {
+  return Object.fromEntries((['wide', 'nosplit', 'split'] as const).map((v) => [v, (args: Parameters<tf.KernelFunc>[0]) => run(args, v)]))
+}
+
 export function installGemm(): void {
   if (process.env.MIXTURE_WEBGPU_MATMUL === '0') return
   type MatMulAttrs = {transposeA: boolean; transposeB: boolean; activation?: string}
-  const matMul = (args: Parameters<tf.KernelFunc>[0], wide: boolean): tf.TensorInfo | undefined => {
+  const matMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
     const {a, b} = args.inputs as Record<string, tf.TensorInfo>
     const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
-    return gemm(args.backend as unknown as Backend, {a, b, transposeA, transposeB, epilogue: 'none', wide})
+    return gemm(args.backend as unknown as Backend, {a, b, transposeA, transposeB, epilogue: 'none', variant})
   }
-  // Each kernel's alternative for tuning (tune.ts): the same kernel on a product or convolution the default rules leave to tfjs.
   wrapTunedKernel(
     'BatchMatMul',
     (run) => (args) => {
       const {a, b} = args.inputs as Record<string, tf.TensorInfo>
       const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
-      return matMul(args, false) ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
+      return matMul(args, 'default') ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
     },
-    () => ({wide: (args) => matMul(args, true)}),
+    () => alternatives(matMul),
   )
-  const fusedMatMul = (args: Parameters<tf.KernelFunc>[0], wide: boolean): tf.TensorInfo | undefined => {
+  const fusedMatMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
     const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
     const {transposeA, transposeB, activation} = args.attrs as unknown as MatMulAttrs
     const epilogue = epilogueOf(bias, activation)
     if (!a || !b || preluActivationWeights || !epilogue) return undefined
-    return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue, wide})
+    return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue, variant})
   }
-  wrapTunedKernel('_FusedMatMul', (run) => (args) => fusedMatMul(args, false) ?? run(args), () => ({wide: (args) => fusedMatMul(args, true)}))
+  wrapTunedKernel('_FusedMatMul', (run) => (args) => fusedMatMul(args, 'default') ?? run(args), () => alternatives(fusedMatMul))
   type ConvAttrs = Omit<ConvArgs, 'x' | 'filter' | 'bias' | 'epilogue'> & {dataFormat: 'NHWC' | 'NCHW'; activation?: string}
-  const conv = (args: Parameters<tf.KernelFunc>[0], wide: boolean): tf.TensorInfo | undefined => {
+  const conv = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
     const {x, filter, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
     const attrs = args.attrs as unknown as ConvAttrs
     const epilogue = epilogueOf(bias, attrs.activation)
     if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW') return undefined
-    return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, bias, epilogue, wide})
+    return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, bias, epilogue, variant})
   }
-  for (const name of ['Conv2D', 'FusedConv2D']) wrapTunedKernel(name, (run) => (args) => conv(args, false) ?? run(args), () => ({wide: (args) => conv(args, true)}))
+  for (const name of ['Conv2D', 'FusedConv2D']) wrapTunedKernel(name, (run) => (args) => conv(args, 'default') ?? run(args), () => alternatives(conv))
 }
