@@ -131,7 +131,7 @@ function note(key: string, kernelName: string, args: Parameters<tf.KernelFunc>[0
 
 const REPEAT = 3
 const ROUNDS = 2
-/** tfjs's route is kept only when this much faster (timing noise must not flip a choice). */
+/** Another route is kept only when this much faster than the project's (timing noise must not flip a choice). */
 const MARGIN = 0.95
 
 interface TimingBackend {
