@@ -132,13 +132,15 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     viaProject.grads.forEach((g, i) => assert.deepEqual(g, plain.grads[i], `gradient ${i}: the project's routes as before tuning`))
   })
 
-  it("the 'wide' route (gemm.ts's kernel where its default rules leave a call to tfjs) matches cpu: narrow and small products, batched, transposed; convolutions with 32 or fewer output channels, their input and filter gradients", async () => {
+  it("the 'wide' route (gemm.ts's kernel where its default rules leave a call to tfjs) and the 'narrow' filter gradient match cpu: narrow and small products, batched, transposed; convolutions with 32 or fewer output channels, their input and filter gradients; filter gradients with 1 to 4 output channels", async () => {
     interface Case {
       what: string
       shapes: number[][]
       /** The loss whose gradients with respect to every input are compared. */
       loss: (...t: tf.Tensor[]) => tf.Tensor
-      /** Program name prefixes that must run on the 'wide' route (none: the route must not apply anywhere). */
+      /** The alternative pinned wherever it applies (default 'wide'). */
+      route?: string
+      /** Program name prefixes that must run on that route (none: the route must not apply anywhere). */
       programs: string[]
     }
     const square = (t: tf.Tensor): tf.Tensor => tf.sum(tf.square(t))
@@ -156,6 +158,17 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
         loss: (x, f, bias) => square(tf.fused.conv2d({x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu'})),
         programs: ['MixtureConv2D'],
       },
+      // 'narrow': filter gradients with at most 8 output channels (the CNN stack's 128→3 layer)
+      {what: 'conv 3×3 32→3, same', shapes: [[2, 12, 12, 32], [3, 3, 32, 3]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'narrow', programs: ['MixtureConv2DFilterNarrow']},
+      {what: 'conv 7×7 3→4, stride 2, valid', shapes: [[3, 21, 21, 3], [7, 7, 3, 4]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid')), route: 'narrow', programs: ['MixtureConv2DFilterNarrow']},
+      {
+        what: 'conv 3×3 8→1 over 6,400 pixels (k split, then summed)',
+        shapes: [[4, 40, 40, 8], [3, 3, 8, 1]],
+        loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')),
+        route: 'narrow',
+        programs: ['MixtureConv2DFilterNarrow', 'MixtureConv2DFilterNarrowSum'],
+      },
+      {what: 'conv 3×3 8→16 (too wide for it)', shapes: [[2, 10, 10, 8], [3, 3, 8, 16]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'narrow', programs: []},
     ]
     for (const c of cases) {
       const data = c.shapes.map((shape, k) => values(tf.util.sizeFromShape(shape), 10 + k))
@@ -175,10 +188,11 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
       try {
         tune!.captureCalls(() => tf.dispose(tf.tidy(grads)))
         const outcome = await tune!.tuneKernels()
-        const wide = outcome.decided.filter((d) => 'wide' in d.times)
-        assert.equal(wide.length > 0, c.programs.length > 0, `${c.what}: ${JSON.stringify(outcome.decided)}`)
+        const route = c.route ?? 'wide'
+        const applies = outcome.decided.filter((d) => route in d.times)
+        assert.equal(applies.length > 0, c.programs.length > 0, `${c.what}: ${JSON.stringify(outcome.decided)}`)
         // The others (a stride-1 input gradient, whose nested convolution is a 'wide' one) on the project's route.
-        for (const d of outcome.decided) tune!.pinRoute(d, 'wide' in d.times ? 'wide' : 'project')
+        for (const d of outcome.decided) tune!.pinRoute(d, route in d.times ? route : 'project')
         const {result, count} = await countDispatches(async () => {
           const out = tf.tidy(grads)
           const v = await Promise.all(out.map(async (t) => Float32Array.from(await t.data())))
@@ -189,7 +203,7 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
         for (const p of c.programs) assert.ok(ran(programs, p) > 0, `${c.what}: ${p} among ${listed(programs)}`)
         result.forEach((g, i) => {
           const scale = cpu[i].reduce((m, v) => Math.max(m, Math.abs(v)), 0)
-          assertClose(`${c.what}, wide`, g, cpu[i], `gradient ${i}`, 1e-4, 4e-5 * scale, 'cpu')
+          assertClose(`${c.what}, ${route}`, g, cpu[i], `gradient ${i}`, 1e-4, 4e-5 * scale, 'cpu')
         })
       } finally {
         tune!.resetTuning()

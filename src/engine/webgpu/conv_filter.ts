@@ -162,11 +162,114 @@ function filterGradient64(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info:
   return sumSplits(b, partial, {name: 'MixtureConv2DBackpropFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: filterShape})
 }
 
+/** Most output channels for `filterGradientNarrow`. */
+const NARROW_MAX = 8
+/** Pixels staged in workgroup memory at a time by `filterGradientNarrow`. */
+const CHUNK = 64
+const NARROW_WORKGROUP = 256
+
+/**
+ * The narrow kernel: one thread per filter row m = (fh, fw, ci) holding all N ≤ 8 output channels,
+ * over a slice of the pixels; each 64-pixel chunk's positions and dy values are staged in workgroup
+ * memory once for all threads, and consecutive threads read consecutive input channels.
+ */
+function narrowWgsl(N: number): string {
+  const each = (f: (n: number) => string): string => Array.from({length: N}, (_, n) => f(n)).join('\n')
+  return /* wgsl */ `
+struct Params {
+  M : u32,
+  K : u32,
+  kPerSplit : u32,
+${CONV_GEOMETRY_WGSL}
+};
+@group(0) @binding(0) var<storage, read_write> result : array<f32>;
+@group(0) @binding(1) var<storage, read> x : array<f32>;
+@group(0) @binding(2) var<storage, read> dy : array<f32>;
+@group(0) @binding(3) var<uniform> u : Params;
+
+var<workgroup> dyS : array<f32, ${CHUNK * N}>;
+var<workgroup> pixB : array<u32, ${CHUNK}>;
+var<workgroup> pixH : array<i32, ${CHUNK}>;
+var<workgroup> pixW : array<i32, ${CHUNK}>;
+var<workgroup> pixOk : array<u32, ${CHUNK}>;
+
+@compute @workgroup_size(${NARROW_WORKGROUP}, 1, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_index) li : u32) {
+  let m = wg.x * ${NARROW_WORKGROUP}u + li;
+  let kBegin = wg.y * u.kPerSplit;
+  let kEnd = min(kBegin + u.kPerSplit, u.K);
+  ${digitsWgsl('let', ['ci', 'fw', 'fh'], 'm', 'u.inC', 'u.filterW')}
+${each((n) => `  var acc${n} = 0.0;`)}
+  for (var p0 = kBegin; p0 < kEnd; p0 = p0 + ${CHUNK}u) {
+    if (li < ${CHUNK}u) {
+      let p = p0 + li;
+      ${digitsWgsl('let', ['ow', 'oh', 'b'], 'p', 'u.outW', 'u.outH')}
+      pixB[li] = b;
+      pixH[li] = i32(oh) * u.strideH - u.padT;
+      pixW[li] = i32(ow) * u.strideW - u.padL;
+      pixOk[li] = select(0u, 1u, p < kEnd);
+    }
+    for (var e = li; e < ${CHUNK * N}u; e = e + ${NARROW_WORKGROUP}u) {
+      let p = p0 + e / ${N}u;
+      var v = 0.0;
+      if (p < kEnd) { v = dy[p * ${N}u + e % ${N}u]; }
+      dyS[e] = v;
+    }
+    workgroupBarrier();
+    if (m < u.M) {
+      for (var j = 0u; j < ${CHUNK}u; j = j + 1u) {
+        let ih = pixH[j] + i32(fh);
+        let iw = pixW[j] + i32(fw);
+        if (pixOk[j] == 1u && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+          let xv = x[((pixB[j] * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci];
+${each((n) => `          acc${n} = fma(xv, dyS[j * ${N}u + ${n}u], acc${n});`)}
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (m < u.M) {
+    let base = wg.y * u.M * ${N}u + m * ${N}u;
+${each((n) => `    result[base + ${n}u] = acc${n};`)}
+  }
+}
+`
+}
+
+/**
+ * The filter gradient of a layer with at most 8 output channels (the CNN stack's 128→3 layer and its
+ * 1×1 shortcut), where a 64-wide tile would leave 61 of 64 columns idle: `narrowWgsl` over slices of
+ * the pixels (~1,024 workgroups), the slices added by `sumSplits`. Undefined for a wider layer.
+ */
+function filterGradientNarrow(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[]): tf.TensorInfo | undefined {
+  const N = info.outChannels
+  if (N > NARROW_MAX || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined
+  const M = info.filterHeight * info.filterWidth * info.inChannels
+  const K = info.batchSize * info.outHeight * info.outWidth
+  const blocks = Math.ceil(M / NARROW_WORKGROUP)
+  let kPerSplit = Math.max(CHUNK * 4, Math.ceil(K / Math.ceil(1024 / blocks) / CHUNK) * CHUNK)
+  // keep the partial sums under 64 MiB
+  while (Math.ceil(K / kPerSplit) * M * N * 4 > 64 * 2 ** 20) kPerSplit *= 2
+  const splits = Math.ceil(K / kPerSplit)
+  const [partial] = runKernel(b, {
+    name: 'MixtureConv2DFilterNarrow',
+    key: `conv-filter-narrow-${N}`,
+    wgsl: () => narrowWgsl(N),
+    workgroups: [blocks, splits],
+    inputs: [x, dy],
+    outputs: [{shape: splits === 1 ? filterShape : [splits, M, N]}],
+    uniforms: [{type: 'uint32', data: [M]}, {type: 'uint32', data: [K]}, {type: 'uint32', data: [kPerSplit]}, ...convGeometryUniforms(info)],
+  })
+  if (splits === 1) return partial
+  return sumSplits(b, partial, {name: 'MixtureConv2DFilterNarrowSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: filterShape})
+}
+
 /**
  * Conv2DBackpropFilter: large layers on gemm.ts's kernel in filter mode, the rest on the 64 × 64
  * kernel; for tuning (tune.ts) also '64x64' (the 64 × 64 kernel where gemm.ts's would run) and
  * gemm.ts's plan variants 'wide' (its kernel where its rules leave the layer to the 64 × 64 one),
- * 'nosplit' and 'split' (k split the other way).
+ * 'nosplit' and 'split' (k split the other way), and 'narrow' (`filterGradientNarrow`, ≤ 8 output
+ * channels).
  */
 export function installConvFilterKernel(): void {
   wrapTunedKernel(
@@ -177,6 +280,10 @@ export function installConvFilterKernel(): void {
       return filterGemm(c.b, c.x, c.dy, c.info, c.filterShape) ?? filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
     },
     () => ({
+      narrow: (args) => {
+        const c = filterCall(args)
+        return c && filterGradientNarrow(c.b, c.x, c.dy, c.info, c.filterShape)
+      },
       '64x64': (args) => {
         const c = filterCall(args)
         if (!c || process.env.MIXTURE_WEBGPU_MATMUL === '0' || !filterGemmPlan(c.info)) return undefined
