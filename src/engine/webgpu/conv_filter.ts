@@ -23,20 +23,22 @@ const TK = 16
 const LOADS = (TK * TILE) / 256
 const LOAD_ROW_STEP = 256 / TILE
 
-function gemmWgsl(): string {
-  return /* wgsl */ `
+/** The uniforms (`fields`, then the convolution geometry) and bindings (result; x, dy) of this module's kernels. */
+function filterKernelHeader(fields: string[]): string {
+  return `
 struct Params {
-  M : u32,
-  N : u32,
-  K : u32,
-  kPerSplit : u32,
+${fields.map((f) => `  ${f} : u32,`).join('\n')}
 ${CONV_GEOMETRY_WGSL}
 };
 @group(0) @binding(0) var<storage, read_write> result : array<f32>;
 @group(0) @binding(1) var<storage, read> x : array<f32>;
 @group(0) @binding(2) var<storage, read> dy : array<f32>;
 @group(0) @binding(3) var<uniform> u : Params;
+`
+}
 
+function gemmWgsl(): string {
+  return /* wgsl */ `${filterKernelHeader(['M', 'N', 'K', 'kPerSplit'])}
 var<workgroup> As : array<vec4<f32>, ${(TK * TILE) / 4}>;
 var<workgroup> Bs : array<vec4<f32>, ${(TK * TILE) / 4}>;
 
@@ -175,18 +177,7 @@ const NARROW_WORKGROUP = 256
  */
 function narrowWgsl(N: number): string {
   const each = (f: (n: number) => string): string => Array.from({length: N}, (_, n) => f(n)).join('\n')
-  return /* wgsl */ `
-struct Params {
-  M : u32,
-  K : u32,
-  kPerSplit : u32,
-${CONV_GEOMETRY_WGSL}
-};
-@group(0) @binding(0) var<storage, read_write> result : array<f32>;
-@group(0) @binding(1) var<storage, read> x : array<f32>;
-@group(0) @binding(2) var<storage, read> dy : array<f32>;
-@group(0) @binding(3) var<uniform> u : Params;
-
+  return /* wgsl */ `${filterKernelHeader(['M', 'K', 'kPerSplit'])}
 var<workgroup> dyS : array<f32, ${CHUNK * N}>;
 var<workgroup> pixB : array<u32, ${CHUNK}>;
 var<workgroup> pixH : array<i32, ${CHUNK}>;
