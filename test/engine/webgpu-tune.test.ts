@@ -132,12 +132,13 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     viaProject.grads.forEach((g, i) => assert.deepEqual(g, plain.grads[i], `gradient ${i}: the project's routes as before tuning`))
   })
 
-  it("the 'wide' route (gemm.ts's kernel where its default rules leave a call to tfjs) and the 'narrow' filter gradient match cpu: narrow and small products, batched, transposed; convolutions with 32 or fewer output channels, their input and filter gradients; filter gradients with 1 to 4 output channels", async () => {
+  it("the 'wide' route (gemm.ts's kernel where its default rules leave a call to tfjs) and the 'narrow' kernels match cpu: narrow and small products, batched, transposed; convolutions with 32 or fewer output channels, their input and filter gradients; convolutions and filter gradients with 1 to 4 output channels", async () => {
     interface Case {
       what: string
       shapes: number[][]
-      /** The loss whose gradients with respect to every input are compared. */
+      /** The loss whose gradients with respect to every input are compared (`forward`: its value). */
       loss: (...t: tf.Tensor[]) => tf.Tensor
+      forward?: boolean
       /** The alternative pinned wherever it applies (default 'wide'). */
       route?: string
       /** Program name prefixes that must run on that route (none: the route must not apply anywhere). */
@@ -158,8 +159,25 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
         loss: (x, f, bias) => square(tf.fused.conv2d({x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu'})),
         programs: ['MixtureConv2D'],
       },
-      // 'narrow': filter gradients with at most 8 output channels (the CNN stack's 128→3 layer)
-      {what: 'conv 3×3 32→3, same', shapes: [[2, 12, 12, 32], [3, 3, 32, 3]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'narrow', programs: ['MixtureConv2DFilterNarrow']},
+      // 'narrow': convolutions and filter gradients with at most 8 output channels (the CNN stack's 128→3 layer)
+      {what: 'conv 3×3 32→3, same', shapes: [[2, 12, 12, 32], [3, 3, 32, 3]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'narrow', programs: ['MixtureConv2DNarrow', 'MixtureConv2DFilterNarrow']},
+      {what: 'conv 3×3 8→2, stride 2, same (padding on one side)', shapes: [[2, 12, 11, 8], [3, 3, 8, 2]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same')), route: 'narrow', programs: ['MixtureConv2DNarrow', 'MixtureConv2DFilterNarrow']},
+      // under gradients tfjs fuses only a linear activation; the forward alone keeps the ReLU fused
+      {
+        what: 'fused conv 1×1 16→4 with bias, narrow',
+        shapes: [[1, 9, 9, 16], [1, 1, 16, 4], [4]],
+        loss: (x, f, bias) => square(tf.fused.conv2d({x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias})),
+        route: 'narrow',
+        programs: ['MixtureConv2DNarrow', 'MixtureConv2DFilterNarrow'],
+      },
+      {
+        what: 'fused conv 3×3 16→4 with bias and ReLU, forward, narrow',
+        shapes: [[2, 9, 9, 16], [3, 3, 16, 4], [4]],
+        loss: (x, f, bias) => tf.fused.conv2d({x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu'}),
+        forward: true,
+        route: 'narrow',
+        programs: ['MixtureConv2DNarrow'],
+      },
       {what: 'conv 7×7 3→4, stride 2, valid', shapes: [[3, 21, 21, 3], [7, 7, 3, 4]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid')), route: 'narrow', programs: ['MixtureConv2DFilterNarrow']},
       {
         what: 'conv 3×3 8→1 over 6,400 pixels (k split, then summed)',
@@ -168,13 +186,13 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
         route: 'narrow',
         programs: ['MixtureConv2DFilterNarrow', 'MixtureConv2DFilterNarrowSum'],
       },
-      {what: 'conv 3×3 8→16 (too wide for it)', shapes: [[2, 10, 10, 8], [3, 3, 8, 16]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'narrow', programs: []},
+      {what: 'conv 3×3 12→16 (too wide for it, its input gradient too)', shapes: [[2, 10, 10, 12], [3, 3, 12, 16]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'narrow', programs: []},
     ]
     for (const c of cases) {
       const data = c.shapes.map((shape, k) => values(tf.util.sizeFromShape(shape), 10 + k))
       const grads = (): tf.Tensor[] => {
         const ts = c.shapes.map((shape, k) => tf.tensor(data[k], shape))
-        const out = tf.grads(c.loss)(ts)
+        const out = c.forward ? [c.loss(...ts)] : tf.grads(c.loss)(ts)
         tf.dispose(ts)
         return out
       }
@@ -286,7 +304,7 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
       [{...file, routes: {}}, /"routes" is not a list/],
       [{...file, routes: [{kernel: 'Conv2D', route: 'project'}]}, /routes\[0\] needs the strings "kernel", "key" and "route"/],
       [{...file, routes: [{kernel: 'Relu', key: 'k', route: 'tfjs'}]}, /routes\[0\]: Relu is not a kernel with routes \(.*BatchMatMul/],
-      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide, nosplit, split\)/],
+      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide, nosplit, split, narrow\)/],
     ]
     for (const [doc, message] of refused) assert.throws(() => tune!.importRoutes(doc, 'r.json'), message)
   })

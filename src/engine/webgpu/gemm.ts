@@ -24,6 +24,7 @@ import {tf} from '../tf.js'
 import {runKernel, unrolled, type UniformField, type WebgpuBackendInternals} from './runner.js'
 import {wrapTunedKernel, type Alternative} from './tune.js'
 import {sumSplits} from './splitk.js'
+import {narrowConv} from './conv_narrow.js'
 import {stridedMatMul, tileFor, type StridedMatMulAttrs} from './matmul.js'
 
 const TILE = 128
@@ -625,5 +626,22 @@ export function installGemm(): void {
     if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW') return undefined
     return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, bias, epilogue, variant})
   }
-  for (const name of ['Conv2D', 'FusedConv2D']) wrapTunedKernel(name, (run) => (args) => conv(args, 'default') ?? run(args), () => alternatives(conv))
+  const narrow = (args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined => {
+    const {x, filter, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
+    const attrs = args.attrs as unknown as ConvAttrs
+    const epilogue = epilogueOf(bias, attrs.activation)
+    if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad as never,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    )
+    return narrowConv(args.backend as unknown as Backend, {x, filter, bias, relu: epilogue === 'relu' || epilogue === 'bias-relu', info})
+  }
+  for (const name of ['Conv2D', 'FusedConv2D']) wrapTunedKernel(name, (run) => (args) => conv(args, 'default') ?? run(args), () => ({...alternatives(conv), narrow}))
 }
