@@ -262,6 +262,24 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     }
   })
 
+  it('an adapter without timestamp queries: the routes are timed by wall time to completion', async () => {
+    await tf.setBackend('webgpu')
+    const backend = tf.backend() as unknown as {supportTimestampQuery?: boolean}
+    const saved = backend.supportTimestampQuery
+    backend.supportTimestampQuery = false
+    const args = inputs()
+    try {
+      tune!.captureCalls(() => tf.dispose(tf.tidy(() => step(...args))))
+      const outcome = await tune!.tuneKernels()
+      assert.ok(outcome.decided.length >= 3)
+      for (const d of outcome.decided) assert.ok(Object.values(d.times).every((t) => t > 0 && Number.isFinite(t)) && !d.error, JSON.stringify(d))
+    } finally {
+      backend.supportTimestampQuery = saved
+      tf.dispose(args)
+      tune!.resetTuning()
+    }
+  })
+
   it('a call seen again is not timed again; a spent budget leaves the calls untimed', async () => {
     await tf.setBackend('webgpu')
     const args = inputs()
