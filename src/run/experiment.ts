@@ -10,8 +10,8 @@
  *     summary.json    the paper's table columns, updated every epoch
  *     last.ckpt       weights + Adam state after the last finished epoch (resume point)
  *     best.ckpt       weights at the best test accuracy
- *     kernel-routes.json  (webgpu) the product/convolution routes kernel tuning chose after the first
- *                     step; a resumed run pins them instead of timing again
+ *     kernel-routes.json  (webgpu) the product/convolution routes kernel tuning chose on the first
+ *                     batch before training; a resumed run pins them instead of timing again
  */
 import {createHash} from 'node:crypto'
 import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
