@@ -14,7 +14,8 @@
 import {tf} from '../tf.js'
 import {runKernel, unrolled, type WebgpuBackendInternals} from './runner.js'
 import {wrapTunedKernel} from './tune.js'
-import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, filterGemm, filterGemmPlan} from './gemm.js'
+import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, filterGemm, filterGemmPlan, planVariantRoutes} from './gemm.js'
+import {NARROW_MAX} from './conv_narrow.js'
 import {sumSplits} from './splitk.js'
 
 const TILE = 64
@@ -164,8 +165,6 @@ function filterGradient64(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info:
   return sumSplits(b, partial, {name: 'MixtureConv2DBackpropFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: filterShape})
 }
 
-/** Most output channels for `filterGradientNarrow`. */
-const NARROW_MAX = 8
 /** Pixels staged in workgroup memory at a time by `filterGradientNarrow`. */
 const CHUNK = 64
 const NARROW_WORKGROUP = 256
@@ -280,15 +279,10 @@ export function installConvFilterKernel(): void {
         if (!c || process.env.MIXTURE_WEBGPU_MATMUL === '0' || !filterGemmPlan(c.info)) return undefined
         return filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
       },
-      ...Object.fromEntries(
-        (['wide', 'nosplit', 'split'] as const).map((variant) => [
-          variant,
-          (args: Parameters<tf.KernelFunc>[0]) => {
-            const c = filterCall(args)
-            return c && filterGemm(c.b, c.x, c.dy, c.info, c.filterShape, variant)
-          },
-        ]),
-      ),
+      ...planVariantRoutes((args, variant) => {
+        const c = filterCall(args)
+        return c && filterGemm(c.b, c.x, c.dy, c.info, c.filterShape, variant)
+      }),
     }),
   )
 }

@@ -11,7 +11,7 @@ import {tf} from '../tf.js'
 import {runKernel, type WebgpuBackendInternals} from './runner.js'
 import {CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from './gemm.js'
 
-/** Most output channels this kernel takes. */
+/** Most output channels this kernel (and conv_filter.ts's narrow filter gradient) takes. */
 export const NARROW_MAX = 8
 const WORKGROUP = 256
 /** Largest tap slice (Cin × N floats) staged in workgroup memory: 16 KiB, the WebGPU default limit. */

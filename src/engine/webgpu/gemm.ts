@@ -395,7 +395,6 @@ interface MatMulArgs {
 
 type Backend = WebgpuBackendInternals & tf.KernelBackend
 
-/** The product on this kernel, or undefined when the operands are not for it. */
 /** The sizes of a (batched, broadcast) product A·B, or undefined for one the project's kernels do not take. */
 interface ProductShape {
   M: number
@@ -429,6 +428,7 @@ function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, t
   return {M, N, K, batch: Math.max(batchA, batchB), batchA, batchB, outShape: [...outOuter, M, N]}
 }
 
+/** The product on this kernel, or undefined when the operands are not for it. */
 export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue, variant}: MatMulArgs): tf.TensorInfo | undefined {
   const shape = productShape(a, b, transposeA, transposeB)
   if (!shape) return undefined
@@ -583,16 +583,17 @@ function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue
   return bias ? (act === 'relu' ? 'bias-relu' : 'bias') : act === 'relu' ? 'relu' : 'none'
 }
 
-/**
- * Route large products (BatchMatMul, _FusedMatMul with bias and/or ReLU) to `gemm`, and large NHWC
- * convolutions (Conv2D, FusedConv2D likewise; the stride-1 input gradients that conv_input.ts
- * runs as forward convolutions too) to `convGemm`.
- */
-/** A kernel's alternative routes for tuning (tune.ts): this kernel under each `PlanVariant` but the default. */
-function alternatives(run: (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant) => tf.TensorInfo | undefined): Record<string, Alternative> {
+/** A kernel's alternative routes for tuning (tune.ts): `run` under each `PlanVariant` but the default. */
+export function planVariantRoutes(run: (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant) => tf.TensorInfo | undefined): Record<string, Alternative> {
   return Object.fromEntries((['wide', 'nosplit', 'split'] as const).map((v) => [v, (args: Parameters<tf.KernelFunc>[0]) => run(args, v)]))
 }
 
+/**
+ * Route large products (BatchMatMul, _FusedMatMul with bias and/or ReLU) to `gemm`, and large NHWC
+ * convolutions (Conv2D, FusedConv2D likewise; the stride-1 input gradients that conv_input.ts
+ * runs as forward convolutions too) to `convGemm`; conv_narrow.ts's kernel is a further route for
+ * kernel tuning.
+ */
 export function installGemm(): void {
   if (process.env.MIXTURE_WEBGPU_MATMUL === '0') return
   type MatMulAttrs = {transposeA: boolean; transposeB: boolean; activation?: string}
@@ -608,7 +609,7 @@ export function installGemm(): void {
       const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
       return matMul(args, 'default') ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
     },
-    () => alternatives(matMul),
+    () => planVariantRoutes(matMul),
   )
   const fusedMatMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
     const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
@@ -617,31 +618,34 @@ export function installGemm(): void {
     if (!a || !b || preluActivationWeights || !epilogue) return undefined
     return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue, variant})
   }
-  wrapTunedKernel('_FusedMatMul', (run) => (args) => fusedMatMul(args, 'default') ?? run(args), () => alternatives(fusedMatMul))
+  wrapTunedKernel('_FusedMatMul', (run) => (args) => fusedMatMul(args, 'default') ?? run(args), () => planVariantRoutes(fusedMatMul))
   type ConvAttrs = Omit<ConvArgs, 'x' | 'filter' | 'bias' | 'epilogue'> & {dataFormat: 'NHWC' | 'NCHW'; activation?: string}
-  const conv = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
+  /** A (fused) convolution's operands and epilogue, or undefined for one the project's kernels do not take. */
+  const convOperands = (args: Parameters<tf.KernelFunc>[0]): (ConvAttrs & {x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo; epilogue: GemmEpilogue}) | undefined => {
     const {x, filter, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
     const attrs = args.attrs as unknown as ConvAttrs
     const epilogue = epilogueOf(bias, attrs.activation)
     if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW') return undefined
-    return convGemm(args.backend as unknown as Backend, {...attrs, x, filter, bias, epilogue, variant})
+    return {...attrs, x, filter, bias, epilogue}
+  }
+  const conv = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
+    const c = convOperands(args)
+    return c && convGemm(args.backend as unknown as Backend, {...c, variant})
   }
   const narrow = (args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined => {
-    const {x, filter, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
-    const attrs = args.attrs as unknown as ConvAttrs
-    const epilogue = epilogueOf(bias, attrs.activation)
-    if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined
+    const c = convOperands(args)
+    if (!c || c.x.shape.length !== 4 || c.filter.shape.length !== 4) return undefined
     const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      attrs.strides,
-      attrs.dilations ?? 1,
-      attrs.pad as never,
-      attrs.dimRoundingMode,
+      c.x.shape as [number, number, number, number],
+      c.filter.shape as [number, number, number, number],
+      c.strides,
+      c.dilations ?? 1,
+      c.pad as never,
+      c.dimRoundingMode,
       false,
       'channelsLast',
     )
-    return narrowConv(args.backend as unknown as Backend, {x, filter, bias, relu: epilogue === 'relu' || epilogue === 'bias-relu', info})
+    return narrowConv(args.backend as unknown as Backend, {x: c.x, filter: c.filter, bias: c.bias, relu: c.epilogue === 'relu' || c.epilogue === 'bias-relu', info})
   }
-  for (const name of ['Conv2D', 'FusedConv2D']) wrapTunedKernel(name, (run) => (args) => conv(args, 'default') ?? run(args), () => ({...alternatives(conv), narrow}))
+  for (const name of ['Conv2D', 'FusedConv2D']) wrapTunedKernel(name, (run) => (args) => conv(args, 'default') ?? run(args), () => ({...planVariantRoutes(conv), narrow}))
 }
