@@ -47,7 +47,7 @@ export interface TunedCallRecord {
   /** Times per training step. */
   count: number
   route: string
-  /** Milliseconds per call by route, where timed (a call with one route only is not). */
+  /** Milliseconds per call by route (one entry for a call with one route; none where the tuning budget ran out). */
   ms: Record<string, number>
   error?: string
 }
@@ -70,7 +70,7 @@ export interface RowResult {
   replayed_steps?: number
   timed_steps?: number
   step_graph?: string
-  /** What kernel tuning chose before the first step (src/engine/webgpu/tune.ts), and the calls it timed in this row. */
+  /** What kernel tuning chose before the first step (src/engine/webgpu/tune.ts), and every product/convolution call of the row's step. */
   kernel_tuning?: string
   tuned_calls?: TunedCallRecord[]
   first_step_ms?: number

@@ -203,7 +203,6 @@ async function tuneCall(call: Call): Promise<TunedCall> {
   }
 }
 
-
 export interface TuneOutcome {
   /** Calls with more than one route decided by this run, in the order they were timed. */
   decided: TunedCall[]
@@ -236,7 +235,7 @@ export async function tuneKernels(budgetSeconds = Number(process.env.MIXTURE_WEB
   return {decided, single, skipped, seconds: (performance.now() - t0) / 1000}
 }
 
-/** Note the calls `fn` makes that have two routes (see `wrapTunedKernel`). */
+/** Note every call `fn` makes of a kernel installed with `wrapTunedKernel` (the last capture's calls and counts, and the calls still to time). */
 export function captureCalls(fn: () => void): void {
   captured = new Map()
   capturing = true
