@@ -11,8 +11,11 @@
  *   MIXTURE_WEBGPU_ALLOW_SOFTWARE=1  accept a software/fallback adapter (tests, CPU-only machines)
  *   MIXTURE_WEBGPU_SUBMIT_BATCH=N    dispatches recorded before a queue submit (default 64)
  *   MIXTURE_WEBGPU_DAWN_TOGGLES=a,b  Dawn toggles to enable (default `skip_validation`; `none` for none)
+ *   MIXTURE_WEBGPU_DAWN_DISABLE=a,b  Dawn toggles to disable (default `timestamp_quantization`: Dawn rounds
+ *                                    timestamp queries down to 65.536 µs steps, too coarse to time one kernel; `none` for none)
  *   MIXTURE_WEBGPU_CACHE=0           record every dispatch the way tfjs does (no bind-group/uniform caches; for comparisons)
  *   MIXTURE_WEBGPU_GRAPH=0           record every training step through tfjs instead of replaying a recorded one (graph.ts)
+ *   MIXTURE_WEBGPU_GRAPH_PRUNE=0     replayed steps keep the dispatches whose results nothing reads (graph-plan.ts pruneUnread)
  *   MIXTURE_WEBGPU_FUSED=0           leave out the fused Adam and BatchNorm kernels (tfjs composites; for comparisons)
  *   MIXTURE_WEBGPU_ADAM_INPLACE=0    one MixtureAdam call per weight instead of the in-place grouped update (adam.ts)
  *   MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0  stride-1 conv input gradients on tfjs's own programs (conv_input.ts)
@@ -60,6 +63,7 @@ interface GpuLike {
 }
 
 const DEFAULT_TOGGLES = ['skip_validation']
+const DEFAULT_DISABLED = ['timestamp_quantization']
 const DEFAULT_SUBMIT_BATCH = 64
 
 let loaded: {detail: string; info: WebgpuAdapterInfo} | undefined
@@ -109,11 +113,22 @@ function softwareRefusal(info: WebgpuAdapterInfo): string {
   return `the only WebGPU adapter is a software one (${adapterName(info)}), slower than the CPU backends; set MIXTURE_WEBGPU_ALLOW_SOFTWARE=1 to use it anyway`
 }
 
-function dawnToggles(): string[] {
-  const value = process.env.MIXTURE_WEBGPU_DAWN_TOGGLES
-  if (value === undefined) return DEFAULT_TOGGLES
+function toggleList(variable: string, defaults: string[]): string[] {
+  const value = process.env[variable]
+  if (value === undefined) return defaults
   if (value.trim() === '' || value.trim() === 'none') return []
   return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+function dawnToggles(): string[] {
+  return toggleList('MIXTURE_WEBGPU_DAWN_TOGGLES', DEFAULT_TOGGLES)
+}
+
+/** The flags `create` takes: the toggles to enable and to disable. */
+function dawnFlags(): string[] {
+  const enable = dawnToggles()
+  const disable = toggleList('MIXTURE_WEBGPU_DAWN_DISABLE', DEFAULT_DISABLED)
+  return [...(enable.length > 0 ? [`enable-dawn-features=${enable.join(',')}`] : []), ...(disable.length > 0 ? [`disable-dawn-features=${disable.join(',')}`] : [])]
 }
 
 function submitBatch(): number {
@@ -139,7 +154,7 @@ function setNavigatorGpu(gpu: unknown): void {
  * Vulkan warnings to stderr (and a broken driver can crash the process), which `--backend auto`
  * must not inflict on every CPU-only run. Resolves to the adapter's info, or a reason.
  */
-function probeInChild(toggles: string[]): {info?: WebgpuAdapterInfo; reason?: string; dawnSays?: string} {
+function probeInChild(flags: string[]): {info?: WebgpuAdapterInfo; reason?: string; dawnSays?: string} {
   let entry: string
   try {
     entry = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href
@@ -148,7 +163,7 @@ function probeInChild(toggles: string[]): {info?: WebgpuAdapterInfo; reason?: st
   }
   const script = `
     const {create} = await import(${JSON.stringify(entry)})
-    const gpu = create(${JSON.stringify(toggles.length > 0 ? [`enable-dawn-features=${toggles.join(',')}`] : [])})
+    const gpu = create(${JSON.stringify(flags)})
     const adapter = await gpu.requestAdapter({powerPreference: 'high-performance'})
     const i = adapter?.info ?? {}
     process.stdout.write(JSON.stringify(adapter ? {vendor: i.vendor ?? '', architecture: i.architecture ?? '', device: i.device ?? '', description: i.description ?? '', fallback: i.isFallbackAdapter === true || adapter.isFallbackAdapter === true} : null))
@@ -187,10 +202,10 @@ export async function loadWebgpu(): Promise<string> {
   }
   const toggles = dawnToggles()
   const allowSoftware = process.env.MIXTURE_WEBGPU_ALLOW_SOFTWARE === '1'
-  const probe = probeInChild(toggles)
+  const probe = probeInChild(dawnFlags())
   if (probe.reason) throw new Error(probe.reason)
   if (probe.info?.software && !allowSoftware) throw new Error(softwareRefusal(probe.info))
-  const gpu = create(toggles.length > 0 ? [`enable-dawn-features=${toggles.join(',')}`] : [])
+  const gpu = create(dawnFlags())
   const adapter = probe.info ? await gpu.requestAdapter({powerPreference: 'high-performance'}) : null
   if (!adapter) {
     const why = vulkanLoaderPresent()
@@ -249,7 +264,9 @@ export async function loadWebgpu(): Promise<string> {
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch())
   await import('./kernels.js')
 
-  const detail = `${name} via Dawn${toggles.length > 0 ? ` (${toggles.join(', ')})` : ''}${info.software ? ' [software adapter]' : ''}`
+  const disabled = toggleList('MIXTURE_WEBGPU_DAWN_DISABLE', DEFAULT_DISABLED).map((t) => `no ${t}`)
+  const listed = [...toggles, ...disabled]
+  const detail = `${name} via Dawn${listed.length > 0 ? ` (${listed.join(', ')})` : ''}${info.software ? ' [software adapter]' : ''}`
   loaded = {detail, info}
   return detail
 }
