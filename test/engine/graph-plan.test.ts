@@ -6,7 +6,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
-import {planRecording, type Command, type Known, type Plan} from '../../src/engine/webgpu/graph-plan.js'
+import {planRecording, pruneUnread, type Command, type Known, type Plan} from '../../src/engine/webgpu/graph-plan.js'
 import type {StepContext} from '../../src/engine/step-graph.js'
 
 const UNIFORM = 64
@@ -114,7 +114,7 @@ test('signatures: the same work on other intermediate buffers agrees; other pipe
     d('update', [w, h, y, u]),
   ]
   const sig = (commands: Command<Buf>[]): string => {
-    const free = commands.flatMap((c) => (c.kind === 'upload' ? [c.buffer] : c.bindings.map((b) => b.buffer!))).filter((b) => !known.has(b) && b.usage !== UNIFORM)
+    const free = commands.flatMap((c) => (c.kind === 'dispatch' ? c.bindings.map((b) => b.buffer!) : [c.buffer])).filter((b) => !known.has(b) && b.usage !== UNIFORM)
     const p = plan(commands, known, free)
     assert.ok(typeof p !== 'string', String(p))
     return p.signature
@@ -126,4 +126,64 @@ test('signatures: the same work on other intermediate buffers agrees; other pipe
   const other = step(buf('h1'))
   ;(other[1] as {workgroups: number[]}).workgroups = [8, 1, 1]
   assert.notEqual(sig(other), a)
+})
+
+/** The names of the dispatches a pruned plan keeps (uploads as 'upload'). */
+function kept(commands: Command<Buf>[], known: Map<Buf, Known>, free: Buf[]): {names: string[]; pruned: number; dispatches: number} {
+  const p = plan(commands, known, free)
+  assert.ok(typeof p !== 'string', String(p))
+  const q = pruneUnread(p)
+  assert.equal(q.generations.length, q.commands.length)
+  return {names: q.commands.map((c) => (c.kind === 'dispatch' ? c.command.name : 'upload')), pruned: q.pruned ?? 0, dispatches: q.dispatches}
+}
+
+test('pruning: work whose results nothing kept reads is left out — a chain of them too; state writes stay', () => {
+  const {w, x, y, u, known} = world()
+  const h = buf('h')
+  const dx = buf('dx')
+  const dx2 = buf('dx2')
+  const g = buf('g')
+  const r = kept(
+    [d('forward', [h, x, w, u]), d('input gradient', [dx, h, w, u]), d('its consumer', [dx2, dx, u]), d('loss', [g, h, y, u]), d('update', [w, g, u]), d('metric', [w, h, u])],
+    known,
+    [h, dx, dx2, g],
+  )
+  assert.deepEqual(r, {names: ['forward', 'loss', 'update', 'metric'], pruned: 2, dispatches: 4})
+  // A dispatch with one read and one unread output stays; one that declares no output stays.
+  const two = kept([d('forward', [h, x, w, u]), d('two outputs', [dx, g, h, u], 2), d('update', [w, g, y, u]), d('declares none', [h, u], 0)], known, [h, dx, g])
+  assert.deepEqual(two.names, ['forward', 'two outputs', 'update', 'declares none'])
+})
+
+test('pruning: a buffer lent again within the step starts a new generation; without that event the writes are kept', () => {
+  const {w, x, y, u, known} = world()
+  const h = buf('h')
+  const b = buf('b')
+  const steps = (lentAgain: boolean): Command<Buf>[] => [
+    d('forward', [h, x, w, u]),
+    d('unread', [b, h, u]),
+    ...(lentAgain ? [{kind: 'acquire', buffer: b} as Command<Buf>] : []),
+    d('read later', [b, h, y, u]),
+    d('update', [w, b, u]),
+  ]
+  assert.deepEqual(kept(steps(true), known, [h, b]).names, ['forward', 'read later', 'update'])
+  assert.deepEqual(kept(steps(false), known, [h, b]).names, ['forward', 'unread', 'read later', 'update'])
+  // An acquire before a buffer's first use changes nothing.
+  assert.deepEqual(kept([{kind: 'acquire', buffer: h}, ...steps(true)], known, [h, b]).names, ['forward', 'read later', 'update'])
+})
+
+test('pruning: every write of a read generation is kept (k-split accumulation into one output); uploads only where read', () => {
+  const {w, x, y, u, known} = world()
+  const acc = buf('acc')
+  const c = buf('c', 4)
+  const c2 = buf('c2', 4)
+  const bytes = new Uint8Array(Float32Array.of(1).buffer)
+  const r = kept(
+    [{kind: 'upload', buffer: c, bytes}, {kind: 'upload', buffer: c2, bytes}, d('zero', [acc, u]), d('accumulate', [acc, x, c, u]), d('accumulate', [acc, y, u]), d('update', [w, acc, u])],
+    known,
+    [acc, c, c2],
+  )
+  assert.deepEqual(r, {names: ['upload', 'zero', 'accumulate', 'accumulate', 'update'], pruned: 0, dispatches: 4})
+  // The second upload into one buffer is a new generation: the first, never read, is left out.
+  const again = kept([{kind: 'upload', buffer: c, bytes}, d('forward', [acc, x, y, u]), {kind: 'upload', buffer: c, bytes}, d('update', [w, acc, c, u])], known, [acc, c])
+  assert.deepEqual(again.names, ['forward', 'upload', 'update'])
 })

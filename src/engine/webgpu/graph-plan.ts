@@ -35,7 +35,13 @@ export interface UploadCommand<B extends BufferLike = BufferLike> {
   bytes: Uint8Array
 }
 
-export type Command<B extends BufferLike = BufferLike> = DispatchCommand<B> | UploadCommand<B>
+/** The pool lent `buffer` to a new tensor (no upload): whatever it held before is no one's data. */
+export interface AcquireCommand<B extends BufferLike = BufferLike> {
+  kind: 'acquire'
+  buffer: B
+}
+
+export type Command<B extends BufferLike = BufferLike> = DispatchCommand<B> | UploadCommand<B> | AcquireCommand<B>
 
 export type Role = 'state' | 'constant' | 'x' | 'y' | 'per-step' | 'transient'
 
@@ -66,6 +72,14 @@ export interface Plan<B extends BufferLike = BufferLike> {
   commands: ({kind: 'dispatch'; command: DispatchCommand<B>; slots: number[]} | {kind: 'upload'; slot: number; bytes: Uint8Array})[]
   signature: string
   dispatches: number
+  /**
+   * Per command, the generation of each slot it binds (dispatch: per binding, -1 for a uniform
+   * block; upload: one): a transient slot's generation grows each time the pool lends its buffer to
+   * a new tensor within the step, so that one buffer's successive tensors are told apart.
+   */
+  generations: number[][]
+  /** Dispatches `pruneUnread` dropped (nothing the step keeps depends on what they write). */
+  pruned?: number
 }
 
 const objectIds = new WeakMap<object, number>()
@@ -127,7 +141,15 @@ export function planRecording<B extends BufferLike>(commands: Command<B>[], know
     return index
   }
   let dispatches = 0
+  const generation = new Map<number, number>()
+  const generations: number[][] = []
+  const nextGeneration = (index: number): void => void generation.set(index, (generation.get(index) ?? 0) + 1)
   for (const [at, command] of commands.entries()) {
+    if (command.kind === 'acquire') {
+      const index = slotOf.get(command.buffer)
+      if (index !== undefined && slots[index].role === 'transient') nextGeneration(index)
+      continue
+    }
     if (command.kind === 'upload') {
       // The tensor that owns the buffer at the end of the step starts here.
       if (firstUpload.get(command.buffer) === at && slots[slotOf.get(command.buffer) ?? -1]?.role === 'transient' && known.has(command.buffer)) slotOf.delete(command.buffer)
@@ -142,8 +164,11 @@ export function planRecording<B extends BufferLike>(commands: Command<B>[], know
         sig.push(`u${index}${role}`)
         continue
       }
+      // An upload fills the whole buffer: a new tensor's data (the first use keeps generation 0).
+      if (written.has(index)) nextGeneration(index)
       written.add(index)
       plan.push({kind: 'upload', slot: index, bytes: command.bytes})
+      generations.push([generation.get(index) ?? 0])
       sig.push(`u${index}:${command.bytes.join(',')}`)
       continue
     }
@@ -172,10 +197,58 @@ export function planRecording<B extends BufferLike>(commands: Command<B>[], know
       parts.push(`${index}${role[0]}@${binding.offset ?? 0}+${binding.size ?? -1}`)
     }
     plan.push({kind: 'dispatch', command, slots: indices})
+    generations.push(indices.map((index) => (index < 0 ? -1 : (generation.get(index) ?? 0))))
     sig.push(parts.join(','))
   }
   for (const role of ['x', 'y'] as const) {
     if (!slots.some((s) => s.role === role)) return `the step never reads its ${role === 'x' ? 'input batch' : 'labels'} on the GPU`
   }
-  return {slots, commands: plan, signature: sig.join(';'), dispatches}
+  return {slots, commands: plan, signature: sig.join(';'), dispatches, generations}
+}
+
+/**
+ * Drop the commands whose results nothing kept depends on: a dispatch is kept when it writes a state
+ * buffer, or a transient that a kept command later binds (in the same generation); an upload into a
+ * transient likewise. Backwards from the end of the step, every transient a kept dispatch binds —
+ * read, or written (it may read what it writes: accumulating k-splits) — is needed before it.
+ *
+ * What this removes in practice: gradients autodiff computes but nothing uses — tfjs's fused
+ * convolutions and products (and the project's fused ops) return the gradient of every input at
+ * once, the input batch's too, where PyTorch computes none for an input that needs none. On a
+ * ResNet-18 the first convolution's input gradient alone is a large 7×7 transposed convolution.
+ *
+ * A dispatch that declares no written binding, or writes only uniform blocks, is kept. Returns a new
+ * plan (commands, generations and dispatch count filtered, `pruned` the dispatches left out; slots
+ * unchanged, some perhaps bound no more).
+ */
+export function pruneUnread<B extends BufferLike>(plan: Plan<B>): Plan<B> {
+  const keep = plan.commands.map(() => true)
+  const needed = new Set<string>()
+  const transient = (slot: number): boolean => slot >= 0 && plan.slots[slot].role === 'transient'
+  for (let i = plan.commands.length - 1; i >= 0; i--) {
+    const c = plan.commands[i]
+    const gens = plan.generations[i]
+    if (c.kind === 'upload') {
+      keep[i] = !transient(c.slot) || needed.has(`${c.slot}:${gens[0]}`)
+      continue
+    }
+    const written = c.slots.slice(0, c.command.writes).map((slot, j) => [slot, gens[j]] as const).filter(([slot]) => slot >= 0)
+    const live = written.length === 0 || written.some(([slot, gen]) => !transient(slot) || needed.has(`${slot}:${gen}`))
+    if (!live) {
+      keep[i] = false
+      continue
+    }
+    c.slots.forEach((slot, j) => {
+      if (transient(slot)) needed.add(`${slot}:${gens[j]}`)
+    })
+  }
+  const commands = plan.commands.filter((_, i) => keep[i])
+  const dispatches = commands.filter((c) => c.kind === 'dispatch').length
+  return {
+    ...plan,
+    commands,
+    generations: plan.generations.filter((_, i) => keep[i]),
+    dispatches,
+    pruned: plan.dispatches - dispatches,
+  }
 }

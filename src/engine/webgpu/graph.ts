@@ -34,6 +34,11 @@
  * the second becomes the graph, so values that change from step to step outside the per-step
  * tensors are caught rather than frozen.
  *
+ * Before it becomes a graph, the plan loses the dispatches whose results nothing the step keeps
+ * reads (graph-plan.ts `pruneUnread`; the pool lending a buffer to a new tensor, logged as an
+ * 'acquire', separates one buffer's successive tensors): tfjs's fused convolutions compute the
+ * input batch's gradient, which only the recording ever sees. MIXTURE_WEBGPU_GRAPH_PRUNE=0 keeps them.
+ *
  * Replaying: check the state tensors, write x, y and the per-step values into their private
  * buffers, encode every dispatch (and the recorded uploads, as copies) into compute passes submitted
  * every 64 dispatches (the backend's submit batch).
@@ -48,7 +53,7 @@ import {cachedConstants} from '../constants.js'
 import {captureHook, recordingStats, returnToPool, takeFromPool, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
 import {dispatchListeners, perStepTensors, type GpuComputePass, type WebgpuBackendInternals} from './runner.js'
 import {patch} from './dispatches.js'
-import {objectId, planRecording, uploadBytes, type Command as PlanCommand, type Known, type Plan as RecordingPlan} from './graph-plan.js'
+import {objectId, planRecording, pruneUnread, uploadBytes, type Command as PlanCommand, type Known, type Plan as RecordingPlan} from './graph-plan.js'
 
 interface GpuBuffer extends GpuBufferLike {
   destroy(): void
@@ -119,14 +124,17 @@ class Recording implements CaptureHook {
       patch(b, 'uploadToGPU', (upload) =>
         function (this: Backend, dataId: object) {
           const data = this.tensorMap.get(dataId)
-          const bytes = data && data.resource == null && data.values != null ? uploadBytes(data.dtype, data.values as ArrayLike<number>).slice() : undefined
+          const lent = data != null && data.resource == null
+          const bytes = lent && data.values != null ? uploadBytes(data.dtype, data.values as ArrayLike<number>).slice() : undefined
           uploading = true
           try {
             upload.call(this, dataId)
           } finally {
             uploading = false
           }
-          if (bytes) recording.commands.push({kind: 'upload', buffer: this.tensorMap.get(dataId)!.resource as GpuBuffer, bytes})
+          const buffer = this.tensorMap.get(dataId)?.resource as GpuBuffer | undefined
+          // A new tensor's buffer from the pool: with its values (an upload) or to be written by a program.
+          if (lent && buffer) recording.commands.push(bytes ? {kind: 'upload', buffer, bytes} : {kind: 'acquire', buffer})
         }),
       patch(b.queue, 'writeBuffer', (write) =>
         function (this: unknown, ...args: unknown[]) {
@@ -179,7 +187,8 @@ class Recording implements CaptureHook {
     for (const t of cachedConstants()) add(t, {role: 'constant', tensor: t})
     const free = new Set<GpuBuffer>()
     for (const list of b.bufferManager.freeBuffers.values()) for (const buffer of list) free.add(buffer)
-    return planRecording(this.commands, known, free, usageFlags().UNIFORM, context)
+    const plan = planRecording(this.commands, known, free, usageFlags().UNIFORM, context)
+    return typeof plan === 'string' || process.env.MIXTURE_WEBGPU_GRAPH_PRUNE === '0' ? plan : pruneUnread(plan)
   }
 }
 
@@ -200,6 +209,8 @@ class Graph {
   private readonly inputs: {role: 'x' | 'y'; buffer: GpuBuffer}[] = []
   private readonly perStep: {buffer: GpuBuffer; dtype: 'float32' | 'int32'; values: (context: StepContext) => number[]}[] = []
   readonly dispatches: number
+  /** Dispatches of the recorded step left out as unread (graph-plan.ts `pruneUnread`). */
+  readonly pruned: number
   /** Bytes of GPU memory the graph holds: intermediates taken from the pool, its own buffers. */
   get heldBytes(): number {
     return [...this.owned, ...this.taken].reduce((sum, buffer) => sum + buffer.size, 0)
@@ -211,12 +222,16 @@ class Graph {
     plan: Plan,
   ) {
     this.dispatches = plan.dispatches
+    this.pruned = plan.pruned ?? 0
     const flags = usageFlags()
-    const replaced = plan.slots.map((slot) => {
+    // Slots bound only by pruned commands need no buffer.
+    const bound = new Set(plan.commands.flatMap((c) => (c.kind === 'upload' ? [c.slot] : c.slots)))
+    const replaced = plan.slots.map((slot, index) => {
       if (slot.role === 'state' || slot.role === 'constant') {
         this.checks.push({tensor: slot.tensor!, dataId: slot.tensor!.dataId, buffer: slot.buffer})
         return slot.buffer
       }
+      if (slot.role === 'transient' && !bound.has(index)) return slot.buffer
       if (slot.role === 'transient') return slot.fresh ? this.create(slot.buffer.size, slot.buffer.usage) : this.take(slot.buffer)
       const buffer = this.create(slot.buffer.size, slot.buffer.usage | flags.COPY_DST)
       if (slot.role === 'x' || slot.role === 'y') this.inputs.push({role: slot.role, buffer})
@@ -430,7 +445,7 @@ class WebgpuStepGraphs implements StepGraphs {
 
   describe(): string[] {
     return [...this.shapes.entries()].map(([key, e]) => {
-      if (e.graph) return `${key}: replayed ${e.graph.replays} step${e.graph.replays === 1 ? '' : 's'} (${e.graph.dispatches} dispatches each, ${(e.graph.heldBytes / 2 ** 20).toFixed(1)} MiB held)${e.invalidated ? `, recorded again ${e.invalidated}×` : ''}`
+      if (e.graph) return `${key}: replayed ${e.graph.replays} step${e.graph.replays === 1 ? '' : 's'} (${e.graph.dispatches} dispatches each${e.graph.pruned ? ` after ${e.graph.pruned} unread left out` : ''}, ${(e.graph.heldBytes / 2 ** 20).toFixed(1)} MiB held)${e.invalidated ? `, recorded again ${e.invalidated}×` : ''}`
       if (e.gaveUp) return `${key}: not replayed: ${e.gaveUp}`
       return `${key}: recording${e.lastReason ? ` (last attempt: ${e.lastReason})` : ''}`
     })
