@@ -1,6 +1,6 @@
 /**
  * GPU benchmark of the paper rows on the WebGPU backend: for each row at its paper batch size, the
- * forward pass (inference mode) and one full training step (the project's `Trainer.trainStep`:
+ * evaluation forward (`Trainer.evalStep`: inference mode, metric sums) and one full training step (the project's `Trainer.trainStep`:
  * forward in training mode, softmax cross-entropy, gradients, the `MixtureAdam` update), median
  * milliseconds after warm-up, synchronised by reading the result back; plus the compute dispatches
  * one step and one forward record (by tfjs kernel), which do not depend on the device.
@@ -194,10 +194,12 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
   Object.assign(result, {batch: built.batch, image: built.image, params: built.params})
   const {x, labels, trainer} = await rowTraining(built)
   try {
+    // The forward as the run command evaluates a batch: `Trainer.evalStep` (inference mode, loss and
+    // correct count summed on the device; replayed like the training step once recorded).
     const forward = async (): Promise<void> => {
-      const y = tf.tidy(() => built.model.apply(x, {training: false}) as tf.Tensor)
-      await y.data()
-      y.dispose()
+      trainer.resetMetrics()
+      trainer.evalStep(x, labels)
+      await trainer.readMetrics()
     }
     // The project's own training step; reading its on-device loss sum back is the synchronisation.
     const issued: number[] = []
@@ -231,11 +233,13 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     const replayedBefore = trainer.replayedSteps
     const steps = await timeIt(repeat, step)
     const cacheAfter = await bindGroupMisses()
-    Object.assign(result, {replayed_steps: trainer.replayedSteps - replayedBefore, timed_steps: repeat, step_graph: trainer.describeStepGraphs().join('; ') || undefined})
+    Object.assign(result, {replayed_steps: trainer.replayedSteps - replayedBefore, timed_steps: repeat})
     result.issue_ms = round(median(issued))
     if (cacheBefore != null && cacheAfter != null) result.bind_groups_per_step = round((cacheAfter - cacheBefore) / repeat)
-    await timeIt(1, forward)
+    // Warm-up as for the steps: an evaluation shape is replayed from its fourth or fifth call.
+    await timeIt(perStep > 5000 ? 1 : Math.max(6, Math.min(warmup, 10)), forward)
     const fwds = await timeIt(repeat, forward)
+    result.step_graph = trainer.describeStepGraphs().join('; ') || undefined
     Object.assign(result, {step_ms: round(median(steps)), forward_ms: round(median(fwds)), step_ms_all: steps.map(round), forward_ms_all: fwds.map(round)})
     if (args.count && tf.getBackend() === 'webgpu') {
       const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
@@ -246,9 +250,13 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
         fresh.trainStep(x, labels)
         await fresh.readMetrics()
       })
+      const f = await countDispatches(async () => {
+        fresh.resetMetrics()
+        fresh.evalStep(x, labels)
+        await fresh.readMetrics()
+      })
       fresh.dispose()
       const replayed = await countDispatches(step)
-      const f = await countDispatches(forward)
       Object.assign(result, {
         dispatches_step: s.count.dispatches,
         submits_step: replayed.count.submits,

@@ -186,8 +186,9 @@ if ! node -e 'const d = require(process.argv[1]); process.exit(d.rows.some((r) =
 elif [[ -z "${BENCH_ROWS:-}" ]]; then
   # Newest measures first (not yet timed on a GPU); the earlier ones (attention kernels, tiled conv
   # input gradient, submit batch) were settled by MODE=compare runs: docs/benchmarks/gpu-h200.md.
-  variant "MIXTURE_WEBGPU_GRAPH=0 (every step recorded through tfjs, none replayed)" webgpu-nograph.json cifar10/resnet18,stl10-perceiver/perceiver,stl10-perceiver/alternating-2block,stl10-perceiver/cnn MIXTURE_WEBGPU_GRAPH=0
+  variant "MIXTURE_WEBGPU_GRAPH_PRUNE=0 (replayed steps keep the dispatches whose results nothing reads)" webgpu-noprune.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_GRAPH_PRUNE=0
   variant "MIXTURE_WEBGPU_TUNE=0 (no kernel tuning: every product and convolution on the project's route)" webgpu-notune.json stl10-perceiver/cnn,cifar10/resnet18,cifar10/vit MIXTURE_WEBGPU_TUNE=0
+  variant "MIXTURE_WEBGPU_GRAPH=0 (every step recorded through tfjs, none replayed)" webgpu-nograph.json cifar10/resnet18,stl10-perceiver/perceiver,stl10-perceiver/alternating-2block,stl10-perceiver/cnn MIXTURE_WEBGPU_GRAPH=0
   variant "MIXTURE_WEBGPU_LONG_K=0 (small-output long-k products on tfjs's split-K program)" webgpu-nolongk.json stl10-perceiver/perceiver,stl10-perceiver/alternating-1block MIXTURE_WEBGPU_LONG_K=0
   variant "MIXTURE_WEBGPU_MATMUL=0 (products and convolutions on tfjs's programs)" webgpu-nomatmul.json cifar10/vit,cifar10/joint-1block,cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_MATMUL=0
   variant "MIXTURE_WEBGPU_BN_TWO_PASS=0 (BatchNorm in 3 dispatches each way)" webgpu-bn3.json cifar10/resnet18,stl10-perceiver/cnn MIXTURE_WEBGPU_BN_TWO_PASS=0
