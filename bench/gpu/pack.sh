@@ -3,7 +3,7 @@
 #   .device/node.xz        this machine's node binary, xz-compressed
 #   .device/app.tar.xz     dist/ (built here) and the node_modules subset the benchmark loads
 #                          (@tensorflow core/layers/cpu/webgpu bundles, webgpu's linux-x64 dawn.node,
-#                          yaml, ajv and their dependencies)
+#                          and the CLI's dependencies: yaml, ajv, @oclif/core, cli-progress, csv-stringify)
 #   .device/vulkan/        Debian's libvulkan1 (the Vulkan loader), unpacked with dpkg -x
 #   .device/compat/        this machine's libstdc++/libgcc_s, used only where the target's are older
 # The tracked sources (bench/, configs/, package.json) travel with the working tree itself.
@@ -46,7 +46,20 @@ for p in tfjs-core tfjs-layers tfjs-backend-cpu tfjs-backend-webgpu; do
 done
 cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$STAGE/node_modules/webgpu/"
 cp node_modules/webgpu/dist/linux-x64/dawn.node "$STAGE/node_modules/webgpu/dist/linux-x64/"
-for p in seedrandom yaml ajv fast-deep-equal fast-uri json-schema-traverse require-from-string; do
+# The CLI's own dependencies too (run.sh trains two paper rows with `mixture run` on the card): every
+# package reachable from these through `dependencies`.
+CLI_DEPS=$(node -e '
+  const fs = require("fs"), path = require("path"), seen = new Set()
+  const add = (name) => {
+    const p = path.join("node_modules", name, "package.json")
+    if (seen.has(name) || !fs.existsSync(p)) return
+    seen.add(name)
+    for (const d of Object.keys(JSON.parse(fs.readFileSync(p, "utf8")).dependencies ?? {})) add(d)
+  }
+  for (const n of ["seedrandom", "yaml", "ajv", "@oclif/core", "@oclif/plugin-help", "cli-progress", "csv-stringify"]) add(n)
+  process.stdout.write([...seen].filter((n) => !n.startsWith("@tensorflow/")).join(" "))')
+for p in $CLI_DEPS; do
+  mkdir -p "$STAGE/node_modules/$(dirname "$p")"
   [[ -d node_modules/$p ]] && cp -r "node_modules/$p" "$STAGE/node_modules/$p"
 done
 find "$STAGE/node_modules" \( -name '*.map' -o -name '*.md' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete

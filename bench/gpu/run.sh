@@ -17,7 +17,7 @@
 # MODE=compare runs BENCH_ROWS under each of the settings in COMPARE (see below) and prints one table.
 #
 # Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5), BENCH_WARMUP (20),
-# RUN_TESTS (1), RUN_PROFILE (1),
+# RUN_TESTS (1), RUN_CLI (1), CLI_TRAIN, CLI_TEST (4096, 1024 synthetic images), RUN_PROFILE (1),
 # BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), PYTHON (python3),
 # VK_DRIVER_FILES (an ICD json; found automatically otherwise), MIXTURE_WEBGPU_ALLOW_SOFTWARE=1
 # (test runs on a software Vulkan device).
@@ -170,6 +170,18 @@ timeout 100 "$PYTHON" bench/gpu/torch_ops.py --webgpu "$OUT/webgpu.json" --out "
   ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} > "$OUT/ops.log" 2>&1
 log "per-call comparison exit $?: $(grep -c '^### ' "$OUT/ops.md" 2>/dev/null || echo 0) rows"
 grep '^### ' "$OUT/ops.md" 2>/dev/null | tee -a "$OUT/run.log" >&2
+
+# 4c. The CLI on the card: `mixture run --backend auto` of two paper rows on synthetic data (no
+# dataset files here): the backend it picks, kernel tuning, replayed steps, the run folder.
+if [[ "${RUN_CLI:-1}" == 1 ]]; then
+  for spec in cifar10/resnet18 stl10-perceiver/perceiver; do
+    log "CLI: mixture run configs/paper/$spec.yaml --backend auto (synthetic data)"
+    timeout 150 node bin/run.js run "configs/paper/$spec.yaml" --backend auto --set data.dataset=synthetic \
+      --set data.synthetic.train="${CLI_TRAIN:-4096}" --set data.synthetic.test="${CLI_TEST:-1024}" --set train.epochs=2 --out "$OUT/cli" 2>&1 \
+      | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee -a "$OUT/cli.log" >&2
+    log "CLI exit ${PIPESTATUS[0]}"
+  done
+fi
 
 # 5. Variants while time remains: each switches one of the project's WebGPU measures off ---------
 VARIANTS=()
