@@ -181,6 +181,8 @@ if [[ "${RUN_CLI:-1}" == 1 ]]; then
       | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee -a "$OUT/cli.log" >&2
     log "CLI exit ${PIPESTATUS[0]}"
   done
+  # The checkpoints (ResNet-18's weights and Adam moments: ~270 MB) would not fit what comes back from $OUT.
+  find "$OUT/cli" -name '*.ckpt' -delete 2>/dev/null
 fi
 
 # 5. Variants while time remains: each switches one of the project's WebGPU measures off ---------
