@@ -95,7 +95,9 @@ const PROBES: Probe[] = [
 async function listTensorflowGpus(): Promise<number> {
   // tfjs-node-gpu exposes no device list; a tiny op placed by TensorFlow tells through its logs only,
   // so ask the binding for the CUDA devices TensorFlow registered.
-  const binding = (tf.backend() as unknown as {binding?: {isUsingGpuDevice?: () => boolean}}).binding
+  // The `tensorflow` backend itself (initialised here if it is not yet), not whichever is active now.
+  const backend = tf.findBackend('tensorflow') ?? tf.backend()
+  const binding = (backend as unknown as {binding?: {isUsingGpuDevice?: () => boolean}}).binding
   if (binding?.isUsingGpuDevice) return binding.isUsingGpuDevice() ? 1 : 0
   return 0
 }
