@@ -17,7 +17,7 @@
 # MODE=compare runs BENCH_ROWS under each of the settings in COMPARE (see below) and prints one table.
 #
 # Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5), BENCH_WARMUP (20),
-# RUN_TESTS (1), RUN_CLI (1), CLI_TRAIN, CLI_TEST (4096, 1024 synthetic images), RUN_PROFILE (1),
+# BUNDLE (0; 1: only tables, logs and results.tgz in $OUT), RUN_TESTS (1), RUN_CLI (1), CLI_TRAIN, CLI_TEST (4096, 1024 synthetic images), RUN_PROFILE (1),
 # BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), PYTHON (python3),
 # VK_DRIVER_FILES (an ICD json; found automatically otherwise), MIXTURE_WEBGPU_ALLOW_SOFTWARE=1
 # (test runs on a software Vulkan device).
@@ -27,6 +27,21 @@ ROOT=$PWD
 D=$ROOT/.device
 OUT=${OUT:-$ROOT/.device/out}
 mkdir -p "$OUT"
+# BUNDLE=1: work in a scratch folder and leave in $OUT only the tables, the logs and one archive of
+# everything (results.tgz) — for a lent machine that hands back a few files only. Also when the run
+# is stopped (timeout's SIGTERM), so what was measured so far comes back.
+if [[ "${BUNDLE:-0}" == 1 ]]; then
+  FINAL=$OUT
+  OUT=$(mktemp -d)
+  bundle() {
+    trap - EXIT TERM INT
+    for f in gpu-bench.md ops.md profile.md run.log cli.log; do [[ -f $OUT/$f ]] && cp "$OUT/$f" "$FINAL/"; done
+    tar -czf "$FINAL/results.tgz" -C "$OUT" . 2>/dev/null
+    echo "[run.sh] bundled into $FINAL: $(ls "$FINAL" | tr '\n' ' ')" >&2
+  }
+  trap bundle EXIT
+  trap 'exit 143' TERM INT
+fi
 PYTHON=${PYTHON:-python3}
 T0=$(date +%s)
 log() { echo "[run.sh +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/run.log" >&2; }
