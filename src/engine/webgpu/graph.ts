@@ -187,8 +187,7 @@ class Recording implements CaptureHook {
     for (const t of cachedConstants()) add(t, {role: 'constant', tensor: t})
     const free = new Set<GpuBuffer>()
     for (const list of b.bufferManager.freeBuffers.values()) for (const buffer of list) free.add(buffer)
-    const plan = planRecording(this.commands, known, free, usageFlags().UNIFORM, context)
-    return typeof plan === 'string' || process.env.MIXTURE_WEBGPU_GRAPH_PRUNE === '0' ? plan : pruneUnread(plan)
+    return planRecording(this.commands, known, free, usageFlags().UNIFORM, context)
   }
 }
 
@@ -435,7 +434,7 @@ class WebgpuStepGraphs implements StepGraphs {
       return
     }
     if (entry.previous === plan.signature) {
-      entry.graph = new Graph(this.b, plan)
+      entry.graph = new Graph(this.b, process.env.MIXTURE_WEBGPU_GRAPH_PRUNE === '0' ? plan : pruneUnread(plan))
       entry.previous = undefined
     } else {
       entry.previous = plan.signature
