@@ -120,15 +120,12 @@ function toggleList(variable: string, defaults: string[]): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean)
 }
 
-function dawnToggles(): string[] {
-  return toggleList('MIXTURE_WEBGPU_DAWN_TOGGLES', DEFAULT_TOGGLES)
-}
-
-/** The flags `create` takes: the toggles to enable and to disable. */
-function dawnFlags(): string[] {
-  const enable = dawnToggles()
+/** The Dawn toggles to enable and to disable, and the flags `create` takes for them. */
+function dawnToggles(): {enable: string[]; disable: string[]; flags: string[]} {
+  const enable = toggleList('MIXTURE_WEBGPU_DAWN_TOGGLES', DEFAULT_TOGGLES)
   const disable = toggleList('MIXTURE_WEBGPU_DAWN_DISABLE', DEFAULT_DISABLED)
-  return [...(enable.length > 0 ? [`enable-dawn-features=${enable.join(',')}`] : []), ...(disable.length > 0 ? [`disable-dawn-features=${disable.join(',')}`] : [])]
+  const flags = [...(enable.length > 0 ? [`enable-dawn-features=${enable.join(',')}`] : []), ...(disable.length > 0 ? [`disable-dawn-features=${disable.join(',')}`] : [])]
+  return {enable, disable, flags}
 }
 
 function submitBatch(): number {
@@ -202,10 +199,10 @@ export async function loadWebgpu(): Promise<string> {
   }
   const toggles = dawnToggles()
   const allowSoftware = process.env.MIXTURE_WEBGPU_ALLOW_SOFTWARE === '1'
-  const probe = probeInChild(dawnFlags())
+  const probe = probeInChild(toggles.flags)
   if (probe.reason) throw new Error(probe.reason)
   if (probe.info?.software && !allowSoftware) throw new Error(softwareRefusal(probe.info))
-  const gpu = create(dawnFlags())
+  const gpu = create(toggles.flags)
   const adapter = probe.info ? await gpu.requestAdapter({powerPreference: 'high-performance'}) : null
   if (!adapter) {
     const why = vulkanLoaderPresent()
@@ -264,8 +261,7 @@ export async function loadWebgpu(): Promise<string> {
   tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch())
   await import('./kernels.js')
 
-  const disabled = toggleList('MIXTURE_WEBGPU_DAWN_DISABLE', DEFAULT_DISABLED).map((t) => `no ${t}`)
-  const listed = [...toggles, ...disabled]
+  const listed = [...toggles.enable, ...toggles.disable.map((t) => `no ${t}`)]
   const detail = `${name} via Dawn${listed.length > 0 ? ` (${listed.join(', ')})` : ''}${info.software ? ' [software adapter]' : ''}`
   loaded = {detail, info}
   return detail
