@@ -22,7 +22,7 @@ import {registerDataset, type DataOptions, type DatasetContext, type DatasetSpli
 import {DataError} from './errors.js'
 import {fit} from './fit.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
-import {centreSquare, decodeImage, IMAGE_EXTENSIONS, imageDimensions, isImageFile} from './images.js'
+import {centreSquare, decodeImage, IMAGE_EXTENSIONS, imageDimensions, isImageFile, type DecodedImage} from './images.js'
 import {userCacheDir} from './locate.js'
 import {Rng} from './random.js'
 
@@ -205,13 +205,40 @@ function commonSide(p: Options): number {
   return first.width
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight, in order of start. */
+/** One decoded image at `size` × `size` × 3: centre-cropped to a square, then the project's fit(). */
+function fitImage(img: DecodedImage, size: number, mode: 'bilinear' | 'pad', path: string): Uint8Array {
+  const square = centreSquare(img)
+  return fit({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, path)
+}
+
+/**
+ * What the resizing makes of a fixed image (down- and upscaling to `size`), for the cache key: a
+ * change to the project's resize gives another key instead of stale pixels.
+ */
+function resizeFingerprint(size: number, mode: 'bilinear' | 'pad'): string {
+  const rng = new Rng(0x1f)
+  return [2 * size + 3, Math.max(1, size - 1)]
+    .filter((side) => mode !== 'pad' || side <= size)
+    .map((side) => {
+      const data = Uint8Array.from({length: side * side * 3}, () => rng.int(256))
+      return contentHash(fitImage({data, width: side, height: side}, size, mode, 'probe'))
+    })
+    .join(',')
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight, in order of start; the first failure stops the others. */
 async function eachLimited<T>(items: T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0
+  let failed = false
   const worker = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++
-      await fn(items[i], i)
+      try {
+        await fn(items[i], i)
+      } catch (error) {
+        failed = true
+        throw error
+      }
     }
   }
   await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
@@ -278,7 +305,7 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
   // The cache key covers every file's contents, so the files are read (not decoded) first.
   let cacheFile: string | undefined
   if (p.cache) {
-    const key = new CacheKey({size, mode, crop: 'centre', classes: layout.classes})
+    const key = new CacheKey({size, mode, crop: 'centre', resize: resizeFingerprint(size, mode), classes: layout.classes})
     const digests = new Array<string>(all.length)
     await eachLimited(all, IN_FLIGHT * 4, async (item, i) => {
       digests[i] = contentHash(await readFile(item.path).catch(() => new Uint8Array(0)))
@@ -303,18 +330,19 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
   try {
     await eachLimited(all, IN_FLIGHT, async (item, i) => {
       const index = item.split === 'train' ? i : i - splits.train.length
+      let decoded: DecodedImage
       try {
-        const decoded = await decodeImage(new Uint8Array(await readFile(item.path)), item.path)
-        const square = centreSquare(decoded)
-        const images = fit({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, item.path)
-        out[item.split].images.set(images, index * px)
+        decoded = await decodeImage(new Uint8Array(await readFile(item.path)), item.path)
       } catch (error) {
         const reason = (error as Error).message.replace(/\.$/, '').replace(`Cannot decode image ${item.path}: `, '')
         const found = {path: relative(root, item.path), reason}
         if (p.on_bad_image === 'fail') failOn(found)
         skipped.push(found)
         bad[item.split].add(index)
+        progress.tick()
+        return
       }
+      out[item.split].images.set(fitImage(decoded, size, mode, item.path), index * px)
       progress.tick()
     })
   } finally {

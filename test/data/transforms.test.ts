@@ -8,6 +8,8 @@ import {augmentFromConfig, batches, DataError, DEFAULT_AUGMENT, epochOrder, pipe
 import {Rng} from '../../src/data/random.js'
 import {allEntries, lookup, type RandomSource, type TransformDef} from '../../src/registry/registry.js'
 import '../../src/registry/builtins.js'
+import {loadSpec} from '../../src/config/load.js'
+import {validateSpec} from '../../src/config/validate.js'
 import {REPO, resolveObject} from '../helpers.js'
 
 const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'transforms', 'transforms.json'), 'utf8')) as {
@@ -247,6 +249,15 @@ describe('augment lists in specs', () => {
     assert.throws(() => resolveObject(withAugment([{type: 'random_crop', pading: 4}])), /data\.augment\[0\]\.pading: unknown key, did you mean padding\?/)
     assert.throws(() => resolveObject(withAugment([{type: 'normalize', mean: [0.5, 0.5], std: 0.2}])), /data\.augment\[0\].*one value or three/)
     assert.throws(() => resolveObject(withAugment([{type: 'normalize', mean: 0.5}])), /data\.augment\[0\]\.std: required key is missing/)
+  })
+  it('the example specs: crop + flip + normalise on a paper model; the paper specs keep the shorthand', () => {
+    const example = validateSpec(loadSpec(join(REPO, 'configs', 'examples', 'cifar10-crop-flip-normalize.yaml')))
+    const p = pipelinesFromConfig(example.data.augment as never)
+    assert.deepEqual(p.train && p.train.names, ['random_crop', 'hflip', 'normalize'])
+    assert.deepEqual(p.eval && p.eval.names, ['normalize'])
+    const paper = validateSpec(loadSpec(join(REPO, 'configs', 'paper', 'cifar10', 'alternating-1block.yaml')))
+    assert.deepEqual(paper.data.augment, {hflip: true, brightness: 0.5, hue: 0.25})
+    assert.deepEqual(pipelinesFromConfig(paper.data.augment as never).eval, false)
   })
   it('the loader refuses the same mistakes in code', () => {
     assert.throws(() => augmentFromConfig({augment: ['flipp']}), (e: unknown) => e instanceof DataError && /unknown transform "flipp"/.test(e.message))
