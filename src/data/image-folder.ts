@@ -13,8 +13,7 @@
  * progress bar, and the result is cached on disk (image-cache.ts) so that the next run only reads
  * and hashes the files.
  */
-import {readdirSync, statSync} from 'node:fs'
-import {readFile} from 'node:fs/promises'
+import {readdirSync, readFileSync, statSync} from 'node:fs'
 import {basename, join, relative, resolve} from 'node:path'
 
 import cliProgress from 'cli-progress'
@@ -205,6 +204,15 @@ function commonSide(p: Options): number {
   return first.width
 }
 
+/** A file's bytes, or none when it cannot be read (it then fails to decode, naming the reason). */
+function readBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path)
+  } catch {
+    return new Uint8Array(0)
+  }
+}
+
 /** One decoded image at `size` × `size` × 3: centre-cropped to a square, then the project's fit(). */
 function fitImage(img: DecodedImage, size: number, mode: 'bilinear' | 'pad', path: string): Uint8Array {
   const square = centreSquare(img)
@@ -306,11 +314,8 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
   let cacheFile: string | undefined
   if (p.cache) {
     const key = new CacheKey({size, mode, crop: 'centre', resize: resizeFingerprint(size, mode), classes: layout.classes})
-    const digests = new Array<string>(all.length)
-    await eachLimited(all, IN_FLIGHT * 4, async (item, i) => {
-      digests[i] = contentHash(await readFile(item.path).catch(() => new Uint8Array(0)))
-    })
-    all.forEach((item, i) => key.file(item.split, item.label, relative(root, item.path), digests[i]))
+    // Synchronous reads: several times faster than promise-based ones for many small files.
+    for (const item of all) key.file(item.split, item.label, relative(root, item.path), contentHash(readBytes(item.path)))
     cacheFile = join(userCacheDir(), 'image_folder', `${basename(root)}-${key.digest().slice(0, 32)}.bin`)
     const cached = await readCache(cacheFile, size)
     if (cached) {
@@ -332,7 +337,7 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
       const index = item.split === 'train' ? i : i - splits.train.length
       let decoded: DecodedImage
       try {
-        decoded = await decodeImage(new Uint8Array(await readFile(item.path)), item.path)
+        decoded = await decodeImage(new Uint8Array(readFileSync(item.path)), item.path)
       } catch (error) {
         const reason = (error as Error).message.replace(/\.$/, '').replace(`Cannot decode image ${item.path}: `, '')
         const found = {path: relative(root, item.path), reason}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import {mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {after, before, describe, it} from 'node:test'
 import {join} from 'node:path'
 
@@ -203,6 +204,18 @@ describe('image_folder specs', () => {
     assert.match(problem({image_size: 8, root: join(dir, 'missing')}), /data\.root: data\.root .*missing is not a folder/)
     assert.match(problem({image_size: 8, synthetic: {train: 4}}), /data\.synthetic: unknown key/)
     assert.match(resolveErr({name: 'x', data: {dataset: 'image_foldr', root}, model}), /unknown dataset "image_foldr", did you mean image_folder\?/)
+  })
+
+  it('mixture run on a folder with an empty class: exit 2, the path named, nothing written', async () => {
+    const dir = join(tmp, 'cli')
+    const root = await writeImageFolder(join(dir, 'images'), {train: [1, 1], test: [1, 1]})
+    mkdirSync(join(root, 'train', 'class_5'))
+    const file = writeSpec({name: 'x', data: {dataset: 'image_folder', root: 'images', image_size: 6}, model, output: {dir: join(dir, 'results')}}, dir)
+    const r = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), 'run', file], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, /spec\.yaml:\d+:\d+: data\.root: Class folder .*images\/train\/class_5 has no images/)
+    assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace')
+    assert.ok(!existsSync(join(dir, 'results')), 'no run folder')
   })
 
   it('the example spec trains on a folder of PNG files (normalize reaches evaluation batches)', async () => {
