@@ -3,7 +3,7 @@
  * dataset-fashion-mnist, or --data-dir). A script that prints measured numbers; it asserts nothing.
  *
  *   node dist/bench/image-folder.js [--train 10000] [--test 2000] [--epochs 2] [--backend native]
- *                                   [--out /tmp/mixture-image-folder] [--data-dir DIR]
+ *                                   [--out /tmp/mixture-image-folder] [--data-dir DIR] [--reuse] [--no-train]
  *
  * It takes the first --train / --test images of the official files (file order) and writes
  *   png/train/<k>_<class>/<index>.png, png/test/...   greyscale PNG files, one folder per class
@@ -12,9 +12,10 @@
  * then times loading (IDX; image_folder decoding; image_folder from its cache) and trains one spec
  * on the three. image_folder and idx-folder-order see the same images in the same order, so with
  * the same seed their metrics must be identical to the last digit (timing columns aside);
- * idx-file-order differs only by the order of the examples.
+ * idx-file-order differs only by the order of the examples. --reuse keeps the files of an earlier
+ * run with the same --out (and its cache: the first load then reads from it); --no-train only loads.
  */
-import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {gunzipSync} from 'node:zlib'
 import {parseArgs} from 'node:util'
@@ -35,6 +36,8 @@ const {values: opts} = parseArgs({
     backend: {type: 'string', default: 'native'},
     out: {type: 'string', default: '/tmp/mixture-image-folder'},
     'data-dir': {type: 'string'},
+    reuse: {type: 'boolean', default: false},
+    'no-train': {type: 'boolean', default: false},
   },
 })
 
@@ -48,7 +51,8 @@ const split = (images: string, labels: string, limit: number) => decodeIdxPair(r
 const train = split('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', Number(opts.train))
 const test = split('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', Number(opts.test))
 const out = opts.out!
-rmSync(out, {recursive: true, force: true})
+const reuse = opts.reuse && existsSync(join(out, 'png'))
+if (!reuse) rmSync(out, {recursive: true, force: true})
 const S = 28
 const px = S * S
 const folderName = (k: number) => `${k}_${info.classNames[k].replace(/[^A-Za-z0-9-]+/g, '_')}`
@@ -73,7 +77,7 @@ function writeIdx(dir: string, prefix: string, raw: typeof train, order: number[
 }
 
 const t0 = performance.now()
-for (const [name, raw] of [['train', train], ['test', test]] as const) {
+for (const [name, raw] of reuse ? [] : ([['train', train], ['test', test]] as const)) {
   for (let i = 0; i < raw.count; i++) {
     const dir = join(out, 'png', name, folderName(raw.labels[i]))
     mkdirSync(dir, {recursive: true})
@@ -97,12 +101,14 @@ const timed = async (what: string, cfg: Record<string, unknown>, dataDir?: strin
   console.log(`load ${what.padEnd(34)} ${seconds.toFixed(2).padStart(7)} s  (${ds.train.count} train / ${ds.test.count} test)`)
   return ds
 }
-console.log(`Fashion-MNIST from ${located.dir}: first ${train.count} train / ${test.count} test images; PNG export ${exportSeconds.toFixed(1)} s`)
+console.log(`Fashion-MNIST from ${located.dir}: first ${train.count} train / ${test.count} test images; ${reuse ? 'PNG files of the last run kept' : `PNG export ${exportSeconds.toFixed(1)} s`}`)
 const idx = await timed('IDX (folder order)', {}, join(out, 'idx-folder-order'))
 const decoded = await timed('image_folder, decoding (cold cache)', {dataset: 'image_folder', root: join(out, 'png')})
 const cached = await timed('image_folder, from its cache', {dataset: 'image_folder', root: join(out, 'png')})
 const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i])
 console.log(`same uint8 pixels and labels as the IDX reader: ${same(idx.train.images, decoded.train.images) && same(idx.test.images, decoded.test.images) && same(idx.train.labels, decoded.train.labels) && same(idx.test.labels, cached.test.labels) && same(decoded.train.images, cached.train.images)}`)
+
+if (opts['no-train']) process.exit(0)
 
 const spec = (data: Record<string, unknown>) => ({
   name: 'image-folder-proof',
