@@ -14,6 +14,8 @@ export {
   registerHead,
   registerBlock,
   registerModel,
+  registerDataset,
+  registerTransform,
   lookup,
   names,
   type ComponentDef,
@@ -23,6 +25,14 @@ export {
   type BlockDef,
   type BlockParts,
   type ModelDef,
+  type DatasetDef,
+  type DatasetContext,
+  type DatasetSplit,
+  type DataOptions,
+  type LoadedData,
+  type TransformDef,
+  type ImageTransform,
+  type RandomSource,
   type JsonSchema,
   type Flow,
 } from './registry/registry.js'
@@ -32,3 +42,5 @@ export {ClsPosEmbedding, LatentArray, ClsPool} from './layers/embeddings.js'
 export {FourierFeatures, Geglu, Gelu, gelu, fourierTable} from './layers/perceiver.js'
 export {Dropout} from './layers/dropout.js'
 export {BatchNorm, LayerNorm} from './layers/norm.js'
+export {DataError} from './data/errors.js'
+export {readImage, decodeImage, type DecodedImage} from './data/images.js'

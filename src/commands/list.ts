@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {allEntries, type AnyEntry} from '../registry/registry.js'
-import {DATASETS} from '../data/catalog.js'
+import {allEntries, DATA_KINDS, KINDS, type AnyEntry} from '../registry/registry.js'
 import '../registry/builtins.js'
 
 interface Listed {
@@ -16,7 +15,13 @@ interface Listed {
 
 function defaultsOf(entry: AnyEntry): Record<string, unknown> {
   const props = (entry.schema.properties ?? {}) as Record<string, {default?: unknown}>
-  return Object.fromEntries(Object.entries(props).map(([k, v]) => [k, v.default]))
+  const required = (entry.schema.required ?? []) as string[]
+  const shown = entry.kind === 'dataset' || entry.kind === 'transform' ? Object.entries(props).filter(([k, v]) => v.default !== undefined || required.includes(k)) : Object.entries(props)
+  const defaults = Object.fromEntries(shown.map(([k, v]) => [k, v.default]))
+  // A dataset's fixed facts come first: its class count and the side of its images as published.
+  if (entry.kind === 'dataset') return {...(entry.classes ? {classes: entry.classes} : {}), ...(entry.nativeSize ? {native_size: entry.nativeSize} : {}), ...defaults}
+  if (entry.kind === 'transform') return {...defaults, applies: entry.applies}
+  return defaults
 }
 
 function short(value: unknown): string {
@@ -24,17 +29,14 @@ function short(value: unknown): string {
 }
 
 export default class List extends BaseCommand<typeof List> {
-  static summary = 'List the registered models, blocks, components, adapters, norms, heads and datasets.'
+  static summary = 'List the registered models, blocks, components, adapters, norms, heads, datasets and transforms.'
   static description = 'PATTERN filters by name or kind (substring, case-insensitive). Each entry shows its summary, parameter defaults and presets.'
-  static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json']
+  static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform']
   static args = {pattern: Args.string({required: false, description: 'substring of a name or kind'})}
 
   async run(): Promise<Listed[]> {
     const {args} = await this.parse(List)
-    const items: Listed[] = [
-      ...allEntries().map((e) => ({kind: e.kind, name: e.name, summary: e.summary, paper: e.paper, defaults: defaultsOf(e), presets: Object.keys(e.presets ?? {}), source: e.source ?? 'builtin'})),
-      ...Object.values(DATASETS).map((d) => ({kind: 'dataset', name: d.name, summary: d.summary, defaults: {classes: d.numClasses, native_size: d.nativeSize}, presets: [], source: 'builtin'})),
-    ]
+    const items: Listed[] = allEntries([...KINDS, ...DATA_KINDS]).map((e) => ({kind: e.kind, name: e.name, summary: e.summary, paper: e.paper, defaults: defaultsOf(e), presets: Object.keys(e.presets ?? {}), source: e.source ?? 'builtin'}))
     const pattern = args.pattern?.toLowerCase()
     const shown = pattern ? items.filter((i) => i.name.toLowerCase().includes(pattern) || i.kind.includes(pattern)) : items
     if (!this.jsonEnabled()) {

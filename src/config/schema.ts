@@ -4,31 +4,21 @@
  * reach inside `oneOf`. `editorSchema()` stitches both into one document for editors.
  */
 import {BACKENDS} from '../engine/backend.js'
-import {allEntries, type JsonSchema} from '../registry/registry.js'
+import {allEntries, names, type JsonSchema} from '../registry/registry.js'
 
 const dataSchema = {
   type: 'object',
-  additionalProperties: false,
+  // The dataset's own keys (data.synthetic, data.root, ...) are checked in stage 2 against its registry schema.
+  additionalProperties: true,
   required: ['dataset'],
   properties: {
-    dataset: {type: 'string', description: 'cifar10, cifar100, stl10, fashion_mnist, mnist or synthetic'},
-    image_size: {type: 'integer', minimum: 2, maximum: 1024, default: 32, description: 'square side the images are resized or padded to'},
+    dataset: {type: 'string', description: 'a registered dataset: cifar10, cifar100, stl10, fashion_mnist, mnist, synthetic, image_folder, or a plugin\'s (mixture list dataset)'},
+    image_size: {type: 'integer', minimum: 2, maximum: 1024, default: 32, description: 'square side the images are resized or padded to (image_folder without it: the side its images share)'},
     data_dir: {type: 'string', description: 'folder holding the dataset files (else --data-dir, MIXTURE_DATA, the user cache)'},
     label_mode: {enum: ['fine', 'coarse'], default: 'fine', description: 'CIFAR-100 labels'},
     resize: {enum: ['bilinear', 'pad'], description: 'how images of another size reach image_size (default: pad for (Fashion-)MNIST, bilinear otherwise)'},
     train_limit: {type: 'integer', minimum: 1, description: 'use only the first N training images'},
     test_limit: {type: 'integer', minimum: 1, description: 'use only the first N test images'},
-    synthetic: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        train: {type: 'integer', minimum: 1, description: 'training images (default 2000)'},
-        test: {type: 'integer', minimum: 1, description: 'test images (default 500)'},
-        classes: {type: 'integer', minimum: 2, maximum: 256, description: 'number of classes (default 10)'},
-        noise: {type: 'number', minimum: 0, description: 'pixel noise level (default 0.1)'},
-        seed: {type: 'integer', minimum: 0, description: 'seed of the generated images (default 0)'},
-      },
-    },
     augment: {
       oneOf: [
         {const: false},
@@ -41,11 +31,18 @@ const dataSchema = {
             hue: {type: 'number', minimum: 0, maximum: 0.5, default: 0.25, description: 'hue shift drawn from [-h, h]'},
           },
         },
+        {
+          type: 'array',
+          items: {oneOf: [{type: 'string'}, {type: 'object', required: ['type'], properties: {type: {type: 'string'}}}]},
+        },
       ],
-      description: 'training augmentation (false turns it off)',
+      description: 'training augmentation: false, the paper\'s {hflip, brightness, hue}, or a list of transforms ([hflip, {type: random_crop, padding: 4}, ...]; mixture list transform)',
     },
   },
 }
+
+/** The keys of `data:` that every dataset shares; the others belong to the dataset's registry schema. */
+export const DATA_KEYS: readonly string[] = Object.keys(dataSchema.properties)
 
 const trainSchema = {
   type: 'object',
@@ -135,6 +132,18 @@ export function editorSchema(): JsonSchema {
   schema.properties.model = {...schema.properties.model, allOf: byKind('model').map((e) => branch(e, modelMeta)), properties: {...(schema.properties.model.properties as object), type: {enum: byKind('model').map((e) => e.name)}}}
   schema.$defs = {
     component: {type: 'object', required: ['type'], properties: {type: {enum: byKind('component').map((e) => e.name)}}, allOf: byKind('component').map((e) => branch(e, partMeta))},
+    transform: {type: 'object', required: ['type'], properties: {type: {enum: names('transform')}}, allOf: allEntries(['transform']).map((e) => branch(e, {type: {type: 'string'}}))},
+  }
+  const data = schema.properties.data as {properties: Record<string, Record<string, unknown>>}
+  const augment = data.properties.augment as {oneOf: Record<string, unknown>[]}
+  augment.oneOf[2] = {type: 'array', items: {oneOf: [{enum: names('transform')}, {$ref: '#/$defs/transform'}]}}
+  schema.properties.data = {
+    ...data,
+    properties: {...data.properties, dataset: {...data.properties.dataset, enum: names('dataset')}},
+    allOf: allEntries(['dataset']).map((e) => ({
+      if: {properties: {dataset: {const: e.name}}, required: ['dataset']},
+      then: {properties: e.schema.properties ?? {}, ...(e.schema.required ? {required: e.schema.required} : {})},
+    })),
   }
   return schema
 }

@@ -4,12 +4,12 @@
  * and checks their parameters against each plugin's own schema (filling its defaults). Problems are
  * collected, not thrown one by one, and each names file:line:col and the dotted path.
  */
+import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
-import {DATASETS} from '../data/catalog.js'
-import {lookup, names, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
+import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
 import {type Problem, SpecError, suggest} from './errors.js'
 import {displayPath, isObject, joinPath, originOf, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
-import {MODEL_META_KEYS, specSchema} from './schema.js'
+import {DATA_KEYS, MODEL_META_KEYS, specSchema} from './schema.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
 const compiled = new WeakMap<object, ValidateFunction>()
@@ -129,7 +129,7 @@ export interface ResolvedSpec {
   output: {dir: string}
 }
 
-const KIND_WORD: Record<EntryKind, string> = {model: 'model', component: 'component', adapter: 'adapter', norm: 'norm', head: 'head', block: 'block'}
+const KIND_WORD: Record<EntryKind, string> = {model: 'model', component: 'component', adapter: 'adapter', norm: 'norm', head: 'head', block: 'block', dataset: 'dataset', transform: 'transform'}
 
 /** Resolve one `{type, preset?, ...params}` against the registry; returns the flat part with defaults filled. */
 function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins, problems: Problem[], metaKeys: readonly string[] = ['type', 'preset']): ResolvedPart | undefined {
@@ -164,6 +164,61 @@ function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins,
   return {...meta, ...merged} as ResolvedPart
 }
 
+/** A path written in a spec, made absolute against the file that wrote it (the working folder for --set). */
+function absolutePath(value: string, path: string, origins: Origins): string {
+  const declaredIn = originOf(origins, path)?.file
+  const base = declaredIn && !declaredIn.startsWith('--set') ? resolve(declaredIn) : resolve('--set')
+  return resolve(dirname(base), value)
+}
+
+/**
+ * Stage 2 of `data:`: the dataset through the registry (the keys that are not shared by every
+ * dataset against its schema, defaults filled, paths made absolute), the class folders or files it
+ * needs to count classes, `image_size` from the images when the spec gives none and the dataset can
+ * tell, and each transform of an `augment` list (did-you-mean, parameters, defaults).
+ */
+function resolveData(data: JsonObject, sizeGiven: boolean, origins: Origins, problems: Problem[]): void {
+  const name = data.dataset as string
+  const entry = lookup('dataset', name)
+  if (!entry) {
+    const known = namesInOrder('dataset')
+    const guess = suggest(name, known)
+    problems.push({origin: originOf(origins, 'data.dataset'), path: 'data.dataset', message: `unknown dataset "${name}"${guess ? `, did you mean ${guess}?` : ''}; available: ${known.join(', ')} (a plugin file listed under plugins: can add more)`})
+  }
+  if (Array.isArray(data.augment)) {
+    data.augment = data.augment.map((item, i) => {
+      const path = `data.augment[${i}]`
+      const part = resolvePart('transform', typeof item === 'string' ? {type: item} : item, path, origins, problems)
+      if (!part) return item
+      const {type, ...params} = part
+      try {
+        lookup('transform', type)!.create(params)
+      } catch (error) {
+        problems.push({origin: originOf(origins, path), path, message: (error as Error).message})
+      }
+      return part as JsonObject
+    })
+  }
+  if (!entry) return
+  const params: JsonObject = {}
+  for (const [k, v] of Object.entries(data)) if (!DATA_KEYS.includes(k)) params[k] = v
+  const validate = validator(entry.schema)
+  if (!validate(params)) {
+    const keys = {type: 'object', properties: {...(specSchema.properties as {data: JsonSchema}).data.properties as object, ...(entry.schema.properties as object)}}
+    problems.push(...ajvProblems(validate.errors ?? [], keys, params, 'data', origins))
+    return
+  }
+  Object.assign(data, params)
+  for (const k of entry.pathParams ?? []) if (typeof data[k] === 'string') data[k] = absolutePath(data[k] as string, `data.${k}`, origins)
+  const at = entry.pathParams?.length ? `data.${entry.pathParams[0]}` : 'data.dataset'
+  try {
+    entry.classNames(data as never)
+    if (!sizeGiven && entry.nativeImageSize) data.image_size = entry.nativeImageSize(data as never)
+  } catch (error) {
+    problems.push({origin: originOf(origins, at), path: at, message: (error as Error).message})
+  }
+}
+
 /** Stage 1 + stage 2. Throws a SpecError listing every problem found. */
 export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
   const spec = structuredClone(loaded.spec)
@@ -173,9 +228,9 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
   if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins))
 
   const data = spec.data
-  if (isObject(data) && typeof data.dataset === 'string' && !(data.dataset in DATASETS)) {
-    const guess = suggest(data.dataset, Object.keys(DATASETS))
-    problems.push({origin: originOf(origins, 'data.dataset'), path: 'data.dataset', message: `unknown dataset "${data.dataset}"${guess ? `, did you mean ${guess}?` : ''}; available: ${Object.keys(DATASETS).join(', ')}`})
+  if (isObject(data) && typeof data.dataset === 'string') {
+    const sizeGiven = isObject(loaded.spec.data) && loaded.spec.data.image_size !== undefined
+    resolveData(data, sizeGiven, origins, problems)
   }
 
   const model = spec.model

@@ -49,7 +49,7 @@ export function identityJitter(): ImageJitter {
 }
 
 /** Draws one image's jitter into `out` (always four draws, so streams stay aligned). */
-export function sampleJitter(rng: Rng, p: AugmentParams, out: ImageJitter): ImageJitter {
+export function sampleJitter(rng: Pick<Rng, 'float'>, p: AugmentParams, out: ImageJitter): ImageJitter {
   const f = rng.float()
   const o = rng.float()
   const b = rng.float()

@@ -1,16 +1,20 @@
 /**
  * Seeded mini-batches: a fresh permutation per epoch (seed + epoch), `drop_last` false, images
- * as [0, 1] Float32 NHWC with optional training augmentation, labels as Int32.
+ * as [0, 1] Float32 NHWC with optional training augmentation (a transform pipeline), labels as Int32.
  */
-import {augmentImage, identityJitter, sampleJitter, toUnit, type AugmentParams} from './augment.js'
+import type {DatasetSplit} from '../registry/registry.js'
+import {toUnit, type AugmentParams} from './augment.js'
 import {DataError} from './errors.js'
+import {paperPipeline, runPipeline, type Pipeline} from './pipeline.js'
 import {permutation, Rng} from './random.js'
 
-export interface Split {
-  /** count × S × S × 3 uint8, NHWC. */
-  images: Uint8Array
-  labels: Uint8Array
-  count: number
+export interface Split extends DatasetSplit {
+  /**
+   * What batches of this split get when no training augmentation is asked for (`augment: false`,
+   * as evaluation asks): the transforms of `data.augment` that apply always (normalize). Set by
+   * `loadDataset`; absent: the pixels scaled to [0, 1].
+   */
+  evalTransforms?: Pipeline
 }
 
 export interface Batch {
@@ -28,7 +32,8 @@ export interface BatchOptions {
   shuffle: boolean
   seed: number
   epoch: number
-  augment?: false | AugmentParams
+  /** Training augmentation: a pipeline, or the paper's parameters (`paper_augment`); false/absent: the split's `evalTransforms`. */
+  augment?: false | AugmentParams | Pipeline
   /** Allocate new arrays for every batch instead of reusing one pair (see `batches`). */
   fresh?: boolean
 }
@@ -72,12 +77,11 @@ export function batches(split: Split, opts: BatchOptions): Iterable<Batch> {
         `the batch image size must be the size the dataset was loaded at.`,
     )
   }
-  const aug = opts.augment || undefined
+  const pipe = !opts.augment ? split.evalTransforms : 'steps' in opts.augment ? opts.augment : paperPipeline(opts.augment)
   return {
     * [Symbol.iterator](): Iterator<Batch> {
       const order = epochOrder(split.count, shuffle, seed, epoch)
-      const rng = aug ? new Rng(seed, epoch, AUGMENT_STREAM) : undefined
-      const jitter = identityJitter()
+      const rng = pipe ? new Rng(seed, epoch, AUGMENT_STREAM) : undefined
       let xBuf = new Float32Array(Math.min(batchSize, split.count) * px)
       let yBuf = new Int32Array(Math.min(batchSize, split.count))
       const {images, labels} = split
@@ -90,9 +94,8 @@ export function batches(split: Split, opts: BatchOptions): Iterable<Batch> {
         for (let k = 0; k < size; k++) {
           const idx = order[start + k]
           yBuf[k] = labels[idx]
-          if (aug && rng) {
-            sampleJitter(rng, aug, jitter)
-            augmentImage(images, idx * px, xBuf, k * px, imageSize, jitter)
+          if (pipe && rng) {
+            runPipeline(pipe, images, idx * px, xBuf, k * px, imageSize, rng)
           } else {
             toUnit(images, idx * px, xBuf, k * px, px)
           }

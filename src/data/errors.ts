@@ -9,3 +9,9 @@ export class DataError extends Error {
     this.name = 'DataError'
   }
 }
+
+/** Throws a DataError unless `v` is absent or an integer ≥ min (`what` names the key, e.g. `train_limit`). */
+export function checkCount(what: string, v: number | undefined, min: number): void {
+  if (v === undefined) return
+  if (!Number.isInteger(v) || v < min) throw new DataError(`data.${what} must be an integer ≥ ${min}; got ${v}.`)
+}

@@ -1,38 +1,19 @@
 /**
- * `loadDataset`: finds the official files (see locate.ts), decodes them (formats.ts), brings the
- * images to `image_size` once at load time and keeps them as uint8 NHWC RGB in memory.
- *
- * Sizing: a dataset whose native size differs from `image_size` is resized bilinearly
- * (STL-10 96→32 for the paper's ViT tables), except MNIST and Fashion-MNIST, whose 28×28 images
- * are by default zero-padded by 2 px on each side to 32×32 (`resize: bilinear` stretches them
- * instead). Greyscale images are replicated into 3 channels.
+ * `loadDataset`: the dataset `data.dataset` names — a registry entry: the official-format readers
+ * (official.ts), `synthetic` (synthetic.ts), `image_folder` (image-folder.ts) or a plugin's — with
+ * the options every dataset shares checked, its own options checked against its schema, both
+ * splits loaded at `image_size` as uint8 NHWC RGB, and the evaluation transforms of `data.augment`
+ * (normalize) attached to both splits.
  */
-import {readFile, stat} from 'node:fs/promises'
-
-import {DATASETS, OFFICIAL_COUNTS, type DatasetInfo} from './catalog.js'
-import {resolveAugment, type AugmentParams} from './augment.js'
+import {lookup, namesInOrder, type DataOptions, type DatasetDef, type DatasetSplit} from '../registry/registry.js'
+import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
-import {DataError} from './errors.js'
-import {CIFAR10_FORMAT, cifar100Format, decodeCifarFiles, decodeIdxPair, decodeStl10, maybeGunzip, type CifarFormat, type RawImages} from './formats.js'
-import {locateDataset} from './locate.js'
-import {deriveSeed} from './random.js'
-import {greyToRgb, padGreyToRgb, padImages, resizeBilinear} from './resize.js'
-import {generateSynthetic} from './synthetic.js'
+import './builtins.js'
+import {checkCount, DataError} from './errors.js'
+import {pipelinesFromConfig, type AugmentConfig, type Pipeline} from './pipeline.js'
+import type {SyntheticConfig} from './synthetic.js'
 
-export interface SyntheticConfig {
-  train: number
-  test: number
-  classes: number
-  /** Pixel noise amplitude (uniform ±noise in [0, 1] units); default 0.1. */
-  noise?: number
-  /** Seed of the generated data (independent of the training seed); default 0. */
-  seed?: number
-}
-
-export interface DataConfig {
-  dataset: string
-  image_size: number
-  data_dir?: string
+export interface DataConfig extends DataOptions {
   /** CIFAR-100: 100 fine classes (default) or 20 coarse superclasses. */
   label_mode?: 'fine' | 'coarse'
   /** How to reach `image_size` from the native size: bilinear resize, or centred zero padding. */
@@ -40,9 +21,11 @@ export interface DataConfig {
   /** Keep only the first N training / test examples (quick runs). */
   train_limit?: number
   test_limit?: number
-  synthetic?: SyntheticConfig
-  /** Training augmentation; defaults hflip true, brightness 0.5, hue 0.25; `false` disables. */
-  augment?: false | {hflip?: boolean; brightness?: number; hue?: number}
+  synthetic?: Partial<SyntheticConfig>
+  /** Training augmentation: the paper's by default; `false` disables; a list of transforms (pipeline.ts). */
+  augment?: AugmentConfig
+  /** The dataset's own options (its registry schema). */
+  [key: string]: unknown
 }
 
 export interface Dataset {
@@ -56,8 +39,6 @@ export interface Dataset {
   source: string
 }
 
-export const SYNTHETIC_DEFAULTS: Required<SyntheticConfig> = {train: 2000, test: 500, classes: 10, noise: 0.1, seed: 0}
-
 const ALIASES: Record<string, string> = {
   'cifar-10': 'cifar10',
   'cifar-100': 'cifar100',
@@ -66,148 +47,78 @@ const ALIASES: Record<string, string> = {
   fashionmnist: 'fashion_mnist',
 }
 
-/** Canonical dataset name, or a DataError listing the known ones. */
-export function datasetInfo(name: string): DatasetInfo {
+/** The registered dataset for a name (or a common spelling of it), or a DataError listing the known ones. */
+export function datasetEntry(name: string): DatasetDef {
   const key = String(name).toLowerCase()
-  const info = DATASETS[key] ?? DATASETS[ALIASES[key] ?? '']
-  if (!info) throw new DataError(`Unknown dataset '${name}'. Known datasets: ${Object.keys(DATASETS).join(', ')}.`)
-  return info
+  const entry = lookup('dataset', key) ?? lookup('dataset', ALIASES[key] ?? '')
+  if (!entry) throw new DataError(`Unknown dataset '${name}'. Known datasets: ${namesInOrder('dataset').join(', ')}.`)
+  return entry
 }
 
-/** `data.augment` resolved against the paper's defaults (false = no augmentation). */
-export function augmentFromConfig(cfg: Pick<DataConfig, 'augment'>): false | AugmentParams {
-  try {
-    return resolveAugment(cfg.augment)
-  } catch (e) {
-    throw new DataError(`Invalid data.augment: ${(e as Error).message}.`)
+/** The training pipeline of `data.augment` (false: none); bad names and parameters are DataErrors. */
+export function augmentFromConfig(cfg: Pick<DataConfig, 'augment'>): false | Pipeline {
+  return pipelinesFromConfig(cfg.augment).train
+}
+
+/** The dataset's own options from `cfg`, checked against its schema with its defaults filled. */
+export function datasetOptions(entry: DatasetDef, cfg: DataConfig): DataConfig {
+  const own = Object.keys((entry.schema.properties as object | undefined) ?? {})
+  const params: Record<string, unknown> = {}
+  for (const k of own) if (cfg[k] !== undefined) params[k] = structuredClone(cfg[k])
+  const errors = paramErrors(entry.schema, params)
+  if (errors.length > 0) throw new DataError(`Invalid options for dataset ${entry.name}: ${errors.join('; ')} (see mixture list ${entry.name}).`)
+  return {...cfg, ...params, dataset: entry.name}
+}
+
+/** A plugin's split must hold `count` images of S×S×3 and labels below the class count. */
+function checkSplit(name: string, which: string, split: DatasetSplit, size: number, classes: number): void {
+  const px = size * size * 3
+  if (!(Number.isInteger(split?.count) && split.images?.length === split.count * px && split.labels?.length >= split.count)) {
+    throw new DataError(`Dataset ${name} returned a ${which} split that does not hold ${split?.count} images of ${size}×${size}×3 uint8 with one label each.`)
   }
-}
-
-function checkCount(what: string, v: number | undefined, min: number): void {
-  if (v === undefined) return
-  if (!Number.isInteger(v) || v < min) throw new DataError(`data.${what} must be an integer ≥ ${min}; got ${v}.`)
-}
-
-/** Brings native-size images to `size` (pad or bilinear) and to 3 channels. */
-function fit(raw: RawImages, size: number, mode: 'bilinear' | 'pad', file: string): Uint8Array {
-  let img = raw.images
-  if (raw.size !== size) {
-    if (mode === 'pad') {
-      if (size < raw.size) {
-        throw new DataError(`data.resize is 'pad' but image_size ${size} is smaller than the ${raw.size}×${raw.size} images of ${file}; use resize: bilinear.`)
-      }
-      if (raw.channels === 1) return padGreyToRgb(img, raw.count, raw.size, size)
-      img = padImages(img, raw.count, raw.size, size, raw.channels)
-    } else {
-      img = resizeBilinear(img, raw.count, raw.size, size, raw.channels)
-    }
-  }
-  return raw.channels === 1 ? greyToRgb(img) : img
-}
-
-async function readAll(paths: string[]): Promise<Array<{path: string; data: Uint8Array}>> {
-  return Promise.all(paths.map(async (path) => ({path, data: new Uint8Array(await readFile(path))})))
-}
-
-/** Reads CIFAR files in order, stopping once `limit` records are covered (sizes from stat). */
-async function readCifar(paths: string[], fmt: CifarFormat, limit: number): Promise<RawImages> {
-  const rec = fmt.labelBytes + 3072
-  const keep: string[] = []
-  let covered = 0
-  for (const p of paths) {
-    if (covered >= limit) break
-    keep.push(p)
-    covered += Math.floor((await stat(p)).size / rec)
-  }
-  return decodeCifarFiles(await readAll(keep), fmt, limit)
-}
-
-async function loadRaw(name: string, paths: Record<string, string>, info: DatasetInfo, cfg: DataConfig, split: 'train' | 'test', limit: number): Promise<RawImages> {
-  const files = info.files[split].map((f) => paths[f])
-  switch (name) {
-    case 'cifar10':
-      return readCifar(files, {...CIFAR10_FORMAT, url: info.url}, limit)
-    case 'cifar100':
-      return readCifar(files, {...cifar100Format(cfg.label_mode ?? 'fine'), url: info.url}, limit)
-    case 'stl10': {
-      const [x, y] = await readAll(files)
-      return decodeStl10(x, y, limit, info.url)
-    }
-    default: {
-      const [im, lb] = await readAll(files)
-      const [imData, lbData] = await Promise.all([maybeGunzip(im.data, im.path, info.url), maybeGunzip(lb.data, lb.path, info.url)])
-      return decodeIdxPair({path: im.path, data: imData}, {path: lb.path, data: lbData}, info.numClasses, limit, info.url)
-    }
+  for (let i = 0; i < split.count; i++) {
+    if (split.labels[i] >= classes) throw new DataError(`Dataset ${name} returned ${which} label ${split.labels[i]} at example ${i}, but it has ${classes} classes.`)
   }
 }
 
 /**
  * Loads a dataset's train and test splits at `cfg.image_size`.
  * `opts.dataDir` (e.g. `--data-dir`) is searched first, then `cfg.data_dir`, then MIXTURE_DATA
- * and the user cache.
+ * and the user cache. `opts.bars` draws progress bars on stderr where a dataset has them.
  */
-export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?: (msg: string) => void} = {}): Promise<Dataset> {
+export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?: (msg: string) => void; bars?: boolean} = {}): Promise<Dataset> {
   const log = opts.log ?? (() => undefined)
-  const info = datasetInfo(cfg.dataset)
-  const name = info.name
+  const entry = datasetEntry(cfg.dataset)
   const size = cfg.image_size
   if (!Number.isInteger(size) || size < 1 || size > 1024) throw new DataError(`data.image_size must be an integer between 1 and 1024; got ${size}.`)
   checkCount('train_limit', cfg.train_limit, 1)
   checkCount('test_limit', cfg.test_limit, 1)
-  if (cfg.label_mode !== undefined && cfg.label_mode !== 'fine' && cfg.label_mode !== 'coarse') {
-    throw new DataError(`data.label_mode must be 'fine' or 'coarse'; got '${cfg.label_mode}'.`)
-  }
-  if (cfg.label_mode === 'coarse' && name !== 'cifar100') {
-    throw new DataError(`data.label_mode: coarse applies to cifar100 only (its 20 superclasses); remove it for ${name}.`)
-  }
   if (cfg.resize !== undefined && cfg.resize !== 'bilinear' && cfg.resize !== 'pad') {
     throw new DataError(`data.resize must be 'bilinear' or 'pad'; got '${String(cfg.resize)}'.`)
   }
-  augmentFromConfig(cfg)
-  const trainLimit = cfg.train_limit ?? Infinity
-  const testLimit = cfg.test_limit ?? Infinity
-  const t0 = performance.now()
-
-  if (name === 'synthetic') {
-    const s = {...SYNTHETIC_DEFAULTS, ...(cfg.synthetic ?? {})}
-    checkCount('synthetic.train', s.train, 1)
-    checkCount('synthetic.test', s.test, 1)
-    if (!Number.isInteger(s.classes) || s.classes < 2 || s.classes > 256) throw new DataError(`data.synthetic.classes must be an integer between 2 and 256; got ${s.classes}.`)
-    if (!(s.noise >= 0 && s.noise <= 1)) throw new DataError(`data.synthetic.noise must be between 0 and 1; got ${s.noise}.`)
-    const make = (count: number, part: number): Split => {
-      const g = generateSynthetic({count, classes: s.classes, size, noise: s.noise, seed: deriveSeed(s.seed, part)})
-      return {images: g.images, labels: g.labels, count}
-    }
-    const train = make(Math.min(s.train, trainLimit), 1)
-    const test = make(Math.min(s.test, testLimit), 2)
-    const source = `synthetic (generated, seed ${s.seed}, noise ${s.noise})`
-    log(`synthetic: ${train.count} train / ${test.count} test, ${s.classes} classes, ${size}×${size} (${((performance.now() - t0) / 1000).toFixed(2)} s)`)
-    return {name, numClasses: s.classes, imageSize: size, classNames: Array.from({length: s.classes}, (_, i) => `class_${i}`), train, test, source}
+  const pipelines = pipelinesFromConfig(cfg.augment)
+  const options = datasetOptions(entry, cfg)
+  const classNames = entry.classNames(options)
+  const loaded = await entry.load(options, {
+    dataDir: opts.dataDir,
+    limits: {train: cfg.train_limit ?? Infinity, test: cfg.test_limit ?? Infinity},
+    bars: Boolean(opts.bars),
+    log,
+  })
+  checkSplit(entry.name, 'train', loaded.train, size, loaded.classNames.length)
+  checkSplit(entry.name, 'test', loaded.test, size, loaded.classNames.length)
+  if (loaded.classNames.length !== classNames.length) {
+    throw new DataError(`Dataset ${entry.name} loaded ${loaded.classNames.length} classes but announced ${classNames.length} before loading; a plugin's classNames() and load() must agree.`)
   }
-
-  const located = locateDataset(name, [opts.dataDir, cfg.data_dir])
-  const isGrey = name === 'mnist' || name === 'fashion_mnist'
-  const mode = cfg.resize ?? (isGrey && size >= info.nativeSize ? 'pad' : 'bilinear')
-  const [trainRaw, testRaw] = await Promise.all([
-    loadRaw(name, located.paths, info, cfg, 'train', trainLimit),
-    loadRaw(name, located.paths, info, cfg, 'test', testLimit),
-  ])
-  const train: Split = {images: fit(trainRaw, size, mode, located.dir), labels: trainRaw.labels, count: trainRaw.count}
-  const test: Split = {images: fit(testRaw, size, mode, located.dir), labels: testRaw.labels, count: testRaw.count}
-  const official = OFFICIAL_COUNTS[name]
-  if (official && cfg.train_limit === undefined && train.count !== official.train) log(`note: ${name} train split has ${train.count} examples (the official release has ${official.train})`)
-  if (official && cfg.test_limit === undefined && test.count !== official.test) log(`note: ${name} test split has ${test.count} examples (the official release has ${official.test})`)
-  const how = trainRaw.size === size ? '' : `, ${trainRaw.size}→${size} by ${mode === 'pad' ? 'zero padding' : 'bilinear resize'}`
-  log(`${name}: ${train.count} train / ${test.count} test from ${located.dir}${how} (${((performance.now() - t0) / 1000).toFixed(2)} s)`)
-  const coarse = name === 'cifar100' && cfg.label_mode === 'coarse'
+  const evalTransforms = pipelines.eval || undefined
   return {
-    name,
-    numClasses: coarse ? 20 : info.numClasses,
+    name: entry.name,
+    numClasses: loaded.classNames.length,
     imageSize: size,
-    classNames: coarse ? [...(info.coarseClassNames ?? [])] : [...info.classNames],
-    train,
-    test,
-    source: located.dir,
+    classNames: loaded.classNames,
+    train: {...loaded.train, evalTransforms},
+    test: {...loaded.test, evalTransforms},
+    source: loaded.source,
   }
 }
 

@@ -4,8 +4,7 @@
  * `countParams()` would count them).
  */
 import {tfl, type LayersModel, type SymbolicTensor} from '../engine/tf.js'
-import {DATASETS} from '../data/catalog.js'
-import {SYNTHETIC_DEFAULTS} from '../data/load.js'
+import {datasetEntry, datasetOptions} from '../data/load.js'
 import {BuildContext} from '../registry/context.js'
 import {lookup, RegistryError} from '../registry/registry.js'
 import type {ResolvedSpec} from '../config/validate.js'
@@ -32,11 +31,8 @@ export interface BuiltModel {
 
 export function numClassesOf(spec: Pick<ResolvedSpec, 'data' | 'model'>): number {
   if (spec.model.num_classes) return spec.model.num_classes
-  if (spec.data.dataset === 'synthetic') return (spec.data.synthetic as {classes?: number} | undefined)?.classes ?? SYNTHETIC_DEFAULTS.classes
-  const info = DATASETS[spec.data.dataset]
-  if (!info) throw new RegistryError(`unknown dataset "${spec.data.dataset}"`)
-  if (spec.data.dataset === 'cifar100' && spec.data.label_mode === 'coarse') return info.coarseClassNames?.length ?? 20
-  return info.numClasses
+  const entry = datasetEntry(spec.data.dataset)
+  return entry.classNames(datasetOptions(entry, spec.data)).length
 }
 
 export function trainableCount(weights: {shape: number[]}[]): number {

@@ -1,7 +1,8 @@
 /**
- * The plugin registry: every architecture piece, block combinator, model, head and dataset the CLI
- * can name is an entry here. Built-in plugins (plugins/*.ts) and third-party plugin files listed
- * in a spec register through the same public API (`src/api.ts`).
+ * The plugin registry: every architecture piece, block combinator, model, head, dataset and data
+ * transform the CLI can name is an entry here. Built-in plugins (plugins/*.ts, the datasets and
+ * transforms of src/data/) and third-party plugin files listed in a spec register through the same
+ * public API (`src/api.ts`).
  */
 import type {SymbolicTensor} from '../engine/tf.js'
 import type {BuildContext} from './context.js'
@@ -75,9 +76,105 @@ export interface ModelDef<P = Record<string, unknown>> extends EntryBase<P> {
   create(ctx: BuildContext, input: SymbolicTensor, params: P, numClasses: number): SymbolicTensor
 }
 
-export type AnyEntry = ComponentDef<any> | AdapterDef<any> | NormDef<any> | HeadDef<any> | BlockDef<any> | ModelDef<any>
+/** One split of a dataset as it is kept in memory: uint8 NHWC RGB images at `image_size`. */
+export interface DatasetSplit {
+  /** count × S × S × 3 uint8, NHWC. */
+  images: Uint8Array
+  /** One class index per image. */
+  labels: Uint8Array
+  count: number
+}
+
+/** The keys of `data:` that every dataset shares (validated by the spec schema), as a dataset's `load` gets them. */
+export interface DataOptions {
+  dataset: string
+  image_size: number
+  data_dir?: string
+  label_mode?: 'fine' | 'coarse'
+  resize?: string
+  train_limit?: number
+  test_limit?: number
+  augment?: unknown
+}
+
+/** What a dataset's `load` gets besides its options. */
+export interface DatasetContext {
+  /** A folder to search first (`--data-dir`); the spec's `data_dir` is in the options. */
+  dataDir?: string
+  /** Examples to keep per split (`train_limit` / `test_limit`; Infinity: all). */
+  limits: {train: number; test: number}
+  /** Draw progress bars on stderr (else report progress with `log`). */
+  bars: boolean
+  log(message: string): void
+}
+
+/** What a dataset's `load` returns: both splits at `image_size`, class names, and where they came from. */
+export interface LoadedData {
+  train: DatasetSplit
+  test: DatasetSplit
+  classNames: string[]
+  /** A folder, or how the data was generated (recorded in the run's env.json). */
+  source: string
+}
+
+/**
+ * A dataset (`data: {dataset: NAME, ...}`). Its schema covers only its own keys; the keys every
+ * dataset shares (`image_size`, `train_limit`, `augment`, ...) are the spec schema's.
+ */
+export interface DatasetDef<P = Record<string, unknown>> extends EntryBase<P> {
+  kind: 'dataset'
+  /** Fixed facts shown by `mixture list`, where they are fixed. */
+  classes?: number
+  nativeSize?: number
+  /** Class names for these options without loading any image (model building, dry runs). */
+  classNames(data: DataOptions & P): string[]
+  /**
+   * `image_size` when the spec does not give one: the side all the stored images share. Without
+   * this hook the default is 32. Throw a DataError when there is no such side.
+   */
+  nativeImageSize?(data: DataOptions & P): number
+  /** Keys of the options that are file-system paths: resolved against the spec file that wrote them. */
+  pathParams?: string[]
+  load(data: DataOptions & P, ctx: DatasetContext): Promise<LoadedData>
+}
+
+/** The random numbers a transform draws from (the project's seeded generator, `Rng`). */
+export interface RandomSource {
+  /** Uniform in [0, 1). */
+  float(): number
+  /** Uniform integer in [0, n). */
+  int(n: number): number
+}
+
+/** One transform made from its parameters: changes one image in place. */
+export interface ImageTransform {
+  /**
+   * Transforms the S×S×3 image (HWC floats, [0, 1] unless a transform before it changed the
+   * range) at img[off .. off + S·S·3), drawing from `rng`; same draws → same result.
+   */
+  apply(img: Float32Array, off: number, size: number, rng: RandomSource): void
+  /**
+   * Optional fused first step: reads the stored uint8 image at src[sOff] and writes the
+   * transformed [0, 1] floats to dst[dOff]; used instead of scaling + `apply` when the transform
+   * comes first in the list.
+   */
+  fromBytes?(src: Uint8Array, sOff: number, dst: Float32Array, dOff: number, size: number, rng: RandomSource): void
+}
+
+/** An image transform for `data.augment` (torchvision's transforms are the model). */
+export interface TransformDef<P = Record<string, unknown>> extends EntryBase<P> {
+  kind: 'transform'
+  /** `train`: training batches only (random augmentation); `always`: evaluation batches too (normalize). */
+  applies: 'train' | 'always'
+  create(params: P): ImageTransform
+}
+
+export type AnyEntry = ComponentDef<any> | AdapterDef<any> | NormDef<any> | HeadDef<any> | BlockDef<any> | ModelDef<any> | DatasetDef<any> | TransformDef<any>
 export type EntryKind = AnyEntry['kind']
+/** The kinds that build models (what the contract test walks). */
 export const KINDS: EntryKind[] = ['model', 'block', 'component', 'adapter', 'norm', 'head']
+/** The kinds that feed models. */
+export const DATA_KINDS: EntryKind[] = ['dataset', 'transform']
 
 const entries = new Map<string, AnyEntry>()
 let currentSource = 'builtin'
@@ -119,6 +216,15 @@ export function registerBlock<P>(def: Omit<BlockDef<P>, 'kind'>): void {
 export function registerModel<P>(def: Omit<ModelDef<P>, 'kind'>): void {
   register({...def, kind: 'model'} as ModelDef<any>)
 }
+export function registerDataset<P>(def: Omit<DatasetDef<P>, 'kind'>): void {
+  register({...def, kind: 'dataset'} as DatasetDef<any>)
+}
+export function registerTransform<P>(def: Omit<TransformDef<P>, 'kind'>): void {
+  if (def.applies !== 'train' && def.applies !== 'always') {
+    throw new RegistryError(`cannot register transform "${def.name}": applies must be 'train' (training batches only) or 'always' (evaluation too)`)
+  }
+  register({...def, kind: 'transform'} as TransformDef<any>)
+}
 
 export function lookup<K extends EntryKind>(kind: K, name: string): Extract<AnyEntry, {kind: K}> | undefined {
   return entries.get(key(kind, name)) as Extract<AnyEntry, {kind: K}> | undefined
@@ -128,8 +234,14 @@ export function names(kind: EntryKind): string[] {
   return [...entries.values()].filter((e) => e.kind === kind).map((e) => e.name).sort()
 }
 
-export function allEntries(): AnyEntry[] {
-  return [...entries.values()].sort((a, b) => KINDS.indexOf(a.kind) - KINDS.indexOf(b.kind) || a.name.localeCompare(b.name))
+/** The names of one kind in the order they were registered (built-ins first, in their own order). */
+export function namesInOrder(kind: EntryKind): string[] {
+  return [...entries.values()].filter((e) => e.kind === kind).map((e) => e.name)
+}
+
+/** The entries of `kinds` (default: the kinds that build models), by kind then name. */
+export function allEntries(kinds: EntryKind[] = KINDS): AnyEntry[] {
+  return [...entries.values()].filter((e) => kinds.includes(e.kind)).sort((a, b) => kinds.indexOf(a.kind) - kinds.indexOf(b.kind) || a.name.localeCompare(b.name))
 }
 
 /** Run `fn` with registrations attributed to `source` (a plugin file path). */

@@ -175,7 +175,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   }
 
   const built = buildModel(spec)
-  const dataset: Dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log})
+  const dataset: Dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
   if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
 
   const trainer = new Trainer(built.model, {lr: spec.train.optimizer.lr, beta1: spec.train.optimizer.betas[0], beta2: spec.train.optimizer.betas[1], eps: spec.train.optimizer.eps, weightDecay: spec.train.optimizer.weight_decay})

@@ -127,3 +127,33 @@ export function tarArchive(entries: Array<{name: string; data?: Uint8Array; type
   }
   return out
 }
+
+/** Writes an H×W image (uint8, `channels` 1 or 3, row-major) as a PNG file. */
+export async function writePng(path: string, pixels: Uint8Array, width: number, height: number, channels: 1 | 3 = 3): Promise<string> {
+  const {default: sharp} = await import('sharp')
+  mkdirSync(dirname(path), {recursive: true})
+  await sharp(pixels, {raw: {width, height, channels}}).png().toFile(path)
+  return path
+}
+
+/** Pixel (x, y, c) of test image n of class k: distinct per image, class-dependent. */
+export function folderPixel(k: number, n: number, x: number, y: number, c: number): number {
+  return (k * 80 + n * 7 + x * 5 + y * 3 + c * 40) & 255
+}
+
+/**
+ * An image folder: `split/class_k/img_n.png` for each split and its counts per class, S×S RGB
+ * images with pixels `folderPixel`. Returns the root.
+ */
+export async function writeImageFolder(root: string, counts: Record<string, number[]>, size = 6): Promise<string> {
+  for (const [split, perClass] of Object.entries(counts)) {
+    for (const [k, n] of perClass.entries()) {
+      for (let i = 0; i < n; i++) {
+        const px = new Uint8Array(size * size * 3)
+        for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) for (let c = 0; c < 3; c++) px[(y * size + x) * 3 + c] = folderPixel(k, i, x, y, c)
+        await writePng(join(root, split, `class_${k}`, `img_${i}.png`), px, size, size)
+      }
+    }
+  }
+  return root
+}

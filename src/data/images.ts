@@ -1,0 +1,127 @@
+/**
+ * Image files → uint8 RGB pixels, through sharp (libvips with libjpeg-turbo and libpng: the same
+ * decoders Pillow uses, so JPEG pixels equal those of torchvision's `ImageFolder` loader). Like
+ * Pillow's `convert('RGB')`: greyscale is replicated into three channels, an alpha channel is
+ * dropped (not composited), palette images are expanded, and the EXIF orientation is not applied.
+ * Every failure is a DataError that names the file.
+ */
+import {openSync, readSync, closeSync, readFileSync} from 'node:fs'
+import {readFile} from 'node:fs/promises'
+import {extname} from 'node:path'
+
+import {imageSize} from 'image-size'
+import {DataError} from './errors.js'
+
+/** File extensions read as images (case-insensitive); other files in an image folder are ignored. */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff']
+
+export function isImageFile(path: string): boolean {
+  return IMAGE_EXTENSIONS.includes(extname(path).toLowerCase())
+}
+
+/** Decoded pixels: height × width × 3 uint8, row-major, channels last. */
+export interface DecodedImage {
+  data: Uint8Array
+  width: number
+  height: number
+}
+
+type Sharp = typeof import('sharp').default
+let sharpModule: Promise<Sharp> | undefined
+
+/** sharp, loaded on first use so that everything else runs where its prebuilt binaries are missing. */
+async function loadSharp(): Promise<Sharp> {
+  sharpModule ??= import('sharp').then(
+    (m) => {
+      const sharp = m.default
+      // No operation cache: a folder streams through once, and memory stays bounded.
+      sharp.cache(false)
+      return sharp
+    },
+    (error: Error) => {
+      sharpModule = undefined
+      throw new DataError(`Decoding images needs the sharp package and its prebuilt binaries for this platform (npm install sharp): ${error.message.split('\n')[0]}`)
+    },
+  )
+  return sharpModule
+}
+
+/** Decodes the bytes of a PNG/JPEG/WebP/GIF/TIFF file (`path` names it in errors). */
+export async function decodeImage(bytes: Uint8Array, path: string): Promise<DecodedImage> {
+  const sharp = await loadSharp()
+  try {
+    const {data, info} = await sharp(bytes, {failOn: 'warning'}).removeAlpha().toColourspace('srgb').raw({depth: 'uchar'}).toBuffer({resolveWithObject: true})
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels instead of 3`)
+    return {data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height}
+  } catch (error) {
+    throw new DataError(`Cannot decode image ${path}: ${(error as Error).message.split('\n')[0]}.`, {cause: error})
+  }
+}
+
+/** Reads and decodes one image file. */
+export async function readImage(path: string): Promise<DecodedImage> {
+  let bytes: Uint8Array
+  try {
+    bytes = new Uint8Array(await readFile(path))
+  } catch (error) {
+    throw new DataError(`Cannot read image ${path}: ${(error as Error).message}.`, {cause: error})
+  }
+  return decodeImage(bytes, path)
+}
+
+const HEADER_BYTES = 1 << 16
+
+/** Width and height from the file's header, without decoding it (synchronous; reads the whole file only when the header is long). */
+export function imageDimensions(path: string): {width: number; height: number} {
+  let head: Uint8Array
+  try {
+    const fd = openSync(path, 'r')
+    try {
+      const buf = new Uint8Array(HEADER_BYTES)
+      head = buf.subarray(0, readSync(fd, buf, 0, HEADER_BYTES, 0))
+    } finally {
+      closeSync(fd)
+    }
+  } catch (error) {
+    throw new DataError(`Cannot read image ${path}: ${(error as Error).message}.`, {cause: error})
+  }
+  const measure = (bytes: Uint8Array) => {
+    const d = imageSize(bytes)
+    if (!d.width || !d.height) throw new Error('no width and height in its header')
+    // EXIF orientation is not applied (as Pillow's loader does not): the stored width and height.
+    return {width: d.width, height: d.height}
+  }
+  try {
+    return measure(head)
+  } catch (first) {
+    if (head.length < HEADER_BYTES) throw new DataError(`Cannot read the size of image ${path}: ${(first as Error).message}.`, {cause: first})
+    try {
+      return measure(new Uint8Array(readFileSync(path)))
+    } catch (error) {
+      throw new DataError(`Cannot read the size of image ${path}: ${(error as Error).message}.`, {cause: error})
+    }
+  }
+}
+
+/**
+ * The centred largest square of an image (torchvision's `center_crop` offsets: round((h − s) / 2)
+ * with halves to even), so that non-square images can be resized to image_size × image_size.
+ */
+export function centreSquare(img: DecodedImage): {data: Uint8Array; side: number} {
+  const side = Math.min(img.width, img.height)
+  if (img.width === img.height) return {data: img.data, side}
+  const top = roundHalfEven((img.height - side) / 2)
+  const left = roundHalfEven((img.width - side) / 2)
+  const out = new Uint8Array(side * side * 3)
+  for (let y = 0; y < side; y++) {
+    const s = ((top + y) * img.width + left) * 3
+    out.set(img.data.subarray(s, s + side * 3), y * side * 3)
+  }
+  return {data: out, side}
+}
+
+/** Python's round(): halves go to the even neighbour. */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x)
+  return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r
+}

@@ -1,0 +1,95 @@
+/**
+ * `data.augment` as an ordered pipeline of registered transforms (src/data/transforms.ts, or a
+ * plugin's). Forms a spec can use:
+ *   - absent: the paper's augmentation (`paper_augment` with its defaults);
+ *   - `false`: none;
+ *   - `{hflip, brightness, hue}`: shorthand for one `paper_augment` (bit-identical batches to the
+ *     augmentation this form always meant);
+ *   - a list: `[hflip, {type: random_crop, padding: 4}, {type: normalize, mean: [...], std: [...]}]`.
+ * Training batches run every transform in order; evaluation batches run those that apply
+ * `always` (normalize), in the same order.
+ */
+import {lookup, namesInOrder, type ImageTransform, type RandomSource} from '../registry/registry.js'
+import {paramErrors} from '../registry/params.js'
+import {resolveAugment, toUnit, type AugmentParams} from './augment.js'
+import {DataError} from './errors.js'
+import {paperAugment} from './transforms.js'
+
+/** One list item as a resolved spec holds it: the transform's name and its parameters. */
+export type TransformSpec = {type: string} & Record<string, unknown>
+
+/** What `data.augment` may hold. */
+export type AugmentConfig = false | null | undefined | Partial<AugmentParams> | Array<string | TransformSpec>
+
+/** Transforms made from their parameters, in the order they run. */
+export interface Pipeline {
+  names: string[]
+  steps: ImageTransform[]
+}
+
+/** The list a `data.augment` value stands for (the shorthand and the default become `paper_augment`). */
+export function transformSpecs(augment: AugmentConfig): TransformSpec[] {
+  if (augment === false || augment === null) return []
+  if (Array.isArray(augment)) return augment.map((item) => (typeof item === 'string' ? {type: item} : item))
+  const paper = resolveAugment(augment)
+  return paper ? [{type: 'paper_augment', ...paper}] : []
+}
+
+/** The shorthand's parameters as a pipeline (what `batches` does with an `AugmentParams` object). */
+export function paperPipeline(p: AugmentParams): Pipeline {
+  return {names: ['paper_augment'], steps: [paperAugment(p)]}
+}
+
+/**
+ * Builds the transforms of `specs` for training batches (`train`: all) or evaluation batches
+ * (`eval`: those that apply always); false when there are none. Unknown names and bad parameters
+ * are DataErrors naming the list item.
+ */
+export function buildPipeline(specs: TransformSpec[], stage: 'train' | 'eval'): Pipeline | false {
+  const names: string[] = []
+  const steps: ImageTransform[] = []
+  specs.forEach((spec, i) => {
+    const where = `data.augment[${i}]`
+    const entry = lookup('transform', String(spec.type))
+    if (!entry) throw new DataError(`${where}: unknown transform "${spec.type}"; registered: ${namesInOrder('transform').join(', ')} (a plugin file can add more).`)
+    if (stage === 'eval' && entry.applies !== 'always') return
+    const {type, ...params} = structuredClone(spec)
+    const errors = paramErrors(entry.schema, params)
+    if (errors.length > 0) throw new DataError(`${where} (${type}): ${errors.join('; ')}.`)
+    try {
+      steps.push(entry.create(params))
+    } catch (error) {
+      throw new DataError(`${where} (${type}): ${(error as Error).message}.`)
+    }
+    names.push(type)
+  })
+  return steps.length > 0 ? {names, steps} : false
+}
+
+/** Pipelines for both kinds of batches from a `data.augment` value. */
+export function pipelinesFromConfig(augment: AugmentConfig): {train: Pipeline | false; eval: Pipeline | false} {
+  let specs: TransformSpec[]
+  try {
+    specs = transformSpecs(augment)
+  } catch (error) {
+    throw new DataError(`Invalid data.augment: ${(error as Error).message}.`)
+  }
+  return {train: buildPipeline(specs, 'train'), eval: buildPipeline(specs, 'eval')}
+}
+
+/**
+ * Writes one transformed S×S×3 image: the stored uint8 pixels at src[sOff] → floats at dst[dOff].
+ * A first transform with a fused byte path reads the bytes itself; otherwise the pixels are scaled
+ * to [0, 1] first.
+ */
+export function runPipeline(p: Pipeline, src: Uint8Array, sOff: number, dst: Float32Array, dOff: number, size: number, rng: RandomSource): void {
+  const first = p.steps[0]
+  let k = 0
+  if (first?.fromBytes) {
+    first.fromBytes(src, sOff, dst, dOff, size, rng)
+    k = 1
+  } else {
+    toUnit(src, sOff, dst, dOff, size * size * 3)
+  }
+  for (; k < p.steps.length; k++) p.steps[k].apply(dst, dOff, size, rng)
+}

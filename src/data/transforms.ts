@@ -1,0 +1,367 @@
+/**
+ * The built-in image transforms of `data.augment`, after torchvision's: `hflip`
+ * (RandomHorizontalFlip), `random_crop` (RandomCrop with padding), `color_jitter` (ColorJitter,
+ * a random order per image as `ColorJitter.get_params` draws it), `normalize` (Normalize; applied
+ * to evaluation batches too), `random_erasing` (RandomErasing) and `paper_augment` (the paper's
+ * flip + brightness/hue jitter exactly as `augment: {hflip, brightness, hue}` has always drawn it).
+ *
+ * Every transform works in place on one S×S×3 HWC float image ([0, 1] after the stored uint8
+ * pixels are scaled) and draws from the epoch's seeded generator, in list order, image by image;
+ * the draws follow torchvision's `get_params` (same count and order of draws per image).
+ */
+import {registerTransform, type ImageTransform, type RandomSource} from '../registry/registry.js'
+import {augmentImage, hueShiftInto, identityJitter, sampleJitter, type AugmentParams} from './augment.js'
+import {roundHalfEven} from './images.js'
+
+/** torchvision's `rgb_to_grayscale` weights. */
+const GREY = [0.2989, 0.587, 0.114] as const
+
+function clamp01(v: number): number {
+  return v < 0 ? 0 : v > 1 ? 1 : v
+}
+
+/** A standard normal draw (Box–Muller, two uniforms per draw). */
+export function normalDraw(rng: RandomSource): number {
+  const u = 1 - rng.float()
+  const v = rng.float()
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
+}
+
+/** Mirrors every row of the image at `off`, in place. */
+function flipRows(img: Float32Array, off: number, size: number): void {
+  const row = size * 3
+  for (let y = 0; y < size; y++) {
+    let a = off + y * row
+    let b = a + row - 3
+    for (; a < b; a += 3, b -= 3) {
+      for (let c = 0; c < 3; c++) {
+        const t = img[a + c]
+        img[a + c] = img[b + c]
+        img[b + c] = t
+      }
+    }
+  }
+}
+
+/** A number b → [max(0, 1 − b), 1 + b], or an explicit [lo, hi] (torchvision `_check_input`); undefined when it is the identity. */
+function factorRange(v: number | [number, number], center: number, bound: [number, number]): [number, number] | undefined {
+  const [lo, hi] = Array.isArray(v) ? v : [Math.max(bound[0], center - v), center + v]
+  if (!(lo <= hi) || lo < bound[0] || hi > bound[1]) throw new RangeError(`range [${lo}, ${hi}] must lie within [${bound[0]}, ${bound[1]}] with min ≤ max`)
+  return lo === center && hi === center ? undefined : [lo, hi]
+}
+
+/** Shifts the hue of every pixel of the image at `off` (torchvision's rgb→hsv→rgb). */
+function hueShiftImage(img: Float32Array, off: number, size: number, shift: number): void {
+  const px = [0, 0, 0]
+  for (let i = off, end = off + size * size * 3; i < end; i += 3) {
+    hueShiftInto(px, 0, img[i], img[i + 1], img[i + 2], shift)
+    img[i] = px[0]
+    img[i + 1] = px[1]
+    img[i + 2] = px[2]
+  }
+}
+
+const PAPER_PARAMS = {
+  hflip: {type: 'boolean', default: true, description: 'random horizontal flip, p = 0.5'},
+  brightness: {type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'brightness factor drawn from [1-b, 1+b]'},
+  hue: {type: 'number', minimum: 0, maximum: 0.5, default: 0.25, description: 'hue shift drawn from [-h, h]'},
+}
+
+/**
+ * The paper's augmentation as one transform: four draws per image (flip, order, brightness, hue)
+ * whatever is switched off, so that `augment: {hflip, brightness, hue}` gives the batches it always
+ * gave. First in a list it reads the stored bytes (the fused, fast path); later in a list it
+ * applies the same draws to the floats with torchvision's hue formulas.
+ */
+export function paperAugment(p: AugmentParams): ImageTransform {
+  const j = identityJitter()
+  return {
+    fromBytes(src, sOff, dst, dOff, size, rng) {
+      sampleJitter(rng, p, j)
+      augmentImage(src, sOff, dst, dOff, size, j)
+    },
+    apply(img, off, size, rng) {
+      sampleJitter(rng, p, j)
+      if (j.flip) flipRows(img, off, size)
+      const end = off + size * size * 3
+      const bright = () => {
+        if (j.brightness !== 1) for (let i = off; i < end; i++) img[i] = Math.min(1, img[i] * j.brightness)
+      }
+      if (!j.hueFirst) bright()
+      if (j.hue !== 0) hueShiftImage(img, off, size, j.hue)
+      if (j.hueFirst) bright()
+    },
+  }
+}
+
+registerTransform<AugmentParams>({
+  name: 'paper_augment',
+  summary: "The paper's augmentation: flip (p 0.5) + ColorJitter(brightness, hue), drawn as `augment: {hflip, brightness, hue}` always drew it.",
+  applies: 'train',
+  schema: {type: 'object', additionalProperties: false, properties: PAPER_PARAMS},
+  create: (p) => paperAugment(p),
+})
+
+registerTransform<{p: number}>({
+  name: 'hflip',
+  summary: 'RandomHorizontalFlip: mirror the image with probability p.',
+  applies: 'train',
+  schema: {type: 'object', additionalProperties: false, properties: {p: {type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'probability of a flip'}}},
+  create: ({p}) => ({
+    apply(img, off, size, rng) {
+      if (rng.float() < p) flipRows(img, off, size)
+    },
+  }),
+})
+
+type PaddingMode = 'constant' | 'edge' | 'reflect' | 'symmetric'
+
+/** Source index for a padded coordinate outside [0, n) (numpy's pad modes, any padding width). */
+function padIndex(i: number, n: number, mode: PaddingMode): number {
+  if (mode === 'edge') return i < 0 ? 0 : n - 1
+  if (n === 1) return 0
+  if (mode === 'reflect') {
+    const period = 2 * (n - 1)
+    const k = ((i % period) + period) % period
+    return k < n ? k : period - k
+  }
+  const period = 2 * n
+  const k = ((i % period) + period) % period
+  return k < n ? k : period - 1 - k
+}
+
+interface CropParams {
+  padding: number
+  padding_mode: PaddingMode
+  fill: number | number[]
+}
+
+registerTransform<CropParams>({
+  name: 'random_crop',
+  summary: 'RandomCrop(image_size, padding): pad every side, then cut an image_size square at a random place.',
+  applies: 'train',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      padding: {type: 'integer', minimum: 0, default: 4, description: 'pixels added on every side before cropping'},
+      padding_mode: {enum: ['constant', 'edge', 'reflect', 'symmetric'], default: 'constant', description: 'constant: fill; edge: repeat the border; reflect / symmetric: mirror without / with the border pixel'},
+      fill: {
+        oneOf: [{type: 'number', minimum: 0, maximum: 255}, {type: 'array', items: {type: 'number', minimum: 0, maximum: 255}, minItems: 3, maxItems: 3}],
+        default: 0,
+        description: 'constant padding, in pixel values 0–255 (one, or one per channel)',
+      },
+    },
+  },
+  create: ({padding, padding_mode: mode, fill}) => {
+    const fillRgb = (Array.isArray(fill) ? fill : [fill, fill, fill]).map((v) => v / 255)
+    let scratch = new Float32Array(0)
+    return {
+      apply(img, off, size, rng) {
+        const full = size + 2 * padding
+        const top = rng.int(full - size + 1) - padding
+        const left = rng.int(full - size + 1) - padding
+        const n = size * size * 3
+        if (scratch.length < n) scratch = new Float32Array(n)
+        scratch.set(img.subarray(off, off + n))
+        for (let y = 0; y < size; y++) {
+          let sy = y + top
+          const rowOut = sy < 0 || sy >= size
+          if (rowOut && mode !== 'constant') sy = padIndex(sy, size, mode)
+          for (let x = 0; x < size; x++) {
+            let sx = x + left
+            const colOut = sx < 0 || sx >= size
+            const d = off + (y * size + x) * 3
+            if ((rowOut || colOut) && mode === 'constant') {
+              img[d] = fillRgb[0]
+              img[d + 1] = fillRgb[1]
+              img[d + 2] = fillRgb[2]
+              continue
+            }
+            if (colOut) sx = padIndex(sx, size, mode)
+            const s = (sy * size + sx) * 3
+            img[d] = scratch[s]
+            img[d + 1] = scratch[s + 1]
+            img[d + 2] = scratch[s + 2]
+          }
+        }
+      },
+    }
+  },
+})
+
+type Jitter = number | [number, number]
+interface ColorJitterParams {
+  brightness: Jitter
+  contrast: Jitter
+  saturation: Jitter
+  hue: Jitter
+}
+
+const jitterSchema = (max: number | undefined, what: string) => ({
+  oneOf: [
+    {type: 'number', minimum: 0, ...(max === undefined ? {} : {maximum: max})},
+    {type: 'array', items: {type: 'number', ...(max === undefined ? {minimum: 0} : {minimum: -max, maximum: max})}, minItems: 2, maxItems: 2},
+  ],
+  default: 0,
+  description: what,
+})
+
+registerTransform<ColorJitterParams>({
+  name: 'color_jitter',
+  summary: 'ColorJitter: brightness, contrast, saturation and hue, each with a random factor, in a random order per image.',
+  applies: 'train',
+  tiny: {brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1},
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      brightness: jitterSchema(undefined, 'b: factor from [max(0, 1-b), 1+b] (or [min, max]); 0 leaves brightness alone'),
+      contrast: jitterSchema(undefined, 'c: factor from [max(0, 1-c), 1+c] (or [min, max]), blending with the mean grey level'),
+      saturation: jitterSchema(undefined, 's: factor from [max(0, 1-s), 1+s] (or [min, max]), blending with the grey image'),
+      hue: jitterSchema(0.5, 'h ≤ 0.5: hue shift from [-h, h] (or [min, max]) in turns'),
+    },
+  },
+  create: (p) => {
+    const ranges = [
+      factorRange(p.brightness, 1, [0, Infinity]),
+      factorRange(p.contrast, 1, [0, Infinity]),
+      factorRange(p.saturation, 1, [0, Infinity]),
+      factorRange(p.hue, 0, [-0.5, 0.5]),
+    ]
+    const order = new Int32Array(4)
+    const factors = [1, 1, 1, 0]
+    return {
+      apply(img, off, size, rng) {
+        // ColorJitter.get_params: torch.randperm(4), then one draw per adjustment that is on.
+        for (let i = 0; i < 4; i++) order[i] = i
+        for (let i = 3; i > 0; i--) {
+          const k = rng.int(i + 1)
+          const t = order[i]
+          order[i] = order[k]
+          order[k] = t
+        }
+        for (let a = 0; a < 4; a++) {
+          const r = ranges[a]
+          if (r) factors[a] = r[0] + (r[1] - r[0]) * rng.float()
+        }
+        const end = off + size * size * 3
+        for (const a of order) {
+          if (!ranges[a]) continue
+          const f = factors[a]
+          if (a === 0) {
+            for (let i = off; i < end; i++) img[i] = clamp01(img[i] * f)
+          } else if (a === 1) {
+            let sum = 0
+            for (let i = off; i < end; i += 3) sum += GREY[0] * img[i] + GREY[1] * img[i + 1] + GREY[2] * img[i + 2]
+            const mean = sum / (size * size)
+            for (let i = off; i < end; i++) img[i] = clamp01(f * img[i] + (1 - f) * mean)
+          } else if (a === 2) {
+            for (let i = off; i < end; i += 3) {
+              const grey = GREY[0] * img[i] + GREY[1] * img[i + 1] + GREY[2] * img[i + 2]
+              for (let c = 0; c < 3; c++) img[i + c] = clamp01(f * img[i + c] + (1 - f) * grey)
+            }
+          } else {
+            hueShiftImage(img, off, size, f)
+          }
+        }
+      },
+    }
+  },
+})
+
+/** One value, or one per channel. */
+function perChannel(v: number | number[], what: string): [number, number, number] {
+  const a = Array.isArray(v) ? v : [v]
+  if (a.length === 1) return [a[0], a[0], a[0]]
+  if (a.length === 3) return [a[0], a[1], a[2]]
+  throw new RangeError(`${what} needs one value or three (one per channel); got ${a.length}`)
+}
+
+const channelValues = (extra: Record<string, unknown>) => ({
+  oneOf: [{type: 'number', ...extra}, {type: 'array', items: {type: 'number', ...extra}, minItems: 1, maxItems: 3}],
+})
+
+registerTransform<{mean: number | number[]; std: number | number[]}>({
+  name: 'normalize',
+  summary: 'Normalize: (x - mean) / std per channel, on training and evaluation batches alike.',
+  applies: 'always',
+  tiny: {mean: 0.5, std: 0.25},
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['mean', 'std'],
+    properties: {
+      mean: {...channelValues({}), description: 'per-channel mean of the [0, 1] pixels (one value, or R, G, B)'},
+      std: {...channelValues({exclusiveMinimum: 0}), description: 'per-channel standard deviation (one value, or R, G, B), > 0'},
+    },
+  },
+  create: (p) => {
+    const mean = perChannel(p.mean, 'normalize.mean')
+    const std = perChannel(p.std, 'normalize.std')
+    if (!std.every((s) => s > 0)) throw new RangeError(`normalize.std must be > 0; got ${std.join(', ')}`)
+    return {
+      apply(img, off, size) {
+        for (let i = off, end = off + size * size * 3; i < end; i += 3) {
+          for (let c = 0; c < 3; c++) img[i + c] = (img[i + c] - mean[c]) / std[c]
+        }
+      },
+    }
+  },
+})
+
+interface ErasingParams {
+  p: number
+  scale: [number, number]
+  ratio: [number, number]
+  value: number | number[] | 'random'
+}
+
+registerTransform<ErasingParams>({
+  name: 'random_erasing',
+  summary: 'RandomErasing: with probability p, overwrite a random rectangle (area and aspect ratio drawn) with a value or noise.',
+  applies: 'train',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      p: {type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'probability of erasing'},
+      scale: {type: 'array', items: {type: 'number', minimum: 0, maximum: 1}, minItems: 2, maxItems: 2, default: [0.02, 0.33], description: 'range of the erased area, as a fraction of the image'},
+      ratio: {type: 'array', items: {type: 'number', exclusiveMinimum: 0}, minItems: 2, maxItems: 2, default: [0.3, 3.3], description: 'range of the aspect ratio (drawn log-uniformly)'},
+      value: {
+        oneOf: [{type: 'number'}, {type: 'array', items: {type: 'number'}, minItems: 1, maxItems: 3}, {const: 'random'}],
+        default: 0,
+        description: 'what the rectangle gets: a value (per channel) in the units of the image at that point, or random: standard normal noise',
+      },
+    },
+  },
+  create: (p) => {
+    if (!(p.scale[0] <= p.scale[1]) || !(p.ratio[0] <= p.ratio[1])) throw new RangeError('random_erasing.scale and ratio must be [min, max] with min ≤ max')
+    const value = p.value === 'random' ? undefined : perChannel(p.value, 'random_erasing.value')
+    const logRatio = [Math.log(p.ratio[0]), Math.log(p.ratio[1])]
+    return {
+      apply(img, off, size, rng) {
+        if (!(rng.float() < p.p)) return
+        const area = size * size
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const eraseArea = area * (p.scale[0] + (p.scale[1] - p.scale[0]) * rng.float())
+          const aspect = Math.exp(logRatio[0] + (logRatio[1] - logRatio[0]) * rng.float())
+          const h = roundHalfEven(Math.sqrt(eraseArea * aspect))
+          const w = roundHalfEven(Math.sqrt(eraseArea / aspect))
+          if (!(h < size && w < size)) continue
+          // torchvision draws the noise (C×h×w, channel-major) before the position.
+          const noise = value ? undefined : Float32Array.from({length: 3 * h * w}, () => normalDraw(rng))
+          const top = rng.int(size - h + 1)
+          const left = rng.int(size - w + 1)
+          for (let y = 0; y < h; y++) {
+            for (let x = 0; x < w; x++) {
+              const d = off + ((top + y) * size + left + x) * 3
+              for (let c = 0; c < 3; c++) img[d + c] = value ? value[c] : noise![(c * h + y) * w + x]
+            }
+          }
+          return
+        }
+      },
+    }
+  },
+})

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {writeFileSync} from 'node:fs'
+import {after, before, describe, it} from 'node:test'
+import {join} from 'node:path'
+
+import {resolveSpec} from '../../src/config/resolve.js'
+import {batches, DataError, loadDataset} from '../../src/data/index.js'
+import {allEntries, registerDataset, withSource, type DatasetDef} from '../../src/registry/registry.js'
+import {numClassesOf} from '../../src/model/build.js'
+import '../../src/registry/builtins.js'
+import {REPO, resolveObject, writeSpec} from '../helpers.js'
+import {isolatedTmp, rmrf} from './helpers.js'
+
+let tmp: string
+before(() => {
+  tmp = isolatedTmp()
+})
+after(() => rmrf(tmp))
+
+/** A plugin file that adds a dataset and a transform through the public API it is handed. */
+const PLUGIN = `
+export default function (mm) {
+  mm.registerDataset({
+    name: 'stripes',
+    summary: 'Vertical stripes: the class is the stripe period.',
+    schema: {type: 'object', additionalProperties: false, properties: {per_class: {type: 'integer', minimum: 1, default: 4}}},
+    classNames: () => ['narrow', 'wide'],
+    async load(data, ctx) {
+      const s = data.image_size
+      const make = (n) => {
+        const count = Math.min(2 * n, Infinity)
+        const images = new Uint8Array(count * s * s * 3)
+        const labels = new Uint8Array(count)
+        for (let i = 0; i < count; i++) {
+          labels[i] = i % 2
+          for (let p = 0; p < s * s; p++) images.fill(((p % s) >> labels[i]) & 1 ? 200 : 20, (i * s * s + p) * 3, (i * s * s + p) * 3 + 3)
+        }
+        return {images, labels, count: Math.min(count, ctx.limits.train)}
+      }
+      ctx.log('stripes: made')
+      return {train: make(data.per_class), test: make(1), classNames: ['narrow', 'wide'], source: 'generated stripes'}
+    },
+  })
+  mm.registerTransform({
+    name: 'invert',
+    summary: 'x → 1 − x.',
+    applies: 'always',
+    schema: {type: 'object', additionalProperties: false, properties: {}},
+    create: () => ({apply(img, off, size) { for (let i = off; i < off + size * size * 3; i++) img[i] = 1 - img[i] }}),
+  })
+}
+`
+
+describe('datasets are registry entries', () => {
+  it('every built-in is registered and names its classes without loading anything', () => {
+    const names = allEntries(['dataset']).map((e) => e.name)
+    assert.deepEqual(names, ['cifar10', 'cifar100', 'fashion_mnist', 'image_folder', 'mnist', 'stl10', 'synthetic'])
+    for (const entry of allEntries(['dataset']) as DatasetDef[]) {
+      if (entry.name === 'image_folder') continue
+      const classes = entry.classNames({dataset: entry.name, image_size: 32})
+      assert.equal(classes.length, entry.classes, entry.name)
+    }
+    assert.equal(numClassesOf({data: {dataset: 'cifar100', image_size: 32, label_mode: 'coarse'}, model: {num_classes: null} as never}), 20)
+    assert.equal(numClassesOf({data: {dataset: 'synthetic', image_size: 32, synthetic: {classes: 7}}, model: {num_classes: null} as never}), 7)
+  })
+
+  it('a dataset’s own options are checked at validation: unknown keys get a suggestion, bad combinations the reason', () => {
+    const model = {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}
+    assert.throws(() => resolveObject({name: 'x', data: {dataset: 'synthetic', image_size: 8, synthetc: {train: 4}}, model}), /data\.synthetc: unknown key, did you mean synthetic\?/)
+    assert.throws(() => resolveObject({name: 'x', data: {dataset: 'synthetic', image_size: 8, imag_size: 4}, model}), /data\.imag_size: unknown key, did you mean image_size\?/)
+    assert.throws(() => resolveObject({name: 'x', data: {dataset: 'cifar10', label_mode: 'coarse'}, model}), /data\.dataset: .*coarse applies to cifar100 only/)
+    assert.throws(() => resolveObject({name: 'x', data: {dataset: 'synthetic', synthetic: {classes: 1}}, model}), /data\.synthetic\.classes: must be >= 2/)
+  })
+
+  it('a plugin file adds a dataset and a transform the same way it adds a component', async () => {
+    const plugin = join(tmp, 'stripes.mjs')
+    writeFileSync(plugin, PLUGIN)
+    const model = {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}
+    const file = writeSpec({name: 'p', plugins: ['./stripes.mjs'], data: {dataset: 'stripes', image_size: 4, augment: ['invert']}, model}, tmp)
+    const {spec} = await resolveSpec(file)
+    assert.equal(spec.data.per_class, 4, 'the plugin schema’s default is filled')
+    assert.equal(numClassesOf(spec), 2)
+    await assert.rejects(resolveSpec(file, ['data.per_clas=3']), /data\.per_clas: unknown key, did you mean per_class\?/)
+    const lines: string[] = []
+    const ds = await loadDataset(spec.data as never, {log: (m) => lines.push(m)})
+    assert.deepEqual(ds.classNames, ['narrow', 'wide'])
+    assert.equal(ds.train.count, 8)
+    assert.equal(ds.source, 'generated stripes')
+    assert.deepEqual(lines, ['stripes: made'])
+    const [b] = [...batches(ds.test, {batchSize: 8, imageSize: 4, shuffle: false, seed: 0, epoch: 0, augment: false})]
+    assert.ok(Math.abs(b.x[0] - (1 - 20 / 255)) < 1e-6, 'an always-transform of a plugin reaches evaluation batches')
+    const listed = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), 'list', 'dataset', '--json'], {encoding: 'utf8'})
+    const items = JSON.parse(listed.stdout) as Array<{name: string; defaults: Record<string, unknown>}>
+    assert.deepEqual(items.find((i) => i.name === 'cifar10')?.defaults, {classes: 10, native_size: 32})
+    assert.deepEqual(items.find((i) => i.name === 'image_folder')?.defaults, {split_seed: 0, on_bad_image: 'fail', cache: true}, 'root is required: no default')
+  })
+
+  it('what a dataset’s load returns is checked', async () => {
+    await withSource('test', async () => {
+      registerDataset({
+        name: 'broken_test_set',
+        summary: 'returns a split of the wrong size',
+        schema: {type: 'object', properties: {}},
+        classNames: () => ['a', 'b'],
+        load: async () => ({train: {images: new Uint8Array(5), labels: new Uint8Array(1), count: 1}, test: {images: new Uint8Array(12), labels: new Uint8Array([3]), count: 1}, classNames: ['a', 'b'], source: 'x'}),
+      })
+    })
+    await assert.rejects(loadDataset({dataset: 'broken_test_set', image_size: 2}), (e: unknown) => e instanceof DataError && /does not hold 1 images of 2×2×3/.test(e.message))
+  })
+})

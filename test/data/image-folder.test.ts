@@ -1,0 +1,249 @@
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {after, before, describe, it} from 'node:test'
+import {join} from 'node:path'
+
+import {batches, DataError, loadDataset, type DataConfig} from '../../src/data/index.js'
+import {fit} from '../../src/data/fit.js'
+import {SpecError} from '../../src/config/errors.js'
+import {REPO, resolveObject, writeSpec} from '../helpers.js'
+import {folderPixel, isolatedTmp, rmrf, writeImageFolder, writePng} from './helpers.js'
+
+let tmp: string
+before(() => {
+  tmp = isolatedTmp()
+})
+after(() => rmrf(tmp))
+
+const S = 6
+
+function folder(cfg: Partial<DataConfig> & {root: string}): DataConfig {
+  return {dataset: 'image_folder', image_size: S, augment: false, ...cfg}
+}
+
+/** The S×S×3 pixels `writeImageFolder` wrote for image n of class k. */
+function expected(k: number, n: number): number[] {
+  const out: number[] = []
+  for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) for (let c = 0; c < 3; c++) out.push(folderPixel(k, n, x, y, c))
+  return out
+}
+
+async function rejectsData(p: Promise<unknown>, ...patterns: RegExp[]): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof DataError, `expected a DataError, got ${String(e)}`)
+    for (const re of patterns) assert.match(e.message, re)
+    return true
+  })
+}
+
+const cacheFiles = () => {
+  try {
+    return readdirSync(join(tmp, 'xdg-cache', 'mixture-models', 'datasets', 'image_folder'))
+  } catch {
+    return []
+  }
+}
+
+describe('image_folder', () => {
+  it('reads train/ and test/ class folders in ImageFolder order with the exact pixels', async () => {
+    const root = await writeImageFolder(join(tmp, 'basic'), {train: [3, 2, 4], test: [1, 2, 1]})
+    writeFileSync(join(root, 'train', 'class_0', 'notes.txt'), 'not an image')
+    const lines: string[] = []
+    const ds = await loadDataset(folder({root, cache: false}), {log: (m) => lines.push(m)})
+    assert.deepEqual(ds.classNames, ['class_0', 'class_1', 'class_2'])
+    assert.equal(ds.numClasses, 3)
+    assert.equal(ds.source, root)
+    assert.deepEqual([...ds.train.labels], [0, 0, 0, 1, 1, 2, 2, 2, 2])
+    assert.deepEqual([...ds.test.labels], [0, 1, 1, 2])
+    const px = S * S * 3
+    assert.deepEqual([...ds.train.images.subarray(3 * px, 4 * px)], expected(1, 0))
+    assert.deepEqual([...ds.test.images.subarray(2 * px, 3 * px)], expected(1, 1))
+    assert.ok(lines.some((l) => /ignored 1 file\(s\) that are not images/.test(l)), lines.join('\n'))
+  })
+
+  it('resizes with the project’s fit() and centre-crops non-square images', async () => {
+    const root = join(tmp, 'sizes')
+    await writeImageFolder(root, {train: [1, 1], test: [1, 1]}, 8)
+    // an 8×6 image: the centre 6×6 square, then 6 → 4
+    const wide = Uint8Array.from({length: 6 * 8 * 3}, (_, i) => (i * 37) & 255)
+    await writePng(join(root, 'train', 'class_1', 'wide.png'), wide, 8, 6)
+    const ds = await loadDataset(folder({root, image_size: 4, cache: false}))
+    const px = 4 * 4 * 3
+    const square = new Uint8Array(6 * 6 * 3)
+    for (let y = 0; y < 6; y++) square.set(wide.subarray((y * 8 + 1) * 3, (y * 8 + 7) * 3), y * 18)
+    const want = fit({images: square, labels: new Uint8Array(1), count: 1, size: 6, channels: 3}, 4, 'bilinear', 'x')
+    // class_1 holds img_0.png then wide.png (sorted names)
+    assert.deepEqual([...ds.train.images.subarray(2 * px, 3 * px)], [...want])
+  })
+
+  it('splits one folder by a seeded, stratified val_split', async () => {
+    const root = await writeImageFolder(join(tmp, 'flat'), {'.': [10, 5, 20]})
+    const load = (seed: number) => loadDataset(folder({root, val_split: 0.2, split_seed: seed, cache: false}))
+    const a = await load(0)
+    const count = (labels: Uint8Array, k: number) => labels.filter((l) => l === k).length
+    assert.deepEqual([0, 1, 2].map((k) => count(a.test.labels, k)), [2, 1, 4])
+    assert.deepEqual([0, 1, 2].map((k) => count(a.train.labels, k)), [8, 4, 16])
+    const again = await load(0)
+    assert.deepEqual(again.test.images, a.test.images)
+    const other = await load(1)
+    assert.notDeepEqual(other.test.images, a.test.images)
+    // every image exactly once across the two splits
+    const px = S * S * 3
+    const keys = (sp: {images: Uint8Array; count: number}) => Array.from({length: sp.count}, (_, i) => sp.images.subarray(i * px, (i + 1) * px).join(','))
+    assert.equal(new Set([...keys(a.train), ...keys(a.test)]).size, 35)
+  })
+
+  it('limits keep every class in turn', async () => {
+    const root = await writeImageFolder(join(tmp, 'limit'), {train: [5, 5, 5], test: [2, 2, 2]})
+    const ds = await loadDataset(folder({root, train_limit: 7, test_limit: 3, cache: false}))
+    assert.deepEqual([...ds.train.labels], [0, 0, 0, 1, 1, 2, 2])
+    assert.deepEqual([...ds.test.labels], [0, 1, 2])
+  })
+
+  it('caches the decoded uint8 images by content: the second load decodes nothing, a changed file misses', async () => {
+    const root = await writeImageFolder(join(tmp, 'cached'), {train: [2, 2], test: [1, 1]})
+    const before = cacheFiles().length
+    const lines: string[] = []
+    const first = await loadDataset(folder({root}), {log: (m) => lines.push(m)})
+    assert.equal(cacheFiles().length, before + 1)
+    assert.ok(!lines.some((l) => /from the cache/.test(l)))
+    lines.length = 0
+    const second = await loadDataset(folder({root}), {log: (m) => lines.push(m)})
+    assert.ok(lines.some((l) => /from the cache/.test(l)), lines.join('\n'))
+    assert.deepEqual(second.train, first.train)
+    assert.deepEqual(second.test, first.test)
+    await writePng(join(root, 'train', 'class_1', 'img_0.png'), new Uint8Array(S * S * 3).fill(9), S, S)
+    lines.length = 0
+    const third = await loadDataset(folder({root}), {log: (m) => lines.push(m)})
+    assert.ok(!lines.some((l) => /from the cache/.test(l)))
+    assert.deepEqual([...third.train.images.subarray(2 * S * S * 3, 3 * S * S * 3)], Array(S * S * 3).fill(9))
+    assert.equal(cacheFiles().length, before + 2)
+    // another size is another entry
+    await loadDataset(folder({root, image_size: 3}))
+    assert.equal(cacheFiles().length, before + 3)
+  })
+
+  it('names a corrupt image (fail), or skips it and says how many (skip)', async () => {
+    const root = await writeImageFolder(join(tmp, 'bad'), {train: [2, 2], test: [1, 1]})
+    const bad = join(root, 'train', 'class_0', 'broken.png')
+    writeFileSync(bad, readFileSync(join(root, 'train', 'class_0', 'img_0.png')).subarray(0, 40))
+    await rejectsData(loadDataset(folder({root, cache: false})), new RegExp(`Cannot use image ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`), /on_bad_image: skip/)
+    const lines: string[] = []
+    for (const cache of [true, true]) {
+      lines.length = 0
+      const ds = await loadDataset(folder({root, on_bad_image: 'skip', cache}), {log: (m) => lines.push(m)})
+      assert.equal(ds.train.count, 4)
+      assert.deepEqual([...ds.train.labels], [0, 0, 1, 1])
+      assert.ok(lines.some((l) => /skipped 1 unreadable image\(s\).*broken\.png/.test(l)), lines.join('\n'))
+    }
+    // a cached result with a skipped file still fails when on_bad_image is fail
+    await rejectsData(loadDataset(folder({root})), /broken\.png/)
+  })
+
+  it('refuses folders that are not image folders, naming the path', async () => {
+    const empty = join(tmp, 'empty')
+    mkdirSync(empty, {recursive: true})
+    await rejectsData(loadDataset(folder({root: empty})), /No class folders in .*empty/)
+    await rejectsData(loadDataset(folder({root: join(tmp, 'nowhere')})), /is not a folder/)
+    const flat = await writeImageFolder(join(tmp, 'flat2'), {'.': [2, 2]})
+    await rejectsData(loadDataset(folder({root: flat})), /no train\/ and test\/ \(or val\/\) folders/, /val_split/)
+    const noTest = await writeImageFolder(join(tmp, 'notest'), {train: [2, 2]})
+    await rejectsData(loadDataset(folder({root: noTest})), /no sibling test\/ or val\/ folder/)
+    const emptyClass = await writeImageFolder(join(tmp, 'emptyclass'), {train: [2, 2], test: [1, 1]})
+    mkdirSync(join(emptyClass, 'train', 'class_9'))
+    await rejectsData(loadDataset(folder({root: emptyClass})), /Class folder .*train\/class_9 has no images/)
+    rmSync(join(emptyClass, 'train', 'class_9'), {recursive: true})
+    mkdirSync(join(emptyClass, 'test', 'zebra'))
+    await rejectsData(loadDataset(folder({root: emptyClass})), /test\/zebra is a class folder that .*train does not have/)
+  })
+
+  it('uses val/ when there is no test/', async () => {
+    const root = await writeImageFolder(join(tmp, 'val'), {train: [1, 1], val: [2, 1]})
+    const ds = await loadDataset(folder({root, cache: false}))
+    assert.deepEqual([...ds.test.labels], [0, 0, 1])
+  })
+})
+
+describe('image_folder specs', () => {
+  const model = {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}
+
+  it('validation: image_size from the images, class count, root made absolute against the spec file, defaults', async () => {
+    const dir = join(tmp, 'spec')
+    await writeImageFolder(join(dir, 'images'), {train: [1, 1, 1], test: [1, 1, 1]}, 7)
+    const {loadSpec} = await import('../../src/config/load.js')
+    const {validateSpec} = await import('../../src/config/validate.js')
+    const {numClassesOf} = await import('../../src/model/build.js')
+    const file = writeSpec({name: 'x', data: {dataset: 'image_folder', root: 'images'}, model}, dir)
+    const spec = validateSpec(loadSpec(file))
+    assert.equal(spec.data.image_size, 7)
+    assert.equal(spec.data.root, join(dir, 'images'))
+    assert.deepEqual({...spec.data, augment: undefined}, {dataset: 'image_folder', root: join(dir, 'images'), image_size: 7, label_mode: 'fine', split_seed: 0, on_bad_image: 'fail', cache: true, augment: undefined})
+    assert.equal(numClassesOf(spec), 3)
+    const sized = validateSpec(loadSpec(file, ['data.image_size=5']))
+    assert.equal(sized.data.image_size, 5)
+  })
+
+  it('mixed sizes without image_size, unknown keys and bad folders are spec errors naming the path', async () => {
+    const dir = join(tmp, 'spec-bad')
+    const root = await writeImageFolder(join(dir, 'images'), {train: [1, 1], test: [1, 1]}, 7)
+    await writePng(join(root, 'test', 'class_1', 'big.png'), new Uint8Array(8 * 8 * 3), 8, 8)
+    const problem = (data: Record<string, unknown>, sets: string[] = []) => {
+      try {
+        resolveObject({name: 'x', data: {dataset: 'image_folder', root, ...data}, model}, sets)
+      } catch (e) {
+        assert.ok(e instanceof SpecError, String(e))
+        return e.message
+      }
+      assert.fail('no error')
+    }
+    assert.match(problem({}), /data\.root: The images of .* have different sizes \(.*img_0\.png is 7×7, .*big\.png is 8×8\): set data\.image_size/)
+    assert.doesNotThrow(() => resolveObject({name: 'x', data: {dataset: 'image_folder', root, image_size: 8}, model}))
+    assert.match(problem({image_size: 8, val_splt: 0.2}), /data\.val_splt: unknown key, did you mean val_split\?/)
+    assert.match(problem({image_size: 8, on_bad_image: 'ignore'}), /data\.on_bad_image: must be one of "fail", "skip"/)
+    assert.match(problem({image_size: 8, root: join(dir, 'missing')}), /data\.root: data\.root .*missing is not a folder/)
+    assert.match(problem({image_size: 8, synthetic: {train: 4}}), /data\.synthetic: unknown key/)
+    assert.match(resolveErr({name: 'x', data: {dataset: 'image_foldr', root}, model}), /unknown dataset "image_foldr", did you mean image_folder\?/)
+  })
+
+  it('mixture run on a folder with an empty class: exit 2, the path named, nothing written', async () => {
+    const dir = join(tmp, 'cli')
+    const root = await writeImageFolder(join(dir, 'images'), {train: [1, 1], test: [1, 1]})
+    mkdirSync(join(root, 'train', 'class_5'))
+    const file = writeSpec({name: 'x', data: {dataset: 'image_folder', root: 'images', image_size: 6}, model, output: {dir: join(dir, 'results')}}, dir)
+    const r = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), 'run', file], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, /spec\.yaml:\d+:\d+: data\.root: Class folder .*images\/train\/class_5 has no images/)
+    assert.doesNotMatch(r.stderr, /at .*\.js:\d+/, 'no stack trace')
+    assert.ok(!existsSync(join(dir, 'results')), 'no run folder')
+  })
+
+  it('the example spec trains on a folder of PNG files (normalize reaches evaluation batches)', async () => {
+    const {runExperiment} = await import('../../src/run/experiment.js')
+    const root = await writeImageFolder(join(tmp, 'train-me'), {train: [12, 12, 12], test: [4, 4, 4]}, 8)
+    const out = join(tmp, 'results')
+    const summary = (await runExperiment({
+      spec: join(REPO, 'configs', 'examples', 'image-folder.yaml'),
+      overrides: [`data.root=${root}`, 'data.image_size=8', 'train.epochs=3', 'train.batch_size=12', 'engine.backend=cpu'],
+      outDir: out,
+      log: () => undefined,
+    })) as {status: string; epochs_completed: number; best_test_accuracy: number; run_dir: string}
+    assert.equal(summary.status, 'completed')
+    assert.equal(summary.epochs_completed, 3)
+    assert.ok(summary.best_test_accuracy > 1 / 3, `learns the three classes: ${summary.best_test_accuracy}`)
+    const config = readFileSync(join(summary.run_dir, 'config.yaml'), 'utf8')
+    assert.match(config, new RegExp(`root: ${root.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`))
+    const ds = await loadDataset({...(await import('yaml')).parse(config).data, root})
+    const evalBatch = [...batches(ds.test, {batchSize: 64, imageSize: ds.imageSize, shuffle: false, seed: 0, epoch: 0, augment: false})][0]
+    assert.ok(evalBatch.x.some((v) => v < 0), 'evaluation batches are normalized')
+  })
+})
+
+function resolveErr(spec: unknown): string {
+  try {
+    resolveObject(spec)
+  } catch (e) {
+    return (e as Error).message
+  }
+  assert.fail('no error')
+}

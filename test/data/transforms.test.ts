@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
+import {describe, it} from 'node:test'
+import {join} from 'node:path'
+
+import {augmentImage, identityJitter, sampleJitter, type AugmentParams} from '../../src/data/augment.js'
+import {augmentFromConfig, batches, DataError, DEFAULT_AUGMENT, epochOrder, pipelinesFromConfig, type Batch, type Split} from '../../src/data/index.js'
+import {Rng} from '../../src/data/random.js'
+import {allEntries, lookup, type RandomSource, type TransformDef} from '../../src/registry/registry.js'
+import '../../src/registry/builtins.js'
+import {loadSpec} from '../../src/config/load.js'
+import {validateSpec} from '../../src/config/validate.js'
+import {REPO, resolveObject} from '../helpers.js'
+
+const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'transforms', 'transforms.json'), 'utf8')) as {
+  size: number
+  image: number[]
+  single: Record<string, {factor: number; out: number[]}>
+  jitter: Array<{order: number[]; out: number[]}>
+  padding: number
+  crops: Array<{mode: string; top: number; left: number; out: number[]}>
+  normalize: {mean: number[]; std: number[]; out: number[]}
+}
+
+function close(actual: ArrayLike<number>, expected: ArrayLike<number>, eps: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`)
+  for (let i = 0; i < expected.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= eps, `${what}[${i}]: ${actual[i]} vs ${expected[i]}`)
+}
+
+/** A generator that returns scripted draws: `ints` for int(n), `floats` for float(). */
+function scripted(ints: number[], floats: number[] = []): RandomSource {
+  return {
+    int: (n) => {
+      const v = ints.shift()
+      assert.ok(v !== undefined && v < n, `int(${n}) drew ${v}`)
+      return v
+    },
+    float: () => {
+      const v = floats.shift()
+      assert.ok(v !== undefined, 'float() drawn once too often')
+      return v
+    },
+  }
+}
+
+function transform(name: string, params: Record<string, unknown> = {}) {
+  const entry = lookup('transform', name) as TransformDef
+  const built = pipelinesFromConfig([{type: name, ...params}]).train
+  assert.ok(built && entry)
+  return built.steps[0]
+}
+
+function image(): Float32Array {
+  return Float32Array.from(fixture.image)
+}
+
+/** count images of S×S×3 with seeded random bytes. */
+function randomSplit(count: number, size: number, seed = 1): Split {
+  const rng = new Rng(seed)
+  const images = Uint8Array.from({length: count * size * size * 3}, () => rng.int(256))
+  return {images, labels: Uint8Array.from({length: count}, (_, i) => i % 3), count}
+}
+
+/** Copies of every batch's pixels (batches reuse one buffer, so copy while iterating). */
+function collect(it: Iterable<Batch>): Float32Array[] {
+  const out: Float32Array[] = []
+  for (const b of it) out.push(b.x.slice())
+  return out
+}
+
+describe('the paper augmentation keeps its batches', () => {
+  const split = randomSplit(20, 5)
+  const opts = {batchSize: 8, imageSize: 5, shuffle: true, seed: 42, epoch: 3}
+  /** The loop batches() ran before transforms were registry entries: four draws, then the fused flip + jitter. */
+  function reference(p: AugmentParams): Float32Array[] {
+    const px = 75
+    const order = epochOrder(20, true, opts.seed, opts.epoch)
+    const rng = new Rng(opts.seed, opts.epoch, 2)
+    const j = identityJitter()
+    const out = new Float32Array(20 * px)
+    order.forEach((idx, n) => {
+      sampleJitter(rng, p, j)
+      augmentImage(split.images, idx * px, out, n * px, 5, j)
+    })
+    return [out.slice(0, 8 * px), out.slice(8 * px, 16 * px), out.slice(16 * px)]
+  }
+
+  for (const p of [DEFAULT_AUGMENT, {hflip: false, brightness: 0.5, hue: 0.25}, {hflip: true, brightness: 0, hue: 0.1}, {hflip: true, brightness: 0.3, hue: 0}]) {
+    it(`bit-identical for ${JSON.stringify(p)}: parameters object, shorthand spec, and paper_augment in a list`, () => {
+      const expected = reference(p)
+      assert.deepEqual(collect(batches(split, {...opts, augment: p})), expected)
+      const shorthand = augmentFromConfig({augment: p})
+      assert.ok(shorthand)
+      assert.deepEqual(collect(batches(split, {...opts, augment: shorthand})), expected)
+      const listed = augmentFromConfig({augment: [{type: 'paper_augment', ...p}]})
+      assert.ok(listed)
+      assert.deepEqual(collect(batches(split, {...opts, augment: listed})), expected)
+    })
+  }
+
+  it('the default (no augment key) is the paper augmentation', () => {
+    const expected = reference(DEFAULT_AUGMENT)
+    const dflt = augmentFromConfig({})
+    assert.ok(dflt)
+    assert.deepEqual(dflt.names, ['paper_augment'])
+    assert.deepEqual(collect(batches(split, {...opts, augment: dflt})), expected)
+  })
+
+  it('later in a list it applies the same draws to the floats (torchvision hue formulas)', () => {
+    const first = augmentFromConfig({augment: ['paper_augment']})
+    const second = augmentFromConfig({augment: [{type: 'hflip', p: 0}, 'paper_augment']})
+    assert.ok(first && second)
+    // hflip with p 0 draws once per image, so compare against a generator that skips that draw.
+    const a = collect(batches(split, {...opts, augment: first}))
+    const b = collect(batches(split, {...opts, augment: second}))
+    assert.notDeepEqual(a, b, 'the extra draw shifts the stream')
+    const one = new Float32Array(75)
+    const two = new Float32Array(75)
+    const img = split.images.subarray(0, 75)
+    first.steps[0].fromBytes!(img, 0, one, 0, 5, new Rng(9))
+    for (let i = 0; i < 75; i++) two[i] = img[i] / 255
+    first.steps[0].apply(two, 0, 5, new Rng(9))
+    close(two, one, 1e-6, 'float path vs byte path')
+  })
+})
+
+describe('torchvision parity (test/fixtures/transforms, torchvision tensor ops)', () => {
+  const S = fixture.size
+  const names = ['brightness', 'contrast', 'saturation', 'hue'] as const
+  it('color_jitter: each adjustment alone', () => {
+    for (const name of names) {
+      const f = fixture.single[name].factor
+      const img = image()
+      // A [f, f] range draws exactly f; the permutation draws (3) come first, then one draw per adjustment.
+      transform('color_jitter', {[name]: [f, f]}).apply(img, 0, S, scripted([3, 2, 1], [0.5]))
+      close(img, fixture.single[name].out, 2e-6, name)
+    }
+  })
+  it('color_jitter: all four in the drawn order (ColorJitter.get_params: randperm(4), then b, c, s, h)', () => {
+    const params = Object.fromEntries(names.map((n) => [n, [fixture.single[n].factor, fixture.single[n].factor]]))
+    for (const {order, out} of fixture.jitter) {
+      // Fisher–Yates from the end: the draw at step i picks which element goes to position i.
+      const perm = [0, 1, 2, 3]
+      const ints: number[] = []
+      for (let i = 3; i > 0; i--) {
+        const k = perm.indexOf(order[i])
+        ints.push(k)
+        ;[perm[i], perm[k]] = [perm[k], perm[i]]
+      }
+      assert.deepEqual(perm, order)
+      const img = image()
+      transform('color_jitter', params).apply(img, 0, S, scripted(ints, [0.1, 0.2, 0.3, 0.4]))
+      close(img, out, 2e-6, `order ${order}`)
+    }
+  })
+  it('random_crop: padding modes and offsets (F.pad + crop)', () => {
+    for (const c of fixture.crops) {
+      const img = image()
+      transform('random_crop', {padding: fixture.padding, padding_mode: c.mode}).apply(img, 0, S, scripted([c.top, c.left]))
+      close(img, c.out, 1e-7, `${c.mode} at ${c.top},${c.left}`)
+    }
+  })
+  it('normalize', () => {
+    const img = image()
+    transform('normalize', {mean: fixture.normalize.mean, std: fixture.normalize.std}).apply(img, 0, S, scripted([]))
+    close(img, fixture.normalize.out, 2e-6, 'normalize')
+  })
+})
+
+describe('transform semantics', () => {
+  it('hflip flips with probability p, one draw per image', () => {
+    const img = Float32Array.from({length: 12}, (_, i) => i) // 2×2: a b / c d
+    transform('hflip', {p: 0.5}).apply(img, 0, 2, scripted([], [0.2]))
+    assert.deepEqual([...img], [3, 4, 5, 0, 1, 2, 9, 10, 11, 6, 7, 8])
+    transform('hflip', {p: 0.5}).apply(img, 0, 2, scripted([], [0.7]))
+    assert.deepEqual([...img], [3, 4, 5, 0, 1, 2, 9, 10, 11, 6, 7, 8])
+  })
+  it('random_crop fills with the fill value (pixel units) and works on any image of the batch', () => {
+    const img = new Float32Array(2 * 12).fill(0.5)
+    transform('random_crop', {padding: 1, fill: [255, 0, 51]}).apply(img, 12, 2, scripted([0, 0]))
+    assert.deepEqual([...img.subarray(0, 12)], Array(12).fill(0.5), 'the first image is untouched')
+    assert.deepEqual([...img.subarray(12, 15)], [1, 0, 0.2].map(Math.fround))
+    assert.deepEqual([...img.subarray(21, 24)], [0.5, 0.5, 0.5], 'the bottom-right pixel is the original top-left')
+  })
+  it('random_erasing erases one rectangle within the scale bounds, with p', () => {
+    const S = 16
+    const rng = new Rng(5)
+    let erased = 0
+    for (let n = 0; n < 200; n++) {
+      const img = new Float32Array(S * S * 3).fill(0.5)
+      transform('random_erasing', {p: 0.5, value: [0.1, 0.2, 0.3]}).apply(img, 0, S, rng)
+      const hit = [...Array(S * S).keys()].filter((i) => img[i * 3] !== 0.5)
+      if (hit.length === 0) continue
+      erased++
+      const ys = hit.map((i) => Math.floor(i / S))
+      const xs = hit.map((i) => i % S)
+      const h = Math.max(...ys) - Math.min(...ys) + 1
+      const w = Math.max(...xs) - Math.min(...xs) + 1
+      assert.equal(hit.length, h * w, 'a full rectangle')
+      assert.ok(hit.length <= 0.33 * S * S + 2 * S && hit.length >= 1, `area ${hit.length}`)
+      assert.ok(hit.every((i) => img[i * 3] === Math.fround(0.1) && img[i * 3 + 2] === Math.fround(0.3)))
+    }
+    assert.ok(erased > 70 && erased < 130, `erased ${erased} of 200 with p 0.5`)
+    const noisy = new Float32Array(S * S * 3).fill(0.5)
+    transform('random_erasing', {p: 1, value: 'random'}).apply(noisy, 0, S, new Rng(1))
+    assert.ok(noisy.some((v) => v < 0) && noisy.some((v) => v > 1), 'standard normal noise')
+  })
+})
+
+describe('every registered transform', () => {
+  for (const entry of allEntries(['transform']) as TransformDef[]) {
+    it(`${entry.name}: keeps the shape, finite values, same seed → same image`, () => {
+      const params = {...(entry.tiny ?? {})}
+      const pipe = pipelinesFromConfig([{type: entry.name, ...params}])
+      const t = pipe.train && pipe.train.steps[0]
+      assert.ok(t)
+      assert.equal(Boolean(pipe.eval), entry.applies === 'always', 'eval batches get exactly the transforms that apply always')
+      const S = 8
+      const src = randomSplit(1, S, 3).images
+      const run = (seed: number) => {
+        const out = Float32Array.from(src, (v) => v / 255)
+        t.apply(out, 0, S, new Rng(seed))
+        return out
+      }
+      const a = run(7)
+      assert.equal(a.length, S * S * 3)
+      assert.ok(a.every(Number.isFinite))
+      assert.deepEqual(run(7), a)
+      if (entry.applies === 'train') assert.ok([8, 9, 10, 11, 12].some((s) => run(s).some((v, i) => v !== a[i])), 'other seeds give other images')
+    })
+  }
+})
+
+describe('augment lists in specs', () => {
+  const base = {name: 't', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}
+  const withAugment = (augment: unknown) => ({...base, data: {...base.data, augment}})
+
+  it('resolve with defaults filled; strings name transforms with their defaults', () => {
+    const spec = resolveObject(withAugment(['hflip', {type: 'random_crop', padding: 2}, {type: 'normalize', mean: 0.5, std: [0.2, 0.3, 0.4]}]))
+    assert.deepEqual(spec.data.augment, [
+      {type: 'hflip', p: 0.5},
+      {type: 'random_crop', padding: 2, padding_mode: 'constant', fill: 0},
+      {type: 'normalize', mean: 0.5, std: [0.2, 0.3, 0.4]},
+    ])
+  })
+  it('unknown names and bad parameters are spec errors with the item, a suggestion and the line', () => {
+    assert.throws(() => resolveObject(withAugment(['hflip', 'random_crp'])), (e: Error) => /data\.augment\[1\]\.type: unknown transform "random_crp", did you mean random_crop\?/.test(e.message) && /spec\.yaml:\d+/.test(e.message))
+    assert.throws(() => resolveObject(withAugment([{type: 'color_jitter', hue: 0.7}])), /data\.augment\[0\]\.hue/)
+    assert.throws(() => resolveObject(withAugment([{type: 'random_crop', pading: 4}])), /data\.augment\[0\]\.pading: unknown key, did you mean padding\?/)
+    assert.throws(() => resolveObject(withAugment([{type: 'normalize', mean: [0.5, 0.5], std: 0.2}])), /data\.augment\[0\].*one value or three/)
+    assert.throws(() => resolveObject(withAugment([{type: 'normalize', mean: 0.5}])), /data\.augment\[0\]\.std: required key is missing/)
+  })
+  it('the example specs: crop + flip + normalise on a paper model; the paper specs keep the shorthand', () => {
+    const example = validateSpec(loadSpec(join(REPO, 'configs', 'examples', 'cifar10-crop-flip-normalize.yaml')))
+    const p = pipelinesFromConfig(example.data.augment as never)
+    assert.deepEqual(p.train && p.train.names, ['random_crop', 'hflip', 'normalize'])
+    assert.deepEqual(p.eval && p.eval.names, ['normalize'])
+    const paper = validateSpec(loadSpec(join(REPO, 'configs', 'paper', 'cifar10', 'alternating-1block.yaml')))
+    assert.deepEqual(paper.data.augment, {hflip: true, brightness: 0.5, hue: 0.25})
+    assert.deepEqual(pipelinesFromConfig(paper.data.augment as never).eval, false)
+  })
+  it('the loader refuses the same mistakes in code', () => {
+    assert.throws(() => augmentFromConfig({augment: ['flipp']}), (e: unknown) => e instanceof DataError && /unknown transform "flipp"/.test(e.message))
+    assert.throws(() => augmentFromConfig({augment: [{type: 'hflip', p: 2}]}), (e: unknown) => e instanceof DataError && /data\.augment\[0\] \(hflip\): p must be <= 1/.test(e.message))
+  })
+})
