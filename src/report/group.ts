@@ -11,9 +11,9 @@
  * runs that have a folder (so an unfinished model still shows where it stands, marked as such).
  * With `perSeed` every run is its own group.
  */
-import {displayPath} from './collect.js'
+import {collectRuns, displayPath} from './collect.js'
 import {datasetKey, labelKey} from './paper.js'
-import {RunRecord} from './types.js'
+import {ReportError, RunRecord} from './types.js'
 
 export interface RunGroup {
   /** The model's label, without the seed axis. */
@@ -122,4 +122,23 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
     groups.push(group(label, members.filter((r) => kept.has(r)).sort(bySeedOrder)))
   }
   return {groups, warnings}
+}
+
+/**
+ * Read run and sweep folders and group their runs into table rows (`perSeed`: one per run), with
+ * the warnings of both steps. Throws a ReportError (exit 2) when there is nothing to tabulate.
+ */
+export function collectGroups(paths: string[], perSeed: boolean, warn: (message: string) => void): RunGroup[] {
+  if (paths.length === 0) throw new ReportError('No input given. Pass one or more run or sweep folders, e.g. `mixture table results/cifar10-table`.')
+  const collected = collectRuns(paths)
+  for (const message of collected.warnings) warn(message)
+  if (!collected.runs.some((r) => r.dir !== undefined)) {
+    throw new ReportError(
+      `No summary.json found under ${paths.join(', ')}. Pass run folders (each holds a summary.json, ` +
+        'written by `mixture run`) or sweep folders or folders above them, e.g. `mixture table results/cifar10-alternating-1block`.',
+    )
+  }
+  const grouped = groupRuns(collected.runs, perSeed)
+  for (const message of grouped.warnings) warn(message)
+  return grouped.groups
 }

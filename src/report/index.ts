@@ -7,20 +7,23 @@
  * - per figure (accuracy: `curves`, loss: `curves-loss`) its Vega-Lite spec with the data
  *   (`.vl.json`), `.svg` and `.png` (unless plotting is turned off; PNG only when rasterising works).
  */
-import {mkdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import type {TopLevelSpec} from 'vega-lite'
 
-import {collectRuns, displayPath} from './collect.js'
+import {displayPath} from './collect.js'
 import {renderCurvesCsv} from './curves.js'
-import {groupRuns, RunGroup} from './group.js'
-import {datasetDisplayName, findPaperRow} from './paper.js'
-import {Figure, figures, renderPng, renderSvg} from './plot.js'
+import {collectGroups} from './group.js'
+import {curvesTitle, Figure, figures, renderPng, renderSvg} from './plot.js'
 import {tableCaption} from './selection.js'
 import {renderCsv, renderExtendedCsv, renderMarkdown, TableRow, toTableRows} from './table.js'
 import {ReportError} from './types.js'
+import {writeFileAtomic} from './write.js'
 
 export {ReportError} from './types.js'
+export {collectGroups} from './group.js'
+export {curvesTitle} from './plot.js'
+export {writeFileAtomic} from './write.js'
 export type {RunRecord} from './types.js'
 export type {TableRow} from './table.js'
 
@@ -69,51 +72,6 @@ export interface TableResult {
   caption: string
   /** Title used for the curves. */
   title: string
-}
-
-/** Write through a temporary file and a rename, so readers never see a half-written file. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const temporary = `${file}.${process.pid}.tmp`
-  try {
-    writeFileSync(temporary, data)
-    renameSync(temporary, file)
-  } catch (error) {
-    rmSync(temporary, {force: true})
-    throw error
-  }
-}
-
-/** Figure title for the curves: the paper's when every matched row comes from one of its tables. */
-export function curvesTitle(runs: {dataset: string; label: string; imageSize?: number}[]): string {
-  const datasets = new Set(runs.map((r) => r.dataset))
-  if (datasets.size !== 1) return 'Per-epoch curves'
-  const [dataset] = datasets
-  const figures = new Set<string>()
-  for (const run of runs) {
-    const match = findPaperRow(run.dataset, run.label, run.imageSize)
-    if (match) figures.add(match.table.curves.title)
-  }
-  if (figures.size === 1) return [...figures][0]
-  return dataset ? datasetDisplayName(dataset) : 'Per-epoch curves'
-}
-
-/**
- * Read run and sweep folders and group their runs into table rows (`perSeed`: one per run), with
- * the warnings of both steps. Throws a ReportError (exit 2) when there is nothing to tabulate.
- */
-export function collectGroups(paths: string[], perSeed: boolean, warn: (message: string) => void): RunGroup[] {
-  if (paths.length === 0) throw new ReportError('No input given. Pass one or more run or sweep folders, e.g. `mixture table results/cifar10-table`.')
-  const collected = collectRuns(paths)
-  for (const message of collected.warnings) warn(message)
-  if (!collected.runs.some((r) => r.dir !== undefined)) {
-    throw new ReportError(
-      `No summary.json found under ${paths.join(', ')}. Pass run folders (each holds a summary.json, ` +
-        'written by `mixture run`) or sweep folders or folders above them, e.g. `mixture table results/cifar10-alternating-1block`.',
-    )
-  }
-  const grouped = groupRuns(collected.runs, perSeed)
-  for (const message of grouped.warnings) warn(message)
-  return grouped.groups
 }
 
 /** Write one figure as `<file>.vl.json`, `.svg` and `.png`, recording the paths in `files`; drawing failures are warnings. */

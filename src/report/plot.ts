@@ -8,6 +8,7 @@ import type {TopLevelSpec} from 'vega-lite'
 
 import {toSeries, type Series} from './curves.js'
 import type {RunGroup} from './group.js'
+import {datasetDisplayName, findPaperRow} from './paper.js'
 import {SPLITS, type CurveMetric, type Split} from './types.js'
 
 /** Font stack for the plots; DejaVu Sans is the usual system font on Linux. */
@@ -125,6 +126,20 @@ export async function renderPng(svg: string): Promise<Buffer> {
     font: {loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans'},
   })
   return resvg.render().asPng()
+}
+
+/** Figure title for the curves: the paper's when every matched row comes from one of its tables. */
+export function curvesTitle(runs: {dataset: string; label: string; imageSize?: number}[]): string {
+  const datasets = new Set(runs.map((r) => r.dataset))
+  if (datasets.size !== 1) return 'Per-epoch curves'
+  const [dataset] = datasets
+  const figures = new Set<string>()
+  for (const run of runs) {
+    const match = findPaperRow(run.dataset, run.label, run.imageSize)
+    if (match) figures.add(match.table.curves.title)
+  }
+  if (figures.size === 1) return [...figures][0]
+  return dataset ? datasetDisplayName(dataset) : 'Per-epoch curves'
 }
 
 /** A figure of the run folders' curves: the files it is written to and its spec. */

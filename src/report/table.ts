@@ -257,9 +257,18 @@ function cells(row: TableRow, rows: TableRow[], options: TableOptions, markdown:
   ]
 }
 
-/** `table.csv`: the paper's columns, bare numbers. */
+/** The table as text cells: its header and one line per row (`marked`: incomplete runs noted after their accuracy, as in table.md). */
+export function tableCells(rows: TableRow[], options: TableOptions, marked: boolean): {head: string[]; body: string[][]} {
+  return {head: header(rows, options), body: rows.map((r) => cells(r, rows, options, marked))}
+}
+
+/** Columns that hold text (left-aligned); the others hold numbers. */
+export const TEXT_COLUMNS: ReadonlySet<string> = new Set(['Dataset', 'Model', 'Seed', 'Paper Figure'])
+
+/** `table.csv`: the paper's columns, unmarked cells. */
 export function renderCsv(rows: TableRow[], options: TableOptions = {}): string {
-  return stringify([header(rows, options), ...rows.map((r) => cells(r, rows, options, false))])
+  const {head, body} = tableCells(rows, options, false)
+  return stringify([head, ...body])
 }
 
 function escapeMarkdown(cell: string): string {
@@ -268,21 +277,26 @@ function escapeMarkdown(cell: string): string {
 
 /** `table.md`: a padded GitHub table; incomplete runs marked after their accuracy; the caption below. */
 export function renderMarkdown(rows: TableRow[], options: TableOptions = {}): string {
-  const head = header(rows, options)
-  const body = rows.map((r) => cells(r, rows, options, true).map(escapeMarkdown))
-  const textColumns = new Set(['Dataset', 'Model', 'Seed', 'Paper Figure'])
+  const cellsOf = tableCells(rows, options, true)
+  const head = cellsOf.head
+  const body = cellsOf.body.map((line) => line.map(escapeMarkdown))
   const widths = head.map((h, i) => Math.max(h.length, 3, ...body.map((line) => line[i].length)))
   const line = (values: string[]): string =>
-    `| ${values.map((v, i) => (textColumns.has(head[i]) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`
-  const rule = `|${head.map((h, i) => (textColumns.has(h) ? ` ${'-'.repeat(widths[i])} ` : ` ${'-'.repeat(widths[i] - 1)}: `)).join('|')}|`
+    `| ${values.map((v, i) => (TEXT_COLUMNS.has(head[i]) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`
+  const rule = `|${head.map((h, i) => (TEXT_COLUMNS.has(h) ? ` ${'-'.repeat(widths[i])} ` : ` ${'-'.repeat(widths[i] - 1)}: `)).join('|')}|`
   const lines = [line(head), rule, ...body.map(line), '', tableCaption(rows)]
+  const note = paperNote(rows, options)
+  if (note) lines.push('', note)
+  return lines.join('\n') + '\n'
+}
+
+/** Where the Paper columns come from, when the table has them and any row matched. */
+export function paperNote(rows: TableRow[], options: TableOptions): string | undefined {
   const figures = new Map<number, string>()
   for (const row of rows) if (row.paper) figures.set(row.paper.figure, row.paper.title)
-  if (options.comparePaper && figures.size > 0) {
-    const sources = [...figures].map(([figure, title]) => `Figure ${figure} (${title})`).join(', ')
-    lines.push('', `Paper columns are the values published in the paper, ${sources}; they were not measured here.`)
-  }
-  return lines.join('\n') + '\n'
+  if (!options.comparePaper || figures.size === 0) return undefined
+  const sources = [...figures].map(([figure, title]) => `Figure ${figure} (${title})`).join(', ')
+  return `Paper columns are the values published in the paper, ${sources}; they were not measured here.`
 }
 
 export const EXTENDED_COLUMNS = [
