@@ -1,5 +1,5 @@
 /**
- * `mixture table`: read run and sweep folders, write the paper-shaped tables and accuracy curves.
+ * `mixture table`: read run and sweep folders, write the paper-shaped tables and the per-epoch curves.
  *
  * Files (each written to a temporary name, then renamed into place):
  * - table.csv, table-extended.csv (format csv or both), table.md (md or both);
