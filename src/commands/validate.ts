@@ -8,7 +8,10 @@ import type {ResolvedSpec} from '../config/validate.js'
 export default class Validate extends BaseCommand<typeof Validate> {
   static summary = 'Check a spec against the schema and the registry; report every problem with file:line:col.'
   static description = 'Loads the spec with its `extends:` chain and --set overrides, loads its plugins, and validates it in two stages (spec schema, then each component\'s parameters). Exit code 2 when invalid.'
-  static examples = ['<%= config.bin %> validate configs/paper/cifar10/alternating-1block.yaml', '<%= config.bin %> validate spec.yaml --set train.lr=3e-4 --json']
+  static examples = [
+    '<%= config.bin %> validate configs/paper/cifar10/alternating-1block.yaml',
+    '<%= config.bin %> validate configs/quickstart.yaml --set train.optimizer.lr=3e-4 --json',
+  ]
   static args = {spec: Args.string({required: true, description: 'YAML experiment spec'})}
   static flags = {set: setFlag}
 

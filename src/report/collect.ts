@@ -11,12 +11,13 @@ import {basename, dirname, join, relative, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {findPaperRow} from './paper.js'
-import {EpochMetrics, ReportError, RunRecord, RunStatus} from './types.js'
+import {accuracyDefinitionOf, selectionOf} from './selection.js'
+import {CURVE_METRICS, CurvePoint, EpochMetrics, ReportError, RunRecord, RunStatus, SPLITS} from './types.js'
 
 export interface SweepIndex {
   name?: string
   title?: string
-  points: {key?: string; label?: string; status?: string; run_dir?: string; error?: string}[]
+  points: {key?: string; label?: string; status?: string; run_dir?: string; error?: string; grid?: Record<string, unknown>}[]
 }
 
 export interface Collected {
@@ -33,36 +34,57 @@ export function displayPath(path: string): string {
   return rel.startsWith('..') ? path : rel
 }
 
-/** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */
-export function parseMetricsCsv(text: string): EpochMetrics[] {
+/** `metrics.csv` text as one record per line, every column by its header name (numbers; NaN where blank). */
+function parseCsvRecords(text: string): Record<string, number>[] {
   const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '')
   if (lines.length === 0) return []
   const header = lines[0].split(',').map((h) => h.trim())
-  const column = (name: keyof EpochMetrics): number => header.indexOf(name)
-  const names: (keyof EpochMetrics)[] = [
-    'epoch',
-    'train_loss',
-    'train_accuracy',
-    'test_loss',
-    'test_accuracy',
-    'train_seconds',
-    'eval_seconds',
-    'data_seconds',
-    'images_per_second',
-  ]
-  const index = Object.fromEntries(names.map((n) => [n, column(n)])) as Record<keyof EpochMetrics, number>
-  if (index.epoch < 0) throw new Error('metrics.csv has no "epoch" column')
-  const rows: EpochMetrics[] = []
-  for (const line of lines.slice(1)) {
+  if (!header.includes('epoch')) throw new Error('metrics.csv has no "epoch" column')
+  return lines.slice(1).map((line) => {
     const cells = line.split(',')
-    const row = {} as EpochMetrics
-    for (const n of names) {
-      const cell = index[n] >= 0 ? cells[index[n]]?.trim() : undefined
-      row[n] = cell === undefined || cell === '' ? Number.NaN : Number(cell)
+    return Object.fromEntries(header.map((name, i) => {
+      const cell = cells[i]?.trim()
+      return [name, cell === undefined || cell === '' ? Number.NaN : Number(cell)]
+    }))
+  })
+}
+
+const METRIC_NAMES: (keyof EpochMetrics)[] = [
+  'epoch',
+  'train_loss',
+  'train_accuracy',
+  'test_loss',
+  'test_accuracy',
+  'train_seconds',
+  'eval_seconds',
+  'data_seconds',
+  'images_per_second',
+]
+
+/** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */
+export function parseMetricsCsv(text: string): EpochMetrics[] {
+  return parseCsvRecords(text)
+    .map((record) => Object.fromEntries(METRIC_NAMES.map((n) => [n, record[n] ?? Number.NaN])) as unknown as EpochMetrics)
+    .filter((row) => Number.isFinite(row.epoch))
+    .sort((a, b) => a.epoch - b.epoch)
+}
+
+/**
+ * Every `<split>_<metric>` column of `metrics.csv` text (train/val/test × loss/accuracy) as curve
+ * points, by epoch, then split and metric in the order of SPLITS and CURVE_METRICS; blank cells are left out.
+ */
+export function parseHistory(text: string): CurvePoint[] {
+  const points: CurvePoint[] = []
+  const records = parseCsvRecords(text).filter((r) => Number.isFinite(r.epoch)).sort((a, b) => a.epoch - b.epoch)
+  for (const record of records) {
+    for (const split of SPLITS) {
+      for (const metric of CURVE_METRICS) {
+        const value = record[`${split}_${metric}`]
+        if (value !== undefined && Number.isFinite(value)) points.push({epoch: record.epoch, split, metric, value})
+      }
     }
-    if (Number.isFinite(row.epoch)) rows.push(row)
   }
-  return rows.sort((a, b) => a.epoch - b.epoch)
+  return points
 }
 
 function num(value: unknown): number | null {
@@ -136,10 +158,13 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
   const data = (config.data ?? {}) as Record<string, unknown>
 
   let metrics: EpochMetrics[] = []
+  let history: CurvePoint[] = []
   const metricsFile = join(dir, 'metrics.csv')
   if (existsSync(metricsFile)) {
     try {
-      metrics = parseMetricsCsv(readFileSync(metricsFile, 'utf8'))
+      const text = readFileSync(metricsFile, 'utf8')
+      metrics = parseMetricsCsv(text)
+      history = parseHistory(text)
     } catch (error) {
       warnings.push(`${displayPath(metricsFile)} cannot be read (${(error as Error).message}); no curve for this run.`)
     }
@@ -175,6 +200,9 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     started,
     finished,
     curve: metrics.filter((m) => Number.isFinite(m.test_accuracy)).map((m) => ({epoch: m.epoch, accuracy: m.test_accuracy})),
+    history,
+    selection: selectionOf(summary),
+    accuracyDefinition: accuracyDefinitionOf(summary, config),
     sweep: fallback.sweep,
     error: fallback.error,
     time: Number.isFinite(stamp) ? stamp : time,
@@ -206,6 +234,13 @@ function walk(root: string): {runs: string[]; sweeps: string[]} {
   }
   visit(root)
   return {runs, sweeps}
+}
+
+/** The seed a sweep point's grid sets (`seed: "2"` or `seed: 2`), else null. */
+function seedOfGrid(grid: Record<string, unknown> | undefined): number | null {
+  const value = grid?.seed
+  const seed = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  return typeof seed === 'number' && Number.isInteger(seed) ? seed : null
 }
 
 function readIndex(dir: string, warnings: string[]): SweepIndex | undefined {
@@ -257,7 +292,7 @@ export function collectRuns(paths: string[]): Collected {
       const points: RunRecord[] = []
       index.points.forEach((point, i) => {
         const key = point.key ?? String(i)
-        const sweep = {name: index.name ?? basename(sweepDir), key}
+        const sweep = {name: index.name ?? basename(sweepDir), key, grid: point.grid}
         const fallback: Partial<RunRecord> = {label: point.label, name: point.key, status: point.status, error: point.error, sweep}
         const dir = point.run_dir ? resolve(sweepDir, point.run_dir) : undefined
         if (dir && seen.has(dir)) return
@@ -284,10 +319,13 @@ export function collectRuns(paths: string[]): Collected {
           evalMinutes: null,
           params: null,
           backend: null,
-          seed: null,
+          seed: seedOfGrid(point.grid),
           started: null,
           finished: null,
           curve: [],
+          history: [],
+          selection: 'best_test',
+          accuracyDefinition: 'per_example',
           sweep,
           error: point.error,
           time: 0,

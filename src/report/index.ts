@@ -1,22 +1,29 @@
 /**
- * `mixture table`: read run and sweep folders, write the paper-shaped tables and accuracy curves.
+ * `mixture table`: read run and sweep folders, write the paper-shaped tables and the per-epoch curves.
  *
  * Files (each written to a temporary name, then renamed into place):
  * - table.csv, table-extended.csv (format csv or both), table.md (md or both);
- * - curves.csv, curves.svg, curves.png (unless plotting is turned off; PNG only when rasterising works).
+ * - curves.csv (long form: every run's loss and accuracy per epoch and split);
+ * - per figure (accuracy: `curves`, loss: `curves-loss`) its Vega-Lite spec with the data
+ *   (`.vl.json`), `.svg` and `.png` (unless plotting is turned off; PNG only when rasterising works).
  */
-import {mkdirSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {mkdirSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
+import type {TopLevelSpec} from 'vega-lite'
 
-import {collectRuns, displayPath} from './collect.js'
-import {renderCurvesCsv, toSeries} from './curves.js'
-import {datasetDisplayName, findPaperRow} from './paper.js'
-import {renderCurvesSvg, renderPng} from './plot.js'
-import {selectRuns} from './select.js'
+import {displayPath} from './collect.js'
+import {renderCurvesCsv} from './curves.js'
+import {collectGroups} from './group.js'
+import {curvesTitle, Figure, figures, renderPng, renderSvg} from './plot.js'
+import {tableCaption} from './selection.js'
 import {renderCsv, renderExtendedCsv, renderMarkdown, TableRow, toTableRows} from './table.js'
-import {ReportError, RunRecord} from './types.js'
+import {ReportError} from './types.js'
+import {writeFileAtomic} from './write.js'
 
 export {ReportError} from './types.js'
+export {collectGroups} from './group.js'
+export {curvesTitle} from './plot.js'
+export {writeFileAtomic} from './write.js'
 export type {RunRecord} from './types.js'
 export type {TableRow} from './table.js'
 
@@ -31,8 +38,8 @@ export interface MakeTableOptions {
   format?: TableFormat
   /** Add the paper's published accuracy and minutes for matching models. */
   comparePaper?: boolean
-  /** Keep every run instead of the latest completed run per model. */
-  all?: boolean
+  /** One row per run instead of one per model (mean ± std over seeds). */
+  perSeed?: boolean
   /** Plot title; default: the paper's figure title for these models, else the dataset name. */
   title?: string
   /** Write curves.svg / curves.png (default true). */
@@ -47,44 +54,48 @@ export interface TableFiles {
   table_extended_csv?: string
   table_md?: string
   curves_csv?: string
+  curves_vl_json?: string
   curves_svg?: string
   curves_png?: string
+  curves_loss_vl_json?: string
+  curves_loss_svg?: string
+  curves_loss_png?: string
 }
 
 export interface TableResult {
   rows: TableRow[]
   files: TableFiles
   warnings: string[]
-  /** The Markdown table (what the command prints). */
+  /** The Markdown table (what the command prints), caption included. */
   markdown: string
+  /** How Top-1 was chosen, what accuracy means, how seeds were aggregated. */
+  caption: string
   /** Title used for the curves. */
   title: string
 }
 
-/** Write through a temporary file and a rename, so readers never see a half-written file. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  const temporary = `${file}.${process.pid}.tmp`
+/** Write one figure as `<file>.vl.json`, `.svg` and `.png`, recording the paths in `files`; drawing failures are warnings. */
+async function writeFigure(file: Figure['file'], spec: TopLevelSpec, outDir: string, files: TableFiles, warn: (message: string) => void): Promise<void> {
+  const key = file.replace('-', '_') as 'curves' | 'curves_loss'
+  const specFile = join(outDir, `${file}.vl.json`)
+  writeFileAtomic(specFile, `${JSON.stringify(spec, null, 2)}\n`)
+  files[`${key}_vl_json`] = specFile
+  let svg: string
   try {
-    writeFileSync(temporary, data)
-    renameSync(temporary, file)
+    svg = await renderSvg(spec)
   } catch (error) {
-    rmSync(temporary, {force: true})
-    throw error
+    warn(`${file}.svg could not be drawn (${(error as Error).message}); ${file}.vl.json and curves.csv have the data.`)
+    return
   }
-}
-
-/** Figure title for the curves: the paper's when every matched row comes from one of its tables. */
-export function curvesTitle(runs: RunRecord[]): string {
-  const datasets = new Set(runs.map((r) => r.dataset))
-  if (datasets.size !== 1) return 'Validation Accuracy'
-  const [dataset] = datasets
-  const figures = new Set<string>()
-  for (const run of runs) {
-    const match = findPaperRow(run.dataset, run.label, run.imageSize)
-    if (match) figures.add(match.table.curves.title)
+  files[`${key}_svg`] = join(outDir, `${file}.svg`)
+  writeFileAtomic(files[`${key}_svg`]!, svg)
+  try {
+    files[`${key}_png`] = join(outDir, `${file}.png`)
+    writeFileAtomic(files[`${key}_png`]!, await renderPng(svg))
+  } catch (error) {
+    delete files[`${key}_png`]
+    warn(`${file}.png could not be rendered (${(error as Error).message}); ${displayPath(files[`${key}_svg`]!)} has the plot.`)
   }
-  if (figures.size === 1) return [...figures][0]
-  return dataset ? datasetDisplayName(dataset) : 'Validation Accuracy'
 }
 
 export async function makeTable(options: MakeTableOptions): Promise<TableResult> {
@@ -93,24 +104,13 @@ export async function makeTable(options: MakeTableOptions): Promise<TableResult>
     warnings.push(message)
     options.warn?.(message)
   }
-  if (options.paths.length === 0) throw new ReportError('No input given. Pass one or more run or sweep folders, e.g. `mixture table results/cifar10-table`.')
   const format = options.format ?? 'both'
   if (!(TABLE_FORMATS as readonly string[]).includes(format)) {
     throw new ReportError(`Unknown format "${format}". Use one of: ${TABLE_FORMATS.join(', ')}.`)
   }
-
-  const collected = collectRuns(options.paths)
-  for (const message of collected.warnings) warn(message)
-  if (!collected.runs.some((r) => r.dir !== undefined)) {
-    throw new ReportError(
-      `No summary.json found under ${options.paths.join(', ')}. Pass run folders (each holds a summary.json, ` +
-        'written by `mixture run`) or sweep folders or folders above them, e.g. `mixture table results/cifar10-alternating-1block`.',
-    )
-  }
-  const selected = selectRuns(collected.runs, options.all ?? false)
-  for (const message of selected.warnings) warn(message)
-  const runs = selected.runs
-  const rows = toTableRows(runs, options.comparePaper ?? false)
+  const perSeed = options.perSeed ?? false
+  const groups = collectGroups(options.paths, perSeed, warn)
+  const rows = toTableRows(groups, options.comparePaper ?? false)
   if (new Set(rows.map((r) => r.dataset)).size > 1) {
     warn(`The rows come from several datasets (${[...new Set(rows.map((r) => r.dataset || '?'))].join(', ')}); the tables get a Dataset column.`)
   }
@@ -122,7 +122,7 @@ export async function makeTable(options: MakeTableOptions): Promise<TableResult>
   const outDir = resolve(options.out ?? (statSync(first).isDirectory() ? first : dirname(first)))
   mkdirSync(outDir, {recursive: true})
   const files: TableFiles = {}
-  const tableOptions = {comparePaper: options.comparePaper ?? false}
+  const tableOptions = {comparePaper: options.comparePaper ?? false, perSeed}
   const markdown = renderMarkdown(rows, tableOptions)
   if (format === 'csv' || format === 'both') {
     files.table_csv = join(outDir, 'table.csv')
@@ -135,32 +135,15 @@ export async function makeTable(options: MakeTableOptions): Promise<TableResult>
     writeFileAtomic(files.table_md, markdown)
   }
 
-  const title = options.title ?? curvesTitle(runs)
-  const series = toSeries(runs)
-  if (series.length === 0) {
+  const title = options.title ?? curvesTitle(groups)
+  if (!groups.some((g) => g.runs.some((r) => r.history.length > 0))) {
     warn('No run has per-epoch metrics (metrics.csv); curves.csv and the plots were not written.')
   } else {
     files.curves_csv = join(outDir, 'curves.csv')
-    writeFileAtomic(files.curves_csv, renderCurvesCsv(series))
+    writeFileAtomic(files.curves_csv, renderCurvesCsv(groups, outDir))
     if (options.plot ?? true) {
-      let svg: string | undefined
-      try {
-        svg = await renderCurvesSvg(series, title)
-        files.curves_svg = join(outDir, 'curves.svg')
-        writeFileAtomic(files.curves_svg, svg)
-      } catch (error) {
-        warn(`The curves could not be drawn (${(error as Error).message}); curves.csv has the data.`)
-      }
-      if (svg !== undefined) {
-        try {
-          const png = await renderPng(svg)
-          files.curves_png = join(outDir, 'curves.png')
-          writeFileAtomic(files.curves_png, png)
-        } catch (error) {
-          warn(`curves.png could not be rendered (${(error as Error).message}); ${displayPath(files.curves_svg!)} has the plot.`)
-        }
-      }
+      for (const figure of figures(groups, title)) await writeFigure(figure.file, figure.spec, outDir, files, warn)
     }
   }
-  return {rows, files, warnings, markdown, title}
+  return {rows, files, warnings, markdown, caption: tableCaption(rows), title}
 }

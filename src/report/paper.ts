@@ -1,7 +1,7 @@
 /**
  * The paper's published tables and curve figures, kept as reference data.
  *
- * These numbers are what the paper printed (Figures 2, 3, 8 and 9; see SPEC.md "Published results").
+ * These numbers are what the paper printed (Figures 2, 3, 8 and 9; see docs/paper.md, "Published results").
  * They are shown next to measured results under `--compare-paper`, always in columns labelled as the
  * paper's, and are never used in place of a measured value. Values are stored as the paper printed
  * them, so `String(value)` reproduces the paper's text (`0.786`, `19.88`, `125`); a blank cell in the
@@ -139,6 +139,7 @@ const DISPLAY_NAMES: Record<string, string> = {
   stl10: 'STL-10',
   mnist: 'MNIST',
   fashionmnist: 'Fashion-MNIST',
+  synthetic: 'Synthetic',
 }
 
 /** Dataset name as the paper writes it (`cifar10` → `CIFAR-10`); unknown ids are returned unchanged. */

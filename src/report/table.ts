@@ -2,23 +2,29 @@
  * Paper-shaped result tables: `table.csv`, `table.md` and `table-extended.csv`.
  *
  * Columns are the paper's: Model | Top-1 Test Accuracy | Total Training Time (Minutes) | Number of
- * Parameters. Number formats:
+ * Parameters. One row per model (group.ts): a model run with several seeds shows mean ± sample std
+ * and the number of runs, `0.8710 ± 0.0031 (n=3)` and `49.6 ± 1.2 (n=3)`; a model run once shows
+ * its bare number, as the paper does. Number formats:
  * - accuracy: 4 decimals (`0.7860`), the precision of the paper's longest entries;
  * - minutes: 1 decimal from 10 minutes up (`49.6`, `535.9`, as in Figures 8 and 9), 2 decimals below
  *   10 (`4.62`) so that short runs keep three significant digits;
  * - parameters: a plain integer, no separators (`4719167`).
- * The Model cell is the run's `label`, the paper's name for the model. When the rows span several
- * datasets a leading Dataset column is added. A run that is not complete keeps its numbers and is
- * marked in Markdown (`0.4123 (incomplete: 12/50 epochs, failed)`); table.csv keeps bare numbers
- * and table-extended.csv carries the status, epochs, seed, backend and run folder for every row.
+ * The Model cell is the runs' `label` (without a sweep's seed axis), the paper's name for the model.
+ * When the rows span several datasets a leading Dataset column is added; with one row per run
+ * (`perSeed`) a Seed column follows the model. A run that is not complete keeps its numbers and is
+ * marked in Markdown (`0.4123 (incomplete: 12/50 epochs, failed)`; in a group, `seed 3 incomplete: …`);
+ * table.csv keeps the cells unmarked, and table-extended.csv carries the unrounded mean and std, n,
+ * seeds, status, epochs, backend and run folders of every row. table.md ends with the caption
+ * (selection.ts): how Top-1 was chosen, what accuracy means, and how seeds were aggregated.
  * With paper comparison, the published values are added in columns named "Paper …", next to,
  * never instead of, the measured ones.
  */
 import {isAbsolute, relative} from 'node:path'
 import {stringify} from 'csv-stringify/sync'
 
+import {isComplete, RunGroup, statOf} from './group.js'
 import {datasetDisplayName, findPaperRow} from './paper.js'
-import {isComplete} from './select.js'
+import {AccuracyDefinition, accuracyColumn, SelectionRule, tableCaption} from './selection.js'
 import {RunRecord} from './types.js'
 
 export const TABLE_COLUMNS = [
@@ -30,9 +36,13 @@ export const TABLE_COLUMNS = [
 
 export const PAPER_COLUMNS = ['Paper Top-1 Test Accuracy', 'Paper Total Training Time (Minutes)', 'Paper Figure'] as const
 
-/** One table row: what `--json` reports under `rows`. Field names follow summary.json. */
+/**
+ * One table row: what `--json` reports under `rows`. Field names follow summary.json; over several
+ * runs (n > 1) a number is the mean over the counted runs and `*_std` its sample standard deviation,
+ * and the per-run fields (best_test_epoch, seed, run_dir) are null, with `seeds` and `run_dirs` listing the runs.
+ */
 export interface TableRow {
-  /** Model name as the paper writes it (the run's label). */
+  /** Model name as the paper writes it (the runs' label without a seed axis). */
   model: string
   dataset: string
   status: string
@@ -56,6 +66,16 @@ export interface TableRow {
   started: string | null
   finished: string | null
   error?: string
+  /** Runs the numbers are over (0 for a sweep point not run yet). */
+  n: number
+  /** Seeds of the counted runs, in table order. */
+  seeds: (number | null)[]
+  best_test_accuracy_std: number | null
+  train_minutes_std: number | null
+  /** Every run folder of the row (counted or not). */
+  run_dirs: string[]
+  selection: SelectionRule
+  accuracy_definition: AccuracyDefinition
   /** Published reference values (only with paper comparison, only for a matching model and dataset). */
   paper?: {figure: number; title: string; label: string; accuracy: number; minutes: number | null; params: number}
 }
@@ -92,34 +112,71 @@ export function incompleteNote(run: RunRecord): string | undefined {
   return parts.length > 0 ? parts.join(', ') : undefined
 }
 
-export function toTableRows(runs: RunRecord[], comparePaper = false): TableRow[] {
-  return runs.map((run) => {
-    const row: TableRow = {
-      model: run.label,
-      dataset: run.dataset,
-      status: run.status,
-      complete: isComplete(run),
-      epochs_completed: run.epochsCompleted,
-      epochs: run.epochs,
-      best_test_accuracy: run.bestTestAccuracy,
-      best_test_epoch: run.bestTestEpoch,
-      best_train_accuracy: run.bestTrainAccuracy,
-      final_test_accuracy: run.finalTestAccuracy,
-      train_minutes: run.trainMinutes,
-      eval_minutes: run.evalMinutes,
-      params: run.params,
-      seed: run.seed,
-      backend: run.backend,
-      name: run.name,
-      run_dir: run.dir ?? null,
-      started: run.started,
-      finished: run.finished,
-    }
+/** A group's note: its one run's, or each unfinished run's with its seed (`seed 3 incomplete: 1/3 epochs, failed`). */
+function groupNote(group: RunGroup): string | undefined {
+  if (group.runs.length === 1) return incompleteNote(group.runs[0])
+  const notes = group.runs.flatMap((run) => {
     const note = incompleteNote(run)
+    return note === undefined ? [] : [`${run.seed === null ? run.dir ?? run.name : `seed ${run.seed}`} ${note}`]
+  })
+  return notes.length > 0 ? notes.join('; ') : undefined
+}
+
+/** The one value all runs share (ignoring nulls), else the first. */
+function shared<T>(values: (T | null)[]): T | null {
+  return values.find((v) => v !== null) ?? null
+}
+
+function earliest(values: (string | null)[]): string | null {
+  return values.filter((v): v is string => v !== null).sort()[0] ?? null
+}
+
+function latest(values: (string | null)[]): string | null {
+  return values.filter((v): v is string => v !== null).sort().at(-1) ?? null
+}
+
+export function toTableRows(groups: RunGroup[], comparePaper = false): TableRow[] {
+  return groups.map((group) => {
+    const runs = group.counted
+    const one = runs.length === 1 ? runs[0] : undefined
+    const mean = (pick: (run: RunRecord) => number | null) => statOf(runs.map(pick))
+    const accuracy = mean((r) => r.bestTestAccuracy)
+    const minutes = mean((r) => r.trainMinutes)
+    const errors = group.runs.filter((r) => r.error).map((r) => (group.runs.length > 1 && r.seed !== null ? `seed ${r.seed}: ${r.error}` : r.error))
+    const backends = [...new Set(runs.map((r) => r.backend).filter((b): b is string => b !== null))]
+    const row: TableRow = {
+      model: group.label,
+      dataset: group.dataset,
+      status: one?.status ?? (runs.every(isComplete) ? 'completed' : shared(runs.map((r) => r.status)) ?? 'pending'),
+      complete: group.runs.every(isComplete),
+      epochs_completed: Math.min(...runs.map((r) => r.epochsCompleted)),
+      epochs: shared(runs.map((r) => r.epochs)),
+      best_test_accuracy: accuracy.mean,
+      best_test_epoch: one?.bestTestEpoch ?? null,
+      best_train_accuracy: mean((r) => r.bestTrainAccuracy).mean,
+      final_test_accuracy: mean((r) => r.finalTestAccuracy).mean,
+      train_minutes: minutes.mean,
+      eval_minutes: mean((r) => r.evalMinutes).mean,
+      params: shared(runs.map((r) => r.params)),
+      seed: one?.seed ?? null,
+      backend: backends.length > 0 ? backends.join(', ') : null,
+      name: runs[0].name,
+      run_dir: one?.dir ?? null,
+      started: earliest(runs.map((r) => r.started)),
+      finished: latest(runs.map((r) => r.finished)),
+      n: runs.filter((r) => r.dir !== undefined).length,
+      seeds: runs.filter((r) => r.dir !== undefined).map((r) => r.seed),
+      best_test_accuracy_std: accuracy.std,
+      train_minutes_std: minutes.std,
+      run_dirs: group.runs.flatMap((r) => (r.dir ? [r.dir] : [])),
+      selection: runs[0].selection,
+      accuracy_definition: runs[0].accuracyDefinition,
+    }
+    const note = groupNote(group)
     if (note) row.note = note
-    if (run.error) row.error = run.error
+    if (errors.length > 0) row.error = errors.join('; ')
     if (comparePaper) {
-      const match = findPaperRow(run.dataset, run.label, run.imageSize)
+      const match = findPaperRow(group.dataset, group.label, group.imageSize)
       if (match) {
         const {table, row: published} = match
         row.paper = {
@@ -136,6 +193,18 @@ export function toTableRows(runs: RunRecord[], comparePaper = false): TableRow[]
   })
 }
 
+/** A mean with its spread over several runs: `0.8710 ± 0.0031 (n=3)`; one run: the bare number. */
+export function formatStat(mean: number | null, std: number | null, n: number, format: (value: number | null) => string): string {
+  if (mean === null || n < 2) return format(mean)
+  return `${format(mean)} ± ${std === null ? '?' : formatLike(std, mean, format)} (n=${n})`
+}
+
+/** The spread printed with as many decimals as the mean it goes with. */
+function formatLike(std: number, mean: number, format: (value: number | null) => string): string {
+  const decimals = format(mean).split('.')[1]?.length ?? 0
+  return fixed(std, decimals)
+}
+
 /** True when the rows come from more than one dataset (then tables get a Dataset column). */
 export function spansDatasets(rows: TableRow[]): boolean {
   return new Set(rows.map((r) => r.dataset)).size > 1
@@ -143,12 +212,28 @@ export function spansDatasets(rows: TableRow[]): boolean {
 
 export interface TableOptions {
   comparePaper?: boolean
+  /** One row per run: a Seed column follows the model. */
+  perSeed?: boolean
   /** Folder that run folders are written relative to in table-extended.csv when inside it (default: absolute paths). */
   base?: string
 }
 
+/** The accuracy column's title: the paper's, or the validation-based rule's when every row used it. */
+function accuracyTitle(rows: TableRow[]): string {
+  const rules = new Set(rows.map((r) => r.selection))
+  return rules.size === 1 ? accuracyColumn([...rules][0]) : TABLE_COLUMNS[1]
+}
+
 function header(rows: TableRow[], options: TableOptions): string[] {
-  return [...(spansDatasets(rows) ? ['Dataset'] : []), ...TABLE_COLUMNS, ...(options.comparePaper ? PAPER_COLUMNS : [])]
+  const [model, , ...rest] = TABLE_COLUMNS
+  return [
+    ...(spansDatasets(rows) ? ['Dataset'] : []),
+    model,
+    ...(options.perSeed ? ['Seed'] : []),
+    accuracyTitle(rows),
+    ...rest,
+    ...(options.comparePaper ? PAPER_COLUMNS : []),
+  ]
 }
 
 function paperCells(row: TableRow): string[] {
@@ -157,44 +242,61 @@ function paperCells(row: TableRow): string[] {
 }
 
 function cells(row: TableRow, rows: TableRow[], options: TableOptions, markdown: boolean): string[] {
-  let accuracy = formatAccuracy(row.best_test_accuracy)
-  if (markdown && row.note) accuracy = `${accuracy || '—'} (${row.note})`
+  let accuracy = formatStat(row.best_test_accuracy, row.best_test_accuracy_std, row.n, formatAccuracy)
+  if (markdown && row.note) {
+    accuracy = row.n > 1 ? accuracy.replace(/\)$/, `; ${row.note})`) : `${accuracy || '—'} (${row.note})`
+  }
   return [
     ...(spansDatasets(rows) ? [datasetDisplayName(row.dataset)] : []),
     row.model,
+    ...(options.perSeed ? [row.seed === null ? '' : String(row.seed)] : []),
     accuracy,
-    formatMinutes(row.train_minutes),
+    formatStat(row.train_minutes, row.train_minutes_std, row.n, formatMinutes),
     formatParams(row.params),
     ...(options.comparePaper ? paperCells(row) : []),
   ]
 }
 
-/** `table.csv`: the paper's columns, bare numbers. */
+/** The table as text cells: its header and one line per row (`marked`: incomplete runs noted after their accuracy, as in table.md). */
+export function tableCells(rows: TableRow[], options: TableOptions, marked: boolean): {head: string[]; body: string[][]} {
+  return {head: header(rows, options), body: rows.map((r) => cells(r, rows, options, marked))}
+}
+
+/** Columns that hold text (left-aligned); the others hold numbers. */
+export const TEXT_COLUMNS: ReadonlySet<string> = new Set(['Dataset', 'Model', 'Seed', 'Paper Figure'])
+
+/** `table.csv`: the paper's columns, unmarked cells. */
 export function renderCsv(rows: TableRow[], options: TableOptions = {}): string {
-  return stringify([header(rows, options), ...rows.map((r) => cells(r, rows, options, false))])
+  const {head, body} = tableCells(rows, options, false)
+  return stringify([head, ...body])
 }
 
 function escapeMarkdown(cell: string): string {
   return cell.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
 }
 
-/** `table.md`: a padded GitHub table; incomplete runs marked after their accuracy. */
+/** `table.md`: a padded GitHub table; incomplete runs marked after their accuracy; the caption below. */
 export function renderMarkdown(rows: TableRow[], options: TableOptions = {}): string {
-  const head = header(rows, options)
-  const body = rows.map((r) => cells(r, rows, options, true).map(escapeMarkdown))
-  const textColumns = new Set(['Dataset', 'Model', 'Paper Figure'])
+  const cellsOf = tableCells(rows, options, true)
+  const head = cellsOf.head
+  const body = cellsOf.body.map((line) => line.map(escapeMarkdown))
   const widths = head.map((h, i) => Math.max(h.length, 3, ...body.map((line) => line[i].length)))
   const line = (values: string[]): string =>
-    `| ${values.map((v, i) => (textColumns.has(head[i]) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`
-  const rule = `|${head.map((h, i) => (textColumns.has(h) ? ` ${'-'.repeat(widths[i])} ` : ` ${'-'.repeat(widths[i] - 1)}: `)).join('|')}|`
-  const lines = [line(head), rule, ...body.map(line)]
+    `| ${values.map((v, i) => (TEXT_COLUMNS.has(head[i]) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`
+  const rule = `|${head.map((h, i) => (TEXT_COLUMNS.has(h) ? ` ${'-'.repeat(widths[i])} ` : ` ${'-'.repeat(widths[i] - 1)}: `)).join('|')}|`
+  const lines = [line(head), rule, ...body.map(line), '', tableCaption(rows)]
+  const note = paperNote(rows, options)
+  if (note) lines.push('', note)
+  return lines.join('\n') + '\n'
+}
+
+/** Where the Paper columns come from, when the table has them and any row matched. */
+export function paperNote(rows: TableRow[], options: TableOptions): string | undefined {
   const figures = new Map<number, string>()
   for (const row of rows) if (row.paper) figures.set(row.paper.figure, row.paper.title)
-  if (options.comparePaper && figures.size > 0) {
-    const sources = [...figures].map(([figure, title]) => `Figure ${figure} (${title})`).join(', ')
-    lines.push('', `Paper columns are the values published in the paper, ${sources}; they were not measured here.`)
-  }
-  return lines.join('\n') + '\n'
+  if (!options.comparePaper || figures.size === 0) return undefined
+  const sources = [...figures].map(([figure, title]) => `Figure ${figure} (${title})`).join(', ')
+  return `Paper columns are the values published in the paper, ${sources}; they were not measured here.`
 }
 
 export const EXTENDED_COLUMNS = [
@@ -217,27 +319,39 @@ export const EXTENDED_COLUMNS = [
   'started',
   'finished',
   'error',
+  'n',
+  'seeds',
+  'best_test_accuracy_std',
+  'train_minutes_std',
+  'selection',
+  'accuracy_definition',
 ] as const
 
 const PAPER_EXTENDED_COLUMNS = ['paper_figure', 'paper_accuracy', 'paper_minutes', 'paper_params'] as const
 
-function raw(value: string | number | boolean | null | undefined): string {
+function raw(value: string | number | boolean | null | undefined | (number | null)[] | string[]): string {
+  if (Array.isArray(value)) return value.map((v) => raw(v)).join(';')
   return value === null || value === undefined ? '' : String(value)
 }
 
 /** A run folder inside `base` relative to it; anything else absolute. */
-function runDir(dir: string | null, base: string | undefined): string {
+export function runDir(dir: string | null, base: string | undefined): string {
   if (dir === null) return ''
   if (base === undefined) return dir
   const rel = relative(base, dir)
   return rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? dir : rel
 }
 
-/** `table-extended.csv`: every row with its status and provenance, unrounded; run folders relative to `base`. */
+/**
+ * `table-extended.csv`: every row with its status and provenance, unrounded; run folders relative
+ * to `base`. A row over several runs lists its folders (run_dir) and seeds separated by `;`.
+ */
 export function renderExtendedCsv(rows: TableRow[], options: TableOptions = {}): string {
   const head: string[] = [...EXTENDED_COLUMNS, ...(options.comparePaper ? PAPER_EXTENDED_COLUMNS : [])]
   const body = rows.map((row) => [
-    ...EXTENDED_COLUMNS.map((c) => (c === 'run_dir' ? runDir(row.run_dir, options.base) : raw(row[c]))),
+    ...EXTENDED_COLUMNS.map((c) =>
+      c === 'run_dir' ? (row.run_dir === null && row.run_dirs.length > 1 ? row.run_dirs : [row.run_dir]).map((d) => runDir(d, options.base)).join(';') : raw(row[c]),
+    ),
     ...(options.comparePaper
       ? [raw(row.paper?.figure), raw(row.paper?.accuracy), raw(row.paper?.minutes), raw(row.paper?.params)]
       : []),

@@ -1,4 +1,6 @@
 /** Shared types for reading run folders and writing result tables. */
+import type {AccuracyDefinition, SelectionRule} from './selection.js'
+
 
 /** Run states written by `summary.json`, plus `pending` for sweep points that have no run folder yet. */
 export type RunStatus = 'completed' | 'running' | 'failed' | 'interrupted' | 'pending'
@@ -14,6 +16,22 @@ export interface EpochMetrics {
   eval_seconds: number
   data_seconds: number
   images_per_second: number
+}
+
+/** The data splits a run's metrics.csv can report on (`val` once a run holds part of its training split out). */
+export const SPLITS = ['train', 'val', 'test'] as const
+export type Split = (typeof SPLITS)[number]
+
+/** The per-epoch metrics drawn as curves. */
+export const CURVE_METRICS = ['loss', 'accuracy'] as const
+export type CurveMetric = (typeof CURVE_METRICS)[number]
+
+/** One value of a run's history: metrics.csv's `<split>_<metric>` column at one epoch. */
+export interface CurvePoint {
+  epoch: number
+  split: Split
+  metric: CurveMetric
+  value: number
 }
 
 /** Everything the tables need about one run, read from its folder (or from a sweep's index). */
@@ -43,8 +61,14 @@ export interface RunRecord {
   finished: string | null
   /** Per-epoch test accuracy from metrics.csv. */
   curve: {epoch: number; accuracy: number}[]
+  /** Every `<split>_<metric>` value of metrics.csv (loss and accuracy for train, val and test), by epoch. */
+  history: CurvePoint[]
+  /** How the Top-1 accuracy was chosen over epochs (see selection.ts). */
+  selection: SelectionRule
+  /** How accuracy was computed within an epoch (see selection.ts). */
+  accuracyDefinition: AccuracyDefinition
   /** The sweep point this run belongs to, when it was found through an `index.json`. */
-  sweep?: {name: string; key: string}
+  sweep?: {name: string; key: string; grid?: Record<string, unknown>}
   /** Error text from a sweep index point. */
   error?: string
   /** Milliseconds since epoch used to pick the latest of several runs of one model. */

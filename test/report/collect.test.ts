@@ -5,7 +5,7 @@ import {describe, it} from 'node:test'
 
 import {collectRuns, parseMetricsCsv} from '../../src/report/collect.js'
 import {makeTable, ReportError} from '../../src/report/index.js'
-import {selectRuns} from '../../src/report/select.js'
+import {groupRuns} from '../../src/report/group.js'
 import {SWEEP_FIXTURE, tempDir, writeIndex, writeRun} from './helpers.js'
 
 describe('collectRuns', () => {
@@ -110,8 +110,8 @@ describe('parseMetricsCsv', () => {
   })
 })
 
-describe('several runs of one model', () => {
-  it('keeps the latest completed run and names the others in a warning', (t) => {
+describe('several runs of one model with one seed', () => {
+  it('keeps the latest completed run of the seed and names the others in a warning', (t) => {
     const dir = tempDir(t)
     const label = '1 Block Alternating MM (Conv + ViT)'
     writeRun(join(dir, 'old'), {name: 'alt', label, test: [0.5], finished: '2025-01-01T00:00:00Z'})
@@ -119,20 +119,20 @@ describe('several runs of one model', () => {
     writeRun(join(dir, 'newest-failed'), {name: 'alt', label, status: 'failed', epochs: 3, test: [0.7], finished: null, started: '2025-03-01T00:00:00Z'})
     writeRun(join(dir, 'other-dataset'), {name: 'alt100', label, dataset: 'cifar100', test: [0.3]})
     const {runs} = collectRuns([dir])
-    const picked = selectRuns(runs)
+    const picked = groupRuns(runs)
     assert.deepEqual(
-      picked.runs.map((r) => [r.dataset, r.bestTestAccuracy]),
+      picked.groups.map((g) => [g.dataset, g.runs.map((r) => r.bestTestAccuracy)]),
       [
-        ['cifar10', 0.6],
-        ['cifar100', 0.3],
+        ['cifar10', [0.6]],
+        ['cifar100', [0.3]],
       ],
     )
     assert.equal(picked.warnings.length, 1)
-    assert.match(picked.warnings[0], /^3 runs of "1 Block Alternating MM \(Conv \+ ViT\)" on cifar10: the table uses \S*new \(completed, 1\/1 epochs\)/)
+    assert.match(picked.warnings[0], /^3 runs of "1 Block Alternating MM \(Conv \+ ViT\)" on cifar10 with seed 42: the table uses \S*new \(completed, 1\/1 epochs\)/)
     assert.match(picked.warnings[0], /newest-failed \(failed, 1\/3 epochs\)/)
     assert.match(picked.warnings[0], /old \(completed, 1\/1 epochs\)/)
-    assert.match(picked.warnings[0], /--all/)
-    assert.equal(selectRuns(runs, true).runs.length, 4)
+    assert.match(picked.warnings[0], /--per-seed/)
+    assert.equal(groupRuns(runs, true).groups.length, 4)
   })
 })
 

@@ -33,6 +33,8 @@ export interface FakeRun {
   imageSize?: number
   /** Leave these summary fields out (to exercise the metrics.csv fallback). */
   omit?: string[]
+  /** More summary fields (or replacements). */
+  summary?: Record<string, unknown>
 }
 
 export const METRICS_HEADER =
@@ -67,6 +69,7 @@ export function writeRun(dir: string, run: FakeRun): string {
     started: run.started ?? '2025-01-01T00:00:00.000Z',
     finished: run.finished === undefined ? '2025-01-01T01:00:00.000Z' : run.finished,
   }
+  Object.assign(summary, run.summary)
   for (const key of run.omit ?? []) delete summary[key]
   writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2))
   writeFileSync(

@@ -3,6 +3,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {collectRuns} from '../../src/report/collect.js'
+import {groupRuns} from '../../src/report/group.js'
 import {findPaperRow, PAPER_TABLES} from '../../src/report/paper.js'
 import {
   formatAccuracy,
@@ -41,7 +42,7 @@ describe('number formats', () => {
 })
 
 describe('tables from the CIFAR-10 sweep fixture', () => {
-  const rows = toTableRows(collectRuns([SWEEP_FIXTURE]).runs)
+  const rows = toTableRows(groupRuns(collectRuns([SWEEP_FIXTURE]).runs).groups)
 
   it('writes table.csv with the paper columns and bare numbers', () => {
     assert.equal(
@@ -68,6 +69,9 @@ describe('tables from the CIFAR-10 sweep fixture', () => {
         '| 1 Block Joint MM (Conv + ViT)       | 0.5000 (incomplete: 2/3 epochs, failed) |                          0.68 |              9708095 |',
         '| Resnet 18 (Baseline)                |                             — (pending) |                               |                      |',
         '',
+        'Top-1 is the highest test accuracy over all epochs (the paper’s rule). Accuracy is per example (correct predictions / examples in the split). ' +
+          'Training time is the training loop’s wall time summed over epochs (data loading included, evaluation excluded).',
+        '',
       ].join('\n'),
     )
   })
@@ -77,18 +81,19 @@ describe('tables from the CIFAR-10 sweep fixture', () => {
     assert.equal(
       lines[0],
       'model,dataset,status,epochs_completed,epochs,best_test_accuracy,best_test_epoch,best_train_accuracy,final_test_accuracy,' +
-        'train_minutes,eval_minutes,params,seed,backend,name,run_dir,started,finished,error',
+        'train_minutes,eval_minutes,params,seed,backend,name,run_dir,started,finished,error,' +
+        'n,seeds,best_test_accuracy_std,train_minutes_std,selection,accuracy_definition',
     )
     assert.equal(
       lines[3],
       '1 Block Joint MM (Conv + ViT),cifar10,failed,2,3,0.5,2,0.5,0.5,0.683333,0.116667,9708095,42,cpu,cifar10-joint-1block,' +
-        'cifar10-joint-1block/20250101-002000-0a1b2c,2025-01-01T00:00:00.000Z,,out of memory',
+        'cifar10-joint-1block/20250101-002000-0a1b2c,2025-01-01T00:00:00.000Z,,out of memory,1,42,,,best_test,per_example',
     )
-    assert.equal(lines[4], 'Resnet 18 (Baseline),cifar10,pending,0,,,,,,,,,,,resnet18,,,,')
+    assert.equal(lines[4], 'Resnet 18 (Baseline),cifar10,pending,0,,,,,,,,,,,resnet18,,,,,0,,,,best_test,per_example')
   })
 
   it("adds the paper's values in separate columns, verbatim, without replacing measured ones", () => {
-    const compared = toTableRows(collectRuns([SWEEP_FIXTURE]).runs, true)
+    const compared = toTableRows(groupRuns(collectRuns([SWEEP_FIXTURE]).runs).groups, true)
     const csv = renderCsv(compared, {comparePaper: true}).split('\n')
     assert.equal(
       csv[0],
@@ -114,7 +119,7 @@ describe('tables from the CIFAR-10 sweep fixture', () => {
     const dir = tempDir(t)
     writeRun(join(dir, 'a'), {name: 'c100-alt', label: '1 Block Alternating MM (Conv + ViT)', dataset: 'cifar100', test: [0.2, 0.25]})
     writeRun(join(dir, 'b'), {name: 'c10-alt', label: '1 Block Alternating MM (Conv + ViT)', dataset: 'cifar10', test: [0.5, 0.6]})
-    const mixed = toTableRows(collectRuns([dir]).runs)
+    const mixed = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
     assert.equal(
       renderCsv(mixed),
       'Dataset,Model,Top-1 Test Accuracy,Total Training Time (Minutes),Number of Parameters\n' +
@@ -126,7 +131,7 @@ describe('tables from the CIFAR-10 sweep fixture', () => {
   it('escapes pipes in Markdown cells', (t) => {
     const dir = tempDir(t)
     writeRun(dir, {name: 'x', label: 'A | B', test: [0.5]})
-    assert.match(renderMarkdown(toTableRows(collectRuns([dir]).runs)), /\| A \\\| B \| +0\.5000 \|/)
+    assert.match(renderMarkdown(toTableRows(groupRuns(collectRuns([dir]).runs).groups)), /\| A \\\| B \| +0\.5000 \|/)
   })
 })
 

@@ -1,0 +1,144 @@
+/**
+ * Runs of one model form one table row. A model is a dataset and a label, the label's seed axis
+ * left out: a seed sweep labels its points `Model [seed=1]`, `Model [seed=2]`, and those, like
+ * separate `mixture run --seed N` runs of one spec, are one group, reported as mean ± std over
+ * seeds.
+ *
+ * Within a group one run per seed counts. A seed run more than once is a repeat, not a new sample
+ * (same seed + same backend = same numbers): the latest completed run of that seed is used (by
+ * `finished`, else `started`, else the summary's modification time) and the others are named in a
+ * warning. The statistics are over the group's complete runs; when none is complete, over the
+ * runs that have a folder (so an unfinished model still shows where it stands, marked as such).
+ * With `perSeed` every run is its own group.
+ */
+import {collectRuns, displayPath} from './collect.js'
+import {datasetKey, labelKey} from './paper.js'
+import {ReportError, RunRecord} from './types.js'
+
+export interface RunGroup {
+  /** The model's label, without the seed axis. */
+  label: string
+  dataset: string
+  imageSize?: number
+  /** One run per seed (every run with `perSeed`), by seed. */
+  runs: RunRecord[]
+  /** The runs the row's numbers are computed over (see the module comment). */
+  counted: RunRecord[]
+}
+
+/** Mean, sample standard deviation (n − 1; null below two values) and count of the finite values. */
+export interface Stat {
+  mean: number | null
+  std: number | null
+  n: number
+}
+
+export function statOf(values: (number | null)[]): Stat {
+  const finite = values.filter((v): v is number => v !== null && Number.isFinite(v))
+  const n = finite.length
+  if (n === 0) return {mean: null, std: null, n}
+  const mean = finite.reduce((a, b) => a + b, 0) / n
+  if (n < 2) return {mean, std: null, n}
+  const variance = finite.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)
+  return {mean, std: Math.sqrt(variance), n}
+}
+
+/** Completed and trained for every planned epoch. */
+export function isComplete(run: RunRecord): boolean {
+  return run.status === 'completed' && (run.epochs === null || run.epochsCompleted >= run.epochs)
+}
+
+/**
+ * The label without its seed axis: `Model [lr=1e-3, seed=2]` → `Model [lr=1e-3]`, `Model [seed=2]`
+ * → `Model` (the form a sweep gives its grid points), when 2 is the run's seed.
+ */
+export function seedlessLabel(label: string, seed: number | null): string {
+  if (seed === null) return label
+  const match = /^(.*) \[(.*)\]$/.exec(label)
+  if (!match) return label
+  const axes = match[2].split(', ')
+  const rest = axes.filter((axis) => axis !== `seed=${seed}`)
+  if (rest.length === axes.length) return label
+  return rest.length > 0 ? `${match[1]} [${rest.join(', ')}]` : match[1]
+}
+
+function describe(run: RunRecord): string {
+  const where = run.dir ? displayPath(run.dir) : `sweep point ${run.sweep?.key ?? run.name}`
+  const epochs = run.epochs === null ? '' : `, ${run.epochsCompleted}/${run.epochs} epochs`
+  return `${where} (${run.status}${epochs})`
+}
+
+/** Of several runs with one seed: the latest complete one, else the latest with a folder, else the first. */
+function pickRepeat(repeats: RunRecord[]): RunRecord {
+  const latestFirst = (a: RunRecord, b: RunRecord): number => b.time - a.time
+  return repeats.filter(isComplete).sort(latestFirst)[0] ?? repeats.filter((r) => r.dir !== undefined).sort(latestFirst)[0] ?? repeats[0]
+}
+
+function countedOf(runs: RunRecord[]): RunRecord[] {
+  const complete = runs.filter(isComplete)
+  if (complete.length > 0) return complete
+  const withFolder = runs.filter((r) => r.dir !== undefined)
+  return withFolder.length > 0 ? withFolder : runs
+}
+
+/** Group runs into table rows (see the module comment); groups keep the order of their first run. */
+export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup[]; warnings: string[]} {
+  const group = (label: string, members: RunRecord[]): RunGroup => ({
+    label,
+    dataset: members[0].dataset,
+    imageSize: members.find((r) => r.imageSize !== undefined)?.imageSize,
+    runs: members,
+    counted: countedOf(members),
+  })
+  if (perSeed) return {groups: runs.map((run) => group(seedlessLabel(run.label, run.seed), [run])), warnings: []}
+
+  const byModel = new Map<string, {label: string; runs: RunRecord[]}>()
+  for (const run of runs) {
+    const label = seedlessLabel(run.label, run.seed)
+    const key = `${datasetKey(run.dataset)}\u0000${labelKey(label)}`
+    const entry = byModel.get(key)
+    if (entry) entry.runs.push(run)
+    else byModel.set(key, {label, runs: [run]})
+  }
+  const groups: RunGroup[] = []
+  const warnings: string[] = []
+  for (const {label, runs: members} of byModel.values()) {
+    const bySeed = new Map<number | null, RunRecord[]>()
+    for (const run of members) bySeed.set(run.seed, [...(bySeed.get(run.seed) ?? []), run])
+    const kept = new Set<RunRecord>()
+    for (const [seed, repeats] of bySeed) {
+      const chosen = pickRepeat(repeats)
+      kept.add(chosen)
+      if (repeats.length === 1) continue
+      const others = repeats.filter((r) => r !== chosen).map(describe)
+      const dataset = chosen.dataset ? ` on ${chosen.dataset}` : ''
+      const withSeed = seed === null ? '' : ` with seed ${seed}`
+      warnings.push(
+        `${repeats.length} runs of "${label}"${dataset}${withSeed}: the table uses ${describe(chosen)}; ` +
+          `also found ${others.join(', ')}. Pass --per-seed to list every run.`,
+      )
+    }
+    const bySeedOrder = (a: RunRecord, b: RunRecord): number => (a.seed ?? Number.POSITIVE_INFINITY) - (b.seed ?? Number.POSITIVE_INFINITY) || 0
+    groups.push(group(label, members.filter((r) => kept.has(r)).sort(bySeedOrder)))
+  }
+  return {groups, warnings}
+}
+
+/**
+ * Read run and sweep folders and group their runs into table rows (`perSeed`: one per run), with
+ * the warnings of both steps. Throws a ReportError (exit 2) when there is nothing to tabulate.
+ */
+export function collectGroups(paths: string[], perSeed: boolean, warn: (message: string) => void): RunGroup[] {
+  if (paths.length === 0) throw new ReportError('No input given. Pass one or more run or sweep folders, e.g. `mixture table results/cifar10-table`.')
+  const collected = collectRuns(paths)
+  for (const message of collected.warnings) warn(message)
+  if (!collected.runs.some((r) => r.dir !== undefined)) {
+    throw new ReportError(
+      `No summary.json found under ${paths.join(', ')}. Pass run folders (each holds a summary.json, ` +
+        'written by `mixture run`) or sweep folders or folders above them, e.g. `mixture table results/cifar10-alternating-1block`.',
+    )
+  }
+  const grouped = groupRuns(collected.runs, perSeed)
+  for (const message of grouped.warnings) warn(message)
+  return grouped.groups
+}

@@ -1,0 +1,85 @@
+/**
+ * What a table's accuracy means, in words: how the Top-1 accuracy was chosen over epochs (the
+ * selection rule) and how accuracy was computed within an epoch (the accuracy definition).
+ *
+ * Selection rules:
+ * - `best_test`: the highest test accuracy over all epochs — the paper's rule, and the rule of every
+ *   run whose summary.json does not name another;
+ * - `best_val`: the test accuracy at the epoch of highest validation accuracy (a run that holds out
+ *   a validation split names it in summary.json `selection`).
+ *
+ * Accuracy definitions:
+ * - `per_example`: correct predictions / examples over the whole split (the default);
+ * - `batch_mean`: the mean of per-batch accuracies, as the paper's code computed it (a short last
+ *   batch weighs as much as a full one).
+ * A run names its definition in summary.json `accuracy_definition`, else in config.yaml
+ * `train.accuracy`; any value mentioning "batch" reads as `batch_mean`.
+ */
+
+export type SelectionRule = 'best_test' | 'best_val'
+export type AccuracyDefinition = 'per_example' | 'batch_mean'
+
+type Json = Record<string, unknown>
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim().toLowerCase() : undefined
+}
+
+/** The rule a run's summary.json names (`best_val`, or anything mentioning "val"), else `best_test`. */
+export function selectionOf(summary: Json): SelectionRule {
+  const named = text(summary.selection)
+  return named !== undefined && named.includes('val') ? 'best_val' : 'best_test'
+}
+
+/** The definition a run's summary.json or config.yaml names, else `per_example`. */
+export function accuracyDefinitionOf(summary: Json, config: Json): AccuracyDefinition {
+  const train = (config.train ?? {}) as Json
+  const named = text(summary.accuracy_definition) ?? text(train.accuracy)
+  return named !== undefined && named.includes('batch') ? 'batch_mean' : 'per_example'
+}
+
+/** Column title of the headline accuracy under a rule. */
+export function accuracyColumn(rule: SelectionRule): string {
+  return rule === 'best_val' ? 'Test Accuracy at Best Validation Epoch' : 'Top-1 Test Accuracy'
+}
+
+const SELECTION_TEXT: Record<SelectionRule, string> = {
+  best_test: 'the highest test accuracy over all epochs (the paper’s rule)',
+  best_val: 'the test accuracy at the epoch of highest validation accuracy',
+}
+
+const DEFINITION_TEXT: Record<AccuracyDefinition, string> = {
+  per_example: 'per example (correct predictions / examples in the split)',
+  batch_mean: 'the mean of per-batch accuracies (the paper’s code)',
+}
+
+/** What the caption needs to know about each row. */
+export interface CaptionRow {
+  model: string
+  selection: SelectionRule
+  accuracy_definition: AccuracyDefinition
+  n: number
+}
+
+function describeAll<K extends string>(rows: CaptionRow[], key: (row: CaptionRow) => K, words: Record<K, string>, subject: string): string {
+  const kinds = [...new Set(rows.map(key))]
+  if (kinds.length <= 1) return `${subject} ${words[kinds[0] ?? (Object.keys(words)[0] as K)]}.`
+  const parts = kinds.map((kind) => `${words[kind]} for ${rows.filter((r) => key(r) === kind).map((r) => r.model).join(', ')}`)
+  return `${subject} ${parts.join('; ')}.`
+}
+
+/**
+ * The table's caption: which selection rule and accuracy definition its rows used (naming the rows
+ * when they differ), and how seeds were aggregated when any row has more than one run.
+ */
+export function tableCaption(rows: CaptionRow[]): string {
+  const lines = [
+    describeAll(rows, (r) => r.selection, SELECTION_TEXT, 'Top-1 is'),
+    describeAll(rows, (r) => r.accuracy_definition, DEFINITION_TEXT, 'Accuracy is'),
+    'Training time is the training loop’s wall time summed over epochs (data loading included, evaluation excluded).',
+  ]
+  if (rows.some((r) => r.n > 1)) {
+    lines.push('Where a model has several runs (seeds): mean ± sample standard deviation over its n complete runs, time likewise.')
+  }
+  return lines.join(' ')
+}

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+
+import {runExperiment} from '../../src/run/experiment.js'
+import {runSweep} from '../../src/run/sweep.js'
+import {collectRuns} from '../../src/report/collect.js'
+import {groupRuns, seedlessLabel, statOf} from '../../src/report/group.js'
+import {makeTable} from '../../src/report/index.js'
+import {renderCsv, renderExtendedCsv, renderMarkdown, toTableRows} from '../../src/report/table.js'
+import {writeSpec} from '../helpers.js'
+import {tempDir, writeIndex, writeRun} from './helpers.js'
+
+const ALT = '1 Block Alternating MM (Conv + ViT)'
+
+describe('seed groups', () => {
+  it('reads a sweep label without its seed axis, keeping the other axes', () => {
+    assert.equal(seedlessLabel('M [seed=2]', 2), 'M')
+    assert.equal(seedlessLabel('M [lr=1e-3, seed=2]', 2), 'M [lr=1e-3]')
+    assert.equal(seedlessLabel('M [seed=2, batch_size=8]', 2), 'M [batch_size=8]')
+    assert.equal(seedlessLabel('M [seed=2]', 3), 'M [seed=2]', 'only the run’s own seed')
+    assert.equal(seedlessLabel('M [seed=2]', null), 'M [seed=2]')
+    assert.equal(seedlessLabel('Perceiver (32 × 32 latents)', 1), 'Perceiver (32 × 32 latents)')
+  })
+
+  it('computes the mean and the sample standard deviation', () => {
+    const stat = statOf([0.87, 0.874, 0.868, null])
+    assert.equal(stat.n, 3)
+    assert.ok(Math.abs((stat.mean ?? 0) - 0.870667) < 1e-6)
+    assert.ok(Math.abs((stat.std ?? 0) - 0.0030551) < 1e-6)
+    assert.deepEqual(statOf([0.5]), {mean: 0.5, std: null, n: 1})
+    assert.deepEqual(statOf([]), {mean: null, std: null, n: 0})
+  })
+
+  it('makes one row of separate runs with different seeds: mean ± std (n), time likewise', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 0, test: [0.5, 0.87], seconds: 1500})
+    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, test: [0.5, 0.874], seconds: 1530})
+    writeRun(join(dir, 'c'), {name: 'alt', label: ALT, seed: 2, test: [0.868, 0.6], seconds: 1470})
+    writeRun(join(dir, 'vit'), {name: 'vit', label: 'VIT (2 depth, 4 attention head)', test: [0.4]})
+    const {groups, warnings} = groupRuns(collectRuns([dir]).runs)
+    assert.deepEqual(warnings, [])
+    assert.deepEqual(
+      groups.map((g) => [g.label, g.runs.length]),
+      [
+        [ALT, 3],
+        ['VIT (2 depth, 4 attention head)', 1],
+      ],
+    )
+    const rows = toTableRows(groups)
+    assert.equal(rows[0].n, 3)
+    assert.deepEqual(rows[0].seeds, [0, 1, 2])
+    assert.equal(rows[0].best_test_epoch, null)
+    assert.equal(rows[0].run_dir, null)
+    assert.equal(rows[0].run_dirs.length, 3)
+    assert.equal(
+      renderCsv(rows),
+      [
+        'Model,Top-1 Test Accuracy,Total Training Time (Minutes),Number of Parameters',
+        // minutes: 2 epochs × 1500/1530/1470 s = 50.0, 51.0, 49.0
+        `${ALT},0.8707 ± 0.0031 (n=3),50.0 ± 1.0 (n=3),1000`,
+        '"VIT (2 depth, 4 attention head)",0.4000,1.00,1000',
+        '',
+      ].join('\n'),
+    )
+    const md = renderMarkdown(rows)
+    assert.match(md, /\| 1 Block Alternating MM \(Conv \+ ViT\) \| 0\.8707 ± 0\.0031 \(n=3\) \| +50\.0 ± 1\.0 \(n=3\) \| +1000 \|/)
+    assert.match(md, /mean ± sample standard deviation over its n complete runs, time likewise\./)
+    const extended = renderExtendedCsv(rows, {base: dir}).split('\n')[1].split(',')
+    assert.equal(extended[15], 'a;b;c', 'run_dir lists the runs')
+    assert.equal(extended[20], '0;1;2', 'seeds')
+    assert.ok(Math.abs(Number(extended[21]) - 0.0030551) < 1e-6, 'unrounded std')
+  })
+
+  it('counts only complete runs and names the others in the note', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 0, test: [0.8]})
+    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, test: [0.9]})
+    writeRun(join(dir, 'c'), {name: 'alt', label: ALT, seed: 2, status: 'failed', epochs: 3, test: [0.99]})
+    const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.equal(rows.length, 1)
+    assert.equal(rows[0].n, 2)
+    assert.equal(rows[0].complete, false)
+    assert.ok(Math.abs((rows[0].best_test_accuracy ?? 0) - 0.85) < 1e-12)
+    assert.match(renderMarkdown(rows), /\| 0\.8500 ± 0\.0707 \(n=2; seed 2 incomplete: 1\/3 epochs, failed\) \|/)
+    assert.match(renderCsv(rows), /,0\.8500 ± 0\.0707 \(n=2\),/)
+  })
+
+  it('keeps one row per run with --per-seed, with a Seed column', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 0, test: [0.8]})
+    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, test: [0.9]})
+    const rows = toTableRows(groupRuns(collectRuns([dir]).runs, true).groups)
+    assert.equal(
+      renderCsv(rows, {perSeed: true}),
+      ['Model,Seed,Top-1 Test Accuracy,Total Training Time (Minutes),Number of Parameters', `${ALT},0,0.8000,1.00,1000`, `${ALT},1,0.9000,1.00,1000`, ''].join('\n'),
+    )
+  })
+
+  it('groups a seed sweep by point without its seed, pending points included', (t) => {
+    const dir = tempDir(t)
+    const points = []
+    for (const lr of ['1e-3', '3e-4']) {
+      for (const seed of [0, 1, 2]) {
+        const key = `tiny,lr=${lr},seed=${seed}`
+        const label = `Tiny [lr=${lr}, seed=${seed}]`
+        if (!(lr === '3e-4' && seed === 2)) writeRun(join(dir, key), {name: 'tiny', label, seed, test: [0.5 + seed / 10 + (lr === '1e-3' ? 0.1 : 0)]})
+        points.push({key, label, status: lr === '3e-4' && seed === 2 ? 'pending' : 'completed', run_dir: key, grid: {'train.optimizer.lr': lr, seed: String(seed)}})
+      }
+    }
+    writeIndex(dir, {name: 'tiny-sweep', points})
+    const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.deepEqual(
+      rows.map((r) => [r.model, r.n, r.note ?? '']),
+      [
+        ['Tiny [lr=1e-3]', 3, ''],
+        ['Tiny [lr=3e-4]', 2, 'seed 2 pending'],
+      ],
+    )
+    assert.match(renderMarkdown(rows), /\| Tiny \[lr=1e-3\] \| +0\.7000 ± 0\.1000 \(n=3\) \|/)
+  })
+
+  it('says in the caption when runs used the per-batch mean or a validation-based selection', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a'), {name: 'a', label: 'A', test: [0.8]})
+    writeRun(join(dir, 'b'), {name: 'b', label: 'B', test: [0.8], summary: {accuracy_definition: 'batch_mean', selection: 'best_val'}})
+    const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.deepEqual(
+      rows.map((r) => [r.selection, r.accuracy_definition]),
+      [
+        ['best_test', 'per_example'],
+        ['best_val', 'batch_mean'],
+      ],
+    )
+    const md = renderMarkdown(rows)
+    assert.match(md, /Top-1 is the highest test accuracy over all epochs \(the paper’s rule\) for A; the test accuracy at the epoch of highest validation accuracy for B\./)
+    assert.match(md, /Accuracy is per example \(correct predictions \/ examples in the split\) for A; the mean of per-batch accuracies \(the paper’s code\) for B\./)
+    const onlyB = renderMarkdown(rows.slice(1))
+    assert.match(onlyB, /^\| Model \| Test Accuracy at Best Validation Epoch \|/)
+  })
+})
+
+describe('seed groups from real runs', () => {
+  const tiny = {
+    name: 'tiny',
+    label: 'Tiny CNN',
+    data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 32, test: 16, classes: 3}},
+    model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]},
+    train: {epochs: 1, batch_size: 16},
+    engine: {backend: 'cpu'},
+  }
+
+  it('makes one row of `sweep --set seed=0,1,2` and one of separate `run --seed N` runs', async (t) => {
+    const dir = tempDir(t)
+    const spec = writeSpec(tiny, dir)
+    const log = () => {}
+    const sweep = await runSweep({file: spec, sets: ['seed=0,1,2'], outDir: join(dir, 'results'), log})
+    assert.equal(sweep.completed, 3)
+    const swept = await makeTable({paths: [sweep.dir], plot: false})
+    assert.deepEqual(
+      swept.rows.map((r) => [r.model, r.n, r.seeds]),
+      [['Tiny CNN', 3, [0, 1, 2]]],
+    )
+    assert.match(swept.markdown, /\| Tiny CNN \| \d\.\d{4} ± \d\.\d{4} \(n=3\) \|/)
+
+    for (const seed of [3, 4]) await runExperiment({spec, seed, outDir: join(dir, 'separate'), log})
+    const separate = await makeTable({paths: [join(dir, 'separate')], plot: false, warn: (m) => assert.fail(m)})
+    assert.deepEqual(
+      separate.rows.map((r) => [r.model, r.n, r.seeds]),
+      [['Tiny CNN', 2, [3, 4]]],
+    )
+  })
+})

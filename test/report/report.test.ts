@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+
+import {confusionSpec, matrixAccuracy, parseConfusionCsv, readConfusionMatrices} from '../../src/report/confusion.js'
+import {makeReport} from '../../src/report/make-report.js'
+import {ROOT, SWEEP_FIXTURE, tempDir, writeRun} from './helpers.js'
+
+const FIXTURE = join(ROOT, 'test/fixtures/eval/test-best/confusion.csv')
+
+describe('confusion.csv', () => {
+  it('reads the square layout: header of class names, one line per true class', () => {
+    const {classes, counts} = parseConfusionCsv(readFileSync(FIXTURE, 'utf8'))
+    assert.equal(classes.length, 10)
+    assert.equal(classes[0], 'T-shirt/top')
+    assert.deepEqual(counts[1].slice(0, 3), [14, 950, 12])
+    assert.deepEqual(matrixAccuracy(counts), {accuracy: 0.877, examples: 10000})
+    const spec = confusionSpec({name: 'test-best', file: FIXTURE, classes, counts}) as {data: {values: {share: number}[]}; width: number}
+    assert.equal(spec.data.values.length, 100)
+    assert.equal(spec.width, 360)
+    assert.equal(spec.data.values[0].share, 0.84)
+  })
+
+  it('takes quoted class names and says what is wrong with a bad file', () => {
+    assert.deepEqual(parseConfusionCsv('true\\predicted,"cat, small",dog\n"cat, small",3,1\ndog,0,4\n').classes, ['cat, small', 'dog'])
+    assert.throws(() => parseConfusionCsv('x,a,b\na,1,2\n'), /names 2 classes but there are 1 class lines/)
+    assert.throws(() => parseConfusionCsv('x,a,b\na,1,2\nc,3,4\n'), /line 3 is for "c" where the header's class 1 is "b"/)
+    assert.throws(() => parseConfusionCsv('x,a,b\na,1,-2\nb,3,4\n'), /line 2, column 3: "-2" is not a count/)
+  })
+
+  it('leaves a bad file out of the report with a warning', (t) => {
+    const run = tempDir(t)
+    mkdirSync(join(run, 'eval', 'test-last'), {recursive: true})
+    writeFileSync(join(run, 'eval', 'test-last', 'confusion.csv'), 'x,a\n')
+    cpSync(join(ROOT, 'test/fixtures/eval/test-best'), join(run, 'eval', 'test-best'), {recursive: true})
+    const warnings: string[] = []
+    const matrices = readConfusionMatrices(run, (m) => warnings.push(m))
+    assert.deepEqual(
+      matrices.map((m) => m.name),
+      ['test-best'],
+    )
+    assert.match(warnings[0], /test-last\/confusion\.csv is left out of the report: it needs a header line/)
+  })
+})
+
+describe('makeReport', () => {
+  it('writes one self-contained page: no external resources, the three chart libraries inlined', async (t) => {
+    const dir = tempDir(t)
+    const result = await makeReport({paths: [SWEEP_FIXTURE], out: dir})
+    assert.equal(result.file, join(dir, 'report.html'))
+    const html = readFileSync(result.file, 'utf8')
+    // The markup outside the inlined scripts loads nothing.
+    const markup = html.replace(/<script>[\s\S]*?<\/script>/g, '<script></script>')
+    assert.ok(!/<(script|img|iframe)[^>]+src=|<link[^>]+href=/i.test(markup), 'no external resources')
+    for (const name of ['vega', 'vega-lite', 'vega-embed']) assert.match(html, new RegExp(`<script>/\\* ${name} \\d+\\.\\d+\\.\\d+ \\*/`))
+    assert.equal(result.charts, 2)
+    assert.deepEqual(result.sections, [{title: 'CIFAR-10', rows: 4}])
+    assert.match(html, /<td>1 Block Joint MM \(Conv \+ ViT\)<span class="runs-of-row"><a href="#run-3">seed 42<\/a><\/span><\/td><td class="num">0\.5000 \(incomplete: 2\/3 epochs, failed\)<\/td>/)
+  })
+
+  it('escapes what it shows from the run folders', async (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'run'), {name: 'x', label: '<b>A & B</b>', test: [0.5]})
+    const {file} = await makeReport({paths: [dir]})
+    const html = readFileSync(file, 'utf8')
+    assert.ok(html.includes('&lt;b&gt;A &amp; B&lt;/b&gt;'))
+    assert.ok(!html.includes('<b>A & B</b>'))
+  })
+})
+
+describe('mixture report (spawned)', () => {
+  const mixture = (args: string[]) => spawnSync(process.execPath, [join(ROOT, 'bin/run.js'), 'report', ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+
+  it('prints one JSON document with --json', (t) => {
+    const out = join(tempDir(t), 'r.html')
+    const child = mixture([SWEEP_FIXTURE, '--out', out, '--json'])
+    assert.equal(child.status, 0, child.stderr)
+    const doc = JSON.parse(child.stdout) as {file: string; runs: number; sections: unknown[]}
+    assert.equal(doc.file, out)
+    assert.equal(doc.runs, 3)
+  })
+
+  it('exits 2 for a folder that does not exist or holds no runs, writing nothing', (t) => {
+    const dir = tempDir(t)
+    const missing = mixture([join(dir, 'nope')])
+    assert.equal(missing.status, 2)
+    assert.match(missing.stderr, /nope does not exist\. Pass run folders/)
+    const empty = mixture([dir])
+    assert.equal(empty.status, 2)
+    assert.match(empty.stderr, /No summary\.json found/)
+    assert.equal(spawnSync('ls', ['-A', dir], {encoding: 'utf8'}).stdout, '')
+  })
+})
