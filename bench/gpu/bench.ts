@@ -17,7 +17,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {tf} from '../../src/engine/tf.js'
-import '../../src/engine/kernels/index.js'
+import '../../src/backends/cpu/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -301,9 +301,10 @@ async function bindGroupMisses(): Promise<number | undefined> {
   return recordingStats(tf.backend() as never)?.misses
 }
 
-/** Which normalisation path the layers take on this backend (src/layers/norm.ts decides). */
+/** Which normalisation path the layers take on this backend (src/ops/batchnorm.ts and layernorm.ts decide). */
 async function fuseNorms(): Promise<string> {
-  const {hasFusedBatchNorm, hasFusedLayerNorm} = await import('../../src/engine/kernels/fused-norm.js')
+  const {hasFusedBatchNorm} = await import('../../src/ops/batchnorm.js')
+  const {hasFusedLayerNorm} = await import('../../src/ops/layernorm.js')
   return hasFusedBatchNorm() && hasFusedLayerNorm() ? 'fused kernels' : 'closed-form composites'
 }
 

@@ -7,7 +7,7 @@
  * first stderr line of a run names the backend and those reasons.
  */
 import {tf} from './tf.js'
-import './kernels/index.js'
+import '../backends/cpu/index.js'
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKENDS)[number]

@@ -9,7 +9,7 @@
  * way. webgpu/graph.ts is the one implementation.
  */
 import type {tf} from './tf.js'
-import type {AdamAttrs} from './optimizer.js'
+import type {AdamAttrs} from '../ops/adam.js'
 
 /** What changes from one training step to the next besides the batch. */
 export interface StepContext {

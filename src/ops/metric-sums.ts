@@ -7,8 +7,8 @@
  * to step — which a recorded step needs in order to be replayed (webgpu/graph.ts). Elsewhere each
  * batch makes a new tensor from the old one (the same float32 arithmetic).
  */
-import {tf} from './tf.js'
-import {constant} from './constants.js'
+import {tf} from '../engine/tf.js'
+import {constant} from '../engine/constants.js'
 
 export interface InPlaceMetrics {
   /** sums += [loss·batch, correct] in place; false when it cannot (the caller then does it). */

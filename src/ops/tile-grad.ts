@@ -6,9 +6,11 @@
  * the backward pass (32,768 dispatches for one LayerNorm of the ViT at batch 64; 18,432 for the
  * Perceiver's input LayerNorm over 9,216 tokens, enough to crash the WebGPU device). Reading dy as
  * (r0, s0, r1, s1, …) and summing the r axes gives the same result in one reduction.
- * The gradient registry is global, so once installed this serves every backend (same arithmetic).
+ * The gradient registry is global, so once registered (`registerTileGradient`) this serves every
+ * backend (same arithmetic). No kernel: the op is the gradient itself, against tfjs's sum of slices.
  */
-import {tf} from '../tf.js'
+import {tf} from '../engine/tf.js'
+import type {OpContract} from './contract.js'
 
 /** dx for x of shape `shape` tiled by `reps`, from dy of shape shape·reps. */
 export function tileGrad(dy: tf.Tensor, shape: number[], reps: number[]): tf.Tensor {
@@ -24,11 +26,12 @@ export function tileGrad(dy: tf.Tensor, shape: number[], reps: number[]): tf.Ten
   })
 }
 
-let installed = false
+let registered = false
 
-export function installTileGradient(): void {
-  if (installed) return
-  installed = true
+/** Tile's gradient through `tileGrad`, for every backend (once per process). */
+export function registerTileGradient(): void {
+  if (registered) return
+  registered = true
   tf.registerGradient({
     kernelName: 'Tile',
     inputsToSave: ['x'],
@@ -38,4 +41,34 @@ export function installTileGradient(): void {
       return {x: () => tileGrad(dy as tf.Tensor, x.shape, reps)}
     },
   })
+}
+
+/** tfjs-core's own Tile gradient: one slice per repetition, added up. */
+export function tileGradComposite(dy: tf.Tensor, shape: number[], reps: number[]): tf.Tensor {
+  return tf.tidy(() => {
+    let dx = tf.zeros(shape)
+    const starts = reps.map(() => 0)
+    const visit = (axis: number): void => {
+      if (axis === reps.length) {
+        dx = tf.add(dx, tf.slice(dy, starts.map((r, i) => r * shape[i]), shape))
+        return
+      }
+      for (let r = 0; r < reps[axis]; r++) {
+        starts[axis] = r
+        visit(axis + 1)
+      }
+    }
+    visit(0)
+    return dx
+  })
+}
+
+export const tileGradOp: OpContract = {
+  name: 'tile-grad',
+  summary: "Tile's gradient as one reshape and one sum (every backend)",
+  fusedHere: () => true,
+  example: () => [tf.randomUniform([2 * 3, 4, 3 * 5], -1, 1, 'float32', 121)],
+  fused: ([dy]) => [tileGrad(dy, [3, 4, 5], [2, 1, 3])],
+  composite: ([dy]) => [tileGradComposite(dy, [3, 4, 5], [2, 1, 3])],
+  tolerance: 1e-6,
 }

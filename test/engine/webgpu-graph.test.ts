@@ -12,7 +12,7 @@
 import {after, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
-import '../../src/engine/kernels/index.js'
+import '../../src/backends/cpu/index.js'
 import {Trainer} from '../../src/engine/trainer.js'
 import {countDispatches} from '../../src/engine/webgpu/dispatches.js'
 import {buildModel} from '../../src/model/build.js'

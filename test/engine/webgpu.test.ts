@@ -8,12 +8,12 @@
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
-import '../../src/engine/kernels/index.js'
-import {adamLoop} from '../../src/engine/kernels/adam.js'
-import {dropoutHash, dropoutLoop, seededDropout} from '../../src/engine/kernels/dropout.js'
-import {adamStep, adamUpdate, type AdamAttrs} from '../../src/engine/optimizer.js'
+import '../../src/backends/cpu/index.js'
+import {adamLoop} from '../../src/backends/cpu/kernels/adam.js'
+import {dropoutHash, dropoutLoop, seededDropout} from '../../src/ops/dropout.js'
+import {adamStep, adamUpdate, type AdamAttrs} from '../../src/ops/adam.js'
 import {isSoftwareAdapter, loadWebgpu} from '../../src/engine/webgpu/index.js'
-import {tileGrad} from '../../src/engine/kernels/tile-grad.js'
+import {tileGrad} from '../../src/ops/tile-grad.js'
 import {flatWorkgroups, type WebgpuBackendInternals} from '../../src/engine/webgpu/runner.js'
 import {gemmPlan} from '../../src/engine/webgpu/gemm.js'
 
@@ -270,7 +270,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
 
   it('BatchNorm (training): y, gradients and running statistics match the layer on cpu (few and many chunks; 2 + 2 and 3 + 3 dispatches)', async () => {
     const {BatchNorm} = await import('../../src/layers/norm.js')
-    const {batchNormTraining, hasFusedBatchNorm} = await import('../../src/engine/kernels/fused-norm.js')
+    const {batchNormTraining, hasFusedBatchNorm} = await import('../../src/ops/batchnorm.js')
     const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
     const before = process.env.MIXTURE_WEBGPU_BN_TWO_PASS
     // 7 chunks of rows, then 225 (more than the 32 lanes of the pass over the chunks; capped at 128
@@ -357,7 +357,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
 
   it('LayerNorm: y and gradients match the layer on cpu; the backward pass is 2 dispatches up to 1,024 columns, 3 wider', async () => {
     const {LayerNorm} = await import('../../src/layers/norm.js')
-    const {layerNorm, LN_GRAD_KERNEL, LN_KERNEL} = await import('../../src/engine/kernels/fused-norm.js')
+    const {layerNorm, LN_GRAD_KERNEL, LN_KERNEL} = await import('../../src/ops/layernorm.js')
     const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
     // one row per chunk; 2,145 rows in chunks of 2 (the last one short); rows too wide for the fused pass
     for (const shape of [[2, 37, 130], [3, 29], [65, 33, 96], [3, 1100]]) {
@@ -540,7 +540,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('softmax cross-entropy: loss, correct count and gradient in one dispatch each way, as the cpu composite', async () => {
-    const {crossEntropy} = await import('../../src/engine/kernels/xent.js')
+    const {crossEntropy} = await import('../../src/ops/cross-entropy.js')
     const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
     for (const [B, K] of [[64, 10], [300, 100], [3, 2]]) {
       const xs = series(B * K, (i) => 3 * Math.sin(i * 0.77) + Math.cos(i * 0.1))

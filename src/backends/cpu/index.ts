@@ -1,10 +1,13 @@
-/** The project's own kernels for the `cpu` backend (other backends register theirs beside their loader). */
-import './dropout.js'
-import './adam.js'
-import {installTileGradient} from './tile-grad.js'
-import {installReluGradient} from './relu-grad.js'
+/**
+ * The `cpu` backend: tfjs's pure-JS kernels, registered when engine/tf.ts imports
+ * @tensorflow/tfjs-backend-cpu, plus the project's own (register.ts). Importing this module
+ * registers those and the project's op gradients (ops/gradients.ts) once per process, as importing
+ * tfjs-backend-cpu registers its kernels. Every other backend's loader imports it first (the native
+ * backend copies the cpu kernels, the wasm backend falls back to them), and so does the backend
+ * choice (engine/backend.ts).
+ */
+import {registerOpGradients} from '../../ops/gradients.js'
+import {registerCpuKernels} from './register.js'
 
-// Tile's gradient as one reduction instead of one Slice + Add per repetition (every backend).
-installTileGradient()
-// Relu's gradient through a backend's one-dispatch kernel where it has one (every backend).
-installReluGradient()
+registerCpuKernels()
+registerOpGradients()

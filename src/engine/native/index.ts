@@ -9,7 +9,7 @@
 import {availableParallelism} from 'node:os'
 import {tf} from '../tf.js'
 // the project's own cpu kernels (MixtureAdam, MixtureDropout) are copied like tfjs's
-import '../kernels/index.js'
+import '../../backends/cpu/index.js'
 import {loadAddon, type NativeAddon} from './addon.js'
 import {nativeKernelConfigs} from './kernels.js'
 import {NativeBackend} from './storage.js'

@@ -6,8 +6,8 @@
  */
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu'
 import {tf} from '../tf.js'
-import {ADAM_KERNEL} from '../optimizer.js'
-import {DROPOUT_KERNEL} from '../kernels/dropout.js'
+import {ADAM_KERNEL} from '../../ops/adam.js'
+import {DROPOUT_KERNEL} from '../../ops/dropout.js'
 import {ACT, B, R, U, type NativeAddon} from './addon.js'
 import {NativeBackend} from './storage.js'
 

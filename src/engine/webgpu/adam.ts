@@ -14,7 +14,7 @@
  *     MIXTURE_WEBGPU_ADAM_GROUP=N caps the weights per dispatch.
  */
 import {tf} from '../tf.js'
-import {ADAM_KERNEL, registerInPlaceAdam, type AdamAttrs} from '../optimizer.js'
+import {ADAM_KERNEL, registerInPlaceAdam, type AdamAttrs} from '../../ops/adam.js'
 import {dispatchOn, flatIndexWgsl, flatWorkgroups, ownsData, perStepTensor, registerStepValues, runKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
 
 const WORKGROUP = 256

@@ -22,7 +22,7 @@
 import {tf} from '../tf.js'
 import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, ownsData, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from './runner.js'
 
-import {BN_GRAD_KERNEL, BN_STATS_KERNEL, BN_TRAIN_KERNEL} from '../kernels/fused-norm.js'
+import {BN_GRAD_KERNEL, BN_STATS_KERNEL, BN_TRAIN_KERNEL} from '../../ops/batchnorm.js'
 
 const CHANNELS_PER_GROUP = 64
 const ROW_LANES = 4

@@ -7,7 +7,7 @@
  * the bind group — repeat from step to step instead of being new for every call.
  */
 import {tf} from '../tf.js'
-import {DROPOUT_KERNEL} from '../kernels/dropout.js'
+import {DROPOUT_KERNEL} from '../../ops/dropout.js'
 import {flatIndexWgsl, flatWorkgroups, perStepTensor, registerStepValues, runKernel, type WebgpuBackendInternals} from './runner.js'
 
 const WORKGROUP = 256

@@ -25,7 +25,8 @@ import {runKernel, unrolled, type UniformField, type WebgpuBackendInternals} fro
 import {wrapTunedKernel, type Alternative} from './tune.js'
 import {sumSplits} from './splitk.js'
 import {narrowConv} from './conv_narrow.js'
-import {stridedMatMul, tileFor, type StridedMatMulAttrs} from './matmul.js'
+import {stridedMatMul, tileFor} from './matmul.js'
+import type {StridedMatMulAttrs} from '../../ops/strided-matmul.js'
 
 const TILE = 128
 const TK = 16

@@ -9,10 +9,10 @@
 import './dropout.js'
 import './metrics.js'
 import './graph.js'
-import {installTileGradient} from '../kernels/tile-grad.js'
+import {registerTileGradient} from '../../ops/tile-grad.js'
 import {installIdentityTranspose} from './transpose.js'
 
-installTileGradient()
+registerTileGradient()
 installIdentityTranspose()
 if (process.env.MIXTURE_WEBGPU_FUSED !== '0') {
   await import('./adam.js')

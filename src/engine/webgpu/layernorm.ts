@@ -15,7 +15,7 @@ import {tf} from '../tf.js'
 import {channelPartials, gradSums} from './batchnorm.js'
 import {bindingsWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
 
-import {LN_GRAD_KERNEL, LN_KERNEL} from '../kernels/fused-norm.js'
+import {LN_GRAD_KERNEL, LN_KERNEL} from '../../ops/layernorm.js'
 
 const WG = 64
 /** Widest rows whose column sums fit in workgroup memory (2 × 4 KiB). */

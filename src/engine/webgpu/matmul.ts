@@ -21,21 +21,7 @@
 import {tf} from '../tf.js'
 import {runKernel, type WebgpuBackendInternals} from './runner.js'
 import {sumSplits} from './splitk.js'
-
-export const STRIDED_MATMUL = 'MixtureStridedMatMul'
-
-export interface StridedMatMulAttrs {
-  I: number
-  J: number
-  K: number
-  batch: number
-  heads: number
-  alpha: number
-  outShape: number[]
-  aView: number[]
-  bView: number[]
-  cView: number[]
-}
+import {STRIDED_MATMUL_KERNEL as STRIDED_MATMUL, type StridedMatMulAttrs} from '../../ops/strided-matmul.js'
 
 const TK = 16
 

@@ -5,7 +5,7 @@
  * (graph.ts); the composite made a new tensor every batch (2 dispatches).
  */
 import {tf} from '../tf.js'
-import {registerInPlaceMetrics} from '../metrics.js'
+import {registerInPlaceMetrics} from '../../ops/metric-sums.js'
 import {bindingsWgsl, dispatchOn, ownsData, type WebgpuBackendInternals} from './runner.js'
 
 function accumulateWgsl(): string {

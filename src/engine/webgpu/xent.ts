@@ -6,7 +6,7 @@
  * first index, as tfjs's argMax.
  */
 import {tf} from '../tf.js'
-import {XENT_GRAD_KERNEL, XENT_KERNEL} from '../kernels/xent.js'
+import {XENT_GRAD_KERNEL, XENT_KERNEL} from '../../ops/cross-entropy.js'
 import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
 
 const THREADS = 256

@@ -1,11 +1,7 @@
 /** `MixtureAdam` for the cpu backend: one fused loop instead of ~12 element-wise kernels. */
-import {tf} from '../tf.js'
-import {ADAM_KERNEL, type AdamAttrs} from '../optimizer.js'
-
-interface CpuBackendLike {
-  data: {get(id: unknown): {values: Float32Array}}
-  makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo
-}
+import {tf} from '../../../engine/tf.js'
+import {ADAM_KERNEL, type AdamAttrs} from '../../../ops/adam.js'
+import type {CpuBackendLike} from '../internals.js'
 
 /** The fused update on plain arrays (shared by the cpu kernel and tests). */
 export function adamLoop(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, outP: Float32Array, outM: Float32Array, outV: Float32Array, a: AdamAttrs): void {
@@ -25,7 +21,7 @@ export function adamLoop(p: Float32Array, g: Float32Array, m: Float32Array, v: F
   }
 }
 
-tf.registerKernel({
+export const adamConfig: tf.KernelConfig = {
   kernelName: ADAM_KERNEL,
   backendName: 'cpu',
   kernelFunc: ({inputs, backend, attrs}) => {
@@ -37,4 +33,4 @@ tf.registerKernel({
     adamLoop(get(param), get(grad), get(m), get(v), out[0], out[1], out[2], attrs as unknown as AdamAttrs)
     return out.map((values) => b.makeTensorInfo(param.shape, 'float32', values))
   },
-})
+}

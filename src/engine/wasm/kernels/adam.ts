@@ -4,8 +4,8 @@
  * a full pass with its own allocation.
  */
 import {tf} from '../../tf.js'
-import type {AdamAttrs} from '../../optimizer.js'
-import {ADAM_KERNEL} from '../../optimizer.js'
+import type {AdamAttrs} from '../../../ops/adam.js'
+import {ADAM_KERNEL} from '../../../ops/adam.js'
 import {type Backend, type Info, heapF32, offsetOf} from '../util.js'
 
 function kernel({inputs, backend, attrs}: {inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap}): Info[] {

@@ -15,8 +15,9 @@
  *   MixtureDropout {x} {rate, seed} → x·keep(i)/(1 − rate), keep from the shared counter hash.
  */
 import {tf} from '../../tf.js'
-import {BN_GRAD_KERNEL, BN_STATS_KERNEL, LN_GRAD_KERNEL, LN_KERNEL} from '../../kernels/fused-norm.js'
-import {DROPOUT_KERNEL, dropoutHash} from '../../kernels/dropout.js'
+import {BN_GRAD_KERNEL, BN_STATS_KERNEL} from '../../../ops/batchnorm.js'
+import {LN_GRAD_KERNEL, LN_KERNEL} from '../../../ops/layernorm.js'
+import {DROPOUT_KERNEL, dropoutHash} from '../../../ops/dropout.js'
 import {type Backend, type Info, heapF32, offsetOf} from '../util.js'
 
 type Args = {inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap}
