@@ -113,7 +113,7 @@ export const adamOps: OpContract[] = [
   {
     name: 'adam',
     summary: "one weight's Adam update with coupled L2 (PyTorch's)",
-    fusedHere: () => hasKernels(ADAM_KERNEL),
+    kernels: [ADAM_KERNEL],
     example: () => adamExample([37, 5], 131),
     fused: ([p, g, m, v]) => adamFused(p, g, m, v, EXAMPLE_ATTRS),
     composite: ([p, g, m, v]) => adamComposite(p, g, m, v, EXAMPLE_ATTRS),
@@ -122,6 +122,7 @@ export const adamOps: OpContract[] = [
   {
     name: 'adam-in-place',
     summary: "every weight's Adam update at once, in place",
+    kernels: [],
     fusedHere: hasInPlaceAdam,
     example: () => [...adamExample([37, 5], 141), ...adamExample([64], 151), ...adamExample([3, 3, 4, 8], 161)],
     fused: (inputs) => inPlaceStep(inputs, (params, grads, m, v) => adamStep(params, grads, m, v, EXAMPLE_ATTRS)),

@@ -122,7 +122,7 @@ export const attentionOps: OpContract[] = [
 ].map(({what, shapes}) => ({
   name: `attention (${what})`,
   summary: 'softmax(q·kᵀ·scale)·v over heads read in place from packed projections',
-  fusedHere: hasFusedAttention,
+  kernels: [STRIDED_MATMUL_KERNEL, SOFTMAX_GRAD_KERNEL],
   example: () => shapes.map((s, i) => tf.randomUniform(s, -1, 1, 'float32', 81 + i)),
   fused: (xs) => [attentionFused(xs, 2, 8, 8 ** -0.5)],
   composite: (xs) => [attentionComposite(xs, 2, 8, 8 ** -0.5)],

@@ -108,7 +108,8 @@ export const batchNormTrainingFused: BatchNormTrainingOp = (x, gamma, beta, runn
 /** The contract's run: y and the running statistics after one training-mode call. */
 function runOnce(run: BatchNormTrainingOp, [x, gamma, beta, mean, variance]: tf.Tensor[]): tf.Tensor[] {
   let running = [mean, variance]
-  const y = run(x, gamma, beta, mean, variance, {momentum: 0.1, epsilon: 1e-5}, (m, v) => (running = [m, v]))
+  // Kept: the fused way hands them over from inside tf.customGrad's scope.
+  const y = run(x, gamma, beta, mean, variance, {momentum: 0.1, epsilon: 1e-5}, (m, v) => (running = [tf.keep(m), tf.keep(v)]))
   return [y, ...running]
 }
 
@@ -117,6 +118,7 @@ export const batchNormOps: OpContract[] = [[6, 5, 7, 12], [40, 9]].map((shape) =
   return {
     name: `batchnorm of rank ${shape.length}`,
     summary: 'training-mode BatchNorm over the last axis, with the running statistics updated',
+    kernels: [BN_STATS_KERNEL, BN_TRAIN_KERNEL, BN_GRAD_KERNEL],
     fusedHere: hasFusedBatchNorm,
     example: () => [
       tf.randomUniform(shape, -1, 3, 'float32', 21),

@@ -53,13 +53,15 @@ export interface OpContract {
   name: string
   /** What it computes, in one line. */
   summary: string
-  /** Whether the active backend runs the op fused (registered all its kernels, or its in-place update). */
-  fusedHere(): boolean
+  /** The kernels that fuse it (none for an op fused otherwise: an in-place update, a gradient). */
+  kernels: string[]
+  /** Whether the active backend runs the op fused; default: it registered every one of `kernels`. */
+  fusedHere?(): boolean
   /** Small inputs (seeded; made on the active backend). */
   example(): tf.Tensor[]
   /** The op through the backend's kernels (called only where `fusedHere()`); the first output is the op's value. */
   fused(inputs: tf.Tensor[]): tf.Tensor[]
-  /** The op from tfjs ops alone. */
+  /** The op without its kernels: the composite its dispatcher falls back to. */
   composite(inputs: tf.Tensor[]): tf.Tensor[]
   /** Inputs whose gradients (of the first output) are compared too; none: outputs only. */
   gradients?: number[]

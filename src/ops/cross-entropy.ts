@@ -57,7 +57,7 @@ export function crossEntropyFused(logits: tf.Tensor2D, labels: tf.Tensor1D): {lo
 export const crossEntropyOp: OpContract = {
   name: 'cross-entropy',
   summary: 'mean softmax cross-entropy of integer labels, and the top-1 count (an out-of-range label counts for nothing)',
-  fusedHere: () => hasKernels(XENT_KERNEL, XENT_GRAD_KERNEL),
+  kernels: [XENT_KERNEL, XENT_GRAD_KERNEL],
   example: () => [tf.randomUniform([9, 13], -3, 3, 'float32', 101), tf.tensor1d([0, 12, 5, 5, 7, 1, 13, -1, 3], 'int32')],
   fused: ([logits, labels]) => {
     const {loss, correct} = crossEntropyFused(logits as tf.Tensor2D, labels as tf.Tensor1D)

@@ -100,12 +100,24 @@ export function stepDropout(x: tf.Tensor, rate: number, layerSeed: number): tf.T
   return seededDropout(x, rate, {layerSeed, step: trainingStep})
 }
 
+const EXAMPLE: DropoutSeedSource = {layerSeed: 1234, step: 5}
+
+/**
+ * The contract's composite: x times the host's mask (`dropoutLoop` over ones), rather than x read
+ * back as `dropoutComposite` does, which a GPU backend cannot do synchronously.
+ */
+function maskedComposite(x: tf.Tensor, {rate, seed}: DropoutAttrs): tf.Tensor {
+  const mask = new Float32Array(x.size)
+  dropoutLoop(new Float32Array(x.size).fill(1), mask, rate, seed)
+  return tf.mul(x, tf.tensor(mask, x.shape, 'float32'))
+}
+
 export const dropoutOp: OpContract = {
   name: 'dropout',
   summary: 'x · keep(hash(seed, i)) / (1 − rate), the same mask on every backend',
-  fusedHere: () => hasKernels(DROPOUT_KERNEL),
+  kernels: [DROPOUT_KERNEL],
   example: () => [tf.randomUniform([6, 50], -1, 1, 'float32', 91)],
-  fused: ([x]) => [dropoutFused(x, attrsOf(0.3, {layerSeed: 1234, step: 5}))],
-  composite: ([x]) => [dropoutComposite(x, attrsOf(0.3, {layerSeed: 1234, step: 5}))],
+  fused: ([x]) => [dropoutFused(x, attrsOf(0.3, EXAMPLE))],
+  composite: ([x]) => [maskedComposite(x, attrsOf(0.3, EXAMPLE))],
   tolerance: 1e-6,
 }

@@ -28,7 +28,7 @@ export function gegluComposite(t: tf.Tensor): tf.Tensor {
 export const gegluOp: OpContract = {
   name: 'geglu',
   summary: 'x · GELU(gates), the last axis split in halves (x, gates)',
-  fusedHere: () => hasKernels(GEGLU_KERNEL, GEGLU_GRAD_KERNEL),
+  kernels: [GEGLU_KERNEL, GEGLU_GRAD_KERNEL],
   example: () => [tf.randomUniform([3, 5, 2 * 19], -4, 4, 'float32', 51)],
   fused: ([x]) => [unaryKernelOp(GEGLU_KERNEL, GEGLU_GRAD_KERNEL, x)],
   composite: ([x]) => [gegluComposite(x)],

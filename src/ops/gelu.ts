@@ -26,7 +26,7 @@ export function geluComposite(x: tf.Tensor): tf.Tensor {
 export const geluOp: OpContract = {
   name: 'gelu',
   summary: 'exact GELU, 0.5·x·(1 + erf(x/√2))',
-  fusedHere: () => hasKernels(GELU_KERNEL, GELU_GRAD_KERNEL),
+  kernels: [GELU_KERNEL, GELU_GRAD_KERNEL],
   example: () => [tf.randomUniform([5, 37], -4, 4, 'float32', 41)],
   fused: ([x]) => [unaryKernelOp(GELU_KERNEL, GELU_GRAD_KERNEL, x)],
   composite: ([x]) => [geluComposite(x)],

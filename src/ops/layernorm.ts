@@ -48,7 +48,7 @@ export function layerNormFused(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, 
 export const layerNormOp: OpContract = {
   name: 'layernorm',
   summary: 'LayerNorm over the last axis',
-  fusedHere: hasFusedLayerNorm,
+  kernels: [LN_KERNEL, LN_GRAD_KERNEL],
   example: () => [tf.randomUniform([3, 7, 40], -2, 3, 'float32', 31), tf.randomUniform([40], 0.5, 1.5, 'float32', 32), tf.randomUniform([40], -0.5, 0.5, 'float32', 33)],
   fused: ([x, g, b]) => [layerNormFused(x, g, b, 1e-5)],
   composite: ([x, g, b]) => [normalizeComposite(x, g, b, [2], 1e-5)],

@@ -98,7 +98,7 @@ export const normOps: OpContract[] = [
 ].map(({axes, gamma, name}) => ({
   name,
   summary: `(x − mean) · rstd · γ + β over axes [${axes}]`,
-  fusedHere: () => hasKernels(NORM_KERNEL, NORM_GRAD_KERNEL),
+  kernels: [NORM_KERNEL, NORM_GRAD_KERNEL],
   example: () => [tf.randomUniform([3, 4, 5, 6], -2, 3, 'float32', 11), tf.randomUniform(gamma, 0.5, 1.5, 'float32', 12), tf.randomUniform(gamma, -0.5, 0.5, 'float32', 13)],
   fused: ([x, g, b]) => [normalizeFused(x, g, b, axes, 1e-5)],
   composite: ([x, g, b]) => [normalizeComposite(x, g, b, axes, 1e-5)],

@@ -44,7 +44,7 @@ export function registerReluGradient(): void {
 export const reluGradOp: OpContract = {
   name: 'relu-grad',
   summary: "Relu's gradient dy · step(x) (NaN where x is NaN)",
-  fusedHere: () => hasKernels(RELU_GRAD_KERNEL),
+  kernels: [RELU_GRAD_KERNEL],
   example: () => [tf.randomUniform([7, 31], -1, 1, 'float32', 111), tf.tensor2d([...Array.from({length: 7 * 31 - 3}, (_, i) => Math.sin(i) * 2), 0, -0, NaN], [7, 31])],
   fused: ([dy, x]) => [runKernel(RELU_GRAD_KERNEL, {dy, x})],
   composite: ([dy, x]) => [reluGradComposite(dy, x)],

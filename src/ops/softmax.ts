@@ -34,7 +34,7 @@ export function softmaxGrad(dy: tf.Tensor, y: tf.Tensor): tf.Tensor {
 export const softmaxOp: OpContract = {
   name: 'softmax',
   summary: 'softmax over the last axis, its gradient y·(dy − Σ dy·y)',
-  fusedHere: () => hasKernels(SOFTMAX_GRAD_KERNEL),
+  kernels: [SOFTMAX_GRAD_KERNEL],
   example: () => [tf.randomUniform([2, 3, 9, 70], -5, 5, 'float32', 61)],
   fused: ([x]) => [softmaxFused(x)],
   composite: ([x]) => [tf.softmax(x, -1)],

@@ -6,6 +6,7 @@
  * Kernel (the webgpu backend registers it):
  *   `MixtureStridedMatMul` {a, b} float32, attrs `StridedMatMulAttrs` → C of `outShape`, where
  *   C[b, h, i, j] (at b·cB + h·cH + i·cI + j·cJ) = α · Σ_k A[aOff + b·aB + h·aH + i·aI + k·aK] · B[bOff + b·bB + h·bH + k·bK + j·bJ]
+ * The kernel has no gradient of its own: attention.ts differentiates through it with more products.
  * The composite gathers both operands into (batch·heads) matrices, multiplies them and gathers the
  * result into the output's layout (the output view covers it exactly once).
  */
@@ -73,10 +74,9 @@ export const stridedMatMulOps: OpContract[] = [
 ].map(({what, a, b, attrs}, i) => ({
   name: `strided-matmul ${what}`,
   summary: 'α·A·B over (batch × heads) matrices read and written through strides',
-  fusedHere: () => hasKernels(STRIDED_MATMUL_KERNEL),
+  kernels: [STRIDED_MATMUL_KERNEL],
   example: () => [tf.randomUniform(a, -1, 1, 'float32', 71 + 2 * i), tf.randomUniform(b, -1, 1, 'float32', 72 + 2 * i)],
   fused: ([x, y]) => [stridedMatMul(x, y, attrs)],
   composite: ([x, y]) => [stridedMatMulComposite(x, y, attrs)],
-  gradients: [0, 1],
   tolerance: 1e-5,
 }))

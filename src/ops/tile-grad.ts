@@ -66,6 +66,7 @@ export function tileGradComposite(dy: tf.Tensor, shape: number[], reps: number[]
 export const tileGradOp: OpContract = {
   name: 'tile-grad',
   summary: "Tile's gradient as one reshape and one sum (every backend)",
+  kernels: [],
   fusedHere: () => true,
   example: () => [tf.randomUniform([2 * 3, 4, 3 * 5], -1, 1, 'float32', 121)],
   fused: ([dy]) => [tileGrad(dy, [3, 4, 5], [2, 1, 3])],
