@@ -73,7 +73,7 @@ const PROBES: Probe[] = [
   {
     name: 'native',
     async load() {
-      const {loadNative} = await import('./native/index.js')
+      const {loadNative} = await import('../backends/native/index.js')
       return loadNative()
     },
   },

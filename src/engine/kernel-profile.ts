@@ -4,7 +4,7 @@
  * times is the framework's own overhead (tape, bookkeeping, garbage collection).
  */
 import {performance} from 'node:perf_hooks'
-import {tf} from '../tf.js'
+import {tf} from './tf.js'
 
 export interface KernelTime {
   name: string

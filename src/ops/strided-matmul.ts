@@ -11,7 +11,7 @@
  * result into the output's layout (the output view covers it exactly once).
  */
 import {tf} from '../engine/tf.js'
-import {hasKernels, runKernel, type OpContract} from './contract.js'
+import {runKernel, type OpContract} from './contract.js'
 
 export const STRIDED_MATMUL_KERNEL = 'MixtureStridedMatMul'
 

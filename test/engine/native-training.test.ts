@@ -6,7 +6,7 @@
 import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf, tfl, type LayersModel} from '../../src/engine/tf.js'
-import {loadNative, nativeAddon, NativeBackend} from '../../src/engine/native/index.js'
+import {loadNative, nativeAddon, NativeBackend} from '../../src/backends/native/index.js'
 import {crossEntropy, Trainer} from '../../src/engine/trainer.js'
 import {setDropoutStep} from '../../src/ops/dropout.js'
 import {buildModel} from '../../src/model/build.js'

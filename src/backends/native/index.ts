@@ -7,16 +7,14 @@
  * Threads: `MIXTURE_THREADS` if set, else every core.
  */
 import {availableParallelism} from 'node:os'
-import {tf} from '../tf.js'
-// the project's own cpu kernels (MixtureAdam, MixtureDropout) are copied like tfjs's
-import '../../backends/cpu/index.js'
+import {tf} from '../../engine/tf.js'
+// the cpu backend's kernels (the project's own among them) are copied to this one
+import '../cpu/index.js'
 import {loadAddon, type NativeAddon} from './addon.js'
-import {nativeKernelConfigs} from './kernels.js'
+import {NATIVE_BACKEND, registerNativeKernels} from './register.js'
 import {NativeBackend} from './storage.js'
 
-export {NativeBackend}
-
-export const NATIVE_BACKEND = 'native'
+export {NativeBackend, NATIVE_BACKEND}
 
 let registered: {addon: NativeAddon; detail: string} | undefined
 
@@ -53,14 +51,7 @@ export async function loadNative(): Promise<string> {
   if (!tf.findBackend(NATIVE_BACKEND)) {
     tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend())
   }
-  for (const config of tf.getKernelsForBackend('cpu')) {
-    if (tf.getKernel(config.kernelName, NATIVE_BACKEND)) tf.unregisterKernel(config.kernelName, NATIVE_BACKEND)
-    tf.registerKernel({...config, backendName: NATIVE_BACKEND})
-  }
-  for (const config of nativeKernelConfigs(addon)) {
-    if (tf.getKernel(config.kernelName, NATIVE_BACKEND)) tf.unregisterKernel(config.kernelName, NATIVE_BACKEND)
-    tf.registerKernel(config)
-  }
+  registerNativeKernels(addon)
   const detail = `oneDNN ${info.dnnl} JIT ${info.isa}, ${info.simd} element-wise, ${threads} thread${threads === 1 ? '' : 's'}`
   registered = {addon, detail}
   return detail

@@ -22,7 +22,7 @@
  */
 import {totalmem} from 'node:os'
 import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu'
-import type {tf} from '../tf.js'
+import type {tf} from '../../engine/tf.js'
 
 type DataId = object
 
