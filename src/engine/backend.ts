@@ -80,7 +80,7 @@ const PROBES: Probe[] = [
   {
     name: 'wasm',
     async load() {
-      const {loadWasm} = await import('./wasm/index.js')
+      const {loadWasm} = await import('../backends/wasm/index.js')
       return loadWasm()
     },
   },

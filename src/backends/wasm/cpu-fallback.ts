@@ -4,8 +4,8 @@
  * that no model here uses often (segment sums for gather gradients, einsum, depthwise-conv
  * gradients, ...) then works instead of failing with "kernel not registered".
  */
-import {tf} from '../../tf.js'
-import type {Backend, Info} from '../util.js'
+import {tf} from '../../engine/tf.js'
+import type {Backend, Info} from './heap.js'
 
 type CpuBackend = tf.KernelBackend & {
   write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId

@@ -1,8 +1,9 @@
 /**
  * Small helpers for kernels that run on the WASM backend's heap: calling the backend's own
- * kernels, zero-copy views into a tensor's memory, and typed-array access to the heap.
+ * kernels, zero-copy views into a tensor's memory, typed-array access to the heap, and the config
+ * of a kernel written here.
  */
-import {tf} from '../tf.js'
+import {tf} from '../../engine/tf.js'
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm'
 import type {WasmModule} from './module.js'
 
@@ -87,4 +88,20 @@ export function reshaped(info: Info, shape: number[]): Info {
 
 export function int32Bytes(values: number[]): Uint8Array {
   return new Uint8Array(new Int32Array(values).buffer)
+}
+
+/** The config of a kernel of the `wasm` backend computed by `kernelFunc`. */
+export function wasmKernel(kernelName: string, kernelFunc: (args: KernelArgs) => Info | Info[]): tf.KernelConfig {
+  return {kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc}
+}
+
+/** Throws unless every one of `infos` is float32 (`what` names the kernel). */
+export function requireFloat32(what: string, ...infos: Info[]): void {
+  for (const t of infos) if (t.dtype !== 'float32') throw new Error(`${what} needs float32 tensors, got ${t.dtype}`)
+}
+
+/** A shape read as (rows, last axis). */
+export function rowsAndChannels(shape: number[]): [number, number] {
+  const c = shape[shape.length - 1] ?? 1
+  return [c === 0 ? 0 : tf.util.sizeFromShape(shape) / c, c]
 }

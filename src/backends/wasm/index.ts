@@ -16,44 +16,13 @@
  * the single-threaded build, which is faster when other processes keep the cores busy.
  */
 import os from 'node:os'
-import {tf} from '../tf.js'
+import {tf} from '../../engine/tf.js'
+// the wasm backend falls back to the cpu backend's kernels (the project's own among them)
+import '../cpu/index.js'
 import {type CreatedBackend, createWasmBackend, HEAP_HEADROOM_BYTES, HEAP_MAX_BYTES, type WasmModule} from './module.js'
-import {adamConfig} from './kernels/adam.js'
-import {conv2dBackpropFilterConfig, conv2dBackpropInputConfig, convForwardConfig} from './kernels/conv.js'
-import {registerCpuFallbacks} from './kernels/fallback.js'
-import {batchMatMulConfig, fusedMatMulConfig} from './kernels/matmul.js'
-import {maxPoolGradConfig} from './kernels/pool.js'
-import {reductionConfig} from './kernels/reduce.js'
-import {tileConfig} from './kernels/tile.js'
-import {castConfig, identityConfig, transposeConfig} from './kernels/copy.js'
-import {normKernelConfigs} from './kernels/norm.js'
-import {activationKernelConfigs} from './kernels/activation.js'
+import {registerWasmKernels, WASM_KERNELS} from './register.js'
 
-/** Kernels that replace (or add to) the package's outright. */
-const NEW_KERNELS: tf.KernelConfig[] = [
-  conv2dBackpropFilterConfig,
-  conv2dBackpropInputConfig,
-  batchMatMulConfig,
-  fusedMatMulConfig,
-  maxPoolGradConfig,
-  adamConfig,
-  ...normKernelConfigs,
-  ...activationKernelConfigs,
-]
-/** Kernels that take over the common cases and hand the rest to the package's own kernel. */
-const WRAPPED_KERNELS: Record<string, (original: tf.KernelConfig) => tf.KernelConfig> = {
-  Conv2D: convForwardConfig,
-  FusedConv2D: convForwardConfig,
-  Tile: tileConfig,
-  Transpose: transposeConfig,
-  Identity: identityConfig,
-  Cast: castConfig,
-  Sum: (original) => reductionConfig('Sum', original),
-  Mean: (original) => reductionConfig('Mean', original),
-}
-
-/** Names of the kernels this module registers for `wasm` (besides the cpu fallbacks). */
-export const WASM_KERNELS: string[] = [...NEW_KERNELS.map((k) => k.kernelName), ...Object.keys(WRAPPED_KERNELS)]
+export {WASM_KERNELS}
 
 const WASM_PRIORITY = 2
 const MAX_THREADS = 8 // the Emscripten build pre-spawns 8 workers; XNNPACK cannot use more
@@ -90,20 +59,6 @@ export function wasmThreads(): number {
   return Math.max(1, Math.min(cores, MAX_THREADS))
 }
 
-function registerKernels(): number {
-  for (const config of NEW_KERNELS) {
-    if (tf.getKernel(config.kernelName, 'wasm')) tf.unregisterKernel(config.kernelName, 'wasm')
-    tf.registerKernel(config)
-  }
-  for (const [name, wrap] of Object.entries(WRAPPED_KERNELS)) {
-    const original = tf.getKernel(name, 'wasm')
-    if (!original) throw new Error(`@tensorflow/tfjs-backend-wasm has no ${name} kernel to extend`)
-    tf.unregisterKernel(name, 'wasm')
-    tf.registerKernel(wrap(original))
-  }
-  return registerCpuFallbacks().length
-}
-
 async function load(): Promise<string> {
   let tfw: typeof import('@tensorflow/tfjs-backend-wasm')
   try {
@@ -118,7 +73,7 @@ async function load(): Promise<string> {
   created = made
   tf.removeBackend('wasm')
   tf.registerBackend('wasm', () => made.backend, WASM_PRIORITY)
-  const fallbacks = registerKernels()
+  const fallbacks = registerWasmKernels()
   const threads = made.build === 'threaded-simd' ? `${made.threads} thread${made.threads === 1 ? '' : 's'}` : `single-threaded${made.threadsNote ? ` (${made.threadsNote})` : ''}`
   return `XNNPACK ${made.build} build, ${threads}, training kernels added (${WASM_KERNELS.length} native, ${fallbacks} via cpu)`
 }

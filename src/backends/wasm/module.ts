@@ -17,7 +17,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type * as WasmPackage from '@tensorflow/tfjs-backend-wasm'
-import type {tf} from '../tf.js'
+import type {tf} from '../../engine/tf.js'
 
 const require = createRequire(import.meta.url)
 

@@ -1,12 +1,12 @@
 /**
- * `MixtureAdam` (contract in ../../optimizer.ts) as one pass over the WASM heap: reads param,
+ * `MixtureAdam` (ops/adam.ts) as one pass over the WASM heap: reads param,
  * grad, m, v once and writes param', m', v' once, where the composite runs a dozen kernels, each
  * a full pass with its own allocation.
  */
-import {tf} from '../../tf.js'
+import {tf} from '../../../engine/tf.js'
 import type {AdamAttrs} from '../../../ops/adam.js'
 import {ADAM_KERNEL} from '../../../ops/adam.js'
-import {type Backend, type Info, heapF32, offsetOf} from '../util.js'
+import {type Backend, type Info, heapF32, offsetOf} from '../heap.js'
 
 function kernel({inputs, backend, attrs}: {inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap}): Info[] {
   const b = backend as Backend

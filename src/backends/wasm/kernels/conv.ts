@@ -19,8 +19,8 @@
  * All three (and the forward `Conv2D` / `FusedConv2D`, wrapped below) use only the filter taps that
  * can touch the input: on small maps most taps of a padded filter meet nothing but padding.
  */
-import {tf} from '../../tf.js'
-import {type Backend, type Info, dispose, heapF32, idOf, makeView, offsetOf, releaseView, reshaped, run} from '../util.js'
+import {tf} from '../../../engine/tf.js'
+import {type Backend, type Info, dispose, heapF32, idOf, makeView, offsetOf, releaseView, reshaped, run} from '../heap.js'
 import {gemm, gemmLimits} from './matmul.js'
 
 type Pad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding

@@ -9,8 +9,8 @@
  * copies whole rows of that axis; the package's version computes an index per element and was
  * the slowest kernel of a ViT step after the products. Other permutations go to the package.
  */
-import {tf} from '../../tf.js'
-import {type Backend, type Info, offsetOf, wasmOf} from '../util.js'
+import {tf} from '../../../engine/tf.js'
+import {type Backend, type Info, offsetOf, wasmOf} from '../heap.js'
 
 function share(backend: Backend, x: Info): Info {
   backend.incRef(x.dataId)

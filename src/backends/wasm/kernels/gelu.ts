@@ -1,16 +1,13 @@
 /**
- * The project's fused activation kernels (used by src/layers when the backend has them), as single
- * passes over the WASM heap:
+ * Exact GELU (ops/gelu.ts) as single passes over the WASM heap:
  *   MixtureGelu {x} → 0.5·x·(1 + erf(x/√2));  MixtureGeluGrad {dy, x} → dy·(Φ(x) + x·φ(x)).
- *   MixtureSoftmaxGrad {dy, y} → y·(dy − Σ dy·y) over the last axis.
  * Besides the passes they save, they keep a training step's memory down: the composite GELU holds
  * four full-size tensors per call for its gradient, this one holds x.
  * erf is Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), the formula of tfjs's cpu `Erf`.
  */
-import {tf} from '../../tf.js'
-import {type Backend, type Info, heapF32, offsetOf} from '../util.js'
-
-type Args = {inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap}
+import {tf} from '../../../engine/tf.js'
+import {GELU_GRAD_KERNEL, GELU_KERNEL} from '../../../ops/gelu.js'
+import {heapF32, offsetOf, requireFloat32, wasmKernel, type Info, type KernelArgs} from '../heap.js'
 
 const P = 0.3275911
 const A1 = 0.254829592
@@ -28,14 +25,10 @@ export function erf(x: number): number {
   return s * (1 - ((((A5 * t + A4) * t + A3) * t + A2) * t + A1) * t * Math.exp(-a * a))
 }
 
-function float32(what: string, ...infos: Info[]): void {
-  for (const t of infos) if (t.dtype !== 'float32') throw new Error(`${what} needs float32 tensors, got ${t.dtype}`)
-}
-
-function gelu({inputs, backend}: Args): Info {
-  const b = backend as Backend
+function gelu({inputs, backend}: KernelArgs): Info {
+  const b = backend
   const {x} = inputs as {x: Info}
-  float32('MixtureGelu', x)
+  requireFloat32(GELU_KERNEL, x)
   const n = tf.util.sizeFromShape(x.shape)
   const y = b.makeOutput(x.shape, 'float32')
   const heap = heapF32(b)
@@ -48,10 +41,10 @@ function gelu({inputs, backend}: Args): Info {
   return y
 }
 
-function geluGrad({inputs, backend}: Args): Info {
-  const b = backend as Backend
+function geluGrad({inputs, backend}: KernelArgs): Info {
+  const b = backend
   const {dy, x} = inputs as {dy: Info; x: Info}
-  float32('MixtureGeluGrad', dy, x)
+  requireFloat32(GELU_GRAD_KERNEL, dy, x)
   const n = tf.util.sizeFromShape(x.shape)
   const dx = b.makeOutput(x.shape, 'float32')
   const heap = heapF32(b)
@@ -65,35 +58,4 @@ function geluGrad({inputs, backend}: Args): Info {
   return dx
 }
 
-function softmaxGrad({inputs, backend}: Args): Info {
-  const b = backend as Backend
-  const {dy, y} = inputs as {dy: Info; y: Info}
-  float32('MixtureSoftmaxGrad', dy, y)
-  if (!tf.util.arraysEqual(dy.shape, y.shape) || y.shape.length === 0) throw new Error(`MixtureSoftmaxGrad needs dy and y of one shape, got ${dy.shape} and ${y.shape}`)
-  const cols = y.shape[y.shape.length - 1]
-  const n = tf.util.sizeFromShape(y.shape)
-  const dx = b.makeOutput(y.shape, 'float32')
-  if (cols === 0) return dx
-  const heap = heapF32(b)
-  const ys = offsetOf(b, y) >>> 2
-  const gs = offsetOf(b, dy) >>> 2
-  const ds = offsetOf(b, dx) >>> 2
-  for (let r = 0; r < n; r += cols) {
-    let dot = 0
-    for (let j = 0; j < cols; j++) dot += heap[gs + r + j] * heap[ys + r + j]
-    for (let j = 0; j < cols; j++) heap[ds + r + j] = heap[ys + r + j] * (heap[gs + r + j] - dot)
-  }
-  return dx
-}
-
-const config = (kernelName: string, kernelFunc: (args: Args) => Info): tf.KernelConfig => ({
-  kernelName,
-  backendName: 'wasm',
-  kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-})
-
-export const activationKernelConfigs: tf.KernelConfig[] = [
-  config('MixtureGelu', gelu),
-  config('MixtureGeluGrad', geluGrad),
-  config('MixtureSoftmaxGrad', softmaxGrad),
-]
+export const geluConfigs = [wasmKernel(GELU_KERNEL, gelu), wasmKernel(GELU_GRAD_KERNEL, geluGrad)]

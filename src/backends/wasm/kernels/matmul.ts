@@ -11,8 +11,8 @@
  *   - a true batch (attention) runs one XNNPACK product per batch element on zero-copy views of
  *     the heap, transposing each element into a small scratch matrix when needed.
  */
-import {tf} from '../../tf.js'
-import {type Backend, type Info, dispose, f32, heapF32, idOf, int32Bytes, makeView, offsetOf, releaseView, reshaped, run, wasmOf} from '../util.js'
+import {tf} from '../../../engine/tf.js'
+import {type Backend, type Info, dispose, f32, heapF32, idOf, int32Bytes, makeView, offsetOf, releaseView, reshaped, run, wasmOf} from '../heap.js'
 
 const FUSABLE = ['linear', 'relu', 'relu6', 'prelu', 'leakyrelu', 'sigmoid', 'elu'] as const
 

@@ -3,8 +3,8 @@
  * greatest value in row-major window order, as the cpu backend does) and adds dy there. The
  * package's version loops over every input position and every window that could contain it.
  */
-import {tf} from '../../tf.js'
-import {type Backend, type Info, heapF32, offsetOf} from '../util.js'
+import {tf} from '../../../engine/tf.js'
+import {type Backend, type Info, heapF32, offsetOf} from '../heap.js'
 
 interface PoolAttrs {
   filterSize: number | [number, number]

@@ -4,8 +4,8 @@
  * accumulating in float64, instead of the package's full transpose followed by a reduction.
  * Reductions over the innermost axes go to the package's kernel.
  */
-import {tf} from '../../tf.js'
-import {type Backend, type Info, heapF32, offsetOf} from '../util.js'
+import {tf} from '../../../engine/tf.js'
+import {type Backend, type Info, heapF32, offsetOf} from '../heap.js'
 
 /** [outer, reduced, inner] sizes when the reduced axes form one contiguous block, else null. */
 function blockShape(shape: number[], axes: number[]): [number, number, number] | null {

@@ -3,8 +3,8 @@
  * work is a few large memory moves instead of index arithmetic per element (the package's
  * version; BatchNorm's gradient tiles per-channel statistics to the full activation size).
  */
-import {tf} from '../../tf.js'
-import {type Backend, type Info, offsetOf, wasmOf} from '../util.js'
+import {tf} from '../../../engine/tf.js'
+import {type Backend, type Info, offsetOf, wasmOf} from '../heap.js'
 
 export function tile(backend: Backend, x: Info, reps: number[]): Info {
   const shape = x.shape
