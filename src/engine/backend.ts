@@ -59,7 +59,7 @@ const PROBES: Probe[] = [
   {
     name: 'webgpu',
     async load() {
-      const {loadWebgpu} = await import('./webgpu/index.js')
+      const {loadWebgpu} = await import('../backends/webgpu/index.js')
       return loadWebgpu()
     },
   },

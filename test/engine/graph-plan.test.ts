@@ -1,12 +1,12 @@
 /**
- * The pure half of step replay (src/engine/webgpu/graph-plan.ts) on plain objects, no GPU: which
+ * The pure half of step replay (src/backends/webgpu/graph-plan.ts) on plain objects, no GPU: which
  * recorded steps can be replayed, the role of every binding, and the signature that two consecutive
  * recordings must share.
  */
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
-import {planRecording, pruneUnread, type Command, type Known, type Plan} from '../../src/engine/webgpu/graph-plan.js'
+import {planRecording, pruneUnread, type Command, type Known, type Plan} from '../../src/backends/webgpu/graph-plan.js'
 import type {StepContext} from '../../src/engine/step-graph.js'
 
 const UNIFORM = 64

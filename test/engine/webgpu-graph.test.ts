@@ -1,5 +1,5 @@
 /**
- * Replayed training steps on WebGPU (src/engine/webgpu/graph.ts) give exactly what the steps give
+ * Replayed training steps on WebGPU (src/backends/webgpu/graph.ts) give exactly what the steps give
  * when tfjs runs them: three paper model structures (BatchNorm's running statistics, dropout's
  * per-step masks and the Perceiver's position table, a joint mixture) train for 14 steps with
  * replay on and off — with a smaller last batch, weights read back (as a checkpoint does), an
@@ -14,7 +14,7 @@ import assert from 'node:assert/strict'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {Trainer} from '../../src/engine/trainer.js'
-import {countDispatches} from '../../src/engine/webgpu/dispatches.js'
+import {countDispatches} from '../../src/backends/webgpu/dispatches.js'
 import {buildModel} from '../../src/model/build.js'
 import {resolveObject, values} from '../helpers.js'
 import {assertClose, paperRows, webgpuUnavailable} from './paper-rows.js'

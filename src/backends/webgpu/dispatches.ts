@@ -3,7 +3,7 @@
  * (tfjs's own programs and the project's kernels), queue submits, and host→GPU uploads. Counts do
  * not depend on the device, so they can be taken on a software adapter.
  */
-import {tf} from '../tf.js'
+import {tf} from '../../engine/tf.js'
 import {dispatchListeners, webgpuBackend, type WebgpuBackendInternals} from './runner.js'
 
 export interface DispatchCount {

@@ -5,8 +5,8 @@
  * can be replayed at all; and give the recording a signature, so that two consecutive recordings
  * can be compared. No GPU is needed (test/engine/graph-plan.test.ts runs it on plain objects).
  */
-import type {tf} from '../tf.js'
-import type {StepContext} from '../step-graph.js'
+import type {tf} from '../../engine/tf.js'
+import type {StepContext} from '../../engine/step-graph.js'
 
 export interface BufferLike {
   size: number

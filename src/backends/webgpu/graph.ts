@@ -1,5 +1,5 @@
 /**
- * Recorded training steps replayed on WebGPU (../step-graph.ts): the GPU-side analogue of CUDA
+ * Recorded training steps replayed on WebGPU (../../engine/step-graph.ts): the GPU-side analogue of CUDA
  * graphs for a tfjs backend.
  *
  * Why: on the H200 the small paper models were bound by the host — every dispatch cost 60–120 µs
@@ -19,7 +19,7 @@
  *     batch into;
  *   - per-step: a tensor from `perStepTensor` — a private buffer the replay writes the step's values into,
  *     from the function registered for it;
- *   - constant: a cached scalar or a declared constant (../constants.ts `keepConstant`: the
+ *   - constant: a cached scalar or a declared constant (../../engine/constants.ts `keepConstant`: the
  *     Perceiver's position table) — kept, checked like state, and must not be written;
  *   - uniform block: one of record.ts's persistent buffers (contents fixed) — kept;
  *   - transient: a buffer the pool lent to the step's intermediates and took back (it must be free
@@ -47,13 +47,15 @@
  *
  * MIXTURE_WEBGPU_GRAPH=0 turns it off; it also needs record.ts (MIXTURE_WEBGPU_CACHE not 0).
  */
-import {tf} from '../tf.js'
-import {registerStepGraphs, type StepContext, type StepGraphs, type StepKind} from '../step-graph.js'
-import {cachedConstants} from '../constants.js'
-import {captureHook, recordingStats, returnToPool, takeFromPool, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
-import {dispatchListeners, perStepTensors, type GpuComputePass, type WebgpuBackendInternals} from './runner.js'
+import {tf} from '../../engine/tf.js'
+import type {StepContext, StepGraphs, StepKind} from '../../engine/step-graph.js'
+import {cachedConstants} from '../../engine/constants.js'
 import {patch} from './dispatches.js'
 import {objectId, planRecording, pruneUnread, uploadBytes, type Command as PlanCommand, type Known, type Plan as RecordingPlan} from './graph-plan.js'
+import type {GpuComputePass, WebgpuBackendInternals} from './internals.js'
+import {captureHook, recordingStats, returnToPool, takeFromPool, type BindingLike, type CaptureHook, type GpuBufferLike} from './record.js'
+import {dispatchListeners, perStepTensors} from './runner.js'
+import {webgpuSwitch} from './switches.js'
 
 interface GpuBuffer extends GpuBufferLike {
   destroy(): void
@@ -434,7 +436,7 @@ class WebgpuStepGraphs implements StepGraphs {
       return
     }
     if (entry.previous === plan.signature) {
-      entry.graph = new Graph(this.b, process.env.MIXTURE_WEBGPU_GRAPH_PRUNE === '0' ? plan : pruneUnread(plan))
+      entry.graph = new Graph(this.b, webgpuSwitch('graphPrune') ? pruneUnread(plan) : plan)
       entry.previous = undefined
     } else {
       entry.previous = plan.signature
@@ -456,10 +458,11 @@ class WebgpuStepGraphs implements StepGraphs {
   }
 }
 
-registerStepGraphs('webgpu', () => {
-  if (process.env.MIXTURE_WEBGPU_GRAPH === '0') return undefined
+/** The active webgpu backend's step graphs (../../engine/step-graph.ts), or undefined when MIXTURE_WEBGPU_GRAPH=0 or without record.ts's caches. */
+export function createStepGraphs(): StepGraphs | undefined {
+  if (!webgpuSwitch('graph')) return undefined
   const b = tf.backend() as unknown as Backend
   // Recording relies on record.ts's persistent uniform blocks.
   if (!recordingStats(b)) return undefined
   return new WebgpuStepGraphs(b)
-})
+}

@@ -7,66 +7,29 @@
  * backend flags that cut per-dispatch overhead. It resolves to a one-line description of the device
  * and throws with the reason (and the fix) when WebGPU cannot run here.
  *
- * Environment:
- *   MIXTURE_WEBGPU_ALLOW_SOFTWARE=1  accept a software/fallback adapter (tests, CPU-only machines)
- *   MIXTURE_WEBGPU_SUBMIT_BATCH=N    dispatches recorded before a queue submit (default 64)
- *   MIXTURE_WEBGPU_DAWN_TOGGLES=a,b  Dawn toggles to enable (default `skip_validation`; `none` for none)
- *   MIXTURE_WEBGPU_DAWN_DISABLE=a,b  Dawn toggles to disable (default `timestamp_quantization`: Dawn rounds
- *                                    timestamp queries down to 65.536 µs steps, too coarse to time one kernel; `none` for none)
- *   MIXTURE_WEBGPU_CACHE=0           record every dispatch the way tfjs does (no bind-group/uniform caches; for comparisons)
- *   MIXTURE_WEBGPU_GRAPH=0           record every training step through tfjs instead of replaying a recorded one (graph.ts)
- *   MIXTURE_WEBGPU_GRAPH_PRUNE=0     replayed steps keep the dispatches whose results nothing reads (graph-plan.ts pruneUnread)
- *   MIXTURE_WEBGPU_FUSED=0           leave out the fused Adam and BatchNorm kernels (tfjs composites; for comparisons)
- *   MIXTURE_WEBGPU_ADAM_INPLACE=0    one MixtureAdam call per weight instead of the in-place grouped update (adam.ts)
- *   MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0  stride-1 conv input gradients on tfjs's own programs (conv_input.ts)
- *   MIXTURE_WEBGPU_COLUMN_SUM=0      bias-gradient sums through tfjs's transpose + reduce (colsum.ts)
- *   MIXTURE_WEBGPU_BN_TWO_PASS=0     training-mode BatchNorm in 3 dispatches each way instead of 2 (batchnorm.ts)
- *   MIXTURE_WEBGPU_MATMUL=0          every product and convolution on tfjs's own programs instead of the 128×128-tile kernel (gemm.ts)
- *   MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS=N  fewest workgroups for which a product takes that kernel (default 128; gemm.ts)
- *   MIXTURE_WEBGPU_TUNE=0            no timing of the product/convolution routes before the first step (tune.ts)
- *   MIXTURE_WEBGPU_ROUTES=file       pin the routes of a run folder's kernel-routes.json instead of timing them
- *   MIXTURE_WEBGPU_LONG_K=0          small-output products over a long k on tfjs's split-K program instead of the strided kernel (gemm.ts)
+ * Its environment switches (MIXTURE_WEBGPU_*) are listed, with their defaults, in switches.ts.
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {delimiter, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {tf} from '../tf.js'
+import {tf} from '../../engine/tf.js'
+// the cpu backend's kernels and the op gradients come first, as for every backend
+import '../cpu/index.js'
+import {adapterName, isSoftwareAdapter, setWebgpuAdapter, type GpuAdapterLike, type WebgpuAdapterInfo} from './adapter.js'
+import type {WebgpuBackendInternals} from './internals.js'
 import {installFastRecording} from './record.js'
-import type {WebgpuBackendInternals} from './runner.js'
+import {registerWebgpuKernels} from './register.js'
+import {webgpuSwitch} from './switches.js'
 
-export interface WebgpuAdapterInfo {
-  vendor: string
-  architecture: string
-  device: string
-  description: string
-  software: boolean
-}
-
-interface GpuAdapterLike {
-  info?: {vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean}
-  isFallbackAdapter?: boolean
-  features: {has(name: string): boolean}
-  limits: Record<string, number>
-  requestDevice(desc?: object): Promise<GpuDeviceLike>
-}
-
-interface GpuDeviceLike {
-  lost?: Promise<{reason?: string; message?: string}>
-  addEventListener?: (type: string, listener: (event: {error?: {message?: string}}) => void) => void
-  destroy?: () => void
-}
+export {isSoftwareAdapter}
 
 interface GpuLike {
   requestAdapter(options?: object): Promise<GpuAdapterLike | null>
 }
 
-const DEFAULT_TOGGLES = ['skip_validation']
-const DEFAULT_DISABLED = ['timestamp_quantization']
-const DEFAULT_SUBMIT_BATCH = 64
-
-let loaded: {detail: string; info: WebgpuAdapterInfo} | undefined
+let loaded: string | undefined
 
 async function importOptional(name: string, hint: string): Promise<Record<string, unknown>> {
   try {
@@ -97,40 +60,16 @@ export function vulkanLoaderPresent(): boolean {
   return dirs.some((d) => existsSync(join(d, 'libvulkan.so.1')))
 }
 
-/** A software rasteriser or Dawn's fallback adapter: fine for correctness, useless for speed. */
-export function isSoftwareAdapter(adapter: GpuAdapterLike): boolean {
-  const info = adapter.info ?? {}
-  if (info.isFallbackAdapter === true || adapter.isFallbackAdapter === true) return true
-  if (/^(software|cpu)$/i.test(info.architecture ?? '')) return true
-  return /llvmpipe|lavapipe|swiftshader|softpipe|warp/i.test(`${info.description ?? ''} ${info.device ?? ''}`)
-}
-
-export function adapterName(info: WebgpuAdapterInfo): string {
-  return [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ') || 'unknown adapter'
-}
-
 function softwareRefusal(info: WebgpuAdapterInfo): string {
   return `the only WebGPU adapter is a software one (${adapterName(info)}), slower than the CPU backends; set MIXTURE_WEBGPU_ALLOW_SOFTWARE=1 to use it anyway`
 }
 
-function toggleList(variable: string, defaults: string[]): string[] {
-  const value = process.env[variable]
-  if (value === undefined) return defaults
-  if (value.trim() === '' || value.trim() === 'none') return []
-  return value.split(',').map((s) => s.trim()).filter(Boolean)
-}
-
 /** The Dawn toggles to enable and to disable, and the flags `create` takes for them. */
 function dawnToggles(): {enable: string[]; disable: string[]; flags: string[]} {
-  const enable = toggleList('MIXTURE_WEBGPU_DAWN_TOGGLES', DEFAULT_TOGGLES)
-  const disable = toggleList('MIXTURE_WEBGPU_DAWN_DISABLE', DEFAULT_DISABLED)
+  const enable = webgpuSwitch('dawnToggles')
+  const disable = webgpuSwitch('dawnDisable')
   const flags = [...(enable.length > 0 ? [`enable-dawn-features=${enable.join(',')}`] : []), ...(disable.length > 0 ? [`disable-dawn-features=${disable.join(',')}`] : [])]
   return {enable, disable, flags}
-}
-
-function submitBatch(): number {
-  const value = Number(process.env.MIXTURE_WEBGPU_SUBMIT_BATCH ?? DEFAULT_SUBMIT_BATCH)
-  return Number.isInteger(value) && value >= 1 ? value : DEFAULT_SUBMIT_BATCH
 }
 
 function setNavigatorGpu(gpu: unknown): void {
@@ -181,14 +120,9 @@ function probeInChild(flags: string[]): {info?: WebgpuAdapterInfo; reason?: stri
   return {info}
 }
 
-/** Adapter details of the loaded backend (undefined before `loadWebgpu` succeeded). */
-export function webgpuAdapterInfo(): WebgpuAdapterInfo | undefined {
-  return loaded?.info
-}
-
 /** Load Dawn, pick a hardware adapter, register the `webgpu` backend and the project's kernels. */
 export async function loadWebgpu(): Promise<string> {
-  if (loaded) return loaded.detail
+  if (loaded) return loaded
   const webgpu = await importOptional('webgpu', 'it is an optional dependency: run `npm install webgpu` on linux-x64, linux-arm64, darwin or win32')
   const create = webgpu.create as (flags: string[]) => GpuLike
   const globals = webgpu.globals as Record<string, unknown>
@@ -198,7 +132,7 @@ export async function loadWebgpu(): Promise<string> {
     if (!(name in globalThis)) Object.defineProperty(globalThis, name, {value, configurable: true, writable: true})
   }
   const toggles = dawnToggles()
-  const allowSoftware = process.env.MIXTURE_WEBGPU_ALLOW_SOFTWARE === '1'
+  const allowSoftware = webgpuSwitch('allowSoftware')
   const probe = probeInChild(toggles.flags)
   if (probe.reason) throw new Error(probe.reason)
   if (probe.info?.software && !allowSoftware) throw new Error(softwareRefusal(probe.info))
@@ -258,11 +192,12 @@ export async function loadWebgpu(): Promise<string> {
   )
   // Small tensors stay on the GPU instead of bouncing through the cpu backend.
   tf.env().set('WEBGPU_CPU_FORWARD', false)
-  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', submitBatch())
-  await import('./kernels.js')
+  tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', webgpuSwitch('submitBatch'))
+  registerWebgpuKernels()
 
   const listed = [...toggles.enable, ...toggles.disable.map((t) => `no ${t}`)]
   const detail = `${name} via Dawn${listed.length > 0 ? ` (${listed.join(', ')})` : ''}${info.software ? ' [software adapter]' : ''}`
-  loaded = {detail, info}
+  setWebgpuAdapter(info)
+  loaded = detail
   return detail
 }

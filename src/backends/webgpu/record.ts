@@ -19,8 +19,9 @@
  *
  * MIXTURE_WEBGPU_CACHE=0 turns this off (tfjs's own recording), for comparisons.
  */
-import {tf} from '../tf.js'
-import type {UniformField, WebgpuBackendInternals} from './runner.js'
+import {tf} from '../../engine/tf.js'
+import {webgpuSwitch} from './switches.js'
+import type {UniformField, WebgpuBackendInternals} from './internals.js'
 
 export interface GpuBufferLike {
   size: number
@@ -290,7 +291,7 @@ export function returnToPool(backend: WebgpuBackendInternals, buffer: GpuBufferL
 
 /** Replace `recordAndSubmit` on this backend instance by the cached version (no-op when disabled). */
 export function installFastRecording(backend: WebgpuBackendInternals): void {
-  if (process.env.MIXTURE_WEBGPU_CACHE === '0') return
+  if (!webgpuSwitch('cache')) return
   const b = backend as BackendWithCaches
   if (b.__mixtureFastRecording) return
   const c: RecordingCaches = {seen: new Set(), persistent: new Map(), layouts: new WeakMap(), groups: new WeakMap(), ids: new WeakMap(), nextId: 1, hits: 0, misses: 0}

@@ -10,55 +10,12 @@
  * queries under `tf.profile`/`tf.time`). The shader is plain WGSL written by the kernel: bindings
  * 0..outputs-1 are the outputs (read_write), then the inputs (read), then one uniform struct.
  */
-import {tf} from '../tf.js'
-import type {StepContext} from '../step-graph.js'
+import {tf} from '../../engine/tf.js'
+import type {StepContext} from '../../engine/step-graph.js'
+import type {UniformField, WebgpuBackendInternals} from './internals.js'
 import {bindGroupFor, captureHook, encodeDispatch, uniformsFor, type BindingLike} from './record.js'
 
-/** The parts of tfjs-backend-webgpu's `WebGPUBackend` (4.22) that the runner uses. */
-export interface WebgpuBackendInternals {
-  device: GpuDevice
-  queue: unknown
-  tensorMap: {get(dataId: object): {resource: unknown; dtype: string; shape: number[]; values?: unknown} | undefined}
-  refCount(dataId: object): number
-  makeTensorInfo(shape: number[], dtype: string, values?: tf.backend_util.BackendValues): tf.TensorInfo
-  uploadToGPU(dataId: object): void
-  tensorToBinding(t: tf.TensorInfo): unknown
-  makeUniforms(uniforms: UniformField[]): unknown
-  commandQueueOwnedIds: WeakSet<object>
-  ensureCommandEncoderReady(): void
-  endComputePassEncoder(): void
-  commandEncoder: {beginComputePass(desc: object): GpuComputePass} | null
-  computePassEncoder: GpuComputePass | null
-  dispatchCountInPass: number
-  submitQueue(): void
-  activeTimers?: {name: string; query: Promise<number>}[] | null
-  supportTimestampQuery: boolean
-  querySet: unknown
-  querySetCount: number
-  getQueryTime(): Promise<number>
-  runWebGPUProgram(program: object, inputs: tf.TensorInfo[], dtype: string, uniforms?: UniformField[], output?: tf.TensorInfo): tf.TensorInfo
-  recordAndSubmit(program: {constructor: {name: string}; shaderKey?: string}, ...rest: unknown[]): void
-}
-
-export interface GpuComputePass {
-  setPipeline(p: unknown): void
-  setBindGroup(i: number, g: unknown): void
-  dispatchWorkgroups(x: number, y?: number, z?: number): void
-  end(): void
-}
-
-export interface GpuDevice {
-  createShaderModule(desc: {code: string; label?: string}): unknown
-  createComputePipeline(desc: object): {getBindGroupLayout(i: number): unknown}
-  createBindGroup(desc: object): unknown
-  createQuerySet(desc: object): unknown
-  limits: {maxComputeWorkgroupsPerDimension: number; maxStorageBuffersPerShaderStage: number}
-}
-
-export interface UniformField {
-  type: 'float32' | 'int32' | 'uint32'
-  data: number[]
-}
+export type {UniformField, WebgpuBackendInternals}
 
 export interface KernelSpec {
   /** Name shown in dispatch counts and profiles. */
@@ -187,8 +144,14 @@ export function perStepTensor(backend: WebgpuBackendInternals & tf.KernelBackend
   return info
 }
 
-/** Registers how the values of the per-step tensor `name` follow from the step (see `perStepTensor`). */
-export function registerStepValues(name: string, values: (context: StepContext) => number[]): void {
+/** How the values of the per-step tensor `name` follow from the step (see `perStepTensor`). */
+export interface StepValues {
+  name: string
+  values: (context: StepContext) => number[]
+}
+
+/** Registers a per-step tensor's values (see `perStepTensor`). */
+export function registerStepValues({name, values}: StepValues): void {
   stepValueFunctions.set(name, values)
 }
 
@@ -221,6 +184,12 @@ export function webgpuKernelFunc(kernelName: string): tf.KernelFunc {
   const config = tf.getKernel(kernelName, 'webgpu')
   if (!config) throw new Error(`the webgpu backend has no ${kernelName} kernel`)
   return config.kernelFunc
+}
+
+/** A project route over one of tfjs's webgpu kernels: `wrap(original)` runs in its place and hands `original` the cases it does not take. */
+export interface KernelWrapper {
+  kernelName: string
+  wrap: (original: tf.KernelFunc) => tf.KernelFunc
 }
 
 const wrapped = new Set<string>()

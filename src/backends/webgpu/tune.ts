@@ -5,7 +5,7 @@
  * ≥ 2²⁴ multiply-adds, ≥ 128 workgroups) are guesses; on another card, or for a shape nobody looked
  * at, tfjs's own program — or the project's kernel where its rules said no — can be the faster one.
  *
- * A kernel installed with `wrapTunedKernel` has routes: the project's ('project', the default: what
+ * A kernel wrapped with `wrapTunedKernel` has routes: the project's ('project', the default: what
  * the rules pick, which may be tfjs's kernel), tfjs's own ('tfjs'), and named alternatives that apply
  * to some calls only (gemm.ts's 'wide': its kernel on a call the rules leave to tfjs; conv_filter.ts's
  * '64x64'). During a captured training step every call is noted (kernel, input shapes, attributes);
@@ -24,10 +24,11 @@
  * MIXTURE_WEBGPU_TUNE=0 turns it off; MIXTURE_WEBGPU_TUNE_BUDGET=s caps the seconds spent timing
  * (default 60; calls left over keep the project's route).
  */
-import {tf} from '../tf.js'
-import {registerKernelTuner} from '../kernel-tuning.js'
-import {dispatchListeners, wrapWebgpuKernel} from './runner.js'
-import {adapterName, webgpuAdapterInfo} from './index.js'
+import {tf} from '../../engine/tf.js'
+import type {KernelTuner} from '../../engine/kernel-tuning.js'
+import {adapterName, webgpuAdapterInfo} from './adapter.js'
+import {dispatchListeners, wrapWebgpuKernel, type KernelWrapper} from './runner.js'
+import {webgpuSwitch} from './switches.js'
 
 /**
  * A call's route: 'project' (the project's route, the default), 'tfjs' (tfjs's own kernel), or the
@@ -74,6 +75,11 @@ function callKey(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: unkno
     .filter(([, t]) => t != null)
     .map(([name, t]) => `${name}:${t!.dtype}[${t!.shape.join(',')}]`)
   return `${kernelName}(${shapes.join(' ')}) ${JSON.stringify(attrs ?? {})}`
+}
+
+/** A kernel wrapper (../runner.ts) whose calls kernel tuning times through its routes: the project's (`wrap`), tfjs's and `alternatives`. */
+export interface TunedKernel extends KernelWrapper {
+  alternatives?: (original: tf.KernelFunc) => Record<string, Alternative>
 }
 
 /** The routes other than the project's that a kernel's calls are timed through. */
@@ -214,7 +220,7 @@ export interface TuneOutcome {
 }
 
 /** Time every noted, undecided call (see the module comment). */
-export async function tuneKernels(budgetSeconds = Number(process.env.MIXTURE_WEBGPU_TUNE_BUDGET ?? 60)): Promise<TuneOutcome> {
+export async function tuneKernels(budgetSeconds = webgpuSwitch('tuneBudget')): Promise<TuneOutcome> {
   const t0 = performance.now()
   const calls = [...noted.values()]
   noted.clear()
@@ -348,8 +354,9 @@ export function describeTuning({decided, single, skipped, seconds}: TuneOutcome)
   return parts.join('; ')
 }
 
-registerKernelTuner('webgpu', () => {
-  if (process.env.MIXTURE_WEBGPU_TUNE === '0') return undefined
+/** The webgpu backend's kernel tuner (../../engine/kernel-tuning.ts), or undefined when MIXTURE_WEBGPU_TUNE=0. */
+export function createKernelTuner(): KernelTuner | undefined {
+  if (!webgpuSwitch('tune')) return undefined
   return {
     routes: exportRoutes,
     pin: importRoutes,
@@ -359,4 +366,4 @@ registerKernelTuner('webgpu', () => {
       return outcome.decided.length + outcome.single + outcome.skipped > 0 ? describeTuning(outcome) : undefined
     },
   }
-})
+}

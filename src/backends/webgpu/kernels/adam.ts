@@ -1,9 +1,9 @@
 /**
- * Adam on WebGPU, same arithmetic as the cpu kernel in ../kernels/adam.ts (PyTorch's Adam with
+ * Adam on WebGPU (ops/adam.ts), same arithmetic as the cpu kernel (PyTorch's Adam with
  * coupled L2 decay), two ways:
  *   - `MixtureAdam`, the tfjs kernel: one dispatch per weight tensor writes new param', m', v'
  *     tensors (the composite costs about a dozen element-wise dispatches);
- *   - the in-place step the Trainer uses through `adamStep` (../optimizer.ts): one dispatch updates
+ *   - the in-place step the Trainer uses through `adamStep` (ops/adam.ts): one dispatch updates
  *     the buffers of several weights and their m, v where they are, with no tfjs kernel call, no new
  *     tensors and no `assign`. On the H200 a training step was bound by the host's per-dispatch cost,
  *     and Adam was a dispatch per weight (62 of ResNet-18's 371, 157 of the Perceiver's 813).
@@ -13,9 +13,10 @@
  *     the rest go through `MixtureAdam`. MIXTURE_WEBGPU_ADAM_INPLACE=0 turns it off;
  *     MIXTURE_WEBGPU_ADAM_GROUP=N caps the weights per dispatch.
  */
-import {tf} from '../tf.js'
-import {ADAM_KERNEL, registerInPlaceAdam, type AdamAttrs} from '../../ops/adam.js'
-import {dispatchOn, flatIndexWgsl, flatWorkgroups, ownsData, perStepTensor, registerStepValues, runKernel, type UniformField, type WebgpuBackendInternals} from './runner.js'
+import {tf} from '../../../engine/tf.js'
+import {ADAM_KERNEL, type AdamAttrs, type InPlaceAdam} from '../../../ops/adam.js'
+import {dispatchOn, flatIndexWgsl, flatWorkgroups, ownsData, perStepTensor, runKernel, type StepValues, type UniformField, type WebgpuBackendInternals} from '../runner.js'
+import {webgpuSwitch} from '../switches.js'
 
 const WORKGROUP = 256
 
@@ -116,9 +117,10 @@ function stepScalarsFor(backend: WebgpuBackendInternals & tf.KernelBackend, a: A
   return perStepTensor(backend, 'adam', 'float32', stepScalars(a))
 }
 
-registerStepValues('adam', (context) => stepScalars(context.adam))
+/** The per-step tensor of the bias corrections. */
+export const adamStepValues: StepValues = {name: 'adam', values: (context) => stepScalars(context.adam)}
 
-tf.registerKernel({
+export const adamConfig: tf.KernelConfig = {
   kernelName: ADAM_KERNEL,
   backendName: 'webgpu',
   kernelFunc: ({inputs, backend, attrs}) => {
@@ -141,20 +143,20 @@ tf.registerKernel({
       uniforms: [...hyperUniforms(a), {type: 'uint32', data: [n]}],
     })
   },
-})
+}
 
 const MAX_GROUP = 8
 
 /** Weights per in-place dispatch on this device (binding limit, MIXTURE_WEBGPU_ADAM_GROUP). */
 export function adamGroupSize(backend: WebgpuBackendInternals): number {
   const byLimit = Math.min(MAX_GROUP, Math.floor((backend.device.limits.maxStorageBuffersPerShaderStage - 1) / 4))
-  const asked = Number(process.env.MIXTURE_WEBGPU_ADAM_GROUP ?? MAX_GROUP)
-  return Math.max(1, Math.min(byLimit, Number.isInteger(asked) && asked >= 1 ? asked : MAX_GROUP))
+  return Math.max(1, Math.min(byLimit, webgpuSwitch('adamGroup')))
 }
 
-function adamInPlace(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[], a: AdamAttrs): boolean[] {
+/** The in-place update of every weight it can (`InPlaceAdam`): the others go through `MixtureAdam`. */
+export const adamInPlace: InPlaceAdam = (params, grads, m, v, a) => {
   const done = params.map(() => false)
-  if (process.env.MIXTURE_WEBGPU_ADAM_INPLACE === '0') return done
+  if (!webgpuSwitch('adamInPlace')) return done
   const b = tf.backend() as unknown as WebgpuBackendInternals & tf.KernelBackend
   const eligible: number[] = []
   // A buffer written in place must be bound once per dispatch: a weight listed twice goes through MixtureAdam.
@@ -203,5 +205,3 @@ function adamInPlace(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[]
   }
   return done
 }
-
-registerInPlaceAdam('webgpu', adamInPlace)

@@ -8,15 +8,17 @@
  * largest kernel of a ResNet-18 step. Here each workgroup computes a 64 × 64 tile over a slice of K
  * (4 × 4 outputs per thread, 16-deep shared-memory tiles); when K is split the slices are added by a
  * second dispatch. Large ones (Cin and Cout multiples of 4, at least 64 filter rows and output
- * channels) go to the 128 × 128-tile product kernel instead (`filterGemm` in gemm.ts, vec4 loads).
+ * channels) go to the 128 × 128-tile product kernel instead (`filterGemm` in ../programs/gemm.ts, vec4 loads).
  * NCHW inputs keep tfjs's kernel.
  */
-import {tf} from '../tf.js'
-import {runKernel, unrolled, type WebgpuBackendInternals} from './runner.js'
-import {wrapTunedKernel} from './tune.js'
-import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, filterGemm, filterGemmPlan, planVariantRoutes} from './gemm.js'
-import {NARROW_MAX} from './conv_narrow.js'
-import {sumSplits} from './splitk.js'
+import {tf} from '../../../engine/tf.js'
+import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from '../programs/conv-geometry.js'
+import {filterGemm, filterGemmPlan, planVariantRoutes} from '../programs/gemm.js'
+import {NARROW_MAX} from '../programs/narrow-conv.js'
+import {sumSplits} from '../programs/split-k.js'
+import {runKernel, unrolled, type WebgpuBackendInternals} from '../runner.js'
+import {webgpuSwitch} from '../switches.js'
+import type {TunedKernel} from '../tune.js'
 
 const TILE = 64
 const TK = 16
@@ -256,33 +258,31 @@ function filterGradientNarrow(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, i
 
 /**
  * Conv2DBackpropFilter: large layers on gemm.ts's kernel in filter mode, the rest on the 64 × 64
- * kernel; for tuning (tune.ts) also '64x64' (the 64 × 64 kernel where gemm.ts's would run) and
+ * kernel; for tuning (../tune.ts) also '64x64' (the 64 × 64 kernel where gemm.ts's would run) and
  * gemm.ts's plan variants 'wide' (its kernel where its rules leave the layer to the 64 × 64 one),
  * 'nosplit' and 'split' (k split the other way), and 'narrow' (`filterGradientNarrow`, ≤ 8 output
  * channels).
  */
-export function installConvFilterKernel(): void {
-  wrapTunedKernel(
-    'Conv2DBackpropFilter',
-    (original) => (args) => {
+export const convBackpropFilterKernel: TunedKernel = {
+  kernelName: 'Conv2DBackpropFilter',
+  wrap: (original) => (args) => {
+    const c = filterCall(args)
+    if (!c) return original(args)
+    return filterGemm(c.b, c.x, c.dy, c.info, c.filterShape) ?? filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
+  },
+  alternatives: () => ({
+    narrow: (args) => {
       const c = filterCall(args)
-      if (!c) return original(args)
-      return filterGemm(c.b, c.x, c.dy, c.info, c.filterShape) ?? filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
+      return c && filterGradientNarrow(c.b, c.x, c.dy, c.info, c.filterShape)
     },
-    () => ({
-      narrow: (args) => {
-        const c = filterCall(args)
-        return c && filterGradientNarrow(c.b, c.x, c.dy, c.info, c.filterShape)
-      },
-      '64x64': (args) => {
-        const c = filterCall(args)
-        if (!c || process.env.MIXTURE_WEBGPU_MATMUL === '0' || !filterGemmPlan(c.info)) return undefined
-        return filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
-      },
-      ...planVariantRoutes((args, variant) => {
-        const c = filterCall(args)
-        return c && filterGemm(c.b, c.x, c.dy, c.info, c.filterShape, variant)
-      }),
+    '64x64': (args) => {
+      const c = filterCall(args)
+      if (!c || !webgpuSwitch('matmul') || !filterGemmPlan(c.info)) return undefined
+      return filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
+    },
+    ...planVariantRoutes((args, variant) => {
+      const c = filterCall(args)
+      return c && filterGemm(c.b, c.x, c.dy, c.info, c.filterShape, variant)
     }),
-  )
+  }),
 }

@@ -19,9 +19,10 @@
  *   52.1 → 48.7 ms; single runs, noisy host). This uses the tiled program for maps of at least
  *   MIXTURE_WEBGPU_CONV_INPUT_MM pixels (default 0: all; -1: never) and the naive one below.
  */
-import {tf} from '../tf.js'
-import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from './runner.js'
-import {wrapTunedKernel} from './tune.js'
+import {tf} from '../../../engine/tf.js'
+import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from '../runner.js'
+import {webgpuSwitch} from '../switches.js'
+import type {TunedKernel} from '../tune.js'
 
 const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'
 const WORKGROUP = 256
@@ -109,26 +110,30 @@ function viaForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, 
   return dx
 }
 
-export function installConvInputChoice(): void {
-  const threshold = Number(process.env.MIXTURE_WEBGPU_CONV_INPUT_MM ?? 0)
-  const forward = process.env.MIXTURE_WEBGPU_CONV_INPUT_FORWARD !== '0'
-  if (threshold < 0 && !forward) return
-  wrapTunedKernel('Conv2DBackpropInput', (run) => (args) => {
-    const a = args.attrs as unknown as BackpropInputAttrs
-    if (forward) {
-      const {dy, filter} = args.inputs as {dy: tf.TensorInfo; filter: tf.TensorInfo}
-      const dx = viaForward(args.backend as unknown as Backend, dy, filter, a)
-      if (dx) return dx
-    }
-    if (threshold < 0) return run(args)
-    const pixels = a.dataFormat === 'NCHW' ? a.inputShape[2] * a.inputShape[3] : a.inputShape[1] * a.inputShape[2]
-    const env = tf.env()
-    const before = env.getBool(FLAG)
-    env.set(FLAG, pixels < threshold)
-    try {
-      return run(args)
-    } finally {
-      env.set(FLAG, before)
-    }
-  })
+/** `Conv2DBackpropInput` through the routes above, or undefined when the switches leave every call to tfjs's naive program. */
+export function convBackpropInputKernel(): TunedKernel | undefined {
+  const threshold = webgpuSwitch('convInputMatMul')
+  const forward = webgpuSwitch('convInputForward')
+  if (threshold < 0 && !forward) return undefined
+  return {
+    kernelName: 'Conv2DBackpropInput',
+    wrap: (run) => (args) => {
+      const a = args.attrs as unknown as BackpropInputAttrs
+      if (forward) {
+        const {dy, filter} = args.inputs as {dy: tf.TensorInfo; filter: tf.TensorInfo}
+        const dx = viaForward(args.backend as unknown as Backend, dy, filter, a)
+        if (dx) return dx
+      }
+      if (threshold < 0) return run(args)
+      const pixels = a.dataFormat === 'NCHW' ? a.inputShape[2] * a.inputShape[3] : a.inputShape[1] * a.inputShape[2]
+      const env = tf.env()
+      const before = env.getBool(FLAG)
+      env.set(FLAG, pixels < threshold)
+      try {
+        return run(args)
+      } finally {
+        env.set(FLAG, before)
+      }
+    },
+  }
 }

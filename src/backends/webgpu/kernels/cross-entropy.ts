@@ -1,13 +1,13 @@
 /**
- * `MixtureSoftmaxXent` / `MixtureSoftmaxXentGrad` on WebGPU (contract in ../kernels/xent.ts): the
+ * `MixtureSoftmaxXent` / `MixtureSoftmaxXentGrad` on WebGPU (ops/cross-entropy.ts): the
  * loss, the correct count and the softmax in one dispatch (one workgroup walks the rows and reduces
  * in shared memory; a batch is at most a few thousand rows of K classes), the gradient in one.
  * Same arithmetic as tfjs's logSoftmax (x − max − log Σ exp(x − max)); ties in the top-1 go to the
  * first index, as tfjs's argMax.
  */
-import {tf} from '../tf.js'
-import {XENT_GRAD_KERNEL, XENT_KERNEL} from '../../ops/cross-entropy.js'
-import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {tf} from '../../../engine/tf.js'
+import {XENT_GRAD_KERNEL, XENT_KERNEL} from '../../../ops/cross-entropy.js'
+import {flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from '../runner.js'
 
 const THREADS = 256
 
@@ -97,7 +97,7 @@ function checkShapes(name: string, probs: tf.TensorInfo, labels: tf.TensorInfo):
   return {B, K}
 }
 
-tf.registerKernel({
+export const crossEntropyConfig: tf.KernelConfig = {
   kernelName: XENT_KERNEL,
   backendName: 'webgpu',
   kernelFunc: ({inputs, backend}) => {
@@ -117,9 +117,9 @@ tf.registerKernel({
       ],
     })
   },
-})
+}
 
-tf.registerKernel({
+export const crossEntropyGradConfig: tf.KernelConfig = {
   kernelName: XENT_GRAD_KERNEL,
   backendName: 'webgpu',
   kernelFunc: ({inputs, backend}) => {
@@ -140,4 +140,6 @@ tf.registerKernel({
       ],
     })[0]
   },
-})
+}
+
+export const crossEntropyConfigs = [crossEntropyConfig, crossEntropyGradConfig]

@@ -1,14 +1,14 @@
 /**
- * `MixtureDropout` on WebGPU: the same counter-based hash as ../kernels/dropout.ts, so the mask is
+ * `MixtureDropout` on WebGPU: the same counter-based hash as ops/dropout.ts, so the mask is
  * bit-identical to the cpu backend's for a given seed. Without this kernel the generic fallback
  * would read the tensor back to the CPU on every call. When the caller passes the seed's source
  * (a layer seed and the training step, seed = dropoutHash(layerSeed, step)), the seed is derived in
  * the shader from a per-step tensor shared by the step's dropout calls, so the uniform block — and
  * the bind group — repeat from step to step instead of being new for every call.
  */
-import {tf} from '../tf.js'
-import {DROPOUT_KERNEL} from '../../ops/dropout.js'
-import {flatIndexWgsl, flatWorkgroups, perStepTensor, registerStepValues, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {tf} from '../../../engine/tf.js'
+import {DROPOUT_KERNEL, type DropoutAttrs} from '../../../ops/dropout.js'
+import {flatIndexWgsl, flatWorkgroups, perStepTensor, runKernel, type StepValues, type WebgpuBackendInternals} from '../runner.js'
 
 const WORKGROUP = 256
 
@@ -45,16 +45,16 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
 `
 }
 
-// The trainer sets the layers' step to its optimizer step (src/layers/dropout.ts).
-registerStepValues('dropout', (context) => [context.step])
+/** The per-step tensor the seeds derive from: the trainer sets the dropout step to its optimizer step (ops/dropout.ts). */
+export const dropoutStepValues: StepValues = {name: 'dropout', values: (context) => [context.step]}
 
-tf.registerKernel({
+export const dropoutConfig: tf.KernelConfig = {
   kernelName: DROPOUT_KERNEL,
   backendName: 'webgpu',
   kernelFunc: ({inputs, backend, attrs}) => {
     const b = backend as unknown as WebgpuBackendInternals & tf.KernelBackend
     const x = inputs.x as tf.TensorInfo
-    const {rate, seed, layerSeed, step} = attrs as unknown as {rate: number; seed: number; layerSeed?: number; step?: number}
+    const {rate, seed, layerSeed, step} = attrs as unknown as DropoutAttrs
     const n = tf.util.sizeFromShape(x.shape)
     const fromStep = layerSeed !== undefined && step !== undefined && (step | 0) === step
     const [y] = runKernel(b, {
@@ -73,4 +73,4 @@ tf.registerKernel({
     })
     return y
   },
-})
+}

@@ -1,6 +1,6 @@
 /**
  * LayerNorm over the last axis in 1 dispatch forward and 2 backward (3 for rows over 1,024 wide;
- * the composite of src/layers/norm.ts records about 10 forward and 12 backward).
+ * the composite of ops/norm.ts records about 10 forward and 12 backward).
  *   forward  `MixtureLayerNorm`: one workgroup per row computes the mean, then the variance about it
  *            (two passes over the row, as tf.moments), writes y = x̂·γ + β and keeps mean and 1/σ.
  *   backward `MixtureLayerNormGrad`: dx per row, dx = (1/σ)·(g − mean(g) − x̂·mean(g·x̂)) with
@@ -8,14 +8,12 @@
  *            dispatch computes dx for a chunk of rows and the chunk's column sums (kept in
  *            workgroup memory, each thread owning its columns), and a second adds the chunks
  *            (2 dispatches); wider rows take dx (1) and the shared column passes (2).
- * A layer uses it through `layerNorm` when `hasFusedLayerNorm()` says the active backend has the
- * kernels (only `webgpu` does).
+ * Layers reach it through the LayerNorm op (ops/layernorm.ts `layerNorm`).
  */
-import {tf} from '../tf.js'
-import {channelPartials, gradSums} from './batchnorm.js'
-import {bindingsWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
-
-import {LN_GRAD_KERNEL, LN_KERNEL} from '../../ops/layernorm.js'
+import {tf} from '../../../engine/tf.js'
+import {LN_GRAD_KERNEL, LN_KERNEL} from '../../../ops/layernorm.js'
+import {channelPartials, gradSums} from '../programs/channel-partials.js'
+import {bindingsWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from '../runner.js'
 
 const WG = 64
 /** Widest rows whose column sums fit in workgroup memory (2 × 4 KiB). */
@@ -143,7 +141,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(num_workgroups) nwg : ve
 `
 }
 
-tf.registerKernel({
+export const layerNormConfig: tf.KernelConfig = {
   kernelName: LN_KERNEL,
   backendName: 'webgpu',
   kernelFunc: ({inputs, backend, attrs}) => {
@@ -166,9 +164,9 @@ tf.registerKernel({
       ],
     })
   },
-})
+}
 
-tf.registerKernel({
+export const layerNormGradConfig: tf.KernelConfig = {
   kernelName: LN_GRAD_KERNEL,
   backendName: 'webgpu',
   kernelFunc: ({inputs, backend}) => {
@@ -197,4 +195,6 @@ tf.registerKernel({
     const [dGamma, dBeta] = gradSums(b, 'MixtureLayerNormGradSums', partial, D, partialChunks)
     return [dx, dGamma, dBeta]
   },
-})
+}
+
+export const layerNormConfigs = [layerNormConfig, layerNormGradConfig]

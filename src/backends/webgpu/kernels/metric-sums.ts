@@ -1,12 +1,12 @@
 /**
- * The running metric sums updated in place (../metrics.ts): one dispatch adds a batch's mean loss
+ * The running metric sums updated in place (ops/metric-sums.ts): one dispatch adds a batch's mean loss
  * (times the batch) and its top-1 count into [Σ loss·batch, Σ correct], one zeroes them. The sums
  * tensor keeps its buffer from step to step, so that a recorded training step can be replayed
- * (graph.ts); the composite made a new tensor every batch (2 dispatches).
+ * (../graph.ts); the composite made a new tensor every batch (2 dispatches).
  */
-import {tf} from '../tf.js'
-import {registerInPlaceMetrics} from '../../ops/metric-sums.js'
-import {bindingsWgsl, dispatchOn, ownsData, type WebgpuBackendInternals} from './runner.js'
+import {tf} from '../../../engine/tf.js'
+import type {InPlaceMetrics} from '../../../ops/metric-sums.js'
+import {bindingsWgsl, dispatchOn, ownsData, type WebgpuBackendInternals} from '../runner.js'
 
 function accumulateWgsl(): string {
   return /* wgsl */ `
@@ -46,7 +46,7 @@ function writable(b: WebgpuBackendInternals, sums: tf.Tensor): boolean {
   return sums.size === 2 && ownsData(b, sums)
 }
 
-registerInPlaceMetrics('webgpu', {
+export const inPlaceMetricSums: InPlaceMetrics = {
   accumulate(sums, loss, correct, batch) {
     const b = backend()
     if (!writable(b, sums) || loss.dtype !== 'float32' || correct.dtype !== 'float32') return false
@@ -61,4 +61,4 @@ registerInPlaceMetrics('webgpu', {
     b.tensorMap.get(sums.dataId)!.values = null
     return true
   },
-})
+}

@@ -18,10 +18,10 @@
  * (`sumSplits`).
  * The cpu reference is `stridedMatMulReference` (tests).
  */
-import {tf} from '../tf.js'
-import {runKernel, type WebgpuBackendInternals} from './runner.js'
-import {sumSplits} from './splitk.js'
-import {STRIDED_MATMUL_KERNEL as STRIDED_MATMUL, type StridedMatMulAttrs} from '../../ops/strided-matmul.js'
+import {tf} from '../../../engine/tf.js'
+import {STRIDED_MATMUL_KERNEL, type StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
+import {sumSplits} from '../programs/split-k.js'
+import {runKernel, type WebgpuBackendInternals} from '../runner.js'
 
 const TK = 16
 
@@ -130,7 +130,7 @@ export function kSplits(I: number, J: number, K: number, z: number): number {
 
 function check(a: StridedMatMulAttrs, aT: tf.TensorInfo, bT: tf.TensorInfo): void {
   const fail = (why: string): never => {
-    throw new Error(`${STRIDED_MATMUL}: ${why}`)
+    throw new Error(`${STRIDED_MATMUL_KERNEL}: ${why}`)
   }
   if (aT.dtype !== 'float32' || bT.dtype !== 'float32') fail('float32 operands only')
   if (a.aView.length !== 5 || a.bView.length !== 5 || a.cView.length !== 4) fail('aView/bView need 5 numbers, cView 4')
@@ -143,7 +143,7 @@ function check(a: StridedMatMulAttrs, aT: tf.TensorInfo, bT: tf.TensorInfo): voi
   if (cLast >= cSize || a.batch * a.heads * a.I * a.J !== cSize) fail(`the output view must cover the ${cSize} elements of [${a.outShape}] exactly once`)
 }
 
-/** The product of `MixtureStridedMatMul` (also used directly for long-k products: gemm.ts `longKProduct`). */
+/** The product of `MixtureStridedMatMul` (also used directly for long-k products: matmul.ts `longKProduct`). */
 export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: tf.TensorInfo, bT: tf.TensorInfo, a: StridedMatMulAttrs): tf.TensorInfo {
   check(a, aT, bT)
   const z = a.batch * a.heads
@@ -156,7 +156,7 @@ export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: 
   const direct = splits === 1
   const tile = tileFor(a.I, a.J)
   const [out] = runKernel(b, {
-    name: direct ? STRIDED_MATMUL : `${STRIDED_MATMUL}Partial`,
+    name: direct ? STRIDED_MATMUL_KERNEL : `${STRIDED_MATMUL_KERNEL}Partial`,
     key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}-${tile}`,
     wgsl: () => matmulWgsl(aKFast, bKFast, tile),
     workgroups: [Math.ceil(a.J / tile), Math.ceil(a.I / tile), z * splits],
@@ -176,20 +176,21 @@ export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: 
     ],
   })
   if (direct) return out
-  return sumSplits(b, out, {name: `${STRIDED_MATMUL}Sum`, splits, I: a.I, J: a.J, heads: a.heads, cView: a.cView, outShape: a.outShape})
+  return sumSplits(b, out, {name: `${STRIDED_MATMUL_KERNEL}Sum`, splits, I: a.I, J: a.J, heads: a.heads, cView: a.cView, outShape: a.outShape})
 }
 
-/** Register `MixtureStridedMatMul` (the attention layers use it where it is registered). */
+export const stridedMatMulConfig: tf.KernelConfig = {
+  kernelName: STRIDED_MATMUL_KERNEL,
+  backendName: 'webgpu',
+  kernelFunc: ({inputs, backend, attrs}) => {
+    const {a, b} = inputs as Record<string, tf.TensorInfo>
+    return stridedMatMul(backend as unknown as WebgpuBackendInternals & tf.KernelBackend, a, b, attrs as unknown as StridedMatMulAttrs)
+  },
+}
+
+/** Registers this kernel alone, whether or not MIXTURE_WEBGPU_ATTENTION=0 kept it from the attention layers (tests). */
 export function installStridedMatMul(): void {
-  if (tf.getKernel(STRIDED_MATMUL, 'webgpu')) return
-  tf.registerKernel({
-    kernelName: STRIDED_MATMUL,
-    backendName: 'webgpu',
-    kernelFunc: ({inputs, backend, attrs}) => {
-      const {a, b} = inputs as Record<string, tf.TensorInfo>
-      return stridedMatMul(backend as unknown as WebgpuBackendInternals & tf.KernelBackend, a, b, attrs as unknown as StridedMatMulAttrs)
-    },
-  })
+  if (!tf.getKernel(STRIDED_MATMUL_KERNEL, 'webgpu')) tf.registerKernel(stridedMatMulConfig)
 }
 
 /** The same product on the CPU, from flat arrays (the reference the tests compare against). */

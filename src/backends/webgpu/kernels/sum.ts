@@ -7,10 +7,10 @@
  * per-chunk partial sums and one pass over the chunks. Other reductions go to tfjs's own kernel.
  * MIXTURE_WEBGPU_COLUMN_SUM=0 leaves every Sum to tfjs.
  */
-import {tf} from '../tf.js'
-import {channelPartials} from './batchnorm.js'
-import {sumSplits} from './splitk.js'
-import {webgpuKernelFunc, wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
+import {tf} from '../../../engine/tf.js'
+import {channelPartials} from '../programs/channel-partials.js'
+import {sumSplits} from '../programs/split-k.js'
+import {webgpuKernelFunc, type KernelWrapper, type WebgpuBackendInternals} from '../runner.js'
 
 /** Rows one workgroup sums in the single-pass case, and per chunk otherwise. */
 const SINGLE_PASS_ROWS = 4096
@@ -34,10 +34,10 @@ export function columnSum(backend: Backend, x: tf.TensorInfo, outShape: number[]
   return sum
 }
 
-/** Route float32 sums over all leading axes to `columnSum`; everything else stays with tfjs. */
-export function installColumnSum(): void {
-  if (process.env.MIXTURE_WEBGPU_COLUMN_SUM === '0') return
-  wrapWebgpuKernel('Sum', (run) => (args) => {
+/** Float32 sums over all leading axes on `columnSum`; everything else stays with tfjs. */
+export const columnSumKernel: KernelWrapper = {
+  kernelName: 'Sum',
+  wrap: (run) => (args) => {
     const x = args.inputs.x as tf.TensorInfo
     const {axis, keepDims} = args.attrs as unknown as {axis: number | number[]; keepDims: boolean}
     const rank = x.shape.length
@@ -49,5 +49,5 @@ export function installColumnSum(): void {
     if (tf.util.sizeFromShape(x.shape) / C / CHUNK_ROWS > b.device.limits.maxComputeWorkgroupsPerDimension) return run(args)
     const outShape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), C] : [C]
     return columnSum(b, x, outShape)
-  })
+  },
 }

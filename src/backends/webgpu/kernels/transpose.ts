@@ -5,11 +5,12 @@
  * per Perceiver training step, 246 for the 2-block Perceiver mixture. Other permutations run the
  * backend's own kernel.
  */
-import {tf} from '../tf.js'
-import {wrapWebgpuKernel} from './runner.js'
+import type {tf} from '../../../engine/tf.js'
+import type {KernelWrapper} from '../runner.js'
 
-export function installIdentityTranspose(): void {
-  wrapWebgpuKernel('Transpose', (run) => (args) => {
+export const identityTransposeKernel: KernelWrapper = {
+  kernelName: 'Transpose',
+  wrap: (run) => (args) => {
     const x = args.inputs.x as tf.TensorInfo
     const perm = (args.attrs as unknown as {perm: number[]}).perm
     if (perm.every((p, i) => p === i)) {
@@ -17,5 +18,5 @@ export function installIdentityTranspose(): void {
       return {dataId: x.dataId, shape: [...x.shape], dtype: x.dtype}
     }
     return run(args)
-  })
+  },
 }

@@ -1,7 +1,7 @@
 /**
  * Large float32 products on WebGPU — `BatchMatMul` and `_FusedMatMul` (bias, ReLU or none) — and
  * large NHWC convolutions — `Conv2D`, `FusedConv2D`, as implicit products over the input's patches,
- * and their filter gradients (`filterGemm`, called by conv_filter.ts) — with 128 × 128 output
+ * and their filter gradients (`filterGemm`, called by ../kernels/conv-backprop-filter.ts) — with 128 × 128 output
  * tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in workgroup memory, read
  * from global memory and from workgroup memory as vec4. tfjs-backend-webgpu 4.22's
  * `MatMulPackedProgram` (and its `Conv2DMMProgram`) computes 32 × 32 tiles with 64 threads of 4 × 4
@@ -14,19 +14,17 @@
  * Taken when the contiguous extents are multiples of 4 (vec4 rows; `gemmApplies`), both output sides
  * are at least 64, the product has at least 2²⁴ multiply-adds, it runs on at least 128 workgroups
  * (k split where allowed; `gemmPlan`) and the batch dimensions match or one operand has none;
- * outputs at most 64 wide use 128 × 64 tiles. A plain product this kernel does not take whose
- * output is small and whose k is long (`longKProduct`: a Dense layer's weight gradient over every
- * data token of the Perceiver, 29 input features) goes to `MixtureStridedMatMul` with k split.
- * Other products, and other fused activations, stay with tfjs.
- * MIXTURE_WEBGPU_MATMUL=0 leaves every product and convolution to tfjs.
+ * outputs at most 64 wide use 128 × 64 tiles. The kernels that route products and convolutions here
+ * are ../kernels/matmul.ts and ../kernels/conv.ts; MIXTURE_WEBGPU_MATMUL=0 leaves every product and
+ * convolution to tfjs.
  */
-import {tf} from '../tf.js'
-import {runKernel, unrolled, type UniformField, type WebgpuBackendInternals} from './runner.js'
-import {wrapTunedKernel, type Alternative} from './tune.js'
-import {sumSplits} from './splitk.js'
-import {narrowConv} from './conv_narrow.js'
-import {stridedMatMul, tileFor} from './matmul.js'
-import type {StridedMatMulAttrs} from '../../ops/strided-matmul.js'
+import {tf} from '../../../engine/tf.js'
+import type {UniformField, WebgpuBackendInternals} from '../internals.js'
+import {runKernel, unrolled} from '../runner.js'
+import {webgpuSwitch} from '../switches.js'
+import type {Alternative} from '../tune.js'
+import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from './conv-geometry.js'
+import {sumSplits} from './split-k.js'
 
 const TILE = 128
 const TK = 16
@@ -35,45 +33,6 @@ const T4 = TILE / 4
 const SIDE = 16
 /** Smaller products stay with tfjs (see `gemmApplies`). */
 const MIN_MACS = 2 ** 24
-
-/** The uniform fields that place a convolution's patches (a struct's tail; `convGeometryUniforms` fills them). */
-export const CONV_GEOMETRY_WGSL = `  inH : u32,
-  inW : u32,
-  inC : u32,
-  outH : u32,
-  outW : u32,
-  filterW : u32,
-  strideH : i32,
-  strideW : i32,
-  padT : i32,
-  padL : i32,`
-
-export function convGeometryUniforms(info: tf.backend_util.Conv2DInfo): UniformField[] {
-  return [
-    ...[info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterWidth].map((v) => ({type: 'uint32' as const, data: [v]})),
-    ...[info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left].map((v) => ({type: 'int32' as const, data: [v]})),
-  ]
-}
-
-/**
- * WGSL declaring (lo, mid, hi) as the digits of \`value\` with radices (loRadix, midRadix, unbounded):
- * an im2col index split into (ow, oh, batch) or (ci, fw, fh).
- */
-export function digitsWgsl(decl: 'let' | 'var', [lo, mid, hi]: string[], value: string, loRadix: string, midRadix: string): string {
-  return `${decl} ${lo} = (${value}) % ${loRadix};
-  ${decl} ${mid} = ((${value}) / ${loRadix}) % ${midRadix};
-  ${decl} ${hi} = (${value}) / ${loRadix} / ${midRadix};`
-}
-
-/** WGSL adding \`step\` to the digits (lo, mid, hi) of \`digitsWgsl\`, carrying without divisions. */
-export function advanceDigitsWgsl([lo, mid, hi]: string[], step: string, loRadix: string, midRadix: string): string {
-  return `${lo} = ${lo} + ${step};
-    while (${lo} >= ${loRadix}) {
-      ${lo} = ${lo} - ${loRadix};
-      ${mid} = ${mid} + 1u;
-      if (${mid} == ${midRadix}) { ${mid} = 0u; ${hi} = ${hi} + 1u; }
-    }`
-}
 
 export type GemmEpilogue = 'none' | 'bias' | 'relu' | 'bias-relu'
 
@@ -284,8 +243,6 @@ export interface GemmPlan {
   workgroups: [number, number, number]
 }
 
-const DEFAULT_MIN_WORKGROUPS = 128
-
 /**
  * Fewest workgroups worth this kernel's 128×128 tiles: a product that would run on fewer (a small
  * output with a short k, or one that may not be split) goes to tfjs's 32×32 tiles, which spread it
@@ -293,8 +250,7 @@ const DEFAULT_MIN_WORKGROUPS = 128
  * run small shapes through the kernel).
  */
 export function minWorkgroups(): number {
-  const value = Number(process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS ?? DEFAULT_MIN_WORKGROUPS)
-  return Number.isInteger(value) && value >= 1 ? value : DEFAULT_MIN_WORKGROUPS
+  return webgpuSwitch('matmulMinWorkgroups')
 }
 
 /**
@@ -394,10 +350,10 @@ interface MatMulArgs {
   variant?: PlanVariant
 }
 
-type Backend = WebgpuBackendInternals & tf.KernelBackend
+export type Backend = WebgpuBackendInternals & tf.KernelBackend
 
 /** The sizes of a (batched, broadcast) product A·B, or undefined for one the project's kernels do not take. */
-interface ProductShape {
+export interface ProductShape {
   M: number
   N: number
   K: number
@@ -407,7 +363,7 @@ interface ProductShape {
   outShape: number[]
 }
 
-function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): ProductShape | undefined {
+export function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): ProductShape | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined
   const ra = a.shape.length
   const rb = b.shape.length
@@ -451,44 +407,7 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
   })
 }
 
-/** Shortest k for `longKProduct`: below it tfjs's own programs do not split k either. */
-const LONG_K = 2048
-/** Most output tiles (of the strided kernel) for `longKProduct`: more already fill the GPU unsplit. */
-const LONG_K_MAX_TILES = 64
-
-/**
- * A plain product with a small output and a long k — a Dense layer's weight gradient over every
- * token of a batch, Xᵀ·dY with K = batch·tokens — that `gemm` does not take (a side under 64, or
- * not a multiple of 4: the Perceiver's 29 Fourier input features over 147,456 tokens), on
- * `MixtureStridedMatMul` with k split over workgroups and the slices added by a second pass. For
- * these tfjs picks `MatMulSplitKProgram` (atomic adds into the output: 4 such products took 8.65 ms
- * of a Perceiver step's 22 GPU ms on the H200) or, past 8 output tiles of 32 × 32, one workgroup per
- * tile walking all of k. Undefined when it does not apply (or MIXTURE_WEBGPU_LONG_K=0).
- */
-export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | undefined {
-  if (process.env.MIXTURE_WEBGPU_LONG_K === '0') return undefined
-  const shape = productShape(a, b, transposeA, transposeB)
-  if (!shape || shape.K < LONG_K) return undefined
-  const {M, N, K, batch, batchA, batchB, outShape} = shape
-  const tile = tileFor(M, N)
-  if (Math.ceil(M / tile) * Math.ceil(N / tile) * batch > LONG_K_MAX_TILES) return undefined
-  // Element (i, k) of A and (k, j) of B, in the layouts the transposes say.
-  const attrs: StridedMatMulAttrs = {
-    I: M,
-    J: N,
-    K,
-    batch,
-    heads: 1,
-    alpha: 1,
-    outShape,
-    aView: [0, batchA === 1 ? 0 : M * K, 0, transposeA ? 1 : K, transposeA ? M : 1],
-    bView: [0, batchB === 1 ? 0 : K * N, 0, transposeB ? 1 : N, transposeB ? K : 1],
-    cView: [M * N, 0, N, 1],
-  }
-  return stridedMatMul(backend, a, b, attrs)
-}
-
-interface ConvArgs {
+export interface ConvArgs {
   x: tf.TensorInfo
   filter: tf.TensorInfo
   bias?: tf.TensorInfo
@@ -556,7 +475,7 @@ export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, variant: PlanVa
  * 64 filter rows or output channels, under 2²⁴ multiply-adds, or MIXTURE_WEBGPU_MATMUL=0).
  */
 export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[], variant: PlanVariant = 'default'): tf.TensorInfo | undefined {
-  if (process.env.MIXTURE_WEBGPU_MATMUL === '0' || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined
+  if (!webgpuSwitch('matmul') || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined
   const plan = filterGemmPlan(info, variant)
   if (!plan) return undefined
   const M = info.filterHeight * info.filterWidth * info.inChannels
@@ -578,7 +497,7 @@ export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo
 }
 
 /** The epilogue of a fused kernel's bias and activation, or undefined for an activation this kernel lacks. */
-function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue | undefined {
+export function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue | undefined {
   const act = activation ?? 'linear'
   if (act !== 'linear' && act !== 'relu') return undefined
   return bias ? (act === 'relu' ? 'bias-relu' : 'bias') : act === 'relu' ? 'relu' : 'none'
@@ -587,66 +506,4 @@ function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue
 /** A kernel's alternative routes for tuning (tune.ts): `run` under each `PlanVariant` but the default. */
 export function planVariantRoutes(run: (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant) => tf.TensorInfo | undefined): Record<string, Alternative> {
   return Object.fromEntries((['wide', 'nosplit', 'split'] as const).map((v) => [v, (args: Parameters<tf.KernelFunc>[0]) => run(args, v)]))
-}
-
-/**
- * Route large products (BatchMatMul, _FusedMatMul with bias and/or ReLU) to `gemm`, and large NHWC
- * convolutions (Conv2D, FusedConv2D likewise; the stride-1 input gradients that conv_input.ts
- * runs as forward convolutions too) to `convGemm`; conv_narrow.ts's kernel is a further route for
- * kernel tuning.
- */
-export function installGemm(): void {
-  if (process.env.MIXTURE_WEBGPU_MATMUL === '0') return
-  type MatMulAttrs = {transposeA: boolean; transposeB: boolean; activation?: string}
-  const matMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
-    const {a, b} = args.inputs as Record<string, tf.TensorInfo>
-    const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
-    return gemm(args.backend as unknown as Backend, {a, b, transposeA, transposeB, epilogue: 'none', variant})
-  }
-  wrapTunedKernel(
-    'BatchMatMul',
-    (run) => (args) => {
-      const {a, b} = args.inputs as Record<string, tf.TensorInfo>
-      const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
-      return matMul(args, 'default') ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
-    },
-    () => planVariantRoutes(matMul),
-  )
-  const fusedMatMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
-    const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
-    const {transposeA, transposeB, activation} = args.attrs as unknown as MatMulAttrs
-    const epilogue = epilogueOf(bias, activation)
-    if (!a || !b || preluActivationWeights || !epilogue) return undefined
-    return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue, variant})
-  }
-  wrapTunedKernel('_FusedMatMul', (run) => (args) => fusedMatMul(args, 'default') ?? run(args), () => planVariantRoutes(fusedMatMul))
-  type ConvAttrs = Omit<ConvArgs, 'x' | 'filter' | 'bias' | 'epilogue'> & {dataFormat: 'NHWC' | 'NCHW'; activation?: string}
-  /** A (fused) convolution's operands and epilogue, or undefined for one the project's kernels do not take. */
-  const convOperands = (args: Parameters<tf.KernelFunc>[0]): (ConvAttrs & {x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo; epilogue: GemmEpilogue}) | undefined => {
-    const {x, filter, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
-    const attrs = args.attrs as unknown as ConvAttrs
-    const epilogue = epilogueOf(bias, attrs.activation)
-    if (!x || !filter || preluActivationWeights || !epilogue || attrs.dataFormat === 'NCHW') return undefined
-    return {...attrs, x, filter, bias, epilogue}
-  }
-  const conv = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
-    const c = convOperands(args)
-    return c && convGemm(args.backend as unknown as Backend, {...c, variant})
-  }
-  const narrow = (args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined => {
-    const c = convOperands(args)
-    if (!c || c.x.shape.length !== 4 || c.filter.shape.length !== 4) return undefined
-    const info = tf.backend_util.computeConv2DInfo(
-      c.x.shape as [number, number, number, number],
-      c.filter.shape as [number, number, number, number],
-      c.strides,
-      c.dilations ?? 1,
-      c.pad as never,
-      c.dimRoundingMode,
-      false,
-      'channelsLast',
-    )
-    return narrowConv(args.backend as unknown as Backend, {x: c.x, filter: c.filter, bias: c.bias, relu: c.epilogue === 'relu' || c.epilogue === 'bias-relu', info})
-  }
-  for (const name of ['Conv2D', 'FusedConv2D']) wrapTunedKernel(name, (run) => (args) => conv(args, 'default') ?? run(args), () => ({...planVariantRoutes(conv), narrow}))
 }

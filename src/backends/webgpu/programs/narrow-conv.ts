@@ -5,13 +5,13 @@
  * their columns idle; here each thread walks its patch tap by tap, reading four input channels at a
  * time, against that tap's filter slice staged in workgroup memory (Cin × N values), and adds the
  * bias and ReLU of a fused convolution at the end. Input channels a multiple of 4, no dilation.
- * Only an alternative route of kernel tuning (tune.ts, 'narrow'), never taken untimed.
+ * Only an alternative route of kernel tuning (../tune.ts, 'narrow'; ../kernels/conv.ts), never taken untimed.
  */
-import {tf} from '../tf.js'
-import {runKernel, type WebgpuBackendInternals} from './runner.js'
-import {CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from './gemm.js'
+import {tf} from '../../../engine/tf.js'
+import {runKernel, type WebgpuBackendInternals} from '../runner.js'
+import {CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from './conv-geometry.js'
 
-/** Most output channels this kernel (and conv_filter.ts's narrow filter gradient) takes. */
+/** Most output channels this kernel (and conv-backprop-filter.ts's narrow filter gradient) takes. */
 export const NARROW_MAX = 8
 const WORKGROUP = 256
 /** Largest tap slice (Cin × N floats) staged in workgroup memory: 16 KiB, the WebGPU default limit. */

@@ -1,11 +1,11 @@
 /**
  * The second pass of a split-k product: partial results laid out (split, batch·head, i, j),
  * contiguous, are added over the splits and written to the output through its strides
- * (C[b·cB + h·cH + i·cI + j·cJ]). Shared by the strided attention products (matmul.ts) and the
- * convolution filter gradient (conv_filter.ts).
+ * (C[b·cB + h·cH + i·cI + j·cJ]). Shared by the strided products, the product kernel, the
+ * convolution filter gradients and the column sums.
  */
-import {tf} from '../tf.js'
-import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from './runner.js'
+import {tf} from '../../../engine/tf.js'
+import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from '../runner.js'
 
 const SUM_WORKGROUP = 256
 
