@@ -4,9 +4,9 @@
  */
 import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {tf} from '../../src/engine/tf.js'
-import {loadNative, nativeThreads} from '../../src/backends/native/index.js'
-import {adamComposite, adamUpdate} from '../../src/ops/adam.js'
+import {tf} from '../../../src/engine/tf.js'
+import {loadNative, nativeThreads} from '../../../src/backends/native/index.js'
+import {adamComposite, adamUpdate} from '../../../src/ops/adam.js'
 
 let unavailable: string | undefined
 before(async () => {

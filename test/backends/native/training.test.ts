@@ -5,13 +5,13 @@
  */
 import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {tf, tfl, type LayersModel} from '../../src/engine/tf.js'
-import {loadNative, nativeAddon, NativeBackend} from '../../src/backends/native/index.js'
-import {crossEntropy, Trainer} from '../../src/engine/trainer.js'
-import {setDropoutStep} from '../../src/ops/dropout.js'
-import {buildModel} from '../../src/model/build.js'
-import {allEntries} from '../../src/registry/registry.js'
-import {resolveObject} from '../helpers.js'
+import {tf, tfl, type LayersModel} from '../../../src/engine/tf.js'
+import {loadNative, nativeAddon, NativeBackend} from '../../../src/backends/native/index.js'
+import {crossEntropy, Trainer} from '../../../src/engine/trainer.js'
+import {setDropoutStep} from '../../../src/ops/dropout.js'
+import {buildModel} from '../../../src/model/build.js'
+import {allEntries} from '../../../src/registry/registry.js'
+import {resolveObject} from '../../helpers.js'
 
 let unavailable: string | undefined
 before(async () => {

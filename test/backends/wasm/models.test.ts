@@ -5,11 +5,11 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {tf} from '../../src/engine/tf.js'
-import {loadWasm} from '../../src/backends/wasm/index.js'
-import {buildModel} from '../../src/model/build.js'
-import {resolveObject, values} from '../helpers.js'
-import {assertClose, paperRows} from './paper-rows.js'
+import {tf} from '../../../src/engine/tf.js'
+import {loadWasm} from '../../../src/backends/wasm/index.js'
+import {buildModel} from '../../../src/model/build.js'
+import {resolveObject, values} from '../../helpers.js'
+import {assertClose, paperRows} from '../paper-rows.js'
 
 const SIZE = 8
 const CLASSES = 3

@@ -7,10 +7,10 @@
  */
 import {after, before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {tf, tfl} from '../../src/engine/tf.js'
-import {loadWasm} from '../../src/backends/wasm/index.js'
-import {adamUpdate} from '../../src/ops/adam.js'
-import {values} from '../helpers.js'
+import {tf, tfl} from '../../../src/engine/tf.js'
+import {loadWasm} from '../../../src/backends/wasm/index.js'
+import {adamUpdate} from '../../../src/ops/adam.js'
+import {values} from '../../helpers.js'
 
 let previous: string | undefined
 before(async () => {

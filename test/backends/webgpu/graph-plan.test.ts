@@ -5,9 +5,9 @@
  */
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {tf} from '../../src/engine/tf.js'
-import {planRecording, pruneUnread, type Command, type Known, type Plan} from '../../src/backends/webgpu/graph-plan.js'
-import type {StepContext} from '../../src/engine/step-graph.js'
+import {tf} from '../../../src/engine/tf.js'
+import {planRecording, pruneUnread, type Command, type Known, type Plan} from '../../../src/backends/webgpu/graph-plan.js'
+import type {StepContext} from '../../../src/engine/step-graph.js'
 
 const UNIFORM = 64
 const STORAGE = 128

@@ -11,13 +11,13 @@
  */
 import {after, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {tf} from '../../src/engine/tf.js'
-import '../../src/backends/cpu/index.js'
-import {Trainer} from '../../src/engine/trainer.js'
-import {countDispatches} from '../../src/backends/webgpu/dispatches.js'
-import {buildModel} from '../../src/model/build.js'
-import {resolveObject, values} from '../helpers.js'
-import {assertClose, paperRows, webgpuUnavailable} from './paper-rows.js'
+import {tf} from '../../../src/engine/tf.js'
+import '../../../src/backends/cpu/index.js'
+import {Trainer} from '../../../src/engine/trainer.js'
+import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
+import {buildModel} from '../../../src/model/build.js'
+import {resolveObject, values} from '../../helpers.js'
+import {assertClose, paperRows, webgpuUnavailable} from '../paper-rows.js'
 
 const SIZE = 8
 const CLASSES = 3

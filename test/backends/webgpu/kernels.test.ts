@@ -7,15 +7,15 @@
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {tf} from '../../src/engine/tf.js'
-import '../../src/backends/cpu/index.js'
-import {adamLoop} from '../../src/backends/cpu/kernels/adam.js'
-import {dropoutHash, dropoutLoop, seededDropout} from '../../src/ops/dropout.js'
-import {adamStep, adamUpdate, type AdamAttrs} from '../../src/ops/adam.js'
-import {isSoftwareAdapter, loadWebgpu} from '../../src/backends/webgpu/index.js'
-import {tileGrad} from '../../src/ops/tile-grad.js'
-import {flatWorkgroups, type WebgpuBackendInternals} from '../../src/backends/webgpu/runner.js'
-import {gemmPlan} from '../../src/backends/webgpu/programs/gemm.js'
+import {tf} from '../../../src/engine/tf.js'
+import '../../../src/backends/cpu/index.js'
+import {adamLoop} from '../../../src/backends/cpu/kernels/adam.js'
+import {dropoutHash, dropoutLoop, seededDropout} from '../../../src/ops/dropout.js'
+import {adamStep, adamUpdate, type AdamAttrs} from '../../../src/ops/adam.js'
+import {isSoftwareAdapter, loadWebgpu} from '../../../src/backends/webgpu/index.js'
+import {tileGrad} from '../../../src/ops/tile-grad.js'
+import {flatWorkgroups, type WebgpuBackendInternals} from '../../../src/backends/webgpu/runner.js'
+import {gemmPlan} from '../../../src/backends/webgpu/programs/gemm.js'
 
 function series(n: number, f: (i: number) => number): Float32Array {
   return Float32Array.from({length: n}, (_, i) => f(i))
@@ -96,7 +96,7 @@ interface ConvCase {
 
 /** The gradient of Σ conv2d(x, f)² w.r.t. x or f on webgpu and cpu (close); the WGSL programs it ran. */
 async function convGradCases(cases: ConvCase[], wrt: 'x' | 'filter'): Promise<Set<string>> {
-  const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+  const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
   const programs = new Set<string>()
   for (const c of cases) {
     const xs = series(c.x.reduce((a, b) => a * b), (i) => Math.sin(i * 0.3))
@@ -123,7 +123,7 @@ async function convGradCases(cases: ConvCase[], wrt: 'x' | 'filter'): Promise<Se
  * 4e-5 of the largest cpu magnitude; returns the cpu values and the programs that ran.
  */
 async function againstCpu(what: string, make: () => tf.Tensor): Promise<{cpu: Float32Array; programs: string[]; dispatches: number}> {
-  const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+  const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
   await tf.setBackend('cpu')
   const cpuOut = make()
   const cpu = (await cpuOut.data()) as Float32Array
@@ -157,7 +157,7 @@ const inPlaceAdam = process.env.MIXTURE_WEBGPU_ADAM_INPLACE !== '0' && process.e
 
 describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavailable}, () => {
   it('MixtureAdam: one dispatch per tensor, same update as the cpu loop', async () => {
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     const n = 1000
     const p = series(n, (i) => Math.sin(i * 1.1))
     const g = series(n, (i) => Math.sin(i * 2.3))
@@ -181,8 +181,8 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
 
   it('in-place Adam step: several weights per dispatch, same update as the cpu loop; shared or stale data handled', async (t) => {
     if (!inPlaceAdam) return t.skip('in-place Adam is switched off (MIXTURE_WEBGPU_ADAM_INPLACE=0 or MIXTURE_WEBGPU_FUSED=0)')
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
-    const {adamGroupSize} = await import('../../src/backends/webgpu/kernels/adam.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
+    const {adamGroupSize} = await import('../../../src/backends/webgpu/kernels/adam.js')
     await tf.setBackend('webgpu')
     const sizes = [1000, 3, 257, 70_000, 1, 512, 4096]
     const run = async (group: string) => {
@@ -250,7 +250,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
     assert.ok(maxDiff(gpu[0], cpu[0]) < 1e-5)
     // A layer's per-step mask (seed = dropoutHash(layerSeed, step)) derives the seed in the shader:
     // the same mask, and a later step reuses the bind group with only the step tensor changed.
-    const {recordingStats} = await import('../../src/backends/webgpu/record.js')
+    const {recordingStats} = await import('../../../src/backends/webgpu/record.js')
     const backend = tf.backend() as unknown as WebgpuBackendInternals
     const input = tf.tensor(x, [30, 100])
     const masks: Float32Array[] = []
@@ -269,9 +269,9 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('BatchNorm (training): y, gradients and running statistics match the layer on cpu (few and many chunks; 2 + 2 and 3 + 3 dispatches)', async () => {
-    const {BatchNorm} = await import('../../src/layers/norm.js')
-    const {batchNormTraining, hasFusedBatchNorm} = await import('../../src/ops/batchnorm.js')
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+    const {BatchNorm} = await import('../../../src/layers/norm.js')
+    const {batchNormTraining, hasFusedBatchNorm} = await import('../../../src/ops/batchnorm.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     const before = process.env.MIXTURE_WEBGPU_BN_TWO_PASS
     // 7 chunks of rows, then 225 (more than the 32 lanes of the pass over the chunks; capped at 128
     // on the 2-pass route), 3 channels; each through the 2-pass and the 3-pass routes
@@ -356,9 +356,9 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('LayerNorm: y and gradients match the layer on cpu; the backward pass is 2 dispatches up to 1,024 columns, 3 wider', async () => {
-    const {LayerNorm} = await import('../../src/layers/norm.js')
-    const {layerNorm, LN_GRAD_KERNEL, LN_KERNEL} = await import('../../src/ops/layernorm.js')
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+    const {LayerNorm} = await import('../../../src/layers/norm.js')
+    const {layerNorm, LN_GRAD_KERNEL, LN_KERNEL} = await import('../../../src/ops/layernorm.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     // one row per chunk; 2,145 rows in chunks of 2 (the last one short); rows too wide for the fused pass
     for (const shape of [[2, 37, 130], [3, 29], [65, 33, 96], [3, 1100]]) {
       const D = shape[shape.length - 1]
@@ -428,8 +428,8 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('GELU, GEGLU and the softmax gradient: one dispatch each way, the cpu composites\' values', async () => {
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
-    const {gelu, Geglu} = await import('../../src/layers/perceiver.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
+    const {gelu, Geglu} = await import('../../../src/layers/perceiver.js')
     const xs = series(6 * 7 * 26, (i) => 4 * Math.sin(i * 0.37))
     const ws = series(6 * 7 * 13, (i) => Math.cos(i * 0.11))
     const geglu = new Geglu({})
@@ -468,7 +468,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('the Relu gradient: one dispatch, exactly dy·step(x) as on cpu (zeros and NaN included)', async () => {
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     const xs = series(5 * 301, (i) => (i % 7 === 0 ? 0 : i === 11 ? NaN : Math.sin(i * 0.37)))
     const dys = series(5 * 301, (i) => Math.cos(i * 0.13))
     const grad = () =>
@@ -496,7 +496,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('Sum over the leading axes (bias gradients): column sums without a transpose, as on cpu; other sums unchanged', async () => {
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     const cases: {shape: number[]; axis: number[] | number; keepDims: boolean; dispatches: number}[] = [
       {shape: [5, 7], axis: 0, keepDims: false, dispatches: 1},
       {shape: [2, 3, 4, 70], axis: [2, 0, 1], keepDims: true, dispatches: 1},
@@ -540,8 +540,8 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('softmax cross-entropy: loss, correct count and gradient in one dispatch each way, as the cpu composite', async () => {
-    const {crossEntropy} = await import('../../src/ops/cross-entropy.js')
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+    const {crossEntropy} = await import('../../../src/ops/cross-entropy.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     for (const [B, K] of [[64, 10], [300, 100], [3, 2]]) {
       const xs = series(B * K, (i) => 3 * Math.sin(i * 0.77) + Math.cos(i * 0.1))
       // a row with a tie for the top-1 (the first index wins) and a label outside [0, K)
@@ -575,7 +575,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('recording caches: a repeated step reuses its bind groups and gives the same numbers', async () => {
-    const {recordingStats} = await import('../../src/backends/webgpu/record.js')
+    const {recordingStats} = await import('../../../src/backends/webgpu/record.js')
     await tf.setBackend('webgpu')
     const backend = tf.backend() as unknown as WebgpuBackendInternals
     const before = recordingStats(backend)
@@ -600,8 +600,8 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('MixtureStridedMatMul: strided, transposed and split-k products match the reference', async () => {
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
-    const {stridedMatMulReference, kSplits, installStridedMatMul} = await import('../../src/backends/webgpu/kernels/strided-matmul.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
+    const {stridedMatMulReference, kSplits, installStridedMatMul} = await import('../../../src/backends/webgpu/kernels/strided-matmul.js')
     // The kernel itself, whether or not MIXTURE_WEBGPU_ATTENTION=0 kept it from the attention layers.
     installStridedMatMul()
     // (batch 2, heads 3) products out of packed rows, as attention uses them.
@@ -641,9 +641,9 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('attention as strided products: outputs and gradients equal the split/transpose composite on cpu', async () => {
-    ;(await import('../../src/backends/webgpu/kernels/strided-matmul.js')).installStridedMatMul()
-    const {AttentionCore} = await import('../../src/layers/attention.js')
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+    ;(await import('../../../src/backends/webgpu/kernels/strided-matmul.js')).installStridedMatMul()
+    const {AttentionCore} = await import('../../../src/layers/attention.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     const heads = 2
     const d = 8
     const inner = heads * d
@@ -870,7 +870,7 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, {skip: unavai
   })
 
   it('an identity Transpose shares its buffer (no dispatch); others still transpose', async () => {
-    const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     await tf.setBackend('webgpu')
     const x = tf.tensor(series(12, (i) => i), [3, 4])
     const {result, count} = await countDispatches(async () => {

@@ -8,13 +8,13 @@
  */
 import {after, afterEach, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {tf} from '../../src/engine/tf.js'
-import '../../src/backends/cpu/index.js'
-import {Trainer} from '../../src/engine/trainer.js'
-import {countDispatches} from '../../src/backends/webgpu/dispatches.js'
-import {buildModel} from '../../src/model/build.js'
-import {resolveObject, values} from '../helpers.js'
-import {assertClose, paperRows, webgpuUnavailable} from './paper-rows.js'
+import {tf} from '../../../src/engine/tf.js'
+import '../../../src/backends/cpu/index.js'
+import {Trainer} from '../../../src/engine/trainer.js'
+import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
+import {buildModel} from '../../../src/model/build.js'
+import {resolveObject, values} from '../../helpers.js'
+import {assertClose, paperRows, webgpuUnavailable} from '../paper-rows.js'
 
 const off =
   process.env.MIXTURE_WEBGPU_FUSED === '0' || process.env.MIXTURE_WEBGPU_TUNE === '0'
@@ -24,7 +24,7 @@ const off =
       : false
 if (off) process.stderr.write(`webgpu kernel-tuning tests skipped: ${off}\n`)
 const unavailable = off || (await webgpuUnavailable('webgpu kernel-tuning tests'))
-const tune = unavailable ? undefined : await import('../../src/backends/webgpu/tune.js')
+const tune = unavailable ? undefined : await import('../../../src/backends/webgpu/tune.js')
 
 // Small products take the project's kernel too, so that a product is among the tuned calls.
 const savedMin = process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS
@@ -302,7 +302,7 @@ describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
     const args = inputs()
     tune!.captureCalls(() => tf.dispose(tf.tidy(() => step(...args))))
     await tune!.tuneKernels()
-    const file = JSON.parse(JSON.stringify(tune!.exportRoutes())) as import('../../src/backends/webgpu/tune.js').RoutesFile
+    const file = JSON.parse(JSON.stringify(tune!.exportRoutes())) as import('../../../src/backends/webgpu/tune.js').RoutesFile
     const before = new Map(tune!.tunedCalls().map((c) => [c.key, c.route]))
     assert.equal(file.routes.length, before.size)
     tune!.resetTuning()
