@@ -2,9 +2,9 @@
  * The running loss and top-1 sums of a training or evaluation pass, kept on the device as one
  * float32 tensor [Σ loss·batch, Σ correct] and read back only when asked.
  *
- * A backend may register an in-place update (webgpu/metrics.ts: one dispatch adds a batch's loss and
+ * A backend may register an in-place update (backends/webgpu/kernels/metric-sums.ts: one dispatch adds a batch's loss and
  * count into the sums where they are, one zeroes them), so that the tensor keeps its data from step
- * to step — which a recorded step needs in order to be replayed (webgpu/graph.ts). Elsewhere each
+ * to step — which a recorded step needs in order to be replayed (backends/webgpu/graph.ts). Elsewhere each
  * batch makes a new tensor from the old one (the same float32 arithmetic).
  */
 import {tf} from '../engine/tf.js'

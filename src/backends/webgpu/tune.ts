@@ -1,14 +1,15 @@
 /**
  * Which implementation runs each product and convolution, chosen by timing them on this GPU (the
- * idea of cuDNN's benchmark mode). The project's kernels (gemm.ts, conv_input.ts, conv_filter.ts)
- * were written against one card's profile and their rules for taking a call (output sides ≥ 64,
- * ≥ 2²⁴ multiply-adds, ≥ 128 workgroups) are guesses; on another card, or for a shape nobody looked
- * at, tfjs's own program — or the project's kernel where its rules said no — can be the faster one.
+ * idea of cuDNN's benchmark mode). The project's kernels (programs/gemm.ts,
+ * kernels/conv-backprop-input.ts, kernels/conv-backprop-filter.ts) were written against one card's
+ * profile and their rules for taking a call (output sides ≥ 64, ≥ 2²⁴ multiply-adds, ≥ 128
+ * workgroups) are guesses; on another card, or for a shape nobody looked at, tfjs's own program —
+ * or the project's kernel where its rules said no — can be the faster one.
  *
  * A kernel wrapped with `wrapTunedKernel` has routes: the project's ('project', the default: what
  * the rules pick, which may be tfjs's kernel), tfjs's own ('tfjs'), and named alternatives that apply
- * to some calls only (gemm.ts's 'wide': its kernel on a call the rules leave to tfjs; conv_filter.ts's
- * '64x64'). During a captured training step every call is noted (kernel, input shapes, attributes);
+ * to some calls only (gemm.ts's 'wide': its kernel on a call the rules leave to tfjs;
+ * conv-backprop-filter.ts's '64x64'). During a captured training step every call is noted (kernel, input shapes, attributes);
  * `tuneKernels` then runs each on fresh random inputs through every route that applies (tfjs's only
  * where the project's route ran a kernel of its own), warmed up (pipelines compiled), three calls per
  * timing, best of two rounds, GPU time from timestamp queries where the adapter has them (wall time

@@ -143,7 +143,7 @@ function check(a: StridedMatMulAttrs, aT: tf.TensorInfo, bT: tf.TensorInfo): voi
   if (cLast >= cSize || a.batch * a.heads * a.I * a.J !== cSize) fail(`the output view must cover the ${cSize} elements of [${a.outShape}] exactly once`)
 }
 
-/** The product of `MixtureStridedMatMul` (also used directly for long-k products: matmul.ts `longKProduct`). */
+/** The product of `MixtureStridedMatMul` (also used directly for long-k products: kernels/matmul.ts `longKProduct`). */
 export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: tf.TensorInfo, bT: tf.TensorInfo, a: StridedMatMulAttrs): tf.TensorInfo {
   check(a, aT, bT)
   const z = a.batch * a.heads
