@@ -37,7 +37,8 @@ export {
   type Flow,
 } from './registry/registry.js'
 export {BuildContext} from './registry/context.js'
-export {AttentionCore, attend} from './layers/attention.js'
+export {AttentionCore} from './layers/attention.js'
+export {attend} from './ops/attention.js'
 export {ClsPosEmbedding, LatentArray, ClsPool} from './layers/embeddings.js'
 export {FourierFeatures, Geglu, Gelu, gelu, fourierTable} from './layers/perceiver.js'
 export {Dropout} from './layers/dropout.js'

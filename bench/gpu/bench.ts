@@ -17,7 +17,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {tf} from '../../src/engine/tf.js'
-import '../../src/engine/kernels/index.js'
+import '../../src/backends/cpu/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
@@ -66,11 +66,11 @@ export interface RowResult {
   issue_ms?: number
   /** Bind groups created per timed step (recording-cache misses after warm-up; webgpu only). */
   bind_groups_per_step?: number
-  /** Timed steps replayed from a recording (src/engine/webgpu/graph.ts), and how the replay went. */
+  /** Timed steps replayed from a recording (src/backends/webgpu/graph.ts), and how the replay went. */
   replayed_steps?: number
   timed_steps?: number
   step_graph?: string
-  /** What kernel tuning chose before the first step (src/engine/webgpu/tune.ts), and every product/convolution call of the row's step. */
+  /** What kernel tuning chose before the first step (src/backends/webgpu/tune.ts), and every product/convolution call of the row's step. */
   kernel_tuning?: string
   tuned_calls?: TunedCallRecord[]
   first_step_ms?: number
@@ -242,7 +242,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     result.step_graph = trainer.describeStepGraphs().join('; ') || undefined
     Object.assign(result, {step_ms: round(median(steps)), forward_ms: round(median(fwds)), step_ms_all: steps.map(round), forward_ms_all: fwds.map(round)})
     if (args.count && tf.getBackend() === 'webgpu') {
-      const {countDispatches} = await import('../../src/engine/webgpu/dispatches.js')
+      const {countDispatches} = await import('../../src/backends/webgpu/dispatches.js')
       // What a step records through tfjs, by kernel: the first step of a new trainer (nothing
       // recorded for it yet); the timed trainer's steps are replayed and counted as one submit.
       const fresh = await newTrainer(built)
@@ -280,7 +280,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
  */
 async function capturedCalls(): Promise<TunedCallRecord[] | undefined> {
   if (tf.getBackend() !== 'webgpu') return undefined
-  const {lastCapture} = await import('../../src/engine/webgpu/tune.js')
+  const {lastCapture} = await import('../../src/backends/webgpu/tune.js')
   const calls = lastCapture()
   if (calls.length === 0) return undefined
   return calls.map(({call, count, decision}) => ({
@@ -297,13 +297,14 @@ async function capturedCalls(): Promise<TunedCallRecord[] | undefined> {
 /** Bind groups the WebGPU recording caches have created so far (undefined off webgpu or with the caches off). */
 async function bindGroupMisses(): Promise<number | undefined> {
   if (tf.getBackend() !== 'webgpu') return undefined
-  const {recordingStats} = await import('../../src/engine/webgpu/record.js')
+  const {recordingStats} = await import('../../src/backends/webgpu/record.js')
   return recordingStats(tf.backend() as never)?.misses
 }
 
-/** Which normalisation path the layers take on this backend (src/layers/norm.ts decides). */
+/** Which normalisation path the layers take on this backend (src/ops/batchnorm.ts and layernorm.ts decide). */
 async function fuseNorms(): Promise<string> {
-  const {hasFusedBatchNorm, hasFusedLayerNorm} = await import('../../src/engine/kernels/fused-norm.js')
+  const {hasFusedBatchNorm} = await import('../../src/ops/batchnorm.js')
+  const {hasFusedLayerNorm} = await import('../../src/ops/layernorm.js')
   return hasFusedBatchNorm() && hasFusedLayerNorm() ? 'fused kernels' : 'closed-form composites'
 }
 
@@ -386,7 +387,7 @@ function report(args: Args): void {
   }
   const tuned = ours.rows.filter((r) => r.kernel_tuning)
   if (tuned.length > 0) {
-    lines.push('', 'Kernel tuning before the first step (src/engine/webgpu/tune.ts; calls already timed for an earlier row are not timed again):', '')
+    lines.push('', 'Kernel tuning before the first step (src/backends/webgpu/tune.ts; calls already timed for an earlier row are not timed again):', '')
     for (const r of tuned) lines.push(`- ${r.row}: ${r.kernel_tuning}`)
   }
   // Variants: the same rows run under other settings (e.g. MIXTURE_WEBGPU_FUSED=0), each file labelled.

@@ -5,7 +5,7 @@
 # private folder with a private apt state: nothing on the system changes.
 #
 #   eval "$(bash bench/gpu/lavapipe.sh)"        # prints the exports; default folder ~/.cache/mixture-lavapipe
-#   node --test dist/test/engine/webgpu.test.js
+#   node --test dist/test/backends/webgpu/kernels.test.js
 set -euo pipefail
 DEST=${1:-${HOME:-/tmp}/.cache/mixture-lavapipe}
 ICD=$DEST/lvp_icd.json

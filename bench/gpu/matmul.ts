@@ -4,7 +4,7 @@
  * forward, its input gradient, its weight gradient), and of the 96×96 CNN's 128 → 128 3×3
  * convolution at batch 16 (forward, input gradient, filter gradient), with whatever kernels the
  * backend has — run once as is and once with MIXTURE_WEBGPU_MATMUL=0 to compare the project's
- * 128×128-tile kernel (src/engine/webgpu/gemm.ts) with tfjs's own programs.
+ * 128×128-tile kernel (src/backends/webgpu/programs/gemm.ts) with tfjs's own programs.
  *
  *   node dist/bench/gpu/matmul.js [--repeat 20] [--label text] [--out matmul.json] [--scale 1]
  *
@@ -15,7 +15,7 @@
  */
 import {writeFileSync} from 'node:fs'
 import {tf} from '../../src/engine/tf.js'
-import '../../src/engine/kernels/index.js'
+import '../../src/backends/cpu/index.js'
 import {describeBackend, selectBackend} from '../../src/engine/backend.js'
 
 interface Product {

@@ -21,7 +21,7 @@ if [[ "${PACK_SKIP_BUILD:-0}" != 1 ]]; then
   say "building (npx tsc -p tsconfig.json)"
   npx tsc -p tsconfig.json >/dev/null 2>&1 || say "tsc reported type errors (dist/ is still emitted); continuing"
 fi
-[[ -f dist/bench/gpu/bench.js && -f dist/src/engine/webgpu/index.js ]] || { say "dist/ lacks the benchmark: build failed"; exit 1; }
+[[ -f dist/bench/gpu/bench.js && -f dist/src/backends/webgpu/index.js ]] || { say "dist/ lacks the benchmark: build failed"; exit 1; }
 [[ -f node_modules/webgpu/dist/linux-x64/dawn.node ]] || { say "node_modules/webgpu (linux-x64) is missing: npm install"; exit 1; }
 
 rm -rf "$D"

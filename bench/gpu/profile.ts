@@ -14,7 +14,7 @@
  */
 import {writeFileSync} from 'node:fs'
 import {tf} from '../../src/engine/tf.js'
-import '../../src/engine/kernels/index.js'
+import '../../src/backends/cpu/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
 import {buildRow, ROWS, rowTraining} from './bench.js'
 

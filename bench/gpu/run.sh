@@ -145,9 +145,9 @@ if [[ "${MODE:-bench}" == compare ]]; then
 fi
 
 # 2c. The WebGPU tests (kernels and one training step of every paper structure against cpu) ------
-if [[ "${RUN_TESTS:-1}" == 1 && -f dist/test/engine/webgpu.test.js ]]; then
+if [[ "${RUN_TESTS:-1}" == 1 && -f dist/test/backends/webgpu/kernels.test.js ]]; then
   log "WebGPU tests"
-  timeout 200 node --test dist/test/engine/webgpu.test.js dist/test/engine/webgpu-models.test.js dist/test/engine/webgpu-graph.test.js dist/test/engine/webgpu-tune.test.js > "$OUT/webgpu-tests.log" 2>&1
+  timeout 200 node --test dist/test/backends/webgpu/kernels.test.js dist/test/backends/webgpu/models.test.js dist/test/backends/webgpu/graph.test.js dist/test/backends/webgpu/tune.test.js > "$OUT/webgpu-tests.log" 2>&1
   log "WebGPU tests exit $? ($(grep -E '^# (pass|fail|skipped) ' "$OUT/webgpu-tests.log" | tr '\n' ' '))"
 fi
 

@@ -7,7 +7,7 @@
  * first stderr line of a run names the backend and those reasons.
  */
 import {tf} from './tf.js'
-import './kernels/index.js'
+import '../backends/cpu/index.js'
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKENDS)[number]
@@ -59,7 +59,7 @@ const PROBES: Probe[] = [
   {
     name: 'webgpu',
     async load() {
-      const {loadWebgpu} = await import('./webgpu/index.js')
+      const {loadWebgpu} = await import('../backends/webgpu/index.js')
       return loadWebgpu()
     },
   },
@@ -73,14 +73,14 @@ const PROBES: Probe[] = [
   {
     name: 'native',
     async load() {
-      const {loadNative} = await import('./native/index.js')
+      const {loadNative} = await import('../backends/native/index.js')
       return loadNative()
     },
   },
   {
     name: 'wasm',
     async load() {
-      const {loadWasm} = await import('./wasm/index.js')
+      const {loadWasm} = await import('../backends/wasm/index.js')
       return loadWasm()
     },
   },

@@ -22,7 +22,7 @@ const kept = new Set<tf.Tensor>()
 
 /**
  * Keep `t` (made once, read by every step, never written: a layer's position table) and declare it
- * a constant, so that a recorded training step may bind it and be replayed (webgpu/graph.ts checks
+ * a constant, so that a recorded training step may bind it and be replayed (backends/webgpu/graph.ts checks
  * before each replay that it is still alive). Dispose it as usual when it is replaced.
  */
 export function keepConstant<T extends tf.Tensor>(t: T): T {
@@ -31,7 +31,7 @@ export function keepConstant<T extends tf.Tensor>(t: T): T {
   return t
 }
 
-/** The live cached and declared constants (a recorded step may bind them: webgpu/graph.ts). */
+/** The live cached and declared constants (a recorded step may bind them: backends/webgpu/graph.ts). */
 export function cachedConstants(): tf.Tensor[] {
   return [...cache.values(), ...kept].filter((t) => !t.isDisposed)
 }

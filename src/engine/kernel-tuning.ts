@@ -1,5 +1,5 @@
 /**
- * Choosing between a backend's kernel routes by timing them on the device (webgpu/tune.ts: the
+ * Choosing between a backend's kernel routes by timing them on the device (backends/webgpu/tune.ts: the
  * project's WGSL kernels or tfjs's own programs, per product and convolution shape). The Trainer
  * captures its first training step with `capture`; the caller then awaits `Trainer.tuneKernels()`,
  * which runs `tune` once. The routes chosen can be kept in a file and pinned in a later process (a

@@ -6,10 +6,10 @@
  * more than the GPU needs for small models. A backend may register `StepGraphs`, which record one
  * step and replay it for later steps of the same shapes without running any JavaScript of the model.
  * The Trainer asks it first and runs the step normally when it declines; evaluation steps the same
- * way. webgpu/graph.ts is the one implementation.
+ * way. backends/webgpu/graph.ts is the one implementation.
  */
 import type {tf} from './tf.js'
-import type {AdamAttrs} from './optimizer.js'
+import type {AdamAttrs} from '../ops/adam.js'
 
 /** What changes from one training step to the next besides the batch. */
 export interface StepContext {

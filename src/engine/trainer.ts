@@ -1,17 +1,17 @@
 /**
  * One training step and one evaluation pass, backend-agnostic: forward in training mode, softmax
  * cross-entropy, gradients of every trainable tensor, and the fused Adam update (coupled L2) of
- * optimizer.ts. Loss and accuracy stay on the device as running sums; the caller reads them back
+ * ops/adam.ts. Loss and accuracy stay on the device as running sums; the caller reads them back
  * every N steps (`readMetrics`), so a step never waits on a host read. Where the backend can replay
  * a recorded step (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed.
  */
 import {tf, type LayersModel} from './tf.js'
-import {adamStep, type AdamConfig} from './optimizer.js'
-import {MetricSums} from './metrics.js'
 import {createStepGraphs, type StepContext, type StepGraphs} from './step-graph.js'
 import {kernelTuner} from './kernel-tuning.js'
-import {setDropoutStep} from '../layers/dropout.js'
-import {crossEntropy} from './kernels/xent.js'
+import {adamStep, type AdamConfig} from '../ops/adam.js'
+import {crossEntropy} from '../ops/cross-entropy.js'
+import {setDropoutStep} from '../ops/dropout.js'
+import {MetricSums} from '../ops/metric-sums.js'
 
 export interface StepMetrics {
   loss: number
@@ -19,7 +19,7 @@ export interface StepMetrics {
   examples: number
 }
 
-export {crossEntropy} from './kernels/xent.js'
+export {crossEntropy} from '../ops/cross-entropy.js'
 
 interface VarLike {
   name: string

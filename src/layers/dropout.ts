@@ -1,17 +1,10 @@
 /**
  * Dropout whose mask changes every training step yet is reproducible: the mask seed mixes the
- * layer's build seed with the global training step that the trainer sets before each step.
+ * layer's build seed with the training step that the trainer sets before each step (ops/dropout.ts).
  * (tfjs-layers' own Dropout reuses one mask forever when given a seed, and is unseeded otherwise.)
  */
 import {tf, tfl} from '../engine/tf.js'
-import {seededDropout} from '../engine/kernels/dropout.js'
-
-let trainingStep = 0
-
-/** Called by the trainer before each step so that every dropout layer draws a new mask. */
-export function setDropoutStep(step: number): void {
-  trainingStep = step
-}
+import {stepDropout} from '../ops/dropout.js'
 
 export interface DropoutArgs {
   name?: string
@@ -34,7 +27,7 @@ export class Dropout extends tfl.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs
     if (!kwargs.training || this.rate === 0) return x
-    return seededDropout(x, this.rate, {layerSeed: this.seed, step: trainingStep})
+    return stepDropout(x, this.rate, this.seed)
   }
 
   computeOutputShape(shape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {

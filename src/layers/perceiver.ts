@@ -1,6 +1,11 @@
-/** Weightless Perceiver pieces: Fourier position features and the GEGLU gate. */
+/** Weightless Perceiver pieces: Fourier position features and the GEGLU gate; and the exact GELU as a layer. */
 import {tf, tfl} from '../engine/tf.js'
-import {constant, keepConstant} from '../engine/constants.js'
+import {keepConstant} from '../engine/constants.js'
+import {geglu} from '../ops/geglu.js'
+import {gelu} from '../ops/gelu.js'
+
+/** The GELU op (ops/gelu.ts), for code that builds on these layers. */
+export {gelu}
 
 /**
  * perceiver-pytorch 0.7 `fourier_encode` of a linspace(−1, 1) grid per axis: for each axis
@@ -80,14 +85,7 @@ export class Geglu extends tfl.layers.Layer {
   static className = 'MixtureGeglu'
 
   call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const t = Array.isArray(inputs) ? inputs[0] : inputs
-      const fused = fusedUnary('MixtureGeglu', 'MixtureGegluGrad', t)
-      if (fused) return fused
-      const half = t.shape[t.rank - 1]! / 2
-      const [x, gates] = tf.split(t, [half, half], -1)
-      return tf.mul(x, gelu(gates))
-    })
+    return tf.tidy(() => geglu(Array.isArray(inputs) ? inputs[0] : inputs))
   }
 
   computeOutputShape(shape: tfl.Shape | tfl.Shape[]): tfl.Shape {
@@ -97,30 +95,6 @@ export class Geglu extends tfl.layers.Layer {
   }
 }
 tf.serialization.registerClass(Geglu)
-
-/**
- * `forward` {x} as one kernel and its gradient as `backward` {dy, x}: one dispatch each way;
- * undefined where the active backend does not register both.
- */
-function fusedUnary(forward: string, backward: string, t: tf.Tensor): tf.Tensor | undefined {
-  const backend = tf.getBackend()
-  if (!tf.getKernel(forward, backend) || !tf.getKernel(backward, backend)) return undefined
-  const op = tf.customGrad(((xIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([xIn])
-    return {
-      value: tf.engine().runKernel(forward, {x: xIn}) as tf.Tensor,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(backward, {dy, x: saved[0]}) as tf.Tensor,
-    }
-  }) as unknown as Parameters<typeof tf.customGrad>[0])
-  return op(t) as tf.Tensor
-}
-
-/** Exact GELU: x · Φ(x) = 0.5·x·(1 + erf(x/√2)); one kernel each way where the backend has `MixtureGelu`. */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  const fused = fusedUnary('MixtureGelu', 'MixtureGeluGrad', x)
-  if (fused) return fused
-  return tf.tidy(() => tf.mul(tf.mul(x, constant(0.5)), tf.add(constant(1), tf.erf(tf.mul(x, constant(Math.SQRT1_2))))))
-}
 
 /** Exact GELU as a layer (the ViT MLP activation). */
 export class Gelu extends tfl.layers.Layer {

@@ -1,0 +1,78 @@
+/**
+ * `BatchMatMul` and `_FusedMatMul` (bias and/or ReLU) on WebGPU: large products on the 128×128-tile
+ * kernel (../programs/gemm.ts), plain products with a small output and a long k on the strided
+ * kernel with k split (`longKProduct`), the rest on tfjs's own programs. Kernel tuning (../tune.ts)
+ * times each call's routes: this one, tfjs's, and the product kernel's plan variants.
+ */
+import {tf} from '../../../engine/tf.js'
+import type {StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
+import {epilogueOf, gemm, planVariantRoutes, productShape, type Backend, type PlanVariant} from '../programs/gemm.js'
+import {webgpuSwitch} from '../switches.js'
+import type {TunedKernel} from '../tune.js'
+import {stridedMatMul, tileFor} from './strided-matmul.js'
+
+/** Shortest k for `longKProduct`: below it tfjs's own programs do not split k either. */
+const LONG_K = 2048
+/** Most output tiles (of the strided kernel) for `longKProduct`: more already fill the GPU unsplit. */
+const LONG_K_MAX_TILES = 64
+
+/**
+ * A plain product with a small output and a long k — a Dense layer's weight gradient over every
+ * token of a batch, Xᵀ·dY with K = batch·tokens — that `gemm` does not take (a side under 64, or
+ * not a multiple of 4: the Perceiver's 29 Fourier input features over 147,456 tokens), on
+ * `MixtureStridedMatMul` with k split over workgroups and the slices added by a second pass. For
+ * these tfjs picks `MatMulSplitKProgram` (atomic adds into the output: 4 such products took 8.65 ms
+ * of a Perceiver step's 22 GPU ms on the H200) or, past 8 output tiles of 32 × 32, one workgroup per
+ * tile walking all of k. Undefined when it does not apply (or MIXTURE_WEBGPU_LONG_K=0).
+ */
+export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | undefined {
+  if (!webgpuSwitch('longK')) return undefined
+  const shape = productShape(a, b, transposeA, transposeB)
+  if (!shape || shape.K < LONG_K) return undefined
+  const {M, N, K, batch, batchA, batchB, outShape} = shape
+  const tile = tileFor(M, N)
+  if (Math.ceil(M / tile) * Math.ceil(N / tile) * batch > LONG_K_MAX_TILES) return undefined
+  // Element (i, k) of A and (k, j) of B, in the layouts the transposes say.
+  const attrs: StridedMatMulAttrs = {
+    I: M,
+    J: N,
+    K,
+    batch,
+    heads: 1,
+    alpha: 1,
+    outShape,
+    aView: [0, batchA === 1 ? 0 : M * K, 0, transposeA ? 1 : K, transposeA ? M : 1],
+    bView: [0, batchB === 1 ? 0 : K * N, 0, transposeB ? 1 : N, transposeB ? K : 1],
+    cView: [M * N, 0, N, 1],
+  }
+  return stridedMatMul(backend, a, b, attrs)
+}
+
+type MatMulAttrs = {transposeA: boolean; transposeB: boolean; activation?: string}
+
+const matMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
+  const {a, b} = args.inputs as Record<string, tf.TensorInfo>
+  const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
+  return gemm(args.backend as unknown as Backend, {a, b, transposeA, transposeB, epilogue: 'none', variant})
+}
+
+const fusedMatMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
+  const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
+  const {transposeA, transposeB, activation} = args.attrs as unknown as MatMulAttrs
+  const epilogue = epilogueOf(bias, activation)
+  if (!a || !b || preluActivationWeights || !epilogue) return undefined
+  return gemm(args.backend as unknown as Backend, {a, b, bias, transposeA, transposeB, epilogue, variant})
+}
+
+export const matMulKernels: TunedKernel[] = [
+  {
+    kernelName: 'BatchMatMul',
+    wrap: (run) => (args) => {
+      const {a, b} = args.inputs as Record<string, tf.TensorInfo>
+      const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
+      return matMul(args, 'default') ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
+    },
+    alternatives: () => planVariantRoutes(matMul),
+  },
+  {kernelName: '_FusedMatMul', wrap: (run) => (args) => fusedMatMul(args, 'default') ?? run(args), alternatives: () => planVariantRoutes(fusedMatMul)},
+]

@@ -1,0 +1,509 @@
+/**
+ * Large float32 products on WebGPU — `BatchMatMul` and `_FusedMatMul` (bias, ReLU or none) — and
+ * large NHWC convolutions — `Conv2D`, `FusedConv2D`, as implicit products over the input's patches,
+ * and their filter gradients (`filterGemm`, called by ../kernels/conv-backprop-filter.ts) — with 128 × 128 output
+ * tiles: 256 threads compute 8 × 8 outputs each from 16-deep tiles held in workgroup memory, read
+ * from global memory and from workgroup memory as vec4. tfjs-backend-webgpu 4.22's
+ * `MatMulPackedProgram` (and its `Conv2DMMProgram`) computes 32 × 32 tiles with 64 threads of 4 × 4
+ * outputs (two workgroup-memory reads per 16 multiply-adds, against four per 64 here); the product
+ * was 54 of the 65 ms of GPU time of a ViT training step on an H200, and ran a 4096² product at
+ * 14 TFLOP/s against PyTorch's 50; the convolutions were 11 of the 27 ms of the 96×96 CNN's.
+ * Products with few output tiles and a long k (the weight gradients Aᵀ·dY over every token of a
+ * batch) split k over workgroups and add the slices in a second dispatch (`sumSplits`).
+ *
+ * Taken when the contiguous extents are multiples of 4 (vec4 rows; `gemmApplies`), both output sides
+ * are at least 64, the product has at least 2²⁴ multiply-adds, it runs on at least 128 workgroups
+ * (k split where allowed; `gemmPlan`) and the batch dimensions match or one operand has none;
+ * outputs at most 64 wide use 128 × 64 tiles. The kernels that route products and convolutions here
+ * are ../kernels/matmul.ts and ../kernels/conv.ts; MIXTURE_WEBGPU_MATMUL=0 leaves every product and
+ * convolution to tfjs.
+ */
+import {tf} from '../../../engine/tf.js'
+import type {UniformField, WebgpuBackendInternals} from '../internals.js'
+import {runKernel, unrolled} from '../runner.js'
+import {webgpuSwitch} from '../switches.js'
+import type {Alternative} from '../tune.js'
+import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from './conv-geometry.js'
+import {sumSplits} from './split-k.js'
+
+const TILE = 128
+const TK = 16
+/** vec4s across a tile edge, and threads along each side of the 16 × 16 workgroup. */
+const T4 = TILE / 4
+const SIDE = 16
+/** Smaller products stay with tfjs (see `gemmApplies`). */
+const MIN_MACS = 2 ** 24
+
+export type GemmEpilogue = 'none' | 'bias' | 'relu' | 'bias-relu'
+
+/**
+ * A tile load: 16 × `edge` values of one operand (2 or 1 vec4s a thread) into `S` laid out
+ * [k][edge/4] (vec4 along m or n).
+ * `contiguousK`: the operand's k index is the contiguous one (A untransposed, B transposed), so
+ * four consecutive threads read one row's 16 k values and scatter them; otherwise a thread reads
+ * four consecutive m (or n) values of one k and stores them as they are.
+ */
+function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit: string, rowStride: string, contiguousK: boolean, edge = TILE): string {
+  const e4 = edge / 4
+  return unrolled(
+    (TK * e4) / 256,
+    (t) => `  {
+    let e = li + ${t * 256}u;
+    ${
+      contiguousK
+        ? `let row = e / 4u;
+    let kq = e % 4u;
+    let o = ${outer0} + row;
+    let k = k0 + kq * 4u;
+    var v = vec4<f32>(0.0);
+    if (o < ${outerLimit} && k < kEnd) { v = ${X}[(${base} + o * ${rowStride} + k) / 4u]; }
+    ${unrolled(4, (j) => `${S}[(kq * 4u + ${j}u) * ${e4}u + row / 4u][row % 4u] = v[${j}];`)}`
+        : `let kk = e / ${e4}u;
+    let q = e % ${e4}u;
+    let o = ${outer0} + q * 4u;
+    let k = k0 + kk;
+    var v = vec4<f32>(0.0);
+    if (o < ${outerLimit} && k < kEnd) { v = ${X}[(${base} + k * ${rowStride} + o) / 4u]; }
+    ${S}[kk * ${e4}u + q] = v;`
+    }
+  }`,
+  )
+}
+
+/**
+ * Convolution mode (implicit im2col, NHWC): A is the input x read as the (B·OH·OW) × (KH·KW·Cin)
+ * matrix of its patches without building it. A thread loads the same two rows (output pixels) and
+ * the same four k (one vec4 of input channels of one filter tap) of every tile, so the pixels are
+ * decomposed once and the tap is advanced by 16 channels per step without divisions; Cin is a
+ * multiple of 4, so a vec4 never straddles two taps.
+ */
+const CONV_SETUP = `  let kq = li % 4u;
+${unrolled(
+  2,
+  (t) => `  let cm${t} = m0 + li / 4u + ${t * 64}u;
+  ${digitsWgsl('let', [`cw${t}`, `ch${t}`, `cb${t}`], `cm${t}`, 'u.outW', 'u.outH')}
+  let ih${t} = i32(ch${t}) * u.strideH - u.padT;
+  let iw${t} = i32(cw${t}) * u.strideW - u.padL;`,
+)}
+  ${digitsWgsl('var', ['ci', 'fw', 'fh'], 'kBegin + kq * 4u', 'u.inC', 'u.filterW')}`
+
+const CONV_LOAD = `  {
+    let k = k0 + kq * 4u;
+${unrolled(
+  2,
+  (t) => `    {
+      let row = li / 4u + ${t * 64}u;
+      let ih = ih${t} + i32(fh);
+      let iw = iw${t} + i32(fw);
+      var v = vec4<f32>(0.0);
+      if (cm${t} < u.M && k < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+        v = A[(((cb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci) / 4u];
+      }
+${unrolled(4, (j) => `      As[(kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] = v[${j}];`)}
+    }`,
+)}
+    ${advanceDigitsWgsl(['ci', 'fw', 'fh'], `${TK}u`, 'u.inC', 'u.filterW')}
+  }`
+
+/**
+ * Filter-gradient mode (dW = patchesᵀ · dy, NHWC): A is the same patch matrix read transposed, as
+ * the (KH·KW·Cin) × (B·OH·OW) operand, contiguous along Cin. A thread loads the same four filter
+ * rows (one vec4 of channels of one tap) and the same two pixels k of every tile, so the tap is
+ * decomposed once and the pixels are advanced by 16 per step without divisions.
+ */
+const FILTER_SETUP = `  let q = li % ${T4}u;
+  let kr = li / ${T4}u;
+  let fm = m0 + q * 4u;
+  ${digitsWgsl('let', ['fci', 'ffw', 'ffh'], 'fm', 'u.inC', 'u.filterW')}
+  let offW = i32(ffw) - u.padL;
+  let offH = i32(ffh) - u.padT;
+${unrolled(2, (t) => `  ${digitsWgsl('var', [`pw${t}`, `ph${t}`, `pb${t}`], `kBegin + kr + ${t * 8}u`, 'u.outW', 'u.outH')}`)}`
+
+const FILTER_LOAD = unrolled(
+  2,
+  (t) => `  {
+    let kk = kr + ${t * 8}u;
+    let ih = i32(ph${t}) * u.strideH + offH;
+    let iw = i32(pw${t}) * u.strideW + offW;
+    var v = vec4<f32>(0.0);
+    if (fm < u.M && k0 + kk < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+      v = A[(((pb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + fci) / 4u];
+    }
+    As[kk * ${T4}u + q] = v;
+    ${advanceDigitsWgsl([`pw${t}`, `ph${t}`, `pb${t}`], `${TK}u`, 'u.outW', 'u.outH')}
+  }`,
+)
+
+/** What the A operand is: a (batch of) matrices, an NHWC input's patches, or those patches transposed. */
+type AOperand = 'matrix' | 'patches' | 'patches-t'
+
+/** The output tile's width: 128, or 64 for outputs at most 64 wide (half the work per thread). */
+type TileN = 128 | 64
+
+function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue, aOperand: AOperand = 'matrix', tileN: TileN = TILE): string {
+  const conv = aOperand !== 'matrix'
+  const halves = tileN / (TILE / 2)
+  const N4 = tileN / 4
+  const bias = epilogue === 'bias' || epilogue === 'bias-relu'
+  const relu = epilogue === 'relu' || epilogue === 'bias-relu'
+  // acc r·halves + h: row (r < 4 ? ty·4 + r : 64 + ty·4 + r − 4), columns h·64 + tx·4 … + 3
+  const rowOf = (r: number): string => (r < 4 ? `ty * 4u + ${r}u` : `${TILE / 2}u + ty * 4u + ${r - 4}u`)
+  return /* wgsl */ `
+struct Params {
+  M : u32,
+  N : u32,
+  K : u32,
+  kPerSplit : u32,
+  aBatch : u32,
+  bBatch : u32,
+  cBatch : u32,
+  splitStride : u32,${conv ? `\n${CONV_GEOMETRY_WGSL}` : ''}
+};
+@group(0) @binding(0) var<storage, read_write> C : array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> A : array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B : array<vec4<f32>>;
+${bias ? '@group(0) @binding(3) var<storage, read> bias : array<vec4<f32>>;\n@group(0) @binding(4) var<uniform> u : Params;' : '@group(0) @binding(3) var<uniform> u : Params;'}
+
+var<workgroup> As : array<vec4<f32>, ${TK * T4}>;
+var<workgroup> Bs : array<vec4<f32>, ${TK * N4}>;
+
+@compute @workgroup_size(${SIDE}, ${SIDE}, 1)
+fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>,
+        @builtin(local_invocation_index) li : u32) {
+  let tx = lid.x;
+  let ty = lid.y;
+  let n0 = wg.x * ${tileN}u;
+  let m0 = wg.y * ${TILE}u;
+  let splits = (u.K + u.kPerSplit - 1u) / u.kPerSplit;
+  let z = wg.z / splits;
+  let s = wg.z % splits;
+  let kBegin = s * u.kPerSplit;
+  let kEnd = min(kBegin + u.kPerSplit, u.K);
+  let aBase = z * u.aBatch;
+  let bBase = z * u.bBatch;
+${unrolled(8 * halves, (i) => `  var acc${i} = vec4<f32>(0.0);`)}
+${aOperand === 'patches' ? CONV_SETUP : aOperand === 'patches-t' ? FILTER_SETUP : ''}
+
+  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
+${aOperand === 'patches' ? CONV_LOAD : aOperand === 'patches-t' ? FILTER_LOAD : transposeA ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false) : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)}
+${transposeB ? tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.K', true, tileN) : tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.N', false, tileN)}
+    workgroupBarrier();
+    for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
+      let a0 = As[kk * ${T4}u + ty];
+      let a1 = As[kk * ${T4}u + ${SIDE}u + ty];
+${unrolled(halves, (h) => `      let b${h} = Bs[kk * ${N4}u + ${h * SIDE}u + tx];`)}
+${unrolled(8 * halves, (i) => `      acc${i} = fma(vec4<f32>(a${Math.floor(i / halves) < 4 ? 0 : 1}[${Math.floor(i / halves) % 4}]), b${i % halves}, acc${i});`)}
+    }
+    workgroupBarrier();
+  }
+
+  let cBase = s * u.splitStride + z * u.cBatch;
+${unrolled(8 * halves, (i) => {
+  const r = Math.floor(i / halves)
+  const h = i % halves
+  return `  {
+    let m = m0 + ${rowOf(r)};
+    let n = n0 + ${h * (TILE / 2)}u + tx * 4u;
+    if (m < u.M && n < u.N) {
+      var v = acc${i};${bias ? '\n      v = v + bias[n / 4u];' : ''}${relu ? '\n      v = max(v, vec4<f32>(0.0));' : ''}
+      C[(cBase + m * u.N + n) / 4u] = v;
+    }
+  }`
+})}
+}
+`
+}
+
+export interface GemmShape {
+  M: number
+  N: number
+  K: number
+  batch: number
+}
+
+/**
+ * Whether a product of these extents is for this kernel: both output sides at least 64, and the
+ * contiguous extent of A, of B and of the output (N) a multiple of 4, so that their rows can be read
+ * and written as vec4. The row count of a token batch (an operand's non-contiguous extent) may be
+ * anything. Products under 2²⁴ multiply-adds (the Perceiver's latent products) are over in a few
+ * microseconds on either kernel and stay where tfjs puts them.
+ */
+export function gemmApplies({M, N, K, batch}: GemmShape, transposeA: boolean, transposeB: boolean, wide = false): boolean {
+  const aligned = (transposeA ? M : K) % 4 === 0 && (transposeB ? K : N) % 4 === 0 && N % 4 === 0
+  if (wide) return aligned
+  return batch * M * N * K >= MIN_MACS && M >= 64 && N >= 64 && aligned
+}
+
+export interface GemmPlan {
+  /** Output tile width (the height is always 128). */
+  tileN: TileN
+  /** Slices of k (1: no split, the output written directly). */
+  splits: number
+  kPerSplit: number
+  workgroups: [number, number, number]
+}
+
+/**
+ * Fewest workgroups worth this kernel's 128×128 tiles: a product that would run on fewer (a small
+ * output with a short k, or one that may not be split) goes to tfjs's 32×32 tiles, which spread it
+ * over up to 16 times as many. MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS overrides it (the tests set 1 to
+ * run small shapes through the kernel).
+ */
+export function minWorkgroups(): number {
+  return webgpuSwitch('matmulMinWorkgroups')
+}
+
+/**
+ * Which plan `gemmPlan` makes: its rules ('default'), or one of the alternative routes that kernel
+ * tuning (tune.ts) times against the default and tfjs's, never taken untimed — 'wide': a product the
+ * rules leave to tfjs but whose extents the kernel can read (an output side under 64, few
+ * multiply-adds or workgroups); 'nosplit': a product the rules split along k, unsplit; 'split': one
+ * they do not split (but may), split into ~1,024 workgroups. Undefined where the variant does not
+ * apply (it would be the default plan, or none).
+ */
+export type PlanVariant = 'default' | 'wide' | 'nosplit' | 'split'
+
+/**
+ * How this kernel runs a product, or undefined when tfjs should: `gemmApplies`, then — where the
+ * caller allows it (no bias or activation to apply, one batch) — k split when the output has fewer
+ * than 256 tiles and k is at least 512 (enough slices for ~512 workgroups, each at least 128 long,
+ * at most `mostSplits`), and at least `minWorkgroups()` workgroups in all. `variant`: see `PlanVariant`.
+ */
+export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: boolean, canSplit: boolean, mostSplits = 32, variant: PlanVariant = 'default'): GemmPlan | undefined {
+  const plan = gemmApplies(shape, transposeA, transposeB) ? planTiles(shape, canSplit ? 'auto' : 'none', mostSplits, minWorkgroups()) : undefined
+  switch (variant) {
+    case 'default':
+      return plan
+    case 'wide':
+      return plan || !gemmApplies(shape, transposeA, transposeB, true) ? undefined : planTiles(shape, canSplit ? 'auto' : 'none', mostSplits, 1)
+    case 'nosplit':
+      return plan && plan.splits > 1 ? planTiles(shape, 'none', mostSplits, 1) : undefined
+    case 'split':
+      return plan && plan.splits === 1 && canSplit && shape.K >= 512 ? planTiles(shape, 'always', mostSplits, 1) : undefined
+  }
+}
+
+function planTiles(shape: GemmShape, split: 'auto' | 'none' | 'always', mostSplits: number, fewestWorkgroups: number): GemmPlan | undefined {
+  const {M, N, K, batch} = shape
+  const tileN: TileN = N <= 64 ? 64 : TILE
+  const tiles = Math.ceil(M / TILE) * Math.ceil(N / tileN) * batch
+  const wanted =
+    split === 'always'
+      ? Math.max(2, Math.min(mostSplits, Math.floor(K / 128), Math.ceil(1024 / tiles)))
+      : split === 'auto' && tiles < 256 && K >= 512
+        ? Math.max(1, Math.min(mostSplits, Math.floor(K / 128), Math.ceil(512 / tiles)))
+        : 1
+  const kPerSplit = wanted > 1 ? Math.ceil(K / wanted / TK) * TK : K
+  const splits = Math.ceil(K / kPerSplit)
+  if (tiles * splits < fewestWorkgroups) return undefined
+  return {tileN, splits, kPerSplit, workgroups: [Math.ceil(N / tileN), Math.ceil(M / TILE), batch * splits]}
+}
+
+/** One planned product: the kernel's dispatch, then (k split) the pass that adds the slices. */
+interface PlannedRun {
+  plan: GemmPlan
+  /** Program names: \`name\`, or \`${name}Partial\` and \`${name}Sum\` when k is split. */
+  name: string
+  key: string
+  wgsl: () => string
+  inputs: tf.TensorInfo[]
+  M: number
+  N: number
+  K: number
+  outShape: number[]
+  /** Elements between the batch matrices of A, B and C (0: shared by the batch). */
+  batchStrides: [number, number, number]
+  /** Uniform fields after the kernel's own eight (the convolution geometry). */
+  extraUniforms?: UniformField[]
+}
+
+function runPlanned(backend: Backend, r: PlannedRun): tf.TensorInfo {
+  const {splits, kPerSplit} = r.plan
+  const split = splits > 1
+  const MN = r.M * r.N
+  const [out] = runKernel(backend, {
+    name: split ? `${r.name}Partial` : r.name,
+    key: `${r.key}-${r.plan.tileN}`,
+    wgsl: r.wgsl,
+    workgroups: r.plan.workgroups,
+    inputs: r.inputs,
+    outputs: [{shape: split ? [splits, MN] : r.outShape}],
+    uniforms: [...[r.M, r.N, r.K, kPerSplit, ...r.batchStrides, MN].map((v) => ({type: 'uint32' as const, data: [v]})), ...(r.extraUniforms ?? [])],
+  })
+  if (!split) return out
+  return sumSplits(backend, out, {name: `${r.name}Sum`, splits, I: r.M, J: r.N, heads: 1, cView: [MN, 0, r.N, 1], outShape: r.outShape})
+}
+
+/** Whether a fused bias can be added by the kernel's epilogue (one float32 value per output column). */
+function biasFits(bias: tf.TensorInfo | undefined, N: number): boolean {
+  return !bias || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === N)
+}
+
+interface MatMulArgs {
+  a: tf.TensorInfo
+  b: tf.TensorInfo
+  bias?: tf.TensorInfo
+  transposeA: boolean
+  transposeB: boolean
+  epilogue: GemmEpilogue
+  /** An alternative plan (kernel tuning's; `PlanVariant`). */
+  variant?: PlanVariant
+}
+
+export type Backend = WebgpuBackendInternals & tf.KernelBackend
+
+/** The sizes of a (batched, broadcast) product A·B, or undefined for one the project's kernels do not take. */
+export interface ProductShape {
+  M: number
+  N: number
+  K: number
+  batch: number
+  batchA: number
+  batchB: number
+  outShape: number[]
+}
+
+export function productShape(a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): ProductShape | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return undefined
+  const ra = a.shape.length
+  const rb = b.shape.length
+  const M = transposeA ? a.shape[ra - 1] : a.shape[ra - 2]
+  const K = transposeA ? a.shape[ra - 2] : a.shape[ra - 1]
+  const N = transposeB ? b.shape[rb - 2] : b.shape[rb - 1]
+  if ((transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) !== K) return undefined
+  const aOuter = a.shape.slice(0, -2)
+  const bOuter = b.shape.slice(0, -2)
+  const batchA = tf.util.sizeFromShape(aOuter)
+  const batchB = tf.util.sizeFromShape(bOuter)
+  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined
+  let outOuter: number[]
+  try {
+    outOuter = tf.broadcast_util.assertAndGetBroadcastShape(aOuter, bOuter)
+  } catch {
+    return undefined
+  }
+  return {M, N, K, batch: Math.max(batchA, batchB), batchA, batchB, outShape: [...outOuter, M, N]}
+}
+
+/** The product on this kernel, or undefined when the operands are not for it. */
+export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epilogue, variant}: MatMulArgs): tf.TensorInfo | undefined {
+  const shape = productShape(a, b, transposeA, transposeB)
+  if (!shape) return undefined
+  const {M, N, K, batch, batchA, batchB, outShape} = shape
+  if (!biasFits(bias, N)) return undefined
+  const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1, 32, variant)
+  if (!plan) return undefined
+  return runPlanned(backend, {
+    plan,
+    name: 'MixtureMatMul',
+    key: `gemm-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}`,
+    wgsl: () => gemmWgsl(transposeA, transposeB, epilogue, 'matrix', plan.tileN),
+    inputs: bias ? [a, b, bias] : [a, b],
+    M,
+    N,
+    K,
+    outShape,
+    batchStrides: [batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N, M * N],
+  })
+}
+
+export interface ConvArgs {
+  x: tf.TensorInfo
+  filter: tf.TensorInfo
+  bias?: tf.TensorInfo
+  strides: number | [number, number]
+  pad: 'valid' | 'same' | number | number[][]
+  dilations?: number | [number, number]
+  dimRoundingMode?: 'floor' | 'round' | 'ceil'
+  epilogue: GemmEpilogue
+  /** An alternative plan (kernel tuning's; `PlanVariant`). */
+  variant?: PlanVariant
+}
+
+/**
+ * An NHWC convolution as the same product (`gemm`'s kernel in convolution mode: M = B·OH·OW output
+ * pixels, N = Cout, K = KH·KW·Cin), or undefined when it is not for this kernel: dilated, Cin or
+ * Cout not a multiple of 4, Cout under 64, fewer than 64 pixels, or under 2²⁴ multiply-adds (the
+ * 3-channel first layers and small maps stay with tfjs's Conv2DMMProgram).
+ */
+export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilations, dimRoundingMode, epilogue, variant}: ConvArgs): tf.TensorInfo | undefined {
+  if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad as never,
+    dimRoundingMode,
+    false,
+    'channelsLast',
+  )
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined
+  const M = info.batchSize * info.outHeight * info.outWidth
+  const N = info.outChannels
+  const K = info.filterHeight * info.filterWidth * info.inChannels
+  if (info.inChannels % 4 !== 0 || !biasFits(bias, N)) return undefined
+  const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none', 32, variant)
+  if (!plan) return undefined
+  return runPlanned(backend, {
+    plan,
+    name: 'MixtureConv2D',
+    key: `gemm-conv-${epilogue}`,
+    wgsl: () => gemmWgsl(false, false, epilogue, 'patches', plan.tileN),
+    inputs: bias ? [x, filter, bias] : [x, filter],
+    M,
+    N,
+    K,
+    outShape: info.outShape,
+    batchStrides: [0, 0, 0],
+    extraUniforms: convGeometryUniforms(info),
+  })
+}
+
+/** How `filterGemm` runs a layer's filter gradient (`gemmPlan`, `variant` likewise), or undefined when it does not. */
+export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, variant: PlanVariant = 'default'): GemmPlan | undefined {
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.inChannels % 4 !== 0) return undefined
+  const M = info.filterHeight * info.filterWidth * info.inChannels
+  const K = info.batchSize * info.outHeight * info.outWidth
+  return gemmPlan({M, N: info.outChannels, K, batch: 1}, true, false, true, 64, variant)
+}
+
+/**
+ * An NHWC convolution's filter gradient dW = patches(x)ᵀ · dy on the same kernel (M = KH·KW·Cin,
+ * N = Cout, K = B·OH·OW pixels, k split over workgroups and the slices added by `sumSplits`), or
+ * undefined when it is not for this kernel (dilated, Cin or Cout not a multiple of 4, fewer than
+ * 64 filter rows or output channels, under 2²⁴ multiply-adds, or MIXTURE_WEBGPU_MATMUL=0).
+ */
+export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[], variant: PlanVariant = 'default'): tf.TensorInfo | undefined {
+  if (!webgpuSwitch('matmul') || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined
+  const plan = filterGemmPlan(info, variant)
+  if (!plan) return undefined
+  const M = info.filterHeight * info.filterWidth * info.inChannels
+  const N = info.outChannels
+  const K = info.batchSize * info.outHeight * info.outWidth
+  return runPlanned(backend, {
+    plan,
+    name: 'MixtureConv2DFilter',
+    key: 'gemm-conv-filter',
+    wgsl: () => gemmWgsl(true, false, 'none', 'patches-t', plan.tileN),
+    inputs: [x, dy],
+    M,
+    N,
+    K,
+    outShape: filterShape,
+    batchStrides: [0, 0, 0],
+    extraUniforms: convGeometryUniforms(info),
+  })
+}
+
+/** The epilogue of a fused kernel's bias and activation, or undefined for an activation this kernel lacks. */
+export function epilogueOf(bias: unknown, activation: string | undefined): GemmEpilogue | undefined {
+  const act = activation ?? 'linear'
+  if (act !== 'linear' && act !== 'relu') return undefined
+  return bias ? (act === 'relu' ? 'bias-relu' : 'bias') : act === 'relu' ? 'relu' : 'none'
+}
+
+/** A kernel's alternative routes for tuning (tune.ts): `run` under each `PlanVariant` but the default. */
+export function planVariantRoutes(run: (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant) => tf.TensorInfo | undefined): Record<string, Alternative> {
+  return Object.fromEntries((['wide', 'nosplit', 'split'] as const).map((v) => [v, (args: Parameters<tf.KernelFunc>[0]) => run(args, v)]))
+}

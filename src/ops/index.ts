@@ -1,0 +1,36 @@
+/**
+ * Every project op, as the contract test walks them (test/ops/contract.test.ts): each one's kernels
+ * against its composite on every backend present. An op file adds its contracts here.
+ */
+import type {OpContract} from './contract.js'
+import {adamOps} from './adam.js'
+import {attentionOps} from './attention.js'
+import {batchNormOps} from './batchnorm.js'
+import {crossEntropyOp} from './cross-entropy.js'
+import {dropoutOp} from './dropout.js'
+import {gegluOp} from './geglu.js'
+import {geluOp} from './gelu.js'
+import {layerNormOp} from './layernorm.js'
+import {normOps} from './norm.js'
+import {reluGradOp} from './relu-grad.js'
+import {softmaxOp} from './softmax.js'
+import {stridedMatMulOps} from './strided-matmul.js'
+import {tileGradOp} from './tile-grad.js'
+
+export type {OpContract} from './contract.js'
+
+export const OPS: OpContract[] = [
+  ...normOps,
+  ...batchNormOps,
+  layerNormOp,
+  geluOp,
+  gegluOp,
+  softmaxOp,
+  ...stridedMatMulOps,
+  ...attentionOps,
+  dropoutOp,
+  ...adamOps,
+  crossEntropyOp,
+  reluGradOp,
+  tileGradOp,
+]
