@@ -6,6 +6,15 @@
 import {BACKENDS} from '../engine/backend.js'
 import {allEntries, type JsonSchema} from '../registry/registry.js'
 
+/** Run and sweep names: they become folder names, so no separators, no leading dot. */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
+
+/** Why `name` cannot name a run or sweep folder, or undefined when it can. */
+export function nameProblem(name: string): string | undefined {
+  if (new RegExp(NAME_PATTERN).test(name) && name.length <= 200) return undefined
+  return `${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)} cannot name a folder: use letters, digits, ".", "_" and "-", starting with a letter or digit (no "/" or ".."), at most 200 characters`
+}
+
 const dataSchema = {
   type: 'object',
   additionalProperties: false,
@@ -81,7 +90,7 @@ export const specSchema: JsonSchema = {
   additionalProperties: false,
   required: ['name', 'data', 'model'],
   properties: {
-    name: {type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'run name; results go to <output.dir>/<name>/'},
+    name: {type: 'string', pattern: NAME_PATTERN, maxLength: 200, description: 'run name; results go to <output.dir>/<name>/'},
     label: {type: 'string', description: 'model name as the paper\'s tables write it'},
     description: {type: 'string'},
     extends: {type: 'string', description: 'base spec this one overrides (resolved relative to this file)'},
