@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import {cpSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {mixture, tempDir, writeSpec} from '../helpers.js'
-import {TINY_SPEC} from './tiny.js'
+import {TINY_SPEC} from './helpers.js'
 
 /** A finished 3-epoch run to damage copies of (made once). */
 function trainedRun(): string {

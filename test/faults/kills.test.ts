@@ -3,22 +3,16 @@
 // numbers of an uninterrupted run or says that nothing is resumable yet.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {spawn} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {verifyCheckpoint} from '../../src/run/checkpoint.js'
 import {liveStatus} from '../../src/run/status.js'
-import {CLI_ENV, mixture, REPO, tempDir, writeSpec} from '../helpers.js'
-import {TINY_SPEC} from './tiny.js'
+import {mixture, REPO, tempDir, writeSpec} from '../helpers.js'
+import {numbers, signalWhen, startRun, TINY_SPEC} from './helpers.js'
 
 const EPOCHS = 3
 const SPEC = TINY_SPEC(EPOCHS, {data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 64, test: 16, classes: 3}}})
 const PRELOAD = join(REPO, 'dist', 'test', 'faults', 'kill-in-write.js')
-
-/** The numbers of a metrics.csv (timings left out), one row per epoch. */
-function numbers(runDir: string): string[] {
-  return readFileSync(join(runDir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 5).join(','))
-}
 
 const reference = (() => {
   const dir = tempDir('mixture-kill-')
@@ -26,19 +20,6 @@ const reference = (() => {
   assert.equal(r.code, 0, r.stderr)
   return numbers(/run folder: (.*)/.exec(r.stdout)![1].trim())
 })()
-
-/** Start a run; `onLine` sees stderr as it grows and may signal the child. */
-function start(dir: string, onLine: (stderr: string, child: ReturnType<typeof spawn>) => void, env: Record<string, string> = {}, nodeArgs: string[] = []) {
-  const child = spawn(process.execPath, [...nodeArgs, join(REPO, 'bin', 'run.js'), 'run', writeSpec(SPEC, dir), '--out', join(dir, 'results')], {env: {...process.env, ...CLI_ENV, ...env}})
-  let stderr = ''
-  child.stderr!.on('data', (d) => {
-    stderr += d
-    onLine(stderr, child)
-  })
-  return new Promise<{code: number | null; signal: NodeJS.Signals | null; stderr: string; runDir?: string}>((resolve) =>
-    child.on('exit', (code, signal) => resolve({code, signal, stderr, runDir: /run folder: (.*)/.exec(stderr)?.[1].trim()})),
-  )
-}
 
 /** Resume and check: the uninterrupted numbers, or "nothing is resumable yet" when no checkpoint was written. */
 function resumeAndCompare(runDir: string): 'resumed' | 'nothing to resume' {
@@ -67,13 +48,7 @@ test('SIGKILL at random moments: the folder shows as crashed and resumes to the 
   const outcomes = await Promise.all(
     plans.map(async ({trigger, delay}) => {
       const dir = tempDir('mixture-kill-')
-      let armed = false
-      const r = await start(dir, (stderr, child) => {
-        if (!armed && trigger.test(stderr)) {
-          armed = true
-          setTimeout(() => child.kill('SIGKILL'), delay)
-        }
-      })
+      const r = await startRun(dir, SPEC, signalWhen(trigger, 'SIGKILL', delay))
       return {delay: `${delay} ms after ${trigger.source.replace(/\\/g, '')}`, dir, ...r}
     }),
   )
@@ -99,7 +74,7 @@ test('SIGKILL at random moments: the folder shows as crashed and resumes to the 
 test('SIGKILL inside a checkpoint write: the previous checkpoint stays, the temp file is removed on resume', {timeout: 60_000}, async () => {
   const dir = tempDir('mixture-kill-')
   // the second write of last.ckpt (after epoch 2), after its prefix and two tensors
-  const r = await start(dir, () => {}, {FAULT_KILL_FILE: 'last.ckpt', FAULT_KILL_WRITE: '2', FAULT_KILL_AFTER_CHUNKS: '3'}, ['--import', PRELOAD])
+  const r = await startRun(dir, SPEC, () => {}, {env: {FAULT_KILL_FILE: 'last.ckpt', FAULT_KILL_WRITE: '2', FAULT_KILL_AFTER_CHUNKS: '3'}, nodeArgs: ['--import', PRELOAD]})
   assert.equal(r.signal, 'SIGKILL', r.stderr)
   const runDir = r.runDir!
   const temps = readdirSync(runDir).filter((f) => /^\.last\.ckpt\.tmp-/.test(f))
@@ -115,13 +90,7 @@ test('SIGKILL inside a checkpoint write: the previous checkpoint stays, the temp
 
 test('SIGTERM is handled like Ctrl-C: the step finishes, the checkpoint stays, status interrupted, exit 143; resume matches', {timeout: 60_000}, async () => {
   const dir = tempDir('mixture-kill-')
-  let sent = false
-  const r = await start(dir, (stderr, child) => {
-    if (!sent && /epoch 1\//.test(stderr)) {
-      sent = true
-      child.kill('SIGTERM')
-    }
-  })
+  const r = await startRun(dir, SPEC, signalWhen(/epoch 1\//, 'SIGTERM'))
   assert.equal(r.code, 143, r.stderr)
   assert.match(r.stderr, /SIGTERM: finishing the current step/)
   assert.match(r.stderr, /Continue with: mixture run --resume /)
@@ -133,13 +102,7 @@ test('SIGTERM is handled like Ctrl-C: the step finishes, the checkpoint stays, s
 
 test('Ctrl-C before the first checkpoint says that nothing is resumable yet, and what to run instead', {timeout: 60_000}, async () => {
   const dir = tempDir('mixture-kill-')
-  let sent = false
-  const r = await start(dir, (stderr, child) => {
-    if (!sent && /run folder: /.test(stderr)) {
-      sent = true
-      child.kill('SIGINT')
-    }
-  })
+  const r = await startRun(dir, SPEC, signalWhen(/run folder: /, 'SIGINT'))
   assert.equal(r.code, 130, r.stderr)
   assert.match(r.stderr, /interrupted during epoch 1; 0 epoch\(s\) are done and nothing is resumable yet: the first checkpoint is written after epoch 1\. Start again with: mixture run .*config\.yaml/)
   assert.doesNotMatch(r.stderr, /--resume/)

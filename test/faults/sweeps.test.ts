@@ -7,7 +7,7 @@ import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {CLI_ENV, mixture, REPO, tempDir, writeSpec} from '../helpers.js'
-import {TINY_SPEC} from './tiny.js'
+import {TINY_SPEC} from './helpers.js'
 
 /** A sweep of one point that trains for a couple of seconds. */
 function sweepFile(dir: string, name = 'same'): string {
