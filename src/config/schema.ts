@@ -25,17 +25,17 @@ const dataSchema = {
     data_dir: {type: 'string', description: 'folder holding the dataset files (else --data-dir, MIXTURE_DATA, the user cache)'},
     label_mode: {enum: ['fine', 'coarse'], default: 'fine', description: 'CIFAR-100 labels'},
     resize: {enum: ['bilinear', 'pad'], description: 'how images of another size reach image_size (default: pad for (Fashion-)MNIST, bilinear otherwise)'},
-    train_limit: {type: 'integer', minimum: 1, description: 'use only the first N training images'},
-    test_limit: {type: 'integer', minimum: 1, description: 'use only the first N test images'},
+    train_limit: {type: 'integer', minimum: 1, maximum: 100_000_000, description: 'use only the first N training images'},
+    test_limit: {type: 'integer', minimum: 1, maximum: 100_000_000, description: 'use only the first N test images'},
     synthetic: {
       type: 'object',
       additionalProperties: false,
       properties: {
-        train: {type: 'integer', minimum: 1, description: 'training images (default 2000)'},
-        test: {type: 'integer', minimum: 1, description: 'test images (default 500)'},
+        train: {type: 'integer', minimum: 1, maximum: 100_000, description: 'training images (default 2000)'},
+        test: {type: 'integer', minimum: 1, maximum: 100_000, description: 'test images (default 500)'},
         classes: {type: 'integer', minimum: 2, maximum: 256, description: 'number of classes (default 10)'},
         noise: {type: 'number', minimum: 0, description: 'pixel noise level (default 0.1)'},
-        seed: {type: 'integer', minimum: 0, description: 'seed of the generated images (default 0)'},
+        seed: {type: 'integer', minimum: 0, maximum: 4294967295, description: 'seed of the generated images (default 0)'},
       },
     },
     augment: {
@@ -60,10 +60,10 @@ const trainSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    epochs: {type: 'integer', minimum: 1, default: 50},
-    batch_size: {type: 'integer', minimum: 1, default: 64},
-    eval_batch_size: {type: 'integer', minimum: 1, description: 'defaults to batch_size'},
-    steps_per_epoch: {type: 'integer', minimum: 1, description: 'cap on training steps per epoch (quick runs); default: the whole training set'},
+    epochs: {type: 'integer', minimum: 1, maximum: 100_000, default: 50},
+    batch_size: {type: 'integer', minimum: 1, maximum: 65536, default: 64},
+    eval_batch_size: {type: 'integer', minimum: 1, maximum: 65536, description: 'defaults to batch_size'},
+    steps_per_epoch: {type: 'integer', minimum: 1, maximum: 100_000_000, description: 'cap on training steps per epoch (quick runs); default: the whole training set'},
     optimizer: {
       type: 'object',
       additionalProperties: false,
@@ -77,8 +77,8 @@ const trainSchema = {
       },
     },
     loss: {enum: ['cross_entropy'], default: 'cross_entropy'},
-    metrics_every: {type: 'integer', minimum: 1, default: 25, description: 'read loss/accuracy back from the device every N steps'},
-    checkpoint_every: {type: 'integer', minimum: 1, default: 1, description: 'epochs between checkpoints'},
+    metrics_every: {type: 'integer', minimum: 1, maximum: 100_000_000, default: 25, description: 'read loss/accuracy back from the device every N steps'},
+    checkpoint_every: {type: 'integer', minimum: 1, maximum: 100_000, default: 1, description: 'epochs between checkpoints'},
   },
 }
 
@@ -104,7 +104,7 @@ export const specSchema: JsonSchema = {
         type: {type: 'string', description: 'mixture, or a baseline: resnet18, vit_classifier, perceiver_classifier, cnn_classifier'},
         preset: {type: 'string'},
         init: {enum: ['torch', 'tfjs'], default: 'torch', description: 'torch: PyTorch default init (U(±1/√fan_in)); tfjs: Glorot/He'},
-        num_classes: {type: ['integer', 'null'], minimum: 2, default: null, description: 'null = the dataset\'s'},
+        num_classes: {type: ['integer', 'null'], minimum: 2, maximum: 1_000_000, default: null, description: 'null = the dataset\'s'},
       },
       additionalProperties: true,
     },
@@ -115,7 +115,7 @@ export const specSchema: JsonSchema = {
       default: {},
       properties: {
         backend: {enum: [...BACKENDS], default: 'auto'},
-        threads: {type: ['integer', 'null'], minimum: 1, default: null, description: 'CPU threads (null = all cores)'},
+        threads: {type: ['integer', 'null'], minimum: 1, maximum: 1024, default: null, description: 'CPU threads (null = all cores)'},
       },
     },
     output: {
