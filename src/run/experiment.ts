@@ -38,7 +38,7 @@ import {appendMetricsRow, METRICS_HEADER, setAsideRows, writeMetricsFile, type M
 import {adoptRecorded, checkResumeNumerics, currentNumerics, resumeBackend, writeNumerics, type Numerics, type NumericsRecord} from './numerics.js'
 import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
-import {BEST_CKPT, LAST_CKPT, planResume, startAnew, type ResumePlan} from './resume.js'
+import {BEST_CKPT, LAST_CKPT, planResume, runFolderConfig, startAnew, type ResumePlan} from './resume.js'
 
 export interface RunSummary {
   name: string
@@ -234,7 +234,7 @@ function createExactDir(dir: string): string {
  * checkpoint set aside, the numerics record updated.
  */
 async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: string) => void): Promise<RunSummary> {
-  if (!existsSync(join(runDir, 'config.yaml'))) planResume(runDir)
+  runFolderConfig(runDir) // before the lock, which would otherwise be made in a folder that is not a run's
   const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`, {force: opts.force, log})
   const adopted: string[] = []
   let session: Session | undefined
@@ -348,6 +348,7 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
   const {runDir, lock, history, opts, log} = state
   let checkpointEpoch = state.checkpointEpoch
   log(`run folder: ${runDir}`)
+  if (state.startEpoch > spec.train.epochs) log(`all ${spec.train.epochs} epochs are done already; nothing to train`)
   log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${dataset.train.count} train / ${dataset.test.count} test images, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
   const started = new Date().toISOString()
   const owner = currentOwner()

@@ -62,12 +62,18 @@ function bestState(file: string): CheckpointInfo | CheckpointError | undefined {
   }
 }
 
-/** Check a run folder for `--resume`; throws a UsageError (exit 2) saying what is wrong. Writes nothing. */
-export function planResume(runDir: string, opts: {fromBest?: boolean} = {}): ResumePlan {
+/** The run's config.yaml, or a UsageError when `runDir` is not a run folder. */
+export function runFolderConfig(runDir: string): string {
   const configFile = join(runDir, 'config.yaml')
   if (!existsSync(configFile) || !statSync(configFile).isFile()) {
     throw new UsageError(`cannot resume ${runDir}: it has no config.yaml, so it is not a run folder (give the folder that holds config.yaml, metrics.csv and last.ckpt)`)
   }
+  return configFile
+}
+
+/** Check a run folder for `--resume`; throws a UsageError (exit 2) saying what is wrong. Writes nothing. */
+export function planResume(runDir: string, opts: {fromBest?: boolean} = {}): ResumePlan {
+  const configFile = runFolderConfig(runDir)
   const lastFile = join(runDir, LAST_CKPT)
   const bestFile = join(runDir, BEST_CKPT)
   let checkpoint: LoadedCheckpoint

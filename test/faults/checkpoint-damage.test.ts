@@ -109,3 +109,18 @@ test('a damaged best.ckpt is reported too, and --from-best then has nothing to s
   assert.match(r.stderr, /mixture run .*config\.yaml/)
   assert.deepEqual(snapshot(run), before)
 })
+
+test('a damaged metrics.csv, or one with fewer rows than the checkpoint, is refused and left as it is', () => {
+  for (const [edit, message] of [
+    [(text: string) => text.replace(/\n2,[^\n]*/, '\n2,garbage'), /metrics\.csv is corrupt: line 3 has 2 fields/],
+    [(text: string) => text.split('\n').slice(0, 2).join('\n') + '\n', /metrics\.csv is corrupt: it has 1 epoch rows, but .*last\.ckpt is after epoch 3/],
+  ] as const) {
+    const run = damaged((b) => b)
+    writeFileSync(join(run, 'metrics.csv'), edit(readFileSync(join(run, 'metrics.csv'), 'utf8')))
+    const before = snapshot(run)
+    const r = mixture(['run', '--resume', run])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, message)
+    assert.deepEqual(snapshot(run), before)
+  }
+})
