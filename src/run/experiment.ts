@@ -30,15 +30,15 @@ import {paramTable} from '../model/table.js'
 import {augmentFromConfig, batches, loadDataset, numBatches, type Dataset, type Split} from '../data/index.js'
 import {InterruptedError, UsageError, type StopRequest} from '../base-command.js'
 import {restoreCheckpoint, saveCheckpoint, type CheckpointMeta} from './checkpoint.js'
-import {environment} from './env.js'
+import {environment, recordResume} from './env.js'
 import {writeFileAtomic} from './files.js'
 import {createUniqueDir, removeStaleTemps} from './folders.js'
 import {acquireLock, type Lock} from './lock.js'
 import {appendMetricsRow, METRICS_HEADER, setAsideRows, writeMetricsFile, type MetricsRow} from './metrics-file.js'
-import {adoptRecorded, checkResumeNumerics, currentNumerics, resumeBackend, writeNumerics, type Numerics, type NumericsRecord} from './numerics.js'
+import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumerics, resumeBackend, writeNumerics} from './numerics.js'
 import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
-import {BEST_CKPT, LAST_CKPT, planResume, runFolderConfig, startAnew, type ResumePlan} from './resume.js'
+import {BEST_CKPT, LAST_CKPT, planResume, runFolderConfig, startAnew} from './resume.js'
 
 export interface RunSummary {
   name: string
@@ -259,6 +259,7 @@ async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: strin
     const changes = plan.numerics ? checkResumeNumerics(runDir, plan.numerics, now, Boolean(opts.force)) : []
     restoreCheckpoint(plan.checkpoint, session.built.model, plan.fromBest ? undefined : session.trainer)
     // Everything is checked; from here on the folder is written to.
+    const epoch = plan.checkpoint.meta.epoch
     const removed = removeStaleTemps(runDir)
     if (removed.length > 0) log(`removed ${removed.length} temp file(s) a killed process left: ${removed.join(', ')}`)
     const when = stamp()
@@ -267,9 +268,9 @@ async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: strin
       writeMetricsFile(runDir, plan.keptLines)
       log(`${plan.setAside.length} metrics row(s) after epoch ${plan.checkpoint.meta.epoch} set aside in ${name}`)
     }
-    recordNumerics(runDir, plan, now, changes, log)
-    recordResume(runDir, session.backend, plan)
-    const epoch = plan.checkpoint.meta.epoch
+    const changed = recordResumedNumerics(runDir, plan.numerics, now, changes, epoch)
+    if (changed) log(`numerics changed with --force after epoch ${epoch}: ${changed.join(', ')} (recorded in numerics.json)`)
+    recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT})
     if (plan.fromBest) {
       if (plan.lastCkpt) {
         const aside = `${LAST_CKPT}.${plan.lastCkpt === 'damaged' ? 'corrupt' : 'set-aside'}-${when}`
@@ -299,35 +300,6 @@ async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: strin
 function checkpointMeta(meta: CheckpointMeta): Omit<CheckpointMeta, 'saved'> {
   const {saved: _saved, ...rest} = meta
   return rest
-}
-
-/** numerics.json after a resume: the current numerics, with any change accepted by --force appended to its history. */
-function recordNumerics(runDir: string, plan: ResumePlan, now: Numerics, changes: string[], log: (m: string) => void): void {
-  const before: NumericsRecord | undefined = plan.numerics
-  if (before && changes.length === 0) return
-  const record: NumericsRecord = {...now, changes: [...(before?.changes ?? [])]}
-  if (before) {
-    const {changes: _history, ...from} = before
-    record.changes!.push({after_epoch: plan.checkpoint.meta.epoch, at: new Date().toISOString(), from, to: now})
-    log(`numerics changed with --force after epoch ${plan.checkpoint.meta.epoch}: ${changes.join(', ')} (recorded in numerics.json)`)
-  }
-  if (record.changes!.length === 0) delete record.changes
-  writeNumerics(runDir, record)
-}
-
-/** env.json keeps the first session's environment and lists each resume's. */
-function recordResume(runDir: string, backend: BackendChoice, plan: ResumePlan): void {
-  const file = join(runDir, 'env.json')
-  let doc: Record<string, unknown> = {}
-  try {
-    doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
-  } catch {
-    doc = {}
-  }
-  const {backend: b, git, host, command, cwd} = environment(backend) as Record<string, unknown>
-  const resumed = Array.isArray(doc.resumed) ? doc.resumed : []
-  resumed.push({at: new Date().toISOString(), after_epoch: plan.checkpoint.meta.epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT, backend: b, git, host, command, cwd})
-  writeFileAtomic(file, `${JSON.stringify({...doc, resumed}, null, 2)}\n`)
 }
 
 interface TrainState {

@@ -156,3 +156,18 @@ export function checkResumeNumerics(runDir: string, recorded: Numerics, now: Num
   }
   return diffs
 }
+
+/**
+ * numerics.json after a resume: the numerics now, with a change accepted by --force appended to its
+ * history; a folder older than the record gets one. Returns the changes recorded (undefined: none).
+ */
+export function recordResumedNumerics(runDir: string, before: NumericsRecord | undefined, now: Numerics, changes: string[], afterEpoch: number): string[] | undefined {
+  if (before && changes.length === 0) return undefined
+  const history = [...(before?.changes ?? [])]
+  if (before) {
+    const {changes: _history, ...from} = before
+    history.push({after_epoch: afterEpoch, at: new Date().toISOString(), from, to: now})
+  }
+  writeNumerics(runDir, history.length > 0 ? {...now, changes: history} : now)
+  return before ? changes : undefined
+}
