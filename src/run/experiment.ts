@@ -248,7 +248,7 @@ async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: strin
       if (adopted.length > 0) log(`numerics: as recorded in the run folder, ${adopted.join(' ')}`)
     }
     try {
-      session = await prepare(spec, opts, log, requested)
+      session = await prepare(spec, opts, log, requested ?? (spec.engine.backend !== 'auto' ? spec.engine.backend : undefined))
     } catch (error) {
       if (requested && /is not available here/.test((error as Error).message)) {
         throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here: ${(error as Error).message.replace(/ Use --backend auto.*$/, '')}. Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
