@@ -23,7 +23,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
     set: setFlag,
     seed: Flags.integer({summary: 'Random seed (same seed + same backend = same numbers).', min: 0}),
     backend: backendFlag,
-    'data-dir': Flags.directory({summary: 'Folder holding the dataset files (before MIXTURE_DATA and the user cache).'}),
+    'data-dir': Flags.directory({summary: 'Folder holding the dataset files; when given, the only place searched (not MIXTURE_DATA, the user cache or system folders).'}),
     out: Flags.string({summary: 'Root folder for run folders (default: the spec\'s output.dir, "results").'}),
     resume: Flags.directory({summary: 'Continue this run folder from its last checkpoint (weights and optimizer state), with the numerics it recorded.', exists: true}),
     'from-best': Flags.boolean({summary: 'With --resume: restart from best.ckpt (weights only: Adam starts afresh); rows after its epoch and last.ckpt are set aside.', dependsOn: ['resume']}),

@@ -17,7 +17,7 @@ export default class Sweep extends BaseCommand<typeof Sweep> {
     name: Flags.string({summary: 'Sweep folder name (default: the sweep file\'s name, or <spec>-sweep); letters, digits, ".", "_", "-".'}),
     force: Flags.boolean({summary: 'Take over the sweep folder\'s lock although another host holds it (make sure no sweep runs there).'}),
     backend: backendFlag,
-    'data-dir': Flags.directory({summary: 'Folder holding the dataset files.'}),
+    'data-dir': Flags.directory({summary: 'Folder holding the dataset files; when given, the only place searched (not MIXTURE_DATA, the user cache or system folders).'}),
     out: Flags.string({summary: 'Root folder (default: the spec\'s output.dir, "results").'}),
     'dry-run': Flags.boolean({char: 'n', summary: 'Expand and validate the points; train nothing.'}),
     progress: Flags.boolean({summary: 'Progress bars on stderr (default: on when stderr is a terminal).', allowNo: true}),
