@@ -39,8 +39,8 @@ const schema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    channels: {type: 'array', items: {type: 'integer', minimum: 1}, minItems: 1, default: [32, 32, 128, 128, 3], description: 'output channels of each residual unit; the last must be 3 inside a mixture block'},
-    in_channels: {type: 'integer', minimum: 1, default: 3},
+    channels: {type: 'array', items: {type: 'integer', minimum: 1, maximum: 16384}, minItems: 1, default: [32, 32, 128, 128, 3], description: 'output channels of each residual unit; the last must be 3 inside a mixture block'},
+    in_channels: {type: 'integer', minimum: 1, maximum: 16384, default: 3},
     kernel_size: {type: 'integer', minimum: 1, enum: [1, 3, 5, 7], default: 3},
     residual: {type: 'boolean', default: true},
   },

@@ -41,9 +41,9 @@ registerModel<ResnetParams>({
     type: 'object',
     additionalProperties: false,
     properties: {
-      layers: {type: 'array', items: {type: 'integer', minimum: 1}, minItems: 1, default: [2, 2, 2, 2]},
-      widths: {type: 'array', items: {type: 'integer', minimum: 1}, minItems: 1, default: [64, 128, 256, 512]},
-      num_outputs: {type: ['integer', 'null'], minimum: 1, default: 1000, description: 'final Linear size; null = number of classes'},
+      layers: {type: 'array', items: {type: 'integer', minimum: 1, maximum: 1000}, minItems: 1, default: [2, 2, 2, 2]},
+      widths: {type: 'array', items: {type: 'integer', minimum: 1, maximum: 16384}, minItems: 1, default: [64, 128, 256, 512]},
+      num_outputs: {type: ['integer', 'null'], minimum: 1, maximum: 1_000_000, default: 1000, description: 'final Linear size; null = number of classes'},
     },
   },
   presets: {paper: {layers: [2, 2, 2, 2], widths: [64, 128, 256, 512], num_outputs: 1000}, cifar: {num_outputs: null}},

@@ -27,8 +27,8 @@ registerAdapter<TokenImageParams>({
     type: 'object',
     additionalProperties: false,
     properties: {
-      kernel_size: {type: 'integer', minimum: 1, default: 3},
-      out_channels: {type: 'integer', minimum: 1, default: 3},
+      kernel_size: {type: 'integer', minimum: 1, maximum: 31, default: 3},
+      out_channels: {type: 'integer', minimum: 1, maximum: 16384, default: 3},
       batch_norm: {type: 'boolean', default: true},
     },
   },

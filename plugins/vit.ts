@@ -68,12 +68,12 @@ export function transformer(ctx: BuildContext, x: SymbolicTensor, p: VitParams):
 }
 
 const properties = {
-  patch_size: {type: 'integer', minimum: 1, default: 2},
-  dim: {type: 'integer', minimum: 1, default: 1024},
-  depth: {type: 'integer', minimum: 1, default: 1},
-  heads: {type: 'integer', minimum: 1, default: 1},
-  dim_head: {type: 'integer', minimum: 1, default: 64},
-  mlp_dim: {type: 'integer', minimum: 1, default: 2048},
+  patch_size: {type: 'integer', minimum: 1, maximum: 1024, default: 2},
+  dim: {type: 'integer', minimum: 1, maximum: 65536, default: 1024},
+  depth: {type: 'integer', minimum: 1, maximum: 1000, default: 1},
+  heads: {type: 'integer', minimum: 1, maximum: 1024, default: 1},
+  dim_head: {type: 'integer', minimum: 1, maximum: 4096, default: 64},
+  mlp_dim: {type: 'integer', minimum: 1, maximum: 262144, default: 2048},
   dropout: {type: 'number', minimum: 0, maximum: 1, default: 0.1},
   emb_dropout: {type: 'number', minimum: 0, maximum: 1, default: 0.1},
 }

@@ -1,10 +1,11 @@
 /**
  * Shared behaviour of every `mixture` command: `--json` (from oclif), `--debug`, and one error
- * policy — bad input (spec, plugin, data, flags) prints one paragraph and exits 2, a runtime
- * failure exits 1, no stack trace unless --debug.
+ * policy — bad input (spec, plugin, data, flags, a damaged run folder) prints one paragraph and
+ * exits 2, a runtime failure exits 1, a run stopped by SIGINT/SIGTERM exits 130/143, no stack
+ * trace unless --debug.
  */
 import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
-import {SpecError} from './config/errors.js'
+import {MAX_PROBLEMS_SHOWN, SpecError} from './config/errors.js'
 import {RegistryError} from './registry/registry.js'
 import {DataError} from './data/errors.js'
 
@@ -13,10 +14,28 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 /** An error the user can fix by changing their input; exit code 2. */
 export class UsageError extends Error {}
 
-export class InterruptedError extends Error {}
+/** Signals that stop a run gracefully, and the exit code of each (128 + the signal's number). */
+export const STOP_SIGNALS = {SIGINT: 130, SIGTERM: 143} as const
+export type StopSignal = keyof typeof STOP_SIGNALS
+
+/** A run stopped by SIGINT (Ctrl-C) or SIGTERM (timeout, a scheduler's limit, preemption); exit 130 or 143. */
+export class InterruptedError extends Error {
+  constructor(
+    message: string,
+    readonly signal: StopSignal = 'SIGINT',
+  ) {
+    super(message)
+  }
+}
+
+/** Set by the signal handlers; checked by the training loop between steps. */
+export interface StopRequest {
+  requested: boolean
+  signal?: StopSignal
+}
 
 export function exitCodeFor(error: unknown): number {
-  if (error instanceof InterruptedError) return 130
+  if (error instanceof InterruptedError) return STOP_SIGNALS[error.signal]
   if (error instanceof SpecError || error instanceof RegistryError || error instanceof DataError || error instanceof UsageError) return 2
   const oclif = (error as {oclif?: {exit?: number}}).oclif
   if (oclif?.exit !== undefined) return oclif.exit
@@ -25,21 +44,27 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /**
- * Run `fn` with Ctrl-C turned into a stop request: the first SIGINT sets `stop.requested` (the
- * training loop finishes its step and keeps its checkpoint), a second one exits 130 at once.
+ * Run `fn` with SIGINT (Ctrl-C) and SIGTERM turned into a stop request: the first one sets
+ * `stop.requested` (the training loop finishes its step and keeps its checkpoint), a second one
+ * exits at once (130 or 143).
  */
-export async function withInterrupt<T>(message: string, fn: (stop: {requested: boolean}) => Promise<T>): Promise<T> {
-  const stop = {requested: false}
-  const onSigint = () => {
-    if (stop.requested) process.exit(130)
-    stop.requested = true
-    process.stderr.write(`\ninterrupt: ${message} (Ctrl-C again to quit at once)\n`)
-  }
-  process.on('SIGINT', onSigint)
+export async function withInterrupt<T>(message: string, fn: (stop: StopRequest) => Promise<T>): Promise<T> {
+  const stop: StopRequest = {requested: false}
+  const handlers = Object.keys(STOP_SIGNALS).map((name) => {
+    const signal = name as StopSignal
+    const handler = () => {
+      if (stop.requested) process.exit(STOP_SIGNALS[signal])
+      stop.requested = true
+      stop.signal = signal
+      process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupt' : 'SIGTERM'}: ${message}${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`)
+    }
+    process.on(signal, handler)
+    return [signal, handler] as const
+  })
   try {
     return await fn(stop)
   } finally {
-    process.off('SIGINT', onSigint)
+    for (const [signal, handler] of handlers) process.off(signal, handler)
   }
 }
 
@@ -62,7 +87,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const debug = process.argv.includes('--debug') || Boolean(process.env.DEBUG)
     const message = err.message.replace(/^Error: /, '')
     if (this.jsonEnabled()) {
-      this.logJson({error: {message, code, problems: err instanceof SpecError ? err.problems : undefined}})
+      const problems = err instanceof SpecError ? err.problems : undefined
+      this.logJson({error: {message, code, problems: problems?.slice(0, MAX_PROBLEMS_SHOWN), more_problems: problems && problems.length > MAX_PROBLEMS_SHOWN ? problems.length - MAX_PROBLEMS_SHOWN : undefined}})
     }
     process.stderr.write(`Error: ${message}\n`)
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`)

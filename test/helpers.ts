@@ -1,4 +1,5 @@
 /** Shared test helpers: specs written to temp files, resolved through the real loader and validator. */
+import {spawnSync} from 'node:child_process'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -44,4 +45,32 @@ export function values(n: number, seed: number): Float32Array {
     out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1
   }
   return out
+}
+
+/** `mixture` as a user runs it: a spawned bin/run.js with NO_COLOR and the cpu backend unless `env` says otherwise. */
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** Wall time, for the time bounds of the fault tests. */
+  ms: number
+}
+
+export const CLI_ENV: Record<string, string> = {NO_COLOR: '1', MIXTURE_BACKEND: 'cpu'}
+
+export function mixture(args: string[], opts: {cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number; nodeArgs?: string[]} = {}): CliResult {
+  const t0 = performance.now()
+  const r = spawnSync(process.execPath, [...(opts.nodeArgs ?? []), join(REPO, 'bin', 'run.js'), ...args], {cwd: opts.cwd ?? REPO, encoding: 'utf8', env: cliEnv(opts.env), timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 2 ** 20})
+  return {code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, ms: performance.now() - t0}
+}
+
+/** The environment of a spawned `mixture`: this one, plus CLI_ENV, plus `extra` (undefined removes a variable). */
+export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {...process.env, ...CLI_ENV}
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k]
+    else env[k] = v
+  }
+  return env
 }

@@ -9,22 +9,25 @@ export default class Run extends BaseCommand<typeof Run> {
   static summary = 'Train and evaluate one experiment spec; write a run folder.'
   static description = `Trains with the spec's recipe, evaluates on the test split after every epoch, and writes results/<name>/<stamp>-<hash>/ with config.yaml, overrides.yaml, env.json, metrics.csv, summary.json and checkpoints. The first stderr line names the backend.
 
-Ctrl-C stops after the current step: the last finished epoch's checkpoint is kept and the command exits 130; continue with --resume. Exit codes: 0 done, 1 runtime failure (e.g. the loss became NaN), 2 invalid spec/flags/data, 130 interrupted.`
+Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is kept and the command exits 130 (143 for SIGTERM); continue with --resume, which uses the backend, threads and engine switches the run recorded (numerics.json). A damaged checkpoint is refused (exit 2) before anything is written; when last.ckpt is damaged and best.ckpt is sound, --from-best restarts from best.ckpt. Exit codes: 0 done, 1 runtime failure (e.g. the loss became NaN), 2 invalid spec/flags/data or a damaged run folder, 130/143 interrupted.`
   static examples = [
     '<%= config.bin %> run configs/quickstart.yaml',
     '<%= config.bin %> run configs/paper/cifar10/alternating-1block.yaml --set train.epochs=5 --data-dir ~/datasets',
     '<%= config.bin %> run configs/paper/cifar10/vit.yaml --dry-run',
     '<%= config.bin %> run results/quickstart/20261126-101500-1a2b3c4d/config.yaml',
     '<%= config.bin %> run --resume results/quickstart/20261126-101500-1a2b3c4d',
+    '<%= config.bin %> run --resume results/quickstart/20261126-101500-1a2b3c4d --from-best',
   ]
   static args = {spec: Args.string({required: false, description: 'YAML experiment spec (or a run folder\'s config.yaml to reproduce it)'})}
   static flags = {
     set: setFlag,
     seed: Flags.integer({summary: 'Random seed (same seed + same backend = same numbers).', min: 0}),
     backend: backendFlag,
-    'data-dir': Flags.directory({summary: 'Folder holding the dataset files (before MIXTURE_DATA and the user cache).'}),
+    'data-dir': Flags.directory({summary: 'Folder holding the dataset files; when given, the only place searched (not MIXTURE_DATA, the user cache or system folders).'}),
     out: Flags.string({summary: 'Root folder for run folders (default: the spec\'s output.dir, "results").'}),
-    resume: Flags.directory({summary: 'Continue this run folder from its last checkpoint (weights and optimizer state).', exists: true}),
+    resume: Flags.directory({summary: 'Continue this run folder from its last checkpoint (weights and optimizer state), with the numerics it recorded.', exists: true}),
+    'from-best': Flags.boolean({summary: 'With --resume: restart from best.ckpt (weights only: Adam starts afresh); rows after its epoch and last.ckpt are set aside.', dependsOn: ['resume']}),
+    force: Flags.boolean({summary: 'With --resume: continue with another backend, thread count or engine switch than recorded (the change is recorded), or take over a lock held on another host.', dependsOn: ['resume']}),
     'dry-run': Flags.boolean({char: 'n', summary: 'Resolve, build and count parameters; train nothing and write nothing.'}),
     progress: Flags.boolean({summary: 'Progress bars on stderr (default: on when stderr is a terminal).', allowNo: true}),
   }
@@ -38,6 +41,8 @@ Ctrl-C stops after the current step: the last finished epoch's checkpoint is kep
       const result = await runExperiment({
         spec: args.spec,
         resume: flags.resume,
+        fromBest: flags['from-best'],
+        force: flags.force,
         overrides: flags.set,
         seed: flags.seed,
         backend: flags.backend,

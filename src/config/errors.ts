@@ -22,6 +22,9 @@ export function formatProblem(p: Problem): string {
   return `${formatOrigin(p.origin)}: ${p.path ? `${p.path}: ` : ''}${p.message}`
 }
 
+/** The most problems a message lists; the rest are counted ("… and N more"). */
+export const MAX_PROBLEMS_SHOWN = 50
+
 export class SpecError extends Error {
   readonly exitCode = 2
   constructor(
@@ -29,7 +32,9 @@ export class SpecError extends Error {
     readonly file?: string,
   ) {
     const head = file ? `invalid spec ${file}` : 'invalid spec'
-    super(problems.length === 1 ? `${head}: ${formatProblem(problems[0])}` : `${head} (${problems.length} problems):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`)
+    const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).map((p) => `  ${formatProblem(p)}`)
+    if (problems.length > MAX_PROBLEMS_SHOWN) shown.push(`  … and ${problems.length - MAX_PROBLEMS_SHOWN} more`)
+    super(problems.length === 1 ? `${head}: ${formatProblem(problems[0])}` : `${head} (${problems.length} problems):\n${shown.join('\n')}`)
     this.name = 'SpecError'
   }
 }

@@ -2,11 +2,17 @@
  * Reading specs: YAML with source positions, `extends:` chains (relative to the extending file,
  * cycles rejected), and Hydra-style `--set a.b[1].c=value` overrides whose values are parsed as YAML.
  * Every value keeps where it came from, so that validation can name file, line and column.
+ *
+ * Specs are untrusted input, so reading is bounded: regular files only (a device, FIFO or
+ * directory is refused before it is opened for reading), at most MIXTURE_MAX_SPEC_BYTES (1 MiB),
+ * duplicate keys found in one pass (a Set per mapping), aliases counted and their expansion capped,
+ * and nothing of a file that is not a spec is echoed back.
  */
-import {readFileSync} from 'node:fs'
+import {closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats} from 'node:fs'
 import {dirname, isAbsolute, relative, resolve} from 'node:path'
-import {isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode} from 'yaml'
+import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode} from 'yaml'
 import {type Origin, type Problem, SpecError} from './errors.js'
+import {specSchema} from './schema.js'
 
 export type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
 export type JsonObject = {[key: string]: Json}
@@ -36,51 +42,153 @@ export function joinPath(parent: string, key: string | number): string {
   return parent ? `${parent}.${key}` : key
 }
 
-function walk(node: YamlNode | null | undefined, path: string, file: string, lc: LineCounter, origins: Origins): void {
+/** Default size limit of a spec file (MIXTURE_MAX_SPEC_BYTES raises it). */
+export const MAX_SPEC_BYTES = 2 ** 20
+/** Aliases one file may use; real specs use a handful. */
+export const MAX_ALIASES = 1000
+/** How far aliases may expand (yaml's maxAliasCount): beyond it, an alias bomb. */
+const MAX_ALIAS_EXPANSION = 10_000
+
+export function maxSpecBytes(): number {
+  const raw = process.env.MIXTURE_MAX_SPEC_BYTES
+  if (raw === undefined || raw.trim() === '') return MAX_SPEC_BYTES
+  const n = Number(raw)
+  if (!Number.isSafeInteger(n) || n < 1) throw new SpecError([{origin: {file: 'MIXTURE_MAX_SPEC_BYTES'}, path: '', message: `must be a positive number of bytes, got "${raw}"; unset it for the default of ${MAX_SPEC_BYTES}`}])
+  return n
+}
+
+/** Why `stats` is not a file to read a spec from, or undefined for a regular file. */
+function notRegular(stats: Stats): string | undefined {
+  if (stats.isFile()) return undefined
+  const kind = stats.isDirectory() ? 'a directory' : stats.isFIFO() ? 'a FIFO (named pipe)' : stats.isCharacterDevice() || stats.isBlockDevice() ? 'a device' : stats.isSocket() ? 'a socket' : 'not a regular file'
+  return `is ${kind}, not a YAML file`
+}
+
+/**
+ * The text of a spec file, read only if it is a regular file within the size limit. The check is
+ * made on the path and again on the opened descriptor (opened non-blocking, so a FIFO swapped in
+ * between cannot hang the read).
+ */
+export function readSpecText(file: string): string {
+  const fail = (why: string): never => {
+    throw new SpecError([{origin: {file: displayPath(file)}, path: '', message: why}])
+  }
+  const limit = maxSpecBytes()
+  const tooBig = (size: number) => `is ${size} bytes, more than a spec may be (${limit} bytes); a spec is a few kilobytes of YAML (MIXTURE_MAX_SPEC_BYTES raises the limit)`
+  let stats: Stats
+  try {
+    stats = statSync(file)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    return fail(code === 'ENOENT' || code === 'ENOTDIR' ? 'file not found; give the path of a YAML spec (see configs/)' : `cannot be read (${code ?? (error as Error).message})`)
+  }
+  const kind = notRegular(stats)
+  if (kind) fail(`${kind}; give the path of a YAML spec (see configs/)`)
+  if (stats.size > limit) fail(tooBig(stats.size))
+  let fd: number
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (error) {
+    return fail(`cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
+  try {
+    const opened = fstatSync(fd)
+    const changed = notRegular(opened)
+    if (changed) fail(changed)
+    const buf = Buffer.alloc(Math.min(limit, opened.size) + 1)
+    let length = 0
+    for (let n; length < buf.length && (n = readSync(fd, buf, length, buf.length - length, null)) > 0; ) length += n
+    if (length > limit) fail(tooBig(length))
+    return buf.toString('utf8', 0, length)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** What a walk over a parsed file finds besides origins: repeated keys and aliases. */
+interface WalkFindings {
+  problems: Problem[]
+  aliases: number
+  firstAlias?: Origin
+}
+
+function walk(node: YamlNode | null | undefined, path: string, file: string, lc: LineCounter, origins: Origins, found: WalkFindings): void {
   if (!node) return
   const at = (range?: [number, number, number] | null): Origin => {
     if (!range) return {file}
     const pos = lc.linePos(range[0])
     return {file, line: pos.line, col: pos.col}
   }
+  if (isAlias(node)) {
+    found.aliases++
+    found.firstAlias ??= at(node.range)
+    return
+  }
   origins.set(path, at(node.range))
   if (isMap(node)) {
+    // Duplicate keys, in one pass (yaml's own check compares every pair of keys).
+    const seen = new Map<string, Origin>()
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
       const child = joinPath(path, key)
+      const keyAt = at((pair.key as YamlNode | null)?.range)
+      const first = seen.get(key)
+      if (first) found.problems.push({origin: keyAt, path: printablePath(child), message: `YAML syntax error: duplicate key${printableKey(key) ? '' : ' (not shown: it is not a plain name)'}, first at line ${first.line}; a mapping holds each key once`})
+      else seen.set(key, keyAt)
       // Point at the key itself: that is where an unknown key or a bad value is seen.
-      origins.set(child, at((pair.key as YamlNode | null)?.range))
-      if (pair.value) walk(pair.value as YamlNode, child, file, lc, origins)
-      if (pair.value) origins.set(child, at((pair.key as YamlNode | null)?.range))
+      origins.set(child, keyAt)
+      if (pair.value) walk(pair.value as YamlNode, child, file, lc, origins, found)
+      if (pair.value) origins.set(child, keyAt)
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => walk(item as YamlNode, joinPath(path, i), file, lc, origins))
+    node.items.forEach((item, i) => walk(item as YamlNode, joinPath(path, i), file, lc, origins, found))
   }
+}
+
+/** Keys that may be shown in messages: plain names. Anything else (a line of some other file) is not echoed. */
+export function printableKey(key: string): boolean {
+  return /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/.test(key)
+}
+
+/** A dotted path with every segment that is not a plain name replaced by `<key>`. */
+export function printablePath(path: string): string {
+  return path.replace(/[^.[\]]+/g, (seg) => (printableKey(seg) ? seg : '<key>'))
+}
+
+/** A yaml error message without the source text it may quote (the file may not be a spec at all). */
+function yamlMessage(message: string): string {
+  return message.split('\n')[0].replace(/: ".*$/s, '').replace(/ at line \d+, column \d+.*$/s, '')
 }
 
 /** Parse one YAML file into plain data plus origins; YAML syntax errors become SpecErrors with positions. */
 export function readYamlFile(file: string): {data: Json; origins: Origins} {
-  let text: string
-  try {
-    text = readFileSync(file, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a YAML file' : (error as Error).message
-    throw new SpecError([{origin: {file: displayPath(file)}, path: '', message: `${why}; give the path of a YAML spec (see configs/)`}])
-  }
+  const text = readSpecText(file)
   const lc = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: true})
+  const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: false})
+  const shown = displayPath(file)
   if (doc.errors.length > 0) {
     throw new SpecError(
       doc.errors.map((e) => {
         const pos = lc.linePos(e.pos[0])
-        return {origin: {file: displayPath(file), line: pos.line, col: pos.col}, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`}
+        return {origin: {file: shown, line: pos.line, col: pos.col}, path: '', message: `YAML syntax error: ${yamlMessage(e.message)}`}
       }),
     )
   }
   const origins: Origins = new Map()
-  walk(doc.contents as YamlNode, '', displayPath(file), lc, origins)
-  const data = (doc.toJS() ?? {}) as Json
+  const found: WalkFindings = {problems: [], aliases: 0}
+  walk(doc.contents as YamlNode, '', shown, lc, origins, found)
+  if (found.problems.length > 0) throw new SpecError(found.problems)
+  if (found.aliases > MAX_ALIASES) {
+    throw new SpecError([{origin: found.firstAlias, path: '', message: `uses ${found.aliases} YAML aliases (*name), more than a spec needs (at most ${MAX_ALIASES}); write the values out, or share them with extends:`}])
+  }
+  let data: Json
+  try {
+    data = (doc.toJS({maxAliasCount: MAX_ALIAS_EXPANSION}) ?? {}) as Json
+  } catch (error) {
+    if (!(error instanceof ReferenceError)) throw error
+    const why = /resource exhaustion/.test(error.message) ? `its YAML aliases expand to more than ${MAX_ALIAS_EXPANSION} nodes (an alias bomb?)` : yamlMessage(error.message)
+    throw new SpecError([{origin: found.firstAlias ?? {file: shown}, path: '', message: `YAML alias error: ${why}; write the values out, or share them with extends:`}])
+  }
   return {data, origins}
 }
 
@@ -96,6 +204,9 @@ export function deepMerge(base: Json, over: Json): Json {
   return out
 }
 
+/** The top-level keys a spec may have. */
+const SPEC_KEYS = Object.keys(specSchema.properties as object)
+
 function mergeOrigins(into: Origins, from: Origins): void {
   for (const [k, v] of from) into.set(k, v)
 }
@@ -109,6 +220,12 @@ function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Or
   if (!isObject(data)) {
     throw new SpecError([{origin: origins.get('') ?? {file: displayPath(abs)}, path: '', message: `a spec must be a YAML mapping (key: value lines), not ${Array.isArray(data) ? 'a list' : typeof data}`}])
   }
+  const keys = Object.keys(data)
+  if (keys.length > 0 && !keys.some((k) => SPEC_KEYS.includes(k))) {
+    // Not one spec key: some other file. Say so once, without echoing its content.
+    const hint = keys.includes('sweep') ? '; a sweep file is run with mixture sweep' : ''
+    throw new SpecError([{origin: origins.get('') ?? {file: displayPath(abs)}, path: '', message: `is not a mixture spec: none of its ${keys.length} top-level key(s) is a spec key (${SPEC_KEYS.join(', ')})${hint}`}])
+  }
   const parent = data.extends
   if (parent === undefined) return {data, origins, files: [abs]}
   if (typeof parent !== 'string') {
@@ -119,8 +236,13 @@ function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Or
   try {
     base = loadChain(parentPath, [...seen, abs])
   } catch (error) {
-    if (error instanceof SpecError && error.problems[0]?.message.startsWith('file not found')) {
+    const problem = error instanceof SpecError && error.problems.length === 1 ? error.problems[0] : undefined
+    if (problem?.message.startsWith('file not found')) {
       throw new SpecError([{origin: origins.get('extends'), path: 'extends', message: `base spec ${displayPath(parentPath)} not found (paths are relative to the extending file)`}])
+    }
+    // The base file cannot be read at all (device, directory, too large): say so at the extends line.
+    if (problem && problem.origin?.file === displayPath(parentPath) && problem.origin.line === undefined) {
+      throw new SpecError([{origin: origins.get('extends'), path: 'extends', message: `base spec ${displayPath(parentPath)} ${problem.message}`}])
     }
     throw error
   }

@@ -6,6 +6,15 @@
 import {BACKENDS} from '../engine/backend.js'
 import {allEntries, names, type JsonSchema} from '../registry/registry.js'
 
+/** Run and sweep names: they become folder names, so no separators, no leading dot. */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
+
+/** Why `name` cannot name a run or sweep folder, or undefined when it can. */
+export function nameProblem(name: string): string | undefined {
+  if (new RegExp(NAME_PATTERN).test(name) && name.length <= 200) return undefined
+  return `${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)} cannot name a folder: use letters, digits, ".", "_" and "-", starting with a letter or digit (no "/" or ".."), at most 200 characters`
+}
+
 const dataSchema = {
   type: 'object',
   // The dataset's own keys (data.synthetic, data.root, ...) are checked in stage 2 against its registry schema.
@@ -17,8 +26,8 @@ const dataSchema = {
     data_dir: {type: 'string', description: 'folder holding the dataset files (else --data-dir, MIXTURE_DATA, the user cache)'},
     label_mode: {enum: ['fine', 'coarse'], default: 'fine', description: 'CIFAR-100 labels'},
     resize: {enum: ['bilinear', 'pad'], description: 'how images of another size reach image_size (default: pad for (Fashion-)MNIST, bilinear otherwise)'},
-    train_limit: {type: 'integer', minimum: 1, description: 'use only the first N training images'},
-    test_limit: {type: 'integer', minimum: 1, description: 'use only the first N test images'},
+    train_limit: {type: 'integer', minimum: 1, maximum: 100_000_000, description: 'use only the first N training images'},
+    test_limit: {type: 'integer', minimum: 1, maximum: 100_000_000, description: 'use only the first N test images'},
     augment: {
       oneOf: [
         {const: false},
@@ -48,10 +57,10 @@ const trainSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    epochs: {type: 'integer', minimum: 1, default: 50},
-    batch_size: {type: 'integer', minimum: 1, default: 64},
-    eval_batch_size: {type: 'integer', minimum: 1, description: 'defaults to batch_size'},
-    steps_per_epoch: {type: 'integer', minimum: 1, description: 'cap on training steps per epoch (quick runs); default: the whole training set'},
+    epochs: {type: 'integer', minimum: 1, maximum: 100_000, default: 50},
+    batch_size: {type: 'integer', minimum: 1, maximum: 65536, default: 64},
+    eval_batch_size: {type: 'integer', minimum: 1, maximum: 65536, description: 'defaults to batch_size'},
+    steps_per_epoch: {type: 'integer', minimum: 1, maximum: 100_000_000, description: 'cap on training steps per epoch (quick runs); default: the whole training set'},
     optimizer: {
       type: 'object',
       additionalProperties: false,
@@ -65,8 +74,8 @@ const trainSchema = {
       },
     },
     loss: {enum: ['cross_entropy'], default: 'cross_entropy'},
-    metrics_every: {type: 'integer', minimum: 1, default: 25, description: 'read loss/accuracy back from the device every N steps'},
-    checkpoint_every: {type: 'integer', minimum: 1, default: 1, description: 'epochs between checkpoints'},
+    metrics_every: {type: 'integer', minimum: 1, maximum: 100_000_000, default: 25, description: 'read loss/accuracy back from the device every N steps'},
+    checkpoint_every: {type: 'integer', minimum: 1, maximum: 100_000, default: 1, description: 'epochs between checkpoints'},
   },
 }
 
@@ -78,7 +87,7 @@ export const specSchema: JsonSchema = {
   additionalProperties: false,
   required: ['name', 'data', 'model'],
   properties: {
-    name: {type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', description: 'run name; results go to <output.dir>/<name>/'},
+    name: {type: 'string', pattern: NAME_PATTERN, maxLength: 200, description: 'run name; results go to <output.dir>/<name>/'},
     label: {type: 'string', description: 'model name as the paper\'s tables write it'},
     description: {type: 'string'},
     extends: {type: 'string', description: 'base spec this one overrides (resolved relative to this file)'},
@@ -92,7 +101,7 @@ export const specSchema: JsonSchema = {
         type: {type: 'string', description: 'mixture, or a baseline: resnet18, vit_classifier, perceiver_classifier, cnn_classifier'},
         preset: {type: 'string'},
         init: {enum: ['torch', 'tfjs'], default: 'torch', description: 'torch: PyTorch default init (U(±1/√fan_in)); tfjs: Glorot/He'},
-        num_classes: {type: ['integer', 'null'], minimum: 2, default: null, description: 'null = the dataset\'s'},
+        num_classes: {type: ['integer', 'null'], minimum: 2, maximum: 1_000_000, default: null, description: 'null = the dataset\'s'},
       },
       additionalProperties: true,
     },
@@ -103,7 +112,7 @@ export const specSchema: JsonSchema = {
       default: {},
       properties: {
         backend: {enum: [...BACKENDS], default: 'auto'},
-        threads: {type: ['integer', 'null'], minimum: 1, default: null, description: 'CPU threads (null = all cores)'},
+        threads: {type: ['integer', 'null'], minimum: 1, maximum: 1024, default: null, description: 'CPU threads (null = all cores)'},
       },
     },
     output: {

@@ -17,7 +17,8 @@ import {existsSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {SpecError, type Problem} from './errors.js'
-import {isObject, readYamlFile, originOf, type Json} from './load.js'
+import {displayPath, isObject, readYamlFile, originOf, type Json} from './load.js'
+import {nameProblem} from './schema.js'
 
 export interface SweepPoint {
   /** Position in the sweep (0-based), used to order the folders and the table. */
@@ -97,6 +98,7 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
     const allowed = ['name', 'title', 'points', 'grid', 'set']
     for (const k of Object.keys(sw)) if (!allowed.includes(k)) problems.push({origin: originOf(origins, `sweep.${k}`), path: `sweep.${k}`, message: `unknown key; allowed: ${allowed.join(', ')}`})
     if (typeof sw.name === 'string') sweepName ??= sw.name
+    else if (sw.name !== undefined) problems.push({origin: originOf(origins, 'sweep.name'), path: 'sweep.name', message: 'must be a string (the sweep folder\'s name)'})
     if (typeof sw.title === 'string') title = sw.title
     const toSets = (obj: Json | undefined, path: string): string[] => {
       if (obj === undefined || obj === null) return []
@@ -129,6 +131,10 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
   } else {
     specs = [{spec: abs, set: []}]
   }
+  const named = name !== undefined ? {name, origin: {file: '--name'}, path: ''} : isObject(data) && isObject(data.sweep) && typeof data.sweep.name === 'string' ? {name: data.sweep.name, origin: originOf(origins, 'sweep.name'), path: 'sweep.name'} : undefined
+  const folder = named?.name ?? basename(abs).replace(/\.ya?ml$/, '')
+  const bad = nameProblem(folder)
+  if (bad) problems.push(named ? {origin: named.origin, path: named.path, message: `${bad} (it names the sweep folder)`} : {origin: {file: displayPath(abs)}, path: '', message: `the sweep is named after its file: ${bad}; give the sweep a name with --name`})
   if (problems.length > 0) throw new SpecError(problems, file)
   const combos = cartesian(grid)
   const points: SweepPoint[] = []

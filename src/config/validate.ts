@@ -8,7 +8,7 @@ import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
 import {type Problem, SpecError, suggest} from './errors.js'
-import {displayPath, isObject, joinPath, originOf, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
+import {displayPath, isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
 import {DATA_KEYS, MODEL_META_KEYS, specSchema} from './schema.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
@@ -45,10 +45,24 @@ function dotted(base: string, instancePath: string): string {
 }
 
 function describe(value: unknown): string {
-  return JSON.stringify(value) ?? String(value)
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value))
 }
 
-function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, base: string, origins: Origins): Problem[] {
+/**
+ * Every number that is not finite (YAML's .inf and .nan, or 1e400, which overflows to Infinity),
+ * as a problem each: no bound in the schema can hold them.
+ */
+function nonFiniteProblems(value: unknown, path: string, origins: Origins, out: Problem[]): void {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    out.push({origin: originOf(origins, path), path: printablePath(path), message: `must be a finite number, not ${value} (YAML reads .inf, .nan and numbers beyond ±1.8e308 as such)`})
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => nonFiniteProblems(v, joinPath(path, i), origins, out))
+  } else if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) nonFiniteProblems(v, joinPath(path, k), origins, out)
+  }
+}
+
+function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, base: string, origins: Origins, nonFinite: ReadonlySet<string> = new Set()): Problem[] {
   const problems: Problem[] = []
   const seen = new Set<string>()
   // Errors under a oneOf are noise when the oneOf itself is reported.
@@ -64,8 +78,8 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
         const key = (e.params as {additionalProperty: string}).additionalProperty
         path = joinPath(path, key)
         const allowed = Object.keys((schemaAt(schema, segments)?.properties as object) ?? {})
-        const guess = suggest(key, allowed)
-        message = guess ? `unknown key, did you mean ${guess}?` : `unknown key; allowed keys here: ${allowed.join(', ') || '(none)'}`
+        const guess = printableKey(key) ? suggest(key, allowed) : undefined
+        message = `unknown key${printableKey(key) ? '' : ' (not shown: it is not a plain name)'}${guess ? `, did you mean ${guess}?` : `; allowed keys here: ${allowed.join(', ') || '(none)'}`}`
         break
       }
       case 'required':
@@ -97,9 +111,9 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
         message = `${e.message ?? 'is invalid'} (got ${describe(value)})`
     }
     const key = `${path}|${message}`
-    if (seen.has(key)) continue
+    if (seen.has(key) || nonFinite.has(path)) continue
     seen.add(key)
-    problems.push({origin: originOf(origins, path), path, message})
+    problems.push({origin: originOf(origins, path), path: printablePath(path), message})
   }
   return problems
 }
@@ -224,8 +238,10 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
   const spec = structuredClone(loaded.spec)
   const {origins} = loaded
   const problems: Problem[] = []
+  nonFiniteProblems(spec, '', origins, problems)
+  const nonFinite = new Set(problems.map((p) => p.path))
   const validate = validator(specSchema)
-  if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins))
+  if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins, nonFinite))
 
   const data = spec.data
   if (isObject(data) && typeof data.dataset === 'string') {
@@ -250,6 +266,8 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
     }
     if (resolved) spec.model = resolved as JsonObject
   }
-  if (problems.length > 0) throw new SpecError(problems, displayPath(loaded.file))
+  // A non-finite number is reported once, as such, not again by the bounds it also breaks.
+  const reported = problems.filter((p, i) => i < nonFinite.size || !nonFinite.has(p.path))
+  if (reported.length > 0) throw new SpecError(reported, displayPath(loaded.file))
   return spec as unknown as ResolvedSpec
 }

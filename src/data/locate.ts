@@ -1,8 +1,9 @@
 /**
- * Where dataset files are looked for:
- *   1. an explicit directory (`--data-dir`, or `data.data_dir` in the spec),
- *   2. the directories in the environment variable MIXTURE_DATA (separated by ':'),
- *   3. the per-user cache `$XDG_CACHE_HOME/mixture-models/datasets`
+ * Where dataset files are looked for. An explicit directory (`--data-dir`, or `data.data_dir` in
+ * the spec) is the only place searched when one is given: it is used or refused, naming what is
+ * missing there, never silently replaced by another copy. Otherwise:
+ *   1. the directories in the environment variable MIXTURE_DATA (separated by ':'),
+ *   2. the per-user cache `$XDG_CACHE_HOME/mixture-models/datasets`
  *      (default `~/.cache/mixture-models/datasets`),
  * each with a per-dataset subfolder: `<dir>/cifar10/`, or the folder the official archive unpacks
  * to (`<dir>/cifar-10-batches-bin/`, `<dir>/cifar-100-binary/`, `<dir>/stl10_binary/`); then a
@@ -77,8 +78,15 @@ export function candidateDirs(name: string, bases: DataDirEntry[]): string[] {
     // share file names (MNIST and Fashion-MNIST)
     if (b.origin === '--data-dir') out.push(b.dir)
   }
-  out.push(...layout.systemDirs)
+  // an explicit directory is the only place searched
+  if (!bases.some((b) => b.origin === '--data-dir')) out.push(...layout.systemDirs)
   return [...new Set(out)]
+}
+
+/** How to get the files without putting them in place by hand, where the dataset can be fetched. */
+export function fetchHint(name: string, dataDir?: string): string {
+  if (!LAYOUTS[name]?.download) return ''
+  return ` Or download them: mixture data fetch ${name}${dataDir ? ` --data-dir ${dataDir}` : ''}.`
 }
 
 export interface Located {
@@ -107,17 +115,20 @@ export function whereToPutFiles(name: string, bases: DataDirEntry[]): string {
   const layout = LAYOUTS[name]
   const files = [...info.files.train, ...info.files.test]
   const folder = layout.dirNames.find((d) => !d.includes('/')) ?? name
-  const archiveDir = layout.download?.kind === 'tar.gz' ? layout.download.archiveDir : undefined
   const gz = files.some((f) => f.endsWith('.gz')) ? ' (gzip\'d or not)' : ''
   const dirs = bases.map((b) => `${b.dir} (${b.origin})`).join(', ')
   const example = join(bases[0]?.dir ?? userCacheDir(), folder, files[0])
   const sys = layout.systemDirs.length > 0 ? ` They are also read from ${layout.systemDirs.join(', ')}.` : ''
-  const source = archiveDir
-    ? ` The files come from the official archive ${info.url} (unpacking it gives a folder ${archiveDir}/, which may be put under the data directory as it is).`
-    : info.url
-      ? ` The files are published at ${info.url}.`
-      : ''
-  return `Put the files ${listNames(files)}${gz} in a folder named ${folder}/ under one of the data directories searched: ${dirs}; for example ${example}.${sys}${source} Choose the data directory with --data-dir <dir> (or data.data_dir in the spec) or the environment variable MIXTURE_DATA=<dir>.`
+  return `Put the files ${listNames(files)}${gz} in a folder named ${folder}/ under one of the data directories searched: ${dirs}; for example ${example}.${sys}${filesSource(name)} Choose the data directory with --data-dir <dir> (or data.data_dir in the spec) or the environment variable MIXTURE_DATA=<dir>.`
+}
+
+/** Where the official files come from, as a sentence with a leading space (empty when unknown). */
+function filesSource(name: string): string {
+  const info = DATASETS[name]
+  const layout = LAYOUTS[name]
+  const archiveDir = layout.download?.kind === 'tar.gz' ? layout.download.archiveDir : undefined
+  if (archiveDir) return ` The files come from the official archive ${info.url} (unpacking it gives a folder ${archiveDir}/, which may be put under the data directory as it is).`
+  return info.url ? ` The files are published at ${info.url}.` : ''
 }
 
 /**
@@ -127,7 +138,8 @@ export function whereToPutFiles(name: string, bases: DataDirEntry[]): string {
 export function locateDataset(name: string, explicit: Array<string | undefined> = []): Located {
   const info = DATASETS[name]
   const layout = LAYOUTS[name]
-  const bases = dataDirEntries(explicit)
+  const given = explicit.filter((e): e is string => Boolean(e))
+  const bases = given.length > 0 ? dataDirEntries(given).filter((b) => b.origin === '--data-dir') : dataDirEntries()
   const wanted = [...info.files.train, ...info.files.test]
   let partial: {dir: string; found: string[]; missing: string[]} | undefined
   for (const dir of candidateDirs(name, bases)) {
@@ -143,13 +155,24 @@ export function locateDataset(name: string, explicit: Array<string | undefined> 
     const found = Object.keys(paths)
     if (found.length > 0 && !partial) partial = {dir, found, missing}
   }
+  if (given.length > 0) {
+    // An explicit directory is used or refused, never replaced by another copy.
+    const dirs = bases.map((b) => b.dir)
+    const what = partial ? `${partial.dir} holds ${listNames(partial.found)} but not ${listNames(partial.missing)}` : `it holds none of ${listNames(wanted)} (looked in ${listNames(candidateDirs(name, bases))})`
+    throw new DataError(
+      `Dataset '${name}' ${partial ? 'is incomplete in' : 'is not in'} the data directory given (${listNames(dirs)}, from --data-dir or data.data_dir): ${what}. ` +
+        `An explicit data directory is used or refused, never replaced by another copy: put the files there (in it, or in a folder ${layout.dirNames.find((d) => !d.includes('/')) ?? name}/ inside it), ` +
+        `or leave out --data-dir and data.data_dir to search MIXTURE_DATA, the user cache ${userCacheDir()}${layout.systemDirs.length > 0 ? ` and ${layout.systemDirs.join(', ')}` : ''}.${filesSource(name)}${fetchHint(name, dirs[0])}`,
+    )
+  }
   if (partial) {
     throw new DataError(
       `Dataset '${name}' is incomplete: ${partial.dir} holds ${listNames(partial.found)} but not ${listNames(partial.missing)}. ` +
-        whereToPutFiles(name, bases),
+        whereToPutFiles(name, bases) +
+        fetchHint(name),
     )
   }
-  throw new DataError(`Dataset '${name}' was not found. ${whereToPutFiles(name, bases)}`)
+  throw new DataError(`Dataset '${name}' was not found. ${whereToPutFiles(name, bases)}${fetchHint(name)}`)
 }
 
 /** True when the dataset's files are all present somewhere in the search path. */

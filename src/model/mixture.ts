@@ -94,7 +94,7 @@ registerModel<MixtureParams>({
     required: ['components'],
     properties: {
       block: {type: 'string', default: 'alternating', description: 'block combinator: alternating or joint (or a plugin\'s)'},
-      num_blocks: {type: 'integer', minimum: 1, default: 1},
+      num_blocks: {type: 'integer', minimum: 1, maximum: 1000, default: 1},
       components: {type: 'array', minItems: 1, items: part},
       adapter: {...part, default: {type: 'token_image'}},
       norm: {...part, default: {type: 'none'}},

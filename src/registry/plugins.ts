@@ -32,7 +32,8 @@ export async function loadPlugins(paths: string[], origins: Origins): Promise<vo
     const fail = (message: string): never => {
       throw new SpecError([{origin, path: `plugins[${i}]`, message} satisfies Problem])
     }
-    if (!existsSync(file) || !statSync(file).isFile()) fail(`plugin file ${file} not found (plugin paths are relative to the spec that lists them)`)
+    if (!existsSync(file)) fail(`plugin file ${file} not found (plugin paths are relative to the spec that lists them)`)
+    if (!statSync(file).isFile()) fail(`plugin ${file} is not a regular file (a directory, device or FIFO); give the path of a .js or .mjs file`)
     if (!/\.(m?js|cjs)$/.test(file)) fail(`plugin ${file} is not a JavaScript file (.js or .mjs); compile TypeScript plugins first`)
     await withSource(file, async () => {
       let mod: {default?: unknown}

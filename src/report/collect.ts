@@ -10,6 +10,7 @@ import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
 import {basename, dirname, join, relative, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
+import {liveStatus} from '../run/status.js'
 import {findPaperRow} from './paper.js'
 import {accuracyDefinitionOf, selectionOf} from './selection.js'
 import {CURVE_METRICS, CurvePoint, EpochMetrics, ReportError, RunRecord, RunStatus, SPLITS} from './types.js'
@@ -185,7 +186,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     label: str(summary.label) ?? str(config.label) ?? fallback.label ?? name,
     dataset: str(summary.dataset) ?? str(data.dataset) ?? fallback.dataset ?? '',
     imageSize: num(data.image_size) ?? undefined,
-    status: str(summary.status) ?? fallback.status ?? (metrics.length > 0 ? 'running' : 'pending'),
+    status: liveStatus(summary) ?? fallback.status ?? (metrics.length > 0 ? 'running' : 'pending'),
     epochs: num(summary.epochs) ?? num((config.train as Record<string, unknown> | undefined)?.epochs) ?? null,
     epochsCompleted: Math.max(summaryEpochs ?? 0, metrics.length),
     bestTestAccuracy: pick('bestTestAccuracy', 'best_test_accuracy'),

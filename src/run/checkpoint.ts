@@ -1,15 +1,39 @@
 /**
- * Checkpoints: one file holding every model weight (trainable and BatchNorm statistics), the Adam
- * state and the loop position, written atomically (temp file + rename).
+ * Checkpoints: the model's weights (trainable and BatchNorm statistics) and, in `last.ckpt`, the
+ * Adam state, with the loop position, written atomically (temp file + rename) and read back only
+ * after every field and a SHA-256 of the whole content have been checked. Byte layout:
+ * docs/checkpoint-format.md.
  *
- * Layout: "MIXCKPT1" | uint32 LE header length | header JSON | float32 data (each tensor 4-byte aligned).
+ *   "MIXCKPT2" | sha256 of everything after it (32 bytes) | uint32 LE header length | header JSON,
+ *   space-padded so that the data starts 4-byte aligned | float32 LE tensor data
+ *
+ * Format 1 ("MIXCKPT1": no checksum, no data length) is still read, so that older run folders
+ * resume; damage inside its tensor data cannot be detected, which is said once per file.
  */
+import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
+import {UsageError} from '../base-command.js'
 import {writeFileAtomic} from './files.js'
 
-const MAGIC = 'MIXCKPT1'
+export const CHECKPOINT_MAGIC = 'MIXCKPT2'
+const MAGIC_V1 = 'MIXCKPT1'
+const MAGIC_BYTES = 8
+const SHA_BYTES = 32
+/** Magic, checksum, header length. */
+const PREFIX_BYTES = MAGIC_BYTES + SHA_BYTES + 4
+/** A header larger than this is damage, not a model (a paper model's header is ~100 KB). */
+const MAX_HEADER_BYTES = 64 * 2 ** 20
+
+/**
+ * What a checkpoint holds. `last`: everything training needs to continue (weights, BatchNorm
+ * statistics, Adam's m and v, step). `best`: what evaluation needs (weights and BatchNorm
+ * statistics only).
+ */
+export type CheckpointKind = 'last' | 'best'
+
+export type TensorGroup = 'weight' | 'adam_m' | 'adam_v'
 
 export interface CheckpointMeta {
   /** Epochs completed (1-based count). */
@@ -23,84 +47,248 @@ export interface CheckpointMeta {
   saved: string
 }
 
-interface TensorEntry {
-  group: 'weight' | 'adam_m' | 'adam_v'
+/** One tensor of the data section: `offset` and `bytes` count bytes from the start of the data. */
+export interface TensorEntry {
+  group: TensorGroup
   name: string
   shape: number[]
+  dtype: 'float32'
   offset: number
-  length: number
+  bytes: number
 }
 
-export async function saveCheckpoint(file: string, model: LayersModel, trainer: Trainer, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
-  const state = trainer.optimizerState()
-  const groups: [TensorEntry['group'], {name: string; tensor: tf.Tensor}[]][] = [
-    ['weight', model.weights.map((w) => ({name: w.originalName, tensor: w.read()}))],
-    ['adam_m', state.m.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))],
-    ['adam_v', state.v.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))],
-  ]
-  const entries: TensorEntry[] = []
+export interface CheckpointHeader {
+  format: 2
+  kind: CheckpointKind
+  meta: CheckpointMeta
+  tensors: TensorEntry[]
+  /** Length of the data section in bytes (the sum of the tensors' bytes). */
+  data_bytes: number
+}
+
+/** A checkpoint that cannot be used: damaged, truncated, another file, or another model's. Exit code 2. */
+export class CheckpointError extends UsageError {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    verdict = 'is corrupt',
+    /** What the user can do, when there is a choice (a sound best.ckpt). */
+    advice?: string,
+  ) {
+    super(`${file} ${verdict}: ${problem}${advice ? `.\n${advice}` : ''}`)
+    this.name = 'CheckpointError'
+  }
+}
+
+/** What `verifyCheckpoint` found: the header of a sound file (format 1 headers are converted). */
+export interface CheckpointInfo {
+  file: string
+  format: 1 | 2
+  kind: CheckpointKind
+  meta: CheckpointMeta
+  tensors: TensorEntry[]
+  /** False for format 1, whose data has no checksum. */
+  checksummed: boolean
+}
+
+export interface LoadedCheckpoint extends CheckpointInfo {
+  /** Every weight by its original name (trainable and BatchNorm statistics). */
+  weights: Map<string, Float32Array>
+  /** Adam's first and second moments per trainable weight, in model order (empty for `best`). */
+  m: Float32Array[]
+  v: Float32Array[]
+}
+
+const GROUPS: readonly TensorGroup[] = ['weight', 'adam_m', 'adam_v']
+
+export async function saveCheckpoint(file: string, kind: CheckpointKind, model: LayersModel, trainer: Trainer, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
+  const groups: [TensorGroup, {name: string; tensor: tf.Tensor}[]][] = [['weight', model.weights.map((w) => ({name: w.originalName, tensor: w.read()}))]]
+  if (kind === 'last') {
+    const state = trainer.optimizerState()
+    groups.push(['adam_m', state.m.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
+    groups.push(['adam_v', state.v.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
+  }
+  const tensors: TensorEntry[] = []
   const chunks: Uint8Array[] = []
   let offset = 0
   for (const [group, list] of groups) {
     for (const {name, tensor} of list) {
       const values = (await tensor.data()) as Float32Array
-      const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength)
-      entries.push({group, name, shape: tensor.shape, offset, length: values.length})
-      chunks.push(bytes)
-      offset += bytes.byteLength
+      chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength))
+      tensors.push({group, name, shape: tensor.shape, dtype: 'float32', offset, bytes: values.byteLength})
+      offset += values.byteLength
     }
   }
-  const header = Buffer.from(JSON.stringify({meta: {...meta, saved: new Date().toISOString()}, tensors: entries}))
-  const pad = (4 - ((MAGIC.length + 4 + header.length) % 4)) % 4
-  const prefix = Buffer.alloc(MAGIC.length + 4 + header.length + pad, 0x20)
-  prefix.write(MAGIC, 0, 'latin1')
-  prefix.writeUInt32LE(header.length + pad, MAGIC.length)
-  header.copy(prefix, MAGIC.length + 4)
-  writeFileAtomic(file, [prefix, ...chunks])
+  const header: CheckpointHeader = {format: 2, kind, meta: {...meta, saved: new Date().toISOString()}, tensors, data_bytes: offset}
+  writeFileAtomic(file, encodeCheckpoint(header, chunks))
 }
 
-export interface LoadedCheckpoint {
-  meta: CheckpointMeta
-  weights: Map<string, Float32Array>
-  m: Float32Array[]
-  v: Float32Array[]
+/** The file's chunks: prefix (magic, checksum, header length, padded header), then the data chunks as given. */
+export function encodeCheckpoint(header: CheckpointHeader, data: Uint8Array[]): Uint8Array[] {
+  const json = Buffer.from(JSON.stringify(header))
+  const pad = (4 - ((PREFIX_BYTES + json.length) % 4)) % 4
+  const prefix = Buffer.alloc(PREFIX_BYTES + json.length + pad, 0x20)
+  prefix.write(CHECKPOINT_MAGIC, 0, 'latin1')
+  prefix.writeUInt32LE(json.length + pad, MAGIC_BYTES + SHA_BYTES)
+  json.copy(prefix, PREFIX_BYTES)
+  const sha = createHash('sha256').update(prefix.subarray(MAGIC_BYTES + SHA_BYTES))
+  for (const chunk of data) sha.update(chunk)
+  sha.digest().copy(prefix, MAGIC_BYTES)
+  return [prefix, ...data]
 }
 
-export function readCheckpoint(file: string): LoadedCheckpoint {
-  const buf = readFileSync(file)
-  if (buf.length < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) {
-    throw new Error(`${file} is not a mixture-models checkpoint (bad magic); it may be truncated or from another tool`)
+/** Read and check a whole checkpoint file; throws CheckpointError naming the file and the damage. */
+function readChecked(file: string, expect?: CheckpointKind): {info: CheckpointInfo; data: Buffer} {
+  const fail = (problem: string): never => {
+    throw new CheckpointError(file, problem)
   }
-  const headerLength = buf.readUInt32LE(MAGIC.length)
-  const start = MAGIC.length + 4 + headerLength
-  let header: {meta: CheckpointMeta; tensors: TensorEntry[]}
+  let buf: Buffer
   try {
-    header = JSON.parse(buf.toString('utf8', MAGIC.length + 4, start))
-  } catch {
-    throw new Error(`${file}: checkpoint header is corrupt`)
+    buf = readFileSync(file)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    throw new UsageError(code === 'ENOENT' ? `${file} does not exist` : `cannot read ${file}: ${(error as Error).message}`)
   }
-  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + buf.length))
+  if (buf.length === 0) fail('the file is empty (0 bytes)')
+  const magic = buf.toString('latin1', 0, Math.min(MAGIC_BYTES, buf.length))
+  if (magic === MAGIC_V1) return readFormat1(file, buf, fail)
+  if (magic !== CHECKPOINT_MAGIC) {
+    if (CHECKPOINT_MAGIC.startsWith(magic)) fail(`truncated: ${buf.length} bytes, shorter than the fixed prefix of a checkpoint`)
+    fail(`not a mixture-models checkpoint (it starts with ${JSON.stringify(buf.toString('latin1', 0, 8).replace(/[^\x20-\x7e]/g, '?'))}, not "${CHECKPOINT_MAGIC}")`)
+  }
+  if (buf.length < PREFIX_BYTES) fail(`truncated: ${buf.length} bytes, shorter than the ${PREFIX_BYTES}-byte prefix`)
+  const headerBytes = buf.readUInt32LE(MAGIC_BYTES + SHA_BYTES)
+  if (headerBytes > MAX_HEADER_BYTES) fail(`the header length field says ${headerBytes} bytes, more than any checkpoint header`)
+  const dataStart = PREFIX_BYTES + headerBytes
+  if (dataStart % 4 !== 0) fail(`the header length ${headerBytes} leaves the data unaligned (the writer pads it to a multiple of 4)`)
+  if (buf.length < dataStart) fail(`truncated: the file ends at byte ${buf.length}, inside its ${headerBytes}-byte header`)
+  let raw: unknown
+  try {
+    raw = JSON.parse(buf.toString('utf8', PREFIX_BYTES, dataStart))
+  } catch (error) {
+    fail(`the header is not valid JSON (${(error as Error).message})`)
+  }
+  const header = checkHeader(raw, fail)
+  const expected = dataStart + header.data_bytes
+  if (buf.length < expected) fail(`truncated: ${buf.length} bytes, the header says ${expected} (${header.data_bytes} bytes of tensor data)`)
+  if (buf.length > expected) fail(`${buf.length - expected} bytes after the end of the tensor data the header describes`)
+  const sha = createHash('sha256').update(buf.subarray(MAGIC_BYTES + SHA_BYTES)).digest()
+  if (!sha.equals(buf.subarray(MAGIC_BYTES, MAGIC_BYTES + SHA_BYTES))) fail('checksum mismatch: the content is not what was written (changed or damaged on disk)')
+  if (expect && header.kind !== expect) fail(`it is a ${header.kind} checkpoint, where a ${expect} checkpoint belongs`)
+  return {info: {file, format: 2, kind: header.kind, meta: header.meta, tensors: header.tensors, checksummed: true}, data: buf.subarray(dataStart)}
+}
+
+/** Every field of a format-2 header, checked; `fail` throws. */
+function checkHeader(raw: unknown, fail: (problem: string) => never): CheckpointHeader {
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+  if (!isObj(raw)) fail('the header is not a JSON object')
+  const h = raw as Record<string, unknown>
+  if (h.format !== 2) fail(`the header's format is ${JSON.stringify(h.format)}, not 2`)
+  if (h.kind !== 'last' && h.kind !== 'best') fail(`the header's kind is ${JSON.stringify(h.kind)}, not "last" or "best"`)
+  if (!isObj(h.meta)) fail('the header has no meta object')
+  const meta = h.meta as Record<string, unknown>
+  if (!count(meta.epoch) || (meta.epoch as number) < 1) fail(`the header's epoch is ${JSON.stringify(meta.epoch)}, not a positive integer`)
+  if (!count(meta.step)) fail(`the header's step is ${JSON.stringify(meta.step)}, not a whole number`)
+  for (const k of ['best_test_accuracy', 'best_train_accuracy', 'train_seconds', 'eval_seconds']) {
+    if (typeof meta[k] !== 'number' || !Number.isFinite(meta[k])) fail(`the header's ${k} is ${JSON.stringify(meta[k])}, not a finite number`)
+  }
+  if (typeof meta.saved !== 'string') fail('the header has no saved time')
+  if (!Array.isArray(h.tensors) || h.tensors.length === 0) fail('the header lists no tensors')
+  let offset = 0
+  const names = new Map<TensorGroup, string[]>(GROUPS.map((g) => [g, []]))
+  for (const [i, t] of (h.tensors as unknown[]).entries()) {
+    const at = `tensor ${i}`
+    if (!isObj(t)) fail(`${at} of the header is not an object`)
+    const e = t as Record<string, unknown>
+    if (!GROUPS.includes(e.group as TensorGroup)) fail(`${at} has group ${JSON.stringify(e.group)}, not one of ${GROUPS.join(', ')}`)
+    if (typeof e.name !== 'string' || e.name === '') fail(`${at} has no name`)
+    if (!Array.isArray(e.shape) || !e.shape.every(count)) fail(`${at} (${e.name}) has shape ${JSON.stringify(e.shape)}, not a list of sizes`)
+    if (e.dtype !== 'float32') fail(`${at} (${e.name}) has dtype ${JSON.stringify(e.dtype)}, not float32`)
+    const elements = (e.shape as number[]).reduce((a, b) => a * b, 1)
+    if (e.offset !== offset) fail(`${at} (${e.name}) starts at byte ${JSON.stringify(e.offset)} of the data; the tensors before it end at ${offset}`)
+    if (e.bytes !== elements * 4) fail(`${at} (${e.name}) says ${JSON.stringify(e.bytes)} bytes, its shape [${(e.shape as number[]).join(', ')}] needs ${elements * 4}`)
+    offset += elements * 4
+    names.get(e.group as TensorGroup)!.push(e.name as string)
+  }
+  if (h.data_bytes !== offset) fail(`the header says ${JSON.stringify(h.data_bytes)} bytes of data, its tensors add up to ${offset}`)
+  const [m, v] = [names.get('adam_m')!, names.get('adam_v')!]
+  if (h.kind === 'best' && m.length + v.length > 0) fail('a best checkpoint holds Adam state, which only last checkpoints have')
+  if (h.kind === 'last' && (m.length === 0 || m.length !== v.length || m.some((n, i) => n !== v[i]))) fail(`Adam's m and v do not pair up (${m.length} and ${v.length} tensors)`)
+  return raw as unknown as CheckpointHeader
+}
+
+const warnedFormat1 = new Set<string>()
+
+/** Format 1: magic, uint32 header length, header JSON {meta, tensors: [{group, name, shape, offset, length}]}, data. */
+function readFormat1(file: string, buf: Buffer, fail: (problem: string) => never): {info: CheckpointInfo; data: Buffer} {
+  if (buf.length < MAGIC_BYTES + 4) fail(`truncated: ${buf.length} bytes`)
+  const start = MAGIC_BYTES + 4 + buf.readUInt32LE(MAGIC_BYTES)
+  if (buf.length < start) fail(`truncated: the file ends at byte ${buf.length}, inside its header`)
+  let old: {meta?: CheckpointMeta; tensors?: {group: TensorGroup; name: string; shape: number[]; offset: number; length: number}[]}
+  try {
+    old = JSON.parse(buf.toString('utf8', MAGIC_BYTES + 4, start))
+  } catch (error) {
+    fail(`the header is not valid JSON (${(error as Error).message})`)
+  }
+  const tensors = (Array.isArray(old!.tensors) ? old!.tensors : []).map((t) => ({group: t?.group, name: t?.name, shape: t?.shape, dtype: 'float32', offset: t?.offset, bytes: (t?.length ?? NaN) * 4}))
+  const hasAdam = tensors.some((t) => t.group !== 'weight')
+  const header = checkHeader({format: 2, kind: hasAdam ? 'last' : 'best', meta: old!.meta, tensors, data_bytes: tensors.reduce((s, t) => s + (Number(t.bytes) || 0), 0)}, fail)
+  const data = buf.subarray(start)
+  if (data.length < header.data_bytes) fail(`truncated: ${data.length} bytes of tensor data, the header describes ${header.data_bytes}`)
+  if (!warnedFormat1.has(file)) {
+    warnedFormat1.add(file)
+    process.stderr.write(`note: ${file} is in checkpoint format 1, which has no checksum: damage inside its tensor data cannot be detected (the next checkpoint is written in format 2)\n`)
+  }
+  return {info: {file, format: 1, kind: header.kind, meta: header.meta, tensors: header.tensors, checksummed: false}, data: data.subarray(0, header.data_bytes)}
+}
+
+/** Check a checkpoint completely (structure, header, checksum) without keeping its tensors; throws CheckpointError. */
+export function verifyCheckpoint(file: string, expect?: CheckpointKind): CheckpointInfo {
+  return readChecked(file, expect).info
+}
+
+/** Read a checkpoint after checking it completely; throws CheckpointError naming the file and the damage. */
+export function readCheckpoint(file: string, expect?: CheckpointKind): LoadedCheckpoint {
+  const {info, data} = readChecked(file, expect)
+  // One aligned copy of the data; the tensors are views into it.
+  const values = new Float32Array(new Uint8Array(data).buffer)
   const weights = new Map<string, Float32Array>()
   const m: Float32Array[] = []
   const v: Float32Array[] = []
-  for (const t of header.tensors) {
-    if (t.offset / 4 + t.length > data.length) throw new Error(`${file} is truncated (tensor ${t.name} runs past the end); resume from an earlier checkpoint or start again`)
-    const values = data.subarray(t.offset / 4, t.offset / 4 + t.length)
-    if (t.group === 'weight') weights.set(t.name, values)
-    else (t.group === 'adam_m' ? m : v).push(values)
+  for (const t of info.tensors) {
+    const view = values.subarray(t.offset / 4, (t.offset + t.bytes) / 4)
+    if (!info.checksummed) {
+      const bad = view.findIndex((x) => !Number.isFinite(x))
+      if (bad >= 0) throw new CheckpointError(file, `tensor ${t.name} (${t.group}) holds ${view[bad]} at element ${bad}: the data is damaged`)
+    }
+    if (t.group === 'weight') weights.set(t.name, view)
+    else (t.group === 'adam_m' ? m : v).push(view)
   }
-  return {meta: header.meta, weights, m, v}
+  return {...info, weights, m, v}
 }
 
-/** Put a checkpoint's weights into `model` (matched by name and shape) and its Adam state into `trainer`. */
+/**
+ * Put a checkpoint's weights into `model` (matched by name and shape) and, when `trainer` is
+ * given, its Adam state. Everything is checked before the first weight is written.
+ */
 export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: LayersModel, trainer?: Trainer): void {
+  const misfit = (problem: string) => new CheckpointError(ckpt.file, `${problem}: it was written by a different model`, 'does not fit this model')
+  const shapes = new Map(ckpt.tensors.filter((t) => t.group === 'weight').map((t) => [t.name, t.shape]))
   for (const w of model.weights) {
-    const values = ckpt.weights.get(w.originalName)
-    if (!values) throw new Error(`checkpoint has no weight "${w.originalName}": it was written by a different model`)
-    const shape = w.shape as number[]
-    if (values.length !== shape.reduce((a, b) => a * b, 1)) throw new Error(`checkpoint weight "${w.originalName}" has ${values.length} values, the model expects shape [${shape.join(', ')}]`)
+    const shape = shapes.get(w.originalName)
+    if (!shape) throw misfit(`it has no weight "${w.originalName}"`)
+    if (shape.join(',') !== (w.shape as number[]).join(',')) throw misfit(`its weight "${w.originalName}" has shape [${shape.join(', ')}], the model's is [${w.shape.join(', ')}]`)
+  }
+  if (trainer) {
+    if (ckpt.kind !== 'last') throw new CheckpointError(ckpt.file, 'a best checkpoint keeps the weights only, not the optimizer state training continues from', 'cannot continue training')
+    const trainable = model.trainableWeights.map((w) => w.originalName)
+    const adam = ckpt.tensors.filter((t) => t.group === 'adam_m').map((t) => t.name)
+    if (adam.join('\n') !== trainable.join('\n')) throw misfit(`its Adam state covers ${adam.length} tensors, the model has ${trainable.length} trainable weights (or another order)`)
+  }
+  for (const w of model.weights) {
     tf.tidy(() => {
-      w.write(tf.tensor(values, shape))
+      w.write(tf.tensor(ckpt.weights.get(w.originalName)!, w.shape as number[]))
     })
   }
   trainer?.setOptimizerState({step: ckpt.meta.step, m: ckpt.m, v: ckpt.v})

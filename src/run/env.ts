@@ -1,4 +1,4 @@
-/** What `env.json` records: versions, backend, git commit, machine, command line. */
+/** What `env.json` records: versions, backend, git commit, machine, command line; and each resume's. */
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {cpus, hostname, totalmem, platform, arch} from 'node:os'
@@ -6,6 +6,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {createRequire} from 'node:module'
 import type {BackendChoice} from '../engine/backend.js'
+import {writeFileAtomic} from './files.js'
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
@@ -52,4 +53,19 @@ export function environment(backend: BackendChoice | undefined): Record<string, 
     command: process.argv.slice(1),
     cwd: process.cwd(),
   }
+}
+
+/** env.json keeps the first session's environment and lists each resume's backend, commit, machine and command. */
+export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string}): void {
+  const file = join(runDir, 'env.json')
+  let doc: Record<string, unknown>
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  } catch {
+    doc = {}
+  }
+  const {backend: b, git, host, command, cwd} = environment(backend)
+  const resumed = Array.isArray(doc.resumed) ? doc.resumed : []
+  resumed.push({at: new Date().toISOString(), ...resume, backend: b, git, host, command, cwd})
+  writeFileAtomic(file, `${JSON.stringify({...doc, resumed}, null, 2)}\n`)
 }

@@ -6,16 +6,18 @@
  *     config.yaml     the resolved spec (rerun it with `mixture run <dir>/config.yaml`)
  *     overrides.yaml  the --set overrides that produced it
  *     env.json        versions, backend, git commit, machine
+ *     numerics.json   backend, threads and engine switches that decide the numbers (resume keeps them)
  *     metrics.csv     one row per epoch
- *     summary.json    the paper's table columns, updated every epoch
- *     last.ckpt       weights + Adam state after the last finished epoch (resume point)
- *     best.ckpt       weights at the best test accuracy
+ *     summary.json    the paper's table columns, status, owner (pid, host) and heartbeat
+ *     last.ckpt       weights + BatchNorm statistics + Adam state after the last checkpointed epoch (resume point)
+ *     best.ckpt       weights + BatchNorm statistics at the best test accuracy (for evaluation)
+ *     run.lock        while a process trains in the folder
  *     kernel-routes.json  (webgpu) the product/convolution routes kernel tuning chose on the first
  *                     batch before training; a resumed run pins them instead of timing again
  */
 import {createHash} from 'node:crypto'
-import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {existsSync, mkdirSync, readFileSync, renameSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
@@ -26,18 +28,23 @@ import type {ResolvedSpec} from '../config/validate.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {paramTable} from '../model/table.js'
 import {augmentFromConfig, batches, loadDataset, numBatches, type Dataset, type Split} from '../data/index.js'
-import {InterruptedError, UsageError} from '../base-command.js'
-import {readCheckpoint, restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
-import {environment} from './env.js'
+import {InterruptedError, UsageError, type StopRequest} from '../base-command.js'
+import {restoreCheckpoint, saveCheckpoint, type CheckpointMeta} from './checkpoint.js'
+import {environment, recordResume} from './env.js'
 import {writeFileAtomic} from './files.js'
+import {createUniqueDir, removeStaleTemps} from './folders.js'
+import {acquireLock, type Lock} from './lock.js'
+import {appendMetricsRow, METRICS_HEADER, setAsideRows, writeMetricsFile, type MetricsRow} from './metrics-file.js'
+import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumerics, resumeBackend, writeNumerics} from './numerics.js'
+import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
-
-export const METRICS_HEADER = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second'
+import {BEST_CKPT, LAST_CKPT, planResume, runFolderConfig, startAnew} from './resume.js'
 
 export interface RunSummary {
   name: string
   label: string | null
   dataset: string
+  /** As written; readers show a `running` run whose process is gone as `crashed` (status.ts). */
   status: 'running' | 'completed' | 'failed' | 'interrupted'
   epochs: number
   epochs_completed: number
@@ -54,6 +61,10 @@ export interface RunSummary {
   run_dir: string
   started: string
   finished: string | null
+  /** The process that writes this run folder, and when it last wrote this file (its heartbeat). */
+  pid: number
+  host: string
+  updated: string
   error?: string
 }
 
@@ -70,24 +81,30 @@ export interface RunOptions {
   spec?: string
   /** Run folder to continue from its last checkpoint. */
   resume?: string
+  /** With `resume`: restart from best.ckpt (weights only; Adam starts afresh). */
+  fromBest?: boolean
+  /** With `resume`: continue although the numerics (backend, threads, engine switches) differ, or another host's lock is held. */
+  force?: boolean
   overrides?: string[]
   seed?: number
   backend?: string
   dataDir?: string
   /** Root of run folders (overrides the spec's output.dir). */
   outDir?: string
-  /** Exact folder for the run (sweeps use this); created if missing. */
+  /** Exact folder for the run (sweeps use this); it must not exist yet. */
   runDir?: string
   dryRun?: boolean
   /** Draw cli-progress bars (else one line per epoch). */
   bars?: boolean
   /** Diagnostics (stderr). */
   log?: (message: string) => void
-  /** Checked between steps; set by the SIGINT handler. */
-  stop?: {requested: boolean}
+  /** Checked between steps; set by the SIGINT/SIGTERM handlers. */
+  stop?: StopRequest
 }
 
 export class NonFiniteLossError extends Error {}
+
+export const RUN_LOCK = 'run.lock'
 
 function stamp(date = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0')
@@ -96,13 +113,6 @@ function stamp(date = new Date()): string {
 
 export function configHash(spec: ResolvedSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 8)
-}
-
-function newRunDir(root: string, spec: ResolvedSpec): string {
-  const base = join(root, spec.name, `${stamp()}-${configHash(spec)}`)
-  let dir = base
-  for (let i = 2; existsSync(dir); i++) dir = `${base}-${i}`
-  return dir
 }
 
 function configYaml(spec: ResolvedSpec): string {
@@ -128,31 +138,58 @@ async function evaluate(trainer: Trainer, split: Split, spec: ResolvedSpec): Pro
   return m
 }
 
-function readMetricsCsv(file: string): EpochLine[] {
-  if (!existsSync(file)) return []
-  const [header, ...lines] = readFileSync(file, 'utf8').trim().split('\n')
-  const keys = header.split(',')
-  return lines.filter(Boolean).map((line) => Object.fromEntries(line.split(',').map((v, i) => [keys[i], Number(v)])) as unknown as EpochLine)
+/** What a run trains with, made before its folder is written to: a bad spec, backend or dataset stops here. */
+interface Session {
+  spec: ResolvedSpec
+  backend: BackendChoice
+  tuner: KernelTuner | undefined
+  routesEnv: string | undefined
+  built: BuiltModel
+  dataset: Dataset
+  trainer: Trainer
 }
 
-function metricsRow(l: EpochLine): string {
-  return [l.epoch, l.train_loss, l.train_accuracy, l.test_loss, l.test_accuracy, l.train_seconds.toFixed(3), l.eval_seconds.toFixed(3), l.data_seconds.toFixed(3), l.images_per_second.toFixed(1)].join(',')
+async function prepare(spec: ResolvedSpec, opts: RunOptions, log: (m: string) => void, requested: string | undefined): Promise<Session> {
+  if (spec.engine.threads) process.env.MIXTURE_THREADS = String(spec.engine.threads)
+  const backend: BackendChoice = await selectBackend(requestedBackend(requested))
+  log(describeBackend(backend))
+  // Kernel routes (webgpu): pinned from MIXTURE_WEBGPU_ROUTES, or from a resumed run's folder.
+  const tuner = kernelTuner(tf.getBackend())
+  const routesEnv = process.env.MIXTURE_WEBGPU_ROUTES
+  if (routesEnv) {
+    if (tuner) log(`kernel routes: ${pinRoutes(tuner, resolve(routesEnv), 'MIXTURE_WEBGPU_ROUTES')}`)
+    else log(`MIXTURE_WEBGPU_ROUTES is ignored: the ${tf.getBackend()} backend has no kernel routes to pin`)
+  }
+  const built = buildModel(spec)
+  let dataset: Dataset
+  try {
+    dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
+    if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
+  } catch (error) {
+    built.model.dispose()
+    throw error
+  }
+  const o = spec.train.optimizer
+  const trainer = new Trainer(built.model, {lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay})
+  return {spec, backend, tuner, routesEnv, built, dataset, trainer}
+}
+
+function dispose(session: Session): void {
+  session.trainer.dispose()
+  session.built.model.dispose()
 }
 
 export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryRunResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
   const sets = [...(opts.overrides ?? [])]
   if (opts.seed !== undefined) sets.push(`seed=${opts.seed}`)
-  let runDir: string | undefined
-  let specFile = opts.spec
   if (opts.resume) {
-    runDir = resolve(opts.resume)
-    specFile = join(runDir, 'config.yaml')
-    if (!existsSync(specFile)) throw new UsageError(`cannot resume ${opts.resume}: it has no config.yaml, so it is not a run folder (give the folder that holds config.yaml, metrics.csv and last.ckpt)`)
     if (sets.length > 0) throw new UsageError('--resume continues a run exactly as it was configured; --set and --seed cannot change it (start a new run from its config.yaml instead)')
+    return resumeExperiment(resolve(opts.resume), opts, log)
   }
-  if (!specFile) throw new UsageError('give a spec file, or --resume <run folder>')
-  const {spec, loaded} = await resolveSpec(specFile, sets)
+  if (opts.fromBest) throw new UsageError('--from-best goes with --resume <run folder>: it restarts that run from its best.ckpt')
+  if (!opts.spec) throw new UsageError('give a spec file, or --resume <run folder>')
+  const {spec, loaded} = await resolveSpec(opts.spec, sets)
 
   if (opts.dryRun) {
     const built = buildModel(spec)
@@ -161,54 +198,138 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
     return {dry_run: true, name: spec.name, config: spec, params: built.params, components: built.components}
   }
 
-  if (opts.backend !== undefined || spec.engine.threads) {
-    if (spec.engine.threads) process.env.MIXTURE_THREADS = String(spec.engine.threads)
+  const session = await prepare(spec, opts, log, opts.backend ?? (spec.engine.backend !== 'auto' ? spec.engine.backend : undefined))
+  let runDir: string
+  let lock: Lock
+  try {
+    runDir = opts.runDir ? createExactDir(resolve(opts.runDir)) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}`))
+    lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`)
+  } catch (error) {
+    dispose(session)
+    throw error
   }
-  const backend: BackendChoice = await selectBackend(requestedBackend(opts.backend ?? (spec.engine.backend !== 'auto' ? spec.engine.backend : undefined)))
-  log(describeBackend(backend))
-  // Kernel routes (webgpu): pinned from MIXTURE_WEBGPU_ROUTES, or from a resumed run's folder below.
-  const tuner = kernelTuner(tf.getBackend())
-  const routesEnv = process.env.MIXTURE_WEBGPU_ROUTES
-  if (routesEnv) {
-    if (tuner) log(`kernel routes: ${pinRoutes(tuner, resolve(routesEnv), 'MIXTURE_WEBGPU_ROUTES')}`)
-    else log(`MIXTURE_WEBGPU_ROUTES is ignored: the ${tf.getBackend()} backend has no kernel routes to pin`)
+  writeFileAtomic(join(runDir, 'config.yaml'), configYaml(spec))
+  writeFileAtomic(join(runDir, 'overrides.yaml'), yamlStringify(loaded.overrides))
+  writeMetricsFile(runDir, [])
+  writeFileAtomic(join(runDir, 'env.json'), `${JSON.stringify({...environment(session.backend), data_source: session.dataset.source}, null, 2)}\n`)
+  writeNumerics(runDir, currentNumerics(session.backend))
+  return train(session, {runDir, lock, history: [], startEpoch: 1, checkpointEpoch: 0, opts, log})
+}
+
+/** A sweep point's folder: exactly this name, which must not exist (the sweep set any earlier one aside). */
+function createExactDir(dir: string): string {
+  mkdirSync(dirname(dir), {recursive: true})
+  try {
+    mkdirSync(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`run folder ${dir} already exists; give a new folder, or --resume it`)
+    throw error
   }
+  return dir
+}
 
-  const built = buildModel(spec)
-  const dataset: Dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
-  if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
-
-  const trainer = new Trainer(built.model, {lr: spec.train.optimizer.lr, beta1: spec.train.optimizer.betas[0], beta2: spec.train.optimizer.betas[1], eps: spec.train.optimizer.eps, weightDecay: spec.train.optimizer.weight_decay})
-  let startEpoch = 1
-  let history: EpochLine[] = []
-  const started = new Date().toISOString()
-
-  if (opts.resume && runDir) {
-    const ckptFile = join(runDir, 'last.ckpt')
-    if (!existsSync(ckptFile)) throw new UsageError(`cannot resume ${opts.resume}: no last.ckpt yet (the run stopped before its first epoch finished); start it again with mixture run ${join(opts.resume, 'config.yaml')}`)
-    const ckpt = readCheckpoint(ckptFile)
-    restoreCheckpoint(ckpt, built.model, trainer)
-    history = readMetricsCsv(join(runDir, 'metrics.csv')).filter((l) => l.epoch <= ckpt.meta.epoch)
-    writeFileAtomic(join(runDir, 'metrics.csv'), `${METRICS_HEADER}\n${history.map((l) => `${metricsRow(l)}\n`).join('')}`)
-    startEpoch = ckpt.meta.epoch + 1
-    log(`resuming ${runDir} after epoch ${ckpt.meta.epoch} (step ${ckpt.meta.step})`)
+/**
+ * `--resume`: lock the folder, check everything (planResume: checkpoint, metrics.csv, numerics;
+ * then the spec, backend and data), and only then write: stale temp files removed, rows past the
+ * checkpoint set aside, the numerics record updated.
+ */
+async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: string) => void): Promise<RunSummary> {
+  runFolderConfig(runDir) // before the lock, which would otherwise be made in a folder that is not a run's
+  const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`, {force: opts.force, log})
+  const adopted: string[] = []
+  let session: Session | undefined
+  let handedOver = false
+  try {
+    const plan = planResume(runDir, {fromBest: opts.fromBest})
+    const {spec} = await resolveSpec(plan.configFile)
+    const requested = resumeBackend(runDir, plan.numerics?.backend ?? plan.envBackend, opts.backend, Boolean(opts.force))
+    if (plan.numerics) {
+      adopted.push(...adoptRecorded(plan.numerics))
+      if (adopted.length > 0) log(`numerics: as recorded in the run folder, ${adopted.join(' ')}`)
+    }
+    try {
+      session = await prepare(spec, opts, log, requested ?? (spec.engine.backend !== 'auto' ? spec.engine.backend : undefined))
+    } catch (error) {
+      if (requested && /is not available here/.test((error as Error).message)) {
+        throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here: ${(error as Error).message.replace(/ Use --backend auto.*$/, '')}. Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
+      }
+      throw error
+    }
+    const now = currentNumerics(session.backend)
+    const changes = plan.numerics ? checkResumeNumerics(runDir, plan.numerics, now, Boolean(opts.force)) : []
+    restoreCheckpoint(plan.checkpoint, session.built.model, plan.fromBest ? undefined : session.trainer)
+    // Everything is checked; from here on the folder is written to.
+    const epoch = plan.checkpoint.meta.epoch
+    const removed = removeStaleTemps(runDir)
+    if (removed.length > 0) log(`removed ${removed.length} temp file(s) a killed process left: ${removed.join(', ')}`)
+    const when = stamp()
+    if (plan.setAside.length > 0) {
+      const name = setAsideRows(runDir, plan.setAside, when)
+      writeMetricsFile(runDir, plan.keptLines)
+      log(`${plan.setAside.length} metrics row(s) after epoch ${plan.checkpoint.meta.epoch} set aside in ${name}`)
+    }
+    const changed = recordResumedNumerics(runDir, plan.numerics, now, changes, epoch)
+    if (changed) log(`numerics changed with --force after epoch ${epoch}: ${changed.join(', ')} (recorded in numerics.json)`)
+    recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT})
+    if (plan.fromBest) {
+      if (plan.lastCkpt) {
+        const aside = `${LAST_CKPT}.${plan.lastCkpt === 'damaged' ? 'corrupt' : 'set-aside'}-${when}`
+        renameSync(join(runDir, LAST_CKPT), join(runDir, aside))
+        log(`${LAST_CKPT} kept as ${aside}`)
+      }
+      log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; Adam starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
+      await saveCheckpoint(join(runDir, LAST_CKPT), 'last', session.built.model, session.trainer, {...checkpointMeta(plan.checkpoint.meta), step: session.trainer.step})
+    } else {
+      log(`resuming ${runDir} after epoch ${epoch} (step ${plan.checkpoint.meta.step})`)
+    }
     const routesFile = join(runDir, ROUTES_FILE)
-    if (tuner && !routesEnv && existsSync(routesFile)) log(`kernel routes: ${pinRoutes(tuner, routesFile)}`)
-  } else {
-    runDir = opts.runDir ? resolve(opts.runDir) : newRunDir(resolve(opts.outDir ?? spec.output.dir), spec)
-    mkdirSync(runDir, {recursive: true})
-    writeFileAtomic(join(runDir, 'config.yaml'), configYaml(spec))
-    writeFileAtomic(join(runDir, 'overrides.yaml'), yamlStringify(loaded.overrides))
-    writeFileAtomic(join(runDir, 'metrics.csv'), `${METRICS_HEADER}\n`)
+    if (session.tuner && !session.routesEnv && existsSync(routesFile)) log(`kernel routes: ${pinRoutes(session.tuner, routesFile)}`)
+    handedOver = true
+    return await train(session, {runDir, lock, history: plan.history.map((r) => ({...r, epochs: spec.train.epochs})), startEpoch: epoch + 1, checkpointEpoch: epoch, opts, log})
+  } catch (error) {
+    if (!handedOver) {
+      if (session) dispose(session)
+      lock.release()
+    }
+    throw error
+  } finally {
+    for (const a of adopted) delete process.env[a.slice(0, a.indexOf('='))]
   }
-  writeFileAtomic(join(runDir, 'env.json'), `${JSON.stringify({...environment(backend), data_source: dataset.source}, null, 2)}\n`)
+}
+
+function checkpointMeta(meta: CheckpointMeta): Omit<CheckpointMeta, 'saved'> {
+  const {saved: _saved, ...rest} = meta
+  return rest
+}
+
+interface TrainState {
+  runDir: string
+  lock: Lock
+  /** Epochs already done (a resumed run's rows up to its checkpoint). */
+  history: EpochLine[]
+  startEpoch: number
+  /** The epoch last.ckpt is after (0: none yet). */
+  checkpointEpoch: number
+  opts: RunOptions
+  log: (m: string) => void
+}
+
+/** Train from `state.startEpoch` to the end; disposes the session and releases the lock however it ends. */
+async function train(session: Session, state: TrainState): Promise<RunSummary> {
+  const {spec, backend, tuner, built, dataset, trainer} = session
+  const {runDir, lock, history, opts, log} = state
+  let checkpointEpoch = state.checkpointEpoch
   log(`run folder: ${runDir}`)
+  if (state.startEpoch > spec.train.epochs) log(`all ${spec.train.epochs} epochs are done already; nothing to train`)
   log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${dataset.train.count} train / ${dataset.test.count} test images, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
+  const started = new Date().toISOString()
+  const owner = currentOwner()
 
   const best = (key: 'test_accuracy' | 'train_accuracy') => (history.length ? Math.max(...history.map((l) => l[key])) : null)
   const summary = (status: RunSummary['status'], error?: string): RunSummary => {
     const bestTest = best('test_accuracy')
     const last = history[history.length - 1]
+    const now = new Date().toISOString()
     return {
       name: spec.name,
       label: spec.label ?? null,
@@ -226,24 +347,33 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
       params: built.params,
       backend: backend.name,
       seed: spec.seed,
-      run_dir: runDir!,
+      run_dir: runDir,
       started,
-      finished: status === 'running' ? null : new Date().toISOString(),
+      finished: status === 'running' ? null : now,
+      pid: owner.pid,
+      host: owner.host,
+      updated: now,
       ...(error ? {error} : {}),
     }
   }
-  const writeSummary = (s: RunSummary) => writeFileAtomic(join(runDir!, 'summary.json'), `${JSON.stringify(s, null, 2)}\n`)
-  writeSummary(summary('running'))
+  const writeSummary = (s: RunSummary) => writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(s, null, 2)}\n`)
+  // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
+  let heartbeat: NodeJS.Timeout | undefined
 
   const progress: Progress = createProgress({bars: Boolean(opts.bars), write: log})
   const size = spec.data.image_size
   const bs = spec.train.batch_size
   const perEpoch = Math.min(numBatches(dataset.train.count, bs), spec.train.steps_per_epoch ?? Infinity)
   const augment = augmentFromConfig(spec.data as never)
+  const interrupted = (when: string) => new InterruptedError(`interrupted ${when}`, opts.stop?.signal)
   /** What kernel tuning chose before the first step (null: nothing to choose; undefined: not yet). */
   let tuning: string | null | undefined
   try {
-    for (let epoch = startEpoch; epoch <= spec.train.epochs; epoch++) {
+    writeSummary(summary('running'))
+    heartbeat = setInterval(() => writeSummary(summary('running')), HEARTBEAT_MS)
+    heartbeat.unref()
+    for (let epoch = state.startEpoch; epoch <= spec.train.epochs; epoch++) {
+      if (opts.stop?.requested) throw interrupted(`before epoch ${epoch}`)
       progress.startEpoch(epoch, spec.train.epochs, perEpoch)
       trainer.resetMetrics()
       let t0 = performance.now()
@@ -273,7 +403,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
         done++
         // Let signal handlers run: on synchronous backends nothing else yields to the event loop.
         await new Promise((r) => setImmediate(r))
-        if (opts.stop?.requested) throw new InterruptedError(`interrupted during epoch ${epoch}`)
+        if (opts.stop?.requested) throw interrupted(`during epoch ${epoch}`)
         if (done % spec.train.metrics_every === 0 || done === perEpoch) {
           const m = await trainer.readMetrics()
           if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(`training loss became ${m.loss} in epoch ${epoch} (by step ${done} of ${perEpoch}); the run stopped and kept its last checkpoint. Lower train.optimizer.lr (now ${spec.train.optimizer.lr}) or check the data`)
@@ -302,9 +432,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
       }
       const improved = history.every((l) => test.accuracy > l.test_accuracy)
       history.push(line)
-      appendFileSync(join(runDir, 'metrics.csv'), `${metricsRow(line)}\n`)
+      appendMetricsRow(runDir, line as MetricsRow)
       progress.endEpoch(line)
-      if (epoch === startEpoch) {
+      if (epoch === state.startEpoch) {
         // Where the backend replays recorded steps (webgpu), say once whether it did and why not.
         if (tuning) log(`kernel tuning: ${tuning}`)
         const replay = trainer.describeStepGraphs()
@@ -318,27 +448,37 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
         train_seconds: history.reduce((s, l) => s + l.train_seconds, 0),
         eval_seconds: history.reduce((s, l) => s + l.eval_seconds, 0),
       }
-      if (epoch % spec.train.checkpoint_every === 0 || epoch === spec.train.epochs) await saveCheckpoint(join(runDir, 'last.ckpt'), built.model, trainer, meta)
-      if (improved) await saveCheckpoint(join(runDir, 'best.ckpt'), built.model, trainer, meta)
+      if (epoch % spec.train.checkpoint_every === 0 || epoch === spec.train.epochs) {
+        await saveCheckpoint(join(runDir, LAST_CKPT), 'last', built.model, trainer, meta)
+        checkpointEpoch = epoch
+      }
+      if (improved) await saveCheckpoint(join(runDir, BEST_CKPT), 'best', built.model, trainer, meta)
       writeSummary(summary('running'))
-      if (opts.stop?.requested) throw new InterruptedError(`interrupted after epoch ${epoch}`)
+      if (opts.stop?.requested) throw interrupted(`after epoch ${epoch}`)
     }
   } catch (error) {
     progress.stop()
-    const interrupted = error instanceof InterruptedError
-    writeSummary(summary(interrupted ? 'interrupted' : 'failed', (error as Error).message))
-    trainer.dispose()
-    built.model.dispose()
-    if (interrupted) {
-      throw new InterruptedError(`${(error as Error).message}; ${history.length} epoch(s) are saved in ${runDir}. Continue with: mixture run --resume ${runDir}`)
+    clearInterval(heartbeat)
+    const stopped = error instanceof InterruptedError
+    writeSummary(summary(stopped ? 'interrupted' : 'failed', (error as Error).message))
+    dispose(session)
+    lock.release()
+    if (stopped) {
+      const done = `${history.length} epoch(s) are done`
+      if (checkpointEpoch === 0) {
+        throw new InterruptedError(`${(error as Error).message}; ${done} and nothing is resumable yet: the first checkpoint is written after epoch ${Math.min(spec.train.checkpoint_every, spec.train.epochs)}. Start again with: ${startAnew(runDir)}`, error.signal)
+      }
+      const redo = history.length > checkpointEpoch ? ` (resuming repeats epoch(s) ${checkpointEpoch + 1}–${history.length}, which finished after it)` : ''
+      throw new InterruptedError(`${(error as Error).message}; ${done}, and the checkpoint after epoch ${checkpointEpoch} is kept in ${runDir}${redo}. Continue with: mixture run --resume ${runDir}`, error.signal)
     }
     throw error
   }
   progress.stop()
+  clearInterval(heartbeat)
   const final = summary('completed')
   writeSummary(final)
-  trainer.dispose()
-  built.model.dispose()
+  dispose(session)
+  lock.release()
   return final
 }
 

@@ -13,6 +13,9 @@ import {InterruptedError} from '../base-command.js'
 import {makeTable} from '../report/index.js'
 import {configHash, runExperiment, type RunOptions, type RunSummary} from './experiment.js'
 import {writeFileAtomic} from './files.js'
+import {acquireLock} from './lock.js'
+import {describeOwner} from './owner.js'
+import {liveStatus} from './status.js'
 
 export interface SweepPointRecord {
   index: number
@@ -47,13 +50,17 @@ export interface SweepResult {
   table?: string
 }
 
-export interface SweepOptions extends Omit<RunOptions, 'spec' | 'resume' | 'runDir' | 'overrides'> {
+export interface SweepOptions extends Omit<RunOptions, 'spec' | 'resume' | 'runDir' | 'overrides' | 'fromBest' | 'force'> {
   file: string
   sets: string[]
   name?: string
   /** Expand and validate only. */
   dryRun?: boolean
+  /** Take over the sweep folder's lock although another host holds it. */
+  force?: boolean
 }
+
+export const SWEEP_LOCK = 'index.lock'
 
 function readIndex(file: string): SweepIndex | undefined {
   if (!existsSync(file)) return undefined
@@ -89,8 +96,6 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }
   const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
   const dir = join(root, name)
-  const indexFile = join(dir, 'index.json')
-  const previous = readIndex(indexFile)
   const width = String(plan.points.length).length
   const records: SweepPointRecord[] = plan.points.map((p, i) => ({
     index: p.index,
@@ -105,7 +110,26 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }))
   if (opts.dryRun) return {name, dir, points: records, completed: 0, failed: 0, skipped: 0}
 
-  mkdirSync(dir, {recursive: true})
+  mkdirSync(root, {recursive: true})
+  try {
+    mkdirSync(dir)
+  } catch (error) {
+    // An existing sweep folder is continued, under its lock: finished points are skipped.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
+  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log})
+  try {
+    return await runPoints(plan, name, dir, records, opts, log)
+  } finally {
+    lock.release()
+  }
+}
+
+/** Train every point in order (the caller holds the sweep folder's lock), then write the table. */
+async function runPoints(plan: SweepPlan, name: string, dir: string, records: SweepPointRecord[], opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
+  const indexFile = join(dir, 'index.json')
+  const previous = readIndex(indexFile)
+  const {force: _lockOnly, ...runOpts} = opts
   const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', points: records}
   const save = () => writeFileAtomic(indexFile, `${JSON.stringify({...index, updated: new Date().toISOString()}, null, 2)}\n`)
   save()
@@ -114,33 +138,34 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   let skipped = 0
   let completed = 0
   for (const record of records) {
+    const at = `[${record.index + 1}/${records.length}] ${record.key}`
     const runDir = join(dir, record.run_dir)
     const before = previous?.points.find((p) => p.run_dir === record.run_dir)
     const sameConfig = before?.config_hash === record.config_hash
-    const summaryFile = join(runDir, 'summary.json')
-    const prior = existsSync(summaryFile) ? (JSON.parse(readFileSync(summaryFile, 'utf8')) as RunSummary) : undefined
+    const prior = readSummary(join(runDir, 'summary.json'))
     if (prior && sameConfig && prior.status === 'completed') {
       record.status = 'skipped'
-      record.best_test_accuracy = prior.best_test_accuracy
+      record.best_test_accuracy = prior.best_test_accuracy as number | null
       skipped++
-      log(`[${record.index + 1}/${records.length}] ${record.key}: already completed, skipped`)
+      log(`${at}: already completed, skipped`)
       save()
       continue
     }
+    if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
     const canResume = Boolean(prior && sameConfig && existsSync(join(runDir, 'last.ckpt')))
     if (existsSync(runDir) && !canResume) {
       // Two set-asides of one point within a second would share a stamp: number the later ones.
       let aside = `${runDir}.old-${stamp()}`
       for (let n = 2; existsSync(aside); n++) aside = `${runDir}.old-${stamp()}-${n}`
       renameSync(runDir, aside)
-      log(`[${record.index + 1}/${records.length}] ${record.key}: earlier folder ${sameConfig ? 'had no checkpoint' : 'has a different configuration'}; kept as ${relative(dir, aside)}`)
+      log(`${at}: earlier folder ${sameConfig ? 'had no checkpoint' : 'has a different configuration'}; kept as ${relative(dir, aside)}`)
     }
     record.status = 'running'
     save()
-    log(`[${record.index + 1}/${records.length}] ${record.key}${canResume ? ' (resuming)' : ''}`)
+    log(`${at}${canResume ? ' (resuming)' : ''}`)
     try {
       const result = (await runExperiment({
-        ...opts,
+        ...runOpts,
         ...(canResume ? {resume: runDir} : {spec: plan.points[record.index].spec, overrides: plan.points[record.index].overrides, runDir}),
       })) as RunSummary
       record.status = 'completed'
@@ -152,12 +177,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
         record.status = 'interrupted'
         record.error = (error as Error).message
         save()
-        throw new InterruptedError(`sweep ${name} interrupted at point ${record.key}; rerun the same command to continue (finished points are skipped, this one resumes)`)
+        throw new InterruptedError(`sweep ${name} interrupted at point ${record.key}; rerun the same command to continue (finished points are skipped, this one resumes)`, error.signal)
       }
       record.status = 'failed'
       record.error = (error as Error).message
       failed++
-      log(`[${record.index + 1}/${records.length}] ${record.key} failed: ${record.error}`)
+      log(`${at} failed: ${record.error}`)
     }
     save()
   }
@@ -169,4 +194,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     log(`table: not written (${(error as Error).message})`)
   }
   return {name, dir, points: records, completed, failed, skipped, table}
+}
+
+function readSummary(file: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  } catch {
+    return undefined
+  }
 }

@@ -80,13 +80,20 @@ test('a plugin file adds a component through the public API', () => {
 }
 `,
   )
-  const file = writeSpec({...tiny, plugins: ['./my-plugin.mjs'], model: {type: 'mixture', components: [{type: 'scale_conv'}]}}, dir)
+  const file = writeSpec({...tiny, plugins: ['./my-plugin.mjs'], model: {type: 'mixture', components: [{type: 'scale_conv', filters: 5}]}}, dir)
   const r = mixture(['params', file, '--json'])
   assert.equal(r.code, 0, r.stderr)
-  // conv 3→3 3×3 with bias = 84, head Linear(3·8·8, 10) = 1,930
-  assert.equal(JSON.parse(r.stdout).params, 84 + 1930)
-  const list = mixture(['list', 'scale_conv'])
-  assert.equal(list.code, 0)
+  // conv 3→5 3×3 with bias = 140, head Linear(5·8·8, 10) = 3,210: the plugin's own builder made it
+  assert.equal(JSON.parse(r.stdout).params, 140 + 3210)
+  assert.equal(JSON.parse(r.stdout).components[0].component, 'block1.scale_conv')
+  // The plugin's schema checks and fills the entry's parameters
+  const valid = mixture(['validate', writeSpec({...tiny, plugins: ['./my-plugin.mjs'], model: {type: 'mixture', components: [{type: 'scale_conv'}]}}, dir, 'defaults.yaml'), '--json'])
+  assert.equal(valid.code, 0, valid.stderr)
+  assert.deepEqual(JSON.parse(valid.stdout).spec.model.components[0], {type: 'scale_conv', filters: 3})
+  const bad = mixture(['validate', writeSpec({...tiny, plugins: ['./my-plugin.mjs'], model: {type: 'mixture', components: [{type: 'scale_conv', filters: 0}]}}, dir, 'bad.yaml')])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /model\.components\[0\]\.filters: must be >= 1/)
+  // Plugins are per spec: without the plugins: line the component does not exist
   assert.match(mixture(['validate', writeSpec({...tiny, model: {type: 'mixture', components: [{type: 'scale_conv'}]}}, dir, 'other.yaml')]).stderr, /unknown component "scale_conv"/)
 })
 

@@ -99,31 +99,4 @@ describe('batches', () => {
     for (let i = 0; i < 10000; i++) mean += r.float() / 10000
     assert.ok(Math.abs(mean - 0.5) < 0.01, `mean ${mean}`)
   })
-
-  it('is fast (prints ms per batch; not asserted)', (t) => {
-    const cases = [
-      {count: 4096, size: 32, batch: 64, n: 64},
-      {count: 512, size: 96, batch: 16, n: 32},
-    ]
-    for (const c of cases) {
-      const sp = indexedSplit(c.count, c.size)
-      for (const augment of [DEFAULT_AUGMENT, false] as const) {
-        const run = (epoch: number, max: number) => {
-          let n = 0
-          for (const b of batches(sp, {batchSize: c.batch, imageSize: c.size, shuffle: true, seed: 1, epoch, augment})) {
-            if (b.size !== c.batch || ++n === max) break
-          }
-          return n
-        }
-        run(0, 8) // warm-up
-        const t0 = performance.now()
-        const cpu0 = process.cpuUsage()
-        const n = run(1, c.n)
-        const cpu = process.cpuUsage(cpu0)
-        const wall = (performance.now() - t0) / n
-        const cpuMs = (cpu.user + cpu.system) / 1000 / n
-        t.diagnostic(`batch ${c.batch} of ${c.size}×${c.size}, ${augment ? 'train (flip + jitter)' : 'eval (scale only)'}: ${wall.toFixed(2)} ms/batch wall, ${cpuMs.toFixed(2)} ms/batch CPU (${n} batches)`)
-      }
-    }
-  })
 })

@@ -4,9 +4,10 @@ import {after, before, describe, it} from 'node:test'
 
 import {loadDataset} from '../../src/data/index.js'
 import {isolatedTmp, rmrf} from './helpers.js'
+import {skipUnless} from '../require.js'
 
 const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist'
-const skip = existsSync(`${DEBIAN_DIR}/train-images-idx3-ubyte.gz`) ? false : `${DEBIAN_DIR} is absent (Debian package dataset-fashion-mnist not installed)`
+const skip = skipUnless('fashion_mnist', existsSync(`${DEBIAN_DIR}/train-images-idx3-ubyte.gz`) ? false : `${DEBIAN_DIR} is absent`)
 
 let tmp: string
 before(() => {

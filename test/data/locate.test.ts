@@ -69,17 +69,37 @@ describe('data directories', () => {
   it('explains exactly which files to put where when a dataset is missing', async () => {
     process.env.MIXTURE_DATA = join(tmp, 'nothing-here')
     try {
-      const msg = await dataError(() => loadDataset({dataset: 'cifar100', image_size: 32}, {dataDir: join(tmp, 'empty')}))
+      const msg = await dataError(() => loadDataset({dataset: 'cifar100', image_size: 32}))
       assert.match(msg, /Dataset 'cifar100' was not found/)
       assert.match(msg, /train\.bin and test\.bin/)
       assert.match(msg, /folder named cifar100\//)
-      assert.ok(msg.includes(`${join(tmp, 'empty')} (--data-dir)`), msg)
       assert.ok(msg.includes(`${join(tmp, 'nothing-here')} (MIXTURE_DATA)`), msg)
       assert.ok(msg.includes(`${join(tmp, 'xdg-cache', 'mixture-models', 'datasets')} (user cache)`), msg)
       assert.match(msg, /https:\/\/www\.cs\.toronto\.edu\/~kriz\/cifar-100-binary\.tar\.gz/)
       assert.match(msg, /cifar-100-binary\//)
       assert.match(msg, /--data-dir <dir>/)
       assert.match(msg, /MIXTURE_DATA=<dir>/)
+      assert.match(msg, /mixture data fetch cifar100\./)
+    } finally {
+      delete process.env.MIXTURE_DATA
+    }
+  })
+
+  it('an explicit data directory without the files is refused, naming it, never replaced by another copy', async () => {
+    // The files are in MIXTURE_DATA and the user cache, but the data directory given lacks them.
+    writeCifar10(join(tmp, 'elsewhere', 'cifar10'))
+    writeCifar10(join(tmp, 'xdg-cache', 'mixture-models', 'datasets', 'cifar10'))
+    process.env.MIXTURE_DATA = join(tmp, 'elsewhere')
+    try {
+      const msg = await dataError(() => loadDataset({dataset: 'cifar10', image_size: 32}, {dataDir: join(tmp, 'empty')}))
+      assert.match(msg, /Dataset 'cifar10' is not in the data directory given/)
+      assert.ok(msg.includes(join(tmp, 'empty')), msg)
+      assert.match(msg, /it holds none of data_batch_1\.bin, .* and test_batch\.bin/)
+      assert.match(msg, /never replaced by another copy/)
+      assert.ok(msg.includes(`mixture data fetch cifar10 --data-dir ${join(tmp, 'empty')}`), msg)
+      const specDir = await dataError(() => loadDataset({dataset: 'cifar10', image_size: 32, data_dir: join(tmp, 'empty')}))
+      assert.match(specDir, /is not in the data directory given/)
+      assert.equal((await loadDataset({dataset: 'cifar10', image_size: 32})).source, join(tmp, 'elsewhere', 'cifar10'), 'without one, the search path is used')
     } finally {
       delete process.env.MIXTURE_DATA
     }

@@ -9,7 +9,7 @@ import {chromium, type Browser} from 'playwright-core'
 import {makeReport} from '../../src/report/make-report.js'
 import {chromiumMissing, findChromium} from './chromium.js'
 import {ROOT, SWEEP_FIXTURE, tempDir, writeRun} from './helpers.js'
-import {skipUnless} from './require.js'
+import {skipUnless} from '../require.js'
 
 /** What the page did: console errors, requests that left the file, and every chart's drawing. */
 interface Inspection {

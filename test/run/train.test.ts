@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {tf} from '../../src/engine/tf.js'
 import {runExperiment, NonFiniteLossError, type RunSummary} from '../../src/run/experiment.js'
-import {InterruptedError} from '../../src/base-command.js'
+import {InterruptedError, withInterrupt} from '../../src/base-command.js'
 import {tempDir, writeSpec} from '../helpers.js'
 
 const spec = (extra: Record<string, unknown> = {}) => ({
@@ -66,23 +66,25 @@ test('same seed and backend give the same numbers; a run folder config reproduce
   assert.notDeepEqual(strip(metrics(c.run_dir)), strip(metrics(a.run_dir)))
 })
 
-test('interrupt keeps the last finished epoch; resume continues to exactly the uninterrupted numbers', async () => {
+test('a SIGINT keeps the last finished epoch; resume continues to exactly the uninterrupted numbers', async () => {
   const dir = tempDir()
   const file = writeSpec(spec(), dir)
   const full = (await runExperiment({spec: file, outDir: join(dir, 'full'), log: quiet})) as RunSummary
-  const stop = {requested: false}
   let runDir = ''
   await assert.rejects(
-    runExperiment({
-      spec: file,
-      outDir: join(dir, 'cut'),
-      stop,
-      log: (m) => {
-        if (m.startsWith('run folder: ')) runDir = m.slice('run folder: '.length)
-        if (m.startsWith('epoch 2/3')) stop.requested = true
-      },
-    }),
-    InterruptedError,
+    withInterrupt('finishing the current step', (stop) =>
+      runExperiment({
+        spec: file,
+        outDir: join(dir, 'cut'),
+        stop,
+        log: (m) => {
+          if (m.startsWith('run folder: ')) runDir = m.slice('run folder: '.length)
+          // A real signal to this process, caught by the handler withInterrupt installs
+          if (m.startsWith('epoch 2/3')) process.kill(process.pid, 'SIGINT')
+        },
+      }),
+    ),
+    (error: unknown) => error instanceof InterruptedError && error.signal === 'SIGINT',
   )
   const cut = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'))
   assert.equal(cut.status, 'interrupted')

@@ -9,7 +9,7 @@
  * mid-size mixture (16×16 images, batch 16) takes a step in which the large-product kernels run:
  * products, split-k weight gradients, convolutions and their filter gradients on the 128×128-tile kernel.
  */
-import {describe, it} from 'node:test'
+import {describe} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../../src/engine/tf.js'
 import '../../../src/backends/cpu/index.js'
@@ -18,15 +18,17 @@ import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
 import {buildModel} from '../../../src/model/build.js'
 import {resolveObject, values} from '../../helpers.js'
 import {assertClose, paperRows, webgpuUnavailable} from '../paper-rows.js'
+import {needing} from '../../require.js'
 
 const SIZE = 8
 const CLASSES = 3
 
-const unavailable = await webgpuUnavailable('webgpu model tests')
+// Without an adapter every test is registered as skipped (counted); MIXTURE_REQUIRE=webgpu makes it a failure.
+const {it} = needing('webgpu', await webgpuUnavailable('webgpu model tests'))
 
 const rows = paperRows()
 
-describe('paper models at tiny sizes: one WebGPU training step equals the cpu step', {skip: unavailable}, () => {
+describe('paper models at tiny sizes: one WebGPU training step equals the cpu step', () => {
   for (const {row, model} of rows) {
     it(`${row} (${model.type}${model.block ? ` ${model.block} × ${model.num_blocks ?? 1}` : ''})`, async () => {
       await tf.setBackend('cpu')
@@ -66,7 +68,7 @@ describe('paper models at tiny sizes: one WebGPU training step equals the cpu st
   }
 })
 
-describe('three WebGPU training steps, weights read back between them, equal the cpu steps', {skip: unavailable}, () => {
+describe('three WebGPU training steps, weights read back between them, equal the cpu steps', () => {
   const picks = rows.filter(({row}) => /^(cifar10\/alternating-1block|stl10-perceiver\/joint-1block)$/.test(row))
   it('the rows exist', () => assert.equal(picks.length, 2, rows.map((r) => r.row).join(', ')))
   for (const {row, model} of picks) {
@@ -113,7 +115,7 @@ describe('three WebGPU training steps, weights read back between them, equal the
   }
 })
 
-describe('a mid-size mixture: the large-product kernels in a training step equal the cpu step', {skip: unavailable}, () => {
+describe('a mid-size mixture: the large-product kernels in a training step equal the cpu step', () => {
   it('alternating CNN [32, 64, 3] + ViT (dim 256, MLP 256) at 16×16, batch 16', async () => {
     const size = 16
     const batch = 16

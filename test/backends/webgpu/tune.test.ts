@@ -6,7 +6,7 @@
  * wherever a WebGPU adapter is present (a software one with MIXTURE_WEBGPU_ALLOW_SOFTWARE=1);
  * skipped, with the loader's reason, elsewhere.
  */
-import {after, afterEach, describe, it} from 'node:test'
+import {after, afterEach, describe} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../../src/engine/tf.js'
 import '../../../src/backends/cpu/index.js'
@@ -15,15 +15,10 @@ import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
 import {buildModel} from '../../../src/model/build.js'
 import {resolveObject, values} from '../../helpers.js'
 import {assertClose, paperRows, webgpuUnavailable} from '../paper-rows.js'
+import {needing} from '../../require.js'
 
-const off =
-  process.env.MIXTURE_WEBGPU_FUSED === '0' || process.env.MIXTURE_WEBGPU_TUNE === '0'
-    ? 'kernel tuning is off (MIXTURE_WEBGPU_FUSED=0 or MIXTURE_WEBGPU_TUNE=0)'
-    : process.env.MIXTURE_WEBGPU_MATMUL === '0'
-      ? "the product kernels whose routes these tests time are off (MIXTURE_WEBGPU_MATMUL=0)"
-      : false
-if (off) process.stderr.write(`webgpu kernel-tuning tests skipped: ${off}\n`)
-const unavailable = off || (await webgpuUnavailable('webgpu kernel-tuning tests'))
+// Without an adapter every test is registered as skipped (counted); MIXTURE_REQUIRE=webgpu makes it a failure.
+const {skip: unavailable, it} = needing('webgpu', await webgpuUnavailable('webgpu kernel-tuning tests'))
 const tune = unavailable ? undefined : await import('../../../src/backends/webgpu/tune.js')
 
 // Small products take the project's kernel too, so that a product is among the tuned calls.
@@ -68,7 +63,7 @@ async function run(): Promise<{grads: Float32Array[]; programs: Map<string, numb
 const ran = (programs: Map<string, number>, prefix: string): number => [...programs].reduce((n, [name, k]) => n + (name.startsWith(prefix) ? k : 0), 0)
 const listed = (programs: Map<string, number>): string => [...programs].map(([name, k]) => `${name} ${k}`).join(', ')
 
-describe('kernel-route tuning on WebGPU', {skip: unavailable}, () => {
+describe('kernel-route tuning on WebGPU', () => {
   afterEach(() => tune!.resetTuning())
 
   it('times each call of a captured step through every route that applies and routes it as chosen; every route gives the same gradients', async () => {

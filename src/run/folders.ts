@@ -1,0 +1,31 @@
+/**
+ * Creating run folders without races, and tidying one before it is continued. A folder is made
+ * with a plain `mkdir` of its final name (which fails if the name exists, however close two
+ * processes come), taking the next free suffix `-2`, `-3`, … when it does.
+ */
+import {mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+
+/** Create `base` (or `base-2`, `base-3`, … if taken) and return the name made; parents are created as needed. */
+export function createUniqueDir(base: string): string {
+  mkdirSync(dirname(base), {recursive: true})
+  for (let n = 1; ; n++) {
+    const dir = n === 1 ? base : `${base}-${n}`
+    try {
+      mkdirSync(dir)
+      return dir
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    }
+  }
+}
+
+/** Temp files of writeFileAtomic (`.<name>.tmp-<pid>-<n>`) that a killed writer left behind. */
+export const TEMP_FILE = /^\..+\.tmp-\d+-\d+$/
+
+/** Remove leftover temp files from `dir` (call only while holding the folder's lock); returns their names. */
+export function removeStaleTemps(dir: string): string[] {
+  const stale = readdirSync(dir).filter((f) => TEMP_FILE.test(f))
+  for (const f of stale) rmSync(join(dir, f), {force: true})
+  return stale
+}

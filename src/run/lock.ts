@@ -1,0 +1,123 @@
+/**
+ * Exclusive lock files (a sweep folder's `index.lock`, a run folder's `run.lock`): created
+ * atomically (written to a temp file, then hard-linked to the lock's name, which fails if it
+ * exists), holding the owner's pid, host and start time. A lock left by a process that is gone
+ * from this host is stale and taken over; a lock from another host cannot be checked from here and
+ * is taken over only with `force`.
+ */
+import {randomUUID} from 'node:crypto'
+import {linkSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {UsageError} from '../base-command.js'
+import {tempName} from './files.js'
+import {currentOwner, describeOwner, pidAlive, type Owner} from './owner.js'
+
+interface LockRecord extends Owner {
+  /** Tells this lock from a later one by the same pid. */
+  token: string
+}
+
+export interface Lock {
+  file: string
+  owner: Owner
+  release(): void
+}
+
+/** The lock is held by a live process, or by one that cannot be checked. Exit code 2. */
+export class LockedError extends UsageError {}
+
+/** Locks this process holds, released on exit if nobody released them. */
+const held = new Map<string, string>()
+process.once('exit', () => {
+  for (const [file, token] of held) releaseFile(file, token)
+})
+
+function readLock(file: string): LockRecord | undefined | 'unreadable' {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    return 'unreadable'
+  }
+  try {
+    const doc = JSON.parse(text) as LockRecord
+    return Number.isSafeInteger(doc.pid) && typeof doc.host === 'string' && typeof doc.token === 'string' ? doc : 'unreadable'
+  } catch {
+    return 'unreadable'
+  }
+}
+
+function releaseFile(file: string, token: string): void {
+  const now = readLock(file)
+  if (typeof now === 'object' && now.token === token) rmSync(file, {force: true})
+  held.delete(file)
+}
+
+/**
+ * Take the lock `file` for `what` (e.g. "sweep cifar10-table"), or throw a LockedError saying who
+ * holds it and what to do. `force` takes over a lock from another host (never one whose process is
+ * alive on this host).
+ */
+export function acquireLock(file: string, what: string, opts: {force?: boolean; log?: (message: string) => void} = {}): Lock {
+  if (held.has(file)) throw new LockedError(`${what} is already running in this process (${file} is held)`)
+  const record: LockRecord = {...currentOwner(), token: randomUUID()}
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const tmp = tempName(file)
+    writeFileSync(tmp, `${JSON.stringify(record)}\n`)
+    try {
+      linkSync(tmp, file)
+      held.set(file, record.token)
+      const token = record.token
+      return {file, owner: {pid: record.pid, host: record.host, started: record.started}, release: () => releaseFile(file, token)}
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    } finally {
+      rmSync(tmp, {force: true})
+    }
+    const other = readLock(file)
+    if (other === undefined) continue
+    if (other === 'unreadable') {
+      if (!opts.force) throw new LockedError(`${what} has a lock file ${file} that cannot be read; if nothing runs there, delete it or rerun with --force`)
+      opts.log?.(`taking over the unreadable lock ${file} (--force)`)
+      takeOver(file, undefined)
+      continue
+    }
+    if (other.host === hostname()) {
+      if (other.pid !== process.pid && pidAlive(other.pid)) {
+        throw new LockedError(`${what} is already running as ${describeOwner(other)}; wait for it to finish or stop it (kill ${other.pid}). If pid ${other.pid} is not a mixture process, delete ${file}`)
+      }
+      opts.log?.(`removing a stale lock: ${file} was held by ${describeOwner(other)}, which is no longer running`)
+    } else {
+      if (!opts.force) {
+        throw new LockedError(`${what} is locked by ${describeOwner(other)}, another machine, which cannot be checked from here. If it no longer runs there, delete ${file} or rerun with --force`)
+      }
+      opts.log?.(`taking over the lock of ${describeOwner(other)} (--force)`)
+    }
+    takeOver(file, other.token)
+  }
+  throw new LockedError(`${what}: could not take ${file}; another process keeps taking it`)
+}
+
+/**
+ * Move a stale lock out of the way, unless it changed since it was judged stale (someone else
+ * took it over meanwhile: then it is put back and the next attempt sees the new owner).
+ */
+function takeOver(file: string, staleToken: string | undefined): void {
+  const aside = `${file}.stale-${process.pid}-${randomUUID().slice(0, 8)}`
+  try {
+    renameSync(file, aside)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  const moved = readLock(aside)
+  if (staleToken !== undefined && (typeof moved !== 'object' || moved?.token !== staleToken)) {
+    try {
+      linkSync(aside, file)
+    } catch {
+      // A third process took the name meanwhile; the next attempt reads its lock.
+    }
+  }
+  rmSync(aside, {force: true})
+}

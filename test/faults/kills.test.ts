@@ -1,0 +1,110 @@
+// Runs stopped from outside: SIGKILL at random moments (including inside a checkpoint write), SIGTERM,
+// Ctrl-C before the first checkpoint. Whatever the moment, the folder either resumes to exactly the
+// numbers of an uninterrupted run or says that nothing is resumable yet.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {verifyCheckpoint} from '../../src/run/checkpoint.js'
+import {liveStatus} from '../../src/run/status.js'
+import {mixture, REPO, tempDir, writeSpec} from '../helpers.js'
+import {numbers, signalWhen, startRun, TINY_SPEC} from './helpers.js'
+
+const EPOCHS = 3
+const SPEC = TINY_SPEC(EPOCHS, {data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 64, test: 16, classes: 3}}})
+const PRELOAD = join(REPO, 'dist', 'test', 'faults', 'kill-in-write.js')
+
+const reference = (() => {
+  const dir = tempDir('mixture-kill-')
+  const r = mixture(['run', writeSpec(SPEC, dir), '--out', join(dir, 'results')])
+  assert.equal(r.code, 0, r.stderr)
+  return numbers(/run folder: (.*)/.exec(r.stdout)![1].trim())
+})()
+
+/** Resume and check: the uninterrupted numbers, or "nothing is resumable yet" when no checkpoint was written. */
+function resumeAndCompare(runDir: string): 'resumed' | 'nothing to resume' {
+  const r = mixture(['run', '--resume', runDir])
+  if (!existsSync(join(runDir, 'last.ckpt'))) {
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /nothing is resumable yet.*Start it again with: mixture run .*config\.yaml/)
+    return 'nothing to resume'
+  }
+  assert.equal(r.code, 0, r.stderr)
+  assert.deepEqual(numbers(runDir), reference, 'the resumed run has the uninterrupted numbers')
+  assert.deepEqual(readdirSync(runDir).filter((f) => /\.tmp-|\.lock$/.test(f)), [], 'no temp or lock file is left')
+  return 'resumed'
+}
+
+test('SIGKILL at random moments: the folder shows as crashed and resumes to the uninterrupted numbers', {timeout: 120_000}, async (t) => {
+  const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100000)
+  t.diagnostic(`kill delays from seed ${seed} (FAULT_SEED=${seed} repeats them)`)
+  let s = seed
+  const random = () => ((s = (s * 48271) % 2147483647) / 2147483647)
+  // Three runs at once, each killed at its own moment: a random delay after a random point of the
+  // run (its start, or the end of epoch 1 or 2), so that kills before, between and inside
+  // checkpoint writes all occur whatever the machine's speed.
+  const TRIGGERS = [/run folder: /, /epoch 1\//, /epoch 2\//]
+  const plans = [0, 1, 2].map(() => ({trigger: TRIGGERS[Math.floor(random() * TRIGGERS.length)], delay: Math.floor(random() * 400)}))
+  const outcomes = await Promise.all(
+    plans.map(async ({trigger, delay}) => {
+      const dir = tempDir('mixture-kill-')
+      const r = await startRun(dir, SPEC, signalWhen(trigger, 'SIGKILL', delay))
+      return {delay: `${delay} ms after ${trigger.source.replace(/\\/g, '')}`, dir, ...r}
+    }),
+  )
+  let tableChecked = false
+  for (const [i, r] of outcomes.entries()) {
+    assert.ok(r.runDir, r.stderr)
+    if (r.signal !== 'SIGKILL') {
+      t.diagnostic(`kill ${i + 1} ${r.delay}: the run had finished`)
+      continue
+    }
+    const summary = JSON.parse(readFileSync(join(r.runDir!, 'summary.json'), 'utf8'))
+    assert.equal(summary.status, 'running', 'a killed process cannot say otherwise')
+    assert.equal(liveStatus(summary), 'crashed')
+    if (!tableChecked) {
+      const table = mixture(['table', r.runDir!, '--json', '--out', join(r.dir, 'table')])
+      assert.equal(JSON.parse(table.stdout).rows[0].status, 'crashed', table.stderr)
+      tableChecked = true
+    }
+    t.diagnostic(`kill ${i + 1} ${r.delay}: ${resumeAndCompare(r.runDir!)}`)
+  }
+})
+
+test('SIGKILL inside a checkpoint write: the previous checkpoint stays, the temp file is removed on resume', {timeout: 60_000}, async () => {
+  const dir = tempDir('mixture-kill-')
+  // the second write of last.ckpt (after epoch 2), after its prefix and two tensors
+  const r = await startRun(dir, SPEC, () => {}, {env: {FAULT_KILL_FILE: 'last.ckpt', FAULT_KILL_WRITE: '2', FAULT_KILL_AFTER_CHUNKS: '3'}, nodeArgs: ['--import', PRELOAD]})
+  assert.equal(r.signal, 'SIGKILL', r.stderr)
+  const runDir = r.runDir!
+  const temps = readdirSync(runDir).filter((f) => /^\.last\.ckpt\.tmp-/.test(f))
+  assert.equal(temps.length, 1, 'the killed write left its temp file')
+  assert.equal(verifyCheckpoint(join(runDir, 'last.ckpt')).meta.epoch, 1, 'last.ckpt is still the sound one after epoch 1')
+  const resumed = mixture(['run', '--resume', runDir])
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.match(resumed.stderr, /removed 1 temp file\(s\) a killed process left: \.last\.ckpt\.tmp-/)
+  assert.match(resumed.stderr, /1 metrics row\(s\) after epoch 1 set aside/)
+  assert.deepEqual(numbers(runDir), reference)
+  assert.deepEqual(readdirSync(runDir).filter((f) => /\.tmp-/.test(f)), [])
+})
+
+test('SIGTERM is handled like Ctrl-C: the step finishes, the checkpoint stays, status interrupted, exit 143; resume matches', {timeout: 60_000}, async () => {
+  const dir = tempDir('mixture-kill-')
+  const r = await startRun(dir, SPEC, signalWhen(/epoch 1\//, 'SIGTERM'))
+  assert.equal(r.code, 143, r.stderr)
+  assert.match(r.stderr, /SIGTERM: finishing the current step/)
+  assert.match(r.stderr, /Continue with: mixture run --resume /)
+  const summary = JSON.parse(readFileSync(join(r.runDir!, 'summary.json'), 'utf8'))
+  assert.equal(summary.status, 'interrupted')
+  assert.ok(summary.epochs_completed >= 1 && summary.epochs_completed < EPOCHS, `${summary.epochs_completed} epochs`)
+  assert.equal(resumeAndCompare(r.runDir!), 'resumed')
+})
+
+test('Ctrl-C before the first checkpoint says that nothing is resumable yet, and what to run instead', {timeout: 60_000}, async () => {
+  const dir = tempDir('mixture-kill-')
+  const r = await startRun(dir, SPEC, signalWhen(/run folder: /, 'SIGINT'))
+  assert.equal(r.code, 130, r.stderr)
+  assert.match(r.stderr, /interrupted during epoch 1; 0 epoch\(s\) are done and nothing is resumable yet: the first checkpoint is written after epoch 1\. Start again with: mixture run .*config\.yaml/)
+  assert.doesNotMatch(r.stderr, /--resume/)
+  assert.equal(resumeAndCompare(r.runDir!), 'nothing to resume')
+})
