@@ -27,6 +27,7 @@ export {
   type Flow,
 } from './registry/registry.js'
 export {BuildContext} from './registry/context.js'
+export type {ConvInit, InitScheme} from './registry/context.js'
 export {AttentionCore, attend} from './layers/attention.js'
 export {ClsPosEmbedding, LatentArray, ClsPool} from './layers/embeddings.js'
 export {FourierFeatures, Geglu, Gelu, gelu, fourierTable} from './layers/perceiver.js'

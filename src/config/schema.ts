@@ -94,7 +94,7 @@ export const specSchema: JsonSchema = {
       properties: {
         type: {type: 'string', description: 'mixture, or a baseline: resnet18, vit_classifier, perceiver_classifier, cnn_classifier'},
         preset: {type: 'string'},
-        init: {enum: ['torch', 'tfjs'], default: 'torch', description: 'torch: PyTorch default init (U(±1/√fan_in)); tfjs: Glorot/He'},
+        init: {enum: ['torch', 'tfjs'], default: 'torch', description: 'torch: what the PyTorch module does, its own init loop included (module defaults U(±1/√fan_in); torchvision ResNet convs kaiming normal fan_out); tfjs: Glorot/He'},
         num_classes: {type: ['integer', 'null'], minimum: 2, default: null, description: 'null = the dataset\'s'},
       },
       additionalProperties: true,
