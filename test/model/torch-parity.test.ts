@@ -10,6 +10,7 @@ import {BuildContext} from '../../src/registry/context.js'
 import {lookup} from '../../src/registry/registry.js'
 import {buildModel} from '../../src/model/build.js'
 import {REPO, resolveObject} from '../helpers.js'
+import {kindOf} from './torch-weights.js'
 
 interface TorchTensor {
   shape: number[]
@@ -45,19 +46,6 @@ function toTfjs(kind: string, shape: number[], values: number[]): {shape: number
   if (kind === 'linear.weight') out = tf.transpose(t)
   else if (kind === 'conv2d.weight' || kind === 'conv_transpose2d.weight') out = tf.transpose(t, [2, 3, 1, 0])
   return {shape: out.shape, values: out.dataSync() as Float32Array}
-}
-
-/** The torch kind our weight corresponds to. */
-function kindOf(layerClass: string, weightName: string): string {
-  const w = weightName.split('/').pop()!.replace(/_\d+$/, '')
-  const table: Record<string, Record<string, string>> = {
-    Dense: {kernel: 'linear.weight', bias: 'linear.bias'},
-    Conv2D: {kernel: 'conv2d.weight', bias: 'conv2d.bias'},
-    Conv2DTranspose: {kernel: 'conv_transpose2d.weight', bias: 'conv_transpose2d.bias'},
-    MixtureBatchNorm: {gamma: 'batchnorm2d.weight', beta: 'batchnorm2d.bias', moving_mean: 'batchnorm2d.running_mean', moving_variance: 'batchnorm2d.running_var'},
-    MixtureLayerNorm: {gamma: 'layernorm.weight', beta: 'layernorm.bias'},
-  }
-  return table[layerClass]?.[w] ?? 'parameter'
 }
 
 interface Mapping {
