@@ -15,7 +15,10 @@ const dataSchema = {
     image_size: {type: 'integer', minimum: 2, maximum: 1024, default: 32, description: 'square side the images are resized or padded to'},
     data_dir: {type: 'string', description: 'folder holding the dataset files (else --data-dir, MIXTURE_DATA, the user cache)'},
     label_mode: {enum: ['fine', 'coarse'], default: 'fine', description: 'CIFAR-100 labels'},
-    resize: {enum: ['bilinear', 'pad'], description: 'how images of another size reach image_size (default: pad for (Fashion-)MNIST, bilinear otherwise)'},
+    resize: {
+      enum: ['pil_bilinear', 'bilinear', 'pad'],
+      description: "how images of another size reach image_size: pil_bilinear = Pillow's Image.resize(BILINEAR), antialiased when downscaling (torchvision's Resize on PIL images); bilinear = 4-tap, no antialiasing; pad = centred zeros (default: pad for (Fashion-)MNIST up to a larger size, pil_bilinear otherwise)",
+    },
     train_limit: {type: 'integer', minimum: 1, description: 'use only the first N training images'},
     test_limit: {type: 'integer', minimum: 1, description: 'use only the first N test images'},
     synthetic: {

@@ -2,10 +2,12 @@
  * `loadDataset`: finds the official files (see locate.ts), decodes them (formats.ts), brings the
  * images to `image_size` once at load time and keeps them as uint8 NHWC RGB in memory.
  *
- * Sizing: a dataset whose native size differs from `image_size` is resized bilinearly
- * (STL-10 96→32 for the paper's ViT tables), except MNIST and Fashion-MNIST, whose 28×28 images
- * are by default zero-padded by 2 px on each side to 32×32 (`resize: bilinear` stretches them
- * instead). Greyscale images are replicated into 3 channels.
+ * Sizing: a dataset whose native size differs from `image_size` is resized as Pillow's
+ * `Image.resize(BILINEAR)` does (`pil_bilinear`, the default: antialiased when downscaling, as
+ * torchvision's `Resize` on PIL images; STL-10 96→32 for the paper's ViT tables), or by the 4-tap
+ * bilinear without antialiasing (`bilinear`), except MNIST and Fashion-MNIST, whose 28×28 images
+ * are by default zero-padded by 2 px on each side to 32×32 (either resize stretches them instead).
+ * Greyscale images are replicated into 3 channels.
  */
 import {readFile, stat} from 'node:fs/promises'
 
@@ -16,7 +18,7 @@ import {DataError} from './errors.js'
 import {CIFAR10_FORMAT, cifar100Format, decodeCifarFiles, decodeIdxPair, decodeStl10, maybeGunzip, type CifarFormat, type RawImages} from './formats.js'
 import {locateDataset} from './locate.js'
 import {deriveSeed} from './random.js'
-import {greyToRgb, padGreyToRgb, padImages, resizeBilinear} from './resize.js'
+import {greyToRgb, padGreyToRgb, padImages, resizeBilinear, resizePil} from './resize.js'
 import {generateSynthetic} from './synthetic.js'
 
 export interface SyntheticConfig {
@@ -35,8 +37,8 @@ export interface DataConfig {
   data_dir?: string
   /** CIFAR-100: 100 fine classes (default) or 20 coarse superclasses. */
   label_mode?: 'fine' | 'coarse'
-  /** How to reach `image_size` from the native size: bilinear resize, or centred zero padding. */
-  resize?: 'bilinear' | 'pad'
+  /** How to reach `image_size` from the native size: Pillow's bilinear, the 4-tap bilinear, or centred zero padding. */
+  resize?: ResizeMode
   /** Keep only the first N training / test examples (quick runs). */
   train_limit?: number
   test_limit?: number
@@ -55,6 +57,10 @@ export interface Dataset {
   /** Where the files came from (a folder), or how the data was generated. */
   source: string
 }
+
+export type ResizeMode = 'pil_bilinear' | 'bilinear' | 'pad'
+const RESIZE_MODES: readonly ResizeMode[] = ['pil_bilinear', 'bilinear', 'pad']
+const RESIZE_WORDS: Record<ResizeMode, string> = {pil_bilinear: 'Pillow bilinear (antialiased) resize', bilinear: '4-tap bilinear resize', pad: 'zero padding'}
 
 export const SYNTHETIC_DEFAULTS: Required<SyntheticConfig> = {train: 2000, test: 500, classes: 10, noise: 0.1, seed: 0}
 
@@ -88,18 +94,18 @@ function checkCount(what: string, v: number | undefined, min: number): void {
   if (!Number.isInteger(v) || v < min) throw new DataError(`data.${what} must be an integer ≥ ${min}; got ${v}.`)
 }
 
-/** Brings native-size images to `size` (pad or bilinear) and to 3 channels. */
-function fit(raw: RawImages, size: number, mode: 'bilinear' | 'pad', file: string): Uint8Array {
+/** Brings native-size images to `size` (pad or resize) and to 3 channels. */
+function fit(raw: RawImages, size: number, mode: ResizeMode, file: string): Uint8Array {
   let img = raw.images
   if (raw.size !== size) {
     if (mode === 'pad') {
       if (size < raw.size) {
-        throw new DataError(`data.resize is 'pad' but image_size ${size} is smaller than the ${raw.size}×${raw.size} images of ${file}; use resize: bilinear.`)
+        throw new DataError(`data.resize is 'pad' but image_size ${size} is smaller than the ${raw.size}×${raw.size} images of ${file}; use resize: pil_bilinear.`)
       }
       if (raw.channels === 1) return padGreyToRgb(img, raw.count, raw.size, size)
       img = padImages(img, raw.count, raw.size, size, raw.channels)
     } else {
-      img = resizeBilinear(img, raw.count, raw.size, size, raw.channels)
+      img = (mode === 'bilinear' ? resizeBilinear : resizePil)(img, raw.count, raw.size, size, raw.channels)
     }
   }
   return raw.channels === 1 ? greyToRgb(img) : img
@@ -160,8 +166,8 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
   if (cfg.label_mode === 'coarse' && name !== 'cifar100') {
     throw new DataError(`data.label_mode: coarse applies to cifar100 only (its 20 superclasses); remove it for ${name}.`)
   }
-  if (cfg.resize !== undefined && cfg.resize !== 'bilinear' && cfg.resize !== 'pad') {
-    throw new DataError(`data.resize must be 'bilinear' or 'pad'; got '${String(cfg.resize)}'.`)
+  if (cfg.resize !== undefined && !RESIZE_MODES.includes(cfg.resize)) {
+    throw new DataError(`data.resize must be one of ${RESIZE_MODES.join(', ')}; got '${String(cfg.resize)}'.`)
   }
   augmentFromConfig(cfg)
   const trainLimit = cfg.train_limit ?? Infinity
@@ -187,7 +193,7 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
 
   const located = locateDataset(name, [opts.dataDir, cfg.data_dir])
   const isGrey = name === 'mnist' || name === 'fashion_mnist'
-  const mode = cfg.resize ?? (isGrey && size >= info.nativeSize ? 'pad' : 'bilinear')
+  const mode: ResizeMode = cfg.resize ?? (isGrey && size >= info.nativeSize ? 'pad' : 'pil_bilinear')
   const [trainRaw, testRaw] = await Promise.all([
     loadRaw(name, located.paths, info, cfg, 'train', trainLimit),
     loadRaw(name, located.paths, info, cfg, 'test', testLimit),
@@ -197,7 +203,7 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
   const official = OFFICIAL_COUNTS[name]
   if (official && cfg.train_limit === undefined && train.count !== official.train) log(`note: ${name} train split has ${train.count} examples (the official release has ${official.train})`)
   if (official && cfg.test_limit === undefined && test.count !== official.test) log(`note: ${name} test split has ${test.count} examples (the official release has ${official.test})`)
-  const how = trainRaw.size === size ? '' : `, ${trainRaw.size}→${size} by ${mode === 'pad' ? 'zero padding' : 'bilinear resize'}`
+  const how = trainRaw.size === size ? '' : `, ${trainRaw.size}→${size} by ${RESIZE_WORDS[mode]}`
   log(`${name}: ${train.count} train / ${test.count} test from ${located.dir}${how} (${((performance.now() - t0) / 1000).toFixed(2)} s)`)
   const coarse = name === 'cifar100' && cfg.label_mode === 'coarse'
   return {
