@@ -72,6 +72,11 @@ const trainSchema = {
     },
     loss: {enum: ['cross_entropy'], default: 'cross_entropy'},
     metrics_every: {type: 'integer', minimum: 1, default: 25, description: 'read loss/accuracy back from the device every N steps'},
+    accuracy: {
+      enum: ['per_example', 'batch_mean'],
+      default: 'per_example',
+      description: "an epoch's train and test accuracy: per_example = correct / examples; batch_mean = the mean of per-batch accuracies (the paper's definition: a short last batch weighs as much as a full one)",
+    },
     checkpoint_every: {type: 'integer', minimum: 1, default: 1, description: 'epochs between checkpoints'},
   },
 }
