@@ -167,6 +167,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     bestTestEpoch: pick('bestTestEpoch', 'best_test_epoch'),
     bestTrainAccuracy: pick('bestTrainAccuracy', 'best_train_accuracy'),
     finalTestAccuracy: pick('finalTestAccuracy', 'final_test_accuracy'),
+    accuracy: str(summary.accuracy) ?? str((config.train as Record<string, unknown> | undefined)?.accuracy) ?? null,
     trainMinutes: pick('trainMinutes', 'train_minutes'),
     evalMinutes: pick('evalMinutes', 'eval_minutes'),
     params: num(summary.params),

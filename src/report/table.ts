@@ -46,6 +46,8 @@ export interface TableRow {
   best_test_epoch: number | null
   best_train_accuracy: number | null
   final_test_accuracy: number | null
+  /** How the accuracies average (per_example, batch_mean), where the run says. */
+  accuracy: string | null
   train_minutes: number | null
   eval_minutes: number | null
   params: number | null
@@ -105,6 +107,7 @@ export function toTableRows(runs: RunRecord[], comparePaper = false): TableRow[]
       best_test_epoch: run.bestTestEpoch,
       best_train_accuracy: run.bestTrainAccuracy,
       final_test_accuracy: run.finalTestAccuracy,
+      accuracy: run.accuracy ?? null,
       train_minutes: run.trainMinutes,
       eval_minutes: run.evalMinutes,
       params: run.params,
@@ -188,6 +191,8 @@ export function renderMarkdown(rows: TableRow[], options: TableOptions = {}): st
     `| ${values.map((v, i) => (textColumns.has(head[i]) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`
   const rule = `|${head.map((h, i) => (textColumns.has(h) ? ` ${'-'.repeat(widths[i])} ` : ` ${'-'.repeat(widths[i] - 1)}: `)).join('|')}|`
   const lines = [line(head), rule, ...body.map(line)]
+  const averaging = accuracyNote(rows)
+  if (averaging) lines.push('', averaging)
   const figures = new Map<number, string>()
   for (const row of rows) if (row.paper) figures.set(row.paper.figure, row.paper.title)
   if (options.comparePaper && figures.size > 0) {
@@ -195,6 +200,18 @@ export function renderMarkdown(rows: TableRow[], options: TableOptions = {}): st
     lines.push('', `Paper columns are the values published in the paper, ${sources}; they were not measured here.`)
   }
   return lines.join('\n') + '\n'
+}
+
+const AVERAGING: Record<string, string> = {per_example: 'correct / examples', batch_mean: "the mean of per-batch accuracies (the paper's definition)"}
+
+/** Which accuracy the rows report, where their runs say (summary.json `accuracy`). */
+function accuracyNote(rows: TableRow[]): string | undefined {
+  const byDefinition = new Map<string, string[]>()
+  for (const r of rows) if (r.accuracy) byDefinition.set(r.accuracy, [...(byDefinition.get(r.accuracy) ?? []), r.model])
+  if (byDefinition.size === 0) return undefined
+  const words = (d: string) => AVERAGING[d] ?? d
+  if (byDefinition.size === 1 && [...byDefinition.values()][0].length === rows.length) return `Accuracy is ${words([...byDefinition.keys()][0])}.`
+  return `Accuracy: ${[...byDefinition].map(([d, models]) => `${words(d)} for ${models.join(', ')}`).join('; ')}.`
 }
 
 export const EXTENDED_COLUMNS = [

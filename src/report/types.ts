@@ -34,6 +34,8 @@ export interface RunRecord {
   bestTestEpoch: number | null
   bestTrainAccuracy: number | null
   finalTestAccuracy: number | null
+  /** How the run averaged its accuracies (summary.json `accuracy`: per_example, batch_mean), where it says. */
+  accuracy?: string | null
   trainMinutes: number | null
   evalMinutes: number | null
   params: number | null
