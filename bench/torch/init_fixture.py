@@ -19,7 +19,6 @@ tensors with its group.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Dict, List, Optional
@@ -32,9 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
 import models as M  # noqa: E402
+from fixture_file import ROOT, write_or_check  # noqa: E402
 from fixtures import param_kind  # noqa: E402
 
-ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'torch', 'init.json')
 FORMAT = 'mixture-models/torch-init@1'
 SEEDS = (0, 1, 2)
@@ -141,18 +140,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument('--check', action='store_true', help='regenerate in memory and compare with the file')
     ap.add_argument('--out', default=OUT)
     args = ap.parse_args(argv)
-    text = json.dumps(build_fixture(), separators=(',', ':')) + '\n'
-    if len(text) > MAX_BYTES:
-        print(f'{len(text)} bytes exceeds the {MAX_BYTES} byte budget', file=sys.stderr)
-        return 1
-    if args.check:
-        same = os.path.exists(args.out) and open(args.out).read() == text
-        print(f'{"same" if same else "DIFFERS"} {args.out}')
-        return 0 if same else 1
-    with open(args.out, 'w') as f:
-        f.write(text)
-    print(f'wrote {os.path.relpath(args.out, ROOT)} ({len(text) / 1024:.0f} KB)')
-    return 0
+    return write_or_check(build_fixture(), args.out, args.check, MAX_BYTES)
 
 
 if __name__ == '__main__':

@@ -18,7 +18,6 @@ import argparse
 import base64
 import gzip
 import hashlib
-import json
 import os
 import sys
 from typing import Dict, List, Optional
@@ -28,7 +27,10 @@ import PIL
 from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
+from fixture_file import ROOT, write_or_check  # noqa: E402
+
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'torch', 'resize.json')
 FASHION_DIR = '/usr/share/datasets/fashion-mnist'
 FASHION_COUNT = 8
@@ -121,15 +123,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument('--check', action='store_true', help='regenerate in memory and compare with the file')
     ap.add_argument('--out', default=OUT)
     args = ap.parse_args(argv)
-    text = json.dumps(build(), separators=(',', ':')) + '\n'
-    if args.check:
-        same = os.path.exists(args.out) and open(args.out).read() == text
-        print(f'{"same" if same else "DIFFERS"} {args.out}')
-        return 0 if same else 1
-    with open(args.out, 'w') as f:
-        f.write(text)
-    print(f'wrote {os.path.relpath(args.out, ROOT)} ({len(text) / 1024:.0f} KB)')
-    return 0
+    return write_or_check(build(), args.out, args.check)
 
 
 if __name__ == '__main__':
