@@ -14,6 +14,7 @@ import {validateSpec} from '../../src/config/validate.js'
 import {buildModel} from '../../src/model/build.js'
 import type {LayersModel} from '../../src/engine/tf.js'
 import {REPO, values} from '../helpers.js'
+import {cdfProblems} from '../stats.js'
 import {kindOf, torchShape} from './torch-weights.js'
 
 interface Group {
@@ -91,27 +92,7 @@ export function lawProblems(x: Float32Array, group: Group): string[] {
   const range = group.max! - group.min!
   if (min < group.min! - range / 2 || max > group.max! + range / 2) problems.push(`values in [${min.toPrecision(4)}, ${max.toPrecision(4)}] vs PyTorch's [${group.min}, ${group.max}]`)
   // empirical CDF at PyTorch's quantiles: binomial standard error of both samples, plus one draw
-  const q = group.quantiles!
-  const below = new Float64Array(q.length + 1)
-  for (let i = 0; i < n; i++) {
-    let lo = 0
-    let hi = q.length
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1
-      if (x[i] <= q[mid]) hi = mid
-      else lo = mid + 1
-    }
-    below[lo]++
-  }
-  let cum = 0
-  for (let k = 0; k < q.length; k++) {
-    cum += below[k]
-    const p = PROBS[k]
-    // the normal approximation of a count needs ≥ MIN_COUNT expected draws on each side, in both samples
-    if (Math.min(n, N) * Math.min(p, 1 - p) < MIN_COUNT) continue
-    const tol = Z * Math.sqrt(p * (1 - p) * both) + 1 / n
-    if (Math.abs(cum / n - p) > tol) problems.push(`P(x ≤ ${q[k]}) = ${(cum / n).toFixed(4)}, PyTorch ${p} (±${tol.toPrecision(2)})`)
-  }
+  problems.push(...cdfProblems(x, group.quantiles!, PROBS, N, Z, MIN_COUNT))
   return problems
 }
 
