@@ -5,7 +5,8 @@
  * deviation. A benchmark, not a test: it prints measured numbers and asserts nothing.
  *
  *   npm run parity -- <spec> [--seeds 3] [--epochs N] [--set k=v ...] [--out DIR] [--backend B]
- *                    [--data-dir D] [--threads N] [--only ours|twin] [--python /usr/bin/python3]
+ *                    [--data-dir D] [--threads N] [--twin-device cpu|cuda] [--only ours|twin]
+ *                    [--python /usr/bin/python3]
  *
  * Seeds are the spec's seed and the next ones. Run folders go to <out>/mixture/seed-<s> and
  * <out>/torch/seed-<s> (default out: results/parity/<name>); a seed whose folder already holds a
@@ -28,7 +29,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
 function usage(message: string): never {
-  log(`Error: ${message}\nUsage: npm run parity -- <spec> [--seeds 3] [--epochs N] [--set k=v ...] [--out DIR] [--backend B] [--data-dir D] [--threads N] [--only ours|twin]`)
+  log(`Error: ${message}\nUsage: npm run parity -- <spec> [--seeds 3] [--epochs N] [--set k=v ...] [--out DIR] [--backend B] [--data-dir D] [--threads N] [--twin-device cpu|cuda] [--only ours|twin]`)
   process.exit(2)
 }
 
@@ -42,6 +43,7 @@ const {values: opts, positionals} = parseArgs({
     backend: {type: 'string'},
     'data-dir': {type: 'string'},
     threads: {type: 'string', default: String(cpus().length)},
+    'twin-device': {type: 'string', default: 'cpu'},
     only: {type: 'string'},
     python: {type: 'string', default: '/usr/bin/python3'},
   },
@@ -81,7 +83,7 @@ for (const seed of seeds) {
   if (opts.only !== 'ours' && !done(twin)) {
     log(`[twin] seed ${seed} → ${twin}`)
     mkdirSync(dirname(twin), {recursive: true})
-    const args = [join(ROOT, 'bench', 'torch', 'train.py'), resolve(specArg), '--seed', String(seed), '--run-dir', twin, '--threads', opts.threads!]
+    const args = [join(ROOT, 'bench', 'torch', 'train.py'), resolve(specArg), '--seed', String(seed), '--run-dir', twin, '--threads', opts.threads!, '--device', opts['twin-device']!]
     for (const s of sets) args.push('--set', s)
     if (opts['data-dir']) args.push('--data-dir', opts['data-dir'])
     const r = spawnSync(opts.python!, args, {cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit']})
@@ -102,7 +104,7 @@ const ms = (s: Spread) => `${f4(s.mean)} ± ${f4(s.sd)}`
 const signed = (d: {diff: number; se: number}) => `${d.diff >= 0 ? '+' : ''}${f4(d.diff)} ± ${f4(d.se)}`
 const b = parity.best
 const lines = [
-  `Parity of ${specArg} (${spec.name}): ours (backend ${opts.backend ?? spec.engine.backend}) vs the PyTorch twin, seeds ${seeds.join(', ')}, ${epochs} epoch(s), accuracy ${spec.train.accuracy}.`,
+  `Parity of ${specArg} (${spec.name}): ours (backend ${opts.backend ?? spec.engine.backend}) vs the PyTorch twin (${opts['twin-device']}), seeds ${seeds.join(', ')}, ${epochs} epoch(s), accuracy ${spec.train.accuracy}.`,
   'Mean ± sample standard deviation over the seeds; differences are ours − twin ± their standard error.',
   '',
   '| epoch | ours test accuracy | twin test accuracy | difference | ours test loss | twin test loss | difference |',

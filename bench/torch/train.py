@@ -328,7 +328,7 @@ def git_commit() -> Optional[str]:
 
 
 def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: Optional[str], threads: Optional[int],
-          log) -> dict:
+          device: str, log) -> dict:
     seed = spec['seed']
     torch.manual_seed(seed)
     if threads:
@@ -337,13 +337,13 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     x_train, y_train, x_test, y_test, source = load_data(spec, data_dir)
     classes = spec['model'].get('num_classes') or (20 if spec['data'].get('label_mode') == 'coarse' else
                                                    CLASSES[spec['data']['dataset']])
-    model = build_model(spec, classes)
+    model = build_model(spec, classes).to(device)
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if params != our_params:
         raise BadInput(f'the PyTorch model has {params:,} trainable parameters but ours has {our_params:,}: '
                        'the twin cannot build this spec faithfully')
     log(f'{spec["name"]}: PyTorch twin, {params:,} trainable parameters, {len(y_train)} train / {len(y_test)} test '
-        f'images from {source} ({time.perf_counter() - t0:.1f} s), {torch.get_num_threads()} threads')
+        f'images from {source} ({time.perf_counter() - t0:.1f} s), {device}, {torch.get_num_threads()} threads')
     tr = spec['train']
     opt_cfg = tr['optimizer']
     optimizer = torch.optim.Adam(model.parameters(), lr=opt_cfg['lr'], betas=tuple(opt_cfg['betas']), eps=opt_cfg['eps'],
@@ -362,7 +362,8 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     env = {'twin': 'bench/torch/train.py', 'spec': spec_file, 'python': platform.python_version(),
            'torch': torch.__version__, 'torchvision': torchvision.__version__, 'pillow': PIL.__version__,
            'numpy': np.__version__, 'threads': torch.get_num_threads(), 'machine': platform.machine(),
-           'platform': platform.platform(), 'cpu_count': os.cpu_count(), 'git_commit': git_commit(),
+           'platform': platform.platform(), 'cpu_count': os.cpu_count(), 'device': device,
+           'gpu': torch.cuda.get_device_name(0) if device.startswith('cuda') else None, 'git_commit': git_commit(),
            'data_source': source}
     write_atomic(os.path.join(run_dir, 'env.json'), json.dumps(env, indent=2) + '\n')
     write_atomic(os.path.join(run_dir, 'metrics.csv'), METRICS_HEADER + '\n')
@@ -383,7 +384,7 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
             'train_minutes': sum(h['train_seconds'] for h in history) / 60,
             'eval_minutes': sum(h['eval_seconds'] for h in history) / 60,
             'data_minutes': sum(h['data_seconds'] for h in history) / 60,
-            'params': params, 'backend': 'pytorch-cpu', 'seed': seed, 'run_dir': os.path.abspath(run_dir),
+            'params': params, 'backend': f'pytorch-{device.split(":")[0]}', 'seed': seed, 'run_dir': os.path.abspath(run_dir),
             'started': started, 'finished': None if status == 'running' else dt.datetime.now(dt.timezone.utc).isoformat(),
         }
 
@@ -393,7 +394,7 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
         batches = 0
         with torch.no_grad():
             for i in range(0, len(y_test), eval_batch):
-                xb, yb = x_test[i:i + eval_batch], y_test[i:i + eval_batch]
+                xb, yb = x_test[i:i + eval_batch].to(device), y_test[i:i + eval_batch].to(device)
                 out = model(xb)
                 loss_sum += float(loss_fn(out, yb)) * len(yb)
                 c = float((out.argmax(1) == yb).sum())
@@ -416,6 +417,7 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
             xb, yb = x_train[idx], y_train[idx]
             if augment is not None:
                 xb = torch.stack([augment(im) for im in xb])
+            xb, yb = xb.to(device), yb.to(device)
             data_s += time.perf_counter() - d0
             out = model(xb)
             loss = loss_fn(out, yb)
@@ -458,15 +460,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument('--data-dir', help='folder holding the dataset files')
     ap.add_argument('--out', default=None, help='root of run folders (default: the spec\'s output.dir)')
     ap.add_argument('--run-dir', help='exact run folder (created)')
-    ap.add_argument('--threads', type=int, help='torch threads (default: all cores)')
+    ap.add_argument('--threads', type=int, help='torch threads (default: torch\'s own choice)')
+    ap.add_argument('--device', default='cpu', help='cpu (default) or cuda[:N]')
     args = ap.parse_args(argv)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     try:
+        if args.device.startswith('cuda') and not torch.cuda.is_available():
+            raise BadInput(f'--device {args.device}: this PyTorch sees no CUDA device')
         spec, our_params, spec_file = resolve(args.target, args.seed, args.epochs, args.set)
         run_dir = args.run_dir or os.path.join(args.out or spec.get('output', {}).get('dir', 'results'), spec['name'],
                                                dt.datetime.now().strftime('%Y%m%d-%H%M%S') + f'-torch-s{spec["seed"]}')
         log(f'run folder: {run_dir}')
-        result = train(spec, spec_file, our_params, run_dir, args.data_dir, args.threads, log)
+        result = train(spec, spec_file, our_params, run_dir, args.data_dir, args.threads, args.device, log)
     except BadInput as e:
         print(f'Error: {e}', file=sys.stderr)
         return 2
