@@ -10,7 +10,7 @@
  *
  * Seeds are the spec's seed and the next ones. Run folders go to <out>/mixture/seed-<s> and
  * <out>/torch/seed-<s> (default out: results/parity/<name>); a seed whose folder already holds a
- * completed run of the same epochs is not trained again, so both sides can run in separate
+ * completed run of the same data, model and train settings is not trained again, so both sides can run in separate
  * processes (`--only`) and a last call collects. Writes <out>/parity.md and <out>/parity.json;
  * `mixture table <out>` lists every run.
  */
@@ -20,6 +20,7 @@ import {cpus} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+import {parse as parseYaml} from 'yaml'
 import {resolveSpec} from '../../src/config/resolve.js'
 import {runExperiment} from '../../src/run/experiment.js'
 import {parseMetricsCsv} from '../../src/report/collect.js'
@@ -63,24 +64,34 @@ const epochs = spec.train.epochs
 const seeds = Array.from({length: seedCount}, (_, i) => spec.seed + i)
 const out = resolve(opts.out ?? join('results', 'parity', spec.name))
 
-/** A completed run of `epochs` epochs in `dir` (reused), none (trained), or a usage error for anything else. */
-function done(dir: string): boolean {
+/** JSON with sorted keys, to compare configurations written by either side. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`
+  return JSON.stringify(v)
+}
+const recipe = (c: {data: unknown; model: unknown; train: unknown}) => canonical({data: c.data, model: c.model, train: c.train})
+
+/** A completed run of this spec and seed in `dir` (reused), none (trained), or a usage error for anything else. */
+function done(dir: string, seed: number): boolean {
   const file = join(dir, 'summary.json')
   if (!existsSync(dir)) return false
   const summary = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}
-  if (summary.status === 'completed' && summary.epochs === epochs) return true
-  usage(`${dir} holds an unfinished run or one of ${summary.epochs} epochs: move it away or choose another --out`)
+  const config = existsSync(join(dir, 'config.yaml')) ? parseYaml(readFileSync(join(dir, 'config.yaml'), 'utf8')) : undefined
+  if (summary.status !== 'completed') usage(`${dir} holds an unfinished run: move it away or choose another --out`)
+  if (!config || config.seed !== seed || recipe(config) !== recipe(spec)) usage(`${dir} holds a run of another configuration or seed: move it away or choose another --out`)
+  return true
 }
 
 for (const seed of seeds) {
   const ours = join(out, 'mixture', `seed-${seed}`)
-  if (opts.only !== 'twin' && !done(ours)) {
+  if (opts.only !== 'twin' && !done(ours, seed)) {
     log(`[ours] seed ${seed} → ${ours}`)
     mkdirSync(dirname(ours), {recursive: true})
     await runExperiment({spec: specArg, overrides: sets, seed, runDir: ours, backend: opts.backend, dataDir: opts['data-dir'], log: (m) => log(`[ours s${seed}] ${m}`)})
   }
   const twin = join(out, 'torch', `seed-${seed}`)
-  if (opts.only !== 'ours' && !done(twin)) {
+  if (opts.only !== 'ours' && !done(twin, seed)) {
     log(`[twin] seed ${seed} → ${twin}`)
     mkdirSync(dirname(twin), {recursive: true})
     const args = [join(ROOT, 'bench', 'torch', 'train.py'), resolve(specArg), '--seed', String(seed), '--run-dir', twin, '--threads', opts.threads!, '--device', opts['twin-device']!]
