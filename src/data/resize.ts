@@ -121,8 +121,9 @@ function clip8(v: number): number {
 }
 
 /**
- * One Pillow resampling pass along an axis of `n` lines: `src` holds lines of `inSize` pixels at
- * `pixelStride` apart, lines `lineStride` apart; `dst` gets `outSize` pixels per line, likewise.
+ * One Pillow resampling pass over `lines` lines (rows or columns): in `src` a line's pixels lie
+ * `io.inPixel` apart and lines `io.inLine` apart; `dst` gets `outSize` pixels per line, laid out by
+ * `io.outPixel` and `io.outLine`.
  */
 function pilPass(src: Uint8Array, dst: Uint8Array, c: PilCoeffs, lines: number, channels: number, io: {inLine: number; inPixel: number; outLine: number; outPixel: number}, outSize: number): void {
   const half = 1 << (PRECISION_BITS - 1)
