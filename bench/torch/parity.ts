@@ -108,6 +108,8 @@ for (const seed of seeds) {
 if (opts.only) process.exit(0)
 
 const metricsOf = (side: string) => seeds.map((s) => parseMetricsCsv(readFileSync(join(out, side, `seed-${s}`, 'metrics.csv'), 'utf8')))
+/** The backends the runs of one side recorded (summary.json), e.g. `native`, `pytorch-cpu`. */
+const backendsOf = (side: string) => [...new Set(seeds.map((s) => JSON.parse(readFileSync(join(out, side, `seed-${s}`, 'summary.json'), 'utf8')).backend))].join(', ')
 const parity: Parity = compareRuns(metricsOf('mixture'), metricsOf('torch'))
 
 const f4 = (x: number) => x.toFixed(4)
@@ -115,7 +117,7 @@ const ms = (s: Spread) => `${f4(s.mean)} ± ${f4(s.sd)}`
 const signed = (d: {diff: number; se: number}) => `${d.diff >= 0 ? '+' : ''}${f4(d.diff)} ± ${f4(d.se)}`
 const b = parity.best
 const lines = [
-  `Parity of ${specArg} (${spec.name}): ours (backend ${opts.backend ?? spec.engine.backend}) vs the PyTorch twin (${opts['twin-device']}), seeds ${seeds.join(', ')}, ${epochs} epoch(s), accuracy ${spec.train.accuracy}.`,
+  `Parity of ${specArg} (${spec.name}): ours (${backendsOf('mixture')}) vs the PyTorch twin (${backendsOf('torch')}), seeds ${seeds.join(', ')}, ${epochs} epoch(s), accuracy ${spec.train.accuracy}.`,
   'Mean ± sample standard deviation over the seeds; differences are ours − twin ± their standard error.',
   '',
   '| epoch | ours test accuracy | twin test accuracy | difference | ours test loss | twin test loss | difference |',
