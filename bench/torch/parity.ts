@@ -12,7 +12,7 @@
  * <out>/torch/seed-<s> (default out: results/parity/<name>); a seed whose folder already holds a
  * completed run of the same data, model and train settings is not trained again, so both sides can run in separate
  * processes (`--only`) and a last call collects. Writes <out>/parity.md and <out>/parity.json;
- * `mixture table <out>` lists every run.
+ * `mixture table <out> --all` lists every run.
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
