@@ -3,6 +3,8 @@
  * 3×3/2 max-pool, four stages of two basic blocks (64, 128, 256, 512; 1×1 conv + BN projection
  * shortcuts), global average pool, Linear(512, num_outputs). The paper kept the 1000-way ImageNet head
  * and trained it with cross-entropy on labels 0..9 / 0..99, hence 11,689,512 parameters everywhere.
+ * Initialisation (`init: torch`) as torchvision's init loop: convs N(0, 2/(k·k·c_out)), BatchNorm 1/0,
+ * the final Linear PyTorch's default.
  */
 import {registerModel, type BuildContext, type SymbolicTensor} from '../src/api.js'
 
@@ -13,8 +15,9 @@ export interface ResnetParams {
   num_outputs: number | null
 }
 
+/** torchvision's `ResNet.__init__` re-initialises every conv: kaiming_normal_(mode='fan_out', nonlinearity='relu'). */
 function conv(ctx: BuildContext, x: SymbolicTensor, local: string, cin: number, cout: number, k: number, stride: number): SymbolicTensor {
-  return ctx.conv2d(x, local, cin, cout, k, {stride, padding: (k - 1) / 2, bias: false})
+  return ctx.conv2d(x, local, cin, cout, k, {stride, padding: (k - 1) / 2, bias: false, init: 'kaiming_normal_fan_out'})
 }
 
 function basicBlock(ctx: BuildContext, x: SymbolicTensor, cin: number, cout: number, stride: number): SymbolicTensor {

@@ -105,7 +105,7 @@ registerModel<VitParams>({
     const numPatches = (height / p.patch_size) * (width / p.patch_size)
     const vit = ctx.scope('vit')
     let x = patchEmbedding(vit, image, p)
-    x = vit.apply(new ClsPosEmbedding({name: vit.name('cls_pos'), numTokens: numPatches, dim: p.dim, initializer: vit.normal() as never}) as never, x)
+    x = vit.apply(new ClsPosEmbedding({name: vit.name('cls_pos'), numTokens: numPatches, dim: p.dim, initializer: vit.normal() as never, clsInitializer: vit.normal() as never}) as never, x)
     x = vit.apply(vit.dropout('emb_dropout', p.emb_dropout), x)
     x = transformer(vit, x, p)
     const head = ctx.scope('head')

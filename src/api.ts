@@ -37,6 +37,7 @@ export {
   type Flow,
 } from './registry/registry.js'
 export {BuildContext} from './registry/context.js'
+export type {ConvInit, InitScheme} from './registry/context.js'
 export {AttentionCore} from './layers/attention.js'
 export {attend} from './ops/attention.js'
 export {ClsPosEmbedding, LatentArray, ClsPool} from './layers/embeddings.js'

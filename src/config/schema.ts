@@ -25,7 +25,10 @@ const dataSchema = {
     image_size: {type: 'integer', minimum: 2, maximum: 1024, default: 32, description: 'square side the images are resized or padded to (image_folder without it: the side its images share)'},
     data_dir: {type: 'string', description: 'folder holding the dataset files (else --data-dir, MIXTURE_DATA, the user cache)'},
     label_mode: {enum: ['fine', 'coarse'], default: 'fine', description: 'CIFAR-100 labels'},
-    resize: {enum: ['bilinear', 'pad'], description: 'how images of another size reach image_size (default: pad for (Fashion-)MNIST, bilinear otherwise)'},
+    resize: {
+      enum: ['pil_bilinear', 'bilinear', 'pad'],
+      description: "how images of another size reach image_size: pil_bilinear = Pillow's Image.resize(BILINEAR), antialiased when downscaling (torchvision's Resize on PIL images); bilinear = 4-tap, no antialiasing; pad = centred zeros (default: pad for (Fashion-)MNIST up to a larger size, pil_bilinear otherwise)",
+    },
     train_limit: {type: 'integer', minimum: 1, maximum: 100_000_000, description: 'use only the first N training images'},
     test_limit: {type: 'integer', minimum: 1, maximum: 100_000_000, description: 'use only the first N test images'},
     augment: {
@@ -75,6 +78,11 @@ const trainSchema = {
     },
     loss: {enum: ['cross_entropy'], default: 'cross_entropy'},
     metrics_every: {type: 'integer', minimum: 1, maximum: 100_000_000, default: 25, description: 'read loss/accuracy back from the device every N steps'},
+    accuracy: {
+      enum: ['per_example', 'batch_mean'],
+      default: 'per_example',
+      description: "an epoch's train and test accuracy: per_example = correct / examples; batch_mean = the mean of per-batch accuracies (the paper's definition: a short last batch weighs as much as a full one)",
+    },
     checkpoint_every: {type: 'integer', minimum: 1, maximum: 100_000, default: 1, description: 'epochs between checkpoints'},
   },
 }
@@ -100,7 +108,7 @@ export const specSchema: JsonSchema = {
       properties: {
         type: {type: 'string', description: 'mixture, or a baseline: resnet18, vit_classifier, perceiver_classifier, cnn_classifier'},
         preset: {type: 'string'},
-        init: {enum: ['torch', 'tfjs'], default: 'torch', description: 'torch: PyTorch default init (U(±1/√fan_in)); tfjs: Glorot/He'},
+        init: {enum: ['torch', 'tfjs'], default: 'torch', description: 'torch: what the PyTorch module does, its own init loop included (module defaults U(±1/√fan_in); torchvision ResNet convs kaiming normal fan_out); tfjs: Glorot/He'},
         num_classes: {type: ['integer', 'null'], minimum: 2, maximum: 1_000_000, default: null, description: 'null = the dataset\'s'},
       },
       additionalProperties: true,

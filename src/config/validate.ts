@@ -138,6 +138,7 @@ export interface ResolvedSpec {
     loss: 'cross_entropy'
     metrics_every: number
     checkpoint_every: number
+    accuracy: 'per_example' | 'batch_mean'
   }
   engine: {backend: string; threads: number | null}
   output: {dir: string}

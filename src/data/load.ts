@@ -10,14 +10,15 @@ import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
 import './builtins.js'
 import {checkCount, DataError} from './errors.js'
+import {RESIZE_MODES, type ResizeMode} from './fit.js'
 import {pipelinesFromConfig, type AugmentConfig, type Pipeline} from './pipeline.js'
 import type {SyntheticConfig} from './synthetic.js'
 
 export interface DataConfig extends DataOptions {
   /** CIFAR-100: 100 fine classes (default) or 20 coarse superclasses. */
   label_mode?: 'fine' | 'coarse'
-  /** How to reach `image_size` from the native size: bilinear resize, or centred zero padding. */
-  resize?: 'bilinear' | 'pad'
+  /** How to reach `image_size` from the native size: Pillow's bilinear, the 4-tap bilinear, or centred zero padding. */
+  resize?: ResizeMode
   /** Keep only the first N training / test examples (quick runs). */
   train_limit?: number
   test_limit?: number
@@ -93,8 +94,8 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
   if (!Number.isInteger(size) || size < 1 || size > 1024) throw new DataError(`data.image_size must be an integer between 1 and 1024; got ${size}.`)
   checkCount('train_limit', cfg.train_limit, 1)
   checkCount('test_limit', cfg.test_limit, 1)
-  if (cfg.resize !== undefined && cfg.resize !== 'bilinear' && cfg.resize !== 'pad') {
-    throw new DataError(`data.resize must be 'bilinear' or 'pad'; got '${String(cfg.resize)}'.`)
+  if (cfg.resize !== undefined && !RESIZE_MODES.includes(cfg.resize as ResizeMode)) {
+    throw new DataError(`data.resize must be one of ${RESIZE_MODES.join(', ')}; got '${String(cfg.resize)}'.`)
   }
   const pipelines = pipelinesFromConfig(cfg.augment)
   const options = datasetOptions(entry, cfg)

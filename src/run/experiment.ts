@@ -22,6 +22,7 @@ import {stringify as yamlStringify} from 'yaml'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
 import {Trainer} from '../engine/trainer.js'
+import {epochAccuracy} from '../ops/metric-sums.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {resolveSpec} from '../config/resolve.js'
 import type {ResolvedSpec} from '../config/validate.js'
@@ -52,6 +53,8 @@ export interface RunSummary {
   best_test_epoch: number | null
   best_train_accuracy: number | null
   final_test_accuracy: number | null
+  /** How the accuracies average: per example, or the mean of per-batch accuracies (the paper's). */
+  accuracy: ResolvedSpec['train']['accuracy']
   train_minutes: number
   eval_minutes: number
   data_minutes: number
@@ -135,7 +138,7 @@ async function evaluate(trainer: Trainer, split: Split, spec: ResolvedSpec): Pro
   }
   const m = await trainer.readMetrics()
   trainer.resetMetrics()
-  return m
+  return {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy)}
 }
 
 /** What a run trains with, made before its folder is written to: a bad spec, backend or dataset stops here. */
@@ -341,6 +344,7 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
       best_test_epoch: bestTest === null ? null : history.find((l) => l.test_accuracy === bestTest)!.epoch,
       best_train_accuracy: best('train_accuracy'),
       final_test_accuracy: last?.test_accuracy ?? null,
+      accuracy: spec.train.accuracy,
       train_minutes: history.reduce((s, l) => s + l.train_seconds, 0) / 60,
       eval_minutes: history.reduce((s, l) => s + l.eval_seconds, 0) / 60,
       data_minutes: history.reduce((s, l) => s + l.data_seconds, 0) / 60,
@@ -407,7 +411,7 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
         if (done % spec.train.metrics_every === 0 || done === perEpoch) {
           const m = await trainer.readMetrics()
           if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(`training loss became ${m.loss} in epoch ${epoch} (by step ${done} of ${perEpoch}); the run stopped and kept its last checkpoint. Lower train.optimizer.lr (now ${spec.train.optimizer.lr}) or check the data`)
-          progress.batch(done, {loss: m.loss, accuracy: m.accuracy, imagesPerSecond: (images * 1000) / (performance.now() - t0)})
+          progress.batch(done, {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), imagesPerSecond: (images * 1000) / (performance.now() - t0)})
         } else if (opts.bars) {
           progress.batch(done)
         }
@@ -422,7 +426,7 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
         epoch,
         epochs: spec.train.epochs,
         train_loss: trainMetrics.loss,
-        train_accuracy: trainMetrics.accuracy,
+        train_accuracy: epochAccuracy(trainMetrics, spec.train.accuracy),
         test_loss: test.loss,
         test_accuracy: test.accuracy,
         train_seconds: trainSeconds,

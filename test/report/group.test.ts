@@ -123,7 +123,7 @@ describe('seed groups', () => {
   it('says in the caption when runs used the per-batch mean or a validation-based selection', (t) => {
     const dir = tempDir(t)
     writeRun(join(dir, 'a'), {name: 'a', label: 'A', test: [0.8]})
-    writeRun(join(dir, 'b'), {name: 'b', label: 'B', test: [0.8], summary: {accuracy_definition: 'batch_mean', selection: 'best_val'}})
+    writeRun(join(dir, 'b'), {name: 'b', label: 'B', test: [0.8], summary: {accuracy: 'batch_mean', selection: 'best_val'}})
     const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
     assert.deepEqual(
       rows.map((r) => [r.selection, r.accuracy_definition]),
