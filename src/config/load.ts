@@ -12,7 +12,7 @@ import {closeSync, constants, fstatSync, openSync, readSync, statSync, type Stat
 import {dirname, isAbsolute, relative, resolve} from 'node:path'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode} from 'yaml'
 import {type Origin, type Problem, SpecError} from './errors.js'
-import {specSchema} from './schema.js'
+import {specSchema} from '../spec/schema.js'
 
 export type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
 export type JsonObject = {[key: string]: Json}

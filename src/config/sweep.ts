@@ -18,7 +18,7 @@ import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {SpecError, type Problem} from './errors.js'
 import {displayPath, isObject, readYamlFile, originOf, type Json} from './load.js'
-import {nameProblem} from './schema.js'
+import {nameProblem} from '../spec/schema.js'
 
 export interface SweepPoint {
   /** Position in the sweep (0-based), used to order the folders and the table. */

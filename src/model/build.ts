@@ -8,7 +8,7 @@ import {datasetEntry, datasetOptions} from '../data/load.js'
 import {BuildContext} from '../registry/context.js'
 import {lookup, RegistryError} from '../registry/registry.js'
 import type {ResolvedSpec} from '../config/validate.js'
-import {MODEL_META_KEYS} from '../config/schema.js'
+import {MODEL_META_KEYS} from '../spec/schema.js'
 import '../registry/builtins.js'
 
 export interface ComponentCount {
