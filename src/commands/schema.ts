@@ -1,5 +1,5 @@
 import {BaseCommand} from '../base-command.js'
-import {editorSchema} from '../spec/schema.js'
+import {editorSchema} from '../config/editor-schema.js'
 import '../registry/builtins.js'
 
 export default class Schema extends BaseCommand<typeof Schema> {

@@ -1,10 +1,11 @@
 /**
  * The JSON Schema of an experiment spec (stage 1). Model and component parameters are checked in
- * stage 2 against each plugin's own schema (see validate.ts), because ajv's `useDefaults` does not
- * reach inside `oneOf`. `editorSchema()` stitches both into one document for editors.
+ * stage 2 against each plugin's own schema (config/validate.ts), because ajv's `useDefaults` does
+ * not reach inside `oneOf`; config/editor-schema.ts stitches both into one document for editors.
  */
 import {BACKENDS} from '../engine/backend.js'
-import {allEntries, names, type JsonSchema} from '../registry/registry.js'
+
+type JsonSchema = Record<string, unknown>
 
 /** Run and sweep names: they become folder names, so no separators, no leading dot. */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
@@ -126,33 +127,3 @@ export const specSchema: JsonSchema = {
 
 /** Keys of the model object that belong to the spec, not to the model plugin's parameters. */
 export const MODEL_META_KEYS = ['type', 'preset', 'init', 'num_classes'] as const
-
-/** One schema for editors: stage 1 plus, per model/component type, its parameters (if/then on `type`). */
-export function editorSchema(): JsonSchema {
-  const schema = structuredClone(specSchema) as {properties: Record<string, Record<string, unknown>>; $defs?: Record<string, unknown>}
-  const entries = allEntries()
-  const byKind = (kind: string) => entries.filter((e) => e.kind === kind)
-  const branch = (e: {name: string; schema: JsonSchema}, meta: Record<string, unknown>) => ({
-    if: {properties: {type: {const: e.name}}, required: ['type']},
-    then: {...e.schema, properties: {...(e.schema.properties as object), ...meta}},
-  })
-  const partMeta = {type: {type: 'string'}, preset: {type: 'string'}}
-  const modelMeta = Object.fromEntries(MODEL_META_KEYS.map((k) => [k, (specSchema.properties as Record<string, {properties: Record<string, unknown>}>).model.properties[k]]))
-  schema.properties.model = {...schema.properties.model, allOf: byKind('model').map((e) => branch(e, modelMeta)), properties: {...(schema.properties.model.properties as object), type: {enum: byKind('model').map((e) => e.name)}}}
-  schema.$defs = {
-    component: {type: 'object', required: ['type'], properties: {type: {enum: byKind('component').map((e) => e.name)}}, allOf: byKind('component').map((e) => branch(e, partMeta))},
-    transform: {type: 'object', required: ['type'], properties: {type: {enum: names('transform')}}, allOf: allEntries(['transform']).map((e) => branch(e, {type: {type: 'string'}}))},
-  }
-  const data = schema.properties.data as {properties: Record<string, Record<string, unknown>>}
-  const augment = data.properties.augment as {oneOf: Record<string, unknown>[]}
-  augment.oneOf[2] = {type: 'array', items: {oneOf: [{enum: names('transform')}, {$ref: '#/$defs/transform'}]}}
-  schema.properties.data = {
-    ...data,
-    properties: {...data.properties, dataset: {...data.properties.dataset, enum: names('dataset')}},
-    allOf: allEntries(['dataset']).map((e) => ({
-      if: {properties: {dataset: {const: e.name}}, required: ['dataset']},
-      then: {properties: e.schema.properties ?? {}, ...(e.schema.required ? {required: e.schema.required} : {})},
-    })),
-  }
-  return schema
-}

@@ -2,7 +2,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {editorSchema} from '../../src/spec/schema.js'
+import {editorSchema} from '../../src/config/editor-schema.js'
 import {REPO} from '../helpers.js'
 import '../../src/registry/builtins.js'
 
