@@ -5,7 +5,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {stringify} from 'yaml'
 import {loadSpec} from '../src/config/load.js'
-import {validateSpec, type ResolvedSpec} from '../src/config/validate.js'
+import {validateSpec} from '../src/config/validate.js'
+import type {ResolvedSpec} from '../src/spec/schema.js'
 import '../src/registry/builtins.js'
 
 export function tempDir(prefix = 'mixture-test-'): string {

@@ -15,7 +15,7 @@ export function editorSchema(): JsonSchema {
     then: {...e.schema, properties: {...(e.schema.properties as object), ...meta}},
   })
   const partMeta = {type: {type: 'string'}, preset: {type: 'string'}}
-  const modelMeta = Object.fromEntries(MODEL_META_KEYS.map((k) => [k, (specSchema.properties as Record<string, {properties: Record<string, unknown>}>).model.properties[k]]))
+  const modelMeta = Object.fromEntries(MODEL_META_KEYS.map((k) => [k, specSchema.properties.model.properties[k]]))
   schema.properties.model = {...schema.properties.model, allOf: byKind('model').map((e) => branch(e, modelMeta)), properties: {...(schema.properties.model.properties as object), type: {enum: byKind('model').map((e) => e.name)}}}
   schema.$defs = {
     component: {type: 'object', required: ['type'], properties: {type: {enum: byKind('component').map((e) => e.name)}}, allOf: byKind('component').map((e) => branch(e, partMeta))},

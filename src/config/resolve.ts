@@ -1,6 +1,7 @@
 /** The whole path from a spec file on disk to a validated, resolved spec: load, plugins, validate. */
 import {loadSpec, type LoadedSpec} from './load.js'
-import {validateSpec, type ResolvedSpec} from './validate.js'
+import {validateSpec} from './validate.js'
+import type {ResolvedSpec} from '../spec/schema.js'
 import {loadPlugins, pluginPaths} from '../registry/plugins.js'
 import '../registry/builtins.js'
 

@@ -24,7 +24,7 @@ import {describeBackend, requestedBackend, selectBackend, type BackendChoice} fr
 import {Trainer} from '../engine/trainer.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {resolveSpec} from '../config/resolve.js'
-import type {ResolvedSpec} from '../config/validate.js'
+import type {ResolvedSpec} from '../spec/schema.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {paramTable} from '../model/table.js'
 import {augmentFromConfig, batches, loadDataset, numBatches, type Dataset, type Split} from '../data/index.js'
@@ -163,7 +163,7 @@ async function prepare(spec: ResolvedSpec, opts: RunOptions, log: (m: string) =>
   const built = buildModel(spec)
   let dataset: Dataset
   try {
-    dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
+    dataset = await loadDataset(spec.data, {dataDir: opts.dataDir ?? spec.data.data_dir, log, bars: opts.bars})
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
   } catch (error) {
     built.model.dispose()
@@ -364,7 +364,7 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
   const size = spec.data.image_size
   const bs = spec.train.batch_size
   const perEpoch = Math.min(numBatches(dataset.train.count, bs), spec.train.steps_per_epoch ?? Infinity)
-  const augment = augmentFromConfig(spec.data as never)
+  const augment = augmentFromConfig(spec.data)
   const interrupted = (when: string) => new InterruptedError(`interrupted ${when}`, opts.stop?.signal)
   /** What kernel tuning chose before the first step (null: nothing to choose; undefined: not yet). */
   let tuning: string | null | undefined
