@@ -21,6 +21,7 @@ import {dirname, join, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
+import {effectiveEngine, pinnedRoutesFile} from '../engine/settings.js'
 import {Trainer} from '../engine/trainer.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {resolveSpec} from '../config/resolve.js'
@@ -149,13 +150,16 @@ interface Session {
   trainer: Trainer
 }
 
-async function prepare(spec: ResolvedSpec, opts: RunOptions, log: (m: string) => void, requested: string | undefined): Promise<Session> {
-  if (spec.engine.threads) process.env.MIXTURE_THREADS = String(spec.engine.threads)
-  const backend: BackendChoice = await selectBackend(requestedBackend(requested))
+async function prepare(resolved: ResolvedSpec, opts: RunOptions, log: (m: string) => void, requested: string | undefined): Promise<Session> {
+  // The engine settings in effect (environment overrides applied) are the run's: config.yaml records them.
+  const {engine, overrides} = effectiveEngine(resolved.engine)
+  const spec: ResolvedSpec = {...resolved, engine}
+  const backend: BackendChoice = await selectBackend(requestedBackend(requested), {threads: engine.threads, webgpu: engine.webgpu})
   log(describeBackend(backend))
+  for (const line of overrides) log(`engine: ${line}`)
   // Kernel routes (webgpu): pinned from MIXTURE_WEBGPU_ROUTES, or from a resumed run's folder.
   const tuner = kernelTuner(tf.getBackend())
-  const routesEnv = process.env.MIXTURE_WEBGPU_ROUTES
+  const routesEnv = pinnedRoutesFile()
   if (routesEnv) {
     if (tuner) log(`kernel routes: ${pinRoutes(tuner, resolve(routesEnv), 'MIXTURE_WEBGPU_ROUTES')}`)
     else log(`MIXTURE_WEBGPU_ROUTES is ignored: the ${tf.getBackend()} backend has no kernel routes to pin`)
@@ -208,11 +212,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
     dispose(session)
     throw error
   }
-  writeFileAtomic(join(runDir, 'config.yaml'), configYaml(spec))
+  writeFileAtomic(join(runDir, 'config.yaml'), configYaml(session.spec))
   writeFileAtomic(join(runDir, 'overrides.yaml'), yamlStringify(loaded.overrides))
   writeMetricsFile(runDir, [])
   writeFileAtomic(join(runDir, 'env.json'), `${JSON.stringify({...environment(session.backend), data_source: session.dataset.source}, null, 2)}\n`)
-  writeNumerics(runDir, currentNumerics(session.backend))
+  writeNumerics(runDir, currentNumerics(session.backend, process.env, session.spec.engine))
   return train(session, {runDir, lock, history: [], startEpoch: 1, checkpointEpoch: 0, opts, log})
 }
 
@@ -255,7 +259,7 @@ async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: strin
       }
       throw error
     }
-    const now = currentNumerics(session.backend)
+    const now = currentNumerics(session.backend, process.env, session.spec.engine)
     const changes = plan.numerics ? checkResumeNumerics(runDir, plan.numerics, now, Boolean(opts.force)) : []
     restoreCheckpoint(plan.checkpoint, session.built.model, plan.fromBest ? undefined : session.trainer)
     // Everything is checked; from here on the folder is written to.

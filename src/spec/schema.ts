@@ -7,6 +7,7 @@
  */
 import {Type, type Static} from '@sinclair/typebox'
 import {BACKENDS} from '../engine/backend.js'
+import {engineSwitchSchema} from '../backends/webgpu/switches.js'
 import {constant, enumOf, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
 
 /** Run and sweep names: they become folder names, so no separators, no leading dot. */
@@ -93,7 +94,8 @@ const modelSchema = openObject({
 const engineSchema = Type.Object(
   {
     backend: withDefault(enumOf(BACKENDS), 'auto'),
-    threads: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'CPU threads (null = all cores)'}), null),
+    threads: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'CPU threads (null = all cores; MIXTURE_THREADS overrides)'}), null),
+    webgpu: withDefault(engineSwitchSchema(), {}),
   },
   {additionalProperties: false},
 )

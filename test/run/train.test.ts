@@ -148,3 +148,23 @@ test('trains on official-format files found in --data-dir (CIFAR-10 binary)', as
   // 40 training images, 8 test images
   assert.ok(Number.isInteger(rows[0].test_accuracy * 8))
 })
+
+test('an environment variable that overrides an engine key is said after the backend line and recorded in config.yaml', async () => {
+  const dir = tempDir()
+  const lines: string[] = []
+  const saved = process.env.MIXTURE_WEBGPU_FUSED
+  process.env.MIXTURE_WEBGPU_FUSED = '0'
+  let result: RunSummary
+  try {
+    result = (await runExperiment({spec: writeSpec(spec({train: {epochs: 1, batch_size: 32}}), dir), outDir: join(dir, 'r'), log: (m) => lines.push(m)})) as RunSummary
+  } finally {
+    if (saved === undefined) delete process.env.MIXTURE_WEBGPU_FUSED
+    else process.env.MIXTURE_WEBGPU_FUSED = saved
+  }
+  assert.match(lines[0], /^backend: cpu/)
+  assert.equal(lines[1], 'engine: MIXTURE_WEBGPU_FUSED=0 overrides engine.webgpu.fused (true)')
+  const config = parseYaml(readFileSync(join(result.run_dir, 'config.yaml'), 'utf8'))
+  assert.equal(config.engine.webgpu.fused, false, 'the folder reproduces the run without the variable')
+  assert.equal(config.engine.webgpu.graph, true)
+  assert.deepEqual(JSON.parse(readFileSync(join(result.run_dir, 'numerics.json'), 'utf8')).switches, {MIXTURE_WEBGPU_FUSED: '0'})
+})
