@@ -14,7 +14,7 @@ import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
-import {UsageError} from '../base-command.js'
+import {UsageError} from '../errors.js'
 import {writeFileAtomic} from './files.js'
 
 export const CHECKPOINT_MAGIC = 'MIXCKPT2'

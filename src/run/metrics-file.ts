@@ -5,7 +5,7 @@
  */
 import {appendFileSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {UsageError} from '../base-command.js'
+import {UsageError} from '../errors.js'
 import {writeFileAtomic} from './files.js'
 import type {EpochLine} from './progress.js'
 

@@ -15,7 +15,7 @@ import {join} from 'node:path'
 import type {BackendChoice} from '../engine/backend.js'
 import type {EngineSettings} from '../engine/settings.js'
 import {nonNumericSwitches} from '../backends/webgpu/switches.js'
-import {UsageError} from '../base-command.js'
+import {UsageError} from '../errors.js'
 import {writeFileAtomic} from './files.js'
 
 export const NUMERICS_FILE = 'numerics.json'

@@ -7,7 +7,8 @@ import {join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {tf} from '../../src/engine/tf.js'
 import {runExperiment, NonFiniteLossError, type RunSummary} from '../../src/run/experiment.js'
-import {InterruptedError, withInterrupt} from '../../src/base-command.js'
+import {withInterrupt} from '../../src/base-command.js'
+import {InterruptedError} from '../../src/errors.js'
 import {tempDir, writeSpec} from '../helpers.js'
 
 const spec = (extra: Record<string, unknown> = {}) => ({
