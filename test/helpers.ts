@@ -7,7 +7,7 @@ import {stringify} from 'yaml'
 import {loadSpec} from '../src/config/load.js'
 import {validateSpec} from '../src/config/validate.js'
 import type {ResolvedSpec} from '../src/spec/schema.js'
-import '../src/registry/builtins.js'
+import '../src/builtins.js'
 
 export function tempDir(prefix = 'mixture-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix))

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {allEntries, DATA_KINDS, KINDS, type AnyEntry} from '../registry/registry.js'
-import '../registry/builtins.js'
+import '../builtins.js'
 
 interface Listed {
   kind: string

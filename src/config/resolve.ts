@@ -2,8 +2,8 @@
 import {loadSpec, type LoadedSpec} from './load.js'
 import {validateSpec} from './validate.js'
 import type {ResolvedSpec} from '../spec/schema.js'
-import {loadPlugins, pluginPaths} from '../registry/plugins.js'
-import '../registry/builtins.js'
+import {loadPlugins, pluginPaths} from './plugins.js'
+import '../builtins.js'
 
 export interface Resolved {
   loaded: LoadedSpec

@@ -1,0 +1,12 @@
+/** Registers everything that ships with the project. Each plugin is one file; adding one is one line here. */
+import './blocks/alternating.js'
+import './blocks/joint.js'
+import './model/mixture.js'
+import '../plugins/heads.js'
+import '../plugins/norm.js'
+import '../plugins/token-image.js'
+import '../plugins/cnn.js'
+import '../plugins/vit.js'
+import '../plugins/perceiver.js'
+import '../plugins/resnet.js'
+import './data/builtins.js'
