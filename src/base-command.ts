@@ -9,6 +9,8 @@ import {MAX_PROBLEMS_SHOWN, SpecError} from './config/errors.js'
 import {RegistryError} from './registry/registry.js'
 import {DataError} from './data/errors.js'
 import {InterruptedError, STOP_SIGNALS, UsageError, type StopRequest, type StopSignal} from './errors.js'
+// Every command starts with the built-in models, components, datasets and transforms registered.
+import './builtins.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 

@@ -3,7 +3,6 @@ import {loadSpec, type LoadedSpec} from './load.js'
 import {validateSpec} from './validate.js'
 import type {ResolvedSpec} from '../spec/schema.js'
 import {loadPlugins, pluginPaths} from './plugins.js'
-import '../builtins.js'
 
 export interface Resolved {
   loaded: LoadedSpec

@@ -8,7 +8,6 @@
 import {lookup, namesInOrder, type DatasetDef, type DatasetSplit} from '../registry/registry.js'
 import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
-import './builtins.js'
 import type {DataOptions} from '../spec/schema.js'
 import {checkCount, DataError} from './errors.js'
 import {pipelinesFromConfig, type Pipeline} from './pipeline.js'

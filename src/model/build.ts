@@ -9,7 +9,6 @@ import {BuildContext} from '../registry/context.js'
 import {lookup, RegistryError} from '../registry/registry.js'
 import type {DataOptions, ResolvedSpec} from '../spec/schema.js'
 import {MODEL_META_KEYS} from '../spec/schema.js'
-import '../builtins.js'
 
 export interface ComponentCount {
   /** Dotted owner, e.g. `block1.vit`, `block1.vit_adapter`, `norm`, `head`. */
