@@ -15,7 +15,7 @@ import {readFileSync} from 'node:fs'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
 import {UsageError} from '../errors.js'
-import {writeFileAtomic} from './files.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export const CHECKPOINT_MAGIC = 'MIXCKPT2'
 const MAGIC_V1 = 'MIXCKPT1'

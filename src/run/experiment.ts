@@ -32,7 +32,7 @@ import {augmentFromConfig, batches, loadDataset, numBatches, type Dataset, type 
 import {InterruptedError, UsageError, type StopRequest} from '../errors.js'
 import {restoreCheckpoint, saveCheckpoint, type CheckpointMeta} from './checkpoint.js'
 import {environment, recordResume} from './env.js'
-import {writeFileAtomic} from './files.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 import {createUniqueDir, removeStaleTemps} from './folders.js'
 import {acquireLock, type Lock} from './lock.js'
 import {appendMetricsRow, METRICS_HEADER, setAsideRows, writeMetricsFile, type MetricsRow} from './metrics-file.js'

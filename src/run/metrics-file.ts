@@ -6,7 +6,7 @@
 import {appendFileSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {UsageError} from '../errors.js'
-import {writeFileAtomic} from './files.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 import type {EpochLine} from './progress.js'
 
 export const METRICS_FILE = 'metrics.csv'

@@ -16,7 +16,7 @@ import type {BackendChoice} from '../engine/backend.js'
 import type {EngineSettings} from '../engine/settings.js'
 import {nonNumericSwitches} from '../backends/webgpu/switches.js'
 import {UsageError} from '../errors.js'
-import {writeFileAtomic} from './files.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export const NUMERICS_FILE = 'numerics.json'
 
