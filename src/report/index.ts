@@ -18,12 +18,11 @@ import {curvesTitle, Figure, figures, renderPng, renderSvg} from './plot.js'
 import {tableCaption} from './selection.js'
 import {renderCsv, renderExtendedCsv, renderMarkdown, TableRow, toTableRows} from './table.js'
 import {ReportError} from './types.js'
-import {writeFileAtomic} from './write.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export {ReportError} from './types.js'
 export {collectGroups} from './group.js'
 export {curvesTitle} from './plot.js'
-export {writeFileAtomic} from './write.js'
 export type {RunRecord} from './types.js'
 export type {TableRow} from './table.js'
 

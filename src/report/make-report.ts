@@ -19,7 +19,7 @@ import {curvesTitle, figures} from './plot.js'
 import {tableCaption} from './selection.js'
 import {formatAccuracy, formatMinutes, incompleteNote, paperNote, toTableRows} from './table.js'
 import {ReportError, RunRecord} from './types.js'
-import {writeFileAtomic} from './write.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export interface MakeReportOptions {
   /** Run folders, sweep folders or folders above them. */
