@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
-import {displayPath} from '../config/load.js'
+import {displayPath} from '../fs/display-path.js'
 import {setFlag} from '../flags.js'
 import type {ResolvedSpec} from '../spec/schema.js'
 

@@ -17,7 +17,8 @@ import {existsSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {SpecError, type Problem} from './errors.js'
-import {displayPath, isObject, readYamlFile, originOf, type Json} from './load.js'
+import {isObject, readYamlFile, originOf, type Json} from './load.js'
+import {displayPath} from '../fs/display-path.js'
 import {nameProblem} from '../spec/schema.js'
 
 export interface SweepPoint {

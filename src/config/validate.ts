@@ -8,7 +8,8 @@ import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
 import {type Problem, SpecError, suggest} from './errors.js'
-import {displayPath, isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
+import {displayPath} from '../fs/display-path.js'
+import {isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
 import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../spec/schema.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})

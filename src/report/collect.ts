@@ -7,10 +7,11 @@
  * sorted by the paper's order of model labels (see paper.ts), then by dataset and name.
  */
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
-import {basename, dirname, join, relative, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {liveStatus} from '../run/status.js'
+import {displayPath} from '../fs/display-path.js'
 import {findPaperRow} from './paper.js'
 import {accuracyDefinitionOf, selectionOf} from './selection.js'
 import {CURVE_METRICS, CurvePoint, EpochMetrics, ReportError, RunRecord, RunStatus, SPLITS} from './types.js'
@@ -26,13 +27,6 @@ export interface Collected {
   /** Sweep indexes found, with their folders (in the order read). */
   sweeps: {dir: string; index: SweepIndex}[]
   warnings: string[]
-}
-
-/** Path for messages: relative to the working directory when that is shorter. */
-export function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path)
-  if (rel === '') return '.'
-  return rel.startsWith('..') ? path : rel
 }
 
 /** `metrics.csv` text as one record per line, every column by its header name (numbers; NaN where blank). */

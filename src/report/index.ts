@@ -11,7 +11,7 @@ import {mkdirSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import type {TopLevelSpec} from 'vega-lite'
 
-import {displayPath} from './collect.js'
+import {displayPath} from '../fs/display-path.js'
 import {renderCurvesCsv} from './curves.js'
 import {collectGroups} from './group.js'
 import {curvesTitle, Figure, figures, renderPng, renderSvg} from './plot.js'

@@ -10,7 +10,7 @@ import {basename, dirname, join, resolve} from 'node:path'
 import type {TopLevelSpec} from 'vega-lite'
 
 import {browserBundles} from './bundles.js'
-import {displayPath} from './collect.js'
+import {displayPath} from '../fs/display-path.js'
 import {confusionSpec, matrixAccuracy, readConfusionMatrices} from './confusion.js'
 import {collectGroups, RunGroup} from './group.js'
 import {renderReportHtml, ReportSection, RunDetails} from './html.js'
