@@ -23,6 +23,9 @@ export class InterruptedError extends Error {
   }
 }
 
+/** The loss became NaN or infinite: the run stops, keeping its last checkpoint; exit code 1. */
+export class NonFiniteLossError extends Error {}
+
 /** Set by the signal handlers; checked by the training loop between steps. */
 export interface StopRequest {
   requested: boolean

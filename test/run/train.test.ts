@@ -2,13 +2,14 @@
 // reproducible, resume continues exactly, NaN stops the run, memory stays flat.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, writeFileSync, mkdirSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {tf} from '../../src/engine/tf.js'
-import {runExperiment, NonFiniteLossError, type RunSummary} from '../../src/run/experiment.js'
+import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
+import {resolveSpec} from '../../src/config/resolve.js'
 import {withInterrupt} from '../../src/base-command.js'
-import {InterruptedError} from '../../src/errors.js'
+import {InterruptedError, NonFiniteLossError} from '../../src/errors.js'
 import {tempDir, writeSpec} from '../helpers.js'
 
 const spec = (extra: Record<string, unknown> = {}) => ({
@@ -168,4 +169,15 @@ test('an environment variable that overrides an engine key is said after the bac
   assert.equal(config.engine.webgpu.fused, false, 'the folder reproduces the run without the variable')
   assert.equal(config.engine.webgpu.graph, true)
   assert.deepEqual(JSON.parse(readFileSync(join(result.run_dir, 'numerics.json'), 'utf8')).switches, {MIXTURE_WEBGPU_FUSED: '0'})
+})
+
+test('a spec resolved once is trained as it was resolved: the file is not read again', async () => {
+  const dir = tempDir()
+  const file = writeSpec(spec({train: {epochs: 1, batch_size: 32}}), dir)
+  const resolved = await resolveSpec(file, ['seed=5'])
+  rmSync(file)
+  const result = (await runExperiment({resolved, outDir: join(dir, 'r'), log: quiet})) as RunSummary
+  assert.equal(result.status, 'completed')
+  assert.equal(result.seed, 5)
+  assert.deepEqual(parseYaml(readFileSync(join(result.run_dir, 'overrides.yaml'), 'utf8')), {seed: 5})
 })
