@@ -274,7 +274,7 @@ export interface Override {
 /** Parse `key=value` (value as YAML; `key=` sets null). */
 export function parseOverride(text: string): Override {
   const eq = text.indexOf('=')
-  if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${text}" is not key=value; write e.g. --set train.lr=3e-4`}])
+  if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${text}" is not key=value; write e.g. --set train.optimizer.lr=3e-4`}])
   const path = text.slice(0, eq).trim()
   try {
     parsePath(path)

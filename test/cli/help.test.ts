@@ -53,6 +53,14 @@ test('help shows no empty default and says what the data topic is', () => {
   assert.match(mixture(['data', 'fetch', '--help']).stdout, /--\[no-\]progress/)
 })
 
+test('no command’s help shows an empty default', async () => {
+  for (const command of await ownCommands()) {
+    const help = mixture([...command.id.split(':'), '--help'])
+    assert.equal(help.code, 0, command.id)
+    assert.doesNotMatch(help.stdout, /\[default: \]/, `mixture ${command.id.replace(':', ' ')} --help`)
+  }
+})
+
 test('a mistyped command is named and exits 127 (on a terminal it offers the closest command)', () => {
   const r = mixture(['tabel'])
   assert.equal(r.code, 127)
