@@ -1,5 +1,5 @@
 /**
- * The residual CNN stack of every mixture block (SPEC: units 3→32→32→128→128→3, spatial size kept),
+ * The residual CNN stack of every mixture block (docs/paper.md: units 3→32→32→128→128→3, spatial size kept),
  * and the CNN-only classifier of the Perceiver table (CNN stack + Linear head).
  *
  * Unit (c_in → c_out): conv 3×3 (pad 1, bias) → BatchNorm; shortcut = identity when c_in = c_out,
