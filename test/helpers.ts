@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {stringify} from 'yaml'
 import {loadSpec} from '../src/config/load.js'
 import {validateSpec} from '../src/config/validate.js'
-import type {ResolvedSpec} from '../src/spec/schema.js'
+import type {ResolvedSpec} from '../src/schema/spec.js'
 import '../src/builtins.js'
 
 /** The smallest spec that trains end to end in about a second: a one-unit CNN on synthetic 8×8 images, on cpu. */

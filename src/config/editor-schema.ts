@@ -1,9 +1,9 @@
 /**
- * `mixture schema`: the spec's schema (src/spec/schema.ts) and, per model, component, dataset and
+ * `mixture schema`: the spec's schema (src/schema/spec.ts) and, per model, component, dataset and
  * transform the registry holds, its parameters, as one JSON Schema document for editors.
  */
 import {allEntries, names, type JsonSchema} from '../registry/registry.js'
-import {MODEL_META_KEYS, specSchema} from '../spec/schema.js'
+import {MODEL_META_KEYS, specSchema} from '../schema/spec.js'
 
 /** One schema for editors: stage 1 plus, per model/component type, its parameters (if/then on `type`). */
 export function editorSchema(): JsonSchema {

@@ -12,7 +12,7 @@ import {closeSync, constants, fstatSync, openSync, readSync, statSync, type Stat
 import {dirname, resolve} from 'node:path'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode} from 'yaml'
 import {type Origin, type Problem, SpecError} from './errors.js'
-import {specSchema} from '../spec/schema.js'
+import {specSchema} from '../schema/spec.js'
 import {displayPath} from '../fs/display-path.js'
 
 export type Json = null | boolean | number | string | Json[] | {[key: string]: Json}

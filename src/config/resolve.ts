@@ -1,7 +1,7 @@
 /** The whole path from a spec file on disk to a validated, resolved spec: load, plugins, validate. */
 import {loadSpec, type LoadedSpec} from './load.js'
 import {validateSpec} from './validate.js'
-import type {ResolvedSpec} from '../spec/schema.js'
+import type {ResolvedSpec} from '../schema/spec.js'
 import {loadPlugins, pluginPaths} from './plugins.js'
 
 export interface Resolved {

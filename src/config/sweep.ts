@@ -19,7 +19,7 @@ import {stringify as yamlStringify} from 'yaml'
 import {SpecError, type Problem} from './errors.js'
 import {isObject, readYamlFile, originOf, type Json} from './load.js'
 import {displayPath} from '../fs/display-path.js'
-import {nameProblem} from '../spec/schema.js'
+import {nameProblem} from '../schema/spec.js'
 
 export interface SweepPoint {
   /** Position in the sweep (0-based), used to order the folders and the table. */

@@ -10,7 +10,7 @@ import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKin
 import {type Problem, SpecError, suggest} from './errors.js'
 import {displayPath} from '../fs/display-path.js'
 import {isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
-import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../spec/schema.js'
+import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
 const compiled = new WeakMap<object, ValidateFunction>()

@@ -8,11 +8,11 @@
 import {lookup, namesInOrder, type DatasetDef, type DatasetSplit} from '../registry/registry.js'
 import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
-import type {DataOptions} from '../spec/schema.js'
+import type {DataOptions} from '../schema/spec.js'
 import {checkCount, DataError} from './errors.js'
 import {pipelinesFromConfig, type Pipeline} from './pipeline.js'
 
-/** A dataset's options as `loadDataset` takes them: the spec's `data:` section (src/spec/schema.ts). */
+/** A dataset's options as `loadDataset` takes them: the spec's `data:` section (src/schema/spec.ts). */
 export type DataConfig = DataOptions
 
 export interface Dataset {

@@ -13,12 +13,12 @@ import {lookup, namesInOrder, type ImageTransform, type RandomSource} from '../r
 import {paramErrors} from '../registry/params.js'
 import {resolveAugment, toUnit, type AugmentParams} from './augment.js'
 import {DataError} from './errors.js'
-import type {DataOptions, TransformSpec} from '../spec/schema.js'
+import type {DataOptions, TransformSpec} from '../schema/spec.js'
 import {paperAugment} from './transforms.js'
 
 export type {TransformSpec}
 
-/** What `data.augment` may hold (src/spec/schema.ts), or null for none. */
+/** What `data.augment` may hold (src/schema/spec.ts), or null for none. */
 export type AugmentConfig = DataOptions['augment'] | null
 
 /** Transforms made from their parameters, in the order they run. */

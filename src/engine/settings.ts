@@ -6,7 +6,7 @@
  * `MIXTURE_BACKEND` (backend.ts).
  */
 import {overrideEngineSwitches, webgpuSwitch} from '../backends/webgpu/switches.js'
-import type {ResolvedSpec} from '../spec/schema.js'
+import type {ResolvedSpec} from '../schema/spec.js'
 
 export type EngineSettings = ResolvedSpec['engine']
 

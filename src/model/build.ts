@@ -7,8 +7,8 @@ import {tfl, type LayersModel, type SymbolicTensor} from '../engine/tf.js'
 import {datasetEntry, datasetOptions} from '../data/load.js'
 import {BuildContext} from '../registry/context.js'
 import {lookup, RegistryError} from '../registry/registry.js'
-import type {DataOptions, ResolvedSpec} from '../spec/schema.js'
-import {MODEL_META_KEYS} from '../spec/schema.js'
+import type {DataOptions, ResolvedSpec} from '../schema/spec.js'
+import {MODEL_META_KEYS} from '../schema/spec.js'
 
 export interface ComponentCount {
   /** Dotted owner, e.g. `block1.vit`, `block1.vit_adapter`, `norm`, `head`. */

@@ -4,7 +4,7 @@
  */
 import {Type} from '@sinclair/typebox'
 import {lookup, registerModel, RegistryError, type BlockParts, type ComponentDef, type Flow} from '../registry/registry.js'
-import {openObject, withDefault, type Resolved} from '../spec/typebox.js'
+import {openObject, withDefault, type Resolved} from '../schema/typebox.js'
 import type {BuildContext} from '../registry/context.js'
 import type {SymbolicTensor} from '../engine/tf.js'
 

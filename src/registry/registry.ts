@@ -6,7 +6,7 @@
  */
 import type {SymbolicTensor} from '../engine/tf.js'
 import type {BuildContext} from './context.js'
-import type {DataOptions} from '../spec/schema.js'
+import type {DataOptions} from '../schema/spec.js'
 
 export type {DataOptions}
 

@@ -6,7 +6,7 @@
 import {tf} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
 import {batches, type Pipeline, type Split} from '../data/index.js'
-import type {ResolvedSpec} from '../spec/schema.js'
+import type {ResolvedSpec} from '../schema/spec.js'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
 import type {Progress} from './progress.js'
 

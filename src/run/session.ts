@@ -11,7 +11,7 @@ import {effectiveEngine, pinnedRoutesFile} from '../engine/settings.js'
 import {Trainer} from '../engine/trainer.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {loadDataset, type Dataset} from '../data/index.js'
-import type {ResolvedSpec} from '../spec/schema.js'
+import type {ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {pinRoutes} from './kernel-routes.js'
 

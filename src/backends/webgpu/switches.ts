@@ -11,7 +11,7 @@
  * The boolean ones are on unless set to exactly `0` (ALLOW_SOFTWARE: off unless exactly `1`).
  */
 import {Type, type Static, type TBoolean, type TInteger, type TObject} from '@sinclair/typebox'
-import {withDefault, type TDefault} from '../../spec/typebox.js'
+import {withDefault, type TDefault} from '../../schema/typebox.js'
 
 interface Switch<T> {
   /** The environment variable. */

@@ -4,7 +4,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {configureWebgpuSwitches, overrideEngineSwitches, WEBGPU_SWITCHES, webgpuSwitch} from '../../../src/backends/webgpu/switches.js'
-import {specSchema} from '../../../src/spec/schema.js'
+import {specSchema} from '../../../src/schema/spec.js'
 import {NOT_NUMERIC} from '../../../src/run/numerics.js'
 import {resolveObject} from '../../helpers.js'
 
