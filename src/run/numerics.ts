@@ -13,7 +13,7 @@
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {BackendChoice} from '../engine/backend.js'
-import type {EngineSettings} from '../engine/settings.js'
+import type {EngineSettings} from './engine-settings.js'
 import {nonNumericSwitches} from '../backends/webgpu/switches.js'
 import {UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'

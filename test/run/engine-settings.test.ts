@@ -1,7 +1,7 @@
 // The engine settings a run uses: the spec's engine keys with the environment's overrides applied.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {effectiveEngine} from '../../src/engine/settings.js'
+import {effectiveEngine} from '../../src/run/engine-settings.js'
 import {resolveObject} from '../helpers.js'
 
 const engine = resolveObject({name: 'x', data: {dataset: 'synthetic'}, model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]}, engine: {threads: 2, webgpu: {graph: false}}}).engine

@@ -3,7 +3,7 @@
  * the environment variables that override them applied. The result goes to the backends as values
  * (`selectBackend`), into the run folder (config.yaml, numerics.json), and each override is said in
  * the run's first lines. The backend itself is chosen by `--backend`, `engine.backend` and
- * `MIXTURE_BACKEND` (backend.ts).
+ * `MIXTURE_BACKEND` (engine/backend.ts).
  */
 import {overrideEngineSwitches, webgpuSwitch} from '../backends/webgpu/switches.js'
 import type {ResolvedSpec} from '../schema/spec.js'
