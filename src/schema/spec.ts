@@ -8,7 +8,7 @@
 import {Type, type Static} from '@sinclair/typebox'
 import {BACKENDS} from '../engine/backend.js'
 import {engineSwitchSchema} from '../backends/webgpu/switches.js'
-import {constant, enumOf, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
+import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
 
 /** Run and sweep names: they become folder names, so no separators, no leading dot. */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
@@ -95,7 +95,7 @@ const engineSchema = Type.Object(
   {
     backend: withDefault(enumOf(BACKENDS), 'auto'),
     threads: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'CPU threads (null = all cores; MIXTURE_THREADS overrides)'}), null),
-    webgpu: withDefault(engineSwitchSchema(), {}),
+    webgpu: withDefault(filledObject(engineSwitchSchema()), {}),
   },
   {additionalProperties: false},
 )

@@ -16,6 +16,13 @@ export function withDefault<T extends TSchema>(schema: T, value: Static<T>): TDe
   return Type.Optional({...schema, default: value}) as TDefault<T>
 }
 
+/** An object every key of which has a default in its schema (`engine.webgpu`): each key optional to write, present once validated. */
+export function filledObject<P extends TProperties>(schema: TObject<P>): TObject<{[K in keyof P]: TDefault<P[K]>}> {
+  for (const [key, property] of Object.entries(schema.properties)) if (!('default' in property)) throw new Error(`filledObject: ${key} has no default`)
+  const properties = Object.fromEntries(Object.entries(schema.properties).map(([key, property]) => [key, Type.Optional(property)]))
+  return Type.Object(properties, {additionalProperties: schema.additionalProperties}) as TObject<{[K in keyof P]: TDefault<P[K]>}>
+}
+
 /** An object that also takes keys it does not list (checked in stage 2, against a plugin's or dataset's own schema). */
 export type TOpen<P extends TProperties> = TObject<P> & {additionalProperties: true}
 

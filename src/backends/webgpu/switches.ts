@@ -11,7 +11,6 @@
  * The boolean ones are on unless set to exactly `0` (ALLOW_SOFTWARE: off unless exactly `1`).
  */
 import {Type, type Static, type TBoolean, type TInteger, type TObject} from '@sinclair/typebox'
-import {withDefault, type TDefault} from '../../schema/typebox.js'
 
 interface Switch<T> {
   /** The environment variable. */
@@ -28,7 +27,7 @@ interface Switch<T> {
 interface EngineSwitch<T, K extends string, S extends TBoolean | TInteger> extends Switch<T> {
   key: K
   /** The spec key's schema: its type and bounds, the default (the value when nothing sets it), the description. */
-  schema: TDefault<S>
+  schema: S
 }
 
 /** A switch of the environment only, with why it does not change the numbers (numerics.json leaves it out). */
@@ -46,7 +45,7 @@ function describe(key: string, changes: string): string {
 
 /** A switch on unless its variable is `0`. */
 function onUnless0<const K extends string>(key: K, changes: string): EngineSwitch<boolean, K, TBoolean> {
-  return {key, variable: engineVariable(key), default: 'on', changes, read: (raw) => raw !== '0', schema: withDefault(Type.Boolean({description: describe(key, changes)}), true)}
+  return {key, variable: engineVariable(key), default: 'on', changes, read: (raw) => raw !== '0', schema: Type.Boolean({default: true, description: describe(key, changes)})}
 }
 
 /** A positive integer from the variable; anything else (unset, not an integer, under 1) is the default. */
@@ -59,7 +58,7 @@ function positiveOr(fallback: number): (raw: string | undefined) => number {
 
 /** An integer switch: the spec key takes `minimum` to `maximum`; the variable is read by `read`. */
 function integer<const K extends string>(key: K, fallback: number, bounds: {minimum: number; maximum: number}, changes: string, read: (raw: string | undefined) => number): EngineSwitch<number, K, TInteger> {
-  return {key, variable: engineVariable(key), default: String(fallback), changes, read, schema: withDefault(Type.Integer({...bounds, description: describe(key, changes)}), fallback)}
+  return {key, variable: engineVariable(key), default: String(fallback), changes, read, schema: Type.Integer({...bounds, default: fallback, description: describe(key, changes)})}
 }
 
 /** A positive integer of the environment only. */
