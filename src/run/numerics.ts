@@ -8,7 +8,7 @@
  * Switches are read generically by prefix, so that a new engine switch is recorded without being
  * listed here; only the variables that do not change the numbers are left out (those below, and the
  * webgpu backend's own, which its switch table names). On webgpu the kernel switches in effect (the
- * spec's `engine.webgpu`, overrides applied: engine/settings.ts) are recorded as well.
+ * spec's `engine.webgpu`, overrides applied: engine-settings.ts) are recorded as well.
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
