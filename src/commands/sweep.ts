@@ -13,7 +13,7 @@ export default class Sweep extends BaseCommand<typeof Sweep> {
   ]
   static args = {spec: Args.string({required: true, description: 'a spec (with --set comma lists) or a sweep file (top-level sweep: key)'})}
   static flags = {
-    set: Flags.string({char: 's', summary: 'Override for every point; key=a,b,c makes a sweep axis (repeatable).', multiple: true, default: []}),
+    set: Flags.string({char: 's', summary: 'Override for every point; key=a,b,c makes a sweep axis (repeatable).', multiple: true, default: [], defaultHelp: async () => undefined}),
     name: Flags.string({summary: 'Sweep folder name (default: the sweep file\'s name, or <spec>-sweep); letters, digits, ".", "_", "-".'}),
     force: Flags.boolean({summary: 'Take over the sweep folder\'s lock although another host holds it (make sure no sweep runs there).'}),
     backend: backendFlag,

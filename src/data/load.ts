@@ -5,29 +5,16 @@
  * splits loaded at `image_size` as uint8 NHWC RGB, and the evaluation transforms of `data.augment`
  * (normalize) attached to both splits.
  */
-import {lookup, namesInOrder, type DataOptions, type DatasetDef, type DatasetSplit} from '../registry/registry.js'
+import {lookup, namesInOrder, type DatasetDef, type DatasetSplit} from '../registry/registry.js'
 import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
-import './builtins.js'
+import type {DataOptions} from '../schema/spec.js'
 import {checkCount, DataError} from './errors.js'
 import {RESIZE_MODES, type ResizeMode} from './fit.js'
-import {pipelinesFromConfig, type AugmentConfig, type Pipeline} from './pipeline.js'
-import type {SyntheticConfig} from './synthetic.js'
+import {pipelinesFromConfig, type Pipeline} from './pipeline.js'
 
-export interface DataConfig extends DataOptions {
-  /** CIFAR-100: 100 fine classes (default) or 20 coarse superclasses. */
-  label_mode?: 'fine' | 'coarse'
-  /** How to reach `image_size` from the native size: Pillow's bilinear, the 4-tap bilinear, or centred zero padding. */
-  resize?: ResizeMode
-  /** Keep only the first N training / test examples (quick runs). */
-  train_limit?: number
-  test_limit?: number
-  synthetic?: Partial<SyntheticConfig>
-  /** Training augmentation: the paper's by default; `false` disables; a list of transforms (pipeline.ts). */
-  augment?: AugmentConfig
-  /** The dataset's own options (its registry schema). */
-  [key: string]: unknown
-}
+/** A dataset's options as `loadDataset` takes them: the spec's `data:` section (src/schema/spec.ts). */
+export type DataConfig = DataOptions
 
 export interface Dataset {
   name: string

@@ -8,6 +8,7 @@
  */
 import {tf} from './tf.js'
 import '../backends/cpu/index.js'
+import {configureWebgpuSwitches, type WebgpuEngine} from '../backends/webgpu/switches.js'
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKENDS)[number]
@@ -23,10 +24,18 @@ export interface BackendChoice {
   skipped: {name: string; reason: string}[]
 }
 
+/** What a run delivers to the backend it selects: `engine.threads` and `engine.webgpu`, overrides applied (settings.ts). */
+export interface BackendOptions {
+  /** CPU threads of the native and wasm backends (null: all cores); their variables still override. */
+  threads?: number | null
+  /** The webgpu kernel switches (`engine.webgpu`). */
+  webgpu?: WebgpuEngine
+}
+
 export interface Probe {
   name: Exclude<BackendName, 'auto'>
   /** Load and register the backend; resolve to a detail string or throw with the reason it cannot run. */
-  load(): Promise<string>
+  load(options: BackendOptions): Promise<string>
 }
 
 async function importOptional(name: string): Promise<unknown> {
@@ -72,16 +81,16 @@ const PROBES: Probe[] = [
   },
   {
     name: 'native',
-    async load() {
+    async load(options) {
       const {loadNative} = await import('../backends/native/index.js')
-      return loadNative()
+      return loadNative(options.threads)
     },
   },
   {
     name: 'wasm',
-    async load() {
+    async load(options) {
       const {loadWasm} = await import('../backends/wasm/index.js')
-      return loadWasm()
+      return loadWasm(options.threads)
     },
   },
   {
@@ -113,14 +122,18 @@ export function requestedBackend(flag?: string): BackendName {
 
 let active: BackendChoice | undefined
 
-/** Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named, or an error. */
-export async function selectBackend(requested: BackendName = 'auto'): Promise<BackendChoice> {
+/**
+ * Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named,
+ * or an error. The webgpu switches apply from now on; the thread count when a backend first loads.
+ */
+export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<BackendChoice> {
+  configureWebgpuSwitches(options.webgpu ?? {})
   if (active && (requested === 'auto' || requested === active.name)) return active
   const skipped: {name: string; reason: string}[] = []
   const candidates = requested === 'auto' ? PROBES : PROBES.filter((p) => p.name === requested)
   for (const probe of candidates) {
     try {
-      const detail = await probe.load()
+      const detail = await probe.load(options)
       const ok = await tf.setBackend(probe.name)
       if (!ok) throw new Error(`tf.setBackend('${probe.name}') failed to initialise`)
       await tf.ready()

@@ -30,6 +30,7 @@ export interface ContextOptions {
 }
 
 type Layer = tfl.layers.Layer
+type Initializer = ReturnType<typeof tfl.initializers.randomNormal>
 
 /** Shared state of one model build: seeds, names, and which component owns which layer. */
 class BuildState {
@@ -101,12 +102,12 @@ export class BuildContext {
   }
 
   /** U(±bound) initializer (PyTorch's default for Linear/Conv weights and biases is bound = 1/√fan_in). */
-  uniform(bound: number): tf.serialization.Serializable {
+  uniform(bound: number): Initializer {
     return tfl.initializers.randomUniform({minval: -bound, maxval: bound, seed: this.seed()})
   }
 
   /** N(0, std) initializer (PyTorch `torch.randn` parameters: positional embedding, CLS token, latents). */
-  normal(std = 1): tf.serialization.Serializable {
+  normal(std = 1): Initializer {
     return tfl.initializers.randomNormal({mean: 0, stddev: std, seed: this.seed()})
   }
 

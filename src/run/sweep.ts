@@ -8,11 +8,11 @@
 import {existsSync, mkdirSync, readFileSync, renameSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 import {expandSweep, type SweepPlan} from '../config/sweep.js'
-import {resolveSpec} from '../config/resolve.js'
-import {InterruptedError} from '../base-command.js'
+import {resolveSpec, type Resolved} from '../config/resolve.js'
+import {InterruptedError} from '../errors.js'
 import {makeTable} from '../report/index.js'
 import {configHash, runExperiment, type RunOptions, type RunSummary} from './experiment.js'
-import {writeFileAtomic} from './files.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 import {acquireLock} from './lock.js'
 import {describeOwner} from './owner.js'
 import {liveStatus} from './status.js'
@@ -83,7 +83,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const name = opts.name ?? (single ? `${plan.name}-sweep` : plan.name)
   // Validate every point before training anything. Grid points get their values in the label, so
   // that the table tells them apart.
-  const resolved: Awaited<ReturnType<typeof resolveSpec>>[] = []
+  const resolved: Resolved[] = []
   for (const p of plan.points) {
     let r = await resolveSpec(p.spec, p.overrides)
     const axes = Object.entries(p.grid)
@@ -119,14 +119,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }
   const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log})
   try {
-    return await runPoints(plan, name, dir, records, opts, log)
+    return await runPoints(plan, resolved, name, dir, records, opts, log)
   } finally {
     lock.release()
   }
 }
 
 /** Train every point in order (the caller holds the sweep folder's lock), then write the table. */
-async function runPoints(plan: SweepPlan, name: string, dir: string, records: SweepPointRecord[], opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
+async function runPoints(plan: SweepPlan, resolved: Resolved[], name: string, dir: string, records: SweepPointRecord[], opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
   const indexFile = join(dir, 'index.json')
   const previous = readIndex(indexFile)
   const {force: _lockOnly, ...runOpts} = opts
@@ -166,7 +166,7 @@ async function runPoints(plan: SweepPlan, name: string, dir: string, records: Sw
     try {
       const result = (await runExperiment({
         ...runOpts,
-        ...(canResume ? {resume: runDir} : {spec: plan.points[record.index].spec, overrides: plan.points[record.index].overrides, runDir}),
+        ...(canResume ? {resume: runDir} : {resolved: resolved[record.index], runDir}),
       })) as RunSummary
       record.status = 'completed'
       record.best_test_accuracy = result.best_test_accuracy
