@@ -53,6 +53,17 @@ async function loadRaw(name: string, paths: Record<string, string>, info: Datase
   }
 }
 
+/**
+ * How images of another size reach `image_size`: `data.resize`, else zero padding for MNIST and
+ * Fashion-MNIST up to at least their 28×28 and bilinear for everything else (image folders too).
+ */
+export function resizeMode(dataset: string, cfg: Pick<DataOptions, 'image_size'> & {resize?: unknown}): 'bilinear' | 'pad' {
+  if (cfg.resize === 'bilinear' || cfg.resize === 'pad') return cfg.resize
+  const info = DATASETS[dataset]
+  const isGrey = dataset === 'mnist' || dataset === 'fashion_mnist'
+  return isGrey && info && cfg.image_size >= info.nativeSize ? 'pad' : 'bilinear'
+}
+
 /** `label_mode: coarse` is CIFAR-100's 20 superclasses; every other dataset has one set of labels. */
 function checkLabelMode(name: string, cfg: DataOptions): void {
   if (cfg.label_mode !== undefined && cfg.label_mode !== 'fine' && cfg.label_mode !== 'coarse') {
@@ -74,8 +85,7 @@ async function loadOfficial(info: DatasetInfo, cfg: DataOptions, ctx: DatasetCon
   const names = classNames(info, cfg)
   const t0 = performance.now()
   const located = locateDataset(name, [ctx.dataDir, cfg.data_dir])
-  const isGrey = name === 'mnist' || name === 'fashion_mnist'
-  const mode = (cfg.resize as 'bilinear' | 'pad' | undefined) ?? (isGrey && size >= info.nativeSize ? 'pad' : 'bilinear')
+  const mode = resizeMode(name, cfg)
   const [trainRaw, testRaw] = await Promise.all([
     loadRaw(name, located.paths, info, cfg, 'train', ctx.limits.train),
     loadRaw(name, located.paths, info, cfg, 'test', ctx.limits.test),
