@@ -38,10 +38,14 @@ export const TINY_RESNET = {data: data(16, 3), model: {type: 'resnet18', layers:
 /** The paper's ResNet-18 row (torchvision's ResNet-18 cannot be built smaller). */
 export const PAPER_RESNET = {data: data(32, 10), model: {type: 'resnet18', preset: 'paper'}}
 
-/** Seeded weights: norm scales near 1, variances in [0.5, 1.5], everything else in [-0.5, 0.5). */
+/**
+ * Norm parameters and BatchNorm statistics away from their defaults (scales and variances in
+ * [0.5, 1.5], shifts and means in [-0.5, 0.5)); the other weights keep their seeded initialisation.
+ */
 function perturb(model: LayersModel, seed: number): void {
   model.weights.forEach((w, i) => {
     const name = w.originalName
+    if (!/(gamma|beta|moving_mean|moving_variance)$/.test(name)) return
     const n = (w.shape as number[]).reduce((a, b) => a * b, 1)
     const v = values(n, seed * 1000 + i)
     const scaled = /(gamma|moving_variance)$/.test(name) ? v.map((x) => 1 + 0.5 * x) : v.map((x) => 0.5 * x)
@@ -97,10 +101,12 @@ export async function serveFolder(root: string): Promise<{url: string; server: S
   return {url: `http://127.0.0.1:${address.port}`, server}
 }
 
-/** Largest |a − b| relative to max(1, |b|). */
+/** Largest |a − b| relative to the scale of b (its largest magnitude, at least 1). */
 export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity
+  let scale = 1
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]))
   let worst = 0
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])))
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / scale)
   return worst
 }
