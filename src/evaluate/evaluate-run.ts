@@ -78,8 +78,8 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
   try {
     const {spec, built, runDir} = run
     const epoch = run.checkpoint.meta.epoch
-    log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}) on the ${split} split, backend ${run.backend.name}`)
     if (split === 'val') refuseVal(run)
+    log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}) on the ${split} split, backend ${run.backend.name}`)
     const dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}: this is not the data the run was trained on`)
     const batchSize = spec.train.eval_batch_size ?? spec.train.batch_size

@@ -15,7 +15,7 @@ import type {ResolvedSpec} from '../config/validate.js'
 import {datasetEntry, datasetOptions} from '../data/load.js'
 import {requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
-import {readCheckpoint, restoreCheckpoint, type CheckpointMeta} from './checkpoint.js'
+import {CheckpointError, readCheckpoint, restoreCheckpoint, verifyCheckpoint, type CheckpointMeta, type LoadedCheckpoint} from './checkpoint.js'
 import {adoptRecorded, readNumerics} from './numerics.js'
 import {BEST_CKPT, LAST_CKPT} from './resume.js'
 
@@ -68,6 +68,26 @@ export function checkpointFile(runDir: string, ckpt: CheckpointChoice): string {
   )
 }
 
+/** The checkpoint, read and checked; damage is reported with what can be used instead. */
+function readChecked(runDir: string, file: string, name: CheckpointChoice): LoadedCheckpoint {
+  try {
+    return readCheckpoint(file)
+  } catch (error) {
+    if (!(error instanceof CheckpointError)) throw error
+    const other: CheckpointChoice = name === 'best' ? 'last' : 'best'
+    let sound: boolean
+    try {
+      verifyCheckpoint(join(runDir, `${other}.ckpt`))
+      sound = true
+    } catch {
+      sound = false
+    }
+    const anew = `mixture run ${join(runDir, 'config.yaml')}`
+    const advice = sound ? `Use --ckpt ${other} (${other}.ckpt is sound), or train the run anew with: ${anew}` : `Train the run anew with: ${anew}`
+    throw new CheckpointError(error.file, error.problem, 'is corrupt', `Nothing was changed. ${advice}`)
+  }
+}
+
 /** Class names of the run's dataset from its registry entry (no images loaded), one per model output. */
 function namesOf(spec: ResolvedSpec, outputs: number, log: (m: string) => void): {classNames: string[]; outputNames: string[]} {
   let classNames: string[]
@@ -88,7 +108,7 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
   const {runDir, configFile} = runFolder(dir)
   const name = opts.ckpt ?? 'best'
   const file = checkpointFile(runDir, name)
-  const checkpoint = readCheckpoint(file)
+  const checkpoint = readChecked(runDir, file, name)
   const {spec} = await resolveSpec(configFile)
   const backend = await recordedBackend(runDir, opts.backend, log)
   const built = buildModel(spec)
