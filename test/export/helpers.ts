@@ -13,6 +13,7 @@ import {tf, type LayersModel} from '../../src/engine/tf.js'
 import {buildModel} from '../../src/model/build.js'
 import {saveCheckpoint} from '../../src/run/checkpoint.js'
 import type {Trainer} from '../../src/engine/trainer.js'
+import type {ResolvedSpec} from '../../src/config/validate.js'
 import {resolveObject, values} from '../helpers.js'
 
 const data = (size: number, classes: number) => ({dataset: 'synthetic', image_size: size, synthetic: {train: 8, test: 8, classes}})
@@ -55,9 +56,9 @@ function perturb(model: LayersModel, seed: number): void {
   })
 }
 
-/** A run folder holding config.yaml and best.ckpt (after "epoch 1, step 7") for `spec`. */
-export async function makeRun(dir: string, name: string, spec: Record<string, unknown>, seed = 1): Promise<string> {
-  const resolved = resolveObject({name, seed, ...spec})
+/** A run folder holding config.yaml and best.ckpt (after "epoch 1, step 7") for `spec` (an object, or a resolved spec). */
+export async function makeRun(dir: string, name: string, spec: Record<string, unknown> | ResolvedSpec, seed = 1): Promise<string> {
+  const resolved = 'plugins' in spec && Array.isArray(spec.plugins) ? (spec as ResolvedSpec) : resolveObject({name, seed, ...(spec as Record<string, unknown>)})
   const run = join(dir, name)
   mkdirSync(run, {recursive: true})
   writeFileSync(join(run, 'config.yaml'), stringify(resolved))
