@@ -30,11 +30,32 @@ const PARAMS: Record<string, Record<string, {param: string; perm?: number[]}>> =
   MixtureLatentArray: {latents: {param: 'latents'}},
 }
 
+/** `data` of `shape` with its axes reordered by `perm` (out axis i = in axis perm[i]). */
+export function permute(data: Float32Array, shape: number[], perm: number[]): {shape: number[]; data: Float32Array} {
+  const outShape = perm.map((p) => shape[p])
+  const inStrides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1))
+  const strides = perm.map((p) => inStrides[p])
+  const out = new Float32Array(data.length)
+  const index = new Array<number>(perm.length).fill(0)
+  let src = 0
+  for (let o = 0; o < out.length; o++) {
+    out[o] = data[src]
+    // Advance the output position like an odometer, moving the source by the matching strides.
+    for (let axis = perm.length - 1; axis >= 0; axis--) {
+      if (++index[axis] < outShape[axis]) {
+        src += strides[axis]
+        break
+      }
+      src -= strides[axis] * (outShape[axis] - 1)
+      index[axis] = 0
+    }
+  }
+  return {shape: outShape, data: out}
+}
+
 function values(t: tf.Tensor, perm?: number[]): {shape: number[]; data: Float32Array} {
-  return tf.tidy(() => {
-    const out = perm ? tf.transpose(t, perm) : t
-    return {shape: out.shape, data: Float32Array.from(out.dataSync() as Float32Array)}
-  })
+  const data = Float32Array.from(t.dataSync() as Float32Array)
+  return perm ? permute(data, t.shape, perm) : {shape: t.shape, data}
 }
 
 function ownNames(model: LayersModel, reason: string): StateDict {

@@ -91,6 +91,9 @@ export async function serveFolder(root: string): Promise<{url: string; server: S
     try {
       if (!path.startsWith(root) || !statSync(path).isFile()) throw new Error('not a file')
       res.setHeader('Content-Type', TYPES[extname(path)] ?? 'application/octet-stream')
+      // One request per connection: a client that computes longer than the keep-alive timeout
+      // between two requests would otherwise find the kept socket closed under it.
+      res.setHeader('Connection', 'close')
       res.end(readFileSync(path))
     } catch {
       res.statusCode = 404

@@ -10,6 +10,7 @@ import {promisify} from 'node:util'
 import {tf} from '../../src/engine/tf.js'
 import {exportRun} from '../../src/export/export-run.js'
 import {encodeSafetensors} from '../../src/export/safetensors.js'
+import {permute} from '../../src/export/torch-state.js'
 import {openRun} from '../../src/run/load-run.js'
 import {REPO, tempDir} from '../helpers.js'
 import {needing, torchMissing} from '../require.js'
@@ -89,4 +90,16 @@ plainTest('the safetensors layout: length prefix, space-padded header, offsets c
   assert.equal(buf.length, 8 + n + 32)
   assert.deepEqual(Array.from(new Float32Array(buf.buffer.slice(buf.byteOffset + 8 + n, buf.byteOffset + 8 + n + 24))), [1, 2, 3, 4, 5, 6])
   assert.equal(buf.readBigInt64LE(8 + n + 24), 42n)
+})
+
+plainTest('permute reorders axes as a transpose does', () => {
+  const data = Float32Array.from({length: 2 * 3 * 4 * 5}, (_, i) => i)
+  for (const perm of [[3, 2, 0, 1], [1, 0, 2, 3], [0, 1, 2, 3], [2, 3, 1, 0]]) {
+    const want = tf.tidy(() => tf.transpose(tf.tensor(data, [2, 3, 4, 5]), perm))
+    const got = permute(data, [2, 3, 4, 5], perm)
+    assert.deepEqual(got.shape, want.shape)
+    assert.deepEqual(Array.from(got.data), Array.from(want.dataSync()))
+    want.dispose()
+  }
+  assert.deepEqual(Array.from(permute(Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3], [1, 0]).data), [1, 4, 2, 5, 3, 6])
 })
