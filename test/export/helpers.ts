@@ -33,6 +33,12 @@ export const PAPER_ARCHITECTURES: Record<string, Record<string, unknown>> = {
   'cnn-classifier': {data: data(8, 3), model: {type: 'cnn_classifier', channels: [4, 4, 3]}},
 }
 
+/** Built-in parts the paper does not use: LayerNorm per joint branch (over H, W, C), BatchNorm per block. */
+export const OTHER_ARCHITECTURES: Record<string, Record<string, unknown>> = {
+  'joint-vit-layernorm-branch': {data: data(8, 3), model: {type: 'mixture', block: 'joint', num_blocks: 2, components: [cnn, vit], norm: {type: 'layernorm', share: 'branch'}}},
+  'joint-cnn-batchnorm-block': {data: data(8, 3), model: {type: 'mixture', block: 'joint', num_blocks: 2, components: [cnn, {type: 'cnn', channels: [3]}], norm: {type: 'batchnorm', share: 'block'}}},
+}
+
 /** ResNet-18 at tiny widths (the TensorFlow.js export does not depend on the widths). */
 export const TINY_RESNET = {data: data(16, 3), model: {type: 'resnet18', layers: [1, 1], widths: [4, 8], num_outputs: null}}
 

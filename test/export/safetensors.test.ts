@@ -14,7 +14,7 @@ import {permute} from '../../src/export/torch-state.js'
 import {openRun} from '../../src/run/load-run.js'
 import {REPO, tempDir} from '../helpers.js'
 import {needing, torchMissing} from '../require.js'
-import {makeRun, maxRelDiff, PAPER_ARCHITECTURES, PAPER_RESNET, testImages} from './helpers.js'
+import {makeRun, maxRelDiff, OTHER_ARCHITECTURES, PAPER_ARCHITECTURES, PAPER_RESNET, testImages} from './helpers.js'
 import {test as plainTest} from 'node:test'
 
 const {test} = needing('torch', torchMissing())
@@ -63,8 +63,7 @@ test('every paper architecture loads into the PyTorch reference model (strict lo
 
 plainTest("a model without a PyTorch counterpart keeps the project's names and says why", async () => {
   const dir = tempDir()
-  const spec = {...PAPER_ARCHITECTURES['joint-vit-2block'], model: {...(PAPER_ARCHITECTURES['joint-vit-2block'].model as object), norm: {type: 'layernorm', share: 'branch'}}}
-  const run = await makeRun(dir, 'joint-layernorm', spec)
+  const run = await makeRun(dir, 'joint-layernorm', OTHER_ARCHITECTURES['joint-vit-layernorm-branch'])
   const result = await exportRun({run, format: 'safetensors'})
   assert.equal(result.names, 'mixture-models')
   assert.match(result.reason!, /norm layernorm/)

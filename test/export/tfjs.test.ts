@@ -18,7 +18,7 @@ import {predictImages} from '../../src/predict/predict.js'
 import {openRun} from '../../src/run/load-run.js'
 import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
 import {REPO, tempDir, writeSpec} from '../helpers.js'
-import {makeRun, maxRelDiff, PAPER_ARCHITECTURES, pixels, serveFolder, testImages, TINY_RESNET} from './helpers.js'
+import {makeRun, maxRelDiff, OTHER_ARCHITECTURES, PAPER_ARCHITECTURES, pixels, serveFolder, testImages, TINY_RESNET} from './helpers.js'
 
 const STOCK = join(REPO, 'test', 'fixtures', 'export', 'stock-tfjs.mjs')
 const TOLERANCE = 1e-4
@@ -54,10 +54,10 @@ async function ourLogits(run: string, input: {shape: number[]; values: number[]}
   }
 }
 
-test('every paper architecture exports as a stock-op graph model that plain @tensorflow/tfjs runs, with our logits', async () => {
+test('every paper architecture (and the other built-in norms) exports as a stock-op graph model that plain @tensorflow/tfjs runs, with our logits', async () => {
   const dir = tempDir()
   const jobs: Job[] = []
-  for (const [name, spec] of Object.entries({...PAPER_ARCHITECTURES, 'resnet18-tiny': TINY_RESNET})) {
+  for (const [name, spec] of Object.entries({...PAPER_ARCHITECTURES, 'resnet18-tiny': TINY_RESNET, ...OTHER_ARCHITECTURES})) {
     const run = await makeRun(dir, name, spec)
     const result = await exportRun({run, format: 'tfjs'})
     assert.deepEqual(result.files.map((f) => f.slice(result.out_dir.length + 1)).sort(), ['export.json', 'group1-shard1of1.bin', 'model.json'])
