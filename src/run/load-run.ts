@@ -7,13 +7,15 @@
  * switches), so that an evaluation gives the numbers training printed; `backend` names another
  * (numbers may then differ in the last digits).
  */
-import {existsSync, statSync} from 'node:fs'
+import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {UsageError} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
 import type {ResolvedSpec} from '../config/validate.js'
 import {datasetEntry, datasetOptions} from '../data/load.js'
 import {requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
+import {kernelTuner} from '../engine/kernel-tuning.js'
+import {tf} from '../engine/tf.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {CheckpointError, readCheckpoint, restoreCheckpoint, verifyCheckpoint, type CheckpointMeta, type LoadedCheckpoint} from './checkpoint.js'
 import {adoptRecorded, readNumerics} from './numerics.js'
@@ -21,6 +23,9 @@ import {BEST_CKPT, LAST_CKPT} from './resume.js'
 
 export const CHECKPOINT_CHOICES = ['best', 'last'] as const
 export type CheckpointChoice = (typeof CHECKPOINT_CHOICES)[number]
+
+/** Where a webgpu run keeps the kernel routes it took (the name experiment.ts writes). */
+const ROUTES_FILE = 'kernel-routes.json'
 
 export interface OpenRunOptions {
   /** Which checkpoint to restore (default best). */
@@ -111,6 +116,7 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
   const checkpoint = readChecked(runDir, file, name)
   const {spec} = await resolveSpec(configFile)
   const backend = await recordedBackend(runDir, opts.backend, log)
+  pinRecordedRoutes(runDir, log)
   const built = buildModel(spec)
   try {
     restoreCheckpoint(checkpoint, built.model)
@@ -128,6 +134,21 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
     backend,
     ...names,
     dispose: () => built.model.dispose(),
+  }
+}
+
+/**
+ * Where the backend chooses kernels by timing them (webgpu), take the routes the run took
+ * (kernel-routes.json), as a resumed run does, so that products and convolutions sum as in training.
+ */
+function pinRecordedRoutes(runDir: string, log: (m: string) => void): void {
+  const tuner = kernelTuner(tf.getBackend())
+  const file = join(runDir, ROUTES_FILE)
+  if (!tuner || !existsSync(file)) return
+  try {
+    log(`kernel routes: ${tuner.pin(JSON.parse(readFileSync(file, 'utf8')), file, `restore ${ROUTES_FILE}, or delete it to use the backend's default kernels`)}`)
+  } catch (error) {
+    throw new UsageError(`cannot use the kernel routes in ${file}: ${(error as Error).message}`)
   }
 }
 
