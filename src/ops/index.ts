@@ -6,7 +6,7 @@ import type {OpContract} from './contract.js'
 import {adamOps} from './adam.js'
 import {attentionOps} from './attention.js'
 import {batchNormOps} from './batchnorm.js'
-import {crossEntropyOp} from './cross-entropy.js'
+import {crossEntropyOps} from './cross-entropy.js'
 import {dropoutOp} from './dropout.js'
 import {gegluOp} from './geglu.js'
 import {geluOp} from './gelu.js'
@@ -30,7 +30,7 @@ export const OPS: OpContract[] = [
   ...attentionOps,
   dropoutOp,
   ...adamOps,
-  crossEntropyOp,
+  ...crossEntropyOps,
   reluGradOp,
   tileGradOp,
 ]
