@@ -4,6 +4,7 @@
  */
 import type {OpContract} from './contract.js'
 import {adamOps} from './adam.js'
+import {adamwOps} from './adamw.js'
 import {attentionOps} from './attention.js'
 import {batchNormOps} from './batchnorm.js'
 import {crossEntropyOps} from './cross-entropy.js'
@@ -13,6 +14,7 @@ import {geluOp} from './gelu.js'
 import {layerNormOp} from './layernorm.js'
 import {normOps} from './norm.js'
 import {reluGradOp} from './relu-grad.js'
+import {sgdOps} from './sgd.js'
 import {softmaxOp} from './softmax.js'
 import {stridedMatMulOps} from './strided-matmul.js'
 import {tileGradOp} from './tile-grad.js'
@@ -30,6 +32,8 @@ export const OPS: OpContract[] = [
   ...attentionOps,
   dropoutOp,
   ...adamOps,
+  ...adamwOps,
+  ...sgdOps,
   ...crossEntropyOps,
   reluGradOp,
   tileGradOp,
