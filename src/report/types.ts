@@ -16,6 +16,8 @@ export interface EpochMetrics {
   eval_seconds: number
   data_seconds: number
   images_per_second: number
+  /** The learning rate of the epoch's first step (NaN in files written before the column existed). */
+  lr: number
 }
 
 /** The data splits a run's metrics.csv can report on (`val` once a run holds part of its training split out). */
