@@ -22,6 +22,7 @@ import {stringify as yamlStringify} from 'yaml'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
 import {Trainer} from '../engine/trainer.js'
+import {createSchedule, scheduleMismatch, scheduleState, type Schedule} from '../engine/schedule.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {resolveSpec} from '../config/resolve.js'
 import type {ResolvedSpec} from '../config/validate.js'
@@ -29,10 +30,11 @@ import {buildModel, type BuiltModel} from '../model/build.js'
 import {paramTable} from '../model/table.js'
 import {augmentFromConfig, batches, loadDataset, numBatches, type Dataset, type Split} from '../data/index.js'
 import {InterruptedError, UsageError, type StopRequest} from '../base-command.js'
-import {restoreCheckpoint, saveCheckpoint, type CheckpointMeta} from './checkpoint.js'
+import {OPTIMIZER_NAMES, restoreCheckpoint, saveCheckpoint, type CheckpointMeta} from './checkpoint.js'
 import {environment, recordResume} from './env.js'
 import {writeFileAtomic} from './files.js'
 import {createUniqueDir, removeStaleTemps} from './folders.js'
+import {earlyStop} from './early-stopping.js'
 import {acquireLock, type Lock} from './lock.js'
 import {appendMetricsRow, METRICS_HEADER, setAsideRows, writeMetricsFile, type MetricsRow} from './metrics-file.js'
 import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumerics, resumeBackend, writeNumerics} from './numerics.js'
@@ -66,6 +68,8 @@ export interface RunSummary {
   host: string
   updated: string
   error?: string
+  /** Why training stopped before its last epoch (train.early_stopping). */
+  stopped_early?: string
 }
 
 export interface DryRunResult {
@@ -147,6 +151,8 @@ interface Session {
   built: BuiltModel
   dataset: Dataset
   trainer: Trainer
+  /** The learning rate of every step (train.schedule over the run's steps). */
+  schedule: Schedule
 }
 
 async function prepare(spec: ResolvedSpec, opts: RunOptions, log: (m: string) => void, requested: string | undefined): Promise<Session> {
@@ -162,16 +168,19 @@ async function prepare(spec: ResolvedSpec, opts: RunOptions, log: (m: string) =>
   }
   const built = buildModel(spec)
   let dataset: Dataset
+  let schedule: Schedule
+  const t = spec.train
   try {
     dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
+    schedule = createSchedule(t.schedule, t.optimizer.lr, t.epochs, Math.min(numBatches(dataset.train.count, t.batch_size), t.steps_per_epoch ?? Infinity))
   } catch (error) {
     built.model.dispose()
     throw error
   }
-  const o = spec.train.optimizer
-  const trainer = new Trainer(built.model, {lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay})
-  return {spec, backend, tuner, routesEnv, built, dataset, trainer}
+  // The recipe: the optimizer (engine/optimizer.ts), label smoothing and gradient clipping.
+  const trainer = new Trainer(built.model, t.optimizer, {labelSmoothing: t.label_smoothing, maxGradNorm: t.grad_clip?.max_norm})
+  return {spec, backend, tuner, routesEnv, built, dataset, trainer, schedule}
 }
 
 function dispose(session: Session): void {
@@ -258,6 +267,8 @@ async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: strin
     const now = currentNumerics(session.backend)
     const changes = plan.numerics ? checkResumeNumerics(runDir, plan.numerics, now, Boolean(opts.force)) : []
     restoreCheckpoint(plan.checkpoint, session.built.model, plan.fromBest ? undefined : session.trainer)
+    const scheduleMoved = scheduleMismatch(plan.checkpoint.meta.schedule, session.schedule)
+    if (scheduleMoved) throw new UsageError(`cannot resume ${runDir} exactly: ${scheduleMoved}. Start a new run from its config.yaml instead`)
     // Everything is checked; from here on the folder is written to.
     const epoch = plan.checkpoint.meta.epoch
     const removed = removeStaleTemps(runDir)
@@ -267,6 +278,9 @@ async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: strin
       const name = setAsideRows(runDir, plan.setAside, when)
       writeMetricsFile(runDir, plan.keptLines)
       log(`${plan.setAside.length} metrics row(s) after epoch ${plan.checkpoint.meta.epoch} set aside in ${name}`)
+    } else if (plan.metricsConverted) {
+      // Written before the lr column: from now on in the current layout.
+      writeMetricsFile(runDir, plan.keptLines)
     }
     const changed = recordResumedNumerics(runDir, plan.numerics, now, changes, epoch)
     if (changed) log(`numerics changed with --force after epoch ${epoch}: ${changed.join(', ')} (recorded in numerics.json)`)
@@ -277,7 +291,7 @@ async function resumeExperiment(runDir: string, opts: RunOptions, log: (m: strin
         renameSync(join(runDir, LAST_CKPT), join(runDir, aside))
         log(`${LAST_CKPT} kept as ${aside}`)
       }
-      log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; Adam starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
+      log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; ${OPTIMIZER_NAMES[spec.train.optimizer.type]} starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
       await saveCheckpoint(join(runDir, LAST_CKPT), 'last', session.built.model, session.trainer, {...checkpointMeta(plan.checkpoint.meta), step: session.trainer.step})
     } else {
       log(`resuming ${runDir} after epoch ${epoch} (step ${plan.checkpoint.meta.step})`)
@@ -316,7 +330,7 @@ interface TrainState {
 
 /** Train from `state.startEpoch` to the end; disposes the session and releases the lock however it ends. */
 async function train(session: Session, state: TrainState): Promise<RunSummary> {
-  const {spec, backend, tuner, built, dataset, trainer} = session
+  const {spec, backend, tuner, built, dataset, trainer, schedule} = session
   const {runDir, lock, history, opts, log} = state
   let checkpointEpoch = state.checkpointEpoch
   log(`run folder: ${runDir}`)
@@ -326,6 +340,9 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
   const owner = currentOwner()
 
   const best = (key: 'test_accuracy' | 'train_accuracy') => (history.length ? Math.max(...history.map((l) => l[key])) : null)
+  // Early stopping (train.early_stopping) decides from the rows alone: a resumed run sees its decision again.
+  let stoppedEarly = earlyStop(spec.train.early_stopping, history)
+  if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
   const summary = (status: RunSummary['status'], error?: string): RunSummary => {
     const bestTest = best('test_accuracy')
     const last = history[history.length - 1]
@@ -354,6 +371,7 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
       host: owner.host,
       updated: now,
       ...(error ? {error} : {}),
+      ...(stoppedEarly ? {stopped_early: stoppedEarly} : {}),
     }
   }
   const writeSummary = (s: RunSummary) => writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(s, null, 2)}\n`)
@@ -372,7 +390,7 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
     writeSummary(summary('running'))
     heartbeat = setInterval(() => writeSummary(summary('running')), HEARTBEAT_MS)
     heartbeat.unref()
-    for (let epoch = state.startEpoch; epoch <= spec.train.epochs; epoch++) {
+    for (let epoch = state.startEpoch; epoch <= spec.train.epochs && !stoppedEarly; epoch++) {
       if (opts.stop?.requested) throw interrupted(`before epoch ${epoch}`)
       progress.startEpoch(epoch, spec.train.epochs, perEpoch)
       trainer.resetMetrics()
@@ -396,7 +414,7 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
           // Not training time: the epoch's seconds and images per second leave it out.
           t0 += performance.now() - tuneStart
         }
-        trainer.trainStep(x, y)
+        trainer.trainStep(x, y, schedule.lrAt((epoch - 1) * perEpoch + done))
         x.dispose()
         y.dispose()
         images += next.value.size
@@ -429,9 +447,11 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
         eval_seconds: evalSeconds,
         data_seconds: dataMs / 1000,
         images_per_second: images / trainSeconds,
+        lr: schedule.lrAt((epoch - 1) * perEpoch),
       }
       const improved = history.every((l) => test.accuracy > l.test_accuracy)
       history.push(line)
+      stoppedEarly = earlyStop(spec.train.early_stopping, history)
       appendMetricsRow(runDir, line as MetricsRow)
       progress.endEpoch(line)
       if (epoch === state.startEpoch) {
@@ -447,14 +467,16 @@ async function train(session: Session, state: TrainState): Promise<RunSummary> {
         best_train_accuracy: best('train_accuracy')!,
         train_seconds: history.reduce((s, l) => s + l.train_seconds, 0),
         eval_seconds: history.reduce((s, l) => s + l.eval_seconds, 0),
+        schedule: scheduleState(schedule, epoch * perEpoch),
       }
-      if (epoch % spec.train.checkpoint_every === 0 || epoch === spec.train.epochs) {
+      if (epoch % spec.train.checkpoint_every === 0 || epoch === spec.train.epochs || stoppedEarly) {
         await saveCheckpoint(join(runDir, LAST_CKPT), 'last', built.model, trainer, meta)
         checkpointEpoch = epoch
       }
       if (improved) await saveCheckpoint(join(runDir, BEST_CKPT), 'best', built.model, trainer, meta)
       writeSummary(summary('running'))
       if (opts.stop?.requested) throw interrupted(`after epoch ${epoch}`)
+      if (stoppedEarly) log(`stopping early after epoch ${epoch} of ${spec.train.epochs}: ${stoppedEarly}`)
     }
   } catch (error) {
     progress.stop()
