@@ -8,14 +8,13 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {tf} from '../../src/engine/tf.js'
-import {selectBackend} from '../../src/engine/backend.js'
 import {Optimizer, weightRoles, type OptimizerSpec, type WeightRole} from '../../src/engine/optimizer.js'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
 import {buildModel} from '../../src/model/build.js'
 import {clipGradNorm} from '../../src/ops/clip-grad-norm.js'
 import {REPO, resolveObject} from '../helpers.js'
-import {REQUIREMENTS, skipUnless} from '../require.js'
+import {ALL_BACKENDS, backendSkip} from '../require.js'
 
 interface OptimizerCase {
   name: string
@@ -90,14 +89,8 @@ async function runCase(c: OptimizerCase): Promise<void> {
   }
 }
 
-for (const backend of ['cpu', 'native', 'wasm', 'webgpu'] as const) {
-  let unavailable: string | false = false
-  try {
-    await selectBackend(backend)
-  } catch (error) {
-    unavailable = (error as Error).message
-  }
-  const why = backend in REQUIREMENTS ? skipUnless(backend, unavailable) : unavailable
+for (const backend of ALL_BACKENDS) {
+  const why = await backendSkip(backend)
   describe(`optimizers on ${backend} step as torch.optim does`, () => {
     for (const c of FIXTURE.optimizers) {
       it(`${c.name}: ${c.optimizer.type}, weight decay ${c.optimizer.weight_decay}${c.optimizer.weight_decay_exclude.length ? ` except ${c.optimizer.weight_decay_exclude}` : ''}${c.grad_clip ? `, clipped to norm ${c.grad_clip.max_norm}` : ''}`, {skip: why}, async () => {

@@ -6,23 +6,16 @@ import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {tf} from '../../src/engine/tf.js'
-import {selectBackend} from '../../src/engine/backend.js'
 import {crossEntropy} from '../../src/ops/cross-entropy.js'
 import {REPO} from '../helpers.js'
-import {REQUIREMENTS, skipUnless} from '../require.js'
+import {ALL_BACKENDS, backendSkip} from '../require.js'
 
 const FIXTURE = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', 'recipe.json'), 'utf8')) as {
   label_smoothing: {logits: number[]; shape: [number, number]; labels: number[]; cases: {label_smoothing: number; loss: number; grad: number[]}[]}[]
 }
 
-for (const backend of ['cpu', 'native', 'wasm', 'webgpu'] as const) {
-  let unavailable: string | false = false
-  try {
-    await selectBackend(backend)
-  } catch (error) {
-    unavailable = (error as Error).message
-  }
-  const why = backend in REQUIREMENTS ? skipUnless(backend, unavailable) : unavailable
+for (const backend of ALL_BACKENDS) {
+  const why = await backendSkip(backend)
   describe(`cross-entropy on ${backend}`, () => {
     it('label smoothing: the loss and gradient of PyTorch\'s CrossEntropyLoss(label_smoothing)', {skip: why}, async () => {
       await tf.setBackend(backend)
