@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {stringify} from 'yaml'
 import {loadSpec} from '../src/config/load.js'
 import {validateSpec, type ResolvedSpec} from '../src/config/validate.js'
+import {SpecError} from '../src/config/errors.js'
 import '../src/registry/builtins.js'
 
 export function tempDir(prefix = 'mixture-test-'): string {
@@ -73,4 +74,15 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     else env[k] = v
   }
   return env
+}
+
+/** The problems of the SpecError `fn` throws (it must throw one). */
+export function specProblems(fn: () => unknown): {path: string; message: string; origin?: {file: string; line?: number; col?: number}}[] {
+  try {
+    fn()
+  } catch (error) {
+    if (!(error instanceof SpecError)) throw new Error(`expected a SpecError, got ${error}`)
+    return error.problems
+  }
+  throw new Error('expected the spec to be rejected')
 }
