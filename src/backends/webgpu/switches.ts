@@ -69,9 +69,9 @@ export const WEBGPU_SWITCHES = {
   cache: onUnless0('MIXTURE_WEBGPU_CACHE', "record.ts's bind-group and uniform caches (0: every dispatch recorded the way tfjs does)"),
   graph: onUnless0('MIXTURE_WEBGPU_GRAPH', 'replaying a recorded training step (graph.ts; 0: every step recorded through tfjs)'),
   graphPrune: onUnless0('MIXTURE_WEBGPU_GRAPH_PRUNE', 'replayed steps leave out the dispatches whose results nothing reads (graph-plan.ts pruneUnread)'),
-  fused: onUnless0('MIXTURE_WEBGPU_FUSED', 'the kernels that only save time (Adam, BatchNorm, LayerNorm, activations, cross-entropy, products, convolutions, column sums); 0: tfjs composites'),
-  adamInPlace: onUnless0('MIXTURE_WEBGPU_ADAM_INPLACE', 'the grouped in-place Adam update (kernels/adam.ts; 0: one MixtureAdam call per weight)'),
-  adamGroup: positiveInteger('MIXTURE_WEBGPU_ADAM_GROUP', 8, 'most weights per in-place Adam dispatch (the binding limit may allow fewer)'),
+  fused: onUnless0('MIXTURE_WEBGPU_FUSED', 'the kernels that only save time (Adam, AdamW, SGD, BatchNorm, LayerNorm, activations, cross-entropy, products, convolutions, column sums); 0: tfjs composites'),
+  adamInPlace: onUnless0('MIXTURE_WEBGPU_ADAM_INPLACE', 'the grouped in-place optimizer update, Adam, AdamW or SGD (programs/weight-update.ts; 0: one MixtureAdam, MixtureAdamW or MixtureSgd call per weight)'),
+  adamGroup: positiveInteger('MIXTURE_WEBGPU_ADAM_GROUP', 8, 'most weights per in-place optimizer dispatch (the binding limit may allow fewer)'),
   attention: onUnless0('MIXTURE_WEBGPU_ATTENTION', 'attention as strided products (kernels/strided-matmul.ts)'),
   convInputForward: onUnless0('MIXTURE_WEBGPU_CONV_INPUT_FORWARD', "stride-1 conv input gradients as forward convolutions of the flipped filter (kernels/conv-backprop-input.ts; 0: tfjs's programs)"),
   convInputMatMul: {
