@@ -14,7 +14,6 @@ import {DATA_KEYS, MODEL_META_KEYS, specSchema} from './schema.js'
 import {resolveRecipe} from './recipe.js'
 import type {OptimizerSpec} from '../engine/optimizer.js'
 import type {ScheduleSpec} from '../engine/schedule.js'
-import type {EarlyStoppingSpec} from '../run/early-stopping.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
 const compiled = new WeakMap<object, ValidateFunction>()
@@ -144,7 +143,8 @@ export interface ResolvedSpec {
     loss: 'cross_entropy'
     label_smoothing: number
     grad_clip?: {max_norm: number}
-    early_stopping?: EarlyStoppingSpec
+    /** Lightning's EarlyStopping on a metrics.csv column (run/early-stopping.ts). */
+    early_stopping?: {metric: 'test_accuracy' | 'test_loss' | 'train_accuracy' | 'train_loss'; mode: 'max' | 'min'; patience: number; min_delta: number}
     metrics_every: number
     checkpoint_every: number
   }

@@ -5,14 +5,11 @@
  * have not improved. A pure function of the rows, so a resumed run decides exactly as an uninterrupted
  * one (its rows up to the checkpoint are kept).
  */
+import type {ResolvedSpec} from '../config/validate.js'
 import type {MetricsRow} from './metrics-file.js'
 
-export interface EarlyStoppingSpec {
-  metric: 'test_accuracy' | 'test_loss' | 'train_accuracy' | 'train_loss'
-  mode: 'max' | 'min'
-  patience: number
-  min_delta: number
-}
+/** `train.early_stopping` as the spec resolves it (its mode filled from the metric). */
+export type EarlyStoppingSpec = NonNullable<ResolvedSpec['train']['early_stopping']>
 
 /** Why training stops after the last of `rows`, or undefined while it goes on (or without early stopping). */
 export function earlyStop(spec: EarlyStoppingSpec | undefined, rows: Pick<MetricsRow, 'epoch' | EarlyStoppingSpec['metric']>[]): string | undefined {
