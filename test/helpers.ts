@@ -7,6 +7,7 @@ import {stringify} from 'yaml'
 import {loadSpec} from '../src/config/load.js'
 import {validateSpec} from '../src/config/validate.js'
 import type {ResolvedSpec} from '../src/schema/spec.js'
+import {SpecError} from '../src/config/errors.js'
 import '../src/builtins.js'
 
 /** The smallest spec that trains end to end in about a second: a one-unit CNN on synthetic 8×8 images, on cpu. */
@@ -84,4 +85,15 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     else env[k] = v
   }
   return env
+}
+
+/** The problems of the SpecError `fn` throws (it must throw one). */
+export function specProblems(fn: () => unknown): {path: string; message: string; origin?: {file: string; line?: number; col?: number}}[] {
+  try {
+    fn()
+  } catch (error) {
+    if (!(error instanceof SpecError)) throw new Error(`expected a SpecError, got ${error}`)
+    return error.problems
+  }
+  throw new Error('expected the spec to be rejected')
 }

@@ -71,3 +71,23 @@ export function nativeBuilt(): string | false {
   const file = join('native', 'build', 'Release', 'mixture_native.node')
   return existsSync(join(REPO, file)) ? false : `${file} does not exist: the addon is not built`
 }
+
+/** The backends a suite that runs an op on each of them walks. */
+export const ALL_BACKENDS = ['cpu', 'native', 'wasm', 'webgpu'] as const
+
+/**
+ * Why `backend` cannot run here (the skip reason), or false when it can (it is then the active
+ * backend). A backend that is a requirement (native, webgpu) fails the suite instead when
+ * MIXTURE_REQUIRE names it.
+ */
+export async function backendSkip(backend: (typeof ALL_BACKENDS)[number]): Promise<string | false> {
+  let missing: string | false = false
+  // Imported here: the suites that need only the other requirements do not load the backends.
+  const {selectBackend} = await import('../src/engine/backend.js')
+  try {
+    await selectBackend(backend)
+  } catch (error) {
+    missing = (error as Error).message
+  }
+  return backend in REQUIREMENTS ? skipUnless(backend, missing) : missing
+}

@@ -201,12 +201,30 @@ Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Adam(const Napi::CallbackInfo& info) {
+// Adam and AdamW take the same arguments: p, g, m, v, p out, m out, v out, lr, β1, β2, ε, wd (AdamW: the decay factor), step.
+using AdamUpdate = void (*)(const float*, const float*, const float*, const float*, float*, float*, float*, int64_t, float, float,
+                            float, float, float, int);
+
+Napi::Value AdamCall(const Napi::CallbackInfo& info, AdamUpdate update) {
   GUARD_BEGIN
   auto p = info[0].As<Napi::Float32Array>();
-  adam(f32(info[0], "param"), f32(info[1], "grad"), f32(info[2], "m"), f32(info[3], "v"), f32(info[4], "param out"),
-       f32(info[5], "m out"), f32(info[6], "v out"), (int64_t)p.ElementLength(), f(info[7]), f(info[8]), f(info[9]),
-       f(info[10]), f(info[11]), (int)i64(info[12]));
+  update(f32(info[0], "param"), f32(info[1], "grad"), f32(info[2], "m"), f32(info[3], "v"), f32(info[4], "param out"),
+         f32(info[5], "m out"), f32(info[6], "v out"), (int64_t)p.ElementLength(), f(info[7]), f(info[8]), f(info[9]),
+         f(info[10]), f(info[11]), (int)i64(info[12]));
+  GUARD_END
+  return info.Env().Undefined();
+}
+
+Napi::Value Adam(const Napi::CallbackInfo& info) { return AdamCall(info, adam); }
+
+Napi::Value AdamW(const Napi::CallbackInfo& info) { return AdamCall(info, adamw); }
+
+Napi::Value Sgd(const Napi::CallbackInfo& info) {
+  GUARD_BEGIN
+  auto p = info[0].As<Napi::Float32Array>();
+  sgd(f32(info[0], "param"), f32(info[1], "grad"), f32(info[2], "momentum"), f32(info[3], "param out"),
+      f32(info[4], "momentum out"), (int64_t)p.ElementLength(), f(info[5]), f(info[6]), f(info[7]), f(info[8]), f(info[9]),
+      info[10].As<Napi::Boolean>().Value());
   GUARD_END
   return info.Env().Undefined();
 }
@@ -304,6 +322,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("norm", Napi::Function::New(env, Norm));
   exports.Set("normGrad", Napi::Function::New(env, NormGrad));
   exports.Set("adam", Napi::Function::New(env, Adam));
+  exports.Set("adamw", Napi::Function::New(env, AdamW));
+  exports.Set("sgd", Napi::Function::New(env, Sgd));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));

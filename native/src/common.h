@@ -34,6 +34,10 @@ struct Simd {
   void (*min_row)(float* acc, const float* x, int64_t n);
   void (*adam)(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n,
                float lr_bc1, float beta1, float beta2, float inv_sqrt_bc2, float eps, float wd);
+  void (*adamw)(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n,
+                float lr_bc1, float beta1, float beta2, float inv_sqrt_bc2, float eps, float decay);
+  void (*sgd)(const float* p, const float* g, const float* b, float* po, float* bo, int64_t n, float lr, float wd, float keep,
+              float take, float momentum, bool nesterov);
   void (*scale_shift_rows)(const float* x, const float* a, const float* b, float* y, int64_t rows, int64_t c);
   void (*fill)(float* y, float v, int64_t n);
   void (*norm_row_fwd)(const float* xr, const float* g, const float* b, float* yr, int64_t D, float eps, float* mean, float* var);

@@ -1,5 +1,5 @@
 // Memory-bound kernels on float32 NHWC / row-major tensors: broadcasting element-wise ops,
-// reductions, transpose, pad, slice, tile, softmax, pooling, batch-norm apply and the Adam update.
+// reductions, transpose, pad, slice, tile, softmax, pooling, batch-norm apply and the optimizer updates (Adam, AdamW, SGD).
 #include "ops.h"
 
 int64_t g_cache_bytes = 0;
@@ -605,14 +605,33 @@ void avg_pool_grad(const float* dy, float* dx, const PoolParams& p) {
   });
 }
 
-void adam(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n,
-          float lr, float beta1, float beta2, float eps, float wd, int step) {
+// Adam or AdamW (`kernel`, one of the Simd table's) over threads: `last` is Adam's coupled L2 weight
+// or AdamW's decay factor; the step size lr / (1 − β1ᵗ) and 1 / √(1 − β2ᵗ) in float, as the kernels use them.
+static void adam_pass(decltype(Simd::adam) kernel, const float* p, const float* g, const float* m, const float* v, float* po,
+                      float* mo, float* vo, int64_t n, float lr, float beta1, float beta2, float eps, float last, int step) {
   const float bc1 = 1.0f - (float)std::pow((double)beta1, step);
   const float bc2 = 1.0f - (float)std::pow((double)beta2, step);
   const float lr_bc1 = lr / bc1, inv_sqrt_bc2 = 1.0f / std::sqrt(bc2);
-  const Simd& s = simd();
   parallel_for(n, kGrain, [&](int64_t b, int64_t e) {
-    s.adam(p + b, g + b, m + b, v + b, po + b, mo + b, vo + b, e - b, lr_bc1, beta1, beta2, inv_sqrt_bc2, eps, wd);
+    kernel(p + b, g + b, m + b, v + b, po + b, mo + b, vo + b, e - b, lr_bc1, beta1, beta2, inv_sqrt_bc2, eps, last);
+  });
+}
+
+void adam(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n,
+          float lr, float beta1, float beta2, float eps, float wd, int step) {
+  adam_pass(simd().adam, p, g, m, v, po, mo, vo, n, lr, beta1, beta2, eps, wd, step);
+}
+
+void adamw(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n,
+           float lr, float beta1, float beta2, float eps, float decay, int step) {
+  adam_pass(simd().adamw, p, g, m, v, po, mo, vo, n, lr, beta1, beta2, eps, decay, step);
+}
+
+void sgd(const float* p, const float* g, const float* b, float* po, float* bo, int64_t n, float lr, float wd, float keep,
+         float take, float momentum, bool nesterov) {
+  const Simd& s = simd();
+  parallel_for(n, kGrain, [&](int64_t lo, int64_t hi) {
+    s.sgd(p + lo, g + lo, b + lo, po + lo, bo + lo, hi - lo, lr, wd, keep, take, momentum, nesterov);
   });
 }
 

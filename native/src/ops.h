@@ -27,6 +27,10 @@ void avg_pool_grad(const float* dy, float* dx, const PoolParams& p);
 void dropout(const float* x, float* y, int64_t n, uint32_t seed, uint32_t threshold, double scale);
 void adam(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n,
           float lr, float beta1, float beta2, float eps, float wd, int step);
+void adamw(const float* p, const float* g, const float* m, const float* v, float* po, float* mo, float* vo, int64_t n,
+           float lr, float beta1, float beta2, float eps, float decay, int step);
+void sgd(const float* p, const float* g, const float* b, float* po, float* bo, int64_t n, float lr, float wd, float keep,
+         float take, float momentum, bool nesterov);
 
 void norm_rows_fwd(const float* x, const float* g, const float* b, float* y, float* mean, float* var, int64_t R, int64_t D, float eps);
 void norm_rows_bwd(const float* dy, const float* x, const float* mean, const float* var, const float* g, float* dx, float* dg, float* db, int64_t R, int64_t D, float eps);

@@ -3,7 +3,7 @@
 
 #define SIMD_TABLE(NAME)                                                                                      \
   Simd{#NAME, unary, binary, softmax_rows, softmax_grad_rows, sum_run, max_run, min_run, acc_row, max_row, \
-       min_row, adam, scale_shift_rows, fill, norm_row_fwd, norm_row_bwd, norm_cols_bwd_sums, norm_cols_fwd_sums, norm_cols_bwd_dx, maxpool_take, dropout}
+       min_row, adam, adamw, sgd, scale_shift_rows, fill, norm_row_fwd, norm_row_bwd, norm_cols_bwd_sums, norm_cols_fwd_sums, norm_cols_bwd_dx, maxpool_take, dropout}
 
 namespace isa_base {
 #include "simd_impl.h"

@@ -229,6 +229,33 @@ static void adam(const float* __restrict p, const float* __restrict g, const flo
   }
 }
 
+// PyTorch-style AdamW on [0, n): the weight decayed by `decay` = 1 − lr·wd first, then Adam without L2.
+static void adamw(const float* __restrict p, const float* __restrict g, const float* __restrict m, const float* __restrict v,
+                  float* __restrict po, float* __restrict mo, float* __restrict vo, int64_t n,
+                  float lr_bc1, float beta1, float beta2, float inv_sqrt_bc2, float eps, float decay) {
+  const float c1 = 1.0f - beta1, c2 = 1.0f - beta2;
+  for (int64_t i = 0; i < n; i++) {
+    float pi = p[i] * decay;
+    float gi = g[i];
+    float mi = beta1 * m[i] + c1 * gi;
+    float vi = beta2 * v[i] + c2 * gi * gi;
+    mo[i] = mi;
+    vo[i] = vi;
+    po[i] = pi - lr_bc1 * mi / (__builtin_sqrtf(vi) * inv_sqrt_bc2 + eps);
+  }
+}
+
+// PyTorch-style SGD on [0, n): b ← keep·b + take·(g + wd·p); p ← p − lr·(Nesterov ? g + μ·b : b).
+static void sgd(const float* __restrict p, const float* __restrict g, const float* __restrict b, float* __restrict po,
+                float* __restrict bo, int64_t n, float lr, float wd, float keep, float take, float momentum, bool nesterov) {
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i] + wd * p[i];
+    float bi = keep * b[i] + take * gi;
+    bo[i] = bi;
+    po[i] = p[i] - lr * (nesterov ? gi + momentum * bi : bi);
+  }
+}
+
 // y = x * a[c] + b[c] for rows of `c` channels (batch-norm apply with folded scale/shift).
 static void scale_shift_rows(const float* __restrict x, const float* __restrict a, const float* __restrict b, float* __restrict y, int64_t rows, int64_t c) {
   for (int64_t r = 0; r < rows; r++) {

@@ -1,8 +1,9 @@
 /**
  * Two-stage validation with ajv. Stage 1 checks the spec against `specSchema` (and fills its
  * defaults); stage 2 resolves the model and every block part through the registry, applies presets,
- * and checks their parameters against each plugin's own schema (filling its defaults). Problems are
- * collected, not thrown one by one, and each names file:line:col and the dotted path.
+ * and checks their parameters against each plugin's own schema (filling its defaults), and the
+ * optimizer and schedule against their type's (recipe.ts). Problems are collected, not thrown one by
+ * one, and each names file:line:col and the dotted path.
  */
 import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
@@ -11,6 +12,7 @@ import {type Problem, SpecError, suggest} from './errors.js'
 import {displayPath} from '../fs/display-path.js'
 import {isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
 import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
+import {resolveRecipe} from './recipe.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
 const compiled = new WeakMap<object, ValidateFunction>()
@@ -223,6 +225,13 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
   const nonFinite = new Set(problems.map((p) => p.path))
   const validate = validator(specSchema)
   if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins, nonFinite))
+
+  resolveRecipe(spec.train, origins, problems, (schema, value, path) => {
+    const check = validator(schema)
+    if (check(value)) return true
+    problems.push(...ajvProblems(check.errors ?? [], schema, value, path, origins, nonFinite))
+    return false
+  })
 
   const data = spec.data
   if (isObject(data) && typeof data.dataset === 'string') {

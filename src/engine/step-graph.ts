@@ -10,12 +10,17 @@
  */
 import type {tf} from './tf.js'
 import type {AdamAttrs} from '../ops/adam.js'
+import type {SgdAttrs} from '../ops/sgd.js'
+
+/** The optimizer's update of one step: which op, and its attributes with this step's learning rate and step count. */
+export type StepUpdate = {op: 'adam' | 'adamw'; attrs: AdamAttrs} | {op: 'sgd'; attrs: SgdAttrs}
 
 /** What changes from one training step to the next besides the batch. */
 export interface StepContext {
   /** The optimizer step, 1-based: dropout masks and Adam's bias corrections derive from it. */
   step: number
-  adam: AdamAttrs
+  /** The optimizer's per-step values (learning rate, bias corrections) derive from it. */
+  update: StepUpdate
 }
 
 /** A training step (the default) or an evaluation step (forward and metric sums only). */

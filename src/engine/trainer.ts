@@ -1,14 +1,18 @@
 /**
  * One training step and one evaluation pass, backend-agnostic: forward in training mode, softmax
- * cross-entropy, gradients of every trainable tensor, and the fused Adam update (coupled L2) of
- * ops/adam.ts. Loss and accuracy stay on the device as running sums; the caller reads them back
- * every N steps (`readMetrics`), so a step never waits on a host read. Where the backend can replay
- * a recorded step (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed.
+ * cross-entropy (label smoothing as PyTorch's), gradients of every trainable tensor, clipped to a
+ * global norm where the recipe says so, and the optimizer's update (optimizer.ts: Adam, AdamW or SGD,
+ * fused kernels of ops/) at the learning rate the caller gives for the step (its schedule). Loss and
+ * accuracy stay on the device as running sums; the caller reads them back every N steps
+ * (`readMetrics`), so a step never waits on a host read. Where the backend can replay a recorded step
+ * (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed.
  */
 import {tf, type LayersModel} from './tf.js'
 import {createStepGraphs, type StepContext, type StepGraphs} from './step-graph.js'
 import {kernelTuner} from './kernel-tuning.js'
-import {adamStep, type AdamConfig} from '../ops/adam.js'
+import {adamSpec, Optimizer, weightRoles, type OptimizerSpec, type OptimizerType} from './optimizer.js'
+import type {AdamConfig} from '../ops/adam.js'
+import {clipGradNorm} from '../ops/clip-grad-norm.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {setDropoutStep} from '../ops/dropout.js'
 import {MetricSums} from '../ops/metric-sums.js'
@@ -30,11 +34,23 @@ interface VarLike {
   write(value: tf.Tensor): void
 }
 
-/** Serialisable optimizer state: the step count and, per trainable weight (model order), m and v. */
+/** Serialisable optimizer state: the step count and, per trainable weight (model order), the optimizer's state tensors. */
 export interface OptimizerState {
   step: number
+  type: OptimizerType
+  /** Adam's and AdamW's moments (empty for SGD). */
   m: tf.Tensor[]
   v: tf.Tensor[]
+  /** SGD's momentum buffers (empty for Adam and AdamW). */
+  momentum: tf.Tensor[]
+}
+
+/** The rest of the recipe a trainer applies (`train.label_smoothing`, `train.grad_clip`). */
+export interface TrainerOptions {
+  /** ε of PyTorch's CrossEntropyLoss(label_smoothing=ε), training loss only; 0 by default. */
+  labelSmoothing?: number
+  /** Clip the gradients' global L2 norm to this (clip_grad_norm_). */
+  maxGradNorm?: number
 }
 
 export class Trainer {
@@ -44,8 +60,7 @@ export class Trainer {
   replayedSteps = 0
   private readonly weights: VarLike[]
   private readonly vars: tf.Variable[]
-  private m: tf.Variable[]
-  private v: tf.Variable[]
+  private readonly optimizer: Optimizer
   private readonly metrics = new MetricSums()
   private graphs?: {backend: string; graphs: StepGraphs | undefined}
   /** Whether `tuneKernels` has run. */
@@ -53,27 +68,32 @@ export class Trainer {
 
   constructor(
     readonly model: LayersModel,
-    readonly optimizer: AdamConfig,
+    /** The optimizer; a plain Adam configuration means Adam on every weight (the paper's recipe). */
+    optimizer: OptimizerSpec | AdamConfig,
+    readonly options: TrainerOptions = {},
   ) {
     this.weights = model.trainableWeights as unknown as VarLike[]
     // LayerVariable keeps its tf.Variable in `val`; gradients are taken with respect to those.
     this.vars = this.weights.map((w) => (w as unknown as {val: tf.Variable}).val)
-    // Made inside tidy so that each variable owns its data (an in-place update needs that).
-    this.m = this.vars.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)))
-    this.v = this.vars.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)))
+    this.optimizer = new Optimizer('type' in optimizer ? optimizer : adamSpec(optimizer), this.vars, weightRoles(model))
+  }
+
+  /** The learning rate of a step when the caller gives none: the optimizer's `lr`. */
+  get baseLr(): number {
+    return this.optimizer.spec.lr
   }
 
   /**
-   * Forward + backward + Adam on one batch. x: (B, H, W, 3) float32 in [0, 1]; y: (B,) int32.
-   * The update runs after the forward/backward scope has been released, so that no view of a weight
-   * made during the pass (reshapes, identity transposes) is alive and a backend may update the
-   * weights in place (see `adamStep`).
+   * Forward + backward + the optimizer's update on one batch at learning rate `lr`. x: (B, H, W, 3)
+   * float32 in [0, 1]; y: (B,) int32. The update runs after the forward/backward scope has been
+   * released, so that no view of a weight made during the pass (reshapes, identity transposes) is
+   * alive and a backend may update the weights in place (ops/weight-update.ts `updateStep`).
    */
-  trainStep(x: tf.Tensor4D, y: tf.Tensor1D): void {
+  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr): void {
     this.step++
     setDropoutStep(this.step)
     const batch = x.shape[0]
-    const context = this.context()
+    const context = this.context(lr)
     const graphs = this.stepGraphs()
     if (graphs?.replay(x, y, context)) {
       this.metrics.addReplayed(batch)
@@ -112,23 +132,25 @@ export class Trainer {
       let correct: tf.Scalar | undefined
       const {value, grads} = tf.variableGrads(() => {
         const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
-        const out = crossEntropy(logits, y)
+        const out = crossEntropy(logits, y, this.options.labelSmoothing)
         correct = out.correct
         return out.loss
       }, this.vars)
       return {value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
     })
+    let update = grads
     try {
-      adamStep(this.vars, grads, this.m, this.v, context.adam)
+      if (this.options.maxGradNorm !== undefined) update = clipGradNorm(grads, this.options.maxGradNorm)
+      this.optimizer.apply(this.vars, update, context.update)
       this.metrics.add(value, correct, x.shape[0])
     } finally {
-      tf.dispose([...grads, value, correct])
+      tf.dispose([...grads, ...update, value, correct])
     }
   }
 
-  /** What the current step's per-step values derive from: the step count and Adam's settings. */
-  private context(): StepContext {
-    return {step: this.step, adam: {...this.optimizer, step: this.step}}
+  /** What the current step's per-step values derive from: the step count and the optimizer's update at `lr`. */
+  private context(lr: number): StepContext {
+    return {step: this.step, update: this.optimizer.update(lr, this.step)}
   }
 
   /** The step graphs of the active backend (made on first use, again if the backend changed). */
@@ -141,10 +163,10 @@ export class Trainer {
     return this.graphs.graphs
   }
 
-  /** Every tensor a training step may update: all model weights (running statistics too), m, v, the metric sums. */
+  /** Every tensor a training step may update: all model weights (running statistics too), the optimizer's state, the metric sums. */
   private stateTensors(): tf.Tensor[] {
     const weights = (this.model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val)
-    return [...weights, ...this.m, ...this.v, this.metrics.tensor]
+    return [...weights, ...this.optimizer.state.flat(), this.metrics.tensor]
   }
 
   /** How the backend's step replay went, one line per batch shape (empty where there is none). */
@@ -155,7 +177,7 @@ export class Trainer {
   /** Evaluation-mode forward of one batch, accumulated like the training metrics (replayed where it can be). */
   evalStep(x: tf.Tensor4D, y: tf.Tensor1D): void {
     const batch = x.shape[0]
-    const context = this.context()
+    const context = this.context(this.baseLr)
     const graphs = this.stepGraphs()
     if (graphs?.replay(x, y, context, 'eval')) {
       this.metrics.addReplayed(batch)
@@ -181,26 +203,20 @@ export class Trainer {
     this.metrics.reset()
   }
 
+  /** The optimizer's type, step count and state (live tensors: read, do not dispose). */
   optimizerState(): OptimizerState {
-    return {step: this.step, m: this.m, v: this.v}
+    const groups = Object.fromEntries(this.optimizer.stateGroups().map((g) => [g.group, g.tensors]))
+    return {step: this.step, type: this.optimizer.type, m: groups.adam_m ?? [], v: groups.adam_v ?? [], momentum: groups.momentum ?? []}
   }
 
-  setOptimizerState(state: {step: number; m: Float32Array[]; v: Float32Array[]}): void {
-    if (state.m.length !== this.vars.length || state.v.length !== this.vars.length) {
-      throw new Error(`optimizer state has ${state.m.length} tensors but the model has ${this.vars.length} trainable weights`)
-    }
+  /** Continue from a saved state: the step count and every state tensor of this trainer's optimizer. */
+  setOptimizerState(state: {step: number; m?: Float32Array[]; v?: Float32Array[]; momentum?: Float32Array[]}): void {
+    this.optimizer.setState({adam_m: state.m, adam_v: state.v, momentum: state.momentum})
     this.step = state.step
-    this.vars.forEach((w, i) =>
-      tf.tidy(() => {
-        this.m[i].assign(tf.tensor(state.m[i], w.shape))
-        this.v[i].assign(tf.tensor(state.v[i], w.shape))
-      }),
-    )
   }
 
   dispose(): void {
-    this.m.forEach((t) => t.dispose())
-    this.v.forEach((t) => t.dispose())
+    this.optimizer.dispose()
     this.metrics.dispose()
     this.graphs?.graphs?.dispose()
     this.graphs = undefined

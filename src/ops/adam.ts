@@ -6,13 +6,14 @@
  *
  * The update of one weight tensor is one kernel, so that a backend can run it as a single fused
  * dispatch; backends without it get the composite below. A backend may also update many weights at
- * once, in place (`registerInPlaceAdam`; the webgpu backend does).
+ * once, in place (weight-update.ts `registerInPlaceUpdate`; the webgpu backend does).
  *
  * Kernel (every backend registers it):
  *   `MixtureAdam` {param, grad, m, v} float32 of one shape, attrs `AdamAttrs` → [param', m', v']
  */
 import {tf} from '../engine/tf.js'
-import {hasKernels, runKernel, type OpContract} from './contract.js'
+import type {OpContract} from './contract.js'
+import {fusedUpdate, updateContracts, updateOne, updateStep, type UpdateOp} from './weight-update.js'
 
 export const ADAM_KERNEL = 'MixtureAdam'
 
@@ -42,100 +43,41 @@ export function adamComposite(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v
   })
 }
 
+/** Adam as an optimizer op (weight-update.ts): state m and v. */
+export const ADAM: UpdateOp<AdamAttrs> = {
+  name: 'adam',
+  kernel: ADAM_KERNEL,
+  state: ['m', 'v'],
+  composite: (param, grad, [m, v], a) => adamComposite(param, grad, m, v, a),
+}
+
 /** One Adam update of one tensor through the backend's fused kernel when it has one. */
 export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  if (hasKernels(ADAM_KERNEL)) return adamFused(param, grad, m, v, a)
-  return adamComposite(param, grad, m, v, a)
+  return updateOne(ADAM, param, grad, [m, v], a) as [tf.Tensor, tf.Tensor, tf.Tensor]
 }
 
 /** One Adam update of one tensor through `MixtureAdam`. */
 export function adamFused(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  const out = runKernel<tf.Tensor[]>(ADAM_KERNEL, {param, grad, m, v}, {...a})
-  return [out[0], out[1], out[2]]
+  return fusedUpdate(ADAM, param, grad, [m, v], a) as [tf.Tensor, tf.Tensor, tf.Tensor]
 }
 
 /**
- * A backend's in-place update of many weights at once (fewer dispatches, no new tensors): it
- * updates the tensors it can and returns, per weight, whether it did. Registered by a backend
- * backend (backends/webgpu/kernels/adam.ts); weights it leaves go through `adamUpdate`.
- */
-export type InPlaceAdam = (params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[], a: AdamAttrs) => boolean[]
-
-const inPlaceUpdaters = new Map<string, InPlaceAdam>()
-
-export function registerInPlaceAdam(backendName: string, update: InPlaceAdam): void {
-  inPlaceUpdaters.set(backendName, update)
-}
-
-/**
- * One Adam step over every weight: the backend's in-place updater where it has one, else one fused
- * (or composite) update per tensor whose results replace the variables' values.
+ * One Adam step over every weight: the backend's in-place update where it has one (the webgpu
+ * backend's), else one fused (or composite) update per tensor whose results replace the variables' values.
  */
 export function adamStep(params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[], a: AdamAttrs): void {
-  const inPlace = inPlaceUpdaters.get(tf.getBackend())
-  const done = inPlace ? inPlace(params, grads, m, v, a) : []
-  params.forEach((param, i) => {
-    if (done[i]) return
-    tf.tidy(() => {
-      const [p, m1, v1] = adamUpdate(param, grads[i], m[i], v[i], a)
-      param.assign(p)
-      m[i].assign(m1)
-      v[i].assign(v1)
-    })
-  })
+  updateStep(
+    ADAM,
+    params,
+    grads,
+    params.map((_, i) => [m[i], v[i]]),
+    a,
+  )
 }
 
-/** Whether the active backend updates weights in place (`registerInPlaceAdam`). */
-export function hasInPlaceAdam(): boolean {
-  return inPlaceUpdaters.has(tf.getBackend())
+/** Adam's m (±0.1) and v (≥ 0) of one small weight. */
+export function adamExampleState(shape: number[], seed: number): tf.Tensor[] {
+  return [tf.randomUniform(shape, -0.1, 0.1, 'float32', seed), tf.randomUniform(shape, 0, 0.01, 'float32', seed + 1)]
 }
 
-const EXAMPLE_ATTRS: AdamAttrs = {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, step: 3}
-
-/** param, grad, m, v of one small weight (v ≥ 0). */
-function adamExample(shape: number[], seed: number): tf.Tensor[] {
-  return [tf.randomUniform(shape, -1, 1, 'float32', seed), tf.randomUniform(shape, -1, 1, 'float32', seed + 1), tf.randomUniform(shape, -0.1, 0.1, 'float32', seed + 2), tf.randomUniform(shape, 0, 0.01, 'float32', seed + 3)]
-}
-
-/** Every weight's [param', m', v'] after the in-place update of three weights (inputs: param, grad, m, v of each in turn). */
-function inPlaceStep(inputs: tf.Tensor[], update: (params: tf.Variable[], grads: tf.Tensor[], m: tf.Variable[], v: tf.Variable[]) => void): tf.Tensor[] {
-  const weights = [0, 4, 8].map((i) => inputs.slice(i, i + 4))
-  // Made inside tidy so that each variable owns its data (an in-place update needs that).
-  const variable = (t: tf.Tensor) => tf.tidy(() => tf.variable(t.clone(), false))
-  const params = weights.map(([p]) => variable(p))
-  const m = weights.map(([, , mi]) => variable(mi))
-  const v = weights.map(([, , , vi]) => variable(vi))
-  update(params, weights.map(([, g]) => g), m, v)
-  return params.flatMap((p, i) => [p, m[i], v[i]])
-}
-
-export const adamOps: OpContract[] = [
-  {
-    name: 'adam',
-    summary: "one weight's Adam update with coupled L2 (PyTorch's)",
-    kernels: [ADAM_KERNEL],
-    example: () => adamExample([37, 5], 131),
-    fused: ([p, g, m, v]) => adamFused(p, g, m, v, EXAMPLE_ATTRS),
-    composite: ([p, g, m, v]) => adamComposite(p, g, m, v, EXAMPLE_ATTRS),
-    tolerance: 1e-6,
-  },
-  {
-    name: 'adam-in-place',
-    summary: "every weight's Adam update at once, in place",
-    kernels: [],
-    fusedHere: hasInPlaceAdam,
-    example: () => [...adamExample([37, 5], 141), ...adamExample([64], 151), ...adamExample([3, 3, 4, 8], 161)],
-    fused: (inputs) => inPlaceStep(inputs, (params, grads, m, v) => adamStep(params, grads, m, v, EXAMPLE_ATTRS)),
-    composite: (inputs) =>
-      inPlaceStep(inputs, (params, grads, m, v) =>
-        params.forEach((p, i) => {
-          const [p1, m1, v1] = adamComposite(p, grads[i], m[i], v[i], EXAMPLE_ATTRS)
-          p.assign(p1)
-          m[i].assign(m1)
-          v[i].assign(v1)
-          tf.dispose([p1, m1, v1])
-        }),
-      ),
-    tolerance: 1e-6,
-  },
-]
+export const adamOps: OpContract[] = updateContracts(ADAM, 'Adam update with coupled L2 (PyTorch\'s)', {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4, step: 3}, adamExampleState, 131)

@@ -4,15 +4,17 @@
  */
 import type {OpContract} from './contract.js'
 import {adamOps} from './adam.js'
+import {adamwOps} from './adamw.js'
 import {attentionOps} from './attention.js'
 import {batchNormOps} from './batchnorm.js'
-import {crossEntropyOp} from './cross-entropy.js'
+import {crossEntropyOps} from './cross-entropy.js'
 import {dropoutOp} from './dropout.js'
 import {gegluOp} from './geglu.js'
 import {geluOp} from './gelu.js'
 import {layerNormOp} from './layernorm.js'
 import {normOps} from './norm.js'
 import {reluGradOp} from './relu-grad.js'
+import {sgdOps} from './sgd.js'
 import {softmaxOp} from './softmax.js'
 import {stridedMatMulOps} from './strided-matmul.js'
 import {tileGradOp} from './tile-grad.js'
@@ -30,7 +32,9 @@ export const OPS: OpContract[] = [
   ...attentionOps,
   dropoutOp,
   ...adamOps,
-  crossEntropyOp,
+  ...adamwOps,
+  ...sgdOps,
+  ...crossEntropyOps,
   reluGradOp,
   tileGradOp,
 ]

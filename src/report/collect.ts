@@ -54,6 +54,7 @@ const METRIC_NAMES: (keyof EpochMetrics)[] = [
   'eval_seconds',
   'data_seconds',
   'images_per_second',
+  'lr',
 ]
 
 /** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */

@@ -1,8 +1,8 @@
 /**
  * Checkpoints: the model's weights (trainable and BatchNorm statistics) and, in `last.ckpt`, the
- * Adam state, with the loop position, written atomically (temp file + rename) and read back only
- * after every field and a SHA-256 of the whole content have been checked. Byte layout:
- * docs/checkpoint-format.md.
+ * optimizer state (Adam's or AdamW's m and v, SGD's momentum buffers), with the loop position and
+ * the schedule's, written atomically (temp file + rename) and read back only after every field and a
+ * SHA-256 of the whole content have been checked. Byte layout: docs/checkpoint-format.md.
  *
  *   "MIXCKPT2" | sha256 of everything after it (32 bytes) | uint32 LE header length | header JSON,
  *   space-padded so that the data starts 4-byte aligned | float32 LE tensor data
@@ -14,6 +14,8 @@ import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
+import {STATE_GROUPS, type OptimizerType, type StateGroup} from '../engine/optimizer.js'
+import type {ScheduleState} from '../engine/schedule.js'
 import {UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 
@@ -28,12 +30,12 @@ const MAX_HEADER_BYTES = 64 * 2 ** 20
 
 /**
  * What a checkpoint holds. `last`: everything training needs to continue (weights, BatchNorm
- * statistics, Adam's m and v, step). `best`: what evaluation needs (weights and BatchNorm
+ * statistics, the optimizer's state, step). `best`: what evaluation needs (weights and BatchNorm
  * statistics only).
  */
 export type CheckpointKind = 'last' | 'best'
 
-export type TensorGroup = 'weight' | 'adam_m' | 'adam_v'
+export type TensorGroup = 'weight' | StateGroup
 
 export interface CheckpointMeta {
   /** Epochs completed (1-based count). */
@@ -45,6 +47,10 @@ export interface CheckpointMeta {
   train_seconds: number
   eval_seconds: number
   saved: string
+  /** The optimizer whose state a last checkpoint holds (absent in older files: adam). */
+  optimizer?: OptimizerType
+  /** Where the learning-rate schedule is (absent in older files, which all ran at a constant rate). */
+  schedule?: ScheduleState
 }
 
 /** One tensor of the data section: `offset` and `bytes` count bytes from the start of the data. */
@@ -94,19 +100,22 @@ export interface CheckpointInfo {
 export interface LoadedCheckpoint extends CheckpointInfo {
   /** Every weight by its original name (trainable and BatchNorm statistics). */
   weights: Map<string, Float32Array>
-  /** Adam's first and second moments per trainable weight, in model order (empty for `best`). */
-  m: Float32Array[]
-  v: Float32Array[]
+  /** The optimizer's state per group (`adam_m`, `adam_v`; `momentum`), one tensor per trainable weight in model order (none for `best`). */
+  state: Partial<Record<StateGroup, Float32Array[]>>
 }
 
-const GROUPS: readonly TensorGroup[] = ['weight', 'adam_m', 'adam_v']
+const STATE: readonly StateGroup[] = ['adam_m', 'adam_v', 'momentum']
+const GROUPS: readonly TensorGroup[] = ['weight', ...STATE]
+
+/** An optimizer's name as messages write it. */
+export const OPTIMIZER_NAMES: Record<OptimizerType, string> = {adam: 'Adam', adamw: 'AdamW', sgd: 'SGD'}
 
 export async function saveCheckpoint(file: string, kind: CheckpointKind, model: LayersModel, trainer: Trainer, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
   const groups: [TensorGroup, {name: string; tensor: tf.Tensor}[]][] = [['weight', model.weights.map((w) => ({name: w.originalName, tensor: w.read()}))]]
   if (kind === 'last') {
     const state = trainer.optimizerState()
-    groups.push(['adam_m', state.m.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
-    groups.push(['adam_v', state.v.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
+    const tensors = {adam_m: state.m, adam_v: state.v, momentum: state.momentum}
+    for (const group of STATE_GROUPS[state.type]) groups.push([group, tensors[group].map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
   }
   const tensors: TensorEntry[] = []
   const chunks: Uint8Array[] = []
@@ -119,7 +128,7 @@ export async function saveCheckpoint(file: string, kind: CheckpointKind, model: 
       offset += values.byteLength
     }
   }
-  const header: CheckpointHeader = {format: 2, kind, meta: {...meta, saved: new Date().toISOString()}, tensors, data_bytes: offset}
+  const header: CheckpointHeader = {format: 2, kind, meta: {...meta, ...(kind === 'last' ? {optimizer: trainer.optimizerState().type} : {}), saved: new Date().toISOString()}, tensors, data_bytes: offset}
   writeFileAtomic(file, encodeCheckpoint(header, chunks))
 }
 
@@ -212,10 +221,31 @@ function checkHeader(raw: unknown, fail: (problem: string) => never): Checkpoint
     names.get(e.group as TensorGroup)!.push(e.name as string)
   }
   if (h.data_bytes !== offset) fail(`the header says ${JSON.stringify(h.data_bytes)} bytes of data, its tensors add up to ${offset}`)
-  const [m, v] = [names.get('adam_m')!, names.get('adam_v')!]
-  if (h.kind === 'best' && m.length + v.length > 0) fail('a best checkpoint holds Adam state, which only last checkpoints have')
-  if (h.kind === 'last' && (m.length === 0 || m.length !== v.length || m.some((n, i) => n !== v[i]))) fail(`Adam's m and v do not pair up (${m.length} and ${v.length} tensors)`)
+  if (meta.optimizer !== undefined && !Object.keys(STATE_GROUPS).includes(meta.optimizer as string)) fail(`the header's optimizer is ${JSON.stringify(meta.optimizer)}, not one of ${Object.keys(STATE_GROUPS).join(', ')}`)
+  if (meta.schedule !== undefined) checkScheduleState(meta.schedule, fail)
+  const optimizer = (meta.optimizer ?? 'adam') as OptimizerType
+  const held = STATE.filter((g) => names.get(g)!.length > 0)
+  if (h.kind === 'best' && held.length > 0) fail(`a best checkpoint holds ${held.some((g) => g.startsWith('adam')) ? 'Adam' : 'optimizer'} state, which only last checkpoints have`)
+  if (h.kind === 'last') {
+    const wanted = STATE_GROUPS[optimizer] as readonly StateGroup[]
+    const foreign = held.filter((g) => !wanted.includes(g))
+    if (foreign.length > 0) fail(`it holds ${foreign.join(', ')} tensors, which ${OPTIMIZER_NAMES[optimizer]} (the header's optimizer) does not keep`)
+    const [first, ...rest] = wanted.map((g) => names.get(g)!)
+    if (first.length === 0 || rest.some((list) => list.length !== first.length || list.some((n, i) => n !== first[i]))) {
+      fail(optimizer === 'sgd' ? 'it holds no SGD momentum buffers' : `Adam's m and v do not pair up (${first.length} and ${rest[0].length} tensors)`)
+    }
+  }
   return raw as unknown as CheckpointHeader
+}
+
+/** The schedule's position in a header (engine/schedule.ts `ScheduleState`), checked field by field. */
+function checkScheduleState(raw: unknown, fail: (problem: string) => never): void {
+  const state = raw as Record<string, unknown>
+  if (typeof raw !== 'object' || raw === null || typeof state.type !== 'string') fail('the header\'s schedule has no type')
+  for (const k of ['steps_per_epoch', 'next_step']) {
+    if (typeof state[k] !== 'number' || !Number.isSafeInteger(state[k]) || (state[k] as number) < 0) fail(`the header's schedule.${k} is ${JSON.stringify(state[k])}, not a whole number`)
+  }
+  if (typeof state.next_lr !== 'number' || !Number.isFinite(state.next_lr)) fail(`the header's schedule.next_lr is ${JSON.stringify(state.next_lr)}, not a finite number`)
 }
 
 const warnedFormat1 = new Set<string>()
@@ -254,8 +284,7 @@ export function readCheckpoint(file: string, expect?: CheckpointKind): LoadedChe
   // One aligned copy of the data; the tensors are views into it.
   const values = new Float32Array(new Uint8Array(data).buffer)
   const weights = new Map<string, Float32Array>()
-  const m: Float32Array[] = []
-  const v: Float32Array[] = []
+  const state: Partial<Record<StateGroup, Float32Array[]>> = {}
   for (const t of info.tensors) {
     const view = values.subarray(t.offset / 4, (t.offset + t.bytes) / 4)
     if (!info.checksummed) {
@@ -263,14 +292,15 @@ export function readCheckpoint(file: string, expect?: CheckpointKind): LoadedChe
       if (bad >= 0) throw new CheckpointError(file, `tensor ${t.name} (${t.group}) holds ${view[bad]} at element ${bad}: the data is damaged`)
     }
     if (t.group === 'weight') weights.set(t.name, view)
-    else (t.group === 'adam_m' ? m : v).push(view)
+    else (state[t.group] ??= []).push(view)
   }
-  return {...info, weights, m, v}
+  return {...info, weights, state}
 }
 
 /**
  * Put a checkpoint's weights into `model` (matched by name and shape) and, when `trainer` is
- * given, its Adam state. Everything is checked before the first weight is written.
+ * given, its optimizer state (of the trainer's optimizer). Everything is checked before the first
+ * weight is written.
  */
 export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: LayersModel, trainer?: Trainer): void {
   const misfit = (problem: string) => new CheckpointError(ckpt.file, `${problem}: it was written by a different model`, 'does not fit this model')
@@ -282,14 +312,18 @@ export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: LayersModel, tr
   }
   if (trainer) {
     if (ckpt.kind !== 'last') throw new CheckpointError(ckpt.file, 'a best checkpoint keeps the weights only, not the optimizer state training continues from', 'cannot continue training')
+    const saved = ckpt.meta.optimizer ?? 'adam'
+    const type = trainer.optimizerState().type
+    if (saved !== type) throw new CheckpointError(ckpt.file, `it holds ${OPTIMIZER_NAMES[saved]} state, and this run's optimizer is ${OPTIMIZER_NAMES[type]}`, 'does not fit this run')
     const trainable = model.trainableWeights.map((w) => w.originalName)
-    const adam = ckpt.tensors.filter((t) => t.group === 'adam_m').map((t) => t.name)
-    if (adam.join('\n') !== trainable.join('\n')) throw misfit(`its Adam state covers ${adam.length} tensors, the model has ${trainable.length} trainable weights (or another order)`)
+    const group = STATE_GROUPS[type][0]
+    const covered = ckpt.tensors.filter((t) => t.group === group).map((t) => t.name)
+    if (covered.join('\n') !== trainable.join('\n')) throw misfit(`its ${OPTIMIZER_NAMES[type]} state covers ${covered.length} tensors, the model has ${trainable.length} trainable weights (or another order)`)
   }
   for (const w of model.weights) {
     tf.tidy(() => {
       w.write(tf.tensor(ckpt.weights.get(w.originalName)!, w.shape as number[]))
     })
   }
-  trainer?.setOptimizerState({step: ckpt.meta.step, m: ckpt.m, v: ckpt.v})
+  trainer?.setOptimizerState({step: ckpt.meta.step, m: ckpt.state.adam_m, v: ckpt.state.adam_v, momentum: ckpt.state.momentum})
 }

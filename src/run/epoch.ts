@@ -18,6 +18,8 @@ function toTensors(batch: {x: Float32Array; y: Int32Array; size: number}, size: 
 
 export interface EpochPlan {
   epoch: number
+  /** The learning rate of the epoch's step `step` (0-based; train.schedule). */
+  lrAt: (step: number) => number
   /** Training steps to take: the epoch's batches, at most `train.steps_per_epoch`. */
   steps: number
   augment: false | Pipeline
@@ -58,7 +60,7 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
       await plan.beforeFirstStep(x, y)
       t0 += performance.now() - start
     }
-    trainer.trainStep(x, y)
+    trainer.trainStep(x, y, plan.lrAt(done))
     x.dispose()
     y.dispose()
     images += next.value.size

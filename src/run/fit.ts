@@ -2,16 +2,18 @@
  * Training a prepared run from its next epoch to its last: each epoch trained and evaluated
  * (epoch.ts), its metrics.csv row appended, checkpoints written (last.ckpt every
  * `train.checkpoint_every` epochs and after the last; best.ckpt when the test accuracy improves),
- * summary.json rewritten with a heartbeat; then `finish`, however the run ends: the final summary,
+ * summary.json rewritten with a heartbeat, until the last epoch or early stopping; then `finish`, however the run ends: the final summary,
  * the session disposed and the folder's lock released.
  */
 import {join} from 'node:path'
 import {augmentFromConfig, numBatches} from '../data/index.js'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
+import {scheduleState} from '../engine/schedule.js'
 import {saveCheckpoint} from './checkpoint.js'
 import {evaluate, trainOneEpoch} from './epoch.js'
 import {writeRoutes} from './kernel-routes.js'
 import type {Lock} from './lock.js'
+import {earlyStop} from './early-stopping.js'
 import {appendMetricsRow} from './metrics-file.js'
 import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
@@ -41,8 +43,11 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   if (state.startEpoch > spec.train.epochs) log(`all ${spec.train.epochs} epochs are done already; nothing to train`)
   log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${dataset.train.count} train / ${dataset.test.count} test images, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
   const owner = currentOwner()
+  // Early stopping (train.early_stopping) decides from the rows alone: a resumed run sees its decision again.
+  let stoppedEarly = earlyStop(spec.train.early_stopping, history)
+  if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
   const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host}
-  const running = () => writeSummary(runDir, summarize(base, history, 'running'))
+  const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
   const progress = createProgress({bars: Boolean(state.bars), write: log})
   // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
   let heartbeat: NodeJS.Timeout | undefined
@@ -51,11 +56,12 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
     running()
     heartbeat = setInterval(running, HEARTBEAT_MS)
     heartbeat.unref()
-    for (let epoch = state.startEpoch; epoch <= spec.train.epochs; epoch++) {
+    for (let epoch = state.startEpoch; epoch <= spec.train.epochs && !stoppedEarly; epoch++) {
       if (state.stop?.requested) throw new InterruptedError(`interrupted before epoch ${epoch}`, state.stop.signal)
       const {line, tuning} = await trainAndEvaluate(session, state, epoch, progress)
       const improved = history.every((l) => line.test_accuracy > l.test_accuracy)
       history.push(line)
+      stoppedEarly = earlyStop(spec.train.early_stopping, history)
       appendMetricsRow(runDir, line)
       progress.endEpoch(line)
       if (epoch === state.startEpoch) {
@@ -71,19 +77,21 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
         best_train_accuracy: bestOf(history, 'train_accuracy')!,
         train_seconds: history.reduce((s, l) => s + l.train_seconds, 0),
         eval_seconds: history.reduce((s, l) => s + l.eval_seconds, 0),
+        schedule: scheduleState(session.schedule, epoch * session.schedule.stepsPerEpoch),
       }
-      if (epoch % spec.train.checkpoint_every === 0 || epoch === spec.train.epochs) {
+      if (epoch % spec.train.checkpoint_every === 0 || epoch === spec.train.epochs || stoppedEarly) {
         await saveCheckpoint(join(runDir, LAST_CKPT), 'last', built.model, session.trainer, meta)
         checkpointEpoch = epoch
       }
       if (improved) await saveCheckpoint(join(runDir, BEST_CKPT), 'best', built.model, session.trainer, meta)
       running()
       if (state.stop?.requested) throw new InterruptedError(`interrupted after epoch ${epoch}`, state.stop.signal)
+      if (stoppedEarly) log(`stopping early after epoch ${epoch} of ${spec.train.epochs}: ${stoppedEarly}`)
     }
   } catch (error) {
-    throw finish(session, state, {progress, heartbeat, base, checkpointEpoch}, error as Error)
+    throw finish(session, state, {progress, heartbeat, base, checkpointEpoch, stoppedEarly}, error as Error)
   }
-  return finish(session, state, {progress, heartbeat, base, checkpointEpoch})
+  return finish(session, state, {progress, heartbeat, base, checkpointEpoch, stoppedEarly})
 }
 
 /** Epoch `epoch`: its training steps (kernel tuning before the run's first), then the evaluation; its metrics.csv row, and what tuning chose. */
@@ -100,7 +108,9 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
         }
       : undefined
   progress.startEpoch(epoch, spec.train.epochs, steps)
-  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep})
+  // Steps count from 0 across the run; the schedule gives each its learning rate.
+  const lrAt = (step: number) => session.schedule.lrAt((epoch - 1) * steps + step)
+  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep})
   const e0 = performance.now()
   const test = await evaluate(spec, trainer, dataset.test)
   const evalSeconds = (performance.now() - e0) / 1000
@@ -116,6 +126,7 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
     eval_seconds: evalSeconds,
     data_seconds: train.dataSeconds,
     images_per_second: train.images / train.seconds,
+    lr: lrAt(0),
   }
   return {line, tuning}
 }
@@ -125,6 +136,8 @@ interface Ending {
   heartbeat: NodeJS.Timeout | undefined
   base: SummaryBase
   checkpointEpoch: number
+  /** Why early stopping ended the run, if it did. */
+  stoppedEarly: string | undefined
 }
 
 /**
@@ -140,7 +153,7 @@ function finish(session: Session, state: FitState, end: Ending, error?: Error): 
   end.progress.stop()
   clearInterval(end.heartbeat)
   const stopped = error instanceof InterruptedError
-  const summary = summarize(end.base, history, !error ? 'completed' : stopped ? 'interrupted' : 'failed', error?.message)
+  const summary = summarize(end.base, history, !error ? 'completed' : stopped ? 'interrupted' : 'failed', {error: error?.message, stoppedEarly: end.stoppedEarly})
   writeSummary(runDir, summary)
   disposeSession(session)
   state.lock.release()

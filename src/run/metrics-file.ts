@@ -12,7 +12,10 @@ import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export const METRICS_FILE = 'metrics.csv'
 
-export const METRICS_HEADER = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second'
+export const METRICS_HEADER = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second,lr'
+
+/** The header before the `lr` column (the learning rate of each epoch's first step) was added: still read. */
+const HEADER_BEFORE_LR = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second'
 
 const COLUMNS = METRICS_HEADER.split(',')
 
@@ -27,9 +30,11 @@ export interface EpochMetrics {
   eval_seconds: number
   data_seconds: number
   images_per_second: number
+  /** The learning rate of the epoch's first step (NaN in rows from files written before the column existed). */
+  lr: number
 }
 
-/** A row as written: the metrics as JavaScript prints them, timings rounded. */
+/** A row as written: the metrics as JavaScript prints them, timings rounded; `lr` NaN in a row read from a file without it. */
 export type MetricsRow = EpochMetrics
 
 /**
@@ -44,14 +49,16 @@ export function metricsCsvRows(text: string): {line: number; cells: string[]}[] 
 }
 
 export function metricsRow(l: MetricsRow): string {
-  return [l.epoch, l.train_loss, l.train_accuracy, l.test_loss, l.test_accuracy, l.train_seconds.toFixed(3), l.eval_seconds.toFixed(3), l.data_seconds.toFixed(3), l.images_per_second.toFixed(1)].join(',')
+  return [l.epoch, l.train_loss, l.train_accuracy, l.test_loss, l.test_accuracy, l.train_seconds.toFixed(3), l.eval_seconds.toFixed(3), l.data_seconds.toFixed(3), l.images_per_second.toFixed(1), Number.isNaN(l.lr) ? '' : l.lr].join(',')
 }
 
 /**
  * Rows with their text, epochs 1, 2, … in order, and a last line cut short by a crash (if any);
- * throws a UsageError naming the file and line of any other damage.
+ * throws a UsageError naming the file and line of any other damage. A file written before the `lr`
+ * column comes back in the current layout, its rows with an empty `lr` (NaN), and `converted` set:
+ * whoever writes the file next writes it whole, under the current header.
  */
-export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: string[]; partial?: string} {
+export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: string[]; partial?: string; converted?: boolean} {
   const file = join(runDir, METRICS_FILE)
   let text: string
   try {
@@ -62,22 +69,26 @@ export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: str
   }
   const corrupt = (line: number, what: string) => new UsageError(`${file} is corrupt: line ${line} ${what}; restore it from a copy, or start the run again`)
   const [header, ...records] = metricsCsvRows(text)
-  if (header?.line !== 1 || header.cells.join(',') !== METRICS_HEADER) throw corrupt(1, `is not the header ${METRICS_HEADER}`)
+  const converted = header?.cells.join(',') === HEADER_BEFORE_LR
+  if (header?.line !== 1 || (header.cells.join(',') !== METRICS_HEADER && !converted)) throw corrupt(1, `is not the header ${METRICS_HEADER}`)
   // A final line without its newline is a row cut short by a crash: it is set aside like any row past the checkpoint.
   const cut = !/\n$/.test(text) && records.length > 0 ? records.pop() : undefined
   const rows: MetricsRow[] = []
   const lines: string[] = []
-  for (const [i, {line, cells}] of records.entries()) {
+  for (const [i, record] of records.entries()) {
+    const line = record.line
+    const cells = converted ? [...record.cells, ''] : record.cells
     if (line !== i + 2) throw corrupt(i + 2, 'is empty')
-    const n = cells.map(Number)
-    if (cells.length !== COLUMNS.length || cells.some((v) => v.trim() === '') || n.some((x) => Number.isNaN(x))) {
-      throw corrupt(line, `has ${cells.length} fields, not the ${COLUMNS.length} numbers of the header`)
+    // Every column is a number; the learning rate may be blank (rows from before it was written).
+    const n = cells.map((v) => (v.trim() === '' ? NaN : Number(v)))
+    if (cells.length !== COLUMNS.length || cells.some((v, j) => v.trim() === '' && COLUMNS[j] !== 'lr') || n.some((x, j) => Number.isNaN(x) && cells[j].trim() !== '')) {
+      throw corrupt(line, `has ${record.cells.length} fields, not the ${COLUMNS.length} numbers of the header`)
     }
     if (n[0] !== i + 1) throw corrupt(line, `is epoch ${cells[0]} where epoch ${i + 1} belongs`)
     rows.push(Object.fromEntries(COLUMNS.map((k, j) => [k, n[j]])) as unknown as MetricsRow)
     lines.push(cells.join(','))
   }
-  return {rows, lines, ...(cut ? {partial: cut.cells.join(',')} : {})}
+  return {rows, lines, ...(cut ? {partial: cut.cells.join(',')} : {}), ...(converted ? {converted} : {})}
 }
 
 /** Start `metrics.csv` with `rows` (atomically). */

@@ -23,7 +23,7 @@ export interface Progress {
 const fmt = (n: number, d = 4) => (Number.isFinite(n) ? n.toFixed(d) : String(n))
 
 export function epochText(l: EpochLine): string {
-  return `epoch ${l.epoch}/${l.epochs}  train loss ${fmt(l.train_loss)} acc ${fmt(l.train_accuracy)}  test loss ${fmt(l.test_loss)} acc ${fmt(l.test_accuracy)}  ${l.train_seconds.toFixed(1)} s train (data ${l.data_seconds.toFixed(1)} s) + ${l.eval_seconds.toFixed(1)} s eval  ${Math.round(l.images_per_second)} img/s`
+  return `epoch ${l.epoch}/${l.epochs}  train loss ${fmt(l.train_loss)} acc ${fmt(l.train_accuracy)}  test loss ${fmt(l.test_loss)} acc ${fmt(l.test_accuracy)}  ${l.train_seconds.toFixed(1)} s train (data ${l.data_seconds.toFixed(1)} s) + ${l.eval_seconds.toFixed(1)} s eval  ${Math.round(l.images_per_second)} img/s  lr ${Number(l.lr.toPrecision(4))}`
 }
 
 class PlainProgress implements Progress {

@@ -7,7 +7,8 @@ import {existsSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 import {resolveSpec} from '../config/resolve.js'
 import {UsageError, type StopRequest} from '../errors.js'
-import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
+import {scheduleMismatch} from '../engine/schedule.js'
+import {OPTIMIZER_NAMES, restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {recordResume} from './env.js'
 import {fit} from './fit.js'
 import {removeStaleTemps, RUN_LOCK, stamp} from './folders.js'
@@ -20,7 +21,7 @@ import {disposeSession, prepareSession, type Session} from './session.js'
 import type {RunSummary} from './summary.js'
 
 export interface ResumeOptions {
-  /** Restart from best.ckpt (weights only; Adam starts afresh). */
+  /** Restart from best.ckpt (weights only; the optimizer starts afresh). */
   fromBest?: boolean
   /** Continue although the numerics differ, or another host's lock is held. */
   force?: boolean
@@ -84,6 +85,8 @@ async function carryOut(plan: ResumePlan, session: Session, force: boolean, log:
   const now = currentNumerics(session.backend, process.env, session.spec.engine)
   const changes = plan.numerics ? checkResumeNumerics(runDir, plan.numerics, now, force) : []
   restoreCheckpoint(plan.checkpoint, session.built.model, plan.fromBest ? undefined : session.trainer)
+  const scheduleMoved = scheduleMismatch(plan.checkpoint.meta.schedule, session.schedule)
+  if (scheduleMoved) throw new UsageError(`cannot resume ${runDir} exactly: ${scheduleMoved}. Start a new run from its config.yaml instead`)
   // Everything is checked; from here on the folder is written to.
   const epoch = plan.checkpoint.meta.epoch
   const removed = removeStaleTemps(runDir)
@@ -93,6 +96,9 @@ async function carryOut(plan: ResumePlan, session: Session, force: boolean, log:
     const name = setAsideRows(runDir, plan.setAside, when)
     writeMetricsFile(runDir, plan.keptLines)
     log(`${plan.setAside.length} metrics row(s) after epoch ${epoch} set aside in ${name}`)
+  } else if (plan.metricsConverted) {
+    // Written before the lr column: from now on in the current layout.
+    writeMetricsFile(runDir, plan.keptLines)
   }
   const changed = recordResumedNumerics(runDir, plan.numerics, now, changes, epoch)
   if (changed) log(`numerics changed with --force after epoch ${epoch}: ${changed.join(', ')} (recorded in numerics.json)`)
@@ -103,7 +109,7 @@ async function carryOut(plan: ResumePlan, session: Session, force: boolean, log:
       renameSync(join(runDir, LAST_CKPT), join(runDir, aside))
       log(`${LAST_CKPT} kept as ${aside}`)
     }
-    log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; Adam starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
+    log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; ${OPTIMIZER_NAMES[session.spec.train.optimizer.type]} starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
     const {saved: _saved, ...meta} = plan.checkpoint.meta
     await saveCheckpoint(join(runDir, LAST_CKPT), 'last', session.built.model, session.trainer, {...meta, step: session.trainer.step})
   } else {

@@ -20,7 +20,7 @@ export interface ResumePlan {
   configFile: string
   /** The checkpoint training continues from. */
   checkpoint: LoadedCheckpoint
-  /** Continuing from best.ckpt (--from-best): weights only, Adam starts afresh. */
+  /** Continuing from best.ckpt (--from-best): weights only, the optimizer starts afresh. */
   fromBest: boolean
   /** With fromBest: whether last.ckpt exists, and whether it is damaged (it is set aside either way). */
   lastCkpt?: 'damaged' | 'sound'
@@ -29,6 +29,8 @@ export interface ResumePlan {
   keptLines: string[]
   /** Rows past the checkpoint's epoch (and a row cut short), to set aside. */
   setAside: string[]
+  /** metrics.csv was written before its lr column: its rows (in `keptLines`) are to be written back in the current layout. */
+  metricsConverted?: boolean
   /** The numerics the run recorded; undefined for folders older than that record. */
   numerics?: NumericsRecord
   /** For those older folders: the backend env.json names (their switches were not recorded). */
@@ -105,7 +107,7 @@ export function planResume(runDir: string, opts: {fromBest?: boolean} = {}): Res
     }
   }
   const epoch = checkpoint.meta.epoch
-  const {rows, lines, partial} = readMetricsFile(runDir)
+  const {rows, lines, partial, converted} = readMetricsFile(runDir)
   if (rows.length < epoch) {
     throw new UsageError(`${join(runDir, 'metrics.csv')} is corrupt: it has ${rows.length} epoch rows, but ${checkpoint.file} is after epoch ${epoch}; restore metrics.csv, or start anew with: ${startAnew(runDir)}`)
   }
@@ -118,6 +120,7 @@ export function planResume(runDir: string, opts: {fromBest?: boolean} = {}): Res
     history: rows.slice(0, epoch),
     keptLines: lines.slice(0, epoch),
     setAside: [...lines.slice(epoch), ...(partial ? [partial] : [])],
+    ...(converted ? {metricsConverted: true} : {}),
     ...recordedNumerics(runDir),
   }
 }

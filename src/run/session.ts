@@ -1,7 +1,7 @@
 /**
  * What a run trains with, made before its folder is written to, so that a bad spec, backend or
  * dataset stops the run before anything is written: the engine settings in effect, the backend,
- * the model, the dataset and the trainer.
+ * the model, the dataset, the trainer and the learning-rate schedule.
  */
 import {resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
@@ -9,8 +9,9 @@ import {describeBackend, requestedBackend, selectBackend, type BackendChoice} fr
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
+import {createSchedule, type Schedule} from '../engine/schedule.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
-import {loadDataset, type Dataset} from '../data/index.js'
+import {loadDataset, numBatches, type Dataset} from '../data/index.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {pinRoutes} from './kernel-routes.js'
@@ -26,6 +27,8 @@ export interface Session {
   built: BuiltModel
   dataset: Dataset
   trainer: Trainer
+  /** The learning rate of every step (train.schedule over the run's steps). */
+  schedule: Schedule
 }
 
 export interface SessionOptions {
@@ -53,16 +56,19 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   }
   const built = buildModel(spec)
   let dataset: Dataset
+  let schedule: Schedule
+  const t = spec.train
   try {
     dataset = await loadDataset(spec.data, {dataDir: opts.dataDir ?? spec.data.data_dir, log, bars: opts.bars})
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
+    schedule = createSchedule(t.schedule, t.optimizer.lr, t.epochs, Math.min(numBatches(dataset.train.count, t.batch_size), t.steps_per_epoch ?? Infinity))
   } catch (error) {
     built.model.dispose()
     throw error
   }
-  const o = spec.train.optimizer
-  const trainer = new Trainer(built.model, {lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay})
-  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer}
+  // The recipe: the optimizer (engine/optimizer.ts), label smoothing and gradient clipping.
+  const trainer = new Trainer(built.model, t.optimizer, {labelSmoothing: t.label_smoothing, maxGradNorm: t.grad_clip?.max_norm})
+  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer, schedule}
 }
 
 export function disposeSession(session: Session): void {

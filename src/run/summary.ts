@@ -1,6 +1,6 @@
 /**
  * `summary.json`: a run's row of the paper's tables (best test and train accuracy, minutes,
- * parameters), its status, and the process that writes it with a heartbeat (`updated`), rewritten
+ * parameters), its status (and why early stopping ended it), and the process that writes it with a heartbeat (`updated`), rewritten
  * atomically as the run goes.
  */
 import {join} from 'node:path'
@@ -36,6 +36,8 @@ export interface RunSummary {
   host: string
   updated: string
   error?: string
+  /** Why training stopped before its last epoch (train.early_stopping). */
+  stopped_early?: string
 }
 
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
@@ -46,7 +48,8 @@ export function bestOf(history: EpochLine[], key: 'test_accuracy' | 'train_accur
   return history.length ? Math.max(...history.map((l) => l[key])) : null
 }
 
-export function summarize(base: SummaryBase, history: EpochLine[], status: RunSummary['status'], error?: string): RunSummary {
+export function summarize(base: SummaryBase, history: EpochLine[], status: RunSummary['status'], ending: {error?: string; stoppedEarly?: string} = {}): RunSummary {
+  const {error, stoppedEarly} = ending
   const bestTest = bestOf(history, 'test_accuracy')
   const minutes = (key: 'train_seconds' | 'eval_seconds' | 'data_seconds') => history.reduce((s, l) => s + l[key], 0) / 60
   const now = new Date().toISOString()
@@ -75,6 +78,7 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     host: base.host,
     updated: now,
     ...(error ? {error} : {}),
+    ...(stoppedEarly ? {stopped_early: stoppedEarly} : {}),
   }
 }
 

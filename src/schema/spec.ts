@@ -3,12 +3,14 @@
  * definition, its TypeScript types — `ResolvedSpec` (after validation filled the defaults) and
  * `DataOptions` (the `data:` keys every dataset shares). Model and component parameters are checked
  * in stage 2 against each plugin's own schema (config/validate.ts), because ajv's `useDefaults` does
- * not reach inside `oneOf`; config/editor-schema.ts stitches both into one document for editors.
+ * not reach inside `oneOf`; so are each optimizer's and schedule's own keys (recipe.ts,
+ * config/recipe.ts). config/editor-schema.ts stitches them into one document for editors.
  */
 import {Type, type Static} from '@sinclair/typebox'
 import {BACKENDS} from '../engine/backend.js'
 import {engineSwitchSchema} from '../backends/webgpu/switches.js'
 import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
+import {EARLY_STOPPING_METRICS, OPTIMIZER_TYPES, SCHEDULE_TYPES, type EarlyStoppingSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
 
 /** Run and sweep names: they become folder names, so no separators, no leading dot. */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
@@ -64,15 +66,27 @@ export const DATA_KEYS: readonly string[] = Object.keys(dataSchema.properties)
  */
 export type DataOptions = Static<typeof dataSchema> & {image_size: number} & Record<string, unknown>
 
-const optimizerSchema = Type.Object(
-  {
-    type: withDefault(enumOf(['adam']), 'adam'),
-    lr: withDefault(Type.Number({exclusiveMinimum: 0}), 0.001),
-    weight_decay: withDefault(Type.Number({minimum: 0, description: 'coupled L2 (PyTorch Adam weight_decay), on every trainable tensor'}), 0.0001),
-    betas: withDefault(Type.Unsafe<[number, number]>({type: 'array', items: {type: 'number', minimum: 0, exclusiveMaximum: 1}, minItems: 2, maxItems: 2}), [0.9, 0.999]),
-    eps: withDefault(Type.Number({exclusiveMinimum: 0}), 1e-8),
-  },
-  {additionalProperties: false},
+// Stage 1 checks the optimizer's type only; its other keys belong to the type's schema (recipe.ts),
+// checked and filled in stage 2, which is why the resolved value is typed as OptimizerSpec.
+const optimizerSchema = Type.Unsafe<OptimizerSpec>(
+  openObject({type: withDefault(enumOf(OPTIMIZER_TYPES, {description: 'adam (PyTorch Adam, coupled L2), adamw (decoupled decay), sgd (momentum, dampening, nesterov)'}), 'adam')}),
+)
+
+const scheduleSchema = Type.Unsafe<ScheduleSpec>({
+  type: ['string', 'object'],
+  description: `learning rate over training: ${SCHEDULE_TYPES.join(', ')}, as a name or {type, ...} (mixture schema lists each one's keys)`,
+})
+
+const earlyStoppingSchema = Type.Unsafe<EarlyStoppingSpec>(
+  Type.Object(
+    {
+      metric: withDefault(enumOf(EARLY_STOPPING_METRICS), 'test_accuracy'),
+      mode: Type.Optional(enumOf(['max', 'min'], {description: 'max: higher is better; default: max for accuracies, min for losses'})),
+      patience: withDefault(Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs without improvement before training stops'}), 10),
+      min_delta: withDefault(Type.Number({minimum: 0, maximum: 1e6, description: 'an improvement must exceed this'}), 0),
+    },
+    {additionalProperties: false},
+  ),
 )
 
 const trainSchema = Type.Object(
@@ -81,8 +95,20 @@ const trainSchema = Type.Object(
     batch_size: withDefault(Type.Integer({minimum: 1, maximum: 65536}), 64),
     eval_batch_size: Type.Optional(Type.Integer({minimum: 1, maximum: 65536, description: 'defaults to batch_size'})),
     steps_per_epoch: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'cap on training steps per epoch (quick runs); default: the whole training set'})),
-    optimizer: withDefault(optimizerSchema, {}),
+    optimizer: withDefault(optimizerSchema, {} as OptimizerSpec),
+    schedule: withDefault(scheduleSchema, {type: 'constant'}),
     loss: withDefault(enumOf(['cross_entropy']), 'cross_entropy'),
+    label_smoothing: withDefault(
+      Type.Number({minimum: 0, maximum: 1, description: 'as PyTorch CrossEntropyLoss(label_smoothing): the target is (1 − ε)·one-hot + ε/classes (training loss; the test loss stays plain)'}),
+      0,
+    ),
+    grad_clip: Type.Optional(
+      Type.Object(
+        {max_norm: Type.Number({exclusiveMinimum: 0, maximum: 1e12, description: 'clip the global L2 norm of all gradients to this (PyTorch clip_grad_norm_)'})},
+        {additionalProperties: false},
+      ),
+    ),
+    early_stopping: Type.Optional(earlyStoppingSchema),
     metrics_every: withDefault(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'read loss/accuracy back from the device every N steps'}), 25),
     accuracy: withDefault(
       enumOf(['per_example', 'batch_mean'], {

@@ -5,24 +5,18 @@ import {writeFileSync} from 'node:fs'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
 import {SpecError, suggest} from '../../src/config/errors.js'
-import {resolveObject, tempDir, writeSpec} from '../helpers.js'
+import {resolveObject, specProblems, tempDir, writeSpec} from '../helpers.js'
 
 const base = {name: 'x', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}
 
-function problems(fn: () => unknown): {path: string; message: string; origin?: {file: string; line?: number; col?: number}}[] {
-  try {
-    fn()
-  } catch (error) {
-    assert.ok(error instanceof SpecError, `expected a SpecError, got ${error}`)
-    return error.problems
-  }
-  assert.fail('expected the spec to be rejected')
-}
+const problems = specProblems
 
 test('defaults are filled in both stages (spec and component parameters)', () => {
   const spec = resolveObject(base)
   assert.equal(spec.seed, 42)
-  assert.equal(spec.train.optimizer.eps, 1e-8)
+  const optimizer = spec.train.optimizer
+  assert.ok(optimizer.type === 'adam')
+  assert.equal(optimizer.eps, 1e-8)
   assert.equal(spec.train.batch_size, 64)
   assert.equal(spec.engine.backend, 'auto')
   const cnn = (spec.model as unknown as {components: Record<string, unknown>[]}).components[0]

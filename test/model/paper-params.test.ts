@@ -70,7 +70,9 @@ test('paper specs carry the recipe of their table', () => {
   const vit = validateSpec(loadSpec(join(REPO, 'configs/paper/cifar10/joint-2block.yaml')))
   assert.equal(vit.train.batch_size, 32)
   assert.equal(vit.train.optimizer.lr, 1e-3)
-  assert.equal(vit.train.optimizer.eps, 1e-8)
+  const optimizer = vit.train.optimizer
+  assert.ok(optimizer.type === 'adam')
+  assert.equal(optimizer.eps, 1e-8)
   assert.equal(vit.train.optimizer.weight_decay, 1e-4)
   assert.equal(vit.train.epochs, 50)
   assert.deepEqual(vit.data.augment, {hflip: true, brightness: 0.5, hue: 0.25})

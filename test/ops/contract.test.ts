@@ -8,12 +8,9 @@ import assert from 'node:assert/strict'
 import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {tf} from '../../src/engine/tf.js'
-import {selectBackend} from '../../src/engine/backend.js'
 import {hasKernels} from '../../src/ops/contract.js'
 import {OPS, type OpContract} from '../../src/ops/index.js'
-import {REQUIREMENTS, skipUnless} from '../require.js'
-
-const BACKENDS = ['cpu', 'native', 'wasm', 'webgpu'] as const
+import {ALL_BACKENDS, backendSkip} from '../require.js'
 
 /** Largest |a − b| over max(1, |b|); NaN in both places (and ±0) counts as equal. */
 function worst(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
@@ -65,19 +62,9 @@ async function compare(op: OpContract): Promise<void> {
   }
 }
 
-/** Why `backend` cannot run here, or false; leaves it active when it can. */
-async function unavailable(backend: string): Promise<string | false> {
-  try {
-    await selectBackend(backend as (typeof BACKENDS)[number])
-    return false
-  } catch (error) {
-    return (error as Error).message
-  }
-}
-
-for (const backend of BACKENDS) {
+for (const backend of ALL_BACKENDS) {
   // A backend CI requires (native, webgpu) fails here when it cannot start; the others skip, saying why.
-  const why = backend in REQUIREMENTS ? skipUnless(backend, await unavailable(backend)) : await unavailable(backend)
+  const why = await backendSkip(backend)
   if (why) {
     it(`ops on ${backend}`, {skip: why}, () => {})
     continue

@@ -108,6 +108,14 @@ describe('parseMetricsCsv', () => {
     )
     assert.ok(Number.isNaN(rows[0].train_seconds))
   })
+
+  it('reads each epoch\'s learning rate, and NaN from files written before the lr column', () => {
+    const row = '1,1.5,0.25,1.25,0.5,2.000,0.500,0.100,300.0'
+    assert.equal(parseMetricsCsv(`${METRICS},lr\n${row},0.05\n`)[0].lr, 0.05)
+    const old = parseMetricsCsv(`${METRICS}\n${row}\n`)
+    assert.ok(Number.isNaN(old[0].lr))
+    assert.equal(old[0].test_accuracy, 0.5)
+  })
 })
 
 describe('several runs of one model with one seed', () => {

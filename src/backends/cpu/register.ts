@@ -1,9 +1,11 @@
 /** The project's kernels for the `cpu` backend, one file each under kernels/. */
 import {tf} from '../../engine/tf.js'
 import {adamConfig} from './kernels/adam.js'
+import {adamwConfig} from './kernels/adamw.js'
 import {dropoutConfig} from './kernels/dropout.js'
+import {sgdConfig} from './kernels/sgd.js'
 
-export const CPU_KERNELS: tf.KernelConfig[] = [dropoutConfig, adamConfig]
+export const CPU_KERNELS: tf.KernelConfig[] = [dropoutConfig, adamConfig, adamwConfig, sgdConfig]
 
 let registered = false
 

@@ -40,6 +40,10 @@ export interface NativeAddon {
   norm(layout: number, x: F32, gamma: F32, beta: F32, y: F32, mean: F32, variance: F32, r: number, d: number, eps: number): void
   normGrad(layout: number, dy: F32, x: F32, mean: F32, variance: F32, gamma: F32, dx: F32, dGamma: F32, dBeta: F32, r: number, d: number, eps: number): void
   adam(p: F32, g: F32, m: F32, v: F32, pOut: F32, mOut: F32, vOut: F32, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void
+  /** AdamW: `decay` = 1 − lr·wd multiplies the weight before the Adam step. */
+  adamw(p: F32, g: F32, m: F32, v: F32, pOut: F32, mOut: F32, vOut: F32, lr: number, beta1: number, beta2: number, eps: number, decay: number, step: number): void
+  /** SGD: b' = keep·b + take·(g + wd·p); p' = p − lr·(nesterov ? g + wd·p + momentum·b' : b'). */
+  sgd(p: F32, g: F32, b: F32, pOut: F32, bOut: F32, lr: number, weightDecay: number, keep: number, take: number, momentum: number, nesterov: boolean): void
   /** params [N,H,W,C,OH,OW,O,KH,KW,SH,SW,DH,DW,padTop,padLeft,padBottom,padRight]. */
   conv2d(x: F32, filter: F32, bias: F32 | null, y: F32, params: Dims, act: number, alpha: number): void
   conv2dBackpropInput(dy: F32, filter: F32, dx: F32, params: Dims): void

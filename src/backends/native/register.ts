@@ -8,6 +8,7 @@ import {tf} from '../../engine/tf.js'
 import type {NativeAddon} from './addon.js'
 import type {Args, NativeKernel} from './kernel.js'
 import {adamKernel} from './kernels/adam.js'
+import {adamwKernel} from './kernels/adamw.js'
 import {addNKernel} from './kernels/add-n.js'
 import {argMaxKernel} from './kernels/arg-max.js'
 import {binaryKernels} from './kernels/binary.js'
@@ -24,6 +25,7 @@ import {poolKernels} from './kernels/pool.js'
 import {reduceKernels} from './kernels/reduce.js'
 import {sliceKernels} from './kernels/slice.js'
 import {softmaxKernel} from './kernels/softmax.js'
+import {sgdKernel} from './kernels/sgd.js'
 import {softmaxGradKernel} from './kernels/softmax-grad.js'
 import {tileKernel} from './kernels/tile.js'
 import {transposeKernel} from './kernels/transpose.js'
@@ -50,6 +52,8 @@ export const NATIVE_KERNELS: NativeKernel[] = [
   ...convKernels,
   ...matMulKernels,
   adamKernel,
+  adamwKernel,
+  sgdKernel,
   ...normKernels,
   softmaxGradKernel,
   ...geluKernels,

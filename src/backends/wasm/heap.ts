@@ -6,6 +6,7 @@
 import {tf} from '../../engine/tf.js'
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm'
 import type {WasmModule} from './module.js'
+import type {UpdateLoop} from '../cpu/internals.js'
 
 export type Backend = BackendWasm
 export type Info = tf.TensorInfo
@@ -104,4 +105,26 @@ export function requireFloat32(what: string, ...infos: Info[]): void {
 export function rowsAndChannels(shape: number[]): [number, number] {
   const c = shape[shape.length - 1] ?? 1
   return [c === 0 ? 0 : tf.util.sizeFromShape(shape) / c, c]
+}
+
+/**
+ * An optimizer kernel {param, grad, <state>...} → [param', <state>'...] (ops/weight-update.ts) that runs
+ * the cpu backend's loop (`UpdateLoop`) on views of the heap: one pass, no copy.
+ */
+export function heapUpdateKernel<A>(kernelName: string, state: string[], loop: UpdateLoop<A>): tf.KernelConfig {
+  return wasmKernel(kernelName, ({inputs, backend, attrs}) => {
+    const named = inputs as Record<string, Info>
+    const ins = ['param', 'grad', ...state].map((name) => named[name])
+    const shape = ins[0].shape
+    requireFloat32(kernelName, ...ins)
+    for (const t of ins) if (!tf.util.arraysEqual(t.shape, shape)) throw new Error(`${kernelName} needs tensors of one shape, got ${shape} and ${t.shape}`)
+    const outs = Array.from({length: 1 + state.length}, () => backend.makeOutput(shape, 'float32'))
+    // Views after the allocations: they may have grown the memory.
+    loop(
+      ins.map((t) => f32(backend, t)),
+      outs.map((t) => f32(backend, t)),
+      attrs as unknown as A,
+    )
+    return outs
+  })
 }

@@ -7,6 +7,7 @@
 import {tf} from '../../engine/tf.js'
 import {registerCpuFallbacks} from './cpu-fallback.js'
 import {adamConfig} from './kernels/adam.js'
+import {adamwConfig} from './kernels/adamw.js'
 import {batchNormConfigs} from './kernels/batchnorm.js'
 import {conv2dBackpropFilterConfig, conv2dBackpropInputConfig, convForwardConfig} from './kernels/conv.js'
 import {castConfig, identityConfig, transposeConfig} from './kernels/copy.js'
@@ -16,6 +17,7 @@ import {layerNormConfigs} from './kernels/layernorm.js'
 import {batchMatMulConfig, fusedMatMulConfig} from './kernels/matmul.js'
 import {maxPoolGradConfig} from './kernels/pool.js'
 import {reductionConfig} from './kernels/reduce.js'
+import {sgdConfig} from './kernels/sgd.js'
 import {softmaxGradConfig} from './kernels/softmax-grad.js'
 import {tileConfig} from './kernels/tile.js'
 
@@ -27,6 +29,8 @@ const NEW_KERNELS: tf.KernelConfig[] = [
   fusedMatMulConfig,
   maxPoolGradConfig,
   adamConfig,
+  adamwConfig,
+  sgdConfig,
   ...batchNormConfigs,
   ...layerNormConfigs,
   dropoutConfig,

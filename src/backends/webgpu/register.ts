@@ -1,6 +1,6 @@
 /**
  * Every kernel the project registers for the `webgpu` backend, one file each under kernels/, and
- * the backend's hooks for the trainer (step replay, in-place metric sums and Adam, per-step values,
+ * the backend's hooks for the trainer (step replay, in-place metric sums and optimizer updates, per-step values,
  * kernel tuning): the one place that decides what loads, once, when the backend loads.
  *
  * Always: dropout (without it the fallback reads back to the CPU), the in-place metric sums, step
@@ -12,10 +12,11 @@
 import {tf} from '../../engine/tf.js'
 import {registerKernelTuner} from '../../engine/kernel-tuning.js'
 import {registerStepGraphs} from '../../engine/step-graph.js'
-import {registerInPlaceAdam} from '../../ops/adam.js'
+import {registerInPlaceUpdate, type InPlaceUpdate} from '../../ops/weight-update.js'
 import {registerInPlaceMetrics} from '../../ops/metric-sums.js'
 import {createStepGraphs} from './graph.js'
-import {adamConfig, adamInPlace, adamStepValues} from './kernels/adam.js'
+import {adamConfig, adamInPlace, adamProgram} from './kernels/adam.js'
+import {adamwConfig, adamwInPlace, adamwProgram} from './kernels/adamw.js'
 import {batchNormConfigs} from './kernels/batchnorm.js'
 import {convKernels} from './kernels/conv.js'
 import {convBackpropFilterKernel} from './kernels/conv-backprop-filter.js'
@@ -28,6 +29,7 @@ import {layerNormConfigs} from './kernels/layernorm.js'
 import {matMulKernels} from './kernels/matmul.js'
 import {inPlaceMetricSums} from './kernels/metric-sums.js'
 import {reluGradConfig} from './kernels/relu-grad.js'
+import {sgdConfig, sgdInPlace, sgdProgram} from './kernels/sgd.js'
 import {softmaxGradConfig} from './kernels/softmax-grad.js'
 import {stridedMatMulConfig} from './kernels/strided-matmul.js'
 import {columnSumKernel} from './kernels/sum.js'
@@ -42,6 +44,8 @@ function fusedKernels(): {kernels: tf.KernelConfig[]; tuned: TunedKernel[]; wrap
   return {
     kernels: [
       adamConfig,
+      adamwConfig,
+      sgdConfig,
       ...batchNormConfigs,
       ...layerNormConfigs,
       ...geluConfigs,
@@ -73,8 +77,14 @@ export function registerWebgpuKernels(): void {
   wrapWebgpuKernel(identityTransposeKernel.kernelName, identityTransposeKernel.wrap)
   if (!webgpuSwitch('fused')) return
   registerKernelTuner('webgpu', createKernelTuner)
-  registerStepValues(adamStepValues)
-  registerInPlaceAdam('webgpu', adamInPlace)
+  for (const [program, inPlace] of [
+    [adamProgram, adamInPlace],
+    [adamwProgram, adamwInPlace],
+    [sgdProgram, sgdInPlace],
+  ] as const) {
+    registerStepValues(program.stepValues)
+    registerInPlaceUpdate('webgpu', program.kernel, inPlace as InPlaceUpdate<never>)
+  }
   const {kernels, tuned, wrapped} = fusedKernels()
   for (const config of kernels) tf.registerKernel(config)
   for (const {kernelName, wrap} of wrapped) wrapWebgpuKernel(kernelName, wrap)

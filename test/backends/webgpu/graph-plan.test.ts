@@ -17,7 +17,7 @@ interface Buf {
   label: string
 }
 const buf = (label: string, size = 16, usage = STORAGE): Buf => ({label, size, usage})
-const context: StepContext = {step: 3, adam: {lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 3}}
+const context: StepContext = {step: 3, update: {op: 'adam', attrs: {lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, step: 3}}}
 const pipe = {p: 1}
 const pipe2 = {p: 2}
 const d = (name: string, bindings: Buf[], writes = 1, pipeline: object = pipe): Command<Buf> => ({kind: 'dispatch', name, pipeline, bindings: bindings.map((buffer) => ({buffer})), workgroups: [4, 1, 1], writes})

@@ -6,7 +6,8 @@
  * evaluation pass (its steps replayed too) and metric resets, and the weights and optimizer state set from outside (which
  * must make the trainer record again) — and every weight, running statistic, moment and loss
  * agrees. A replayed step makes no tensor, submits every 64 dispatches, runs as many dispatches as the step it
- * replays, and leaves alone tensors made between steps in buffers the pool had free. Runs wherever a WebGPU adapter is present (a software one with
+ * replays, and leaves alone tensors made between steps in buffers the pool had free. So do steps with
+ * SGD or AdamW, a learning rate per step, clipping and label smoothing. Runs wherever a WebGPU adapter is present (a software one with
  * MIXTURE_WEBGPU_ALLOW_SOFTWARE=1); skipped, with the loader's reason, elsewhere.
  */
 import {after, describe} from 'node:test'
@@ -14,6 +15,8 @@ import assert from 'node:assert/strict'
 import {tf} from '../../../src/engine/tf.js'
 import '../../../src/backends/cpu/index.js'
 import {Trainer} from '../../../src/engine/trainer.js'
+import type {OptimizerSpec} from '../../../src/engine/optimizer.js'
+import {createSchedule} from '../../../src/engine/schedule.js'
 import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
 import {buildModel} from '../../../src/model/build.js'
 import {resolveObject, values} from '../../helpers.js'
@@ -183,4 +186,59 @@ describe('replayed WebGPU training steps equal the steps run by tfjs', () => {
       else process.env.MIXTURE_WEBGPU_ADAM_INPLACE = saved
     }
   })
+})
+
+describe('replayed steps with the rest of the recipe equal the steps run by tfjs', () => {
+  // SGD and AdamW (their in-place updates, weight groups without decay), a learning rate that changes
+  // every step (a per-step value the replay writes), gradient clipping and label smoothing.
+  const optimizers: OptimizerSpec[] = [
+    {type: 'sgd', lr: 0.05, weight_decay: 5e-4, weight_decay_exclude: ['bias', 'norm'], momentum: 0.9, dampening: 0, nesterov: true},
+    {type: 'adamw', lr: 1e-2, weight_decay: 0.05, weight_decay_exclude: ['norm'], betas: [0.9, 0.999], eps: 1e-3},
+  ]
+  const schedule = createSchedule({type: 'cosine', warmup_epochs: 1, warmup_start_factor: 0.1, min_lr: 0}, 0.05, 3, 4)
+
+  async function recipeRun(model: Obj, optimizer: OptimizerSpec, replay: boolean, start: Float32Array[]): Promise<{losses: number[]; state: Float32Array[]; replayed: number; describe: string[]}> {
+    process.env.MIXTURE_WEBGPU_GRAPH = replay ? '1' : '0'
+    const spec = resolveObject({name: 'graph', seed: 5, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})
+    const built = buildModel(spec)
+    tf.tidy(() => built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(start[i], w.shape))))
+    const trainer = new Trainer(built.model, {...optimizer, lr: schedule.lrAt(0)}, {labelSmoothing: 0.1, maxGradNorm: 0.5})
+    const losses: number[] = []
+    try {
+      for (let step = 0; step < schedule.totalSteps; step++) {
+        const x = tf.tensor4d(values(2 * SIZE * SIZE * 3, 300 + step), [2, SIZE, SIZE, 3])
+        const y = tf.tensor1d([step % CLASSES, (step + 1) % CLASSES], 'int32')
+        trainer.trainStep(x, y, schedule.lrAt(step))
+        tf.dispose([x, y])
+        losses.push((await trainer.readMetrics()).loss)
+      }
+      const s = trainer.optimizerState()
+      return {
+        losses,
+        state: await Promise.all([...built.model.getWeights(), ...s.m, ...s.v, ...s.momentum].map((t) => t.data() as Promise<Float32Array>)),
+        replayed: trainer.replayedSteps,
+        describe: trainer.describeStepGraphs(),
+      }
+    } finally {
+      trainer.dispose()
+      built.model.dispose()
+    }
+  }
+
+  for (const optimizer of optimizers) {
+    it(`${optimizer.type}, per-step learning rate, clipping and label smoothing`, async () => {
+      await tf.setBackend('webgpu')
+      const {model} = paperRows().find(({row}) => row === 'cifar10/joint-1block')!
+      const spec = resolveObject({name: 'graph', seed: 5, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})
+      const probe = buildModel(spec)
+      const start = await Promise.all(probe.model.getWeights().map(async (w) => Float32Array.from(await w.data())))
+      probe.model.dispose()
+      const plain = await recipeRun(model, optimizer, false, start)
+      const replayed = await recipeRun(model, optimizer, true, start)
+      assert.equal(plain.replayed, 0)
+      assert.ok(replayed.replayed >= 6, `replayed ${replayed.replayed} of ${schedule.totalSteps} steps: ${replayed.describe.join('; ')}`)
+      assertClose('replayed', replayed.losses, plain.losses, 'losses', 1e-5, 1e-7, 'not replayed')
+      replayed.state.forEach((w, i) => assertClose('replayed', w, plain.state[i], `weight or state ${i}`, 1e-5, 1e-7, 'not replayed'))
+    })
+  }
 })

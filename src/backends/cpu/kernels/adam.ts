@@ -1,7 +1,7 @@
 /** `MixtureAdam` for the cpu backend: one fused loop instead of ~12 element-wise kernels. */
-import {tf} from '../../../engine/tf.js'
-import {ADAM_KERNEL, type AdamAttrs} from '../../../ops/adam.js'
-import type {CpuBackendLike} from '../internals.js'
+import type {tf} from '../../../engine/tf.js'
+import {ADAM, type AdamAttrs} from '../../../ops/adam.js'
+import {updateKernelConfig} from '../internals.js'
 
 /** The fused update on plain arrays (shared by the cpu kernel and tests). */
 export function adamLoop(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, outP: Float32Array, outM: Float32Array, outV: Float32Array, a: AdamAttrs): void {
@@ -21,16 +21,4 @@ export function adamLoop(p: Float32Array, g: Float32Array, m: Float32Array, v: F
   }
 }
 
-export const adamConfig: tf.KernelConfig = {
-  kernelName: ADAM_KERNEL,
-  backendName: 'cpu',
-  kernelFunc: ({inputs, backend, attrs}) => {
-    const b = backend as unknown as CpuBackendLike
-    const {param, grad, m, v} = inputs as Record<string, tf.TensorInfo>
-    const n = tf.util.sizeFromShape(param.shape)
-    const out = [new Float32Array(n), new Float32Array(n), new Float32Array(n)]
-    const get = (t: tf.TensorInfo) => b.data.get(t.dataId).values
-    adamLoop(get(param), get(grad), get(m), get(v), out[0], out[1], out[2], attrs as unknown as AdamAttrs)
-    return out.map((values) => b.makeTensorInfo(param.shape, 'float32', values))
-  },
-}
+export const adamConfig: tf.KernelConfig = updateKernelConfig<AdamAttrs>(ADAM.kernel, ADAM.state, ([p, g, m, v], [outP, outM, outV], a) => adamLoop(p, g, m, v, outP, outM, outV, a))

@@ -1,0 +1,85 @@
+/**
+ * Stage 2 of `train:` (validate.ts calls it): the optimizer and the schedule against their type's own
+ * schema (schema/recipe.ts `optimizerSchemas`, `scheduleSchemas`), defaults filled; a schedule given by
+ * name becomes `{type}`; an unknown schedule gets a did-you-mean; and what the schema cannot say is
+ * refused with the reason: Nesterov without momentum, a schedule that makes no sense for the run's
+ * epochs (engine/schedule.ts `scheduleProblems`), early stopping's mode from its metric.
+ *
+ * An optimizer key of another type is accepted when it holds that type's default, so that a spec can
+ * switch `type` over a base that spells out Adam's betas and eps (`extends` merges objects and cannot
+ * remove a key); it is dropped from the resolved spec. Any other value is an error.
+ */
+import {scheduleProblems} from '../engine/schedule.js'
+import type {JsonSchema} from '../registry/registry.js'
+import {type Problem, suggest} from './errors.js'
+import {isObject, joinPath, originOf, type JsonObject, type Origins} from './load.js'
+import {optimizerSchemas, SCHEDULE_TYPES, scheduleSchemas, type ScheduleSpec} from '../schema/recipe.js'
+
+/** Checks `value` against `schema` (filling its defaults), reporting problems under `path`; whether it passed. */
+export type SchemaCheck = (schema: JsonSchema, value: JsonObject, path: string) => boolean
+
+function defaultOf(schema: JsonSchema, key: string): unknown {
+  return (schema.properties as Record<string, {default?: unknown}> | undefined)?.[key]?.default
+}
+
+function resolveOptimizer(train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): void {
+  const optimizer = train.optimizer
+  if (!isObject(optimizer) || typeof optimizer.type !== 'string' || !(optimizer.type in optimizerSchemas)) return // stage 1 reported it
+  const type = optimizer.type as keyof typeof optimizerSchemas
+  const schema = optimizerSchemas[type]
+  const own = schema.properties as Record<string, unknown>
+  const path = 'train.optimizer'
+  for (const [key, value] of Object.entries(optimizer)) {
+    if (key in own) continue
+    const owners = Object.entries(optimizerSchemas).filter(([, s]) => key in (s.properties as object))
+    if (owners.length === 0) continue // an unknown key: the type's schema reports it
+    if (owners.some(([, s]) => JSON.stringify(defaultOf(s, key)) === JSON.stringify(value))) {
+      delete optimizer[key]
+      continue
+    }
+    const at = joinPath(path, key)
+    problems.push({origin: originOf(origins, at), path: at, message: `applies to ${owners.map(([name]) => name).join(' and ')} only, not to ${type}${type === 'sgd' ? '' : ' (its momentum is betas[0])'}; remove it, or set train.optimizer.type`})
+    delete optimizer[key] // reported here; not again as an unknown key
+  }
+  if (!check(schema, optimizer, path)) return
+  if (optimizer.nesterov === true && (optimizer.momentum === 0 || optimizer.dampening !== 0)) {
+    const at = joinPath(path, 'nesterov')
+    problems.push({origin: originOf(origins, at), path: at, message: `Nesterov momentum needs momentum > 0 and dampening 0 (got momentum ${optimizer.momentum}, dampening ${optimizer.dampening}), as in PyTorch`})
+  }
+}
+
+function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): void {
+  const path = 'train.schedule'
+  const raw = train.schedule
+  const schedule = typeof raw === 'string' ? {type: raw} : raw
+  if (!isObject(schedule)) return // stage 1 reported it
+  const type = schedule.type
+  if (typeof type !== 'string' || !(type in scheduleSchemas)) {
+    const at = typeof raw === 'string' ? path : joinPath(path, 'type')
+    const guess = typeof type === 'string' ? suggest(type, SCHEDULE_TYPES) : undefined
+    problems.push({origin: originOf(origins, at), path: at, message: `${type === undefined ? 'needs a type' : `unknown schedule ${JSON.stringify(type)}`}${guess ? `, did you mean ${guess}?` : ''}; one of ${SCHEDULE_TYPES.join(', ')}`})
+    return
+  }
+  train.schedule = schedule
+  if (!check(scheduleSchemas[type as keyof typeof scheduleSchemas], schedule, path)) return
+  const optimizer = train.optimizer as {lr?: unknown}
+  if (typeof optimizer?.lr !== 'number' || typeof train.epochs !== 'number') return
+  for (const {key, message} of scheduleProblems(schedule as unknown as ScheduleSpec, optimizer.lr, train.epochs)) {
+    const at = joinPath(path, key)
+    problems.push({origin: originOf(origins, at), path: at, message})
+  }
+}
+
+function resolveEarlyStopping(train: JsonObject): void {
+  const early = train.early_stopping
+  if (!isObject(early) || early.mode !== undefined || typeof early.metric !== 'string') return
+  early.mode = early.metric.endsWith('_loss') ? 'min' : 'max'
+}
+
+/** Stage 2 of `train` (after stage 1 filled its defaults): problems are pushed, values resolved in place. */
+export function resolveRecipe(train: unknown, origins: Origins, problems: Problem[], check: SchemaCheck): void {
+  if (!isObject(train)) return
+  resolveOptimizer(train, origins, problems, check)
+  resolveSchedule(train, origins, problems, check)
+  resolveEarlyStopping(train)
+}

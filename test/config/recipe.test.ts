@@ -1,0 +1,84 @@
+// The training recipe's keys at validation: each optimizer's and schedule's own keys with defaults,
+// did-you-mean for unknown names (file:line, exit 2), keys of another optimizer, schedules that make
+// no sense for the run, early stopping's mode from its metric.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {loadSpec} from '../../src/config/load.js'
+import {validateSpec} from '../../src/config/validate.js'
+import {mixture, resolveObject, specProblems, tempDir, writeSpec} from '../helpers.js'
+
+const base = {name: 'r', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}
+
+const problems = specProblems
+
+test('each optimizer resolves to its own keys with PyTorch\'s defaults (Adam: the paper\'s weight decay)', () => {
+  assert.deepEqual(resolveObject(base).train.optimizer, {type: 'adam', lr: 0.001, weight_decay: 0.0001, weight_decay_exclude: [], betas: [0.9, 0.999], eps: 1e-8})
+  assert.deepEqual(resolveObject({...base, train: {optimizer: {type: 'adamw'}}}).train.optimizer, {type: 'adamw', lr: 0.001, weight_decay: 0.01, weight_decay_exclude: [], betas: [0.9, 0.999], eps: 1e-8})
+  assert.deepEqual(resolveObject({...base, train: {optimizer: {type: 'sgd', lr: 0.1}}}).train.optimizer, {type: 'sgd', lr: 0.1, weight_decay: 0, weight_decay_exclude: [], momentum: 0, dampening: 0, nesterov: false})
+  const train = resolveObject(base).train
+  assert.deepEqual(train.schedule, {type: 'constant'})
+  assert.equal(train.label_smoothing, 0)
+  assert.equal(train.grad_clip, undefined)
+  assert.equal(train.early_stopping, undefined)
+})
+
+test('a schedule by name takes its defaults; early stopping takes its mode from the metric', () => {
+  const train = resolveObject({...base, train: {epochs: 20, schedule: 'cosine', early_stopping: {metric: 'test_loss'}}}).train
+  assert.deepEqual(train.schedule, {type: 'cosine', warmup_epochs: 0, warmup_start_factor: 0.01, min_lr: 0})
+  assert.deepEqual(train.early_stopping, {metric: 'test_loss', patience: 10, min_delta: 0, mode: 'min'})
+  assert.equal(resolveObject({...base, train: {early_stopping: {}}}).train.early_stopping?.mode, 'max')
+  assert.deepEqual(resolveObject({...base, train: {epochs: 3, schedule: {type: 'onecycle', anneal_strategy: 'linear'}}}).train.schedule, {type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 10000, anneal_strategy: 'linear'})
+})
+
+test('unknown optimizer, schedule and role names get a did-you-mean with file:line', () => {
+  const file = writeSpec(`name: r
+data: {dataset: synthetic, image_size: 8}
+model: {type: mixture, components: [{type: cnn, channels: [4, 3]}]}
+train:
+  optimizer: {type: sdg, lr: 0.1}
+  schedule: cosin
+`)
+  const p = problems(() => validateSpec(loadSpec(file)))
+  assert.deepEqual(p.map((x) => [x.path, x.origin?.line]), [['train.optimizer.type', 5], ['train.schedule', 6]])
+  assert.match(p[0].message, /must be one of "adam", "adamw", "sgd" \(got "sdg"\); did you mean sgd\?/)
+  assert.match(p[1].message, /unknown schedule "cosin", did you mean cosine\?; one of constant, step, multistep, cosine, onecycle/)
+  const q = problems(() => resolveObject({...base, train: {optimizer: {type: 'sgd', weight_decay_exclude: ['norms']}, schedule: {type: 'multstep', milestones: [2]}}}))
+  assert.match(q.find((x) => x.path === 'train.optimizer.weight_decay_exclude[0]')!.message, /did you mean norm\?/)
+  assert.match(q.find((x) => x.path === 'train.schedule.type')!.message, /did you mean multistep\?/)
+  const r = problems(() => resolveObject({...base, train: {schedule: {type: 'cosine', warmup: 2}}}))
+  assert.deepEqual(r.map((x) => [x.path, x.message]), [['train.schedule.warmup', 'unknown key; allowed keys here: type, warmup_epochs, warmup_start_factor, min_lr']])
+})
+
+test('the CLI refuses a mistyped optimizer with exit 2, naming file:line and the suggestion', () => {
+  const dir = tempDir()
+  writeSpec({...base, train: {optimizer: {type: 'adamW'}}}, dir)
+  const r = mixture(['validate', 'spec.yaml'], {cwd: dir})
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /spec\.yaml:\d+:\d+: train\.optimizer\.type: must be one of .* \(got "adamW"\); did you mean adamw\?/)
+})
+
+test('a key of another optimizer is an error, unless it holds that optimizer\'s default (a base spec\'s betas, eps)', () => {
+  const p = problems(() => resolveObject({...base, train: {optimizer: {type: 'adam', momentum: 0.9}}}))
+  assert.deepEqual(p.map((x) => [x.path, x.message]), [['train.optimizer.momentum', 'applies to sgd only, not to adam (its momentum is betas[0]); remove it, or set train.optimizer.type']])
+  const q = problems(() => resolveObject({...base, train: {optimizer: {type: 'sgd', betas: [0.8, 0.9]}}}))
+  assert.match(q[0].message, /^applies to adam and adamw only, not to sgd/)
+  const inherited = resolveObject({...base, train: {optimizer: {type: 'sgd', lr: 0.1, momentum: 0.9, betas: [0.9, 0.999], eps: 1e-8}}}).train.optimizer
+  assert.deepEqual(Object.keys(inherited).sort(), ['dampening', 'lr', 'momentum', 'nesterov', 'type', 'weight_decay', 'weight_decay_exclude'])
+})
+
+test('what makes no sense is refused with the reason: warmup as long as training, min_lr above lr, milestones out of range, Nesterov without momentum', () => {
+  const p = problems(() =>
+    resolveObject({...base, train: {epochs: 5, optimizer: {type: 'sgd', lr: 0.1, nesterov: true}, schedule: {type: 'cosine', warmup_epochs: 5, min_lr: 0.5}}}),
+  )
+  assert.deepEqual(
+    p.map((x) => x.path),
+    ['train.optimizer.nesterov', 'train.schedule.warmup_epochs', 'train.schedule.min_lr'],
+  )
+  assert.match(p[0].message, /Nesterov momentum needs momentum > 0 and dampening 0 \(got momentum 0, dampening 0\)/)
+  assert.match(p[1].message, /is 5, but training has 5 epochs: the warmup would be as long as training or longer/)
+  assert.match(p[2].message, /is 0\.5, not below train\.optimizer\.lr \(0\.1\)/)
+  const q = problems(() => resolveObject({...base, train: {epochs: 10, schedule: {type: 'multistep', milestones: [4, 12]}}}))
+  assert.deepEqual(q.map((x) => [x.path, x.message]), [['train.schedule.milestones[1]', 'is 12, out of range: training has epochs 0–9, so this decay would never happen']])
+  const r = problems(() => resolveObject({...base, train: {optimizer: {lr: -0.1}, label_smoothing: 1.5, grad_clip: {max_norm: 0}}}))
+  assert.deepEqual(r.map((x) => x.path).sort(), ['train.grad_clip.max_norm', 'train.label_smoothing', 'train.optimizer.lr'])
+})

@@ -1,0 +1,153 @@
+// The training recipe end to end on tiny synthetic data: the standard CIFAR example validates and
+// runs; metrics.csv holds each epoch's learning rate; an interrupted SGD + cosine-warmup run (clipped,
+// label-smoothed) resumes to exactly the uninterrupted numbers and checkpoint; early stopping stops,
+// says why and stays stopped on resume; a run folder from before the lr column resumes.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
+import {withInterrupt} from '../../src/base-command.js'
+import {InterruptedError} from '../../src/errors.js'
+import {createSchedule} from '../../src/engine/schedule.js'
+import {readCheckpoint} from '../../src/run/checkpoint.js'
+import {REPO, tempDir, writeSpec} from '../helpers.js'
+
+const quiet = () => {}
+
+/** 96 synthetic images in batches of 16: 6 steps an epoch. */
+const spec = (train: Record<string, unknown>) => ({
+  name: 'recipe',
+  seed: 11,
+  data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 96, test: 32, classes: 3}},
+  model: {type: 'mixture', block: 'joint', components: [{type: 'cnn', channels: [4, 3]}, {type: 'cnn', channels: [3]}], norm: {type: 'batchnorm'}},
+  train: {epochs: 4, batch_size: 16, metrics_every: 2, ...train},
+  engine: {backend: 'cpu'},
+})
+
+function metrics(dir: string): Record<string, number>[] {
+  const [header, ...rows] = readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n')
+  const keys = header.split(',')
+  return rows.map((r) => Object.fromEntries(r.split(',').map((v, i) => [keys[i], v === '' ? NaN : Number(v)])))
+}
+
+const numbers = (rows: Record<string, number>[]) => rows.map((r) => [r.epoch, r.train_loss, r.train_accuracy, r.test_loss, r.test_accuracy, r.lr])
+
+/** Runs `spec` until the log line `after` is written (then a real SIGINT to this process); returns the run folder it left. */
+async function interrupted(spec: string, outDir: string, after: RegExp): Promise<string> {
+  let runDir = ''
+  await assert.rejects(
+    withInterrupt('finishing the current step', (stop) =>
+      runExperiment({
+        spec,
+        outDir,
+        stop,
+        log: (m) => {
+          if (m.startsWith('run folder: ')) runDir = m.slice('run folder: '.length)
+          if (after.test(m)) process.kill(process.pid, 'SIGINT')
+        },
+      }),
+    ),
+    (error: unknown) => error instanceof InterruptedError,
+  )
+  return runDir
+}
+
+/** A checkpoint's tensors (weights, then the optimizer's state), for exact comparison. */
+function tensors(file: string): Record<string, number[]> {
+  const ckpt = readCheckpoint(file)
+  return {
+    ...Object.fromEntries([...ckpt.weights].map(([name, values]) => [name, [...values]])),
+    ...Object.fromEntries(Object.entries(ckpt.state).flatMap(([group, list]) => list!.map((values, i) => [`${group}/${i}`, [...values]]))),
+  }
+}
+
+test('the standard CIFAR recipe example validates and runs (SGD, Nesterov, cosine after warmup, crop + flip + normalise)', async () => {
+  const dir = tempDir()
+  const example = join(REPO, 'configs', 'examples', 'cifar10-sgd-cosine.yaml')
+  const result = (await runExperiment({
+    spec: example,
+    outDir: join(dir, 'r'),
+    backend: 'cpu',
+    overrides: ['data.dataset=synthetic', 'data.synthetic={train: 64, test: 16, classes: 10}', 'data.image_size=8', 'model.layers=[1, 1]', 'model.widths=[4, 8]', 'train.epochs=6', 'train.batch_size=16'],
+    log: quiet,
+  })) as RunSummary
+  assert.equal(result.status, 'completed')
+  const rows = metrics(result.run_dir)
+  assert.equal(rows.length, 6)
+  const schedule = createSchedule({type: 'cosine', warmup_epochs: 5, warmup_start_factor: 0.01, min_lr: 0}, 0.1, 6, 4)
+  assert.deepEqual(rows.map((r) => r.lr), [0, 1, 2, 3, 4, 5].map((e) => schedule.lrAt(e * 4)))
+  assert.equal(rows[0].lr, 0.001, 'the warmup starts at lr · 0.01')
+  assert.equal(rows[5].lr, 0.1, 'and reaches the peak after 5 epochs')
+  assert.ok(rows.every((r) => Number.isFinite(r.train_loss) && Number.isFinite(r.test_loss)))
+  const last = readCheckpoint(join(result.run_dir, 'last.ckpt'), 'last')
+  assert.equal(last.meta.optimizer, 'sgd')
+  assert.equal(last.state.momentum?.length, last.tensors.filter((t) => t.group === 'momentum').length)
+  assert.equal(last.state.adam_m, undefined, 'SGD keeps its momentum buffers, no Adam moments')
+  assert.deepEqual(last.meta.schedule, {type: 'cosine', steps_per_epoch: 4, next_step: 24, next_lr: schedule.lrAt(24)})
+})
+
+test('an interrupted SGD + cosine-warmup run resumes to exactly the uninterrupted numbers and checkpoint', async () => {
+  const dir = tempDir()
+  const recipe = {
+    optimizer: {type: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 5e-4, weight_decay_exclude: ['bias', 'norm']},
+    schedule: {type: 'cosine', warmup_epochs: 1, min_lr: 0.001},
+    grad_clip: {max_norm: 1},
+    label_smoothing: 0.1,
+  }
+  const file = writeSpec(spec(recipe), dir)
+  const full = (await runExperiment({spec: file, outDir: join(dir, 'full'), log: quiet})) as RunSummary
+  const runDir = await interrupted(file, join(dir, 'cut'), /^epoch 2\/4/)
+  assert.equal(metrics(runDir).length, 2)
+  const resumed = (await runExperiment({resume: runDir, log: quiet})) as RunSummary
+  assert.equal(resumed.status, 'completed')
+  const rows = metrics(runDir)
+  assert.deepEqual(numbers(rows), numbers(metrics(full.run_dir)), 'every epoch, digit for digit')
+  assert.ok(rows[0].lr < rows[1].lr && rows[1].lr > rows[3].lr, `warmup, then cosine: ${rows.map((r) => r.lr)}`)
+  assert.deepEqual(tensors(join(runDir, 'last.ckpt')), tensors(join(full.run_dir, 'last.ckpt')), 'weights and momentum buffers')
+})
+
+test('a resume that would move the schedule is refused before anything is written', async () => {
+  const dir = tempDir()
+  const file = writeSpec(spec({optimizer: {type: 'adamw', lr: 0.01}, schedule: {type: 'onecycle'}, epochs: 2}), dir)
+  const run = (await runExperiment({spec: file, outDir: join(dir, 'r'), log: quiet})) as RunSummary
+  // Another training-set size: 7 steps an epoch instead of 6.
+  const config = join(run.run_dir, 'config.yaml')
+  writeFileSync(config, readFileSync(config, 'utf8').replace('train: 96', 'train: 112'))
+  const before = readFileSync(join(run.run_dir, 'metrics.csv'), 'utf8')
+  await assert.rejects(runExperiment({resume: run.run_dir, log: quiet}), /cannot resume .* exactly: the run took 6 steps per epoch and would now take 7/)
+  assert.equal(readFileSync(join(run.run_dir, 'metrics.csv'), 'utf8'), before)
+})
+
+test('early stopping stops after `patience` epochs without improvement, says why, and a resume does not train on', async () => {
+  const dir = tempDir()
+  const early = {metric: 'test_accuracy', patience: 2, min_delta: 10}
+  const file = writeSpec(spec({optimizer: {lr: 0.01}, epochs: 6, checkpoint_every: 5, early_stopping: early}), dir)
+  const logs: string[] = []
+  const result = (await runExperiment({spec: file, outDir: join(dir, 'r'), log: (m) => logs.push(m)})) as RunSummary
+  // min_delta 10 on an accuracy: nothing after epoch 1 counts as better, so epochs 2 and 3 exhaust the patience.
+  assert.equal(result.status, 'completed')
+  assert.equal(result.epochs_completed, 3)
+  assert.match(result.stopped_early!, /^test_accuracy did not rise by more than 10 for 2 epochs \(patience 2; best .* after epoch 1\)$/)
+  assert.ok(logs.some((l) => /^stopping early after epoch 3 of 6: test_accuracy/.test(l)), logs.join('\n'))
+  const summary = JSON.parse(readFileSync(join(result.run_dir, 'summary.json'), 'utf8'))
+  assert.equal(summary.stopped_early, result.stopped_early)
+  assert.equal(readCheckpoint(join(result.run_dir, 'last.ckpt')).meta.epoch, 3, 'the last state is kept although checkpoint_every is 5')
+  const again = (await runExperiment({resume: result.run_dir, log: quiet})) as RunSummary
+  assert.equal(again.epochs_completed, 3)
+  assert.equal(again.stopped_early, result.stopped_early)
+  assert.equal(metrics(result.run_dir).length, 3)
+})
+
+test('a run folder from before the lr column resumes; its metrics.csv is rewritten in the current layout', async () => {
+  const dir = tempDir()
+  const file = writeSpec(spec({optimizer: {lr: 0.01}, epochs: 3}), dir)
+  const runDir = await interrupted(file, join(dir, 'r'), /^epoch 1\/3/)
+  const csv = join(runDir, 'metrics.csv')
+  const [header, row] = readFileSync(csv, 'utf8').trim().split('\n')
+  writeFileSync(csv, `${header.replace(/,lr$/, '')}\n${row.replace(/,[^,]*$/, '')}\n`)
+  const resumed = (await runExperiment({resume: runDir, log: quiet})) as RunSummary
+  assert.equal(resumed.status, 'completed')
+  const rows = metrics(runDir)
+  assert.deepEqual(rows.map((r) => r.lr), [NaN, 0.01, 0.01])
+})
