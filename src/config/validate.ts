@@ -118,6 +118,16 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
   return problems
 }
 
+/**
+ * The problems of `data` against `schema` (ajv fills its defaults in place), each with its dotted
+ * path under `base` and the file:line `origins` gives it: for documents checked beside specs (a
+ * sweep file's launcher settings).
+ */
+export function schemaProblems(schema: JsonSchema, data: unknown, base: string, origins: Origins): Problem[] {
+  const validate = validator(schema)
+  return validate(data) ? [] : ajvProblems(validate.errors ?? [], schema, data, base, origins)
+}
+
 /** A resolved block part or model: `type`, the preset that was applied (if any), then every parameter. */
 export type ResolvedPart = {type: string; preset?: string} & Record<string, unknown>
 
@@ -139,7 +149,7 @@ export interface ResolvedSpec {
     metrics_every: number
     checkpoint_every: number
   }
-  engine: {backend: string; threads: number | null}
+  engine: {backend: string; threads: number | null; device?: number | string}
   output: {dir: string}
 }
 
