@@ -48,7 +48,7 @@ export interface Launcher {
 /** Slurm's time formats: minutes, minutes:seconds, hours:minutes:seconds, days-hours[:minutes[:seconds]]. */
 export const SLURM_TIME = /^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE|unlimited|infinite)$/
 
-const word = {type: 'string', minLength: 1, maxLength: 200, pattern: '^[^\\s\'"`$;|&<>\\\\]+$'}
+const word = {type: 'string', minLength: 1, maxLength: 200, pattern: '^[^\\s\'"`$;|&<>\\\\]+$', patternMessage: 'cannot be passed to sbatch as it is (no spaces, quotes, $, ;, |, &, <, > or backslashes)'}
 
 export const launcherSchema = {
   type: 'object',
@@ -60,17 +60,23 @@ export const launcherSchema = {
     partition: {...word, description: 'slurm: partition (sbatch --partition)'},
     gpus_per_task: {type: 'integer', minimum: 0, maximum: 64, description: 'slurm: GPUs per point (sbatch --gpus-per-task)'},
     cpus_per_task: {type: 'integer', minimum: 1, maximum: 4096, description: 'slurm: CPUs per point; the native and wasm engines use that many threads'},
-    mem: {type: ['string', 'integer'], minimum: 1, pattern: '^\\d+[KMGTkmgt]?$', description: 'slurm: memory per point, e.g. 32G (a number: megabytes)'},
-    time: {type: ['string', 'integer'], minimum: 1, pattern: SLURM_TIME.source, description: 'slurm: time limit per point: minutes, hours:minutes:seconds or days-hours:minutes:seconds; near it the point checkpoints and is requeued'},
+    mem: {type: ['string', 'integer'], minimum: 1, pattern: '^\\d+[KMGTkmgt]?$', patternMessage: 'is not a Slurm memory size: write a number with K, M, G or T (32G), or megabytes (32000)', description: 'slurm: memory per point, e.g. 32G (a number: megabytes)'},
+    time: {
+      type: ['string', 'integer'],
+      minimum: 1,
+      pattern: SLURM_TIME.source,
+      patternMessage: 'is not a Slurm time: write minutes (90), hours:minutes:seconds ("02:00:00") or days-hours:minutes:seconds ("1-12:00:00")',
+      description: 'slurm: time limit per point: minutes, hours:minutes:seconds or days-hours:minutes:seconds; near it the point checkpoints and is requeued',
+    },
     max_parallel: {type: 'integer', minimum: 1, maximum: 100000, description: 'slurm: most points running at once'},
     account: {...word, description: 'slurm: account to charge'},
     qos: {...word, description: 'slurm: quality of service'},
-    constraint: {type: 'string', minLength: 1, maxLength: 500, pattern: '^[^\'"`$;<>\\\\]+$', description: 'slurm: node features, e.g. a100|h100'},
+    constraint: {type: 'string', minLength: 1, maxLength: 500, pattern: '^[^\'"`$;<>\\\\]+$', patternMessage: 'is not a node feature expression: feature names joined by & | , (no quotes, $ or ;)', description: 'slurm: node features, e.g. a100|h100'},
     setup: {type: 'array', items: {type: 'string', maxLength: 2000}, maxItems: 100, description: 'slurm: shell lines run in each job before mixture'},
     extra: {
       type: 'object',
       propertyNames: {pattern: '^[a-z][a-z0-9_-]*$'},
-      additionalProperties: {type: ['string', 'number', 'boolean'], pattern: '^[^\'"`$;|&<>\\\\\\n]*$'},
+      additionalProperties: {type: ['string', 'number', 'boolean'], pattern: '^[^\'"`$;|&<>\\\\\\n]*$', patternMessage: 'is not a plain sbatch option value (no quotes, $, ;, |, &, <, >, backslashes or line breaks)'},
       description: 'slurm: other sbatch options by long name ({exclusive: true, mail-type: END}); false leaves one out',
     },
   },
@@ -88,24 +94,6 @@ export const SBATCH_OWN = ['array', 'output', 'error', 'open-mode', 'requeue', '
 export const SIGNAL_OPTION = /^B:(SIG)?USR1@(\d+)$/
 
 const NAMED = Object.keys(launcherSchema.properties).filter((k) => k !== 'type' && k !== 'jobs' && k !== 'extra' && k !== 'setup')
-
-/** What to write instead, for values a pattern rejects (the pattern itself says little). */
-const FORMS: Record<string, string> = {
-  time: 'is not a Slurm time: write minutes (90), hours:minutes:seconds ("02:00:00") or days-hours:minutes:seconds ("1-12:00:00")',
-  mem: 'is not a Slurm memory size: write a number with K, M, G or T (32G), or megabytes (32000)',
-  constraint: 'is not a node feature expression: feature names joined by & | , (no quotes, $ or ;)',
-}
-
-/** The schema's problems, with the pattern failures of time, mem and others said in words. */
-function schemaCheck(value: Json, base: string, origins: Origins): Problem[] {
-  return schemaProblems(launcherSchema, value, base, origins).map((p) => {
-    const key = p.path.split('.').pop() ?? ''
-    if (!/must match pattern/.test(p.message)) return p
-    const got = /\(got (.*)\)$/.exec(p.message)?.[1] ?? ''
-    const form = FORMS[key] ?? (p.path.includes('.extra.') ? 'is not a plain sbatch option value (no quotes, $, ;, |, &, <, > or backslashes)' : 'cannot be passed to sbatch as it is (no spaces, quotes, $ or ;)')
-    return {...p, message: `${got} ${form}`.trim()}
-  })
-}
 
 /** The problems of settings that passed the schema: keys of the other launcher type, extra options the launcher owns. */
 function crossProblems(launcher: JsonObject, base: string, origins: Origins): Problem[] {
@@ -136,7 +124,7 @@ function crossProblems(launcher: JsonObject, base: string, origins: Origins): Pr
 export function checkLauncher(raw: Json | undefined, base: string, origins: Origins, problems: Problem[]): Launcher | undefined {
   if (raw === undefined || raw === null) return undefined
   const value = structuredClone(raw)
-  const found = schemaCheck(value, base, origins)
+  const found = schemaProblems(launcherSchema, value, base, origins)
   if (found.length === 0 && isObject(value)) found.push(...crossProblems(value, base, origins))
   problems.push(...found)
   return found.length === 0 ? (value as unknown as Launcher) : undefined
@@ -199,7 +187,7 @@ export function resolveLauncher(file: Launcher | undefined, flags: LauncherFlags
     setOrigin(`launcher.${key}`, {file: `--slurm ${text}`})
   }
   if (problems.length === 0) {
-    problems.push(...schemaCheck(merged, 'launcher', origins))
+    problems.push(...schemaProblems(launcherSchema, merged, 'launcher', origins))
     if (problems.length === 0) problems.push(...crossProblems(merged, 'launcher', origins))
   }
   if (problems.length > 0) throw new SpecError(problems)
