@@ -6,6 +6,9 @@
 import {BACKENDS} from '../engine/backend.js'
 import {allEntries, names, type JsonSchema} from '../registry/registry.js'
 
+/** `engine.device` given as a PCI bus id: `[domain:]bus:device.function` in hex (devices.ts reads the same forms). */
+export const PCI_BUS_PATTERN = '^([0-9a-fA-F]{1,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$'
+
 /** Run and sweep names: they become folder names, so no separators, no leading dot. */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
 
@@ -113,6 +116,15 @@ export const specSchema: JsonSchema = {
       properties: {
         backend: {enum: [...BACKENDS], default: 'auto'},
         threads: {type: ['integer', 'null'], minimum: 1, maximum: 1024, default: null, description: 'CPU threads (null = all cores)'},
+        // No default: a spec without it resolves (and hashes) as before.
+        device: {
+          type: ['integer', 'string'],
+          minimum: 0,
+          maximum: 255,
+          pattern: PCI_BUS_PATTERN,
+          patternMessage: 'is neither an adapter index nor a PCI bus id like 0000:3b:00.0',
+          description: 'webgpu: the adapter to train on, by index (mixture lists them when the index is wrong) or PCI bus id (0000:3b:00.0, as nvidia-smi --query-gpu=pci.bus_id gives it); unset: the GPU Slurm allocated, else Dawn\'s choice',
+        },
       },
     },
     output: {

@@ -7,7 +7,10 @@
  * first stderr line of a run names the backend and those reasons.
  */
 import {tf} from './tf.js'
+import {DeviceError, type DeviceOptions} from './device.js'
 import '../backends/cpu/index.js'
+
+export type {DeviceOptions} from './device.js'
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKENDS)[number]
@@ -21,12 +24,16 @@ export interface BackendChoice {
   detail: string
   /** For every faster backend that was not used, why. */
   skipped: {name: string; reason: string}[]
+  /** webgpu: which adapter was asked for and which one runs, with every adapter listed (devices.ts's DeviceChoice). */
+  device?: object
 }
 
 export interface Probe {
   name: Exclude<BackendName, 'auto'>
   /** Load and register the backend; resolve to a detail string or throw with the reason it cannot run. */
-  load(): Promise<string>
+  load(options: DeviceOptions): Promise<string>
+  /** The adapter it chose, for the record (backends with several). */
+  device?(): Promise<object | undefined>
 }
 
 async function importOptional(name: string): Promise<unknown> {
@@ -58,9 +65,13 @@ const PROBES: Probe[] = [
   },
   {
     name: 'webgpu',
-    async load() {
+    async load(options) {
       const {loadWebgpu} = await import('../backends/webgpu/index.js')
-      return loadWebgpu()
+      return loadWebgpu(options)
+    },
+    async device() {
+      const {webgpuDeviceChoice} = await import('../backends/webgpu/adapter.js')
+      return webgpuDeviceChoice()
     },
   },
   {
@@ -113,20 +124,30 @@ export function requestedBackend(flag?: string): BackendName {
 
 let active: BackendChoice | undefined
 
-/** Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named, or an error. */
-export async function selectBackend(requested: BackendName = 'auto'): Promise<BackendChoice> {
-  if (active && (requested === 'auto' || requested === active.name)) return active
+/**
+ * Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named,
+ * or an error. `options.device` chooses the adapter of a backend that has several (webgpu).
+ */
+export async function selectBackend(requested: BackendName = 'auto', options: DeviceOptions = {}): Promise<BackendChoice> {
+  if (active && (requested === 'auto' || requested === active.name)) {
+    // The backend runs already; webgpu refuses another adapter than the one it opened.
+    if (active.name === 'webgpu' && options.device !== undefined) await PROBES.find((p) => p.name === 'webgpu')!.load(options)
+    return active
+  }
   const skipped: {name: string; reason: string}[] = []
   const candidates = requested === 'auto' ? PROBES : PROBES.filter((p) => p.name === requested)
   for (const probe of candidates) {
     try {
-      const detail = await probe.load()
+      const detail = await probe.load(options)
       const ok = await tf.setBackend(probe.name)
       if (!ok) throw new Error(`tf.setBackend('${probe.name}') failed to initialise`)
       await tf.ready()
-      active = {name: tf.getBackend(), requested, detail, skipped}
+      const device = await probe.device?.()
+      active = {name: tf.getBackend(), requested, detail, skipped, ...(device ? {device} : {})}
       return active
     } catch (error) {
+      // An adapter request that names none here is the request's fault: no other backend answers it.
+      if (error instanceof DeviceError) throw error
       skipped.push({name: probe.name, reason: (error as Error).message})
     }
   }

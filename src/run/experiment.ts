@@ -21,6 +21,7 @@ import {dirname, join, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
+import {DeviceError, type DeviceOptions} from '../engine/device.js'
 import {Trainer} from '../engine/trainer.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {resolveSpec} from '../config/resolve.js'
@@ -100,6 +101,8 @@ export interface RunOptions {
   log?: (message: string) => void
   /** Checked between steps; set by the SIGINT/SIGTERM handlers. */
   stop?: StopRequest
+  /** The WebGPU adapter (index or PCI bus id) a launcher gives this run; over the spec's engine.device, and not part of the configuration. */
+  device?: string
 }
 
 export class NonFiniteLossError extends Error {}
@@ -151,8 +154,17 @@ interface Session {
 
 async function prepare(spec: ResolvedSpec, opts: RunOptions, log: (m: string) => void, requested: string | undefined): Promise<Session> {
   if (spec.engine.threads) process.env.MIXTURE_THREADS = String(spec.engine.threads)
-  const backend: BackendChoice = await selectBackend(requestedBackend(requested))
+  const device: DeviceOptions =
+    opts.device !== undefined ? {device: /^\d+$/.test(opts.device) ? Number(opts.device) : opts.device, source: '--device'} : spec.engine.device !== undefined ? {device: spec.engine.device, source: 'engine.device'} : {}
+  let backend: BackendChoice
+  try {
+    backend = await selectBackend(requestedBackend(requested), device)
+  } catch (error) {
+    if (error instanceof DeviceError) throw new UsageError(error.message)
+    throw error
+  }
   log(describeBackend(backend))
+  if (device.device !== undefined && backend.name !== 'webgpu') log(`${device.source} ${device.device} chooses a WebGPU adapter; the ${backend.name} backend has none to choose, so it is not used`)
   // Kernel routes (webgpu): pinned from MIXTURE_WEBGPU_ROUTES, or from a resumed run's folder.
   const tuner = kernelTuner(tf.getBackend())
   const routesEnv = process.env.MIXTURE_WEBGPU_ROUTES
