@@ -16,7 +16,7 @@
  *                     batch before training; a resumed run pins them instead of timing again
  */
 import {createHash} from 'node:crypto'
-import {existsSync, mkdirSync, readFileSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {tf} from '../engine/tf.js'
@@ -92,8 +92,10 @@ export interface RunOptions {
   dataDir?: string
   /** Root of run folders (overrides the spec's output.dir). */
   outDir?: string
-  /** Exact folder for the run (sweeps use this); it must not exist yet. */
+  /** Exact folder for the run (sweeps use this); it must not exist yet, or hold only files `runDirMayHold` names. */
   runDir?: string
+  /** With `runDir`: files a launcher may have put in the folder before the run (its log). */
+  runDirMayHold?: string[]
   dryRun?: boolean
   /** Draw cli-progress bars (else one line per epoch). */
   bars?: boolean
@@ -214,7 +216,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   let runDir: string
   let lock: Lock
   try {
-    runDir = opts.runDir ? createExactDir(resolve(opts.runDir)) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}`))
+    runDir = opts.runDir ? createExactDir(resolve(opts.runDir), opts.runDirMayHold ?? []) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}`))
     lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`)
   } catch (error) {
     dispose(session)
@@ -228,14 +230,17 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   return train(session, {runDir, lock, history: [], startEpoch: 1, checkpointEpoch: 0, opts, log})
 }
 
-/** A sweep point's folder: exactly this name, which must not exist (the sweep set any earlier one aside). */
-function createExactDir(dir: string): string {
+/**
+ * A sweep point's folder: exactly this name, which must not exist (the sweep set any earlier one
+ * aside), or hold only the files `mayHold` names (a launcher's log, written before the run starts).
+ */
+function createExactDir(dir: string, mayHold: string[]): string {
   mkdirSync(dirname(dir), {recursive: true})
   try {
     mkdirSync(dir)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`run folder ${dir} already exists; give a new folder, or --resume it`)
-    throw error
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    if (mayHold.length === 0 || !readdirSync(dir).every((f) => mayHold.includes(f))) throw new UsageError(`run folder ${dir} already exists; give a new folder, or --resume it`)
   }
   return dir
 }

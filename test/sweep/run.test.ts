@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
-import {runSweep} from '../../src/run/sweep.js'
+import {runSweep} from '../../src/sweep/run.js'
 import {SpecError} from '../../src/config/errors.js'
 import {tempDir, writeSpec} from '../helpers.js'
 
