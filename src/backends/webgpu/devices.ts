@@ -180,7 +180,7 @@ export function slurmGpuVariables(env: NodeJS.ProcessEnv = process.env): Record<
  * which are the node's GPU indices, looked up among the NVIDIA driver's devices by their minor
  * number (/dev/nvidia<N>). `note` says what was found, for the log and env.json.
  */
-export function slurmDevice(env: NodeJS.ProcessEnv = process.env, proc = '/proc'): {request?: string; note: string} | undefined {
+export function slurmDevice(env: NodeJS.ProcessEnv = process.env, proc = '/proc'): {request?: string; allocated: number; note: string} | undefined {
   const list = env.SLURM_STEP_GPUS ?? env.SLURM_JOB_GPUS
   const ids = (list ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   if (ids.length === 0) return undefined
@@ -190,7 +190,7 @@ export function slurmDevice(env: NodeJS.ProcessEnv = process.env, proc = '/proc'
   try {
     folders = readdirSync(root)
   } catch {
-    return {note: `Slurm gave GPU ${list}; ${root} does not exist (not NVIDIA's driver), so nothing says which adapter that is: Dawn's choice is used`}
+    return {allocated: ids.length, note: `Slurm gave GPU ${list}; ${root} does not exist (not NVIDIA's driver), so nothing says which adapter that is: Dawn's choice is used`}
   }
   for (const folder of folders) {
     let info = ''
@@ -201,7 +201,21 @@ export function slurmDevice(env: NodeJS.ProcessEnv = process.env, proc = '/proc'
     }
     const minor = /^Device Minor:\s*(\d+)/m.exec(info)?.[1]
     const bus = normalizeBusId(folder)
-    if (minor === gpu && bus) return {request: bus, note: `Slurm gave GPU ${list}; /dev/nvidia${gpu} is on PCI bus ${bus} (${join(root, folder, 'information')})`}
+    if (minor === gpu && bus) return {request: bus, allocated: ids.length, note: `Slurm gave GPU ${list}; /dev/nvidia${gpu} is on PCI bus ${bus} (${join(root, folder, 'information')})`}
   }
-  return {note: `Slurm gave GPU ${list}; no NVIDIA device under ${root} has minor number ${gpu}: Dawn's choice is used`}
+  return {allocated: ids.length, note: `Slurm gave GPU ${list}; no NVIDIA device under ${root} has minor number ${gpu}: Dawn's choice is used`}
+}
+
+/**
+ * The adapter of the GPU Slurm gave the job (on PCI bus `bus`, one of `allocated`): through the
+ * device-select layer; without it, Dawn's own choice (undefined) when the job sees no more adapters
+ * than Slurm gave it (its devices are constrained to them), else an error: on a node whose GPUs
+ * the job all sees, guessing could train on another job's GPU.
+ */
+export function selectSlurmAdapter(bus: string, allocated: number, adapters: ListedAdapter[], layer: LayerDevice[] | undefined): Selection | undefined {
+  if (layer) return selectAdapter(bus, adapters, layer, 'the GPU Slurm gave the job')
+  if (adapters.length <= allocated) return undefined
+  throw new DeviceError(
+    `Slurm gave this job the GPU on PCI bus ${bus}, but Dawn lists ${adapters.length} adapters here (${listing(adapters)}) and cannot tell which one is on that bus without ${NEEDS_LAYER}, which is not installed here. Install it on the compute nodes, or constrain each job to its GPUs (ConstrainDevices=yes in cgroup.conf), or set engine.device`,
+  )
 }

@@ -21,7 +21,7 @@ import {DeviceError} from '../../engine/device.js'
 // the cpu backend's kernels and the op gradients come first, as for every backend
 import '../cpu/index.js'
 import {adapterName, isSoftwareAdapter, setWebgpuAdapter, setWebgpuDeviceChoice, type GpuAdapterLike, type WebgpuAdapterInfo} from './adapter.js'
-import {layerDevices, listAdapters, selectAdapter, slurmDevice, slurmGpuVariables, type DeviceChoice, type DeviceRequest, type ListedAdapter, type Selection} from './devices.js'
+import {layerDevices, listAdapters, selectAdapter, selectSlurmAdapter, slurmDevice, slurmGpuVariables, type DeviceChoice, type DeviceRequest, type ListedAdapter, type Selection} from './devices.js'
 import type {WebgpuBackendInternals} from './internals.js'
 import {installFastRecording} from './record.js'
 import {registerWebgpuKernels} from './register.js'
@@ -156,7 +156,8 @@ function chooseDevice(flags: string[], options: WebgpuOptions): {selection?: Sel
     const rank = adapters.filter((b) => b.name === a.name).indexOf(a)
     if (twins[rank]?.pci_bus_id) a.pci_bus_id = twins[rank].pci_bus_id
   }
-  const selection = selectAdapter(request, adapters, layer, source === 'slurm' ? "the GPU Slurm gave the job" : source)
+  const selection = source === 'slurm' ? selectSlurmAdapter(String(request), fromSlurm!.allocated, adapters, layer) : selectAdapter(request, adapters, layer, source)
+  if (!selection) return {choice: {...base, how: `${fromSlurm!.note}; the job sees ${adapters.length} adapter(s), no more than Slurm gave it: Dawn's choice`, adapters}}
   const index = 'index' in selection.chosen ? selection.chosen.index : (adapters.find((a) => a.pci_bus_id === selection.chosen.pci_bus_id)?.index ?? null)
   const how = `${selection.how}${fromSlurm ? `; ${fromSlurm.note}` : ''}`
   return {selection, choice: {...base, index, name: selection.chosen.name, pci_bus_id: selection.chosen.pci_bus_id ?? null, how, adapters}}

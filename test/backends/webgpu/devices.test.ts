@@ -10,7 +10,7 @@ import {copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFil
 import {createRequire} from 'node:module'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {listAdapters, normalizeBusId, parseAdapterList, parseLayerList, selectAdapter, slurmDevice, type ListedAdapter} from '../../../src/backends/webgpu/devices.js'
+import {listAdapters, normalizeBusId, parseAdapterList, parseLayerList, selectAdapter, selectSlurmAdapter, slurmDevice, type ListedAdapter} from '../../../src/backends/webgpu/devices.js'
 import {DeviceError} from '../../../src/engine/device.js'
 import {SpecError} from '../../../src/config/errors.js'
 import {mixture, resolveObject, tempDir, writeSpec} from '../../helpers.js'
@@ -82,6 +82,14 @@ test('the GPU Slurm gave a job, as the PCI bus id of its NVIDIA device minor', (
   assert.match(slurmDevice({SLURM_JOB_GPUS: '0'}, tempDir())!.note, /does not exist \(not NVIDIA's driver\)/)
 })
 
+test('the GPU Slurm gave: by bus id through the layer; without it, Dawn\'s choice only when the job sees no other adapter', () => {
+  const layer = parseLayerList('  GPU 0: 10de:2330 "NVIDIA H100 80GB HBM3" discrete GPU 0000:1b:00.0\n  GPU 1: 10de:2330 "NVIDIA H100 80GB HBM3" discrete GPU 0000:43:00.0\n')
+  const twins = adapters(['NVIDIA H100 80GB HBM3', 'NVIDIA H100 80GB HBM3'])
+  assert.equal(selectSlurmAdapter('0000:43:00.0', 1, twins, layer)?.env.DRI_PRIME, 'pci-0000_43_00_0')
+  assert.equal(selectSlurmAdapter('0000:43:00.0', 1, adapters(['NVIDIA H100 80GB HBM3']), undefined), undefined, 'constrained to its GPU: the one adapter it sees')
+  assert.throws(() => selectSlurmAdapter('0000:43:00.0', 1, twins, undefined), (e: unknown) => e instanceof DeviceError && /Slurm gave this job the GPU on PCI bus 0000:43:00\.0, but Dawn lists 2 adapters here .*ConstrainDevices=yes/.test(e.message))
+})
+
 // End to end, on the adapters this machine has.
 const entry = (() => {
   try {
@@ -114,6 +122,13 @@ gpu.test('engine.device 0 opens the first adapter and env.json records it with e
   assert.equal(device.index, 0)
   assert.equal(device.name, here[0].name)
   assert.deepEqual((device.adapters as ListedAdapter[]).map((a) => a.name), here.map((a) => a.name))
+  // In a Slurm job that has GPUs, what Slurm says is recorded (here no NVIDIA driver ties GPU 0 to a bus id).
+  const slurmOut = join(dir, 'slurm')
+  const inJob = mixture(['run', spec, '--backend', 'webgpu', '--out', slurmOut], {env: {MIXTURE_BACKEND: undefined, SLURM_JOB_GPUS: '0', SLURM_JOB_ID: '42'}, timeoutMs: 110_000})
+  assert.equal(inJob.code, 0, inJob.stderr)
+  const recorded = envJson(slurmOut).backend.device
+  assert.deepEqual(recorded.slurm, {SLURM_JOB_GPUS: '0', SLURM_JOB_ID: '42'})
+  if (!existsSync('/proc/driver/nvidia/gpus')) assert.match(String(recorded.how), /^Slurm gave GPU 0; .* does not exist \(not NVIDIA's driver\), so nothing says which adapter that is: Dawn's choice is used$/)
   const past = mixture(['run', spec, '--backend', 'webgpu', '--set', `engine.device=${here.length}`, '--out', out], {env: {MIXTURE_BACKEND: undefined}, timeoutMs: 110_000})
   assert.equal(past.code, 2, past.stderr)
   assert.match(past.stderr, new RegExp(`engine\\.device ${here.length}: there (is one adapter|are ${here.length} adapters) here \\(0: `))
