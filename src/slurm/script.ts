@@ -72,6 +72,11 @@ export function sbatchOptions(launcher: Launcher, kind: 'array' | 'table'): stri
   return out
 }
 
+/** `run=(node bin/run.js)`: how mixture starts; a setup line may set it anew (a container: `run=(apptainer exec --nv image.sif node /opt/mixture/bin/run.js)`). */
+function runLines(input: ScriptInput): string[] {
+  return ['', '# How mixture starts; a setup line may change it, e.g. run=(apptainer exec --nv mixture.sif node /opt/mixture/bin/run.js)', `run=(${shellQuote(input.node)} ${shellQuote(input.bin)})`]
+}
+
 function setupLines(launcher: Launcher): string[] {
   const setup = launcher.setup ?? []
   return setup.length > 0 ? ['', '# launcher.setup: run before mixture, in every job', ...setup] : []
@@ -82,7 +87,7 @@ export function arrayScript(input: ScriptInput): string {
   const {launcher, dir} = input
   const max = launcher.max_parallel ? `%${launcher.max_parallel}` : ''
   const grace = signalSeconds(launcher)
-  const command = [input.node, input.bin, 'sweep', 'run-point', '"$sweep"', '"$SLURM_ARRAY_TASK_ID"', ...input.args].map((a) => (a.startsWith('"$') ? a : shellQuote(a))).join(' ')
+  const args = input.args.map(shellQuote).join(' ')
   return [
     '#!/bin/bash',
     `# Job array of the sweep ${input.name}, written by \`mixture sweep --launcher slurm\` (mixture-models ${input.version}).`,
@@ -98,7 +103,6 @@ export function arrayScript(input: ScriptInput): string {
     '#SBATCH --requeue',
     `#SBATCH --signal=B:USR1@${grace}`,
     ...sbatchOptions(launcher, 'array').map((o) => `#SBATCH ${o}`),
-    'set -u',
     `sweep=${shellQuote(dir)}`,
     'points=(',
     ...input.pointDirs.map((p) => `  ${shellQuote(p)}`),
@@ -117,6 +121,7 @@ export function arrayScript(input: ScriptInput): string {
     'stopped=0',
     `trap 'requeue=1; [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null' USR1`,
     "trap 'stopped=1' TERM",
+    ...runLines(input),
     ...setupLines(launcher),
     '',
     '# Threads of the native and wasm engines: the CPUs Slurm gave this task, not every core of the node.',
@@ -124,7 +129,7 @@ export function arrayScript(input: ScriptInput): string {
     '',
     'code=143',
     'if [ "$requeue" = 0 ] && [ "$stopped" = 0 ]; then',
-    `  ${command} &`,
+    `  "\${run[@]}" sweep run-point "$sweep" "$SLURM_ARRAY_TASK_ID"${args ? ` ${args}` : ''} &`,
     '  pid=$!',
     '  while kill -0 "$pid" 2>/dev/null; do wait "$pid"; done',
     '  wait "$pid"',
@@ -156,10 +161,10 @@ export function tableScript(input: ScriptInput): string {
     `#SBATCH --output=${input.dir}/slurm/table.log`,
     '#SBATCH --open-mode=append',
     ...sbatchOptions(input.launcher, 'table').map((o) => `#SBATCH ${o}`),
-    'set -u',
-    ...setupLines(input.launcher),
     'echo "== $(date -Is) job $SLURM_JOB_ID on ${SLURMD_NODENAME:-$(hostname)}"',
-    `exec ${[input.node, input.bin, 'sweep', 'finish', input.dir].map(shellQuote).join(' ')}`,
+    ...runLines(input),
+    ...setupLines(input.launcher),
+    `exec "\${run[@]}" sweep finish ${shellQuote(input.dir)}`,
     '',
   ].join('\n')
 }
