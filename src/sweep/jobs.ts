@@ -1,8 +1,9 @@
 /**
  * `mixture sweep --launcher local --jobs N`: N points at once on this machine, each trained by a
  * child process (`mixture sweep run-point`, as a Slurm array task is) whose output goes to the
- * point folder's task.log. The CPU threads are split between the jobs (MIXTURE_THREADS, unless a
- * spec sets engine.threads); `--devices 0,1` gives job slot k the WebGPU adapter k. This process
+ * point folder's task.log. The CPU threads are split between the jobs (for points that start anew:
+ * a resumed point keeps the threads it recorded; MIXTURE_THREADS or a spec's engine.threads win);
+ * `--devices 0,1` gives job slot k the WebGPU adapter k. This process
  * holds the sweep's lock, writes index.json as points end, and writes the table at the end.
  *
  * Ctrl-C or SIGTERM: no new point starts; each running one gets one SIGTERM (the children run in
@@ -53,13 +54,13 @@ export async function runPointsAtOnce({plan, name, dir, records}: PlannedSweep, 
   const start = (record: SweepPointRecord, slot: number): Running => {
     const runDir = join(dir, record.run_dir)
     const device = opts.devices?.length ? opts.devices[slot % opts.devices.length] : undefined
-    const args = [join(PACKAGE_ROOT, 'bin', 'run.js'), 'sweep', 'run-point', dir, String(record.index), '--no-progress']
+    const args = [join(PACKAGE_ROOT, 'bin', 'run.js'), 'sweep', 'run-point', dir, String(record.index), '--no-progress', '--threads', threads]
     if (opts.backend) args.push('--backend', opts.backend)
     if (opts.dataDir) args.push('--data-dir', opts.dataDir)
     if (device !== undefined) args.push('--device', device)
     mkdirSync(runDir, {recursive: true})
     const out = openSync(join(runDir, 'task.log'), 'a')
-    const child = spawn(process.execPath, args, {detached: true, stdio: ['ignore', out, out], env: {...process.env, MIXTURE_THREADS: threads}})
+    const child = spawn(process.execPath, args, {detached: true, stdio: ['ignore', out, out], env: process.env})
     closeSync(out)
     const done = new Promise<{code: number | null; signal: NodeJS.Signals | null}>((resolve) => {
       child.on('error', () => resolve({code: null, signal: null}))

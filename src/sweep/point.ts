@@ -77,6 +77,11 @@ export interface PointTaskOptions extends Omit<RunOptions, 'spec' | 'resume' | '
   dir: string
   /** The point's position in index.json (a Slurm array task's id). */
   index: number
+  /**
+   * CPU threads (native, wasm) the launcher gives a point that starts anew; a resumed point keeps
+   * the threads it recorded, and MIXTURE_THREADS set by the user (or engine.threads) wins.
+   */
+  threads?: string
 }
 
 /**
@@ -92,7 +97,7 @@ export async function runSweepPoint(opts: PointTaskOptions): Promise<RunSummary>
   if (!record) throw new UsageError(`${dir} has no point ${opts.index} (index.json lists points 0–${index.points.length - 1})`)
   const runDir = join(dir, record.run_dir)
   mkdirSync(runDir, {recursive: true})
-  const {dir: _dir, index: _index, ...runOpts} = opts
+  const {dir: _dir, index: _index, threads, ...runOpts} = opts
   const prior = readSummary(runDir)
   if (prior?.status === 'completed') {
     log(`point ${record.key} is completed already (${runDir}); nothing to train`)
@@ -113,6 +118,7 @@ export async function runSweepPoint(opts: PointTaskOptions): Promise<RunSummary>
   if (configHash(resolved) !== record.config_hash) {
     throw new UsageError(`point ${record.key}: ${spec} (with its overrides) no longer resolves to the configuration this sweep submitted (config hash ${configHash(resolved)}, not ${record.config_hash}); the spec changed since. Submit the sweep again (mixture sweep …) to train the new configuration`)
   }
+  if (threads && process.env.MIXTURE_THREADS === undefined) process.env.MIXTURE_THREADS = threads
   log(`point ${record.key}: starting in ${runDir}`)
   return (await runExperiment({...runOpts, log, spec, overrides: record.overrides, runDir, runDirMayHold: [...LAUNCHER_FILES]})) as RunSummary
 }

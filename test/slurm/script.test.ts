@@ -49,7 +49,7 @@ test('the array script: #SBATCH lines first, one point per task, the signal trap
   }
   assert.match(text, /\n {2}01-alternating-1block\n {2}02-joint-1block\n {2}03-resnet18\n\)/)
   assert.match(text, /^run=\(\/usr\/bin\/node \/opt\/mixture\/bin\/run\.js\)$/m)
-  assert.match(text, /^ {2}"\$\{run\[@\]\}" sweep run-point "\$sweep" "\$SLURM_ARRAY_TASK_ID" --data-dir \/shared\/datasets &$/m)
+  assert.match(text, /^ {2}"\$\{run\[@\]\}" sweep run-point "\$sweep" "\$SLURM_ARRAY_TASK_ID" --threads "\$threads" --data-dir \/shared\/datasets &$/m)
   assert.ok(text.indexOf('run=(') < text.indexOf('module load nodejs/20'), 'a setup line may set run=(…) anew')
   assert.ok(text.indexOf("trap 'requeue=1") < text.indexOf('module load nodejs/20'), 'the traps are set before the setup lines run')
   assert.ok(text.indexOf('module load nodejs/20') < text.indexOf('sweep run-point'))

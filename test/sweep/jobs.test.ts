@@ -9,7 +9,8 @@ import {readAttempts, readIndex} from '../../src/sweep/records.js'
 import {sweepStatus} from '../../src/sweep/status.js'
 import {threadsPerJob} from '../../src/sweep/jobs.js'
 import {CLI_ENV, mixture, REPO, tempDir, writeSpec} from '../helpers.js'
-import {numbers, TINY_SPEC} from '../faults/helpers.js'
+import {numbers, signalWhen, TINY_SPEC} from '../faults/helpers.js'
+import {nativeBuilt, needing} from '../require.js'
 
 test('job slots split the CPU threads evenly, at least one each', () => {
   assert.equal(threadsPerJob(2, 16), 8)
@@ -94,4 +95,31 @@ test('status and cancel of a folder that is not a sweep\'s: exit 2 saying so', (
     assert.equal(r.code, 2, r.stderr)
     assert.match(r.stderr, /is not a sweep folder: it has no index\.json/)
   }
+})
+
+const native = needing('native', nativeBuilt())
+
+native.test('--jobs gives new points their share of the threads; a point resumed by it keeps the threads it recorded', {timeout: 120_000}, async () => {
+  const dir = tempDir()
+  const data = {dataset: 'synthetic', image_size: 8, synthetic: {train: 96, test: 16, classes: 3}}
+  const file = writeSpec(TINY_SPEC(6, {data, engine: {backend: 'native'}}), dir, 'point.yaml')
+  const out = join(dir, 'results')
+  // One after another with 2 threads; stopped after the first epoch.
+  const child = spawn(process.execPath, [join(REPO, 'bin', 'run.js'), 'sweep', file, '--out', out], {env: {...process.env, ...CLI_ENV, MIXTURE_BACKEND: undefined, MIXTURE_THREADS: '2'}})
+  let stderr = ''
+  const stop = signalWhen(/epoch 1\/6/, 'SIGTERM')
+  child.stderr.on('data', (d) => {
+    stderr += d
+    stop(stderr, child)
+  })
+  assert.equal(await new Promise((resolve) => child.on('close', resolve)), 143, stderr)
+  const runDir = join(out, 'point-sweep', '01-point')
+  assert.equal(JSON.parse(readFileSync(join(runDir, 'numerics.json'), 'utf8')).threads, 2)
+  // --jobs 4 on this machine would give a new point fewer threads; the resumed one keeps its 2.
+  const r = mixture(['sweep', file, '--out', out, '--jobs', '4'], {env: {MIXTURE_BACKEND: undefined}, timeoutMs: 100_000})
+  assert.equal(r.code, 0, r.stderr)
+  const numerics = JSON.parse(readFileSync(join(runDir, 'numerics.json'), 'utf8'))
+  assert.equal(numerics.threads, 2)
+  assert.equal(numerics.changes, undefined, 'nothing changed on resume')
+  assert.match(readFileSync(join(runDir, 'task.log'), 'utf8'), /numerics: as recorded in the run folder, MIXTURE_THREADS=2/)
 })

@@ -207,7 +207,13 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
       assert.equal(again.code, 2, again.stderr)
       assert.match(again.stderr, new RegExp(`sweep held still has jobs in the Slurm queue: ${array} \\(array: 1 pending\\), ${table} \\(table: pending\\)\\. Wait for them .*cancel them \\(mixture sweep cancel .*\\), or add --force`))
     }
+    // --force goes ahead beside the queued jobs, leaving them the points they hold: here, all of them.
+    const forced = await mixtureAsync(['sweep', specFile, '--name', 'held', '--out', out, '--launcher', 'slurm', '--force'])
+    assert.equal(forced.code, 0, forced.stderr)
+    assert.match(forced.stderr, /--force: going ahead although jobs of sweep held are in the queue/)
+    assert.match(forced.stderr, /nothing to submit \(0 point\(s\) completed, 1 held by queued jobs\)/)
     assert.equal(index(sweep).submissions!.length, 1, 'nothing more was submitted')
+    assert.equal(index(sweep).points[0].job, `${array}_0`)
     const status = mixture(['sweep', 'status', sweep])
     assert.equal(status.code, 0, status.stderr)
     assert.match(status.stdout, new RegExp(`sweep held \\(slurm; jobs ${array} \\(array: pending\\), ${table} \\(table: pending\\)\\): 1 pending`))

@@ -17,6 +17,7 @@ export default class SweepRunPoint extends BaseCommand<typeof SweepRunPoint> {
     backend: backendFlag,
     'data-dir': Flags.directory({summary: 'Folder holding the dataset files.'}),
     device: Flags.string({summary: 'The WebGPU adapter (index or PCI bus id), over the spec\'s engine.device.'}),
+    threads: Flags.string({summary: 'CPU threads (native, wasm) when the point starts anew; a resumed point keeps those it recorded, and MIXTURE_THREADS wins.'}),
     progress: Flags.boolean({summary: 'Progress bars on stderr (default: on when stderr is a terminal).', allowNo: true}),
   }
 
@@ -29,6 +30,7 @@ export default class SweepRunPoint extends BaseCommand<typeof SweepRunPoint> {
         backend: flags.backend,
         dataDir: flags['data-dir'],
         device: flags.device,
+        threads: flags.threads,
         bars: !this.jsonEnabled() && (flags.progress ?? (process.stderr.isTTY && !process.env.CI)),
         stop,
         log: (m) => this.note(m),
