@@ -15,7 +15,7 @@ import {mkdirSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {expandSweep} from '../config/sweep.js'
 import {resolveLauncher} from '../config/launcher.js'
-import {InterruptedError} from '../base-command.js'
+import {InterruptedError, UsageError} from '../base-command.js'
 import {refuseWhileQueued} from './queued.js'
 import {submitSweep} from './submit.js'
 import {runExperiment, type RunSummary} from '../run/experiment.js'
@@ -33,6 +33,9 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
   const plan = expandSweep(opts.file, opts.sets, opts.name)
   const launcher = resolveLauncher(plan.launcher, opts.launcher ?? {}, plan.origins)
+  if (opts.devices?.length && !(launcher.type === 'local' && (launcher.jobs ?? 1) > 1)) {
+    throw new UsageError('--devices gives each job slot of --jobs N (N of 2 or more, on this machine) an adapter; one point at a time, or on Slurm, choose it with engine.device (Slurm: the GPU it allocates is taken)')
+  }
   const planned = await planPoints(plan, opts)
   const {name, dir, records} = planned
   if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}

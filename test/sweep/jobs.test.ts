@@ -88,6 +88,14 @@ test('sweep status and cancel of a local sweep: running points, SIGTERM to the s
   }
 })
 
+test('--devices goes with --jobs: without it, exit 2 saying where the adapter is chosen instead', () => {
+  const dir = tempDir()
+  const r = mixture(['sweep', writeSpec(TINY_SPEC(1), dir), '--devices', '0,1', '--out', join(dir, 'results')])
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /--devices gives each job slot of --jobs N .* an adapter/)
+  assert.ok(!existsSync(join(dir, 'results')))
+})
+
 test('status and cancel of a folder that is not a sweep\'s: exit 2 saying so', () => {
   const dir = tempDir()
   for (const command of ['status', 'cancel']) {
