@@ -5,6 +5,7 @@
  *
  *   node dist/bench/batches.js
  */
+import '../src/builtins.js'
 import {batches, DEFAULT_AUGMENT, type Split} from '../src/data/index.js'
 import {Rng} from '../src/data/random.js'
 

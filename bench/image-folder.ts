@@ -21,6 +21,7 @@ import {gunzipSync} from 'node:zlib'
 import {parseArgs} from 'node:util'
 
 import sharp from 'sharp'
+import '../src/builtins.js'
 import {DATASETS} from '../src/data/catalog.js'
 import {loadDataset} from '../src/data/load.js'
 import {locateDataset} from '../src/data/locate.js'

@@ -1,21 +1,26 @@
 /**
- * The residual CNN stack of every mixture block (SPEC: units 3→32→32→128→128→3, spatial size kept),
+ * The residual CNN stack of every mixture block (docs/paper.md: units 3→32→32→128→128→3, spatial size kept),
  * and the CNN-only classifier of the Perceiver table (CNN stack + Linear head).
  *
  * Unit (c_in → c_out): conv 3×3 (pad 1, bias) → BatchNorm; shortcut = identity when c_in = c_out,
  * else a 1×1 conv with bias (no BN); ReLU after the add.
  */
-import {registerComponent, registerModel, type BuildContext, type SymbolicTensor} from '../src/api.js'
+import {registerComponent, registerModel, Type, withDefault, type BuildContext, type Resolved, type SymbolicTensor} from '../src/api.js'
 import {linearHead} from './heads.js'
 
-export interface CnnParams {
-  /** Output channels of each residual unit; the input has `in_channels`. */
-  channels: number[]
-  in_channels: number
-  kernel_size: number
-  /** Residual shortcuts (the paper's joint variant text says they were absent; the released code kept them). */
-  residual: boolean
-}
+const schema = Type.Object(
+  {
+    channels: withDefault(Type.Array(Type.Integer({minimum: 1, maximum: 16384}), {minItems: 1, description: 'output channels of each residual unit; the last must be 3 inside a mixture block'}), [32, 32, 128, 128, 3]),
+    in_channels: withDefault(Type.Integer({minimum: 1, maximum: 16384}), 3),
+    kernel_size: withDefault(Type.Integer({minimum: 1, enum: [1, 3, 5, 7]}), 3),
+    /** Residual shortcuts (the paper's joint variant text says they were absent; the released code kept them). */
+    residual: withDefault(Type.Boolean(), true),
+  },
+  {additionalProperties: false},
+)
+
+/** `channels`: output channels of each residual unit; the input has `in_channels`. */
+export type CnnParams = Resolved<typeof schema>
 
 export function cnnStack(ctx: BuildContext, input: SymbolicTensor, p: CnnParams): SymbolicTensor {
   const {tfl} = ctx
@@ -35,17 +40,6 @@ export function cnnStack(ctx: BuildContext, input: SymbolicTensor, p: CnnParams)
   return x
 }
 
-const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    channels: {type: 'array', items: {type: 'integer', minimum: 1, maximum: 16384}, minItems: 1, default: [32, 32, 128, 128, 3], description: 'output channels of each residual unit; the last must be 3 inside a mixture block'},
-    in_channels: {type: 'integer', minimum: 1, maximum: 16384, default: 3},
-    kernel_size: {type: 'integer', minimum: 1, enum: [1, 3, 5, 7], default: 3},
-    residual: {type: 'boolean', default: true},
-  },
-}
-
 registerComponent<CnnParams>({
   name: 'cnn',
   summary: 'Residual CNN stack: 3×3 conv + BatchNorm units with 1×1 projection shortcuts, image in, image out.',
@@ -57,7 +51,7 @@ registerComponent<CnnParams>({
   create: cnnStack,
 })
 
-registerModel<CnnParams & {head_dropout?: number}>({
+registerModel<CnnParams>({
   name: 'cnn_classifier',
   summary: 'CNN-only baseline: the mixture CNN stack followed by the Linear head on the flattened image.',
   paper: 'Maddela & Trowbridge, Mixture Models, Fig. 3 ("CNN")',

@@ -1,5 +1,5 @@
 /** Heads: the paper's "FFN", one Linear on the flattened (B, C, H, W) image. */
-import {registerHead, type BuildContext, type SymbolicTensor} from '../src/api.js'
+import {registerHead, Type, type BuildContext, type SymbolicTensor} from '../src/api.js'
 
 /** Flatten in PyTorch's (C, H, W) order, then Linear(C·H·W, classes), so weights line up with the original. */
 export function linearHead(ctx: BuildContext, image: SymbolicTensor, numClasses: number): SymbolicTensor {
@@ -10,9 +10,9 @@ export function linearHead(ctx: BuildContext, image: SymbolicTensor, numClasses:
   return ctx.apply(ctx.dense('fc', c * h * w, numClasses), flat)
 }
 
-registerHead<Record<string, never>>({
+registerHead({
   name: 'linear',
   summary: 'Linear(C·H·W, classes) on the flattened last block output (the paper\'s "FFN").',
-  schema: {type: 'object', additionalProperties: false, properties: {}},
+  schema: Type.Object({}, {additionalProperties: false}),
   create: (ctx, image, _p, numClasses) => linearHead(ctx, image, numClasses),
 })

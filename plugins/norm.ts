@@ -3,25 +3,20 @@
  * outputs were normalised; the released ViT code added them raw (`none`), and the Perceiver joint
  * model used ONE BatchNorm(3) for every branch of every block (`batchnorm` with `share: model`).
  */
-import {registerNorm, type SymbolicTensor} from '../src/api.js'
+import {enumOf, registerNorm, Type, withDefault, type Resolved, type SymbolicTensor} from '../src/api.js'
 
-type Share = 'model' | 'block' | 'branch'
+const schema = Type.Object(
+  {share: withDefault(enumOf(['model', 'block', 'branch'], {description: 'which joint branches share one normalisation layer'}), 'model')},
+  {additionalProperties: false},
+)
 
-export interface NormParams {
-  /** Which branches use one instance: all in the model, those of one block, or one per branch. */
-  share: Share
-}
+/** `share`: which branches use one instance: all in the model, those of one block, or one per branch. */
+export type NormParams = Resolved<typeof schema>
 
-const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {share: {enum: ['model', 'block', 'branch'], default: 'model', description: 'which joint branches share one normalisation layer'}},
-}
-
-registerNorm<Record<string, never>>({
+registerNorm({
   name: 'none',
   summary: 'No normalisation: joint branches are added as they are (the released ViT joint model).',
-  schema: {type: 'object', additionalProperties: false, properties: {}},
+  schema: Type.Object({}, {additionalProperties: false}),
   create: (_ctx, image) => image,
 })
 

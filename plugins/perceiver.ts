@@ -7,23 +7,28 @@
  * `perceiver` (component): the head emits 3·H·W values read as a (3, H, W) image — image in, image out.
  * `perceiver_classifier` (model): the head emits class logits.
  */
-import {AttentionCore, FourierFeatures, Geglu, LatentArray, registerComponent, registerModel, type BuildContext, type SymbolicTensor} from '../src/api.js'
+import {AttentionCore, FourierFeatures, Geglu, LatentArray, registerComponent, registerModel, Type, withDefault, type BuildContext, type Resolved, type SymbolicTensor} from '../src/api.js'
 
-export interface PerceiverParams {
-  num_freq_bands: number
-  max_freq: number
-  depth: number
-  num_latents: number
-  latent_dim: number
-  cross_heads: number
-  latent_heads: number
-  cross_dim_head: number
-  latent_dim_head: number
-  self_per_cross_attn: number
-  ff_mult: number
-  attn_dropout: number
-  ff_dropout: number
-}
+const schema = Type.Object(
+  {
+    num_freq_bands: withDefault(Type.Integer({minimum: 1, maximum: 1024}), 6),
+    max_freq: withDefault(Type.Number({exclusiveMinimum: 0}), 10),
+    depth: withDefault(Type.Integer({minimum: 1, maximum: 1000}), 4),
+    num_latents: withDefault(Type.Integer({minimum: 1, maximum: 65536}), 32),
+    latent_dim: withDefault(Type.Integer({minimum: 1, maximum: 65536}), 32),
+    cross_heads: withDefault(Type.Integer({minimum: 1, maximum: 1024}), 2),
+    latent_heads: withDefault(Type.Integer({minimum: 1, maximum: 1024}), 8),
+    cross_dim_head: withDefault(Type.Integer({minimum: 1, maximum: 4096}), 16),
+    latent_dim_head: withDefault(Type.Integer({minimum: 1, maximum: 4096}), 16),
+    self_per_cross_attn: withDefault(Type.Integer({minimum: 0, maximum: 1000}), 2),
+    ff_mult: withDefault(Type.Integer({minimum: 1, maximum: 64}), 4),
+    attn_dropout: withDefault(Type.Number({minimum: 0, maximum: 1}), 0.2),
+    ff_dropout: withDefault(Type.Number({minimum: 0, maximum: 1}), 0.2),
+  },
+  {additionalProperties: false},
+)
+
+export type PerceiverParams = Resolved<typeof schema>
 
 function residual(ctx: BuildContext, a: SymbolicTensor, b: SymbolicTensor): SymbolicTensor {
   return ctx.tfl.layers.add({name: ctx.name('residual')}).apply([a, b]) as SymbolicTensor
@@ -35,7 +40,7 @@ function attention(ctx: BuildContext, x: SymbolicTensor, context: SymbolicTensor
   const inner = heads * dimHead
   const h = ctx.apply(ctx.layerNorm('norm'), x)
   let out: SymbolicTensor
-  const core = new AttentionCore({name: ctx.name('core'), heads, dimHead}) as never
+  const core = new AttentionCore({name: ctx.name('core'), heads, dimHead})
   if (context) {
     const c = ctx.apply(ctx.layerNorm('norm_context'), context)
     const q = ctx.apply(ctx.dense('to_q', dim, inner, {bias: false}), h)
@@ -55,7 +60,7 @@ function feedForward(ctx: BuildContext, x: SymbolicTensor, mult: number, dropout
   const dim = x.shape[2] as number
   let h = ctx.apply(ctx.layerNorm('norm'), x)
   h = ctx.apply(ctx.dense('fc1', dim, dim * mult * 2), h)
-  h = ctx.apply(new Geglu({name: ctx.name('geglu')}) as never, h)
+  h = ctx.apply(new Geglu({name: ctx.name('geglu')}), h)
   h = ctx.apply(ctx.dropout('dropout', dropout), h)
   h = ctx.apply(ctx.dense('fc2', dim * mult, dim), h)
   return residual(ctx, h, x)
@@ -63,8 +68,8 @@ function feedForward(ctx: BuildContext, x: SymbolicTensor, mult: number, dropout
 
 /** The encoder up to the pooled, normalised latent (B, latent_dim). */
 export function perceiverEncoder(ctx: BuildContext, image: SymbolicTensor, p: PerceiverParams): SymbolicTensor {
-  const data = ctx.apply(new FourierFeatures({name: ctx.name('fourier'), numBands: p.num_freq_bands, maxFreq: p.max_freq}) as never, image)
-  let x = ctx.apply(new LatentArray({name: ctx.name('latents'), numLatents: p.num_latents, dim: p.latent_dim, initializer: ctx.normal() as never}) as never, data)
+  const data = ctx.apply(new FourierFeatures({name: ctx.name('fourier'), numBands: p.num_freq_bands, maxFreq: p.max_freq}), image)
+  let x = ctx.apply(new LatentArray({name: ctx.name('latents'), numLatents: p.num_latents, dim: p.latent_dim, initializer: ctx.normal()}), data)
   for (let i = 0; i < p.depth; i++) {
     const layer = ctx.scope(`layer${i + 1}`)
     x = attention(layer.scope('cross_attn'), x, data, p.cross_heads, p.cross_dim_head, p.attn_dropout)
@@ -77,26 +82,6 @@ export function perceiverEncoder(ctx: BuildContext, image: SymbolicTensor, p: Pe
   const head = ctx.scope('head')
   const pooled = ctx.tfl.layers.globalAveragePooling1d({name: head.name('mean_latents')}).apply(x) as SymbolicTensor
   return head.apply(head.layerNorm('norm'), pooled)
-}
-
-const schema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    num_freq_bands: {type: 'integer', minimum: 1, maximum: 1024, default: 6},
-    max_freq: {type: 'number', exclusiveMinimum: 0, default: 10},
-    depth: {type: 'integer', minimum: 1, maximum: 1000, default: 4},
-    num_latents: {type: 'integer', minimum: 1, maximum: 65536, default: 32},
-    latent_dim: {type: 'integer', minimum: 1, maximum: 65536, default: 32},
-    cross_heads: {type: 'integer', minimum: 1, maximum: 1024, default: 2},
-    latent_heads: {type: 'integer', minimum: 1, maximum: 1024, default: 8},
-    cross_dim_head: {type: 'integer', minimum: 1, maximum: 4096, default: 16},
-    latent_dim_head: {type: 'integer', minimum: 1, maximum: 4096, default: 16},
-    self_per_cross_attn: {type: 'integer', minimum: 0, maximum: 1000, default: 2},
-    ff_mult: {type: 'integer', minimum: 1, maximum: 64, default: 4},
-    attn_dropout: {type: 'number', minimum: 0, maximum: 1, default: 0.2},
-    ff_dropout: {type: 'number', minimum: 0, maximum: 1, default: 0.2},
-  },
 }
 
 const tiny: Partial<PerceiverParams> = {num_freq_bands: 2, depth: 1, num_latents: 4, latent_dim: 8, cross_heads: 1, latent_heads: 2, cross_dim_head: 4, latent_dim_head: 4, self_per_cross_attn: 1, ff_mult: 2}

@@ -3,18 +3,26 @@
  * 3×3/2 max-pool, four stages of two basic blocks (64, 128, 256, 512; 1×1 conv + BN projection
  * shortcuts), global average pool, Linear(512, num_outputs). The paper kept the 1000-way ImageNet head
  * and trained it with cross-entropy on labels 0..9 / 0..99, hence 11,689,512 parameters everywhere.
+ * Initialisation (`init: torch`) as torchvision's init loop: convs N(0, 2/(k·k·c_out)), BatchNorm 1/0,
+ * the final Linear PyTorch's default.
  */
-import {registerModel, type BuildContext, type SymbolicTensor} from '../src/api.js'
+import {nullableInteger, registerModel, Type, withDefault, type BuildContext, type Resolved, type SymbolicTensor} from '../src/api.js'
 
-export interface ResnetParams {
-  layers: number[]
-  widths: number[]
-  /** Size of the final Linear; `null` means the dataset's number of classes. */
-  num_outputs: number | null
-}
+const schema = Type.Object(
+  {
+    layers: withDefault(Type.Array(Type.Integer({minimum: 1, maximum: 1000}), {minItems: 1}), [2, 2, 2, 2]),
+    widths: withDefault(Type.Array(Type.Integer({minimum: 1, maximum: 16384}), {minItems: 1}), [64, 128, 256, 512]),
+    num_outputs: withDefault(nullableInteger({minimum: 1, maximum: 1_000_000, description: 'final Linear size; null = number of classes'}), 1000),
+  },
+  {additionalProperties: false},
+)
 
+/** `num_outputs`: size of the final Linear; `null` means the dataset's number of classes. */
+export type ResnetParams = Resolved<typeof schema>
+
+/** torchvision's `ResNet.__init__` re-initialises every conv: kaiming_normal_(mode='fan_out', nonlinearity='relu'). */
 function conv(ctx: BuildContext, x: SymbolicTensor, local: string, cin: number, cout: number, k: number, stride: number): SymbolicTensor {
-  return ctx.conv2d(x, local, cin, cout, k, {stride, padding: (k - 1) / 2, bias: false})
+  return ctx.conv2d(x, local, cin, cout, k, {stride, padding: (k - 1) / 2, bias: false, init: 'kaiming_normal_fan_out'})
 }
 
 function basicBlock(ctx: BuildContext, x: SymbolicTensor, cin: number, cout: number, stride: number): SymbolicTensor {
@@ -37,15 +45,7 @@ registerModel<ResnetParams>({
   name: 'resnet18',
   summary: 'torchvision ResNet-18 (ImageNet structure, 1000-way head kept as in the paper).',
   paper: 'arXiv:1512.03385',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      layers: {type: 'array', items: {type: 'integer', minimum: 1, maximum: 1000}, minItems: 1, default: [2, 2, 2, 2]},
-      widths: {type: 'array', items: {type: 'integer', minimum: 1, maximum: 16384}, minItems: 1, default: [64, 128, 256, 512]},
-      num_outputs: {type: ['integer', 'null'], minimum: 1, maximum: 1_000_000, default: 1000, description: 'final Linear size; null = number of classes'},
-    },
-  },
+  schema,
   presets: {paper: {layers: [2, 2, 2, 2], widths: [64, 128, 256, 512], num_outputs: 1000}, cifar: {num_outputs: null}},
   tiny: {layers: [1, 1], widths: [4, 8], num_outputs: null},
   create: (ctx, image, p, numClasses) => {

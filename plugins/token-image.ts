@@ -3,8 +3,8 @@
  * image — tokens become channels, each D-vector a √D×√D map — then ConvTranspose2d(N → 3, k, stride 1,
  * 'same') and BatchNorm(3). For the paper's 256 tokens of 1024 this is 6,921 parameters.
  */
-import {registerAdapter} from '../src/api.js'
-import type {BuildContext, SymbolicTensor} from '../src/api.js'
+import {registerAdapter, Type, withDefault} from '../src/api.js'
+import type {BuildContext, Resolved, SymbolicTensor} from '../src/api.js'
 
 /** (B, N, D) → (B, √D, √D, N): token n becomes channel n, its D values a row-major √D×√D map (NCHW view, stored NHWC). */
 export function tokensAsImage(ctx: BuildContext, tokens: SymbolicTensor, side: number): SymbolicTensor {
@@ -14,24 +14,21 @@ export function tokensAsImage(ctx: BuildContext, tokens: SymbolicTensor, side: n
   return tfl.layers.permute({name: ctx.name('to_nhwc'), dims: [2, 3, 1]}).apply(x) as SymbolicTensor
 }
 
-export interface TokenImageParams {
-  kernel_size: number
-  out_channels: number
-  batch_norm: boolean
-}
+const schema = Type.Object(
+  {
+    kernel_size: withDefault(Type.Integer({minimum: 1, maximum: 31}), 3),
+    out_channels: withDefault(Type.Integer({minimum: 1, maximum: 16384}), 3),
+    batch_norm: withDefault(Type.Boolean(), true),
+  },
+  {additionalProperties: false},
+)
+
+export type TokenImageParams = Resolved<typeof schema>
 
 registerAdapter<TokenImageParams>({
   name: 'token_image',
   summary: 'Tokens (B, N, D) read as an N-channel √D×√D image → ConvTranspose2d(N→3) → BatchNorm.',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      kernel_size: {type: 'integer', minimum: 1, maximum: 31, default: 3},
-      out_channels: {type: 'integer', minimum: 1, maximum: 16384, default: 3},
-      batch_norm: {type: 'boolean', default: true},
-    },
-  },
+  schema,
   tiny: {},
   create: (ctx, tokens, p, image) => {
     const [, , d] = tokens.shape as number[]

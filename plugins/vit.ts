@@ -7,18 +7,22 @@
  * `vit_classifier`: the full ViT baseline with CLS token, learned positional embedding, CLS pooling
  * and a LayerNorm + Linear head.
  */
-import {AttentionCore, ClsPool, ClsPosEmbedding, Gelu, registerComponent, registerModel, type BuildContext, type SymbolicTensor} from '../src/api.js'
+import {AttentionCore, ClsPool, ClsPosEmbedding, Gelu, registerComponent, registerModel, Type, withDefault, type BuildContext, type Resolved, type SymbolicTensor} from '../src/api.js'
 
-export interface VitParams {
-  patch_size: number
-  dim: number
-  depth: number
-  heads: number
-  dim_head: number
-  mlp_dim: number
-  dropout: number
-  emb_dropout: number
+const properties = {
+  patch_size: withDefault(Type.Integer({minimum: 1, maximum: 1024}), 2),
+  dim: withDefault(Type.Integer({minimum: 1, maximum: 65536}), 1024),
+  depth: withDefault(Type.Integer({minimum: 1, maximum: 1000}), 1),
+  heads: withDefault(Type.Integer({minimum: 1, maximum: 1024}), 1),
+  dim_head: withDefault(Type.Integer({minimum: 1, maximum: 4096}), 64),
+  mlp_dim: withDefault(Type.Integer({minimum: 1, maximum: 262144}), 2048),
+  dropout: withDefault(Type.Number({minimum: 0, maximum: 1}), 0.1),
+  emb_dropout: withDefault(Type.Number({minimum: 0, maximum: 1}), 0.1),
 }
+
+const schema = Type.Object(properties, {additionalProperties: false})
+
+export type VitParams = Resolved<typeof schema>
 
 /** 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)' on an NHWC image: row-major patches, inside a patch row, column, channel. */
 export function patchTokens(ctx: BuildContext, image: SymbolicTensor, ps: number): SymbolicTensor {
@@ -47,7 +51,7 @@ function transformerLayer(ctx: BuildContext, x: SymbolicTensor, p: VitParams): S
   const attn = ctx.scope('attn')
   let h = attn.apply(attn.layerNorm('norm'), x)
   h = attn.apply(attn.dense('to_qkv', p.dim, 3 * inner, {bias: false}), h)
-  h = attn.apply(new AttentionCore({name: attn.name('core'), heads: p.heads, dimHead: p.dim_head}) as never, h)
+  h = attn.apply(new AttentionCore({name: attn.name('core'), heads: p.heads, dimHead: p.dim_head}), h)
   h = attn.apply(attn.dense('to_out', inner, p.dim), h)
   h = attn.apply(attn.dropout('dropout', p.dropout), h)
   x = tfl.layers.add({name: attn.name('residual')}).apply([h, x]) as SymbolicTensor
@@ -55,7 +59,7 @@ function transformerLayer(ctx: BuildContext, x: SymbolicTensor, p: VitParams): S
   const ff = ctx.scope('ff')
   h = ff.apply(ff.layerNorm('norm'), x)
   h = ff.apply(ff.dense('fc1', p.dim, p.mlp_dim), h)
-  h = ff.apply(new Gelu({name: ff.name('gelu')}) as never, h)
+  h = ff.apply(new Gelu({name: ff.name('gelu')}), h)
   h = ff.apply(ff.dropout('dropout1', p.dropout), h)
   h = ff.apply(ff.dense('fc2', p.mlp_dim, p.dim), h)
   h = ff.apply(ff.dropout('dropout2', p.dropout), h)
@@ -67,22 +71,11 @@ export function transformer(ctx: BuildContext, x: SymbolicTensor, p: VitParams):
   return x
 }
 
-const properties = {
-  patch_size: {type: 'integer', minimum: 1, maximum: 1024, default: 2},
-  dim: {type: 'integer', minimum: 1, maximum: 65536, default: 1024},
-  depth: {type: 'integer', minimum: 1, maximum: 1000, default: 1},
-  heads: {type: 'integer', minimum: 1, maximum: 1024, default: 1},
-  dim_head: {type: 'integer', minimum: 1, maximum: 4096, default: 64},
-  mlp_dim: {type: 'integer', minimum: 1, maximum: 262144, default: 2048},
-  dropout: {type: 'number', minimum: 0, maximum: 1, default: 0.1},
-  emb_dropout: {type: 'number', minimum: 0, maximum: 1, default: 0.1},
-}
-
 registerComponent<VitParams>({
   name: 'vit',
   summary: 'Vision Transformer encoder: patch embedding + pre-norm attention/MLP layers; image in, tokens out.',
   paper: 'arXiv:2010.11929',
-  schema: {type: 'object', additionalProperties: false, properties},
+  schema,
   presets: {paper_alternating: {depth: 1, heads: 1}, paper_joint: {depth: 2, heads: 2}},
   // dim 64 = an 8×8 image, so the token_image adapter can read the tokens back at the tiny image size
   tiny: {patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32},
@@ -97,7 +90,7 @@ registerModel<VitParams>({
   name: 'vit_classifier',
   summary: 'Full ViT baseline: patches, CLS token, learned positional embedding, transformer, CLS pooling, LayerNorm + Linear head.',
   paper: 'arXiv:2010.11929',
-  schema: {type: 'object', additionalProperties: false, properties: {...properties, depth: {...properties.depth, default: 2}, heads: {...properties.heads, default: 4}}},
+  schema: Type.Object({...properties, depth: withDefault(properties.depth, 2), heads: withDefault(properties.heads, 4)}, {additionalProperties: false}),
   presets: {paper: {patch_size: 2, dim: 1024, depth: 2, heads: 4, dim_head: 64, mlp_dim: 2048, dropout: 0.1, emb_dropout: 0.1}},
   tiny: {patch_size: 2, dim: 16, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32},
   create: (ctx, image, p, numClasses) => {
@@ -105,11 +98,11 @@ registerModel<VitParams>({
     const numPatches = (height / p.patch_size) * (width / p.patch_size)
     const vit = ctx.scope('vit')
     let x = patchEmbedding(vit, image, p)
-    x = vit.apply(new ClsPosEmbedding({name: vit.name('cls_pos'), numTokens: numPatches, dim: p.dim, initializer: vit.normal() as never}) as never, x)
+    x = vit.apply(new ClsPosEmbedding({name: vit.name('cls_pos'), numTokens: numPatches, dim: p.dim, initializer: vit.normal(), clsInitializer: vit.normal()}), x)
     x = vit.apply(vit.dropout('emb_dropout', p.emb_dropout), x)
     x = transformer(vit, x, p)
     const head = ctx.scope('head')
-    x = head.apply(new ClsPool({name: head.name('cls_pool')}) as never, x)
+    x = head.apply(new ClsPool({name: head.name('cls_pool')}), x)
     x = head.apply(head.layerNorm('norm'), x)
     return head.apply(head.dense('fc', p.dim, numClasses), x)
   },

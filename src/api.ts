@@ -37,6 +37,10 @@ export {
   type Flow,
 } from './registry/registry.js'
 export {BuildContext} from './registry/context.js'
+export type {ConvInit, InitScheme} from './registry/context.js'
+// Parameter schemas and their types from one definition (TypeBox), as the built-in plugins write them.
+export {Type} from '@sinclair/typebox'
+export {withDefault, enumOf, nullableInteger, oneOf, openObject, type Resolved} from './schema/typebox.js'
 export {AttentionCore} from './layers/attention.js'
 export {attend} from './ops/attention.js'
 export {ClsPosEmbedding, LatentArray, ClsPool} from './layers/embeddings.js'

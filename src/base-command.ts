@@ -8,31 +8,11 @@ import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
 import {MAX_PROBLEMS_SHOWN, SpecError} from './config/errors.js'
 import {RegistryError} from './registry/registry.js'
 import {DataError} from './data/errors.js'
+import {InterruptedError, STOP_SIGNALS, UsageError, type StopRequest, type StopSignal} from './errors.js'
+// Every command starts with the built-in models, components, datasets and transforms registered.
+import './builtins.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
-
-/** An error the user can fix by changing their input; exit code 2. */
-export class UsageError extends Error {}
-
-/** Signals that stop a run gracefully, and the exit code of each (128 + the signal's number). */
-export const STOP_SIGNALS = {SIGINT: 130, SIGTERM: 143} as const
-export type StopSignal = keyof typeof STOP_SIGNALS
-
-/** A run stopped by SIGINT (Ctrl-C) or SIGTERM (timeout, a scheduler's limit, preemption); exit 130 or 143. */
-export class InterruptedError extends Error {
-  constructor(
-    message: string,
-    readonly signal: StopSignal = 'SIGINT',
-  ) {
-    super(message)
-  }
-}
-
-/** Set by the signal handlers; checked by the training loop between steps. */
-export interface StopRequest {
-  requested: boolean
-  signal?: StopSignal
-}
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof InterruptedError) return STOP_SIGNALS[error.signal]

@@ -163,6 +163,7 @@ export async function rowTraining(built: Built): Promise<{x: tf.Tensor4D; labels
 
 /** Resolve the paper config and build it with the project's own builder. */
 export async function buildRow(row: string, batchOverride: number): Promise<Built> {
+  await import('../../src/builtins.js')
   const {resolveSpec} = await import('../../src/config/resolve.js')
   const {buildModel} = await import('../../src/model/build.js')
   const file = join(ROOT, 'configs', 'paper', `${row}.yaml`)

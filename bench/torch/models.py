@@ -4,7 +4,7 @@
 Used by the benchmarks (bench/torch/bench.py) and to generate the committed numeric fixtures
 (bench/torch/fixtures.py); never at runtime. Plain torch only: the ViT follows vit-pytorch as of
 late 2021 (0.2x) and the Perceiver follows perceiver-pytorch 0.7.x, module for module, so that
-state_dict names and trainable-parameter counts are those of the original code (see SPEC.md).
+state_dict names and trainable-parameter counts are those of the original code (see docs/paper.md).
 
     /usr/bin/python3 bench/torch/models.py --check     # every paper row, asserts exact counts
 """
@@ -585,7 +585,7 @@ ROWS: Dict[str, Row] = {r.name: r for r in [
     Row('p-resnet18', 'perceiver', 96, 16, 3e-4, lambda c: resnet18(), 'ResNet-18'),
 ]}
 
-# (figure, dataset, classes, row name, exact trainable params from SPEC.md / the paper)
+# (figure, dataset, classes, row name, exact trainable params from docs/paper.md / the paper)
 PAPER_TABLES = [
     ('Fig. 8', 'CIFAR-10', 10, 'alternating-1block', 4_719_167),
     ('Fig. 8', 'CIFAR-10', 10, 'alternating-2block', 9_407_604),
@@ -613,7 +613,7 @@ PAPER_TABLES = [
     ('Fig. 3', 'STL-10@96', 10, 'p-resnet18', 11_689_512),
 ]
 
-# Component counts stated in SPEC.md (building blocks).
+# Component counts stated in docs/paper.md (building blocks).
 COMPONENT_COUNTS = [
     ('CNN stack', lambda: cnn_stack(), 203_564),
     ('ViT mixer patch embedding Linear(12, 1024)', lambda: nn.Linear(12, 1024), 13_312),
@@ -645,7 +645,7 @@ def check(forward: bool = False) -> int:
         n = count_trainable(make())
         ok = n == expected
         failures += not ok
-        print(f'  {"ok " if ok else "BAD"} {label:<52} {n:>12,} (SPEC {expected:,})')
+        print(f'  {"ok " if ok else "BAD"} {label:<52} {n:>12,} (paper {expected:,})')
     print('Paper rows')
     cache: Dict[tuple, int] = {}
     for fig, dataset, classes, name, expected in PAPER_TABLES:
@@ -666,15 +666,15 @@ def check(forward: bool = False) -> int:
         failures += not ok
         print(f'  {"ok " if ok else "BAD"} {fig:<7}{dataset:<10} {ROWS[name].label:<38} {name:<21} '
               f'{n:>11,} (paper {expected:,})')
-    assert failures == 0, f'{failures} parameter count(s) differ from SPEC.md'
-    print(f'All {len(COMPONENT_COUNTS) + len(PAPER_TABLES)} counts match SPEC.md exactly.')
+    assert failures == 0, f'{failures} parameter count(s) differ from docs/paper.md'
+    print(f'All {len(COMPONENT_COUNTS) + len(PAPER_TABLES)} counts match docs/paper.md exactly.')
     return 0
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--check', action='store_true', help='print every paper row with its trainable-parameter '
-                    'count and assert each equals SPEC.md')
+                    'count and assert each equals docs/paper.md')
     ap.add_argument('--forward', action='store_true', help='with --check, also run a batch-2 forward pass of '
                     'every row and check the output shape')
     ap.add_argument('--print', metavar='ROW', help='print the module tree of one row')

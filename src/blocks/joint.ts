@@ -1,12 +1,13 @@
 /** Joint block: every component on the same input, each output normalised (per the block's norm), then summed. */
+import {Type} from '@sinclair/typebox'
 import {registerBlock} from '../registry/registry.js'
 import type {SymbolicTensor} from '../engine/tf.js'
 
-registerBlock<Record<string, never>>({
+registerBlock({
   name: 'joint',
   summary: 'Components in parallel on the same input; outputs normalised (none, shared BatchNorm, LayerNorm) and added.',
   paper: 'Maddela & Trowbridge, Mixture Models, Fig. 1 (bottom)',
-  schema: {type: 'object', additionalProperties: false, properties: {}},
+  schema: Type.Object({}, {additionalProperties: false}),
   create: (ctx, input, _p, parts) => {
     const branches = parts.components.map((_c, i) => parts.norm(parts.component(i, input), i))
     if (branches.length === 1) return branches[0]

@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {allEntries, DATA_KINDS, KINDS, type AnyEntry} from '../registry/registry.js'
-import '../registry/builtins.js'
 
 interface Listed {
   kind: string

@@ -1,6 +1,5 @@
 import {BaseCommand} from '../base-command.js'
-import {editorSchema} from '../config/schema.js'
-import '../registry/builtins.js'
+import {editorSchema} from '../config/editor-schema.js'
 
 export default class Schema extends BaseCommand<typeof Schema> {
   static summary = 'Print the JSON Schema of experiment specs (for editors, e.g. yaml-language-server).'

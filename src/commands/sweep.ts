@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, withInterrupt} from '../base-command.js'
-import {LAUNCHERS} from '../config/launcher.js'
+import {LAUNCHERS} from '../schema/launcher.js'
 import {backendFlag} from '../flags.js'
 import {runSweep, type SweepResult} from '../sweep/run.js'
 

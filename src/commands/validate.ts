@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
-import {displayPath} from '../config/load.js'
+import {displayPath} from '../fs/display-path.js'
 import {setFlag} from '../flags.js'
-import type {ResolvedSpec} from '../config/validate.js'
+import type {ResolvedSpec} from '../schema/spec.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {
   static summary = 'Check a spec against the schema and the registry; report every problem with file:line:col.'

@@ -2,8 +2,8 @@
  * Where a sweep's points run: `local` (this machine; `jobs` points at once) or `slurm` (one job
  * array on a cluster). The settings come from the sweep file's `launcher:` block and from the
  * command line (`--launcher`, `--slurm key=value`, `--jobs`), the command line winning key by key,
- * and are checked against one JSON Schema like a spec: an unknown key or a bad value is a problem
- * naming file:line (or the flag) and the dotted path.
+ * and are checked against their schema (schema/launcher.ts) like a spec: an unknown key or a bad
+ * value is a problem naming file:line (or the flag) and the dotted path.
  *
  *   sweep:
  *     launcher:
@@ -16,71 +16,10 @@
  *       extra: {exclusive: true}             # any other sbatch option, by its long name
  */
 import {parseDocument} from 'yaml'
+import {launcherSchema, SLURM_TIME, type Launcher, type LauncherType} from '../schema/launcher.js'
 import {SpecError, type Origin, type Problem} from './errors.js'
 import {isObject, joinPath, originOf, type Json, type JsonObject, type Origins} from './load.js'
 import {schemaProblems} from './validate.js'
-
-export const LAUNCHERS = ['local', 'slurm'] as const
-export type LauncherType = (typeof LAUNCHERS)[number]
-
-export interface Launcher {
-  type: LauncherType
-  /** local: points trained at once (each in its own process). */
-  jobs?: number
-  partition?: string
-  gpus_per_task?: number
-  cpus_per_task?: number
-  /** Memory per task: `32G`, `500M`, or a number of megabytes. */
-  mem?: string | number
-  /** Slurm time limit per task: `02:00:00`, `1-12:00:00`, `90` (minutes). */
-  time?: string | number
-  /** At most this many points run at once (`--array=…%max_parallel`). */
-  max_parallel?: number
-  account?: string
-  qos?: string
-  constraint?: string
-  /** Shell lines run in each job before mixture (modules, containers, a node-local data copy). */
-  setup?: string[]
-  /** Any other sbatch option by its long name, e.g. {exclusive: true, mail-type: END}; false leaves it out. */
-  extra?: Record<string, string | number | boolean>
-}
-
-/** Slurm's time formats: minutes, minutes:seconds, hours:minutes:seconds, days-hours[:minutes[:seconds]]. */
-export const SLURM_TIME = /^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE|unlimited|infinite)$/
-
-const word = {type: 'string', minLength: 1, maxLength: 200, pattern: '^[^\\s\'"`$;|&<>\\\\]+$', patternMessage: 'cannot be passed to sbatch as it is (no spaces, quotes, $, ;, |, &, <, > or backslashes)'}
-
-export const launcherSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type'],
-  properties: {
-    type: {enum: [...LAUNCHERS], description: 'local: this machine; slurm: one job array on a Slurm cluster'},
-    jobs: {type: 'integer', minimum: 1, maximum: 1024, description: 'local: points trained at once'},
-    partition: {...word, description: 'slurm: partition (sbatch --partition)'},
-    gpus_per_task: {type: 'integer', minimum: 0, maximum: 64, description: 'slurm: GPUs per point (sbatch --gpus-per-task)'},
-    cpus_per_task: {type: 'integer', minimum: 1, maximum: 4096, description: 'slurm: CPUs per point; the native and wasm engines use that many threads'},
-    mem: {type: ['string', 'integer'], minimum: 1, pattern: '^\\d+[KMGTkmgt]?$', patternMessage: 'is not a Slurm memory size: write a number with K, M, G or T (32G), or megabytes (32000)', description: 'slurm: memory per point, e.g. 32G (a number: megabytes)'},
-    time: {
-      type: ['string', 'integer'],
-      minimum: 1,
-      pattern: SLURM_TIME.source,
-      patternMessage: 'is not a Slurm time: write minutes (90), hours:minutes:seconds ("02:00:00") or days-hours:minutes:seconds ("1-12:00:00")',
-      description: 'slurm: time limit per point: minutes, hours:minutes:seconds or days-hours:minutes:seconds; near it the point checkpoints and is requeued',
-    },
-    max_parallel: {type: 'integer', minimum: 1, maximum: 100000, description: 'slurm: most points running at once'},
-    account: {...word, description: 'slurm: account to charge'},
-    qos: {...word, description: 'slurm: quality of service'},
-    constraint: {type: 'string', minLength: 1, maxLength: 500, pattern: '^[^\'"`$;<>\\\\]+$', patternMessage: 'is not a node feature expression: feature names joined by & | , (no quotes, $ or ;)', description: 'slurm: node features, e.g. a100|h100'},
-    setup: {type: 'array', items: {type: 'string', maxLength: 2000}, maxItems: 100, description: 'slurm: shell lines run in each job before mixture'},
-    extra: {
-      type: 'object',
-      propertyNames: {pattern: '^[a-z][a-z0-9_-]*$'},
-      additionalProperties: {type: ['string', 'number', 'boolean'], pattern: '^[^\'"`$;|&<>\\\\\\n]*$', patternMessage: 'is not a plain sbatch option value (no quotes, $, ;, |, &, <, >, backslashes or line breaks)'},
-      description: 'slurm: other sbatch options by long name ({exclusive: true, mail-type: END}); false leaves one out',
-    },
-  },
-}
 
 /** Keys that only one launcher type takes. */
 const ONLY: Record<string, LauncherType> = {

@@ -9,10 +9,11 @@
  * and nothing of a file that is not a spec is echoed back.
  */
 import {closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats} from 'node:fs'
-import {dirname, isAbsolute, relative, resolve} from 'node:path'
+import {dirname, resolve} from 'node:path'
 import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode} from 'yaml'
 import {type Origin, type Problem, SpecError} from './errors.js'
-import {specSchema} from './schema.js'
+import {specSchema} from '../schema/spec.js'
+import {displayPath} from '../fs/display-path.js'
 
 export type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
 export type JsonObject = {[key: string]: Json}
@@ -30,11 +31,6 @@ export interface LoadedSpec {
   files: string[]
   /** The overrides as a nested object (for `overrides.yaml`). */
   overrides: JsonObject
-}
-
-export function displayPath(file: string): string {
-  const rel = relative(process.cwd(), file)
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file
 }
 
 export function joinPath(parent: string, key: string | number): string {
@@ -278,7 +274,7 @@ export interface Override {
 /** Parse `key=value` (value as YAML; `key=` sets null). */
 export function parseOverride(text: string): Override {
   const eq = text.indexOf('=')
-  if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${text}" is not key=value; write e.g. --set train.lr=3e-4`}])
+  if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${text}" is not key=value; write e.g. --set train.optimizer.lr=3e-4`}])
   const path = text.slice(0, eq).trim()
   try {
     parsePath(path)

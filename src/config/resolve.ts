@@ -1,8 +1,8 @@
 /** The whole path from a spec file on disk to a validated, resolved spec: load, plugins, validate. */
 import {loadSpec, type LoadedSpec} from './load.js'
-import {validateSpec, type ResolvedSpec} from './validate.js'
-import {loadPlugins, pluginPaths} from '../registry/plugins.js'
-import '../registry/builtins.js'
+import {validateSpec} from './validate.js'
+import type {ResolvedSpec} from '../schema/spec.js'
+import {loadPlugins, pluginPaths} from './plugins.js'
 
 export interface Resolved {
   loaded: LoadedSpec

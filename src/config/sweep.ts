@@ -18,9 +18,11 @@ import {existsSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {SpecError, type Problem} from './errors.js'
-import {checkLauncher, type Launcher} from './launcher.js'
-import {displayPath, isObject, readYamlFile, originOf, type Json, type Origins} from './load.js'
-import {nameProblem} from './schema.js'
+import {checkLauncher} from './launcher.js'
+import type {Launcher} from '../schema/launcher.js'
+import {isObject, readYamlFile, originOf, type Json, type Origins} from './load.js'
+import {displayPath} from '../fs/display-path.js'
+import {nameProblem} from '../schema/spec.js'
 
 export interface SweepPoint {
   /** Position in the sweep (0-based), used to order the folders and the table. */

@@ -8,8 +8,9 @@ import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
 import {type Problem, SpecError, suggest} from './errors.js'
-import {displayPath, isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
-import {DATA_KEYS, MODEL_META_KEYS, specSchema} from './schema.js'
+import {displayPath} from '../fs/display-path.js'
+import {isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
+import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
 const compiled = new WeakMap<object, ValidateFunction>()
@@ -138,28 +139,6 @@ export function schemaProblems(schema: JsonSchema, data: unknown, base: string, 
 /** A resolved block part or model: `type`, the preset that was applied (if any), then every parameter. */
 export type ResolvedPart = {type: string; preset?: string} & Record<string, unknown>
 
-export interface ResolvedSpec {
-  name: string
-  label?: string
-  description?: string
-  plugins: string[]
-  seed: number
-  data: {dataset: string; image_size: number} & Record<string, unknown>
-  model: ResolvedPart & {init: 'torch' | 'tfjs'; num_classes: number | null}
-  train: {
-    epochs: number
-    batch_size: number
-    eval_batch_size?: number
-    steps_per_epoch?: number
-    optimizer: {type: 'adam'; lr: number; weight_decay: number; betas: [number, number]; eps: number}
-    loss: 'cross_entropy'
-    metrics_every: number
-    checkpoint_every: number
-  }
-  engine: {backend: string; threads: number | null; device?: number | string}
-  output: {dir: string}
-}
-
 const KIND_WORD: Record<EntryKind, string> = {model: 'model', component: 'component', adapter: 'adapter', norm: 'norm', head: 'head', block: 'block', dataset: 'dataset', transform: 'transform'}
 
 /** Resolve one `{type, preset?, ...params}` against the registry; returns the flat part with defaults filled. */
@@ -242,9 +221,11 @@ function resolveData(data: JsonObject, sizeGiven: boolean, origins: Origins, pro
   Object.assign(data, params)
   for (const k of entry.pathParams ?? []) if (typeof data[k] === 'string') data[k] = absolutePath(data[k] as string, `data.${k}`, origins)
   const at = entry.pathParams?.length ? `data.${entry.pathParams[0]}` : 'data.dataset'
+  // Stage 1 checked the shared keys and stage 2 the dataset's own (so far): what a hook throws for a value they let through is reported below.
+  const options = data as unknown as DataOptions
   try {
-    entry.classNames(data as never)
-    if (!sizeGiven && entry.nativeImageSize) data.image_size = entry.nativeImageSize(data as never)
+    entry.classNames(options)
+    if (!sizeGiven && entry.nativeImageSize) data.image_size = entry.nativeImageSize(options)
   } catch (error) {
     problems.push({origin: originOf(origins, at), path: at, message: (error as Error).message})
   }

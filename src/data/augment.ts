@@ -1,5 +1,5 @@
 /**
- * Training augmentation (SPEC "Training recipe"), per image:
+ * Training augmentation (docs/paper.md, "Training recipe"), per image:
  *   - horizontal flip with probability 0.5;
  *   - colour jitter as torchvision `ColorJitter(brightness=0.5, hue=0.25)`: a brightness factor
  *     uniform in [1 − b, 1 + b] (pixels multiplied, clamped to [0, 1]) and a hue shift uniform in

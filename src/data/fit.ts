@@ -1,24 +1,31 @@
 /**
  * Bringing images stored at their native size to `image_size` × `image_size` RGB, once at load
- * time: centred zero padding (`resize: pad`) or the project's resize (resize.ts), then greyscale
- * replicated into three channels.
+ * time: centred zero padding (`resize: pad`) or a resize (resize.ts: `pil_bilinear`, Pillow's
+ * `Image.resize(BILINEAR)`, antialiased when downscaling; `bilinear`, 4-tap without antialiasing),
+ * then greyscale replicated into three channels.
  */
 import {DataError} from './errors.js'
 import type {RawImages} from './formats.js'
-import {greyToRgb, padGreyToRgb, padImages, resizeBilinear} from './resize.js'
+import {greyToRgb, padGreyToRgb, padImages, resizeBilinear, resizePil} from './resize.js'
 
-/** Brings native-size images to `size` (pad or bilinear) and to 3 channels; `file` names them in errors. */
-export function fit(raw: RawImages, size: number, mode: 'bilinear' | 'pad', file: string): Uint8Array {
+/** How images of another size reach `image_size` (`data.resize`). */
+export type ResizeMode = 'pil_bilinear' | 'bilinear' | 'pad'
+export const RESIZE_MODES: readonly ResizeMode[] = ['pil_bilinear', 'bilinear', 'pad']
+/** The words the load log uses for each mode. */
+export const RESIZE_WORDS: Record<ResizeMode, string> = {pil_bilinear: 'Pillow bilinear (antialiased) resize', bilinear: '4-tap bilinear resize', pad: 'zero padding'}
+
+/** Brings native-size images to `size` (pad or resize) and to 3 channels; `file` names them in errors. */
+export function fit(raw: RawImages, size: number, mode: ResizeMode, file: string): Uint8Array {
   let img = raw.images
   if (raw.size !== size) {
     if (mode === 'pad') {
       if (size < raw.size) {
-        throw new DataError(`data.resize is 'pad' but image_size ${size} is smaller than the ${raw.size}×${raw.size} images of ${file}; use resize: bilinear.`)
+        throw new DataError(`data.resize is 'pad' but image_size ${size} is smaller than the ${raw.size}×${raw.size} images of ${file}; use resize: pil_bilinear.`)
       }
       if (raw.channels === 1) return padGreyToRgb(img, raw.count, raw.size, size)
       img = padImages(img, raw.count, raw.size, size, raw.channels)
     } else {
-      img = resizeBilinear(img, raw.count, raw.size, size, raw.channels)
+      img = (mode === 'bilinear' ? resizeBilinear : resizePil)(img, raw.count, raw.size, size, raw.channels)
     }
   }
   return raw.channels === 1 ? greyToRgb(img) : img

@@ -19,7 +19,7 @@ import {basename, join, relative, resolve} from 'node:path'
 import cliProgress from 'cli-progress'
 import {registerDataset, type DataOptions, type DatasetContext, type DatasetSplit, type LoadedData} from '../registry/registry.js'
 import {DataError} from './errors.js'
-import {fit} from './fit.js'
+import {fit, type ResizeMode} from './fit.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
 import {centreSquare, decodeImage, IMAGE_EXTENSIONS, imageDimensions, isImageFile, type DecodedImage} from './images.js'
 import {userCacheDir} from './locate.js'
@@ -214,7 +214,7 @@ function readBytes(path: string): Uint8Array {
 }
 
 /** One decoded image at `size` × `size` × 3: centre-cropped to a square, then the project's fit(). */
-function fitImage(img: DecodedImage, size: number, mode: 'bilinear' | 'pad', path: string): Uint8Array {
+function fitImage(img: DecodedImage, size: number, mode: ResizeMode, path: string): Uint8Array {
   const square = centreSquare(img)
   return fit({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, path)
 }
@@ -223,7 +223,7 @@ function fitImage(img: DecodedImage, size: number, mode: 'bilinear' | 'pad', pat
  * What the resizing makes of a fixed image (down- and upscaling to `size`), for the cache key: a
  * change to the project's resize gives another key instead of stale pixels.
  */
-function resizeFingerprint(size: number, mode: 'bilinear' | 'pad'): string {
+function resizeFingerprint(size: number, mode: ResizeMode): string {
   const rng = new Rng(0x1f)
   return [2 * size + 3, Math.max(1, size - 1)]
     .filter((side) => mode !== 'pad' || side <= size)
@@ -292,7 +292,7 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
   const t0 = performance.now()
   const root = resolve(p.root)
   const size = p.image_size
-  const mode = (p.resize as 'bilinear' | 'pad' | undefined) ?? 'bilinear'
+  const mode = (p.resize as ResizeMode | undefined) ?? 'pil_bilinear'
   const layout = scanImageFolder(p)
   const splits = {train: balancedLimit(layout.train, ctx.limits.train), test: balancedLimit(layout.test, ctx.limits.test)}
   const all = [...splits.train.map((item) => ({...item, split: 'train' as const})), ...splits.test.map((item) => ({...item, split: 'test' as const}))]

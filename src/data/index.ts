@@ -6,7 +6,6 @@
 export {DATASETS, type DatasetInfo} from './catalog.js'
 export {DataError} from './errors.js'
 export {loadDataset, augmentFromConfig, datasetEntry, datasetOptions, type DataConfig, type Dataset} from './load.js'
-export {SYNTHETIC_DEFAULTS, type SyntheticConfig} from './synthetic.js'
 export {batches, numBatches, epochOrder, type Batch, type BatchOptions, type Split} from './batches.js'
 export {fetchDataset, type FetchOptions} from './fetch.js'
 export {defaultDataDirs, userCacheDir, locateDataset} from './locate.js'

@@ -5,28 +5,16 @@
  * splits loaded at `image_size` as uint8 NHWC RGB, and the evaluation transforms of `data.augment`
  * (normalize) attached to both splits.
  */
-import {lookup, namesInOrder, type DataOptions, type DatasetDef, type DatasetSplit} from '../registry/registry.js'
+import {lookup, namesInOrder, type DatasetDef, type DatasetSplit} from '../registry/registry.js'
 import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
-import './builtins.js'
+import type {DataOptions} from '../schema/spec.js'
 import {checkCount, DataError} from './errors.js'
-import {pipelinesFromConfig, type AugmentConfig, type Pipeline} from './pipeline.js'
-import type {SyntheticConfig} from './synthetic.js'
+import {RESIZE_MODES, type ResizeMode} from './fit.js'
+import {pipelinesFromConfig, type Pipeline} from './pipeline.js'
 
-export interface DataConfig extends DataOptions {
-  /** CIFAR-100: 100 fine classes (default) or 20 coarse superclasses. */
-  label_mode?: 'fine' | 'coarse'
-  /** How to reach `image_size` from the native size: bilinear resize, or centred zero padding. */
-  resize?: 'bilinear' | 'pad'
-  /** Keep only the first N training / test examples (quick runs). */
-  train_limit?: number
-  test_limit?: number
-  synthetic?: Partial<SyntheticConfig>
-  /** Training augmentation: the paper's by default; `false` disables; a list of transforms (pipeline.ts). */
-  augment?: AugmentConfig
-  /** The dataset's own options (its registry schema). */
-  [key: string]: unknown
-}
+/** A dataset's options as `loadDataset` takes them: the spec's `data:` section (src/schema/spec.ts). */
+export type DataConfig = DataOptions
 
 export interface Dataset {
   name: string
@@ -93,8 +81,8 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
   if (!Number.isInteger(size) || size < 1 || size > 1024) throw new DataError(`data.image_size must be an integer between 1 and 1024; got ${size}.`)
   checkCount('train_limit', cfg.train_limit, 1)
   checkCount('test_limit', cfg.test_limit, 1)
-  if (cfg.resize !== undefined && cfg.resize !== 'bilinear' && cfg.resize !== 'pad') {
-    throw new DataError(`data.resize must be 'bilinear' or 'pad'; got '${String(cfg.resize)}'.`)
+  if (cfg.resize !== undefined && !RESIZE_MODES.includes(cfg.resize as ResizeMode)) {
+    throw new DataError(`data.resize must be one of ${RESIZE_MODES.join(', ')}; got '${String(cfg.resize)}'.`)
   }
   const pipelines = pipelinesFromConfig(cfg.augment)
   const options = datasetOptions(entry, cfg)

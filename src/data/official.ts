@@ -3,17 +3,19 @@
  * Fashion-MNIST, MNIST — as registry entries: found on disk (locate.ts), decoded (formats.ts),
  * brought to `image_size` once (fit.ts) and kept as uint8 NHWC RGB.
  *
- * Sizing: a dataset whose native size differs from `image_size` is resized bilinearly
- * (STL-10 96→32 for the paper's ViT tables), except MNIST and Fashion-MNIST, whose 28×28 images
- * are by default zero-padded by 2 px on each side to 32×32 (`resize: bilinear` stretches them
- * instead). Greyscale images are replicated into 3 channels.
+ * Sizing: a dataset whose native size differs from `image_size` is resized as Pillow's
+ * `Image.resize(BILINEAR)` does (`pil_bilinear`, the default: antialiased when downscaling, as
+ * torchvision's `Resize` on PIL images; STL-10 96→32 for the paper's ViT tables), or by the 4-tap
+ * bilinear without antialiasing (`bilinear`), except MNIST and Fashion-MNIST, whose 28×28 images
+ * are by default zero-padded by 2 px on each side to 32×32 (either resize stretches them instead).
+ * Greyscale images are replicated into 3 channels.
  */
 import {readFile, stat} from 'node:fs/promises'
 
 import {registerDataset, type DataOptions, type DatasetContext, type LoadedData} from '../registry/registry.js'
 import {DATASETS, OFFICIAL_COUNTS, type DatasetInfo} from './catalog.js'
 import {DataError} from './errors.js'
-import {fit} from './fit.js'
+import {fit, RESIZE_WORDS, type ResizeMode} from './fit.js'
 import {CIFAR10_FORMAT, cifar100Format, decodeCifarFiles, decodeIdxPair, decodeStl10, maybeGunzip, type CifarFormat, type RawImages} from './formats.js'
 import {locateDataset} from './locate.js'
 
@@ -75,7 +77,7 @@ async function loadOfficial(info: DatasetInfo, cfg: DataOptions, ctx: DatasetCon
   const t0 = performance.now()
   const located = locateDataset(name, [ctx.dataDir, cfg.data_dir])
   const isGrey = name === 'mnist' || name === 'fashion_mnist'
-  const mode = (cfg.resize as 'bilinear' | 'pad' | undefined) ?? (isGrey && size >= info.nativeSize ? 'pad' : 'bilinear')
+  const mode = (cfg.resize as ResizeMode | undefined) ?? (isGrey && size >= info.nativeSize ? 'pad' : 'pil_bilinear')
   const [trainRaw, testRaw] = await Promise.all([
     loadRaw(name, located.paths, info, cfg, 'train', ctx.limits.train),
     loadRaw(name, located.paths, info, cfg, 'test', ctx.limits.test),
@@ -85,7 +87,7 @@ async function loadOfficial(info: DatasetInfo, cfg: DataOptions, ctx: DatasetCon
   const official = OFFICIAL_COUNTS[name]
   if (official && cfg.train_limit === undefined && train.count !== official.train) ctx.log(`note: ${name} train split has ${train.count} examples (the official release has ${official.train})`)
   if (official && cfg.test_limit === undefined && test.count !== official.test) ctx.log(`note: ${name} test split has ${test.count} examples (the official release has ${official.test})`)
-  const how = trainRaw.size === size ? '' : `, ${trainRaw.size}→${size} by ${mode === 'pad' ? 'zero padding' : 'bilinear resize'}`
+  const how = trainRaw.size === size ? '' : `, ${trainRaw.size}→${size} by ${RESIZE_WORDS[mode]}`
   ctx.log(`${name}: ${train.count} train / ${test.count} test from ${located.dir}${how} (${((performance.now() - t0) / 1000).toFixed(2)} s)`)
   return {train, test, classNames: names, source: located.dir}
 }

@@ -13,13 +13,13 @@ import {lookup, namesInOrder, type ImageTransform, type RandomSource} from '../r
 import {paramErrors} from '../registry/params.js'
 import {resolveAugment, toUnit, type AugmentParams} from './augment.js'
 import {DataError} from './errors.js'
+import type {DataOptions, TransformSpec} from '../schema/spec.js'
 import {paperAugment} from './transforms.js'
 
-/** One list item as a resolved spec holds it: the transform's name and its parameters. */
-export type TransformSpec = {type: string} & Record<string, unknown>
+export type {TransformSpec}
 
-/** What `data.augment` may hold. */
-export type AugmentConfig = false | null | undefined | Partial<AugmentParams> | Array<string | TransformSpec>
+/** What `data.augment` may hold (src/schema/spec.ts), or null for none. */
+export type AugmentConfig = DataOptions['augment'] | null
 
 /** Transforms made from their parameters, in the order they run. */
 export interface Pipeline {

@@ -9,6 +9,7 @@
 import {tf} from './tf.js'
 import {DeviceError, type DeviceOptions} from './device.js'
 import '../backends/cpu/index.js'
+import {configureWebgpuSwitches, type WebgpuEngine} from '../backends/webgpu/switches.js'
 
 export type {DeviceOptions} from './device.js'
 
@@ -28,10 +29,18 @@ export interface BackendChoice {
   device?: object
 }
 
+/** What a run delivers to the backend it selects: `engine.threads` and `engine.webgpu`, overrides applied (settings.ts), and the adapter to open (`engine.device`, or a launcher's). */
+export interface BackendOptions extends DeviceOptions {
+  /** CPU threads of the native and wasm backends (null: all cores); their variables still override. */
+  threads?: number | null
+  /** The webgpu kernel switches (`engine.webgpu`). */
+  webgpu?: WebgpuEngine
+}
+
 export interface Probe {
   name: Exclude<BackendName, 'auto'>
   /** Load and register the backend; resolve to a detail string or throw with the reason it cannot run. */
-  load(options: DeviceOptions): Promise<string>
+  load(options: BackendOptions): Promise<string>
   /** The adapter it chose, for the record (backends with several). */
   device?(): Promise<object | undefined>
 }
@@ -83,16 +92,16 @@ const PROBES: Probe[] = [
   },
   {
     name: 'native',
-    async load() {
+    async load(options) {
       const {loadNative} = await import('../backends/native/index.js')
-      return loadNative()
+      return loadNative(options.threads)
     },
   },
   {
     name: 'wasm',
-    async load() {
+    async load(options) {
       const {loadWasm} = await import('../backends/wasm/index.js')
-      return loadWasm()
+      return loadWasm(options.threads)
     },
   },
   {
@@ -126,9 +135,11 @@ let active: BackendChoice | undefined
 
 /**
  * Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named,
- * or an error. `options.device` chooses the adapter of a backend that has several (webgpu).
+ * or an error. The webgpu switches apply from now on; the thread count when a backend first loads;
+ * `options.device` chooses the adapter of a backend that has several (webgpu).
  */
-export async function selectBackend(requested: BackendName = 'auto', options: DeviceOptions = {}): Promise<BackendChoice> {
+export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<BackendChoice> {
+  configureWebgpuSwitches(options.webgpu ?? {})
   if (active && (requested === 'auto' || requested === active.name)) {
     // The backend runs already; webgpu refuses another adapter than the one it opened.
     if (active.name === 'webgpu' && options.device !== undefined) await PROBES.find((p) => p.name === 'webgpu')!.load(options)

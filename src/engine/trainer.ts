@@ -16,6 +16,8 @@ import {MetricSums} from '../ops/metric-sums.js'
 export interface StepMetrics {
   loss: number
   accuracy: number
+  /** The mean of per-batch accuracies (metrics.ts). */
+  batch_mean_accuracy: number
   examples: number
 }
 

@@ -11,7 +11,10 @@ export interface ClsPosArgs {
   name?: string
   numTokens: number
   dim: number
+  /** Law of `pos_embedding`. */
   initializer?: Initializer
+  /** Law of `cls_token`: a separate, independently seeded draw (the same seeded initializer twice would repeat pos[0]). */
+  clsInitializer?: Initializer
 }
 
 /** (B, n, d) → concat(cls, x) + pos[:, :n+1]: (B, n+1, d). Weights `cls_token` (1,1,d), `pos_embedding` (1,n+1,d). */
@@ -20,6 +23,7 @@ export class ClsPosEmbedding extends tfl.layers.Layer {
   readonly numTokens: number
   readonly dim: number
   private readonly init?: Initializer
+  private readonly clsInit?: Initializer
   private cls?: LayerVariable
   private pos?: LayerVariable
 
@@ -28,12 +32,13 @@ export class ClsPosEmbedding extends tfl.layers.Layer {
     this.numTokens = args.numTokens
     this.dim = args.dim
     this.init = args.initializer
+    this.clsInit = args.clsInitializer
   }
 
   build(): void {
-    const init = this.init ?? tfl.initializers.randomNormal({mean: 0, stddev: 1})
-    this.pos = this.addWeight('pos_embedding', [1, this.numTokens + 1, this.dim], 'float32', init)
-    this.cls = this.addWeight('cls_token', [1, 1, this.dim], 'float32', init)
+    const normal = () => tfl.initializers.randomNormal({mean: 0, stddev: 1})
+    this.pos = this.addWeight('pos_embedding', [1, this.numTokens + 1, this.dim], 'float32', this.init ?? normal())
+    this.cls = this.addWeight('cls_token', [1, 1, this.dim], 'float32', this.clsInit ?? normal())
     this.built = true
   }
 

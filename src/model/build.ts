@@ -7,9 +7,8 @@ import {tfl, type LayersModel, type SymbolicTensor} from '../engine/tf.js'
 import {datasetEntry, datasetOptions} from '../data/load.js'
 import {BuildContext} from '../registry/context.js'
 import {lookup, RegistryError} from '../registry/registry.js'
-import type {ResolvedSpec} from '../config/validate.js'
-import {MODEL_META_KEYS} from '../config/schema.js'
-import '../registry/builtins.js'
+import type {DataOptions, ResolvedSpec} from '../schema/spec.js'
+import {MODEL_META_KEYS} from '../schema/spec.js'
 
 export interface ComponentCount {
   /** Dotted owner, e.g. `block1.vit`, `block1.vit_adapter`, `norm`, `head`. */
@@ -29,7 +28,8 @@ export interface BuiltModel {
   layerOrder: string[]
 }
 
-export function numClassesOf(spec: Pick<ResolvedSpec, 'data' | 'model'>): number {
+/** The model's outputs: `model.num_classes`, else the dataset's class count (read without loading images). */
+export function numClassesOf(spec: {data: DataOptions; model: Pick<ResolvedSpec['model'], 'num_classes'>}): number {
   if (spec.model.num_classes) return spec.model.num_classes
   const entry = datasetEntry(spec.data.dataset)
   return entry.classNames(datasetOptions(entry, spec.data)).length

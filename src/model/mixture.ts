@@ -2,12 +2,16 @@
  * The `mixture` model: `num_blocks` blocks of one combinator (alternating or joint) over a list of
  * components, then a head. Tokens from a component are turned back into an image by the adapter.
  */
-import {lookup, registerModel, RegistryError, type BlockParts} from '../registry/registry.js'
+import {Type} from '@sinclair/typebox'
+import {lookup, registerModel, RegistryError, type BlockParts, type ComponentDef, type Flow} from '../registry/registry.js'
+import {openObject, withDefault, type Resolved} from '../schema/typebox.js'
 import type {BuildContext} from '../registry/context.js'
 import type {SymbolicTensor} from '../engine/tf.js'
 
 /** A resolved part: `type`, optional `preset` name, and its parameters (all filled by validation). */
-export type PartSpec = {type: string; preset?: string} & Record<string, unknown>
+const part = openObject({type: Type.String(), preset: Type.Optional(Type.String())})
+
+export type PartSpec = Resolved<typeof part>
 
 /** The parameters of a part, without `type` and `preset`. */
 export function paramsOf(part: PartSpec): Record<string, unknown> {
@@ -15,17 +19,22 @@ export function paramsOf(part: PartSpec): Record<string, unknown> {
   return params
 }
 
-export interface MixtureParams {
-  block: string
-  num_blocks: number
-  components: PartSpec[]
-  adapter: PartSpec
-  norm: PartSpec
-  head: PartSpec
-}
+const schema = Type.Object(
+  {
+    block: withDefault(Type.String({description: "block combinator: alternating or joint (or a plugin's)"}), 'alternating'),
+    num_blocks: withDefault(Type.Integer({minimum: 1, maximum: 1000}), 1),
+    components: Type.Array(part, {minItems: 1}),
+    adapter: withDefault(part, {type: 'token_image'}),
+    norm: withDefault(part, {type: 'none'}),
+    head: withDefault(part, {type: 'linear'}),
+  },
+  {additionalProperties: false},
+)
 
-function resolveOutput(entry: {output: 'image' | 'tokens' | ((p: never) => 'image' | 'tokens')}, params: Record<string, unknown>) {
-  return typeof entry.output === 'function' ? entry.output(params as never) : entry.output
+export type MixtureParams = Resolved<typeof schema>
+
+function resolveOutput(entry: ComponentDef, params: Record<string, unknown>): Flow {
+  return typeof entry.output === 'function' ? entry.output(params) : entry.output
 }
 
 function component(ctx: BuildContext, p: MixtureParams, i: number, x: SymbolicTensor, names: string[]): SymbolicTensor {
@@ -77,30 +86,12 @@ export function buildMixture(ctx: BuildContext, input: SymbolicTensor, p: Mixtur
   return head.create(ctx.scope('head'), x, paramsOf(p.head), numClasses)
 }
 
-const part = {
-  type: 'object',
-  required: ['type'],
-  properties: {type: {type: 'string'}, preset: {type: 'string'}},
-  additionalProperties: true,
-}
-
 registerModel<MixtureParams>({
   name: 'mixture',
   summary: 'Mixture model: num_blocks alternating or joint blocks over a list of components, then a head.',
   paper: 'Maddela & Trowbridge, Mixture Models',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['components'],
-    properties: {
-      block: {type: 'string', default: 'alternating', description: 'block combinator: alternating or joint (or a plugin\'s)'},
-      num_blocks: {type: 'integer', minimum: 1, maximum: 1000, default: 1},
-      components: {type: 'array', minItems: 1, items: part},
-      adapter: {...part, default: {type: 'token_image'}},
-      norm: {...part, default: {type: 'none'}},
-      head: {...part, default: {type: 'linear'}},
-    },
-  },
-  tiny: {components: [{type: 'cnn', channels: [4, 3]}], block: 'joint', norm: {type: 'batchnorm'}} as never,
+  schema,
+
+  tiny: {components: [{type: 'cnn', channels: [4, 3]}], block: 'joint', norm: {type: 'batchnorm'}},
   create: buildMixture,
 })

@@ -1,6 +1,8 @@
 /**
  * The running loss and top-1 sums of a training or evaluation pass, kept on the device as one
- * float32 tensor [Σ loss·batch, Σ correct] and read back only when asked.
+ * float32 tensor [Σ loss·batch, Σ correct, Σ correct/batch] and read back only when asked. The
+ * third sum gives the mean of per-batch accuracies (the paper's definition, where a short last batch
+ * weighs as much as a full one) next to the accuracy per example (Σ correct / examples).
  *
  * A backend may register an in-place update (backends/webgpu/kernels/metric-sums.ts: one dispatch adds a batch's loss and
  * count into the sums where they are, one zeroes them), so that the tensor keeps its data from step
@@ -10,8 +12,11 @@
 import {tf} from '../engine/tf.js'
 import {constant} from '../engine/constants.js'
 
+/** Number of running sums: Σ loss·batch, Σ correct, Σ correct/batch. */
+export const METRIC_SUMS = 3
+
 export interface InPlaceMetrics {
-  /** sums += [loss·batch, correct] in place; false when it cannot (the caller then does it). */
+  /** sums += [loss·batch, correct, correct/batch] in place; false when it cannot (the caller then does it). */
   accumulate(sums: tf.Tensor, loss: tf.Scalar, correct: tf.Scalar, batch: number): boolean
   /** sums = 0 in place; false when it cannot. */
   zero(sums: tf.Tensor): boolean
@@ -23,9 +28,28 @@ export function registerInPlaceMetrics(backendName: string, ops: InPlaceMetrics)
   inPlace.set(backendName, ops)
 }
 
+/** Mean loss per example, top-1 accuracy per example, the mean of per-batch top-1 accuracies. */
+export interface MetricMeans {
+  loss: number
+  accuracy: number
+  batch_mean_accuracy: number
+  examples: number
+}
+
+/**
+ * What an epoch's accuracy averages: every example alike (`per_example`), or the mean of per-batch
+ * accuracies (`batch_mean`, the paper's main.py: a short last batch weighs as much as a full one).
+ */
+export type AccuracyDefinition = 'per_example' | 'batch_mean'
+
+export function epochAccuracy(m: MetricMeans, definition: AccuracyDefinition): number {
+  return definition === 'batch_mean' ? m.batch_mean_accuracy : m.accuracy
+}
+
 export class MetricSums {
   private sums: tf.Tensor1D
   private count = 0
+  private batches = 0
 
   constructor() {
     this.sums = fresh()
@@ -43,9 +67,15 @@ export class MetricSums {
   /** Adds one batch's mean loss and top-1 count; disposes neither. */
   add(loss: tf.Scalar, correct: tf.Scalar, batch: number): void {
     this.count += batch
+    this.batches++
     if (inPlace.get(tf.getBackend())?.accumulate(this.sums, loss, correct, batch)) return
     // Kept: the caller may be inside a tidy (evaluation) that must not dispose the sums.
-    const next = tf.keep(tf.tidy(() => tf.add(this.sums, tf.concat([tf.reshape(tf.mul(loss, constant(batch)), [1]), tf.reshape(correct, [1])])) as tf.Tensor1D))
+    const next = tf.keep(
+      tf.tidy(() => {
+        const c = tf.reshape(correct, [1])
+        return tf.add(this.sums, tf.concat([tf.reshape(tf.mul(loss, constant(batch)), [1]), c, tf.div(c, constant(batch))])) as tf.Tensor1D
+      }),
+    )
     this.sums.dispose()
     this.sums = next
   }
@@ -53,17 +83,19 @@ export class MetricSums {
   /** Counts `batch` more examples whose sums a replayed step added on the device. */
   addReplayed(batch: number): void {
     this.count += batch
+    this.batches++
   }
 
-  /** Mean loss and accuracy so far (one read from the device). */
-  async read(): Promise<{loss: number; accuracy: number; examples: number}> {
-    const [loss, correct] = await this.sums.data()
+  /** Mean loss and accuracies so far (one read from the device). */
+  async read(): Promise<MetricMeans> {
+    const [loss, correct, batchAccuracies] = await this.sums.data()
     const n = Math.max(1, this.count)
-    return {loss: loss / n, accuracy: correct / n, examples: this.count}
+    return {loss: loss / n, accuracy: correct / n, batch_mean_accuracy: batchAccuracies / Math.max(1, this.batches), examples: this.count}
   }
 
   reset(): void {
     this.count = 0
+    this.batches = 0
     if (inPlace.get(tf.getBackend())?.zero(this.sums)) return
     this.sums.dispose()
     this.sums = fresh()
@@ -76,5 +108,5 @@ export class MetricSums {
 
 /** Made inside tidy so that the tensor owns its data (an in-place update needs that). */
 function fresh(): tf.Tensor1D {
-  return tf.keep(tf.tidy(() => tf.zeros([2], 'float32')))
+  return tf.keep(tf.tidy(() => tf.zeros([METRIC_SUMS], 'float32')))
 }

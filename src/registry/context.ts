@@ -1,7 +1,14 @@
 /**
  * What a component's `create()` gets: the tfjs namespaces, unique layer names, a deterministic seed
- * stream, and layer constructors that apply the spec's initialisation (PyTorch defaults for the
- * paper specs, so that a model starts from the same distribution as the original).
+ * stream, and layer constructors that apply the spec's initialisation.
+ *
+ * `init: torch` is what the PyTorch module does, including a model's own init loop: Linear, Conv2d
+ * and ConvTranspose2d weights and biases U(±1/√fan_in) (kaiming_uniform(a=√5)), LayerNorm and
+ * BatchNorm weight 1 and bias 0, `torch.randn` parameters N(0, 1) (`normal()`), and where a model
+ * re-initialises (torchvision's ResNet: every conv `kaiming_normal_(mode='fan_out',
+ * nonlinearity='relu')`) the conv asks for that law (`init: 'kaiming_normal_fan_out'`).
+ * `init: tfjs` gives tfjs-layers' own defaults (Glorot uniform / He normal, zero biases).
+ * test/model/torch-init.test.ts compares every tensor of every paper model with PyTorch's draws.
  */
 import {tf, tfl} from '../engine/tf.js'
 import type {SymbolicTensor} from '../engine/tf.js'
@@ -10,12 +17,20 @@ import {BatchNorm, LayerNorm} from '../layers/norm.js'
 
 export type InitScheme = 'torch' | 'tfjs'
 
+/**
+ * A conv weight law other than the module default, as a model's own init loop sets it:
+ * `kaiming_normal_fan_out` = `nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')`,
+ * N(0, 2 / (k·k·c_out)) (torchvision ResNet).
+ */
+export type ConvInit = 'default' | 'kaiming_normal_fan_out'
+
 export interface ContextOptions {
   seed: number
   init: InitScheme
 }
 
 type Layer = tfl.layers.Layer
+type Initializer = ReturnType<typeof tfl.initializers.randomNormal>
 
 /** Shared state of one model build: seeds, names, and which component owns which layer. */
 class BuildState {
@@ -87,18 +102,25 @@ export class BuildContext {
   }
 
   /** U(±bound) initializer (PyTorch's default for Linear/Conv weights and biases is bound = 1/√fan_in). */
-  uniform(bound: number): tf.serialization.Serializable {
+  uniform(bound: number): Initializer {
     return tfl.initializers.randomUniform({minval: -bound, maxval: bound, seed: this.seed()})
   }
 
   /** N(0, std) initializer (PyTorch `torch.randn` parameters: positional embedding, CLS token, latents). */
-  normal(std = 1): tf.serialization.Serializable {
+  normal(std = 1): Initializer {
     return tfl.initializers.randomNormal({mean: 0, stddev: std, seed: this.seed()})
   }
 
   private weightInit(fanIn: number, glorot: 'glorotUniform' | 'heNormal' = 'glorotUniform') {
     if (this.init === 'torch') return {kernel: this.uniform(1 / Math.sqrt(fanIn)), bias: this.uniform(1 / Math.sqrt(fanIn))}
     return {kernel: tfl.initializers[glorot]({seed: this.seed()}), bias: tfl.initializers.zeros()}
+  }
+
+  /** Conv weight and bias laws: the module default, or the law a model's init loop sets. */
+  private convInit(inChannels: number, filters: number, kernel: number, law: ConvInit) {
+    const init = this.weightInit(inChannels * kernel * kernel, 'heNormal')
+    if (law === 'kaiming_normal_fan_out' && this.init === 'torch') init.kernel = this.normal(Math.sqrt(2 / (filters * kernel * kernel)))
+    return init
   }
 
   /** Linear layer (`nn.Linear(inFeatures, units, bias)`), applied on the last axis. */
@@ -114,11 +136,14 @@ export class BuildContext {
     })
   }
 
-  /** `nn.Conv2d(inChannels, filters, k, stride, padding)`; padding > 0 is an explicit zero pad + valid conv, like PyTorch. */
-  conv2d(x: SymbolicTensor, local: string, inChannels: number, filters: number, kernel: number, opts: {stride?: number; padding?: number; bias?: boolean} = {}): SymbolicTensor {
+  /**
+   * `nn.Conv2d(inChannels, filters, k, stride, padding)`; padding > 0 is an explicit zero pad + valid
+   * conv, like PyTorch. `init` names the weight law where a model's init loop replaces the default.
+   */
+  conv2d(x: SymbolicTensor, local: string, inChannels: number, filters: number, kernel: number, opts: {stride?: number; padding?: number; bias?: boolean; init?: ConvInit} = {}): SymbolicTensor {
     const padding = opts.padding ?? 0
     const stride = opts.stride ?? 1
-    const init = this.weightInit(inChannels * kernel * kernel, 'heNormal')
+    const init = this.convInit(inChannels, filters, kernel, opts.init ?? 'default')
     // stride 1 with padding (k-1)/2 is exactly 'same'; other cases pad explicitly (TF's 'same' pads asymmetrically).
     const same = stride === 1 && 2 * padding === kernel - 1
     const input = padding > 0 && !same ? (tfl.layers.zeroPadding2d({padding, name: this.name(`${local}_pad`)}).apply(x) as SymbolicTensor) : x

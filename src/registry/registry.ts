@@ -6,6 +6,9 @@
  */
 import type {SymbolicTensor} from '../engine/tf.js'
 import type {BuildContext} from './context.js'
+import type {DataOptions} from '../schema/spec.js'
+
+export type {DataOptions}
 
 export type JsonSchema = Record<string, unknown>
 
@@ -83,18 +86,6 @@ export interface DatasetSplit {
   /** One class index per image. */
   labels: Uint8Array
   count: number
-}
-
-/** The keys of `data:` that every dataset shares (validated by the spec schema), as a dataset's `load` gets them. */
-export interface DataOptions {
-  dataset: string
-  image_size: number
-  data_dir?: string
-  label_mode?: 'fine' | 'coarse'
-  resize?: string
-  train_limit?: number
-  test_limit?: number
-  augment?: unknown
 }
 
 /** What a dataset's `load` gets besides its options. */

@@ -7,13 +7,15 @@
  * sorted by the paper's order of model labels (see paper.ts), then by dataset and name.
  */
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
-import {basename, dirname, join, relative, resolve} from 'node:path'
+import {basename, dirname, join, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {liveStatus} from '../run/status.js'
+import {metricsCsvRows, type EpochMetrics} from '../run/metrics-file.js'
+import {displayPath} from '../fs/display-path.js'
 import {findPaperRow} from './paper.js'
 import {accuracyDefinitionOf, selectionOf} from './selection.js'
-import {CURVE_METRICS, CurvePoint, EpochMetrics, ReportError, RunRecord, RunStatus, SPLITS} from './types.js'
+import {CURVE_METRICS, CurvePoint, ReportError, RunRecord, RunStatus, SPLITS} from './types.js'
 
 export interface SweepIndex {
   name?: string
@@ -28,21 +30,13 @@ export interface Collected {
   warnings: string[]
 }
 
-/** Path for messages: relative to the working directory when that is shorter. */
-export function displayPath(path: string): string {
-  const rel = relative(process.cwd(), path)
-  if (rel === '') return '.'
-  return rel.startsWith('..') ? path : rel
-}
-
 /** `metrics.csv` text as one record per line, every column by its header name (numbers; NaN where blank). */
 function parseCsvRecords(text: string): Record<string, number>[] {
-  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '')
-  if (lines.length === 0) return []
-  const header = lines[0].split(',').map((h) => h.trim())
+  const rows = metricsCsvRows(text).filter(({cells}) => cells.some((cell) => cell.trim() !== ''))
+  if (rows.length === 0) return []
+  const header = rows[0].cells.map((h) => h.trim())
   if (!header.includes('epoch')) throw new Error('metrics.csv has no "epoch" column')
-  return lines.slice(1).map((line) => {
-    const cells = line.split(',')
+  return rows.slice(1).map(({cells}) => {
     return Object.fromEntries(header.map((name, i) => {
       const cell = cells[i]?.trim()
       return [name, cell === undefined || cell === '' ? Number.NaN : Number(cell)]

@@ -12,7 +12,7 @@ import {join} from 'node:path'
 import {parse} from 'csv-parse/sync'
 import type {TopLevelSpec} from 'vega-lite'
 
-import {displayPath} from './collect.js'
+import {displayPath} from '../fs/display-path.js'
 
 export interface ConfusionMatrix {
   /** The evaluation's folder name under `eval/`, e.g. `test-best`. */

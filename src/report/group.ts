@@ -11,7 +11,8 @@
  * runs that have a folder (so an unfinished model still shows where it stands, marked as such).
  * With `perSeed` every run is its own group.
  */
-import {collectRuns, displayPath} from './collect.js'
+import {collectRuns} from './collect.js'
+import {displayPath} from '../fs/display-path.js'
 import {datasetKey, labelKey} from './paper.js'
 import {ReportError, RunRecord} from './types.js'
 

@@ -10,7 +10,7 @@ import {basename, dirname, join, resolve} from 'node:path'
 import type {TopLevelSpec} from 'vega-lite'
 
 import {browserBundles} from './bundles.js'
-import {displayPath} from './collect.js'
+import {displayPath} from '../fs/display-path.js'
 import {confusionSpec, matrixAccuracy, readConfusionMatrices} from './confusion.js'
 import {collectGroups, RunGroup} from './group.js'
 import {renderReportHtml, ReportSection, RunDetails} from './html.js'
@@ -19,7 +19,7 @@ import {curvesTitle, figures} from './plot.js'
 import {tableCaption} from './selection.js'
 import {formatAccuracy, formatMinutes, incompleteNote, paperNote, toTableRows} from './table.js'
 import {ReportError, RunRecord} from './types.js'
-import {writeFileAtomic} from './write.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export interface MakeReportOptions {
   /** Run folders, sweep folders or folders above them. */

@@ -12,8 +12,8 @@
  * - `per_example`: correct predictions / examples over the whole split (the default);
  * - `batch_mean`: the mean of per-batch accuracies, as the paper's code computed it (a short last
  *   batch weighs as much as a full one).
- * A run names its definition in summary.json `accuracy_definition`, else in config.yaml
- * `train.accuracy`; any value mentioning "batch" reads as `batch_mean`.
+ * A run names its definition in summary.json `accuracy` (written by the run command), else in
+ * config.yaml `train.accuracy`; a run that names none (older runs) is `per_example`.
  */
 
 export type SelectionRule = 'best_test' | 'best_val'
@@ -34,8 +34,8 @@ export function selectionOf(summary: Json): SelectionRule {
 /** The definition a run's summary.json or config.yaml names, else `per_example`. */
 export function accuracyDefinitionOf(summary: Json, config: Json): AccuracyDefinition {
   const train = (config.train ?? {}) as Json
-  const named = text(summary.accuracy_definition) ?? text(train.accuracy)
-  return named !== undefined && named.includes('batch') ? 'batch_mean' : 'per_example'
+  const named = text(summary.accuracy) ?? text(train.accuracy)
+  return named === 'batch_mean' ? 'batch_mean' : 'per_example'
 }
 
 /** Column title of the headline accuracy under a rule. */

@@ -5,19 +5,6 @@ import type {AccuracyDefinition, SelectionRule} from './selection.js'
 /** Run states written by `summary.json`, plus `pending` for sweep points that have no run folder yet. */
 export type RunStatus = 'completed' | 'running' | 'failed' | 'interrupted' | 'pending'
 
-/** One line of a run's `metrics.csv` (epoch is 1-based); columns a file lacks are NaN. */
-export interface EpochMetrics {
-  epoch: number
-  train_loss: number
-  train_accuracy: number
-  test_loss: number
-  test_accuracy: number
-  train_seconds: number
-  eval_seconds: number
-  data_seconds: number
-  images_per_second: number
-}
-
 /** The data splits a run's metrics.csv can report on (`val` once a run holds part of its training split out). */
 export const SPLITS = ['train', 'val', 'test'] as const
 export type Split = (typeof SPLITS)[number]

@@ -6,7 +6,7 @@ import {dirname, join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {createRequire} from 'node:module'
 import type {BackendChoice} from '../engine/backend.js'
-import {writeFileAtomic} from './files.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 

@@ -6,6 +6,15 @@
 import {mkdirSync, readdirSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
+/** The lock a process holds while it trains in a run folder. */
+export const RUN_LOCK = 'run.lock'
+
+/** Local time as `YYYYMMDD-HHMMSS`: run folder names, set-aside files. */
+export function stamp(date = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`
+}
+
 /** Create `base` (or `base-2`, `base-3`, … if taken) and return the name made; parents are created as needed. */
 export function createUniqueDir(base: string): string {
   mkdirSync(dirname(base), {recursive: true})

@@ -8,8 +8,8 @@
 import {randomUUID} from 'node:crypto'
 import {linkSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
-import {UsageError} from '../base-command.js'
-import {tempName} from './files.js'
+import {UsageError} from '../errors.js'
+import {tempName} from '../fs/write-atomic.js'
 import {currentOwner, describeOwner, pidAlive, type Owner} from './owner.js'
 
 interface LockRecord extends Owner {

@@ -6,13 +6,17 @@
  * continue with others.
  *
  * Switches are read generically by prefix, so that a new engine switch is recorded without being
- * listed here; only the variables below, which do not change the numbers, are left out.
+ * listed here; only the variables that do not change the numbers are left out (those below, and the
+ * webgpu backend's own, which its switch table names). On webgpu the kernel switches in effect (the
+ * spec's `engine.webgpu`, overrides applied: engine-settings.ts) are recorded as well.
  */
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import type {BackendChoice} from '../engine/backend.js'
-import {UsageError} from '../base-command.js'
-import {writeFileAtomic} from './files.js'
+import type {EngineSettings} from './engine-settings.js'
+import {nonNumericSwitches} from '../backends/webgpu/switches.js'
+import {UsageError} from '../errors.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export const NUMERICS_FILE = 'numerics.json'
 
@@ -26,10 +30,7 @@ export const NOT_NUMERIC: Record<string, string> = {
   MIXTURE_THREADS: 'recorded as the thread count',
   MIXTURE_WASM_THREADS: 'recorded as the thread count',
   MIXTURE_NATIVE_POOL_MB: 'memory kept for reuse by the native backend',
-  MIXTURE_WEBGPU_SUBMIT_BATCH: 'how many dispatches go to the GPU queue at once',
-  MIXTURE_WEBGPU_TUNE_BUDGET: 'time spent timing kernel routes; the routes taken are in kernel-routes.json',
-  MIXTURE_WEBGPU_ROUTES: 'pinned kernel routes; the routes taken are in kernel-routes.json',
-  MIXTURE_WEBGPU_ALLOW_SOFTWARE: 'whether a software adapter may be used; the adapter is part of the backend detail',
+  ...nonNumericSwitches(),
 }
 
 /** Backends whose results depend on how many threads split a sum. */
@@ -44,6 +45,8 @@ export interface Numerics {
   threads: number | null
   /** `MIXTURE_*` switches that change kernels or their order, as set. */
   switches: Record<string, string>
+  /** On webgpu: the kernel switches in effect (`engine.webgpu`, overrides applied). */
+  webgpu?: EngineSettings['webgpu']
 }
 
 /** What was recorded in a run folder, with any forced changes. */
@@ -61,10 +64,11 @@ export function numericSwitches(env: NodeJS.ProcessEnv = process.env): Record<st
   )
 }
 
-/** The numerics of the backend now active, as chosen by `selectBackend`. */
-export function currentNumerics(backend: BackendChoice, env: NodeJS.ProcessEnv = process.env): Numerics {
+/** The numerics of the backend now active, as chosen by `selectBackend` with the run's `engine` settings. */
+export function currentNumerics(backend: BackendChoice, env: NodeJS.ProcessEnv = process.env, engine?: EngineSettings): Numerics {
   const threads = THREADED.has(backend.name) ? Number(/(\d+) threads?\b/.exec(backend.detail)?.[1] ?? NaN) : NaN
-  return {backend: backend.name, backend_detail: backend.detail, threads: Number.isFinite(threads) ? threads : null, switches: numericSwitches(env)}
+  const numerics: Numerics = {backend: backend.name, backend_detail: backend.detail, threads: Number.isFinite(threads) ? threads : null, switches: numericSwitches(env)}
+  return backend.name === 'webgpu' && engine ? {...numerics, webgpu: engine.webgpu} : numerics
 }
 
 /** How `now` differs from `recorded`, one phrase per difference; empty when they agree. */

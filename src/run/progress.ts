@@ -4,7 +4,7 @@
  * line per epoch.
  */
 import cliProgress from 'cli-progress'
-import type {EpochMetrics} from '../report/types.js'
+import type {EpochMetrics} from './metrics-file.js'
 
 /** One epoch's line: the run's metrics.csv row and the number of epochs. */
 export interface EpochLine extends EpochMetrics {

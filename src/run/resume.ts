@@ -6,7 +6,7 @@
  */
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'
-import {UsageError} from '../base-command.js'
+import {UsageError} from '../errors.js'
 import {CheckpointError, readCheckpoint, verifyCheckpoint, type CheckpointInfo, type LoadedCheckpoint} from './checkpoint.js'
 import {readMetricsFile, type MetricsRow} from './metrics-file.js'
 import {readNumerics, type NumericsRecord} from './numerics.js'

@@ -4,7 +4,7 @@
  * that says where mixture must run; each call is bounded in time.
  */
 import {spawnSync} from 'node:child_process'
-import {UsageError} from '../base-command.js'
+import {UsageError} from '../errors.js'
 
 export type SlurmCommand = 'sbatch' | 'squeue' | 'sacct' | 'scancel' | 'scontrol'
 

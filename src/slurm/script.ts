@@ -4,7 +4,8 @@
  * index.json) and `slurm/table.sbatch` (the table, once the array has ended). docs/slurm.md shows
  * one in full.
  */
-import {SIGNAL_OPTION, timeSeconds, type Launcher} from '../config/launcher.js'
+import {SIGNAL_OPTION, timeSeconds} from '../config/launcher.js'
+import type {Launcher} from '../schema/launcher.js'
 
 export interface ScriptInput {
   /** The sweep's name and folder (absolute). */

@@ -7,7 +7,7 @@
 import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join, resolve} from 'node:path'
-import {UsageError} from '../base-command.js'
+import {UsageError} from '../errors.js'
 import {slurm, slurmSays} from '../slurm/cli.js'
 import {isActive, queryQueue} from '../slurm/queue.js'
 import {describeJobs, sweepJobIds} from './queued.js'

@@ -4,8 +4,9 @@
  * folder name `<NN>-<key>`; and the options and result every launcher shares.
  */
 import {join, relative, resolve} from 'node:path'
-import type {LauncherFlags, LauncherType} from '../config/launcher.js'
-import {resolveSpec} from '../config/resolve.js'
+import type {LauncherFlags} from '../config/launcher.js'
+import type {LauncherType} from '../schema/launcher.js'
+import {resolveSpec, type Resolved} from '../config/resolve.js'
 import type {SweepPlan} from '../config/sweep.js'
 import {configHash, type RunOptions} from '../run/experiment.js'
 import type {SlurmSubmission, SweepPointRecord} from './records.js'
@@ -43,6 +44,8 @@ export interface PlannedSweep {
   name: string
   dir: string
   records: SweepPointRecord[]
+  /** Each point's resolved spec, by index (a point trained in this process is not resolved again). */
+  resolved: Resolved[]
 }
 
 /** Expand and validate every point before anything trains or is submitted. */
@@ -51,7 +54,7 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
   const single = plan.points.every((p) => p.spec === plan.source)
   const name = opts.name ?? (single ? `${plan.name}-sweep` : plan.name)
   // Grid points get their values in the label, so that the table tells them apart.
-  const resolved: Awaited<ReturnType<typeof resolveSpec>>[] = []
+  const resolved: Resolved[] = []
   for (const p of plan.points) {
     let r = await resolveSpec(p.spec, p.overrides)
     const axes = Object.entries(p.grid)
@@ -76,5 +79,5 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
     status: 'pending',
     run_dir: `${String(p.index + 1).padStart(Math.max(2, width), '0')}-${p.key}`,
   }))
-  return {plan, name, dir, records}
+  return {plan, name, dir, records, resolved}
 }

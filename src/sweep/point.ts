@@ -6,7 +6,7 @@
  */
 import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
-import {UsageError} from '../base-command.js'
+import {UsageError} from '../errors.js'
 import {resolveSpec} from '../config/resolve.js'
 import {configHash, runExperiment, type RunOptions, type RunSummary} from '../run/experiment.js'
 import {describeOwner} from '../run/owner.js'
@@ -114,11 +114,13 @@ export async function runSweepPoint(opts: PointTaskOptions): Promise<RunSummary>
     log(`point ${record.key}: the earlier run there had no checkpoint; its files are kept in ${relative(dir, aside)}`)
   }
   const spec = resolve(dir, record.spec)
-  const {spec: resolved} = await resolveSpec(spec, record.overrides)
-  if (configHash(resolved) !== record.config_hash) {
-    throw new UsageError(`point ${record.key}: ${spec} (with its overrides) no longer resolves to the configuration this sweep submitted (config hash ${configHash(resolved)}, not ${record.config_hash}); the spec changed since. Submit the sweep again (mixture sweep …) to train the new configuration`)
+  const resolved = await resolveSpec(spec, record.overrides)
+  const hash = configHash(resolved.spec)
+  if (hash !== record.config_hash) {
+    throw new UsageError(`point ${record.key}: ${spec} (with its overrides) no longer resolves to the configuration this sweep submitted (config hash ${hash}, not ${record.config_hash}); the spec changed since. Submit the sweep again (mixture sweep …) to train the new configuration`)
   }
-  if (threads && process.env.MIXTURE_THREADS === undefined) process.env.MIXTURE_THREADS = threads
+  // The launcher's share of the threads stands in for engine.threads: set in the spec, or by the user's MIXTURE_THREADS, they win.
+  if (threads && process.env.MIXTURE_THREADS === undefined && resolved.spec.engine.threads === null) process.env.MIXTURE_THREADS = threads
   log(`point ${record.key}: starting in ${runDir}`)
-  return (await runExperiment({...runOpts, log, spec, overrides: record.overrides, runDir, runDirMayHold: [...LAUNCHER_FILES]})) as RunSummary
+  return (await runExperiment({...runOpts, log, resolved, runDir, runDirMayHold: [...LAUNCHER_FILES]})) as RunSummary
 }

@@ -11,9 +11,9 @@
  */
 import {appendFileSync, existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {UsageError} from '../base-command.js'
-import type {Launcher} from '../config/launcher.js'
-import {writeFileAtomic} from '../run/files.js'
+import {UsageError} from '../errors.js'
+import type {Launcher} from '../schema/launcher.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export const INDEX_FILE = 'index.json'
 export const SWEEP_LOCK = 'index.lock'

@@ -15,7 +15,7 @@ import {mkdirSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {expandSweep} from '../config/sweep.js'
 import {resolveLauncher} from '../config/launcher.js'
-import {InterruptedError, UsageError} from '../base-command.js'
+import {InterruptedError, UsageError} from '../errors.js'
 import {refuseWhileQueued} from './queued.js'
 import {submitSweep} from './submit.js'
 import {runExperiment, type RunSummary} from '../run/experiment.js'
@@ -56,7 +56,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 }
 
 /** Train every point in order in this process (the caller holds the sweep folder's lock), then write the table. */
-async function runPoints({plan, name, dir, records}: PlannedSweep, index: SweepIndex, previous: SweepIndex | undefined, opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
+async function runPoints({plan, name, dir, records, resolved}: PlannedSweep, index: SweepIndex, previous: SweepIndex | undefined, opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
   const {force: _lockOnly, launcher: _launcher, devices: _devices, ...runOpts} = opts
   const save = () => writeIndex(dir, index)
   save()
@@ -80,7 +80,7 @@ async function runPoints({plan, name, dir, records}: PlannedSweep, index: SweepI
     try {
       const result = (await runExperiment({
         ...runOpts,
-        ...(canResume ? {resume: runDir} : {spec: plan.points[record.index].spec, overrides: plan.points[record.index].overrides, runDir, runDirMayHold: [...LAUNCHER_FILES]}),
+        ...(canResume ? {resume: runDir} : {resolved: resolved[record.index], runDir, runDirMayHold: [...LAUNCHER_FILES]}),
       })) as RunSummary
       record.status = 'completed'
       record.best_test_accuracy = result.best_test_accuracy

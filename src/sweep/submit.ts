@@ -11,10 +11,10 @@
  */
 import {mkdirSync, rmSync, symlinkSync, lstatSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
-import {UsageError} from '../base-command.js'
-import type {Launcher} from '../config/launcher.js'
+import {UsageError} from '../errors.js'
+import type {Launcher} from '../schema/launcher.js'
 import {PACKAGE_ROOT, projectVersion} from '../run/env.js'
-import {writeFileAtomic} from '../run/files.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
 import {acquireLock} from '../run/lock.js'
 import {readIndex, readSummary, SWEEP_LOCK, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 import {writeSweepTable} from './finish.js'

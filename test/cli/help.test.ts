@@ -4,7 +4,7 @@ import {spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
-import {Config} from '@oclif/core'
+import {Config, Help, type Command} from '@oclif/core'
 
 import {REPO, tempDir} from '../helpers.js'
 
@@ -51,6 +51,19 @@ test('help shows no empty default and says what the data topic is', () => {
   assert.match(root.stdout, /TOPICS\n +data +Datasets in their official formats/)
   assert.match(root.stdout, /report +Write one self-contained HTML report/)
   assert.match(mixture(['data', 'fetch', '--help']).stdout, /--\[no-\]progress/)
+})
+
+/** The help text of a command, as `mixture <command> --help` prints it, rendered in this process. */
+class HelpText extends Help {
+  of(command: Command.Loadable): string {
+    return this.formatCommand(command)
+  }
+}
+
+test('no command’s help shows an empty default', async () => {
+  const config = await Config.load(REPO)
+  const help = new HelpText(config, {stripAnsi: true})
+  for (const command of await ownCommands()) assert.doesNotMatch(help.of(command), /\[default: \]/, `mixture ${command.id.replace(':', ' ')} --help`)
 })
 
 test('a mistyped command is named and exits 127 (on a terminal it offers the closest command)', () => {

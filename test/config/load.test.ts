@@ -80,6 +80,13 @@ test('an unknown key from --set is an error that points at the override', () => 
   assert.match(problems(() => loadSpec(writeSpec(base), ['model.components[5].depth=2']))[0].message, /no list item 5/)
 })
 
+test('the example a malformed --set is answered with is an override the spec takes', () => {
+  const message = problems(() => loadSpec(writeSpec(base), ['nonsense']))[0].message
+  const example = /--set (\S+)/.exec(message)?.[1]
+  assert.ok(example, message)
+  assert.doesNotThrow(() => validateSpec(loadSpec(writeSpec(base), [example])))
+})
+
 test('problems carry file, line:column, dotted path and a suggestion', () => {
   const file = writeSpec(`name: x
 data: {dataset: synthetic, image_size: 8}

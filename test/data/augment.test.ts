@@ -4,6 +4,7 @@ import {describe, it} from 'node:test'
 import {augmentImage, hueShiftInto, identityJitter, resolveAugment, sampleJitter, type ImageJitter} from '../../src/data/augment.js'
 import {augmentFromConfig, DataError} from '../../src/data/index.js'
 import {Rng} from '../../src/data/random.js'
+import '../../src/builtins.js'
 
 function close(actual: Float32Array | number[], expected: number[], eps = 1e-5): void {
   assert.equal(actual.length, expected.length)

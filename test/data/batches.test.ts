@@ -3,6 +3,7 @@ import {describe, it} from 'node:test'
 
 import {batches, DEFAULT_AUGMENT, numBatches, type Batch, type Split} from '../../src/data/index.js'
 import {deriveSeed, Rng} from '../../src/data/random.js'
+import '../../src/builtins.js'
 
 /** count images of S×S×3 whose first byte is the example index; label = index % 7. */
 function indexedSplit(count: number, size: number): Split {

@@ -8,7 +8,7 @@ import {resolveSpec} from '../../src/config/resolve.js'
 import {batches, DataError, loadDataset} from '../../src/data/index.js'
 import {allEntries, registerDataset, withSource, type DatasetDef} from '../../src/registry/registry.js'
 import {numClassesOf} from '../../src/model/build.js'
-import '../../src/registry/builtins.js'
+import '../../src/builtins.js'
 import {REPO, resolveObject, writeSpec} from '../helpers.js'
 import {isolatedTmp, rmrf} from './helpers.js'
 

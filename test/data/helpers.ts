@@ -3,6 +3,8 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {gzipSync} from 'node:zlib'
+// The readers under test are registry entries: register the built-ins, as the CLI does.
+import '../../src/builtins.js'
 
 /** A fresh temp dir; also points the user cache and MIXTURE_DATA away from the real ones. */
 export function isolatedTmp(prefix = 'mixture-data-'): string {

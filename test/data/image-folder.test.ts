@@ -72,7 +72,7 @@ describe('image_folder', () => {
     const px = 4 * 4 * 3
     const square = new Uint8Array(6 * 6 * 3)
     for (let y = 0; y < 6; y++) square.set(wide.subarray((y * 8 + 1) * 3, (y * 8 + 7) * 3), y * 18)
-    const want = fit({images: square, labels: new Uint8Array(1), count: 1, size: 6, channels: 3}, 4, 'bilinear', 'x')
+    const want = fit({images: square, labels: new Uint8Array(1), count: 1, size: 6, channels: 3}, 4, 'pil_bilinear', 'x')
     // class_1 holds img_0.png then wide.png (sorted names)
     assert.deepEqual([...ds.train.images.subarray(2 * px, 3 * px)], [...want])
   })

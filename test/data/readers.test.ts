@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 
 import {DataError, loadDataset} from '../../src/data/index.js'
-import {padImages, resizeBilinear} from '../../src/data/resize.js'
+import {padImages, resizeBilinear, resizePil} from '../../src/data/resize.js'
 import {cifarFile, cifarPixel, idxFile, isolatedTmp, mnistImages, mnistPixel, rmrf, stlPixel, stlX, write, writeIdxDataset} from './helpers.js'
 
 let tmp: string
@@ -158,14 +158,21 @@ describe('STL-10 binary', () => {
           for (let c = 0; c < 3; c++) assert.equal(img[((n * 96 + row) * 96 + col) * 3 + c], stlPixel(n, c, row, col))
   })
 
-  it('resizes 96→32 bilinearly (output pixel = input pixel 3y+1, 3x+1)', async () => {
-    const ds = await loadDataset({dataset: 'stl10', image_size: 32}, {dataDir: dir()})
+  it('resizes 96→32 with resize: bilinear (output pixel = input pixel 3y+1, 3x+1)', async () => {
+    const ds = await loadDataset({dataset: 'stl10', image_size: 32, resize: 'bilinear'}, {dataDir: dir()})
     assert.equal(ds.imageSize, 32)
     assert.equal(ds.train.images.length, 3 * 32 * 32 * 3)
     for (let n = 0; n < 3; n++)
       for (let y = 0; y < 32; y += 3)
         for (let x = 0; x < 32; x += 5)
           for (let c = 0; c < 3; c++) assert.equal(ds.train.images[((n * 32 + y) * 32 + x) * 3 + c], stlPixel(n, c, 3 * y + 1, 3 * x + 1))
+  })
+
+  it('resizes 96→32 by default as Pillow does (pil_bilinear)', async () => {
+    const ds = await loadDataset({dataset: 'stl10', image_size: 32}, {dataDir: dir()})
+    const native = await loadDataset({dataset: 'stl10', image_size: 96}, {dataDir: dir()})
+    assert.deepEqual(ds.train.images, resizePil(native.train.images, 3, 96, 32, 3))
+    assert.deepEqual(await loadDataset({dataset: 'stl10', image_size: 32, resize: 'pil_bilinear'}, {dataDir: dir()}).then((d) => d.train.images), ds.train.images)
   })
 
   it('rejects truncated images, mismatched label counts and labels outside 1..10', async () => {
@@ -247,7 +254,7 @@ describe('IDX (MNIST, Fashion-MNIST)', () => {
   })
 
   it('refuses to pad down', async () => {
-    await rejectsData(loadDataset({dataset: 'mnist', image_size: 16, resize: 'pad'}, {dataDir: join(tmp, 'mn')}), /smaller than the 28×28/, /resize: bilinear/)
+    await rejectsData(loadDataset({dataset: 'mnist', image_size: 16, resize: 'pad'}, {dataDir: join(tmp, 'mn')}), /smaller than the 28×28/, /resize: pil_bilinear/)
   })
 })
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {batches, DEFAULT_AUGMENT, loadDataset, type Split} from '../../src/data/index.js'
+import '../../src/builtins.js'
 
 /** Nearest-class-mean accuracy on `test` using means of (optionally augmented) `train` images. */
 function nearestMeanAccuracy(train: Split, test: Split, classes: number, size: number, augment: boolean): number {

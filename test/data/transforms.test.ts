@@ -7,7 +7,7 @@ import {augmentImage, identityJitter, sampleJitter, type AugmentParams} from '..
 import {augmentFromConfig, batches, DataError, DEFAULT_AUGMENT, epochOrder, pipelinesFromConfig, type Batch, type Split} from '../../src/data/index.js'
 import {Rng} from '../../src/data/random.js'
 import {allEntries, lookup, type RandomSource, type TransformDef} from '../../src/registry/registry.js'
-import '../../src/registry/builtins.js'
+import '../../src/builtins.js'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
 import {REPO, resolveObject} from '../helpers.js'

@@ -1,4 +1,4 @@
-// Every paper row's spec must build to exactly the paper's trainable-parameter count (SPEC.md tables).
+// Every paper row's spec must build to exactly the paper's trainable-parameter count (docs/paper.md tables).
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
@@ -47,7 +47,7 @@ for (const [row, params] of Object.entries(EXPECTED)) {
   })
 }
 
-test('component counts match SPEC building blocks', () => {
+test('component counts match the building blocks of docs/paper.md', () => {
   const spec = validateSpec(loadSpec(join(REPO, 'configs/paper/cifar10/alternating-1block.yaml')))
   const built = buildModel(spec)
   const by = Object.fromEntries(built.components.map((c) => [c.component, c.params]))

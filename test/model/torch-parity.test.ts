@@ -10,17 +10,8 @@ import {BuildContext} from '../../src/registry/context.js'
 import {lookup} from '../../src/registry/registry.js'
 import {buildModel} from '../../src/model/build.js'
 import {REPO, resolveObject} from '../helpers.js'
+import {assignTorchWeights, mapWeights, toTfjs, type Entry, type TorchTensor} from './torch-weights.js'
 
-interface TorchTensor {
-  shape: number[]
-  values: number[]
-  nhwc?: {shape: number[]; values: number[]}
-}
-interface Entry extends TorchTensor {
-  name: string
-  kind: string
-  trainable: boolean
-}
 interface Fixture {
   model: {builder: string; kwargs: Record<string, unknown>}
   trainable_params: number
@@ -37,59 +28,6 @@ interface Mode {
 }
 
 const load = (name: string): Fixture => JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', `${name}.json`), 'utf8'))
-
-/** Torch layout → tfjs layout, by the kind of tensor. */
-function toTfjs(kind: string, shape: number[], values: number[]): {shape: number[]; values: Float32Array} {
-  const t = tf.tensor(values, shape)
-  let out: tf.Tensor = t
-  if (kind === 'linear.weight') out = tf.transpose(t)
-  else if (kind === 'conv2d.weight' || kind === 'conv_transpose2d.weight') out = tf.transpose(t, [2, 3, 1, 0])
-  return {shape: out.shape, values: out.dataSync() as Float32Array}
-}
-
-/** The torch kind our weight corresponds to. */
-function kindOf(layerClass: string, weightName: string): string {
-  const w = weightName.split('/').pop()!.replace(/_\d+$/, '')
-  const table: Record<string, Record<string, string>> = {
-    Dense: {kernel: 'linear.weight', bias: 'linear.bias'},
-    Conv2D: {kernel: 'conv2d.weight', bias: 'conv2d.bias'},
-    Conv2DTranspose: {kernel: 'conv_transpose2d.weight', bias: 'conv_transpose2d.bias'},
-    MixtureBatchNorm: {gamma: 'batchnorm2d.weight', beta: 'batchnorm2d.bias', moving_mean: 'batchnorm2d.running_mean', moving_variance: 'batchnorm2d.running_var'},
-    MixtureLayerNorm: {gamma: 'layernorm.weight', beta: 'layernorm.bias'},
-  }
-  return table[layerClass]?.[w] ?? 'parameter'
-}
-
-interface Mapping {
-  variable: tf.Variable
-  torch: Entry
-  trainable: boolean
-}
-
-/** Pair our weights (in creation order) with the fixture's, first unused entry of the same kind and shape. */
-function mapWeights(model: LayersModel, order: string[], fixture: Fixture): Mapping[] {
-  const used = new Set<Entry>()
-  const layers = [...model.layers].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name))
-  const out: Mapping[] = []
-  for (const layer of layers) {
-    for (const w of layer.weights) {
-      const kind = kindOf(layer.getClassName(), w.originalName)
-      const shape = w.shape as number[]
-      const candidates = fixture.state_dict.filter((e) => !used.has(e) && e.kind === kind && String(toTfjs(e.kind, e.shape, e.values).shape) === String(shape))
-      // Same kind and shape in both orders; a module of the same top-level name wins (the joint
-      // model's shared `norm` is registered last in PyTorch but built after the first branches here).
-      const top = layer.name.split('_')[0]
-      const entry = candidates.find((e) => e.name.split('.')[0] === top) ?? candidates[0]
-      assert.ok(entry, `no PyTorch tensor for ${w.originalName} (${kind}, [${shape}])`)
-      const converted = toTfjs(entry.kind, entry.shape, entry.values)
-      assert.deepEqual(converted.shape, shape, `${w.originalName} ↔ ${entry.name}`)
-      used.add(entry)
-      out.push({variable: (w as unknown as {val: tf.Variable}).val, torch: entry, trainable: w.trainable})
-    }
-  }
-  assert.equal(used.size, fixture.state_dict.length, `every PyTorch tensor is used: missing ${fixture.state_dict.filter((e) => !used.has(e)).map((e) => e.name)}`)
-  return out
-}
 
 function maxAbs(values: ArrayLike<number>): number {
   let m = 0
@@ -109,8 +47,8 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, scale: nu
 const ours = (t: TorchTensor) => (t.nhwc ? t.nhwc : t)
 
 function check(name: string, model: LayersModel, order: string[], fixture: Fixture): void {
-  const mapping = mapWeights(model, order, fixture)
-  const restore = () => mapping.forEach((m) => m.variable.assign(tf.tensor(toTfjs(m.torch.kind, m.torch.shape, m.torch.values).values, m.variable.shape)))
+  const mapping = mapWeights(model, order, fixture.state_dict)
+  const restore = () => assignTorchWeights(mapping)
   restore()
   const trainable = mapping.filter((m) => m.trainable)
   assert.equal(trainable.reduce((s, m) => s + m.variable.size, 0), fixture.trainable_params, 'trainable parameters')

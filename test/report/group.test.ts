@@ -8,7 +8,7 @@ import {collectRuns} from '../../src/report/collect.js'
 import {groupRuns, seedlessLabel, statOf} from '../../src/report/group.js'
 import {makeTable} from '../../src/report/index.js'
 import {renderCsv, renderExtendedCsv, renderMarkdown, toTableRows} from '../../src/report/table.js'
-import {writeSpec} from '../helpers.js'
+import {TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 import {tempDir, writeIndex, writeRun} from './helpers.js'
 
 const ALT = '1 Block Alternating MM (Conv + ViT)'
@@ -123,7 +123,7 @@ describe('seed groups', () => {
   it('says in the caption when runs used the per-batch mean or a validation-based selection', (t) => {
     const dir = tempDir(t)
     writeRun(join(dir, 'a'), {name: 'a', label: 'A', test: [0.8]})
-    writeRun(join(dir, 'b'), {name: 'b', label: 'B', test: [0.8], summary: {accuracy_definition: 'batch_mean', selection: 'best_val'}})
+    writeRun(join(dir, 'b'), {name: 'b', label: 'B', test: [0.8], summary: {accuracy: 'batch_mean', selection: 'best_val'}})
     const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
     assert.deepEqual(
       rows.map((r) => [r.selection, r.accuracy_definition]),
@@ -141,14 +141,7 @@ describe('seed groups', () => {
 })
 
 describe('seed groups from real runs', () => {
-  const tiny = {
-    name: 'tiny',
-    label: 'Tiny CNN',
-    data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 32, test: 16, classes: 3}},
-    model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]},
-    train: {epochs: 1, batch_size: 16},
-    engine: {backend: 'cpu'},
-  }
+  const tiny = TINY_CNN_SPEC
 
   it('makes one row of `sweep --set seed=0,1,2` and one of separate `run --seed N` runs', async (t) => {
     const dir = tempDir(t)

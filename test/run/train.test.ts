@@ -2,12 +2,14 @@
 // reproducible, resume continues exactly, NaN stops the run, memory stays flat.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, writeFileSync, mkdirSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync, mkdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {tf} from '../../src/engine/tf.js'
-import {runExperiment, NonFiniteLossError, type RunSummary} from '../../src/run/experiment.js'
-import {InterruptedError, withInterrupt} from '../../src/base-command.js'
+import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
+import {resolveSpec} from '../../src/config/resolve.js'
+import {withInterrupt} from '../../src/base-command.js'
+import {InterruptedError, NonFiniteLossError} from '../../src/errors.js'
 import {tempDir, writeSpec} from '../helpers.js'
 
 const spec = (extra: Record<string, unknown> = {}) => ({
@@ -147,4 +149,35 @@ test('trains on official-format files found in --data-dir (CIFAR-10 binary)', as
   assert.ok(rows[2].train_loss < rows[0].train_loss, `train loss falls: ${rows.map((r) => r.train_loss)}`)
   // 40 training images, 8 test images
   assert.ok(Number.isInteger(rows[0].test_accuracy * 8))
+})
+
+test('an environment variable that overrides an engine key is said after the backend line and recorded in config.yaml', async () => {
+  const dir = tempDir()
+  const lines: string[] = []
+  const saved = process.env.MIXTURE_WEBGPU_FUSED
+  process.env.MIXTURE_WEBGPU_FUSED = '0'
+  let result: RunSummary
+  try {
+    result = (await runExperiment({spec: writeSpec(spec({train: {epochs: 1, batch_size: 32}}), dir), outDir: join(dir, 'r'), log: (m) => lines.push(m)})) as RunSummary
+  } finally {
+    if (saved === undefined) delete process.env.MIXTURE_WEBGPU_FUSED
+    else process.env.MIXTURE_WEBGPU_FUSED = saved
+  }
+  assert.match(lines[0], /^backend: cpu/)
+  assert.equal(lines[1], 'engine: MIXTURE_WEBGPU_FUSED=0 overrides engine.webgpu.fused (true)')
+  const config = parseYaml(readFileSync(join(result.run_dir, 'config.yaml'), 'utf8'))
+  assert.equal(config.engine.webgpu.fused, false, 'the folder reproduces the run without the variable')
+  assert.equal(config.engine.webgpu.graph, true)
+  assert.deepEqual(JSON.parse(readFileSync(join(result.run_dir, 'numerics.json'), 'utf8')).switches, {MIXTURE_WEBGPU_FUSED: '0'})
+})
+
+test('a spec resolved once is trained as it was resolved: the file is not read again', async () => {
+  const dir = tempDir()
+  const file = writeSpec(spec({train: {epochs: 1, batch_size: 32}}), dir)
+  const resolved = await resolveSpec(file, ['seed=5'])
+  rmSync(file)
+  const result = (await runExperiment({resolved, outDir: join(dir, 'r'), log: quiet})) as RunSummary
+  assert.equal(result.status, 'completed')
+  assert.equal(result.seed, 5)
+  assert.deepEqual(parseYaml(readFileSync(join(result.run_dir, 'overrides.yaml'), 'utf8')), {seed: 5})
 })

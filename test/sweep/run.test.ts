@@ -6,16 +6,9 @@ import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
 import {runSweep} from '../../src/sweep/run.js'
 import {SpecError} from '../../src/config/errors.js'
-import {REPO, tempDir, writeSpec} from '../helpers.js'
+import {REPO, tempDir, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 
-const tiny = {
-  name: 'tiny',
-  label: 'Tiny CNN',
-  data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 32, test: 16, classes: 3}},
-  model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]},
-  train: {epochs: 1, batch_size: 16},
-  engine: {backend: 'cpu'},
-}
+const tiny = TINY_CNN_SPEC
 
 test('comma lists split at the top level only', () => {
   assert.deepEqual(splitList('1e-3,3e-4'), ['1e-3', '3e-4'])

@@ -13,14 +13,14 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {readAttempts, readIndex, type SweepIndex} from '../../src/sweep/records.js'
 import {sweepStatus} from '../../src/sweep/status.js'
-import {cliEnv, mixture, REPO, tempDir, writeSpec, type CliResult} from '../helpers.js'
+import {cliEnv, REPO, tempDir, writeSpec, type CliResult} from '../helpers.js'
 import {numbers, TINY_SPEC} from '../faults/helpers.js'
 import {needing} from '../require.js'
 import {slurmMissing, startCluster, type Cluster} from '../slurm/cluster.js'
 
 const {it, skip} = needing('slurm', slurmMissing())
 
-/** `mixture args` as a child process that does not block the other tests. */
+/** `mixture args` as a child process that does not block the other tests (a synchronous one would hold up their polling for seconds). */
 function mixtureAsync(args: string[]): Promise<CliResult> {
   const t0 = performance.now()
   const child = spawn(process.execPath, [join(REPO, 'bin', 'run.js'), ...args], {env: cliEnv()})
@@ -108,7 +108,7 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
     assert.match(log, /== .* job \d+_0 \(restart 0\) on localhost\nsetup ran for point 0\n/, 'the setup lines run in the job, before mixture')
     const table = readFileSync(join(sweep, 'table.md'), 'utf8')
     assert.match(table, /diverges.*failed/, 'the table marks the failed point')
-    const status = mixture(['sweep', 'status', sweep, '--json'])
+    const status = await mixtureAsync(['sweep', 'status', sweep, '--json'])
     assert.equal(status.code, 0, status.stderr)
     assert.deepEqual(JSON.parse(status.stdout).counts, {completed: 2, failed: 1})
 
@@ -126,30 +126,40 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
     assert.deepEqual(sweepStatus(sweep).counts, {completed: 3})
   }))
 
-  it('a task requeued mid-training (scontrol requeue) resumes from its checkpoint and ends with the uninterrupted numbers', {timeout: 180_000}, withLogs(async () => {
+  it('a task requeued mid-training (scontrol requeue) resumes from its checkpoint and ends with the uninterrupted numbers', {timeout: 240_000}, withLogs(async () => {
     const dir = tempDir()
-    const spec = TINY_SPEC(6, {data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 128, test: 16, classes: 3}}})
-    const specFile = writeSpec(spec, dir, 'point.yaml')
-    const reference = mixtureAsync(['run', specFile, '--out', join(dir, 'reference')])
-    const out = join(dir, 'results')
-    const r = await mixtureAsync(['sweep', specFile, '--name', 'requeued', '--launcher', 'slurm', '--out', out])
-    assert.equal(r.code, 0, r.stderr)
-    const sweep = join(out, 'requeued')
-    const point = index(sweep).points[0]
-    const runDir = join(sweep, point.run_dir)
-    await until('two finished epochs', () => existsSync(join(runDir, 'metrics.csv')) && numbers(runDir).length >= 2, 90_000)
-    const requeue = spawnSync('scontrol', ['requeue', point.job!], {encoding: 'utf8'})
-    assert.equal(requeue.status, 0, requeue.stderr)
-    await finished(sweep, 120_000)
-    const ref = await reference
-    assert.equal(ref.code, 0, ref.stderr)
-    const refDir = join(dir, 'reference', 'tiny', readdirSync(join(dir, 'reference', 'tiny'))[0])
-    assert.deepEqual(numbers(runDir), numbers(refDir), 'metrics.csv after the requeue equals the uninterrupted run, digit for digit')
-    assert.deepEqual(readAttempts(runDir).map((a) => [a.restart, a.exit_code, a.requeued]), [[0, 143, false], [1, 0, false]])
-    const log = readFileSync(join(runDir, 'slurm.log'), 'utf8')
-    assert.match(log, /DUE TO JOB REQUEUE/)
-    assert.match(log, /resuming .* after epoch \d+/)
-    assert.equal(sweepStatus(sweep).points[0].state, 'completed')
+    const data = {dataset: 'synthetic', image_size: 8, synthetic: {train: 128, test: 16, classes: 3}}
+    // The requeue is sent once two epochs are in metrics.csv; where the point ends before it reaches
+    // the task (a fast machine), it is tried again with twice the epochs.
+    for (let attempt = 1, epochs = 6; ; attempt++, epochs *= 2) {
+      const specFile = writeSpec(TINY_SPEC(epochs, {data}), dir, `point-${attempt}.yaml`)
+      const reference = mixtureAsync(['run', specFile, '--out', join(dir, `reference-${attempt}`)])
+      const out = join(dir, `results-${attempt}`)
+      const r = await mixtureAsync(['sweep', specFile, '--name', 'requeued', '--launcher', 'slurm', '--out', out])
+      assert.equal(r.code, 0, r.stderr)
+      const sweep = join(out, 'requeued')
+      const point = index(sweep).points[0]
+      const runDir = join(sweep, point.run_dir)
+      await until('two finished epochs', () => existsSync(join(runDir, 'metrics.csv')) && numbers(runDir).length >= 2, 90_000)
+      const requeue = spawnSync('scontrol', ['requeue', point.job!], {encoding: 'utf8'})
+      assert.equal(requeue.status, 0, requeue.stderr)
+      await finished(sweep, 120_000)
+      const ref = await reference
+      assert.equal(ref.code, 0, ref.stderr)
+      const attempts = readAttempts(runDir).map((a) => [a.restart, a.exit_code, a.requeued])
+      if (attempts[0]?.[1] === 0) {
+        assert.ok(attempt < 3, `${epochs} epochs ended before the requeue reached the task in 3 tries: ${JSON.stringify(attempts)}`)
+        continue
+      }
+      const refDir = join(dir, `reference-${attempt}`, 'tiny', readdirSync(join(dir, `reference-${attempt}`, 'tiny'))[0])
+      assert.deepEqual(numbers(runDir), numbers(refDir), 'metrics.csv after the requeue equals the uninterrupted run, digit for digit')
+      assert.deepEqual(attempts, [[0, 143, false], [1, 0, false]])
+      const log = readFileSync(join(runDir, 'slurm.log'), 'utf8')
+      assert.match(log, /DUE TO JOB REQUEUE/)
+      assert.match(log, /resuming .* after epoch \d+/)
+      assert.equal(sweepStatus(sweep).points[0].state, 'completed')
+      break
+    }
   }))
 
   it('a task that reaches its time limit gets USR1, checkpoints, requeues itself and resumes to the uninterrupted numbers', {timeout: 300_000}, withLogs(async () => {
@@ -214,16 +224,16 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
     assert.match(forced.stderr, /nothing to submit \(0 point\(s\) completed, 1 held by queued jobs\)/)
     assert.equal(index(sweep).submissions!.length, 1, 'nothing more was submitted')
     assert.equal(index(sweep).points[0].job, `${array}_0`)
-    const status = mixture(['sweep', 'status', sweep])
+    const status = await mixtureAsync(['sweep', 'status', sweep])
     assert.equal(status.code, 0, status.stderr)
     assert.match(status.stdout, new RegExp(`sweep held \\(slurm; jobs ${array} \\(array: pending\\), ${table} \\(table: pending\\)\\): 1 pending`))
     assert.match(status.stdout, /01-point +pending \(JobHeldUser\)/)
-    const cancel = mixture(['sweep', 'cancel', sweep])
+    const cancel = await mixtureAsync(['sweep', 'cancel', sweep])
     assert.equal(cancel.code, 0, cancel.stderr)
     assert.match(cancel.stdout, new RegExp(`cancelled ${array} \\(array: 1 pending\\), ${table} \\(table: pending\\)`))
     await until('the cancelled jobs to leave the queue', () => !sweepStatus(sweep).active, 30_000)
     assert.equal(sweepStatus(sweep).points[0].detail, 'cancelled before it started')
-    assert.match(mixture(['sweep', 'cancel', sweep]).stdout, /nothing of sweep held is queued or running/)
+    assert.match((await mixtureAsync(['sweep', 'cancel', sweep])).stdout, /nothing of sweep held is queued or running/)
 
     // A running point: cancel stops it at a step boundary with its checkpoint; it reads as interrupted.
     const long = writeSpec(TINY_SPEC(30, {data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 128, test: 16, classes: 3}}}), dir, 'long.yaml')
@@ -232,7 +242,7 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
     const stopped = join(out, 'stopped')
     const running = await until('the point to run', () => sweepStatus(stopped).points.find((p) => p.state === 'running' && (p.epochs_completed ?? 0) >= 1), 90_000)
     assert.match(running.detail, /^running on localhost, epoch \d+\/30$/)
-    assert.equal(mixture(['sweep', 'cancel', stopped]).code, 0)
+    assert.equal((await mixtureAsync(['sweep', 'cancel', stopped])).code, 0)
     const after = await until('the cancelled point to stop', () => {
       const p = sweepStatus(stopped).points[0]
       return p.state === 'interrupted' ? p : undefined

@@ -4,7 +4,7 @@
  * element-wise chains, reductions, transposes, the fused Adam update) replaced by multi-threaded
  * C++ in an N-API addon built on oneDNN (native/, built by `npm run build:native`).
  *
- * Threads: `MIXTURE_THREADS` if set, else every core.
+ * Threads: `MIXTURE_THREADS` if set, else the run's `engine.threads`, else every core.
  */
 import {availableParallelism} from 'node:os'
 import {tf} from '../../engine/tf.js'
@@ -18,10 +18,10 @@ export {NativeBackend, NATIVE_BACKEND}
 
 let registered: {addon: NativeAddon; detail: string} | undefined
 
-/** Threads from `MIXTURE_THREADS`, else the number of cores. */
-export function nativeThreads(): number {
+/** Threads from `MIXTURE_THREADS`, else `setting` (a spec's `engine.threads`), else the number of cores. */
+export function nativeThreads(setting: number | null = null): number {
   const raw = process.env.MIXTURE_THREADS
-  if (raw === undefined || raw.trim() === '') return availableParallelism()
+  if (raw === undefined || raw.trim() === '') return setting ?? availableParallelism()
   const n = Number(raw)
   if (!Number.isInteger(n) || n < 1) {
     throw new Error(`MIXTURE_THREADS must be a positive integer, got "${raw}"; unset it to use every core (${availableParallelism()})`)
@@ -35,10 +35,10 @@ export function nativeAddon(): NativeAddon | undefined {
 }
 
 /**
- * Load the addon and register the `native` backend (once). Resolves to a one-line description;
- * throws an Error saying why when the addon cannot run here.
+ * Load the addon and register the `native` backend (once, with `nativeThreads(threads)` threads).
+ * Resolves to a one-line description; throws an Error saying why when the addon cannot run here.
  */
-export async function loadNative(): Promise<string> {
+export async function loadNative(threads: number | null = null): Promise<string> {
   if (registered) return registered.detail
   let addon: NativeAddon
   try {
@@ -46,13 +46,13 @@ export async function loadNative(): Promise<string> {
   } catch (error) {
     throw new Error(`native addon not built: ${(error as Error).message}, install libdnnl-dev and run npm run build:native`)
   }
-  const threads = addon.setThreads(nativeThreads())
+  const used = addon.setThreads(nativeThreads(threads))
   const info = addon.info()
   if (!tf.findBackend(NATIVE_BACKEND)) {
     tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend())
   }
   registerNativeKernels(addon)
-  const detail = `oneDNN ${info.dnnl} JIT ${info.isa}, ${info.simd} element-wise, ${threads} thread${threads === 1 ? '' : 's'}`
+  const detail = `oneDNN ${info.dnnl} JIT ${info.isa}, ${info.simd} element-wise, ${used} thread${used === 1 ? '' : 's'}`
   registered = {addon, detail}
   return detail
 }

@@ -12,7 +12,8 @@
  *     MixtureLayerNorm/Grad, MixtureDropout, MixtureGelu/Grad, MixtureSoftmaxGrad,
  *   - every other kernel the cpu backend has, through a copy-to-cpu fallback.
  *
- * Threads: `MIXTURE_WASM_THREADS`, else `MIXTURE_THREADS`, else one per core (at most 8); 1 selects
+ * Threads: `MIXTURE_WASM_THREADS`, else `MIXTURE_THREADS`, else the run's `engine.threads`, else one
+ * per core (at most 8); 1 selects
  * the single-threaded build, which is faster when other processes keep the cores busy.
  */
 import os from 'node:os'
@@ -46,8 +47,11 @@ export function wasmMemoryInfo(): WasmMemoryInfo | undefined {
   return {liveBytes: created.liveBytes(), heapBytes: (wasm.wasmMemory?.buffer ?? wasm.HEAPU8.buffer).byteLength, limitBytes: HEAP_MAX_BYTES - HEAP_HEADROOM_BYTES}
 }
 
-/** Threads for XNNPACK: `MIXTURE_WASM_THREADS`, else the project-wide `MIXTURE_THREADS`, else one per core (at most 8). */
-export function wasmThreads(): number {
+/**
+ * Threads for XNNPACK: `MIXTURE_WASM_THREADS`, else the project-wide `MIXTURE_THREADS`, else
+ * `setting` (a spec's `engine.threads`), else one per core; at most 8.
+ */
+export function wasmThreads(setting: number | null = null): number {
   for (const name of ['MIXTURE_WASM_THREADS', 'MIXTURE_THREADS']) {
     const raw = process.env[name]
     if (raw === undefined || raw === '') continue
@@ -55,11 +59,12 @@ export function wasmThreads(): number {
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${raw}"; unset it to use every core`)
     return Math.min(n, MAX_THREADS)
   }
+  if (setting !== null) return Math.min(setting, MAX_THREADS)
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length
   return Math.max(1, Math.min(cores, MAX_THREADS))
 }
 
-async function load(): Promise<string> {
+async function load(setting: number | null): Promise<string> {
   let tfw: typeof import('@tensorflow/tfjs-backend-wasm')
   try {
     // Registers the package's kernels (and its own `wasm` backend factory, replaced below).
@@ -69,7 +74,7 @@ async function load(): Promise<string> {
   }
   const packageFactory = tf.findBackendFactory('wasm')
   if (!packageFactory) throw new Error('@tensorflow/tfjs-backend-wasm did not register its backend')
-  const made = await createWasmBackend(tfw, wasmThreads(), packageFactory)
+  const made = await createWasmBackend(tfw, wasmThreads(setting), packageFactory)
   created = made
   tf.removeBackend('wasm')
   tf.registerBackend('wasm', () => made.backend, WASM_PRIORITY)
@@ -78,9 +83,9 @@ async function load(): Promise<string> {
   return `XNNPACK ${made.build} build, ${threads}, training kernels added (${WASM_KERNELS.length} native, ${fallbacks} via cpu)`
 }
 
-/** Load and register the WASM backend with its training kernels; resolve to a one-line detail. */
-export function loadWasm(): Promise<string> {
-  loading ??= load().catch((error: unknown) => {
+/** Load and register the WASM backend (once, with `wasmThreads(threads)` threads) with its training kernels; resolve to a one-line detail. */
+export function loadWasm(threads: number | null = null): Promise<string> {
+  loading ??= load(threads).catch((error: unknown) => {
     loading = undefined
     throw error instanceof Error ? error : new Error(String(error))
   })

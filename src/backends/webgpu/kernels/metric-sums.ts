@@ -1,11 +1,12 @@
 /**
  * The running metric sums updated in place (ops/metric-sums.ts): one dispatch adds a batch's mean loss
- * (times the batch) and its top-1 count into [Σ loss·batch, Σ correct], one zeroes them. The sums
+ * (times the batch), its top-1 count and its accuracy into [Σ loss·batch, Σ correct, Σ correct/batch],
+ * one zeroes them. The sums
  * tensor keeps its buffer from step to step, so that a recorded training step can be replayed
  * (../graph.ts); the composite made a new tensor every batch (2 dispatches).
  */
 import {tf} from '../../../engine/tf.js'
-import type {InPlaceMetrics} from '../../../ops/metric-sums.js'
+import {METRIC_SUMS, type InPlaceMetrics} from '../../../ops/metric-sums.js'
 import {bindingsWgsl, dispatchOn, ownsData, type WebgpuBackendInternals} from '../runner.js'
 
 function accumulateWgsl(): string {
@@ -19,6 +20,7 @@ ${bindingsWgsl(['sums'], ['loss', 'correct'])}
 fn main() {
   sums[0] = sums[0] + loss[0] * u.batch;
   sums[1] = sums[1] + correct[0];
+  sums[2] = sums[2] + correct[0] / u.batch;
 }
 `
 }
@@ -41,9 +43,9 @@ function backend(): WebgpuBackendInternals {
   return tf.backend() as unknown as WebgpuBackendInternals
 }
 
-/** Whether `sums` may be written in place: float32 [2], its data its own. */
+/** Whether `sums` may be written in place: float32 [METRIC_SUMS], its data its own. */
 function writable(b: WebgpuBackendInternals, sums: tf.Tensor): boolean {
-  return sums.size === 2 && ownsData(b, sums)
+  return sums.size === METRIC_SUMS && ownsData(b, sums)
 }
 
 export const inPlaceMetricSums: InPlaceMetrics = {

@@ -1,4 +1,9 @@
-/** Write-then-rename file helpers: a reader never sees a half-written file, and a crash leaves the old one. */
+/**
+ * Write-then-rename, the one way the project writes a file a reader may open meanwhile (run folders,
+ * checkpoints, sweep indexes, tables, reports): a reader never sees a half-written file, and a crash
+ * leaves the old one. The file is fsync'd before the rename and its folder after, so the new name
+ * survives a power loss too.
+ */
 import {closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {dirname, basename, join} from 'node:path'
 
@@ -26,4 +31,22 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8A
   }
   closeSync(fd)
   renameSync(tmp, file)
+  syncFolder(dirname(file))
+}
+
+/** fsync a folder, so that a rename in it is on disk; where folders cannot be opened for it (Windows), nothing. */
+function syncFolder(dir: string): void {
+  let fd: number
+  try {
+    fd = openSync(dir, 'r')
+  } catch {
+    return
+  }
+  try {
+    fsyncSync(fd)
+  } catch {
+    // Some file systems refuse fsync on a folder (EINVAL); the rename itself has happened.
+  } finally {
+    closeSync(fd)
+  }
 }

@@ -8,9 +8,9 @@ import {existsSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import * as api from '../api.js'
-import {withSource} from './registry.js'
-import {type Problem, SpecError} from '../config/errors.js'
-import {originOf, type Origins} from '../config/load.js'
+import {withSource} from '../registry/registry.js'
+import {type Problem, SpecError} from './errors.js'
+import {originOf, type Origins} from './load.js'
 
 const loaded = new Set<string>()
 

@@ -1,0 +1,483 @@
+#!/usr/bin/python3
+"""The PyTorch twin of `mixture run`: trains the experiment a spec describes with PyTorch and writes a
+run folder in the project's format (config.yaml, env.json, metrics.csv, summary.json), so that
+`mixture table` and `npm run parity` put both side by side.
+
+The spec is resolved by the project itself (`node bin/run.js run --dry-run --json`, so extends,
+--set and defaults are exactly ours; build the project first). Then, from the resolved spec:
+  - the model: the original module classes of bench/torch/models.py (a paper row gets the classes
+    its table used) with the spec's parameters, initialised by PyTorch (module defaults and the
+    model's own init loop); its trainable-parameter count must equal ours;
+  - the data: the same official files, decoded here, resized with Pillow (`pil_bilinear`), the
+    4-tap bilinear (`bilinear`) or padded (`pad`), grey replicated to RGB, pixels in [0, 1];
+  - training augmentation with torchvision on tensors: RandomHorizontalFlip(0.5) then
+    ColorJitter(brightness, hue);
+  - the recipe: Adam(lr, betas, eps, weight_decay = coupled L2), cross-entropy, a fresh shuffle every
+    epoch, evaluation on the test split after every epoch, accuracy per example or the mean of
+    per-batch accuracies (`train.accuracy`), best test accuracy = Top-1.
+
+    /usr/bin/python3 bench/torch/train.py configs/quickstart.yaml --seed 43 [--epochs N] [--set k=v ...]
+    /usr/bin/python3 bench/torch/train.py results/quickstart/<run>        # the twin of that run
+
+Exit codes: 0 done, 1 runtime failure, 2 bad input (spec, data, a model the twin cannot build).
+Needs Debian's python3-torch, python3-torchvision, python3-pil, python3-yaml.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gzip
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import PIL
+import torch
+import torch.nn.functional as F
+import torchvision
+import yaml
+from PIL import Image
+from torch import nn
+from torchvision import transforms as T
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
+import models as M  # noqa: E402
+
+ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
+METRICS_HEADER = ('epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,'
+                  'images_per_second')
+
+
+class BadInput(Exception):
+    """A usage problem: exit code 2 with the message."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The resolved spec
+# ---------------------------------------------------------------------------------------------
+
+
+def resolve(target: str, seed: Optional[int], epochs: Optional[int], sets: List[str]) -> Tuple[dict, int, str]:
+    """(resolved spec, our trainable-parameter count, spec file) through the project's own resolver."""
+    spec_file = os.path.join(target, 'config.yaml') if os.path.isdir(target) else target
+    if not os.path.isfile(spec_file):
+        raise BadInput(f'{target} is neither a spec file nor a run folder holding config.yaml')
+    cli = os.path.join(ROOT, 'bin', 'run.js')
+    args = ['node', cli, 'run', '--dry-run', '--json', spec_file]
+    for s in sets + ([f'train.epochs={epochs}'] if epochs is not None else []):
+        args += ['--set', s]
+    if seed is not None:
+        args += ['--seed', str(seed)]
+    try:
+        done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise BadInput('node is not on PATH: the twin resolves specs with the project (node bin/run.js)')
+    if done.returncode != 0:
+        try:
+            message = json.loads(done.stdout)['error']['message']
+        except Exception:  # noqa: BLE001
+            message = (done.stderr or done.stdout).strip()
+        raise BadInput(f'{spec_file}: {message} (if dist/ is missing, run npm run build)')
+    doc = json.loads(done.stdout)
+    return doc['config'], int(doc['params']), spec_file
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------
+
+
+def _only(part: dict, allowed: Dict[str, object], what: str) -> None:
+    """Parameters the twin does not model must keep the value its module classes assume."""
+    for key, want in allowed.items():
+        if part.get(key, want) != want:
+            raise BadInput(f'the PyTorch twin builds {what} with {key} = {want!r} only (the spec has {part[key]!r})')
+
+
+def _cnn_channels(cnn: dict) -> List[int]:
+    _only(cnn, {'kernel_size': 3, 'residual': True}, 'the CNN stack')
+    return [cnn.get('in_channels', 3)] + list(cnn['channels'])
+
+
+def _vit_kwargs(vit: dict) -> dict:
+    return dict(patch_size=vit['patch_size'], depth=vit['depth'], att_heads=vit['heads'], dim_head=vit['dim_head'],
+                mlp_dim=vit['mlp_dim'], output_dim=vit['dim'], dropout=vit['dropout'], emb_dropout=vit['emb_dropout'])
+
+
+def _perceiver_kwargs(p: dict) -> dict:
+    if p['cross_dim_head'] != p['latent_dim_head'] or p['attn_dropout'] != p['ff_dropout']:
+        raise BadInput('the PyTorch twin builds Perceiver mixtures with cross_dim_head = latent_dim_head and '
+                       'attn_dropout = ff_dropout only')
+    _only(p, {'ff_mult': 4}, 'the Perceiver')
+    return dict(num_latents=p['num_latents'], latent_dim=p['latent_dim'], latent_heads=p['latent_heads'],
+                dim_head=p['cross_dim_head'], self_per_cross_attn=p['self_per_cross_attn'],
+                num_freq_bands=p['num_freq_bands'], max_freq=float(p['max_freq']), dropout=p['attn_dropout'])
+
+
+def build_model(spec: dict, classes: int) -> nn.Module:
+    """The spec's model from the original module classes (bench/torch/models.py)."""
+    m = spec['model']
+    size = spec['data']['image_size']
+    kind = m['type']
+    if m.get('init', 'torch') != 'torch':
+        raise BadInput('the PyTorch twin initialises as PyTorch does (model.init: torch)')
+    if kind == 'resnet18':
+        _only(m, {'layers': [2, 2, 2, 2], 'widths': [64, 128, 256, 512]}, 'ResNet-18')
+        return torchvision.models.resnet18(num_classes=m.get('num_outputs') or classes)
+    if kind == 'vit_classifier':
+        return M.ViT(image_size=size, patch_size=m['patch_size'], num_classes=classes, dim=m['dim'], depth=m['depth'],
+                     heads=m['heads'], mlp_dim=m['mlp_dim'], dim_head=m['dim_head'], dropout=m['dropout'],
+                     emb_dropout=m['emb_dropout'])
+    if kind == 'perceiver_classifier':
+        _only(m, {'ff_mult': 4}, 'the Perceiver')
+        return M.ImagePerceiver(num_freq_bands=m['num_freq_bands'], depth=m['depth'], max_freq=float(m['max_freq']),
+                                num_latents=m['num_latents'], latent_dim=m['latent_dim'], cross_heads=m['cross_heads'],
+                                latent_heads=m['latent_heads'], cross_dim_head=m['cross_dim_head'],
+                                latent_dim_head=m['latent_dim_head'], num_classes=classes,
+                                attn_dropout=m['attn_dropout'], ff_dropout=m['ff_dropout'],
+                                self_per_cross_attn=m['self_per_cross_attn'])
+    if kind == 'cnn_classifier':
+        return M.ConvNet(image_size=size, num_labels=classes, cnn_channels=_cnn_channels(m))
+    if kind != 'mixture':
+        raise BadInput(f'the PyTorch twin cannot build model type {kind!r}')
+    comps = m['components']
+    if len(comps) != 2 or comps[0]['type'] != 'cnn' or comps[1]['type'] not in ('vit', 'perceiver'):
+        raise BadInput('the PyTorch twin builds mixtures of [cnn, vit] or [cnn, perceiver] only')
+    if m.get('head', {}).get('type', 'linear') != 'linear':
+        raise BadInput('the PyTorch twin builds the linear head only')
+    cnn, other = comps
+    channels = _cnn_channels(cnn)
+    norm = m.get('norm', {'type': 'none'})
+    block, blocks = m['block'], m['num_blocks']
+    if other['type'] == 'vit':
+        adapter = m.get('adapter', {'type': 'token_image'})
+        _only(adapter, {'type': 'token_image', 'kernel_size': 3, 'out_channels': 3, 'batch_norm': True}, 'the adapter')
+        kw = dict(image_size=size, num_labels=classes, cnn_channels=channels, **_vit_kwargs(other))
+        if block == 'alternating':
+            return M.ResAlternatingMixtureModel(blocks, **kw)
+        if norm['type'] == 'none':
+            return M.JointMixtureModel(blocks, **kw)
+        if norm['type'] == 'batchnorm' and norm.get('share', 'model') == 'model':
+            return M.JointMixtureModel(blocks, norm='shared_bn', **kw)
+        raise BadInput('the PyTorch twin builds ViT joint blocks with norm none or one shared batchnorm only')
+    kw = dict(image_size=size, num_labels=classes, cnn_channels=channels, depth=other['depth'],
+              att_heads=other['cross_heads'], **_perceiver_kwargs(other))
+    if block == 'alternating':
+        return M.PerceiverAltMM(blocks, **kw)
+    if norm['type'] == 'batchnorm' and norm.get('share', 'model') == 'model':
+        return M.JointPerceiverMM(blocks, **kw)
+    raise BadInput('the PyTorch twin builds Perceiver joint blocks with one shared batchnorm (the original) only')
+
+
+# ---------------------------------------------------------------------------------------------
+# The data
+# ---------------------------------------------------------------------------------------------
+
+IDX = ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']
+LAYOUT = {  # dataset -> (folder names under a data directory, system folders, files)
+    'cifar10': (['cifar10/cifar-10-batches-bin', 'cifar10', 'cifar-10-batches-bin', 'cifar-10'], [],
+                [f'data_batch_{i}.bin' for i in range(1, 6)] + ['test_batch.bin']),
+    'cifar100': (['cifar100/cifar-100-binary', 'cifar100', 'cifar-100-binary', 'cifar-100'], [], ['train.bin', 'test.bin']),
+    'stl10': (['stl10/stl10_binary', 'stl10', 'stl10_binary', 'stl-10'], [],
+              ['train_X.bin', 'train_y.bin', 'test_X.bin', 'test_y.bin']),
+    'fashion_mnist': (['fashion_mnist', 'fashion-mnist', 'FashionMNIST/raw'], ['/usr/share/datasets/fashion-mnist'], IDX),
+    'mnist': (['mnist', 'MNIST/raw'], [], IDX),
+}
+CLASSES = {'cifar10': 10, 'cifar100': 100, 'stl10': 10, 'fashion_mnist': 10, 'mnist': 10}
+
+
+def _find(folder: str, name: str) -> Optional[str]:
+    for candidate in (name, name + '.gz'):
+        if os.path.isfile(os.path.join(folder, candidate)):
+            return os.path.join(folder, candidate)
+    return None
+
+
+def locate(dataset: str, explicit: List[Optional[str]]) -> Tuple[str, Dict[str, str]]:
+    """The folder holding every file of the dataset, searched as the project searches (locate.ts)."""
+    names, system, files = LAYOUT[dataset]
+    cache = os.path.join(os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'), 'mixture-models', 'datasets')
+    bases = [e for e in explicit if e] + [d for d in os.environ.get('MIXTURE_DATA', '').split(':') if d.strip()] + [cache]
+    folders = [os.path.join(b, n) for b in bases for n in names] + list(system) + [e for e in explicit if e]
+    for folder in folders:
+        found = {f: _find(folder, f) for f in files}
+        if all(found.values()):
+            return folder, found  # type: ignore[return-value]
+    raise BadInput(f'{dataset}: no folder holds {", ".join(files)}; searched {", ".join(folders)}. '
+                   'Give the folder with --data-dir DIR (or MIXTURE_DATA=DIR).')
+
+
+def _read(path: str) -> bytes:
+    with open(path, 'rb') as f:
+        data = f.read()
+    return gzip.decompress(data) if data[:2] == b'\x1f\x8b' else data
+
+
+def _idx(images: str, labels: str) -> Tuple[np.ndarray, np.ndarray]:
+    x, y = _read(images), _read(labels)
+    n, h, w = (int.from_bytes(x[i:i + 4], 'big') for i in (4, 8, 12))
+    return np.frombuffer(x, np.uint8, offset=16).reshape(n, h, w, 1), np.frombuffer(y, np.uint8, offset=8).astype(np.int64)
+
+
+def _cifar(paths: List[str], label_bytes: int, label_index: int) -> Tuple[np.ndarray, np.ndarray]:
+    rec = np.concatenate([np.frombuffer(_read(p), np.uint8).reshape(-1, label_bytes + 3072) for p in paths])
+    return rec[:, label_bytes:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), rec[:, label_index].astype(np.int64)
+
+
+def _stl(x_path: str, y_path: str) -> Tuple[np.ndarray, np.ndarray]:
+    # channel planes stored column-major: (N, 3, W, H) -> NHWC
+    x = np.frombuffer(_read(x_path), np.uint8).reshape(-1, 3, 96, 96).transpose(0, 3, 2, 1)
+    return x, np.frombuffer(_read(y_path), np.uint8).astype(np.int64) - 1
+
+
+def load_split(dataset: str, files: Dict[str, str], split: str, label_mode: str) -> Tuple[np.ndarray, np.ndarray]:
+    if dataset in ('fashion_mnist', 'mnist'):
+        prefix = 'train' if split == 'train' else 't10k'
+        return _idx(files[f'{prefix}-images-idx3-ubyte'], files[f'{prefix}-labels-idx1-ubyte'])
+    if dataset == 'cifar10':
+        names = [f'data_batch_{i}.bin' for i in range(1, 6)] if split == 'train' else ['test_batch.bin']
+        return _cifar([files[n] for n in names], 1, 0)
+    if dataset == 'cifar100':
+        return _cifar([files['train.bin' if split == 'train' else 'test.bin']], 2, 0 if label_mode == 'coarse' else 1)
+    return _stl(files[f'{split}_X.bin'], files[f'{split}_y.bin'])
+
+
+def fit(images: np.ndarray, size: int, mode: str) -> np.ndarray:
+    """uint8 NHWC at its native size -> uint8 NHWC RGB at `size`, as load.ts does."""
+    n, native, _, channels = images.shape
+    if native != size:
+        if mode == 'pad':
+            if size < native:
+                raise BadInput(f'data.resize is pad but image_size {size} is smaller than the images ({native})')
+            out = np.zeros((n, size, size, channels), np.uint8)
+            off = (size - native) // 2
+            out[:, off:off + native, off:off + native] = images
+            images = out
+        elif mode == 'pil_bilinear':
+            pil_mode = 'L' if channels == 1 else 'RGB'
+            images = np.stack([np.asarray(Image.fromarray(im[:, :, 0] if channels == 1 else im, pil_mode)
+                                          .resize((size, size), Image.BILINEAR)).reshape(size, size, channels)
+                               for im in images])
+        else:  # bilinear: 4 taps, half-pixel centres, no antialiasing, rounded to uint8
+            t = torch.from_numpy(images.copy()).permute(0, 3, 1, 2).double()
+            t = F.interpolate(t, size=(size, size), mode='bilinear', align_corners=False)
+            images = (t + 0.5).floor().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    return np.repeat(images, 3, axis=3) if images.shape[3] == 1 else images
+
+
+def load_data(spec: dict, data_dir: Optional[str]) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, str]:
+    data = spec['data']
+    dataset = data['dataset']
+    if dataset not in LAYOUT:
+        raise BadInput(f'the PyTorch twin reads {", ".join(LAYOUT)} (not {dataset!r})')
+    folder, files = locate(dataset, [data_dir, data.get('data_dir')])
+    grey = dataset in ('fashion_mnist', 'mnist')
+    size = data['image_size']
+    out = []
+    for split, limit in (('train', data.get('train_limit')), ('test', data.get('test_limit'))):
+        x, y = load_split(dataset, files, split, data.get('label_mode', 'fine'))
+        if limit:
+            x, y = x[:limit], y[:limit]
+        mode = data.get('resize') or ('pad' if grey and size >= x.shape[1] else 'pil_bilinear')
+        x = fit(x, size, mode)
+        # uint8 NHWC -> float NCHW in [0, 1] (x / 255, as U8_TO_UNIT)
+        out += [torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float().div(255), torch.from_numpy(y.copy())]
+    return out[0], out[1], out[2], out[3], folder
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+
+
+def augmenter(spec: dict):
+    a = spec['data'].get('augment', {'hflip': True, 'brightness': 0.5, 'hue': 0.25})
+    if a is False:
+        return None
+    a = {'hflip': True, 'brightness': 0.5, 'hue': 0.25, **(a or {})}
+    steps = []
+    if a['hflip']:
+        steps.append(T.RandomHorizontalFlip(0.5))
+    if a['brightness'] > 0 or a['hue'] > 0:
+        steps.append(T.ColorJitter(brightness=a['brightness'] or 0, hue=a['hue'] or 0))
+    return T.Compose(steps) if steps else None
+
+
+def write_atomic(path: str, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.' + os.path.basename(path))
+    with os.fdopen(fd, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def git_commit() -> Optional[str]:
+    try:
+        return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=ROOT, capture_output=True, text=True).stdout.strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: Optional[str], threads: Optional[int],
+          device: str, log) -> dict:
+    seed = spec['seed']
+    torch.manual_seed(seed)
+    if threads:
+        torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    x_train, y_train, x_test, y_test, source = load_data(spec, data_dir)
+    classes = spec['model'].get('num_classes') or (20 if spec['data'].get('label_mode') == 'coarse' else
+                                                   CLASSES[spec['data']['dataset']])
+    model = build_model(spec, classes).to(device)
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    if params != our_params:
+        raise BadInput(f'the PyTorch model has {params:,} trainable parameters but ours has {our_params:,}: '
+                       'the twin cannot build this spec faithfully')
+    log(f'{spec["name"]}: PyTorch twin, {params:,} trainable parameters, {len(y_train)} train / {len(y_test)} test '
+        f'images from {source} ({time.perf_counter() - t0:.1f} s), {device}, {torch.get_num_threads()} threads')
+    tr = spec['train']
+    opt_cfg = tr['optimizer']
+    optimizer = torch.optim.Adam(model.parameters(), lr=opt_cfg['lr'], betas=tuple(opt_cfg['betas']), eps=opt_cfg['eps'],
+                                 weight_decay=opt_cfg['weight_decay'])
+    loss_fn = nn.CrossEntropyLoss()
+    augment = augmenter(spec)
+    batch, eval_batch = tr['batch_size'], tr.get('eval_batch_size') or tr['batch_size']
+    per_epoch = min(math.ceil(len(y_train) / batch), tr.get('steps_per_epoch') or 10 ** 12)
+    batch_mean = tr.get('accuracy', 'per_example') == 'batch_mean'
+    shuffle = torch.Generator().manual_seed(seed)
+
+    os.makedirs(run_dir, exist_ok=True)
+    write_atomic(os.path.join(run_dir, 'config.yaml'),
+                 f'# Resolved spec of this run, trained by the PyTorch twin (bench/torch/train.py {spec_file}).\n'
+                 + yaml.safe_dump(spec, sort_keys=False))
+    env = {'twin': 'bench/torch/train.py', 'spec': spec_file, 'python': platform.python_version(),
+           'torch': torch.__version__, 'torchvision': torchvision.__version__, 'pillow': PIL.__version__,
+           'numpy': np.__version__, 'threads': torch.get_num_threads(), 'machine': platform.machine(),
+           'platform': platform.platform(), 'cpu_count': os.cpu_count(), 'device': device,
+           'gpu': torch.cuda.get_device_name(0) if device.startswith('cuda') else None, 'git_commit': git_commit(),
+           'data_source': source}
+    write_atomic(os.path.join(run_dir, 'env.json'), json.dumps(env, indent=2) + '\n')
+    write_atomic(os.path.join(run_dir, 'metrics.csv'), METRICS_HEADER + '\n')
+    history: List[dict] = []
+    started = dt.datetime.now(dt.timezone.utc).isoformat()
+
+    def summary(status: str) -> dict:
+        best = max(history, key=lambda h: h['test_accuracy'], default=None)
+        return {
+            'name': spec['name'], 'label': f'{spec.get("label") or spec["name"]} (PyTorch twin)',
+            'dataset': spec['data']['dataset'], 'status': status, 'epochs': tr['epochs'],
+            'epochs_completed': len(history),
+            'best_test_accuracy': best['test_accuracy'] if best else None,
+            'best_test_epoch': best['epoch'] if best else None,
+            'best_train_accuracy': max((h['train_accuracy'] for h in history), default=None),
+            'final_test_accuracy': history[-1]['test_accuracy'] if history else None,
+            'accuracy': tr.get('accuracy', 'per_example'),
+            'train_minutes': sum(h['train_seconds'] for h in history) / 60,
+            'eval_minutes': sum(h['eval_seconds'] for h in history) / 60,
+            'data_minutes': sum(h['data_seconds'] for h in history) / 60,
+            'params': params, 'backend': f'pytorch-{device.split(":")[0]}', 'seed': seed, 'run_dir': os.path.abspath(run_dir),
+            'started': started, 'finished': None if status == 'running' else dt.datetime.now(dt.timezone.utc).isoformat(),
+        }
+
+    def evaluate() -> Tuple[float, float]:
+        model.eval()
+        loss_sum = correct = batch_acc = 0.0
+        batches = 0
+        with torch.no_grad():
+            for i in range(0, len(y_test), eval_batch):
+                xb, yb = x_test[i:i + eval_batch].to(device), y_test[i:i + eval_batch].to(device)
+                out = model(xb)
+                loss_sum += float(loss_fn(out, yb)) * len(yb)
+                c = float((out.argmax(1) == yb).sum())
+                correct += c
+                batch_acc += c / len(yb)
+                batches += 1
+        return loss_sum / len(y_test), (batch_acc / batches if batch_mean else correct / len(y_test))
+
+    write_atomic(os.path.join(run_dir, 'summary.json'), json.dumps(summary('running'), indent=2) + '\n')
+    for epoch in range(1, tr['epochs'] + 1):
+        model.train()
+        order = torch.randperm(len(y_train), generator=shuffle)
+        loss_sum = correct = batch_acc = 0.0
+        seen = steps = 0
+        data_s = 0.0
+        t_train = time.perf_counter()
+        for step in range(per_epoch):
+            d0 = time.perf_counter()
+            idx = order[step * batch:(step + 1) * batch]
+            xb, yb = x_train[idx], y_train[idx]
+            if augment is not None:
+                xb = torch.stack([augment(im) for im in xb])
+            xb, yb = xb.to(device), yb.to(device)
+            data_s += time.perf_counter() - d0
+            out = model(xb)
+            loss = loss_fn(out, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            c = float((out.detach().argmax(1) == yb).sum())
+            loss_sum += float(loss) * len(yb)
+            correct += c
+            batch_acc += c / len(yb)
+            seen += len(yb)
+            steps += 1
+            if not math.isfinite(float(loss)):
+                raise RuntimeError(f'training loss became {float(loss)} in epoch {epoch}')
+        train_s = time.perf_counter() - t_train
+        e0 = time.perf_counter()
+        test_loss, test_acc = evaluate()
+        eval_s = time.perf_counter() - e0
+        line = {'epoch': epoch, 'train_loss': loss_sum / seen, 'train_accuracy': batch_acc / steps if batch_mean else correct / seen,
+                'test_loss': test_loss, 'test_accuracy': test_acc, 'train_seconds': train_s, 'eval_seconds': eval_s,
+                'data_seconds': data_s, 'images_per_second': seen / train_s}
+        history.append(line)
+        with open(os.path.join(run_dir, 'metrics.csv'), 'a') as f:
+            f.write(f'{epoch},{line["train_loss"]!r},{line["train_accuracy"]!r},{test_loss!r},{test_acc!r},{train_s:.3f},'
+                    f'{eval_s:.3f},{data_s:.3f},{line["images_per_second"]:.1f}\n')
+        write_atomic(os.path.join(run_dir, 'summary.json'), json.dumps(summary('running'), indent=2) + '\n')
+        log(f'epoch {epoch}/{tr["epochs"]}: train loss {line["train_loss"]:.4f} acc {line["train_accuracy"]:.4f}, '
+            f'test loss {test_loss:.4f} acc {test_acc:.4f} ({train_s:.1f} s train, {data_s:.1f} s data, {eval_s:.1f} s eval)')
+    final = summary('completed')
+    write_atomic(os.path.join(run_dir, 'summary.json'), json.dumps(final, indent=2) + '\n')
+    return final
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('target', help='a spec file, or a run folder (its config.yaml)')
+    ap.add_argument('--seed', type=int, help='random seed (default: the spec\'s)')
+    ap.add_argument('--epochs', type=int, help='train.epochs')
+    ap.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='override, as mixture run --set')
+    ap.add_argument('--data-dir', help='folder holding the dataset files')
+    ap.add_argument('--out', default=None, help='root of run folders (default: the spec\'s output.dir)')
+    ap.add_argument('--run-dir', help='exact run folder (created)')
+    ap.add_argument('--threads', type=int, help='torch threads (default: torch\'s own choice)')
+    ap.add_argument('--device', default='cpu', help='cpu (default) or cuda[:N]')
+    args = ap.parse_args(argv)
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        if args.device.startswith('cuda') and not torch.cuda.is_available():
+            raise BadInput(f'--device {args.device}: this PyTorch sees no CUDA device')
+        spec, our_params, spec_file = resolve(args.target, args.seed, args.epochs, args.set)
+        run_dir = args.run_dir or os.path.join(args.out or spec.get('output', {}).get('dir', 'results'), spec['name'],
+                                               dt.datetime.now().strftime('%Y%m%d-%H%M%S') + f'-torch-s{spec["seed"]}')
+        log(f'run folder: {run_dir}')
+        result = train(spec, spec_file, our_params, run_dir, args.data_dir, args.threads, args.device, log)
+    except BadInput as e:
+        print(f'Error: {e}', file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,21 @@
+/**
+ * Registers everything that ships with the project: block combinators, the mixture model, the
+ * architecture plugins, datasets and transforms. The registry itself knows none of them; the CLI
+ * imports this module once at start-up (base-command.ts), and so does any program that drives the
+ * modules directly and wants the built-ins (the tests do, through test/helpers.ts). Each entry is
+ * one file; adding one is one line here.
+ */
+import './blocks/alternating.js'
+import './blocks/joint.js'
+import './model/mixture.js'
+import '../plugins/heads.js'
+import '../plugins/norm.js'
+import '../plugins/token-image.js'
+import '../plugins/cnn.js'
+import '../plugins/vit.js'
+import '../plugins/perceiver.js'
+import '../plugins/resnet.js'
+import './data/official.js'
+import './data/synthetic.js'
+import './data/image-folder.js'
+import './data/transforms.js'

@@ -1,0 +1,36 @@
+/**
+ * `mixture schema`: the spec's schema (src/schema/spec.ts) and, per model, component, dataset and
+ * transform the registry holds, its parameters, as one JSON Schema document for editors.
+ */
+import {allEntries, names, type JsonSchema} from '../registry/registry.js'
+import {MODEL_META_KEYS, specSchema} from '../schema/spec.js'
+
+/** One schema for editors: stage 1 plus, per model/component type, its parameters (if/then on `type`). */
+export function editorSchema(): JsonSchema {
+  const schema = structuredClone(specSchema) as {properties: Record<string, Record<string, unknown>>; $defs?: Record<string, unknown>}
+  const entries = allEntries()
+  const byKind = (kind: string) => entries.filter((e) => e.kind === kind)
+  const branch = (e: {name: string; schema: JsonSchema}, meta: Record<string, unknown>) => ({
+    if: {properties: {type: {const: e.name}}, required: ['type']},
+    then: {...e.schema, properties: {...(e.schema.properties as object), ...meta}},
+  })
+  const partMeta = {type: {type: 'string'}, preset: {type: 'string'}}
+  const modelMeta = Object.fromEntries(MODEL_META_KEYS.map((k) => [k, specSchema.properties.model.properties[k]]))
+  schema.properties.model = {...schema.properties.model, allOf: byKind('model').map((e) => branch(e, modelMeta)), properties: {...(schema.properties.model.properties as object), type: {enum: byKind('model').map((e) => e.name)}}}
+  schema.$defs = {
+    component: {type: 'object', required: ['type'], properties: {type: {enum: byKind('component').map((e) => e.name)}}, allOf: byKind('component').map((e) => branch(e, partMeta))},
+    transform: {type: 'object', required: ['type'], properties: {type: {enum: names('transform')}}, allOf: allEntries(['transform']).map((e) => branch(e, {type: {type: 'string'}}))},
+  }
+  const data = schema.properties.data as {properties: Record<string, Record<string, unknown>>}
+  const augment = data.properties.augment as {oneOf: Record<string, unknown>[]}
+  augment.oneOf[2] = {type: 'array', items: {oneOf: [{enum: names('transform')}, {$ref: '#/$defs/transform'}]}}
+  schema.properties.data = {
+    ...data,
+    properties: {...data.properties, dataset: {...data.properties.dataset, enum: names('dataset')}},
+    allOf: allEntries(['dataset']).map((e) => ({
+      if: {properties: {dataset: {const: e.name}}, required: ['dataset']},
+      then: {properties: e.schema.properties ?? {}, ...(e.schema.required ? {required: e.schema.required} : {})},
+    })),
+  }
+  return schema
+}

@@ -1,0 +1,94 @@
+/**
+ * One epoch of a run: `trainOneEpoch` takes the epoch's training steps (seeded shuffle and
+ * augmentation, loss and accuracy read back every `train.metrics_every` steps), `evaluate` runs the
+ * test split without augmentation. Both leave the trainer's running metrics reset for the next.
+ */
+import {tf} from '../engine/tf.js'
+import type {Trainer} from '../engine/trainer.js'
+import {batches, type Pipeline, type Split} from '../data/index.js'
+import {epochAccuracy} from '../ops/metric-sums.js'
+import type {ResolvedSpec} from '../schema/spec.js'
+import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
+import type {Progress} from './progress.js'
+
+/** Upload one batch; the typed arrays may be reused by the iterator afterwards. */
+function toTensors(batch: {x: Float32Array; y: Int32Array; size: number}, size: number): [tf.Tensor4D, tf.Tensor1D] {
+  return [tf.tensor4d(batch.x, [batch.size, size, size, 3]), tf.tensor1d(batch.y, 'int32')]
+}
+
+export interface EpochPlan {
+  epoch: number
+  /** Training steps to take: the epoch's batches, at most `train.steps_per_epoch`. */
+  steps: number
+  augment: false | Pipeline
+  progress: Progress
+  /** Bars are drawn: every step moves them. */
+  bars: boolean
+  stop?: StopRequest
+  /** Run on the first batch before the first step (kernel tuning); its time is not training time. */
+  beforeFirstStep?: (x: tf.Tensor4D, y: tf.Tensor1D) => Promise<void>
+}
+
+export interface EpochTraining {
+  loss: number
+  accuracy: number
+  /** Training wall time: data loading and augmentation included, `beforeFirstStep` left out. */
+  seconds: number
+  dataSeconds: number
+  images: number
+}
+
+export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train: Split, plan: EpochPlan): Promise<EpochTraining> {
+  const size = spec.data.image_size
+  const {epoch, steps, progress} = plan
+  trainer.resetMetrics()
+  let t0 = performance.now()
+  let dataMs = 0
+  let images = 0
+  let done = 0
+  const iterator = batches(train, {batchSize: spec.train.batch_size, imageSize: size, shuffle: true, seed: spec.seed, epoch, augment: plan.augment})[Symbol.iterator]()
+  while (done < steps) {
+    const d0 = performance.now()
+    const next = iterator.next()
+    if (next.done) break
+    const [x, y] = toTensors(next.value, size)
+    dataMs += performance.now() - d0
+    if (done === 0 && plan.beforeFirstStep) {
+      const start = performance.now()
+      await plan.beforeFirstStep(x, y)
+      t0 += performance.now() - start
+    }
+    trainer.trainStep(x, y)
+    x.dispose()
+    y.dispose()
+    images += next.value.size
+    done++
+    // Let signal handlers run: on synchronous backends nothing else yields to the event loop.
+    await new Promise((r) => setImmediate(r))
+    if (plan.stop?.requested) throw new InterruptedError(`interrupted during epoch ${epoch}`, plan.stop.signal)
+    if (done % spec.train.metrics_every === 0 || done === steps) {
+      const m = await trainer.readMetrics()
+      if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(`training loss became ${m.loss} in epoch ${epoch} (by step ${done} of ${steps}); the run stopped and kept its last checkpoint. Lower train.optimizer.lr (now ${spec.train.optimizer.lr}) or check the data`)
+      progress.batch(done, {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), imagesPerSecond: (images * 1000) / (performance.now() - t0)})
+    } else if (plan.bars) {
+      progress.batch(done)
+    }
+  }
+  const m = await trainer.readMetrics()
+  return {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), seconds: (performance.now() - t0) / 1000, dataSeconds: dataMs / 1000, images}
+}
+
+/** Loss and accuracy over `split`, unaugmented, in `train.eval_batch_size` batches. */
+export async function evaluate(spec: ResolvedSpec, trainer: Trainer, split: Split): Promise<{loss: number; accuracy: number}> {
+  trainer.resetMetrics()
+  const size = spec.data.image_size
+  for (const batch of batches(split, {batchSize: spec.train.eval_batch_size ?? spec.train.batch_size, imageSize: size, shuffle: false, seed: spec.seed, epoch: 0, augment: false})) {
+    const [x, y] = toTensors(batch, size)
+    trainer.evalStep(x, y)
+    x.dispose()
+    y.dispose()
+  }
+  const m = await trainer.readMetrics()
+  trainer.resetMetrics()
+  return {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy)}
+}

@@ -1,0 +1,155 @@
+/**
+ * Training a prepared run from its next epoch to its last: each epoch trained and evaluated
+ * (epoch.ts), its metrics.csv row appended, checkpoints written (last.ckpt every
+ * `train.checkpoint_every` epochs and after the last; best.ckpt when the test accuracy improves),
+ * summary.json rewritten with a heartbeat; then `finish`, however the run ends: the final summary,
+ * the session disposed and the folder's lock released.
+ */
+import {join} from 'node:path'
+import {augmentFromConfig, numBatches} from '../data/index.js'
+import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
+import {saveCheckpoint} from './checkpoint.js'
+import {evaluate, trainOneEpoch} from './epoch.js'
+import {writeRoutes} from './kernel-routes.js'
+import type {Lock} from './lock.js'
+import {appendMetricsRow} from './metrics-file.js'
+import {currentOwner, HEARTBEAT_MS} from './owner.js'
+import {createProgress, type EpochLine, type Progress} from './progress.js'
+import {BEST_CKPT, LAST_CKPT, startAnew} from './resume.js'
+import {disposeSession, type Session} from './session.js'
+import {bestOf, summarize, writeSummary, type RunSummary, type SummaryBase} from './summary.js'
+
+export interface FitState {
+  runDir: string
+  lock: Lock
+  /** Epochs already done (a resumed run's rows up to its checkpoint). */
+  history: EpochLine[]
+  startEpoch: number
+  /** The epoch last.ckpt is after (0: none yet). */
+  checkpointEpoch: number
+  /** Draw cli-progress bars (else one line per epoch). */
+  bars?: boolean
+  stop?: StopRequest
+  log: (m: string) => void
+}
+
+/** Train from `state.startEpoch` to the last epoch; the session is disposed and the lock released however it ends. */
+export async function fit(session: Session, state: FitState): Promise<RunSummary> {
+  const {spec, backend, built, dataset} = session
+  const {runDir, history, log} = state
+  log(`run folder: ${runDir}`)
+  if (state.startEpoch > spec.train.epochs) log(`all ${spec.train.epochs} epochs are done already; nothing to train`)
+  log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${dataset.train.count} train / ${dataset.test.count} test images, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
+  const owner = currentOwner()
+  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host}
+  const running = () => writeSummary(runDir, summarize(base, history, 'running'))
+  const progress = createProgress({bars: Boolean(state.bars), write: log})
+  // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
+  let heartbeat: NodeJS.Timeout | undefined
+  let checkpointEpoch = state.checkpointEpoch
+  try {
+    running()
+    heartbeat = setInterval(running, HEARTBEAT_MS)
+    heartbeat.unref()
+    for (let epoch = state.startEpoch; epoch <= spec.train.epochs; epoch++) {
+      if (state.stop?.requested) throw new InterruptedError(`interrupted before epoch ${epoch}`, state.stop.signal)
+      const {line, tuning} = await trainAndEvaluate(session, state, epoch, progress)
+      const improved = history.every((l) => line.test_accuracy > l.test_accuracy)
+      history.push(line)
+      appendMetricsRow(runDir, line)
+      progress.endEpoch(line)
+      if (epoch === state.startEpoch) {
+        // What kernel tuning chose, and where the backend replays recorded steps (webgpu), whether it did and why not.
+        if (tuning) log(`kernel tuning: ${tuning}`)
+        const replay = session.trainer.describeStepGraphs()
+        if (replay.length > 0) log(`step replay: ${replay.join('; ')}`)
+      }
+      const meta = {
+        epoch,
+        step: session.trainer.step,
+        best_test_accuracy: bestOf(history, 'test_accuracy')!,
+        best_train_accuracy: bestOf(history, 'train_accuracy')!,
+        train_seconds: history.reduce((s, l) => s + l.train_seconds, 0),
+        eval_seconds: history.reduce((s, l) => s + l.eval_seconds, 0),
+      }
+      if (epoch % spec.train.checkpoint_every === 0 || epoch === spec.train.epochs) {
+        await saveCheckpoint(join(runDir, LAST_CKPT), 'last', built.model, session.trainer, meta)
+        checkpointEpoch = epoch
+      }
+      if (improved) await saveCheckpoint(join(runDir, BEST_CKPT), 'best', built.model, session.trainer, meta)
+      running()
+      if (state.stop?.requested) throw new InterruptedError(`interrupted after epoch ${epoch}`, state.stop.signal)
+    }
+  } catch (error) {
+    throw finish(session, state, {progress, heartbeat, base, checkpointEpoch}, error as Error)
+  }
+  return finish(session, state, {progress, heartbeat, base, checkpointEpoch})
+}
+
+/** Epoch `epoch`: its training steps (kernel tuning before the run's first), then the evaluation; its metrics.csv row, and what tuning chose. */
+async function trainAndEvaluate(session: Session, state: FitState, epoch: number, progress: Progress): Promise<{line: EpochLine; tuning?: string}> {
+  const {spec, trainer, dataset, tuner} = session
+  const steps = Math.min(numBatches(dataset.train.count, spec.train.batch_size), spec.train.steps_per_epoch ?? Infinity)
+  let tuning: string | undefined
+  // Before the run's first step: time the backend's kernel routes on its shapes (webgpu), and record the routes taken.
+  const beforeFirstStep =
+    epoch === state.startEpoch
+      ? async (x: Parameters<typeof trainer.tuneKernels>[0], y: Parameters<typeof trainer.tuneKernels>[1]) => {
+          tuning = await trainer.tuneKernels(x, y)
+          if (tuner) writeRoutes(state.runDir, tuner)
+        }
+      : undefined
+  progress.startEpoch(epoch, spec.train.epochs, steps)
+  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep})
+  const e0 = performance.now()
+  const test = await evaluate(spec, trainer, dataset.test)
+  const evalSeconds = (performance.now() - e0) / 1000
+  if (!Number.isFinite(test.loss)) throw new NonFiniteLossError(`test loss became ${test.loss} after epoch ${epoch}; the weights diverged. Lower train.optimizer.lr (now ${spec.train.optimizer.lr})`)
+  const line: EpochLine = {
+    epoch,
+    epochs: spec.train.epochs,
+    train_loss: train.loss,
+    train_accuracy: train.accuracy,
+    test_loss: test.loss,
+    test_accuracy: test.accuracy,
+    train_seconds: train.seconds,
+    eval_seconds: evalSeconds,
+    data_seconds: train.dataSeconds,
+    images_per_second: train.images / train.seconds,
+  }
+  return {line, tuning}
+}
+
+interface Ending {
+  progress: Progress
+  heartbeat: NodeJS.Timeout | undefined
+  base: SummaryBase
+  checkpointEpoch: number
+}
+
+/**
+ * The end of a run, however it came: bars and heartbeat stopped, summary.json final (completed,
+ * interrupted or failed), the session disposed, the lock released. Returns the summary; for an
+ * error, the error to throw, an interruption's message saying what is resumable and how.
+ */
+function finish(session: Session, state: FitState, end: Ending): RunSummary
+function finish(session: Session, state: FitState, end: Ending, error: Error): Error
+function finish(session: Session, state: FitState, end: Ending, error?: Error): RunSummary | Error {
+  const {spec} = session
+  const {runDir, history} = state
+  end.progress.stop()
+  clearInterval(end.heartbeat)
+  const stopped = error instanceof InterruptedError
+  const summary = summarize(end.base, history, !error ? 'completed' : stopped ? 'interrupted' : 'failed', error?.message)
+  writeSummary(runDir, summary)
+  disposeSession(session)
+  state.lock.release()
+  if (!error) return summary
+  if (!stopped) return error
+  const done = `${history.length} epoch(s) are done`
+  if (end.checkpointEpoch === 0) {
+    return new InterruptedError(`${error.message}; ${done} and nothing is resumable yet: the first checkpoint is written after epoch ${Math.min(spec.train.checkpoint_every, spec.train.epochs)}. Start again with: ${startAnew(runDir)}`, error.signal)
+  }
+  const redo = history.length > end.checkpointEpoch ? ` (resuming repeats epoch(s) ${end.checkpointEpoch + 1}–${history.length}, which finished after it)` : ''
+  return new InterruptedError(`${error.message}; ${done}, and the checkpoint after epoch ${end.checkpointEpoch} is kept in ${runDir}${redo}. Continue with: mixture run --resume ${runDir}`, error.signal)
+}

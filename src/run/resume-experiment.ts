@@ -1,0 +1,116 @@
+/**
+ * `mixture run --resume`: lock the folder, check everything (planResume: checkpoint, metrics.csv,
+ * numerics; then the spec, backend and data), and only then write — stale temp files removed, rows
+ * past the checkpoint set aside, the numerics and env records updated — and fit the epochs left.
+ */
+import {existsSync, renameSync} from 'node:fs'
+import {join} from 'node:path'
+import {resolveSpec} from '../config/resolve.js'
+import {UsageError, type StopRequest} from '../errors.js'
+import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
+import {recordResume} from './env.js'
+import {fit} from './fit.js'
+import {removeStaleTemps, RUN_LOCK, stamp} from './folders.js'
+import {pinRoutes, ROUTES_FILE} from './kernel-routes.js'
+import {acquireLock} from './lock.js'
+import {setAsideRows, writeMetricsFile} from './metrics-file.js'
+import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumerics, resumeBackend} from './numerics.js'
+import {BEST_CKPT, LAST_CKPT, planResume, runFolderConfig, type ResumePlan} from './resume.js'
+import {disposeSession, prepareSession, type Session} from './session.js'
+import type {RunSummary} from './summary.js'
+
+export interface ResumeOptions {
+  /** Restart from best.ckpt (weights only; Adam starts afresh). */
+  fromBest?: boolean
+  /** Continue although the numerics differ, or another host's lock is held. */
+  force?: boolean
+  backend?: string
+  dataDir?: string
+  bars?: boolean
+  stop?: StopRequest
+  /** The WebGPU adapter a launcher gives the resumed run (a requeued task's, a local job slot's). */
+  device?: string
+}
+
+export async function resumeExperiment(runDir: string, opts: ResumeOptions, log: (m: string) => void): Promise<RunSummary> {
+  runFolderConfig(runDir) // before the lock, which would otherwise be made in a folder that is not a run's
+  const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`, {force: opts.force, log})
+  // Recorded switches set for this process; they stay set until the run ends.
+  const adopted: string[] = []
+  let session: Session | undefined
+  let handedOver = false
+  try {
+    const plan = planResume(runDir, {fromBest: opts.fromBest})
+    session = await resumeSession(plan, opts, log, adopted)
+    await carryOut(plan, session, Boolean(opts.force), log)
+    const epoch = plan.checkpoint.meta.epoch
+    handedOver = true
+    return await fit(session, {runDir, lock, history: plan.history.map((r) => ({...r, epochs: session!.spec.train.epochs})), startEpoch: epoch + 1, checkpointEpoch: epoch, bars: opts.bars, stop: opts.stop, log})
+  } catch (error) {
+    if (!handedOver) {
+      if (session) disposeSession(session)
+      lock.release()
+    }
+    throw error
+  } finally {
+    for (const a of adopted) delete process.env[a.slice(0, a.indexOf('='))]
+  }
+}
+
+/** The run's own spec, on its recorded backend with its recorded switches and threads (`adopted` lists those set here). */
+async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: string) => void, adopted: string[]): Promise<Session> {
+  const {runDir} = plan
+  const {spec} = await resolveSpec(plan.configFile)
+  const requested = resumeBackend(runDir, plan.numerics?.backend ?? plan.envBackend, opts.backend, Boolean(opts.force))
+  if (plan.numerics) {
+    adopted.push(...adoptRecorded(plan.numerics))
+    if (adopted.length > 0) log(`numerics: as recorded in the run folder, ${adopted.join(' ')}`)
+  }
+  try {
+    return await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
+  } catch (error) {
+    if (requested && /is not available here/.test((error as Error).message)) {
+      throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here: ${(error as Error).message.replace(/ Use --backend auto.*$/, '')}. Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
+    }
+    throw error
+  }
+}
+
+/**
+ * The checks that need the session (numerics now against the record, the checkpoint against the
+ * model), then the writes: stale temps removed, rows past the checkpoint set aside, the records
+ * updated, best.ckpt made the resume point with --from-best, the folder's kernel routes pinned.
+ */
+async function carryOut(plan: ResumePlan, session: Session, force: boolean, log: (m: string) => void): Promise<void> {
+  const {runDir} = plan
+  const now = currentNumerics(session.backend, process.env, session.spec.engine)
+  const changes = plan.numerics ? checkResumeNumerics(runDir, plan.numerics, now, force) : []
+  restoreCheckpoint(plan.checkpoint, session.built.model, plan.fromBest ? undefined : session.trainer)
+  // Everything is checked; from here on the folder is written to.
+  const epoch = plan.checkpoint.meta.epoch
+  const removed = removeStaleTemps(runDir)
+  if (removed.length > 0) log(`removed ${removed.length} temp file(s) a killed process left: ${removed.join(', ')}`)
+  const when = stamp()
+  if (plan.setAside.length > 0) {
+    const name = setAsideRows(runDir, plan.setAside, when)
+    writeMetricsFile(runDir, plan.keptLines)
+    log(`${plan.setAside.length} metrics row(s) after epoch ${epoch} set aside in ${name}`)
+  }
+  const changed = recordResumedNumerics(runDir, plan.numerics, now, changes, epoch)
+  if (changed) log(`numerics changed with --force after epoch ${epoch}: ${changed.join(', ')} (recorded in numerics.json)`)
+  recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT})
+  if (plan.fromBest) {
+    if (plan.lastCkpt) {
+      const aside = `${LAST_CKPT}.${plan.lastCkpt === 'damaged' ? 'corrupt' : 'set-aside'}-${when}`
+      renameSync(join(runDir, LAST_CKPT), join(runDir, aside))
+      log(`${LAST_CKPT} kept as ${aside}`)
+    }
+    log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; Adam starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
+    const {saved: _saved, ...meta} = plan.checkpoint.meta
+    await saveCheckpoint(join(runDir, LAST_CKPT), 'last', session.built.model, session.trainer, {...meta, step: session.trainer.step})
+  } else {
+    log(`resuming ${runDir} after epoch ${epoch} (step ${plan.checkpoint.meta.step})`)
+  }
+  const routesFile = join(runDir, ROUTES_FILE)
+  if (session.tuner && !session.routesPinned && existsSync(routesFile)) log(`kernel routes: ${pinRoutes(session.tuner, routesFile)}`)
+}

@@ -1,0 +1,83 @@
+/**
+ * What a run trains with, made before its folder is written to, so that a bad spec, backend or
+ * dataset stops the run before anything is written: the engine settings in effect, the backend,
+ * the model, the dataset and the trainer.
+ */
+import {resolve} from 'node:path'
+import {tf} from '../engine/tf.js'
+import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
+import {DeviceError, type DeviceOptions} from '../engine/device.js'
+import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
+import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
+import {Trainer} from '../engine/trainer.js'
+import {buildModel, type BuiltModel} from '../model/build.js'
+import {loadDataset, type Dataset} from '../data/index.js'
+import type {ResolvedSpec} from '../schema/spec.js'
+import {UsageError} from '../errors.js'
+import {pinRoutes} from './kernel-routes.js'
+
+export interface Session {
+  /** The spec with the engine settings in effect (environment overrides applied): what config.yaml records. */
+  spec: ResolvedSpec
+  backend: BackendChoice
+  /** The backend's kernel tuner (webgpu), if it has one. */
+  tuner: KernelTuner | undefined
+  /** Whether MIXTURE_WEBGPU_ROUTES pinned the routes (a resumed folder's own routes then give way). */
+  routesPinned: boolean
+  built: BuiltModel
+  dataset: Dataset
+  trainer: Trainer
+}
+
+export interface SessionOptions {
+  /** `--backend`, or a resumed run's recorded one; else `engine.backend`, then MIXTURE_BACKEND. */
+  backend?: string
+  /** `--data-dir`, searched first (before `data.data_dir`). */
+  dataDir?: string
+  bars?: boolean
+  /** The WebGPU adapter a launcher gives the run (`--device`), over `engine.device`. */
+  device?: string
+}
+
+/** Select the backend with the run's engine settings, build the model, load the data, make the trainer. */
+export async function prepareSession(resolved: ResolvedSpec, opts: SessionOptions, log: (m: string) => void): Promise<Session> {
+  const {engine, overrides} = effectiveEngine(resolved.engine)
+  const spec: ResolvedSpec = {...resolved, engine}
+  const requested = opts.backend ?? (engine.backend !== 'auto' ? engine.backend : undefined)
+  const device: DeviceOptions =
+    opts.device !== undefined ? {device: /^\d+$/.test(opts.device) ? Number(opts.device) : opts.device, source: '--device'} : engine.device !== undefined ? {device: engine.device, source: 'engine.device'} : {}
+  let backend: BackendChoice
+  try {
+    backend = await selectBackend(requestedBackend(requested), {threads: engine.threads, webgpu: engine.webgpu, ...device})
+  } catch (error) {
+    if (error instanceof DeviceError) throw new UsageError(error.message)
+    throw error
+  }
+  log(describeBackend(backend))
+  if (device.device !== undefined && backend.name !== 'webgpu') log(`${device.source} ${device.device} chooses a WebGPU adapter; the ${backend.name} backend has none to choose, so it is not used`)
+  for (const line of overrides) log(`engine: ${line}`)
+  // Kernel routes (webgpu): pinned from MIXTURE_WEBGPU_ROUTES here, or from a resumed run's folder.
+  const tuner = kernelTuner(tf.getBackend())
+  const routesFile = pinnedRoutesFile()
+  if (routesFile) {
+    if (tuner) log(`kernel routes: ${pinRoutes(tuner, resolve(routesFile), 'MIXTURE_WEBGPU_ROUTES')}`)
+    else log(`MIXTURE_WEBGPU_ROUTES is ignored: the ${tf.getBackend()} backend has no kernel routes to pin`)
+  }
+  const built = buildModel(spec)
+  let dataset: Dataset
+  try {
+    dataset = await loadDataset(spec.data, {dataDir: opts.dataDir ?? spec.data.data_dir, log, bars: opts.bars})
+    if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
+  } catch (error) {
+    built.model.dispose()
+    throw error
+  }
+  const o = spec.train.optimizer
+  const trainer = new Trainer(built.model, {lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay})
+  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer}
+}
+
+export function disposeSession(session: Session): void {
+  session.trainer.dispose()
+  session.built.model.dispose()
+}

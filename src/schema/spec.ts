@@ -1,0 +1,158 @@
+/**
+ * What an experiment spec is: its JSON Schema (stage 1 of validation) and, from the same TypeBox
+ * definition, its TypeScript types — `ResolvedSpec` (after validation filled the defaults) and
+ * `DataOptions` (the `data:` keys every dataset shares). Model and component parameters are checked
+ * in stage 2 against each plugin's own schema (config/validate.ts), because ajv's `useDefaults` does
+ * not reach inside `oneOf`; config/editor-schema.ts stitches both into one document for editors.
+ */
+import {Type, type Static} from '@sinclair/typebox'
+import {BACKENDS} from '../engine/backend.js'
+import {engineSwitchSchema} from '../backends/webgpu/switches.js'
+import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
+
+/** `engine.device` given as a PCI bus id: `[domain:]bus:device.function` in hex (backends/webgpu/devices.ts reads the same forms). */
+export const PCI_BUS_PATTERN = '^([0-9a-fA-F]{1,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$'
+
+/** Run and sweep names: they become folder names, so no separators, no leading dot. */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
+
+/** Why `name` cannot name a run or sweep folder, or undefined when it can. */
+export function nameProblem(name: string): string | undefined {
+  if (new RegExp(NAME_PATTERN).test(name) && name.length <= 200) return undefined
+  return `${JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name)} cannot name a folder: use letters, digits, ".", "_" and "-", starting with a letter or digit (no "/" or ".."), at most 200 characters`
+}
+
+/** One item of a `data.augment` list as a resolved spec holds it: the transform's name and its parameters. */
+export type TransformSpec = {type: string} & Record<string, unknown>
+
+const paperAugment = Type.Object(
+  {
+    hflip: withDefault(Type.Boolean({description: 'random horizontal flip, p = 0.5'}), true),
+    brightness: withDefault(Type.Number({minimum: 0, maximum: 1, description: 'brightness factor drawn from [1-b, 1+b]'}), 0.5),
+    hue: withDefault(Type.Number({minimum: 0, maximum: 0.5, description: 'hue shift drawn from [-h, h]'}), 0.25),
+  },
+  {additionalProperties: false},
+)
+
+const transformItem = oneOf([Type.String(), Type.Unsafe<TransformSpec>(Type.Object({type: Type.String()}))])
+
+// The dataset's own keys (data.synthetic, data.root, ...) are checked in stage 2 against its registry schema.
+const dataSchema = openObject({
+  dataset: Type.String({description: "a registered dataset: cifar10, cifar100, stl10, fashion_mnist, mnist, synthetic, image_folder, or a plugin's (mixture list dataset)"}),
+  image_size: withDefault(Type.Integer({minimum: 2, maximum: 1024, description: 'square side the images are resized or padded to (image_folder without it: the side its images share)'}), 32),
+  data_dir: Type.Optional(Type.String({description: 'folder holding the dataset files (else --data-dir, MIXTURE_DATA, the user cache)'})),
+  label_mode: withDefault(enumOf(['fine', 'coarse'], {description: 'CIFAR-100 labels'}), 'fine'),
+  resize: Type.Optional(
+    enumOf(['pil_bilinear', 'bilinear', 'pad'], {
+      description:
+        "how images of another size reach image_size: pil_bilinear = Pillow's Image.resize(BILINEAR), antialiased when downscaling (torchvision's Resize on PIL images); bilinear = 4-tap, no antialiasing; pad = centred zeros (default: pad for (Fashion-)MNIST up to a larger size, pil_bilinear otherwise)",
+    }),
+  ),
+  train_limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'use only the first N training images'})),
+  test_limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'use only the first N test images'})),
+  augment: Type.Optional(
+    oneOf([constant(false), paperAugment, Type.Array(transformItem)], {
+      description: "training augmentation: false, the paper's {hflip, brightness, hue}, or a list of transforms ([hflip, {type: random_crop, padding: 4}, ...]; mixture list transform)",
+    }),
+  ),
+})
+
+/** The keys of `data:` that every dataset shares; the others belong to the dataset's registry schema. */
+export const DATA_KEYS: readonly string[] = Object.keys(dataSchema.properties)
+
+/**
+ * The `data:` keys every dataset shares, as a dataset's `load` (and `loadDataset`) gets them:
+ * `image_size` settled (validation fills it, from the images where the dataset can tell), the other
+ * defaults possibly left to the reader; plus the dataset's own keys.
+ */
+export type DataOptions = Static<typeof dataSchema> & {image_size: number} & Record<string, unknown>
+
+const optimizerSchema = Type.Object(
+  {
+    type: withDefault(enumOf(['adam']), 'adam'),
+    lr: withDefault(Type.Number({exclusiveMinimum: 0}), 0.001),
+    weight_decay: withDefault(Type.Number({minimum: 0, description: 'coupled L2 (PyTorch Adam weight_decay), on every trainable tensor'}), 0.0001),
+    betas: withDefault(Type.Unsafe<[number, number]>({type: 'array', items: {type: 'number', minimum: 0, exclusiveMaximum: 1}, minItems: 2, maxItems: 2}), [0.9, 0.999]),
+    eps: withDefault(Type.Number({exclusiveMinimum: 0}), 1e-8),
+  },
+  {additionalProperties: false},
+)
+
+const trainSchema = Type.Object(
+  {
+    epochs: withDefault(Type.Integer({minimum: 1, maximum: 100_000}), 50),
+    batch_size: withDefault(Type.Integer({minimum: 1, maximum: 65536}), 64),
+    eval_batch_size: Type.Optional(Type.Integer({minimum: 1, maximum: 65536, description: 'defaults to batch_size'})),
+    steps_per_epoch: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'cap on training steps per epoch (quick runs); default: the whole training set'})),
+    optimizer: withDefault(optimizerSchema, {}),
+    loss: withDefault(enumOf(['cross_entropy']), 'cross_entropy'),
+    metrics_every: withDefault(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'read loss/accuracy back from the device every N steps'}), 25),
+    accuracy: withDefault(
+      enumOf(['per_example', 'batch_mean'], {
+        description:
+          "an epoch's train and test accuracy: per_example = correct / examples; batch_mean = the mean of per-batch accuracies (the paper's definition: a short last batch weighs as much as a full one)",
+      }),
+      'per_example',
+    ),
+    checkpoint_every: withDefault(Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs between checkpoints'}), 1),
+  },
+  {additionalProperties: false},
+)
+
+const modelSchema = openObject({
+  type: Type.String({description: 'mixture, or a baseline: resnet18, vit_classifier, perceiver_classifier, cnn_classifier'}),
+  preset: Type.Optional(Type.String()),
+  init: withDefault(enumOf(['torch', 'tfjs'], {description: 'torch: what the PyTorch module does, its own init loop included (module defaults U(±1/√fan_in); torchvision ResNet convs kaiming normal fan_out); tfjs: Glorot/He'}), 'torch'),
+  num_classes: withDefault(nullableInteger({minimum: 2, maximum: 1_000_000, description: "null = the dataset's"}), null),
+})
+
+const engineSchema = Type.Object(
+  {
+    backend: withDefault(enumOf(BACKENDS), 'auto'),
+    threads: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'CPU threads (null = all cores; MIXTURE_THREADS overrides)'}), null),
+    webgpu: withDefault(filledObject(engineSwitchSchema()), {}),
+    // No default: a spec without it resolves (and hashes) as before.
+    device: Type.Optional(
+      Type.Unsafe<number | string>({
+        type: ['integer', 'string'],
+        minimum: 0,
+        maximum: 255,
+        pattern: PCI_BUS_PATTERN,
+        patternMessage: 'is neither an adapter index nor a PCI bus id like 0000:3b:00.0',
+        description:
+          "webgpu: the adapter to train on, by index (mixture lists them when the index is wrong) or PCI bus id (0000:3b:00.0, as nvidia-smi --query-gpu=pci.bus_id gives it); unset: the GPU Slurm allocated, else Dawn's choice",
+      }),
+    ),
+  },
+  {additionalProperties: false},
+)
+
+const outputSchema = Type.Object({dir: withDefault(Type.String({description: 'root of run folders'}), 'results')}, {additionalProperties: false})
+
+export const specSchema = Type.Object(
+  {
+    name: Type.String({pattern: NAME_PATTERN, maxLength: 200, description: 'run name; results go to <output.dir>/<name>/'}),
+    label: Type.Optional(Type.String({description: "model name as the paper's tables write it"})),
+    description: Type.Optional(Type.String()),
+    extends: Type.Optional(Type.String({description: 'base spec this one overrides (resolved relative to this file)'})),
+    plugins: withDefault(Type.Array(Type.String(), {description: 'plugin files (.js/.mjs) that register components'}), []),
+    seed: withDefault(Type.Integer({minimum: 0, maximum: 4294967295}), 42),
+    data: dataSchema,
+    model: modelSchema,
+    train: withDefault(trainSchema, {}),
+    engine: withDefault(engineSchema, {}),
+    output: withDefault(outputSchema, {}),
+  },
+  {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://mixture-models.dev/spec.schema.json',
+    title: 'mixture-models experiment spec',
+    additionalProperties: false,
+  },
+)
+
+/** A spec after validation: extends and overrides applied, every default filled, plugin paths absolute. */
+export type ResolvedSpec = Resolved<typeof specSchema>
+
+/** Keys of the model object that belong to the spec, not to the model plugin's parameters. */
+export const MODEL_META_KEYS = ['type', 'preset', 'init', 'num_classes'] as const
