@@ -14,3 +14,15 @@ export const backendFlag = Flags.string({
   summary: 'TensorFlow.js backend: auto, tensorflow, webgpu, native, wasm or cpu (default: MIXTURE_BACKEND, else auto).',
   options: ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'],
 })
+
+export const ckptFlag = Flags.string({
+  summary: 'Which checkpoint of the run: best (weights at the best test accuracy) or last (after the last checkpointed epoch).',
+  options: ['best', 'last'],
+  default: 'best',
+})
+
+/** The backend of a command that uses a trained run: the one the run recorded unless named. */
+export const runBackendFlag = Flags.string({
+  summary: 'TensorFlow.js backend (default: the one the run recorded in numerics.json, so that numbers equal training\'s; another may differ in the last digits).',
+  options: ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'],
+})

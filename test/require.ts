@@ -2,11 +2,12 @@
  * What a test suite needs that a machine may lack (the native addon, a WebGPU adapter, a dataset
  * package, ...), in one list. Without it a suite is skipped, saying why, and every one of its tests
  * is counted as skipped; with MIXTURE_REQUIRE naming it (CI sets
- * MIXTURE_REQUIRE=native,webgpu,fashion_mnist,chromium,slurm) the suite fails instead, saying what is missing, so
+ * MIXTURE_REQUIRE=native,webgpu,fashion_mnist,chromium,torch,slurm) the suite fails instead, saying what is missing, so
  * that a run cannot pass by skipping.
  *
  * To add a requirement: a line in REQUIREMENTS, then `skipUnless('<name>', whyMissing)` in the suite.
  */
+import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 import {it as nodeIt, test as nodeTest} from 'node:test'
@@ -18,6 +19,7 @@ export const REQUIREMENTS: Record<string, string> = {
   webgpu: 'a WebGPU adapter: a GPU, or Mesa\'s software Vulkan device (apt-get install libvulkan1 mesa-vulkan-drivers; eval "$(bash bench/gpu/lavapipe.sh)")',
   fashion_mnist: 'Debian\'s dataset-fashion-mnist package (/usr/share/datasets/fashion-mnist/)',
   chromium: 'a headless browser for the HTML report\'s test: apt-get install chromium (or MIXTURE_CHROMIUM=<executable>)',
+  torch: 'PyTorch for loading exported weights into the reference models: apt-get install python3-torch python3-torchvision (used by /usr/bin/python3)',
   slurm: 'Slurm\'s controller, node daemon and client commands, run as root: apt-get install slurmctld slurmd slurm-client (the suite starts a one-node cluster of its own)',
 }
 
@@ -56,6 +58,13 @@ export function needing(need: string, missing: string | false | undefined): {ski
     return nodeIt(name, {...options, skip}, fn as () => void)
   }) as TestFn
   return {skip, it: skipped, test: skipped}
+}
+
+/** Why /usr/bin/python3 cannot import torch and torchvision, or false when it can. */
+export function torchMissing(): string | false {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], {encoding: 'utf8', timeout: 60_000})
+  if (r.error) return `/usr/bin/python3 cannot be run (${r.error.message})`
+  return r.status === 0 ? false : `/usr/bin/python3 cannot import torch and torchvision (${r.stderr.trim().split('\n').pop()})`
 }
 
 /** The addon file `npm run build:native` makes; the native suites skip only when it does not exist. */

@@ -4,6 +4,7 @@
  * `Image.resize(BILINEAR)`, antialiased when downscaling; `bilinear`, 4-tap without antialiasing),
  * then greyscale replicated into three channels.
  */
+import {DATASETS} from './catalog.js'
 import {DataError} from './errors.js'
 import type {RawImages} from './formats.js'
 import {greyToRgb, padGreyToRgb, padImages, resizeBilinear, resizePil} from './resize.js'
@@ -13,6 +14,18 @@ export type ResizeMode = 'pil_bilinear' | 'bilinear' | 'pad'
 export const RESIZE_MODES: readonly ResizeMode[] = ['pil_bilinear', 'bilinear', 'pad']
 /** The words the load log uses for each mode. */
 export const RESIZE_WORDS: Record<ResizeMode, string> = {pil_bilinear: 'Pillow bilinear (antialiased) resize', bilinear: '4-tap bilinear resize', pad: 'zero padding'}
+
+/**
+ * How images of another size reach `image_size` for `dataset`: `data.resize`, else zero padding for
+ * MNIST and Fashion-MNIST up to at least their 28×28, and Pillow's bilinear for everything else
+ * (image folders too).
+ */
+export function resizeMode(dataset: string, cfg: {image_size: number; resize?: unknown}): ResizeMode {
+  if (RESIZE_MODES.includes(cfg.resize as ResizeMode)) return cfg.resize as ResizeMode
+  const info = DATASETS[dataset]
+  const isGrey = dataset === 'mnist' || dataset === 'fashion_mnist'
+  return isGrey && info && cfg.image_size >= info.nativeSize ? 'pad' : 'pil_bilinear'
+}
 
 /** Brings native-size images to `size` (pad or resize) and to 3 channels; `file` names them in errors. */
 export function fit(raw: RawImages, size: number, mode: ResizeMode, file: string): Uint8Array {

@@ -19,7 +19,7 @@ import {basename, join, relative, resolve} from 'node:path'
 import cliProgress from 'cli-progress'
 import {registerDataset, type DataOptions, type DatasetContext, type DatasetSplit, type LoadedData} from '../registry/registry.js'
 import {DataError} from './errors.js'
-import {fit, type ResizeMode} from './fit.js'
+import {fit, resizeMode, type ResizeMode} from './fit.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
 import {centreSquare, decodeImage, IMAGE_EXTENSIONS, imageDimensions, isImageFile, type DecodedImage} from './images.js'
 import {userCacheDir} from './locate.js'
@@ -292,7 +292,7 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
   const t0 = performance.now()
   const root = resolve(p.root)
   const size = p.image_size
-  const mode = (p.resize as ResizeMode | undefined) ?? 'pil_bilinear'
+  const mode = resizeMode('image_folder', {image_size: size, resize: p.resize})
   const layout = scanImageFolder(p)
   const splits = {train: balancedLimit(layout.train, ctx.limits.train), test: balancedLimit(layout.test, ctx.limits.test)}
   const all = [...splits.train.map((item) => ({...item, split: 'train' as const})), ...splits.test.map((item) => ({...item, split: 'test' as const}))]

@@ -15,7 +15,7 @@ import {readFile, stat} from 'node:fs/promises'
 import {registerDataset, type DataOptions, type DatasetContext, type LoadedData} from '../registry/registry.js'
 import {DATASETS, OFFICIAL_COUNTS, type DatasetInfo} from './catalog.js'
 import {DataError} from './errors.js'
-import {fit, RESIZE_WORDS, type ResizeMode} from './fit.js'
+import {fit, resizeMode, RESIZE_WORDS} from './fit.js'
 import {CIFAR10_FORMAT, cifar100Format, decodeCifarFiles, decodeIdxPair, decodeStl10, maybeGunzip, type CifarFormat, type RawImages} from './formats.js'
 import {locateDataset} from './locate.js'
 
@@ -76,8 +76,7 @@ async function loadOfficial(info: DatasetInfo, cfg: DataOptions, ctx: DatasetCon
   const names = classNames(info, cfg)
   const t0 = performance.now()
   const located = locateDataset(name, [ctx.dataDir, cfg.data_dir])
-  const isGrey = name === 'mnist' || name === 'fashion_mnist'
-  const mode = (cfg.resize as ResizeMode | undefined) ?? (isGrey && size >= info.nativeSize ? 'pad' : 'pil_bilinear')
+  const mode = resizeMode(name, cfg)
   const [trainRaw, testRaw] = await Promise.all([
     loadRaw(name, located.paths, info, cfg, 'train', ctx.limits.train),
     loadRaw(name, located.paths, info, cfg, 'test', ctx.limits.test),

@@ -10,6 +10,7 @@
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {parse} from 'csv-parse/sync'
+import {stringify} from 'csv-stringify/sync'
 import type {TopLevelSpec} from 'vega-lite'
 
 import {displayPath} from '../fs/display-path.js'
@@ -41,6 +42,11 @@ export function parseConfusionCsv(text: string): {classes: string[]; counts: num
     })
   })
   return {classes, counts}
+}
+
+/** confusion.csv text for `counts[true][predicted]` over `classes` (the layout parseConfusionCsv reads). */
+export function renderConfusionCsv(classes: string[], counts: number[][]): string {
+  return stringify([['true\\predicted', ...classes], ...counts.map((row, i) => [classes[i], ...row.map(String)])])
 }
 
 /** Every `<run>/eval/*\/confusion.csv`, by folder name; a file that cannot be read is a warning, not a failure. */

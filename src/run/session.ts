@@ -6,7 +6,7 @@
 import {resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
-import {DeviceError, type DeviceOptions} from '../engine/device.js'
+import {deviceRequest} from '../engine/device.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
@@ -44,15 +44,8 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   const {engine, overrides} = effectiveEngine(resolved.engine)
   const spec: ResolvedSpec = {...resolved, engine}
   const requested = opts.backend ?? (engine.backend !== 'auto' ? engine.backend : undefined)
-  const device: DeviceOptions =
-    opts.device !== undefined ? {device: /^\d+$/.test(opts.device) ? Number(opts.device) : opts.device, source: '--device'} : engine.device !== undefined ? {device: engine.device, source: 'engine.device'} : {}
-  let backend: BackendChoice
-  try {
-    backend = await selectBackend(requestedBackend(requested), {threads: engine.threads, webgpu: engine.webgpu, ...device})
-  } catch (error) {
-    if (error instanceof DeviceError) throw new UsageError(error.message)
-    throw error
-  }
+  const device = deviceRequest(opts.device, engine.device)
+  const backend = await selectBackend(requestedBackend(requested), {threads: engine.threads, webgpu: engine.webgpu, ...device})
   log(describeBackend(backend))
   if (device.device !== undefined && backend.name !== 'webgpu') log(`${device.source} ${device.device} chooses a WebGPU adapter; the ${backend.name} backend has none to choose, so it is not used`)
   for (const line of overrides) log(`engine: ${line}`)

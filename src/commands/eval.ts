@@ -1,0 +1,64 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../base-command.js'
+import {evaluateRun} from '../evaluate/evaluate-run.js'
+import {EVAL_SPLITS, type EvalResult} from '../evaluate/types.js'
+import {ckptFlag, runBackendFlag} from '../flags.js'
+import type {CheckpointChoice} from '../run/load-run.js'
+
+export default class Eval extends BaseCommand<typeof Eval> {
+  static summary = "Evaluate a run's checkpoint on a split: loss, top-1, top-5, per-class accuracy, confusion matrix."
+  static description = [
+    "Runs the checkpoint exactly as training evaluated after each epoch (same batches, batch size, transforms, forward pass and backend), so on the test split loss and accuracy equal the row metrics.csv has for the checkpoint's epoch; the output says whether they do.",
+    'Writes <run>/eval/<split>-<ckpt>/: metrics.json, confusion.csv (the layout `mixture report` draws), per-class.csv, and the heatmap as confusion.svg, confusion.png and confusion.vl.json. Nothing else in the run folder is changed. With --json prints the metrics.json document.',
+    '--split train evaluates the training images without augmentation (training itself reports a running accuracy over augmented batches, which differs). --split val needs a validation split held out of the training images (data.val_split), which runs of this version do not have.',
+  ].join('\n\n')
+
+  static examples = [
+    {description: 'The best checkpoint on the test split:', command: '<%= config.bin %> <%= command.id %> results/quickstart/20261126-101500-1a2b3c4d'},
+    {description: 'The last checkpoint on the training images, as JSON:', command: '<%= config.bin %> <%= command.id %> results/quickstart/20261126-101500-1a2b3c4d --ckpt last --split train --json'},
+  ]
+
+  static args = {run: Args.string({required: true, description: 'Run folder (results/<name>/<stamp>-<hash>/)'})}
+  static flags = {
+    ckpt: ckptFlag,
+    split: Flags.string({summary: 'Which split to evaluate.', options: [...EVAL_SPLITS], default: 'test'}),
+    'data-dir': Flags.directory({summary: 'Folder holding the dataset files; when given, the only place searched.'}),
+    backend: runBackendFlag,
+    progress: Flags.boolean({summary: 'Progress bars on stderr while the dataset loads (default: on when stderr is a terminal).', allowNo: true}),
+  }
+
+  async run(): Promise<EvalResult> {
+    const {args, flags} = await this.parse(Eval)
+    const result = await evaluateRun({
+      run: args.run,
+      ckpt: flags.ckpt as CheckpointChoice,
+      split: flags.split as EvalResult['split'],
+      dataDir: flags['data-dir'],
+      backend: flags.backend,
+      bars: !this.jsonEnabled() && (flags.progress ?? (process.stderr.isTTY && !process.env.CI)),
+      log: (m) => this.note(m),
+    })
+    if (!this.jsonEnabled()) this.log(describeEval(result))
+    return result
+  }
+}
+
+/** The human summary: the headline numbers, the comparison with training, the worst classes, the folder. */
+export function describeEval(r: EvalResult): string {
+  const f = (v: number) => v.toFixed(4)
+  const lines = [
+    `${r.split} split, ${r.checkpoint}.ckpt (epoch ${r.epoch}), ${r.examples} examples: loss ${f(r.loss)}, top-1 ${f(r.accuracy)}${r.accuracy_definition === 'batch_mean' ? ' (mean of batch accuracies)' : ''}, top-${r.top_k} ${f(r.top_k_accuracy)}`,
+  ]
+  if (r.training) {
+    lines.push(
+      r.training.equal
+        ? `equal to what training wrote for epoch ${r.epoch} (test_loss ${r.training.loss}, test_accuracy ${r.training.accuracy})`
+        : `training wrote test_loss ${r.training.loss}, test_accuracy ${r.training.accuracy} for epoch ${r.epoch}; this evaluation differs (another backend, thread count or engine switch sums in another order)`,
+    )
+  }
+  const worst = [...r.per_class].filter((c) => c.accuracy !== null).sort((a, b) => a.accuracy! - b.accuracy!).slice(0, 3)
+  if (worst.length > 0) lines.push(`lowest per-class accuracy: ${worst.map((c) => `${c.class} ${f(c.accuracy!)}`).join(', ')}`)
+  if (r.predicted_outside_classes > 0) lines.push(`${r.predicted_outside_classes} example(s) were predicted as outputs past the dataset's ${r.classes.length} classes`)
+  lines.push(`written to ${r.out_dir}`)
+  return lines.join('\n')
+}

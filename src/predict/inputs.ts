@@ -1,0 +1,89 @@
+/**
+ * Images for `mixture predict`: the files and folders given, expanded (a folder gives every image
+ * file under it, sorted), decoded (images.ts) and brought to the run's input the way its dataset
+ * was loaded — centre-cropped to a square, then padded or resized to `image_size` as the run's
+ * `data.resize` (or its dataset's default) does — and converted to floats by the run's evaluation
+ * transforms (pixels scaled to [0, 1], then `normalize` where `data.augment` has one), exactly as
+ * evaluation batches are.
+ */
+import {existsSync, readdirSync, statSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {UsageError} from '../errors.js'
+import type {ResolvedSpec} from '../schema/spec.js'
+import {batches, type Split} from '../data/batches.js'
+import {DataError} from '../data/errors.js'
+import {fit} from '../data/fit.js'
+import {centreSquare, IMAGE_EXTENSIONS, isImageFile, readImage} from '../data/images.js'
+import {resizeMode, type ResizeMode} from '../data/fit.js'
+import {pipelinesFromConfig, type AugmentConfig} from '../data/pipeline.js'
+
+/** Every image file under `dir`, sorted by path. */
+function imagesUnder(dir: string): string[] {
+  const out: string[] = []
+  for (const entry of readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) out.push(...imagesUnder(path))
+    else if (entry.isFile() && isImageFile(path)) out.push(path)
+  }
+  return out
+}
+
+/** The image files that `paths` name: files as given, folders expanded; a missing path or an empty folder is a UsageError. */
+export function expandInputs(paths: string[]): string[] {
+  if (paths.length === 0) throw new UsageError('give one or more image files (PNG, JPEG, ...) or folders of them after the run folder')
+  const files: string[] = []
+  for (const p of paths) {
+    const path = resolve(p)
+    if (!existsSync(path)) throw new UsageError(`${path} does not exist: give image files (${IMAGE_EXTENSIONS.join(', ')}) or folders holding them`)
+    if (statSync(path).isDirectory()) {
+      const found = imagesUnder(path)
+      if (found.length === 0) throw new UsageError(`${path} holds no image files (${IMAGE_EXTENSIONS.join(', ')}), in it or in its subfolders`)
+      files.push(...found)
+    } else {
+      files.push(path)
+    }
+  }
+  return files
+}
+
+/** How the run's images reached image_size, for messages and the result. */
+export function describeResize(spec: ResolvedSpec): ResizeMode {
+  return resizeMode(spec.data.dataset, spec.data)
+}
+
+/** One image file at the run's input size: uint8 S×S×3. */
+async function loadInput(file: string, spec: ResolvedSpec): Promise<Uint8Array> {
+  const size = spec.data.image_size
+  const mode = describeResize(spec)
+  let decoded
+  try {
+    decoded = await readImage(file)
+  } catch (error) {
+    if (!(error instanceof DataError)) throw error
+    throw new DataError(`${error.message.replace(/\.$/, '')}; give image files (${IMAGE_EXTENSIONS.join(', ')}) that an image viewer opens, or leave this one out.`)
+  }
+  const square = centreSquare(decoded)
+  try {
+    return fit({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, file)
+  } catch (error) {
+    if (!(error instanceof DataError) || mode !== 'pad') throw error
+    throw new DataError(
+      `${file} is ${square.side}×${square.side} after cropping to a square, larger than the run's ${size}×${size} input, and the run zero-pads its images to ${size}×${size} (data.resize: pad) instead of resizing them, so this image cannot reach the input the way the training images did. Resize it to the dataset's size (or at most ${size}×${size}) first.`,
+    )
+  }
+}
+
+/** The images as one evaluation split (labels 0), ready for `batches()` with `augment: false`. */
+export async function loadInputs(files: string[], spec: ResolvedSpec): Promise<Split> {
+  const size = spec.data.image_size
+  const px = size * size * 3
+  const images = new Uint8Array(files.length * px)
+  for (const [i, file] of files.entries()) images.set(await loadInput(file, spec), i * px)
+  const evalTransforms = pipelinesFromConfig(spec.data.augment as AugmentConfig).eval || undefined
+  return {images, labels: new Uint8Array(files.length), count: files.length, evalTransforms}
+}
+
+/** The float batches of `split` (N×S×S×3), as evaluation makes them. */
+export function inputBatches(split: Split, spec: ResolvedSpec, batchSize: number): ReturnType<typeof batches> {
+  return batches(split, {batchSize, imageSize: spec.data.image_size, shuffle: false, seed: spec.seed, epoch: 0, augment: false})
+}

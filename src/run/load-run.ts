@@ -1,0 +1,173 @@
+/**
+ * A trained run, opened for use: its folder checked, its resolved spec (`config.yaml`) read, the
+ * model built and one of its checkpoints (`best.ckpt` or `last.ckpt`) checked completely and
+ * restored. What `mixture eval`, `predict` and `export` start from. Nothing in the folder is written.
+ *
+ * The backend: the one the run recorded in `numerics.json` (with its thread count and engine
+ * switches), so that an evaluation gives the numbers training printed; `backend` names another
+ * (numbers may then differ in the last digits).
+ */
+import {existsSync, readFileSync, statSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {UsageError} from '../errors.js'
+import {resolveSpec} from '../config/resolve.js'
+import type {ResolvedSpec} from '../schema/spec.js'
+import {datasetEntry, datasetOptions} from '../data/load.js'
+import {requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
+import {kernelTuner} from '../engine/kernel-tuning.js'
+import {tf} from '../engine/tf.js'
+import {buildModel, type BuiltModel} from '../model/build.js'
+import {CheckpointError, readCheckpoint, restoreCheckpoint, verifyCheckpoint, type CheckpointMeta, type LoadedCheckpoint} from './checkpoint.js'
+import {adoptRecorded, readNumerics} from './numerics.js'
+import {BEST_CKPT, LAST_CKPT} from './resume.js'
+
+export const CHECKPOINT_CHOICES = ['best', 'last'] as const
+export type CheckpointChoice = (typeof CHECKPOINT_CHOICES)[number]
+
+/** Where a webgpu run keeps the kernel routes it took (the name experiment.ts writes). */
+const ROUTES_FILE = 'kernel-routes.json'
+
+export interface OpenRunOptions {
+  /** Which checkpoint to restore (default best). */
+  ckpt?: CheckpointChoice
+  /** A backend other than the recorded one (`auto`, `cpu`, ...). */
+  backend?: string
+  /** Diagnostics (stderr). */
+  log?: (message: string) => void
+}
+
+export interface OpenedRun {
+  runDir: string
+  spec: ResolvedSpec
+  checkpoint: {name: CheckpointChoice; file: string; meta: CheckpointMeta}
+  built: BuiltModel
+  backend: BackendChoice
+  /** One name per model output: the dataset's class names, then `output <i>` for outputs past them. */
+  outputNames: string[]
+  /** The dataset's classes (fewer than the outputs where a head is wider, as the paper's ResNet-18). */
+  classNames: string[]
+  dispose(): void
+}
+
+/** The run folder `dir` resolved, or a UsageError saying why it is not one. */
+export function runFolder(dir: string): {runDir: string; configFile: string} {
+  const runDir = resolve(dir)
+  if (!existsSync(runDir)) throw new UsageError(`${runDir} does not exist: give a run folder (results/<name>/<stamp>-<hash>/, the folder that holds config.yaml, metrics.csv and best.ckpt)`)
+  if (!statSync(runDir).isDirectory()) throw new UsageError(`${runDir} is a file, not a run folder: give the folder that holds config.yaml, metrics.csv and best.ckpt`)
+  const configFile = join(runDir, 'config.yaml')
+  if (!existsSync(configFile)) {
+    throw new UsageError(`${runDir} is not a run folder: it has no config.yaml. Give one run's folder (results/<name>/<stamp>-<hash>/); a sweep's index.json lists its runs`)
+  }
+  return {runDir, configFile}
+}
+
+/** The checkpoint file of `ckpt` in a run folder, or a UsageError saying what there is instead. */
+export function checkpointFile(runDir: string, ckpt: CheckpointChoice): string {
+  const file = join(runDir, ckpt === 'best' ? BEST_CKPT : LAST_CKPT)
+  if (existsSync(file)) return file
+  const other = ckpt === 'best' ? 'last' : 'best'
+  const otherExists = existsSync(join(runDir, other === 'best' ? BEST_CKPT : LAST_CKPT))
+  throw new UsageError(
+    `${runDir} has no ${ckpt}.ckpt: ${otherExists ? `use --ckpt ${other}, or ` : 'the run stopped before its first epoch finished; '}train it further with mixture run --resume ${runDir}` +
+      `${otherExists ? '' : ` or anew with mixture run ${join(runDir, 'config.yaml')}`}`,
+  )
+}
+
+/** The checkpoint, read and checked; damage is reported with what can be used instead. */
+function readChecked(runDir: string, file: string, name: CheckpointChoice): LoadedCheckpoint {
+  try {
+    return readCheckpoint(file)
+  } catch (error) {
+    if (!(error instanceof CheckpointError)) throw error
+    const other: CheckpointChoice = name === 'best' ? 'last' : 'best'
+    let sound: boolean
+    try {
+      verifyCheckpoint(join(runDir, `${other}.ckpt`))
+      sound = true
+    } catch {
+      sound = false
+    }
+    const anew = `mixture run ${join(runDir, 'config.yaml')}`
+    const advice = sound ? `Use --ckpt ${other} (${other}.ckpt is sound), or train the run anew with: ${anew}` : `Train the run anew with: ${anew}`
+    throw new CheckpointError(error.file, error.problem, 'is corrupt', `Nothing was changed. ${advice}`)
+  }
+}
+
+/** Class names of the run's dataset from its registry entry (no images loaded), one per model output. */
+function namesOf(spec: ResolvedSpec, outputs: number, log: (m: string) => void): {classNames: string[]; outputNames: string[]} {
+  let classNames: string[]
+  try {
+    const entry = datasetEntry(spec.data.dataset)
+    classNames = entry.classNames(datasetOptions(entry, spec.data))
+  } catch (error) {
+    log(`note: the class names of ${spec.data.dataset} are not available here (${(error as Error).message.replace(/\.$/, '')}); classes are named by index`)
+    classNames = Array.from({length: Math.min(outputs, spec.model.num_classes ?? outputs)}, (_, i) => String(i))
+  }
+  const outputNames = Array.from({length: outputs}, (_, i) => classNames[i] ?? `output ${i}`)
+  return {classNames, outputNames}
+}
+
+/** Open a run folder: spec, model, checkpoint restored, on the recorded backend (see the module comment). */
+export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<OpenedRun> {
+  const log = opts.log ?? (() => undefined)
+  const {runDir, configFile} = runFolder(dir)
+  const name = opts.ckpt ?? 'best'
+  const file = checkpointFile(runDir, name)
+  const checkpoint = readChecked(runDir, file, name)
+  const {spec} = await resolveSpec(configFile)
+  const backend = await recordedBackend(runDir, opts.backend, log)
+  pinRecordedRoutes(runDir, log)
+  const built = buildModel(spec)
+  try {
+    restoreCheckpoint(checkpoint, built.model)
+  } catch (error) {
+    built.model.dispose()
+    throw error
+  }
+  const outputs = built.model.outputs[0].shape[1] as number
+  const names = namesOf(spec, outputs, log)
+  return {
+    runDir,
+    spec,
+    checkpoint: {name, file, meta: checkpoint.meta},
+    built,
+    backend,
+    ...names,
+    dispose: () => built.model.dispose(),
+  }
+}
+
+/**
+ * Where the backend chooses kernels by timing them (webgpu), take the routes the run took
+ * (kernel-routes.json), as a resumed run does, so that products and convolutions sum as in training.
+ */
+function pinRecordedRoutes(runDir: string, log: (m: string) => void): void {
+  const tuner = kernelTuner(tf.getBackend())
+  const file = join(runDir, ROUTES_FILE)
+  if (!tuner || !existsSync(file)) return
+  try {
+    log(`kernel routes: ${tuner.pin(JSON.parse(readFileSync(file, 'utf8')), file, `restore ${ROUTES_FILE}, or delete it to use the backend's default kernels`)}`)
+  } catch (error) {
+    throw new UsageError(`cannot use the kernel routes in ${file}: ${(error as Error).message}`)
+  }
+}
+
+/**
+ * Activate the backend the run recorded (numerics.json, else env.json's for older folders), with its
+ * threads and engine switches where this process sets none; `asked` overrides it.
+ */
+async function recordedBackend(runDir: string, asked: string | undefined, log: (m: string) => void): Promise<BackendChoice> {
+  const numerics = readNumerics(runDir)
+  if (asked && asked !== 'auto') return selectBackend(requestedBackend(asked))
+  if (asked === 'auto' || !numerics) return selectBackend(requestedBackend(asked))
+  const set = adoptRecorded(numerics)
+  if (set.length > 0) log(`numerics: as recorded in the run folder, ${set.join(' ')}`)
+  try {
+    return await selectBackend(requestedBackend(numerics.backend))
+  } catch (error) {
+    throw new UsageError(
+      `${runDir} ran on the ${numerics.backend} backend, which is not available here (${(error as Error).message.replace(/ Use --backend auto.*$/, '')}). ` +
+        'Add --backend auto (or a backend name) to use another one: the numbers may then differ from those training printed in the last digits',
+    )
+  }
+}
