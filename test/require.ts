@@ -2,7 +2,7 @@
  * What a test suite needs that a machine may lack (the native addon, a WebGPU adapter, a dataset
  * package, ...), in one list. Without it a suite is skipped, saying why, and every one of its tests
  * is counted as skipped; with MIXTURE_REQUIRE naming it (CI sets
- * MIXTURE_REQUIRE=native,webgpu,fashion_mnist,chromium,torch) the suite fails instead, saying what is missing, so
+ * MIXTURE_REQUIRE=native,webgpu,fashion_mnist,chromium,torch,slurm) the suite fails instead, saying what is missing, so
  * that a run cannot pass by skipping.
  *
  * To add a requirement: a line in REQUIREMENTS, then `skipUnless('<name>', whyMissing)` in the suite.
@@ -20,6 +20,7 @@ export const REQUIREMENTS: Record<string, string> = {
   fashion_mnist: 'Debian\'s dataset-fashion-mnist package (/usr/share/datasets/fashion-mnist/)',
   chromium: 'a headless browser for the HTML report\'s test: apt-get install chromium (or MIXTURE_CHROMIUM=<executable>)',
   torch: 'PyTorch for loading exported weights into the reference models: apt-get install python3-torch python3-torchvision (used by /usr/bin/python3)',
+  slurm: 'Slurm\'s controller, node daemon and client commands, run as root: apt-get install slurmctld slurmd slurm-client (the suite starts a one-node cluster of its own)',
 }
 
 /** The requirements MIXTURE_REQUIRE names (comma- or space-separated); an unknown name is an error, not ignored. */

@@ -12,12 +12,15 @@
  *       - alternating-1block.yaml
  *     grid: {seed: [1, 2]}           # optional: every point × every combination
  *     set: {train.epochs: 50}        # optional: overrides for every point
+ *     launcher: {type: slurm, ...}   # optional: where the points run (launcher.ts)
  */
 import {existsSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {SpecError, type Problem} from './errors.js'
-import {isObject, readYamlFile, originOf, type Json} from './load.js'
+import {checkLauncher} from './launcher.js'
+import type {Launcher} from '../schema/launcher.js'
+import {isObject, readYamlFile, originOf, type Json, type Origins} from './load.js'
 import {displayPath} from '../fs/display-path.js'
 import {nameProblem} from '../schema/spec.js'
 
@@ -41,6 +44,10 @@ export interface SweepPlan {
   /** The sweep file, or the single spec a --set grid expands. */
   source: string
   points: SweepPoint[]
+  /** The sweep file's `launcher:` settings, checked. */
+  launcher?: Launcher
+  /** Where each value of the sweep file was written (for the launcher's problems with the command line's). */
+  origins?: Origins
 }
 
 /** Split a --set value on top-level commas (commas inside [], {} or quotes do not split). */
@@ -94,13 +101,15 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
   let specs: {spec: string; label?: string; set: string[]}[]
   let sweepName = name
   let title: string | undefined
+  let launcher: Launcher | undefined
   if (isObject(data) && isObject(data.sweep)) {
     const sw = data.sweep
-    const allowed = ['name', 'title', 'points', 'grid', 'set']
+    const allowed = ['name', 'title', 'points', 'grid', 'set', 'launcher']
     for (const k of Object.keys(sw)) if (!allowed.includes(k)) problems.push({origin: originOf(origins, `sweep.${k}`), path: `sweep.${k}`, message: `unknown key; allowed: ${allowed.join(', ')}`})
     if (typeof sw.name === 'string') sweepName ??= sw.name
     else if (sw.name !== undefined) problems.push({origin: originOf(origins, 'sweep.name'), path: 'sweep.name', message: 'must be a string (the sweep folder\'s name)'})
     if (typeof sw.title === 'string') title = sw.title
+    launcher = checkLauncher(sw.launcher, 'sweep.launcher', origins, problems)
     const toSets = (obj: Json | undefined, path: string): string[] => {
       if (obj === undefined || obj === null) return []
       if (!isObject(obj)) {
@@ -147,5 +156,5 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
       points.push({index: points.length, key, spec: s.spec, overrides: [...s.set, ...fixed, ...combo.map(([k, v]) => `${k}=${v}`)], grid: gridValues, label: s.label})
     }
   }
-  return {name: sweepName ?? basename(abs).replace(/\.ya?ml$/, ''), title, source: abs, points}
+  return {name: sweepName ?? basename(abs).replace(/\.ya?ml$/, ''), title, source: abs, points, launcher, origins}
 }

@@ -34,6 +34,7 @@ function schemaAt(schema: JsonSchema, segments: string[]): JsonSchema | undefine
     const props = node.properties as Record<string, JsonSchema> | undefined
     if (props && seg in props) node = props[seg]
     else if (node.items && /^\d+$/.test(seg)) node = node.items as JsonSchema
+    else if (node.additionalProperties && typeof node.additionalProperties === 'object') node = node.additionalProperties as JsonSchema
     else return undefined
   }
   return node
@@ -90,7 +91,7 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
         message = 'required key is missing'
         break
       case 'type':
-        message = `must be ${(e.params as {type: string}).type.replace(',', ' or ')} (got ${describe(value)})`
+        message = `must be ${([] as string[]).concat((e.params as {type: string | string[]}).type).join(' or ')} (got ${describe(value)})`
         break
       case 'enum': {
         const allowed = (e.params as {allowedValues: unknown[]}).allowedValues
@@ -107,6 +108,12 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
       case 'oneOf':
         message = `is ${describe(value)}, which matches none of the allowed forms (${(schemaAt(schema, segments)?.description as string) ?? 'see mixture schema'})`
         break
+      case 'pattern': {
+        // A schema node may say in words what its pattern wants (`patternMessage`, which ajv ignores).
+        const said = schemaAt(schema, segments)?.patternMessage
+        message = typeof said === 'string' ? `${describe(value)} ${said}` : `${e.message ?? 'is invalid'} (got ${describe(value)})`
+        break
+      }
       case 'const':
         message = `must be ${describe((e.params as {allowedValue: unknown}).allowedValue)}`
         break
@@ -119,6 +126,16 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
     problems.push({origin: originOf(origins, path), path: printablePath(path), message})
   }
   return problems
+}
+
+/**
+ * The problems of `data` against `schema` (ajv fills its defaults in place), each with its dotted
+ * path under `base` and the file:line `origins` gives it: for documents checked beside specs (a
+ * sweep file's launcher settings).
+ */
+export function schemaProblems(schema: JsonSchema, data: unknown, base: string, origins: Origins): Problem[] {
+  const validate = validator(schema)
+  return validate(data) ? [] : ajvProblems(validate.errors ?? [], schema, data, base, origins)
 }
 
 /** A resolved block part or model: `type`, the preset that was applied (if any), then every parameter. */

@@ -7,8 +7,11 @@
  * first stderr line of a run names the backend and those reasons.
  */
 import {tf} from './tf.js'
+import {DeviceError, type DeviceOptions} from './device.js'
 import '../backends/cpu/index.js'
 import {configureWebgpuSwitches, type WebgpuEngine} from '../backends/webgpu/switches.js'
+
+export type {DeviceOptions} from './device.js'
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const
 export type BackendName = (typeof BACKENDS)[number]
@@ -22,10 +25,12 @@ export interface BackendChoice {
   detail: string
   /** For every faster backend that was not used, why. */
   skipped: {name: string; reason: string}[]
+  /** webgpu: which adapter was asked for and which one runs, with every adapter listed (devices.ts's DeviceChoice). */
+  device?: object
 }
 
-/** What a run delivers to the backend it selects: `engine.threads` and `engine.webgpu`, overrides applied (settings.ts). */
-export interface BackendOptions {
+/** What a run delivers to the backend it selects: `engine.threads` and `engine.webgpu`, overrides applied (settings.ts), and the adapter to open (`engine.device`, or a launcher's). */
+export interface BackendOptions extends DeviceOptions {
   /** CPU threads of the native and wasm backends (null: all cores); their variables still override. */
   threads?: number | null
   /** The webgpu kernel switches (`engine.webgpu`). */
@@ -36,6 +41,8 @@ export interface Probe {
   name: Exclude<BackendName, 'auto'>
   /** Load and register the backend; resolve to a detail string or throw with the reason it cannot run. */
   load(options: BackendOptions): Promise<string>
+  /** The adapter it chose, for the record (backends with several). */
+  device?(): Promise<object | undefined>
 }
 
 async function importOptional(name: string): Promise<unknown> {
@@ -67,9 +74,13 @@ const PROBES: Probe[] = [
   },
   {
     name: 'webgpu',
-    async load() {
+    async load(options) {
       const {loadWebgpu} = await import('../backends/webgpu/index.js')
-      return loadWebgpu()
+      return loadWebgpu(options)
+    },
+    async device() {
+      const {webgpuDeviceChoice} = await import('../backends/webgpu/adapter.js')
+      return webgpuDeviceChoice()
     },
   },
   {
@@ -124,11 +135,16 @@ let active: BackendChoice | undefined
 
 /**
  * Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named,
- * or an error. The webgpu switches apply from now on; the thread count when a backend first loads.
+ * or an error. The webgpu switches apply from now on; the thread count when a backend first loads;
+ * `options.device` chooses the adapter of a backend that has several (webgpu).
  */
 export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<BackendChoice> {
   configureWebgpuSwitches(options.webgpu ?? {})
-  if (active && (requested === 'auto' || requested === active.name)) return active
+  if (active && (requested === 'auto' || requested === active.name)) {
+    // The backend runs already; webgpu refuses another adapter than the one it opened.
+    if (active.name === 'webgpu' && options.device !== undefined) await PROBES.find((p) => p.name === 'webgpu')!.load(options)
+    return active
+  }
   const skipped: {name: string; reason: string}[] = []
   const candidates = requested === 'auto' ? PROBES : PROBES.filter((p) => p.name === requested)
   for (const probe of candidates) {
@@ -137,9 +153,12 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
       const ok = await tf.setBackend(probe.name)
       if (!ok) throw new Error(`tf.setBackend('${probe.name}') failed to initialise`)
       await tf.ready()
-      active = {name: tf.getBackend(), requested, detail, skipped}
+      const device = await probe.device?.()
+      active = {name: tf.getBackend(), requested, detail, skipped, ...(device ? {device} : {})}
       return active
     } catch (error) {
+      // An adapter request that names none here is the request's fault: no other backend answers it.
+      if (error instanceof DeviceError) throw error
       skipped.push({name: probe.name, reason: (error as Error).message})
     }
   }

@@ -18,7 +18,7 @@
  *                     batch before training; a resumed run pins them instead of timing again
  */
 import {createHash} from 'node:crypto'
-import {mkdirSync} from 'node:fs'
+import {mkdirSync, readdirSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {resolveSpec, type Resolved} from '../config/resolve.js'
@@ -63,8 +63,10 @@ export interface RunOptions {
   dataDir?: string
   /** Root of run folders (overrides the spec's output.dir). */
   outDir?: string
-  /** Exact folder for the run (sweeps use this); it must not exist yet. */
+  /** Exact folder for the run (sweeps use this); it must not exist yet, or hold only files `runDirMayHold` names. */
   runDir?: string
+  /** With `runDir`: files a launcher may have put in the folder before the run (its log). */
+  runDirMayHold?: string[]
   dryRun?: boolean
   /** Draw cli-progress bars (else one line per epoch). */
   bars?: boolean
@@ -72,6 +74,8 @@ export interface RunOptions {
   log?: (message: string) => void
   /** Checked between steps; set by the SIGINT/SIGTERM handlers. */
   stop?: StopRequest
+  /** The WebGPU adapter (index or PCI bus id) a launcher gives this run; over the spec's engine.device, and not part of the configuration. */
+  device?: string
 }
 
 export function configHash(spec: ResolvedSpec): string {
@@ -92,7 +96,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   if (opts.fromBest) throw new UsageError('--from-best goes with --resume <run folder>: it restarts that run from its best.ckpt')
   const {spec, loaded} = opts.resolved ?? (await resolveRun(opts))
   if (opts.dryRun) return dryRun(spec, log)
-  const session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars}, log)
+  const session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
   let folder: {runDir: string; lock: Lock}
   try {
     folder = openRunFolder(session, loaded.overrides, opts)
@@ -120,7 +124,7 @@ function dryRun(spec: ResolvedSpec, log: (m: string) => void): DryRunResult {
 /** A new run folder, locked, holding what reproduces the run: config.yaml, overrides.yaml, env.json, numerics.json, an empty metrics.csv. */
 function openRunFolder(session: Session, overrides: Record<string, unknown>, opts: RunOptions): {runDir: string; lock: Lock} {
   const {spec} = session
-  const runDir = opts.runDir ? createExactDir(resolve(opts.runDir)) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}`))
+  const runDir = opts.runDir ? createExactDir(resolve(opts.runDir), opts.runDirMayHold ?? []) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}`))
   const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`)
   writeFileAtomic(join(runDir, 'config.yaml'), configYaml(spec))
   writeFileAtomic(join(runDir, 'overrides.yaml'), yamlStringify(overrides))
@@ -130,14 +134,17 @@ function openRunFolder(session: Session, overrides: Record<string, unknown>, opt
   return {runDir, lock}
 }
 
-/** A sweep point's folder: exactly this name, which must not exist (the sweep set any earlier one aside). */
-function createExactDir(dir: string): string {
+/**
+ * A sweep point's folder: exactly this name, which must not exist (the sweep set any earlier one
+ * aside), or hold only the files `mayHold` names (a launcher's log, written before the run starts).
+ */
+function createExactDir(dir: string, mayHold: string[]): string {
   mkdirSync(dirname(dir), {recursive: true})
   try {
     mkdirSync(dir)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`run folder ${dir} already exists; give a new folder, or --resume it`)
-    throw error
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    if (mayHold.length === 0 || !readdirSync(dir).every((f) => mayHold.includes(f))) throw new UsageError(`run folder ${dir} already exists; give a new folder, or --resume it`)
   }
   return dir
 }

@@ -29,6 +29,8 @@ export interface ResumeOptions {
   dataDir?: string
   bars?: boolean
   stop?: StopRequest
+  /** The WebGPU adapter a launcher gives the resumed run (a requeued task's, a local job slot's). */
+  device?: string
 }
 
 export async function resumeExperiment(runDir: string, opts: ResumeOptions, log: (m: string) => void): Promise<RunSummary> {
@@ -66,7 +68,7 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
     if (adopted.length > 0) log(`numerics: as recorded in the run folder, ${adopted.join(' ')}`)
   }
   try {
-    return await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars}, log)
+    return await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
   } catch (error) {
     if (requested && /is not available here/.test((error as Error).message)) {
       throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here: ${(error as Error).message.replace(/ Use --backend auto.*$/, '')}. Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)

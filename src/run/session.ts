@@ -6,6 +6,7 @@
 import {resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
+import {deviceRequest} from '../engine/device.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
@@ -37,6 +38,8 @@ export interface SessionOptions {
   /** `--data-dir`, searched first (before `data.data_dir`). */
   dataDir?: string
   bars?: boolean
+  /** The WebGPU adapter a launcher gives the run (`--device`), over `engine.device`. */
+  device?: string
 }
 
 /** Select the backend with the run's engine settings, build the model, load the data, make the trainer. */
@@ -44,8 +47,10 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   const {engine, overrides} = effectiveEngine(resolved.engine)
   const spec: ResolvedSpec = {...resolved, engine}
   const requested = opts.backend ?? (engine.backend !== 'auto' ? engine.backend : undefined)
-  const backend = await selectBackend(requestedBackend(requested), {threads: engine.threads, webgpu: engine.webgpu})
+  const device = deviceRequest(opts.device, engine.device)
+  const backend = await selectBackend(requestedBackend(requested), {threads: engine.threads, webgpu: engine.webgpu, ...device})
   log(describeBackend(backend))
+  if (device.device !== undefined && backend.name !== 'webgpu') log(`${device.source} ${device.device} chooses a WebGPU adapter; the ${backend.name} backend has none to choose, so it is not used`)
   for (const line of overrides) log(`engine: ${line}`)
   // Kernel routes (webgpu): pinned from MIXTURE_WEBGPU_ROUTES here, or from a resumed run's folder.
   const tuner = kernelTuner(tf.getBackend())

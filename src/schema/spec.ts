@@ -12,6 +12,9 @@ import {engineSwitchSchema} from '../backends/webgpu/switches.js'
 import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
 import {EARLY_STOPPING_METRICS, OPTIMIZER_TYPES, SCHEDULE_TYPES, type EarlyStoppingSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
 
+/** `engine.device` given as a PCI bus id: `[domain:]bus:device.function` in hex (backends/webgpu/devices.ts reads the same forms). */
+export const PCI_BUS_PATTERN = '^([0-9a-fA-F]{1,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$'
+
 /** Run and sweep names: they become folder names, so no separators, no leading dot. */
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$'
 
@@ -134,6 +137,18 @@ const engineSchema = Type.Object(
     backend: withDefault(enumOf(BACKENDS), 'auto'),
     threads: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'CPU threads (null = all cores; MIXTURE_THREADS overrides)'}), null),
     webgpu: withDefault(filledObject(engineSwitchSchema()), {}),
+    // No default: a spec without it resolves (and hashes) as before.
+    device: Type.Optional(
+      Type.Unsafe<number | string>({
+        type: ['integer', 'string'],
+        minimum: 0,
+        maximum: 255,
+        pattern: PCI_BUS_PATTERN,
+        patternMessage: 'is neither an adapter index nor a PCI bus id like 0000:3b:00.0',
+        description:
+          "webgpu: the adapter to train on, by index (mixture lists them when the index is wrong) or PCI bus id (0000:3b:00.0, as nvidia-smi --query-gpu=pci.bus_id gives it); unset: the GPU Slurm allocated, else Dawn's choice",
+      }),
+    ),
   },
   {additionalProperties: false},
 )

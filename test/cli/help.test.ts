@@ -21,7 +21,7 @@ async function ownCommands() {
 
 test('every command has a summary, examples, and a description that does not repeat the summary', async () => {
   const commands = await ownCommands()
-  assert.deepEqual(commands.map((c) => c.id).sort(), ['data:fetch', 'eval', 'export', 'list', 'params', 'predict', 'report', 'run', 'schema', 'sweep', 'table', 'validate'])
+  assert.deepEqual(commands.map((c) => c.id).sort(), ['data:fetch', 'eval', 'export', 'list', 'params', 'predict', 'report', 'run', 'schema', 'sweep', 'sweep:cancel', 'sweep:finish', 'sweep:run-point', 'sweep:status', 'table', 'validate'])
   for (const command of commands) {
     assert.ok(command.summary, `${command.id} has a summary`)
     assert.ok((command.examples ?? []).length > 0, `${command.id} has examples`)

@@ -59,6 +59,12 @@ test('SIGKILL at random moments: the folder shows as crashed and resumes to the 
       t.diagnostic(`kill ${i + 1} ${r.delay}: the run had finished`)
       continue
     }
+    if (!existsSync(join(r.runDir!, 'summary.json'))) {
+      // Killed before training wrote its first summary (the folder and its config exist): nothing to resume, and it says how to start again.
+      assert.equal(resumeAndCompare(r.runDir!), 'nothing to resume')
+      t.diagnostic(`kill ${i + 1} ${r.delay}: before the first summary.json; nothing to resume`)
+      continue
+    }
     const summary = JSON.parse(readFileSync(join(r.runDir!, 'summary.json'), 'utf8'))
     assert.equal(summary.status, 'running', 'a killed process cannot say otherwise')
     assert.equal(liveStatus(summary), 'crashed')

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {runExperiment} from '../../src/run/experiment.js'
-import {runSweep} from '../../src/run/sweep.js'
+import {runSweep} from '../../src/sweep/run.js'
 import {collectRuns} from '../../src/report/collect.js'
 import {groupRuns, seedlessLabel, statOf} from '../../src/report/group.js'
 import {makeTable} from '../../src/report/index.js'

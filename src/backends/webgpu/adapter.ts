@@ -1,4 +1,5 @@
 /** The WebGPU adapter: what the project reads of it, whether it is a software one, and the one the backend runs on. */
+import type {DeviceChoice} from './devices.js'
 
 export interface WebgpuAdapterInfo {
   vendor: string
@@ -44,4 +45,16 @@ export function setWebgpuAdapter(info: WebgpuAdapterInfo): void {
 /** Adapter details of the loaded backend (undefined before `loadWebgpu` succeeded). */
 export function webgpuAdapterInfo(): WebgpuAdapterInfo | undefined {
   return current
+}
+
+let choice: DeviceChoice | undefined
+
+/** Set by the loader: which adapter was asked for, and how it was chosen (env.json records it). */
+export function setWebgpuDeviceChoice(value: DeviceChoice): void {
+  choice = value
+}
+
+/** How the loaded backend's adapter was chosen (undefined before `loadWebgpu` succeeded). */
+export function webgpuDeviceChoice(): DeviceChoice | undefined {
+  return choice
 }

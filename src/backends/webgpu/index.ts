@@ -8,6 +8,8 @@
  * and throws with the reason (and the fix) when WebGPU cannot run here.
  *
  * Its environment switches (MIXTURE_WEBGPU_*) are listed, with their defaults, in switches.ts.
+ * Which adapter, on a machine with several: `engine.device`, a launcher's, or the GPU Slurm gave
+ * the job (devices.ts); what was chosen and how is recorded (adapter.ts's webgpuDeviceChoice).
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -15,9 +17,11 @@ import {createRequire} from 'node:module'
 import {delimiter, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {tf} from '../../engine/tf.js'
+import {DeviceError} from '../../engine/device.js'
 // the cpu backend's kernels and the op gradients come first, as for every backend
 import '../cpu/index.js'
-import {adapterName, isSoftwareAdapter, setWebgpuAdapter, type GpuAdapterLike, type WebgpuAdapterInfo} from './adapter.js'
+import {adapterName, isSoftwareAdapter, setWebgpuAdapter, setWebgpuDeviceChoice, type GpuAdapterLike, type WebgpuAdapterInfo} from './adapter.js'
+import {layerDevices, listAdapters, selectAdapter, selectSlurmAdapter, slurmDevice, slurmGpuVariables, type DeviceChoice, type DeviceRequest, type ListedAdapter, type Selection} from './devices.js'
 import type {WebgpuBackendInternals} from './internals.js'
 import {installFastRecording} from './record.js'
 import {registerWebgpuKernels} from './register.js'
@@ -30,6 +34,15 @@ interface GpuLike {
 }
 
 let loaded: string | undefined
+/** The device request the loaded backend was made for (one adapter per process). */
+let loadedFor: string | undefined
+
+export interface WebgpuOptions {
+  /** An adapter index or PCI bus id (engine.device, or a launcher's); unset: Slurm's GPU, else Dawn's choice. */
+  device?: DeviceRequest
+  /** Who asked for `device`, for the record (`engine.device`, `--device`). */
+  source?: string
+}
 
 async function importOptional(name: string, hint: string): Promise<Record<string, unknown>> {
   try {
@@ -91,12 +104,8 @@ function setNavigatorGpu(gpu: unknown): void {
  * must not inflict on every CPU-only run. Resolves to the adapter's info, or a reason.
  */
 function probeInChild(flags: string[]): {info?: WebgpuAdapterInfo; reason?: string; dawnSays?: string} {
-  let entry: string
-  try {
-    entry = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href
-  } catch {
-    return {reason: 'the webgpu package is not installed (it is an optional dependency: run `npm install webgpu` on linux-x64, linux-arm64, darwin or win32)'}
-  }
+  const entry = webgpuEntry()
+  if (!entry) return {reason: 'the webgpu package is not installed (it is an optional dependency: run `npm install webgpu` on linux-x64, linux-arm64, darwin or win32)'}
   const script = `
     const {create} = await import(${JSON.stringify(entry)})
     const gpu = create(${JSON.stringify(flags)})
@@ -120,9 +129,47 @@ function probeInChild(flags: string[]): {info?: WebgpuAdapterInfo; reason?: stri
   return {info}
 }
 
+/** The webgpu package's entry module as a URL, or undefined when it is not installed. */
+function webgpuEntry(): string | undefined {
+  try {
+    return pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href
+  } catch {
+    return undefined
+  }
+}
+
+/** The adapter to open: what was asked for (or Slurm's GPU), how to open it, and the record of it. */
+function chooseDevice(flags: string[], options: WebgpuOptions): {selection?: Selection; choice: DeviceChoice} {
+  const slurm = slurmGpuVariables()
+  const fromSlurm = options.device === undefined ? slurmDevice() : undefined
+  const request = options.device ?? fromSlurm?.request
+  const source = options.device !== undefined ? (options.source ?? 'engine.device') : fromSlurm?.request !== undefined ? 'slurm' : 'default'
+  const base: DeviceChoice = {requested: request ?? null, source, index: null, name: null, pci_bus_id: null, how: fromSlurm && request === undefined ? fromSlurm.note : "Dawn's choice (the first high-performance adapter)", adapters: [], ...(slurm ? {slurm} : {})}
+  if (request === undefined) return {choice: base}
+  const entry = webgpuEntry()
+  if (!entry) return {choice: base}
+  const adapters: ListedAdapter[] = listAdapters(entry, flags)
+  const layer = layerDevices(entry)
+  // Bus ids the layer gives, on the adapters of the same name and rank.
+  for (const a of adapters) {
+    const twins = (layer ?? []).filter((d) => d.name === a.name)
+    const rank = adapters.filter((b) => b.name === a.name).indexOf(a)
+    if (twins[rank]?.pci_bus_id) a.pci_bus_id = twins[rank].pci_bus_id
+  }
+  const selection = source === 'slurm' ? selectSlurmAdapter(String(request), fromSlurm!.allocated, adapters, layer) : selectAdapter(request, adapters, layer, source)
+  if (!selection) return {choice: {...base, how: `${fromSlurm!.note}; the job sees ${adapters.length} adapter(s), no more than Slurm gave it: Dawn's choice`, adapters}}
+  const index = 'index' in selection.chosen ? selection.chosen.index : (adapters.find((a) => a.pci_bus_id === selection.chosen.pci_bus_id)?.index ?? null)
+  const how = `${selection.how}${fromSlurm ? `; ${fromSlurm.note}` : ''}`
+  return {selection, choice: {...base, index, name: selection.chosen.name, pci_bus_id: selection.chosen.pci_bus_id ?? null, how, adapters}}
+}
+
 /** Load Dawn, pick a hardware adapter, register the `webgpu` backend and the project's kernels. */
-export async function loadWebgpu(): Promise<string> {
-  if (loaded) return loaded
+export async function loadWebgpu(options: WebgpuOptions = {}): Promise<string> {
+  const key = JSON.stringify(options.device ?? null)
+  if (loaded) {
+    if (key !== loadedFor) throw new DeviceError(`this process runs WebGPU on adapter ${loadedFor} already and cannot open another (${key}); train points on other adapters in processes of their own (mixture sweep --jobs N --devices …)`)
+    return loaded
+  }
   const webgpu = await importOptional('webgpu', 'it is an optional dependency: run `npm install webgpu` on linux-x64, linux-arm64, darwin or win32')
   const create = webgpu.create as (flags: string[]) => GpuLike
   const globals = webgpu.globals as Record<string, unknown>
@@ -133,10 +180,14 @@ export async function loadWebgpu(): Promise<string> {
   }
   const toggles = dawnToggles()
   const allowSoftware = webgpuSwitch('allowSoftware')
-  const probe = probeInChild(toggles.flags)
+  const {selection, choice} = chooseDevice(toggles.flags, options)
+  // The device-select layer reads its variables when Dawn starts Vulkan, in the probe and here.
+  for (const [k, v] of Object.entries(selection?.env ?? {})) process.env[k] = v
+  const flags = [...toggles.flags, ...(selection?.flags ?? [])]
+  const probe = probeInChild(flags)
   if (probe.reason) throw new Error(probe.reason)
   if (probe.info?.software && !allowSoftware) throw new Error(softwareRefusal(probe.info))
-  const gpu = create(toggles.flags)
+  const gpu = create(flags)
   const adapter = probe.info ? await gpu.requestAdapter({powerPreference: 'high-performance'}) : null
   if (!adapter) {
     const why = vulkanLoaderPresent()
@@ -196,8 +247,11 @@ export async function loadWebgpu(): Promise<string> {
   registerWebgpuKernels()
 
   const listed = [...toggles.enable, ...toggles.disable.map((t) => `no ${t}`)]
-  const detail = `${name} via Dawn${listed.length > 0 ? ` (${listed.join(', ')})` : ''}${info.software ? ' [software adapter]' : ''}`
+  const which = choice.index !== null ? `, adapter ${choice.index}${choice.pci_bus_id ? ` on ${choice.pci_bus_id}` : ''} (${choice.source})` : choice.pci_bus_id ? `, on ${choice.pci_bus_id} (${choice.source})` : ''
+  const detail = `${name} via Dawn${listed.length > 0 ? ` (${listed.join(', ')})` : ''}${which}${info.software ? ' [software adapter]' : ''}`
   setWebgpuAdapter(info)
+  setWebgpuDeviceChoice({...choice, name: choice.name ?? name})
   loaded = detail
+  loadedFor = key
   return detail
 }

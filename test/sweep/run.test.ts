@@ -4,9 +4,9 @@ import assert from 'node:assert/strict'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
-import {runSweep} from '../../src/run/sweep.js'
+import {runSweep} from '../../src/sweep/run.js'
 import {SpecError} from '../../src/config/errors.js'
-import {tempDir, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
+import {REPO, tempDir, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 
 const tiny = TINY_CNN_SPEC
 
@@ -73,4 +73,10 @@ test('invalid points are rejected before anything trains', async () => {
   const file = writeSpec(tiny, dir)
   await assert.rejects(runSweep({file, sets: ['train.epochs=1,0'], outDir: join(dir, 'results'), log: () => {}}), SpecError)
   assert.ok(!existsSync(join(dir, 'results')))
+})
+
+test('the example Slurm sweep file resolves: its points are the paper\'s CIFAR-10 rows, its launcher slurm', async () => {
+  const result = await runSweep({file: join(REPO, 'configs', 'examples', 'cifar10-table-slurm.yaml'), sets: [], dryRun: true, outDir: tempDir(), log: () => {}})
+  assert.equal(result.launcher, 'slurm')
+  assert.deepEqual(result.points.map((p) => p.run_dir), ['01-alternating-1block', '02-alternating-2block', '03-joint-1block', '04-joint-2block', '05-resnet18', '06-vit'])
 })

@@ -1,0 +1,62 @@
+/**
+ * `mixture sweep cancel`: stop a sweep wherever it runs. A Slurm sweep's queued and running jobs
+ * are cancelled with scancel (running points get SIGTERM: they finish their step and keep their
+ * last checkpoint, so that submitting the sweep again resumes them); a local sweep's process (the
+ * one holding index.lock, on this host) gets SIGTERM and stops its points the same way.
+ */
+import {readFileSync} from 'node:fs'
+import {hostname} from 'node:os'
+import {join, resolve} from 'node:path'
+import {UsageError} from '../errors.js'
+import {slurm, slurmSays} from '../slurm/cli.js'
+import {isActive, queryQueue} from '../slurm/queue.js'
+import {describeJobs, sweepJobIds} from './queued.js'
+import {acquireLock} from '../run/lock.js'
+import {describeOwner, pidAlive, type Owner} from '../run/owner.js'
+import {requireIndex, SWEEP_LOCK, writeIndex} from './records.js'
+
+export interface CancelResult {
+  name: string
+  dir: string
+  launcher: 'local' | 'slurm'
+  /** Slurm: the jobs cancelled. Local: the process signalled. */
+  cancelled: string[]
+  message: string
+}
+
+export function cancelSweep(folder: string, log: (m: string) => void): CancelResult {
+  const dir = resolve(folder)
+  const index = requireIndex(dir)
+  const name = index.name
+  if (index.launcher?.type === 'slurm') {
+    const jobs = queryQueue(sweepJobIds(index))
+    const ids = [...new Set(jobs.filter(isActive).map((j) => j.array))]
+    if (ids.length === 0) return {name, dir, launcher: 'slurm', cancelled: [], message: `nothing of sweep ${name} is queued or running`}
+    const which = describeJobs(index, jobs)
+    const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {log})
+    try {
+      const reply = slurm('scancel', ids)
+      if (reply.code !== 0) throw new Error(`scancel ${ids.join(' ')} failed: ${slurmSays(reply)}`)
+      writeIndex(dir, {...index, cancelled: new Date().toISOString()})
+    } finally {
+      lock.release()
+    }
+    return {
+      name,
+      dir,
+      launcher: 'slurm',
+      cancelled: ids,
+      message: `cancelled ${which}. Running points stop at a step boundary and keep their last checkpoint; submit the sweep again to continue them (mixture sweep finish ${dir} writes the table of what is done)`,
+    }
+  }
+  let owner: Owner | undefined
+  try {
+    owner = JSON.parse(readFileSync(join(dir, SWEEP_LOCK), 'utf8')) as Owner
+  } catch {
+    owner = undefined
+  }
+  if (!owner || (owner.host === hostname() && !pidAlive(owner.pid))) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}`}
+  if (owner.host !== hostname()) throw new UsageError(`sweep ${name} runs on another machine (${describeOwner(owner)}); cancel it there: kill ${owner.pid}`)
+  process.kill(owner.pid, 'SIGTERM')
+  return {name, dir, launcher: 'local', cancelled: [String(owner.pid)], message: `sent SIGTERM to ${describeOwner(owner)}: its points stop at a step boundary and keep their last checkpoint; rerun the sweep to continue`}
+}

@@ -1,0 +1,58 @@
+/**
+ * The end of a sweep: the paper-shaped table (table.md, table.csv, the curves) written into the
+ * sweep folder, and, for a sweep whose points ran elsewhere (a Slurm array), each point's outcome
+ * recorded in index.json first (`mixture sweep finish`, the job that runs once the array has ended),
+ * so that the table marks the points that failed, with why.
+ */
+import {join, resolve} from 'node:path'
+import {makeTable} from '../report/index.js'
+import {acquireLock} from '../run/lock.js'
+import {requireIndex, SWEEP_LOCK, writeIndex, type PointStatus} from './records.js'
+import {sweepStatus, type PointReport, type PointState} from './status.js'
+
+/** Write the table into the sweep folder; returns its Markdown, or undefined (said in the log) when it cannot be made. */
+export async function writeSweepTable(dir: string, title: string | undefined, log: (m: string) => void): Promise<string | undefined> {
+  try {
+    const t = await makeTable({paths: [dir], out: dir, format: 'both', title, warn: (m) => log(`table: ${m}`)})
+    return t.markdown
+  } catch (error) {
+    log(`table: not written (${(error as Error).message})`)
+    return undefined
+  }
+}
+
+/** How a point's state is kept in index.json (states that are not outcomes leave the record as it is). */
+const RECORDED: Partial<Record<PointState, PointStatus>> = {completed: 'completed', failed: 'failed', crashed: 'crashed', interrupted: 'interrupted', cancelled: 'cancelled'}
+
+export interface FinishResult {
+  name: string
+  dir: string
+  points: PointReport[]
+  table?: string
+}
+
+/** Record every point's outcome in index.json and write the table (under the sweep's lock). */
+export async function finishSweep(folder: string, log: (m: string) => void): Promise<FinishResult> {
+  const dir = resolve(folder)
+  const index = requireIndex(dir)
+  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${index.name}`, {log})
+  try {
+    const report = sweepStatus(dir)
+    for (const point of report.points) {
+      const record = index.points.find((p) => p.index === point.index)
+      const status = RECORDED[point.state]
+      if (!record || !status) continue
+      if (!(status === 'completed' && record.status === 'skipped')) record.status = status
+      if (point.best_test_accuracy !== undefined) record.best_test_accuracy = point.best_test_accuracy
+      if (point.reason) record.error = point.reason
+      else delete record.error
+    }
+    writeIndex(dir, index)
+    const pending = report.points.filter((p) => p.state === 'pending' || p.state === 'running')
+    if (pending.length > 0) log(`${pending.length} point(s) are still queued or running (${pending.map((p) => p.key).join(', ')}); the table marks them`)
+    const table = await writeSweepTable(dir, index.title, log)
+    return {name: index.name, dir, points: report.points, table}
+  } finally {
+    lock.release()
+  }
+}

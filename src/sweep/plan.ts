@@ -1,0 +1,83 @@
+/**
+ * A sweep before anything trains: its points expanded and every one validated (a bad point stops
+ * the sweep before any other trains or is submitted), each with its record for index.json and its
+ * folder name `<NN>-<key>`; and the options and result every launcher shares.
+ */
+import {join, relative, resolve} from 'node:path'
+import type {LauncherFlags} from '../config/launcher.js'
+import type {LauncherType} from '../schema/launcher.js'
+import {resolveSpec, type Resolved} from '../config/resolve.js'
+import type {SweepPlan} from '../config/sweep.js'
+import {configHash, type RunOptions} from '../run/experiment.js'
+import type {SlurmSubmission, SweepPointRecord} from './records.js'
+
+export interface SweepResult {
+  name: string
+  dir: string
+  launcher: LauncherType
+  points: SweepPointRecord[]
+  completed: number
+  failed: number
+  skipped: number
+  table?: string
+  /** Slurm: what was submitted (nothing when every point is completed), with the job script's absolute path. */
+  submitted?: SlurmSubmission & {script_path: string}
+}
+
+export interface SweepOptions extends Omit<RunOptions, 'spec' | 'resume' | 'runDir' | 'overrides' | 'fromBest' | 'force'> {
+  file: string
+  sets: string[]
+  name?: string
+  /** Expand and validate only. */
+  dryRun?: boolean
+  /** Take over the sweep folder's lock although another host holds it; start although the sweep's Slurm jobs are queued. */
+  force?: boolean
+  /** --launcher, --slurm, --jobs (over the sweep file's launcher: block). */
+  launcher?: LauncherFlags
+  /** Local jobs: the WebGPU adapter (engine.device) of each job slot, in turn. */
+  devices?: string[]
+}
+
+/** The points of a sweep, validated, with their records and the folder they go to. */
+export interface PlannedSweep {
+  plan: SweepPlan
+  name: string
+  dir: string
+  records: SweepPointRecord[]
+  /** Each point's resolved spec, by index (a point trained in this process is not resolved again). */
+  resolved: Resolved[]
+}
+
+/** Expand and validate every point before anything trains or is submitted. */
+export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<PlannedSweep> {
+  if (!plan.name || plan.points.length === 0) throw new Error('the sweep has no points')
+  const single = plan.points.every((p) => p.spec === plan.source)
+  const name = opts.name ?? (single ? `${plan.name}-sweep` : plan.name)
+  // Grid points get their values in the label, so that the table tells them apart.
+  const resolved: Resolved[] = []
+  for (const p of plan.points) {
+    let r = await resolveSpec(p.spec, p.overrides)
+    const axes = Object.entries(p.grid)
+    if (axes.length > 0) {
+      const label = `${p.label ?? r.spec.label ?? r.spec.name} [${axes.map(([k, v]) => `${k.split('.').pop()}=${v}`).join(', ')}]`
+      p.overrides = [...p.overrides, `label=${JSON.stringify(label)}`]
+      r = await resolveSpec(p.spec, p.overrides)
+    }
+    resolved.push(r)
+  }
+  const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
+  const dir = join(root, name)
+  const width = String(plan.points.length).length
+  const records: SweepPointRecord[] = plan.points.map((p, i) => ({
+    index: p.index,
+    key: p.key,
+    label: p.label ?? resolved[i].spec.label ?? null,
+    spec: relative(dir, p.spec),
+    overrides: p.overrides,
+    grid: p.grid,
+    config_hash: configHash(resolved[i].spec),
+    status: 'pending',
+    run_dir: `${String(p.index + 1).padStart(Math.max(2, width), '0')}-${p.key}`,
+  }))
+  return {plan, name, dir, records, resolved}
+}

@@ -1,0 +1,126 @@
+/**
+ * One point of a sweep: what its folder says before it trains (done, resumable, or to start), and
+ * training it as a process of its own (`mixture sweep run-point <sweep> <index>`: a Slurm array
+ * task, a local job). A folder is never deleted: one whose configuration changed, or a run that
+ * cannot be resumed, is set aside as `<folder>.old-<stamp>` beside it.
+ */
+import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {join, relative, resolve} from 'node:path'
+import {UsageError} from '../errors.js'
+import {resolveSpec} from '../config/resolve.js'
+import {configHash, runExperiment, type RunOptions, type RunSummary} from '../run/experiment.js'
+import {describeOwner} from '../run/owner.js'
+import {LAST_CKPT} from '../run/resume.js'
+import {LAUNCHER_FILES, readSummary, requireIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {liveStatus} from '../run/status.js'
+
+function stamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')
+}
+
+/** A free `<runDir>.old-<stamp>[-n]` name (two set-asides of one point within a second share a stamp). */
+function asideName(runDir: string): string {
+  let aside = `${runDir}.old-${stamp()}`
+  for (let n = 2; existsSync(aside); n++) aside = `${runDir}.old-${stamp()}-${n}`
+  return aside
+}
+
+export type PointAction = {action: 'skip'; summary: Record<string, unknown>} | {action: 'resume'} | {action: 'fresh'}
+
+/**
+ * Before a point trains (the caller holds the sweep's lock): skip it when it completed with the same
+ * configuration, resume it when it has a checkpoint of the same configuration, else start it anew,
+ * setting any earlier folder aside. `before` is the point's record in the previous index.json.
+ */
+export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, log: (m: string) => void, at: string): PointAction {
+  const runDir = join(dir, record.run_dir)
+  const sameConfig = before?.config_hash === record.config_hash
+  const prior = readSummary(runDir)
+  if (prior && sameConfig && prior.status === 'completed') return {action: 'skip', summary: prior}
+  if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
+  const canResume = Boolean(prior && sameConfig && existsSync(join(runDir, LAST_CKPT)))
+  if (existsSync(runDir) && !canResume && !holdsOnlyLauncherFiles(runDir)) {
+    const aside = asideName(runDir)
+    renameSync(runDir, aside)
+    log(`${at}: earlier folder ${sameConfig ? 'had no checkpoint' : 'has a different configuration'}; kept as ${relative(dir, aside)}`)
+  }
+  return canResume ? {action: 'resume'} : {action: 'fresh'}
+}
+
+/** `[3/8] key`: a point in the log. */
+export function pointTag(record: SweepPointRecord, total: number): string {
+  return `[${record.index + 1}/${total}] ${record.key}`
+}
+
+/**
+ * preparePoint for a local sweep's point, `previous` being the index.json found: a completed point
+ * is recorded as skipped (with its Top-1) and said so in the log.
+ */
+export function preparePointRecord(dir: string, record: SweepPointRecord, previous: SweepIndex | undefined, total: number, log: (m: string) => void): 'skip' | 'resume' | 'fresh' {
+  const at = pointTag(record, total)
+  const prepared = preparePoint(dir, record, previous?.points.find((p) => p.run_dir === record.run_dir), log, at)
+  if (prepared.action === 'skip') {
+    record.status = 'skipped'
+    record.best_test_accuracy = prepared.summary.best_test_accuracy as number | null
+    log(`${at}: already completed, skipped`)
+  }
+  return prepared.action
+}
+
+/** True for a folder a launcher made for a point that has not started a run yet (its log at most). */
+export function holdsOnlyLauncherFiles(runDir: string): boolean {
+  return readdirSync(runDir).every((f) => (LAUNCHER_FILES as readonly string[]).includes(f))
+}
+
+export interface PointTaskOptions extends Omit<RunOptions, 'spec' | 'resume' | 'runDir' | 'overrides' | 'fromBest' | 'force' | 'seed' | 'outDir' | 'dryRun'> {
+  /** The sweep folder. */
+  dir: string
+  /** The point's position in index.json (a Slurm array task's id). */
+  index: number
+  /**
+   * CPU threads (native, wasm) the launcher gives a point that starts anew; a resumed point keeps
+   * the threads it recorded, and MIXTURE_THREADS set by the user (or engine.threads) wins.
+   */
+  threads?: string
+}
+
+/**
+ * Train one point of a submitted sweep in this process: nothing when it is completed, resumed from
+ * its checkpoint when it has one (a requeued task), else started in its folder. A run left without a
+ * checkpoint (killed in its first epoch) is moved aside, the launcher's files staying in the folder.
+ */
+export async function runSweepPoint(opts: PointTaskOptions): Promise<RunSummary> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
+  const dir = resolve(opts.dir)
+  const index = requireIndex(dir)
+  const record = index.points.find((p) => p.index === opts.index)
+  if (!record) throw new UsageError(`${dir} has no point ${opts.index} (index.json lists points 0–${index.points.length - 1})`)
+  const runDir = join(dir, record.run_dir)
+  mkdirSync(runDir, {recursive: true})
+  const {dir: _dir, index: _index, threads, ...runOpts} = opts
+  const prior = readSummary(runDir)
+  if (prior?.status === 'completed') {
+    log(`point ${record.key} is completed already (${runDir}); nothing to train`)
+    return prior as unknown as RunSummary
+  }
+  if (existsSync(join(runDir, LAST_CKPT))) {
+    log(`point ${record.key}: resuming ${runDir}`)
+    return (await runExperiment({...runOpts, log, resume: runDir})) as RunSummary
+  }
+  if (!holdsOnlyLauncherFiles(runDir)) {
+    const aside = asideName(runDir)
+    mkdirSync(aside)
+    for (const f of readdirSync(runDir)) if (!(LAUNCHER_FILES as readonly string[]).includes(f)) renameSync(join(runDir, f), join(aside, f))
+    log(`point ${record.key}: the earlier run there had no checkpoint; its files are kept in ${relative(dir, aside)}`)
+  }
+  const spec = resolve(dir, record.spec)
+  const resolved = await resolveSpec(spec, record.overrides)
+  const hash = configHash(resolved.spec)
+  if (hash !== record.config_hash) {
+    throw new UsageError(`point ${record.key}: ${spec} (with its overrides) no longer resolves to the configuration this sweep submitted (config hash ${hash}, not ${record.config_hash}); the spec changed since. Submit the sweep again (mixture sweep …) to train the new configuration`)
+  }
+  // The launcher's share of the threads stands in for engine.threads: set in the spec, or by the user's MIXTURE_THREADS, they win.
+  if (threads && process.env.MIXTURE_THREADS === undefined && resolved.spec.engine.threads === null) process.env.MIXTURE_THREADS = threads
+  log(`point ${record.key}: starting in ${runDir}`)
+  return (await runExperiment({...runOpts, log, resolved, runDir, runDirMayHold: [...LAUNCHER_FILES]})) as RunSummary
+}

@@ -1,0 +1,58 @@
+/**
+ * A sweep's jobs in Slurm's queue: the ids index.json records, how they stand in one line, and the
+ * rule that keeps two submissions (or a local run) off one sweep folder: while a job of the sweep
+ * is queued or running, any sweep on the folder is refused unless --force.
+ */
+import {LockedError} from '../run/lock.js'
+import {isActive, queryQueue, type QueuedJob} from '../slurm/queue.js'
+import type {SweepIndex} from './records.js'
+
+/** The job ids a sweep's index records (every submission's array and table job). */
+export function sweepJobIds(index: SweepIndex | undefined): string[] {
+  return (index?.submissions ?? []).flatMap((s) => [s.array_job, s.table_job]).filter(Boolean)
+}
+
+/** "12 (array: 2 running, 1 pending), 13 (table: pending)". */
+export function describeJobs(index: SweepIndex, jobs: QueuedJob[]): string {
+  return (index.submissions ?? [])
+    .flatMap((s) => {
+      const parts: string[] = []
+      const tasks = jobs.filter((j) => j.array === s.array_job && isActive(j))
+      if (tasks.length > 0) {
+        const counts = new Map<string, number>()
+        for (const t of tasks) counts.set(t.state.toLowerCase(), (counts.get(t.state.toLowerCase()) ?? 0) + 1)
+        parts.push(`${s.array_job} (array: ${[...counts].map(([state, n]) => `${n} ${state}`).join(', ')})`)
+      }
+      const table = jobs.find((j) => j.id === s.table_job && isActive(j))
+      if (table) parts.push(`${s.table_job} (table: ${table.state.toLowerCase()})`)
+      return parts
+    })
+    .join(', ')
+}
+
+/**
+ * Refuse to start or submit a sweep while a job its index records is queued or running, unless
+ * `force`; returns those jobs (empty when none). Where Slurm's commands are missing (a machine
+ * outside the cluster), that is said and nothing is refused.
+ */
+export function refuseWhileQueued(dir: string, name: string, index: SweepIndex | undefined, force: boolean, log: (m: string) => void): QueuedJob[] {
+  const ids = sweepJobIds(index)
+  if (!index || ids.length === 0) return []
+  let jobs: QueuedJob[]
+  try {
+    jobs = queryQueue(ids)
+  } catch (error) {
+    log(`cannot ask Slurm whether the jobs of sweep ${name} (${ids.join(', ')}) still run: ${(error as Error).message}`)
+    return []
+  }
+  const active = jobs.filter(isActive)
+  if (active.length === 0) return []
+  const which = describeJobs(index, jobs)
+  if (!force) {
+    throw new LockedError(
+      `sweep ${name} still has jobs in the Slurm queue: ${which}. Wait for them (mixture sweep status ${dir}), cancel them (mixture sweep cancel ${dir}), or add --force to go ahead beside them (points they hold are left to them)`,
+    )
+  }
+  log(`--force: going ahead although jobs of sweep ${name} are in the queue: ${which}; the points they hold are left to them`)
+  return active
+}

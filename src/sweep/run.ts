@@ -1,0 +1,105 @@
+/**
+ * Running a sweep: every point is validated up front, then trained into its own run folder
+ * `<out>/<sweep>/<NN>-<key>/`, listed in `index.json`. Where the points train is the launcher's
+ * choice (config/launcher.ts): `local` trains them in order in this process, or `jobs` at once as
+ * child processes (jobs.ts); `slurm` submits them as one job array and returns (submit.ts).
+ * A failed point is recorded and the sweep goes on; rerunning the same sweep skips completed
+ * points, resumes interrupted ones from their checkpoint, and sets aside (never deletes) a folder
+ * whose configuration changed. At the end the paper-shaped table is written into the sweep folder.
+ *
+ * Who may write a sweep folder: a local sweep holds `index.lock` while it runs. A submitted Slurm
+ * sweep holds no lock (its login-node process returns at once); that it still runs is asked of
+ * Slurm: any sweep on the folder is refused while a job that index.json records is queued or running.
+ */
+import {mkdirSync} from 'node:fs'
+import {join, relative} from 'node:path'
+import {expandSweep} from '../config/sweep.js'
+import {resolveLauncher} from '../config/launcher.js'
+import {InterruptedError, UsageError} from '../errors.js'
+import {refuseWhileQueued} from './queued.js'
+import {submitSweep} from './submit.js'
+import {runExperiment, type RunSummary} from '../run/experiment.js'
+import {acquireLock} from '../run/lock.js'
+import {runPointsAtOnce} from './jobs.js'
+import {writeSweepTable} from './finish.js'
+import {LAUNCHER_FILES, readIndex, SWEEP_LOCK, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {pointTag, preparePointRecord} from './point.js'
+import {planPoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
+
+export {SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
+export type {SweepOptions, SweepResult} from './plan.js'
+
+export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
+  const plan = expandSweep(opts.file, opts.sets, opts.name)
+  const launcher = resolveLauncher(plan.launcher, opts.launcher ?? {}, plan.origins)
+  if (opts.devices?.length && !(launcher.type === 'local' && (launcher.jobs ?? 1) > 1)) {
+    throw new UsageError('--devices gives each job slot of --jobs N (N of 2 or more, on this machine) an adapter; one point at a time, or on Slurm, choose it with engine.device (Slurm: the GPU it allocates is taken)')
+  }
+  const planned = await planPoints(plan, opts)
+  const {name, dir, records} = planned
+  if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}
+  if (launcher.type === 'slurm') return submitSweep(planned, launcher, opts, log)
+
+  mkdirSync(dir, {recursive: true})
+  // An existing sweep folder is continued, under its lock: finished points are skipped.
+  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log})
+  try {
+    const previous = readIndex(dir)
+    refuseWhileQueued(dir, name, previous, Boolean(opts.force), log)
+    const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', launcher, points: records}
+    if ((launcher.jobs ?? 1) > 1) return await runPointsAtOnce(planned, index, previous, launcher.jobs!, opts, log)
+    return await runPoints(planned, index, previous, opts, log)
+  } finally {
+    lock.release()
+  }
+}
+
+/** Train every point in order in this process (the caller holds the sweep folder's lock), then write the table. */
+async function runPoints({plan, name, dir, records, resolved}: PlannedSweep, index: SweepIndex, previous: SweepIndex | undefined, opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
+  const {force: _lockOnly, launcher: _launcher, devices: _devices, ...runOpts} = opts
+  const save = () => writeIndex(dir, index)
+  save()
+  log(`sweep ${name}: ${records.length} point(s) in ${dir}`)
+  let failed = 0
+  let skipped = 0
+  let completed = 0
+  for (const record of records) {
+    const at = pointTag(record, records.length)
+    const runDir = join(dir, record.run_dir)
+    const action = preparePointRecord(dir, record, previous, records.length, log)
+    if (action === 'skip') {
+      skipped++
+      save()
+      continue
+    }
+    const canResume = action === 'resume'
+    record.status = 'running'
+    save()
+    log(`${at}${canResume ? ' (resuming)' : ''}`)
+    try {
+      const result = (await runExperiment({
+        ...runOpts,
+        ...(canResume ? {resume: runDir} : {resolved: resolved[record.index], runDir, runDirMayHold: [...LAUNCHER_FILES]}),
+      })) as RunSummary
+      record.status = 'completed'
+      record.best_test_accuracy = result.best_test_accuracy
+      delete record.error
+      completed++
+    } catch (error) {
+      if (error instanceof InterruptedError) {
+        record.status = 'interrupted'
+        record.error = (error as Error).message
+        save()
+        throw new InterruptedError(`sweep ${name} interrupted at point ${record.key}; rerun the same command to continue (finished points are skipped, this one resumes)`, error.signal)
+      }
+      record.status = 'failed'
+      record.error = (error as Error).message
+      failed++
+      log(`${at} failed: ${record.error}`)
+    }
+    save()
+  }
+  const table = await writeSweepTable(dir, plan.title, log)
+  return {name, dir, launcher: 'local', points: records, completed, failed, skipped, table}
+}

@@ -1,0 +1,155 @@
+/**
+ * Submitting a sweep to Slurm: the points that are not completed go into one job array (task N
+ * trains point N), and a job that depends on the array (`afterany`) writes the table when it has
+ * ended. The submission is checked by Slurm first (`sbatch --test-only`: an unknown partition, a
+ * GPU request the cluster cannot meet), so that a setting Slurm refuses is a usage error before
+ * anything is written or submitted. The command returns once the jobs are queued; index.json
+ * records their ids, which `mixture sweep status` and `cancel` ask Slurm about.
+ *
+ * Points whose folder holds a checkpoint of the same configuration are resumed by their task;
+ * folders of another configuration are set aside first, as a local sweep does.
+ */
+import {mkdirSync, rmSync, symlinkSync, lstatSync} from 'node:fs'
+import {join, relative, resolve} from 'node:path'
+import {UsageError} from '../errors.js'
+import type {Launcher} from '../schema/launcher.js'
+import {PACKAGE_ROOT, projectVersion} from '../run/env.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
+import {acquireLock} from '../run/lock.js'
+import {readIndex, readSummary, SWEEP_LOCK, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
+import {writeSweepTable} from './finish.js'
+import {pointTag, preparePoint} from './point.js'
+import type {PlannedSweep, SweepOptions, SweepResult} from './plan.js'
+import {slurm, slurmSays} from '../slurm/cli.js'
+import {refuseWhileQueued} from './queued.js'
+import {arrayScript, tableScript, type ScriptInput} from '../slurm/script.js'
+
+/** Folder names Slurm's #SBATCH lines and --output patterns take as they are (no spaces, no %). */
+const PLAIN_PATH = /^[\w./+@,:=~-]+$/
+
+/** The job id `sbatch --parsable` printed (`123` or `123;cluster`). */
+function jobId(stdout: string): string {
+  const id = stdout.trim().split(';')[0]
+  if (!/^\d+$/.test(id)) throw new Error(`sbatch printed "${stdout.trim()}" where a job id was expected`)
+  return id
+}
+
+function sbatch(args: string[], input: string | undefined, what: string): string {
+  const reply = slurm('sbatch', args, input)
+  if (reply.code !== 0) throw new UsageError(`Slurm refused the ${what}: ${slurmSays(reply)}. Check the launcher settings (--slurm, or launcher: in the sweep file); nothing was submitted`)
+  return reply.stdout
+}
+
+/** Make `slurm/logs/<index>.log` a link to the point folder's slurm.log, where Slurm then writes the task's output. */
+function linkLog(dir: string, index: number, runDir: string): void {
+  const link = join(dir, 'slurm', 'logs', `${index}.log`)
+  try {
+    if (lstatSync(link)) rmSync(link)
+  } catch {
+    // no link yet
+  }
+  symlinkSync(join('..', '..', runDir, 'slurm.log'), link)
+}
+
+/** What the job scripts say: the points, the settings, the run-point command's arguments. */
+function scriptInput({name, dir, records}: PlannedSweep, launcher: Launcher, opts: SweepOptions, indices: number[]): ScriptInput {
+  return {
+    name,
+    dir,
+    pointDirs: records.map((r) => r.run_dir),
+    indices,
+    launcher,
+    args: [...(opts.backend ? ['--backend', opts.backend] : []), ...(opts.dataDir ? ['--data-dir', resolve(opts.dataDir)] : [])],
+    node: process.execPath,
+    bin: join(PACKAGE_ROOT, 'bin', 'run.js'),
+    version: projectVersion(),
+  }
+}
+
+export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
+  const {plan, name, dir, records} = planned
+  if (!PLAIN_PATH.test(dir)) throw new UsageError(`the sweep folder ${dir} has characters Slurm's job scripts cannot take as they are (spaces, %, quotes); give --out a plain path`)
+  const input = scriptInput(planned, launcher, opts, records.map((r) => r.index))
+  // Slurm judges the settings before anything is written: a refusal is a usage error, nothing queued.
+  sbatch(['--test-only'], arrayScript(input), 'job array')
+  mkdirSync(dir, {recursive: true})
+  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log})
+  try {
+    const previous = readIndex(dir)
+    const active = refuseWhileQueued(dir, name, previous, Boolean(opts.force), log)
+    const before = (r: SweepPointRecord) => previous?.points.find((p) => p.run_dir === r.run_dir)
+    // First without touching anything: which points are done, which are still held by queued tasks.
+    const toSubmit: SweepPointRecord[] = []
+    for (const record of records) {
+      const held = active.find((j) => j.task === record.index && (previous?.submissions ?? []).some((s) => s.array_job === j.array))
+      const prior = readSummary(join(dir, record.run_dir))
+      if (held) {
+        record.status = 'submitted'
+        record.job = held.id
+      } else if (prior?.status === 'completed' && before(record)?.config_hash === record.config_hash) {
+        record.status = 'skipped'
+        record.best_test_accuracy = prior.best_test_accuracy as number | null
+      } else {
+        toSubmit.push(record)
+      }
+    }
+    const index: SweepIndex = {
+      name,
+      title: plan.title,
+      source: relative(dir, plan.source),
+      created: previous?.created ?? new Date().toISOString(),
+      updated: '',
+      launcher,
+      submissions: previous?.submissions ?? [],
+      points: records,
+    }
+    const skipped = records.filter((r) => r.status === 'skipped').length
+    if (toSubmit.length === 0) {
+      writeIndex(dir, index)
+      log(`sweep ${name}: nothing to submit (${skipped} point(s) completed, ${records.length - skipped} held by queued jobs)`)
+      const table = skipped === records.length ? await writeSweepTable(dir, plan.title, log) : undefined
+      return {name, dir, launcher: 'slurm', points: records, completed: 0, failed: 0, skipped, table}
+    }
+
+    input.indices = toSubmit.map((r) => r.index)
+    const arrayText = arrayScript(input)
+    const tableText = tableScript(input)
+
+    for (const record of toSubmit) {
+      const at = pointTag(record, records.length)
+      const action = preparePoint(dir, record, before(record), log, at)
+      if (action.action === 'resume') log(`${at}: its task resumes from the checkpoint`)
+      mkdirSync(join(dir, record.run_dir), {recursive: true})
+    }
+    mkdirSync(join(dir, 'slurm', 'logs'), {recursive: true})
+    for (const record of toSubmit) linkLog(dir, record.index, record.run_dir)
+    const script = join(dir, 'slurm', 'array.sbatch')
+    const tableFile = join(dir, 'slurm', 'table.sbatch')
+    writeFileAtomic(script, arrayText)
+    writeFileAtomic(tableFile, tableText)
+
+    const arrayJob = jobId(sbatch(['--parsable', script], undefined, 'job array'))
+    let tableJob: string
+    try {
+      tableJob = jobId(sbatch(['--parsable', `--dependency=afterany:${arrayJob}`, tableFile], undefined, 'table job'))
+    } catch (error) {
+      // Without the table job the sweep would not finish on its own: take the array back.
+      slurm('scancel', [arrayJob])
+      throw error
+    }
+    const submission: SlurmSubmission = {array_job: arrayJob, table_job: tableJob, points: toSubmit.map((r) => r.index), submitted: new Date().toISOString(), script: relative(dir, script)}
+    for (const record of toSubmit) {
+      record.status = 'submitted'
+      record.job = `${arrayJob}_${record.index}`
+      delete record.error
+    }
+    index.submissions = [...(index.submissions ?? []), submission]
+    delete index.cancelled
+    writeIndex(dir, index)
+    log(`sweep ${name}: submitted ${toSubmit.length} point(s) as job array ${arrayJob}${launcher.max_parallel ? ` (at most ${launcher.max_parallel} at once)` : ''}; job ${tableJob} writes the table when it has ended${skipped > 0 ? `; ${skipped} point(s) completed already` : ''}`)
+    log(`follow it with: mixture sweep status ${dir}`)
+    return {name, dir, launcher: 'slurm', points: records, completed: 0, failed: 0, skipped, submitted: {...submission, script_path: script}}
+  } finally {
+    lock.release()
+  }
+}
