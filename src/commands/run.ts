@@ -3,11 +3,14 @@ import {BaseCommand, withInterrupt} from '../base-command.js'
 import {backendFlag, setFlag} from '../flags.js'
 import {paramTable} from '../model/table.js'
 import {runExperiment, type DryRunResult, type RunSummary} from '../run/experiment.js'
+import {finalLine} from '../run/summary.js'
 import {stringify as yamlStringify} from 'yaml'
 
 export default class Run extends BaseCommand<typeof Run> {
   static summary = 'Train and evaluate one experiment spec; write a run folder.'
   static description = `Trains with the spec's recipe, evaluates on the test split after every epoch, and writes results/<name>/<stamp>-<hash>/ with config.yaml, overrides.yaml, env.json, metrics.csv, summary.json and checkpoints. The first stderr line names the backend.
+
+With data.val_split, e.g. --set data.val_split=0.1, a seeded, stratified part of the training images is held out and evaluated every epoch too; the best epoch (best.ckpt, the table's accuracy) is then chosen on it, and the test accuracy is reported at that epoch. Without it the best epoch is the one of the highest test accuracy, the paper's rule.
 
 Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is kept and the command exits 130 (143 for SIGTERM); continue with --resume, which uses the backend, threads and engine switches the run recorded (numerics.json). A damaged checkpoint is refused (exit 2) before anything is written; when last.ckpt is damaged and best.ckpt is sound, --from-best restarts from best.ckpt. Exit codes: 0 done, 1 runtime failure (e.g. the loss became NaN), 2 invalid spec/flags/data or a damaged run folder, 130/143 interrupted.`
   static examples = [
@@ -59,7 +62,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
           this.log('')
           this.log(paramTable(result.components, result.params))
         } else {
-          this.log(`${result.status}: best test accuracy ${result.best_test_accuracy?.toFixed(4)} (epoch ${result.best_test_epoch}), ${result.train_minutes.toFixed(2)} training minutes, ${result.params} parameters`)
+          this.log(finalLine(result))
           this.log(`run folder: ${result.run_dir}`)
         }
       }

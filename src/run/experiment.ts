@@ -12,7 +12,8 @@
  *     metrics.csv     one row per epoch
  *     summary.json    the paper's table columns, status, owner (pid, host) and heartbeat
  *     last.ckpt       weights + BatchNorm statistics + Adam state after the last checkpointed epoch (resume point)
- *     best.ckpt       weights + BatchNorm statistics at the best test accuracy (for evaluation)
+ *     best.ckpt       weights + BatchNorm statistics at the best validation accuracy (data.val_split),
+ *                     or without a validation split the best test accuracy (for evaluation)
  *     run.lock        while a process trains in the folder
  *     kernel-routes.json  (webgpu) the product/convolution routes kernel tuning chose on the first
  *                     batch before training; a resumed run pins them instead of timing again

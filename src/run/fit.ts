@@ -1,7 +1,8 @@
 /**
  * Training a prepared run from its next epoch to its last: each epoch trained and evaluated
- * (epoch.ts), its metrics.csv row appended, checkpoints written (last.ckpt every
- * `train.checkpoint_every` epochs and after the last; best.ckpt when the test accuracy improves),
+ * (epoch.ts: the validation split where `data.val_split` holds one out, and the test split), its
+ * metrics.csv row appended, checkpoints written (last.ckpt every `train.checkpoint_every` epochs
+ * and after the last; best.ckpt when the validation accuracy improves, or without a validation split the test accuracy),
  * summary.json rewritten with a heartbeat, until the last epoch or early stopping; then `finish`, however the run ends: the final summary,
  * the session disposed and the folder's lock released.
  */
@@ -19,7 +20,7 @@ import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
 import {BEST_CKPT, LAST_CKPT, startAnew} from './resume.js'
 import {disposeSession, type Session} from './session.js'
-import {bestOf, summarize, writeSummary, type RunSummary, type SummaryBase} from './summary.js'
+import {bestOf, SELECTION_METRIC, summarize, writeSummary, type RunSummary, type Selection, type SummaryBase} from './summary.js'
 
 export interface FitState {
   runDir: string
@@ -41,12 +42,16 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   const {runDir, history, log} = state
   log(`run folder: ${runDir}`)
   if (state.startEpoch > spec.train.epochs) log(`all ${spec.train.epochs} epochs are done already; nothing to train`)
-  log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${dataset.train.count} train / ${dataset.test.count} test images, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
+  const images = `${dataset.train.count} train${dataset.val ? ` / ${dataset.val.count} validation` : ''} / ${dataset.test.count} test images`
+  log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${images}, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
+  // The best epoch (best.ckpt, the table's accuracy) is chosen on the validation split where there is one.
+  const selection: Selection = dataset.val ? 'best_val' : 'best_test'
+  const selectOn = SELECTION_METRIC[selection]
   const owner = currentOwner()
   // Early stopping (train.early_stopping) decides from the rows alone: a resumed run sees its decision again.
   let stoppedEarly = earlyStop(spec.train.early_stopping, history)
   if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
-  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host}
+  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host}
   const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
   const progress = createProgress({bars: Boolean(state.bars), write: log})
   // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
@@ -59,7 +64,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
     for (let epoch = state.startEpoch; epoch <= spec.train.epochs && !stoppedEarly; epoch++) {
       if (state.stop?.requested) throw new InterruptedError(`interrupted before epoch ${epoch}`, state.stop.signal)
       const {line, tuning} = await trainAndEvaluate(session, state, epoch, progress)
-      const improved = history.every((l) => line.test_accuracy > l.test_accuracy)
+      const improved = history.every((l) => line[selectOn] > l[selectOn])
       history.push(line)
       stoppedEarly = earlyStop(spec.train.early_stopping, history)
       appendMetricsRow(runDir, line)
@@ -75,6 +80,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
         step: session.trainer.step,
         best_test_accuracy: bestOf(history, 'test_accuracy')!,
         best_train_accuracy: bestOf(history, 'train_accuracy')!,
+        ...(dataset.val ? {best_val_accuracy: bestOf(history, 'val_accuracy')!} : {}),
         train_seconds: history.reduce((s, l) => s + l.train_seconds, 0),
         eval_seconds: history.reduce((s, l) => s + l.eval_seconds, 0),
         schedule: scheduleState(session.schedule, epoch * session.schedule.stepsPerEpoch),
@@ -112,6 +118,7 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   const lrAt = (step: number) => session.schedule.lrAt((epoch - 1) * steps + step)
   const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep})
   const e0 = performance.now()
+  const val = dataset.val ? await evaluate(spec, trainer, dataset.val) : {loss: NaN, accuracy: NaN}
   const test = await evaluate(spec, trainer, dataset.test)
   const evalSeconds = (performance.now() - e0) / 1000
   if (!Number.isFinite(test.loss)) throw new NonFiniteLossError(`test loss became ${test.loss} after epoch ${epoch}; the weights diverged. Lower train.optimizer.lr (now ${spec.train.optimizer.lr})`)
@@ -127,6 +134,8 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
     data_seconds: train.dataSeconds,
     images_per_second: train.images / train.seconds,
     lr: lrAt(0),
+    val_loss: val.loss,
+    val_accuracy: val.accuracy,
   }
   return {line, tuning}
 }

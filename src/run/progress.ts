@@ -23,7 +23,8 @@ export interface Progress {
 const fmt = (n: number, d = 4) => (Number.isFinite(n) ? n.toFixed(d) : String(n))
 
 export function epochText(l: EpochLine): string {
-  return `epoch ${l.epoch}/${l.epochs}  train loss ${fmt(l.train_loss)} acc ${fmt(l.train_accuracy)}  test loss ${fmt(l.test_loss)} acc ${fmt(l.test_accuracy)}  ${l.train_seconds.toFixed(1)} s train (data ${l.data_seconds.toFixed(1)} s) + ${l.eval_seconds.toFixed(1)} s eval  ${Math.round(l.images_per_second)} img/s  lr ${Number(l.lr.toPrecision(4))}`
+  const val = Number.isNaN(l.val_loss) ? '' : `  val loss ${fmt(l.val_loss)} acc ${fmt(l.val_accuracy)}`
+  return `epoch ${l.epoch}/${l.epochs}  train loss ${fmt(l.train_loss)} acc ${fmt(l.train_accuracy)}${val}  test loss ${fmt(l.test_loss)} acc ${fmt(l.test_accuracy)}  ${l.train_seconds.toFixed(1)} s train (data ${l.data_seconds.toFixed(1)} s) + ${l.eval_seconds.toFixed(1)} s eval  ${Math.round(l.images_per_second)} img/s  lr ${Number(l.lr.toPrecision(4))}`
 }
 
 class PlainProgress implements Progress {
@@ -72,7 +73,7 @@ class BarProgress implements Progress {
   }
 
   endEpoch(line: EpochLine): void {
-    this.epochBar?.update(line.epoch, {info: `test acc ${fmt(line.test_accuracy)}`})
+    this.epochBar?.update(line.epoch, {info: `${Number.isNaN(line.val_accuracy) ? '' : `val acc ${fmt(line.val_accuracy)} `}test acc ${fmt(line.test_accuracy)}`})
     this.multibar.log(`${epochText(line)}\n`)
   }
 
