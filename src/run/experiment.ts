@@ -11,6 +11,7 @@
  *     numerics.json   backend, threads and engine switches that decide the numbers (resume keeps them)
  *     metrics.csv     one row per epoch
  *     summary.json    the paper's table columns, status, owner (pid, host) and heartbeat
+ *     run.log         what the run said on the console (run-log.ts), appended as it goes and on resume
  *     last.ckpt       weights + BatchNorm statistics + Adam state after the last checkpointed epoch (resume point)
  *     best.ckpt       weights + BatchNorm statistics at the best validation accuracy (data.val_split),
  *                     or without a validation split the best test accuracy (for evaluation)
@@ -34,6 +35,7 @@ import {acquireLock, type Lock} from './lock.js'
 import {writeMetricsFile} from './metrics-file.js'
 import {currentNumerics, writeNumerics} from './numerics.js'
 import {resumeExperiment} from './resume-experiment.js'
+import {RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
 import type {RunSummary} from './summary.js'
 
@@ -93,7 +95,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   if (opts.fromBest) throw new UsageError('--from-best goes with --resume <run folder>: it restarts that run from its best.ckpt')
   const {spec, loaded} = opts.resolved ?? (await resolveRun(opts))
   if (opts.dryRun) return dryRun(spec, log)
-  const session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars}, log)
+  // What the run says from here on is kept in its run.log, once the folder exists.
+  const runLog = new RunLog(log)
+  const session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars}, runLog.log)
   let folder: {runDir: string; lock: Lock}
   try {
     folder = openRunFolder(session, loaded.overrides, opts)
@@ -101,7 +105,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
     disposeSession(session)
     throw error
   }
-  return fit(session, {...folder, history: [], startEpoch: 1, checkpointEpoch: 0, bars: opts.bars, stop: opts.stop, log})
+  runLog.open(folder.runDir)
+  return fit(session, {...folder, history: [], startEpoch: 1, checkpointEpoch: 0, bars: opts.bars, stop: opts.stop, log: runLog.log, runLog})
 }
 
 /** The spec file with `--set` overrides and `--seed` applied, validated. */

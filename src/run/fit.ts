@@ -20,7 +20,8 @@ import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
 import {BEST_CKPT, LAST_CKPT, startAnew} from './resume.js'
 import {disposeSession, type Session} from './session.js'
-import {bestOf, SELECTION_METRIC, summarize, writeSummary, type RunSummary, type Selection, type SummaryBase} from './summary.js'
+import type {RunLog} from './run-log.js'
+import {bestOf, finalLine, SELECTION_METRIC, summarize, writeSummary, type RunSummary, type Selection, type SummaryBase} from './summary.js'
 
 export interface FitState {
   runDir: string
@@ -33,7 +34,10 @@ export interface FitState {
   /** Draw cli-progress bars (else one line per epoch). */
   bars?: boolean
   stop?: StopRequest
+  /** Says a line on the console and keeps it in run.log. */
   log: (m: string) => void
+  /** The run's run.log: it also keeps the bars' epoch lines and the line the run ends with. */
+  runLog?: RunLog
 }
 
 /** Train from `state.startEpoch` to the last epoch; the session is disposed and the lock released however it ends. */
@@ -53,7 +57,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
   const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host}
   const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
-  const progress = createProgress({bars: Boolean(state.bars), write: log})
+  const progress = createProgress({bars: Boolean(state.bars), write: log, keep: (line) => state.runLog?.keep(line)})
   // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
   let heartbeat: NodeJS.Timeout | undefined
   let checkpointEpoch = state.checkpointEpoch
@@ -151,8 +155,9 @@ interface Ending {
 
 /**
  * The end of a run, however it came: bars and heartbeat stopped, summary.json final (completed,
- * interrupted or failed), the session disposed, the lock released. Returns the summary; for an
- * error, the error to throw, an interruption's message saying what is resumable and how.
+ * interrupted or failed), the session disposed, the lock released, the last line kept in run.log.
+ * Returns the summary; for an error, the error to throw, an interruption's message saying what is
+ * resumable and how.
  */
 function finish(session: Session, state: FitState, end: Ending): RunSummary
 function finish(session: Session, state: FitState, end: Ending, error: Error): Error
@@ -166,12 +171,19 @@ function finish(session: Session, state: FitState, end: Ending, error?: Error): 
   writeSummary(runDir, summary)
   disposeSession(session)
   state.lock.release()
-  if (!error) return summary
-  if (!stopped) return error
+  const ending = !error ? summary : !stopped ? error : interruption(spec, state, end.checkpointEpoch, error as InterruptedError)
+  // The line the run ends with: the command prints it (stdout, or stderr for an error); run.log keeps it.
+  state.runLog?.keep(ending instanceof Error ? `${summary.status}: ${ending.message}` : finalLine(summary))
+  return ending
+}
+
+/** An interruption's error, saying what is resumable and how. */
+function interruption(spec: Session['spec'], state: FitState, checkpointEpoch: number, error: InterruptedError): InterruptedError {
+  const {runDir, history} = state
   const done = `${history.length} epoch(s) are done`
-  if (end.checkpointEpoch === 0) {
+  if (checkpointEpoch === 0) {
     return new InterruptedError(`${error.message}; ${done} and nothing is resumable yet: the first checkpoint is written after epoch ${Math.min(spec.train.checkpoint_every, spec.train.epochs)}. Start again with: ${startAnew(runDir)}`, error.signal)
   }
-  const redo = history.length > end.checkpointEpoch ? ` (resuming repeats epoch(s) ${end.checkpointEpoch + 1}–${history.length}, which finished after it)` : ''
-  return new InterruptedError(`${error.message}; ${done}, and the checkpoint after epoch ${end.checkpointEpoch} is kept in ${runDir}${redo}. Continue with: mixture run --resume ${runDir}`, error.signal)
+  const redo = history.length > checkpointEpoch ? ` (resuming repeats epoch(s) ${checkpointEpoch + 1}–${history.length}, which finished after it)` : ''
+  return new InterruptedError(`${error.message}; ${done}, and the checkpoint after epoch ${checkpointEpoch} is kept in ${runDir}${redo}. Continue with: mixture run --resume ${runDir}`, error.signal)
 }

@@ -1,7 +1,7 @@
 /**
  * Progress on stderr: an epoch bar and a batch bar (loss, accuracy, images/s, ETA) through
  * cli-progress when stderr is a terminal; otherwise (or with --no-progress / --json) one plain
- * line per epoch.
+ * line per epoch. The bars are not kept in run.log; the lines printed above them are (`keep`).
  */
 import cliProgress from 'cli-progress'
 import type {EpochMetrics} from './metrics-file.js'
@@ -56,6 +56,9 @@ class BarProgress implements Progress {
   private batchBar?: cliProgress.SingleBar
   private started = 0
 
+  /** `keep`: the lines printed above the bars, for run.log. */
+  constructor(private readonly keep: (line: string) => void) {}
+
   startEpoch(epoch: number, epochs: number, batches: number): void {
     if (!this.epochBar) this.epochBar = this.multibar.create(epochs, epoch - 1, {label: 'epochs ', info: ''})
     this.batchBar?.stop()
@@ -75,10 +78,12 @@ class BarProgress implements Progress {
   endEpoch(line: EpochLine): void {
     this.epochBar?.update(line.epoch, {info: `${Number.isNaN(line.val_accuracy) ? '' : `val acc ${fmt(line.val_accuracy)} `}test acc ${fmt(line.test_accuracy)}`})
     this.multibar.log(`${epochText(line)}\n`)
+    this.keep(epochText(line))
   }
 
   log(message: string): void {
     this.multibar.log(`${message}\n`)
+    this.keep(message)
   }
 
   stop(): void {
@@ -86,6 +91,7 @@ class BarProgress implements Progress {
   }
 }
 
-export function createProgress(opts: {bars: boolean; write: (s: string) => void}): Progress {
-  return opts.bars ? new BarProgress() : new PlainProgress(opts.write)
+/** Bars, or plain lines through `write`; `keep` gets the lines printed above the bars (for run.log; `write` keeps its own). */
+export function createProgress(opts: {bars: boolean; write: (s: string) => void; keep?: (s: string) => void}): Progress {
+  return opts.bars ? new BarProgress(opts.keep ?? (() => undefined)) : new PlainProgress(opts.write)
 }
