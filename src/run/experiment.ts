@@ -68,6 +68,8 @@ export interface RunOptions {
   outDir?: string
   /** Exact folder for the run (sweeps use this); it must not exist yet. */
   runDir?: string
+  /** Appended to the run folder's name: `--seeds` names each run's seed there (`<stamp>-<hash>-seed2`). */
+  folderSuffix?: string
   dryRun?: boolean
   /** Draw cli-progress bars (else one line per epoch). */
   bars?: boolean
@@ -126,7 +128,7 @@ function dryRun(spec: ResolvedSpec, log: (m: string) => void): DryRunResult {
 /** A new run folder, locked, holding what reproduces the run: config.yaml, overrides.yaml, env.json, numerics.json, an empty metrics.csv. */
 function openRunFolder(session: Session, overrides: Record<string, unknown>, opts: RunOptions): {runDir: string; lock: Lock} {
   const {spec} = session
-  const runDir = opts.runDir ? createExactDir(resolve(opts.runDir)) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}`))
+  const runDir = opts.runDir ? createExactDir(resolve(opts.runDir)) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}${opts.folderSuffix ? `-${opts.folderSuffix}` : ''}`))
   const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`)
   writeFileAtomic(join(runDir, 'config.yaml'), configYaml(spec))
   writeFileAtomic(join(runDir, 'overrides.yaml'), yamlStringify(overrides))

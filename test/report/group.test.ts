@@ -4,6 +4,7 @@ import {describe, it} from 'node:test'
 
 import {runExperiment} from '../../src/run/experiment.js'
 import {runSweep} from '../../src/run/sweep.js'
+import {runSeeds} from '../../src/run/seeds.js'
 import {collectRuns} from '../../src/report/collect.js'
 import {groupRuns, seedlessLabel, statOf} from '../../src/report/group.js'
 import {makeTable} from '../../src/report/index.js'
@@ -178,7 +179,7 @@ describe('seed groups', () => {
 describe('seed groups from real runs', () => {
   const tiny = TINY_CNN_SPEC
 
-  it('makes one row of `sweep --set seed=0,1,2` and one of separate `run --seed N` runs', async (t) => {
+  it('makes one row of `sweep --set seed=0,1,2`, one of separate `run --seed N` runs, and one of `run --seeds 0,1,2`, the same as the sweep’s', async (t) => {
     const dir = tempDir(t)
     const spec = writeSpec(tiny, dir)
     const log = () => {}
@@ -197,5 +198,17 @@ describe('seed groups from real runs', () => {
       separate.rows.map((r) => [r.model, r.n, r.seeds]),
       [['Tiny CNN', 2, [3, 4]]],
     )
+
+    // `run --seeds 0,1,2`: the same runs as the sweep's points (same seed, same backend: same numbers), so the same row
+    const seeded = await runSeeds({spec, seeds: [0, 1, 2], outDir: join(dir, 'seeds'), log})
+    assert.equal(seeded.completed, 3)
+    const table = await makeTable({paths: [join(dir, 'seeds')], plot: false, warn: (m) => assert.fail(m)})
+    assert.deepEqual(table.rows.map((r) => [r.model, r.n, r.seeds]), [['Tiny CNN', 3, [0, 1, 2]]])
+    assert.deepEqual(
+      seeded.seeds.map((r) => r.summary?.best_test_accuracy),
+      sweep.points.map((p) => p.best_test_accuracy),
+    )
+    assert.equal(table.rows[0].best_test_accuracy, swept.rows[0].best_test_accuracy)
+    assert.equal(table.rows[0].best_test_accuracy_std, swept.rows[0].best_test_accuracy_std)
   })
 })
