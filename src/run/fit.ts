@@ -2,9 +2,10 @@
  * Training a prepared run from its next epoch to its last: each epoch trained and evaluated
  * (epoch.ts: the validation split where `data.val_split` holds one out, and the test split), its
  * metrics.csv row appended, checkpoints written (last.ckpt every `train.checkpoint_every` epochs
- * and after the last; best.ckpt when the validation accuracy improves, or without a validation split the test accuracy),
- * summary.json rewritten with a heartbeat, until the last epoch or early stopping; then `finish`, however the run ends: the final summary,
- * the session disposed and the folder's lock released.
+ * and after the last; best.ckpt when the validation accuracy improves, or without a validation
+ * split the test accuracy), summary.json rewritten with a heartbeat, until the last epoch or early
+ * stopping; then `finish`, however the run ends: the final summary, the session disposed, the
+ * folder's lock released and the run's last line kept in run.log.
  */
 import {join} from 'node:path'
 import {augmentFromConfig, numBatches} from '../data/index.js'
