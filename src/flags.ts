@@ -16,7 +16,7 @@ export const backendFlag = Flags.string({
 })
 
 export const ckptFlag = Flags.string({
-  summary: 'Which checkpoint of the run: best (weights at the best test accuracy) or last (after the last checkpointed epoch).',
+  summary: 'Which checkpoint of the run: best (weights at the best validation accuracy, or without a validation split the best test accuracy) or last (after the last checkpointed epoch).',
   options: ['best', 'last'],
   default: 'best',
 })

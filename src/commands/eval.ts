@@ -8,14 +8,15 @@ import type {CheckpointChoice} from '../run/load-run.js'
 export default class Eval extends BaseCommand<typeof Eval> {
   static summary = "Evaluate a run's checkpoint on a split: loss, top-1, top-5, per-class accuracy, confusion matrix."
   static description = [
-    "Runs the checkpoint exactly as training evaluated after each epoch (same batches, batch size, transforms, forward pass and backend), so on the test split loss and accuracy equal the row metrics.csv has for the checkpoint's epoch; the output says whether they do.",
+    "Runs the checkpoint exactly as training evaluated after each epoch (same batches, batch size, transforms, forward pass and backend), so on the test split (and the validation split) loss and accuracy equal the row metrics.csv has for the checkpoint's epoch; the output says whether they do.",
     'Writes <run>/eval/<split>-<ckpt>/: metrics.json, confusion.csv (the layout `mixture report` draws), per-class.csv, and the heatmap as confusion.svg, confusion.png and confusion.vl.json. Nothing else in the run folder is changed. With --json prints the metrics.json document.',
-    '--split train evaluates the training images without augmentation (training itself reports a running accuracy over augmented batches, which differs). --split val needs a validation split held out of the training images (data.val_split), which runs of this version do not have.',
+    '--split val evaluates the validation split a run held out of its training images (data.val_split): the same images, drawn by the run\'s seed; a run without one is refused. --split train evaluates the training images it trained on (without the validation split) without augmentation (training itself reports a running accuracy over augmented batches, which differs).',
   ].join('\n\n')
 
   static examples = [
     {description: 'The best checkpoint on the test split:', command: '<%= config.bin %> <%= command.id %> results/quickstart/20261126-101500-1a2b3c4d'},
     {description: 'The last checkpoint on the training images, as JSON:', command: '<%= config.bin %> <%= command.id %> results/quickstart/20261126-101500-1a2b3c4d --ckpt last --split train --json'},
+    {description: 'The best checkpoint on the validation split of a run with data.val_split:', command: '<%= config.bin %> <%= command.id %> results/quickstart/20261126-101500-1a2b3c4d --split val'},
   ]
 
   static args = {run: Args.string({required: true, description: 'Run folder (results/<name>/<stamp>-<hash>/)'})}
@@ -52,8 +53,8 @@ export function describeEval(r: EvalResult): string {
   if (r.training) {
     lines.push(
       r.training.equal
-        ? `equal to what training wrote for epoch ${r.epoch} (test_loss ${r.training.loss}, test_accuracy ${r.training.accuracy})`
-        : `training wrote test_loss ${r.training.loss}, test_accuracy ${r.training.accuracy} for epoch ${r.epoch}; this evaluation differs (another backend, thread count or engine switch sums in another order)`,
+        ? `equal to what training wrote for epoch ${r.epoch} (${r.split}_loss ${r.training.loss}, ${r.split}_accuracy ${r.training.accuracy})`
+        : `training wrote ${r.split}_loss ${r.training.loss}, ${r.split}_accuracy ${r.training.accuracy} for epoch ${r.epoch}; this evaluation differs (another backend, thread count or engine switch sums in another order)`,
     )
   }
   const worst = [...r.per_class].filter((c) => c.accuracy !== null).sort((a, b) => a.accuracy! - b.accuracy!).slice(0, 3)

@@ -3,7 +3,8 @@
  * schema (schema/recipe.ts `optimizerSchemas`, `scheduleSchemas`), defaults filled; a schedule given by
  * name becomes `{type}`; an unknown schedule gets a did-you-mean; and what the schema cannot say is
  * refused with the reason: Nesterov without momentum, a schedule that makes no sense for the run's
- * epochs (engine/schedule.ts `scheduleProblems`), early stopping's mode from its metric.
+ * epochs (engine/schedule.ts `scheduleProblems`), early stopping's metric from the validation split and its mode
+ * from the metric (a validation metric without a validation split is refused).
  *
  * An optimizer key of another type is accepted when it holds that type's default, so that a spec can
  * switch `type` over a base that spells out Adam's betas and eps (`extends` merges objects and cannot
@@ -70,16 +71,26 @@ function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[
   }
 }
 
-function resolveEarlyStopping(train: JsonObject): void {
+/** Early stopping's metric (the validation accuracy where the run holds a validation split out, else the test accuracy) and mode. */
+function resolveEarlyStopping(train: JsonObject, hasVal: boolean, origins: Origins, problems: Problem[]): void {
   const early = train.early_stopping
-  if (!isObject(early) || early.mode !== undefined || typeof early.metric !== 'string') return
-  early.mode = early.metric.endsWith('_loss') ? 'min' : 'max'
+  if (!isObject(early)) return
+  early.metric ??= hasVal ? 'val_accuracy' : 'test_accuracy'
+  if (typeof early.metric !== 'string') return
+  if (early.metric.startsWith('val_') && !hasVal) {
+    const at = 'train.early_stopping.metric'
+    problems.push({origin: originOf(origins, at), path: at, message: `${early.metric} needs a validation split: set data.val_split (e.g. 0.1), or watch test_accuracy or test_loss`})
+  }
+  early.mode ??= early.metric.endsWith('_loss') ? 'min' : 'max'
 }
 
-/** Stage 2 of `train` (after stage 1 filled its defaults): problems are pushed, values resolved in place. */
-export function resolveRecipe(train: unknown, origins: Origins, problems: Problem[], check: SchemaCheck): void {
+/**
+ * Stage 2 of `train` (after stage 1 filled its defaults): problems are pushed, values resolved in
+ * place. `hasVal`: the spec holds a validation split out (`data.val_split` > 0).
+ */
+export function resolveRecipe(train: unknown, hasVal: boolean, origins: Origins, problems: Problem[], check: SchemaCheck): void {
   if (!isObject(train)) return
   resolveOptimizer(train, origins, problems, check)
   resolveSchedule(train, origins, problems, check)
-  resolveEarlyStopping(train)
+  resolveEarlyStopping(train, hasVal, origins, problems)
 }

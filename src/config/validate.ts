@@ -243,7 +243,8 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
   const validate = validator(specSchema)
   if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins, nonFinite))
 
-  resolveRecipe(spec.train, origins, problems, (schema, value, path) => {
+  const hasVal = isObject(spec.data) && typeof spec.data.val_split === 'number' && spec.data.val_split > 0
+  resolveRecipe(spec.train, hasVal, origins, problems, (schema, value, path) => {
     const check = validator(schema)
     if (check(value)) return true
     problems.push(...ajvProblems(check.errors ?? [], schema, value, path, origins, nonFinite))

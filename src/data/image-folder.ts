@@ -2,7 +2,7 @@
  * `image_folder`: your own images, laid out as torchvision's `ImageFolder` reads them.
  *
  *   root/train/<class>/*.png|jpg   and   root/test/<class>/...   (or root/val/<class>/...)
- *   root/<class>/...  (or root/train/<class>/...) with `val_split: 0.2`: a seeded, stratified
+ *   root/<class>/...  (or root/train/<class>/...) with `test_split: 0.2`: a seeded, stratified
  *                     part of every class becomes the test split
  *
  * Class names are the folder names, sorted; files are taken in `ImageFolder`'s order (folders
@@ -24,10 +24,11 @@ import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './ima
 import {centreSquare, decodeImage, IMAGE_EXTENSIONS, imageDimensions, isImageFile, type DecodedImage} from './images.js'
 import {userCacheDir} from './locate.js'
 import {Rng} from './random.js'
+import {heldOut} from './split.js'
 
 export interface ImageFolderParams {
   root: string
-  val_split?: number
+  test_split?: number
   split_seed: number
   on_bad_image: 'skip' | 'fail'
   cache: boolean
@@ -99,39 +100,31 @@ function imagesUnder(dir: string): {files: string[]; ignored: number} {
   return {files: folders.flatMap((f) => f.files.map((n) => join(f.dir, n))), ignored}
 }
 
-/** Seeded, stratified hold-out: round(n · fraction) of each class (at most n − 1), the rest kept in order. */
+/** Seeded, stratified hold-out (split.ts): round(n · fraction) of each class (at most n − 1), the rest kept in order. */
 function splitClass(files: string[], fraction: number, seed: number, label: number): {train: string[]; test: string[]} {
-  const n = files.length
-  const held = Math.min(Math.round(n * fraction), n - 1)
-  const order = Int32Array.from({length: n}, (_, i) => i)
-  const rng = new Rng(seed, label)
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.int(i + 1)
-    ;[order[i], order[j]] = [order[j], order[i]]
-  }
-  const test = new Set(order.subarray(0, held))
-  return {train: files.filter((_, i) => !test.has(i)), test: files.filter((_, i) => test.has(i))}
+  const held = heldOut(files.length, fraction, new Rng(seed, label))
+  return {train: files.filter((_, i) => !held[i]), test: files.filter((_, i) => held[i])}
 }
 
 const EXTENSIONS = IMAGE_EXTENSIONS.join(', ')
 
 /** Reads the folder structure (no image is opened): classes, files per split, and what was ignored. */
-export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'val_split' | 'split_seed'>): FolderLayout {
+export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'test_split' | 'split_seed'>): FolderLayout {
   const root = resolve(p.root)
-  if (!isDir(root)) throw new DataError(`data.root ${root} is not a folder; give the folder that holds train/ and test/ (or val/), or one folder per class with data.val_split.`)
+  if (!isDir(root)) throw new DataError(`data.root ${root} is not a folder; give the folder that holds train/ and test/ (or val/), or one folder per class with data.test_split.`)
   const hasTrain = isDir(join(root, 'train'))
   const testDir = ['test', 'val'].map((n) => join(root, n)).find(isDir)
   const notes: string[] = []
   const base = hasTrain ? join(root, 'train') : root
   const classes = subfolders(base)
   if (classes.length === 0) {
-    throw new DataError(`No class folders in ${base}: image_folder needs one folder per class holding its images (${EXTENSIONS}), under ${hasTrain ? base : `${join(root, 'train')} and ${join(root, 'test')}`}${hasTrain ? '' : ', or directly in it with data.val_split'}.`)
+    throw new DataError(`No class folders in ${base}: image_folder needs one folder per class holding its images (${EXTENSIONS}), under ${hasTrain ? base : `${join(root, 'train')} and ${join(root, 'test')}`}${hasTrain ? '' : ', or directly in it with data.test_split'}.`)
   }
-  if (p.val_split === undefined && !hasTrain) {
-    throw new DataError(`${root} holds class folders (${classes.slice(0, 3).join(', ')}${classes.length > 3 ? ', ...' : ''}) but no train/ and test/ (or val/) folders: move them under train/ and test/, or set data.val_split (e.g. 0.2) to hold out part of each class as the test split.`)
+  if (p.test_split === undefined && !hasTrain) {
+    throw new DataError(`${root} holds class folders (${classes.slice(0, 3).join(', ')}${classes.length > 3 ? ', ...' : ''}) but no train/ and test/ (or val/) folders: move them under train/ and test/, or set data.test_split (e.g. 0.2) to hold out part of each class as the test split (data.val_split holds out a validation split from the training images, not a test split).`)
   }
-  if (p.val_split === undefined && !testDir) {
-    throw new DataError(`${base} has no sibling test/ or val/ folder: add one (class folders with the held-out images), or set data.val_split (e.g. 0.2) to hold out part of each class.`)
+  if (p.test_split === undefined && !testDir) {
+    throw new DataError(`${base} has no sibling test/ or val/ folder: add one (class folders with the held-out images), or set data.test_split (e.g. 0.2) to hold out part of each class as the test split.`)
   }
   if (classes.length > MAX_CLASSES) throw new DataError(`${base} has ${classes.length} class folders; image_folder supports at most ${MAX_CLASSES} classes.`)
   let ignored = 0
@@ -141,16 +134,16 @@ export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'val_split' 
     const found = imagesUnder(join(base, name))
     ignored += found.ignored
     if (found.files.length === 0) throw new DataError(`Class folder ${join(base, name)} has no images (${EXTENSIONS}); add some or remove the folder.`)
-    if (p.val_split === undefined) {
+    if (p.test_split === undefined) {
       train.push(...found.files.map((path) => ({path, label})))
       return
     }
-    const parts = splitClass(found.files, p.val_split, p.split_seed, label)
+    const parts = splitClass(found.files, p.test_split, p.split_seed, label)
     if (parts.test.length === 0) notes.push(`class ${name} has ${found.files.length} image(s): none held out`)
     train.push(...parts.train.map((path) => ({path, label})))
     test.push(...parts.test.map((path) => ({path, label})))
   })
-  if (p.val_split === undefined && testDir) {
+  if (p.test_split === undefined && testDir) {
     for (const name of subfolders(testDir)) {
       const label = classes.indexOf(name)
       if (label < 0) throw new DataError(`${join(testDir, name)} is a class folder that ${base} does not have; the test classes must be training classes (folder names match exactly).`)
@@ -160,10 +153,10 @@ export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'val_split' 
     }
     if (test.length === 0) throw new DataError(`${testDir} holds no images in class folders named like those of ${base}.`)
   } else if (testDir && hasTrain) {
-    notes.push(`val_split holds out part of ${base}; ${testDir} is not used`)
+    notes.push(`test_split holds out part of ${base}; ${testDir} is not used`)
   }
-  const trainFrom = p.val_split === undefined ? base : `${base} (1 − val_split ${p.val_split}, split seed ${p.split_seed})`
-  const testFrom = p.val_split === undefined ? testDir! : `${base} (val_split ${p.val_split}, split seed ${p.split_seed})`
+  const trainFrom = p.test_split === undefined ? base : `${base} (1 − test_split ${p.test_split}, split seed ${p.split_seed})`
+  const testFrom = p.test_split === undefined ? testDir! : `${base} (test_split ${p.test_split}, split seed ${p.split_seed})`
   return {classes, train, test, trainFrom, testFrom, ignored, notes}
 }
 
@@ -368,7 +361,7 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
 
 registerDataset<ImageFolderParams>({
   name: 'image_folder',
-  summary: 'Your own images: root/train/<class>/*.png|jpg and root/test/<class>/... (or val/), or class folders split by val_split; decoded once and cached as uint8.',
+  summary: 'Your own images: root/train/<class>/*.png|jpg and root/test/<class>/... (or val/), or class folders split by test_split; decoded once and cached as uint8.',
   paper: 'torchvision.datasets.ImageFolder',
   pathParams: ['root'],
   schema: {
@@ -376,9 +369,9 @@ registerDataset<ImageFolderParams>({
     additionalProperties: false,
     required: ['root'],
     properties: {
-      root: {type: 'string', description: 'folder with train/ and test/ (or val/) of class folders, or of class folders only with val_split; relative to the spec file'},
-      val_split: {type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'hold out this fraction of every class (seeded, stratified) as the test split'},
-      split_seed: {type: 'integer', minimum: 0, default: 0, description: 'seed of the val_split hold-out (independent of the training seed)'},
+      root: {type: 'string', description: 'folder with train/ and test/ (or val/) of class folders, or of class folders only with test_split; relative to the spec file'},
+      test_split: {type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'hold out this fraction of every class (seeded, stratified) as the test split (data.val_split then holds a validation split out of the rest)'},
+      split_seed: {type: 'integer', minimum: 0, default: 0, description: 'seed of the test_split hold-out (independent of the training seed)'},
       on_bad_image: {enum: ['fail', 'skip'], default: 'fail', description: 'an unreadable or corrupt image: stop and name it, or skip it (the count is printed)'},
       cache: {type: 'boolean', default: true, description: 'keep the decoded uint8 images on disk (user cache), keyed by file contents and size'},
     },

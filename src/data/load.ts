@@ -12,6 +12,7 @@ import type {DataOptions} from '../schema/spec.js'
 import {checkCount, DataError} from './errors.js'
 import {RESIZE_MODES, type ResizeMode} from './fit.js'
 import {pipelinesFromConfig, type Pipeline} from './pipeline.js'
+import type {ValidationHoldOut} from './split.js'
 
 /** A dataset's options as `loadDataset` takes them: the spec's `data:` section (src/schema/spec.ts). */
 export type DataConfig = DataOptions
@@ -23,6 +24,10 @@ export interface Dataset {
   classNames: string[]
   train: Split
   test: Split
+  /** The validation split `data.val_split` holds out of the training images (split.ts); absent without one. */
+  val?: Split
+  /** Which loaded training images became `train` and which `val`. */
+  valHoldOut?: ValidationHoldOut
   /** Where the files came from (a folder), or how the data was generated. */
   source: string
 }

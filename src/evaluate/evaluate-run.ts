@@ -3,13 +3,15 @@
  * evaluation after each epoch — the same batches (no shuffle, no augmentation, the `always`
  * transforms such as normalize), the same batch size, the same forward pass and loss on the same
  * backend — so that loss and accuracy on the test split equal the row training wrote to
- * metrics.csv for the checkpoint's epoch. On top: top-5 accuracy, per-class accuracy and the
- * confusion matrix, written to `<run>/eval/<split>-<checkpoint>/` (evaluate-outputs.ts).
+ * metrics.csv for the checkpoint's epoch; so do they on the validation split, the run's own hold-out
+ * of its training images (`data.val_split`, drawn by its seed, so the same images). On top: top-5
+ * accuracy, per-class accuracy and the confusion matrix, written to `<run>/eval/<split>-<checkpoint>/`
+ * (evaluate-outputs.ts).
  */
 import {join} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {UsageError} from '../errors.js'
-import {batches, loadDataset, type Split} from '../data/index.js'
+import {batches, holdOutValidation, loadDataset, type Split} from '../data/index.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {MetricSums} from '../ops/metric-sums.js'
 import {openRun, type CheckpointChoice, type OpenedRun} from '../run/load-run.js'
@@ -35,10 +37,10 @@ function accuracyDefinition(run: OpenedRun): AccuracyDefinition {
   return named === 'batch_mean' ? 'batch_mean' : 'per_example'
 }
 
-/** A validation split is held out of the training images by `data.val_split`, which this version does not have yet. */
+/** `--split val` on a run that held no validation split out (`data.val_split`). */
 function refuseVal(run: OpenedRun): never {
   throw new UsageError(
-    `--split val needs a validation split held out of the training images, and ${run.runDir} has none (it chose its best epoch on the test split, as the paper did). Use --split test or --split train`,
+    `--split val needs a validation split held out of the training images, and ${run.runDir} has none (its config.yaml sets no data.val_split, so it chose its best epoch on the test split, as the paper did). Use --split test or --split train, or train a run with data.val_split (e.g. --set data.val_split=0.1)`,
   )
 }
 
@@ -78,12 +80,14 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
   try {
     const {spec, built, runDir} = run
     const epoch = run.checkpoint.meta.epoch
-    if (split === 'val') refuseVal(run)
+    if (split === 'val' && !spec.data.val_split) refuseVal(run)
     log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}) on the ${split} split, backend ${run.backend.name}`)
-    const dataset = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
+    // The run's own validation hold-out (the same images for the same seed): `train` is then what training trained on.
+    const loaded = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
+    const dataset = holdOutValidation(loaded, spec.data.val_split, spec.seed)
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}: this is not the data the run was trained on`)
     const batchSize = spec.train.eval_batch_size ?? spec.train.batch_size
-    const measured = await evaluateSplit(run, dataset[split], batchSize)
+    const measured = await evaluateSplit(run, dataset[split]!, batchSize)
     const {tally} = measured
     const batchMean = tally.batchAccuracies.reduce((a, b) => a + b, 0) / Math.max(1, tally.batchAccuracies.length)
     const definition = accuracyDefinition(run)
@@ -93,8 +97,10 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
       const correct = tally.confusion[i][i]
       return {index: i, class: name, examples, correct, accuracy: examples > 0 ? correct / examples : null}
     })
-    const row = split === 'test' ? readMetricsFile(runDir).rows.find((r) => r.epoch === epoch) : undefined
-    const training = row ? {loss: row.test_loss, accuracy: row.test_accuracy, equal: row.test_loss === measured.loss && row.test_accuracy === accuracy} : null
+    // Training evaluated the test and validation splits after every epoch, as this does.
+    const row = split === 'train' ? undefined : readMetricsFile(runDir).rows.find((r) => r.epoch === epoch)
+    const wrote = row && (split === 'val' ? {loss: row.val_loss, accuracy: row.val_accuracy} : {loss: row.test_loss, accuracy: row.test_accuracy})
+    const training = wrote ? {...wrote, equal: wrote.loss === measured.loss && wrote.accuracy === accuracy} : null
     const outDir = join(runDir, 'eval', `${split}-${run.checkpoint.name}`)
     const result: EvalResult = {
       run_dir: runDir,

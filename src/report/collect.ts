@@ -55,6 +55,8 @@ const METRIC_NAMES: (keyof EpochMetrics)[] = [
   'data_seconds',
   'images_per_second',
   'lr',
+  'val_loss',
+  'val_accuracy',
 ]
 
 /** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */
@@ -111,11 +113,13 @@ function readConfig(dir: string, warnings: string[]): Record<string, unknown> {
 
 function summaryOf(metrics: EpochMetrics[]) {
   let best: EpochMetrics | undefined
+  let bestVal: EpochMetrics | undefined
   let bestTrain: number | null = null
   let trainSeconds = 0
   let evalSeconds = 0
   for (const m of metrics) {
     if (Number.isFinite(m.test_accuracy) && (best === undefined || m.test_accuracy > best.test_accuracy)) best = m
+    if (Number.isFinite(m.val_accuracy) && (bestVal === undefined || m.val_accuracy > bestVal.val_accuracy)) bestVal = m
     if (Number.isFinite(m.train_accuracy) && (bestTrain === null || m.train_accuracy > bestTrain)) bestTrain = m.train_accuracy
     if (Number.isFinite(m.train_seconds)) trainSeconds += m.train_seconds
     if (Number.isFinite(m.eval_seconds)) evalSeconds += m.eval_seconds
@@ -126,6 +130,9 @@ function summaryOf(metrics: EpochMetrics[]) {
     bestTestEpoch: best?.epoch ?? null,
     bestTrainAccuracy: bestTrain,
     finalTestAccuracy: last && Number.isFinite(last.test_accuracy) ? last.test_accuracy : null,
+    bestValAccuracy: bestVal?.val_accuracy ?? null,
+    bestValEpoch: bestVal?.epoch ?? null,
+    testAccuracyAtBestVal: bestVal && Number.isFinite(bestVal.test_accuracy) ? bestVal.test_accuracy : null,
     trainMinutes: metrics.length > 0 ? trainSeconds / 60 : null,
     evalMinutes: metrics.length > 0 ? evalSeconds / 60 : null,
   }
@@ -188,6 +195,9 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     bestTestEpoch: pick('bestTestEpoch', 'best_test_epoch'),
     bestTrainAccuracy: pick('bestTrainAccuracy', 'best_train_accuracy'),
     finalTestAccuracy: pick('finalTestAccuracy', 'final_test_accuracy'),
+    bestValAccuracy: pick('bestValAccuracy', 'best_val_accuracy'),
+    bestValEpoch: pick('bestValEpoch', 'best_val_epoch'),
+    testAccuracyAtBestVal: pick('testAccuracyAtBestVal', 'test_accuracy_at_best_val'),
     trainMinutes: pick('trainMinutes', 'train_minutes'),
     evalMinutes: pick('evalMinutes', 'eval_minutes'),
     params: num(summary.params),
@@ -197,7 +207,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     finished,
     curve: metrics.filter((m) => Number.isFinite(m.test_accuracy)).map((m) => ({epoch: m.epoch, accuracy: m.test_accuracy})),
     history,
-    selection: selectionOf(summary),
+    selection: selectionOf(summary, derived.bestValAccuracy !== null),
     accuracyDefinition: accuracyDefinitionOf(summary, config),
     sweep: fallback.sweep,
     error: fallback.error,
@@ -311,6 +321,9 @@ export function collectRuns(paths: string[]): Collected {
           bestTestEpoch: null,
           bestTrainAccuracy: null,
           finalTestAccuracy: null,
+          bestValAccuracy: null,
+          bestValEpoch: null,
+          testAccuracyAtBestVal: null,
           trainMinutes: null,
           evalMinutes: null,
           params: null,

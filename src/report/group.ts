@@ -1,6 +1,7 @@
 /**
  * Runs of one model form one table row. A model is a dataset and a label, the label's seed axis
- * left out: a seed sweep labels its points `Model [seed=1]`, `Model [seed=2]`, and those, like
+ * left out (and the rule its best epoch was chosen by, selection.ts: runs with and without a
+ * validation split are separate rows): a seed sweep labels its points `Model [seed=1]`, `Model [seed=2]`, and those, like
  * separate `mixture run --seed N` runs of one spec, are one group, reported as mean ± std over
  * seeds.
  *
@@ -96,7 +97,8 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
   const byModel = new Map<string, {label: string; runs: RunRecord[]}>()
   for (const run of runs) {
     const label = seedlessLabel(run.label, run.seed)
-    const key = `${datasetKey(run.dataset)}\u0000${labelKey(label)}`
+    // Runs that chose their best epoch by different rules are not samples of one number: separate rows.
+    const key = `${datasetKey(run.dataset)}\u0000${labelKey(label)}\u0000${run.selection}`
     const entry = byModel.get(key)
     if (entry) entry.runs.push(run)
     else byModel.set(key, {label, runs: [run]})

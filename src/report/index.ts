@@ -13,7 +13,7 @@ import type {TopLevelSpec} from 'vega-lite'
 
 import {displayPath} from '../fs/display-path.js'
 import {renderCurvesCsv} from './curves.js'
-import {collectGroups} from './group.js'
+import {collectGroups, type RunGroup} from './group.js'
 import {curvesTitle, Figure, figures, renderPng, renderSvg} from './plot.js'
 import {tableCaption} from './selection.js'
 import {renderCsv, renderExtendedCsv, renderMarkdown, TableRow, toTableRows} from './table.js'
@@ -97,6 +97,20 @@ async function writeFigure(file: Figure['file'], spec: TopLevelSpec, outDir: str
   }
 }
 
+/** The table of run and sweep folders without writing anything: its groups, rows, Markdown (caption included) and caption. */
+export function tabulate(options: Pick<MakeTableOptions, 'paths' | 'comparePaper' | 'perSeed'>, warn: (message: string) => void): {groups: RunGroup[]; rows: TableRow[]; markdown: string; caption: string} {
+  const groups = collectGroups(options.paths, options.perSeed ?? false, warn)
+  const rows = toTableRows(groups, options.comparePaper ?? false)
+  if (new Set(rows.map((r) => r.dataset)).size > 1) {
+    warn(`The rows come from several datasets (${[...new Set(rows.map((r) => r.dataset || '?'))].join(', ')}); the tables get a Dataset column.`)
+  }
+  if (options.comparePaper && !rows.some((r) => r.paper)) {
+    warn('No row matches a model the paper published for its dataset; the Paper columns are empty.')
+  }
+  const markdown = renderMarkdown(rows, {comparePaper: options.comparePaper ?? false, perSeed: options.perSeed ?? false})
+  return {groups, rows, markdown, caption: tableCaption(rows)}
+}
+
 export async function makeTable(options: MakeTableOptions): Promise<TableResult> {
   const warnings: string[] = []
   const warn = (message: string): void => {
@@ -108,21 +122,13 @@ export async function makeTable(options: MakeTableOptions): Promise<TableResult>
     throw new ReportError(`Unknown format "${format}". Use one of: ${TABLE_FORMATS.join(', ')}.`)
   }
   const perSeed = options.perSeed ?? false
-  const groups = collectGroups(options.paths, perSeed, warn)
-  const rows = toTableRows(groups, options.comparePaper ?? false)
-  if (new Set(rows.map((r) => r.dataset)).size > 1) {
-    warn(`The rows come from several datasets (${[...new Set(rows.map((r) => r.dataset || '?'))].join(', ')}); the tables get a Dataset column.`)
-  }
-  if (options.comparePaper && !rows.some((r) => r.paper)) {
-    warn('No row matches a model the paper published for its dataset; the Paper columns are empty.')
-  }
+  const {groups, rows, markdown, caption} = tabulate(options, warn)
 
   const first = resolve(options.paths[0])
   const outDir = resolve(options.out ?? (statSync(first).isDirectory() ? first : dirname(first)))
   mkdirSync(outDir, {recursive: true})
   const files: TableFiles = {}
   const tableOptions = {comparePaper: options.comparePaper ?? false, perSeed}
-  const markdown = renderMarkdown(rows, tableOptions)
   if (format === 'csv' || format === 'both') {
     files.table_csv = join(outDir, 'table.csv')
     writeFileAtomic(files.table_csv, renderCsv(rows, tableOptions))
@@ -144,5 +150,5 @@ export async function makeTable(options: MakeTableOptions): Promise<TableResult>
       for (const figure of figures(groups, title)) await writeFigure(figure.file, figure.spec, outDir, files, warn)
     }
   }
-  return {rows, files, warnings, markdown, caption: tableCaption(rows), title}
+  return {rows, files, warnings, markdown, caption, title}
 }

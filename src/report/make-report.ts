@@ -95,7 +95,13 @@ function runFacts(run: RunRecord): [string, string][] {
     ['Seed', run.seed === null ? '' : String(run.seed)],
     ['Status', run.status],
     ['Epochs', run.epochs === null ? String(run.epochsCompleted) : `${run.epochsCompleted} of ${run.epochs}`],
-    ['Top-1 test accuracy', run.bestTestAccuracy === null ? '' : `${formatAccuracy(run.bestTestAccuracy)} (epoch ${run.bestTestEpoch ?? '?'})`],
+    ...(run.selection === 'best_val'
+      ? ([
+          ['Test accuracy at best validation epoch', run.testAccuracyAtBestVal === null ? '' : `${formatAccuracy(run.testAccuracyAtBestVal)} (epoch ${run.bestValEpoch ?? '?'})`],
+          ['Best validation accuracy', formatAccuracy(run.bestValAccuracy)],
+          ['Best test accuracy over epochs', run.bestTestAccuracy === null ? '' : `${formatAccuracy(run.bestTestAccuracy)} (epoch ${run.bestTestEpoch ?? '?'})`],
+        ] as [string, string][])
+      : ([['Top-1 test accuracy', run.bestTestAccuracy === null ? '' : `${formatAccuracy(run.bestTestAccuracy)} (epoch ${run.bestTestEpoch ?? '?'})`]] as [string, string][])),
     ['Best train accuracy', formatAccuracy(run.bestTrainAccuracy)],
     ['Final test accuracy', formatAccuracy(run.finalTestAccuracy)],
     ['Training minutes', formatMinutes(run.trainMinutes)],

@@ -6,7 +6,8 @@
  * - `best_test`: the highest test accuracy over all epochs — the paper's rule, and the rule of every
  *   run whose summary.json does not name another;
  * - `best_val`: the test accuracy at the epoch of highest validation accuracy (a run that holds out
- *   a validation split names it in summary.json `selection`).
+ *   a validation split, `data.val_split`, names it in summary.json `selection`; a run whose
+ *   summary.json names no rule but whose metrics.csv has validation accuracies is read as such).
  *
  * Accuracy definitions:
  * - `per_example`: correct predictions / examples over the whole split (the default);
@@ -25,10 +26,11 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim().toLowerCase() : undefined
 }
 
-/** The rule a run's summary.json names (`best_val`, or anything mentioning "val"), else `best_test`. */
-export function selectionOf(summary: Json): SelectionRule {
+/** The rule a run's summary.json names (`best_val`, or anything mentioning "val"); where it names none, `best_val` for a run with validation accuracies (`hasVal`), else `best_test`. */
+export function selectionOf(summary: Json, hasVal = false): SelectionRule {
   const named = text(summary.selection)
-  return named !== undefined && named.includes('val') ? 'best_val' : 'best_test'
+  if (named === undefined) return hasVal ? 'best_val' : 'best_test'
+  return named.includes('val') ? 'best_val' : 'best_test'
 }
 
 /** The definition a run's summary.json or config.yaml names, else `per_example`. */
@@ -75,6 +77,9 @@ function describeAll<K extends string>(rows: CaptionRow[], key: (row: CaptionRow
 export function tableCaption(rows: CaptionRow[]): string {
   const lines = [
     describeAll(rows, (r) => r.selection, SELECTION_TEXT, 'Top-1 is'),
+    ...(rows.some((r) => r.selection === 'best_val')
+      ? ['The validation split is held out of the training images (data.val_split). Best Test Accuracy over Epochs is the highest test accuracy of any epoch (the paper’s rule), for comparison only: it is chosen on the test split itself.']
+      : []),
     describeAll(rows, (r) => r.accuracy_definition, DEFINITION_TEXT, 'Accuracy is'),
     'Training time is the training loop’s wall time summed over epochs (data loading included, evaluation excluded).',
   ]

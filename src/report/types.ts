@@ -39,6 +39,10 @@ export interface RunRecord {
   bestTestEpoch: number | null
   bestTrainAccuracy: number | null
   finalTestAccuracy: number | null
+  /** With a validation split (selection best_val): the best validation accuracy, its epoch, and the test accuracy at that epoch. */
+  bestValAccuracy: number | null
+  bestValEpoch: number | null
+  testAccuracyAtBestVal: number | null
   trainMinutes: number | null
   evalMinutes: number | null
   params: number | null

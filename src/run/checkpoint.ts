@@ -44,6 +44,8 @@ export interface CheckpointMeta {
   step: number
   best_test_accuracy: number
   best_train_accuracy: number
+  /** With a validation split (`data.val_split`): the best validation accuracy so far. */
+  best_val_accuracy?: number
   train_seconds: number
   eval_seconds: number
   saved: string

@@ -11,8 +11,10 @@
  *     numerics.json   backend, threads and engine switches that decide the numbers (resume keeps them)
  *     metrics.csv     one row per epoch
  *     summary.json    the paper's table columns, status, owner (pid, host) and heartbeat
+ *     run.log         what the run said on the console (run-log.ts), appended as it goes and on resume
  *     last.ckpt       weights + BatchNorm statistics + Adam state after the last checkpointed epoch (resume point)
- *     best.ckpt       weights + BatchNorm statistics at the best test accuracy (for evaluation)
+ *     best.ckpt       weights + BatchNorm statistics at the best validation accuracy (data.val_split),
+ *                     or without a validation split the best test accuracy (for evaluation)
  *     run.lock        while a process trains in the folder
  *     kernel-routes.json  (webgpu) the product/convolution routes kernel tuning chose on the first
  *                     batch before training; a resumed run pins them instead of timing again
@@ -33,6 +35,7 @@ import {acquireLock, type Lock} from './lock.js'
 import {writeMetricsFile} from './metrics-file.js'
 import {currentNumerics, writeNumerics} from './numerics.js'
 import {resumeExperiment} from './resume-experiment.js'
+import {RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
 import type {RunSummary} from './summary.js'
 
@@ -67,6 +70,8 @@ export interface RunOptions {
   runDir?: string
   /** With `runDir`: files a launcher may have put in the folder before the run (its log). */
   runDirMayHold?: string[]
+  /** Appended to the run folder's name: `--seeds` names each run's seed there (`<stamp>-<hash>-seed2`). */
+  folderSuffix?: string
   dryRun?: boolean
   /** Draw cli-progress bars (else one line per epoch). */
   bars?: boolean
@@ -96,7 +101,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   if (opts.fromBest) throw new UsageError('--from-best goes with --resume <run folder>: it restarts that run from its best.ckpt')
   const {spec, loaded} = opts.resolved ?? (await resolveRun(opts))
   if (opts.dryRun) return dryRun(spec, log)
-  const session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
+  // What the run says from here on is kept in its run.log, once the folder exists.
+  const runLog = new RunLog(log)
+  const session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, runLog.log)
   let folder: {runDir: string; lock: Lock}
   try {
     folder = openRunFolder(session, loaded.overrides, opts)
@@ -104,7 +111,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
     disposeSession(session)
     throw error
   }
-  return fit(session, {...folder, history: [], startEpoch: 1, checkpointEpoch: 0, bars: opts.bars, stop: opts.stop, log})
+  runLog.open(folder.runDir)
+  return fit(session, {...folder, history: [], startEpoch: 1, checkpointEpoch: 0, bars: opts.bars, stop: opts.stop, log: runLog.log, runLog})
 }
 
 /** The spec file with `--set` overrides and `--seed` applied, validated. */
@@ -124,7 +132,7 @@ function dryRun(spec: ResolvedSpec, log: (m: string) => void): DryRunResult {
 /** A new run folder, locked, holding what reproduces the run: config.yaml, overrides.yaml, env.json, numerics.json, an empty metrics.csv. */
 function openRunFolder(session: Session, overrides: Record<string, unknown>, opts: RunOptions): {runDir: string; lock: Lock} {
   const {spec} = session
-  const runDir = opts.runDir ? createExactDir(resolve(opts.runDir), opts.runDirMayHold ?? []) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}`))
+  const runDir = opts.runDir ? createExactDir(resolve(opts.runDir), opts.runDirMayHold ?? []) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}${opts.folderSuffix ? `-${opts.folderSuffix}` : ''}`))
   const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`)
   writeFileAtomic(join(runDir, 'config.yaml'), configYaml(spec))
   writeFileAtomic(join(runDir, 'overrides.yaml'), yamlStringify(overrides))

@@ -1,9 +1,11 @@
 /**
  * Training a prepared run from its next epoch to its last: each epoch trained and evaluated
- * (epoch.ts), its metrics.csv row appended, checkpoints written (last.ckpt every
- * `train.checkpoint_every` epochs and after the last; best.ckpt when the test accuracy improves),
- * summary.json rewritten with a heartbeat, until the last epoch or early stopping; then `finish`, however the run ends: the final summary,
- * the session disposed and the folder's lock released.
+ * (epoch.ts: the validation split where `data.val_split` holds one out, and the test split), its
+ * metrics.csv row appended, checkpoints written (last.ckpt every `train.checkpoint_every` epochs
+ * and after the last; best.ckpt when the validation accuracy improves, or without a validation
+ * split the test accuracy), summary.json rewritten with a heartbeat, until the last epoch or early
+ * stopping; then `finish`, however the run ends: the final summary, the session disposed, the
+ * folder's lock released and the run's last line kept in run.log.
  */
 import {join} from 'node:path'
 import {augmentFromConfig, numBatches} from '../data/index.js'
@@ -19,7 +21,8 @@ import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
 import {BEST_CKPT, LAST_CKPT, startAnew} from './resume.js'
 import {disposeSession, type Session} from './session.js'
-import {bestOf, summarize, writeSummary, type RunSummary, type SummaryBase} from './summary.js'
+import type {RunLog} from './run-log.js'
+import {bestOf, finalLine, SELECTION_METRIC, summarize, writeSummary, type RunSummary, type Selection, type SummaryBase} from './summary.js'
 
 export interface FitState {
   runDir: string
@@ -32,7 +35,10 @@ export interface FitState {
   /** Draw cli-progress bars (else one line per epoch). */
   bars?: boolean
   stop?: StopRequest
+  /** Says a line on the console and keeps it in run.log. */
   log: (m: string) => void
+  /** The run's run.log: it also keeps the bars' epoch lines and the line the run ends with. */
+  runLog?: RunLog
 }
 
 /** Train from `state.startEpoch` to the last epoch; the session is disposed and the lock released however it ends. */
@@ -41,14 +47,18 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   const {runDir, history, log} = state
   log(`run folder: ${runDir}`)
   if (state.startEpoch > spec.train.epochs) log(`all ${spec.train.epochs} epochs are done already; nothing to train`)
-  log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${dataset.train.count} train / ${dataset.test.count} test images, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
+  const images = `${dataset.train.count} train${dataset.val ? ` / ${dataset.val.count} validation` : ''} / ${dataset.test.count} test images`
+  log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${images}, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
+  // The best epoch (best.ckpt, the table's accuracy) is chosen on the validation split where there is one.
+  const selection: Selection = dataset.val ? 'best_val' : 'best_test'
+  const selectOn = SELECTION_METRIC[selection]
   const owner = currentOwner()
   // Early stopping (train.early_stopping) decides from the rows alone: a resumed run sees its decision again.
   let stoppedEarly = earlyStop(spec.train.early_stopping, history)
   if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
-  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host}
+  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host}
   const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
-  const progress = createProgress({bars: Boolean(state.bars), write: log})
+  const progress = createProgress({bars: Boolean(state.bars), write: log, keep: (line) => state.runLog?.keep(line)})
   // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
   let heartbeat: NodeJS.Timeout | undefined
   let checkpointEpoch = state.checkpointEpoch
@@ -59,7 +69,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
     for (let epoch = state.startEpoch; epoch <= spec.train.epochs && !stoppedEarly; epoch++) {
       if (state.stop?.requested) throw new InterruptedError(`interrupted before epoch ${epoch}`, state.stop.signal)
       const {line, tuning} = await trainAndEvaluate(session, state, epoch, progress)
-      const improved = history.every((l) => line.test_accuracy > l.test_accuracy)
+      const improved = history.every((l) => line[selectOn] > l[selectOn])
       history.push(line)
       stoppedEarly = earlyStop(spec.train.early_stopping, history)
       appendMetricsRow(runDir, line)
@@ -75,6 +85,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
         step: session.trainer.step,
         best_test_accuracy: bestOf(history, 'test_accuracy')!,
         best_train_accuracy: bestOf(history, 'train_accuracy')!,
+        ...(dataset.val ? {best_val_accuracy: bestOf(history, 'val_accuracy')!} : {}),
         train_seconds: history.reduce((s, l) => s + l.train_seconds, 0),
         eval_seconds: history.reduce((s, l) => s + l.eval_seconds, 0),
         schedule: scheduleState(session.schedule, epoch * session.schedule.stepsPerEpoch),
@@ -112,6 +123,7 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   const lrAt = (step: number) => session.schedule.lrAt((epoch - 1) * steps + step)
   const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep})
   const e0 = performance.now()
+  const val = dataset.val ? await evaluate(spec, trainer, dataset.val) : {loss: NaN, accuracy: NaN}
   const test = await evaluate(spec, trainer, dataset.test)
   const evalSeconds = (performance.now() - e0) / 1000
   if (!Number.isFinite(test.loss)) throw new NonFiniteLossError(`test loss became ${test.loss} after epoch ${epoch}; the weights diverged. Lower train.optimizer.lr (now ${spec.train.optimizer.lr})`)
@@ -127,6 +139,8 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
     data_seconds: train.dataSeconds,
     images_per_second: train.images / train.seconds,
     lr: lrAt(0),
+    val_loss: val.loss,
+    val_accuracy: val.accuracy,
   }
   return {line, tuning}
 }
@@ -142,8 +156,9 @@ interface Ending {
 
 /**
  * The end of a run, however it came: bars and heartbeat stopped, summary.json final (completed,
- * interrupted or failed), the session disposed, the lock released. Returns the summary; for an
- * error, the error to throw, an interruption's message saying what is resumable and how.
+ * interrupted or failed), the session disposed, the lock released, the last line kept in run.log.
+ * Returns the summary; for an error, the error to throw, an interruption's message saying what is
+ * resumable and how.
  */
 function finish(session: Session, state: FitState, end: Ending): RunSummary
 function finish(session: Session, state: FitState, end: Ending, error: Error): Error
@@ -157,12 +172,19 @@ function finish(session: Session, state: FitState, end: Ending, error?: Error): 
   writeSummary(runDir, summary)
   disposeSession(session)
   state.lock.release()
-  if (!error) return summary
-  if (!stopped) return error
+  const ending = !error ? summary : !stopped ? error : interruption(spec, state, end.checkpointEpoch, error as InterruptedError)
+  // The line the run ends with: the command prints it (stdout, or stderr for an error); run.log keeps it.
+  state.runLog?.keep(ending instanceof Error ? `${summary.status}: ${ending.message}` : finalLine(summary))
+  return ending
+}
+
+/** An interruption's error, saying what is resumable and how. */
+function interruption(spec: Session['spec'], state: FitState, checkpointEpoch: number, error: InterruptedError): InterruptedError {
+  const {runDir, history} = state
   const done = `${history.length} epoch(s) are done`
-  if (end.checkpointEpoch === 0) {
+  if (checkpointEpoch === 0) {
     return new InterruptedError(`${error.message}; ${done} and nothing is resumable yet: the first checkpoint is written after epoch ${Math.min(spec.train.checkpoint_every, spec.train.epochs)}. Start again with: ${startAnew(runDir)}`, error.signal)
   }
-  const redo = history.length > end.checkpointEpoch ? ` (resuming repeats epoch(s) ${end.checkpointEpoch + 1}–${history.length}, which finished after it)` : ''
-  return new InterruptedError(`${error.message}; ${done}, and the checkpoint after epoch ${end.checkpointEpoch} is kept in ${runDir}${redo}. Continue with: mixture run --resume ${runDir}`, error.signal)
+  const redo = history.length > checkpointEpoch ? ` (resuming repeats epoch(s) ${checkpointEpoch + 1}–${history.length}, which finished after it)` : ''
+  return new InterruptedError(`${error.message}; ${done}, and the checkpoint after epoch ${checkpointEpoch} is kept in ${runDir}${redo}. Continue with: mixture run --resume ${runDir}`, error.signal)
 }

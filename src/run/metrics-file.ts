@@ -12,12 +12,18 @@ import {writeFileAtomic} from '../fs/write-atomic.js'
 
 export const METRICS_FILE = 'metrics.csv'
 
-export const METRICS_HEADER = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second,lr'
-
-/** The header before the `lr` column (the learning rate of each epoch's first step) was added: still read. */
-const HEADER_BEFORE_LR = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second'
+export const METRICS_HEADER = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second,lr,val_loss,val_accuracy'
 
 const COLUMNS = METRICS_HEADER.split(',')
+
+/**
+ * Earlier layouts, still read: each the current header cut short, by the number of columns it
+ * had — before the `lr` column (9), before the validation columns (10).
+ */
+const EARLIER_LAYOUTS = [9, 10]
+
+/** Columns that may be blank: the learning rate (rows from before it was written) and the validation split's (runs without one). */
+const MAY_BE_BLANK = new Set(['lr', 'val_loss', 'val_accuracy'])
 
 /** One row of `metrics.csv` (epoch is 1-based); readers that accept other files give NaN for a column a file lacks. */
 export interface EpochMetrics {
@@ -32,9 +38,12 @@ export interface EpochMetrics {
   images_per_second: number
   /** The learning rate of the epoch's first step (NaN in rows from files written before the column existed). */
   lr: number
+  /** Loss and accuracy on the validation split `data.val_split` holds out (NaN, a blank cell, without one). */
+  val_loss: number
+  val_accuracy: number
 }
 
-/** A row as written: the metrics as JavaScript prints them, timings rounded; `lr` NaN in a row read from a file without it. */
+/** A row as written: the metrics as JavaScript prints them, timings rounded; blank cells (NaN) where a run has no value. */
 export type MetricsRow = EpochMetrics
 
 /**
@@ -49,14 +58,16 @@ export function metricsCsvRows(text: string): {line: number; cells: string[]}[] 
 }
 
 export function metricsRow(l: MetricsRow): string {
-  return [l.epoch, l.train_loss, l.train_accuracy, l.test_loss, l.test_accuracy, l.train_seconds.toFixed(3), l.eval_seconds.toFixed(3), l.data_seconds.toFixed(3), l.images_per_second.toFixed(1), Number.isNaN(l.lr) ? '' : l.lr].join(',')
+  const maybe = (v: number) => (Number.isNaN(v) ? '' : v)
+  return [l.epoch, l.train_loss, l.train_accuracy, l.test_loss, l.test_accuracy, l.train_seconds.toFixed(3), l.eval_seconds.toFixed(3), l.data_seconds.toFixed(3), l.images_per_second.toFixed(1), maybe(l.lr), maybe(l.val_loss), maybe(l.val_accuracy)].join(',')
 }
 
 /**
  * Rows with their text, epochs 1, 2, … in order, and a last line cut short by a crash (if any);
- * throws a UsageError naming the file and line of any other damage. A file written before the `lr`
- * column comes back in the current layout, its rows with an empty `lr` (NaN), and `converted` set:
- * whoever writes the file next writes it whole, under the current header.
+ * throws a UsageError naming the file and line of any other damage. A file in an earlier layout
+ * (before the `lr` column, or before the validation columns) comes back in the current one, the
+ * columns it lacked blank (NaN), and `converted` set: whoever writes the file next writes it whole,
+ * under the current header.
  */
 export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: string[]; partial?: string; converted?: boolean} {
   const file = join(runDir, METRICS_FILE)
@@ -69,20 +80,22 @@ export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: str
   }
   const corrupt = (line: number, what: string) => new UsageError(`${file} is corrupt: line ${line} ${what}; restore it from a copy, or start the run again`)
   const [header, ...records] = metricsCsvRows(text)
-  const converted = header?.cells.join(',') === HEADER_BEFORE_LR
+  const width = header?.cells.length ?? 0
+  const converted = EARLIER_LAYOUTS.includes(width) && header.cells.join(',') === COLUMNS.slice(0, width).join(',')
   if (header?.line !== 1 || (header.cells.join(',') !== METRICS_HEADER && !converted)) throw corrupt(1, `is not the header ${METRICS_HEADER}`)
+  const missing = converted ? Array<string>(COLUMNS.length - width).fill('') : []
   // A final line without its newline is a row cut short by a crash: it is set aside like any row past the checkpoint.
   const cut = !/\n$/.test(text) && records.length > 0 ? records.pop() : undefined
   const rows: MetricsRow[] = []
   const lines: string[] = []
   for (const [i, record] of records.entries()) {
     const line = record.line
-    const cells = converted ? [...record.cells, ''] : record.cells
+    const cells = [...record.cells, ...missing]
     if (line !== i + 2) throw corrupt(i + 2, 'is empty')
-    // Every column is a number; the learning rate may be blank (rows from before it was written).
+    // Every column is a number; the learning rate and the validation columns may be blank.
     const n = cells.map((v) => (v.trim() === '' ? NaN : Number(v)))
-    if (cells.length !== COLUMNS.length || cells.some((v, j) => v.trim() === '' && COLUMNS[j] !== 'lr') || n.some((x, j) => Number.isNaN(x) && cells[j].trim() !== '')) {
-      throw corrupt(line, `has ${record.cells.length} fields, not the ${COLUMNS.length} numbers of the header`)
+    if (record.cells.length !== width || cells.some((v, j) => v.trim() === '' && !MAY_BE_BLANK.has(COLUMNS[j])) || n.some((x, j) => Number.isNaN(x) && cells[j].trim() !== '')) {
+      throw corrupt(line, `has ${record.cells.length} fields, not the ${width} numbers of the header`)
     }
     if (n[0] !== i + 1) throw corrupt(line, `is epoch ${cells[0]} where epoch ${i + 1} belongs`)
     rows.push(Object.fromEntries(COLUMNS.map((k, j) => [k, n[j]])) as unknown as MetricsRow)

@@ -1,7 +1,7 @@
 /**
  * Progress on stderr: an epoch bar and a batch bar (loss, accuracy, images/s, ETA) through
  * cli-progress when stderr is a terminal; otherwise (or with --no-progress / --json) one plain
- * line per epoch.
+ * line per epoch. The bars are not kept in run.log; the lines printed above them are (`keep`).
  */
 import cliProgress from 'cli-progress'
 import type {EpochMetrics} from './metrics-file.js'
@@ -23,7 +23,8 @@ export interface Progress {
 const fmt = (n: number, d = 4) => (Number.isFinite(n) ? n.toFixed(d) : String(n))
 
 export function epochText(l: EpochLine): string {
-  return `epoch ${l.epoch}/${l.epochs}  train loss ${fmt(l.train_loss)} acc ${fmt(l.train_accuracy)}  test loss ${fmt(l.test_loss)} acc ${fmt(l.test_accuracy)}  ${l.train_seconds.toFixed(1)} s train (data ${l.data_seconds.toFixed(1)} s) + ${l.eval_seconds.toFixed(1)} s eval  ${Math.round(l.images_per_second)} img/s  lr ${Number(l.lr.toPrecision(4))}`
+  const val = Number.isNaN(l.val_loss) ? '' : `  val loss ${fmt(l.val_loss)} acc ${fmt(l.val_accuracy)}`
+  return `epoch ${l.epoch}/${l.epochs}  train loss ${fmt(l.train_loss)} acc ${fmt(l.train_accuracy)}${val}  test loss ${fmt(l.test_loss)} acc ${fmt(l.test_accuracy)}  ${l.train_seconds.toFixed(1)} s train (data ${l.data_seconds.toFixed(1)} s) + ${l.eval_seconds.toFixed(1)} s eval  ${Math.round(l.images_per_second)} img/s  lr ${Number(l.lr.toPrecision(4))}`
 }
 
 class PlainProgress implements Progress {
@@ -55,6 +56,9 @@ class BarProgress implements Progress {
   private batchBar?: cliProgress.SingleBar
   private started = 0
 
+  /** `keep`: the lines printed above the bars, for run.log. */
+  constructor(private readonly keep: (line: string) => void) {}
+
   startEpoch(epoch: number, epochs: number, batches: number): void {
     if (!this.epochBar) this.epochBar = this.multibar.create(epochs, epoch - 1, {label: 'epochs ', info: ''})
     this.batchBar?.stop()
@@ -72,12 +76,14 @@ class BarProgress implements Progress {
   }
 
   endEpoch(line: EpochLine): void {
-    this.epochBar?.update(line.epoch, {info: `test acc ${fmt(line.test_accuracy)}`})
+    this.epochBar?.update(line.epoch, {info: `${Number.isNaN(line.val_accuracy) ? '' : `val acc ${fmt(line.val_accuracy)} `}test acc ${fmt(line.test_accuracy)}`})
     this.multibar.log(`${epochText(line)}\n`)
+    this.keep(epochText(line))
   }
 
   log(message: string): void {
     this.multibar.log(`${message}\n`)
+    this.keep(message)
   }
 
   stop(): void {
@@ -85,6 +91,7 @@ class BarProgress implements Progress {
   }
 }
 
-export function createProgress(opts: {bars: boolean; write: (s: string) => void}): Progress {
-  return opts.bars ? new BarProgress() : new PlainProgress(opts.write)
+/** Bars, or plain lines through `write`; `keep` gets the lines printed above the bars (for run.log; `write` keeps its own). */
+export function createProgress(opts: {bars: boolean; write: (s: string) => void; keep?: (s: string) => void}): Progress {
+  return opts.bars ? new BarProgress(opts.keep ?? (() => undefined)) : new PlainProgress(opts.write)
 }

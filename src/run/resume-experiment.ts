@@ -1,7 +1,8 @@
 /**
  * `mixture run --resume`: lock the folder, check everything (planResume: checkpoint, metrics.csv,
  * numerics; then the spec, backend and data), and only then write — stale temp files removed, rows
- * past the checkpoint set aside, the numerics and env records updated — and fit the epochs left.
+ * past the checkpoint set aside, the numerics and env records updated, run.log continued under a line
+ * naming the resume — and fit the epochs left.
  */
 import {existsSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
@@ -17,6 +18,7 @@ import {acquireLock} from './lock.js'
 import {setAsideRows, writeMetricsFile} from './metrics-file.js'
 import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumerics, resumeBackend} from './numerics.js'
 import {BEST_CKPT, LAST_CKPT, planResume, runFolderConfig, type ResumePlan} from './resume.js'
+import {resumeHeading, RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
 import type {RunSummary} from './summary.js'
 
@@ -33,8 +35,11 @@ export interface ResumeOptions {
   device?: string
 }
 
-export async function resumeExperiment(runDir: string, opts: ResumeOptions, log: (m: string) => void): Promise<RunSummary> {
+export async function resumeExperiment(runDir: string, opts: ResumeOptions, say: (m: string) => void): Promise<RunSummary> {
   runFolderConfig(runDir) // before the lock, which would otherwise be made in a folder that is not a run's
+  // Appended to the run's run.log once every check has passed (a refused resume writes nothing).
+  const runLog = new RunLog(say)
+  const log = runLog.log
   const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`, {force: opts.force, log})
   // Recorded switches set for this process; they stay set until the run ends.
   const adopted: string[] = []
@@ -45,8 +50,9 @@ export async function resumeExperiment(runDir: string, opts: ResumeOptions, log:
     session = await resumeSession(plan, opts, log, adopted)
     await carryOut(plan, session, Boolean(opts.force), log)
     const epoch = plan.checkpoint.meta.epoch
+    runLog.open(runDir, resumeHeading(epoch, plan.fromBest))
     handedOver = true
-    return await fit(session, {runDir, lock, history: plan.history.map((r) => ({...r, epochs: session!.spec.train.epochs})), startEpoch: epoch + 1, checkpointEpoch: epoch, bars: opts.bars, stop: opts.stop, log})
+    return await fit(session, {runDir, lock, history: plan.history.map((r) => ({...r, epochs: session!.spec.train.epochs})), startEpoch: epoch + 1, checkpointEpoch: epoch, bars: opts.bars, stop: opts.stop, log, runLog})
   } catch (error) {
     if (!handedOver) {
       if (session) disposeSession(session)

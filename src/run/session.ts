@@ -1,7 +1,8 @@
 /**
  * What a run trains with, made before its folder is written to, so that a bad spec, backend or
  * dataset stops the run before anything is written: the engine settings in effect, the backend,
- * the model, the dataset, the trainer and the learning-rate schedule.
+ * the model, the dataset (with the validation split `data.val_split` holds out of its training
+ * images), the trainer and the learning-rate schedule.
  */
 import {resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
@@ -12,7 +13,7 @@ import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
 import {createSchedule, type Schedule} from '../engine/schedule.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
-import {loadDataset, numBatches, type Dataset} from '../data/index.js'
+import {holdOutValidation, loadDataset, numBatches, type Dataset} from '../data/index.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {pinRoutes} from './kernel-routes.js'
@@ -64,7 +65,8 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   let schedule: Schedule
   const t = spec.train
   try {
-    dataset = await loadDataset(spec.data, {dataDir: opts.dataDir ?? spec.data.data_dir, log, bars: opts.bars})
+    dataset = holdOutValidation(await loadDataset(spec.data, {dataDir: opts.dataDir ?? spec.data.data_dir, log, bars: opts.bars}), spec.data.val_split, spec.seed)
+    if (dataset.val) log(`validation split: ${dataset.val.count} of the ${dataset.train.count + dataset.val.count} training images held out (val_split ${spec.data.val_split} of every class, drawn by seed ${spec.seed}); the best epoch is chosen on it`)
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
     schedule = createSchedule(t.schedule, t.optimizer.lr, t.epochs, Math.min(numBatches(dataset.train.count, t.batch_size), t.steps_per_epoch ?? Infinity))
   } catch (error) {

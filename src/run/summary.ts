@@ -2,11 +2,23 @@
  * `summary.json`: a run's row of the paper's tables (best test and train accuracy, minutes,
  * parameters), its status (and why early stopping ended it), and the process that writes it with a heartbeat (`updated`), rewritten
  * atomically as the run goes.
+ *
+ * How the best epoch is chosen (`selection`): a run that holds a validation split out
+ * (`data.val_split`) chooses it on the validation accuracy (`best_val`: `best_val_accuracy`,
+ * `best_val_epoch`, and the test accuracy at that epoch, `test_accuracy_at_best_val`); any other run
+ * by the paper's rule, the highest test accuracy over epochs (`best_test`). Within ties the earliest
+ * epoch counts, as best.ckpt is written only when the accuracy rises.
  */
 import {join} from 'node:path'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import type {EpochLine} from './progress.js'
+
+/** How the best epoch is chosen: on the validation split, or on the test split (the paper's rule). */
+export type Selection = 'best_val' | 'best_test'
+
+/** The metrics.csv column each rule chooses the best epoch by. */
+export const SELECTION_METRIC = {best_val: 'val_accuracy', best_test: 'test_accuracy'} as const
 
 export interface RunSummary {
   name: string
@@ -20,6 +32,12 @@ export interface RunSummary {
   best_test_epoch: number | null
   best_train_accuracy: number | null
   final_test_accuracy: number | null
+  /** How the best epoch (best.ckpt) is chosen (see the module comment). */
+  selection: Selection
+  /** With `selection` best_val: the best validation accuracy, its epoch, and the test accuracy at that epoch. */
+  best_val_accuracy?: number | null
+  best_val_epoch?: number | null
+  test_accuracy_at_best_val?: number | null
   /** How the accuracies average: per example, or the mean of per-batch accuracies (the paper's). */
   accuracy: ResolvedSpec['train']['accuracy']
   train_minutes: number
@@ -41,16 +59,38 @@ export interface RunSummary {
 }
 
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
-export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'params' | 'backend' | 'seed' | 'run_dir' | 'started' | 'pid' | 'host'>
+export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'seed' | 'run_dir' | 'started' | 'pid' | 'host'>
 
 /** The best `key` over the epochs done, or null before the first. */
-export function bestOf(history: EpochLine[], key: 'test_accuracy' | 'train_accuracy'): number | null {
+export function bestOf(history: EpochLine[], key: 'test_accuracy' | 'train_accuracy' | 'val_accuracy'): number | null {
   return history.length ? Math.max(...history.map((l) => l[key])) : null
+}
+
+/** The first epoch of the highest `key`, or undefined before the first epoch. */
+export function bestEpoch(history: EpochLine[], key: 'test_accuracy' | 'val_accuracy'): EpochLine | undefined {
+  const best = bestOf(history, key)
+  return best === null ? undefined : history.find((l) => l[key] === best)
+}
+
+/** The validation fields of a best_val summary. */
+function validationFields(history: EpochLine[]): Pick<RunSummary, 'best_val_accuracy' | 'best_val_epoch' | 'test_accuracy_at_best_val'> {
+  const best = bestEpoch(history, 'val_accuracy')
+  return {best_val_accuracy: best?.val_accuracy ?? null, best_val_epoch: best?.epoch ?? null, test_accuracy_at_best_val: best?.test_accuracy ?? null}
+}
+
+/** The line a run ends with (the command prints it; run.log keeps it): what it reached, and by which rule. */
+export function finalLine(s: RunSummary): string {
+  const f = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(4))
+  const reached =
+    s.selection === 'best_val'
+      ? `test accuracy ${f(s.test_accuracy_at_best_val)} at the best validation epoch ${s.best_val_epoch ?? '—'} (validation ${f(s.best_val_accuracy)}); best test accuracy over epochs ${f(s.best_test_accuracy)} (epoch ${s.best_test_epoch ?? '—'})`
+      : `best test accuracy ${f(s.best_test_accuracy)} (epoch ${s.best_test_epoch ?? '—'})`
+  return `${s.status}: ${reached}, ${s.train_minutes.toFixed(2)} training minutes, ${s.params} parameters`
 }
 
 export function summarize(base: SummaryBase, history: EpochLine[], status: RunSummary['status'], ending: {error?: string; stoppedEarly?: string} = {}): RunSummary {
   const {error, stoppedEarly} = ending
-  const bestTest = bestOf(history, 'test_accuracy')
+  const bestTest = bestEpoch(history, 'test_accuracy')
   const minutes = (key: 'train_seconds' | 'eval_seconds' | 'data_seconds') => history.reduce((s, l) => s + l[key], 0) / 60
   const now = new Date().toISOString()
   return {
@@ -60,10 +100,12 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     status,
     epochs: base.epochs,
     epochs_completed: history.length,
-    best_test_accuracy: bestTest,
-    best_test_epoch: bestTest === null ? null : history.find((l) => l.test_accuracy === bestTest)!.epoch,
+    best_test_accuracy: bestTest?.test_accuracy ?? null,
+    best_test_epoch: bestTest?.epoch ?? null,
     best_train_accuracy: bestOf(history, 'train_accuracy'),
     final_test_accuracy: history[history.length - 1]?.test_accuracy ?? null,
+    selection: base.selection,
+    ...(base.selection === 'best_val' ? validationFields(history) : {}),
     accuracy: base.accuracy,
     train_minutes: minutes('train_seconds'),
     eval_minutes: minutes('eval_seconds'),

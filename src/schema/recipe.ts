@@ -17,8 +17,8 @@ export const DECAY_EXCLUDABLE = ['bias', 'norm'] as const
 /** `train.schedule.type` (a schedule may also be written as its name alone). */
 export const SCHEDULE_TYPES = ['constant', 'step', 'multistep', 'cosine', 'onecycle'] as const
 
-/** `train.early_stopping.metric`: a column of metrics.csv. */
-export const EARLY_STOPPING_METRICS = ['test_accuracy', 'test_loss', 'train_accuracy', 'train_loss'] as const
+/** `train.early_stopping.metric`: a column of metrics.csv (the val ones need `data.val_split`). */
+export const EARLY_STOPPING_METRICS = ['test_accuracy', 'test_loss', 'train_accuracy', 'train_loss', 'val_accuracy', 'val_loss'] as const
 
 const lr = () => withDefault(Type.Number({exclusiveMinimum: 0, description: 'learning rate (the peak of a schedule)'}), 0.001)
 const weightDecayExclude = () =>
@@ -106,7 +106,7 @@ export type OptimizerSpec = {[T in keyof typeof optimizerSchemas]: Resolved<(typ
 /** `train.schedule` as stage 2 resolves it (a name alone becomes `{type}`). */
 export type ScheduleSpec = {[T in keyof typeof scheduleSchemas]: Resolved<(typeof scheduleSchemas)[T]>}[keyof typeof scheduleSchemas]
 
-/** `train.early_stopping` once resolved (stage 2 fills `mode` from the metric). */
+/** `train.early_stopping` once resolved (stage 2 fills `metric` from `data.val_split` and `mode` from the metric). */
 export interface EarlyStoppingSpec {
   metric: (typeof EARLY_STOPPING_METRICS)[number]
   mode: 'max' | 'min'

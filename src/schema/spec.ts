@@ -52,6 +52,14 @@ const dataSchema = openObject({
   ),
   train_limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'use only the first N training images'})),
   test_limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'use only the first N test images'})),
+  val_split: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 0.5,
+      description:
+        'hold out this fraction of every class of the training images (seeded by seed, stratified) as a validation split, evaluated every epoch; the best epoch (best.ckpt, the table) is then chosen on it. 0 or absent: none, the best epoch is chosen on the test split (the paper’s rule)',
+    }),
+  ),
   augment: Type.Optional(
     oneOf([constant(false), paperAugment, Type.Array(transformItem)], {
       description: "training augmentation: false, the paper's {hflip, brightness, hue}, or a list of transforms ([hflip, {type: random_crop, padding: 4}, ...]; mixture list transform)",
@@ -83,7 +91,7 @@ const scheduleSchema = Type.Unsafe<ScheduleSpec>({
 const earlyStoppingSchema = Type.Unsafe<EarlyStoppingSpec>(
   Type.Object(
     {
-      metric: withDefault(enumOf(EARLY_STOPPING_METRICS), 'test_accuracy'),
+      metric: Type.Optional(enumOf(EARLY_STOPPING_METRICS, {description: 'the metrics.csv column watched; default: val_accuracy with data.val_split, else test_accuracy'})),
       mode: Type.Optional(enumOf(['max', 'min'], {description: 'max: higher is better; default: max for accuracies, min for losses'})),
       patience: withDefault(Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs without improvement before training stops'}), 10),
       min_delta: withDefault(Type.Number({minimum: 0, maximum: 1e6, description: 'an improvement must exceed this'}), 0),

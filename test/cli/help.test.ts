@@ -4,7 +4,7 @@ import {spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {test} from 'node:test'
-import {Config, Help, type Command} from '@oclif/core'
+import {Config, Help, loadHelpClass, type Command} from '@oclif/core'
 
 import {REPO, tempDir} from '../helpers.js'
 
@@ -53,17 +53,43 @@ test('help shows no empty default and says what the data topic is', () => {
   assert.match(mixture(['data', 'fetch', '--help']).stdout, /--\[no-\]progress/)
 })
 
-/** The help text of a command, as `mixture <command> --help` prints it, rendered in this process. */
-class HelpText extends Help {
-  of(command: Command.Loadable): string {
-    return this.formatCommand(command)
+/** `mixture <command> --help` as the binary prints it (the project's help class: package.json oclif.helpClass), rendered in this process. */
+async function helpTexts(): Promise<{id: string; command: Command.Loadable; text: string}[]> {
+  const config = await Config.load(REPO)
+  const HelpClass = (await loadHelpClass(config)) as unknown as new (config: Config, options: object) => Help
+  const out: string[] = []
+  const help = new HelpClass(config, {stripAnsi: true})
+  // showCommandHelp prints: the summary, then the sections (USAGE, ..., DESCRIPTION, EXAMPLES).
+  ;(help as unknown as {log: (...args: string[]) => void}).log = (...args) => out.push(args.join(' '))
+  const texts = []
+  for (const command of await ownCommands()) {
+    out.length = 0
+    await help.showCommandHelp(command)
+    texts.push({id: command.id, command, text: out.join('\n')})
   }
+  return texts
 }
 
+/** Text with every run of whitespace made one space: wrapping moves line breaks. */
+const flat = (s: string) => s.replace(/\s+/g, ' ').trim()
+
 test('no command’s help shows an empty default', async () => {
-  const config = await Config.load(REPO)
-  const help = new HelpText(config, {stripAnsi: true})
-  for (const command of await ownCommands()) assert.doesNotMatch(help.of(command), /\[default: \]/, `mixture ${command.id.replace(':', ' ')} --help`)
+  for (const {id, text} of await helpTexts()) assert.doesNotMatch(text, /\[default: \]/, `mixture ${id.replace(':', ' ')} --help`)
+})
+
+test('help shows every paragraph of a command’s description, and its summary once', async () => {
+  let paragraphs = 0
+  for (const {id, command, text} of await helpTexts()) {
+    const where = `mixture ${id.replace(':', ' ')} --help`
+    const shown = flat(text.slice(text.indexOf('DESCRIPTION')))
+    for (const paragraph of (command.description ?? '').split(/\n\s*\n/)) {
+      assert.ok(shown.includes(flat(paragraph)), `${where} shows "${flat(paragraph).slice(0, 60)}…"`)
+      paragraphs++
+    }
+    const summary = flat(command.summary!)
+    assert.equal(flat(text).split(summary).length - 1, 1, `${where} shows its summary once`)
+  }
+  assert.ok(paragraphs > 20, `${paragraphs} paragraphs checked`)
 })
 
 test('a mistyped command is named and exits 127 (on a terminal it offers the closest command)', () => {

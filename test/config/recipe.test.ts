@@ -1,6 +1,6 @@
 // The training recipe's keys at validation: each optimizer's and schedule's own keys with defaults,
 // did-you-mean for unknown names (file:line, exit 2), keys of another optimizer, schedules that make
-// no sense for the run, early stopping's mode from its metric.
+// no sense for the run, early stopping's metric from the validation split and its mode from the metric.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {loadSpec} from '../../src/config/load.js'
@@ -28,6 +28,26 @@ test('a schedule by name takes its defaults; early stopping takes its mode from 
   assert.deepEqual(train.early_stopping, {metric: 'test_loss', patience: 10, min_delta: 0, mode: 'min'})
   assert.equal(resolveObject({...base, train: {early_stopping: {}}}).train.early_stopping?.mode, 'max')
   assert.deepEqual(resolveObject({...base, train: {epochs: 3, schedule: {type: 'onecycle', anneal_strategy: 'linear'}}}).train.schedule, {type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 10000, anneal_strategy: 'linear'})
+})
+
+test('early stopping watches the validation accuracy where the run holds a validation split out; a validation metric needs one', () => {
+  const withVal = {...base, data: {...base.data, val_split: 0.1}}
+  assert.deepEqual(resolveObject({...withVal, train: {early_stopping: {}}}).train.early_stopping, {metric: 'val_accuracy', mode: 'max', patience: 10, min_delta: 0})
+  assert.deepEqual(resolveObject({...withVal, train: {early_stopping: {metric: 'val_loss'}}}).train.early_stopping?.mode, 'min')
+  assert.equal(resolveObject({...withVal, train: {early_stopping: {metric: 'test_accuracy'}}}).train.early_stopping?.metric, 'test_accuracy', 'a metric given is kept')
+  assert.equal(resolveObject({...base, data: {...base.data, val_split: 0}, train: {early_stopping: {}}}).train.early_stopping?.metric, 'test_accuracy', 'val_split 0: none')
+  const p = problems(() => resolveObject({...base, train: {early_stopping: {metric: 'val_accuracy'}}}))
+  assert.deepEqual(p.map((x) => [x.path, x.message]), [['train.early_stopping.metric', 'val_accuracy needs a validation split: set data.val_split (e.g. 0.1), or watch test_accuracy or test_loss']])
+})
+
+test('data.val_split is a fraction from 0 to 0.5', () => {
+  assert.equal(resolveObject({...base, data: {...base.data, val_split: 0.5}}).data.val_split, 0.5)
+  assert.equal(resolveObject(base).data.val_split, undefined)
+  for (const bad of [0.6, -0.1]) {
+    const p = problems(() => resolveObject({...base, data: {...base.data, val_split: bad}}))
+    assert.deepEqual(p.map((x) => x.path), ['data.val_split'])
+    assert.match(p[0].message, bad > 0 ? /must be <= 0\.5/ : /must be >= 0/)
+  }
 })
 
 test('unknown optimizer, schedule and role names get a did-you-mean with file:line', () => {

@@ -77,9 +77,9 @@ describe('image_folder', () => {
     assert.deepEqual([...ds.train.images.subarray(2 * px, 3 * px)], [...want])
   })
 
-  it('splits one folder by a seeded, stratified val_split', async () => {
+  it('splits one folder by a seeded, stratified test_split', async () => {
     const root = await writeImageFolder(join(tmp, 'flat'), {'.': [10, 5, 20]})
-    const load = (seed: number) => loadDataset(folder({root, val_split: 0.2, split_seed: seed, cache: false}))
+    const load = (seed: number) => loadDataset(folder({root, test_split: 0.2, split_seed: seed, cache: false}))
     const a = await load(0)
     const count = (labels: Uint8Array, k: number) => labels.filter((l) => l === k).length
     assert.deepEqual([0, 1, 2].map((k) => count(a.test.labels, k)), [2, 1, 4])
@@ -147,7 +147,7 @@ describe('image_folder', () => {
     await rejectsData(loadDataset(folder({root: empty})), /No class folders in .*empty/)
     await rejectsData(loadDataset(folder({root: join(tmp, 'nowhere')})), /is not a folder/)
     const flat = await writeImageFolder(join(tmp, 'flat2'), {'.': [2, 2]})
-    await rejectsData(loadDataset(folder({root: flat})), /no train\/ and test\/ \(or val\/\) folders/, /val_split/)
+    await rejectsData(loadDataset(folder({root: flat})), /no train\/ and test\/ \(or val\/\) folders/, /test_split/)
     const noTest = await writeImageFolder(join(tmp, 'notest'), {train: [2, 2]})
     await rejectsData(loadDataset(folder({root: noTest})), /no sibling test\/ or val\/ folder/)
     const emptyClass = await writeImageFolder(join(tmp, 'emptyclass'), {train: [2, 2], test: [1, 1]})

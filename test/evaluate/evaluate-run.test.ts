@@ -73,7 +73,7 @@ describe('mixture eval', () => {
     assert.ok(found.includes('test-best'))
   })
 
-  it('--split train evaluates the unaugmented training images; --split val is refused while runs hold out none', async () => {
+  it('--split train evaluates the unaugmented training images; --split val is refused for a run that holds out none', async () => {
     const r = await evaluateRun({run, split: 'train'})
     assert.equal(r.examples, 96)
     assert.equal(r.training, null)
@@ -91,6 +91,43 @@ describe('mixture eval', () => {
     const last = readMetricsFile(run).rows.at(-1)!
     assert.equal(doc.loss, last.test_loss)
     assert.equal(doc.training.equal, true)
+  })
+})
+
+describe('mixture eval --split val', () => {
+  let run: string
+  let summary: RunSummary
+
+  before(async () => {
+    const dir = tempDir()
+    const withVal = {...spec, data: {...spec.data, val_split: 0.25}, train: {...spec.train, epochs: 3}}
+    summary = (await runExperiment({spec: writeSpec(withVal, dir), outDir: join(dir, 'results'), log: () => {}})) as RunSummary
+    run = summary.run_dir
+  })
+
+  it('best.ckpt on the validation split equals the validation row training wrote for the best validation epoch', async () => {
+    assert.equal(summary.selection, 'best_val')
+    const r = await evaluateRun({run, split: 'val'})
+    assert.equal(r.epoch, summary.best_val_epoch)
+    const row = readMetricsFile(run).rows.find((x) => x.epoch === r.epoch)!
+    assert.equal(r.loss, row.val_loss)
+    assert.equal(r.accuracy, row.val_accuracy)
+    assert.equal(r.accuracy, summary.best_val_accuracy)
+    assert.deepEqual(r.training, {loss: row.val_loss, accuracy: row.val_accuracy, equal: true})
+    // 96 training images of 6 classes, 16 each: a quarter of every class held out
+    assert.deepEqual(r.per_class.map((c) => c.examples), [4, 4, 4, 4, 4, 4])
+    assert.equal(r.out_dir, join(run, 'eval', 'val-best'))
+    const last = await evaluateRun({run, split: 'val', ckpt: 'last'})
+    assert.equal(last.loss, readMetricsFile(run).rows.at(-1)!.val_loss)
+    // --split train is what training trained on: the other 72 images
+    assert.equal((await evaluateRun({run, split: 'train'})).examples, 72)
+  })
+
+  it('the CLI says the evaluation equals training’s validation row', () => {
+    const text = mixture(['eval', run, '--split', 'val'])
+    assert.equal(text.code, 0, text.stderr)
+    assert.match(text.stdout, /^val split, best\.ckpt \(epoch \d\), 24 examples/)
+    assert.match(text.stdout, /equal to what training wrote for epoch \d \(val_loss [\d.]+, val_accuracy [\d.]+\)/)
   })
 })
 

@@ -4,10 +4,12 @@ import {describe, it} from 'node:test'
 
 import {runExperiment} from '../../src/run/experiment.js'
 import {runSweep} from '../../src/sweep/run.js'
+import {runSeeds} from '../../src/run/seeds.js'
 import {collectRuns} from '../../src/report/collect.js'
 import {groupRuns, seedlessLabel, statOf} from '../../src/report/group.js'
 import {makeTable} from '../../src/report/index.js'
 import {renderCsv, renderExtendedCsv, renderMarkdown, toTableRows} from '../../src/report/table.js'
+import {tableCaption} from '../../src/report/selection.js'
 import {TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 import {tempDir, writeIndex, writeRun} from './helpers.js'
 
@@ -136,14 +138,48 @@ describe('seed groups', () => {
     assert.match(md, /Top-1 is the highest test accuracy over all epochs \(the paper’s rule\) for A; the test accuracy at the epoch of highest validation accuracy for B\./)
     assert.match(md, /Accuracy is per example \(correct predictions \/ examples in the split\) for A; the mean of per-batch accuracies \(the paper’s code\) for B\./)
     const onlyB = renderMarkdown(rows.slice(1))
-    assert.match(onlyB, /^\| Model \| Test Accuracy at Best Validation Epoch \|/)
+    assert.match(onlyB, /^\| Model \| Test Accuracy at Best Validation Epoch \| Best Test Accuracy over Epochs \|/)
+  })
+
+  it('a validation-selected model shows the test accuracy at its best validation epoch (mean ± std over seeds), the best test accuracy beside it', (t) => {
+    const dir = tempDir(t)
+    // best validation at epochs 2, 1 and 3: test 0.80, 0.70, 0.75 there; the best test accuracies are 0.85, 0.88, 0.75
+    writeRun(join(dir, 'v0'), {name: 'm', label: 'M', seed: 0, test: [0.6, 0.8, 0.85], val: [0.5, 0.9, 0.7]})
+    writeRun(join(dir, 'v1'), {name: 'm', label: 'M', seed: 1, test: [0.7, 0.88, 0.6], val: [0.95, 0.9, 0.6]})
+    writeRun(join(dir, 'v2'), {name: 'm', label: 'M', seed: 2, test: [0.6, 0.7, 0.75], val: [0.5, 0.6, 0.7]})
+    // the same model without a validation split: another rule, so another row
+    writeRun(join(dir, 'p0'), {name: 'm', label: 'M', seed: 0, test: [0.6, 0.82]})
+    const {groups, warnings} = groupRuns(collectRuns([dir]).runs)
+    assert.deepEqual(warnings, [])
+    const rows = toTableRows(groups)
+    assert.deepEqual(rows.map((r) => [r.model, r.selection, r.n]), [['M', 'best_test', 1], ['M', 'best_val', 3]])
+    const val = rows[1]
+    assert.ok(Math.abs(val.test_accuracy_at_best_val! - 0.75) < 1e-12)
+    assert.ok(Math.abs(val.test_accuracy_at_best_val_std! - 0.05) < 1e-12)
+    assert.ok(Math.abs(val.best_test_accuracy! - (0.85 + 0.88 + 0.75) / 3) < 1e-12)
+    assert.ok(Math.abs(val.best_val_accuracy! - (0.9 + 0.95 + 0.7) / 3) < 1e-12)
+    assert.equal(val.best_val_epoch, null, 'an epoch only for one run')
+    assert.equal(rows[0].test_accuracy_at_best_val, null)
+    assert.deepEqual(renderCsv(rows).trim().split('\n'), [
+      'Model,Top-1 Test Accuracy,Best Test Accuracy over Epochs,Total Training Time (Minutes),Number of Parameters',
+      'M,0.8200,0.8200,2.00,1000',
+      'M,0.7500 ± 0.0500 (n=3),0.8267 ± 0.0681 (n=3),3.00 ± 0.00 (n=3),1000',
+    ])
+    const caption = tableCaption(rows)
+    assert.match(caption, /^Top-1 is the highest test accuracy over all epochs \(the paper’s rule\) for M; the test accuracy at the epoch of highest validation accuracy for M\. The validation split is held out of the training images/)
+    // the one-run facts, from summary.json or, where it lacks them, from metrics.csv
+    const one = toTableRows(groupRuns(collectRuns([join(dir, 'v1')]).runs).groups)[0]
+    assert.deepEqual([one.best_val_epoch, one.best_val_accuracy, one.test_accuracy_at_best_val], [1, 0.95, 0.7])
+    writeRun(join(dir, 'bare'), {name: 'm', label: 'M', seed: 1, test: [0.7, 0.88, 0.6], val: [0.95, 0.9, 0.6], omit: ['selection', 'best_val_accuracy', 'best_val_epoch', 'test_accuracy_at_best_val']})
+    const bare = collectRuns([join(dir, 'bare')]).runs[0]
+    assert.deepEqual([bare.selection, bare.bestValEpoch, bare.bestValAccuracy, bare.testAccuracyAtBestVal], ['best_val', 1, 0.95, 0.7])
   })
 })
 
 describe('seed groups from real runs', () => {
   const tiny = TINY_CNN_SPEC
 
-  it('makes one row of `sweep --set seed=0,1,2` and one of separate `run --seed N` runs', async (t) => {
+  it('makes one row of `sweep --set seed=0,1,2`, one of separate `run --seed N` runs, and one of `run --seeds 0,1,2`, the same as the sweep’s', async (t) => {
     const dir = tempDir(t)
     const spec = writeSpec(tiny, dir)
     const log = () => {}
@@ -162,5 +198,17 @@ describe('seed groups from real runs', () => {
       separate.rows.map((r) => [r.model, r.n, r.seeds]),
       [['Tiny CNN', 2, [3, 4]]],
     )
+
+    // `run --seeds 0,1,2`: the same runs as the sweep's points (same seed, same backend: same numbers), so the same row
+    const seeded = await runSeeds({spec, seeds: [0, 1, 2], outDir: join(dir, 'seeds'), log})
+    assert.equal(seeded.completed, 3)
+    const table = await makeTable({paths: [join(dir, 'seeds')], plot: false, warn: (m) => assert.fail(m)})
+    assert.deepEqual(table.rows.map((r) => [r.model, r.n, r.seeds]), [['Tiny CNN', 3, [0, 1, 2]]])
+    assert.deepEqual(
+      seeded.seeds.map((r) => r.summary?.best_test_accuracy),
+      sweep.points.map((p) => p.best_test_accuracy),
+    )
+    assert.equal(table.rows[0].best_test_accuracy, swept.rows[0].best_test_accuracy)
+    assert.equal(table.rows[0].best_test_accuracy_std, swept.rows[0].best_test_accuracy_std)
   })
 })

@@ -23,6 +23,8 @@ export interface FakeRun {
   epochs?: number
   /** Test accuracy per epoch; the length is the number of epochs completed. */
   test: number[]
+  /** Validation accuracy per epoch: a run with a validation split (selection best_val). */
+  val?: number[]
   train?: number[]
   /** Training seconds per epoch (default 60). */
   seconds?: number
@@ -45,10 +47,14 @@ export function writeRun(dir: string, run: FakeRun): string {
   mkdirSync(dir, {recursive: true})
   const seconds = run.seconds ?? 60
   const train = run.train ?? run.test.map((a) => Math.min(1, a + 0.1))
-  const lines = [METRICS_HEADER]
-  run.test.forEach((accuracy, i) => lines.push(`${i + 1},1.5,${train[i]},1.6,${accuracy},${seconds},2,0.5,1000`))
+  const lines = [run.val ? `${METRICS_HEADER},lr,val_loss,val_accuracy` : METRICS_HEADER]
+  run.test.forEach((accuracy, i) => lines.push(`${i + 1},1.5,${train[i]},1.6,${accuracy},${seconds},2,0.5,1000${run.val ? `,0.001,1.7,${run.val[i]}` : ''}`))
   writeFileSync(join(dir, 'metrics.csv'), lines.join('\n') + '\n')
   const best = run.test.indexOf(Math.max(...run.test))
+  const bestVal = run.val ? run.val.indexOf(Math.max(...run.val)) : -1
+  const validation = run.val
+    ? {selection: 'best_val', best_val_accuracy: run.val[bestVal], best_val_epoch: bestVal + 1, test_accuracy_at_best_val: run.test[bestVal]}
+    : {}
   const summary: Record<string, unknown> = {
     name: run.name,
     label: run.label,
@@ -68,6 +74,7 @@ export function writeRun(dir: string, run: FakeRun): string {
     run_dir: dir,
     started: run.started ?? '2025-01-01T00:00:00.000Z',
     finished: run.finished === undefined ? '2025-01-01T01:00:00.000Z' : run.finished,
+    ...validation,
   }
   Object.assign(summary, run.summary)
   for (const key of run.omit ?? []) delete summary[key]

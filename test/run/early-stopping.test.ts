@@ -4,7 +4,8 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {earlyStop, type EarlyStoppingSpec} from '../../src/run/early-stopping.js'
 
-const rows = (metric: 'test_accuracy' | 'test_loss', values: number[]) => values.map((v, i) => ({epoch: i + 1, test_accuracy: NaN, test_loss: NaN, train_accuracy: NaN, train_loss: NaN, [metric]: v}))
+const rows = (metric: EarlyStoppingSpec['metric'], values: number[]) =>
+  values.map((v, i) => ({epoch: i + 1, test_accuracy: NaN, test_loss: NaN, train_accuracy: NaN, train_loss: NaN, val_accuracy: NaN, val_loss: NaN, [metric]: v}))
 const spec = (s: Partial<EarlyStoppingSpec>): EarlyStoppingSpec => ({metric: 'test_accuracy', mode: 'max', patience: 2, min_delta: 0, ...s})
 
 test('max: stops after `patience` epochs without a new best; an equal value is no improvement', () => {
@@ -25,4 +26,9 @@ test('min_delta: a rise must exceed it; min mode for losses', () => {
 test('without early stopping, or before the first epoch, nothing stops', () => {
   assert.equal(earlyStop(undefined, rows('test_accuracy', [0.5, 0.4, 0.3])), undefined)
   assert.equal(earlyStop(spec({}), []), undefined)
+})
+
+test('the validation columns can be watched like any other', () => {
+  assert.equal(earlyStop(spec({metric: 'val_accuracy'}), rows('val_accuracy', [0.5, 0.6, 0.55, 0.58])), 'val_accuracy did not rise for 2 epochs (patience 2; best 0.6 after epoch 2)')
+  assert.equal(earlyStop(spec({metric: 'val_loss', mode: 'min'}), rows('val_loss', [2, 1.5, 1.6, 1.4])), undefined)
 })
