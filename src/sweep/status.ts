@@ -113,8 +113,11 @@ function pointReport(dir: string, index: SweepIndex, record: SweepPointRecord, a
   }
   const status = summary ? liveStatus(summary) : undefined
   if (status === 'completed') {
+    // The headline accuracy by the run's own rule: at the best validation epoch where it held out a validation split.
+    const atBestVal = summary!.selection === 'best_val' ? num(summary!.test_accuracy_at_best_val) : undefined
     const top1 = num(summary!.best_test_accuracy)
-    return {...base, state: 'completed', detail: `completed${top1 !== undefined ? `: Top-1 ${top1.toFixed(4)}` : ''}`}
+    const said = atBestVal !== undefined ? `: test ${atBestVal.toFixed(4)} at the best validation epoch` : top1 !== undefined ? `: Top-1 ${top1.toFixed(4)}` : ''
+    return {...base, state: 'completed', detail: `completed${said}`}
   }
   if (task && RUNNING.has(task.state)) return {...base, state: 'running', detail: `running on ${task.node || '?'}${epochOf(summary)}`}
   if (task && isActive(task)) {

@@ -5,6 +5,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
 import {runSweep} from '../../src/sweep/run.js'
+import {sweepStatus} from '../../src/sweep/status.js'
 import {SpecError} from '../../src/config/errors.js'
 import {REPO, tempDir, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 
@@ -79,4 +80,20 @@ test('the example Slurm sweep file resolves: its points are the paper\'s CIFAR-1
   const result = await runSweep({file: join(REPO, 'configs', 'examples', 'cifar10-table-slurm.yaml'), sets: [], dryRun: true, outDir: tempDir(), log: () => {}})
   assert.equal(result.launcher, 'slurm')
   assert.deepEqual(result.points.map((p) => p.run_dir), ['01-alternating-1block', '02-alternating-2block', '03-joint-1block', '04-joint-2block', '05-resnet18', '06-vit'])
+})
+
+test('sweep status gives a completed point its accuracy by the run\'s own rule: at the best validation epoch where it held out a validation split', async () => {
+  const dir = tempDir()
+  const data = {dataset: 'synthetic', image_size: 8, synthetic: {train: 60, test: 16, classes: 3}}
+  writeSpec({...tiny, data}, dir, 'paper-rule.yaml')
+  writeSpec({...tiny, name: 'held-out', data: {...data, val_split: 0.2}}, dir, 'val.yaml')
+  const file = writeSpec({sweep: {name: 'rules', points: ['paper-rule.yaml', 'val.yaml']}}, dir, 'sweep.yaml')
+  await runSweep({file, sets: [], outDir: join(dir, 'results'), log: () => {}})
+  const folder = join(dir, 'results', 'rules')
+  const [paper, val] = sweepStatus(folder).points
+  const summary = (runDir: string) => JSON.parse(readFileSync(join(folder, runDir, 'summary.json'), 'utf8'))
+  assert.equal(paper.detail, `completed: Top-1 ${summary(paper.run_dir).best_test_accuracy.toFixed(4)}`)
+  const held = summary(val.run_dir)
+  assert.equal(held.selection, 'best_val')
+  assert.equal(val.detail, `completed: test ${held.test_accuracy_at_best_val.toFixed(4)} at the best validation epoch`)
 })
