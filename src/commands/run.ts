@@ -38,7 +38,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
     'data-dir': Flags.directory({summary: 'Folder holding the dataset files; when given, the only place searched (not MIXTURE_DATA, the user cache or system folders).'}),
     out: Flags.string({summary: 'Root folder for run folders (default: the spec\'s output.dir, "results").'}),
     resume: Flags.directory({summary: 'Continue this run folder from its last checkpoint (weights and optimizer state), with the numerics it recorded.', exists: true}),
-    'from-best': Flags.boolean({summary: 'With --resume: restart from best.ckpt (weights only: Adam starts afresh); rows after its epoch and last.ckpt are set aside.', dependsOn: ['resume']}),
+    'from-best': Flags.boolean({summary: 'With --resume: restart from best.ckpt (weights only: the optimizer starts afresh); rows after its epoch and last.ckpt are set aside.', dependsOn: ['resume']}),
     force: Flags.boolean({summary: 'With --resume: continue with another backend, thread count or engine switch than recorded (the change is recorded), or take over a lock held on another host.', dependsOn: ['resume']}),
     'dry-run': Flags.boolean({char: 'n', summary: 'Resolve, build and count parameters; train nothing and write nothing.'}),
     progress: Flags.boolean({summary: 'Progress bars on stderr (default: on when stderr is a terminal).', allowNo: true}),

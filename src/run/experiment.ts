@@ -12,7 +12,7 @@
  *     metrics.csv     one row per epoch
  *     summary.json    the paper's table columns, status, owner (pid, host) and heartbeat
  *     run.log         what the run said on the console (run-log.ts), appended as it goes and on resume
- *     last.ckpt       weights + BatchNorm statistics + Adam state after the last checkpointed epoch (resume point)
+ *     last.ckpt       weights + BatchNorm statistics + optimizer and schedule state after the last checkpointed epoch (resume point)
  *     best.ckpt       weights + BatchNorm statistics at the best validation accuracy (data.val_split),
  *                     or without a validation split the best test accuracy (for evaluation)
  *     run.lock        while a process trains in the folder
@@ -56,7 +56,7 @@ export interface RunOptions {
   resolved?: Resolved
   /** Run folder to continue from its last checkpoint. */
   resume?: string
-  /** With `resume`: restart from best.ckpt (weights only; Adam starts afresh). */
+  /** With `resume`: restart from best.ckpt (weights only; the optimizer starts afresh). */
   fromBest?: boolean
   /** With `resume`: continue although the numerics (backend, threads, engine switches) differ, or another host's lock is held. */
   force?: boolean

@@ -49,7 +49,7 @@ function bestOffer(runDir: string, best: CheckpointInfo | CheckpointError | unde
   const k = best.meta.epoch
   return (
     `best.ckpt (after epoch ${k}) is sound. Nothing was changed. Choose one:\n` +
-    `  mixture run --resume ${runDir} --from-best: restart from best.ckpt after epoch ${k}. It holds the weights but not Adam's state, so Adam starts afresh (zero moments, step 0) and the epochs after ${k} will not match an uninterrupted run; the metrics rows after epoch ${k} and last.ckpt (if any) are set aside in the folder, not deleted.\n` +
+    `  mixture run --resume ${runDir} --from-best: restart from best.ckpt after epoch ${k}. It holds the weights but not the optimizer's state, so the optimizer starts afresh (zero moments or momentum, step 0) and the epochs after ${k} will not match an uninterrupted run; the metrics rows after epoch ${k} and last.ckpt (if any) are set aside in the folder, not deleted.\n` +
     `  ${startAnew(runDir)}: start the run anew in a new folder.`
   )
 }
