@@ -134,6 +134,14 @@ const engineSchema = Type.Object(
     backend: withDefault(enumOf(BACKENDS), 'auto'),
     threads: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'CPU threads (null = all cores; MIXTURE_THREADS overrides)'}), null),
     webgpu: withDefault(filledObject(engineSwitchSchema()), {}),
+    data_workers: withDefault(
+      oneOf([Type.Integer({minimum: 0, maximum: 64}), constant('auto')], {
+        description:
+          'threads that make the training batches (shuffle, augmentation, scaling) while steps run: 0 = on the training thread; auto = min(cores − 1, 4) on a GPU, 0 on the CPU backends; the batches are the same whatever the count (MIXTURE_DATA_WORKERS overrides)',
+      }),
+      'auto',
+    ),
+    prefetch: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'batches asked of the data workers ahead of the step being trained (null = twice the workers; MIXTURE_PREFETCH overrides)'}), null),
   },
   {additionalProperties: false},
 )
