@@ -6,12 +6,13 @@
  * one step and one forward record (by tfjs kernel), which do not depend on the device.
  *
  *   node dist/bench/gpu/bench.js run [--rows cifar10/resnet18,...] [--repeat 5] [--warmup 6]
- *        [--budget 240] [--backend webgpu] [--batch N] [--out webgpu.json]
+ *        [--budget 240] [--backend webgpu] [--batch N] [--set key=value ...] [--out webgpu.json]
  *   node dist/bench/gpu/bench.js report --webgpu webgpu.json [--torch torch.json] [--variant other.json ...]
  *        --md out.md --json out.json
  *
- * Rows are the paper configs (configs/paper/<table>/<row>.yaml) built by the project's own
- * `resolveSpec` + `buildModel`; one failing row is reported and the rest still run.
+ * Rows are the paper configs (configs/paper/<table>/<row>.yaml), or any spec file given by its path
+ * (ending in .yaml), with the `--set` overrides applied, built by the project's own `resolveSpec` +
+ * `buildModel`; one failing row is reported and the rest still run.
  */
 import {readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
@@ -92,6 +93,8 @@ interface Args {
   budget: number
   backend: string
   batch: number
+  /** `--set` overrides applied to every row's spec. */
+  sets: string[]
   out?: string
   webgpu?: string
   torch?: string
@@ -103,7 +106,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 6, budget: 240, backend: 'webgpu', batch: 0, count: true, variants: []}
+  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 6, budget: 240, backend: 'webgpu', batch: 0, sets: [], count: true, variants: []}
   for (let i = 1; i < argv.length; i++) {
     const key = argv[i]
     const next = (): string => {
@@ -117,6 +120,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === '--budget') a.budget = Number(next())
     else if (key === '--backend') a.backend = next()
     else if (key === '--batch') a.batch = Number(next())
+    else if (key === '--set') a.sets.push(next())
     else if (key === '--out') a.out = next()
     else if (key === '--webgpu') a.webgpu = next()
     else if (key === '--torch') a.torch = next()
@@ -161,13 +165,13 @@ export async function rowTraining(built: Built): Promise<{x: tf.Tensor4D; labels
   return {x, labels, trainer: await newTrainer(built)}
 }
 
-/** Resolve the paper config and build it with the project's own builder. */
-export async function buildRow(row: string, batchOverride: number): Promise<Built> {
+/** Resolve the paper config (or the spec file a row ending in .yaml names) with `sets` applied, and build it with the project's own builder. */
+export async function buildRow(row: string, batchOverride: number, sets: string[] = []): Promise<Built> {
   await import('../../src/builtins.js')
   const {resolveSpec} = await import('../../src/config/resolve.js')
   const {buildModel} = await import('../../src/model/build.js')
-  const file = join(ROOT, 'configs', 'paper', `${row}.yaml`)
-  const {spec} = await resolveSpec(file)
+  const file = row.endsWith('.yaml') ? resolve(row) : join(ROOT, 'configs', 'paper', `${row}.yaml`)
+  const {spec} = await resolveSpec(file, sets)
   const built = buildModel(spec)
   const train = (spec as unknown as {train?: {batch_size?: number; optimizer?: {lr?: number}}}).train ?? {}
   return {
@@ -191,7 +195,7 @@ async function timeIt(n: number, fn: () => Promise<void>): Promise<number[]> {
 
 async function benchRow(row: string, torchRow: string, args: Args, log: (s: string) => void): Promise<RowResult> {
   const result: RowResult = {row, torch_row: torchRow}
-  const built = await buildRow(row, args.batch)
+  const built = await buildRow(row, args.batch, args.sets)
   Object.assign(result, {batch: built.batch, image: built.image, params: built.params})
   const {x, labels, trainer} = await rowTraining(built)
   try {

@@ -11,17 +11,35 @@
 # next stage still runs. Order: the WebGPU tests, the benchmark, the PyTorch reference, every product
 # and convolution of each row timed in PyTorch beside ours (bench/gpu/torch_ops.py: $OUT/ops.md), variants (one
 # measure switched off each), product throughput (bench/gpu/matmul.ts and PyTorch on the same shapes),
-# the table, then bench/gpu/profile.ts with the time left (about 8 minutes).
+# the table, then bench/gpu/profile.ts with the time left (about 8 minutes). Before the variants, the data
+# pipeline and end to end (4d): `mixture run` epochs on synthetic data of the paper shapes with
+# engine.data_workers 0 and auto against steps × the replayed step time (bench/epoch.ts: $OUT/pipeline.md),
+# then CIFAR-10-shaped rows (50,000 / 10,000 images) and the Perceiver row (STL-10-shaped, 5,000 / 8,000 at
+# 96×96), 2 epochs, against the same models in PyTorch with DataLoader(num_workers=<cores>,
+# pin_memory=True) and the same augmentation (bench/gpu/torch_epoch.py: $OUT/e2e.md).
 #
 # MODE=profile runs bench/gpu/profile.ts instead (host vs GPU time per step, GPU time per kernel);
-# MODE=compare runs BENCH_ROWS under each of the settings in COMPARE (see below) and prints one table.
+# MODE=compare runs BENCH_ROWS under each of the settings in COMPARE (see below) and prints one table;
+# MODE=e2e runs only the data pipeline and end to end (4d).
+# `bash bench/gpu/run.sh --smoke` runs MODE=e2e on a machine without a GPU, to know it works before one
+# is lent: this machine's node and dist/, Mesa's software Vulkan device (bench/gpu/lavapipe.sh),
+# PyTorch on the CPU, two rows at batch 2 on a few images, kernel tuning off. Its figures time nothing
+# of interest.
 #
 # Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5), BENCH_WARMUP (20),
 # BUNDLE (0; 1: only tables, logs and results.tgz in $OUT), RUN_TESTS (1), RUN_CLI (1), CLI_TRAIN, CLI_TEST (4096, 1024 synthetic images), RUN_PROFILE (1),
 # BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), PYTHON (python3),
 # VK_DRIVER_FILES (an ICD json; found automatically otherwise), MIXTURE_WEBGPU_ALLOW_SOFTWARE=1
 # (test runs on a software Vulkan device).
+# Data pipeline and end to end (4d): RUN_PIPELINE (1), PIPELINE_ROWS (cifar10/resnet18,stl10-perceiver/perceiver;
+# `all`: the 13 paper rows), PIPELINE_WORKERS (0,auto), PIPELINE_TRAIN, PIPELINE_TEST (4096, 1024), PIPELINE_BUDGET (s, 150);
+# RUN_E2E (1), E2E_ROWS (cifar10/resnet18,stl10-perceiver/perceiver,cifar10/alternating-1block; `all`: the six
+# CIFAR rows and the Perceiver), E2E_WORKERS (auto), E2E_TRAIN, E2E_TEST (50000, 10000), E2E_TRAIN96, E2E_TEST96
+# (5000, 8000), E2E_EPOCHS (2), E2E_BUDGET (s, 240: no row starts after it), E2E_BATCH (the paper's),
+# STEP_REPEAT, STEP_WARMUP (5, 20: the step time bench/epoch.ts compares with).
 set -uo pipefail
+SMOKE=0
+[[ "${1:-}" == --smoke ]] && SMOKE=1
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
 D=$ROOT/.device
@@ -35,7 +53,7 @@ if [[ "${BUNDLE:-0}" == 1 ]]; then
   OUT=$(mktemp -d)
   bundle() {
     trap - EXIT TERM INT
-    for f in gpu-bench.md ops.md profile.md run.log cli.log; do [[ -f $OUT/$f ]] && cp "$OUT/$f" "$FINAL/"; done
+    for f in gpu-bench.md ops.md profile.md pipeline.md e2e.md run.log cli.log; do [[ -f $OUT/$f ]] && cp "$OUT/$f" "$FINAL/"; done
     tar -czf "$FINAL/results.tgz" -C "$OUT" . 2>/dev/null
     echo "[run.sh] bundled into $FINAL: $(ls "$FINAL" | tr '\n' ' ')" >&2
   }
@@ -46,7 +64,21 @@ PYTHON=${PYTHON:-python3}
 T0=$(date +%s)
 log() { echo "[run.sh +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/run.log" >&2; }
 
+if [[ $SMOKE == 1 ]]; then
+  # No GPU: this machine's build, lavapipe, PyTorch on the CPU, tiny sizes (see the top of this file).
+  MODE=e2e TORCH_DEVICE=cpu
+  : "${PIPELINE_TRAIN:=8}" "${PIPELINE_TEST:=4}" "${E2E_TRAIN:=8}" "${E2E_TEST:=4}" "${E2E_TRAIN96:=8}" "${E2E_TEST96:=4}"
+  : "${E2E_BATCH:=2}" "${STEP_REPEAT:=2}" "${STEP_WARMUP:=4}" "${E2E_ROWS:=cifar10/resnet18,stl10-perceiver/perceiver}"
+  export MIXTURE_WEBGPU_TUNE=0
+  # Debian's python3-torch is /usr/bin/python3's; another python3 first on PATH may lack it.
+  if ! "$PYTHON" -c 'import torch' 2>/dev/null && [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; fi
+  eval "$(bash bench/gpu/lavapipe.sh)" || { log "no software Vulkan device (bench/gpu/lavapipe.sh failed)"; exit 1; }
+  [[ -f dist/bench/epoch.js ]] || { log "dist/ lacks bench/epoch.js: npm run build first"; exit 1; }
+  log "smoke run: node $(node --version), lavapipe, PyTorch on the CPU"
+fi
+
 # 1. unpack ------------------------------------------------------------------------------------
+if [[ $SMOKE != 1 ]]; then
 [[ -f $D/node.xz && -f $D/app.tar.xz ]] || { log "missing $D/node.xz or $D/app.tar.xz: run bench/gpu/pack.sh and carry .device"; exit 1; }
 mkdir -p "$D/bin"
 "$PYTHON" - "$D" "$ROOT" <<'PY' || { log "unpacking failed"; exit 1; }
@@ -98,6 +130,62 @@ if [[ -z "${VK_DRIVER_FILES:-}" || ! -f "${VK_DRIVER_FILES}" ]]; then
 fi
 log "VK_DRIVER_FILES=${VK_DRIVER_FILES:-} LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 { nvidia-smi -L 2>&1 | head -4; } | tee -a "$OUT/run.log" >&2 || true
+fi
+
+# 4d (defined here, run after the CLI stage, or alone with MODE=e2e). The data pipeline: a CLI epoch
+# of each row (synthetic data of its shape) with engine.data_workers 0 and auto against steps × its
+# replayed step time. End to end: per row, the same model trained in PyTorch with a DataLoader
+# (bench/gpu/torch_epoch.py), then ours; row by row, so that the budget leaves no half-measured row.
+ALL_ROWS=cifar10/resnet18,cifar10/vit,cifar10/alternating-1block,cifar10/joint-1block,cifar10/alternating-2block,cifar10/joint-2block,stl10-perceiver/perceiver,stl10-perceiver/perceiver-baseline,stl10-perceiver/alternating-1block,stl10-perceiver/joint-1block,stl10-perceiver/alternating-2block,stl10-perceiver/joint-2block,stl10-perceiver/cnn
+E2E_ALL=cifar10/resnet18,stl10-perceiver/perceiver,cifar10/alternating-1block,cifar10/vit,cifar10/joint-1block,cifar10/alternating-2block,cifar10/joint-2block
+pipeline_and_e2e() {
+  local quiet='XDG_RUNTIME_DIR|artificially reduced'
+  local step=(--step-repeat "${STEP_REPEAT:-5}" --step-warmup "${STEP_WARMUP:-20}")
+  local batch=()
+  [[ -n "${E2E_BATCH:-}" ]] && batch=(--batch "$E2E_BATCH")
+  if [[ "${RUN_PIPELINE:-1}" == 1 ]]; then
+    local rows=${PIPELINE_ROWS:-cifar10/resnet18,stl10-perceiver/perceiver}
+    [[ $rows == all ]] && rows=$ALL_ROWS
+    local budget=${PIPELINE_BUDGET:-150}
+    log "data pipeline: CLI epochs with engine.data_workers ${PIPELINE_WORKERS:-0,auto} vs steps × step time ($rows; budget ${budget}s)"
+    timeout $(( budget + 400 )) node dist/bench/epoch.js --backend webgpu --rows "$rows" --workers "${PIPELINE_WORKERS:-0,auto}" \
+      --train "${PIPELINE_TRAIN:-4096}" --test "${PIPELINE_TEST:-1024}" --epochs 2 --budget "$budget" "${step[@]}" ${batch[@]+"${batch[@]}"} \
+      --out "$OUT/pipeline.json" --md "$OUT/pipeline.md" 2>&1 | grep --line-buffered -v -E "$quiet" | tee "$OUT/pipeline.log" >&2
+    log "data pipeline exit ${PIPESTATUS[0]}"
+  fi
+  if [[ "${RUN_E2E:-1}" == 1 ]]; then
+    local rows=${E2E_ROWS:-cifar10/resnet18,stl10-perceiver/perceiver,cifar10/alternating-1block}
+    [[ $rows == all ]] && rows=$E2E_ALL
+    local budget=${E2E_BUDGET:-240} started=$(date +%s) ins=() torches=() row k=0
+    IFS=',' read -r -a list <<< "$rows"
+    for row in "${list[@]}"; do
+      if (( $(date +%s) - started > budget )); then log "end to end: skipping $row (budget ${budget}s)"; continue; fi
+      k=$((k + 1))
+      local torch_row
+      torch_row=$(ROWS_FROM="$ROOT/dist/bench/gpu/bench.js" node -e 'import(process.env.ROWS_FROM).then((m) => process.stdout.write(new Map(m.ROWS).get(process.argv[1]) ?? ""))' "$row" 2>/dev/null)
+      log "end to end: $row in PyTorch (${torch_row:-no twin})"
+      [[ -n "$torch_row" ]] && timeout 900 "$PYTHON" bench/gpu/torch_epoch.py --rows "$torch_row" --train "${E2E_TRAIN:-50000}" --test "${E2E_TEST:-10000}" \
+        --train96 "${E2E_TRAIN96:-5000}" --test96 "${E2E_TEST96:-8000}" --epochs "${E2E_EPOCHS:-2}" ${batch[@]+"${batch[@]}"} \
+        ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} --out "$OUT/torch-epoch-$k.json" 2>&1 | tee -a "$OUT/e2e.log" >&2
+      torches+=(--torch "$OUT/torch-epoch-$k.json")
+      log "end to end: $row, mixture run"
+      timeout 1200 node dist/bench/epoch.js --backend webgpu --rows "$row" --workers "${E2E_WORKERS:-auto}" --train "${E2E_TRAIN:-50000}" \
+        --test "${E2E_TEST:-10000}" --train96 "${E2E_TRAIN96:-5000}" --test96 "${E2E_TEST96:-8000}" --epochs "${E2E_EPOCHS:-2}" "${step[@]}" \
+        ${batch[@]+"${batch[@]}"} --out "$OUT/e2e-$k.json" 2>&1 | grep --line-buffered -v -E "$quiet" | tee -a "$OUT/e2e.log" >&2
+      ins+=(--in "$OUT/e2e-$k.json")
+    done
+    if (( ${#ins[@]} > 0 )); then
+      node dist/bench/epoch.js report "${ins[@]}" ${torches[@]+"${torches[@]}"} --md "$OUT/e2e.md" | tee -a "$OUT/run.log" >&2
+    fi
+    log "end to end done"
+  fi
+}
+if [[ "${MODE:-bench}" == e2e ]]; then
+  pipeline_and_e2e
+  [[ -f $OUT/pipeline.md ]] && cat "$OUT/pipeline.md" >&2
+  log "done; results in $OUT"
+  exit 0
+fi
 
 # 2b. MODE=profile: only where the time goes (bench/gpu/profile.ts), then stop --------------------
 if [[ "${MODE:-bench}" == profile ]]; then
@@ -199,6 +287,9 @@ if [[ "${RUN_CLI:-1}" == 1 ]]; then
   # The checkpoints (ResNet-18's weights and Adam moments: ~270 MB) would not fit what comes back from $OUT.
   find "$OUT/cli" -name '*.ckpt' -delete 2>/dev/null
 fi
+
+# 4d. The data pipeline and end to end (pipeline_and_e2e above) ------------------------------------
+pipeline_and_e2e
 
 # 5. Variants while time remains: each switches one of the project's WebGPU measures off ---------
 VARIANTS=()

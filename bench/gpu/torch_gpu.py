@@ -116,19 +116,13 @@ def run_row(M, torch, name: str, repeat: int, warmup: int, batch_override: int, 
     return res
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--rows', default=','.join(DEFAULT_ROWS))
-    ap.add_argument('--repeat', type=int, default=10)
-    ap.add_argument('--warmup', type=int, default=3)
-    ap.add_argument('--batch', type=int, default=0, help='use this batch size for every row')
-    ap.add_argument('--budget', type=float, default=150, help='seconds; later rows are skipped past it')
-    ap.add_argument('--out', help='write the JSON result here (else stdout)')
-    ap.add_argument('--device', default='cuda', help=argparse.SUPPRESS)  # 'cpu' to test this script without a GPU
-    args = ap.parse_args()
-
+def run_rows(args, measure, describe=lambda r: None, extra=None) -> int:
+    """The rows of `args.rows` one by one (skipped once `args.budget` seconds have passed), with PyTorch set
+    up as every script here uses it (fp32, TF32 off, the models of bench/torch/models.py): `measure(M, torch,
+    name)` gives a row's result, `describe` logs it; the document (`device`, `extra`, `rows`: each result, or
+    why a row failed or was skipped) goes to `args.out` after every row, else to stdout at the end."""
     start = time.perf_counter()
-    doc = {'device': None, 'rows': []}
+    doc = {'device': None, **(extra or {}), 'rows': []}
 
     def write():
         text = json.dumps(doc, indent=2)
@@ -137,9 +131,10 @@ def main() -> int:
                 f.write(text)
         return text
 
+    cuda = args.device.startswith('cuda')
     try:
         import torch
-        if args.device == 'cuda' and not torch.cuda.is_available():
+        if cuda and not torch.cuda.is_available():
             raise RuntimeError('torch.cuda.is_available() is False')
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
@@ -150,7 +145,7 @@ def main() -> int:
         except Exception:
             M.resnet18 = resnet18_without_torchvision
             log('torchvision not importable: using the built-in ResNet-18 (same structure)')
-        gpu = torch.cuda.get_device_name(0) if args.device == 'cuda' else 'CPU (test run)'
+        gpu = torch.cuda.get_device_name(0) if cuda else 'CPU (test run)'
         doc['device'] = (f'{gpu}, torch {torch.__version__}, CUDA {torch.version.cuda}, '
                          f'cuDNN {torch.backends.cudnn.version()}, fp32, TF32 off')
         log(f'torch: {doc["device"]}')
@@ -170,14 +165,14 @@ def main() -> int:
         try:
             if name not in M.ROWS:
                 raise KeyError(f'unknown row {name}')
-            r = run_row(M, torch, name, args.repeat, args.warmup, args.batch, args.device)
+            r = measure(M, torch, name)
             doc['rows'].append(r)
-            log(f'  batch {r["batch"]}: forward {r["forward_ms"]:.2f} ms, step {r["step_ms"]:.2f} ms')
+            describe(r)
         except Exception as e:  # noqa: BLE001
             doc['rows'].append({'row': name, 'error': f'{type(e).__name__}: {e}'})
             log(f'  FAILED: {traceback.format_exc().strip().splitlines()[-1]}')
             try:
-                if args.device == 'cuda':
+                if cuda:
                     torch.cuda.empty_cache()
             except Exception:  # noqa: BLE001
                 pass
@@ -186,6 +181,20 @@ def main() -> int:
     if not args.out:
         print(text)
     return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--rows', default=','.join(DEFAULT_ROWS))
+    ap.add_argument('--repeat', type=int, default=10)
+    ap.add_argument('--warmup', type=int, default=3)
+    ap.add_argument('--batch', type=int, default=0, help='use this batch size for every row')
+    ap.add_argument('--budget', type=float, default=150, help='seconds; later rows are skipped past it')
+    ap.add_argument('--out', help='write the JSON result here (else stdout)')
+    ap.add_argument('--device', default='cuda', help=argparse.SUPPRESS)  # 'cpu' to test this script without a GPU
+    args = ap.parse_args()
+    return run_rows(args, lambda M, torch, name: run_row(M, torch, name, args.repeat, args.warmup, args.batch, args.device),
+                    lambda r: log(f'  batch {r["batch"]}: forward {r["forward_ms"]:.2f} ms, step {r["step_ms"]:.2f} ms'))
 
 
 if __name__ == '__main__':

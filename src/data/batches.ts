@@ -2,8 +2,9 @@
  * Seeded mini-batches: a fresh permutation per epoch (seed + epoch), `drop_last` false, images
  * as [0, 1] Float32 NHWC with optional training augmentation (a transform pipeline), labels as Int32.
  */
-import type {DatasetSplit} from '../registry/registry.js'
+import type {DatasetSplit, RandomSource} from '../registry/registry.js'
 import {toUnit, type AugmentParams} from './augment.js'
+import {DrawReplay} from './draw-tape.js'
 import {DataError} from './errors.js'
 import {paperPipeline, runPipeline, type Pipeline} from './pipeline.js'
 import {permutation, Rng} from './random.js'
@@ -42,6 +43,11 @@ export interface BatchOptions {
 const SHUFFLE_STREAM = 1
 const AUGMENT_STREAM = 2
 
+/** The generator the transforms of epoch `epoch` draw from, image after image through the epoch. */
+export function augmentRng(seed: number, epoch: number): Rng {
+  return new Rng(seed, epoch, AUGMENT_STREAM)
+}
+
 /** Number of batches per epoch with `drop_last` false. */
 export function numBatches(count: number, batchSize: number): number {
   if (!(batchSize >= 1)) throw new RangeError(`batch size must be ≥ 1, got ${batchSize}`)
@@ -69,6 +75,31 @@ export function epochOrder(count: number, shuffle: boolean, seed: number, epoch:
  */
 export function batches(split: Split, opts: BatchOptions): Iterable<Batch> {
   const {batchSize, imageSize, shuffle, seed, epoch} = opts
+  checkBatching(split, batchSize, imageSize)
+  const px = imageSize * imageSize * 3
+  const pipe = batchPipeline(split, opts.augment)
+  return {
+    * [Symbol.iterator](): Iterator<Batch> {
+      const order = epochOrder(split.count, shuffle, seed, epoch)
+      const rng = pipe ? augmentRng(seed, epoch) : undefined
+      let xBuf = new Float32Array(Math.min(batchSize, split.count) * px)
+      let yBuf = new Int32Array(Math.min(batchSize, split.count))
+      for (let start = 0; start < split.count; start += batchSize) {
+        const size = Math.min(batchSize, split.count - start)
+        if (opts.fresh && start > 0) {
+          xBuf = new Float32Array(size * px)
+          yBuf = new Int32Array(size)
+        }
+        fillBatch(split, order.subarray(start, start + size), imageSize, pipe, rng, xBuf, yBuf)
+        const full = size * px === xBuf.length
+        yield {x: full ? xBuf : xBuf.subarray(0, size * px), y: size === yBuf.length ? yBuf : yBuf.subarray(0, size), size}
+      }
+    },
+  }
+}
+
+/** Throws a DataError unless `split` can be batched at `imageSize` in batches of `batchSize`. */
+export function checkBatching(split: DatasetSplit, batchSize: number, imageSize: number): void {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new DataError(`The batch size must be a positive integer; got ${batchSize}.`)
   const px = imageSize * imageSize * 3
   if (split.images.length !== split.count * px || split.labels.length < split.count) {
@@ -77,32 +108,31 @@ export function batches(split: Split, opts: BatchOptions): Iterable<Batch> {
         `the batch image size must be the size the dataset was loaded at.`,
     )
   }
-  const pipe = !opts.augment ? split.evalTransforms : 'steps' in opts.augment ? opts.augment : paperPipeline(opts.augment)
-  return {
-    * [Symbol.iterator](): Iterator<Batch> {
-      const order = epochOrder(split.count, shuffle, seed, epoch)
-      const rng = pipe ? new Rng(seed, epoch, AUGMENT_STREAM) : undefined
-      let xBuf = new Float32Array(Math.min(batchSize, split.count) * px)
-      let yBuf = new Int32Array(Math.min(batchSize, split.count))
-      const {images, labels} = split
-      for (let start = 0; start < split.count; start += batchSize) {
-        const size = Math.min(batchSize, split.count - start)
-        if (opts.fresh && start > 0) {
-          xBuf = new Float32Array(size * px)
-          yBuf = new Int32Array(size)
-        }
-        for (let k = 0; k < size; k++) {
-          const idx = order[start + k]
-          yBuf[k] = labels[idx]
-          if (pipe && rng) {
-            runPipeline(pipe, images, idx * px, xBuf, k * px, imageSize, rng)
-          } else {
-            toUnit(images, idx * px, xBuf, k * px, px)
-          }
-        }
-        const full = size * px === xBuf.length
-        yield {x: full ? xBuf : xBuf.subarray(0, size * px), y: size === yBuf.length ? yBuf : yBuf.subarray(0, size), size}
-      }
-    },
+}
+
+/** The transforms batches of `split` run: the training augmentation asked for, else the split's `evalTransforms` (none: undefined). */
+export function batchPipeline(split: Split, augment: BatchOptions['augment']): Pipeline | undefined {
+  return !augment ? split.evalTransforms : 'steps' in augment ? augment : paperPipeline(augment)
+}
+
+/**
+ * Writes the examples `ids` of `split` into one batch: labels to y, images to x through `pipe`
+ * drawing from `rng` (a replayed tape moves to each image's draws and checks they were all used),
+ * or scaled to [0, 1] without one.
+ */
+export function fillBatch(split: DatasetSplit, ids: ArrayLike<number>, imageSize: number, pipe: Pipeline | undefined, rng: RandomSource | undefined, x: Float32Array, y: Int32Array): void {
+  const px = imageSize * imageSize * 3
+  const {images, labels} = split
+  const replay = rng instanceof DrawReplay ? rng : undefined
+  for (let k = 0; k < ids.length; k++) {
+    const idx = ids[k]
+    y[k] = labels[idx]
+    if (pipe && rng) {
+      replay?.image(k)
+      runPipeline(pipe, images, idx * px, x, k * px, imageSize, rng)
+      replay?.finish()
+    } else {
+      toUnit(images, idx * px, x, k * px, px)
+    }
   }
 }

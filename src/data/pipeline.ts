@@ -25,6 +25,8 @@ export type AugmentConfig = DataOptions['augment'] | null
 export interface Pipeline {
   names: string[]
   steps: ImageTransform[]
+  /** What each step was made from (its name and parameters): another thread builds the same pipeline from these. */
+  specs: TransformSpec[]
 }
 
 /** The list a `data.augment` value stands for (the shorthand and the default become `paper_augment`). */
@@ -37,7 +39,7 @@ export function transformSpecs(augment: AugmentConfig): TransformSpec[] {
 
 /** The shorthand's parameters as a pipeline (what `batches` does with an `AugmentParams` object). */
 export function paperPipeline(p: AugmentParams): Pipeline {
-  return {names: ['paper_augment'], steps: [paperAugment(p)]}
+  return {names: ['paper_augment'], steps: [paperAugment(p)], specs: [{type: 'paper_augment', ...p}]}
 }
 
 /**
@@ -48,6 +50,7 @@ export function paperPipeline(p: AugmentParams): Pipeline {
 export function buildPipeline(specs: TransformSpec[], stage: 'train' | 'eval'): Pipeline | false {
   const names: string[] = []
   const steps: ImageTransform[] = []
+  const made: TransformSpec[] = []
   specs.forEach((spec, i) => {
     const where = `data.augment[${i}]`
     const entry = lookup('transform', String(spec.type))
@@ -62,8 +65,23 @@ export function buildPipeline(specs: TransformSpec[], stage: 'train' | 'eval'): 
       throw new DataError(`${where} (${type}): ${(error as Error).message}.`)
     }
     names.push(type)
+    made.push({type, ...params})
   })
-  return steps.length > 0 ? {names, steps} : false
+  return steps.length > 0 ? {names, steps, specs: made} : false
+}
+
+/**
+ * The pipeline a `buildPipeline` result's `specs` describe — names registered, parameters checked
+ * and filled there — made again from them (a data worker thread does this) without checking them
+ * twice.
+ */
+export function rebuildPipeline(specs: TransformSpec[]): Pipeline {
+  const steps = specs.map(({type, ...params}) => {
+    const entry = lookup('transform', type)
+    if (!entry) throw new DataError(`transform "${type}" is not registered in this thread; registered: ${namesInOrder('transform').join(', ')}.`)
+    return entry.create(structuredClone(params))
+  })
+  return {names: specs.map((s) => s.type), steps, specs}
 }
 
 /** Pipelines for both kinds of batches from a `data.augment` value. */

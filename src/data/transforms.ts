@@ -7,7 +7,9 @@
  *
  * Every transform works in place on one S×S×3 HWC float image ([0, 1] after the stored uint8
  * pixels are scaled) and draws from the epoch's seeded generator, in list order, image by image;
- * the draws follow torchvision's `get_params` (same count and order of draws per image).
+ * the draws follow torchvision's `get_params` (same count and order of draws per image). Each one's
+ * `draw` makes those draws through the same function its `apply` draws with, so that batches can be
+ * made in worker threads with the same numbers (batch-workers.ts).
  */
 import {registerTransform, type ImageTransform, type RandomSource} from '../registry/registry.js'
 import {augmentImage, hueShiftInto, identityJitter, sampleJitter, type AugmentParams} from './augment.js'
@@ -76,6 +78,9 @@ const PAPER_PARAMS = {
 export function paperAugment(p: AugmentParams): ImageTransform {
   const j = identityJitter()
   return {
+    draw(_size, rng) {
+      sampleJitter(rng, p, j)
+    },
     fromBytes(src, sOff, dst, dOff, size, rng) {
       sampleJitter(rng, p, j)
       augmentImage(src, sOff, dst, dOff, size, j)
@@ -107,11 +112,17 @@ registerTransform<{p: number}>({
   summary: 'RandomHorizontalFlip: mirror the image with probability p.',
   applies: 'train',
   schema: {type: 'object', additionalProperties: false, properties: {p: {type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'probability of a flip'}}},
-  create: ({p}) => ({
-    apply(img, off, size, rng) {
-      if (rng.float() < p) flipRows(img, off, size)
-    },
-  }),
+  create: ({p}) => {
+    const flips = (rng: RandomSource) => rng.float() < p
+    return {
+      draw(_size, rng) {
+        flips(rng)
+      },
+      apply(img, off, size, rng) {
+        if (flips(rng)) flipRows(img, off, size)
+      },
+    }
+  },
 })
 
 type PaddingMode = 'constant' | 'edge' | 'reflect' | 'symmetric'
@@ -156,11 +167,14 @@ registerTransform<CropParams>({
   create: ({padding, padding_mode: mode, fill}) => {
     const fillRgb = (Array.isArray(fill) ? fill : [fill, fill, fill]).map((v) => v / 255)
     let scratch = new Float32Array(0)
+    // RandomCrop.get_params: the top row, then the left column, of the crop in the padded image.
+    const corner = (rng: RandomSource) => [rng.int(2 * padding + 1) - padding, rng.int(2 * padding + 1) - padding]
     return {
+      draw(_size, rng) {
+        corner(rng)
+      },
       apply(img, off, size, rng) {
-        const full = size + 2 * padding
-        const top = rng.int(full - size + 1) - padding
-        const left = rng.int(full - size + 1) - padding
+        const [top, left] = corner(rng)
         const n = size * size * 3
         if (scratch.length < n) scratch = new Float32Array(n)
         scratch.set(img.subarray(off, off + n))
@@ -231,20 +245,26 @@ registerTransform<ColorJitterParams>({
     ]
     const order = new Int32Array(4)
     const factors = [1, 1, 1, 0]
+    // ColorJitter.get_params: torch.randperm(4), then one draw per adjustment that is on.
+    const drawParams = (rng: RandomSource) => {
+      for (let i = 0; i < 4; i++) order[i] = i
+      for (let i = 3; i > 0; i--) {
+        const k = rng.int(i + 1)
+        const t = order[i]
+        order[i] = order[k]
+        order[k] = t
+      }
+      for (let a = 0; a < 4; a++) {
+        const r = ranges[a]
+        if (r) factors[a] = r[0] + (r[1] - r[0]) * rng.float()
+      }
+    }
     return {
+      draw(_size, rng) {
+        drawParams(rng)
+      },
       apply(img, off, size, rng) {
-        // ColorJitter.get_params: torch.randperm(4), then one draw per adjustment that is on.
-        for (let i = 0; i < 4; i++) order[i] = i
-        for (let i = 3; i > 0; i--) {
-          const k = rng.int(i + 1)
-          const t = order[i]
-          order[i] = order[k]
-          order[k] = t
-        }
-        for (let a = 0; a < 4; a++) {
-          const r = ranges[a]
-          if (r) factors[a] = r[0] + (r[1] - r[0]) * rng.float()
-        }
+        drawParams(rng)
         const end = off + size * size * 3
         for (const a of order) {
           if (!ranges[a]) continue
@@ -301,6 +321,7 @@ registerTransform<{mean: number | number[]; std: number | number[]}>({
     const std = perChannel(p.std, 'normalize.std')
     if (!std.every((s) => s > 0)) throw new RangeError(`normalize.std must be > 0; got ${std.join(', ')}`)
     return {
+      draw() {},
       apply(img, off, size) {
         for (let i = off, end = off + size * size * 3; i < end; i += 3) {
           for (let c = 0; c < 3; c++) img[i + c] = (img[i + c] - mean[c]) / std[c]
@@ -339,27 +360,35 @@ registerTransform<ErasingParams>({
     if (!(p.scale[0] <= p.scale[1]) || !(p.ratio[0] <= p.ratio[1])) throw new RangeError('random_erasing.scale and ratio must be [min, max] with min ≤ max')
     const value = p.value === 'random' ? undefined : perChannel(p.value, 'random_erasing.value')
     const logRatio = [Math.log(p.ratio[0]), Math.log(p.ratio[1])]
+    // RandomErasing.get_params: the rectangle (up to 10 tries at an area and aspect that fit), its noise, its place; undefined: nothing erased.
+    const rectangle = (size: number, rng: RandomSource) => {
+      if (!(rng.float() < p.p)) return undefined
+      const area = size * size
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const eraseArea = area * (p.scale[0] + (p.scale[1] - p.scale[0]) * rng.float())
+        const aspect = Math.exp(logRatio[0] + (logRatio[1] - logRatio[0]) * rng.float())
+        const h = roundHalfEven(Math.sqrt(eraseArea * aspect))
+        const w = roundHalfEven(Math.sqrt(eraseArea / aspect))
+        if (!(h < size && w < size)) continue
+        // torchvision draws the noise (C×h×w, channel-major) before the position.
+        const noise = value ? undefined : Float32Array.from({length: 3 * h * w}, () => normalDraw(rng))
+        return {h, w, noise, top: rng.int(size - h + 1), left: rng.int(size - w + 1)}
+      }
+      return undefined
+    }
     return {
+      draw(size, rng) {
+        rectangle(size, rng)
+      },
       apply(img, off, size, rng) {
-        if (!(rng.float() < p.p)) return
-        const area = size * size
-        for (let attempt = 0; attempt < 10; attempt++) {
-          const eraseArea = area * (p.scale[0] + (p.scale[1] - p.scale[0]) * rng.float())
-          const aspect = Math.exp(logRatio[0] + (logRatio[1] - logRatio[0]) * rng.float())
-          const h = roundHalfEven(Math.sqrt(eraseArea * aspect))
-          const w = roundHalfEven(Math.sqrt(eraseArea / aspect))
-          if (!(h < size && w < size)) continue
-          // torchvision draws the noise (C×h×w, channel-major) before the position.
-          const noise = value ? undefined : Float32Array.from({length: 3 * h * w}, () => normalDraw(rng))
-          const top = rng.int(size - h + 1)
-          const left = rng.int(size - w + 1)
-          for (let y = 0; y < h; y++) {
-            for (let x = 0; x < w; x++) {
-              const d = off + ((top + y) * size + left + x) * 3
-              for (let c = 0; c < 3; c++) img[d + c] = value ? value[c] : noise![(c * h + y) * w + x]
-            }
+        const r = rectangle(size, rng)
+        if (!r) return
+        const {h, w, noise, top, left} = r
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const d = off + ((top + y) * size + left + x) * 3
+            for (let c = 0; c < 3; c++) img[d + c] = value ? value[c] : noise![(c * h + y) * w + x]
           }
-          return
         }
       },
     }

@@ -150,6 +150,14 @@ export interface ImageTransform {
    * comes first in the list.
    */
   fromBytes?(src: Uint8Array, sOff: number, dst: Float32Array, dOff: number, size: number, rng: RandomSource): void
+  /**
+   * Optional: makes exactly the draws `apply` (and `fromBytes`) make for one image of side `size`,
+   * in the same order, without an image. With it, training batches can be made in worker threads
+   * (`engine.data_workers`): the epoch's generator stays on the thread that trains, these draws are
+   * taken there in order, and the worker's `apply` is handed the same numbers. A transform without
+   * it (a draw count that depends on the pixels, say) keeps batches on the training thread.
+   */
+  draw?(size: number, rng: RandomSource): void
 }
 
 /** An image transform for `data.augment` (torchvision's transforms are the model). */

@@ -6,6 +6,7 @@
 import {tf} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
 import {batches, type Pipeline, type Split} from '../data/index.js'
+import {epochBatches, type BatchWorkers} from '../data/batch-workers.js'
 import {epochAccuracy} from '../ops/metric-sums.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
@@ -29,6 +30,8 @@ export interface EpochPlan {
   stop?: StopRequest
   /** Run on the first batch before the first step (kernel tuning); its time is not training time. */
   beforeFirstStep?: (x: tf.Tensor4D, y: tf.Tensor1D) => Promise<void>
+  /** Threads that make the batches (engine.data_workers); absent: this thread makes them. The same batches either way. */
+  workers?: BatchWorkers
 }
 
 export interface EpochTraining {
@@ -36,6 +39,7 @@ export interface EpochTraining {
   accuracy: number
   /** Training wall time: data loading and augmentation included, `beforeFirstStep` left out. */
   seconds: number
+  /** Of `seconds`, the time the loop waited for its batches (made here, or not yet ready from the workers) and uploaded them. */
   dataSeconds: number
   images: number
 }
@@ -48,33 +52,39 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
   let dataMs = 0
   let images = 0
   let done = 0
-  const iterator = batches(train, {batchSize: spec.train.batch_size, imageSize: size, shuffle: true, seed: spec.seed, epoch, augment: plan.augment})[Symbol.iterator]()
-  while (done < steps) {
-    const d0 = performance.now()
-    const next = iterator.next()
-    if (next.done) break
-    const [x, y] = toTensors(next.value, size)
-    dataMs += performance.now() - d0
-    if (done === 0 && plan.beforeFirstStep) {
-      const start = performance.now()
-      await plan.beforeFirstStep(x, y)
-      t0 += performance.now() - start
+  const what = `the ${spec.data.dataset} training split`
+  const iterator = epochBatches(train, {batchSize: spec.train.batch_size, imageSize: size, shuffle: true, seed: spec.seed, epoch, augment: plan.augment, limit: steps, what}, plan.workers)
+  try {
+    while (done < steps) {
+      const d0 = performance.now()
+      const next = await iterator.next()
+      if (next.done) break
+      const [x, y] = toTensors(next.value, size)
+      dataMs += performance.now() - d0
+      if (done === 0 && plan.beforeFirstStep) {
+        const start = performance.now()
+        await plan.beforeFirstStep(x, y)
+        t0 += performance.now() - start
+      }
+      trainer.trainStep(x, y, plan.lrAt(done))
+      x.dispose()
+      y.dispose()
+      images += next.value.size
+      done++
+      // Let signal handlers run: on synchronous backends nothing else yields to the event loop.
+      await new Promise((r) => setImmediate(r))
+      if (plan.stop?.requested) throw new InterruptedError(`interrupted during epoch ${epoch}`, plan.stop.signal)
+      if (done % spec.train.metrics_every === 0 || done === steps) {
+        const m = await trainer.readMetrics()
+        if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(`training loss became ${m.loss} in epoch ${epoch} (by step ${done} of ${steps}); the run stopped and kept its last checkpoint. Lower train.optimizer.lr (now ${spec.train.optimizer.lr}) or check the data`)
+        progress.batch(done, {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), imagesPerSecond: (images * 1000) / (performance.now() - t0)})
+      } else if (plan.bars) {
+        progress.batch(done)
+      }
     }
-    trainer.trainStep(x, y, plan.lrAt(done))
-    x.dispose()
-    y.dispose()
-    images += next.value.size
-    done++
-    // Let signal handlers run: on synchronous backends nothing else yields to the event loop.
-    await new Promise((r) => setImmediate(r))
-    if (plan.stop?.requested) throw new InterruptedError(`interrupted during epoch ${epoch}`, plan.stop.signal)
-    if (done % spec.train.metrics_every === 0 || done === steps) {
-      const m = await trainer.readMetrics()
-      if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(`training loss became ${m.loss} in epoch ${epoch} (by step ${done} of ${steps}); the run stopped and kept its last checkpoint. Lower train.optimizer.lr (now ${spec.train.optimizer.lr}) or check the data`)
-      progress.batch(done, {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), imagesPerSecond: (images * 1000) / (performance.now() - t0)})
-    } else if (plan.bars) {
-      progress.batch(done)
-    }
+  } finally {
+    // Batches the workers were asked for and the loop did not take are dropped.
+    await iterator.return?.()
   }
   const m = await trainer.readMetrics()
   return {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), seconds: (performance.now() - t0) / 1000, dataSeconds: dataMs / 1000, images}

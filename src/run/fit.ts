@@ -121,7 +121,7 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   progress.startEpoch(epoch, spec.train.epochs, steps)
   // Steps count from 0 across the run; the schedule gives each its learning rate.
   const lrAt = (step: number) => session.schedule.lrAt((epoch - 1) * steps + step)
-  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep})
+  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
   const e0 = performance.now()
   const val = dataset.val ? await evaluate(spec, trainer, dataset.val) : {loss: NaN, accuracy: NaN}
   const test = await evaluate(spec, trainer, dataset.test)

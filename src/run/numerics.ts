@@ -30,6 +30,8 @@ export const NOT_NUMERIC: Record<string, string> = {
   MIXTURE_THREADS: 'recorded as the thread count',
   MIXTURE_WASM_THREADS: 'recorded as the thread count',
   MIXTURE_NATIVE_POOL_MB: 'memory kept for reuse by the native backend',
+  MIXTURE_DATA_WORKERS: 'threads that make the training batches: the same batches whatever their number',
+  MIXTURE_PREFETCH: 'how far ahead the data workers make batches: the same batches whatever it is',
   ...nonNumericSwitches(),
 }
 

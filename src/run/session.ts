@@ -13,10 +13,12 @@ import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
 import {createSchedule, type Schedule} from '../engine/schedule.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
-import {holdOutValidation, loadDataset, numBatches, type Dataset} from '../data/index.js'
+import {augmentFromConfig, holdOutValidation, loadDataset, numBatches, type Dataset} from '../data/index.js'
+import type {BatchWorkers} from '../data/batch-workers.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {pinRoutes} from './kernel-routes.js'
+import {planDataWorkers, startDataWorkers} from './data-workers.js'
 
 export interface Session {
   /** The spec with the engine settings in effect (environment overrides applied): what config.yaml records. */
@@ -31,6 +33,8 @@ export interface Session {
   trainer: Trainer
   /** The learning rate of every step (train.schedule over the run's steps). */
   schedule: Schedule
+  /** The threads that make the training batches (engine.data_workers); none: the training thread makes them. */
+  batchWorkers?: BatchWorkers
 }
 
 export interface SessionOptions {
@@ -75,10 +79,13 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   }
   // The recipe: the optimizer (engine/optimizer.ts), label smoothing and gradient clipping.
   const trainer = new Trainer(built.model, t.optimizer, {labelSmoothing: t.label_smoothing, maxGradNorm: t.grad_clip?.max_norm})
-  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer, schedule}
+  const workers = planDataWorkers(engine, backend, augmentFromConfig(spec.data))
+  if (workers.line) log(workers.line)
+  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer, schedule, batchWorkers: startDataWorkers(workers)}
 }
 
 export function disposeSession(session: Session): void {
   session.trainer.dispose()
   session.built.model.dispose()
+  void session.batchWorkers?.close()
 }

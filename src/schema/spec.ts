@@ -157,6 +157,14 @@ const engineSchema = Type.Object(
           "webgpu: the adapter to train on, by index (mixture lists them when the index is wrong) or PCI bus id (0000:3b:00.0, as nvidia-smi --query-gpu=pci.bus_id gives it); unset: the GPU Slurm allocated, else Dawn's choice",
       }),
     ),
+    data_workers: withDefault(
+      oneOf([Type.Integer({minimum: 0, maximum: 64}), constant('auto')], {
+        description:
+          'threads that make the training batches (shuffle, augmentation, scaling) while steps run: 0 = on the training thread; auto = min(cores − 1, 4) on a GPU, 0 on the CPU backends; the batches are the same whatever the count (MIXTURE_DATA_WORKERS overrides)',
+      }),
+      'auto',
+    ),
+    prefetch: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'batches asked of the data workers ahead of the step being trained (null = twice the workers; MIXTURE_PREFETCH overrides)'}), null),
   },
   {additionalProperties: false},
 )

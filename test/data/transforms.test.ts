@@ -228,6 +228,29 @@ describe('every registered transform', () => {
       assert.deepEqual(run(7), a)
       if (entry.applies === 'train') assert.ok([8, 9, 10, 11, 12].some((s) => run(s).some((v, i) => v !== a[i])), 'other seeds give other images')
     })
+
+    it(`${entry.name}: draw() makes exactly the draws apply() and fromBytes() make (data workers replay them)`, () => {
+      const variants = [entry.tiny ?? {}, ...(entry.name === 'random_erasing' ? [{p: 1, value: 'random'}, {p: 1, scale: [0.9, 1]}] : [])]
+      for (const params of variants) {
+        const t = pipelinesFromConfig([{type: entry.name, ...params}]).train || pipelinesFromConfig([{type: entry.name, ...params}]).eval
+        assert.ok(t)
+        const step = t.steps[0]
+        assert.ok(step.draw, `${entry.name} has a draw()`)
+        for (const S of [3, 8]) {
+          const src = randomSplit(1, S, 3).images
+          for (let seed = 0; seed < 40; seed++) {
+            const after = (use: (rng: Rng) => void) => {
+              const rng = new Rng(seed, S)
+              use(rng)
+              return rng.uint32()
+            }
+            const drawn = after((rng) => step.draw!(S, rng))
+            assert.equal(after((rng) => step.apply(Float32Array.from(src, (v) => v / 255), 0, S, rng)), drawn, `${entry.name} ${JSON.stringify(params)} size ${S} seed ${seed}: apply`)
+            if (step.fromBytes) assert.equal(after((rng) => step.fromBytes!(src, 0, new Float32Array(S * S * 3), 0, S, rng)), drawn, `fromBytes, seed ${seed}`)
+          }
+        }
+      }
+    })
   }
 })
 

@@ -3,6 +3,8 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {effectiveEngine} from '../../src/run/engine-settings.js'
 import {resolveObject} from '../helpers.js'
+import {UsageError} from '../../src/errors.js'
+import {SpecError} from '../../src/config/errors.js'
 
 const engine = resolveObject({name: 'x', data: {dataset: 'synthetic'}, model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]}, engine: {threads: 2, webgpu: {graph: false}}}).engine
 
@@ -25,4 +27,30 @@ test('MIXTURE_THREADS and MIXTURE_WEBGPU_* override the spec and say so; nonsens
   ])
   assert.equal(effectiveEngine(engine, {MIXTURE_THREADS: 'many'}).engine.threads, 2)
   assert.deepEqual(engine.webgpu.graph, false, 'the spec itself is not changed')
+})
+
+test('MIXTURE_DATA_WORKERS and MIXTURE_PREFETCH override engine.data_workers and engine.prefetch and say so; nonsense is refused', () => {
+  assert.equal(engine.data_workers, 'auto', 'the default')
+  assert.equal(engine.prefetch, null, 'the default: twice the workers')
+  const {engine: settings, overrides} = effectiveEngine(engine, {MIXTURE_DATA_WORKERS: '3', MIXTURE_PREFETCH: '5'})
+  assert.equal(settings.data_workers, 3)
+  assert.equal(settings.prefetch, 5)
+  assert.deepEqual(overrides, ['MIXTURE_DATA_WORKERS=3 overrides engine.data_workers ("auto")', 'MIXTURE_PREFETCH=5 overrides engine.prefetch (null)'])
+  assert.equal(effectiveEngine({...engine, data_workers: 2}, {MIXTURE_DATA_WORKERS: 'auto'}).engine.data_workers, 'auto')
+  assert.equal(effectiveEngine(engine, {MIXTURE_DATA_WORKERS: '0'}).engine.data_workers, 0)
+  for (const bad of ['many', '-1', '65', '1.5', '']) {
+    assert.throws(() => effectiveEngine(engine, {MIXTURE_DATA_WORKERS: bad}), (e: unknown) => e instanceof UsageError && /MIXTURE_DATA_WORKERS=.* is not a number of data worker threads: give 0 .* to 64, or auto/.test((e as Error).message), bad)
+  }
+  for (const bad of ['0', 'x', '2000']) {
+    assert.throws(() => effectiveEngine(engine, {MIXTURE_PREFETCH: bad}), (e: unknown) => e instanceof UsageError && /MIXTURE_PREFETCH=.* is not a number of batches: give 1 to 1024/.test((e as Error).message), bad)
+  }
+})
+
+test('engine.data_workers and engine.prefetch in a spec: a number, auto, null; out of range is a spec error', () => {
+  const spec = (e: Record<string, unknown>) => ({name: 'x', data: {dataset: 'synthetic'}, model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]}, engine: e})
+  assert.equal(resolveObject(spec({data_workers: 4, prefetch: 12})).engine.data_workers, 4)
+  assert.equal(resolveObject(spec({data_workers: 'auto'})).engine.data_workers, 'auto')
+  for (const bad of [{data_workers: -1}, {data_workers: 65}, {data_workers: 'all'}, {prefetch: 0}]) {
+    assert.throws(() => resolveObject(spec(bad)), (e: unknown) => e instanceof SpecError && /engine\.(data_workers|prefetch)/.test((e as Error).message), JSON.stringify(bad))
+  }
 })
