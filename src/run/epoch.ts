@@ -5,7 +5,7 @@
  */
 import {tf} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
-import {batches, type Pipeline, type Split} from '../data/index.js'
+import type {Pipeline, Split} from '../data/index.js'
 import {epochBatches, type BatchWorkers} from '../data/batch-workers.js'
 import {epochAccuracy} from '../ops/metric-sums.js'
 import type {ResolvedSpec} from '../schema/spec.js'
@@ -90,15 +90,24 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
   return {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), seconds: (performance.now() - t0) / 1000, dataSeconds: dataMs / 1000, images}
 }
 
-/** Loss and accuracy over `split`, unaugmented, in `train.eval_batch_size` batches. */
-export async function evaluate(spec: ResolvedSpec, trainer: Trainer, split: Split): Promise<{loss: number; accuracy: number}> {
+/**
+ * Loss and accuracy over `split` (`name`: test or validation), unaugmented, in `train.eval_batch_size`
+ * batches; made by the data workers when there are any (the same batches either way).
+ */
+export async function evaluate(spec: ResolvedSpec, trainer: Trainer, split: Split, name: string, workers?: BatchWorkers): Promise<{loss: number; accuracy: number}> {
   trainer.resetMetrics()
   const size = spec.data.image_size
-  for (const batch of batches(split, {batchSize: spec.train.eval_batch_size ?? spec.train.batch_size, imageSize: size, shuffle: false, seed: spec.seed, epoch: 0, augment: false})) {
-    const [x, y] = toTensors(batch, size)
-    trainer.evalStep(x, y)
-    x.dispose()
-    y.dispose()
+  const what = `the ${spec.data.dataset} ${name} split`
+  const iterator = epochBatches(split, {batchSize: spec.train.eval_batch_size ?? spec.train.batch_size, imageSize: size, shuffle: false, seed: spec.seed, epoch: 0, augment: false, what}, workers)
+  try {
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      const [x, y] = toTensors(next.value, size)
+      trainer.evalStep(x, y)
+      x.dispose()
+      y.dispose()
+    }
+  } finally {
+    await iterator.return?.()
   }
   const m = await trainer.readMetrics()
   trainer.resetMetrics()

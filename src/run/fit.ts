@@ -123,8 +123,8 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   const lrAt = (step: number) => session.schedule.lrAt((epoch - 1) * steps + step)
   const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
   const e0 = performance.now()
-  const val = dataset.val ? await evaluate(spec, trainer, dataset.val) : {loss: NaN, accuracy: NaN}
-  const test = await evaluate(spec, trainer, dataset.test)
+  const val = dataset.val ? await evaluate(spec, trainer, dataset.val, 'validation', session.batchWorkers) : {loss: NaN, accuracy: NaN}
+  const test = await evaluate(spec, trainer, dataset.test, 'test', session.batchWorkers)
   const evalSeconds = (performance.now() - e0) / 1000
   if (!Number.isFinite(test.loss)) throw new NonFiniteLossError(`test loss became ${test.loss} after epoch ${epoch}; the weights diverged. Lower train.optimizer.lr (now ${spec.train.optimizer.lr})`)
   const line: EpochLine = {
