@@ -8,7 +8,6 @@
  * folder's lock released and the run's last line kept in run.log.
  */
 import {join} from 'node:path'
-import {augmentFromConfig, numBatches} from '../data/index.js'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
 import {scheduleState} from '../engine/schedule.js'
 import {saveCheckpoint} from './checkpoint.js'
@@ -108,7 +107,8 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
 /** Epoch `epoch`: its training steps (kernel tuning before the run's first), then the evaluation; its metrics.csv row, and what tuning chose. */
 async function trainAndEvaluate(session: Session, state: FitState, epoch: number, progress: Progress): Promise<{line: EpochLine; tuning?: string}> {
   const {spec, trainer, dataset, tuner} = session
-  const steps = Math.min(numBatches(dataset.train.count, spec.train.batch_size), spec.train.steps_per_epoch ?? Infinity)
+  // The epoch's steps: its batches, at most train.steps_per_epoch (the schedule was made over them).
+  const steps = session.schedule.stepsPerEpoch
   let tuning: string | undefined
   // Before the run's first step: time the backend's kernel routes on its shapes (webgpu), and record the routes taken.
   const beforeFirstStep =
@@ -121,7 +121,7 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   progress.startEpoch(epoch, spec.train.epochs, steps)
   // Steps count from 0 across the run; the schedule gives each its learning rate.
   const lrAt = (step: number) => session.schedule.lrAt((epoch - 1) * steps + step)
-  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: augmentFromConfig(spec.data), progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
+  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: session.augment, progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
   const e0 = performance.now()
   const val = dataset.val ? await evaluate(spec, trainer, dataset.val, 'validation', session.batchWorkers) : {loss: NaN, accuracy: NaN}
   const test = await evaluate(spec, trainer, dataset.test, 'test', session.batchWorkers)

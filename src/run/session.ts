@@ -13,7 +13,7 @@ import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
 import {createSchedule, type Schedule} from '../engine/schedule.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
-import {augmentFromConfig, holdOutValidation, loadDataset, numBatches, type Dataset} from '../data/index.js'
+import {augmentFromConfig, holdOutValidation, loadDataset, numBatches, type Dataset, type Pipeline} from '../data/index.js'
 import type {BatchWorkers} from '../data/batch-workers.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
@@ -33,6 +33,8 @@ export interface Session {
   trainer: Trainer
   /** The learning rate of every step (train.schedule over the run's steps). */
   schedule: Schedule
+  /** The training batches' augmentation (data.augment), made once for the run. */
+  augment: false | Pipeline
   /** The threads that make the training batches (engine.data_workers); none: the training thread makes them. */
   batchWorkers?: BatchWorkers
 }
@@ -79,9 +81,10 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   }
   // The recipe: the optimizer (engine/optimizer.ts), label smoothing and gradient clipping.
   const trainer = new Trainer(built.model, t.optimizer, {labelSmoothing: t.label_smoothing, maxGradNorm: t.grad_clip?.max_norm})
-  const workers = planDataWorkers(engine, backend, augmentFromConfig(spec.data))
+  const augment = augmentFromConfig(spec.data)
+  const workers = planDataWorkers(engine, backend, augment)
   if (workers.line) log(workers.line)
-  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer, schedule, batchWorkers: startDataWorkers(workers)}
+  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer, schedule, augment, batchWorkers: startDataWorkers(workers)}
 }
 
 export function disposeSession(session: Session): void {
