@@ -20,6 +20,7 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
+import type {Precision} from '../../src/engine/precision.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
@@ -103,10 +104,12 @@ interface Args {
   md?: string
   json?: string
   count: boolean
+  /** engine.precision of the rows (`--precision mixed16`: AMP's numerics, loss scaled). */
+  precision: Precision
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 6, budget: 240, backend: 'webgpu', batch: 0, sets: [], count: true, variants: []}
+  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 6, budget: 240, backend: 'webgpu', batch: 0, sets: [], count: true, variants: [], precision: 'fp32'}
   for (let i = 1; i < argv.length; i++) {
     const key = argv[i]
     const next = (): string => {
@@ -129,6 +132,7 @@ function parseArgs(argv: string[]): Args {
     else if (key === '--md') a.md = next()
     else if (key === '--json') a.json = next()
     else if (key === '--no-count') a.count = false
+    else if (key === '--precision') a.precision = next() as Precision
     else throw new Error(`unknown option ${key}`)
   }
   return a
@@ -152,10 +156,14 @@ export interface Built {
 
 type TrainerType = InstanceType<typeof import('../../src/engine/trainer.js').Trainer>
 
-/** The project's Trainer (the paper's Adam settings) for a built row. */
+/** The precision the rows train in (`--precision`), set once the backend is selected in it. */
+let precision: Precision = 'fp32'
+
+/** The project's Trainer (the paper's Adam settings; in mixed16, GradScaler's loss scaling) for a built row. */
 async function newTrainer(built: Built): Promise<TrainerType> {
   const {Trainer} = await import('../../src/engine/trainer.js')
-  return new Trainer(built.model as unknown as ConstructorParameters<typeof Trainer>[0], {lr: built.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4})
+  const lossScale = precision === 'mixed16' ? {lossScale: {init: 65536, growth_factor: 2, backoff_factor: 0.5, growth_interval: 2000}} : {}
+  return new Trainer(built.model as unknown as ConstructorParameters<typeof Trainer>[0], {lr: built.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-4}, lossScale)
 }
 
 /** A fixed random batch, labels and a Trainer for a built row. */
@@ -211,7 +219,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
     const step = async (): Promise<void> => {
       trainer.resetMetrics()
       const t0 = performance.now()
-      trainer.trainStep(x, labels)
+      await trainer.trainStep(x, labels)
       issued.push(performance.now() - t0)
       result.last_loss = (await trainer.readMetrics()).loss
     }
@@ -252,7 +260,7 @@ async function benchRow(row: string, torchRow: string, args: Args, log: (s: stri
       // recorded for it yet); the timed trainer's steps are replayed and counted as one submit.
       const fresh = await newTrainer(built)
       const s = await countDispatches(async () => {
-        fresh.trainStep(x, labels)
+        await fresh.trainStep(x, labels)
         await fresh.readMetrics()
       })
       const f = await countDispatches(async () => {
@@ -316,7 +324,9 @@ async function fuseNorms(): Promise<string> {
 async function run(args: Args): Promise<void> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`)
   const start = performance.now()
-  const choice = await selectBackend(requestedBackend(args.backend))
+  const choice = await selectBackend(requestedBackend(args.backend), {precision: args.precision})
+  precision = args.precision
+  if (precision !== 'fp32') log(`precision: ${precision}`)
   log(describeBackend(choice))
   const norms = await fuseNorms()
   log(`norm layers: ${norms}`)

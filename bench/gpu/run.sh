@@ -20,14 +20,15 @@
 #
 # MODE=profile runs bench/gpu/profile.ts instead (host vs GPU time per step, GPU time per kernel);
 # MODE=compare runs BENCH_ROWS under each of the settings in COMPARE (see below) and prints one table;
-# MODE=e2e runs only the data pipeline and end to end (4d).
-# `bash bench/gpu/run.sh --smoke` runs MODE=e2e on a machine without a GPU, to know it works before one
+# MODE=e2e runs only the data pipeline and end to end (4d); MODE=precision the fp32 and mixed16 steps
+# beside PyTorch's fp32, TF32 and AMP (2b'').
+# `bash bench/gpu/run.sh --smoke` runs MODE=e2e (or the MODE given: precision) on a machine without a GPU, to know it works before one
 # is lent: this machine's node and dist/, Mesa's software Vulkan device (bench/gpu/lavapipe.sh),
 # PyTorch on the CPU, two rows at batch 2 on a few images, kernel tuning off. Its figures time nothing
 # of interest.
 #
 # Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5), BENCH_WARMUP (20),
-# BUNDLE (0; 1: only tables, logs and results.tgz in $OUT), RUN_TESTS (1), RUN_CLI (1), CLI_TRAIN, CLI_TEST (4096, 1024 synthetic images), RUN_PROFILE (1),
+# BUNDLE (0; 1: only tables, logs and results.tgz in $OUT), RUN_PRECISION (1; PRECISION_DEADLINE s, 420), RUN_TESTS (1), RUN_CLI (1), CLI_TRAIN, CLI_TEST (4096, 1024 synthetic images), RUN_PROFILE (1),
 # BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), PYTHON (python3),
 # VK_DRIVER_FILES (an ICD json; found automatically otherwise), MIXTURE_WEBGPU_ALLOW_SOFTWARE=1
 # (test runs on a software Vulkan device).
@@ -53,7 +54,7 @@ if [[ "${BUNDLE:-0}" == 1 ]]; then
   OUT=$(mktemp -d)
   bundle() {
     trap - EXIT TERM INT
-    for f in gpu-bench.md ops.md profile.md pipeline.md e2e.md run.log cli.log; do [[ -f $OUT/$f ]] && cp "$OUT/$f" "$FINAL/"; done
+    for f in gpu-bench.md ops.md profile.md pipeline.md e2e.md precision.md adapter-features.txt run.log cli.log; do [[ -f $OUT/$f ]] && cp "$OUT/$f" "$FINAL/"; done
     tar -czf "$FINAL/results.tgz" -C "$OUT" . 2>/dev/null
     echo "[run.sh] bundled into $FINAL: $(ls "$FINAL" | tr '\n' ' ')" >&2
   }
@@ -66,7 +67,7 @@ log() { echo "[run.sh +$(( $(date +%s) - T0 ))s] $*" | tee -a "$OUT/run.log" >&2
 
 if [[ $SMOKE == 1 ]]; then
   # No GPU: this machine's build, lavapipe, PyTorch on the CPU, tiny sizes (see the top of this file).
-  MODE=e2e TORCH_DEVICE=cpu
+  MODE=${MODE:-e2e} TORCH_DEVICE=cpu
   : "${PIPELINE_TRAIN:=8}" "${PIPELINE_TEST:=4}" "${E2E_TRAIN:=8}" "${E2E_TEST:=4}" "${E2E_TRAIN96:=8}" "${E2E_TEST96:=4}"
   : "${E2E_BATCH:=2}" "${STEP_REPEAT:=2}" "${STEP_WARMUP:=4}" "${E2E_ROWS:=cifar10/resnet18,stl10-perceiver/perceiver}"
   export MIXTURE_WEBGPU_TUNE=0
@@ -232,6 +233,53 @@ if [[ "${MODE:-bench}" == compare ]]; then
   exit 0
 fi
 
+# 2b''. precision_compare (MODE=precision alone; in a full run after 4d, while time remains): each row's
+# training step in fp32 and engine.precision mixed16 (ours), beside PyTorch's fp32 (TF32 off), TF32 and AMP
+# (autocast(float16) + GradScaler) on the same card: $OUT/precision.md, and the adapter's features
+# ($OUT/adapter-features.txt). Rows: BENCH_ROWS (default: the ViT, a CIFAR mixture, the Perceiver,
+# ResNet-18). With --smoke: PyTorch on the CPU, its AMP disabled (no float16 autocast there).
+precision_compare() {
+  PROWS=${BENCH_ROWS:-cifar10/vit,cifar10/alternating-1block,stl10-perceiver/perceiver,cifar10/resnet18}
+  # What the adapter offers (shader-f16; subgroups; Dawn's experimental subgroup matrices, i.e. tensor cores).
+  timeout 60 node --input-type=module -e '
+    const {create} = await import("webgpu")
+    const a = await create([]).requestAdapter({powerPreference: "high-performance"})
+    console.log(`${a?.info?.description ?? "no adapter"}: ${[...(a?.features ?? [])].sort().join(" ")}`)
+    process.exit(0)' 2>/dev/null | tee "$OUT/adapter-features.txt" >&2
+  for p in fp32 mixed16; do
+    log "precision: ours, $p ($PROWS)"
+    timeout 200 node dist/bench/gpu/bench.js run --rows "$PROWS" --precision $p ${BENCH_BATCH:+--batch "$BENCH_BATCH"} --repeat "${BENCH_REPEAT:-5}" \
+      --warmup "${BENCH_WARMUP:-20}" --budget 150 --label "$p" --no-count --out "$OUT/precision-$p.json" 2>&1 \
+      | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' > "$OUT/precision-$p.log"
+    log "precision: ours, $p exit ${PIPESTATUS[0]}"
+  done
+  TROWS=$(node -e 'try { process.stdout.write(require(process.argv[1]).rows.map((r) => r.torch_row).join(",")) } catch {}' "$OUT/precision-fp32.json")
+  for p in fp32 tf32 amp; do
+    log "precision: PyTorch, $p"
+    timeout 120 "$PYTHON" bench/gpu/torch_gpu.py ${TROWS:+--rows "$TROWS"} ${BENCH_BATCH:+--batch "$BENCH_BATCH"} --precision $p --repeat "${TORCH_REPEAT:-10}" \
+      --warmup 3 --budget 90 --out "$OUT/torch-$p.json" ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} > "$OUT/torch-$p.log" 2>&1
+  done
+  node -e '
+    const read = (f) => { try { return JSON.parse(require("fs").readFileSync(f, "utf8")) } catch { return {rows: []} } }
+    const [o32, o16, t32, ttf, tamp] = process.argv.slice(1).map(read)
+    const ms = (d, key, row) => d.rows.find((r) => r[key] === row)?.step_ms
+    const cell = (v) => (v == null ? " - |" : ` ${v} |`)
+    const ratio = (a, b) => (a == null || b == null ? " - |" : ` ${(a / b).toFixed(2)}× |`)
+    console.log(`PyTorch: ${t32.device ?? "-"}`)
+    console.log("| row | ours fp32 ms | ours mixed16 ms | torch fp32 ms | torch TF32 ms | torch AMP ms | fp32 / torch fp32 | fp32 / torch TF32 | mixed16 / torch AMP |")
+    console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for (const r of o32.rows) {
+      const [a, b] = [r.step_ms, ms(o16, "row", r.row)]
+      const [c, d, e] = [t32, ttf, tamp].map((t) => ms(t, "row", r.torch_row))
+      console.log(`| ${r.row} |` + [a, b, c, d, e].map(cell).join("") + ratio(a, c) + ratio(a, d) + ratio(b, e))
+    }
+  ' "$OUT/precision-fp32.json" "$OUT/precision-mixed16.json" "$OUT/torch-fp32.json" "$OUT/torch-tf32.json" "$OUT/torch-amp.json" | tee "$OUT/precision.md"
+}
+if [[ "${MODE:-bench}" == precision ]]; then
+  precision_compare
+  exit 0
+fi
+
 # 2c. The WebGPU tests (kernels and one training step of every paper structure against cpu) ------
 if [[ "${RUN_TESTS:-1}" == 1 && -f dist/test/backends/webgpu/kernels.test.js ]]; then
   log "WebGPU tests"
@@ -290,6 +338,11 @@ fi
 
 # 4d. The data pipeline and end to end (pipeline_and_e2e above) ------------------------------------
 pipeline_and_e2e
+
+# 4e. fp32 and mixed16 beside PyTorch's fp32, TF32 and AMP (precision_compare above), while time remains
+if [[ "${RUN_PRECISION:-1}" == 1 ]]; then
+  if (( $(date +%s) - T0 > ${PRECISION_DEADLINE:-420} )); then log "skipping the precision comparison (time; MODE=precision runs it alone)"; else precision_compare; fi
+fi
 
 # 5. Variants while time remains: each switches one of the project's WebGPU measures off ---------
 VARIANTS=()

@@ -60,8 +60,18 @@ def resnet18_without_torchvision():
     return nn.Sequential(*layers)
 
 
-def run_row(M, torch, name: str, repeat: int, warmup: int, batch_override: int, device: str = 'cuda') -> dict:
+def run_row(M, torch, name: str, repeat: int, warmup: int, batch_override: int, device: str = 'cuda', precision: str = 'fp32') -> dict:
+    """`precision`: fp32 (TF32 off, as run_rows sets it), tf32 (TF32 on for products and convolutions) or amp
+    (autocast(float16) + GradScaler, the mixed precision researchers train in; engine.precision mixed16's twin)."""
+    import contextlib
     import torch.nn.functional as F
+    if precision == 'tf32':
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+    # On a CPU test run (no float16 autocast there) the AMP code runs with autocast and the scaler disabled.
+    amp = precision == 'amp' and device.startswith('cuda')
+    autocast = (lambda: torch.autocast(device_type='cuda', dtype=torch.float16)) if amp else contextlib.nullcontext
+    scaler = torch.cuda.amp.GradScaler(enabled=amp)
     row = M.ROWS[name]
     torch.manual_seed(0)
     model = M.build(name, 10).to(device)
@@ -84,7 +94,7 @@ def run_row(M, torch, name: str, repeat: int, warmup: int, batch_override: int, 
     model.eval()
 
     def forward():
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             model(x)
 
     timed(forward, warmup)
@@ -95,10 +105,12 @@ def run_row(M, torch, name: str, repeat: int, warmup: int, batch_override: int, 
     last = {}
 
     def step():
-        out = model(x)
-        loss = F.cross_entropy(out, y)
-        loss.backward()
-        opt.step()
+        with autocast():
+            out = model(x)
+            loss = F.cross_entropy(out, y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
         opt.zero_grad()
         last['loss'] = loss
 
@@ -114,6 +126,9 @@ def run_row(M, torch, name: str, repeat: int, warmup: int, batch_override: int, 
     if device == 'cuda':
         torch.cuda.empty_cache()
     return res
+
+
+PRECISION_NAMES = {'fp32': 'fp32, TF32 off', 'tf32': 'fp32, TF32 on', 'amp': 'AMP: autocast(float16) + GradScaler'}
 
 
 def run_rows(args, measure, describe=lambda r: None, extra=None) -> int:
@@ -147,7 +162,7 @@ def run_rows(args, measure, describe=lambda r: None, extra=None) -> int:
             log('torchvision not importable: using the built-in ResNet-18 (same structure)')
         gpu = torch.cuda.get_device_name(0) if cuda else 'CPU (test run)'
         doc['device'] = (f'{gpu}, torch {torch.__version__}, CUDA {torch.version.cuda}, '
-                         f'cuDNN {torch.backends.cudnn.version()}, fp32, TF32 off')
+                         f'cuDNN {torch.backends.cudnn.version()}, ' + PRECISION_NAMES[getattr(args, 'precision', 'fp32')])
         log(f'torch: {doc["device"]}')
     except Exception as e:  # noqa: BLE001
         doc['device'] = f'unavailable: {e}'
@@ -192,8 +207,10 @@ def main() -> int:
     ap.add_argument('--budget', type=float, default=150, help='seconds; later rows are skipped past it')
     ap.add_argument('--out', help='write the JSON result here (else stdout)')
     ap.add_argument('--device', default='cuda', help=argparse.SUPPRESS)  # 'cpu' to test this script without a GPU
+    ap.add_argument('--precision', choices=['fp32', 'tf32', 'amp'], default='fp32',
+                    help='fp32 (TF32 off), tf32 (TF32 on), amp (autocast float16 + GradScaler; disabled on a CPU test run)')
     args = ap.parse_args()
-    return run_rows(args, lambda M, torch, name: run_row(M, torch, name, args.repeat, args.warmup, args.batch, args.device),
+    return run_rows(args, lambda M, torch, name: run_row(M, torch, name, args.repeat, args.warmup, args.batch, args.device, args.precision),
                     lambda r: log(f'  batch {r["batch"]}: forward {r["forward_ms"]:.2f} ms, step {r["step_ms"]:.2f} ms'))
 
 

@@ -10,6 +10,9 @@
  * shared with the workers once per split (a SharedArrayBuffer copy), and each batch comes back as
  * new arrays transferred, not copied.
  *
+ * An epoch may be started ahead of its turn (`ahead`: the run starts the next epoch's first batches
+ * while it evaluates the one just trained), so that its first step does not wait for them either.
+ *
  * Workers hold the process open only while a batch is asked of them; `close` ends them (a run
  * closes them however it ends: done, failed or interrupted). A failure in a worker rejects the
  * batch with a `DataWorkerError` naming the data and the batch.
@@ -70,6 +73,8 @@ export class BatchWorkers {
   private nextId = 1
   private failure: Error | undefined
   private closed = false
+  /** An epoch started ahead of its turn (`ahead`): its options, and its generator already asking for batches. */
+  private early?: {split: Split; opts: EpochBatchOptions; batches: AsyncGenerator<Batch, void, undefined>; first: Promise<IteratorResult<Batch, void>>}
 
   /** `count` ≥ 1 worker threads; `prefetch` ≥ 1 batches asked for ahead of the one being trained on. */
   constructor(
@@ -202,9 +207,47 @@ export class BatchWorkers {
     }
   }
 
+  /**
+   * Start making the first `prefetch` batches of the epoch `opts` describes now, before it is asked
+   * for (while the epoch before it is evaluated): `take` with the same split and options then
+   * continues from them; any other request drops them. The batches are the same either way (an
+   * epoch's order and draws depend on the seed and the epoch only).
+   */
+  ahead(split: Split, opts: EpochBatchOptions): void {
+    if (this.closed) return
+    if (this.early) void dropEpoch(this.early)
+    const batches = this.epoch(split, opts)
+    const first = batches.next()
+    first.catch(() => undefined) // seen when the epoch is taken, or dropped with it
+    this.early = {split, opts, batches, first}
+  }
+
+  /**
+   * The epoch of `split` and `opts`: the one started `ahead` when it is that one, else a new one (an
+   * epoch of another split — the evaluation between two training epochs — leaves the early one be;
+   * another epoch of its split drops it).
+   */
+  take(split: Split, opts: EpochBatchOptions): AsyncGenerator<Batch, void, undefined> {
+    const early = this.early
+    if (early?.split === split) {
+      this.early = undefined
+      if (sameEpoch(early.opts, opts)) {
+        return (async function* () {
+          const first = await early.first
+          if (first.done) return
+          yield first.value
+          yield* early.batches
+        })()
+      }
+      void dropEpoch(early)
+    }
+    return this.epoch(split, opts)
+  }
+
   /** Ends the workers (idempotent); batches still asked for are dropped. */
   async close(): Promise<void> {
     if (this.closed) return
+    this.early = undefined
     this.closed = true
     for (const [request, p] of [...this.pending]) {
       this.settled(request, p)
@@ -214,12 +257,24 @@ export class BatchWorkers {
   }
 }
 
+/** Stop an epoch started ahead and not taken: what it asked for is dropped. */
+async function dropEpoch(early: {batches: AsyncGenerator<Batch, void, undefined>; first: Promise<IteratorResult<Batch, void>>}): Promise<void> {
+  await early.first.catch(() => undefined)
+  await early.batches.return()
+}
+
+/** Whether two requests ask for the same batches (the same augmentation pipeline object, too). */
+function sameEpoch(a: EpochBatchOptions, b: EpochBatchOptions): boolean {
+  return a.batchSize === b.batchSize && a.imageSize === b.imageSize && a.shuffle === b.shuffle && a.seed === b.seed && a.epoch === b.epoch && a.augment === b.augment && (a.limit ?? Infinity) === (b.limit ?? Infinity)
+}
+
 /**
  * The training batches of one epoch: made by `workers` when given and the pipeline allows it,
  * else by `batches()` on this thread. The same batches either way.
  */
 export function epochBatches(split: Split, opts: EpochBatchOptions, workers?: BatchWorkers): AsyncIterator<Batch> {
-  if (workers && !stayOnTrainingThread(batchPipeline(split, opts.augment))) return workers.epoch(split, opts)
+  // (`epochBatchesAhead` below starts an epoch early; `take` continues it.)
+  if (workers && !stayOnTrainingThread(batchPipeline(split, opts.augment))) return workers.take(split, opts)
   return (async function* () {
     let b = 0
     for (const batch of batches(split, opts)) {
@@ -227,4 +282,9 @@ export function epochBatches(split: Split, opts: EpochBatchOptions, workers?: Ba
       yield batch
     }
   })()
+}
+
+/** Start the epoch `opts` describes on `workers` now (`BatchWorkers.ahead`), where they would make its batches; else nothing. */
+export function epochBatchesAhead(split: Split, opts: EpochBatchOptions, workers?: BatchWorkers): void {
+  if (workers && !stayOnTrainingThread(batchPipeline(split, opts.augment))) workers.ahead(split, opts)
 }

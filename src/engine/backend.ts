@@ -10,6 +10,8 @@ import {tf} from './tf.js'
 import {DeviceError, type DeviceOptions} from './device.js'
 import '../backends/cpu/index.js'
 import {configureWebgpuSwitches, type WebgpuEngine} from '../backends/webgpu/switches.js'
+import {UsageError} from '../errors.js'
+import {mixed16Refusal, type Precision} from './precision.js'
 
 export type {DeviceOptions} from './device.js'
 
@@ -35,6 +37,8 @@ export interface BackendOptions extends DeviceOptions {
   threads?: number | null
   /** The webgpu kernel switches (`engine.webgpu`). */
   webgpu?: WebgpuEngine
+  /** `engine.precision` (fp32 when absent): a backend that cannot compute in it is not chosen. */
+  precision?: Precision
 }
 
 export interface Probe {
@@ -43,6 +47,11 @@ export interface Probe {
   load(options: BackendOptions): Promise<string>
   /** The adapter it chose, for the record (backends with several). */
   device?(): Promise<object | undefined>
+  /**
+   * Computes in `precision` from now on, or throws a UsageError saying why it cannot (the adapter
+   * lacks float16). Absent: float32 only.
+   */
+  setPrecision?(precision: Precision): Promise<void>
 }
 
 async function importOptional(name: string): Promise<unknown> {
@@ -81,6 +90,10 @@ const PROBES: Probe[] = [
     async device() {
       const {webgpuDeviceChoice} = await import('../backends/webgpu/adapter.js')
       return webgpuDeviceChoice()
+    },
+    async setPrecision(precision) {
+      const {setProductPrecision} = await import('../backends/webgpu/precision.js')
+      setProductPrecision(precision)
     },
   },
   {
@@ -140,30 +153,48 @@ let active: BackendChoice | undefined
  */
 export async function selectBackend(requested: BackendName = 'auto', options: BackendOptions = {}): Promise<BackendChoice> {
   configureWebgpuSwitches(options.webgpu ?? {})
+  const precision = options.precision ?? 'fp32'
   if (active && (requested === 'auto' || requested === active.name)) {
     // The backend runs already; webgpu refuses another adapter than the one it opened.
-    if (active.name === 'webgpu' && options.device !== undefined) await PROBES.find((p) => p.name === 'webgpu')!.load(options)
+    const probe = PROBES.find((p) => p.name === active!.name)
+    if (active.name === 'webgpu' && options.device !== undefined) await probe!.load(options)
+    await setPrecision(probe, active.name, precision)
     return active
   }
   const skipped: {name: string; reason: string}[] = []
-  const candidates = requested === 'auto' ? PROBES : PROBES.filter((p) => p.name === requested)
+  let candidates = requested === 'auto' ? PROBES : PROBES.filter((p) => p.name === requested)
+  if (precision !== 'fp32') {
+    // Backends that compute in float32 only are not tried: a run never falls back to fp32.
+    for (const p of candidates.filter((c) => !c.setPrecision)) if (requested === 'auto') skipped.push({name: p.name, reason: 'it computes in float32 only'})
+    candidates = candidates.filter((c) => c.setPrecision)
+    if (candidates.length === 0) throw new UsageError(mixed16Refusal(requested))
+  }
   for (const probe of candidates) {
     try {
       const detail = await probe.load(options)
       const ok = await tf.setBackend(probe.name)
       if (!ok) throw new Error(`tf.setBackend('${probe.name}') failed to initialise`)
       await tf.ready()
+      await setPrecision(probe, probe.name, precision)
       const device = await probe.device?.()
       active = {name: tf.getBackend(), requested, detail, skipped, ...(device ? {device} : {})}
       return active
     } catch (error) {
-      // An adapter request that names none here is the request's fault: no other backend answers it.
-      if (error instanceof DeviceError) throw error
+      // An adapter request that names none here is the request's fault: no other backend answers it;
+      // nor does any other compute in the precision a backend refused.
+      if (error instanceof DeviceError || error instanceof UsageError) throw error
       skipped.push({name: probe.name, reason: (error as Error).message})
     }
   }
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')
+  if (precision !== 'fp32') throw new UsageError(`engine.precision: ${precision} cannot run here: no backend that computes in it is available (${why}). Use engine.precision: fp32 on this machine`)
   throw new Error(`backend "${requested}" is not available here (${why}). Use --backend auto to pick the fastest working one.`)
+}
+
+/** Puts the backend `name` (probed by `probe`) in `precision`, or throws a UsageError saying why it cannot. */
+async function setPrecision(probe: Probe | undefined, name: string, precision: Precision): Promise<void> {
+  if (probe?.setPrecision) return probe.setPrecision(precision)
+  if (precision !== 'fp32') throw new UsageError(mixed16Refusal(name))
 }
 
 /** One line for the top of stderr: which backend runs, and why faster ones were skipped. */

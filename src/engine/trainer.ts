@@ -5,7 +5,9 @@
  * fused kernels of ops/) at the learning rate the caller gives for the step (its schedule). Loss and
  * accuracy stay on the device as running sums; the caller reads them back every N steps
  * (`readMetrics`), so a step never waits on a host read. Where the backend can replay a recorded step
- * (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed.
+ * (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed. In mixed precision
+ * (engine.precision mixed16) the loss is scaled (loss-scaler.ts): such a step reads back whether its
+ * gradients overflowed before it updates, as GradScaler does, and is not replayed.
  */
 import {tf, type LayersModel} from './tf.js'
 import {createStepGraphs, type StepContext, type StepGraphs} from './step-graph.js'
@@ -16,6 +18,7 @@ import {clipGradNorm} from '../ops/clip-grad-norm.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {setDropoutStep} from '../ops/dropout.js'
 import {MetricSums} from '../ops/metric-sums.js'
+import {LossScaler, type LossScalerState, type LossScaleSettings} from './loss-scaler.js'
 
 export interface StepMetrics {
   loss: number
@@ -38,6 +41,8 @@ interface VarLike {
 export interface OptimizerState {
   step: number
   type: OptimizerType
+  /** The loss scaler's state (engine.precision mixed16 only). */
+  lossScaler?: LossScalerState
   /** Adam's and AdamW's moments (empty for SGD). */
   m: tf.Tensor[]
   v: tf.Tensor[]
@@ -51,6 +56,8 @@ export interface TrainerOptions {
   labelSmoothing?: number
   /** Clip the gradients' global L2 norm to this (clip_grad_norm_). */
   maxGradNorm?: number
+  /** Scale the loss dynamically (engine.precision mixed16; loss-scaler.ts): GradScaler's settings. */
+  lossScale?: LossScaleSettings
 }
 
 export class Trainer {
@@ -62,6 +69,8 @@ export class Trainer {
   private readonly vars: tf.Variable[]
   private readonly optimizer: Optimizer
   private readonly metrics = new MetricSums()
+  /** engine.precision mixed16: the loss scaler (whose skipped steps the optimizer did not take). */
+  private readonly scaler?: LossScaler
   private graphs?: {backend: string; graphs: StepGraphs | undefined}
   /** Whether `tuneKernels` has run. */
   private tuned = false
@@ -76,6 +85,7 @@ export class Trainer {
     // LayerVariable keeps its tf.Variable in `val`; gradients are taken with respect to those.
     this.vars = this.weights.map((w) => (w as unknown as {val: tf.Variable}).val)
     this.optimizer = new Optimizer('type' in optimizer ? optimizer : adamSpec(optimizer), this.vars, weightRoles(model))
+    if (options.lossScale) this.scaler = new LossScaler(options.lossScale)
   }
 
   /** The learning rate of a step when the caller gives none: the optimizer's `lr`. */
@@ -87,13 +97,16 @@ export class Trainer {
    * Forward + backward + the optimizer's update on one batch at learning rate `lr`. x: (B, H, W, 3)
    * float32 in [0, 1]; y: (B,) int32. The update runs after the forward/backward scope has been
    * released, so that no view of a weight made during the pass (reshapes, identity transposes) is
-   * alive and a backend may update the weights in place (ops/weight-update.ts `updateStep`).
+   * alive and a backend may update the weights in place (ops/weight-update.ts `updateStep`). With a
+   * loss scaler (mixed16) the step reads back whether its gradients overflowed, so it returns a
+   * promise: await it.
    */
-  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr): void {
+  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr): void | Promise<void> {
     this.step++
     setDropoutStep(this.step)
     const batch = x.shape[0]
     const context = this.context(lr)
+    if (this.scaler) return this.computeScaledStep(x, y, context, this.scaler)
     const graphs = this.stepGraphs()
     if (graphs?.replay(x, y, context)) {
       this.metrics.addReplayed(batch)
@@ -148,13 +161,55 @@ export class Trainer {
     }
   }
 
-  /** What the current step's per-step values derive from: the step count and the optimizer's update at `lr`. */
+  /**
+   * A step with the loss scaled (GradScaler's order: scale, backward, unscale, check, clip, step or
+   * skip, update the scale). Never recorded for replay: whether the update runs is decided on the
+   * host from the gradients of this very step.
+   */
+  private async computeScaledStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext, scaler: LossScaler): Promise<void> {
+    const {value, grads, correct} = tf.tidy(() => {
+      let loss: tf.Scalar | undefined
+      let correct: tf.Scalar | undefined
+      const {grads} = tf.variableGrads(() => {
+        const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
+        const out = crossEntropy(logits, y, this.options.labelSmoothing)
+        // The unscaled loss is what the metrics sum; kept past the gradient's scope, like `correct`.
+        loss = tf.keep(out.loss)
+        correct = out.correct
+        return scaler.scaleLoss(out.loss)
+      }, this.vars)
+      return {value: loss!, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
+    })
+    const {grads: unscaled, nonFinite} = scaler.unscale(grads)
+    tf.dispose(grads)
+    let update = unscaled
+    try {
+      const overflow = !Number.isFinite((await nonFinite.data())[0])
+      if (!overflow) {
+        if (this.options.maxGradNorm !== undefined) update = clipGradNorm(unscaled, this.options.maxGradNorm)
+        this.optimizer.apply(this.vars, update, context.update)
+        // A skipped step's loss (not finite where the forward pass overflowed) is left out of the
+        // epoch's sums; an epoch whose every step was skipped has no loss (NaN), which stops the run.
+        this.metrics.add(value, correct, x.shape[0])
+      }
+      scaler.update(overflow)
+    } finally {
+      tf.dispose([...unscaled, ...update, value, correct, nonFinite])
+    }
+  }
+
+  /**
+   * What the current step's per-step values derive from: the step count and the optimizer's update
+   * at `lr` (the optimizer's own step count: the trainer's less the steps a loss scaler skipped).
+   */
   private context(lr: number): StepContext {
-    return {step: this.step, update: this.optimizer.update(lr, this.step)}
+    return {step: this.step, update: this.optimizer.update(lr, this.step - (this.scaler?.skippedSteps ?? 0))}
   }
 
   /** The step graphs of the active backend (made on first use, again if the backend changed). */
   private stepGraphs(): StepGraphs | undefined {
+    // A scaled step is decided on the host (computeScaledStep); evaluation runs as it does, unrecorded.
+    if (this.scaler) return undefined
     const backend = tf.getBackend()
     if (this.graphs?.backend !== backend) {
       this.graphs?.graphs?.dispose()
@@ -206,13 +261,17 @@ export class Trainer {
   /** The optimizer's type, step count and state (live tensors: read, do not dispose). */
   optimizerState(): OptimizerState {
     const groups = Object.fromEntries(this.optimizer.stateGroups().map((g) => [g.group, g.tensors]))
-    return {step: this.step, type: this.optimizer.type, m: groups.adam_m ?? [], v: groups.adam_v ?? [], momentum: groups.momentum ?? []}
+    return {step: this.step, type: this.optimizer.type, ...(this.scaler ? {lossScaler: this.scaler.state()} : {}), m: groups.adam_m ?? [], v: groups.adam_v ?? [], momentum: groups.momentum ?? []}
   }
 
-  /** Continue from a saved state: the step count and every state tensor of this trainer's optimizer. */
-  setOptimizerState(state: {step: number; m?: Float32Array[]; v?: Float32Array[]; momentum?: Float32Array[]}): void {
+  /**
+   * Continue from a saved state: the step count, every state tensor of this trainer's optimizer and,
+   * with a loss scaler, its state (a checkpoint without one starts it at `engine.loss_scale.init`).
+   */
+  setOptimizerState(state: {step: number; m?: Float32Array[]; v?: Float32Array[]; momentum?: Float32Array[]; lossScaler?: LossScalerState}): void {
     this.optimizer.setState({adam_m: state.m, adam_v: state.v, momentum: state.momentum})
     this.step = state.step
+    if (this.scaler && state.lossScaler) this.scaler.setState(state.lossScaler)
   }
 
   dispose(): void {

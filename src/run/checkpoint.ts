@@ -16,6 +16,7 @@ import {tf, type LayersModel} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
 import {STATE_GROUPS, type OptimizerType, type StateGroup} from '../engine/optimizer.js'
 import type {ScheduleState} from '../engine/schedule.js'
+import type {LossScalerState} from '../engine/loss-scaler.js'
 import {UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 
@@ -53,6 +54,8 @@ export interface CheckpointMeta {
   optimizer?: OptimizerType
   /** Where the learning-rate schedule is (absent in older files, which all ran at a constant rate). */
   schedule?: ScheduleState
+  /** engine.precision mixed16: the loss scaler's state (last checkpoints only). */
+  loss_scaler?: LossScalerState
 }
 
 /** One tensor of the data section: `offset` and `bytes` count bytes from the start of the data. */
@@ -130,7 +133,9 @@ export async function saveCheckpoint(file: string, kind: CheckpointKind, model: 
       offset += values.byteLength
     }
   }
-  const header: CheckpointHeader = {format: 2, kind, meta: {...meta, ...(kind === 'last' ? {optimizer: trainer.optimizerState().type} : {}), saved: new Date().toISOString()}, tensors, data_bytes: offset}
+  const state = kind === 'last' ? trainer.optimizerState() : undefined
+  const training = state ? {optimizer: state.type, ...(state.lossScaler ? {loss_scaler: state.lossScaler} : {})} : {}
+  const header: CheckpointHeader = {format: 2, kind, meta: {...meta, ...training, saved: new Date().toISOString()}, tensors, data_bytes: offset}
   writeFileAtomic(file, encodeCheckpoint(header, chunks))
 }
 
@@ -225,6 +230,7 @@ function checkHeader(raw: unknown, fail: (problem: string) => never): Checkpoint
   if (h.data_bytes !== offset) fail(`the header says ${JSON.stringify(h.data_bytes)} bytes of data, its tensors add up to ${offset}`)
   if (meta.optimizer !== undefined && !Object.keys(STATE_GROUPS).includes(meta.optimizer as string)) fail(`the header's optimizer is ${JSON.stringify(meta.optimizer)}, not one of ${Object.keys(STATE_GROUPS).join(', ')}`)
   if (meta.schedule !== undefined) checkScheduleState(meta.schedule, fail)
+  if (meta.loss_scaler !== undefined) checkLossScalerState(meta.loss_scaler, fail)
   const optimizer = (meta.optimizer ?? 'adam') as OptimizerType
   const held = STATE.filter((g) => names.get(g)!.length > 0)
   if (h.kind === 'best' && held.length > 0) fail(`a best checkpoint holds ${held.some((g) => g.startsWith('adam')) ? 'Adam' : 'optimizer'} state, which only last checkpoints have`)
@@ -248,6 +254,16 @@ function checkScheduleState(raw: unknown, fail: (problem: string) => never): voi
     if (typeof state[k] !== 'number' || !Number.isSafeInteger(state[k]) || (state[k] as number) < 0) fail(`the header's schedule.${k} is ${JSON.stringify(state[k])}, not a whole number`)
   }
   if (typeof state.next_lr !== 'number' || !Number.isFinite(state.next_lr)) fail(`the header's schedule.next_lr is ${JSON.stringify(state.next_lr)}, not a finite number`)
+}
+
+/** The loss scaler's state in a header (engine/loss-scaler.ts `LossScalerState`), checked field by field. */
+function checkLossScalerState(raw: unknown, fail: (problem: string) => never): void {
+  const state = raw as Record<string, unknown>
+  if (typeof raw !== 'object' || raw === null) fail("the header's loss_scaler is not an object")
+  if (typeof state.scale !== 'number' || !Number.isFinite(state.scale) || state.scale <= 0) fail(`the header's loss_scaler.scale is ${JSON.stringify(state.scale)}, not a positive number`)
+  for (const k of ['growth_tracker', 'skipped_steps']) {
+    if (typeof state[k] !== 'number' || !Number.isSafeInteger(state[k]) || (state[k] as number) < 0) fail(`the header's loss_scaler.${k} is ${JSON.stringify(state[k])}, not a whole number`)
+  }
 }
 
 const warnedFormat1 = new Set<string>()
@@ -327,5 +343,5 @@ export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: LayersModel, tr
       w.write(tf.tensor(ckpt.weights.get(w.originalName)!, w.shape as number[]))
     })
   }
-  trainer?.setOptimizerState({step: ckpt.meta.step, m: ckpt.state.adam_m, v: ckpt.state.adam_v, momentum: ckpt.state.momentum})
+  trainer?.setOptimizerState({step: ckpt.meta.step, m: ckpt.state.adam_m, v: ckpt.state.adam_v, momentum: ckpt.state.momentum, lossScaler: ckpt.meta.loss_scaler})
 }

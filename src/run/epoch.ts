@@ -6,7 +6,7 @@
 import {tf} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
 import type {Pipeline, Split} from '../data/index.js'
-import {epochBatches, type BatchWorkers} from '../data/batch-workers.js'
+import {epochBatches, epochBatchesAhead, type BatchWorkers, type EpochBatchOptions} from '../data/batch-workers.js'
 import {epochAccuracy} from '../ops/metric-sums.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
@@ -44,6 +44,20 @@ export interface EpochTraining {
   images: number
 }
 
+/** Which training batches epoch `plan.epoch` takes: its shuffle, augmentation and number of steps. */
+function trainingBatchOptions(spec: ResolvedSpec, plan: Pick<EpochPlan, 'epoch' | 'steps' | 'augment'>): EpochBatchOptions {
+  return {batchSize: spec.train.batch_size, imageSize: spec.data.image_size, shuffle: true, seed: spec.seed, epoch: plan.epoch, augment: plan.augment, limit: plan.steps, what: `the ${spec.data.dataset} training split`}
+}
+
+/**
+ * Have the data workers start on the batches of epoch `plan.epoch` now (while the epoch before it
+ * is evaluated), so that its first step does not wait for them; `trainOneEpoch` continues from
+ * them. Nothing without workers. The batches are the same either way.
+ */
+export function prepareEpoch(spec: ResolvedSpec, train: Split, plan: Pick<EpochPlan, 'epoch' | 'steps' | 'augment'>, workers?: BatchWorkers): void {
+  epochBatchesAhead(train, trainingBatchOptions(spec, plan), workers)
+}
+
 export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train: Split, plan: EpochPlan): Promise<EpochTraining> {
   const size = spec.data.image_size
   const {epoch, steps, progress} = plan
@@ -52,8 +66,7 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
   let dataMs = 0
   let images = 0
   let done = 0
-  const what = `the ${spec.data.dataset} training split`
-  const iterator = epochBatches(train, {batchSize: spec.train.batch_size, imageSize: size, shuffle: true, seed: spec.seed, epoch, augment: plan.augment, limit: steps, what}, plan.workers)
+  const iterator = epochBatches(train, trainingBatchOptions(spec, plan), plan.workers)
   try {
     while (done < steps) {
       const d0 = performance.now()
@@ -66,7 +79,7 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
         await plan.beforeFirstStep(x, y)
         t0 += performance.now() - start
       }
-      trainer.trainStep(x, y, plan.lrAt(done))
+      await trainer.trainStep(x, y, plan.lrAt(done))
       x.dispose()
       y.dispose()
       images += next.value.size

@@ -11,7 +11,7 @@ import {join} from 'node:path'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
 import {scheduleState} from '../engine/schedule.js'
 import {saveCheckpoint} from './checkpoint.js'
-import {evaluate, trainOneEpoch} from './epoch.js'
+import {evaluate, prepareEpoch, trainOneEpoch} from './epoch.js'
 import {writeRoutes} from './kernel-routes.js'
 import type {Lock} from './lock.js'
 import {earlyStop} from './early-stopping.js'
@@ -55,7 +55,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   // Early stopping (train.early_stopping) decides from the rows alone: a resumed run sees its decision again.
   let stoppedEarly = earlyStop(spec.train.early_stopping, history)
   if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
-  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host}
+  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host, ...(spec.engine.precision !== 'fp32' ? {precision: spec.engine.precision} : {})}
   const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
   const progress = createProgress({bars: Boolean(state.bars), write: log, keep: (line) => state.runLog?.keep(line)})
   // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
@@ -73,6 +73,8 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
       stoppedEarly = earlyStop(spec.train.early_stopping, history)
       appendMetricsRow(runDir, line)
       progress.endEpoch(line)
+      const scaler = session.trainer.optimizerState().lossScaler
+      if (scaler) log(`loss scale after epoch ${epoch}: ${scaler.scale}; ${scaler.skipped_steps} step(s) skipped so far for gradients that overflowed float16`)
       if (epoch === state.startEpoch) {
         // What kernel tuning chose, and where the backend replays recorded steps (webgpu), whether it did and why not.
         if (tuning) log(`kernel tuning: ${tuning}`)
@@ -122,6 +124,8 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   // Steps count from 0 across the run; the schedule gives each its learning rate.
   const lrAt = (step: number) => session.schedule.lrAt((epoch - 1) * steps + step)
   const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, steps, augment: session.augment, progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
+  // The next epoch's first batches are made while this one is evaluated (by the data workers, if any).
+  if (epoch < spec.train.epochs) prepareEpoch(spec, dataset.train, {epoch: epoch + 1, steps, augment: session.augment}, session.batchWorkers)
   const e0 = performance.now()
   const val = dataset.val ? await evaluate(spec, trainer, dataset.val, 'validation', session.batchWorkers) : {loss: NaN, accuracy: NaN}
   const test = await evaluate(spec, trainer, dataset.test, 'test', session.batchWorkers)

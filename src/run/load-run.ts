@@ -116,6 +116,7 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
   const checkpoint = readChecked(runDir, file, name)
   const {spec} = await resolveSpec(configFile)
   const backend = await recordedBackend(runDir, opts.backend, log)
+  await evaluationPrecision(spec, backend, log)
   pinRecordedRoutes(runDir, log)
   const built = buildModel(spec)
   try {
@@ -149,6 +150,22 @@ function pinRecordedRoutes(runDir: string, log: (m: string) => void): void {
     log(`kernel routes: ${tuner.pin(JSON.parse(readFileSync(file, 'utf8')), file, `restore ${ROUTES_FILE}, or delete it to use the backend's default kernels`)}`)
   } catch (error) {
     throw new UsageError(`cannot use the kernel routes in ${file}: ${(error as Error).message}`)
+  }
+}
+
+/**
+ * The products compute in the precision the run trained in (engine.precision), so that evaluation
+ * gives training's numbers; where the backend cannot (a mixed16 run opened on a CPU backend), in
+ * float32, and it says so.
+ */
+async function evaluationPrecision(spec: ResolvedSpec, backend: BackendChoice, log: (m: string) => void): Promise<void> {
+  const precision = spec.engine.precision
+  try {
+    await selectBackend(requestedBackend(backend.name), {precision})
+  } catch (error) {
+    if (!(error instanceof UsageError) || precision === 'fp32') throw error
+    await selectBackend(requestedBackend(backend.name), {precision: 'fp32'})
+    log(`note: the run trained in ${precision}, which the ${backend.name} backend cannot compute in; its products run in float32 here, so the numbers differ from training's in the last digits`)
   }
 }
 

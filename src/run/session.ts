@@ -2,12 +2,13 @@
  * What a run trains with, made before its folder is written to, so that a bad spec, backend or
  * dataset stops the run before anything is written: the engine settings in effect, the backend,
  * the model, the dataset (with the validation split `data.val_split` holds out of its training
- * images), the trainer and the learning-rate schedule.
+ * images), the trainer (with a loss scaler in mixed precision) and the learning-rate schedule.
  */
 import {resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {describeBackend, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
 import {deviceRequest} from '../engine/device.js'
+import {describePrecision} from '../engine/precision.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
@@ -55,8 +56,10 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   const spec: ResolvedSpec = {...resolved, engine}
   const requested = opts.backend ?? (engine.backend !== 'auto' ? engine.backend : undefined)
   const device = deviceRequest(opts.device, engine.device)
-  const backend = await selectBackend(requestedBackend(requested), {threads: engine.threads, webgpu: engine.webgpu, ...device})
+  const backend = await selectBackend(requestedBackend(requested), {threads: engine.threads, webgpu: engine.webgpu, precision: engine.precision, ...device})
   log(describeBackend(backend))
+  const precision = describePrecision(engine.precision, engine.loss_scale.init)
+  if (precision) log(precision)
   if (device.device !== undefined && backend.name !== 'webgpu') log(`${device.source} ${device.device} chooses a WebGPU adapter; the ${backend.name} backend has none to choose, so it is not used`)
   for (const line of overrides) log(`engine: ${line}`)
   // Kernel routes (webgpu): pinned from MIXTURE_WEBGPU_ROUTES here, or from a resumed run's folder.
@@ -79,8 +82,12 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
     built.model.dispose()
     throw error
   }
-  // The recipe: the optimizer (engine/optimizer.ts), label smoothing and gradient clipping.
-  const trainer = new Trainer(built.model, t.optimizer, {labelSmoothing: t.label_smoothing, maxGradNorm: t.grad_clip?.max_norm})
+  // The recipe: the optimizer (engine/optimizer.ts), label smoothing, gradient clipping; loss scaling in mixed16.
+  const trainer = new Trainer(built.model, t.optimizer, {
+    labelSmoothing: t.label_smoothing,
+    maxGradNorm: t.grad_clip?.max_norm,
+    ...(engine.precision === 'mixed16' ? {lossScale: engine.loss_scale} : {}),
+  })
   const augment = augmentFromConfig(spec.data)
   const workers = planDataWorkers(engine, backend, augment)
   if (workers.line) log(workers.line)

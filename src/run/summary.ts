@@ -12,6 +12,7 @@
 import {join} from 'node:path'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import type {ResolvedSpec} from '../schema/spec.js'
+import type {Precision} from '../engine/precision.js'
 import type {EpochLine} from './progress.js'
 
 /** How the best epoch is chosen: on the validation split, or on the test split (the paper's rule). */
@@ -45,6 +46,8 @@ export interface RunSummary {
   data_minutes: number
   params: number
   backend: string | null
+  /** engine.precision where it is not fp32 (mixed16). */
+  precision?: Precision
   seed: number
   run_dir: string
   started: string
@@ -59,7 +62,7 @@ export interface RunSummary {
 }
 
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
-export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'seed' | 'run_dir' | 'started' | 'pid' | 'host'>
+export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'pid' | 'host'>
 
 /** The best `key` over the epochs done, or null before the first. */
 export function bestOf(history: EpochLine[], key: 'test_accuracy' | 'train_accuracy' | 'val_accuracy'): number | null {
@@ -112,6 +115,7 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     data_minutes: minutes('data_seconds'),
     params: base.params,
     backend: base.backend,
+    ...(base.precision ? {precision: base.precision} : {}),
     seed: base.seed,
     run_dir: base.run_dir,
     started: base.started,

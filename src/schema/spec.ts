@@ -8,6 +8,7 @@
  */
 import {Type, type Static} from '@sinclair/typebox'
 import {BACKENDS} from '../engine/backend.js'
+import {PRECISIONS} from '../engine/precision.js'
 import {engineSwitchSchema} from '../backends/webgpu/switches.js'
 import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
 import {EARLY_STOPPING_METRICS, OPTIMIZER_TYPES, SCHEDULE_TYPES, type EarlyStoppingSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
@@ -140,6 +141,17 @@ const modelSchema = openObject({
   num_classes: withDefault(nullableInteger({minimum: 2, maximum: 1_000_000, description: "null = the dataset's"}), null),
 })
 
+/** GradScaler's settings (torch.cuda.amp.GradScaler's arguments and defaults); used by engine.precision mixed16 only. */
+const lossScaleSchema = Type.Object(
+  {
+    init: withDefault(Type.Number({exclusiveMinimum: 0, maximum: 1e30, description: 'the loss scale of the first step'}), 65536),
+    growth_factor: withDefault(Type.Number({exclusiveMinimum: 1, maximum: 1e6, description: 'the scale is multiplied by this after growth_interval steps without an overflow'}), 2),
+    backoff_factor: withDefault(Type.Number({exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'the scale is multiplied by this when a step overflows (that step is skipped)'}), 0.5),
+    growth_interval: withDefault(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'steps without an overflow before the scale grows'}), 2000),
+  },
+  {additionalProperties: false},
+)
+
 const engineSchema = Type.Object(
   {
     backend: withDefault(enumOf(BACKENDS), 'auto'),
@@ -165,6 +177,14 @@ const engineSchema = Type.Object(
       'auto',
     ),
     prefetch: withDefault(nullableInteger({minimum: 1, maximum: 1024, description: 'batches asked of the data workers ahead of the step being trained (null = twice the workers; MIXTURE_PREFETCH overrides)'}), null),
+    precision: withDefault(
+      enumOf(PRECISIONS, {
+        description:
+          'fp32: every value float32; mixed16: PyTorch AMP — products and convolutions on float16 operands with float32 accumulation and float16 results, float32 weights, optimizer state and normalisation statistics, dynamic loss scaling (engine.loss_scale); webgpu on an adapter with shader-f16 only (docs/mixed-precision.md)',
+      }),
+      'fp32',
+    ),
+    loss_scale: withDefault(lossScaleSchema, {}),
   },
   {additionalProperties: false},
 )

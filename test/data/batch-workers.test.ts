@@ -1,6 +1,6 @@
 // Training batches made by worker threads: byte for byte the batches of the synchronous path,
-// whatever the number of workers, on synthetic data and Fashion-MNIST; the bounded queue, failures
-// that name the data, and workers that never hold the process open.
+// whatever the number of workers, on synthetic data and Fashion-MNIST; the bounded queue, an epoch
+// started ahead of its turn, failures that name the data, and workers that never hold the process open.
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import type {Worker} from 'node:worker_threads'
 
-import {BatchWorkers, DataWorkerError, epochBatches, stayOnTrainingThread, type EpochBatchOptions} from '../../src/data/batch-workers.js'
+import {BatchWorkers, DataWorkerError, epochBatches, epochBatchesAhead, stayOnTrainingThread, type EpochBatchOptions} from '../../src/data/batch-workers.js'
 import {augmentFromConfig, batches, loadDataset, type Batch, type Pipeline, type Split} from '../../src/data/index.js'
 import {registerTransform, withSource} from '../../src/registry/registry.js'
 import '../../src/builtins.js'
@@ -112,6 +112,29 @@ describe('the queue of batches', () => {
     const here = await collect(epochBatches(split, opts(4, {limit: 5})))
     assert.equal(here.length, 5)
     assertSameBatches(viaWorkers, here, 'workers vs training thread')
+  })
+
+  it('an epoch started ahead is made while another split is read, then continues exactly; another epoch drops it', async () => {
+    const {train, test} = await data
+    // One pipeline object, as a run keeps for all its epochs (a new one is another request).
+    const augment = augmentFromConfig({augment: undefined})
+    const ahead = opts(5, {augment, limit: 4})
+    epochBatchesAhead(train, ahead, pool)
+    await new Promise((r) => setTimeout(r, 50))
+    const pending = () => (pool as unknown as {pending: Map<number, unknown>; early?: unknown}).pending.size
+    assert.ok(pending() > 0 || (pool as unknown as {early?: unknown}).early !== undefined, 'nothing was asked for ahead')
+    // The evaluation between two epochs reads another split through the same workers.
+    const evaluation = {batchSize: 16, imageSize: 8, shuffle: false, seed: 2, epoch: 0, augment: false as const, what: 'the synthetic test split'}
+    assertSameBatches(await collect(epochBatches(test, evaluation, pool)), reference(test, evaluation), 'evaluation while an epoch is ahead')
+    assert.ok((pool as unknown as {early?: unknown}).early !== undefined, 'the evaluation dropped the epoch started ahead')
+    assertSameBatches(await collect(epochBatches(train, {...ahead}, pool)), reference(train, ahead).slice(0, 4), 'the epoch started ahead')
+    assert.equal((pool as unknown as {early?: unknown}).early, undefined)
+    // Started ahead for epoch 7, asked for epoch 6: epoch 6 exactly, and the early one dropped.
+    epochBatchesAhead(train, opts(7, {augment}), pool)
+    assertSameBatches(await collect(epochBatches(train, opts(6, {augment}), pool)), reference(train, opts(6, {augment})), 'another epoch than the one ahead')
+    assert.equal((pool as unknown as {early?: unknown}).early, undefined)
+    // Without workers, nothing is started.
+    epochBatchesAhead(train, ahead)
   })
 
   it('a batch that fails in a worker is a DataWorkerError naming the batch, the epoch and the data; later batches still come', async () => {

@@ -7,6 +7,8 @@ export interface WebgpuAdapterInfo {
   device: string
   description: string
   software: boolean
+  /** Whether the device was created with `shader-f16` (float16 in shaders: engine.precision mixed16). */
+  shaderF16?: boolean
 }
 
 export interface GpuAdapterLike {

@@ -209,7 +209,8 @@ export async function loadWebgpu(options: WebgpuOptions = {}): Promise<string> {
   const WebGPUBackend = backendModule.WebGPUBackend as new (device: unknown, adapterInfo: unknown) => tf.KernelBackend
   setNavigatorGpu(gpu)
 
-  const requiredFeatures = ['timestamp-query'].filter((f) => adapter.features.has(f))
+  // shader-f16 where the adapter has it: engine.precision mixed16 needs it (precision.ts).
+  const requiredFeatures = ['timestamp-query', 'shader-f16'].filter((f) => adapter.features.has(f))
   const limits = adapter.limits
   const device = await adapter.requestDevice({
     requiredFeatures,
@@ -249,7 +250,7 @@ export async function loadWebgpu(options: WebgpuOptions = {}): Promise<string> {
   const listed = [...toggles.enable, ...toggles.disable.map((t) => `no ${t}`)]
   const which = choice.index !== null ? `, adapter ${choice.index}${choice.pci_bus_id ? ` on ${choice.pci_bus_id}` : ''} (${choice.source})` : choice.pci_bus_id ? `, on ${choice.pci_bus_id} (${choice.source})` : ''
   const detail = `${name} via Dawn${listed.length > 0 ? ` (${listed.join(', ')})` : ''}${which}${info.software ? ' [software adapter]' : ''}`
-  setWebgpuAdapter(info)
+  setWebgpuAdapter({...info, shaderF16: requiredFeatures.includes('shader-f16')})
   setWebgpuDeviceChoice({...choice, name: choice.name ?? name})
   loaded = detail
   loadedFor = key

@@ -7,7 +7,7 @@
  * replay, and an identity `Transpose` that shares its input's buffer. The rest only saves time, and
  * MIXTURE_WEBGPU_FUSED=0 leaves it out so that tfjs's composites can be compared; within it
  * MIXTURE_WEBGPU_ATTENTION, _MATMUL, _CONV_FILTER, _COLUMN_SUM and the conv input switches leave
- * out one kernel each (switches.ts).
+ * out one kernel each (switches.ts). Last, around all of them, the products' precision (precision.ts).
  */
 import {tf} from '../../engine/tf.js'
 import {registerKernelTuner} from '../../engine/kernel-tuning.js'
@@ -34,6 +34,7 @@ import {softmaxGradConfig} from './kernels/softmax-grad.js'
 import {stridedMatMulConfig} from './kernels/strided-matmul.js'
 import {columnSumKernel} from './kernels/sum.js'
 import {identityTransposeKernel} from './kernels/transpose.js'
+import {wrapProductsForPrecision} from './precision.js'
 import {registerStepValues, wrapWebgpuKernel, type KernelWrapper} from './runner.js'
 import {webgpuSwitch} from './switches.js'
 import {createKernelTuner, wrapTunedKernel, type TunedKernel} from './tune.js'
@@ -75,7 +76,12 @@ export function registerWebgpuKernels(): void {
   registerInPlaceMetrics('webgpu', inPlaceMetricSums)
   registerStepGraphs('webgpu', createStepGraphs)
   wrapWebgpuKernel(identityTransposeKernel.kernelName, identityTransposeKernel.wrap)
-  if (!webgpuSwitch('fused')) return
+  if (webgpuSwitch('fused')) registerFusedKernels()
+  // Around every route of the products, so that engine.precision holds whichever runs.
+  wrapProductsForPrecision()
+}
+
+function registerFusedKernels(): void {
   registerKernelTuner('webgpu', createKernelTuner)
   for (const [program, inPlace] of [
     [adamProgram, adamInPlace],

@@ -195,13 +195,14 @@ export interface KernelWrapper {
 const wrapped = new Set<string>()
 
 /**
- * Replace the webgpu registration of `kernelName` by `wrap(original)`, once per process: for the
- * kernels where the project handles some cases itself and hands the rest to tfjs's own.
+ * Replace the webgpu registration of `kernelName` by `wrap(original)`, once per process and `layer`:
+ * for the kernels where the project handles some cases itself and hands the rest to tfjs's own
+ * ('route'), and for the precision products compute in, around all of those (precision.ts).
  */
-export function wrapWebgpuKernel(kernelName: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc): void {
+export function wrapWebgpuKernel(kernelName: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc, layer: 'route' | 'precision' = 'route'): void {
   const original = tf.getKernel(kernelName, 'webgpu')
-  if (!original || wrapped.has(kernelName)) return
-  wrapped.add(kernelName)
+  if (!original || wrapped.has(`${layer}:${kernelName}`)) return
+  wrapped.add(`${layer}:${kernelName}`)
   tf.unregisterKernel(kernelName, 'webgpu')
   tf.registerKernel({...original, kernelFunc: wrap(original.kernelFunc)})
 }

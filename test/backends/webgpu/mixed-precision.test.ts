@@ -1,0 +1,189 @@
+/**
+ * engine.precision mixed16 on WebGPU (src/backends/webgpu/precision.ts): the float16 rounding is
+ * PyTorch's `x.half().float()` bit for bit (test/fixtures/torch/half.json, bench/torch/half_fixture.py);
+ * every product and convolution — forward and both gradients, the project's kernels and tfjs's —
+ * computes on float16 operands and gives float16 results, within one float16 step of the float32
+ * products of the rounded operands (the sums run in another order); fp32 stays as it was; a device
+ * without shader-f16 is refused, as is a backend that computes in float32 only; and a model trains
+ * with the loss scaled, skipping a step whose gradients overflow. Needs a WebGPU adapter with
+ * shader-f16 (lavapipe has it; MIXTURE_WEBGPU_ALLOW_SOFTWARE=1).
+ */
+import {after, describe} from 'node:test'
+import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {tf} from '../../../src/engine/tf.js'
+import '../../../src/backends/cpu/index.js'
+import {selectBackend} from '../../../src/engine/backend.js'
+import {UsageError} from '../../../src/errors.js'
+import {Trainer} from '../../../src/engine/trainer.js'
+import {buildModel} from '../../../src/model/build.js'
+import {setWebgpuAdapter, webgpuAdapterInfo} from '../../../src/backends/webgpu/adapter.js'
+import {halfRound} from '../../../src/backends/webgpu/programs/half-round.js'
+import {productPrecision, setProductPrecision} from '../../../src/backends/webgpu/precision.js'
+import type {WebgpuBackendInternals} from '../../../src/backends/webgpu/runner.js'
+import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
+import {stridedMatMul, stridedMatMulComposite} from '../../../src/ops/strided-matmul.js'
+import {mixture, REPO, resolveObject, tempDir, values, writeSpec, TINY_CNN_SPEC} from '../../helpers.js'
+import {webgpuUnavailable} from '../paper-rows.js'
+import {needing} from '../../require.js'
+
+const {it} = needing('webgpu', await webgpuUnavailable('webgpu mixed-precision tests'))
+
+/** Round to the nearest float16, ties to even, by arithmetic on doubles (another way than the shader's bit arithmetic). */
+function toHalf(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x
+  const a = Math.abs(x)
+  if (a >= 65520) return Math.sign(x) * Infinity
+  let e = Math.max(Math.floor(Math.log2(a)), -14)
+  while (e > -14 && 2 ** e > a) e--
+  while (2 ** (e + 1) <= a) e++
+  const step = 2 ** (e - 10)
+  const q = a / step
+  let r = Math.floor(q)
+  if (q - r > 0.5 || (q - r === 0.5 && r % 2 === 1)) r++
+  return Math.sign(x) * r * step
+}
+
+const bits = (u: number[]) => new Float32Array(new Uint32Array(u).buffer)
+
+/** `f` on webgpu in `precision` (the tests move between it and cpu, the reference). */
+async function onWebgpu<T>(precision: 'fp32' | 'mixed16', f: () => T | Promise<T>): Promise<T> {
+  await selectBackend('webgpu', {precision})
+  await tf.setBackend('webgpu')
+  try {
+    return await f()
+  } finally {
+    await selectBackend('webgpu', {precision: 'fp32'})
+  }
+}
+
+/**
+ * The largest |a − b| beyond one float16 step of b, over the largest |b|: 0 where every element is
+ * b or a float16 neighbour of it; small where sums in another order moved a result near zero.
+ */
+function beyondHalfStep(a: Float32Array, b: Float32Array): number {
+  let worst = 0
+  let scale = 0
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.max(Math.floor(Math.log2(Math.abs(b[i]) || 2 ** -24)), -14)
+    worst = Math.max(worst, Math.abs(a[i] - b[i]) - 2 ** (e - 10))
+    scale = Math.max(scale, Math.abs(b[i]))
+  }
+  return worst / scale
+}
+
+describe('webgpu: mixed16', () => {
+  it("rounds to float16 as PyTorch's x.half().float() does, bit for bit", async () => {
+    const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', 'half.json'), 'utf8')) as {x: number[]; half: number[]}
+    const x = bits(fixture.x)
+    const torch = bits(fixture.half)
+    // The test's own rounding first: the products below are checked with it.
+    x.forEach((v, i) => assert.ok(Object.is(Math.fround(toHalf(v)), torch[i]) || (Number.isNaN(v) && Number.isNaN(torch[i])), `toHalf(${v}) = ${toHalf(v)}, torch ${torch[i]}`))
+    const ours = await onWebgpu('mixed16', async () => {
+      const backend = tf.backend() as unknown as WebgpuBackendInternals
+      const input = tf.tensor1d(x)
+      const info = halfRound(backend, input)
+      const out = tf.engine().makeTensorFromTensorInfo(info)
+      const data = (await out.data()) as Float32Array
+      tf.dispose([input, out])
+      return data
+    })
+    const mismatch = Array.from(x).findIndex((v, i) => !(Object.is(ours[i], torch[i]) || (Number.isNaN(ours[i]) && Number.isNaN(torch[i]))))
+    assert.equal(mismatch, -1, mismatch >= 0 ? `x = ${x[mismatch]}: ours ${ours[mismatch]}, torch ${torch[mismatch]}` : '')
+  })
+
+  it('computes every product and convolution on float16 operands with float16 results; fp32 unchanged', async () => {
+    type Operand = {data: Float32Array; shape: number[]}
+    const operand = (shape: number[], seed: number, scale = 1): Operand => ({data: values(shape.reduce((p, q) => p * q, 1), seed).map((v) => Math.fround(v * scale)), shape})
+    // 2^24 multiply-adds and more: the project's 128×128-tile kernel (on any number of workgroups: the switch below).
+    const [a, b] = [operand([512, 256], 1), operand([256, 128], 2)]
+    const small = [operand([6, 10], 3), operand([10, 7], 4)]
+    const [x, w] = [operand([4, 16, 16, 64], 5), operand([3, 3, 64, 64], 6, 0.1)]
+    const [q, k] = [operand([2, 8, 16], 7), operand([2, 8, 16], 8)]
+    // What each case must have run on webgpu (a program name), where it matters which.
+    const cases: [string, (...t: tf.Tensor[]) => tf.Tensor, Operand[], string?][] = [
+      ['matMul (the project kernel)', (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D), [a, b], 'MixtureMatMul'],
+      ['matMul (tfjs)', (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D), small],
+      ['conv2d', (p, r) => tf.conv2d(p as tf.Tensor4D, r as tf.Tensor4D, 1, 'same'), [x, w], 'MixtureConv2D'],
+      ['conv2d filter gradient', (p, r) => tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(p as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'))))(r), [x, w], 'MixtureConv2DFilter'],
+      ['conv2d input gradient', (p, r) => tf.grad((i: tf.Tensor) => tf.sum(tf.conv2d(i as tf.Tensor4D, r as tf.Tensor4D, 1, 'same')))(p), [x, w]],
+      ['attention scores (strided product)', (p, r) => (tf.getBackend() === 'webgpu' ? stridedMatMul : stridedMatMulComposite)(p, r, {I: 8, J: 8, K: 16, batch: 2, heads: 1, alpha: 0.25, outShape: [2, 8, 8], aView: [0, 128, 0, 16, 1], bView: [0, 128, 0, 1, 16], cView: [64, 0, 8, 1]}), [q, k]],
+    ]
+    /** `op` on the operands (rounded to float16 first with `round`), its result read back. */
+    const run = async (op: (...t: tf.Tensor[]) => tf.Tensor, operands: Operand[], round = false): Promise<Float32Array> => {
+      const inputs = operands.map((o) => tf.tensor(round ? o.data.map(toHalf) : o.data, o.shape))
+      const out = op(...inputs)
+      const data = (await out.data()) as Float32Array
+      tf.dispose([...inputs, out])
+      return data
+    }
+    const saved = process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS
+    process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS = '1'
+    after(() => {
+      if (saved === undefined) delete process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS
+      else process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS = saved
+    })
+    for (const [what, op, operands, program] of cases) {
+      await tf.setBackend('cpu')
+      const fp32 = await run(op, operands)
+      // The reference: float32 products of the rounded operands, rounded. A gradient also rounds
+      // the forward result and the incoming gradient, which the cpu reference does not: looser.
+      const reference = (await run(op, operands, true)).map(toHalf)
+      const gpu32 = await onWebgpu('fp32', () => run(op, operands))
+      const {result: gpu16, count} = await onWebgpu('mixed16', () => countDispatches(() => run(op, operands)))
+      const programs = count.byProgram.map(([name]) => name)
+      assert.ok(programs.includes('MixtureHalfRound'), `${what}: nothing was rounded (${programs.join(', ')})`)
+      if (program) assert.ok(programs.some((name) => name.startsWith(program)), `${what}: ${program} did not run (${programs.join(', ')})`)
+      assert.ok(gpu16.every((v) => Object.is(Math.fround(toHalf(v)), v)), `${what}: a result is not a float16 value`)
+      const off = beyondHalfStep(gpu16, reference)
+      assert.ok(off <= (what.includes('gradient') ? 2 ** -8 : 2 ** -16), `${what}: ${off} (of the largest result) beyond a float16 step from the rounded operands' product`)
+      assert.ok(gpu16.some((v, i) => v !== gpu32[i]), `${what}: mixed16 gave the float32 result`)
+      const drift = Math.max(...Array.from(gpu32, (v, i) => Math.abs(v - fp32[i]))) / Math.max(...Array.from(fp32, Math.abs))
+      assert.ok(drift < 1e-5, `${what}: fp32 on webgpu is ${drift} (of the largest result) from the cpu's float32 result`)
+    }
+  })
+
+  it('refuses a device without shader-f16, and a backend that computes in float32 only', async () => {
+    await selectBackend('webgpu')
+    const info = webgpuAdapterInfo()!
+    setWebgpuAdapter({...info, shaderF16: false})
+    try {
+      assert.throws(() => setProductPrecision('mixed16'), (e: Error) => e instanceof UsageError && /shader-f16/.test(e.message))
+      assert.equal(productPrecision(), 'fp32')
+    } finally {
+      setWebgpuAdapter(info)
+    }
+    await assert.rejects(selectBackend('cpu', {precision: 'mixed16'}), (e: Error) => e instanceof UsageError && /computes in float32 only/.test(e.message))
+    const dir = tempDir()
+    const r = mixture(['run', writeSpec({...TINY_CNN_SPEC, engine: {backend: 'cpu', precision: 'mixed16'}}, dir), '--set', `output.dir=${join(dir, 'out')}`])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /engine\.precision: mixed16 needs the webgpu backend on an adapter with shader-f16; the cpu backend computes in float32 only/)
+  })
+
+  it('trains with the loss scaled, skipping a step whose gradients overflow', async () => {
+    await onWebgpu('mixed16', async () => {
+      const spec = resolveObject({name: 'mp', seed: 2, data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 8, test: 8, classes: 3}}, model: {type: 'mixture', components: [{type: 'cnn', channels: [8, 3]}, {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32}], adapter: {type: 'token_image'}}})
+      const built = buildModel(spec)
+      const trainer = new Trainer(built.model, {lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0}, {lossScale: {init: 65536, growth_factor: 2, backoff_factor: 0.5, growth_interval: 2}})
+      const y = tf.tensor1d([0, 1, 2, 1], 'int32')
+      const x = tf.tensor4d(values(4 * 8 * 8 * 3, 9), [4, 8, 8, 3])
+      const huge = tf.mul(x, 1e30) as tf.Tensor4D
+      const weights = () => Promise.all(built.model.trainableWeights.map(async (w) => (await w.read().data()) as Float32Array))
+      const before = await weights()
+      await trainer.trainStep(huge, y)
+      const skipped = await weights()
+      built.model.trainableWeights.forEach((w, i) => assert.deepEqual(skipped[i], before[i], `${w.originalName} changed in a skipped step`))
+      for (let i = 0; i < 4; i++) await trainer.trainStep(x, y)
+      assert.deepEqual(trainer.optimizerState().lossScaler, {scale: 131072, growth_tracker: 0, skipped_steps: 1})
+      const m = await trainer.readMetrics()
+      const after = await weights()
+      assert.ok(after.some((w, i) => w.some((v, j) => v !== before[i][j])), 'the clean steps changed no weight')
+      assert.equal(m.examples, 16, 'the skipped step is left out of the metric sums')
+      assert.ok(Number.isFinite(m.loss))
+      tf.dispose([x, y, huge])
+      trainer.dispose()
+      built.model.dispose()
+    })
+  })
+})
