@@ -5,8 +5,8 @@
  * computes on float16 operands and gives float16 results, within one float16 step of the float32
  * products of the rounded operands (the sums run in another order); fp32 stays as it was; a device
  * without shader-f16 is refused, as is a backend that computes in float32 only; and a model trains
- * with the loss scaled, skipping a step whose gradients overflow. Needs a WebGPU adapter with
- * shader-f16 (lavapipe has it; MIXTURE_WEBGPU_ALLOW_SOFTWARE=1).
+ * with the loss scaled, skipping a step whose gradients overflow; an interrupted run resumes to the
+ * uninterrupted numbers and loss scale. Needs a WebGPU adapter with shader-f16 (lavapipe has it; MIXTURE_WEBGPU_ALLOW_SOFTWARE=1).
  */
 import {after, describe} from 'node:test'
 import assert from 'node:assert/strict'
@@ -25,6 +25,9 @@ import type {WebgpuBackendInternals} from '../../../src/backends/webgpu/runner.j
 import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
 import {stridedMatMul, stridedMatMulComposite} from '../../../src/ops/strided-matmul.js'
 import {mixture, REPO, resolveObject, tempDir, values, writeSpec, TINY_CNN_SPEC} from '../../helpers.js'
+import {runExperiment, type RunSummary} from '../../../src/run/experiment.js'
+import {readCheckpoint} from '../../../src/run/checkpoint.js'
+import {interrupted} from '../../run/helpers.js'
 import {webgpuUnavailable} from '../paper-rows.js'
 import {needing} from '../../require.js'
 
@@ -185,5 +188,37 @@ describe('webgpu: mixed16', () => {
       trainer.dispose()
       built.model.dispose()
     })
+  })
+
+  it('an interrupted mixed16 run resumes to exactly the uninterrupted numbers, checkpoint and loss scale', async () => {
+    const dir = tempDir()
+    // A scale of 2^20 overflows float16 in the first backward passes, and grows back every 3 clean steps: steps are skipped.
+    const file = writeSpec(
+      {
+        name: 'mp-resume',
+        seed: 4,
+        data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 96, test: 32, classes: 3}},
+        model: {type: 'mixture', components: [{type: 'cnn', channels: [8, 3]}, {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32}], adapter: {type: 'token_image'}},
+        train: {epochs: 4, batch_size: 16, metrics_every: 2},
+        engine: {backend: 'webgpu', precision: 'mixed16', loss_scale: {init: 1048576, growth_interval: 3}, webgpu: {tune: false}},
+      },
+      dir,
+    )
+    const lines: string[] = []
+    const full = (await runExperiment({spec: file, outDir: join(dir, 'full'), log: (m) => lines.push(m)})) as RunSummary
+    assert.equal(full.status, 'completed')
+    assert.equal(full.precision, 'mixed16')
+    assert.ok(lines.some((l) => l.startsWith('precision: mixed16')), 'the run does not say its precision')
+    const scaler = readCheckpoint(join(full.run_dir, 'last.ckpt')).meta.loss_scaler!
+    assert.ok(scaler.skipped_steps > 0, 'no step was skipped: the test does not exercise the scaler')
+    assert.ok(lines.some((l) => l.startsWith(`loss scale after epoch 4: ${scaler.scale}; ${scaler.skipped_steps} step(s) skipped`)), lines.join('\n'))
+    const runDir = await interrupted(file, join(dir, 'cut'), /^epoch 2\/4/)
+    const resumed = (await runExperiment({resume: runDir, log: () => {}})) as RunSummary
+    assert.equal(resumed.status, 'completed')
+    const rows = (d: string) => readFileSync(join(d, 'metrics.csv'), 'utf8').trim().split('\n').map((r) => r.split(',').slice(0, 5).join(','))
+    assert.deepEqual(rows(runDir), rows(full.run_dir), 'every epoch, digit for digit')
+    const [a, b] = [readCheckpoint(join(runDir, 'last.ckpt')), readCheckpoint(join(full.run_dir, 'last.ckpt'))]
+    assert.deepEqual(a.meta.loss_scaler, b.meta.loss_scaler)
+    for (const [name, values] of b.weights) assert.deepEqual(a.weights.get(name), values, name)
   })
 })
