@@ -7,10 +7,11 @@
  * sorted by the paper's order of model labels (see paper.ts), then by dataset and name.
  */
 import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
-import {basename, dirname, join, resolve} from 'node:path'
+import {basename, dirname, join, resolve, sep} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
 import {liveStatus} from '../run/status.js'
+import {SET_ASIDE} from '../run/folders.js'
 import {metricsCsvRows, type EpochMetrics} from '../run/metrics-file.js'
 import {displayPath} from '../fs/display-path.js'
 import {findPaperRow} from './paper.js'
@@ -351,6 +352,13 @@ export function collectRuns(paths: string[]): Collected {
     const stray: RunRecord[] = []
     for (const dir of found.runs) {
       if (seen.has(dir)) continue
+      // A folder a sweep set aside (a point trained anew: `<point>.old-<stamp>`) would count as a
+      // second run of that point; it is read only when asked for by its own path.
+      const sweep = dir !== path && SET_ASIDE.test(basename(dir)) ? found.sweeps.find((s) => dir.startsWith(`${s}${sep}`)) : undefined
+      if (sweep) {
+        warnings.push(`Leaving out ${displayPath(dir)}: it is inside the sweep ${displayPath(sweep)} but not one of its points (a folder the sweep set aside). Pass the folder itself to include it.`)
+        continue
+      }
       seen.add(dir)
       const run = readRun(dir, warnings)
       if (run) stray.push(run)

@@ -1,9 +1,9 @@
 /**
- * Creating run folders without races, and tidying one before it is continued. A folder is made
+ * Creating run folders without races, naming one set aside, and tidying one before it is continued. A folder is made
  * with a plain `mkdir` of its final name (which fails if the name exists, however close two
  * processes come), taking the next free suffix `-2`, `-3`, … when it does.
  */
-import {mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 /** The lock a process holds while it trains in a run folder. */
@@ -13,6 +13,17 @@ export const RUN_LOCK = 'run.lock'
 export function stamp(date = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0')
   return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`
+}
+
+/** The name of a folder set aside (`<folder>.old-<UTC stamp>[-n]`): a sweep point trained anew keeps its earlier folder so. */
+export const SET_ASIDE = /\.old-\d{8}T\d{6}(-\d+)?$/
+
+/** A free name to set `dir` aside under (two set-asides within a second take `-2`, `-3`, …); matches SET_ASIDE. */
+export function setAsideName(dir: string): string {
+  const utc = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')
+  let aside = `${dir}.old-${utc}`
+  for (let n = 2; existsSync(aside); n++) aside = `${dir}.old-${utc}-${n}`
+  return aside
 }
 
 /** Create `base` (or `base-2`, `base-3`, … if taken) and return the name made; parents are created as needed. */

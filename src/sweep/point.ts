@@ -11,19 +11,9 @@ import {resolveSpec} from '../config/resolve.js'
 import {configHash, runExperiment, type RunOptions, type RunSummary} from '../run/experiment.js'
 import {describeOwner} from '../run/owner.js'
 import {LAST_CKPT} from '../run/resume.js'
+import {setAsideName} from '../run/folders.js'
 import {LAUNCHER_FILES, readSummary, requireIndex, type SweepIndex, type SweepPointRecord} from './records.js'
 import {liveStatus} from '../run/status.js'
-
-function stamp(): string {
-  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')
-}
-
-/** A free `<runDir>.old-<stamp>[-n]` name (two set-asides of one point within a second share a stamp). */
-function asideName(runDir: string): string {
-  let aside = `${runDir}.old-${stamp()}`
-  for (let n = 2; existsSync(aside); n++) aside = `${runDir}.old-${stamp()}-${n}`
-  return aside
-}
 
 export type PointAction = {action: 'skip'; summary: Record<string, unknown>} | {action: 'resume'} | {action: 'fresh'}
 
@@ -40,7 +30,7 @@ export function preparePoint(dir: string, record: SweepPointRecord, before: Swee
   if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
   const canResume = Boolean(prior && sameConfig && existsSync(join(runDir, LAST_CKPT)))
   if (existsSync(runDir) && !canResume && !holdsOnlyLauncherFiles(runDir)) {
-    const aside = asideName(runDir)
+    const aside = setAsideName(runDir)
     renameSync(runDir, aside)
     log(`${at}: earlier folder ${sameConfig ? 'had no checkpoint' : 'has a different configuration'}; kept as ${relative(dir, aside)}`)
   }
@@ -108,7 +98,7 @@ export async function runSweepPoint(opts: PointTaskOptions): Promise<RunSummary>
     return (await runExperiment({...runOpts, log, resume: runDir})) as RunSummary
   }
   if (!holdsOnlyLauncherFiles(runDir)) {
-    const aside = asideName(runDir)
+    const aside = setAsideName(runDir)
     mkdirSync(aside)
     for (const f of readdirSync(runDir)) if (!(LAUNCHER_FILES as readonly string[]).includes(f)) renameSync(join(runDir, f), join(aside, f))
     log(`point ${record.key}: the earlier run there had no checkpoint; its files are kept in ${relative(dir, aside)}`)

@@ -82,6 +82,18 @@ describe('collectRuns', () => {
     assert.match(warnings[0], /Skipping .*bad: summary\.json cannot be read/)
   })
 
+  it("leaves out a run folder a sweep set aside (not among its index's points), saying so; alone it is read", (t) => {
+    const dir = tempDir(t)
+    const sweep = join(dir, 'sweep')
+    writeRun(join(sweep, 'seed-0'), {name: 'seed-0', label: 'M', seed: 0, test: [0.5]})
+    const aside = writeRun(join(sweep, 'seed-0.old-20261206T050000'), {name: 'seed-0', label: 'M', seed: 0, test: [0.9]})
+    writeIndex(sweep, {name: 'sweep', points: [{key: 'seed=0', label: 'M', run_dir: 'seed-0', status: 'completed', grid: {seed: 0}}]})
+    const {runs, warnings} = collectRuns([dir])
+    assert.deepEqual(runs.map((r) => r.bestTestAccuracy), [0.5], 'the set-aside run counted as a second run of the point')
+    assert.ok(warnings.some((w) => /seed-0\.old-20261206T050000: it is inside the sweep .*sweep but not one of its points/.test(w)), warnings.join('\n'))
+    assert.deepEqual(collectRuns([aside]).runs.map((r) => r.bestTestAccuracy), [0.9])
+  })
+
   it('reads a sweep index whose points are searched only once', (t) => {
     const dir = tempDir(t)
     writeRun(join(dir, 'runs', 'z'), {name: 'z', label: 'Z', test: [0.5]})
