@@ -163,9 +163,9 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
   }
   const skipped: {name: string; reason: string}[] = []
   let candidates = requested === 'auto' ? PROBES : PROBES.filter((p) => p.name === requested)
+  const fp32Only = [...new Set(candidates.filter((c) => !c.setPrecision).map((c) => c.name))]
   if (precision !== 'fp32') {
     // Backends that compute in float32 only are not tried: a run never falls back to fp32.
-    for (const p of candidates.filter((c) => !c.setPrecision)) if (requested === 'auto') skipped.push({name: p.name, reason: 'it computes in float32 only'})
     candidates = candidates.filter((c) => c.setPrecision)
     if (candidates.length === 0) throw new UsageError(mixed16Refusal(requested))
   }
@@ -177,6 +177,9 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
       await tf.ready()
       await setPrecision(probe, probe.name, precision)
       const device = await probe.device?.()
+      // The faster backends passed over for the precision (auto's order), as those that failed.
+      const faster = new Set(PROBES.slice(0, PROBES.indexOf(probe)).map((p) => p.name))
+      if (precision !== 'fp32' && requested === 'auto') skipped.push(...fp32Only.filter((name) => faster.has(name)).map((name) => ({name, reason: `it computes in float32 only, not ${precision}`})))
       active = {name: tf.getBackend(), requested, detail, skipped, ...(device ? {device} : {})}
       return active
     } catch (error) {
@@ -187,7 +190,9 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
     }
   }
   const why = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')
-  if (precision !== 'fp32') throw new UsageError(`engine.precision: ${precision} cannot run here: no backend that computes in it is available (${why}). Use engine.precision: fp32 on this machine`)
+  if (precision !== 'fp32') {
+    throw new UsageError(`engine.precision: ${precision} cannot run here: ${why}; ${fp32Only.length > 0 ? `${fp32Only.join(', ')} compute in float32 only` : 'no other backend was asked for'}. Use engine.precision: fp32 on this machine`)
+  }
   throw new Error(`backend "${requested}" is not available here (${why}). Use --backend auto to pick the fastest working one.`)
 }
 
