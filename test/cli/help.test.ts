@@ -92,11 +92,14 @@ test('help shows every paragraph of a command’s description, and its summary o
   assert.ok(paragraphs > 20, `${paragraphs} paragraphs checked`)
 })
 
-test('a mistyped command is named and exits 127 (on a terminal it offers the closest command)', () => {
+test('a mistyped command is named with the nearest one and exits 127 (on a terminal the plugin offers to run it)', () => {
+  const flat = (text: string) => text.replace(/\s*›\s*/g, ' ').replace(/\s+/g, ' ')
   const r = mixture(['tabel'])
   assert.equal(r.code, 127)
-  assert.match(r.stderr, /tabel is not a mixture command/)
-  assert.match(r.stderr, /Run mixture help for a list of available commands/)
+  assert.match(flat(r.stderr), /tabel is not a mixture command\. Did you mean `mixture table`\? Run `mixture help` for a list of the commands/)
+  const topic = mixture(['data', 'fetc'])
+  assert.equal(topic.code, 127)
+  assert.match(flat(topic.stderr), /data fetc is not a mixture command\. Did you mean `mixture data fetch`\?/)
 })
 
 test('schema takes --json and prints the committed document either way', () => {
