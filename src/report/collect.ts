@@ -203,6 +203,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     evalMinutes: pick('evalMinutes', 'eval_minutes'),
     params: num(summary.params),
     backend: str(summary.backend),
+    ...(str(summary.precision) && summary.precision !== 'fp32' ? {precision: str(summary.precision)!} : {}),
     seed: num(summary.seed) ?? num(config.seed),
     started,
     finished,

@@ -1,7 +1,7 @@
 /**
  * Runs of one model form one table row. A model is a dataset and a label, the label's seed axis
  * left out (and the rule its best epoch was chosen by, selection.ts: runs with and without a
- * validation split are separate rows): a seed sweep labels its points `Model [seed=1]`, `Model [seed=2]`, and those, like
+ * validation split are separate rows; and the precision: a mixed16 run's row says `[mixed16]`): a seed sweep labels its points `Model [seed=1]`, `Model [seed=2]`, and those, like
  * separate `mixture run --seed N` runs of one spec, are one group, reported as mean ± std over
  * seeds.
  *
@@ -64,6 +64,12 @@ export function seedlessLabel(label: string, seed: number | null): string {
   return rest.length > 0 ? `${match[1]} [${rest.join(', ')}]` : match[1]
 }
 
+/** A row's label with the precision its runs computed in, where it is not fp32 and the label does not say it already (a sweep axis). */
+export function withPrecision(label: string, precision: string | undefined): string {
+  if (!precision || precision === 'fp32' || label.includes(`precision=${precision}`)) return label
+  return `${label} [${precision}]`
+}
+
 function describe(run: RunRecord): string {
   const where = run.dir ? displayPath(run.dir) : `sweep point ${run.sweep?.key ?? run.name}`
   const epochs = run.epochs === null ? '' : `, ${run.epochsCompleted}/${run.epochs} epochs`
@@ -92,13 +98,14 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
     runs: members,
     counted: countedOf(members),
   })
-  if (perSeed) return {groups: runs.map((run) => group(seedlessLabel(run.label, run.seed), [run])), warnings: []}
+  if (perSeed) return {groups: runs.map((run) => group(withPrecision(seedlessLabel(run.label, run.seed), run.precision), [run])), warnings: []}
 
   const byModel = new Map<string, {label: string; runs: RunRecord[]}>()
   for (const run of runs) {
-    const label = seedlessLabel(run.label, run.seed)
-    // Runs that chose their best epoch by different rules are not samples of one number: separate rows.
-    const key = `${datasetKey(run.dataset)}\u0000${labelKey(label)}\u0000${run.selection}`
+    const label = withPrecision(seedlessLabel(run.label, run.seed), run.precision)
+    // Runs that chose their best epoch by different rules, or computed in different precisions, are
+    // not samples of one number: separate rows.
+    const key = `${datasetKey(run.dataset)}\u0000${labelKey(label)}\u0000${run.selection}\u0000${run.precision ?? 'fp32'}`
     const entry = byModel.get(key)
     if (entry) entry.runs.push(run)
     else byModel.set(key, {label, runs: [run]})

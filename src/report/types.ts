@@ -47,6 +47,8 @@ export interface RunRecord {
   evalMinutes: number | null
   params: number | null
   backend: string | null
+  /** engine.precision where it is not fp32 (summary.json's `precision`; mixed16). */
+  precision?: string
   seed: number | null
   started: string | null
   finished: string | null

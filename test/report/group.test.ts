@@ -6,7 +6,7 @@ import {runExperiment} from '../../src/run/experiment.js'
 import {runSweep} from '../../src/sweep/run.js'
 import {runSeeds} from '../../src/run/seeds.js'
 import {collectRuns} from '../../src/report/collect.js'
-import {groupRuns, seedlessLabel, statOf} from '../../src/report/group.js'
+import {groupRuns, seedlessLabel, statOf, withPrecision} from '../../src/report/group.js'
 import {makeTable} from '../../src/report/index.js'
 import {renderCsv, renderExtendedCsv, renderMarkdown, toTableRows} from '../../src/report/table.js'
 import {tableCaption} from '../../src/report/selection.js'
@@ -23,6 +23,24 @@ describe('seed groups', () => {
     assert.equal(seedlessLabel('M [seed=2]', 3), 'M [seed=2]', 'only the run’s own seed')
     assert.equal(seedlessLabel('M [seed=2]', null), 'M [seed=2]')
     assert.equal(seedlessLabel('Perceiver (32 × 32 latents)', 1), 'Perceiver (32 × 32 latents)')
+  })
+
+  it('keeps runs of another precision in a row of their own, its label saying which', (t) => {
+    const dir = tempDir(t)
+    for (const seed of [0, 1]) {
+      writeRun(join(dir, `fp32-${seed}`), {name: `m-${seed}`, label: 'M', seed, test: [0.8 + seed / 100]})
+      writeRun(join(dir, `mixed16-${seed}`), {name: `m16-${seed}`, label: 'M', seed, test: [0.7 + seed / 100], summary: {precision: 'mixed16'}})
+    }
+    const {groups, warnings} = groupRuns(collectRuns([dir]).runs)
+    assert.deepEqual(
+      groups.map((g) => [g.label, g.counted.map((r) => r.bestTestAccuracy)]),
+      [
+        ['M', [0.8, 0.81]],
+        ['M [mixed16]', [0.7, 0.71]],
+      ],
+    )
+    assert.deepEqual(warnings, [], 'runs of one seed in two precisions are not repeats')
+    assert.equal(withPrecision('M [engine.precision=mixed16]', 'mixed16'), 'M [engine.precision=mixed16]', 'a sweep axis already says it')
   })
 
   it('computes the mean and the sample standard deviation', () => {
