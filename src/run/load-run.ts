@@ -165,7 +165,7 @@ async function evaluationPrecision(spec: ResolvedSpec, backend: BackendChoice, l
   } catch (error) {
     if (!(error instanceof UsageError) || precision === 'fp32') throw error
     await selectBackend(requestedBackend(backend.name), {precision: 'fp32'})
-    log(`note: the run trained in ${precision}, which the ${backend.name} backend cannot compute in; its products run in float32 here, so the numbers differ from training's in the last digits`)
+    log(`note: the run trained in ${precision}, which the ${backend.name} backend cannot compute in; its products run in float32 here, so the numbers differ from training's`)
   }
 }
 
