@@ -280,10 +280,11 @@ if [[ "${MODE:-bench}" == precision ]]; then
   exit 0
 fi
 
-# 2c. The WebGPU tests (kernels and one training step of every paper structure against cpu) ------
+# 2c. The WebGPU tests (kernels, one training step of every paper structure against cpu, mixed16 numerics) -
 if [[ "${RUN_TESTS:-1}" == 1 && -f dist/test/backends/webgpu/kernels.test.js ]]; then
   log "WebGPU tests"
-  timeout 200 node --test dist/test/backends/webgpu/kernels.test.js dist/test/backends/webgpu/models.test.js dist/test/backends/webgpu/graph.test.js dist/test/backends/webgpu/tune.test.js > "$OUT/webgpu-tests.log" 2>&1
+  timeout 200 node --test dist/test/backends/webgpu/kernels.test.js dist/test/backends/webgpu/models.test.js dist/test/backends/webgpu/graph.test.js dist/test/backends/webgpu/tune.test.js \
+    dist/test/backends/webgpu/mixed-precision.test.js > "$OUT/webgpu-tests.log" 2>&1
   log "WebGPU tests exit $? ($(grep -E '^# (pass|fail|skipped) ' "$OUT/webgpu-tests.log" | tr '\n' ' '))"
 fi
 
