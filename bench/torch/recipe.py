@@ -38,9 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # keep bench/torch free of __pycache__
 import models as M  # noqa: E402
-from fixture_file import write_or_check  # noqa: E402
+from fixture_file import ROOT, write_or_check  # noqa: E402
 
-ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'torch', 'recipe.json')
 FORMAT = 'mixture-models/torch-recipe@1'
 STEPS = 25

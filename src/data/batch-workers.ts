@@ -274,7 +274,8 @@ function sameEpoch(a: EpochBatchOptions, b: EpochBatchOptions): boolean {
  */
 export function epochBatches(split: Split, opts: EpochBatchOptions, workers?: BatchWorkers): AsyncIterator<Batch> {
   // (`epochBatchesAhead` below starts an epoch early; `take` continues it.)
-  if (workers && !stayOnTrainingThread(batchPipeline(split, opts.augment))) return workers.take(split, opts)
+  const makers = workersFor(split, opts, workers)
+  if (makers) return makers.take(split, opts)
   return (async function* () {
     let b = 0
     for (const batch of batches(split, opts)) {
@@ -286,5 +287,10 @@ export function epochBatches(split: Split, opts: EpochBatchOptions, workers?: Ba
 
 /** Start the epoch `opts` describes on `workers` now (`BatchWorkers.ahead`), where they would make its batches; else nothing. */
 export function epochBatchesAhead(split: Split, opts: EpochBatchOptions, workers?: BatchWorkers): void {
-  if (workers && !stayOnTrainingThread(batchPipeline(split, opts.augment))) workers.ahead(split, opts)
+  workersFor(split, opts, workers)?.ahead(split, opts)
+}
+
+/** `workers`, where they can make the batches `opts` describes (none of their transforms stays on the training thread). */
+function workersFor(split: Split, opts: EpochBatchOptions, workers?: BatchWorkers): BatchWorkers | undefined {
+  return workers && !stayOnTrainingThread(batchPipeline(split, opts.augment)) ? workers : undefined
 }

@@ -140,17 +140,30 @@ export class Trainer {
     return tuner.tune()
   }
 
-  private computeStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext): void {
-    const {value, grads, correct} = tf.tidy(() => {
+  /**
+   * Forward in training mode, the loss, the correct count, and the gradients of every trainable
+   * weight: of the loss, or of the loss × the scale where `scaler` is given (the loss returned is the
+   * unscaled one either way).
+   */
+  private lossAndGradients(x: tf.Tensor4D, y: tf.Tensor1D, scaler?: LossScaler): {value: tf.Scalar; grads: tf.Tensor[]; correct: tf.Scalar} {
+    return tf.tidy(() => {
       let correct: tf.Scalar | undefined
+      let unscaled: tf.Scalar | undefined
       const {value, grads} = tf.variableGrads(() => {
         const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
         const out = crossEntropy(logits, y, this.options.labelSmoothing)
         correct = out.correct
-        return out.loss
+        if (!scaler) return out.loss
+        // The unscaled loss is what the metrics sum; kept past the gradient's scope, like `correct`.
+        unscaled = tf.keep(out.loss)
+        return scaler.scaleLoss(out.loss)
       }, this.vars)
-      return {value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
+      return {value: unscaled ?? value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
     })
+  }
+
+  private computeStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext): void {
+    const {value, grads, correct} = this.lossAndGradients(x, y)
     let update = grads
     try {
       if (this.options.maxGradNorm !== undefined) update = clipGradNorm(grads, this.options.maxGradNorm)
@@ -167,19 +180,7 @@ export class Trainer {
    * host from the gradients of this very step.
    */
   private async computeScaledStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext, scaler: LossScaler): Promise<void> {
-    const {value, grads, correct} = tf.tidy(() => {
-      let loss: tf.Scalar | undefined
-      let correct: tf.Scalar | undefined
-      const {grads} = tf.variableGrads(() => {
-        const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
-        const out = crossEntropy(logits, y, this.options.labelSmoothing)
-        // The unscaled loss is what the metrics sum; kept past the gradient's scope, like `correct`.
-        loss = tf.keep(out.loss)
-        correct = out.correct
-        return scaler.scaleLoss(out.loss)
-      }, this.vars)
-      return {value: loss!, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
-    })
+    const {value, grads, correct} = this.lossAndGradients(x, y, scaler)
     const {grads: unscaled, nonFinite} = scaler.unscale(grads)
     tf.dispose(grads)
     let update = unscaled

@@ -117,8 +117,8 @@ export const OPTIMIZER_NAMES: Record<OptimizerType, string> = {adam: 'Adam', ada
 
 export async function saveCheckpoint(file: string, kind: CheckpointKind, model: LayersModel, trainer: Trainer, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
   const groups: [TensorGroup, {name: string; tensor: tf.Tensor}[]][] = [['weight', model.weights.map((w) => ({name: w.originalName, tensor: w.read()}))]]
-  if (kind === 'last') {
-    const state = trainer.optimizerState()
+  const state = kind === 'last' ? trainer.optimizerState() : undefined
+  if (state) {
     const tensors = {adam_m: state.m, adam_v: state.v, momentum: state.momentum}
     for (const group of STATE_GROUPS[state.type]) groups.push([group, tensors[group].map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
   }
@@ -133,7 +133,6 @@ export async function saveCheckpoint(file: string, kind: CheckpointKind, model: 
       offset += values.byteLength
     }
   }
-  const state = kind === 'last' ? trainer.optimizerState() : undefined
   const training = state ? {optimizer: state.type, ...(state.lossScaler ? {loss_scaler: state.lossScaler} : {})} : {}
   const header: CheckpointHeader = {format: 2, kind, meta: {...meta, ...training, saved: new Date().toISOString()}, tensors, data_bytes: offset}
   writeFileAtomic(file, encodeCheckpoint(header, chunks))

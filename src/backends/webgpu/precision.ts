@@ -26,7 +26,7 @@ import {halfRound} from './programs/half-round.js'
 import {wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
 
 /** The products and convolutions, and which of their inputs are operands (a bias is not rounded). */
-export const PRODUCT_OPERANDS: Record<string, string[]> = {
+const PRODUCT_OPERANDS: Record<string, string[]> = {
   BatchMatMul: ['a', 'b'],
   _FusedMatMul: ['a', 'b'],
   [STRIDED_MATMUL_KERNEL]: ['a', 'b'],

@@ -12,7 +12,7 @@ import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBacke
 const WORKGROUP = 256
 
 /** WGSL `toHalf(x)`: x rounded to float16, as a float32. */
-export const HALF_ROUND_WGSL = /* wgsl */ `
+const HALF_ROUND_WGSL = /* wgsl */ `
 fn toHalf(x : f32) -> f32 {
   let bits = bitcast<u32>(x);
   let sign = bits & 0x80000000u;
