@@ -1,57 +1,74 @@
 /**
- * Product throughput on the WebGPU backend: the time and TFLOP/s of `tf.matMul` for a square 4096²
- * product and the ViT table's three kinds of product at batch 64 (257 tokens: the feed-forward
- * forward, its input gradient, its weight gradient), and of the 96×96 CNN's 128 → 128 3×3
- * convolution at batch 16 (forward, input gradient, filter gradient), with whatever kernels the
- * backend has — run once as is and once with MIXTURE_WEBGPU_MATMUL=0 to compare the project's
- * 128×128-tile kernel (src/backends/webgpu/programs/gemm.ts) with tfjs's own programs.
+ * Product throughput on the WebGPU backend: the time and TFLOP/s of a square 4096² product, the ViT
+ * table's three kinds of product at batch 64 (257 tokens: the feed-forward forward, its input
+ * gradient, its weight gradient), the Perceiver's long-k weight gradient, and the 96×96 CNN's 128 →
+ * 128 3×3 convolution at batch 16 (forward, input gradient, filter gradient), with whatever kernels
+ * the backend has. bench/gpu/run.sh runs it once per form of the project's product kernel
+ * (src/backends/webgpu/programs/gemm.ts: single-buffered, MIXTURE_WEBGPU_GEMM_PIPELINE=1 the
+ * double-buffered form) and with MIXTURE_WEBGPU_MATMUL=0 (tfjs's own programs), and
+ * bench/gpu/torch_matmul.py times the same shapes in PyTorch; `report` sets them side by side.
  *
- *   node dist/bench/gpu/matmul.js [--repeat 20] [--label text] [--out matmul.json] [--scale 1]
+ *   node dist/bench/gpu/matmul.js run [--repeat 20] [--label text] [--out matmul.json] [--scale 1]
+ *   node dist/bench/gpu/matmul.js shapes [--scale 1]        the shapes, as JSON (torch_matmul.py reads them)
+ *   node dist/bench/gpu/matmul.js report a.json b.json … [--md products.md]
  *
- * `--scale s` divides every extent by s (to try the script on a software adapter).
- *
- * Prints one line per product (median of `repeat` timed runs after 3 warm-up runs; each run ends
- * by reading one value back, so the time includes the GPU's work).
+ * `--scale s` divides every extent but the channels by s (to try the script on a software adapter).
+ * `run` prints one line per shape: the median of `repeat` timed runs after 3 warm-up runs, each
+ * ended by reading one value back, so that the time includes the GPU's work.
  */
-import {writeFileSync} from 'node:fs'
+import {writeFileSync, readFileSync} from 'node:fs'
+import {parseArgs} from 'node:util'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {describeBackend, selectBackend} from '../../src/engine/backend.js'
 
-interface Product {
+/** A matrix product A·B (either operand transposed) or an NHWC convolution's kernel, at one size. */
+type Shape =
+  | {kind: 'product'; name: string; a: number[]; b: number[]; transposeA: boolean; transposeB: boolean; flops: number}
+  | {kind: 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter'; name: string; x: [number, number, number, number]; filter: [number, number, number, number]; flops: number}
+
+/** One timed shape of a `run` (or of torch_matmul.py). */
+interface Row {
   name: string
-  a: number[]
-  b: number[]
-  transposeA: boolean
-  transposeB: boolean
+  ms: number
+  tflops: number
+}
+
+/** What `run` writes with --out (and torch_matmul.py with its --out). */
+interface Result {
+  backend: string
+  label: string
+  rows: Row[]
 }
 
 const TOKENS = 64 * 257
 const PIXELS = 16 * 96 * 96
-const PRODUCTS: Product[] = [
-  {name: '4096² · 4096²', a: [4096, 4096], b: [4096, 4096], transposeA: false, transposeB: false},
-  {name: 'ViT FF forward x·W (16448×1024 · 1024×2048)', a: [TOKENS, 1024], b: [1024, 2048], transposeA: false, transposeB: false},
-  {name: 'ViT FF input gradient dy·Wᵀ (16448×2048 · 2048×1024)', a: [TOKENS, 2048], b: [1024, 2048], transposeA: false, transposeB: true},
-  {name: 'ViT FF weight gradient xᵀ·dy (1024×16448 · 16448×2048)', a: [TOKENS, 1024], b: [TOKENS, 2048], transposeA: true, transposeB: false},
-  // The Perceiver's cross-attention key/value weight gradient over every pixel of a batch of 16 at 96×96
-  {name: 'Perceiver k/v weight gradient xᵀ·dy (29×147456 · 147456×64)', a: [PIXELS, 29], b: [PIXELS, 64], transposeA: true, transposeB: false},
-]
 
-/** NHWC convolutions, run through the kernels a training step calls. */
-interface Conv {
-  name: string
-  x: [number, number, number, number]
-  filter: [number, number, number, number]
-  kernel: 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter'
+/** The shapes, every extent but the channels divided by `scale` (rounded up). */
+function shapes(scale = 1): Shape[] {
+  const d = (n: number): number => Math.ceil(n / scale)
+  /** `what` and the operands' extents as they enter the product, e.g. `xᵀ·dy (1024×16448 · 16448×2048)`. */
+  const product = (what: string, a: number[], b: number[], transposeA: boolean, transposeB: boolean): Shape => {
+    const [M, K] = transposeA ? [a[1], a[0]] : a
+    const N = transposeB ? b[0] : b[1]
+    return {kind: 'product', name: `${what} (${M}×${K} · ${K}×${N})`, a, b, transposeA, transposeB, flops: 2 * M * N * K}
+  }
+  const x: [number, number, number, number] = [16, d(96), d(96), 128]
+  const filter: [number, number, number, number] = [3, 3, 128, 128]
+  const convFlops = 2 * x[0] * x[1] * x[2] * 128 * 9 * 128
+  const conv = `(${x.join('×')}, 3×3 → 128)`
+  return [
+    product('square', [d(4096), d(4096)], [d(4096), d(4096)], false, false),
+    product('ViT FF forward x·W', [d(TOKENS), d(1024)], [d(1024), d(2048)], false, false),
+    product('ViT FF input gradient dy·Wᵀ', [d(TOKENS), d(2048)], [d(1024), d(2048)], false, true),
+    product('ViT FF weight gradient xᵀ·dy', [d(TOKENS), d(1024)], [d(TOKENS), d(2048)], true, false),
+    // The Perceiver's cross-attention key/value weight gradient over every pixel of a batch of 16 at 96×96
+    product('Perceiver k/v weight gradient xᵀ·dy', [d(PIXELS), 29], [d(PIXELS), 64], true, false),
+    {kind: 'Conv2D', name: `CNN conv forward ${conv}`, x, filter, flops: convFlops},
+    {kind: 'Conv2DBackpropInput', name: `CNN conv input gradient ${conv}`, x, filter, flops: convFlops},
+    {kind: 'Conv2DBackpropFilter', name: `CNN conv filter gradient ${conv}`, x, filter, flops: convFlops},
+  ]
 }
-
-const CNN_X: [number, number, number, number] = [16, 96, 96, 128]
-const CNN_F: [number, number, number, number] = [3, 3, 128, 128]
-const CONVS: Conv[] = [
-  {name: 'CNN conv forward (16×96×96×128, 3×3 → 128)', x: CNN_X, filter: CNN_F, kernel: 'Conv2D'},
-  {name: 'CNN conv input gradient', x: CNN_X, filter: CNN_F, kernel: 'Conv2DBackpropInput'},
-  {name: 'CNN conv filter gradient', x: CNN_X, filter: CNN_F, kernel: 'Conv2DBackpropFilter'},
-]
 
 /** Median ms of `run` (its result read back by one value, then disposed) after 3 warm-up runs. */
 async function median(repeat: number, run: () => tf.Tensor): Promise<number> {
@@ -71,54 +88,78 @@ async function median(repeat: number, run: () => tf.Tensor): Promise<number> {
   return times[Math.floor(times.length / 2)]
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name)
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback
+/** A function computing `shape` on its own random operands, and what to dispose after. */
+function operation(shape: Shape): {run: () => tf.Tensor; operands: tf.Tensor[]} {
+  if (shape.kind === 'product') {
+    const a = tf.randomUniform(shape.a, -1, 1, 'float32', 1)
+    const b = tf.randomUniform(shape.b, -1, 1, 'float32', 2)
+    return {run: () => tf.matMul(a, b, shape.transposeA, shape.transposeB), operands: [a, b]}
+  }
+  const [batch, height, width] = shape.x
+  const x = tf.randomUniform(shape.x, -1, 1, 'float32', 3)
+  const filter = tf.randomUniform(shape.filter, -1, 1, 'float32', 4)
+  const dy = tf.randomUniform([batch, height, width, shape.filter[3]], -1, 1, 'float32', 5)
+  const attrs = {strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined}
+  const run = (): tf.Tensor =>
+    shape.kind === 'Conv2D'
+      ? tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same')
+      : shape.kind === 'Conv2DBackpropInput'
+        ? (tf.engine().runKernel('Conv2DBackpropInput', {dy, filter}, {...attrs, inputShape: shape.x} as unknown as tf.NamedAttrMap) as tf.Tensor)
+        : (tf.engine().runKernel('Conv2DBackpropFilter', {x, dy}, {...attrs, filterShape: shape.filter} as unknown as tf.NamedAttrMap) as tf.Tensor)
+  return {run, operands: [x, filter, dy]}
+}
+
+async function runShapes(options: {repeat: number; scale: number; label?: string; out?: string}): Promise<void> {
+  const label =
+    options.label ?? (process.env.MIXTURE_WEBGPU_MATMUL === '0' ? 'tfjs programs' : process.env.MIXTURE_WEBGPU_GEMM_PIPELINE === '1' ? 'double-buffered kernel' : 'default')
+  const choice = await selectBackend('webgpu')
+  console.log(`${describeBackend(choice)}; ${label}${options.scale !== 1 ? `; every extent ÷ ${options.scale}` : ''}`)
+  const rows: Row[] = []
+  for (const shape of shapes(options.scale)) {
+    const {run, operands} = operation(shape)
+    const ms = await median(options.repeat, run)
+    const tflops = shape.flops / (ms * 1e-3) / 1e12
+    rows.push({name: shape.name, ms: Math.round(ms * 1000) / 1000, tflops: Number(tflops.toPrecision(3))})
+    console.log(`${shape.name}: ${ms.toFixed(2)} ms, ${tflops.toPrecision(3)} TFLOP/s`)
+    tf.dispose(operands)
+  }
+  const result: Result = {backend: describeBackend(choice), label, rows}
+  if (options.out) writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`)
+}
+
+/** One Markdown table: a row per shape, TFLOP/s (and ms) per result file, in the order given. */
+function report(results: Result[]): string {
+  const names = [...new Set(results.flatMap((r) => r.rows.map((row) => row.name)))]
+  const cell = (r: Result, name: string): string => {
+    const row = r.rows.find((x) => x.name === name)
+    return row ? `${row.tflops} (${row.ms} ms)` : '—'
+  }
+  return [
+    `Product throughput, TFLOP/s (ms per call; float32). ${[...new Set(results.map((r) => r.backend))].join('; ')}.`,
+    '',
+    `| shape | ${results.map((r) => r.label).join(' | ')} |`,
+    `|---|${results.map(() => '---:').join('|')}|`,
+    ...names.map((name) => `| ${name} | ${results.map((r) => cell(r, name)).join(' | ')} |`),
+    '',
+  ].join('\n')
 }
 
 async function main(): Promise<void> {
-  const repeat = Number(arg('--repeat', '20'))
-  const scale = Number(arg('--scale', '1'))
-  const label = arg('--label', process.env.MIXTURE_WEBGPU_MATMUL === '0' ? 'tfjs programs' : 'default')
-  const choice = await selectBackend('webgpu')
-  console.log(`${describeBackend(choice)}; ${label}${scale !== 1 ? `; every extent ÷ ${scale}` : ''}`)
-  const rows: {name: string; ms: number; tflops: number}[] = []
-  for (const full of PRODUCTS) {
-    const p = {...full, a: full.a.map((d) => Math.ceil(d / scale)), b: full.b.map((d) => Math.ceil(d / scale))}
-    const a = tf.randomUniform(p.a, -1, 1, 'float32', 1)
-    const b = tf.randomUniform(p.b, -1, 1, 'float32', 2)
-    const M = p.transposeA ? p.a[1] : p.a[0]
-    const K = p.transposeA ? p.a[0] : p.a[1]
-    const N = p.transposeB ? p.b[0] : p.b[1]
-    const ms = await median(repeat, () => tf.matMul(a, b, p.transposeA, p.transposeB))
-    const tflops = (2 * M * N * K) / (ms * 1e-3) / 1e12
-    rows.push({name: p.name, ms: Math.round(ms * 100) / 100, tflops: Number(tflops.toPrecision(3))})
-    console.log(`${p.name}: ${ms.toFixed(2)} ms, ${tflops.toPrecision(3)} TFLOP/s`)
-    tf.dispose([a, b])
-  }
-  for (const full of CONVS) {
-    const c = {...full, x: full.x.map((d, i) => (i === 3 ? d : Math.ceil(d / scale))) as Conv['x']}
-    const [batch, height, width, cin] = c.x
-    const cout = c.filter[3]
-    const x = tf.randomUniform(c.x, -1, 1, 'float32', 3)
-    const filter = tf.randomUniform(c.filter, -1, 1, 'float32', 4)
-    const dy = tf.randomUniform([batch, height, width, cout], -1, 1, 'float32', 5)
-    const attrs = {strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined}
-    const run = (): tf.Tensor =>
-      c.kernel === 'Conv2D'
-        ? tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same')
-        : c.kernel === 'Conv2DBackpropInput'
-          ? (tf.engine().runKernel('Conv2DBackpropInput', {dy, filter}, {...attrs, inputShape: c.x} as unknown as tf.NamedAttrMap) as tf.Tensor)
-          : (tf.engine().runKernel('Conv2DBackpropFilter', {x, dy}, {...attrs, filterShape: c.filter} as unknown as tf.NamedAttrMap) as tf.Tensor)
-    const ms = await median(repeat, run)
-    const flops = 2 * batch * height * width * cout * c.filter[0] * c.filter[1] * cin
-    const tflops = flops / (ms * 1e-3) / 1e12
-    rows.push({name: c.name, ms: Math.round(ms * 100) / 100, tflops: Number(tflops.toPrecision(3))})
-    console.log(`${c.name}: ${ms.toFixed(2)} ms, ${tflops.toPrecision(3)} TFLOP/s`)
-    tf.dispose([x, filter, dy])
-  }
-  const out = arg('--out', '')
-  if (out) writeFileSync(out, `${JSON.stringify({backend: describeBackend(choice), label, rows}, null, 2)}\n`)
+  const {positionals, values} = parseArgs({
+    allowPositionals: true,
+    options: {repeat: {type: 'string', default: '20'}, scale: {type: 'string', default: '1'}, label: {type: 'string'}, out: {type: 'string'}, md: {type: 'string'}},
+  })
+  const [command = 'run', ...files] = positionals
+  const scale = Number(values.scale)
+  if (!(scale >= 1)) throw new Error(`--scale must be a number of at least 1, not ${values.scale}`)
+  if (command === 'shapes') console.log(JSON.stringify(shapes(scale), null, 2))
+  else if (command === 'report') {
+    if (files.length === 0) throw new Error('report needs the result files to set side by side')
+    const table = report(files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Result))
+    if (values.md) writeFileSync(values.md, table)
+    console.log(table)
+  } else if (command === 'run') await runShapes({repeat: Number(values.repeat), scale, label: values.label, out: values.out})
+  else throw new Error(`unknown command ${command}: run, shapes or report`)
 }
 
 main().then(

@@ -18,11 +18,13 @@
 # 96×96), 2 epochs, against the same models in PyTorch with DataLoader(num_workers=<cores>,
 # pin_memory=True) and the same augmentation (bench/gpu/torch_epoch.py: $OUT/e2e.md).
 #
+# MODE (one mode, or several comma-separated: MODE=products,precision) runs only what it names:
 # MODE=profile runs bench/gpu/profile.ts instead (host vs GPU time per step, GPU time per kernel);
 # MODE=compare runs BENCH_ROWS under each of the settings in COMPARE (see below) and prints one table;
 # MODE=e2e runs only the data pipeline and end to end (4d); MODE=precision the fp32 and mixed16 steps
-# beside PyTorch's fp32, TF32 and AMP (2b'').
-# `bash bench/gpu/run.sh --smoke` runs MODE=e2e (or the MODE given: precision) on a machine without a GPU, to know it works before one
+# beside PyTorch's fp32, TF32 and AMP (2b''); MODE=products only the product throughput (2b''': both
+# forms of the product kernel, tfjs's programs, PyTorch with TF32 off and on -> $OUT/products.md).
+# `bash bench/gpu/run.sh --smoke` runs MODE=e2e (or the MODE given: precision, products) on a machine without a GPU, to know it works before one
 # is lent: this machine's node and dist/, Mesa's software Vulkan device (bench/gpu/lavapipe.sh),
 # PyTorch on the CPU, two rows at batch 2 on a few images, kernel tuning off. Its figures time nothing
 # of interest.
@@ -38,6 +40,8 @@
 # CIFAR rows and the Perceiver), E2E_WORKERS (auto), E2E_TRAIN, E2E_TEST (50000, 10000), E2E_TRAIN96, E2E_TEST96
 # (5000, 8000), E2E_EPOCHS (2), E2E_BUDGET (s, 240: no row starts after it), E2E_BATCH (the paper's),
 # STEP_REPEAT, STEP_WARMUP (5, 20: the step time bench/epoch.ts compares with).
+# Product throughput (2b''', 5b): MATMUL_DEADLINE (s, 380: 5b starts before it), MATMUL_REPEAT (20), MATMUL_SCALE (1:
+# every extent but the channels divided by it).
 set -uo pipefail
 SMOKE=0
 [[ "${1:-}" == --smoke ]] && SMOKE=1
@@ -54,7 +58,7 @@ if [[ "${BUNDLE:-0}" == 1 ]]; then
   OUT=$(mktemp -d)
   bundle() {
     trap - EXIT TERM INT
-    for f in gpu-bench.md ops.md profile.md pipeline.md e2e.md precision.md adapter-features.txt run.log cli.log; do [[ -f $OUT/$f ]] && cp "$OUT/$f" "$FINAL/"; done
+    for f in gpu-bench.md ops.md profile.md pipeline.md e2e.md precision.md products.md adapter-features.txt run.log cli.log; do [[ -f $OUT/$f ]] && cp "$OUT/$f" "$FINAL/"; done
     tar -czf "$FINAL/results.tgz" -C "$OUT" . 2>/dev/null
     echo "[run.sh] bundled into $FINAL: $(ls "$FINAL" | tr '\n' ' ')" >&2
   }
@@ -70,6 +74,7 @@ if [[ $SMOKE == 1 ]]; then
   MODE=${MODE:-e2e} TORCH_DEVICE=cpu
   : "${PIPELINE_TRAIN:=8}" "${PIPELINE_TEST:=4}" "${E2E_TRAIN:=8}" "${E2E_TEST:=4}" "${E2E_TRAIN96:=8}" "${E2E_TEST96:=4}"
   : "${E2E_BATCH:=2}" "${STEP_REPEAT:=2}" "${STEP_WARMUP:=4}" "${E2E_ROWS:=cifar10/resnet18,stl10-perceiver/perceiver}"
+  : "${MATMUL_SCALE:=8}" "${MATMUL_REPEAT:=2}"
   export MIXTURE_WEBGPU_TUNE=0
   # Debian's python3-torch is /usr/bin/python3's; another python3 first on PATH may lack it.
   if ! "$PYTHON" -c 'import torch' 2>/dev/null && [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; fi
@@ -181,15 +186,41 @@ pipeline_and_e2e() {
     log "end to end done"
   fi
 }
-if [[ "${MODE:-bench}" == e2e ]]; then
+# MODE: one mode or several, comma-separated (MODE=products,precision); each runs in the order below.
+has_mode() { [[ ",${MODE:-bench}," == *",$1,"* ]]; }
+MODES=${MODE:-bench}
+for m in ${MODES//,/ }; do
+  case $m in bench | e2e | products | profile | compare | precision) ;; *) log "unknown MODE $m (bench, e2e, products, profile, compare, precision)"; exit 2 ;; esac
+done
+if has_mode e2e; then
   pipeline_and_e2e
   [[ -f $OUT/pipeline.md ]] && cat "$OUT/pipeline.md" >&2
-  log "done; results in $OUT"
-  exit 0
 fi
 
+# 2b'''. Product throughput: both forms of the project's product kernel (each also with Dawn's
+# bounds clamping in shaders off: the disable_robustness toggle), tfjs's programs, and PyTorch's
+# (TF32 off and on) on the same shapes -> $OUT/products.md. Run at 5b in a full run, or alone:
+# MODE=products.
+products() {
+  log "products (bench/gpu/matmul.ts: default, double-buffered, MIXTURE_WEBGPU_MATMUL=0; bench/gpu/torch_matmul.py)"
+  { node dist/bench/gpu/matmul.js shapes ${MATMUL_SCALE:+--scale "$MATMUL_SCALE"} > "$OUT/matmul-shapes.json"
+    local m=(node dist/bench/gpu/matmul.js run --repeat "${MATMUL_REPEAT:-20}" ${MATMUL_SCALE:+--scale "$MATMUL_SCALE"})
+    MIXTURE_WEBGPU_GEMM_PIPELINE=0 timeout 90 "${m[@]}" --label 'ours, single-buffered' --out "$OUT/matmul.json"
+    MIXTURE_WEBGPU_GEMM_PIPELINE=1 timeout 90 "${m[@]}" --label 'ours, double-buffered' --out "$OUT/matmul-pipelined.json"
+    local unclamped=skip_validation,disable_robustness
+    MIXTURE_WEBGPU_DAWN_TOGGLES=$unclamped MIXTURE_WEBGPU_GEMM_PIPELINE=0 timeout 90 "${m[@]}" --label 'ours, single, robustness off' --out "$OUT/matmul-unclamped.json"
+    MIXTURE_WEBGPU_DAWN_TOGGLES=$unclamped MIXTURE_WEBGPU_GEMM_PIPELINE=1 timeout 90 "${m[@]}" --label 'ours, double, robustness off' --out "$OUT/matmul-pipelined-unclamped.json"
+    MIXTURE_WEBGPU_MATMUL=0 timeout 90 "${m[@]}" --label "tfjs's programs" --out "$OUT/matmul-tfjs.json"
+    timeout 90 "$PYTHON" bench/gpu/torch_matmul.py --shapes "$OUT/matmul-shapes.json" --out "$OUT/matmul-torch.json" --device "${TORCH_DEVICE:-cuda}" --repeat "${MATMUL_REPEAT:-20}"
+    timeout 90 "$PYTHON" bench/gpu/torch_matmul.py --shapes "$OUT/matmul-shapes.json" --out "$OUT/matmul-torch-tf32.json" --device "${TORCH_DEVICE:-cuda}" --repeat "${MATMUL_REPEAT:-20}" --tf32
+    local results=()
+    for f in matmul matmul-pipelined matmul-unclamped matmul-pipelined-unclamped matmul-tfjs matmul-torch matmul-torch-tf32; do [[ -f $OUT/$f.json ]] && results+=("$OUT/$f.json"); done
+    node dist/bench/gpu/matmul.js report "${results[@]}" --md "$OUT/products.md"
+  } 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/matmul.log" >&2
+}
+if has_mode products; then products; fi
 # 2b. MODE=profile: only where the time goes (bench/gpu/profile.ts), then stop --------------------
-if [[ "${MODE:-bench}" == profile ]]; then
+if has_mode profile; then
   log "profile (budget ${PROFILE_BUDGET:-150}s)"
   timeout $(( ${PROFILE_BUDGET:-150} + 60 )) node dist/bench/gpu/profile.js ${BENCH_ROWS:+--rows "$BENCH_ROWS"} ${BENCH_BATCH:+--batch "$BENCH_BATCH"} \
     --repeat "${BENCH_REPEAT:-5}" --budget "${PROFILE_BUDGET:-150}" --out "$OUT/profile.json" --md "$OUT/profile.md" 2>&1 \
@@ -201,12 +232,11 @@ if [[ "${MODE:-bench}" == profile ]]; then
       --out "$OUT/cpuprofile-${r//\//_}.json" 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' >&2
   done
   log "profile done"
-  exit 0
 fi
 
 # 2b'. MODE=compare: the same rows under several settings, one table, then stop ---------------------
 #   MODE=compare BENCH_ROWS=a,b COMPARE='default;MIXTURE_WEBGPU_SUBMIT_BATCH=256;X=1 Y=2' bash bench/gpu/run.sh
-if [[ "${MODE:-bench}" == compare ]]; then
+if has_mode compare; then
   IFS=';' read -r -a SETTINGS <<< "${COMPARE:-default}"
   files=()
   for k in "${!SETTINGS[@]}"; do
@@ -230,7 +260,6 @@ if [[ "${MODE:-bench}" == compare ]]; then
     timeout 100 "$PYTHON" bench/gpu/torch_gpu.py --rows "$TORCH_ROWS" --repeat 20 --warmup 5 --budget 60 --out "$OUT/torch.json" > "$OUT/torch.log" 2>&1
     node -e 'const d = require(process.argv[1]); for (const r of d.rows) console.log(`torch ${r.row}: step ${r.step_ms} ms, forward ${r.forward_ms} ms`)' "$OUT/torch.json" | tee -a "$OUT/compare.md"
   fi
-  exit 0
 fi
 
 # 2b''. precision_compare (MODE=precision alone; in a full run after 4d, while time remains): each row's
@@ -275,8 +304,9 @@ precision_compare() {
     }
   ' "$OUT/precision-fp32.json" "$OUT/precision-mixed16.json" "$OUT/torch-fp32.json" "$OUT/torch-tf32.json" "$OUT/torch-amp.json" | tee "$OUT/precision.md"
 }
-if [[ "${MODE:-bench}" == precision ]]; then
-  precision_compare
+if has_mode precision; then precision_compare; fi
+if [[ "${MODE:-bench}" != bench ]]; then
+  log "done (MODE=$MODE); results in $OUT"
   exit 0
 fi
 
@@ -372,49 +402,8 @@ elif [[ -z "${BENCH_ROWS:-}" ]]; then
   # Not a switch of the project's: a larger V8 young generation (a host-bound step allocates ~16 MB).
   variant "NODE_OPTIONS=--max-semi-space-size=64 (fewer young-generation collections on the host)" webgpu-semispace.json stl10-perceiver/perceiver,cifar10/resnet18 NODE_OPTIONS=--max-semi-space-size=64
 fi
-# 5b. Product throughput: the project's product kernel, tfjs's, and PyTorch's on the same shapes ----
-if (( $(date +%s) - T0 < ${MATMUL_DEADLINE:-380} )); then
-  log "products (bench/gpu/matmul.ts, then MIXTURE_WEBGPU_MATMUL=0, then torch)"
-  { timeout 60 node dist/bench/gpu/matmul.js --out "$OUT/matmul.json"
-    MIXTURE_WEBGPU_MATMUL=0 timeout 60 node dist/bench/gpu/matmul.js --out "$OUT/matmul-tfjs.json"
-    timeout 60 "$PYTHON" - <<'PY'
-import time, torch
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
-t = 64 * 257
-for name, a, b, ta, tb in [('4096² · 4096²', (4096, 4096), (4096, 4096), 0, 0),
-                           ('ViT FF forward', (t, 1024), (1024, 2048), 0, 0),
-                           ('ViT FF input gradient', (t, 2048), (1024, 2048), 0, 1),
-                           ('ViT FF weight gradient', (t, 1024), (t, 2048), 1, 0),
-                           ('Perceiver k/v weight gradient', (16 * 96 * 96, 29), (16 * 96 * 96, 64), 1, 0)]:
-    x, y = torch.rand(a, device='cuda'), torch.rand(b, device='cuda')
-    f = lambda: (x.t() if ta else x) @ (y.t() if tb else y)
-    for _ in range(3): f()
-    torch.cuda.synchronize(); ts = []
-    for _ in range(20):
-        t0 = time.perf_counter(); f(); torch.cuda.synchronize(); ts.append(time.perf_counter() - t0)
-    ms = sorted(ts)[10] * 1e3
-    m, k = (a[1], a[0]) if ta else a
-    n = b[0] if tb else b[1]
-    print(f'torch {name}: {ms:.2f} ms, {2 * m * n * k / ms / 1e9:.1f} TFLOP/s')
-import torch.nn.functional as F
-import torch.nn.grad
-x = torch.rand(16, 128, 96, 96, device='cuda')
-w = torch.rand(128, 128, 3, 3, device='cuda')
-dy = torch.rand(16, 128, 96, 96, device='cuda')
-flops = 2 * 16 * 96 * 96 * 128 * 9 * 128
-for name, f in [('CNN conv forward', lambda: F.conv2d(x, w, padding=1)),
-                ('CNN conv input gradient', lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, padding=1)),
-                ('CNN conv filter gradient', lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, padding=1))]:
-    for _ in range(3): f()
-    torch.cuda.synchronize(); ts = []
-    for _ in range(20):
-        t0 = time.perf_counter(); f(); torch.cuda.synchronize(); ts.append(time.perf_counter() - t0)
-    ms = sorted(ts)[10] * 1e3
-    print(f'torch {name}: {ms:.2f} ms, {flops / ms / 1e9:.1f} TFLOP/s')
-PY
-  } 2>&1 | grep -v -E 'XDG_RUNTIME_DIR|artificially reduced' | tee "$OUT/matmul.log" >&2
-fi
+# 5b. Product throughput (products(), defined above), while time remains
+if (( $(date +%s) - T0 < ${MATMUL_DEADLINE:-380} )); then products; fi
 
 # 6. Table -----------------------------------------------------------------------------------------
 if [[ -f $OUT/webgpu.json ]]; then

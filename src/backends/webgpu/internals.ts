@@ -39,7 +39,7 @@ export interface GpuDevice {
   createComputePipeline(desc: object): {getBindGroupLayout(i: number): unknown}
   createBindGroup(desc: object): unknown
   createQuerySet(desc: object): unknown
-  limits: {maxComputeWorkgroupsPerDimension: number; maxStorageBuffersPerShaderStage: number}
+  limits: {maxComputeWorkgroupsPerDimension: number; maxStorageBuffersPerShaderStage: number; maxComputeWorkgroupStorageSize: number}
 }
 
 export interface UniformField {

@@ -113,6 +113,13 @@ export const WEBGPU_SWITCHES = {
   bnTwoPass: onUnless0('bn_two_pass', 'training-mode BatchNorm in 2 dispatches each way (0: 3)'),
   matmul: onUnless0('matmul', "large products and convolutions on the 128×128-tile kernel (programs/gemm.ts; 0: tfjs's programs)"),
   matmulMinWorkgroups: integer('matmul_min_workgroups', 128, {minimum: 1, maximum: 2 ** 31 - 1}, 'fewest workgroups for which a product takes the 128×128-tile kernel', positiveOr(128)),
+  gemmPipeline: {
+    variable: 'MIXTURE_WEBGPU_GEMM_PIPELINE',
+    default: 'tuned',
+    changes: "the 128×128-tile kernel's double-buffered form (programs/gemm.ts): `1` on every call it takes, `0` never, unset where kernel tuning times it faster",
+    notNumeric: 'both forms of the kernel compute each output as the same sum in the same order (bit for bit)',
+    read: (raw: string | undefined): 'always' | 'never' | 'tuned' => (raw === '1' ? 'always' : raw === '0' ? 'never' : 'tuned'),
+  } satisfies EnvironmentSwitch<'always' | 'never' | 'tuned'>,
   longK: onUnless0('long_k', "small-output products over a long k on the strided kernel, k split (0: tfjs's split-K program)"),
   tune: onUnless0('tune', "timing the product and convolution routes before the first step (tune.ts; 0: the project's default routes)"),
   tuneBudget: {

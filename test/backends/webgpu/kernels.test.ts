@@ -873,6 +873,74 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, () => {
     if (on && process.env.MIXTURE_WEBGPU_CONV_INPUT_FORWARD !== '0') assert.ok(programs.has('MixtureConv2D') || programs.has('MixtureConv2DPartial'), [...programs].join(', '))
   })
 
+  it("the product kernel's double-buffered form (MIXTURE_WEBGPU_GEMM_PIPELINE=1): the single-buffered form's values bit for bit, for products, convolutions and filter gradients", async () => {
+    if (process.env.MIXTURE_WEBGPU_MATMUL === '0' || process.env.MIXTURE_WEBGPU_FUSED === '0' || process.env.MIXTURE_WEBGPU_GEMM_PIPELINE !== undefined) return
+    const values = (n: number, seed: number): Float32Array => series(n, (i) => Math.sin(i * 0.37 + seed) + 0.1 * (i % (5 + seed)))
+    const cases: {what: string; run: () => tf.Tensor; program: string}[] = [
+      ...[
+        {a: [260, 260], b: [260, 300]},
+        {a: [260, 260], b: [300, 260], tA: true, tB: true},
+        {a: [3, 196, 228], b: [3, 228, 136]},
+        {a: [256, 200], b: [2, 200, 256], tA: true, tB: true},
+        {a: [1040, 256], b: [256, 64], bias: true},
+        {a: [520, 180], b: [180, 192], bias: true, relu: true},
+        {a: [2050, 96], b: [2050, 96], tA: true},
+      ].map((c) => ({
+        what: JSON.stringify(c),
+        program: 'MixtureMatMulPipelined',
+        run: (): tf.Tensor =>
+          tf.tidy(() => {
+            const a = tf.tensor(values(tf.util.sizeFromShape(c.a), 1), c.a)
+            const b = tf.tensor(values(tf.util.sizeFromShape(c.b), 2), c.b)
+            const N = c.tB ? c.b[c.b.length - 2] : c.b[c.b.length - 1]
+            return c.bias ? tf.fused.matMul({a, b, transposeA: c.tA, transposeB: c.tB, bias: tf.tensor(values(N, 3)), activation: c.relu ? 'relu' : 'linear'}) : tf.matMul(a, b, c.tA, c.tB)
+          }),
+      })),
+      ...[
+        {x: [3, 49, 41, 36], f: [3, 3, 36, 68], s: 2, p: 'same' as const},
+        {x: [2, 17, 19, 40], f: [5, 3, 40, 132], s: 1, p: 'valid' as const},
+        {x: [1, 8, 8, 256], f: [3, 3, 256, 256], s: 1, p: 'same' as const},
+      ].flatMap((c) => {
+        const x = (): tf.Tensor4D => tf.tensor4d(values(tf.util.sizeFromShape(c.x), 4), c.x as [number, number, number, number])
+        const f = (): tf.Tensor4D => tf.tensor4d(values(tf.util.sizeFromShape(c.f), 5), c.f as [number, number, number, number])
+        return [
+          {what: `conv ${JSON.stringify(c)}`, program: 'MixtureConv2DPipelined', run: (): tf.Tensor => tf.tidy(() => tf.conv2d(x(), f(), c.s, c.p))},
+          {
+            what: `filter gradient ${JSON.stringify(c)}`,
+            program: 'MixtureConv2DFilterPipelined',
+            run: (): tf.Tensor => tf.tidy(() => tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x(), w as tf.Tensor4D, c.s, c.p))))(f())),
+          },
+        ]
+      }),
+    ]
+    const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
+    await tf.setBackend('webgpu')
+    const formRun = async (form: '0' | '1', c: (typeof cases)[number]): Promise<{values: Float32Array; programs: string[]}> => {
+      process.env.MIXTURE_WEBGPU_GEMM_PIPELINE = form
+      try {
+        const {result, count} = await anyWorkgroups(() =>
+          countDispatches(async () => {
+            const out = c.run()
+            const data = (await out.data()) as Float32Array
+            out.dispose()
+            return data
+          }),
+        )
+        return {values: result, programs: count.byProgram.map(([name]) => name)}
+      } finally {
+        delete process.env.MIXTURE_WEBGPU_GEMM_PIPELINE
+      }
+    }
+    for (const c of cases) {
+      const single = await formRun('0', c)
+      const double = await formRun('1', c)
+      assert.ok(!single.programs.some((p) => p.includes('Pipelined')), `${c.what}: ${single.programs.join(', ')}`)
+      assert.ok(double.programs.some((p) => p.startsWith(c.program)), `${c.what}: ${double.programs.join(', ')}`)
+      assert.ok(single.values.some((v) => v !== 0), c.what)
+      assert.deepEqual(double.values, single.values, c.what)
+    }
+  })
+
   it('an identity Transpose shares its buffer (no dispatch); others still transpose', async () => {
     const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
     await tf.setBackend('webgpu')

@@ -122,6 +122,11 @@ describe('kernel-route tuning on WebGPU', () => {
     const viaWide = await pinned('wide')
     assert.ok(ran(viaWide.programs, 'MixtureMatMul') >= ran(plain.programs, 'MixtureMatMul') + 3, `${listed(viaWide.programs)} vs ${listed(plain.programs)}`)
     agree('wide products', viaWide.grads)
+    // The double-buffered form (lavapipe's 32 KiB of workgroup memory hold its tiles): timed for every call on the kernel, the same gradients bit for bit.
+    assert.ok(outcome.decided.some((d) => d.kernelName === 'BatchMatMul' && 'pipelined' in d.times) && outcome.decided.some((d) => d.kernelName === 'Conv2DBackpropFilter' && 'pipelined' in d.times), JSON.stringify(outcome.decided))
+    const viaPipelined = await pinned('pipelined')
+    for (const name of ['MixtureConv2DPipelined', 'MixtureConv2DFilterPipelined', 'MixtureMatMulPipelined']) assert.ok(ran(viaPipelined.programs, name) > 0, `${name} among ${listed(viaPipelined.programs)}`)
+    viaPipelined.grads.forEach((g, i) => assert.deepEqual(g, plain.grads[i], `gradient ${i}: the double-buffered kernel's sums are the single-buffered one's`))
     const viaProject = await pinned('project')
     assert.deepEqual(viaProject.programs, plain.programs)
     viaProject.grads.forEach((g, i) => assert.deepEqual(g, plain.grads[i], `gradient ${i}: the project's routes as before tuning`))
@@ -246,7 +251,7 @@ describe('kernel-route tuning on WebGPU', () => {
       tf.dispose([a, b])
       const outcome = await tune!.tuneKernels()
       assert.equal(outcome.decided.length, 1)
-      assert.deepEqual(Object.keys(outcome.decided[0].times).sort(), ['project', 'split', 'tfjs'])
+      assert.deepEqual(Object.keys(outcome.decided[0].times).sort(), ['pipelined', 'project', 'split', 'tfjs'])
       tune!.pinRoute(outcome.decided[0], 'split')
       const split = await product()
       assert.ok(ran(split.programs, 'MixtureMatMulPartial') === 1 && ran(split.programs, 'MixtureMatMulSum') === 1, listed(split.programs))
@@ -317,7 +322,7 @@ describe('kernel-route tuning on WebGPU', () => {
       [{...file, routes: {}}, /"routes" is not a list/],
       [{...file, routes: [{kernel: 'Conv2D', route: 'project'}]}, /routes\[0\] needs the strings "kernel", "key" and "route"/],
       [{...file, routes: [{kernel: 'Relu', key: 'k', route: 'tfjs'}]}, /routes\[0\]: Relu is not a kernel with routes \(.*BatchMatMul/],
-      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide, nosplit, split, narrow\)/],
+      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide, nosplit, split, pipelined, narrow\)/],
     ]
     for (const [doc, message] of refused) assert.throws(() => tune!.importRoutes(doc, 'r.json'), message)
   })

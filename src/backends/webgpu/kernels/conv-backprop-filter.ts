@@ -13,7 +13,7 @@
  */
 import {tf} from '../../../engine/tf.js'
 import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from '../programs/conv-geometry.js'
-import {filterGemm, filterGemmPlan, planVariantRoutes} from '../programs/gemm.js'
+import {filterGemm, filterGemmPlan, gemmVariantRoutes} from '../programs/gemm.js'
 import {NARROW_MAX} from '../programs/narrow-conv.js'
 import {sumSplits} from '../programs/split-k.js'
 import {runKernel, unrolled, type WebgpuBackendInternals} from '../runner.js'
@@ -280,7 +280,7 @@ export const convBackpropFilterKernel: TunedKernel = {
       if (!c || !webgpuSwitch('matmul') || !filterGemmPlan(c.info)) return undefined
       return filterGradient64(c.b, c.x, c.dy, c.info, c.filterShape)
     },
-    ...planVariantRoutes((args, variant) => {
+    ...gemmVariantRoutes((args, variant) => {
       const c = filterCall(args)
       return c && filterGemm(c.b, c.x, c.dy, c.info, c.filterShape, variant)
     }),

@@ -6,7 +6,7 @@
  * variants and the narrow kernel (../programs/narrow-conv.ts).
  */
 import {tf} from '../../../engine/tf.js'
-import {convGemm, epilogueOf, planVariantRoutes, type Backend, type ConvArgs, type GemmEpilogue, type PlanVariant} from '../programs/gemm.js'
+import {convGemm, epilogueOf, gemmVariantRoutes, type Backend, type ConvArgs, type GemmEpilogue, type GemmVariant} from '../programs/gemm.js'
 import {narrowConv} from '../programs/narrow-conv.js'
 import type {TunedKernel} from '../tune.js'
 
@@ -21,7 +21,7 @@ function convOperands(args: Parameters<tf.KernelFunc>[0]): (ConvAttrs & {x: tf.T
   return {...attrs, x, filter, bias, epilogue}
 }
 
-function conv(args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined {
+function conv(args: Parameters<tf.KernelFunc>[0], variant: GemmVariant): tf.TensorInfo | undefined {
   const c = convOperands(args)
   return c && convGemm(args.backend as unknown as Backend, {...c, variant})
 }
@@ -45,5 +45,5 @@ function narrow(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined {
 export const convKernels: TunedKernel[] = ['Conv2D', 'FusedConv2D'].map((kernelName) => ({
   kernelName,
   wrap: (run) => (args) => conv(args, 'default') ?? run(args),
-  alternatives: () => ({...planVariantRoutes(conv), narrow}),
+  alternatives: () => ({...gemmVariantRoutes(conv), narrow}),
 }))

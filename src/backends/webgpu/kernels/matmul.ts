@@ -6,7 +6,7 @@
  */
 import {tf} from '../../../engine/tf.js'
 import type {StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
-import {epilogueOf, gemm, planVariantRoutes, productShape, type Backend, type PlanVariant} from '../programs/gemm.js'
+import {epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend, type GemmVariant} from '../programs/gemm.js'
 import {webgpuSwitch} from '../switches.js'
 import type {TunedKernel} from '../tune.js'
 import {stridedMatMul, tileFor} from './strided-matmul.js'
@@ -50,13 +50,13 @@ export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInf
 
 type MatMulAttrs = {transposeA: boolean; transposeB: boolean; activation?: string}
 
-const matMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
+const matMul = (args: Parameters<tf.KernelFunc>[0], variant: GemmVariant): tf.TensorInfo | undefined => {
   const {a, b} = args.inputs as Record<string, tf.TensorInfo>
   const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
   return gemm(args.backend as unknown as Backend, {a, b, transposeA, transposeB, epilogue: 'none', variant})
 }
 
-const fusedMatMul = (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant): tf.TensorInfo | undefined => {
+const fusedMatMul = (args: Parameters<tf.KernelFunc>[0], variant: GemmVariant): tf.TensorInfo | undefined => {
   const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
   const {transposeA, transposeB, activation} = args.attrs as unknown as MatMulAttrs
   const epilogue = epilogueOf(bias, activation)
@@ -72,7 +72,7 @@ export const matMulKernels: TunedKernel[] = [
       const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
       return matMul(args, 'default') ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
     },
-    alternatives: () => planVariantRoutes(matMul),
+    alternatives: () => gemmVariantRoutes(matMul),
   },
-  {kernelName: '_FusedMatMul', wrap: (run) => (args) => fusedMatMul(args, 'default') ?? run(args), alternatives: () => planVariantRoutes(fusedMatMul)},
+  {kernelName: '_FusedMatMul', wrap: (run) => (args) => fusedMatMul(args, 'default') ?? run(args), alternatives: () => gemmVariantRoutes(fusedMatMul)},
 ]

@@ -10,6 +10,10 @@
  * 14 TFLOP/s against PyTorch's 50; the convolutions were 11 of the 27 ms of the 96×96 CNN's.
  * Products with few output tiles and a long k (the weight gradients Aᵀ·dY over every token of a
  * batch) split k over workgroups and add the slices in a second dispatch (`sumSplits`).
+ * The kernel has a second, double-buffered form (`gemmWgsl`'s `pipelined`: the next tile's global
+ * reads overlap the current tile's multiply-adds, one barrier per tile) giving the same values bit
+ * for bit; kernel tuning times it as the 'pipelined' route, and MIXTURE_WEBGPU_GEMM_PIPELINE=1
+ * takes it for every call (0: never).
  *
  * Taken when the contiguous extents are multiples of 4 (vec4 rows; `gemmApplies`), both output sides
  * are at least 64, the product has at least 2²⁴ multiply-adds, it runs on at least 128 workgroups
@@ -37,44 +41,59 @@ const MIN_MACS = 2 ** 24
 export type GemmEpilogue = 'none' | 'bias' | 'relu' | 'bias-relu'
 
 /**
- * A tile load: 16 × `edge` values of one operand (2 or 1 vec4s a thread) into `S` laid out
+ * One operand's tile, in two halves, so that the double-buffered form can read the next tile from
+ * global memory while it multiplies the current one: `load` reads the tile whose first k is `kt`
+ * into the thread's registers, `store` writes those registers into workgroup memory from `offset` on.
+ */
+interface TileLoad {
+  /** The registers, declared at function scope. */
+  registers: string
+  load: string
+  store: (offset: string) => string
+}
+
+/**
+ * A tile of a matrix operand: 16 × `edge` values (2 or 1 vec4s a thread) into `S` laid out
  * [k][edge/4] (vec4 along m or n).
  * `contiguousK`: the operand's k index is the contiguous one (A untransposed, B transposed), so
  * four consecutive threads read one row's 16 k values and scatter them; otherwise a thread reads
  * four consecutive m (or n) values of one k and stores them as they are.
  */
-function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit: string, rowStride: string, contiguousK: boolean, edge = TILE): string {
+function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit: string, rowStride: string, contiguousK: boolean, edge = TILE): TileLoad {
   const e4 = edge / 4
-  return unrolled(
-    (TK * e4) / 256,
-    (t) => `  {
-    let e = li + ${t * 256}u;
-    ${
-      contiguousK
-        ? `let row = e / 4u;
-    let kq = e % 4u;
-    let o = ${outer0} + row;
-    let k = k0 + kq * 4u;
-    var v = vec4<f32>(0.0);
-    if (o < ${outerLimit} && k < kEnd) { v = ${X}[(${base} + o * ${rowStride} + k) / 4u]; }
-    ${unrolled(4, (j) => `${S}[(kq * 4u + ${j}u) * ${e4}u + row / 4u][row % 4u] = v[${j}];`)}`
-        : `let kk = e / ${e4}u;
-    let q = e % ${e4}u;
-    let o = ${outer0} + q * 4u;
-    let k = k0 + kk;
-    var v = vec4<f32>(0.0);
-    if (o < ${outerLimit} && k < kEnd) { v = ${X}[(${base} + k * ${rowStride} + o) / 4u]; }
-    ${S}[kk * ${e4}u + q] = v;`
-    }
-  }`,
-  )
+  const count = (TK * e4) / 256
+  const reg = (t: number): string => `${S}r${t}`
+  return {
+    registers: unrolled(count, (t) => `  var ${reg(t)} : vec4<f32>;`),
+    load: unrolled(
+      count,
+      (t) => `    {
+      let e = li + ${t * 256}u;
+      let o = ${outer0} + ${contiguousK ? 'e / 4u' : `(e % ${e4}u) * 4u`};
+      let k = kt + ${contiguousK ? '(e % 4u) * 4u' : `e / ${e4}u`};
+      ${reg(t)} = vec4<f32>(0.0);
+      if (o < ${outerLimit} && k < kEnd) { ${reg(t)} = ${X}[(${base} + ${contiguousK ? `o * ${rowStride} + k` : `k * ${rowStride} + o`}) / 4u]; }
+    }`,
+    ),
+    store: (offset) =>
+      unrolled(count, (t) =>
+        contiguousK
+          ? `    {
+      let e = li + ${t * 256}u;
+      let row = e / 4u;
+      let kq = e % 4u;
+${unrolled(4, (j) => `      ${S}[${offset} + (kq * 4u + ${j}u) * ${e4}u + row / 4u][row % 4u] = ${reg(t)}[${j}];`)}
+    }`
+          : `    ${S}[${offset} + li + ${t * 256}u] = ${reg(t)};`,
+      ),
+  }
 }
 
 /**
  * Convolution mode (implicit im2col, NHWC): A is the input x read as the (B·OH·OW) × (KH·KW·Cin)
  * matrix of its patches without building it. A thread loads the same two rows (output pixels) and
  * the same four k (one vec4 of input channels of one filter tap) of every tile, so the pixels are
- * decomposed once and the tap is advanced by 16 channels per step without divisions; Cin is a
+ * decomposed once and the tap is advanced by 16 channels per tile without divisions; Cin is a
  * multiple of 4, so a vec4 never straddles two taps.
  */
 const CONV_SETUP = `  let kq = li % 4u;
@@ -87,29 +106,38 @@ ${unrolled(
 )}
   ${digitsWgsl('var', ['ci', 'fw', 'fh'], 'kBegin + kq * 4u', 'u.inC', 'u.filterW')}`
 
-const CONV_LOAD = `  {
-    let k = k0 + kq * 4u;
+const CONV_LOAD: TileLoad = {
+  registers: unrolled(2, (t) => `  var Asr${t} : vec4<f32>;`),
+  load: `    {
+      let k = kt + kq * 4u;
 ${unrolled(
   2,
-  (t) => `    {
-      let row = li / 4u + ${t * 64}u;
-      let ih = ih${t} + i32(fh);
-      let iw = iw${t} + i32(fw);
-      var v = vec4<f32>(0.0);
-      if (cm${t} < u.M && k < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
-        v = A[(((cb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci) / 4u];
-      }
-${unrolled(4, (j) => `      As[(kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] = v[${j}];`)}
-    }`,
+  (t) => `      {
+        let ih = ih${t} + i32(fh);
+        let iw = iw${t} + i32(fw);
+        Asr${t} = vec4<f32>(0.0);
+        if (cm${t} < u.M && k < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+          Asr${t} = A[(((cb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci) / 4u];
+        }
+      }`,
 )}
-    ${advanceDigitsWgsl(['ci', 'fw', 'fh'], `${TK}u`, 'u.inC', 'u.filterW')}
-  }`
+      ${advanceDigitsWgsl(['ci', 'fw', 'fh'], `${TK}u`, 'u.inC', 'u.filterW')}
+    }`,
+  store: (offset) =>
+    unrolled(
+      2,
+      (t) => `    {
+      let row = li / 4u + ${t * 64}u;
+${unrolled(4, (j) => `      As[${offset} + (kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] = Asr${t}[${j}];`)}
+    }`,
+    ),
+}
 
 /**
  * Filter-gradient mode (dW = patchesᵀ · dy, NHWC): A is the same patch matrix read transposed, as
  * the (KH·KW·Cin) × (B·OH·OW) operand, contiguous along Cin. A thread loads the same four filter
  * rows (one vec4 of channels of one tap) and the same two pixels k of every tile, so the tap is
- * decomposed once and the pixels are advanced by 16 per step without divisions.
+ * decomposed once and the pixels are advanced by 16 per tile without divisions.
  */
 const FILTER_SETUP = `  let q = li % ${T4}u;
   let kr = li / ${T4}u;
@@ -119,20 +147,22 @@ const FILTER_SETUP = `  let q = li % ${T4}u;
   let offH = i32(ffh) - u.padT;
 ${unrolled(2, (t) => `  ${digitsWgsl('var', [`pw${t}`, `ph${t}`, `pb${t}`], `kBegin + kr + ${t * 8}u`, 'u.outW', 'u.outH')}`)}`
 
-const FILTER_LOAD = unrolled(
-  2,
-  (t) => `  {
-    let kk = kr + ${t * 8}u;
-    let ih = i32(ph${t}) * u.strideH + offH;
-    let iw = i32(pw${t}) * u.strideW + offW;
-    var v = vec4<f32>(0.0);
-    if (fm < u.M && k0 + kk < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
-      v = A[(((pb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + fci) / 4u];
-    }
-    As[kk * ${T4}u + q] = v;
-    ${advanceDigitsWgsl([`pw${t}`, `ph${t}`, `pb${t}`], `${TK}u`, 'u.outW', 'u.outH')}
-  }`,
-)
+const FILTER_LOAD: TileLoad = {
+  registers: unrolled(2, (t) => `  var Asr${t} : vec4<f32>;`),
+  load: unrolled(
+    2,
+    (t) => `    {
+      let ih = i32(ph${t}) * u.strideH + offH;
+      let iw = i32(pw${t}) * u.strideW + offW;
+      Asr${t} = vec4<f32>(0.0);
+      if (fm < u.M && kt + kr + ${t * 8}u < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
+        Asr${t} = A[(((pb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + fci) / 4u];
+      }
+      ${advanceDigitsWgsl([`pw${t}`, `ph${t}`, `pb${t}`], `${TK}u`, 'u.outW', 'u.outH')}
+    }`,
+  ),
+  store: (offset) => unrolled(2, (t) => `    As[${offset} + (kr + ${t * 8}u) * ${T4}u + q] = Asr${t};`),
+}
 
 /** What the A operand is: a (batch of) matrices, an NHWC input's patches, or those patches transposed. */
 type AOperand = 'matrix' | 'patches' | 'patches-t'
@@ -140,14 +170,73 @@ type AOperand = 'matrix' | 'patches' | 'patches-t'
 /** The output tile's width: 128, or 64 for outputs at most 64 wide (half the work per thread). */
 type TileN = 128 | 64
 
-function gemmWgsl(transposeA: boolean, transposeB: boolean, epilogue: GemmEpilogue, aOperand: AOperand = 'matrix', tileN: TileN = TILE): string {
+/** What a product kernel computes (the plan adds its tile width and whether it is double-buffered). */
+interface GemmForm {
+  transposeA: boolean
+  transposeB: boolean
+  epilogue: GemmEpilogue
+  aOperand: AOperand
+}
+
+/**
+ * The kernel's WGSL. `pipelined`: the double-buffered form — two tiles of each operand in workgroup
+ * memory (32 KiB with 128 × 128 tiles); each step reads the next tile from global memory into
+ * registers before it multiplies the current one, writes them to the other buffer after, and waits
+ * at one barrier instead of two. Each output is the same sum in the same order in both forms.
+ */
+function gemmWgsl({transposeA, transposeB, epilogue, aOperand}: GemmForm, tileN: TileN, pipelined: boolean): string {
   const conv = aOperand !== 'matrix'
   const halves = tileN / (TILE / 2)
   const N4 = tileN / 4
   const bias = epilogue === 'bias' || epilogue === 'bias-relu'
   const relu = epilogue === 'relu' || epilogue === 'bias-relu'
+  const loadA =
+    aOperand === 'patches'
+      ? CONV_LOAD
+      : aOperand === 'patches-t'
+        ? FILTER_LOAD
+        : transposeA
+          ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false)
+          : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)
+  const loadB = transposeB ? tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.K', true, tileN) : tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.N', false, tileN)
+  const load = `${loadA.load}\n${loadB.load}`
+  /** Both operands' registers into the workgroup buffer `buffer` (a WGSL expression, 0 or 1). */
+  const store = (buffer: string): string => `${loadA.store(`${buffer} * ${TK * T4}u`)}\n${loadB.store(`${buffer} * ${TK * N4}u`)}`
   // acc r·halves + h: row (r < 4 ? ty·4 + r : 64 + ty·4 + r − 4), columns h·64 + tx·4 … + 3
   const rowOf = (r: number): string => (r < 4 ? `ty * 4u + ${r}u` : `${TILE / 2}u + ty * 4u + ${r - 4}u`)
+  const multiply = (buffer: string): string => `    for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
+      let a0 = As[${buffer} * ${TK * T4}u + kk * ${T4}u + ty];
+      let a1 = As[${buffer} * ${TK * T4}u + kk * ${T4}u + ${SIDE}u + ty];
+${unrolled(halves, (h) => `      let b${h} = Bs[${buffer} * ${TK * N4}u + kk * ${N4}u + ${h * SIDE}u + tx];`)}
+${unrolled(8 * halves, (i) => `      acc${i} = fma(vec4<f32>(a${Math.floor(i / halves) < 4 ? 0 : 1}[${Math.floor(i / halves) % 4}]), b${i % halves}, acc${i});`)}
+    }`
+  const buffers = pipelined ? 2 : 1
+  const loop = pipelined
+    ? `  {
+    let kt = kBegin;
+${load}
+  }
+${store('0u')}
+  workgroupBarrier();
+  var buffer = 0u;
+  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
+    let kt = k0 + ${TK}u;
+    if (kt < kEnd) {
+${load}
+    }
+${multiply('buffer')}
+    buffer = 1u - buffer;
+${store('buffer')}
+    workgroupBarrier();
+  }`
+    : `  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
+    let kt = k0;
+${load}
+${store('0u')}
+    workgroupBarrier();
+${multiply('0u')}
+    workgroupBarrier();
+  }`
   return /* wgsl */ `
 struct Params {
   M : u32,
@@ -164,8 +253,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> B : array<vec4<f32>>;
 ${bias ? '@group(0) @binding(3) var<storage, read> bias : array<vec4<f32>>;\n@group(0) @binding(4) var<uniform> u : Params;' : '@group(0) @binding(3) var<uniform> u : Params;'}
 
-var<workgroup> As : array<vec4<f32>, ${TK * T4}>;
-var<workgroup> Bs : array<vec4<f32>, ${TK * N4}>;
+var<workgroup> As : array<vec4<f32>, ${buffers * TK * T4}>;
+var<workgroup> Bs : array<vec4<f32>, ${buffers * TK * N4}>;
 
 @compute @workgroup_size(${SIDE}, ${SIDE}, 1)
 fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid : vec3<u32>,
@@ -182,20 +271,11 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
   let aBase = z * u.aBatch;
   let bBase = z * u.bBatch;
 ${unrolled(8 * halves, (i) => `  var acc${i} = vec4<f32>(0.0);`)}
+${loadA.registers}
+${loadB.registers}
 ${aOperand === 'patches' ? CONV_SETUP : aOperand === 'patches-t' ? FILTER_SETUP : ''}
 
-  for (var k0 = kBegin; k0 < kEnd; k0 = k0 + ${TK}u) {
-${aOperand === 'patches' ? CONV_LOAD : aOperand === 'patches-t' ? FILTER_LOAD : transposeA ? tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.M', false) : tileLoad('As', 'A', 'aBase', 'm0', 'u.M', 'u.K', true)}
-${transposeB ? tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.K', true, tileN) : tileLoad('Bs', 'B', 'bBase', 'n0', 'u.N', 'u.N', false, tileN)}
-    workgroupBarrier();
-    for (var kk = 0u; kk < ${TK}u; kk = kk + 1u) {
-      let a0 = As[kk * ${T4}u + ty];
-      let a1 = As[kk * ${T4}u + ${SIDE}u + ty];
-${unrolled(halves, (h) => `      let b${h} = Bs[kk * ${N4}u + ${h * SIDE}u + tx];`)}
-${unrolled(8 * halves, (i) => `      acc${i} = fma(vec4<f32>(a${Math.floor(i / halves) < 4 ? 0 : 1}[${Math.floor(i / halves) % 4}]), b${i % halves}, acc${i});`)}
-    }
-    workgroupBarrier();
-  }
+${loop}
 
   let cBase = s * u.splitStride + z * u.cBatch;
 ${unrolled(8 * halves, (i) => {
@@ -254,25 +334,27 @@ export function minWorkgroups(): number {
 }
 
 /**
- * Which plan `gemmPlan` makes: its rules ('default'), or one of the alternative routes that kernel
+ * How the kernel runs a call: by its rules ('default'), or one of the alternative routes that kernel
  * tuning (tune.ts) times against the default and tfjs's, never taken untimed — 'wide': a product the
  * rules leave to tfjs but whose extents the kernel can read (an output side under 64, few
  * multiply-adds or workgroups); 'nosplit': a product the rules split along k, unsplit; 'split': one
- * they do not split (but may), split into ~1,024 workgroups. Undefined where the variant does not
- * apply (it would be the default plan, or none).
+ * they do not split (but may), split into ~1,024 workgroups; 'pipelined': the default plan on the
+ * double-buffered form of the kernel (`gemmWgsl`; `pipelinedFor`). `gemmPlan` gives undefined where
+ * a plan variant does not apply (it would be the default plan, or none).
  */
-export type PlanVariant = 'default' | 'wide' | 'nosplit' | 'split'
+export type GemmVariant = 'default' | 'wide' | 'nosplit' | 'split' | 'pipelined'
 
 /**
  * How this kernel runs a product, or undefined when tfjs should: `gemmApplies`, then — where the
  * caller allows it (no bias or activation to apply, one batch) — k split when the output has fewer
  * than 256 tiles and k is at least 512 (enough slices for ~512 workgroups, each at least 128 long,
- * at most `mostSplits`), and at least `minWorkgroups()` workgroups in all. `variant`: see `PlanVariant`.
+ * at most `mostSplits`), and at least `minWorkgroups()` workgroups in all. `variant`: see `GemmVariant`.
  */
-export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: boolean, canSplit: boolean, mostSplits = 32, variant: PlanVariant = 'default'): GemmPlan | undefined {
+export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: boolean, canSplit: boolean, mostSplits = 32, variant: GemmVariant = 'default'): GemmPlan | undefined {
   const plan = gemmApplies(shape, transposeA, transposeB) ? planTiles(shape, canSplit ? 'auto' : 'none', mostSplits, minWorkgroups()) : undefined
   switch (variant) {
     case 'default':
+    case 'pipelined':
       return plan
     case 'wide':
       return plan || !gemmApplies(shape, transposeA, transposeB, true) ? undefined : planTiles(shape, canSplit ? 'auto' : 'none', mostSplits, 1)
@@ -299,13 +381,28 @@ function planTiles(shape: GemmShape, split: 'auto' | 'none' | 'always', mostSpli
   return {tileN, splits, kPerSplit, workgroups: [Math.ceil(N / tileN), Math.ceil(M / TILE), batch * splits]}
 }
 
+/** Workgroup memory of the double-buffered form: two 16-deep tiles of each operand, float32. */
+const pipelinedBytes = (tileN: TileN): number => 2 * TK * (TILE + tileN) * 4
+
+/**
+ * Whether a call takes the kernel's double-buffered form: where MIXTURE_WEBGPU_GEMM_PIPELINE is `1`
+ * every call whose tiles fit the device's workgroup memory; unset, the calls kernel tuning timed
+ * faster on the 'pipelined' route. Undefined for the 'pipelined' route where it is not an
+ * alternative (it would be the form taken anyway, or cannot run).
+ */
+function pipelinedFor(backend: Backend, variant: GemmVariant, tileN: TileN): boolean | undefined {
+  const fits = backend.device.limits.maxComputeWorkgroupStorageSize >= pipelinedBytes(tileN)
+  const mode = webgpuSwitch('gemmPipeline')
+  if (variant !== 'pipelined') return fits && mode === 'always'
+  return fits && mode === 'tuned' ? true : undefined
+}
+
 /** One planned product: the kernel's dispatch, then (k split) the pass that adds the slices. */
 interface PlannedRun {
   plan: GemmPlan
-  /** Program names: \`name\`, or \`${name}Partial\` and \`${name}Sum\` when k is split. */
+  form: GemmForm
+  /** Program names: \`name\` (\`${name}Pipelined\`), or \`${name}Partial\` and \`${name}Sum\` when k is split. */
   name: string
-  key: string
-  wgsl: () => string
   inputs: tf.TensorInfo[]
   M: number
   N: number
@@ -317,21 +414,26 @@ interface PlannedRun {
   extraUniforms?: UniformField[]
 }
 
-function runPlanned(backend: Backend, r: PlannedRun): tf.TensorInfo {
-  const {splits, kPerSplit} = r.plan
+/** The planned product on the kernel (`variant`: the route's), or undefined when the variant does not apply to it. */
+function runPlanned(backend: Backend, r: PlannedRun, variant: GemmVariant): tf.TensorInfo | undefined {
+  const {splits, kPerSplit, tileN} = r.plan
+  const pipelined = pipelinedFor(backend, variant, tileN)
+  if (pipelined === undefined) return undefined
+  const {transposeA, transposeB, epilogue, aOperand} = r.form
+  const name = pipelined ? `${r.name}Pipelined` : r.name
   const split = splits > 1
   const MN = r.M * r.N
   const [out] = runKernel(backend, {
-    name: split ? `${r.name}Partial` : r.name,
-    key: `${r.key}-${r.plan.tileN}`,
-    wgsl: r.wgsl,
+    name: split ? `${name}Partial` : name,
+    key: `gemm-${aOperand}-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}-${tileN}${pipelined ? '-pipelined' : ''}`,
+    wgsl: () => gemmWgsl(r.form, tileN, pipelined),
     workgroups: r.plan.workgroups,
     inputs: r.inputs,
     outputs: [{shape: split ? [splits, MN] : r.outShape}],
     uniforms: [...[r.M, r.N, r.K, kPerSplit, ...r.batchStrides, MN].map((v) => ({type: 'uint32' as const, data: [v]})), ...(r.extraUniforms ?? [])],
   })
   if (!split) return out
-  return sumSplits(backend, out, {name: `${r.name}Sum`, splits, I: r.M, J: r.N, heads: 1, cView: [MN, 0, r.N, 1], outShape: r.outShape})
+  return sumSplits(backend, out, {name: `${name}Sum`, splits, I: r.M, J: r.N, heads: 1, cView: [MN, 0, r.N, 1], outShape: r.outShape})
 }
 
 /** Whether a fused bias can be added by the kernel's epilogue (one float32 value per output column). */
@@ -346,8 +448,8 @@ interface MatMulArgs {
   transposeA: boolean
   transposeB: boolean
   epilogue: GemmEpilogue
-  /** An alternative plan (kernel tuning's; `PlanVariant`). */
-  variant?: PlanVariant
+  /** An alternative route (kernel tuning's; `GemmVariant`). */
+  variant?: GemmVariant
 }
 
 export type Backend = WebgpuBackendInternals & tf.KernelBackend
@@ -393,18 +495,21 @@ export function gemm(backend: Backend, {a, b, bias, transposeA, transposeB, epil
   if (!biasFits(bias, N)) return undefined
   const plan = gemmPlan({M, N, K, batch}, transposeA, transposeB, epilogue === 'none' && batch === 1, 32, variant)
   if (!plan) return undefined
-  return runPlanned(backend, {
-    plan,
-    name: 'MixtureMatMul',
-    key: `gemm-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}`,
-    wgsl: () => gemmWgsl(transposeA, transposeB, epilogue, 'matrix', plan.tileN),
-    inputs: bias ? [a, b, bias] : [a, b],
+  return runPlanned(
+    backend,
+    {
+      plan,
+      form: {transposeA, transposeB, epilogue, aOperand: 'matrix'},
+      name: 'MixtureMatMul',
+      inputs: bias ? [a, b, bias] : [a, b],
     M,
     N,
     K,
     outShape,
     batchStrides: [batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N, M * N],
-  })
+    },
+    variant ?? 'default',
+  )
 }
 
 export interface ConvArgs {
@@ -416,8 +521,8 @@ export interface ConvArgs {
   dilations?: number | [number, number]
   dimRoundingMode?: 'floor' | 'round' | 'ceil'
   epilogue: GemmEpilogue
-  /** An alternative plan (kernel tuning's; `PlanVariant`). */
-  variant?: PlanVariant
+  /** An alternative route (kernel tuning's; `GemmVariant`). */
+  variant?: GemmVariant
 }
 
 /**
@@ -445,23 +550,26 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
   if (info.inChannels % 4 !== 0 || !biasFits(bias, N)) return undefined
   const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none', 32, variant)
   if (!plan) return undefined
-  return runPlanned(backend, {
-    plan,
-    name: 'MixtureConv2D',
-    key: `gemm-conv-${epilogue}`,
-    wgsl: () => gemmWgsl(false, false, epilogue, 'patches', plan.tileN),
-    inputs: bias ? [x, filter, bias] : [x, filter],
-    M,
-    N,
-    K,
-    outShape: info.outShape,
-    batchStrides: [0, 0, 0],
-    extraUniforms: convGeometryUniforms(info),
-  })
+  return runPlanned(
+    backend,
+    {
+      plan,
+      form: {transposeA: false, transposeB: false, epilogue, aOperand: 'patches'},
+      name: 'MixtureConv2D',
+      inputs: bias ? [x, filter, bias] : [x, filter],
+      M,
+      N,
+      K,
+      outShape: info.outShape,
+      batchStrides: [0, 0, 0],
+      extraUniforms: convGeometryUniforms(info),
+    },
+    variant ?? 'default',
+  )
 }
 
 /** How `filterGemm` runs a layer's filter gradient (`gemmPlan`, `variant` likewise), or undefined when it does not. */
-export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, variant: PlanVariant = 'default'): GemmPlan | undefined {
+export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, variant: GemmVariant = 'default'): GemmPlan | undefined {
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.inChannels % 4 !== 0) return undefined
   const M = info.filterHeight * info.filterWidth * info.inChannels
   const K = info.batchSize * info.outHeight * info.outWidth
@@ -474,26 +582,29 @@ export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, variant: PlanVa
  * undefined when it is not for this kernel (dilated, Cin or Cout not a multiple of 4, fewer than
  * 64 filter rows or output channels, under 2²⁴ multiply-adds, or MIXTURE_WEBGPU_MATMUL=0).
  */
-export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[], variant: PlanVariant = 'default'): tf.TensorInfo | undefined {
+export function filterGemm(backend: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, filterShape: number[], variant: GemmVariant = 'default'): tf.TensorInfo | undefined {
   if (!webgpuSwitch('matmul') || x.dtype !== 'float32' || dy.dtype !== 'float32') return undefined
   const plan = filterGemmPlan(info, variant)
   if (!plan) return undefined
   const M = info.filterHeight * info.filterWidth * info.inChannels
   const N = info.outChannels
   const K = info.batchSize * info.outHeight * info.outWidth
-  return runPlanned(backend, {
-    plan,
-    name: 'MixtureConv2DFilter',
-    key: 'gemm-conv-filter',
-    wgsl: () => gemmWgsl(true, false, 'none', 'patches-t', plan.tileN),
-    inputs: [x, dy],
-    M,
-    N,
-    K,
-    outShape: filterShape,
-    batchStrides: [0, 0, 0],
-    extraUniforms: convGeometryUniforms(info),
-  })
+  return runPlanned(
+    backend,
+    {
+      plan,
+      form: {transposeA: true, transposeB: false, epilogue: 'none', aOperand: 'patches-t'},
+      name: 'MixtureConv2DFilter',
+      inputs: [x, dy],
+      M,
+      N,
+      K,
+      outShape: filterShape,
+      batchStrides: [0, 0, 0],
+      extraUniforms: convGeometryUniforms(info),
+    },
+    variant,
+  )
 }
 
 /** The epilogue of a fused kernel's bias and activation, or undefined for an activation this kernel lacks. */
@@ -503,7 +614,7 @@ export function epilogueOf(bias: unknown, activation: string | undefined): GemmE
   return bias ? (act === 'relu' ? 'bias-relu' : 'bias') : act === 'relu' ? 'relu' : 'none'
 }
 
-/** A kernel's alternative routes for tuning (tune.ts): `run` under each `PlanVariant` but the default. */
-export function planVariantRoutes(run: (args: Parameters<tf.KernelFunc>[0], variant: PlanVariant) => tf.TensorInfo | undefined): Record<string, Alternative> {
-  return Object.fromEntries((['wide', 'nosplit', 'split'] as const).map((v) => [v, (args: Parameters<tf.KernelFunc>[0]) => run(args, v)]))
+/** A kernel's alternative routes for tuning (tune.ts): `run` under each `GemmVariant` but the default. */
+export function gemmVariantRoutes(run: (args: Parameters<tf.KernelFunc>[0], variant: GemmVariant) => tf.TensorInfo | undefined): Record<string, Alternative> {
+  return Object.fromEntries((['wide', 'nosplit', 'split', 'pipelined'] as const).map((v) => [v, (args: Parameters<tf.KernelFunc>[0]) => run(args, v)]))
 }
