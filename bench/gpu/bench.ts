@@ -52,6 +52,8 @@ export interface TunedCallRecord {
   /** Milliseconds per call by route (one entry for a call with one route; none where the tuning budget ran out). */
   ms: Record<string, number>
   error?: string
+  /** Routes left out because their values were not the project route's (tune.ts), with how far off. */
+  rejected?: Record<string, string>
 }
 
 export interface RowResult {
@@ -304,6 +306,7 @@ async function capturedCalls(): Promise<TunedCallRecord[] | undefined> {
     route: decision?.route ?? 'project',
     ms: Object.fromEntries(Object.entries(decision?.times ?? {}).map(([r, t]) => [r, Math.round(t * 1e4) / 1e4])),
     ...(decision?.error ? {error: decision.error} : {}),
+    ...(decision?.rejected ? {rejected: decision.rejected} : {}),
   }))
 }
 

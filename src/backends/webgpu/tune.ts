@@ -14,7 +14,10 @@
  * where the project's route ran a kernel of its own), warmed up (pipelines compiled), three calls per
  * timing, best of two rounds, GPU time from timestamp queries where the adapter has them (wall time
  * to completion otherwise), and keeps another route only when it is at least 5% faster than the
- * project's. Choices are per call shape and last for the process; a call never timed takes the
+ * project's. Before any timing, each route's outputs on those inputs are compared with the project
+ * route's: a route whose values are further from them than summing in another order explains
+ * (`DISAGREEMENT`: a kernel, compiler or driver fault on this card) is left out, and the tuning line
+ * says so. Choices are per call shape and last for the process; a call never timed takes the
  * project's route, as before. A call that fails to run on some route keeps the project's.
  *
  * The Trainer captures its first training step and the caller awaits `Trainer.tuneKernels()` after
@@ -54,6 +57,8 @@ export interface TunedCall {
   route: Route
   /** Milliseconds per call by route (the routes that apply to it). */
   times: Record<Route, number>
+  /** Routes left out because their values were not the project route's, each with how far off they were. */
+  rejected?: Record<Route, string>
   /** Why the call could not be timed (it keeps the project's route). */
   error?: string
 }
@@ -138,6 +143,12 @@ function note(key: string, kernelName: string, args: Parameters<tf.KernelFunc>[0
 
 const REPEAT = 3
 const ROUNDS = 2
+/**
+ * Largest difference from the project route's outputs, relative to their largest magnitude, that a
+ * route may show (float32 sums of up to ~10⁵ terms in another order, or k split, differ by ~10⁻⁶ of
+ * it; in mixed precision a float16 rounding may flip, 2⁻¹¹): a wrong kernel is off by the values' size.
+ */
+const DISAGREEMENT = 1e-3
 /** Another route is kept only when this much faster than the project's (timing noise must not flip a choice). */
 const MARGIN = 0.95
 
@@ -145,38 +156,70 @@ interface TimingBackend {
   supportTimestampQuery?: boolean
 }
 
+/** One run of `call` on `inputs` (whichever route is forced): its outputs as a list. */
+function runOnce(call: Call, inputs: tf.NamedTensorMap): tf.Tensor[] {
+  const out = tf.engine().runKernel(call.kernelName, inputs, call.attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[]
+  return Array.isArray(out) ? out : [out]
+}
+
 /**
- * Milliseconds per call of `call` on `inputs` through `route` (GPU time where the adapter can time,
- * else wall time to completion), or undefined when that route does not apply to the call.
+ * `run()` with `call` forced through `route`, and the dispatches of the project's programs counted
+ * into `own`; undefined (`run`'s result disposed) when the route does not apply to the call.
  */
-async function timeCall(call: Call, inputs: tf.NamedTensorMap, route: Route, repeat: number, own?: {dispatches: number}): Promise<number | undefined> {
+async function throughRoute<T extends tf.TensorContainer>(call: Call, route: Route, run: () => Promise<T>, own?: {dispatches: number}): Promise<T | undefined> {
   const force = {key: call.key, route, declined: false}
   forced = force
   const count = (): void => void (own && own.dispatches++)
   if (own) dispatchListeners.add(count)
-  const once = (): tf.Tensor | tf.Tensor[] => tf.engine().runKernel(call.kernelName, inputs, call.attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[]
   try {
-    if ((tf.backend() as unknown as TimingBackend).supportTimestampQuery) {
-      const info = await tf.time(() => {
-        for (let i = 0; i < repeat; i++) tf.dispose(once())
-      })
-      return force.declined ? undefined : (info.kernelMs as number) / repeat
-    }
-    const t0 = performance.now()
-    let last: tf.Tensor | tf.Tensor[] = []
-    for (let i = 0; i < repeat; i++) {
-      tf.dispose(last)
-      last = once()
-    }
-    const first = Array.isArray(last) ? last[0] : last
-    // One value of the last output read back: the queue has finished everything before it.
-    await tf.tidy(() => tf.slice(tf.reshape(first, [-1]), 0, 1)).data()
-    tf.dispose(last)
-    return force.declined ? undefined : (performance.now() - t0) / repeat
+    const result = await run()
+    if (!force.declined) return result
+    tf.dispose(result)
+    return undefined
   } finally {
     forced = undefined
     dispatchListeners.delete(count)
   }
+}
+
+/**
+ * Milliseconds per call of `call` on `inputs` through `route` (GPU time where the adapter can time,
+ * else wall time to completion), or undefined when that route does not apply to the call.
+ */
+async function timeCall(call: Call, inputs: tf.NamedTensorMap, route: Route, repeat: number): Promise<number | undefined> {
+  return throughRoute(call, route, async () => {
+    if ((tf.backend() as unknown as TimingBackend).supportTimestampQuery) {
+      const info = await tf.time(() => {
+        for (let i = 0; i < repeat; i++) tf.dispose(runOnce(call, inputs))
+      })
+      return (info.kernelMs as number) / repeat
+    }
+    const t0 = performance.now()
+    let last: tf.Tensor[] = []
+    for (let i = 0; i < repeat; i++) {
+      tf.dispose(last)
+      last = runOnce(call, inputs)
+    }
+    // One value of the last output read back: the queue has finished everything before it.
+    await tf.tidy(() => tf.slice(tf.reshape(last[0], [-1]), 0, 1)).data()
+    tf.dispose(last)
+    return (performance.now() - t0) / repeat
+  })
+}
+
+/** How `outputs` differ from `reference` beyond `DISAGREEMENT`, or undefined when they agree. */
+async function disagreement(reference: tf.Tensor[], outputs: tf.Tensor[]): Promise<string | undefined> {
+  if (outputs.length !== reference.length) return `${outputs.length} outputs instead of ${reference.length}`
+  for (const [i, expected] of reference.entries()) {
+    const got = outputs[i]
+    if (!tf.util.arraysEqual(got.shape, expected.shape)) return `output ${i} of shape [${got.shape.join(', ')}] instead of [${expected.shape.join(', ')}]`
+    const stats = tf.tidy(() => tf.stack([tf.max(tf.abs(tf.sub(got, expected))), tf.max(tf.abs(expected))]))
+    const [difference, scale] = await stats.data()
+    stats.dispose()
+    // NaN compares false: a route that gives NaN is off too.
+    if (!(difference <= DISAGREEMENT * scale)) return `output ${i} differs by up to ${difference.toPrecision(3)} where the values reach ${scale.toPrecision(3)}`
+  }
+  return undefined
 }
 
 /**
@@ -188,13 +231,24 @@ async function tuneCall(call: Call): Promise<TunedCall> {
   for (const [name, shape, dtype] of call.inputs) inputs[name] = dtype === 'float32' ? tf.randomUniform(shape, -1, 1, 'float32') : tf.zeros(shape, dtype)
   try {
     // Compile every route's pipelines before any timing; drop the alternatives that do not apply,
-    // and tfjs's kernel where the project's route is that kernel (it ran none of the project's).
+    // tfjs's kernel where the project's route is that kernel (it ran none of the project's), and
+    // the routes whose values are not the project route's.
     const own = {dispatches: 0}
-    await timeCall(call, inputs, 'project', 1, own)
+    const reference = (await throughRoute(call, 'project', async () => runOnce(call, inputs), own))!
     const routes: Route[] = ['project']
-    for (const route of routesOf.get(call.kernelName) ?? ['tfjs']) {
-      if (route === 'tfjs' && own.dispatches === 0) continue
-      if ((await timeCall(call, inputs, route, 1)) !== undefined) routes.push(route)
+    const rejected: Record<Route, string> = {}
+    try {
+      for (const route of routesOf.get(call.kernelName) ?? ['tfjs']) {
+        if (route === 'tfjs' && own.dispatches === 0) continue
+        const outputs = await throughRoute(call, route, async () => runOnce(call, inputs))
+        if (!outputs) continue
+        const why = await disagreement(reference, outputs)
+        tf.dispose(outputs)
+        if (why) rejected[route] = why
+        else routes.push(route)
+      }
+    } finally {
+      tf.dispose(reference)
     }
     const times: Record<Route, number> = Object.fromEntries(routes.map((r) => [r, Infinity]))
     for (let round = 0; round < ROUNDS; round++) {
@@ -202,7 +256,7 @@ async function tuneCall(call: Call): Promise<TunedCall> {
     }
     const fastest = routes.reduce((a, b) => (times[b] < times[a] ? b : a), 'project')
     const route: Route = times[fastest] < MARGIN * times.project ? fastest : 'project'
-    return {key: call.key, kernelName: call.kernelName, route, times}
+    return {key: call.key, kernelName: call.kernelName, route, times, ...(Object.keys(rejected).length > 0 ? {rejected} : {})}
   } catch (error) {
     return {key: call.key, kernelName: call.kernelName, route: 'project', times: {}, error: (error as Error).message}
   } finally {
@@ -236,7 +290,7 @@ export async function tuneKernels(budgetSeconds = webgpuSwitch('tuneBudget')): P
     }
     const result = await tuneCall(call)
     chosen.set(call.key, result)
-    if (Object.keys(result.times).length > 1 || result.error) decided.push(result)
+    if (Object.keys(result.times).length > 1 || result.error || result.rejected) decided.push(result)
     else single++
   }
   return {decided, single, skipped, seconds: (performance.now() - t0) / 1000}
@@ -351,6 +405,8 @@ export function describeTuning({decided, single, skipped, seconds}: TuneOutcome)
       : `${decided.length - moved.length} on the project's default routes, ${[...byRoute].map(([r, n]) => `${n} ${r === 'tfjs' ? "on tfjs's" : `on '${r}'`}`).join(', ')} (${biggest(moved)})`,
   )
   if (failed.length > 0) parts.push(`${failed.length} could not be timed (${failed[0].error})`)
+  const rejected = decided.flatMap((d) => Object.entries(d.rejected ?? {}).map(([route, why]) => `${d.kernelName} '${route}': ${why}`))
+  if (rejected.length > 0) parts.push(`${rejected.length} route${rejected.length === 1 ? '' : 's'} left out for values unlike the project route's — a fault of the kernel, compiler or driver on this card (${rejected[0]}${rejected.length > 1 ? `, ${rejected.length - 1} more` : ''})`)
   if (skipped > 0) parts.push(`${skipped} left untimed (MIXTURE_WEBGPU_TUNE_BUDGET)`)
   return parts.join('; ')
 }

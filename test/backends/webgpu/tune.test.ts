@@ -81,6 +81,8 @@ describe('kernel-route tuning on WebGPU', () => {
     for (const d of outcome.decided) {
       const times = Object.values(d.times)
       assert.ok(d.error === undefined && 'project' in d.times && times.length >= 2, `${d.key}: ${JSON.stringify(d)}`)
+      // Every route of the project's (k split another way, tfjs's sums, the double-buffered form) agrees with the default within the check's bound.
+      assert.equal(d.rejected, undefined, `${d.key}: ${JSON.stringify(d.rejected)}`)
       assert.ok(times.every((t) => t > 0 && Number.isFinite(t)), `${d.key}: ${JSON.stringify(d.times)}`)
       const fastest = Math.min(...times)
       assert.equal(d.times[d.route], d.route === 'project' ? d.times.project : fastest, d.key)
@@ -276,6 +278,32 @@ describe('kernel-route tuning on WebGPU', () => {
     } finally {
       backend.supportTimestampQuery = saved
       tf.dispose(args)
+      tune!.resetTuning()
+    }
+  })
+
+  it("a route whose values are not the project route's is left out before any timing, and the tuning line says so", async () => {
+    await tf.setBackend('webgpu')
+    // Reverse has no routes of the project's: give it one that agrees and one that forgets to reverse.
+    tune!.wrapTunedKernel(
+      'Reverse',
+      (original) => original,
+      (original) => ({same: (args) => original(args) as tf.TensorInfo, unreversed: (args) => original({...args, attrs: {...args.attrs, dims: []}}) as tf.TensorInfo}),
+    )
+    const x = tf.tensor2d(values(64 * 33, 6), [64, 33])
+    try {
+      tune!.captureCalls(() => tf.dispose(tf.reverse(x, 1)))
+      const outcome = await tune!.tuneKernels()
+      const d = outcome.decided.find((c) => c.kernelName === 'Reverse')
+      assert.ok(d && Object.keys(d.times).sort().join() === 'project,same', JSON.stringify(outcome.decided))
+      assert.match(d.rejected?.unreversed ?? '', /^output 0 differs by up to [\d.e+-]+ where the values reach [\d.e+-]+$/, JSON.stringify(d))
+      assert.notEqual(d.route, 'unreversed')
+      assert.match(tune!.describeTuning(outcome), /; 1 route left out for values unlike the project route's — a fault of the kernel, compiler or driver on this card \(Reverse 'unreversed': output 0 differs by up to /)
+      // Pinned anyway (a routes file may name it), the route still runs: the check is tuning's, not a guard on every call.
+      tune!.pinRoute(d, 'unreversed')
+      assert.deepEqual(await tf.reverse(x, 1).data(), await x.data())
+    } finally {
+      tf.dispose(x)
       tune!.resetTuning()
     }
   })
