@@ -9,6 +9,7 @@
  *   node dist/bench/batches.js [--workers 0,1,2]
  */
 import {setTimeout as sleep} from 'node:timers/promises'
+import {parseArgs} from 'node:util'
 import '../src/builtins.js'
 import {batches, DEFAULT_AUGMENT, type Split} from '../src/data/index.js'
 import {BatchWorkers, epochBatches} from '../src/data/batch-workers.js'
@@ -27,8 +28,8 @@ const CASES = [
   {count: 512, size: 96, batch: 16, n: 32},
 ]
 
-const flag = process.argv.indexOf('--workers')
-const WORKERS = flag > 0 ? process.argv[flag + 1].split(',').map(Number) : [0, 1, 2]
+const {values} = parseArgs({options: {workers: {type: 'string', default: '0,1,2'}}})
+const WORKERS = values.workers.split(',').map(Number)
 
 for (const c of CASES) {
   const split = randomSplit(c.count, c.size)

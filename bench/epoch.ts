@@ -26,6 +26,7 @@ import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {parseArgs} from 'node:util'
 import {ROWS} from './gpu/bench.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -51,41 +52,59 @@ interface Args {
   md?: string
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = {rows: ['cifar10/resnet18', 'stl10-perceiver/perceiver'], backend: 'webgpu', workers: ['0', 'auto'], train: 4096, test: 1024, epochs: 2, sets: [], rounds: 1, stepRepeat: 5, stepWarmup: 20, budget: 900}
-  for (let i = 0; i < argv.length; i++) {
-    const key = argv[i]
-    const next = (): string => {
-      const v = argv[++i]
-      if (v === undefined) throw new Error(`${key} needs a value`)
-      return v
-    }
-    const count = (): number => {
-      const v = Number(next())
-      if (!(Number.isInteger(v) && v >= 0)) throw new Error(`${key} needs a whole number`)
-      return v
-    }
-    if (key === '--rows') a.rows = next().split(',').filter(Boolean)
-    else if (key === '--backend') a.backend = next()
-    else if (key === '--workers') a.workers = next().split(',').filter(Boolean)
-    else if (key === '--train') a.train = count()
-    else if (key === '--test') a.test = count()
-    else if (key === '--train96') a.train96 = count()
-    else if (key === '--test96') a.test96 = count()
-    else if (key === '--epochs') a.epochs = count()
-    else if (key === '--steps') a.steps = count()
-    else if (key === '--batch') a.batch = count()
-    else if (key === '--set') a.sets.push(next())
-    else if (key === '--rounds') a.rounds = count()
-    else if (key === '--step-repeat') a.stepRepeat = count()
-    else if (key === '--step-warmup') a.stepWarmup = count()
-    else if (key === '--budget') a.budget = Number(next())
-    else if (key === '--torch') a.torch = next()
-    else if (key === '--out') a.out = next()
-    else if (key === '--md') a.md = next()
-    else throw new Error(`unknown option ${key}`)
+function parseArguments(argv: string[]): Args {
+  const {values} = parseArgs({
+    args: argv,
+    options: {
+      rows: {type: 'string', default: 'cifar10/resnet18,stl10-perceiver/perceiver'},
+      backend: {type: 'string', default: 'webgpu'},
+      workers: {type: 'string', default: '0,auto'},
+      train: {type: 'string', default: '4096'},
+      test: {type: 'string', default: '1024'},
+      train96: {type: 'string'},
+      test96: {type: 'string'},
+      epochs: {type: 'string', default: '2'},
+      steps: {type: 'string'},
+      batch: {type: 'string'},
+      set: {type: 'string', multiple: true, default: []},
+      rounds: {type: 'string', default: '1'},
+      'step-repeat': {type: 'string', default: '5'},
+      'step-warmup': {type: 'string', default: '20'},
+      budget: {type: 'string', default: '900'},
+      torch: {type: 'string'},
+      out: {type: 'string'},
+      md: {type: 'string'},
+    },
+  })
+  /** A whole number of at least 0 from option `key` (undefined where it is not given and has no default). */
+  const count = <K extends 'train' | 'test' | 'train96' | 'test96' | 'epochs' | 'steps' | 'batch' | 'rounds' | 'step-repeat' | 'step-warmup'>(key: K): number | undefined => {
+    const raw = values[key]
+    if (raw === undefined) return undefined
+    const v = Number(raw)
+    if (!(Number.isInteger(v) && v >= 0)) throw new Error(`--${key} needs a whole number, not ${raw}`)
+    return v
   }
-  return a
+  const list = (raw: string): string[] => raw.split(',').filter(Boolean)
+  return {
+    rows: list(values.rows),
+    backend: values.backend,
+    workers: list(values.workers),
+    train: count('train')!,
+    test: count('test')!,
+    train96: count('train96'),
+    test96: count('test96'),
+    epochs: count('epochs')!,
+    steps: count('steps'),
+    batch: count('batch'),
+    sets: values.set,
+    rounds: count('rounds')!,
+    stepRepeat: count('step-repeat')!,
+    stepWarmup: count('step-warmup')!,
+    budget: Number(values.budget),
+    torch: values.torch,
+    out: values.out,
+    md: values.md,
+  }
 }
 
 interface EpochRun {
@@ -260,7 +279,7 @@ function report(argv: string[]): void {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'report') return report(process.argv.slice(3))
-  const args = parseArgs(process.argv.slice(2))
+  const args = parseArguments(process.argv.slice(2))
   const dir = mkdtempSync(join(tmpdir(), 'mixture-epoch-bench-'))
   const torchName = new Map(ROWS)
   const start = performance.now()

@@ -7,7 +7,7 @@
  *
  *   node dist/bench/gpu/bench.js run [--rows cifar10/resnet18,...] [--repeat 5] [--warmup 6]
  *        [--budget 240] [--backend webgpu] [--batch N] [--set key=value ...] [--out webgpu.json]
- *   node dist/bench/gpu/bench.js report --webgpu webgpu.json [--torch torch.json] [--variant other.json ...]
+ *   node dist/bench/gpu/bench.js report --webgpu webgpu.json [--torch torch.json] [--torch-tf32 torch-tf32.json] [--variant other.json ...]
  *        --md out.md --json out.json
  *
  * Rows are the paper configs (configs/paper/<table>/<row>.yaml), or any spec file given by its path
@@ -17,10 +17,11 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
+import {parseArgs} from 'node:util'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
-import type {Precision} from '../../src/engine/precision.js'
+import {PRECISIONS, type Precision} from '../../src/engine/precision.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
@@ -101,6 +102,8 @@ interface Args {
   out?: string
   webgpu?: string
   torch?: string
+  /** PyTorch's results with TF32 on (torch_gpu.py --precision tf32), for a second ratio. */
+  torchTf32?: string
   variants: string[]
   label?: string
   md?: string
@@ -110,34 +113,56 @@ interface Args {
   precision: Precision
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = {command: argv[0] ?? 'run', rows: ROWS.map((r) => r[0]), repeat: 5, warmup: 6, budget: 240, backend: 'webgpu', batch: 0, sets: [], count: true, variants: [], precision: 'fp32'}
-  for (let i = 1; i < argv.length; i++) {
-    const key = argv[i]
-    const next = (): string => {
-      const v = argv[++i]
-      if (v === undefined) throw new Error(`${key} needs a value`)
-      return v
-    }
-    if (key === '--rows') a.rows = next().split(',').filter(Boolean)
-    else if (key === '--repeat') a.repeat = Number(next())
-    else if (key === '--warmup') a.warmup = Number(next())
-    else if (key === '--budget') a.budget = Number(next())
-    else if (key === '--backend') a.backend = next()
-    else if (key === '--batch') a.batch = Number(next())
-    else if (key === '--set') a.sets.push(next())
-    else if (key === '--out') a.out = next()
-    else if (key === '--webgpu') a.webgpu = next()
-    else if (key === '--torch') a.torch = next()
-    else if (key === '--variant') a.variants.push(next())
-    else if (key === '--label') a.label = next()
-    else if (key === '--md') a.md = next()
-    else if (key === '--json') a.json = next()
-    else if (key === '--no-count') a.count = false
-    else if (key === '--precision') a.precision = next() as Precision
-    else throw new Error(`unknown option ${key}`)
+function parseArguments(argv: string[]): Args {
+  const {positionals, values} = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rows: {type: 'string'},
+      repeat: {type: 'string', default: '5'},
+      warmup: {type: 'string', default: '6'},
+      budget: {type: 'string', default: '240'},
+      backend: {type: 'string', default: 'webgpu'},
+      batch: {type: 'string', default: '0'},
+      set: {type: 'string', multiple: true, default: []},
+      out: {type: 'string'},
+      webgpu: {type: 'string'},
+      torch: {type: 'string'},
+      'torch-tf32': {type: 'string'},
+      variant: {type: 'string', multiple: true, default: []},
+      label: {type: 'string'},
+      md: {type: 'string'},
+      json: {type: 'string'},
+      'no-count': {type: 'boolean', default: false},
+      precision: {type: 'string', default: 'fp32'},
+    },
+  })
+  const number = (key: 'repeat' | 'warmup' | 'budget' | 'batch'): number => {
+    const value = Number(values[key])
+    if (!Number.isFinite(value) || value < 0) throw new Error(`--${key} must be a number of at least 0, not ${values[key]}`)
+    return value
   }
-  return a
+  if (!(PRECISIONS as readonly string[]).includes(values.precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, not ${values.precision}`)
+  return {
+    command: positionals[0] ?? 'run',
+    rows: values.rows ? values.rows.split(',').filter(Boolean) : ROWS.map((r) => r[0]),
+    repeat: number('repeat'),
+    warmup: number('warmup'),
+    budget: number('budget'),
+    backend: values.backend,
+    batch: number('batch'),
+    sets: values.set,
+    out: values.out,
+    webgpu: values.webgpu,
+    torch: values.torch,
+    torchTf32: values['torch-tf32'],
+    variants: values.variant,
+    label: values.label,
+    md: values.md,
+    json: values.json,
+    count: !values['no-count'],
+    precision: values.precision as Precision,
+  }
 }
 
 function median(xs: number[]): number {
@@ -372,29 +397,34 @@ export interface TorchRow {
 function report(args: Args): void {
   if (!args.webgpu) throw new Error('report needs --webgpu <file>')
   const ours = JSON.parse(readFileSync(args.webgpu, 'utf8')) as {backend: string; detail: string; norms?: string; rows: RowResult[]}
-  let torch: {device?: string; rows: TorchRow[]} = {rows: []}
-  try {
-    if (args.torch) torch = JSON.parse(readFileSync(args.torch, 'utf8'))
-  } catch (error) {
-    torch = {device: `unreadable: ${(error as Error).message}`, rows: []}
+  const readTorch = (file?: string): {device?: string; rows: TorchRow[]} => {
+    try {
+      return file ? JSON.parse(readFileSync(file, 'utf8')) : {rows: []}
+    } catch (error) {
+      return {device: `unreadable: ${(error as Error).message}`, rows: []}
+    }
   }
+  const torch = readTorch(args.torch)
+  const tf32 = readTorch(args.torchTf32)
   const byName = new Map(torch.rows.map((r) => [r.row, r]))
+  const tf32ByName = new Map(tf32.rows.map((r) => [r.row, r]))
   const fmt = (v: number | null | undefined): string => (v == null ? '-' : v >= 100 ? v.toFixed(0) : v.toFixed(1))
   const ratio = (a?: number | null, b?: number | null): string => (a != null && b != null && b > 0 ? `${(a / b).toFixed(1)}×` : '-')
   const lines = [
     `WebGPU: ${ours.detail} (backend ${ours.backend}); norm layers: ${ours.norms ?? '?'}`,
-    `PyTorch: ${torch.device ?? 'no result'}`,
+    `PyTorch: ${torch.device ?? 'no result'}${args.torchTf32 ? `; with TF32 on: ${tf32.device ?? 'no result'}` : ''}`,
     '',
-    '| row | batch | WebGPU fwd ms | torch fwd ms | fwd ratio | WebGPU step ms | host ms/step | torch step ms | step ratio | dispatches/step | dispatches/fwd | steps replayed |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| row | batch | WebGPU fwd ms | torch fwd ms | fwd ratio | WebGPU step ms | host ms/step | torch step ms | step ratio | torch TF32 step ms | step ratio vs TF32 | dispatches/step | dispatches/fwd | steps replayed |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
   const merged = ours.rows.map((r) => {
     const t = byName.get(r.torch_row)
+    const t32 = tf32ByName.get(r.torch_row)
     const note = r.error ? ` (failed: ${r.error.slice(0, 80)})` : r.skipped ? ` (${r.skipped})` : ''
     lines.push(
-      `| ${r.row}${note} | ${r.batch ?? '-'} | ${fmt(r.forward_ms)} | ${fmt(t?.forward_ms)} | ${ratio(r.forward_ms, t?.forward_ms)} | ${fmt(r.step_ms)} | ${fmt(r.issue_ms)} | ${fmt(t?.step_ms)} | ${ratio(r.step_ms, t?.step_ms)} | ${r.dispatches_step ?? '-'} | ${r.dispatches_forward ?? '-'} | ${r.timed_steps ? `${r.replayed_steps ?? 0}/${r.timed_steps}` : '-'} |`,
+      `| ${r.row}${note} | ${r.batch ?? '-'} | ${fmt(r.forward_ms)} | ${fmt(t?.forward_ms)} | ${ratio(r.forward_ms, t?.forward_ms)} | ${fmt(r.step_ms)} | ${fmt(r.issue_ms)} | ${fmt(t?.step_ms)} | ${ratio(r.step_ms, t?.step_ms)} | ${fmt(t32?.step_ms)} | ${ratio(r.step_ms, t32?.step_ms)} | ${r.dispatches_step ?? '-'} | ${r.dispatches_forward ?? '-'} | ${r.timed_steps ? `${r.replayed_steps ?? 0}/${r.timed_steps}` : '-'} |`,
     )
-    return {...r, torch: t ?? null}
+    return {...r, torch: t ?? null, torch_tf32: t32 ?? null}
   })
   const withKernels = ours.rows.filter((r) => r.step_by_kernel)
   if (withKernels.length > 0) {
@@ -432,11 +462,11 @@ function report(args: Args): void {
   const text = `${lines.join('\n')}\n`
   process.stdout.write(text)
   if (args.md) writeFileSync(args.md, text)
-  if (args.json) writeFileSync(args.json, JSON.stringify({webgpu: {backend: ours.backend, detail: ours.detail}, torch_device: torch.device ?? null, rows: merged, variants}, null, 2))
+  if (args.json) writeFileSync(args.json, JSON.stringify({webgpu: {backend: ours.backend, detail: ours.detail}, torch_device: torch.device ?? null, torch_tf32_device: tf32.device ?? null, rows: merged, variants}, null, 2))
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2))
+  const args = parseArguments(process.argv.slice(2))
   if (args.command === 'run') await run(args)
   else if (args.command === 'report') report(args)
   else throw new Error(`unknown command ${args.command}: use run or report`)

@@ -13,6 +13,7 @@
  * adapter's `timestamp-query` feature; without it the GPU columns stay empty.
  */
 import {writeFileSync} from 'node:fs'
+import {parseArgs} from 'node:util'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
@@ -66,9 +67,8 @@ async function gpuTimes(fn: () => void): Promise<{total: number; programs: Progr
   return {total: r2(info.kernelMs as number), programs}
 }
 
-const argvHas = (flag: string): boolean => process.argv.includes(flag)
-
-async function profileRow(row: string, batchOverride: number, repeat: number): Promise<RowProfile> {
+/** `gpu`: also the GPU time per kernel (timestamp queries); false for the host's times only (--no-gpu). */
+async function profileRow(row: string, batchOverride: number, repeat: number, gpu: boolean): Promise<RowProfile> {
   const built = await buildRow(row, batchOverride)
   const batch = built.batch
   const model = built.model as unknown as {apply(x: tf.Tensor, k?: object): tf.Tensor; dispose(): void}
@@ -104,7 +104,7 @@ async function profileRow(row: string, batchOverride: number, repeat: number): P
       }
     }
     Object.assign(out, {issue_ms: r2(median(issue)), step_ms: r2(median(total)), forward_issue_ms: r2(median(fIssue)), forward_ms: r2(median(fTotal))})
-    if (argvHas('--no-gpu')) return out
+    if (!gpu) return out
     trainer.resetMetrics()
     const step = await gpuTimes(() => trainer.trainStep(x, labels))
     await trainer.readMetrics()
@@ -144,19 +144,26 @@ async function opOverhead(): Promise<{issue_us: number; total_us: number}> {
 }
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2)
-  const get = (key: string, fallback: string): string => {
-    const i = argv.indexOf(key)
-    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback
-  }
-  const rows = get('--rows', ROWS.map((r) => r[0]).join(',')).split(',').filter(Boolean)
-  const repeat = Number(get('--repeat', '5'))
-  const budget = Number(get('--budget', '120'))
-  const batch = Number(get('--batch', '0'))
-  const outFile = get('--out', '')
-  const mdFile = get('--md', '')
+  const {values} = parseArgs({
+    options: {
+      rows: {type: 'string', default: ROWS.map((r) => r[0]).join(',')},
+      repeat: {type: 'string', default: '5'},
+      budget: {type: 'string', default: '120'},
+      batch: {type: 'string', default: '0'},
+      backend: {type: 'string', default: 'webgpu'},
+      out: {type: 'string', default: ''},
+      md: {type: 'string', default: ''},
+      'no-gpu': {type: 'boolean', default: false},
+    },
+  })
+  const rows = values.rows.split(',').filter(Boolean)
+  const repeat = Number(values.repeat)
+  const budget = Number(values.budget)
+  const batch = Number(values.batch)
+  const outFile = values.out
+  const mdFile = values.md
   const log = (s: string): void => void process.stderr.write(`${s}\n`)
-  const choice = await selectBackend(requestedBackend(get('--backend', 'webgpu')))
+  const choice = await selectBackend(requestedBackend(values.backend))
   log(describeBackend(choice))
   const start = performance.now()
   const overhead = await opOverhead()
@@ -172,10 +179,14 @@ async function main(): Promise<void> {
       continue
     }
     try {
-      const r = await profileRow(row, batch, repeat)
+      const r = await profileRow(row, batch, repeat, !values['no-gpu'])
       results.push(r)
-      log(`${row} b${r.batch}: step ${r.step_ms} ms (host records it in ${r.issue_ms} ms; GPU kernels ${r.gpu_ms} ms over ${r.dispatches} dispatches); forward ${r.forward_ms} ms (record ${r.forward_issue_ms}, GPU ${r.forward_gpu_ms})`)
-      log(`  top: ${(r.programs ?? []).slice(0, 8).map((p) => `${p.program} ${p.ms}ms/${p.calls}`).join(', ')}`)
+      if (r.gpu_ms === undefined) {
+        log(`${row} b${r.batch}: step ${r.step_ms} ms (host records it in ${r.issue_ms} ms); forward ${r.forward_ms} ms (record ${r.forward_issue_ms}); GPU time not measured (--no-gpu)`)
+      } else {
+        log(`${row} b${r.batch}: step ${r.step_ms} ms (host records it in ${r.issue_ms} ms; GPU kernels ${r.gpu_ms} ms over ${r.dispatches} dispatches); forward ${r.forward_ms} ms (record ${r.forward_issue_ms}, GPU ${r.forward_gpu_ms})`)
+        log(`  top: ${(r.programs ?? []).slice(0, 8).map((p) => `${p.program} ${p.ms}ms/${p.calls}`).join(', ')}`)
+      }
     } catch (error) {
       results.push({row, error: (error as Error).stack?.split('\n').slice(0, 3).join(' | ') ?? String(error)})
       log(`${row}: FAILED ${(error as Error).message}`)

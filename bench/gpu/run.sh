@@ -31,7 +31,7 @@
 #
 # Knobs (environment): BENCH_ROWS (comma list of configs/paper rows), BENCH_REPEAT (5), BENCH_WARMUP (20),
 # BUNDLE (0; 1: only tables, logs and results.tgz in $OUT), RUN_PRECISION (1; PRECISION_DEADLINE s, 420), RUN_TESTS (1), RUN_CLI (1), CLI_TRAIN, CLI_TEST (4096, 1024 synthetic images), RUN_PROFILE (1),
-# BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), PYTHON (python3),
+# BENCH_BUDGET (s, 170), TORCH_REPEAT (10), TORCH_BUDGET (s, 70), RUN_TF32 (1: the PyTorch rows again with TF32 on), PYTHON (python3),
 # VK_DRIVER_FILES (an ICD json; found automatically otherwise), MIXTURE_WEBGPU_ALLOW_SOFTWARE=1
 # (test runs on a software Vulkan device).
 # Data pipeline and end to end (4d): RUN_PIPELINE (1), PIPELINE_ROWS (cifar10/resnet18,stl10-perceiver/perceiver;
@@ -341,9 +341,19 @@ TROWS_FLAG=()
 timeout $(( TB + 40 )) "$PYTHON" bench/gpu/torch_gpu.py ${TROWS_FLAG[@]+"${TROWS_FLAG[@]}"} ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} --repeat "${TORCH_REPEAT:-10}" \
   --warmup 3 --budget "$TB" --out "$OUT/torch.json" ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} 2>&1 | tee "$OUT/torch.log" >&2
 log "PyTorch reference exit ${PIPESTATUS[0]}"
+# The same rows with TF32 on (products and convolutions on tensor cores in float32's range): the
+# table's second ratio. RUN_TF32=0 skips it.
+TORCH_TF32=()
+if [[ "${RUN_TF32:-1}" == 1 ]]; then
+  log "PyTorch reference, TF32 on"
+  timeout $(( TB + 40 )) "$PYTHON" bench/gpu/torch_gpu.py ${TROWS_FLAG[@]+"${TROWS_FLAG[@]}"} ${BATCH_FLAG[@]+"${BATCH_FLAG[@]}"} --repeat "${TORCH_REPEAT:-10}" \
+    --warmup 3 --budget "$TB" --precision tf32 --out "$OUT/torch-tf32-rows.json" ${TORCH_DEVICE:+--device "$TORCH_DEVICE"} > "$OUT/torch-tf32-rows.log" 2>&1
+  log "PyTorch reference, TF32 on, exit $?"
+  TORCH_TF32=(--torch-tf32 "$OUT/torch-tf32-rows.json")
+fi
 
 # The table now (rewritten with the variants at the end), in case the run is cut short.
-[[ -f $OUT/webgpu.json ]] && node dist/bench/gpu/bench.js report --webgpu "$OUT/webgpu.json" --torch "$OUT/torch.json" \
+[[ -f $OUT/webgpu.json ]] && node dist/bench/gpu/bench.js report --webgpu "$OUT/webgpu.json" --torch "$OUT/torch.json" ${TORCH_TF32[@]+"${TORCH_TF32[@]}"} \
   --md "$OUT/gpu-bench.md" --json "$OUT/gpu-bench.json" > /dev/null 2>&1
 
 # 4b. Every product and convolution of each row's step (as kernel tuning recorded them), timed in PyTorch too
@@ -407,7 +417,7 @@ if (( $(date +%s) - T0 < ${MATMUL_DEADLINE:-380} )); then products; fi
 
 # 6. Table -----------------------------------------------------------------------------------------
 if [[ -f $OUT/webgpu.json ]]; then
-  node dist/bench/gpu/bench.js report --webgpu "$OUT/webgpu.json" --torch "$OUT/torch.json" \
+  node dist/bench/gpu/bench.js report --webgpu "$OUT/webgpu.json" --torch "$OUT/torch.json" ${TORCH_TF32[@]+"${TORCH_TF32[@]}"} \
     ${VARIANTS[@]+"${VARIANTS[@]}"} --md "$OUT/gpu-bench.md" --json "$OUT/gpu-bench.json"
 else
   log "no WebGPU result: see $OUT/webgpu.log"
