@@ -7,9 +7,11 @@
  * optimizer's state and its step count stay as they were — and the scale multiplied by the backoff
  * factor. After `growth_interval` steps in a row without an overflow it is multiplied by the growth
  * factor. Deciding whether to skip reads one value back from the device per step, as GradScaler's
- * `step` does (`found_inf.item()`).
+ * `step` does (`found_inf.item()`). The scale is kept here, on the host, and reaches the device as a
+ * per-step value (ops/loss-scale.ts), so that a backend may replay the step's two halves (trainer.ts).
  */
 import {tf} from './tf.js'
+import {scaleBy} from '../ops/loss-scale.js'
 
 export interface LossScaleSettings {
   init: number
@@ -37,7 +39,7 @@ export class LossScaler {
 
   /** The loss to take gradients of: `loss` × the scale. */
   scaleLoss(loss: tf.Scalar): tf.Scalar {
-    return tf.mul(loss, tf.scalar(this.scale))
+    return scaleBy(loss, this.scale, 'scale') as tf.Scalar
   }
 
   /**
@@ -46,8 +48,7 @@ export class LossScaler {
    */
   unscale(grads: tf.Tensor[]): {grads: tf.Tensor[]; nonFinite: tf.Scalar} {
     return tf.tidy(() => {
-      const inverse = tf.scalar(Math.fround(1 / this.scale))
-      const unscaled = grads.map((g) => tf.mul(g, inverse))
+      const unscaled = grads.map((g) => scaleBy(g, this.scale, 'reciprocal'))
       const nonFinite = tf.addN(unscaled.map((g) => tf.sum(tf.mul(g, 0)))) as tf.Scalar
       return {grads: unscaled, nonFinite}
     })

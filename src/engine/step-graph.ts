@@ -21,10 +21,18 @@ export interface StepContext {
   step: number
   /** The optimizer's per-step values (learning rate, bias corrections) derive from it. */
   update: StepUpdate
+  /** The loss scale of the step (engine.precision mixed16; ops/loss-scale.ts). */
+  lossScale?: number
 }
 
-/** A training step (the default) or an evaluation step (forward and metric sums only). */
-export type StepKind = 'train' | 'eval'
+/**
+ * A training step (the default), an evaluation step (forward and metric sums only), or one of the two
+ * halves of a loss-scaled training step (engine.precision mixed16; trainer.ts): the backward half
+ * (forward, scaled backward, gradients unscaled and stored with the overflow flag) and the update
+ * half (the optimizer's update from the stored gradients, the metric sums), which the host runs only
+ * when the flag it read says the gradients were finite.
+ */
+export type StepKind = 'train' | 'eval' | 'scaled-backward' | 'scaled-update'
 
 export interface StepGraphs {
   /**

@@ -7,10 +7,11 @@
  * (`readMetrics`), so a step never waits on a host read. Where the backend can replay a recorded step
  * (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed. In mixed precision
  * (engine.precision mixed16) the loss is scaled (loss-scaler.ts): such a step reads back whether its
- * gradients overflowed before it updates, as GradScaler does, and is not replayed.
+ * gradients overflowed before it updates, as GradScaler does, so it runs in two halves that are
+ * replayed each (`scaledStep`).
  */
 import {tf, type LayersModel} from './tf.js'
-import {createStepGraphs, type StepContext, type StepGraphs} from './step-graph.js'
+import {createStepGraphs, type StepContext, type StepGraphs, type StepKind} from './step-graph.js'
 import {kernelTuner} from './kernel-tuning.js'
 import {adamSpec, Optimizer, weightRoles, type OptimizerSpec, type OptimizerType} from './optimizer.js'
 import type {AdamConfig} from '../ops/adam.js'
@@ -18,6 +19,7 @@ import {clipGradNorm} from '../ops/clip-grad-norm.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {setDropoutStep} from '../ops/dropout.js'
 import {MetricSums} from '../ops/metric-sums.js'
+import {storeInto} from '../ops/store.js'
 import {LossScaler, type LossScalerState, type LossScaleSettings} from './loss-scaler.js'
 
 export interface StepMetrics {
@@ -71,6 +73,8 @@ export class Trainer {
   private readonly metrics = new MetricSums()
   /** engine.precision mixed16: the loss scaler (whose skipped steps the optimizer did not take). */
   private readonly scaler?: LossScaler
+  /** What the two halves of a loss-scaled step share (made at the first such step). */
+  private scaled?: ScaledStepShared
   private graphs?: {backend: string; graphs: StepGraphs | undefined}
   /** Whether `tuneKernels` has run. */
   private tuned = false
@@ -104,18 +108,24 @@ export class Trainer {
   trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr): void | Promise<void> {
     this.step++
     setDropoutStep(this.step)
-    const batch = x.shape[0]
     const context = this.context(lr)
-    if (this.scaler) return this.computeScaledStep(x, y, context, this.scaler)
-    const graphs = this.stepGraphs()
-    if (graphs?.replay(x, y, context)) {
-      this.metrics.addReplayed(batch)
+    if (this.scaler) return this.scaledStep(x, y, context, this.scaler)
+    if (this.runOrReplay(x, y, context, 'train', () => this.computeStep(x, y, context))) {
+      this.metrics.addReplayed(x.shape[0])
       this.replayedSteps++
-      return
     }
-    const step = () => this.computeStep(x, y, context)
-    if (graphs) graphs.run(x, y, context, this.stateTensors(), step)
+  }
+
+  /**
+   * Replays the step of `kind` recorded for these shapes where the backend can (true), else runs
+   * `step`, recorded for replay where the backend records steps (false).
+   */
+  private runOrReplay(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext, kind: StepKind, step: () => void): boolean {
+    const graphs = this.stepGraphs()
+    if (graphs?.replay(x, y, context, kind)) return true
+    if (graphs) graphs.run(x, y, context, this.stateTensors(), step, kind)
     else step()
+    return false
   }
 
   /**
@@ -175,27 +185,47 @@ export class Trainer {
   }
 
   /**
-   * A step with the loss scaled (GradScaler's order: scale, backward, unscale, check, clip, step or
-   * skip, update the scale). Never recorded for replay: whether the update runs is decided on the
-   * host from the gradients of this very step.
+   * A step with the loss scaled, in GradScaler's order — scale, backward, unscale, check, clip, step
+   * or skip, update the scale — in two halves that a backend can replay each (step-graph.ts): the
+   * backward half stores the unscaled gradients and [non-finite flag, loss, correct] into variables
+   * of their own (ops/store.ts); the host reads the flag (one value, as GradScaler's `step` reads
+   * `found_inf`) and runs the update half — clip, the optimizer's step, the metric sums — only when
+   * every gradient was finite. The scale and the optimizer's step count stay on the host, so the
+   * arithmetic is the same replayed or not.
    */
-  private async computeScaledStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext, scaler: LossScaler): Promise<void> {
+  private async scaledStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext, scaler: LossScaler): Promise<void> {
+    const shared = (this.scaled ??= new ScaledStepShared(this.vars))
+    const replayed = this.runOrReplay(x, y, context, 'scaled-backward', () => this.scaledBackward(x, y, scaler, shared))
+    const overflow = !Number.isFinite((await shared.status.data())[0])
+    // A skipped step's loss (not finite where the forward pass overflowed) is left out of the epoch's
+    // sums; an epoch whose every step was skipped has no loss (NaN), which stops the run.
+    if (!overflow && this.runOrReplay(x, y, context, 'scaled-update', () => this.scaledUpdate(shared, context, x.shape[0]))) this.metrics.addReplayed(x.shape[0])
+    if (replayed) this.replayedSteps++
+    scaler.update(overflow)
+  }
+
+  /** The backward half of a loss-scaled step: forward, scaled backward, the gradients unscaled and stored with [non-finite flag, loss, correct]. */
+  private scaledBackward(x: tf.Tensor4D, y: tf.Tensor1D, scaler: LossScaler, shared: ScaledStepShared): void {
     const {value, grads, correct} = this.lossAndGradients(x, y, scaler)
-    const {grads: unscaled, nonFinite} = scaler.unscale(grads)
-    tf.dispose(grads)
-    let update = unscaled
     try {
-      const overflow = !Number.isFinite((await nonFinite.data())[0])
-      if (!overflow) {
-        if (this.options.maxGradNorm !== undefined) update = clipGradNorm(unscaled, this.options.maxGradNorm)
-        this.optimizer.apply(this.vars, update, context.update)
-        // A skipped step's loss (not finite where the forward pass overflowed) is left out of the
-        // epoch's sums; an epoch whose every step was skipped has no loss (NaN), which stops the run.
-        this.metrics.add(value, correct, x.shape[0])
-      }
-      scaler.update(overflow)
+      tf.tidy(() => {
+        const {grads: unscaled, nonFinite} = scaler.unscale(grads)
+        unscaled.forEach((g, i) => storeInto(shared.grads[i], g))
+        storeInto(shared.status, tf.stack([nonFinite, value, correct]) as tf.Tensor1D)
+      })
     } finally {
-      tf.dispose([...unscaled, ...update, value, correct, nonFinite])
+      tf.dispose([...grads, value, correct])
+    }
+  }
+
+  /** The update half of a loss-scaled step: clip, the optimizer's step and the metric sums, from what the backward half stored. */
+  private scaledUpdate(shared: ScaledStepShared, context: StepContext, batch: number): void {
+    const update = this.options.maxGradNorm !== undefined ? clipGradNorm(shared.grads, this.options.maxGradNorm) : shared.grads
+    try {
+      this.optimizer.apply(this.vars, update, context.update)
+      tf.tidy(() => this.metrics.add(tf.reshape(tf.slice(shared.status, 1, 1), []), tf.reshape(tf.slice(shared.status, 2, 1), []), batch))
+    } finally {
+      if (update !== shared.grads) tf.dispose(update)
     }
   }
 
@@ -204,13 +234,11 @@ export class Trainer {
    * at `lr` (the optimizer's own step count: the trainer's less the steps a loss scaler skipped).
    */
   private context(lr: number): StepContext {
-    return {step: this.step, update: this.optimizer.update(lr, this.step - (this.scaler?.skippedSteps ?? 0))}
+    return {step: this.step, update: this.optimizer.update(lr, this.step - (this.scaler?.skippedSteps ?? 0)), ...(this.scaler ? {lossScale: this.scaler.scale} : {})}
   }
 
   /** The step graphs of the active backend (made on first use, again if the backend changed). */
   private stepGraphs(): StepGraphs | undefined {
-    // A scaled step is decided on the host (computeScaledStep); evaluation runs as it does, unrecorded.
-    if (this.scaler) return undefined
     const backend = tf.getBackend()
     if (this.graphs?.backend !== backend) {
       this.graphs?.graphs?.dispose()
@@ -222,7 +250,7 @@ export class Trainer {
   /** Every tensor a training step may update: all model weights (running statistics too), the optimizer's state, the metric sums. */
   private stateTensors(): tf.Tensor[] {
     const weights = (this.model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val)
-    return [...weights, ...this.optimizer.state.flat(), this.metrics.tensor]
+    return [...weights, ...this.optimizer.state.flat(), this.metrics.tensor, ...(this.scaled?.tensors ?? [])]
   }
 
   /** How the backend's step replay went, one line per batch shape (empty where there is none). */
@@ -278,7 +306,32 @@ export class Trainer {
   dispose(): void {
     this.optimizer.dispose()
     this.metrics.dispose()
+    this.scaled?.dispose()
     this.graphs?.graphs?.dispose()
     this.graphs = undefined
+  }
+}
+
+/**
+ * What the two halves of a loss-scaled step share: each trainable weight's unscaled gradient, and
+ * [0 or NaN where a gradient was not finite, the loss, the correct count] — variables with data of
+ * their own, written in place by the backward half (ops/store.ts) and read by the update half.
+ */
+class ScaledStepShared {
+  readonly grads: tf.Variable[]
+  readonly status: tf.Variable
+
+  constructor(weights: tf.Variable[]) {
+    // Made inside tidy so that each variable owns its data (an in-place write needs that).
+    this.grads = weights.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)))
+    this.status = tf.tidy(() => tf.variable(tf.zeros([3]), false))
+  }
+
+  get tensors(): tf.Tensor[] {
+    return [...this.grads, this.status]
+  }
+
+  dispose(): void {
+    tf.dispose(this.tensors)
   }
 }

@@ -12,10 +12,12 @@ import {dropoutOp} from './dropout.js'
 import {gegluOp} from './geglu.js'
 import {geluOp} from './gelu.js'
 import {layerNormOp} from './layernorm.js'
+import {lossScaleOps} from './loss-scale.js'
 import {normOps} from './norm.js'
 import {reluGradOp} from './relu-grad.js'
 import {sgdOps} from './sgd.js'
 import {softmaxOp} from './softmax.js'
+import {storeOp} from './store.js'
 import {stridedMatMulOps} from './strided-matmul.js'
 import {tileGradOp} from './tile-grad.js'
 
@@ -37,4 +39,6 @@ export const OPS: OpContract[] = [
   ...crossEntropyOps,
   reluGradOp,
   tileGradOp,
+  ...lossScaleOps,
+  storeOp,
 ]

@@ -110,13 +110,15 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 /**
  * Classify a recorded step: a `Plan`, or the reason it cannot be replayed. `known` maps the buffers
  * of the tensors the replay knows at the end of the step (state, x, y, per-step, constants) to their
- * role; `free` holds the pool's free buffers then; `uniformUsage` is GPUBufferUsage.UNIFORM.
+ * role; `free` holds the pool's free buffers then; `uniformUsage` is GPUBufferUsage.UNIFORM;
+ * `readsBatch`: the step must read x and y on the GPU (every kind of step but a loss-scaled step's
+ * update half — a step that should and does not read them read them elsewhere, which a replay would miss).
  *
  * A buffer the pool lent to an intermediate and later, in the same step, to the batch, the labels or
  * a per-step tensor (its upload comes after) is two slots: an intermediate up to that upload (a new
  * buffer in the graph), the tensor's own from it.
  */
-export function planRecording<B extends BufferLike>(commands: Command<B>[], known: Map<B, Known>, free: Set<B>, uniformUsage: number, context: StepContext): Plan<B> | string {
+export function planRecording<B extends BufferLike>(commands: Command<B>[], known: Map<B, Known>, free: Set<B>, uniformUsage: number, context: StepContext, readsBatch = true): Plan<B> | string {
   const firstUpload = new Map<B, number>()
   commands.forEach((c, i) => {
     if (c.kind === 'upload' && !firstUpload.has(c.buffer)) firstUpload.set(c.buffer, i)
@@ -153,13 +155,17 @@ export function planRecording<B extends BufferLike>(commands: Command<B>[], know
     if (command.kind === 'upload') {
       // The tensor that owns the buffer at the end of the step starts here.
       if (firstUpload.get(command.buffer) === at && slots[slotOf.get(command.buffer) ?? -1]?.role === 'transient' && known.has(command.buffer)) slotOf.delete(command.buffer)
+      const perStep = known.get(command.buffer)?.perStep
+      if (perStep) {
+        if (!sameBytes(command.bytes, uploadBytes(perStep.dtype, perStep.values(context)))) return `the per-step tensor '${perStep.name}' does not hold what its registered function gives`
+        // Neither a slot nor part of the signature: a per-step tensor is uploaded anew only in the
+        // steps where its values change (a loss scale, every few thousand steps), and a replay writes
+        // it before every step; its slot comes with the first dispatch that reads it.
+        continue
+      }
       const index = slotFor(command.buffer, at)
       if (typeof index === 'string') return index
       const role = slots[index].role
-      if (role === 'per-step') {
-        const p = slots[index].perStep!
-        if (!sameBytes(command.bytes, uploadBytes(p.dtype, p.values(context)))) return `the per-step tensor '${p.name}' does not hold what its registered function gives`
-      }
       if (role !== 'transient') {
         sig.push(`u${index}${role}`)
         continue
@@ -200,7 +206,7 @@ export function planRecording<B extends BufferLike>(commands: Command<B>[], know
     generations.push(indices.map((index) => (index < 0 ? -1 : (generation.get(index) ?? 0))))
     sig.push(parts.join(','))
   }
-  for (const role of ['x', 'y'] as const) {
+  for (const role of readsBatch ? (['x', 'y'] as const) : []) {
     if (!slots.some((s) => s.role === role)) return `the step never reads its ${role === 'x' ? 'input batch' : 'labels'} on the GPU`
   }
   return {slots, commands: plan, signature: sig.join(';'), dispatches, generations}

@@ -105,6 +105,8 @@ class Recording implements CaptureHook {
     readonly x: tf.Tensor,
     readonly y: tf.Tensor,
     readonly state: tf.Tensor[],
+    /** The update half of a loss-scaled step reads no batch (the backward half stored what it needs). */
+    readonly kind: StepKind,
   ) {
     this.stateIds = state.map((t) => t.dataId)
     captureHook.current = this
@@ -189,7 +191,7 @@ class Recording implements CaptureHook {
     for (const t of cachedConstants()) add(t, {role: 'constant', tensor: t})
     const free = new Set<GpuBuffer>()
     for (const list of b.bufferManager.freeBuffers.values()) for (const buffer of list) free.add(buffer)
-    return planRecording(this.commands, known, free, usageFlags().UNIFORM, context)
+    return planRecording(this.commands, known, free, usageFlags().UNIFORM, context, this.kind !== 'scaled-update')
   }
 }
 
@@ -374,13 +376,17 @@ interface ShapeEntry {
 }
 
 function shapeKey(x: tf.Tensor, y: tf.Tensor, kind: StepKind): string {
-  return `${kind === 'eval' ? 'evaluation ' : ''}x[${x.shape.join(',')}]${x.dtype} y[${y.shape.join(',')}]${y.dtype}`
+  const label = {train: '', eval: 'evaluation ', 'scaled-backward': 'loss-scaled backward ', 'scaled-update': 'loss-scaled update '}[kind]
+  return `${label}x[${x.shape.join(',')}]${x.dtype} y[${y.shape.join(',')}]${y.dtype}`
 }
 
 class WebgpuStepGraphs implements StepGraphs {
   private readonly shapes = new Map<string, ShapeEntry>()
-  /** The shape of the previous step: a shape is recorded only when it comes twice in a row. */
-  private previousKey?: string
+  /**
+   * The shape of the previous step of each kind: a shape is recorded only when it comes twice in a
+   * row among the steps of its kind (the two halves of a loss-scaled step alternate).
+   */
+  private readonly previousKeys = new Map<StepKind, string>()
 
   constructor(private readonly b: Backend) {}
 
@@ -389,7 +395,7 @@ class WebgpuStepGraphs implements StepGraphs {
     const entry = this.shapes.get(key)
     if (!entry?.graph || this.b.activeTimers != null) return false
     if (entry.graph.replay(x, y, context)) {
-      this.previousKey = key
+      this.previousKeys.set(kind, key)
       return true
     }
     // A state tensor was replaced (weights loaded, optimizer state set): record afresh.
@@ -404,8 +410,8 @@ class WebgpuStepGraphs implements StepGraphs {
     const key = shapeKey(x, y, kind)
     // A shape that does not repeat (an epoch's smaller last batch, the first evaluation batch after
     // training) is not recorded: its graph would hold a working set of buffers for one step an epoch.
-    const repeated = key === this.previousKey
-    this.previousKey = key
+    const repeated = key === this.previousKeys.get(kind)
+    this.previousKeys.set(kind, key)
     if (!repeated) {
       step()
       return
@@ -419,7 +425,7 @@ class WebgpuStepGraphs implements StepGraphs {
       step()
       return
     }
-    const recording = new Recording(this.b, x, y, state)
+    const recording = new Recording(this.b, x, y, state, kind)
     try {
       step()
     } catch (error) {

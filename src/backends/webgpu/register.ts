@@ -14,6 +14,8 @@ import {registerKernelTuner} from '../../engine/kernel-tuning.js'
 import {registerStepGraphs} from '../../engine/step-graph.js'
 import {registerInPlaceUpdate, type InPlaceUpdate} from '../../ops/weight-update.js'
 import {registerInPlaceMetrics} from '../../ops/metric-sums.js'
+import {LOSS_SCALE_VALUES} from '../../ops/loss-scale.js'
+import {registerInPlaceStore} from '../../ops/store.js'
 import {createStepGraphs} from './graph.js'
 import {adamConfig, adamInPlace, adamProgram} from './kernels/adam.js'
 import {adamwConfig, adamwInPlace, adamwProgram} from './kernels/adamw.js'
@@ -26,11 +28,13 @@ import {dropoutConfig, dropoutStepValues} from './kernels/dropout.js'
 import {gegluConfigs} from './kernels/geglu.js'
 import {geluConfigs} from './kernels/gelu.js'
 import {layerNormConfigs} from './kernels/layernorm.js'
+import {lossScaleConfig} from './kernels/loss-scale.js'
 import {matMulKernels} from './kernels/matmul.js'
 import {inPlaceMetricSums} from './kernels/metric-sums.js'
 import {reluGradConfig} from './kernels/relu-grad.js'
 import {sgdConfig, sgdInPlace, sgdProgram} from './kernels/sgd.js'
 import {softmaxGradConfig} from './kernels/softmax-grad.js'
+import {inPlaceStore} from './kernels/store.js'
 import {stridedMatMulConfig} from './kernels/strided-matmul.js'
 import {columnSumKernel} from './kernels/sum.js'
 import {identityTransposeKernel} from './kernels/transpose.js'
@@ -73,6 +77,11 @@ export function registerWebgpuKernels(): void {
   registered = true
   registerStepValues(dropoutStepValues)
   tf.registerKernel(dropoutConfig)
+  // Always: a loss scale must reach a replayed step as a per-step value (ops/loss-scale.ts), and the
+  // loss-scaled step's halves share their gradients through variables written in place (ops/store.ts).
+  registerStepValues(LOSS_SCALE_VALUES)
+  tf.registerKernel(lossScaleConfig)
+  registerInPlaceStore('webgpu', inPlaceStore)
   registerInPlaceMetrics('webgpu', inPlaceMetricSums)
   registerStepGraphs('webgpu', createStepGraphs)
   wrapWebgpuKernel(identityTransposeKernel.kernelName, identityTransposeKernel.wrap)

@@ -79,10 +79,26 @@ test('per-step tensors: their upload must hold what the registered function give
   const k = new Map<Buf, Known>([...known, [s, {role: 'per-step', perStep: {name: 'adam', dtype: 'float32', values: stepValues}}]])
   const good = plan([{kind: 'upload', buffer: s, bytes: perStepBytes(context)}, d('a', [h, x, y, s])], k, [h])
   assert.ok(typeof good !== 'string', String(good))
-  assert.deepEqual(good.slots.map((sl) => sl.role), ['per-step', 'transient', 'x', 'y'])
+  assert.deepEqual(good.slots.map((sl) => sl.role), ['transient', 'x', 'y', 'per-step'], 'its slot comes with the first dispatch that reads it')
   assert.equal(good.commands.length, 1, 'the per-step upload is not replayed as a copy (the replay writes it)')
+  // A per-step tensor is uploaded only in the steps where its values change: the same signature without the upload.
+  const unchanged = plan([d('a', [h, x, y, s])], k, [h])
+  assert.ok(typeof unchanged !== 'string', String(unchanged))
+  assert.equal(unchanged.signature, good.signature)
+  assert.deepEqual(unchanged.slots, good.slots)
   const stale = plan([{kind: 'upload', buffer: s, bytes: perStepBytes({...context, step: 2})}, d('a', [h, x, y, s])], k, [h])
   assert.match(String(stale), /per-step tensor 'adam' does not hold/)
+})
+
+test("a loss-scaled step's update half reads no batch; every other step must read x and y", () => {
+  const {w, u, known} = world()
+  const g = buf('g')
+  const update = [d('update', [w, g, u])]
+  const k = new Map<Buf, Known>([...known, [g, {role: 'state', tensor: tf.scalar(0)}]])
+  assert.match(String(plan(update, k, [])), /never reads its input batch/)
+  const p = planRecording(update, k, new Set(), UNIFORM, context, false)
+  assert.ok(typeof p !== 'string', String(p))
+  assert.deepEqual(p.slots.map((sl) => `${sl.buffer.label}:${sl.role}`), ['w:state', 'g:state'])
 })
 
 test('a buffer lent to an intermediate, then (uploaded) to a per-step tensor in the same step, is two slots', () => {

@@ -190,6 +190,53 @@ describe('webgpu: mixed16', () => {
     })
   })
 
+  it('replays loss-scaled steps in two halves: the numbers of steps run through tfjs, an overflow and scale changes included', async () => {
+    await onWebgpu('mixed16', async () => {
+      const spec = resolveObject({name: 'mp-replay', seed: 3, data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 8, test: 8, classes: 3}}, model: {type: 'mixture', components: [{type: 'cnn', channels: [8, 3]}, {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32}], adapter: {type: 'token_image'}}})
+      const y = tf.tensor1d([0, 1, 2, 1], 'int32')
+      const x = tf.tensor4d(values(4 * 8 * 8 * 3, 5), [4, 8, 8, 3])
+      const huge = tf.mul(x, 1e30) as tf.Tensor4D
+      // Clean steps (the scale doubles every 2), one whose gradients overflow (skipped, the scale halved) after replay has begun, more clean ones.
+      const batches = [x, x, x, x, x, huge, x, x, x, x]
+      const train = async (graph: boolean) => {
+        const saved = process.env.MIXTURE_WEBGPU_GRAPH
+        if (!graph) process.env.MIXTURE_WEBGPU_GRAPH = '0'
+        try {
+          const built = buildModel(spec)
+          const trainer = new Trainer(built.model, {lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0}, {lossScale: {init: 256, growth_factor: 2, backoff_factor: 0.5, growth_interval: 2}, maxGradNorm: 1})
+          for (const batch of batches) await trainer.trainStep(batch, y)
+          const state = trainer.optimizerState()
+          const result = {
+            weights: await Promise.all(built.model.weights.map(async (w) => Float32Array.from(await w.read().data()))),
+            moments: await Promise.all([...state.m, ...state.v].map(async (t) => Float32Array.from(await t.data()))),
+            scaler: state.lossScaler,
+            metrics: await trainer.readMetrics(),
+            replayed: trainer.replayedSteps,
+            graphs: trainer.describeStepGraphs(),
+          }
+          trainer.dispose()
+          built.model.dispose()
+          return result
+        } finally {
+          if (saved === undefined) delete process.env.MIXTURE_WEBGPU_GRAPH
+          else process.env.MIXTURE_WEBGPU_GRAPH = saved
+        }
+      }
+      const direct = await train(false)
+      const replayed = await train(true)
+      assert.equal(direct.replayed, 0)
+      assert.ok(replayed.replayed >= 5, `${replayed.replayed} steps replayed: ${replayed.graphs.join('; ')}`)
+      assert.ok(replayed.graphs.some((g) => /loss-scaled backward/.test(g)) && replayed.graphs.some((g) => /loss-scaled update/.test(g)), replayed.graphs.join('; '))
+      assert.deepEqual(direct.scaler, {scale: 2048, growth_tracker: 0, skipped_steps: 1})
+      assert.deepEqual(replayed.scaler, direct.scaler)
+      assert.deepEqual(replayed.metrics, direct.metrics)
+      assert.equal(direct.metrics.examples, 36, 'the skipped step is left out of the metric sums')
+      replayed.weights.forEach((w, i) => assert.deepEqual(w, direct.weights[i], `weight ${i}`))
+      replayed.moments.forEach((m, i) => assert.deepEqual(m, direct.moments[i], `moment ${i}`))
+      tf.dispose([x, y, huge])
+    })
+  })
+
   it('an interrupted mixed16 run resumes to exactly the uninterrupted numbers, checkpoint and loss scale', async () => {
     const dir = tempDir()
     // A scale of 2^20 overflows float16 in the first backward passes, and grows back every 3 clean steps: steps are skipped.

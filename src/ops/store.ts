@@ -1,0 +1,54 @@
+/**
+ * Writing a tensor's values into a variable whose data stays where it is. The loss-scaled training
+ * step runs in two halves (engine/trainer.ts): the backward half stores the unscaled gradients and
+ * [overflow, loss, correct] into variables the update half reads after the host has seen whether the
+ * gradients overflowed. A backend that replays recorded steps needs those variables written in place,
+ * not given new data (backends/webgpu/graph.ts); the webgpu backend registers a one-dispatch copy into
+ * the variable's own buffer. Elsewhere the variable is assigned the value.
+ */
+import {tf} from '../engine/tf.js'
+import type {OpContract} from './contract.js'
+
+/** target ← value in place; false when it cannot (the caller then assigns). */
+export type InPlaceStore = (target: tf.Variable, value: tf.Tensor) => boolean
+
+const inPlace = new Map<string, InPlaceStore>()
+
+export function registerInPlaceStore(backendName: string, store: InPlaceStore): void {
+  inPlace.set(backendName, store)
+}
+
+/** `target` takes `value`'s values (same shape and dtype): in place where the backend can, else `assign`. */
+export function storeInto(target: tf.Variable, value: tf.Tensor): void {
+  if (!tf.util.arraysEqual(target.shape, value.shape) || target.dtype !== value.dtype) {
+    throw new Error(`storeInto: a ${value.dtype} [${value.shape}] value for a ${target.dtype} [${target.shape}] variable`)
+  }
+  if (inPlace.get(tf.getBackend())?.(target, value)) return
+  target.assign(value)
+}
+
+/** A variable of `value`'s values and its own data (made inside tidy, so that an in-place write is allowed). */
+function variableOf(value: tf.Tensor): tf.Variable {
+  return tf.tidy(() => tf.variable(tf.zerosLike(value), false))
+}
+
+export const storeOp: OpContract = {
+  name: 'store',
+  summary: "a value written into a variable's own data",
+  kernels: [],
+  fusedHere: () => inPlace.has(tf.getBackend()),
+  example: () => [tf.randomUniform([5, 33], -1, 1, 'float32', 141)],
+  fused: ([value]) => {
+    const target = variableOf(value)
+    const before = target.dataId
+    storeInto(target, value)
+    if (target.dataId !== before) throw new Error('storeInto gave the variable new data instead of writing it in place')
+    return [target]
+  },
+  composite: ([value]) => {
+    const target = variableOf(value)
+    target.assign(value)
+    return [target]
+  },
+  tolerance: 0,
+}
