@@ -9,7 +9,8 @@ CrossEntropyLoss(label_smoothing) and clip_grad_norm_ give, for the training rec
                every step and the optimizer's state after the last.
   schedules    the learning rate of every step of StepLR, MultiStepLR (stepped per epoch),
                LinearLR warmup + CosineAnnealingLR (SequentialLR), CosineAnnealingLR, OneCycleLR
-               (cos and linear, cycle_momentum=False) (stepped per step).
+               (cos and linear, with and without cycle_momentum: then also Adam's beta1 of every
+               step) (stepped per step).
   label_smoothing  CrossEntropyLoss(label_smoothing=eps) of fixed logits: the loss and d loss / d logits.
   weight_roles every paper row's trainable parameters by role: norm (any parameter of a BatchNorm or
                LayerNorm module), bias (a parameter named bias elsewhere), weight (the rest): count and
@@ -76,6 +77,10 @@ OPTIMIZER_CASES = [
     ('sgd-nesterov', {'type': 'sgd', 'lr': 0.1, 'weight_decay': 5e-4, 'weight_decay_exclude': ['bias'], 'momentum': 0.9, 'dampening': 0, 'nesterov': True}, None),
     ('sgd-plain', {'type': 'sgd', 'lr': 0.1, 'weight_decay': 0, 'weight_decay_exclude': [], 'momentum': 0, 'dampening': 0, 'nesterov': False}, None),
     ('adam-clip', {'type': 'adam', 'lr': 0.01, 'weight_decay': 0.0001, 'weight_decay_exclude': [], 'betas': [0.9, 0.999], 'eps': 1e-8}, 0.5),
+    # The momentum changing every step, as OneCycleLR's cycle_momentum writes it into the param groups
+    # (Adam's and AdamW's beta1, SGD's momentum): 'momenta' in the case.
+    ('adamw-cycled-beta1', {'type': 'adamw', 'lr': 0.01, 'weight_decay': 0.05, 'weight_decay_exclude': ['bias'], 'betas': [0.9, 0.999], 'eps': 1e-8}, None, True),
+    ('sgd-nesterov-cycled-momentum', {'type': 'sgd', 'lr': 0.1, 'weight_decay': 5e-4, 'weight_decay_exclude': [], 'momentum': 0.9, 'dampening': 0, 'nesterov': True}, None, True),
 ]
 
 
@@ -88,7 +93,7 @@ def torch_optimizer(spec: Dict[str, object], weight: torch.Tensor, bias: torch.T
     return cls(groups, lr=spec['lr'], betas=tuple(spec['betas']), eps=spec['eps'])
 
 
-def optimizer_case(index: int, name: str, spec: Dict[str, object], max_norm: Optional[float]) -> Dict[str, object]:
+def optimizer_case(index: int, name: str, spec: Dict[str, object], max_norm: Optional[float], cycled: bool = False) -> Dict[str, object]:
     gen = torch.Generator().manual_seed(100 + index)
     weight = nn.Parameter(defined((4, 3), gen))
     bias = nn.Parameter(defined((3,), gen))
@@ -98,11 +103,17 @@ def optimizer_case(index: int, name: str, spec: Dict[str, object], max_norm: Opt
     opt = torch_optimizer(spec, weight, bias)
     # A learning rate that changes every step (as a schedule's does): base · (1 + 0.5·sin(step)).
     lrs = [num(spec['lr'] * (1 + 0.5 * math.sin(t)), 6) for t in range(STEPS)]
+    # Where cycled: a momentum between 0.75 and 0.95 that changes every step.
+    momenta = [num(0.85 + 0.1 * math.cos(0.7 * t), 6) for t in range(STEPS)] if cycled else []
     after = []
     norms = []
     for t in range(STEPS):
         for g in opt.param_groups:
             g['lr'] = lrs[t]
+            if cycled and spec['type'] == 'sgd':
+                g['momentum'] = momenta[t]
+            elif cycled:
+                g['betas'] = (momenta[t], g['betas'][1])
         weight.grad, bias.grad = grads[t][0].clone(), grads[t][1].clone()
         if max_norm is not None:
             norms.append(num(float(torch.nn.utils.clip_grad_norm_([weight, bias], max_norm)), 9))
@@ -121,6 +132,7 @@ def optimizer_case(index: int, name: str, spec: Dict[str, object], max_norm: Opt
         'start': start,
         'grads': [[decimals(g) for g in step] for step in grads],
         'lrs': lrs,
+        **({'momenta': momenta} if cycled else {}),
         'after': after,
         'state': state,
     }
@@ -136,14 +148,20 @@ SCHEDULE_CASES = [
     ('multistep', {'type': 'multistep', 'milestones': [2, 5, 8], 'gamma': 0.1}, 0.1, 10, 3),
     ('cosine-warmup', {'type': 'cosine', 'warmup_epochs': 2, 'warmup_start_factor': 0.01, 'min_lr': 1e-4}, 0.1, 10, 5),
     ('cosine', {'type': 'cosine', 'warmup_epochs': 0, 'warmup_start_factor': 0.01, 'min_lr': 0}, 0.05, 6, 7),
-    ('onecycle', {'type': 'onecycle', 'pct_start': 0.3, 'div_factor': 25, 'final_div_factor': 10000, 'anneal_strategy': 'cos'}, 0.1, 8, 6),
-    ('onecycle-linear', {'type': 'onecycle', 'pct_start': 0.25, 'div_factor': 10, 'final_div_factor': 100, 'anneal_strategy': 'linear'}, 0.02, 5, 9),
+    ('onecycle', {'type': 'onecycle', 'pct_start': 0.3, 'div_factor': 25, 'final_div_factor': 10000, 'anneal_strategy': 'cos',
+                  'cycle_momentum': True, 'base_momentum': 0.85, 'max_momentum': 0.95}, 0.1, 8, 6),
+    ('onecycle-linear', {'type': 'onecycle', 'pct_start': 0.25, 'div_factor': 10, 'final_div_factor': 100, 'anneal_strategy': 'linear',
+                         'cycle_momentum': True, 'base_momentum': 0.8, 'max_momentum': 0.9}, 0.02, 5, 9),
+    ('onecycle-fixed-momentum', {'type': 'onecycle', 'pct_start': 0.3, 'div_factor': 25, 'final_div_factor': 10000, 'anneal_strategy': 'cos',
+                                 'cycle_momentum': False, 'base_momentum': 0.85, 'max_momentum': 0.95}, 0.1, 4, 5),
 ]
 
 
 def schedule_case(name: str, spec: Dict[str, object], lr: float, epochs: int, per_epoch: int) -> Dict[str, object]:
     p = nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([p], lr=lr)
+    # Adam where OneCycleLR cycles the momentum (its beta1 of every step is recorded); SGD elsewhere.
+    cycles = spec['type'] == 'onecycle' and spec['cycle_momentum']
+    opt = torch.optim.Adam([p], lr=lr) if cycles else torch.optim.SGD([p], lr=lr)
     S = torch.optim.lr_scheduler
     total = epochs * per_epoch
     per_step = True
@@ -161,14 +179,18 @@ def schedule_case(name: str, spec: Dict[str, object], lr: float, epochs: int, pe
             sched = S.CosineAnnealingLR(opt, T_max=total, eta_min=spec['min_lr'])
     else:
         sched = S.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=spec['pct_start'], anneal_strategy=spec['anneal_strategy'],
-                             div_factor=spec['div_factor'], final_div_factor=spec['final_div_factor'], cycle_momentum=False)
-    lrs = []
+                             div_factor=spec['div_factor'], final_div_factor=spec['final_div_factor'], cycle_momentum=spec['cycle_momentum'],
+                             base_momentum=spec['base_momentum'], max_momentum=spec['max_momentum'])
+    lrs, momenta = [], []
     for step in range(total):
         lrs.append(num(opt.param_groups[0]['lr'], 15))
+        if cycles:
+            momenta.append(num(opt.param_groups[0]['betas'][0], 15))
         opt.step()
         if per_step or (step + 1) % per_epoch == 0:
             sched.step()
-    return {'name': name, 'schedule': spec, 'lr': lr, 'epochs': epochs, 'steps_per_epoch': per_epoch, 'lrs': lrs}
+    case = {'name': name, 'schedule': spec, 'lr': lr, 'epochs': epochs, 'steps_per_epoch': per_epoch, 'lrs': lrs}
+    return {**case, 'momenta': momenta} if cycles else case
 
 
 # ---------------------------------------------------------------------------------------------

@@ -71,12 +71,16 @@ export class Optimizer {
     this.state = weights.map((w) => STATE_GROUPS[spec.type].map(() => tf.tidy(() => tf.variable(tf.zerosLike(w), false))))
   }
 
-  /** The update of optimizer step `step` (1-based) at learning rate `lr` (StepContext.update). */
-  update(lr: number, step: number): StepUpdate {
+  /**
+   * The update of optimizer step `step` (1-based) at learning rate `lr` (StepContext.update);
+   * `momentum`, where a schedule cycles it, replaces SGD's momentum or Adam's and AdamW's beta1 (as
+   * PyTorch's OneCycleLR writes it into the param groups).
+   */
+  update(lr: number, step: number, momentum?: number): StepUpdate {
     const s = this.spec
-    if (s.type === 'sgd') return {op: 'sgd', attrs: {lr, momentum: s.momentum ?? 0, dampening: s.dampening ?? 0, nesterov: s.nesterov ?? false, weightDecay: s.weight_decay, step}}
+    if (s.type === 'sgd') return {op: 'sgd', attrs: {lr, momentum: momentum ?? s.momentum ?? 0, dampening: s.dampening ?? 0, nesterov: s.nesterov ?? false, weightDecay: s.weight_decay, step}}
     const [beta1, beta2] = s.betas ?? [0.9, 0.999]
-    return {op: s.type, attrs: {lr, beta1, beta2, eps: s.eps ?? 1e-8, weightDecay: s.weight_decay, step}}
+    return {op: s.type, attrs: {lr, beta1: momentum ?? beta1, beta2, eps: s.eps ?? 1e-8, weightDecay: s.weight_decay, step}}
   }
 
   /** One step over every weight, group by group (each group with its own weight decay). */

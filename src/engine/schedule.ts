@@ -6,10 +6,12 @@
  *   multistep  MultiStepLR: lr · gamma^(milestones ≤ epoch)
  *   cosine     per step: LinearLR warmup from lr · warmup_start_factor over warmup_epochs, then
  *              CosineAnnealingLR to min_lr over the remaining steps (SequentialLR of the two)
- *   onecycle   per step: OneCycleLR (two phases, max_lr = lr; the momentum is not cycled)
+ *   onecycle   per step: OneCycleLR (two phases, max_lr = lr), and with cycle_momentum (its default,
+ *              as PyTorch's) the momentum from max_momentum down to base_momentum and back, in the
+ *              learning rate's phases and annealing: Adam's and AdamW's beta1, SGD's momentum
  * Epochs count from 0 and steps from 0 across the whole run, so a resumed run (or one restarted from
  * best.ckpt) takes the learning rate of its position, whatever its optimizer state. The trainer passes
- * the value to the optimizer kernels with each step (a per-step value, as Adam's bias corrections).
+ * the values to the optimizer kernels with each step (per-step values, as Adam's bias corrections).
  */
 
 import {UsageError} from '../errors.js'
@@ -27,6 +29,8 @@ export interface Schedule {
   totalSteps: number
   /** The learning rate of step `step` (0-based over the whole run). */
   lrAt(step: number): number
+  /** The momentum of step `step` where the schedule sets it (onecycle's cycle_momentum), replacing the optimizer's beta1 or momentum. */
+  momentumAt?(step: number): number
 }
 
 /** One problem of a schedule for a run of `epochs` epochs at peak learning rate `lr`: the schedule key and why. */
@@ -77,6 +81,7 @@ export function createSchedule(spec: ScheduleSpec, lr: number, epochs: number, s
   const totalSteps = epochs * stepsPerEpoch
   const epochOf = (step: number) => Math.floor(step / stepsPerEpoch)
   let lrAt: (step: number) => number
+  let momentumAt: ((step: number) => number) | undefined
   switch (spec.type) {
     case 'constant':
       lrAt = () => lr
@@ -102,11 +107,15 @@ export function createSchedule(spec: ScheduleSpec, lr: number, epochs: number, s
       if (peakStep <= 0 || totalSteps - 1 - peakStep <= 0) {
         throw new ScheduleError(`train.schedule: onecycle needs at least one step to rise and one to fall, but pct_start ${spec.pct_start} of ${totalSteps} steps puts its peak at step ${peakStep}; train longer or change pct_start`)
       }
-      lrAt = (step) => (step <= peakStep ? anneal(spec.anneal_strategy, initial, lr, step / peakStep) : anneal(spec.anneal_strategy, lr, last, (step - peakStep) / (totalSteps - 1 - peakStep)))
+      // Both phases as OneCycleLR: each value annealed from its phase's start to its end.
+      const cycle = (step: number, [start, peak, end]: number[]): number =>
+        step <= peakStep ? anneal(spec.anneal_strategy, start, peak, step / peakStep) : anneal(spec.anneal_strategy, peak, end, (step - peakStep) / (totalSteps - 1 - peakStep))
+      lrAt = (step) => cycle(step, [initial, lr, last])
+      if (spec.cycle_momentum) momentumAt = (step) => cycle(step, [spec.max_momentum, spec.base_momentum, spec.max_momentum])
       break
     }
   }
-  return {spec, stepsPerEpoch, totalSteps, lrAt}
+  return {spec, stepsPerEpoch, totalSteps, lrAt, ...(momentumAt ? {momentumAt} : {})}
 }
 
 /** What a checkpoint keeps of the schedule, so that a resumed run can be checked to continue exactly where it stopped. */
@@ -116,11 +125,19 @@ export interface ScheduleState {
   /** The step (0-based over the run) the next epoch starts with, and its learning rate. */
   next_step: number
   next_lr: number
+  /** Its momentum, where the schedule sets it (`Schedule.momentumAt`). */
+  next_momentum?: number
 }
 
 /** The schedule's state before step `nextStep`. */
 export function scheduleState(schedule: Schedule, nextStep: number): ScheduleState {
-  return {type: schedule.spec.type, steps_per_epoch: schedule.stepsPerEpoch, next_step: nextStep, next_lr: schedule.lrAt(nextStep)}
+  return {
+    type: schedule.spec.type,
+    steps_per_epoch: schedule.stepsPerEpoch,
+    next_step: nextStep,
+    next_lr: schedule.lrAt(nextStep),
+    ...(schedule.momentumAt ? {next_momentum: schedule.momentumAt(nextStep)} : {}),
+  }
 }
 
 /**
@@ -134,5 +151,11 @@ export function scheduleMismatch(saved: ScheduleState | undefined, schedule: Sch
   if (saved.steps_per_epoch !== schedule.stepsPerEpoch) return `the run took ${saved.steps_per_epoch} steps per epoch and would now take ${schedule.stepsPerEpoch} (the training set, batch_size or steps_per_epoch changed), which moves the learning rate of every later step`
   const lr = schedule.lrAt(saved.next_step)
   if (lr !== saved.next_lr) return `the schedule gives step ${saved.next_step} a learning rate of ${lr}, the checkpoint says ${saved.next_lr}`
+  const momentum = schedule.momentumAt?.(saved.next_step)
+  if (momentum !== saved.next_momentum) {
+    if (saved.next_momentum === undefined) return `the run's schedule did not set the momentum (before onecycle cycled it, or with cycle_momentum: false), and this run's cycles it; set train.schedule.cycle_momentum: false to continue the run as it was`
+    if (momentum === undefined) return 'the run cycled the momentum (onecycle cycle_momentum), and this run does not'
+    return `the schedule gives step ${saved.next_step} a momentum of ${momentum}, the checkpoint says ${saved.next_momentum}`
+  }
   return undefined
 }

@@ -98,17 +98,18 @@ export class Trainer {
   }
 
   /**
-   * Forward + backward + the optimizer's update on one batch at learning rate `lr`. x: (B, H, W, 3)
+   * Forward + backward + the optimizer's update on one batch at learning rate `lr` (and `momentum`,
+   * where the schedule cycles it: Adam's and AdamW's beta1, SGD's momentum). x: (B, H, W, 3)
    * float32 in [0, 1]; y: (B,) int32. The update runs after the forward/backward scope has been
    * released, so that no view of a weight made during the pass (reshapes, identity transposes) is
    * alive and a backend may update the weights in place (ops/weight-update.ts `updateStep`). With a
    * loss scaler (mixed16) the step reads back whether its gradients overflowed, so it returns a
    * promise: await it.
    */
-  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr): void | Promise<void> {
+  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr, momentum?: number): void | Promise<void> {
     this.step++
     setDropoutStep(this.step)
-    const context = this.context(lr)
+    const context = this.context(lr, momentum)
     if (this.scaler) return this.scaledStep(x, y, context, this.scaler)
     if (this.runOrReplay(x, y, context, 'train', () => this.computeStep(x, y, context))) {
       this.metrics.addReplayed(x.shape[0])
@@ -231,10 +232,10 @@ export class Trainer {
 
   /**
    * What the current step's per-step values derive from: the step count and the optimizer's update
-   * at `lr` (the optimizer's own step count: the trainer's less the steps a loss scaler skipped).
+   * at `lr` and `momentum` (the optimizer's own step count: the trainer's less the steps a loss scaler skipped).
    */
-  private context(lr: number): StepContext {
-    return {step: this.step, update: this.optimizer.update(lr, this.step - (this.scaler?.skippedSteps ?? 0)), ...(this.scaler ? {lossScale: this.scaler.scale} : {})}
+  private context(lr: number, momentum?: number): StepContext {
+    return {step: this.step, update: this.optimizer.update(lr, this.step - (this.scaler?.skippedSteps ?? 0), momentum), ...(this.scaler ? {lossScale: this.scaler.scale} : {})}
   }
 
   /** The step graphs of the active backend (made on first use, again if the backend changed). */

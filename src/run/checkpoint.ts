@@ -253,6 +253,7 @@ function checkScheduleState(raw: unknown, fail: (problem: string) => never): voi
     if (typeof state[k] !== 'number' || !Number.isSafeInteger(state[k]) || (state[k] as number) < 0) fail(`the header's schedule.${k} is ${JSON.stringify(state[k])}, not a whole number`)
   }
   if (typeof state.next_lr !== 'number' || !Number.isFinite(state.next_lr)) fail(`the header's schedule.next_lr is ${JSON.stringify(state.next_lr)}, not a finite number`)
+  if (state.next_momentum !== undefined && (typeof state.next_momentum !== 'number' || !Number.isFinite(state.next_momentum))) fail(`the header's schedule.next_momentum is ${JSON.stringify(state.next_momentum)}, not a finite number`)
 }
 
 /** The loss scaler's state in a header (engine/loss-scaler.ts `LossScalerState`), checked field by field. */

@@ -21,6 +21,8 @@ export interface EpochPlan {
   epoch: number
   /** The learning rate of the epoch's step `step` (0-based; train.schedule). */
   lrAt: (step: number) => number
+  /** Its momentum, where the schedule sets it (onecycle's cycle_momentum). */
+  momentumAt?: (step: number) => number
   /** Training steps to take: the epoch's batches, at most `train.steps_per_epoch`. */
   steps: number
   augment: false | Pipeline
@@ -79,7 +81,7 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
         await plan.beforeFirstStep(x, y)
         t0 += performance.now() - start
       }
-      await trainer.trainStep(x, y, plan.lrAt(done))
+      await trainer.trainStep(x, y, plan.lrAt(done), plan.momentumAt?.(done))
       x.dispose()
       y.dispose()
       images += next.value.size

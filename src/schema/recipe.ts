@@ -91,10 +91,16 @@ export const scheduleSchemas = {
   onecycle: Type.Object(
     {
       type: constant('onecycle'),
-      pct_start: withDefault(Type.Number({exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'share of the steps spent rising to optimizer.lr (PyTorch OneCycleLR; the momentum is not cycled)'}), 0.3),
+      pct_start: withDefault(Type.Number({exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'share of the steps spent rising to optimizer.lr (PyTorch OneCycleLR)'}), 0.3),
       div_factor: withDefault(Type.Number({minimum: 1, maximum: 1e12, description: "the first step's learning rate is lr / div_factor"}), 25),
       final_div_factor: withDefault(Type.Number({minimum: 1, maximum: 1e12, description: "the last step's is lr / div_factor / final_div_factor"}), 10000),
       anneal_strategy: withDefault(enumOf(['cos', 'linear']), 'cos'),
+      cycle_momentum: withDefault(
+        Type.Boolean({description: "cycle the momentum inversely to the learning rate, from max_momentum down to base_momentum at the peak and back (Adam's and AdamW's beta1, SGD's momentum; it replaces the optimizer's own value), as OneCycleLR does by default"}),
+        true,
+      ),
+      base_momentum: withDefault(Type.Number({minimum: 0, exclusiveMaximum: 1, description: 'the momentum at the peak learning rate (cycle_momentum)'}), 0.85),
+      max_momentum: withDefault(Type.Number({minimum: 0, exclusiveMaximum: 1, description: 'the momentum at the first and the last step (cycle_momentum)'}), 0.95),
     },
     {additionalProperties: false},
   ),

@@ -27,7 +27,7 @@ test('a schedule by name takes its defaults; early stopping takes its mode from 
   assert.deepEqual(train.schedule, {type: 'cosine', warmup_epochs: 0, warmup_start_factor: 0.01, min_lr: 0})
   assert.deepEqual(train.early_stopping, {metric: 'test_loss', patience: 10, min_delta: 0, mode: 'min'})
   assert.equal(resolveObject({...base, train: {early_stopping: {}}}).train.early_stopping?.mode, 'max')
-  assert.deepEqual(resolveObject({...base, train: {epochs: 3, schedule: {type: 'onecycle', anneal_strategy: 'linear'}}}).train.schedule, {type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 10000, anneal_strategy: 'linear'})
+  assert.deepEqual(resolveObject({...base, train: {epochs: 3, schedule: {type: 'onecycle', anneal_strategy: 'linear'}}}).train.schedule, {type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 10000, anneal_strategy: 'linear', cycle_momentum: true, base_momentum: 0.85, max_momentum: 0.95})
 })
 
 test('early stopping watches the validation accuracy where the run holds a validation split out; a validation metric needs one', () => {

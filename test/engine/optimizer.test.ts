@@ -1,7 +1,7 @@
 // The optimizers against torch.optim (test/fixtures/torch/recipe.json, bench/torch/recipe.py): Adam
 // (coupled L2), AdamW and SGD (momentum, dampening, Nesterov), with weight_decay_exclude as param
 // groups and one case clipped by clip_grad_norm_ first, over 25 steps at a learning rate that changes
-// every step, on every backend present (through its fused kernels, and the WebGPU in-place update);
+// every step (and in two cases a momentum that does too, as one-cycle's), on every backend present (through its fused kernels, and the WebGPU in-place update);
 // and every paper row's weights by role, as torch's modules give them.
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
@@ -25,6 +25,8 @@ interface OptimizerCase {
   start: number[][]
   grads: number[][][]
   lrs: number[]
+  /** Where the case cycles it (OneCycleLR's cycle_momentum): each step's beta1 (Adam, AdamW) or momentum (SGD). */
+  momenta?: number[]
   after: number[][][]
   state: Record<string, number[][]>
 }
@@ -61,7 +63,7 @@ async function runCase(c: OptimizerCase): Promise<void> {
         tf.dispose(grads)
         grads = clipped
       }
-      optimizer.apply(weights, grads, optimizer.update(c.lrs[step - 1], step))
+      optimizer.apply(weights, grads, optimizer.update(c.lrs[step - 1], step, c.momenta?.[step - 1]))
       tf.dispose(grads)
       for (const [i, w] of weights.entries()) {
         const r = within(await w.data(), c.after[step - 1][i], rtol, atol)
@@ -93,7 +95,7 @@ for (const backend of ALL_BACKENDS) {
   const why = await backendSkip(backend)
   describe(`optimizers on ${backend} step as torch.optim does`, () => {
     for (const c of FIXTURE.optimizers) {
-      it(`${c.name}: ${c.optimizer.type}, weight decay ${c.optimizer.weight_decay}${c.optimizer.weight_decay_exclude.length ? ` except ${c.optimizer.weight_decay_exclude}` : ''}${c.grad_clip ? `, clipped to norm ${c.grad_clip.max_norm}` : ''}`, {skip: why}, async () => {
+      it(`${c.name}: ${c.optimizer.type}, weight decay ${c.optimizer.weight_decay}${c.optimizer.weight_decay_exclude.length ? ` except ${c.optimizer.weight_decay_exclude}` : ''}${c.grad_clip ? `, clipped to norm ${c.grad_clip.max_norm}` : ''}${c.momenta ? ', momentum changed every step' : ''}`, {skip: why}, async () => {
         await tf.setBackend(backend)
         await runCase(c)
       })

@@ -1,6 +1,7 @@
 // Learning-rate schedules against torch.optim.lr_scheduler (test/fixtures/torch/recipe.json): the rate
 // of every step of StepLR, MultiStepLR, LinearLR warmup + CosineAnnealingLR, CosineAnnealingLR and
-// OneCycleLR; schedules that make no sense refused with the reason; a checkpoint's schedule state.
+// OneCycleLR, and OneCycleLR's momentum (Adam's beta1) where it cycles it; schedules that make no
+// sense refused with the reason; a checkpoint's schedule state.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
@@ -10,7 +11,7 @@ import {exitCodeFor} from '../../src/base-command.js'
 import {REPO} from '../helpers.js'
 
 const FIXTURE = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', 'recipe.json'), 'utf8')) as {
-  schedules: {name: string; schedule: ScheduleSpec; lr: number; epochs: number; steps_per_epoch: number; lrs: number[]}[]
+  schedules: {name: string; schedule: ScheduleSpec; lr: number; epochs: number; steps_per_epoch: number; lrs: number[]; momenta?: number[]}[]
 }
 
 test('every schedule gives the learning rate torch.optim.lr_scheduler gives, step by step', () => {
@@ -23,7 +24,17 @@ test('every schedule gives the learning rate torch.optim.lr_scheduler gives, ste
       // PyTorch steps most of these recursively (each rate from the last): the closed form differs in the last bits.
       assert.ok(Math.abs(got - want) <= 1e-12 + 1e-10 * want, `${c.name}: step ${step} has lr ${got}, torch ${want}`)
     })
+    if (!c.momenta) {
+      assert.equal(schedule.momentumAt, undefined, `${c.name} sets no momentum`)
+      continue
+    }
+    assert.equal(c.momenta.length, c.lrs.length)
+    c.momenta.forEach((want, step) => {
+      const got = schedule.momentumAt!(step)
+      assert.ok(Math.abs(got - want) <= 1e-12, `${c.name}: step ${step} has momentum ${got}, torch ${want}`)
+    })
   }
+  assert.deepEqual(FIXTURE.schedules.filter((c) => c.momenta).map((c) => c.name), ['onecycle', 'onecycle-linear'])
 })
 
 test('constant is the optimizer\'s rate; cosine reaches min_lr at the end and its peak after the warmup', () => {
@@ -49,7 +60,10 @@ test('a schedule that makes no sense for the run is refused with the reason', ()
   assert.deepEqual(problems({type: 'multistep', milestones: [1, 9], gamma: 0.1}), [])
   assert.throws(() => createSchedule({type: 'step', step_size: 12, gamma: 0.1}, 0.1, 10, 5), (e: unknown) => e instanceof ScheduleError && exitCodeFor(e) === 2 && /train\.schedule\.step_size is 12/.test(e.message))
   // One step in all: one-cycle has no step to rise on.
-  assert.throws(() => createSchedule({type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 1e4, anneal_strategy: 'cos'}, 0.1, 1, 1), /onecycle needs at least one step to rise and one to fall/)
+  assert.throws(
+    () => createSchedule({type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 1e4, anneal_strategy: 'cos', cycle_momentum: true, base_momentum: 0.85, max_momentum: 0.95}, 0.1, 1, 1),
+    /onecycle needs at least one step to rise and one to fall/,
+  )
 })
 
 test('the schedule state a checkpoint keeps: a resume continues only where the rates would not move', () => {
@@ -62,4 +76,16 @@ test('the schedule state a checkpoint keeps: a resume continues only where the r
   assert.match(scheduleMismatch(state, createSchedule({type: 'constant'}, 0.1, 4, 10))!, /written under the cosine schedule, and this run's is constant/)
   assert.match(scheduleMismatch(state, createSchedule(spec, 0.1, 5, 10))!, /gives step 20 a learning rate of .*, the checkpoint says/)
   assert.equal(scheduleMismatch(undefined, createSchedule({type: 'constant'}, 0.1, 4, 10)), undefined, 'a checkpoint from before schedules: constant rate')
+  // One-cycle's momentum: kept in the state, and a run that did not cycle it is not continued by one that does.
+  const cycling: ScheduleSpec = {type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 1e4, anneal_strategy: 'cos', cycle_momentum: true, base_momentum: 0.85, max_momentum: 0.95}
+  const onecycle = createSchedule(cycling, 0.1, 4, 10)
+  const saved = scheduleState(onecycle, 20)
+  assert.equal(saved.next_momentum, onecycle.momentumAt!(20))
+  assert.ok(saved.next_momentum! > 0.85 && saved.next_momentum! < 0.95)
+  assert.equal(scheduleMismatch(saved, createSchedule(cycling, 0.1, 4, 10)), undefined)
+  const {next_momentum: _, ...before} = saved
+  assert.match(scheduleMismatch(before, onecycle)!, /did not set the momentum .* set train\.schedule\.cycle_momentum: false to continue the run as it was/)
+  assert.equal(scheduleMismatch(before, createSchedule({...cycling, cycle_momentum: false}, 0.1, 4, 10)), undefined)
+  assert.match(scheduleMismatch(saved, createSchedule({...cycling, cycle_momentum: false}, 0.1, 4, 10))!, /cycled the momentum .* and this run does not/)
+  assert.match(scheduleMismatch(saved, createSchedule({...cycling, base_momentum: 0.8}, 0.1, 4, 10))!, /gives step 20 a momentum of .*, the checkpoint says/)
 })

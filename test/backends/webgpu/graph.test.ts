@@ -189,13 +189,14 @@ describe('replayed WebGPU training steps equal the steps run by tfjs', () => {
 })
 
 describe('replayed steps with the rest of the recipe equal the steps run by tfjs', () => {
-  // SGD and AdamW (their in-place updates, weight groups without decay), a learning rate that changes
-  // every step (a per-step value the replay writes), gradient clipping and label smoothing.
+  // SGD and AdamW (their in-place updates, weight groups without decay), a learning rate and a momentum
+  // (SGD's momentum, AdamW's beta1) that change every step (one-cycle: per-step values the replay
+  // writes), gradient clipping and label smoothing.
   const optimizers: OptimizerSpec[] = [
     {type: 'sgd', lr: 0.05, weight_decay: 5e-4, weight_decay_exclude: ['bias', 'norm'], momentum: 0.9, dampening: 0, nesterov: true},
     {type: 'adamw', lr: 1e-2, weight_decay: 0.05, weight_decay_exclude: ['norm'], betas: [0.9, 0.999], eps: 1e-3},
   ]
-  const schedule = createSchedule({type: 'cosine', warmup_epochs: 1, warmup_start_factor: 0.1, min_lr: 0}, 0.05, 3, 4)
+  const schedule = createSchedule({type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 1e4, anneal_strategy: 'cos', cycle_momentum: true, base_momentum: 0.85, max_momentum: 0.95}, 0.05, 3, 4)
 
   async function recipeRun(model: Obj, optimizer: OptimizerSpec, replay: boolean, start: Float32Array[]): Promise<{losses: number[]; state: Float32Array[]; replayed: number; describe: string[]}> {
     process.env.MIXTURE_WEBGPU_GRAPH = replay ? '1' : '0'
@@ -208,7 +209,7 @@ describe('replayed steps with the rest of the recipe equal the steps run by tfjs
       for (let step = 0; step < schedule.totalSteps; step++) {
         const x = tf.tensor4d(values(2 * SIZE * SIZE * 3, 300 + step), [2, SIZE, SIZE, 3])
         const y = tf.tensor1d([step % CLASSES, (step + 1) % CLASSES], 'int32')
-        trainer.trainStep(x, y, schedule.lrAt(step))
+        trainer.trainStep(x, y, schedule.lrAt(step), schedule.momentumAt!(step))
         tf.dispose([x, y])
         losses.push((await trainer.readMetrics()).loss)
       }
@@ -226,7 +227,7 @@ describe('replayed steps with the rest of the recipe equal the steps run by tfjs
   }
 
   for (const optimizer of optimizers) {
-    it(`${optimizer.type}, per-step learning rate, clipping and label smoothing`, async () => {
+    it(`${optimizer.type}, per-step learning rate and momentum, clipping and label smoothing`, async () => {
       await tf.setBackend('webgpu')
       const {model} = paperRows().find(({row}) => row === 'cifar10/joint-1block')!
       const spec = resolveObject({name: 'graph', seed: 5, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})

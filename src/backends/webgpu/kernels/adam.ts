@@ -8,9 +8,12 @@ import type {StepContext} from '../../../engine/step-graph.js'
 import type {WebgpuBackendInternals} from '../runner.js'
 import {inPlaceUpdate, updateGroupSize, updateKernelConfig, type UpdateProgram} from '../programs/weight-update.js'
 
-/** [lr / (1 − β1ᵗ), √(1 − β2ᵗ)]: Adam's per-step values (AdamW's start with them). */
+/**
+ * [lr / (1 − β1ᵗ), √(1 − β2ᵗ), β1]: Adam's per-step values (AdamW's start with them). β1 is one of
+ * them because a schedule may change it every step (onecycle's cycle_momentum).
+ */
 export function adamStepScalars(a: AdamAttrs): number[] {
-  return [a.lr / (1 - a.beta1 ** a.step), Math.sqrt(1 - a.beta2 ** a.step)]
+  return [a.lr / (1 - a.beta1 ** a.step), Math.sqrt(1 - a.beta2 ** a.step), a.beta1]
 }
 
 /**
@@ -23,19 +26,19 @@ export function adamLikeProgram(op: {name: string; kernel: string; state: string
     kernel: op.kernel,
     key: op.name,
     state: op.state,
-    hyperFields: `beta1 : f32,
-  beta2 : f32,
+    hyperFields: `beta2 : f32,
   eps : f32,
   weightDecay : f32,`,
-    hyper: (a) => [a.beta1, a.beta2, a.eps, a.weightDecay].map((value) => ({type: 'float32', data: [value]})),
+    hyper: (a) => [a.beta2, a.eps, a.weightDecay].map((value) => ({type: 'float32', data: [value]})),
     stepValues: {name: op.name, values: (context: StepContext) => (context.update.op === op.name ? stepScalars(context.update.attrs as AdamAttrs) : [])},
     stepScalars,
     body: (param, grad, [m, v], outP, [outM, outV]) => `${start(param, grad)}
-  let m1 = u.beta1 * ${m}[index] + (1.0 - u.beta1) * g;
+  let beta1 = stepScalars[2];
+  let m1 = beta1 * ${m}[index] + (1.0 - beta1) * g;
   let v1 = u.beta2 * ${v}[index] + (1.0 - u.beta2) * g * g;
   ${outM}[index] = m1;
   ${outV}[index] = v1;
-  // stepScalars = [lr / (1 - beta1^t), sqrt(1 - beta2^t), ...]
+  // stepScalars = [lr / (1 - beta1^t), sqrt(1 - beta2^t), beta1, ...]
   ${outP}[index] = p - (stepScalars[0] * m1) / (sqrt(v1) / stepScalars[1] + u.eps);`,
   }
 }

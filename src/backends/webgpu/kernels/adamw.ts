@@ -20,7 +20,7 @@ function stepScalars(a: AdamAttrs): number[] {
 export const adamwProgram = adamLikeProgram(
   ADAMW,
   stepScalars,
-  (param, grad) => `let p = ${param}[index] * (1.0 - stepScalars[2] * u.weightDecay);
+  (param, grad) => `let p = ${param}[index] * (1.0 - stepScalars[3] * u.weightDecay);
   let g = ${grad}[index];`,
 )
 

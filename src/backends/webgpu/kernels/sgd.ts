@@ -1,16 +1,17 @@
 /**
  * SGD with momentum on WebGPU (ops/sgd.ts), same arithmetic as the cpu kernel: `MixtureSgd` and the
- * grouped in-place update (programs/weight-update.ts). The learning rate and the buffer's scales
- * (the first step copies the gradient) are per-step values; momentum, decay and Nesterov are uniforms.
+ * grouped in-place update (programs/weight-update.ts). The learning rate, the buffer's scales (the
+ * first step copies the gradient) and the momentum (a schedule may cycle it: onecycle's
+ * cycle_momentum) are per-step values; decay and Nesterov are uniforms.
  */
 import {SGD, sgdBufferScales, type SgdAttrs} from '../../../ops/sgd.js'
 import type {StepContext} from '../../../engine/step-graph.js'
 import {inPlaceUpdate, updateKernelConfig, type UpdateProgram} from '../programs/weight-update.js'
 
-/** [lr, keep, take]: the buffer's update is keep·b + take·g (sgdBufferScales). */
+/** [lr, keep, take, momentum]: the buffer's update is keep·b + take·g (sgdBufferScales). */
 function stepScalars(a: SgdAttrs): number[] {
   const {keep, take} = sgdBufferScales(a)
-  return [a.lr, keep, take]
+  return [a.lr, keep, take, a.momentum]
 }
 
 const stepValues = (context: StepContext) => (context.update.op === 'sgd' ? stepScalars(context.update.attrs) : [])
@@ -19,11 +20,9 @@ export const sgdProgram: UpdateProgram<SgdAttrs> = {
   kernel: SGD.kernel,
   key: 'sgd',
   state: SGD.state,
-  hyperFields: `momentum : f32,
-  weightDecay : f32,
+  hyperFields: `weightDecay : f32,
   nesterov : u32,`,
   hyper: (a) => [
-    {type: 'float32', data: [a.momentum]},
     {type: 'float32', data: [a.weightDecay]},
     {type: 'uint32', data: [a.nesterov ? 1 : 0]},
   ],
@@ -33,7 +32,7 @@ export const sgdProgram: UpdateProgram<SgdAttrs> = {
   let g = ${grad}[index] + u.weightDecay * p;
   let b = stepScalars[1] * ${b}[index] + stepScalars[2] * g;
   ${outB}[index] = b;
-  ${outP}[index] = p - stepScalars[0] * select(b, g + u.momentum * b, u.nesterov != 0u);`,
+  ${outP}[index] = p - stepScalars[0] * select(b, g + stepScalars[3] * b, u.nesterov != 0u);`,
 }
 
 export const sgdConfig = updateKernelConfig(sgdProgram)
