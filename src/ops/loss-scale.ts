@@ -11,7 +11,6 @@
  *   x · fround(1 / scale). Its gradient is the same kernel on dy (it is linear).
  */
 import {tf} from '../engine/tf.js'
-import type {StepContext} from '../engine/step-graph.js'
 import {customOp, hasKernels, runKernel, type OpContract} from './contract.js'
 
 export const LOSS_SCALE_KERNEL = 'MixtureLossScale'
@@ -29,7 +28,7 @@ export function lossScaleValues(scale: number): [number, number] {
 /** The per-step values a replayed step writes for the kernel: `lossScaleValues` of the step's scale (none outside mixed16). */
 export const LOSS_SCALE_VALUES = {
   name: 'loss-scale',
-  values: (context: StepContext): number[] => (context.lossScale === undefined ? [] : lossScaleValues(context.lossScale)),
+  values: (context: {lossScale?: number}): number[] => (context.lossScale === undefined ? [] : lossScaleValues(context.lossScale)),
 }
 
 function composite(x: tf.Tensor, attrs: LossScaleAttrs): tf.Tensor {
