@@ -201,7 +201,20 @@ fi
 # bounds clamping in shaders off: the disable_robustness toggle), tfjs's programs, and PyTorch's
 # (TF32 off and on) on the same shapes -> $OUT/products.md. Run at 5b in a full run, or alone:
 # MODE=products.
+# What the adapter offers: its features (shader-f16; subgroups; Dawn's experimental subgroup matrices,
+# i.e. tensor cores) and the limits the product kernel's forms need -> $OUT/adapter-features.txt.
+adapter_features() {
+  [[ -s $OUT/adapter-features.txt ]] && return
+  timeout 60 node --input-type=module -e '
+    const {create} = await import("webgpu")
+    const a = await create([]).requestAdapter({powerPreference: "high-performance"})
+    console.log(`${a?.info?.description ?? "no adapter"}: ${[...(a?.features ?? [])].sort().join(" ")}`)
+    const l = a?.limits ?? {}
+    console.log(["maxComputeWorkgroupStorageSize", "maxComputeInvocationsPerWorkgroup", "maxStorageBuffersPerShaderStage", "maxComputeWorkgroupsPerDimension"].map((k) => `${k} ${l[k]}`).join("; "))
+    process.exit(0)' 2>/dev/null | tee "$OUT/adapter-features.txt" >&2
+}
 products() {
+  adapter_features
   log "products (bench/gpu/matmul.ts: default, double-buffered, MIXTURE_WEBGPU_MATMUL=0; bench/gpu/torch_matmul.py)"
   { node dist/bench/gpu/matmul.js shapes ${MATMUL_SCALE:+--scale "$MATMUL_SCALE"} > "$OUT/matmul-shapes.json"
     local m=(node dist/bench/gpu/matmul.js run --repeat "${MATMUL_REPEAT:-20}" ${MATMUL_SCALE:+--scale "$MATMUL_SCALE"})
@@ -269,12 +282,7 @@ fi
 # ResNet-18). With --smoke: PyTorch on the CPU, its AMP disabled (no float16 autocast there).
 precision_compare() {
   PROWS=${BENCH_ROWS:-cifar10/vit,cifar10/alternating-1block,stl10-perceiver/perceiver,cifar10/resnet18}
-  # What the adapter offers (shader-f16; subgroups; Dawn's experimental subgroup matrices, i.e. tensor cores).
-  timeout 60 node --input-type=module -e '
-    const {create} = await import("webgpu")
-    const a = await create([]).requestAdapter({powerPreference: "high-performance"})
-    console.log(`${a?.info?.description ?? "no adapter"}: ${[...(a?.features ?? [])].sort().join(" ")}`)
-    process.exit(0)' 2>/dev/null | tee "$OUT/adapter-features.txt" >&2
+  adapter_features
   for p in fp32 mixed16; do
     log "precision: ours, $p ($PROWS)"
     timeout 200 node dist/bench/gpu/bench.js run --rows "$PROWS" --precision $p ${BENCH_BATCH:+--batch "$BENCH_BATCH"} --repeat "${BENCH_REPEAT:-5}" \

@@ -253,7 +253,7 @@ describe('kernel-route tuning on WebGPU', () => {
       tf.dispose([a, b])
       const outcome = await tune!.tuneKernels()
       assert.equal(outcome.decided.length, 1)
-      assert.deepEqual(Object.keys(outcome.decided[0].times).sort(), ['pipelined', 'project', 'split', 'tfjs'])
+      assert.deepEqual(Object.keys(outcome.decided[0].times).sort(), ['n256', 'pipelined', 'project', 'split', 'tfjs'])
       tune!.pinRoute(outcome.decided[0], 'split')
       const split = await product()
       assert.ok(ran(split.programs, 'MixtureMatMulPartial') === 1 && ran(split.programs, 'MixtureMatMulSum') === 1, listed(split.programs))
@@ -279,6 +279,52 @@ describe('kernel-route tuning on WebGPU', () => {
       backend.supportTimestampQuery = saved
       tf.dispose(args)
       tune!.resetTuning()
+    }
+  })
+
+  it("the 128×256-tile form ('n256'; 'n256-pipelined' where the device holds 48 KiB of workgroup memory) gives the default kernel's values: products, convolutions, filter gradients", async () => {
+    await tf.setBackend('webgpu')
+    // Outputs at least 256 wide (partial tiles too), each at least 2²⁴ multiply-adds: plain, transposed and fused products, a convolution and its filter gradient.
+    const cases: {what: string; shapes: number[][]; run: (...t: tf.Tensor[]) => tf.Tensor; programs: string[]}[] = [
+      {what: 'product', shapes: [[260, 260], [260, 300]], run: (a, b) => tf.matMul(a, b), programs: ['MixtureMatMulN256']},
+      {what: 'transposed product', shapes: [[260, 260], [300, 260]], run: (a, b) => tf.matMul(a, b, true, true), programs: ['MixtureMatMulN256']},
+      {what: 'bias + ReLU', shapes: [[264, 256], [256, 264], [264]], run: (a, b, c) => tf.fused.matMul({a, b, bias: c, activation: 'relu'}), programs: ['MixtureMatMulN256']},
+      {
+        what: 'convolution and its filter gradient',
+        shapes: [[2, 12, 12, 32], [3, 3, 32, 260]],
+        run: (x, f) => tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'))))(f),
+        programs: ['MixtureConv2DN256', 'MixtureConv2DFilterN256'],
+      },
+    ]
+    const storage = (tf.backend() as unknown as {device: {limits: {maxComputeWorkgroupStorageSize: number}}}).device.limits.maxComputeWorkgroupStorageSize
+    const routes = storage >= 49152 ? ['n256', 'n256-pipelined'] : ['n256']
+    for (const c of cases) {
+      const inputs = c.shapes.map((shape, i) => tf.tensor(values(tf.util.sizeFromShape(shape), 20 + i), shape))
+      const once = async (): Promise<{values: Float32Array; programs: Map<string, number>}> => {
+        const {result, count} = await countDispatches(async () => {
+          const out = tf.tidy(() => c.run(...inputs))
+          const v = Float32Array.from(await out.data())
+          out.dispose()
+          return v
+        })
+        return {values: result, programs: new Map(count.byProgram)}
+      }
+      try {
+        const plain = await once()
+        tune!.captureCalls(() => tf.dispose(tf.tidy(() => c.run(...inputs))))
+        const calls = tune!.lastCapture()
+        const scale = plain.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+        for (const route of routes) {
+          for (const {call} of calls) tune!.pinRoute(call, route)
+          const wide = await once()
+          for (const name of c.programs) assert.ok(ran(wide.programs, `${name}${route === 'n256' ? '' : 'Pipelined'}`) > 0, `${c.what}, ${route}: ${name} among ${listed(wide.programs)}`)
+          // k may split another way with wider tiles (fewer of them): sums in another order.
+          assertClose(`${c.what}, ${route}`, wide.values, plain.values, 'values', 1e-5, 1e-6 * scale, 'the default kernel')
+        }
+      } finally {
+        tf.dispose(inputs)
+        tune!.resetTuning()
+      }
     }
   })
 
@@ -350,7 +396,7 @@ describe('kernel-route tuning on WebGPU', () => {
       [{...file, routes: {}}, /"routes" is not a list/],
       [{...file, routes: [{kernel: 'Conv2D', route: 'project'}]}, /routes\[0\] needs the strings "kernel", "key" and "route"/],
       [{...file, routes: [{kernel: 'Relu', key: 'k', route: 'tfjs'}]}, /routes\[0\]: Relu is not a kernel with routes \(.*BatchMatMul/],
-      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide, nosplit, split, pipelined, narrow\)/],
+      [{...file, routes: [{kernel: 'Conv2D', key: 'k', route: 'fast'}]}, /routes\[0\]: Conv2D has no route "fast" \(it has project, tfjs, wide, nosplit, split, pipelined, n256, n256-pipelined, narrow\)/],
     ]
     for (const [doc, message] of refused) assert.throws(() => tune!.importRoutes(doc, 'r.json'), message)
   })

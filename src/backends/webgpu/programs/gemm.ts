@@ -167,8 +167,12 @@ const FILTER_LOAD: TileLoad = {
 /** What the A operand is: a (batch of) matrices, an NHWC input's patches, or those patches transposed. */
 type AOperand = 'matrix' | 'patches' | 'patches-t'
 
-/** The output tile's width: 128, or 64 for outputs at most 64 wide (half the work per thread). */
-type TileN = 128 | 64
+/**
+ * The output tile's width: 128, 64 for outputs at most 64 wide (half the work per thread), or 256 —
+ * 8 × 16 outputs a thread, six workgroup-memory reads per 128 multiply-adds instead of four per 64 —
+ * where kernel tuning finds it faster (`GemmVariant` 'n256').
+ */
+type TileN = 64 | 128 | 256
 
 /** What a product kernel computes (the plan adds its tile width and whether it is double-buffered). */
 interface GemmForm {
@@ -180,7 +184,7 @@ interface GemmForm {
 
 /**
  * The kernel's WGSL. `pipelined`: the double-buffered form — two tiles of each operand in workgroup
- * memory (32 KiB with 128 × 128 tiles); each step reads the next tile from global memory into
+ * memory (32 KiB with 128 × 128 tiles, 48 KiB with 128 × 256); each step reads the next tile from global memory into
  * registers before it multiplies the current one, writes them to the other buffer after, and waits
  * at one barrier instead of two. Each output is the same sum in the same order in both forms.
  */
@@ -339,10 +343,11 @@ export function minWorkgroups(): number {
  * rules leave to tfjs but whose extents the kernel can read (an output side under 64, few
  * multiply-adds or workgroups); 'nosplit': a product the rules split along k, unsplit; 'split': one
  * they do not split (but may), split into ~1,024 workgroups; 'pipelined': the default plan on the
- * double-buffered form of the kernel (`gemmWgsl`; `pipelinedFor`). `gemmPlan` gives undefined where
- * a plan variant does not apply (it would be the default plan, or none).
+ * double-buffered form of the kernel (`gemmWgsl`; `pipelinedFor`); 'n256' and 'n256-pipelined': an
+ * output at least 256 wide in 128 × 256 tiles, single- or double-buffered. `gemmPlan` gives
+ * undefined where a plan variant does not apply (it would be the default plan, or none).
  */
-export type GemmVariant = 'default' | 'wide' | 'nosplit' | 'split' | 'pipelined'
+export type GemmVariant = 'default' | 'wide' | 'nosplit' | 'split' | 'pipelined' | 'n256' | 'n256-pipelined'
 
 /**
  * How this kernel runs a product, or undefined when tfjs should: `gemmApplies`, then — where the
@@ -362,12 +367,15 @@ export function gemmPlan(shape: GemmShape, transposeA: boolean, transposeB: bool
       return plan && plan.splits > 1 ? planTiles(shape, 'none', mostSplits, 1) : undefined
     case 'split':
       return plan && plan.splits === 1 && canSplit && shape.K >= 512 ? planTiles(shape, 'always', mostSplits, 1) : undefined
+    case 'n256':
+    case 'n256-pipelined':
+      return plan && shape.N >= 256 ? planTiles(shape, canSplit ? 'auto' : 'none', mostSplits, 1, 256) : undefined
   }
 }
 
-function planTiles(shape: GemmShape, split: 'auto' | 'none' | 'always', mostSplits: number, fewestWorkgroups: number): GemmPlan | undefined {
+function planTiles(shape: GemmShape, split: 'auto' | 'none' | 'always', mostSplits: number, fewestWorkgroups: number, width?: TileN): GemmPlan | undefined {
   const {M, N, K, batch} = shape
-  const tileN: TileN = N <= 64 ? 64 : TILE
+  const tileN: TileN = width ?? (N <= 64 ? 64 : TILE)
   const tiles = Math.ceil(M / TILE) * Math.ceil(N / tileN) * batch
   const wanted =
     split === 'always'
@@ -387,13 +395,13 @@ const pipelinedBytes = (tileN: TileN): number => 2 * TK * (TILE + tileN) * 4
 /**
  * Whether a call takes the kernel's double-buffered form: where MIXTURE_WEBGPU_GEMM_PIPELINE is `1`
  * every call whose tiles fit the device's workgroup memory; unset, the calls kernel tuning timed
- * faster on the 'pipelined' route. Undefined for the 'pipelined' route where it is not an
- * alternative (it would be the form taken anyway, or cannot run).
+ * faster on a route that asks for it ('pipelined', 'n256-pipelined'). Undefined for such a route
+ * where it is not an alternative (it would be the form taken anyway, or cannot run).
  */
 function pipelinedFor(backend: Backend, variant: GemmVariant, tileN: TileN): boolean | undefined {
   const fits = backend.device.limits.maxComputeWorkgroupStorageSize >= pipelinedBytes(tileN)
   const mode = webgpuSwitch('gemmPipeline')
-  if (variant !== 'pipelined') return fits && mode === 'always'
+  if (variant !== 'pipelined' && variant !== 'n256-pipelined') return fits && mode === 'always'
   return fits && mode === 'tuned' ? true : undefined
 }
 
@@ -401,7 +409,7 @@ function pipelinedFor(backend: Backend, variant: GemmVariant, tileN: TileN): boo
 interface PlannedRun {
   plan: GemmPlan
   form: GemmForm
-  /** Program names: \`name\` (\`${name}Pipelined\`), or \`${name}Partial\` and \`${name}Sum\` when k is split. */
+  /** Program names: \`name\` (\`${name}N256\` with 128 × 256 tiles, then \`…Pipelined\`), or \`${name}Partial\` and \`${name}Sum\` when k is split. */
   name: string
   inputs: tf.TensorInfo[]
   M: number
@@ -420,7 +428,7 @@ function runPlanned(backend: Backend, r: PlannedRun, variant: GemmVariant): tf.T
   const pipelined = pipelinedFor(backend, variant, tileN)
   if (pipelined === undefined) return undefined
   const {transposeA, transposeB, epilogue, aOperand} = r.form
-  const name = pipelined ? `${r.name}Pipelined` : r.name
+  const name = `${r.name}${tileN === 256 ? 'N256' : ''}${pipelined ? 'Pipelined' : ''}`
   const split = splits > 1
   const MN = r.M * r.N
   const [out] = runKernel(backend, {
@@ -616,5 +624,5 @@ export function epilogueOf(bias: unknown, activation: string | undefined): GemmE
 
 /** A kernel's alternative routes for tuning (tune.ts): `run` under each `GemmVariant` but the default. */
 export function gemmVariantRoutes(run: (args: Parameters<tf.KernelFunc>[0], variant: GemmVariant) => tf.TensorInfo | undefined): Record<string, Alternative> {
-  return Object.fromEntries((['wide', 'nosplit', 'split', 'pipelined'] as const).map((v) => [v, (args: Parameters<tf.KernelFunc>[0]) => run(args, v)]))
+  return Object.fromEntries((['wide', 'nosplit', 'split', 'pipelined', 'n256', 'n256-pipelined'] as const).map((v) => [v, (args: Parameters<tf.KernelFunc>[0]) => run(args, v)]))
 }
