@@ -8,13 +8,17 @@
  * double-buffered form) and with MIXTURE_WEBGPU_MATMUL=0 (tfjs's own programs), and
  * bench/gpu/torch_matmul.py times the same shapes in PyTorch; `report` sets them side by side.
  *
- *   node dist/bench/gpu/matmul.js run [--repeat 20] [--label text] [--out matmul.json] [--scale 1]
+ *   node dist/bench/gpu/matmul.js run [--repeat 20] [--label text] [--out matmul.json] [--scale 1] [--routes]
  *   node dist/bench/gpu/matmul.js shapes [--scale 1]        the shapes, as JSON (torch_matmul.py reads them)
  *   node dist/bench/gpu/matmul.js report a.json b.json … [--md products.md]
  *
  * `--scale s` divides every extent but the channels by s (to try the script on a software adapter).
  * `run` prints one line per shape: the median of `repeat` timed runs after 3 warm-up runs, each
- * ended by reading one value back, so that the time includes the GPU's work.
+ * ended by reading one value back, so that the time includes the GPU's work. `--routes` then times
+ * each shape's kernel calls through every route kernel tuning has for them
+ * (src/backends/webgpu/tune.ts: the kernel's forms — double-buffered, 128 × 256 tiles, k split
+ * either way —, tfjs's programs; tuning's own timing: GPU time, best of two rounds of three calls),
+ * so that one process compares every form on every shape; `report` prints them as a second table.
  */
 import {writeFileSync, readFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
@@ -34,11 +38,22 @@ interface Row {
   tflops: number
 }
 
+/** One kernel call of a shape timed through each of its routes (`--routes`). */
+interface RouteTimes {
+  shape: string
+  kernel: string
+  /** Milliseconds per call by route (those that apply). */
+  ms: Record<string, number>
+  /** Routes left out because their values were not the default route's (tune.ts). */
+  rejected?: Record<string, string>
+}
+
 /** What `run` writes with --out (and torch_matmul.py with its --out). */
 interface Result {
   backend: string
   label: string
   rows: Row[]
+  routes?: RouteTimes[]
 }
 
 const TOKENS = 64 * 257
@@ -109,45 +124,83 @@ function operation(shape: Shape): {run: () => tf.Tensor; operands: tf.Tensor[]} 
   return {run, operands: [x, filter, dy]}
 }
 
-async function runShapes(options: {repeat: number; scale: number; label?: string; out?: string}): Promise<void> {
+/** Every kernel call `run` makes, timed through each of its routes by kernel tuning (nested calls first). */
+async function routeTimes(shape: Shape, run: () => tf.Tensor): Promise<RouteTimes[]> {
+  const tune = await import('../../src/backends/webgpu/tune.js')
+  tune.resetTuning()
+  tune.captureCalls(() => tf.dispose(run()))
+  await tune.tuneKernels(Infinity)
+  const calls = tune.lastCapture()
+  tune.resetTuning()
+  return calls.map(({call, decision}) => ({
+    shape: shape.name,
+    kernel: call.kernelName,
+    ms: Object.fromEntries(Object.entries(decision?.times ?? {}).map(([route, ms]) => [route, Math.round(ms * 1000) / 1000])),
+    ...(decision?.rejected ? {rejected: decision.rejected} : {}),
+  }))
+}
+
+async function runShapes(options: {repeat: number; scale: number; label?: string; out?: string; routes: boolean}): Promise<void> {
   const label =
     options.label ?? (process.env.MIXTURE_WEBGPU_MATMUL === '0' ? 'tfjs programs' : process.env.MIXTURE_WEBGPU_GEMM_PIPELINE === '1' ? 'double-buffered kernel' : 'default')
   const choice = await selectBackend('webgpu')
   console.log(`${describeBackend(choice)}; ${label}${options.scale !== 1 ? `; every extent ÷ ${options.scale}` : ''}`)
   const rows: Row[] = []
+  const routes: RouteTimes[] = []
   for (const shape of shapes(options.scale)) {
     const {run, operands} = operation(shape)
     const ms = await median(options.repeat, run)
     const tflops = shape.flops / (ms * 1e-3) / 1e12
     rows.push({name: shape.name, ms: Math.round(ms * 1000) / 1000, tflops: Number(tflops.toPrecision(3))})
     console.log(`${shape.name}: ${ms.toFixed(2)} ms, ${tflops.toPrecision(3)} TFLOP/s`)
+    if (options.routes) {
+      for (const r of await routeTimes(shape, run)) {
+        routes.push(r)
+        console.log(`  ${r.kernel} by route: ${Object.entries(r.ms).map(([route, t]) => `${route} ${t} ms`).join(', ')}${r.rejected ? `; left out: ${Object.keys(r.rejected).join(', ')}` : ''}`)
+      }
+    }
     tf.dispose(operands)
   }
-  const result: Result = {backend: describeBackend(choice), label, rows}
+  const result: Result = {backend: describeBackend(choice), label, rows, ...(options.routes ? {routes} : {})}
   if (options.out) writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`)
 }
 
-/** One Markdown table: a row per shape, TFLOP/s (and ms) per result file, in the order given. */
+/**
+ * One Markdown table — a row per shape, TFLOP/s (and ms) per result file, in the order given — and,
+ * for each result timed with --routes, a table of its kernel calls' ms per route ('left out': a route
+ * whose values were not the default route's).
+ */
 function report(results: Result[]): string {
   const names = [...new Set(results.flatMap((r) => r.rows.map((row) => row.name)))]
   const cell = (r: Result, name: string): string => {
     const row = r.rows.find((x) => x.name === name)
     return row ? `${row.tflops} (${row.ms} ms)` : '—'
   }
-  return [
+  const lines = [
     `Product throughput, TFLOP/s (ms per call; float32). ${[...new Set(results.map((r) => r.backend))].join('; ')}.`,
     '',
     `| shape | ${results.map((r) => r.label).join(' | ')} |`,
     `|---|${results.map(() => '---:').join('|')}|`,
     ...names.map((name) => `| ${name} | ${results.map((r) => cell(r, name)).join(' | ')} |`),
-    '',
-  ].join('\n')
+  ]
+  for (const r of results.filter((x) => x.routes && x.routes.length > 0)) {
+    const routes = [...new Set(r.routes!.flatMap((c) => [...Object.keys(c.ms), ...Object.keys(c.rejected ?? {})]))]
+    lines.push(
+      '',
+      `Every route of each kernel call, ms per call (kernel tuning's timing), ${r.label} — ${r.backend}:`,
+      '',
+      `| shape | kernel | ${routes.join(' | ')} |`,
+      `|---|---|${routes.map(() => '---:').join('|')}|`,
+      ...r.routes!.map((c) => `| ${c.shape} | ${c.kernel} | ${routes.map((route) => (c.rejected?.[route] ? 'left out' : (c.ms[route]?.toString() ?? '—'))).join(' | ')} |`),
+    )
+  }
+  return `${lines.join('\n')}\n`
 }
 
 async function main(): Promise<void> {
   const {positionals, values} = parseArgs({
     allowPositionals: true,
-    options: {repeat: {type: 'string', default: '20'}, scale: {type: 'string', default: '1'}, label: {type: 'string'}, out: {type: 'string'}, md: {type: 'string'}},
+    options: {repeat: {type: 'string', default: '20'}, scale: {type: 'string', default: '1'}, label: {type: 'string'}, out: {type: 'string'}, md: {type: 'string'}, routes: {type: 'boolean', default: false}},
   })
   const [command = 'run', ...files] = positionals
   const scale = Number(values.scale)
@@ -158,7 +211,7 @@ async function main(): Promise<void> {
     const table = report(files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Result))
     if (values.md) writeFileSync(values.md, table)
     console.log(table)
-  } else if (command === 'run') await runShapes({repeat: Number(values.repeat), scale, label: values.label, out: values.out})
+  } else if (command === 'run') await runShapes({repeat: Number(values.repeat), scale, label: values.label, out: values.out, routes: values.routes})
   else throw new Error(`unknown command ${command}: run, shapes or report`)
 }
 

@@ -199,8 +199,8 @@ fi
 
 # 2b'''. Product throughput: both forms of the project's product kernel (each also with Dawn's
 # bounds clamping in shaders off: the disable_robustness toggle), tfjs's programs, and PyTorch's
-# (TF32 off and on) on the same shapes -> $OUT/products.md. Run at 5b in a full run, or alone:
-# MODE=products.
+# (TF32 off and on) on the same shapes, then every route kernel tuning has for each call (128×256
+# tiles too) -> $OUT/products.md. Run at 5b in a full run, or alone: MODE=products.
 # What the adapter offers: its features (shader-f16; subgroups; Dawn's experimental subgroup matrices,
 # i.e. tensor cores) and the limits the product kernel's forms need -> $OUT/adapter-features.txt.
 adapter_features() {
@@ -218,7 +218,8 @@ products() {
   log "products (bench/gpu/matmul.ts: default, double-buffered, MIXTURE_WEBGPU_MATMUL=0; bench/gpu/torch_matmul.py)"
   { node dist/bench/gpu/matmul.js shapes ${MATMUL_SCALE:+--scale "$MATMUL_SCALE"} > "$OUT/matmul-shapes.json"
     local m=(node dist/bench/gpu/matmul.js run --repeat "${MATMUL_REPEAT:-20}" ${MATMUL_SCALE:+--scale "$MATMUL_SCALE"})
-    MIXTURE_WEBGPU_GEMM_PIPELINE=0 timeout 90 "${m[@]}" --label 'ours, single-buffered' --out "$OUT/matmul.json"
+    # This one also times every route kernel tuning has for each call (the kernel's forms, tfjs's): products.md's second table.
+    MIXTURE_WEBGPU_GEMM_PIPELINE=0 timeout 240 "${m[@]}" --routes --label 'ours, single-buffered' --out "$OUT/matmul.json"
     MIXTURE_WEBGPU_GEMM_PIPELINE=1 timeout 90 "${m[@]}" --label 'ours, double-buffered' --out "$OUT/matmul-pipelined.json"
     local unclamped=skip_validation,disable_robustness
     MIXTURE_WEBGPU_DAWN_TOGGLES=$unclamped MIXTURE_WEBGPU_GEMM_PIPELINE=0 timeout 90 "${m[@]}" --label 'ours, single, robustness off' --out "$OUT/matmul-unclamped.json"
