@@ -4,7 +4,7 @@
  */
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {gemmPlan, minWorkgroups} from '../../../src/backends/webgpu/programs/gemm.js'
+import {gemmPlan, minWorkgroups} from '../../../src/backends/webgpu/programs/gemm-plan.js'
 
 const TOKENS = 64 * 257
 

@@ -15,7 +15,7 @@ import {adamStep, adamUpdate, type AdamAttrs} from '../../../src/ops/adam.js'
 import {isSoftwareAdapter, loadWebgpu} from '../../../src/backends/webgpu/index.js'
 import {tileGrad} from '../../../src/ops/tile-grad.js'
 import {flatWorkgroups, type WebgpuBackendInternals} from '../../../src/backends/webgpu/runner.js'
-import {gemmPlan} from '../../../src/backends/webgpu/programs/gemm.js'
+import {gemmPlan} from '../../../src/backends/webgpu/programs/gemm-plan.js'
 import {needing} from '../../require.js'
 
 function series(n: number, f: (i: number) => number): Float32Array {

@@ -13,7 +13,8 @@
  */
 import {tf} from '../../../engine/tf.js'
 import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from '../programs/conv-geometry.js'
-import {filterGemm, filterGemmPlan, gemmVariantRoutes} from '../programs/gemm.js'
+import {filterGemm, gemmVariantRoutes} from '../programs/gemm.js'
+import {filterGemmPlan} from '../programs/gemm-plan.js'
 import {NARROW_MAX} from '../programs/narrow-conv.js'
 import {sumSplits} from '../programs/split-k.js'
 import {runKernel, unrolled, type WebgpuBackendInternals} from '../runner.js'

@@ -6,7 +6,8 @@
  * variants and the narrow kernel (../programs/narrow-conv.ts).
  */
 import {tf} from '../../../engine/tf.js'
-import {convGemm, epilogueOf, gemmVariantRoutes, type Backend, type ConvArgs, type GemmEpilogue, type GemmVariant} from '../programs/gemm.js'
+import {convGemm, epilogueOf, gemmVariantRoutes, type Backend, type ConvArgs, type GemmEpilogue} from '../programs/gemm.js'
+import type {GemmVariant} from '../programs/gemm-plan.js'
 import {narrowConv} from '../programs/narrow-conv.js'
 import type {TunedKernel} from '../tune.js'
 

@@ -6,7 +6,8 @@
  */
 import {tf} from '../../../engine/tf.js'
 import type {StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
-import {epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend, type GemmVariant} from '../programs/gemm.js'
+import {epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend} from '../programs/gemm.js'
+import type {GemmVariant} from '../programs/gemm-plan.js'
 import {webgpuSwitch} from '../switches.js'
 import type {TunedKernel} from '../tune.js'
 import {stridedMatMul, tileFor} from './strided-matmul.js'
