@@ -86,7 +86,7 @@ export function runKernel(backend: WebgpuBackendInternals, spec: KernelSpec): tf
  * Record one dispatch of `spec` binding `tensors` as storage buffers 0..n-1 (in that order) and its
  * uniforms as binding n. The shader may write the first `writes` of them (all by default): an
  * in-place kernel binds the tensors it updates read_write; the caller answers for no other live
- * tensor sharing their data.
+ * tensor sharing their data. Their values read back earlier, cached on the CPU, are dropped: stale now.
  */
 export function dispatchOn(
   backend: WebgpuBackendInternals,
@@ -95,6 +95,8 @@ export function dispatchOn(
   writes = tensors.length,
 ): void {
   for (const t of tensors) backend.uploadToGPU(t.dataId)
+  // Only once the data is on the GPU (values set from the CPU go up first) is the CPU copy stale.
+  for (const t of tensors.slice(0, writes)) backend.tensorMap.get(t.dataId)!.values = null
   const pipeline = pipelineFor(backend, spec)
   const bindings = tensors.map((t) => backend.tensorToBinding(t))
   bindings.push(uniformsFor(backend, spec.uniforms.map((u) => ({...u, data: [...u.data]}))))

@@ -53,14 +53,12 @@ export const inPlaceMetricSums: InPlaceMetrics = {
     const b = backend()
     if (!writable(b, sums) || loss.dtype !== 'float32' || correct.dtype !== 'float32') return false
     dispatchOn(b, {name: 'MixtureMetricSums', key: 'metric-sums', wgsl: accumulateWgsl, workgroups: [1], uniforms: [{type: 'float32', data: [batch]}]}, [sums, loss, correct], 1)
-    b.tensorMap.get(sums.dataId)!.values = null
     return true
   },
   zero(sums) {
     const b = backend()
     if (!writable(b, sums)) return false
     dispatchOn(b, {name: 'MixtureMetricZero', key: 'metric-zero', wgsl: zeroWgsl, workgroups: [1], uniforms: [{type: 'uint32', data: [sums.size]}]}, [sums], 1)
-    b.tensorMap.get(sums.dataId)!.values = null
     return true
   },
 }

@@ -26,7 +26,5 @@ export const inPlaceStore: InPlaceStore = (target, value) => {
   const b = tf.backend() as unknown as WebgpuBackendInternals
   if (value.dtype !== 'float32' || target.size === 0 || target.dataId === value.dataId || !ownsData(b, target)) return false
   dispatchOn(b, {name: 'MixtureStore', key: 'store', wgsl: storeWgsl, workgroups: flatWorkgroups(b, target.size, WORKGROUP), uniforms: [{type: 'uint32', data: [target.size]}]}, [target, value], 1)
-  // A value read back earlier is cached on the CPU and would now be stale.
-  b.tensorMap.get(target.dataId)!.values = null
   return true
 }

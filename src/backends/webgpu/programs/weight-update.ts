@@ -197,11 +197,7 @@ export function inPlaceUpdate<A>(prog: UpdateProgram<A>): InPlaceUpdate<A> {
         tensors,
         tensors.length - 1,
       )
-      for (const i of group) {
-        // A value read back earlier is cached on the CPU and would now be stale.
-        for (const t of [params[i], ...state[i]]) b.tensorMap.get(t.dataId)!.values = null
-        done[i] = true
-      }
+      for (const i of group) done[i] = true
     }
     return done
   }
