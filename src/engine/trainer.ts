@@ -175,13 +175,21 @@ export class Trainer {
 
   private computeStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext): void {
     const {value, grads, correct} = this.lossAndGradients(x, y)
-    let update = grads
     try {
-      if (this.options.maxGradNorm !== undefined) update = clipGradNorm(grads, this.options.maxGradNorm)
-      this.optimizer.apply(this.vars, update, context.update)
+      this.applyGradients(grads, context)
       this.metrics.add(value, correct, x.shape[0])
     } finally {
-      tf.dispose([...grads, ...update, value, correct])
+      tf.dispose([...grads, value, correct])
+    }
+  }
+
+  /** The optimizer's step from `grads` (left to the caller), clipped first where the recipe says so. */
+  private applyGradients(grads: tf.Tensor[], context: StepContext): void {
+    const clipped = this.options.maxGradNorm !== undefined ? clipGradNorm(grads, this.options.maxGradNorm) : undefined
+    try {
+      this.optimizer.apply(this.vars, clipped ?? grads, context.update)
+    } finally {
+      if (clipped) tf.dispose(clipped)
     }
   }
 
@@ -221,13 +229,8 @@ export class Trainer {
 
   /** The update half of a loss-scaled step: clip, the optimizer's step and the metric sums, from what the backward half stored. */
   private scaledUpdate(shared: ScaledStepShared, context: StepContext, batch: number): void {
-    const update = this.options.maxGradNorm !== undefined ? clipGradNorm(shared.grads, this.options.maxGradNorm) : shared.grads
-    try {
-      this.optimizer.apply(this.vars, update, context.update)
-      tf.tidy(() => this.metrics.add(tf.reshape(tf.slice(shared.status, 1, 1), []), tf.reshape(tf.slice(shared.status, 2, 1), []), batch))
-    } finally {
-      if (update !== shared.grads) tf.dispose(update)
-    }
+    this.applyGradients(shared.grads, context)
+    tf.tidy(() => this.metrics.add(tf.reshape(tf.slice(shared.status, 1, 1), []), tf.reshape(tf.slice(shared.status, 2, 1), []), batch))
   }
 
   /**

@@ -123,8 +123,9 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   progress.startEpoch(epoch, spec.train.epochs, steps)
   // Steps count from 0 across the run; the schedule gives each its learning rate (and momentum, where it cycles it).
   const {schedule} = session
-  const lrAt = (step: number) => schedule.lrAt((epoch - 1) * steps + step)
-  const momentumAt = schedule.momentumAt && ((step: number) => schedule.momentumAt!((epoch - 1) * steps + step))
+  const runStep = (step: number) => (epoch - 1) * steps + step
+  const lrAt = (step: number) => schedule.lrAt(runStep(step))
+  const momentumAt = schedule.momentumAt && ((step: number) => schedule.momentumAt!(runStep(step)))
   const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, momentumAt, steps, augment: session.augment, progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
   // The next epoch's first batches are made while this one is evaluated (by the data workers, if any).
   if (epoch < spec.train.epochs) prepareEpoch(spec, dataset.train, {epoch: epoch + 1, steps, augment: session.augment}, session.batchWorkers)
