@@ -59,6 +59,17 @@ async function run(): Promise<{grads: Float32Array[]; programs: Map<string, numb
   return {grads, programs: new Map(count.byProgram.filter(([name]) => name.startsWith('Mixture')))}
 }
 
+/** The values of `make()` read back, and how often each program ran to make them. */
+async function valuesAndPrograms(make: () => tf.Tensor): Promise<{values: Float32Array; programs: Map<string, number>}> {
+  const {result, count} = await countDispatches(async () => {
+    const out = tf.tidy(make)
+    const values = Float32Array.from(await out.data())
+    out.dispose()
+    return values
+  })
+  return {values: result, programs: new Map(count.byProgram)}
+}
+
 /** Dispatches of the programs whose names start with `prefix`. */
 const ran = (programs: Map<string, number>, prefix: string): number => [...programs].reduce((n, [name, k]) => n + (name.startsWith(prefix) ? k : 0), 0)
 const listed = (programs: Map<string, number>): string => [...programs].map(([name, k]) => `${name} ${k}`).join(', ')
@@ -235,15 +246,7 @@ describe('kernel-route tuning on WebGPU', () => {
     await tf.setBackend('webgpu')
     const av = values(8192 * 512, 21)
     const bv = values(512 * 512, 22)
-    const product = async (): Promise<{values: Float32Array; programs: Map<string, number>}> => {
-      const {result, count} = await countDispatches(async () => {
-        const out = tf.tidy(() => tf.matMul(tf.tensor2d(av, [8192, 512]), tf.tensor2d(bv, [512, 512])))
-        const v = Float32Array.from(await out.data())
-        out.dispose()
-        return v
-      })
-      return {values: result, programs: new Map(count.byProgram)}
-    }
+    const product = () => valuesAndPrograms(() => tf.matMul(tf.tensor2d(av, [8192, 512]), tf.tensor2d(bv, [512, 512])))
     try {
       const plain = await product()
       assert.ok(ran(plain.programs, 'MixtureMatMul') === 1 && ran(plain.programs, 'MixtureMatMulPartial') === 0, listed(plain.programs))
@@ -300,15 +303,7 @@ describe('kernel-route tuning on WebGPU', () => {
     const routes = storage >= 49152 ? ['n256', 'n256-pipelined'] : ['n256']
     for (const c of cases) {
       const inputs = c.shapes.map((shape, i) => tf.tensor(values(tf.util.sizeFromShape(shape), 20 + i), shape))
-      const once = async (): Promise<{values: Float32Array; programs: Map<string, number>}> => {
-        const {result, count} = await countDispatches(async () => {
-          const out = tf.tidy(() => c.run(...inputs))
-          const v = Float32Array.from(await out.data())
-          out.dispose()
-          return v
-        })
-        return {values: result, programs: new Map(count.byProgram)}
-      }
+      const once = () => valuesAndPrograms(() => c.run(...inputs))
       try {
         const plain = await once()
         tune!.captureCalls(() => tf.dispose(tf.tidy(() => c.run(...inputs))))
