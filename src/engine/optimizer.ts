@@ -14,6 +14,7 @@ import type {StepUpdate} from './step-graph.js'
 import {ADAM, type AdamConfig} from '../ops/adam.js'
 import {ADAMW} from '../ops/adamw.js'
 import {SGD} from '../ops/sgd.js'
+import {zeroVariable} from '../ops/store.js'
 import {updateStep, type UpdateOp} from '../ops/weight-update.js'
 import type {DECAY_EXCLUDABLE, OptimizerSpec} from '../schema/recipe.js'
 
@@ -67,8 +68,7 @@ export class Optimizer {
       {indices: all.filter((i) => !excluded(i)), weightDecay: spec.weight_decay},
       {indices: all.filter(excluded), weightDecay: 0},
     ].filter((g) => g.indices.length > 0)
-    // Made inside tidy so that each variable owns its data (an in-place update needs that).
-    this.state = weights.map((w) => STATE_GROUPS[spec.type].map(() => tf.tidy(() => tf.variable(tf.zerosLike(w), false))))
+    this.state = weights.map((w) => STATE_GROUPS[spec.type].map(() => zeroVariable(w.shape)))
   }
 
   /**

@@ -19,7 +19,7 @@ import {clipGradNorm} from '../ops/clip-grad-norm.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {setDropoutStep} from '../ops/dropout.js'
 import {MetricSums} from '../ops/metric-sums.js'
-import {storeInto} from '../ops/store.js'
+import {storeInto, zeroVariable} from '../ops/store.js'
 import {LossScaler, type LossScalerState, type LossScaleSettings} from './loss-scaler.js'
 
 export interface StepMetrics {
@@ -326,9 +326,8 @@ class ScaledStepShared {
   readonly status: tf.Variable
 
   constructor(weights: tf.Variable[]) {
-    // Made inside tidy so that each variable owns its data (an in-place write needs that).
-    this.grads = weights.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)))
-    this.status = tf.tidy(() => tf.variable(tf.zeros([3]), false))
+    this.grads = weights.map((w) => zeroVariable(w.shape))
+    this.status = zeroVariable([3])
   }
 
   get tensors(): tf.Tensor[] {

@@ -27,9 +27,12 @@ export function storeInto(target: tf.Variable, value: tf.Tensor): void {
   target.assign(value)
 }
 
-/** A variable of `value`'s values and its own data (made inside tidy, so that an in-place write is allowed). */
-function variableOf(value: tf.Tensor): tf.Variable {
-  return tf.tidy(() => tf.variable(tf.zerosLike(value), false))
+/**
+ * A float32 variable of zeros with data of its own — made inside tidy, so that no other tensor shares
+ * it — which a backend may then write in place (this op, the optimizers' in-place updates).
+ */
+export function zeroVariable(shape: number[]): tf.Variable {
+  return tf.tidy(() => tf.variable(tf.zeros(shape), false))
 }
 
 export const storeOp: OpContract = {
@@ -39,14 +42,14 @@ export const storeOp: OpContract = {
   fusedHere: () => inPlace.has(tf.getBackend()),
   example: () => [tf.randomUniform([5, 33], -1, 1, 'float32', 141)],
   fused: ([value]) => {
-    const target = variableOf(value)
+    const target = zeroVariable(value.shape)
     const before = target.dataId
     storeInto(target, value)
     if (target.dataId !== before) throw new Error('storeInto gave the variable new data instead of writing it in place')
     return [target]
   },
   composite: ([value]) => {
-    const target = variableOf(value)
+    const target = zeroVariable(value.shape)
     target.assign(value)
     return [target]
   },
