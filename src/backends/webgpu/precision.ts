@@ -8,28 +8,35 @@
  * ReLU are applied before the result is rounded, as cuBLAS's epilogues do. Everything else (norms,
  * softmax, the loss, element-wise ops, the optimizer) computes in float32, as under autocast.
  *
+ * Where the rounding happens: the project's product kernels round each operand value as they load
+ * it and each result as they write it (`productRounding`: no dispatch and no memory of its own; where
+ * k is split, the pass that adds the slices rounds the result). tfjs's own programs cannot, so
+ * `roundTfjsProducts` wraps them with a rounding pass for each operand and one for the result —
+ * beneath the project's routes, which hand it the calls they do not take.
+ *
  * What this does not do yet: keep activations in float16 in memory (tfjs-core has no float16 dtype,
  * so they are float32 buffers holding float16 values), or run the products on tensor cores (WGSL has
  * no matrix instructions without Dawn's experimental subgroup matrices). It gives AMP's numerics, not
- * its speed: the rounding passes make a step slower than fp32. docs/mixed-precision.md.
+ * its speed. docs/mixed-precision.md.
  *
- * Wrapped outermost, after every other route of these kernels (register.ts), and only where the
- * device has `shader-f16`, so that a backend that says mixed16 has the feature the float16 kernels
- * that will store float16 need.
+ * Only where the device has `shader-f16`, so that a backend that says mixed16 has the feature the
+ * float16 kernels that will store float16 need.
  */
 import {tf} from '../../engine/tf.js'
 import {UsageError} from '../../errors.js'
 import type {Precision} from '../../engine/precision.js'
-import {STRIDED_MATMUL_KERNEL} from '../../ops/strided-matmul.js'
 import {adapterName, webgpuAdapterInfo} from './adapter.js'
-import {halfRound} from './programs/half-round.js'
+import {halfRound, roundingWgsl} from './programs/half-round.js'
 import {wrapWebgpuKernel, type WebgpuBackendInternals} from './runner.js'
 
-/** The products and convolutions, and which of their inputs are operands (a bias is not rounded). */
+/**
+ * tfjs's products and convolutions, and which of their inputs are operands (a bias is not rounded).
+ * `MixtureStridedMatMul` is the project's alone (where it is not registered, attention computes
+ * through `BatchMatMul`).
+ */
 const PRODUCT_OPERANDS: Record<string, string[]> = {
   BatchMatMul: ['a', 'b'],
   _FusedMatMul: ['a', 'b'],
-  [STRIDED_MATMUL_KERNEL]: ['a', 'b'],
   Conv2D: ['x', 'filter'],
   FusedConv2D: ['x', 'filter'],
   Conv2DBackpropInput: ['dy', 'filter'],
@@ -56,7 +63,32 @@ export function setProductPrecision(value: Precision): void {
   precision = value
 }
 
-/** `kernelName`'s function with its operands and result rounded to float16 while the precision is mixed16. */
+/**
+ * How a product kernel of the project rounds: WGSL defining `roundOperand`, `roundOperand4`,
+ * `roundResult` and `roundResult4` (programs/half-round.ts `roundingWgsl`), and the suffix its
+ * pipeline key takes.
+ */
+export interface ProductRounding {
+  key: string
+  wgsl: string
+}
+
+export type ProductPart = 'whole' | 'slices' | 'sum'
+
+/** A kernel that rounds nothing (a sum that is not a product's). */
+export const NO_ROUNDING: ProductRounding = {key: '', wgsl: roundingWgsl({operands: false, result: false})}
+
+/**
+ * How a product kernel rounds at the precision set now (nothing in fp32). `part`: the whole product
+ * (operands and result), or, where k is split, the dispatch that computes the slices (operands) and
+ * the pass that adds them (result).
+ */
+export function productRounding(part: ProductPart = 'whole'): ProductRounding {
+  if (precision === 'fp32') return NO_ROUNDING
+  return {key: `-half-${part}`, wgsl: roundingWgsl({operands: part !== 'sum', result: part !== 'slices'})}
+}
+
+/** tfjs's `kernelName` with its operands and result rounded to float16 by passes of their own while the precision is mixed16. */
 function roundedProduct(kernelName: string, original: tf.KernelFunc): tf.KernelFunc {
   const operands = PRODUCT_OPERANDS[kernelName]
   return (args) => {
@@ -84,7 +116,7 @@ function roundedProduct(kernelName: string, original: tf.KernelFunc): tf.KernelF
   }
 }
 
-/** Wraps every product and convolution registered on webgpu (once per process; call after their other routes). */
-export function wrapProductsForPrecision(): void {
+/** Wraps tfjs's products and convolutions on webgpu (once per process; call before the project's routes wrap them). */
+export function roundTfjsProducts(): void {
   for (const kernelName of Object.keys(PRODUCT_OPERANDS)) wrapWebgpuKernel(kernelName, (original) => roundedProduct(kernelName, original), 'precision')
 }

@@ -7,7 +7,8 @@
  * replay, and an identity `Transpose` that shares its input's buffer. The rest only saves time, and
  * MIXTURE_WEBGPU_FUSED=0 leaves it out so that tfjs's composites can be compared; within it
  * MIXTURE_WEBGPU_ATTENTION, _MATMUL, _CONV_FILTER, _COLUMN_SUM and the conv input switches leave
- * out one kernel each (switches.ts). Last, around all of them, the products' precision (precision.ts).
+ * out one kernel each (switches.ts). Beneath the project's routes, tfjs's products round their
+ * operands and results in mixed16 (precision.ts); the project's kernels round as they load and store.
  */
 import {tf} from '../../engine/tf.js'
 import {registerKernelTuner} from '../../engine/kernel-tuning.js'
@@ -38,7 +39,7 @@ import {inPlaceStore} from './kernels/store.js'
 import {stridedMatMulConfig} from './kernels/strided-matmul.js'
 import {columnSumKernel} from './kernels/sum.js'
 import {identityTransposeKernel} from './kernels/transpose.js'
-import {wrapProductsForPrecision} from './precision.js'
+import {roundTfjsProducts} from './precision.js'
 import {registerStepValues, wrapWebgpuKernel, type KernelWrapper} from './runner.js'
 import {webgpuSwitch} from './switches.js'
 import {createKernelTuner, wrapTunedKernel, type TunedKernel} from './tune.js'
@@ -85,9 +86,10 @@ export function registerWebgpuKernels(): void {
   registerInPlaceMetrics('webgpu', inPlaceMetricSums)
   registerStepGraphs('webgpu', createStepGraphs)
   wrapWebgpuKernel(identityTransposeKernel.kernelName, identityTransposeKernel.wrap)
+  // tfjs's products, before the project's routes wrap them: a route hands a call it does not take to
+  // tfjs rounded, and the project's kernels round themselves (engine.precision holds whichever runs).
+  roundTfjsProducts()
   if (webgpuSwitch('fused')) registerFusedKernels()
-  // Around every route of the products, so that engine.precision holds whichever runs.
-  wrapProductsForPrecision()
 }
 
 function registerFusedKernels(): void {

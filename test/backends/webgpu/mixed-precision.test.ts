@@ -23,6 +23,7 @@ import {halfRound} from '../../../src/backends/webgpu/programs/half-round.js'
 import {productPrecision, setProductPrecision} from '../../../src/backends/webgpu/precision.js'
 import type {WebgpuBackendInternals} from '../../../src/backends/webgpu/runner.js'
 import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
+import {captureCalls, lastCapture, pinRoute, resetTuning} from '../../../src/backends/webgpu/tune.js'
 import {stridedMatMul, stridedMatMulComposite} from '../../../src/ops/strided-matmul.js'
 import {mixture, REPO, resolveObject, tempDir, values, writeSpec, TINY_CNN_SPEC} from '../../helpers.js'
 import {runExperiment, type RunSummary} from '../../../src/run/experiment.js'
@@ -104,10 +105,11 @@ describe('webgpu: mixed16', () => {
     const small = [operand([6, 10], 3), operand([10, 7], 4)]
     const [x, w] = [operand([4, 16, 16, 64], 5), operand([3, 3, 64, 64], 6, 0.1)]
     const [q, k] = [operand([2, 8, 16], 7), operand([2, 8, 16], 8)]
-    // What each case must have run on webgpu (a program name), where it matters which.
+    // What each case must have run on webgpu (a program name), where it matters which; 'MixtureHalfRound'
+    // (the rounding passes around tfjs's programs) is there only where one of tfjs's products ran.
     const cases: [string, (...t: tf.Tensor[]) => tf.Tensor, Operand[], string?][] = [
       ['matMul (the project kernel)', (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D), [a, b], 'MixtureMatMul'],
-      ['matMul (tfjs)', (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D), small],
+      ['matMul (tfjs)', (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D), small, 'MixtureHalfRound'],
       ['conv2d', (p, r) => tf.conv2d(p as tf.Tensor4D, r as tf.Tensor4D, 1, 'same'), [x, w], 'MixtureConv2D'],
       ['conv2d filter gradient', (p, r) => tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(p as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'))))(r), [x, w], 'MixtureConv2DFilter'],
       ['conv2d input gradient', (p, r) => tf.grad((i: tf.Tensor) => tf.sum(tf.conv2d(i as tf.Tensor4D, r as tf.Tensor4D, 1, 'same')))(p), [x, w]],
@@ -136,14 +138,113 @@ describe('webgpu: mixed16', () => {
       const gpu32 = await onWebgpu('fp32', () => run(op, operands))
       const {result: gpu16, count} = await onWebgpu('mixed16', () => countDispatches(() => run(op, operands)))
       const programs = count.byProgram.map(([name]) => name)
-      assert.ok(programs.includes('MixtureHalfRound'), `${what}: nothing was rounded (${programs.join(', ')})`)
       if (program) assert.ok(programs.some((name) => name.startsWith(program)), `${what}: ${program} did not run (${programs.join(', ')})`)
+      if (program !== 'MixtureHalfRound' && program) assert.ok(!programs.includes('MixtureHalfRound'), `${what}: the project's kernel left its rounding to passes (${programs.join(', ')})`)
       assert.ok(gpu16.every((v) => Object.is(Math.fround(toHalf(v)), v)), `${what}: a result is not a float16 value`)
       const off = beyondHalfStep(gpu16, reference)
       assert.ok(off <= (what.includes('gradient') ? 2 ** -8 : 2 ** -16), `${what}: ${off} (of the largest result) beyond a float16 step from the rounded operands' product`)
       assert.ok(gpu16.some((v, i) => v !== gpu32[i]), `${what}: mixed16 gave the float32 result`)
       const drift = Math.max(...Array.from(gpu32, (v, i) => Math.abs(v - fp32[i]))) / Math.max(...Array.from(fp32, Math.abs))
       assert.ok(drift < 1e-5, `${what}: fp32 on webgpu is ${drift} (of the largest result) from the cpu's float32 result`)
+    }
+  })
+
+  it("the project's kernels round as they load and store: bit for bit rounding passes around the same kernel, on every route, k split or not", async () => {
+    const conv = {strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1} as const
+    const kernel = (name: string, inputNames: string[], attrs: object) => (...t: tf.Tensor[]) =>
+      tf.engine().runKernel(name, Object.fromEntries(inputNames.map((n, i) => [n, t[i]])), attrs as tf.NamedAttrMap) as tf.Tensor
+    const strided = (attrs: Parameters<typeof stridedMatMul>[2]) => (p: tf.Tensor, r: tf.Tensor) => stridedMatMul(p, r, attrs)
+    // Each case is one kernel call; `routes`: what each route must run (a program name's beginning).
+    const cases: {what: string; shapes: number[][]; run: (...t: tf.Tensor[]) => tf.Tensor; routes: Record<string, string>}[] = [
+      {
+        what: 'product, k split',
+        shapes: [[264, 520], [520, 260]],
+        run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D),
+        routes: {project: 'MixtureMatMulSum', nosplit: 'MixtureMatMul', pipelined: 'MixtureMatMulPipelinedSum', n256: 'MixtureMatMulN256Sum', tfjs: 'MixtureHalfRound'},
+      },
+      {what: 'transposed product (wide)', shapes: [[128, 132], [136, 128]], run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D, true, true), routes: {wide: 'MixtureMatMul', project: 'MixtureHalfRound'}},
+      {
+        what: 'product + bias + ReLU',
+        shapes: [[260, 256], [256, 256], [256]],
+        run: (p, r, c) => tf.fused.matMul({a: p as tf.Tensor2D, b: r as tf.Tensor2D, bias: c, activation: 'relu'}),
+        routes: {project: 'MixtureMatMul', pipelined: 'MixtureMatMulPipelined', n256: 'MixtureMatMulN256', tfjs: 'MixtureHalfRound'},
+      },
+      {what: 'product over a long k, 30 × 20 (strided, k split)', shapes: [[4096, 30], [4096, 20]], run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D, true), routes: {project: 'MixtureStridedMatMulSum', tfjs: 'MixtureHalfRound'}},
+      {what: 'convolution', shapes: [[2, 16, 16, 64], [3, 3, 64, 64]], run: kernel('Conv2D', ['x', 'filter'], conv), routes: {project: 'MixtureConv2D', nosplit: 'MixtureConv2D', tfjs: 'MixtureHalfRound'}},
+      {
+        what: 'convolution + bias + ReLU',
+        shapes: [[2, 16, 16, 64], [3, 3, 64, 64], [64]],
+        run: kernel('FusedConv2D', ['x', 'filter', 'bias'], {...conv, activation: 'relu'}),
+        routes: {project: 'MixtureConv2D', pipelined: 'MixtureConv2DPipelined', tfjs: 'MixtureHalfRound'},
+      },
+      {what: 'convolution to 4 channels', shapes: [[2, 16, 16, 64], [3, 3, 64, 4]], run: kernel('Conv2D', ['x', 'filter'], conv), routes: {narrow: 'MixtureConv2DNarrow', project: 'MixtureHalfRound'}},
+      {
+        what: 'filter gradient',
+        shapes: [[2, 16, 16, 64], [2, 16, 16, 64]],
+        run: kernel('Conv2DBackpropFilter', ['x', 'dy'], {...conv, filterShape: [3, 3, 64, 64]}),
+        routes: {project: 'MixtureConv2DFilterSum', nosplit: 'MixtureConv2DFilter', '64x64': 'MixtureConv2DBackpropFilterSum', tfjs: 'MixtureHalfRound'},
+      },
+      {
+        what: 'filter gradient to 4 channels',
+        shapes: [[2, 16, 16, 64], [2, 16, 16, 4]],
+        run: kernel('Conv2DBackpropFilter', ['x', 'dy'], {...conv, filterShape: [3, 3, 64, 4]}),
+        routes: {project: 'MixtureConv2DBackpropFilter', narrow: 'MixtureConv2DFilterNarrow', tfjs: 'MixtureHalfRound'},
+      },
+      {
+        what: 'input gradient (a forward convolution)',
+        shapes: [[2, 16, 16, 64], [3, 3, 64, 64]],
+        run: kernel('Conv2DBackpropInput', ['dy', 'filter'], {...conv, inputShape: [2, 16, 16, 64]}),
+        routes: {project: 'MixtureConv2D', tfjs: 'MixtureHalfRound'},
+      },
+      {
+        what: 'attention scores, α = 0.25 (strided)',
+        shapes: [[2, 64, 96], [2, 64, 96]],
+        run: strided({I: 64, J: 64, K: 16, batch: 2, heads: 2, alpha: 0.25, outShape: [2, 2, 64, 64], aView: [0, 64 * 96, 16, 96, 1], bView: [32, 64 * 96, 16, 1, 96], cView: [2 * 4096, 4096, 64, 1]}),
+        routes: {project: 'MixtureStridedMatMul'},
+      },
+    ]
+    const saved = process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS
+    process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS = '1'
+    after(() => {
+      if (saved === undefined) delete process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS
+      else process.env.MIXTURE_WEBGPU_MATMUL_MIN_WORKGROUPS = saved
+    })
+    for (const c of cases) {
+      const operands = c.shapes.map((shape, i) => values(tf.util.sizeFromShape(shape), 40 + i))
+      /** The case on `operands` (rounded to float16 on the host first with `round`): its values read back, and the programs that ran. */
+      const once = async (round: boolean) => {
+        const inputs = operands.map((o, i) => tf.tensor(round && i < 2 ? o.map(toHalf) : o, c.shapes[i]))
+        const {result, count} = await countDispatches(async () => {
+          const out = c.run(...inputs)
+          const data = Float32Array.from(await out.data())
+          out.dispose()
+          return data
+        })
+        tf.dispose(inputs)
+        return {values: result, programs: count.byProgram.map(([name]) => name)}
+      }
+      try {
+        await onWebgpu('fp32', async () => {
+          const inputs = operands.map((o, i) => tf.tensor(o, c.shapes[i]))
+          captureCalls(() => tf.dispose(tf.tidy(() => c.run(...inputs))))
+          tf.dispose(inputs)
+        })
+        const calls = lastCapture()
+        for (const [route, program] of Object.entries(c.routes)) {
+          for (const {call} of calls) pinRoute(call, route)
+          // The reference: the kernel on the same route in float32, on operands rounded on the host, its result rounded on the host.
+          const reference = (await onWebgpu('fp32', () => once(true))).values.map(toHalf)
+          const fused = await onWebgpu('mixed16', () => once(false))
+          const where = `${c.what}, route ${route} (${fused.programs.join(', ')})`
+          assert.ok(fused.programs.some((name) => name.startsWith(program)), `${where}: ${program} did not run`)
+          const tfjs = program === 'MixtureHalfRound'
+          assert.equal(fused.programs.includes('MixtureHalfRound'), tfjs, `${where}: ${tfjs ? "tfjs's program was not rounded by passes" : 'a rounding pass ran around a project kernel'}`)
+          const at = fused.values.findIndex((v, i) => !Object.is(v, reference[i]))
+          assert.equal(at, -1, at < 0 ? '' : `${where}: element ${at} is ${fused.values[at]}, rounding passes give ${reference[at]}`)
+        }
+      } finally {
+        resetTuning()
+      }
     }
   })
 

@@ -16,6 +16,7 @@ import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl}
 import {filterGemm, gemmVariantRoutes} from '../programs/gemm.js'
 import {filterGemmPlan} from '../programs/gemm-plan.js'
 import {NARROW_MAX} from '../programs/narrow-conv.js'
+import {productRounding, type ProductRounding} from '../precision.js'
 import {sumSplits} from '../programs/split-k.js'
 import {runKernel, unrolled, type WebgpuBackendInternals} from '../runner.js'
 import {webgpuSwitch} from '../switches.js'
@@ -27,8 +28,12 @@ const TK = 16
 const LOADS = (TK * TILE) / 256
 const LOAD_ROW_STEP = 256 / TILE
 
-/** The uniforms (`fields`, then the convolution geometry) and bindings (result; x, dy) of this module's kernels. */
-function filterKernelHeader(fields: string[]): string {
+/**
+ * The uniforms (`fields`, then the convolution geometry) and bindings (result; x, dy) of this
+ * module's kernels, and their float16 rounding (../precision.ts; operands as they are loaded, the
+ * result as it is written).
+ */
+function filterKernelHeader(fields: string[], rounding: ProductRounding): string {
   return `
 struct Params {
 ${fields.map((f) => `  ${f} : u32,`).join('\n')}
@@ -38,11 +43,12 @@ ${CONV_GEOMETRY_WGSL}
 @group(0) @binding(1) var<storage, read> x : array<f32>;
 @group(0) @binding(2) var<storage, read> dy : array<f32>;
 @group(0) @binding(3) var<uniform> u : Params;
+${rounding.wgsl}
 `
 }
 
-function gemmWgsl(): string {
-  return /* wgsl */ `${filterKernelHeader(['M', 'N', 'K', 'kPerSplit'])}
+function gemmWgsl(rounding: ProductRounding): string {
+  return /* wgsl */ `${filterKernelHeader(['M', 'N', 'K', 'kPerSplit'], rounding)}
 var<workgroup> As : array<vec4<f32>, ${(TK * TILE) / 4}>;
 var<workgroup> Bs : array<vec4<f32>, ${(TK * TILE) / 4}>;
 
@@ -79,9 +85,9 @@ ${unrolled(LOADS, (t) => `    {
         let ih = i32(oh${t}) * u.strideH + offH;
         let iw = i32(ow${t}) * u.strideW + offW;
         if (m < u.M && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
-          a = x[((ob${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci];
+          a = roundOperand(x[((ob${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci]);
         }
-        if (n < u.N) { b = dy[k * u.N + n]; }
+        if (n < u.N) { b = roundOperand(dy[k * u.N + n]); }
       }
       As[kk * ${TILE / 4}u + col / 4u][col % 4u] = a;
       Bs[kk * ${TILE / 4}u + col / 4u][col % 4u] = b;
@@ -105,7 +111,7 @@ ${unrolled(LOADS, (t) => `    {
     if (m >= u.M) { continue; }
     for (var j = 0u; j < 4u; j = j + 1u) {
       let n = n0 + lid.x * 4u + j;
-      if (n < u.N) { result[(base + m) * u.N + n] = acc[i][j]; }
+      if (n < u.N) { result[(base + m) * u.N + n] = roundResult(acc[i][j]); }
     }
   }
 }
@@ -149,10 +155,11 @@ function filterGradient64(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info:
   const N = info.outChannels
   const K = info.batchSize * info.outHeight * info.outWidth
   const {kPerSplit, splits} = splitK(M, N, K)
+  const rounding = productRounding(splits === 1 ? 'whole' : 'slices')
   const [partial] = runKernel(b, {
     name: 'MixtureConv2DBackpropFilter',
-    key: 'conv-filter-gemm',
-    wgsl: gemmWgsl,
+    key: `conv-filter-gemm${rounding.key}`,
+    wgsl: () => gemmWgsl(rounding),
     workgroups: [Math.ceil(M / TILE), Math.ceil(N / TILE), splits],
     inputs: [x, dy],
     outputs: [{shape: splits === 1 ? filterShape : [splits, M, N]}],
@@ -165,7 +172,7 @@ function filterGradient64(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, info:
     ],
   })
   if (splits === 1) return partial
-  return sumSplits(b, partial, {name: 'MixtureConv2DBackpropFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: filterShape})
+  return sumSplits(b, partial, {name: 'MixtureConv2DBackpropFilterSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: filterShape, rounding: productRounding('sum')})
 }
 
 /** Pixels staged in workgroup memory at a time by `filterGradientNarrow`. */
@@ -177,9 +184,9 @@ const NARROW_WORKGROUP = 256
  * over a slice of the pixels; each 64-pixel chunk's positions and dy values are staged in workgroup
  * memory once for all threads, and consecutive threads read consecutive input channels.
  */
-function narrowWgsl(N: number): string {
+function narrowWgsl(N: number, rounding: ProductRounding): string {
   const each = (f: (n: number) => string): string => Array.from({length: N}, (_, n) => f(n)).join('\n')
-  return /* wgsl */ `${filterKernelHeader(['M', 'K', 'kPerSplit'])}
+  return /* wgsl */ `${filterKernelHeader(['M', 'K', 'kPerSplit'], rounding)}
 var<workgroup> dyS : array<f32, ${CHUNK * N}>;
 var<workgroup> pixB : array<u32, ${CHUNK}>;
 var<workgroup> pixH : array<i32, ${CHUNK}>;
@@ -205,7 +212,7 @@ ${each((n) => `  var acc${n} = 0.0;`)}
     for (var e = li; e < ${CHUNK * N}u; e = e + ${NARROW_WORKGROUP}u) {
       let p = p0 + e / ${N}u;
       var v = 0.0;
-      if (p < kEnd) { v = dy[p * ${N}u + e % ${N}u]; }
+      if (p < kEnd) { v = roundOperand(dy[p * ${N}u + e % ${N}u]); }
       dyS[e] = v;
     }
     workgroupBarrier();
@@ -214,7 +221,7 @@ ${each((n) => `  var acc${n} = 0.0;`)}
         let ih = pixH[j] + i32(fh);
         let iw = pixW[j] + i32(fw);
         if (pixOk[j] == 1u && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
-          let xv = x[((pixB[j] * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci];
+          let xv = roundOperand(x[((pixB[j] * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci]);
 ${each((n) => `          acc${n} = fma(xv, dyS[j * ${N}u + ${n}u], acc${n});`)}
         }
       }
@@ -223,7 +230,7 @@ ${each((n) => `          acc${n} = fma(xv, dyS[j * ${N}u + ${n}u], acc${n});`)}
   }
   if (m < u.M) {
     let base = wg.y * u.M * ${N}u + m * ${N}u;
-${each((n) => `    result[base + ${n}u] = acc${n};`)}
+${each((n) => `    result[base + ${n}u] = roundResult(acc${n});`)}
   }
 }
 `
@@ -244,17 +251,18 @@ function filterGradientNarrow(b: Backend, x: tf.TensorInfo, dy: tf.TensorInfo, i
   // keep the partial sums under 64 MiB
   while (Math.ceil(K / kPerSplit) * M * N * 4 > 64 * 2 ** 20) kPerSplit *= 2
   const splits = Math.ceil(K / kPerSplit)
+  const rounding = productRounding(splits === 1 ? 'whole' : 'slices')
   const [partial] = runKernel(b, {
     name: 'MixtureConv2DFilterNarrow',
-    key: `conv-filter-narrow-${N}`,
-    wgsl: () => narrowWgsl(N),
+    key: `conv-filter-narrow-${N}${rounding.key}`,
+    wgsl: () => narrowWgsl(N, rounding),
     workgroups: [blocks, splits],
     inputs: [x, dy],
     outputs: [{shape: splits === 1 ? filterShape : [splits, M, N]}],
     uniforms: [{type: 'uint32', data: [M]}, {type: 'uint32', data: [K]}, {type: 'uint32', data: [kPerSplit]}, ...convGeometryUniforms(info)],
   })
   if (splits === 1) return partial
-  return sumSplits(b, partial, {name: 'MixtureConv2DFilterNarrowSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: filterShape})
+  return sumSplits(b, partial, {name: 'MixtureConv2DFilterNarrowSum', splits, I: M, J: N, heads: 1, cView: [M * N, M * N, N, 1], outShape: filterShape, rounding: productRounding('sum')})
 }
 
 /**

@@ -15,11 +15,13 @@
  * loads read along whichever index of an operand has stride 1, so global reads stay coalesced for
  * transposed operands too. Products with few tiles and a long k (attention's P·V and dS·K over
  * 9,216 pixels) split k over workgroups, write partial sums, and add them in a second dispatch
- * (`sumSplits`).
+ * (`sumSplits`). In mixed16 (../precision.ts) operands are rounded to float16 as they are loaded
+ * and results (after α) as they are written.
  * The cpu reference is `stridedMatMulReference` (tests).
  */
 import {tf} from '../../../engine/tf.js'
 import {STRIDED_MATMUL_KERNEL, type StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
+import {productRounding, type ProductRounding} from '../precision.js'
 import {sumSplits} from '../programs/split-k.js'
 import {runKernel, type WebgpuBackendInternals} from '../runner.js'
 
@@ -30,7 +32,7 @@ export function tileFor(I: number, J: number): number {
   return Math.min(I, J) <= 32 ? 32 : 64
 }
 
-function matmulWgsl(aKFast: boolean, bKFast: boolean, TILE: number): string {
+function matmulWgsl(aKFast: boolean, bKFast: boolean, TILE: number, rounding: ProductRounding): string {
   const T4 = TILE / 4
   const threads = T4 * T4
   const loads = (TILE * TK) / threads
@@ -52,6 +54,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> A : array<f32>;
 @group(0) @binding(2) var<storage, read> B : array<f32>;
 @group(0) @binding(3) var<uniform> u : Params;
+${rounding.wgsl}
 var<workgroup> As : array<f32, ${TILE * TK}>;
 var<workgroup> Bs : array<f32, ${TILE * TK}>;
 
@@ -82,13 +85,13 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
       let gm = row0 + mm;
       let gk = k0 + kk;
       var av = 0.0;
-      if (gm < I && gk < kEnd) { av = A[aBase + gm * u.aStr.x + gk * u.aStr.y]; }
+      if (gm < I && gk < kEnd) { av = roundOperand(A[aBase + gm * u.aStr.x + gk * u.aStr.y]); }
       As[kk * ${TILE} + mm] = av;
       ${bLoad}
       let gn = col0 + nn;
       let gkb = k0 + kb;
       var bv = 0.0;
-      if (gn < J && gkb < kEnd) { bv = B[bBase + gkb * u.bStr.x + gn * u.bStr.y]; }
+      if (gn < J && gkb < kEnd) { bv = roundOperand(B[bBase + gkb * u.bStr.x + gn * u.bStr.y]); }
       Bs[kb * ${TILE} + nn] = bv;
     }
     workgroupBarrier();
@@ -108,7 +111,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
     if (gm < I) {
       for (var j = 0; j < 4; j++) {
         let gn = col0 + tx + ${T4} * j;
-        if (gn < J) { C[cBase + gm * u.cStr.x + gn * u.cStr.y] = u.alpha.x * acc[i][j]; }
+        if (gn < J) { C[cBase + gm * u.cStr.x + gn * u.cStr.y] = roundResult(u.alpha.x * acc[i][j]); }
       }
     }
   }
@@ -155,10 +158,11 @@ export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: 
   const total = z * a.I * a.J
   const direct = splits === 1
   const tile = tileFor(a.I, a.J)
+  const rounding = productRounding(direct ? 'whole' : 'slices')
   const [out] = runKernel(b, {
     name: direct ? STRIDED_MATMUL_KERNEL : `${STRIDED_MATMUL_KERNEL}Partial`,
-    key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}-${tile}`,
-    wgsl: () => matmulWgsl(aKFast, bKFast, tile),
+    key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}-${tile}${rounding.key}`,
+    wgsl: () => matmulWgsl(aKFast, bKFast, tile, rounding),
     workgroups: [Math.ceil(a.J / tile), Math.ceil(a.I / tile), z * splits],
     inputs: [aT, bT],
     outputs: [{shape: direct ? a.outShape : [splits, total]}],
@@ -176,7 +180,7 @@ export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: 
     ],
   })
   if (direct) return out
-  return sumSplits(b, out, {name: `${STRIDED_MATMUL_KERNEL}Sum`, splits, I: a.I, J: a.J, heads: a.heads, cView: a.cView, outShape: a.outShape})
+  return sumSplits(b, out, {name: `${STRIDED_MATMUL_KERNEL}Sum`, splits, I: a.I, J: a.J, heads: a.heads, cView: a.cView, outShape: a.outShape, rounding: productRounding('sum')})
 }
 
 export const stridedMatMulConfig: tf.KernelConfig = {

@@ -13,7 +13,8 @@
  * The kernel has a second, double-buffered form (`gemmWgsl`'s `pipelined`: the next tile's global
  * reads overlap the current tile's multiply-adds, one barrier per tile) giving the same values bit
  * for bit; kernel tuning times it as the 'pipelined' route, and MIXTURE_WEBGPU_GEMM_PIPELINE=1
- * takes it for every call (0: never).
+ * takes it for every call (0: never). In mixed16 (../precision.ts) it rounds each operand value to
+ * float16 as it loads it and each result as it writes it (where k is split, the sum pass does).
  *
  * Which calls it takes, in which tiles and with k split how, is gemm-plan.ts (pure, tested without a
  * GPU). The kernels that route products and convolutions here are ../kernels/matmul.ts and
@@ -21,6 +22,7 @@
  */
 import {tf} from '../../../engine/tf.js'
 import type {UniformField, WebgpuBackendInternals} from '../internals.js'
+import {productRounding, type ProductRounding} from '../precision.js'
 import {runKernel, unrolled} from '../runner.js'
 import {webgpuSwitch} from '../switches.js'
 import type {Alternative} from '../tune.js'
@@ -66,7 +68,7 @@ function tileLoad(S: string, X: string, base: string, outer0: string, outerLimit
       let o = ${outer0} + ${contiguousK ? 'e / 4u' : `(e % ${e4}u) * 4u`};
       let k = kt + ${contiguousK ? '(e % 4u) * 4u' : `e / ${e4}u`};
       ${reg(t)} = vec4<f32>(0.0);
-      if (o < ${outerLimit} && k < kEnd) { ${reg(t)} = ${X}[(${base} + ${contiguousK ? `o * ${rowStride} + k` : `k * ${rowStride} + o`}) / 4u]; }
+      if (o < ${outerLimit} && k < kEnd) { ${reg(t)} = roundOperand4(${X}[(${base} + ${contiguousK ? `o * ${rowStride} + k` : `k * ${rowStride} + o`}) / 4u]); }
     }`,
     ),
     store: (offset) =>
@@ -111,7 +113,7 @@ ${unrolled(
         let iw = iw${t} + i32(fw);
         Asr${t} = vec4<f32>(0.0);
         if (cm${t} < u.M && k < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
-          Asr${t} = A[(((cb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci) / 4u];
+          Asr${t} = roundOperand4(A[(((cb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci) / 4u]);
         }
       }`,
 )}
@@ -150,7 +152,7 @@ const FILTER_LOAD: TileLoad = {
       let iw = i32(pw${t}) * u.strideW + offW;
       Asr${t} = vec4<f32>(0.0);
       if (fm < u.M && kt + kr + ${t * 8}u < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
-        Asr${t} = A[(((pb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + fci) / 4u];
+        Asr${t} = roundOperand4(A[(((pb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + fci) / 4u]);
       }
       ${advanceDigitsWgsl([`pw${t}`, `ph${t}`, `pb${t}`], `${TK}u`, 'u.outW', 'u.outH')}
     }`,
@@ -175,7 +177,7 @@ interface GemmForm {
  * registers before it multiplies the current one, writes them to the other buffer after, and waits
  * at one barrier instead of two. Each output is the same sum in the same order in both forms.
  */
-function gemmWgsl({transposeA, transposeB, epilogue, aOperand}: GemmForm, tileN: TileN, pipelined: boolean): string {
+function gemmWgsl({transposeA, transposeB, epilogue, aOperand}: GemmForm, tileN: TileN, pipelined: boolean, rounding: ProductRounding): string {
   const conv = aOperand !== 'matrix'
   const halves = tileN / (TILE / 2)
   const N4 = tileN / 4
@@ -243,6 +245,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> A : array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> B : array<vec4<f32>>;
 ${bias ? '@group(0) @binding(3) var<storage, read> bias : array<vec4<f32>>;\n@group(0) @binding(4) var<uniform> u : Params;' : '@group(0) @binding(3) var<uniform> u : Params;'}
+${rounding.wgsl}
 
 var<workgroup> As : array<vec4<f32>, ${buffers * TK * T4}>;
 var<workgroup> Bs : array<vec4<f32>, ${buffers * TK * N4}>;
@@ -277,7 +280,7 @@ ${unrolled(8 * halves, (i) => {
     let n = n0 + ${h * (TILE / 2)}u + tx * 4u;
     if (m < u.M && n < u.N) {
       var v = acc${i};${bias ? '\n      v = v + bias[n / 4u];' : ''}${relu ? '\n      v = max(v, vec4<f32>(0.0));' : ''}
-      C[(cBase + m * u.N + n) / 4u] = v;
+      C[(cBase + m * u.N + n) / 4u] = roundResult4(v);
     }
   }`
 })}
@@ -326,18 +329,19 @@ function runPlanned(backend: Backend, r: PlannedRun, variant: GemmVariant): tf.T
   const {transposeA, transposeB, epilogue, aOperand} = r.form
   const name = `${r.name}${tileN === 256 ? 'N256' : ''}${pipelined ? 'Pipelined' : ''}`
   const split = splits > 1
+  const rounding = productRounding(split ? 'slices' : 'whole')
   const MN = r.M * r.N
   const [out] = runKernel(backend, {
     name: split ? `${name}Partial` : name,
-    key: `gemm-${aOperand}-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}-${tileN}${pipelined ? '-pipelined' : ''}`,
-    wgsl: () => gemmWgsl(r.form, tileN, pipelined),
+    key: `gemm-${aOperand}-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}-${tileN}${pipelined ? '-pipelined' : ''}${rounding.key}`,
+    wgsl: () => gemmWgsl(r.form, tileN, pipelined, rounding),
     workgroups: r.plan.workgroups,
     inputs: r.inputs,
     outputs: [{shape: split ? [splits, MN] : r.outShape}],
     uniforms: [...[r.M, r.N, r.K, kPerSplit, ...r.batchStrides, MN].map((v) => ({type: 'uint32' as const, data: [v]})), ...(r.extraUniforms ?? [])],
   })
   if (!split) return out
-  return sumSplits(backend, out, {name: `${name}Sum`, splits, I: r.M, J: r.N, heads: 1, cView: [MN, 0, r.N, 1], outShape: r.outShape})
+  return sumSplits(backend, out, {name: `${name}Sum`, splits, I: r.M, J: r.N, heads: 1, cView: [MN, 0, r.N, 1], outShape: r.outShape, rounding: productRounding('sum')})
 }
 
 /** Whether a fused bias can be added by the kernel's epilogue (one float32 value per output column). */

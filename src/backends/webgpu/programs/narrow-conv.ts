@@ -4,10 +4,12 @@
  * output is a (pixels × ≤ 8) matrix, so tfjs's 32-wide and gemm.ts's 64-wide tiles leave most of
  * their columns idle; here each thread walks its patch tap by tap, reading four input channels at a
  * time, against that tap's filter slice staged in workgroup memory (Cin × N values), and adds the
- * bias and ReLU of a fused convolution at the end. Input channels a multiple of 4, no dilation.
+ * bias and ReLU of a fused convolution at the end (in mixed16 operands are rounded to float16 as they
+ * are loaded, results as they are written: ../precision.ts). Input channels a multiple of 4, no dilation.
  * Only an alternative route of kernel tuning (../tune.ts, 'narrow'; ../kernels/conv.ts), never taken untimed.
  */
 import {tf} from '../../../engine/tf.js'
+import {productRounding, type ProductRounding} from '../precision.js'
 import {runKernel, type WebgpuBackendInternals} from '../runner.js'
 import {CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from './conv-geometry.js'
 
@@ -19,7 +21,7 @@ const MAX_SLICE = 4096
 
 type Backend = WebgpuBackendInternals & tf.KernelBackend
 
-function narrowConvWgsl(N: number, bias: boolean, relu: boolean): string {
+function narrowConvWgsl(N: number, bias: boolean, relu: boolean, rounding: ProductRounding): string {
   const each = (f: (n: number) => string): string => Array.from({length: N}, (_, n) => f(n)).join('\n')
   return /* wgsl */ `
 struct Params {
@@ -31,6 +33,7 @@ ${CONV_GEOMETRY_WGSL}
 @group(0) @binding(1) var<storage, read> x : array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> w : array<f32>;
 ${bias ? '@group(0) @binding(3) var<storage, read> b : array<f32>;\n@group(0) @binding(4) var<uniform> u : Params;' : '@group(0) @binding(3) var<uniform> u : Params;'}
+${rounding.wgsl}
 
 // One tap's filter slice, [ci / 4][n] as vec4 over four input channels.
 var<workgroup> ws : array<vec4<f32>, ${MAX_SLICE / 4}>;
@@ -50,7 +53,7 @@ ${each((n) => `  var acc${n} = 0.0;`)}
       for (var e = li; e < u.inC * ${N}u; e = e + ${WORKGROUP}u) {
         let ci = e / ${N}u;
         let n = e % ${N}u;
-        ws[(ci / 4u) * ${N}u + n][ci % 4u] = w[tap + e];
+        ws[(ci / 4u) * ${N}u + n][ci % 4u] = roundOperand(w[tap + e]);
       }
       workgroupBarrier();
       let ih = ih0 + i32(fh);
@@ -58,7 +61,7 @@ ${each((n) => `  var acc${n} = 0.0;`)}
       if (p < u.P && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
         let base = ((bi * u.inH + u32(ih)) * u.inW + u32(iw)) * c4;
         for (var q = 0u; q < c4; q = q + 1u) {
-          let xv = x[base + q];
+          let xv = roundOperand4(x[base + q]);
 ${each((n) => `          acc${n} = acc${n} + dot(xv, ws[q * ${N}u + ${n}u]);`)}
         }
       }
@@ -66,7 +69,7 @@ ${each((n) => `          acc${n} = acc${n} + dot(xv, ws[q * ${N}u + ${n}u]);`)}
     }
   }
   if (p < u.P) {
-${each((n) => `    var v${n} = acc${n}${bias ? ` + b[${n}]` : ''};${relu ? `\n    v${n} = max(v${n}, 0.0);` : ''}\n    y[p * ${N}u + ${n}u] = v${n};`)}
+${each((n) => `    var v${n} = acc${n}${bias ? ` + b[${n}]` : ''};${relu ? `\n    v${n} = max(v${n}, 0.0);` : ''}\n    y[p * ${N}u + ${n}u] = roundResult(v${n});`)}
   }
 }
 `
@@ -87,10 +90,11 @@ export function narrowConv(backend: Backend, {x, filter, bias, relu, info}: Narr
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined
   if (bias && (bias.dtype !== 'float32' || tf.util.sizeFromShape(bias.shape) !== N)) return undefined
   const P = info.batchSize * info.outHeight * info.outWidth
+  const rounding = productRounding()
   const [y] = runKernel(backend, {
     name: 'MixtureConv2DNarrow',
-    key: `conv-narrow-${N}-${bias ? 'b' : ''}${relu ? 'r' : ''}`,
-    wgsl: () => narrowConvWgsl(N, Boolean(bias), relu),
+    key: `conv-narrow-${N}-${bias ? 'b' : ''}${relu ? 'r' : ''}${rounding.key}`,
+    wgsl: () => narrowConvWgsl(N, Boolean(bias), relu, rounding),
     workgroups: [Math.ceil(P / WORKGROUP)],
     inputs: bias ? [x, filter, bias] : [x, filter],
     outputs: [{shape: info.outShape}],

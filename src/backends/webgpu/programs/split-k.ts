@@ -5,11 +5,12 @@
  * convolution filter gradients and the column sums.
  */
 import {tf} from '../../../engine/tf.js'
+import {NO_ROUNDING, type ProductRounding} from '../precision.js'
 import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, type WebgpuBackendInternals} from '../runner.js'
 
 const SUM_WORKGROUP = 256
 
-function splitSumWgsl(): string {
+function splitSumWgsl(rounding: ProductRounding): string {
   return /* wgsl */ `
 struct Params {
   dims : vec4<i32>,
@@ -17,6 +18,7 @@ struct Params {
   cStr : vec4<i32>,
 };
 ${bindingsWgsl(['C'], ['P'])}
+${rounding.wgsl}
 
 @compute @workgroup_size(${SUM_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) nwg : vec3<u32>) {
@@ -34,7 +36,7 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups)
   let j = r % u.dims.y;
   let bi = z / u.cOff.x;
   let h = z % u.cOff.x;
-  C[bi * u.cOff.y + h * u.cOff.z + i * u.cStr.x + j * u.cStr.y] = sum;
+  C[bi * u.cOff.y + h * u.cOff.z + i * u.cStr.x + j * u.cStr.y] = roundResult(sum);
 }
 `
 }
@@ -49,16 +51,19 @@ export interface SplitSum {
   /** Output strides: batch, head, i, j. */
   cView: number[]
   outShape: number[]
+  /** How the sums are rounded: a product's as engine.precision holds its results (`productRounding('sum')`); by default not at all. */
+  rounding?: ProductRounding
 }
 
 /** Sum `partial` ([splits, batch·heads·I·J]) over its splits into a new tensor; disposes `partial`. */
 export function sumSplits(backend: WebgpuBackendInternals & tf.KernelBackend, partial: tf.TensorInfo, s: SplitSum): tf.TensorInfo {
   const total = tf.util.sizeFromShape(s.outShape)
+  const rounding = s.rounding ?? NO_ROUNDING
   const vec = (xs: number[]): {type: 'int32'; data: number[]} => ({type: 'int32', data: [...xs, 0, 0, 0, 0].slice(0, 4)})
   const [sum] = runKernel(backend, {
     name: s.name,
-    key: 'split-k-sum',
-    wgsl: splitSumWgsl,
+    key: `split-k-sum${rounding.key}`,
+    wgsl: () => splitSumWgsl(rounding),
     workgroups: flatWorkgroups(backend, total, SUM_WORKGROUP),
     inputs: [partial],
     outputs: [{shape: s.outShape}],
