@@ -160,8 +160,9 @@ describe('webgpu: mixed16', () => {
         what: 'product, k split',
         shapes: [[264, 520], [520, 260]],
         run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D),
-        routes: {project: 'MixtureMatMulSum', nosplit: 'MixtureMatMul', pipelined: 'MixtureMatMulPipelinedSum', n256: 'MixtureMatMulN256Sum', tfjs: 'MixtureHalfRound'},
+        routes: {project: 'MixtureMatMulSum', nosplit: 'MixtureMatMul', pipelined: 'MixtureMatMulPipelinedSum', n256: 'MixtureMatMulN256Sum', strided: 'MixtureStridedMatMulSum', tfjs: 'MixtureHalfRound'},
       },
+      {what: 'small product, batch broadcast', shapes: [[3, 20, 12], [12, 9]], run: (p, r) => tf.matMul(p as tf.Tensor3D, r as tf.Tensor2D), routes: {project: 'MixtureHalfRound', strided: 'MixtureStridedMatMul'}},
       {what: 'transposed product (wide)', shapes: [[128, 132], [136, 128]], run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D, true, true), routes: {wide: 'MixtureMatMul', project: 'MixtureHalfRound'}},
       {
         what: 'product + bias + ReLU',

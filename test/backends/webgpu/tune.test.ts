@@ -256,7 +256,7 @@ describe('kernel-route tuning on WebGPU', () => {
       tf.dispose([a, b])
       const outcome = await tune!.tuneKernels()
       assert.equal(outcome.decided.length, 1)
-      assert.deepEqual(Object.keys(outcome.decided[0].times).sort(), ['n256', 'pipelined', 'project', 'split', 'tfjs'])
+      assert.deepEqual(Object.keys(outcome.decided[0].times).sort(), ['n256', 'pipelined', 'project', 'split', 'strided', 'tfjs'])
       tune!.pinRoute(outcome.decided[0], 'split')
       const split = await product()
       assert.ok(ran(split.programs, 'MixtureMatMulPartial') === 1 && ran(split.programs, 'MixtureMatMulSum') === 1, listed(split.programs))

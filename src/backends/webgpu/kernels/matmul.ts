@@ -2,11 +2,12 @@
  * `BatchMatMul` and `_FusedMatMul` (bias and/or ReLU) on WebGPU: large products on the 128×128-tile
  * kernel (../programs/gemm.ts), plain products with a small output and a long k on the strided
  * kernel with k split (`longKProduct`), the rest on tfjs's own programs. Kernel tuning (../tune.ts)
- * times each call's routes: this one, tfjs's, and the product kernel's plan variants.
+ * times each call's routes: this one, tfjs's, the product kernel's plan variants and, for
+ * `BatchMatMul`, the strided kernel ('strided').
  */
 import {tf} from '../../../engine/tf.js'
 import type {StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
-import {epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend} from '../programs/gemm.js'
+import {epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend, type ProductShape} from '../programs/gemm.js'
 import type {GemmVariant} from '../programs/gemm-plan.js'
 import {webgpuSwitch} from '../switches.js'
 import type {TunedKernel} from '../tune.js'
@@ -16,6 +17,22 @@ import {stridedMatMul, tileFor} from './strided-matmul.js'
 const LONG_K = 2048
 /** Most output tiles (of the strided kernel) for `longKProduct`: more already fill the GPU unsplit. */
 const LONG_K_MAX_TILES = 64
+
+/** The strides of a plain (batched, broadcast) product A·B — elements (i, k) of A and (k, j) of B in the layouts the transposes say — for `MixtureStridedMatMul`. */
+function productAttrs({M, N, K, batch, batchA, batchB, outShape}: ProductShape, transposeA: boolean, transposeB: boolean): StridedMatMulAttrs {
+  return {
+    I: M,
+    J: N,
+    K,
+    batch,
+    heads: 1,
+    alpha: 1,
+    outShape,
+    aView: [0, batchA === 1 ? 0 : M * K, 0, transposeA ? 1 : K, transposeA ? M : 1],
+    bView: [0, batchB === 1 ? 0 : K * N, 0, transposeB ? 1 : N, transposeB ? K : 1],
+    cView: [M * N, 0, N, 1],
+  }
+}
 
 /**
  * A plain product with a small output and a long k — a Dense layer's weight gradient over every
@@ -30,23 +47,21 @@ export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInf
   if (!webgpuSwitch('longK')) return undefined
   const shape = productShape(a, b, transposeA, transposeB)
   if (!shape || shape.K < LONG_K) return undefined
-  const {M, N, K, batch, batchA, batchB, outShape} = shape
-  const tile = tileFor(M, N)
-  if (Math.ceil(M / tile) * Math.ceil(N / tile) * batch > LONG_K_MAX_TILES) return undefined
-  // Element (i, k) of A and (k, j) of B, in the layouts the transposes say.
-  const attrs: StridedMatMulAttrs = {
-    I: M,
-    J: N,
-    K,
-    batch,
-    heads: 1,
-    alpha: 1,
-    outShape,
-    aView: [0, batchA === 1 ? 0 : M * K, 0, transposeA ? 1 : K, transposeA ? M : 1],
-    bView: [0, batchB === 1 ? 0 : K * N, 0, transposeB ? 1 : N, transposeB ? K : 1],
-    cView: [M * N, 0, N, 1],
-  }
-  return stridedMatMul(backend, a, b, attrs)
+  const tile = tileFor(shape.M, shape.N)
+  if (Math.ceil(shape.M / tile) * Math.ceil(shape.N / tile) * shape.batch > LONG_K_MAX_TILES) return undefined
+  return stridedMatMul(backend, a, b, productAttrs(shape, transposeA, transposeB))
+}
+
+/**
+ * Any plain float32 product on `MixtureStridedMatMul` — kernel tuning's 'strided' route, timed
+ * against tfjs's program where the rules hand a call to it: one dispatch where tfjs's takes one too,
+ * but in mixed16 it rounds as it loads and stores (../precision.ts) where tfjs's program needs a
+ * rounding pass over each operand and the result — four dispatches for the small products of the
+ * Perceiver's latents and of attention at small batches.
+ */
+function stridedProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | undefined {
+  const shape = productShape(a, b, transposeA, transposeB)
+  return shape && stridedMatMul(backend, a, b, productAttrs(shape, transposeA, transposeB))
 }
 
 type MatMulAttrs = {transposeA: boolean; transposeB: boolean; activation?: string}
@@ -73,7 +88,14 @@ export const matMulKernels: TunedKernel[] = [
       const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
       return matMul(args, 'default') ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
     },
-    alternatives: () => gemmVariantRoutes(matMul),
+    alternatives: () => ({
+      ...gemmVariantRoutes(matMul),
+      strided: (args) => {
+        const {a, b} = args.inputs as Record<string, tf.TensorInfo>
+        const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
+        return stridedProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB)
+      },
+    }),
   },
   {kernelName: '_FusedMatMul', wrap: (run) => (args) => fusedMatMul(args, 'default') ?? run(args), alternatives: () => gemmVariantRoutes(fusedMatMul)},
 ]
