@@ -11,7 +11,7 @@
  * per-step value (ops/loss-scale.ts), so that a backend may replay the step's two halves (trainer.ts).
  */
 import {tf} from './tf.js'
-import {scaleBy} from '../ops/loss-scale.js'
+import {scaleBy, unscaleInto} from '../ops/loss-scale.js'
 
 export interface LossScaleSettings {
   init: number
@@ -42,16 +42,9 @@ export class LossScaler {
     return scaleBy(loss, this.scale, 'scale') as tf.Scalar
   }
 
-  /**
-   * The gradients divided by the scale (new tensors), and a scalar that is 0 when all of them are
-   * finite and NaN when any is not (x·0 is NaN for x = ±∞ or NaN; one sum over all of them).
-   */
-  unscale(grads: tf.Tensor[]): {grads: tf.Tensor[]; nonFinite: tf.Scalar} {
-    return tf.tidy(() => {
-      const unscaled = grads.map((g) => scaleBy(g, this.scale, 'reciprocal'))
-      const nonFinite = tf.addN(unscaled.map((g) => tf.sum(tf.mul(g, 0)))) as tf.Scalar
-      return {grads: unscaled, nonFinite}
-    })
+  /** The gradients divided by the scale, stored into `targets` (in place where the backend can), and a scalar that is 0 unless a stored value is not finite (ops/loss-scale.ts `unscaleInto`). */
+  unscaleInto(targets: tf.Variable[], grads: tf.Tensor[]): tf.Scalar {
+    return unscaleInto(targets, grads, this.scale)
   }
 
   /** After a step: `overflow` says whether its gradients were not finite (the step was skipped). */

@@ -205,7 +205,7 @@ export class Trainer {
   private async scaledStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext, scaler: LossScaler): Promise<void> {
     const shared = (this.scaled ??= new ScaledStepShared(this.vars))
     const replayed = this.runOrReplay(x, y, context, 'scaled-backward', () => this.scaledBackward(x, y, scaler, shared))
-    const overflow = !Number.isFinite((await shared.status.data())[0])
+    const overflow = (await shared.status.data())[0] !== 0
     // A skipped step's loss (not finite where the forward pass overflowed) is left out of the epoch's
     // sums; an epoch whose every step was skipped has no loss (NaN), which stops the run.
     if (!overflow && this.runOrReplay(x, y, context, 'scaled-update', () => this.scaledUpdate(shared, context, x.shape[0]))) this.metrics.addReplayed(x.shape[0])
@@ -218,8 +218,7 @@ export class Trainer {
     const {value, grads, correct} = this.lossAndGradients(x, y, scaler)
     try {
       tf.tidy(() => {
-        const {grads: unscaled, nonFinite} = scaler.unscale(grads)
-        unscaled.forEach((g, i) => storeInto(shared.grads[i], g))
+        const nonFinite = scaler.unscaleInto(shared.grads, grads)
         storeInto(shared.status, tf.stack([nonFinite, value, correct]) as tf.Tensor1D)
       })
     } finally {

@@ -12,7 +12,7 @@ import {dropoutOp} from './dropout.js'
 import {gegluOp} from './geglu.js'
 import {geluOp} from './gelu.js'
 import {layerNormOp} from './layernorm.js'
-import {lossScaleOps} from './loss-scale.js'
+import {lossScaleOps, unscaleOps} from './loss-scale.js'
 import {normOps} from './norm.js'
 import {reluGradOp} from './relu-grad.js'
 import {sgdOps} from './sgd.js'
@@ -40,5 +40,6 @@ export const OPS: OpContract[] = [
   reluGradOp,
   tileGradOp,
   ...lossScaleOps,
+  ...unscaleOps,
   storeOp,
 ]

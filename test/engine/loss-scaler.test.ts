@@ -12,6 +12,7 @@ import {join} from 'node:path'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {LossScaler} from '../../src/engine/loss-scaler.js'
+import {zeroVariable} from '../../src/ops/store.js'
 import {Trainer} from '../../src/engine/trainer.js'
 import {buildModel} from '../../src/model/build.js'
 import {readCheckpoint, restoreCheckpoint, saveCheckpoint} from '../../src/run/checkpoint.js'
@@ -40,15 +41,16 @@ describe('loss scaler: GradScaler rules', () => {
     assert.equal(s.scale, 2 ** 127, 'growing past float32 would make it infinite: GradScaler keeps it')
   })
 
-  it('unscales by the reciprocal and finds an infinity or a NaN in any gradient', async () => {
+  it("unscales by the reciprocal into the step's variables and finds an infinity or a NaN in any gradient", async () => {
     await tf.setBackend('cpu')
     const s = new LossScaler(SETTINGS)
     for (const [bad, found] of [[0, false], [Infinity, true], [-Infinity, true], [NaN, true]] as const) {
       const grads = [tf.tensor1d([65536, -131072]), tf.tensor2d([[1, bad], [3, 4]])]
-      const {grads: unscaled, nonFinite} = s.unscale(grads)
-      assert.equal(!Number.isFinite((await nonFinite.data())[0]), found, `gradient holding ${bad}`)
-      assert.deepEqual(Array.from(await unscaled[0].data()), [1, -2])
-      tf.dispose([...grads, ...unscaled, nonFinite])
+      const targets = grads.map((g) => zeroVariable(g.shape))
+      const nonFinite = s.unscaleInto(targets, grads)
+      assert.equal((await nonFinite.data())[0] !== 0, found, `gradient holding ${bad}`)
+      assert.deepEqual(Array.from(await targets[0].data()), [1, -2])
+      tf.dispose([...grads, ...targets, nonFinite])
     }
   })
 })

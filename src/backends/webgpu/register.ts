@@ -15,7 +15,7 @@ import {registerKernelTuner} from '../../engine/kernel-tuning.js'
 import {registerStepGraphs} from '../../engine/step-graph.js'
 import {registerInPlaceUpdate, type InPlaceUpdate} from '../../ops/weight-update.js'
 import {registerInPlaceMetrics} from '../../ops/metric-sums.js'
-import {LOSS_SCALE_VALUES} from '../../ops/loss-scale.js'
+import {LOSS_SCALE_VALUES, registerInPlaceUnscale} from '../../ops/loss-scale.js'
 import {registerInPlaceStore} from '../../ops/store.js'
 import {createStepGraphs} from './graph.js'
 import {adamConfig, adamInPlace, adamProgram} from './kernels/adam.js'
@@ -29,7 +29,7 @@ import {dropoutConfig, dropoutStepValues} from './kernels/dropout.js'
 import {gegluConfigs} from './kernels/geglu.js'
 import {geluConfigs} from './kernels/gelu.js'
 import {layerNormConfigs} from './kernels/layernorm.js'
-import {lossScaleConfig} from './kernels/loss-scale.js'
+import {inPlaceUnscale, lossScaleConfig} from './kernels/loss-scale.js'
 import {matMulKernels} from './kernels/matmul.js'
 import {inPlaceMetricSums} from './kernels/metric-sums.js'
 import {reluGradConfig} from './kernels/relu-grad.js'
@@ -79,9 +79,11 @@ export function registerWebgpuKernels(): void {
   registerStepValues(dropoutStepValues)
   tf.registerKernel(dropoutConfig)
   // Always: a loss scale must reach a replayed step as a per-step value (ops/loss-scale.ts), and the
-  // loss-scaled step's halves share their gradients through variables written in place (ops/store.ts).
+  // loss-scaled step's halves share their gradients through variables written in place (ops/store.ts;
+  // the unscaled gradients in one dispatch each, ops/loss-scale.ts).
   registerStepValues(LOSS_SCALE_VALUES)
   tf.registerKernel(lossScaleConfig)
+  registerInPlaceUnscale('webgpu', inPlaceUnscale)
   registerInPlaceStore('webgpu', inPlaceStore)
   registerInPlaceMetrics('webgpu', inPlaceMetricSums)
   registerStepGraphs('webgpu', createStepGraphs)
