@@ -9,7 +9,8 @@
  * A kernel wrapped with `wrapTunedKernel` has routes: the project's ('project', the default: what
  * the rules pick, which may be tfjs's kernel), tfjs's own ('tfjs'), and named alternatives that apply
  * to some calls only (gemm.ts's 'wide': its kernel on a call the rules leave to tfjs;
- * conv-backprop-filter.ts's '64x64'). During a captured training step every call is noted (kernel, input shapes, attributes);
+ * conv-backprop-filter.ts's '64x64'; matmul.ts's 'strided', any plain product on the
+ * strided kernel). During a captured training step every call is noted (kernel, input shapes, attributes);
  * `tuneKernels` then runs each on fresh random inputs through every route that applies (tfjs's only
  * where the project's route ran a kernel of its own), warmed up (pipelines compiled), three calls per
  * timing, best of two rounds, GPU time from timestamp queries where the adapter has them (wall time

@@ -109,7 +109,8 @@ describe('webgpu: mixed16', () => {
     // (the rounding passes around tfjs's programs) is there only where one of tfjs's products ran.
     const cases: [string, (...t: tf.Tensor[]) => tf.Tensor, Operand[], string?][] = [
       ['matMul (the project kernel)', (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D), [a, b], 'MixtureMatMul'],
-      ['matMul (tfjs)', (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D), small, 'MixtureHalfRound'],
+      ['matMul, small (in mixed16 the strided kernel, not tfjs)', (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D), small, 'MixtureStridedMatMul'],
+      ['depthwise convolution (tfjs)', (p, r) => tf.depthwiseConv2d(p as tf.Tensor4D, r as tf.Tensor4D, 1, 'same'), [operand([2, 6, 6, 8], 9), operand([3, 3, 8, 1], 10, 0.3)], 'MixtureHalfRound'],
       ['conv2d', (p, r) => tf.conv2d(p as tf.Tensor4D, r as tf.Tensor4D, 1, 'same'), [x, w], 'MixtureConv2D'],
       ['conv2d filter gradient', (p, r) => tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(p as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'))))(r), [x, w], 'MixtureConv2DFilter'],
       ['conv2d input gradient', (p, r) => tf.grad((i: tf.Tensor) => tf.sum(tf.conv2d(i as tf.Tensor4D, r as tf.Tensor4D, 1, 'same')))(p), [x, w]],
@@ -154,7 +155,9 @@ describe('webgpu: mixed16', () => {
     const kernel = (name: string, inputNames: string[], attrs: object) => (...t: tf.Tensor[]) =>
       tf.engine().runKernel(name, Object.fromEntries(inputNames.map((n, i) => [n, t[i]])), attrs as tf.NamedAttrMap) as tf.Tensor
     const strided = (attrs: Parameters<typeof stridedMatMul>[2]) => (p: tf.Tensor, r: tf.Tensor) => stridedMatMul(p, r, attrs)
-    // Each case is one kernel call; `routes`: what each route must run (a program name's beginning).
+    // Each case is one kernel call; `routes`: what each route must run (a program name's beginning) —
+    // the same kernel in both precisions (a plain product the rules leave to tfjs takes the strided
+    // kernel on the project's route in mixed16 only: its own routes, 'strided' and 'tfjs', here).
     const cases: {what: string; shapes: number[][]; run: (...t: tf.Tensor[]) => tf.Tensor; routes: Record<string, string>}[] = [
       {
         what: 'product, k split',
@@ -162,8 +165,8 @@ describe('webgpu: mixed16', () => {
         run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D),
         routes: {project: 'MixtureMatMulSum', nosplit: 'MixtureMatMul', pipelined: 'MixtureMatMulPipelinedSum', n256: 'MixtureMatMulN256Sum', strided: 'MixtureStridedMatMulSum', tfjs: 'MixtureHalfRound'},
       },
-      {what: 'small product, batch broadcast', shapes: [[3, 20, 12], [12, 9]], run: (p, r) => tf.matMul(p as tf.Tensor3D, r as tf.Tensor2D), routes: {project: 'MixtureHalfRound', strided: 'MixtureStridedMatMul'}},
-      {what: 'transposed product (wide)', shapes: [[128, 132], [136, 128]], run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D, true, true), routes: {wide: 'MixtureMatMul', project: 'MixtureHalfRound'}},
+      {what: 'small product, batch broadcast', shapes: [[3, 20, 12], [12, 9]], run: (p, r) => tf.matMul(p as tf.Tensor3D, r as tf.Tensor2D), routes: {strided: 'MixtureStridedMatMul', tfjs: 'MixtureHalfRound'}},
+      {what: 'transposed product (wide)', shapes: [[128, 132], [136, 128]], run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D, true, true), routes: {wide: 'MixtureMatMul', strided: 'MixtureStridedMatMul', tfjs: 'MixtureHalfRound'}},
       {
         what: 'product + bias + ReLU',
         shapes: [[260, 256], [256, 256], [256]],

@@ -1,7 +1,8 @@
 /**
  * `BatchMatMul` and `_FusedMatMul` (bias and/or ReLU) on WebGPU: large products on the 128×128-tile
  * kernel (../programs/gemm.ts), plain products with a small output and a long k on the strided
- * kernel with k split (`longKProduct`), the rest on tfjs's own programs. Kernel tuning (../tune.ts)
+ * kernel with k split (`longKProduct`), the rest on tfjs's own programs (in mixed16 a plain product
+ * on the strided kernel instead, `stridedProduct`). Kernel tuning (../tune.ts)
  * times each call's routes: this one, tfjs's, the product kernel's plan variants and, for
  * `BatchMatMul`, the strided kernel ('strided').
  */
@@ -9,6 +10,7 @@ import {tf} from '../../../engine/tf.js'
 import type {StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
 import {epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend, type ProductShape} from '../programs/gemm.js'
 import type {GemmVariant} from '../programs/gemm-plan.js'
+import {productPrecision} from '../precision.js'
 import {webgpuSwitch} from '../switches.js'
 import type {TunedKernel} from '../tune.js'
 import {stridedMatMul, tileFor} from './strided-matmul.js'
@@ -53,11 +55,11 @@ export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInf
 }
 
 /**
- * Any plain float32 product on `MixtureStridedMatMul` — kernel tuning's 'strided' route, timed
- * against tfjs's program where the rules hand a call to it: one dispatch where tfjs's takes one too,
- * but in mixed16 it rounds as it loads and stores (../precision.ts) where tfjs's program needs a
- * rounding pass over each operand and the result — four dispatches for the small products of the
- * Perceiver's latents and of attention at small batches.
+ * Any plain float32 product on `MixtureStridedMatMul`: in mixed16 the products the rules would hand
+ * to tfjs (it rounds as it loads and stores, ../precision.ts, where tfjs's program needs a rounding
+ * pass over each operand and the result: four dispatches for each small product of the Perceiver's
+ * latents, of a classifier head, of attention at small batches), and kernel tuning's 'strided' route
+ * for every product in either precision.
  */
 function stridedProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | undefined {
   const shape = productShape(a, b, transposeA, transposeB)
@@ -86,7 +88,14 @@ export const matMulKernels: TunedKernel[] = [
     wrap: (run) => (args) => {
       const {a, b} = args.inputs as Record<string, tf.TensorInfo>
       const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
-      return matMul(args, 'default') ?? longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ?? run(args)
+      const backend = args.backend as unknown as Backend
+      return (
+        matMul(args, 'default') ??
+        longKProduct(backend, a, b, transposeA, transposeB) ??
+        // In mixed16 tfjs's program would need a rounding pass over each operand and its result.
+        (productPrecision() === 'mixed16' ? stridedProduct(backend, a, b, transposeA, transposeB) : undefined) ??
+        run(args)
+      )
     },
     alternatives: () => ({
       ...gemmVariantRoutes(matMul),
