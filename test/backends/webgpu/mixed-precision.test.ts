@@ -165,6 +165,18 @@ describe('webgpu: mixed16', () => {
         run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D),
         routes: {project: 'MixtureMatMulSum', nosplit: 'MixtureMatMul', pipelined: 'MixtureMatMulPipelinedSum', n256: 'MixtureMatMulN256Sum', strided: 'MixtureStridedMatMulSum', tfjs: 'MixtureHalfRound'},
       },
+      {
+        what: 'small product + bias + ReLU',
+        shapes: [[24, 20], [20, 12], [12]],
+        run: (p, r, c) => tf.fused.matMul({a: p as tf.Tensor2D, b: r as tf.Tensor2D, bias: c, activation: 'relu'}),
+        routes: {strided: 'MixtureStridedMatMul', tfjs: 'MixtureHalfRound'},
+      },
+      {
+        what: 'small transposed product + bias',
+        shapes: [[20, 24], [12, 20], [12]],
+        run: (p, r, c) => tf.fused.matMul({a: p as tf.Tensor2D, b: r as tf.Tensor2D, bias: c, transposeA: true, transposeB: true}),
+        routes: {strided: 'MixtureStridedMatMul', tfjs: 'MixtureHalfRound'},
+      },
       {what: 'small product, batch broadcast', shapes: [[3, 20, 12], [12, 9]], run: (p, r) => tf.matMul(p as tf.Tensor3D, r as tf.Tensor2D), routes: {strided: 'MixtureStridedMatMul', tfjs: 'MixtureHalfRound'}},
       {what: 'transposed product (wide)', shapes: [[128, 132], [136, 128]], run: (p, r) => tf.matMul(p as tf.Tensor2D, r as tf.Tensor2D, true, true), routes: {wide: 'MixtureMatMul', strided: 'MixtureStridedMatMul', tfjs: 'MixtureHalfRound'}},
       {
@@ -234,10 +246,17 @@ describe('webgpu: mixed16', () => {
           tf.dispose(inputs)
         })
         const calls = lastCapture()
+        let first: {route: string; values: Float32Array} | undefined
         for (const [route, program] of Object.entries(c.routes)) {
           for (const {call} of calls) pinRoute(call, route)
           // The reference: the kernel on the same route in float32, on operands rounded on the host, its result rounded on the host.
-          const reference = (await onWebgpu('fp32', () => once(true))).values.map(toHalf)
+          const exact = (await onWebgpu('fp32', () => once(true))).values
+          // Every route computes the same product in float32 (sums in another order aside).
+          first ??= {route, values: exact}
+          const scale = first.values.reduce((m, v) => Math.max(m, Math.abs(v)), 0)
+          const apart = exact.reduce((m, v, i) => Math.max(m, Math.abs(v - first!.values[i])), 0)
+          assert.ok(apart <= 1e-5 * scale, `${c.what}: route ${route} is ${apart} from route ${first.route} in float32 (values reach ${scale})`)
+          const reference = exact.map(toHalf)
           const fused = await onWebgpu('mixed16', () => once(false))
           const where = `${c.what}, route ${route} (${fused.programs.join(', ')})`
           assert.ok(fused.programs.some((name) => name.startsWith(program)), `${where}: ${program} did not run`)

@@ -1,19 +1,19 @@
 /**
  * `BatchMatMul` and `_FusedMatMul` (bias and/or ReLU) on WebGPU: large products on the 128×128-tile
  * kernel (../programs/gemm.ts), plain products with a small output and a long k on the strided
- * kernel with k split (`longKProduct`), the rest on tfjs's own programs (in mixed16 a plain product
- * on the strided kernel instead, `stridedProduct`). Kernel tuning (../tune.ts)
- * times each call's routes: this one, tfjs's, the product kernel's plan variants and, for
- * `BatchMatMul`, the strided kernel ('strided').
+ * kernel with k split (`longKProduct`), the rest on tfjs's own programs (in mixed16 on the strided
+ * kernel instead, `stridedProduct`, with a fused product's bias and ReLU). Kernel tuning (../tune.ts)
+ * times each call's routes: this one, tfjs's, the product kernel's plan variants and the strided
+ * kernel ('strided').
  */
 import {tf} from '../../../engine/tf.js'
 import type {StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
-import {epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend, type ProductShape} from '../programs/gemm.js'
+import {biasFits, epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend, type ProductShape} from '../programs/gemm.js'
 import type {GemmVariant} from '../programs/gemm-plan.js'
 import {productPrecision} from '../precision.js'
 import {webgpuSwitch} from '../switches.js'
 import type {TunedKernel} from '../tune.js'
-import {stridedMatMul, tileFor} from './strided-matmul.js'
+import {stridedMatMul, tileFor, type StridedEpilogue} from './strided-matmul.js'
 
 /** Shortest k for `longKProduct`: below it tfjs's own programs do not split k either. */
 const LONG_K = 2048
@@ -55,15 +55,26 @@ export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInf
 }
 
 /**
- * Any plain float32 product on `MixtureStridedMatMul`: in mixed16 the products the rules would hand
- * to tfjs (it rounds as it loads and stores, ../precision.ts, where tfjs's program needs a rounding
- * pass over each operand and the result: four dispatches for each small product of the Perceiver's
- * latents, of a classifier head, of attention at small batches), and kernel tuning's 'strided' route
- * for every product in either precision.
+ * Any float32 product on `MixtureStridedMatMul` (with a fused product's `epilogue`): in mixed16 the
+ * products the rules would hand to tfjs (it rounds as it loads and stores, ../precision.ts, where
+ * tfjs's program needs a rounding pass over each operand and the result: four dispatches for each
+ * small product of the Perceiver's latents, of a classifier head, of attention at small batches),
+ * and kernel tuning's 'strided' route for every product in either precision. Undefined where a bias
+ * is not one float32 value per output column.
  */
-function stridedProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean): tf.TensorInfo | undefined {
+function stridedProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, epilogue?: StridedEpilogue): tf.TensorInfo | undefined {
   const shape = productShape(a, b, transposeA, transposeB)
-  return shape && stridedMatMul(backend, a, b, productAttrs(shape, transposeA, transposeB))
+  if (!shape || !biasFits(epilogue?.bias, shape.N)) return undefined
+  return stridedMatMul(backend, a, b, productAttrs(shape, transposeA, transposeB), epilogue)
+}
+
+/** `_FusedMatMul` on the strided kernel (`stridedProduct`): a bias of one value per output column and ReLU or none. */
+const stridedFusedMatMul = (args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined => {
+  const {a, b, bias, preluActivationWeights} = args.inputs as Record<string, tf.TensorInfo | undefined>
+  const {transposeA, transposeB, activation} = args.attrs as unknown as MatMulAttrs
+  const epilogue = epilogueOf(bias, activation)
+  if (!a || !b || preluActivationWeights || !epilogue) return undefined
+  return stridedProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB, {bias, relu: epilogue === 'relu' || epilogue === 'bias-relu'})
 }
 
 type MatMulAttrs = {transposeA: boolean; transposeB: boolean; activation?: string}
@@ -106,5 +117,9 @@ export const matMulKernels: TunedKernel[] = [
       },
     }),
   },
-  {kernelName: '_FusedMatMul', wrap: (run) => (args) => fusedMatMul(args, 'default') ?? run(args), alternatives: () => gemmVariantRoutes(fusedMatMul)},
+  {
+    kernelName: '_FusedMatMul',
+    wrap: (run) => (args) => fusedMatMul(args, 'default') ?? (productPrecision() === 'mixed16' ? stridedFusedMatMul(args) : undefined) ?? run(args),
+    alternatives: () => ({...gemmVariantRoutes(fusedMatMul), strided: stridedFusedMatMul}),
+  },
 ]

@@ -16,7 +16,8 @@
  * transposed operands too. Products with few tiles and a long k (attention's P·V and dS·K over
  * 9,216 pixels) split k over workgroups, write partial sums, and add them in a second dispatch
  * (`sumSplits`). In mixed16 (../precision.ts) operands are rounded to float16 as they are loaded
- * and results (after α) as they are written.
+ * and results (after α) as they are written. A fused product's bias and ReLU (`StridedEpilogue`, for
+ * ./matmul.ts) are applied before that, with k unsplit.
  * The cpu reference is `stridedMatMulReference` (tests).
  */
 import {tf} from '../../../engine/tf.js'
@@ -32,7 +33,16 @@ export function tileFor(I: number, J: number): number {
   return Math.min(I, J) <= 32 ? 32 : 64
 }
 
-function matmulWgsl(aKFast: boolean, bKFast: boolean, TILE: number, rounding: ProductRounding): string {
+/**
+ * What is done to each output value before it is written (a fused product's bias, one value per
+ * output column j, and ReLU; none by default). Only on a product whose k is not split.
+ */
+export interface StridedEpilogue {
+  bias?: tf.TensorInfo
+  relu: boolean
+}
+
+function matmulWgsl(aKFast: boolean, bKFast: boolean, TILE: number, rounding: ProductRounding, epilogue?: StridedEpilogue): string {
   const T4 = TILE / 4
   const threads = T4 * T4
   const loads = (TILE * TK) / threads
@@ -53,7 +63,7 @@ struct Params {
 @group(0) @binding(0) var<storage, read_write> C : array<f32>;
 @group(0) @binding(1) var<storage, read> A : array<f32>;
 @group(0) @binding(2) var<storage, read> B : array<f32>;
-@group(0) @binding(3) var<uniform> u : Params;
+${epilogue?.bias ? '@group(0) @binding(3) var<storage, read> bias : array<f32>;\n@group(0) @binding(4) var<uniform> u : Params;' : '@group(0) @binding(3) var<uniform> u : Params;'}
 ${rounding.wgsl}
 var<workgroup> As : array<f32, ${TILE * TK}>;
 var<workgroup> Bs : array<f32, ${TILE * TK}>;
@@ -111,7 +121,10 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
     if (gm < I) {
       for (var j = 0; j < 4; j++) {
         let gn = col0 + tx + ${T4} * j;
-        if (gn < J) { C[cBase + gm * u.cStr.x + gn * u.cStr.y] = roundResult(u.alpha.x * acc[i][j]); }
+        if (gn < J) {
+          var v = u.alpha.x * acc[i][j];${epilogue?.bias ? '\n          v = v + bias[gn];' : ''}${epilogue?.relu ? '\n          v = max(v, 0.0);' : ''}
+          C[cBase + gm * u.cStr.x + gn * u.cStr.y] = roundResult(v);
+        }
       }
     }
   }
@@ -146,11 +159,17 @@ function check(a: StridedMatMulAttrs, aT: tf.TensorInfo, bT: tf.TensorInfo): voi
   if (cLast >= cSize || a.batch * a.heads * a.I * a.J !== cSize) fail(`the output view must cover the ${cSize} elements of [${a.outShape}] exactly once`)
 }
 
-/** The product of `MixtureStridedMatMul` (also used directly for long-k products: kernels/matmul.ts `longKProduct`). */
-export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: tf.TensorInfo, bT: tf.TensorInfo, a: StridedMatMulAttrs): tf.TensorInfo {
+/**
+ * The product of `MixtureStridedMatMul` (also used directly for plain products: kernels/matmul.ts
+ * `longKProduct`, `stridedProduct`), with `epilogue` applied to each value (k then unsplit).
+ */
+export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: tf.TensorInfo, bT: tf.TensorInfo, a: StridedMatMulAttrs, epilogue?: StridedEpilogue): tf.TensorInfo {
   check(a, aT, bT)
+  if (epilogue?.bias && (epilogue.bias.dtype !== 'float32' || tf.util.sizeFromShape(epilogue.bias.shape) !== a.J)) {
+    throw new Error(`${STRIDED_MATMUL_KERNEL}: a bias of ${a.J} float32 values, one per output column, not ${epilogue.bias.dtype} [${epilogue.bias.shape}]`)
+  }
   const z = a.batch * a.heads
-  const splits = kSplits(a.I, a.J, a.K, z)
+  const splits = epilogue ? 1 : kSplits(a.I, a.J, a.K, z)
   const chunk = Math.ceil(a.K / splits / TK) * TK
   const aKFast = a.aView[4] === 1 || a.aView[3] !== 1
   const bKFast = a.bView[3] === 1 && a.bView[4] !== 1
@@ -161,10 +180,10 @@ export function stridedMatMul(b: WebgpuBackendInternals & tf.KernelBackend, aT: 
   const rounding = productRounding(direct ? 'whole' : 'slices')
   const [out] = runKernel(b, {
     name: direct ? STRIDED_MATMUL_KERNEL : `${STRIDED_MATMUL_KERNEL}Partial`,
-    key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}-${tile}${rounding.key}`,
-    wgsl: () => matmulWgsl(aKFast, bKFast, tile, rounding),
+    key: `strided-matmul-${aKFast ? 'k' : 'm'}${bKFast ? 'k' : 'n'}-${tile}${epilogue?.bias ? '-bias' : ''}${epilogue?.relu ? '-relu' : ''}${rounding.key}`,
+    wgsl: () => matmulWgsl(aKFast, bKFast, tile, rounding, epilogue),
     workgroups: [Math.ceil(a.J / tile), Math.ceil(a.I / tile), z * splits],
-    inputs: [aT, bT],
+    inputs: epilogue?.bias ? [aT, bT, epilogue.bias] : [aT, bT],
     outputs: [{shape: direct ? a.outShape : [splits, total]}],
     uniforms: [
       vec([a.I, a.J, a.K, a.heads]),

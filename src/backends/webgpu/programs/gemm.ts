@@ -344,9 +344,9 @@ function runPlanned(backend: Backend, r: PlannedRun, variant: GemmVariant): tf.T
   return sumSplits(backend, out, {name: `${name}Sum`, splits, I: r.M, J: r.N, heads: 1, cView: [MN, 0, r.N, 1], outShape: r.outShape, rounding: productRounding('sum')})
 }
 
-/** Whether a fused bias can be added by the kernel's epilogue (one float32 value per output column). */
-function biasFits(bias: tf.TensorInfo | undefined, N: number): boolean {
-  return !bias || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === N)
+/** Whether a fused bias can be added by a kernel's epilogue: none, or one float32 value per output column (shape [N], or [1, …, N]). */
+export function biasFits(bias: tf.TensorInfo | undefined, N: number): boolean {
+  return !bias || (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === N && bias.shape[bias.shape.length - 1] === N)
 }
 
 interface MatMulArgs {
