@@ -157,7 +157,7 @@ describe('webgpu: mixed16', () => {
     const strided = (attrs: Parameters<typeof stridedMatMul>[2]) => (p: tf.Tensor, r: tf.Tensor) => stridedMatMul(p, r, attrs)
     // Each case is one kernel call; `routes`: what each route must run (a program name's beginning) —
     // the same kernel in both precisions (a plain product the rules leave to tfjs takes the strided
-    // kernel on the project's route in mixed16 only: its own routes, 'strided' and 'tfjs', here).
+    // kernel on the project's route in mixed16 only, a convolution the 'wide' plan: their own routes here).
     const cases: {what: string; shapes: number[][]; run: (...t: tf.Tensor[]) => tf.Tensor; routes: Record<string, string>}[] = [
       {
         what: 'product, k split',
@@ -193,7 +193,7 @@ describe('webgpu: mixed16', () => {
         run: kernel('FusedConv2D', ['x', 'filter', 'bias'], {...conv, activation: 'relu'}),
         routes: {project: 'MixtureConv2D', pipelined: 'MixtureConv2DPipelined', tfjs: 'MixtureHalfRound'},
       },
-      {what: 'convolution to 4 channels', shapes: [[2, 16, 16, 64], [3, 3, 64, 4]], run: kernel('Conv2D', ['x', 'filter'], conv), routes: {narrow: 'MixtureConv2DNarrow', project: 'MixtureHalfRound'}},
+      {what: 'convolution to 4 channels', shapes: [[2, 16, 16, 64], [3, 3, 64, 4]], run: kernel('Conv2D', ['x', 'filter'], conv), routes: {narrow: 'MixtureConv2DNarrow', wide: 'MixtureConv2D', tfjs: 'MixtureHalfRound'}},
       {
         what: 'filter gradient',
         shapes: [[2, 16, 16, 64], [2, 16, 16, 64]],

@@ -1,7 +1,8 @@
 /**
  * `Conv2D` and `FusedConv2D` (bias and/or ReLU; NHWC) on WebGPU: large convolutions as implicit
  * products on the 128×128-tile kernel (../programs/gemm.ts `convGemm`; the stride-1 input gradients
- * that conv-backprop-input.ts runs as forward convolutions too), the rest on tfjs's own programs.
+ * that conv-backprop-input.ts runs as forward convolutions too), the rest on tfjs's own programs (in
+ * mixed16 on the product kernel's 'wide' plan where it can read them, rounding inside).
  * Kernel tuning (../tune.ts) times each call's routes: this one, tfjs's, the product kernel's plan
  * variants and the narrow kernel (../programs/narrow-conv.ts).
  */
@@ -9,6 +10,7 @@ import {tf} from '../../../engine/tf.js'
 import {convGemm, epilogueOf, gemmVariantRoutes, type Backend, type ConvArgs, type GemmEpilogue} from '../programs/gemm.js'
 import type {GemmVariant} from '../programs/gemm-plan.js'
 import {narrowConv} from '../programs/narrow-conv.js'
+import {productPrecision} from '../precision.js'
 import type {TunedKernel} from '../tune.js'
 
 type ConvAttrs = Omit<ConvArgs, 'x' | 'filter' | 'bias' | 'epilogue'> & {dataFormat: 'NHWC' | 'NCHW'; activation?: string}
@@ -45,6 +47,8 @@ function narrow(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined {
 
 export const convKernels: TunedKernel[] = ['Conv2D', 'FusedConv2D'].map((kernelName) => ({
   kernelName,
-  wrap: (run) => (args) => conv(args, 'default') ?? run(args),
+  // In mixed16 a convolution the rules leave to tfjs takes the product kernel wherever it can read
+  // the rows as vec4 ('wide'): tfjs's program would need a float16 rounding pass over each operand and its result.
+  wrap: (run) => (args) => conv(args, 'default') ?? (productPrecision() === 'mixed16' ? conv(args, 'wide') : undefined) ?? run(args),
   alternatives: () => ({...gemmVariantRoutes(conv), narrow}),
 }))
