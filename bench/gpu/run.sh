@@ -75,6 +75,8 @@ if [[ $SMOKE == 1 ]]; then
   : "${PIPELINE_TRAIN:=8}" "${PIPELINE_TEST:=4}" "${E2E_TRAIN:=8}" "${E2E_TEST:=4}" "${E2E_TRAIN96:=8}" "${E2E_TEST96:=4}"
   : "${E2E_BATCH:=2}" "${STEP_REPEAT:=2}" "${STEP_WARMUP:=4}" "${E2E_ROWS:=cifar10/resnet18,stl10-perceiver/perceiver}"
   : "${MATMUL_SCALE:=8}" "${MATMUL_REPEAT:=2}"
+  # The per-row benchmarks (precision, profile, bench) at batch 2 too: a paper batch takes minutes a step on lavapipe.
+  : "${BENCH_ROWS:=cifar10/resnet18,stl10-perceiver/perceiver}" "${BENCH_BATCH:=2}" "${BENCH_REPEAT:=2}" "${BENCH_WARMUP:=2}"
   export MIXTURE_WEBGPU_TUNE=0
   # Debian's python3-torch is /usr/bin/python3's; another python3 first on PATH may lack it.
   if ! "$PYTHON" -c 'import torch' 2>/dev/null && [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; fi
