@@ -78,14 +78,27 @@ export type ProductPart = 'whole' | 'slices' | 'sum'
 /** A kernel that rounds nothing (a sum that is not a product's). */
 export const NO_ROUNDING: ProductRounding = {key: '', wgsl: roundingWgsl({operands: false, result: false})}
 
+/** Each part's float16 rounding (made once: every product dispatch asks for one). */
+const HALF_ROUNDING: Record<ProductPart, ProductRounding> = Object.fromEntries(
+  (['whole', 'slices', 'sum'] as const).map((part) => [part, {key: `-half-${part}`, wgsl: roundingWgsl({operands: part !== 'sum', result: part !== 'slices'})}]),
+) as Record<ProductPart, ProductRounding>
+
 /**
  * How a product kernel rounds at the precision set now (nothing in fp32). `part`: the whole product
  * (operands and result), or, where k is split, the dispatch that computes the slices (operands) and
  * the pass that adds them (result).
  */
 export function productRounding(part: ProductPart = 'whole'): ProductRounding {
-  if (precision === 'fp32') return NO_ROUNDING
-  return {key: `-half-${part}`, wgsl: roundingWgsl({operands: part !== 'sum', result: part !== 'slices'})}
+  return precision === 'fp32' ? NO_ROUNDING : HALF_ROUNDING[part]
+}
+
+/**
+ * `take()` in mixed16, undefined in fp32: a route of the project's asks it for a call it would
+ * otherwise hand to tfjs, whose program would then need a rounding pass over each operand and one
+ * over the result, and `take` runs the call on a kernel of the project's that rounds inside.
+ */
+export function insteadOfRoundedTfjs(take: () => tf.TensorInfo | undefined): tf.TensorInfo | undefined {
+  return precision === 'mixed16' ? take() : undefined
 }
 
 /** tfjs's `kernelName` with its operands and result rounded to float16 by passes of their own while the precision is mixed16. */

@@ -10,7 +10,7 @@ import {tf} from '../../../engine/tf.js'
 import {convGemm, epilogueOf, gemmVariantRoutes, type Backend, type ConvArgs, type GemmEpilogue} from '../programs/gemm.js'
 import type {GemmVariant} from '../programs/gemm-plan.js'
 import {narrowConv} from '../programs/narrow-conv.js'
-import {productPrecision} from '../precision.js'
+import {insteadOfRoundedTfjs} from '../precision.js'
 import type {TunedKernel} from '../tune.js'
 
 type ConvAttrs = Omit<ConvArgs, 'x' | 'filter' | 'bias' | 'epilogue'> & {dataFormat: 'NHWC' | 'NCHW'; activation?: string}
@@ -47,8 +47,7 @@ function narrow(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined {
 
 export const convKernels: TunedKernel[] = ['Conv2D', 'FusedConv2D'].map((kernelName) => ({
   kernelName,
-  // In mixed16 a convolution the rules leave to tfjs takes the product kernel wherever it can read
-  // the rows as vec4 ('wide'): tfjs's program would need a float16 rounding pass over each operand and its result.
-  wrap: (run) => (args) => conv(args, 'default') ?? (productPrecision() === 'mixed16' ? conv(args, 'wide') : undefined) ?? run(args),
+  // In mixed16 a convolution the rules leave to tfjs takes the product kernel wherever it can read the rows as vec4.
+  wrap: (run) => (args) => conv(args, 'default') ?? insteadOfRoundedTfjs(() => conv(args, 'wide')) ?? run(args),
   alternatives: () => ({...gemmVariantRoutes(conv), narrow}),
 }))

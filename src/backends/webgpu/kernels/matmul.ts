@@ -10,7 +10,7 @@ import {tf} from '../../../engine/tf.js'
 import type {StridedMatMulAttrs} from '../../../ops/strided-matmul.js'
 import {biasFits, epilogueOf, gemm, gemmVariantRoutes, productShape, type Backend, type ProductShape} from '../programs/gemm.js'
 import type {GemmVariant} from '../programs/gemm-plan.js'
-import {productPrecision} from '../precision.js'
+import {insteadOfRoundedTfjs} from '../precision.js'
 import {webgpuSwitch} from '../switches.js'
 import type {TunedKernel} from '../tune.js'
 import {stridedMatMul, tileFor, type StridedEpilogue} from './strided-matmul.js'
@@ -56,9 +56,9 @@ export function longKProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInf
 
 /**
  * Any float32 product on `MixtureStridedMatMul` (with a fused product's `epilogue`): in mixed16 the
- * products the rules would hand to tfjs (it rounds as it loads and stores, ../precision.ts, where
- * tfjs's program needs a rounding pass over each operand and the result: four dispatches for each
- * small product of the Perceiver's latents, of a classifier head, of attention at small batches),
+ * products the rules would hand to tfjs (it rounds as it loads and stores, where tfjs's program needs
+ * a rounding pass over each operand and the result, ../precision.ts `insteadOfRoundedTfjs`: four
+ * dispatches for each small product of the Perceiver's latents, of a classifier head, of attention at small batches),
  * and kernel tuning's 'strided' route for every product in either precision. Undefined where a bias
  * is not one float32 value per output column.
  */
@@ -66,6 +66,13 @@ function stridedProduct(backend: Backend, a: tf.TensorInfo, b: tf.TensorInfo, tr
   const shape = productShape(a, b, transposeA, transposeB)
   if (!shape || !biasFits(epilogue?.bias, shape.N)) return undefined
   return stridedMatMul(backend, a, b, productAttrs(shape, transposeA, transposeB), epilogue)
+}
+
+/** `BatchMatMul` on the strided kernel (`stridedProduct`). */
+const stridedMatMulRoute = (args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined => {
+  const {a, b} = args.inputs as Record<string, tf.TensorInfo>
+  const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
+  return stridedProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB)
 }
 
 /** `_FusedMatMul` on the strided kernel (`stridedProduct`): a bias of one value per output column and ReLU or none. */
@@ -99,27 +106,18 @@ export const matMulKernels: TunedKernel[] = [
     wrap: (run) => (args) => {
       const {a, b} = args.inputs as Record<string, tf.TensorInfo>
       const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
-      const backend = args.backend as unknown as Backend
       return (
         matMul(args, 'default') ??
-        longKProduct(backend, a, b, transposeA, transposeB) ??
-        // In mixed16 tfjs's program would need a rounding pass over each operand and its result.
-        (productPrecision() === 'mixed16' ? stridedProduct(backend, a, b, transposeA, transposeB) : undefined) ??
+        longKProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB) ??
+        insteadOfRoundedTfjs(() => stridedMatMulRoute(args)) ??
         run(args)
       )
     },
-    alternatives: () => ({
-      ...gemmVariantRoutes(matMul),
-      strided: (args) => {
-        const {a, b} = args.inputs as Record<string, tf.TensorInfo>
-        const {transposeA, transposeB} = args.attrs as unknown as MatMulAttrs
-        return stridedProduct(args.backend as unknown as Backend, a, b, transposeA, transposeB)
-      },
-    }),
+    alternatives: () => ({...gemmVariantRoutes(matMul), strided: stridedMatMulRoute}),
   },
   {
     kernelName: '_FusedMatMul',
-    wrap: (run) => (args) => fusedMatMul(args, 'default') ?? (productPrecision() === 'mixed16' ? stridedFusedMatMul(args) : undefined) ?? run(args),
+    wrap: (run) => (args) => fusedMatMul(args, 'default') ?? insteadOfRoundedTfjs(() => stridedFusedMatMul(args)) ?? run(args),
     alternatives: () => ({...gemmVariantRoutes(fusedMatMul), strided: stridedFusedMatMul}),
   },
 ]
