@@ -83,20 +83,23 @@ export function registerInPlaceUnscale(backendName: string, unscaleFn: InPlaceUn
   inPlaceUnscale.set(backendName, unscaleFn)
 }
 
-/**
- * Each gradient × the float32 reciprocal of `scale`, stored into `targets[i]` (`storeInto`), and a
- * float32 scalar that is 0 when every stored value is finite and not 0 (NaN or 1) when any is not:
- * in one dispatch per gradient where the backend registered it, else `unscale` and `storeInto`.
- */
-export function unscaleInto(targets: tf.Variable[], grads: tf.Tensor[], scale: number): tf.Scalar {
-  if (targets.length !== grads.length) throw new Error(`unscaleInto: ${grads.length} gradients for ${targets.length} variables`)
-  const fusedFlag = inPlaceUnscale.get(tf.getBackend())?.(targets, grads, scale)
-  if (fusedFlag) return fusedFlag
+/** `unscaleInto` without the backend's in-place kernel: `unscale`, then each result stored (`storeInto`); the flag is 0 or NaN. */
+function unscaleIntoComposite(targets: tf.Variable[], grads: tf.Tensor[], scale: number): tf.Scalar {
   return tf.tidy(() => {
     const {grads: unscaled, nonFinite} = unscale(grads, scale)
     unscaled.forEach((g, i) => storeInto(targets[i], g))
     return nonFinite
   })
+}
+
+/**
+ * Each gradient × the float32 reciprocal of `scale`, stored into `targets[i]` (`storeInto`), and a
+ * float32 scalar that is 0 when every stored value is finite and not 0 (NaN or 1) when any is not:
+ * in one dispatch per gradient where the backend registered it, else `unscaleIntoComposite`.
+ */
+export function unscaleInto(targets: tf.Variable[], grads: tf.Tensor[], scale: number): tf.Scalar {
+  if (targets.length !== grads.length) throw new Error(`unscaleInto: ${grads.length} gradients for ${targets.length} variables`)
+  return inPlaceUnscale.get(tf.getBackend())?.(targets, grads, scale) ?? unscaleIntoComposite(targets, grads, scale)
 }
 
 /** Stores into fresh zero variables of `grads`' shapes: the stored values, then 1 where the flag was set (0 where not). */
@@ -122,12 +125,7 @@ function unscaleContract(scale: number, bad: number | undefined, seed: number): 
       tf.randomUniform([2, 3, 5], -5e4, 5e4, 'float32', seed + 2),
     ],
     fused: (grads) => storedAndFlag(grads, (targets) => unscaleInto(targets, grads, scale)),
-    composite: (grads) =>
-      storedAndFlag(grads, (targets) => {
-        const {grads: unscaled, nonFinite} = unscale(grads, scale)
-        unscaled.forEach((g, i) => targets[i].assign(g))
-        return nonFinite
-      }),
+    composite: (grads) => storedAndFlag(grads, (targets) => unscaleIntoComposite(targets, grads, scale)),
     tolerance: 0,
   }
 }
