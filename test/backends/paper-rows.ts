@@ -8,6 +8,7 @@ import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {tf} from '../../src/engine/tf.js'
 import {loadWebgpu} from '../../src/backends/webgpu/index.js'
+import {countDispatches} from '../../src/backends/webgpu/dispatches.js'
 import {loadSpec} from '../../src/config/load.js'
 import {lookup} from '../../src/registry/registry.js'
 import {REPO} from '../helpers.js'
@@ -47,6 +48,17 @@ export function assertClose(backend: string, actual: ArrayLike<number>, expected
     const d = Math.abs(actual[i] - expected[i])
     if (!(d <= atol + rtol * Math.abs(expected[i]))) assert.fail(`${what}[${i}]: ${backend} ${actual[i]} vs ${reference} ${expected[i]} (|diff| ${d})`)
   }
+}
+
+/** The values of `make()` read back on webgpu, and how often each program ran to make them. */
+export async function valuesAndPrograms(make: () => tf.Tensor): Promise<{values: Float32Array; programs: Map<string, number>}> {
+  const {result, count} = await countDispatches(async () => {
+    const out = tf.tidy(make)
+    const values = Float32Array.from(await out.data())
+    out.dispose()
+    return values
+  })
+  return {values: result, programs: new Map(count.byProgram)}
 }
 
 /**

@@ -29,7 +29,7 @@ import {mixture, REPO, resolveObject, tempDir, values, writeSpec, TINY_CNN_SPEC}
 import {runExperiment, type RunSummary} from '../../../src/run/experiment.js'
 import {readCheckpoint} from '../../../src/run/checkpoint.js'
 import {interrupted} from '../../run/helpers.js'
-import {webgpuUnavailable} from '../paper-rows.js'
+import {valuesAndPrograms, webgpuUnavailable} from '../paper-rows.js'
 import {needing} from '../../require.js'
 
 const {it} = needing('webgpu', await webgpuUnavailable('webgpu mixed-precision tests'))
@@ -230,14 +230,9 @@ describe('webgpu: mixed16', () => {
       /** The case on `operands` (rounded to float16 on the host first with `round`): its values read back, and the programs that ran. */
       const once = async (round: boolean) => {
         const inputs = operands.map((o, i) => tf.tensor(round && i < 2 ? o.map(toHalf) : o, c.shapes[i]))
-        const {result, count} = await countDispatches(async () => {
-          const out = c.run(...inputs)
-          const data = Float32Array.from(await out.data())
-          out.dispose()
-          return data
-        })
+        const {values: data, programs} = await valuesAndPrograms(() => c.run(...inputs))
         tf.dispose(inputs)
-        return {values: result, programs: count.byProgram.map(([name]) => name)}
+        return {values: data, programs: [...programs.keys()]}
       }
       try {
         await onWebgpu('fp32', async () => {

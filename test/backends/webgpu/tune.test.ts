@@ -14,7 +14,7 @@ import {Trainer} from '../../../src/engine/trainer.js'
 import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
 import {buildModel} from '../../../src/model/build.js'
 import {resolveObject, values} from '../../helpers.js'
-import {assertClose, paperRows, webgpuUnavailable} from '../paper-rows.js'
+import {assertClose, paperRows, valuesAndPrograms, webgpuUnavailable} from '../paper-rows.js'
 import {needing} from '../../require.js'
 
 // Without an adapter every test is registered as skipped (counted); MIXTURE_REQUIRE=webgpu makes it a failure.
@@ -57,17 +57,6 @@ async function run(): Promise<{grads: Float32Array[]; programs: Map<string, numb
   const grads = await Promise.all(result.map(async (t) => Float32Array.from(await t.data())))
   tf.dispose([...result, ...args])
   return {grads, programs: new Map(count.byProgram.filter(([name]) => name.startsWith('Mixture')))}
-}
-
-/** The values of `make()` read back, and how often each program ran to make them. */
-async function valuesAndPrograms(make: () => tf.Tensor): Promise<{values: Float32Array; programs: Map<string, number>}> {
-  const {result, count} = await countDispatches(async () => {
-    const out = tf.tidy(make)
-    const values = Float32Array.from(await out.data())
-    out.dispose()
-    return values
-  })
-  return {values: result, programs: new Map(count.byProgram)}
 }
 
 /** Dispatches of the programs whose names start with `prefix`. */
