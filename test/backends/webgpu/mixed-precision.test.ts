@@ -114,6 +114,9 @@ describe('webgpu: mixed16', () => {
       ['conv2d', (p, r) => tf.conv2d(p as tf.Tensor4D, r as tf.Tensor4D, 1, 'same'), [x, w], 'MixtureConv2D'],
       ['conv2d filter gradient', (p, r) => tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(p as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'))))(r), [x, w], 'MixtureConv2DFilter'],
       ['conv2d input gradient', (p, r) => tf.grad((i: tf.Tensor) => tf.sum(tf.conv2d(i as tf.Tensor4D, r as tf.Tensor4D, 1, 'same')))(p), [x, w]],
+      ['conv2d input gradient, stride 2 (in mixed16 a transposed convolution, not tfjs)', (p, r) => tf.grad((i: tf.Tensor) => tf.sum(tf.conv2d(i as tf.Tensor4D, r as tf.Tensor4D, 2, 'same')))(p), [x, w], 'MixtureConv2DTransposed'],
+      ['conv2d of a 3-channel image, 7×7, stride 2 (in mixed16 the narrow kernel, not tfjs)', (p, r) => tf.conv2d(p as tf.Tensor4D, r as tf.Tensor4D, 2, 'valid'), [operand([2, 21, 21, 3], 11), operand([7, 7, 3, 64], 12, 0.1)], 'MixtureConv2DNarrow'],
+      ['conv2d to 3 channels (in mixed16 the narrow kernel, not tfjs)', (p, r) => tf.conv2d(p as tf.Tensor4D, r as tf.Tensor4D, 1, 'same'), [x, operand([3, 3, 64, 3], 13, 0.1)], 'MixtureConv2DNarrow'],
       ['attention scores (strided product)', (p, r) => (tf.getBackend() === 'webgpu' ? stridedMatMul : stridedMatMulComposite)(p, r, {I: 8, J: 8, K: 16, batch: 2, heads: 1, alpha: 0.25, outShape: [2, 8, 8], aView: [0, 128, 0, 16, 1], bView: [0, 128, 0, 1, 16], cView: [64, 0, 8, 1]}), [q, k]],
     ]
     /** `op` on the operands (rounded to float16 first with `round`), its result read back. */
@@ -213,6 +216,19 @@ describe('webgpu: mixed16', () => {
         shapes: [[2, 16, 16, 64], [3, 3, 64, 64]],
         run: kernel('Conv2DBackpropInput', ['dy', 'filter'], {...conv, inputShape: [2, 16, 16, 64]}),
         routes: {project: 'MixtureConv2D', tfjs: 'MixtureHalfRound'},
+      },
+      {what: 'convolution of a 3-channel image, 7×7, stride 2', shapes: [[2, 21, 21, 3], [7, 7, 3, 64]], run: kernel('Conv2D', ['x', 'filter'], {...conv, strides: 2, pad: 'valid'}), routes: {narrow: 'MixtureConv2DNarrow', tfjs: 'MixtureHalfRound'}},
+      {
+        what: 'input gradient of a strided convolution',
+        shapes: [[2, 8, 8, 64], [3, 3, 64, 64]],
+        run: kernel('Conv2DBackpropInput', ['dy', 'filter'], {...conv, strides: 2, inputShape: [2, 16, 16, 64]}),
+        routes: {dilated: 'MixtureConv2DTransposed', tfjs: 'MixtureHalfRound'},
+      },
+      {
+        what: "the image's gradient through a strided first layer",
+        shapes: [[2, 8, 8, 64], [7, 7, 3, 64]],
+        run: kernel('Conv2DBackpropInput', ['dy', 'filter'], {...conv, strides: 2, pad: 'valid', inputShape: [2, 21, 21, 3]}),
+        routes: {'dilated-narrow': 'MixtureConv2DNarrowTransposed', tfjs: 'MixtureHalfRound'},
       },
       {
         what: 'attention scores, α = 0.25 (strided)',

@@ -134,7 +134,7 @@ describe('kernel-route tuning on WebGPU', () => {
     viaProject.grads.forEach((g, i) => assert.deepEqual(g, plain.grads[i], `gradient ${i}: the project's routes as before tuning`))
   })
 
-  it("the 'wide' route (gemm.ts's kernel where its default rules leave a call to tfjs) and the 'narrow' kernels match cpu: narrow and small products, batched, transposed; convolutions with 32 or fewer output channels, their input and filter gradients; convolutions and filter gradients with 1 to 4 output channels", async () => {
+  it("the 'wide' route (gemm.ts's kernel where its default rules leave a call to tfjs) and the 'narrow' kernels match cpu: narrow and small products, batched, transposed; convolutions with 32 or fewer output channels, their input and filter gradients; convolutions and filter gradients with 1 to 4 output channels; the image's 3-channel convolutions; strided input gradients ('dilated', 'dilated-narrow')", async () => {
     interface Case {
       what: string
       shapes: number[][]
@@ -147,6 +147,8 @@ describe('kernel-route tuning on WebGPU', () => {
       programs: string[]
     }
     const square = (t: tf.Tensor): tf.Tensor => tf.sum(tf.square(t))
+    /** A 'same' convolution with bias and ReLU fused (its forward: under gradients tfjs fuses only a linear activation). */
+    const reluConv = (x: tf.Tensor, f: tf.Tensor, bias: tf.Tensor): tf.Tensor => tf.fused.conv2d({x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu'})
     const cases: Case[] = [
       {what: 'product 40×12 · 12×32', shapes: [[40, 12], [12, 32]], loss: (a, b) => square(tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D)), programs: ['MixtureMatMul']},
       {what: 'batched', shapes: [[2, 50, 20], [2, 20, 8]], loss: (a, b) => square(tf.matMul(a, b)), programs: ['MixtureMatMul']},
@@ -172,14 +174,7 @@ describe('kernel-route tuning on WebGPU', () => {
         route: 'narrow',
         programs: ['MixtureConv2DNarrow', 'MixtureConv2DFilterNarrow'],
       },
-      {
-        what: 'fused conv 3×3 16→4 with bias and ReLU, forward, narrow',
-        shapes: [[2, 9, 9, 16], [3, 3, 16, 4], [4]],
-        loss: (x, f, bias) => tf.fused.conv2d({x: x as tf.Tensor4D, filter: f as tf.Tensor4D, strides: 1, pad: 'same', bias, activation: 'relu'}),
-        forward: true,
-        route: 'narrow',
-        programs: ['MixtureConv2DNarrow'],
-      },
+      {what: 'fused conv 3×3 16→4 with bias and ReLU, forward, narrow', shapes: [[2, 9, 9, 16], [3, 3, 16, 4], [4]], loss: reluConv, forward: true, route: 'narrow', programs: ['MixtureConv2DNarrow']},
       {what: 'conv 7×7 3→4, stride 2, valid', shapes: [[3, 21, 21, 3], [7, 7, 3, 4]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid')), route: 'narrow', programs: ['MixtureConv2DFilterNarrow']},
       {
         what: 'conv 3×3 8→1 over 6,400 pixels (k split, then summed)',
@@ -189,6 +184,17 @@ describe('kernel-route tuning on WebGPU', () => {
         programs: ['MixtureConv2DFilterNarrow', 'MixtureConv2DFilterNarrowSum'],
       },
       {what: 'conv 3×3 12→16 (too wide for it, its input gradient too)', shapes: [[2, 10, 10, 12], [3, 3, 12, 16]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'narrow', programs: []},
+      // …and the image's convolutions (3 input channels: one channel at a time, output channels in groups)
+      {what: 'conv 7×7 3→64, stride 2, valid (8 groups of 8)', shapes: [[2, 21, 21, 3], [7, 7, 3, 64]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid')), route: 'narrow', programs: ['MixtureConv2DNarrow']},
+      {what: 'fused conv 3×3 3→12 with bias and ReLU, forward (2 groups of 6)', shapes: [[2, 9, 9, 3], [3, 3, 3, 12], [12]], loss: reluConv, forward: true, route: 'narrow', programs: ['MixtureConv2DNarrow']},
+      {what: 'conv 3×3 6→10, same (2 groups of 5; its input gradient 10→6 too)', shapes: [[2, 8, 9, 6], [3, 3, 6, 10]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'narrow', programs: ['MixtureConv2DNarrow']},
+      // 'dilated', 'dilated-narrow': a strided convolution's input gradient as the forward convolution of dy read dilated
+      {what: 'conv 3×3 16→64, stride 2, same: input gradient', shapes: [[2, 12, 12, 16], [3, 3, 16, 64]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same')), route: 'dilated', programs: ['MixtureConv2DTransposed']},
+      {what: 'conv 3×3 8→16, stride 2, same, 11 × 12 (padding on one side)', shapes: [[2, 11, 12, 8], [3, 3, 8, 16]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same')), route: 'dilated', programs: ['MixtureConv2DTransposed']},
+      {what: 'conv 1×1 8→32, stride 2, valid (rows and columns no output reads)', shapes: [[2, 13, 13, 8], [1, 1, 8, 32]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid')), route: 'dilated', programs: ['MixtureConv2DTransposed']},
+      {what: 'conv 5×5 4→8, stride 3, valid, 17 × 16', shapes: [[2, 17, 16, 4], [5, 5, 4, 8]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 3, 'valid')), route: 'dilated', programs: ['MixtureConv2DTransposed']},
+      {what: 'conv 7×7 3→16, stride 2, valid: the image gradient', shapes: [[2, 21, 21, 3], [7, 7, 3, 16]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid')), route: 'dilated-narrow', programs: ['MixtureConv2DNarrowTransposed']},
+      {what: 'conv 3×3 8→16, stride 1 (a Conv2D call: no dilated route)', shapes: [[2, 10, 10, 8], [3, 3, 8, 16]], loss: (x, f) => square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')), route: 'dilated', programs: []},
     ]
     for (const c of cases) {
       const data = c.shapes.map((shape, k) => values(tf.util.sizeFromShape(shape), 10 + k))

@@ -1,5 +1,5 @@
 /**
- * `Conv2DBackpropInput` on WebGPU, three routes:
+ * `Conv2DBackpropInput` on WebGPU, these routes:
  *
  * - stride 1 (NHWC, padding at most the filter size − 1): the input gradient is an ordinary forward
  *   convolution of dy with the filter flipped in space and its channel axes swapped,
@@ -10,6 +10,12 @@
  *   against 3.9 ms for its 20 forward convolutions (bench/gpu/profile.ts): it reads the filter with
  *   four scalar loads and the gradient with float division per element. MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0
  *   turns this route off.
+ * - strided (stride s): the same forward convolution of dy read as if (s − 1) zeros stood between its
+ *   rows and columns (skipped, never stored; `forwardForm`), on the product kernel (../programs/gemm.ts
+ *   `convGemm` with an input dilation) or, for dx with a narrow side (the image's gradient through a
+ *   first layer), the narrow kernel (../programs/narrow-conv.ts). In fp32 these are kernel tuning's
+ *   routes 'dilated' and 'dilated-narrow' (timed, never taken untimed); in mixed16 the default, as they
+ *   round inside where tfjs's program would run between rounding passes (../precision.ts).
  * - otherwise tfjs ships two programs: a naive one (one thread per input element looping over the
  *   filter; its default) and a tiled matrix-product one (`Conv2DDerInputMMProgram`, behind
  *   WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE=false). Measured on an H200 (bench/gpu/profile.ts and
@@ -20,9 +26,14 @@
  *   MIXTURE_WEBGPU_CONV_INPUT_MM pixels (default 0: all; -1: never) and the naive one below.
  */
 import {tf} from '../../../engine/tf.js'
+import {dilatedExtents} from '../programs/conv-geometry.js'
+import {convGemm} from '../programs/gemm.js'
+import {convGemmPlan} from '../programs/gemm-plan.js'
+import {narrowConv, narrowGroup} from '../programs/narrow-conv.js'
+import {insteadOfRoundedTfjs} from '../precision.js'
 import {bindingsWgsl, flatIndexWgsl, flatWorkgroups, runKernel, webgpuKernelFunc, type WebgpuBackendInternals} from '../runner.js'
 import {webgpuSwitch} from '../switches.js'
-import type {TunedKernel} from '../tune.js'
+import type {Alternative, TunedKernel} from '../tune.js'
 
 const FLAG = 'WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'
 const WORKGROUP = 256
@@ -79,18 +90,44 @@ export function flipFilter(backend: Backend, filter: tf.TensorInfo): tf.TensorIn
   })[0]
 }
 
-/** dx through a forward convolution (or a matrix product for 1×1), when the shapes allow it; else undefined. */
-function viaForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, a: BackpropInputAttrs): tf.TensorInfo | undefined {
-  if (a.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return undefined
+/** How dx runs as a forward convolution of dy (`forwardForm`). */
+interface ForwardForm {
+  /** The forward convolution's explicit padding (NHWC, batch and channels unpadded). */
+  pad: [[number, number], [number, number], [number, number], [number, number]]
+  /** dy's dilation: the original convolution's strides. */
+  inputDilation: [number, number]
+}
+
+/**
+ * dx as the forward convolution of dy with the flipped filter W', stride 1: dy read as if (s − 1)
+ * zeros stood between its rows and columns (s the stride; none for stride 1), padded kh − 1 − top
+ * above and so much below that the output is dx's height (likewise across). Undefined where that
+ * padding would be negative, or the convolution is dilated or not NHWC float32.
+ */
+function forwardForm(dy: tf.TensorInfo, filter: tf.TensorInfo, a: BackpropInputAttrs): ForwardForm | undefined {
+  if (a.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || filter.shape.length !== 4) return undefined
   const info = tf.backend_util.computeConv2DInfo(a.inputShape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast')
-  if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined
-  const {top, bottom, left, right} = info.padInfo
-  const [kh, kw, cin, cout] = filter.shape
-  const pads = [kh - 1 - top, kh - 1 - bottom, kw - 1 - left, kw - 1 - right]
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined
+  const [, height, width] = a.inputShape
+  const [kh, kw] = filter.shape
+  const [, dh, dw] = dilatedExtents(dy.shape, [info.strideHeight, info.strideWidth])
+  const top = kh - 1 - info.padInfo.top
+  const left = kw - 1 - info.padInfo.left
+  const pads: [number, number, number, number] = [top, height + kh - 1 - dh - top, left, width + kw - 1 - dw - left]
   if (pads.some((p) => p < 0)) return undefined
-  const [batch, height, width] = a.inputShape
-  if (dy.shape[1] + pads[0] + pads[1] - kh + 1 !== height || dy.shape[2] + pads[2] + pads[3] - kw + 1 !== width) return undefined
+  return {
+    pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
+    inputDilation: [info.strideHeight, info.strideWidth],
+  }
+}
+
+/** dx of a stride-1 convolution through the Conv2D kernel (or a matrix product for 1×1), when the shapes allow it; else undefined. */
+function viaForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, a: BackpropInputAttrs): tf.TensorInfo | undefined {
+  const form = forwardForm(dy, filter, a)
+  if (!form || form.inputDilation.some((d) => d !== 1)) return undefined
   const reshape = webgpuKernelFunc('Reshape')
+  const [kh, kw, cin, cout] = filter.shape
+  const [batch, height, width] = a.inputShape
   if (kh === 1 && kw === 1) {
     // dx (B·H·W, cin) = dy (B·H·W, cout) · W (cin, cout)ᵀ
     const a3 = reshape({inputs: {x: dy}, backend, attrs: {shape: [1, batch * height * width, cout]}}) as tf.TensorInfo
@@ -101,11 +138,31 @@ function viaForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, 
     return dx
   }
   const flipped = flipFilter(backend, filter)
-  const dx = webgpuKernelFunc('Conv2D')({
-    inputs: {x: dy, filter: flipped},
-    backend,
-    attrs: {strides: [1, 1], pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1]},
-  }) as tf.TensorInfo
+  const dx = webgpuKernelFunc('Conv2D')({inputs: {x: dy, filter: flipped}, backend, attrs: {strides: [1, 1], pad: form.pad, dataFormat: 'NHWC', dilations: [1, 1]}}) as tf.TensorInfo
+  backend.disposeData(flipped.dataId)
+  return dx
+}
+
+/**
+ * Which kernel runs a strided convolution's input gradient as the forward convolution of the dilated
+ * dy (`forwardForm`): the product kernel ('gemm': its default plan, else its 'wide' one) or the narrow
+ * kernel (dx with a narrow side: the image's gradient through a first layer).
+ */
+type DilatedKernel = 'gemm' | 'narrow'
+
+/** dx of a strided convolution on `kernel`, or undefined where the stride is 1 or the kernel does not take it. */
+function viaDilatedForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, a: BackpropInputAttrs, kernel: DilatedKernel): tf.TensorInfo | undefined {
+  const form = forwardForm(dy, filter, a)
+  if (!form || form.inputDilation.every((d) => d === 1)) return undefined
+  const [kh, kw, cin, cout] = filter.shape
+  const info = tf.backend_util.computeConv2DInfo(dilatedExtents(dy.shape, form.inputDilation), [kh, kw, cout, cin], 1, 1, form.pad, undefined, false, 'channelsLast')
+  if (kernel === 'narrow' ? narrowGroup(info) === undefined : !(convGemmPlan(info, true) ?? convGemmPlan(info, true, 'wide'))) return undefined
+  const flipped = flipFilter(backend, filter)
+  const conv = {x: dy, filter: flipped, strides: 1, pad: form.pad, epilogue: 'none', inputDilation: form.inputDilation} as const
+  const dx =
+    kernel === 'narrow'
+      ? narrowConv(backend, {x: dy, filter: flipped, relu: false, info, inputDilation: form.inputDilation})
+      : (convGemm(backend, conv) ?? convGemm(backend, {...conv, variant: 'wide'}))
   backend.disposeData(flipped.dataId)
   return dx
 }
@@ -115,13 +172,18 @@ export function convBackpropInputKernel(): TunedKernel | undefined {
   const threshold = webgpuSwitch('convInputMatMul')
   const forward = webgpuSwitch('convInputForward')
   if (threshold < 0 && !forward) return undefined
+  const dilated = (kernel: DilatedKernel) => (args: Parameters<tf.KernelFunc>[0]) => {
+    const {dy, filter} = args.inputs as {dy: tf.TensorInfo; filter: tf.TensorInfo}
+    return viaDilatedForward(args.backend as unknown as Backend, dy, filter, args.attrs as unknown as BackpropInputAttrs, kernel)
+  }
+  const [gemm, narrow] = [dilated('gemm'), dilated('narrow')]
   return {
     kernelName: 'Conv2DBackpropInput',
     wrap: (run) => (args) => {
       const a = args.attrs as unknown as BackpropInputAttrs
       if (forward) {
         const {dy, filter} = args.inputs as {dy: tf.TensorInfo; filter: tf.TensorInfo}
-        const dx = viaForward(args.backend as unknown as Backend, dy, filter, a)
+        const dx = viaForward(args.backend as unknown as Backend, dy, filter, a) ?? insteadOfRoundedTfjs(() => gemm(args) ?? narrow(args))
         if (dx) return dx
       }
       if (threshold < 0) return run(args)
@@ -135,5 +197,7 @@ export function convBackpropInputKernel(): TunedKernel | undefined {
         env.set(FLAG, before)
       }
     },
+    // Strided input gradients only (a stride-1 one is a Conv2D call, timed as such).
+    alternatives: (): Record<string, Alternative> => (forward ? {dilated: gemm, 'dilated-narrow': narrow} : {}),
   }
 }

@@ -1,10 +1,12 @@
 /**
  * `Conv2D` and `FusedConv2D` (bias and/or ReLU; NHWC) on WebGPU: large convolutions as implicit
  * products on the 128×128-tile kernel (../programs/gemm.ts `convGemm`; the stride-1 input gradients
- * that conv-backprop-input.ts runs as forward convolutions too), the rest on tfjs's own programs (in
- * mixed16 on the product kernel's 'wide' plan where it can read them, rounding inside).
+ * that conv-backprop-input.ts runs as forward convolutions too), the rest on tfjs's own programs —
+ * in mixed16 on kernels that round inside instead: the product kernel's 'wide' plan where it can read
+ * them, else the narrow kernel (../programs/narrow-conv.ts: the 3-channel image's convolutions, those
+ * to a few channels).
  * Kernel tuning (../tune.ts) times each call's routes: this one, tfjs's, the product kernel's plan
- * variants and the narrow kernel (../programs/narrow-conv.ts).
+ * variants and the narrow kernel.
  */
 import {tf} from '../../../engine/tf.js'
 import {convGemm, epilogueOf, gemmVariantRoutes, type Backend, type ConvArgs, type GemmEpilogue} from '../programs/gemm.js'
@@ -47,7 +49,7 @@ function narrow(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined {
 
 export const convKernels: TunedKernel[] = ['Conv2D', 'FusedConv2D'].map((kernelName) => ({
   kernelName,
-  // In mixed16 a convolution the rules leave to tfjs takes the product kernel wherever it can read the rows as vec4.
-  wrap: (run) => (args) => conv(args, 'default') ?? insteadOfRoundedTfjs(() => conv(args, 'wide')) ?? run(args),
+  // In mixed16 a convolution the rules leave to tfjs takes the product kernel wherever it can read the rows as vec4, else the narrow kernel.
+  wrap: (run) => (args) => conv(args, 'default') ?? insteadOfRoundedTfjs(() => conv(args, 'wide') ?? narrow(args)) ?? run(args),
   alternatives: () => ({...gemmVariantRoutes(conv), narrow}),
 }))

@@ -27,6 +27,15 @@ export function convGeometryUniforms(info: tf.backend_util.Conv2DInfo): UniformF
 }
 
 /**
+ * The NHWC extents of an input read as if (d − 1) zeros stood between its rows (d = dh) and its
+ * columns (d = dw): the geometry a kernel with an input dilation is given (its uniforms' inH and inW).
+ */
+export function dilatedExtents(shape: readonly number[], [dh, dw]: [number, number]): [number, number, number, number] {
+  const [b, h, w, c] = shape
+  return [b, (h - 1) * dh + 1, (w - 1) * dw + 1, c]
+}
+
+/**
  * WGSL declaring (lo, mid, hi) as the digits of \`value\` with radices (loRadix, midRadix, unbounded):
  * an im2col index split into (ow, oh, batch) or (ci, fw, fh).
  */

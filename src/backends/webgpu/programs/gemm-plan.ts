@@ -116,6 +116,18 @@ function planTiles(shape: GemmShape, split: 'auto' | 'none' | 'always', mostSpli
   return {tileN, splits, kPerSplit, workgroups: [Math.ceil(N / tileN), Math.ceil(M / TILE), batch * splits]}
 }
 
+/**
+ * How `convGemm` runs an NHWC convolution (M = B·OH·OW output pixels, N = Cout, K = KH·KW·Cin;
+ * `gemmPlan`, `variant` likewise), or undefined when it does not: dilated, or Cin not a multiple of 4.
+ * `canSplit`: no bias or activation to apply after the sum.
+ */
+export function convGemmPlan(info: tf.backend_util.Conv2DInfo, canSplit: boolean, variant: GemmVariant = 'default'): GemmPlan | undefined {
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.inChannels % 4 !== 0) return undefined
+  const M = info.batchSize * info.outHeight * info.outWidth
+  const K = info.filterHeight * info.filterWidth * info.inChannels
+  return gemmPlan({M, N: info.outChannels, K, batch: 1}, false, false, canSplit, 32, variant)
+}
+
 /** How `filterGemm` runs a layer's filter gradient (`gemmPlan`, `variant` likewise), or undefined when it does not. */
 export function filterGemmPlan(info: tf.backend_util.Conv2DInfo, variant: GemmVariant = 'default'): GemmPlan | undefined {
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || info.inChannels % 4 !== 0) return undefined

@@ -26,8 +26,8 @@ import {productRounding, type ProductRounding} from '../precision.js'
 import {runKernel, unrolled} from '../runner.js'
 import {webgpuSwitch} from '../switches.js'
 import type {Alternative} from '../tune.js'
-import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from './conv-geometry.js'
-import {filterGemmPlan, gemmPlan, TILE, TK, type GemmPlan, type GemmVariant, type TileN} from './gemm-plan.js'
+import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, dilatedExtents} from './conv-geometry.js'
+import {convGemmPlan, filterGemmPlan, gemmPlan, TILE, TK, type GemmPlan, type GemmVariant, type TileN} from './gemm-plan.js'
 import {sumSplits} from './split-k.js'
 
 /** vec4s across a tile edge, and threads along each side of the 16 × 16 workgroup. */
@@ -91,8 +91,12 @@ ${unrolled(4, (j) => `      ${S}[${offset} + (kq * 4u + ${j}u) * ${e4}u + row / 
  * the same four k (one vec4 of input channels of one filter tap) of every tile, so the pixels are
  * decomposed once and the tap is advanced by 16 channels per tile without divisions; Cin is a
  * multiple of 4, so a vec4 never straddles two taps.
+ * `inputDilation` [dh, dw]: x read as if (d − 1) zeros stood between its rows (columns) — u.inH and
+ * u.inW are then the dilated extents, and a tap landing on a zero loads nothing (a strided
+ * convolution's input gradient: ../kernels/conv-backprop-input.ts). [1, 1]: the plain convolution.
  */
-const CONV_SETUP = `  let kq = li % 4u;
+function convSetup([dh, dw]: [number, number]): string {
+  return `  let kq = li % 4u;
 ${unrolled(
   2,
   (t) => `  let cm${t} = m0 + li / 4u + ${t * 64}u;
@@ -100,11 +104,22 @@ ${unrolled(
   let ih${t} = i32(ch${t}) * u.strideH - u.padT;
   let iw${t} = i32(cw${t}) * u.strideW - u.padL;`,
 )}
-  ${digitsWgsl('var', ['ci', 'fw', 'fh'], 'kBegin + kq * 4u', 'u.inC', 'u.filterW')}`
+  ${digitsWgsl('var', ['ci', 'fw', 'fh'], 'kBegin + kq * 4u', 'u.inC', 'u.filterW')}${
+    dh > 1 || dw > 1
+      ? `
+  let rows = (u.inH - 1u) / ${dh}u + 1u;
+  let cols = (u.inW - 1u) / ${dw}u + 1u;`
+      : ''
+  }`
+}
 
-const CONV_LOAD: TileLoad = {
-  registers: unrolled(2, (t) => `  var Asr${t} : vec4<f32>;`),
-  load: `    {
+function convLoad([dh, dw]: [number, number]): TileLoad {
+  const dilated = dh > 1 || dw > 1
+  const row = `u32(ih)${dh > 1 ? ` / ${dh}u` : ''}`
+  const col = `u32(iw)${dw > 1 ? ` / ${dw}u` : ''}`
+  return {
+    registers: unrolled(2, (t) => `  var Asr${t} : vec4<f32>;`),
+    load: `    {
       let k = kt + kq * 4u;
 ${unrolled(
   2,
@@ -112,21 +127,22 @@ ${unrolled(
         let ih = ih${t} + i32(fh);
         let iw = iw${t} + i32(fw);
         Asr${t} = vec4<f32>(0.0);
-        if (cm${t} < u.M && k < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)) {
-          Asr${t} = roundOperand4(A[(((cb${t} * u.inH + u32(ih)) * u.inW + u32(iw)) * u.inC + ci) / 4u]);
+        if (cm${t} < u.M && k < kEnd && ih >= 0 && ih < i32(u.inH) && iw >= 0 && iw < i32(u.inW)${dilated ? ` && ih % ${dh} == 0 && iw % ${dw} == 0` : ''}) {
+          Asr${t} = roundOperand4(A[(((cb${t} * ${dilated ? 'rows' : 'u.inH'} + ${row}) * ${dilated ? 'cols' : 'u.inW'} + ${col}) * u.inC + ci) / 4u]);
         }
       }`,
 )}
       ${advanceDigitsWgsl(['ci', 'fw', 'fh'], `${TK}u`, 'u.inC', 'u.filterW')}
     }`,
-  store: (offset) =>
-    unrolled(
-      2,
-      (t) => `    {
+    store: (offset) =>
+      unrolled(
+        2,
+        (t) => `    {
       let row = li / 4u + ${t * 64}u;
 ${unrolled(4, (j) => `      As[${offset} + (kq * 4u + ${j}u) * ${T4}u + row / 4u][row % 4u] = Asr${t}[${j}];`)}
     }`,
-    ),
+      ),
+  }
 }
 
 /**
@@ -169,6 +185,8 @@ interface GemmForm {
   transposeB: boolean
   epilogue: GemmEpilogue
   aOperand: AOperand
+  /** 'patches' only: the input's dilation (`convLoad`); [1, 1] where absent. */
+  inputDilation?: [number, number]
 }
 
 /**
@@ -177,7 +195,7 @@ interface GemmForm {
  * registers before it multiplies the current one, writes them to the other buffer after, and waits
  * at one barrier instead of two. Each output is the same sum in the same order in both forms.
  */
-function gemmWgsl({transposeA, transposeB, epilogue, aOperand}: GemmForm, tileN: TileN, pipelined: boolean, rounding: ProductRounding): string {
+function gemmWgsl({transposeA, transposeB, epilogue, aOperand, inputDilation = [1, 1]}: GemmForm, tileN: TileN, pipelined: boolean, rounding: ProductRounding): string {
   const conv = aOperand !== 'matrix'
   const halves = tileN / (TILE / 2)
   const N4 = tileN / 4
@@ -185,7 +203,7 @@ function gemmWgsl({transposeA, transposeB, epilogue, aOperand}: GemmForm, tileN:
   const relu = epilogue === 'relu' || epilogue === 'bias-relu'
   const loadA =
     aOperand === 'patches'
-      ? CONV_LOAD
+      ? convLoad(inputDilation)
       : aOperand === 'patches-t'
         ? FILTER_LOAD
         : transposeA
@@ -267,7 +285,7 @@ fn main(@builtin(workgroup_id) wg : vec3<u32>, @builtin(local_invocation_id) lid
 ${unrolled(8 * halves, (i) => `  var acc${i} = vec4<f32>(0.0);`)}
 ${loadA.registers}
 ${loadB.registers}
-${aOperand === 'patches' ? CONV_SETUP : aOperand === 'patches-t' ? FILTER_SETUP : ''}
+${aOperand === 'patches' ? convSetup(inputDilation) : aOperand === 'patches-t' ? FILTER_SETUP : ''}
 
 ${loop}
 
@@ -326,14 +344,15 @@ function runPlanned(backend: Backend, r: PlannedRun, variant: GemmVariant): tf.T
   const {splits, kPerSplit, tileN} = r.plan
   const pipelined = pipelinedFor(backend, variant, tileN)
   if (pipelined === undefined) return undefined
-  const {transposeA, transposeB, epilogue, aOperand} = r.form
+  const {transposeA, transposeB, epilogue, aOperand, inputDilation} = r.form
+  const dilation = inputDilation && (inputDilation[0] > 1 || inputDilation[1] > 1) ? `-d${inputDilation.join('x')}` : ''
   const name = `${r.name}${tileN === 256 ? 'N256' : ''}${pipelined ? 'Pipelined' : ''}`
   const split = splits > 1
   const rounding = productRounding(split ? 'slices' : 'whole')
   const MN = r.M * r.N
   const [out] = runKernel(backend, {
     name: split ? `${name}Partial` : name,
-    key: `gemm-${aOperand}-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}-${tileN}${pipelined ? '-pipelined' : ''}${rounding.key}`,
+    key: `gemm-${aOperand}${dilation}-${transposeA ? 't' : 'n'}${transposeB ? 't' : 'n'}-${epilogue}-${tileN}${pipelined ? '-pipelined' : ''}${rounding.key}`,
     wgsl: () => gemmWgsl(r.form, tileN, pipelined, rounding),
     workgroups: r.plan.workgroups,
     inputs: r.inputs,
@@ -431,6 +450,8 @@ export interface ConvArgs {
   epilogue: GemmEpilogue
   /** An alternative route (kernel tuning's; `GemmVariant`). */
   variant?: GemmVariant
+  /** x read as if (d − 1) zeros stood between its rows and columns (`convLoad`); [1, 1] where absent. */
+  inputDilation?: [number, number]
 }
 
 /**
@@ -439,10 +460,10 @@ export interface ConvArgs {
  * Cout not a multiple of 4, Cout under 64, fewer than 64 pixels, or under 2²⁴ multiply-adds (the
  * 3-channel first layers and small maps stay with tfjs's Conv2DMMProgram).
  */
-export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilations, dimRoundingMode, epilogue, variant}: ConvArgs): tf.TensorInfo | undefined {
+export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilations, dimRoundingMode, epilogue, variant, inputDilation = [1, 1]}: ConvArgs): tf.TensorInfo | undefined {
   if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return undefined
   const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
+    dilatedExtents(x.shape, inputDilation),
     filter.shape as [number, number, number, number],
     strides,
     dilations ?? 1,
@@ -451,19 +472,18 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
     false,
     'channelsLast',
   )
-  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined
   const M = info.batchSize * info.outHeight * info.outWidth
   const N = info.outChannels
   const K = info.filterHeight * info.filterWidth * info.inChannels
-  if (info.inChannels % 4 !== 0 || !biasFits(bias, N)) return undefined
-  const plan = gemmPlan({M, N, K, batch: 1}, false, false, epilogue === 'none', 32, variant)
+  const plan = biasFits(bias, N) ? convGemmPlan(info, epilogue === 'none', variant) : undefined
   if (!plan) return undefined
   return runPlanned(
     backend,
     {
       plan,
-      form: {transposeA: false, transposeB: false, epilogue, aOperand: 'patches'},
-      name: 'MixtureConv2D',
+      form: {transposeA: false, transposeB: false, epilogue, aOperand: 'patches', inputDilation},
+      // A transposed convolution (a strided one's input gradient) by its own name in profiles.
+      name: inputDilation.some((d) => d > 1) ? 'MixtureConv2DTransposed' : 'MixtureConv2D',
       inputs: bias ? [x, filter, bias] : [x, filter],
       M,
       N,
