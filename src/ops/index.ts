@@ -7,6 +7,7 @@ import {adamOps} from './adam.js'
 import {adamwOps} from './adamw.js'
 import {attentionOps} from './attention.js'
 import {batchNormOps} from './batchnorm.js'
+import {conv2dOp} from './conv2d.js'
 import {crossEntropyOps} from './cross-entropy.js'
 import {dropoutOp} from './dropout.js'
 import {gegluOp} from './geglu.js'
@@ -38,6 +39,7 @@ export const OPS: OpContract[] = [
   ...sgdOps,
   ...crossEntropyOps,
   reluGradOp,
+  conv2dOp,
   tileGradOp,
   ...lossScaleOps,
   ...unscaleOps,

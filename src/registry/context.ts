@@ -12,6 +12,7 @@
  */
 import {tf, tfl} from '../engine/tf.js'
 import type {SymbolicTensor} from '../engine/tf.js'
+import {Conv2D} from '../layers/conv2d.js'
 import {Dropout} from '../layers/dropout.js'
 import {BatchNorm, LayerNorm} from '../layers/norm.js'
 
@@ -147,18 +148,16 @@ export class BuildContext {
     // stride 1 with padding (k-1)/2 is exactly 'same'; other cases pad explicitly (TF's 'same' pads asymmetrically).
     const same = stride === 1 && 2 * padding === kernel - 1
     const input = padding > 0 && !same ? (tfl.layers.zeroPadding2d({padding, name: this.name(`${local}_pad`)}).apply(x) as SymbolicTensor) : x
-    return tfl.layers
-      .conv2d({
-        name: this.name(local),
-        filters,
-        kernelSize: kernel,
-        strides: stride,
-        padding: same ? 'same' : 'valid',
-        useBias: opts.bias ?? true,
-        kernelInitializer: init.kernel as never,
-        biasInitializer: init.bias as never,
-      })
-      .apply(input) as SymbolicTensor
+    return new Conv2D({
+      name: this.name(local),
+      filters,
+      kernelSize: kernel,
+      strides: stride,
+      padding: same ? 'same' : 'valid',
+      useBias: opts.bias ?? true,
+      kernelInitializer: init.kernel as never,
+      biasInitializer: init.bias as never,
+    }).apply(input) as SymbolicTensor
   }
 
   /** `nn.ConvTranspose2d(inChannels, filters, k, stride 1, padding (k-1)/2)`; PyTorch's fan_in is filters·k·k here. */

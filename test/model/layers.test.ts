@@ -3,6 +3,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf, tfl} from '../../src/engine/tf.js'
 import {AttentionCore} from '../../src/layers/attention.js'
+import {Conv2D} from '../../src/layers/conv2d.js'
 import {fourierTable, FourierFeatures, Geglu} from '../../src/layers/perceiver.js'
 import {BuildContext} from '../../src/registry/context.js'
 import {patchTokens} from '../../plugins/vit.js'
@@ -134,3 +135,32 @@ function erf(x: number): number {
   }
   return (2 / Math.sqrt(Math.PI)) * sum
 }
+
+test("the project's Conv2D computes no gradient for an input nothing trains, and tfjs-layers' Conv2D's weight gradients bit for bit", async () => {
+  await tf.setBackend('cpu')
+  const x = tf.tensor4d(rand(2 * 9 * 9 * 3, 5), [2, 9, 9, 3])
+  const args = [{filters: 4, kernelSize: 3, padding: 'same' as const}, {filters: 6, kernelSize: 3, strides: 2, useBias: false}]
+  const ours = args.map((a) => new Conv2D(a))
+  const theirs = args.map((a) => tfl.layers.conv2d(a))
+  for (const [i, layer] of ours.entries()) {
+    tf.dispose([layer.apply(i === 0 ? x : ours[0].apply(x)) as tf.Tensor, theirs[i].apply(i === 0 ? x : theirs[0].apply(x)) as tf.Tensor])
+    theirs[i].setWeights(layer.getWeights())
+  }
+  /** The weight gradients of a loss through both layers, and how many input gradients the step computed. */
+  const step = async (layers: tfl.layers.Layer[]) => {
+    const weights = layers.flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable))
+    let grads: tf.NamedTensorMap = {}
+    const profile = await tf.profile(() => {
+      grads = tf.variableGrads(() => tf.sum(tf.square(layers[1].apply(layers[0].apply(x)) as tf.Tensor)) as tf.Scalar, weights).grads
+    })
+    const values = await Promise.all(weights.map((w) => grads[w.name].data()))
+    tf.dispose(Object.values(grads))
+    return {values, inputGradients: profile.kernels.filter((k) => k.name === 'Conv2DBackpropInput').length}
+  }
+  const [a, b] = [await step(ours), await step(theirs)]
+  assert.equal(b.inputGradients, 2, "tfjs-layers' Conv2D: both layers' input gradients, the image's too")
+  assert.equal(a.inputGradients, 1, "the project's: the second layer's only")
+  a.values.forEach((v, i) => assert.deepEqual(v, b.values[i], `weight ${i}`))
+  assert.equal(ours[0].getClassName(), 'Conv2D', 'export and checkpoints see the class as tfjs-layers names it')
+  tf.dispose(x)
+})

@@ -11,11 +11,6 @@
  * - `readSync` (dataSync/data/bufferSync, moving to another backend) hands out a copy of pooled
  *   memory, so no array that outlives its tensor can ever see the buffer reused.
  *
- * Deferred outputs: `defer` registers a tensor whose values are computed on first read. tfjs's fused
- * ops compute every input gradient eagerly, including the input gradient of a network's first
- * convolution, which nothing reads; deferred, it is never computed. The inputs of a deferred
- * computation are held (counted like a stored view) until it runs or the tensor is disposed.
- *
  * tfjs frees a training step's intermediates all at once when the step's tidy scope ends, so the
  * pool settles at the step's peak memory. It keeps at most half the machine's memory
  * (`MIXTURE_NATIVE_POOL_MB` overrides); buffers released beyond that are left to the GC.
@@ -25,12 +20,6 @@ import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu'
 import type {tf} from '../../engine/tf.js'
 
 type DataId = object
-
-const PENDING = Symbol('pending')
-
-interface PendingEntry {
-  [PENDING]?: {inputs: Float32Array[]; run: () => Float32Array}
-}
 
 function defaultPoolLimit(): number {
   const raw = process.env.MIXTURE_NATIVE_POOL_MB
@@ -82,44 +71,6 @@ export class NativeBackend extends MathBackendCPU {
     this.freeBytes = 0
   }
 
-  /**
-   * A float32 tensor of `shape` whose values `compute` writes into `out` the first time anything reads
-   * them. `inputs` are the arrays `compute` reads; they stay valid until then.
-   */
-  defer(shape: number[], inputs: Float32Array[], compute: (out: Float32Array) => void): tf.TensorInfo {
-    const n = shape.reduce((a, b) => a * b, 1)
-    const dataId = {id: (this as unknown as {nextDataId(): number}).nextDataId()}
-    for (const input of inputs) this.track(input)
-    const entry = {dtype: 'float32', refCount: 1} as {dtype: string; refCount: number; values?: Float32Array} & PendingEntry
-    entry[PENDING] = {
-      inputs,
-      run: () => {
-        const out = this.alloc(n)
-        compute(out)
-        return out
-      },
-    }
-    Object.defineProperty(entry, 'values', {
-      configurable: true,
-      enumerable: true,
-      get: () => {
-        const pending = entry[PENDING]
-        if (!pending) return undefined
-        const values = pending.run()
-        delete entry[PENDING]
-        Object.defineProperty(entry, 'values', {value: values, writable: true, configurable: true, enumerable: true})
-        this.track(values)
-        for (const input of pending.inputs) this.untrack(input)
-        return values
-      },
-      set: (v: Float32Array) => {
-        Object.defineProperty(entry, 'values', {value: v, writable: true, configurable: true, enumerable: true})
-      },
-    })
-    this.data.set(dataId, entry as never)
-    return {dataId, shape, dtype: 'float32'}
-  }
-
   private track(values: unknown): void {
     const buffer = (values as {buffer?: unknown} | null)?.buffer
     if (!(buffer instanceof ArrayBuffer) || !this.pooled.has(buffer)) return
@@ -151,24 +102,16 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override move(dataId: DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
-    if (this.data.has(dataId)) this.untrack(this.data.get(dataId).values)  // (computes a pending entry first)
+    if (this.data.has(dataId)) this.untrack(this.data.get(dataId).values)
     super.move(dataId, values, shape, dtype, refCount)
     this.track(values)
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
     if (!this.data.has(dataId)) return super.disposeData(dataId, force)
-    const entry = this.data.get(dataId) as unknown as PendingEntry & {values?: unknown}
-    const pending = entry[PENDING]
-    // reading `values` of a pending entry would compute it: look at what it holds instead
-    const values = pending ? undefined : entry.values
+    const values = this.data.get(dataId).values
     const released = super.disposeData(dataId, force)
-    if (!this.data.has(dataId)) {
-      if (pending) {
-        delete entry[PENDING]
-        for (const input of pending.inputs) this.untrack(input)
-      } else if (values !== undefined) this.untrack(values)
-    }
+    if (!this.data.has(dataId) && values !== undefined) this.untrack(values)
     return released
   }
 

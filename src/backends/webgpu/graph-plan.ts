@@ -219,9 +219,9 @@ export function planRecording<B extends BufferLike>(commands: Command<B>[], know
  * read, or written (it may read what it writes: accumulating k-splits) — is needed before it.
  *
  * What this removes in practice: gradients autodiff computes but nothing uses — tfjs's fused
- * convolutions and products (and the project's fused ops) return the gradient of every input at
- * once, the input batch's too, where PyTorch computes none for an input that needs none. On a
- * ResNet-18 the first convolution's input gradient alone is a large 7×7 transposed convolution.
+ * products (and the project's fused ops) return the gradient of every input at once, where PyTorch
+ * computes none for an input that needs none. (The project's convolutions compute each input's
+ * gradient only where something needs it, on every backend: ../../ops/conv2d.ts.)
  *
  * A dispatch that declares no written binding, or writes only uniform blocks, is kept. Returns a new
  * plan (commands, generations and dispatch count filtered, `pruned` the dispatches left out; slots

@@ -3,7 +3,6 @@ import {tf} from '../../../engine/tf.js'
 import {ACT, type NativeAddon} from '../addon.js'
 import {channelBias, prelu} from '../epilogue.js'
 import {alloc, out, size, values, type Args, type MathBackendCPU, type NativeKernel, type TensorInfo} from '../kernel.js'
-import {NativeBackend} from '../storage.js'
 
 const {backend_util, util} = tf
 
@@ -57,8 +56,6 @@ function conv2DBackpropInput(a: Args, n: NativeAddon): TensorInfo | undefined {
   if (!util.arraysEqual(info.outShape, dy.shape)) return undefined
   const params = convParams(info)
   if (!params) return undefined
-  // deferred: the input gradient of a network's first convolution is computed by tfjs and never read
-  if (backend instanceof NativeBackend) return backend.defer(attrs.inputShape, [dyv, wv], (dx) => n.conv2dBackpropInput(dyv, wv, dx, params))
   const dx = alloc(backend, size(attrs.inputShape))
   n.conv2dBackpropInput(dyv, wv, dx, params)
   return out(backend, attrs.inputShape, dx)
