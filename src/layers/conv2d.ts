@@ -22,7 +22,12 @@ interface TfjsConv2dFields {
 }
 
 /** tfjs-layers' Conv2D class, as tfjs-layers registered it for serialization (the package exports only its factory). */
-const TfjsConv2D = tf.serialization.SerializationMap.getMap().classNameMap.Conv2D[0] as unknown as new (args: ConvLayerArgs) => tfl.layers.Layer
+function tfjsConv2D(): new (args: ConvLayerArgs) => tfl.layers.Layer {
+  const registered = tf.serialization.SerializationMap.getMap().classNameMap.Conv2D?.[0]
+  if (typeof registered !== 'function') throw new Error("tfjs-layers registered no 'Conv2D' class for serialization: layers/conv2d.ts subclasses it; check the tfjs-layers version")
+  return registered as unknown as new (args: ConvLayerArgs) => tfl.layers.Layer
+}
+const TfjsConv2D = tfjsConv2D()
 
 export class Conv2D extends TfjsConv2D {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>): tf.Tensor | tf.Tensor[] {
