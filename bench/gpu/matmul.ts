@@ -2,8 +2,9 @@
  * Product throughput on the WebGPU backend: the time and TFLOP/s of a square 4096² product, the ViT
  * table's three kinds of product at batch 64 (257 tokens: the feed-forward forward, its input
  * gradient, its weight gradient), the Perceiver's long-k weight gradient, and the 96×96 CNN's 128 →
- * 128 3×3 convolution at batch 16 (forward, input gradient, filter gradient), with whatever kernels
- * the backend has. bench/gpu/run.sh runs it once per form of the project's product kernel
+ * 128 3×3 convolution at batch 16 (forward, input gradient, filter gradient) and ResNet-18's
+ * stride-2 input gradient (the transposed convolution: which of tfjs's program and the project's
+ * 'dilated' route is faster decides the untuned fp32 default), with whatever kernels the backend has. bench/gpu/run.sh runs it once per form of the project's product kernel
  * (src/backends/webgpu/programs/gemm.ts: single-buffered, MIXTURE_WEBGPU_GEMM_PIPELINE=1 the
  * double-buffered form) and with MIXTURE_WEBGPU_MATMUL=0 (tfjs's own programs), and
  * bench/gpu/torch_matmul.py times the same shapes in PyTorch; `report` sets them side by side.
@@ -29,7 +30,15 @@ import {describeBackend, selectBackend} from '../../src/engine/backend.js'
 /** A matrix product A·B (either operand transposed) or an NHWC convolution's kernel, at one size. */
 type Shape =
   | {kind: 'product'; name: string; a: number[]; b: number[]; transposeA: boolean; transposeB: boolean; flops: number}
-  | {kind: 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter'; name: string; x: [number, number, number, number]; filter: [number, number, number, number]; flops: number}
+  | {
+      kind: 'Conv2D' | 'Conv2DBackpropInput' | 'Conv2DBackpropFilter'
+      name: string
+      x: [number, number, number, number]
+      filter: [number, number, number, number]
+      /** 1 with 'same' padding (the CNN's layers), or ResNet-18's 2 with 'valid' padding of an input padded beforehand. */
+      stride: 1 | 2
+      flops: number
+    }
 
 /** One timed shape of a `run` (or of torch_matmul.py). */
 interface Row {
@@ -72,6 +81,9 @@ function shapes(scale = 1): Shape[] {
   const filter: [number, number, number, number] = [3, 3, 128, 128]
   const convFlops = 2 * x[0] * x[1] * x[2] * 128 * 9 * 128
   const conv = `(${x.join('×')}, 3×3 → 128)`
+  // ResNet-18's (CIFAR-10, batch 64) first stride-2 convolution: its 8×8×64 maps padded by 1, 3×3 stride 2 to 128 channels (4×4 out).
+  const strided: [number, number, number, number] = [64, d(8) + 2, d(8) + 2, 64]
+  const stridedOut = Math.floor((strided[1] - 3) / 2) + 1
   return [
     product('square', [d(4096), d(4096)], [d(4096), d(4096)], false, false),
     product('ViT FF forward x·W', [d(TOKENS), d(1024)], [d(1024), d(2048)], false, false),
@@ -79,9 +91,17 @@ function shapes(scale = 1): Shape[] {
     product('ViT FF weight gradient xᵀ·dy', [d(TOKENS), d(1024)], [d(TOKENS), d(2048)], true, false),
     // The Perceiver's cross-attention key/value weight gradient over every pixel of a batch of 16 at 96×96
     product('Perceiver k/v weight gradient xᵀ·dy', [d(PIXELS), 29], [d(PIXELS), 64], true, false),
-    {kind: 'Conv2D', name: `CNN conv forward ${conv}`, x, filter, flops: convFlops},
-    {kind: 'Conv2DBackpropInput', name: `CNN conv input gradient ${conv}`, x, filter, flops: convFlops},
-    {kind: 'Conv2DBackpropFilter', name: `CNN conv filter gradient ${conv}`, x, filter, flops: convFlops},
+    {kind: 'Conv2D', name: `CNN conv forward ${conv}`, x, filter, stride: 1, flops: convFlops},
+    {kind: 'Conv2DBackpropInput', name: `CNN conv input gradient ${conv}`, x, filter, stride: 1, flops: convFlops},
+    {kind: 'Conv2DBackpropFilter', name: `CNN conv filter gradient ${conv}`, x, filter, stride: 1, flops: convFlops},
+    {
+      kind: 'Conv2DBackpropInput',
+      name: `ResNet-18 stride-2 conv input gradient (${strided.join('×')}, 3×3/2 → 128)`,
+      x: strided,
+      filter: [3, 3, 64, 128],
+      stride: 2,
+      flops: 2 * 64 * stridedOut * stridedOut * 128 * 9 * 64,
+    },
   ]
 }
 
@@ -110,14 +130,15 @@ function operation(shape: Shape): {run: () => tf.Tensor; operands: tf.Tensor[]} 
     const b = tf.randomUniform(shape.b, -1, 1, 'float32', 2)
     return {run: () => tf.matMul(a, b, shape.transposeA, shape.transposeB), operands: [a, b]}
   }
-  const [batch, height, width] = shape.x
+  const pad = shape.stride === 1 ? 'same' : 'valid'
+  const {outShape} = tf.backend_util.computeConv2DInfo(shape.x, shape.filter, shape.stride, 1, pad)
   const x = tf.randomUniform(shape.x, -1, 1, 'float32', 3)
   const filter = tf.randomUniform(shape.filter, -1, 1, 'float32', 4)
-  const dy = tf.randomUniform([batch, height, width, shape.filter[3]], -1, 1, 'float32', 5)
-  const attrs = {strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined}
+  const dy = tf.randomUniform(outShape, -1, 1, 'float32', 5)
+  const attrs = {strides: [shape.stride, shape.stride], pad, dataFormat: 'NHWC', dilations: [1, 1], dimRoundingMode: undefined}
   const run = (): tf.Tensor =>
     shape.kind === 'Conv2D'
-      ? tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, 1, 'same')
+      ? tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, shape.stride, pad)
       : shape.kind === 'Conv2DBackpropInput'
         ? (tf.engine().runKernel('Conv2DBackpropInput', {dy, filter}, {...attrs, inputShape: shape.x} as unknown as tf.NamedAttrMap) as tf.Tensor)
         : (tf.engine().runKernel('Conv2DBackpropFilter', {x, dy}, {...attrs, filterShape: shape.filter} as unknown as tf.NamedAttrMap) as tf.Tensor)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The shapes of bench/gpu/matmul.ts timed in PyTorch on the same card: products with torch.matmul,
-the convolution's three kernels with conv2d, torch.nn.grad.conv2d_input and conv2d_weight (NCHW,
-padding 1), fp32 with TF32 off unless --tf32; median of --repeat calls after 3, each closed by
+the convolutions' kernels with conv2d, torch.nn.grad.conv2d_input and conv2d_weight (NCHW;
+stride 1 padded by 1, stride 2 unpadded on an input padded beforehand), fp32 with TF32 off unless --tf32; median of --repeat calls after 3, each closed by
 torch.cuda.synchronize(). Writes a result file of matmul.ts's format, for `matmul.js report`.
 
     node dist/bench/gpu/matmul.js shapes > shapes.json
@@ -29,12 +29,15 @@ def operation(shape: dict, device: str):
         return lambda: (a.t() if ta else a) @ (b.t() if tb else b)
     n, h, w, cin = shape['x']
     kh, kw, _, cout = shape['filter']
-    x, weight, dy = rand(n, cin, h, w), rand(cout, cin, kh, kw), rand(n, cout, h, w)
-    pad = (kh // 2, kw // 2)
+    # stride 1: padded to the same size (tfjs 'same'); stride 2: an input padded beforehand, no padding (tfjs 'valid')
+    stride = shape.get('stride', 1)
+    pad = (kh // 2, kw // 2) if stride == 1 else (0, 0)
+    oh, ow = (h + 2 * pad[0] - kh) // stride + 1, (w + 2 * pad[1] - kw) // stride + 1
+    x, weight, dy = rand(n, cin, h, w), rand(cout, cin, kh, kw), rand(n, cout, oh, ow)
     return {
-        'Conv2D': lambda: F.conv2d(x, weight, padding=pad),
-        'Conv2DBackpropInput': lambda: torch.nn.grad.conv2d_input(x.shape, weight, dy, padding=pad),
-        'Conv2DBackpropFilter': lambda: torch.nn.grad.conv2d_weight(x, weight.shape, dy, padding=pad),
+        'Conv2D': lambda: F.conv2d(x, weight, stride=stride, padding=pad),
+        'Conv2DBackpropInput': lambda: torch.nn.grad.conv2d_input(x.shape, weight, dy, stride=stride, padding=pad),
+        'Conv2DBackpropFilter': lambda: torch.nn.grad.conv2d_weight(x, weight.shape, dy, stride=stride, padding=pad),
     }[shape['kind']]
 
 
