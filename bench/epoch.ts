@@ -27,6 +27,7 @@ import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
+import {numberOption} from './options.js'
 import {ROWS} from './gpu/bench.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -76,31 +77,24 @@ function parseArguments(argv: string[]): Args {
       md: {type: 'string'},
     },
   })
-  /** A whole number of at least 0 from option `key` (undefined where it is not given and has no default). */
-  const count = <K extends 'train' | 'test' | 'train96' | 'test96' | 'epochs' | 'steps' | 'batch' | 'rounds' | 'step-repeat' | 'step-warmup'>(key: K): number | undefined => {
-    const raw = values[key]
-    if (raw === undefined) return undefined
-    const v = Number(raw)
-    if (!(Number.isInteger(v) && v >= 0)) throw new Error(`--${key} needs a whole number, not ${raw}`)
-    return v
-  }
+  const count = (key: 'train96' | 'test96' | 'steps' | 'batch'): number | undefined => numberOption(values[key], key, {whole: true})
   const list = (raw: string): string[] => raw.split(',').filter(Boolean)
   return {
     rows: list(values.rows),
     backend: values.backend,
     workers: list(values.workers),
-    train: count('train')!,
-    test: count('test')!,
+    train: numberOption(values.train, 'train', {whole: true}),
+    test: numberOption(values.test, 'test', {whole: true}),
     train96: count('train96'),
     test96: count('test96'),
-    epochs: count('epochs')!,
+    epochs: numberOption(values.epochs, 'epochs', {whole: true}),
     steps: count('steps'),
     batch: count('batch'),
     sets: values.set,
-    rounds: count('rounds')!,
-    stepRepeat: count('step-repeat')!,
-    stepWarmup: count('step-warmup')!,
-    budget: Number(values.budget),
+    rounds: numberOption(values.rounds, 'rounds', {whole: true}),
+    stepRepeat: numberOption(values['step-repeat'], 'step-repeat', {whole: true}),
+    stepWarmup: numberOption(values['step-warmup'], 'step-warmup', {whole: true}),
+    budget: numberOption(values.budget, 'budget'),
     torch: values.torch,
     out: values.out,
     md: values.md,

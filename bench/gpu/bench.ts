@@ -18,6 +18,7 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {parseArgs} from 'node:util'
+import {numberOption} from '../options.js'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
@@ -137,20 +138,15 @@ function parseArguments(argv: string[]): Args {
       precision: {type: 'string', default: 'fp32'},
     },
   })
-  const number = (key: 'repeat' | 'warmup' | 'budget' | 'batch'): number => {
-    const value = Number(values[key])
-    if (!Number.isFinite(value) || value < 0) throw new Error(`--${key} must be a number of at least 0, not ${values[key]}`)
-    return value
-  }
   if (!(PRECISIONS as readonly string[]).includes(values.precision)) throw new Error(`--precision must be one of ${PRECISIONS.join(', ')}, not ${values.precision}`)
   return {
     command: positionals[0] ?? 'run',
     rows: values.rows ? values.rows.split(',').filter(Boolean) : ROWS.map((r) => r[0]),
-    repeat: number('repeat'),
-    warmup: number('warmup'),
-    budget: number('budget'),
+    repeat: numberOption(values.repeat, 'repeat', {whole: true}),
+    warmup: numberOption(values.warmup, 'warmup', {whole: true}),
+    budget: numberOption(values.budget, 'budget'),
     backend: values.backend,
-    batch: number('batch'),
+    batch: numberOption(values.batch, 'batch', {whole: true}),
     sets: values.set,
     out: values.out,
     webgpu: values.webgpu,

@@ -23,6 +23,7 @@
  */
 import {writeFileSync, readFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
+import {numberOption} from '../options.js'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {describeBackend, selectBackend} from '../../src/engine/backend.js'
@@ -224,15 +225,14 @@ async function main(): Promise<void> {
     options: {repeat: {type: 'string', default: '20'}, scale: {type: 'string', default: '1'}, label: {type: 'string'}, out: {type: 'string'}, md: {type: 'string'}, routes: {type: 'boolean', default: false}},
   })
   const [command = 'run', ...files] = positionals
-  const scale = Number(values.scale)
-  if (!(scale >= 1)) throw new Error(`--scale must be a number of at least 1, not ${values.scale}`)
+  const scale = numberOption(values.scale, 'scale', {min: 1})
   if (command === 'shapes') console.log(JSON.stringify(shapes(scale), null, 2))
   else if (command === 'report') {
     if (files.length === 0) throw new Error('report needs the result files to set side by side')
     const table = report(files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Result))
     if (values.md) writeFileSync(values.md, table)
     console.log(table)
-  } else if (command === 'run') await runShapes({repeat: Number(values.repeat), scale, label: values.label, out: values.out, routes: values.routes})
+  } else if (command === 'run') await runShapes({repeat: numberOption(values.repeat, 'repeat', {min: 1, whole: true}), scale, label: values.label, out: values.out, routes: values.routes})
   else throw new Error(`unknown command ${command}: run, shapes or report`)
 }
 

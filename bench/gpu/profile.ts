@@ -14,6 +14,7 @@
  */
 import {writeFileSync} from 'node:fs'
 import {parseArgs} from 'node:util'
+import {numberOption} from '../options.js'
 import {tf} from '../../src/engine/tf.js'
 import '../../src/backends/cpu/index.js'
 import {requestedBackend, selectBackend, describeBackend} from '../../src/engine/backend.js'
@@ -157,9 +158,9 @@ async function main(): Promise<void> {
     },
   })
   const rows = values.rows.split(',').filter(Boolean)
-  const repeat = Number(values.repeat)
-  const budget = Number(values.budget)
-  const batch = Number(values.batch)
+  const repeat = numberOption(values.repeat, 'repeat', {min: 1, whole: true})
+  const budget = numberOption(values.budget, 'budget')
+  const batch = numberOption(values.batch, 'batch', {whole: true})
   const outFile = values.out
   const mdFile = values.md
   const log = (s: string): void => void process.stderr.write(`${s}\n`)
