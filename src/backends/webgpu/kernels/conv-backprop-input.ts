@@ -11,7 +11,7 @@
  *   four scalar loads and the gradient with float division per element. MIXTURE_WEBGPU_CONV_INPUT_FORWARD=0
  *   turns this route off.
  * - strided (stride s): the same forward convolution of dy read as if (s − 1) zeros stood between its
- *   rows and columns (skipped, never stored; `forwardForm`), on the product kernel (../programs/gemm.ts
+ *   rows and columns (skipped, never stored; `forwardCall`), on the product kernel (../programs/gemm.ts
  *   `convGemm` with an input dilation) or, for dx with a narrow side (the image's gradient through a
  *   first layer), the narrow kernel (../programs/narrow-conv.ts). In fp32 these are kernel tuning's
  *   routes 'dilated' and 'dilated-narrow' (timed, never taken untimed); in mixed16 the default, as they
@@ -26,7 +26,7 @@
  *   MIXTURE_WEBGPU_CONV_INPUT_MM pixels (default 0: all; -1: never) and the naive one below.
  */
 import {tf} from '../../../engine/tf.js'
-import {dilatedExtents} from '../programs/conv-geometry.js'
+import {dilatedExtents, isDilated} from '../programs/conv-geometry.js'
 import {convGemm} from '../programs/gemm.js'
 import {convGemmPlan} from '../programs/gemm-plan.js'
 import {narrowConv, narrowGroup} from '../programs/narrow-conv.js'
@@ -90,12 +90,18 @@ export function flipFilter(backend: Backend, filter: tf.TensorInfo): tf.TensorIn
   })[0]
 }
 
-/** How dx runs as a forward convolution of dy (`forwardForm`). */
-interface ForwardForm {
+/** A call's input gradient as a forward convolution of dy (`forwardCall`). */
+interface ForwardCall {
+  backend: Backend
+  dy: tf.TensorInfo
+  filter: tf.TensorInfo
+  attrs: BackpropInputAttrs
   /** The forward convolution's explicit padding (NHWC, batch and channels unpadded). */
   pad: [[number, number], [number, number], [number, number], [number, number]]
-  /** dy's dilation: the original convolution's strides. */
+  /** dy's dilation: the original convolution's strides ([1, 1]: a stride-1 convolution's gradient). */
   inputDilation: [number, number]
+  /** The forward convolution's geometry: dy (dilated) ⊛ the flipped filter (kh, kw, cout, cin). */
+  info: tf.backend_util.Conv2DInfo
 }
 
 /**
@@ -104,64 +110,67 @@ interface ForwardForm {
  * above and so much below that the output is dx's height (likewise across). Undefined where that
  * padding would be negative, or the convolution is dilated or not NHWC float32.
  */
-function forwardForm(dy: tf.TensorInfo, filter: tf.TensorInfo, a: BackpropInputAttrs): ForwardForm | undefined {
+function forwardCall(args: Parameters<tf.KernelFunc>[0]): ForwardCall | undefined {
+  const {dy, filter} = args.inputs as {dy: tf.TensorInfo; filter: tf.TensorInfo}
+  const a = args.attrs as unknown as BackpropInputAttrs
   if (a.dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || filter.shape.length !== 4) return undefined
   const info = tf.backend_util.computeConv2DInfo(a.inputShape as [number, number, number, number], filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast')
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined
   const [, height, width] = a.inputShape
-  const [kh, kw] = filter.shape
-  const [, dh, dw] = dilatedExtents(dy.shape, [info.strideHeight, info.strideWidth])
+  const [kh, kw, cin, cout] = filter.shape
+  const inputDilation: [number, number] = [info.strideHeight, info.strideWidth]
+  const dilated = dilatedExtents(dy.shape, inputDilation)
   const top = kh - 1 - info.padInfo.top
   const left = kw - 1 - info.padInfo.left
-  const pads: [number, number, number, number] = [top, height + kh - 1 - dh - top, left, width + kw - 1 - dw - left]
+  const pads: [number, number, number, number] = [top, height + kh - 1 - dilated[1] - top, left, width + kw - 1 - dilated[2] - left]
   if (pads.some((p) => p < 0)) return undefined
+  const pad: ForwardCall['pad'] = [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]]
   return {
-    pad: [[0, 0], [pads[0], pads[1]], [pads[2], pads[3]], [0, 0]],
-    inputDilation: [info.strideHeight, info.strideWidth],
+    backend: args.backend as unknown as Backend,
+    dy,
+    filter,
+    attrs: a,
+    pad,
+    inputDilation,
+    info: tf.backend_util.computeConv2DInfo(dilated, [kh, kw, cout, cin], 1, 1, pad, undefined, false, 'channelsLast'),
   }
 }
 
-/** dx of a stride-1 convolution through the Conv2D kernel (or a matrix product for 1×1), when the shapes allow it; else undefined. */
-function viaForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, a: BackpropInputAttrs): tf.TensorInfo | undefined {
-  const form = forwardForm(dy, filter, a)
-  if (!form || form.inputDilation.some((d) => d !== 1)) return undefined
+/** dx of a stride-1 convolution through the Conv2D kernel (or a matrix product for 1×1). */
+function viaForward({backend, dy, filter, attrs, pad}: ForwardCall): tf.TensorInfo {
   const reshape = webgpuKernelFunc('Reshape')
   const [kh, kw, cin, cout] = filter.shape
-  const [batch, height, width] = a.inputShape
+  const [batch, height, width] = attrs.inputShape
   if (kh === 1 && kw === 1) {
     // dx (B·H·W, cin) = dy (B·H·W, cout) · W (cin, cout)ᵀ
     const a3 = reshape({inputs: {x: dy}, backend, attrs: {shape: [1, batch * height * width, cout]}}) as tf.TensorInfo
     const b3 = reshape({inputs: {x: filter}, backend, attrs: {shape: [1, cin, cout]}}) as tf.TensorInfo
     const product = webgpuKernelFunc('BatchMatMul')({inputs: {a: a3, b: b3}, backend, attrs: {transposeA: false, transposeB: true}}) as tf.TensorInfo
-    const dx = reshape({inputs: {x: product}, backend, attrs: {shape: a.inputShape}}) as tf.TensorInfo
+    const dx = reshape({inputs: {x: product}, backend, attrs: {shape: attrs.inputShape}}) as tf.TensorInfo
     for (const t of [a3, b3, product]) backend.disposeData(t.dataId)
     return dx
   }
   const flipped = flipFilter(backend, filter)
-  const dx = webgpuKernelFunc('Conv2D')({inputs: {x: dy, filter: flipped}, backend, attrs: {strides: [1, 1], pad: form.pad, dataFormat: 'NHWC', dilations: [1, 1]}}) as tf.TensorInfo
+  const dx = webgpuKernelFunc('Conv2D')({inputs: {x: dy, filter: flipped}, backend, attrs: {strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [1, 1]}}) as tf.TensorInfo
   backend.disposeData(flipped.dataId)
   return dx
 }
 
 /**
  * Which kernel runs a strided convolution's input gradient as the forward convolution of the dilated
- * dy (`forwardForm`): the product kernel ('gemm': its default plan, else its 'wide' one) or the narrow
+ * dy (`forwardCall`): the product kernel ('gemm': its default plan, else its 'wide' one) or the narrow
  * kernel (dx with a narrow side: the image's gradient through a first layer).
  */
 type DilatedKernel = 'gemm' | 'narrow'
 
-/** dx of a strided convolution on `kernel`, or undefined where the stride is 1 or the kernel does not take it. */
-function viaDilatedForward(backend: Backend, dy: tf.TensorInfo, filter: tf.TensorInfo, a: BackpropInputAttrs, kernel: DilatedKernel): tf.TensorInfo | undefined {
-  const form = forwardForm(dy, filter, a)
-  if (!form || form.inputDilation.every((d) => d === 1)) return undefined
-  const [kh, kw, cin, cout] = filter.shape
-  const info = tf.backend_util.computeConv2DInfo(dilatedExtents(dy.shape, form.inputDilation), [kh, kw, cout, cin], 1, 1, form.pad, undefined, false, 'channelsLast')
+/** dx of a strided convolution on `kernel`, or undefined where the kernel does not take it. */
+function viaDilatedForward({backend, dy, filter, pad, inputDilation, info}: ForwardCall, kernel: DilatedKernel): tf.TensorInfo | undefined {
   if (kernel === 'narrow' ? narrowGroup(info) === undefined : !(convGemmPlan(info, true) ?? convGemmPlan(info, true, 'wide'))) return undefined
   const flipped = flipFilter(backend, filter)
-  const conv = {x: dy, filter: flipped, strides: 1, pad: form.pad, epilogue: 'none', inputDilation: form.inputDilation} as const
+  const conv = {x: dy, filter: flipped, strides: 1, pad, epilogue: 'none', inputDilation} as const
   const dx =
     kernel === 'narrow'
-      ? narrowConv(backend, {x: dy, filter: flipped, relu: false, info, inputDilation: form.inputDilation})
+      ? narrowConv(backend, {x: dy, filter: flipped, relu: false, info, inputDilation})
       : (convGemm(backend, conv) ?? convGemm(backend, {...conv, variant: 'wide'}))
   backend.disposeData(flipped.dataId)
   return dx
@@ -172,18 +181,20 @@ export function convBackpropInputKernel(): TunedKernel | undefined {
   const threshold = webgpuSwitch('convInputMatMul')
   const forward = webgpuSwitch('convInputForward')
   if (threshold < 0 && !forward) return undefined
-  const dilated = (kernel: DilatedKernel) => (args: Parameters<tf.KernelFunc>[0]) => {
-    const {dy, filter} = args.inputs as {dy: tf.TensorInfo; filter: tf.TensorInfo}
-    return viaDilatedForward(args.backend as unknown as Backend, dy, filter, args.attrs as unknown as BackpropInputAttrs, kernel)
-  }
-  const [gemm, narrow] = [dilated('gemm'), dilated('narrow')]
+  /** A tuning route: a strided call on `kernel`. */
+  const dilated =
+    (kernel: DilatedKernel): Alternative =>
+    (args) => {
+      const call = forwardCall(args)
+      return call && isDilated(call.inputDilation) ? viaDilatedForward(call, kernel) : undefined
+    }
   return {
     kernelName: 'Conv2DBackpropInput',
     wrap: (run) => (args) => {
       const a = args.attrs as unknown as BackpropInputAttrs
-      if (forward) {
-        const {dy, filter} = args.inputs as {dy: tf.TensorInfo; filter: tf.TensorInfo}
-        const dx = viaForward(args.backend as unknown as Backend, dy, filter, a) ?? insteadOfRoundedTfjs(() => gemm(args) ?? narrow(args))
+      const call = forward ? forwardCall(args) : undefined
+      if (call) {
+        const dx = isDilated(call.inputDilation) ? insteadOfRoundedTfjs(() => viaDilatedForward(call, 'gemm') ?? viaDilatedForward(call, 'narrow')) : viaForward(call)
         if (dx) return dx
       }
       if (threshold < 0) return run(args)
@@ -198,6 +209,6 @@ export function convBackpropInputKernel(): TunedKernel | undefined {
       }
     },
     // Strided input gradients only (a stride-1 one is a Conv2D call, timed as such).
-    alternatives: (): Record<string, Alternative> => (forward ? {dilated: gemm, 'dilated-narrow': narrow} : {}),
+    alternatives: (): Record<string, Alternative> => (forward ? {dilated: dilated('gemm'), 'dilated-narrow': dilated('narrow')} : {}),
   }
 }

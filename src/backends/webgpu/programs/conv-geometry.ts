@@ -35,6 +35,11 @@ export function dilatedExtents(shape: readonly number[], [dh, dw]: [number, numb
   return [b, (h - 1) * dh + 1, (w - 1) * dw + 1, c]
 }
 
+/** Whether an input dilation [dh, dw] puts zeros between rows or columns (else the plain input). */
+export function isDilated([dh, dw]: readonly number[]): boolean {
+  return dh > 1 || dw > 1
+}
+
 /**
  * WGSL declaring (lo, mid, hi) as the digits of \`value\` with radices (loRadix, midRadix, unbounded):
  * an im2col index split into (ow, oh, batch) or (ci, fw, fh).

@@ -26,7 +26,7 @@ import {productRounding, type ProductRounding} from '../precision.js'
 import {runKernel, unrolled} from '../runner.js'
 import {webgpuSwitch} from '../switches.js'
 import type {Alternative} from '../tune.js'
-import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, dilatedExtents} from './conv-geometry.js'
+import {advanceDigitsWgsl, CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, dilatedExtents, isDilated} from './conv-geometry.js'
 import {convGemmPlan, filterGemmPlan, gemmPlan, TILE, TK, type GemmPlan, type GemmVariant, type TileN} from './gemm-plan.js'
 import {sumSplits} from './split-k.js'
 
@@ -95,7 +95,8 @@ ${unrolled(4, (j) => `      ${S}[${offset} + (kq * 4u + ${j}u) * ${e4}u + row / 
  * u.inW are then the dilated extents, and a tap landing on a zero loads nothing (a strided
  * convolution's input gradient: ../kernels/conv-backprop-input.ts). [1, 1]: the plain convolution.
  */
-function convSetup([dh, dw]: [number, number]): string {
+function convSetup(inputDilation: [number, number]): string {
+  const [dh, dw] = inputDilation
   return `  let kq = li % 4u;
 ${unrolled(
   2,
@@ -105,7 +106,7 @@ ${unrolled(
   let iw${t} = i32(cw${t}) * u.strideW - u.padL;`,
 )}
   ${digitsWgsl('var', ['ci', 'fw', 'fh'], 'kBegin + kq * 4u', 'u.inC', 'u.filterW')}${
-    dh > 1 || dw > 1
+    isDilated(inputDilation)
       ? `
   let rows = (u.inH - 1u) / ${dh}u + 1u;
   let cols = (u.inW - 1u) / ${dw}u + 1u;`
@@ -113,8 +114,9 @@ ${unrolled(
   }`
 }
 
-function convLoad([dh, dw]: [number, number]): TileLoad {
-  const dilated = dh > 1 || dw > 1
+function convLoad(inputDilation: [number, number]): TileLoad {
+  const [dh, dw] = inputDilation
+  const dilated = isDilated(inputDilation)
   const row = `u32(ih)${dh > 1 ? ` / ${dh}u` : ''}`
   const col = `u32(iw)${dw > 1 ? ` / ${dw}u` : ''}`
   return {
@@ -345,7 +347,7 @@ function runPlanned(backend: Backend, r: PlannedRun, variant: GemmVariant): tf.T
   const pipelined = pipelinedFor(backend, variant, tileN)
   if (pipelined === undefined) return undefined
   const {transposeA, transposeB, epilogue, aOperand, inputDilation} = r.form
-  const dilation = inputDilation && (inputDilation[0] > 1 || inputDilation[1] > 1) ? `-d${inputDilation.join('x')}` : ''
+  const dilation = inputDilation && isDilated(inputDilation) ? `-d${inputDilation.join('x')}` : ''
   const name = `${r.name}${tileN === 256 ? 'N256' : ''}${pipelined ? 'Pipelined' : ''}`
   const split = splits > 1
   const rounding = productRounding(split ? 'slices' : 'whole')
@@ -483,7 +485,7 @@ export function convGemm(backend: Backend, {x, filter, bias, strides, pad, dilat
       plan,
       form: {transposeA: false, transposeB: false, epilogue, aOperand: 'patches', inputDilation},
       // A transposed convolution (a strided one's input gradient) by its own name in profiles.
-      name: inputDilation.some((d) => d > 1) ? 'MixtureConv2DTransposed' : 'MixtureConv2D',
+      name: isDilated(inputDilation) ? 'MixtureConv2DTransposed' : 'MixtureConv2D',
       inputs: bias ? [x, filter, bias] : [x, filter],
       M,
       N,

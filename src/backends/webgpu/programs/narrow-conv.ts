@@ -21,7 +21,7 @@
 import {tf} from '../../../engine/tf.js'
 import {productRounding, type ProductRounding} from '../precision.js'
 import {runKernel, type WebgpuBackendInternals} from '../runner.js'
-import {CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl} from './conv-geometry.js'
+import {CONV_GEOMETRY_WGSL, convGeometryUniforms, digitsWgsl, isDilated} from './conv-geometry.js'
 
 /** Most output channels a thread holds (and conv-backprop-filter.ts's narrow filter gradient computes). */
 export const NARROW_MAX = 8
@@ -42,9 +42,10 @@ interface NarrowForm {
   inputDilation: [number, number]
 }
 
-function narrowConvWgsl({group: G, width, bias, relu, inputDilation: [dh, dw]}: NarrowForm, rounding: ProductRounding): string {
+function narrowConvWgsl({group: G, width, bias, relu, inputDilation}: NarrowForm, rounding: ProductRounding): string {
+  const [dh, dw] = inputDilation
   const each = (f: (n: number) => string): string => Array.from({length: G}, (_, n) => f(n)).join('\n')
-  const dilated = dh > 1 || dw > 1
+  const dilated = isDilated(inputDilation)
   const value = width === 4 ? 'vec4<f32>' : 'f32'
   return /* wgsl */ `
 struct Params {
@@ -141,7 +142,7 @@ export function narrowConv(backend: Backend, {x, filter, bias, relu, info, input
   const form: NarrowForm = {group, width: C % 4 === 0 ? 4 : 1, bias: Boolean(bias), relu, inputDilation}
   const rounding = productRounding()
   const [y] = runKernel(backend, {
-    name: inputDilation.some((d) => d > 1) ? 'MixtureConv2DNarrowTransposed' : 'MixtureConv2DNarrow',
+    name: isDilated(inputDilation) ? 'MixtureConv2DNarrowTransposed' : 'MixtureConv2DNarrow',
     key: `conv-narrow-${group}-${form.width}-${inputDilation.join('x')}-${bias ? 'b' : ''}${relu ? 'r' : ''}${rounding.key}`,
     wgsl: () => narrowConvWgsl(form, rounding),
     workgroups: [pixelGroups, N / group],
