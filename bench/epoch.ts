@@ -77,7 +77,6 @@ function parseArguments(argv: string[]): Args {
       md: {type: 'string'},
     },
   })
-  const count = (key: 'train96' | 'test96' | 'steps' | 'batch'): number | undefined => numberOption(values[key], key, {whole: true})
   const list = (raw: string): string[] => raw.split(',').filter(Boolean)
   return {
     rows: list(values.rows),
@@ -85,11 +84,11 @@ function parseArguments(argv: string[]): Args {
     workers: list(values.workers),
     train: numberOption(values.train, 'train', {whole: true}),
     test: numberOption(values.test, 'test', {whole: true}),
-    train96: count('train96'),
-    test96: count('test96'),
+    train96: numberOption(values.train96, 'train96', {whole: true}),
+    test96: numberOption(values.test96, 'test96', {whole: true}),
     epochs: numberOption(values.epochs, 'epochs', {whole: true}),
-    steps: count('steps'),
-    batch: count('batch'),
+    steps: numberOption(values.steps, 'steps', {whole: true}),
+    batch: numberOption(values.batch, 'batch', {whole: true}),
     sets: values.set,
     rounds: numberOption(values.rounds, 'rounds', {whole: true}),
     stepRepeat: numberOption(values['step-repeat'], 'step-repeat', {whole: true}),

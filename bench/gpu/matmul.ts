@@ -69,6 +69,20 @@ interface Result {
 const TOKENS = 64 * 257
 const PIXELS = 16 * 96 * 96
 
+/** A convolution's padding at `stride`: 'same' at stride 1, 'valid' (an input padded beforehand) at 2. */
+const padFor = (stride: 1 | 2): 'same' | 'valid' => (stride === 1 ? 'same' : 'valid')
+
+/** An NHWC convolution's geometry at `stride` (`padFor`). */
+function convInfo(x: [number, number, number, number], filter: [number, number, number, number], stride: 1 | 2): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(x, filter, stride, 1, padFor(stride))
+}
+
+/** Floating-point operations of the convolution (and of each of its gradients): 2 per multiply-add. */
+function convFlops(x: [number, number, number, number], filter: [number, number, number, number], stride: 1 | 2): number {
+  const {outShape} = convInfo(x, filter, stride)
+  return 2 * tf.util.sizeFromShape(outShape) * filter[0] * filter[1] * filter[2]
+}
+
 /** The shapes, every extent but the channels divided by `scale` (rounded up). */
 function shapes(scale = 1): Shape[] {
   const d = (n: number): number => Math.ceil(n / scale)
@@ -80,11 +94,10 @@ function shapes(scale = 1): Shape[] {
   }
   const x: [number, number, number, number] = [16, d(96), d(96), 128]
   const filter: [number, number, number, number] = [3, 3, 128, 128]
-  const convFlops = 2 * x[0] * x[1] * x[2] * 128 * 9 * 128
   const conv = `(${x.join('×')}, 3×3 → 128)`
   // ResNet-18's (CIFAR-10, batch 64) first stride-2 convolution: its 8×8×64 maps padded by 1, 3×3 stride 2 to 128 channels (4×4 out).
   const strided: [number, number, number, number] = [64, d(8) + 2, d(8) + 2, 64]
-  const stridedOut = Math.floor((strided[1] - 3) / 2) + 1
+  const stridedFilter: [number, number, number, number] = [3, 3, 64, 128]
   return [
     product('square', [d(4096), d(4096)], [d(4096), d(4096)], false, false),
     product('ViT FF forward x·W', [d(TOKENS), d(1024)], [d(1024), d(2048)], false, false),
@@ -92,16 +105,16 @@ function shapes(scale = 1): Shape[] {
     product('ViT FF weight gradient xᵀ·dy', [d(TOKENS), d(1024)], [d(TOKENS), d(2048)], true, false),
     // The Perceiver's cross-attention key/value weight gradient over every pixel of a batch of 16 at 96×96
     product('Perceiver k/v weight gradient xᵀ·dy', [d(PIXELS), 29], [d(PIXELS), 64], true, false),
-    {kind: 'Conv2D', name: `CNN conv forward ${conv}`, x, filter, stride: 1, flops: convFlops},
-    {kind: 'Conv2DBackpropInput', name: `CNN conv input gradient ${conv}`, x, filter, stride: 1, flops: convFlops},
-    {kind: 'Conv2DBackpropFilter', name: `CNN conv filter gradient ${conv}`, x, filter, stride: 1, flops: convFlops},
+    {kind: 'Conv2D', name: `CNN conv forward ${conv}`, x, filter, stride: 1, flops: convFlops(x, filter, 1)},
+    {kind: 'Conv2DBackpropInput', name: `CNN conv input gradient ${conv}`, x, filter, stride: 1, flops: convFlops(x, filter, 1)},
+    {kind: 'Conv2DBackpropFilter', name: `CNN conv filter gradient ${conv}`, x, filter, stride: 1, flops: convFlops(x, filter, 1)},
     {
       kind: 'Conv2DBackpropInput',
       name: `ResNet-18 stride-2 conv input gradient (${strided.join('×')}, 3×3/2 → 128)`,
       x: strided,
-      filter: [3, 3, 64, 128],
+      filter: stridedFilter,
       stride: 2,
-      flops: 2 * 64 * stridedOut * stridedOut * 128 * 9 * 64,
+      flops: convFlops(strided, stridedFilter, 2),
     },
   ]
 }
@@ -131,8 +144,8 @@ function operation(shape: Shape): {run: () => tf.Tensor; operands: tf.Tensor[]} 
     const b = tf.randomUniform(shape.b, -1, 1, 'float32', 2)
     return {run: () => tf.matMul(a, b, shape.transposeA, shape.transposeB), operands: [a, b]}
   }
-  const pad = shape.stride === 1 ? 'same' : 'valid'
-  const {outShape} = tf.backend_util.computeConv2DInfo(shape.x, shape.filter, shape.stride, 1, pad)
+  const pad = padFor(shape.stride)
+  const {outShape} = convInfo(shape.x, shape.filter, shape.stride)
   const x = tf.randomUniform(shape.x, -1, 1, 'float32', 3)
   const filter = tf.randomUniform(shape.filter, -1, 1, 'float32', 4)
   const dy = tf.randomUniform(outShape, -1, 1, 'float32', 5)
