@@ -16,6 +16,7 @@ export {
   registerModel,
   registerDataset,
   registerTransform,
+  registerSchedule,
   lookup,
   names,
   type ComponentDef,
@@ -33,6 +34,10 @@ export {
   type TransformDef,
   type ImageTransform,
   type RandomSource,
+  type ScheduleDef,
+  type ScheduleRun,
+  type StepRates,
+  type ScheduleProblem,
   type JsonSchema,
   type Flow,
 } from './registry/registry.js'
@@ -48,4 +53,5 @@ export {FourierFeatures, Geglu, Gelu, gelu, fourierTable} from './layers/perceiv
 export {Dropout} from './layers/dropout.js'
 export {BatchNorm, LayerNorm} from './layers/norm.js'
 export {DataError} from './data/errors.js'
+export {ScheduleError} from './schedules/schedule.js'
 export {readImage, decodeImage, type DecodedImage} from './data/images.js'

@@ -1,9 +1,9 @@
 /**
  * Registers everything that ships with the project: block combinators, the mixture model, the
- * architecture plugins, datasets and transforms. The registry itself knows none of them; the CLI
- * imports this module once at start-up (base-command.ts), and so does any program that drives the
- * modules directly and wants the built-ins (the tests do, through test/helpers.ts). Each entry is
- * one file; adding one is one line here.
+ * architecture plugins, datasets, transforms and learning-rate schedules. The registry itself knows
+ * none of them; the CLI imports this module once at start-up (base-command.ts), and so does any
+ * program that drives the modules directly and wants the built-ins (the tests do, through
+ * test/helpers.ts). Each line is one file of entries; adding a file is one line here.
  */
 import './blocks/alternating.js'
 import './blocks/joint.js'
@@ -19,3 +19,4 @@ import './data/official.js'
 import './data/synthetic.js'
 import './data/image-folder.js'
 import './data/transforms.js'
+import './schedules/pytorch.js'

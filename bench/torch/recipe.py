@@ -8,9 +8,9 @@ CrossEntropyLoss(label_smoothing) and clip_grad_norm_ give, for the training rec
                step; one case clips the gradients with clip_grad_norm_ first. The parameters after
                every step and the optimizer's state after the last.
   schedules    the learning rate of every step of StepLR, MultiStepLR (stepped per epoch),
-               LinearLR warmup + CosineAnnealingLR (SequentialLR), CosineAnnealingLR, OneCycleLR
-               (cos and linear, with and without cycle_momentum: then also Adam's beta1 of every
-               step) (stepped per step).
+               CosineAnnealingLR, OneCycleLR (cos and linear, with and without cycle_momentum: then
+               also Adam's beta1 of every step) (stepped per step), and LinearLR warmup in front of
+               CosineAnnealingLR, StepLR, MultiStepLR and a constant rate (SequentialLR, per step).
   label_smoothing  CrossEntropyLoss(label_smoothing=eps) of fixed logits: the loss and d loss / d logits.
   weight_roles every paper row's trainable parameters by role: norm (any parameter of a BatchNorm or
                LayerNorm module), bias (a parameter named bias elsewhere), weight (the rest): count and
@@ -154,6 +154,10 @@ SCHEDULE_CASES = [
                          'cycle_momentum': True, 'base_momentum': 0.8, 'max_momentum': 0.9}, 0.02, 5, 9),
     ('onecycle-fixed-momentum', {'type': 'onecycle', 'pct_start': 0.3, 'div_factor': 25, 'final_div_factor': 10000, 'anneal_strategy': 'cos',
                                  'cycle_momentum': False, 'base_momentum': 0.85, 'max_momentum': 0.95}, 0.1, 4, 5),
+    # The shared warmup in front of the per-epoch schedules: their epochs count from its end.
+    ('step-warmup', {'type': 'step', 'step_size': 3, 'gamma': 0.5, 'warmup_epochs': 2, 'warmup_start_factor': 0.1}, 0.1, 10, 4),
+    ('multistep-warmup', {'type': 'multistep', 'milestones': [2, 5], 'gamma': 0.1, 'warmup_epochs': 1, 'warmup_start_factor': 0.01}, 0.1, 9, 3),
+    ('constant-warmup', {'type': 'constant', 'warmup_epochs': 3, 'warmup_start_factor': 0.25}, 0.01, 5, 4),
 ]
 
 
@@ -164,30 +168,35 @@ def schedule_case(name: str, spec: Dict[str, object], lr: float, epochs: int, pe
     opt = torch.optim.Adam([p], lr=lr) if cycles else torch.optim.SGD([p], lr=lr)
     S = torch.optim.lr_scheduler
     total = epochs * per_epoch
-    per_step = True
-    if spec['type'] == 'step':
-        sched, per_step = S.StepLR(opt, step_size=spec['step_size'], gamma=spec['gamma']), False
+    warmup = spec.get('warmup_epochs', 0) * per_epoch
+    # With a warmup everything steps per step (SequentialLR's schedulers step together), the epoch
+    # counts of StepLR and MultiStepLR in steps; without one, those two step per epoch.
+    per_step = warmup > 0 or spec['type'] not in ('step', 'multistep')
+    unit = per_epoch if warmup else 1
+    if spec['type'] == 'constant':
+        main = None
+    elif spec['type'] == 'step':
+        main = S.StepLR(opt, step_size=spec['step_size'] * unit, gamma=spec['gamma'])
     elif spec['type'] == 'multistep':
-        sched, per_step = S.MultiStepLR(opt, milestones=spec['milestones'], gamma=spec['gamma']), False
+        main = S.MultiStepLR(opt, milestones=[m * unit for m in spec['milestones']], gamma=spec['gamma'])
     elif spec['type'] == 'cosine':
-        warmup = spec['warmup_epochs'] * per_epoch
-        if warmup:
-            linear = S.LinearLR(opt, start_factor=spec['warmup_start_factor'], end_factor=1.0, total_iters=warmup)
-            cosine = S.CosineAnnealingLR(opt, T_max=total - warmup, eta_min=spec['min_lr'])
-            sched = S.SequentialLR(opt, [linear, cosine], milestones=[warmup])
-        else:
-            sched = S.CosineAnnealingLR(opt, T_max=total, eta_min=spec['min_lr'])
+        main = S.CosineAnnealingLR(opt, T_max=total - warmup, eta_min=spec['min_lr'])
     else:
-        sched = S.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=spec['pct_start'], anneal_strategy=spec['anneal_strategy'],
-                             div_factor=spec['div_factor'], final_div_factor=spec['final_div_factor'], cycle_momentum=spec['cycle_momentum'],
-                             base_momentum=spec['base_momentum'], max_momentum=spec['max_momentum'])
+        main = S.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=spec['pct_start'], anneal_strategy=spec['anneal_strategy'],
+                            div_factor=spec['div_factor'], final_div_factor=spec['final_div_factor'], cycle_momentum=spec['cycle_momentum'],
+                            base_momentum=spec['base_momentum'], max_momentum=spec['max_momentum'])
+    if warmup:
+        linear = S.LinearLR(opt, start_factor=spec['warmup_start_factor'], end_factor=1.0, total_iters=warmup)
+        sched = S.SequentialLR(opt, [linear, main], milestones=[warmup]) if main else linear
+    else:
+        sched = main
     lrs, momenta = [], []
     for step in range(total):
         lrs.append(num(opt.param_groups[0]['lr'], 15))
         if cycles:
             momenta.append(num(opt.param_groups[0]['betas'][0], 15))
         opt.step()
-        if per_step or (step + 1) % per_epoch == 0:
+        if sched and (per_step or (step + 1) % per_epoch == 0):
             sched.step()
     case = {'name': name, 'schedule': spec, 'lr': lr, 'epochs': epochs, 'steps_per_epoch': per_epoch, 'lrs': lrs}
     return {**case, 'momenta': momenta} if cycles else case

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {allEntries, DATA_KINDS, KINDS, type AnyEntry} from '../registry/registry.js'
+import {allEntries, DATA_KINDS, KINDS, RECIPE_KINDS, type AnyEntry} from '../registry/registry.js'
 
 interface Listed {
   kind: string
@@ -28,14 +28,14 @@ function short(value: unknown): string {
 }
 
 export default class List extends BaseCommand<typeof List> {
-  static summary = 'List the registered models, blocks, components, adapters, norms, heads, datasets and transforms.'
+  static summary = 'List the registered models, blocks, components, adapters, norms, heads, datasets, transforms and learning-rate schedules.'
   static description = 'PATTERN filters by name or kind (substring, case-insensitive). Each entry shows its summary, parameter defaults and presets.'
-  static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform']
+  static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform', '<%= config.bin %> list schedule']
   static args = {pattern: Args.string({required: false, description: 'substring of a name or kind'})}
 
   async run(): Promise<Listed[]> {
     const {args} = await this.parse(List)
-    const items: Listed[] = allEntries([...KINDS, ...DATA_KINDS]).map((e) => ({kind: e.kind, name: e.name, summary: e.summary, paper: e.paper, defaults: defaultsOf(e), presets: Object.keys(e.presets ?? {}), source: e.source ?? 'builtin'}))
+    const items: Listed[] = allEntries([...KINDS, ...DATA_KINDS, ...RECIPE_KINDS]).map((e) => ({kind: e.kind, name: e.name, summary: e.summary, paper: e.paper, defaults: defaultsOf(e), presets: Object.keys(e.presets ?? {}), source: e.source ?? 'builtin'}))
     const pattern = args.pattern?.toLowerCase()
     const shown = pattern ? items.filter((i) => i.name.toLowerCase().includes(pattern) || i.kind.includes(pattern)) : items
     if (!this.jsonEnabled()) {

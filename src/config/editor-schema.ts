@@ -1,11 +1,11 @@
 /**
- * `mixture schema`: the spec's schema (src/schema/spec.ts) and, per model, component, dataset and
- * transform the registry holds, and per optimizer and schedule type (src/schema/recipe.ts), its
+ * `mixture schema`: the spec's schema (src/schema/spec.ts) and, per model, component, dataset,
+ * transform and schedule the registry holds, and per optimizer type (src/schema/recipe.ts), its
  * parameters, as one JSON Schema document for editors.
  */
 import {allEntries, names, type JsonSchema} from '../registry/registry.js'
 import {MODEL_META_KEYS, specSchema} from '../schema/spec.js'
-import {optimizerSchemas, SCHEDULE_TYPES, scheduleSchemas} from '../schema/recipe.js'
+import {optimizerSchemas} from '../schema/recipe.js'
 
 /** One schema for editors: stage 1 plus, per model/component type, its parameters (if/then on `type`). */
 export function editorSchema(): JsonSchema {
@@ -27,7 +27,8 @@ export function editorSchema(): JsonSchema {
   const train = schema.properties.train as {properties: Record<string, Record<string, unknown>>}
   const byType = (schemas: Record<string, unknown>) => Object.entries(schemas).map(([type, s]) => ({if: {properties: {type: {const: type}}}, then: s}))
   train.properties.optimizer = {...train.properties.optimizer, allOf: byType(optimizerSchemas)}
-  train.properties.schedule = {...train.properties.schedule, anyOf: [{enum: [...SCHEDULE_TYPES]}, {type: 'object', required: ['type'], properties: {type: {enum: [...SCHEDULE_TYPES]}}, allOf: byType(scheduleSchemas)}]}
+  const schedules = {type: 'object', required: ['type'], properties: {type: {enum: names('schedule')}}, allOf: allEntries(['schedule']).map((e) => branch(e, {type: {type: 'string'}}))}
+  train.properties.schedule = {...train.properties.schedule, anyOf: [{enum: names('schedule')}, schedules]}
   const data = schema.properties.data as {properties: Record<string, Record<string, unknown>>}
   const augment = data.properties.augment as {oneOf: Record<string, unknown>[]}
   augment.oneOf[2] = {type: 'array', items: {oneOf: [{enum: names('transform')}, {$ref: '#/$defs/transform'}]}}

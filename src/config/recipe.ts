@@ -1,20 +1,21 @@
 /**
- * Stage 2 of `train:` (validate.ts calls it): the optimizer and the schedule against their type's own
- * schema (schema/recipe.ts `optimizerSchemas`, `scheduleSchemas`), defaults filled; a schedule given by
- * name becomes `{type}`; an unknown schedule gets a did-you-mean; and what the schema cannot say is
- * refused with the reason: Nesterov without momentum, a schedule that makes no sense for the run's
- * epochs (engine/schedule.ts `scheduleProblems`), early stopping's metric from the validation split and its mode
- * from the metric (a validation metric without a validation split is refused).
+ * Stage 2 of `train:` (validate.ts calls it): the optimizer against its type's own schema
+ * (schema/recipe.ts `optimizerSchemas`) and the schedule against its registry entry's (with the warmup
+ * keys the registry adds), defaults filled; a schedule given by name becomes `{type}`; an unknown
+ * schedule gets a did-you-mean among those registered; and what the schema cannot say is refused
+ * with the reason: Nesterov without momentum, a schedule that makes no sense for the run's epochs
+ * (schedules/schedule.ts `scheduleProblems`); early stopping's metric comes from the validation split
+ * and its mode from the metric (a validation metric without a validation split is refused).
  *
  * An optimizer key of another type is accepted when it holds that type's default, so that a spec can
  * switch `type` over a base that spells out Adam's betas and eps (`extends` merges objects and cannot
  * remove a key); it is dropped from the resolved spec. Any other value is an error.
  */
-import {scheduleProblems} from '../engine/schedule.js'
-import type {JsonSchema} from '../registry/registry.js'
+import {scheduleProblems} from '../schedules/schedule.js'
+import {lookup, namesInOrder, type JsonSchema} from '../registry/registry.js'
 import {type Problem, suggest} from './errors.js'
 import {isObject, joinPath, originOf, type JsonObject, type Origins} from './load.js'
-import {optimizerSchemas, SCHEDULE_TYPES, scheduleSchemas, type ScheduleSpec} from '../schema/recipe.js'
+import {optimizerSchemas, type ScheduleSpec} from '../schema/recipe.js'
 
 /** Checks `value` against `schema` (filling its defaults), reporting problems under `path`; whether it passed. */
 export type SchemaCheck = (schema: JsonSchema, value: JsonObject, path: string) => boolean
@@ -54,18 +55,20 @@ function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[
   const raw = train.schedule
   const schedule = typeof raw === 'string' ? {type: raw} : raw
   if (!isObject(schedule)) return // stage 1 reported it
-  const type = schedule.type
-  if (typeof type !== 'string' || !(type in scheduleSchemas)) {
+  const {type, ...params} = schedule
+  const entry = typeof type === 'string' ? lookup('schedule', type) : undefined
+  if (!entry) {
     const at = typeof raw === 'string' ? path : joinPath(path, 'type')
-    const guess = typeof type === 'string' ? suggest(type, SCHEDULE_TYPES) : undefined
-    problems.push({origin: originOf(origins, at), path: at, message: `${type === undefined ? 'needs a type' : `unknown schedule ${JSON.stringify(type)}`}${guess ? `, did you mean ${guess}?` : ''}; one of ${SCHEDULE_TYPES.join(', ')}`})
+    const registered = namesInOrder('schedule')
+    const guess = typeof type === 'string' ? suggest(type, registered) : undefined
+    problems.push({origin: originOf(origins, at), path: at, message: `${type === undefined ? 'needs a type' : `unknown schedule ${JSON.stringify(type)}`}${guess ? `, did you mean ${guess}?` : ''}; registered: ${registered.join(', ')} (a plugin file listed under plugins: can add more)`})
     return
   }
-  train.schedule = schedule
-  if (!check(scheduleSchemas[type as keyof typeof scheduleSchemas], schedule, path)) return
+  if (!check(entry.schema, params, path)) return
+  train.schedule = {type, ...params}
   const optimizer = train.optimizer as {lr?: unknown}
   if (typeof optimizer?.lr !== 'number' || typeof train.epochs !== 'number') return
-  for (const {key, message} of scheduleProblems(schedule as unknown as ScheduleSpec, optimizer.lr, train.epochs)) {
+  for (const {key, message} of scheduleProblems(train.schedule as ScheduleSpec, optimizer.lr, train.epochs)) {
     const at = joinPath(path, key)
     problems.push({origin: originOf(origins, at), path: at, message})
   }

@@ -1,12 +1,13 @@
 /**
- * The plugin registry: every architecture piece, block combinator, model, head, dataset and data
- * transform the CLI can name is an entry here. Built-in plugins (plugins/*.ts, the datasets and
- * transforms of src/data/) and third-party plugin files listed in a spec register through the same
- * public API (`src/api.ts`).
+ * The plugin registry: every architecture piece, block combinator, model, head, dataset, data
+ * transform and learning-rate schedule the CLI can name is an entry here. Built-in plugins
+ * (plugins/*.ts, the datasets and transforms of src/data/, the schedules of src/schedules/) and
+ * third-party plugin files listed in a spec register through the same public API (`src/api.ts`).
  */
 import type {SymbolicTensor} from '../engine/tf.js'
 import type {BuildContext} from './context.js'
 import type {DataOptions} from '../schema/spec.js'
+import {WARMUP_KEYS, warmupSchema} from '../schema/recipe.js'
 
 export type {DataOptions}
 
@@ -168,12 +169,64 @@ export interface TransformDef<P = Record<string, unknown>> extends EntryBase<P> 
   create(params: P): ImageTransform
 }
 
-export type AnyEntry = ComponentDef<any> | AdapterDef<any> | NormDef<any> | HeadDef<any> | BlockDef<any> | ModelDef<any> | DatasetDef<any> | TransformDef<any>
+/**
+ * What a schedule is made for: the peak learning rate (`train.optimizer.lr`) and the epochs and
+ * optimizer steps it spans — training's, less the warmup's where there is one.
+ */
+export interface ScheduleRun {
+  lr: number
+  epochs: number
+  stepsPerEpoch: number
+  /** epochs × stepsPerEpoch. */
+  totalSteps: number
+}
+
+/**
+ * The learning rate of each optimizer step, and the momentum where a schedule sets it. A schedule
+ * entry counts its steps from 0 at its own start (after any warmup); a run's `Schedule` over the
+ * whole run.
+ */
+export interface StepRates {
+  lrAt(step: number): number
+  /** Replaces the optimizer's momentum (SGD's) or beta1 (Adam's, AdamW's) at each step, as PyTorch's OneCycleLR writes it into the param groups. */
+  momentumAt?(step: number): number
+}
+
+/** Why a schedule's parameters make no sense for a run: the key (under `train.schedule`) and the reason. */
+export interface ScheduleProblem {
+  key: string
+  message: string
+}
+
+/**
+ * A learning-rate schedule (`train.schedule: NAME` or `{type: NAME, ...}`). Its schema covers its own
+ * keys; every schedule but one with a ramp of its own (`warmup: false`) also takes the shared
+ * `warmup_epochs` and `warmup_start_factor` (the registry adds them): a linear warmup first, after
+ * which the schedule runs as if training started there (PyTorch's SequentialLR), so its epochs and
+ * steps count from the end of the warmup and `run` is the rest of training.
+ */
+export interface ScheduleDef<P = Record<string, unknown>> extends EntryBase<P> {
+  kind: 'schedule'
+  /** false: the schedule ramps up itself (onecycle), and the warmup keys are not offered. Default true. */
+  warmup?: boolean
+  /**
+   * What makes `params` meaningless for the schedule's `run.epochs` epochs (those after
+   * `run.warmupEpochs` of warmup) at peak rate `run.lr`, found before any data is read (a decay that
+   * never happens, a floor above the peak).
+   */
+  problems?(params: P, run: {lr: number; epochs: number; warmupEpochs: number}): ScheduleProblem[]
+  /** The rates of every step. Throw a ScheduleError (exit 2) for what only the step count shows. */
+  create(params: P, run: ScheduleRun): StepRates
+}
+
+export type AnyEntry = ComponentDef<any> | AdapterDef<any> | NormDef<any> | HeadDef<any> | BlockDef<any> | ModelDef<any> | DatasetDef<any> | TransformDef<any> | ScheduleDef<any>
 export type EntryKind = AnyEntry['kind']
 /** The kinds that build models (what the contract test walks). */
 export const KINDS: EntryKind[] = ['model', 'block', 'component', 'adapter', 'norm', 'head']
 /** The kinds that feed models. */
 export const DATA_KINDS: EntryKind[] = ['dataset', 'transform']
+/** The kinds of the training recipe. */
+export const RECIPE_KINDS: EntryKind[] = ['schedule']
 
 const entries = new Map<string, AnyEntry>()
 let currentSource = 'builtin'
@@ -223,6 +276,14 @@ export function registerTransform<P>(def: Omit<TransformDef<P>, 'kind'>): void {
     throw new RegistryError(`cannot register transform "${def.name}": applies must be 'train' (training batches only) or 'always' (evaluation too)`)
   }
   register({...def, kind: 'transform'} as TransformDef<any>)
+}
+export function registerSchedule<P>(def: Omit<ScheduleDef<P>, 'kind'>): void {
+  const own = (def.schema?.properties ?? {}) as Record<string, unknown>
+  const taken = [...WARMUP_KEYS, 'type'].filter((k) => k in own)
+  if (taken.length) throw new RegistryError(`cannot register schedule "${def.name}": its schema names ${taken.join(' and ')}, which the registry provides (type is the schedule's name; warmup_epochs and warmup_start_factor every schedule takes unless warmup: false)`)
+  if (def.warmup !== undefined && typeof def.warmup !== 'boolean') throw new RegistryError(`cannot register schedule "${def.name}": warmup must be true or false`)
+  const schema = def.warmup === false || def.schema?.type !== 'object' ? def.schema : {...def.schema, properties: {...own, ...warmupSchema.properties}}
+  register({...def, schema, kind: 'schedule'} as ScheduleDef<any>)
 }
 
 export function lookup<K extends EntryKind>(kind: K, name: string): Extract<AnyEntry, {kind: K}> | undefined {

@@ -15,7 +15,7 @@ import {readFileSync} from 'node:fs'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
 import {STATE_GROUPS, type OptimizerType, type StateGroup} from '../engine/optimizer.js'
-import type {ScheduleState} from '../engine/schedule.js'
+import type {ScheduleState} from '../schedules/schedule.js'
 import type {LossScalerState} from '../engine/loss-scaler.js'
 import {UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
@@ -245,7 +245,7 @@ function checkHeader(raw: unknown, fail: (problem: string) => never): Checkpoint
   return raw as unknown as CheckpointHeader
 }
 
-/** The schedule's position in a header (engine/schedule.ts `ScheduleState`), checked field by field. */
+/** The schedule's position in a header (schedules/schedule.ts `ScheduleState`), checked field by field. */
 function checkScheduleState(raw: unknown, fail: (problem: string) => never): void {
   const state = raw as Record<string, unknown>
   if (typeof raw !== 'object' || raw === null || typeof state.type !== 'string') fail('the header\'s schedule has no type')

@@ -1,9 +1,11 @@
 /**
- * The recipe part of a spec's `train:` — each optimizer's and each schedule's own keys — as TypeBox
- * schemas, and from the same definitions the types the engine takes (`OptimizerSpec`,
- * `ScheduleSpec`). Stage 1 (spec.ts) checks only `type`; stage 2 (config/recipe.ts) checks the rest
- * against the type's schema here and fills its defaults, which are PyTorch's but for Adam's weight
- * decay (the paper's 1e-4). Epochs count from 0, as PyTorch's schedulers count them.
+ * The recipe part of a spec's `train:` — each optimizer's own keys and the warmup every schedule
+ * takes — as TypeBox schemas, and from the same definitions the types the engine takes
+ * (`OptimizerSpec`, `ScheduleSpec`). Stage 1 (spec.ts) checks only `type`; stage 2 (config/recipe.ts)
+ * checks the rest against the type's schema (here for optimizers; a schedule's is its registry
+ * entry's, src/schedules/pytorch.ts for the built-ins) and fills its defaults, which are PyTorch's
+ * but for Adam's weight decay (the paper's 1e-4). Epochs count from 0, as PyTorch's schedulers count
+ * them.
  */
 import {Type, type TSchema} from '@sinclair/typebox'
 import {constant, enumOf, withDefault, type Resolved} from './typebox.js'
@@ -13,9 +15,6 @@ export const OPTIMIZER_TYPES = ['adam', 'adamw', 'sgd'] as const
 
 /** `train.optimizer.weight_decay_exclude`: the parameter roles that can be left out of weight decay. */
 export const DECAY_EXCLUDABLE = ['bias', 'norm'] as const
-
-/** `train.schedule.type` (a schedule may also be written as its name alone). */
-export const SCHEDULE_TYPES = ['constant', 'step', 'multistep', 'cosine', 'onecycle'] as const
 
 /** `train.early_stopping.metric`: a column of metrics.csv (the val ones need `data.val_split`). */
 export const EARLY_STOPPING_METRICS = ['test_accuracy', 'test_loss', 'train_accuracy', 'train_loss', 'val_accuracy', 'val_loss'] as const
@@ -65,52 +64,28 @@ export const optimizerSchemas = {
   sgd: sgdSchema,
 } satisfies Record<(typeof OPTIMIZER_TYPES)[number], TSchema>
 
-const gamma = () => withDefault(Type.Number({exclusiveMinimum: 0, maximum: 1, description: 'the factor of each decay'}), 0.1)
+/**
+ * The warmup every schedule takes (unless it ramps up itself): `warmup_epochs` of linear rise from
+ * lr · warmup_start_factor to lr (PyTorch LinearLR, per step), then the schedule (SequentialLR).
+ * The registry adds these keys to each schedule's schema (registry.ts `registerSchedule`).
+ */
+export const warmupSchema = Type.Object({
+  warmup_epochs: withDefault(Type.Integer({minimum: 0, maximum: 100_000, description: "epochs of linear warmup first (PyTorch LinearLR, per step); the schedule's own epochs and steps count from its end (SequentialLR)"}), 0),
+  warmup_start_factor: withDefault(Type.Number({exclusiveMinimum: 0, maximum: 1, description: 'the warmup starts at lr · warmup_start_factor'}), 0.01),
+})
 
-/** Each schedule's own keys (stage 2, as the optimizers'). */
-export const scheduleSchemas = {
-  constant: Type.Object({type: constant('constant')}, {additionalProperties: false}),
-  step: Type.Object({type: constant('step'), step_size: Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs between decays (PyTorch StepLR)'}), gamma: gamma()}, {additionalProperties: false}),
-  multistep: Type.Object(
-    {
-      type: constant('multistep'),
-      milestones: Type.Array(Type.Integer({minimum: 1, maximum: 100_000}), {minItems: 1, maxItems: 1000, description: 'epochs at which the learning rate is multiplied by gamma (PyTorch MultiStepLR)'}),
-      gamma: gamma(),
-    },
-    {additionalProperties: false},
-  ),
-  cosine: Type.Object(
-    {
-      type: constant('cosine'),
-      warmup_epochs: withDefault(Type.Integer({minimum: 0, maximum: 100_000, description: 'linear warmup first (PyTorch LinearLR), then cosine annealing over the remaining steps'}), 0),
-      warmup_start_factor: withDefault(Type.Number({exclusiveMinimum: 0, maximum: 1, description: 'the warmup starts at lr · warmup_start_factor'}), 0.01),
-      min_lr: withDefault(Type.Number({minimum: 0, maximum: 1e6, description: 'the learning rate at the end of training (CosineAnnealingLR eta_min)'}), 0),
-    },
-    {additionalProperties: false},
-  ),
-  onecycle: Type.Object(
-    {
-      type: constant('onecycle'),
-      pct_start: withDefault(Type.Number({exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'share of the steps spent rising to optimizer.lr (PyTorch OneCycleLR)'}), 0.3),
-      div_factor: withDefault(Type.Number({minimum: 1, maximum: 1e12, description: "the first step's learning rate is lr / div_factor"}), 25),
-      final_div_factor: withDefault(Type.Number({minimum: 1, maximum: 1e12, description: "the last step's is lr / div_factor / final_div_factor"}), 10000),
-      anneal_strategy: withDefault(enumOf(['cos', 'linear']), 'cos'),
-      cycle_momentum: withDefault(
-        Type.Boolean({description: "cycle the momentum inversely to the learning rate, from max_momentum down to base_momentum at the peak and back (Adam's and AdamW's beta1, SGD's momentum; it replaces the optimizer's own value), as OneCycleLR does by default"}),
-        true,
-      ),
-      base_momentum: withDefault(Type.Number({minimum: 0, exclusiveMaximum: 1, description: 'the momentum at the peak learning rate (cycle_momentum)'}), 0.85),
-      max_momentum: withDefault(Type.Number({minimum: 0, exclusiveMaximum: 1, description: 'the momentum at the first and the last step (cycle_momentum)'}), 0.95),
-    },
-    {additionalProperties: false},
-  ),
-} satisfies Record<(typeof SCHEDULE_TYPES)[number], TSchema>
+export const WARMUP_KEYS = Object.keys(warmupSchema.properties) as (keyof typeof warmupSchema.properties)[]
+
+export type Warmup = Resolved<typeof warmupSchema>
 
 /** `train.optimizer` as stage 2 resolves it: one type's keys, defaults filled. */
 export type OptimizerSpec = {[T in keyof typeof optimizerSchemas]: Resolved<(typeof optimizerSchemas)[T]>}[keyof typeof optimizerSchemas]
 
-/** `train.schedule` as stage 2 resolves it (a name alone becomes `{type}`). */
-export type ScheduleSpec = {[T in keyof typeof scheduleSchemas]: Resolved<(typeof scheduleSchemas)[T]>}[keyof typeof scheduleSchemas]
+/**
+ * `train.schedule` as stage 2 resolves it (a name alone becomes `{type}`): a registered schedule's
+ * name, its own keys with their defaults filled, and the warmup keys where it takes them.
+ */
+export type ScheduleSpec = {type: string} & Partial<Warmup> & Record<string, unknown>
 
 /** `train.early_stopping` once resolved (stage 2 fills `metric` from `data.val_split` and `mode` from the metric). */
 export interface EarlyStoppingSpec {

@@ -11,7 +11,7 @@ import {BACKENDS} from '../engine/backend.js'
 import {PRECISIONS} from '../engine/precision.js'
 import {engineSwitchSchema} from '../backends/webgpu/switches.js'
 import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
-import {EARLY_STOPPING_METRICS, OPTIMIZER_TYPES, SCHEDULE_TYPES, type EarlyStoppingSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
+import {EARLY_STOPPING_METRICS, OPTIMIZER_TYPES, type EarlyStoppingSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
 
 /** `engine.device` given as a PCI bus id: `[domain:]bus:device.function` in hex (backends/webgpu/devices.ts reads the same forms). */
 export const PCI_BUS_PATTERN = '^([0-9a-fA-F]{1,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$'
@@ -86,7 +86,7 @@ const optimizerSchema = Type.Unsafe<OptimizerSpec>(
 
 const scheduleSchema = Type.Unsafe<ScheduleSpec>({
   type: ['string', 'object'],
-  description: `learning rate over training: ${SCHEDULE_TYPES.join(', ')}, as a name or {type, ...} (mixture schema lists each one's keys)`,
+  description: "learning rate over training: a registered schedule (constant, step, multistep, cosine, onecycle, or a plugin's), as a name or {type, ...}; every one but onecycle takes warmup_epochs and warmup_start_factor (mixture list schedule shows each one's keys)",
 })
 
 const earlyStoppingSchema = Type.Unsafe<EarlyStoppingSpec>(

@@ -1,15 +1,16 @@
 // The training recipe end to end on tiny synthetic data: the standard CIFAR example validates and
 // runs; metrics.csv holds each epoch's learning rate; an interrupted SGD + cosine-warmup run (clipped,
 // label-smoothed) resumes to exactly the uninterrupted numbers and checkpoint; early stopping stops,
-// says why and stays stopped on resume; a run folder from before the lr column resumes.
+// says why and stays stopped on resume; a plugin's schedule trains and resumes; a run folder from
+// before the lr column resumes.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
-import {createSchedule} from '../../src/engine/schedule.js'
+import {createSchedule} from '../../src/schedules/schedule.js'
 import {readCheckpoint} from '../../src/run/checkpoint.js'
-import {REPO, tempDir, writeSpec} from '../helpers.js'
+import {mixture, REPO, tempDir, writeSpec} from '../helpers.js'
 import {interrupted} from './helpers.js'
 
 const quiet = () => {}
@@ -84,6 +85,41 @@ test('an interrupted SGD + cosine-warmup run resumes to exactly the uninterrupte
   assert.deepEqual(numbers(rows), numbers(metrics(full.run_dir)), 'every epoch, digit for digit')
   assert.ok(rows[0].lr < rows[1].lr && rows[1].lr > rows[3].lr, `warmup, then cosine: ${rows.map((r) => r.lr)}`)
   assert.deepEqual(tensors(join(runDir, 'last.ckpt')), tensors(join(full.run_dir, 'last.ckpt')), 'weights and momentum buffers')
+})
+
+test('a plugin file adds a schedule: validated with the warmup keys, trained at its rates, resumed by a new process exactly', async () => {
+  const dir = tempDir()
+  writeFileSync(
+    join(dir, 'exponential.mjs'),
+    `export default function (mm) {
+  mm.registerSchedule({
+    name: 'exponential',
+    summary: 'per epoch: lr · gamma^epoch (ExponentialLR)',
+    schema: {type: 'object', additionalProperties: false, required: ['gamma'], properties: {gamma: {type: 'number', exclusiveMinimum: 0, maximum: 1}}},
+    problems: (p) => (p.gamma === 1 ? [{key: 'gamma', message: 'is 1: the rate would never change; use schedule: constant'}] : []),
+    create: (p, run) => ({lrAt: (step) => run.lr * p.gamma ** Math.floor(step / run.stepsPerEpoch)}),
+  })
+}
+`,
+  )
+  const withPlugin = (schedule: unknown, name = 'spec.yaml') => writeSpec({...spec({optimizer: {lr: 0.01}, schedule}), plugins: ['./exponential.mjs']}, dir, name)
+  const file = withPlugin({type: 'exponential', gamma: 0.5, warmup_epochs: 1, warmup_start_factor: 0.1})
+  const valid = mixture(['validate', file, '--json'])
+  assert.equal(valid.code, 0, valid.stderr)
+  assert.deepEqual(JSON.parse(valid.stdout).spec.train.schedule, {type: 'exponential', gamma: 0.5, warmup_epochs: 1, warmup_start_factor: 0.1})
+  const bad = mixture(['validate', withPlugin({type: 'exponential', gamma: 1}, 'bad.yaml')])
+  assert.equal(bad.code, 2, bad.stderr)
+  assert.match(bad.stderr, /bad\.yaml:\d+:\d+: train\.schedule\.gamma: is 1: the rate would never change; use schedule: constant/)
+  const missing = mixture(['validate', withPlugin({type: 'exponential'}, 'missing.yaml')])
+  assert.match(missing.stderr, /train\.schedule\.gamma: .*required/)
+  // Trained whole in this process, and cut after epoch 2 and resumed by a spawned mixture that loads the plugin again.
+  const full = (await runExperiment({spec: file, outDir: join(dir, 'full'), log: quiet})) as RunSummary
+  assert.deepEqual(metrics(full.run_dir).map((r) => r.lr), [0.001, 0.01, 0.005, 0.0025], 'warmup epoch at lr · 0.1, then 0.01 · 0.5^epoch counted from its end')
+  const runDir = await interrupted(file, join(dir, 'cut'), /^epoch 2\/4/)
+  const resumed = mixture(['run', '--resume', runDir])
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.deepEqual(numbers(metrics(runDir)), numbers(metrics(full.run_dir)), 'every epoch, digit for digit')
+  assert.deepEqual(tensors(join(runDir, 'last.ckpt')), tensors(join(full.run_dir, 'last.ckpt')))
 })
 
 test('a resume that would move the schedule is refused before anything is written', async () => {

@@ -1,13 +1,15 @@
 // Learning-rate schedules against torch.optim.lr_scheduler (test/fixtures/torch/recipe.json): the rate
-// of every step of StepLR, MultiStepLR, LinearLR warmup + CosineAnnealingLR, CosineAnnealingLR and
-// OneCycleLR, and OneCycleLR's momentum (Adam's beta1) where it cycles it; schedules that make no
-// sense refused with the reason; a checkpoint's schedule state.
+// of every step of StepLR, MultiStepLR, CosineAnnealingLR and OneCycleLR, of LinearLR warmup in front
+// of cosine, step, multistep and a constant rate (SequentialLR), and OneCycleLR's momentum (Adam's
+// beta1) where it cycles it; schedules that make no sense refused with the reason; what a schedule
+// entry may not declare; a checkpoint's schedule state.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {createSchedule, scheduleMismatch, scheduleProblems, scheduleState, ScheduleError, type ScheduleSpec} from '../../src/engine/schedule.js'
+import {createSchedule, scheduleMismatch, scheduleProblems, scheduleState, ScheduleError, type ScheduleSpec} from '../../src/schedules/schedule.js'
 import {exitCodeFor} from '../../src/base-command.js'
+import {lookup, registerSchedule} from '../../src/registry/registry.js'
 import {REPO} from '../helpers.js'
 
 const FIXTURE = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', 'recipe.json'), 'utf8')) as {
@@ -15,7 +17,9 @@ const FIXTURE = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', 
 }
 
 test('every schedule gives the learning rate torch.optim.lr_scheduler gives, step by step', () => {
-  assert.deepEqual(new Set(FIXTURE.schedules.map((c) => c.schedule.type)), new Set(['step', 'multistep', 'cosine', 'onecycle']))
+  assert.deepEqual(new Set(FIXTURE.schedules.map((c) => c.schedule.type)), new Set(['step', 'multistep', 'cosine', 'onecycle', 'constant']))
+  // Every schedule that takes the shared warmup is checked with one in front (SequentialLR).
+  assert.deepEqual(FIXTURE.schedules.filter((c) => (c.schedule.warmup_epochs ?? 0) > 0).map((c) => c.schedule.type).sort(), ['constant', 'cosine', 'multistep', 'step'])
   for (const c of FIXTURE.schedules) {
     const schedule = createSchedule(c.schedule, c.lr, c.epochs, c.steps_per_epoch)
     assert.equal(schedule.totalSteps, c.lrs.length, c.name)
@@ -55,7 +59,7 @@ test('a schedule that makes no sense for the run is refused with the reason', ()
   assert.match(problems({type: 'step', step_size: 12, gamma: 0.1})[0], /^step_size: is 12, .* would never decay/)
   assert.deepEqual(problems({type: 'multistep', milestones: [3, 3, 10], gamma: 0.1}), [
     'milestones[1]: is 3, not after the milestone before it (3): list the epochs in increasing order',
-    'milestones[2]: is 10, out of range: training has epochs 0–9, so this decay would never happen',
+    'milestones[2]: is 10, out of range: training has 10 epochs (0–9), so this decay would never happen',
   ])
   assert.deepEqual(problems({type: 'multistep', milestones: [1, 9], gamma: 0.1}), [])
   assert.throws(() => createSchedule({type: 'step', step_size: 12, gamma: 0.1}, 0.1, 10, 5), (e: unknown) => e instanceof ScheduleError && exitCodeFor(e) === 2 && /train\.schedule\.step_size is 12/.test(e.message))
@@ -64,6 +68,19 @@ test('a schedule that makes no sense for the run is refused with the reason', ()
     () => createSchedule({type: 'onecycle', pct_start: 0.3, div_factor: 25, final_div_factor: 1e4, anneal_strategy: 'cos', cycle_momentum: true, base_momentum: 0.85, max_momentum: 0.95}, 0.1, 1, 1),
     /onecycle needs at least one step to rise and one to fall/,
   )
+})
+
+test('a schedule entry cannot declare the keys the registry gives it, and one that ramps up itself takes no warmup', () => {
+  const entry = (schema: Record<string, unknown>) => ({name: 'ramp', summary: 'x', schema: {type: 'object', additionalProperties: false, properties: schema}, create: () => ({lrAt: () => 1})})
+  assert.throws(() => registerSchedule(entry({warmup_epochs: {type: 'integer'}})), /schedule "ramp": its schema names warmup_epochs, which the registry provides/)
+  assert.throws(() => registerSchedule(entry({type: {const: 'ramp'}})), /schedule "ramp": its schema names type, which the registry provides/)
+  assert.deepEqual(Object.keys(lookup('schedule', 'step')!.schema.properties as object), ['step_size', 'gamma', 'warmup_epochs', 'warmup_start_factor'])
+  assert.deepEqual(Object.keys(lookup('schedule', 'onecycle')!.schema.properties as object).filter((k) => k.startsWith('warmup')), [])
+  // A schedule that sets the momentum holds its first value through a warmup in front of it.
+  registerSchedule({...entry({}), name: 'test_momentum_ramp', create: () => ({lrAt: (step: number) => 1 / (step + 1), momentumAt: (step: number) => 0.9 - step / 100})})
+  const ramp = createSchedule({type: 'test_momentum_ramp', warmup_epochs: 1, warmup_start_factor: 0.5}, 2, 3, 4)
+  assert.deepEqual([0, 2, 4, 5, 11].map((t) => ramp.lrAt(t)), [1, 1.5, 1, 0.5, 1 / 8])
+  assert.deepEqual([0, 3, 4, 5].map((t) => ramp.momentumAt!(t)), [0.9, 0.9, 0.9, 0.89])
 })
 
 test('the schedule state a checkpoint keeps: a resume continues only where the rates would not move', () => {
