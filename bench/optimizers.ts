@@ -16,10 +16,7 @@ import {Optimizer, weightRoles, type OptimizerSpec} from '../src/engine/optimize
 import {loadSpec} from '../src/config/load.js'
 import {validateSpec} from '../src/config/validate.js'
 import {buildModel} from '../src/model/build.js'
-import {ADAM} from '../src/ops/adam.js'
-import {ADAMW} from '../src/ops/adamw.js'
-import {SGD} from '../src/ops/sgd.js'
-import type {UpdateOp} from '../src/ops/weight-update.js'
+import {chooseOptimizer} from '../src/recipe/optimizer.js'
 import '../src/builtins.js'
 
 const {values: args} = parseArgs({options: {backend: {type: 'string', default: 'native,wasm,cpu'}, row: {type: 'string', default: 'cifar10/resnet18'}, repeat: {type: 'string', default: '5'}}})
@@ -30,7 +27,6 @@ const OPTIMIZERS: OptimizerSpec[] = [
   {type: 'adamw', lr: 1e-3, weight_decay: 0.05, weight_decay_exclude: ['bias', 'norm'], betas: [0.9, 0.999], eps: 1e-8},
   {type: 'sgd', lr: 0.1, weight_decay: 5e-4, weight_decay_exclude: ['bias', 'norm'], momentum: 0.9, dampening: 0, nesterov: true},
 ]
-const OPS: Record<OptimizerSpec['type'], UpdateOp<never>> = {adam: ADAM, adamw: ADAMW, sgd: SGD} as unknown as Record<OptimizerSpec['type'], UpdateOp<never>>
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -63,11 +59,11 @@ for (const backend of args.backend!.split(',') as BackendName[]) {
   const grads = weights.map((w, i) => tf.randomUniform(w.shape, -1e-3, 1e-3, 'float32', i))
   console.log(`${backend}: ${args.row}, ${weights.length} weight tensors, ${(scalars / 1e6).toFixed(2)} M scalars; median of ${repeat} updates`)
   for (const spec of OPTIMIZERS) {
-    const optimizer = new Optimizer(spec, weights, roles)
+    const optimizer = new Optimizer(chooseOptimizer(spec), weights, roles)
     let step = 0
     const fused = await time(() => optimizer.apply(weights, grads, optimizer.update(spec.lr, ++step)), weights[0])
     // The composite the kernels replace, per weight, with the same groups.
-    const op = OPS[spec.type]
+    const {op} = optimizer.rule
     const composite = await time(() => {
       const update = optimizer.update(spec.lr, ++step)
       for (const {indices, weightDecay} of optimizer.groups) {

@@ -16,6 +16,7 @@ export {
   registerModel,
   registerDataset,
   registerTransform,
+  registerOptimizer,
   registerSchedule,
   lookup,
   names,
@@ -34,10 +35,11 @@ export {
   type TransformDef,
   type ImageTransform,
   type RandomSource,
+  type OptimizerDef,
   type ScheduleDef,
   type ScheduleRun,
   type StepRates,
-  type ScheduleProblem,
+  type RecipeProblem,
   type JsonSchema,
   type Flow,
 } from './registry/registry.js'
@@ -53,5 +55,7 @@ export {FourierFeatures, Geglu, Gelu, gelu, fourierTable} from './layers/perceiv
 export {Dropout} from './layers/dropout.js'
 export {BatchNorm, LayerNorm} from './layers/norm.js'
 export {DataError} from './data/errors.js'
-export {ScheduleError} from './schedules/schedule.js'
+export {ScheduleError} from './recipe/schedule.js'
+export type {OptimizerRule, OptimizerStep} from './engine/optimizer.js'
+export type {UpdateOp} from './ops/weight-update.js'
 export {readImage, decodeImage, type DecodedImage} from './data/images.js'

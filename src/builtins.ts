@@ -1,8 +1,8 @@
 /**
  * Registers everything that ships with the project: block combinators, the mixture model, the
- * architecture plugins, datasets, transforms and learning-rate schedules. The registry itself knows
- * none of them; the CLI imports this module once at start-up (base-command.ts), and so does any
- * program that drives the modules directly and wants the built-ins (the tests do, through
+ * architecture plugins, datasets, transforms, optimizers and learning-rate schedules. The registry
+ * knows none of them; the CLI imports this module once at start-up (base-command.ts), and so does
+ * any program that drives the modules directly and wants the built-ins (the tests do, through
  * test/helpers.ts). Each line is one file of entries; adding a file is one line here.
  */
 import './blocks/alternating.js'
@@ -19,4 +19,5 @@ import './data/official.js'
 import './data/synthetic.js'
 import './data/image-folder.js'
 import './data/transforms.js'
-import './schedules/pytorch.js'
+import './recipe/pytorch-optimizers.js'
+import './recipe/pytorch-schedules.js'

@@ -2,7 +2,8 @@
 """Generate test/fixtures/torch/recipe.json: what torch.optim, torch.optim.lr_scheduler,
 CrossEntropyLoss(label_smoothing) and clip_grad_norm_ give, for the training recipe's tests.
 
-  optimizers   Adam (coupled L2), AdamW and SGD (momentum, dampening, Nesterov) over 25 steps of fixed
+  optimizers   Adam (coupled L2), AdamW, SGD (momentum, dampening, Nesterov) and RMSprop (the test
+               plugin file's, test/fixtures/plugins/rmsprop.mjs) over 25 steps of fixed
                gradients, two parameters ("weight" 4x3, "bias" 3) in PyTorch param groups (the bias
                without weight decay where a case excludes it), at a learning rate that changes every
                step; one case clips the gradients with clip_grad_norm_ first. The parameters after
@@ -81,6 +82,8 @@ OPTIMIZER_CASES = [
     # (Adam's and AdamW's beta1, SGD's momentum): 'momenta' in the case.
     ('adamw-cycled-beta1', {'type': 'adamw', 'lr': 0.01, 'weight_decay': 0.05, 'weight_decay_exclude': ['bias'], 'betas': [0.9, 0.999], 'eps': 1e-8}, None, True),
     ('sgd-nesterov-cycled-momentum', {'type': 'sgd', 'lr': 0.1, 'weight_decay': 5e-4, 'weight_decay_exclude': [], 'momentum': 0.9, 'dampening': 0, 'nesterov': True}, None, True),
+    # A plugin file's optimizer (test/fixtures/plugins/rmsprop.mjs): RMSprop without momentum.
+    ('rmsprop-plugin', {'type': 'rmsprop', 'lr': 0.01, 'weight_decay': 0.01, 'weight_decay_exclude': ['bias'], 'alpha': 0.9, 'eps': 1e-6}, None),
 ]
 
 
@@ -89,6 +92,8 @@ def torch_optimizer(spec: Dict[str, object], weight: torch.Tensor, bias: torch.T
     groups = [{'params': [weight], 'weight_decay': wd}, {'params': [bias], 'weight_decay': 0 if 'bias' in spec['weight_decay_exclude'] else wd}]
     if spec['type'] == 'sgd':
         return torch.optim.SGD(groups, lr=spec['lr'], momentum=spec['momentum'], dampening=spec['dampening'], nesterov=spec['nesterov'])
+    if spec['type'] == 'rmsprop':
+        return torch.optim.RMSprop(groups, lr=spec['lr'], alpha=spec['alpha'], eps=spec['eps'])
     cls = torch.optim.AdamW if spec['type'] == 'adamw' else torch.optim.Adam
     return cls(groups, lr=spec['lr'], betas=tuple(spec['betas']), eps=spec['eps'])
 
@@ -120,7 +125,7 @@ def optimizer_case(index: int, name: str, spec: Dict[str, object], max_norm: Opt
         opt.step()
         after.append([values(weight.data), values(bias.data)])
     state = {}
-    for key in ('exp_avg', 'exp_avg_sq', 'momentum_buffer'):
+    for key in ('exp_avg', 'exp_avg_sq', 'momentum_buffer', 'square_avg'):
         tensors = [opt.state[p].get(key) for p in (weight, bias)]
         if all(t is not None for t in tensors):
             state[key] = [values(t) for t in tensors]

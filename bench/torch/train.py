@@ -327,6 +327,22 @@ def git_commit() -> Optional[str]:
         return None
 
 
+def check_recipe(tr: dict) -> None:
+    """The twin trains the paper's recipe only; a spec that asks for more is refused, not trained otherwise."""
+    opt, sched = tr['optimizer'], tr.get('schedule') or {'type': 'constant'}
+    asked = [f'train.optimizer.type {opt["type"]}' if opt['type'] != 'adam' else None,
+             'train.optimizer.weight_decay_exclude' if opt.get('weight_decay_exclude') else None,
+             f'train.schedule {sched["type"]}' if sched['type'] != 'constant' else None,
+             'train.schedule.warmup_epochs' if sched.get('warmup_epochs') else None,
+             'train.label_smoothing' if tr.get('label_smoothing') else None,
+             'train.grad_clip' if tr.get('grad_clip') else None,
+             'train.early_stopping' if tr.get('early_stopping') else None]
+    asked = [a for a in asked if a]
+    if asked:
+        raise BadInput('the PyTorch twin trains the paper\'s recipe only (Adam on every weight at a constant learning rate, '
+                       f'plain cross-entropy, every epoch); this spec sets {", ".join(asked)}')
+
+
 def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: Optional[str], threads: Optional[int],
           device: str, log) -> dict:
     seed = spec['seed']
@@ -468,6 +484,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.device.startswith('cuda') and not torch.cuda.is_available():
             raise BadInput(f'--device {args.device}: this PyTorch sees no CUDA device')
         spec, our_params, spec_file = resolve(args.target, args.seed, args.epochs, args.set)
+        check_recipe(spec['train'])
         run_dir = args.run_dir or os.path.join(args.out or spec.get('output', {}).get('dir', 'results'), spec['name'],
                                                dt.datetime.now().strftime('%Y%m%d-%H%M%S') + f'-torch-s{spec["seed"]}')
         log(f'run folder: {run_dir}')

@@ -1,11 +1,10 @@
 /**
  * `mixture schema`: the spec's schema (src/schema/spec.ts) and, per model, component, dataset,
- * transform and schedule the registry holds, and per optimizer type (src/schema/recipe.ts), its
- * parameters, as one JSON Schema document for editors.
+ * transform, optimizer and schedule the registry holds, its parameters, as one JSON Schema document
+ * for editors.
  */
 import {allEntries, names, type JsonSchema} from '../registry/registry.js'
 import {MODEL_META_KEYS, specSchema} from '../schema/spec.js'
-import {optimizerSchemas} from '../schema/recipe.js'
 
 /** One schema for editors: stage 1 plus, per model/component type, its parameters (if/then on `type`). */
 export function editorSchema(): JsonSchema {
@@ -25,9 +24,10 @@ export function editorSchema(): JsonSchema {
   }
   // train.optimizer and train.schedule: each type's keys (checked in stage 2, so that a typo gets a did-you-mean).
   const train = schema.properties.train as {properties: Record<string, Record<string, unknown>>}
-  const byType = (schemas: Record<string, unknown>) => Object.entries(schemas).map(([type, s]) => ({if: {properties: {type: {const: type}}}, then: s}))
-  train.properties.optimizer = {...train.properties.optimizer, allOf: byType(optimizerSchemas)}
-  const schedules = {type: 'object', required: ['type'], properties: {type: {enum: names('schedule')}}, allOf: allEntries(['schedule']).map((e) => branch(e, {type: {type: 'string'}}))}
+  const byType = (kind: 'optimizer' | 'schedule') => allEntries([kind]).map((e) => branch(e, {type: {type: 'string'}}))
+  const optimizer = train.properties.optimizer as {properties: Record<string, object>}
+  train.properties.optimizer = {...optimizer, properties: {...optimizer.properties, type: {...optimizer.properties.type, enum: names('optimizer')}}, allOf: byType('optimizer')}
+  const schedules = {type: 'object', required: ['type'], properties: {type: {enum: names('schedule')}}, allOf: byType('schedule')}
   train.properties.schedule = {...train.properties.schedule, anyOf: [{enum: names('schedule')}, schedules]}
   const data = schema.properties.data as {properties: Record<string, Record<string, unknown>>}
   const augment = data.properties.augment as {oneOf: Record<string, unknown>[]}

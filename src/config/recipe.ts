@@ -1,21 +1,21 @@
 /**
- * Stage 2 of `train:` (validate.ts calls it): the optimizer against its type's own schema
- * (schema/recipe.ts `optimizerSchemas`) and the schedule against its registry entry's (with the warmup
- * keys the registry adds), defaults filled; a schedule given by name becomes `{type}`; an unknown
- * schedule gets a did-you-mean among those registered; and what the schema cannot say is refused
- * with the reason: Nesterov without momentum, a schedule that makes no sense for the run's epochs
- * (schedules/schedule.ts `scheduleProblems`); early stopping's metric comes from the validation split
+ * Stage 2 of `train:` (validate.ts calls it): the optimizer and the schedule against their registry
+ * entry's schema (with the shared keys the registry adds: `lr`, `weight_decay_exclude`; the warmup),
+ * defaults filled; a schedule given by name becomes `{type}`; an unknown name gets a did-you-mean
+ * among those registered; and what a schema cannot say is refused with the reason the entry gives
+ * (its `problems`: Nesterov without momentum; a schedule that makes no sense for the run's epochs,
+ * recipe/schedule.ts `scheduleProblems`). Early stopping's metric comes from the validation split
  * and its mode from the metric (a validation metric without a validation split is refused).
  *
  * An optimizer key of another type is accepted when it holds that type's default, so that a spec can
  * switch `type` over a base that spells out Adam's betas and eps (`extends` merges objects and cannot
  * remove a key); it is dropped from the resolved spec. Any other value is an error.
  */
-import {scheduleProblems} from '../schedules/schedule.js'
-import {lookup, namesInOrder, type JsonSchema} from '../registry/registry.js'
+import {scheduleProblems} from '../recipe/schedule.js'
+import {allEntries, lookup, namesInOrder, type JsonSchema} from '../registry/registry.js'
 import {type Problem, suggest} from './errors.js'
 import {isObject, joinPath, originOf, type JsonObject, type Origins} from './load.js'
-import {optimizerSchemas, type ScheduleSpec} from '../schema/recipe.js'
+import type {ScheduleSpec} from '../schema/recipe.js'
 
 /** Checks `value` against `schema` (filling its defaults), reporting problems under `path`; whether it passed. */
 export type SchemaCheck = (schema: JsonSchema, value: JsonObject, path: string) => boolean
@@ -26,27 +26,34 @@ function defaultOf(schema: JsonSchema, key: string): unknown {
 
 function resolveOptimizer(train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): void {
   const optimizer = train.optimizer
-  if (!isObject(optimizer) || typeof optimizer.type !== 'string' || !(optimizer.type in optimizerSchemas)) return // stage 1 reported it
-  const type = optimizer.type as keyof typeof optimizerSchemas
-  const schema = optimizerSchemas[type]
-  const own = schema.properties as Record<string, unknown>
+  if (!isObject(optimizer) || typeof optimizer.type !== 'string') return // stage 1 reported it
+  const {type, ...params} = optimizer
   const path = 'train.optimizer'
-  for (const [key, value] of Object.entries(optimizer)) {
-    if (key in own) continue
-    const owners = Object.entries(optimizerSchemas).filter(([, s]) => key in (s.properties as object))
-    if (owners.length === 0) continue // an unknown key: the type's schema reports it
-    if (owners.some(([, s]) => JSON.stringify(defaultOf(s, key)) === JSON.stringify(value))) {
-      delete optimizer[key]
-      continue
-    }
-    const at = joinPath(path, key)
-    problems.push({origin: originOf(origins, at), path: at, message: `applies to ${owners.map(([name]) => name).join(' and ')} only, not to ${type}${type === 'sgd' ? '' : ' (its momentum is betas[0])'}; remove it, or set train.optimizer.type`})
-    delete optimizer[key] // reported here; not again as an unknown key
+  const entry = lookup('optimizer', type)
+  if (!entry) {
+    const at = joinPath(path, 'type')
+    const registered = namesInOrder('optimizer')
+    const guess = suggest(type, registered)
+    problems.push({origin: originOf(origins, at), path: at, message: `unknown optimizer ${JSON.stringify(type)}${guess ? `, did you mean ${guess}?` : ''}; registered: ${registered.join(', ')} (a plugin file listed under plugins: can add more)`})
+    return
   }
-  if (!check(schema, optimizer, path)) return
-  if (optimizer.nesterov === true && (optimizer.momentum === 0 || optimizer.dampening !== 0)) {
-    const at = joinPath(path, 'nesterov')
-    problems.push({origin: originOf(origins, at), path: at, message: `Nesterov momentum needs momentum > 0 and dampening 0 (got momentum ${optimizer.momentum}, dampening ${optimizer.dampening}), as in PyTorch`})
+  const own = entry.schema.properties as Record<string, unknown>
+  const others = allEntries(['optimizer']).filter((e) => e.name !== type)
+  for (const [key, value] of Object.entries(params)) {
+    if (key in own) continue
+    const owners = others.filter((e) => key in (e.schema.properties as object))
+    if (owners.length === 0) continue // an unknown key: the type's schema reports it
+    delete params[key]
+    if (owners.some((e) => JSON.stringify(defaultOf(e.schema, key)) === JSON.stringify(value))) continue
+    const at = joinPath(path, key)
+    // Reported here, and not again as an unknown key.
+    problems.push({origin: originOf(origins, at), path: at, message: `applies to ${owners.map((e) => e.name).join(' and ')} only, not to ${type}${key === 'momentum' && 'betas' in own ? ' (its momentum is betas[0])' : ''}; remove it, or set train.optimizer.type`})
+  }
+  if (!check(entry.schema, params, path)) return
+  train.optimizer = {type, ...params}
+  for (const {key, message} of entry.problems?.(params) ?? []) {
+    const at = joinPath(path, key)
+    problems.push({origin: originOf(origins, at), path: at, message})
   }
 }
 

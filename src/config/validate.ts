@@ -141,7 +141,7 @@ export function schemaProblems(schema: JsonSchema, data: unknown, base: string, 
 /** A resolved block part or model: `type`, the preset that was applied (if any), then every parameter. */
 export type ResolvedPart = {type: string; preset?: string} & Record<string, unknown>
 
-const KIND_WORD: Record<EntryKind, string> = {model: 'model', component: 'component', adapter: 'adapter', norm: 'norm', head: 'head', block: 'block', dataset: 'dataset', transform: 'transform', schedule: 'schedule'}
+const KIND_WORD: Record<EntryKind, string> = {model: 'model', component: 'component', adapter: 'adapter', norm: 'norm', head: 'head', block: 'block', dataset: 'dataset', transform: 'transform', optimizer: 'optimizer', schedule: 'schedule'}
 
 /** Resolve one `{type, preset?, ...params}` against the registry; returns the flat part with defaults filled. */
 function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins, problems: Problem[], metaKeys: readonly string[] = ['type', 'preset']): ResolvedPart | undefined {

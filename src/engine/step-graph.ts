@@ -9,11 +9,12 @@
  * way. backends/webgpu/graph.ts is the one implementation.
  */
 import type {tf} from './tf.js'
-import type {AdamAttrs} from '../ops/adam.js'
-import type {SgdAttrs} from '../ops/sgd.js'
 
-/** The optimizer's update of one step: which op, and its attributes with this step's learning rate and step count. */
-export type StepUpdate = {op: 'adam' | 'adamw'; attrs: AdamAttrs} | {op: 'sgd'; attrs: SgdAttrs}
+/** The optimizer's update of one step: which op (its `UpdateOp.name`: adam, adamw, sgd, a plugin's), and its attributes with this step's learning rate and step count. */
+export interface StepUpdate {
+  op: string
+  attrs: object
+}
 
 /** What changes from one training step to the next besides the batch. */
 export interface StepContext {

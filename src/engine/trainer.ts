@@ -1,9 +1,9 @@
 /**
  * One training step and one evaluation pass, backend-agnostic: forward in training mode, softmax
  * cross-entropy (label smoothing as PyTorch's), gradients of every trainable tensor, clipped to a
- * global norm where the recipe says so, and the optimizer's update (optimizer.ts: Adam, AdamW or SGD,
- * fused kernels of ops/) at the learning rate the caller gives for the step (its schedule). Loss and
- * accuracy stay on the device as running sums; the caller reads them back every N steps
+ * global norm where the recipe says so, and the optimizer's update (optimizer.ts: its op, a fused
+ * kernel of ops/ where the backend has one) at the learning rate the caller gives for the step (its
+ * schedule). Loss and accuracy stay on the device as running sums; the caller reads them back every N steps
  * (`readMetrics`), so a step never waits on a host read. Where the backend can replay a recorded step
  * (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed. In mixed precision
  * (engine.precision mixed16) the loss is scaled (loss-scaler.ts): such a step reads back whether its
@@ -13,7 +13,7 @@
 import {tf, type LayersModel} from './tf.js'
 import {createStepGraphs, type StepContext, type StepGraphs, type StepKind} from './step-graph.js'
 import {kernelTuner} from './kernel-tuning.js'
-import {adamSpec, Optimizer, weightRoles, type OptimizerSpec, type OptimizerType} from './optimizer.js'
+import {Optimizer, paperAdam, weightRoles, type ChosenOptimizer} from './optimizer.js'
 import type {AdamConfig} from '../ops/adam.js'
 import {clipGradNorm} from '../ops/clip-grad-norm.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
@@ -39,17 +39,15 @@ interface VarLike {
   write(value: tf.Tensor): void
 }
 
-/** Serialisable optimizer state: the step count and, per trainable weight (model order), the optimizer's state tensors. */
+/** Serialisable optimizer state: the step count and, per checkpoint group of the optimizer's state, one tensor per trainable weight (model order). */
 export interface OptimizerState {
   step: number
-  type: OptimizerType
+  /** The optimizer's registry name. */
+  type: string
   /** The loss scaler's state (engine.precision mixed16 only). */
   lossScaler?: LossScalerState
-  /** Adam's and AdamW's moments (empty for SGD). */
-  m: tf.Tensor[]
-  v: tf.Tensor[]
-  /** SGD's momentum buffers (empty for Adam and AdamW). */
-  momentum: tf.Tensor[]
+  /** Per state group (`adam_m`, `adam_v`; `momentum`; a plugin's own), one tensor per trainable weight. */
+  groups: Record<string, tf.Tensor[]>
 }
 
 /** The rest of the recipe a trainer applies (`train.label_smoothing`, `train.grad_clip`). */
@@ -81,14 +79,14 @@ export class Trainer {
 
   constructor(
     readonly model: LayersModel,
-    /** The optimizer; a plain Adam configuration means Adam on every weight (the paper's recipe). */
-    optimizer: OptimizerSpec | AdamConfig,
+    /** The optimizer and its rule (recipe/optimizer.ts `chooseOptimizer`); a plain Adam configuration means Adam on every weight (the paper's recipe). */
+    optimizer: ChosenOptimizer | AdamConfig,
     readonly options: TrainerOptions = {},
   ) {
     this.weights = model.trainableWeights as unknown as VarLike[]
     // LayerVariable keeps its tf.Variable in `val`; gradients are taken with respect to those.
     this.vars = this.weights.map((w) => (w as unknown as {val: tf.Variable}).val)
-    this.optimizer = new Optimizer('type' in optimizer ? optimizer : adamSpec(optimizer), this.vars, weightRoles(model))
+    this.optimizer = new Optimizer('rule' in optimizer ? optimizer : paperAdam(optimizer), this.vars, weightRoles(model))
     if (options.lossScale) this.scaler = new LossScaler(options.lossScale)
   }
 
@@ -293,15 +291,15 @@ export class Trainer {
   /** The optimizer's type, step count and state (live tensors: read, do not dispose). */
   optimizerState(): OptimizerState {
     const groups = Object.fromEntries(this.optimizer.stateGroups().map((g) => [g.group, g.tensors]))
-    return {step: this.step, type: this.optimizer.type, ...(this.scaler ? {lossScaler: this.scaler.state()} : {}), m: groups.adam_m ?? [], v: groups.adam_v ?? [], momentum: groups.momentum ?? []}
+    return {step: this.step, type: this.optimizer.type, ...(this.scaler ? {lossScaler: this.scaler.state()} : {}), groups}
   }
 
   /**
-   * Continue from a saved state: the step count, every state tensor of this trainer's optimizer and,
+   * Continue from a saved state: the step count, every state group of this trainer's optimizer and,
    * with a loss scaler, its state (a checkpoint without one starts it at `engine.loss_scale.init`).
    */
-  setOptimizerState(state: {step: number; m?: Float32Array[]; v?: Float32Array[]; momentum?: Float32Array[]; lossScaler?: LossScalerState}): void {
-    this.optimizer.setState({adam_m: state.m, adam_v: state.v, momentum: state.momentum})
+  setOptimizerState(state: {step: number; groups: Record<string, Float32Array[] | undefined>; lossScaler?: LossScalerState}): void {
+    this.optimizer.setState(state.groups)
     this.step = state.step
     if (this.scaler && state.lossScaler) this.scaler.setState(state.lossScaler)
   }

@@ -1,13 +1,15 @@
 /**
  * The plugin registry: every architecture piece, block combinator, model, head, dataset, data
- * transform and learning-rate schedule the CLI can name is an entry here. Built-in plugins
- * (plugins/*.ts, the datasets and transforms of src/data/, the schedules of src/schedules/) and
- * third-party plugin files listed in a spec register through the same public API (`src/api.ts`).
+ * transform, optimizer and learning-rate schedule the CLI can name is an entry here. Built-in
+ * plugins (plugins/*.ts, the datasets and transforms of src/data/, the optimizers and schedules of
+ * src/recipe/) and third-party plugin files listed in a spec register through the same public API
+ * (`src/api.ts`).
  */
 import type {SymbolicTensor} from '../engine/tf.js'
 import type {BuildContext} from './context.js'
 import type {DataOptions} from '../schema/spec.js'
-import {WARMUP_KEYS, warmupSchema} from '../schema/recipe.js'
+import type {OptimizerRule} from '../engine/optimizer.js'
+import {OPTIMIZER_SHARED_KEYS, optimizerSharedSchema, WARMUP_KEYS, warmupSchema} from '../schema/recipe.js'
 
 export type {DataOptions}
 
@@ -192,8 +194,8 @@ export interface StepRates {
   momentumAt?(step: number): number
 }
 
-/** Why a schedule's parameters make no sense for a run: the key (under `train.schedule`) and the reason. */
-export interface ScheduleProblem {
+/** Why an optimizer's or a schedule's keys make no sense: the key (under `train.optimizer` or `train.schedule`) and the reason. */
+export interface RecipeProblem {
   key: string
   message: string
 }
@@ -214,19 +216,32 @@ export interface ScheduleDef<P = Record<string, unknown>> extends EntryBase<P> {
    * `run.warmupEpochs` of warmup) at peak rate `run.lr`, found before any data is read (a decay that
    * never happens, a floor above the peak).
    */
-  problems?(params: P, run: {lr: number; epochs: number; warmupEpochs: number}): ScheduleProblem[]
+  problems?(params: P, run: {lr: number; epochs: number; warmupEpochs: number}): RecipeProblem[]
   /** The rates of every step. Throw a ScheduleError (exit 2) for what only the step count shows. */
   create(params: P, run: ScheduleRun): StepRates
 }
 
-export type AnyEntry = ComponentDef<any> | AdapterDef<any> | NormDef<any> | HeadDef<any> | BlockDef<any> | ModelDef<any> | DatasetDef<any> | TransformDef<any> | ScheduleDef<any>
+/**
+ * An optimizer (`train.optimizer: {type: NAME, ...}`): its rule (engine/optimizer.ts: the op that
+ * updates one weight — a fused kernel where a backend registers one, else its composite of tfjs ops —
+ * the checkpoint group of each state tensor, each step's attributes) and its schema. The schema
+ * covers its own keys (`weight_decay` if it decays weights); the registry adds `lr`, and
+ * `weight_decay_exclude` where there is a `weight_decay`.
+ */
+export interface OptimizerDef<P = Record<string, unknown>> extends EntryBase<P>, OptimizerRule<P> {
+  kind: 'optimizer'
+  /** What the schema cannot say (Nesterov without momentum), found at validation. */
+  problems?(params: P): RecipeProblem[]
+}
+
+export type AnyEntry = ComponentDef<any> | AdapterDef<any> | NormDef<any> | HeadDef<any> | BlockDef<any> | ModelDef<any> | DatasetDef<any> | TransformDef<any> | ScheduleDef<any> | OptimizerDef<any>
 export type EntryKind = AnyEntry['kind']
 /** The kinds that build models (what the contract test walks). */
 export const KINDS: EntryKind[] = ['model', 'block', 'component', 'adapter', 'norm', 'head']
 /** The kinds that feed models. */
 export const DATA_KINDS: EntryKind[] = ['dataset', 'transform']
 /** The kinds of the training recipe. */
-export const RECIPE_KINDS: EntryKind[] = ['schedule']
+export const RECIPE_KINDS: EntryKind[] = ['optimizer', 'schedule']
 
 const entries = new Map<string, AnyEntry>()
 let currentSource = 'builtin'
@@ -284,6 +299,25 @@ export function registerSchedule<P>(def: Omit<ScheduleDef<P>, 'kind'>): void {
   if (def.warmup !== undefined && typeof def.warmup !== 'boolean') throw new RegistryError(`cannot register schedule "${def.name}": warmup must be true or false`)
   const schema = def.warmup === false || def.schema?.type !== 'object' ? def.schema : {...def.schema, properties: {...own, ...warmupSchema.properties}}
   register({...def, schema, kind: 'schedule'} as ScheduleDef<any>)
+}
+
+export function registerOptimizer<P>(def: Omit<OptimizerDef<P>, 'kind' | 'title' | 'stateGroups'> & {title?: string; stateGroups?: string[]}): void {
+  const refuse = (why: string) => new RegistryError(`cannot register optimizer "${def.name}": ${why}`)
+  const own = (def.schema?.properties ?? {}) as Record<string, unknown>
+  const taken = [...OPTIMIZER_SHARED_KEYS, 'type'].filter((k) => k in own)
+  if (taken.length) throw refuse(`its schema names ${taken.join(' and ')}, which the registry provides (type is the optimizer's name; lr every optimizer takes, weight_decay_exclude every one with a weight_decay)`)
+  const op = def.op as Partial<OptimizerDef['op']> | undefined
+  if (typeof op?.name !== 'string' || typeof op.kernel !== 'string' || !Array.isArray(op.state) || typeof op.composite !== 'function') {
+    throw refuse('op must be {name, kernel, state: [names of the state tensors], composite(param, grad, state, attrs) → [param\', ...state\']}')
+  }
+  const stateGroups = def.stateGroups ?? op.state.map((s) => `${def.name}_${s}`)
+  if (stateGroups.length !== op.state.length) throw refuse(`stateGroups names ${stateGroups.length} groups for the op's ${op.state.length} state tensors`)
+  const bad = stateGroups.find((g) => !/^[a-z][a-z0-9_]*$/.test(g) || g === 'weight')
+  if (bad !== undefined) throw refuse(`its state group ${JSON.stringify(bad)} is not a lower-case snake_case name other than "weight"`)
+  if (typeof def.attrs !== 'function') throw refuse('attrs(params, {lr, step, momentum}) must give the op\'s attributes of one step')
+  const {lr, weight_decay_exclude} = optimizerSharedSchema.properties
+  const schema = def.schema?.type !== 'object' ? def.schema : {...def.schema, properties: {lr, ...own, ...('weight_decay' in own ? {weight_decay_exclude} : {})}}
+  register({...def, title: def.title ?? def.name, stateGroups, schema, kind: 'optimizer'} as OptimizerDef<any>)
 }
 
 export function lookup<K extends EntryKind>(kind: K, name: string): Extract<AnyEntry, {kind: K}> | undefined {

@@ -14,8 +14,9 @@ import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
-import {STATE_GROUPS, type OptimizerType, type StateGroup} from '../engine/optimizer.js'
-import type {ScheduleState} from '../schedules/schedule.js'
+import {lookup} from '../registry/registry.js'
+import {optimizerTitle} from '../recipe/optimizer.js'
+import type {ScheduleState} from '../recipe/schedule.js'
 import type {LossScalerState} from '../engine/loss-scaler.js'
 import {UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
@@ -36,7 +37,8 @@ const MAX_HEADER_BYTES = 64 * 2 ** 20
  */
 export type CheckpointKind = 'last' | 'best'
 
-export type TensorGroup = 'weight' | StateGroup
+/** `weight`, or one of the optimizer's state groups (`adam_m`, `adam_v`; `momentum`; a plugin's own). */
+export type TensorGroup = string
 
 export interface CheckpointMeta {
   /** Epochs completed (1-based count). */
@@ -50,8 +52,8 @@ export interface CheckpointMeta {
   train_seconds: number
   eval_seconds: number
   saved: string
-  /** The optimizer whose state a last checkpoint holds (absent in older files: adam). */
-  optimizer?: OptimizerType
+  /** The optimizer (its registry name) whose state a last checkpoint holds (absent in older files: adam). */
+  optimizer?: string
   /** Where the learning-rate schedule is (absent in older files, which all ran at a constant rate). */
   schedule?: ScheduleState
   /** engine.precision mixed16: the loss scaler's state (last checkpoints only). */
@@ -106,21 +108,17 @@ export interface LoadedCheckpoint extends CheckpointInfo {
   /** Every weight by its original name (trainable and BatchNorm statistics). */
   weights: Map<string, Float32Array>
   /** The optimizer's state per group (`adam_m`, `adam_v`; `momentum`), one tensor per trainable weight in model order (none for `best`). */
-  state: Partial<Record<StateGroup, Float32Array[]>>
+  state: Record<string, Float32Array[]>
 }
 
-const STATE: readonly StateGroup[] = ['adam_m', 'adam_v', 'momentum']
-const GROUPS: readonly TensorGroup[] = ['weight', ...STATE]
-
-/** An optimizer's name as messages write it. */
-export const OPTIMIZER_NAMES: Record<OptimizerType, string> = {adam: 'Adam', adamw: 'AdamW', sgd: 'SGD'}
+/** A tensor group's name: `weight` or an optimizer's state group, lower-case snake_case. */
+const GROUP_NAME = /^[a-z][a-z0-9_]*$/
 
 export async function saveCheckpoint(file: string, kind: CheckpointKind, model: LayersModel, trainer: Trainer, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
   const groups: [TensorGroup, {name: string; tensor: tf.Tensor}[]][] = [['weight', model.weights.map((w) => ({name: w.originalName, tensor: w.read()}))]]
   const state = kind === 'last' ? trainer.optimizerState() : undefined
   if (state) {
-    const tensors = {adam_m: state.m, adam_v: state.v, momentum: state.momentum}
-    for (const group of STATE_GROUPS[state.type]) groups.push([group, tensors[group].map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
+    for (const [group, list] of Object.entries(state.groups)) groups.push([group, list.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
   }
   const tensors: TensorEntry[] = []
   const chunks: Uint8Array[] = []
@@ -210,13 +208,19 @@ function checkHeader(raw: unknown, fail: (problem: string) => never): Checkpoint
   }
   if (typeof meta.saved !== 'string') fail('the header has no saved time')
   if (!Array.isArray(h.tensors) || h.tensors.length === 0) fail('the header lists no tensors')
+  if (meta.optimizer !== undefined && (typeof meta.optimizer !== 'string' || !GROUP_NAME.test(meta.optimizer))) fail(`the header's optimizer is ${JSON.stringify(meta.optimizer)}, not an optimizer's name`)
+  const optimizer = (meta.optimizer ?? 'adam') as string
+  // The state groups of the header's optimizer, where it is registered (a plugin's is, once its file is loaded).
+  const wanted = lookup('optimizer', optimizer)?.stateGroups
+  const title = optimizerTitle(optimizer)
   let offset = 0
-  const names = new Map<TensorGroup, string[]>(GROUPS.map((g) => [g, []]))
+  const names = new Map<TensorGroup, string[]>([['weight', []]])
   for (const [i, t] of (h.tensors as unknown[]).entries()) {
     const at = `tensor ${i}`
     if (!isObj(t)) fail(`${at} of the header is not an object`)
     const e = t as Record<string, unknown>
-    if (!GROUPS.includes(e.group as TensorGroup)) fail(`${at} has group ${JSON.stringify(e.group)}, not one of ${GROUPS.join(', ')}`)
+    if (typeof e.group !== 'string' || !GROUP_NAME.test(e.group)) fail(`${at} has group ${JSON.stringify(e.group)}, not "weight" or an optimizer's state group`)
+    if (wanted && e.group !== 'weight' && !wanted.includes(e.group)) fail(`${at} has group ${JSON.stringify(e.group)}, neither "weight" nor a state group of ${title} (${wanted.join(', ') || 'it keeps none'})`)
     if (typeof e.name !== 'string' || e.name === '') fail(`${at} has no name`)
     if (!Array.isArray(e.shape) || !e.shape.every(count)) fail(`${at} (${e.name}) has shape ${JSON.stringify(e.shape)}, not a list of sizes`)
     if (e.dtype !== 'float32') fail(`${at} (${e.name}) has dtype ${JSON.stringify(e.dtype)}, not float32`)
@@ -224,28 +228,27 @@ function checkHeader(raw: unknown, fail: (problem: string) => never): Checkpoint
     if (e.offset !== offset) fail(`${at} (${e.name}) starts at byte ${JSON.stringify(e.offset)} of the data; the tensors before it end at ${offset}`)
     if (e.bytes !== elements * 4) fail(`${at} (${e.name}) says ${JSON.stringify(e.bytes)} bytes, its shape [${(e.shape as number[]).join(', ')}] needs ${elements * 4}`)
     offset += elements * 4
-    names.get(e.group as TensorGroup)!.push(e.name as string)
+    if (!names.has(e.group)) names.set(e.group, [])
+    names.get(e.group)!.push(e.name as string)
   }
   if (h.data_bytes !== offset) fail(`the header says ${JSON.stringify(h.data_bytes)} bytes of data, its tensors add up to ${offset}`)
-  if (meta.optimizer !== undefined && !Object.keys(STATE_GROUPS).includes(meta.optimizer as string)) fail(`the header's optimizer is ${JSON.stringify(meta.optimizer)}, not one of ${Object.keys(STATE_GROUPS).join(', ')}`)
   if (meta.schedule !== undefined) checkScheduleState(meta.schedule, fail)
   if (meta.loss_scaler !== undefined) checkLossScalerState(meta.loss_scaler, fail)
-  const optimizer = (meta.optimizer ?? 'adam') as OptimizerType
-  const held = STATE.filter((g) => names.get(g)!.length > 0)
-  if (h.kind === 'best' && held.length > 0) fail(`a best checkpoint holds ${held.some((g) => g.startsWith('adam')) ? 'Adam' : 'optimizer'} state, which only last checkpoints have`)
+  const held = [...names.keys()].filter((g) => g !== 'weight')
+  if (h.kind === 'best' && held.length > 0) fail(`a best checkpoint holds ${wanted ? title : 'optimizer'} state (${held.join(', ')}), which only last checkpoints have`)
   if (h.kind === 'last') {
-    const wanted = STATE_GROUPS[optimizer] as readonly StateGroup[]
-    const foreign = held.filter((g) => !wanted.includes(g))
-    if (foreign.length > 0) fail(`it holds ${foreign.join(', ')} tensors, which ${OPTIMIZER_NAMES[optimizer]} (the header's optimizer) does not keep`)
-    const [first, ...rest] = wanted.map((g) => names.get(g)!)
-    if (first.length === 0 || rest.some((list) => list.length !== first.length || list.some((n, i) => n !== first[i]))) {
-      fail(optimizer === 'sgd' ? 'it holds no SGD momentum buffers' : `Adam's m and v do not pair up (${first.length} and ${rest[0].length} tensors)`)
+    // Every state group of the optimizer, naming the same weights in the same order.
+    const groups = wanted ?? held
+    const lists = groups.map((g) => names.get(g) ?? [])
+    const [first, ...rest] = lists
+    if (groups.length > 0 && (first.length === 0 || rest.some((list) => list.length !== first.length || list.some((n, i) => n !== first[i])))) {
+      fail(groups.length === 1 ? `it holds no ${title} ${groups[0]} tensors` : `${title}'s state groups ${groups.join(' and ')} do not pair up (${lists.map((l) => l.length).join(' and ')} tensors)`)
     }
   }
   return raw as unknown as CheckpointHeader
 }
 
-/** The schedule's position in a header (schedules/schedule.ts `ScheduleState`), checked field by field. */
+/** The schedule's position in a header (recipe/schedule.ts `ScheduleState`), checked field by field. */
 function checkScheduleState(raw: unknown, fail: (problem: string) => never): void {
   const state = raw as Record<string, unknown>
   if (typeof raw !== 'object' || raw === null || typeof state.type !== 'string') fail('the header\'s schedule has no type')
@@ -302,7 +305,8 @@ export function readCheckpoint(file: string, expect?: CheckpointKind): LoadedChe
   // One aligned copy of the data; the tensors are views into it.
   const values = new Float32Array(new Uint8Array(data).buffer)
   const weights = new Map<string, Float32Array>()
-  const state: Partial<Record<StateGroup, Float32Array[]>> = {}
+  // No prototype: a group is any snake_case name (a plugin optimizer's), `constructor` included.
+  const state: Record<string, Float32Array[]> = Object.create(null)
   for (const t of info.tensors) {
     const view = values.subarray(t.offset / 4, (t.offset + t.bytes) / 4)
     if (!info.checksummed) {
@@ -331,17 +335,18 @@ export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: LayersModel, tr
   if (trainer) {
     if (ckpt.kind !== 'last') throw new CheckpointError(ckpt.file, 'a best checkpoint keeps the weights only, not the optimizer state training continues from', 'cannot continue training')
     const saved = ckpt.meta.optimizer ?? 'adam'
-    const type = trainer.optimizerState().type
-    if (saved !== type) throw new CheckpointError(ckpt.file, `it holds ${OPTIMIZER_NAMES[saved]} state, and this run's optimizer is ${OPTIMIZER_NAMES[type]}`, 'does not fit this run')
+    const {type, groups} = trainer.optimizerState()
+    if (saved !== type) throw new CheckpointError(ckpt.file, `it holds ${optimizerTitle(saved)} state, and this run's optimizer is ${optimizerTitle(type)}`, 'does not fit this run')
     const trainable = model.trainableWeights.map((w) => w.originalName)
-    const group = STATE_GROUPS[type][0]
-    const covered = ckpt.tensors.filter((t) => t.group === group).map((t) => t.name)
-    if (covered.join('\n') !== trainable.join('\n')) throw misfit(`its ${OPTIMIZER_NAMES[type]} state covers ${covered.length} tensors, the model has ${trainable.length} trainable weights (or another order)`)
+    for (const group of Object.keys(groups)) {
+      const covered = ckpt.tensors.filter((t) => t.group === group).map((t) => t.name)
+      if (covered.join('\n') !== trainable.join('\n')) throw misfit(`its ${optimizerTitle(type)} state (${group}) covers ${covered.length} tensors, the model has ${trainable.length} trainable weights (or another order)`)
+    }
   }
   for (const w of model.weights) {
     tf.tidy(() => {
       w.write(tf.tensor(ckpt.weights.get(w.originalName)!, w.shape as number[]))
     })
   }
-  trainer?.setOptimizerState({step: ckpt.meta.step, m: ckpt.state.adam_m, v: ckpt.state.adam_v, momentum: ckpt.state.momentum, lossScaler: ckpt.meta.loss_scaler})
+  trainer?.setOptimizerState({step: ckpt.meta.step, groups: ckpt.state, lossScaler: ckpt.meta.loss_scaler})
 }

@@ -9,7 +9,7 @@
  */
 import {join} from 'node:path'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
-import {scheduleState} from '../schedules/schedule.js'
+import {scheduleState} from '../recipe/schedule.js'
 import {saveCheckpoint} from './checkpoint.js'
 import {evaluate, prepareEpoch, trainOneEpoch} from './epoch.js'
 import {writeRoutes} from './kernel-routes.js'

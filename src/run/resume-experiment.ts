@@ -8,8 +8,9 @@ import {existsSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 import {resolveSpec} from '../config/resolve.js'
 import {UsageError, type StopRequest} from '../errors.js'
-import {scheduleMismatch} from '../schedules/schedule.js'
-import {OPTIMIZER_NAMES, restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
+import {scheduleMismatch} from '../recipe/schedule.js'
+import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
+import {optimizerTitle} from '../recipe/optimizer.js'
 import {recordResume} from './env.js'
 import {fit} from './fit.js'
 import {removeStaleTemps, RUN_LOCK, stamp} from './folders.js'
@@ -117,7 +118,7 @@ async function carryOut(plan: ResumePlan, session: Session, force: boolean, log:
       renameSync(join(runDir, LAST_CKPT), join(runDir, aside))
       log(`${LAST_CKPT} kept as ${aside}`)
     }
-    log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; ${OPTIMIZER_NAMES[session.spec.train.optimizer.type]} starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
+    log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; ${optimizerTitle(session.spec.train.optimizer.type)} starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
     const {saved: _saved, ...meta} = plan.checkpoint.meta
     await saveCheckpoint(join(runDir, LAST_CKPT), 'last', session.built.model, session.trainer, {...meta, step: session.trainer.step})
   } else {

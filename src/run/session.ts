@@ -12,7 +12,8 @@ import {describePrecision} from '../engine/precision.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
-import {createSchedule, type Schedule} from '../schedules/schedule.js'
+import {chooseOptimizer} from '../recipe/optimizer.js'
+import {createSchedule, type Schedule} from '../recipe/schedule.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {augmentFromConfig, holdOutValidation, loadDataset, numBatches, type Dataset, type Pipeline} from '../data/index.js'
 import type {BatchWorkers} from '../data/batch-workers.js'
@@ -83,7 +84,7 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
     throw error
   }
   // The recipe: the optimizer (engine/optimizer.ts), label smoothing, gradient clipping; loss scaling in mixed16.
-  const trainer = new Trainer(built.model, t.optimizer, {
+  const trainer = new Trainer(built.model, chooseOptimizer(t.optimizer), {
     labelSmoothing: t.label_smoothing,
     maxGradNorm: t.grad_clip?.max_norm,
     ...(engine.precision === 'mixed16' ? {lossScale: engine.loss_scale} : {}),

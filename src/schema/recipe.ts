@@ -1,17 +1,14 @@
 /**
- * The recipe part of a spec's `train:` — each optimizer's own keys and the warmup every schedule
- * takes — as TypeBox schemas, and from the same definitions the types the engine takes
- * (`OptimizerSpec`, `ScheduleSpec`). Stage 1 (spec.ts) checks only `type`; stage 2 (config/recipe.ts)
- * checks the rest against the type's schema (here for optimizers; a schedule's is its registry
- * entry's, src/schedules/pytorch.ts for the built-ins) and fills its defaults, which are PyTorch's
- * but for Adam's weight decay (the paper's 1e-4). Epochs count from 0, as PyTorch's schedulers count
- * them.
+ * The recipe part of a spec's `train:` that every optimizer and every schedule shares — the
+ * optimizers' learning rate and decay exclusion, the schedules' warmup — as TypeBox schemas, and the
+ * types the engine takes (`OptimizerSpec`, `ScheduleSpec`). Each optimizer's and schedule's own keys
+ * are its registry entry's schema (src/recipe/pytorch-optimizers.ts and pytorch-schedules.ts for the
+ * built-ins, whose defaults are PyTorch's but for Adam's weight decay, the paper's 1e-4); the registry
+ * adds the shared keys to it. Stage 1 (spec.ts) checks only `type`; stage 2 (config/recipe.ts) the
+ * rest. Epochs count from 0, as PyTorch's schedulers count them.
  */
-import {Type, type TSchema} from '@sinclair/typebox'
-import {constant, enumOf, withDefault, type Resolved} from './typebox.js'
-
-/** `train.optimizer.type`: PyTorch's Adam (coupled L2), AdamW (decoupled decay) and SGD. */
-export const OPTIMIZER_TYPES = ['adam', 'adamw', 'sgd'] as const
+import {Type} from '@sinclair/typebox'
+import {enumOf, withDefault, type Resolved} from './typebox.js'
 
 /** `train.optimizer.weight_decay_exclude`: the parameter roles that can be left out of weight decay. */
 export const DECAY_EXCLUDABLE = ['bias', 'norm'] as const
@@ -19,50 +16,23 @@ export const DECAY_EXCLUDABLE = ['bias', 'norm'] as const
 /** `train.early_stopping.metric`: a column of metrics.csv (the val ones need `data.val_split`). */
 export const EARLY_STOPPING_METRICS = ['test_accuracy', 'test_loss', 'train_accuracy', 'train_loss', 'val_accuracy', 'val_loss'] as const
 
-const lr = () => withDefault(Type.Number({exclusiveMinimum: 0, description: 'learning rate (the peak of a schedule)'}), 0.001)
-const weightDecayExclude = () =>
-  withDefault(
+/**
+ * The keys every optimizer takes: its learning rate, and — where it has a `weight_decay` — the roles
+ * left out of the decay. The registry adds them to each optimizer's schema (registry.ts
+ * `registerOptimizer`).
+ */
+export const optimizerSharedSchema = Type.Object({
+  lr: withDefault(Type.Number({exclusiveMinimum: 0, description: 'learning rate (the peak of a schedule)'}), 0.001),
+  weight_decay_exclude: withDefault(
     Type.Array(enumOf(DECAY_EXCLUDABLE), {
       uniqueItems: true,
       description: "parameter roles without weight decay: bias (every layer's bias), norm (every normalisation layer's gamma and beta)",
     }),
     [],
-  )
+  ),
+})
 
-/** Adam's and AdamW's keys: they differ only in how weight decay applies. */
-function adamSchema<const T extends 'adam' | 'adamw'>(type: T, weightDecay: {default: number; description: string}) {
-  return Type.Object(
-    {
-      type: constant(type),
-      lr: lr(),
-      weight_decay: withDefault(Type.Number({minimum: 0, maximum: 1e6, description: weightDecay.description}), weightDecay.default),
-      weight_decay_exclude: weightDecayExclude(),
-      betas: withDefault(Type.Unsafe<[number, number]>({type: 'array', items: {type: 'number', minimum: 0, exclusiveMaximum: 1}, minItems: 2, maxItems: 2}), [0.9, 0.999]),
-      eps: withDefault(Type.Number({exclusiveMinimum: 0, maximum: 1}), 1e-8),
-    },
-    {additionalProperties: false},
-  )
-}
-
-const sgdSchema = Type.Object(
-  {
-    type: constant('sgd'),
-    lr: lr(),
-    weight_decay: withDefault(Type.Number({minimum: 0, maximum: 1e6, description: 'L2 as PyTorch SGD: gradient += weight_decay · weight'}), 0),
-    weight_decay_exclude: weightDecayExclude(),
-    momentum: withDefault(Type.Number({minimum: 0, maximum: 1}), 0),
-    dampening: withDefault(Type.Number({minimum: 0, maximum: 1}), 0),
-    nesterov: withDefault(Type.Boolean({description: 'Nesterov momentum (needs momentum > 0 and dampening 0)'}), false),
-  },
-  {additionalProperties: false},
-)
-
-/** Each optimizer's own keys (stage 2 checks `train.optimizer` against its type's schema). */
-export const optimizerSchemas = {
-  adam: adamSchema('adam', {default: 0.0001, description: 'coupled L2 (PyTorch Adam weight_decay): gradient += weight_decay · weight'}),
-  adamw: adamSchema('adamw', {default: 0.01, description: 'decoupled decay (PyTorch AdamW): weight ← weight · (1 − lr · weight_decay) before the Adam step'}),
-  sgd: sgdSchema,
-} satisfies Record<(typeof OPTIMIZER_TYPES)[number], TSchema>
+export const OPTIMIZER_SHARED_KEYS = Object.keys(optimizerSharedSchema.properties) as (keyof typeof optimizerSharedSchema.properties)[]
 
 /**
  * The warmup every schedule takes (unless it ramps up itself): `warmup_epochs` of linear rise from
@@ -78,8 +48,11 @@ export const WARMUP_KEYS = Object.keys(warmupSchema.properties) as (keyof typeof
 
 export type Warmup = Resolved<typeof warmupSchema>
 
-/** `train.optimizer` as stage 2 resolves it: one type's keys, defaults filled. */
-export type OptimizerSpec = {[T in keyof typeof optimizerSchemas]: Resolved<(typeof optimizerSchemas)[T]>}[keyof typeof optimizerSchemas]
+/**
+ * `train.optimizer` as stage 2 resolves it: a registered optimizer's name, its learning rate, its own
+ * keys with their defaults filled (`weight_decay` where it has one, then also `weight_decay_exclude`).
+ */
+export type OptimizerSpec = {type: string; lr: number; weight_decay?: number; weight_decay_exclude?: (typeof DECAY_EXCLUDABLE)[number][]} & Record<string, unknown>
 
 /**
  * `train.schedule` as stage 2 resolves it (a name alone becomes `{type}`): a registered schedule's

@@ -11,7 +11,7 @@ import {BACKENDS} from '../engine/backend.js'
 import {PRECISIONS} from '../engine/precision.js'
 import {engineSwitchSchema} from '../backends/webgpu/switches.js'
 import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
-import {EARLY_STOPPING_METRICS, OPTIMIZER_TYPES, type EarlyStoppingSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
+import {EARLY_STOPPING_METRICS, type EarlyStoppingSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
 
 /** `engine.device` given as a PCI bus id: `[domain:]bus:device.function` in hex (backends/webgpu/devices.ts reads the same forms). */
 export const PCI_BUS_PATTERN = '^([0-9a-fA-F]{1,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$'
@@ -78,10 +78,10 @@ export const DATA_KEYS: readonly string[] = Object.keys(dataSchema.properties)
  */
 export type DataOptions = Static<typeof dataSchema> & {image_size: number} & Record<string, unknown>
 
-// Stage 1 checks the optimizer's type only; its other keys belong to the type's schema (recipe.ts),
+// Stage 1 checks the optimizer's type only; its other keys belong to its registry entry's schema,
 // checked and filled in stage 2, which is why the resolved value is typed as OptimizerSpec.
 const optimizerSchema = Type.Unsafe<OptimizerSpec>(
-  openObject({type: withDefault(enumOf(OPTIMIZER_TYPES, {description: 'adam (PyTorch Adam, coupled L2), adamw (decoupled decay), sgd (momentum, dampening, nesterov)'}), 'adam')}),
+  openObject({type: withDefault(Type.String({description: "a registered optimizer: adam (PyTorch Adam, coupled L2), adamw (decoupled decay), sgd (momentum, dampening, nesterov), or a plugin's (mixture list optimizer shows each one's keys)"}), 'adam')}),
 )
 
 const scheduleSchema = Type.Unsafe<ScheduleSpec>({

@@ -1,5 +1,6 @@
 // The optimizers against torch.optim (test/fixtures/torch/recipe.json, bench/torch/recipe.py): Adam
-// (coupled L2), AdamW and SGD (momentum, dampening, Nesterov), with weight_decay_exclude as param
+// (coupled L2), AdamW, SGD (momentum, dampening, Nesterov) and a plugin file's RMSprop
+// (test/fixtures/plugins/rmsprop.mjs: a composite of tfjs ops), with weight_decay_exclude as param
 // groups and one case clipped by clip_grad_norm_ first, over 25 steps at a learning rate that changes
 // every step (and in two cases a momentum that does too, as one-cycle's), on every backend present (through its fused kernels, and the WebGPU in-place update);
 // and every paper row's weights by role, as torch's modules give them.
@@ -9,6 +10,8 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {tf} from '../../src/engine/tf.js'
 import {Optimizer, weightRoles, type OptimizerSpec, type WeightRole} from '../../src/engine/optimizer.js'
+import {loadPlugins} from '../../src/config/plugins.js'
+import {chooseOptimizer} from '../../src/recipe/optimizer.js'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
 import {buildModel} from '../../src/model/build.js'
@@ -31,6 +34,8 @@ interface OptimizerCase {
   state: Record<string, number[][]>
 }
 
+await loadPlugins([join(REPO, 'test', 'fixtures', 'plugins', 'rmsprop.mjs')], new Map())
+
 const FIXTURE = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', 'recipe.json'), 'utf8')) as {
   optimizers: OptimizerCase[]
   weight_roles: Record<string, Record<WeightRole, {tensors: number; scalars: number}>>
@@ -48,7 +53,7 @@ function within(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: nu
 async function runCase(c: OptimizerCase): Promise<void> {
   const made = (values: number[], shape: number[]) => tf.tidy(() => tf.variable(tf.tensor(values, shape), true))
   const weights = c.params.map((p, i) => made(c.start[i], p.shape))
-  const optimizer = new Optimizer(c.optimizer, weights, c.params.map((p) => p.role))
+  const optimizer = new Optimizer(chooseOptimizer(c.optimizer), weights, c.params.map((p) => p.role))
   // float32 against torch's float64 over 25 steps: a few ulps per step.
   const [rtol, atol] = [2e-5, 2e-6]
   try {
@@ -71,10 +76,11 @@ async function runCase(c: OptimizerCase): Promise<void> {
       }
     }
     const mine = Object.fromEntries(optimizer.stateGroups().map((g) => [g.group, g.tensors]))
+    // torch's state keys and the groups ours keep them in (a plugin's: `<optimizer>_<state>`).
     const names: Record<string, string> = {exp_avg: 'adam_m', exp_avg_sq: 'adam_v', momentum_buffer: 'momentum'}
     for (const [key, tensors] of Object.entries(c.state)) {
-      for (const [i, t] of mine[names[key]].entries()) {
-        const r = within(await t.data(), tensors[i], rtol, key === 'exp_avg_sq' ? 1e-9 : atol)
+      for (const [i, t] of mine[names[key] ?? `${c.optimizer.type}_${key}`].entries()) {
+        const r = within(await t.data(), tensors[i], rtol, key === 'exp_avg_sq' || key === 'square_avg' ? 1e-9 : atol)
         assert.ok(r.ok, `${c.name}: ${key} of ${c.params[i].name}[${r.at}] is ${r.a}, torch ${r.b}`)
       }
     }
@@ -95,7 +101,7 @@ for (const backend of ALL_BACKENDS) {
   const why = await backendSkip(backend)
   describe(`optimizers on ${backend} step as torch.optim does`, () => {
     for (const c of FIXTURE.optimizers) {
-      it(`${c.name}: ${c.optimizer.type}, weight decay ${c.optimizer.weight_decay}${c.optimizer.weight_decay_exclude.length ? ` except ${c.optimizer.weight_decay_exclude}` : ''}${c.grad_clip ? `, clipped to norm ${c.grad_clip.max_norm}` : ''}${c.momenta ? ', momentum changed every step' : ''}`, {skip: why}, async () => {
+      it(`${c.name}: ${c.optimizer.type}, weight decay ${c.optimizer.weight_decay}${c.optimizer.weight_decay_exclude?.length ? ` except ${c.optimizer.weight_decay_exclude}` : ''}${c.grad_clip ? `, clipped to norm ${c.grad_clip.max_norm}` : ''}${c.momenta ? ', momentum changed every step' : ''}`, {skip: why}, async () => {
         await tf.setBackend(backend)
         await runCase(c)
       })
@@ -131,8 +137,8 @@ describe('weight roles', () => {
     try {
       const roles = weightRoles(built.model)
       const vars = built.model.trainableWeights.map((w) => (w as unknown as {val: tf.Variable}).val)
-      const all = new Optimizer({type: 'sgd', lr: 0.1, weight_decay: 5e-4, weight_decay_exclude: [], momentum: 0, dampening: 0, nesterov: false}, vars, roles)
-      const split = new Optimizer({type: 'sgd', lr: 0.1, weight_decay: 5e-4, weight_decay_exclude: ['bias', 'norm'], momentum: 0, dampening: 0, nesterov: false}, vars, roles)
+      const all = new Optimizer(chooseOptimizer({type: 'sgd', lr: 0.1, weight_decay: 5e-4, weight_decay_exclude: [], momentum: 0, dampening: 0, nesterov: false}), vars, roles)
+      const split = new Optimizer(chooseOptimizer({type: 'sgd', lr: 0.1, weight_decay: 5e-4, weight_decay_exclude: ['bias', 'norm'], momentum: 0, dampening: 0, nesterov: false}), vars, roles)
       assert.deepEqual(all.groups, [{indices: vars.map((_, i) => i), weightDecay: 5e-4}])
       assert.deepEqual(split.groups.map((g) => g.indices.map((i) => roles[i])), [roles.filter((r) => r === 'weight'), roles.filter((r) => r !== 'weight')])
       assert.deepEqual(split.groups.map((g) => g.weightDecay), [5e-4, 0])

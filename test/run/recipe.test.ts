@@ -1,14 +1,14 @@
 // The training recipe end to end on tiny synthetic data: the standard CIFAR example validates and
 // runs; metrics.csv holds each epoch's learning rate; an interrupted SGD + cosine-warmup run (clipped,
 // label-smoothed) resumes to exactly the uninterrupted numbers and checkpoint; early stopping stops,
-// says why and stays stopped on resume; a plugin's schedule trains and resumes; a run folder from
-// before the lr column resumes.
+// says why and stays stopped on resume; a plugin's schedule and a plugin's optimizer train and
+// resume; a run folder from before the lr column resumes.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
-import {createSchedule} from '../../src/schedules/schedule.js'
+import {createSchedule} from '../../src/recipe/schedule.js'
 import {readCheckpoint} from '../../src/run/checkpoint.js'
 import {mixture, REPO, tempDir, writeSpec} from '../helpers.js'
 import {interrupted} from './helpers.js'
@@ -120,6 +120,35 @@ test('a plugin file adds a schedule: validated with the warmup keys, trained at 
   assert.equal(resumed.code, 0, resumed.stderr)
   assert.deepEqual(numbers(metrics(runDir)), numbers(metrics(full.run_dir)), 'every epoch, digit for digit')
   assert.deepEqual(tensors(join(runDir, 'last.ckpt')), tensors(join(full.run_dir, 'last.ckpt')))
+})
+
+test('a plugin file adds an optimizer: validated with the shared keys, trained, checkpointed with its state, resumed by a new process exactly', async () => {
+  const dir = tempDir()
+  const plugin = join(REPO, 'test', 'fixtures', 'plugins', 'rmsprop.mjs')
+  const withPlugin = (optimizer: unknown, name = 'spec.yaml') => writeSpec({...spec({optimizer, schedule: {type: 'step', step_size: 2, gamma: 0.5}}), plugins: [plugin]}, dir, name)
+  const file = withPlugin({type: 'rmsprop', lr: 0.003, weight_decay: 1e-4, weight_decay_exclude: ['bias', 'norm']})
+  const valid = mixture(['validate', file, '--json'])
+  assert.equal(valid.code, 0, valid.stderr)
+  assert.deepEqual(JSON.parse(valid.stdout).spec.train.optimizer, {type: 'rmsprop', lr: 0.003, weight_decay: 1e-4, weight_decay_exclude: ['bias', 'norm'], alpha: 0.99, eps: 1e-8})
+  const bad = mixture(['validate', withPlugin({type: 'rmsprop', alpha: 1, betas: [0.9, 0.99]}, 'bad.yaml')])
+  assert.equal(bad.code, 2, bad.stderr)
+  assert.match(bad.stderr, /bad\.yaml:\d+:\d+: train\.optimizer\.betas: applies to adam and adamw only, not to rmsprop; remove it, or set train\.optimizer\.type/)
+  assert.match(bad.stderr, /train\.optimizer\.alpha: must be < 1/)
+  const typo = mixture(['validate', withPlugin({type: 'rmsprp'}, 'typo.yaml')])
+  assert.match(typo.stderr, /train\.optimizer\.type: unknown optimizer "rmsprp", did you mean rmsprop\?; registered: adam, adamw, sgd, rmsprop/)
+  const full = (await runExperiment({spec: file, outDir: join(dir, 'full'), log: quiet})) as RunSummary
+  const rows = metrics(full.run_dir)
+  assert.deepEqual(rows.map((r) => r.lr), [0.003, 0.003, 0.0015, 0.0015])
+  assert.ok(rows.every((r) => Number.isFinite(r.train_loss)) && rows[3].train_loss < rows[0].train_loss, `it trains: ${rows.map((r) => r.train_loss)}`)
+  const last = readCheckpoint(join(full.run_dir, 'last.ckpt'), 'last')
+  assert.equal(last.meta.optimizer, 'rmsprop')
+  assert.deepEqual(Object.keys(last.state), ['rmsprop_square_avg'])
+  // Cut after epoch 2, resumed by a spawned mixture that loads the plugin again from the run's config.yaml.
+  const runDir = await interrupted(file, join(dir, 'cut'), /^epoch 2\/4/)
+  const resumed = mixture(['run', '--resume', runDir])
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.deepEqual(numbers(metrics(runDir)), numbers(rows), 'every epoch, digit for digit')
+  assert.deepEqual(tensors(join(runDir, 'last.ckpt')), tensors(join(full.run_dir, 'last.ckpt')), 'weights and square averages')
 })
 
 test('a resume that would move the schedule is refused before anything is written', async () => {

@@ -16,7 +16,8 @@ import {tf} from '../../../src/engine/tf.js'
 import '../../../src/backends/cpu/index.js'
 import {Trainer} from '../../../src/engine/trainer.js'
 import type {OptimizerSpec} from '../../../src/engine/optimizer.js'
-import {createSchedule} from '../../../src/schedules/schedule.js'
+import {chooseOptimizer} from '../../../src/recipe/optimizer.js'
+import {createSchedule} from '../../../src/recipe/schedule.js'
 import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
 import {buildModel} from '../../../src/model/build.js'
 import {resolveObject, values} from '../../helpers.js'
@@ -98,9 +99,9 @@ async function train(model: Obj, replay: boolean, start: Float32Array[]): Promis
         const weights = await Promise.all(built.model.getWeights().map((w) => w.data() as Promise<Float32Array>))
         tf.tidy(() => built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(weights[i], w.shape))))
         const state = trainer.optimizerState()
-        const m = await Promise.all(state.m.map((t) => t.data() as Promise<Float32Array>))
-        const v = await Promise.all(state.v.map((t) => t.data() as Promise<Float32Array>))
-        trainer.setOptimizerState({step: state.step, m, v})
+        const m = await Promise.all(state.groups.adam_m.map((t) => t.data() as Promise<Float32Array>))
+        const v = await Promise.all(state.groups.adam_v.map((t) => t.data() as Promise<Float32Array>))
+        trainer.setOptimizerState({step: state.step, groups: {adam_m: m, adam_v: v}})
       }
     }
     for (const t of bystanders) assert.ok((await t.data()).every((v) => v === 7), 'a tensor made between steps is left as it was')
@@ -108,7 +109,7 @@ async function train(model: Obj, replay: boolean, start: Float32Array[]): Promis
     return {
       losses,
       weights: await Promise.all(built.model.getWeights().map((w) => w.data() as Promise<Float32Array>)),
-      moments: await Promise.all([...state.m, ...state.v].map((t) => t.data() as Promise<Float32Array>)),
+      moments: await Promise.all([...state.groups.adam_m, ...state.groups.adam_v].map((t) => t.data() as Promise<Float32Array>)),
       replayed: trainer.replayedSteps,
       describe: trainer.describeStepGraphs(),
       tensorCounts,
@@ -207,7 +208,7 @@ describe('replayed steps with the rest of the recipe equal the steps run by tfjs
     const spec = resolveObject({name: 'graph', seed: 5, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})
     const built = buildModel(spec)
     tf.tidy(() => built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(start[i], w.shape))))
-    const trainer = new Trainer(built.model, {...optimizer, lr: schedule.lrAt(0)}, {labelSmoothing: 0.1, maxGradNorm: 0.5})
+    const trainer = new Trainer(built.model, chooseOptimizer({...optimizer, lr: schedule.lrAt(0)}), {labelSmoothing: 0.1, maxGradNorm: 0.5})
     const losses: number[] = []
     try {
       for (let step = 0; step < schedule.totalSteps; step++) {
@@ -220,7 +221,7 @@ describe('replayed steps with the rest of the recipe equal the steps run by tfjs
       const s = trainer.optimizerState()
       return {
         losses,
-        state: await Promise.all([...built.model.getWeights(), ...s.m, ...s.v, ...s.momentum].map((t) => t.data() as Promise<Float32Array>)),
+        state: await Promise.all([...built.model.getWeights(), ...Object.values(s.groups).flat()].map((t) => t.data() as Promise<Float32Array>)),
         replayed: trainer.replayedSteps,
         describe: trainer.describeStepGraphs(),
       }

@@ -345,7 +345,7 @@ describe('webgpu: mixed16', () => {
           const state = trainer.optimizerState()
           const result = {
             weights: await Promise.all(built.model.weights.map(async (w) => Float32Array.from(await w.read().data()))),
-            moments: await Promise.all([...state.m, ...state.v].map(async (t) => Float32Array.from(await t.data()))),
+            moments: await Promise.all([...state.groups.adam_m, ...state.groups.adam_v].map(async (t) => Float32Array.from(await t.data()))),
             scaler: state.lossScaler,
             metrics: await trainer.readMetrics(),
             replayed: trainer.replayedSteps,

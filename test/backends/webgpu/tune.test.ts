@@ -447,8 +447,8 @@ describe('kernel-route tuning on WebGPU', () => {
       tf.tidy(() => built.model.setWeights(built.model.getWeights().map((w, i) => tf.tensor(start[i], w.shape))))
       const trainer = new Trainer(built.model, {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-3, weightDecay: 1e-4})
       const state = async (): Promise<Float32Array[]> => {
-        const {m, v} = trainer.optimizerState()
-        return Promise.all([...built.model.getWeights(), ...m, ...v].map(async (t) => Float32Array.from(await t.data())))
+        const {adam_m, adam_v} = trainer.optimizerState().groups
+        return Promise.all([...built.model.getWeights(), ...adam_m, ...adam_v].map(async (t) => Float32Array.from(await t.data())))
       }
       const outcome: Outcome = {losses: [], lines: [], replayed: 0, keys: []}
       try {

@@ -14,7 +14,7 @@ function stepScalars(a: SgdAttrs): number[] {
   return [a.lr, keep, take, a.momentum]
 }
 
-const stepValues = (context: StepContext) => (context.update.op === 'sgd' ? stepScalars(context.update.attrs) : [])
+const stepValues = (context: StepContext) => (context.update.op === SGD.name ? stepScalars(context.update.attrs as SgdAttrs) : [])
 
 export const sgdProgram: UpdateProgram<SgdAttrs> = {
   kernel: SGD.kernel,

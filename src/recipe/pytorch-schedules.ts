@@ -13,7 +13,7 @@
  * Epochs count from 0, as PyTorch's schedulers count them.
  */
 import {Type} from '@sinclair/typebox'
-import {registerSchedule, type ScheduleProblem} from '../registry/registry.js'
+import {registerSchedule, type RecipeProblem} from '../registry/registry.js'
 import {enumOf, withDefault, type Resolved} from '../schema/typebox.js'
 import {ScheduleError} from './schedule.js'
 
@@ -56,7 +56,7 @@ registerSchedule<Resolved<typeof multistepSchema>>({
   summary: 'per epoch: multiplied by gamma at each milestone epoch (MultiStepLR)',
   schema: multistepSchema,
   problems: (p, run) => {
-    const problems: ScheduleProblem[] = []
+    const problems: RecipeProblem[] = []
     p.milestones.forEach((m, i) => {
       if (i > 0 && m <= p.milestones[i - 1]) problems.push({key: `milestones[${i}]`, message: `is ${m}, not after the milestone before it (${p.milestones[i - 1]}): list the epochs in increasing order`})
       else if (m >= run.epochs) problems.push({key: `milestones[${i}]`, message: `is ${m}, out of range: ${epochsInWords(run)}, so this decay would never happen`})

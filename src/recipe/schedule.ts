@@ -1,8 +1,8 @@
 /**
  * A run's learning-rate schedule (`train.schedule`): the learning rate of every optimizer step as a
  * pure function of the step's position in training. The schedules themselves are registry entries
- * (the built-ins, closed forms of PyTorch's schedulers, in pytorch.ts beside this file; a plugin
- * file adds more); this module looks the spec's up, puts the shared warmup in front of it
+ * (the built-ins, closed forms of PyTorch's schedulers, in pytorch-schedules.ts beside this file; a
+ * plugin file adds more); this module looks the spec's up, puts the shared warmup in front of it
  * (warmup_epochs of LinearLR from lr · warmup_start_factor, per step, after which the schedule runs
  * over the rest of training as if it started there: SequentialLR) and keeps what a checkpoint needs
  * to continue it. Epochs count from 0 and steps from 0 across the whole run, so a resumed run (or one
@@ -12,10 +12,10 @@
  */
 
 import {UsageError} from '../errors.js'
-import {lookup, namesInOrder, type ScheduleDef, type ScheduleProblem, type StepRates} from '../registry/registry.js'
+import {lookup, namesInOrder, type ScheduleDef, type RecipeProblem, type StepRates} from '../registry/registry.js'
 import {WARMUP_KEYS, warmupSchema, type ScheduleSpec} from '../schema/recipe.js'
 
-export type {ScheduleSpec, ScheduleProblem}
+export type {ScheduleSpec, RecipeProblem}
 
 /** A schedule the run's length makes meaningless; exit code 2 (bad input). */
 export class ScheduleError extends UsageError {}
@@ -48,7 +48,7 @@ const warmupEpochsOf = (spec: ScheduleSpec) => spec.warmup_epochs ?? warmupSchem
  * is read: warmup as long as training, and what the schedule finds in its own keys over the epochs
  * after the warmup (a decay that never happens, a floor above the peak).
  */
-export function scheduleProblems(spec: ScheduleSpec, lr: number, epochs: number): ScheduleProblem[] {
+export function scheduleProblems(spec: ScheduleSpec, lr: number, epochs: number): RecipeProblem[] {
   const warmup = warmupEpochsOf(spec)
   if (warmup >= epochs) return [{key: 'warmup_epochs', message: `is ${warmup}, but training has ${epochs} epochs: the warmup would be as long as training or longer, leaving nothing to schedule`}]
   return entryOf(spec).problems?.(paramsOf(spec), {lr, epochs: epochs - warmup, warmupEpochs: warmup}) ?? []
