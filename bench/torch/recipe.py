@@ -3,7 +3,7 @@
 CrossEntropyLoss(label_smoothing) and clip_grad_norm_ give, for the training recipe's tests.
 
   optimizers   Adam (coupled L2), AdamW, SGD (momentum, dampening, Nesterov) and RMSprop (the test
-               plugin file's, test/fixtures/plugins/rmsprop.mjs) over 25 steps of fixed
+               plugin file's, configs/examples/plugins/rmsprop.mjs) over 25 steps of fixed
                gradients, two parameters ("weight" 4x3, "bias" 3) in PyTorch param groups (the bias
                without weight decay where a case excludes it), at a learning rate that changes every
                step; one case clips the gradients with clip_grad_norm_ first. The parameters after
@@ -82,7 +82,7 @@ OPTIMIZER_CASES = [
     # (Adam's and AdamW's beta1, SGD's momentum): 'momenta' in the case.
     ('adamw-cycled-beta1', {'type': 'adamw', 'lr': 0.01, 'weight_decay': 0.05, 'weight_decay_exclude': ['bias'], 'betas': [0.9, 0.999], 'eps': 1e-8}, None, True),
     ('sgd-nesterov-cycled-momentum', {'type': 'sgd', 'lr': 0.1, 'weight_decay': 5e-4, 'weight_decay_exclude': [], 'momentum': 0.9, 'dampening': 0, 'nesterov': True}, None, True),
-    # A plugin file's optimizer (test/fixtures/plugins/rmsprop.mjs): RMSprop without momentum.
+    # A plugin file's optimizer (configs/examples/plugins/rmsprop.mjs): RMSprop without momentum.
     ('rmsprop-plugin', {'type': 'rmsprop', 'lr': 0.01, 'weight_decay': 0.01, 'weight_decay_exclude': ['bias'], 'alpha': 0.9, 'eps': 1e-6}, None),
 ]
 

@@ -24,7 +24,7 @@ import {schemaProblems} from './validate.js'
 /** Keys that only one launcher type takes. */
 const ONLY: Record<string, LauncherType> = {
   jobs: 'local',
-  ...Object.fromEntries(['partition', 'gpus_per_task', 'cpus_per_task', 'mem', 'time', 'max_parallel', 'account', 'qos', 'constraint', 'setup', 'extra'].map((k) => [k, 'slurm' as const])),
+  ...Object.fromEntries(['partition', 'gpus_per_task', 'cpus_per_task', 'mem', 'time', 'table_mem', 'table_time', 'max_parallel', 'account', 'qos', 'constraint', 'setup', 'extra'].map((k) => [k, 'slurm' as const])),
 }
 
 /** sbatch options the launcher writes itself; `extra` may not set them (signal it may: see docs/slurm.md). */
@@ -108,7 +108,7 @@ export function resolveLauncher(file: Launcher | undefined, flags: LauncherFlags
     const key = eq > 0 ? text.slice(0, eq).trim() : ''
     const keys = key.split('.')
     if (!key || keys.some((k) => !/^[a-z][a-z0-9_-]*$/.test(k)) || keys.length > 2 || (keys.length === 2 && keys[0] !== 'extra')) {
-      problems.push({origin: {file: '--slurm'}, path: '', message: `"${text}" is not key=value with a launcher key (partition, gpus_per_task, cpus_per_task, mem, time, max_parallel, account, qos, constraint, setup) or extra.<sbatch option>, e.g. --slurm time=02:00:00`})
+      problems.push({origin: {file: '--slurm'}, path: '', message: `"${text}" is not key=value with a launcher key (partition, gpus_per_task, cpus_per_task, mem, time, table_mem, table_time, max_parallel, account, qos, constraint, setup) or extra.<sbatch option>, e.g. --slurm time=02:00:00`})
       continue
     }
     const doc = parseDocument(text.slice(eq + 1) || 'null')

@@ -13,6 +13,9 @@ export type LauncherType = (typeof LAUNCHERS)[number]
 /** Slurm's time formats: minutes, minutes:seconds, hours:minutes:seconds, days-hours[:minutes[:seconds]]. */
 export const SLURM_TIME = /^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE|unlimited|infinite)$/
 
+/** What the job that writes a sweep's table asks for unless `table_mem` / `table_time` say otherwise: one CPU, little memory, minutes. */
+export const TABLE_JOB = {mem: '1G', time: 30} as const
+
 /** A value passed to sbatch as one word: no spaces, quotes or shell characters. */
 function sbatchWord(description: string) {
   return Type.String({minLength: 1, maxLength: 200, pattern: '^[^\\s\'"`$;|&<>\\\\]+$', patternMessage: 'cannot be passed to sbatch as it is (no spaces, quotes, $, ;, |, &, <, > or backslashes)', description})
@@ -36,6 +39,14 @@ export const launcherSchema = Type.Object(
         SLURM_TIME.source,
         'is not a Slurm time: write minutes (90), hours:minutes:seconds ("02:00:00") or days-hours:minutes:seconds ("1-12:00:00")',
         'slurm: time limit per point: minutes, hours:minutes:seconds or days-hours:minutes:seconds; near it the point checkpoints and is requeued',
+      ),
+    ),
+    table_mem: Type.Optional(stringOrInteger('^\\d+[KMGTkmgt]?$', 'is not a Slurm memory size: write a number with K, M, G or T (2G), or megabytes (2000)', `slurm: memory of the job that writes the table (default ${TABLE_JOB.mem})`)),
+    table_time: Type.Optional(
+      stringOrInteger(
+        SLURM_TIME.source,
+        'is not a Slurm time: write minutes (30), hours:minutes:seconds ("00:30:00") or days-hours:minutes:seconds',
+        `slurm: time limit of the job that writes the table (default ${TABLE_JOB.time} minutes)`,
       ),
     ),
     max_parallel: Type.Optional(Type.Integer({minimum: 1, maximum: 100000, description: 'slurm: most points running at once (--array=…%max_parallel)'})),

@@ -5,7 +5,7 @@
  * one in full.
  */
 import {SIGNAL_OPTION, timeSeconds} from '../config/launcher.js'
-import type {Launcher} from '../schema/launcher.js'
+import {TABLE_JOB, type Launcher} from '../schema/launcher.js'
 
 export interface ScriptInput {
   /** The sweep's name and folder (absolute). */
@@ -54,7 +54,10 @@ export function shellQuote(text: string): string {
   return /^[\w./:=@%+,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`
 }
 
-/** The sbatch options of the launcher settings, as `--name=value`; `table`: only where the job runs and who pays. */
+/**
+ * The sbatch options of the launcher settings, as `--name=value`; `table`: where the job runs and who
+ * pays, and the little it needs (one CPU, `table_mem`, `table_time`: schema/launcher.ts `TABLE_JOB`).
+ */
 export function sbatchOptions(launcher: Launcher, kind: 'array' | 'table'): string[] {
   const out: string[] = []
   const add = (name: string, value: unknown) => {
@@ -64,7 +67,12 @@ export function sbatchOptions(launcher: Launcher, kind: 'array' | 'table'): stri
   add('account', launcher.account)
   add('qos', launcher.qos)
   add('constraint', launcher.constraint)
-  if (kind === 'table') return out
+  if (kind === 'table') {
+    add('cpus-per-task', 1)
+    add('mem', launcher.table_mem ?? TABLE_JOB.mem)
+    add('time', launcher.table_time ?? TABLE_JOB.time)
+    return out
+  }
   add('gpus-per-task', launcher.gpus_per_task)
   add('cpus-per-task', launcher.cpus_per_task)
   add('mem', launcher.mem)

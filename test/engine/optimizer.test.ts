@@ -1,6 +1,6 @@
 // The optimizers against torch.optim (test/fixtures/torch/recipe.json, bench/torch/recipe.py): Adam
 // (coupled L2), AdamW, SGD (momentum, dampening, Nesterov) and a plugin file's RMSprop
-// (test/fixtures/plugins/rmsprop.mjs: a composite of tfjs ops), with weight_decay_exclude as param
+// (configs/examples/plugins/rmsprop.mjs: a composite of tfjs ops), with weight_decay_exclude as param
 // groups and one case clipped by clip_grad_norm_ first, over 25 steps at a learning rate that changes
 // every step (and in two cases a momentum that does too, as one-cycle's), on every backend present (through its fused kernels, and the WebGPU in-place update);
 // and every paper row's weights by role, as torch's modules give them.
@@ -34,7 +34,7 @@ interface OptimizerCase {
   state: Record<string, number[][]>
 }
 
-await loadPlugins([join(REPO, 'test', 'fixtures', 'plugins', 'rmsprop.mjs')], new Map())
+await loadPlugins([join(REPO, 'configs', 'examples', 'plugins', 'rmsprop.mjs')], new Map())
 
 const FIXTURE = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', 'recipe.json'), 'utf8')) as {
   optimizers: OptimizerCase[]

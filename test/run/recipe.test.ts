@@ -67,6 +67,29 @@ test('the standard CIFAR recipe example validates and runs (SGD, Nesterov, cosin
   assert.deepEqual(last.meta.schedule, {type: 'cosine', steps_per_epoch: 4, next_step: 24, next_lr: schedule.lrAt(24)})
 })
 
+test('the own-recipe example validates and runs: RMSprop and an exponential decay after warmup, from its plugin files', async () => {
+  const dir = tempDir()
+  const example = join(REPO, 'configs', 'examples', 'own-recipe.yaml')
+  const valid = mixture(['validate', example, '--json'])
+  assert.equal(valid.code, 0, valid.stderr)
+  const {optimizer, schedule} = JSON.parse(valid.stdout).spec.train
+  assert.deepEqual(optimizer, {type: 'rmsprop', lr: 0.001, alpha: 0.99, eps: 1e-8, weight_decay: 1e-4, weight_decay_exclude: ['bias', 'norm']})
+  assert.deepEqual(schedule, {type: 'exponential', gamma: 0.7, warmup_epochs: 1, warmup_start_factor: 0.01})
+  const result = (await runExperiment({
+    spec: example,
+    outDir: join(dir, 'r'),
+    backend: 'cpu',
+    // Small: 8×8 images (the token adapter then wants 64-wide tokens), 3 epochs.
+    overrides: ['data.dataset=synthetic', 'data.synthetic={train: 64, test: 16, classes: 10}', 'data.image_size=8', 'model.components[0].channels=[4, 3]', 'model.components[1].dim=64', 'model.components[1].mlp_dim=64', 'train.batch_size=16', 'train.epochs=3'],
+    log: quiet,
+  })) as RunSummary
+  assert.equal(result.status, 'completed')
+  const lrs = metrics(result.run_dir).map((r) => r.lr)
+  assert.equal(lrs.length, 3)
+  // A warmup epoch from lr · 0.01, then lr · 0.7^epoch with epochs counted from the warmup's end.
+  ;[1e-5, 0.001, 0.0007].forEach((want, i) => assert.ok(Math.abs(lrs[i] - want) < 1e-15, `epoch ${i + 1}: lr ${lrs[i]}, not ${want}`))
+})
+
 test('an interrupted SGD + cosine-warmup run resumes to exactly the uninterrupted numbers and checkpoint', async () => {
   const dir = tempDir()
   const recipe = {
@@ -124,7 +147,7 @@ test('a plugin file adds a schedule: validated with the warmup keys, trained at 
 
 test('a plugin file adds an optimizer: validated with the shared keys, trained, checkpointed with its state, resumed by a new process exactly', async () => {
   const dir = tempDir()
-  const plugin = join(REPO, 'test', 'fixtures', 'plugins', 'rmsprop.mjs')
+  const plugin = join(REPO, 'configs', 'examples', 'plugins', 'rmsprop.mjs')
   const withPlugin = (optimizer: unknown, name = 'spec.yaml') => writeSpec({...spec({optimizer, schedule: {type: 'step', step_size: 2, gamma: 0.5}}), plugins: [plugin]}, dir, name)
   const file = withPlugin({type: 'rmsprop', lr: 0.003, weight_decay: 1e-4, weight_decay_exclude: ['bias', 'norm']})
   const valid = mixture(['validate', file, '--json'])

@@ -33,10 +33,11 @@ test('USR1 comes a quarter of the time limit early, 10 s to 120 s; extra.signal 
   assert.equal(signalSeconds({type: 'slurm', time: 1, extra: {signal: 'B:USR1@50'}}), 50)
 })
 
-test('launcher settings become sbatch options; the table job gets only where it runs and who pays', () => {
+test('launcher settings become sbatch options; the table job gets where it runs and who pays, one CPU and its own memory and time', () => {
   const launcher = {type: 'slurm' as const, partition: 'gpu', account: 'lab', gpus_per_task: 1, cpus_per_task: 8, mem: '32G', time: '02:00:00', extra: {exclusive: true, 'mail-type': 'END', hold: false, signal: 'B:USR1@300'}}
   assert.deepEqual(sbatchOptions(launcher, 'array'), ['--partition=gpu', '--account=lab', '--gpus-per-task=1', '--cpus-per-task=8', '--mem=32G', '--time=02:00:00', '--exclusive', '--mail-type=END'])
-  assert.deepEqual(sbatchOptions(launcher, 'table'), ['--partition=gpu', '--account=lab'])
+  assert.deepEqual(sbatchOptions(launcher, 'table'), ['--partition=gpu', '--account=lab', '--cpus-per-task=1', '--mem=1G', '--time=30'])
+  assert.deepEqual(sbatchOptions({...launcher, table_mem: 4000, table_time: '01:00:00'}, 'table'), ['--partition=gpu', '--account=lab', '--cpus-per-task=1', '--mem=4000', '--time=01:00:00'])
 })
 
 test('the array script: #SBATCH lines first, one point per task, the signal traps, the attempt record; valid bash', () => {
