@@ -112,20 +112,8 @@ test('an interrupted SGD + cosine-warmup run resumes to exactly the uninterrupte
 
 test('a plugin file adds a schedule: validated with the warmup keys, trained at its rates, resumed by a new process exactly', async () => {
   const dir = tempDir()
-  writeFileSync(
-    join(dir, 'exponential.mjs'),
-    `export default function (mm) {
-  mm.registerSchedule({
-    name: 'exponential',
-    summary: 'per epoch: lr · gamma^epoch (ExponentialLR)',
-    schema: {type: 'object', additionalProperties: false, required: ['gamma'], properties: {gamma: {type: 'number', exclusiveMinimum: 0, maximum: 1}}},
-    problems: (p) => (p.gamma === 1 ? [{key: 'gamma', message: 'is 1: the rate would never change; use schedule: constant'}] : []),
-    create: (p, run) => ({lrAt: (step) => run.lr * p.gamma ** Math.floor(step / run.stepsPerEpoch)}),
-  })
-}
-`,
-  )
-  const withPlugin = (schedule: unknown, name = 'spec.yaml') => writeSpec({...spec({optimizer: {lr: 0.01}, schedule}), plugins: ['./exponential.mjs']}, dir, name)
+  const plugin = join(REPO, 'configs', 'examples', 'plugins', 'exponential-lr.mjs')
+  const withPlugin = (schedule: unknown, name = 'spec.yaml') => writeSpec({...spec({optimizer: {lr: 0.01}, schedule}), plugins: [plugin]}, dir, name)
   const file = withPlugin({type: 'exponential', gamma: 0.5, warmup_epochs: 1, warmup_start_factor: 0.1})
   const valid = mixture(['validate', file, '--json'])
   assert.equal(valid.code, 0, valid.stderr)
