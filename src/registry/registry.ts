@@ -243,6 +243,9 @@ export const DATA_KINDS: EntryKind[] = ['dataset', 'transform']
 /** The kinds of the training recipe. */
 export const RECIPE_KINDS: EntryKind[] = ['optimizer', 'schedule']
 
+/** An entry's name, and an optimizer's state group: lower-case snake_case. */
+export const SNAKE_CASE = /^[a-z][a-z0-9_]*$/
+
 const entries = new Map<string, AnyEntry>()
 let currentSource = 'builtin'
 
@@ -253,7 +256,7 @@ function key(kind: EntryKind, name: string): string {
 export class RegistryError extends Error {}
 
 function register(entry: AnyEntry): void {
-  if (!/^[a-z][a-z0-9_]*$/.test(entry.name)) {
+  if (!SNAKE_CASE.test(entry.name)) {
     throw new RegistryError(`cannot register ${entry.kind} "${entry.name}": names are lower-case snake_case (letters, digits, _)`)
   }
   const schema = entry.schema as {type?: string; additionalProperties?: unknown}
@@ -312,8 +315,8 @@ export function registerOptimizer<P>(def: Omit<OptimizerDef<P>, 'kind' | 'title'
   }
   const stateGroups = def.stateGroups ?? op.state.map((s) => `${def.name}_${s}`)
   if (stateGroups.length !== op.state.length) throw refuse(`stateGroups names ${stateGroups.length} groups for the op's ${op.state.length} state tensors`)
-  const bad = stateGroups.find((g) => !/^[a-z][a-z0-9_]*$/.test(g) || g === 'weight')
-  if (bad !== undefined) throw refuse(`its state group ${JSON.stringify(bad)} is not a lower-case snake_case name other than "weight"`)
+  const bad = stateGroups.find((g, i) => !SNAKE_CASE.test(g) || g === 'weight' || stateGroups.indexOf(g) !== i)
+  if (bad !== undefined) throw refuse(`its state group ${JSON.stringify(bad)} is not a lower-case snake_case name other than "weight" and the other groups`)
   if (typeof def.attrs !== 'function') throw refuse('attrs(params, {lr, step, momentum}) must give the op\'s attributes of one step')
   const {lr, weight_decay_exclude} = optimizerSharedSchema.properties
   const schema = def.schema?.type !== 'object' ? def.schema : {...def.schema, properties: {lr, ...own, ...('weight_decay' in own ? {weight_decay_exclude} : {})}}

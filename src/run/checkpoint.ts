@@ -14,7 +14,7 @@ import {createHash} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {Trainer} from '../engine/trainer.js'
-import {lookup} from '../registry/registry.js'
+import {lookup, SNAKE_CASE} from '../registry/registry.js'
 import {optimizerTitle} from '../recipe/optimizer.js'
 import type {ScheduleState} from '../recipe/schedule.js'
 import type {LossScalerState} from '../engine/loss-scaler.js'
@@ -111,8 +111,8 @@ export interface LoadedCheckpoint extends CheckpointInfo {
   state: Record<string, Float32Array[]>
 }
 
-/** A tensor group's name: `weight` or an optimizer's state group, lower-case snake_case. */
-const GROUP_NAME = /^[a-z][a-z0-9_]*$/
+/** A tensor group's name: `weight` or an optimizer's state group (registry.ts `registerOptimizer`). */
+const GROUP_NAME = SNAKE_CASE
 
 export async function saveCheckpoint(file: string, kind: CheckpointKind, model: LayersModel, trainer: Trainer, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
   const groups: [TensorGroup, {name: string; tensor: tf.Tensor}[]][] = [['weight', model.weights.map((w) => ({name: w.originalName, tensor: w.read()}))]]
@@ -208,7 +208,7 @@ function checkHeader(raw: unknown, fail: (problem: string) => never): Checkpoint
   }
   if (typeof meta.saved !== 'string') fail('the header has no saved time')
   if (!Array.isArray(h.tensors) || h.tensors.length === 0) fail('the header lists no tensors')
-  if (meta.optimizer !== undefined && (typeof meta.optimizer !== 'string' || !GROUP_NAME.test(meta.optimizer))) fail(`the header's optimizer is ${JSON.stringify(meta.optimizer)}, not an optimizer's name`)
+  if (meta.optimizer !== undefined && (typeof meta.optimizer !== 'string' || !SNAKE_CASE.test(meta.optimizer))) fail(`the header's optimizer is ${JSON.stringify(meta.optimizer)}, not an optimizer's name`)
   const optimizer = (meta.optimizer ?? 'adam') as string
   // The state groups of the header's optimizer, where it is registered (a plugin's is, once its file is loaded).
   const wanted = lookup('optimizer', optimizer)?.stateGroups
