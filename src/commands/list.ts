@@ -1,5 +1,10 @@
-import {Args} from '@oclif/core'
+import {existsSync} from 'node:fs'
+import {resolve} from 'node:path'
+import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
+import {SpecError} from '../config/errors.js'
+import {loadPlugins} from '../config/plugins.js'
+import {UsageError} from '../errors.js'
 import {allEntries, DATA_KINDS, KINDS, RECIPE_KINDS, type AnyEntry} from '../registry/registry.js'
 
 interface Listed {
@@ -27,14 +32,28 @@ function short(value: unknown): string {
   return value === undefined ? '(required)' : JSON.stringify(value)
 }
 
+/** Load one `--plugin` file; what is wrong with it is bad input naming the flag. */
+async function loadPlugin(file: string): Promise<void> {
+  const path = resolve(file)
+  if (!existsSync(path)) throw new UsageError(`--plugin ${file}: no such file (${path})`)
+  try {
+    await loadPlugins([path], new Map())
+  } catch (error) {
+    if (error instanceof SpecError) throw new UsageError(`--plugin ${file}: ${error.problems.map((p) => p.message).join('; ')}`)
+    throw error
+  }
+}
+
 export default class List extends BaseCommand<typeof List> {
   static summary = 'List the registered models, blocks, components, adapters, norms, heads, datasets, transforms and learning-rate schedules.'
-  static description = 'PATTERN filters by name or kind (substring, case-insensitive). Each entry shows its summary, parameter defaults and presets.'
-  static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform', '<%= config.bin %> list schedule']
+  static description = 'PATTERN filters by name or kind (substring, case-insensitive). Each entry shows its summary, parameter defaults and presets. --plugin loads plugin files first (as a spec\'s plugins: does), so that their entries are listed too, with the file they came from.'
+  static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform', '<%= config.bin %> list schedule', '<%= config.bin %> list optimizer --plugin configs/examples/plugins/rmsprop.mjs']
   static args = {pattern: Args.string({required: false, description: 'substring of a name or kind'})}
+  static flags = {plugin: Flags.string({multiple: true, summary: 'A plugin file to load first (repeatable); paths are relative to the current folder.'})}
 
   async run(): Promise<Listed[]> {
-    const {args} = await this.parse(List)
+    const {args, flags} = await this.parse(List)
+    for (const file of flags.plugin ?? []) await loadPlugin(file)
     const items: Listed[] = allEntries([...KINDS, ...DATA_KINDS, ...RECIPE_KINDS]).map((e) => ({kind: e.kind, name: e.name, summary: e.summary, paper: e.paper, defaults: defaultsOf(e), presets: Object.keys(e.presets ?? {}), source: e.source ?? 'builtin'}))
     const pattern = args.pattern?.toLowerCase()
     const shown = pattern ? items.filter((i) => i.name.toLowerCase().includes(pattern) || i.kind.includes(pattern)) : items

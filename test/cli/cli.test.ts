@@ -97,6 +97,22 @@ test('a plugin file adds a component through the public API', () => {
   assert.match(mixture(['validate', writeSpec({...tiny, model: {type: 'mixture', components: [{type: 'scale_conv'}]}}, dir, 'other.yaml')]).stderr, /unknown component "scale_conv"/)
 })
 
+test('list --plugin lists a plugin file\'s optimizer and schedule beside the built-ins, with the keys the registry adds', () => {
+  const plugins = ['rmsprop.mjs', 'exponential-lr.mjs'].flatMap((f) => ['--plugin', join('configs', 'examples', 'plugins', f)])
+  const r = mixture(['list', ...plugins, '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  const listed = JSON.parse(r.stdout) as {kind: string; name: string; defaults: Record<string, unknown>; source: string}[]
+  const rmsprop = listed.find((e) => e.kind === 'optimizer' && e.name === 'rmsprop')!
+  assert.deepEqual(rmsprop.defaults, {lr: 0.001, weight_decay: 0, alpha: 0.99, eps: 1e-8, weight_decay_exclude: []})
+  assert.match(rmsprop.source, /configs\/examples\/plugins\/rmsprop\.mjs$/)
+  const exponential = listed.find((e) => e.kind === 'schedule' && e.name === 'exponential')!
+  assert.deepEqual(exponential.defaults, {warmup_epochs: 0, warmup_start_factor: 0.01}, 'gamma has no default (JSON drops it; the text output says required)')
+  assert.deepEqual(listed.filter((e) => e.kind === 'optimizer').map((e) => e.name), ['adam', 'adamw', 'rmsprop', 'sgd'])
+  const missing = mixture(['list', '--plugin', 'no/such/plugin.mjs'])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /--plugin no\/such\/plugin\.mjs: no such file/)
+})
+
 test('missing plugin files and plugins that throw are clear errors (exit 2)', () => {
   const dir = tempDir()
   let r = mixture(['validate', writeSpec({...tiny, plugins: ['./absent.js']}, dir)])
