@@ -12,9 +12,15 @@ The spec is resolved by the project itself (`node bin/run.js run --dry-run --jso
     4-tap bilinear (`bilinear`) or padded (`pad`), grey replicated to RGB, pixels in [0, 1];
   - training augmentation with torchvision on tensors: RandomHorizontalFlip(0.5) then
     ColorJitter(brightness, hue);
-  - the recipe: Adam(lr, betas, eps, weight_decay = coupled L2), cross-entropy, a fresh shuffle every
-    epoch, evaluation on the test split after every epoch, accuracy per example or the mean of
-    per-batch accuracies (`train.accuracy`), best test accuracy = Top-1.
+  - the recipe: torch.optim's Adam (coupled L2), AdamW or SGD with the spec's keys, the roles
+    weight_decay_exclude names in a param group without decay; the schedule as lr_scheduler's
+    StepLR, MultiStepLR (epoch counts in steps), CosineAnnealingLR or OneCycleLR stepped after every
+    optimizer step, behind LinearLR for the warmup (SequentialLR); CrossEntropyLoss with the spec's
+    label smoothing for training (plain for the test loss); clip_grad_norm_ where train.grad_clip
+    says; a fresh shuffle every epoch, evaluation on the test split after every epoch, accuracy per
+    example or the mean of per-batch accuracies (`train.accuracy`), best test accuracy = Top-1.
+    What the twin cannot train as the spec says (a plugin's optimizer or schedule, early stopping,
+    data.augment as a list of transforms) is refused (exit 2), not trained otherwise.
 
     /usr/bin/python3 bench/torch/train.py configs/quickstart.yaml --seed 43 [--epochs N] [--set k=v ...]
     /usr/bin/python3 bench/torch/train.py results/quickstart/<run>        # the twin of that run
@@ -36,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -327,20 +334,68 @@ def git_commit() -> Optional[str]:
         return None
 
 
-def check_recipe(tr: dict) -> None:
-    """The twin trains the paper's recipe only; a spec that asks for more is refused, not trained otherwise."""
-    opt, sched = tr['optimizer'], tr.get('schedule') or {'type': 'constant'}
-    asked = [f'train.optimizer.type {opt["type"]}' if opt['type'] != 'adam' else None,
-             'train.optimizer.weight_decay_exclude' if opt.get('weight_decay_exclude') else None,
-             f'train.schedule {sched["type"]}' if sched['type'] != 'constant' else None,
-             'train.schedule.warmup_epochs' if sched.get('warmup_epochs') else None,
-             'train.label_smoothing' if tr.get('label_smoothing') else None,
-             'train.grad_clip' if tr.get('grad_clip') else None,
-             'train.early_stopping' if tr.get('early_stopping') else None]
+# The normalisation modules whose every parameter has the role `norm` (ours: a layer class ending in Norm).
+NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)
+
+
+def check_recipe(spec: dict) -> None:
+    """Refuse what the twin would train otherwise than the spec says (a plugin's optimizer or schedule,
+    early stopping, the list form of data.augment): BadInput, exit 2."""
+    tr, aug = spec['train'], spec['data'].get('augment')
+    sched = tr.get('schedule') or {'type': 'constant'}
+    asked = [f'train.optimizer.type {tr["optimizer"]["type"]} (the twin has adam, adamw, sgd)' if tr['optimizer']['type'] not in ('adam', 'adamw', 'sgd') else None,
+             f'train.schedule {sched["type"]} (the twin has constant, step, multistep, cosine, onecycle)' if sched['type'] not in ('constant', 'step', 'multistep', 'cosine', 'onecycle') else None,
+             'train.early_stopping' if tr.get('early_stopping') else None,
+             'data.augment as a list of transforms (the twin applies the {hflip, brightness, hue} form)' if isinstance(aug, list) else None]
     asked = [a for a in asked if a]
     if asked:
-        raise BadInput('the PyTorch twin trains the paper\'s recipe only (Adam on every weight at a constant learning rate, '
-                       f'plain cross-entropy, every epoch); this spec sets {", ".join(asked)}')
+        raise BadInput(f'the PyTorch twin cannot train {", ".join(asked)}')
+
+
+def make_optimizer(model: nn.Module, opt: dict) -> torch.optim.Optimizer:
+    """train.optimizer as torch.optim builds it: weights in one param group, the roles weight_decay_exclude
+    names (bias: a parameter named bias; norm: every parameter of a normalisation module) in one without decay."""
+    excluded: List[nn.Parameter] = []
+    for module in model.modules():
+        for name, param in module.named_parameters(recurse=False):
+            if ('norm' in opt['weight_decay_exclude'] and isinstance(module, NORMS)) or ('bias' in opt['weight_decay_exclude'] and name == 'bias'):
+                excluded.append(param)
+    ids = {id(p) for p in excluded}
+    decayed = [p for p in model.parameters() if id(p) not in ids]
+    groups = [g for g in ({'params': decayed, 'weight_decay': opt['weight_decay']}, {'params': excluded, 'weight_decay': 0.0}) if g['params']]
+    if opt['type'] == 'sgd':
+        return torch.optim.SGD(groups, lr=opt['lr'], momentum=opt['momentum'], dampening=opt['dampening'], nesterov=opt['nesterov'])
+    cls = torch.optim.AdamW if opt['type'] == 'adamw' else torch.optim.Adam
+    return cls(groups, lr=opt['lr'], betas=tuple(opt['betas']), eps=opt['eps'])
+
+
+def make_schedule(optimizer: torch.optim.Optimizer, spec: dict, per_epoch: int):
+    """train.schedule as torch.optim.lr_scheduler, stepped after every optimizer step (epoch counts in steps);
+    the warmup as LinearLR in front (SequentialLR). None for a constant rate without warmup."""
+    S = torch.optim.lr_scheduler
+    tr = spec['train']
+    sched = tr.get('schedule') or {'type': 'constant'}
+    total = tr['epochs'] * per_epoch
+    warmup = sched.get('warmup_epochs', 0) * per_epoch
+    kind = sched['type']
+    if kind == 'step':
+        main = S.StepLR(optimizer, step_size=sched['step_size'] * per_epoch, gamma=sched['gamma'])
+    elif kind == 'multistep':
+        main = S.MultiStepLR(optimizer, milestones=[m * per_epoch for m in sched['milestones']], gamma=sched['gamma'])
+    elif kind == 'cosine':
+        main = S.CosineAnnealingLR(optimizer, T_max=total - warmup, eta_min=sched['min_lr'])
+    elif kind == 'onecycle':
+        main = S.OneCycleLR(optimizer, max_lr=tr['optimizer']['lr'], total_steps=total, pct_start=sched['pct_start'],
+                            anneal_strategy=sched['anneal_strategy'], div_factor=sched['div_factor'],
+                            final_div_factor=sched['final_div_factor'], cycle_momentum=sched['cycle_momentum'],
+                            base_momentum=sched['base_momentum'], max_momentum=sched['max_momentum'])
+    else:
+        main = None
+    if not warmup:
+        return main
+    warnings.filterwarnings('ignore', message='The epoch parameter')  # SequentialLR's own step(0) of the next scheduler
+    linear = S.LinearLR(optimizer, start_factor=sched['warmup_start_factor'], end_factor=1.0, total_iters=warmup)
+    return S.SequentialLR(optimizer, [linear, main], milestones=[warmup]) if main else linear
 
 
 def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: Optional[str], threads: Optional[int],
@@ -361,13 +416,15 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     log(f'{spec["name"]}: PyTorch twin, {params:,} trainable parameters, {len(y_train)} train / {len(y_test)} test '
         f'images from {source} ({time.perf_counter() - t0:.1f} s), {device}, {torch.get_num_threads()} threads')
     tr = spec['train']
-    opt_cfg = tr['optimizer']
-    optimizer = torch.optim.Adam(model.parameters(), lr=opt_cfg['lr'], betas=tuple(opt_cfg['betas']), eps=opt_cfg['eps'],
-                                 weight_decay=opt_cfg['weight_decay'])
+    optimizer = make_optimizer(model, tr['optimizer'])
+    # The training loss as the spec says (label smoothing); the test loss plain cross-entropy, as ours.
+    train_loss_fn = nn.CrossEntropyLoss(label_smoothing=tr.get('label_smoothing', 0))
     loss_fn = nn.CrossEntropyLoss()
+    max_norm = (tr.get('grad_clip') or {}).get('max_norm')
     augment = augmenter(spec)
     batch, eval_batch = tr['batch_size'], tr.get('eval_batch_size') or tr['batch_size']
     per_epoch = min(math.ceil(len(y_train) / batch), tr.get('steps_per_epoch') or 10 ** 12)
+    schedule = make_schedule(optimizer, spec, per_epoch)
     batch_mean = tr.get('accuracy', 'per_example') == 'batch_mean'
     shuffle = torch.Generator().manual_seed(seed)
 
@@ -436,10 +493,14 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
             xb, yb = xb.to(device), yb.to(device)
             data_s += time.perf_counter() - d0
             out = model(xb)
-            loss = loss_fn(out, yb)
+            loss = train_loss_fn(out, yb)
             optimizer.zero_grad()
             loss.backward()
+            if max_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
             optimizer.step()
+            if schedule is not None:
+                schedule.step()
             c = float((out.detach().argmax(1) == yb).sum())
             loss_sum += float(loss) * len(yb)
             correct += c
@@ -484,7 +545,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.device.startswith('cuda') and not torch.cuda.is_available():
             raise BadInput(f'--device {args.device}: this PyTorch sees no CUDA device')
         spec, our_params, spec_file = resolve(args.target, args.seed, args.epochs, args.set)
-        check_recipe(spec['train'])
+        check_recipe(spec)
         run_dir = args.run_dir or os.path.join(args.out or spec.get('output', {}).get('dir', 'results'), spec['name'],
                                                dt.datetime.now().strftime('%Y%m%d-%H%M%S') + f'-torch-s{spec["seed"]}')
         log(f'run folder: {run_dir}')
