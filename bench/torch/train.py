@@ -10,8 +10,9 @@ The spec is resolved by the project itself (`node bin/run.js run --dry-run --jso
     model's own init loop); its trainable-parameter count must equal ours;
   - the data: the same official files, decoded here, resized with Pillow (`pil_bilinear`), the
     4-tap bilinear (`bilinear`) or padded (`pad`), grey replicated to RGB, pixels in [0, 1];
-  - training augmentation with torchvision on tensors: RandomHorizontalFlip(0.5) then
-    ColorJitter(brightness, hue);
+  - training augmentation with torchvision on tensors: the paper's form RandomHorizontalFlip(0.5)
+    then ColorJitter(brightness, hue), or the list form's transforms in order (RandomHorizontalFlip,
+    RandomCrop, ColorJitter, Normalize — on evaluation batches too —, RandomErasing);
   - the recipe: torch.optim's Adam (coupled L2), AdamW or SGD with the spec's keys, the roles
     weight_decay_exclude names in a param group without decay; the schedule as lr_scheduler's
     StepLR, MultiStepLR (epoch counts in steps), CosineAnnealingLR or OneCycleLR stepped after every
@@ -19,8 +20,8 @@ The spec is resolved by the project itself (`node bin/run.js run --dry-run --jso
     label smoothing for training (plain for the test loss); clip_grad_norm_ where train.grad_clip
     says; a fresh shuffle every epoch, evaluation on the test split after every epoch, accuracy per
     example or the mean of per-batch accuracies (`train.accuracy`), best test accuracy = Top-1.
-    What the twin cannot train as the spec says (a plugin's optimizer or schedule, early stopping,
-    data.augment as a list of transforms) is refused (exit 2), not trained otherwise.
+    What the twin cannot train as the spec says (a plugin's optimizer, schedule or transform, early
+    stopping) is refused (exit 2), not trained otherwise.
 
     /usr/bin/python3 bench/torch/train.py configs/quickstart.yaml --seed 43 [--epochs N] [--set k=v ...]
     /usr/bin/python3 bench/torch/train.py results/quickstart/<run>        # the twin of that run
@@ -307,16 +308,54 @@ def load_data(spec: dict, data_dir: Optional[str]) -> Tuple[torch.Tensor, torch.
 # ---------------------------------------------------------------------------------------------
 
 
-def augmenter(spec: dict):
+def paper_augment(a: dict) -> list:
+    """The paper's {hflip, brightness, hue}: RandomHorizontalFlip(0.5), then ColorJitter(brightness, hue)."""
+    steps = [T.RandomHorizontalFlip(0.5)] if a['hflip'] else []
+    if a['brightness'] > 0 or a['hue'] > 0:
+        steps.append(T.ColorJitter(brightness=a['brightness'] or 0, hue=a['hue'] or 0))
+    return steps
+
+
+def transform(t: dict):
+    """One item of data.augment's list form as torchvision's transform on [0, 1] CHW tensors (the
+    project's transforms are written after them: src/data/transforms.ts)."""
+    kind = t['type']
+    if kind == 'paper_augment':
+        return T.Compose(paper_augment(t))
+    if kind == 'hflip':
+        return T.RandomHorizontalFlip(t['p'])
+    if kind == 'random_crop':
+        if isinstance(t['fill'], list):
+            raise BadInput('the PyTorch twin pads random_crop with one fill value (torchvision pads tensors with a number)')
+        # RandomCrop at the image's own side; size is set where the side is known (the first call).
+        return ('random_crop', t)
+    if kind == 'color_jitter':
+        return T.ColorJitter(brightness=t['brightness'], contrast=t['contrast'], saturation=t['saturation'], hue=t['hue'])
+    if kind == 'normalize':
+        as_list = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+        return T.Normalize(as_list(t['mean']), as_list(t['std']))
+    if kind == 'random_erasing':
+        return T.RandomErasing(p=t['p'], scale=tuple(t['scale']), ratio=tuple(t['ratio']), value=t['value'] if not isinstance(t['value'], list) else tuple(t['value']))
+    raise BadInput(f'the PyTorch twin has no transform {kind!r} (a plugin file\'s?)')
+
+
+def augmenter(spec: dict, size: int, evaluation: bool = False):
+    """data.augment as torchvision transforms for training batches, or (evaluation) the ones that
+    apply to evaluation batches too (normalize); None where there are none."""
     a = spec['data'].get('augment', {'hflip': True, 'brightness': 0.5, 'hue': 0.25})
     if a is False:
         return None
-    a = {'hflip': True, 'brightness': 0.5, 'hue': 0.25, **(a or {})}
-    steps = []
-    if a['hflip']:
-        steps.append(T.RandomHorizontalFlip(0.5))
-    if a['brightness'] > 0 or a['hue'] > 0:
-        steps.append(T.ColorJitter(brightness=a['brightness'] or 0, hue=a['hue'] or 0))
+    if isinstance(a, dict):
+        steps = [] if evaluation else paper_augment({'hflip': True, 'brightness': 0.5, 'hue': 0.25, **a})
+    else:
+        steps = []
+        for t in a:
+            if evaluation and t['type'] != 'normalize':
+                continue
+            made = transform(t)
+            if isinstance(made, tuple):
+                made = T.RandomCrop(size, padding=made[1]['padding'], fill=made[1]['fill'] / 255, padding_mode=made[1]['padding_mode'])
+            steps.append(made)
     return T.Compose(steps) if steps else None
 
 
@@ -340,13 +379,12 @@ NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)
 
 def check_recipe(spec: dict) -> None:
     """Refuse what the twin would train otherwise than the spec says (a plugin's optimizer or schedule,
-    early stopping, the list form of data.augment): BadInput, exit 2."""
-    tr, aug = spec['train'], spec['data'].get('augment')
+    early stopping): BadInput, exit 2. (A transform it lacks is refused where data.augment is read.)"""
+    tr = spec['train']
     sched = tr.get('schedule') or {'type': 'constant'}
     asked = [f'train.optimizer.type {tr["optimizer"]["type"]} (the twin has adam, adamw, sgd)' if tr['optimizer']['type'] not in ('adam', 'adamw', 'sgd') else None,
              f'train.schedule {sched["type"]} (the twin has constant, step, multistep, cosine, onecycle)' if sched['type'] not in ('constant', 'step', 'multistep', 'cosine', 'onecycle') else None,
-             'train.early_stopping' if tr.get('early_stopping') else None,
-             'data.augment as a list of transforms (the twin applies the {hflip, brightness, hue} form)' if isinstance(aug, list) else None]
+             'train.early_stopping' if tr.get('early_stopping') else None]
     asked = [a for a in asked if a]
     if asked:
         raise BadInput(f'the PyTorch twin cannot train {", ".join(asked)}')
@@ -421,7 +459,9 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     train_loss_fn = nn.CrossEntropyLoss(label_smoothing=tr.get('label_smoothing', 0))
     loss_fn = nn.CrossEntropyLoss()
     max_norm = (tr.get('grad_clip') or {}).get('max_norm')
-    augment = augmenter(spec)
+    augment = augmenter(spec, spec['data']['image_size'])
+    # What applies to evaluation batches too (normalize): on whole batches.
+    eval_transform = augmenter(spec, spec['data']['image_size'], evaluation=True)
     batch, eval_batch = tr['batch_size'], tr.get('eval_batch_size') or tr['batch_size']
     per_epoch = min(math.ceil(len(y_train) / batch), tr.get('steps_per_epoch') or 10 ** 12)
     schedule = make_schedule(optimizer, spec, per_epoch)
@@ -468,6 +508,8 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
         with torch.no_grad():
             for i in range(0, len(y_test), eval_batch):
                 xb, yb = x_test[i:i + eval_batch].to(device), y_test[i:i + eval_batch].to(device)
+                if eval_transform is not None:
+                    xb = eval_transform(xb)
                 out = model(xb)
                 loss_sum += float(loss_fn(out, yb)) * len(yb)
                 c = float((out.argmax(1) == yb).sum())
