@@ -21,7 +21,7 @@ The spec is resolved by the project itself (`node bin/run.js run --dry-run --jso
     says; a fresh shuffle every epoch, evaluation on the test split after every epoch, accuracy per
     example or the mean of per-batch accuracies (`train.accuracy`), best test accuracy = Top-1.
     What the twin cannot train as the spec says (a plugin's optimizer, schedule or transform, early
-    stopping) is refused (exit 2), not trained otherwise.
+    stopping, data.val_split) is refused (exit 2), not trained otherwise.
 
     /usr/bin/python3 bench/torch/train.py configs/quickstart.yaml --seed 43 [--epochs N] [--set k=v ...]
     /usr/bin/python3 bench/torch/train.py results/quickstart/<run>        # the twin of that run
@@ -379,12 +379,14 @@ NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)
 
 def check_recipe(spec: dict) -> None:
     """Refuse what the twin would train otherwise than the spec says (a plugin's optimizer or schedule,
-    early stopping): BadInput, exit 2. (A transform it lacks is refused where data.augment is read.)"""
+    early stopping, a validation hold-out): BadInput, exit 2. (A transform it lacks is refused where
+    data.augment is read.)"""
     tr = spec['train']
     sched = tr.get('schedule') or {'type': 'constant'}
     asked = [f'train.optimizer.type {tr["optimizer"]["type"]} (the twin has adam, adamw, sgd)' if tr['optimizer']['type'] not in ('adam', 'adamw', 'sgd') else None,
              f'train.schedule {sched["type"]} (the twin has constant, step, multistep, cosine, onecycle)' if sched['type'] not in ('constant', 'step', 'multistep', 'cosine', 'onecycle') else None,
-             'train.early_stopping' if tr.get('early_stopping') else None]
+             'train.early_stopping' if tr.get('early_stopping') else None,
+             'data.val_split (the twin trains on the whole training split)' if spec['data'].get('val_split') else None]
     asked = [a for a in asked if a]
     if asked:
         raise BadInput(f'the PyTorch twin cannot train {", ".join(asked)}')

@@ -20,13 +20,13 @@ plainTest('npm run parity trains our side of a spec (--only ours)', () => {
   assert.match(r.stdout + r.stderr, /\[ours s3\] epoch 1\/1 /)
 })
 
-test('the twin refuses a spec it would train otherwise: a plugin file\'s optimizer, early stopping', () => {
+test('the twin refuses a spec it would train otherwise: a plugin file\'s optimizer, early stopping, a validation hold-out', () => {
   const dir = tempDir()
   const plugin = join(REPO, 'configs', 'examples', 'plugins', 'rmsprop.mjs')
-  const spec = writeSpec({...tiny, plugins: [plugin], train: {...tiny.train, optimizer: {type: 'rmsprop'}, early_stopping: {patience: 2}}}, dir)
+  const spec = writeSpec({...tiny, plugins: [plugin], data: {...tiny.data, val_split: 0.25}, train: {...tiny.train, optimizer: {type: 'rmsprop'}, early_stopping: {patience: 2}}}, dir)
   const r = spawnSync('/usr/bin/python3', [join(REPO, 'bench', 'torch', 'train.py'), spec, '--out', join(dir, 'out')], {cwd: REPO, encoding: 'utf8', timeout: 120_000})
   assert.equal(r.status, 2, r.stderr)
-  assert.match(r.stderr, /the PyTorch twin cannot train train\.optimizer\.type rmsprop \(the twin has adam, adamw, sgd\), train\.early_stopping$/m)
+  assert.match(r.stderr, /the PyTorch twin cannot train train\.optimizer\.type rmsprop \(the twin has adam, adamw, sgd\), train\.early_stopping, data\.val_split \(the twin trains on the whole training split\)$/m)
 })
 
 const fashionDir = '/usr/share/datasets/fashion-mnist'
