@@ -40,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # keep bench/torch free of __pycache__
 import models as M  # noqa: E402
+import torch_recipe as R  # noqa: E402
 from fixture_file import ROOT, write_or_check  # noqa: E402
 
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'torch', 'recipe.json')
@@ -88,14 +89,10 @@ OPTIMIZER_CASES = [
 
 
 def torch_optimizer(spec: Dict[str, object], weight: torch.Tensor, bias: torch.Tensor) -> torch.optim.Optimizer:
-    wd = spec['weight_decay']
-    groups = [{'params': [weight], 'weight_decay': wd}, {'params': [bias], 'weight_decay': 0 if 'bias' in spec['weight_decay_exclude'] else wd}]
-    if spec['type'] == 'sgd':
-        return torch.optim.SGD(groups, lr=spec['lr'], momentum=spec['momentum'], dampening=spec['dampening'], nesterov=spec['nesterov'])
-    if spec['type'] == 'rmsprop':
+    groups = R.param_groups([(weight, 'weight'), (bias, 'bias')], spec)
+    if spec['type'] == 'rmsprop':  # the example plugin file's optimizer, not the project's
         return torch.optim.RMSprop(groups, lr=spec['lr'], alpha=spec['alpha'], eps=spec['eps'])
-    cls = torch.optim.AdamW if spec['type'] == 'adamw' else torch.optim.Adam
-    return cls(groups, lr=spec['lr'], betas=tuple(spec['betas']), eps=spec['eps'])
+    return R.optimizer(groups, spec)
 
 
 def optimizer_case(index: int, name: str, spec: Dict[str, object], max_norm: Optional[float], cycled: bool = False) -> Dict[str, object]:
@@ -171,37 +168,15 @@ def schedule_case(name: str, spec: Dict[str, object], lr: float, epochs: int, pe
     # Adam where OneCycleLR cycles the momentum (its beta1 of every step is recorded); SGD elsewhere.
     cycles = spec['type'] == 'onecycle' and spec['cycle_momentum']
     opt = torch.optim.Adam([p], lr=lr) if cycles else torch.optim.SGD([p], lr=lr)
-    S = torch.optim.lr_scheduler
     total = epochs * per_epoch
-    warmup = spec.get('warmup_epochs', 0) * per_epoch
-    # With a warmup everything steps per step (SequentialLR's schedulers step together), the epoch
-    # counts of StepLR and MultiStepLR in steps; without one, those two step per epoch.
-    per_step = warmup > 0 or spec['type'] not in ('step', 'multistep')
-    unit = per_epoch if warmup else 1
-    if spec['type'] == 'constant':
-        main = None
-    elif spec['type'] == 'step':
-        main = S.StepLR(opt, step_size=spec['step_size'] * unit, gamma=spec['gamma'])
-    elif spec['type'] == 'multistep':
-        main = S.MultiStepLR(opt, milestones=[m * unit for m in spec['milestones']], gamma=spec['gamma'])
-    elif spec['type'] == 'cosine':
-        main = S.CosineAnnealingLR(opt, T_max=total - warmup, eta_min=spec['min_lr'])
-    else:
-        main = S.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=spec['pct_start'], anneal_strategy=spec['anneal_strategy'],
-                            div_factor=spec['div_factor'], final_div_factor=spec['final_div_factor'], cycle_momentum=spec['cycle_momentum'],
-                            base_momentum=spec['base_momentum'], max_momentum=spec['max_momentum'])
-    if warmup:
-        linear = S.LinearLR(opt, start_factor=spec['warmup_start_factor'], end_factor=1.0, total_iters=warmup)
-        sched = S.SequentialLR(opt, [linear, main], milestones=[warmup]) if main else linear
-    else:
-        sched = main
+    sched = R.schedule(opt, spec, lr, epochs, per_epoch)
     lrs, momenta = [], []
     for step in range(total):
         lrs.append(num(opt.param_groups[0]['lr'], 15))
         if cycles:
             momenta.append(num(opt.param_groups[0]['betas'][0], 15))
         opt.step()
-        if sched and (per_step or (step + 1) % per_epoch == 0):
+        if sched:
             sched.step()
     case = {'name': name, 'schedule': spec, 'lr': lr, 'epochs': epochs, 'steps_per_epoch': per_epoch, 'lrs': lrs}
     return {**case, 'momenta': momenta} if cycles else case
@@ -229,7 +204,6 @@ def label_smoothing_cases() -> List[Dict[str, object]]:
 # Weight roles of the paper rows
 # ---------------------------------------------------------------------------------------------
 
-NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)
 # configs/paper/<folder>/<file>.yaml → (row in bench/torch/models.py, classes); stl10 rows are cifar10's.
 PAPER_ROWS = {
     **{f'cifar10/{r}': (r, 10) for r in ('alternating-1block', 'alternating-2block', 'joint-1block', 'joint-2block', 'resnet18', 'vit')},
@@ -247,15 +221,9 @@ PAPER_ROWS = {
 
 def roles(model: nn.Module) -> Dict[str, Dict[str, int]]:
     out = {r: {'tensors': 0, 'scalars': 0} for r in ('weight', 'bias', 'norm')}
-    seen = set()
-    for module in model.modules():
-        for pname, p in module.named_parameters(recurse=False):
-            if not p.requires_grad or id(p) in seen:
-                continue
-            seen.add(id(p))
-            role = 'norm' if isinstance(module, NORMS) else 'bias' if pname == 'bias' else 'weight'
-            out[role]['tensors'] += 1
-            out[role]['scalars'] += p.numel()
+    for p, role in R.model_roles(model):
+        out[role]['tensors'] += 1
+        out[role]['scalars'] += p.numel()
     return out
 
 

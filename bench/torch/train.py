@@ -43,7 +43,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -60,6 +59,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True
 import models as M  # noqa: E402
+import torch_recipe as R  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 METRICS_HEADER = ('epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,'
@@ -373,10 +373,6 @@ def git_commit() -> Optional[str]:
         return None
 
 
-# The normalisation modules whose every parameter has the role `norm` (ours: a layer class ending in Norm).
-NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, nn.GroupNorm)
-
-
 def check_recipe(spec: dict) -> None:
     """Refuse what the twin would train otherwise than the spec says (a plugin's optimizer or schedule,
     early stopping, a validation hold-out): BadInput, exit 2. (A transform it lacks is refused where
@@ -390,52 +386,6 @@ def check_recipe(spec: dict) -> None:
     asked = [a for a in asked if a]
     if asked:
         raise BadInput(f'the PyTorch twin cannot train {", ".join(asked)}')
-
-
-def make_optimizer(model: nn.Module, opt: dict) -> torch.optim.Optimizer:
-    """train.optimizer as torch.optim builds it: weights in one param group, the roles weight_decay_exclude
-    names (bias: a parameter named bias; norm: every parameter of a normalisation module) in one without decay."""
-    excluded: List[nn.Parameter] = []
-    for module in model.modules():
-        for name, param in module.named_parameters(recurse=False):
-            if ('norm' in opt['weight_decay_exclude'] and isinstance(module, NORMS)) or ('bias' in opt['weight_decay_exclude'] and name == 'bias'):
-                excluded.append(param)
-    ids = {id(p) for p in excluded}
-    decayed = [p for p in model.parameters() if id(p) not in ids]
-    groups = [g for g in ({'params': decayed, 'weight_decay': opt['weight_decay']}, {'params': excluded, 'weight_decay': 0.0}) if g['params']]
-    if opt['type'] == 'sgd':
-        return torch.optim.SGD(groups, lr=opt['lr'], momentum=opt['momentum'], dampening=opt['dampening'], nesterov=opt['nesterov'])
-    cls = torch.optim.AdamW if opt['type'] == 'adamw' else torch.optim.Adam
-    return cls(groups, lr=opt['lr'], betas=tuple(opt['betas']), eps=opt['eps'])
-
-
-def make_schedule(optimizer: torch.optim.Optimizer, spec: dict, per_epoch: int):
-    """train.schedule as torch.optim.lr_scheduler, stepped after every optimizer step (epoch counts in steps);
-    the warmup as LinearLR in front (SequentialLR). None for a constant rate without warmup."""
-    S = torch.optim.lr_scheduler
-    tr = spec['train']
-    sched = tr.get('schedule') or {'type': 'constant'}
-    total = tr['epochs'] * per_epoch
-    warmup = sched.get('warmup_epochs', 0) * per_epoch
-    kind = sched['type']
-    if kind == 'step':
-        main = S.StepLR(optimizer, step_size=sched['step_size'] * per_epoch, gamma=sched['gamma'])
-    elif kind == 'multistep':
-        main = S.MultiStepLR(optimizer, milestones=[m * per_epoch for m in sched['milestones']], gamma=sched['gamma'])
-    elif kind == 'cosine':
-        main = S.CosineAnnealingLR(optimizer, T_max=total - warmup, eta_min=sched['min_lr'])
-    elif kind == 'onecycle':
-        main = S.OneCycleLR(optimizer, max_lr=tr['optimizer']['lr'], total_steps=total, pct_start=sched['pct_start'],
-                            anneal_strategy=sched['anneal_strategy'], div_factor=sched['div_factor'],
-                            final_div_factor=sched['final_div_factor'], cycle_momentum=sched['cycle_momentum'],
-                            base_momentum=sched['base_momentum'], max_momentum=sched['max_momentum'])
-    else:
-        main = None
-    if not warmup:
-        return main
-    warnings.filterwarnings('ignore', message='The epoch parameter')  # SequentialLR's own step(0) of the next scheduler
-    linear = S.LinearLR(optimizer, start_factor=sched['warmup_start_factor'], end_factor=1.0, total_iters=warmup)
-    return S.SequentialLR(optimizer, [linear, main], milestones=[warmup]) if main else linear
 
 
 def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: Optional[str], threads: Optional[int],
@@ -456,7 +406,7 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     log(f'{spec["name"]}: PyTorch twin, {params:,} trainable parameters, {len(y_train)} train / {len(y_test)} test '
         f'images from {source} ({time.perf_counter() - t0:.1f} s), {device}, {torch.get_num_threads()} threads')
     tr = spec['train']
-    optimizer = make_optimizer(model, tr['optimizer'])
+    optimizer = R.optimizer(R.param_groups(R.model_roles(model), tr['optimizer']), tr['optimizer'])
     # The training loss as the spec says (label smoothing); the test loss plain cross-entropy, as ours.
     train_loss_fn = nn.CrossEntropyLoss(label_smoothing=tr.get('label_smoothing', 0))
     loss_fn = nn.CrossEntropyLoss()
@@ -466,7 +416,7 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     eval_transform = augmenter(spec, spec['data']['image_size'], evaluation=True)
     batch, eval_batch = tr['batch_size'], tr.get('eval_batch_size') or tr['batch_size']
     per_epoch = min(math.ceil(len(y_train) / batch), tr.get('steps_per_epoch') or 10 ** 12)
-    schedule = make_schedule(optimizer, spec, per_epoch)
+    schedule = R.schedule(optimizer, tr.get('schedule') or {'type': 'constant'}, tr['optimizer']['lr'], tr['epochs'], per_epoch)
     batch_mean = tr.get('accuracy', 'per_example') == 'batch_mean'
     shuffle = torch.Generator().manual_seed(seed)
 
