@@ -67,3 +67,13 @@ export function suggest(word: string, candidates: Iterable<string>): string | un
   }
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
 }
+
+/**
+ * What to say of `name`, which no entry of `kind` in the registry has (or of a missing name:
+ * undefined): the nearest registered name where one is near, every registered one, and how to add more.
+ */
+export function unknownEntry(kind: string, name: unknown, registered: string[]): string {
+  const guess = typeof name === 'string' ? suggest(name, registered) : undefined
+  const what = name === undefined ? 'needs a type' : `unknown ${kind} ${JSON.stringify(name)}`
+  return `${what}${guess ? `, did you mean ${guess}?` : ''}; registered: ${registered.join(', ')} (a plugin file listed under plugins: can add more)`
+}

@@ -13,7 +13,7 @@
  */
 import {scheduleProblems} from '../recipe/schedule.js'
 import {allEntries, lookup, namesInOrder, type JsonSchema} from '../registry/registry.js'
-import {type Problem, suggest} from './errors.js'
+import {type Problem, unknownEntry} from './errors.js'
 import {isObject, joinPath, originOf, type JsonObject, type Origins} from './load.js'
 import type {ScheduleSpec} from '../schema/recipe.js'
 
@@ -32,9 +32,7 @@ function resolveOptimizer(train: JsonObject, origins: Origins, problems: Problem
   const entry = lookup('optimizer', type)
   if (!entry) {
     const at = joinPath(path, 'type')
-    const registered = namesInOrder('optimizer')
-    const guess = suggest(type, registered)
-    problems.push({origin: originOf(origins, at), path: at, message: `unknown optimizer ${JSON.stringify(type)}${guess ? `, did you mean ${guess}?` : ''}; registered: ${registered.join(', ')} (a plugin file listed under plugins: can add more)`})
+    problems.push({origin: originOf(origins, at), path: at, message: unknownEntry('optimizer', type, namesInOrder('optimizer'))})
     return
   }
   const own = entry.schema.properties as Record<string, unknown>
@@ -66,9 +64,7 @@ function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[
   const entry = typeof type === 'string' ? lookup('schedule', type) : undefined
   if (!entry) {
     const at = typeof raw === 'string' ? path : joinPath(path, 'type')
-    const registered = namesInOrder('schedule')
-    const guess = typeof type === 'string' ? suggest(type, registered) : undefined
-    problems.push({origin: originOf(origins, at), path: at, message: `${type === undefined ? 'needs a type' : `unknown schedule ${JSON.stringify(type)}`}${guess ? `, did you mean ${guess}?` : ''}; registered: ${registered.join(', ')} (a plugin file listed under plugins: can add more)`})
+    problems.push({origin: originOf(origins, at), path: at, message: unknownEntry('schedule', type, namesInOrder('schedule'))})
     return
   }
   if (!check(entry.schema, params, path)) return

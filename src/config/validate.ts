@@ -8,7 +8,7 @@
 import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
-import {type Problem, SpecError, suggest} from './errors.js'
+import {type Problem, SpecError, suggest, unknownEntry} from './errors.js'
 import {displayPath} from '../fs/display-path.js'
 import {isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
 import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
@@ -141,18 +141,15 @@ export function schemaProblems(schema: JsonSchema, data: unknown, base: string, 
 /** A resolved block part or model: `type`, the preset that was applied (if any), then every parameter. */
 export type ResolvedPart = {type: string; preset?: string} & Record<string, unknown>
 
-const KIND_WORD: Record<EntryKind, string> = {model: 'model', component: 'component', adapter: 'adapter', norm: 'norm', head: 'head', block: 'block', dataset: 'dataset', transform: 'transform', optimizer: 'optimizer', schedule: 'schedule'}
-
 /** Resolve one `{type, preset?, ...params}` against the registry; returns the flat part with defaults filled. */
 function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins, problems: Problem[], metaKeys: readonly string[] = ['type', 'preset']): ResolvedPart | undefined {
   if (!isObject(raw) || typeof raw.type !== 'string') {
-    problems.push({origin: originOf(origins, path), path, message: `must be a mapping with a "type" (a registered ${KIND_WORD[kind]}: ${names(kind).join(', ')})`})
+    problems.push({origin: originOf(origins, path), path, message: `must be a mapping with a "type" (a registered ${kind}: ${names(kind).join(', ')})`})
     return undefined
   }
   const entry = lookup(kind, raw.type)
   if (!entry) {
-    const guess = suggest(raw.type, names(kind))
-    problems.push({origin: originOf(origins, joinPath(path, 'type')), path: joinPath(path, 'type'), message: `unknown ${KIND_WORD[kind]} "${raw.type}"${guess ? `, did you mean ${guess}?` : ''}; registered: ${names(kind).join(', ')} (a plugin file listed under plugins: can add more)`})
+    problems.push({origin: originOf(origins, joinPath(path, 'type')), path: joinPath(path, 'type'), message: unknownEntry(kind, raw.type, names(kind))})
     return undefined
   }
   const meta: Record<string, Json> = {}
@@ -193,9 +190,7 @@ function resolveData(data: JsonObject, sizeGiven: boolean, origins: Origins, pro
   const name = data.dataset as string
   const entry = lookup('dataset', name)
   if (!entry) {
-    const known = namesInOrder('dataset')
-    const guess = suggest(name, known)
-    problems.push({origin: originOf(origins, 'data.dataset'), path: 'data.dataset', message: `unknown dataset "${name}"${guess ? `, did you mean ${guess}?` : ''}; available: ${known.join(', ')} (a plugin file listed under plugins: can add more)`})
+    problems.push({origin: originOf(origins, 'data.dataset'), path: 'data.dataset', message: unknownEntry('dataset', name, namesInOrder('dataset'))})
   }
   if (Array.isArray(data.augment)) {
     data.augment = data.augment.map((item, i) => {
