@@ -90,7 +90,6 @@ export function paperAdam(c: AdamConfig): ChosenOptimizer {
 }
 
 export class Optimizer {
-  readonly type: string
   readonly spec: OptimizerSpec
   readonly rule: OptimizerRule<any>
   /** Per trainable weight (model order), its state tensors in the op's order. */
@@ -101,7 +100,6 @@ export class Optimizer {
   constructor({spec, rule}: ChosenOptimizer, weights: tf.Variable[], roles: WeightRole[]) {
     this.spec = spec
     this.rule = rule
-    this.type = spec.type
     const exclude = (spec.weight_decay_exclude ?? []) as WeightRole[]
     const excluded = (i: number) => exclude.includes(roles[i])
     const all = weights.map((_, i) => i)
@@ -111,6 +109,11 @@ export class Optimizer {
       {indices: all.filter(excluded), weightDecay: 0},
     ].filter((g) => g.indices.length > 0)
     this.state = weights.map((w) => rule.op.state.map(() => zeroVariable(w.shape)))
+  }
+
+  /** The optimizer's registry name. */
+  get type(): string {
+    return this.spec.type
   }
 
   /** The update of optimizer step `step` (1-based) at learning rate `lr` (StepContext.update), and `momentum` where a schedule sets it. */
