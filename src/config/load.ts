@@ -196,7 +196,10 @@ export function isObject(v: unknown): v is JsonObject {
 export function deepMerge(base: Json, over: Json): Json {
   if (!isObject(base) || !isObject(over)) return structuredClone(over)
   const out: JsonObject = {...base}
-  for (const [k, v] of Object.entries(over)) out[k] = k in base ? deepMerge(base[k], v) : structuredClone(v)
+  for (const [k, v] of Object.entries(over)) {
+    // Defined, not assigned: a key named __proto__ stays a key (which validation then refuses) instead of setting the prototype.
+    Object.defineProperty(out, k, {value: Object.hasOwn(base, k) ? deepMerge(base[k], v) : structuredClone(v), enumerable: true, writable: true, configurable: true})
+  }
   return out
 }
 
@@ -217,7 +220,10 @@ function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Or
     throw new SpecError([{origin: origins.get('') ?? {file: displayPath(abs)}, path: '', message: `a spec must be a YAML mapping (key: value lines), not ${Array.isArray(data) ? 'a list' : typeof data}`}])
   }
   const keys = Object.keys(data)
-  if (keys.length > 0 && !keys.some((k) => SPEC_KEYS.includes(k))) {
+  if (keys.length === 0) {
+    throw new SpecError([{origin: origins.get('') ?? {file: displayPath(abs)}, path: '', message: 'is empty: a spec gives at least name, data and model (configs/quickstart.yaml is a small one to start from)'}])
+  }
+  if (!keys.some((k) => SPEC_KEYS.includes(k))) {
     // Not one spec key: some other file. Say so once, without echoing its content.
     const hint = keys.includes('sweep') ? '; a sweep file is run with mixture sweep' : ''
     throw new SpecError([{origin: origins.get('') ?? {file: displayPath(abs)}, path: '', message: `is not a mixture spec: none of its ${keys.length} top-level key(s) is a spec key (${SPEC_KEYS.join(', ')})${hint}`}])
@@ -251,7 +257,14 @@ function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Or
 }
 
 /** Split `a.b[2].c` into keys and indices. */
+/** Names that are not keys of a spec but properties every JavaScript object inherits: never a path's segment. */
+const INHERITED = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** A dotted path: keys, each followed by any `[i]` list indices (`model.components[1].depth`). */
+const KEY_PATH = /^[^.[\]]+(\[\d+\])*(\.[^.[\]]+(\[\d+\])*)*$/
+
 export function parsePath(path: string): (string | number)[] {
+  if (!KEY_PATH.test(path)) throw new Error(`bad key path "${path}"`)
   const out: (string | number)[] = []
   const re = /([^.[\]]+)|\[(\d+)\]/g
   let m: RegExpExecArray | null
@@ -261,6 +274,8 @@ export function parsePath(path: string): (string | number)[] {
     consumed += m[0]
   }
   if (out.length === 0 || consumed.length !== path.replace(/\./g, '').length) throw new Error(`bad key path "${path}"`)
+  const inherited = out.find((k) => typeof k === 'string' && INHERITED.has(k))
+  if (inherited !== undefined) throw new Error(`"${inherited}" is not a spec key`)
   return out
 }
 
@@ -278,13 +293,20 @@ export function parseOverride(text: string): Override {
   const path = text.slice(0, eq).trim()
   try {
     parsePath(path)
-  } catch {
-    throw new SpecError([{origin: {file: '--set'}, path, message: `"${path}" is not a key path; write dotted keys with [i] for list items, e.g. model.components[1].depth`}])
+  } catch (error) {
+    const why = /is not a spec key/.test((error as Error).message) ? `${(error as Error).message}; ` : ''
+    throw new SpecError([{origin: {file: '--set'}, path, message: `"${path}" is not a key path: ${why}write dotted keys with [i] for list items, e.g. model.components[1].depth`}])
   }
   const raw = text.slice(eq + 1)
+  const invalid = (why: string) => new SpecError([{origin: {file: '--set'}, path, message: `value "${raw}" is not valid YAML: ${why.split('\n')[0]}; quote it to pass text, e.g. --set '${path}="${raw.replace(/"/g, '\\"')}"'`}])
   const doc = parseDocument(raw === '' ? 'null' : raw)
-  if (doc.errors.length > 0) throw new SpecError([{origin: {file: '--set'}, path, message: `value "${raw}" is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`}])
-  return {path, value: doc.toJS() as Json, text}
+  if (doc.errors.length > 0) throw invalid(doc.errors[0].message)
+  try {
+    return {path, value: doc.toJS() as Json, text}
+  } catch (error) {
+    // Errors that only converting shows, e.g. an alias (*a) without its anchor.
+    throw invalid((error as Error).message)
+  }
 }
 
 /** Apply one override in place. The parent must exist; a missing leaf is created (validation then judges the key). */
@@ -295,12 +317,16 @@ export function applyOverride(spec: JsonObject, o: Override, origins: Origins): 
   for (let i = 0; i < keys.length - 1; i++) {
     const k = keys[i]
     let next: Json | undefined
+    walked = joinPath(walked, k)
     if (typeof k === 'number') next = Array.isArray(node) ? node[k] : undefined
     else if (isObject(node)) {
-      if (!(k in node)) node[k] = {}
+      if (!Object.hasOwn(node, k)) {
+        node[k] = {}
+        // A key the override made: a problem with it (an unknown key) points at the override.
+        origins.set(walked, {file: `--set ${o.text}`})
+      }
       next = node[k]
     }
-    walked = joinPath(walked, k)
     if (next === undefined || next === null || typeof next !== 'object') {
       throw new SpecError([{origin: {file: `--set ${o.text}`}, path: walked, message: typeof k === 'number' ? `no list item ${k} here (the list has ${Array.isArray(node) ? node.length : 0} items)` : `is ${JSON.stringify(next)}, so it has no key "${keys[i + 1]}"`}])
     }

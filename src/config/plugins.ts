@@ -8,9 +8,10 @@ import {existsSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import * as api from '../api.js'
-import {withSource} from '../registry/registry.js'
+import {allEntries, DATA_KINDS, KINDS, RECIPE_KINDS, withSource, type JsonSchema} from '../registry/registry.js'
 import {type Problem, SpecError} from './errors.js'
 import {originOf, type Origins} from './load.js'
+import {validator} from './validate.js'
 
 const loaded = new Set<string>()
 
@@ -18,6 +19,9 @@ const loaded = new Set<string>()
 export function pluginPaths(list: unknown, origins: Origins, specFile: string): string[] {
   if (!Array.isArray(list)) return []
   return list.map((p, i) => {
+    if (typeof p !== 'string' || p.trim() === '') {
+      throw new SpecError([{origin: originOf(origins, `plugins[${i}]`), path: `plugins[${i}]`, message: `is ${JSON.stringify(p)}; a plugin is the path of a .js or .mjs file, relative to the spec`}])
+    }
     const declaredIn = originOf(origins, `plugins[${i}]`)?.file
     const base = declaredIn && !declaredIn.startsWith('--set') ? resolve(declaredIn) : specFile
     return resolve(dirname(base), String(p))
@@ -40,11 +44,20 @@ export async function loadPlugins(paths: string[], origins: Origins): Promise<vo
       try {
         mod = await import(pathToFileURL(file).href)
         if (typeof mod.default === 'function') await (mod.default as (m: typeof api) => unknown)(api)
+        else if (mod.default !== undefined) fail(`plugin ${file} exports a default ${typeof mod.default}; a plugin registers its entries when imported, or exports a default function(api) that does`)
       } catch (error) {
         if (error instanceof SpecError) throw error
         fail(`plugin ${file} failed while loading: ${(error as Error).message.split('\n')[0]}`)
       }
     })
+    // Each schema the file registered is compiled now, so that a mistake in it is the plugin's, found here.
+    for (const entry of allEntries([...KINDS, ...DATA_KINDS, ...RECIPE_KINDS]).filter((e) => e.source === file)) {
+      try {
+        validator(entry.schema as JsonSchema)
+      } catch (error) {
+        fail(`plugin ${file} registers ${entry.kind} "${entry.name}" with a schema that is not valid JSON Schema: ${(error as Error).message.split('\n')[0]}`)
+      }
+    }
     loaded.add(file)
   }
 }

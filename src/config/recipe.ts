@@ -70,8 +70,10 @@ function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[
   if (!check(entry.schema, params, path)) return
   train.schedule = {type, ...params}
   const optimizer = train.optimizer as {lr?: unknown}
-  if (typeof optimizer?.lr !== 'number' || typeof train.epochs !== 'number') return
-  for (const {key, message} of scheduleProblems(train.schedule as ScheduleSpec, optimizer.lr, train.epochs)) {
+  // Only against values that stage 1 accepted: an epoch count of 0 is reported once, as such.
+  const epochs = train.epochs
+  if (typeof optimizer?.lr !== 'number' || !(optimizer.lr > 0) || typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) return
+  for (const {key, message} of scheduleProblems(train.schedule as ScheduleSpec, optimizer.lr, epochs)) {
     const at = joinPath(path, key)
     problems.push({origin: originOf(origins, at), path: at, message})
   }

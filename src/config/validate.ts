@@ -17,7 +17,8 @@ import {resolveRecipe} from './recipe.js'
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
 const compiled = new WeakMap<object, ValidateFunction>()
 
-function validator(schema: JsonSchema): ValidateFunction {
+/** `schema` compiled once (ajv, defaults filled in); a schema ajv cannot compile throws ajv's error. */
+export function validator(schema: JsonSchema): ValidateFunction {
   let v = compiled.get(schema)
   if (!v) {
     v = ajv.compile(schema)
@@ -152,9 +153,9 @@ function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins,
     problems.push({origin: originOf(origins, joinPath(path, 'type')), path: joinPath(path, 'type'), message: unknownEntry(kind, raw.type, names(kind))})
     return undefined
   }
-  const meta: Record<string, Json> = {}
-  const params: JsonObject = {}
-  for (const [k, v] of Object.entries(raw)) (metaKeys.includes(k) ? meta : params)[k] = v
+  // Keys defined, not assigned, so that one named __proto__ stays a key the schema refuses.
+  const meta: Record<string, Json> = Object.fromEntries(Object.entries(raw).filter(([k]) => metaKeys.includes(k)))
+  const params: JsonObject = Object.fromEntries(Object.entries(raw).filter(([k]) => !metaKeys.includes(k)))
   let preset: Record<string, unknown> = {}
   if (typeof meta.preset === 'string') {
     try {
@@ -207,8 +208,8 @@ function resolveData(data: JsonObject, sizeGiven: boolean, origins: Origins, pro
     })
   }
   if (!entry) return
-  const params: JsonObject = {}
-  for (const [k, v] of Object.entries(data)) if (!DATA_KEYS.includes(k)) params[k] = v
+  // fromEntries defines keys: one named __proto__ stays a key (refused below), where assigning it would set the prototype.
+  const params: JsonObject = Object.fromEntries(Object.entries(data).filter(([k]) => !DATA_KEYS.includes(k)))
   const validate = validator(entry.schema)
   if (!validate(params)) {
     const keys = {type: 'object', properties: {...(specSchema.properties as {data: JsonSchema}).data.properties as object, ...(entry.schema.properties as object)}}

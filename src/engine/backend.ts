@@ -139,7 +139,7 @@ async function listTensorflowGpus(): Promise<number> {
 export function requestedBackend(flag?: string): BackendName {
   const value = (flag ?? process.env.MIXTURE_BACKEND ?? 'auto').toLowerCase()
   if (!(BACKENDS as readonly string[]).includes(value)) {
-    throw new Error(`unknown backend "${value}": choose one of ${BACKENDS.join(', ')} (from --backend or MIXTURE_BACKEND)`)
+    throw new UsageError(`unknown backend "${value}": choose one of ${BACKENDS.join(', ')} (from --backend or MIXTURE_BACKEND)`)
   }
   return value as BackendName
 }

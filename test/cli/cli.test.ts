@@ -126,6 +126,18 @@ test('missing plugin files and plugins that throw are clear errors (exit 2)', ()
   r = mixture(['validate', writeSpec({...tiny, plugins: ['./dup.mjs']}, dir, 'dup.yaml')])
   assert.equal(r.code, 2)
   assert.match(r.stderr, /already registered by builtin/)
+  // A schema ajv cannot compile is the plugin's mistake, found when it loads, not when the entry is used.
+  writeFileSync(join(dir, 'badschema.mjs'), "export default function (mm) { mm.registerComponent({name: 'odd', summary: 'x', schema: {type: 'object', properties: {a: {type: 'foo'}}}, output: 'image', create: (c, x) => x}) }\n")
+  r = mixture(['validate', writeSpec({...tiny, plugins: ['./badschema.mjs']}, dir, 'badschema.yaml')])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /plugin .*badschema\.mjs registers component "odd" with a schema that is not valid JSON Schema: /)
+  writeFileSync(join(dir, 'number.mjs'), 'export default 42\n')
+  r = mixture(['validate', writeSpec({...tiny, plugins: ['./number.mjs']}, dir, 'number.yaml')])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /plugin .*number\.mjs exports a default number; a plugin registers its entries when imported, or exports a default function\(api\)/)
+  r = mixture(['validate', writeSpec({...tiny, plugins: [1]}, dir, 'one.yaml')])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /plugins\[0\]: is 1; a plugin is the path of a \.js or \.mjs file/)
 })
 
 test('list shows components with defaults and presets; schema is valid JSON', () => {

@@ -72,6 +72,9 @@ test('an unknown key from --set is an error that points at the override', () => 
   assert.equal(p[0].origin?.file, '--set train.lrr=1')
   assert.match(problems(() => loadSpec(writeSpec(base), ['nonsense']))[0].message, /not key=value/)
   assert.match(problems(() => loadSpec(writeSpec(base), ['model.components[5].depth=2']))[0].message, /no list item 5/)
+  // A misspelt key in the middle of the path: the key the override made is blamed on it, not on the spec's parent.
+  const typo = problems(() => validateSpec(loadSpec(writeSpec(base), ['train.optimzer.lr=1'])))
+  assert.deepEqual([typo[0].path, typo[0].origin?.file], ['train.optimzer', '--set train.optimzer.lr=1'])
 })
 
 test('the example a malformed --set is answered with is an override the spec takes', () => {
@@ -130,4 +133,42 @@ test('malformed YAML names the line', () => {
 test('suggestions only for near misses', () => {
   assert.equal(suggest('dpeth', ['depth', 'heads']), 'depth')
   assert.equal(suggest('zzzzzz', ['depth', 'heads']), undefined)
+})
+
+test('a key path through __proto__, constructor or prototype, or with an empty segment, is refused and touches no object', () => {
+  for (const set of ['__proto__.polluted=1', 'model.__proto__.polluted=1', 'constructor.prototype.polluted=1', 'data..image_size=8', '.seed=1', 'seed.=1']) {
+    const p = problems(() => loadSpec(writeSpec(base), [set]))
+    assert.equal(p.length, 1, set)
+    assert.match(p[0].message, /is not a key path/, set)
+    assert.equal(p[0].origin?.file, '--set')
+  }
+  assert.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype is untouched')
+})
+
+test('a __proto__ key in a spec that extends another stays a key, which validation refuses', () => {
+  const dir = tempDir()
+  writeSpec(base, dir, 'base.yaml')
+  writeFileSync(join(dir, 'child.yaml'), 'extends: base.yaml\ndata:\n  __proto__: {polluted: 1}\n')
+  const p = problems(() => validateSpec(loadSpec(join(dir, 'child.yaml'))))
+  assert.ok(p.some((q) => q.path === 'data.__proto__' && /unknown key/.test(q.message)), JSON.stringify(p))
+  assert.equal(({} as Record<string, unknown>).polluted, undefined)
+})
+
+test('a --set value that YAML cannot convert (an alias without its anchor) is a spec problem with how to quote it', () => {
+  const p = problems(() => loadSpec(writeSpec(base), ['name=*a']))
+  assert.match(p[0].message, /value "\*a" is not valid YAML: .*alias.*; quote it to pass text, e.g. --set 'name="\*a"'/i)
+  assert.doesNotThrow(() => loadSpec(writeSpec(base), ['name="*a"']))
+})
+
+test('an epoch count that is not valid is reported once, not again by the schedule checks', () => {
+  const p = problems(() => validateSpec(loadSpec(writeSpec(base), ['train.epochs=0'])))
+  assert.deepEqual(p.map((q) => q.path), ['train.epochs'])
+})
+
+test('an empty spec file is said to be empty, once', () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'empty.yaml'), '# nothing yet\n')
+  const p = problems(() => loadSpec(join(dir, 'empty.yaml')))
+  assert.equal(p.length, 1)
+  assert.match(p[0].message, /is empty: a spec gives at least name, data and model/)
 })
