@@ -24,6 +24,8 @@ export type CnnParams = Resolved<typeof schema>
 
 export function cnnStack(ctx: BuildContext, input: SymbolicTensor, p: CnnParams): SymbolicTensor {
   const {tfl} = ctx
+  const given = input.shape[3]
+  if (given !== p.in_channels) throw new Error(`cnn: its input has ${given} channels but in_channels is ${p.in_channels}; set in_channels: ${given}`)
   let x = input
   let cin = p.in_channels
   p.channels.forEach((cout, i) => {

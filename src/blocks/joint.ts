@@ -11,6 +11,11 @@ registerBlock({
   create: (ctx, input, _p, parts) => {
     const branches = parts.components.map((_c, i) => parts.norm(parts.component(i, input), i))
     if (branches.length === 1) return branches[0]
+    const shapes = branches.map((b) => b.shape.slice(1).join('×'))
+    if (new Set(shapes).size > 1) {
+      const each = parts.components.map((c, i) => `components[${i}] (${c.type}) gives ${shapes[i]}`).join(', ')
+      throw new Error(`joint block: the components' outputs are added, so they must have one shape; ${each}`)
+    }
     // tfjs-layers runs the inputs of a node last-first; listing them reversed runs the branches in
     // spec order, so a shared BatchNorm updates its running statistics in the original's order.
     return ctx.tfl.layers.add({name: ctx.name('sum')}).apply([...branches].reverse()) as SymbolicTensor

@@ -5,6 +5,7 @@
  */
 import {tfl, type LayersModel, type SymbolicTensor} from '../engine/tf.js'
 import {datasetEntry, datasetOptions} from '../data/load.js'
+import {UsageError} from '../errors.js'
 import {BuildContext} from '../registry/context.js'
 import {lookup, RegistryError} from '../registry/registry.js'
 import type {DataOptions, ResolvedSpec} from '../schema/spec.js'
@@ -45,6 +46,23 @@ function componentKey(path: string): string {
   return /^block\d+$/.test(segments[0]) && segments.length > 1 ? `${segments[0]}.${segments[1]}` : segments[0]
 }
 
+/**
+ * A spec whose parameters each pass their schema but do not fit together (a transformer width that
+ * makes no image of the block's size, a patch that does not tile the image): what the builder said,
+ * exit code 2. `mixture validate` and a sweep's planning build the model to find it before a run.
+ */
+export class ModelBuildError extends UsageError {}
+
+/** A builder's (or tfjs's) complaint as a ModelBuildError; the project's own usage errors pass as they are. */
+function asBuildError(error: unknown, model: string): unknown {
+  if (!(error instanceof Error) || error instanceof UsageError || error instanceof RegistryError) return error
+  // A single weight past what a typed array or the heap holds fails before any size check can count it.
+  const why = error instanceof RangeError && /typed array length|allocation failed/i.test(error.message) ? `a weight too large to allocate (${error.message}); make the model smaller` : error.message
+  const built = new ModelBuildError(`model ${model} cannot be built from this spec: ${why}`)
+  built.stack = error.stack
+  return built
+}
+
 export function buildModel(spec: Pick<ResolvedSpec, 'data' | 'model' | 'seed'>): BuiltModel {
   const entry = lookup('model', spec.model.type)
   if (!entry) throw new RegistryError(`unknown model "${spec.model.type}"`)
@@ -54,13 +72,20 @@ export function buildModel(spec: Pick<ResolvedSpec, 'data' | 'model' | 'seed'>):
   const input = tfl.input({shape: [size, size, 3], name: 'image'})
   const params: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(spec.model)) if (!(MODEL_META_KEYS as readonly string[]).includes(k)) params[k] = v
-  const output = entry.create(ctx, input, params, numClasses) as SymbolicTensor
+  let output: SymbolicTensor
+  let model: LayersModel
+  try {
+    output = entry.create(ctx, input, params, numClasses) as SymbolicTensor
+    model = tfl.model({inputs: input, outputs: output, name: spec.model.type})
+  } catch (error) {
+    throw asBuildError(error, spec.model.type)
+  }
   const outShape = output.shape
   // More outputs than classes is allowed (the paper's ResNet-18 keeps its 1000-way head); fewer is not.
   if (outShape.length !== 2 || (outShape[1] as number) < numClasses) {
+    model.dispose()
     throw new RegistryError(`model "${entry.name}" returns shape [${outShape.join(', ')}], but ${numClasses} classes need [batch, ≥${numClasses}] logits`)
   }
-  const model = tfl.model({inputs: input, outputs: output, name: spec.model.type})
   const owners = ctx.owners()
   const counts = new Map<string, number>()
   for (const layer of model.layers) {
@@ -76,4 +101,14 @@ export function buildModel(spec: Pick<ResolvedSpec, 'data' | 'model' | 'seed'>):
     .sort(([a], [b]) => order.indexOf(a) - order.indexOf(b))
     .map(([component, p]) => ({component, params: p}))
   return {model, params: trainableCount(model.trainableWeights.map((w) => ({shape: w.shape as number[]}))), components, numClasses, inputShape: [size, size, 3], layerOrder: [...owners.keys()]}
+}
+
+/**
+ * Build the spec's model and let it go, so that parameters that do not fit together are found
+ * before anything runs (a ModelBuildError). Returns the trainable parameter count.
+ */
+export function checkModelBuilds(spec: Pick<ResolvedSpec, 'data' | 'model' | 'seed'>): number {
+  const built = buildModel(spec)
+  built.model.dispose()
+  return built.params
 }

@@ -10,6 +10,7 @@
  * `init: tfjs` gives tfjs-layers' own defaults (Glorot uniform / He normal, zero biases).
  * test/model/torch-init.test.ts compares every tensor of every paper model with PyTorch's draws.
  */
+import {totalmem} from 'node:os'
 import {tf, tfl} from '../engine/tf.js'
 import type {SymbolicTensor} from '../engine/tf.js'
 import {Conv2D} from '../layers/conv2d.js'
@@ -28,6 +29,8 @@ export type ConvInit = 'default' | 'kaiming_normal_fan_out'
 export interface ContextOptions {
   seed: number
   init: InitScheme
+  /** The most bytes the model's weights may take (default: a quarter of the machine's memory; see BuildState.checkSize). */
+  maxWeightBytes?: number
 }
 
 type Layer = tfl.layers.Layer
@@ -42,7 +45,27 @@ class BuildState {
   /** Instances shared by several call sites (e.g. one BatchNorm for every joint branch). */
   readonly shared = new Map<string, unknown>()
 
+  /** Tensor bytes held before the build, so that the check below counts the model's own. */
+  private readonly bytesBefore = tf.memory().numBytes
+
   constructor(readonly options: ContextOptions) {}
+
+  /**
+   * Refuse a model whose weights outgrow a quarter of the machine's memory (training also keeps
+   * their gradients and the optimizer's moments), checked as each layer is named — before it is
+   * built — so that an absurd spec (depth 1000 at width 4096) stops in a moment instead of
+   * allocating until the machine runs out.
+   */
+  checkSize(layers: number): void {
+    const bytes = tf.memory().numBytes - this.bytesBefore
+    const limit = this.options.maxWeightBytes ?? totalmem() / 4
+    if (bytes <= limit) return
+    const gib = (n: number) => `${(n / 2 ** 30).toFixed(n < 2 ** 30 ? 3 : 1)} GiB`
+    throw new Error(
+      `its weights already take ${gib(bytes)} after ${layers} layers, more than the ${gib(limit)} allowed: a quarter of this machine's ${gib(totalmem())} of memory ` +
+        '(training also keeps their gradients and the optimizer state); make the model smaller (depth, dim, mlp_dim, channels, num_blocks)',
+    )
+  }
 
   nextSeed(): number {
     // splitmix-style spreading so that consecutive seeds give unrelated streams
@@ -79,6 +102,7 @@ export class BuildContext {
 
   /** A unique tfjs layer name inside this scope. */
   name(local: string): string {
+    this.state.checkSize(this.state.usedNames.size)
     const base = [this.path.replace(/\./g, '_'), local].filter(Boolean).join('_')
     let candidate = base
     for (let i = 1; this.state.usedNames.has(candidate); i++) candidate = `${base}_${i}`
@@ -142,6 +166,9 @@ export class BuildContext {
    * conv, like PyTorch. `init` names the weight law where a model's init loop replaces the default.
    */
   conv2d(x: SymbolicTensor, local: string, inChannels: number, filters: number, kernel: number, opts: {stride?: number; padding?: number; bias?: boolean; init?: ConvInit} = {}): SymbolicTensor {
+    const channels = x.shape[x.shape.length - 1]
+    // inChannels sets the initialisation's fan-in (PyTorch's): it must be the input's, or the weights start at another scale.
+    if (channels !== inChannels) throw new Error(`${[this.path, local].filter(Boolean).join('.')}: its input has ${channels} channels, not the ${inChannels} it was built for`)
     const padding = opts.padding ?? 0
     const stride = opts.stride ?? 1
     const init = this.convInit(inChannels, filters, kernel, opts.init ?? 'default')

@@ -9,6 +9,8 @@ import type {LauncherType} from '../schema/launcher.js'
 import {resolveSpec, type Resolved} from '../config/resolve.js'
 import type {SweepPlan} from '../config/sweep.js'
 import {configHash, type RunOptions} from '../run/experiment.js'
+import {displayPath} from '../fs/display-path.js'
+import {checkModelBuilds, ModelBuildError} from '../model/build.js'
 import type {SlurmSubmission, SweepPointRecord} from './records.js'
 
 export interface SweepResult {
@@ -65,6 +67,7 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
     }
     resolved.push(r)
   }
+  checkModels(resolved)
   const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
   const dir = join(root, name)
   const width = String(plan.points.length).length
@@ -80,4 +83,24 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
     run_dir: `${String(p.index + 1).padStart(Math.max(2, width), '0')}-${p.key}`,
   }))
   return {plan, name, dir, records, resolved}
+}
+
+/**
+ * Build each distinct model of the sweep once (a grid over the learning rate or the seed has one),
+ * so that a point whose parameters do not fit together stops the sweep before anything trains; the
+ * error names the point.
+ */
+function checkModels(points: Resolved[]): void {
+  const checked = new Set<string>()
+  for (const {spec, loaded} of points) {
+    const key = JSON.stringify([spec.model, spec.data.dataset, spec.data.image_size])
+    if (checked.has(key)) continue
+    checked.add(key)
+    try {
+      checkModelBuilds(spec)
+    } catch (error) {
+      if (error instanceof ModelBuildError) throw new ModelBuildError(`${displayPath(loaded.file)} (${spec.label ?? spec.name}): ${error.message}`)
+      throw error
+    }
+  }
 }

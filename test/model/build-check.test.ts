@@ -1,0 +1,62 @@
+// Parameters that each pass their schema but do not fit together are the spec's fault (exit 2), and
+// `mixture validate` finds them by building the model once: a transformer width that makes no image
+// of the block's size, joint branches of different shapes, a CNN told the wrong input width, a model
+// too large for the machine's memory.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {tfl} from '../../src/engine/tf.js'
+import {buildModel, checkModelBuilds, ModelBuildError} from '../../src/model/build.js'
+import {BuildContext} from '../../src/registry/context.js'
+import {lookup} from '../../src/registry/registry.js'
+import {mixture, resolveObject, writeSpec} from '../helpers.js'
+
+const data = {dataset: 'synthetic', image_size: 8, synthetic: {train: 8, test: 8, classes: 3}}
+const vit = {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 16}
+const spec = (model: Record<string, unknown>) => ({name: 'fit', data, model: {type: 'mixture', ...model}})
+
+function buildError(model: Record<string, unknown>): ModelBuildError {
+  try {
+    buildModel(resolveObject(spec(model))).model.dispose()
+  } catch (error) {
+    assert.ok(error instanceof ModelBuildError, `a ModelBuildError, not ${error}`)
+    return error
+  }
+  throw new Error('the model was built')
+}
+
+test('parameters that do not fit together are a ModelBuildError that says what and how to fix it', () => {
+  assert.match(buildError({components: [{type: 'cnn', channels: [4, 3]}, {...vit, dim: 16}]}).message, /model mixture cannot be built from this spec: token_image: tokens of width 16 make a 4×4 image but the block works on 8×8; set the transformer dim to 64/)
+  assert.match(
+    buildError({block: 'joint', components: [{type: 'cnn', channels: [4, 5]}, {type: 'cnn', channels: [4, 3]}]}).message,
+    /joint block: the components' outputs are added, so they must have one shape; components\[0\] \(cnn\) gives 8×8×5, components\[1\] \(cnn\) gives 8×8×3/,
+  )
+  assert.match(buildError({components: [{type: 'cnn', channels: [4, 3], in_channels: 5}]}).message, /cnn: its input has 3 channels but in_channels is 5; set in_channels: 3/)
+})
+
+test('a model whose weights outgrow the allowed memory stops while it is built, saying so', () => {
+  const entry = lookup('component', 'vit')!
+  const ctx = BuildContext.root({seed: 1, init: 'torch', maxWeightBytes: 200_000})
+  const input = tfl.input({shape: [8, 8, 3]})
+  assert.throws(
+    () => entry.create(ctx.scope('vit'), input, {...vit, depth: 8, mlp_dim: 256, dropout: 0, emb_dropout: 0}),
+    /its weights already take 0\.000 GiB after \d+ layers, more than the 0\.000 GiB allowed.*make the model smaller/,
+  )
+})
+
+test('checkModelBuilds builds the model, lets it go and counts its parameters', () => {
+  const resolved = resolveObject(spec({components: [{type: 'cnn', channels: [4, 3]}]}))
+  const built = buildModel(resolved)
+  built.model.dispose()
+  assert.equal(checkModelBuilds(resolved), built.params)
+})
+
+test('mixture validate builds the model: a width that makes no image is exit 2 before any run', () => {
+  const file = writeSpec(spec({components: [{type: 'cnn', channels: [4, 3]}, {...vit, dim: 16}]}))
+  const r = mixture(['validate', file])
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /tokens of width 16 make a 4×4 image/)
+  assert.doesNotMatch(r.stderr, /--debug/)
+  const ok = mixture(['validate', writeSpec(spec({components: [{type: 'cnn', channels: [4, 3]}, vit]}))])
+  assert.equal(ok.code, 0, ok.stderr)
+  assert.match(ok.stdout, /valid: .*model mixture, [\d,]+ trainable parameters; dataset synthetic 8×8/)
+})
