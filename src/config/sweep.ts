@@ -84,6 +84,40 @@ function slug(text: string): string {
   return text.replace(/[^A-Za-z0-9._=,-]+/g, '_').slice(0, 80)
 }
 
+/** More points than any sweep of this tool needs: a grid that large is a mistake, and expanding it would exhaust memory. */
+export const MAX_SWEEP_POINTS = 10_000
+
+/** `model.components[1].dim` and `model.components.1.dim` alike, for comparing keys. */
+const canonicalKey = (key: string): string => key.trim().replace(/\[(\d+)\]/g, '.$1')
+
+/**
+ * What makes a grid wrong before it is expanded: a key that is an axis twice (the sweep file's grid
+ * and --set) or an axis and a fixed --set (one would silently win), a value listed twice on one
+ * axis (the same run twice), and more points than MAX_SWEEP_POINTS.
+ */
+function axisProblems(grid: [string, string[]][], fixed: string[], specs: number, origins: Origins): Problem[] {
+  const problems: Problem[] = []
+  const where = (key: string): Problem['origin'] => (origins.has(`sweep.grid.${key}`) ? originOf(origins, `sweep.grid.${key}`) : {file: '--set'})
+  const seen = new Map<string, string>()
+  for (const [key, values] of grid) {
+    const canonical = canonicalKey(key)
+    if (seen.has(canonical)) problems.push({origin: where(key), path: key, message: `is a sweep axis twice (the sweep file's grid: and --set); give its values in one place`})
+    seen.set(canonical, key)
+    const repeated = values.filter((v, i) => values.indexOf(v) !== i)
+    if (repeated.length > 0) problems.push({origin: where(key), path: key, message: `lists ${[...new Set(repeated)].join(', ')} more than once: each value would run twice`})
+  }
+  for (const set of fixed) {
+    const key = set.slice(0, set.indexOf('='))
+    if (seen.has(canonicalKey(key))) problems.push({origin: {file: `--set ${set}`}, path: key, message: 'is also a sweep axis; a single --set value would override every point\'s value of it. Drop one of the two'})
+  }
+  const count = grid.reduce((n, [, values]) => n * values.length, Math.max(specs, 1))
+  if (count > MAX_SWEEP_POINTS) {
+    const axes = grid.map(([key, values]) => `${key} (${values.length})`).join(' × ')
+    problems.push({origin: {file: '--set'}, path: '', message: `the grid has ${count.toLocaleString('en-US')} points (${specs > 1 ? `${specs} specs × ` : ''}${axes}), more than ${MAX_SWEEP_POINTS.toLocaleString('en-US')}; sweep fewer values, or split it into several sweeps`})
+  }
+  return problems
+}
+
 /** Expand a spec or sweep file plus --set values (comma lists become grid axes) into points. */
 export function expandSweep(file: string, sets: string[], name?: string): SweepPlan {
   const abs = resolve(file)
@@ -145,6 +179,7 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
   const folder = named?.name ?? basename(abs).replace(/\.ya?ml$/, '')
   const bad = nameProblem(folder)
   if (bad) problems.push(named ? {origin: named.origin, path: named.path, message: `${bad} (it names the sweep folder)`} : {origin: {file: displayPath(abs)}, path: '', message: `the sweep is named after its file: ${bad}; give the sweep a name with --name`})
+  problems.push(...axisProblems(grid, fixed, specs.length, origins))
   if (problems.length > 0) throw new SpecError(problems, file)
   const combos = cartesian(grid)
   const points: SweepPoint[] = []

@@ -33,7 +33,7 @@ export function threadsPerJob(jobs: number, cpus = availableParallelism()): numb
   return Math.max(1, Math.floor(cpus / jobs))
 }
 
-export async function runPointsAtOnce({plan, name, dir, records}: PlannedSweep, index: SweepIndex, previous: SweepIndex | undefined, jobs: number, opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
+export async function runPointsAtOnce({plan, name, dir, records, resolved}: PlannedSweep, index: SweepIndex, previous: SweepIndex | undefined, jobs: number, opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
   const save = () => writeIndex(dir, index)
   save()
   const threads = process.env.MIXTURE_THREADS ?? String(threadsPerJob(jobs))
@@ -43,7 +43,7 @@ export async function runPointsAtOnce({plan, name, dir, records}: PlannedSweep, 
   let skipped = 0
   const queue: SweepPointRecord[] = []
   for (const record of records) {
-    if (preparePointRecord(dir, record, previous, records.length, log) === 'skip') skipped++
+    if (preparePointRecord(dir, record, previous, resolved[record.index].spec, records.length, log) === 'skip') skipped++
     else queue.push(record)
   }
   save()
@@ -83,9 +83,10 @@ export async function runPointsAtOnce({plan, name, dir, records}: PlannedSweep, 
       delete record.error
       completed++
       log(`${at}: completed, Top-1 ${(record.best_test_accuracy ?? NaN).toFixed(4)}`)
-    } else if (code === STOP_SIGNALS.SIGINT || code === STOP_SIGNALS.SIGTERM) {
+    } else if (code === STOP_SIGNALS.SIGINT || code === STOP_SIGNALS.SIGTERM || (stopping && signal !== null)) {
+      // A child the stop's SIGTERM reached before it set its own handlers (still starting) dies of the signal itself.
       record.status = 'interrupted'
-      record.error = String(summary?.error ?? `stopped (exit code ${code})`)
+      record.error = String(summary?.error ?? `stopped (${code !== null ? `exit code ${code}` : signal})`)
       log(`${at}: interrupted`)
     } else {
       record.status = 'failed'

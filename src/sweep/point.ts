@@ -4,8 +4,9 @@
  * task, a local job). A folder is never deleted: one whose configuration changed, or a run that
  * cannot be resumed, is set aside as `<folder>.old-<stamp>` beside it.
  */
-import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
+import {parse as parseYaml} from 'yaml'
 import {UsageError} from '../errors.js'
 import {resolveSpec} from '../config/resolve.js'
 import {configHash, runExperiment, type RunOptions, type RunSummary} from '../run/experiment.js'
@@ -14,6 +15,7 @@ import {LAST_CKPT} from '../run/resume.js'
 import {setAsideName} from '../run/folders.js'
 import {LAUNCHER_FILES, readSummary, requireIndex, type SweepIndex, type SweepPointRecord} from './records.js'
 import {liveStatus} from '../run/status.js'
+import type {ResolvedSpec} from '../schema/spec.js'
 
 export type PointAction = {action: 'skip'; summary: Record<string, unknown>} | {action: 'resume'} | {action: 'fresh'}
 
@@ -22,9 +24,10 @@ export type PointAction = {action: 'skip'; summary: Record<string, unknown>} | {
  * configuration, resume it when it has a checkpoint of the same configuration, else start it anew,
  * setting any earlier folder aside. `before` is the point's record in the previous index.json.
  */
-export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, log: (m: string) => void, at: string): PointAction {
+export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec, log: (m: string) => void, at: string): PointAction {
   const runDir = join(dir, record.run_dir)
-  const sameConfig = before?.config_hash === record.config_hash
+  // Without the point's earlier record (a sweep folder whose index.json was moved aside), its folder's config.yaml says what it trained.
+  const sameConfig = before ? before.config_hash === record.config_hash : trainedAs(runDir, spec)
   const prior = readSummary(runDir)
   if (prior && sameConfig && prior.status === 'completed') return {action: 'skip', summary: prior}
   if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
@@ -37,6 +40,20 @@ export function preparePoint(dir: string, record: SweepPointRecord, before: Swee
   return canResume ? {action: 'resume'} : {action: 'fresh'}
 }
 
+/**
+ * Whether the run in `runDir` (its config.yaml) is an experiment of `spec`: equal in everything but
+ * the engine's speed settings (backend, threads, kernel switches, data workers), which the command
+ * line and the environment also set; the precision and loss scaling count.
+ */
+function trainedAs(runDir: string, spec: ResolvedSpec): boolean {
+  const experiment = ({engine, output: _output, ...rest}: ResolvedSpec) => JSON.stringify({...rest, precision: engine?.precision, loss_scale: engine?.loss_scale})
+  try {
+    return experiment(parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8')) as ResolvedSpec) === experiment(spec)
+  } catch {
+    return false
+  }
+}
+
 /** `[3/8] key`: a point in the log. */
 export function pointTag(record: SweepPointRecord, total: number): string {
   return `[${record.index + 1}/${total}] ${record.key}`
@@ -46,9 +63,9 @@ export function pointTag(record: SweepPointRecord, total: number): string {
  * preparePoint for a local sweep's point, `previous` being the index.json found: a completed point
  * is recorded as skipped (with its Top-1) and said so in the log.
  */
-export function preparePointRecord(dir: string, record: SweepPointRecord, previous: SweepIndex | undefined, total: number, log: (m: string) => void): 'skip' | 'resume' | 'fresh' {
+export function preparePointRecord(dir: string, record: SweepPointRecord, previous: SweepIndex | undefined, spec: ResolvedSpec, total: number, log: (m: string) => void): 'skip' | 'resume' | 'fresh' {
   const at = pointTag(record, total)
-  const prepared = preparePoint(dir, record, previous?.points.find((p) => p.run_dir === record.run_dir), log, at)
+  const prepared = preparePoint(dir, record, previous?.points.find((p) => p.run_dir === record.run_dir), spec, log, at)
   if (prepared.action === 'skip') {
     record.status = 'skipped'
     record.best_test_accuracy = prepared.summary.best_test_accuracy as number | null

@@ -61,14 +61,27 @@ export interface SweepIndex {
   points: SweepPointRecord[]
 }
 
+/**
+ * A sweep folder's index.json; undefined where there is none. A damaged one is a UsageError: the
+ * points it records (and, on Slurm, the jobs) would otherwise be taken for none, and a rerun would
+ * set every finished point aside and train it again.
+ */
 export function readIndex(dir: string): SweepIndex | undefined {
   const file = join(dir, INDEX_FILE)
   if (!existsSync(file)) return undefined
+  let index: SweepIndex | undefined
+  let why = 'it has no list of points'
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as SweepIndex
-  } catch {
-    return undefined
+    index = JSON.parse(readFileSync(file, 'utf8')) as SweepIndex
+  } catch (error) {
+    why = (error as Error).message.split('\n')[0]
   }
+  if (index && typeof index === 'object' && Array.isArray(index.points)) return index
+  throw new UsageError(
+    `${file} cannot be read as a sweep index (${why}); nothing was changed. Restore it, or move it aside (mv ${file} ${file}.damaged) ` +
+      'and run the sweep again: a point whose folder holds a run of the same configuration is then recognised by its config.yaml (completed ones are skipped, interrupted ones resumed). ' +
+      'On Slurm, first make sure none of its jobs is still queued or running (squeue)',
+  )
 }
 
 /** The index of a sweep folder a command was pointed at; a usage error saying what is wrong otherwise. */
@@ -76,9 +89,7 @@ export function requireIndex(dir: string): SweepIndex {
   const file = join(dir, INDEX_FILE)
   if (!existsSync(dir)) throw new UsageError(`${dir} does not exist; give a sweep folder (results/<sweep name>, the one holding index.json)`)
   if (!existsSync(file)) throw new UsageError(`${dir} is not a sweep folder: it has no ${INDEX_FILE} (give results/<sweep name>, written by mixture sweep)`)
-  const index = readIndex(dir)
-  if (!index || !Array.isArray(index.points)) throw new UsageError(`${file} cannot be read as a sweep index; restore it, or rerun the sweep to write it again`)
-  return index
+  return readIndex(dir)!
 }
 
 export function writeIndex(dir: string, index: SweepIndex): void {

@@ -11,7 +11,7 @@
  * sweep holds no lock (its login-node process returns at once); that it still runs is asked of
  * Slurm: any sweep on the folder is refused while a job that index.json records is queued or running.
  */
-import {mkdirSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {expandSweep} from '../config/sweep.js'
 import {resolveLauncher} from '../config/launcher.js'
@@ -22,7 +22,9 @@ import {runExperiment, type RunSummary} from '../run/experiment.js'
 import {acquireLock} from '../run/lock.js'
 import {runPointsAtOnce} from './jobs.js'
 import {writeSweepTable} from './finish.js'
-import {LAUNCHER_FILES, readIndex, SWEEP_LOCK, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {liveStatus} from '../run/status.js'
+import {describeOwner} from '../run/owner.js'
 import {pointTag, preparePointRecord} from './point.js'
 import {planPoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
 
@@ -38,6 +40,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }
   const planned = await planPoints(plan, opts)
   const {name, dir, records} = planned
+  refuseOtherPoints(dir, name, records)
   if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}
   if (launcher.type === 'slurm') return submitSweep(planned, launcher, opts, log)
 
@@ -47,12 +50,45 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   try {
     const previous = readIndex(dir)
     refuseWhileQueued(dir, name, previous, Boolean(opts.force), log)
+    refuseLivePoints(dir, records)
     const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', launcher, points: records}
     if ((launcher.jobs ?? 1) > 1) return await runPointsAtOnce(planned, index, previous, launcher.jobs!, opts, log)
     return await runPoints(planned, index, previous, opts, log)
   } finally {
     lock.release()
   }
+}
+
+/**
+ * A sweep folder is continued by the same sweep (or one that adds points): a grid that leaves out
+ * points the folder already holds would drop them from index.json while their runs stay in the
+ * folder and in its table. Refused, saying which, before anything is written.
+ */
+function refuseOtherPoints(dir: string, name: string, records: SweepPointRecord[]): void {
+  const previous = readIndex(dir)
+  if (!previous) return
+  const planned = new Set(records.map((r) => r.run_dir))
+  const dropped = previous.points.filter((p) => !planned.has(p.run_dir) && existsSync(join(dir, p.run_dir)))
+  if (dropped.length === 0) return
+  const listed = dropped.slice(0, 5).map((p) => p.run_dir).join(', ') + (dropped.length > 5 ? ` and ${dropped.length - 5} more` : '')
+  throw new UsageError(
+    `${dir} holds ${dropped.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
+      'continue it with the same grid (new values may follow the old ones), or give this sweep its own folder with --name',
+  )
+}
+
+/**
+ * A point whose run is still training — its process outlived the sweep that started it (that sweep
+ * was killed) — would be refused its folder's lock and counted as failed: the sweep waits for none
+ * of them, so it is refused, naming them.
+ */
+function refuseLivePoints(dir: string, records: SweepPointRecord[]): void {
+  const live = records.flatMap((record) => {
+    const summary = readSummary(join(dir, record.run_dir))
+    return summary && liveStatus(summary) === 'running' ? [`${record.run_dir} (${describeOwner(summary)})`] : []
+  })
+  if (live.length === 0) return
+  throw new UsageError(`${live.length} point(s) of this sweep are still being trained by a process of an earlier sweep: ${live.join(', ')}. Wait for them to end, or stop them (kill <pid>: they keep their checkpoints), then run the sweep again`)
 }
 
 /** Train every point in order in this process (the caller holds the sweep folder's lock), then write the table. */
@@ -67,7 +103,7 @@ async function runPoints({plan, name, dir, records, resolved}: PlannedSweep, ind
   for (const record of records) {
     const at = pointTag(record, records.length)
     const runDir = join(dir, record.run_dir)
-    const action = preparePointRecord(dir, record, previous, records.length, log)
+    const action = preparePointRecord(dir, record, previous, resolved[record.index].spec, records.length, log)
     if (action === 'skip') {
       skipped++
       save()

@@ -117,7 +117,7 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
 
     for (const record of toSubmit) {
       const at = pointTag(record, records.length)
-      const action = preparePoint(dir, record, before(record), log, at)
+      const action = preparePoint(dir, record, before(record), planned.resolved[record.index].spec, log, at)
       if (action.action === 'resume') log(`${at}: its task resumes from the checkpoint`)
       mkdirSync(join(dir, record.run_dir), {recursive: true})
     }

@@ -1,7 +1,8 @@
 // Sweeps: expansion up front, one run folder per point, failures recorded, reruns skip finished points.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
 import {runSweep} from '../../src/sweep/run.js'
@@ -96,4 +97,69 @@ test('sweep status gives a completed point its accuracy by the run\'s own rule: 
   const held = summary(val.run_dir)
   assert.equal(held.selection, 'best_val')
   assert.equal(val.detail, `completed: test ${held.test_accuracy_at_best_val.toFixed(4)} at the best validation epoch`)
+})
+
+test('a grid is refused before it is expanded: a key that is an axis twice or also set once, a value listed twice, too many points', () => {
+  const dir = tempDir()
+  writeSpec(tiny, dir, 'a.yaml')
+  const file = writeSpec({sweep: {name: 'g', points: ['a.yaml'], grid: {seed: [1, 2]}}}, dir, 'sweep.yaml')
+  const messages = (run: () => unknown) => {
+    try {
+      run()
+    } catch (error) {
+      assert.ok(error instanceof SpecError, String(error))
+      return error.problems.map((p) => `${p.path}: ${p.message}`)
+    }
+    throw new Error('expected the grid to be refused')
+  }
+  assert.match(messages(() => expandSweep(file, ['seed=3,4'])).join('\n'), /seed: is a sweep axis twice/)
+  assert.match(messages(() => expandSweep(file, ['seed=3'])).join('\n'), /seed: is also a sweep axis/)
+  assert.match(messages(() => expandSweep(writeSpec(tiny, dir), ['seed=1,2,1'])).join('\n'), /seed: lists 1 more than once/)
+  const many = Array.from({length: 101}, (_, i) => i).join(',')
+  assert.match(messages(() => expandSweep(writeSpec(tiny, dir), [`seed=${many}`, `train.batch_size=${many}`])).join('\n'), /the grid has 10,201 points \(seed \(101\) × train\.batch_size \(101\)\), more than 10,000/)
+})
+
+test('a model a point cannot build stops the sweep before anything trains, naming the point', async () => {
+  const dir = tempDir()
+  const file = writeSpec({...tiny, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}, {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 16}]}}, dir)
+  await assert.rejects(runSweep({file, sets: ['model.components[1].dim=64,16'], outDir: join(dir, 'results'), log: () => {}}), /\(Tiny CNN \[dim=16\]\): model mixture cannot be built from this spec: token_image: tokens of width 16/)
+  assert.ok(!existsSync(join(dir, 'results')))
+})
+
+test('a sweep folder is continued by its own grid only; a damaged index.json is refused, and without one finished points are known by their config.yaml', async () => {
+  const dir = tempDir()
+  const file = writeSpec(tiny, dir)
+  const out = join(dir, 'results')
+  const logs: string[] = []
+  const first = await runSweep({file, sets: ['seed=1,2'], name: 'seeds', outDir: out, log: (m) => logs.push(m)})
+  assert.equal(first.completed, 2)
+  // Another grid into the same folder would drop seed 1 and 2 from its index: refused, nothing written.
+  const index = join(out, 'seeds', 'index.json')
+  const before = readFileSync(index, 'utf8')
+  await assert.rejects(runSweep({file, sets: ['seed=5,6'], name: 'seeds', outDir: out, log: () => {}}), /holds 2 point\(s\) of an earlier sweep "seeds" that this one does not have \(01-spec,seed=1, 02-spec,seed=2\)/)
+  assert.equal(readFileSync(index, 'utf8'), before)
+  // New values after the old ones continue it.
+  const more = await runSweep({file, sets: ['seed=1,2,3'], name: 'seeds', outDir: out, log: () => {}})
+  assert.deepEqual([more.skipped, more.completed], [2, 1])
+  // A damaged index.json: refused, naming the file and how to go on.
+  writeFileSync(index, before.slice(0, 100))
+  await assert.rejects(runSweep({file, sets: ['seed=1,2,3'], name: 'seeds', outDir: out, log: () => {}}), /index\.json cannot be read as a sweep index .*nothing was changed\. Restore it, or move it aside/)
+  // Moved aside: the points are recognised from their folders, nothing is trained again.
+  renameSync(index, `${index}.damaged`)
+  logs.length = 0
+  const again = await runSweep({file, sets: ['seed=1,2,3'], name: 'seeds', outDir: out, log: (m) => logs.push(m)})
+  assert.deepEqual([again.skipped, again.completed], [3, 0], logs.join('\n'))
+  assert.ok(!logs.some((m) => /different configuration/.test(m)))
+})
+
+test('a point still trained by a process an earlier (killed) sweep left is refused, naming it', async () => {
+  const dir = tempDir()
+  const file = writeSpec(tiny, dir)
+  const out = join(dir, 'results')
+  await runSweep({file, sets: ['seed=1,2'], name: 'live', outDir: out, log: () => {}})
+  // The first point's summary as a live run writes it: this process, running, a fresh heartbeat.
+  const summaryFile = join(out, 'live', '01-spec,seed=1', 'summary.json')
+  const summary = JSON.parse(readFileSync(summaryFile, 'utf8'))
+  writeFileSync(summaryFile, JSON.stringify({...summary, status: 'running', pid: process.pid, host: hostname(), updated: new Date().toISOString()}))
+  await assert.rejects(runSweep({file, sets: ['seed=1,2'], name: 'live', outDir: out, log: () => {}}), /1 point\(s\) of this sweep are still being trained by a process of an earlier sweep: 01-spec,seed=1 \(pid \d+/)
 })
