@@ -33,7 +33,13 @@ export async function withInterrupt<T>(message: string, fn: (stop: StopRequest) 
   const handlers = Object.keys(STOP_SIGNALS).map((name) => {
     const signal = name as StopSignal
     const handler = () => {
-      if (stop.requested) process.exit(STOP_SIGNALS[signal])
+      if (stop.requested) {
+        try {
+          stop.beforeQuit?.()
+        } finally {
+          process.exit(STOP_SIGNALS[signal])
+        }
+      }
       stop.requested = true
       stop.signal = signal
       process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupt' : 'SIGTERM'}: ${message}${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`)

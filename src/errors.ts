@@ -30,4 +30,6 @@ export class NonFiniteLossError extends Error {}
 export interface StopRequest {
   requested: boolean
   signal?: StopSignal
+  /** Run (synchronously) before a second signal exits at once: what must be on disk, e.g. the run's status. */
+  beforeQuit?: () => void
 }

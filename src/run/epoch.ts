@@ -91,7 +91,7 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
       if (plan.stop?.requested) throw new InterruptedError(`interrupted during epoch ${epoch}`, plan.stop.signal)
       if (done % spec.train.metrics_every === 0 || done === steps) {
         const m = await trainer.readMetrics()
-        if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(`training loss became ${m.loss} in epoch ${epoch} (by step ${done} of ${steps}); the run stopped and kept its last checkpoint. Lower train.optimizer.lr (now ${spec.train.optimizer.lr}) or check the data`)
+        if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(`training loss became ${m.loss} in epoch ${epoch} (by step ${done} of ${steps}); the run stopped. Lower train.optimizer.lr (now ${spec.train.optimizer.lr}) or check the data`)
         progress.batch(done, {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), imagesPerSecond: (images * 1000) / (performance.now() - t0)})
       } else if (plan.bars) {
         progress.batch(done)

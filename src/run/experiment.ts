@@ -26,11 +26,12 @@ import {stringify as yamlStringify} from 'yaml'
 import {resolveSpec, type Resolved} from '../config/resolve.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
+import {requestedBackend} from '../engine/backend.js'
 import {UsageError, type StopRequest} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import {environment} from './env.js'
 import {fit} from './fit.js'
-import {createUniqueDir, RUN_LOCK, stamp} from './folders.js'
+import {checkOutputFolder, createUniqueDir, RUN_LOCK, stamp} from './folders.js'
 import {acquireLock, type Lock} from './lock.js'
 import {writeMetricsFile} from './metrics-file.js'
 import {currentNumerics, writeNumerics} from './numerics.js'
@@ -103,6 +104,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   if (opts.dryRun) return dryRun(spec, log)
   // What the run says from here on is kept in its run.log, once the folder exists.
   const runLog = new RunLog(log)
+  // Where the folder goes is checked before the data is loaded: a bad --out is said at once.
+  if (!opts.runDir) checkOutputFolder(join(resolve(opts.outDir ?? spec.output.dir), spec.name))
   const session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, runLog.log)
   let folder: {runDir: string; lock: Lock}
   try {
@@ -131,7 +134,10 @@ function dryRun(spec: ResolvedSpec, log: (m: string) => void): DryRunResult {
 
 /** A new run folder, locked, holding what reproduces the run: config.yaml, overrides.yaml, env.json, numerics.json, an empty metrics.csv. */
 function openRunFolder(session: Session, overrides: Record<string, unknown>, opts: RunOptions): {runDir: string; lock: Lock} {
-  const {spec} = session
+  // The backend that --backend or MIXTURE_BACKEND asked for is part of the run: config.yaml says it,
+  // so that running that file again (its header says how) asks for it too.
+  const asked = opts.backend ?? process.env.MIXTURE_BACKEND
+  const spec = asked && session.spec.engine.backend === 'auto' ? {...session.spec, engine: {...session.spec.engine, backend: requestedBackend(asked)}} : session.spec
   const runDir = opts.runDir ? createExactDir(resolve(opts.runDir), opts.runDirMayHold ?? []) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}${opts.folderSuffix ? `-${opts.folderSuffix}` : ''}`))
   const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`)
   writeFileAtomic(join(runDir, 'config.yaml'), configYaml(spec))

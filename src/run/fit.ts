@@ -31,6 +31,8 @@ export interface FitState {
   startEpoch: number
   /** The epoch last.ckpt is after (0: none yet). */
   checkpointEpoch: number
+  /** When the run first started (a resumed run's, from its summary.json); else now. */
+  started?: string
   /** Draw cli-progress bars (else one line per epoch). */
   bars?: boolean
   stop?: StopRequest
@@ -55,12 +57,14 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   // Early stopping (train.early_stopping) decides from the rows alone: a resumed run sees its decision again.
   let stoppedEarly = earlyStop(spec.train.early_stopping, history)
   if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
-  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: new Date().toISOString(), pid: owner.pid, host: owner.host, ...(spec.engine.precision !== 'fp32' ? {precision: spec.engine.precision} : {})}
+  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: state.started ?? new Date().toISOString(), pid: owner.pid, host: owner.host, ...(spec.engine.precision !== 'fp32' ? {precision: spec.engine.precision} : {})}
   const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
   const progress = createProgress({bars: Boolean(state.bars), write: log, keep: (line) => state.runLog?.keep(line)})
   // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
   let heartbeat: NodeJS.Timeout | undefined
   let checkpointEpoch = state.checkpointEpoch
+  // A second signal exits at once, between steps: the status says interrupted, not running (a crash).
+  if (state.stop) state.stop.beforeQuit = () => writeSummary(runDir, summarize(base, history, 'interrupted', {error: 'quit at once by a second signal; resuming repeats the epochs after the last checkpoint', stoppedEarly}))
   try {
     running()
     heartbeat = setInterval(running, HEARTBEAT_MS)
@@ -91,11 +95,14 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
         eval_seconds: history.reduce((s, l) => s + l.eval_seconds, 0),
         schedule: scheduleState(session.schedule, epoch * session.schedule.stepsPerEpoch),
       }
+      // best.ckpt before last.ckpt: a process killed between the two resumes from the previous last.ckpt
+      // and trains this epoch again, rewriting best.ckpt as it improves again. (The other way round,
+      // last.ckpt would be past this epoch while best.ckpt stayed an earlier one for good.)
+      if (improved) await saveCheckpoint(join(runDir, BEST_CKPT), 'best', built.model, session.trainer, meta)
       if (epoch % spec.train.checkpoint_every === 0 || epoch === spec.train.epochs || stoppedEarly) {
         await saveCheckpoint(join(runDir, LAST_CKPT), 'last', built.model, session.trainer, meta)
         checkpointEpoch = epoch
       }
-      if (improved) await saveCheckpoint(join(runDir, BEST_CKPT), 'best', built.model, session.trainer, meta)
       running()
       if (state.stop?.requested) throw new InterruptedError(`interrupted after epoch ${epoch}`, state.stop.signal)
       if (stoppedEarly) log(`stopping early after epoch ${epoch} of ${spec.train.epochs}: ${stoppedEarly}`)
@@ -174,15 +181,22 @@ function finish(session: Session, state: FitState, end: Ending, error?: Error): 
   const {runDir, history} = state
   end.progress.stop()
   clearInterval(end.heartbeat)
+  if (state.stop) state.stop.beforeQuit = undefined
   const stopped = error instanceof InterruptedError
   const summary = summarize(end.base, history, !error ? 'completed' : stopped ? 'interrupted' : 'failed', {error: error?.message, stoppedEarly: end.stoppedEarly})
   writeSummary(runDir, summary)
   disposeSession(session)
   state.lock.release()
-  const ending = !error ? summary : !stopped ? error : interruption(spec, state, end.checkpointEpoch, error as InterruptedError)
+  const ending = !error ? summary : stopped ? interruption(spec, state, end.checkpointEpoch, error) : error instanceof NonFiniteLossError ? divergence(state, end.checkpointEpoch, error) : error
   // The line the run ends with: the command prints it (stdout, or stderr for an error); run.log keeps it.
   state.runLog?.keep(ending instanceof Error ? `${summary.status}: ${ending.message}` : finalLine(summary))
   return ending
+}
+
+/** A diverged run's error, saying which checkpoint (if any) it kept. */
+function divergence(state: FitState, checkpointEpoch: number, error: NonFiniteLossError): NonFiniteLossError {
+  const kept = checkpointEpoch === 0 ? 'No checkpoint was written before it.' : `The checkpoint after epoch ${checkpointEpoch} is kept in ${state.runDir}.`
+  return new NonFiniteLossError(`${error.message}. ${kept}`)
 }
 
 /** An interruption's error, saying what is resumable and how. */

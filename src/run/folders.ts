@@ -3,7 +3,8 @@
  * with a plain `mkdir` of its final name (which fails if the name exists, however close two
  * processes come), taking the next free suffix `-2`, `-3`, … when it does.
  */
-import {existsSync, mkdirSync, readdirSync, rmSync} from 'node:fs'
+import {accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {UsageError} from '../errors.js'
 import {dirname, join} from 'node:path'
 
 /** The lock a process holds while it trains in a run folder. */
@@ -26,16 +27,55 @@ export function setAsideName(dir: string): string {
   return aside
 }
 
+/**
+ * Why run folders cannot be made in `dir` (`<out>/<name>`), as a UsageError — a file where a folder
+ * belongs, no permission, a read-only disk — found before a run loads its data, without making
+ * anything: the nearest existing folder on the way must be a folder this user may write in.
+ */
+export function checkOutputFolder(dir: string): void {
+  let existing = dir
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing)
+  try {
+    if (!statSync(existing).isDirectory()) throw Object.assign(new Error(`${existing} is a file`), {code: existing === dir ? 'EEXIST' : 'ENOTDIR'})
+    accessSync(existing, constants.W_OK)
+  } catch (error) {
+    throw outputFolderError(dir, error as NodeJS.ErrnoException)
+  }
+}
+
+/** Make `dir` and its parents; a reason it cannot be made is a UsageError (outputFolderError). */
+function makeOutputFolder(dir: string): void {
+  try {
+    mkdirSync(dir, {recursive: true})
+  } catch (error) {
+    throw outputFolderError(dir, error as NodeJS.ErrnoException)
+  }
+}
+
+function outputFolderError(dir: string, error: NodeJS.ErrnoException): Error {
+  const why: Record<string, string> = {
+    EEXIST: 'a file stands where a folder of that path belongs',
+    ENOTDIR: 'a file stands where a folder of that path belongs',
+    EACCES: 'this user may not write there',
+    EPERM: 'this user may not write there',
+    EROFS: 'the disk is read-only',
+    ENOSPC: 'the disk is full',
+  }
+  const reason = error.code ? why[error.code] : undefined
+  if (!reason) return error
+  return new UsageError(`cannot make run folders in ${dir}: ${reason} (${error.code}); give another folder with --out (or output.dir in the spec)`)
+}
+
 /** Create `base` (or `base-2`, `base-3`, … if taken) and return the name made; parents are created as needed. */
 export function createUniqueDir(base: string): string {
-  mkdirSync(dirname(base), {recursive: true})
+  makeOutputFolder(dirname(base))
   for (let n = 1; ; n++) {
     const dir = n === 1 ? base : `${base}-${n}`
     try {
       mkdirSync(dir)
       return dir
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw outputFolderError(dirname(base), error as NodeJS.ErrnoException)
     }
   }
 }

@@ -68,8 +68,9 @@ export function checkpointFile(runDir: string, ckpt: CheckpointChoice): string {
   const other = ckpt === 'best' ? 'last' : 'best'
   const otherExists = existsSync(join(runDir, other === 'best' ? BEST_CKPT : LAST_CKPT))
   throw new UsageError(
-    `${runDir} has no ${ckpt}.ckpt: ${otherExists ? `use --ckpt ${other}, or ` : 'the run stopped before its first epoch finished; '}train it further with mixture run --resume ${runDir}` +
-      `${otherExists ? '' : ` or anew with mixture run ${join(runDir, 'config.yaml')}`}`,
+    otherExists
+      ? `${runDir} has no ${ckpt}.ckpt: use --ckpt ${other}, or train it further with mixture run --resume ${runDir}`
+      : `${runDir} has no checkpoint: the run stopped before its first epoch finished, so there is nothing to use; train it anew with mixture run ${join(runDir, 'config.yaml')}`,
   )
 }
 

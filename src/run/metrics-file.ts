@@ -63,19 +63,20 @@ export function metricsRow(l: MetricsRow): string {
 }
 
 /**
- * Rows with their text, epochs 1, 2, … in order, and a last line cut short by a crash (if any);
+ * Rows with their text, epochs 1, 2, … in order, and a last line cut short by a crash (if any), or
+ * none and `missing` where there is no file;
  * throws a UsageError naming the file and line of any other damage. A file in an earlier layout
  * (before the `lr` column, or before the validation columns) comes back in the current one, the
  * columns it lacked blank (NaN), and `converted` set: whoever writes the file next writes it whole,
  * under the current header.
  */
-export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: string[]; partial?: string; converted?: boolean} {
+export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: string[]; partial?: string; converted?: boolean; missing?: boolean} {
   const file = join(runDir, METRICS_FILE)
   let text: string
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {rows: [], lines: []}
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {rows: [], lines: [], missing: true}
     throw error
   }
   const corrupt = (line: number, what: string) => new UsageError(`${file} is corrupt: line ${line} ${what}; restore it from a copy, or start the run again`)
@@ -94,9 +95,9 @@ export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: str
     if (line !== i + 2) throw corrupt(i + 2, 'is empty')
     // Every column is a number; the learning rate and the validation columns may be blank.
     const n = cells.map((v) => (v.trim() === '' ? NaN : Number(v)))
-    if (record.cells.length !== width || cells.some((v, j) => v.trim() === '' && !MAY_BE_BLANK.has(COLUMNS[j])) || n.some((x, j) => Number.isNaN(x) && cells[j].trim() !== '')) {
-      throw corrupt(line, `has ${record.cells.length} fields, not the ${width} numbers of the header`)
-    }
+    if (record.cells.length !== width) throw corrupt(line, `has ${record.cells.length} fields, not the ${width} of the header`)
+    const bad = cells.findIndex((v, j) => (v.trim() === '' ? !MAY_BE_BLANK.has(COLUMNS[j]) : Number.isNaN(n[j])))
+    if (bad >= 0) throw corrupt(line, cells[bad].trim() === '' ? `has no value in column ${COLUMNS[bad]}` : `has ${JSON.stringify(cells[bad])} in column ${COLUMNS[bad]}, which is not a number`)
     if (n[0] !== i + 1) throw corrupt(line, `is epoch ${cells[0]} where epoch ${i + 1} belongs`)
     rows.push(Object.fromEntries(COLUMNS.map((k, j) => [k, n[j]])) as unknown as MetricsRow)
     lines.push(cells.join(','))

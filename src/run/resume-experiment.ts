@@ -21,7 +21,7 @@ import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumeri
 import {BEST_CKPT, LAST_CKPT, planResume, runFolderConfig, type ResumePlan} from './resume.js'
 import {resumeHeading, RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
-import type {RunSummary} from './summary.js'
+import {firstStarted, type RunSummary} from './summary.js'
 
 export interface ResumeOptions {
   /** Restart from best.ckpt (weights only; the optimizer starts afresh). */
@@ -53,7 +53,7 @@ export async function resumeExperiment(runDir: string, opts: ResumeOptions, say:
     const epoch = plan.checkpoint.meta.epoch
     runLog.open(runDir, resumeHeading(epoch, plan.fromBest))
     handedOver = true
-    return await fit(session, {runDir, lock, history: plan.history.map((r) => ({...r, epochs: session!.spec.train.epochs})), startEpoch: epoch + 1, checkpointEpoch: epoch, bars: opts.bars, stop: opts.stop, log, runLog})
+    return await fit(session, {runDir, lock, history: plan.history.map((r) => ({...r, epochs: session!.spec.train.epochs})), startEpoch: epoch + 1, checkpointEpoch: epoch, started: firstStarted(runDir), bars: opts.bars, stop: opts.stop, log, runLog})
   } catch (error) {
     if (!handedOver) {
       if (session) disposeSession(session)

@@ -107,7 +107,8 @@ export function planResume(runDir: string, opts: {fromBest?: boolean} = {}): Res
     }
   }
   const epoch = checkpoint.meta.epoch
-  const {rows, lines, partial, converted} = readMetricsFile(runDir)
+  const {rows, lines, partial, converted, missing} = readMetricsFile(runDir)
+  if (missing && epoch > 0) throw new UsageError(`${join(runDir, 'metrics.csv')} is missing, but ${checkpoint.file} is after epoch ${epoch}: the run's history is gone; restore metrics.csv, or start anew with: ${startAnew(runDir)}`)
   if (rows.length < epoch) {
     throw new UsageError(`${join(runDir, 'metrics.csv')} is corrupt: it has ${rows.length} epoch rows, but ${checkpoint.file} is after epoch ${epoch}; restore metrics.csv, or start anew with: ${startAnew(runDir)}`)
   }

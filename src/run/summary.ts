@@ -9,6 +9,7 @@
  * by the paper's rule, the highest test accuracy over epochs (`best_test`). Within ties the earliest
  * epoch counts, as best.ckpt is written only when the accuracy rises.
  */
+import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import type {ResolvedSpec} from '../schema/spec.js'
@@ -50,6 +51,7 @@ export interface RunSummary {
   precision?: Precision
   seed: number
   run_dir: string
+  /** When the run first started (a resumed run keeps it; env.json lists the resumes). */
   started: string
   finished: string | null
   /** The process that writes this run folder, and when it last wrote this file (its heartbeat). */
@@ -130,4 +132,14 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
 
 export function writeSummary(runDir: string, summary: RunSummary): void {
   writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`)
+}
+
+/** When the run in `runDir` first started, from its summary.json; undefined where that cannot be read. */
+export function firstStarted(runDir: string): string | undefined {
+  try {
+    const started = (JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {started?: unknown}).started
+    return typeof started === 'string' ? started : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -2,7 +2,8 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {parse as parseYaml} from 'yaml'
 import {join} from 'node:path'
 import {REPO, tempDir, writeSpec} from '../helpers.js'
 
@@ -65,4 +66,40 @@ test('Ctrl-C keeps the last finished epoch and exits 130; --resume continues to 
   assert.match(resumed.stderr, new RegExp(`resuming .* after epoch ${summary.epochs_completed}`))
   const numbers = (d: string) => readFileSync(join(d, 'metrics.csv'), 'utf8').trim().split('\n').map((l) => l.split(',').slice(0, 5).join(','))
   assert.deepEqual(numbers(runDir), numbers(/run folder: (.*)/.exec(full.stdout)![1].trim()), 'every epoch has the uninterrupted numbers')
+})
+
+test('a run folder that cannot be made is exit 2 before the data loads, saying why; --resume of no folder is exit 2', () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'results'), 'a file where the results folder belongs')
+  const r = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'run', writeSpec(spec(1), dir), '--out', join(dir, 'results')], {encoding: 'utf8', env})
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /cannot make run folders in .*results.cli-run: a file stands where a folder of that path belongs \((EEXIST|ENOTDIR)\); give another folder with --out/)
+  assert.doesNotMatch(r.stderr, /synthetic: |--debug/)
+  const missing = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'run', '--resume', join(dir, 'nope')], {encoding: 'utf8', env})
+  assert.equal(missing.status, 2, missing.stderr)
+  assert.match(missing.stderr, /No directory found at .*nope/)
+})
+
+test('config.yaml records the backend --backend or MIXTURE_BACKEND chose, so that running it again asks for it too', () => {
+  const dir = tempDir()
+  const r = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'run', writeSpec(spec(1), dir), '--out', join(dir, 'results')], {encoding: 'utf8', env})
+  assert.equal(r.status, 0, r.stderr)
+  const runDir = /run folder: (.*)/.exec(r.stderr)![1].trim()
+  const config = parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8'))
+  assert.equal(config.engine.backend, 'cpu')
+  const {MIXTURE_BACKEND: _asked, ...withoutBackend} = env
+  const again = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'run', join(runDir, 'config.yaml'), '--out', join(dir, 'again')], {encoding: 'utf8', env: withoutBackend})
+  assert.equal(again.status, 0, again.stderr)
+  assert.match(again.stderr, /^backend: cpu — (?!.*\[auto\])/m)
+})
+
+test('a run that diverges in its first epoch says no checkpoint was kept; eval of it says to start anew', () => {
+  const dir = tempDir()
+  const r = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'run', writeSpec({...spec(2), train: {epochs: 2, batch_size: 16, metrics_every: 1, optimizer: {lr: 1e30}}}, dir), '--out', join(dir, 'results')], {encoding: 'utf8', env})
+  assert.equal(r.status, 1, r.stderr)
+  assert.match(r.stderr, /loss became NaN in epoch 1 .*; the run stopped\. Lower train\.optimizer\.lr .*\. No checkpoint was written before it\./)
+  const runDir = /run folder: (.*)/.exec(r.stderr)![1].trim()
+  const evaluated = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'eval', runDir], {encoding: 'utf8', env})
+  assert.equal(evaluated.status, 2, evaluated.stderr)
+  assert.match(evaluated.stderr, /has no checkpoint: the run stopped before its first epoch finished, so there is nothing to use; train it anew with mixture run .*config\.yaml/)
 })

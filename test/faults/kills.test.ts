@@ -4,7 +4,9 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {verifyCheckpoint} from '../../src/run/checkpoint.js'
 import {liveStatus} from '../../src/run/status.js'
 import {mixture, REPO, tempDir, writeSpec} from '../helpers.js'
@@ -100,6 +102,21 @@ test('SIGKILL inside a checkpoint write: the previous checkpoint stays, the temp
   assert.deepEqual(readdirSync(runDir).filter((f) => /\.tmp-/.test(f)), [])
 })
 
+test('SIGKILL inside a best.ckpt write: resumed, best.ckpt holds the epoch the summary names best', {timeout: 60_000}, async () => {
+  const dir = tempDir('mixture-kill-')
+  // the second write of best.ckpt (epoch 2 improves on epoch 1), before any of it is written
+  const r = await startRun(dir, SPEC, () => {}, {env: {FAULT_KILL_FILE: 'best.ckpt', FAULT_KILL_WRITE: '2', FAULT_KILL_AFTER_CHUNKS: '0'}, nodeArgs: ['--import', PRELOAD]})
+  assert.equal(r.signal, 'SIGKILL', r.stderr)
+  const runDir = r.runDir!
+  assert.equal(verifyCheckpoint(join(runDir, 'last.ckpt')).meta.epoch, 1, 'last.ckpt is written after best.ckpt, so it is still epoch 1')
+  const resumed = mixture(['run', '--resume', runDir])
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.deepEqual(numbers(runDir), reference)
+  const summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'))
+  assert.equal(summary.best_test_epoch, 2, 'the spec improves at epoch 2 (else this test kills nothing)')
+  assert.equal(verifyCheckpoint(join(runDir, 'best.ckpt')).meta.epoch, summary.best_test_epoch, 'best.ckpt is the epoch the table reports')
+})
+
 test('SIGTERM is handled like Ctrl-C: the step finishes, the checkpoint stays, status interrupted, exit 143; resume matches', {timeout: 60_000}, async () => {
   const dir = tempDir('mixture-kill-')
   const r = await startRun(dir, SPEC, signalWhen(/epoch 1\//, 'SIGTERM'))
@@ -110,6 +127,25 @@ test('SIGTERM is handled like Ctrl-C: the step finishes, the checkpoint stays, s
   assert.equal(summary.status, 'interrupted')
   assert.ok(summary.epochs_completed >= 1 && summary.epochs_completed < EPOCHS, `${summary.epochs_completed} epochs`)
   assert.equal(resumeAndCompare(r.runDir!), 'resumed')
+  assert.equal(JSON.parse(readFileSync(join(r.runDir!, 'summary.json'), 'utf8')).started, summary.started, 'a resumed run keeps when it first started')
+})
+
+test('a second signal quits at once, after what must be on disk is written (the run writes its status: interrupted)', () => {
+  const dir = tempDir('mixture-kill-')
+  const marker = join(dir, 'written')
+  // Both signals arrive while the process is busy (as in a long step), so both handlers run back to back.
+  const script = `import {withInterrupt} from ${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'src', 'base-command.js')).href)}
+import {writeFileSync} from 'node:fs'
+await withInterrupt('stopping', async (stop) => {
+  stop.beforeQuit = () => writeFileSync(${JSON.stringify(marker)}, 'interrupted')
+  process.kill(process.pid, 'SIGINT')
+  process.kill(process.pid, 'SIGINT')
+  await new Promise((r) => setTimeout(r, 5000))
+  writeFileSync(${JSON.stringify(marker)}, 'ran on')
+})`
+  const r = spawnSync(process.execPath, ['--input-type=module', '--eval', script], {encoding: 'utf8', timeout: 30_000})
+  assert.equal(r.status, 130, r.stderr)
+  assert.equal(readFileSync(marker, 'utf8'), 'interrupted')
 })
 
 test('Ctrl-C before the first checkpoint says that nothing is resumable yet, and what to run instead', {timeout: 60_000}, async () => {

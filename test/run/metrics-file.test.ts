@@ -23,14 +23,15 @@ test('whole rows are read with their text; a last line without its newline is re
   assert.equal(rows[1].test_accuracy, 0.5)
   assert.deepEqual(lines, [row(1), row(2)])
   assert.equal(partial, '3,1.1,0.')
-  assert.deepEqual(readMetricsFile(tempDir()), {rows: [], lines: []}, 'no file: no rows')
+  assert.deepEqual(readMetricsFile(tempDir()), {rows: [], lines: [], missing: true}, 'no file: no rows, and it says so')
 })
 
 test('damage is refused naming the file and line', () => {
   assert.throws(() => readMetricsFile(folder(`epoch,loss\n${row(1)}\n`)), /metrics\.csv is corrupt: line 1 is not the header/)
-  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${row(1)}\n1,x,0.2\n`)), /metrics\.csv is corrupt: line 3 has 3 fields/)
+  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${row(1)}\n1,x,0.2\n`)), /metrics\.csv is corrupt: line 3 has 3 fields, not the 12 of the header/)
   assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${row(1)}\n${row(3)}\n`)), /line 3 is epoch 3 where epoch 2 belongs/)
-  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${row(1)}\n${row(2).replace('0.25', 'NaN')}\n`)), /line 3 has 12 fields, not the 12 numbers/)
+  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${row(1)}\n${row(2).replace('0.25', 'abc')}\n`)), /line 3 has "abc" in column train_accuracy, which is not a number/)
+  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${row(1)}\n${row(2).replace('0.25', '')}\n`)), /line 3 has no value in column train_accuracy/)
 })
 
 test('a file written before the lr column is read in the current layout, its lr and validation columns blank', () => {
@@ -45,7 +46,7 @@ test('a file written before the lr column is read in the current layout, its lr 
   assert.equal(partial, '3,1.1', 'a row cut short is set aside as it was')
   // In the current layout a blank lr is accepted (converted rows); any other blank field is damage.
   assert.equal(readMetricsFile(folder(`${METRICS_HEADER}\n${old(1)},,,\n${row(2)}\n`)).rows[1].lr, 0.001)
-  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${row(1).replace('1.25', '')}\n`)), /line 2 has 12 fields, not the 12 numbers/)
+  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${row(1).replace('1.25', '')}\n`)), /line 2 has no value in column test_loss/)
   assert.equal(readMetricsFile(folder(`${METRICS_HEADER}\n${row(1)}\n`)).converted, undefined)
 })
 
@@ -57,11 +58,11 @@ test('a file written before the validation columns is read in the current layout
   assert.deepEqual(lines, [row(1), row(2)], 'written back as a run without a validation split writes them')
   assert.equal(rows[1].lr, 0.001)
   assert.ok(Number.isNaN(rows[1].val_loss) && Number.isNaN(rows[1].val_accuracy))
-  assert.throws(() => readMetricsFile(folder(`${before}\n${old(1)}\n${row(2)}\n`)), /line 3 has 12 fields, not the 10 numbers of the header/)
+  assert.throws(() => readMetricsFile(folder(`${before}\n${old(1)}\n${row(2)}\n`)), /line 3 has 12 fields, not the 10 of the header/)
   const val = readMetricsFile(folder(`${METRICS_HEADER}\n${valRow(1)}\n${valRow(2)}\n`))
   assert.equal(val.converted, undefined)
   assert.deepEqual([val.rows[1].val_loss, val.rows[1].val_accuracy], [1.375, 0.4375])
-  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${valRow(1).replace('0.4375', 'x')}\n`)), /line 2 has 12 fields/)
+  assert.throws(() => readMetricsFile(folder(`${METRICS_HEADER}\n${valRow(1).replace('0.4375', 'x')}\n`)), /line 2 has "x" in column val_accuracy, which is not a number/)
 })
 
 test('the one reader of metrics.csv: CRLF line ends read alike; a blank line or a stray quote inside is damage, with its line', () => {
