@@ -60,6 +60,20 @@ const METRIC_NAMES: (keyof EpochMetrics)[] = [
   'val_accuracy',
 ]
 
+/**
+ * Where `metrics.csv` text holds a cell that is not a number (a damaged file; blank cells are not
+ * damage), for a warning: `line 3, column test_accuracy: "abc"`. The tables leave such cells out.
+ */
+function damagedCell(text: string): string | undefined {
+  const [header, ...rows] = metricsCsvRows(text)
+  if (!header) return undefined
+  for (const {line, cells} of rows) {
+    const at = cells.findIndex((cell) => cell.trim() !== '' && !Number.isFinite(Number(cell)))
+    if (at >= 0) return `line ${line}, column ${header.cells[at]?.trim() ?? at + 1}: ${JSON.stringify(cells[at])}`
+  }
+  return undefined
+}
+
 /** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */
 export function parseMetricsCsv(text: string): EpochMetrics[] {
   return parseCsvRecords(text)
@@ -159,6 +173,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     }
   }
   const config = readConfig(dir, warnings)
+  const hasConfig = Object.keys(config).length > 0
   const data = (config.data ?? {}) as Record<string, unknown>
 
   let metrics: EpochMetrics[] = []
@@ -169,6 +184,8 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
       const text = readFileSync(metricsFile, 'utf8')
       metrics = parseMetricsCsv(text)
       history = parseHistory(text)
+      const damage = damagedCell(text)
+      if (damage) warnings.push(`${displayPath(metricsFile)} is damaged (${damage} is not a number); such cells are left out of the tables and curves.`)
     } catch (error) {
       warnings.push(`${displayPath(metricsFile)} cannot be read (${(error as Error).message}); no curve for this run.`)
     }
@@ -211,8 +228,9 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     history,
     selection: selectionOf(summary, derived.bestValAccuracy !== null),
     accuracyDefinition: accuracyDefinitionOf(summary, config),
+    ...(hasConfig ? {config} : {}),
     sweep: fallback.sweep,
-    error: fallback.error,
+    error: str(summary.error) ?? fallback.error,
     time: Number.isFinite(stamp) ? stamp : time,
   }
 }
@@ -280,6 +298,9 @@ export function sortByPaperOrder(runs: RunRecord[]): RunRecord[] {
     .map(({run}) => run)
 }
 
+/** The files that name their run or sweep folder when given in its place. */
+const RUN_FILES = ['summary.json', 'index.json', 'metrics.csv', 'config.yaml']
+
 /** Read every run under the given paths, in table order (see the module comment). */
 export function collectRuns(paths: string[]): Collected {
   const warnings: string[] = []
@@ -290,6 +311,10 @@ export function collectRuns(paths: string[]): Collected {
     const path = resolve(input)
     if (!existsSync(path)) {
       throw new ReportError(`${input} does not exist. Pass run folders (each holds a summary.json) or folders above them, e.g. \`mixture table results/cifar10-alternating-1block\`.`)
+    }
+    // A file stands for its folder only where it is one of a run's or sweep's own (summary.json, index.json, metrics.csv, ...).
+    if (!statSync(path).isDirectory() && !RUN_FILES.includes(basename(path))) {
+      throw new ReportError(`${input} is a file, not a run or sweep folder. Pass run folders (each holds a summary.json), sweep folders (index.json) or folders above them.`)
     }
     const root = statSync(path).isDirectory() ? path : dirname(path)
     const found = walk(root)

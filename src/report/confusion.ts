@@ -22,6 +22,19 @@ export interface ConfusionMatrix {
   classes: string[]
   /** counts[true][predicted] */
   counts: number[][]
+  /** The checkpoint evaluated and the epoch it was written after, from metrics.json beside the matrix (where it can be read). */
+  checkpoint?: string
+  epoch?: number
+}
+
+/** The checkpoint and epoch that `mixture eval` recorded in metrics.json beside a matrix; none where the file is missing or unreadable. */
+function evaluatedCheckpoint(dir: string): {checkpoint?: string; epoch?: number} {
+  try {
+    const {checkpoint, epoch} = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as {checkpoint?: unknown; epoch?: unknown}
+    return {...(typeof checkpoint === 'string' ? {checkpoint} : {}), ...(typeof epoch === 'number' ? {epoch} : {})}
+  } catch {
+    return {}
+  }
 }
 
 /** Parse confusion.csv text (see the module comment); throws saying what is wrong. */
@@ -62,7 +75,7 @@ export function readConfusionMatrices(runDir: string, warn: (message: string) =>
     const file = join(evalDir, name, 'confusion.csv')
     if (!existsSync(file)) continue
     try {
-      out.push({name, file, ...parseConfusionCsv(readFileSync(file, 'utf8'))})
+      out.push({name, file, ...parseConfusionCsv(readFileSync(file, 'utf8')), ...evaluatedCheckpoint(join(evalDir, name))})
     } catch (error) {
       warn(`${displayPath(file)} is left out of the report: ${(error as Error).message}.`)
     }

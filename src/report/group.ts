@@ -1,7 +1,9 @@
 /**
  * Runs of one model form one table row. A model is a dataset and a label, the label's seed axis
  * left out (and the rule its best epoch was chosen by, selection.ts: runs with and without a
- * validation split are separate rows; and the precision: a mixed16 run's row says `[mixed16]`): a seed sweep labels its points `Model [seed=1]`, `Model [seed=2]`, and those, like
+ * validation split are separate rows; so are runs of different accuracy definitions; rows that would
+ * then read alike say what tells them apart, `Model [best_val]`, `Model [batch_mean]`; and the
+ * precision: a mixed16 run's row says `[mixed16]`): a seed sweep labels its points `Model [seed=1]`, `Model [seed=2]`, and those, like
  * separate `mixture run --seed N` runs of one spec, are one group, reported as mean ± std over
  * seeds.
  *
@@ -10,7 +12,9 @@
  * `finished`, else `started`, else the summary's modification time) and the others are named in a
  * warning. The statistics are over the group's complete runs; when none is complete, over the
  * runs that have a folder (so an unfinished model still shows where it stands, marked as such).
- * With `perSeed` every run is its own group.
+ * Counted runs whose config.yaml differ in more than the seed (another epoch count, learning rate,
+ * image size) are still averaged, with a warning naming the keys: the label is the user's word for
+ * what a row is. With `perSeed` every run is its own group.
  */
 import {collectRuns} from './collect.js'
 import {displayPath} from '../fs/display-path.js'
@@ -103,13 +107,14 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
   const byModel = new Map<string, {label: string; runs: RunRecord[]}>()
   for (const run of runs) {
     const label = withPrecision(seedlessLabel(run.label, run.seed), run.precision)
-    // Runs that chose their best epoch by different rules, or computed in different precisions, are
-    // not samples of one number: separate rows.
-    const key = `${datasetKey(run.dataset)}\u0000${labelKey(label)}\u0000${run.selection}\u0000${run.precision ?? 'fp32'}`
+    // Runs that chose their best epoch by different rules, computed accuracy by different
+    // definitions, or computed in different precisions, are not samples of one number: separate rows.
+    const key = `${datasetKey(run.dataset)}\u0000${labelKey(label)}\u0000${run.selection}\u0000${run.accuracyDefinition}\u0000${run.precision ?? 'fp32'}`
     const entry = byModel.get(key)
     if (entry) entry.runs.push(run)
     else byModel.set(key, {label, runs: [run]})
   }
+  distinguishLabels([...byModel.values()])
   const groups: RunGroup[] = []
   const warnings: string[] = []
   for (const {label, runs: members} of byModel.values()) {
@@ -129,9 +134,80 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
       )
     }
     const bySeedOrder = (a: RunRecord, b: RunRecord): number => (a.seed ?? Number.POSITIVE_INFINITY) - (b.seed ?? Number.POSITIVE_INFINITY) || 0
-    groups.push(group(label, members.filter((r) => kept.has(r)).sort(bySeedOrder)))
+    const row = group(label, members.filter((r) => kept.has(r)).sort(bySeedOrder))
+    const differences = settingsDifferences(row.counted)
+    if (differences.length > 0) {
+      warnings.push(
+        `"${label}"${row.dataset ? ` on ${row.dataset}` : ''} averages ${row.counted.length} runs whose settings differ beyond the seed: ${differences.join('; ')}. ` +
+          'Give each variant its own label (label: in the spec, or --set label=...), or pass --per-seed to list every run.',
+      )
+    }
+    groups.push(row)
   }
   return {groups, warnings}
+}
+
+/**
+ * Rows that would read alike — one label on one dataset, told apart only by the selection rule or
+ * the accuracy definition — get what tells them apart after the label: `Model [best_val]`,
+ * `Model [batch_mean]`.
+ */
+function distinguishLabels(rows: {label: string; runs: RunRecord[]}[]): void {
+  const alike = new Map<string, {label: string; runs: RunRecord[]}[]>()
+  for (const row of rows) {
+    const key = `${datasetKey(row.runs[0].dataset)}\u0000${labelKey(row.label)}`
+    alike.set(key, [...(alike.get(key) ?? []), row])
+  }
+  for (const same of alike.values()) {
+    if (same.length < 2) continue
+    const differs = (pick: (run: RunRecord) => string) => new Set(same.map((row) => pick(row.runs[0]))).size > 1
+    const bySelection = differs((run) => run.selection)
+    const byDefinition = differs((run) => run.accuracyDefinition)
+    for (const row of same) {
+      const what = [...(bySelection ? [row.runs[0].selection] : []), ...(byDefinition ? [row.runs[0].accuracyDefinition] : [])]
+      row.label = `${row.label} [${what.join(', ')}]`
+    }
+  }
+}
+
+/** Keys of a run's config that do not change what it measures: who it is, where it ran, how often it wrote. */
+const NOT_SETTINGS = new Set(['seed', 'name', 'label', 'plugins', 'engine', 'output', 'train.metrics_every', 'train.checkpoint_every'])
+
+/** A config as dotted keys → values (lists and scalars as JSON), leaving out NOT_SETTINGS. */
+function settingsOf(config: Record<string, unknown>, prefix = '', out = new Map<string, string>()): Map<string, string> {
+  for (const [key, value] of Object.entries(config)) {
+    const path = prefix + key
+    if (NOT_SETTINGS.has(path)) continue
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) settingsOf(value as Record<string, unknown>, `${path}.`, out)
+    else out.set(path, JSON.stringify(value))
+  }
+  return out
+}
+
+/**
+ * Where the runs a row averages were configured differently (their config.yaml, seed and
+ * bookkeeping aside): `train.epochs is 3 (seeds 0, 1) and 1 (seed 2)`, at most five keys named.
+ */
+function settingsDifferences(runs: RunRecord[]): string[] {
+  const withConfig = runs.filter((run) => run.config !== undefined)
+  if (withConfig.length < 2) return []
+  const settings = withConfig.map((run) => settingsOf(run.config!))
+  const keys = [...new Set(settings.flatMap((s) => [...s.keys()]))].sort()
+  const differences: string[] = []
+  for (const key of keys) {
+    const values = new Map<string, RunRecord[]>()
+    settings.forEach((s, i) => {
+      const value = s.get(key) ?? '(unset)'
+      values.set(value, [...(values.get(value) ?? []), withConfig[i]])
+    })
+    if (values.size < 2) continue
+    const which = (members: RunRecord[]) => {
+      const seeds = members.map((r) => r.seed).filter((seed): seed is number => seed !== null)
+      return seeds.length === members.length ? `seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}` : members.map((r) => (r.dir ? displayPath(r.dir) : r.name)).join(', ')
+    }
+    differences.push(`${key} is ${[...values].map(([value, members]) => `${value} (${which(members)})`).join(' and ')}`)
+  }
+  return differences.length > 5 ? [...differences.slice(0, 5), `${differences.length - 5} more`] : differences
 }
 
 /**

@@ -34,7 +34,8 @@ export interface RunDetails {
   facts: [string, string][]
   config?: string
   env?: string
-  confusion: {name: string; chart: number; accuracy: number | null; examples: number}[]
+  /** `source`: which checkpoint of which epoch the matrix is of; `stale`: why it no longer describes that checkpoint, if so. */
+  confusion: {name: string; chart: number; accuracy: number | null; examples: number; source?: string; stale?: string}[]
 }
 
 export interface ReportPage {
@@ -145,7 +146,9 @@ function renderRun(run: RunDetails, specs: TopLevelSpec[]): string {
   const facts = run.facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')
   const confusion = run.confusion.map((c) => {
     const accuracy = c.accuracy === null ? '' : ` Accuracy from the matrix: ${c.accuracy.toFixed(4)} over ${c.examples} examples.`
-    return `<h4>Confusion matrix: ${escapeHtml(c.name)}</h4><p class="note">From eval/${escapeHtml(c.name)}/confusion.csv.${accuracy}</p>${chart(c.chart, specs[c.chart])}`
+    const source = c.source ? ` (${escapeHtml(c.source)})` : ''
+    const stale = c.stale ? `<p class="note"><strong>Out of date:</strong> ${escapeHtml(c.stale)}</p>` : ''
+    return `<h4>Confusion matrix: ${escapeHtml(c.name)}</h4><p class="note">From eval/${escapeHtml(c.name)}/confusion.csv${source}.${accuracy}</p>${stale}${chart(c.chart, specs[c.chart])}`
   })
   return [
     `<details class="run" id="${run.anchor}"><summary>${escapeHtml(run.title)}</summary>`,

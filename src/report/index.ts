@@ -7,7 +7,7 @@
  * - per figure (accuracy: `curves`, loss: `curves-loss`) its Vega-Lite spec with the data
  *   (`.vl.json`), `.svg` and `.png` (unless plotting is turned off; PNG only when rasterising works).
  */
-import {mkdirSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import type {TopLevelSpec} from 'vega-lite'
 
@@ -126,6 +126,7 @@ export async function makeTable(options: MakeTableOptions): Promise<TableResult>
 
   const first = resolve(options.paths[0])
   const outDir = resolve(options.out ?? (statSync(first).isDirectory() ? first : dirname(first)))
+  if (existsSync(outDir) && !statSync(outDir).isDirectory()) throw new ReportError(`--out ${options.out} is a file; the table's files go into a folder: give a folder's name`)
   mkdirSync(outDir, {recursive: true})
   const files: TableFiles = {}
   const tableOptions = {comparePaper: options.comparePaper ?? false, perSeed}

@@ -11,7 +11,7 @@ import type {TopLevelSpec} from 'vega-lite'
 
 import {browserBundles} from './bundles.js'
 import {displayPath} from '../fs/display-path.js'
-import {confusionSpec, matrixAccuracy, readConfusionMatrices} from './confusion.js'
+import {confusionSpec, matrixAccuracy, readConfusionMatrices, type ConfusionMatrix} from './confusion.js'
 import {collectGroups, RunGroup} from './group.js'
 import {renderReportHtml, ReportSection, RunDetails} from './html.js'
 import {datasetDisplayName, datasetKey} from './paper.js'
@@ -20,6 +20,7 @@ import {tableCaption} from './selection.js'
 import {formatAccuracy, formatMinutes, incompleteNote, paperNote, toTableRows} from './table.js'
 import {ReportError, RunRecord} from './types.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
+import {BEST_CKPT, LAST_CKPT} from '../run/resume.js'
 
 export interface MakeReportOptions {
   /** Run folders, sweep folders or folders above them. */
@@ -147,7 +148,7 @@ export async function makeReport(options: MakeReportOptions): Promise<ReportResu
         facts: runFacts(run),
         config: readText(join(run.dir, 'config.yaml')),
         env: envText,
-        confusion: readConfusionMatrices(run.dir, warn).map((matrix) => ({name: matrix.name, chart: addSpec(confusionSpec(matrix)), ...matrixAccuracy(matrix.counts)})),
+        confusion: readConfusionMatrices(run.dir, warn).map((matrix) => ({name: matrix.name, chart: addSpec(confusionSpec(matrix)), ...matrixAccuracy(matrix.counts), ...provenance(run.dir!, matrix)})),
       })
     }
   }
@@ -185,4 +186,18 @@ export async function makeReport(options: MakeReportOptions): Promise<ReportResu
   mkdirSync(dirname(file), {recursive: true})
   writeFileAtomic(file, html)
   return {file, sections: sections.map((s) => ({title: s.title, rows: s.rows.length})), runs: runs.length, charts: specs.length, warnings}
+}
+
+/**
+ * Which checkpoint a matrix is of, and whether that checkpoint was written again after the matrix
+ * (the run trained further, or was resumed): then the matrix describes an older epoch's weights.
+ */
+function provenance(runDir: string, matrix: ConfusionMatrix): {source?: string; stale?: string} {
+  if (!matrix.checkpoint) return {}
+  const ckpt = matrix.checkpoint === 'best' ? BEST_CKPT : matrix.checkpoint === 'last' ? LAST_CKPT : undefined
+  const source = `${matrix.checkpoint}.ckpt${matrix.epoch === undefined ? '' : ` of epoch ${matrix.epoch}`}`
+  const file = ckpt ? join(runDir, ckpt) : undefined
+  if (!file || !existsSync(file) || statSync(file).mtimeMs <= statSync(matrix.file).mtimeMs) return {source}
+  const split = matrix.name.split('-')[0]
+  return {source, stale: `${ckpt} was written again after this evaluation, so it is not the checkpoint this matrix counts; run mixture eval ${displayPath(runDir)} --ckpt ${matrix.checkpoint} --split ${split} to renew it.`}
 }

@@ -66,7 +66,7 @@ export interface CaptionRow {
 function describeAll<K extends string>(rows: CaptionRow[], key: (row: CaptionRow) => K, words: Record<K, string>, subject: string): string {
   const kinds = [...new Set(rows.map(key))]
   if (kinds.length <= 1) return `${subject} ${words[kinds[0] ?? (Object.keys(words)[0] as K)]}.`
-  const parts = kinds.map((kind) => `${words[kind]} for ${rows.filter((r) => key(r) === kind).map((r) => r.model).join(', ')}`)
+  const parts = kinds.map((kind) => `${words[kind]} for ${[...new Set(rows.filter((r) => key(r) === kind).map((r) => r.model))].join(', ')}`)
   return `${subject} ${parts.join('; ')}.`
 }
 

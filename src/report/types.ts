@@ -60,9 +60,11 @@ export interface RunRecord {
   selection: SelectionRule
   /** How accuracy was computed within an epoch (see selection.ts). */
   accuracyDefinition: AccuracyDefinition
+  /** The run's config.yaml (its resolved spec); undefined where there is none or it cannot be read. */
+  config?: Record<string, unknown>
   /** The sweep point this run belongs to, when it was found through an `index.json`. */
   sweep?: {name: string; key: string; grid?: Record<string, unknown>}
-  /** Error text from a sweep index point. */
+  /** Why the run failed: summary.json's error, else its sweep index point's. */
   error?: string
   /** Milliseconds since epoch used to pick the latest of several runs of one model. */
   time: number

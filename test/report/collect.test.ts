@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -176,5 +176,34 @@ describe('makeTable errors', () => {
       assert.match(error.message, /missing does not exist/)
       return true
     })
+  })
+})
+
+describe('collectRuns, what a run folder says about itself', () => {
+  it("reads a failed run's error from its summary.json, and warns of a metrics.csv cell that is not a number", (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'nan'), {name: 'n', label: 'N', status: 'failed', test: [0.4], summary: {error: 'training loss became NaN in epoch 2'}})
+    writeRun(join(dir, 'damaged'), {name: 'd', label: 'D', test: [0.5, 0.6]})
+    const metrics = join(dir, 'damaged', 'metrics.csv')
+    writeFileSync(metrics, readFileSync(metrics, 'utf8').replace('1.6,0.6,', '1.6,abc,'))
+    const {runs, warnings} = collectRuns([dir])
+    assert.equal(runs.find((r) => r.name === 'n')?.error, 'training loss became NaN in epoch 2')
+    assert.ok(warnings.some((w) => /damaged.metrics\.csv is damaged \(line 3, column test_accuracy: "abc" is not a number\)/.test(w)), warnings.join('\n'))
+  })
+})
+
+describe('makeTable inputs and outputs', () => {
+  it('takes a run folder by one of its own files, and refuses any other file (exit 2)', async (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'run'), {name: 'r', label: 'R', test: [0.5]})
+    assert.equal(collectRuns([join(dir, 'run', 'summary.json')]).runs.length, 1)
+    writeFileSync(join(dir, 'notes.txt'), 'x')
+    assert.throws(() => collectRuns([join(dir, 'notes.txt')]), (error: unknown) => error instanceof ReportError && error.exit === 2 && /notes\.txt is a file, not a run or sweep folder/.test(error.message))
+  })
+
+  it('refuses --out naming a file (exit 2)', async (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'run'), {name: 'r', label: 'R', test: [0.5]})
+    await assert.rejects(makeTable({paths: [dir], out: join(dir, 'run', 'summary.json')}), (error: unknown) => error instanceof ReportError && error.exit === 2 && /is a file; the table's files go into a folder/.test(error.message))
   })
 })

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -41,6 +42,41 @@ describe('seed groups', () => {
     )
     assert.deepEqual(warnings, [], 'runs of one seed in two precisions are not repeats')
     assert.equal(withPrecision('M [engine.precision=mixed16]', 'mixed16'), 'M [engine.precision=mixed16]', 'a sweep axis already says it')
+  })
+
+  it('keeps runs of another accuracy definition in a row of their own, rows of one label telling which they are', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a'), {name: 'm', label: 'M', seed: 0, test: [0.8]})
+    writeRun(join(dir, 'b'), {name: 'm', label: 'M', seed: 1, test: [0.82]})
+    writeRun(join(dir, 'c'), {name: 'm', label: 'M', seed: 2, test: [0.3], summary: {accuracy: 'batch_mean'}})
+    writeRun(join(dir, 'v'), {name: 'v', label: 'V', seed: 0, test: [0.5], summary: {accuracy: 'batch_mean'}})
+    const {groups, warnings} = groupRuns(collectRuns([dir]).runs)
+    assert.deepEqual(
+      groups.map((g) => [g.label, g.counted.map((r) => r.bestTestAccuracy)]),
+      [
+        ['M [per_example]', [0.8, 0.82]],
+        ['M [batch_mean]', [0.3]],
+        ['V', [0.5]],
+      ],
+    )
+    assert.deepEqual(warnings, [])
+    const caption = tableCaption(toTableRows(groups))
+    assert.match(caption, /per example \(correct predictions \/ examples in the split\) for M \[per_example\]; the mean of per-batch accuracies \(the paper’s code\) for M \[batch_mean\], V\./)
+  })
+
+  it('warns when the runs a row averages were configured differently beyond the seed, naming the keys and runs', (t) => {
+    const dir = tempDir(t)
+    const config = (seed: number, epochs: number, lr: number) => `name: m\nlabel: M\nseed: ${seed}\ndata: {dataset: cifar10, image_size: 32}\ntrain: {epochs: ${epochs}, optimizer: {type: adam, lr: ${lr}}, metrics_every: ${seed + 1}}\nengine: {backend: cpu, threads: ${seed + 1}}\n`
+    for (const [seed, epochs, lr] of [[0, 3, 0.001], [1, 3, 0.001], [2, 1, 0.01]]) {
+      writeRun(join(dir, `s${seed}`), {name: 'm', label: 'M', seed, test: [0.8 + seed / 100]})
+      writeFileSync(join(dir, `s${seed}`, 'config.yaml'), config(seed, epochs, lr))
+    }
+    const {groups, warnings} = groupRuns(collectRuns([dir]).runs)
+    assert.equal(groups.length, 1, 'still one row: the label says they are one model')
+    assert.deepEqual(warnings, [
+      '"M" on cifar10 averages 3 runs whose settings differ beyond the seed: train.epochs is 3 (seeds 0, 1) and 1 (seed 2); train.optimizer.lr is 0.001 (seeds 0, 1) and 0.01 (seed 2). ' +
+        'Give each variant its own label (label: in the spec, or --set label=...), or pass --per-seed to list every run.',
+    ])
   })
 
   it('computes the mean and the sample standard deviation', () => {
@@ -165,12 +201,12 @@ describe('seed groups', () => {
     writeRun(join(dir, 'v0'), {name: 'm', label: 'M', seed: 0, test: [0.6, 0.8, 0.85], val: [0.5, 0.9, 0.7]})
     writeRun(join(dir, 'v1'), {name: 'm', label: 'M', seed: 1, test: [0.7, 0.88, 0.6], val: [0.95, 0.9, 0.6]})
     writeRun(join(dir, 'v2'), {name: 'm', label: 'M', seed: 2, test: [0.6, 0.7, 0.75], val: [0.5, 0.6, 0.7]})
-    // the same model without a validation split: another rule, so another row
+    // the same model without a validation split: another rule, so another row, each label saying which
     writeRun(join(dir, 'p0'), {name: 'm', label: 'M', seed: 0, test: [0.6, 0.82]})
     const {groups, warnings} = groupRuns(collectRuns([dir]).runs)
     assert.deepEqual(warnings, [])
     const rows = toTableRows(groups)
-    assert.deepEqual(rows.map((r) => [r.model, r.selection, r.n]), [['M', 'best_test', 1], ['M', 'best_val', 3]])
+    assert.deepEqual(rows.map((r) => [r.model, r.selection, r.n]), [['M [best_test]', 'best_test', 1], ['M [best_val]', 'best_val', 3]])
     const val = rows[1]
     assert.ok(Math.abs(val.test_accuracy_at_best_val! - 0.75) < 1e-12)
     assert.ok(Math.abs(val.test_accuracy_at_best_val_std! - 0.05) < 1e-12)
@@ -180,11 +216,11 @@ describe('seed groups', () => {
     assert.equal(rows[0].test_accuracy_at_best_val, null)
     assert.deepEqual(renderCsv(rows).trim().split('\n'), [
       'Model,Top-1 Test Accuracy,Best Test Accuracy over Epochs,Total Training Time (Minutes),Number of Parameters',
-      'M,0.8200,0.8200,2.00,1000',
-      'M,0.7500 ± 0.0500 (n=3),0.8267 ± 0.0681 (n=3),3.00 ± 0.00 (n=3),1000',
+      'M [best_test],0.8200,0.8200,2.00,1000',
+      'M [best_val],0.7500 ± 0.0500 (n=3),0.8267 ± 0.0681 (n=3),3.00 ± 0.00 (n=3),1000',
     ])
     const caption = tableCaption(rows)
-    assert.match(caption, /^Top-1 is the highest test accuracy over all epochs \(the paper’s rule\) for M; the test accuracy at the epoch of highest validation accuracy for M\. The validation split is held out of the training images/)
+    assert.match(caption, /^Top-1 is the highest test accuracy over all epochs \(the paper’s rule\) for M \[best_test\]; the test accuracy at the epoch of highest validation accuracy for M \[best_val\]\. The validation split is held out of the training images/)
     // the one-run facts, from summary.json or, where it lacks them, from metrics.csv
     const one = toTableRows(groupRuns(collectRuns([join(dir, 'v1')]).runs).groups)[0]
     assert.deepEqual([one.best_val_epoch, one.best_val_accuracy, one.test_accuracy_at_best_val], [1, 0.95, 0.7])

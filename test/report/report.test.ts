@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -58,6 +58,23 @@ describe('makeReport', () => {
     assert.equal(result.charts, 2)
     assert.deepEqual(result.sections, [{title: 'CIFAR-10', rows: 4}])
     assert.match(html, /<td>1 Block Joint MM \(Conv \+ ViT\)<span class="runs-of-row"><a href="#run-3">seed 42<\/a><\/span><\/td><td class="num">0\.5000 \(incomplete: 2\/3 epochs, failed\)<\/td>/)
+  })
+
+  it("says which checkpoint and epoch a confusion matrix counts, and when that checkpoint was written again since", async (t) => {
+    const dir = tempDir(t)
+    const run = writeRun(join(dir, 'run'), {name: 'x', label: 'X', test: [0.5, 0.6]})
+    for (const name of ['test-best', 'test-last']) {
+      cpSync(join(ROOT, 'test/fixtures/eval/test-best'), join(run, 'eval', name), {recursive: true})
+      writeFileSync(join(run, 'eval', name, 'metrics.json'), JSON.stringify({checkpoint: name.slice(5), epoch: 2}))
+    }
+    const past = new Date(Date.now() - 60_000)
+    writeFileSync(join(run, 'best.ckpt'), 'x')
+    utimesSync(join(run, 'best.ckpt'), past, past)
+    writeFileSync(join(run, 'last.ckpt'), 'x') // written after the evaluation: the run trained on
+    utimesSync(join(run, 'eval', 'test-last', 'confusion.csv'), past, past)
+    const html = readFileSync((await makeReport({paths: [dir]})).file, 'utf8')
+    assert.match(html, /From eval\/test-best\/confusion\.csv \(best\.ckpt of epoch 2\)\.[^<]*<\/p><div/)
+    assert.match(html, /From eval\/test-last\/confusion\.csv \(last\.ckpt of epoch 2\)\.[^<]*<\/p><p class="note"><strong>Out of date:<\/strong> last\.ckpt was written again after this evaluation, so it is not the checkpoint this matrix counts; run mixture eval .* --ckpt last --split test to renew it\.<\/p>/)
   })
 
   it('escapes what it shows from the run folders', async (t) => {
