@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
-import {resolve} from 'node:path'
+import {existsSync, mkdirSync, statSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
 import {BaseCommand} from '../base-command.js'
 import {ckptFlag, runBackendFlag} from '../flags.js'
 import {predictImages, predictionsCsv, type PredictResult} from '../predict/predict.js'
@@ -27,7 +28,7 @@ export default class Predict extends BaseCommand<typeof Predict> {
   static flags = {
     ckpt: ckptFlag,
     'top-k': Flags.integer({summary: 'How many classes to list per image, most probable first.', default: 5, min: 1}),
-    out: Flags.string({summary: 'Write the CSV to this file instead of printing it.'}),
+    out: Flags.string({summary: 'Write the CSV to this file instead of printing it (its folders are made; an existing folder gets predictions.csv).'}),
     backend: runBackendFlag,
   }
 
@@ -37,11 +38,19 @@ export default class Predict extends BaseCommand<typeof Predict> {
     const result = await predictImages({run, inputs, ckpt: flags.ckpt as CheckpointChoice, topK: flags['top-k'], backend: flags.backend, log: (m) => this.note(m)})
     const csv = predictionsCsv(result)
     if (flags.out) {
-      writeFileAtomic(resolve(flags.out), csv)
-      this.note(`${result.predictions.length} image(s) classified; written to ${resolve(flags.out)}`)
+      const file = csvFile(flags.out)
+      mkdirSync(dirname(file), {recursive: true})
+      writeFileAtomic(file, csv)
+      this.note(`${result.predictions.length} image(s) classified; written to ${file}`)
     } else if (!this.jsonEnabled()) {
       process.stdout.write(csv)
     }
     return result
   }
+}
+
+/** Where `--out` puts the CSV: the file named, or predictions.csv in a folder that exists. */
+function csvFile(out: string): string {
+  const path = resolve(out)
+  return existsSync(path) && statSync(path).isDirectory() ? join(path, 'predictions.csv') : path
 }

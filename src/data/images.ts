@@ -2,7 +2,8 @@
  * Image files → uint8 RGB pixels, through sharp (libvips with libjpeg-turbo and libpng: the same
  * decoders Pillow uses, so JPEG pixels equal those of torchvision's `ImageFolder` loader). Like
  * Pillow's `convert('RGB')`: greyscale is replicated into three channels, an alpha channel is
- * dropped (not composited), palette images are expanded, and the EXIF orientation is not applied.
+ * dropped (not composited), palette images are expanded, CMYK is converted by Pillow's formula
+ * (not through a colour profile), and the EXIF orientation is not applied.
  * Every failure is a DataError that names the file.
  */
 import {openSync, readSync, closeSync, readFileSync} from 'node:fs'
@@ -50,12 +51,35 @@ async function loadSharp(): Promise<Sharp> {
 export async function decodeImage(bytes: Uint8Array, path: string): Promise<DecodedImage> {
   const sharp = await loadSharp()
   try {
+    if ((await sharp(bytes).metadata()).space === 'cmyk') return await decodeCmyk(sharp, bytes)
     const {data, info} = await sharp(bytes, {failOn: 'warning'}).removeAlpha().toColourspace('srgb').raw({depth: 'uchar'}).toBuffer({resolveWithObject: true})
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels instead of 3`)
     return {data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height}
   } catch (error) {
     throw new DataError(`Cannot decode image ${path}: ${(error as Error).message.split('\n')[0]}.`, {cause: error})
   }
+}
+
+/**
+ * A CMYK image (JPEG, TIFF) as Pillow's `convert('RGB')` makes it: the stored C, M, Y, K values (an
+ * Adobe JPEG's inverted ones turned back, as both decoders do) through Pillow's formula, each of R, G,
+ * B = (255 − K) − C·(255 − K)/255 in its integer rounding — where sharp by default would convert
+ * through a colour profile and give other pixels.
+ */
+async function decodeCmyk(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage> {
+  const {data, info} = await sharp(bytes, {failOn: 'warning'}).pipelineColourspace('cmyk').toColourspace('cmyk').raw({depth: 'uchar'}).toBuffer({resolveWithObject: true})
+  if (info.channels < 4) throw new Error(`a CMYK image decoded to ${info.channels} channels`)
+  const pixels = info.width * info.height
+  const rgb = new Uint8Array(pixels * 3)
+  for (let i = 0; i < pixels; i++) {
+    const at = i * info.channels
+    const nk = 255 - data[at + 3]
+    for (let c = 0; c < 3; c++) {
+      const t = data[at + c] * nk + 128
+      rgb[i * 3 + c] = Math.max(0, nk - (((t >> 8) + t) >> 8))
+    }
+  }
+  return {data: rgb, width: info.width, height: info.height}
 }
 
 /** Reads and decodes one image file. */

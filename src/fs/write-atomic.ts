@@ -30,7 +30,13 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8A
     throw error
   }
   closeSync(fd)
-  renameSync(tmp, file)
+  try {
+    renameSync(tmp, file)
+  } catch (error) {
+    // `file` is a folder, or its folder was removed meanwhile: the old file (if any) stays, the temp goes.
+    rmSync(tmp, {force: true})
+    throw error
+  }
   syncFolder(dirname(file))
 }
 

@@ -35,12 +35,16 @@ export function expandInputs(paths: string[]): string[] {
   for (const p of paths) {
     const path = resolve(p)
     if (!existsSync(path)) throw new UsageError(`${path} does not exist: give image files (${IMAGE_EXTENSIONS.join(', ')}) or folders holding them`)
-    if (statSync(path).isDirectory()) {
+    const stat = statSync(path)
+    if (stat.isDirectory()) {
       const found = imagesUnder(path)
       if (found.length === 0) throw new UsageError(`${path} holds no image files (${IMAGE_EXTENSIONS.join(', ')}), in it or in its subfolders`)
       files.push(...found)
-    } else {
+    } else if (stat.isFile()) {
       files.push(path)
+    } else {
+      // A device, FIFO or socket: reading it would never end (/dev/zero) or block.
+      throw new UsageError(`${path} is not a regular file or folder: give image files (${IMAGE_EXTENSIONS.join(', ')}) or folders holding them`)
     }
   }
   return files

@@ -107,6 +107,25 @@ test("a trained run's tfjs export gives the logits `mixture predict` gives for t
   assert.deepEqual(result.shape, [2, 3])
 })
 
+test("docs/export.md's Node snippet (tf.io.fromMemory, no server) loads an export with its metadata and our logits", async () => {
+  const dir = tempDir()
+  const run = await makeRun(dir, 'tiny', TINY_RESNET)
+  const exported = await exportRun({run, format: 'tfjs'})
+  const blocks = [...readFileSync(join(REPO, 'docs', 'export.md'), 'utf8').matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1])
+  const snippet = blocks.find((block) => block.includes('tf.io.fromMemory'))
+  assert.ok(snippet, 'docs/export.md shows the fromMemory snippet')
+  const input = testImages(16)
+  const code = `${snippet.replace(/^const dir = .*$/m, `const dir = ${JSON.stringify(exported.out_dir)}`)}
+const y = model.predict(tf.tensor(${JSON.stringify(input.values)}, ${JSON.stringify(input.shape)}))
+console.log(JSON.stringify({outputs: model.metadata.mixture_models.outputs, logits: Array.from(await y.data())}))`
+  // --eval resolves @tensorflow/tfjs from the working folder, as the snippet in a user's project would.
+  const {stdout} = await promisify(execFile)(process.execPath, ['--input-type=module', '--eval', code], {cwd: REPO, timeout: 120_000})
+  const result = JSON.parse(stdout.trim().split('\n').find((line) => line.startsWith('{'))!)
+  assert.deepEqual(result.outputs, exported.outputs, 'the output names travel in model.metadata')
+  const diff = maxRelDiff(result.logits, await ourLogits(run, input))
+  assert.ok(diff <= TOLERANCE, `the snippet's logits differ from ours by ${diff}`)
+})
+
 test('a layer class with no stock-op form stops the export, naming the class and its layers', () => {
   class Cube extends tfl.layers.Layer {
     static className = 'PluginCube'

@@ -2,7 +2,7 @@
 // old one, never a temp file left beside it.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {readdirSync, readFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {writeFileAtomic} from '../../src/fs/write-atomic.js'
 import {tempDir} from '../helpers.js'
@@ -25,4 +25,12 @@ test('a write that fails leaves the old file as it was and no temp file', () => 
   assert.throws(() => writeFileAtomic(file, chunks))
   assert.equal(readFileSync(file, 'utf8'), '{"old": true}')
   assert.deepEqual(readdirSync(dir), ['index.json'])
+})
+
+test('a rename that fails (the name is a folder) leaves that folder as it was and no temp file', () => {
+  const dir = tempDir()
+  const folder = join(dir, 'out')
+  mkdirSync(folder)
+  assert.throws(() => writeFileAtomic(folder, 'csv'), /EISDIR|ENOTEMPTY|EEXIST|EPERM/)
+  assert.deepEqual(readdirSync(dir), ['out'])
 })

@@ -3,7 +3,7 @@
 // padding, normalisation), with class names, probabilities and CSV or JSON out.
 import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {mkdirSync, readFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import sharp from 'sharp'
 import {tf} from '../../src/engine/tf.js'
@@ -92,6 +92,19 @@ describe('mixture predict', () => {
     const doc = JSON.parse(json.stdout)
     assert.deepEqual(doc.predictions[0].logits, evalLogits[1])
     assert.equal(doc.predictions[0].top.length, 3, 'top 5 of 3 classes: all 3')
+    // --out into folders that do not exist yet makes them; an existing folder gets predictions.csv.
+    const nested = join(dir, 'new', 'deeper', 'p.csv')
+    assert.equal(mixture(['predict', run, folder, '--top-k', '1', '--out', nested]).code, 0)
+    assert.equal(readFileSync(nested, 'utf8'), csv.stdout)
+    assert.equal(mixture(['predict', run, folder, '--top-k', '1', '--out', join(dir, 'new')]).code, 0)
+    assert.equal(readFileSync(join(dir, 'new', 'predictions.csv'), 'utf8'), csv.stdout)
+    assert.deepEqual(readdirSync(join(dir, 'new')).filter((f) => f.includes('.tmp-')), [])
+  })
+
+  it('refuses a device or FIFO as an input at once (it would never end), exit 2', () => {
+    const r = mixture(['predict', run, '/dev/zero'], {timeoutMs: 20_000})
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /\/dev\/zero is not a regular file or folder/)
   })
 })
 
