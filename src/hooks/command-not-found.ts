@@ -27,7 +27,10 @@ const hook: Hook.CommandNotFound = async function (opts) {
   const bin = opts.config.bin
   const typed = toConfiguredId(opts.id, opts.config)
   const suggestion = nearest ? ` Did you mean \`${bin} ${toConfiguredId(nearest, opts.config)}\`?` : ''
-  this.error(`${typed} is not a ${bin} command.${suggestion} Run \`${bin} help\` for a list of the commands.`, {exit: 127})
+  const message = `${typed} is not a ${bin} command.${suggestion} Run \`${bin} help\` for a list of the commands.`
+  // --json promises one JSON document on stdout, errors included, as every command's catch writes it.
+  if (opts.argv?.includes('--json')) process.stdout.write(`${JSON.stringify({error: {message, code: 127}}, null, 2)}\n`)
+  this.error(message, {exit: 127})
 }
 
 export default hook

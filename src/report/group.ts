@@ -219,8 +219,9 @@ export function collectGroups(paths: string[], perSeed: boolean, warn: (message:
   const collected = collectRuns(paths)
   for (const message of collected.warnings) warn(message)
   if (!collected.runs.some((r) => r.dir !== undefined)) {
+    const found = collected.warnings.some((w) => /summary\.json cannot be read/.test(w)) ? 'No readable summary.json (see the warnings above)' : 'No summary.json found'
     throw new ReportError(
-      `No summary.json found under ${paths.join(', ')}. Pass run folders (each holds a summary.json, ` +
+      `${found} under ${paths.join(', ')}. Pass run folders (each holds a summary.json, ` +
         'written by `mixture run`) or sweep folders or folders above them, e.g. `mixture table results/cifar10-alternating-1block`.',
     )
   }

@@ -100,6 +100,9 @@ test('a mistyped command is named with the nearest one and exits 127 (on a termi
   const topic = mixture(['data', 'fetc'])
   assert.equal(topic.code, 127)
   assert.match(flat(topic.stderr), /data fetc is not a mixture command\. Did you mean `mixture data fetch`\?/)
+  const json = mixture(['tabel', '--json'])
+  assert.equal(json.code, 127)
+  assert.match(JSON.parse(json.stdout).error.message, /tabel is not a mixture command\. Did you mean `mixture table`\?/)
 })
 
 test('schema takes --json and prints the committed document either way', () => {
