@@ -166,7 +166,9 @@ export function readYamlFile(file: string): {data: Json; origins: Origins} {
     throw new SpecError(
       doc.errors.map((e) => {
         const pos = lc.linePos(e.pos[0])
-        return {origin: {file: shown, line: pos.line, col: pos.col}, path: '', message: `YAML syntax error: ${yamlMessage(e.message)}`}
+        // The yaml library's words for a second `---` document name its own API; say what to do instead.
+        const message = /parseAllDocuments|multiple documents/i.test(e.message) ? 'a second YAML document (a line of ---) follows the first; a spec is one document: remove the --- line, or put the other spec in its own file' : `YAML syntax error: ${yamlMessage(e.message)}`
+        return {origin: {file: shown, line: pos.line, col: pos.col}, path: '', message}
       }),
     )
   }

@@ -172,3 +172,11 @@ test('an empty spec file is said to be empty, once', () => {
   assert.equal(p.length, 1)
   assert.match(p[0].message, /is empty: a spec gives at least name, data and model/)
 })
+
+test('a second YAML document in a spec is named as such, with what to do (not the YAML library\'s API)', () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'two.yaml'), 'name: a\n---\nname: b\n')
+  const p = problems(() => loadSpec(join(dir, 'two.yaml')))
+  assert.match(p[0].message, /a second YAML document \(a line of ---\) follows the first; a spec is one document/)
+  assert.equal(p[0].origin?.line, 2)
+})
