@@ -14,7 +14,7 @@
  *     set: {train.epochs: 50}        # optional: overrides for every point
  *     launcher: {type: slurm, ...}   # optional: where the points run (launcher.ts)
  */
-import {existsSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {SpecError, type Problem} from './errors.js'
@@ -160,7 +160,8 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
       }
     } else if (sw.grid !== undefined) problems.push({origin: originOf(origins, 'sweep.grid'), path: 'sweep.grid', message: 'must be a mapping of key.path: [values]'})
     const points = Array.isArray(sw.points) ? sw.points : []
-    if (points.length === 0) problems.push({origin: originOf(origins, 'sweep.points'), path: 'sweep.points', message: 'a sweep file lists at least one spec under points:'})
+    if (sw.points !== undefined && !Array.isArray(sw.points)) problems.push({origin: originOf(origins, 'sweep.points'), path: 'sweep.points', message: `must be a list of specs (- ${typeof sw.points === 'string' ? sw.points : 'file.yaml'} on a line of its own), not a ${typeof sw.points}`})
+    else if (points.length === 0) problems.push({origin: originOf(origins, 'sweep.points'), path: 'sweep.points', message: 'a sweep file lists at least one spec under points:'})
     specs = points.map((p, i) => {
       const path = `sweep.points[${i}]`
       const entry = typeof p === 'string' ? {spec: p} : isObject(p) ? p : {}
@@ -170,6 +171,8 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
       }
       const specPath = resolve(dirname(abs), entry.spec)
       if (!existsSync(specPath)) problems.push({origin: originOf(origins, path), path, message: `spec ${entry.spec} not found (relative to the sweep file)`})
+      else if (!statSync(specPath).isFile()) problems.push({origin: originOf(origins, path), path, message: `${entry.spec} is not a file; a point is a spec file (relative to the sweep file)`})
+      else if (specPath === abs) problems.push({origin: originOf(origins, path), path, message: 'is this sweep file itself; a point is a spec file'})
       return {spec: specPath, label: typeof entry.label === 'string' ? entry.label : undefined, set: [...common, ...toSets(entry.set, `${path}.set`)]}
     })
   } else {

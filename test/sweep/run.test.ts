@@ -113,6 +113,8 @@ test('a grid is refused before it is expanded: a key that is an axis twice or al
     throw new Error('expected the grid to be refused')
   }
   assert.match(messages(() => expandSweep(file, ['seed=3,4'])).join('\n'), /seed: is a sweep axis twice/)
+  assert.match(messages(() => expandSweep(writeSpec({sweep: {name: 's', points: 'a.yaml'}}, dir, 'string.yaml'), [])).join('\n'), /sweep\.points: must be a list of specs \(- a\.yaml on a line of its own\), not a string/)
+  assert.match(messages(() => expandSweep(writeSpec({sweep: {name: 's', points: ['self.yaml', '.']}}, dir, 'self.yaml'), [])).join('\n'), /sweep\.points\[0\]: is this sweep file itself[\s\S]*sweep\.points\[1\]: \. is not a file/)
   assert.match(messages(() => expandSweep(file, ['seed=3'])).join('\n'), /seed: is also a sweep axis/)
   assert.match(messages(() => expandSweep(writeSpec(tiny, dir), ['seed=1,2,1'])).join('\n'), /seed: lists 1 more than once/)
   const many = Array.from({length: 101}, (_, i) => i).join(',')
