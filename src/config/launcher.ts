@@ -34,6 +34,12 @@ export const SIGNAL_OPTION = /^B:(SIG)?USR1@(\d+)$/
 
 const NAMED = Object.keys(launcherSchema.properties).filter((k) => k !== 'type' && k !== 'jobs' && k !== 'extra' && k !== 'setup')
 
+/** sbatch options that would break the submission itself. */
+const SBATCH_REFUSED: Record<string, string> = {wait: 'makes sbatch wait until the jobs end (the sweep records its jobs when sbatch returns)', 'test-only': 'makes sbatch submit nothing'}
+
+/** Every option name the checks below guard: sbatch reads any unambiguous start of one (--arr) as the whole (--array). */
+const GUARDED = [...SBATCH_OWN, ...NAMED.map((n) => n.replace(/_/g, '-')), 'signal', ...Object.keys(SBATCH_REFUSED)]
+
 /** The problems of settings that passed the schema: keys of the other launcher type, extra options the launcher owns. */
 function crossProblems(launcher: JsonObject, base: string, origins: Origins): Problem[] {
   const problems: Problem[] = []
@@ -44,15 +50,24 @@ function crossProblems(launcher: JsonObject, base: string, origins: Origins): Pr
       problems.push({origin: originOf(origins, path), path, message: `applies to the ${only} launcher, not to ${launcher.type}${only === 'slurm' ? ' (give --launcher slurm, or type: slurm)' : ''}`})
     }
   }
+  for (const key of ['time', 'table_time'] as const) {
+    if (launcher[key] !== undefined && timeSeconds(launcher[key] as string | number) === 0) {
+      const path = joinPath(base, key)
+      problems.push({origin: originOf(origins, path), path, message: 'is 0, which Slurm reads as no limit at all; leave it out for the partition\'s limit, or give the limit'})
+    }
+  }
   if (isObject(launcher.extra)) {
     for (const key of Object.keys(launcher.extra)) {
       const option = key.replace(/_/g, '-')
       const path = joinPath(joinPath(base, 'extra'), key)
       const named = NAMED.find((n) => n.replace(/_/g, '-') === option)
-      if (named) problems.push({origin: originOf(origins, path), path, message: `write it as ${joinPath(base, named)}, not under extra`})
+      const whole = GUARDED.find((g) => g !== option && g.startsWith(option))
+      if (whole) problems.push({origin: originOf(origins, path), path, message: `sbatch would read --${option} as --${whole} (it takes any unambiguous start of an option's name); write options out in full`})
+      else if (SBATCH_REFUSED[option]) problems.push({origin: originOf(origins, path), path, message: `--${option} ${SBATCH_REFUSED[option]}; leave it out`})
+      else if (named) problems.push({origin: originOf(origins, path), path, message: `write it as ${joinPath(base, named)}, not under extra`})
       else if (SBATCH_OWN.includes(option)) problems.push({origin: originOf(origins, path), path, message: `--${option} is written by mixture itself (see the job script in docs/slurm.md); leave it out`})
-      else if (option === 'signal' && !SIGNAL_OPTION.test(String(launcher.extra[key]))) {
-        problems.push({origin: originOf(origins, path), path, message: `must be B:USR1@<seconds> (got ${JSON.stringify(launcher.extra[key])}): the job script traps USR1 to stop at a step boundary and requeue; only the seconds before the time limit may change`})
+      else if (option === 'signal' && !(Number(SIGNAL_OPTION.exec(String(launcher.extra[key]))?.[2]) >= 10)) {
+        problems.push({origin: originOf(origins, path), path, message: `must be B:USR1@<seconds>, at least 10 seconds (got ${JSON.stringify(launcher.extra[key])}): the job script traps USR1 to stop at a step boundary and requeue; only the seconds before the time limit may change`})
       }
     }
   }

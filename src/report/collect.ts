@@ -329,7 +329,8 @@ export function collectRuns(paths: string[]): Collected {
         const fallback: Partial<RunRecord> = {label: point.label, name: point.key, status: point.status, error: point.error, sweep}
         const dir = point.run_dir ? resolve(sweepDir, point.run_dir) : undefined
         if (dir && seen.has(dir)) return
-        if (dir && existsSync(dir)) {
+        // A folder a launcher made for a point whose run has not started (its log at most) is no run yet.
+        if (dir && existsSync(join(dir, 'config.yaml'))) {
           const run = readRun(dir, warnings, fallback)
           if (run) {
             seen.add(dir)

@@ -33,7 +33,7 @@ export const launcherSchema = Type.Object(
     partition: Type.Optional(sbatchWord('slurm: partition (sbatch --partition)')),
     gpus_per_task: Type.Optional(Type.Integer({minimum: 0, maximum: 64, description: 'slurm: GPUs per point (sbatch --gpus-per-task)'})),
     cpus_per_task: Type.Optional(Type.Integer({minimum: 1, maximum: 4096, description: 'slurm: CPUs per point; the native and wasm engines use that many threads'})),
-    mem: Type.Optional(stringOrInteger('^\\d+[KMGTkmgt]?$', 'is not a Slurm memory size: write a number with K, M, G or T (32G), or megabytes (32000)', 'slurm: memory per point, e.g. 32G (a number: megabytes)')),
+    mem: Type.Optional(stringOrInteger('^[1-9]\\d*[KMGTkmgt]?$', 'is not a Slurm memory size: write a number above 0 with K, M, G or T (32G), or megabytes (32000)', 'slurm: memory per point, e.g. 32G (a number: megabytes)')),
     time: Type.Optional(
       stringOrInteger(
         SLURM_TIME.source,
@@ -41,7 +41,7 @@ export const launcherSchema = Type.Object(
         'slurm: time limit per point: minutes, hours:minutes:seconds or days-hours:minutes:seconds; near it the point checkpoints and is requeued',
       ),
     ),
-    table_mem: Type.Optional(stringOrInteger('^\\d+[KMGTkmgt]?$', 'is not a Slurm memory size: write a number with K, M, G or T (2G), or megabytes (2000)', `slurm: memory of the job that writes the table (default ${TABLE_JOB.mem})`)),
+    table_mem: Type.Optional(stringOrInteger('^[1-9]\\d*[KMGTkmgt]?$', 'is not a Slurm memory size: write a number above 0 with K, M, G or T (2G), or megabytes (2000)', `slurm: memory of the job that writes the table (default ${TABLE_JOB.mem})`)),
     table_time: Type.Optional(
       stringOrInteger(
         SLURM_TIME.source,
@@ -53,7 +53,7 @@ export const launcherSchema = Type.Object(
     account: Type.Optional(sbatchWord('slurm: account to charge')),
     qos: Type.Optional(sbatchWord('slurm: quality of service')),
     constraint: Type.Optional(
-      Type.String({minLength: 1, maxLength: 500, pattern: '^[^\'"`$;<>\\\\]+$', patternMessage: 'is not a node feature expression: feature names joined by & | , (no quotes, $ or ;)', description: 'slurm: node features, e.g. a100|h100'}),
+      Type.String({minLength: 1, maxLength: 500, pattern: '^[^\'"`$;<>\\\\\\r\\n]+$', patternMessage: 'is not a node feature expression: feature names joined by & | , on one line (no quotes, $ or ;)', description: 'slurm: node features, e.g. a100|h100'}),
     ),
     setup: Type.Optional(Type.Array(Type.String({maxLength: 2000}), {maxItems: 100, description: 'slurm: shell lines run in each job before mixture (modules, containers, a node-local data copy)'})),
     extra: Type.Optional(

@@ -28,7 +28,7 @@ export function cancelSweep(folder: string, log: (m: string) => void): CancelRes
   const dir = resolve(folder)
   const index = requireIndex(dir)
   const name = index.name
-  if (index.launcher?.type === 'slurm') {
+  if (index.launcher?.type === 'slurm' || (index.submissions?.length ?? 0) > 0) {
     const jobs = queryQueue(sweepJobIds(index))
     const ids = [...new Set(jobs.filter(isActive).map((j) => j.array))]
     if (ids.length === 0) return {name, dir, launcher: 'slurm', cancelled: [], message: `nothing of sweep ${name} is queued or running`}

@@ -43,6 +43,7 @@ export async function runPointsAtOnce({plan, name, dir, records, resolved}: Plan
   let skipped = 0
   const queue: SweepPointRecord[] = []
   for (const record of records) {
+    if (record.status === 'submitted') continue // a queued Slurm task's (markHeld)
     if (preparePointRecord(dir, record, previous, resolved[record.index].spec, records.length, log) === 'skip') skipped++
     else queue.push(record)
   }

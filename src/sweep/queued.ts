@@ -5,7 +5,7 @@
  */
 import {LockedError} from '../run/lock.js'
 import {isActive, queryQueue, type QueuedJob} from '../slurm/queue.js'
-import type {SweepIndex} from './records.js'
+import type {SweepIndex, SweepPointRecord} from './records.js'
 
 /** The job ids a sweep's index records (every submission's array and table job). */
 export function sweepJobIds(index: SweepIndex | undefined): string[] {
@@ -55,4 +55,32 @@ export function refuseWhileQueued(dir: string, name: string, index: SweepIndex |
   }
   log(`--force: going ahead although jobs of sweep ${name} are in the queue: ${which}; the points they hold are left to them`)
   return active
+}
+
+/** The queued or running task (of `active`, an array the index records) that trains `record`'s point, if any. */
+export function heldBy(active: QueuedJob[], index: SweepIndex | undefined, record: SweepPointRecord): QueuedJob | undefined {
+  return active.find((j) => j.task === record.index && (index?.submissions ?? []).some((s) => s.array_job === j.array))
+}
+
+/**
+ * Mark the points that `active` tasks hold as theirs (`submitted`, with the job), keeping the record
+ * they were submitted with: the task trains that configuration, whatever the spec says now (a
+ * record of the new one would later pass the old run off as the new configuration's). Returns the
+ * records held.
+ */
+export function markHeld(active: QueuedJob[], previous: SweepIndex | undefined, records: SweepPointRecord[], log: (m: string) => void): Set<SweepPointRecord> {
+  const held = new Set<SweepPointRecord>()
+  for (const record of records) {
+    const job = heldBy(active, previous, record)
+    if (!job) continue
+    const submitted = previous?.points.find((p) => p.run_dir === record.run_dir)
+    if (submitted && submitted.config_hash !== record.config_hash) {
+      log(`${record.key}: its task ${job.id} trains the configuration it was submitted with (config hash ${submitted.config_hash}), not the changed spec's (${record.config_hash}); submit again after it ends to train the change`)
+      Object.assign(record, {spec: submitted.spec, overrides: submitted.overrides, config_hash: submitted.config_hash, label: submitted.label})
+    }
+    record.status = 'submitted'
+    record.job = job.id
+    held.add(record)
+  }
+  return held
 }

@@ -16,7 +16,7 @@ import {join, relative} from 'node:path'
 import {expandSweep} from '../config/sweep.js'
 import {resolveLauncher} from '../config/launcher.js'
 import {InterruptedError, UsageError} from '../errors.js'
-import {refuseWhileQueued} from './queued.js'
+import {markHeld, refuseWhileQueued} from './queued.js'
 import {submitSweep} from './submit.js'
 import {runExperiment, type RunSummary} from '../run/experiment.js'
 import {acquireLock} from '../run/lock.js'
@@ -49,9 +49,10 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log})
   try {
     const previous = readIndex(dir)
-    refuseWhileQueued(dir, name, previous, Boolean(opts.force), log)
-    refuseLivePoints(dir, records)
-    const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', launcher, points: records}
+    // With --force beside queued Slurm jobs: the points their tasks hold stay theirs (status submitted), and so do the submissions.
+    const held = markHeld(refuseWhileQueued(dir, name, previous, Boolean(opts.force), log), previous, records, log)
+    refuseLivePoints(dir, records.filter((r) => !held.has(r)))
+    const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', launcher, ...(previous?.submissions ? {submissions: previous.submissions} : {}), points: records}
     if ((launcher.jobs ?? 1) > 1) return await runPointsAtOnce(planned, index, previous, launcher.jobs!, opts, log)
     return await runPoints(planned, index, previous, opts, log)
   } finally {
@@ -101,6 +102,7 @@ async function runPoints({plan, name, dir, records, resolved}: PlannedSweep, ind
   let skipped = 0
   let completed = 0
   for (const record of records) {
+    if (record.status === 'submitted') continue // a queued Slurm task's (markHeld)
     const at = pointTag(record, records.length)
     const runDir = join(dir, record.run_dir)
     const action = preparePointRecord(dir, record, previous, resolved[record.index].spec, records.length, log)

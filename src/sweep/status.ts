@@ -122,8 +122,11 @@ function pointReport(dir: string, index: SweepIndex, record: SweepPointRecord, a
   if (task && RUNNING.has(task.state)) return {...base, state: 'running', detail: `running on ${task.node || '?'}${epochOf(summary)}`}
   if (task && isActive(task)) {
     const done = base.epochs_completed ?? 0
-    const requeued = done > 0 || attempts.length > 0
-    return {...base, state: 'pending', detail: `pending${requeued ? `: requeued, resumes after epoch ${done}` : ''} (${task.reason || task.state.toLowerCase()})`}
+    // Requeued: this very task ran before (an attempt of its job); a resubmitted point only resumes.
+    const requeued = attempts.some((a) => a.job === task.id)
+    const how = [...(requeued ? ['requeued'] : []), ...(done > 0 ? [`resumes after epoch ${done}`] : [])].join(', ')
+    const reason = task.reason && task.reason !== 'None' ? task.reason : task.state.toLowerCase()
+    return {...base, state: 'pending', detail: `pending${how ? `: ${how}` : ''} (${reason})`}
   }
   if (!asked && status === 'running') return {...base, state: 'running', node: String(summary!.host), detail: `running (${describeOwner(summary as Partial<Owner>)})${epochOf(summary)}`}
   if (status === 'failed') return failure('failed', String(summary!.error ?? 'the run failed'))
@@ -150,7 +153,8 @@ function pointReport(dir: string, index: SweepIndex, record: SweepPointRecord, a
 export function sweepStatus(folder: string): SweepStatusReport {
   const dir = resolve(folder)
   const index = requireIndex(dir)
-  const slurm = index.launcher?.type === 'slurm'
+  // Slurm jobs: a Slurm sweep's, or those a local run with --force left to run beside it.
+  const slurm = index.launcher?.type === 'slurm' || (index.submissions?.length ?? 0) > 0
   const notes: string[] = []
   let queue: QueuedJob[] = []
   let ended: Map<string, {state: string; exit: string}> | undefined

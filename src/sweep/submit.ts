@@ -12,7 +12,9 @@
 import {mkdirSync, rmSync, symlinkSync, lstatSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 import {UsageError} from '../errors.js'
-import type {Launcher} from '../schema/launcher.js'
+import {TABLE_JOB, type Launcher} from '../schema/launcher.js'
+import {timeSeconds} from '../config/launcher.js'
+import {partitionLimit} from '../slurm/partition.js'
 import {PACKAGE_ROOT, projectVersion} from '../run/env.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import {acquireLock} from '../run/lock.js'
@@ -21,7 +23,7 @@ import {writeSweepTable} from './finish.js'
 import {pointTag, preparePoint} from './point.js'
 import type {PlannedSweep, SweepOptions, SweepResult} from './plan.js'
 import {slurm, slurmSays} from '../slurm/cli.js'
-import {refuseWhileQueued} from './queued.js'
+import {markHeld, refuseWhileQueued} from './queued.js'
 import {arrayScript, tableScript, type ScriptInput} from '../slurm/script.js'
 
 /** Folder names Slurm's #SBATCH lines and --output patterns take as they are (no spaces, no %). */
@@ -66,12 +68,31 @@ function scriptInput({name, dir, records}: PlannedSweep, launcher: Launcher, opt
   }
 }
 
+/**
+ * The launcher with its time limits checked against the partition's: a point's `time` above it is a
+ * usage error; the table job's default (30 minutes) is cut to it, a `table_time` above it refused.
+ */
+function withinPartitionTime(launcher: Launcher): Launcher {
+  const limit = partitionLimit(launcher.partition)
+  if (limit?.seconds === undefined) return launcher
+  const over = (key: 'time' | 'table_time') => {
+    const asked = timeSeconds(launcher[key])
+    if (asked !== undefined && asked > limit.seconds!) throw new UsageError(`launcher ${key} ${launcher[key]} is more than partition ${limit.name} allows (MaxTime ${limit.text}): Slurm would queue the job and never start it; ask for at most that, or another partition`)
+  }
+  over('time')
+  over('table_time')
+  if (launcher.table_time !== undefined || TABLE_JOB.time * 60 <= limit.seconds) return launcher
+  return {...launcher, table_time: Math.max(1, Math.floor(limit.seconds / 60))}
+}
+
 export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opts: SweepOptions, log: (m: string) => void): Promise<SweepResult> {
   const {plan, name, dir, records} = planned
   if (!PLAIN_PATH.test(dir)) throw new UsageError(`the sweep folder ${dir} has characters Slurm's job scripts cannot take as they are (spaces, %, quotes); give --out a plain path`)
+  launcher = withinPartitionTime(launcher)
   const input = scriptInput(planned, launcher, opts, records.map((r) => r.index))
-  // Slurm judges the settings before anything is written: a refusal is a usage error, nothing queued.
+  // Slurm judges the settings of both jobs before anything is written: a refusal is a usage error, nothing queued.
   sbatch(['--test-only'], arrayScript(input), 'job array')
+  sbatch(['--test-only'], tableScript(input), 'table job')
   mkdirSync(dir, {recursive: true})
   const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log})
   try {
@@ -79,14 +100,12 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     const active = refuseWhileQueued(dir, name, previous, Boolean(opts.force), log)
     const before = (r: SweepPointRecord) => previous?.points.find((p) => p.run_dir === r.run_dir)
     // First without touching anything: which points are done, which are still held by queued tasks.
+    const held = markHeld(active, previous, records, log)
     const toSubmit: SweepPointRecord[] = []
     for (const record of records) {
-      const held = active.find((j) => j.task === record.index && (previous?.submissions ?? []).some((s) => s.array_job === j.array))
       const prior = readSummary(join(dir, record.run_dir))
-      if (held) {
-        record.status = 'submitted'
-        record.job = held.id
-      } else if (prior?.status === 'completed' && before(record)?.config_hash === record.config_hash) {
+      if (held.has(record)) continue
+      if (prior?.status === 'completed' && before(record)?.config_hash === record.config_hash) {
         record.status = 'skipped'
         record.best_test_accuracy = prior.best_test_accuracy as number | null
       } else {
@@ -128,6 +147,8 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     writeFileAtomic(script, arrayText)
     writeFileAtomic(tableFile, tableText)
 
+    // The index holds every point before a task can start: a task reads its point's record from it.
+    writeIndex(dir, index)
     const arrayJob = jobId(sbatch(['--parsable', script], undefined, 'job array'))
     let tableJob: string
     try {
@@ -135,7 +156,7 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     } catch (error) {
       // Without the table job the sweep would not finish on its own: take the array back.
       slurm('scancel', [arrayJob])
-      throw error
+      throw new UsageError(`${(error as Error).message.replace(/; nothing was submitted$/, '')}; the job array ${arrayJob} it was to follow has been cancelled again (its tasks may have started: mixture sweep status ${dir})`)
     }
     const submission: SlurmSubmission = {array_job: arrayJob, table_job: tableJob, points: toSubmit.map((r) => r.index), submitted: new Date().toISOString(), script: relative(dir, script)}
     for (const record of toSubmit) {

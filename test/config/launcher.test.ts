@@ -4,6 +4,8 @@ import assert from 'node:assert/strict'
 import {resolveLauncher, timeSeconds} from '../../src/config/launcher.js'
 import {SpecError, type Problem} from '../../src/config/errors.js'
 import {expandSweep} from '../../src/config/sweep.js'
+import {markHeld} from '../../src/sweep/queued.js'
+import type {SweepIndex, SweepPointRecord} from '../../src/sweep/records.js'
 import {tempDir, writeSpec} from '../helpers.js'
 
 const point = {name: 'p', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]}}
@@ -60,6 +62,31 @@ test('a bad --slurm setting names the flag; keys of the other launcher and optio
   assert.match(problems(() => resolveLauncher(undefined, {type: 'local', slurm: ['time=10']}))[0].message, /applies to the slurm launcher, not to local/)
   assert.match(problems(() => resolveLauncher(undefined, {type: 'slurm', jobs: 2}))[0].message, /applies to the local launcher, not to slurm/)
   assert.match(problems(() => resolveLauncher(undefined, {slurm: ['partition=gpu;rm']}))[0].message, /cannot be passed to sbatch as it is/)
+})
+
+test('options sbatch would read as guarded ones (any unambiguous start of a name), --wait, zero limits and a multi-line constraint are refused', () => {
+  const message = (sets: string[]) => problems(() => resolveLauncher(undefined, {slurm: sets}))[0].message
+  assert.match(message(['extra.arr=0']), /sbatch would read --arr as --array \(it takes any unambiguous start of an option's name\); write options out in full/)
+  assert.match(message(['extra.sig=B:USR2@30']), /sbatch would read --sig as --signal/)
+  assert.match(message(['extra.dep=afterok:1']), /sbatch would read --dep as --dependency/)
+  assert.match(message(['extra.wait=true']), /--wait makes sbatch wait until the jobs end/)
+  assert.match(message(['extra.signal=B:USR1@0']), /must be B:USR1@<seconds>, at least 10 seconds/)
+  assert.match(message(['mem=0G']), /is not a Slurm memory size: write a number above 0/)
+  assert.match(message(['time=0:0']), /is 0, which Slurm reads as no limit at all/)
+  assert.match(message(['constraint="x\\n#SBATCH --array=0-7"']), /is not a node feature expression: .* on one line/)
+  assert.doesNotThrow(() => resolveLauncher(undefined, {slurm: ['extra.exclusive=true', 'extra.signal=B:USR1@60', 'constraint=a100|h100']}))
+})
+
+test('a task holding a point keeps the record it was submitted with, whatever the spec says now', () => {
+  const record = (hash: string): SweepPointRecord => ({index: 0, key: 'p', label: 'P', spec: 'p.yaml', overrides: [`train.optimizer.lr=${hash}`], grid: {}, config_hash: hash, status: 'pending', run_dir: '01-p'})
+  const previous = {name: 's', source: 's.yaml', created: '', updated: '', submissions: [{array_job: '7', table_job: '8', points: [0], submitted: '', script: ''}], points: [record('old')]} as SweepIndex
+  const now = [record('new'), {...record('new'), index: 1, key: 'q', run_dir: '02-q'}]
+  const said: string[] = []
+  const held = markHeld([{id: '7_0', array: '7', task: 0, state: 'RUNNING', node: 'n1', reason: ''}], previous, now, (m) => said.push(m))
+  assert.deepEqual([...held].map((r) => r.key), ['p'])
+  assert.deepEqual([now[0].status, now[0].job, now[0].config_hash, now[0].overrides], ['submitted', '7_0', 'old', ['train.optimizer.lr=old']])
+  assert.equal(now[1].status, 'pending', 'a point no task holds is left as it is')
+  assert.match(said[0], /p: its task 7_0 trains the configuration it was submitted with \(config hash old\), not the changed spec's \(new\)/)
 })
 
 test('Slurm time limits in seconds', () => {

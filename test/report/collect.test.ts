@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -189,6 +189,22 @@ describe('collectRuns, what a run folder says about itself', () => {
     const {runs, warnings} = collectRuns([dir])
     assert.equal(runs.find((r) => r.name === 'n')?.error, 'training loss became NaN in epoch 2')
     assert.ok(warnings.some((w) => /damaged.metrics\.csv is damaged \(line 3, column test_accuracy: "abc" is not a number\)/.test(w)), warnings.join('\n'))
+  })
+})
+
+describe('collectRuns, a Slurm sweep whose point has a folder but no run yet', () => {
+  it('reads the point as not started: its folder holds the launcher\'s log only', (t) => {
+    const dir = tempDir(t)
+    cpSync(SWEEP_FIXTURE, dir, {recursive: true})
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8'))
+    index.points[3].run_dir = '04-resnet18'
+    index.points[3].status = 'submitted'
+    writeFileSync(join(dir, 'index.json'), JSON.stringify(index))
+    mkdirSync(join(dir, '04-resnet18'))
+    writeFileSync(join(dir, '04-resnet18', 'slurm.log'), '')
+    const {runs, warnings} = collectRuns([dir])
+    assert.deepEqual([runs[3].dir, runs[3].dataset, runs[3].status], [undefined, 'cifar10', 'submitted'])
+    assert.deepEqual(warnings, [])
   })
 })
 

@@ -96,6 +96,8 @@ export async function startCluster(): Promise<Cluster> {
       `DefMemPerCPU=${Math.floor(memory / cpus / 2)}`,
       `NodeName=localhost CPUs=${cpus} RealMemory=${memory} State=UNKNOWN`,
       'PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP',
+      // A partition with a time limit, for the checks of launcher times against it.
+      'PartitionName=short Nodes=localhost MaxTime=2 State=UP',
       '',
     ].join('\n'),
   )
