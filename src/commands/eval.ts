@@ -54,7 +54,11 @@ export function describeEval(r: EvalResult): string {
     lines.push(
       r.training.equal
         ? `equal to what training wrote for epoch ${r.epoch} (${r.split}_loss ${r.training.loss}, ${r.split}_accuracy ${r.training.accuracy})`
-        : `training wrote ${r.split}_loss ${r.training.loss}, ${r.split}_accuracy ${r.training.accuracy} for epoch ${r.epoch}; this evaluation differs (another backend, thread count or engine switch sums in another order)`,
+        : `training wrote ${r.split}_loss ${r.training.loss}, ${r.split}_accuracy ${r.training.accuracy} for epoch ${r.epoch}; this evaluation differs (${
+            r.training.examples !== undefined && r.training.examples !== r.examples
+              ? `the ${r.split} split has ${r.examples} images now and had ${r.training.examples} when the run trained: the data changed since`
+              : 'another backend, thread count or engine switch sums in another order'
+          })`,
     )
   }
   const worst = [...r.per_class].filter((c) => c.accuracy !== null).sort((a, b) => a.accuracy! - b.accuracy!).slice(0, 3)

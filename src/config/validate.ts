@@ -217,7 +217,8 @@ function resolveData(data: JsonObject, sizeGiven: boolean, origins: Origins, pro
     return
   }
   Object.assign(data, params)
-  for (const k of entry.pathParams ?? []) if (typeof data[k] === 'string') data[k] = absolutePath(data[k] as string, `data.${k}`, origins)
+  // Paths relative to the spec that wrote them (not to where mixture runs): the dataset's own, and data_dir.
+  for (const k of [...(entry.pathParams ?? []), 'data_dir']) if (typeof data[k] === 'string') data[k] = absolutePath(data[k] as string, `data.${k}`, origins)
   const at = entry.pathParams?.length ? `data.${entry.pathParams[0]}` : 'data.dataset'
   // Stage 1 checked the shared keys and stage 2 the dataset's own (so far): what a hook throws for a value they let through is reported below.
   const options = data as unknown as DataOptions

@@ -8,8 +8,8 @@
 import {createHash} from 'node:crypto'
 import {once} from 'node:events'
 import {createReadStream, createWriteStream} from 'node:fs'
-import {mkdir, rename, stat, unlink} from 'node:fs/promises'
-import {basename, join} from 'node:path'
+import {mkdir, rename, rmdir, stat, unlink} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
 
 import cliProgress from 'cli-progress'
 
@@ -195,7 +195,8 @@ export async function fetchDataset(name: string, opts: FetchOptions = {}): Promi
     if (!(e instanceof DataError)) throw e
   }
   const target = join(bases[0].dir, name)
-  await mkdir(target, {recursive: true})
+  // The folders made here go again if the download fails before anything is put in them.
+  const made = await mkdir(target, {recursive: true})
   const mirror = opts.mirror ?? process.env.MIXTURE_DATA_MIRROR
   const progress = opts.progress
   try {
@@ -228,10 +229,23 @@ export async function fetchDataset(name: string, opts: FetchOptions = {}): Promi
       log(`unpacked ${written.length} files into ${target}; removed the archive`)
     }
   } catch (e) {
+    if (made !== undefined) await removeEmptyFolders(target, made)
     if (e instanceof NetworkError) throw offlineError(name, bases, target, e)
     throw e
   }
   return locateDataset(name, [target]).dir
+}
+
+/** Remove `dir` and its parents up to `top` (the first folder mkdir made) where they are empty. */
+async function removeEmptyFolders(dir: string, top: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      await rmdir(d)
+    } catch {
+      return // not empty (a file already there, a partial download kept for a retry), or gone
+    }
+    if (d === top || dirname(d) === d) return
+  }
 }
 
 /** Extracts `archiveDir/<file>` for each wanted file name into `target/<file>` (nothing else). */

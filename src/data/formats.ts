@@ -248,6 +248,9 @@ export function decodeIdxPair(
   if (rows !== cols) {
     throw new DataError(`File ${imgs.path} holds ${rows}×${cols} images; only square images are supported.`)
   }
+  if (rows === 0 || total === 0) {
+    throw new DataError(`File ${imgs.path} holds ${total === 0 ? 'no images' : `images of ${rows}×${cols} pixels`}: the file is damaged or not the dataset's.` + redownload(url))
+  }
   if (lb.dims[0] !== total) {
     throw new DataError(
       `Files ${imgs.path} and ${lbls.path} do not match: ${total} images but ${lb.dims[0]} labels. One of them is truncated or they come from different splits.` +

@@ -13,7 +13,7 @@
  * progress bar, and the result is cached on disk (image-cache.ts) so that the next run only reads
  * and hashes the files.
  */
-import {readdirSync, readFileSync, statSync} from 'node:fs'
+import {readdirSync, readFileSync, realpathSync, statSync} from 'node:fs'
 import {basename, join, relative, resolve} from 'node:path'
 
 import cliProgress from 'cli-progress'
@@ -21,7 +21,7 @@ import {registerDataset, type DataOptions, type DatasetContext, type DatasetSpli
 import {DataError} from './errors.js'
 import {fit, resizeMode, type ResizeMode} from './fit.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
-import {centreSquare, decodeImage, IMAGE_EXTENSIONS, imageDimensions, isImageFile, type DecodedImage} from './images.js'
+import {centreSquare, decodeImage, DECODER_VERSION, IMAGE_EXTENSIONS, imageDimensions, isImageFile, type DecodedImage} from './images.js'
 import {userCacheDir} from './locate.js'
 import {Rng} from './random.js'
 import {heldOut} from './split.js'
@@ -70,17 +70,42 @@ function isDir(p: string): boolean {
 }
 
 /** Sub-folders of `dir` that are not hidden, sorted (symbolic links followed). */
+/**
+ * Python's order of strings, by code point, as torchvision's sorted() gives it. JavaScript's sort
+ * compares UTF-16 code units, which puts a character past U+FFFF (an emoji) before U+E000–U+FFFF
+ * (a ligature): class indices would differ from torchvision's.
+ */
+export function byCodePoint(a: string, b: string): number {
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    const x = a.codePointAt(i)!
+    const y = b.codePointAt(j)!
+    if (x !== y) return x - y
+    i += x > 0xffff ? 2 : 1
+    j += y > 0xffff ? 2 : 1
+  }
+  return a.length - b.length
+}
+
 function subfolders(dir: string): string[] {
   return readdirSync(dir)
     .filter((n) => !n.startsWith('.') && isDir(join(dir, n)))
-    .sort()
+    .sort(byCodePoint)
 }
 
-/** The image files under `dir` in `ImageFolder`'s order: sorted(os.walk(dir)), each folder's files sorted. */
+/**
+ * The image files under `dir` in `ImageFolder`'s order: sorted(os.walk(dir, followlinks=True)), each
+ * folder's files sorted. A link back to a folder being walked (a loop, which would count its images
+ * again and again, under this class) and an image name on something that is not a regular file (a
+ * FIFO would block the read for good) are DataErrors.
+ */
 function imagesUnder(dir: string): {files: string[]; ignored: number} {
   const folders: Array<{dir: string; files: string[]}> = []
   let ignored = 0
+  const walking: string[] = []
   const walk = (d: string) => {
+    const real = realpathSync(d)
+    if (walking.includes(real)) throw new DataError(`${d} links back to ${real}, a folder it is inside of: remove the link (images under a symlink loop would be counted again and again)`)
+    walking.push(real)
     const files: string[] = []
     for (const entry of readdirSync(d, {withFileTypes: true})) {
       const p = join(d, entry.name)
@@ -88,16 +113,29 @@ function imagesUnder(dir: string): {files: string[]; ignored: number} {
       if (isFolder) {
         if (!entry.name.startsWith('.')) walk(p)
       } else if (isImageFile(entry.name)) {
+        if (!entry.isFile() && !entry.isSymbolicLink()) throw new DataError(`${p} is not a regular file (a FIFO, socket or device) though its name is an image's; remove it`)
+        if (entry.isSymbolicLink() && isSpecialFile(p)) throw new DataError(`${p} links to something that is not a regular file (a FIFO, socket or device); remove it`)
         files.push(entry.name)
       } else {
         ignored++
       }
     }
-    folders.push({dir: d, files: files.sort()})
+    walking.pop()
+    folders.push({dir: d, files: files.sort(byCodePoint)})
   }
   walk(dir)
-  folders.sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0))
+  folders.sort((a, b) => byCodePoint(a.dir, b.dir))
   return {files: folders.flatMap((f) => f.files.map((n) => join(f.dir, n))), ignored}
+}
+
+/** Whether `p` (followed) exists and is neither a regular file nor a folder; a dangling link is not (reading it says so). */
+function isSpecialFile(p: string): boolean {
+  try {
+    const stat = statSync(p)
+    return !stat.isFile() && !stat.isDirectory()
+  } catch {
+    return false
+  }
 }
 
 /** Seeded, stratified hold-out (split.ts): round(n · fraction) of each class (at most n − 1), the rest kept in order. */
@@ -119,6 +157,10 @@ export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'test_split'
   const classes = subfolders(base)
   if (classes.length === 0) {
     throw new DataError(`No class folders in ${base}: image_folder needs one folder per class holding its images (${EXTENSIONS}), under ${hasTrain ? base : `${join(root, 'train')} and ${join(root, 'test')}`}${hasTrain ? '' : ', or directly in it with data.test_split'}.`)
+  }
+  if (!hasTrain && testDir) {
+    // Else test/ would be read as a class of its own (with data.test_split), or be said missing.
+    throw new DataError(`${root} has ${basename(testDir)}/ but no train/: put the training images' class folders under ${join(root, 'train')} (beside ${basename(testDir)}/), or move ${basename(testDir)}/ away and set data.test_split to hold out part of each class.`)
   }
   if (p.test_split === undefined && !hasTrain) {
     throw new DataError(`${root} holds class folders (${classes.slice(0, 3).join(', ')}${classes.length > 3 ? ', ...' : ''}) but no train/ and test/ (or val/) folders: move them under train/ and test/, or set data.test_split (e.g. 0.2) to hold out part of each class as the test split (data.val_split holds out a validation split from the training images, not a test split).`)
@@ -154,6 +196,9 @@ export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'test_split'
     if (test.length === 0) throw new DataError(`${testDir} holds no images in class folders named like those of ${base}.`)
   } else if (testDir && hasTrain) {
     notes.push(`test_split holds out part of ${base}; ${testDir} is not used`)
+  }
+  if (p.test_split !== undefined && test.length === 0) {
+    throw new DataError(`data.test_split ${p.test_split} holds out no image of ${base}: a class gives round(n · test_split) of its n images, at most n − 1, and every class here has too few; raise test_split, or add images.`)
   }
   const trainFrom = p.test_split === undefined ? base : `${base} (1 − test_split ${p.test_split}, split seed ${p.split_seed})`
   const testFrom = p.test_split === undefined ? testDir! : `${base} (test_split ${p.test_split}, split seed ${p.split_seed})`
@@ -306,7 +351,7 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
   // The cache key covers every file's contents, so the files are read (not decoded) first.
   let cacheFile: string | undefined
   if (p.cache) {
-    const key = new CacheKey({size, mode, crop: 'centre', resize: resizeFingerprint(size, mode), classes: layout.classes})
+    const key = new CacheKey({size, mode, crop: 'centre', resize: resizeFingerprint(size, mode), classes: layout.classes, decoder: DECODER_VERSION})
     // Synchronous reads: several times faster than promise-based ones for many small files.
     for (const item of all) key.file(item.split, item.label, relative(root, item.path), contentHash(readBytes(item.path)))
     cacheFile = join(userCacheDir(), 'image_folder', `${basename(root)}-${key.digest().slice(0, 32)}.bin`)

@@ -3,7 +3,8 @@
  * decoders Pillow uses, so JPEG pixels equal those of torchvision's `ImageFolder` loader). Like
  * Pillow's `convert('RGB')`: greyscale is replicated into three channels, an alpha channel is
  * dropped (not composited), palette images are expanded, CMYK is converted by Pillow's formula
- * (not through a colour profile), and the EXIF orientation is not applied.
+ * (not through a colour profile), 16-bit greyscale PNGs are clipped to 255 as Pillow clips them, and
+ * the EXIF orientation is not applied.
  * Every failure is a DataError that names the file.
  */
 import {openSync, readSync, closeSync, readFileSync} from 'node:fs'
@@ -12,6 +13,9 @@ import {extname} from 'node:path'
 
 import {imageSize} from 'image-size'
 import {DataError} from './errors.js'
+
+/** What decodeImage gives, as a number that changes when it does (a cache of decoded images keys on it): 2 since CMYK and 16-bit greyscale decode as Pillow's. */
+export const DECODER_VERSION = 2
 
 /** File extensions read as images (case-insensitive); other files in an image folder are ignored. */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff']
@@ -52,6 +56,7 @@ export async function decodeImage(bytes: Uint8Array, path: string): Promise<Deco
   const sharp = await loadSharp()
   try {
     if (mayBeCmyk(bytes) && (await sharp(bytes).metadata()).space === 'cmyk') return await decodeCmyk(sharp, bytes)
+    if (isGrey16Png(bytes)) return await decodeGrey16(sharp, bytes)
     const {data, info} = await sharp(bytes, {failOn: 'warning'}).removeAlpha().toColourspace('srgb').raw({depth: 'uchar'}).toBuffer({resolveWithObject: true})
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels instead of 3`)
     return {data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height}
@@ -105,6 +110,25 @@ async function decodeCmyk(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage
       rgb[i * 3 + c] = Math.max(0, nk - (((t >> 8) + t) >> 8))
     }
   }
+  return {data: rgb, width: info.width, height: info.height}
+}
+
+/** A greyscale PNG with 16 bits per sample: IHDR, the first chunk, has the bit depth at byte 24 and the colour type (0) at 25. */
+function isGrey16Png(bytes: Uint8Array): boolean {
+  return bytes.length > 25 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[24] === 16 && bytes[25] === 0
+}
+
+/**
+ * A 16-bit greyscale PNG as Pillow's `convert('RGB')` makes it: Pillow opens it as an integer image
+ * and clips its values to 255 (sharp would keep the high byte, as Pillow does for 16-bit RGB, RGBA
+ * and greyscale with alpha, which the usual path decodes alike).
+ */
+async function decodeGrey16(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage> {
+  const {data, info} = await sharp(bytes, {failOn: 'warning'}).toColourspace('grey16').raw({depth: 'ushort'}).toBuffer({resolveWithObject: true})
+  const samples = new Uint16Array(data.buffer, data.byteOffset, data.length / 2)
+  const pixels = info.width * info.height
+  const rgb = new Uint8Array(pixels * 3)
+  for (let i = 0; i < pixels; i++) rgb.fill(Math.min(samples[i * info.channels], 255), i * 3, i * 3 + 3)
   return {data: rgb, width: info.width, height: info.height}
 }
 

@@ -63,12 +63,14 @@ export function datasetOptions(entry: DatasetDef, cfg: DataConfig): DataConfig {
   return {...cfg, ...params, dataset: entry.name}
 }
 
-/** A plugin's split must hold `count` images of S×S×3 and labels below the class count. */
+/** A split (a plugin's too) must hold `count` > 0 images of S×S×3 and labels below the class count. */
 function checkSplit(name: string, which: string, split: DatasetSplit, size: number, classes: number): void {
   const px = size * size * 3
   if (!(Number.isInteger(split?.count) && split.images?.length === split.count * px && split.labels?.length >= split.count)) {
     throw new DataError(`Dataset ${name} returned a ${which} split that does not hold ${split?.count} images of ${size}×${size}×3 uint8 with one label each.`)
   }
+  // An empty split would train or test on nothing and still "complete".
+  if (split.count === 0) throw new DataError(`Dataset ${name} has no ${which} images (its ${which} split is empty): check its files, or data.${which}_limit.`)
   for (let i = 0; i < split.count; i++) {
     if (split.labels[i] >= classes) throw new DataError(`Dataset ${name} returned ${which} label ${split.labels[i]} at example ${i}, but it has ${classes} classes.`)
   }

@@ -16,6 +16,7 @@ import {crossEntropy} from '../ops/cross-entropy.js'
 import {MetricSums} from '../ops/metric-sums.js'
 import {openRun, type CheckpointChoice, type OpenedRun} from '../run/load-run.js'
 import {readMetricsFile} from '../run/metrics-file.js'
+import {readRunSummary} from '../run/summary.js'
 import {writeEvalFolder} from './evaluate-outputs.js'
 import {EvalTally, type TallyResult} from './tally.js'
 import {EVAL_SPLITS, type AccuracyDefinition, type ClassAccuracy, type EvalResult, type EvalSplit} from './types.js'
@@ -100,7 +101,8 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     // Training evaluated the test and validation splits after every epoch, as this does.
     const row = split === 'train' ? undefined : readMetricsFile(runDir).rows.find((r) => r.epoch === epoch)
     const wrote = row && (split === 'val' ? {loss: row.val_loss, accuracy: row.val_accuracy} : {loss: row.test_loss, accuracy: row.test_accuracy})
-    const training = wrote ? {...wrote, equal: wrote.loss === measured.loss && wrote.accuracy === accuracy} : null
+    const trainedOn = split === 'train' ? undefined : readRunSummary(runDir)?.images?.[split]
+    const training = wrote ? {...wrote, equal: wrote.loss === measured.loss && wrote.accuracy === accuracy, ...(trainedOn !== undefined ? {examples: trainedOn} : {})} : null
     const outDir = join(runDir, 'eval', `${split}-${run.checkpoint.name}`)
     const result: EvalResult = {
       run_dir: runDir,

@@ -40,8 +40,11 @@ export interface EvalResult {
   confusion: number[][]
   /** Examples predicted as an output past the dataset's classes (a wider head, e.g. the paper's 1000-way ResNet-18). */
   predicted_outside_classes: number
-  /** What training wrote to metrics.csv for this epoch (test and validation splits), and whether this evaluation equals it. */
-  training: {loss: number; accuracy: number; equal: boolean} | null
+  /**
+   * What training wrote to metrics.csv for this epoch (test and validation splits), and whether this
+   * evaluation equals it; `examples`: how many images training evaluated there (summary.json), where recorded.
+   */
+  training: {loss: number; accuracy: number; equal: boolean; examples?: number} | null
   out_dir: string
   files: string[]
 }

@@ -53,6 +53,8 @@ export interface RunSummary {
   run_dir: string
   /** When the run first started (a resumed run keeps it; env.json lists the resumes). */
   started: string
+  /** The images of each split the run trained and evaluated on (`val` where it held a validation split out). */
+  images?: {train: number; val?: number; test: number}
   finished: string | null
   /** The process that writes this run folder, and when it last wrote this file (its heartbeat). */
   pid: number
@@ -64,7 +66,7 @@ export interface RunSummary {
 }
 
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
-export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'pid' | 'host'>
+export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'pid' | 'host'>
 
 /** The best `key` over the epochs done, or null before the first. */
 export function bestOf(history: EpochLine[], key: 'test_accuracy' | 'train_accuracy' | 'val_accuracy'): number | null {
@@ -121,6 +123,7 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     seed: base.seed,
     run_dir: base.run_dir,
     started: base.started,
+    ...(base.images ? {images: base.images} : {}),
     finished: status === 'running' ? null : now,
     pid: base.pid,
     host: base.host,
@@ -134,12 +137,18 @@ export function writeSummary(runDir: string, summary: RunSummary): void {
   writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`)
 }
 
-/** When the run in `runDir` first started, from its summary.json; undefined where that cannot be read. */
-export function firstStarted(runDir: string): string | undefined {
+/** The summary.json of the run in `runDir` as written (fields of older runs may be missing); undefined where it cannot be read. */
+export function readRunSummary(runDir: string): Partial<RunSummary> | undefined {
   try {
-    const started = (JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {started?: unknown}).started
-    return typeof started === 'string' ? started : undefined
+    const summary: unknown = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'))
+    return summary !== null && typeof summary === 'object' ? (summary as Partial<RunSummary>) : undefined
   } catch {
     return undefined
   }
+}
+
+/** When the run in `runDir` first started, from its summary.json. */
+export function firstStarted(runDir: string): string | undefined {
+  const started = readRunSummary(runDir)?.started
+  return typeof started === 'string' ? started : undefined
 }

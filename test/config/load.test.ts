@@ -1,7 +1,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {join} from 'node:path'
-import {writeFileSync} from 'node:fs'
+import {mkdirSync, writeFileSync} from 'node:fs'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
 import {SpecError, suggest} from '../../src/config/errors.js'
@@ -179,4 +179,12 @@ test('a second YAML document in a spec is named as such, with what to do (not th
   const p = problems(() => loadSpec(join(dir, 'two.yaml')))
   assert.match(p[0].message, /a second YAML document \(a line of ---\) follows the first; a spec is one document/)
   assert.equal(p[0].origin?.line, 2)
+})
+
+test('data.data_dir is relative to the spec that names it, and stored absolute (config.yaml reproduces from anywhere)', () => {
+  const dir = tempDir()
+  mkdirSync(join(dir, 'sub'))
+  writeSpec(base, dir, 'base.yaml')
+  writeFileSync(join(dir, 'sub', 'child.yaml'), 'extends: ../base.yaml\ndata: {dataset: synthetic, image_size: 8, data_dir: ../datasets}\n')
+  assert.equal(validateSpec(loadSpec(join(dir, 'sub', 'child.yaml'))).data.data_dir, join(dir, 'datasets'))
 })

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {after, before, describe, it} from 'node:test'
 import {join} from 'node:path'
 
 import {batches, DataError, loadDataset, type DataConfig} from '../../src/data/index.js'
 import {fit} from '../../src/data/fit.js'
+import {byCodePoint} from '../../src/data/image-folder.js'
 import {SpecError} from '../../src/config/errors.js'
 import {REPO, resolveObject, writeSpec} from '../helpers.js'
 import {folderPixel, isolatedTmp, rmrf, writeImageFolder, writePng} from './helpers.js'
@@ -156,6 +157,24 @@ describe('image_folder', () => {
     rmSync(join(emptyClass, 'train', 'class_9'), {recursive: true})
     mkdirSync(join(emptyClass, 'test', 'zebra'))
     await rejectsData(loadDataset(folder({root: emptyClass})), /test\/zebra is a class folder that .*train does not have/)
+  })
+
+  it('refuses a symlink loop, an image name on a FIFO, a test/ beside class folders without train/, and a test_split that holds out nothing', async () => {
+    const loop = await writeImageFolder(join(tmp, 'loop'), {train: [2, 2], test: [1, 1]})
+    symlinkSync('..', join(loop, 'train', 'class_0', 'up'))
+    await rejectsData(loadDataset(folder({root: loop, cache: false})), /class_0.up.class_0 links back to .*loop.train.class_0, a folder it is inside of: remove the link/)
+    const fifo = await writeImageFolder(join(tmp, 'fifo'), {train: [2, 2], test: [1, 1]})
+    assert.equal(spawnSync('mkfifo', [join(fifo, 'train', 'class_1', 'pipe.png')]).status, 0)
+    await rejectsData(loadDataset(folder({root: fifo, cache: false})), /pipe\.png is not a regular file \(a FIFO, socket or device\)/)
+    const flat = await writeImageFolder(join(tmp, 'flat-test'), {'.': [2, 2], test: [1]})
+    await rejectsData(loadDataset(folder({root: flat, test_split: 0.5, cache: false})), /has test\/ but no train\/: put the training images' class folders under .*flat-test.train/)
+    const one = await writeImageFolder(join(tmp, 'one-each'), {'.': [1, 1]})
+    await rejectsData(loadDataset(folder({root: one, test_split: 0.2, cache: false})), /data\.test_split 0\.2 holds out no image of .*: a class gives round\(n · test_split\) of its n images, at most n − 1/)
+  })
+
+  it('orders classes by code point, as Python sorts them (an emoji after a ligature)', () => {
+    assert.deepEqual(['😀emoji', 'ﬁ-ligature', 'café'].sort(byCodePoint), ['café', 'ﬁ-ligature', '😀emoji'])
+    assert.deepEqual(['b', 'a', 'ab', ''].sort(byCodePoint), ['', 'a', 'ab', 'b'])
   })
 
   it('uses val/ when there is no test/', async () => {

@@ -251,6 +251,13 @@ describe('IDX (MNIST, Fashion-MNIST)', () => {
     await rejectsData(loadDataset({dataset: 'mnist', image_size: 28}, {dataDir: base}), /train-labels-idx1-ubyte\.gz: label 1 is 10/)
     write(lbl, gzipSync(idxFile([3], Uint8Array.from([1, 2, 3]))))
     await rejectsData(loadDataset({dataset: 'mnist', image_size: 28}, {dataDir: base}), /2 images but 3 labels/)
+    // Files of no images, or of images of no pixels, would train on nothing and still "complete".
+    write(img, gzipSync(idxFile([0, 28, 28], new Uint8Array(0))))
+    write(lbl, gzipSync(idxFile([0], new Uint8Array(0))))
+    await rejectsData(loadDataset({dataset: 'mnist', image_size: 28}, {dataDir: base}), /train-images-idx3-ubyte\.gz holds no images: the file is damaged or not the dataset's/)
+    write(img, gzipSync(idxFile([2, 0, 0], new Uint8Array(0))))
+    write(lbl, gzipSync(idxFile([2], Uint8Array.from([1, 2]))))
+    await rejectsData(loadDataset({dataset: 'mnist', image_size: 28}, {dataDir: base}), /holds images of 0×0 pixels/)
   })
 
   it('refuses to pad down', async () => {

@@ -2,7 +2,7 @@
 // equal the metrics.csv rows of their epochs exactly, and the folder it writes is what the report reads.
 import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
+import {cpSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {evaluateRun} from '../../src/evaluate/evaluate-run.js'
 import {EvalTally} from '../../src/evaluate/tally.js'
@@ -39,7 +39,7 @@ describe('mixture eval', () => {
       assert.equal(r.loss, row.test_loss)
       assert.equal(r.accuracy, row.test_accuracy)
       assert.equal(r.accuracy_definition, 'per_example')
-      assert.deepEqual(r.training, {loss: row.test_loss, accuracy: row.test_accuracy, equal: true})
+      assert.deepEqual(r.training, {loss: row.test_loss, accuracy: row.test_accuracy, equal: true, examples: r.examples})
       assert.equal(r.examples, 40)
       assert.equal(r.batch_size, 12)
       // The confusion matrix agrees with the accuracy; per class is its rows.
@@ -91,6 +91,23 @@ describe('mixture eval', () => {
     const last = readMetricsFile(run).rows.at(-1)!
     assert.equal(doc.loss, last.test_loss)
     assert.equal(doc.training.equal, true)
+    assert.equal(doc.training.examples, 40, 'summary.json records how many test images training evaluated')
+  })
+
+  it('says the data changed where the split now holds another number of images than training evaluated', () => {
+    // As if the test split had 39 images when the run trained (and so another loss): a folder changed since.
+    const copy = join(tempDir(), 'run')
+    cpSync(run, copy, {recursive: true})
+    const summaryFile = join(copy, 'summary.json')
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'))
+    writeFileSync(summaryFile, JSON.stringify({...summary, images: {...summary.images, test: 39}}))
+    const metrics = join(copy, 'metrics.csv')
+    const lines = readFileSync(metrics, 'utf8').trim().split('\n')
+    lines[summary.best_test_epoch] = lines[summary.best_test_epoch].replace(/^(\d+,[^,]+,[^,]+,)([^,]+)/, (_, head: string, loss: string) => `${head}${Number(loss) + 0.5}`)
+    writeFileSync(metrics, `${lines.join('\n')}\n`)
+    const r = mixture(['eval', copy])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout.replace(/\s+/g, ' '), /this evaluation differs \(the test split has 40 images now and had 39 when the run trained: the data changed since\)/)
   })
 })
 
@@ -113,7 +130,7 @@ describe('mixture eval --split val', () => {
     assert.equal(r.loss, row.val_loss)
     assert.equal(r.accuracy, row.val_accuracy)
     assert.equal(r.accuracy, summary.best_val_accuracy)
-    assert.deepEqual(r.training, {loss: row.val_loss, accuracy: row.val_accuracy, equal: true})
+    assert.deepEqual(r.training, {loss: row.val_loss, accuracy: row.val_accuracy, equal: true, examples: r.examples})
     // 96 training images of 6 classes, 16 each: a quarter of every class held out
     assert.deepEqual(r.per_class.map((c) => c.examples), [4, 4, 4, 4, 4, 4])
     assert.equal(r.out_dir, join(run, 'eval', 'val-best'))
