@@ -7,6 +7,7 @@ import {lookup, registerModel, RegistryError, type BlockParts, type ComponentDef
 import {openObject, withDefault, type Resolved} from '../schema/typebox.js'
 import type {BuildContext} from '../registry/context.js'
 import type {SymbolicTensor} from '../engine/tf.js'
+import {UsageError} from '../errors.js'
 
 /** A resolved part: `type`, optional `preset` name, and its parameters (all filled by validation). */
 const part = openObject({type: Type.String(), preset: Type.Optional(Type.String())})
@@ -43,12 +44,22 @@ function component(ctx: BuildContext, p: MixtureParams, i: number, x: SymbolicTe
   if (!entry) throw new RegistryError(`unknown component "${part.type}"`)
   const scope = ctx.scope(names[i])
   const params = paramsOf(part)
-  const out = entry.create(scope, x, params)
+  const out = at(`model.components[${i}]`, () => entry.create(scope, x, params))
   if (resolveOutput(entry, params) === 'image') return out
   const adapter = lookup('adapter', p.adapter.type)
   if (!adapter) throw new RegistryError(`unknown adapter "${p.adapter.type}"`)
   const [, height, width] = x.shape as number[]
-  return adapter.create(ctx.scope(`${names[i]}_adapter`), out, paramsOf(p.adapter), {height, width})
+  return at(`model.adapter after model.components[${i}]`, () => adapter.create(ctx.scope(`${names[i]}_adapter`), out, paramsOf(p.adapter), {height, width}))
+}
+
+/** `build()`, with a builder's complaint (a plugin's Error, tfjs's) saying where in the spec it arose; the project's own errors say it already. */
+function at<T>(where: string, build: () => T): T {
+  try {
+    return build()
+  } catch (error) {
+    if (error instanceof Error && !(error instanceof UsageError || error instanceof RegistryError)) error.message = `${error.message} (at ${where})`
+    throw error
+  }
 }
 
 /** Scope names inside a block: the component type, numbered when a type repeats (`cnn`, `cnn2`). */

@@ -25,7 +25,7 @@ function buildError(model: Record<string, unknown>): ModelBuildError {
 }
 
 test('parameters that do not fit together are a ModelBuildError that says what and how to fix it', () => {
-  assert.match(buildError({components: [{type: 'cnn', channels: [4, 3]}, {...vit, dim: 16}]}).message, /model mixture cannot be built from this spec: token_image: tokens of width 16 make a 4×4 image but the block works on 8×8; set the transformer dim to 64/)
+  assert.match(buildError({components: [{type: 'cnn', channels: [4, 3]}, {...vit, dim: 16}]}).message, /model mixture cannot be built from this spec: token_image: tokens of width 16 make a 4×4 image but the block works on 8×8; set the transformer dim to 64 \(at model.adapter after model.components\[1\]\)/)
   assert.match(
     buildError({block: 'joint', components: [{type: 'cnn', channels: [4, 5]}, {type: 'cnn', channels: [4, 3]}]}).message,
     /joint block: the components' outputs are added, so they must have one shape; components\[0\] \(cnn\) gives 8×8×5, components\[1\] \(cnn\) gives 8×8×3/,
