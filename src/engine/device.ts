@@ -11,7 +11,7 @@ export interface DeviceOptions {
 
 /** The adapter a run asks for: a launcher's `--device` (an index in digits, or a bus id) over the spec's `engine.device`; none when neither is given. */
 export function deviceRequest(launcher: string | undefined, spec: number | string | undefined): DeviceOptions {
-  if (launcher !== undefined) return {device: /^\d+$/.test(launcher) ? Number(launcher) : launcher, source: '--device'}
+  if (launcher !== undefined) return {device: /^\d+$/.test(launcher) ? Number(launcher) : launcher, source: 'sweep --devices'}
   return spec !== undefined ? {device: spec, source: 'engine.device'} : {}
 }
 

@@ -5,7 +5,7 @@
  * the run's first lines. The backend itself is chosen by `--backend`, `engine.backend` and
  * `MIXTURE_BACKEND` (engine/backend.ts).
  */
-import {overrideEngineSwitches, webgpuSwitch} from '../backends/webgpu/switches.js'
+import {overrideEngineSwitches, switchVariableProblems, webgpuSwitch} from '../backends/webgpu/switches.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 
@@ -13,6 +13,8 @@ export type EngineSettings = ResolvedSpec['engine']
 
 /** The settings `engine` asks for once the environment's overrides are applied, and one line per override. */
 export function effectiveEngine(engine: EngineSettings, env: NodeJS.ProcessEnv = process.env): {engine: EngineSettings; overrides: string[]} {
+  const wrong = switchVariableProblems(env)
+  if (wrong.length > 0) throw new UsageError(`${wrong.join('; ')}: give each the form it takes (docs/gpu.md lists the switches), or unset it`)
   const {engine: webgpu, overrides} = overrideEngineSwitches(engine.webgpu, env)
   let threads = engine.threads
   const raw = env.MIXTURE_THREADS

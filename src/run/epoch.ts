@@ -92,6 +92,8 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
       if (done % spec.train.metrics_every === 0 || done === steps) {
         const m = await trainer.readMetrics()
         if (!Number.isFinite(m.loss)) throw new NonFiniteLossError(`training loss became ${m.loss} in epoch ${epoch} (by step ${done} of ${steps}); the run stopped. Lower train.optimizer.lr (now ${spec.train.optimizer.lr}) or check the data`)
+        // mixed16: a step whose gradients overflowed is skipped and counts no example; an epoch of none trained nothing.
+        if (done === steps && m.examples === 0) throw new NonFiniteLossError(`every step of epoch ${epoch} was skipped: its gradients overflowed float16 at every loss scale tried; the run stopped. Lower engine.loss_scale.init or train.optimizer.lr (now ${spec.train.optimizer.lr}), or train in fp32`)
         progress.batch(done, {loss: m.loss, accuracy: epochAccuracy(m, spec.train.accuracy), imagesPerSecond: (images * 1000) / (performance.now() - t0)})
       } else if (plan.bars) {
         progress.batch(done)

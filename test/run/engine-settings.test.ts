@@ -29,6 +29,20 @@ test('MIXTURE_THREADS and MIXTURE_WEBGPU_* override the spec and say so; nonsens
   assert.deepEqual(engine.webgpu.graph, false, 'the spec itself is not changed')
 })
 
+test('a MIXTURE_WEBGPU_* variable set to a text its switch does not take is refused, never read as the default', () => {
+  for (const [variable, text, why] of [
+    ['MIXTURE_WEBGPU_GRAPH', 'false', /MIXTURE_WEBGPU_GRAPH=false is not 0 or 1/],
+    ['MIXTURE_WEBGPU_CONV_INPUT_MM', 'abc', /MIXTURE_WEBGPU_CONV_INPUT_MM=abc is not a whole number from -1 to/],
+    ['MIXTURE_WEBGPU_ADAM_GROUP', '0', /MIXTURE_WEBGPU_ADAM_GROUP=0 is not a whole number from 1 to 1024/],
+    ['MIXTURE_WEBGPU_SUBMIT_BATCH', 'abc', /MIXTURE_WEBGPU_SUBMIT_BATCH=abc is not a whole number from 1/],
+    ['MIXTURE_WEBGPU_TUNE_BUDGET', 'abc', /MIXTURE_WEBGPU_TUNE_BUDGET=abc is not a number of seconds/],
+    ['MIXTURE_WEBGPU_ALLOW_SOFTWARE', 'yes', /MIXTURE_WEBGPU_ALLOW_SOFTWARE=yes is not 0 or 1/],
+  ] as const) {
+    assert.throws(() => effectiveEngine(engine, {[variable]: text}), (e: unknown) => e instanceof UsageError && why.test((e as Error).message), `${variable}=${text}`)
+  }
+  assert.doesNotThrow(() => effectiveEngine(engine, {MIXTURE_WEBGPU_GRAPH: '0', MIXTURE_WEBGPU_CONV_INPUT_MM: '-1', MIXTURE_WEBGPU_TUNE_BUDGET: '2.5', MIXTURE_WEBGPU_GEMM_PIPELINE: '1'}))
+})
+
 test('MIXTURE_DATA_WORKERS and MIXTURE_PREFETCH override engine.data_workers and engine.prefetch and say so; nonsense is refused', () => {
   assert.equal(engine.data_workers, 'auto', 'the default')
   assert.equal(engine.prefetch, null, 'the default: twice the workers')

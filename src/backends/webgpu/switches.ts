@@ -8,7 +8,8 @@
  * same descriptions); their variable `MIXTURE_WEBGPU_<KEY>` overrides the spec. The others change
  * no number (each says why, for numerics.json) and are environment variables only: two are for any
  * machine (ALLOW_SOFTWARE, ROUTES), the rest tune how work reaches the GPU.
- * The boolean ones are on unless set to exactly `0` (ALLOW_SOFTWARE: off unless exactly `1`).
+ * The boolean ones take `0` (off) or `1` (on; ALLOW_SOFTWARE is off unless `1`); the numeric ones a
+ * number in their bounds; any other text is refused (switchVariableProblems) rather than read as a default.
  */
 import {Type, type Static, type TBoolean, type TInteger, type TObject} from '@sinclair/typebox'
 
@@ -21,6 +22,8 @@ interface Switch<T> {
   changes: string
   /** The value from the variable's text (undefined: unset). */
   read(raw: string | undefined): T
+  /** What is wrong with a text the variable was set to (the form it takes), or undefined when `read` takes it as meant. */
+  invalid?(raw: string): string | undefined
 }
 
 /** A switch that changes kernels or their order: the spec key `engine.webgpu.<key>`, overridden by `MIXTURE_WEBGPU_<KEY>`. */
@@ -43,9 +46,16 @@ function describe(key: string, changes: string): string {
   return `${changes} (MIXTURE_WEBGPU_${key.toUpperCase()} overrides)`
 }
 
-/** A switch on unless its variable is `0`. */
+/** The form of a 0-or-1 variable. */
+const zeroOrOne = (raw: string) => (raw === '0' || raw === '1' ? undefined : 'is not 0 or 1')
+
+/** A whole number from `minimum` to `maximum`, or what the text is not. */
+const wholeNumber = (minimum: number, maximum: number) => (raw: string) =>
+  /^-?\d+$/.test(raw.trim()) && Number(raw) >= minimum && Number(raw) <= maximum ? undefined : `is not a whole number from ${minimum} to ${maximum}`
+
+/** A switch on unless its variable is `0` (`1`: on). */
 function onUnless0<const K extends string>(key: K, changes: string): EngineSwitch<boolean, K, TBoolean> {
-  return {key, variable: engineVariable(key), default: 'on', changes, read: (raw) => raw !== '0', schema: Type.Boolean({default: true, description: describe(key, changes)})}
+  return {key, variable: engineVariable(key), default: 'on', changes, read: (raw) => raw !== '0', invalid: zeroOrOne, schema: Type.Boolean({default: true, description: describe(key, changes)})}
 }
 
 /** A positive integer from the variable; anything else (unset, not an integer, under 1) is the default. */
@@ -58,12 +68,12 @@ function positiveOr(fallback: number): (raw: string | undefined) => number {
 
 /** An integer switch: the spec key takes `minimum` to `maximum`; the variable is read by `read`. */
 function integer<const K extends string>(key: K, fallback: number, bounds: {minimum: number; maximum: number}, changes: string, read: (raw: string | undefined) => number): EngineSwitch<number, K, TInteger> {
-  return {key, variable: engineVariable(key), default: String(fallback), changes, read, schema: Type.Integer({...bounds, default: fallback, description: describe(key, changes)})}
+  return {key, variable: engineVariable(key), default: String(fallback), changes, read, invalid: wholeNumber(bounds.minimum, bounds.maximum), schema: Type.Integer({...bounds, default: fallback, description: describe(key, changes)})}
 }
 
 /** A positive integer of the environment only. */
 function positiveInteger(variable: string, fallback: number, changes: string, notNumeric: string): EnvironmentSwitch<number> {
-  return {variable, default: String(fallback), changes, notNumeric, read: positiveOr(fallback)}
+  return {variable, default: String(fallback), changes, notNumeric, read: positiveOr(fallback), invalid: wholeNumber(1, 2 ** 31 - 1)}
 }
 
 /** A list of Dawn toggles, comma-separated; empty or `none` for none. */
@@ -90,6 +100,7 @@ export const WEBGPU_SWITCHES = {
     changes: 'accept a software or fallback adapter (lavapipe, SwiftShader: tests, CPU-only machines)',
     notNumeric: 'whether a software adapter may be used; the adapter is part of the backend detail',
     read: (raw: string | undefined) => raw === '1',
+    invalid: zeroOrOne,
   } satisfies EnvironmentSwitch<boolean>,
   submitBatch: positiveInteger('MIXTURE_WEBGPU_SUBMIT_BATCH', 64, 'dispatches recorded before a queue submit', 'how many dispatches go to the GPU queue at once'),
   dawnToggles: toggles('MIXTURE_WEBGPU_DAWN_TOGGLES', ['skip_validation'], 'Dawn toggles to enable (`none` for none)', `Dawn's validation and timing; timing decides kernel routes only, and ${ROUTES_RECORDED}`),
@@ -119,6 +130,7 @@ export const WEBGPU_SWITCHES = {
     changes: "the 128×128-tile kernel's double-buffered form (programs/gemm.ts): `1` on every call it takes, `0` never, unset where kernel tuning times it faster",
     notNumeric: 'both forms of the kernel compute each output as the same sum in the same order (bit for bit)',
     read: (raw: string | undefined): 'always' | 'never' | 'tuned' => (raw === '1' ? 'always' : raw === '0' ? 'never' : 'tuned'),
+    invalid: zeroOrOne,
   } satisfies EnvironmentSwitch<'always' | 'never' | 'tuned'>,
   longK: onUnless0('long_k', "small-output products over a long k on the strided kernel, k split (0: tfjs's split-K program)"),
   tune: onUnless0('tune', "timing the product and convolution routes before the first step (tune.ts; 0: the project's default routes)"),
@@ -128,6 +140,7 @@ export const WEBGPU_SWITCHES = {
     changes: 'seconds spent timing routes at most (calls left over keep the default route)',
     notNumeric: `time spent timing kernel routes; ${ROUTES_RECORDED}`,
     read: (raw: string | undefined) => Number(raw ?? 60),
+    invalid: (raw: string) => (raw.trim() !== '' && Number(raw) >= 0 ? undefined : 'is not a number of seconds (0 or more)'),
   } satisfies EnvironmentSwitch<number>,
   routes: {
     variable: 'MIXTURE_WEBGPU_ROUTES',
@@ -189,6 +202,18 @@ export function overrideEngineSwitches(engine: WebgpuEngine, env: NodeJS.Process
     out[s.key] = value
   }
   return {engine: out as WebgpuEngine, overrides}
+}
+
+/**
+ * Every switch variable set in `env` to a text its switch does not take, as `VAR=text is not 0 or 1`:
+ * read as it is, it would do something else than it says (`GRAPH=false` left the replay on).
+ */
+export function switchVariableProblems(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.values(WEBGPU_SWITCHES).flatMap((s: Switch<unknown>) => {
+    const raw = env[s.variable]
+    const why = raw === undefined ? undefined : s.invalid?.(raw)
+    return why ? [`${s.variable}=${raw} ${why}`] : []
+  })
 }
 
 /** The variables that change no number, each with why (numerics.json leaves them out). */

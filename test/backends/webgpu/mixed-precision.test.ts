@@ -15,7 +15,7 @@ import {join} from 'node:path'
 import {tf} from '../../../src/engine/tf.js'
 import '../../../src/backends/cpu/index.js'
 import {selectBackend} from '../../../src/engine/backend.js'
-import {UsageError} from '../../../src/errors.js'
+import {NonFiniteLossError, UsageError} from '../../../src/errors.js'
 import {Trainer} from '../../../src/engine/trainer.js'
 import {buildModel} from '../../../src/model/build.js'
 import {setWebgpuAdapter, webgpuAdapterInfo} from '../../../src/backends/webgpu/adapter.js'
@@ -404,5 +404,22 @@ describe('webgpu: mixed16', () => {
     const [a, b] = [readCheckpoint(join(runDir, 'last.ckpt')), readCheckpoint(join(full.run_dir, 'last.ckpt'))]
     assert.deepEqual(a.meta.loss_scaler, b.meta.loss_scaler)
     for (const [name, values] of b.weights) assert.deepEqual(a.weights.get(name), values, name)
+  })
+
+  it('an epoch whose every step was skipped stops the run (it trained nothing; its loss was written as 0)', async () => {
+    const dir = tempDir()
+    // A scale of 1e30 overflows every step of a short epoch: halving 6 times is far from enough.
+    const file = writeSpec(
+      {
+        name: 'mp-skipped',
+        seed: 4,
+        data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 96, test: 32, classes: 3}},
+        model: {type: 'mixture', components: [{type: 'cnn', channels: [8, 3]}]},
+        train: {epochs: 2, batch_size: 16},
+        engine: {backend: 'webgpu', precision: 'mixed16', loss_scale: {init: 1e30, growth_interval: 3}, webgpu: {tune: false}},
+      },
+      dir,
+    )
+    await assert.rejects(runExperiment({spec: file, outDir: join(dir, 'results'), log: () => {}}), (e: Error) => e instanceof NonFiniteLossError && /every step of epoch 1 was skipped: its gradients overflowed float16/.test(e.message))
   })
 })
