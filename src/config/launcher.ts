@@ -40,7 +40,15 @@ const SBATCH_REFUSED: Record<string, string> = {wait: 'makes sbatch wait until t
 /** Every option name the checks below guard: sbatch reads any unambiguous start of one (--arr) as the whole (--array). */
 const GUARDED = [...SBATCH_OWN, ...NAMED.map((n) => n.replace(/_/g, '-')), 'signal', ...Object.keys(SBATCH_REFUSED)]
 
-/** The problems of settings that passed the schema: keys of the other launcher type, extra options the launcher owns. */
+/** sbatch options of their own whose name starts a guarded one (--gpus, --gpus-per-task): an exact name is taken as itself. */
+const SBATCH_WHOLE = ['gpus']
+
+/**
+ * The problems of settings that passed the schema: keys of the other launcher type, a time of 0 (no
+ * limit), and `extra` options that are named keys, that mixture writes itself, that break the
+ * submission (--wait, --test-only), that start such a name (sbatch reads --arr as --array), or a
+ * signal other than USR1 at least 10 s before the limit.
+ */
 function crossProblems(launcher: JsonObject, base: string, origins: Origins): Problem[] {
   const problems: Problem[] = []
   for (const key of Object.keys(launcher)) {
@@ -61,7 +69,7 @@ function crossProblems(launcher: JsonObject, base: string, origins: Origins): Pr
       const option = key.replace(/_/g, '-')
       const path = joinPath(joinPath(base, 'extra'), key)
       const named = NAMED.find((n) => n.replace(/_/g, '-') === option)
-      const whole = GUARDED.find((g) => g !== option && g.startsWith(option))
+      const whole = SBATCH_WHOLE.includes(option) ? undefined : GUARDED.find((g) => g !== option && g.startsWith(option))
       if (whole) problems.push({origin: originOf(origins, path), path, message: `sbatch would read --${option} as --${whole} (it takes any unambiguous start of an option's name); write options out in full`})
       else if (SBATCH_REFUSED[option]) problems.push({origin: originOf(origins, path), path, message: `--${option} ${SBATCH_REFUSED[option]}; leave it out`})
       else if (named) problems.push({origin: originOf(origins, path), path, message: `write it as ${joinPath(base, named)}, not under extra`})

@@ -29,7 +29,7 @@ export interface LoadedSpec {
   file: string
   /** Every file read, base specs first. */
   files: string[]
-  /** The overrides as a nested object (for `overrides.yaml`). */
+  /** The overrides by their dotted key, e.g. `{"train.optimizer.lr": 3e-4}` (for `overrides.yaml`). */
   overrides: JsonObject
 }
 
@@ -258,13 +258,13 @@ function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Or
   return {data: merged, origins: mergedOrigins, files: [...base.files, abs]}
 }
 
-/** Split `a.b[2].c` into keys and indices. */
 /** Names that are not keys of a spec but properties every JavaScript object inherits: never a path's segment. */
 const INHERITED = new Set(['__proto__', 'constructor', 'prototype'])
 
 /** A dotted path: keys, each followed by any `[i]` list indices (`model.components[1].depth`). */
 const KEY_PATH = /^[^.[\]]+(\[\d+\])*(\.[^.[\]]+(\[\d+\])*)*$/
 
+/** Split `a.b[2].c` into keys and indices; a path that is not of that form, or goes through an inherited name, throws. */
 export function parsePath(path: string): (string | number)[] {
   if (!KEY_PATH.test(path)) throw new Error(`bad key path "${path}"`)
   const out: (string | number)[] = []
@@ -346,7 +346,7 @@ export function applyOverride(spec: JsonObject, o: Override, origins: Origins): 
   origins.set(o.path, {file: `--set ${o.text}`})
 }
 
-/** Nested object of the overrides, for `overrides.yaml`. */
+/** The overrides by their dotted key (`{"train.optimizer.lr": 3e-4}`), for `overrides.yaml`. */
 export function overridesObject(overrides: Override[]): JsonObject {
   const out: JsonObject = {}
   for (const o of overrides) out[o.path] = o.value

@@ -62,7 +62,6 @@ export function sampleJitter(rng: Pick<Rng, 'float'>, p: AugmentParams, out: Ima
   return out
 }
 
-export const INV255 = 1 / 255
 /** uint8 → [0, 1] lookup. */
 export const U8_TO_UNIT = Float32Array.from({length: 256}, (_, i) => i / 255)
 

@@ -270,4 +270,3 @@ export function decodeIdxPair(
   return {images, labels, count, size: rows, channels: 1}
 }
 
-export const IDX_MAGIC = {images: IDX_IMAGES, labels: IDX_LABELS}

@@ -69,7 +69,6 @@ function isDir(p: string): boolean {
   }
 }
 
-/** Sub-folders of `dir` that are not hidden, sorted (symbolic links followed). */
 /**
  * Python's order of strings, by code point, as torchvision's sorted() gives it. JavaScript's sort
  * compares UTF-16 code units, which puts a character past U+FFFF (an emoji) before U+E000–U+FFFF
@@ -86,6 +85,7 @@ export function byCodePoint(a: string, b: string): number {
   return a.length - b.length
 }
 
+/** Sub-folders of `dir` that are not hidden, sorted as Python sorts (symbolic links followed). */
 function subfolders(dir: string): string[] {
   return readdirSync(dir)
     .filter((n) => !n.startsWith('.') && isDir(join(dir, n)))

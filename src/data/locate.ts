@@ -175,12 +175,3 @@ export function locateDataset(name: string, explicit: Array<string | undefined> 
   throw new DataError(`Dataset '${name}' was not found. ${whereToPutFiles(name, bases)}${fetchHint(name)}`)
 }
 
-/** True when the dataset's files are all present somewhere in the search path. */
-export function datasetPresent(name: string, explicit: Array<string | undefined> = []): string | undefined {
-  try {
-    return locateDataset(name, explicit).dir
-  } catch (e) {
-    if (e instanceof DataError) return undefined
-    throw e
-  }
-}

@@ -208,6 +208,3 @@ export function describeBackend(choice: BackendChoice): string {
   return `backend: ${choice.name} — ${choice.detail}${choice.requested === 'auto' ? ' [auto]' : ''}${skipped}`
 }
 
-export function activeBackend(): BackendChoice | undefined {
-  return active
-}

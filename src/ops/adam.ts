@@ -13,7 +13,7 @@
  */
 import {tf} from '../engine/tf.js'
 import type {OpContract} from './contract.js'
-import {fusedUpdate, updateContracts, updateOne, updateStep, type UpdateOp} from './weight-update.js'
+import {updateContracts, updateOne, updateStep, type UpdateOp} from './weight-update.js'
 
 export const ADAM_KERNEL = 'MixtureAdam'
 
@@ -54,11 +54,6 @@ export const ADAM: UpdateOp<AdamAttrs> = {
 /** One Adam update of one tensor through the backend's fused kernel when it has one. */
 export function adamUpdate(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
   return updateOne(ADAM, param, grad, [m, v], a) as [tf.Tensor, tf.Tensor, tf.Tensor]
-}
-
-/** One Adam update of one tensor through `MixtureAdam`. */
-export function adamFused(param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a: AdamAttrs): [tf.Tensor, tf.Tensor, tf.Tensor] {
-  return fusedUpdate(ADAM, param, grad, [m, v], a) as [tf.Tensor, tf.Tensor, tf.Tensor]
 }
 
 /**

@@ -57,11 +57,6 @@ export function setDropoutStep(step: number): void {
   trainingStep = step
 }
 
-/** The training step the masks derive from now. */
-export function dropoutStep(): number {
-  return trainingStep
-}
-
 function attrsOf(rate: number, from: number | DropoutSeedSource): DropoutAttrs {
   const seed = typeof from === 'number' ? from : dropoutHash(from.layerSeed >>> 0, from.step)
   return typeof from === 'number' ? {rate, seed} : {rate, seed, layerSeed: from.layerSeed >>> 0, step: from.step >>> 0}

@@ -170,8 +170,8 @@ function distinguishLabels(rows: {label: string; runs: RunRecord[]}[]): void {
   }
 }
 
-/** Keys of a run's config that do not change what it measures: who it is, where it ran, how often it wrote. */
-const NOT_SETTINGS = new Set(['seed', 'name', 'label', 'plugins', 'engine', 'output', 'train.metrics_every', 'train.checkpoint_every'])
+/** Keys of a run's config that do not change what it measures: who it is, where it ran and found its files, how often it wrote. */
+const NOT_SETTINGS = new Set(['seed', 'name', 'label', 'plugins', 'engine', 'output', 'data.data_dir', 'train.metrics_every', 'train.checkpoint_every'])
 
 /** A config as dotted keys → values (lists and scalars as JSON), leaving out NOT_SETTINGS. */
 function settingsOf(config: Record<string, unknown>, prefix = '', out = new Map<string, string>()): Map<string, string> {

@@ -113,10 +113,6 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Render the curves to an SVG document. */
-export async function renderCurvesSvg(series: Series[], title: string): Promise<string> {
-  return renderSvg(curvesSpec(series, title))
-}
 
 /** Rasterise an SVG to PNG (throws when resvg is unavailable or fails). */
 export async function renderPng(svg: string): Promise<Buffer> {

@@ -6,8 +6,6 @@
  */
 import {ownerState} from './owner.js'
 
-export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted' | 'crashed'
-
 /** `summary.status`, with `running` turned into `crashed` when its process is gone; undefined if there is no status. */
 export function liveStatus(summary: Record<string, unknown>, now = Date.now()): string | undefined {
   const status = typeof summary.status === 'string' ? summary.status : undefined

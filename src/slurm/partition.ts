@@ -15,11 +15,6 @@ export interface PartitionLimit {
   text: string
 }
 
-/** `days-hours:minutes:seconds` (or UNLIMITED) as scontrol writes MaxTime, in seconds. */
-function maxTimeSeconds(text: string): number | undefined {
-  return /^(UNLIMITED|INFINITE)$/i.test(text) ? undefined : timeSeconds(text)
-}
-
 /** The time limit of `partition`, or of the default partition; undefined where scontrol does not say (no such partition: sbatch --test-only reports that). */
 export function partitionLimit(partition?: string): PartitionLimit | undefined {
   const reply = slurm('scontrol', ['show', 'partition', '--oneliner', ...(partition ? [partition] : [])])
@@ -30,5 +25,5 @@ export function partitionLimit(partition?: string): PartitionLimit | undefined {
   const name = field('PartitionName')
   const text = field('MaxTime')
   if (!name || !text) return undefined
-  return {name, text, seconds: maxTimeSeconds(text)}
+  return {name, text, seconds: timeSeconds(text)}
 }

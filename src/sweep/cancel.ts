@@ -28,7 +28,20 @@ export function cancelSweep(folder: string, log: (m: string) => void): CancelRes
   const dir = resolve(folder)
   const index = requireIndex(dir)
   const name = index.name
-  if (index.launcher?.type === 'slurm' || (index.submissions?.length ?? 0) > 0) {
+  if (index.launcher?.type !== 'slurm' && (index.submissions?.length ?? 0) > 0) {
+    // A local sweep run with --force beside Slurm tasks: both are stopped; index.json stays the local process's to write.
+    const local = cancelLocal(dir, name)
+    const jobs = queryQueue(sweepJobIds(index)).filter(isActive)
+    const ids = [...new Set(jobs.map((j) => j.array))]
+    if (ids.length > 0) {
+      const reply = slurm('scancel', ids)
+      if (reply.code !== 0) throw new Error(`scancel ${ids.join(' ')} failed: ${slurmSays(reply)}`)
+    }
+    const cancelled = [...local.cancelled, ...ids]
+    const message = [local.cancelled.length > 0 ? local.message : '', ids.length > 0 ? `cancelled ${describeJobs(index, jobs)}` : ''].filter(Boolean).join('; ')
+    return {name, dir, launcher: 'local', cancelled, message: message || `nothing of sweep ${name} is queued or running`}
+  }
+  if (index.launcher?.type === 'slurm') {
     const jobs = queryQueue(sweepJobIds(index))
     const ids = [...new Set(jobs.filter(isActive).map((j) => j.array))]
     if (ids.length === 0) return {name, dir, launcher: 'slurm', cancelled: [], message: `nothing of sweep ${name} is queued or running`}
@@ -37,7 +50,7 @@ export function cancelSweep(folder: string, log: (m: string) => void): CancelRes
     try {
       const reply = slurm('scancel', ids)
       if (reply.code !== 0) throw new Error(`scancel ${ids.join(' ')} failed: ${slurmSays(reply)}`)
-      writeIndex(dir, {...index, cancelled: new Date().toISOString()})
+      writeIndex(dir, {...requireIndex(dir), cancelled: new Date().toISOString()}) // read again under the lock
     } finally {
       lock.release()
     }
@@ -49,6 +62,11 @@ export function cancelSweep(folder: string, log: (m: string) => void): CancelRes
       message: `cancelled ${which}. Running points stop at a step boundary and keep their last checkpoint; submit the sweep again to continue them (mixture sweep finish ${dir} writes the table of what is done)`,
     }
   }
+  return cancelLocal(dir, name)
+}
+
+/** SIGTERM to the local process holding the sweep's index.lock, if one runs (on this host). */
+function cancelLocal(dir: string, name: string): CancelResult {
   let owner: Owner | undefined
   try {
     owner = JSON.parse(readFileSync(join(dir, SWEEP_LOCK), 'utf8')) as Owner

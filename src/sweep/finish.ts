@@ -34,9 +34,10 @@ export interface FinishResult {
 /** Record every point's outcome in index.json and write the table (under the sweep's lock). */
 export async function finishSweep(folder: string, log: (m: string) => void): Promise<FinishResult> {
   const dir = resolve(folder)
-  const index = requireIndex(dir)
-  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${index.name}`, {log})
+  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${requireIndex(dir).name}`, {log})
   try {
+    // Read again under the lock: what was written before it was taken is kept.
+    const index = requireIndex(dir)
     const report = sweepStatus(dir)
     for (const point of report.points) {
       const record = index.points.find((p) => p.index === point.index)

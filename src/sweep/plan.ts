@@ -11,6 +11,7 @@ import type {SweepPlan} from '../config/sweep.js'
 import {configHash, type RunOptions} from '../run/experiment.js'
 import {displayPath} from '../fs/display-path.js'
 import {checkModelBuilds, ModelBuildError} from '../model/build.js'
+import {RegistryError} from '../registry/registry.js'
 import type {SlurmSubmission, SweepPointRecord} from './records.js'
 
 export interface SweepResult {
@@ -93,13 +94,14 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
 function checkModels(points: Resolved[]): void {
   const checked = new Set<string>()
   for (const {spec, loaded} of points) {
-    const key = JSON.stringify([spec.model, spec.data.dataset, spec.data.image_size])
+    // The model and the data it reads its input size and class count from.
+    const key = JSON.stringify([spec.model, spec.data])
     if (checked.has(key)) continue
     checked.add(key)
     try {
       checkModelBuilds(spec)
     } catch (error) {
-      if (error instanceof ModelBuildError) throw new ModelBuildError(`${displayPath(loaded.file)} (${spec.label ?? spec.name}): ${error.message}`)
+      if (error instanceof ModelBuildError || error instanceof RegistryError) throw new ModelBuildError(`${displayPath(loaded.file)} (${spec.label ?? spec.name}): ${error.message}`)
       throw error
     }
   }

@@ -26,8 +26,7 @@ export type PointAction = {action: 'skip'; summary: Record<string, unknown>} | {
  */
 export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec, log: (m: string) => void, at: string): PointAction {
   const runDir = join(dir, record.run_dir)
-  // Without the point's earlier record (a sweep folder whose index.json was moved aside), its folder's config.yaml says what it trained.
-  const sameConfig = before ? before.config_hash === record.config_hash : trainedAs(runDir, spec)
+  const sameConfig = sameConfiguration(runDir, record, before, spec)
   const prior = readSummary(runDir)
   if (prior && sameConfig && prior.status === 'completed') return {action: 'skip', summary: prior}
   if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
@@ -41,9 +40,20 @@ export function preparePoint(dir: string, record: SweepPointRecord, before: Swee
 }
 
 /**
+ * Whether the point's folder holds a run of the configuration `record` plans: by the config hash
+ * its earlier record (`before`) gives; without one (a sweep folder whose index.json was moved
+ * aside), by the run's own config.yaml.
+ */
+export function sameConfiguration(runDir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec): boolean {
+  return before ? before.config_hash === record.config_hash : trainedAs(runDir, spec)
+}
+
+/**
  * Whether the run in `runDir` (its config.yaml) is an experiment of `spec`: equal in everything but
- * the engine's speed settings (backend, threads, kernel switches, data workers), which the command
- * line and the environment also set; the precision and loss scaling count.
+ * the engine's speed settings (backend, threads, kernel switches, data workers) and the output
+ * folder; the precision and loss scaling count. Looser than the config hash on purpose: config.yaml
+ * also holds what the command line and the environment set for the run (`--backend`,
+ * MIXTURE_THREADS), which the planned spec does not know.
  */
 function trainedAs(runDir: string, spec: ResolvedSpec): boolean {
   const experiment = ({engine, output: _output, ...rest}: ResolvedSpec) => JSON.stringify({...rest, precision: engine?.precision, loss_scale: engine?.loss_scale})

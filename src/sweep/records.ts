@@ -14,6 +14,7 @@ import {join} from 'node:path'
 import {UsageError} from '../errors.js'
 import type {Launcher} from '../schema/launcher.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
+import {readRunSummary} from '../run/summary.js'
 
 export const INDEX_FILE = 'index.json'
 export const SWEEP_LOCK = 'index.lock'
@@ -139,12 +140,9 @@ export function readAttempts(runDir: string): Attempt[] {
   return out
 }
 
+/** A point's summary.json as plain fields (read by run/summary.ts), for the checks that take any field. */
 export function readSummary(runDir: string): Record<string, unknown> | undefined {
-  try {
-    return JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as Record<string, unknown>
-  } catch {
-    return undefined
-  }
+  return readRunSummary(runDir) as Record<string, unknown> | undefined
 }
 
 /** The last `lines` non-empty lines of a point's log (the Slurm job's, or a local job's), for failure reasons. */

@@ -52,7 +52,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     // With --force beside queued Slurm jobs: the points their tasks hold stay theirs (status submitted), and so do the submissions.
     const held = markHeld(refuseWhileQueued(dir, name, previous, Boolean(opts.force), log), previous, records, log)
     refuseLivePoints(dir, records.filter((r) => !held.has(r)))
-    const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', launcher, ...(previous?.submissions ? {submissions: previous.submissions} : {}), points: records}
+    // The submissions stay recorded while tasks of them hold points (status and cancel ask Slurm about them).
+    const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', launcher, ...(held.size > 0 && previous?.submissions ? {submissions: previous.submissions} : {}), points: records}
     if ((launcher.jobs ?? 1) > 1) return await runPointsAtOnce(planned, index, previous, launcher.jobs!, opts, log)
     return await runPoints(planned, index, previous, opts, log)
   } finally {
@@ -74,7 +75,7 @@ function refuseOtherPoints(dir: string, name: string, records: SweepPointRecord[
   const listed = dropped.slice(0, 5).map((p) => p.run_dir).join(', ') + (dropped.length > 5 ? ` and ${dropped.length - 5} more` : '')
   throw new UsageError(
     `${dir} holds ${dropped.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
-      'continue it with the same grid (new values may follow the old ones), or give this sweep its own folder with --name',
+      'continue it with the same grid (values added after the others on its first axis keep the earlier points in their places), or give this sweep its own folder with --name',
   )
 }
 

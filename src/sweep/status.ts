@@ -172,7 +172,8 @@ export function sweepStatus(folder: string): SweepStatusReport {
   const current = (record: SweepPointRecord) => queue.filter((j) => j.id === record.job).find((j) => isActive(j)) ?? queue.find((j) => j.id === record.job)
   const points = index.points.map((record) => {
     const task = current(record)
-    return pointReport(dir, index, record, asked, task, record.job ? ended?.get(record.job) : undefined)
+    // A point without a job is trained by a local process (beside Slurm's tasks, with --force): its folder says how it stands.
+    return pointReport(dir, index, record, asked && record.job !== undefined, task, record.job ? ended?.get(record.job) : undefined)
   })
   const counts: Partial<Record<PointState, number>> = {}
   for (const p of points) counts[p.state] = (counts[p.state] ?? 0) + 1
@@ -187,13 +188,11 @@ export function sweepStatus(folder: string): SweepStatusReport {
   })
   let active = queue.some(isActive)
   let owner: string | undefined
-  if (!slurm) {
-    const lock = lockOwner(dir)
-    if (lock && ownerState(lock) !== 'dead') {
-      active = true
-      owner = describeOwner(lock)
-    }
+  const lock = lockOwner(dir)
+  if (index.launcher?.type !== 'slurm' && lock && ownerState(lock) !== 'dead') {
+    active = true
+    owner = describeOwner(lock)
   }
   const tableFile = join(dir, 'table.md')
-  return {name: index.name, dir, launcher: slurm ? 'slurm' : 'local', active, ...(owner ? {owner} : {}), jobs, points, counts, table: existsSync(tableFile) ? tableFile : null, notes}
+  return {name: index.name, dir, launcher: index.launcher?.type === 'slurm' ? 'slurm' : 'local', active, ...(owner ? {owner} : {}), jobs, points, counts, table: existsSync(tableFile) ? tableFile : null, notes}
 }

@@ -20,7 +20,7 @@ import {writeFileAtomic} from '../fs/write-atomic.js'
 import {acquireLock} from '../run/lock.js'
 import {readIndex, readSummary, SWEEP_LOCK, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 import {writeSweepTable} from './finish.js'
-import {pointTag, preparePoint} from './point.js'
+import {pointTag, preparePoint, sameConfiguration} from './point.js'
 import type {PlannedSweep, SweepOptions, SweepResult} from './plan.js'
 import {slurm, slurmSays} from '../slurm/cli.js'
 import {markHeld, refuseWhileQueued} from './queued.js'
@@ -105,7 +105,7 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     for (const record of records) {
       const prior = readSummary(join(dir, record.run_dir))
       if (held.has(record)) continue
-      if (prior?.status === 'completed' && before(record)?.config_hash === record.config_hash) {
+      if (prior?.status === 'completed' && sameConfiguration(join(dir, record.run_dir), record, before(record), planned.resolved[record.index].spec)) {
         record.status = 'skipped'
         record.best_test_accuracy = prior.best_test_accuracy as number | null
       } else {

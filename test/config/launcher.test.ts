@@ -74,7 +74,7 @@ test('options sbatch would read as guarded ones (any unambiguous start of a name
   assert.match(message(['mem=0G']), /is not a Slurm memory size: write a number above 0/)
   assert.match(message(['time=0:0']), /is 0, which Slurm reads as no limit at all/)
   assert.match(message(['constraint="x\\n#SBATCH --array=0-7"']), /is not a node feature expression: .* on one line/)
-  assert.doesNotThrow(() => resolveLauncher(undefined, {slurm: ['extra.exclusive=true', 'extra.signal=B:USR1@60', 'constraint=a100|h100']}))
+  assert.doesNotThrow(() => resolveLauncher(undefined, {slurm: ['extra.exclusive=true', 'extra.signal=B:USR1@60', 'constraint=a100|h100', 'extra.gpus=2']}), '--gpus is an option of its own')
 })
 
 test('a task holding a point keeps the record it was submitted with, whatever the spec says now', () => {
