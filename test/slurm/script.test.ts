@@ -2,10 +2,11 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
+import {parse as parseYaml} from 'yaml'
 import {join} from 'node:path'
 import {arrayList, arrayScript, sbatchOptions, shellQuote, signalSeconds, tableScript, type ScriptInput} from '../../src/slurm/script.js'
-import {tempDir} from '../helpers.js'
+import {REPO, tempDir} from '../helpers.js'
 
 const input = (launcher: ScriptInput['launcher'], indices = [0, 1, 2]): ScriptInput => ({
   name: 'cifar10-table',
@@ -68,4 +69,17 @@ test('the array script: #SBATCH lines first, one point per task, the signal trap
 test('shell quoting leaves plain words alone', () => {
   assert.equal(shellQuote('/opt/x/bin/run.js'), '/opt/x/bin/run.js')
   assert.equal(shellQuote("it's here"), `'it'\\''s here'`)
+})
+
+test("docs/slurm.md's job scripts carry the #SBATCH lines the code writes for the launcher block it shows", () => {
+  const doc = readFileSync(join(REPO, 'docs', 'slurm.md'), 'utf8')
+  const block = /```yaml\n(sweep:\n[\s\S]*?)```/.exec(doc)?.[1]
+  assert.ok(block, 'the page shows a sweep file with a launcher block')
+  const launcher = (parseYaml(block) as {sweep: {launcher: ScriptInput['launcher']}}).sweep.launcher
+  const docInput = {...input(launcher, [0, 1, 2, 3, 4, 5]), pointDirs: ['01', '02', '03', '04', '05', '06']}
+  const sbatchLines = (text: string) => text.split('\n').filter((l) => l.startsWith('#SBATCH'))
+  const scripts = [...doc.matchAll(/```bash\n(#!\/bin\/bash[\s\S]*?)```/g)].map((m) => m[1])
+  assert.equal(scripts.length, 2, 'the array script and the table script')
+  assert.deepEqual(sbatchLines(scripts[0]), sbatchLines(arrayScript(docInput)))
+  assert.deepEqual(sbatchLines(scripts[1]), sbatchLines(tableScript(docInput)))
 })
