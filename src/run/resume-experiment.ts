@@ -126,4 +126,7 @@ async function carryOut(plan: ResumePlan, session: Session, force: boolean, log:
   }
   const routesFile = join(runDir, ROUTES_FILE)
   if (session.tuner && !session.routesPinned && existsSync(routesFile)) log(`kernel routes: ${pinRoutes(session.tuner, routesFile)}`)
+  else if (session.tuner && !session.routesPinned && session.spec.engine.webgpu.tune) {
+    log(`kernel routes: ${routesFile} is missing, so they are timed again before the first step; where they come out otherwise than the run's, the epochs from here sum in another order (restore the file to pin them)`)
+  }
 }

@@ -41,4 +41,8 @@ it('a webgpu run evaluates to the numbers training wrote, on the test and valida
   const unpinned = mixture(['eval', copy, '--ckpt', 'last', '--json'], {timeoutMs: 300_000})
   assert.equal(unpinned.code, 0, unpinned.stderr)
   assert.doesNotMatch(unpinned.stderr, /kernel routes: .* pinned/)
+  // A resume without it says that the routes are timed again, and what that may change.
+  const resumed = mixture(['run', '--resume', copy], {timeoutMs: 300_000, env: {MIXTURE_BACKEND: undefined}})
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.match(resumed.stderr, /kernel routes: .*kernel-routes\.json is missing, so they are timed again before the first step; .* \(restore the file to pin them\)/)
 })
