@@ -20,7 +20,7 @@ import {tableCaption} from './selection.js'
 import {formatAccuracy, formatMinutes, incompleteNote, paperNote, toTableRows} from './table.js'
 import {ReportError, RunRecord} from './types.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
-import {BEST_CKPT, LAST_CKPT} from '../run/resume.js'
+import {CHECKPOINT_FILES} from '../run/folders.js'
 
 export interface MakeReportOptions {
   /** Run folders, sweep folders or folders above them. */
@@ -194,7 +194,7 @@ export async function makeReport(options: MakeReportOptions): Promise<ReportResu
  */
 function provenance(runDir: string, matrix: ConfusionMatrix): {source?: string; stale?: string} {
   if (!matrix.checkpoint) return {}
-  const ckpt = matrix.checkpoint === 'best' ? BEST_CKPT : matrix.checkpoint === 'last' ? LAST_CKPT : undefined
+  const ckpt = Object.hasOwn(CHECKPOINT_FILES, matrix.checkpoint) ? CHECKPOINT_FILES[matrix.checkpoint as keyof typeof CHECKPOINT_FILES] : undefined
   const source = `${matrix.checkpoint}.ckpt${matrix.epoch === undefined ? '' : ` of epoch ${matrix.epoch}`}`
   const file = ckpt ? join(runDir, ckpt) : undefined
   if (!file || !existsSync(file) || statSync(file).mtimeMs <= statSync(matrix.file).mtimeMs) return {source}

@@ -10,6 +10,13 @@ import {dirname, join} from 'node:path'
 /** The lock a process holds while it trains in a run folder. */
 export const RUN_LOCK = 'run.lock'
 
+/** A run folder's checkpoints: after its last checkpointed epoch, and after its best. */
+export const LAST_CKPT = 'last.ckpt'
+export const BEST_CKPT = 'best.ckpt'
+
+/** The checkpoint file of each choice `--ckpt` offers. */
+export const CHECKPOINT_FILES = {best: BEST_CKPT, last: LAST_CKPT} as const
+
 /** Local time as `YYYYMMDD-HHMMSS`: run folder names, set-aside files. */
 export function stamp(date = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0')

@@ -19,7 +19,7 @@ import {tf} from '../engine/tf.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {CheckpointError, readCheckpoint, restoreCheckpoint, verifyCheckpoint, type CheckpointMeta, type LoadedCheckpoint} from './checkpoint.js'
 import {adoptRecorded, readNumerics} from './numerics.js'
-import {BEST_CKPT, LAST_CKPT} from './resume.js'
+import {CHECKPOINT_FILES} from './folders.js'
 
 export const CHECKPOINT_CHOICES = ['best', 'last'] as const
 export type CheckpointChoice = (typeof CHECKPOINT_CHOICES)[number]
@@ -63,10 +63,10 @@ export function runFolder(dir: string): {runDir: string; configFile: string} {
 
 /** The checkpoint file of `ckpt` in a run folder, or a UsageError saying what there is instead. */
 export function checkpointFile(runDir: string, ckpt: CheckpointChoice): string {
-  const file = join(runDir, ckpt === 'best' ? BEST_CKPT : LAST_CKPT)
+  const file = join(runDir, CHECKPOINT_FILES[ckpt])
   if (existsSync(file)) return file
   const other = ckpt === 'best' ? 'last' : 'best'
-  const otherExists = existsSync(join(runDir, other === 'best' ? BEST_CKPT : LAST_CKPT))
+  const otherExists = existsSync(join(runDir, CHECKPOINT_FILES[other]))
   throw new UsageError(
     otherExists
       ? `${runDir} has no ${ckpt}.ckpt: use --ckpt ${other}, or train it further with mixture run --resume ${runDir}`

@@ -10,9 +10,7 @@ import {UsageError} from '../errors.js'
 import {CheckpointError, readCheckpoint, verifyCheckpoint, type CheckpointInfo, type LoadedCheckpoint} from './checkpoint.js'
 import {readMetricsFile, type MetricsRow} from './metrics-file.js'
 import {readNumerics, type NumericsRecord} from './numerics.js'
-
-export const LAST_CKPT = 'last.ckpt'
-export const BEST_CKPT = 'best.ckpt'
+import {BEST_CKPT, LAST_CKPT} from './folders.js'
 
 export interface ResumePlan {
   runDir: string

@@ -77,6 +77,17 @@ function beyondHalfStep(a: Float32Array, b: Float32Array): number {
   return worst / scale
 }
 
+/** A small mixed16 run on synthetic images with its loss scale starting at `init`; `parts` gives its model and train keys. */
+function mixed16Spec(name: string, init: number, parts: {model: Record<string, unknown>; train: Record<string, unknown>}): Record<string, unknown> {
+  return {
+    name,
+    seed: 4,
+    data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 96, test: 32, classes: 3}},
+    ...parts,
+    engine: {backend: 'webgpu', precision: 'mixed16', loss_scale: {init, growth_interval: 3}, webgpu: {tune: false}},
+  }
+}
+
 describe('webgpu: mixed16', () => {
   it("rounds to float16 as PyTorch's x.half().float() does, bit for bit", async () => {
     const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'torch', 'half.json'), 'utf8')) as {x: number[]; half: number[]}
@@ -378,14 +389,10 @@ describe('webgpu: mixed16', () => {
     const dir = tempDir()
     // A scale of 2^20 overflows float16 in the first backward passes, and grows back every 3 clean steps: steps are skipped.
     const file = writeSpec(
-      {
-        name: 'mp-resume',
-        seed: 4,
-        data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 96, test: 32, classes: 3}},
+      mixed16Spec('mp-resume', 1048576, {
         model: {type: 'mixture', components: [{type: 'cnn', channels: [8, 3]}, {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32}], adapter: {type: 'token_image'}},
         train: {epochs: 4, batch_size: 16, metrics_every: 2},
-        engine: {backend: 'webgpu', precision: 'mixed16', loss_scale: {init: 1048576, growth_interval: 3}, webgpu: {tune: false}},
-      },
+      }),
       dir,
     )
     const lines: string[] = []
@@ -409,17 +416,7 @@ describe('webgpu: mixed16', () => {
   it('an epoch whose every step was skipped stops the run (it trained nothing; its loss was written as 0)', async () => {
     const dir = tempDir()
     // A scale of 1e30 overflows every step of a short epoch: halving 6 times is far from enough.
-    const file = writeSpec(
-      {
-        name: 'mp-skipped',
-        seed: 4,
-        data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 96, test: 32, classes: 3}},
-        model: {type: 'mixture', components: [{type: 'cnn', channels: [8, 3]}]},
-        train: {epochs: 2, batch_size: 16},
-        engine: {backend: 'webgpu', precision: 'mixed16', loss_scale: {init: 1e30, growth_interval: 3}, webgpu: {tune: false}},
-      },
-      dir,
-    )
+    const file = writeSpec(mixed16Spec('mp-skipped', 1e30, {model: {type: 'mixture', components: [{type: 'cnn', channels: [8, 3]}]}, train: {epochs: 2, batch_size: 16}}), dir)
     await assert.rejects(runExperiment({spec: file, outDir: join(dir, 'results'), log: () => {}}), (e: Error) => e instanceof NonFiniteLossError && /every step of epoch 1 was skipped: its gradients overflowed float16/.test(e.message))
   })
 })
