@@ -251,7 +251,7 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
     assert.deepEqual(readAttempts(join(stopped, after.run_dir)).map((a) => a.exit_code), [143])
   }))
 
-  it('a setting Slurm refuses, or one that is not Slurm\'s form, is exit 2 with what is wrong; nothing is submitted or written', {timeout: 60_000}, withLogs(async () => {
+  it('a setting Slurm refuses, or one that is not Slurm\'s form, is exit 2 with what is wrong; nothing is submitted or written', {timeout: 180_000}, withLogs(async () => {
     const dir = tempDir()
     const specFile = writeSpec(TINY_SPEC(1), dir, 'point.yaml')
     const out = join(dir, 'results')
