@@ -1,8 +1,9 @@
 /**
  * A sweep before anything trains: its points expanded and every one validated (a bad point stops
  * the sweep before any other trains or is submitted), each with its record for index.json and its
- * folder name `<NN>-<key>`; and the options and result every launcher shares.
+ * folder `<NN>-<key>`; and the options and result every launcher shares.
  */
+import {readdirSync, statSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 import type {LauncherFlags} from '../config/launcher.js'
 import type {LauncherType} from '../schema/launcher.js'
@@ -12,7 +13,7 @@ import {configHash, type RunOptions} from '../run/experiment.js'
 import {displayPath} from '../fs/display-path.js'
 import {checkModelBuilds, ModelBuildError} from '../model/build.js'
 import {RegistryError} from '../registry/registry.js'
-import type {SlurmSubmission, SweepPointRecord} from './records.js'
+import {readIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 
 export interface SweepResult {
   name: string
@@ -49,6 +50,8 @@ export interface PlannedSweep {
   records: SweepPointRecord[]
   /** Each point's resolved spec, by index (a point trained in this process is not resolved again). */
   resolved: Resolved[]
+  /** The sweep folder's index.json as planning found it (the launchers read it again under the folder's lock). */
+  previous?: SweepIndex
 }
 
 /** Expand and validate every point before anything trains or is submitted. */
@@ -71,7 +74,8 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
   checkModels(resolved)
   const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
   const dir = join(root, name)
-  const width = String(plan.points.length).length
+  const previous = readIndex(dir)
+  const folders = pointFolders(dir, plan.points.map((p) => p.key), previous)
   const records: SweepPointRecord[] = plan.points.map((p, i) => ({
     index: p.index,
     key: p.key,
@@ -81,9 +85,48 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
     grid: p.grid,
     config_hash: configHash(resolved[i].spec),
     status: 'pending',
-    run_dir: `${String(p.index + 1).padStart(Math.max(2, width), '0')}-${p.key}`,
+    run_dir: folders[i],
   }))
-  return {plan, name, dir, records, resolved}
+  return {plan, name, dir, records, resolved, previous}
+}
+
+/** `03-<key>`: a point's folder, numbered; not a folder set aside (`<folder>.old-<stamp>`). */
+const POINT_FOLDER = /^(\d+)-(.+)$/
+const SET_ASIDE = /\.old-\d{8}T\d{6}(-\d+)?$/
+
+/**
+ * Each point's folder, `<NN>-<key>`. A point the sweep folder already holds keeps its folder, found
+ * by its key (`<spec>,<axis>=<value>…`) in index.json, or in the folders' names where index.json was
+ * moved aside; so a sweep continued with values added to any of its axes trains the new points only.
+ * A new point is numbered after every point folder there (in a new sweep folder: 01, 02, … in order).
+ * Points of one key (one spec listed twice with other `set:`) take that key's folders in order.
+ */
+function pointFolders(dir: string, keys: string[], previous: SweepIndex | undefined): string[] {
+  const known: {key: string; folder: string}[] = previous
+    ? [...previous.points].sort((a, b) => a.index - b.index).map((p) => ({key: p.key, folder: p.run_dir}))
+    : listPointFolders(dir)
+  const byKey = new Map<string, string[]>()
+  for (const {key, folder} of known) byKey.set(key, [...(byKey.get(key) ?? []), folder])
+  const kept = keys.map((key) => byKey.get(key)?.shift())
+  let last = Math.max(0, ...known.map(({folder}) => Number(POINT_FOLDER.exec(folder)?.[1] ?? 0)))
+  const width = Math.max(2, String(last + kept.filter((f) => f === undefined).length).length)
+  return keys.map((key, i) => kept[i] ?? `${String(++last).padStart(width, '0')}-${key}`)
+}
+
+/** The point folders in a sweep folder without an index.json, in number order. */
+function listPointFolders(dir: string): {key: string; folder: string}[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return []
+  }
+  return names
+    .flatMap((folder) => {
+      const match = POINT_FOLDER.exec(folder)
+      return match && !SET_ASIDE.test(folder) && statSync(join(dir, folder)).isDirectory() ? [{number: Number(match[1]), key: match[2], folder}] : []
+    })
+    .sort((a, b) => a.number - b.number)
 }
 
 /**

@@ -3,6 +3,7 @@
  * rule that keeps two submissions (or a local run) off one sweep folder: while a job of the sweep
  * is queued or running, any sweep on the folder is refused unless --force.
  */
+import {UsageError} from '../errors.js'
 import {LockedError} from '../run/lock.js'
 import {isActive, queryQueue, type QueuedJob} from '../slurm/queue.js'
 import type {SweepIndex, SweepPointRecord} from './records.js'
@@ -69,6 +70,7 @@ export function heldBy(active: QueuedJob[], index: SweepIndex | undefined, recor
  * records held.
  */
 export function markHeld(active: QueuedJob[], previous: SweepIndex | undefined, records: SweepPointRecord[], log: (m: string) => void): Set<SweepPointRecord> {
+  refuseMovedPoints(active, previous, records)
   const held = new Set<SweepPointRecord>()
   for (const record of records) {
     const job = heldBy(active, previous, record)
@@ -83,4 +85,22 @@ export function markHeld(active: QueuedJob[], previous: SweepIndex | undefined, 
     held.add(record)
   }
   return held
+}
+/**
+ * A queued task knows its point by position (task N trains the point at index N of index.json): a
+ * grid that gives a held point another position (a value added in the middle of an axis) would have
+ * the task train another point. Refused while such a task is queued or running.
+ */
+function refuseMovedPoints(active: QueuedJob[], previous: SweepIndex | undefined, records: SweepPointRecord[]): void {
+  for (const job of active) {
+    if (job.task === null || !(previous?.submissions ?? []).some((s) => s.array_job === job.array)) continue
+    const submitted = previous?.points.find((p) => p.index === job.task)
+    const now = submitted && records.find((r) => r.run_dir === submitted.run_dir)
+    if (submitted && now && now.index !== submitted.index) {
+      throw new UsageError(
+        `point ${submitted.run_dir} is point ${submitted.index + 1} of the sweep for its queued task ${job.id} and point ${now.index + 1} of this grid; ` +
+          'a task finds its point by position, so the grid cannot move it while the task is queued. Wait for the jobs to end (or cancel them), or add the new values after the others',
+      )
+    }
+  }
 }

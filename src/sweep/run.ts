@@ -40,7 +40,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }
   const planned = await planPoints(plan, opts)
   const {name, dir, records} = planned
-  refuseOtherPoints(dir, name, records)
+  refuseOtherPoints(dir, name, records, planned.previous)
   if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}
   if (launcher.type === 'slurm') return submitSweep(planned, launcher, opts, log)
 
@@ -62,12 +62,11 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 }
 
 /**
- * A sweep folder is continued by the same sweep (or one that adds points): a grid that leaves out
- * points the folder already holds would drop them from index.json while their runs stay in the
- * folder and in its table. Refused, saying which, before anything is written.
+ * A sweep folder is continued by the same sweep, or one that adds values or points: a grid that
+ * leaves out points the folder already holds would drop them from index.json while their runs stay
+ * in the folder and in its table. Refused, saying which, before anything is written.
  */
-function refuseOtherPoints(dir: string, name: string, records: SweepPointRecord[]): void {
-  const previous = readIndex(dir)
+function refuseOtherPoints(dir: string, name: string, records: SweepPointRecord[], previous: SweepIndex | undefined): void {
   if (!previous) return
   const planned = new Set(records.map((r) => r.run_dir))
   const dropped = previous.points.filter((p) => !planned.has(p.run_dir) && existsSync(join(dir, p.run_dir)))
@@ -75,7 +74,7 @@ function refuseOtherPoints(dir: string, name: string, records: SweepPointRecord[
   const listed = dropped.slice(0, 5).map((p) => p.run_dir).join(', ') + (dropped.length > 5 ? ` and ${dropped.length - 5} more` : '')
   throw new UsageError(
     `${dir} holds ${dropped.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
-      'continue it with the same grid (values added after the others on its first axis keep the earlier points in their places), or give this sweep its own folder with --name',
+      'continue it with a grid that keeps them (values may be added to any axis: the points there keep their folders), or give this sweep its own folder with --name',
   )
 }
 

@@ -128,7 +128,7 @@ test('a model a point cannot build stops the sweep before anything trains, namin
   assert.ok(!existsSync(join(dir, 'results')))
 })
 
-test('a sweep folder is continued by its own grid only; a damaged index.json is refused, and without one finished points are known by their config.yaml', async () => {
+test('a sweep folder is continued by a grid that keeps its points (values added anywhere on an axis); a damaged index.json is refused, and without one finished points are known by their config.yaml', async () => {
   const dir = tempDir()
   const file = writeSpec(tiny, dir)
   const out = join(dir, 'results')
@@ -140,17 +140,19 @@ test('a sweep folder is continued by its own grid only; a damaged index.json is 
   const before = readFileSync(index, 'utf8')
   await assert.rejects(runSweep({file, sets: ['seed=5,6'], name: 'seeds', outDir: out, log: () => {}}), /holds 2 point\(s\) of an earlier sweep "seeds" that this one does not have \(01-spec,seed=1, 02-spec,seed=2\)/)
   assert.equal(readFileSync(index, 'utf8'), before)
-  // New values after the old ones continue it.
-  const more = await runSweep({file, sets: ['seed=1,2,3'], name: 'seeds', outDir: out, log: () => {}})
+  // New values continue it, wherever on the axis they go: the points there keep their folders, a new one is numbered after them.
+  const more = await runSweep({file, sets: ['seed=3,1,2'], name: 'seeds', outDir: out, log: () => {}})
   assert.deepEqual([more.skipped, more.completed], [2, 1])
+  assert.deepEqual(more.points.map((p) => p.run_dir), ['03-spec,seed=3', '01-spec,seed=1', '02-spec,seed=2'])
   // A damaged index.json: refused, naming the file and how to go on.
   writeFileSync(index, before.slice(0, 100))
-  await assert.rejects(runSweep({file, sets: ['seed=1,2,3'], name: 'seeds', outDir: out, log: () => {}}), /index\.json cannot be read as a sweep index .*nothing was changed\. Restore it, or move it aside/)
-  // Moved aside: the points are recognised from their folders, nothing is trained again.
+  await assert.rejects(runSweep({file, sets: ['seed=3,1,2'], name: 'seeds', outDir: out, log: () => {}}), /index\.json cannot be read as a sweep index .*nothing was changed\. Restore it, or move it aside/)
+  // Moved aside: the points are recognised from their folders (by key, whatever their number), nothing is trained again.
   renameSync(index, `${index}.damaged`)
   logs.length = 0
-  const again = await runSweep({file, sets: ['seed=1,2,3'], name: 'seeds', outDir: out, log: (m) => logs.push(m)})
+  const again = await runSweep({file, sets: ['seed=3,1,2'], name: 'seeds', outDir: out, log: (m) => logs.push(m)})
   assert.deepEqual([again.skipped, again.completed], [3, 0], logs.join('\n'))
+  assert.deepEqual(again.points.map((p) => p.run_dir), ['03-spec,seed=3', '01-spec,seed=1', '02-spec,seed=2'])
   assert.ok(!logs.some((m) => /different configuration/.test(m)))
 })
 
