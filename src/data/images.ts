@@ -3,8 +3,9 @@
  * decoders Pillow uses, so JPEG pixels equal those of torchvision's `ImageFolder` loader). Like
  * Pillow's `convert('RGB')`: greyscale is replicated into three channels, an alpha channel is
  * dropped (not composited), palette images are expanded, CMYK is converted by Pillow's formula
- * (not through a colour profile), 16-bit greyscale PNGs are clipped to 255 as Pillow clips them, and
- * the EXIF orientation is not applied.
+ * (not through a colour profile), 16-bit greyscale PNGs are clipped to 255 as Pillow clips them, an
+ * embedded colour profile (a phone's Display P3, a camera's Adobe RGB) is not applied — the stored
+ * values are the pixels — and the EXIF orientation is not applied.
  * Every failure is a DataError that names the file.
  */
 import {openSync, readSync, closeSync, readFileSync} from 'node:fs'
@@ -14,8 +15,11 @@ import {extname} from 'node:path'
 import {imageSize} from 'image-size'
 import {DataError} from './errors.js'
 
-/** What decodeImage gives, as a number that changes when it does (a cache of decoded images keys on it): 2 since CMYK and 16-bit greyscale decode as Pillow's. */
-export const DECODER_VERSION = 2
+/**
+ * What decodeImage gives, as a number that changes when it does (a cache of decoded images keys on
+ * it): 2 since CMYK and 16-bit greyscale decode as Pillow's, 3 since colour profiles are ignored.
+ */
+export const DECODER_VERSION = 3
 
 /** File extensions read as images (case-insensitive); other files in an image folder are ignored. */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff']
@@ -57,7 +61,8 @@ export async function decodeImage(bytes: Uint8Array, path: string): Promise<Deco
   try {
     if (mayBeCmyk(bytes) && (await sharp(bytes).metadata()).space === 'cmyk') return await decodeCmyk(sharp, bytes)
     if (isGrey16Png(bytes)) return await decodeGrey16(sharp, bytes)
-    const {data, info} = await sharp(bytes, {failOn: 'warning'}).removeAlpha().toColourspace('srgb').raw({depth: 'uchar'}).toBuffer({resolveWithObject: true})
+    // ignoreIcc: sharp would convert through an embedded profile; Pillow's convert('RGB') keeps the stored values.
+    const {data, info} = await sharp(bytes, {failOn: 'warning', ignoreIcc: true}).removeAlpha().toColourspace('srgb').raw({depth: 'uchar'}).toBuffer({resolveWithObject: true})
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels instead of 3`)
     return {data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height}
   } catch (error) {
@@ -98,7 +103,7 @@ function mayBeCmyk(bytes: Uint8Array): boolean {
  * through a colour profile and give other pixels.
  */
 async function decodeCmyk(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage> {
-  const {data, info} = await sharp(bytes, {failOn: 'warning'}).pipelineColourspace('cmyk').toColourspace('cmyk').raw({depth: 'uchar'}).toBuffer({resolveWithObject: true})
+  const {data, info} = await sharp(bytes, {failOn: 'warning', ignoreIcc: true}).pipelineColourspace('cmyk').toColourspace('cmyk').raw({depth: 'uchar'}).toBuffer({resolveWithObject: true})
   if (info.channels < 4) throw new Error(`a CMYK image decoded to ${info.channels} channels`)
   const pixels = info.width * info.height
   const rgb = new Uint8Array(pixels * 3)
@@ -124,7 +129,7 @@ function isGrey16Png(bytes: Uint8Array): boolean {
  * and greyscale with alpha, which the usual path decodes alike).
  */
 async function decodeGrey16(sharp: Sharp, bytes: Uint8Array): Promise<DecodedImage> {
-  const {data, info} = await sharp(bytes, {failOn: 'warning'}).toColourspace('grey16').raw({depth: 'ushort'}).toBuffer({resolveWithObject: true})
+  const {data, info} = await sharp(bytes, {failOn: 'warning', ignoreIcc: true}).toColourspace('grey16').raw({depth: 'ushort'}).toBuffer({resolveWithObject: true})
   const samples = new Uint16Array(data.buffer, data.byteOffset, data.length / 2)
   const pixels = info.width * info.height
   const rgb = new Uint8Array(pixels * 3)
