@@ -13,15 +13,16 @@
  * progress bar, and the result is cached on disk (image-cache.ts) so that the next run only reads
  * and hashes the files.
  */
-import {readdirSync, readFileSync, realpathSync, statSync} from 'node:fs'
+import {readdirSync, readFileSync} from 'node:fs'
 import {basename, join, relative, resolve} from 'node:path'
 
 import cliProgress from 'cli-progress'
 import {registerDataset, type DataOptions, type DatasetContext, type DatasetSplit, type LoadedData} from '../registry/registry.js'
 import {DataError} from './errors.js'
 import {fit, resizeMode, type ResizeMode} from './fit.js'
+import {byCodePoint, imageFilesUnder, isFolder} from './image-files.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
-import {centreSquare, decodeImage, DECODER_VERSION, IMAGE_EXTENSIONS, imageDimensions, isImageFile, type DecodedImage} from './images.js'
+import {centreSquare, decodeImage, DECODER_VERSION, IMAGE_EXTENSIONS, imageDimensions, type DecodedImage} from './images.js'
 import {userCacheDir} from './locate.js'
 import {Rng} from './random.js'
 import {heldOut} from './split.js'
@@ -61,81 +62,11 @@ const IN_FLIGHT = 4
 /** Seconds between plain progress lines when there is no bar. */
 const PLAIN_EVERY_S = 5
 
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory()
-  } catch {
-    return false
-  }
-}
-
-/**
- * Python's order of strings, by code point, as torchvision's sorted() gives it. JavaScript's sort
- * compares UTF-16 code units, which puts a character past U+FFFF (an emoji) before U+E000–U+FFFF
- * (a ligature): class indices would differ from torchvision's.
- */
-export function byCodePoint(a: string, b: string): number {
-  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
-    const x = a.codePointAt(i)!
-    const y = b.codePointAt(j)!
-    if (x !== y) return x - y
-    i += x > 0xffff ? 2 : 1
-    j += y > 0xffff ? 2 : 1
-  }
-  return a.length - b.length
-}
-
 /** Sub-folders of `dir` that are not hidden, sorted as Python sorts (symbolic links followed). */
 function subfolders(dir: string): string[] {
   return readdirSync(dir)
-    .filter((n) => !n.startsWith('.') && isDir(join(dir, n)))
+    .filter((n) => !n.startsWith('.') && isFolder(join(dir, n)))
     .sort(byCodePoint)
-}
-
-/**
- * The image files under `dir` in `ImageFolder`'s order: sorted(os.walk(dir, followlinks=True)), each
- * folder's files sorted. A link back to a folder being walked (a loop, which would count its images
- * again and again, under this class) and an image name on something that is not a regular file (a
- * FIFO would block the read for good) are DataErrors.
- */
-function imagesUnder(dir: string): {files: string[]; ignored: number} {
-  const folders: Array<{dir: string; files: string[]}> = []
-  let ignored = 0
-  const walking: string[] = []
-  const walk = (d: string) => {
-    const real = realpathSync(d)
-    if (walking.includes(real)) throw new DataError(`${d} links back to ${real}, a folder it is inside of: remove the link (images under a symlink loop would be counted again and again)`)
-    walking.push(real)
-    const files: string[] = []
-    for (const entry of readdirSync(d, {withFileTypes: true})) {
-      const p = join(d, entry.name)
-      const isFolder = entry.isDirectory() || (entry.isSymbolicLink() && isDir(p))
-      if (isFolder) {
-        if (!entry.name.startsWith('.')) walk(p)
-      } else if (isImageFile(entry.name)) {
-        if (!entry.isFile() && !entry.isSymbolicLink()) throw new DataError(`${p} is not a regular file (a FIFO, socket or device) though its name is an image's; remove it`)
-        if (entry.isSymbolicLink() && isSpecialFile(p)) throw new DataError(`${p} links to something that is not a regular file (a FIFO, socket or device); remove it`)
-        files.push(entry.name)
-      } else {
-        ignored++
-      }
-    }
-    walking.pop()
-    folders.push({dir: d, files: files.sort(byCodePoint)})
-  }
-  walk(dir)
-  folders.sort((a, b) => byCodePoint(a.dir, b.dir))
-  return {files: folders.flatMap((f) => f.files.map((n) => join(f.dir, n))), ignored}
-}
-
-/** Whether `p` (followed) exists and is neither a regular file nor a folder; a dangling link is not (reading it says so). */
-function isSpecialFile(p: string): boolean {
-  try {
-    const stat = statSync(p)
-    return !stat.isFile() && !stat.isDirectory()
-  } catch {
-    return false
-  }
 }
 
 /** Seeded, stratified hold-out (split.ts): round(n · fraction) of each class (at most n − 1), the rest kept in order. */
@@ -149,9 +80,9 @@ const EXTENSIONS = IMAGE_EXTENSIONS.join(', ')
 /** Reads the folder structure (no image is opened): classes, files per split, and what was ignored. */
 export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'test_split' | 'split_seed'>): FolderLayout {
   const root = resolve(p.root)
-  if (!isDir(root)) throw new DataError(`data.root ${root} is not a folder; give the folder that holds train/ and test/ (or val/), or one folder per class with data.test_split.`)
-  const hasTrain = isDir(join(root, 'train'))
-  const testDir = ['test', 'val'].map((n) => join(root, n)).find(isDir)
+  if (!isFolder(root)) throw new DataError(`data.root ${root} is not a folder; give the folder that holds train/ and test/ (or val/), or one folder per class with data.test_split.`)
+  const hasTrain = isFolder(join(root, 'train'))
+  const testDir = ['test', 'val'].map((n) => join(root, n)).find(isFolder)
   const notes: string[] = []
   const base = hasTrain ? join(root, 'train') : root
   const classes = subfolders(base)
@@ -173,7 +104,7 @@ export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'test_split'
   const train: Item[] = []
   const test: Item[] = []
   classes.forEach((name, label) => {
-    const found = imagesUnder(join(base, name))
+    const found = imageFilesUnder(join(base, name))
     ignored += found.ignored
     if (found.files.length === 0) throw new DataError(`Class folder ${join(base, name)} has no images (${EXTENSIONS}); add some or remove the folder.`)
     if (p.test_split === undefined) {
@@ -189,7 +120,7 @@ export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'test_split'
     for (const name of subfolders(testDir)) {
       const label = classes.indexOf(name)
       if (label < 0) throw new DataError(`${join(testDir, name)} is a class folder that ${base} does not have; the test classes must be training classes (folder names match exactly).`)
-      const found = imagesUnder(join(testDir, name))
+      const found = imageFilesUnder(join(testDir, name))
       ignored += found.ignored
       test.push(...found.files.map((path) => ({path, label})))
     }

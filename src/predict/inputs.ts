@@ -1,32 +1,22 @@
 /**
  * Images for `mixture predict`: the files and folders given, expanded (a folder gives every image
- * file under it, sorted), decoded (images.ts) and brought to the run's input the way its dataset
+ * file under it, in `ImageFolder`'s order: image-files.ts), decoded (images.ts) and brought to the run's input the way its dataset
  * was loaded — centre-cropped to a square, then padded or resized to `image_size` as the run's
  * `data.resize` (or its dataset's default) does — and converted to floats by the run's evaluation
  * transforms (pixels scaled to [0, 1], then `normalize` where `data.augment` has one), exactly as
  * evaluation batches are.
  */
-import {existsSync, readdirSync, statSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {existsSync, statSync} from 'node:fs'
+import {resolve} from 'node:path'
 import {UsageError} from '../errors.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {batches, type Split} from '../data/batches.js'
 import {DataError} from '../data/errors.js'
 import {fit} from '../data/fit.js'
-import {centreSquare, IMAGE_EXTENSIONS, isImageFile, readImage} from '../data/images.js'
+import {centreSquare, IMAGE_EXTENSIONS, readImage} from '../data/images.js'
+import {imageFilesUnder} from '../data/image-files.js'
 import {resizeMode, type ResizeMode} from '../data/fit.js'
 import {pipelinesFromConfig, type AugmentConfig} from '../data/pipeline.js'
-
-/** Every image file under `dir`, sorted by path. */
-function imagesUnder(dir: string): string[] {
-  const out: string[] = []
-  for (const entry of readdirSync(dir, {withFileTypes: true}).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const path = join(dir, entry.name)
-    if (entry.isDirectory()) out.push(...imagesUnder(path))
-    else if (entry.isFile() && isImageFile(path)) out.push(path)
-  }
-  return out
-}
 
 /** The image files that `paths` name: files as given, folders expanded; a missing path or an empty folder is a UsageError. */
 export function expandInputs(paths: string[]): string[] {
@@ -37,7 +27,7 @@ export function expandInputs(paths: string[]): string[] {
     if (!existsSync(path)) throw new UsageError(`${path} does not exist: give image files (${IMAGE_EXTENSIONS.join(', ')}) or folders holding them`)
     const stat = statSync(path)
     if (stat.isDirectory()) {
-      const found = imagesUnder(path)
+      const found = imageFilesUnder(path).files
       if (found.length === 0) throw new UsageError(`${path} holds no image files (${IMAGE_EXTENSIONS.join(', ')}), in it or in its subfolders`)
       files.push(...found)
     } else if (stat.isFile()) {

@@ -12,7 +12,7 @@ import {parse as parseYaml} from 'yaml'
 
 import {liveStatus} from '../run/status.js'
 import {SET_ASIDE} from '../run/folders.js'
-import {metricsCsvRows, type EpochMetrics} from '../run/metrics-file.js'
+import {METRICS_COLUMNS, metricsCsvRows, type EpochMetrics} from '../run/metrics-file.js'
 import {displayPath} from '../fs/display-path.js'
 import {findPaperRow} from './paper.js'
 import {accuracyDefinitionOf, selectionOf} from './selection.js'
@@ -45,21 +45,6 @@ function parseCsvRecords(text: string): Record<string, number>[] {
   })
 }
 
-const METRIC_NAMES: (keyof EpochMetrics)[] = [
-  'epoch',
-  'train_loss',
-  'train_accuracy',
-  'test_loss',
-  'test_accuracy',
-  'train_seconds',
-  'eval_seconds',
-  'data_seconds',
-  'images_per_second',
-  'lr',
-  'val_loss',
-  'val_accuracy',
-]
-
 /**
  * Where `metrics.csv` text holds a cell that is not a number (a damaged file; blank cells are not
  * damage), for a warning: `line 3, column test_accuracy: "abc"`. The tables leave such cells out.
@@ -77,7 +62,7 @@ function damagedCell(text: string): string | undefined {
 /** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */
 export function parseMetricsCsv(text: string): EpochMetrics[] {
   return parseCsvRecords(text)
-    .map((record) => Object.fromEntries(METRIC_NAMES.map((n) => [n, record[n] ?? Number.NaN])) as unknown as EpochMetrics)
+    .map((record) => Object.fromEntries(METRICS_COLUMNS.map((n) => [n, record[n] ?? Number.NaN])) as unknown as EpochMetrics)
     .filter((row) => Number.isFinite(row.epoch))
     .sort((a, b) => a.epoch - b.epoch)
 }

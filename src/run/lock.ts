@@ -48,6 +48,12 @@ function readLock(file: string): LockRecord | undefined | 'unreadable' {
   }
 }
 
+/** Who holds the lock `file` (pid, host, start); undefined where there is none or it cannot be read. */
+export function lockHolder(file: string): Owner | undefined {
+  const record = readLock(file)
+  return typeof record === 'object' ? {pid: record.pid, host: record.host, started: record.started} : undefined
+}
+
 function releaseFile(file: string, token: string): void {
   const now = readLock(file)
   if (typeof now === 'object' && now.token === token) rmSync(file, {force: true})

@@ -14,7 +14,8 @@ export const METRICS_FILE = 'metrics.csv'
 
 export const METRICS_HEADER = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second,lr,val_loss,val_accuracy'
 
-const COLUMNS = METRICS_HEADER.split(',')
+/** The columns of METRICS_HEADER, in order. */
+export const METRICS_COLUMNS = METRICS_HEADER.split(',') as (keyof EpochMetrics)[]
 
 /**
  * Earlier layouts, still read: each the current header cut short, by the number of columns it
@@ -82,9 +83,9 @@ export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: str
   const corrupt = (line: number, what: string) => new UsageError(`${file} is corrupt: line ${line} ${what}; restore it from a copy, or start the run again`)
   const [header, ...records] = metricsCsvRows(text)
   const width = header?.cells.length ?? 0
-  const converted = EARLIER_LAYOUTS.includes(width) && header.cells.join(',') === COLUMNS.slice(0, width).join(',')
+  const converted = EARLIER_LAYOUTS.includes(width) && header.cells.join(',') === METRICS_COLUMNS.slice(0, width).join(',')
   if (header?.line !== 1 || (header.cells.join(',') !== METRICS_HEADER && !converted)) throw corrupt(1, `is not the header ${METRICS_HEADER}`)
-  const missing = converted ? Array<string>(COLUMNS.length - width).fill('') : []
+  const missing = converted ? Array<string>(METRICS_COLUMNS.length - width).fill('') : []
   // A final line without its newline is a row cut short by a crash: it is set aside like any row past the checkpoint.
   const cut = !/\n$/.test(text) && records.length > 0 ? records.pop() : undefined
   const rows: MetricsRow[] = []
@@ -96,10 +97,10 @@ export function readMetricsFile(runDir: string): {rows: MetricsRow[]; lines: str
     // Every column is a number; the learning rate and the validation columns may be blank.
     const n = cells.map((v) => (v.trim() === '' ? NaN : Number(v)))
     if (record.cells.length !== width) throw corrupt(line, `has ${record.cells.length} fields, not the ${width} of the header`)
-    const bad = cells.findIndex((v, j) => (v.trim() === '' ? !MAY_BE_BLANK.has(COLUMNS[j]) : Number.isNaN(n[j])))
-    if (bad >= 0) throw corrupt(line, cells[bad].trim() === '' ? `has no value in column ${COLUMNS[bad]}` : `has ${JSON.stringify(cells[bad])} in column ${COLUMNS[bad]}, which is not a number`)
+    const bad = cells.findIndex((v, j) => (v.trim() === '' ? !MAY_BE_BLANK.has(METRICS_COLUMNS[j]) : Number.isNaN(n[j])))
+    if (bad >= 0) throw corrupt(line, cells[bad].trim() === '' ? `has no value in column ${METRICS_COLUMNS[bad]}` : `has ${JSON.stringify(cells[bad])} in column ${METRICS_COLUMNS[bad]}, which is not a number`)
     if (n[0] !== i + 1) throw corrupt(line, `is epoch ${cells[0]} where epoch ${i + 1} belongs`)
-    rows.push(Object.fromEntries(COLUMNS.map((k, j) => [k, n[j]])) as unknown as MetricsRow)
+    rows.push(Object.fromEntries(METRICS_COLUMNS.map((k, j) => [k, n[j]])) as unknown as MetricsRow)
     lines.push(cells.join(','))
   }
   return {rows, lines, ...(cut ? {partial: cut.cells.join(',')} : {}), ...(converted ? {converted} : {})}

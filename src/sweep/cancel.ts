@@ -4,15 +4,14 @@
  * last checkpoint, so that submitting the sweep again resumes them); a local sweep's process (the
  * one holding index.lock, on this host) gets SIGTERM and stops its points the same way.
  */
-import {readFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join, resolve} from 'node:path'
 import {UsageError} from '../errors.js'
 import {slurm, slurmSays} from '../slurm/cli.js'
 import {isActive, queryQueue} from '../slurm/queue.js'
 import {describeJobs, sweepJobIds} from './queued.js'
-import {acquireLock} from '../run/lock.js'
-import {describeOwner, pidAlive, type Owner} from '../run/owner.js'
+import {acquireLock, lockHolder} from '../run/lock.js'
+import {describeOwner, pidAlive} from '../run/owner.js'
 import {requireIndex, SWEEP_LOCK, writeIndex} from './records.js'
 
 export interface CancelResult {
@@ -67,12 +66,7 @@ export function cancelSweep(folder: string, log: (m: string) => void): CancelRes
 
 /** SIGTERM to the local process holding the sweep's index.lock, if one runs (on this host). */
 function cancelLocal(dir: string, name: string): CancelResult {
-  let owner: Owner | undefined
-  try {
-    owner = JSON.parse(readFileSync(join(dir, SWEEP_LOCK), 'utf8')) as Owner
-  } catch {
-    owner = undefined
-  }
+  const owner = lockHolder(join(dir, SWEEP_LOCK))
   if (!owner || (owner.host === hostname() && !pidAlive(owner.pid))) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}`}
   if (owner.host !== hostname()) throw new UsageError(`sweep ${name} runs on another machine (${describeOwner(owner)}); cancel it there: kill ${owner.pid}`)
   process.kill(owner.pid, 'SIGTERM')

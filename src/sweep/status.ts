@@ -9,11 +9,12 @@
  * `crashed` (its process ended without saying how: killed, out of memory, a node failure) or
  * `cancelled` (by `mixture sweep cancel` before it started).
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {join, resolve} from 'node:path'
 import {accounting, isActive, queryQueue, type QueuedJob} from '../slurm/queue.js'
 import {sweepJobIds} from './queued.js'
 import {describeOwner, ownerState, type Owner} from '../run/owner.js'
+import {lockHolder} from '../run/lock.js'
 import {liveStatus} from '../run/status.js'
 import {logTail, readAttempts, readSummary, requireIndex, SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
 
@@ -72,14 +73,6 @@ function epochOf(summary: Record<string, unknown> | undefined): string {
   const of = num(summary?.epochs)
   if (done === undefined || of === undefined) return ''
   return `, epoch ${Math.min(done + 1, of)}/${of}`
-}
-
-function lockOwner(dir: string): (Owner & {token?: string}) | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dir, SWEEP_LOCK), 'utf8')) as Owner
-  } catch {
-    return undefined
-  }
 }
 
 /**
@@ -188,7 +181,7 @@ export function sweepStatus(folder: string): SweepStatusReport {
   })
   let active = queue.some(isActive)
   let owner: string | undefined
-  const lock = lockOwner(dir)
+  const lock = lockHolder(join(dir, SWEEP_LOCK))
   if (index.launcher?.type !== 'slurm' && lock && ownerState(lock) !== 'dead') {
     active = true
     owner = describeOwner(lock)

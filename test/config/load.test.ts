@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
-import {SpecError, suggest} from '../../src/config/errors.js'
+import {suggest} from '../../src/config/errors.js'
 import {resolveObject, specProblems, tempDir, writeSpec} from '../helpers.js'
 
 const base = {name: 'x', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {batches, DataError, loadDataset, type DataConfig} from '../../src/data/index.js'
 import {fit} from '../../src/data/fit.js'
-import {byCodePoint} from '../../src/data/image-folder.js'
+import {byCodePoint} from '../../src/data/image-files.js'
 import {SpecError} from '../../src/config/errors.js'
 import {REPO, resolveObject, writeSpec} from '../helpers.js'
 import {folderPixel, isolatedTmp, rmrf, writeImageFolder, writePng} from './helpers.js'

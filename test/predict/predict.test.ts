@@ -3,13 +3,13 @@
 // padding, normalisation), with class names, probabilities and CSV or JSON out.
 import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {mkdirSync, readdirSync, readFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync} from 'node:fs'
 import {join} from 'node:path'
 import sharp from 'sharp'
 import {tf} from '../../src/engine/tf.js'
 import {batches, loadDataset} from '../../src/data/index.js'
 import {DataError} from '../../src/data/errors.js'
-import {loadInputs} from '../../src/predict/inputs.js'
+import {expandInputs, loadInputs} from '../../src/predict/inputs.js'
 import {predictImages} from '../../src/predict/predict.js'
 import {openRun} from '../../src/run/load-run.js'
 import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
@@ -105,6 +105,17 @@ describe('mixture predict', () => {
     const r = mixture(['predict', run, '/dev/zero'], {timeoutMs: 20_000})
     assert.equal(r.code, 2, r.stderr)
     assert.match(r.stderr, /\/dev\/zero is not a regular file or folder/)
+  })
+
+  it("a folder is walked as ImageFolder walks one: Python's order, hidden folders skipped, a symlink loop refused", () => {
+    const folder = join(dir, 'walk')
+    mkdirSync(join(folder, '.hidden'), {recursive: true})
+    mkdirSync(join(folder, 'sub'))
+    // UTF-16 order would put the emoji (a surrogate pair) before the ligature.
+    for (const name of ['\u{1F600}.png', '\uFB01.png', 'sub/c.png', '.hidden/d.png']) copyFileSync(join(dir, 'folder', 'b.png'), join(folder, name))
+    assert.deepEqual(expandInputs([folder]), [join(folder, '\uFB01.png'), join(folder, '\u{1F600}.png'), join(folder, 'sub', 'c.png')])
+    symlinkSync('..', join(folder, 'sub', 'up'))
+    assert.throws(() => expandInputs([folder]), (e: unknown) => e instanceof DataError && /links back to/.test(e.message))
   })
 })
 
