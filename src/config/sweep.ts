@@ -17,7 +17,8 @@
 import {existsSync, statSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
-import {SpecError, type Problem} from './errors.js'
+import {SpecError, type Origin, type Problem} from './errors.js'
+import {resolveSpec, type Resolved} from './resolve.js'
 import {checkLauncher} from './launcher.js'
 import type {Launcher} from '../schema/launcher.js'
 import {isObject, readYamlFile, originOf, type Json, type Origins} from './load.js'
@@ -36,6 +37,8 @@ export interface SweepPoint {
   /** The grid values of this point (for display and the index). */
   grid: Record<string, Json>
   label?: string
+  /** Where the sweep file wrote an override (by its `key=value` text), for problems with it; the command line's are absent. */
+  written?: Record<string, Origin>
 }
 
 export interface SweepPlan {
@@ -133,6 +136,13 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
     else fixed.push(s)
   }
   let specs: {spec: string; label?: string; set: string[]}[]
+  // Overrides the sweep file wrote (set:, a point's set:, grid:), by their text, with where.
+  const written = new Map<string, Origin>()
+  const wrote = (text: string, path: string): string => {
+    const at = originOf(origins, path)
+    if (at && !written.has(text)) written.set(text, at)
+    return text
+  }
   let sweepName = name
   let title: string | undefined
   let launcher: Launcher | undefined
@@ -150,13 +160,13 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
         problems.push({origin: originOf(origins, path), path, message: 'must be a mapping of key.path: value'})
         return []
       }
-      return Object.entries(obj).map(([k, v]) => `${k}=${yamlValue(v)}`)
+      return Object.entries(obj).map(([k, v]) => wrote(`${k}=${yamlValue(v)}`, `${path}.${k}`))
     }
     const common = toSets(sw.set, 'sweep.set')
     if (isObject(sw.grid)) {
       for (const [k, v] of Object.entries(sw.grid)) {
         if (!Array.isArray(v) || v.length === 0) problems.push({origin: originOf(origins, `sweep.grid.${k}`), path: `sweep.grid.${k}`, message: 'must be a non-empty list of values'})
-        else grid.unshift([k, v.map(yamlValue)])
+        else grid.unshift([k, v.map((value, j) => wrote(`${k}=${yamlValue(value)}`, `sweep.grid.${k}[${j}]`).slice(k.length + 1))])
       }
     } else if (sw.grid !== undefined) problems.push({origin: originOf(origins, 'sweep.grid'), path: 'sweep.grid', message: 'must be a mapping of key.path: [values]'})
     const points = Array.isArray(sw.points) ? sw.points : []
@@ -191,8 +201,28 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
       const gridValues = Object.fromEntries(combo.map(([k, v]) => [k, v as Json]))
       const specName = basename(s.spec).replace(/\.ya?ml$/, '')
       const key = slug([specName, ...combo.map(([k, v]) => `${k}=${v}`)].join(','))
-      points.push({index: points.length, key, spec: s.spec, overrides: [...s.set, ...fixed, ...combo.map(([k, v]) => `${k}=${v}`)], grid: gridValues, label: s.label})
+      const overrides = [...s.set, ...fixed, ...combo.map(([k, v]) => `${k}=${v}`)]
+      const at = overrides.filter((o) => written.has(o) && !sets.includes(o)).map((o) => [o, written.get(o)!] as const)
+      points.push({index: points.length, key, spec: s.spec, overrides, grid: gridValues, label: s.label, ...(at.length > 0 ? {written: Object.fromEntries(at)} : {})})
     }
   }
   return {name: sweepName ?? basename(abs).replace(/\.ya?ml$/, ''), title, source: abs, points, launcher, origins}
+}
+
+/**
+ * A point's spec resolved with its overrides (and `extra` ones after them); a problem with an
+ * override the sweep file wrote names its line there rather than `--set`.
+ */
+export async function resolvePoint(point: SweepPoint, extra: string[] = []): Promise<Resolved> {
+  try {
+    return await resolveSpec(point.spec, [...point.overrides, ...extra])
+  } catch (error) {
+    if (!(error instanceof SpecError) || !point.written) throw error
+    const blamed = error.problems.map((problem) => {
+      const text = problem.origin?.file.startsWith('--set ') ? problem.origin.file.slice('--set '.length) : undefined
+      const at = text === undefined ? undefined : point.written![text]
+      return at ? {...problem, origin: at} : problem
+    })
+    throw new SpecError(blamed, error.file)
+  }
 }

@@ -7,8 +7,8 @@ import {readdirSync, statSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 import type {LauncherFlags} from '../config/launcher.js'
 import type {LauncherType} from '../schema/launcher.js'
-import {resolveSpec, type Resolved} from '../config/resolve.js'
-import type {SweepPlan} from '../config/sweep.js'
+import type {Resolved} from '../config/resolve.js'
+import {resolvePoint, type SweepPlan} from '../config/sweep.js'
 import {configHash, type RunOptions} from '../run/experiment.js'
 import {displayPath} from '../fs/display-path.js'
 import {checkModelBuilds, ModelBuildError} from '../model/build.js'
@@ -62,12 +62,12 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
   // Grid points get their values in the label, so that the table tells them apart.
   const resolved: Resolved[] = []
   for (const p of plan.points) {
-    let r = await resolveSpec(p.spec, p.overrides)
+    let r = await resolvePoint(p)
     const axes = Object.entries(p.grid)
     if (axes.length > 0) {
       const label = `${p.label ?? r.spec.label ?? r.spec.name} [${axes.map(([k, v]) => `${k.split('.').pop()}=${v}`).join(', ')}]`
       p.overrides = [...p.overrides, `label=${JSON.stringify(label)}`]
-      r = await resolveSpec(p.spec, p.overrides)
+      r = await resolvePoint(p)
     }
     resolved.push(r)
   }

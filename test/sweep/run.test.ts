@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
 import {runSweep} from '../../src/sweep/run.js'
 import {sweepStatus} from '../../src/sweep/status.js'
-import {SpecError} from '../../src/config/errors.js'
+import {formatOrigin, SpecError} from '../../src/config/errors.js'
 import {REPO, tempDir, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 
 const tiny = TINY_CNN_SPEC
@@ -75,6 +75,19 @@ test('invalid points are rejected before anything trains', async () => {
   const file = writeSpec(tiny, dir)
   await assert.rejects(runSweep({file, sets: ['train.epochs=1,0'], outDir: join(dir, 'results'), log: () => {}}), SpecError)
   assert.ok(!existsSync(join(dir, 'results')))
+})
+
+test("a misspelt key the sweep file wrote (set:, a point's set:, grid:) is named at its line there, one given with --set as --set", async () => {
+  const dir = tempDir()
+  writeSpec(tiny, dir)
+  const file = writeSpec('sweep:\n  name: blame\n  points:\n    - {spec: spec.yaml, set: {train.optimzer.lr: 0.1}}\n  grid:\n    train.epoch: [1, 2]\n  set:\n    train.batchsize: 4\n', dir, 'sweep.yaml')
+  const problems = async (sets: string[]) => {
+    const error = await runSweep({file, sets, dryRun: true, log: () => {}}).then(() => undefined, (e: unknown) => e)
+    assert.ok(error instanceof SpecError, String(error))
+    return error.problems.map((p) => `${formatOrigin(p.origin)} ${p.path}`)
+  }
+  assert.deepEqual(await problems([]), [`${file}:8:5 train.batchsize`, `${file}:4:31 train.optimzer`, `${file}:6:19 train.epoch`])
+  assert.deepEqual(await problems(['train.batchsize=4']), ['--set train.batchsize=4 train.batchsize', `${file}:4:31 train.optimzer`, `${file}:6:19 train.epoch`])
 })
 
 test('the example Slurm sweep file resolves: its points are the paper\'s CIFAR-10 rows, its launcher slurm', async () => {
