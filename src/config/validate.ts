@@ -9,6 +9,7 @@ import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
 import {type Problem, SpecError, suggest, unknownEntry} from './errors.js'
+import {expandHome} from '../fs/home-path.js'
 import {displayPath} from '../fs/display-path.js'
 import {isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
 import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
@@ -174,11 +175,11 @@ function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins,
   return {...meta, ...merged} as ResolvedPart
 }
 
-/** A path written in a spec, made absolute against the file that wrote it (the working folder for --set). */
+/** A path written in a spec, made absolute against the file that wrote it (the working folder for --set); `~/` is the home folder. */
 function absolutePath(value: string, path: string, origins: Origins): string {
   const declaredIn = originOf(origins, path)?.file
   const base = declaredIn && !declaredIn.startsWith('--set') ? resolve(declaredIn) : resolve('--set')
-  return resolve(dirname(base), value)
+  return resolve(dirname(base), expandHome(value))
 }
 
 /**
@@ -271,6 +272,7 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
     }
     if (resolved) spec.model = resolved as JsonObject
   }
+  if (isObject(spec.output) && typeof spec.output.dir === 'string') spec.output.dir = expandHome(spec.output.dir)
   // A non-finite number is reported once, as such, not again by the bounds it also breaks.
   const reported = problems.filter((p, i) => i < nonFinite.size || !nonFinite.has(p.path))
   if (reported.length > 0) throw new SpecError(reported, displayPath(loaded.file))

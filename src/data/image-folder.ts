@@ -345,7 +345,7 @@ registerDataset<ImageFolderParams>({
     additionalProperties: false,
     required: ['root'],
     properties: {
-      root: {type: 'string', description: 'folder with train/ and test/ (or val/) of class folders, or of class folders only with test_split; relative to the spec file'},
+      root: {type: 'string', description: 'folder with train/ and test/ (or val/) of class folders, or of class folders only with test_split; relative to the spec file (~/: the home folder)'},
       test_split: {type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'hold out this fraction of every class (seeded, stratified) as the test split (data.val_split then holds a validation split out of the rest)'},
       split_seed: {type: 'integer', minimum: 0, default: 0, description: 'seed of the test_split hold-out (independent of the training seed)'},
       on_bad_image: {enum: ['fail', 'skip'], default: 'fail', description: 'an unreadable or corrupt image: stop and name it, or skip it (the count is printed)'},

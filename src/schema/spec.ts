@@ -43,7 +43,7 @@ const transformItem = oneOf([Type.String(), Type.Unsafe<TransformSpec>(Type.Obje
 const dataSchema = openObject({
   dataset: Type.String({description: "a registered dataset: cifar10, cifar100, stl10, fashion_mnist, mnist, synthetic, image_folder, or a plugin's (mixture list dataset)"}),
   image_size: withDefault(Type.Integer({minimum: 2, maximum: 1024, description: 'square side the images are resized or padded to (image_folder without it: the side its images share)'}), 32),
-  data_dir: Type.Optional(Type.String({description: 'folder holding the dataset files, relative to the spec that names it (else --data-dir, MIXTURE_DATA, the user cache)'})),
+  data_dir: Type.Optional(Type.String({description: 'folder holding the dataset files, relative to the spec that names it (~/: the home folder; else --data-dir, MIXTURE_DATA, the user cache)'})),
   label_mode: withDefault(enumOf(['fine', 'coarse'], {description: 'CIFAR-100 labels'}), 'fine'),
   resize: Type.Optional(
     enumOf(['pil_bilinear', 'bilinear', 'pad'], {

@@ -1,5 +1,6 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
+import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {loadSpec} from '../../src/config/load.js'
@@ -187,4 +188,13 @@ test('data.data_dir is relative to the spec that names it, and stored absolute (
   writeSpec(base, dir, 'base.yaml')
   writeFileSync(join(dir, 'sub', 'child.yaml'), 'extends: ../base.yaml\ndata: {dataset: synthetic, image_size: 8, data_dir: ../datasets}\n')
   assert.equal(validateSpec(loadSpec(join(dir, 'sub', 'child.yaml'))).data.data_dir, join(dir, 'datasets'))
+})
+
+test('a path that starts with ~/ is under the home folder, in a spec and in a --set (where the shell leaves the ~ alone)', () => {
+  const file = writeSpec({...base, data: {dataset: 'synthetic', image_size: 8, data_dir: '~/datasets'}, output: {dir: '~/results'}})
+  const spec = validateSpec(loadSpec(file))
+  assert.deepEqual([spec.data.data_dir, spec.output.dir], [join(homedir(), 'datasets'), join(homedir(), 'results')])
+  assert.equal(validateSpec(loadSpec(file, ['data.data_dir=~/elsewhere'])).data.data_dir, join(homedir(), 'elsewhere'))
+  // ~user and a ~ inside a name are not the home folder.
+  assert.equal(validateSpec(loadSpec(file, ['data.data_dir=~other/x'])).data.data_dir, join(process.cwd(), '~other', 'x'))
 })
