@@ -3,7 +3,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {REPO, tempDir, writeSpec} from '../helpers.js'
 
 function mixture(args: string[], cwd = REPO) {
@@ -95,6 +95,20 @@ test('a plugin file adds a component through the public API', () => {
   assert.match(bad.stderr, /model\.components\[0\]\.filters: must be >= 1/)
   // Plugins are per spec: without the plugins: line the component does not exist
   assert.match(mixture(['validate', writeSpec({...tiny, model: {type: 'mixture', components: [{type: 'scale_conv'}]}}, dir, 'other.yaml')]).stderr, /unknown component "scale_conv"/)
+})
+
+test("the README's plugin file (a component and a model) validates, as a component of a mixture and as the model", () => {
+  const dir = tempDir()
+  const block = readFileSync(join(REPO, 'README.md'), 'utf8').match(/```js\n\/\/ my-plugin\.mjs\n([\s\S]*?)```/)
+  assert.ok(block, 'README.md shows my-plugin.mjs')
+  writeFileSync(join(dir, 'my-plugin.mjs'), block[1])
+  const data = {dataset: 'synthetic', image_size: 8, synthetic: {train: 16, test: 8, classes: 3}}
+  const model = writeSpec({name: 'readme-model', plugins: ['my-plugin.mjs'], data, model: {type: 'small_mlp'}}, dir, 'model.yaml')
+  const component = writeSpec({name: 'readme-component', plugins: ['my-plugin.mjs'], data, model: {type: 'mixture', components: [{type: 'conv_stack'}, {type: 'cnn', channels: [4, 3]}]}}, dir, 'component.yaml')
+  for (const spec of [model, component]) {
+    const r = mixture(['validate', spec])
+    assert.equal(r.code, 0, r.stderr)
+  }
 })
 
 test('list --plugin lists a plugin file\'s optimizer and schedule beside the built-ins, with the keys the registry adds', () => {
