@@ -8,7 +8,7 @@ import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
 import {MAX_PROBLEMS_SHOWN, SpecError} from './config/errors.js'
 import {RegistryError} from './registry/registry.js'
 import {DataError} from './data/errors.js'
-import {InterruptedError, STOP_SIGNALS, UsageError, type StopRequest, type StopSignal} from './errors.js'
+import {DEBUG_HINT, InterruptedError, STOP_SIGNALS, UsageError, type StopRequest, type StopSignal} from './errors.js'
 // Every command starts with the built-in models, components, datasets and transforms registered.
 import './builtins.js'
 
@@ -78,7 +78,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     }
     process.stderr.write(`Error: ${message}\n`)
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`)
-    else if (code === 1) process.stderr.write('(run again with --debug for the stack trace)\n')
+    else if (code === 1) process.stderr.write(`${DEBUG_HINT}\n`)
     process.exitCode = code
     return undefined
   }

@@ -33,3 +33,6 @@ export interface StopRequest {
   /** Run (synchronously) before a second signal exits at once: what must be on disk, e.g. the run's status. */
   beforeQuit?: () => void
 }
+
+/** The line the CLI prints after an error of exit code 1 (logs that keep a command's output leave it out of a failure's reason). */
+export const DEBUG_HINT = '(run again with --debug for the stack trace)'

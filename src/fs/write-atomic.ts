@@ -6,6 +6,7 @@
  */
 import {closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {dirname, basename, join} from 'node:path'
+import {writeFailure} from './write-error.js'
 
 let counter = 0
 
@@ -13,10 +14,18 @@ export function tempName(file: string): string {
   return join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${counter++}`)
 }
 
-/** Write `data` to a temp file beside `file`, fsync it, then rename over `file`. */
+/**
+ * Write `data` to a temp file beside `file`, fsync it, then rename over `file`. A failure is a
+ * FileWriteError naming `file` and why (a full disk, no permission); the old file stays, the temp goes.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8Array[]): void {
   const tmp = tempName(file)
-  const fd = openSync(tmp, 'w')
+  let fd: number
+  try {
+    fd = openSync(tmp, 'w')
+  } catch (error) {
+    throw writeFailure(file, error)
+  }
   try {
     for (const chunk of Array.isArray(data) ? data : [data]) {
       const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
@@ -27,7 +36,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8A
   } catch (error) {
     closeSync(fd)
     rmSync(tmp, {force: true})
-    throw error
+    throw writeFailure(file, error)
   }
   closeSync(fd)
   try {
@@ -35,7 +44,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8A
   } catch (error) {
     // `file` is a folder, or its folder was removed meanwhile: the old file (if any) stays, the temp goes.
     rmSync(tmp, {force: true})
-    throw error
+    throw writeFailure(file, error)
   }
   syncFolder(dirname(file))
 }

@@ -60,7 +60,7 @@ export function isComplete(run: RunRecord): boolean {
  */
 export function seedlessLabel(label: string, seed: number | null): string {
   if (seed === null) return label
-  const match = /^(.*) \[(.*)\]$/.exec(label)
+  const match = /^(.*) \[(.*)\]$/s.exec(label)
   if (!match) return label
   const axes = match[2].split(', ')
   const rest = axes.filter((axis) => axis !== `seed=${seed}`)

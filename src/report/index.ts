@@ -7,7 +7,7 @@
  * - per figure (accuracy: `curves`, loss: `curves-loss`) its Vega-Lite spec with the data
  *   (`.vl.json`), `.svg` and `.png` (unless plotting is turned off; PNG only when rasterising works).
  */
-import {existsSync, mkdirSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, rmSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import type {TopLevelSpec} from 'vega-lite'
 
@@ -88,13 +88,19 @@ async function writeFigure(file: Figure['file'], spec: TopLevelSpec, outDir: str
   }
   files[`${key}_svg`] = join(outDir, `${file}.svg`)
   writeFileAtomic(files[`${key}_svg`]!, svg)
+  const pngFile = join(outDir, `${file}.png`)
+  let png: Uint8Array
   try {
-    files[`${key}_png`] = join(outDir, `${file}.png`)
-    writeFileAtomic(files[`${key}_png`]!, await renderPng(svg))
+    png = await renderPng(svg)
   } catch (error) {
-    delete files[`${key}_png`]
+    // An earlier table's PNG would otherwise stand beside this table's SVG.
+    rmSync(pngFile, {force: true})
     warn(`${file}.png could not be rendered (${(error as Error).message}); ${displayPath(files[`${key}_svg`]!)} has the plot.`)
+    return
   }
+  // A PNG that cannot be written (a full disk) fails the command like every other file of the table.
+  writeFileAtomic(pngFile, png)
+  files[`${key}_png`] = pngFile
 }
 
 /** The table of run and sweep folders without writing anything: its groups, rows, Markdown (caption included) and caption. */

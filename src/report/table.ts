@@ -362,6 +362,8 @@ export const EXTENDED_COLUMNS = [
   'best_val_epoch',
   'test_accuracy_at_best_val',
   'test_accuracy_at_best_val_std',
+  // What table.md writes after an incomplete row's accuracy (table.csv keeps the paper's cells unmarked).
+  'note',
 ] as const
 
 const PAPER_EXTENDED_COLUMNS = ['paper_figure', 'paper_accuracy', 'paper_minutes', 'paper_params'] as const

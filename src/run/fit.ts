@@ -9,6 +9,7 @@
  */
 import {join} from 'node:path'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
+import {FileWriteError} from '../fs/write-error.js'
 import {scheduleState} from '../recipe/schedule.js'
 import {saveCheckpoint} from './checkpoint.js'
 import {evaluate, prepareEpoch, trainOneEpoch} from './epoch.js'
@@ -60,6 +61,18 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
   const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: state.started ?? new Date().toISOString(), images: {train: dataset.train.count, ...(dataset.val ? {val: dataset.val.count} : {}), test: dataset.test.count}, pid: owner.pid, host: owner.host, ...(spec.engine.precision !== 'fp32' ? {precision: spec.engine.precision} : {})}
   const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
+  // While training, a summary.json that cannot be written (a disk full for a moment) is said once and
+  // skipped: metrics.csv and the checkpoints carry the run, and the final summary is written at the end.
+  let summaryFailed = false
+  const stillRunning = () => {
+    try {
+      running()
+      summaryFailed = false
+    } catch (error) {
+      if (!summaryFailed) log(`${(error as Error).message}; training goes on, and summary.json is written again at the next epoch`)
+      summaryFailed = true
+    }
+  }
   const progress = createProgress({bars: Boolean(state.bars), write: log, keep: (line) => state.runLog?.keep(line)})
   // The heartbeat: readers on other hosts tell a live run from a dead one by it (owner.ts).
   let heartbeat: NodeJS.Timeout | undefined
@@ -68,7 +81,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   if (state.stop) state.stop.beforeQuit = () => writeSummary(runDir, summarize(base, history, 'interrupted', {error: 'quit at once by a second signal; resuming repeats the epochs after the last checkpoint', stoppedEarly}))
   try {
     running()
-    heartbeat = setInterval(running, HEARTBEAT_MS)
+    heartbeat = setInterval(stillRunning, HEARTBEAT_MS)
     heartbeat.unref()
     for (let epoch = state.startEpoch; epoch <= spec.train.epochs && !stoppedEarly; epoch++) {
       if (state.stop?.requested) throw new InterruptedError(`interrupted before epoch ${epoch}`, state.stop.signal)
@@ -104,14 +117,16 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
         await saveCheckpoint(join(runDir, LAST_CKPT), 'last', built.model, session.trainer, meta)
         checkpointEpoch = epoch
       }
-      running()
+      stillRunning()
       if (state.stop?.requested) throw new InterruptedError(`interrupted after epoch ${epoch}`, state.stop.signal)
       if (stoppedEarly) log(`stopping early after epoch ${epoch} of ${spec.train.epochs}: ${stoppedEarly}`)
     }
   } catch (error) {
     throw finish(session, state, {progress, heartbeat, base, checkpointEpoch, stoppedEarly}, error as Error)
   }
-  return finish(session, state, {progress, heartbeat, base, checkpointEpoch, stoppedEarly})
+  const ending = finish(session, state, {progress, heartbeat, base, checkpointEpoch, stoppedEarly})
+  if (ending instanceof Error) throw ending
+  return ending
 }
 
 /** Epoch `epoch`: its training steps (kernel tuning before the run's first), then the evaluation; its metrics.csv row, and what tuning chose. */
@@ -173,9 +188,9 @@ interface Ending {
  * The end of a run, however it came: bars and heartbeat stopped, summary.json final (completed,
  * interrupted or failed), the session disposed, the lock released, the last line kept in run.log.
  * Returns the summary; for an error, the error to throw, an interruption's message saying what is
- * resumable and how.
+ * resumable and how (also for a run that completed but whose summary.json could not be written).
  */
-function finish(session: Session, state: FitState, end: Ending): RunSummary
+function finish(session: Session, state: FitState, end: Ending): RunSummary | Error
 function finish(session: Session, state: FitState, end: Ending, error: Error): Error
 function finish(session: Session, state: FitState, end: Ending, error?: Error): RunSummary | Error {
   const {spec} = session
@@ -185,10 +200,17 @@ function finish(session: Session, state: FitState, end: Ending, error?: Error): 
   if (state.stop) state.stop.beforeQuit = undefined
   const stopped = error instanceof InterruptedError
   const summary = summarize(end.base, history, !error ? 'completed' : stopped ? 'interrupted' : 'failed', {error: error?.message, stoppedEarly: end.stoppedEarly})
-  writeSummary(runDir, summary)
+  // The final summary may fail to be written too (the disk that failed the run is full): the run's own error is kept, and said with it.
+  let unwritten: Error | undefined
+  try {
+    writeSummary(runDir, summary)
+  } catch (writeError) {
+    unwritten = writeError as Error
+  }
   disposeSession(session)
   state.lock.release()
-  const ending = !error ? summary : stopped ? interruption(spec, state, end.checkpointEpoch, error) : error instanceof NonFiniteLossError ? divergence(state, end.checkpointEpoch, error) : error
+  let ending = !error ? summary : stopped ? interruption(spec, state, end.checkpointEpoch, error) : error instanceof NonFiniteLossError ? divergence(state, end.checkpointEpoch, error) : error instanceof FileWriteError ? unwritable(state, end.checkpointEpoch, error) : error
+  if (unwritten) ending = unwrittenSummary(state, end.checkpointEpoch, ending, unwritten)
   // The line the run ends with: the command prints it (stdout, or stderr for an error); run.log keeps it.
   state.runLog?.keep(ending instanceof Error ? `${summary.status}: ${ending.message}` : finalLine(summary))
   return ending
@@ -198,6 +220,24 @@ function finish(session: Session, state: FitState, end: Ending, error?: Error): 
 function divergence(state: FitState, checkpointEpoch: number, error: NonFiniteLossError): NonFiniteLossError {
   const kept = checkpointEpoch === 0 ? 'No checkpoint was written before it.' : `The checkpoint after epoch ${checkpointEpoch} is kept in ${state.runDir}.`
   return new NonFiniteLossError(`${error.message}. ${kept}`)
+}
+
+/** A run stopped by a file it could not write (a full disk): what is kept, and how to go on once it can be written. */
+function unwritable(state: FitState, checkpointEpoch: number, error: FileWriteError): FileWriteError {
+  const kept = checkpointEpoch === 0 ? `no checkpoint was written yet; start again with: ${startAnew(state.runDir)}` : `the checkpoint after epoch ${checkpointEpoch} is kept: once the file can be written, continue with: mixture run --resume ${state.runDir}`
+  return new FileWriteError(error.file, error.cause, `${error.message}. The run stopped at epoch ${state.history.length}; ${kept}`)
+}
+
+/**
+ * The ending when summary.json itself could not be written: the run's own error (or, for a run that
+ * completed, that it did) with this added; readers then take the folder for a crashed run.
+ */
+function unwrittenSummary(state: FitState, checkpointEpoch: number, ending: RunSummary | Error, unwritten: Error): Error {
+  if (ending instanceof Error) {
+    ending.message += ` (${unwritten.message}, so the folder still says "running")`
+    return ending
+  }
+  return new FileWriteError(join(state.runDir, 'summary.json'), unwritten.cause ?? unwritten, `all ${state.history.length} epoch(s) trained and the checkpoint after epoch ${checkpointEpoch} is kept, but ${unwritten.message}; once it can be written, mixture run --resume ${state.runDir} writes it (nothing is trained again)`)
 }
 
 /** An interruption's error, saying what is resumable and how. */

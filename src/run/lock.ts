@@ -10,6 +10,7 @@ import {linkSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs
 import {hostname} from 'node:os'
 import {UsageError} from '../errors.js'
 import {tempName} from '../fs/write-atomic.js'
+import {writeFailure} from '../fs/write-error.js'
 import {currentOwner, describeOwner, pidAlive, type Owner} from './owner.js'
 
 interface LockRecord extends Owner {
@@ -55,9 +56,14 @@ export function lockHolder(file: string): Owner | undefined {
 }
 
 function releaseFile(file: string, token: string): void {
-  const now = readLock(file)
-  if (typeof now === 'object' && now.token === token) rmSync(file, {force: true})
   held.delete(file)
+  const now = readLock(file)
+  if (typeof now !== 'object' || now.token !== token) return
+  try {
+    rmSync(file, {force: true})
+  } catch {
+    // Its folder may no longer be written (made read-only meanwhile): the lock stays, and reads as stale once this process is gone.
+  }
 }
 
 /**
@@ -70,14 +76,14 @@ export function acquireLock(file: string, what: string, opts: {force?: boolean; 
   const record: LockRecord = {...currentOwner(), token: randomUUID()}
   for (let attempt = 0; attempt < 5; attempt++) {
     const tmp = tempName(file)
-    writeFileSync(tmp, `${JSON.stringify(record)}\n`)
     try {
+      writeFileSync(tmp, `${JSON.stringify(record)}\n`)
       linkSync(tmp, file)
       held.set(file, record.token)
       const token = record.token
       return {file, owner: {pid: record.pid, host: record.host, started: record.started}, release: () => releaseFile(file, token)}
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw writeFailure(file, error)
     } finally {
       rmSync(tmp, {force: true})
     }

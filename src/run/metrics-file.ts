@@ -4,11 +4,12 @@
  * in a file of their own, never deleted. `metricsCsvRows` is the one reader of its text: the resume
  * check here and the tables (report/collect.ts) both go through it.
  */
-import {appendFileSync, readFileSync} from 'node:fs'
+import {appendFileSync, readFileSync, statSync, truncateSync} from 'node:fs'
 import {join} from 'node:path'
 import {parse} from 'csv-parse/sync'
 import {UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
+import {writeFailure} from '../fs/write-error.js'
 
 export const METRICS_FILE = 'metrics.csv'
 
@@ -111,8 +112,20 @@ export function writeMetricsFile(runDir: string, lines: string[]): void {
   writeFileAtomic(join(runDir, METRICS_FILE), `${METRICS_HEADER}\n${lines.map((l) => `${l}\n`).join('')}`)
 }
 
+/** Append one epoch's row; a write that fails (a full disk) is taken back, so that no half row is left. */
 export function appendMetricsRow(runDir: string, row: MetricsRow): void {
-  appendFileSync(join(runDir, METRICS_FILE), `${metricsRow(row)}\n`)
+  const file = join(runDir, METRICS_FILE)
+  const size = statSync(file, {throwIfNoEntry: false})?.size ?? 0
+  try {
+    appendFileSync(file, `${metricsRow(row)}\n`)
+  } catch (error) {
+    try {
+      truncateSync(file, size)
+    } catch {
+      // the file is gone or cannot be written at all: nothing was added to it either
+    }
+    throw writeFailure(file, error)
+  }
 }
 
 /** Keep `lines` (rows past a checkpoint) in `metrics.set-aside-<stamp>.csv`; returns its name. */

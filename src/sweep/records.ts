@@ -11,7 +11,7 @@
  */
 import {appendFileSync, existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {UsageError} from '../errors.js'
+import {DEBUG_HINT, UsageError} from '../errors.js'
 import type {Launcher} from '../schema/launcher.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import {readRunSummary} from '../run/summary.js'
@@ -154,7 +154,7 @@ export function logTail(runDir: string, lines = 5): string[] {
     } catch {
       continue
     }
-    return text.split('\n').map((l) => l.trimEnd()).filter(Boolean).slice(-lines)
+    return text.split('\n').map((l) => l.trimEnd()).filter((l) => l && l !== DEBUG_HINT).slice(-lines)
   }
   return []
 }

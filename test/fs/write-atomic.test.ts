@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import {mkdirSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {writeFileAtomic} from '../../src/fs/write-atomic.js'
+import {FileWriteError} from '../../src/fs/write-error.js'
 import {tempDir} from '../helpers.js'
 
 test('writes text, bytes and chunks, replaces the old content and leaves no temp file', () => {
@@ -33,4 +34,12 @@ test('a rename that fails (the name is a folder) leaves that folder as it was an
   mkdirSync(folder)
   assert.throws(() => writeFileAtomic(folder, 'csv'), /EISDIR|ENOTEMPTY|EEXIST|EPERM/)
   assert.deepEqual(readdirSync(dir), ['out'])
+})
+
+test('a failure names the file written (not its temp file) and what the code means; the code stays on the error', () => {
+  const file = join(tempDir(), 'gone', 'table.csv')
+  assert.throws(
+    () => writeFileAtomic(file, 'csv'),
+    (e: unknown) => e instanceof FileWriteError && e.code === 'ENOENT' && e.message === `cannot write ${file}: its folder no longer exists (ENOENT)`,
+  )
 })

@@ -24,6 +24,7 @@ describe('seed groups', () => {
     assert.equal(seedlessLabel('M [seed=2]', 3), 'M [seed=2]', 'only the run’s own seed')
     assert.equal(seedlessLabel('M [seed=2]', null), 'M [seed=2]')
     assert.equal(seedlessLabel('Perceiver (32 × 32 latents)', 1), 'Perceiver (32 × 32 latents)')
+    assert.equal(seedlessLabel('Two\nlines [seed=2]', 2), 'Two\nlines', 'a label of several lines')
   })
 
   it('keeps runs of another precision in a row of their own, its label saying which', (t) => {

@@ -1,0 +1,36 @@
+/**
+ * A file the project could not write, said as a researcher needs it: which file (not the temp name
+ * beside it), and what the system's code means — a full disk, a quota, no permission, a read-only
+ * file system — where Node says only "ENOSPC: no space left on device, write". The code stays on
+ * the error (`code`) for callers that decide by it.
+ */
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'the disk is full (ENOSPC); free space on it',
+  EDQUOT: 'the disk quota is used up (EDQUOT); free space in it',
+  EACCES: 'no permission to write there (EACCES)',
+  EPERM: 'the file or its folder may not be written (EPERM: read-only or immutable)',
+  EROFS: 'the file system is read-only (EROFS)',
+  EIO: 'the device reported an input/output error (EIO)',
+  ENOENT: 'its folder no longer exists (ENOENT)',
+}
+
+export class FileWriteError extends Error {
+  readonly code: string | undefined
+  /** `message`: what to say instead of the plain "cannot write <file>: <why>" (a caller that knows more). */
+  constructor(
+    readonly file: string,
+    cause: unknown,
+    message?: string,
+  ) {
+    const code = (cause as NodeJS.ErrnoException)?.code
+    super(message ?? `cannot write ${file}: ${(code && REASONS[code]) ?? (cause as Error)?.message ?? String(cause)}`, {cause})
+    this.name = 'FileWriteError'
+    this.code = code
+  }
+}
+
+/** `error` as a FileWriteError naming `file` (one already is stays as it is). */
+export function writeFailure(file: string, error: unknown): FileWriteError {
+  return error instanceof FileWriteError ? error : new FileWriteError(file, error)
+}

@@ -1,0 +1,72 @@
+// A disk that fills while a run trains (the kernel's ENOSPC, from /dev/full through the preload
+// full-disk.ts): a summary.json that cannot be written meanwhile is skipped and training goes on; a
+// metrics.csv row or checkpoint that cannot be written stops the run saying which file, why, and
+// how to go on, with nothing half written; a final summary.json that cannot be written says the
+// run is done all the same. Each resumes, once the disk has room, to the numbers of a run the disk
+// never stopped.
+import {test} from 'node:test'
+import assert from 'node:assert/strict'
+import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {mixture, REPO, tempDir, writeSpec} from '../helpers.js'
+import {numbers, startRun, TINY_SPEC} from './helpers.js'
+
+const EPOCHS = 3
+const SPEC = TINY_SPEC(EPOCHS)
+const PRELOAD = join(REPO, 'dist', 'test', 'faults', 'full-disk.js')
+
+const reference = (() => {
+  const dir = tempDir('mixture-full-')
+  const r = mixture(['run', writeSpec(SPEC, dir), '--out', join(dir, 'results')])
+  assert.equal(r.code, 0, r.stderr)
+  return numbers(/run folder: (.*)/.exec(r.stdout)![1].trim())
+})()
+
+const runFull = (env: Record<string, string>) => startRun(tempDir('mixture-full-'), SPEC, () => {}, {env, nodeArgs: ['--import', PRELOAD]})
+const status = (runDir: string) => JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')) as {status: string; error?: string}
+const leftovers = (runDir: string) => readdirSync(runDir).filter((f) => /\.tmp-|\.lock$/.test(f))
+
+test('summary.json unwritable for a moment while training: said once, training goes on and completes', async () => {
+  // Writes 2 and 3: after epoch 1 and after epoch 2.
+  const r = await runFull({FAULT_FULL_FILE: 'summary.json', FAULT_FULL_FROM: '2', FAULT_FULL_COUNT: '2'})
+  assert.equal(r.code, 0, r.stderr)
+  assert.equal(r.stderr.match(/cannot write .*summary\.json: the disk is full \(ENOSPC\); free space on it; training goes on/g)?.length, 1, r.stderr)
+  assert.equal(status(r.runDir!).status, 'completed')
+  assert.deepEqual(numbers(r.runDir!), reference)
+})
+
+test('a metrics.csv row that cannot be written stops the run, naming the file and the checkpoint to resume from; no half row', async () => {
+  // Its writes: the header, then a row after each epoch: the row of epoch 2 meets the full disk.
+  const r = await runFull({FAULT_FULL_FILE: 'metrics.csv', FAULT_FULL_FROM: '3'})
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stderr, /cannot write .*metrics\.csv: the disk is full \(ENOSPC\); free space on it\. The run stopped at epoch 2; the checkpoint after epoch 1 is kept: once the file can be written, continue with: mixture run --resume /)
+  assert.deepEqual([status(r.runDir!).status, numbers(r.runDir!)], ['failed', reference.slice(0, 1)])
+  assert.deepEqual(leftovers(r.runDir!), [])
+  const resumed = mixture(['run', '--resume', r.runDir!])
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.deepEqual(numbers(r.runDir!), reference)
+})
+
+test('a checkpoint that cannot be written stops the run the same way; the earlier checkpoint stays whole', async () => {
+  // last.ckpt after epoch 1 is written, after epoch 2 not.
+  const r = await runFull({FAULT_FULL_FILE: 'last.ckpt', FAULT_FULL_FROM: '2'})
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stderr, /cannot write .*last\.ckpt: the disk is full \(ENOSPC\)\S* free space on it\. The run stopped at epoch 2; the checkpoint after epoch 1 is kept/)
+  assert.deepEqual(leftovers(r.runDir!), [])
+  const resumed = mixture(['run', '--resume', r.runDir!])
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.deepEqual(numbers(r.runDir!), reference)
+})
+
+test('a final summary.json that cannot be written: the run says it trained every epoch and how to write it; --resume writes it', async () => {
+  // Writes: at the start, after each of the 3 epochs, then the final one (5).
+  const r = await runFull({FAULT_FULL_FILE: 'summary.json', FAULT_FULL_FROM: '5'})
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stderr, /all 3 epoch\(s\) trained and the checkpoint after epoch 3 is kept, but cannot write .*summary\.json: the disk is full \(ENOSPC\); free space on it; once it can be written, mixture run --resume .* writes it \(nothing is trained again\)/)
+  assert.equal(status(r.runDir!).status, 'running')
+  assert.deepEqual(leftovers(r.runDir!), [])
+  const resumed = mixture(['run', '--resume', r.runDir!])
+  assert.equal(resumed.code, 0, resumed.stderr)
+  assert.match(resumed.stderr + resumed.stdout, /nothing to train/)
+  assert.deepEqual([status(r.runDir!).status, numbers(r.runDir!)], ['completed', reference])
+})
