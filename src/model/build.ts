@@ -51,7 +51,10 @@ function componentKey(path: string): string {
  * makes no image of the block's size, a patch that does not tile the image): what the builder said,
  * exit code 2. `mixture validate` and a sweep's planning build the model to find it before a run.
  */
-export class ModelBuildError extends UsageError {}
+export class ModelBuildError extends UsageError {
+  /** The spec key the builder that complained was building (`model.components[1]`), where it is known. */
+  specPath?: string
+}
 
 /** A builder's (or tfjs's) complaint as a ModelBuildError; the project's own usage errors pass as they are. */
 function asBuildError(error: unknown, model: string): unknown {
@@ -60,6 +63,7 @@ function asBuildError(error: unknown, model: string): unknown {
   const why = error instanceof RangeError && /typed array length|allocation failed/i.test(error.message) ? `a weight too large to allocate (${error.message}); make the model smaller` : error.message
   const built = new ModelBuildError(`model ${model} cannot be built from this spec: ${why}`)
   built.stack = error.stack
+  built.specPath = (error as {specPath?: string}).specPath
   return built
 }
 

@@ -44,20 +44,24 @@ function component(ctx: BuildContext, p: MixtureParams, i: number, x: SymbolicTe
   if (!entry) throw new RegistryError(`unknown component "${part.type}"`)
   const scope = ctx.scope(names[i])
   const params = paramsOf(part)
-  const out = at(`model.components[${i}]`, () => entry.create(scope, x, params))
+  const out = at(`model.components[${i}]`, `model.components[${i}]`, () => entry.create(scope, x, params))
   if (resolveOutput(entry, params) === 'image') return out
   const adapter = lookup('adapter', p.adapter.type)
   if (!adapter) throw new RegistryError(`unknown adapter "${p.adapter.type}"`)
   const [, height, width] = x.shape as number[]
-  return at(`model.adapter after model.components[${i}]`, () => adapter.create(ctx.scope(`${names[i]}_adapter`), out, paramsOf(p.adapter), {height, width}))
+  return at(`model.adapter after model.components[${i}]`, 'model.adapter', () => adapter.create(ctx.scope(`${names[i]}_adapter`), out, paramsOf(p.adapter), {height, width}))
 }
 
-/** `build()`, with a builder's complaint (a plugin's Error, tfjs's) saying where in the spec it arose; the project's own errors say it already. */
-function at<T>(where: string, build: () => T): T {
+/**
+ * `build()`, with a builder's complaint (a plugin's Error, tfjs's) saying where in the spec it arose
+ * (`where`, and as `specPath` the key whose line a spec error names); the project's own errors say it already.
+ */
+function at<T>(where: string, path: string, build: () => T): T {
   try {
     return build()
   } catch (error) {
     if (error instanceof Error && !(error instanceof UsageError || error instanceof RegistryError)) error.message = `${error.message} (at ${where})`
+    if (error instanceof Error) (error as {specPath?: string}).specPath ??= path
     throw error
   }
 }
