@@ -5,6 +5,8 @@ export const setFlag = Flags.string({
   char: 's',
   summary: 'Override a spec value: key.path=value (YAML-typed; repeatable), e.g. --set train.optimizer.lr=3e-4.',
   multiple: true,
+  // One value per --set, so that the spec may follow it (`mixture run --set seed=3 spec.yaml`).
+  multipleNonGreedy: true,
   default: [],
   // An empty list is no default worth printing: help would show "[default: ]".
   defaultHelp: async () => undefined,

@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
-import {SpecError} from '../config/errors.js'
+import {SpecError, suggest} from '../config/errors.js'
 import {loadPlugins} from '../config/plugins.js'
 import {UsageError} from '../errors.js'
 import {allEntries, DATA_KINDS, KINDS, RECIPE_KINDS, type AnyEntry} from '../registry/registry.js'
@@ -49,7 +49,7 @@ export default class List extends BaseCommand<typeof List> {
   static description = 'PATTERN filters by name or kind (substring, case-insensitive). Each entry shows its summary, parameter defaults and presets. --plugin loads plugin files first (as a spec\'s plugins: does), so that their entries are listed too, with the file they came from.'
   static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform', '<%= config.bin %> list schedule', '<%= config.bin %> list optimizer --plugin configs/examples/plugins/rmsprop.mjs']
   static args = {pattern: Args.string({required: false, description: 'substring of a name or kind'})}
-  static flags = {plugin: Flags.string({multiple: true, summary: 'A plugin file to load first (repeatable); paths are relative to the current folder.'})}
+  static flags = {plugin: Flags.string({multiple: true, multipleNonGreedy: true, summary: 'A plugin file to load first (repeatable); paths are relative to the current folder.'})}
 
   async run(): Promise<Listed[]> {
     const {args, flags} = await this.parse(List)
@@ -58,7 +58,10 @@ export default class List extends BaseCommand<typeof List> {
     const pattern = args.pattern?.toLowerCase()
     const shown = pattern ? items.filter((i) => i.name.toLowerCase().includes(pattern) || i.kind.includes(pattern)) : items
     if (!this.jsonEnabled()) {
-      if (shown.length === 0) this.log(`nothing registered matches "${args.pattern}"`)
+      if (shown.length === 0) {
+        const guess = suggest(pattern!, [...new Set(items.flatMap((i) => [i.name.toLowerCase(), i.kind]))])
+        this.log(`nothing registered matches "${args.pattern}"${guess ? `; did you mean ${guess}?` : ''}`)
+      }
       let kind = ''
       for (const item of shown) {
         if (item.kind !== kind) {

@@ -32,6 +32,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
   static args = {spec: Args.string({required: false, description: 'YAML experiment spec (or a run folder\'s config.yaml to reproduce it)'})}
   static flags = {
     set: setFlag,
+    name: Flags.string({summary: 'Run name, over the spec\'s name: (the same as --set name=…): the runs go to <out>/<name>/.'}),
     seed: Flags.integer({summary: 'Random seed (same seed + same backend = same numbers).', min: 0}),
     seeds: Flags.string({summary: 'Run the spec once per seed, e.g. 0,1,2: one run folder each (named with its seed), then the table with the seeds aggregated (mean ± std, n).'}),
     backend: backendFlag,
@@ -48,6 +49,9 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
     const {args, flags} = await this.parse(Run)
     if (!args.spec && !flags.resume) this.error('give a spec file to run, or --resume <run folder>; see mixture run --help', {exit: 2})
     if (args.spec && flags.resume) this.error('give either a spec or --resume <run folder>, not both', {exit: 2})
+    if (flags.name !== undefined && flags.resume) this.error('--name names a new run; a resumed run keeps its folder and name', {exit: 2})
+    // --name is an override like any other (validated as the spec's name:), after the --set ones.
+    const overrides = flags.name === undefined ? flags.set : [...flags.set, `name=${JSON.stringify(flags.name)}`]
     const bars = !this.jsonEnabled() && (flags.progress ?? (process.stderr.isTTY && !process.env.CI))
     if (flags.seeds !== undefined) {
       if (flags.resume) this.error('--seeds starts new runs of a spec; --resume continues one run folder: give one of them (resume each seed\'s folder on its own)', {exit: 2})
@@ -55,7 +59,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
       if (flags['dry-run']) this.error('--dry-run resolves one spec; the seeds\' specs differ only in seed: drop --seeds, or give --seed N', {exit: 2})
       const seeds = parseSeeds(flags.seeds)
       return withInterrupt('finishing the current step and keeping the last checkpoint', (stop) =>
-        this.runSeeds({spec: args.spec, seeds, overrides: flags.set, backend: flags.backend, dataDir: flags['data-dir'], outDir: flags.out, bars, stop, log: (m) => this.note(m)}),
+        this.runSeeds({spec: args.spec, seeds, overrides, backend: flags.backend, dataDir: flags['data-dir'], outDir: flags.out, bars, stop, log: (m) => this.note(m)}),
       )
     }
     return withInterrupt('finishing the current step and keeping the last checkpoint', async (stop) => {
@@ -64,7 +68,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
         resume: flags.resume,
         fromBest: flags['from-best'],
         force: flags.force,
-        overrides: flags.set,
+        overrides,
         seed: flags.seed,
         backend: flags.backend,
         dataDir: flags['data-dir'],

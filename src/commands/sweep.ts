@@ -20,10 +20,10 @@ Who may run a sweep folder: a local sweep holds its lock (index.lock: pid, host,
   ]
   static args = {spec: Args.string({required: true, description: 'a spec (with --set comma lists) or a sweep file (top-level sweep: key)'})}
   static flags = {
-    set: Flags.string({char: 's', summary: 'Override for every point; key=a,b,c makes a sweep axis (repeatable).', multiple: true, default: [], defaultHelp: async () => undefined}),
+    set: Flags.string({char: 's', summary: 'Override for every point; key=a,b,c makes a sweep axis (repeatable).', multiple: true, multipleNonGreedy: true, default: [], defaultHelp: async () => undefined}),
     name: Flags.string({summary: 'Sweep folder name (default: the sweep file\'s name, or <spec>-sweep); letters, digits, ".", "_", "-".'}),
     launcher: Flags.string({summary: 'Where the points train: local (this machine) or slurm (one job array; returns once submitted). Default: the sweep file\'s launcher:, else local.', options: [...LAUNCHERS]}),
-    slurm: Flags.string({summary: 'A Slurm setting, key=value (repeatable; over the sweep file\'s launcher:), e.g. --slurm partition=gpu --slurm time=02:00:00 --slurm extra.exclusive=true.', multiple: true, default: [], defaultHelp: async () => undefined}),
+    slurm: Flags.string({summary: 'A Slurm setting, key=value (repeatable; over the sweep file\'s launcher:), e.g. --slurm partition=gpu --slurm time=02:00:00 --slurm extra.exclusive=true.', multiple: true, multipleNonGreedy: true, default: [], defaultHelp: async () => undefined}),
     jobs: Flags.integer({char: 'j', summary: 'Local: points trained at once, each in its own process (the CPU threads are split between them).', min: 1}),
     devices: Flags.string({summary: 'Local jobs: the WebGPU adapter of each job slot in turn (adapter indices or PCI bus ids), comma-separated, e.g. 0,1.'}),
     force: Flags.boolean({summary: 'Take over the sweep folder\'s lock although another host holds it, or go ahead although the sweep\'s Slurm jobs are queued (make sure nothing else runs these points).'}),

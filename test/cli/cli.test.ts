@@ -37,6 +37,19 @@ test('run --dry-run resolves, counts and writes nothing', () => {
   assert.equal(spawnSync('ls', [dir]).stdout.toString().trim(), 'spec.yaml')
 })
 
+test('run --name names the run (as --set name= does); flags that repeat take one value each, so the spec may follow them', () => {
+  const dir = tempDir()
+  const spec = writeSpec(tiny, dir)
+  const r = mixture(['run', '--set', 'seed=3', '--name', 'renamed', spec, '--dry-run', '--out', join(dir, 'results')])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout, /^name: renamed$/m)
+  assert.match(r.stdout, /^seed: 3$/m)
+  const bad = mixture(['run', spec, '--name', 'no spaces allowed', '--dry-run'])
+  assert.equal(bad.code, 2, bad.stderr)
+  assert.match(bad.stderr, /--set name="no spaces allowed": name:/)
+  assert.equal(mixture(['list', '--plugin', join('configs', 'examples', 'plugins', 'rmsprop.mjs'), 'rmsprop']).code, 0)
+})
+
 test('validate: exit 2 with file:line:col, path and suggestion; no stack trace', () => {
   const dir = tempDir()
   const file = writeSpec('name: x\ndata: {dataset: synthetic}\nmodel:\n  type: mixture\n  components:\n    - {type: cnn}\n    - {type: vit, dpeth: 2}\n', dir)
@@ -159,6 +172,7 @@ test('list shows components with defaults and presets; schema is valid JSON', ()
   assert.equal(r.code, 0)
   assert.match(r.stdout, /perceiver\s+Perceiver encoder/)
   assert.match(r.stdout, /presets: paper_alternating, paper_joint/)
+  assert.match(mixture(['list', 'optimzer']).stdout, /nothing registered matches "optimzer"; did you mean optimizer\?/)
   const s = mixture(['schema'])
   const schema = JSON.parse(s.stdout)
   assert.equal(schema.type, 'object')
