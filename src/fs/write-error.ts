@@ -12,7 +12,7 @@ const REASONS: Record<string, string> = {
   EPERM: 'the file or its folder may not be written (EPERM: read-only or immutable)',
   EROFS: 'the file system is read-only (EROFS)',
   EIO: 'the device reported an input/output error (EIO)',
-  ENOENT: 'its folder no longer exists (ENOENT)',
+  ENOENT: 'its folder does not exist (ENOENT)',
 }
 
 export class FileWriteError extends Error {

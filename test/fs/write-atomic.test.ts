@@ -40,6 +40,6 @@ test('a failure names the file written (not its temp file) and what the code mea
   const file = join(tempDir(), 'gone', 'table.csv')
   assert.throws(
     () => writeFileAtomic(file, 'csv'),
-    (e: unknown) => e instanceof FileWriteError && e.code === 'ENOENT' && e.message === `cannot write ${file}: its folder no longer exists (ENOENT)`,
+    (e: unknown) => e instanceof FileWriteError && e.code === 'ENOENT' && e.message === `cannot write ${file}: its folder does not exist (ENOENT)`,
   )
 })
