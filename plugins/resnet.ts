@@ -5,6 +5,12 @@
  * and trained it with cross-entropy on labels 0..9 / 0..99, hence 11,689,512 parameters everywhere.
  * Initialisation (`init: torch`) as torchvision's init loop: convs N(0, 2/(k·k·c_out)), BatchNorm 1/0,
  * the final Linear PyTorch's default.
+ *
+ * `stem: cifar` replaces the stem by the one most CIFAR ResNet-18 results use (kuangliu's
+ * pytorch-cifar): a 3×3 stride-1 convolution + BN + ReLU and no max-pool, so a 32×32 image stays
+ * 32×32 into layer1 (the ImageNet stem leaves 8×8). Its PyTorch twin is torchvision's model with
+ * `conv1` replaced and `maxpool` an identity (bench/torch/models.py `resnet18_cifar`), initialised
+ * by the same init loop. Absent, the stem is torchvision's (the paper's rows).
  */
 import {nullableInteger, registerModel, Type, withDefault, type BuildContext, type Resolved, type SymbolicTensor} from '../src/api.js'
 
@@ -13,6 +19,8 @@ const schema = Type.Object(
     layers: withDefault(Type.Array(Type.Integer({minimum: 1, maximum: 1000}), {minItems: 1}), [2, 2, 2, 2]),
     widths: withDefault(Type.Array(Type.Integer({minimum: 1, maximum: 16384}), {minItems: 1}), [64, 128, 256, 512]),
     num_outputs: withDefault(nullableInteger({minimum: 1, maximum: 1_000_000, description: 'final Linear size; null = number of classes'}), 1000),
+    // No default: a spec without it resolves as before (and keeps its config hash).
+    stem: Type.Optional(Type.Union([Type.Literal('imagenet'), Type.Literal('cifar')], {description: "imagenet (torchvision's 7×7/2 conv + max-pool, the default) or cifar (3×3/1 conv, no max-pool)"})),
   },
   {additionalProperties: false},
 )
@@ -52,12 +60,15 @@ registerModel<ResnetParams>({
     const {tfl} = ctx
     if (p.layers.length !== p.widths.length) throw new Error(`resnet18: layers (${p.layers.length}) and widths (${p.widths.length}) must have the same length`)
     const stem = ctx.scope('stem')
-    let x = conv(stem, image, 'conv1', image.shape[3] as number, p.widths[0], 7, 2)
+    const cifar = p.stem === 'cifar'
+    let x = conv(stem, image, 'conv1', image.shape[3] as number, p.widths[0], cifar ? 3 : 7, cifar ? 1 : 2)
     x = stem.apply(stem.batchNorm('bn1'), x)
     x = tfl.layers.reLU({name: stem.name('relu')}).apply(x) as SymbolicTensor
-    // PyTorch pads max-pool with -inf; after ReLU the inputs are ≥ 0, so zero padding is identical.
-    x = tfl.layers.zeroPadding2d({name: stem.name('pool_pad'), padding: 1}).apply(x) as SymbolicTensor
-    x = tfl.layers.maxPooling2d({name: stem.name('maxpool'), poolSize: 3, strides: 2, padding: 'valid'}).apply(x) as SymbolicTensor
+    if (!cifar) {
+      // PyTorch pads max-pool with -inf; after ReLU the inputs are ≥ 0, so zero padding is identical.
+      x = tfl.layers.zeroPadding2d({name: stem.name('pool_pad'), padding: 1}).apply(x) as SymbolicTensor
+      x = tfl.layers.maxPooling2d({name: stem.name('maxpool'), poolSize: 3, strides: 2, padding: 'valid'}).apply(x) as SymbolicTensor
+    }
     let cin = p.widths[0]
     p.layers.forEach((blocks, stage) => {
       for (let b = 0; b < blocks; b++) {

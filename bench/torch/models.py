@@ -538,6 +538,18 @@ def resnet18() -> nn.Module:
     return torchvision.models.resnet18(num_classes=1000)
 
 
+def resnet18_cifar(num_classes: int = 10) -> nn.Module:
+    """ResNet-18 with the stem of most CIFAR results (kuangliu/pytorch-cifar): conv1 3x3 stride 1, no
+    max-pool; the new conv1 initialised as torchvision's init loop does every conv (the project's
+    `resnet18` with `stem: cifar`)."""
+    import torchvision
+    model = torchvision.models.resnet18(num_classes=num_classes)
+    model.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    nn.init.kaiming_normal_(model.conv1.weight, mode='fan_out', nonlinearity='relu')
+    model.maxpool = nn.Identity()
+    return model
+
+
 # ---------------------------------------------------------------------------------------------
 # Registry of paper rows
 # ---------------------------------------------------------------------------------------------

@@ -206,7 +206,8 @@ export function torchLayout(spec: Pick<ResolvedSpec, 'data' | 'model'>, outputs:
     case 'resnet18': {
       if (String(m.layers) !== '2,2,2,2' || String(m.widths) !== '64,128,256,512') return `its ResNet has layers [${m.layers}] and widths [${m.widths}] (torchvision's ResNet-18: [2, 2, 2, 2] and [64, 128, 256, 512])`
       const block: Record<string, string> = {conv1: 'conv1', bn1: 'bn1', conv2: 'conv2', bn2: 'bn2', downsample_conv: 'downsample.0', downsample_bn: 'downsample.1'}
-      return layout('torchvision.models.resnet18', {num_classes: outputs}, [
+      // The CIFAR stem's twin: torchvision's model with conv1 3×3/1 and no max-pool (same names).
+      return layout(m.stem === 'cifar' ? 'resnet18_cifar' : 'torchvision.models.resnet18', {num_classes: outputs}, [
         [/^stem_(conv1|bn1)$/, (x) => x[1]],
         [/^layer(\d+)_(\d+)_(conv1|bn1|conv2|bn2|downsample_conv|downsample_bn)$/, (x) => `layer${x[1]}.${x[2]}.${block[x[3]]}`],
         [/^head_fc$/, () => 'fc'],

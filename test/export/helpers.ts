@@ -44,6 +44,8 @@ export const TINY_RESNET = {data: data(16, 3), model: {type: 'resnet18', layers:
 
 /** The paper's ResNet-18 row (torchvision's ResNet-18 cannot be built smaller). */
 export const PAPER_RESNET = {data: data(32, 10), model: {type: 'resnet18', preset: 'paper'}}
+/** ResNet-18 with the CIFAR stem (3×3/1, no max-pool) and a 10-way head. */
+export const CIFAR_STEM_RESNET = {data: data(32, 10), model: {type: 'resnet18', preset: 'cifar', stem: 'cifar'}}
 
 /**
  * Norm parameters and BatchNorm statistics away from their defaults (scales and variances in

@@ -14,7 +14,7 @@ import {permute} from '../../src/export/torch-state.js'
 import {openRun} from '../../src/run/load-run.js'
 import {REPO, tempDir} from '../helpers.js'
 import {needing, torchMissing} from '../require.js'
-import {makeRun, maxRelDiff, OTHER_ARCHITECTURES, PAPER_ARCHITECTURES, PAPER_RESNET, testImages} from './helpers.js'
+import {CIFAR_STEM_RESNET, makeRun, maxRelDiff, OTHER_ARCHITECTURES, PAPER_ARCHITECTURES, PAPER_RESNET, testImages} from './helpers.js'
 import {test as plainTest} from 'node:test'
 
 const {test} = needing('torch', torchMissing())
@@ -33,7 +33,7 @@ function header(file: string): {tensors: Record<string, {dtype: string; shape: n
 test('every paper architecture loads into the PyTorch reference model (strict load_state_dict) and gives our logits', async () => {
   const dir = tempDir()
   const jobs: {name: string; file: string; input: {shape: number[]; values: number[]}; expected: number[]; builder: string}[] = []
-  for (const [name, spec] of Object.entries({...PAPER_ARCHITECTURES, 'resnet18-paper': PAPER_RESNET})) {
+  for (const [name, spec] of Object.entries({...PAPER_ARCHITECTURES, 'resnet18-paper': PAPER_RESNET, 'resnet18-cifar-stem': CIFAR_STEM_RESNET})) {
     const run = await makeRun(dir, name, spec)
     const result = await exportRun({run, format: 'safetensors'})
     assert.equal(result.names, 'pytorch', `${name}: ${result.reason}`)
@@ -50,7 +50,7 @@ test('every paper architecture loads into the PyTorch reference model (strict lo
   await promisify(execFile)('/usr/bin/python3', [LOADER, '--job', jobFile, resultFile], {cwd: REPO, timeout: 300_000, maxBuffer: 16 * 2 ** 20})
   const results = JSON.parse(readFileSync(resultFile, 'utf8')).results as {logits: number[]; class: string}[]
   jobs.forEach((job, i) => {
-    assert.equal(results[i].class, job.builder.split('.').pop() === 'resnet18' ? 'ResNet' : job.builder, job.name)
+    assert.equal(results[i].class, job.builder.split('.').pop()!.startsWith('resnet18') ? 'ResNet' : job.builder, job.name)
     assert.equal(results[i].logits.length, job.expected.length, `${job.name}: as many logits as ours`)
     const diff = maxRelDiff(results[i].logits, job.expected)
     assert.ok(diff <= TOLERANCE, `${job.name}: PyTorch's logits differ from ours by ${diff} (relative), more than ${TOLERANCE}`)

@@ -47,6 +47,14 @@ for (const [row, params] of Object.entries(EXPECTED)) {
   })
 }
 
+test("ResNet-18 with the CIFAR stem (the CIFAR example) has 11,173,962 parameters, as kuangliu/pytorch-cifar's; the paper's rows keep no stem key", () => {
+  const spec = validateSpec(loadSpec(join(REPO, 'configs/examples/cifar10-sgd-cosine.yaml')))
+  const built = buildModel(spec)
+  built.model.dispose()
+  assert.equal(built.params, 11_173_962)
+  assert.ok(!('stem' in validateSpec(loadSpec(join(REPO, 'configs/paper/cifar10/resnet18.yaml'))).model), 'no default: a spec without it resolves (and hashes) as before')
+})
+
 test('component counts match the building blocks of docs/paper.md', () => {
   const spec = validateSpec(loadSpec(join(REPO, 'configs/paper/cifar10/alternating-1block.yaml')))
   const built = buildModel(spec)
