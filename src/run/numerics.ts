@@ -68,7 +68,8 @@ export function numericSwitches(env: NodeJS.ProcessEnv = process.env): Record<st
 
 /** The numerics of the backend now active, as chosen by `selectBackend` with the run's `engine` settings. */
 export function currentNumerics(backend: BackendChoice, env: NodeJS.ProcessEnv = process.env, engine?: EngineSettings): Numerics {
-  const threads = THREADED.has(backend.name) ? Number(/(\d+) threads?\b/.exec(backend.detail)?.[1] ?? NaN) : NaN
+  // A single-threaded WASM build (the threaded one failed: no SharedArrayBuffer, an unwritable TMPDIR) is 1 thread, whatever its note says.
+  const threads = !THREADED.has(backend.name) ? NaN : /\bsingle-threaded\b/.test(backend.detail) ? 1 : Number(/(\d+) threads?\b/.exec(backend.detail)?.[1] ?? NaN)
   const numerics: Numerics = {backend: backend.name, backend_detail: backend.detail, threads: Number.isFinite(threads) ? threads : null, switches: numericSwitches(env)}
   return backend.name === 'webgpu' && engine ? {...numerics, webgpu: engine.webgpu} : numerics
 }
@@ -77,7 +78,7 @@ export function currentNumerics(backend: BackendChoice, env: NodeJS.ProcessEnv =
 export function numericsDifferences(recorded: Numerics, now: Numerics): string[] {
   const out: string[] = []
   if (recorded.backend !== now.backend) out.push(`backend ${now.backend} instead of ${recorded.backend}`)
-  else if (recorded.threads !== null && now.threads !== null && recorded.threads !== now.threads) out.push(`${now.threads} threads instead of ${recorded.threads}`)
+  else if (recorded.threads !== null && now.threads !== null && recorded.threads !== now.threads) out.push(`${now.threads} thread${now.threads === 1 ? '' : 's'} instead of ${recorded.threads}`)
   for (const k of new Set([...Object.keys(recorded.switches), ...Object.keys(now.switches)])) {
     const [was, is] = [recorded.switches[k], now.switches[k]]
     if (was === is) continue

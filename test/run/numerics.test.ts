@@ -13,6 +13,11 @@ test('threads are recorded where they change sums (native, wasm), not elsewhere'
   const native = currentNumerics({name: 'native', requested: 'auto', detail: 'oneDNN v3 JIT avx2, avx2 element-wise, 2 threads', skipped: []}, {})
   assert.equal(native.threads, 2)
   assert.equal(currentNumerics({name: 'cpu', requested: 'cpu', detail: 'pure-JS kernels, single-threaded', skipped: []}, {}).threads, null)
+  // The WASM build that runs when the threaded one failed is 1 thread, whatever number its note names.
+  const fallback = 'XNNPACK simd build, single-threaded (threaded build failed: cannot write the worker for 2 threads), training kernels added'
+  const wasm = currentNumerics({name: 'wasm', requested: 'wasm', detail: fallback, skipped: []}, {})
+  assert.equal(wasm.threads, 1)
+  assert.deepEqual(numericsDifferences({...wasm, threads: 2}, wasm), ['1 thread instead of 2'])
 })
 
 test('differences are named one by one; agreement is empty', () => {
