@@ -102,7 +102,15 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
     runs: members,
     counted: countedOf(members),
   })
-  if (perSeed) return {groups: runs.map((run) => group(withPrecision(seedlessLabel(run.label, run.seed), run.precision), [run])), warnings: []}
+  if (perSeed) {
+    // One row per run: a model's rows together, where its first run stands, by seed.
+    const labelOf = (run: RunRecord) => withPrecision(seedlessLabel(run.label, run.seed), run.precision)
+    const keyOf = (run: RunRecord) => `${datasetKey(run.dataset)}\u0000${labelKey(labelOf(run))}`
+    const first = new Map<string, number>()
+    for (const run of runs) if (!first.has(keyOf(run))) first.set(keyOf(run), first.size)
+    const ordered = [...runs].sort((a, b) => first.get(keyOf(a))! - first.get(keyOf(b))! || (a.seed ?? Number.POSITIVE_INFINITY) - (b.seed ?? Number.POSITIVE_INFINITY))
+    return {groups: ordered.map((run) => group(labelOf(run), [run])), warnings: []}
+  }
 
   const byModel = new Map<string, {label: string; runs: RunRecord[]}>()
   for (const run of runs) {

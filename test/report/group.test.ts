@@ -145,8 +145,9 @@ describe('seed groups', () => {
 
   it('keeps one row per run with --per-seed, with a Seed column', (t) => {
     const dir = tempDir(t)
-    writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 0, test: [0.8]})
-    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, test: [0.9]})
+    // Folders in another order than the seeds (a seed run again later): rows by seed.
+    writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 1, test: [0.9]})
+    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 0, test: [0.8]})
     const rows = toTableRows(groupRuns(collectRuns([dir]).runs, true).groups)
     assert.equal(
       renderCsv(rows, {perSeed: true}),
