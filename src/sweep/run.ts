@@ -21,6 +21,7 @@ import {submitSweep} from './submit.js'
 import {runExperiment, type RunSummary} from '../run/experiment.js'
 import {acquireLock} from '../run/lock.js'
 import {runPointsAtOnce} from './jobs.js'
+import {checkDeviceRequests} from '../backends/webgpu/index.js'
 import {writeSweepTable} from './finish.js'
 import {LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
 import {liveStatus} from '../run/status.js'
@@ -38,6 +39,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   if (opts.devices?.length && !(launcher.type === 'local' && (launcher.jobs ?? 1) > 1)) {
     throw new UsageError('--devices gives each job slot of --jobs N (N of 2 or more, on this machine) an adapter; one point at a time, or on Slurm, choose it with engine.device (Slurm: the GPU it allocates is taken)')
   }
+  if (opts.devices?.length && !opts.dryRun) checkDeviceRequests(opts.devices)
   const planned = await planPoints(plan, opts)
   const {name, dir, records} = planned
   refuseOtherPoints(dir, name, records, planned.previous)

@@ -17,7 +17,7 @@ import {createRequire} from 'node:module'
 import {delimiter, join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {tf} from '../../engine/tf.js'
-import {DeviceError} from '../../engine/device.js'
+import {DeviceError, deviceRequest} from '../../engine/device.js'
 // the cpu backend's kernels and the op gradients come first, as for every backend
 import '../cpu/index.js'
 import {adapterName, isSoftwareAdapter, setWebgpuAdapter, setWebgpuDeviceChoice, type GpuAdapterLike, type WebgpuAdapterInfo} from './adapter.js'
@@ -161,6 +161,20 @@ function chooseDevice(flags: string[], options: WebgpuOptions): {selection?: Sel
   const index = 'index' in selection.chosen ? selection.chosen.index : (adapters.find((a) => a.pci_bus_id === selection.chosen.pci_bus_id)?.index ?? null)
   const how = `${selection.how}${fromSlurm ? `; ${fromSlurm.note}` : ''}`
   return {selection, choice: {...base, index, name: selection.chosen.name, pci_bus_id: selection.chosen.pci_bus_id ?? null, how, adapters}}
+}
+
+/**
+ * Check, before any point starts, that every adapter `requests` name (`sweep --devices 0,1`) is
+ * here and can be opened on its own: a DeviceError naming the first that is not (else a missing
+ * adapter is found only when its job slot first starts a point). Without the webgpu package there
+ * is nothing to check against: each point then says so itself.
+ */
+export function checkDeviceRequests(requests: string[]): void {
+  const entry = webgpuEntry()
+  if (!entry || requests.length === 0) return
+  const adapters = listAdapters(entry, dawnToggles().flags)
+  const layer = layerDevices(entry)
+  for (const request of requests) selectAdapter(deviceRequest(request, undefined).device!, adapters, layer, 'sweep --devices')
 }
 
 /** Load Dawn, pick a hardware adapter, register the `webgpu` backend and the project's kernels. */

@@ -134,6 +134,15 @@ gpu.test('engine.device 0 opens the first adapter and env.json records it with e
   assert.match(past.stderr, new RegExp(`engine\\.device ${here.length}: there (is one adapter|are ${here.length} adapters) here \\(0: `))
 })
 
+gpu.test('sweep --jobs 2 --devices naming an adapter that is not here: exit 2 before any point starts, saying what is here', {timeout: 60_000}, () => {
+  const dir = tempDir()
+  const out = join(dir, 'results')
+  const r = mixture(['sweep', writeSpec(tiny, dir), '--set', 'seed=1,2', '--jobs', '2', '--devices', `0,${here.length}`, '--out', out], {env: {MIXTURE_BACKEND: undefined}, timeoutMs: 50_000})
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, new RegExp(`sweep --devices ${here.length}: there (is one adapter|are ${here.length} adapters) here \\(0: `))
+  assert.ok(!existsSync(out), 'nothing was made')
+})
+
 /** The software Vulkan driver VK_DRIVER_FILES names (lavapipe), copied to a second path: two identical adapters. */
 function twinIcd(dir: string): string | undefined {
   const icd = process.env.VK_DRIVER_FILES?.split(':')[0]
