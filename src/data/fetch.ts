@@ -230,7 +230,8 @@ export async function fetchDataset(name: string, opts: FetchOptions = {}): Promi
     }
   } catch (e) {
     if (made !== undefined) await removeEmptyFolders(target, made)
-    if (e instanceof NetworkError) throw offlineError(name, bases, target, e)
+    // With --data-dir the files go there and nowhere else: the hint names only it.
+    if (e instanceof NetworkError) throw offlineError(name, opts.dataDir ? bases.slice(0, 1) : bases, target, e)
     throw e
   }
   return locateDataset(name, [target]).dir
