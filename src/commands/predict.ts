@@ -30,18 +30,19 @@ export default class Predict extends BaseCommand<typeof Predict> {
     'top-k': Flags.integer({summary: 'How many classes to list per image, most probable first.', default: 5, min: 1}),
     out: Flags.string({summary: 'Write the CSV to this file instead of printing it (its folders are made; an existing folder gets predictions.csv).'}),
     backend: runBackendFlag,
+    'skip-bad': Flags.boolean({summary: 'Leave out images that cannot be read or brought to the input (each is named on stderr and under skipped in --json) instead of stopping at the first.'}),
   }
 
   async run(): Promise<PredictResult> {
     const {argv, flags} = await this.parse(Predict)
     const [run, ...inputs] = argv as string[]
-    const result = await predictImages({run, inputs, ckpt: flags.ckpt as CheckpointChoice, topK: flags['top-k'], backend: flags.backend, log: (m) => this.note(m)})
+    const result = await predictImages({run, inputs, ckpt: flags.ckpt as CheckpointChoice, topK: flags['top-k'], backend: flags.backend, skipBad: flags['skip-bad'], log: (m) => this.note(m)})
     const csv = predictionsCsv(result)
     if (flags.out) {
       const file = csvFile(flags.out)
       mkdirSync(dirname(file), {recursive: true})
       writeFileAtomic(file, csv)
-      this.note(`${result.predictions.length} image(s) classified; written to ${file}`)
+      this.note(`${result.predictions.length} image(s) classified${result.skipped.length > 0 ? `, ${result.skipped.length} skipped` : ''}; written to ${file}`)
     } else if (!this.jsonEnabled()) {
       process.stdout.write(csv)
     }

@@ -67,14 +67,35 @@ async function loadInput(file: string, spec: ResolvedSpec): Promise<Uint8Array> 
   }
 }
 
-/** The images as one evaluation split (labels 0), ready for `batches()` with `augment: false`. */
-export async function loadInputs(files: string[], spec: ResolvedSpec): Promise<Split> {
+/** An image left out by `skipBad`, and why. */
+export interface SkippedInput {
+  file: string
+  reason: string
+}
+
+/**
+ * The images as one evaluation split (labels 0), ready for `batches()` with `augment: false`, and
+ * the files it holds, in order. An image that cannot be read or brought to the input is a DataError;
+ * with `skipBad` it is left out and listed in `skipped` instead (none left is still an error).
+ */
+export async function loadInputs(files: string[], spec: ResolvedSpec, skipBad = false): Promise<{split: Split; files: string[]; skipped: SkippedInput[]}> {
   const size = spec.data.image_size
   const px = size * size * 3
   const images = new Uint8Array(files.length * px)
-  for (const [i, file] of files.entries()) images.set(await loadInput(file, spec), i * px)
+  const kept: string[] = []
+  const skipped: SkippedInput[] = []
+  for (const file of files) {
+    try {
+      images.set(await loadInput(file, spec), kept.length * px)
+      kept.push(file)
+    } catch (error) {
+      if (!skipBad || !(error instanceof DataError)) throw error
+      skipped.push({file, reason: error.message})
+    }
+  }
+  if (kept.length === 0) throw new DataError(`none of the ${files.length} image(s) could be read: ${skipped[0].reason}`)
   const evalTransforms = pipelinesFromConfig(spec.data.augment as AugmentConfig).eval || undefined
-  return {images, labels: new Uint8Array(files.length), count: files.length, evalTransforms}
+  return {split: {images: images.subarray(0, kept.length * px), labels: new Uint8Array(kept.length), count: kept.length, evalTransforms}, files: kept, skipped}
 }
 
 /** The float batches of `split` (N×S×S×3), as evaluation makes them. */

@@ -8,7 +8,7 @@ import type {ResizeMode} from '../data/fit.js'
 import {tf} from '../engine/tf.js'
 import {softmaxRow, topIndices} from '../evaluate/tally.js'
 import {openRun, type CheckpointChoice} from '../run/load-run.js'
-import {describeResize, expandInputs, inputBatches, loadInputs} from './inputs.js'
+import {describeResize, expandInputs, inputBatches, loadInputs, type SkippedInput} from './inputs.js'
 
 export interface PredictOptions {
   run: string
@@ -17,6 +17,8 @@ export interface PredictOptions {
   ckpt?: CheckpointChoice
   topK?: number
   backend?: string
+  /** Leave out images that cannot be read (each said in the log and listed in the result) instead of stopping. */
+  skipBad?: boolean
   log?: (message: string) => void
 }
 
@@ -37,6 +39,8 @@ export interface PredictResult {
   /** The name of every output. */
   outputs: string[]
   predictions: Prediction[]
+  /** Images left out (`--skip-bad`), with why. */
+  skipped: SkippedInput[]
 }
 
 export async function predictImages(opts: PredictOptions): Promise<PredictResult> {
@@ -45,7 +49,8 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
   const run = await openRun(opts.run, {ckpt: opts.ckpt, backend: opts.backend, log: opts.log})
   try {
     const {spec, built} = run
-    const split = await loadInputs(files, spec)
+    const {split, files: read, skipped} = await loadInputs(files, spec, opts.skipBad)
+    for (const {reason} of skipped) opts.log?.(`skipped: ${reason}`)
     const outputs = run.outputNames.length
     const predictions: Prediction[] = []
     for (const batch of inputBatches(split, spec, spec.train.eval_batch_size ?? spec.train.batch_size)) {
@@ -57,7 +62,7 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
         const row = Array.from(values.subarray(i * outputs, (i + 1) * outputs))
         const probs = softmaxRow(row)
         const top = topIndices(row, topK).map((index, r) => ({rank: r + 1, index, class: run.outputNames[index], probability: probs[index]}))
-        predictions.push({file: files[predictions.length], top, logits: row})
+        predictions.push({file: read[predictions.length], top, logits: row})
       }
     }
     return {
@@ -68,6 +73,7 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
       input: {image_size: spec.data.image_size, resize: describeResize(spec), transforms: split.evalTransforms?.names ?? []},
       outputs: run.outputNames,
       predictions,
+      skipped,
     }
   } finally {
     run.dispose()

@@ -95,7 +95,7 @@ test("a trained run's tfjs export gives the logits `mixture predict` gives for t
   const exported = await exportRun({run: summary.run_dir, format: 'tfjs'})
   // The inputs predict made (crop, resize, scale, normalize): what a user of the export must make too.
   const opened = await openRun(summary.run_dir, {backend: 'cpu'})
-  const split = await loadInputs(files, opened.spec)
+  const {split} = await loadInputs(files, opened.spec)
   const [batch] = [...inputBatches(split, opened.spec, 16)]
   opened.dispose()
   assert.deepEqual(exported.input.normalize, {mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3]}, 'export.json says how inputs are normalised')

@@ -3,7 +3,7 @@
 // padding, normalisation), with class names, probabilities and CSV or JSON out.
 import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync} from 'node:fs'
+import {copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import sharp from 'sharp'
 import {tf} from '../../src/engine/tf.js'
@@ -107,6 +107,23 @@ describe('mixture predict', () => {
     assert.match(r.stderr, /\/dev\/zero is not a regular file or folder/)
   })
 
+  it('--skip-bad leaves out an image that cannot be read, naming it, and classifies the rest; without it the first such image stops predict (exit 2)', () => {
+    const folder = join(dir, 'with-bad')
+    mkdirSync(folder)
+    copyFileSync(join(dir, 'folder', 'b.png'), join(folder, 'b.png'))
+    writeFileSync(join(folder, 'a-broken.png'), 'not an image')
+    const stopped = mixture(['predict', run, folder])
+    assert.equal(stopped.code, 2, stopped.stderr)
+    assert.match(stopped.stderr, /a-broken\.png/)
+    const r = mixture(['predict', run, folder, '--skip-bad', '--top-k', '1', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /skipped: Cannot decode image .*a-broken\.png/)
+    const result = JSON.parse(r.stdout) as {predictions: {file: string}[]; skipped: {file: string}[]}
+    assert.deepEqual([result.predictions.map((p) => p.file), result.skipped.map((p) => p.file)], [[join(folder, 'b.png')], [join(folder, 'a-broken.png')]])
+    writeFileSync(join(folder, 'b.png'), 'no image either')
+    assert.equal(mixture(['predict', run, folder, '--skip-bad']).code, 2, 'none left')
+  })
+
   it("a folder is walked as ImageFolder walks one: Python's order, hidden folders skipped, a symlink loop refused", () => {
     const folder = join(dir, 'walk')
     mkdirSync(join(folder, '.hidden'), {recursive: true})
@@ -125,7 +142,7 @@ describe('predict inputs', () => {
     const fashion = resolveObject({name: 'f', data: {dataset: 'fashion_mnist', image_size: 32}, model: {type: 'cnn_classifier', channels: [3]}})
     const grey = new Uint8Array(28 * 28).map((_, i) => (i * 7) % 256)
     await sharp(Buffer.from(grey), {raw: {width: 28, height: 28, channels: 1}}).png().toFile(join(dir, 'shoe.png'))
-    const split = await loadInputs([join(dir, 'shoe.png')], fashion)
+    const {split} = await loadInputs([join(dir, 'shoe.png')], fashion)
     assert.equal(split.count, 1)
     const at = (x: number, y: number, c: number) => split.images[(y * 32 + x) * 3 + c]
     assert.equal(at(0, 0, 0), 0, 'the border is zero padding')
