@@ -14,6 +14,7 @@
  *     set: {train.epochs: 50}        # optional: overrides for every point
  *     launcher: {type: slurm, ...}   # optional: where the points run (launcher.ts)
  */
+import {createHash} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
@@ -83,8 +84,14 @@ function yamlValue(v: Json): string {
   return typeof v === 'string' ? JSON.stringify(v) : yamlStringify(v, {flow: true} as never).trim()
 }
 
+/**
+ * A point's key as a folder name: characters a file name should not hold replaced, at most 80 long.
+ * A longer one keeps its first 71 characters and a hash of the whole text, so that two points whose
+ * keys differ only past the cut (long spec names, many axes) still have keys of their own.
+ */
 function slug(text: string): string {
-  return text.replace(/[^A-Za-z0-9._=,-]+/g, '_').slice(0, 80)
+  const safe = text.replace(/[^A-Za-z0-9._=,-]+/g, '_')
+  return safe.length <= 80 ? safe : `${safe.slice(0, 71)}-${createHash('sha256').update(text).digest('hex').slice(0, 8)}`
 }
 
 /** More points than any sweep of this tool needs: a grid that large is a mistake, and expanding it would exhaust memory. */

@@ -3,7 +3,7 @@
  * the sweep before any other trains or is submitted), each with its record for index.json and its
  * folder `<NN>-<key>`; and the options and result every launcher shares.
  */
-import {readdirSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 import type {LauncherFlags} from '../config/launcher.js'
 import type {LauncherType} from '../schema/launcher.js'
@@ -14,6 +14,7 @@ import {displayPath} from '../fs/display-path.js'
 import {checkModelBuilds, ModelBuildError} from '../model/build.js'
 import {RegistryError} from '../registry/registry.js'
 import {readIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
+import {trainedAs} from './point.js'
 
 export interface SweepResult {
   name: string
@@ -52,6 +53,8 @@ export interface PlannedSweep {
   resolved: Resolved[]
   /** The sweep folder's index.json as planning found it (the launchers read it again under the folder's lock). */
   previous?: SweepIndex
+  /** Point folders there (in index.json or on disk) that no point of this sweep takes. */
+  unplanned: string[]
 }
 
 /** Expand and validate every point before anything trains or is submitted. */
@@ -75,7 +78,8 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
   const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
   const dir = join(root, name)
   const previous = readIndex(dir)
-  const folders = pointFolders(dir, plan.points.map((p) => p.key), previous)
+  const hashes = resolved.map((r) => configHash(r.spec))
+  const {folders, unplanned} = pointFolders(dir, plan.points.map((p, i) => ({key: p.key, hash: hashes[i], spec: resolved[i].spec})), previous)
   const records: SweepPointRecord[] = plan.points.map((p, i) => ({
     index: p.index,
     key: p.key,
@@ -83,38 +87,59 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
     spec: relative(dir, p.spec),
     overrides: p.overrides,
     grid: p.grid,
-    config_hash: configHash(resolved[i].spec),
+    config_hash: hashes[i],
     status: 'pending',
     run_dir: folders[i],
   }))
-  return {plan, name, dir, records, resolved, previous}
+  return {plan, name, dir, records, resolved, previous, unplanned}
 }
 
 /** `03-<key>`: a point's folder, numbered; not a folder set aside (`<folder>.old-<stamp>`). */
 const POINT_FOLDER = /^(\d+)-(.+)$/
 const SET_ASIDE = /\.old-\d{8}T\d{6}(-\d+)?$/
 
-/**
- * Each point's folder, `<NN>-<key>`. A point the sweep folder already holds keeps its folder, found
- * by its key (`<spec>,<axis>=<value>…`) in index.json, or in the folders' names where index.json was
- * moved aside; so a sweep continued with values added to any of its axes trains the new points only.
- * A new point is numbered after every point folder there (in a new sweep folder: 01, 02, … in order).
- * Points of one key (one spec listed twice with other `set:`) take that key's folders in order.
- */
-function pointFolders(dir: string, keys: string[], previous: SweepIndex | undefined): string[] {
-  const known: {key: string; folder: string}[] = previous
-    ? [...previous.points].sort((a, b) => a.index - b.index).map((p) => ({key: p.key, folder: p.run_dir}))
-    : listPointFolders(dir)
-  const byKey = new Map<string, string[]>()
-  for (const {key, folder} of known) byKey.set(key, [...(byKey.get(key) ?? []), folder])
-  const kept = keys.map((key) => byKey.get(key)?.shift())
-  let last = Math.max(0, ...known.map(({folder}) => Number(POINT_FOLDER.exec(folder)?.[1] ?? 0)))
-  const width = Math.max(2, String(last + kept.filter((f) => f === undefined).length).length)
-  return keys.map((key, i) => kept[i] ?? `${String(++last).padStart(width, '0')}-${key}`)
+interface KnownFolder {
+  key: string
+  folder: string
+  /** Its record's config hash, where index.json has one. */
+  hash?: string
 }
 
-/** The point folders in a sweep folder without an index.json, in number order. */
-function listPointFolders(dir: string): {key: string; folder: string}[] {
+/**
+ * Each point's folder, `<NN>-<key>`, and the point folders there that no point of this sweep takes.
+ * A point the sweep folder already holds keeps its folder, found by its key (`<spec>,<axis>=<value>…`)
+ * in index.json and in the folders' names (all a sweep folder has where index.json was moved aside),
+ * so a sweep continued with values added to any of its axes trains the new points only. Among
+ * folders of one key (one spec listed twice with other `set:`), a point takes the one of its own
+ * configuration (by its config hash in index.json, else by the run's config.yaml) before any other.
+ * A new point is numbered after every point folder there (in a new sweep folder: 01, 02, … in order).
+ */
+function pointFolders(dir: string, planned: {key: string; hash: string; spec: Resolved['spec']}[], previous: SweepIndex | undefined): {folders: string[]; unplanned: string[]} {
+  const indexed: KnownFolder[] = [...(previous?.points ?? [])].sort((a, b) => a.index - b.index).map((p) => ({key: p.key, folder: p.run_dir, hash: p.config_hash}))
+  const inIndex = new Set(indexed.map((k) => k.folder))
+  const listed = listPointFolders(dir)
+  const known = [...indexed, ...listed.filter((k) => !inIndex.has(k.folder))]
+  const free = new Map<string, KnownFolder[]>()
+  for (const k of known) free.set(k.key, [...(free.get(k.key) ?? []), k])
+  const take = (i: number, j: number) => free.get(planned[i].key)!.splice(j, 1)[0].folder
+  const kept: (string | undefined)[] = planned.map(() => undefined)
+  // First the folder of the point's own configuration, then any other of its key (its spec changed since: the point sets it aside when it runs).
+  planned.forEach((p, i) => {
+    const j = free.get(p.key)?.findIndex((k) => (k.hash !== undefined ? k.hash === p.hash : trainedAs(join(dir, k.folder), p.spec))) ?? -1
+    if (j >= 0) kept[i] = take(i, j)
+  })
+  planned.forEach((p, i) => {
+    if (kept[i] === undefined && (free.get(p.key)?.length ?? 0) > 0) kept[i] = take(i, 0)
+  })
+  let last = Math.max(0, ...known.map(({folder}) => Number(POINT_FOLDER.exec(folder)?.[1] ?? 0)))
+  const width = Math.max(2, String(last + kept.filter((f) => f === undefined).length).length)
+  const folders = planned.map((p, i) => kept[i] ?? `${String(++last).padStart(width, '0')}-${p.key}`)
+  const unplanned = [...free.values()].flat().map((k) => k.folder).filter((f) => existsSync(join(dir, f)))
+  return {folders, unplanned}
+}
+
+/** The point folders in a sweep folder (set-aside ones left out), in number order. */
+function listPointFolders(dir: string): KnownFolder[] {
   let names: string[]
   try {
     names = readdirSync(dir)
@@ -127,6 +152,7 @@ function listPointFolders(dir: string): {key: string; folder: string}[] {
       return match && !SET_ASIDE.test(folder) && statSync(join(dir, folder)).isDirectory() ? [{number: Number(match[1]), key: match[2], folder}] : []
     })
     .sort((a, b) => a.number - b.number)
+    .map(({key, folder}) => ({key, folder}))
 }
 
 /**

@@ -54,7 +54,7 @@ export function sameConfiguration(runDir: string, record: SweepPointRecord, befo
  * also holds what the command line and the environment set for the run (`--backend`,
  * MIXTURE_THREADS), which the planned spec does not know.
  */
-function trainedAs(runDir: string, spec: ResolvedSpec): boolean {
+export function trainedAs(runDir: string, spec: ResolvedSpec): boolean {
   const experiment = ({engine, output: _output, ...rest}: ResolvedSpec) => JSON.stringify({...rest, precision: engine?.precision, loss_scale: engine?.loss_scale})
   try {
     return experiment(parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8')) as ResolvedSpec) === experiment(spec)

@@ -11,7 +11,7 @@
  * sweep holds no lock (its login-node process returns at once); that it still runs is asked of
  * Slurm: any sweep on the folder is refused while a job that index.json records is queued or running.
  */
-import {existsSync, mkdirSync} from 'node:fs'
+import {mkdirSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {expandSweep} from '../config/sweep.js'
 import {resolveLauncher} from '../config/launcher.js'
@@ -42,7 +42,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   if (opts.devices?.length && !opts.dryRun) checkDeviceRequests(opts.devices)
   const planned = await planPoints(plan, opts)
   const {name, dir, records} = planned
-  refuseOtherPoints(dir, name, records, planned.previous)
+  refuseOtherPoints(dir, name, planned.unplanned)
   if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}
   if (launcher.type === 'slurm') return submitSweep(planned, launcher, opts, log)
 
@@ -65,17 +65,15 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 
 /**
  * A sweep folder is continued by the same sweep, or one that adds values or points: a grid that
- * leaves out points the folder already holds would drop them from index.json while their runs stay
- * in the folder and in its table. Refused, saying which, before anything is written.
+ * leaves out points the folder already holds (in index.json, or as folders where it was moved
+ * aside) would drop them from index.json while their runs stay in the folder and in its table.
+ * Refused, saying which, before anything is written.
  */
-function refuseOtherPoints(dir: string, name: string, records: SweepPointRecord[], previous: SweepIndex | undefined): void {
-  if (!previous) return
-  const planned = new Set(records.map((r) => r.run_dir))
-  const dropped = previous.points.filter((p) => !planned.has(p.run_dir) && existsSync(join(dir, p.run_dir)))
-  if (dropped.length === 0) return
-  const listed = dropped.slice(0, 5).map((p) => p.run_dir).join(', ') + (dropped.length > 5 ? ` and ${dropped.length - 5} more` : '')
+function refuseOtherPoints(dir: string, name: string, unplanned: string[]): void {
+  if (unplanned.length === 0) return
+  const listed = unplanned.slice(0, 5).join(', ') + (unplanned.length > 5 ? ` and ${unplanned.length - 5} more` : '')
   throw new UsageError(
-    `${dir} holds ${dropped.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
+    `${dir} holds ${unplanned.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
       'continue it with a grid that keeps them (values may be added to any axis: the points there keep their folders), or give this sweep its own folder with --name',
   )
 }

@@ -1,7 +1,7 @@
 // Sweeps: expansion up front, one run folder per point, failures recorded, reruns skip finished points.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {existsSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
@@ -167,6 +167,36 @@ test('a sweep folder is continued by a grid that keeps its points (values added 
   assert.deepEqual([again.skipped, again.completed], [3, 0], logs.join('\n'))
   assert.deepEqual(again.points.map((p) => p.run_dir), ['03-spec,seed=3', '01-spec,seed=1', '02-spec,seed=2'])
   assert.ok(!logs.some((m) => /different configuration/.test(m)))
+})
+
+test('points are matched to the folders there by key, and among folders of one key by configuration; keys cut short stay distinct; a point the grid drops is refused with or without index.json', async () => {
+  const dir = tempDir()
+  writeSpec(tiny, dir)
+  const out = join(dir, 'results')
+  const plan = (points: unknown[], name = 'twice') => runSweep({file: writeSpec({sweep: {name, points}}, dir, `${name}.yaml`), sets: [], outDir: out, dryRun: true, log: () => {}})
+  const A = {spec: 'spec.yaml', label: 'A', set: {'train.optimizer.lr': 0.001}}
+  const B = {spec: 'spec.yaml', label: 'B', set: {'train.optimizer.lr': 0.003}}
+  const C = {spec: 'spec.yaml', label: 'C', set: {'train.optimizer.lr': 0.01}}
+  // One spec listed twice: both points have the key "spec". A folder that holds A and B as an earlier sweep left them:
+  const first = await plan([A, B])
+  assert.deepEqual(first.points.map((p) => p.run_dir), ['01-spec', '02-spec'])
+  mkdirSync(join(out, 'twice', '01-spec'), {recursive: true})
+  mkdirSync(join(out, 'twice', '02-spec'))
+  writeFileSync(join(out, 'twice', 'index.json'), JSON.stringify({name: 'twice', points: first.points}))
+  // C in front: A and B keep their folders (by their config hash), C gets a new one.
+  assert.deepEqual((await plan([C, A, B])).points.map((p) => [p.label, p.run_dir]), [['C', '03-spec'], ['A', '01-spec'], ['B', '02-spec']])
+  // A dropped: refused, naming A's folder.
+  await assert.rejects(plan([B]), /holds 1 point\(s\) of an earlier sweep "twice" that this one does not have \(01-spec\)/)
+  // A replaced by C (which may be A with its spec changed; one key cannot tell): C takes A's folder, set aside when C runs, as a changed configuration's is.
+  assert.deepEqual((await plan([C, B])).points.map((p) => [p.label, p.run_dir]), [['C', '01-spec'], ['B', '02-spec']])
+  // Without index.json the folders themselves are the points there: a dropped one is refused all the same.
+  renameSync(join(out, 'twice', 'index.json'), join(out, 'twice', 'index.json.damaged'))
+  await assert.rejects(plan([A]), /does not have \(02-spec\)/)
+  // Keys longer than a folder name takes are cut, keeping a hash of the whole: two points, two keys.
+  const long = writeSpec(tiny, dir, `${'a_rather_long_descriptive_spec_name_'.repeat(2)}x.yaml`)
+  const keys = expandSweep(long, ['seed=1,3', 'train.optimizer.lr=0.001,0.003']).points.map((p) => p.key)
+  assert.equal(new Set(keys).size, 4, keys.join('\n'))
+  assert.ok(keys.every((k) => k.length <= 80), keys.join('\n'))
 })
 
 test('a point still trained by a process an earlier (killed) sweep left is refused, naming it', async () => {
