@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {nameProblem} from '../schema/spec.js'
 import {BaseCommand, withInterrupt} from '../base-command.js'
 import {backendFlag, setFlag} from '../flags.js'
 import {paramTable} from '../model/table.js'
@@ -50,6 +51,8 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
     if (!args.spec && !flags.resume) this.error('give a spec file to run, or --resume <run folder>; see mixture run --help', {exit: 2})
     if (args.spec && flags.resume) this.error('give either a spec or --resume <run folder>, not both', {exit: 2})
     if (flags.name !== undefined && flags.resume) this.error('--name names a new run; a resumed run keeps its folder and name', {exit: 2})
+    const badName = flags.name === undefined ? undefined : nameProblem(flags.name)
+    if (badName) this.error(`--name ${flags.name}: ${badName}`, {exit: 2})
     // --name is an override like any other (validated as the spec's name:), after the --set ones.
     const overrides = flags.name === undefined ? flags.set : [...flags.set, `name=${JSON.stringify(flags.name)}`]
     const bars = !this.jsonEnabled() && (flags.progress ?? (process.stderr.isTTY && !process.env.CI))

@@ -28,7 +28,9 @@ export default class Validate extends BaseCommand<typeof Validate> {
       // Where in the spec: the line of the part whose builder complained (else of model:).
       if (!(error instanceof ModelBuildError)) throw error
       const path = error.specPath ?? 'model'
-      throw new SpecError([{origin: originOf(loaded.origins, path), path, message: error.message}], displayPath(loaded.file))
+      // A --set of a key inside the part changed what the spec's line says: that is where to look.
+      const set = [...loaded.origins].find(([key, origin]) => (key.startsWith(`${path}.`) || key.startsWith(`${path}[`)) && origin.file.startsWith('--set'))
+      throw new SpecError([{origin: set?.[1] ?? originOf(loaded.origins, path), path, message: error.message}], displayPath(loaded.file))
     }
     const size = `${params.toLocaleString('en-US')} trainable parameters`
     if (!this.jsonEnabled()) this.log(`valid: ${displayPath(loaded.file)} (${spec.name}: model ${spec.model.type}, ${size}; dataset ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size})`)

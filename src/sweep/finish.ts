@@ -5,17 +5,23 @@
  * so that the table marks the points that failed, with why.
  */
 import {join, resolve} from 'node:path'
+import {FileWriteError} from '../fs/write-error.js'
 import {makeTable} from '../report/index.js'
 import {acquireLock} from '../run/lock.js'
 import {requireIndex, SWEEP_LOCK, writeIndex, type PointStatus} from './records.js'
 import {sweepStatus, type PointReport, type PointState} from './status.js'
 
-/** Write the table into the sweep folder; returns its Markdown, or undefined (said in the log) when it cannot be made. */
+/**
+ * Write the table into the sweep folder; returns its Markdown, or undefined (said in the log) when
+ * there is none to make. A table that cannot be written (a full disk) fails the command, saying how
+ * to write it once it can be: the points are done and recorded.
+ */
 export async function writeSweepTable(dir: string, title: string | undefined, log: (m: string) => void): Promise<string | undefined> {
   try {
     const t = await makeTable({paths: [dir], out: dir, format: 'both', title, warn: (m) => log(`table: ${m}`)})
     return t.markdown
   } catch (error) {
+    if (error instanceof FileWriteError) throw new FileWriteError(error.file, error.cause, `the sweep's points are done and recorded in index.json, but its table was not written: ${error.message}; once it can be, write it with: mixture sweep finish ${dir}`)
     log(`table: not written (${(error as Error).message})`)
     return undefined
   }

@@ -23,7 +23,8 @@ import {acquireLock} from '../run/lock.js'
 import {runPointsAtOnce} from './jobs.js'
 import {checkDeviceRequests} from '../backends/webgpu/index.js'
 import {writeSweepTable} from './finish.js'
-import {LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {INDEX_FILE, LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {FileWriteError} from '../fs/write-error.js'
 import {liveStatus} from '../run/status.js'
 import {describeOwner} from '../run/owner.js'
 import {pointTag, preparePointRecord} from './point.js'
@@ -56,8 +57,14 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     refuseLivePoints(dir, records.filter((r) => !held.has(r)))
     // The submissions stay recorded while tasks of them hold points (status and cancel ask Slurm about them).
     const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', launcher, ...(held.size > 0 && previous?.submissions ? {submissions: previous.submissions} : {}), points: records}
-    if ((launcher.jobs ?? 1) > 1) return await runPointsAtOnce(planned, index, previous, launcher.jobs!, opts, log)
-    return await runPoints(planned, index, previous, opts, log)
+    try {
+      if ((launcher.jobs ?? 1) > 1) return await runPointsAtOnce(planned, index, previous, launcher.jobs!, opts, log)
+      return await runPoints(planned, index, previous, opts, log)
+    } catch (error) {
+      // index.json that cannot be written (a full disk): what to do once it can.
+      if (error instanceof FileWriteError && error.file === join(dir, INDEX_FILE)) throw new FileWriteError(error.file, error.cause, `${error.message}; once it can be written, run the sweep again: completed points are skipped, interrupted ones resume`)
+      throw error
+    }
   } finally {
     lock.release()
   }

@@ -15,6 +15,7 @@ import {accounting, isActive, queryQueue, type QueuedJob} from '../slurm/queue.j
 import {sweepJobIds} from './queued.js'
 import {describeOwner, ownerState, type Owner} from '../run/owner.js'
 import {lockHolder} from '../run/lock.js'
+import {LAST_CKPT} from '../run/folders.js'
 import {liveStatus} from '../run/status.js'
 import {logTail, readAttempts, readSummary, requireIndex, SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
 
@@ -129,7 +130,10 @@ function pointReport(dir: string, index: SweepIndex, record: SweepPointRecord, a
   }
   if (status === 'crashed' || status === 'running') {
     // A summary left `running` by a process that is gone (or, on Slurm, a task that is no longer queued).
-    return failure('crashed', `its process ended during epoch ${(base.epochs_completed ?? 0) + 1} without recording why (killed, out of memory, or its node failed); running the sweep again resumes it from its checkpoint`)
+    const again = existsSync(join(runDir, LAST_CKPT)) ? 'running the sweep again resumes it from its checkpoint' : 'it has no checkpoint: running the sweep again starts it anew'
+    // The sweep recorded why where the run could not (its summary.json unwritable: a full disk).
+    if (record.status === 'failed' && record.error) return failure('failed', `${record.error}; ${again}`)
+    return failure('crashed', `its process ended during epoch ${(base.epochs_completed ?? 0) + 1} without recording why (killed, out of memory, or its node failed); ${again}`)
   }
   if (last) return failure('failed', 'it stopped before its run started (see the log)')
   if (record.status === 'submitted') {

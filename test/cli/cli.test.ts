@@ -46,7 +46,7 @@ test('run --name names the run (as --set name= does); flags that repeat take one
   assert.match(r.stdout, /^seed: 3$/m)
   const bad = mixture(['run', spec, '--name', 'no spaces allowed', '--dry-run'])
   assert.equal(bad.code, 2, bad.stderr)
-  assert.match(bad.stderr, /--set name="no spaces allowed": name:/)
+  assert.match(bad.stderr, /--name no spaces allowed: "no spaces allowed" cannot name a folder/)
   assert.equal(mixture(['list', '--plugin', join('configs', 'examples', 'plugins', 'rmsprop.mjs'), 'rmsprop']).code, 0)
 })
 

@@ -70,3 +70,15 @@ test('a final summary.json that cannot be written: the run says it trained every
   assert.match(resumed.stderr + resumed.stdout, /nothing to train/)
   assert.deepEqual([status(r.runDir!).status, numbers(r.runDir!)], ['completed', reference])
 })
+
+test("a sweep whose table cannot be written fails (exit 1) saying its points are done and how to write the table; then sweep finish writes it", () => {
+  const dir = tempDir('mixture-full-')
+  const spec = writeSpec(TINY_SPEC(1), dir)
+  const sweep = join(dir, 'results', 'spec-sweep')
+  const r = mixture(['sweep', spec, '--set', 'seed=1,2', '--out', join(dir, 'results')], {nodeArgs: ['--import', PRELOAD], env: {FAULT_FULL_FILE: 'table.md'}})
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stderr, /the sweep's points are done and recorded in index\.json, but its table was not written: cannot write .*table\.md: the disk is full \(ENOSPC\); free space on it; once it can be, write it with: mixture sweep finish /)
+  const finished = mixture(['sweep', 'finish', sweep])
+  assert.equal(finished.code, 0, finished.stderr)
+  assert.match(readFileSync(join(sweep, 'table.md'), 'utf8'), /n=2/)
+})

@@ -60,6 +60,9 @@ test('mixture validate builds the model: a width that makes no image is exit 2 b
   const inChannels = mixture(['validate', writeSpec(spec({components: [{type: 'cnn', channels: [4, 3], in_channels: 5}]}))])
   assert.equal(inChannels.code, 2, inChannels.stderr)
   assert.match(inChannels.stderr, /spec\.yaml:\d+:\d+: model\.components\[0\]: .*in_channels is 5; set in_channels: 3/)
+  // A --set inside the part is where its value came from.
+  const set = mixture(['validate', writeSpec(spec({components: [{type: 'cnn', channels: [4, 3]}]})), '--set', 'model.components[0].in_channels=5'])
+  assert.match(set.stderr, /--set model\.components\[0\]\.in_channels=5: model\.components\[0\]: .*in_channels is 5/)
   const ok = mixture(['validate', writeSpec(spec({components: [{type: 'cnn', channels: [4, 3]}, vit]}))])
   assert.equal(ok.code, 0, ok.stderr)
   assert.match(ok.stdout, /valid: .*model mixture, [\d,]+ trainable parameters; dataset synthetic 8×8/)

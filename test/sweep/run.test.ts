@@ -96,6 +96,22 @@ test('the example Slurm sweep file resolves: its points are the paper\'s CIFAR-1
   assert.deepEqual(result.points.map((p) => p.run_dir), ['01-alternating-1block', '02-alternating-2block', '03-joint-1block', '04-joint-2block', '05-resnet18', '06-vit'])
 })
 
+test("sweep status of a point whose run could not record its end: the sweep's recorded failure, and whether a checkpoint resumes it", () => {
+  const dir = tempDir()
+  const record = (i: number, status: string, error?: string) => ({index: i, key: `p${i}`, label: null, spec: 's.yaml', overrides: [], grid: {}, config_hash: 'h', status, run_dir: `0${i + 1}-p${i}`, ...(error ? {error} : {})})
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({name: 's', source: 's.yaml', created: '', updated: '', launcher: {type: 'local'}, points: [record(0, 'failed', 'cannot write metrics.csv: the disk is full'), record(1, 'running')]}))
+  for (const i of [0, 1]) {
+    mkdirSync(join(dir, `0${i + 1}-p${i}`))
+    // Left `running` by a process that is gone (pid 2^22 + 1 is past Linux's pid_max).
+    writeFileSync(join(dir, `0${i + 1}-p${i}`, 'summary.json'), JSON.stringify({status: 'running', pid: 4194305, host: hostname(), epochs_completed: 1, epochs: 3, heartbeat: new Date().toISOString()}))
+  }
+  writeFileSync(join(dir, '02-p1', 'last.ckpt'), '')
+  const [full, killed] = sweepStatus(dir).points
+  assert.deepEqual([full.state, full.detail], ['failed', 'failed: cannot write metrics.csv: the disk is full; it has no checkpoint: running the sweep again starts it anew'])
+  assert.equal(killed.state, 'crashed')
+  assert.match(killed.detail, /without recording why .*; running the sweep again resumes it from its checkpoint$/)
+})
+
 test('sweep status gives a completed point its accuracy by the run\'s own rule: at the best validation epoch where it held out a validation split', async () => {
   const dir = tempDir()
   const data = {dataset: 'synthetic', image_size: 8, synthetic: {train: 60, test: 16, classes: 3}}
