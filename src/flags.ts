@@ -1,5 +1,6 @@
 /** Flags shared by the commands that read a spec. */
 import {Flags} from '@oclif/core'
+import {expandHome} from './fs/home-path.js'
 
 export const setFlag = Flags.string({
   char: 's',
@@ -28,3 +29,8 @@ export const runBackendFlag = Flags.string({
   summary: 'TensorFlow.js backend (default: the one the run recorded in numerics.json, so that numbers equal training\'s; another may differ in the last digits).',
   options: ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'],
 })
+
+/** A file or folder flag (--out, --data-dir): `~/` at its start is the home folder, as a shell leaves it in `--out=~/results`. */
+export function pathFlag(summary: string) {
+  return Flags.string({summary, parse: async (input) => expandHome(input)})
+}

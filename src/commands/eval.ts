@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {evaluateRun} from '../evaluate/evaluate-run.js'
 import {EVAL_SPLITS, type EvalResult} from '../evaluate/types.js'
-import {ckptFlag, runBackendFlag} from '../flags.js'
+import {ckptFlag, runBackendFlag, pathFlag} from '../flags.js'
 import type {CheckpointChoice} from '../run/load-run.js'
 
 export default class Eval extends BaseCommand<typeof Eval> {
@@ -23,7 +23,7 @@ export default class Eval extends BaseCommand<typeof Eval> {
   static flags = {
     ckpt: ckptFlag,
     split: Flags.string({summary: 'Which split to evaluate.', options: [...EVAL_SPLITS], default: 'test'}),
-    'data-dir': Flags.directory({summary: 'Folder holding the dataset files; when given, the only place searched.'}),
+    'data-dir': pathFlag('Folder holding the dataset files; when given, the only place searched.'),
     backend: runBackendFlag,
     progress: Flags.boolean({summary: 'Progress bars on stderr while the dataset loads (default: on when stderr is a terminal).', allowNo: true}),
   }

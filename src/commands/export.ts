@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {EXPORT_FORMATS, exportRun, type ExportFormat, type ExportResult} from '../export/export-run.js'
-import {ckptFlag} from '../flags.js'
+import {ckptFlag, pathFlag} from '../flags.js'
 import type {CheckpointChoice} from '../run/load-run.js'
 
 export default class Export extends BaseCommand<typeof Export> {
@@ -21,7 +21,7 @@ export default class Export extends BaseCommand<typeof Export> {
   static flags = {
     format: Flags.string({summary: 'What to write.', options: [...EXPORT_FORMATS], required: true}),
     ckpt: ckptFlag,
-    out: Flags.string({summary: 'Folder to write (default: <run>/export/<format>-<ckpt>/); an existing one must be empty or an earlier export.'}),
+    out: pathFlag('Folder to write (default: <run>/export/<format>-<ckpt>/); an existing one must be empty or an earlier export.'),
   }
 
   async run(): Promise<ExportResult> {

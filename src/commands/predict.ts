@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {existsSync, mkdirSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {BaseCommand} from '../base-command.js'
-import {ckptFlag, runBackendFlag} from '../flags.js'
+import {ckptFlag, runBackendFlag, pathFlag} from '../flags.js'
 import {predictImages, predictionsCsv, type PredictResult} from '../predict/predict.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import type {CheckpointChoice} from '../run/load-run.js'
@@ -28,9 +28,9 @@ export default class Predict extends BaseCommand<typeof Predict> {
   static flags = {
     ckpt: ckptFlag,
     'top-k': Flags.integer({summary: 'How many classes to list per image, most probable first.', default: 5, min: 1}),
-    out: Flags.string({summary: 'Write the CSV to this file instead of printing it (its folders are made; an existing folder gets predictions.csv).'}),
+    out: pathFlag('Write the CSV to this file instead of printing it (its folders are made; an existing folder gets predictions.csv).'),
     backend: runBackendFlag,
-    'skip-bad': Flags.boolean({summary: 'Leave out images that cannot be read or brought to the input (each is named on stderr and under skipped in --json) instead of stopping at the first.'}),
+    'skip-bad': Flags.boolean({summary: 'Leave out images that cannot be read or brought to the input (each is named on stderr and under skipped in --json) instead of stopping at the first; a folder that cannot be walked (a symlink loop, a FIFO) still stops predict.'}),
   }
 
   async run(): Promise<PredictResult> {

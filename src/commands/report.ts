@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {pathFlag} from '../flags.js'
 import {BaseCommand} from '../base-command.js'
 
 import {makeReport, type ReportResult} from '../report/make-report.js'
@@ -19,7 +20,7 @@ export default class Report extends BaseCommand<typeof Report> {
   static strict = false
   static args = {paths: Args.string({description: 'Run folders, sweep folders, or folders above them.', required: true})}
   static flags = {
-    out: Flags.string({summary: 'The HTML file to write, or a folder for report.html (default: report.html in the first input folder).'}),
+    out: pathFlag('The HTML file to write, or a folder for report.html (default: report.html in the first input folder).'),
     'per-seed': Flags.boolean({summary: 'One table row per run instead of one per model.'}),
     'compare-paper': Flags.boolean({summary: "Add the paper's published accuracy and minutes for matching models."}),
     title: Flags.string({summary: 'Page title (default: "Results: <first folder>").'}),

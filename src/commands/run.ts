@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {nameProblem} from '../schema/spec.js'
 import {BaseCommand, withInterrupt} from '../base-command.js'
-import {backendFlag, setFlag} from '../flags.js'
+import {backendFlag, setFlag, pathFlag} from '../flags.js'
 import {paramTable} from '../model/table.js'
 import {runExperiment, type DryRunResult, type RunSummary} from '../run/experiment.js'
 import {finalLine} from '../run/summary.js'
@@ -33,12 +33,12 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
   static args = {spec: Args.string({required: false, description: 'YAML experiment spec (or a run folder\'s config.yaml to reproduce it)'})}
   static flags = {
     set: setFlag,
-    name: Flags.string({summary: 'Run name, over the spec\'s name: (the same as --set name=…): the runs go to <out>/<name>/.'}),
+    name: Flags.string({summary: 'Run name, over the spec\'s name: key: the runs go to <out>/<name>/.'}),
     seed: Flags.integer({summary: 'Random seed (same seed + same backend = same numbers).', min: 0}),
     seeds: Flags.string({summary: 'Run the spec once per seed, e.g. 0,1,2: one run folder each (named with its seed), then the table with the seeds aggregated (mean ± std, n).'}),
     backend: backendFlag,
-    'data-dir': Flags.directory({summary: 'Folder holding the dataset files; when given, the only place searched (not MIXTURE_DATA, the user cache or system folders).'}),
-    out: Flags.string({summary: 'Root folder for run folders (default: the spec\'s output.dir, "results").'}),
+    'data-dir': pathFlag('Folder holding the dataset files; when given, the only place searched (not MIXTURE_DATA, the user cache or system folders).'),
+    out: pathFlag('Root folder for run folders (default: the spec\'s output.dir, "results").'),
     resume: Flags.directory({summary: 'Continue this run folder from its last checkpoint (weights and optimizer state), with the numerics it recorded.', exists: true}),
     'from-best': Flags.boolean({summary: 'With --resume: restart from best.ckpt (weights only: the optimizer starts afresh); rows after its epoch and last.ckpt are set aside.', dependsOn: ['resume']}),
     force: Flags.boolean({summary: 'With --resume: continue with another backend, thread count or engine switch than recorded (the change is recorded), or take over a lock held on another host.', dependsOn: ['resume']}),

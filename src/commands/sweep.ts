@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, withInterrupt} from '../base-command.js'
 import {LAUNCHERS} from '../schema/launcher.js'
-import {backendFlag} from '../flags.js'
+import {backendFlag, pathFlag} from '../flags.js'
 import {runSweep, type SweepResult} from '../sweep/run.js'
 
 export default class Sweep extends BaseCommand<typeof Sweep> {
@@ -28,8 +28,8 @@ Who may run a sweep folder: a local sweep holds its lock (index.lock: pid, host,
     devices: Flags.string({summary: 'Local jobs: the WebGPU adapter of each job slot in turn (adapter indices or PCI bus ids), comma-separated, e.g. 0,1.'}),
     force: Flags.boolean({summary: 'Take over the sweep folder\'s lock although another host holds it, or go ahead although the sweep\'s Slurm jobs are queued (make sure nothing else runs these points).'}),
     backend: backendFlag,
-    'data-dir': Flags.directory({summary: 'Folder holding the dataset files; when given, the only place searched (not MIXTURE_DATA, the user cache or system folders).'}),
-    out: Flags.string({summary: 'Root folder (default: the spec\'s output.dir, "results").'}),
+    'data-dir': pathFlag('Folder holding the dataset files; when given, the only place searched (not MIXTURE_DATA, the user cache or system folders).'),
+    out: pathFlag('Root folder (default: the spec\'s output.dir, "results").'),
     'dry-run': Flags.boolean({char: 'n', summary: 'Expand and validate the points; train nothing.'}),
     progress: Flags.boolean({summary: 'Progress bars on stderr (default: on when stderr is a terminal).', allowNo: true}),
   }

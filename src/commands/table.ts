@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {pathFlag} from '../flags.js'
 import {BaseCommand} from '../base-command.js'
 
 import {makeTable, TABLE_FORMATS, TableFiles, TableRow} from '../report/index.js'
@@ -37,7 +38,7 @@ export default class Table extends BaseCommand<typeof Table> {
 
   static flags = {
     format: Flags.option({options: TABLE_FORMATS, default: 'both' as const, summary: 'Which table files to write.'})(),
-    out: Flags.directory({summary: 'Folder for the output files (default: the first input folder).'}),
+    out: pathFlag('Folder for the output files (default: the first input folder).'),
     'compare-paper': Flags.boolean({summary: "Add the paper's published accuracy and minutes for matching models."}),
     'per-seed': Flags.boolean({aliases: ['all'], deprecateAliases: true, summary: 'One row per run instead of one per model (mean ± std over seeds).'}),
     title: Flags.string({summary: "Figure title (default: the paper's figure title, else the dataset)."}),

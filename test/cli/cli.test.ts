@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {readFileSync, writeFileSync} from 'node:fs'
-import {REPO, tempDir, writeSpec} from '../helpers.js'
+import {mixture as mixtureWith, REPO, tempDir, writeSpec} from '../helpers.js'
 
 function mixture(args: string[], cwd = REPO) {
   const r = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), ...args], {cwd, encoding: 'utf8', env: {...process.env, NO_COLOR: '1', MIXTURE_BACKEND: 'cpu'}})
@@ -48,6 +48,13 @@ test('run --name names the run (as --set name= does); flags that repeat take one
   assert.equal(bad.code, 2, bad.stderr)
   assert.match(bad.stderr, /--name no spaces allowed: "no spaces allowed" cannot name a folder/)
   assert.equal(mixture(['list', '--plugin', join('configs', 'examples', 'plugins', 'rmsprop.mjs'), 'rmsprop']).code, 0)
+})
+
+test('a path flag written --out=~/… (where the shell leaves the ~) is under the home folder', () => {
+  const home = tempDir()
+  const r = mixtureWith(['table', join(REPO, 'test', 'fixtures', 'runs', 'cifar10-table'), '--out=~/tables'], {env: {HOME: home}})
+  assert.equal(r.code, 0, r.stderr)
+  assert.ok(readFileSync(join(home, 'tables', 'table.md'), 'utf8').length > 0)
 })
 
 test('validate: exit 2 with file:line:col, path and suggestion; no stack trace', () => {

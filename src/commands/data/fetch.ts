@@ -1,4 +1,5 @@
 import {Args, Flags} from '@oclif/core'
+import {pathFlag} from '../../flags.js'
 import {BaseCommand} from '../../base-command.js'
 import {DATASETS, fetchDataset} from '../../data/index.js'
 
@@ -13,7 +14,7 @@ export default class DataFetch extends BaseCommand<typeof DataFetch> {
 
   static args = {name: Args.string({required: true, description: 'dataset name', options: Object.keys(DATASETS).filter((n) => n !== 'synthetic')})}
   static flags = {
-    'data-dir': Flags.string({summary: 'Folder to store the dataset in.'}),
+    'data-dir': pathFlag('Folder to store the dataset in.'),
     progress: Flags.boolean({summary: 'Download progress on stderr (default: on when stderr is a terminal).', allowNo: true}),
   }
 

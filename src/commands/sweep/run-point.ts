@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand, withInterrupt} from '../../base-command.js'
-import {backendFlag} from '../../flags.js'
+import {backendFlag, pathFlag} from '../../flags.js'
 import type {RunSummary} from '../../run/experiment.js'
 import {runSweepPoint} from '../../sweep/point.js'
 
@@ -15,7 +15,7 @@ export default class SweepRunPoint extends BaseCommand<typeof SweepRunPoint> {
   }
   static flags = {
     backend: backendFlag,
-    'data-dir': Flags.directory({summary: 'Folder holding the dataset files.'}),
+    'data-dir': pathFlag('Folder holding the dataset files.'),
     device: Flags.string({summary: 'The WebGPU adapter (index or PCI bus id), over the spec\'s engine.device.'}),
     threads: Flags.string({summary: 'CPU threads (native, wasm) when the point starts anew; a resumed point keeps those it recorded, and MIXTURE_THREADS wins.'}),
     progress: Flags.boolean({summary: 'Progress bars on stderr (default: on when stderr is a terminal).', allowNo: true}),
