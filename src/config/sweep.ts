@@ -216,13 +216,10 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
   return {name: sweepName ?? basename(abs).replace(/\.ya?ml$/, ''), title, source: abs, points, launcher, origins}
 }
 
-/**
- * A point's spec resolved with its overrides (and `extra` ones after them); a problem with an
- * override the sweep file wrote names its line there rather than `--set`.
- */
-export async function resolvePoint(point: SweepPoint, extra: string[] = []): Promise<Resolved> {
+/** A point's spec resolved with its overrides; a problem with an override the sweep file wrote names its line there rather than `--set`. */
+export async function resolvePoint(point: SweepPoint): Promise<Resolved> {
   try {
-    return await resolveSpec(point.spec, [...point.overrides, ...extra])
+    return await resolveSpec(point.spec, point.overrides)
   } catch (error) {
     if (!(error instanceof SpecError) || !point.written) throw error
     const blamed = error.problems.map((problem) => {

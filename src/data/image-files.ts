@@ -7,16 +7,8 @@
 import {readdirSync, realpathSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {DataError} from './errors.js'
+import {isFolder} from '../fs/is-folder.js'
 import {isImageFile} from './images.js'
-
-/** Whether `p` is a folder, a symbolic link to one included. */
-export function isFolder(p: string): boolean {
-  try {
-    return statSync(p).isDirectory()
-  } catch {
-    return false
-  }
-}
 
 /**
  * Python's order of strings, by code point, as torchvision's sorted() gives it. JavaScript's sort

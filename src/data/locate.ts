@@ -17,6 +17,7 @@ import {delimiter, isAbsolute, join, resolve} from 'node:path'
 
 import {DATASETS, LAYOUTS} from './catalog.js'
 import {DataError} from './errors.js'
+import {isFolder} from '../fs/is-folder.js'
 
 export interface DataDirEntry {
   dir: string
@@ -50,14 +51,6 @@ export function dataDirEntries(explicit: Array<string | undefined> = []): DataDi
 /** The data directories searched, in order: `explicit`, then MIXTURE_DATA, then the user cache. */
 export function defaultDataDirs(explicit?: string): string[] {
   return dataDirEntries([explicit]).map((e) => e.dir)
-}
-
-function isDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory()
-  } catch {
-    return false
-  }
 }
 
 function isFile(p: string): boolean {
@@ -143,7 +136,7 @@ export function locateDataset(name: string, explicit: Array<string | undefined> 
   const wanted = [...info.files.train, ...info.files.test]
   let partial: {dir: string; found: string[]; missing: string[]} | undefined
   for (const dir of candidateDirs(name, bases)) {
-    if (!isDir(dir)) continue
+    if (!isFolder(dir)) continue
     const paths: Record<string, string> = {}
     const missing: string[] = []
     for (const f of wanted) {

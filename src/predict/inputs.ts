@@ -93,7 +93,7 @@ export async function loadInputs(files: string[], spec: ResolvedSpec, skipBad = 
       skipped.push({file, reason: error.message})
     }
   }
-  if (kept.length === 0) throw new DataError(`none of the ${files.length} image(s) could be read: ${skipped[0].reason}`)
+  if (kept.length === 0 && skipped.length > 0) throw new DataError(`none of the ${files.length} image(s) could be read: ${skipped[0].reason}`)
   const evalTransforms = pipelinesFromConfig(spec.data.augment as AugmentConfig).eval || undefined
   return {split: {images: images.subarray(0, kept.length * px), labels: new Uint8Array(kept.length), count: kept.length, evalTransforms}, files: kept, skipped}
 }

@@ -69,7 +69,8 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
       running()
       summaryFailed = false
     } catch (error) {
-      if (!summaryFailed) log(`${(error as Error).message}; training goes on, and summary.json is written again at the next epoch`)
+      if (!(error instanceof FileWriteError)) throw error
+      if (!summaryFailed) log(`${error.message}; training goes on, and summary.json is written again at the next epoch`)
       summaryFailed = true
     }
   }

@@ -3,7 +3,7 @@
  * the sweep before any other trains or is submitted), each with its record for index.json and its
  * folder `<NN>-<key>`; and the options and result every launcher shares.
  */
-import {existsSync, readdirSync, statSync} from 'node:fs'
+import {existsSync, readdirSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
 import type {LauncherFlags} from '../config/launcher.js'
 import type {LauncherType} from '../schema/launcher.js'
@@ -15,6 +15,8 @@ import {checkModelBuilds, ModelBuildError} from '../model/build.js'
 import {RegistryError} from '../registry/registry.js'
 import {readIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 import {trainedAs} from './point.js'
+import {SET_ASIDE} from '../run/folders.js'
+import {isFolder} from '../fs/is-folder.js'
 
 export interface SweepResult {
   name: string
@@ -51,8 +53,6 @@ export interface PlannedSweep {
   records: SweepPointRecord[]
   /** Each point's resolved spec, by index (a point trained in this process is not resolved again). */
   resolved: Resolved[]
-  /** The sweep folder's index.json as planning found it (the launchers read it again under the folder's lock). */
-  previous?: SweepIndex
   /** Point folders there (in index.json or on disk) that no point of this sweep takes. */
   unplanned: string[]
 }
@@ -91,12 +91,18 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
     status: 'pending',
     run_dir: folders[i],
   }))
-  return {plan, name, dir, records, resolved, previous, unplanned}
+  return {plan, name, dir, records, resolved, unplanned}
 }
 
 /** `03-<key>`: a point's folder, numbered; not a folder set aside (`<folder>.old-<stamp>`). */
 const POINT_FOLDER = /^(\d+)-(.+)$/
-const SET_ASIDE = /\.old-\d{8}T\d{6}(-\d+)?$/
+
+/**
+ * Keys as compared: one of 80 characters, the most a key has, by its first 71 — a key cut there
+ * keeps a hash of the whole after them (config/sweep.ts), one of a sweep folder from before that
+ * was cut plain, and the two must find each other (the configuration then tells such points apart).
+ */
+const matchKey = (key: string): string => (key.length === 80 ? key.slice(0, 71) : key)
 
 interface KnownFolder {
   key: string
@@ -120,16 +126,17 @@ function pointFolders(dir: string, planned: {key: string; hash: string; spec: Re
   const listed = listPointFolders(dir)
   const known = [...indexed, ...listed.filter((k) => !inIndex.has(k.folder))]
   const free = new Map<string, KnownFolder[]>()
-  for (const k of known) free.set(k.key, [...(free.get(k.key) ?? []), k])
-  const take = (i: number, j: number) => free.get(planned[i].key)!.splice(j, 1)[0].folder
+  for (const k of known) free.set(matchKey(k.key), [...(free.get(matchKey(k.key)) ?? []), k])
+  const freeOf = (i: number) => free.get(matchKey(planned[i].key))
+  const take = (i: number, j: number) => freeOf(i)!.splice(j, 1)[0].folder
   const kept: (string | undefined)[] = planned.map(() => undefined)
   // First the folder of the point's own configuration, then any other of its key (its spec changed since: the point sets it aside when it runs).
   planned.forEach((p, i) => {
-    const j = free.get(p.key)?.findIndex((k) => (k.hash !== undefined ? k.hash === p.hash : trainedAs(join(dir, k.folder), p.spec))) ?? -1
+    const j = freeOf(i)?.findIndex((k) => (k.hash !== undefined ? k.hash === p.hash : trainedAs(join(dir, k.folder), p.spec))) ?? -1
     if (j >= 0) kept[i] = take(i, j)
   })
-  planned.forEach((p, i) => {
-    if (kept[i] === undefined && (free.get(p.key)?.length ?? 0) > 0) kept[i] = take(i, 0)
+  planned.forEach((_, i) => {
+    if (kept[i] === undefined && (freeOf(i)?.length ?? 0) > 0) kept[i] = take(i, 0)
   })
   let last = Math.max(0, ...known.map(({folder}) => Number(POINT_FOLDER.exec(folder)?.[1] ?? 0)))
   const width = Math.max(2, String(last + kept.filter((f) => f === undefined).length).length)
@@ -149,7 +156,7 @@ function listPointFolders(dir: string): KnownFolder[] {
   return names
     .flatMap((folder) => {
       const match = POINT_FOLDER.exec(folder)
-      return match && !SET_ASIDE.test(folder) && statSync(join(dir, folder)).isDirectory() ? [{number: Number(match[1]), key: match[2], folder}] : []
+      return match && !SET_ASIDE.test(folder) && isFolder(join(dir, folder)) ? [{number: Number(match[1]), key: match[2], folder}] : []
     })
     .sort((a, b) => a.number - b.number)
     .map(({key, folder}) => ({key, folder}))

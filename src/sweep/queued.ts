@@ -99,7 +99,7 @@ function refuseMovedPoints(active: QueuedJob[], previous: SweepIndex | undefined
     if (submitted && now && now.index !== submitted.index) {
       throw new UsageError(
         `point ${submitted.run_dir} is point ${submitted.index + 1} of the sweep for its queued task ${job.id} and point ${now.index + 1} of this grid; ` +
-          'a task finds its point by position, so the grid cannot move it while the task is queued. Wait for the jobs to end (or cancel them), or add the new values after the others',
+          'a task finds its point by position, so the grid cannot move it while the task is queued. Wait for the jobs to end (mixture sweep status), or cancel them, then continue the sweep with this grid',
       )
     }
   }

@@ -21,7 +21,6 @@ import {submitSweep} from './submit.js'
 import {runExperiment, type RunSummary} from '../run/experiment.js'
 import {acquireLock} from '../run/lock.js'
 import {runPointsAtOnce} from './jobs.js'
-import {checkDeviceRequests} from '../backends/webgpu/index.js'
 import {writeSweepTable} from './finish.js'
 import {INDEX_FILE, LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
 import {FileWriteError} from '../fs/write-error.js'
@@ -40,7 +39,8 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   if (opts.devices?.length && !(launcher.type === 'local' && (launcher.jobs ?? 1) > 1)) {
     throw new UsageError('--devices gives each job slot of --jobs N (N of 2 or more, on this machine) an adapter; one point at a time, or on Slurm, choose it with engine.device (Slurm: the GPU it allocates is taken)')
   }
-  if (opts.devices?.length && !opts.dryRun) checkDeviceRequests(opts.devices)
+  // Loaded only here: the WebGPU backend's module is heavy, and most sweeps name no adapter.
+  if (opts.devices?.length && !opts.dryRun) (await import('../backends/webgpu/index.js')).checkDeviceRequests(opts.devices)
   const planned = await planPoints(plan, opts)
   const {name, dir, records} = planned
   refuseOtherPoints(dir, name, planned.unplanned)

@@ -131,8 +131,10 @@ function pointReport(dir: string, index: SweepIndex, record: SweepPointRecord, a
   if (status === 'crashed' || status === 'running') {
     // A summary left `running` by a process that is gone (or, on Slurm, a task that is no longer queued).
     const again = existsSync(join(runDir, LAST_CKPT)) ? 'running the sweep again resumes it from its checkpoint' : 'it has no checkpoint: running the sweep again starts it anew'
-    // The sweep recorded why where the run could not (its summary.json unwritable: a full disk).
-    if (record.status === 'failed' && record.error) return failure('failed', `${record.error}; ${again}`)
+    // The sweep recorded why where the run could not (its summary.json unwritable: a full disk) and its
+    // process ended by itself; one killed by a signal stays crashed. The reason is the record's own, so
+    // that `sweep finish` writing it back leaves it as it was.
+    if (record.status === 'failed' && record.error && !last?.signal) return {...base, state: 'failed', reason: record.error, detail: `failed: ${record.error}; ${again}`}
     return failure('crashed', `its process ended during epoch ${(base.epochs_completed ?? 0) + 1} without recording why (killed, out of memory, or its node failed); ${again}`)
   }
   if (last) return failure('failed', 'it stopped before its run started (see the log)')

@@ -54,8 +54,8 @@ test('mixture validate builds the model: a width that makes no image is exit 2 b
   const file = writeSpec(spec({components: [{type: 'cnn', channels: [4, 3]}, {...vit, dim: 16}]}))
   const r = mixture(['validate', file])
   assert.equal(r.code, 2, r.stderr)
-  // At the line of the part whose builder complained (the adapter after the ViT: model.adapter, a default, so model:'s line).
-  assert.match(r.stderr, /spec\.yaml:\d+:\d+: model(\.adapter)?: model mixture cannot be built from this spec: token_image: tokens of width 16 make a 4×4 image/)
+  // At the line of the part whose builder complained: the adapter after the ViT, model.adapter (a default, so at model:'s line).
+  assert.match(r.stderr, /spec\.yaml:\d+:\d+: model\.adapter: model mixture cannot be built from this spec: token_image: tokens of width 16 make a 4×4 image/)
   assert.doesNotMatch(r.stderr, /--debug/)
   const inChannels = mixture(['validate', writeSpec(spec({components: [{type: 'cnn', channels: [4, 3], in_channels: 5}]}))])
   assert.equal(inChannels.code, 2, inChannels.stderr)

@@ -7,6 +7,7 @@ import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
 import {runSweep} from '../../src/sweep/run.js'
 import {sweepStatus} from '../../src/sweep/status.js'
+import {finishSweep} from '../../src/sweep/finish.js'
 import {formatOrigin, SpecError} from '../../src/config/errors.js'
 import {REPO, tempDir, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 
@@ -90,13 +91,27 @@ test("a misspelt key the sweep file wrote (set:, a point's set:, grid:) is named
   assert.deepEqual(await problems(['train.batchsize=4']), ['--set train.batchsize=4 train.batchsize', `${file}:4:31 train.optimzer`, `${file}:6:19 train.epoch`])
 })
 
+test("the README's sweep file dry-runs as written: 2 points × 3 seeds × 2 depths, each point validated", async () => {
+  const dir = tempDir()
+  mkdirSync(join(dir, 'configs', 'x'), {recursive: true})
+  writeFileSync(join(dir, 'configs', 'quickstart.yaml'), readFileSync(join(REPO, 'configs', 'quickstart.yaml')))
+  const block = readFileSync(join(REPO, 'README.md'), 'utf8').match(/### Sweep files[\s\S]*?```yaml\n([\s\S]*?)```/)
+  assert.ok(block, 'README.md shows a sweep file')
+  const file = join(dir, 'configs', 'x', 'study.yaml')
+  writeFileSync(file, block[1])
+  const result = await runSweep({file, sets: [], outDir: join(dir, 'results'), dryRun: true, log: () => {}})
+  assert.equal(result.name, 'lr-study')
+  assert.equal(result.points.length, 12)
+  assert.ok(!existsSync(join(dir, 'results')))
+})
+
 test('the example Slurm sweep file resolves: its points are the paper\'s CIFAR-10 rows, its launcher slurm', async () => {
   const result = await runSweep({file: join(REPO, 'configs', 'examples', 'cifar10-table-slurm.yaml'), sets: [], dryRun: true, outDir: tempDir(), log: () => {}})
   assert.equal(result.launcher, 'slurm')
   assert.deepEqual(result.points.map((p) => p.run_dir), ['01-alternating-1block', '02-alternating-2block', '03-joint-1block', '04-joint-2block', '05-resnet18', '06-vit'])
 })
 
-test("sweep status of a point whose run could not record its end: the sweep's recorded failure, and whether a checkpoint resumes it", () => {
+test("sweep status of a point whose run could not record its end: the sweep's recorded failure, and whether a checkpoint resumes it", async () => {
   const dir = tempDir()
   const record = (i: number, status: string, error?: string) => ({index: i, key: `p${i}`, label: null, spec: 's.yaml', overrides: [], grid: {}, config_hash: 'h', status, run_dir: `0${i + 1}-p${i}`, ...(error ? {error} : {})})
   writeFileSync(join(dir, 'index.json'), JSON.stringify({name: 's', source: 's.yaml', created: '', updated: '', launcher: {type: 'local'}, points: [record(0, 'failed', 'cannot write metrics.csv: the disk is full'), record(1, 'running')]}))
@@ -110,6 +125,12 @@ test("sweep status of a point whose run could not record its end: the sweep's re
   assert.deepEqual([full.state, full.detail], ['failed', 'failed: cannot write metrics.csv: the disk is full; it has no checkpoint: running the sweep again starts it anew'])
   assert.equal(killed.state, 'crashed')
   assert.match(killed.detail, /without recording why .*; running the sweep again resumes it from its checkpoint$/)
+  // sweep finish records the outcome; run again (the Slurm table job runs it too), it records the same.
+  await finishSweep(dir, () => {})
+  const once = readFileSync(join(dir, 'index.json'), 'utf8')
+  await finishSweep(dir, () => {})
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).points, JSON.parse(once).points)
+  assert.equal(JSON.parse(once).points[0].error, 'cannot write metrics.csv: the disk is full')
 })
 
 test('sweep status gives a completed point its accuracy by the run\'s own rule: at the best validation epoch where it held out a validation split', async () => {
@@ -209,10 +230,19 @@ test('points are matched to the folders there by key, and among folders of one k
   renameSync(join(out, 'twice', 'index.json'), join(out, 'twice', 'index.json.damaged'))
   await assert.rejects(plan([A]), /does not have \(02-spec\)/)
   // Keys longer than a folder name takes are cut, keeping a hash of the whole: two points, two keys.
-  const long = writeSpec(tiny, dir, `${'a_rather_long_descriptive_spec_name_'.repeat(2)}x.yaml`)
+  const long = writeSpec(tiny, dir, `${'a_rather_long_descriptive_spec_name_'.repeat(2)}xyz.yaml`)
   const keys = expandSweep(long, ['seed=1,3', 'train.optimizer.lr=0.001,0.003']).points.map((p) => p.key)
   assert.equal(new Set(keys).size, 4, keys.join('\n'))
   assert.ok(keys.every((k) => k.length <= 80), keys.join('\n'))
+  // A sweep folder from before, whose keys were cut plain at 80 (so both points had one key): each point finds its own folder by its configuration.
+  const longPlan = await runSweep({file: long, sets: ['seed=1,3'], name: 'long', outDir: out, dryRun: true, log: () => {}})
+  const cut = `${long.split('/').pop()!.replace(/\.yaml$/, '')},seed=1`.slice(0, 80)
+  assert.equal(cut.length, 80)
+  const before = longPlan.points.map((p, i) => ({...p, key: cut, run_dir: `0${2 - i}-${cut}`}))
+  for (const p of before) mkdirSync(join(out, 'long', p.run_dir), {recursive: true})
+  writeFileSync(join(out, 'long', 'index.json'), JSON.stringify({name: 'long', points: before}))
+  const continued = await runSweep({file: long, sets: ['seed=1,3'], name: 'long', outDir: out, dryRun: true, log: () => {}})
+  assert.deepEqual(continued.points.map((p) => p.run_dir), [`02-${cut}`, `01-${cut}`])
 })
 
 test('a point still trained by a process an earlier (killed) sweep left is refused, naming it', async () => {

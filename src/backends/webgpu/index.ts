@@ -138,6 +138,18 @@ function webgpuEntry(): string | undefined {
   }
 }
 
+/** Dawn's adapters here, each with the PCI bus id Mesa's device-select layer gives the device of its name and rank, and the layer's list. */
+function adaptersHere(entry: string, flags: string[]): {adapters: ListedAdapter[]; layer: ReturnType<typeof layerDevices>} {
+  const adapters = listAdapters(entry, flags)
+  const layer = layerDevices(entry)
+  for (const a of adapters) {
+    const twins = (layer ?? []).filter((d) => d.name === a.name)
+    const rank = adapters.filter((b) => b.name === a.name).indexOf(a)
+    if (twins[rank]?.pci_bus_id) a.pci_bus_id = twins[rank].pci_bus_id
+  }
+  return {adapters, layer}
+}
+
 /** The adapter to open: what was asked for (or Slurm's GPU), how to open it, and the record of it. */
 function chooseDevice(flags: string[], options: WebgpuOptions): {selection?: Selection; choice: DeviceChoice} {
   const slurm = slurmGpuVariables()
@@ -148,14 +160,7 @@ function chooseDevice(flags: string[], options: WebgpuOptions): {selection?: Sel
   if (request === undefined) return {choice: base}
   const entry = webgpuEntry()
   if (!entry) return {choice: base}
-  const adapters: ListedAdapter[] = listAdapters(entry, flags)
-  const layer = layerDevices(entry)
-  // Bus ids the layer gives, on the adapters of the same name and rank.
-  for (const a of adapters) {
-    const twins = (layer ?? []).filter((d) => d.name === a.name)
-    const rank = adapters.filter((b) => b.name === a.name).indexOf(a)
-    if (twins[rank]?.pci_bus_id) a.pci_bus_id = twins[rank].pci_bus_id
-  }
+  const {adapters, layer} = adaptersHere(entry, flags)
   const selection = source === 'slurm' ? selectSlurmAdapter(String(request), fromSlurm!.allocated, adapters, layer) : selectAdapter(request, adapters, layer, source)
   if (!selection) return {choice: {...base, how: `${fromSlurm!.note}; the job sees ${adapters.length} adapter(s), no more than Slurm gave it: Dawn's choice`, adapters}}
   const index = 'index' in selection.chosen ? selection.chosen.index : (adapters.find((a) => a.pci_bus_id === selection.chosen.pci_bus_id)?.index ?? null)
@@ -172,8 +177,7 @@ function chooseDevice(flags: string[], options: WebgpuOptions): {selection?: Sel
 export function checkDeviceRequests(requests: string[]): void {
   const entry = webgpuEntry()
   if (!entry || requests.length === 0) return
-  const adapters = listAdapters(entry, dawnToggles().flags)
-  const layer = layerDevices(entry)
+  const {adapters, layer} = adaptersHere(entry, dawnToggles().flags)
   for (const request of requests) selectAdapter(deviceRequest(request, undefined).device!, adapters, layer, 'sweep --devices')
 }
 
