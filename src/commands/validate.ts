@@ -3,9 +3,7 @@ import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
 import {displayPath} from '../fs/display-path.js'
 import {setFlag} from '../flags.js'
-import {checkModelBuilds, ModelBuildError} from '../model/build.js'
-import {SpecError} from '../config/errors.js'
-import {originOf} from '../config/load.js'
+import {checkModelBuildsIn} from '../model/build.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {
@@ -21,17 +19,7 @@ export default class Validate extends BaseCommand<typeof Validate> {
   async run(): Promise<{valid: true; file: string; spec: ResolvedSpec}> {
     const {args, flags} = await this.parse(Validate)
     const {spec, loaded} = await resolveSpec(args.spec, flags.set)
-    let params: number
-    try {
-      params = checkModelBuilds(spec)
-    } catch (error) {
-      // Where in the spec: the line of the part whose builder complained (else of model:).
-      if (!(error instanceof ModelBuildError)) throw error
-      const path = error.specPath ?? 'model'
-      // A --set of a key inside the part changed what the spec's line says: that is where to look.
-      const set = [...loaded.origins].find(([key, origin]) => (key.startsWith(`${path}.`) || key.startsWith(`${path}[`)) && origin.file.startsWith('--set'))
-      throw new SpecError([{origin: set?.[1] ?? originOf(loaded.origins, path), path, message: error.message}], displayPath(loaded.file))
-    }
+    const params = checkModelBuildsIn({spec, loaded})
     const size = `${params.toLocaleString('en-US')} trainable parameters`
     if (!this.jsonEnabled()) this.log(`valid: ${displayPath(loaded.file)} (${spec.name}: model ${spec.model.type}, ${size}; dataset ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size})`)
     return {valid: true, file: loaded.file, spec}

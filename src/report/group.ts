@@ -102,10 +102,12 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
     runs: members,
     counted: countedOf(members),
   })
+  const labelOf = (run: RunRecord) => withPrecision(seedlessLabel(run.label, run.seed), run.precision)
+  // Runs that chose their best epoch by different rules, computed accuracy by different
+  // definitions, or computed in different precisions, are not samples of one number: separate rows.
+  const keyOf = (run: RunRecord) => `${datasetKey(run.dataset)}\u0000${labelKey(labelOf(run))}\u0000${run.selection}\u0000${run.accuracyDefinition}\u0000${run.precision ?? 'fp32'}`
   if (perSeed) {
     // One row per run: a model's rows together, where its first run stands, by seed.
-    const labelOf = (run: RunRecord) => withPrecision(seedlessLabel(run.label, run.seed), run.precision)
-    const keyOf = (run: RunRecord) => `${datasetKey(run.dataset)}\u0000${labelKey(labelOf(run))}`
     const first = new Map<string, number>()
     for (const run of runs) if (!first.has(keyOf(run))) first.set(keyOf(run), first.size)
     const ordered = [...runs].sort((a, b) => first.get(keyOf(a))! - first.get(keyOf(b))! || (a.seed ?? Number.POSITIVE_INFINITY) - (b.seed ?? Number.POSITIVE_INFINITY))
@@ -114,13 +116,10 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
 
   const byModel = new Map<string, {label: string; runs: RunRecord[]}>()
   for (const run of runs) {
-    const label = withPrecision(seedlessLabel(run.label, run.seed), run.precision)
-    // Runs that chose their best epoch by different rules, computed accuracy by different
-    // definitions, or computed in different precisions, are not samples of one number: separate rows.
-    const key = `${datasetKey(run.dataset)}\u0000${labelKey(label)}\u0000${run.selection}\u0000${run.accuracyDefinition}\u0000${run.precision ?? 'fp32'}`
+    const key = keyOf(run)
     const entry = byModel.get(key)
     if (entry) entry.runs.push(run)
-    else byModel.set(key, {label, runs: [run]})
+    else byModel.set(key, {label: labelOf(run), runs: [run]})
   }
   distinguishLabels([...byModel.values()])
   const groups: RunGroup[] = []
