@@ -14,7 +14,7 @@ import {displayPath} from '../fs/display-path.js'
 import {checkModelBuilds, ModelBuildError} from '../model/build.js'
 import {RegistryError} from '../registry/registry.js'
 import {readIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
-import {trainedAs} from './point.js'
+import {sameConfiguration} from './point.js'
 import {SET_ASIDE} from '../run/folders.js'
 import {isFolder} from '../fs/is-folder.js'
 
@@ -132,7 +132,7 @@ function pointFolders(dir: string, planned: {key: string; hash: string; spec: Re
   const kept: (string | undefined)[] = planned.map(() => undefined)
   // First the folder of the point's own configuration, then any other of its key (its spec changed since: the point sets it aside when it runs).
   planned.forEach((p, i) => {
-    const j = freeOf(i)?.findIndex((k) => (k.hash !== undefined ? k.hash === p.hash : trainedAs(join(dir, k.folder), p.spec))) ?? -1
+    const j = freeOf(i)?.findIndex((k) => sameConfiguration(join(dir, k.folder), p.hash, k.hash, p.spec)) ?? -1
     if (j >= 0) kept[i] = take(i, j)
   })
   planned.forEach((_, i) => {

@@ -25,7 +25,7 @@ export type PointAction = {action: 'skip'; summary: Record<string, unknown>} | {
  */
 export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec, log: (m: string) => void, at: string): PointAction {
   const runDir = join(dir, record.run_dir)
-  const sameConfig = sameConfiguration(runDir, record, before, spec)
+  const sameConfig = sameConfiguration(runDir, record.config_hash, before?.config_hash, spec)
   const prior = readSummary(runDir)
   if (prior && sameConfig && prior.status === 'completed') return {action: 'skip', summary: prior}
   if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
@@ -39,12 +39,12 @@ export function preparePoint(dir: string, record: SweepPointRecord, before: Swee
 }
 
 /**
- * Whether the point's folder holds a run of the configuration `record` plans: by the config hash
- * its earlier record (`before`) gives; without one (a sweep folder whose index.json was moved
- * aside), by the run's own config.yaml.
+ * Whether the folder `runDir` holds a run of the configuration planned (`hash`, of `spec`): by the
+ * config hash index.json recorded for it (`recorded`); without one (a sweep folder whose index.json
+ * was moved aside, a folder it does not list), by the run's own config.yaml.
  */
-export function sameConfiguration(runDir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec): boolean {
-  return before ? before.config_hash === record.config_hash : trainedAs(runDir, spec)
+export function sameConfiguration(runDir: string, hash: string, recorded: string | undefined, spec: ResolvedSpec): boolean {
+  return recorded !== undefined ? recorded === hash : trainedAs(runDir, spec)
 }
 
 /**
@@ -54,7 +54,7 @@ export function sameConfiguration(runDir: string, record: SweepPointRecord, befo
  * also holds what the command line and the environment set for the run (`--backend`,
  * MIXTURE_THREADS), which the planned spec does not know.
  */
-export function trainedAs(runDir: string, spec: ResolvedSpec): boolean {
+function trainedAs(runDir: string, spec: ResolvedSpec): boolean {
   const experiment = ({engine, output: _output, ...rest}: ResolvedSpec) => JSON.stringify({...rest, precision: engine?.precision, loss_scale: engine?.loss_scale})
   try {
     return experiment(parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8')) as ResolvedSpec) === experiment(spec)

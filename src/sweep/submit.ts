@@ -105,7 +105,7 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     for (const record of records) {
       const prior = readSummary(join(dir, record.run_dir))
       if (held.has(record)) continue
-      if (prior?.status === 'completed' && sameConfiguration(join(dir, record.run_dir), record, before(record), planned.resolved[record.index].spec)) {
+      if (prior?.status === 'completed' && sameConfiguration(join(dir, record.run_dir), record.config_hash, before(record)?.config_hash, planned.resolved[record.index].spec)) {
         record.status = 'skipped'
         record.best_test_accuracy = prior.best_test_accuracy as number | null
       } else {
