@@ -50,8 +50,10 @@ export async function loadPlugins(paths: string[], origins: Origins): Promise<vo
         fail(`plugin ${file} failed while loading: ${(error as Error).message.split('\n')[0]}`)
       }
     })
+    const registered = allEntries([...KINDS, ...DATA_KINDS, ...RECIPE_KINDS]).filter((e) => e.source === file)
+    if (registered.length === 0) fail(`plugin ${file} registered nothing: a plugin calls mm.registerComponent (or registerModel, registerDataset, …) in a default export function(mm), or registers when imported`)
     // Each schema the file registered is compiled now, so that a mistake in it is the plugin's, found here.
-    for (const entry of allEntries([...KINDS, ...DATA_KINDS, ...RECIPE_KINDS]).filter((e) => e.source === file)) {
+    for (const entry of registered) {
       try {
         validator(entry.schema as JsonSchema)
       } catch (error) {

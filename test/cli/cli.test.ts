@@ -172,6 +172,10 @@ test('missing plugin files and plugins that throw are clear errors (exit 2)', ()
   r = mixture(['validate', writeSpec({...tiny, plugins: [1]}, dir, 'one.yaml')])
   assert.equal(r.code, 2)
   assert.match(r.stderr, /plugins\[0\]: is 1; a plugin is the path of a \.js or \.mjs file/)
+  writeFileSync(join(dir, 'nothing.mjs'), 'export const x = 1\n')
+  r = mixture(['validate', writeSpec({...tiny, plugins: ['./nothing.mjs']}, dir, 'nothing.yaml')])
+  assert.equal(r.code, 2)
+  assert.match(r.stderr, /plugin .*nothing\.mjs registered nothing: a plugin calls mm\.registerComponent/)
 })
 
 test('list shows components with defaults and presets; schema is valid JSON', () => {
