@@ -94,12 +94,21 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
   const pipelines = pipelinesFromConfig(cfg.augment)
   const options = datasetOptions(entry, cfg)
   const classNames = entry.classNames(options)
-  const loaded = await entry.load(options, {
-    dataDir: opts.dataDir,
-    limits: {train: cfg.train_limit ?? Infinity, test: cfg.test_limit ?? Infinity},
-    bars: Boolean(opts.bars),
-    log,
-  })
+  let loaded: Awaited<ReturnType<typeof entry.load>>
+  try {
+    loaded = await entry.load(options, {
+      dataDir: opts.dataDir,
+      limits: {train: cfg.train_limit ?? Infinity, test: cfg.test_limit ?? Infinity},
+      bars: Boolean(opts.bars),
+      log,
+    })
+  } catch (error) {
+    // V8's "Array buffer allocation failed" says neither what nor how much: the images are held as uint8, size² × 3 bytes each.
+    if (error instanceof RangeError && /allocation failed|Invalid typed array length|Array buffer/i.test(error.message)) {
+      throw new DataError(`Dataset ${entry.name} does not fit in this process's memory (${error.message}): its images take ${size}×${size}×3 bytes each (${((size * size * 3) / 2 ** 20).toFixed(2)} MiB) as uint8. Lower data.image_size, or data.train_limit / data.test_limit, or give the process more memory.`, {cause: error})
+    }
+    throw error
+  }
   checkSplit(entry.name, 'train', loaded.train, size, loaded.classNames.length)
   checkSplit(entry.name, 'test', loaded.test, size, loaded.classNames.length)
   if (loaded.classNames.length !== classNames.length) {

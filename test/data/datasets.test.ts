@@ -53,6 +53,13 @@ export default function (mm) {
 `
 
 describe('datasets are registry entries', () => {
+  it("a dataset too large for the process's memory is a DataError saying how large an image is and what to lower", async () => {
+    await assert.rejects(
+      loadDataset({dataset: 'synthetic', image_size: 1024, synthetic: {train: 100_000, test: 8, classes: 3}} as never),
+      (e: unknown) => e instanceof DataError && /Dataset synthetic does not fit in this process's memory .*1024×1024×3 bytes each \(3\.00 MiB\).*Lower data\.image_size/.test(e.message),
+    )
+  })
+
   it('every built-in is registered and names its classes without loading anything', () => {
     const names = allEntries(['dataset']).map((e) => e.name)
     assert.deepEqual(names, ['cifar10', 'cifar100', 'fashion_mnist', 'image_folder', 'mnist', 'stl10', 'synthetic'])
