@@ -34,3 +34,8 @@ export function slurmSays(reply: SlurmReply): string {
     .filter(Boolean)
   return lines.join('; ') || `exit code ${reply.code}`
 }
+
+/** Whether Slurm's reply says its controller could not be reached (a runtime failure, not the user's settings). */
+export function controllerUnreachable(reply: SlurmReply): boolean {
+  return /Unable to contact slurm controller|Socket timed out|Connection refused|Zero Bytes were transmitted/i.test(`${reply.stderr}\n${reply.stdout}`)
+}

@@ -34,14 +34,29 @@ export function queryQueue(ids: string[]): QueuedJob[] {
     if (/Invalid job id/i.test(reply.stderr)) return []
     throw new Error(`squeue could not list the sweep's jobs (${ids.join(', ')}): ${slurmSays(reply)}`)
   }
-  const jobs: QueuedJob[] = []
-  for (const line of reply.stdout.split('\n')) {
-    const [array, task, id, state, node, reason] = line.trim().split('|')
+  return parseQueue(reply.stdout)
+}
+
+/** squeue's lines of `%F|%K|%i|%T|%N|%r[|%o]` as jobs (with the script each runs, where asked). */
+function parseQueue(text: string): (QueuedJob & {script?: string})[] {
+  const jobs: (QueuedJob & {script?: string})[] = []
+  for (const line of text.split('\n')) {
+    const [array, task, id, state, node, reason, script] = line.trim().split('|')
     if (!id || !state) continue
     const n = Number(task)
-    jobs.push({id, array, task: task !== 'N/A' && Number.isInteger(n) ? n : null, state, node: node ?? '', reason: reason ?? ''})
+    jobs.push({id, array, task: task !== 'N/A' && Number.isInteger(n) ? n : null, state, node: node ?? '', reason: reason ?? '', ...(script !== undefined ? {script} : {})})
   }
   return jobs
+}
+
+/**
+ * The jobs and array tasks squeue shows that run a job script inside `folder` (by their job names
+ * `names`, then the script's path): a sweep's jobs found without the ids its index.json records.
+ */
+export function queryScriptsIn(folder: string, names: string[]): QueuedJob[] {
+  const reply = slurm('squeue', ['-h', '-r', '--states=all', '--name', names.join(','), '-o', '%F|%K|%i|%T|%N|%r|%o'])
+  if (reply.code !== 0) throw new Error(`squeue could not list the jobs named ${names.join(', ')}: ${slurmSays(reply)}`)
+  return parseQueue(reply.stdout).filter((job) => job.script?.startsWith(`${folder}/`))
 }
 
 /** How a job ended, from accounting: `{state, exit}` by job id (`12_3`); undefined where the cluster keeps no accounting. */

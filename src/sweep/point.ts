@@ -8,6 +8,7 @@ import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync} from 'node
 import {join, relative, resolve} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 import {UsageError} from '../errors.js'
+import {displayPath} from '../fs/display-path.js'
 import {resolveSpec} from '../config/resolve.js'
 import {configHash, runExperiment, type RunOptions, type RunSummary} from '../run/experiment.js'
 import {describeOwner} from '../run/owner.js'
@@ -60,6 +61,28 @@ function trainedAs(runDir: string, spec: ResolvedSpec): boolean {
     return experiment(parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8')) as ResolvedSpec) === experiment(spec)
   } catch {
     return false
+  }
+}
+
+/**
+ * Points a queued task holds (markHeld) keep the record they were submitted with, and the task
+ * resolves that record's spec and overrides when it starts: a spec file changed since resolves to
+ * another configuration, and the task stops without training. Refused before anything is submitted
+ * or trained, naming the task to cancel.
+ */
+export async function refuseChangedHeld(dir: string, held: Iterable<SweepPointRecord>): Promise<void> {
+  for (const record of held) {
+    let hash: string | undefined
+    try {
+      hash = configHash((await resolveSpec(resolve(dir, record.spec), record.overrides)).spec)
+    } catch {
+      hash = undefined
+    }
+    if (hash === record.config_hash) continue
+    throw new UsageError(
+      `point ${record.key}: its queued task ${record.job} was submitted with configuration ${record.config_hash}, which ${displayPath(resolve(dir, record.spec))} no longer resolves to (the spec file changed since): the task would stop without training it. ` +
+        `Cancel the task (scancel ${record.job}) and run the sweep again to train the new configuration, or restore the spec file until the task has run`,
+    )
   }
 }
 

@@ -3,9 +3,11 @@
  * rule that keeps two submissions (or a local run) off one sweep folder: while a job of the sweep
  * is queued or running, any sweep on the folder is refused unless --force.
  */
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
 import {UsageError} from '../errors.js'
 import {LockedError} from '../run/lock.js'
-import {isActive, queryQueue, type QueuedJob} from '../slurm/queue.js'
+import {isActive, queryQueue, queryScriptsIn, type QueuedJob} from '../slurm/queue.js'
 import type {SweepIndex, SweepPointRecord} from './records.js'
 
 /** The job ids a sweep's index records (every submission's array and table job). */
@@ -38,7 +40,10 @@ export function describeJobs(index: SweepIndex, jobs: QueuedJob[]): string {
  */
 export function refuseWhileQueued(dir: string, name: string, index: SweepIndex | undefined, force: boolean, log: (m: string) => void): QueuedJob[] {
   const ids = sweepJobIds(index)
-  if (!index || ids.length === 0) return []
+  if (!index || ids.length === 0) {
+    refuseUnrecordedJobs(dir, name, log)
+    return []
+  }
   let jobs: QueuedJob[]
   try {
     jobs = queryQueue(ids)
@@ -56,6 +61,29 @@ export function refuseWhileQueued(dir: string, name: string, index: SweepIndex |
   }
   log(`--force: going ahead although jobs of sweep ${name} are in the queue: ${which}; the points they hold are left to them`)
   return active
+}
+
+/**
+ * A folder that was submitted to Slurm (it has slurm/) but whose index.json records no jobs (moved
+ * aside, or rewritten): its jobs are found by their names and scripts. One still queued or running
+ * would train whatever point its position names now, so the sweep is refused, even with --force:
+ * which point each task holds cannot be told without the record.
+ */
+function refuseUnrecordedJobs(dir: string, name: string, log: (m: string) => void): void {
+  if (!existsSync(join(dir, 'slurm'))) return
+  let jobs: QueuedJob[]
+  try {
+    jobs = queryScriptsIn(join(dir, 'slurm'), [`mixture-${name}`, `mixture-${name}-table`]).filter(isActive)
+  } catch (error) {
+    log(`cannot ask Slurm whether jobs of sweep ${name} still run: ${(error as Error).message}`)
+    return
+  }
+  if (jobs.length === 0) return
+  const ids = [...new Set(jobs.map((j) => j.array))]
+  throw new LockedError(
+    `sweep ${name} has jobs in the Slurm queue (${ids.join(', ')}) that its index.json does not record (it was moved aside or rewritten): a queued task trains the point at its position, which this sweep may have moved. ` +
+      `Cancel them (scancel ${ids.join(' ')}) or wait for them to end, then run the sweep again`,
+  )
 }
 
 /** The queued or running task (of `active`, an array the index records) that trains `record`'s point, if any. */
@@ -77,7 +105,7 @@ export function markHeld(active: QueuedJob[], previous: SweepIndex | undefined, 
     if (!job) continue
     const submitted = previous?.points.find((p) => p.run_dir === record.run_dir)
     if (submitted && submitted.config_hash !== record.config_hash) {
-      log(`${record.key}: its task ${job.id} trains the configuration it was submitted with (config hash ${submitted.config_hash}), not the changed spec's (${record.config_hash}); submit again after it ends to train the change`)
+      log(`${record.key}: its task ${job.id} was submitted with configuration ${submitted.config_hash}, not the changed one's (${record.config_hash}), and is left to train that; submit again after it ends to train the change`)
       Object.assign(record, {spec: submitted.spec, overrides: submitted.overrides, config_hash: submitted.config_hash, label: submitted.label})
     }
     record.status = 'submitted'

@@ -26,7 +26,7 @@ import {INDEX_FILE, LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, writeInd
 import {FileWriteError} from '../fs/write-error.js'
 import {liveStatus} from '../run/status.js'
 import {describeOwner} from '../run/owner.js'
-import {pointTag, preparePointRecord} from './point.js'
+import {pointTag, preparePointRecord, refuseChangedHeld} from './point.js'
 import {planPoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
 
 export {SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
@@ -54,6 +54,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     const previous = readIndex(dir)
     // With --force beside queued Slurm jobs: the points their tasks hold stay theirs (status submitted), and so do the submissions.
     const held = markHeld(refuseWhileQueued(dir, name, previous, Boolean(opts.force), log), previous, records, log)
+    await refuseChangedHeld(dir, held)
     refuseLivePoints(dir, records.filter((r) => !held.has(r)))
     // The submissions stay recorded while tasks of them hold points (status and cancel ask Slurm about them).
     const index: SweepIndex = {name, title: plan.title, source: relative(dir, plan.source), created: previous?.created ?? new Date().toISOString(), updated: '', launcher, ...(held.size > 0 && previous?.submissions ? {submissions: previous.submissions} : {}), points: records}

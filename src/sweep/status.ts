@@ -126,7 +126,8 @@ function pointReport(dir: string, index: SweepIndex, record: SweepPointRecord, a
   if (status === 'failed') return failure('failed', String(summary!.error ?? 'the run failed'))
   if (status === 'interrupted') {
     const done = base.epochs_completed ?? 0
-    return {...base, state: 'interrupted', detail: `interrupted after epoch ${done}${index.cancelled ? ' (cancelled)' : ''}; running the sweep again resumes it`}
+    const again = existsSync(join(runDir, LAST_CKPT)) ? 'running the sweep again resumes it' : 'it has no checkpoint yet: running the sweep again starts it anew'
+    return {...base, state: 'interrupted', detail: `interrupted after epoch ${done}${index.cancelled ? ' (cancelled)' : ''}; ${again}`}
   }
   if (status === 'crashed' || status === 'running') {
     // A summary left `running` by a process that is gone (or, on Slurm, a task that is no longer queued).
@@ -145,6 +146,8 @@ function pointReport(dir: string, index: SweepIndex, record: SweepPointRecord, a
   }
   if (record.status === 'failed') return failure('failed', record.error ?? 'the run failed')
   if (record.status === 'interrupted') return {...base, state: 'interrupted', detail: 'interrupted before its first checkpoint; running the sweep again starts it anew'}
+  // Recorded by `sweep finish` after a cancel: it stays what the cancel made it.
+  if (record.status === 'cancelled') return {...base, state: 'cancelled', detail: 'cancelled before it started'}
   return {...base, state: 'pending', detail: 'not started'}
 }
 

@@ -20,9 +20,9 @@ import {writeFileAtomic} from '../fs/write-atomic.js'
 import {acquireLock} from '../run/lock.js'
 import {readIndex, readSummary, SWEEP_LOCK, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 import {writeSweepTable} from './finish.js'
-import {pointTag, preparePoint, sameConfiguration} from './point.js'
+import {pointTag, preparePoint, refuseChangedHeld, sameConfiguration} from './point.js'
 import type {PlannedSweep, SweepOptions, SweepResult} from './plan.js'
-import {slurm, slurmSays} from '../slurm/cli.js'
+import {controllerUnreachable, slurm, slurmSays} from '../slurm/cli.js'
 import {markHeld, refuseWhileQueued} from './queued.js'
 import {arrayScript, tableScript, type ScriptInput} from '../slurm/script.js'
 
@@ -38,6 +38,8 @@ function jobId(stdout: string): string {
 
 function sbatch(args: string[], input: string | undefined, what: string): string {
   const reply = slurm('sbatch', args, input)
+  // A controller that cannot be reached is no fault of the settings: a runtime failure (exit 1), to try again.
+  if (reply.code !== 0 && controllerUnreachable(reply)) throw new Error(`Slurm's controller could not be reached to submit the ${what}: ${slurmSays(reply)}; nothing was submitted. Try again once \`sinfo\` answers`)
   if (reply.code !== 0) throw new UsageError(`Slurm refused the ${what}: ${slurmSays(reply)}. Check the launcher settings (--slurm, or launcher: in the sweep file); nothing was submitted`)
   return reply.stdout
 }
@@ -101,6 +103,7 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     const before = (r: SweepPointRecord) => previous?.points.find((p) => p.run_dir === r.run_dir)
     // First without touching anything: which points are done, which are still held by queued tasks.
     const held = markHeld(active, previous, records, log)
+    await refuseChangedHeld(dir, held)
     const toSubmit: SweepPointRecord[] = []
     for (const record of records) {
       const prior = readSummary(join(dir, record.run_dir))

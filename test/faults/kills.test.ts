@@ -23,12 +23,17 @@ const reference = (() => {
   return numbers(/run folder: (.*)/.exec(r.stdout)![1].trim())
 })()
 
-/** Resume and check: the uninterrupted numbers, or "nothing is resumable yet" when no checkpoint was written. */
+/**
+ * Resume and check: the uninterrupted numbers; or, where no last.ckpt was written, "nothing is
+ * resumable yet" — or, killed between epoch 1's best.ckpt and last.ckpt (best.ckpt is written
+ * first), the choice between restarting from best.ckpt and starting anew, nothing changed.
+ */
 function resumeAndCompare(runDir: string): 'resumed' | 'nothing to resume' {
   const r = mixture(['run', '--resume', runDir])
   if (!existsSync(join(runDir, 'last.ckpt'))) {
     assert.equal(r.code, 2, r.stderr)
-    assert.match(r.stderr, /nothing is resumable yet.*Start it again with: mixture run .*config\.yaml/)
+    if (existsSync(join(runDir, 'best.ckpt'))) assert.match(r.stderr, /there is no last\.ckpt\. best\.ckpt \(after epoch \d+\) is sound\. Nothing was changed\. Choose one:[\s\S]*--from-best[\s\S]*config\.yaml: start the run anew/)
+    else assert.match(r.stderr, /nothing is resumable yet.*Start it again with: mixture run .*config\.yaml/)
     return 'nothing to resume'
   }
   assert.equal(r.code, 0, r.stderr)
@@ -100,6 +105,14 @@ test('SIGKILL inside a checkpoint write: the previous checkpoint stays, the temp
   assert.match(resumed.stderr, /1 metrics row\(s\) after epoch 1 set aside/)
   assert.deepEqual(numbers(runDir), reference)
   assert.deepEqual(readdirSync(runDir).filter((f) => /\.tmp-/.test(f)), [])
+})
+
+test("SIGKILL inside the first last.ckpt write (best.ckpt of epoch 1 written): resume offers best.ckpt or a new start, nothing changed", {timeout: 60_000}, async () => {
+  const dir = tempDir('mixture-kill-')
+  const r = await startRun(dir, SPEC, () => {}, {env: {FAULT_KILL_FILE: 'last.ckpt', FAULT_KILL_WRITE: '1', FAULT_KILL_AFTER_CHUNKS: '1'}, nodeArgs: ['--import', PRELOAD]})
+  assert.equal(r.signal, 'SIGKILL', r.stderr)
+  assert.equal(verifyCheckpoint(join(r.runDir!, 'best.ckpt')).meta.epoch, 1)
+  assert.equal(resumeAndCompare(r.runDir!), 'nothing to resume')
 })
 
 test('SIGKILL inside a best.ckpt write: resumed, best.ckpt holds the epoch the summary names best', {timeout: 60_000}, async () => {

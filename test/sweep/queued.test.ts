@@ -14,7 +14,7 @@ test('a task holding a point keeps the record it was submitted with, whatever th
   assert.deepEqual([...held].map((r) => r.key), ['p'])
   assert.deepEqual([now[0].status, now[0].job, now[0].config_hash, now[0].overrides], ['submitted', '7_0', 'old', ['train.optimizer.lr=old']])
   assert.equal(now[1].status, 'pending', 'a point no task holds is left as it is')
-  assert.match(said[0], /p: its task 7_0 trains the configuration it was submitted with \(config hash old\), not the changed spec's \(new\)/)
+  assert.match(said[0], /p: its task 7_0 was submitted with configuration old, not the changed one's \(new\), and is left to train that/)
 })
 
 test('a grid that would move a point a queued task holds to another position is refused: the task finds its point by position', () => {

@@ -9,7 +9,7 @@
 import {after, before, describe} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {readAttempts, readIndex, type SweepIndex} from '../../src/sweep/records.js'
 import {sweepStatus} from '../../src/sweep/status.js'
@@ -228,12 +228,32 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
     assert.equal(status.code, 0, status.stderr)
     assert.match(status.stdout, new RegExp(`sweep held \\(slurm; jobs ${array} \\(array: pending\\), ${table} \\(table: pending\\)\\): 1 pending`))
     assert.match(status.stdout, /01-point +pending \(JobHeldUser\)/)
+    // The spec file changed while its task is queued: the task would find its configuration gone, so even --force is refused, naming the task.
+    const original = readFileSync(specFile, 'utf8')
+    writeSpec({...TINY_SPEC(2), train: {epochs: 2, batch_size: 16, optimizer: {lr: 0.5}}}, dir, 'point.yaml')
+    const changed = await mixtureAsync(['sweep', specFile, '--name', 'held', '--out', out, '--launcher', 'slurm', '--force'])
+    assert.equal(changed.code, 2, changed.stderr)
+    assert.match(changed.stderr, new RegExp(`point point: its queued task ${array}_0 was submitted with configuration \\w+, which \\S*point\\.yaml no longer resolves to .*scancel ${array}_0`))
+    writeFileSync(specFile, original)
+    // index.json moved aside: the jobs are found by their names and scripts, and the sweep is refused even with --force.
+    renameSync(join(sweep, 'index.json'), join(sweep, 'index.json.aside'))
+    for (const force of [[], ['--force']]) {
+      const unrecorded = await mixtureAsync(['sweep', specFile, '--name', 'held', '--out', out, '--launcher', 'slurm', ...force])
+      assert.equal(unrecorded.code, 2, unrecorded.stderr)
+      assert.match(unrecorded.stderr, new RegExp(`sweep held has jobs in the Slurm queue \\((${array}, ${table}|${table}, ${array})\\) that its index\\.json does not record`))
+    }
+    renameSync(join(sweep, 'index.json.aside'), join(sweep, 'index.json'))
     const cancel = await mixtureAsync(['sweep', 'cancel', sweep])
     assert.equal(cancel.code, 0, cancel.stderr)
     assert.match(cancel.stdout, new RegExp(`cancelled ${array} \\(array: 1 pending\\), ${table} \\(table: pending\\)`))
     await until('the cancelled jobs to leave the queue', () => !sweepStatus(sweep).active, 30_000)
     assert.equal(sweepStatus(sweep).points[0].detail, 'cancelled before it started')
     assert.match((await mixtureAsync(['sweep', 'cancel', sweep])).stdout, /nothing of sweep held is queued or running/)
+    // sweep finish records it, and it stays what it is (it read as pending, not started, once recorded).
+    const finish = await mixtureAsync(['sweep', 'finish', sweep])
+    assert.equal(finish.code, 1, 'no point completed, so no table: exit 1')
+    assert.equal(index(sweep).points[0].status, 'cancelled')
+    assert.equal(sweepStatus(sweep).points[0].detail, 'cancelled before it started')
 
     // A running point: cancel stops it at a step boundary with its checkpoint; it reads as interrupted.
     const long = writeSpec(TINY_SPEC(30, {data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 128, test: 16, classes: 3}}}), dir, 'long.yaml')
