@@ -30,6 +30,11 @@ export class FileWriteError extends Error {
     this.name = 'FileWriteError'
     this.code = code
   }
+
+  /** The same failure (file, cause, code), said as a caller that knows more says it: what is kept, how to go on. */
+  explained(message: string): FileWriteError {
+    return new FileWriteError(this.file, this.cause, message)
+  }
 }
 
 /** `error` as a FileWriteError naming `file` (one already is stays as it is). */

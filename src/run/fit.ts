@@ -226,7 +226,7 @@ function divergence(state: FitState, checkpointEpoch: number, error: NonFiniteLo
 /** A run stopped by a file it could not write (a full disk): what is kept, and how to go on once it can be written. */
 function unwritable(state: FitState, checkpointEpoch: number, error: FileWriteError): FileWriteError {
   const kept = checkpointEpoch === 0 ? `no checkpoint was written yet; start again with: ${startAnew(state.runDir)}` : `the checkpoint after epoch ${checkpointEpoch} is kept: once the file can be written, continue with: mixture run --resume ${state.runDir}`
-  return new FileWriteError(error.file, error.cause, `${error.message}. The run stopped at epoch ${state.history.length}; ${kept}`)
+  return error.explained(`${error.message}. The run stopped at epoch ${state.history.length}; ${kept}`)
 }
 
 /**

@@ -21,7 +21,7 @@ export async function writeSweepTable(dir: string, title: string | undefined, lo
     const t = await makeTable({paths: [dir], out: dir, format: 'both', title, warn: (m) => log(`table: ${m}`)})
     return t.markdown
   } catch (error) {
-    if (error instanceof FileWriteError) throw new FileWriteError(error.file, error.cause, `the sweep's points are done and recorded in index.json, but its table was not written: ${error.message}; once it can be, write it with: mixture sweep finish ${dir}`)
+    if (error instanceof FileWriteError) throw error.explained(`the sweep's points are done and recorded in index.json, but its table was not written: ${error.message}; once it can be, write it with: mixture sweep finish ${dir}`)
     log(`table: not written (${(error as Error).message})`)
     return undefined
   }

@@ -63,7 +63,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       return await runPoints(planned, index, previous, opts, log)
     } catch (error) {
       // index.json that cannot be written (a full disk): what to do once it can.
-      if (error instanceof FileWriteError && error.file === join(dir, INDEX_FILE)) throw new FileWriteError(error.file, error.cause, `${error.message}; once it can be written, run the sweep again: completed points are skipped, interrupted ones resume`)
+      if (error instanceof FileWriteError && error.file === join(dir, INDEX_FILE)) throw error.explained(`${error.message}; once it can be written, run the sweep again: completed points are skipped, interrupted ones resume`)
       throw error
     }
   } finally {

@@ -1,8 +1,9 @@
 /** What the fault tests share: a tiny synthetic experiment (a second or two per run on the cpu backend) and a run to signal. */
+import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {CLI_ENV, REPO, writeSpec} from '../helpers.js'
+import {CLI_ENV, mixture, REPO, tempDir, writeSpec} from '../helpers.js'
 
 export function TINY_SPEC(epochs: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -18,6 +19,14 @@ export function TINY_SPEC(epochs: number, extra: Record<string, unknown> = {}): 
 /** The numbers of a metrics.csv (timings left out), one row per epoch. */
 export function numbers(runDir: string): string[] {
   return readFileSync(join(runDir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 5).join(','))
+}
+
+/** The numbers of `spec` trained once, uninterrupted, in a folder of its own (`prefix` names it): what a fault test's resumed run must equal. */
+export function referenceNumbers(spec: Record<string, unknown>, prefix: string): string[] {
+  const dir = tempDir(prefix)
+  const r = mixture(['run', writeSpec(spec, dir), '--out', join(dir, 'results')])
+  assert.equal(r.code, 0, r.stderr)
+  return numbers(/run folder: (.*)/.exec(r.stdout)![1].trim())
 }
 
 export interface Started {

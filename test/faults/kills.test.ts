@@ -9,19 +9,14 @@ import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {verifyCheckpoint} from '../../src/run/checkpoint.js'
 import {liveStatus} from '../../src/run/status.js'
-import {mixture, REPO, tempDir, writeSpec} from '../helpers.js'
-import {numbers, signalWhen, startRun, TINY_SPEC} from './helpers.js'
+import {mixture, REPO, tempDir} from '../helpers.js'
+import {numbers, referenceNumbers, signalWhen, startRun, TINY_SPEC} from './helpers.js'
 
 const EPOCHS = 3
 const SPEC = TINY_SPEC(EPOCHS, {data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 64, test: 16, classes: 3}}})
 const PRELOAD = join(REPO, 'dist', 'test', 'faults', 'kill-in-write.js')
 
-const reference = (() => {
-  const dir = tempDir('mixture-kill-')
-  const r = mixture(['run', writeSpec(SPEC, dir), '--out', join(dir, 'results')])
-  assert.equal(r.code, 0, r.stderr)
-  return numbers(/run folder: (.*)/.exec(r.stdout)![1].trim())
-})()
+const reference = referenceNumbers(SPEC, 'mixture-kill-')
 
 /**
  * Resume and check: the uninterrupted numbers; or, where no last.ckpt was written, "nothing is
