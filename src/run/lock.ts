@@ -112,6 +112,25 @@ export function acquireLock(file: string, what: string, opts: {force?: boolean; 
 }
 
 /**
+ * acquireLock for a folder whose lock is held only for moments (a sweep folder: its table job
+ * writing the table, a submission): while a live process on this host holds it, wait up to `waitMs`
+ * for it to let go; a holder still there then, or one on another host, is refused as acquireLock
+ * refuses it.
+ */
+export async function acquireLockWaiting(file: string, what: string, opts: {force?: boolean; log?: (message: string) => void; waitMs: number}): Promise<Lock> {
+  const deadline = Date.now() + opts.waitMs
+  for (;;) {
+    try {
+      return acquireLock(file, what, opts)
+    } catch (error) {
+      const holder = lockHolder(file)
+      if (!(error instanceof LockedError) || holder?.host !== hostname() || !pidAlive(holder.pid) || Date.now() >= deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 250))
+    }
+  }
+}
+
+/**
  * Move a stale lock out of the way, unless it changed since it was judged stale (someone else
  * took it over meanwhile: then it is put back and the next attempt sees the new owner).
  */

@@ -10,9 +10,9 @@ import {UsageError} from '../errors.js'
 import {slurm, slurmSays} from '../slurm/cli.js'
 import {isActive, queryQueue} from '../slurm/queue.js'
 import {describeJobs, sweepJobIds} from './queued.js'
-import {acquireLock, lockHolder} from '../run/lock.js'
+import {acquireLockWaiting, lockHolder} from '../run/lock.js'
 import {describeOwner, pidAlive} from '../run/owner.js'
-import {requireIndex, SWEEP_LOCK, writeIndex} from './records.js'
+import {requireIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex} from './records.js'
 
 export interface CancelResult {
   name: string
@@ -23,7 +23,7 @@ export interface CancelResult {
   message: string
 }
 
-export function cancelSweep(folder: string, log: (m: string) => void): CancelResult {
+export async function cancelSweep(folder: string, log: (m: string) => void): Promise<CancelResult> {
   const dir = resolve(folder)
   const index = requireIndex(dir)
   const name = index.name
@@ -45,7 +45,7 @@ export function cancelSweep(folder: string, log: (m: string) => void): CancelRes
     const ids = [...new Set(jobs.filter(isActive).map((j) => j.array))]
     if (ids.length === 0) return {name, dir, launcher: 'slurm', cancelled: [], message: `nothing of sweep ${name} is queued or running`}
     const which = describeJobs(index, jobs)
-    const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {log})
+    const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {log, waitMs: SWEEP_LOCK_WAIT_MS})
     try {
       const reply = slurm('scancel', ids)
       if (reply.code !== 0) throw new Error(`scancel ${ids.join(' ')} failed: ${slurmSays(reply)}`)

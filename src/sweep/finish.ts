@@ -7,8 +7,8 @@
 import {join, resolve} from 'node:path'
 import {FileWriteError} from '../fs/write-error.js'
 import {makeTable} from '../report/index.js'
-import {acquireLock} from '../run/lock.js'
-import {requireIndex, SWEEP_LOCK, writeIndex, type PointStatus} from './records.js'
+import {acquireLockWaiting} from '../run/lock.js'
+import {requireIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type PointStatus} from './records.js'
 import {sweepStatus, type PointReport, type PointState} from './status.js'
 
 /**
@@ -40,7 +40,7 @@ export interface FinishResult {
 /** Record every point's outcome in index.json and write the table (under the sweep's lock). */
 export async function finishSweep(folder: string, log: (m: string) => void): Promise<FinishResult> {
   const dir = resolve(folder)
-  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${requireIndex(dir).name}`, {log})
+  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${requireIndex(dir).name}`, {log, waitMs: SWEEP_LOCK_WAIT_MS})
   try {
     // Read again under the lock: what was written before it was taken is kept.
     const index = requireIndex(dir)

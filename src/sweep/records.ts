@@ -18,6 +18,8 @@ import {readRunSummary} from '../run/summary.js'
 
 export const INDEX_FILE = 'index.json'
 export const SWEEP_LOCK = 'index.lock'
+/** How long `sweep cancel` and `sweep finish` wait for the moment another process holds index.lock (the table job, a submission). */
+export const SWEEP_LOCK_WAIT_MS = 30_000
 
 export type PointStatus = 'pending' | 'running' | 'completed' | 'failed' | 'interrupted' | 'skipped' | 'submitted' | 'crashed' | 'cancelled'
 

@@ -10,7 +10,7 @@ export default class SweepCancel extends BaseCommand<typeof SweepCancel> {
 
   async run(): Promise<CancelResult> {
     const {args} = await this.parse(SweepCancel)
-    const result = cancelSweep(args.dir, (m) => this.note(m))
+    const result = await cancelSweep(args.dir, (m) => this.note(m))
     if (!this.jsonEnabled()) this.log(result.message)
     return result
   }
