@@ -51,6 +51,7 @@ export interface TableRow {
   /** Model name as the paper writes it (the runs' label without a seed axis). */
   model: string
   dataset: string
+  /** The runs' status; over runs of several statuses each once, `completed/failed` (the note says which seed). */
   status: string
   /** Completed and trained for every planned epoch. */
   complete: boolean
@@ -133,12 +134,17 @@ function groupNote(group: RunGroup): string | undefined {
     const note = incompleteNote(run)
     return note === undefined ? [] : [`${run.seed === null ? run.dir ?? run.name : `seed ${run.seed}`} ${note}`]
   })
+  for (const [what, pick] of [['params', (r: RunRecord) => r.params], ['epochs', (r: RunRecord) => r.epochs]] as const) {
+    const values = [...new Set(group.counted.map(pick).filter((v) => v !== null))]
+    if (values.length > 1) notes.push(`${what} differ: ${group.counted.map((r) => `${r.seed === null ? r.dir ?? r.name : `seed ${r.seed}`} ${pick(r) ?? '?'}`).join(', ')}`)
+  }
   return notes.length > 0 ? notes.join('; ') : undefined
 }
 
-/** The one value all runs share (ignoring nulls), else the first. */
+/** The value all runs share (ignoring nulls); null where they differ (the row's note lists them) or none has one. */
 function shared<T>(values: (T | null)[]): T | null {
-  return values.find((v) => v !== null) ?? null
+  const present = [...new Set(values.filter((v): v is T => v !== null))]
+  return present.length === 1 ? present[0] : null
 }
 
 function earliest(values: (string | null)[]): string | null {
@@ -162,7 +168,7 @@ export function toTableRows(groups: RunGroup[], comparePaper = false): TableRow[
     const row: TableRow = {
       model: group.label,
       dataset: group.dataset,
-      status: one?.status ?? (runs.every(isComplete) ? 'completed' : shared(runs.map((r) => r.status)) ?? 'pending'),
+      status: group.runs.length === 1 ? group.runs[0].status : group.runs.every(isComplete) ? 'completed' : [...new Set(group.runs.map((r) => r.status))].join('/'),
       complete: group.runs.every(isComplete),
       epochs_completed: Math.min(...runs.map((r) => r.epochsCompleted)),
       epochs: shared(runs.map((r) => r.epochs)),
@@ -304,8 +310,9 @@ export function renderCsv(rows: TableRow[], options: TableOptions = {}): string 
   return stringify([head, ...body])
 }
 
+/** A cell as Markdown shows it as written: `|` kept inside its cell, and `<`, and `&` of an entity, shown rather than read as HTML. */
 function escapeMarkdown(cell: string): string {
-  return cell.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
+  return cell.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '\\<').replace(/&(?=#?\w+;)/g, '\\&').replace(/\r?\n/g, ' ')
 }
 
 /** `table.md`: a padded GitHub table; incomplete runs marked after their accuracy; the caption below. */

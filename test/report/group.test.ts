@@ -141,6 +141,22 @@ describe('seed groups', () => {
     assert.ok(Math.abs((rows[0].best_test_accuracy ?? 0) - 0.85) < 1e-12)
     assert.match(renderMarkdown(rows), /\| 0\.8500 ± 0\.0707 \(n=2; seed 2 incomplete: 1\/3 epochs, failed\) \|/)
     assert.match(renderCsv(rows), /,0\.8500 ± 0\.0707 \(n=2\),/)
+    assert.equal(rows[0].status, 'completed/failed', 'not "completed" while a seed failed')
+  })
+
+  it('leaves the parameter count blank where the counted runs differ in it, the note listing each', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 0, test: [0.8], params: 1000})
+    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, test: [0.9], params: 1200})
+    const [row] = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.equal(row.params, null)
+    assert.equal(row.status, 'completed')
+    assert.equal(row.note, 'params differ: seed 0 1000, seed 1 1200')
+    assert.match(renderMarkdown([row]), /\(n=2; params differ: seed 0 1000, seed 1 1200\) \| +1\.00 ± 0\.00 \(n=2\) \| +\|$/m)
+    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, test: [0.9], params: 1000})
+    const [same] = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.equal(same.params, 1000)
+    assert.equal(same.note, undefined)
   })
 
   it('keeps one row per run with --per-seed, with a Seed column', (t) => {

@@ -134,6 +134,13 @@ describe('tables from the CIFAR-10 sweep fixture', () => {
     writeRun(dir, {name: 'x', label: 'A | B', test: [0.5]})
     assert.match(renderMarkdown(toTableRows(groupRuns(collectRuns([dir]).runs).groups)), /\| A \\\| B \| +0\.5000 \|/)
   })
+
+  it('shows HTML and entities in a label as written, not as markup (CommonMark backslash escapes)', (t) => {
+    const dir = tempDir(t)
+    writeRun(dir, {name: 'x', label: '<img src=x onerror=alert(1)> R&D &lt;b&gt;', test: [0.5]})
+    const md = renderMarkdown(toTableRows(groupRuns(collectRuns([dir]).runs).groups))
+    assert.ok(md.includes('| \\<img src=x onerror=alert(1)> R&D \\&lt;b\\&gt; |'), md)
+  })
 })
 
 describe('published results', () => {
