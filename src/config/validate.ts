@@ -92,9 +92,13 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
         path = joinPath(path, (e.params as {missingProperty: string}).missingProperty)
         message = 'required key is missing'
         break
-      case 'type':
-        message = `must be ${([] as string[]).concat((e.params as {type: string | string[]}).type).join(' or ')} (got ${describe(value)})`
+      case 'type': {
+        const types = ([] as string[]).concat((e.params as {type: string | string[]}).type)
+        message = `must be ${types.join(' or ')} (got ${describe(value)})`
+        // `~` alone is YAML's null, not the home folder.
+        if (value === null && types.includes('string')) message += '; YAML reads an empty value, null and ~ as null: for the home folder write ~/ and the rest of the path'
         break
+      }
       case 'enum': {
         const allowed = (e.params as {allowedValues: unknown[]}).allowedValues
         const guess = typeof value === 'string' ? suggest(value, allowed.map(String)) : undefined

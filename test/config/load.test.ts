@@ -198,3 +198,8 @@ test('a path that starts with ~/ is under the home folder, in a spec and in a --
   // ~user and a ~ inside a name are not the home folder.
   assert.equal(validateSpec(loadSpec(file, ['data.data_dir=~other/x'])).data.data_dir, join(process.cwd(), '~other', 'x'))
 })
+
+test('a bare ~ (YAML null, not the home folder) is refused saying so', () => {
+  const file = writeSpec(base)
+  assert.throws(() => validateSpec(loadSpec(file, ['output.dir=~'])), /output\.dir: must be string \(got null\); YAML reads an empty value, null and ~ as null: for the home folder write ~\/ and the rest of the path/)
+})
