@@ -3,7 +3,8 @@
  * atomically (written to a temp file, then hard-linked to the lock's name, which fails if it
  * exists), holding the owner's pid, host and start time. A lock left by a process that is gone
  * from this host is stale and taken over; a lock from another host cannot be checked from here and
- * is taken over only with `force`.
+ * is taken over only with `force`. A lock taken for a moment only (`brief`: a submission, the table
+ * job writing the table) says so, and those who want it wait for it (acquireLockWaiting).
  */
 import {randomUUID} from 'node:crypto'
 import {linkSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
@@ -16,6 +17,13 @@ import {currentOwner, describeOwner, pidAlive, type Owner} from './owner.js'
 interface LockRecord extends Owner {
   /** Tells this lock from a later one by the same pid. */
   token: string
+  /** Held for a moment only; absent for a holder that keeps it while it works (a local sweep). */
+  brief?: true
+}
+
+/** Who holds a lock, and whether only for a moment. */
+export interface LockOwner extends Owner {
+  brief: boolean
 }
 
 export interface Lock {
@@ -49,10 +57,10 @@ function readLock(file: string): LockRecord | undefined | 'unreadable' {
   }
 }
 
-/** Who holds the lock `file` (pid, host, start); undefined where there is none or it cannot be read. */
-export function lockHolder(file: string): Owner | undefined {
+/** Who holds the lock `file` (pid, host, start, brief); undefined where there is none or it cannot be read. */
+export function lockHolder(file: string): LockOwner | undefined {
   const record = readLock(file)
-  return typeof record === 'object' ? {pid: record.pid, host: record.host, started: record.started} : undefined
+  return typeof record === 'object' ? {pid: record.pid, host: record.host, started: record.started, brief: record.brief === true} : undefined
 }
 
 function releaseFile(file: string, token: string): void {
@@ -69,11 +77,11 @@ function releaseFile(file: string, token: string): void {
 /**
  * Take the lock `file` for `what` (e.g. "sweep cifar10-table"), or throw a LockedError saying who
  * holds it and what to do. `force` takes over a lock from another host (never one whose process is
- * alive on this host).
+ * alive on this host). `brief`: this process lets go of it within moments.
  */
-export function acquireLock(file: string, what: string, opts: {force?: boolean; log?: (message: string) => void} = {}): Lock {
+export function acquireLock(file: string, what: string, opts: {force?: boolean; brief?: boolean; log?: (message: string) => void} = {}): Lock {
   if (held.has(file)) throw new LockedError(`${what} is already running in this process (${file} is held)`)
-  const record: LockRecord = {...currentOwner(), token: randomUUID()}
+  const record: LockRecord = {...currentOwner(), token: randomUUID(), ...(opts.brief ? {brief: true as const} : {})}
   for (let attempt = 0; attempt < 5; attempt++) {
     const tmp = tempName(file)
     try {
@@ -112,19 +120,20 @@ export function acquireLock(file: string, what: string, opts: {force?: boolean; 
 }
 
 /**
- * acquireLock for a folder whose lock is held only for moments (a sweep folder: its table job
- * writing the table, a submission): while a live process on this host holds it, wait up to `waitMs`
- * for it to let go; a holder still there then, or one on another host, is refused as acquireLock
- * refuses it.
+ * acquireLock for a folder whose lock is also taken for moments (a sweep folder: its table job
+ * writing the table, a submission, a cancel): while a `brief` holder has it, on this host or another
+ * (a table job runs on a compute node), wait up to `waitMs` for it to let go, and take nothing over
+ * meanwhile, `force` or not. A holder that keeps its lock while it works (a local sweep) is refused
+ * at once, as acquireLock refuses it; so is a brief one still there after the wait.
  */
-export async function acquireLockWaiting(file: string, what: string, opts: {force?: boolean; log?: (message: string) => void; waitMs: number}): Promise<Lock> {
+export async function acquireLockWaiting(file: string, what: string, opts: {force?: boolean; brief?: boolean; log?: (message: string) => void; waitMs: number}): Promise<Lock> {
   const deadline = Date.now() + opts.waitMs
   for (;;) {
+    const waiting = lockHolder(file)?.brief === true && Date.now() < deadline
     try {
-      return acquireLock(file, what, opts)
+      return acquireLock(file, what, waiting ? {...opts, force: false} : opts)
     } catch (error) {
-      const holder = lockHolder(file)
-      if (!(error instanceof LockedError) || holder?.host !== hostname() || !pidAlive(holder.pid) || Date.now() >= deadline) throw error
+      if (!(error instanceof LockedError) || !waiting) throw error
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
   }

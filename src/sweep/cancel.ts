@@ -45,7 +45,7 @@ export async function cancelSweep(folder: string, log: (m: string) => void): Pro
     const ids = [...new Set(jobs.filter(isActive).map((j) => j.array))]
     if (ids.length === 0) return {name, dir, launcher: 'slurm', cancelled: [], message: `nothing of sweep ${name} is queued or running`}
     const which = describeJobs(index, jobs)
-    const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {log, waitMs: SWEEP_LOCK_WAIT_MS})
+    const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {brief: true, log, waitMs: SWEEP_LOCK_WAIT_MS})
     try {
       const reply = slurm('scancel', ids)
       if (reply.code !== 0) throw new Error(`scancel ${ids.join(' ')} failed: ${slurmSays(reply)}`)
@@ -68,6 +68,7 @@ export async function cancelSweep(folder: string, log: (m: string) => void): Pro
 function cancelLocal(dir: string, name: string): CancelResult {
   const owner = lockHolder(join(dir, SWEEP_LOCK))
   if (!owner || (owner.host === hostname() && !pidAlive(owner.pid))) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}`}
+  if (owner.brief) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}; ${describeOwner(owner)} holds its lock for a moment (writing its index or table)`}
   if (owner.host !== hostname()) throw new UsageError(`sweep ${name} runs on another machine (${describeOwner(owner)}); cancel it there: kill ${owner.pid}`)
   process.kill(owner.pid, 'SIGTERM')
   return {name, dir, launcher: 'local', cancelled: [String(owner.pid)], message: `sent SIGTERM to ${describeOwner(owner)}: its points stop at a step boundary and keep their last checkpoint; rerun the sweep to continue`}

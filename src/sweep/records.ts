@@ -18,7 +18,7 @@ import {readRunSummary} from '../run/summary.js'
 
 export const INDEX_FILE = 'index.json'
 export const SWEEP_LOCK = 'index.lock'
-/** How long `sweep cancel` and `sweep finish` wait for the moment another process holds index.lock (the table job, a submission). */
+/** How long a sweep command waits for a process that holds index.lock for a moment (the table job, a submission, a cancel). */
 export const SWEEP_LOCK_WAIT_MS = 30_000
 
 export type PointStatus = 'pending' | 'running' | 'completed' | 'failed' | 'interrupted' | 'skipped' | 'submitted' | 'crashed' | 'cancelled'

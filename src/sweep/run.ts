@@ -19,10 +19,10 @@ import {InterruptedError, UsageError} from '../errors.js'
 import {markHeld, refuseWhileQueued} from './queued.js'
 import {submitSweep} from './submit.js'
 import {runExperiment, type RunSummary} from '../run/experiment.js'
-import {acquireLock} from '../run/lock.js'
+import {acquireLockWaiting} from '../run/lock.js'
 import {runPointsAtOnce} from './jobs.js'
 import {writeSweepTable} from './finish.js'
-import {INDEX_FILE, LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {INDEX_FILE, LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
 import {FileWriteError} from '../fs/write-error.js'
 import {liveStatus} from '../run/status.js'
 import {describeOwner} from '../run/owner.js'
@@ -49,7 +49,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
 
   mkdirSync(dir, {recursive: true})
   // An existing sweep folder is continued, under its lock: finished points are skipped.
-  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log})
+  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log, waitMs: SWEEP_LOCK_WAIT_MS})
   try {
     const previous = readIndex(dir)
     // With --force beside queued Slurm jobs: the points their tasks hold stay theirs (status submitted), and so do the submissions.

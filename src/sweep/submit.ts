@@ -17,8 +17,8 @@ import {timeSeconds} from '../config/launcher.js'
 import {partitionLimit} from '../slurm/partition.js'
 import {PACKAGE_ROOT, projectVersion} from '../run/env.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
-import {acquireLock} from '../run/lock.js'
-import {readIndex, readSummary, SWEEP_LOCK, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
+import {acquireLockWaiting} from '../run/lock.js'
+import {readIndex, readSummary, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 import {writeSweepTable} from './finish.js'
 import {pointTag, preparePoint, refuseChangedHeld, sameConfiguration} from './point.js'
 import type {PlannedSweep, SweepOptions, SweepResult} from './plan.js'
@@ -96,7 +96,7 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
   sbatch(['--test-only'], arrayScript(input), 'job array')
   sbatch(['--test-only'], tableScript(input), 'table job')
   mkdirSync(dir, {recursive: true})
-  const lock = acquireLock(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log})
+  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, brief: true, log, waitMs: SWEEP_LOCK_WAIT_MS})
   try {
     const previous = readIndex(dir)
     const active = refuseWhileQueued(dir, name, previous, Boolean(opts.force), log)

@@ -1,31 +1,88 @@
-// A sweep folder's lock is held by a table job or a submission for a moment: `sweep cancel` and
-// `sweep finish` wait for it (acquireLockWaiting) instead of refusing at once; a holder that stays
-// is refused as before.
+// A sweep folder's lock is taken for a moment by a submission, `sweep cancel`, `sweep finish` and
+// the table job, and says so (`brief`): a sweep command that meets such a lock waits for it
+// (acquireLockWaiting), on this host or another, and takes nothing over meanwhile; a lock kept
+// while its holder works (a local sweep) is refused at once, and a brief one that stays past the
+// wait is refused as acquireLock refuses it.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {acquireLockWaiting, LockedError} from '../../src/run/lock.js'
+import {acquireLockWaiting, lockHolder, LockedError} from '../../src/run/lock.js'
+import {cancelSweep} from '../../src/sweep/cancel.js'
+import {pidAlive} from '../../src/run/owner.js'
 import {REPO, tempDir} from '../helpers.js'
 
-/** A process that takes `file`'s lock, holds it `ms`, then lets go; resolves once it holds it. */
-async function holdLock(file: string, ms: number): Promise<void> {
+/** A process that takes `file`'s lock, holds it `ms`, then lets go; resolves with its pid once it holds it. */
+async function holdLock(file: string, ms: number, brief: boolean): Promise<number> {
   const lock = pathToFileURL(join(REPO, 'dist', 'src', 'run', 'lock.js')).href
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `const {acquireLock} = await import(${JSON.stringify(lock)}); const l = acquireLock(${JSON.stringify(file)}, 'holder'); setTimeout(() => l.release(), ${ms})`], {stdio: 'ignore'})
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `const {acquireLock} = await import(${JSON.stringify(lock)}); const l = acquireLock(${JSON.stringify(file)}, 'holder', {brief: ${brief}}); setTimeout(() => l.release(), ${ms})`], {stdio: 'ignore'})
   child.unref()
   while (!existsSync(file)) await new Promise((r) => setTimeout(r, 20))
+  return child.pid!
+}
+
+/** A lock file as a process on another machine (a table job on a compute node) leaves it. */
+function otherHostLock(file: string, brief: boolean): void {
+  writeFileSync(file, `${JSON.stringify({pid: 4242, host: 'compute-node-7', started: new Date().toISOString(), token: 'theirs', ...(brief ? {brief: true} : {})})}\n`)
 }
 
 test('a lock held for a moment by a live process here is waited for; one held longer than the wait is refused', async () => {
   const dir = tempDir()
   const file = join(dir, 'index.lock')
-  await holdLock(file, 800)
+  await holdLock(file, 800, true)
+  assert.equal(lockHolder(file)?.brief, true)
   const start = Date.now()
   const lock = await acquireLockWaiting(file, 'sweep s', {waitMs: 10_000})
   assert.ok(Date.now() - start < 10_000)
+  assert.equal(lockHolder(file)?.brief, false, 'a lock taken without brief says it is kept')
   lock.release()
-  await holdLock(file, 5_000)
+  await holdLock(file, 5_000, true)
   await assert.rejects(acquireLockWaiting(file, 'sweep s', {waitMs: 300}), (e: unknown) => e instanceof LockedError && /sweep s is already running as pid \d+/.test((e as Error).message))
+})
+
+test('a lock kept while its holder works (a local sweep) is refused at once, without waiting', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'index.lock')
+  await holdLock(file, 5_000, false)
+  const start = Date.now()
+  await assert.rejects(acquireLockWaiting(file, 'sweep s', {waitMs: 10_000}), (e: unknown) => e instanceof LockedError && /already running as pid/.test((e as Error).message))
+  assert.ok(Date.now() - start < 2_000, `refused after ${Date.now() - start} ms`)
+})
+
+test("a brief lock of another host (the table job on a compute node) is waited for, and --force takes it over only after the wait", async () => {
+  const dir = tempDir()
+  const file = join(dir, 'index.lock')
+  otherHostLock(file, true)
+  setTimeout(() => rmSync(file), 700)
+  const lock = await acquireLockWaiting(file, 'sweep s', {force: true, brief: true, waitMs: 10_000})
+  const mine = JSON.parse(readFileSync(file, 'utf8'))
+  assert.equal(mine.pid, process.pid)
+  assert.equal(mine.brief, true)
+  lock.release()
+
+  otherHostLock(file, true)
+  await assert.rejects(acquireLockWaiting(file, 'sweep s', {waitMs: 300}), (e: unknown) => e instanceof LockedError && /compute-node-7 .*another machine/.test((e as Error).message))
+  const start = Date.now()
+  const taken = await acquireLockWaiting(file, 'sweep s', {force: true, waitMs: 600})
+  assert.ok(Date.now() - start >= 550, 'taken over only once the wait was over')
+  assert.equal(JSON.parse(readFileSync(file, 'utf8')).pid, process.pid)
+  taken.release()
+
+  otherHostLock(file, false)
+  const again = Date.now()
+  const forced = await acquireLockWaiting(file, 'sweep s', {force: true, waitMs: 10_000})
+  assert.ok(Date.now() - again < 2_000, 'a kept lock of another host is taken over with --force at once, as before')
+  forced.release()
+})
+
+test('sweep cancel of a local sweep leaves alone a process that holds the lock for a moment', async () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'index.json'), `${JSON.stringify({name: 's', source: 's.yaml', created: '', updated: '', points: []})}\n`)
+  const pid = await holdLock(join(dir, 'index.lock'), 3_000, true)
+  const result = await cancelSweep(dir, () => {})
+  assert.deepEqual(result.cancelled, [])
+  assert.match(result.message, /no process runs sweep s; pid \d+ .* holds its lock for a moment/)
+  assert.ok(pidAlive(pid), 'the holder was not signalled')
 })
