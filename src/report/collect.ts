@@ -31,58 +31,46 @@ export interface Collected {
   warnings: string[]
 }
 
-/** `metrics.csv` text as one record per line, every column by its header name (numbers; NaN where blank). */
-function parseCsvRecords(text: string): Record<string, number>[] {
-  const rows = metricsCsvRows(text).filter(({cells}) => cells.some((cell) => cell.trim() !== ''))
-  if (rows.length === 0) return []
-  const header = rows[0].cells.map((h) => h.trim())
-  if (!header.includes('epoch')) throw new Error('metrics.csv has no "epoch" column')
-  return rows.slice(1).map(({cells}) => {
-    return Object.fromEntries(header.map((name, i) => {
-      const cell = cells[i]?.trim()
-      return [name, cell === undefined || cell === '' ? Number.NaN : Number(cell)]
-    }))
-  })
+/** What `metrics.csv` holds, read in one pass. */
+interface MetricsFile {
+  /** The rows by epoch, as METRICS_COLUMNS (unknown columns ignored; missing ones and blank cells NaN). */
+  metrics: EpochMetrics[]
+  /** Every `<split>_<metric>` column (train/val/test × loss/accuracy) as curve points, by epoch, then split and metric in the order of SPLITS and CURVE_METRICS; blank cells left out. */
+  history: CurvePoint[]
+  /** The first cell that is not a number (a damaged file; blank cells are not damage), for a warning: `line 3, column test_accuracy: "abc"`. The tables leave such cells out. */
+  damage?: string
 }
 
-/**
- * Where `metrics.csv` text holds a cell that is not a number (a damaged file; blank cells are not
- * damage), for a warning: `line 3, column test_accuracy: "abc"`. The tables leave such cells out.
- */
-function damagedCell(text: string): string | undefined {
-  const [header, ...rows] = metricsCsvRows(text)
-  if (!header) return undefined
-  for (const {line, cells} of rows) {
-    const at = cells.findIndex((cell) => cell.trim() !== '' && !Number.isFinite(Number(cell)))
-    if (at >= 0) return `line ${line}, column ${header.cells[at]?.trim() ?? at + 1}: ${JSON.stringify(cells[at])}`
-  }
-  return undefined
-}
-
-/** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */
-export function parseMetricsCsv(text: string): EpochMetrics[] {
-  return parseCsvRecords(text)
-    .map((record) => Object.fromEntries(METRICS_COLUMNS.map((n) => [n, record[n] ?? Number.NaN])) as unknown as EpochMetrics)
-    .filter((row) => Number.isFinite(row.epoch))
+function readMetricsText(text: string): MetricsFile {
+  const [header, ...rows] = metricsCsvRows(text).filter(({cells}) => cells.some((cell) => cell.trim() !== ''))
+  if (!header) return {metrics: [], history: []}
+  const names = header.cells.map((h) => h.trim())
+  if (!names.includes('epoch')) throw new Error('metrics.csv has no "epoch" column')
+  let damage: string | undefined
+  const records = rows
+    .map(({line, cells}) => {
+      const at = cells.findIndex((cell) => cell.trim() !== '' && !Number.isFinite(Number(cell)))
+      if (at >= 0) damage ??= `line ${line}, column ${names[at] ?? at + 1}: ${JSON.stringify(cells[at])}`
+      return Object.fromEntries(names.map((name, i) => [name, cells[i] === undefined || cells[i].trim() === '' ? Number.NaN : Number(cells[i])])) as Record<string, number>
+    })
+    .filter((record) => Number.isFinite(record.epoch))
     .sort((a, b) => a.epoch - b.epoch)
-}
-
-/**
- * Every `<split>_<metric>` column of `metrics.csv` text (train/val/test × loss/accuracy) as curve
- * points, by epoch, then split and metric in the order of SPLITS and CURVE_METRICS; blank cells are left out.
- */
-export function parseHistory(text: string): CurvePoint[] {
-  const points: CurvePoint[] = []
-  const records = parseCsvRecords(text).filter((r) => Number.isFinite(r.epoch)).sort((a, b) => a.epoch - b.epoch)
+  const metrics = records.map((record) => Object.fromEntries(METRICS_COLUMNS.map((n) => [n, record[n] ?? Number.NaN])) as unknown as EpochMetrics)
+  const history: CurvePoint[] = []
   for (const record of records) {
     for (const split of SPLITS) {
       for (const metric of CURVE_METRICS) {
         const value = record[`${split}_${metric}`]
-        if (value !== undefined && Number.isFinite(value)) points.push({epoch: record.epoch, split, metric, value})
+        if (value !== undefined && Number.isFinite(value)) history.push({epoch: record.epoch, split, metric, value})
       }
     }
   }
-  return points
+  return {metrics, history, ...(damage === undefined ? {} : {damage})}
+}
+
+/** Parse `metrics.csv` text. Unknown columns are ignored; missing ones read as NaN. */
+export function parseMetricsCsv(text: string): EpochMetrics[] {
+  return readMetricsText(text).metrics
 }
 
 function num(value: unknown): number | null {
@@ -166,10 +154,10 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
   const metricsFile = join(dir, 'metrics.csv')
   if (existsSync(metricsFile)) {
     try {
-      const text = readFileSync(metricsFile, 'utf8')
-      metrics = parseMetricsCsv(text)
-      history = parseHistory(text)
-      const damage = damagedCell(text)
+      const read = readMetricsText(readFileSync(metricsFile, 'utf8'))
+      metrics = read.metrics
+      history = read.history
+      const damage = read.damage
       if (damage) warnings.push(`${displayPath(metricsFile)} is damaged (${damage} is not a number); such cells are left out of the tables and curves.`)
     } catch (error) {
       warnings.push(`${displayPath(metricsFile)} cannot be read (${(error as Error).message}); no curve for this run.`)
