@@ -100,7 +100,10 @@ export class BuildContext {
     return new BuildContext(this.state, this.path ? `${this.path}.${name}` : name)
   }
 
-  /** A unique tfjs layer name inside this scope. */
+  /**
+   * A unique tfjs layer name inside this scope. Every layer of a model is named here just before it
+   * is built, so this is also where a build that has grown too large stops (BuildState.checkSize).
+   */
   name(local: string): string {
     this.state.checkSize(this.state.usedNames.size)
     const base = [this.path.replace(/\./g, '_'), local].filter(Boolean).join('_')
