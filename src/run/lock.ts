@@ -9,7 +9,7 @@
 import {randomUUID} from 'node:crypto'
 import {linkSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
-import {UsageError} from '../errors.js'
+import {InterruptedError, UsageError, type StopRequest} from '../errors.js'
 import {tempName} from '../fs/write-atomic.js'
 import {writeFailure} from '../fs/write-error.js'
 import {currentOwner, describeOwner, pidAlive, type Owner} from './owner.js'
@@ -74,14 +74,32 @@ function releaseFile(file: string, token: string): void {
   }
 }
 
+export interface LockOptions {
+  /** Take over a lock of another host (the command's --force); never one whose process is alive on this host. */
+  force?: boolean
+  /** This process lets go of the lock within moments (a submission, a cancel, the table job). */
+  brief?: boolean
+  /** The command has no --force to suggest in a refusal (sweep cancel, sweep finish). */
+  noForceFlag?: boolean
+  log?: (message: string) => void
+}
+
+/** The lock is held for a moment by a live process (or one on another host): acquireLockWaiting waits for it. */
+class BriefLockedError extends LockedError {}
+
 /**
  * Take the lock `file` for `what` (e.g. "sweep cifar10-table"), or throw a LockedError saying who
- * holds it and what to do. `force` takes over a lock from another host (never one whose process is
- * alive on this host). `brief`: this process lets go of it within moments.
+ * holds it and what to do.
  */
-export function acquireLock(file: string, what: string, opts: {force?: boolean; brief?: boolean; log?: (message: string) => void} = {}): Lock {
+export function acquireLock(file: string, what: string, opts: LockOptions = {}): Lock {
+  return takeLock(file, what, opts, false)
+}
+
+/** acquireLock; with `spareBrief`, a live or unverifiable brief holder is a BriefLockedError, never taken over (the waiter decides on the very record it read). */
+function takeLock(file: string, what: string, opts: LockOptions, spareBrief: boolean): Lock {
   if (held.has(file)) throw new LockedError(`${what} is already running in this process (${file} is held)`)
   const record: LockRecord = {...currentOwner(), token: randomUUID(), ...(opts.brief ? {brief: true as const} : {})}
+  const orForce = opts.noForceFlag ? '' : ' or rerun with --force'
   for (let attempt = 0; attempt < 5; attempt++) {
     const tmp = tempName(file)
     try {
@@ -98,19 +116,22 @@ export function acquireLock(file: string, what: string, opts: {force?: boolean; 
     const other = readLock(file)
     if (other === undefined) continue
     if (other === 'unreadable') {
-      if (!opts.force) throw new LockedError(`${what} has a lock file ${file} that cannot be read; if nothing runs there, delete it or rerun with --force`)
+      if (!opts.force) throw new LockedError(`${what} has a lock file ${file} that cannot be read; if nothing runs there, delete it${orForce}`)
       opts.log?.(`taking over the unreadable lock ${file} (--force)`)
       takeOver(file, undefined)
       continue
     }
-    if (other.host === hostname()) {
-      if (other.pid !== process.pid && pidAlive(other.pid)) {
+    const here = other.host === hostname()
+    const live = here && other.pid !== process.pid && pidAlive(other.pid)
+    if (spareBrief && other.brief && (live || !here)) throw new BriefLockedError(`${what} is held for a moment by ${describeOwner(other)}`)
+    if (here) {
+      if (live) {
         throw new LockedError(`${what} is already running as ${describeOwner(other)}; wait for it to finish or stop it (kill ${other.pid}). If pid ${other.pid} is not a mixture process, delete ${file}`)
       }
       opts.log?.(`removing a stale lock: ${file} was held by ${describeOwner(other)}, which is no longer running`)
     } else {
       if (!opts.force) {
-        throw new LockedError(`${what} is locked by ${describeOwner(other)}, another machine, which cannot be checked from here. If it no longer runs there, delete ${file} or rerun with --force`)
+        throw new LockedError(`${what} is locked by ${describeOwner(other)}, another machine, which cannot be checked from here. If it no longer runs there, delete ${file}${orForce}`)
       }
       opts.log?.(`taking over the lock of ${describeOwner(other)} (--force)`)
     }
@@ -122,18 +143,22 @@ export function acquireLock(file: string, what: string, opts: {force?: boolean; 
 /**
  * acquireLock for a folder whose lock is also taken for moments (a sweep folder: its table job
  * writing the table, a submission, a cancel): while a `brief` holder has it, on this host or another
- * (a table job runs on a compute node), wait up to `waitMs` for it to let go, and take nothing over
- * meanwhile, `force` or not. A holder that keeps its lock while it works (a local sweep) is refused
- * at once, as acquireLock refuses it; so is a brief one still there after the wait.
+ * (a table job runs on a compute node), wait up to `waitMs` for it to let go, saying so once, and
+ * take nothing over meanwhile, `force` or not. A holder that keeps its lock while it works (a local
+ * sweep) is refused at once, as acquireLock refuses it; so is a brief one still there after the
+ * wait. A stop request (Ctrl-C, SIGTERM) ends the wait with an InterruptedError.
  */
-export async function acquireLockWaiting(file: string, what: string, opts: {force?: boolean; brief?: boolean; log?: (message: string) => void; waitMs: number}): Promise<Lock> {
-  const deadline = Date.now() + opts.waitMs
+export async function acquireLockWaiting(file: string, what: string, opts: LockOptions & {waitMs: number; stop?: StopRequest}): Promise<Lock> {
+  const deadline = performance.now() + opts.waitMs
+  let told = false
   for (;;) {
-    const waiting = lockHolder(file)?.brief === true && Date.now() < deadline
+    if (opts.stop?.requested) throw new InterruptedError(`${what}: stopped while waiting for ${file}; nothing was changed`, opts.stop.signal)
     try {
-      return acquireLock(file, what, waiting ? {...opts, force: false} : opts)
+      return takeLock(file, what, opts, performance.now() < deadline)
     } catch (error) {
-      if (!(error instanceof LockedError) || !waiting) throw error
+      if (!(error instanceof BriefLockedError)) throw error
+      if (!told) opts.log?.(`${error.message}: waiting up to ${Math.round(opts.waitMs / 1000)} s for it to let go of ${file}`)
+      told = true
       await new Promise((resolve) => setTimeout(resolve, 250))
     }
   }

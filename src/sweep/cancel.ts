@@ -45,7 +45,7 @@ export async function cancelSweep(folder: string, log: (m: string) => void): Pro
     const ids = [...new Set(jobs.filter(isActive).map((j) => j.array))]
     if (ids.length === 0) return {name, dir, launcher: 'slurm', cancelled: [], message: `nothing of sweep ${name} is queued or running`}
     const which = describeJobs(index, jobs)
-    const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {brief: true, log, waitMs: SWEEP_LOCK_WAIT_MS})
+    const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {brief: true, noForceFlag: true, log, waitMs: SWEEP_LOCK_WAIT_MS})
     try {
       const reply = slurm('scancel', ids)
       if (reply.code !== 0) throw new Error(`scancel ${ids.join(' ')} failed: ${slurmSays(reply)}`)

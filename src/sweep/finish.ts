@@ -40,7 +40,7 @@ export interface FinishResult {
 /** Record every point's outcome in index.json and write the table (under the sweep's lock). */
 export async function finishSweep(folder: string, log: (m: string) => void): Promise<FinishResult> {
   const dir = resolve(folder)
-  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${requireIndex(dir).name}`, {brief: true, log, waitMs: SWEEP_LOCK_WAIT_MS})
+  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${requireIndex(dir).name}`, {brief: true, noForceFlag: true, log, waitMs: SWEEP_LOCK_WAIT_MS})
   try {
     // Read again under the lock: what was written before it was taken is kept.
     const index = requireIndex(dir)

@@ -11,6 +11,7 @@ import type {Resolved} from '../config/resolve.js'
 import {resolvePoint, type SweepPlan} from '../config/sweep.js'
 import {configHash, type RunOptions} from '../run/experiment.js'
 import {displayPath} from '../fs/display-path.js'
+import {UsageError} from '../errors.js'
 import {checkModelBuilds, ModelBuildError} from '../model/build.js'
 import {RegistryError} from '../registry/registry.js'
 import {readIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
@@ -53,8 +54,6 @@ export interface PlannedSweep {
   records: SweepPointRecord[]
   /** Each point's resolved spec, by index (a point trained in this process is not resolved again). */
   resolved: Resolved[]
-  /** Point folders there (in index.json or on disk) that no point of this sweep takes. */
-  unplanned: string[]
 }
 
 /** Expand and validate every point before anything trains or is submitted. */
@@ -77,9 +76,6 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
   checkModels(resolved)
   const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
   const dir = join(root, name)
-  const previous = readIndex(dir)
-  const hashes = resolved.map((r) => configHash(r.spec))
-  const {folders, unplanned} = pointFolders(dir, plan.points.map((p, i) => ({key: p.key, hash: hashes[i], spec: resolved[i].spec})), previous)
   const records: SweepPointRecord[] = plan.points.map((p, i) => ({
     index: p.index,
     key: p.key,
@@ -87,11 +83,31 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
     spec: relative(dir, p.spec),
     overrides: p.overrides,
     grid: p.grid,
-    config_hash: hashes[i],
+    config_hash: configHash(resolved[i].spec),
     status: 'pending',
-    run_dir: folders[i],
+    run_dir: '',
   }))
-  return {plan, name, dir, records, resolved, unplanned}
+  const planned = {plan, name, dir, records, resolved}
+  placePoints(planned)
+  return planned
+}
+
+/**
+ * Give each point its folder in the sweep folder as it is now (pointFolders), and refuse point
+ * folders there that no point of this sweep takes. Planning does it first; a sweep or submission
+ * does it again once it holds the folder's lock, since another process (a submission a moment
+ * before) may have added points in between.
+ */
+export function placePoints(planned: PlannedSweep): void {
+  const {dir, name, records, resolved} = planned
+  const {folders, unplanned} = pointFolders(dir, records.map((r, i) => ({key: r.key, hash: r.config_hash, spec: resolved[i].spec})), readIndex(dir))
+  records.forEach((record, i) => (record.run_dir = folders[i]))
+  if (unplanned.length === 0) return
+  const listed = unplanned.slice(0, 5).join(', ') + (unplanned.length > 5 ? ` and ${unplanned.length - 5} more` : '')
+  throw new UsageError(
+    `${dir} holds ${unplanned.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
+      'continue it with a grid that keeps them (values may be added to any axis: the points there keep their folders), or give this sweep its own folder with --name',
+  )
 }
 
 /** `03-<key>`: a point's folder, numbered; not a folder set aside (`<folder>.old-<stamp>`). */

@@ -27,7 +27,7 @@ import {FileWriteError} from '../fs/write-error.js'
 import {liveStatus} from '../run/status.js'
 import {describeOwner} from '../run/owner.js'
 import {pointTag, preparePointRecord, refuseChangedHeld} from './point.js'
-import {planPoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
+import {placePoints, planPoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
 
 export {SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
 export type {SweepOptions, SweepResult} from './plan.js'
@@ -43,14 +43,15 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   if (opts.devices?.length && !opts.dryRun) (await import('../backends/webgpu/index.js')).checkDeviceRequests(opts.devices)
   const planned = await planPoints(plan, opts)
   const {name, dir, records} = planned
-  refuseOtherPoints(dir, name, planned.unplanned)
   if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}
   if (launcher.type === 'slurm') return submitSweep(planned, launcher, opts, log)
 
   mkdirSync(dir, {recursive: true})
   // An existing sweep folder is continued, under its lock: finished points are skipped.
-  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log, waitMs: SWEEP_LOCK_WAIT_MS})
+  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log, waitMs: SWEEP_LOCK_WAIT_MS, stop: opts.stop})
   try {
+    // Again under the lock: a submission a moment before may have added points (and numbered their folders).
+    placePoints(planned)
     const previous = readIndex(dir)
     // With --force beside queued Slurm jobs: the points their tasks hold stay theirs (status submitted), and so do the submissions.
     const held = markHeld(refuseWhileQueued(dir, name, previous, Boolean(opts.force), log), previous, records, log)
@@ -77,15 +78,6 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
  * aside) would drop them from index.json while their runs stay in the folder and in its table.
  * Refused, saying which, before anything is written.
  */
-function refuseOtherPoints(dir: string, name: string, unplanned: string[]): void {
-  if (unplanned.length === 0) return
-  const listed = unplanned.slice(0, 5).join(', ') + (unplanned.length > 5 ? ` and ${unplanned.length - 5} more` : '')
-  throw new UsageError(
-    `${dir} holds ${unplanned.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
-      'continue it with a grid that keeps them (values may be added to any axis: the points there keep their folders), or give this sweep its own folder with --name',
-  )
-}
-
 /**
  * A point whose run is still training — its process outlived the sweep that started it (that sweep
  * was killed) — would be refused its folder's lock and counted as failed: the sweep waits for none

@@ -191,7 +191,8 @@ export function sweepStatus(folder: string): SweepStatusReport {
   let active = queue.some(isActive)
   let owner: string | undefined
   const lock = lockHolder(join(dir, SWEEP_LOCK))
-  if (index.launcher?.type !== 'slurm' && lock && ownerState(lock) !== 'dead') {
+  // A process that holds the lock for a moment (sweep finish, a cancel) does not run the sweep.
+  if (index.launcher?.type !== 'slurm' && lock && !lock.brief && ownerState(lock) !== 'dead') {
     active = true
     owner = describeOwner(lock)
   }

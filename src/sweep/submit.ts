@@ -11,7 +11,7 @@
  */
 import {mkdirSync, rmSync, symlinkSync, lstatSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
-import {UsageError} from '../errors.js'
+import {InterruptedError, UsageError} from '../errors.js'
 import {TABLE_JOB, type Launcher} from '../schema/launcher.js'
 import {timeSeconds} from '../config/launcher.js'
 import {partitionLimit} from '../slurm/partition.js'
@@ -21,7 +21,7 @@ import {acquireLockWaiting} from '../run/lock.js'
 import {readIndex, readSummary, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 import {writeSweepTable} from './finish.js'
 import {pointTag, preparePoint, refuseChangedHeld, sameConfiguration} from './point.js'
-import type {PlannedSweep, SweepOptions, SweepResult} from './plan.js'
+import {placePoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
 import {controllerUnreachable, slurm, slurmSays} from '../slurm/cli.js'
 import {markHeld, refuseWhileQueued} from './queued.js'
 import {arrayScript, tableScript, type ScriptInput} from '../slurm/script.js'
@@ -96,8 +96,11 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
   sbatch(['--test-only'], arrayScript(input), 'job array')
   sbatch(['--test-only'], tableScript(input), 'table job')
   mkdirSync(dir, {recursive: true})
-  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, brief: true, log, waitMs: SWEEP_LOCK_WAIT_MS})
+  const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, brief: true, log, waitMs: SWEEP_LOCK_WAIT_MS, stop: opts.stop})
   try {
+    // Again under the lock: a submission a moment before may have added points (and numbered their folders).
+    placePoints(planned)
+    input.pointDirs = records.map((r) => r.run_dir)
     const previous = readIndex(dir)
     const active = refuseWhileQueued(dir, name, previous, Boolean(opts.force), log)
     const before = (r: SweepPointRecord) => previous?.points.find((p) => p.run_dir === r.run_dir)
@@ -150,6 +153,7 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     writeFileAtomic(script, arrayText)
     writeFileAtomic(tableFile, tableText)
 
+    if (opts.stop?.requested) throw new InterruptedError(`sweep ${name}: stopped before anything was submitted (the points' folders are prepared); submit it again to go on`, opts.stop.signal)
     // The index holds every point before a task can start: a task reads its point's record from it.
     writeIndex(dir, index)
     const arrayJob = jobId(sbatch(['--parsable', script], undefined, 'job array'))

@@ -6,12 +6,14 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
-import {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import fs, {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {syncBuiltinESMExports} from 'node:module'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {acquireLockWaiting, lockHolder, LockedError} from '../../src/run/lock.js'
 import {cancelSweep} from '../../src/sweep/cancel.js'
 import {pidAlive} from '../../src/run/owner.js'
+import {InterruptedError} from '../../src/errors.js'
 import {REPO, tempDir} from '../helpers.js'
 
 /** A process that takes `file`'s lock, holds it `ms`, then lets go; resolves with its pid once it holds it. */
@@ -85,4 +87,53 @@ test('sweep cancel of a local sweep leaves alone a process that holds the lock f
   assert.deepEqual(result.cancelled, [])
   assert.match(result.message, /no process runs sweep s; pid \d+ .* holds its lock for a moment/)
   assert.ok(pidAlive(pid), 'the holder was not signalled')
+})
+
+test('a brief lock that appears just before the waiter links its own is waited for, not taken over with --force (the decision is made on the record read)', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'index.lock')
+  const original = fs.writeFileSync
+  let armed = true
+  // The table job on another host links index.lock in the moment between the waiter's look and its link.
+  fs.writeFileSync = ((path: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+    if (armed && String(path).startsWith(join(dir, '.index.lock.tmp-'))) {
+      armed = false
+      otherHostLock(file, true)
+      setTimeout(() => rmSync(file), 600)
+    }
+    return (original as (...a: unknown[]) => void)(path, ...rest)
+  }) as typeof fs.writeFileSync
+  syncBuiltinESMExports()
+  try {
+    const logs: string[] = []
+    const start = Date.now()
+    const lock = await acquireLockWaiting(file, 'sweep s', {force: true, brief: true, waitMs: 10_000, log: (m) => logs.push(m)})
+    assert.ok(Date.now() - start >= 500, `taken after ${Date.now() - start} ms, while the other host still held it`)
+    assert.ok(logs.some((m) => /held for a moment by pid 4242 on compute-node-7/.test(m)), logs.join('\n'))
+    assert.ok(!logs.some((m) => /taking over/.test(m)), logs.join('\n'))
+    lock.release()
+  } finally {
+    fs.writeFileSync = original
+    syncBuiltinESMExports()
+  }
+})
+
+test('Ctrl-C while waiting for a brief lock stops the wait, nothing taken', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'index.lock')
+  otherHostLock(file, true)
+  const stop: {requested: boolean; signal?: 'SIGINT'} = {requested: false}
+  setTimeout(() => Object.assign(stop, {requested: true, signal: 'SIGINT'}), 300)
+  const start = Date.now()
+  await assert.rejects(acquireLockWaiting(file, 'sweep s', {force: true, waitMs: 10_000, stop}), (e: unknown) => e instanceof InterruptedError && /stopped while waiting/.test((e as Error).message))
+  assert.ok(Date.now() - start < 2_000)
+  assert.equal(JSON.parse(readFileSync(file, 'utf8')).host, 'compute-node-7', 'the lock is still theirs')
+})
+
+test('sweep cancel and sweep finish, which have no --force, do not suggest it', async () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'index.json'), `${JSON.stringify({name: 's', source: 's.yaml', created: '', updated: '', points: []})}\n`)
+  otherHostLock(join(dir, 'index.lock'), false)
+  const {finishSweep} = await import('../../src/sweep/finish.js')
+  await assert.rejects(finishSweep(dir, () => {}), (e: unknown) => e instanceof LockedError && /another machine.*delete .*index\.lock$/.test((e as Error).message) && !/--force/.test((e as Error).message))
 })

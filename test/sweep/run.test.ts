@@ -3,6 +3,8 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {existsSync, mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
+import {spawn} from 'node:child_process'
+import {pathToFileURL} from 'node:url'
 import {join} from 'node:path'
 import {expandSweep, splitList} from '../../src/config/sweep.js'
 import {runSweep} from '../../src/sweep/run.js'
@@ -255,4 +257,38 @@ test('a point still trained by a process an earlier (killed) sweep left is refus
   const summary = JSON.parse(readFileSync(summaryFile, 'utf8'))
   writeFileSync(summaryFile, JSON.stringify({...summary, status: 'running', pid: process.pid, host: hostname(), updated: new Date().toISOString()}))
   await assert.rejects(runSweep({file, sets: ['seed=1,2'], name: 'live', outDir: out, log: () => {}}), /1 point\(s\) of this sweep are still being trained by a process of an earlier sweep: 01-spec,seed=1 \(pid \d+/)
+})
+
+test('a sweep that waited for a brief lock places its points again under it: a point another process added meanwhile keeps its folder', async () => {
+  const dir = tempDir()
+  const spec = writeSpec(tiny, dir, 'tiny.yaml')
+  const out = join(dir, 'results')
+  await runSweep({file: spec, sets: ['seed=1,2'], outDir: out, log: () => {}})
+  const sweepDir = join(out, 'tiny-sweep')
+  const index = JSON.parse(readFileSync(join(sweepDir, 'index.json'), 'utf8'))
+  const [first, second] = index.points
+  // A submission holds the lock for a moment (a process of its own, as a submission would be).
+  const lock = join(sweepDir, 'index.lock')
+  const lockModule = JSON.stringify(pathToFileURL(join(REPO, 'dist', 'src', 'run', 'lock.js')).href)
+  spawn(process.execPath, ['--input-type=module', '-e', `const {acquireLock} = await import(${lockModule}); const l = acquireLock(${JSON.stringify(lock)}, 'submission', {brief: true}); setTimeout(() => l.release(), 1500)`], {stdio: 'ignore'}).unref()
+  while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 20))
+  // While this sweep (seeds 1 to 4) waits, the submission records seed 4 as its point 03.
+  const added = {...first, index: 2, key: first.key.replace('seed=1', 'seed=4'), run_dir: first.run_dir.replace(/^01-/, '03-').replace('seed=1', 'seed=4'), grid: {seed: '4'}, status: 'pending'}
+  const logs: string[] = []
+  const result = await runSweep({
+    file: spec,
+    sets: ['seed=1,2,3,4'],
+    outDir: out,
+    log: (m) => {
+      logs.push(m)
+      if (/held for a moment by pid \d+ .*: waiting up to 30 s for it to let go of .*index\.lock/.test(m)) {
+        mkdirSync(join(sweepDir, added.run_dir))
+        writeFileSync(join(sweepDir, 'index.json'), JSON.stringify({...index, points: [first, second, added]}))
+      }
+    },
+  })
+  assert.ok(logs.some((m) => /waiting up to/.test(m)), logs.join('\n'))
+  const folders = result.points.map((p) => [p.grid.seed, p.run_dir.slice(0, 3)])
+  assert.deepEqual(folders, [['1', '01-'], ['2', '02-'], ['3', '04-'], ['4', '03-']], 'seed 4 keeps the folder the other process gave it; seed 3 is numbered after it')
+  assert.equal(result.completed, 2)
 })
