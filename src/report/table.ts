@@ -51,7 +51,7 @@ export interface TableRow {
   /** Model name as the paper writes it (the runs' label without a seed axis). */
   model: string
   dataset: string
-  /** The runs' status; over runs of several statuses each once, `completed/failed` (the note says which seed). */
+  /** The runs' status; over runs of several statuses each once, `completed` first (`completed/failed`; the note says which seed). */
   status: string
   /** Completed and trained for every planned epoch. */
   complete: boolean
@@ -141,6 +141,11 @@ function groupNote(group: RunGroup): string | undefined {
   return notes.length > 0 ? notes.join('; ') : undefined
 }
 
+/** Each status of the runs once, `completed` first, then by name: `completed/failed`. */
+function statusesOf(runs: RunRecord[]): string {
+  return [...new Set(runs.map((r) => String(r.status)))].sort((a, b) => Number(b === 'completed') - Number(a === 'completed') || a.localeCompare(b)).join('/')
+}
+
 /** The value all runs share (ignoring nulls); null where they differ (the row's note lists them) or none has one. */
 function shared<T>(values: (T | null)[]): T | null {
   const present = [...new Set(values.filter((v): v is T => v !== null))]
@@ -168,7 +173,7 @@ export function toTableRows(groups: RunGroup[], comparePaper = false): TableRow[
     const row: TableRow = {
       model: group.label,
       dataset: group.dataset,
-      status: group.runs.length === 1 ? group.runs[0].status : group.runs.every(isComplete) ? 'completed' : [...new Set(group.runs.map((r) => r.status))].join('/'),
+      status: group.runs.length === 1 ? group.runs[0].status : group.runs.every(isComplete) ? 'completed' : statusesOf(group.runs),
       complete: group.runs.every(isComplete),
       epochs_completed: Math.min(...runs.map((r) => r.epochsCompleted)),
       epochs: shared(runs.map((r) => r.epochs)),
@@ -282,7 +287,7 @@ function headline(row: TableRow): string {
 function cells(row: TableRow, rows: TableRow[], options: TableOptions, markdown: boolean): string[] {
   let accuracy = headline(row)
   if (markdown && row.note) {
-    accuracy = row.n > 1 ? accuracy.replace(/\)$/, `; ${row.note})`) : `${accuracy || '—'} (${row.note})`
+    accuracy = row.n > 1 && accuracy.endsWith(')') ? accuracy.replace(/\)$/, `; ${row.note})`) : `${accuracy || '—'} (${row.note})`
   }
   return [
     ...(spansDatasets(rows) ? [datasetDisplayName(row.dataset)] : []),

@@ -134,14 +134,23 @@ describe('seed groups', () => {
     writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 0, test: [0.8]})
     writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, test: [0.9]})
     writeRun(join(dir, 'c'), {name: 'alt', label: ALT, seed: 2, status: 'failed', epochs: 3, test: [0.99]})
+    writeRun(join(dir, 'd'), {name: 'alt', label: ALT, seed: -1, status: 'interrupted', epochs: 3, test: [0.5, 0.6]})
     const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
     assert.equal(rows.length, 1)
     assert.equal(rows[0].n, 2)
     assert.equal(rows[0].complete, false)
     assert.ok(Math.abs((rows[0].best_test_accuracy ?? 0) - 0.85) < 1e-12)
-    assert.match(renderMarkdown(rows), /\| 0\.8500 ± 0\.0707 \(n=2; seed 2 incomplete: 1\/3 epochs, failed\) \|/)
+    assert.match(renderMarkdown(rows), /\| 0\.8500 ± 0\.0707 \(n=2; seed -1 incomplete: 2\/3 epochs, interrupted; seed 2 incomplete: 1\/3 epochs, failed\) \|/)
     assert.match(renderCsv(rows), /,0\.8500 ± 0\.0707 \(n=2\),/)
-    assert.equal(rows[0].status, 'completed/failed', 'not "completed" while a seed failed')
+    assert.equal(rows[0].status, 'completed/failed/interrupted', 'not "completed" while a seed failed; completed first, whatever the seeds\' order')
+  })
+
+  it('keeps the note of a row of several runs none of which has an accuracy yet', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 0, status: 'running', epochs: 3, test: []})
+    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, status: 'running', epochs: 3, test: []})
+    const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.match(renderMarkdown(rows), /\| — \(seed 0 incomplete: 0\/3 epochs, running; seed 1 incomplete: 0\/3 epochs, running\) \|/)
   })
 
   it('leaves the parameter count blank where the counted runs differ in it, the note listing each', (t) => {
