@@ -7,6 +7,7 @@
  * secondary cue.
  */
 import {registerDataset, type DataOptions} from '../registry/registry.js'
+import {DATASETS} from './catalog.js'
 import {checkCount, DataError} from './errors.js'
 import {deriveSeed, Rng} from './random.js'
 
@@ -124,9 +125,9 @@ function syntheticOptions(cfg: {synthetic?: Partial<SyntheticConfig>}): Required
 
 registerDataset<{synthetic?: Partial<SyntheticConfig>}>({
   name: 'synthetic',
-  summary: 'Seeded synthetic shapes and stripes (class-dependent pattern and colour plus noise), generated in memory; any size and class count.',
+  summary: DATASETS.synthetic.summary,
   classes: SYNTHETIC_DEFAULTS.classes,
-  nativeSize: 32,
+  nativeSize: DATASETS.synthetic.nativeSize,
   schema: {
     type: 'object',
     additionalProperties: false,

@@ -19,7 +19,8 @@ import {readMetricsFile} from '../run/metrics-file.js'
 import {readRunSummary} from '../run/summary.js'
 import {writeEvalFolder} from './evaluate-outputs.js'
 import {EvalTally, type TallyResult} from './tally.js'
-import {EVAL_SPLITS, type AccuracyDefinition, type ClassAccuracy, type EvalResult, type EvalSplit} from './types.js'
+import type {AccuracyDefinition} from '../ops/metric-sums.js'
+import {EVAL_SPLITS, type ClassAccuracy, type EvalResult, type EvalSplit} from './types.js'
 
 export interface EvalOptions {
   run: string

@@ -1,11 +1,10 @@
 /** What an evaluation reports (`mixture eval --json`, and metrics.json in its folder). */
 import type {CheckpointChoice} from '../run/load-run.js'
+import type {AccuracyDefinition} from '../ops/metric-sums.js'
 
 export const EVAL_SPLITS = ['test', 'train', 'val'] as const
 export type EvalSplit = (typeof EVAL_SPLITS)[number]
 
-/** Accuracy within a split: correct / examples, or the mean of per-batch accuracies (the paper's code). */
-export type AccuracyDefinition = 'per_example' | 'batch_mean'
 
 export interface ClassAccuracy {
   index: number

@@ -17,8 +17,8 @@
  * config.yaml `train.accuracy`; a run that names none (older runs) is `per_example`.
  */
 
-export type SelectionRule = 'best_test' | 'best_val'
-export type AccuracyDefinition = 'per_example' | 'batch_mean'
+import type {Selection} from '../run/summary.js'
+import type {AccuracyDefinition} from '../ops/metric-sums.js'
 
 type Json = Record<string, unknown>
 
@@ -27,7 +27,7 @@ function text(value: unknown): string | undefined {
 }
 
 /** The rule a run's summary.json names (`best_val`, or anything mentioning "val"); where it names none, `best_val` for a run with validation accuracies (`hasVal`), else `best_test`. */
-export function selectionOf(summary: Json, hasVal = false): SelectionRule {
+export function selectionOf(summary: Json, hasVal = false): Selection {
   const named = text(summary.selection)
   if (named === undefined) return hasVal ? 'best_val' : 'best_test'
   return named.includes('val') ? 'best_val' : 'best_test'
@@ -41,11 +41,11 @@ export function accuracyDefinitionOf(summary: Json, config: Json): AccuracyDefin
 }
 
 /** Column title of the headline accuracy under a rule. */
-export function accuracyColumn(rule: SelectionRule): string {
+export function accuracyColumn(rule: Selection): string {
   return rule === 'best_val' ? 'Test Accuracy at Best Validation Epoch' : 'Top-1 Test Accuracy'
 }
 
-const SELECTION_TEXT: Record<SelectionRule, string> = {
+const SELECTION_TEXT: Record<Selection, string> = {
   best_test: 'the highest test accuracy over all epochs (the paper’s rule)',
   best_val: 'the test accuracy at the epoch of highest validation accuracy',
 }
@@ -58,7 +58,7 @@ const DEFINITION_TEXT: Record<AccuracyDefinition, string> = {
 /** What the caption needs to know about each row. */
 export interface CaptionRow {
   model: string
-  selection: SelectionRule
+  selection: Selection
   accuracy_definition: AccuracyDefinition
   n: number
 }

@@ -27,7 +27,9 @@ import {stringify} from 'csv-stringify/sync'
 
 import {isComplete, RunGroup, statOf} from './group.js'
 import {datasetDisplayName, findPaperRow} from './paper.js'
-import {AccuracyDefinition, accuracyColumn, SelectionRule, tableCaption} from './selection.js'
+import {accuracyColumn, tableCaption} from './selection.js'
+import type {Selection} from '../run/summary.js'
+import type {AccuracyDefinition} from '../ops/metric-sums.js'
 import {RunRecord} from './types.js'
 
 export const TABLE_COLUMNS = [
@@ -89,7 +91,7 @@ export interface TableRow {
   train_minutes_std: number | null
   /** Every run folder of the row (counted or not). */
   run_dirs: string[]
-  selection: SelectionRule
+  selection: Selection
   accuracy_definition: AccuracyDefinition
   /** Published reference values (only with paper comparison, only for a matching model and dataset). */
   paper?: {figure: number; title: string; label: string; accuracy: number; minutes: number | null; params: number}

@@ -1,5 +1,6 @@
 /** Shared types for reading run folders and writing result tables. */
-import type {AccuracyDefinition, SelectionRule} from './selection.js'
+import type {Selection} from '../run/summary.js'
+import type {AccuracyDefinition} from '../ops/metric-sums.js'
 
 
 /** Run states written by `summary.json`, plus `pending` for sweep points that have no run folder yet. */
@@ -57,7 +58,7 @@ export interface RunRecord {
   /** Every `<split>_<metric>` value of metrics.csv (loss and accuracy for train, val and test), by epoch. */
   history: CurvePoint[]
   /** How the Top-1 accuracy was chosen over epochs (see selection.ts). */
-  selection: SelectionRule
+  selection: Selection
   /** How accuracy was computed within an epoch (see selection.ts). */
   accuracyDefinition: AccuracyDefinition
   /** The run's config.yaml (its resolved spec); undefined where there is none or it cannot be read. */

@@ -5,11 +5,8 @@
  * have not improved. A pure function of the rows, so a resumed run decides exactly as an uninterrupted
  * one (its rows up to the checkpoint are kept).
  */
-import type {ResolvedSpec} from '../schema/spec.js'
+import type {EarlyStoppingSpec} from '../schema/recipe.js'
 import type {MetricsRow} from './metrics-file.js'
-
-/** `train.early_stopping` as the spec resolves it (its mode filled from the metric). */
-export type EarlyStoppingSpec = NonNullable<ResolvedSpec['train']['early_stopping']>
 
 /** Why training stops after the last of `rows`, or undefined while it goes on (or without early stopping). */
 export function earlyStop(spec: EarlyStoppingSpec | undefined, rows: Pick<MetricsRow, 'epoch' | EarlyStoppingSpec['metric']>[]): string | undefined {

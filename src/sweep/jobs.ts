@@ -16,7 +16,8 @@ import {availableParallelism, hostname} from 'node:os'
 import {join} from 'node:path'
 import {InterruptedError, STOP_SIGNALS, type StopSignal} from '../errors.js'
 import {PACKAGE_ROOT} from '../run/env.js'
-import {appendAttempt, logTail, readSummary, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {appendAttempt, logTail, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {readRunSummary} from '../run/summary.js'
 import {writeSweepTable} from './finish.js'
 import type {PlannedSweep, SweepOptions, SweepResult} from './plan.js'
 import {pointTag, preparePointRecord} from './point.js'
@@ -76,7 +77,7 @@ export async function runPointsAtOnce({plan, name, dir, records, resolved}: Plan
     const {record} = job
     const runDir = join(dir, record.run_dir)
     appendAttempt(runDir, {launcher: 'local', node: hostname(), ended: new Date().toISOString(), exit_code: code, signal})
-    const summary = readSummary(runDir)
+    const summary = readRunSummary(runDir)
     const at = pointTag(record, records.length)
     if (code === 0 && summary?.status === 'completed') {
       record.status = 'completed'

@@ -13,7 +13,8 @@ import {resolveSpec} from '../config/resolve.js'
 import {configHash, runExperiment, type RunOptions, type RunSummary} from '../run/experiment.js'
 import {describeOwner} from '../run/owner.js'
 import {LAST_CKPT, setAsideName} from '../run/folders.js'
-import {LAUNCHER_FILES, readSummary, requireIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {LAUNCHER_FILES, requireIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {readRunSummary} from '../run/summary.js'
 import {liveStatus} from '../run/status.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 
@@ -27,7 +28,7 @@ export type PointAction = {action: 'skip'; summary: Record<string, unknown>} | {
 export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec, log: (m: string) => void, at: string): PointAction {
   const runDir = join(dir, record.run_dir)
   const sameConfig = sameConfiguration(runDir, record.config_hash, before?.config_hash, spec)
-  const prior = readSummary(runDir)
+  const prior = readRunSummary(runDir)
   if (prior && sameConfig && prior.status === 'completed') return {action: 'skip', summary: prior}
   if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
   const canResume = Boolean(prior && sameConfig && existsSync(join(runDir, LAST_CKPT)))
@@ -137,7 +138,7 @@ export async function runSweepPoint(opts: PointTaskOptions): Promise<RunSummary>
   const runDir = join(dir, record.run_dir)
   mkdirSync(runDir, {recursive: true})
   const {dir: _dir, index: _index, threads, ...runOpts} = opts
-  const prior = readSummary(runDir)
+  const prior = readRunSummary(runDir)
   if (prior?.status === 'completed') {
     log(`point ${record.key} is completed already (${runDir}); nothing to train`)
     return prior as unknown as RunSummary

@@ -14,7 +14,6 @@ import {join} from 'node:path'
 import {DEBUG_HINT, UsageError} from '../errors.js'
 import type {Launcher} from '../schema/launcher.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
-import {readRunSummary} from '../run/summary.js'
 
 export const INDEX_FILE = 'index.json'
 export const SWEEP_LOCK = 'index.lock'
@@ -140,11 +139,6 @@ export function readAttempts(runDir: string): Attempt[] {
     }
   }
   return out
-}
-
-/** A point's summary.json as plain fields (read by run/summary.ts), for the checks that take any field. */
-export function readSummary(runDir: string): Record<string, unknown> | undefined {
-  return readRunSummary(runDir) as Record<string, unknown> | undefined
 }
 
 /** The last `lines` non-empty lines of a point's log (the Slurm job's, or a local job's), for failure reasons. */

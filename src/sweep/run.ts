@@ -22,7 +22,8 @@ import {runExperiment, type RunSummary} from '../run/experiment.js'
 import {acquireLockWaiting} from '../run/lock.js'
 import {runPointsAtOnce} from './jobs.js'
 import {writeSweepTable} from './finish.js'
-import {INDEX_FILE, LAUNCHER_FILES, readIndex, readSummary, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {INDEX_FILE, LAUNCHER_FILES, readIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {readRunSummary} from '../run/summary.js'
 import {FileWriteError} from '../fs/write-error.js'
 import {liveStatus} from '../run/status.js'
 import {describeOwner} from '../run/owner.js'
@@ -85,7 +86,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
  */
 function refuseLivePoints(dir: string, records: SweepPointRecord[]): void {
   const live = records.flatMap((record) => {
-    const summary = readSummary(join(dir, record.run_dir))
+    const summary = readRunSummary(join(dir, record.run_dir))
     return summary && liveStatus(summary) === 'running' ? [`${record.run_dir} (${describeOwner(summary)})`] : []
   })
   if (live.length === 0) return

@@ -17,7 +17,8 @@ import {describeOwner, ownerState, type Owner} from '../run/owner.js'
 import {lockHolder} from '../run/lock.js'
 import {LAST_CKPT} from '../run/folders.js'
 import {liveStatus} from '../run/status.js'
-import {logTail, readAttempts, readSummary, requireIndex, SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
+import {logTail, readAttempts, requireIndex, SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
+import {readRunSummary} from '../run/summary.js'
 
 export const POINT_STATES = ['pending', 'running', 'completed', 'failed', 'interrupted', 'crashed', 'cancelled'] as const
 export type PointState = (typeof POINT_STATES)[number]
@@ -82,7 +83,7 @@ function epochOf(summary: Record<string, unknown> | undefined): string {
  */
 function pointReport(dir: string, index: SweepIndex, record: SweepPointRecord, asked: boolean, task: QueuedJob | undefined, ended: {state: string; exit: string} | undefined): PointReport {
   const runDir = join(dir, record.run_dir)
-  const summary = readSummary(runDir)
+  const summary = readRunSummary(runDir)
   const attempts = readAttempts(runDir)
   const last = attempts[attempts.length - 1]
   const base: PointReport = {index: record.index, key: record.key, label: record.label, run_dir: record.run_dir, state: 'pending', detail: '', job: record.job}

@@ -18,7 +18,8 @@ import {partitionLimit} from '../slurm/partition.js'
 import {PACKAGE_ROOT, projectVersion} from '../run/env.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import {acquireLockWaiting} from '../run/lock.js'
-import {readIndex, readSummary, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
+import {readIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
+import {readRunSummary} from '../run/summary.js'
 import {writeSweepTable} from './finish.js'
 import {pointTag, preparePoint, refuseChangedHeld, sameConfiguration} from './point.js'
 import {placePoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
@@ -109,7 +110,7 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     await refuseChangedHeld(dir, held)
     const toSubmit: SweepPointRecord[] = []
     for (const record of records) {
-      const prior = readSummary(join(dir, record.run_dir))
+      const prior = readRunSummary(join(dir, record.run_dir))
       if (held.has(record)) continue
       if (prior?.status === 'completed' && sameConfiguration(join(dir, record.run_dir), record.config_hash, before(record)?.config_hash, planned.resolved[record.index].spec)) {
         record.status = 'skipped'

@@ -2,7 +2,8 @@
 // the best by more than min_delta; `patience` epochs in a row without one stop training.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {earlyStop, type EarlyStoppingSpec} from '../../src/run/early-stopping.js'
+import {earlyStop} from '../../src/run/early-stopping.js'
+import type {EarlyStoppingSpec} from '../../src/schema/recipe.js'
 
 const rows = (metric: EarlyStoppingSpec['metric'], values: number[]) =>
   values.map((v, i) => ({epoch: i + 1, test_accuracy: NaN, test_loss: NaN, train_accuracy: NaN, train_loss: NaN, val_accuracy: NaN, val_loss: NaN, [metric]: v}))
