@@ -3,7 +3,7 @@ import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
 import {setFlag} from '../flags.js'
 import {buildModel, type ComponentCount} from '../model/build.js'
-import {paramTable} from '../model/table.js'
+import {paramTable} from '../model/param-table.js'
 
 export interface ParamsResult {
   name: string

@@ -3,7 +3,7 @@ import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
 import {displayPath} from '../fs/display-path.js'
 import {setFlag} from '../flags.js'
-import {checkModelBuildsIn} from '../model/build.js'
+import {checkModelBuildsIn} from '../config/check-model.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {

@@ -1,4 +1,5 @@
 /** Errors about a spec: each problem names the file, line:column and dotted path. CLI exit code 2. */
+import {suggest} from './suggest.js'
 
 export interface Origin {
   file: string
@@ -37,35 +38,6 @@ export class SpecError extends Error {
     super(problems.length === 1 ? `${head}: ${formatProblem(problems[0])}` : `${head} (${problems.length} problems):\n${shown.join('\n')}`)
     this.name = 'SpecError'
   }
-}
-
-/** Edit distance, for "did you mean" suggestions. */
-export function levenshtein(a: string, b: string): number {
-  const d = Array.from({length: b.length + 1}, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]
-    d[0] = i
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = d[j]
-      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = tmp
-    }
-  }
-  return d[b.length]
-}
-
-/** The closest candidate within a distance that still looks like a typo, if any. */
-export function suggest(word: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined
-  let bestDistance = Infinity
-  for (const c of candidates) {
-    const distance = levenshtein(word.toLowerCase(), c.toLowerCase())
-    if (distance < bestDistance) {
-      best = c
-      bestDistance = distance
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined
 }
 
 /**

@@ -8,7 +8,8 @@
 import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
-import {type Problem, SpecError, suggest, unknownEntry} from './errors.js'
+import {type Problem, SpecError, unknownEntry} from './errors.js'
+import {suggest} from './suggest.js'
 import {expandHome} from '../fs/home-path.js'
 import {displayPath} from '../fs/display-path.js'
 import {isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
@@ -96,7 +97,7 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
         const types = ([] as string[]).concat((e.params as {type: string | string[]}).type)
         message = `must be ${types.join(' or ')} (got ${describe(value)})`
         // `~` alone is YAML's null, not the home folder.
-        if (value === null && types.includes('string')) message += '; YAML reads an empty value, null and ~ as null: for the home folder write ~/ and the rest of the path'
+        if (value === null && types.includes('string')) message += '; YAML reads an empty value, null and ~ as null: write the text (quoted, if it is one of those), and a folder under your home as ~/…'
         break
       }
       case 'enum': {

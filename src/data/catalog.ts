@@ -1,7 +1,8 @@
 /**
  * Registry-independent metadata for the datasets `mixture` knows: names, class names, native
  * sizes, the official file names, where the official files are published and their checksums.
- * `mixture list` shows `DATASETS`; the loaders and `fetchDataset` read the same table.
+ * The registry's dataset entries (official.ts, which `mixture list` shows), the loaders and
+ * `mixture data fetch` (`fetchDataset`) read the same table.
  */
 
 export interface DatasetInfo {

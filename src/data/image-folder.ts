@@ -8,7 +8,7 @@
  * Class names are the folder names, sorted; files are taken in `ImageFolder`'s order (folders
  * sorted, files sorted, subfolders included); hidden folders and non-image files are ignored.
  * Each image is decoded (images.ts), centre-cropped to a square when it is not one, brought to
- * `image_size` with the project's resizing (fit.ts) and stored as uint8. Decoding streams through a
+ * `image_size` with the project's resizing (image-size.ts) and stored as uint8. Decoding streams through a
  * few files at a time into the final arrays (memory: the uint8 dataset plus a few images), with a
  * progress bar, and the result is cached on disk (image-cache.ts) so that the next run only reads
  * and hashes the files.
@@ -19,7 +19,7 @@ import {basename, join, relative, resolve} from 'node:path'
 import cliProgress from 'cli-progress'
 import {registerDataset, type DataOptions, type DatasetContext, type DatasetSplit, type LoadedData} from '../registry/registry.js'
 import {DataError} from './errors.js'
-import {fit, resizeMode, type ResizeMode} from './fit.js'
+import {toImageSize, resizeMode, type ResizeMode} from './image-size.js'
 import {byCodePoint, imageFilesUnder} from './image-files.js'
 import {isFolder} from '../fs/is-folder.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
@@ -183,10 +183,10 @@ function readBytes(path: string): Uint8Array {
   }
 }
 
-/** One decoded image at `size` × `size` × 3: centre-cropped to a square, then the project's fit(). */
+/** One decoded image at `size` × `size` × 3: centre-cropped to a square, then the project’s toImageSize(). */
 function fitImage(img: DecodedImage, size: number, mode: ResizeMode, path: string): Uint8Array {
   const square = centreSquare(img)
-  return fit({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, path)
+  return toImageSize({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, path)
 }
 
 /**

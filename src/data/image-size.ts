@@ -28,7 +28,7 @@ export function resizeMode(dataset: string, cfg: {image_size: number; resize?: u
 }
 
 /** Brings native-size images to `size` (pad or resize) and to 3 channels; `file` names them in errors. */
-export function fit(raw: RawImages, size: number, mode: ResizeMode, file: string): Uint8Array {
+export function toImageSize(raw: RawImages, size: number, mode: ResizeMode, file: string): Uint8Array {
   let img = raw.images
   if (raw.size !== size) {
     if (mode === 'pad') {

@@ -10,7 +10,7 @@ import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
 import type {DataOptions} from '../schema/spec.js'
 import {checkCount, DataError} from './errors.js'
-import {RESIZE_MODES, type ResizeMode} from './fit.js'
+import {RESIZE_MODES, type ResizeMode} from './image-size.js'
 import {pipelinesFromConfig, type Pipeline} from './pipeline.js'
 import type {ValidationHoldOut} from './split.js'
 

@@ -1,7 +1,7 @@
 /**
  * The datasets published in an official binary format — CIFAR-10, CIFAR-100, STL-10,
  * Fashion-MNIST, MNIST — as registry entries: found on disk (locate.ts), decoded (formats.ts),
- * brought to `image_size` once (fit.ts) and kept as uint8 NHWC RGB.
+ * brought to `image_size` once (image-size.ts) and kept as uint8 NHWC RGB.
  *
  * Sizing: a dataset whose native size differs from `image_size` is resized as Pillow's
  * `Image.resize(BILINEAR)` does (`pil_bilinear`, the default: antialiased when downscaling, as
@@ -15,7 +15,7 @@ import {readFile, stat} from 'node:fs/promises'
 import {registerDataset, type DataOptions, type DatasetContext, type LoadedData} from '../registry/registry.js'
 import {DATASETS, OFFICIAL_COUNTS, type DatasetInfo} from './catalog.js'
 import {DataError} from './errors.js'
-import {fit, resizeMode, RESIZE_WORDS} from './fit.js'
+import {toImageSize, resizeMode, RESIZE_WORDS} from './image-size.js'
 import {CIFAR10_FORMAT, cifar100Format, decodeCifarFiles, decodeIdxPair, decodeStl10, maybeGunzip, type CifarFormat, type RawImages} from './formats.js'
 import {locateDataset} from './locate.js'
 
@@ -81,8 +81,8 @@ async function loadOfficial(info: DatasetInfo, cfg: DataOptions, ctx: DatasetCon
     loadRaw(name, located.paths, info, cfg, 'train', ctx.limits.train),
     loadRaw(name, located.paths, info, cfg, 'test', ctx.limits.test),
   ])
-  const train = {images: fit(trainRaw, size, mode, located.dir), labels: trainRaw.labels, count: trainRaw.count}
-  const test = {images: fit(testRaw, size, mode, located.dir), labels: testRaw.labels, count: testRaw.count}
+  const train = {images: toImageSize(trainRaw, size, mode, located.dir), labels: trainRaw.labels, count: trainRaw.count}
+  const test = {images: toImageSize(testRaw, size, mode, located.dir), labels: testRaw.labels, count: testRaw.count}
   const official = OFFICIAL_COUNTS[name]
   if (official && cfg.train_limit === undefined && train.count !== official.train) ctx.log(`note: ${name} train split has ${train.count} examples (the official release has ${official.train})`)
   if (official && cfg.test_limit === undefined && test.count !== official.test) ctx.log(`note: ${name} test split has ${test.count} examples (the official release has ${official.test})`)

@@ -1,5 +1,6 @@
 /**
- * Backend selection: the only module that knows which TensorFlow.js backends exist.
+ * Backend selection: the one module that loads and probes the TensorFlow.js backends (others only
+ * read the chosen backend's name: run/numerics.ts, run/data-workers.ts).
  *
  * `auto` tries, in order: tfjs-node-gpu (CUDA, only when TensorFlow actually sees a GPU), WebGPU
  * (a hardware adapter through Dawn), tfjs-node (CPU libtensorflow), the native oneDNN addon,

@@ -6,27 +6,17 @@
  */
 import type {Hook} from '@oclif/core'
 import {toConfiguredId} from '@oclif/core'
-import levenshtein from 'fast-levenshtein'
+import {nearest} from '../config/suggest.js'
 import notFoundPrompt from '@oclif/plugin-not-found'
-
-/** The visible command (or alias) nearest to `id` by edit distance. */
-export function nearestCommand(id: string, commandIds: string[]): string | undefined {
-  let best: {id: string; distance: number} | undefined
-  for (const candidate of commandIds) {
-    const distance = levenshtein.get(id, candidate)
-    if (!best || distance < best.distance) best = {id: candidate, distance}
-  }
-  return best?.id
-}
 
 const hook: Hook.CommandNotFound = async function (opts) {
   if (process.stdin.isTTY) return notFoundPrompt.call(this, opts)
   const hidden = new Set(opts.config.commands.filter((c) => c.hidden).map((c) => c.id))
   const ids = [...opts.config.commandIDs, ...opts.config.commands.flatMap((c) => c.aliases)].filter((c) => !hidden.has(c))
-  const nearest = nearestCommand(opts.id, ids)
+  const closest = nearest(opts.id, ids)?.name
   const bin = opts.config.bin
   const typed = toConfiguredId(opts.id, opts.config)
-  const suggestion = nearest ? ` Did you mean \`${bin} ${toConfiguredId(nearest, opts.config)}\`?` : ''
+  const suggestion = closest ? ` Did you mean \`${bin} ${toConfiguredId(closest, opts.config)}\`?` : ''
   const message = `${typed} is not a ${bin} command.${suggestion} Run \`${bin} help\` for a list of the commands.`
   // --json promises one JSON document on stdout, errors included, as every command's catch writes it.
   if (opts.argv?.includes('--json')) process.stdout.write(`${JSON.stringify({error: {message, code: 127}}, null, 2)}\n`)

@@ -1,6 +1,7 @@
 /**
- * Leaf layers that own their weights through `addWeight`: the ViT CLS token + positional
- * embedding, and the Perceiver latent array. Both are N(0, 1) at init, like `torch.randn`.
+ * The token-side leaf layers: the ViT CLS token + positional embedding and the Perceiver latent
+ * array, which own their weights through `addWeight` (N(0, 1) at init, like `torch.randn`), and
+ * the weightless CLS pooling that reads the CLS token back out.
  */
 import {tf, tfl} from '../engine/tf.js'
 

@@ -1,11 +1,7 @@
-/** Weightless Perceiver pieces: Fourier position features and the GEGLU gate; and the exact GELU as a layer. */
+/** Weightless Perceiver pieces: Fourier position features and the GEGLU gate. */
 import {tf, tfl} from '../engine/tf.js'
 import {keepConstant} from '../engine/constants.js'
 import {geglu} from '../ops/geglu.js'
-import {gelu} from '../ops/gelu.js'
-
-/** The GELU op (ops/gelu.ts), for code that builds on these layers. */
-export {gelu}
 
 /**
  * perceiver-pytorch 0.7 `fourier_encode` of a linspace(−1, 1) grid per axis: for each axis
@@ -95,17 +91,3 @@ export class Geglu extends tfl.layers.Layer {
   }
 }
 tf.serialization.registerClass(Geglu)
-
-/** Exact GELU as a layer (the ViT MLP activation). */
-export class Gelu extends tfl.layers.Layer {
-  static className = 'MixtureGeluLayer'
-
-  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return gelu(Array.isArray(inputs) ? inputs[0] : inputs)
-  }
-
-  computeOutputShape(shape: tfl.Shape | tfl.Shape[]): tfl.Shape | tfl.Shape[] {
-    return shape
-  }
-}
-tf.serialization.registerClass(Gelu)

@@ -10,10 +10,6 @@ import {BuildContext} from '../registry/context.js'
 import {lookup, RegistryError} from '../registry/registry.js'
 import type {DataOptions, ResolvedSpec} from '../schema/spec.js'
 import {MODEL_META_KEYS} from '../schema/spec.js'
-import {SpecError} from '../config/errors.js'
-import {originOf} from '../config/load.js'
-import type {Resolved} from '../config/resolve.js'
-import {displayPath} from '../fs/display-path.js'
 
 export interface ComponentCount {
   /** Dotted owner, e.g. `block1.vit`, `block1.vit_adapter`, `norm`, `head`. */
@@ -119,20 +115,4 @@ export function checkModelBuilds(spec: Pick<ResolvedSpec, 'data' | 'model' | 'se
   const built = buildModel(spec)
   built.model.dispose()
   return built.params
-}
-
-/**
- * checkModelBuilds for a spec as loaded: a ModelBuildError becomes a spec problem at the line of
- * the part whose builder complained (else of `model:`), or at a --set inside that part, which
- * changed what the spec's line says (`mixture validate`).
- */
-export function checkModelBuildsIn({spec, loaded}: Resolved): number {
-  try {
-    return checkModelBuilds(spec)
-  } catch (error) {
-    if (!(error instanceof ModelBuildError)) throw error
-    const path = error.specPath ?? 'model'
-    const set = [...loaded.origins].find(([key, origin]) => (key.startsWith(`${path}.`) || key.startsWith(`${path}[`)) && origin.file.startsWith('--set'))
-    throw new SpecError([{origin: set?.[1] ?? originOf(loaded.origins, path), path, message: error.message}], displayPath(loaded.file))
-  }
 }

@@ -1,6 +1,9 @@
 /**
- * Every project op, as the contract test walks them (test/ops/contract.test.ts): each one's kernels
- * against its composite on every backend present. An op file adds its contracts here.
+ * Every project op with kernels, as the contract test walks them (test/ops/contract.test.ts): each
+ * one's kernels against its composite on every backend present. An op file adds its contracts here.
+ * Not ops in this sense: contract.ts and gradients.ts (the machinery), weight-update.ts and
+ * clip-grad-norm.ts (compositions of the ops listed), metric-sums.ts (a backend's optional in-place
+ * update of the running sums, checked by test/ops/metric-sums.test.ts).
  */
 import type {OpContract} from './contract.js'
 import {adamOps} from './adam.js'

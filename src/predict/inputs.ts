@@ -12,10 +12,10 @@ import {UsageError} from '../errors.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {batches, type Split} from '../data/batches.js'
 import {DataError} from '../data/errors.js'
-import {fit} from '../data/fit.js'
+import {toImageSize} from '../data/image-size.js'
 import {centreSquare, IMAGE_EXTENSIONS, readImage} from '../data/images.js'
 import {imageFilesUnder} from '../data/image-files.js'
-import {resizeMode, type ResizeMode} from '../data/fit.js'
+import {resizeMode, type ResizeMode} from '../data/image-size.js'
 import {pipelinesFromConfig, type AugmentConfig} from '../data/pipeline.js'
 
 /** The image files that `paths` name: files as given, folders expanded; a missing path or an empty folder is a UsageError. */
@@ -58,7 +58,7 @@ async function loadInput(file: string, spec: ResolvedSpec): Promise<Uint8Array> 
   }
   const square = centreSquare(decoded)
   try {
-    return fit({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, file)
+    return toImageSize({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, file)
   } catch (error) {
     if (!(error instanceof DataError) || mode !== 'pad') throw error
     throw new DataError(

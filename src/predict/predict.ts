@@ -4,7 +4,7 @@
  * probabilities, and the `top_k` classes by name (the dataset's registry entry names them).
  */
 import {stringify} from 'csv-stringify/sync'
-import type {ResizeMode} from '../data/fit.js'
+import type {ResizeMode} from '../data/image-size.js'
 import {tf} from '../engine/tf.js'
 import {softmaxRow, topIndices} from '../evaluate/tally.js'
 import {openRun, type CheckpointChoice} from '../run/load-run.js'

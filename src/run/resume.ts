@@ -2,7 +2,7 @@
  * Everything `--resume` checks before it writes anything: that the folder is a run folder, that the
  * checkpoint it continues from is sound (or, when `last.ckpt` is damaged, which choice there is),
  * that `metrics.csv` is whole and agrees with the checkpoint, and which numerics the run recorded.
- * The plan it returns is carried out by runExperiment; a damaged folder is reported here, untouched.
+ * The plan it returns is carried out by resumeExperiment (resume-experiment.ts); a damaged folder is reported here, untouched.
  */
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {join} from 'node:path'

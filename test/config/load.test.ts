@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
-import {suggest} from '../../src/config/errors.js'
+import {suggest} from '../../src/config/suggest.js'
 import {resolveObject, specProblems, tempDir, writeSpec} from '../helpers.js'
 
 const base = {name: 'x', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}
@@ -201,5 +201,5 @@ test('a path that starts with ~/ is under the home folder, in a spec and in a --
 
 test('a bare ~ (YAML null, not the home folder) is refused saying so', () => {
   const file = writeSpec(base)
-  assert.throws(() => validateSpec(loadSpec(file, ['output.dir=~'])), /output\.dir: must be string \(got null\); YAML reads an empty value, null and ~ as null: for the home folder write ~\/ and the rest of the path/)
+  assert.throws(() => validateSpec(loadSpec(file, ['output.dir=~'])), /output\.dir: must be string \(got null\); YAML reads an empty value, null and ~ as null: write the text \(quoted, if it is one of those\), and a folder under your home as ~\/…/)
 })

@@ -5,7 +5,7 @@ import {after, before, describe, it} from 'node:test'
 import {join} from 'node:path'
 
 import {batches, DataError, loadDataset, type DataConfig} from '../../src/data/index.js'
-import {fit} from '../../src/data/fit.js'
+import {toImageSize} from '../../src/data/image-size.js'
 import {byCodePoint} from '../../src/data/image-files.js'
 import {SpecError} from '../../src/config/errors.js'
 import {REPO, resolveObject, writeSpec} from '../helpers.js'
@@ -63,7 +63,7 @@ describe('image_folder', () => {
     assert.ok(lines.some((l) => /ignored 1 file\(s\) that are not images/.test(l)), lines.join('\n'))
   })
 
-  it('resizes with the project’s fit() and centre-crops non-square images', async () => {
+  it('resizes with the project’s toImageSize() and centre-crops non-square images', async () => {
     const root = join(tmp, 'sizes')
     await writeImageFolder(root, {train: [1, 1], test: [1, 1]}, 8)
     // an 8×6 image: the centre 6×6 square, then 6 → 4
@@ -73,7 +73,7 @@ describe('image_folder', () => {
     const px = 4 * 4 * 3
     const square = new Uint8Array(6 * 6 * 3)
     for (let y = 0; y < 6; y++) square.set(wide.subarray((y * 8 + 1) * 3, (y * 8 + 7) * 3), y * 18)
-    const want = fit({images: square, labels: new Uint8Array(1), count: 1, size: 6, channels: 3}, 4, 'pil_bilinear', 'x')
+    const want = toImageSize({images: square, labels: new Uint8Array(1), count: 1, size: 6, channels: 3}, 4, 'pil_bilinear', 'x')
     // class_1 holds img_0.png then wide.png (sorted names)
     assert.deepEqual([...ds.train.images.subarray(2 * px, 3 * px)], [...want])
   })

@@ -15,7 +15,7 @@ import {BN_GRAD_KERNEL, BN_STATS_KERNEL} from '../../../src/ops/batchnorm.js'
 import {LN_GRAD_KERNEL, LN_KERNEL} from '../../../src/ops/layernorm.js'
 import {DROPOUT_KERNEL, seededDropout} from '../../../src/ops/dropout.js'
 import {BatchNorm, LayerNorm} from '../../../src/layers/norm.js'
-import {gelu} from '../../../src/layers/perceiver.js'
+import {gelu} from '../../../src/ops/gelu.js'
 import {attend} from '../../../src/ops/attention.js'
 import {values} from '../../helpers.js'
 

@@ -433,7 +433,8 @@ describe(`webgpu kernels against cpu (${detail || 'no adapter'})`, () => {
 
   it('GELU, GEGLU and the softmax gradient: one dispatch each way, the cpu composites\' values', async () => {
     const {countDispatches} = await import('../../../src/backends/webgpu/dispatches.js')
-    const {gelu, Geglu} = await import('../../../src/layers/perceiver.js')
+    const {Geglu} = await import('../../../src/layers/perceiver.js')
+    const {gelu} = await import('../../../src/ops/gelu.js')
     const xs = series(6 * 7 * 26, (i) => 4 * Math.sin(i * 0.37))
     const ws = series(6 * 7 * 13, (i) => Math.cos(i * 0.11))
     const geglu = new Geglu({})
