@@ -203,7 +203,7 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
     }
   }))
 
-  it('while a submission is queued the sweep is refused (Slurm is asked); status shows it; cancel stops queued and running points', {timeout: 120_000}, withLogs(async () => {
+  it('while a submission is queued the sweep is refused (Slurm is asked); status shows it; cancel stops queued and running points', {timeout: 300_000}, withLogs(async () => {
     const dir = tempDir()
     const specFile = writeSpec(TINY_SPEC(2), dir, 'point.yaml')
     const out = join(dir, 'results')
