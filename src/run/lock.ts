@@ -4,7 +4,7 @@
  * exists), holding the owner's pid, host and start time. A lock left by a process that is gone
  * from this host is stale and taken over; a lock from another host cannot be checked from here and
  * is taken over only with `force`. A lock taken for a moment only (`brief`: a submission, the table
- * job writing the table) says so, and those who want it wait for it (acquireLockWaiting).
+ * job recording the points' outcomes) says so, and those who want it wait for it (acquireLockWaiting).
  */
 import {randomUUID} from 'node:crypto'
 import {linkSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
@@ -142,7 +142,7 @@ function takeLock(file: string, what: string, opts: LockOptions, spareBrief: boo
 
 /**
  * acquireLock for a folder whose lock is also taken for moments (a sweep folder: its table job
- * writing the table, a submission, a cancel): while a `brief` holder has it, on this host or another
+ * recording the points' outcomes, a submission, a cancel): while a `brief` holder has it, on this host or another
  * (a table job runs on a compute node), wait up to `waitMs` for it to let go, saying so once, and
  * take nothing over meanwhile, `force` or not. A holder that keeps its lock while it works (a local
  * sweep) is refused at once, as acquireLock refuses it; so is a brief one still there after the

@@ -68,7 +68,7 @@ export async function cancelSweep(folder: string, log: (m: string) => void): Pro
 function cancelLocal(dir: string, name: string): CancelResult {
   const owner = lockHolder(join(dir, SWEEP_LOCK))
   if (!owner || (owner.host === hostname() && !pidAlive(owner.pid))) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}`}
-  if (owner.brief) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}; ${describeOwner(owner)} holds its lock for a moment (writing its index or table)`}
+  if (owner.brief) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}; ${describeOwner(owner)} holds its lock for a moment (recording the points in its index)`}
   if (owner.host !== hostname()) throw new UsageError(`sweep ${name} runs on another machine (${describeOwner(owner)}); cancel it there: kill ${owner.pid}`)
   process.kill(owner.pid, 'SIGTERM')
   return {name, dir, launcher: 'local', cancelled: [String(owner.pid)], message: `sent SIGTERM to ${describeOwner(owner)}: its points stop at a step boundary and keep their last checkpoint; rerun the sweep to continue`}

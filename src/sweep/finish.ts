@@ -8,8 +8,8 @@ import {join, resolve} from 'node:path'
 import {FileWriteError} from '../fs/write-error.js'
 import {makeTable} from '../report/index.js'
 import {acquireLockWaiting} from '../run/lock.js'
-import {requireIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type PointStatus} from './records.js'
-import {sweepStatus, type PointReport, type PointState} from './status.js'
+import {requireIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type PointStatus, type SweepIndex} from './records.js'
+import {sweepStatus, type PointReport, type PointState, type SweepStatusReport} from './status.js'
 
 /**
  * Write the table into the sweep folder; returns its Markdown, or undefined (said in the log) when
@@ -37,14 +37,20 @@ export interface FinishResult {
   table?: string
 }
 
-/** Record every point's outcome in index.json and write the table (under the sweep's lock). */
+/**
+ * Record every point's outcome in index.json (under the sweep's lock, held for that moment only),
+ * then write the table: its files are each written whole (write, then rename), so a table written
+ * beside another process's is never half of either, and the lock is not held while it renders.
+ */
 export async function finishSweep(folder: string, log: (m: string) => void): Promise<FinishResult> {
   const dir = resolve(folder)
   const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${requireIndex(dir).name}`, {brief: true, noForceFlag: true, log, waitMs: SWEEP_LOCK_WAIT_MS})
+  let index: SweepIndex
+  let report: SweepStatusReport
   try {
     // Read again under the lock: what was written before it was taken is kept.
-    const index = requireIndex(dir)
-    const report = sweepStatus(dir)
+    index = requireIndex(dir)
+    report = sweepStatus(dir)
     for (const point of report.points) {
       const record = index.points.find((p) => p.index === point.index)
       const status = RECORDED[point.state]
@@ -55,11 +61,11 @@ export async function finishSweep(folder: string, log: (m: string) => void): Pro
       else delete record.error
     }
     writeIndex(dir, index)
-    const pending = report.points.filter((p) => p.state === 'pending' || p.state === 'running')
-    if (pending.length > 0) log(`${pending.length} point(s) are still queued or running (${pending.map((p) => p.key).join(', ')}); the table marks them`)
-    const table = await writeSweepTable(dir, index.title, log)
-    return {name: index.name, dir, points: report.points, table}
   } finally {
     lock.release()
   }
+  const pending = report.points.filter((p) => p.state === 'pending' || p.state === 'running')
+  if (pending.length > 0) log(`${pending.length} point(s) are still queued or running (${pending.map((p) => p.key).join(', ')}); the table marks them`)
+  const table = await writeSweepTable(dir, index.title, log)
+  return {name: index.name, dir, points: report.points, table}
 }

@@ -259,13 +259,18 @@ test('a point still trained by a process an earlier (killed) sweep left is refus
   await assert.rejects(runSweep({file, sets: ['seed=1,2'], name: 'live', outDir: out, log: () => {}}), /1 point\(s\) of this sweep are still being trained by a process of an earlier sweep: 01-spec,seed=1 \(pid \d+/)
 })
 
-test('a sweep that waited for a brief lock places its points again under it: a point another process added meanwhile keeps its folder', async () => {
+/** A finished sweep of the tiny spec over seeds 1 and 2: its spec file, results folder, sweep folder and index.json. */
+async function twoSeedSweep() {
   const dir = tempDir()
   const spec = writeSpec(tiny, dir, 'tiny.yaml')
   const out = join(dir, 'results')
   await runSweep({file: spec, sets: ['seed=1,2'], outDir: out, log: () => {}})
   const sweepDir = join(out, 'tiny-sweep')
-  const index = JSON.parse(readFileSync(join(sweepDir, 'index.json'), 'utf8'))
+  return {spec, out, sweepDir, index: JSON.parse(readFileSync(join(sweepDir, 'index.json'), 'utf8'))}
+}
+
+test('a sweep that waited for a brief lock places its points again under it: a point another process added meanwhile keeps its folder', async () => {
+  const {spec, out, sweepDir, index} = await twoSeedSweep()
   const [first, second] = index.points
   // A submission holds the lock for a moment (a process of its own, as a submission would be).
   const lock = join(sweepDir, 'index.lock')
@@ -291,4 +296,18 @@ test('a sweep that waited for a brief lock places its points again under it: a p
   const folders = result.points.map((p) => [p.grid.seed, p.run_dir.slice(0, 3)])
   assert.deepEqual(folders, [['1', '01-'], ['2', '02-'], ['3', '04-'], ['4', '03-']], 'seed 4 keeps the folder the other process gave it; seed 3 is numbered after it')
   assert.equal(result.completed, 2)
+})
+
+test('sweep finish holds the lock only while it records the points: the table is written after it lets go', async () => {
+  const {sweepDir, index} = await twoSeedSweep()
+  // A third point still queued: finish says so just before it writes the table.
+  const queued = {...index.points[1], index: 2, key: index.points[1].key.replace('seed=2', 'seed=3'), label: null, run_dir: '03-queued', grid: {seed: '3'}, status: 'submitted'}
+  writeFileSync(join(sweepDir, 'index.json'), JSON.stringify({...index, points: [...index.points, queued]}))
+  let lockedWhileTabling: boolean | undefined
+  const result = await finishSweep(sweepDir, (m) => {
+    if (/still queued or running/.test(m)) lockedWhileTabling = existsSync(join(sweepDir, 'index.lock'))
+  })
+  assert.equal(lockedWhileTabling, false, 'index.lock was let go before the table')
+  assert.match(result.table ?? '', /\| Tiny CNN +\| +0\.\d+ ± 0\.\d+ \(n=2/)
+  assert.ok(existsSync(join(sweepDir, 'table.md')))
 })
