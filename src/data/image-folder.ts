@@ -19,11 +19,11 @@ import {basename, join, relative, resolve} from 'node:path'
 import cliProgress from 'cli-progress'
 import {registerDataset, type DataOptions, type DatasetContext, type DatasetSplit, type LoadedData} from '../registry/registry.js'
 import {DataError} from './errors.js'
-import {toImageSize, resizeMode, type ResizeMode} from './image-size.js'
+import {decodedToImageSize, resizeMode, type ResizeMode} from './image-size.js'
 import {byCodePoint, imageFilesUnder} from './image-files.js'
 import {isFolder} from '../fs/is-folder.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
-import {centreSquare, decodeImage, DECODER_VERSION, IMAGE_EXTENSIONS, imageDimensions, type DecodedImage} from './images.js'
+import {decodeImage, DECODER_VERSION, IMAGE_EXTENSIONS, imageDimensions, type DecodedImage} from './images.js'
 import {userCacheDir} from './locate.js'
 import {Rng} from './random.js'
 import {heldOut} from './split.js'
@@ -183,12 +183,6 @@ function readBytes(path: string): Uint8Array {
   }
 }
 
-/** One decoded image at `size` × `size` × 3: centre-cropped to a square, then the project’s toImageSize(). */
-function fitImage(img: DecodedImage, size: number, mode: ResizeMode, path: string): Uint8Array {
-  const square = centreSquare(img)
-  return toImageSize({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, path)
-}
-
 /**
  * What the resizing makes of a fixed image (down- and upscaling to `size`), for the cache key: a
  * change to the project's resize gives another key instead of stale pixels.
@@ -199,7 +193,7 @@ function resizeFingerprint(size: number, mode: ResizeMode): string {
     .filter((side) => mode !== 'pad' || side <= size)
     .map((side) => {
       const data = Uint8Array.from({length: side * side * 3}, () => rng.int(256))
-      return contentHash(fitImage({data, width: side, height: side}, size, mode, 'probe'))
+      return contentHash(decodedToImageSize({data, width: side, height: side}, size, mode, 'probe'))
     })
     .join(',')
 }
@@ -317,7 +311,7 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
         progress.tick()
         return
       }
-      out[item.split].images.set(fitImage(decoded, size, mode, item.path), index * px)
+      out[item.split].images.set(decodedToImageSize(decoded, size, mode, item.path), index * px)
       progress.tick()
     })
   } finally {

@@ -7,6 +7,7 @@
 import {DATASETS} from './catalog.js'
 import {DataError} from './errors.js'
 import type {RawImages} from './formats.js'
+import {centreSquare, type DecodedImage} from './images.js'
 import {greyToRgb, padGreyToRgb, padImages, resizeBilinear, resizePil} from './resize.js'
 
 /** How images of another size reach `image_size` (`data.resize`). */
@@ -42,4 +43,10 @@ export function toImageSize(raw: RawImages, size: number, mode: ResizeMode, file
     }
   }
   return raw.channels === 1 ? greyToRgb(img) : img
+}
+
+/** One decoded image at `size` × `size` × 3: centre-cropped to a square, then toImageSize (an image folder's images, and predict's). */
+export function decodedToImageSize(img: DecodedImage, size: number, mode: ResizeMode, file: string): Uint8Array {
+  const square = centreSquare(img)
+  return toImageSize({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, file)
 }

@@ -12,10 +12,9 @@ import {UsageError} from '../errors.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {batches, type Split} from '../data/batches.js'
 import {DataError} from '../data/errors.js'
-import {toImageSize} from '../data/image-size.js'
-import {centreSquare, IMAGE_EXTENSIONS, readImage} from '../data/images.js'
+import {IMAGE_EXTENSIONS, readImage} from '../data/images.js'
 import {imageFilesUnder} from '../data/image-files.js'
-import {resizeMode, type ResizeMode} from '../data/image-size.js'
+import {decodedToImageSize, resizeMode, type ResizeMode} from '../data/image-size.js'
 import {pipelinesFromConfig, type AugmentConfig} from '../data/pipeline.js'
 
 /** The image files that `paths` name: files as given, folders expanded; a missing path or an empty folder is a UsageError. */
@@ -56,13 +55,13 @@ async function loadInput(file: string, spec: ResolvedSpec): Promise<Uint8Array> 
     if (!(error instanceof DataError)) throw error
     throw new DataError(`${error.message.replace(/\.$/, '')}; give image files (${IMAGE_EXTENSIONS.join(', ')}) that an image viewer opens, or leave this one out.`)
   }
-  const square = centreSquare(decoded)
   try {
-    return toImageSize({images: square.data, labels: new Uint8Array(1), count: 1, size: square.side, channels: 3}, size, mode, file)
+    return decodedToImageSize(decoded, size, mode, file)
   } catch (error) {
     if (!(error instanceof DataError) || mode !== 'pad') throw error
+    const side = Math.min(decoded.width, decoded.height)
     throw new DataError(
-      `${file} is ${square.side}×${square.side} after cropping to a square, larger than the run's ${size}×${size} input, and the run zero-pads its images to ${size}×${size} (data.resize: pad) instead of resizing them, so this image cannot reach the input the way the training images did. Resize it to the dataset's size (or at most ${size}×${size}) first.`,
+      `${file} is ${side}×${side} after cropping to a square, larger than the run's ${size}×${size} input, and the run zero-pads its images to ${size}×${size} (data.resize: pad) instead of resizing them, so this image cannot reach the input the way the training images did. Resize it to the dataset's size (or at most ${size}×${size}) first.`,
     )
   }
 }

@@ -93,16 +93,22 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
 }
 
 /**
- * Give each point its folder in the sweep folder as it is now (pointFolders), and refuse point
- * folders there that no point of this sweep takes. Planning does it first; a sweep or submission
- * does it again once it holds the folder's lock, since another process (a submission a moment
- * before) may have added points in between.
+ * Give each point its folder in the sweep folder as it is now (pointFolders); returns the folder's
+ * index.json as read for that. Planning does it first; a sweep or submission does it again once it
+ * holds the folder's lock, since another process (a submission a moment before) may have added
+ * points in between.
+ *
+ * A sweep folder is continued by the same sweep, or one that adds values or points: a grid that
+ * leaves out points the folder already holds (in index.json, or as folders where it was moved
+ * aside) would drop them from index.json while their runs stay in the folder and in its table.
+ * Refused, saying which, before anything is written.
  */
-export function placePoints(planned: PlannedSweep): void {
+export function placePoints(planned: PlannedSweep): SweepIndex | undefined {
   const {dir, name, records, resolved} = planned
-  const {folders, unplanned} = pointFolders(dir, records.map((r, i) => ({key: r.key, hash: r.config_hash, spec: resolved[i].spec})), readIndex(dir))
+  const previous = readIndex(dir)
+  const {folders, unplanned} = pointFolders(dir, records.map((r, i) => ({key: r.key, hash: r.config_hash, spec: resolved[i].spec})), previous)
   records.forEach((record, i) => (record.run_dir = folders[i]))
-  if (unplanned.length === 0) return
+  if (unplanned.length === 0) return previous
   const listed = unplanned.slice(0, 5).join(', ') + (unplanned.length > 5 ? ` and ${unplanned.length - 5} more` : '')
   throw new UsageError(
     `${dir} holds ${unplanned.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +

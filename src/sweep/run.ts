@@ -22,7 +22,7 @@ import {runExperiment, type RunSummary} from '../run/experiment.js'
 import {acquireLockWaiting} from '../run/lock.js'
 import {runPointsAtOnce} from './jobs.js'
 import {writeSweepTable} from './finish.js'
-import {INDEX_FILE, LAUNCHER_FILES, readIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
+import {INDEX_FILE, LAUNCHER_FILES, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
 import {readRunSummary} from '../run/summary.js'
 import {FileWriteError} from '../fs/write-error.js'
 import {liveStatus} from '../run/status.js'
@@ -52,8 +52,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, log, waitMs: SWEEP_LOCK_WAIT_MS, stop: opts.stop})
   try {
     // Again under the lock: a submission a moment before may have added points (and numbered their folders).
-    placePoints(planned)
-    const previous = readIndex(dir)
+    const previous = placePoints(planned)
     // With --force beside queued Slurm jobs: the points their tasks hold stay theirs (status submitted), and so do the submissions.
     const held = markHeld(refuseWhileQueued(dir, name, previous, Boolean(opts.force), log), previous, records, log)
     await refuseChangedHeld(dir, held)
@@ -73,12 +72,6 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   }
 }
 
-/**
- * A sweep folder is continued by the same sweep, or one that adds values or points: a grid that
- * leaves out points the folder already holds (in index.json, or as folders where it was moved
- * aside) would drop them from index.json while their runs stay in the folder and in its table.
- * Refused, saying which, before anything is written.
- */
 /**
  * A point whose run is still training — its process outlived the sweep that started it (that sweep
  * was killed) — would be refused its folder's lock and counted as failed: the sweep waits for none

@@ -18,7 +18,7 @@ import {partitionLimit} from '../slurm/partition.js'
 import {PACKAGE_ROOT, projectVersion} from '../run/env.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import {acquireLockWaiting} from '../run/lock.js'
-import {readIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
+import {SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 import {readRunSummary} from '../run/summary.js'
 import {writeSweepTable} from './finish.js'
 import {pointTag, preparePoint, refuseChangedHeld, sameConfiguration} from './point.js'
@@ -100,9 +100,8 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
   const lock = await acquireLockWaiting(join(dir, SWEEP_LOCK), `sweep ${name}`, {force: opts.force, brief: true, log, waitMs: SWEEP_LOCK_WAIT_MS, stop: opts.stop})
   try {
     // Again under the lock: a submission a moment before may have added points (and numbered their folders).
-    placePoints(planned)
+    const previous = placePoints(planned)
     input.pointDirs = records.map((r) => r.run_dir)
-    const previous = readIndex(dir)
     const active = refuseWhileQueued(dir, name, previous, Boolean(opts.force), log)
     const before = (r: SweepPointRecord) => previous?.points.find((p) => p.run_dir === r.run_dir)
     // First without touching anything: which points are done, which are still held by queued tasks.
