@@ -2,13 +2,11 @@
 import {execFileSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {cpus, hostname, totalmem, platform, arch} from 'node:os'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 import {createRequire} from 'node:module'
 import type {BackendChoice} from '../engine/backend.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
-
-export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+import {PACKAGE_ROOT} from '../fs/package-folder.js'
 
 const require = createRequire(import.meta.url)
 

@@ -10,6 +10,8 @@ import {expandSweep, splitList} from '../../src/config/sweep.js'
 import {runSweep} from '../../src/sweep/run.js'
 import {sweepStatus} from '../../src/sweep/status.js'
 import {finishSweep} from '../../src/sweep/finish.js'
+import {SWEEP_LOCK} from '../../src/sweep/records.js'
+import {acquireLock} from '../../src/run/lock.js'
 import {formatOrigin, SpecError} from '../../src/config/errors.js'
 import {REPO, tempDir, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 
@@ -133,6 +135,28 @@ test("sweep status of a point whose run could not record its end: the sweep's re
   await finishSweep(dir, () => {})
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')).points, JSON.parse(once).points)
   assert.equal(JSON.parse(once).points[0].error, 'cannot write metrics.csv: the disk is full')
+})
+
+test('sweep status calls a local sweep running while a process holds its lock to train it, not while one holds it for a moment (sweep finish, a cancel)', () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'index.json'), JSON.stringify({name: 's', source: 's.yaml', created: '', updated: '', launcher: {type: 'local'}, points: []}))
+  assert.equal(sweepStatus(dir).active, false)
+  const brief = acquireLock(join(dir, SWEEP_LOCK), 'sweep s', {brief: true})
+  try {
+    const status = sweepStatus(dir)
+    assert.equal(status.active, false)
+    assert.equal(status.owner, undefined)
+  } finally {
+    brief.release()
+  }
+  const training = acquireLock(join(dir, SWEEP_LOCK), 'sweep s')
+  try {
+    const status = sweepStatus(dir)
+    assert.equal(status.active, true)
+    assert.match(status.owner ?? '', new RegExp(`^pid ${process.pid} on `))
+  } finally {
+    training.release()
+  }
 })
 
 test('sweep status gives a completed point its accuracy by the run\'s own rule: at the best validation epoch where it held out a validation split', async () => {

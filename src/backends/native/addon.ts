@@ -5,8 +5,8 @@
  */
 import {createRequire} from 'node:module'
 import {existsSync} from 'node:fs'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
+import {PACKAGE_ROOT} from '../../fs/package-folder.js'
 
 type F32 = Float32Array
 type Dims = number[]
@@ -71,25 +71,12 @@ export const ACT: Record<string, number> = {linear: 0, relu: 1, relu6: 2, elu: 3
 
 const ADDON_FILE = join('native', 'build', 'Release', 'mixture_native.node')
 
-/** The package root: the nearest folder above this module holding native/binding.gyp. */
-export function packageRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url))
-  for (;;) {
-    if (existsSync(join(dir, 'native', 'binding.gyp'))) return dir
-    const up = dirname(dir)
-    if (up === dir) return undefined
-    dir = up
-  }
-}
-
 let cached: NativeAddon | undefined
 
 /** Load the addon or throw an Error whose message says why it cannot be used. */
 export function loadAddon(): NativeAddon {
   if (cached) return cached
-  const root = packageRoot()
-  if (!root) throw new Error('native/binding.gyp not found above this module')
-  const file = join(root, ADDON_FILE)
+  const file = join(PACKAGE_ROOT, ADDON_FILE)
   if (!existsSync(file)) throw new Error(`${ADDON_FILE} does not exist`)
   // oneDNN runs on OpenMP threads. By default idle OpenMP threads busy-wait for ~300k polls, which
   // on a machine shared with other work makes every parallel region wait for descheduled
