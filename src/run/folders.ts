@@ -1,11 +1,11 @@
 /**
- * Creating run folders without races, naming one set aside, and tidying one before it is continued. A folder is made
+ * Creating run folders without races, telling one from a folder that is not, naming one set aside, and tidying one before it is continued. A folder is made
  * with a plain `mkdir` of its final name (which fails if the name exists, however close two
  * processes come), taking the next free suffix `-2`, `-3`, … when it does.
  */
 import {accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {UsageError} from '../errors.js'
-import {dirname, join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 
 /** The lock a process holds while it trains in a run folder. */
 export const RUN_LOCK = 'run.lock'
@@ -32,6 +32,22 @@ export function setAsideName(dir: string): string {
   let aside = `${dir}.old-${utc}`
   for (let n = 2; existsSync(aside); n++) aside = `${dir}.old-${utc}-${n}`
   return aside
+}
+
+/**
+ * The run folder `dir` resolved, with its config.yaml, or a UsageError saying why it is not one;
+ * `doing` ("cannot resume") opens the message where a command's own words say more.
+ */
+export function runFolder(dir: string, doing = ''): {runDir: string; configFile: string} {
+  const runDir = resolve(dir)
+  const opening = doing ? `${doing} ${runDir}: it` : runDir
+  if (!existsSync(runDir)) throw new UsageError(`${opening} does not exist: give a run folder (results/<name>/<stamp>-<hash>/, the folder that holds config.yaml, metrics.csv and the checkpoints)`)
+  if (!statSync(runDir).isDirectory()) throw new UsageError(`${opening} is a file, not a run folder: give the folder that holds config.yaml, metrics.csv and the checkpoints`)
+  const configFile = join(runDir, 'config.yaml')
+  if (!existsSync(configFile) || !statSync(configFile).isFile()) {
+    throw new UsageError(`${opening} is not a run folder: it has no config.yaml. Give one run's folder (results/<name>/<stamp>-<hash>/); a sweep's index.json lists its runs`)
+  }
+  return {runDir, configFile}
 }
 
 /**

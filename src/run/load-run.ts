@@ -7,8 +7,8 @@
  * switches), so that an evaluation gives the numbers training printed; `backend` names another
  * (numbers may then differ in the last digits).
  */
-import {existsSync, readFileSync, statSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {UsageError} from '../errors.js'
 import {resolveSpec} from '../config/resolve.js'
 import type {ResolvedSpec} from '../schema/spec.js'
@@ -19,7 +19,7 @@ import {tf} from '../engine/tf.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {CheckpointError, readCheckpoint, restoreCheckpoint, verifyCheckpoint, type CheckpointMeta, type LoadedCheckpoint} from './checkpoint.js'
 import {adoptRecorded, readNumerics} from './numerics.js'
-import {CHECKPOINT_FILES} from './folders.js'
+import {CHECKPOINT_FILES, runFolder} from './folders.js'
 
 export const CHECKPOINT_CHOICES = ['best', 'last'] as const
 export type CheckpointChoice = (typeof CHECKPOINT_CHOICES)[number]
@@ -47,18 +47,6 @@ export interface OpenedRun {
   /** The dataset's classes (fewer than the outputs where a head is wider, as the paper's ResNet-18). */
   classNames: string[]
   dispose(): void
-}
-
-/** The run folder `dir` resolved, or a UsageError saying why it is not one. */
-export function runFolder(dir: string): {runDir: string; configFile: string} {
-  const runDir = resolve(dir)
-  if (!existsSync(runDir)) throw new UsageError(`${runDir} does not exist: give a run folder (results/<name>/<stamp>-<hash>/, the folder that holds config.yaml, metrics.csv and best.ckpt)`)
-  if (!statSync(runDir).isDirectory()) throw new UsageError(`${runDir} is a file, not a run folder: give the folder that holds config.yaml, metrics.csv and best.ckpt`)
-  const configFile = join(runDir, 'config.yaml')
-  if (!existsSync(configFile)) {
-    throw new UsageError(`${runDir} is not a run folder: it has no config.yaml. Give one run's folder (results/<name>/<stamp>-<hash>/); a sweep's index.json lists its runs`)
-  }
-  return {runDir, configFile}
 }
 
 /** The checkpoint file of `ckpt` in a run folder, or a UsageError saying what there is instead. */

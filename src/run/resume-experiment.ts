@@ -13,12 +13,12 @@ import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {optimizerTitle} from '../recipe/optimizer.js'
 import {recordResume} from './env.js'
 import {fit} from './fit.js'
-import {BEST_CKPT, LAST_CKPT, removeStaleTemps, RUN_LOCK, stamp} from './folders.js'
+import {BEST_CKPT, LAST_CKPT, removeStaleTemps, RUN_LOCK, runFolder, stamp} from './folders.js'
 import {pinRoutes, ROUTES_FILE} from './kernel-routes.js'
 import {acquireLock} from './lock.js'
 import {setAsideRows, writeMetricsFile} from './metrics-file.js'
 import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumerics, resumeBackend} from './numerics.js'
-import {planResume, runFolderConfig, type ResumePlan} from './resume.js'
+import {planResume, type ResumePlan} from './resume.js'
 import {resumeHeading, RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
 import {firstStarted, type RunSummary} from './summary.js'
@@ -37,7 +37,7 @@ export interface ResumeOptions {
 }
 
 export async function resumeExperiment(runDir: string, opts: ResumeOptions, say: (m: string) => void): Promise<RunSummary> {
-  runFolderConfig(runDir) // before the lock, which would otherwise be made in a folder that is not a run's
+  runFolder(runDir, 'cannot resume') // before the lock, which would otherwise be made in a folder that is not a run's
   // Appended to the run's run.log once every check has passed (a refused resume writes nothing).
   const runLog = new RunLog(say)
   const log = runLog.log

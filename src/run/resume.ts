@@ -4,13 +4,13 @@
  * that `metrics.csv` is whole and agrees with the checkpoint, and which numerics the run recorded.
  * The plan it returns is carried out by resumeExperiment (resume-experiment.ts); a damaged folder is reported here, untouched.
  */
-import {existsSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {UsageError} from '../errors.js'
 import {CheckpointError, readCheckpoint, verifyCheckpoint, type CheckpointInfo, type LoadedCheckpoint} from './checkpoint.js'
 import {readMetricsFile, type MetricsRow} from './metrics-file.js'
 import {readNumerics, type NumericsRecord} from './numerics.js'
-import {BEST_CKPT, LAST_CKPT} from './folders.js'
+import {BEST_CKPT, LAST_CKPT, runFolder} from './folders.js'
 
 export interface ResumePlan {
   runDir: string
@@ -62,18 +62,9 @@ function bestState(file: string): CheckpointInfo | CheckpointError | undefined {
   }
 }
 
-/** The run's config.yaml, or a UsageError when `runDir` is not a run folder. */
-export function runFolderConfig(runDir: string): string {
-  const configFile = join(runDir, 'config.yaml')
-  if (!existsSync(configFile) || !statSync(configFile).isFile()) {
-    throw new UsageError(`cannot resume ${runDir}: it has no config.yaml, so it is not a run folder (give the folder that holds config.yaml, metrics.csv and last.ckpt)`)
-  }
-  return configFile
-}
-
 /** Check a run folder for `--resume`; throws a UsageError (exit 2) saying what is wrong. Writes nothing. */
 export function planResume(runDir: string, opts: {fromBest?: boolean} = {}): ResumePlan {
-  const configFile = runFolderConfig(runDir)
+  const {configFile} = runFolder(runDir, 'cannot resume')
   const lastFile = join(runDir, LAST_CKPT)
   const bestFile = join(runDir, BEST_CKPT)
   let checkpoint: LoadedCheckpoint
