@@ -12,6 +12,7 @@ import {parse as parseYaml} from 'yaml'
 
 import {liveStatus} from '../run/status.js'
 import {SET_ASIDE} from '../run/folders.js'
+import {bestEpoch, bestOf} from '../run/summary.js'
 import {METRICS_COLUMNS, metricsCsvRows, type EpochMetrics} from '../run/metrics-file.js'
 import {displayPath} from '../fs/display-path.js'
 import {findPaperRow} from './paper.js'
@@ -100,29 +101,20 @@ function readConfig(dir: string, warnings: string[]): Record<string, unknown> {
 }
 
 function summaryOf(metrics: EpochMetrics[]) {
-  let best: EpochMetrics | undefined
-  let bestVal: EpochMetrics | undefined
-  let bestTrain: number | null = null
-  let trainSeconds = 0
-  let evalSeconds = 0
-  for (const m of metrics) {
-    if (Number.isFinite(m.test_accuracy) && (best === undefined || m.test_accuracy > best.test_accuracy)) best = m
-    if (Number.isFinite(m.val_accuracy) && (bestVal === undefined || m.val_accuracy > bestVal.val_accuracy)) bestVal = m
-    if (Number.isFinite(m.train_accuracy) && (bestTrain === null || m.train_accuracy > bestTrain)) bestTrain = m.train_accuracy
-    if (Number.isFinite(m.train_seconds)) trainSeconds += m.train_seconds
-    if (Number.isFinite(m.eval_seconds)) evalSeconds += m.eval_seconds
-  }
+  const best = bestEpoch(metrics, 'test_accuracy')
+  const bestVal = bestEpoch(metrics, 'val_accuracy')
+  const seconds = (key: 'train_seconds' | 'eval_seconds') => metrics.reduce((sum, m) => sum + (Number.isFinite(m[key]) ? m[key] : 0), 0)
   const last = metrics.at(-1)
   return {
     bestTestAccuracy: best?.test_accuracy ?? null,
     bestTestEpoch: best?.epoch ?? null,
-    bestTrainAccuracy: bestTrain,
+    bestTrainAccuracy: bestOf(metrics, 'train_accuracy'),
     finalTestAccuracy: last && Number.isFinite(last.test_accuracy) ? last.test_accuracy : null,
     bestValAccuracy: bestVal?.val_accuracy ?? null,
     bestValEpoch: bestVal?.epoch ?? null,
     testAccuracyAtBestVal: bestVal && Number.isFinite(bestVal.test_accuracy) ? bestVal.test_accuracy : null,
-    trainMinutes: metrics.length > 0 ? trainSeconds / 60 : null,
-    evalMinutes: metrics.length > 0 ? evalSeconds / 60 : null,
+    trainMinutes: metrics.length > 0 ? seconds('train_seconds') / 60 : null,
+    evalMinutes: metrics.length > 0 ? seconds('eval_seconds') / 60 : null,
   }
 }
 

@@ -15,6 +15,7 @@ import {writeFileAtomic} from '../fs/write-atomic.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import type {Precision} from '../engine/precision.js'
 import type {EpochLine} from './progress.js'
+import type {EpochMetrics} from './metrics-file.js'
 
 /** How the best epoch is chosen: on the validation split, or on the test split (the paper's rule). */
 export type Selection = 'best_val' | 'best_test'
@@ -68,15 +69,22 @@ export interface RunSummary {
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
 export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'pid' | 'host'>
 
-/** The best `key` over the epochs done, or null before the first. */
-export function bestOf(history: EpochLine[], key: 'test_accuracy' | 'train_accuracy' | 'val_accuracy'): number | null {
-  return history.length ? Math.max(...history.map((l) => l[key])) : null
+type AccuracyKey = 'test_accuracy' | 'train_accuracy' | 'val_accuracy'
+
+/**
+ * The first epoch of the highest `key`, or undefined before the first epoch. Values that are not
+ * finite are passed over: a run never writes one, but a damaged metrics.csv cell reads as NaN, and
+ * the tables (report/collect.ts) use this same rule on what they read back.
+ */
+export function bestEpoch<T extends EpochMetrics>(history: T[], key: AccuracyKey): T | undefined {
+  let best: T | undefined
+  for (const line of history) if (Number.isFinite(line[key]) && (best === undefined || line[key] > best[key])) best = line
+  return best
 }
 
-/** The first epoch of the highest `key`, or undefined before the first epoch. */
-export function bestEpoch(history: EpochLine[], key: 'test_accuracy' | 'val_accuracy'): EpochLine | undefined {
-  const best = bestOf(history, key)
-  return best === null ? undefined : history.find((l) => l[key] === best)
+/** The best `key` over the epochs done (bestEpoch's), or null before the first. */
+export function bestOf(history: EpochMetrics[], key: AccuracyKey): number | null {
+  return bestEpoch(history, key)?.[key] ?? null
 }
 
 /** The validation fields of a best_val summary. */
