@@ -132,6 +132,8 @@ export async function submitSweep(planned: PlannedSweep, launcher: Launcher, opt
     const skipped = records.filter((r) => r.status === 'skipped').length
     if (toSubmit.length === 0) {
       writeIndex(dir, index)
+      // The table is written after letting go of the lock, as sweep finish writes it: a brief holder stays brief.
+      lock.release()
       log(`sweep ${name}: nothing to submit (${skipped} point(s) completed, ${records.length - skipped} held by queued jobs)`)
       const table = skipped === records.length ? await writeSweepTable(dir, plan.title, log) : undefined
       return {name, dir, launcher: 'slurm', points: records, completed: 0, failed: 0, skipped, table}

@@ -13,6 +13,7 @@ import {existsSync, readdirSync, readFileSync, renameSync, writeFileSync} from '
 import {join} from 'node:path'
 import {readAttempts, readIndex, type SweepIndex} from '../../src/sweep/records.js'
 import {sweepStatus} from '../../src/sweep/status.js'
+import {runSweep} from '../../src/sweep/run.js'
 import {cliEnv, REPO, tempDir, writeSpec, type CliResult} from '../helpers.js'
 import {numbers, TINY_SPEC} from '../faults/helpers.js'
 import {needing} from '../require.js'
@@ -124,6 +125,17 @@ describe('sweeps on a Slurm cluster', {concurrency: true}, () => {
     const all = await finished(sweep, 120_000)
     assert.deepEqual(all.points.map((p) => p.status), ['skipped', 'skipped', 'completed'])
     assert.deepEqual(sweepStatus(sweep).counts, {completed: 3})
+
+    // Once more, every point completed (and the table job gone from the queue): nothing is queued, and the table is written after the lock is let go.
+    await until('the table job to leave the queue', () => !sweepStatus(sweep).active, 60_000)
+    let lockedAtTable: boolean | undefined
+    const third = await runSweep({file, sets: [], outDir: out, log: (m) => {
+      if (/nothing to submit \(3 point\(s\) completed, 0 held/.test(m)) lockedAtTable = existsSync(join(sweep, 'index.lock'))
+    }})
+    assert.equal(third.skipped, 3)
+    assert.equal(lockedAtTable, false, 'index.lock was let go before the table')
+    assert.equal(third.table, readFileSync(join(sweep, 'table.md'), 'utf8'))
+    assert.deepEqual(index(sweep).submissions?.length, 2, 'nothing submitted')
   }))
 
   it('a task requeued mid-training (scontrol requeue) resumes from its checkpoint and ends with the uninterrupted numbers', {timeout: 240_000}, withLogs(async () => {
