@@ -63,6 +63,16 @@ export function datasetOptions(entry: DatasetDef, cfg: DataConfig): DataConfig {
   return {...cfg, ...params, dataset: entry.name}
 }
 
+/**
+ * Where the data of `cfg` are, found without loading them (the dataset's `locate`), or undefined
+ * where the dataset cannot say before it loads; a DataError saying what is missing and where to put it.
+ * `dataDir` (--data-dir) is searched as loadDataset searches it.
+ */
+export function locateData(cfg: DataConfig, dataDir?: string): string | undefined {
+  const entry = datasetEntry(cfg.dataset)
+  return entry.locate?.(datasetOptions(entry, cfg), {dataDir})
+}
+
 /** A split (a plugin's too) must hold `count` > 0 images of S×S×3 and labels below the class count. */
 function checkSplit(name: string, which: string, split: DatasetSplit, size: number, classes: number): void {
   const px = size * size * 3

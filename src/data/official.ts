@@ -101,6 +101,7 @@ for (const name of ['cifar10', 'cifar100', 'stl10', 'fashion_mnist', 'mnist']) {
     nativeSize: info.nativeSize,
     schema: {type: 'object', additionalProperties: false, properties: {}},
     classNames: (cfg) => classNames(info, cfg),
+    locate: (cfg, ctx) => locateDataset(name, [ctx.dataDir, cfg.data_dir]).dir,
     load: (cfg, ctx) => loadOfficial(info, cfg, ctx),
   })
 }

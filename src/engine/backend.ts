@@ -147,6 +147,9 @@ export function requestedBackend(flag?: string): BackendName {
 
 let active: BackendChoice | undefined
 
+/** The backend asked for by name cannot run here (not installed, no adapter): the request's fault, exit code 2, nothing written. */
+export class BackendUnavailableError extends UsageError {}
+
 /**
  * Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named,
  * or an error. The webgpu switches apply from now on; the thread count when a backend first loads;
@@ -194,7 +197,7 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
   if (precision !== 'fp32') {
     throw new UsageError(`engine.precision: ${precision} cannot run here: ${why}; ${fp32Only.length > 0 ? `${fp32Only.join(', ')} compute in float32 only` : 'no other backend was asked for'}. Use engine.precision: fp32 on this machine`)
   }
-  throw new Error(`backend "${requested}" is not available here (${why}). Use --backend auto to pick the fastest working one.`)
+  throw new BackendUnavailableError(`backend "${requested}" is not available here (${why}). Use --backend auto to pick the fastest working one.`)
 }
 
 /** Puts the backend `name` (probed by `probe`) in `precision`, or throws a UsageError saying why it cannot. */

@@ -129,6 +129,12 @@ export interface DatasetDef<P = Record<string, unknown>> extends EntryBase<P> {
   nativeImageSize?(data: DataOptions & P): number
   /** Keys of the options that are file-system paths: resolved against the spec file that wrote them. */
   pathParams?: string[]
+  /**
+   * Optional: where the data are (a folder, for messages), found without loading them, or a
+   * DataError saying what is missing and where to put it. A sweep checks every point with it before
+   * the first one trains, and a dry run says it; without it the data are found when they load.
+   */
+  locate?(data: DataOptions & P, ctx: {dataDir?: string}): string
   load(data: DataOptions & P, ctx: DatasetContext): Promise<LoadedData>
 }
 

@@ -350,6 +350,8 @@ export const EXTENDED_COLUMNS = [
   'model',
   'dataset',
   'status',
+  // true only where every run completed every planned epoch
+  'complete',
   'epochs_completed',
   'epochs',
   'best_test_accuracy',

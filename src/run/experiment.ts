@@ -39,6 +39,8 @@ import {resumeExperiment} from './resume-experiment.js'
 import {RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
 import type {RunSummary} from './summary.js'
+import {locateData} from '../data/load.js'
+import {DataError} from '../data/errors.js'
 
 export type {RunSummary}
 
@@ -101,7 +103,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   }
   if (opts.fromBest) throw new UsageError('--from-best goes with --resume <run folder>: it restarts that run from its best.ckpt')
   const {spec, loaded} = opts.resolved ?? (await resolveRun(opts))
-  if (opts.dryRun) return dryRun(spec, log)
+  if (opts.dryRun) return dryRun(spec, opts.dataDir, log)
   // What the run says from here on is kept in its run.log, once the folder exists.
   const runLog = new RunLog(log)
   // Where the folder goes is checked before the data is loaded: a bad --out is said at once.
@@ -125,10 +127,18 @@ async function resolveRun(opts: RunOptions): Promise<Resolved> {
   return resolveSpec(opts.spec, sets)
 }
 
-function dryRun(spec: ResolvedSpec, log: (m: string) => void): DryRunResult {
+/** The model built and counted, and where its data are (a note where they cannot be found: the run itself would stop there). */
+function dryRun(spec: ResolvedSpec, dataDir: string | undefined, log: (m: string) => void): DryRunResult {
   const built = buildModel(spec)
   built.model.dispose()
   log(`${spec.name}: ${spec.model.type} on ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size}, ${built.numClasses} classes`)
+  try {
+    const where = locateData(spec.data, dataDir)
+    if (where) log(`data: ${spec.data.dataset} in ${where}`)
+  } catch (error) {
+    if (!(error instanceof DataError)) throw error
+    log(`note: the run would stop here: ${error.message}`)
+  }
   return {dry_run: true, name: spec.name, config: spec, params: built.params, components: built.components}
 }
 

@@ -8,6 +8,7 @@ import {existsSync, renameSync} from 'node:fs'
 import {join} from 'node:path'
 import {resolveSpec} from '../config/resolve.js'
 import {UsageError, type StopRequest} from '../errors.js'
+import {BackendUnavailableError} from '../engine/backend.js'
 import {scheduleMismatch} from '../recipe/schedule.js'
 import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {optimizerTitle} from '../recipe/optimizer.js'
@@ -77,7 +78,7 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
   try {
     return await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
   } catch (error) {
-    if (requested && /is not available here/.test((error as Error).message)) {
+    if (requested && error instanceof BackendUnavailableError) {
       throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here: ${(error as Error).message.replace(/ Use --backend auto.*$/, '').replace(/\.$/, '')}. Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
     }
     throw error

@@ -18,6 +18,9 @@ import {readIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord}
 import {sameConfiguration} from './point.js'
 import {SET_ASIDE} from '../run/folders.js'
 import {isFolder} from '../fs/is-folder.js'
+import {readRunSummary} from '../run/summary.js'
+import {locateData} from '../data/load.js'
+import {DataError} from '../data/errors.js'
 
 export interface SweepResult {
   name: string
@@ -90,6 +93,24 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
   const planned = {plan, name, dir, records, resolved}
   placePoints(planned)
   return planned
+}
+
+/**
+ * The points whose data cannot be found here (data/load.ts locateData), grouped by what is missing:
+ * `01-a, 02-b: <what to put where>`. Completed points are not asked: nothing of them trains again.
+ */
+export function missingData(planned: PlannedSweep, dataDir: string | undefined): string[] {
+  const points = new Map<string, string[]>()
+  for (const record of planned.records) {
+    if (readRunSummary(join(planned.dir, record.run_dir))?.status === 'completed') continue
+    try {
+      locateData(planned.resolved[record.index].spec.data, dataDir)
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error
+      points.set(error.message, [...(points.get(error.message) ?? []), record.run_dir])
+    }
+  }
+  return [...points].map(([message, dirs]) => `${dirs.join(', ')}: ${message}`)
 }
 
 /**

@@ -25,10 +25,11 @@ import {writeSweepTable} from './finish.js'
 import {INDEX_FILE, LAUNCHER_FILES, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex, type SweepIndex, type SweepPointRecord} from './records.js'
 import {readRunSummary} from '../run/summary.js'
 import {FileWriteError} from '../fs/write-error.js'
+import {DataError} from '../data/errors.js'
 import {liveStatus} from '../run/status.js'
 import {describeOwner} from '../run/owner.js'
 import {pointTag, preparePointRecord, refuseChangedHeld} from './point.js'
-import {placePoints, planPoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
+import {missingData, placePoints, planPoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
 
 export {SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
 export type {SweepOptions, SweepResult} from './plan.js'
@@ -44,6 +45,13 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   if (opts.devices?.length && !opts.dryRun) (await import('../backends/webgpu/index.js')).checkDeviceRequests(opts.devices)
   const planned = await planPoints(plan, opts)
   const {name, dir, records} = planned
+  // Data that cannot be found stop a local sweep before its first point, not at each point in turn.
+  // A dry run says so; a Slurm submission too, since its tasks look on their own nodes.
+  const unfound = missingData(planned, opts.dataDir)
+  if (unfound.length > 0 && launcher.type === 'local' && !opts.dryRun) {
+    throw new DataError(`sweep ${name}: the data of its points cannot be found here, so nothing was trained. ${unfound.join(' ')}`)
+  }
+  for (const problem of unfound) log(`note: ${launcher.type === 'slurm' ? 'not found on this machine (the Slurm tasks look on their nodes): ' : ''}${problem}`)
   if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}
   if (launcher.type === 'slurm') return submitSweep(planned, launcher, opts, log)
 

@@ -2,7 +2,7 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawn, spawnSync} from 'node:child_process'
-import {existsSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {parse as parseYaml} from 'yaml'
 import {join} from 'node:path'
 import {REPO, tempDir, writeSpec} from '../helpers.js'
@@ -33,6 +33,32 @@ test('missing dataset files: exit 2, the message says which files go where, noth
   assert.equal(r.status, 2, r.stderr)
   assert.match(r.stderr, /data_batch_1\.bin/)
   assert.match(r.stderr, /--data-dir/)
+  assert.ok(!existsSync(join(dir, 'results')), 'no run folder for a run that could not start')
+  // A dry run builds and counts the model all the same, and says where the run would stop.
+  const dry = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'run', writeSpec(s, dir), '--data-dir', dir, '--dry-run'], {encoding: 'utf8', env: {...env, MIXTURE_DATA: ''}})
+  assert.equal(dry.status, 0, dry.stderr)
+  assert.match(dry.stderr, /^note: the run would stop here: Dataset 'cifar10' is not in the data directory given .*data_batch_1\.bin/m)
+})
+
+test('a dry run says where its data are', () => {
+  const dir = tempDir()
+  const s = {...spec(1), data: {dataset: 'cifar10', image_size: 32}}
+  const folder = join(dir, 'cifar-10-batches-bin')
+  mkdirSync(folder)
+  for (const f of ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin', 'test_batch.bin']) writeFileSync(join(folder, f), '')
+  const dry = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'run', writeSpec(s, dir), '--data-dir', dir, '--dry-run'], {encoding: 'utf8', env})
+  assert.equal(dry.status, 0, dry.stderr)
+  assert.match(dry.stderr, new RegExp(`^data: cifar10 in ${folder}$`, 'm'))
+})
+
+test('a backend asked for by name that cannot run here is exit 2, saying why and what to use instead, nothing written', () => {
+  const dir = tempDir()
+  // The tensorflow backend needs @tensorflow/tfjs-node(-gpu), an optional package; a name this machine lacks either way.
+  const missing = existsSync(join(REPO, 'node_modules', '@tensorflow', 'tfjs-node')) || existsSync(join(REPO, 'node_modules', '@tensorflow', 'tfjs-node-gpu')) ? 'webgpu' : 'tensorflow'
+  const r = spawnSync(process.execPath, [join(REPO, 'bin/run.js'), 'run', writeSpec(spec(1), dir), '--backend', missing, '--out', join(dir, 'results')], {encoding: 'utf8', env: {...env, MIXTURE_WEBGPU_ALLOW_SOFTWARE: '0', VK_ICD_FILENAMES: join(dir, 'none.json')}})
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, new RegExp(`backend "${missing}" is not available here \\(.+\\)\\. Use --backend auto`))
+  assert.doesNotMatch(r.stderr, /--debug/)
   assert.ok(!existsSync(join(dir, 'results')), 'no run folder for a run that could not start')
 })
 

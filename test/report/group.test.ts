@@ -9,7 +9,7 @@ import {runSeeds} from '../../src/run/seeds.js'
 import {collectRuns} from '../../src/report/collect.js'
 import {groupRuns, seedlessLabel, statOf, withPrecision} from '../../src/report/group.js'
 import {makeTable} from '../../src/report/index.js'
-import {renderCsv, renderExtendedCsv, renderMarkdown, toTableRows} from '../../src/report/table.js'
+import {EXTENDED_COLUMNS, renderCsv, renderExtendedCsv, renderMarkdown, toTableRows} from '../../src/report/table.js'
 import {tableCaption} from '../../src/report/selection.js'
 import {TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 import {tempDir, writeIndex, writeRun} from './helpers.js'
@@ -124,9 +124,11 @@ describe('seed groups', () => {
     assert.match(md, /\| 1 Block Alternating MM \(Conv \+ ViT\) \| 0\.8707 ± 0\.0031 \(n=3\) \| +50\.0 ± 1\.0 \(n=3\) \| +1000 \|/)
     assert.match(md, /mean ± sample standard deviation over its n complete runs, time likewise\./)
     const extended = renderExtendedCsv(rows, {base: dir}).split('\n')[1].split(',')
-    assert.equal(extended[15], 'a;b;c', 'run_dir lists the runs')
-    assert.equal(extended[20], '0;1;2', 'seeds')
-    assert.ok(Math.abs(Number(extended[21]) - 0.0030551) < 1e-6, 'unrounded std')
+    const cell = (column: (typeof EXTENDED_COLUMNS)[number]) => extended[EXTENDED_COLUMNS.indexOf(column)]
+    assert.equal(cell('run_dir'), 'a;b;c', 'run_dir lists the runs')
+    assert.equal(cell('seeds'), '0;1;2', 'seeds')
+    assert.ok(Math.abs(Number(cell('best_test_accuracy_std')) - 0.0030551) < 1e-6, 'unrounded std')
+    assert.equal(cell('complete'), 'true')
   })
 
   it('counts only complete runs and names the others in the note', (t) => {

@@ -13,6 +13,7 @@ import {finishSweep} from '../../src/sweep/finish.js'
 import {SWEEP_LOCK} from '../../src/sweep/records.js'
 import {acquireLock} from '../../src/run/lock.js'
 import {formatOrigin, SpecError} from '../../src/config/errors.js'
+import {DataError} from '../../src/data/errors.js'
 import {REPO, tempDir, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 
 const tiny = TINY_CNN_SPEC
@@ -107,6 +108,32 @@ test("the README's sweep file dry-runs as written: 2 points × 3 seeds × 2 dept
   assert.equal(result.name, 'lr-study')
   assert.equal(result.points.length, 12)
   assert.ok(!existsSync(join(dir, 'results')))
+})
+
+test("a local sweep whose points' data cannot be found is refused before the first point trains, naming the points; a dry run notes it; completed points are not asked", async () => {
+  const dir = tempDir()
+  writeSpec(tiny, dir, 'here.yaml')
+  writeSpec({...tiny, name: 'elsewhere', data: {dataset: 'cifar10', image_size: 8}}, dir, 'elsewhere.yaml')
+  const file = writeSpec({sweep: {name: 'data', points: ['here.yaml', 'elsewhere.yaml'], grid: {seed: [1, 2]}}}, dir, 'sweep.yaml')
+  const out = join(dir, 'results')
+  const empty = join(dir, 'no-data')
+  mkdirSync(empty)
+  const error = await runSweep({file, sets: [], outDir: out, dataDir: empty, log: () => {}}).then(() => undefined, (e: unknown) => e)
+  assert.ok(error instanceof DataError, String(error))
+  assert.match((error as Error).message, /^sweep data: the data of its points cannot be found here, so nothing was trained\. 03-elsewhere,seed=1, 04-elsewhere,seed=2: Dataset 'cifar10' is not in the data directory given/)
+  assert.ok(!existsSync(join(out, 'data')), 'no sweep folder')
+  const notes = async () => {
+    const said: string[] = []
+    await runSweep({file, sets: [], outDir: out, dataDir: empty, dryRun: true, log: (m) => said.push(m)})
+    return said.filter((m) => m.startsWith('note:'))
+  }
+  const [note, ...more] = await notes()
+  assert.match(note, /^note: 03-elsewhere,seed=1, 04-elsewhere,seed=2: Dataset 'cifar10' is not in the data directory given/)
+  assert.deepEqual(more, [])
+  // A point completed earlier (its data since moved away) trains no more: it is not asked.
+  mkdirSync(join(out, 'data', '03-elsewhere,seed=1'), {recursive: true})
+  writeFileSync(join(out, 'data', '03-elsewhere,seed=1', 'summary.json'), JSON.stringify({status: 'completed'}))
+  assert.match((await notes())[0], /^note: \d+-elsewhere,seed=2: Dataset 'cifar10'/)
 })
 
 test('the example Slurm sweep file resolves: its points are the paper\'s CIFAR-10 rows, its launcher slurm', async () => {
