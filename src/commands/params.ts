@@ -2,7 +2,8 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
 import {setFlag} from '../flags.js'
-import {buildModel, type ComponentCount} from '../model/build.js'
+import {buildModelIn} from '../config/check-model.js'
+import type {ComponentCount} from '../model/build.js'
 import {paramTable} from '../model/param-table.js'
 
 export interface ParamsResult {
@@ -24,8 +25,9 @@ export default class Params extends BaseCommand<typeof Params> {
 
   async run(): Promise<ParamsResult> {
     const {args, flags} = await this.parse(Params)
-    const {spec} = await resolveSpec(args.spec, flags.set)
-    const built = buildModel(spec)
+    const resolved = await resolveSpec(args.spec, flags.set)
+    const {spec} = resolved
+    const built = buildModelIn(resolved)
     built.model.dispose()
     const result = {name: spec.name, label: spec.label, model: spec.model.type, params: built.params, components: built.components, num_classes: built.numClasses, input_shape: built.inputShape}
     if (!this.jsonEnabled()) {

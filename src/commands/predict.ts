@@ -28,7 +28,7 @@ export default class Predict extends BaseCommand<typeof Predict> {
   static flags = {
     ckpt: ckptFlag,
     'top-k': Flags.integer({summary: 'How many classes to list per image, most probable first.', default: 5, min: 1}),
-    out: pathFlag('Write the CSV to this file instead of printing it (its folders are made; an existing folder gets predictions.csv).'),
+    out: pathFlag('Write the CSV to this file instead of printing it (its folders are made; an existing folder, or a name ending in /, gets predictions.csv).'),
     backend: runBackendFlag,
     'skip-bad': Flags.boolean({summary: 'Leave out images that cannot be read or brought to the input (each is named on stderr and under skipped in --json) instead of stopping at the first; a folder that cannot be walked (a symlink loop, a FIFO) still stops predict.'}),
   }
@@ -50,8 +50,9 @@ export default class Predict extends BaseCommand<typeof Predict> {
   }
 }
 
-/** Where `--out` puts the CSV: the file named, or predictions.csv in a folder that exists. */
+/** Where `--out` puts the CSV: the file named, or predictions.csv in a folder (one that exists, or a name ending in /). */
 function csvFile(out: string): string {
   const path = resolve(out)
-  return existsSync(path) && statSync(path).isDirectory() ? join(path, 'predictions.csv') : path
+  const folder = /[/\\]$/.test(out) || (existsSync(path) && statSync(path).isDirectory())
+  return folder ? join(path, 'predictions.csv') : path
 }

@@ -60,7 +60,13 @@ export class ModelBuildError extends UsageError {
 function asBuildError(error: unknown, model: string): unknown {
   if (!(error instanceof Error) || error instanceof UsageError || error instanceof RegistryError) return error
   // A single weight past what a typed array or the heap holds fails before any size check can count it.
-  const why = error instanceof RangeError && /typed array length|allocation failed/i.test(error.message) ? `a weight too large to allocate (${error.message}); make the model smaller` : error.message
+  // tfjs walks the layer graph recursively: a graph too deep overflows the stack, which says nothing of why.
+  const why =
+    error instanceof RangeError && /typed array length|allocation failed/i.test(error.message)
+      ? `a weight too large to allocate (${error.message}); make the model smaller`
+      : error instanceof RangeError && /call stack size/i.test(error.message)
+        ? 'its layer graph is too deep for TensorFlow.js to build (the graph walk overflowed the stack); use fewer blocks (model.num_blocks) or shallower components'
+        : error.message
   const built = new ModelBuildError(`model ${model} cannot be built from this spec: ${why}`)
   built.stack = error.stack
   built.specPath = (error as {specPath?: string}).specPath

@@ -53,7 +53,7 @@ async function loadInput(file: string, spec: ResolvedSpec): Promise<Uint8Array> 
     decoded = await readImage(file)
   } catch (error) {
     if (!(error instanceof DataError)) throw error
-    throw new DataError(`${error.message.replace(/\.$/, '')}; give image files (${IMAGE_EXTENSIONS.join(', ')}) that an image viewer opens, or leave this one out.`)
+    throw new DataError(`${error.message.replace(/\.$/, '')}; give image files (${IMAGE_EXTENSIONS.join(', ')}) that an image viewer opens, or leave this one out (--skip-bad leaves out every file that cannot be read, naming each).`)
   }
   try {
     return decodedToImageSize(decoded, size, mode, file)

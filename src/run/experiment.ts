@@ -25,7 +25,8 @@ import {dirname, join, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {resolveSpec, type Resolved} from '../config/resolve.js'
 import type {ResolvedSpec} from '../schema/spec.js'
-import {buildModel, type BuiltModel} from '../model/build.js'
+import {ModelBuildError, type BuiltModel} from '../model/build.js'
+import {atSpecLines, buildModelIn} from '../config/check-model.js'
 import {requestedBackend} from '../engine/backend.js'
 import {UsageError, type StopRequest} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
@@ -102,13 +103,19 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
     return resumeExperiment(resolve(opts.resume), opts, log)
   }
   if (opts.fromBest) throw new UsageError('--from-best goes with --resume <run folder>: it restarts that run from its best.ckpt')
-  const {spec, loaded} = opts.resolved ?? (await resolveRun(opts))
-  if (opts.dryRun) return dryRun(spec, opts.dataDir, log)
+  const resolved = opts.resolved ?? (await resolveRun(opts))
+  const {spec, loaded} = resolved
+  if (opts.dryRun) return dryRun(resolved, opts.dataDir, log)
   // What the run says from here on is kept in its run.log, once the folder exists.
   const runLog = new RunLog(log)
   // Where the folder goes is checked before the data is loaded: a bad --out is said at once.
   if (!opts.runDir) checkOutputFolder(join(resolve(opts.outDir ?? spec.output.dir), spec.name))
-  const session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, runLog.log)
+  let session: Session
+  try {
+    session = await prepareSession(spec, {backend: opts.backend, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, runLog.log)
+  } catch (error) {
+    throw error instanceof ModelBuildError ? atSpecLines(error, resolved) : error
+  }
   let folder: {runDir: string; lock: Lock}
   try {
     folder = openRunFolder(session, loaded.overrides, opts)
@@ -128,8 +135,9 @@ async function resolveRun(opts: RunOptions): Promise<Resolved> {
 }
 
 /** The model built and counted, and where its data are (a note where they cannot be found: the run itself would stop there). */
-function dryRun(spec: ResolvedSpec, dataDir: string | undefined, log: (m: string) => void): DryRunResult {
-  const built = buildModel(spec)
+function dryRun(resolved: Resolved, dataDir: string | undefined, log: (m: string) => void): DryRunResult {
+  const {spec} = resolved
+  const built = buildModelIn(resolved)
   built.model.dispose()
   log(`${spec.name}: ${spec.model.type} on ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size}, ${built.numClasses} classes`)
   try {

@@ -1,11 +1,14 @@
 /**
  * `mixture run <spec> --seeds 0,1,2`: the spec run once per seed, one after another, each into its
- * own run folder named with its seed (`results/<name>/<stamp>-<hash>-seed2/`), every seed's spec
- * validated before the first trains. A seed that fails is recorded and the next goes on; an
- * interruption stops there, saying which seeds are done and how to continue. The command then
+ * own run folder named with its seed (`results/<name>/<stamp>-<hash>-seed2/`), every seed's spec,
+ * the model and the data's place checked before the first trains. A seed that fails is recorded
+ * and the next goes on; an interruption stops there, saying which seeds are done and how to
+ * continue. The command then
  * prints the table of the runs with the seeds aggregated (report/ `tabulate`), as `mixture table` does.
  */
 import {resolveSpec, type Resolved} from '../config/resolve.js'
+import {checkModelBuildsIn} from '../config/check-model.js'
+import {locateData} from '../data/load.js'
 import {InterruptedError, UsageError} from '../errors.js'
 import {runExperiment, type RunOptions, type RunSummary} from './experiment.js'
 
@@ -48,9 +51,12 @@ export async function runSeeds(opts: SeedsOptions): Promise<SeedsResult> {
   const {seeds, runOne = runExperiment, ...runOpts} = opts
   if (!opts.spec) throw new UsageError('--seeds runs a spec once per seed: give a spec file')
   if (seeds.length === 0) throw new UsageError('--seeds needs at least one seed, e.g. --seeds 0,1,2')
-  // Every seed's spec is checked before the first trains.
+  // Every seed's spec is checked before the first trains, and so are the model and where the data
+  // are (the same for every seed): bad input is said once, as exit 2, not once per seed.
   const resolved: Resolved[] = []
   for (const seed of seeds) resolved.push(await resolveSpec(opts.spec, [...(opts.overrides ?? []), `seed=${seed}`]))
+  checkModelBuildsIn(resolved[0])
+  locateData(resolved[0].spec.data, opts.dataDir)
   const runs: SeedRun[] = seeds.map((seed) => ({seed, status: 'not run', run_dir: null}))
   for (const [i, run] of runs.entries()) {
     log(`[${i + 1}/${runs.length}] seed ${run.seed}`)

@@ -3,7 +3,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {mixture as mixtureWith, REPO, tempDir, writeSpec} from '../helpers.js'
 
 function mixture(args: string[], cwd = REPO) {
@@ -35,6 +35,17 @@ test('run --dry-run resolves, counts and writes nothing', () => {
   assert.match(r.stdout, /total \(trainable\)/)
   assert.match(r.stdout, /optimizer:/)
   assert.equal(spawnSync('ls', [dir]).stdout.toString().trim(), 'spec.yaml')
+})
+
+test('a model that cannot be built is said at the line or --set that made it, by params, run --dry-run and run alike (exit 2)', () => {
+  const dir = tempDir()
+  const spec = writeSpec({...tiny, model: {type: 'mixture', components: [{type: 'vit', patch_size: 2, dim: 16, depth: 1, heads: 1, dim_head: 8, mlp_dim: 16}]}}, dir)
+  for (const args of [['params', spec], ['run', spec, '--dry-run'], ['run', spec, '--out', join(dir, 'results')]]) {
+    const r = mixture([...args, '--set', 'model.components[0].patch_size=3'])
+    assert.equal(r.code, 2, r.stderr)
+    assert.match(r.stderr, /--set model\.components\[0\]\.patch_size=3: model\.components\[0\]: model mixture cannot be built .*patch_size 3/, args.join(' '))
+  }
+  assert.ok(!existsSync(join(dir, 'results')))
 })
 
 test('run --name names the run (as --set name= does); flags that repeat take one value each, so the spec may follow them', () => {

@@ -107,7 +107,7 @@ describe('eval, predict and export on a run folder', () => {
   it('refuse a file that is not an image, and an --out that would replace other files', () => {
     const fake = join(dir, 'notes.png')
     writeFileSync(fake, 'these are notes, not pixels')
-    refused(['predict', run, image, fake], /Cannot decode image .*notes\.png.*give image files/)
+    refused(['predict', run, image, fake], /Cannot decode image .*notes\.png.*give image files.*--skip-bad leaves out every file that cannot be read/)
     refused(['export', run, '--format', 'tfjs', '--out', run], /is the run folder or a folder above it/)
     refused(['export', run, '--format', 'tfjs', '--out', dir], /is the run folder or a folder above it/)
     const other = join(dir, 'other')

@@ -33,6 +33,11 @@ test('parameters that do not fit together are a ModelBuildError that says what a
   assert.match(buildError({components: [{type: 'cnn', channels: [4, 3], in_channels: 5}]}).message, /cnn: its input has 3 channels but in_channels is 5; set in_channels: 3/)
 })
 
+test('a layer graph too deep for tfjs to walk is said so, with what to change, not as a bare stack overflow', () => {
+  const error = buildError({num_blocks: 300, components: [{type: 'cnn', channels: [4, 3]}, vit]})
+  assert.match(error.message, /its layer graph is too deep for TensorFlow\.js to build .*use fewer blocks \(model\.num_blocks\)/)
+})
+
 test('a model whose weights outgrow the allowed memory stops while it is built, saying so', () => {
   const entry = lookup('component', 'vit')!
   const ctx = BuildContext.root({seed: 1, init: 'torch', maxWeightBytes: 200_000})

@@ -99,6 +99,9 @@ describe('mixture predict', () => {
     assert.equal(mixture(['predict', run, folder, '--top-k', '1', '--out', join(dir, 'new')]).code, 0)
     assert.equal(readFileSync(join(dir, 'new', 'predictions.csv'), 'utf8'), csv.stdout)
     assert.deepEqual(readdirSync(join(dir, 'new')).filter((f) => f.includes('.tmp-')), [])
+    // A name ending in / is a folder, made if need be.
+    assert.equal(mixture(['predict', run, folder, '--top-k', '1', '--out', `${join(dir, 'made')}/`]).code, 0)
+    assert.equal(readFileSync(join(dir, 'made', 'predictions.csv'), 'utf8'), csv.stdout)
   })
 
   it('refuses a device or FIFO as an input at once (it would never end), exit 2', () => {

@@ -6,6 +6,7 @@ import {basename, join} from 'node:path'
 import {readFileSync} from 'node:fs'
 import {parse as parseYaml} from 'yaml'
 import {SpecError} from '../../src/config/errors.js'
+import {DataError} from '../../src/data/errors.js'
 import {InterruptedError, UsageError} from '../../src/errors.js'
 import {runExperiment} from '../../src/run/experiment.js'
 import {parseSeeds, runSeeds} from '../../src/run/seeds.js'
@@ -41,7 +42,7 @@ describe('run --seeds', () => {
     }
   })
 
-  it('checks every seed’s spec before training; an interruption names the seeds done and those left', async () => {
+  it('checks every seed’s spec, the model and the data before training; an interruption names the seeds done and those left', async () => {
     const dir = tempDir()
     let calls = 0
     const count = () => {
@@ -49,6 +50,11 @@ describe('run --seeds', () => {
       return Promise.reject(new Error('not reached'))
     }
     await assert.rejects(runSeeds({spec: writeSpec({...TINY_CNN_SPEC, train: {epochs: 0}}, dir), seeds: [0, 1], log: () => {}, runOne: count}), SpecError)
+    assert.equal(calls, 0)
+    // A model that cannot be built and data that are not there are said once, at the spec's line, before any seed.
+    const unbuildable = writeSpec({...TINY_CNN_SPEC, model: {type: 'mixture', components: [{type: 'vit', patch_size: 3, dim: 16, depth: 1, heads: 1, dim_head: 8, mlp_dim: 16}]}}, dir, 'patch.yaml')
+    await assert.rejects(runSeeds({spec: unbuildable, seeds: [0, 1], log: () => {}, runOne: count}), (e: Error) => e instanceof SpecError && /patch\.yaml:\d+:\d+: model\.components\[0\]: .*patch_size 3/.test(e.message))
+    await assert.rejects(runSeeds({spec: writeSpec({...TINY_CNN_SPEC, data: {dataset: 'cifar10', image_size: 8}}, dir, 'cifar.yaml'), seeds: [0, 1], dataDir: dir, log: () => {}, runOne: count}), (e: Error) => e instanceof DataError && /Dataset 'cifar10' is not in the data directory given/.test(e.message))
     assert.equal(calls, 0)
     const spec = writeSpec(TINY_CNN_SPEC, dir)
     await assert.rejects(
