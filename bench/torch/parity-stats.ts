@@ -1,7 +1,8 @@
 /**
  * The statistics `npm run parity` prints: per epoch, the mean ± sample standard deviation of test
  * accuracy and loss over the seeds of each side and the difference of the means with its standard
- * error; over the runs, the best test accuracy (Top-1) of each side, the difference and the pooled
+ * error, and the same of the training accuracy and loss (the running ones over the epoch's
+ * batches, as metrics.csv holds them: with few seeds, steadier than the test's); over the runs, the best test accuracy (Top-1) of each side, the difference and the pooled
  * standard deviation, and whether the difference is within max(pooled sd, floor).
  */
 
@@ -9,6 +10,8 @@ export interface EpochRow {
   epoch: number
   test_accuracy: number
   test_loss: number
+  train_accuracy: number
+  train_loss: number
 }
 
 export interface Spread {
@@ -36,12 +39,18 @@ export function pooledSd(a: Spread, b: Spread): number {
   return dof > 0 ? Math.sqrt(((a.n - 1) * a.sd * a.sd + (b.n - 1) * b.sd * b.sd) / dof) : 0
 }
 
-export interface PerEpoch {
-  epoch: number
+/** One epoch of one split: each side's spread over the seeds, and the differences. */
+export interface SplitCompared {
   ours: {accuracy: Spread; loss: Spread}
   twin: {accuracy: Spread; loss: Spread}
   accuracy: {diff: number; se: number}
   loss: {diff: number; se: number}
+}
+
+/** The test split's comparison, and the training metrics' under `training`. */
+export interface PerEpoch extends SplitCompared {
+  epoch: number
+  training: SplitCompared
 }
 
 export interface Parity {
@@ -52,13 +61,14 @@ export interface Parity {
 /** Per-run metrics (one list of epochs per seed) of both sides → the comparison; `floor` is the smallest allowed difference. */
 export function compareRuns(ours: EpochRow[][], twin: EpochRow[][], floor = 0.005): Parity {
   const epochs = Math.min(...ours.map((r) => r.length), ...twin.map((r) => r.length))
-  const at = (runs: EpochRow[][], e: number) => ({accuracy: spread(runs.map((r) => r[e].test_accuracy)), loss: spread(runs.map((r) => r[e].test_loss))})
-  const rows: PerEpoch[] = []
-  for (let e = 0; e < epochs; e++) {
-    const o = at(ours, e)
-    const t = at(twin, e)
-    rows.push({epoch: e + 1, ours: o, twin: t, accuracy: difference(o.accuracy, t.accuracy), loss: difference(o.loss, t.loss)})
+  const compared = (e: number, split: 'test' | 'train'): SplitCompared => {
+    const at = (runs: EpochRow[][]) => ({accuracy: spread(runs.map((r) => r[e][`${split}_accuracy`])), loss: spread(runs.map((r) => r[e][`${split}_loss`]))})
+    const o = at(ours)
+    const t = at(twin)
+    return {ours: o, twin: t, accuracy: difference(o.accuracy, t.accuracy), loss: difference(o.loss, t.loss)}
   }
+  const rows: PerEpoch[] = []
+  for (let e = 0; e < epochs; e++) rows.push({epoch: e + 1, ...compared(e, 'test'), training: compared(e, 'train')})
   const best = (runs: EpochRow[][]) => spread(runs.map((r) => Math.max(...r.slice(0, epochs).map((x) => x.test_accuracy))))
   const o = best(ours)
   const t = best(twin)

@@ -12,22 +12,22 @@
  * <out>/torch/seed-<s> (default out: results/parity/<name>); a seed whose folder already holds a
  * completed run of the same data, model and train settings is not trained again, so both sides can run in separate
  * processes (`--only`) and a last call collects. Writes <out>/parity.md and <out>/parity.json;
- * `mixture table <out> --all` lists every run.
+ * `mixture table <out> --per-seed` lists every run.
  */
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {cpus} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
 import {parseArgs} from 'node:util'
 import {parse as parseYaml} from 'yaml'
 import '../../src/builtins.js'
 import {resolveSpec} from '../../src/config/resolve.js'
 import {runExperiment} from '../../src/run/experiment.js'
 import {parseMetricsCsv} from '../../src/report/collect.js'
+import {acquireLock, LockedError} from '../../src/run/lock.js'
+import {PACKAGE_ROOT} from '../../src/fs/package-folder.js'
 import {compareRuns, type Parity, type Spread} from './parity-stats.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const log = (s: string) => process.stderr.write(`${s}\n`)
 
 function usage(message: string): never {
@@ -73,40 +73,67 @@ function canonical(v: unknown): string {
 }
 const recipe = (c: {data: unknown; model: unknown; train: unknown}) => canonical({data: c.data, model: c.model, train: c.train})
 
-/** A completed run of this spec and seed in `dir` (reused), none (trained), or a usage error for anything else. */
-function done(dir: string, seed: number): boolean {
+/** What `dir` holds for this spec and seed (its lock held): a completed run (reused) or nothing (trained here); a usage error for anything else. */
+function seedState(dir: string, seed: number): 'completed' | 'absent' {
   const file = join(dir, 'summary.json')
-  if (!existsSync(dir)) return false
+  if (!existsSync(dir)) return 'absent'
   const summary = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}
   const config = existsSync(join(dir, 'config.yaml')) ? parseYaml(readFileSync(join(dir, 'config.yaml'), 'utf8')) : undefined
-  if (summary.status !== 'completed') usage(`${dir} holds an unfinished run: move it away or choose another --out`)
-  if (!config || config.seed !== seed || recipe(config) !== recipe(spec)) usage(`${dir} holds a run of another configuration or seed: move it away or choose another --out`)
-  return true
+  if (config && (config.seed !== seed || recipe(config) !== recipe(spec))) usage(`${dir} holds a run of another configuration or seed: move it away or choose another --out`)
+  if (summary.status !== 'completed') usage(`${dir} holds an unfinished run (${summary.status ?? 'no summary.json'}) whose process is gone: move it away (or delete it) to train seed ${seed} again`)
+  if (!config) usage(`${dir} holds a run without config.yaml: move it away or choose another --out`)
+  return 'completed'
 }
+
+/**
+ * One side's seed trained here unless it is done; left to another process (`--only` processes side
+ * by side) that holds its lock, `<dir>.lock`, taken before the folder is looked at.
+ */
+async function trainSeed(dir: string, seed: number, train: () => Promise<void>): Promise<'ready' | 'elsewhere'> {
+  mkdirSync(dirname(dir), {recursive: true})
+  let lock
+  try {
+    lock = acquireLock(`${dir}.lock`, `seed ${seed} of ${dir}`)
+  } catch (error) {
+    if (error instanceof LockedError) return 'elsewhere'
+    throw error
+  }
+  try {
+    if (seedState(dir, seed) === 'absent') await train()
+    return 'ready'
+  } finally {
+    lock.release()
+  }
+}
+
+/** Seeds another process is training; collecting waits for them. */
+const elsewhere: string[] = []
 
 for (const seed of seeds) {
   const ours = join(out, 'mixture', `seed-${seed}`)
-  if (opts.only !== 'twin' && !done(ours, seed)) {
+  const oursDone = opts.only === 'twin' ? 'ready' : await trainSeed(ours, seed, async () => {
     log(`[ours] seed ${seed} → ${ours}`)
-    mkdirSync(dirname(ours), {recursive: true})
     await runExperiment({spec: specArg, overrides: sets, seed, runDir: ours, backend: opts.backend, dataDir: opts['data-dir'], log: (m) => log(`[ours s${seed}] ${m}`)})
-  }
+  })
+  if (oursDone === 'elsewhere') elsewhere.push(`ours seed ${seed}`)
   const twin = join(out, 'torch', `seed-${seed}`)
-  if (opts.only !== 'ours' && !done(twin, seed)) {
+  const twinDone = opts.only === 'ours' ? 'ready' : await trainSeed(twin, seed, async () => {
     log(`[twin] seed ${seed} → ${twin}`)
-    mkdirSync(dirname(twin), {recursive: true})
-    const args = [join(ROOT, 'bench', 'torch', 'train.py'), resolve(specArg), '--seed', String(seed), '--run-dir', twin, '--threads', opts.threads!, '--device', opts['twin-device']!]
+    const args = [join(PACKAGE_ROOT, 'bench', 'torch', 'train.py'), resolve(specArg), '--seed', String(seed), '--run-dir', twin, '--threads', opts.threads!, '--device', opts['twin-device']!]
     for (const s of sets) args.push('--set', s)
     if (opts['data-dir']) args.push('--data-dir', opts['data-dir'])
-    const r = spawnSync(opts.python!, args, {cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit']})
+    const r = spawnSync(opts.python!, args, {cwd: PACKAGE_ROOT, stdio: ['ignore', 'ignore', 'inherit']})
     if (r.status !== 0) {
       log(`the PyTorch twin failed (exit ${r.status ?? r.signal}) for seed ${seed}`)
       process.exit(r.status === 2 ? 2 : 1)
     }
-  }
+  })
+  if (twinDone === 'elsewhere') elsewhere.push(`twin seed ${seed}`)
 }
 
+if (elsewhere.length > 0) log(`${elsewhere.join(', ')}: being trained by another process, left to it${opts.only ? '' : '; run this again once it has finished to collect'}`)
 if (opts.only) process.exit(0)
+if (elsewhere.length > 0) process.exit(1)
 
 const metricsOf = (side: string) => seeds.map((s) => parseMetricsCsv(readFileSync(join(out, side, `seed-${s}`, 'metrics.csv'), 'utf8')))
 /** The backends the runs of one side recorded (summary.json), e.g. `native`, `pytorch-cpu`. */
@@ -124,6 +151,12 @@ const lines = [
   '| epoch | ours test accuracy | twin test accuracy | difference | ours test loss | twin test loss | difference |',
   '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...parity.epochs.map((e) => `| ${e.epoch} | ${ms(e.ours.accuracy)} | ${ms(e.twin.accuracy)} | ${signed(e.accuracy)} | ${ms(e.ours.loss)} | ${ms(e.twin.loss)} | ${signed(e.loss)} |`),
+  '',
+  'Training (the running accuracy and loss over each epoch\'s batches, as metrics.csv holds them):',
+  '',
+  '| epoch | ours train accuracy | twin train accuracy | difference | ours train loss | twin train loss | difference |',
+  '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...parity.epochs.map(({epoch, training: t}) => `| ${epoch} | ${ms(t.ours.accuracy)} | ${ms(t.twin.accuracy)} | ${signed(t.accuracy)} | ${ms(t.ours.loss)} | ${ms(t.twin.loss)} | ${signed(t.loss)} |`),
   '',
   `Best test accuracy (Top-1): ours ${ms(b.ours)}, twin ${ms(b.twin)}; difference ${signed(b)}; pooled sd ${f4(b.pooled_sd)}; ` +
     `|difference| ${b.within ? '≤' : '>'} max(pooled sd, 0.005) = ${f4(b.allowed)}: ${b.within ? 'within' : 'NOT within'}.`,

@@ -39,6 +39,7 @@ import json
 import math
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -451,6 +452,8 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
             'data_minutes': sum(h['data_seconds'] for h in history) / 60,
             'params': params, 'backend': f'pytorch-{device.split(":")[0]}', 'seed': seed, 'run_dir': os.path.abspath(run_dir),
             'started': started, 'finished': None if status == 'running' else dt.datetime.now(dt.timezone.utc).isoformat(),
+            # Who trains it, as our runs say, so that the tables tell a live run from one whose process is gone (crashed).
+            'pid': os.getpid(), 'host': socket.gethostname(), 'updated': dt.datetime.now(dt.timezone.utc).isoformat(),
         }
 
     def evaluate() -> Tuple[float, float]:

@@ -19,11 +19,19 @@ test('spread: mean and sample standard deviation; difference and pooled sd', () 
   near(pooledSd(a, b), Math.sqrt((2 * 0.0001 + 1 * 0.0008) / 3))
 })
 
-const runs = (best: number[]): EpochRow[][] => best.map((b) => [{epoch: 1, test_accuracy: b - 0.1, test_loss: 1}, {epoch: 2, test_accuracy: b, test_loss: 0.5}])
+const runs = (best: number[]): EpochRow[][] =>
+  best.map((b) => [
+    {epoch: 1, test_accuracy: b - 0.1, test_loss: 1, train_accuracy: b - 0.2, train_loss: 1.5},
+    {epoch: 2, test_accuracy: b, test_loss: 0.5, train_accuracy: b - 0.05, train_loss: 0.75},
+  ])
 
 test('compareRuns: best accuracy over epochs on each side, within max(pooled sd, 0.005) or not', () => {
   const close = compareRuns(runs([0.87, 0.872, 0.874]), runs([0.873, 0.875, 0.877]))
   assert.equal(close.epochs.length, 2)
+  // The training metrics are compared as the test metrics are.
+  near(close.epochs[0].training.ours.accuracy.mean, 0.672)
+  near(close.epochs[1].training.accuracy.diff, -0.003)
+  near(close.epochs[1].training.loss.diff, 0)
   near(close.best.ours.mean, 0.872)
   near(close.best.diff, -0.003)
   near(close.best.pooled_sd, 0.002)
