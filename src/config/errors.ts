@@ -14,13 +14,22 @@ export interface Problem {
   message: string
 }
 
+/** The most characters of one value a message echoes: a value, or a `--set` that gave it, may be megabytes long. */
+export const MAX_ECHO = 200
+
+/** `text` as a message echoes it: its first MAX_ECHO characters, then how long it is. */
+export function clip(text: string): string {
+  return text.length <= MAX_ECHO ? text : `${text.slice(0, MAX_ECHO)}… (${text.length.toLocaleString('en-US')} characters in all)`
+}
+
 export function formatOrigin(o?: Origin): string {
   if (!o) return '<spec>'
-  return o.line ? `${o.file}:${o.line}:${o.col ?? 1}` : o.file
+  // The file is a `--set key=value` where an override gave the value.
+  return o.line ? `${o.file}:${o.line}:${o.col ?? 1}` : clip(o.file)
 }
 
 export function formatProblem(p: Problem): string {
-  return `${formatOrigin(p.origin)}: ${p.path ? `${p.path}: ` : ''}${p.message}`
+  return `${formatOrigin(p.origin)}: ${p.path ? `${clip(p.path)}: ` : ''}${p.message}`
 }
 
 /** The most problems a message lists; the rest are counted ("… and N more"). */
@@ -46,6 +55,6 @@ export class SpecError extends Error {
  */
 export function unknownEntry(kind: string, name: unknown, registered: string[]): string {
   const guess = typeof name === 'string' ? suggest(name, registered) : undefined
-  const what = name === undefined ? 'needs a type' : `unknown ${kind} ${JSON.stringify(name)}`
+  const what = name === undefined ? 'needs a type' : `unknown ${kind} ${clip(JSON.stringify(name) ?? String(name))}`
   return `${what}${guess ? `, did you mean ${guess}?` : ''}; registered: ${registered.join(', ')} (a plugin file listed under plugins: can add more)`
 }

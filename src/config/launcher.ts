@@ -17,8 +17,10 @@
  */
 import {parseDocument} from 'yaml'
 import {launcherSchema, SLURM_TIME, type Launcher, type LauncherType} from '../schema/launcher.js'
-import {SpecError, type Origin, type Problem} from './errors.js'
-import {isObject, joinPath, originOf, type Json, type JsonObject, type Origins} from './load.js'
+import {clip, SpecError, type Origin, type Problem} from './errors.js'
+import {isObject, originOf, printablePath, type Json, type JsonObject, type Origins} from './load.js'
+import {joinPath} from './key-path.js'
+import {nestingFault, parserTooDeep, TOO_DEEP} from './nesting.js'
 import {schemaProblems} from './validate.js'
 
 /** Keys that only one launcher type takes. */
@@ -131,12 +133,19 @@ export function resolveLauncher(file: Launcher | undefined, flags: LauncherFlags
     const key = eq > 0 ? text.slice(0, eq).trim() : ''
     const keys = key.split('.')
     if (!key || keys.some((k) => !/^[a-z][a-z0-9_-]*$/.test(k)) || keys.length > 2 || (keys.length === 2 && keys[0] !== 'extra')) {
-      problems.push({origin: {file: '--slurm'}, path: '', message: `"${text}" is not key=value with a launcher key (partition, gpus_per_task, cpus_per_task, mem, time, table_mem, table_time, max_parallel, account, qos, constraint, setup) or extra.<sbatch option>, e.g. --slurm time=02:00:00`})
+      problems.push({origin: {file: '--slurm'}, path: '', message: `"${clip(text)}" is not key=value with a launcher key (partition, gpus_per_task, cpus_per_task, mem, time, table_mem, table_time, max_parallel, account, qos, constraint, setup) or extra.<sbatch option>, e.g. --slurm time=02:00:00`})
       continue
     }
     const doc = parseDocument(text.slice(eq + 1) || 'null')
     if (doc.errors.length > 0) {
-      problems.push({origin: {file: `--slurm ${text}`}, path: `launcher.${key}`, message: `value is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`})
+      const why = doc.errors.some(parserTooDeep) ? TOO_DEEP : `is not valid YAML: ${doc.errors[0].message.split('\n')[0]}`
+      problems.push({origin: {file: `--slurm ${text}`}, path: `launcher.${key}`, message: `value ${why}`})
+      continue
+    }
+    // As a spec's values: none that contains itself, none nested deeper than a spec may be.
+    const fault = nestingFault(doc, `launcher.${key}`, keys.length + 1)
+    if (fault) {
+      problems.push({origin: {file: `--slurm ${text}`}, path: printablePath(fault.path), message: fault.message})
       continue
     }
     const value = doc.toJS() as Json

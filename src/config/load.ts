@@ -6,12 +6,15 @@
  * Specs are untrusted input, so reading is bounded: regular files only (a device, FIFO or
  * directory is refused before it is opened for reading), at most MIXTURE_MAX_SPEC_BYTES (1 MiB),
  * duplicate keys found in one pass (a Set per mapping), aliases counted and their expansion capped,
- * and nothing of a file that is not a spec is echoed back.
+ * nesting at most MAX_DEPTH deep and no alias inside the node it names (nesting.ts), and nothing of
+ * a file that is not a spec is echoed back.
  */
 import {closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats} from 'node:fs'
 import {dirname, resolve} from 'node:path'
-import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode} from 'yaml'
-import {type Origin, type Problem, SpecError} from './errors.js'
+import {isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode} from 'yaml'
+import {clip, MAX_ECHO, type Origin, type Problem, SpecError} from './errors.js'
+import {MAX_DEPTH, nestingFault, parserTooDeep, TOO_DEEP} from './nesting.js'
+import {joinPath} from './key-path.js'
 import {specSchema} from '../schema/spec.js'
 import {displayPath} from '../fs/display-path.js'
 
@@ -31,11 +34,6 @@ export interface LoadedSpec {
   files: string[]
   /** The overrides by their dotted key, e.g. `{"train.optimizer.lr": 3e-4}` (for `overrides.yaml`). */
   overrides: JsonObject
-}
-
-export function joinPath(parent: string, key: string | number): string {
-  if (typeof key === 'number') return `${parent}[${key}]`
-  return parent ? `${parent}.${key}` : key
 }
 
 /** Default size limit of a spec file (MIXTURE_MAX_SPEC_BYTES raises it). */
@@ -156,22 +154,56 @@ function yamlMessage(message: string): string {
   return message.split('\n')[0].replace(/: ".*$/s, '').replace(/ at line \d+, column \d+.*$/s, '')
 }
 
+/**
+ * What to add to a syntax error in a flow mapping (`{…}`) whose key holds `[`: YAML reads
+ * `{model.components[1].dim: 3}` as a key that opens a list, so the mapping breaks there.
+ * Nothing of the line is echoed (the file may not be a spec).
+ */
+function flowKeyHint(message: string, line: string, col: number): string {
+  if (!/flow map/i.test(message)) return ''
+  // The text from the key's start to the error's column, which is often the [ itself.
+  const before = line.slice(0, col)
+  const key = line.slice(Math.max(before.lastIndexOf('{'), before.lastIndexOf(',')) + 1, col + 1)
+  return key.includes('[') ? `; a key with [i] in it inside { } must be quoted ({'model.components[1].dim': 3}), or written in block style (key: value on a line of its own)` : ''
+}
+
+/** The problems of a file yaml could not parse, each at its line and column. */
+function syntaxProblems(doc: Document.Parsed, text: string, lc: LineCounter, shown: string): Problem[] {
+  const at = (offset: number): Origin => ({file: shown, ...lc.linePos(offset)})
+  // Nesting too deep for yaml's parser leaves errors after it that are only its consequence.
+  const deep = doc.errors.find(parserTooDeep)
+  if (deep) return [{origin: at(deep.pos[0]), path: '', message: TOO_DEEP}]
+  const problems: Problem[] = []
+  const hinted = new Set<number>()
+  for (const e of doc.errors) {
+    const origin = at(e.pos[0])
+    // The errors after a hinted one on its line come of the same key.
+    if (hinted.has(origin.line!)) continue
+    const lineText = text.slice(lc.lineStarts[origin.line! - 1], lc.lineStarts[origin.line!] ?? text.length)
+    const hint = flowKeyHint(e.message, lineText, origin.col! - 1)
+    if (hint) hinted.add(origin.line!)
+    // The yaml library's words for a second `---` document name its own API; say what to do instead.
+    const message = /parseAllDocuments|multiple documents/i.test(e.message) ? 'a second YAML document (a line of ---) follows the first; a spec is one document: remove the --- line, or put the other spec in its own file' : `YAML syntax error: ${yamlMessage(e.message)}${hint}`
+    problems.push({origin, path: '', message})
+  }
+  return problems
+}
+
 /** Parse one YAML file into plain data plus origins; YAML syntax errors become SpecErrors with positions. */
 export function readYamlFile(file: string): {data: Json; origins: Origins} {
   const text = readSpecText(file)
   const lc = new LineCounter()
-  const doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: false})
   const shown = displayPath(file)
-  if (doc.errors.length > 0) {
-    throw new SpecError(
-      doc.errors.map((e) => {
-        const pos = lc.linePos(e.pos[0])
-        // The yaml library's words for a second `---` document name its own API; say what to do instead.
-        const message = /parseAllDocuments|multiple documents/i.test(e.message) ? 'a second YAML document (a line of ---) follows the first; a spec is one document: remove the --- line, or put the other spec in its own file' : `YAML syntax error: ${yamlMessage(e.message)}`
-        return {origin: {file: shown, line: pos.line, col: pos.col}, path: '', message}
-      }),
-    )
+  let doc: Document.Parsed
+  try {
+    doc = parseDocument(text, {lineCounter: lc, prettyErrors: false, uniqueKeys: false})
+  } catch (error) {
+    if (!parserTooDeep(error)) throw error
+    throw new SpecError([{origin: {file: shown}, path: '', message: TOO_DEEP}])
   }
+  if (doc.errors.length > 0) throw new SpecError(syntaxProblems(doc, text, lc, shown))
+  const fault = nestingFault(doc)
+  if (fault) throw new SpecError([{origin: {file: shown, ...lc.linePos(fault.node.range?.[0] ?? 0)}, path: printablePath(fault.path), message: fault.message}])
   const origins: Origins = new Map()
   const found: WalkFindings = {problems: [], aliases: 0}
   walk(doc.contents as YamlNode, '', shown, lc, origins, found)
@@ -291,24 +323,50 @@ export interface Override {
 /** Parse `key=value` (value as YAML; `key=` sets null). */
 export function parseOverride(text: string): Override {
   const eq = text.indexOf('=')
-  if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${text}" is not key=value; write e.g. --set train.optimizer.lr=3e-4`}])
+  if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${clip(text)}" is not key=value; write e.g. --set train.optimizer.lr=3e-4`}])
   const path = text.slice(0, eq).trim()
+  let keys: (string | number)[]
   try {
-    parsePath(path)
+    keys = parsePath(path)
   } catch (error) {
     const why = /is not a spec key/.test((error as Error).message) ? `${(error as Error).message}; ` : ''
-    throw new SpecError([{origin: {file: '--set'}, path, message: `"${path}" is not a key path: ${why}write dotted keys with [i] for list items, e.g. model.components[1].depth`}])
+    throw new SpecError([{origin: {file: '--set'}, path, message: `"${clip(path)}" is not a key path: ${why}write dotted keys with [i] for list items, e.g. model.components[1].depth`}])
+  }
+  if (keys.length > MAX_DEPTH) {
+    throw new SpecError([{origin: {file: '--set'}, path, message: `is ${keys.length} keys deep, more than a spec nests (at most ${MAX_DEPTH} keys and list items within one another); give the path of a key the spec has, e.g. model.components[1].depth`}])
   }
   const raw = text.slice(eq + 1)
-  const invalid = (why: string) => new SpecError([{origin: {file: '--set'}, path, message: `value "${raw}" is not valid YAML: ${why.split('\n')[0]}; quote it to pass text, e.g. --set '${path}="${raw.replace(/"/g, '\\"')}"'`}])
-  const doc = parseDocument(raw === '' ? 'null' : raw)
+  // yaml's parser overflows only far past MAX_DEPTH.
+  const tooDeep = () => new SpecError([{origin: {file: '--set'}, path, message: `the value ${TOO_DEEP}`}])
+  const invalid = (why: string) => new SpecError([{origin: {file: '--set'}, path, message: `value "${clip(raw)}" is not valid YAML: ${why.split('\n')[0]}; quote it to pass text, e.g. --set '${path}="${raw.length > MAX_ECHO ? '…' : raw.replace(/"/g, '\\"')}"'`}])
+  let doc: Document.Parsed
+  try {
+    doc = parseDocument(raw === '' ? 'null' : raw)
+  } catch (error) {
+    if (parserTooDeep(error)) throw tooDeep()
+    throw error
+  }
+  if (doc.errors.some(parserTooDeep)) throw tooDeep()
   if (doc.errors.length > 0) throw invalid(doc.errors[0].message)
+  const fault = nestingFault(doc, path, keys.length)
+  if (fault) throw new SpecError([{origin: {file: '--set'}, path: printablePath(fault.path), message: fault.message}])
   try {
     return {path, value: doc.toJS() as Json, text}
   } catch (error) {
     // Errors that only converting shows, e.g. an alias (*a) without its anchor.
     throw invalid((error as Error).message)
   }
+}
+
+/**
+ * What to say where key `keys[i]` of a --set path names something in the list at `listPath`: a
+ * list's items are written [i], and `model.components.1` is most likely item 1 written as a key.
+ */
+function keyIntoList(keys: (string | number)[], i: number, listPath: string): string {
+  const key = String(keys[i])
+  if (!/^\d+$/.test(key)) return `is a list, so it has no key "${clip(key)}"; write a list item as [i], e.g. ${listPath}[0]`
+  const meant = keys.reduce<string>((path, k, j) => joinPath(path, j === i ? Number(k) : k), '')
+  return `is a list: write its item ${key} as ${listPath}[${key}], e.g. --set ${meant}=…`
 }
 
 /** Apply one override in place. The parent must exist; a missing leaf is created (validation then judges the key). */
@@ -319,6 +377,7 @@ export function applyOverride(spec: JsonObject, o: Override, origins: Origins): 
   for (let i = 0; i < keys.length - 1; i++) {
     const k = keys[i]
     let next: Json | undefined
+    if (typeof k === 'string' && Array.isArray(node)) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: walked, message: keyIntoList(keys, i, walked)}])
     walked = joinPath(walked, k)
     if (typeof k === 'number') next = Array.isArray(node) ? node[k] : undefined
     else if (isObject(node)) {
@@ -330,7 +389,7 @@ export function applyOverride(spec: JsonObject, o: Override, origins: Origins): 
       next = node[k]
     }
     if (next === undefined || next === null || typeof next !== 'object') {
-      throw new SpecError([{origin: {file: `--set ${o.text}`}, path: walked, message: typeof k === 'number' ? `no list item ${k} here (the list has ${Array.isArray(node) ? node.length : 0} items)` : `is ${JSON.stringify(next)}, so it has no key "${keys[i + 1]}"`}])
+      throw new SpecError([{origin: {file: `--set ${o.text}`}, path: walked, message: typeof k === 'number' ? `no list item ${k} here (the list has ${Array.isArray(node) ? node.length : 0} items)` : `is ${clip(JSON.stringify(next) ?? String(next))}, so it has no key "${clip(String(keys[i + 1]))}"`}])
     }
     node = next
   }
@@ -339,6 +398,7 @@ export function applyOverride(spec: JsonObject, o: Override, origins: Origins): 
     if (!Array.isArray(node) || last > node.length) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: o.path, message: 'no such list item'}])
     node[last] = o.value
   } else {
+    if (Array.isArray(node)) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: walked, message: keyIntoList(keys, keys.length - 1, walked)}])
     if (!isObject(node)) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: o.path, message: 'parent is not a mapping'}])
     node[last] = o.value
   }

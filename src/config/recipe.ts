@@ -14,7 +14,8 @@
 import {scheduleProblems} from '../recipe/schedule.js'
 import {allEntries, lookup, namesInOrder, type JsonSchema} from '../registry/registry.js'
 import {type Problem, unknownEntry} from './errors.js'
-import {isObject, joinPath, originOf, type JsonObject, type Origins} from './load.js'
+import {isObject, originOf, type JsonObject, type Origins} from './load.js'
+import {joinPath} from './key-path.js'
 import type {ScheduleSpec} from '../schema/recipe.js'
 
 /** Checks `value` against `schema` (filling its defaults), reporting problems under `path`; whether it passed. */

@@ -18,11 +18,13 @@ import {createHash} from 'node:crypto'
 import {existsSync, statSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
-import {SpecError, type Origin, type Problem} from './errors.js'
+import {clip, SpecError, type Origin, type Problem} from './errors.js'
 import {resolveSpec, type Resolved} from './resolve.js'
 import {checkLauncher} from './launcher.js'
 import type {Launcher} from '../schema/launcher.js'
-import {isObject, readYamlFile, originOf, type Json, type Origins} from './load.js'
+import {isObject, originOf, printableKey, printablePath, readYamlFile, type Json, type JsonObject, type Origins} from './load.js'
+import {joinPath} from './key-path.js'
+import {suggest} from './suggest.js'
 import {displayPath} from '../fs/display-path.js'
 import {nameProblem} from '../schema/spec.js'
 
@@ -114,7 +116,7 @@ function axisProblems(grid: [string, string[]][], fixed: string[], specs: number
     if (seen.has(canonical)) problems.push({origin: where(key), path: key, message: `is a sweep axis twice (the sweep file's grid: and --set); give its values in one place`})
     seen.set(canonical, key)
     const repeated = values.filter((v, i) => values.indexOf(v) !== i)
-    if (repeated.length > 0) problems.push({origin: where(key), path: key, message: `lists ${[...new Set(repeated)].join(', ')} more than once: each value would run twice`})
+    if (repeated.length > 0) problems.push({origin: where(key), path: key, message: `lists ${clip([...new Set(repeated)].join(', '))} more than once: each value would run twice`})
   }
   for (const set of fixed) {
     const key = set.slice(0, set.indexOf('='))
@@ -128,6 +130,22 @@ function axisProblems(grid: [string, string[]][], fixed: string[], specs: number
   return problems
 }
 
+/** The keys of a sweep file's `sweep:` block. */
+const SWEEP_KEYS = ['name', 'title', 'points', 'grid', 'set', 'launcher']
+/** The keys of one of its points, where it is a mapping rather than a spec path. */
+const POINT_KEYS = ['spec', 'label', 'set']
+
+/** A problem for each key of `block` (at `path`) that is not one of `allowed`, with the nearest allowed key where one is near. */
+function unknownKeys(block: JsonObject, allowed: string[], path: string, origins: Origins): Problem[] {
+  return Object.keys(block)
+    .filter((k) => !allowed.includes(k))
+    .map((k) => {
+      const at = joinPath(path, k)
+      const guess = printableKey(k) ? suggest(k, allowed) : undefined
+      return {origin: originOf(origins, at), path: printablePath(at), message: `unknown key${guess ? `, did you mean ${guess}?` : ''}; allowed here: ${allowed.join(', ')}`}
+    })
+}
+
 /** Expand a spec or sweep file plus --set values (comma lists become grid axes) into points. */
 export function expandSweep(file: string, sets: string[], name?: string): SweepPlan {
   const abs = resolve(file)
@@ -137,7 +155,7 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
   const grid: [string, string[]][] = []
   for (const s of sets) {
     const eq = s.indexOf('=')
-    if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${s}" is not key=value (use key=a,b,c for a sweep axis)`}])
+    if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${clip(s)}" is not key=value (use key=a,b,c for a sweep axis)`}])
     const values = splitList(s.slice(eq + 1))
     if (values.length > 1) grid.push([s.slice(0, eq), values])
     else fixed.push(s)
@@ -155,11 +173,11 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
   let launcher: Launcher | undefined
   if (isObject(data) && isObject(data.sweep)) {
     const sw = data.sweep
-    const allowed = ['name', 'title', 'points', 'grid', 'set', 'launcher']
-    for (const k of Object.keys(sw)) if (!allowed.includes(k)) problems.push({origin: originOf(origins, `sweep.${k}`), path: `sweep.${k}`, message: `unknown key; allowed: ${allowed.join(', ')}`})
+    problems.push(...unknownKeys(sw, SWEEP_KEYS, 'sweep', origins))
     if (typeof sw.name === 'string') sweepName ??= sw.name
     else if (sw.name !== undefined) problems.push({origin: originOf(origins, 'sweep.name'), path: 'sweep.name', message: 'must be a string (the sweep folder\'s name)'})
     if (typeof sw.title === 'string') title = sw.title
+    else if (sw.title !== undefined) problems.push({origin: originOf(origins, 'sweep.title'), path: 'sweep.title', message: 'must be a string (the title of the sweep\'s table and plots); quote it if YAML reads it as something else'})
     launcher = checkLauncher(sw.launcher, 'sweep.launcher', origins, problems)
     const toSets = (obj: Json | undefined, path: string): string[] => {
       if (obj === undefined || obj === null) return []
@@ -182,12 +200,15 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
     specs = points.map((p, i) => {
       const path = `sweep.points[${i}]`
       const entry = typeof p === 'string' ? {spec: p} : isObject(p) ? p : {}
+      problems.push(...unknownKeys(entry, POINT_KEYS, path, origins))
+      if (entry.label !== undefined && typeof entry.label !== 'string') problems.push({origin: originOf(origins, `${path}.label`), path: `${path}.label`, message: 'must be a string (the point\'s row in the table); quote it if YAML reads it as something else'})
       if (typeof entry.spec !== 'string') {
         problems.push({origin: originOf(origins, path), path, message: 'must be a spec path or {spec: path, label?, set?}'})
         return {spec: '', set: []}
       }
       const specPath = resolve(dirname(abs), entry.spec)
-      if (!existsSync(specPath)) problems.push({origin: originOf(origins, path), path, message: `spec ${entry.spec} not found (relative to the sweep file)`})
+      if (entry.spec.trim() === '') problems.push({origin: originOf(origins, path), path, message: 'is an empty name; give a spec file (relative to the sweep file), or remove the entry'})
+      else if (!existsSync(specPath)) problems.push({origin: originOf(origins, path), path, message: `spec ${entry.spec} not found (relative to the sweep file)`})
       else if (!statSync(specPath).isFile()) problems.push({origin: originOf(origins, path), path, message: `${entry.spec} is not a file; a point is a spec file (relative to the sweep file)`})
       else if (specPath === abs) problems.push({origin: originOf(origins, path), path, message: 'is this sweep file itself; a point is a spec file'})
       return {spec: specPath, label: typeof entry.label === 'string' ? entry.label : undefined, set: [...common, ...toSets(entry.set, `${path}.set`)]}
@@ -221,12 +242,17 @@ export async function resolvePoint(point: SweepPoint): Promise<Resolved> {
   try {
     return await resolveSpec(point.spec, point.overrides)
   } catch (error) {
-    if (!(error instanceof SpecError) || !point.written) throw error
-    const blamed = error.problems.map((problem) => {
-      const text = problem.origin?.file.startsWith('--set ') ? problem.origin.file.slice('--set '.length) : undefined
-      const at = text === undefined ? undefined : point.written![text]
-      return at ? {...problem, origin: at} : problem
-    })
-    throw new SpecError(blamed, error.file)
+    throw error instanceof SpecError ? atSweepLines(error, point) : error
   }
+}
+
+/** A point's spec problem that a `set:` of the sweep file gave (an override `--set <text>` to the spec) put at that line of the sweep file. */
+export function atSweepLines(error: SpecError, point: SweepPoint): SpecError {
+  if (!point.written) return error
+  const blamed = error.problems.map((problem) => {
+    const text = problem.origin?.file.startsWith('--set ') ? problem.origin.file.slice('--set '.length) : undefined
+    const at = text === undefined ? undefined : point.written![text]
+    return at ? {...problem, origin: at} : problem
+  })
+  return new SpecError(blamed, error.file)
 }

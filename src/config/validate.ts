@@ -8,11 +8,12 @@
 import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
-import {type Problem, SpecError, unknownEntry} from './errors.js'
+import {clip, type Problem, SpecError, unknownEntry} from './errors.js'
 import {suggest} from './suggest.js'
 import {expandHome} from '../fs/home-path.js'
 import {displayPath} from '../fs/display-path.js'
-import {isObject, joinPath, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
+import {isObject, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
+import {joinPath} from './key-path.js'
 import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
 import {resolveRecipe} from './recipe.js'
 
@@ -52,7 +53,31 @@ function dotted(base: string, instancePath: string): string {
 }
 
 function describe(value: unknown): string {
-  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value))
+  return clip(typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value)))
+}
+
+/**
+ * Problems that say a value has no place where it is: of a kind its key never takes (a number for a
+ * name, a mapping), or under a key that does not exist. A non-finite number there, or below, is
+ * beside the point, so these are reported instead of it (see `validateSpec`).
+ */
+const misplaced = new WeakSet<Problem>()
+
+/** Whether an ajv error says the value is of the wrong kind for its place, or has no place. */
+function refusesPlace(e: ErrorObject): boolean {
+  const numeric = (values: unknown[]) => values.some((v) => v === 'number' || v === 'integer' || typeof v === 'number')
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return true
+    case 'type':
+      return !numeric(([] as unknown[]).concat((e.params as {type: string | string[]}).type))
+    case 'enum':
+      return !(e.params as {allowedValues: unknown[]}).allowedValues.some((v) => typeof v === 'number')
+    case 'const':
+      return typeof (e.params as {allowedValue: unknown}).allowedValue !== 'number'
+    default:
+      return false
+  }
 }
 
 /**
@@ -69,7 +94,7 @@ function nonFiniteProblems(value: unknown, path: string, origins: Origins, out: 
   }
 }
 
-function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, base: string, origins: Origins, nonFinite: ReadonlySet<string> = new Set()): Problem[] {
+function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, base: string, origins: Origins): Problem[] {
   const problems: Problem[] = []
   const seen = new Set<string>()
   // Errors under a oneOf are noise when the oneOf itself is reported.
@@ -128,9 +153,11 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
         message = `${e.message ?? 'is invalid'} (got ${describe(value)})`
     }
     const key = `${path}|${message}`
-    if (seen.has(key) || nonFinite.has(path)) continue
+    if (seen.has(key)) continue
     seen.add(key)
-    problems.push({origin: originOf(origins, path), path: printablePath(path), message})
+    const problem = {origin: originOf(origins, path), path: printablePath(path), message}
+    if (refusesPlace(e)) misplaced.add(problem)
+    problems.push(problem)
   }
   return problems
 }
@@ -151,7 +178,9 @@ export type ResolvedPart = {type: string; preset?: string} & Record<string, unkn
 /** Resolve one `{type, preset?, ...params}` against the registry; returns the flat part with defaults filled. */
 function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins, problems: Problem[], metaKeys: readonly string[] = ['type', 'preset']): ResolvedPart | undefined {
   if (!isObject(raw) || typeof raw.type !== 'string') {
-    problems.push({origin: originOf(origins, path), path, message: `must be a mapping with a "type" (a registered ${kind}: ${names(kind).join(', ')})`})
+    const problem = {origin: originOf(origins, path), path, message: `must be a mapping with a "type" (a registered ${kind}: ${names(kind).join(', ')})`}
+    misplaced.add(problem)
+    problems.push(problem)
     return undefined
   }
   const entry = lookup(kind, raw.type)
@@ -167,7 +196,9 @@ function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins,
     try {
       preset = resolvePreset(entry, meta.preset)
     } catch (error) {
-      problems.push({origin: originOf(origins, joinPath(path, 'preset')), path: joinPath(path, 'preset'), message: (error as RegistryError).message})
+      // The registry's message quotes the preset as written, which may be any length.
+      const message = (error as RegistryError).message.split(`"${meta.preset}"`).join(`"${clip(meta.preset)}"`)
+      problems.push({origin: originOf(origins, joinPath(path, 'preset')), path: joinPath(path, 'preset'), message})
       return undefined
     }
   }
@@ -193,7 +224,7 @@ function absolutePath(value: string, path: string, origins: Origins): string {
  * needs to count classes, `image_size` from the images when the spec gives none and the dataset can
  * tell, and each transform of an `augment` list (did-you-mean, parameters, defaults).
  */
-function resolveData(data: JsonObject, sizeGiven: boolean, origins: Origins, problems: Problem[]): void {
+function resolveData(data: JsonObject, sizeGiven: boolean, sharedChecked: boolean, origins: Origins, problems: Problem[]): void {
   const name = data.dataset as string
   const entry = lookup('dataset', name)
   if (!entry) {
@@ -227,6 +258,8 @@ function resolveData(data: JsonObject, sizeGiven: boolean, origins: Origins, pro
   for (const k of [...(entry.pathParams ?? []), 'data_dir']) if (typeof data[k] === 'string') data[k] = absolutePath(data[k] as string, `data.${k}`, origins)
   const at = entry.pathParams?.length ? `data.${entry.pathParams[0]}` : 'data.dataset'
   // Stage 1 checked the shared keys and stage 2 the dataset's own (so far): what a hook throws for a value they let through is reported below.
+  // Where stage 1 refused a shared key (a label_mode that is not a name), the hook would only refuse it again, in its words, at another line.
+  if (!sharedChecked) return
   const options = data as unknown as DataOptions
   try {
     entry.classNames(options)
@@ -236,28 +269,41 @@ function resolveData(data: JsonObject, sizeGiven: boolean, origins: Origins, pro
   }
 }
 
+/** Whether dotted `path` is `at` or below it. */
+function within(path: string, at: string): boolean {
+  return path === at || path.startsWith(`${at}.`) || path.startsWith(`${at}[`)
+}
+
+/** Dotted `path` and every path above it: `a.b[1]`, `a.b`, `a`. */
+function andAbove(path: string): string[] {
+  const out = [path]
+  for (let p = path, cut; (cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['))) > 0; ) out.push((p = p.slice(0, cut)))
+  return out
+}
+
 /** Stage 1 + stage 2. Throws a SpecError listing every problem found. */
 export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
   const spec = structuredClone(loaded.spec)
   const {origins} = loaded
   const problems: Problem[] = []
-  nonFiniteProblems(spec, '', origins, problems)
-  const nonFinite = new Set(problems.map((p) => p.path))
+  const nonFinite: Problem[] = []
+  nonFiniteProblems(spec, '', origins, nonFinite)
   const validate = validator(specSchema)
-  if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins, nonFinite))
+  if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins))
 
   const hasVal = isObject(spec.data) && typeof spec.data.val_split === 'number' && spec.data.val_split > 0
   resolveRecipe(spec.train, hasVal, origins, problems, (schema, value, path) => {
     const check = validator(schema)
     if (check(value)) return true
-    problems.push(...ajvProblems(check.errors ?? [], schema, value, path, origins, nonFinite))
+    problems.push(...ajvProblems(check.errors ?? [], schema, value, path, origins))
     return false
   })
 
   const data = spec.data
   if (isObject(data) && typeof data.dataset === 'string') {
     const sizeGiven = isObject(loaded.spec.data) && loaded.spec.data.image_size !== undefined
-    resolveData(data, sizeGiven, origins, problems)
+    const sharedChecked = ![...problems, ...nonFinite].some((p) => within(p.path, 'data'))
+    resolveData(data, sizeGiven, sharedChecked, origins, problems)
   }
 
   const model = spec.model
@@ -278,8 +324,12 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
     if (resolved) spec.model = resolved as JsonObject
   }
   if (isObject(spec.output) && typeof spec.output.dir === 'string') spec.output.dir = expandHome(spec.output.dir)
-  // A non-finite number is reported once, as such, not again by the bounds it also breaks.
-  const reported = problems.filter((p, i) => i < nonFinite.size || !nonFinite.has(p.path))
+  // A non-finite number where a number belongs is reported once, as such, not again by the bounds
+  // it also breaks; where none belongs, or under a key that does not exist, by what says so.
+  const placeRefused = new Set(problems.filter((p) => misplaced.has(p)).map((p) => p.path))
+  const shown = nonFinite.filter((n) => !andAbove(n.path).some((at) => placeRefused.has(at)))
+  const asSuch = new Set(shown.map((n) => n.path))
+  const reported = [...shown, ...problems.filter((p) => !asSuch.has(p.path))]
   if (reported.length > 0) throw new SpecError(reported, displayPath(loaded.file))
   return spec as unknown as ResolvedSpec
 }

@@ -8,11 +8,13 @@ import {join, relative, resolve} from 'node:path'
 import type {LauncherFlags} from '../config/launcher.js'
 import type {LauncherType} from '../schema/launcher.js'
 import type {Resolved} from '../config/resolve.js'
-import {resolvePoint, type SweepPlan} from '../config/sweep.js'
+import {atSweepLines, resolvePoint, type SweepPlan} from '../config/sweep.js'
+import {checkModelBuildsIn} from '../config/check-model.js'
+import {SpecError} from '../config/errors.js'
 import {configHash, type RunOptions} from '../run/experiment.js'
 import {displayPath} from '../fs/display-path.js'
 import {UsageError} from '../errors.js'
-import {checkModelBuilds, ModelBuildError} from '../model/build.js'
+import {ModelBuildError} from '../model/build.js'
 import {RegistryError} from '../registry/registry.js'
 import {readIndex, type SlurmSubmission, type SweepIndex, type SweepPointRecord} from './records.js'
 import {sameConfiguration} from './point.js'
@@ -76,7 +78,7 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
     }
     resolved.push(r)
   }
-  checkModels(resolved)
+  checkModels(plan, resolved)
   const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
   const dir = join(root, name)
   const records: SweepPointRecord[] = plan.points.map((p, i) => ({
@@ -210,17 +212,21 @@ function listPointFolders(dir: string): KnownFolder[] {
  * so that a point whose parameters do not fit together stops the sweep before anything trains; the
  * error names the point.
  */
-function checkModels(points: Resolved[]): void {
+function checkModels(plan: SweepPlan, points: Resolved[]): void {
   const checked = new Set<string>()
-  for (const {spec, loaded} of points) {
+  for (const [i, resolved] of points.entries()) {
     // The model and the data it reads its input size and class count from.
-    const key = JSON.stringify([spec.model, spec.data])
+    const key = JSON.stringify([resolved.spec.model, resolved.spec.data])
     if (checked.has(key)) continue
     checked.add(key)
     try {
-      checkModelBuilds(spec)
+      checkModelBuildsIn(resolved)
     } catch (error) {
-      if (error instanceof ModelBuildError || error instanceof RegistryError) throw new ModelBuildError(`${displayPath(loaded.file)} (${spec.label ?? spec.name}): ${error.message}`)
+      // Which point (a grid's points share a spec file: its label names the values), and the line:
+      // the point spec's, or the sweep file's whose set: gave the value.
+      const point = `${displayPath(resolved.loaded.file)} (${resolved.spec.label ?? resolved.spec.name})`
+      if (error instanceof SpecError) throw new SpecError(atSweepLines(error, plan.points[i]).problems, point)
+      if (error instanceof RegistryError) throw new ModelBuildError(`${point}: ${error.message}`)
       throw error
     }
   }

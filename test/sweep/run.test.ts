@@ -227,8 +227,11 @@ test('a grid is refused before it is expanded: a key that is an axis twice or al
 test('a model a point cannot build stops the sweep before anything trains, naming the point', async () => {
   const dir = tempDir()
   const file = writeSpec({...tiny, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}, {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 16}]}}, dir)
-  await assert.rejects(runSweep({file, sets: ['model.components[1].dim=64,16'], outDir: join(dir, 'results'), log: () => {}}), /\(Tiny CNN \[dim=16\]\): model mixture cannot be built from this spec: token_image: tokens of width 16/)
+  await assert.rejects(runSweep({file, sets: ['model.components[1].dim=64,16'], outDir: join(dir, 'results'), log: () => {}}), /invalid spec .*spec\.yaml \(Tiny CNN \[dim=16\]\): .*spec\.yaml:\d+:\d+: model\.adapter: model mixture cannot be built from this spec: token_image: tokens of width 16/)
   assert.ok(!existsSync(join(dir, 'results')))
+  // A value the sweep file's set: gave is blamed at that line of the sweep file.
+  const sweepFile = writeSpec({sweep: {name: 'bad', points: [{spec: 'spec.yaml', set: {'model.components[0].in_channels': 5}}]}}, dir, 'sweep.yaml')
+  await assert.rejects(runSweep({file: sweepFile, sets: [], outDir: join(dir, 'results'), log: () => {}}), /sweep\.yaml:\d+:\d+: model\.components\[0\]: model mixture cannot be built .*in_channels is 5/)
 })
 
 test('a sweep folder is continued by a grid that keeps its points (values added anywhere on an axis); a damaged index.json is refused, and without one finished points are known by their config.yaml', async () => {
