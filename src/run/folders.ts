@@ -1,7 +1,8 @@
 /**
- * Creating run folders without races, telling one from a folder that is not, naming one set aside, and tidying one before it is continued. A folder is made
- * with a plain `mkdir` of its final name (which fails if the name exists, however close two
- * processes come), taking the next free suffix `-2`, `-3`, … when it does.
+ * Creating run folders without races, telling one from a folder that is not, naming one set aside,
+ * and tidying one before it is continued. A folder is made with a plain `mkdir` of its final name
+ * (which fails if the name exists, however close two processes come), taking the next free suffix
+ * `-2`, `-3`, … when it does.
  */
 import {accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {UsageError} from '../errors.js'

@@ -3,8 +3,8 @@
  * own run folder named with its seed (`results/<name>/<stamp>-<hash>-seed2/`), every seed's spec,
  * the model and the data's place checked before the first trains. A seed that fails is recorded
  * and the next goes on; an interruption stops there, saying which seeds are done and how to
- * continue. The command then
- * prints the table of the runs with the seeds aggregated (report/ `tabulate`), as `mixture table` does.
+ * continue. The command then prints the table of the runs with the seeds aggregated (report/
+ * `tabulate`), as `mixture table` does.
  */
 import {resolveSpec, type Resolved} from '../config/resolve.js'
 import {checkModelBuildsIn} from '../config/check-model.js'

@@ -8,6 +8,7 @@ import {join, relative, resolve} from 'node:path'
 import type {LauncherFlags} from '../config/launcher.js'
 import type {LauncherType} from '../schema/launcher.js'
 import type {Resolved} from '../config/resolve.js'
+import type {ResolvedSpec} from '../schema/spec.js'
 import {atSweepLines, resolvePoint, type SweepPlan} from '../config/sweep.js'
 import {checkModelBuildsIn} from '../config/check-model.js'
 import {SpecError} from '../config/errors.js'
@@ -102,15 +103,25 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
  * `01-a, 02-b: <what to put where>`. Completed points are not asked: nothing of them trains again.
  */
 export function missingData(planned: PlannedSweep, dataDir: string | undefined): string[] {
+  /** Each data block once (a grid's points mostly share one): what is missing, or null where all is there. */
+  const problems = new Map<string, string | null>()
+  const problemOf = (data: ResolvedSpec['data']): string | null => {
+    try {
+      locateData(data, dataDir)
+      return null
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error
+      return error.message
+    }
+  }
   const points = new Map<string, string[]>()
   for (const record of planned.records) {
     if (readRunSummary(join(planned.dir, record.run_dir))?.status === 'completed') continue
-    try {
-      locateData(planned.resolved[record.index].spec.data, dataDir)
-    } catch (error) {
-      if (!(error instanceof DataError)) throw error
-      points.set(error.message, [...(points.get(error.message) ?? []), record.run_dir])
-    }
+    const data = planned.resolved[record.index].spec.data
+    const key = JSON.stringify(data)
+    if (!problems.has(key)) problems.set(key, problemOf(data))
+    const problem = problems.get(key)
+    if (problem) points.set(problem, [...(points.get(problem) ?? []), record.run_dir])
   }
   return [...points].map(([message, dirs]) => `${dirs.join(', ')}: ${message}`)
 }
