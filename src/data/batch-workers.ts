@@ -253,7 +253,13 @@ export class BatchWorkers {
       this.settled(request, p)
       p.reject(new DataWorkerError('the data workers were closed'))
     }
-    await Promise.all(this.workers.map((w) => w.terminate()))
+    // Held while they end: an idle worker is unref'd, and awaiting its end must keep the process alive until it comes.
+    await Promise.all(
+      this.workers.map((w) => {
+        w.ref()
+        return w.terminate()
+      }),
+    )
   }
 }
 

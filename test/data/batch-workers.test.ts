@@ -157,7 +157,10 @@ it('a worker that dies fails the batches asked of it and every later one, saying
     const opts: EpochBatchOptions = {batchSize: 8, imageSize: 8, shuffle: true, seed: 1, epoch: 1, augment: false, what: 'the synthetic training split'}
     const it = pool.epoch(split, opts)
     await it.next()
-    await (pool as unknown as {workers: Worker[]}).workers[1].terminate()
+    // Held while it ends, as close() holds them: an idle worker is unref'd, and nothing else would keep this test's process alive until its exit.
+    const dying = (pool as unknown as {workers: Worker[]}).workers[1]
+    dying.ref()
+    await dying.terminate()
     await assert.rejects(collect(it), (e: unknown) => e instanceof DataWorkerError && /data worker 2 exited/.test((e as Error).message))
     await assert.rejects(collect(pool.epoch(split, {...opts, epoch: 2})), /data worker 2 exited/)
   } finally {
