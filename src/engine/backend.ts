@@ -147,8 +147,18 @@ export function requestedBackend(flag?: string): BackendName {
 
 let active: BackendChoice | undefined
 
-/** The backend asked for by name cannot run here (not installed, no adapter): the request's fault, exit code 2, nothing written. */
-export class BackendUnavailableError extends UsageError {}
+/**
+ * The backend asked for by name cannot run here (not installed, no adapter): the request's fault,
+ * exit code 2, nothing written. `reasons` says why, per backend tried, for callers that word it their way.
+ */
+export class BackendUnavailableError extends UsageError {
+  constructor(
+    readonly requested: string,
+    readonly reasons: string,
+  ) {
+    super(`backend "${requested}" is not available here (${reasons}). Use --backend auto to pick the fastest working one.`)
+  }
+}
 
 /**
  * Load and activate a backend. With `auto`, the fastest that works; otherwise exactly the one named,
@@ -197,7 +207,7 @@ export async function selectBackend(requested: BackendName = 'auto', options: Ba
   if (precision !== 'fp32') {
     throw new UsageError(`engine.precision: ${precision} cannot run here: ${why}; ${fp32Only.length > 0 ? `${fp32Only.join(', ')} compute in float32 only` : 'no other backend was asked for'}. Use engine.precision: fp32 on this machine`)
   }
-  throw new BackendUnavailableError(`backend "${requested}" is not available here (${why}). Use --backend auto to pick the fastest working one.`)
+  throw new BackendUnavailableError(requested, why)
 }
 
 /** Puts the backend `name` (probed by `probe`) in `precision`, or throws a UsageError saying why it cannot. */

@@ -13,7 +13,7 @@ import {UsageError} from '../errors.js'
 import {resolveSpec} from '../config/resolve.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {datasetEntry, datasetOptions} from '../data/load.js'
-import {requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
+import {BackendUnavailableError, requestedBackend, selectBackend, type BackendChoice} from '../engine/backend.js'
 import {kernelTuner} from '../engine/kernel-tuning.js'
 import {tf} from '../engine/tf.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
@@ -171,8 +171,9 @@ async function recordedBackend(runDir: string, asked: string | undefined, log: (
   try {
     return await selectBackend(requestedBackend(numerics.backend))
   } catch (error) {
+    if (!(error instanceof BackendUnavailableError)) throw error
     throw new UsageError(
-      `${runDir} ran on the ${numerics.backend} backend, which is not available here (${(error as Error).message.replace(/ Use --backend auto.*$/, '')}). ` +
+      `${runDir} ran on the ${numerics.backend} backend, which is not available here (${error.reasons}). ` +
         'Add --backend auto (or a backend name) to use another one: the numbers may then differ from those training printed in the last digits',
     )
   }

@@ -79,7 +79,7 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
     return await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
   } catch (error) {
     if (requested && error instanceof BackendUnavailableError) {
-      throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here: ${(error as Error).message.replace(/ Use --backend auto.*$/, '').replace(/\.$/, '')}. Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
+      throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here (${error.reasons}). Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
     }
     throw error
   }

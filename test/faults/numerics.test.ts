@@ -3,7 +3,7 @@
 // --force and recorded.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {readdirSync, readFileSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {mixture, tempDir} from '../helpers.js'
 import {numbers, signalWhen, startRun, TINY_SPEC} from './helpers.js'
@@ -61,4 +61,20 @@ test('--force continues with another switch and records the change', {timeout: 6
   assert.equal(record.changes.length, 1)
   assert.deepEqual(record.changes[0].from.switches, {})
   assert.equal(record.changes[0].after_epoch, 1)
+})
+
+test('a run recorded on a backend missing here is refused once, with the reason, by resume and eval alike', {timeout: 60_000}, async () => {
+  const runDir = await interruptedCpuRun()
+  const record = JSON.parse(readFileSync(join(runDir, 'numerics.json'), 'utf8'))
+  writeFileSync(join(runDir, 'numerics.json'), JSON.stringify({...record, backend: 'tensorflow'}))
+  const before = folder(runDir)
+
+  const resumed = mixture(['run', '--resume', runDir], {env: NO_BACKEND})
+  assert.equal(resumed.code, 2, resumed.stderr)
+  assert.match(resumed.stderr, /ran on the tensorflow backend, which is not available here \(tensorflow: @tensorflow\/tfjs-node(-gpu)? is not installed.*\)\. Resume it where tensorflow runs, or add --force --backend <name>/)
+  const evaluated = mixture(['eval', runDir], {env: NO_BACKEND})
+  assert.equal(evaluated.code, 2, evaluated.stderr)
+  assert.match(evaluated.stderr, /ran on the tensorflow backend, which is not available here \(tensorflow: .*is not installed.*\)\. Add --backend auto/)
+  for (const r of [resumed, evaluated]) assert.equal(r.stderr.match(/not available here/g)?.length, 1, r.stderr)
+  assert.deepEqual(folder(runDir), before, 'refusals write nothing')
 })
