@@ -320,6 +320,9 @@ registerTransform<{mean: number | number[]; std: number | number[]}>({
     const mean = perChannel(p.mean, 'normalize.mean')
     const std = perChannel(p.std, 'normalize.std')
     if (!std.every((s) => s > 0)) throw new RangeError(`normalize.std must be > 0; got ${std.join(', ')}`)
+    // Pixels are float32: a mean and std that send a [0, 1] pixel past float32's range would train on infinities.
+    const outOfRange = [0, 1, 2].find((c) => [0, 1].some((v) => !Number.isFinite(Math.fround((v - mean[c]) / std[c]))))
+    if (outOfRange !== undefined) throw new RangeError(`normalize with mean ${mean[outOfRange]} and std ${std[outOfRange]} sends [0, 1] pixels past float32's range (±3.4e38); use the data's own mean and std (a std of the order of 0.1 to 1)`)
     return {
       draw() {},
       apply(img, off, size) {

@@ -272,6 +272,10 @@ describe('augment lists in specs', () => {
     assert.throws(() => resolveObject(withAugment([{type: 'random_crop', pading: 4}])), /data\.augment\[0\]\.pading: unknown key, did you mean padding\?/)
     assert.throws(() => resolveObject(withAugment([{type: 'normalize', mean: [0.5, 0.5], std: 0.2}])), /data\.augment\[0\].*one value or three/)
     assert.throws(() => resolveObject(withAugment([{type: 'normalize', mean: 0.5}])), /data\.augment\[0\]\.std: required key is missing/)
+    // 1e-300 passes the schema's > 0, but float32 pixels divided by it are infinite: training would only say the loss became NaN.
+    assert.throws(() => resolveObject(withAugment([{type: 'normalize', mean: 0.5, std: 1e-300}])), /data\.augment\[0\]: normalize with mean 0\.5 and std 1e-300 sends \[0, 1\] pixels past float32's range/)
+    assert.throws(() => resolveObject(withAugment([{type: 'normalize', mean: [0.5, 0.5, 1e39], std: [0.2, 0.2, 0.2]}])), /mean 1e\+39 and std 0\.2 sends/)
+    assert.doesNotThrow(() => resolveObject(withAugment([{type: 'normalize', mean: 0.5, std: 1e-6}])))
   })
   it('the example specs: crop + flip + normalise on a paper model; the paper specs keep the shorthand', () => {
     const example = validateSpec(loadSpec(join(REPO, 'configs', 'examples', 'cifar10-crop-flip-normalize.yaml')))
