@@ -14,6 +14,8 @@ interface Listed {
   summary: string
   paper?: string
   defaults: Record<string, unknown>
+  /** The keys the defaults line leaves out (optional ones without a default; nested ones as `synthetic.train`), each with its description. */
+  keys: Array<{key: string; description: string}>
   presets: string[]
   source: string
 }
@@ -27,6 +29,16 @@ function defaultsOf(entry: AnyEntry): Record<string, unknown> {
   if (entry.kind === 'dataset') return {...(entry.classes ? {classes: entry.classes} : {}), ...(entry.nativeSize ? {native_size: entry.nativeSize} : {}), ...defaults}
   if (entry.kind === 'transform') return {...defaults, applies: entry.applies}
   return defaults
+}
+
+/** Every leaf key of a parameter schema (nested objects as dotted paths) that `defaults` does not show. */
+function keysOf(schema: AnyEntry['schema'], defaults: Record<string, unknown>, prefix = ''): Listed['keys'] {
+  const props = (schema.properties ?? {}) as Record<string, AnyEntry['schema'] & {description?: string}>
+  return Object.entries(props).flatMap(([k, v]) => {
+    const key = `${prefix}${k}`
+    if (key in defaults) return []
+    return v.type === 'object' && v.properties ? keysOf(v, defaults, `${key}.`) : [{key, description: v.description ?? ''}]
+  })
 }
 
 function short(value: unknown): string {
@@ -55,7 +67,10 @@ export default class List extends BaseCommand<typeof List> {
   async run(): Promise<Listed[]> {
     const {args, flags} = await this.parse(List)
     for (const file of flags.plugin ?? []) await loadPlugin(file)
-    const items: Listed[] = allEntries([...KINDS, ...DATA_KINDS, ...RECIPE_KINDS]).map((e) => ({kind: e.kind, name: e.name, summary: e.summary, paper: e.paper, defaults: defaultsOf(e), presets: Object.keys(e.presets ?? {}), source: e.source ?? 'builtin'}))
+    const items: Listed[] = allEntries([...KINDS, ...DATA_KINDS, ...RECIPE_KINDS]).map((e) => {
+      const defaults = defaultsOf(e)
+      return {kind: e.kind, name: e.name, summary: e.summary, paper: e.paper, defaults, keys: keysOf(e.schema, defaults), presets: Object.keys(e.presets ?? {}), source: e.source ?? 'builtin'}
+    })
     const pattern = args.pattern?.toLowerCase()
     const shown = pattern ? items.filter((i) => i.name.toLowerCase().includes(pattern) || i.kind.includes(pattern)) : items
     if (!this.jsonEnabled()) {
@@ -72,6 +87,7 @@ export default class List extends BaseCommand<typeof List> {
         this.log(`  ${item.name.padEnd(22)} ${item.summary}${item.source !== 'builtin' ? ` [${item.source}]` : ''}`)
         const defaults = Object.entries(item.defaults)
         if (defaults.length) this.log(`  ${''.padEnd(22)} ${defaults.map(([k, v]) => `${k}=${short(v)}`).join(' ')}`)
+        for (const {key, description} of item.keys) this.log(`  ${''.padEnd(22)} ${key}: ${description || '(optional)'}`)
         if (item.presets.length) this.log(`  ${''.padEnd(22)} presets: ${item.presets.join(', ')}`)
       }
     }

@@ -98,9 +98,14 @@ describe('datasets are registry entries', () => {
     const [b] = [...batches(ds.test, {batchSize: 8, imageSize: 4, shuffle: false, seed: 0, epoch: 0, augment: false})]
     assert.ok(Math.abs(b.x[0] - (1 - 20 / 255)) < 1e-6, 'an always-transform of a plugin reaches evaluation batches')
     const listed = spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), 'list', 'dataset', '--json'], {encoding: 'utf8'})
-    const items = JSON.parse(listed.stdout) as Array<{name: string; defaults: Record<string, unknown>}>
+    const items = JSON.parse(listed.stdout) as Array<{name: string; defaults: Record<string, unknown>; keys: Array<{key: string; description: string}>}>
     assert.deepEqual(items.find((i) => i.name === 'cifar10')?.defaults, {classes: 10, native_size: 32})
     assert.deepEqual(items.find((i) => i.name === 'image_folder')?.defaults, {split_seed: 0, on_bad_image: 'fail', cache: true}, 'root is required: no default')
+    // The keys the defaults leave out are listed too: optional ones without a default, nested ones by their path.
+    assert.deepEqual(items.find((i) => i.name === 'image_folder')?.keys.map((k) => k.key), ['test_split'])
+    assert.deepEqual(items.find((i) => i.name === 'synthetic')?.keys.map((k) => k.key), ['synthetic.train', 'synthetic.test', 'synthetic.classes', 'synthetic.noise', 'synthetic.seed'])
+    assert.match(items.find((i) => i.name === 'synthetic')!.keys[0].description, /training images \(default 2000\)/)
+    assert.deepEqual(items.find((i) => i.name === 'cifar10')?.keys, [])
   })
 
   it('what a dataset’s load returns is checked', async () => {
