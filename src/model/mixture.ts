@@ -87,6 +87,7 @@ export function buildMixture(ctx: BuildContext, input: SymbolicTensor, p: Mixtur
   const share = (p.norm.share as string | undefined) ?? 'model'
   let x = input
   for (let b = 0; b < p.num_blocks; b++) {
+    const before = ctx.weightBytes()
     const bctx = ctx.scope(`block${b + 1}`)
     const parts: BlockParts = {
       components: p.components,
@@ -97,6 +98,14 @@ export function buildMixture(ctx: BuildContext, input: SymbolicTensor, p: Mixtur
       },
     }
     x = block.create(bctx, x, {}, parts)
+    // Every block is built alike: the first one's size tells whether num_blocks of them fit.
+    if (b === 0 && p.num_blocks > 1) {
+      try {
+        ctx.checkRepeats(ctx.weightBytes() - before, p.num_blocks - 1, `block 1 of ${p.num_blocks}`)
+      } catch (error) {
+        throw Object.assign(error as Error, {specPath: 'model.num_blocks'})
+      }
+    }
   }
   return head.create(ctx.scope('head'), x, paramsOf(p.head), numClasses)
 }

@@ -34,6 +34,8 @@ export interface ContextOptions {
 }
 
 type Layer = tfl.layers.Layer
+
+const gib = (n: number) => `${(n / 2 ** 30).toFixed(n < 2 ** 30 ? 3 : 1)} GiB`
 type Initializer = ReturnType<typeof tfl.initializers.randomNormal>
 
 /** Shared state of one model build: seeds, names, and which component owns which layer. */
@@ -57,12 +59,32 @@ class BuildState {
    * allocating until the machine runs out.
    */
   checkSize(layers: number): void {
-    const bytes = tf.memory().numBytes - this.bytesBefore
-    const limit = this.options.maxWeightBytes ?? totalmem() / 4
-    if (bytes <= limit) return
-    const gib = (n: number) => `${(n / 2 ** 30).toFixed(n < 2 ** 30 ? 3 : 1)} GiB`
-    throw new Error(
-      `its weights already take ${gib(bytes)} after ${layers} layers, more than the ${gib(limit)} allowed: a quarter of this machine's ${gib(totalmem())} of memory ` +
+    const bytes = this.weightBytes()
+    if (bytes > this.limit) throw this.tooLarge(`its weights already take ${gib(bytes)} after ${layers} layers`)
+  }
+
+  /** Bytes of the weights built so far. */
+  weightBytes(): number {
+    return tf.memory().numBytes - this.bytesBefore
+  }
+
+  /**
+   * Refuse, before building them, `count` more parts of `bytes` each (a model's repeated blocks, all
+   * of one size) where they would outgrow the limit: the size known from the first part, the model
+   * stops in a moment instead of filling a quarter of the memory with weights first.
+   */
+  checkRepeats(bytes: number, count: number, what: string): void {
+    const total = this.weightBytes() + bytes * count
+    if (total > this.limit) throw this.tooLarge(`its weights would take ${gib(total)}: ${what} takes ${gib(bytes)}`)
+  }
+
+  private get limit(): number {
+    return this.options.maxWeightBytes ?? totalmem() / 4
+  }
+
+  private tooLarge(how: string): Error {
+    return new Error(
+      `${how}, more than the ${gib(this.limit)} allowed: a quarter of this machine's ${gib(totalmem())} of memory ` +
         '(training also keeps their gradients and the optimizer state); make the model smaller (depth, dim, mlp_dim, channels, num_blocks)',
     )
   }
@@ -116,6 +138,16 @@ export class BuildContext {
 
   seed(): number {
     return this.state.nextSeed()
+  }
+
+  /** Bytes of the model's weights built so far. */
+  weightBytes(): number {
+    return this.state.weightBytes()
+  }
+
+  /** Refuse `count` more parts of `bytes` each where they would outgrow the size limit (BuildState.checkRepeats). */
+  checkRepeats(bytes: number, count: number, what: string): void {
+    this.state.checkRepeats(bytes, count, what)
   }
 
   /** Layer names and the component path that owns each (for the per-component parameter table). */

@@ -48,6 +48,19 @@ test('a model whose weights outgrow the allowed memory stops while it is built, 
   )
 })
 
+test('a mixture whose first block shows that num_blocks of them cannot fit stops before building the second', () => {
+  const {type: _type, ...params} = resolveObject(spec({num_blocks: 500, components: [{type: 'cnn', channels: [4, 3]}, {...vit, mlp_dim: 256}]})).model
+  const ctx = BuildContext.root({seed: 1, init: 'torch', maxWeightBytes: 2_000_000})
+  assert.throws(
+    () => lookup('model', 'mixture')!.create(ctx, tfl.input({shape: [8, 8, 3]}), params, 3),
+    (e: Error & {specPath?: string}) => /its weights would take 0\.0\d\d GiB: block 1 of 500 takes 0\.000 GiB, more than the 0\.002 GiB allowed.*num_blocks\)$/.test(e.message) && e.specPath === 'model.num_blocks',
+  )
+  assert.deepEqual([...new Set([...ctx.owners().values()].map((owner) => owner.split('.')[0]))], ['block1'], 'no layer of block 2 was built')
+  // A size that fits builds all of them.
+  const fits = BuildContext.root({seed: 1, init: 'torch', maxWeightBytes: 2_000_000})
+  lookup('model', 'mixture')!.create(fits, tfl.input({shape: [8, 8, 3]}), {...params, num_blocks: 2}, 3)
+})
+
 test('checkModelBuilds builds the model, lets it go and counts its parameters', () => {
   const resolved = resolveObject(spec({components: [{type: 'cnn', channels: [4, 3]}]}))
   const built = buildModel(resolved)
