@@ -39,3 +39,17 @@ test('an echoed value is cut to a few hundred characters, saying how long it is'
   assert.ok(r.stderr.length < 1500, `${r.stderr.length} characters`)
   assert.match(r.stderr, /unknown preset "x+… \(100,000 characters in all\)" for vit: choose one of/)
 })
+
+test('a comma list given to run as a --set value is pointed at sweep, and a list of seeds at --seeds', () => {
+  const file = writeSpec(base)
+  const [lr] = specProblems(() => resolveObject(base, ['train.optimizer.lr=1e-3,1e-2']))
+  assert.equal(lr.message, 'must be number (got "1e-3,1e-2"); to train one run per value, use mixture sweep with the same --set (a comma list is a sweep\'s axis)')
+  const [seed] = specProblems(() => resolveObject(base, ['seed=1,2']))
+  assert.match(seed.message, /^must be integer \(got "1,2"\); to train one run per seed, use --seeds 1,2$/)
+  // Only where the value came from a --set: a comma in the file is a plain mistake.
+  const [inFile] = specProblems(() => resolveObject({...base, seed: '1,2'}))
+  assert.equal(inFile.message, 'must be integer (got "1,2")')
+  const r = mixture(['run', file, '--set', 'train.optimizer.lr=1e-3,1e-2', '--dry-run'])
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /--set train\.optimizer\.lr=1e-3,1e-2: train\.optimizer\.lr: must be number .*use mixture sweep/)
+})
