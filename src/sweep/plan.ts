@@ -146,7 +146,23 @@ export function placePoints(planned: PlannedSweep): SweepIndex | undefined {
   const listed = unplanned.slice(0, 5).join(', ') + (unplanned.length > 5 ? ` and ${unplanned.length - 5} more` : '')
   throw new UsageError(
     `${dir} holds ${unplanned.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
-      'continue it with a grid that keeps them (values may be added to any axis: the points there keep their folders), or give this sweep its own folder with --name',
+      `${axesDropped(previous, records)}continue it with a grid that keeps them (values may be added to any axis: the points there keep their folders), or give this sweep its own folder with --name`,
+  )
+}
+
+/**
+ * Where the earlier sweep had an axis this one lacks, say so: a --set of one value is a setting,
+ * not an axis, so `--set lr=1e-3` does not pick the lr=1e-3 points of a sweep over lr.
+ */
+function axesDropped(previous: SweepIndex | undefined, records: SweepPointRecord[]): string {
+  const axes = (points: Pick<SweepPointRecord, 'grid'>[]) => new Set(points.flatMap((p) => Object.keys(p.grid ?? {})))
+  const now = axes(records)
+  const dropped = [...axes(previous?.points ?? [])].filter((key) => !now.has(key))
+  if (dropped.length === 0) return ''
+  const values = (key: string) => [...new Set(previous!.points.flatMap((p) => (p.grid && key in p.grid ? [String(p.grid[key])] : [])))].join(',')
+  return (
+    `the earlier sweep varied ${dropped.map((key) => `${key} (${values(key)})`).join(' and ')}, which this one does not (a --set of one value is a setting, not an axis, and names other points); ` +
+    `to continue it, give ${dropped.length > 1 ? 'those axes' : 'that axis'} again (${dropped.map((key) => `--set ${key}=${values(key)}`).join(' ')}: completed points are skipped), or `
   )
 }
 

@@ -246,6 +246,11 @@ test('a sweep folder is continued by a grid that keeps its points (values added 
   const before = readFileSync(index, 'utf8')
   await assert.rejects(runSweep({file, sets: ['seed=5,6'], name: 'seeds', outDir: out, log: () => {}}), /holds 2 point\(s\) of an earlier sweep "seeds" that this one does not have \(01-spec,seed=1, 02-spec,seed=2\)/)
   assert.equal(readFileSync(index, 'utf8'), before)
+  // One value of its axis is a setting, not a selection of its points: said so, with the axis to give again.
+  await assert.rejects(
+    runSweep({file, sets: ['seed=1'], name: 'seeds', outDir: out, log: () => {}}),
+    /the earlier sweep varied seed \(1,2\), which this one does not \(a --set of one value is a setting, not an axis, and names other points\); to continue it, give that axis again \(--set seed=1,2: completed points are skipped\)/,
+  )
   // New values continue it, wherever on the axis they go: the points there keep their folders, a new one is numbered after them.
   const more = await runSweep({file, sets: ['seed=3,1,2'], name: 'seeds', outDir: out, log: () => {}})
   assert.deepEqual([more.skipped, more.completed], [2, 1])
