@@ -2,7 +2,7 @@
  * Loading third-party plugin files listed in a spec (`plugins: [./my-plugin.js]`). A plugin either
  * imports the registration functions from 'mixture-models' or exports a default function that gets
  * the public API (same TensorFlow.js instance guaranteed). Paths are relative to the spec file that
- * lists them.
+ * lists them; a --set's, like every path a --set gives, to the working folder.
  */
 import {existsSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
@@ -15,7 +15,7 @@ import {validator} from './validate.js'
 
 const loaded = new Set<string>()
 
-/** Absolute paths of the spec's plugins, each resolved against the file that listed it. */
+/** Absolute paths of the spec's plugins, each resolved against the file that listed it (the working folder for a --set). */
 export function pluginPaths(list: unknown, origins: Origins, specFile: string): string[] {
   if (!Array.isArray(list)) return []
   return list.map((p, i) => {
@@ -23,8 +23,8 @@ export function pluginPaths(list: unknown, origins: Origins, specFile: string): 
       throw new SpecError([{origin: originOf(origins, `plugins[${i}]`), path: `plugins[${i}]`, message: `is ${JSON.stringify(p)}; a plugin is the path of a .js or .mjs file, relative to the spec`}])
     }
     const declaredIn = originOf(origins, `plugins[${i}]`)?.file
-    const base = declaredIn && !declaredIn.startsWith('--set') ? resolve(declaredIn) : specFile
-    return resolve(dirname(base), String(p))
+    if (declaredIn?.startsWith('--set')) return resolve(String(p))
+    return resolve(dirname(declaredIn ? resolve(declaredIn) : specFile), String(p))
   })
 }
 
@@ -36,7 +36,7 @@ export async function loadPlugins(paths: string[], origins: Origins): Promise<vo
     const fail = (message: string): never => {
       throw new SpecError([{origin, path: `plugins[${i}]`, message} satisfies Problem])
     }
-    if (!existsSync(file)) fail(`plugin file ${file} not found (plugin paths are relative to the spec that lists them)`)
+    if (!existsSync(file)) fail(`plugin file ${file} not found (plugin paths are relative to the spec that lists them; a --set's to the working folder)`)
     if (!statSync(file).isFile()) fail(`plugin ${file} is not a regular file (a directory, device or FIFO); give the path of a .js or .mjs file`)
     if (!/\.(m?js|cjs)$/.test(file)) fail(`plugin ${file} is not a JavaScript file (.js or .mjs); compile TypeScript plugins first`)
     await withSource(file, async () => {

@@ -2,11 +2,11 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {copyFileSync, mkdirSync, writeFileSync} from 'node:fs'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
 import {suggest} from '../../src/config/suggest.js'
-import {resolveObject, specProblems, tempDir, writeSpec} from '../helpers.js'
+import {mixture, REPO, resolveObject, specProblems, tempDir, writeSpec} from '../helpers.js'
 
 const base = {name: 'x', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}
 
@@ -202,4 +202,19 @@ test('a path that starts with ~/ is under the home folder, in a spec and in a --
 test('a bare ~ (YAML null, not the home folder) is refused saying so', () => {
   const file = writeSpec(base)
   assert.throws(() => validateSpec(loadSpec(file, ['output.dir=~'])), /output\.dir: must be string \(got null\); YAML reads an empty value, null and ~ as null: write the text \(quoted, if it is one of those\), and a folder under your home as ~\/…/)
+})
+
+test("a path a --set gives is relative to the working folder, plugins too; a spec's own paths to the spec", () => {
+  const dir = tempDir()
+  mkdirSync(join(dir, 'specs'))
+  mkdirSync(join(dir, 'plugins'))
+  copyFileSync(join(REPO, 'configs', 'examples', 'plugins', 'rmsprop.mjs'), join(dir, 'plugins', 'rmsprop.mjs'))
+  const spec = writeSpec(base, join(dir, 'specs'))
+  const ok = mixture(['validate', spec, '--set', 'plugins=[plugins/rmsprop.mjs]', '--set', 'train.optimizer.type=rmsprop'], {cwd: dir})
+  assert.equal(ok.code, 0, ok.stderr)
+  const fromSpecFolder = mixture(['validate', spec, '--set', 'plugins=[../plugins/rmsprop.mjs]'], {cwd: dir})
+  assert.equal(fromSpecFolder.code, 2)
+  assert.match(fromSpecFolder.stderr, /plugin file .*plugins\/rmsprop\.mjs not found \(plugin paths are relative to the spec that lists them; a --set's to the working folder\)/)
+  const inSpec = mixture(['validate', writeSpec({...base, plugins: ['../plugins/rmsprop.mjs'], train: {optimizer: {type: 'rmsprop'}}}, join(dir, 'specs'), 'own.yaml')], {cwd: REPO})
+  assert.equal(inSpec.code, 0, inSpec.stderr)
 })
