@@ -1,7 +1,8 @@
 /**
  * A built model (tfjs-layers functional model) re-expressed as a graph of stock TensorFlow ops, for
  * inference: every layer the project's models use — tfjs's own (Dense, Conv2D, Conv2DTranspose,
- * padding, pooling, reshapes, Add, ReLU) and the project's leaf layers (src/layers: attention,
+ * padding, pooling, reshapes, Add, ReLU; for plugins also Activation, LeakyReLU, Multiply,
+ * Concatenate, AveragePooling2D, Dropout) and the project's leaf layers (src/layers: attention,
  * CLS/positional embedding, latent array, Fourier features, GEGLU, GELU, LayerNorm, BatchNorm in
  * evaluation mode, dropout as identity) — is written as the TensorFlow ops that compute it, with
  * its weights as constants. The batch size stays free (shapes built from the input's `Shape`).
@@ -62,11 +63,16 @@ function unary(c: Call, op: string, a: string, local: string): string {
   return c.g.op(`${c.name}/${local}`, op, [a], F)
 }
 
+/** tfjs activation names and the TensorFlow op of each (softmax on the last axis, as tfjs's). */
+const ACTIVATION_OPS: Record<string, string> = {relu: 'Relu', relu6: 'Relu6', elu: 'Elu', selu: 'Selu', sigmoid: 'Sigmoid', tanh: 'Tanh', softplus: 'Softplus', softmax: 'Softmax'}
+
+/** The layer's `activation` (a Dense's, a Conv2D's, an Activation layer's) applied to `y`. */
 function activation(c: Call, y: string): string {
   const fn = (c.config.activation as string | undefined) ?? 'linear'
   if (fn === 'linear') return y
-  if (fn === 'relu') return unary(c, 'Relu', y, 'Relu')
-  throw new ExportError(`layer ${c.layer.name} (${c.layer.getClassName()}) has activation "${fn}", which the export does not write as stock ops yet`)
+  const op = ACTIVATION_OPS[fn]
+  if (op) return unary(c, op, y, op)
+  throw new ExportError(`layer ${c.layer.name} (${c.layer.getClassName()}) has activation "${fn}", which the export does not write as stock ops (it writes ${['linear', ...Object.keys(ACTIVATION_OPS)].join(', ')})`)
 }
 
 /** Exact GELU, 0.5·x·(1 + erf(x/√2)), as ops/gelu.ts computes it. */
@@ -142,6 +148,18 @@ const EMITTERS: Record<string, Emitter> = {
     if (c.config.maxValue != null) throw new ExportError(`layer ${c.layer.name} (ReLU with maxValue ${c.config.maxValue}) is not exported as stock ops yet`)
     return unary(c, 'Relu', x, 'Relu')
   },
+  Activation: (c, [x]) => activation(c, x),
+  LeakyReLU: (c, [x]) => c.g.op(`${c.name}/LeakyRelu`, 'LeakyRelu', [x], {...F, alpha: attr.float(c.config.alpha as number)}),
+  Multiply: (c, xs) => xs.slice(1).reduce((product, x, i) => binary(c, 'Mul', product, x, i === 0 ? 'mul' : `mul_${i}`), xs[0]),
+  Concatenate(c, xs) {
+    const axis = c.config.axis as number
+    return c.g.op(`${c.name}/concat`, 'ConcatV2', [...xs, c.g.constant(`${c.name}/axis`, Int32Array.of(axis < 0 ? c.inShapes[0].length + axis : axis), [], 'int32')], {...F, N: attr.int(xs.length), Tidx: attr.type('int32')})
+  },
+  AveragePooling2D(c, [x]) {
+    const cfg = c.config as {poolSize: number[]; strides: number[]; padding: string}
+    return c.g.op(`${c.name}/AvgPool`, 'AvgPool', [x], {...F, ksize: attr.ints([1, cfg.poolSize[0], cfg.poolSize[1], 1]), strides: attr.ints([1, cfg.strides[0], cfg.strides[1], 1]), padding: attr.str(cfg.padding.toUpperCase()), data_format: attr.str('NHWC')})
+  },
+  Dropout: (c, [x]) => c.g.op(`${c.name}/Identity`, 'Identity', [x], F),
   MixtureDropout: (c, [x]) => c.g.op(`${c.name}/Identity`, 'Identity', [x], F),
   MixtureBatchNorm(c, [x]) {
     // Evaluation mode, as layers/norm.ts: (x − mean) · γ/√(var + ε) + β.

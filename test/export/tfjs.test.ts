@@ -5,14 +5,15 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 import sharp from 'sharp'
 import {tf, tfl} from '../../src/engine/tf.js'
 import {exportRun} from '../../src/export/export-run.js'
 import {ExportError} from '../../src/export/errors.js'
-import {layerGraph} from '../../src/export/layer-graph.js'
+import {EXPORTABLE_LAYERS, layerGraph} from '../../src/export/layer-graph.js'
+import {tfjsGraphModel} from '../../src/export/tfjs.js'
 import {inputBatches, loadInputs} from '../../src/predict/inputs.js'
 import {predictImages} from '../../src/predict/predict.js'
 import {openRun} from '../../src/run/load-run.js'
@@ -124,6 +125,42 @@ console.log(JSON.stringify({outputs: model.metadata.mixture_models.outputs, logi
   assert.deepEqual(result.outputs, exported.outputs, 'the output names travel in model.metadata')
   const diff = maxRelDiff(result.logits, await ourLogits(run, input))
   assert.ok(diff <= TOLERANCE, `the snippet's logits differ from ours by ${diff}`)
+})
+
+test("tfjs's own layers a plugin may build from (activations, LeakyReLU, Multiply, Concatenate, average pooling, dropout) export as stock ops with the model's outputs", async () => {
+  const input = tfl.input({shape: [8, 8, 3]})
+  const seeded = (i: number) => ({kernelInitializer: tfl.initializers.randomUniform({minval: -0.5, maxval: 0.5, seed: i}), biasInitializer: tfl.initializers.randomUniform({minval: -0.1, maxval: 0.1, seed: 100 + i})})
+  const apply = (layer: tfl.layers.Layer, x: tfl.SymbolicTensor | tfl.SymbolicTensor[]) => layer.apply(x) as tfl.SymbolicTensor
+  const a = apply(tfl.layers.conv2d({filters: 4, kernelSize: 3, padding: 'same', activation: 'elu', ...seeded(1)}), input)
+  const b = apply(tfl.layers.leakyReLU({alpha: 0.2}), apply(tfl.layers.conv2d({filters: 4, kernelSize: 3, padding: 'same', ...seeded(2)}), input))
+  const gated = apply(tfl.layers.multiply(), [a, apply(tfl.layers.activation({activation: 'sigmoid'}), b)])
+  const joined = apply(tfl.layers.concatenate({axis: -1}), [gated, apply(tfl.layers.activation({activation: 'tanh'}), b)])
+  const pooled = apply(tfl.layers.averagePooling2d({poolSize: 2, strides: 2}), apply(tfl.layers.dropout({rate: 0.5}), joined))
+  const hidden = apply(tfl.layers.dense({units: 6, activation: 'selu', ...seeded(3)}), apply(tfl.layers.flatten(), pooled))
+  const mixed = apply(tfl.layers.dense({units: 5, activation: 'softplus', ...seeded(4)}), apply(tfl.layers.dense({units: 6, activation: 'relu6', ...seeded(5)}), hidden))
+  const model = tfl.model({inputs: input, outputs: apply(tfl.layers.dense({units: 4, activation: 'softmax', ...seeded(6)}), mixed)})
+  const dir = tempDir()
+  try {
+    const files = tfjsGraphModel(model, {}, 'test')
+    mkdirSync(join(dir, 'stock'))
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, 'stock', name), content)
+    const ops = new Set<string>(JSON.parse(files['model.json'] as string).modelTopology.node.map((n: {op: string}) => n.op))
+    for (const op of ['Elu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Mul', 'ConcatV2', 'AvgPool', 'Selu', 'Softplus', 'Relu6', 'Softmax']) assert.ok(ops.has(op), `${op} in the graph`)
+    const image = testImages(8)
+    const expected = tf.tidy(() => Array.from((model.predict(tf.tensor(image.values, image.shape)) as tf.Tensor).dataSync()))
+    const [result] = await inStockTfjs(dir, [{name: 'stock', url: 'stock/model.json', input: image, expected}])
+    assert.equal(result.logits.length, expected.length)
+    assert.ok(maxRelDiff(result.logits, expected) <= TOLERANCE, `stock tfjs outputs differ from the model's by ${maxRelDiff(result.logits, expected)}`)
+  } finally {
+    model.dispose()
+  }
+})
+
+test("docs/export.md lists every tfjs layer the export writes, and no other", () => {
+  const text = readFileSync(join(REPO, 'docs', 'export.md'), 'utf8').replace(/\s+/g, ' ')
+  const listed = /\*\*tfjs's own layers a plugin may use\*\* export too: ([^;]+);/.exec(text)?.[1]
+  assert.ok(listed, "docs/export.md has the list of tfjs's own layers")
+  assert.deepEqual(listed.split(', ').sort(), EXPORTABLE_LAYERS.filter((n) => !n.startsWith('Mixture')).sort())
 })
 
 test('a layer class with no stock-op form stops the export, naming the class and its layers', () => {
