@@ -57,7 +57,9 @@ export function describeEval(r: EvalResult): string {
         : `training wrote ${r.split}_loss ${r.training.loss}, ${r.split}_accuracy ${r.training.accuracy} for epoch ${r.epoch}; this evaluation differs (${
             r.training.examples !== undefined && r.training.examples !== r.examples
               ? `the ${r.split} split has ${r.examples} images now and had ${r.training.examples} when the run trained: the data changed since`
-              : 'another backend, thread count or engine switch sums in another order'
+              : r.training.changed.length > 0
+                ? r.training.changed.join('; ')
+                : 'another backend, thread count or engine switch sums in another order'
           })`,
     )
   }

@@ -41,9 +41,10 @@ export interface EvalResult {
   predicted_outside_classes: number
   /**
    * What training wrote to metrics.csv for this epoch (test and validation splits), and whether this
-   * evaluation equals it; `examples`: how many images training evaluated there (summary.json), where recorded.
+   * evaluation equals it; `examples`: how many images training evaluated there (summary.json), where recorded;
+   * `changed`: what differs from the data and plugin files training recorded (run/fingerprints.ts), in words.
    */
-  training: {loss: number; accuracy: number; equal: boolean; examples?: number} | null
+  training: {loss: number; accuracy: number; equal: boolean; examples?: number; changed: string[]} | null
   out_dir: string
   files: string[]
 }

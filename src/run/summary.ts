@@ -16,6 +16,7 @@ import type {ResolvedSpec} from '../schema/spec.js'
 import type {Precision} from '../engine/precision.js'
 import type {EpochLine} from './progress.js'
 import type {EpochMetrics} from './metrics-file.js'
+import type {Fingerprints} from './fingerprints.js'
 
 /** How the best epoch is chosen: on the validation split, or on the test split (the paper's rule). */
 export type Selection = 'best_val' | 'best_test'
@@ -56,6 +57,8 @@ export interface RunSummary {
   started: string
   /** The images of each split the run trained and evaluated on (`val` where it held a validation split out). */
   images?: {train: number; val?: number; test: number}
+  /** Hashes of the evaluated splits' images and of the plugin files (fingerprints.ts), for eval to say what changed since. */
+  fingerprints?: Fingerprints
   finished: string | null
   /** The process that writes this run folder, and when it last wrote this file (its heartbeat). */
   pid: number
@@ -67,7 +70,7 @@ export interface RunSummary {
 }
 
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
-export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'pid' | 'host'>
+export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'fingerprints' | 'pid' | 'host'>
 
 type AccuracyKey = 'test_accuracy' | 'train_accuracy' | 'val_accuracy'
 
@@ -132,6 +135,7 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     run_dir: base.run_dir,
     started: base.started,
     ...(base.images ? {images: base.images} : {}),
+    ...(base.fingerprints ? {fingerprints: base.fingerprints} : {}),
     finished: status === 'running' ? null : now,
     pid: base.pid,
     host: base.host,

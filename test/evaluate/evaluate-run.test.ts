@@ -2,7 +2,7 @@
 // equal the metrics.csv rows of their epochs exactly, and the folder it writes is what the report reads.
 import {before, describe, it} from 'node:test'
 import assert from 'node:assert/strict'
-import {cpSync, readFileSync, writeFileSync} from 'node:fs'
+import {copyFileSync, cpSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {evaluateRun} from '../../src/evaluate/evaluate-run.js'
 import {EvalTally} from '../../src/evaluate/tally.js'
@@ -10,7 +10,7 @@ import {parseConfusionCsv, readConfusionMatrices} from '../../src/report/confusi
 import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
 import {readMetricsFile} from '../../src/run/metrics-file.js'
 import {UsageError} from '../../src/errors.js'
-import {mixture, tempDir, writeSpec} from '../helpers.js'
+import {mixture, REPO, tempDir, writeSpec} from '../helpers.js'
 
 const spec = {
   name: 'tiny-eval',
@@ -39,7 +39,7 @@ describe('mixture eval', () => {
       assert.equal(r.loss, row.test_loss)
       assert.equal(r.accuracy, row.test_accuracy)
       assert.equal(r.accuracy_definition, 'per_example')
-      assert.deepEqual(r.training, {loss: row.test_loss, accuracy: row.test_accuracy, equal: true, examples: r.examples})
+      assert.deepEqual(r.training, {loss: row.test_loss, accuracy: row.test_accuracy, equal: true, examples: r.examples, changed: []})
       assert.equal(r.examples, 40)
       assert.equal(r.batch_size, 12)
       // The confusion matrix agrees with the accuracy; per class is its rows.
@@ -109,6 +109,33 @@ describe('mixture eval', () => {
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout.replace(/\s+/g, ' '), /this evaluation differs \(the test split has 40 images now and had 39 when the run trained: the data changed since\)/)
   })
+
+  it("names what changed where the numbers differ: the split's contents (same count) and each plugin file, from the hashes summary.json recorded", () => {
+    const dir = tempDir()
+    const copy = join(dir, 'run')
+    cpSync(run, copy, {recursive: true})
+    const summaryFile = join(copy, 'summary.json')
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8'))
+    assert.match(summary.fingerprints.data.test, /^[0-9a-f]{16}$/, 'training recorded the test split\'s hash')
+    assert.deepEqual(summary.fingerprints.plugins, {})
+    // As if the run had trained with a plugin file since edited, and on other test images of the same count.
+    const plugin = join(dir, 'rmsprop.mjs')
+    copyFileSync(join(REPO, 'configs', 'examples', 'plugins', 'rmsprop.mjs'), plugin)
+    writeFileSync(join(copy, 'config.yaml'), `plugins: [${JSON.stringify(plugin)}]\n${readFileSync(join(copy, 'config.yaml'), 'utf8').replace(/^plugins:.*\n/m, '')}`)
+    writeFileSync(summaryFile, JSON.stringify({...summary, fingerprints: {data: {test: '0123456789abcdef'}, plugins: {[plugin]: 'fedcba9876543210'}}}))
+    const metrics = join(copy, 'metrics.csv')
+    const lines = readFileSync(metrics, 'utf8').trim().split('\n')
+    lines[summary.best_test_epoch] = lines[summary.best_test_epoch].replace(/^(\d+,[^,]+,[^,]+,)([^,]+)/, (_, head: string, loss: string) => `${head}${Number(loss) + 0.5}`)
+    writeFileSync(metrics, `${lines.join('\n')}\n`)
+    const r = mixture(['eval', copy, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout).training.changed, [
+      "the test split's images or labels are not those the run trained with (same count, other contents)",
+      `the plugin file ${plugin} changed since the run trained`,
+    ])
+    const text = mixture(['eval', copy])
+    assert.match(text.stdout.replace(/\s+/g, ' '), /this evaluation differs \(the test split's images or labels are not those the run trained with \(same count, other contents\); the plugin file .*rmsprop\.mjs changed since the run trained\)/)
+  })
 })
 
 describe('mixture eval --split val', () => {
@@ -130,7 +157,7 @@ describe('mixture eval --split val', () => {
     assert.equal(r.loss, row.val_loss)
     assert.equal(r.accuracy, row.val_accuracy)
     assert.equal(r.accuracy, summary.best_val_accuracy)
-    assert.deepEqual(r.training, {loss: row.val_loss, accuracy: row.val_accuracy, equal: true, examples: r.examples})
+    assert.deepEqual(r.training, {loss: row.val_loss, accuracy: row.val_accuracy, equal: true, examples: r.examples, changed: []})
     // 96 training images of 6 classes, 16 each: a quarter of every class held out
     assert.deepEqual(r.per_class.map((c) => c.examples), [4, 4, 4, 4, 4, 4])
     assert.equal(r.out_dir, join(run, 'eval', 'val-best'))

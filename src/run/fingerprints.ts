@@ -1,0 +1,62 @@
+/**
+ * What a run's evaluated numbers depend on besides its spec and its numerics (numerics.json): the
+ * images and labels of the splits it evaluated on, and the code of its plugin files. summary.json
+ * records a short hash of each (`fingerprints`) when training starts; `mixture eval` hashes them
+ * again, so that numbers that differ from training's are put down to what changed, not guessed at.
+ */
+import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
+import type {DatasetSplit} from '../registry/registry.js'
+
+export interface Fingerprints {
+  /** Per evaluated split (`test`, and `val` where one was held out): a hash of its images and labels. */
+  data: {val?: string; test: string}
+  /** Per plugin file (absolute path, as config.yaml lists it): a hash of its contents; null where it could not be read. */
+  plugins: Record<string, string | null>
+}
+
+function shortHash(...parts: Uint8Array[]): string {
+  const hash = createHash('sha256')
+  for (const part of parts) hash.update(part)
+  return hash.digest('hex').slice(0, 16)
+}
+
+/** The hash of a split's images and labels, in their order. */
+export function splitFingerprint(split: DatasetSplit): string {
+  return shortHash(split.images, split.labels)
+}
+
+/** The hash of each plugin file's contents (null where it cannot be read). */
+export function pluginFingerprints(files: readonly string[]): Record<string, string | null> {
+  return Object.fromEntries(
+    files.map((file) => {
+      try {
+        return [file, shortHash(readFileSync(file))]
+      } catch {
+        return [file, null]
+      }
+    }),
+  )
+}
+
+/** The fingerprints of a run as it trains: its evaluated splits and its plugin files. */
+export function runFingerprints(splits: {val?: DatasetSplit; test: DatasetSplit}, plugins: readonly string[]): Fingerprints {
+  return {data: {...(splits.val ? {val: splitFingerprint(splits.val)} : {}), test: splitFingerprint(splits.test)}, plugins: pluginFingerprints(plugins)}
+}
+
+/**
+ * What changed between the fingerprints training recorded and those of now, in words: the images of
+ * `split`, and each plugin file changed, gone or new. Empty where nothing did (or nothing was recorded).
+ */
+export function fingerprintChanges(recorded: Fingerprints | undefined, now: {split: 'val' | 'test'; data: string; plugins: Record<string, string | null>}): string[] {
+  if (!recorded) return []
+  const changes: string[] = []
+  const before = recorded.data[now.split]
+  if (before !== undefined && before !== now.data) changes.push(`the ${now.split} split's images or labels are not those the run trained with (same count, other contents)`)
+  for (const [file, hash] of Object.entries(recorded.plugins)) {
+    if (!(file in now.plugins)) continue
+    if (now.plugins[file] === null) changes.push(`the plugin file ${file} cannot be read now`)
+    else if (hash !== now.plugins[file]) changes.push(`the plugin file ${file} changed since the run trained`)
+  }
+  return changes
+}
