@@ -29,6 +29,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
     '<%= config.bin %> run results/quickstart/20261126-101500-1a2b3c4d/config.yaml',
     '<%= config.bin %> run --resume results/quickstart/20261126-101500-1a2b3c4d',
     '<%= config.bin %> run --resume results/quickstart/20261126-101500-1a2b3c4d --from-best',
+    '<%= config.bin %> run --resume results/quickstart/20261126-101500-1a2b3c4d --epochs 20',
   ]
   static args = {spec: Args.string({required: false, description: 'YAML experiment spec (or a run folder\'s config.yaml to reproduce it)'})}
   static flags = {
@@ -41,6 +42,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
     out: pathFlag('Root folder for run folders (default: the spec\'s output.dir, "results").'),
     resume: Flags.directory({summary: 'Continue this run folder from its last checkpoint (weights and optimizer state), with the numerics it recorded.', exists: true}),
     'from-best': Flags.boolean({summary: 'With --resume: restart from best.ckpt (weights only: the optimizer starts afresh); rows after its epoch and last.ckpt are set aside.', dependsOn: ['resume']}),
+    epochs: Flags.integer({summary: 'With --resume: train on to this many epochs in all (more than the run has done; config.yaml is updated). Schedules that span train.epochs (cosine, onecycle) refuse it.', dependsOn: ['resume'], min: 1}),
     force: Flags.boolean({summary: 'With --resume: continue with another backend, thread count or engine switch than recorded (the change is recorded), or take over a lock held on another host.', dependsOn: ['resume']}),
     'dry-run': Flags.boolean({char: 'n', summary: 'Resolve, build and count parameters; train nothing and write nothing.'}),
     progress: Flags.boolean({summary: 'Progress bars on stderr (default: on when stderr is a terminal).', allowNo: true}),
@@ -70,6 +72,7 @@ Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is 
         spec: args.spec,
         resume: flags.resume,
         fromBest: flags['from-best'],
+        epochs: flags.epochs,
         force: flags.force,
         overrides,
         seed: flags.seed,

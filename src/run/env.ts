@@ -54,7 +54,7 @@ export function environment(backend: BackendChoice | undefined): Record<string, 
 }
 
 /** env.json keeps the first session's environment and lists each resume's backend, commit, machine and command. */
-export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string}): void {
+export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string; epochs?: {from: number; to: number}}): void {
   const file = join(runDir, 'env.json')
   let doc: Record<string, unknown>
   try {

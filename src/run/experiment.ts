@@ -32,7 +32,7 @@ import {UsageError, type StopRequest} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import {environment} from './env.js'
 import {fit} from './fit.js'
-import {checkOutputFolder, createUniqueDir, RUN_LOCK, stamp} from './folders.js'
+import {checkOutputFolder, createUniqueDir, RUN_LOCK, stamp, writeRunConfig} from './folders.js'
 import {acquireLock, type Lock} from './lock.js'
 import {writeMetricsFile} from './metrics-file.js'
 import {currentNumerics, writeNumerics} from './numerics.js'
@@ -62,6 +62,8 @@ export interface RunOptions {
   resume?: string
   /** With `resume`: restart from best.ckpt (weights only; the optimizer starts afresh). */
   fromBest?: boolean
+  /** With `resume`: train to this many epochs in all, more than the run has done (config.yaml's train.epochs is raised). */
+  epochs?: number
   /** With `resume`: continue although the numerics (backend, threads, engine switches) differ, or another host's lock is held. */
   force?: boolean
   overrides?: string[]
@@ -91,9 +93,6 @@ export function configHash(spec: ResolvedSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 8)
 }
 
-function configYaml(spec: ResolvedSpec): string {
-  return `# Resolved spec of this run (extends and overrides applied, defaults filled).\n# Reproduce: mixture run <this folder>/config.yaml\n${yamlStringify(spec)}`
-}
 
 /** One run: resolve the spec, prepare (backend, model, data), open its folder, fit; or continue one (`resume`). */
 export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryRunResult> {
@@ -103,6 +102,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
     return resumeExperiment(resolve(opts.resume), opts, log)
   }
   if (opts.fromBest) throw new UsageError('--from-best goes with --resume <run folder>: it restarts that run from its best.ckpt')
+  if (opts.epochs !== undefined) throw new UsageError('--epochs goes with --resume <run folder>: it trains that run on to more epochs (a new run takes --set train.epochs=N)')
   const resolved = opts.resolved ?? (await resolveRun(opts))
   const {spec, loaded} = resolved
   if (opts.dryRun) return dryRun(resolved, opts.dataDir, log)
@@ -158,7 +158,7 @@ function openRunFolder(session: Session, overrides: Record<string, unknown>, opt
   const spec = asked && session.spec.engine.backend === 'auto' ? {...session.spec, engine: {...session.spec.engine, backend: requestedBackend(asked)}} : session.spec
   const runDir = opts.runDir ? createExactDir(resolve(opts.runDir), opts.runDirMayHold ?? []) : createUniqueDir(join(resolve(opts.outDir ?? spec.output.dir), spec.name, `${stamp()}-${configHash(spec)}${opts.folderSuffix ? `-${opts.folderSuffix}` : ''}`))
   const lock = acquireLock(join(runDir, RUN_LOCK), `run ${runDir}`)
-  writeFileAtomic(join(runDir, 'config.yaml'), configYaml(spec))
+  writeRunConfig(runDir, spec)
   writeFileAtomic(join(runDir, 'overrides.yaml'), yamlStringify(overrides))
   writeMetricsFile(runDir, [])
   writeFileAtomic(join(runDir, 'env.json'), `${JSON.stringify({...environment(session.backend), data_source: session.dataset.source}, null, 2)}\n`)

@@ -5,8 +5,14 @@
  * `-2`, `-3`, … when it does.
  */
 import {accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
-import {UsageError} from '../errors.js'
 import {dirname, join, resolve} from 'node:path'
+import {stringify as yamlStringify} from 'yaml'
+import {UsageError} from '../errors.js'
+import {writeFileAtomic} from '../fs/write-atomic.js'
+import type {ResolvedSpec} from '../schema/spec.js'
+
+/** A sweep folder's list of its points (sweep/records.ts): a run folder beside one is a point of that sweep. */
+export const INDEX_FILE = 'index.json'
 
 /** The lock a process holds while it trains in a run folder. */
 export const RUN_LOCK = 'run.lock'
@@ -33,6 +39,11 @@ export function setAsideName(dir: string): string {
   let aside = `${dir}.old-${utc}`
   for (let n = 2; existsSync(aside); n++) aside = `${dir}.old-${utc}-${n}`
   return aside
+}
+
+/** config.yaml: the run's resolved spec, with how to run it again. */
+export function writeRunConfig(runDir: string, spec: ResolvedSpec): void {
+  writeFileAtomic(join(runDir, 'config.yaml'), `# Resolved spec of this run (extends and overrides applied, defaults filled).\n# Reproduce: mixture run <this folder>/config.yaml\n${yamlStringify(spec)}`)
 }
 
 /**

@@ -5,7 +5,7 @@
  * naming the resume — and fit the epochs left.
  */
 import {existsSync, renameSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {resolveSpec} from '../config/resolve.js'
 import {UsageError, type StopRequest} from '../errors.js'
 import {BackendUnavailableError} from '../engine/backend.js'
@@ -14,7 +14,7 @@ import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {optimizerTitle} from '../recipe/optimizer.js'
 import {recordResume} from './env.js'
 import {fit} from './fit.js'
-import {BEST_CKPT, LAST_CKPT, removeStaleTemps, RUN_LOCK, runFolder, stamp} from './folders.js'
+import {BEST_CKPT, INDEX_FILE, LAST_CKPT, removeStaleTemps, RUN_LOCK, runFolder, stamp, writeRunConfig} from './folders.js'
 import {pinRoutes, ROUTES_FILE} from './kernel-routes.js'
 import {acquireLock} from './lock.js'
 import {setAsideRows, writeMetricsFile} from './metrics-file.js'
@@ -35,6 +35,8 @@ export interface ResumeOptions {
   stop?: StopRequest
   /** The WebGPU adapter a launcher gives the resumed run (a requeued task's, a local job slot's). */
   device?: string
+  /** Train to this many epochs in all (more than the run has done): config.yaml's train.epochs is raised to it. */
+  epochs?: number
 }
 
 export async function resumeExperiment(runDir: string, opts: ResumeOptions, say: (m: string) => void): Promise<RunSummary> {
@@ -49,8 +51,9 @@ export async function resumeExperiment(runDir: string, opts: ResumeOptions, say:
   let handedOver = false
   try {
     const plan = planResume(runDir, {fromBest: opts.fromBest})
-    session = await resumeSession(plan, opts, log, adopted)
-    await carryOut(plan, session, Boolean(opts.force), log)
+    let configuredEpochs: number
+    ;({session, configuredEpochs} = await resumeSession(plan, opts, log, adopted))
+    await carryOut(plan, session, {force: Boolean(opts.force), configuredEpochs}, log)
     const epoch = plan.checkpoint.meta.epoch
     runLog.open(runDir, resumeHeading(epoch, plan.fromBest))
     handedOver = true
@@ -66,17 +69,22 @@ export async function resumeExperiment(runDir: string, opts: ResumeOptions, say:
   }
 }
 
-/** The run's own spec, on its recorded backend with its recorded switches and threads (`adopted` lists those set here). */
-async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: string) => void, adopted: string[]): Promise<Session> {
+/**
+ * The run's own spec (with --epochs, its train.epochs raised), on its recorded backend with its
+ * recorded switches and threads (`adopted` lists those set here); and the epochs config.yaml says.
+ */
+async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: string) => void, adopted: string[]): Promise<{session: Session; configuredEpochs: number}> {
   const {runDir} = plan
   const {spec} = await resolveSpec(plan.configFile)
+  const configuredEpochs = spec.train.epochs
+  if (opts.epochs !== undefined) spec.train.epochs = extendedEpochs(plan, configuredEpochs, opts.epochs)
   const requested = resumeBackend(runDir, plan.numerics?.backend ?? plan.envBackend, opts.backend, Boolean(opts.force))
   if (plan.numerics) {
     adopted.push(...adoptRecorded(plan.numerics))
     if (adopted.length > 0) log(`numerics: as recorded in the run folder, ${adopted.join(' ')}`)
   }
   try {
-    return await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
+    return {session: await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log), configuredEpochs}
   } catch (error) {
     if (requested && error instanceof BackendUnavailableError) {
       throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here (${error.reasons}). Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
@@ -86,16 +94,36 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
 }
 
 /**
+ * `--epochs N`: the run trains to N epochs in all, N past the epochs it has done. A run that is a
+ * sweep's point is refused: the sweep knows its points by their configuration, and would take the
+ * changed one for another point.
+ */
+function extendedEpochs(plan: ResumePlan, configured: number, epochs: number): number {
+  const done = plan.checkpoint.meta.epoch
+  if (!Number.isInteger(epochs) || epochs <= done) {
+    throw new UsageError(`--epochs ${epochs}: ${plan.runDir} has trained ${done} epoch(s) (of ${configured}); give more epochs than that to train on, or leave --epochs out to finish the ${configured} it was configured for`)
+  }
+  if (existsSync(join(dirname(plan.runDir), INDEX_FILE))) {
+    throw new UsageError(`--epochs: ${plan.runDir} is a point of the sweep in ${dirname(plan.runDir)}, which knows its points by their configuration; rerun the sweep with --set train.epochs=${epochs} instead (its points then train anew to ${epochs} epochs)`)
+  }
+  return epochs
+}
+
+/**
  * The checks that need the session (numerics now against the record, the checkpoint against the
  * model), then the writes: stale temps removed, rows past the checkpoint set aside, the records
  * updated, best.ckpt made the resume point with --from-best, the folder's kernel routes pinned.
  */
-async function carryOut(plan: ResumePlan, session: Session, force: boolean, log: (m: string) => void): Promise<void> {
+async function carryOut(plan: ResumePlan, session: Session, {force, configuredEpochs}: {force: boolean; configuredEpochs: number}, log: (m: string) => void): Promise<void> {
   const {runDir} = plan
   const now = currentNumerics(session.backend, process.env, session.spec.engine)
   const changes = plan.numerics ? checkResumeNumerics(runDir, plan.numerics, now, force) : []
   restoreCheckpoint(plan.checkpoint, session.built.model, plan.fromBest ? undefined : session.trainer)
   const scheduleMoved = scheduleMismatch(plan.checkpoint.meta.schedule, session.schedule)
+  const epochs = session.spec.train.epochs
+  if (scheduleMoved && epochs !== configuredEpochs) {
+    throw new UsageError(`--epochs ${epochs}: ${runDir}'s ${session.schedule.spec.type} schedule spans train.epochs, so training to ${epochs} epochs instead of ${configuredEpochs} moves the learning rate of the steps it has trained (${scheduleMoved}). Only schedules that do not look at the number of epochs (constant, step, multistep) continue; train a new run with --set train.epochs=${epochs} instead`)
+  }
   if (scheduleMoved) throw new UsageError(`cannot resume ${runDir} exactly: ${scheduleMoved}. Start a new run from its config.yaml instead`)
   // Everything is checked; from here on the folder is written to.
   const epoch = plan.checkpoint.meta.epoch
@@ -112,7 +140,11 @@ async function carryOut(plan: ResumePlan, session: Session, force: boolean, log:
   }
   const changed = recordResumedNumerics(runDir, plan.numerics, now, changes, epoch)
   if (changed) log(`numerics changed with --force after epoch ${epoch}: ${changed.join(', ')} (recorded in numerics.json)`)
-  recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT})
+  recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT, ...(epochs !== configuredEpochs ? {epochs: {from: configuredEpochs, to: epochs}} : {})})
+  if (epochs !== configuredEpochs) {
+    writeRunConfig(runDir, session.spec)
+    log(`train.epochs raised from ${configuredEpochs} to ${epochs} (config.yaml updated; env.json records the change)`)
+  }
   if (plan.fromBest) {
     if (plan.lastCkpt) {
       const aside = `${LAST_CKPT}.${plan.lastCkpt === 'damaged' ? 'corrupt' : 'set-aside'}-${when}`

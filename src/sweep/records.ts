@@ -14,8 +14,8 @@ import {join} from 'node:path'
 import {DEBUG_HINT, UsageError} from '../errors.js'
 import type {Launcher} from '../schema/launcher.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
+import {INDEX_FILE} from '../run/folders.js'
 
-export const INDEX_FILE = 'index.json'
 export const SWEEP_LOCK = 'index.lock'
 /** How long a sweep command waits for a process that holds index.lock for a moment (the table job, a submission, a cancel). */
 export const SWEEP_LOCK_WAIT_MS = 30_000
