@@ -23,7 +23,7 @@ export default class Report extends BaseCommand<typeof Report> {
     out: pathFlag('The HTML file to write, or a folder for report.html (default: report.html in the first input folder).'),
     'per-seed': Flags.boolean({summary: 'One table row per run instead of one per model.'}),
     'compare-paper': Flags.boolean({summary: "Add the paper's published accuracy and minutes for matching models."}),
-    title: Flags.string({summary: 'Page title (default: "Results: <first folder>").'}),
+    title: Flags.string({summary: 'Page title (default: the sweep\'s title: where each input is a sweep that has one; else "Results: " and each input\'s title or folder name).'}),
   }
 
   async run(): Promise<ReportResult> {

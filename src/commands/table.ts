@@ -41,7 +41,7 @@ export default class Table extends BaseCommand<typeof Table> {
     out: pathFlag('Folder for the output files (default: the first input folder).'),
     'compare-paper': Flags.boolean({summary: "Add the paper's published accuracy and minutes for matching models."}),
     'per-seed': Flags.boolean({aliases: ['all'], deprecateAliases: true, summary: 'One row per run instead of one per model (mean ± std over seeds).'}),
-    title: Flags.string({summary: "Figure title (default: the paper's figure title, else the dataset)."}),
+    title: Flags.string({summary: "Figure title (default: the sweep's title, as table.md's heading; else the paper's figure title, else the dataset)."}),
     plot: Flags.boolean({default: true, allowNo: true, summary: 'Draw the figures (.svg, .png); curves.csv is always written.'}),
   }
 

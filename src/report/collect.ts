@@ -160,6 +160,10 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
   const preferMetrics = summaryEpochs === null || metrics.length > summaryEpochs
   const pick = <K extends keyof typeof derived>(key: K, field: string): number | null =>
     preferMetrics && metrics.length > 0 ? derived[key] : num(summary[field]) ?? derived[key]
+  const epochsCompleted = Math.max(summaryEpochs ?? 0, metrics.length)
+  // Before its first epoch ends a run's summary.json says 0 minutes: a sum over no epochs, not a
+  // time the run took, which a mean would count as one. Like its accuracy, such a run has none.
+  const minutes = (key: 'trainMinutes' | 'evalMinutes', field: string): number | null => (epochsCompleted > 0 ? pick(key, field) : null)
 
   const started = str(summary.started)
   const finished = str(summary.finished)
@@ -173,7 +177,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     imageSize: num(data.image_size) ?? undefined,
     status: liveStatus(summary) ?? fallback.status ?? (metrics.length > 0 ? 'running' : 'pending'),
     epochs: num(summary.epochs) ?? num((config.train as Record<string, unknown> | undefined)?.epochs) ?? null,
-    epochsCompleted: Math.max(summaryEpochs ?? 0, metrics.length),
+    epochsCompleted,
     bestTestAccuracy: pick('bestTestAccuracy', 'best_test_accuracy'),
     bestTestEpoch: pick('bestTestEpoch', 'best_test_epoch'),
     bestTrainAccuracy: pick('bestTrainAccuracy', 'best_train_accuracy'),
@@ -181,8 +185,8 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     bestValAccuracy: pick('bestValAccuracy', 'best_val_accuracy'),
     bestValEpoch: pick('bestValEpoch', 'best_val_epoch'),
     testAccuracyAtBestVal: pick('testAccuracyAtBestVal', 'test_accuracy_at_best_val'),
-    trainMinutes: pick('trainMinutes', 'train_minutes'),
-    evalMinutes: pick('evalMinutes', 'eval_minutes'),
+    trainMinutes: minutes('trainMinutes', 'train_minutes'),
+    evalMinutes: minutes('evalMinutes', 'eval_minutes'),
     params: num(summary.params),
     backend: str(summary.backend),
     ...(str(summary.precision) && summary.precision !== 'fp32' ? {precision: str(summary.precision)!} : {}),
@@ -290,7 +294,7 @@ export function collectRuns(paths: string[]): Collected {
       const points: RunRecord[] = []
       index.points.forEach((point, i) => {
         const key = point.key ?? String(i)
-        const sweep = {name: index.name ?? basename(sweepDir), key, grid: point.grid}
+        const sweep = {name: index.name ?? basename(sweepDir), dir: sweepDir, ...(typeof index.title === 'string' && index.title.trim() !== '' ? {title: index.title} : {}), key, grid: point.grid}
         const fallback: Partial<RunRecord> = {label: point.label, name: point.key, status: point.status, error: point.error, sweep}
         const dir = point.run_dir ? resolve(sweepDir, point.run_dir) : undefined
         if (dir && seen.has(dir)) return

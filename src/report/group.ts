@@ -11,10 +11,15 @@
  * (same seed + same backend = same numbers): the latest completed run of that seed is used (by
  * `finished`, else `started`, else the summary's modification time) and the others are named in a
  * warning. The statistics are over the group's complete runs; when none is complete, over the
- * runs that have a folder (so an unfinished model still shows where it stands, marked as such).
- * Counted runs whose config.yaml differ in more than the seed (another epoch count, learning rate,
- * image size) are still averaged, with a warning naming the keys: the label is the user's word for
- * what a row is. With `perSeed` every run is its own group.
+ * runs that trained an epoch (so an unfinished model still shows where it stands, marked as such),
+ * else over the runs that have a folder (their cells empty: a run that trained no epoch has no
+ * accuracy and no training time).
+ * Runs of one label whose config.yaml differ in more than the seed and bookkeeping (another epoch
+ * count, learning rate, data folder) are not averaged: each variant is its own row, its label
+ * followed by its values of the keys that differ (`Model [train.optimizer.lr=0.01]`), with a warning
+ * naming the keys and the runs (and a seed run in two variants is two runs, not a repeat). A
+ * paper table's rows are one spec each, and its seeds differ in the seed alone: one row each.
+ * With `perSeed` every run is its own group, labelled the same way.
  */
 import {collectRuns} from './collect.js'
 import {displayPath} from '../fs/display-path.js'
@@ -86,11 +91,13 @@ function pickRepeat(repeats: RunRecord[]): RunRecord {
   return repeats.filter(isComplete).sort(latestFirst)[0] ?? repeats.filter((r) => r.dir !== undefined).sort(latestFirst)[0] ?? repeats[0]
 }
 
+/** The runs a row's numbers are over: the complete ones; where none is, those that trained an epoch (the others have no number to add), else those with a folder, else all. */
 function countedOf(runs: RunRecord[]): RunRecord[] {
-  const complete = runs.filter(isComplete)
-  if (complete.length > 0) return complete
-  const withFolder = runs.filter((r) => r.dir !== undefined)
-  return withFolder.length > 0 ? withFolder : runs
+  for (const counts of [isComplete, (r: RunRecord) => r.epochsCompleted > 0, (r: RunRecord) => r.dir !== undefined]) {
+    const counted = runs.filter(counts)
+    if (counted.length > 0) return counted
+  }
+  return runs
 }
 
 /** Group runs into table rows (see the module comment); groups keep the order of their first run. */
@@ -102,10 +109,14 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
     runs: members,
     counted: countedOf(members),
   })
-  const labelOf = (run: RunRecord) => withPrecision(seedlessLabel(run.label, run.seed), run.precision)
+  const modelLabel = (run: RunRecord) => withPrecision(seedlessLabel(run.label, run.seed), run.precision)
   // Runs that chose their best epoch by different rules, computed accuracy by different
   // definitions, or computed in different precisions, are not samples of one number: separate rows.
-  const keyOf = (run: RunRecord) => `${datasetKey(run.dataset)}\u0000${labelKey(labelOf(run))}\u0000${run.selection}\u0000${run.accuracyDefinition}\u0000${run.precision ?? 'fp32'}`
+  const modelOf = (run: RunRecord) => `${datasetKey(run.dataset)}\u0000${labelKey(modelLabel(run))}\u0000${run.selection}\u0000${run.accuracyDefinition}\u0000${run.precision ?? 'fp32'}`
+  // Nor are runs configured differently: a row per variant, its label saying which.
+  const {variants, splits} = variantsOf(runs, modelOf)
+  const labelOf = (run: RunRecord) => (variants.has(run) ? `${modelLabel(run)} ${variants.get(run)}` : modelLabel(run))
+  const keyOf = (run: RunRecord) => `${modelOf(run)}\u0000${variants.get(run) ?? ''}`
   if (perSeed) {
     // One row per run: a model's rows together, where its first run stands, by seed.
     const first = new Map<string, number>()
@@ -122,8 +133,15 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
     else byModel.set(key, {label: labelOf(run), runs: [run]})
   }
   distinguishLabels([...byModel.values()])
+  const warnings: string[] = splits.map(({runs: members, differences}) => {
+    const rows = [...byModel.values()].filter((row) => row.runs.some((run) => members.includes(run))).map((row) => `"${row.label}"`)
+    const dataset = members[0].dataset ? ` on ${members[0].dataset}` : ''
+    return (
+      `"${modelLabel(members[0])}"${dataset} has ${members.length} runs whose settings differ beyond the seed: ${differences.join('; ')}. ` +
+      `They are ${rows.length} rows, not one mean: ${rows.join(', ')}. Give each variant its own label (label: in the spec, or --set label=...) to name its row.`
+    )
+  })
   const groups: RunGroup[] = []
-  const warnings: string[] = []
   for (const {label, runs: members} of byModel.values()) {
     const bySeed = new Map<number | null, RunRecord[]>()
     for (const run of members) bySeed.set(run.seed, [...(bySeed.get(run.seed) ?? []), run])
@@ -141,15 +159,7 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
       )
     }
     const bySeedOrder = (a: RunRecord, b: RunRecord): number => (a.seed ?? Number.POSITIVE_INFINITY) - (b.seed ?? Number.POSITIVE_INFINITY) || 0
-    const row = group(label, members.filter((r) => kept.has(r)).sort(bySeedOrder))
-    const differences = settingsDifferences(row.counted)
-    if (differences.length > 0) {
-      warnings.push(
-        `"${label}"${row.dataset ? ` on ${row.dataset}` : ''} averages ${row.counted.length} runs whose settings differ beyond the seed: ${differences.join('; ')}. ` +
-          'Give each variant its own label (label: in the spec, or --set label=...), or pass --per-seed to list every run.',
-      )
-    }
-    groups.push(row)
+    groups.push(group(label, members.filter((r) => kept.has(r)).sort(bySeedOrder)))
   }
   return {groups, warnings}
 }
@@ -191,30 +201,53 @@ function settingsOf(config: Record<string, unknown>, prefix = '', out = new Map<
   return out
 }
 
+/** How a key reads in a config that does not have it. */
+const UNSET = '(unset)'
+
+/** A setting's value as a label shows it: text as written, anything else as JSON. */
+function shown(value: string): string {
+  if (value === UNSET) return value
+  const parsed: unknown = JSON.parse(value)
+  return typeof parsed === 'string' ? parsed : value
+}
+
 /**
- * Where the runs a row averages were configured differently (their config.yaml, seed and
- * bookkeeping aside): `train.epochs is 3 (seeds 0, 1) and 1 (seed 2)`, at most five keys named.
+ * Runs of one model (`modelOf`) whose config.yaml differ beyond the seed and bookkeeping
+ * (NOT_SETTINGS) are variants, not samples of one number. Each run's variant is its values of the
+ * keys its model's runs differ in, `[train.optimizer.lr=0.01]`: empty for a model whose runs do not
+ * differ, and for a run without a config.yaml (its settings are not known). Per model that differs,
+ * `splits` says how: `train.epochs is 3 (seeds 0, 1) and 1 (seed 2)`, at most five keys named.
  */
-function settingsDifferences(runs: RunRecord[]): string[] {
-  const withConfig = runs.filter((run) => run.config !== undefined)
-  if (withConfig.length < 2) return []
-  const settings = withConfig.map((run) => settingsOf(run.config!))
-  const keys = [...new Set(settings.flatMap((s) => [...s.keys()]))].sort()
-  const differences: string[] = []
-  for (const key of keys) {
-    const values = new Map<string, RunRecord[]>()
-    settings.forEach((s, i) => {
-      const value = s.get(key) ?? '(unset)'
-      values.set(value, [...(values.get(value) ?? []), withConfig[i]])
-    })
-    if (values.size < 2) continue
-    const which = (members: RunRecord[]) => {
-      const seeds = members.map((r) => r.seed).filter((seed): seed is number => seed !== null)
-      return seeds.length === members.length ? `seed${seeds.length > 1 ? 's' : ''} ${seeds.join(', ')}` : members.map((r) => (r.dir ? displayPath(r.dir) : r.name)).join(', ')
+function variantsOf(runs: RunRecord[], modelOf: (run: RunRecord) => string): {variants: Map<RunRecord, string>; splits: {runs: RunRecord[]; differences: string[]}[]} {
+  const byModel = new Map<string, RunRecord[]>()
+  for (const run of runs) if (run.config !== undefined) byModel.set(modelOf(run), [...(byModel.get(modelOf(run)) ?? []), run])
+  const variants = new Map<RunRecord, string>()
+  const splits: {runs: RunRecord[]; differences: string[]}[] = []
+  for (const members of byModel.values()) {
+    const settings = members.map((run) => settingsOf(run.config!))
+    const keys = [...new Set(settings.flatMap((s) => [...s.keys()]))].sort()
+    const differences: string[] = []
+    const differing: string[] = []
+    for (const key of keys) {
+      const values = new Map<string, RunRecord[]>()
+      settings.forEach((s, i) => {
+        const value = s.get(key) ?? UNSET
+        values.set(value, [...(values.get(value) ?? []), members[i]])
+      })
+      if (values.size < 2) continue
+      differing.push(key)
+      const which = (runsOfValue: RunRecord[]) => {
+        const seeds = runsOfValue.map((r) => r.seed).filter((seed): seed is number => seed !== null)
+        const distinct = [...new Set(seeds)]
+        return seeds.length === runsOfValue.length ? `seed${distinct.length > 1 ? 's' : ''} ${distinct.join(', ')}` : runsOfValue.map((r) => (r.dir ? displayPath(r.dir) : r.name)).join(', ')
+      }
+      differences.push(`${key} is ${[...values].map(([value, runsOfValue]) => `${value} (${which(runsOfValue)})`).join(' and ')}`)
     }
-    differences.push(`${key} is ${[...values].map(([value, members]) => `${value} (${which(members)})`).join(' and ')}`)
+    if (differing.length === 0) continue
+    members.forEach((run, i) => variants.set(run, `[${differing.map((key) => `${key}=${shown(settings[i].get(key) ?? UNSET)}`).join(', ')}]`))
+    splits.push({runs: members, differences: differences.length > 5 ? [...differences.slice(0, 5), `${differences.length - 5} more`] : differences})
   }
-  return differences.length > 5 ? [...differences.slice(0, 5), `${differences.length - 5} more`] : differences
+  return {variants, splits}
 }
 
 /**

@@ -2,7 +2,8 @@
  * `mixture table`: read run and sweep folders, write the paper-shaped tables and the per-epoch curves.
  *
  * Files (each written to a temporary name, then renamed into place):
- * - table.csv, table-extended.csv (format csv or both), table.md (md or both);
+ * - table.csv, table-extended.csv (format csv or both), table.md (md or both; titled by the sweep's
+ *   title, title.ts);
  * - curves.csv (long form: every run's loss and accuracy per epoch and split);
  * - per figure (accuracy: `curves`, loss: `curves-loss`) its Vega-Lite spec with the data
  *   (`.vl.json`), `.svg` and `.png` (unless plotting is turned off; PNG only when rasterising works).
@@ -17,6 +18,7 @@ import {collectGroups, type RunGroup} from './group.js'
 import {curvesTitle, Figure, figures, renderPng, renderSvg} from './plot.js'
 import {tableCaption} from './selection.js'
 import {renderCsv, renderExtendedCsv, renderMarkdown, TableRow, toTableRows} from './table.js'
+import {tableTitle} from './title.js'
 import {ReportError} from './types.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 
@@ -113,7 +115,7 @@ export function tabulate(options: Pick<MakeTableOptions, 'paths' | 'comparePaper
   if (options.comparePaper && !rows.some((r) => r.paper)) {
     warn('No row matches a model the paper published for its dataset; the Paper columns are empty.')
   }
-  const markdown = renderMarkdown(rows, {comparePaper: options.comparePaper ?? false, perSeed: options.perSeed ?? false})
+  const markdown = renderMarkdown(rows, {comparePaper: options.comparePaper ?? false, perSeed: options.perSeed ?? false, title: tableTitle(options.paths, groups)})
   return {groups, rows, markdown, caption: tableCaption(rows)}
 }
 
@@ -147,7 +149,8 @@ export async function makeTable(options: MakeTableOptions): Promise<TableResult>
     writeFileAtomic(files.table_md, markdown)
   }
 
-  const title = options.title ?? curvesTitle(groups)
+  // The curves are titled as table.md is (a sweep's title), so that a sweep's own table job and a later `mixture table` agree.
+  const title = options.title ?? tableTitle(options.paths, groups) ?? curvesTitle(groups)
   if (!groups.some((g) => g.runs.some((r) => r.history.length > 0))) {
     warn('No run has per-epoch metrics (metrics.csv); curves.csv and the plots were not written.')
   } else {

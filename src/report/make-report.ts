@@ -18,6 +18,7 @@ import {datasetDisplayName, datasetKey} from './paper.js'
 import {curvesTitle, figures} from './plot.js'
 import {tableCaption} from './selection.js'
 import {formatAccuracy, formatMinutes, incompleteNote, paperNote, toTableRows} from './table.js'
+import {reportTitle} from './title.js'
 import {ReportError, RunRecord} from './types.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import {CHECKPOINT_FILES} from '../run/folders.js'
@@ -31,7 +32,7 @@ export interface MakeReportOptions {
   perSeed?: boolean
   /** Add the paper's published values in separate columns. */
   comparePaper?: boolean
-  /** Page title; default: "Results: <first input folder's name>". */
+  /** Page title; default (title.ts): the sweep's title, else "Results: " and each input's title or folder name. */
   title?: string
   /** Called with each warning as it arises. */
   warn?: (message: string) => void
@@ -174,7 +175,7 @@ export async function makeReport(options: MakeReportOptions): Promise<ReportResu
   const inputs = options.paths.map((p) => displayPath(resolve(p))).join(', ')
   const html = renderReportHtml(
     {
-      title: options.title ?? `Results: ${basename(resolve(options.paths[0]))}`,
+      title: options.title ?? reportTitle(options.paths, groups),
       subtitle: `${runs.length} run${runs.length === 1 ? '' : 's'} from ${inputs}; made ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} by mixture report.`,
       sections,
       runs,

@@ -61,6 +61,8 @@ export interface CaptionRow {
   selection: Selection
   accuracy_definition: AccuracyDefinition
   n: number
+  /** Every run of the row completed every planned epoch. */
+  complete: boolean
 }
 
 function describeAll<K extends string>(rows: CaptionRow[], key: (row: CaptionRow) => K, words: Record<K, string>, subject: string): string {
@@ -72,7 +74,8 @@ function describeAll<K extends string>(rows: CaptionRow[], key: (row: CaptionRow
 
 /**
  * The table's caption: which selection rule and accuracy definition its rows used (naming the rows
- * when they differ), and how seeds were aggregated when any row has more than one run.
+ * when they differ), and how seeds were aggregated when any row has more than one run (and over
+ * which runs, where such a row is not complete).
  */
 export function tableCaption(rows: CaptionRow[]): string {
   const lines = [
@@ -85,6 +88,8 @@ export function tableCaption(rows: CaptionRow[]): string {
   ]
   if (rows.some((r) => r.n > 1)) {
     lines.push('Where a model has several runs (seeds): mean ± sample standard deviation over its n complete runs, time likewise.')
+    // A model with no complete run shows its runs so far (group.ts): not what the line above says.
+    if (rows.some((r) => r.n > 1 && !r.complete)) lines.push('Where a model has no complete run, its cells are over its runs that trained an epoch, each named as incomplete after the accuracy.')
   }
   return lines.join(' ')
 }

@@ -16,8 +16,9 @@
  * When the rows span several datasets a leading Dataset column is added; with one row per run
  * (`perSeed`) a Seed column follows the model. A run that is not complete keeps its numbers and is
  * marked in Markdown (`0.4123 (incomplete: 12/50 epochs, failed)`; in a group, `seed 3 incomplete: …`);
- * table.csv keeps the cells unmarked, and table-extended.csv carries the unrounded mean and std, n,
- * seeds, status, epochs, backend and run folders of every row. table.md ends with the caption
+ * table.csv keeps the cells unmarked, and table-extended.csv carries the values of the sweep grid
+ * keys, the unrounded mean and std, n, seeds, status, epochs, backend and run folders of every row.
+ * table.md opens with its title where a sweep gives it one (title.ts) and ends with the caption
  * (selection.ts): how Top-1 was chosen, what accuracy means, and how seeds were aggregated.
  * With paper comparison, the published values are added in columns named "Paper …", next to,
  * never instead of, the measured ones.
@@ -93,6 +94,11 @@ export interface TableRow {
   run_dirs: string[]
   selection: Selection
   accuracy_definition: AccuracyDefinition
+  /**
+   * The sweep grid values of the row's points (index.json `points[].grid`), by key: the value its
+   * runs share, null where they differ (the seed of a row over seeds); absent for a row of no sweep point.
+   */
+  grid?: Record<string, string | null>
   /** Published reference values (only with paper comparison, only for a matching model and dataset). */
   paper?: {figure: number; title: string; label: string; accuracy: number; minutes: number | null; params: number}
 }
@@ -154,6 +160,15 @@ function shared<T>(values: (T | null)[]): T | null {
   return present.length === 1 ? present[0] : null
 }
 
+/** The grid values of runs that are sweep points: per key, the one value they share (as index.json writes it, a value that is not text as JSON), else null. */
+function gridOf(runs: RunRecord[]): Record<string, string | null> | undefined {
+  const grids = runs.flatMap((r) => (r.sweep?.grid ? [r.sweep.grid] : []))
+  if (grids.length === 0) return undefined
+  const text = (value: unknown): string | null => (value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value))
+  const keys = [...new Set(grids.flatMap((grid) => Object.keys(grid)))]
+  return Object.fromEntries(keys.map((key) => [key, shared(grids.map((grid) => text(grid[key])))]))
+}
+
 function earliest(values: (string | null)[]): string | null {
   return values.filter((v): v is string => v !== null).sort()[0] ?? null
 }
@@ -204,6 +219,8 @@ export function toTableRows(groups: RunGroup[], comparePaper = false): TableRow[
       selection: runs[0].selection,
       accuracy_definition: runs[0].accuracyDefinition,
     }
+    const grid = gridOf(group.runs)
+    if (grid) row.grid = grid
     const note = groupNote(group)
     if (note) row.note = note
     if (errors.length > 0) row.error = errors.join('; ')
@@ -248,6 +265,8 @@ export interface TableOptions {
   perSeed?: boolean
   /** Folder that run folders are written relative to in table-extended.csv when inside it (default: absolute paths). */
   base?: string
+  /** table.md's heading (title.ts: a sweep's title); none where undefined. */
+  title?: string
 }
 
 /** The accuracy column's title: the paper's, or the validation-based rule's when every row used it. */
@@ -322,7 +341,7 @@ function escapeMarkdown(cell: string): string {
   return cell.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/</g, '\\<').replace(/&(?=#?\w+;)/g, '\\&').replace(/\r?\n/g, ' ')
 }
 
-/** `table.md`: a padded GitHub table; incomplete runs marked after their accuracy; the caption below. */
+/** `table.md`: its title as a heading (where it has one), a padded GitHub table, incomplete runs marked after their accuracy; the caption below. */
 export function renderMarkdown(rows: TableRow[], options: TableOptions = {}): string {
   const cellsOf = tableCells(rows, options, true)
   const head = cellsOf.head
@@ -331,7 +350,7 @@ export function renderMarkdown(rows: TableRow[], options: TableOptions = {}): st
   const line = (values: string[]): string =>
     `| ${values.map((v, i) => (TEXT_COLUMNS.has(head[i]) ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join(' | ')} |`
   const rule = `|${head.map((h, i) => (TEXT_COLUMNS.has(h) ? ` ${'-'.repeat(widths[i])} ` : ` ${'-'.repeat(widths[i] - 1)}: `)).join('|')}|`
-  const lines = [line(head), rule, ...body.map(line), '', tableCaption(rows)]
+  const lines = [...(options.title === undefined ? [] : [`# ${escapeMarkdown(options.title)}`, '']), line(head), rule, ...body.map(line), '', tableCaption(rows)]
   const note = paperNote(rows, options)
   if (note) lines.push('', note)
   return lines.join('\n') + '\n'
@@ -398,15 +417,31 @@ export function runDir(dir: string | null, base: string | undefined): string {
 }
 
 /**
+ * The grid keys of the rows' sweeps, each once in order of appearance: table-extended.csv's columns
+ * after the dataset. A key that is a column already is left out: the seed is in `seed` and `seeds`.
+ */
+export function gridColumns(rows: TableRow[]): string[] {
+  const columns: ReadonlySet<string> = new Set(EXTENDED_COLUMNS)
+  return [...new Set(rows.flatMap((row) => Object.keys(row.grid ?? {})))].filter((key) => !columns.has(key))
+}
+
+/**
  * `table-extended.csv`: every row with its status and provenance, unrounded; run folders relative
- * to `base`. A row over several runs lists its folders (run_dir) and seeds separated by `;`.
+ * to `base`. A row over several runs lists its folders (run_dir) and seeds separated by `;`. After
+ * the model and dataset, a column per sweep grid key (gridColumns) holds the row's value, so that a
+ * data frame can be grouped by what was swept.
  */
 export function renderExtendedCsv(rows: TableRow[], options: TableOptions = {}): string {
-  const head: string[] = [...EXTENDED_COLUMNS, ...(options.comparePaper ? PAPER_EXTENDED_COLUMNS : [])]
+  const [model, dataset, ...measured] = EXTENDED_COLUMNS
+  const grid = gridColumns(rows)
+  const head: string[] = [model, dataset, ...grid, ...measured, ...(options.comparePaper ? PAPER_EXTENDED_COLUMNS : [])]
+  const cell = (row: TableRow, c: (typeof EXTENDED_COLUMNS)[number]): string =>
+    c === 'run_dir' ? (row.run_dir === null && row.run_dirs.length > 1 ? row.run_dirs : [row.run_dir]).map((d) => runDir(d, options.base)).join(';') : raw(row[c])
   const body = rows.map((row) => [
-    ...EXTENDED_COLUMNS.map((c) =>
-      c === 'run_dir' ? (row.run_dir === null && row.run_dirs.length > 1 ? row.run_dirs : [row.run_dir]).map((d) => runDir(d, options.base)).join(';') : raw(row[c]),
-    ),
+    cell(row, model),
+    cell(row, dataset),
+    ...grid.map((key) => raw(row.grid?.[key])),
+    ...measured.map((c) => cell(row, c)),
     ...(options.comparePaper
       ? [raw(row.paper?.figure), raw(row.paper?.accuracy), raw(row.paper?.minutes), raw(row.paper?.params)]
       : []),

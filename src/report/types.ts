@@ -63,8 +63,8 @@ export interface RunRecord {
   accuracyDefinition: AccuracyDefinition
   /** The run's config.yaml (its resolved spec); undefined where there is none or it cannot be read. */
   config?: Record<string, unknown>
-  /** The sweep point this run belongs to, when it was found through an `index.json`. */
-  sweep?: {name: string; key: string; grid?: Record<string, unknown>}
+  /** The sweep point this run belongs to, when it was found through an `index.json`: the sweep's name, folder and title, the point's key and grid values. */
+  sweep?: {name: string; dir: string; title?: string; key: string; grid?: Record<string, unknown>}
   /** Why the run failed: summary.json's error, else its sweep index point's. */
   error?: string
   /** Milliseconds since epoch used to pick the latest of several runs of one model. */

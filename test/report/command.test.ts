@@ -25,7 +25,7 @@ describe('mixture table (in process)', () => {
     QuietTable.printed = ''
     const value = (await QuietTable.run([SWEEP_FIXTURE, '--out', out, '--no-plot'], ROOT)) as unknown as TableCommandResult
     const stdout = QuietTable.printed
-    assert.match(stdout, /^\| Model +\| +Top-1 Test Accuracy \| Total Training Time \(Minutes\) \| Number of Parameters \|\n/)
+    assert.match(stdout, /^# CIFAR-10 Results Table\n\n\| Model +\| +Top-1 Test Accuracy \| Total Training Time \(Minutes\) \| Number of Parameters \|\n/, 'headed by the sweep\'s title')
     assert.match(stdout, /0\.5000 \(incomplete: 2\/3 epochs, failed\)/)
     assert.equal(value.rows.length, 4)
     assert.equal(value.files.table_csv, join(out, 'table.csv'))

@@ -113,7 +113,9 @@ describe('makeTable output files', () => {
     ])
     assert.equal(readFileSync(join(out, 'table.md'), 'utf8'), result.markdown)
     assert.equal(result.rows.length, 4)
-    assert.equal(result.title, 'CIFAR-10')
+    // A sweep's title (index.json) titles its curves as it titles table.md, as the sweep's own table job does.
+    assert.equal(result.title, 'CIFAR-10 Results Table')
+    assert.match(result.markdown, /^# CIFAR-10 Results Table\n/)
 
     const svg = readFileSync(join(out, 'curves.svg'), 'utf8')
     assert.match(svg, /^<svg/)
@@ -122,7 +124,7 @@ describe('makeTable output files', () => {
       assert.ok(svg.includes(`>${label}</text>`), `legend label ${label}`)
     }
     assert.ok(!svg.includes('Resnet 18'), 'a run without epochs has no line')
-    assert.ok(svg.includes('>CIFAR-10</text>'))
+    assert.ok(svg.includes('>CIFAR-10 Results Table</text>'))
     assert.ok(svg.includes('>Test Accuracy</text>'), 'the axis names the split it shows')
     assert.ok(!svg.includes('Validation'), 'no split the runs do not have')
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {writeFileSync} from 'node:fs'
+import {rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -65,19 +65,49 @@ describe('seed groups', () => {
     assert.match(caption, /per example \(correct predictions \/ examples in the split\) for M \[per_example\]; the mean of per-batch accuracies \(the paper’s code\) for M \[batch_mean\], V\./)
   })
 
-  it('warns when the runs a row averages were configured differently beyond the seed, naming the keys and runs', (t) => {
+  it('makes a row per variant of runs configured differently beyond the seed, labels saying the values, a warning naming the keys and runs', (t) => {
     const dir = tempDir(t)
+    // Seeds 0 and 1 differ in bookkeeping only (threads, how often metrics are written): one variant.
     const config = (seed: number, epochs: number, lr: number) => `name: m\nlabel: M\nseed: ${seed}\ndata: {dataset: cifar10, image_size: 32}\ntrain: {epochs: ${epochs}, optimizer: {type: adam, lr: ${lr}}, metrics_every: ${seed + 1}}\nengine: {backend: cpu, threads: ${seed + 1}}\n`
-    for (const [seed, epochs, lr] of [[0, 3, 0.001], [1, 3, 0.001], [2, 1, 0.01]]) {
-      writeRun(join(dir, `s${seed}`), {name: 'm', label: 'M', seed, test: [0.8 + seed / 100]})
-      writeFileSync(join(dir, `s${seed}`, 'config.yaml'), config(seed, epochs, lr))
+    for (const [folder, seed, epochs, lr] of [['s0', 0, 3, 0.001], ['s1', 1, 3, 0.001], ['s2', 2, 1, 0.01], ['s0-again', 0, 1, 0.01]] as const) {
+      writeRun(join(dir, folder), {name: 'm', label: 'M', seed, test: [0.8 + seed / 100]})
+      writeFileSync(join(dir, folder, 'config.yaml'), config(seed, epochs, lr))
     }
     const {groups, warnings} = groupRuns(collectRuns([dir]).runs)
-    assert.equal(groups.length, 1, 'still one row: the label says they are one model')
+    assert.deepEqual(
+      groups.map((g) => [g.label, g.counted.map((r) => r.seed)]),
+      [
+        ['M [train.epochs=3, train.optimizer.lr=0.001]', [0, 1]],
+        ['M [train.epochs=1, train.optimizer.lr=0.01]', [0, 2]],
+      ],
+      'seed 0 in the second variant is a run of its own, not a repeat of seed 0 in the first',
+    )
     assert.deepEqual(warnings, [
-      '"M" on cifar10 averages 3 runs whose settings differ beyond the seed: train.epochs is 3 (seeds 0, 1) and 1 (seed 2); train.optimizer.lr is 0.001 (seeds 0, 1) and 0.01 (seed 2). ' +
-        'Give each variant its own label (label: in the spec, or --set label=...), or pass --per-seed to list every run.',
+      '"M" on cifar10 has 4 runs whose settings differ beyond the seed: train.epochs is 3 (seeds 0, 1) and 1 (seeds 0, 2); train.optimizer.lr is 0.001 (seeds 0, 1) and 0.01 (seeds 0, 2). ' +
+        'They are 2 rows, not one mean: "M [train.epochs=3, train.optimizer.lr=0.001]", "M [train.epochs=1, train.optimizer.lr=0.01]". Give each variant its own label (label: in the spec, or --set label=...) to name its row.',
     ])
+    assert.deepEqual(
+      groupRuns(collectRuns([dir]).runs, true).groups.map((g) => [g.label, g.runs[0].seed]),
+      [
+        ['M [train.epochs=3, train.optimizer.lr=0.001]', 0],
+        ['M [train.epochs=3, train.optimizer.lr=0.001]', 1],
+        ['M [train.epochs=1, train.optimizer.lr=0.01]', 0],
+        ['M [train.epochs=1, train.optimizer.lr=0.01]', 2],
+      ],
+      '--per-seed labels each run by its variant too',
+    )
+  })
+
+  it('labels a variant by the text of a value that is text, and keeps a run without a config.yaml out of the variants', (t) => {
+    const dir = tempDir(t)
+    for (const [folder, root] of [['a', '/data/a'], ['b', '/data/b']]) {
+      writeRun(join(dir, folder), {name: 'm', label: 'M', seed: 0, test: [0.5]})
+      writeFileSync(join(dir, folder, 'config.yaml'), `name: m\nlabel: M\nseed: 0\ndata: {dataset: image_folder, root: ${root}}\n`)
+    }
+    writeRun(join(dir, 'c'), {name: 'm', label: 'M', seed: 1, test: [0.6]})
+    rmSync(join(dir, 'c', 'config.yaml'))
+    const {groups} = groupRuns(collectRuns([dir]).runs)
+    assert.deepEqual(groups.map((g) => g.label), ['M [data.root=/data/a]', 'M [data.root=/data/b]', 'M'])
   })
 
   it('computes the mean and the sample standard deviation', () => {
@@ -153,6 +183,26 @@ describe('seed groups', () => {
     writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 1, status: 'running', epochs: 3, test: []})
     const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
     assert.match(renderMarkdown(rows), /\| — \(seed 0 incomplete: 0\/3 epochs, running; seed 1 incomplete: 0\/3 epochs, running\) \|/)
+  })
+
+  it('counts no training time for a run that trained no epoch: a row of such runs has empty cells, as for its accuracy', (t) => {
+    const dir = tempDir(t)
+    // `run --seeds 0,1` where both seeds failed in their first epoch: summary.json says 0 minutes and no accuracy.
+    for (const seed of [0, 1]) writeRun(join(dir, `s${seed}`), {name: 'm', label: 'M', seed, status: 'failed', epochs: 2, test: []})
+    assert.deepEqual(collectRuns([dir]).runs.map((r) => [r.bestTestAccuracy, r.trainMinutes]), [[null, null], [null, null]])
+    let rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.equal(renderCsv(rows).split('\n')[1], 'M,,,1000')
+    assert.match(renderMarkdown(rows), /^\| M +\| — \(seed 0 incomplete: 0\/2 epochs, failed; seed 1 incomplete: 0\/2 epochs, failed\) \| +\| +1000 \|$/m)
+    // Seed 1 trained an epoch before it failed: the row's numbers are over it alone, n=1.
+    writeRun(join(dir, 's1'), {name: 'm', label: 'M', seed: 1, status: 'failed', epochs: 2, test: [0.5]})
+    rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.deepEqual([rows[0].n, rows[0].seeds], [1, [1]])
+    assert.match(renderMarkdown(rows), /^\| M +\| 0\.5000 \(seed 0 incomplete: 0\/2 epochs, failed; seed 1 incomplete: 1\/2 epochs, failed\) \| +1\.00 \| +1000 \|$/m)
+    // Both trained an epoch: over both, and the caption says that no run is complete.
+    writeRun(join(dir, 's0'), {name: 'm', label: 'M', seed: 0, status: 'failed', epochs: 2, test: [0.3]})
+    const md = renderMarkdown(toTableRows(groupRuns(collectRuns([dir]).runs).groups))
+    assert.match(md, /^\| M +\| 0\.4000 ± 0\.1414 \(n=2; seed 0 incomplete: 1\/2 epochs, failed; seed 1 incomplete: 1\/2 epochs, failed\) \| +1\.00 ± 0\.00 \(n=2\) \| +1000 \|$/m)
+    assert.match(md, /over its n complete runs, time likewise\. Where a model has no complete run, its cells are over its runs that trained an epoch, each named as incomplete after the accuracy\.$/m)
   })
 
   it('leaves the parameter count blank where the counted runs differ in it, the note listing each', (t) => {

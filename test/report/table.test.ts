@@ -14,7 +14,7 @@ import {
   renderMarkdown,
   toTableRows,
 } from '../../src/report/table.js'
-import {SWEEP_FIXTURE, tempDir, writeRun} from './helpers.js'
+import {SWEEP_FIXTURE, tempDir, writeIndex, writeRun} from './helpers.js'
 
 describe('number formats', () => {
   it('prints accuracy with 4 decimals, rounding halves up', () => {
@@ -140,6 +140,33 @@ describe('tables from the CIFAR-10 sweep fixture', () => {
     writeRun(dir, {name: 'x', label: '<img src=x onerror=alert(1)> R&D &lt;b&gt;', test: [0.5]})
     const md = renderMarkdown(toTableRows(groupRuns(collectRuns([dir]).runs).groups))
     assert.ok(md.includes('| \\<img src=x onerror=alert(1)> R&D \\&lt;b\\&gt; |'), md)
+  })
+})
+
+describe('table-extended.csv columns of sweep grid keys', () => {
+  it('holds each grid key of the sweeps in a column after the model and dataset, the row’s value in it, and leaves table.csv as it is', (t) => {
+    const dir = tempDir(t)
+    const points = []
+    for (const lr of ['1e-3', '3e-4']) {
+      for (const seed of [0, 1]) {
+        const key = `tiny,train.optimizer.lr=${lr},seed=${seed}`
+        writeRun(join(dir, 'sweep', key), {name: 'tiny', label: `Tiny [lr=${lr}, seed=${seed}]`, seed, test: [0.5 + seed / 10]})
+        points.push({key, label: `Tiny [lr=${lr}, seed=${seed}]`, status: 'completed', run_dir: key, grid: {'train.optimizer.lr': lr, seed: String(seed)}})
+      }
+    }
+    writeIndex(join(dir, 'sweep'), {name: 'lr', points})
+    writeRun(join(dir, 'other'), {name: 'other', label: 'Other', seed: 0, test: [0.4]})
+    const rows = toTableRows(groupRuns(collectRuns([join(dir, 'sweep'), join(dir, 'other')]).runs).groups)
+    const lines = renderExtendedCsv(rows, {base: dir}).trimEnd().split('\n')
+    assert.match(lines[0], /^model,dataset,train\.optimizer\.lr,status,complete,epochs_completed,/)
+    assert.equal(lines[0].split(',').filter((c) => c === 'seed').length, 1, 'the seed axis is the seed and seeds columns')
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(0, 4).join(',')), ['Tiny [lr=1e-3],cifar10,1e-3,completed', 'Tiny [lr=3e-4],cifar10,3e-4,completed', 'Other,cifar10,,completed'])
+    assert.deepEqual(rows[0].grid, {'train.optimizer.lr': '1e-3', seed: null}, 'a row over seeds: the value they share, null where they differ')
+    assert.equal(rows[2].grid, undefined)
+    assert.equal(renderCsv(rows).split('\n')[0], 'Model,Top-1 Test Accuracy,Total Training Time (Minutes),Number of Parameters')
+    const perSeed = renderExtendedCsv(toTableRows(groupRuns(collectRuns([join(dir, 'sweep')]).runs, true).groups)).split('\n')
+    assert.equal(perSeed[0].split(',').filter((c) => c === 'seed').length, 1)
+    assert.match(perSeed[2], /^Tiny \[lr=1e-3\],cifar10,1e-3,completed,/)
   })
 })
 
