@@ -273,6 +273,19 @@ function resolveData(data: JsonObject, sizeGiven: boolean, sharedChecked: boolea
   }
 }
 
+/** Whether the resolved data hold a validation split: `data.val_split` > 0, or the dataset's own (its hasValidationSplit hook). */
+function hasValidationSplit(data: unknown, dataProblems: Problem[]): boolean {
+  if (!isObject(data)) return false
+  if (typeof data.val_split === 'number' && data.val_split > 0) return true
+  const entry = typeof data.dataset === 'string' ? lookup('dataset', data.dataset) : undefined
+  if (!entry?.hasValidationSplit || dataProblems.length > 0) return false
+  try {
+    return entry.hasValidationSplit(data as unknown as DataOptions)
+  } catch {
+    return false // what is wrong with the data was said by resolveData
+  }
+}
+
 /** Whether dotted `path` is `at` or below it. */
 function within(path: string, at: string): boolean {
   return path === at || path.startsWith(`${at}.`) || path.startsWith(`${at}[`)
@@ -295,20 +308,21 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
   const validate = validator(specSchema)
   if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins))
 
-  const hasVal = isObject(spec.data) && typeof spec.data.val_split === 'number' && spec.data.val_split > 0
-  resolveRecipe(spec.train, hasVal, origins, problems, (schema, value, path) => {
+  const data = spec.data
+  // The data first: whether they hold a validation split of their own decides the recipe's early-stopping default.
+  const dataProblems: Problem[] = []
+  if (isObject(data) && typeof data.dataset === 'string') {
+    const sizeGiven = isObject(loaded.spec.data) && loaded.spec.data.image_size !== undefined
+    const sharedChecked = ![...problems, ...nonFinite].some((p) => within(p.path, 'data'))
+    resolveData(data, sizeGiven, sharedChecked, origins, dataProblems)
+  }
+  resolveRecipe(spec.train, hasValidationSplit(data, dataProblems), origins, problems, (schema, value, path) => {
     const check = validator(schema)
     if (check(value)) return true
     problems.push(...ajvProblems(check.errors ?? [], schema, value, path, origins))
     return false
   })
-
-  const data = spec.data
-  if (isObject(data) && typeof data.dataset === 'string') {
-    const sizeGiven = isObject(loaded.spec.data) && loaded.spec.data.image_size !== undefined
-    const sharedChecked = ![...problems, ...nonFinite].some((p) => within(p.path, 'data'))
-    resolveData(data, sizeGiven, sharedChecked, origins, problems)
-  }
+  problems.push(...dataProblems)
 
   const model = spec.model
   if (isObject(model) && typeof model.type === 'string') {

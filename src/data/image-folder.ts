@@ -2,19 +2,28 @@
  * `image_folder`: your own images, laid out as torchvision's `ImageFolder` reads them.
  *
  *   root/train/<class>/*.png|jpg   and   root/test/<class>/...   (or root/val/<class>/...)
+ *   root/train/, root/val/ and root/test/: the standard layout; val/ is then the validation split
+ *                     (what data.val_split would otherwise hold out of train/, which it refuses)
+ *                     and test/ the test split
  *   root/<class>/...  (or root/train/<class>/...) with `test_split: 0.2`: a seeded, stratified
- *                     part of every class becomes the test split
+ *                     part of every class's readable images becomes the test split
  *
- * Class names are the folder names, sorted; files are taken in `ImageFolder`'s order (folders
+ * An explicit data directory (`--data-dir`, else `data.data_dir`) replaces `root`: the same spec,
+ * or a run's `mixture eval`, then reads another folder of the same classes.
+ * Class names are the folder names, sorted; at least 2 and at most 256 classes (labels are bytes);
+ * every training class needs a readable image. Files are taken in `ImageFolder`'s order (folders
  * sorted, files sorted, subfolders included); hidden folders and non-image files are ignored.
  * Each image is decoded (images.ts), centre-cropped to a square when it is not one, brought to
  * `image_size` with the project's resizing (image-size.ts) and stored as uint8. Decoding streams through a
  * few files at a time into the final arrays (memory: the uint8 dataset plus a few images), with a
  * progress bar, and the result is cached on disk (image-cache.ts) so that the next run only reads
- * and hashes the files.
+ * and hashes the files. With `test_split` the whole folder is decoded (and cached) first and the test
+ * split held out of the images that decode, so that an unreadable file skipped (`on_bad_image: skip`)
+ * leaves the split of the others as it is in a clean copy; `train_limit`/`test_limit` apply after
+ * that, and the two splits are copied out of the folder's images (memory: twice the dataset, briefly).
  */
 import {readdirSync, readFileSync} from 'node:fs'
-import {basename, join, relative, resolve} from 'node:path'
+import {basename, join, relative, resolve, sep} from 'node:path'
 
 import cliProgress from 'cli-progress'
 import {registerDataset, type DataOptions, type DatasetContext, type DatasetSplit, type LoadedData} from '../registry/registry.js'
@@ -24,9 +33,10 @@ import {byCodePoint, imageFilesUnder} from './image-files.js'
 import {isFolder} from '../fs/is-folder.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
 import {decodeImage, DECODER_VERSION, IMAGE_EXTENSIONS, imageDimensions, type DecodedImage} from './images.js'
+import {MIN_CLASSES} from './load.js'
 import {userCacheDir} from './locate.js'
 import {Rng} from './random.js'
-import {heldOut} from './split.js'
+import {heldOutCount, stratifiedHoldOut, subset} from './split.js'
 
 export interface ImageFolderParams {
   root: string
@@ -44,13 +54,26 @@ interface Item {
   label: number
 }
 
+/** The folder the images are read from, and which setting named it (for messages). */
+interface ImageRoot {
+  root: string
+  from: '--data-dir' | 'data.data_dir' | 'data.root'
+}
+
 export interface FolderLayout {
   classes: string[]
+  /** The folder holding the training class folders: root/train, or root itself. */
+  trainDir: string
+  /**
+   * The image files of each split. With test_split, `train` holds every image of `trainDir` and
+   * `test` none: the test split is held out of the images that decode (`holdOutTest`).
+   */
   train: Item[]
+  /** The validation split: val/ beside test/ (else empty). */
+  val: Item[]
   test: Item[]
-  /** Where each split came from, for messages. */
-  trainFrom: string
-  testFrom: string
+  /** Where each split comes from, for messages (`val` only with a val/ folder beside test/). */
+  from: {train: string; val?: string; test: string}
   /** Files skipped because they are not images (by extension). */
   ignored: number
   notes: string[]
@@ -70,20 +93,27 @@ function subfolders(dir: string): string[] {
     .sort(byCodePoint)
 }
 
-/** Seeded, stratified hold-out (split.ts): round(n · fraction) of each class (at most n − 1), the rest kept in order. */
-function splitClass(files: string[], fraction: number, seed: number, label: number): {train: string[]; test: string[]} {
-  const held = heldOut(files.length, fraction, new Rng(seed, label))
-  return {train: files.filter((_, i) => !held[i]), test: files.filter((_, i) => held[i])}
-}
-
 const EXTENSIONS = IMAGE_EXTENSIONS.join(', ')
 
+/**
+ * Where the images are: an explicit data directory replaces data.root — `dataDir` (the one
+ * `loadDataset` and `locate` are given: --data-dir, else data.data_dir) or the spec's data.data_dir —
+ * so that an explicit folder is used or refused, never silently passed over for data.root.
+ */
+function imageRoot(p: Pick<Options, 'root' | 'data_dir'>, dataDir?: string): ImageRoot {
+  if (dataDir !== undefined && (p.data_dir === undefined || resolve(dataDir) !== resolve(p.data_dir))) return {root: resolve(dataDir), from: '--data-dir'}
+  if (p.data_dir !== undefined) return {root: resolve(p.data_dir), from: 'data.data_dir'}
+  return {root: resolve(p.root), from: 'data.root'}
+}
+
 /** Reads the folder structure (no image is opened): classes, files per split, and what was ignored. */
-export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'test_split' | 'split_seed'>): FolderLayout {
-  const root = resolve(p.root)
-  if (!isFolder(root)) throw new DataError(`data.root ${root} is not a folder; give the folder that holds train/ and test/ (or val/), or one folder per class with data.test_split.`)
+export function scanImageFolder(p: Pick<Options, 'test_split' | 'split_seed' | 'val_split'>, {root, from}: ImageRoot): FolderLayout {
+  if (!isFolder(root)) throw new DataError(`${from} ${root} is not a folder; give the folder that holds train/ and test/ (or val/), or one folder per class with data.test_split.`)
   const hasTrain = isFolder(join(root, 'train'))
-  const testDir = ['test', 'val'].map((n) => join(root, n)).find(isFolder)
+  const named = (n: string) => (isFolder(join(root, n)) ? join(root, n) : undefined)
+  const testFolder = named('test')
+  const valFolder = named('val')
+  const testDir = testFolder ?? valFolder
   const notes: string[] = []
   const base = hasTrain ? join(root, 'train') : root
   const classes = subfolders(base)
@@ -100,51 +130,61 @@ export function scanImageFolder(p: Pick<ImageFolderParams, 'root' | 'test_split'
   if (p.test_split === undefined && !testDir) {
     throw new DataError(`${base} has no sibling test/ or val/ folder: add one (class folders with the held-out images), or set data.test_split (e.g. 0.2) to hold out part of each class as the test split.`)
   }
+  if (classes.length < MIN_CLASSES) {
+    throw new DataError(`${base} has one class folder (${classes[0]}), and image_folder needs at least ${MIN_CLASSES} classes to train a classifier: add a folder of images for each other class beside it (${join(base, '<class>')}), or give the folder whose class folders hold all the classes.`)
+  }
   if (classes.length > MAX_CLASSES) throw new DataError(`${base} has ${classes.length} class folders; image_folder supports at most ${MAX_CLASSES} classes.`)
+  // Beside test/, val/ is the validation split (train/val/test); alone it is the test split.
+  const valDir = p.test_split === undefined && testFolder ? valFolder : undefined
+  if (valDir && p.val_split) {
+    throw new DataError(`${root} has val/ beside test/, which makes ${valDir} the validation split, and the spec also sets data.val_split ${p.val_split} (a validation split held out of ${base}): use one or the other — remove data.val_split to validate on val/, or move val/ out of ${root} to hold the validation split out of train/.`)
+  }
   let ignored = 0
   const train: Item[] = []
-  const test: Item[] = []
+  let held = 0
   classes.forEach((name, label) => {
     const found = imageFilesUnder(join(base, name))
     ignored += found.ignored
     if (found.files.length === 0) throw new DataError(`Class folder ${join(base, name)} has no images (${EXTENSIONS}); add some or remove the folder.`)
-    if (p.test_split === undefined) {
-      train.push(...found.files.map((path) => ({path, label})))
-      return
-    }
-    const parts = splitClass(found.files, p.test_split, p.split_seed, label)
-    if (parts.test.length === 0) notes.push(`class ${name} has ${found.files.length} image(s): none held out`)
-    train.push(...parts.train.map((path) => ({path, label})))
-    test.push(...parts.test.map((path) => ({path, label})))
+    train.push(...found.files.map((path) => ({path, label})))
+    if (p.test_split !== undefined) held += heldOutCount(found.files.length, p.test_split)
   })
-  if (p.test_split === undefined && testDir) {
-    for (const name of subfolders(testDir)) {
+  /** The images of a held-out folder (test/ or val/), whose class folders must be training classes. */
+  const heldOutFolder = (dir: string, what: string): Item[] => {
+    const items: Item[] = []
+    for (const name of subfolders(dir)) {
       const label = classes.indexOf(name)
-      if (label < 0) throw new DataError(`${join(testDir, name)} is a class folder that ${base} does not have; the test classes must be training classes (folder names match exactly).`)
-      const found = imageFilesUnder(join(testDir, name))
+      if (label < 0) throw new DataError(`${join(dir, name)} is a class folder that ${base} does not have; the ${what} classes must be training classes (folder names match exactly).`)
+      const found = imageFilesUnder(join(dir, name))
       ignored += found.ignored
-      test.push(...found.files.map((path) => ({path, label})))
+      items.push(...found.files.map((path) => ({path, label})))
     }
-    if (test.length === 0) throw new DataError(`${testDir} holds no images in class folders named like those of ${base}.`)
-  } else if (testDir && hasTrain) {
-    notes.push(`test_split holds out part of ${base}; ${testDir} is not used`)
+    if (items.length === 0) throw new DataError(`${dir} holds no images in class folders named like those of ${base}.`)
+    return items
   }
-  if (p.test_split !== undefined && test.length === 0) {
+  if (p.test_split === undefined) {
+    const test = heldOutFolder(testDir!, 'test')
+    const val = valDir ? heldOutFolder(valDir, 'validation') : []
+    return {classes, trainDir: base, train, val, test, from: {train: base, ...(valDir ? {val: valDir} : {}), test: testDir!}, ignored, notes}
+  }
+  const unused = [testFolder, valFolder].filter((d): d is string => d !== undefined)
+  if (unused.length > 0) notes.push(`test_split holds out part of ${base}; ${unused.join(' and ')} ${unused.length > 1 ? 'are' : 'is'} not used`)
+  if (held === 0) {
     throw new DataError(`data.test_split ${p.test_split} holds out no image of ${base}: a class gives round(n · test_split) of its n images, at most n − 1, and every class here has too few; raise test_split, or add images.`)
   }
-  const trainFrom = p.test_split === undefined ? base : `${base} (1 − test_split ${p.test_split}, split seed ${p.split_seed})`
-  const testFrom = p.test_split === undefined ? testDir! : `${base} (test_split ${p.test_split}, split seed ${p.split_seed})`
-  return {classes, train, test, trainFrom, testFrom, ignored, notes}
+  const how = `test_split ${p.test_split}, split seed ${p.split_seed}`
+  return {classes, trainDir: base, train, val: [], test: [], from: {train: `${base} (1 − ${how})`, test: `${base} (${how})`}, ignored, notes}
 }
 
-/** At most `limit` items, class by class in turn (the first of every class, then the second, ...), kept in folder order. */
-function balancedLimit(items: Item[], limit: number): Item[] {
+/** At most `limit` of `items`, class by class in turn (the first of every class, then the second, ...), kept in order. */
+function balancedLimit<T>(items: T[], labelOf: (item: T) => number, limit: number): T[] {
   if (items.length <= limit) return items
   const rank = new Map<number, number>()
   const keyed = items.map((item, i) => {
-    const r = rank.get(item.label) ?? 0
-    rank.set(item.label, r + 1)
-    return {i, r, label: item.label}
+    const label = labelOf(item)
+    const r = rank.get(label) ?? 0
+    rank.set(label, r + 1)
+    return {i, r, label}
   })
   keyed.sort((a, b) => a.r - b.r || a.label - b.label)
   const keep = new Set(keyed.slice(0, limit).map((k) => k.i))
@@ -153,9 +193,11 @@ function balancedLimit(items: Item[], limit: number): Item[] {
 
 /** The one square side every image has (image_size when the spec gives none), else a DataError saying to set image_size. */
 function commonSide(p: Options): number {
-  const layout = scanImageFolder(p)
+  const where = imageRoot(p)
+  const {root} = where
+  const layout = scanImageFolder(p, where)
   let first: {path: string; width: number; height: number} | undefined
-  for (const item of [...layout.train, ...layout.test]) {
+  for (const item of [...layout.train, ...layout.val, ...layout.test]) {
     let d: {width: number; height: number}
     try {
       d = imageDimensions(item.path)
@@ -165,12 +207,12 @@ function commonSide(p: Options): number {
     }
     if (!first) {
       first = {path: item.path, ...d}
-      if (d.width !== d.height) throw new DataError(`The images of ${p.root} are not square (${item.path} is ${d.width}×${d.height}): set data.image_size; each image is then centre-cropped to a square and resized.`)
+      if (d.width !== d.height) throw new DataError(`The images of ${root} are not square (${item.path} is ${d.width}×${d.height}): set data.image_size; each image is then centre-cropped to a square and resized.`)
     } else if (d.width !== first.width || d.height !== first.height) {
-      throw new DataError(`The images of ${p.root} have different sizes (${first.path} is ${first.width}×${first.height}, ${item.path} is ${d.width}×${d.height}): set data.image_size to resize them all to one size.`)
+      throw new DataError(`The images of ${root} have different sizes (${first.path} is ${first.width}×${first.height}, ${item.path} is ${d.width}×${d.height}): set data.image_size to resize them all to one size.`)
     }
   }
-  if (!first) throw new DataError(`No readable image in ${p.root}.`)
+  if (!first) throw new DataError(`No readable image in ${root}.`)
   return first.width
 }
 
@@ -252,53 +294,46 @@ function compact(split: DatasetSplit, bad: Set<number>, px: number): DatasetSpli
   return {images: split.images.slice(0, k * px), labels: split.labels.slice(0, k), count: k}
 }
 
-async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedData> {
-  const t0 = performance.now()
-  const root = resolve(p.root)
+/** The splits as decoded: each planned split without its unreadable files, and those files (sorted by path). */
+interface Decoded {
+  splits: Record<string, DatasetSplit>
+  skipped: BadImage[]
+  /** Read from the cache, not decoded. */
+  cached: boolean
+}
+
+/**
+ * Decodes the `planned` files of each split at `size` (or reads them from the cache, whose key
+ * covers every file's split, label, path and contents): a file that does not decode stops the load
+ * (on_bad_image: fail, through `failOn`) or is left out and listed.
+ */
+async function decodeSplits(planned: Record<string, Item[]>, p: Options, ctx: DatasetContext, root: string, classes: string[], failOn: (bad: BadImage) => never): Promise<Decoded> {
   const size = p.image_size
   const mode = resizeMode('image_folder', {image_size: size, resize: p.resize})
-  const layout = scanImageFolder(p)
-  const splits = {train: balancedLimit(layout.train, ctx.limits.train), test: balancedLimit(layout.test, ctx.limits.test)}
-  const all = [...splits.train.map((item) => ({...item, split: 'train' as const})), ...splits.test.map((item) => ({...item, split: 'test' as const}))]
-  for (const note of layout.notes) ctx.log(`note: image_folder: ${note}`)
-  if (layout.ignored > 0) ctx.log(`note: image_folder: ignored ${layout.ignored} file(s) that are not images (${EXTENSIONS})`)
   const px = size * size * 3
-  const summary = (how: string, skipped: number) =>
-    `image_folder: ${layout.classes.length} classes, ${all.length - skipped} images at ${size}×${size} from ${root} ${how} (${((performance.now() - t0) / 1000).toFixed(2)} s)`
-  const failOn = (bad: BadImage): never => {
-    throw new DataError(`Cannot use image ${join(root, bad.path)}: ${bad.reason}; fix or remove the file, or set data.on_bad_image: skip.`)
-  }
-  const reportSkipped = (skipped: BadImage[]) => {
-    if (skipped.length === 0) return
-    if (p.on_bad_image === 'fail') failOn(skipped[0])
-    ctx.log(`image_folder: skipped ${skipped.length} unreadable image(s) (on_bad_image: skip), e.g. ${join(root, skipped[0].path)}: ${skipped[0].reason}`)
-  }
+  const all = Object.entries(planned).flatMap(([split, items]) => items.map((item, index) => ({...item, split, index})))
 
   // The cache key covers every file's contents, so the files are read (not decoded) first.
   let cacheFile: string | undefined
   if (p.cache) {
-    const key = new CacheKey({size, mode, crop: 'centre', resize: resizeFingerprint(size, mode), classes: layout.classes, decoder: DECODER_VERSION})
+    const key = new CacheKey({size, mode, crop: 'centre', resize: resizeFingerprint(size, mode), classes, decoder: DECODER_VERSION})
     // Synchronous reads: several times faster than promise-based ones for many small files.
     for (const item of all) key.file(item.split, item.label, relative(root, item.path), contentHash(readBytes(item.path)))
     cacheFile = join(userCacheDir(), 'image_folder', `${basename(root)}-${key.digest().slice(0, 32)}.bin`)
     const cached = await readCache(cacheFile, size)
-    if (cached) {
-      reportSkipped(cached.skipped)
-      ctx.log(summary('(decoded images from the cache)', cached.skipped.length))
-      return {train: cached.train, test: cached.test, classNames: layout.classes, source: root}
-    }
+    if (cached) return {...cached, cached: true}
   }
 
-  const out = {
-    train: {images: new Uint8Array(splits.train.length * px), labels: Uint8Array.from(splits.train, (i) => i.label), count: splits.train.length},
-    test: {images: new Uint8Array(splits.test.length * px), labels: Uint8Array.from(splits.test, (i) => i.label), count: splits.test.length},
+  const out: Record<string, DatasetSplit> = {}
+  const bad: Record<string, Set<number>> = {}
+  for (const [split, items] of Object.entries(planned)) {
+    out[split] = {images: new Uint8Array(items.length * px), labels: Uint8Array.from(items, (i) => i.label), count: items.length}
+    bad[split] = new Set()
   }
-  const bad = {train: new Set<number>(), test: new Set<number>()}
   const skipped: BadImage[] = []
   const progress = progressReporter(all.length, ctx)
   try {
-    await eachLimited(all, IN_FLIGHT, async (item, i) => {
-      const index = item.split === 'train' ? i : i - splits.train.length
+    await eachLimited(all, IN_FLIGHT, async (item) => {
       let decoded: DecodedImage
       try {
         decoded = await decodeImage(new Uint8Array(readFileSync(item.path)), item.path)
@@ -307,32 +342,105 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
         const found = {path: relative(root, item.path), reason}
         if (p.on_bad_image === 'fail') failOn(found)
         skipped.push(found)
-        bad[item.split].add(index)
+        bad[item.split].add(item.index)
         progress.tick()
         return
       }
-      out[item.split].images.set(decodedToImageSize(decoded, size, mode, item.path), index * px)
+      out[item.split].images.set(decodedToImageSize(decoded, size, mode, item.path), item.index * px)
       progress.tick()
     })
   } finally {
     progress.stop()
   }
-  const train = compact(out.train, bad.train, px)
-  const test = compact(out.test, bad.test, px)
-  if (train.count === 0 || test.count === 0) throw new DataError(`No readable image left in the ${train.count === 0 ? 'training' : 'test'} split of ${root}.`)
+  const splits = Object.fromEntries(Object.entries(out).map(([split, decoded]) => [split, compact(decoded, bad[split], px)]))
   skipped.sort((a, b) => (a.path < b.path ? -1 : 1))
-  reportSkipped(skipped)
   if (cacheFile) {
-    const failed = await writeCache(cacheFile, size, {train, test, skipped})
+    const failed = await writeCache(cacheFile, size, {splits, skipped})
     if (failed) ctx.log(`note: image_folder: could not write the decoded-image cache ${cacheFile} (${failed}); the next run decodes again`)
   }
-  ctx.log(summary(`(train: ${layout.trainFrom}; test: ${layout.testFrom})`, skipped.length))
-  return {train, test, classNames: layout.classes, source: root}
+  return {splits, skipped, cached: false}
+}
+
+/**
+ * A DataError for the first class whose training files were all skipped as unreadable: such a class
+ * is an empty class folder (refused by the scan), not a class of no examples to train a head for.
+ */
+function refuseUnreadableClasses(planned: Item[], decoded: DatasetSplit, layout: FolderLayout, root: string, skipped: BadImage[]): void {
+  const tried = new Map<number, number>()
+  for (const item of planned) tried.set(item.label, (tried.get(item.label) ?? 0) + 1)
+  const readable = new Set(decoded.labels.subarray(0, decoded.count))
+  for (const [label, files] of tried) {
+    if (readable.has(label)) continue
+    const dir = join(layout.trainDir, layout.classes[label])
+    const example = skipped.find((bad) => join(root, bad.path).startsWith(dir + sep))
+    throw new DataError(`Class folder ${dir} has no images: ${files === 1 ? 'the one image file read from it is' : `all ${files} image files read from it are`} unreadable and were skipped (on_bad_image: skip)${example ? `, e.g. ${join(root, example.path)}: ${example.reason}` : ''}; fix or replace them, or remove the folder.`)
+  }
+}
+
+/**
+ * The test split held out of the decoded images of the folder (`pool`), class by class by the rule
+ * of split.ts seeded by split_seed — of the readable images only, so that a skipped file leaves the
+ * others' split as in a clean copy — then both parts limited to train_limit / test_limit.
+ */
+function holdOutTest(pool: DatasetSplit, p: Options, ctx: DatasetContext, classes: string[]): {train: DatasetSplit; test: DatasetSplit} {
+  const {kept, held} = stratifiedHoldOut(pool.labels, pool.count, p.test_split!, (label) => new Rng(p.split_seed, label))
+  const heldOf = new Set(Array.from(held, (i) => pool.labels[i]))
+  const counts = new Map<number, number>()
+  for (let i = 0; i < pool.count; i++) counts.set(pool.labels[i], (counts.get(pool.labels[i]) ?? 0) + 1)
+  for (const [label, n] of counts) if (!heldOf.has(label)) ctx.log(`note: image_folder: class ${classes[label]} has ${n} image(s): none held out`)
+  const px = p.image_size * p.image_size * 3
+  const limited = (indices: Int32Array, limit: number) => Int32Array.from(balancedLimit(Array.from(indices), (i) => pool.labels[i], limit))
+  return {train: subset(pool, limited(kept, ctx.limits.train), px), test: subset(pool, limited(held, ctx.limits.test), px)}
+}
+
+/** Where the images are (--data-dir, data.data_dir or data.root), checked as a load checks the folders: a sweep or dry run says a bad one before anything trains. */
+function locateImageFolder(p: Options, ctx: {dataDir?: string}): string {
+  const where = imageRoot(p, ctx.dataDir)
+  scanImageFolder(p, where)
+  return where.root
+}
+
+async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedData> {
+  const t0 = performance.now()
+  const where = imageRoot(p, ctx.dataDir)
+  const {root} = where
+  const size = p.image_size
+  const layout = scanImageFolder(p, where)
+  if (where.from !== 'data.root') ctx.log(`image_folder: root ${root} (from ${where.from}, in place of data.root ${resolve(p.root)})`)
+  for (const note of layout.notes) ctx.log(`note: image_folder: ${note}`)
+  if (layout.ignored > 0) ctx.log(`note: image_folder: ignored ${layout.ignored} file(s) that are not images (${EXTENSIONS})`)
+  if (layout.from.val) ctx.log(`image_folder: ${layout.from.val} is the validation split (the best epoch is chosen on it) and ${layout.from.test} the test split`)
+  // With test_split the whole folder is decoded (`pool`) and split after; else each folder's files, limited first.
+  const byLabel = (item: Item) => item.label
+  const planned: Record<string, Item[]> =
+    p.test_split === undefined
+      ? {train: balancedLimit(layout.train, byLabel, ctx.limits.train), ...(layout.val.length > 0 ? {val: balancedLimit(layout.val, byLabel, ctx.limits.test)} : {}), test: balancedLimit(layout.test, byLabel, ctx.limits.test)}
+      : {pool: layout.train}
+  const failOn = (bad: BadImage): never => {
+    throw new DataError(`Cannot use image ${join(root, bad.path)}: ${bad.reason}; fix or remove the file, or set data.on_bad_image: skip.`)
+  }
+  const decoded = await decodeSplits(planned, p, ctx, root, layout.classes, failOn)
+  const {skipped} = decoded
+  if (skipped.length > 0) {
+    if (p.on_bad_image === 'fail') failOn(skipped[0])
+    ctx.log(`image_folder: skipped ${skipped.length} unreadable image(s) (on_bad_image: skip), e.g. ${join(root, skipped[0].path)}: ${skipped[0].reason}`)
+  }
+  const trainFiles = p.test_split === undefined ? 'train' : 'pool'
+  refuseUnreadableClasses(planned[trainFiles], decoded.splits[trainFiles], layout, root, skipped)
+  const {train, val, test}: {train: DatasetSplit; val?: DatasetSplit; test: DatasetSplit} = p.test_split === undefined ? {train: decoded.splits.train, val: decoded.splits.val, test: decoded.splits.test} : holdOutTest(decoded.splits.pool, p, ctx, layout.classes)
+  for (const [name, split] of [['training', train], ['validation', val], ['test', test]] as const) {
+    if (split?.count === 0) throw new DataError(`No readable image left in the ${name} split of ${root}.`)
+  }
+  const images = train.count + (val?.count ?? 0) + test.count
+  const from = `train: ${layout.from.train}; ${layout.from.val ? `val: ${layout.from.val}; ` : ''}test: ${layout.from.test}`
+  const how = decoded.cached ? '(decoded images from the cache)' : `(${from})`
+  ctx.log(`image_folder: ${layout.classes.length} classes, ${images} images at ${size}×${size} from ${root} ${how} (${((performance.now() - t0) / 1000).toFixed(2)} s)`)
+  return {train, test, ...(val ? {val} : {}), classNames: layout.classes, source: root}
 }
 
 registerDataset<ImageFolderParams>({
   name: 'image_folder',
-  summary: 'Your own images: root/train/<class>/*.png|jpg and root/test/<class>/... (or val/), or class folders split by test_split; decoded once and cached as uint8.',
+  summary: 'Your own images: root/train/<class>/*.png|jpg and root/test/<class>/... (or val/; with train/, val/ and test/, val/ is the validation split), or class folders split by test_split; decoded once and cached as uint8.',
   paper: 'torchvision.datasets.ImageFolder',
   pathParams: ['root'],
   schema: {
@@ -340,14 +448,16 @@ registerDataset<ImageFolderParams>({
     additionalProperties: false,
     required: ['root'],
     properties: {
-      root: {type: 'string', description: 'folder with train/ and test/ (or val/) of class folders, or of class folders only with test_split; relative to the spec file (~/: the home folder)'},
-      test_split: {type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'hold out this fraction of every class (seeded, stratified) as the test split (data.val_split then holds a validation split out of the rest)'},
+      root: {type: 'string', description: 'folder with train/ and test/ (or val/) of class folders — with train/, val/ and test/, val/ is the validation split (instead of data.val_split) — or of class folders only with test_split; relative to the spec file (~/: the home folder); --data-dir or data.data_dir replaces it'},
+      test_split: {type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'hold out this fraction of every class\'s readable images (seeded, stratified) as the test split (data.val_split then holds a validation split out of the rest)'},
       split_seed: {type: 'integer', minimum: 0, default: 0, description: 'seed of the test_split hold-out (independent of the training seed)'},
       on_bad_image: {enum: ['fail', 'skip'], default: 'fail', description: 'an unreadable or corrupt image: stop and name it, or skip it (the count is printed)'},
       cache: {type: 'boolean', default: true, description: 'keep the decoded uint8 images on disk (user cache), keyed by file contents and size'},
     },
   },
-  classNames: (p) => scanImageFolder(p).classes,
+  classNames: (p) => scanImageFolder(p, imageRoot(p)).classes,
+  hasValidationSplit: (p) => scanImageFolder(p, imageRoot(p)).from.val !== undefined,
   nativeImageSize: commonSide,
+  locate: locateImageFolder,
   load: loadImageFolder,
 })

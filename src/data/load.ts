@@ -2,10 +2,11 @@
  * `loadDataset`: the dataset `data.dataset` names — a registry entry: the official-format readers
  * (official.ts), `synthetic` (synthetic.ts), `image_folder` (image-folder.ts) or a plugin's — with
  * the options every dataset shares checked, its own options checked against its schema, both
- * splits loaded at `image_size` as uint8 NHWC RGB, and the evaluation transforms of `data.augment`
- * (normalize) attached to both splits.
+ * splits (and a validation split of its own, where it has one) loaded at `image_size` as uint8 NHWC
+ * RGB and checked — two classes at least, the classes its classNames() announced — and the
+ * evaluation transforms of `data.augment` (normalize) attached to every split.
  */
-import {lookup, namesInOrder, type DatasetDef, type DatasetSplit} from '../registry/registry.js'
+import {lookup, namesInOrder, type DatasetDef, type DatasetSplit, type LoadedData} from '../registry/registry.js'
 import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
 import type {DataOptions} from '../schema/spec.js'
@@ -24,13 +25,16 @@ export interface Dataset {
   classNames: string[]
   train: Split
   test: Split
-  /** The validation split `data.val_split` holds out of the training images (split.ts); absent without one. */
+  /** The validation split: the dataset's own (image_folder's val/ beside test/), or the one `data.val_split` holds out of the training images (split.ts); absent without either. */
   val?: Split
-  /** Which loaded training images became `train` and which `val`. */
+  /** With `data.val_split`: which loaded training images became `train` and which `val`. */
   valHoldOut?: ValidationHoldOut
   /** Where the files came from (a folder), or how the data was generated. */
   source: string
 }
+
+/** A classifier needs two classes at least: with one, training fails deep in tfjs (a one-hot of depth 1). */
+export const MIN_CLASSES = 2
 
 const ALIASES: Record<string, string> = {
   'cifar-10': 'cifar10',
@@ -73,23 +77,46 @@ export function locateData(cfg: DataConfig, dataDir?: string): string | undefine
   return entry.locate?.(datasetOptions(entry, cfg), {dataDir})
 }
 
-/** A split (a plugin's too) must hold `count` > 0 images of S×S×3 and labels below the class count. */
-function checkSplit(name: string, which: string, split: DatasetSplit, size: number, classes: number): void {
+/** A split (a plugin's too) must hold `count` > 0 images of S×S×3 and labels below the class count; `limit` is the data key that limits it. */
+function checkSplit(name: string, which: string, split: DatasetSplit, size: number, classes: number, limit = `${which}_limit`): void {
   const px = size * size * 3
   if (!(Number.isInteger(split?.count) && split.images?.length === split.count * px && split.labels?.length >= split.count)) {
     throw new DataError(`Dataset ${name} returned a ${which} split that does not hold ${split?.count} images of ${size}×${size}×3 uint8 with one label each.`)
   }
   // An empty split would train or test on nothing and still "complete".
-  if (split.count === 0) throw new DataError(`Dataset ${name} has no ${which} images (its ${which} split is empty): check its files, or data.${which}_limit.`)
+  if (split.count === 0) throw new DataError(`Dataset ${name} has no ${which} images (its ${which} split is empty): check its files, or data.${limit}.`)
   for (let i = 0; i < split.count; i++) {
     if (split.labels[i] >= classes) throw new DataError(`Dataset ${name} returned ${which} label ${split.labels[i]} at example ${i}, but it has ${classes} classes.`)
   }
 }
 
+/** Class names for a message: all of them in brackets, or the first 8 and how many there are. */
+function classList(names: string[]): string {
+  return `[${names.slice(0, 8).join(', ')}${names.length > 8 ? `, ... (${names.length} classes)` : ''}]`
+}
+
 /**
- * Loads a dataset's train and test splits at `cfg.image_size`.
- * `opts.dataDir` (e.g. `--data-dir`) is searched first, then `cfg.data_dir`, then MIXTURE_DATA
- * and the user cache. `opts.bars` draws progress bars on stderr where a dataset has them.
+ * A DataError unless the classes `load` returned are those `classNames` announced, name for name and
+ * in order: the model's outputs were sized by the announced ones, and eval, predict and export name
+ * the outputs by them. `dataDir` is the explicit data directory the load was given, where it is not
+ * the spec's data.data_dir (a dataset that reads its classes from folders, as image_folder, may find
+ * other classes there).
+ */
+function checkClassNames(name: string, announced: string[], loaded: LoadedData, dataDir: string | undefined): void {
+  const differ = announced.findIndex((c, i) => c !== loaded.classNames[i])
+  if (differ < 0 && announced.length === loaded.classNames.length) return
+  const how = announced.length !== loaded.classNames.length ? `${loaded.classNames.length} classes, not ${announced.length}` : `class ${differ} is ${loaded.classNames[differ]}, not ${announced[differ]}`
+  if (dataDir !== undefined) {
+    throw new DataError(`The data directory given (${dataDir}) holds the ${name} classes ${classList(loaded.classNames)}, but the spec's data have ${classList(announced)} (${how}): the model's outputs are the spec's classes, in that order, and eval, predict and export name them so. Give a data directory with the same classes, or train a run on it.`)
+  }
+  throw new DataError(`Dataset ${name} announced the classes ${classList(announced)} (its classNames()) but its load() returned ${classList(loaded.classNames)} (${how}): a dataset plugin's classNames() and load() must return the same classes in the same order, since the model's outputs are sized and ordered by classNames() and eval, predict and export name them so. Fix the plugin.`)
+}
+
+/**
+ * Loads a dataset's train and test splits (and its own validation split, where it has one) at
+ * `cfg.image_size`. `opts.dataDir` (e.g. `--data-dir`) is searched first, then `cfg.data_dir`, then
+ * MIXTURE_DATA and the user cache; image_folder reads its images from it in place of data.root.
+ * `opts.bars` draws progress bars on stderr where a dataset has them.
  */
 export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?: (msg: string) => void; bars?: boolean} = {}): Promise<Dataset> {
   const log = opts.log ?? (() => undefined)
@@ -104,7 +131,7 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
   const pipelines = pipelinesFromConfig(cfg.augment)
   const options = datasetOptions(entry, cfg)
   const classNames = entry.classNames(options)
-  let loaded: Awaited<ReturnType<typeof entry.load>>
+  let loaded: LoadedData
   try {
     loaded = await entry.load(options, {
       dataDir: opts.dataDir,
@@ -119,10 +146,15 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
     }
     throw error
   }
+  checkClassNames(entry.name, classNames, loaded, opts.dataDir !== cfg.data_dir ? opts.dataDir : undefined)
+  if (loaded.classNames.length < MIN_CLASSES) {
+    throw new DataError(`Dataset ${entry.name} has ${loaded.classNames.length === 1 ? `one class (${loaded.classNames[0]})` : 'no classes'}, and a classifier needs at least ${MIN_CLASSES}: give it data of two classes or more (for a dataset plugin, make its classNames() and load() return them).`)
+  }
   checkSplit(entry.name, 'train', loaded.train, size, loaded.classNames.length)
+  if (loaded.val) checkSplit(entry.name, 'validation', loaded.val, size, loaded.classNames.length, 'test_limit')
   checkSplit(entry.name, 'test', loaded.test, size, loaded.classNames.length)
-  if (loaded.classNames.length !== classNames.length) {
-    throw new DataError(`Dataset ${entry.name} loaded ${loaded.classNames.length} classes but announced ${classNames.length} before loading; a plugin's classNames() and load() must agree.`)
+  if (loaded.val && cfg.val_split) {
+    throw new DataError(`Dataset ${entry.name} has a validation split of its own (${loaded.source}), and data.val_split ${cfg.val_split} would hold another one out of the training images: remove data.val_split to validate on the dataset's.`)
   }
   const evalTransforms = pipelines.eval || undefined
   return {
@@ -131,6 +163,7 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
     imageSize: size,
     classNames: loaded.classNames,
     train: {...loaded.train, evalTransforms},
+    ...(loaded.val ? {val: {...loaded.val, evalTransforms}} : {}),
     test: {...loaded.test, evalTransforms},
     source: loaded.source,
   }

@@ -16,9 +16,14 @@ const VAL_SPLIT_STREAM = 0x76616c
 /** The largest `data.val_split` (the schema's bound). */
 export const MAX_VAL_SPLIT = 0.5
 
-/** Which of a class's `n` examples are held out (1) and kept (0): round(n · fraction) of them, at most n − 1, drawn by `rng`. */
+/** How many of a class's `n` examples are held out: round(n · fraction), at most n − 1. */
+export function heldOutCount(n: number, fraction: number): number {
+  return Math.max(0, Math.min(Math.round(n * fraction), n - 1))
+}
+
+/** Which of a class's `n` examples are held out (1) and kept (0): `heldOutCount` of them, drawn by `rng`. */
 export function heldOut(n: number, fraction: number, rng: Rng): Uint8Array {
-  const held = Math.max(0, Math.min(Math.round(n * fraction), n - 1))
+  const held = heldOutCount(n, fraction)
   const order = permutation(n, rng)
   const mask = new Uint8Array(n)
   for (let k = 0; k < held; k++) mask[order[k]] = 1

@@ -40,10 +40,10 @@ function accuracyDefinition(run: OpenedRun): AccuracyDefinition {
   return named === 'batch_mean' ? 'batch_mean' : 'per_example'
 }
 
-/** `--split val` on a run that held no validation split out (`data.val_split`). */
+/** `--split val` on a run without a validation split (none held out by `data.val_split`, none of the dataset's own). */
 function refuseVal(run: OpenedRun): never {
   throw new UsageError(
-    `--split val needs a validation split held out of the training images, and ${run.runDir} has none (its config.yaml sets no data.val_split, so it chose its best epoch on the test split, as the paper did). Use --split test or --split train, or train a run with data.val_split (e.g. --set data.val_split=0.1)`,
+    `--split val needs a validation split, held out of the training images (data.val_split) or the dataset's own (image_folder's val/ beside test/), and ${run.runDir} has none (so it chose its best epoch on the test split, as the paper did). Use --split test or --split train, or train a run with data.val_split (e.g. --set data.val_split=0.1)`,
   )
 }
 
@@ -83,11 +83,11 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
   try {
     const {spec, built, runDir} = run
     const epoch = run.checkpoint.meta.epoch
-    if (split === 'val' && !spec.data.val_split) refuseVal(run)
     log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}) on the ${split} split, backend ${run.backend.name}`)
     // The run's own validation hold-out (the same images for the same seed): `train` is then what training trained on.
     const loaded = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
     const dataset = holdOutValidation(loaded, spec.data.val_split, spec.seed)
+    if (split === 'val' && !dataset.val) refuseVal(run)
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}: this is not the data the run was trained on`)
     const batchSize = spec.train.eval_batch_size ?? spec.train.batch_size
     const measured = await evaluateSplit(run, dataset[split]!, batchSize)

@@ -105,6 +105,8 @@ export interface DatasetContext {
 /** What a dataset's `load` returns: both splits at `image_size`, class names, and where they came from. */
 export interface LoadedData {
   train: DatasetSplit
+  /** A validation split of the dataset's own (image_folder's val/ beside test/); `data.val_split` is then refused. */
+  val?: DatasetSplit
   test: DatasetSplit
   classNames: string[]
   /** A folder, or how the data was generated (recorded in the run's env.json). */
@@ -135,6 +137,12 @@ export interface DatasetDef<P = Record<string, unknown>> extends EntryBase<P> {
    * the first one trains, and a dry run says it; without it the data are found when they load.
    */
   locate?(data: DataOptions & P, ctx: {dataDir?: string}): string
+  /**
+   * Optional: whether the data hold a validation split of their own (`val` of what `load` returns),
+   * told without loading them, so that validation knows it as it knows `data.val_split` (early
+   * stopping then watches it by default).
+   */
+  hasValidationSplit?(data: DataOptions & P): boolean
   load(data: DataOptions & P, ctx: DatasetContext): Promise<LoadedData>
 }
 

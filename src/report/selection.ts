@@ -81,7 +81,7 @@ export function tableCaption(rows: CaptionRow[]): string {
   const lines = [
     describeAll(rows, (r) => r.selection, SELECTION_TEXT, 'Top-1 is'),
     ...(rows.some((r) => r.selection === 'best_val')
-      ? ['The validation split is held out of the training images (data.val_split). Best Test Accuracy over Epochs is the highest test accuracy of any epoch (the paper’s rule), for comparison only: it is chosen on the test split itself.']
+      ? ['The validation split is held out of the training images (data.val_split), or is the dataset’s own (image_folder’s val/). Best Test Accuracy over Epochs is the highest test accuracy of any epoch (the paper’s rule), for comparison only: it is chosen on the test split itself.']
       : []),
     describeAll(rows, (r) => r.accuracy_definition, DEFINITION_TEXT, 'Accuracy is'),
     'Training time is the training loop’s wall time summed over epochs (data loading included, evaluation excluded).',

@@ -76,7 +76,7 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   const t = spec.train
   try {
     dataset = holdOutValidation(await loadDataset(spec.data, {dataDir: opts.dataDir ?? spec.data.data_dir, log, bars: opts.bars}), spec.data.val_split, spec.seed)
-    if (dataset.val) log(`validation split: ${dataset.val.count} of the ${dataset.train.count + dataset.val.count} training images held out (val_split ${spec.data.val_split} of every class, drawn by seed ${spec.seed}); the best epoch is chosen on it`)
+    if (dataset.valHoldOut && dataset.val) log(`validation split: ${dataset.val.count} of the ${dataset.train.count + dataset.val.count} training images held out (val_split ${spec.data.val_split} of every class, drawn by seed ${spec.seed}); the best epoch is chosen on it`)
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
     schedule = createSchedule(t.schedule, t.optimizer.lr, t.epochs, Math.min(numBatches(dataset.train.count, t.batch_size), t.steps_per_epoch ?? Infinity))
   } catch (error) {

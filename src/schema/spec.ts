@@ -43,7 +43,7 @@ const transformItem = oneOf([Type.String(), Type.Unsafe<TransformSpec>(Type.Obje
 const dataSchema = openObject({
   dataset: Type.String({description: "a registered dataset: cifar10, cifar100, stl10, fashion_mnist, mnist, synthetic, image_folder, or a plugin's (mixture list dataset)"}),
   image_size: withDefault(Type.Integer({minimum: 2, maximum: 1024, description: 'square side the images are resized or padded to (image_folder without it: the side its images share)'}), 32),
-  data_dir: Type.Optional(Type.String({description: 'folder holding the dataset files, relative to the spec that names it (~/: the home folder; else --data-dir, MIXTURE_DATA, the user cache)'})),
+  data_dir: Type.Optional(Type.String({description: 'folder holding the dataset files, relative to the spec that names it (~/: the home folder; else --data-dir, MIXTURE_DATA, the user cache); for image_folder, it replaces data.root'})),
   label_mode: withDefault(enumOf(['fine', 'coarse'], {description: 'CIFAR-100 labels'}), 'fine'),
   resize: Type.Optional(
     enumOf(['pil_bilinear', 'bilinear', 'pad'], {
@@ -52,7 +52,7 @@ const dataSchema = openObject({
     }),
   ),
   train_limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'use only the first N training images'})),
-  test_limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'use only the first N test images'})),
+  test_limit: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'use only the first N test images (and of image_folder val/ beside test/)'})),
   val_split: Type.Optional(
     Type.Number({
       minimum: 0,
@@ -92,7 +92,7 @@ const scheduleSchema = Type.Unsafe<ScheduleSpec>({
 const earlyStoppingSchema = Type.Unsafe<EarlyStoppingSpec>(
   Type.Object(
     {
-      metric: Type.Optional(enumOf(EARLY_STOPPING_METRICS, {description: 'the metrics.csv column watched; default: val_accuracy with data.val_split, else test_accuracy'})),
+      metric: Type.Optional(enumOf(EARLY_STOPPING_METRICS, {description: 'the metrics.csv column watched; default: val_accuracy with a validation split (data.val_split, or image_folder with val/ beside test/), else test_accuracy'})),
       mode: Type.Optional(enumOf(['max', 'min'], {description: 'max: higher is better; default: max for accuracies, min for losses'})),
       patience: withDefault(Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs without improvement before training stops'}), 10),
       min_delta: withDefault(Type.Number({minimum: 0, maximum: 1e6, description: 'an improvement must exceed this'}), 0),

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {resolveSpec} from '../../src/config/resolve.js'
 import {batches, DataError, loadDataset} from '../../src/data/index.js'
-import {allEntries, registerDataset, withSource, type DatasetDef} from '../../src/registry/registry.js'
+import {allEntries, registerDataset, withSource, type DatasetDef, type DatasetSplit} from '../../src/registry/registry.js'
 import {numClassesOf} from '../../src/model/build.js'
 import '../../src/builtins.js'
 import {REPO, resolveObject, writeSpec} from '../helpers.js'
@@ -120,4 +120,53 @@ describe('datasets are registry entries', () => {
     })
     await assert.rejects(loadDataset({dataset: 'broken_test_set', image_size: 2}), (e: unknown) => e instanceof DataError && /does not hold 1 images of 2×2×3/.test(e.message))
   })
+
+  it('a dataset of one class is refused before training', async () => {
+    await registerTiny('one_class_test', ['only'], ['only'])
+    await rejectsData(loadDataset({dataset: 'one_class_test', image_size: 2}), /^Dataset one_class_test has one class \(only\), and a classifier needs at least 2: give it data of two classes or more/)
+  })
+
+  it('classNames() and load() must give the same classes in the same order', async () => {
+    await registerTiny('swapped_test', ['cat', 'dog'], ['dog', 'cat'])
+    await rejectsData(
+      loadDataset({dataset: 'swapped_test', image_size: 2}),
+      /^Dataset swapped_test announced the classes \[cat, dog\] \(its classNames\(\)\) but its load\(\) returned \[dog, cat\] \(class 0 is dog, not cat\): a dataset plugin's classNames\(\) and load\(\) must return the same classes in the same order/,
+    )
+    await registerTiny('renamed_test', ['cat', 'dog'], ['cat', 'fox'])
+    await rejectsData(loadDataset({dataset: 'renamed_test', image_size: 2}), /announced the classes \[cat, dog\] .* returned \[cat, fox\] \(class 1 is fox, not dog\)/)
+  })
+
+  it('a dataset’s own validation split is kept (with the evaluation transforms), and data.val_split beside it refused', async () => {
+    await registerTiny('own_val_test', ['a', 'b'], ['a', 'b'], {val: tinySplit([1, 0, 1])})
+    const ds = await loadDataset({dataset: 'own_val_test', image_size: 2, augment: [{type: 'normalize', mean: 0.5, std: 0.25}]})
+    assert.deepEqual([...ds.val!.labels], [1, 0, 1])
+    assert.ok(ds.val!.evalTransforms, 'normalize reaches the validation split')
+    await rejectsData(loadDataset({dataset: 'own_val_test', image_size: 2, val_split: 0.2}), /^Dataset own_val_test has a validation split of its own \(tiny\), and data\.val_split 0\.2 would hold another one out of the training images: remove data\.val_split/)
+  })
 })
+
+/** A 2×2 split of these labels. */
+function tinySplit(labels: number[]): DatasetSplit {
+  return {images: new Uint8Array(labels.length * 12), labels: Uint8Array.from(labels), count: labels.length}
+}
+
+/** Registers a plugin dataset whose classNames() gives `announced` and whose load() returns `loaded` as its class names. */
+async function registerTiny(name: string, announced: string[], loaded: string[], more: Record<string, unknown> = {}): Promise<void> {
+  await withSource('test', async () => {
+    registerDataset({
+      name,
+      summary: 'a few 2×2 images',
+      schema: {type: 'object', properties: {}},
+      classNames: () => announced,
+      load: async () => ({train: tinySplit([0, 0]), test: tinySplit([0]), classNames: loaded, source: 'tiny', ...more}),
+    })
+  })
+}
+
+async function rejectsData(p: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(e instanceof DataError, `expected a DataError, got ${String(e)}`)
+    assert.match(e.message, pattern)
+    return true
+  })
+}

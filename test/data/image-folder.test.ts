@@ -181,6 +181,125 @@ describe('image_folder', () => {
     const root = await writeImageFolder(join(tmp, 'val'), {train: [1, 1], val: [2, 1]})
     const ds = await loadDataset(folder({root, cache: false}))
     assert.deepEqual([...ds.test.labels], [0, 0, 1])
+    assert.equal(ds.val, undefined)
+  })
+
+  it('refuses a folder of one class: a classifier needs two', async () => {
+    const root = await writeImageFolder(join(tmp, 'one-class'), {train: [2], test: [1]})
+    await rejectsData(loadDataset(folder({root, cache: false})), /train has one class folder \(class_0\), and image_folder needs at least 2 classes to train a classifier: add a folder of images for each other class/)
+    const flat = await writeImageFolder(join(tmp, 'one-class-flat'), {'.': [4]})
+    await rejectsData(loadDataset(folder({root: flat, test_split: 0.5, cache: false})), /one-class-flat has one class folder \(class_0\)/)
+  })
+
+  it('with on_bad_image: skip, refuses a training class whose files are all unreadable, as an empty one; a test class may lose its images', async () => {
+    const root = await writeImageFolder(join(tmp, 'unreadable-class'), {train: [2, 2], test: [1, 1, 1]})
+    mkdirSync(join(root, 'train', 'class_2'))
+    for (const name of ['1.png', '2.png']) writeFileSync(join(root, 'train', 'class_2', name), 'not a png')
+    // decoded, then from the cache the first load wrote
+    for (const cache of [true, true]) {
+      await rejectsData(
+        loadDataset(folder({root, on_bad_image: 'skip', cache})),
+        /Class folder .*unreadable-class.train.class_2 has no images: all 2 image files read from it are unreadable and were skipped \(on_bad_image: skip\), e\.g\. .*class_2.1\.png: .*; fix or replace them, or remove the folder\./,
+      )
+    }
+    const flat = await writeImageFolder(join(tmp, 'unreadable-flat'), {'.': [3, 3]})
+    mkdirSync(join(flat, 'class_2'))
+    writeFileSync(join(flat, 'class_2', 'only.png'), 'not a png')
+    await rejectsData(loadDataset(folder({root: flat, test_split: 0.4, on_bad_image: 'skip', cache: false})), /Class folder .*unreadable-flat.class_2 has no images: the one image file read from it is unreadable/)
+    // A test class without readable images is a test/ folder that lacks a class: allowed, as it is.
+    rmSync(join(root, 'train', 'class_2'), {recursive: true})
+    rmSync(join(root, 'test', 'class_2'), {recursive: true})
+    writeFileSync(join(root, 'test', 'class_1', 'img_0.png'), 'not a png')
+    const ds = await loadDataset(folder({root, on_bad_image: 'skip', cache: false}))
+    assert.deepEqual([...ds.test.labels], [0])
+  })
+
+  it('train/, val/ and test/: val/ is the validation split, test/ the test split, also from the cache', async () => {
+    const root = await writeImageFolder(join(tmp, 'tvt'), {train: [3, 2], val: [1, 2], test: [2, 1]})
+    const lines: string[] = []
+    const first = await loadDataset(folder({root, augment: [{type: 'normalize', mean: 0.5, std: 0.25}]}), {log: (m) => lines.push(m)})
+    assert.ok(lines.some((l) => new RegExp(`image_folder: .*tvt.val is the validation split \\(the best epoch is chosen on it\\) and .*tvt.test the test split`).test(l)), lines.join('\n'))
+    assert.deepEqual([...first.train.labels], [0, 0, 0, 1, 1])
+    assert.deepEqual([...first.val!.labels], [0, 1, 1])
+    assert.deepEqual([...first.test.labels], [0, 0, 1])
+    const px = S * S * 3
+    assert.deepEqual([...first.val!.images.subarray(2 * px, 3 * px)], expected(1, 1))
+    assert.deepEqual([...first.test.images.subarray(2 * px, 3 * px)], expected(1, 0))
+    assert.ok(first.val!.evalTransforms, 'normalize reaches the validation split')
+    lines.length = 0
+    const cached = await loadDataset(folder({root}), {log: (m) => lines.push(m)})
+    assert.ok(lines.some((l) => /from the cache/.test(l)), lines.join('\n'))
+    for (const split of ['train', 'val', 'test'] as const) {
+      assert.deepEqual(cached[split]!.images, first[split]!.images, split)
+      assert.deepEqual(cached[split]!.labels, first[split]!.labels, split)
+    }
+    // test_limit limits val/ too (an evaluation split), class by class in turn
+    const limited = await loadDataset(folder({root, test_limit: 2, cache: false}))
+    assert.deepEqual([...limited.val!.labels], [0, 1])
+    assert.deepEqual([...limited.test.labels], [0, 1])
+  })
+
+  it('train/, val/ and test/ with data.val_split, or a val/ class that train/ lacks, is refused', async () => {
+    const root = await writeImageFolder(join(tmp, 'tvt-bad'), {train: [2, 2], val: [1, 1], test: [1, 1]})
+    await rejectsData(loadDataset(folder({root, val_split: 0.2, cache: false})), /tvt-bad has val\/ beside test\/, which makes .*tvt-bad.val the validation split, and the spec also sets data\.val_split 0\.2 .*: use one or the other — remove data\.val_split to validate on val\/, or move val\/ out of/)
+    mkdirSync(join(root, 'val', 'zebra'))
+    await rejectsData(loadDataset(folder({root, cache: false})), /val.zebra is a class folder that .*train does not have; the validation classes must be training classes/)
+  })
+
+  it('an explicit data directory (--data-dir, else data.data_dir) replaces data.root, or is refused; locate agrees', async () => {
+    const {locateData} = await import('../../src/data/load.js')
+    const root = await writeImageFolder(join(tmp, 'dd-root'), {train: [1, 1], test: [1, 1]})
+    const other = await writeImageFolder(join(tmp, 'dd-other'), {train: [2, 3], test: [1, 2]})
+    const lines: string[] = []
+    const ds = await loadDataset(folder({root, cache: false}), {dataDir: other, log: (m) => lines.push(m)})
+    assert.equal(ds.source, other)
+    assert.deepEqual([...ds.test.labels], [0, 1, 1])
+    assert.ok(lines.includes(`image_folder: root ${other} (from --data-dir, in place of data.root ${root})`), lines.join('\n'))
+    assert.equal(locateData(folder({root}), other), other)
+    const nowhere = join(tmp, 'dd-nowhere')
+    await rejectsData(loadDataset(folder({root}), {dataDir: nowhere}), new RegExp(`^--data-dir ${nowhere.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not a folder`))
+    assert.throws(() => locateData(folder({root}), nowhere), /--data-dir .*dd-nowhere is not a folder/)
+    // data.data_dir: the spec's classes and size are its, and the load reads it (as `mixture run` passes it)
+    lines.length = 0
+    const fromSpec = await loadDataset(folder({root, data_dir: other, cache: false}), {dataDir: other, log: (m) => lines.push(m)})
+    assert.equal(fromSpec.source, other)
+    assert.ok(lines.some((l) => l.startsWith(`image_folder: root ${other} (from data.data_dir,`)), lines.join('\n'))
+    assert.equal(locateData(folder({root, data_dir: other})), other)
+    // another folder must hold the same classes as the spec's data: the model's outputs are those
+    const more = await writeImageFolder(join(tmp, 'dd-more'), {train: [1, 1, 1], test: [1, 1, 1]})
+    await rejectsData(
+      loadDataset(folder({root, cache: false}), {dataDir: more}),
+      /^The data directory given \(.*dd-more\) holds the image_folder classes \[class_0, class_1, class_2\], but the spec's data have \[class_0, class_1\] \(3 classes, not 2\): the model's outputs are the spec's classes, in that order, and eval, predict and export name them so\. Give a data directory with the same classes, or train a run on it\.$/,
+    )
+  })
+
+  it('test_split is held out of the readable images: a corrupt file skipped leaves the split of a clean copy', async () => {
+    const clean = await writeImageFolder(join(tmp, 'split-clean'), {'.': [10, 7]})
+    const dirty = await writeImageFolder(join(tmp, 'split-dirty'), {'.': [10, 7]})
+    writeFileSync(join(dirty, 'class_0', 'aa-corrupt.png'), 'not a png')
+    const load = (root: string, cache = false) => loadDataset(folder({root, test_split: 0.3, on_bad_image: 'skip', cache}))
+    const a = await load(clean)
+    for (const cache of [false, true, true]) {
+      const b = await load(dirty, cache)
+      for (const split of ['train', 'test'] as const) {
+        assert.deepEqual(b[split].labels, a[split].labels, `${split} labels (cache ${cache})`)
+        assert.deepEqual(b[split].images, a[split].images, `${split} images (cache ${cache})`)
+      }
+    }
+  })
+
+  it('with test_split the cache holds the whole folder: another split seed or limit decodes nothing', async () => {
+    const root = await writeImageFolder(join(tmp, 'split-cache'), {'.': [6, 6]})
+    const lines: string[] = []
+    const load = (more: Partial<DataConfig>) => loadDataset(folder({root, test_split: 0.5, ...more}), {log: (m) => lines.push(m)})
+    const seed0 = await load({split_seed: 0})
+    const fresh = await load({split_seed: 1, cache: false})
+    lines.length = 0
+    const seed1 = await load({split_seed: 1, train_limit: 4})
+    assert.ok(lines.some((l) => /from the cache/.test(l)), lines.join('\n'))
+    assert.notDeepEqual(seed1.test.images, seed0.test.images)
+    assert.deepEqual(seed1.test.images, fresh.test.images)
+    assert.deepEqual([...seed1.train.labels], [0, 0, 1, 1])
   })
 })
 
@@ -201,6 +320,25 @@ describe('image_folder specs', () => {
     assert.equal(numClassesOf(spec), 3)
     const sized = validateSpec(loadSpec(file, ['data.image_size=5']))
     assert.equal(sized.data.image_size, 5)
+  })
+
+  it('train/, val/ and test/: early stopping watches val/ by default, training chooses its best epoch on it, and eval --split val scores it', async () => {
+    const dir = join(tmp, 'spec-tvt')
+    await writeImageFolder(join(dir, 'images'), {train: [4, 4], val: [2, 2], test: [2, 2]})
+    const {loadSpec} = await import('../../src/config/load.js')
+    const {validateSpec} = await import('../../src/config/validate.js')
+    const file = writeSpec({name: 'tvt', seed: 1, data: {dataset: 'image_folder', root: 'images', cache: false}, model, train: {epochs: 2, batch_size: 4, early_stopping: {patience: 5}}, engine: {backend: 'cpu'}}, dir)
+    assert.equal(validateSpec(loadSpec(file)).train.early_stopping?.metric, 'val_accuracy')
+    const {runExperiment} = await import('../../src/run/experiment.js')
+    const {evaluateRun} = await import('../../src/evaluate/evaluate-run.js')
+    const lines: string[] = []
+    const summary = (await runExperiment({spec: file, outDir: join(dir, 'results'), log: (m) => lines.push(m)})) as {run_dir: string; selection: string; images: Record<string, number>}
+    assert.equal(summary.selection, 'best_val')
+    assert.deepEqual(summary.images, {train: 8, val: 4, test: 4})
+    assert.ok(!lines.some((l) => /held out \(val_split/.test(l)), lines.join('\n'))
+    const val = await evaluateRun({run: summary.run_dir, split: 'val'})
+    assert.equal(val.examples, 4)
+    assert.equal(val.training?.equal, true, 'eval --split val equals the validation row training wrote')
   })
 
   it('mixed sizes without image_size, unknown keys and bad folders are spec errors naming the path', async () => {
@@ -237,6 +375,28 @@ describe('image_folder specs', () => {
     assert.ok(!existsSync(join(dir, 'results')), 'no run folder')
   })
 
+  it('a folder of one class is refused at validation', async () => {
+    const root = await writeImageFolder(join(tmp, 'spec-one-class'), {train: [1], test: [1]})
+    assert.match(resolveErr({name: 'x', data: {dataset: 'image_folder', root, image_size: 6}, model}), /data\.root: .*spec-one-class.train has one class folder \(class_0\), and image_folder needs at least 2 classes/)
+  })
+
+  it('mixture run: a training class of unreadable files (skip), or a --data-dir that is not a folder, is exit 2 with nothing written', async () => {
+    const dir = join(tmp, 'cli-load')
+    const root = await writeImageFolder(join(dir, 'images'), {train: [1, 1], test: [1, 1]})
+    mkdirSync(join(root, 'train', 'class_2'))
+    writeFileSync(join(root, 'train', 'class_2', '1.png'), 'not a png')
+    writeFileSync(join(root, 'train', 'class_2', '2.png'), 'not a png')
+    const file = writeSpec({name: 'x', data: {dataset: 'image_folder', root: 'images', image_size: 6, on_bad_image: 'skip', cache: false}, model, output: {dir: join(dir, 'results')}}, dir)
+    const run = (...args: string[]) => spawnSync(process.execPath, [join(REPO, 'bin', 'run.js'), 'run', file, ...args], {encoding: 'utf8', env: {...process.env, NO_COLOR: '1'}})
+    const unreadable = run()
+    assert.equal(unreadable.status, 2, unreadable.stderr)
+    assert.match(unreadable.stderr, /Error: Class folder .*images.train.class_2 has no images: all 2 image files read from it are unreadable and were skipped/)
+    const nowhere = run('--data-dir', join(dir, 'nowhere'))
+    assert.equal(nowhere.status, 2, nowhere.stderr)
+    assert.match(nowhere.stderr, /Error: --data-dir .*nowhere is not a folder; give the folder that holds train\/ and test\//)
+    assert.ok(!existsSync(join(dir, 'results')), 'no run folder')
+  })
+
   it('the example spec trains on a folder of PNG files (normalize reaches evaluation batches)', async () => {
     const {runExperiment} = await import('../../src/run/experiment.js')
     const root = await writeImageFolder(join(tmp, 'train-me'), {train: [12, 12, 12], test: [4, 4, 4]}, 8)
@@ -255,6 +415,14 @@ describe('image_folder specs', () => {
     const ds = await loadDataset({...(await import('yaml')).parse(config).data, root})
     const evalBatch = [...batches(ds.test, {batchSize: 64, imageSize: ds.imageSize, shuffle: false, seed: 0, epoch: 0, augment: false})][0]
     assert.ok(evalBatch.x.some((v) => v < 0), 'evaluation batches are normalized')
+    // mixture eval --data-dir: the run scored on another folder of the same classes, or refused
+    const {evaluateRun} = await import('../../src/evaluate/evaluate-run.js')
+    const elsewhere = await writeImageFolder(join(tmp, 'eval-elsewhere'), {train: [1, 1, 1], test: [2, 1, 1]}, 8)
+    const scored = await evaluateRun({run: summary.run_dir, dataDir: elsewhere})
+    assert.equal(scored.examples, 4)
+    assert.deepEqual(scored.per_class.map((c) => c.examples), [2, 1, 1])
+    const fewer = await writeImageFolder(join(tmp, 'eval-fewer'), {train: [1, 1], test: [1, 1]}, 8)
+    await rejectsData(evaluateRun({run: summary.run_dir, dataDir: fewer}), /The data directory given \(.*eval-fewer\) holds the image_folder classes \[class_0, class_1\], but the spec's data have \[class_0, class_1, class_2\] \(2 classes, not 3\)/)
   })
 })
 
