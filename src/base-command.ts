@@ -1,7 +1,7 @@
 /**
  * Shared behaviour of every `mixture` command: `--json` (from oclif), `--debug`, and one error
  * policy — bad input (spec, plugin, data, flags, a damaged run folder) prints one paragraph and
- * exits 2, a runtime failure exits 1, a run stopped by SIGINT/SIGTERM exits 130/143, no stack
+ * exits 2, a runtime failure exits 1, a run stopped by SIGINT/SIGTERM/SIGHUP exits 130/143/129, no stack
  * trace unless --debug.
  */
 import {Command, Flags, Errors, type Interfaces} from '@oclif/core'
@@ -24,11 +24,13 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /**
- * Run `fn` with SIGINT (Ctrl-C) and SIGTERM turned into a stop request: the first one sets
+ * Run `fn` with SIGINT (Ctrl-C), SIGTERM and SIGHUP turned into a stop request: the first one sets
  * `stop.requested` (the training loop finishes its step and keeps its checkpoint), a second one
- * exits at once (130 or 143).
+ * exits at once (130, 143 or 129). After SIGHUP the terminal is gone: writing to it fails (EIO),
+ * which must not end the process before the run has stopped cleanly.
  */
 export async function withInterrupt<T>(message: string, fn: (stop: StopRequest) => Promise<T>): Promise<T> {
+  graceful++
   const stop: StopRequest = {requested: false}
   const handlers = Object.keys(STOP_SIGNALS).map((name) => {
     const signal = name as StopSignal
@@ -42,7 +44,8 @@ export async function withInterrupt<T>(message: string, fn: (stop: StopRequest) 
       }
       stop.requested = true
       stop.signal = signal
-      process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupt' : 'SIGTERM'}: ${message}${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`)
+      if (signal === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreClosedTerminal)
+      process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupt' : signal}: ${message}${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`)
     }
     process.on(signal, handler)
     return [signal, handler] as const
@@ -51,13 +54,44 @@ export async function withInterrupt<T>(message: string, fn: (stop: StopRequest) 
     return await fn(stop)
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler)
+    graceful--
   }
+}
+
+/** How many withInterrupt calls are under way: while one is, a signal asks it to stop, and the command's immediate exit (BaseCommand.init) stands aside. */
+let graceful = 0
+
+/** A write to a terminal that has hung up (EIO) or a closed pipe (EPIPE) is dropped; any other stream error is thrown. */
+function ignoreClosedTerminal(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error
 }
 
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static enableJsonFlag = true
   static baseFlags = {
     debug: Flags.boolean({summary: 'Print stack traces for errors.', helpGroup: 'GLOBAL'}),
+  }
+
+  /**
+   * A command that trains nothing (eval, predict, export, table, ...) stopped by SIGINT, SIGTERM or
+   * SIGHUP ends at once with the signal's exit code, saying so — with --json as the one JSON
+   * document stdout promises. What it writes goes to a temporary name first, so nothing is left
+   * half-written. Commands that train stop at a step boundary instead (withInterrupt).
+   */
+  async init(): Promise<void> {
+    await super.init()
+    for (const name of Object.keys(STOP_SIGNALS)) {
+      const signal = name as StopSignal
+      process.on(signal, () => {
+        if (graceful > 0) return
+        const code = STOP_SIGNALS[signal]
+        const message = `interrupted by ${signal}`
+        if (signal === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreClosedTerminal)
+        if (this.jsonEnabled()) this.logJson({error: {message, code}})
+        process.stderr.write(`\nError: ${message}\n`)
+        process.exit(code)
+      })
+    }
   }
 
   /** Diagnostics go to stderr, so that stdout stays clean for results and --json. */

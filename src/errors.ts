@@ -9,11 +9,14 @@
 /** An error the user can fix by changing their input; exit code 2. */
 export class UsageError extends Error {}
 
-/** Signals that stop a run gracefully, and the exit code of each (128 + the signal's number). */
-export const STOP_SIGNALS = {SIGINT: 130, SIGTERM: 143} as const
+/**
+ * Signals that stop a run gracefully, and the exit code of each (128 + the signal's number): Ctrl-C,
+ * a scheduler's or `kill`'s SIGTERM, and SIGHUP (the terminal or ssh session closed).
+ */
+export const STOP_SIGNALS = {SIGINT: 130, SIGTERM: 143, SIGHUP: 129} as const
 export type StopSignal = keyof typeof STOP_SIGNALS
 
-/** A run stopped by SIGINT (Ctrl-C) or SIGTERM (timeout, a scheduler's limit, preemption); exit 130 or 143. */
+/** A run stopped by SIGINT (Ctrl-C), SIGTERM (timeout, a scheduler's limit, preemption) or SIGHUP (its terminal closed); exit 130, 143 or 129. */
 export class InterruptedError extends Error {
   constructor(
     message: string,

@@ -19,7 +19,7 @@ With data.val_split, e.g. --set data.val_split=0.1, a seeded, stratified part of
 
 Every run keeps what it says here in <run>/run.log (appended on --resume).
 
-Ctrl-C (SIGINT) or SIGTERM stops after the current step: the last checkpoint is kept and the command exits 130 (143 for SIGTERM); continue with --resume, which uses the backend, threads and engine switches the run recorded (numerics.json). A damaged checkpoint is refused (exit 2) before anything is written; when last.ckpt is damaged and best.ckpt is sound, --from-best restarts from best.ckpt. Exit codes: 0 done, 1 runtime failure (e.g. the loss became NaN), 2 invalid spec/flags/data or a damaged run folder, 130/143 interrupted.`
+Ctrl-C (SIGINT), SIGTERM or SIGHUP stops after the current step: the last checkpoint is kept and the command exits 130 (143 for SIGTERM, 129 for SIGHUP); continue with --resume, which uses the backend, threads and engine switches the run recorded (numerics.json). A damaged checkpoint is refused (exit 2) before anything is written; when last.ckpt is damaged and best.ckpt is sound, --from-best restarts from best.ckpt. Exit codes: 0 done, 1 runtime failure (e.g. the loss became NaN), 2 invalid spec/flags/data or a damaged run folder, 130/143/129 interrupted.`
   static examples = [
     '<%= config.bin %> run configs/quickstart.yaml',
     '<%= config.bin %> run configs/quickstart.yaml --seeds 0,1,2',

@@ -83,7 +83,7 @@ export interface RunOptions {
   bars?: boolean
   /** Diagnostics (stderr). */
   log?: (message: string) => void
-  /** Checked between steps; set by the SIGINT/SIGTERM handlers. */
+  /** Checked between steps; set by the SIGINT/SIGTERM/SIGHUP handlers. */
   stop?: StopRequest
   /** The WebGPU adapter (index or PCI bus id) a launcher gives this run; over the spec's engine.device, and not part of the configuration. */
   device?: string

@@ -85,7 +85,7 @@ export async function runPointsAtOnce({plan, name, dir, records, resolved}: Plan
       delete record.error
       completed++
       log(`${at}: completed, Top-1 ${(record.best_test_accuracy ?? NaN).toFixed(4)}`)
-    } else if (code === STOP_SIGNALS.SIGINT || code === STOP_SIGNALS.SIGTERM || (stopping && signal !== null)) {
+    } else if ((Object.values(STOP_SIGNALS) as number[]).includes(code ?? -1) || (stopping && signal !== null)) {
       // A child the stop's SIGTERM reached before it set its own handlers (still starting) dies of the signal itself.
       record.status = 'interrupted'
       record.error = String(summary?.error ?? `stopped (${code !== null ? `exit code ${code}` : signal})`)

@@ -4,12 +4,12 @@
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {spawnSync} from 'node:child_process'
+import {spawn, spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 import {verifyCheckpoint} from '../../src/run/checkpoint.js'
 import {liveStatus} from '../../src/run/status.js'
-import {mixture, REPO, tempDir} from '../helpers.js'
+import {CLI_ENV, mixture, REPO, tempDir} from '../helpers.js'
 import {numbers, referenceNumbers, signalWhen, startRun, TINY_SPEC} from './helpers.js'
 
 const EPOCHS = 3
@@ -125,17 +125,43 @@ test('SIGKILL inside a best.ckpt write: resumed, best.ckpt holds the epoch the s
   assert.equal(verifyCheckpoint(join(runDir, 'best.ckpt')).meta.epoch, summary.best_test_epoch, 'best.ckpt is the epoch the table reports')
 })
 
-test('SIGTERM is handled like Ctrl-C: the step finishes, the checkpoint stays, status interrupted, exit 143; resume matches', {timeout: 60_000}, async () => {
+for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+test(`${signal} (${signal === 'SIGHUP' ? 'the terminal closed' : 'kill, a scheduler'}) is handled like Ctrl-C: the step finishes, the checkpoint stays, status interrupted, exit ${code}; resume matches`, {timeout: 60_000}, async () => {
   const dir = tempDir('mixture-kill-')
-  const r = await startRun(dir, SPEC, signalWhen(/epoch 1\//, 'SIGTERM'))
-  assert.equal(r.code, 143, r.stderr)
-  assert.match(r.stderr, /SIGTERM: finishing the current step/)
+  const r = await startRun(dir, SPEC, signalWhen(/epoch 1\//, signal))
+  assert.equal(r.code, code, r.stderr)
+  assert.match(r.stderr, new RegExp(`${signal}: finishing the current step`))
   assert.match(r.stderr, /Continue with: mixture run --resume /)
   const summary = JSON.parse(readFileSync(join(r.runDir!, 'summary.json'), 'utf8'))
   assert.equal(summary.status, 'interrupted')
   assert.ok(summary.epochs_completed >= 1 && summary.epochs_completed < EPOCHS, `${summary.epochs_completed} epochs`)
   assert.equal(resumeAndCompare(r.runDir!), 'resumed')
   assert.equal(JSON.parse(readFileSync(join(r.runDir!, 'summary.json'), 'utf8')).started, summary.started, 'a resumed run keeps when it first started')
+})
+}
+
+test('a command that trains nothing (eval), stopped by a signal, exits at once with its code, saying so: with --json as the one JSON document', {timeout: 120_000}, async () => {
+  const dir = tempDir('mixture-kill-')
+  // One training step, a test split of 16: quick to train; `eval --split train` then has 20,000 images to evaluate.
+  const big = TINY_SPEC(1, {data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 20_000, test: 16, classes: 3}}})
+  big.train = {...(big.train as object), steps_per_epoch: 1}
+  const trained = await startRun(dir, big, () => {})
+  assert.equal(trained.code, 0, trained.stderr)
+  for (const [signal, code] of [['SIGINT', 130], ['SIGHUP', 129]] as const) {
+    const child = spawn(process.execPath, [join(REPO, 'bin', 'run.js'), 'eval', trained.runDir!, '--split', 'train', '--json'], {env: {...process.env, ...CLI_ENV}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    // Once it has opened the run (its first line), it makes and evaluates 20,000 images: seconds.
+    child.stderr.on('data', (d) => {
+      if (stderr === '') child.kill(signal)
+      stderr += d
+    })
+    const exit = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+    assert.equal(exit, code, stderr)
+    assert.deepEqual(JSON.parse(stdout), {error: {message: `interrupted by ${signal}`, code}})
+    assert.match(stderr, new RegExp(`Error: interrupted by ${signal}`))
+  }
 })
 
 test('a second signal quits at once, after what must be on disk is written (the run writes its status: interrupted)', () => {
