@@ -10,6 +10,7 @@ import {resolveSpec, type Resolved} from '../config/resolve.js'
 import {checkModelBuildsIn} from '../config/check-model.js'
 import {locateData} from '../data/load.js'
 import {InterruptedError, UsageError} from '../errors.js'
+import {shellQuote} from '../shell-quote.js'
 import {runExperiment, type RunOptions, type RunSummary} from './experiment.js'
 
 export interface SeedRun {
@@ -46,6 +47,12 @@ export function parseSeeds(text: string): number[] {
   return seeds
 }
 
+/** The command that runs `seeds` as this one would have: the spec, its --set overrides (--name among them), and the flags that decide where and how. */
+function seedsCommand(opts: SeedsOptions, seeds: number[]): string {
+  const flags = [...(opts.overrides ?? []).flatMap((set) => ['--set', set]), ...(opts.backend ? ['--backend', opts.backend] : []), ...(opts.dataDir ? ['--data-dir', opts.dataDir] : []), ...(opts.outDir ? ['--out', opts.outDir] : [])]
+  return ['mixture', 'run', opts.spec!, '--seeds', seeds.join(','), ...flags].map(shellQuote).join(' ')
+}
+
 export async function runSeeds(opts: SeedsOptions): Promise<SeedsResult> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`${m}\n`))
   const {seeds, runOne = runExperiment, ...runOpts} = opts
@@ -75,7 +82,7 @@ export async function runSeeds(opts: SeedsOptions): Promise<SeedsResult> {
         const done = runs.filter((r) => r.status === 'completed').map((r) => r.seed)
         const rest = seeds.slice(i + 1)
         throw new InterruptedError(
-          `${error.message}${done.length > 0 ? `. Seeds done: ${done.join(', ')}` : ''}${rest.length > 0 ? `; the seeds not run yet: mixture run ${opts.spec} --seeds ${rest.join(',')}` : ''}`,
+          `${error.message}${done.length > 0 ? `. Seeds done: ${done.join(', ')}` : ''}${rest.length > 0 ? `; the seeds not run yet: ${seedsCommand(opts, rest)}` : ''}`,
           error.signal,
         )
       }

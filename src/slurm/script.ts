@@ -4,6 +4,7 @@
  * index.json) and `slurm/table.sbatch` (the table, once the array has ended). docs/slurm.md shows
  * one in full.
  */
+import {shellQuote} from '../shell-quote.js'
 import {SIGNAL_OPTION, timeSeconds} from '../config/launcher.js'
 import {TABLE_JOB, type Launcher} from '../schema/launcher.js'
 
@@ -47,11 +48,6 @@ export function signalSeconds(launcher: Launcher): number {
   if (given) return Number(given[2])
   const limit = timeSeconds(launcher.time)
   return limit === undefined ? 120 : Math.min(120, Math.max(10, Math.floor(limit / 4)))
-}
-
-/** Quote for bash (single quotes). */
-export function shellQuote(text: string): string {
-  return /^[\w./:=@%+,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`
 }
 
 /**

@@ -58,8 +58,9 @@ describe('run --seeds', () => {
     assert.equal(calls, 0)
     const spec = writeSpec(TINY_CNN_SPEC, dir)
     await assert.rejects(
-      runSeeds({spec, seeds: [5, 6, 7], outDir: join(dir, 'r'), log: () => {}, runOne: (opts) => (opts.resolved?.spec.seed === 6 ? Promise.reject(new InterruptedError('interrupted during epoch 1', 'SIGINT')) : runExperiment(opts))}),
-      (e: Error) => e instanceof InterruptedError && e.message === `interrupted during epoch 1. Seeds done: 5; the seeds not run yet: mixture run ${spec} --seeds 7`,
+      runSeeds({spec, seeds: [5, 6, 7], overrides: ['train.optimizer.lr=0.002', 'label="my runs"'], outDir: join(dir, 'r'), log: () => {}, runOne: (opts) => (opts.resolved?.spec.seed === 6 ? Promise.reject(new InterruptedError('interrupted during epoch 1', 'SIGINT')) : runExperiment(opts))}),
+      // The command for the seeds left is this one's: its --set overrides (--name is one) and --out, quoted for the shell.
+      (e: Error) => e instanceof InterruptedError && e.message === `interrupted during epoch 1. Seeds done: 5; the seeds not run yet: mixture run ${spec} --seeds 7 --set train.optimizer.lr=0.002 --set 'label="my runs"' --out ${join(dir, 'r')}`,
     )
   })
 

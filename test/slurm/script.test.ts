@@ -5,7 +5,8 @@ import {spawnSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {parse as parseYaml} from 'yaml'
 import {join} from 'node:path'
-import {arrayList, arrayScript, sbatchOptions, shellQuote, signalSeconds, tableScript, type ScriptInput} from '../../src/slurm/script.js'
+import {arrayList, arrayScript, sbatchOptions, signalSeconds, tableScript, type ScriptInput} from '../../src/slurm/script.js'
+import {shellQuote} from '../../src/shell-quote.js'
 import {REPO, tempDir} from '../helpers.js'
 
 const input = (launcher: ScriptInput['launcher'], indices = [0, 1, 2]): ScriptInput => ({
