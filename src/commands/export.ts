@@ -21,7 +21,7 @@ export default class Export extends BaseCommand<typeof Export> {
   static flags = {
     format: Flags.string({summary: 'What to write.', options: [...EXPORT_FORMATS], required: true}),
     ckpt: ckptFlag,
-    out: pathFlag('Folder to write (default: <run>/export/<format>-<ckpt>/); an existing one must be empty or an earlier export.'),
+    out: pathFlag('Folder to write (default: <run>/export/<format>-<ckpt>/); an existing one must be empty or an earlier export holding nothing else.'),
   }
 
   async run(): Promise<ExportResult> {

@@ -1,24 +1,26 @@
 /**
  * `mixture export`: a run's checkpoint in a format other tools load, written as one folder
- * (output-folder.ts), by default `<run>/export/<format>-<checkpoint>/`:
+ * (write-folder-atomic.ts), by default `<run>/export/<format>-<checkpoint>/`:
  *
  *   tfjs         model.json + group1-shard*.bin: a TensorFlow.js graph model of stock ops (tfjs.ts)
  *   safetensors  model.safetensors: the weights, under PyTorch state_dict names for the paper's
  *                architectures (torch-state.ts), the project's own names otherwise
  *
  * and `export.json` beside them: where it came from and how inputs are made. Docs: docs/export.md.
+ * An earlier export in the folder is replaced; nothing else is ever deleted (outputFolder refuses).
  */
 import {existsSync, readdirSync, statSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
+import {FileWriteError} from '../fs/write-error.js'
+import {writeFolderAtomic} from '../fs/write-folder-atomic.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {pipelinesFromConfig, transformSpecs, type AugmentConfig} from '../data/pipeline.js'
 import {resizeMode, type ResizeMode} from '../data/image-size.js'
 import {projectVersion} from '../run/env.js'
 import {openRun, type CheckpointChoice, type OpenedRun} from '../run/load-run.js'
-import {writeFolderAtomic} from '../run/output-folder.js'
 import {ExportError} from './errors.js'
 import {encodeSafetensors} from './safetensors.js'
-import {tfjsGraphModel} from './tfjs.js'
+import {TFJS_FILE, tfjsGraphModel} from './tfjs.js'
 import {stateDict} from './torch-state.js'
 
 
@@ -34,6 +36,14 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
 /** The file every export folder holds; an existing folder without it is not replaced. */
 export const EXPORT_RECORD = 'export.json'
+
+/** The file `--format safetensors` writes. */
+const SAFETENSORS_FILE = 'model.safetensors'
+
+/** Whether an export of some format writes a file of this name: what an earlier export's folder may hold. */
+function isExportFile(name: string): boolean {
+  return name === EXPORT_RECORD || name === SAFETENSORS_FILE || TFJS_FILE.test(name)
+}
 
 export interface ExportOptions {
   run: string
@@ -91,15 +101,33 @@ function inputRecipe(spec: ResolvedSpec): InputRecipe {
   }
 }
 
-/** The output folder: `out`, or the default; an existing one must be empty or an earlier export. */
+/** Up to five of a folder's entries, for a message: folders with a trailing slash, then how many more. */
+function someEntries(dir: string, names: string[]): string {
+  const shown = names.slice(0, 5).map((name) => (statSync(join(dir, name), {throwIfNoEntry: false})?.isDirectory() ? `${name}/` : name))
+  return `${shown.join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`
+}
+
+/**
+ * The output folder: `out`, or the default. An existing one must be empty or an earlier export
+ * holding nothing but an export's files: writing replaces the whole folder, so a folder with files
+ * the export did not write (the user's notes, a folder of their own) is refused, naming them.
+ */
 function outputFolder(run: OpenedRun, format: ExportFormat, out: string | undefined): string {
-  const dir = out ? resolve(out) : join(run.runDir, 'export', `${format}-${run.checkpoint.name}`)
+  const fallback = join(run.runDir, 'export', `${format}-${run.checkpoint.name}`)
+  const dir = out ? resolve(out) : fallback
   const rel = relative(dir, run.runDir)
-  if (rel === '' || !rel.startsWith('..')) throw new ExportError(`--out ${dir} is the run folder or a folder above it; give a new folder for the export (default: ${join(run.runDir, 'export', `${format}-${run.checkpoint.name}`)})`)
+  if (rel === '' || !rel.startsWith('..')) throw new ExportError(`--out ${dir} is the run folder or a folder above it; give a new folder for the export (default: ${fallback})`)
   if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new ExportError(`--out ${dir} is a file; give a folder for the export`)
-    const entries = readdirSync(dir)
-    if (entries.length > 0 && !entries.includes(EXPORT_RECORD)) throw new ExportError(`--out ${dir} holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}) and no ${EXPORT_RECORD}, so it is not an earlier export to replace; give an empty or new folder`)
+    const named = out ? `--out ${dir}` : `the export folder ${dir}`
+    if (!statSync(dir).isDirectory()) throw new ExportError(`${named} is a file; give a folder for the export`)
+    const entries = readdirSync(dir).sort()
+    if (entries.length > 0 && !entries.includes(EXPORT_RECORD)) throw new ExportError(`${named} holds other files (${someEntries(dir, entries)}) and no ${EXPORT_RECORD}, so it is not an earlier export to replace; give an empty or new folder`)
+    const others = entries.filter((name) => !isExportFile(name) || statSync(join(dir, name)).isDirectory())
+    if (others.length > 0) {
+      throw new ExportError(
+        `${named} holds an earlier export and files it did not write (${someEntries(dir, others)}); the export replaces the whole folder, so they would be lost. Move them out of ${dir}, or give another folder with --out`,
+      )
+    }
   }
   return dir
 }
@@ -132,11 +160,16 @@ export async function exportRun(opts: ExportOptions): Promise<ExportResult> {
         ...(dict.torch ? {torch_builder: dict.torch.builder, torch_kwargs: JSON.stringify(dict.torch.kwargs)} : {layout: 'channels-last: Dense kernels (in, out), Conv2D kernels (kh, kw, in, out)', reason: dict.reason!}),
         outputs: JSON.stringify(base.outputs),
       }
-      files = {'model.safetensors': Buffer.concat(encodeSafetensors(dict.tensors, metadata))}
+      files = {[SAFETENSORS_FILE]: Buffer.concat(encodeSafetensors(dict.tensors, metadata))}
       result = {...base, files: [], names, ...(dict.torch ? {torch: dict.torch} : {reason: dict.reason})}
     }
     files[EXPORT_RECORD] = `${JSON.stringify({...result, files: undefined, created: new Date().toISOString(), generated_by: generatedBy}, null, 2)}\n`
-    writeFolderAtomic(outDir, files)
+    try {
+      writeFolderAtomic(outDir, files, {log})
+    } catch (error) {
+      if (error instanceof FileWriteError) throw error.explained(`${error.message}; nothing was exported (any earlier export in ${outDir} is as it was); give a folder that can be written with --out`)
+      throw error
+    }
     result.files = Object.keys(files).map((f) => join(outDir, f))
     return result
   } finally {

@@ -12,6 +12,9 @@ export const SHARD_BYTES = 4 * 1024 * 1024
 
 const SIGNATURE_DTYPE = 'DT_FLOAT'
 
+/** The names of the files tfjsGraphModel writes (model.json, group1-shard<i>of<n>.bin), whatever the model. */
+export const TFJS_FILE = /^(model\.json|group1-shard\d+of\d+\.bin)$/
+
 function tensorShape(dims: number[]): {dim: {size: string}[]} {
   return {dim: dims.map((d) => ({size: String(d)}))}
 }

@@ -50,7 +50,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8A
 }
 
 /** fsync a folder, so that a rename in it is on disk; where folders cannot be opened for it (Windows), nothing. */
-function syncFolder(dir: string): void {
+export function syncFolder(dir: string): void {
   let fd: number
   try {
     fd = openSync(dir, 'r')

@@ -12,6 +12,7 @@ const REASONS: Record<string, string> = {
   EPERM: 'the operation is not permitted there (EPERM: a read-only or immutable file or folder, or a file system without hard links for a lock)',
   EISDIR: 'a folder has that name (EISDIR)',
   ENOTDIR: 'a part of its path is a file, not a folder (ENOTDIR)',
+  EEXIST: 'a file stands where a folder belongs (EEXIST)',
   EROFS: 'the file system is read-only (EROFS)',
   EIO: 'the device reported an input/output error (EIO)',
   ENOENT: 'its folder does not exist (ENOENT)',

@@ -8,12 +8,13 @@
  * class. Rows are true classes, columns predictions; the diagonal counts the correct predictions.
  */
 import {existsSync, readdirSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {parse} from 'csv-parse/sync'
 import {stringify} from 'csv-stringify/sync'
 import type {TopLevelSpec} from 'vega-lite'
 
 import {displayPath} from '../fs/display-path.js'
+import {parseLeftover, readableFolder} from '../fs/folder-leftovers.js'
 
 export interface ConfusionMatrix {
   /** The evaluation's folder name under `eval/`, e.g. `test-best`. */
@@ -67,15 +68,20 @@ export function readConfusionMatrices(runDir: string, warn: (message: string) =>
   const evalDir = join(runDir, 'eval')
   if (!existsSync(evalDir)) return []
   const out: ConfusionMatrix[] = []
-  const names = readdirSync(evalDir, {withFileTypes: true})
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort()
+  // An evaluation's folder (`test-best`), also where a killed eval left it set aside (`.test-best.old-…`); not a temporary one being written.
+  const entries = readdirSync(evalDir, {withFileTypes: true}).filter((e) => e.isDirectory())
+  const nameOf = (entry: string): string[] => {
+    if (!entry.startsWith('.')) return [entry]
+    const leftover = parseLeftover(evalDir, entry)
+    return leftover?.kind === 'old' ? [basename(leftover.target)] : []
+  }
+  const names = [...new Set(entries.flatMap((e) => nameOf(e.name)))].sort()
   for (const name of names) {
-    const file = join(evalDir, name, 'confusion.csv')
-    if (!existsSync(file)) continue
+    const folder = readableFolder(join(evalDir, name))
+    const file = folder && join(folder, 'confusion.csv')
+    if (!file || !existsSync(file)) continue
     try {
-      out.push({name, file, ...parseConfusionCsv(readFileSync(file, 'utf8')), ...evaluatedCheckpoint(join(evalDir, name))})
+      out.push({name, file, ...parseConfusionCsv(readFileSync(file, 'utf8')), ...evaluatedCheckpoint(folder)})
     } catch (error) {
       warn(`${displayPath(file)} is left out of the report: ${(error as Error).message}.`)
     }

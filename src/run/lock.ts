@@ -12,7 +12,8 @@ import {hostname} from 'node:os'
 import {InterruptedError, UsageError, type StopRequest} from '../errors.js'
 import {tempName} from '../fs/write-atomic.js'
 import {writeFailure} from '../fs/write-error.js'
-import {currentOwner, describeOwner, pidAlive, type Owner} from './owner.js'
+import {pidAlive} from '../process-alive.js'
+import {currentOwner, describeOwner, ownerAlive, type Owner} from './owner.js'
 
 interface LockRecord extends Owner {
   /** Tells this lock from a later one by the same pid. */
@@ -122,13 +123,13 @@ function takeLock(file: string, what: string, opts: LockOptions, spareBrief: boo
       continue
     }
     const here = other.host === hostname()
-    const live = here && other.pid !== process.pid && pidAlive(other.pid)
+    const live = here && other.pid !== process.pid && ownerAlive(other)
     if (spareBrief && other.brief && (live || !here)) throw new BriefLockedError(`${what} is held for a moment by ${describeOwner(other)}`)
     if (here) {
       if (live) {
         throw new LockedError(`${what} is already running as ${describeOwner(other)}; wait for it to finish or stop it (kill ${other.pid}). If pid ${other.pid} is not a mixture process, delete ${file}`)
       }
-      opts.log?.(`removing a stale lock: ${file} was held by ${describeOwner(other)}, which is no longer running`)
+      opts.log?.(`removing a stale lock: ${file} was held by ${describeOwner(other)}, which is no longer running${pidAlive(other.pid) ? ` (pid ${other.pid} is now another process, started after the lock was taken)` : ''}`)
     } else {
       if (!opts.force) {
         throw new LockedError(`${what} is locked by ${describeOwner(other)}, another machine, which cannot be checked from here. If it no longer runs there, delete ${file}${orForce}`)

@@ -5,6 +5,7 @@
  * it is taken to be gone.
  */
 import {hostname} from 'node:os'
+import {pidAlive, processStarted} from '../process-alive.js'
 
 export interface Owner {
   pid: number
@@ -22,15 +23,17 @@ export function currentOwner(started = new Date()): Owner {
   return {pid: process.pid, host: hostname(), started: started.toISOString()}
 }
 
-/** True when a process with this pid exists on this machine (EPERM: it exists, owned by someone else). */
-export function pidAlive(pid: number): boolean {
-  if (!Number.isSafeInteger(pid) || pid <= 0) return false
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+/**
+ * True when the owner's process still runs on this machine: its pid exists and started before the
+ * owner's record did. A pid that belongs to a process started later (after a reboot, or the pid
+ * reused) is another process; the record's owner is gone.
+ */
+export function ownerAlive(owner: Owner): boolean {
+  if (!pidAlive(owner.pid)) return false
+  const started = processStarted(owner.pid)
+  const recorded = Date.parse(owner.started)
+  // Two seconds of slack: the boot time /proc gives is whole seconds.
+  return started === undefined || Number.isNaN(recorded) || started <= recorded + 2000
 }
 
 /**
@@ -38,7 +41,7 @@ export function pidAlive(pid: number): boolean {
  * `dead`: it does not. `unknown`: another host, and no heartbeat to judge by.
  */
 export function ownerState(owner: Partial<Owner>, heartbeat?: string, now = Date.now()): 'alive' | 'dead' | 'unknown' {
-  if (owner.host === hostname()) return pidAlive(Number(owner.pid)) ? 'alive' : 'dead'
+  if (owner.host === hostname()) return (owner.started !== undefined ? ownerAlive(owner as Owner) : pidAlive(Number(owner.pid))) ? 'alive' : 'dead'
   const beat = Date.parse(heartbeat ?? '')
   if (Number.isNaN(beat)) return 'unknown'
   return now - beat > HEARTBEAT_STALE_MS ? 'dead' : 'alive'

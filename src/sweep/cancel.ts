@@ -11,7 +11,7 @@ import {slurm, slurmSays} from '../slurm/cli.js'
 import {isActive, queryQueue} from '../slurm/queue.js'
 import {describeJobs, sweepJobIds} from './queued.js'
 import {acquireLockWaiting, lockHolder} from '../run/lock.js'
-import {describeOwner, pidAlive} from '../run/owner.js'
+import {describeOwner, ownerAlive} from '../run/owner.js'
 import {requireIndex, SWEEP_LOCK, SWEEP_LOCK_WAIT_MS, writeIndex} from './records.js'
 
 export interface CancelResult {
@@ -67,7 +67,7 @@ export async function cancelSweep(folder: string, log: (m: string) => void): Pro
 /** SIGTERM to the local process holding the sweep's index.lock, if one runs (on this host). */
 function cancelLocal(dir: string, name: string): CancelResult {
   const owner = lockHolder(join(dir, SWEEP_LOCK))
-  if (!owner || (owner.host === hostname() && !pidAlive(owner.pid))) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}`}
+  if (!owner || (owner.host === hostname() && !ownerAlive(owner))) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}`}
   if (owner.brief) return {name, dir, launcher: 'local', cancelled: [], message: `no process runs sweep ${name}; ${describeOwner(owner)} holds its lock for a moment (recording the points in its index)`}
   if (owner.host !== hostname()) throw new UsageError(`sweep ${name} runs on another machine (${describeOwner(owner)}); cancel it there: kill ${owner.pid}`)
   process.kill(owner.pid, 'SIGTERM')

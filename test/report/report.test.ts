@@ -43,6 +43,16 @@ describe('confusion.csv', () => {
     )
     assert.match(warnings[0], /test-last\/confusion\.csv is left out of the report: it needs a header line/)
   })
+
+  it('reads an evaluation that a killed eval left set aside, and not one it was still writing', (t) => {
+    const run = tempDir(t)
+    // test-best set aside for the swap and the process killed before the new one was renamed in; val-best being written.
+    cpSync(join(ROOT, 'test/fixtures/eval/test-best'), join(run, 'eval', `.test-best.old-${2 ** 22 + 7}@elsewhere-0`), {recursive: true})
+    cpSync(join(ROOT, 'test/fixtures/eval/test-best'), join(run, 'eval', `.val-best.tmp-${2 ** 22 + 7}@elsewhere-1`), {recursive: true})
+    const matrices = readConfusionMatrices(run, () => {})
+    assert.deepEqual(matrices.map((m) => m.name), ['test-best'])
+    assert.match(matrices[0].file, /\.test-best\.old-/)
+  })
 })
 
 describe('makeReport', () => {

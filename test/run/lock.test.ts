@@ -8,11 +8,12 @@ import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
 import fs, {existsSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {syncBuiltinESMExports} from 'node:module'
+import {hostname} from 'node:os'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {acquireLockWaiting, lockHolder, LockedError} from '../../src/run/lock.js'
+import {acquireLock, acquireLockWaiting, lockHolder, LockedError} from '../../src/run/lock.js'
 import {cancelSweep} from '../../src/sweep/cancel.js'
-import {pidAlive} from '../../src/run/owner.js'
+import {pidAlive} from '../../src/process-alive.js'
 import {InterruptedError} from '../../src/errors.js'
 import {REPO, tempDir} from '../helpers.js'
 
@@ -136,4 +137,23 @@ test('sweep cancel and sweep finish, which have no --force, do not suggest it', 
   otherHostLock(join(dir, 'index.lock'), false)
   const {finishSweep} = await import('../../src/sweep/finish.js')
   await assert.rejects(finishSweep(dir, () => {}), (e: unknown) => e instanceof LockedError && /another machine.*delete .*index\.lock$/.test((e as Error).message) && !/--force/.test((e as Error).message))
+})
+
+test('a lock whose pid now belongs to a process started after the lock was taken (a reboot, the pid reused) is stale: taken over, saying so', async () => {
+  const dir = tempDir()
+  const file = join(dir, 'run.lock')
+  const other = spawn('sleep', ['30'], {stdio: 'ignore'})
+  try {
+    // The record says its owner took the lock an hour ago; the process with that pid started just now.
+    writeFileSync(file, `${JSON.stringify({pid: other.pid, host: hostname(), started: new Date(Date.now() - 3_600_000).toISOString(), token: 'old'})}\n`)
+    const logs: string[] = []
+    const lock = acquireLock(file, 'run r', {log: (m) => logs.push(m)})
+    assert.match(logs.join('\n'), new RegExp(`removing a stale lock: .*run\\.lock was held by pid ${other.pid} .*no longer running \\(pid ${other.pid} is now another process, started after the lock was taken\\)`))
+    lock.release()
+    // The same pid recorded as taking the lock after that process started is its owner, alive: refused.
+    writeFileSync(file, `${JSON.stringify({pid: other.pid, host: hostname(), started: new Date().toISOString(), token: 'live'})}\n`)
+    assert.throws(() => acquireLock(file, 'run r'), (e: Error) => e instanceof LockedError && /already running as pid/.test(e.message))
+  } finally {
+    other.kill()
+  }
 })
