@@ -9,11 +9,11 @@ export interface Resolved {
   spec: ResolvedSpec
 }
 
-export async function resolveSpec(file: string, sets: string[] = []): Promise<Resolved> {
+export async function resolveSpec(file: string, sets: string[] = [], opts: {readData?: boolean} = {}): Promise<Resolved> {
   const loaded = loadSpec(file, sets)
   const plugins = pluginPaths(loaded.spec.plugins, loaded.origins, loaded.file)
   await loadPlugins(plugins, loaded.origins)
-  const spec = validateSpec(loaded)
+  const spec = validateSpec(loaded, opts)
   spec.plugins = plugins
   return {loaded, spec}
 }

@@ -298,8 +298,12 @@ function andAbove(path: string): string[] {
   return out
 }
 
-/** Stage 1 + stage 2. Throws a SpecError listing every problem found. */
-export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
+/**
+ * Stage 1 + stage 2. Throws a SpecError listing every problem found. `readData: false` leaves the
+ * dataset's hooks that look at the data (classNames, nativeImageSize, hasValidationSplit) uncalled:
+ * a run folder's config.yaml, opened where its data are not (the run recorded its classes).
+ */
+export function validateSpec(loaded: LoadedSpec, {readData = true}: {readData?: boolean} = {}): ResolvedSpec {
   const spec = structuredClone(loaded.spec)
   const {origins} = loaded
   const problems: Problem[] = []
@@ -314,9 +318,10 @@ export function validateSpec(loaded: LoadedSpec): ResolvedSpec {
   if (isObject(data) && typeof data.dataset === 'string') {
     const sizeGiven = isObject(loaded.spec.data) && loaded.spec.data.image_size !== undefined
     const sharedChecked = ![...problems, ...nonFinite].some((p) => within(p.path, 'data'))
-    resolveData(data, sizeGiven, sharedChecked, origins, dataProblems)
+    resolveData(data, sizeGiven, sharedChecked && readData, origins, dataProblems)
   }
-  resolveRecipe(spec.train, hasValidationSplit(data, dataProblems), origins, problems, (schema, value, path) => {
+  // Without reading the data (a run folder's config.yaml, checked when it trained), a validation split is taken to be there.
+  resolveRecipe(spec.train, !readData || hasValidationSplit(data, dataProblems), origins, problems, (schema, value, path) => {
     const check = validator(schema)
     if (check(value)) return true
     problems.push(...ajvProblems(check.errors ?? [], schema, value, path, origins))

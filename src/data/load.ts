@@ -91,7 +91,7 @@ function checkSplit(name: string, which: string, split: DatasetSplit, size: numb
 }
 
 /** Class names for a message: all of them in brackets, or the first 8 and how many there are. */
-function classList(names: string[]): string {
+export function classList(names: string[]): string {
   return `[${names.slice(0, 8).join(', ')}${names.length > 8 ? `, ... (${names.length} classes)` : ''}]`
 }
 

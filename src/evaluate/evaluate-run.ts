@@ -8,10 +8,11 @@
  * accuracy, per-class accuracy and the confusion matrix, written to `<run>/eval/<split>-<checkpoint>/`
  * (evaluate-outputs.ts).
  */
-import {join} from 'node:path'
+import {join, resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {UsageError} from '../errors.js'
 import {batches, holdOutValidation, loadDataset, type Split} from '../data/index.js'
+import {classList} from '../data/load.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {MetricSums} from '../ops/metric-sums.js'
 import {openRun, type CheckpointChoice, type OpenedRun} from '../run/load-run.js'
@@ -85,7 +86,13 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     const epoch = run.checkpoint.meta.epoch
     log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}) on the ${split} split, backend ${run.backend.name}`)
     // The run's own validation hold-out (the same images for the same seed): `train` is then what training trained on.
-    const loaded = await loadDataset(spec.data as never, {dataDir: opts.dataDir ?? (spec.data.data_dir as string | undefined), log, bars: opts.bars})
+    // --data-dir is where the data are read, the dataset's classes too (image_folder's replace data.root):
+    // they must be the classes the run trained on, in order, which name the model's outputs.
+    const data = opts.dataDir ? {...spec.data, data_dir: resolve(opts.dataDir)} : spec.data
+    const loaded = await loadDataset(data as never, {dataDir: data.data_dir as string | undefined, log, bars: opts.bars})
+    if (opts.dataDir && loaded.classNames.join('\u0000') !== run.classNames.join('\u0000')) {
+      throw new UsageError(`the data in ${opts.dataDir} have the classes ${classList(loaded.classNames)}, and ${runDir} was trained on ${classList(run.classNames)}: the model's outputs are those, in that order. Give a data directory with the same classes`)
+    }
     const dataset = holdOutValidation(loaded, spec.data.val_split, spec.seed)
     if (split === 'val' && !dataset.val) refuseVal(run)
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}: this is not the data the run was trained on`)

@@ -20,6 +20,7 @@ import {buildModel, type BuiltModel} from '../model/build.js'
 import {CheckpointError, readCheckpoint, restoreCheckpoint, verifyCheckpoint, type CheckpointMeta, type LoadedCheckpoint} from './checkpoint.js'
 import {adoptRecorded, readNumerics} from './numerics.js'
 import {CHECKPOINT_FILES, runFolder} from './folders.js'
+import {readRunSummary} from './summary.js'
 
 export const CHECKPOINT_CHOICES = ['best', 'last'] as const
 export type CheckpointChoice = (typeof CHECKPOINT_CHOICES)[number]
@@ -82,15 +83,17 @@ function readChecked(runDir: string, file: string, name: CheckpointChoice): Load
   }
 }
 
-/** Class names of the run's dataset from its registry entry (no images loaded), one per model output. */
-function namesOf(spec: ResolvedSpec, outputs: number, log: (m: string) => void): {classNames: string[]; outputNames: string[]} {
-  let classNames: string[]
-  try {
-    const entry = datasetEntry(spec.data.dataset)
-    classNames = entry.classNames(datasetOptions(entry, spec.data))
-  } catch (error) {
-    log(`note: the class names of ${spec.data.dataset} are not available here (${(error as Error).message.replace(/\.$/, '')}); classes are named by index`)
-    classNames = Array.from({length: Math.min(outputs, spec.model.num_classes ?? outputs)}, (_, i) => String(i))
+/** Class names of the run's dataset: as the run recorded them, else from its registry entry (no images loaded); one per model output. */
+function namesOf(spec: ResolvedSpec, outputs: number, recorded: string[] | undefined, log: (m: string) => void): {classNames: string[]; outputNames: string[]} {
+  let classNames = recorded
+  if (!classNames) {
+    try {
+      const entry = datasetEntry(spec.data.dataset)
+      classNames = entry.classNames(datasetOptions(entry, spec.data))
+    } catch (error) {
+      log(`note: the class names of ${spec.data.dataset} are not available here (${(error as Error).message.replace(/\.$/, '')}); classes are named by index`)
+      classNames = Array.from({length: Math.min(outputs, spec.model.num_classes ?? outputs)}, (_, i) => String(i))
+    }
   }
   const outputNames = Array.from({length: outputs}, (_, i) => classNames[i] ?? `output ${i}`)
   return {classNames, outputNames}
@@ -103,7 +106,12 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
   const name = opts.ckpt ?? 'best'
   const file = checkpointFile(runDir, name)
   const checkpoint = readChecked(runDir, file, name)
-  const {spec} = await resolveSpec(configFile)
+  // A run that recorded its classes opens where its data are not (another machine, the images moved):
+  // its spec is read without the dataset's look at the data, and its class count comes from the record.
+  const classes = readRunSummary(runDir)?.classes
+  const recorded = Array.isArray(classes) && classes.length > 0 ? classes : undefined
+  const {spec} = await resolveSpec(configFile, [], {readData: recorded === undefined})
+  if (recorded && spec.model.num_classes == null) spec.model.num_classes = recorded.length
   const backend = await recordedBackend(runDir, opts.backend, log)
   await evaluationPrecision(spec, backend, log)
   pinRecordedRoutes(runDir, log)
@@ -115,7 +123,7 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
     throw error
   }
   const outputs = built.model.outputs[0].shape[1] as number
-  const names = namesOf(spec, outputs, log)
+  const names = namesOf(spec, outputs, recorded, log)
   return {
     runDir,
     spec,

@@ -57,6 +57,8 @@ export interface RunSummary {
   started: string
   /** The images of each split the run trained and evaluated on (`val` where it held a validation split out). */
   images?: {train: number; val?: number; test: number}
+  /** The dataset's class names, in the order of the model's outputs: eval, predict and export name the outputs by them where the data are not at hand. */
+  classes?: string[]
   /** Hashes of the evaluated splits' images and of the plugin files (fingerprints.ts), for eval to say what changed since. */
   fingerprints?: Fingerprints
   finished: string | null
@@ -70,7 +72,7 @@ export interface RunSummary {
 }
 
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
-export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'fingerprints' | 'pid' | 'host'>
+export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'classes' | 'fingerprints' | 'pid' | 'host'>
 
 type AccuracyKey = 'test_accuracy' | 'train_accuracy' | 'val_accuracy'
 
@@ -135,6 +137,7 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     run_dir: base.run_dir,
     started: base.started,
     ...(base.images ? {images: base.images} : {}),
+    ...(base.classes ? {classes: base.classes} : {}),
     ...(base.fingerprints ? {fingerprints: base.fingerprints} : {}),
     finished: status === 'running' ? null : now,
     pid: base.pid,

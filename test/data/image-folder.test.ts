@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {after, before, describe, it} from 'node:test'
 import {join} from 'node:path'
 
@@ -341,6 +341,29 @@ describe('image_folder specs', () => {
     assert.equal(val.training?.equal, true, 'eval --split val equals the validation row training wrote')
   })
 
+  it("a run whose images moved away is still predicted, exported and evaluated (--data-dir): its classes are recorded; another folder's classes are refused", async () => {
+    const dir = join(tmp, 'spec-moved')
+    const images = await writeImageFolder(join(dir, 'images'), {train: [3, 3], test: [2, 2]})
+    const file = writeSpec({name: 'moved', seed: 1, data: {dataset: 'image_folder', root: 'images', cache: false}, model, train: {epochs: 1, batch_size: 4}, engine: {backend: 'cpu'}}, dir)
+    const {runExperiment} = await import('../../src/run/experiment.js')
+    const {evaluateRun} = await import('../../src/evaluate/evaluate-run.js')
+    const {exportRun} = await import('../../src/export/export-run.js')
+    const {predictImages} = await import('../../src/predict/predict.js')
+    const summary = (await runExperiment({spec: file, outDir: join(dir, 'results'), log: () => {}})) as {run_dir: string; classes: string[]}
+    assert.deepEqual(summary.classes, ['class_0', 'class_1'])
+    const moved = join(tmp, 'moved-images')
+    renameSync(images, moved)
+    const predicted = await predictImages({run: summary.run_dir, inputs: [join(moved, 'test', 'class_1')]})
+    assert.deepEqual(predicted.outputs, ['class_0', 'class_1'])
+    assert.equal(predicted.predictions.length, 2)
+    await exportRun({run: summary.run_dir, format: 'safetensors'})
+    const evaluated = await evaluateRun({run: summary.run_dir, dataDir: moved})
+    assert.equal(evaluated.examples, 4)
+    assert.equal(evaluated.training?.equal, true, 'the same images, read from where they are now')
+    const other = await writeImageFolder(join(tmp, 'moved-other'), {train: [1, 1, 1], test: [1, 1, 1]})
+    await assert.rejects(evaluateRun({run: summary.run_dir, dataDir: other}), /the data in .*moved-other have the classes \[class_0, class_1, class_2\], and .* was trained on \[class_0, class_1\]/)
+  })
+
   it('mixed sizes without image_size, unknown keys and bad folders are spec errors naming the path', async () => {
     const dir = join(tmp, 'spec-bad')
     const root = await writeImageFolder(join(dir, 'images'), {train: [1, 1], test: [1, 1]}, 7)
@@ -422,7 +445,7 @@ describe('image_folder specs', () => {
     assert.equal(scored.examples, 4)
     assert.deepEqual(scored.per_class.map((c) => c.examples), [2, 1, 1])
     const fewer = await writeImageFolder(join(tmp, 'eval-fewer'), {train: [1, 1], test: [1, 1]}, 8)
-    await rejectsData(evaluateRun({run: summary.run_dir, dataDir: fewer}), /The data directory given \(.*eval-fewer\) holds the image_folder classes \[class_0, class_1\], but the spec's data have \[class_0, class_1, class_2\] \(2 classes, not 3\)/)
+    await assert.rejects(evaluateRun({run: summary.run_dir, dataDir: fewer}), /the data in .*eval-fewer have the classes \[class_0, class_1\], and .* was trained on \[class_0, class_1, class_2\]: the model's outputs are those/)
   })
 })
 
