@@ -190,6 +190,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     params: num(summary.params),
     backend: str(summary.backend),
     ...(str(summary.precision) && summary.precision !== 'fp32' ? {precision: str(summary.precision)!} : {}),
+    ...(Array.isArray(summary.restarted_from_best) && summary.restarted_from_best.length > 0 ? {restartedFromBest: summary.restarted_from_best.filter((e): e is number => Number.isInteger(e))} : {}),
     seed: num(summary.seed) ?? num(config.seed),
     started,
     finished,

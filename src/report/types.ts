@@ -50,6 +50,8 @@ export interface RunRecord {
   backend: string | null
   /** engine.precision where it is not fp32 (summary.json's `precision`; mixed16). */
   precision?: string
+  /** The epochs after which the run restarted from best.ckpt (summary.json's `restarted_from_best`): not one uninterrupted run. */
+  restartedFromBest?: number[]
   seed: number | null
   started: string | null
   finished: string | null

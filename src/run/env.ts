@@ -67,3 +67,13 @@ export function recordResume(runDir: string, backend: BackendChoice, resume: {af
   resumed.push({at: new Date().toISOString(), ...resume, backend: b, git, host, command, cwd})
   writeFileAtomic(file, `${JSON.stringify({...doc, resumed}, null, 2)}\n`)
 }
+
+/** The epochs after which the run restarted from best.ckpt (`--resume --from-best`), as env.json's resumes record them. */
+export function bestRestarts(runDir: string): number[] {
+  try {
+    const resumed = (JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')) as {resumed?: unknown}).resumed
+    return Array.isArray(resumed) ? resumed.filter((r) => r?.from === 'best.ckpt' && Number.isInteger(r.after_epoch)).map((r) => r.after_epoch as number) : []
+  } catch {
+    return []
+  }
+}

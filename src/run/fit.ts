@@ -16,6 +16,7 @@ import {evaluate, prepareEpoch, trainOneEpoch} from './epoch.js'
 import {writeRoutes} from './kernel-routes.js'
 import type {Lock} from './lock.js'
 import {earlyStop} from './early-stopping.js'
+import {bestRestarts} from './env.js'
 import {runFingerprints} from './fingerprints.js'
 import {appendMetricsRow} from './metrics-file.js'
 import {currentOwner, HEARTBEAT_MS} from './owner.js'
@@ -60,7 +61,8 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   // Early stopping (train.early_stopping) decides from the rows alone: a resumed run sees its decision again.
   let stoppedEarly = earlyStop(spec.train.early_stopping, history)
   if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
-  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: state.started ?? new Date().toISOString(), images: {train: dataset.train.count, ...(dataset.val ? {val: dataset.val.count} : {}), test: dataset.test.count}, classes: dataset.classNames, fingerprints: runFingerprints(dataset, spec.plugins ?? []), pid: owner.pid, host: owner.host, ...(spec.engine.precision !== 'fp32' ? {precision: spec.engine.precision} : {})}
+  const restarts = bestRestarts(runDir)
+  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: state.started ?? new Date().toISOString(), images: {train: dataset.train.count, ...(dataset.val ? {val: dataset.val.count} : {}), test: dataset.test.count}, ...(restarts.length > 0 ? {restarted_from_best: restarts} : {}), classes: dataset.classNames, fingerprints: runFingerprints(dataset, spec.plugins ?? []), pid: owner.pid, host: owner.host, ...(spec.engine.precision !== 'fp32' ? {precision: spec.engine.precision} : {})}
   const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
   // While training, a summary.json that cannot be written (a disk full for a moment) is said once and
   // skipped: metrics.csv and the checkpoints carry the run, and the final summary is written at the end.

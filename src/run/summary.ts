@@ -57,6 +57,11 @@ export interface RunSummary {
   started: string
   /** The images of each split the run trained and evaluated on (`val` where it held a validation split out). */
   images?: {train: number; val?: number; test: number}
+  /**
+   * The epochs after which the run restarted from best.ckpt (`--resume --from-best`): the optimizer
+   * started afresh there, so the run is not one uninterrupted run of its seed. Absent where it never did.
+   */
+  restarted_from_best?: number[]
   /** The dataset's class names, in the order of the model's outputs: eval, predict and export name the outputs by them where the data are not at hand. */
   classes?: string[]
   /** Hashes of the evaluated splits' images and of the plugin files (fingerprints.ts), for eval to say what changed since. */
@@ -72,7 +77,7 @@ export interface RunSummary {
 }
 
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
-export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'classes' | 'fingerprints' | 'pid' | 'host'>
+export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'restarted_from_best' | 'classes' | 'fingerprints' | 'pid' | 'host'>
 
 type AccuracyKey = 'test_accuracy' | 'train_accuracy' | 'val_accuracy'
 
@@ -137,6 +142,7 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     run_dir: base.run_dir,
     started: base.started,
     ...(base.images ? {images: base.images} : {}),
+    ...(base.restarted_from_best ? {restarted_from_best: base.restarted_from_best} : {}),
     ...(base.classes ? {classes: base.classes} : {}),
     ...(base.fingerprints ? {fingerprints: base.fingerprints} : {}),
     finished: status === 'running' ? null : now,

@@ -95,7 +95,13 @@ test('--from-best restarts from best.ckpt: rows after its epoch and the damaged 
   const rows = readFileSync(join(run, 'metrics.csv'), 'utf8').trim().split('\n').slice(1)
   assert.deepEqual(rows.map((l) => Number(l.split(',')[0])), [1, 2, 3])
   assert.deepEqual(rows.slice(0, bestEpoch), rowsBefore.slice(1, 1 + bestEpoch), 'rows up to best are kept as they were')
-  assert.equal(JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8')).status, 'completed')
+  const after = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'))
+  assert.equal(after.status, 'completed')
+  // Not one uninterrupted run of its seed: summary.json and the table say where it restarted.
+  assert.deepEqual(after.restarted_from_best, [bestEpoch])
+  const table = mixture(['table', run, '--out', join(run, '..', 'table'), '--format', 'md', '--no-plot'])
+  assert.equal(table.code, 0, table.stderr)
+  assert.match(table.stdout, new RegExp(`\\(restarted from best\\.ckpt after epoch ${bestEpoch}\\)`))
 })
 
 test('a damaged best.ckpt is reported too, and --from-best then has nothing to start from', () => {
