@@ -82,7 +82,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     await super.init()
     for (const name of Object.keys(STOP_SIGNALS)) {
       const signal = name as StopSignal
-      process.on(signal, () => {
+      const handler = () => {
         if (graceful > 0) return
         const code = STOP_SIGNALS[signal]
         const message = `interrupted by ${signal}`
@@ -90,8 +90,18 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         if (this.jsonEnabled()) this.logJson({error: {message, code}})
         process.stderr.write(`\nError: ${message}\n`)
         process.exit(code)
-      })
+      }
+      process.on(signal, handler)
+      this.stopHandlers.push([signal, handler])
     }
+  }
+
+  /** The signal handlers init installed, removed when the command ends (a program may run several commands). */
+  private readonly stopHandlers: [StopSignal, () => void][] = []
+
+  async finally(error: Error | undefined): Promise<unknown> {
+    for (const [signal, handler] of this.stopHandlers.splice(0)) process.off(signal, handler)
+    return super.finally(error)
   }
 
   /** Diagnostics go to stderr, so that stdout stays clean for results and --json. */
