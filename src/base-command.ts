@@ -32,28 +32,22 @@ export function exitCodeFor(error: unknown): number {
 export async function withInterrupt<T>(message: string, fn: (stop: StopRequest) => Promise<T>): Promise<T> {
   graceful++
   const stop: StopRequest = {requested: false}
-  const handlers = Object.keys(STOP_SIGNALS).map((name) => {
-    const signal = name as StopSignal
-    const handler = () => {
-      if (stop.requested) {
-        try {
-          stop.beforeQuit?.()
-        } finally {
-          process.exit(STOP_SIGNALS[signal])
-        }
+  const off = onStopSignals((signal) => {
+    if (stop.requested) {
+      try {
+        stop.beforeQuit?.()
+      } finally {
+        process.exit(STOP_SIGNALS[signal])
       }
-      stop.requested = true
-      stop.signal = signal
-      if (signal === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreClosedTerminal)
-      process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupt' : signal}: ${message}${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`)
     }
-    process.on(signal, handler)
-    return [signal, handler] as const
+    stop.requested = true
+    stop.signal = signal
+    process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupt' : signal}: ${message}${signal === 'SIGINT' ? ' (Ctrl-C again to quit at once)' : ''}\n`)
   })
   try {
     return await fn(stop)
   } finally {
-    for (const [signal, handler] of handlers) process.off(signal, handler)
+    off()
     graceful--
   }
 }
@@ -61,7 +55,26 @@ export async function withInterrupt<T>(message: string, fn: (stop: StopRequest) 
 /** How many withInterrupt calls are under way: while one is, a signal asks it to stop, and the command's immediate exit (BaseCommand.init) stands aside. */
 let graceful = 0
 
-/** A write to a terminal that has hung up (EIO) or a closed pipe (EPIPE) is dropped; any other stream error is thrown. */
+/**
+ * `handle` called for each of STOP_SIGNALS; returns what removes it. After SIGHUP the terminal is
+ * gone, so from then on a write to it that fails (EIO, or EPIPE for a closed pipe) is dropped
+ * rather than ending the process; any other stream error is still thrown.
+ */
+function onStopSignals(handle: (signal: StopSignal) => void): () => void {
+  const handlers = Object.keys(STOP_SIGNALS).map((name) => {
+    const signal = name as StopSignal
+    const handler = () => {
+      if (signal === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreClosedTerminal)
+      handle(signal)
+    }
+    process.on(signal, handler)
+    return [signal, handler] as const
+  })
+  return () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler)
+  }
+}
+
 function ignoreClosedTerminal(error: NodeJS.ErrnoException): void {
   if (error.code !== 'EIO' && error.code !== 'EPIPE') throw error
 }
@@ -80,27 +93,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
    */
   async init(): Promise<void> {
     await super.init()
-    for (const name of Object.keys(STOP_SIGNALS)) {
-      const signal = name as StopSignal
-      const handler = () => {
-        if (graceful > 0) return
-        const code = STOP_SIGNALS[signal]
-        const message = `interrupted by ${signal}`
-        if (signal === 'SIGHUP') for (const stream of [process.stdout, process.stderr]) stream.on('error', ignoreClosedTerminal)
-        if (this.jsonEnabled()) this.logJson({error: {message, code}})
-        process.stderr.write(`\nError: ${message}\n`)
-        process.exit(code)
-      }
-      process.on(signal, handler)
-      this.stopHandlers.push([signal, handler])
-    }
+    this.offStopSignals = onStopSignals((signal) => {
+      if (graceful > 0) return
+      const code = STOP_SIGNALS[signal]
+      const message = `interrupted by ${signal}`
+      if (this.jsonEnabled()) this.logJson({error: {message, code}})
+      process.stderr.write(`\nError: ${message}\n`)
+      process.exit(code)
+    })
   }
 
-  /** The signal handlers init installed, removed when the command ends (a program may run several commands). */
-  private readonly stopHandlers: [StopSignal, () => void][] = []
+  /** Removes the signal handlers init installed, when the command ends (a program may run several commands). */
+  private offStopSignals?: () => void
 
   async finally(error: Error | undefined): Promise<unknown> {
-    for (const [signal, handler] of this.stopHandlers.splice(0)) process.off(signal, handler)
+    this.offStopSignals?.()
+    this.offStopSignals = undefined
     return super.finally(error)
   }
 

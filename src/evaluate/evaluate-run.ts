@@ -18,7 +18,6 @@ import {MetricSums} from '../ops/metric-sums.js'
 import {openRun, type CheckpointChoice, type OpenedRun} from '../run/load-run.js'
 import {fingerprintChanges, pluginFingerprints, splitFingerprint} from '../run/fingerprints.js'
 import {readMetricsFile} from '../run/metrics-file.js'
-import {readRunSummary} from '../run/summary.js'
 import {writeEvalFolder} from './evaluate-outputs.js'
 import {EvalTally, type TallyResult} from './tally.js'
 import type {AccuracyDefinition} from '../ops/metric-sums.js'
@@ -110,9 +109,8 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     // Training evaluated the test and validation splits after every epoch, as this does.
     const row = split === 'train' ? undefined : readMetricsFile(runDir).rows.find((r) => r.epoch === epoch)
     const wrote = row && (split === 'val' ? {loss: row.val_loss, accuracy: row.val_accuracy} : {loss: row.test_loss, accuracy: row.test_accuracy})
-    const summary = split === 'train' ? undefined : readRunSummary(runDir)
-    const trainedOn = summary?.images?.[split as 'val' | 'test']
-    const changed = wrote ? fingerprintChanges(summary?.fingerprints, {split: split as 'val' | 'test', data: splitFingerprint(dataset[split]!), plugins: pluginFingerprints(spec.plugins ?? [])}) : []
+    const trainedOn = split === 'train' ? undefined : run.summary?.images?.[split]
+    const changed = wrote ? fingerprintChanges(run.summary?.fingerprints, {split: split as 'val' | 'test', data: splitFingerprint(dataset[split]!), plugins: pluginFingerprints(spec.plugins ?? [])}) : []
     const training = wrote ? {...wrote, equal: wrote.loss === measured.loss && wrote.accuracy === accuracy, ...(trainedOn !== undefined ? {examples: trainedOn} : {}), changed} : null
     const outDir = join(runDir, 'eval', `${split}-${run.checkpoint.name}`)
     const result: EvalResult = {

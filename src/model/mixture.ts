@@ -86,8 +86,8 @@ export function buildMixture(ctx: BuildContext, input: SymbolicTensor, p: Mixtur
   const names = componentNames(p.components)
   const share = (p.norm.share as string | undefined) ?? 'model'
   let x = input
+  const before = ctx.weightBytes()
   for (let b = 0; b < p.num_blocks; b++) {
-    const before = ctx.weightBytes()
     const bctx = ctx.scope(`block${b + 1}`)
     const parts: BlockParts = {
       components: p.components,

@@ -46,7 +46,8 @@ export function runFingerprints(splits: {val?: DatasetSplit; test: DatasetSplit}
 
 /**
  * What changed between the fingerprints training recorded and those of now, in words: the images of
- * `split`, and each plugin file changed, gone or new. Empty where nothing did (or nothing was recorded).
+ * `split` (eval has compared their count first), and each recorded plugin file changed or unreadable.
+ * Empty where nothing did (or nothing was recorded).
  */
 export function fingerprintChanges(recorded: Fingerprints | undefined, now: {split: 'val' | 'test'; data: string; plugins: Record<string, string | null>}): string[] {
   if (!recorded) return []

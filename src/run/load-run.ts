@@ -20,7 +20,7 @@ import {buildModel, type BuiltModel} from '../model/build.js'
 import {CheckpointError, readCheckpoint, restoreCheckpoint, verifyCheckpoint, type CheckpointMeta, type LoadedCheckpoint} from './checkpoint.js'
 import {adoptRecorded, readNumerics} from './numerics.js'
 import {CHECKPOINT_FILES, runFolder} from './folders.js'
-import {readRunSummary} from './summary.js'
+import {readRunSummary, type RunSummary} from './summary.js'
 
 export const CHECKPOINT_CHOICES = ['best', 'last'] as const
 export type CheckpointChoice = (typeof CHECKPOINT_CHOICES)[number]
@@ -47,6 +47,8 @@ export interface OpenedRun {
   outputNames: string[]
   /** The dataset's classes (fewer than the outputs where a head is wider, as the paper's ResNet-18). */
   classNames: string[]
+  /** summary.json as training last wrote it (its fields as read: any may be missing); undefined where there is none or it cannot be read. */
+  summary: Partial<RunSummary> | undefined
   dispose(): void
 }
 
@@ -108,7 +110,8 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
   const checkpoint = readChecked(runDir, file, name)
   // A run that recorded its classes opens where its data are not (another machine, the images moved):
   // its spec is read without the dataset's look at the data, and its class count comes from the record.
-  const classes = readRunSummary(runDir)?.classes
+  const summary = readRunSummary(runDir)
+  const classes = summary?.classes
   const recorded = Array.isArray(classes) && classes.length > 0 ? classes : undefined
   const {spec} = await resolveSpec(configFile, [], {readData: recorded === undefined})
   if (recorded && spec.model.num_classes == null) spec.model.num_classes = recorded.length
@@ -131,6 +134,7 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
     built,
     backend,
     ...names,
+    summary,
     dispose: () => built.model.dispose(),
   }
 }
