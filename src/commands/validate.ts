@@ -3,12 +3,12 @@ import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
 import {displayPath} from '../fs/display-path.js'
 import {setFlag} from '../flags.js'
-import {checkModelBuildsIn} from '../config/check-model.js'
+import {checkModelAndInit} from '../run/init-from.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {
   static summary = 'Check a spec against the schema and the registry; report every problem with file:line:col.'
-  static description = 'Loads the spec with its `extends:` chain and --set overrides, loads its plugins, and validates it in two stages (spec schema, then each component\'s parameters), then builds the model once to check that its parameters fit together (a transformer width that makes the block\'s image, a patch that tiles it). Exit code 2 when invalid.'
+  static description = 'Loads the spec with its `extends:` chain and --set overrides, loads its plugins, and validates it in two stages (spec schema, then each component\'s parameters), then builds the model once to check that its parameters fit together (a transformer width that makes the block\'s image, a patch that tiles it) and that the checkpoint train.init_from names fits it. Exit code 2 when invalid.'
   static examples = [
     '<%= config.bin %> validate configs/paper/cifar10/alternating-1block.yaml',
     '<%= config.bin %> validate configs/quickstart.yaml --set train.optimizer.lr=3e-4 --json',
@@ -19,7 +19,7 @@ export default class Validate extends BaseCommand<typeof Validate> {
   async run(): Promise<{valid: true; file: string; spec: ResolvedSpec}> {
     const {args, flags} = await this.parse(Validate)
     const {spec, loaded} = await resolveSpec(args.spec, flags.set)
-    const params = checkModelBuildsIn({spec, loaded})
+    const params = checkModelAndInit({spec, loaded})
     const size = `${params.toLocaleString('en-US')} trainable parameters`
     if (!this.jsonEnabled()) this.log(`valid: ${displayPath(loaded.file)} (${spec.name}: model ${spec.model.type}, ${size}; dataset ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size})`)
     return {valid: true, file: loaded.file, spec}

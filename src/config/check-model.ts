@@ -23,10 +23,3 @@ export function buildModelIn(resolved: Resolved): BuiltModel {
     throw error instanceof ModelBuildError ? atSpecLines(error, resolved) : error
   }
 }
-
-/** The model built once and let go, so that parameters that do not fit together are said before anything runs; its trainable parameter count. */
-export function checkModelBuildsIn(resolved: Resolved): number {
-  const built = buildModelIn(resolved)
-  built.model.dispose()
-  return built.params
-}

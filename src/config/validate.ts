@@ -223,6 +223,21 @@ function absolutePath(value: string, path: string, origins: Origins): string {
 }
 
 /**
+ * `train.init_from` in its one resolved form, `{path, skip, strict}` (a path alone is the
+ * shorthand), the path made absolute against the spec that wrote it. Whether the checkpoint is there
+ * and fits is checked where the model is built (run/init-from.ts): a resumed or evaluated run does
+ * not need it.
+ */
+function resolveInitFrom(train: unknown, origins: Origins): void {
+  if (!isObject(train) || train.init_from === undefined) return
+  const given = train.init_from
+  const init = typeof given === 'string' ? {path: given} : given
+  if (!isObject(init) || typeof init.path !== 'string') return // stage 1 reported it
+  const path = absolutePath(init.path, typeof given === 'string' ? 'train.init_from' : 'train.init_from.path', origins)
+  train.init_from = {path, skip: (init.skip as Json[] | undefined) ?? [], strict: init.strict ?? true}
+}
+
+/**
  * Stage 2 of `data:`: the dataset through the registry (the keys that are not shared by every
  * dataset against its schema, defaults filled, paths made absolute), the class folders or files it
  * needs to count classes, `image_size` from the images when the spec gives none and the dataset can
@@ -328,6 +343,7 @@ export function validateSpec(loaded: LoadedSpec, {readData = true}: {readData?: 
     return false
   })
   problems.push(...dataProblems)
+  resolveInitFrom(spec.train, origins)
 
   const model = spec.model
   if (isObject(model) && typeof model.type === 'string') {

@@ -1,4 +1,4 @@
-/** Text rendering of the per-component parameter table. */
+/** Text rendering of the per-component parameter table, and of the list of weights (`mixture params --weights`). */
 import type {ComponentCount} from './build.js'
 
 export function formatCount(n: number): string {
@@ -17,4 +17,13 @@ export function paramTable(components: ComponentCount[], total: number): string 
     out.push(line(r[0], r[1]))
   })
   return out.join('\n')
+}
+
+/** Every weight, one line each: its name, shape and what it is (a trainable parameter, or a BatchNorm statistic). */
+export function weightList(weights: {name: string; shape: number[]; trainable: boolean}[]): string {
+  const shapes = weights.map((w) => `[${w.shape.join(', ')}]`)
+  const w0 = Math.max('weight'.length, ...weights.map((w) => w.name.length))
+  const w1 = Math.max('shape'.length, ...shapes.map((s) => s.length))
+  const line = (a: string, b: string, c: string) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`
+  return [line('weight', 'shape', ''), line('-'.repeat(w0), '-'.repeat(w1), ''), ...weights.map((w, i) => line(w.name, shapes[i], w.trainable ? 'trainable' : 'statistic'))].map((l) => l.trimEnd()).join('\n')
 }

@@ -39,6 +39,7 @@ import {currentNumerics, writeNumerics} from './numerics.js'
 import {resumeExperiment} from './resume-experiment.js'
 import {RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
+import {initFromCheckpoint, planInit, type InitRecord} from './init-from.js'
 import type {RunSummary} from './summary.js'
 import {locateData} from '../data/load.js'
 import {DataError} from '../data/errors.js'
@@ -118,7 +119,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   }
   let folder: {runDir: string; lock: Lock}
   try {
-    folder = openRunFolder(session, loaded.overrides, opts)
+    // Fine-tuning: another run's weights over the seed's initialisation, checked before the folder is made.
+    const init = spec.train.init_from ? initFromCheckpoint(session.built.model, spec.train.init_from, runLog.log) : undefined
+    folder = openRunFolder(session, loaded.overrides, init, opts)
   } catch (error) {
     disposeSession(session)
     throw error
@@ -134,11 +137,15 @@ async function resolveRun(opts: RunOptions): Promise<Resolved> {
   return resolveSpec(opts.spec, sets)
 }
 
-/** The model built and counted, and where its data are (a note where they cannot be found: the run itself would stop there). */
+/** The model built and counted, the checkpoint train.init_from names matched to it, and where its data are (a note where they cannot be found: the run itself would stop there). */
 function dryRun(resolved: Resolved, dataDir: string | undefined, log: (m: string) => void): DryRunResult {
   const {spec} = resolved
   const built = buildModelIn(resolved)
-  built.model.dispose()
+  try {
+    if (spec.train.init_from) log(planInit(built.model, spec.train.init_from).line)
+  } finally {
+    built.model.dispose()
+  }
   log(`${spec.name}: ${spec.model.type} on ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size}, ${built.numClasses} classes`)
   try {
     const where = locateData(spec.data, dataDir)
@@ -150,8 +157,8 @@ function dryRun(resolved: Resolved, dataDir: string | undefined, log: (m: string
   return {dry_run: true, name: spec.name, config: spec, params: built.params, components: built.components}
 }
 
-/** A new run folder, locked, holding what reproduces the run: config.yaml, overrides.yaml, env.json, numerics.json, an empty metrics.csv. */
-function openRunFolder(session: Session, overrides: Record<string, unknown>, opts: RunOptions): {runDir: string; lock: Lock} {
+/** A new run folder, locked, holding what reproduces the run: config.yaml, overrides.yaml, env.json (with the checkpoint `train.init_from` loaded), numerics.json, an empty metrics.csv. */
+function openRunFolder(session: Session, overrides: Record<string, unknown>, init: InitRecord | undefined, opts: RunOptions): {runDir: string; lock: Lock} {
   // The backend that --backend or MIXTURE_BACKEND asked for is part of the run: config.yaml says it,
   // so that running that file again (its header says how) asks for it too.
   const asked = opts.backend ?? process.env.MIXTURE_BACKEND
@@ -161,7 +168,7 @@ function openRunFolder(session: Session, overrides: Record<string, unknown>, opt
   writeRunConfig(runDir, spec)
   writeFileAtomic(join(runDir, 'overrides.yaml'), yamlStringify(overrides))
   writeMetricsFile(runDir, [])
-  writeFileAtomic(join(runDir, 'env.json'), `${JSON.stringify({...environment(session.backend), data_source: session.dataset.source}, null, 2)}\n`)
+  writeFileAtomic(join(runDir, 'env.json'), `${JSON.stringify({...environment(session.backend), data_source: session.dataset.source, ...(init ? {init_from: init} : {})}, null, 2)}\n`)
   writeNumerics(runDir, currentNumerics(session.backend, process.env, spec.engine))
   return {runDir, lock}
 }

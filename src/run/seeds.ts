@@ -7,7 +7,7 @@
  * `tabulate`), as `mixture table` does.
  */
 import {resolveSpec, type Resolved} from '../config/resolve.js'
-import {checkModelBuildsIn} from '../config/check-model.js'
+import {checkModelAndInit} from './init-from.js'
 import {locateData} from '../data/load.js'
 import {InterruptedError, UsageError} from '../errors.js'
 import {shellQuote} from '../shell-quote.js'
@@ -59,10 +59,10 @@ export async function runSeeds(opts: SeedsOptions): Promise<SeedsResult> {
   if (!opts.spec) throw new UsageError('--seeds runs a spec once per seed: give a spec file')
   if (seeds.length === 0) throw new UsageError('--seeds needs at least one seed, e.g. --seeds 0,1,2')
   // Every seed's spec is checked before the first trains, and so are the model and where the data
-  // are (the same for every seed): bad input is said once, as exit 2, not once per seed.
+  // are, and the checkpoint train.init_from names (the same for every seed): bad input is said once, as exit 2, not once per seed.
   const resolved: Resolved[] = []
   for (const seed of seeds) resolved.push(await resolveSpec(opts.spec, [...(opts.overrides ?? []), `seed=${seed}`]))
-  checkModelBuildsIn(resolved[0])
+  checkModelAndInit(resolved[0])
   locateData(resolved[0].spec.data, opts.dataDir)
   const runs: SeedRun[] = seeds.map((seed) => ({seed, status: 'not run', run_dir: null}))
   for (const [i, run] of runs.entries()) {

@@ -101,6 +101,40 @@ const earlyStoppingSchema = Type.Unsafe<EarlyStoppingSpec>(
   ),
 )
 
+/** `train.init_from` as a resolved spec holds it (validate.ts turns the shorthand, a path alone, into this). */
+export interface InitFromSpec {
+  /** A checkpoint file, or a run folder (its best.ckpt); absolute once resolved. */
+  path: string
+  /** Layers (or single weights, `layer/name`; `*` matches any characters) that keep their initialisation. */
+  skip: string[]
+  /** Every other weight of the model must be in the checkpoint with its shape, and every weight of the checkpoint in the model. */
+  strict: boolean
+}
+
+// No default: a spec without it resolves (and hashes) as before.
+const initFromSchema = Type.Unsafe<InitFromSpec>({
+  description:
+    "start from another run's weights (fine-tuning): a checkpoint file or a run folder (its best.ckpt), relative to the spec (~/: the home folder), or {path, skip, strict}; the weights are matched by name and shape, BatchNorm statistics included, and the optimizer starts afresh",
+  anyOf: [
+    {type: 'string', minLength: 1},
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['path'],
+      properties: {
+        path: {type: 'string', minLength: 1, description: 'a checkpoint file (best.ckpt or last.ckpt of a run), or a run folder: its best.ckpt'},
+        skip: {
+          type: 'array',
+          items: {type: 'string', minLength: 1},
+          default: [],
+          description: "layers that keep their initialisation, by name (head_fc), weight (head_fc/bias) or pattern with * (block2_*): a new head for another number of classes; mixture params --weights lists the names",
+        },
+        strict: {type: 'boolean', default: true, description: 'true: every weight not skipped is in the checkpoint with its shape, and the checkpoint has no other; false: load what matches by name and shape, keep the rest at initialisation, and say which'},
+      },
+    },
+  ],
+})
+
 const trainSchema = Type.Object(
   {
     epochs: withDefault(Type.Integer({minimum: 1, maximum: 100_000}), 50),
@@ -130,6 +164,7 @@ const trainSchema = Type.Object(
       'per_example',
     ),
     checkpoint_every: withDefault(Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs between checkpoints'}), 1),
+    init_from: Type.Optional(initFromSchema),
   },
   {additionalProperties: false},
 )

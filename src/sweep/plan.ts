@@ -10,7 +10,7 @@ import type {LauncherType} from '../schema/launcher.js'
 import type {Resolved} from '../config/resolve.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {atSweepLines, resolvePoint, type SweepPlan} from '../config/sweep.js'
-import {checkModelBuildsIn} from '../config/check-model.js'
+import {checkModelAndInit} from '../run/init-from.js'
 import {SpecError} from '../config/errors.js'
 import {configHash, type RunOptions} from '../run/experiment.js'
 import {displayPath} from '../fs/display-path.js'
@@ -242,18 +242,19 @@ function listPointFolders(dir: string): KnownFolder[] {
 function checkModels(plan: SweepPlan, points: Resolved[]): void {
   const checked = new Set<string>()
   for (const [i, resolved] of points.entries()) {
-    // The model and the data it reads its input size and class count from.
-    const key = JSON.stringify([resolved.spec.model, resolved.spec.data])
+    // The model, the data it reads its input size and class count from, and the checkpoint it starts from.
+    const key = JSON.stringify([resolved.spec.model, resolved.spec.data, resolved.spec.train.init_from])
     if (checked.has(key)) continue
     checked.add(key)
     try {
-      checkModelBuildsIn(resolved)
+      checkModelAndInit(resolved)
     } catch (error) {
       // Which point (a grid's points share a spec file: its label names the values), and the line:
       // the point spec's, or the sweep file's whose set: gave the value.
       const point = `${displayPath(resolved.loaded.file)} (${resolved.spec.label ?? resolved.spec.name})`
       if (error instanceof SpecError) throw new SpecError(atSweepLines(error, plan.points[i]).problems, point)
       if (error instanceof RegistryError) throw new ModelBuildError(`${point}: ${error.message}`)
+      if (error instanceof UsageError) throw new UsageError(`${point}: ${error.message}`)
       throw error
     }
   }

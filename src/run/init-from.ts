@@ -1,0 +1,163 @@
+/**
+ * `train.init_from`: a new run starts from another run's weights (fine-tuning), as PyTorch's
+ * `model.load_state_dict(torch.load(...)["state_dict"], strict=...)` after building the model. The
+ * checkpoint (a file, or a run folder's best.ckpt) is read and checked whole; its weights —
+ * trainable ones and BatchNorm statistics — are matched to the model's by name and shape. Weights
+ * `skip` names keep the initialisation the seed gave them (a new head for another number of
+ * classes). Strict (the default): every other weight of the model must be in the checkpoint with
+ * its shape, and the checkpoint may hold no other; otherwise what matches is loaded and the rest is
+ * named. Everything is checked before the first weight is written. The optimizer, schedule and
+ * step start afresh: this is a new run, not a resumed one (`--resume`).
+ */
+import {createHash} from 'node:crypto'
+import {existsSync, readFileSync, statSync} from 'node:fs'
+import {join} from 'node:path'
+import {tf, type LayersModel} from '../engine/tf.js'
+import type {InitFromSpec} from '../schema/spec.js'
+import {UsageError} from '../errors.js'
+import {displayPath} from '../fs/display-path.js'
+import {readCheckpoint} from './checkpoint.js'
+import {buildModelIn} from '../config/check-model.js'
+import type {Resolved} from '../config/resolve.js'
+
+/** What env.json records of the weights a run started from. */
+export interface InitRecord {
+  /** The checkpoint file read. */
+  file: string
+  /** SHA-256 of the whole file. */
+  sha256: string
+  kind: 'best' | 'last'
+  /** Epochs the checkpoint's run had completed. */
+  epoch: number
+  /** How many of the model's weights (tensors) were loaded. */
+  loaded: number
+  /** The model's weights left at their initialisation because `skip` names them. */
+  skipped: string[]
+  /** strict: false: the model's weights the checkpoint lacks (or holds in another shape), left at their initialisation. */
+  not_in_checkpoint?: string[]
+  /** strict: false: the checkpoint's weights the model has no place for. */
+  unused?: string[]
+}
+
+/** The checkpoint file `path` names: the file itself, or a run folder's best.ckpt. */
+export function initCheckpointFile(path: string): string {
+  if (!existsSync(path)) throw new UsageError(`train.init_from: ${displayPath(path)} does not exist; give a checkpoint file (best.ckpt, last.ckpt) or a run folder`)
+  if (!statSync(path).isDirectory()) return path
+  const best = join(path, 'best.ckpt')
+  if (!existsSync(best)) throw new UsageError(`train.init_from: the folder ${displayPath(path)} has no best.ckpt; give a run folder that finished an epoch, or a checkpoint file`)
+  return best
+}
+
+/** A `skip` entry as a test of a weight's name (`layer/name`): the layer, the weight, or a pattern with `*` of either. */
+function skipTest(pattern: string): (weight: string) => boolean {
+  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
+  return (weight) => re.test(weight) || re.test(weight.slice(0, weight.lastIndexOf('/')))
+}
+
+/** Names, at most `max` of them, then how many more. */
+function some(names: string[], max = 6): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`
+}
+
+/** The layer of each weight name, once each, in order. */
+function layersOf(names: string[]): string[] {
+  return [...new Set(names.map((n) => n.slice(0, n.lastIndexOf('/'))))]
+}
+
+/** What loading `init` into a model will do: checked whole, nothing written yet. */
+export interface InitPlan {
+  record: InitRecord
+  /** The model's weights to load, with their values. */
+  load: {weight: LayersModel['weights'][number]; values: Float32Array}[]
+  /** The line run.log gets. */
+  line: string
+}
+
+/**
+ * Reads `init`'s checkpoint and matches it to `model`'s weights. A checkpoint that does not fit is
+ * a UsageError (exit 2) naming the weights and the `skip` or `strict` that would make it fit.
+ * `mixture validate` stops here; a run goes on to `initFromCheckpoint`.
+ */
+export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
+  const file = initCheckpointFile(init.path)
+  const ckpt = readCheckpoint(file)
+  const shapes = new Map(ckpt.tensors.filter((t) => t.group === 'weight').map((t) => [t.name, t.shape]))
+  const tests = init.skip.map(skipTest)
+  const unmatchedSkip = init.skip.filter((_, i) => !model.weights.some((w) => tests[i](w.originalName)))
+  if (unmatchedSkip.length > 0) {
+    throw new UsageError(`train.init_from.skip: ${some(unmatchedSkip.map((s) => JSON.stringify(s)))} names no weight of this model; its layers are ${some(layersOf(model.weights.map((w) => w.originalName)), 12)} (mixture params <spec> --weights lists every weight)`)
+  }
+  const skipped: string[] = []
+  const load: InitPlan['load'] = []
+  const missing: string[] = []
+  const misshapen: {name: string; shape: number[]; model: number[]}[] = []
+  for (const weight of model.weights) {
+    const name = weight.originalName
+    const shape = shapes.get(name)
+    if (tests.some((t) => t(name))) skipped.push(name)
+    else if (!shape) missing.push(name)
+    else if (shape.join(',') !== (weight.shape as number[]).join(',')) misshapen.push({name, shape, model: weight.shape as number[]})
+    else load.push({weight, values: ckpt.weights.get(name)!})
+  }
+  const modelNames = new Set(model.weights.map((w) => w.originalName))
+  const unused = [...shapes.keys()].filter((n) => !modelNames.has(n) && !tests.some((t) => t(n)))
+  const where = displayPath(file)
+  if (init.strict && (missing.length > 0 || misshapen.length > 0 || unused.length > 0)) {
+    const lines = [`train.init_from: ${where} does not fit this model:`]
+    if (misshapen.length > 0) {
+      const shown = misshapen.map((m) => `${m.name} [${m.shape.join(', ')}] (the model's: [${m.model.join(', ')}])`)
+      lines.push(`  weights of another shape: ${some(shown, 4)}; to start them afresh (a new head for another number of classes), add skip: [${layersOf(misshapen.map((m) => m.name)).join(', ')}]`)
+    }
+    if (missing.length > 0) lines.push(`  weights of the model it does not hold: ${some(missing)}`)
+    if (unused.length > 0) lines.push(`  weights it holds that the model does not: ${some(unused)}`)
+    lines.push('  (strict: false loads the weights that match by name and shape, and keeps the others at their initialisation)')
+    throw new UsageError(lines.join('\n'))
+  }
+  if (load.length === 0) throw new UsageError(`train.init_from: no weight of ${where} fits this model (by name and shape): it was written by another model; its weights are named ${some([...shapes.keys()], 4)}`)
+  const notIn = [...missing, ...misshapen.map((m) => m.name)]
+  const record: InitRecord = {
+    file,
+    sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+    kind: ckpt.kind,
+    epoch: ckpt.meta.epoch,
+    loaded: load.length,
+    skipped,
+    ...(init.strict ? {} : {not_in_checkpoint: notIn, unused}),
+  }
+  const kept = [...skipped, ...notIn]
+  const line =
+    `init_from: ${load.length} of the model's ${model.weights.length} weights from ${where} (${ckpt.kind}, epoch ${ckpt.meta.epoch})` +
+    (kept.length > 0 ? `; at their initialisation: ${some(kept)}` : '') +
+    (unused.length > 0 ? `; not used from the checkpoint: ${some(unused)}` : '')
+  return {record, load, line}
+}
+
+/**
+ * Loads `init`'s checkpoint into `model` (freshly built and initialised by the seed); says what it
+ * did through `log` and returns it for env.json. Nothing is written when the checkpoint does not fit.
+ */
+export function initFromCheckpoint(model: LayersModel, init: InitFromSpec, log: (m: string) => void): InitRecord {
+  const plan = planInit(model, init)
+  for (const {weight, values} of plan.load) {
+    tf.tidy(() => {
+      weight.write(tf.tensor(values, weight.shape as number[]))
+    })
+  }
+  log(plan.line)
+  return plan.record
+}
+
+/**
+ * The model built once and let go, and the checkpoint `train.init_from` names matched to it, so that
+ * parameters that do not fit together, or a checkpoint that does not fit the model, are said before
+ * anything runs (validate, --seeds, a sweep's points); the model's trainable parameter count.
+ */
+export function checkModelAndInit(resolved: Resolved): number {
+  const built = buildModelIn(resolved)
+  try {
+    if (resolved.spec.train.init_from) planInit(built.model, resolved.spec.train.init_from)
+    return built.params
+  } finally {
+    built.model.dispose()
+  }
+}
