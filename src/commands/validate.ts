@@ -3,7 +3,7 @@ import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
 import {displayPath} from '../fs/display-path.js'
 import {setFlag} from '../flags.js'
-import {checkModelAndInit} from '../run/init-from.js'
+import {checkModel} from '../run/fine-tune.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 
 export default class Validate extends BaseCommand<typeof Validate> {
@@ -19,7 +19,7 @@ export default class Validate extends BaseCommand<typeof Validate> {
   async run(): Promise<{valid: true; file: string; spec: ResolvedSpec}> {
     const {args, flags} = await this.parse(Validate)
     const {spec, loaded} = await resolveSpec(args.spec, flags.set)
-    const params = checkModelAndInit({spec, loaded})
+    const params = checkModel({spec, loaded})
     const size = `${params.toLocaleString('en-US')} trainable parameters`
     if (!this.jsonEnabled()) this.log(`valid: ${displayPath(loaded.file)} (${spec.name}: model ${spec.model.type}, ${size}; dataset ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size})`)
     return {valid: true, file: loaded.file, spec}

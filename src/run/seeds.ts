@@ -7,7 +7,7 @@
  * `tabulate`), as `mixture table` does.
  */
 import {resolveSpec, type Resolved} from '../config/resolve.js'
-import {checkModelAndInit} from './init-from.js'
+import {checkModel} from './fine-tune.js'
 import {locateData} from '../data/load.js'
 import {InterruptedError, UsageError} from '../errors.js'
 import {shellQuote} from '../shell-quote.js'
@@ -62,7 +62,7 @@ export async function runSeeds(opts: SeedsOptions): Promise<SeedsResult> {
   // are, and the checkpoint train.init_from names (the same for every seed): bad input is said once, as exit 2, not once per seed.
   const resolved: Resolved[] = []
   for (const seed of seeds) resolved.push(await resolveSpec(opts.spec, [...(opts.overrides ?? []), `seed=${seed}`]))
-  checkModelAndInit(resolved[0])
+  checkModel(resolved[0])
   locateData(resolved[0].spec.data, opts.dataDir)
   const runs: SeedRun[] = seeds.map((seed) => ({seed, status: 'not run', run_dir: null}))
   for (const [i, run] of runs.entries()) {

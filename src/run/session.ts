@@ -1,8 +1,9 @@
 /**
  * What a run trains with, made before its folder is written to, so that a bad spec, backend or
  * dataset stops the run before anything is written: the engine settings in effect, the backend,
- * the model, the dataset (with the validation split `data.val_split` holds out of its training
- * images), the trainer (with a loss scaler in mixed precision) and the learning-rate schedule.
+ * the model (with the weights `train.freeze` keeps out of training), the dataset (with the
+ * validation split `data.val_split` holds out of its training images), the trainer (with a loss
+ * scaler in mixed precision) and the learning-rate schedule.
  */
 import {resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
@@ -21,6 +22,7 @@ import type {ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {pinRoutes} from './kernel-routes.js'
 import {planDataWorkers, startDataWorkers} from './data-workers.js'
+import {freezeWeights} from './fine-tune.js'
 
 export interface Session {
   /** The spec with the engine settings in effect (environment overrides applied): what config.yaml records. */
@@ -82,6 +84,15 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   } catch (error) {
     built.model.dispose()
     throw error
+  }
+  // train.freeze: the weights it names leave the trainable ones before the trainer takes them.
+  if (t.freeze) {
+    try {
+      log(freezeWeights(built.model, t.freeze))
+    } catch (error) {
+      built.model.dispose()
+      throw error
+    }
   }
   // The recipe: the optimizer (engine/optimizer.ts), label smoothing, gradient clipping; loss scaling in mixed16.
   const trainer = new Trainer(built.model, chooseOptimizer(t.optimizer), {

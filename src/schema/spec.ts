@@ -165,6 +165,13 @@ const trainSchema = Type.Object(
     ),
     checkpoint_every: withDefault(Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs between checkpoints'}), 1),
     init_from: Type.Optional(initFromSchema),
+    freeze: Type.Optional(
+      Type.Array(Type.String({minLength: 1}), {
+        minItems: 1,
+        description:
+          "weights that are not trained (PyTorch requires_grad_(False)): layers by name (block1_cnn_unit1_conv), single weights (head_fc/bias) or patterns with * (block1_*); no gradient, no update, no optimizer state; BatchNorm statistics still follow the batches; mixture params --weights lists the names",
+      }),
+    ),
   },
   {additionalProperties: false},
 )

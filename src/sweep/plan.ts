@@ -10,7 +10,7 @@ import type {LauncherType} from '../schema/launcher.js'
 import type {Resolved} from '../config/resolve.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {atSweepLines, resolvePoint, type SweepPlan} from '../config/sweep.js'
-import {checkModelAndInit} from '../run/init-from.js'
+import {checkModel} from '../run/fine-tune.js'
 import {SpecError} from '../config/errors.js'
 import {configHash, type RunOptions} from '../run/experiment.js'
 import {displayPath} from '../fs/display-path.js'
@@ -247,7 +247,7 @@ function checkModels(plan: SweepPlan, points: Resolved[]): void {
     if (checked.has(key)) continue
     checked.add(key)
     try {
-      checkModelAndInit(resolved)
+      checkModel(resolved)
     } catch (error) {
       // Which point (a grid's points share a spec file: its label names the values), and the line:
       // the point spec's, or the sweep file's whose set: gave the value.

@@ -1,8 +1,9 @@
-// `train.init_from`: a new run starts from another run's checkpoint (fine-tuning). The weights it
+// Fine-tuning. `train.init_from`: a new run starts from another run's checkpoint. The weights it
 // loads are the checkpoint's exactly; those `skip` names keep the seed's initialisation; a checkpoint
 // that does not fit is refused before anything is written, saying which `skip` or `strict` fits it;
 // the path is relative to the spec; env.json records what was loaded; a resumed fine-tuned run does
-// not read the checkpoint again.
+// not read the checkpoint again. `train.freeze`: the weights it names are not trained (their values
+// at the end are those they started from), BatchNorm statistics still move, and resume keeps it.
 import {describe, it} from 'node:test'
 import assert from 'node:assert/strict'
 import {existsSync, readdirSync, readFileSync, renameSync} from 'node:fs'
@@ -10,7 +11,7 @@ import {createHash} from 'node:crypto'
 import {join, relative} from 'node:path'
 import {buildModel} from '../../src/model/build.js'
 import {readCheckpoint} from '../../src/run/checkpoint.js'
-import {initFromCheckpoint, planInit} from '../../src/run/init-from.js'
+import {initFromCheckpoint, planInit} from '../../src/run/fine-tune.js'
 import {SpecError} from '../../src/config/errors.js'
 import {UsageError} from '../../src/errors.js'
 import type {InitFromSpec} from '../../src/schema/spec.js'
@@ -151,5 +152,45 @@ describe('train.init_from', () => {
     assert.equal(weights.find((w) => w.name.endsWith('moving_mean'))?.trainable, false)
     const text = mixture(['params', writeSpec(spec(3), dir), '--weights'])
     assert.match(text.stdout, /^head_fc\/kernel\s+\[192, 3\]\s+trainable$/m)
+  })
+})
+
+describe('train.freeze', () => {
+  const source = pretrained(3)
+  const ckpt = readCheckpoint(join(source, 'best.ckpt'))
+
+  it('a linear probe: init_from + freeze of the backbone trains the head alone; the statistics still follow the batches; resume keeps it', {timeout: 120_000}, () => {
+    const dir = tempDir('mixture-freeze-')
+    const file = writeSpec({...spec(3), train: {...TINY_CNN_SPEC.train, epochs: 2, init_from: source, freeze: ['block1_*']}}, dir)
+    const r = mixture(['run', file, '--out', join(dir, 'results')])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stderr, /freeze: 90 of the 669 trainable parameters are frozen \(4 weights: block1_cnn_unit1_conv\/kernel, block1_cnn_unit1_conv\/bias, block1_cnn_unit1_bn\/gamma, block1_cnn_unit1_bn\/beta\); 579 train/)
+    const runDir = /run folder: (.*)/.exec(r.stdout)![1].trim()
+    const check = (after: ReturnType<typeof readCheckpoint>) => {
+      for (const [name, values] of after.weights) {
+        const same = [...values].join() === [...ckpt.weights.get(name)!].join()
+        if (name.startsWith('block1_') && !name.includes('moving_')) assert.ok(same, `${name} is frozen`)
+        else assert.ok(!same, `${name} trained (or, a statistic, followed the batches)`)
+      }
+      assert.deepEqual(Object.values(after.state).map((g) => g.length), [2, 2], 'Adam state for the two head weights only')
+    }
+    check(readCheckpoint(join(runDir, 'last.ckpt')))
+    const resumed = mixture(['run', '--resume', runDir, '--epochs', '3'])
+    assert.equal(resumed.code, 0, resumed.stderr)
+    check(readCheckpoint(join(runDir, 'last.ckpt')))
+  })
+
+  it('a freeze that names nothing, only statistics, or every trainable weight is refused with the reason (exit 2)', () => {
+    const dir = tempDir('mixture-freeze-bad-')
+    const cases: [string[], RegExp][] = [
+      [['body'], /train\.freeze: "body" names no weight of this model; its layers are /],
+      [['*moving_*'], /names only BatchNorm statistics, which are not trained/],
+      [['*'], /names every trainable weight of the model: nothing would train/],
+    ]
+    for (const [freeze, message] of cases) {
+      const r = mixture(['validate', writeSpec({...spec(3), train: {...TINY_CNN_SPEC.train, freeze}}, dir)])
+      assert.equal(r.code, 2, r.stderr)
+      assert.match(r.stderr, message)
+    }
   })
 })

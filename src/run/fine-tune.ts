@@ -1,13 +1,22 @@
 /**
- * `train.init_from`: a new run starts from another run's weights (fine-tuning), as PyTorch's
- * `model.load_state_dict(torch.load(...)["state_dict"], strict=...)` after building the model. The
- * checkpoint (a file, or a run folder's best.ckpt) is read and checked whole; its weights —
- * trainable ones and BatchNorm statistics — are matched to the model's by name and shape. Weights
- * `skip` names keep the initialisation the seed gave them (a new head for another number of
- * classes). Strict (the default): every other weight of the model must be in the checkpoint with
- * its shape, and the checkpoint may hold no other; otherwise what matches is loaded and the rest is
- * named. Everything is checked before the first weight is written. The optimizer, schedule and
- * step start afresh: this is a new run, not a resumed one (`--resume`).
+ * Fine-tuning: a new run that starts from another run's weights (`train.init_from`) and trains only
+ * some of them (`train.freeze`).
+ *
+ * `train.init_from`, as PyTorch's `model.load_state_dict(torch.load(...)["state_dict"], strict=...)`
+ * after building the model: the checkpoint (a file, or a run folder's best.ckpt) is read and checked
+ * whole; its weights — trainable ones and BatchNorm statistics — are matched to the model's by name
+ * and shape. Weights `skip` names keep the initialisation the seed gave them (a new head for another
+ * number of classes). Strict (the default): every other weight of the model must be in the
+ * checkpoint with its shape, and the checkpoint may hold no other; otherwise what matches is loaded
+ * and the rest is named. Everything is checked before the first weight is written. The optimizer,
+ * schedule and step start afresh: this is a new run, not a resumed one (`--resume`).
+ *
+ * `train.freeze`, as `requires_grad_(False)`: the weights it names get no gradient and no update
+ * (the optimizer holds no state for them); BatchNorm statistics still follow the batches in
+ * training, as PyTorch's do in `train()` mode. Applied to every session of the run, resumed ones too,
+ * so that the optimizer state in last.ckpt covers the same weights.
+ *
+ * Both name weights alike: a layer (`head_fc`), one weight (`head_fc/bias`), or a pattern with `*`.
  */
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, statSync} from 'node:fs'
@@ -48,10 +57,17 @@ export function initCheckpointFile(path: string): string {
   return best
 }
 
-/** A `skip` entry as a test of a weight's name (`layer/name`): the layer, the weight, or a pattern with `*` of either. */
-function skipTest(pattern: string): (weight: string) => boolean {
+/** A `skip` or `freeze` entry as a test of a weight's name (`layer/name`): the layer, the weight, or a pattern with `*` of either. */
+function weightPattern(pattern: string): (weight: string) => boolean {
   const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`)
   return (weight) => re.test(weight) || re.test(weight.slice(0, weight.lastIndexOf('/')))
+}
+
+/** Patterns that name no weight of the model are a UsageError listing its layers. */
+function refuseUnmatched(key: string, patterns: string[], tests: ((weight: string) => boolean)[], model: LayersModel): void {
+  const unmatched = patterns.filter((_, i) => !model.weights.some((w) => tests[i](w.originalName)))
+  if (unmatched.length === 0) return
+  throw new UsageError(`${key}: ${some(unmatched.map((s) => JSON.stringify(s)))} names no weight of this model; its layers are ${some(layersOf(model.weights.map((w) => w.originalName)), 12)} (mixture params <spec> --weights lists every weight)`)
 }
 
 /** Names, at most `max` of them, then how many more. */
@@ -82,11 +98,8 @@ export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
   const file = initCheckpointFile(init.path)
   const ckpt = readCheckpoint(file)
   const shapes = new Map(ckpt.tensors.filter((t) => t.group === 'weight').map((t) => [t.name, t.shape]))
-  const tests = init.skip.map(skipTest)
-  const unmatchedSkip = init.skip.filter((_, i) => !model.weights.some((w) => tests[i](w.originalName)))
-  if (unmatchedSkip.length > 0) {
-    throw new UsageError(`train.init_from.skip: ${some(unmatchedSkip.map((s) => JSON.stringify(s)))} names no weight of this model; its layers are ${some(layersOf(model.weights.map((w) => w.originalName)), 12)} (mixture params <spec> --weights lists every weight)`)
-  }
+  const tests = init.skip.map(weightPattern)
+  refuseUnmatched('train.init_from.skip', init.skip, tests, model)
   const skipped: string[] = []
   const load: InitPlan['load'] = []
   const missing: string[] = []
@@ -148,14 +161,35 @@ export function initFromCheckpoint(model: LayersModel, init: InitFromSpec, log: 
 }
 
 /**
- * The model built once and let go, and the checkpoint `train.init_from` names matched to it, so that
- * parameters that do not fit together, or a checkpoint that does not fit the model, are said before
- * anything runs (validate, --seeds, a sweep's points); the model's trainable parameter count.
+ * Freezes the weights `patterns` name (`train.freeze`): they leave the model's trainable weights, so
+ * the trainer takes no gradient of them and the optimizer keeps no state for them. Call before the
+ * Trainer is made. Returns the line run.log gets.
  */
-export function checkModelAndInit(resolved: Resolved): number {
+export function freezeWeights(model: LayersModel, patterns: string[]): string {
+  const tests = patterns.map(weightPattern)
+  refuseUnmatched('train.freeze', patterns, tests, model)
+  const frozen = model.trainableWeights.filter((w) => tests.some((t) => t(w.originalName)))
+  if (frozen.length === 0) throw new UsageError(`train.freeze: ${some(patterns.map((p) => JSON.stringify(p)))} names only BatchNorm statistics, which are not trained; name layers with trainable weights (mixture params <spec> --weights marks them)`)
+  const count = (ws: typeof frozen) => ws.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0)
+  const all = count(model.trainableWeights)
+  const held = count(frozen)
+  if (held === all) throw new UsageError('train.freeze names every trainable weight of the model: nothing would train; leave the head (or some layer) out of it')
+  for (const w of frozen) w.trainable = false
+  return `freeze: ${held.toLocaleString('en-US')} of the ${all.toLocaleString('en-US')} trainable parameters are frozen (${frozen.length} weights: ${some(frozen.map((w) => w.originalName))}); ${(all - held).toLocaleString('en-US')} train`
+}
+
+/**
+ * The model built once and let go, with what `train.init_from` and `train.freeze` say of its
+ * weights checked (the checkpoint read and matched), so that parameters that do not fit together, a
+ * checkpoint that does not fit the model, or a freeze that names nothing are said before anything
+ * runs (validate, --seeds, a sweep's points); the model's trainable parameter count.
+ */
+export function checkModel(resolved: Resolved): number {
   const built = buildModelIn(resolved)
+  const {init_from: init, freeze} = resolved.spec.train
   try {
-    if (resolved.spec.train.init_from) planInit(built.model, resolved.spec.train.init_from)
+    if (init) planInit(built.model, init)
+    if (freeze) freezeWeights(built.model, freeze)
     return built.params
   } finally {
     built.model.dispose()
