@@ -8,7 +8,8 @@
  * (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed. In mixed precision
  * (engine.precision mixed16) the loss is scaled (loss-scaler.ts): such a step reads back whether its
  * gradients overflowed before it updates, as GradScaler does, so it runs in two halves that are
- * replayed each (`scaledStep`).
+ * replayed each (`scaledStep`). With `train.ema` every step also updates the moving average of the
+ * weights (weight-average.ts), which evaluation swaps in.
  */
 import {tf, type LayersModel} from './tf.js'
 import {createStepGraphs, type StepContext, type StepGraphs, type StepKind} from './step-graph.js'
@@ -21,6 +22,7 @@ import {setDropoutStep} from '../ops/dropout.js'
 import {MetricSums} from '../ops/metric-sums.js'
 import {storeInto, zeroVariable} from '../ops/store.js'
 import {LossScaler, type LossScalerState, type LossScaleSettings} from './loss-scaler.js'
+import {WeightAverage} from './weight-average.js'
 
 export interface StepMetrics {
   loss: number
@@ -50,7 +52,7 @@ export interface OptimizerState {
   groups: Record<string, tf.Tensor[]>
 }
 
-/** The rest of the recipe a trainer applies (`train.label_smoothing`, `train.grad_clip`). */
+/** The rest of the recipe a trainer applies (`train.label_smoothing`, `train.grad_clip`, `train.ema`). */
 export interface TrainerOptions {
   /** ε of PyTorch's CrossEntropyLoss(label_smoothing=ε), training loss only; 0 by default. */
   labelSmoothing?: number
@@ -58,6 +60,8 @@ export interface TrainerOptions {
   maxGradNorm?: number
   /** Scale the loss dynamically (engine.precision mixed16; loss-scaler.ts): GradScaler's settings. */
   lossScale?: LossScaleSettings
+  /** Keep an exponential moving average of the weights with this decay (train.ema; weight-average.ts). */
+  emaDecay?: number
 }
 
 export class Trainer {
@@ -76,6 +80,8 @@ export class Trainer {
   private graphs?: {backend: string; graphs: StepGraphs | undefined}
   /** Whether `tuneKernels` has run. */
   private tuned = false
+  /** train.ema: the moving average of every weight, taken before the first step, updated after each; evaluation swaps it in. */
+  readonly average?: WeightAverage
 
   constructor(
     readonly model: LayersModel,
@@ -88,6 +94,7 @@ export class Trainer {
     this.vars = this.weights.map((w) => (w as unknown as {val: tf.Variable}).val)
     this.optimizer = new Optimizer('rule' in optimizer ? optimizer : paperAdam(optimizer), this.vars, weightRoles(model))
     if (options.lossScale) this.scaler = new LossScaler(options.lossScale)
+    if (options.emaDecay !== undefined) this.average = new WeightAverage((model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val), options.emaDecay)
   }
 
   /** The learning rate of a step when the caller gives none: the optimizer's `lr`. */
@@ -105,14 +112,17 @@ export class Trainer {
    * promise: await it.
    */
   trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr, momentum?: number): void | Promise<void> {
+    // train.ema: the average starts from the weights as they are before the run's first step (or its checkpoint's).
+    if (this.average && !this.average.started) this.average.start()
     this.step++
     setDropoutStep(this.step)
     const context = this.context(lr, momentum)
-    if (this.scaler) return this.scaledStep(x, y, context, this.scaler)
+    if (this.scaler) return this.scaledStep(x, y, context, this.scaler).then(() => this.average?.update())
     if (this.runOrReplay(x, y, context, 'train', () => this.computeStep(x, y, context))) {
       this.metrics.addReplayed(x.shape[0])
       this.replayedSteps++
     }
+    this.average?.update()
   }
 
   /**
@@ -305,6 +315,7 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.average?.dispose()
     this.optimizer.dispose()
     this.metrics.dispose()
     this.scaled?.dispose()

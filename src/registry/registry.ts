@@ -329,8 +329,9 @@ export function registerOptimizer<P>(def: Omit<OptimizerDef<P>, 'kind' | 'title'
   }
   const stateGroups = def.stateGroups ?? op.state.map((s) => `${def.name}_${s}`)
   if (stateGroups.length !== op.state.length) throw refuse(`stateGroups names ${stateGroups.length} groups for the op's ${op.state.length} state tensors`)
-  const bad = stateGroups.find((g, i) => !SNAKE_CASE.test(g) || g === 'weight' || stateGroups.indexOf(g) !== i)
-  if (bad !== undefined) throw refuse(`its state group ${JSON.stringify(bad)} is not a lower-case snake_case name other than "weight" and the other groups`)
+  // weight and ema are the checkpoint groups of the weights and of their moving average (run/checkpoint.ts).
+  const bad = stateGroups.find((g, i) => !SNAKE_CASE.test(g) || g === 'weight' || g === 'ema' || stateGroups.indexOf(g) !== i)
+  if (bad !== undefined) throw refuse(`its state group ${JSON.stringify(bad)} is not a lower-case snake_case name other than "weight", "ema" and the other groups`)
   if (typeof def.attrs !== 'function') throw refuse('attrs(params, {lr, step, momentum}) must give the op\'s attributes of one step')
   const {lr, weight_decay_exclude} = optimizerSharedSchema.properties
   const schema = def.schema?.type !== 'object' ? def.schema : {...def.schema, properties: {lr, ...own, ...('weight_decay' in own ? {weight_decay_exclude} : {})}}

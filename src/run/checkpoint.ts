@@ -1,6 +1,7 @@
 /**
  * Checkpoints: the model's weights (trainable and BatchNorm statistics) and, in `last.ckpt`, the
- * optimizer state (Adam's or AdamW's m and v, SGD's momentum buffers), with the loop position and
+ * weights' moving average where the run keeps one (`train.ema`; best.ckpt holds the average as its
+ * weights) and the optimizer state (Adam's or AdamW's m and v, SGD's momentum buffers), with the loop position and
  * the schedule's, written atomically (temp file + rename) and read back only after every field and a
  * SHA-256 of the whole content have been checked. Byte layout: docs/checkpoint-format.md.
  *
@@ -37,7 +38,7 @@ const MAX_HEADER_BYTES = 64 * 2 ** 20
  */
 export type CheckpointKind = 'last' | 'best'
 
-/** `weight`, or one of the optimizer's state groups (`adam_m`, `adam_v`; `momentum`; a plugin's own). */
+/** `weight`, `ema` (the weights' moving average, last checkpoints of runs with `train.ema`), or one of the optimizer's state groups (`adam_m`, `adam_v`; `momentum`; a plugin's own). */
 export type TensorGroup = string
 
 export interface CheckpointMeta {
@@ -107,15 +108,29 @@ export interface CheckpointInfo {
 export interface LoadedCheckpoint extends CheckpointInfo {
   /** Every weight by its original name (trainable and BatchNorm statistics). */
   weights: Map<string, Float32Array>
+  /** A last checkpoint of a run with `train.ema`: the moving average of every weight, by name. */
+  average?: Map<string, Float32Array>
   /** The optimizer's state per group (`adam_m`, `adam_v`; `momentum`), one tensor per trainable weight in model order (none for `best`). */
   state: Record<string, Float32Array[]>
 }
 
-/** A tensor group's name: `weight` or an optimizer's state group (registry.ts `registerOptimizer`). */
+/** A tensor group's name: `weight`, `ema` or an optimizer's state group (registry.ts `registerOptimizer`). */
 const GROUP_NAME = SNAKE_CASE
 
+/** The group of a last checkpoint that holds the weights' moving average (`train.ema`). */
+export const AVERAGE_GROUP = 'ema'
+
+/**
+ * Writes `kind` of checkpoint. With `train.ema` (the trainer's `average`), a best checkpoint holds
+ * the average in `weight` — the weights that were evaluated — and a last one holds the trained
+ * weights in `weight` and the average in `ema`, so that training continues from both.
+ */
 export async function saveCheckpoint(file: string, kind: CheckpointKind, model: LayersModel, trainer: Trainer, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
-  const groups: [TensorGroup, {name: string; tensor: tf.Tensor}[]][] = [['weight', model.weights.map((w) => ({name: w.originalName, tensor: w.read()}))]]
+  const named = (tensors: tf.Tensor[]) => tensors.map((tensor, i) => ({name: model.weights[i].originalName, tensor}))
+  const average = trainer.average?.values()
+  const weights = kind === 'best' && average ? average : model.weights.map((w) => w.read())
+  const groups: [TensorGroup, {name: string; tensor: tf.Tensor}[]][] = [['weight', named(weights)]]
+  if (kind === 'last' && average) groups.push([AVERAGE_GROUP, named(average)])
   const state = kind === 'last' ? trainer.optimizerState() : undefined
   if (state) {
     for (const [group, list] of Object.entries(state.groups)) groups.push([group, list.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
@@ -220,7 +235,7 @@ function checkHeader(raw: unknown, fail: (problem: string) => never): Checkpoint
     if (!isObj(t)) fail(`${at} of the header is not an object`)
     const e = t as Record<string, unknown>
     if (typeof e.group !== 'string' || !GROUP_NAME.test(e.group)) fail(`${at} has group ${JSON.stringify(e.group)}, not "weight" or an optimizer's state group`)
-    if (wanted && e.group !== 'weight' && !wanted.includes(e.group)) fail(`${at} has group ${JSON.stringify(e.group)}, neither "weight" nor a state group of ${title} (${wanted.join(', ') || 'it keeps none'})`)
+    if (wanted && e.group !== 'weight' && e.group !== AVERAGE_GROUP && !wanted.includes(e.group)) fail(`${at} has group ${JSON.stringify(e.group)}, neither "weight" nor a state group of ${title} (${wanted.join(', ') || 'it keeps none'})`)
     if (typeof e.name !== 'string' || e.name === '') fail(`${at} has no name`)
     if (!Array.isArray(e.shape) || !e.shape.every(count)) fail(`${at} (${e.name}) has shape ${JSON.stringify(e.shape)}, not a list of sizes`)
     if (e.dtype !== 'float32') fail(`${at} (${e.name}) has dtype ${JSON.stringify(e.dtype)}, not float32`)
@@ -234,8 +249,14 @@ function checkHeader(raw: unknown, fail: (problem: string) => never): Checkpoint
   if (h.data_bytes !== offset) fail(`the header says ${JSON.stringify(h.data_bytes)} bytes of data, its tensors add up to ${offset}`)
   if (meta.schedule !== undefined) checkScheduleState(meta.schedule, fail)
   if (meta.loss_scaler !== undefined) checkLossScalerState(meta.loss_scaler, fail)
-  const held = [...names.keys()].filter((g) => g !== 'weight')
+  const held = [...names.keys()].filter((g) => g !== 'weight' && g !== AVERAGE_GROUP)
   if (h.kind === 'best' && held.length > 0) fail(`a best checkpoint holds ${wanted ? title : 'optimizer'} state (${held.join(', ')}), which only last checkpoints have`)
+  const averaged = names.get(AVERAGE_GROUP)
+  if (averaged) {
+    if (h.kind === 'best') fail('a best checkpoint holds an ema group; its weights are the average already')
+    const weightNames = names.get('weight')!
+    if (averaged.length !== weightNames.length || averaged.some((n, i) => n !== weightNames[i])) fail(`its ema group names ${averaged.length} tensors, not the ${weightNames.length} weights in their order`)
+  }
   if (h.kind === 'last') {
     // Every state group of the optimizer, naming the same weights in the same order.
     const groups = wanted ?? held
@@ -307,6 +328,7 @@ export function readCheckpoint(file: string, expect?: CheckpointKind): LoadedChe
   const weights = new Map<string, Float32Array>()
   // No prototype: a group is any snake_case name (a plugin optimizer's), `constructor` included.
   const state: Record<string, Float32Array[]> = Object.create(null)
+  let average: Map<string, Float32Array> | undefined
   for (const t of info.tensors) {
     const view = values.subarray(t.offset / 4, (t.offset + t.bytes) / 4)
     if (!info.checksummed) {
@@ -314,9 +336,10 @@ export function readCheckpoint(file: string, expect?: CheckpointKind): LoadedChe
       if (bad >= 0) throw new CheckpointError(file, `tensor ${t.name} (${t.group}) holds ${view[bad]} at element ${bad}: the data is damaged`)
     }
     if (t.group === 'weight') weights.set(t.name, view)
+    else if (t.group === AVERAGE_GROUP) (average ??= new Map()).set(t.name, view)
     else (state[t.group] ??= []).push(view)
   }
-  return {...info, weights, state}
+  return {...info, weights, ...(average ? {average} : {}), state}
 }
 
 /**
@@ -343,10 +366,19 @@ export function restoreCheckpoint(ckpt: LoadedCheckpoint, model: LayersModel, tr
       if (covered.join('\n') !== trainable.join('\n')) throw misfit(`its ${optimizerTitle(type)} state (${group}) covers ${covered.length} tensors, the model has ${trainable.length} trainable weights (or another order)`)
     }
   }
+  // Evaluation (no trainer) takes the weights the run evaluated: the average, where the checkpoint has one.
+  const values = trainer ? ckpt.weights : evaluatedWeights(ckpt)
   for (const w of model.weights) {
     tf.tidy(() => {
-      w.write(tf.tensor(ckpt.weights.get(w.originalName)!, w.shape as number[]))
+      w.write(tf.tensor(values.get(w.originalName)!, w.shape as number[]))
     })
   }
   trainer?.setOptimizerState({step: ckpt.meta.step, groups: ckpt.state, lossScaler: ckpt.meta.loss_scaler})
+  // train.ema: the average goes on from the checkpoint's (a checkpoint without one: it starts from these weights at the next step).
+  if (trainer?.average && ckpt.average) trainer.average.restore(model.weights.map((w) => ckpt.average!.get(w.originalName)!))
+}
+
+/** The weights a checkpoint's run evaluated: the moving average (`ema`) of a last checkpoint that has one, else `weight`. */
+export function evaluatedWeights(ckpt: LoadedCheckpoint): Map<string, Float32Array> {
+  return ckpt.average ?? ckpt.weights
 }

@@ -8,7 +8,8 @@
  * and shape. Weights `skip` names keep the initialisation the seed gave them (a new head for another
  * number of classes). Strict (the default): every other weight of the model must be in the
  * checkpoint with its shape, and the checkpoint may hold no other; otherwise what matches is loaded
- * and the rest is named. Everything is checked before the first weight is written. The optimizer,
+ * and the rest is named. The weights loaded are those the checkpoint's run evaluated (with
+ * `train.ema`, the moving average). Everything is checked before the first weight is written. The optimizer,
  * schedule and step start afresh: this is a new run, not a resumed one (`--resume`).
  *
  * `train.freeze`, as `requires_grad_(False)`: the weights it names get no gradient and no update
@@ -25,7 +26,7 @@ import {tf, type LayersModel} from '../engine/tf.js'
 import type {InitFromSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {displayPath} from '../fs/display-path.js'
-import {readCheckpoint} from './checkpoint.js'
+import {evaluatedWeights, readCheckpoint} from './checkpoint.js'
 import {buildModelIn} from '../config/check-model.js'
 import type {Resolved} from '../config/resolve.js'
 
@@ -97,6 +98,8 @@ export interface InitPlan {
 export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
   const file = initCheckpointFile(init.path)
   const ckpt = readCheckpoint(file)
+  // The weights the checkpoint's run evaluated: with train.ema, the average.
+  const values = evaluatedWeights(ckpt)
   const shapes = new Map(ckpt.tensors.filter((t) => t.group === 'weight').map((t) => [t.name, t.shape]))
   const tests = init.skip.map(weightPattern)
   refuseUnmatched('train.init_from.skip', init.skip, tests, model)
@@ -110,7 +113,7 @@ export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
     if (tests.some((t) => t(name))) skipped.push(name)
     else if (!shape) missing.push(name)
     else if (shape.join(',') !== (weight.shape as number[]).join(',')) misshapen.push({name, shape, model: weight.shape as number[]})
-    else load.push({weight, values: ckpt.weights.get(name)!})
+    else load.push({weight, values: values.get(name)!})
   }
   const modelNames = new Set(model.weights.map((w) => w.originalName))
   const unused = [...shapes.keys()].filter((n) => !modelNames.has(n) && !tests.some((t) => t(n)))

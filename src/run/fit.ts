@@ -157,8 +157,16 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   // The next epoch's first batches are made while this one is evaluated (by the data workers, if any).
   if (epoch < spec.train.epochs) prepareEpoch(spec, dataset.train, {epoch: epoch + 1, steps, augment: session.augment}, session.batchWorkers)
   const e0 = performance.now()
-  const val = dataset.val ? await evaluate(spec, trainer, dataset.val, 'validation', session.batchWorkers) : {loss: NaN, accuracy: NaN}
-  const test = await evaluate(spec, trainer, dataset.test, 'test', session.batchWorkers)
+  // train.ema: the splits are scored on the weights' moving average, swapped in for the evaluation.
+  trainer.average?.swap()
+  let val: {loss: number; accuracy: number}
+  let test: {loss: number; accuracy: number}
+  try {
+    val = dataset.val ? await evaluate(spec, trainer, dataset.val, 'validation', session.batchWorkers) : {loss: NaN, accuracy: NaN}
+    test = await evaluate(spec, trainer, dataset.test, 'test', session.batchWorkers)
+  } finally {
+    trainer.average?.swap()
+  }
   const evalSeconds = (performance.now() - e0) / 1000
   if (!Number.isFinite(test.loss)) throw new NonFiniteLossError(`test loss became ${test.loss} after epoch ${epoch}; the weights diverged. Lower train.optimizer.lr (now ${spec.train.optimizer.lr})`)
   const line: EpochLine = {

@@ -94,10 +94,11 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
       throw error
     }
   }
-  // The recipe: the optimizer (engine/optimizer.ts), label smoothing, gradient clipping; loss scaling in mixed16.
+  // The recipe: the optimizer (engine/optimizer.ts), label smoothing, gradient clipping, the weights' average; loss scaling in mixed16.
   const trainer = new Trainer(built.model, chooseOptimizer(t.optimizer), {
     labelSmoothing: t.label_smoothing,
     maxGradNorm: t.grad_clip?.max_norm,
+    emaDecay: t.ema?.decay,
     ...(engine.precision === 'mixed16' ? {lossScale: engine.loss_scale} : {}),
   })
   const augment = augmentFromConfig(spec.data)

@@ -164,6 +164,26 @@ const trainSchema = Type.Object(
       'per_example',
     ),
     checkpoint_every: withDefault(Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs between checkpoints'}), 1),
+    // No default: a spec without it resolves (and hashes) as before.
+    ema: Type.Optional(
+      Type.Object(
+        {
+          decay: withDefault(
+            Type.Number({
+              minimum: 0,
+              exclusiveMaximum: 1,
+              description: "shadow ← shadow · decay + (1 − decay) · weight after every step (timm's ModelEmaV2 default 0.9998; the average spans about 1 / (1 − decay) steps)",
+            }),
+            0.9998,
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "an exponential moving average of the weights (BatchNorm statistics too), as timm's --model-ema: evaluation, best.ckpt, eval, predict and export use the average; the train columns stay the trained weights'",
+        },
+      ),
+    ),
     init_from: Type.Optional(initFromSchema),
     freeze: Type.Optional(
       Type.Array(Type.String({minLength: 1}), {

@@ -36,8 +36,9 @@ test('an optimizer entry cannot declare the shared keys, and must bring an op, i
   refused(entry({weight_decay_exclude: {type: 'array'}, type: {const: 'x'}}), /its schema names weight_decay_exclude and type/)
   refused(entry({}, {op: {name: 'x', kernel: 'X', state: ['s']}}), /op must be \{name, kernel, state: \[names of the state tensors\], composite/)
   refused(entry({}, {stateGroups: ['a', 'b']}), /stateGroups names 2 groups for the op's 1 state tensors/)
-  refused(entry({}, {stateGroups: ['weight']}), /its state group "weight" is not a lower-case snake_case name other than "weight" and the other groups/)
-  refused({...entry({}), op: {...SGD, state: ['a', 'b']}, stateGroups: ['g', 'g']}, /its state group "g" is not .* other than "weight" and the other groups/)
+  refused(entry({}, {stateGroups: ['weight']}), /its state group "weight" is not a lower-case snake_case name other than "weight", "ema" and the other groups/)
+  refused(entry({}, {stateGroups: ['ema']}), /its state group "ema" is not a lower-case snake_case name other than "weight", "ema" and the other groups/)
+  refused({...entry({}), op: {...SGD, state: ['a', 'b']}, stateGroups: ['g', 'g']}, /its state group "g" is not .* other than "weight", "ema" and the other groups/)
   refused(entry({}, {attrs: undefined}), /attrs\(params, \{lr, step, momentum\}\) must give the op's attributes/)
 })
 

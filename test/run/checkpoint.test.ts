@@ -87,6 +87,8 @@ test('every header field is checked, even under a correct checksum', () => {
     [(h) => (h.data_bytes = 28), /truncated|says 28 bytes of data/],
     [(h) => (h.tensors[0].group = 'adam_m'), /a best checkpoint holds Adam state/],
     [(h) => (h.kind = 'last'), /Adam's state groups adam_m and adam_v do not pair up \(0 and 0 tensors\)/],
+    [(h) => (h.tensors[0].group = 'ema'), /a best checkpoint holds an ema group; its weights are the average already/],
+    [(h) => ((h.tensors = [{...h.tensors[0], shape: [3], bytes: 12}, {...h.tensors[0], group: 'ema', name: 'v', shape: [3], offset: 12, bytes: 12}]), (h.kind = 'last'), (h.meta.optimizer = 'none_such')), /its ema group names 1 tensors, not the 1 weights in their order/],
   ]
   for (const [edit, message] of cases) assert.throws(() => verifyCheckpoint(withHeader(dir, edit)), (e: unknown) => e instanceof CheckpointError && message.test(e.message), String(message))
 })
