@@ -1,6 +1,6 @@
 /**
  * Registers everything that ships with the project: block combinators, the mixture model, the
- * architecture plugins, datasets, transforms, optimizers and learning-rate schedules. The registry
+ * architecture plugins, datasets, transforms, optimizers, learning-rate schedules and losses. The registry
  * knows none of them; the CLI imports this module once at start-up (base-command.ts), and so does
  * any program that drives the modules directly and wants the built-ins (the tests do, through
  * test/helpers.ts). Each line is one file of entries; adding a file is one line here.
@@ -21,3 +21,4 @@ import './data/image-folder.js'
 import './data/transforms.js'
 import './recipe/pytorch-optimizers.js'
 import './recipe/pytorch-schedules.js'
+import './recipe/pytorch-losses.js'

@@ -58,9 +58,9 @@ async function loadPlugin(file: string): Promise<void> {
 }
 
 export default class List extends BaseCommand<typeof List> {
-  static summary = 'List the registered models, blocks, components, adapters, norms, heads, datasets, transforms, optimizers and learning-rate schedules.'
+  static summary = 'List the registered models, blocks, components, adapters, norms, heads, datasets, transforms, optimizers, learning-rate schedules and training losses.'
   static description = 'PATTERN filters by name or kind (substring, case-insensitive). Each entry shows its summary, parameter defaults and presets. --plugin loads plugin files first (as a spec\'s plugins: does), so that their entries are listed too, with the file they came from.'
-  static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform', '<%= config.bin %> list schedule', '<%= config.bin %> list optimizer --plugin configs/examples/plugins/rmsprop.mjs']
+  static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform', '<%= config.bin %> list schedule', '<%= config.bin %> list loss', '<%= config.bin %> list optimizer --plugin configs/examples/plugins/rmsprop.mjs']
   static args = {pattern: Args.string({required: false, description: 'substring of a name or kind'})}
   static flags = {plugin: Flags.string({multiple: true, multipleNonGreedy: true, summary: 'A plugin file to load first (repeatable); paths are relative to the current folder.'})}
 

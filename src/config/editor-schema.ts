@@ -1,6 +1,6 @@
 /**
  * `mixture schema`: the spec's schema (src/schema/spec.ts) and, per model, component, dataset,
- * transform, optimizer and schedule the registry holds, its parameters, as one JSON Schema document
+ * transform, optimizer, schedule and loss the registry holds, its parameters, as one JSON Schema document
  * for editors.
  */
 import {allEntries, names, type JsonSchema} from '../registry/registry.js'
@@ -22,13 +22,15 @@ export function editorSchema(): JsonSchema {
     component: {type: 'object', required: ['type'], properties: {type: {enum: byKind('component').map((e) => e.name)}}, allOf: byKind('component').map((e) => branch(e, partMeta))},
     transform: {type: 'object', required: ['type'], properties: {type: {enum: names('transform')}}, allOf: allEntries(['transform']).map((e) => branch(e, {type: {type: 'string'}}))},
   }
-  // train.optimizer and train.schedule: each type's keys (checked in stage 2, so that a typo gets a did-you-mean).
+  // train.optimizer, train.schedule and train.loss: each type's keys (checked in stage 2, so that a typo gets a did-you-mean).
   const train = schema.properties.train as {properties: Record<string, Record<string, unknown>>}
-  const byType = (kind: 'optimizer' | 'schedule') => allEntries([kind]).map((e) => branch(e, {type: {type: 'string'}}))
+  const byType = (kind: 'optimizer' | 'schedule' | 'loss') => allEntries([kind]).map((e) => branch(e, {type: {type: 'string'}}))
   const optimizer = train.properties.optimizer as {properties: Record<string, object>}
   train.properties.optimizer = {...optimizer, properties: {...optimizer.properties, type: {...optimizer.properties.type, enum: names('optimizer')}}, allOf: byType('optimizer')}
   const schedules = {type: 'object', required: ['type'], properties: {type: {enum: names('schedule')}}, allOf: byType('schedule')}
   train.properties.schedule = {...train.properties.schedule, anyOf: [{enum: names('schedule')}, schedules]}
+  const losses = {type: 'object', required: ['type'], properties: {type: {enum: names('loss')}}, allOf: byType('loss')}
+  train.properties.loss = {...train.properties.loss, anyOf: [{enum: names('loss')}, losses]}
   const data = schema.properties.data as {properties: Record<string, Record<string, unknown>>}
   const augment = data.properties.augment as {oneOf: Record<string, unknown>[]}
   augment.oneOf[2] = {type: 'array', items: {oneOf: [{enum: names('transform')}, {$ref: '#/$defs/transform'}]}}

@@ -1,5 +1,5 @@
 /**
- * Stage 2 of `train:` (validate.ts calls it): the optimizer and the schedule against their registry
+ * Stage 2 of `train:` (validate.ts calls it): the optimizer, the schedule and the loss against their registry
  * entry's schema (with the shared keys the registry adds: `lr`, `weight_decay_exclude`; the warmup),
  * defaults filled; a schedule given by name becomes `{type}`; an unknown name gets a did-you-mean
  * among those registered; and what a schema cannot say is refused with the reason the entry gives
@@ -80,6 +80,30 @@ function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[
   }
 }
 
+/**
+ * `train.loss`: a registered loss, its keys against its schema (defaults filled; a name alone stays a
+ * name, so that a spec's hash does not move), and a label smoothing the loss does not apply refused.
+ */
+function resolveLoss(train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): void {
+  const path = 'train.loss'
+  const raw = train.loss
+  const loss = typeof raw === 'string' ? {type: raw} : raw
+  if (!isObject(loss)) return // stage 1 reported it
+  const {type, ...params} = loss
+  const entry = typeof type === 'string' ? lookup('loss', type) : undefined
+  if (!entry) {
+    const at = typeof raw === 'string' ? path : joinPath(path, 'type')
+    problems.push({origin: originOf(origins, at), path: at, message: unknownEntry('loss', type, namesInOrder('loss'))})
+    return
+  }
+  if (!check(entry.schema, params, path)) return
+  if (typeof raw !== 'string') train.loss = {type, ...params}
+  if (typeof train.label_smoothing === 'number' && train.label_smoothing > 0 && !entry.labelSmoothing) {
+    const at = 'train.label_smoothing'
+    problems.push({origin: originOf(origins, at), path: at, message: `the ${type} loss does not apply label smoothing; set it to 0, or use a loss that applies it (cross_entropy)`})
+  }
+}
+
 /** Early stopping's metric (the validation accuracy where the run holds a validation split out, else the test accuracy) and mode. */
 function resolveEarlyStopping(train: JsonObject, hasVal: boolean, origins: Origins, problems: Problem[]): void {
   const early = train.early_stopping
@@ -101,5 +125,6 @@ export function resolveRecipe(train: unknown, hasVal: boolean, origins: Origins,
   if (!isObject(train)) return
   resolveOptimizer(train, origins, problems, check)
   resolveSchedule(train, origins, problems, check)
+  resolveLoss(train, origins, problems, check)
   resolveEarlyStopping(train, hasVal, origins, problems)
 }

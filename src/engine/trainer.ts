@@ -1,6 +1,6 @@
 /**
- * One training step and one evaluation pass, backend-agnostic: forward in training mode, softmax
- * cross-entropy (label smoothing as PyTorch's), gradients of every trainable tensor, clipped to a
+ * One training step and one evaluation pass, backend-agnostic: forward in training mode, the
+ * training loss (softmax cross-entropy with PyTorch's label smoothing, or the spec's `train.loss`), gradients of every trainable tensor, clipped to a
  * global norm where the recipe says so, and the optimizer's update (optimizer.ts: its op, a fused
  * kernel of ops/ where the backend has one) at the learning rate the caller gives for the step (its
  * schedule). Loss and accuracy stay on the device as running sums; the caller reads them back every N steps
@@ -52,9 +52,17 @@ export interface OptimizerState {
   groups: Record<string, tf.Tensor[]>
 }
 
-/** The rest of the recipe a trainer applies (`train.label_smoothing`, `train.grad_clip`, `train.ema`). */
+/**
+ * A batch's training loss (the mean) and its number of correct top-1 predictions, kept past the
+ * enclosing tidy (the caller disposes it): recipe/loss.ts makes one from `train.loss`.
+ */
+export type TrainingLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D) => {loss: tf.Scalar; correct: tf.Scalar}
+
+/** The rest of the recipe a trainer applies (`train.loss`, `train.label_smoothing`, `train.grad_clip`, `train.ema`). */
 export interface TrainerOptions {
-  /** ε of PyTorch's CrossEntropyLoss(label_smoothing=ε), training loss only; 0 by default. */
+  /** The training loss (`train.loss`); default: PyTorch's CrossEntropyLoss(label_smoothing = `labelSmoothing`). */
+  loss?: TrainingLoss
+  /** ε of PyTorch's CrossEntropyLoss(label_smoothing=ε), training loss only, where no `loss` is given; 0 by default. */
   labelSmoothing?: number
   /** Clip the gradients' global L2 norm to this (clip_grad_norm_). */
   maxGradNorm?: number
@@ -170,7 +178,7 @@ export class Trainer {
       let unscaled: tf.Scalar | undefined
       const {value, grads} = tf.variableGrads(() => {
         const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
-        const out = crossEntropy(logits, y, this.options.labelSmoothing)
+        const out = this.options.loss ? this.options.loss(logits, y) : crossEntropy(logits, y, this.options.labelSmoothing)
         correct = out.correct
         if (!scaler) return out.loss
         // The unscaled loss is what the metrics sum; kept past the gradient's scope, like `correct`.

@@ -1,11 +1,11 @@
 /**
  * The plugin registry: every architecture piece, block combinator, model, head, dataset, data
- * transform, optimizer and learning-rate schedule the CLI can name is an entry here. Built-in
+ * transform, optimizer, learning-rate schedule and training loss the CLI can name is an entry here. Built-in
  * plugins (plugins/*.ts, the datasets and transforms of src/data/, the optimizers and schedules of
  * src/recipe/) and third-party plugin files listed in a spec register through the same public API
  * (`src/api.ts`).
  */
-import type {SymbolicTensor} from '../engine/tf.js'
+import type {SymbolicTensor, tf} from '../engine/tf.js'
 import type {BuildContext} from './context.js'
 import type {DataOptions} from '../schema/spec.js'
 import type {OptimizerRule} from '../engine/optimizer.js'
@@ -248,14 +248,40 @@ export interface OptimizerDef<P = Record<string, unknown>> extends EntryBase<P>,
   problems?(params: P): RecipeProblem[]
 }
 
-export type AnyEntry = ComponentDef<any> | AdapterDef<any> | NormDef<any> | HeadDef<any> | BlockDef<any> | ModelDef<any> | DatasetDef<any> | TransformDef<any> | ScheduleDef<any> | OptimizerDef<any>
+/** What a training loss is made for besides its parameters. */
+export interface LossRun {
+  numClasses: number
+  /** `train.label_smoothing` (0 unless the loss declares `labelSmoothing: true`). */
+  labelSmoothing: number
+}
+
+/**
+ * A batch's training loss from the logits (B, K) and the integer labels (B): a scalar, the mean over
+ * the batch, made of tfjs ops (the gradient comes from autodiff). It may also give the number of
+ * correct top-1 predictions, kept with `tf.keep` (the built-in cross-entropy's kernel counts them);
+ * otherwise the trainer counts them.
+ */
+export type LossFunction = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar | {loss: tf.Scalar; correct?: tf.Scalar}
+
+/**
+ * A training loss (`train.loss: NAME` or `{type: NAME, ...}`). The test and validation loss stay
+ * plain cross-entropy, so that runs with different training losses compare in one table.
+ */
+export interface LossDef<P = Record<string, unknown>> extends EntryBase<P> {
+  kind: 'loss'
+  /** Whether it applies `train.label_smoothing`; a loss that does not is refused with a smoothing above 0. */
+  labelSmoothing?: boolean
+  create(params: P, run: LossRun): LossFunction
+}
+
+export type AnyEntry = ComponentDef<any> | AdapterDef<any> | NormDef<any> | HeadDef<any> | BlockDef<any> | ModelDef<any> | DatasetDef<any> | TransformDef<any> | ScheduleDef<any> | OptimizerDef<any> | LossDef<any>
 export type EntryKind = AnyEntry['kind']
 /** The kinds that build models (what the contract test walks). */
 export const KINDS: EntryKind[] = ['model', 'block', 'component', 'adapter', 'norm', 'head']
 /** The kinds that feed models. */
 export const DATA_KINDS: EntryKind[] = ['dataset', 'transform']
 /** The kinds of the training recipe. */
-export const RECIPE_KINDS: EntryKind[] = ['optimizer', 'schedule']
+export const RECIPE_KINDS: EntryKind[] = ['optimizer', 'schedule', 'loss']
 
 /** An entry's name, and an optimizer's state group: lower-case snake_case. */
 export const SNAKE_CASE = /^[a-z][a-z0-9_]*$/
@@ -316,6 +342,11 @@ export function registerSchedule<P>(def: Omit<ScheduleDef<P>, 'kind'>): void {
   if (def.warmup !== undefined && typeof def.warmup !== 'boolean') throw new RegistryError(`cannot register schedule "${def.name}": warmup must be true or false`)
   const schema = def.warmup === false || def.schema?.type !== 'object' ? def.schema : {...def.schema, properties: {...own, ...warmupSchema.properties}}
   register({...def, schema, kind: 'schedule'} as ScheduleDef<any>)
+}
+
+export function registerLoss<P>(def: Omit<LossDef<P>, 'kind'>): void {
+  if (typeof def.create !== 'function') throw new RegistryError(`cannot register loss "${def.name}": create(params, {numClasses, labelSmoothing}) must return (logits, labels) => the batch's mean loss`)
+  register({...def, kind: 'loss'} as LossDef<any>)
 }
 
 export function registerOptimizer<P>(def: Omit<OptimizerDef<P>, 'kind' | 'title' | 'stateGroups'> & {title?: string; stateGroups?: string[]}): void {

@@ -14,6 +14,7 @@ import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
 import {Trainer} from '../engine/trainer.js'
 import {chooseOptimizer} from '../recipe/optimizer.js'
+import {chooseLoss} from '../recipe/loss.js'
 import {createSchedule, type Schedule} from '../recipe/schedule.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {augmentFromConfig, holdOutValidation, loadDataset, numBatches, type Dataset, type Pipeline} from '../data/index.js'
@@ -94,9 +95,9 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
       throw error
     }
   }
-  // The recipe: the optimizer (engine/optimizer.ts), label smoothing, gradient clipping, the weights' average; loss scaling in mixed16.
+  // The recipe: the optimizer (engine/optimizer.ts), the loss (label smoothing in it), gradient clipping, the weights' average; loss scaling in mixed16.
   const trainer = new Trainer(built.model, chooseOptimizer(t.optimizer), {
-    labelSmoothing: t.label_smoothing,
+    loss: chooseLoss(t.loss, built.numClasses, t.label_smoothing),
     maxGradNorm: t.grad_clip?.max_norm,
     emaDecay: t.ema?.decay,
     ...(engine.precision === 'mixed16' ? {lossScale: engine.loss_scale} : {}),

@@ -60,6 +60,9 @@ export type OptimizerSpec = {type: string; lr: number; weight_decay?: number; we
  */
 export type ScheduleSpec = {type: string} & Partial<Warmup> & Record<string, unknown>
 
+/** `train.loss` as a resolved spec holds it: a registered loss by name (the built-in `cross_entropy`), or `{type, ...its keys}`. */
+export type LossSpec = string | ({type: string} & Record<string, unknown>)
+
 /** `train.early_stopping` once resolved (stage 2 fills `metric` from `data.val_split` and `mode` from the metric). */
 export interface EarlyStoppingSpec {
   metric: (typeof EARLY_STOPPING_METRICS)[number]

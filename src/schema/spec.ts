@@ -11,7 +11,7 @@ import {BACKENDS} from '../engine/backend.js'
 import {PRECISIONS} from '../engine/precision.js'
 import {engineSwitchSchema} from '../backends/webgpu/switches.js'
 import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
-import {EARLY_STOPPING_METRICS, type EarlyStoppingSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
+import {EARLY_STOPPING_METRICS, type EarlyStoppingSpec, type LossSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
 
 /** `engine.device` given as a PCI bus id: `[domain:]bus:device.function` in hex (backends/webgpu/devices.ts reads the same forms). */
 export const PCI_BUS_PATTERN = '^([0-9a-fA-F]{1,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$'
@@ -143,7 +143,13 @@ const trainSchema = Type.Object(
     steps_per_epoch: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'cap on training steps per epoch (quick runs); default: the whole training set'})),
     optimizer: withDefault(optimizerSchema, {} as OptimizerSpec),
     schedule: withDefault(scheduleSchema, {type: 'constant'}),
-    loss: withDefault(enumOf(['cross_entropy']), 'cross_entropy'),
+    loss: withDefault(
+      Type.Unsafe<LossSpec>({
+        type: ['string', 'object'],
+        description: "the training loss: a registered loss (cross_entropy, or a plugin's) as a name or {type, ...}; the test and validation loss stay plain cross-entropy (mixture list loss shows each one's keys)",
+      }),
+      'cross_entropy',
+    ),
     label_smoothing: withDefault(
       Type.Number({minimum: 0, maximum: 1, description: 'as PyTorch CrossEntropyLoss(label_smoothing): the target is (1 − ε)·one-hot + ε/classes (training loss; the test loss stays plain)'}),
       0,
