@@ -12,7 +12,7 @@
  * remove a key); it is dropped from the resolved spec. Any other value is an error.
  */
 import {scheduleProblems} from '../recipe/schedule.js'
-import {allEntries, lookup, namesInOrder, type JsonSchema} from '../registry/registry.js'
+import {allEntries, lookup, namesInOrder, type AnyEntry, type JsonSchema} from '../registry/registry.js'
 import {type Problem, unknownEntry} from './errors.js'
 import {isObject, originOf, type JsonObject, type Origins} from './load.js'
 import {joinPath} from './key-path.js'
@@ -56,51 +56,52 @@ function resolveOptimizer(train: JsonObject, origins: Origins, problems: Problem
   }
 }
 
-function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): void {
-  const path = 'train.schedule'
-  const raw = train.schedule
-  const schedule = typeof raw === 'string' ? {type: raw} : raw
-  if (!isObject(schedule)) return // stage 1 reported it
-  const {type, ...params} = schedule
-  const entry = typeof type === 'string' ? lookup('schedule', type) : undefined
+/**
+ * `train.<key>` given as a registered name or `{type, ...}` (a schedule, a loss): its entry, and its
+ * parameters checked against the entry's schema (defaults filled); undefined once a problem is
+ * reported (stage 1 reported a value that is neither).
+ */
+function namedEntry<K extends 'schedule' | 'loss'>(kind: K, train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): {type: string; params: JsonObject; entry: Extract<AnyEntry, {kind: K}>} | undefined {
+  const path = `train.${kind}`
+  const raw = train[kind]
+  const given = typeof raw === 'string' ? {type: raw} : raw
+  if (!isObject(given)) return undefined
+  const {type, ...params} = given
+  const entry = typeof type === 'string' ? lookup(kind, type) : undefined
   if (!entry) {
     const at = typeof raw === 'string' ? path : joinPath(path, 'type')
-    problems.push({origin: originOf(origins, at), path: at, message: unknownEntry('schedule', type, namesInOrder('schedule'))})
-    return
+    problems.push({origin: originOf(origins, at), path: at, message: unknownEntry(kind, type, namesInOrder(kind))})
+    return undefined
   }
-  if (!check(entry.schema, params, path)) return
-  train.schedule = {type, ...params}
+  if (!check(entry.schema, params, path)) return undefined
+  return {type: type as string, params, entry}
+}
+
+function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): void {
+  const resolved = namedEntry('schedule', train, origins, problems, check)
+  if (!resolved) return
+  train.schedule = {type: resolved.type, ...resolved.params}
   const optimizer = train.optimizer as {lr?: unknown}
   // Only against values that stage 1 accepted: an epoch count of 0 is reported once, as such.
   const epochs = train.epochs
   if (typeof optimizer?.lr !== 'number' || !(optimizer.lr > 0) || typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) return
   for (const {key, message} of scheduleProblems(train.schedule as ScheduleSpec, optimizer.lr, epochs)) {
-    const at = joinPath(path, key)
+    const at = joinPath('train.schedule', key)
     problems.push({origin: originOf(origins, at), path: at, message})
   }
 }
 
 /**
- * `train.loss`: a registered loss, its keys against its schema (defaults filled; a name alone stays a
- * name, so that a spec's hash does not move), and a label smoothing the loss does not apply refused.
+ * `train.loss`: a registered loss with its keys (a name alone stays a name, so that a spec's hash
+ * does not move), and a label smoothing the loss does not apply refused.
  */
 function resolveLoss(train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): void {
-  const path = 'train.loss'
-  const raw = train.loss
-  const loss = typeof raw === 'string' ? {type: raw} : raw
-  if (!isObject(loss)) return // stage 1 reported it
-  const {type, ...params} = loss
-  const entry = typeof type === 'string' ? lookup('loss', type) : undefined
-  if (!entry) {
-    const at = typeof raw === 'string' ? path : joinPath(path, 'type')
-    problems.push({origin: originOf(origins, at), path: at, message: unknownEntry('loss', type, namesInOrder('loss'))})
-    return
-  }
-  if (!check(entry.schema, params, path)) return
-  if (typeof raw !== 'string') train.loss = {type, ...params}
-  if (typeof train.label_smoothing === 'number' && train.label_smoothing > 0 && !entry.labelSmoothing) {
+  const resolved = namedEntry('loss', train, origins, problems, check)
+  if (!resolved) return
+  if (typeof train.loss !== 'string') train.loss = {type: resolved.type, ...resolved.params}
+  if (typeof train.label_smoothing === 'number' && train.label_smoothing > 0 && !resolved.entry.labelSmoothing) {
     const at = 'train.label_smoothing'
-    problems.push({origin: originOf(origins, at), path: at, message: `the ${type} loss does not apply label smoothing; set it to 0, or use a loss that applies it (cross_entropy)`})
+    problems.push({origin: originOf(origins, at), path: at, message: `the ${resolved.type} loss does not apply label smoothing; set it to 0, or use a loss that applies it (cross_entropy)`})
   }
 }
 
