@@ -6,6 +6,7 @@
  */
 import {parentPort} from 'node:worker_threads'
 import type {DatasetSplit} from '../registry/registry.js'
+import './geometric-transforms.js'
 import './transforms.js'
 import {fillBatch} from './batches.js'
 import {DrawReplay, type BatchDraws} from './draw-tape.js'

@@ -1,9 +1,10 @@
 /**
- * The built-in image transforms of `data.augment`, after torchvision's: `hflip`
- * (RandomHorizontalFlip), `random_crop` (RandomCrop with padding), `color_jitter` (ColorJitter,
- * a random order per image as `ColorJitter.get_params` draws it), `normalize` (Normalize; applied
- * to evaluation batches too), `random_erasing` (RandomErasing) and `paper_augment` (the paper's
- * flip + brightness/hue jitter exactly as `augment: {hflip, brightness, hue}` has always drawn it).
+ * The built-in image transforms of `data.augment`, after torchvision's: `paper_augment` (the
+ * paper's flip + brightness/hue jitter exactly as `augment: {hflip, brightness, hue}` has always
+ * drawn it), `color_jitter` (ColorJitter, a random order per image as `ColorJitter.get_params`
+ * draws it), `random_grayscale` (RandomGrayscale), `normalize` (Normalize; applied to evaluation
+ * batches too) and `random_erasing` (RandomErasing). The geometric ones — `hflip`, `random_crop`,
+ * `random_resized_crop`, `vflip`, `random_rotation` — are in geometric-transforms.ts.
  *
  * Every transform works in place on one S×S×3 HWC float image ([0, 1] after the stored uint8
  * pixels are scaled) and draws from the epoch's seeded generator, in list order, image by image;
@@ -14,36 +15,7 @@
 import {registerTransform, type ImageTransform, type RandomSource} from '../registry/registry.js'
 import {augmentImage, hueShiftInto, identityJitter, sampleJitter, type AugmentParams} from './augment.js'
 import {roundHalfEven} from './images.js'
-
-/** torchvision's `rgb_to_grayscale` weights. */
-const GREY = [0.2989, 0.587, 0.114] as const
-
-function clamp01(v: number): number {
-  return v < 0 ? 0 : v > 1 ? 1 : v
-}
-
-/** A standard normal draw (Box–Muller, two uniforms per draw). */
-export function normalDraw(rng: RandomSource): number {
-  const u = 1 - rng.float()
-  const v = rng.float()
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
-}
-
-/** Mirrors every row of the image at `off`, in place. */
-function flipRows(img: Float32Array, off: number, size: number): void {
-  const row = size * 3
-  for (let y = 0; y < size; y++) {
-    let a = off + y * row
-    let b = a + row - 3
-    for (; a < b; a += 3, b -= 3) {
-      for (let c = 0; c < 3; c++) {
-        const t = img[a + c]
-        img[a + c] = img[b + c]
-        img[b + c] = t
-      }
-    }
-  }
-}
+import {clamp01, flipRows, GREY, normalDraw, perChannel} from './transform-helpers.js'
 
 /** A number b → [max(0, 1 − b), 1 + b], or an explicit [lo, hi] (torchvision `_check_input`); undefined when it is the identity. */
 function factorRange(v: number | [number, number], center: number, bound: [number, number]): [number, number] | undefined {
@@ -105,103 +77,6 @@ registerTransform<AugmentParams>({
   applies: 'train',
   schema: {type: 'object', additionalProperties: false, properties: PAPER_PARAMS},
   create: (p) => paperAugment(p),
-})
-
-registerTransform<{p: number}>({
-  name: 'hflip',
-  summary: 'RandomHorizontalFlip: mirror the image with probability p.',
-  applies: 'train',
-  schema: {type: 'object', additionalProperties: false, properties: {p: {type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'probability of a flip'}}},
-  create: ({p}) => {
-    const flips = (rng: RandomSource) => rng.float() < p
-    return {
-      draw(_size, rng) {
-        flips(rng)
-      },
-      apply(img, off, size, rng) {
-        if (flips(rng)) flipRows(img, off, size)
-      },
-    }
-  },
-})
-
-type PaddingMode = 'constant' | 'edge' | 'reflect' | 'symmetric'
-
-/** Source index for a padded coordinate outside [0, n) (numpy's pad modes, any padding width). */
-function padIndex(i: number, n: number, mode: PaddingMode): number {
-  if (mode === 'edge') return i < 0 ? 0 : n - 1
-  if (n === 1) return 0
-  if (mode === 'reflect') {
-    const period = 2 * (n - 1)
-    const k = ((i % period) + period) % period
-    return k < n ? k : period - k
-  }
-  const period = 2 * n
-  const k = ((i % period) + period) % period
-  return k < n ? k : period - 1 - k
-}
-
-interface CropParams {
-  padding: number
-  padding_mode: PaddingMode
-  fill: number | number[]
-}
-
-registerTransform<CropParams>({
-  name: 'random_crop',
-  summary: 'RandomCrop(image_size, padding): pad every side, then cut an image_size square at a random place.',
-  applies: 'train',
-  schema: {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      padding: {type: 'integer', minimum: 0, default: 4, description: 'pixels added on every side before cropping'},
-      padding_mode: {enum: ['constant', 'edge', 'reflect', 'symmetric'], default: 'constant', description: 'constant: fill; edge: repeat the border; reflect / symmetric: mirror without / with the border pixel'},
-      fill: {
-        oneOf: [{type: 'number', minimum: 0, maximum: 255}, {type: 'array', items: {type: 'number', minimum: 0, maximum: 255}, minItems: 3, maxItems: 3}],
-        default: 0,
-        description: 'constant padding, in pixel values 0–255 (one, or one per channel)',
-      },
-    },
-  },
-  create: ({padding, padding_mode: mode, fill}) => {
-    const fillRgb = (Array.isArray(fill) ? fill : [fill, fill, fill]).map((v) => v / 255)
-    let scratch = new Float32Array(0)
-    // RandomCrop.get_params: the top row, then the left column, of the crop in the padded image.
-    const corner = (rng: RandomSource) => [rng.int(2 * padding + 1) - padding, rng.int(2 * padding + 1) - padding]
-    return {
-      draw(_size, rng) {
-        corner(rng)
-      },
-      apply(img, off, size, rng) {
-        const [top, left] = corner(rng)
-        const n = size * size * 3
-        if (scratch.length < n) scratch = new Float32Array(n)
-        scratch.set(img.subarray(off, off + n))
-        for (let y = 0; y < size; y++) {
-          let sy = y + top
-          const rowOut = sy < 0 || sy >= size
-          if (rowOut && mode !== 'constant') sy = padIndex(sy, size, mode)
-          for (let x = 0; x < size; x++) {
-            let sx = x + left
-            const colOut = sx < 0 || sx >= size
-            const d = off + (y * size + x) * 3
-            if ((rowOut || colOut) && mode === 'constant') {
-              img[d] = fillRgb[0]
-              img[d + 1] = fillRgb[1]
-              img[d + 2] = fillRgb[2]
-              continue
-            }
-            if (colOut) sx = padIndex(sx, size, mode)
-            const s = (sy * size + sx) * 3
-            img[d] = scratch[s]
-            img[d + 1] = scratch[s + 1]
-            img[d + 2] = scratch[s + 2]
-          }
-        }
-      },
-    }
-  },
 })
 
 type Jitter = number | [number, number]
@@ -290,13 +165,29 @@ registerTransform<ColorJitterParams>({
   },
 })
 
-/** One value, or one per channel. */
-function perChannel(v: number | number[], what: string): [number, number, number] {
-  const a = Array.isArray(v) ? v : [v]
-  if (a.length === 1) return [a[0], a[0], a[0]]
-  if (a.length === 3) return [a[0], a[1], a[2]]
-  throw new RangeError(`${what} needs one value or three (one per channel); got ${a.length}`)
-}
+registerTransform<{p: number}>({
+  name: 'random_grayscale',
+  summary: 'RandomGrayscale: with probability p, the grey level (rgb_to_grayscale weights) on all three channels.',
+  applies: 'train',
+  tiny: {p: 0.5},
+  schema: {type: 'object', additionalProperties: false, properties: {p: {type: 'number', minimum: 0, maximum: 1, default: 0.1, description: 'probability of turning the image grey'}}},
+  create: ({p}) => {
+    // RandomGrayscale.forward: one draw, torch.rand(1) < p.
+    const greys = (rng: RandomSource) => rng.float() < p
+    return {
+      draw(_size, rng) {
+        greys(rng)
+      },
+      apply(img, off, size, rng) {
+        if (!greys(rng)) return
+        for (let i = off, end = off + size * size * 3; i < end; i += 3) {
+          const grey = GREY[0] * img[i] + GREY[1] * img[i + 1] + GREY[2] * img[i + 2]
+          img[i] = img[i + 1] = img[i + 2] = grey
+        }
+      },
+    }
+  },
+})
 
 const channelValues = (extra: Record<string, unknown>) => ({
   oneOf: [{type: 'number', ...extra}, {type: 'array', items: {type: 'number', ...extra}, minItems: 1, maxItems: 3}],

@@ -24,6 +24,17 @@ const EVERY_TRANSFORM = [
   {type: 'normalize', mean: [0.5, 0.4, 0.3], std: [0.25, 0.2, 0.3]},
 ]
 
+/** The geometric transforms and random_grayscale: resized crops (with retries and fallbacks), flips, rotations with a fill, grey images. */
+const GEOMETRIC = [
+  {type: 'random_resized_crop', scale: [0.3, 1], ratio: [0.5, 2]},
+  {type: 'random_rotation', degrees: 40, interpolation: 'bilinear', fill: [255, 128, 0]},
+  'vflip',
+  {type: 'random_grayscale', p: 0.5},
+  {type: 'random_resized_crop', scale: [0.9, 1], ratio: [0.25, 4], interpolation: 'nearest'},
+  {type: 'random_rotation', degrees: [-90, 20]},
+  'hflip',
+]
+
 /** The synchronous path's batches (each in arrays of its own). */
 function reference(split: Split, opts: EpochBatchOptions): Batch[] {
   return [...batches(split, {...opts, fresh: true})]
@@ -76,6 +87,13 @@ describe('batches made by data workers equal the synchronous batches', () => {
       ['normalize only', false],
     ]
     await compareWorkerCounts(data.train, 12, 32, pipelines, 3)
+  })
+
+  it('synthetic images: the geometric transforms and random_grayscale; 1, 2 and 3 workers; two epochs', async () => {
+    const data = await loadDataset({dataset: 'synthetic', image_size: 12, augment: GEOMETRIC as never, synthetic: {train: 150, test: 10, classes: 4}})
+    const geometric = augmentFromConfig({augment: GEOMETRIC as never})
+    assert.equal(stayOnTrainingThread(geometric || undefined), undefined, 'made by the workers')
+    await compareWorkerCounts(data.train, 12, 32, [['the geometric transforms', geometric]], 2)
   })
 
   const fashionDir = '/usr/share/datasets/fashion-mnist'

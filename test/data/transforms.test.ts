@@ -20,6 +20,19 @@ const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'transfor
   padding: number
   crops: Array<{mode: string; top: number; left: number; out: number[]}>
   normalize: {mean: number[]; std: number[]; out: number[]}
+  geometric: {
+    size: number
+    image: number[]
+    image8: number[]
+    resized_crops: Array<{top: number; left: number; h: number; w: number; interpolation: string; uniforms: number[]; out: number[]}>
+    vflip: number[]
+    rotations: Array<{size: number; angle: number; interpolation: string; fill: number[]; out: number[]}>
+    grayscale: number[]
+    draws: {
+      resized_crop: Array<{size: number; scale: number[]; ratio: number[]; uniforms: number[]; box: number[]}>
+      rotation: Array<{degrees: number | number[]; interpolation: string; fill: number[]; uniforms: number[]; angle: number; out: number[]}>
+    }
+  }
 }
 
 function close(actual: ArrayLike<number>, expected: ArrayLike<number>, eps: number, what: string): void {
@@ -41,6 +54,20 @@ function scripted(ints: number[], floats: number[] = []): RandomSource {
       return v
     },
   }
+}
+
+/**
+ * A generator that gives `uniforms` in order, float() as they are and int(n) as ⌊u·n⌋ (as Rng and the
+ * draw tape derive it, and as make_fixtures.py's scripted torch draws); `left()` says how many remain.
+ */
+function uniforms(values: number[]): RandomSource & {left(): number} {
+  const rest = [...values]
+  const next = () => {
+    const v = rest.shift()
+    assert.ok(v !== undefined, `drew more than the ${values.length} numbers torchvision drew`)
+    return v
+  }
+  return {float: next, int: (n) => Math.floor(next() * n), left: () => rest.length}
 }
 
 function transform(name: string, params: Record<string, unknown> = {}) {
@@ -165,6 +192,84 @@ describe('torchvision parity (test/fixtures/transforms, torchvision tensor ops)'
     transform('normalize', {mean: fixture.normalize.mean, std: fixture.normalize.std}).apply(img, 0, S, scripted([]))
     close(img, fixture.normalize.out, 2e-6, 'normalize')
   })
+
+  // The geometric fixtures: a 9×9 and an 8×8 image whose values are exact in float32 and in the JSON.
+  const G = fixture.geometric
+  it('random_resized_crop: F.resized_crop of the box drawn (after an attempt that cannot fit), bilinear and nearest, square and not', () => {
+    assert.ok(G.resized_crops.some((c) => c.h !== c.w) && G.resized_crops.some((c) => c.w === G.size && c.h < G.size))
+    for (const c of G.resized_crops) {
+      const img = Float32Array.from(G.image)
+      const rng = uniforms(c.uniforms)
+      transform('random_resized_crop', {interpolation: c.interpolation}).apply(img, 0, G.size, rng)
+      assert.equal(rng.left(), 0, 'draws left over')
+      close(img, c.out, 2e-6, `${c.interpolation} crop ${c.h}×${c.w} at ${c.top},${c.left}`)
+    }
+  })
+  it('vflip: F.vflip', () => {
+    const img = Float32Array.from(G.image)
+    transform('vflip').apply(img, 0, G.size, scripted([], [0.49]))
+    close(img, G.vflip, 1e-7, 'vflip')
+  })
+  it('random_rotation: F.rotate at fixed angles (multiples of 90 and not), nearest and bilinear, with a fill, on 9×9 and 8×8', () => {
+    assert.ok(G.rotations.some((r) => r.angle % 90 !== 0 && r.interpolation === 'nearest' && r.fill.some((v) => v !== 0)))
+    for (const r of G.rotations) {
+      const img = Float32Array.from(r.size === 9 ? G.image : G.image8)
+      // degrees [a, a] draws exactly a.
+      transform('random_rotation', {degrees: [r.angle, r.angle], interpolation: r.interpolation, fill: r.fill.length === 1 ? r.fill[0] : r.fill}).apply(img, 0, r.size, scripted([], [0.37]))
+      close(img, r.out, 2e-6, `${r.interpolation} ${r.angle}° on ${r.size}×${r.size}`)
+    }
+  })
+  it('random_rotation: RandomRotation on a scripted draw (get_params, then F.rotate)', () => {
+    for (const r of G.draws.rotation) {
+      const img = Float32Array.from(G.image)
+      const rng = uniforms(r.uniforms)
+      transform('random_rotation', {degrees: r.degrees, interpolation: r.interpolation, fill: r.fill}).apply(img, 0, G.size, rng)
+      assert.equal(rng.left(), 0)
+      close(img, r.out, 2e-6, `degrees ${JSON.stringify(r.degrees)} → ${r.angle}°`)
+    }
+  })
+  it('random_grayscale: F.rgb_to_grayscale(num_output_channels=3)', () => {
+    const img = Float32Array.from(G.image)
+    transform('random_grayscale', {p: 0.5}).apply(img, 0, G.size, scripted([], [0.49]))
+    close(img, G.grayscale, 2e-6, 'grayscale')
+  })
+})
+
+describe("draws as torchvision's get_params makes them (its own code on scripted uniforms, test/fixtures/transforms)", () => {
+  /** A size×size image whose pixel (y, x) is (y/64, x/64, ½): a nearest-resized crop shows the box it came from. */
+  const coordinates = (size: number) => Float32Array.from({length: size * size * 3}, (_, i) => [Math.floor(i / 3 / size) / 64, ((i / 3) | 0) % size / 64, 0.5][i % 3])
+
+  it('random_resized_crop: the box and the number of draws, for seeded streams, retries, and each fallback after 10 failed attempts', () => {
+    const cases = fixture.geometric.draws.resized_crop
+    assert.ok(cases.filter((c) => c.uniforms.length === 20).length >= 4, 'fallback cases')
+    assert.ok(cases.some((c) => c.uniforms.length > 4 && c.uniforms.length < 20), 'accepted after a retry')
+    for (const c of cases) {
+      const what = `size ${c.size} scale ${c.scale} ratio ${c.ratio.map((v) => v.toFixed(3))}, ${c.uniforms.length} draws`
+      const step = transform('random_resized_crop', {scale: c.scale, ratio: c.ratio, interpolation: 'nearest'})
+      const img = coordinates(c.size)
+      const rng = uniforms(c.uniforms)
+      step.apply(img, 0, c.size, rng)
+      assert.equal(rng.left(), 0, `${what}: drew fewer numbers than torchvision`)
+      const at = (y: number, x: number) => [Math.round(img[(y * c.size + x) * 3] * 64), Math.round(img[(y * c.size + x) * 3 + 1] * 64)]
+      const [top, left] = at(0, 0)
+      const [bottom, right] = at(c.size - 1, c.size - 1)
+      assert.deepEqual([top, left, bottom - top + 1, right - left + 1], c.box, `${what}: box (top, left, h, w)`)
+      const counted = uniforms(c.uniforms)
+      step.draw!(c.size, counted)
+      assert.equal(counted.left(), 0, `${what}: draw()`)
+    }
+  })
+
+  it('vflip, random_grayscale: one draw per image, applied when it is below p (torch.rand(1) < p)', () => {
+    const base = Float32Array.from(fixture.geometric.image)
+    for (const [name, expected] of [['vflip', fixture.geometric.vflip], ['random_grayscale', fixture.geometric.grayscale]] as const) {
+      for (const [u, applied] of [[0.2999, true], [0.3, false], [0.9, false]] as const) {
+        const img = base.slice()
+        transform(name, {p: 0.3}).apply(img, 0, fixture.geometric.size, scripted([], [u]))
+        close(img, applied ? expected : base, 2e-6, `${name} at ${u}`)
+      }
+    }
+  })
 })
 
 describe('transform semantics', () => {
@@ -181,6 +286,30 @@ describe('transform semantics', () => {
     assert.deepEqual([...img.subarray(0, 12)], Array(12).fill(0.5), 'the first image is untouched')
     assert.deepEqual([...img.subarray(12, 15)], [1, 0, 0.2].map(Math.fround))
     assert.deepEqual([...img.subarray(21, 24)], [0.5, 0.5, 0.5], 'the bottom-right pixel is the original top-left')
+  })
+  it('random_rotation: a number d draws from [-d, d]; a rotation by 90° moves every pixel (nearest, no fill needed)', () => {
+    const S = 4
+    const src = Float32Array.from({length: S * S * 3}, (_, i) => i)
+    const rotated = (params: Record<string, unknown>, u: number) => {
+      const img = src.slice()
+      transform('random_rotation', params).apply(img, 0, S, scripted([], [u]))
+      return img
+    }
+    assert.deepEqual(rotated({degrees: 90}, 0), rotated({degrees: [-90, -90]}, 0.5))
+    assert.deepEqual(rotated({degrees: 90}, 0.75), rotated({degrees: [45, 45]}, 0.5))
+    // Counter-clockwise: the top row's first pixel goes to the bottom-left corner.
+    const ccw = rotated({degrees: [90, 90]}, 0)
+    assert.deepEqual([...ccw.subarray(((S - 1) * S) * 3, ((S - 1) * S) * 3 + 3)], [0, 1, 2])
+    assert.deepEqual([...ccw].sort((a, b) => a - b), [...src], 'a permutation of the pixels')
+  })
+  it('random_resized_crop keeps the size and the other images of the batch; a full-size crop leaves the image as it is', () => {
+    const img = Float32Array.from({length: 2 * 27}, (_, i) => i / 54)
+    const before = img.slice()
+    transform('random_resized_crop', {scale: [1, 1], ratio: [1, 1]}).apply(img, 27, 3, scripted([0, 0], [0.5, 0.5]))
+    assert.deepEqual(img, before)
+    transform('random_resized_crop', {scale: [1 / 9, 1 / 9], ratio: [1, 1]}).apply(img, 27, 3, scripted([2, 1], [0.5, 0.5]))
+    assert.deepEqual(img.subarray(0, 27), before.subarray(0, 27), 'the first image is untouched')
+    assert.deepEqual([...img.subarray(27)], Array.from({length: 27}, (_, i) => before[27 + (2 * 3 + 1) * 3 + (i % 3)]), 'a 1×1 crop at (2, 1) fills the image')
   })
   it('random_erasing erases one rectangle within the scale bounds, with p', () => {
     const S = 16
@@ -207,6 +336,13 @@ describe('transform semantics', () => {
   })
 })
 
+/** Parameters that take other paths through the draws (noise, retries, the fallback crops, rotation ranges). */
+const MORE_VARIANTS: Record<string, Record<string, unknown>[]> = {
+  random_erasing: [{p: 1, value: 'random'}, {p: 1, scale: [0.9, 1]}],
+  random_resized_crop: [{ratio: [10, 20]}, {scale: [0.9, 1], ratio: [0.25, 4]}, {scale: [0.5, 1], ratio: [0.5, 2], interpolation: 'nearest'}],
+  random_rotation: [{degrees: [-90, 45], interpolation: 'bilinear', fill: [255, 0, 51]}],
+}
+
 describe('every registered transform', () => {
   for (const entry of allEntries(['transform']) as TransformDef[]) {
     it(`${entry.name}: keeps the shape, finite values, same seed → same image`, () => {
@@ -230,7 +366,7 @@ describe('every registered transform', () => {
     })
 
     it(`${entry.name}: draw() makes exactly the draws apply() and fromBytes() make (data workers replay them)`, () => {
-      const variants = [entry.tiny ?? {}, ...(entry.name === 'random_erasing' ? [{p: 1, value: 'random'}, {p: 1, scale: [0.9, 1]}] : [])]
+      const variants = [entry.tiny ?? {}, ...(MORE_VARIANTS[entry.name] ?? [])]
       for (const params of variants) {
         const t = pipelinesFromConfig([{type: entry.name, ...params}]).train || pipelinesFromConfig([{type: entry.name, ...params}]).eval
         assert.ok(t)
@@ -265,6 +401,20 @@ describe('augment lists in specs', () => {
       {type: 'random_crop', padding: 2, padding_mode: 'constant', fill: 0},
       {type: 'normalize', mean: 0.5, std: [0.2, 0.3, 0.4]},
     ])
+  })
+  it('the geometric transforms and random_grayscale resolve with their defaults (torchvision\'s); random_rotation needs degrees', () => {
+    const spec = resolveObject(withAugment(['vflip', 'random_resized_crop', {type: 'random_rotation', degrees: 15}, 'random_grayscale']))
+    assert.deepEqual(spec.data.augment, [
+      {type: 'vflip', p: 0.5},
+      {type: 'random_resized_crop', scale: [0.08, 1], ratio: [3 / 4, 4 / 3], interpolation: 'bilinear'},
+      {type: 'random_rotation', degrees: 15, interpolation: 'nearest', fill: 0},
+      {type: 'random_grayscale', p: 0.1},
+    ])
+    assert.throws(() => resolveObject(withAugment(['random_rotation'])), /data\.augment\[0\]\.degrees: required key is missing/)
+    assert.throws(() => resolveObject(withAugment([{type: 'random_rotation', degrees: -5}])), /data\.augment\[0\]\.degrees/)
+    assert.throws(() => resolveObject(withAugment([{type: 'random_rotation', degrees: [10, -10]}])), /data\.augment\[0\].*min ≤ max/)
+    assert.throws(() => resolveObject(withAugment([{type: 'random_resized_crop', scale: [0.9, 0.1]}])), /data\.augment\[0\].*min ≤ max/)
+    assert.throws(() => resolveObject(withAugment([{type: 'random_resized_crop', interpolation: 'bicubic'}])), /data\.augment\[0\]\.interpolation/)
   })
   it('unknown names and bad parameters are spec errors with the item, a suggestion and the line', () => {
     assert.throws(() => resolveObject(withAugment(['hflip', 'random_crp'])), (e: Error) => /data\.augment\[1\]\.type: unknown transform "random_crp", did you mean random_crop\?/.test(e.message) && /spec\.yaml:\d+/.test(e.message))

@@ -1,0 +1,374 @@
+/**
+ * The geometric transforms of `data.augment`, after torchvision 0.14's tensor transforms: `hflip`
+ * (RandomHorizontalFlip), `random_crop` (RandomCrop with padding), `random_resized_crop`
+ * (RandomResizedCrop back to image_size), `vflip` (RandomVerticalFlip) and `random_rotation`
+ * (RandomRotation about the centre, same size). The contract of transforms.ts holds here: in place on
+ * one S×S×3 HWC float image, the draws of torchvision's `get_params` (same count and order per
+ * image: `rng.float()` for torch.empty(1).uniform_ and torch.rand(1), `rng.int(n)` for
+ * torch.randint(0, n)), and a `draw` that makes them through the function `apply` draws with.
+ *
+ * Resampling follows torch's float32 CPU kernels where a rounding decides a pixel (which source
+ * pixel `nearest` picks): F.resize's interpolate (bilinear with align_corners=False and no
+ * antialias — a crop is only ever enlarged — or nearest), and F.rotate's affine grid + grid_sample
+ * (align_corners=False, nearest rounding half to even) with its fill mask.
+ */
+import {registerTransform, type RandomSource} from '../registry/registry.js'
+import {roundHalfEven} from './images.js'
+import {flipRows, padIndex, perChannel, type PaddingMode} from './transform-helpers.js'
+
+const f32 = Math.fround
+
+/** Mirrors every column of the image at `off` top to bottom, in place (a vertical flip). */
+function flipColumns(img: Float32Array, off: number, size: number): void {
+  const row = size * 3
+  for (let a = off, b = off + (size - 1) * row; a < b; a += row, b -= row) {
+    for (let k = 0; k < row; k++) {
+      const t = img[a + k]
+      img[a + k] = img[b + k]
+      img[b + k] = t
+    }
+  }
+}
+
+/** A fill in pixel values 0–255 (one, or one per channel) as [0, 1] floats. */
+function fillRgb(fill: number | number[], what: string): [number, number, number] {
+  return perChannel(fill, what).map((v) => v / 255) as [number, number, number]
+}
+
+const fillSchema = (what: string) => ({
+  oneOf: [{type: 'number', minimum: 0, maximum: 255}, {type: 'array', items: {type: 'number', minimum: 0, maximum: 255}, minItems: 3, maxItems: 3}],
+  default: 0,
+  description: `${what}, in pixel values 0–255 (one, or one per channel)`,
+})
+
+/** A scratch copy of the image at `off` (reused between calls). */
+function scratchCopy() {
+  let scratch = new Float32Array(0)
+  return (img: Float32Array, off: number, n: number) => {
+    if (scratch.length < n) scratch = new Float32Array(n)
+    scratch.set(img.subarray(off, off + n))
+    return scratch
+  }
+}
+
+const flipSchema = () => ({type: 'object', additionalProperties: false, properties: {p: {type: 'number', minimum: 0, maximum: 1, default: 0.5, description: 'probability of a flip'}}})
+
+/** A random flip: one draw per image (`torch.rand(1) < p`). */
+function randomFlip(p: number, flip: (img: Float32Array, off: number, size: number) => void) {
+  const flips = (rng: RandomSource) => rng.float() < p
+  return {
+    draw(_size: number, rng: RandomSource) {
+      flips(rng)
+    },
+    apply(img: Float32Array, off: number, size: number, rng: RandomSource) {
+      if (flips(rng)) flip(img, off, size)
+    },
+  }
+}
+
+registerTransform<{p: number}>({
+  name: 'hflip',
+  summary: 'RandomHorizontalFlip: mirror the image with probability p.',
+  applies: 'train',
+  schema: flipSchema(),
+  create: ({p}) => randomFlip(p, flipRows),
+})
+
+interface CropParams {
+  padding: number
+  padding_mode: PaddingMode
+  fill: number | number[]
+}
+
+registerTransform<CropParams>({
+  name: 'random_crop',
+  summary: 'RandomCrop(image_size, padding): pad every side, then cut an image_size square at a random place.',
+  applies: 'train',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      padding: {type: 'integer', minimum: 0, default: 4, description: 'pixels added on every side before cropping'},
+      padding_mode: {enum: ['constant', 'edge', 'reflect', 'symmetric'], default: 'constant', description: 'constant: fill; edge: repeat the border; reflect / symmetric: mirror without / with the border pixel'},
+      fill: fillSchema('constant padding'),
+    },
+  },
+  create: ({padding, padding_mode: mode, fill}) => {
+    const fillValue = fillRgb(fill, 'random_crop.fill')
+    const copy = scratchCopy()
+    // RandomCrop.get_params: the top row, then the left column, of the crop in the padded image.
+    const corner = (rng: RandomSource) => [rng.int(2 * padding + 1) - padding, rng.int(2 * padding + 1) - padding]
+    return {
+      draw(_size, rng) {
+        corner(rng)
+      },
+      apply(img, off, size, rng) {
+        const [top, left] = corner(rng)
+        const scratch = copy(img, off, size * size * 3)
+        for (let y = 0; y < size; y++) {
+          let sy = y + top
+          const rowOut = sy < 0 || sy >= size
+          if (rowOut && mode !== 'constant') sy = padIndex(sy, size, mode)
+          for (let x = 0; x < size; x++) {
+            let sx = x + left
+            const colOut = sx < 0 || sx >= size
+            const d = off + (y * size + x) * 3
+            if ((rowOut || colOut) && mode === 'constant') {
+              img[d] = fillValue[0]
+              img[d + 1] = fillValue[1]
+              img[d + 2] = fillValue[2]
+              continue
+            }
+            if (colOut) sx = padIndex(sx, size, mode)
+            const s = (sy * size + sx) * 3
+            img[d] = scratch[s]
+            img[d + 1] = scratch[s + 1]
+            img[d + 2] = scratch[s + 2]
+          }
+        }
+      },
+    }
+  },
+})
+
+type Interpolation = 'bilinear' | 'nearest'
+
+/** For one axis resized from n to `out` pixels: each output index's two source indices and the second one's weight. */
+interface Taps {
+  i0: Int32Array
+  i1: Int32Array
+  w1: Float64Array
+}
+
+/**
+ * torch's upsampling indices and weights (align_corners=False), in its float32 arithmetic:
+ * nearest takes ⌊o·(n/out)⌋; bilinear reads at (n/out)·(o + ½) − ½ (negative → 0) between the
+ * floor and the next pixel (the last pixel repeats at the far edge); n = out copies.
+ */
+function axisTaps(n: number, out: number, mode: Interpolation, t: Taps): void {
+  const scale = f32(n / out)
+  for (let o = 0; o < out; o++) {
+    if (n === out) {
+      t.i0[o] = t.i1[o] = o
+      t.w1[o] = 0
+    } else if (mode === 'nearest') {
+      t.i0[o] = t.i1[o] = Math.min(Math.floor(f32(o * scale)), n - 1)
+      t.w1[o] = 0
+    } else {
+      const src = Math.max(0, f32(f32(scale * (o + 0.5)) - 0.5))
+      const i = Math.min(Math.floor(src), n - 1)
+      t.i0[o] = i
+      t.i1[o] = i < n - 1 ? i + 1 : i
+      t.w1[o] = Math.min(Math.max(src - i, 0), 1)
+    }
+  }
+}
+
+interface ResizedCropParams {
+  scale: [number, number]
+  ratio: [number, number]
+  interpolation: Interpolation
+}
+
+/** The crop RandomResizedCrop.get_params draws for a size×size image: its top row, left column, height and width. */
+interface CropBox {
+  top: number
+  left: number
+  h: number
+  w: number
+}
+
+registerTransform<ResizedCropParams>({
+  name: 'random_resized_crop',
+  summary: 'RandomResizedCrop(image_size): cut a rectangle of random area and aspect ratio at a random place, resize it back to image_size.',
+  applies: 'train',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      scale: {type: 'array', items: {type: 'number', minimum: 0, maximum: 1}, minItems: 2, maxItems: 2, default: [0.08, 1], description: "range of the crop's area, as a fraction of the image's"},
+      ratio: {type: 'array', items: {type: 'number', exclusiveMinimum: 0}, minItems: 2, maxItems: 2, default: [3 / 4, 4 / 3], description: 'range of its aspect ratio width / height (drawn log-uniformly)'},
+      interpolation: {enum: ['bilinear', 'nearest'], default: 'bilinear', description: 'how the crop is resized back (torch interpolate, align_corners false)'},
+    },
+  },
+  create: ({scale, ratio, interpolation}) => {
+    if (!(scale[0] <= scale[1]) || !(ratio[0] <= ratio[1])) throw new RangeError('random_resized_crop.scale and ratio must be [min, max] with min ≤ max')
+    const logRatio = [Math.log(ratio[0]), Math.log(ratio[1])]
+    // RandomResizedCrop.get_params: up to 10 tries of (area, aspect) until the rectangle fits, then its place; else the central crop.
+    const box = (size: number, rng: RandomSource): CropBox => {
+      const area = size * size
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const target = area * (scale[0] + (scale[1] - scale[0]) * rng.float())
+        const aspect = Math.exp(logRatio[0] + (logRatio[1] - logRatio[0]) * rng.float())
+        const w = roundHalfEven(Math.sqrt(target * aspect))
+        const h = roundHalfEven(Math.sqrt(target / aspect))
+        if (0 < w && w <= size && 0 < h && h <= size) return {top: rng.int(size - h + 1), left: rng.int(size - w + 1), h, w}
+      }
+      // A square image's aspect ratio is 1.
+      let w = size
+      let h = size
+      if (1 < ratio[0]) h = roundHalfEven(w / ratio[0])
+      else if (1 > ratio[1]) w = roundHalfEven(h * ratio[1])
+      return {top: Math.floor((size - h) / 2), left: Math.floor((size - w) / 2), h, w}
+    }
+    const copy = scratchCopy()
+    const taps = () => ({i0: new Int32Array(0), i1: new Int32Array(0), w1: new Float64Array(0)})
+    const rows = taps()
+    const cols = taps()
+    const sized = (t: Taps, size: number) => {
+      if (t.i0.length !== size) Object.assign(t, {i0: new Int32Array(size), i1: new Int32Array(size), w1: new Float64Array(size)})
+      return t
+    }
+    return {
+      draw(size, rng) {
+        box(size, rng)
+      },
+      apply(img, off, size, rng) {
+        const {top, left, h, w} = box(size, rng)
+        if (h === size && w === size) return
+        const src = copy(img, off, size * size * 3)
+        axisTaps(h, size, interpolation, sized(rows, size))
+        axisTaps(w, size, interpolation, sized(cols, size))
+        for (let y = 0; y < size; y++) {
+          const r0 = ((top + rows.i0[y]) * size + left) * 3
+          const r1 = ((top + rows.i1[y]) * size + left) * 3
+          const wy = rows.w1[y]
+          for (let x = 0; x < size; x++) {
+            const c0 = cols.i0[x] * 3
+            const c1 = cols.i1[x] * 3
+            const wx = cols.w1[x]
+            const d = off + (y * size + x) * 3
+            for (let c = 0; c < 3; c++) {
+              const a = (1 - wx) * src[r0 + c0 + c] + wx * src[r0 + c1 + c]
+              const b = (1 - wx) * src[r1 + c0 + c] + wx * src[r1 + c1 + c]
+              img[d + c] = (1 - wy) * a + wy * b
+            }
+          }
+        }
+      },
+    }
+  },
+})
+
+registerTransform<{p: number}>({
+  name: 'vflip',
+  summary: 'RandomVerticalFlip: turn the image upside down (mirror top to bottom) with probability p.',
+  applies: 'train',
+  schema: flipSchema(),
+  create: ({p}) => randomFlip(p, flipColumns),
+})
+
+/**
+ * F.rotate on a tensor (expand=False, centre of the image): each output pixel's centre goes through
+ * the inverse rotation (`_get_inverse_affine_matrix`, float32 theta, torchvision's affine grid), then
+ * grid_sample (align_corners=False, zeros outside) reads `src` there, and the fill replaces what the
+ * rotation brought in from outside: nearest, where the pixel's source is outside; bilinear, blended
+ * by the share of the four neighbours that are inside (torchvision's mask channel).
+ */
+function rotateInto(img: Float32Array, off: number, src: Float32Array, size: number, angle: number, mode: Interpolation, fill: [number, number, number]): void {
+  const rot = -angle * (Math.PI / 180)
+  const cos = f32(Math.cos(rot))
+  const sin = f32(Math.sin(rot))
+  const minusSin = f32(-Math.sin(rot))
+  const half = 0.5 * size
+  // theta [[cos, sin, 0], [−sin, cos, 0]] over the half size: the grid's x and y per output x and y.
+  const xx = f32(cos / half)
+  const xy = f32(sin / half)
+  const yx = f32(minusSin / half)
+  const yy = f32(cos / half)
+  const max = size - 1
+  const inside = (x: number, y: number) => x >= 0 && x <= max && y >= 0 && y <= max
+  for (let oy = 0; oy < size; oy++) {
+    const y = oy - max / 2
+    for (let ox = 0; ox < size; ox++) {
+      const x = ox - max / 2
+      const gx = f32(f32(x * xx) + f32(y * xy))
+      const gy = f32(f32(x * yx) + f32(y * yy))
+      // grid_sample's unnormalize: (g + 1)·size/2 − ½.
+      const ix = f32(f32(f32(gx + 1) * half) - 0.5)
+      const iy = f32(f32(f32(gy + 1) * half) - 0.5)
+      const d = off + (oy * size + ox) * 3
+      if (mode === 'nearest') {
+        const nx = roundHalfEven(ix)
+        const ny = roundHalfEven(iy)
+        if (inside(nx, ny)) {
+          const s = (ny * size + nx) * 3
+          img[d] = src[s]
+          img[d + 1] = src[s + 1]
+          img[d + 2] = src[s + 2]
+        } else {
+          img[d] = fill[0]
+          img[d + 1] = fill[1]
+          img[d + 2] = fill[2]
+        }
+        continue
+      }
+      const x0 = Math.floor(ix)
+      const y0 = Math.floor(iy)
+      const dx = f32(ix - x0)
+      const dy = f32(iy - y0)
+      // The four neighbours (north-west, north-east, south-west, south-east), each with its weight; outside reads 0.
+      let mask = 0
+      let r = 0
+      let g = 0
+      let b = 0
+      for (let k = 0; k < 4; k++) {
+        const cx = x0 + (k & 1)
+        const cy = y0 + (k >> 1)
+        if (!inside(cx, cy)) continue
+        const weight = f32(f32(k >> 1 ? dy : 1 - dy) * f32(k & 1 ? dx : 1 - dx))
+        const s = (cy * size + cx) * 3
+        mask += weight
+        r += weight * src[s]
+        g += weight * src[s + 1]
+        b += weight * src[s + 2]
+      }
+      img[d] = r * mask + (1 - mask) * fill[0]
+      img[d + 1] = g * mask + (1 - mask) * fill[1]
+      img[d + 2] = b * mask + (1 - mask) * fill[2]
+    }
+  }
+}
+
+interface RotationParams {
+  degrees: number | [number, number]
+  interpolation: Interpolation
+  fill: number | number[]
+}
+
+registerTransform<RotationParams>({
+  name: 'random_rotation',
+  summary: 'RandomRotation: rotate about the centre by a random angle, keeping the size; corners brought in get the fill.',
+  applies: 'train',
+  tiny: {degrees: 30},
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['degrees'],
+    properties: {
+      degrees: {
+        oneOf: [{type: 'number', minimum: 0}, {type: 'array', items: {type: 'number'}, minItems: 2, maxItems: 2}],
+        description: 'd: angle drawn from [-d, d] degrees (or [min, max]), counter-clockwise',
+      },
+      interpolation: {enum: ['nearest', 'bilinear'], default: 'nearest', description: 'how pixels are read at the rotated places (grid_sample)'},
+      fill: fillSchema('what the corners brought in from outside the image get'),
+    },
+  },
+  create: ({degrees, interpolation, fill}) => {
+    const [lo, hi] = Array.isArray(degrees) ? degrees : [-degrees, degrees]
+    if (!(lo <= hi)) throw new RangeError(`random_rotation.degrees must be a number ≥ 0 or [min, max] with min ≤ max; got [${lo}, ${hi}]`)
+    const fillValue = fillRgb(fill, 'random_rotation.fill')
+    const copy = scratchCopy()
+    // RandomRotation.get_params: one uniform draw.
+    const angle = (rng: RandomSource) => lo + (hi - lo) * rng.float()
+    return {
+      draw(_size, rng) {
+        angle(rng)
+      },
+      apply(img, off, size, rng) {
+        const a = angle(rng)
+        rotateInto(img, off, copy(img, off, size * size * 3), size, a, interpolation, fillValue)
+      },
+    }
+  },
+})
