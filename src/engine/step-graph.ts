@@ -27,13 +27,18 @@ export interface StepContext {
 }
 
 /**
- * A training step (the default), an evaluation step (forward and metric sums only), or one of the two
+ * A training step (the default), an evaluation step (forward and metric sums only), one of the two
  * halves of a loss-scaled training step (engine.precision mixed16; trainer.ts): the backward half
  * (forward, scaled backward, gradients unscaled and stored with the overflow flag) and the update
  * half (the optimizer's update from the stored gradients, the metric sums), which the host runs only
- * when the flag it read says the gradients were finite.
+ * when the flag it read says the gradients were finite; or one of the two halves of a step that
+ * accumulates gradients (train.accumulate_grad_batches): a batch's backward added into the sums,
+ * and the update from the sums, which zeroes them.
  */
-export type StepKind = 'train' | 'eval' | 'scaled-backward' | 'scaled-update'
+export type StepKind = 'train' | 'eval' | 'scaled-backward' | 'scaled-update' | 'accumulate' | 'accumulated-update'
+
+/** The kinds of step that read no batch: the update halves, which work from what the first half stored. */
+export const UPDATE_KINDS: StepKind[] = ['scaled-update', 'accumulated-update']
 
 export interface StepGraphs {
   /**

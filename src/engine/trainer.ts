@@ -23,6 +23,7 @@ import {MetricSums} from '../ops/metric-sums.js'
 import {storeInto, zeroVariable} from '../ops/store.js'
 import {LossScaler, type LossScalerState, type LossScaleSettings} from './loss-scaler.js'
 import {WeightAverage} from './weight-average.js'
+import {UsageError} from '../errors.js'
 
 export interface StepMetrics {
   loss: number
@@ -70,6 +71,12 @@ export interface TrainerOptions {
   lossScale?: LossScaleSettings
   /** Keep an exponential moving average of the weights with this decay (train.ema; weight-average.ts). */
   emaDecay?: number
+  /**
+   * train.accumulate_grad_batches: the gradients of this many batches are summed, each batch's loss
+   * divided by it (as Lightning's `accumulate_grad_batches`), before one optimizer step. Not with a
+   * loss scaler (mixed16).
+   */
+  accumulate?: number
 }
 
 export class Trainer {
@@ -90,6 +97,10 @@ export class Trainer {
   private tuned = false
   /** train.ema: the moving average of every weight, taken before the first step, updated after each; evaluation swaps it in. */
   readonly average?: WeightAverage
+  /** train.accumulate_grad_batches: the gradients summed so far towards the next optimizer step (made at the first batch). */
+  private accumulated?: AccumulatedGradients
+  /** Batches whose gradients `accumulated` holds. */
+  private pending = 0
 
   constructor(
     readonly model: LayersModel,
@@ -103,6 +114,12 @@ export class Trainer {
     this.optimizer = new Optimizer('rule' in optimizer ? optimizer : paperAdam(optimizer), this.vars, weightRoles(model))
     if (options.lossScale) this.scaler = new LossScaler(options.lossScale)
     if (options.emaDecay !== undefined) this.average = new WeightAverage((model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val), options.emaDecay)
+    if ((options.accumulate ?? 1) > 1 && this.scaler) throw new UsageError('train.accumulate_grad_batches above 1 does not go with engine.precision mixed16 yet (the loss scaler steps every batch); train in fp32, or without accumulation')
+  }
+
+  /** Batches per optimizer step (train.accumulate_grad_batches; 1: every batch is a step). */
+  get accumulate(): number {
+    return this.options.accumulate ?? 1
   }
 
   /** The learning rate of a step when the caller gives none: the optimizer's `lr`. */
@@ -119,9 +136,10 @@ export class Trainer {
    * loss scaler (mixed16) the step reads back whether its gradients overflowed, so it returns a
    * promise: await it.
    */
-  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr, momentum?: number): void | Promise<void> {
+  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr, momentum?: number, endsStep = true): void | Promise<void> {
     // train.ema: the average starts from the weights as they are before the run's first step (or its checkpoint's).
     if (this.average && !this.average.started) this.average.start()
+    if (this.accumulate > 1) return this.accumulateStep(x, y, lr, momentum, endsStep)
     this.step++
     setDropoutStep(this.step)
     const context = this.context(lr, momentum)
@@ -168,11 +186,50 @@ export class Trainer {
   }
 
   /**
-   * Forward in training mode, the loss, the correct count, and the gradients of every trainable
-   * weight: of the loss, or of the loss × the scale where `scaler` is given (the loss returned is the
-   * unscaled one either way).
+   * One batch of a step that accumulates gradients (train.accumulate_grad_batches = k): forward and
+   * backward of the loss ÷ k, the gradients added to those of the step's earlier batches, the batch's
+   * metrics summed; with `endsStep` (the step's k-th batch, or the epoch's last), clipping, the
+   * optimizer's update from the sums and the sums zeroed. Each half is replayed where the backend
+   * records steps. Dropout masks follow the batch (the step's count × k + the batch's place in it).
    */
-  private lossAndGradients(x: tf.Tensor4D, y: tf.Tensor1D, scaler?: LossScaler): {value: tf.Scalar; grads: tf.Tensor[]; correct: tf.Scalar} {
+  private accumulateStep(x: tf.Tensor4D, y: tf.Tensor1D, lr: number, momentum: number | undefined, endsStep: boolean): void {
+    const k = this.accumulate
+    const shared = (this.accumulated ??= new AccumulatedGradients(this.vars))
+    setDropoutStep(this.step * k + this.pending + 1)
+    const batch = {...this.context(lr, momentum), step: this.step * k + this.pending + 1}
+    if (this.runOrReplay(x, y, batch, 'accumulate', () => this.accumulateBatch(x, y, shared, k))) {
+      this.metrics.addReplayed(x.shape[0])
+      this.replayedSteps++
+    }
+    this.pending++
+    if (!endsStep) return
+    this.step++
+    this.pending = 0
+    const update = this.context(lr, momentum)
+    this.runOrReplay(x, y, update, 'accumulated-update', () => {
+      this.applyGradients(shared.grads, update)
+      shared.zero()
+    })
+    this.average?.update()
+  }
+
+  /** The first half of an accumulating step: the gradients of the loss ÷ k added into `shared`, the batch's (undivided) loss and correct count summed. */
+  private accumulateBatch(x: tf.Tensor4D, y: tf.Tensor1D, shared: AccumulatedGradients, k: number): void {
+    const {value, grads, correct} = this.lossAndGradients(x, y, undefined, k)
+    try {
+      shared.add(grads)
+      this.metrics.add(value, correct, x.shape[0])
+    } finally {
+      tf.dispose([...grads, value, correct])
+    }
+  }
+
+  /**
+   * Forward in training mode, the loss, the correct count, and the gradients of every trainable
+   * weight: of the loss, of the loss × the scale where `scaler` is given, or of the loss ÷ `divide`
+   * (gradient accumulation); the loss returned is the plain one either way.
+   */
+  private lossAndGradients(x: tf.Tensor4D, y: tf.Tensor1D, scaler?: LossScaler, divide = 1): {value: tf.Scalar; grads: tf.Tensor[]; correct: tf.Scalar} {
     return tf.tidy(() => {
       let correct: tf.Scalar | undefined
       let unscaled: tf.Scalar | undefined
@@ -180,10 +237,10 @@ export class Trainer {
         const logits = this.model.apply(x, {training: true}) as tf.Tensor2D
         const out = this.options.loss ? this.options.loss(logits, y) : crossEntropy(logits, y, this.options.labelSmoothing)
         correct = out.correct
-        if (!scaler) return out.loss
-        // The unscaled loss is what the metrics sum; kept past the gradient's scope, like `correct`.
+        if (!scaler && divide === 1) return out.loss
+        // The plain loss is what the metrics sum; kept past the gradient's scope, like `correct`.
         unscaled = tf.keep(out.loss)
-        return scaler.scaleLoss(out.loss)
+        return scaler ? scaler.scaleLoss(out.loss) : tf.div(out.loss, divide)
       }, this.vars)
       return {value: unscaled ?? value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
     })
@@ -266,10 +323,10 @@ export class Trainer {
     return this.graphs.graphs
   }
 
-  /** Every tensor a training step may update: all model weights (running statistics too), the optimizer's state, the metric sums. */
+  /** Every tensor a training step may update: all model weights (running statistics too), the optimizer's state, the metric sums, the gradients a step keeps between its halves. */
   private stateTensors(): tf.Tensor[] {
     const weights = (this.model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val)
-    return [...weights, ...this.optimizer.state.flat(), this.metrics.tensor, ...(this.scaled?.tensors ?? [])]
+    return [...weights, ...this.optimizer.state.flat(), this.metrics.tensor, ...(this.scaled?.tensors ?? []), ...(this.accumulated?.grads ?? [])]
   }
 
   /** How the backend's step replay went, one line per batch shape (empty where there is none). */
@@ -323,6 +380,7 @@ export class Trainer {
   }
 
   dispose(): void {
+    this.accumulated?.dispose()
     this.average?.dispose()
     this.optimizer.dispose()
     this.metrics.dispose()
@@ -352,5 +410,29 @@ class ScaledStepShared {
 
   dispose(): void {
     tf.dispose(this.tensors)
+  }
+}
+
+/**
+ * The gradients of an accumulating step (train.accumulate_grad_batches): one variable per trainable
+ * weight, with data of its own, added to in place by each batch and zeroed by the update.
+ */
+class AccumulatedGradients {
+  readonly grads: tf.Variable[]
+
+  constructor(weights: tf.Variable[]) {
+    this.grads = weights.map((w) => zeroVariable(w.shape))
+  }
+
+  add(grads: tf.Tensor[]): void {
+    tf.tidy(() => this.grads.forEach((g, i) => storeInto(g, tf.add(g, grads[i]))))
+  }
+
+  zero(): void {
+    tf.tidy(() => this.grads.forEach((g) => storeInto(g, tf.zerosLike(g))))
+  }
+
+  dispose(): void {
+    tf.dispose(this.grads)
   }
 }

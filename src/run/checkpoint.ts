@@ -121,17 +121,18 @@ const GROUP_NAME = SNAKE_CASE
 export const AVERAGE_GROUP = 'ema'
 
 /**
- * Writes `kind` of checkpoint. With `train.ema` (the trainer's `average`), a best checkpoint holds
+ * Writes `kind` of checkpoint (a best one of a model trained elsewhere needs no trainer). With `train.ema` (the trainer's `average`), a best checkpoint holds
  * the average in `weight` — the weights that were evaluated — and a last one holds the trained
  * weights in `weight` and the average in `ema`, so that training continues from both.
  */
-export async function saveCheckpoint(file: string, kind: CheckpointKind, model: LayersModel, trainer: Trainer, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
+export async function saveCheckpoint(file: string, kind: CheckpointKind, model: LayersModel, trainer: Trainer | undefined, meta: Omit<CheckpointMeta, 'saved'>): Promise<void> {
+  if (kind === 'last' && !trainer) throw new Error('a last checkpoint holds the optimizer state: saveCheckpoint needs the trainer')
   const named = (tensors: tf.Tensor[]) => tensors.map((tensor, i) => ({name: model.weights[i].originalName, tensor}))
-  const average = trainer.average?.values()
+  const average = trainer?.average?.values()
   const weights = kind === 'best' && average ? average : model.weights.map((w) => w.read())
   const groups: [TensorGroup, {name: string; tensor: tf.Tensor}[]][] = [['weight', named(weights)]]
   if (kind === 'last' && average) groups.push([AVERAGE_GROUP, named(average)])
-  const state = kind === 'last' ? trainer.optimizerState() : undefined
+  const state = kind === 'last' ? trainer!.optimizerState() : undefined
   if (state) {
     for (const [group, list] of Object.entries(state.groups)) groups.push([group, list.map((t, i) => ({name: model.trainableWeights[i].originalName, tensor: t}))])
   }

@@ -19,11 +19,11 @@ function toTensors(batch: {x: Float32Array; y: Int32Array; size: number}, size: 
 
 export interface EpochPlan {
   epoch: number
-  /** The learning rate of the epoch's step `step` (0-based; train.schedule). */
-  lrAt: (step: number) => number
+  /** The learning rate of the epoch's batch `batch` (0-based): its optimizer step's (train.schedule). */
+  lrAt: (batch: number) => number
   /** Its momentum, where the schedule sets it (onecycle's cycle_momentum). */
-  momentumAt?: (step: number) => number
-  /** Training steps to take: the epoch's batches, at most `train.steps_per_epoch`. */
+  momentumAt?: (batch: number) => number
+  /** Training batches to take: the epoch's, at most `train.steps_per_epoch` (with train.accumulate_grad_batches, several make one optimizer step). */
   steps: number
   augment: false | Pipeline
   progress: Progress
@@ -81,7 +81,9 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
         await plan.beforeFirstStep(x, y)
         t0 += performance.now() - start
       }
-      await trainer.trainStep(x, y, plan.lrAt(done), plan.momentumAt?.(done))
+      // train.accumulate_grad_batches: the step's last batch (or the epoch's) takes the optimizer step.
+      const endsStep = (done + 1) % trainer.accumulate === 0 || done + 1 === steps
+      await trainer.trainStep(x, y, plan.lrAt(done), plan.momentumAt?.(done), endsStep)
       x.dispose()
       y.dispose()
       images += next.value.size

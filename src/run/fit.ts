@@ -136,8 +136,9 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
 /** Epoch `epoch`: its training steps (kernel tuning before the run's first), then the evaluation; its metrics.csv row, and what tuning chose. */
 async function trainAndEvaluate(session: Session, state: FitState, epoch: number, progress: Progress): Promise<{line: EpochLine; tuning?: string}> {
   const {spec, trainer, dataset, tuner} = session
-  // The epoch's steps: its batches, at most train.steps_per_epoch (the schedule was made over them).
-  const steps = session.schedule.stepsPerEpoch
+  // The epoch's batches, at most train.steps_per_epoch; with train.accumulate_grad_batches k, every k (and the last few) make one optimizer step, which the schedule counts.
+  const batches = session.batchesPerEpoch
+  const stepsPerEpoch = session.schedule.stepsPerEpoch
   let tuning: string | undefined
   // Before the run's first step: time the backend's kernel routes on its shapes (webgpu), and record the routes taken.
   const beforeFirstStep =
@@ -147,15 +148,15 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
           if (tuner) writeRoutes(state.runDir, tuner)
         }
       : undefined
-  progress.startEpoch(epoch, spec.train.epochs, steps)
-  // Steps count from 0 across the run; the schedule gives each its learning rate (and momentum, where it cycles it).
+  progress.startEpoch(epoch, spec.train.epochs, batches)
+  // Optimizer steps count from 0 across the run; the schedule gives each its learning rate (and momentum, where it cycles it), and each batch its step's.
   const {schedule} = session
-  const runStep = (step: number) => (epoch - 1) * steps + step
-  const lrAt = (step: number) => schedule.lrAt(runStep(step))
-  const momentumAt = schedule.momentumAt && ((step: number) => schedule.momentumAt!(runStep(step)))
-  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, momentumAt, steps, augment: session.augment, progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
+  const runStep = (batch: number) => (epoch - 1) * stepsPerEpoch + Math.floor(batch / trainer.accumulate)
+  const lrAt = (batch: number) => schedule.lrAt(runStep(batch))
+  const momentumAt = schedule.momentumAt && ((batch: number) => schedule.momentumAt!(runStep(batch)))
+  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, momentumAt, steps: batches, augment: session.augment, progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
   // The next epoch's first batches are made while this one is evaluated (by the data workers, if any).
-  if (epoch < spec.train.epochs) prepareEpoch(spec, dataset.train, {epoch: epoch + 1, steps, augment: session.augment}, session.batchWorkers)
+  if (epoch < spec.train.epochs) prepareEpoch(spec, dataset.train, {epoch: epoch + 1, steps: batches, augment: session.augment}, session.batchWorkers)
   const e0 = performance.now()
   // train.ema: the splits are scored on the weights' moving average, swapped in for the evaluation.
   trainer.average?.swap()

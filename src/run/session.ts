@@ -36,8 +36,10 @@ export interface Session {
   built: BuiltModel
   dataset: Dataset
   trainer: Trainer
-  /** The learning rate of every step (train.schedule over the run's steps). */
+  /** The learning rate of every optimizer step (train.schedule over the run's steps). */
   schedule: Schedule
+  /** Training batches per epoch: the training split's, at most train.steps_per_epoch (train.accumulate_grad_batches of them make one optimizer step). */
+  batchesPerEpoch: number
   /** The training batches' augmentation (data.augment), made once for the run. */
   augment: false | Pipeline
   /** The threads that make the training batches (engine.data_workers); none: the training thread makes them. */
@@ -76,12 +78,14 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   const built = buildModel(spec)
   let dataset: Dataset
   let schedule: Schedule
+  let batchesPerEpoch: number
   const t = spec.train
   try {
     dataset = holdOutValidation(await loadDataset(spec.data, {dataDir: opts.dataDir ?? spec.data.data_dir, log, bars: opts.bars}), spec.data.val_split, spec.seed)
     if (dataset.valHoldOut && dataset.val) log(`validation split: ${dataset.val.count} of the ${dataset.train.count + dataset.val.count} training images held out (val_split ${spec.data.val_split} of every class, drawn by seed ${spec.seed}); the best epoch is chosen on it`)
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}; remove model.num_classes or set it to ${dataset.numClasses}`)
-    schedule = createSchedule(t.schedule, t.optimizer.lr, t.epochs, Math.min(numBatches(dataset.train.count, t.batch_size), t.steps_per_epoch ?? Infinity))
+    batchesPerEpoch = Math.min(numBatches(dataset.train.count, t.batch_size), t.steps_per_epoch ?? Infinity)
+    schedule = createSchedule(t.schedule, t.optimizer.lr, t.epochs, Math.ceil(batchesPerEpoch / (t.accumulate_grad_batches ?? 1)))
   } catch (error) {
     built.model.dispose()
     throw error
@@ -100,12 +104,13 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
     loss: chooseLoss(t.loss, built.numClasses, t.label_smoothing),
     maxGradNorm: t.grad_clip?.max_norm,
     emaDecay: t.ema?.decay,
+    accumulate: t.accumulate_grad_batches,
     ...(engine.precision === 'mixed16' ? {lossScale: engine.loss_scale} : {}),
   })
   const augment = augmentFromConfig(spec.data)
   const workers = planDataWorkers(engine, backend, augment)
   if (workers.line) log(workers.line)
-  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer, schedule, augment, batchWorkers: startDataWorkers(workers)}
+  return {spec, backend, tuner, routesPinned: Boolean(routesFile), built, dataset, trainer, schedule, batchesPerEpoch, augment, batchWorkers: startDataWorkers(workers)}
 }
 
 export function disposeSession(session: Session): void {

@@ -140,7 +140,16 @@ const trainSchema = Type.Object(
     epochs: withDefault(Type.Integer({minimum: 1, maximum: 100_000}), 50),
     batch_size: withDefault(Type.Integer({minimum: 1, maximum: 65536}), 64),
     eval_batch_size: Type.Optional(Type.Integer({minimum: 1, maximum: 65536, description: 'defaults to batch_size'})),
-    steps_per_epoch: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'cap on training steps per epoch (quick runs); default: the whole training set'})),
+    steps_per_epoch: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'cap on training batches per epoch (quick runs); default: the whole training set'})),
+    // No default: a spec without it resolves (and hashes) as before.
+    accumulate_grad_batches: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000,
+        description:
+          "as Lightning's accumulate_grad_batches: the gradients of this many batches (each batch's loss divided by it) make one optimizer step, so the step sees batch_size × this images (BatchNorm still sees batch_size); the schedule counts optimizer steps, and an epoch's last step takes the batches left; not with engine.precision mixed16",
+      }),
+    ),
     optimizer: withDefault(optimizerSchema, {} as OptimizerSpec),
     schedule: withDefault(scheduleSchema, {type: 'constant'}),
     loss: withDefault(

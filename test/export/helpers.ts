@@ -12,7 +12,6 @@ import {stringify} from 'yaml'
 import {tf, type LayersModel} from '../../src/engine/tf.js'
 import {buildModel} from '../../src/model/build.js'
 import {saveCheckpoint} from '../../src/run/checkpoint.js'
-import type {Trainer} from '../../src/engine/trainer.js'
 import type {ResolvedSpec} from '../../src/schema/spec.js'
 import {resolveObject, values} from '../helpers.js'
 
@@ -73,7 +72,7 @@ export async function makeRun(dir: string, name: string, spec: Record<string, un
   const built = buildModel(resolved)
   try {
     perturb(built.model, seed)
-    await saveCheckpoint(join(run, 'best.ckpt'), 'best', built.model, undefined as unknown as Trainer, {epoch: 1, step: 7, best_test_accuracy: 0.5, best_train_accuracy: 0.5, train_seconds: 1, eval_seconds: 1})
+    await saveCheckpoint(join(run, 'best.ckpt'), 'best', built.model, undefined, {epoch: 1, step: 7, best_test_accuracy: 0.5, best_train_accuracy: 0.5, train_seconds: 1, eval_seconds: 1})
   } finally {
     built.model.dispose()
   }

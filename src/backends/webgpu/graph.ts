@@ -48,7 +48,7 @@
  * MIXTURE_WEBGPU_GRAPH=0 turns it off; it also needs record.ts (MIXTURE_WEBGPU_CACHE not 0).
  */
 import {tf} from '../../engine/tf.js'
-import type {StepContext, StepGraphs, StepKind} from '../../engine/step-graph.js'
+import {UPDATE_KINDS, type StepContext, type StepGraphs, type StepKind} from '../../engine/step-graph.js'
 import {cachedConstants} from '../../engine/constants.js'
 import {patch} from './dispatches.js'
 import {objectId, planRecording, pruneUnread, uploadBytes, type Command as PlanCommand, type Known, type Plan as RecordingPlan} from './graph-plan.js'
@@ -191,7 +191,7 @@ class Recording implements CaptureHook {
     for (const t of cachedConstants()) add(t, {role: 'constant', tensor: t})
     const free = new Set<GpuBuffer>()
     for (const list of b.bufferManager.freeBuffers.values()) for (const buffer of list) free.add(buffer)
-    return planRecording(this.commands, known, free, usageFlags().UNIFORM, context, this.kind !== 'scaled-update')
+    return planRecording(this.commands, known, free, usageFlags().UNIFORM, context, !UPDATE_KINDS.includes(this.kind))
   }
 }
 
@@ -376,7 +376,7 @@ interface ShapeEntry {
 }
 
 function shapeKey(x: tf.Tensor, y: tf.Tensor, kind: StepKind): string {
-  const label = {train: '', eval: 'evaluation ', 'scaled-backward': 'loss-scaled backward ', 'scaled-update': 'loss-scaled update '}[kind]
+  const label = {train: '', eval: 'evaluation ', 'scaled-backward': 'loss-scaled backward ', 'scaled-update': 'loss-scaled update ', accumulate: 'accumulating ', 'accumulated-update': 'accumulated update '}[kind]
   return `${label}x[${x.shape.join(',')}]${x.dtype} y[${y.shape.join(',')}]${y.dtype}`
 }
 
