@@ -8,8 +8,9 @@
  * (step-graph.ts; webgpu), steps after the first few of a batch shape are replayed. In mixed precision
  * (engine.precision mixed16) the loss is scaled (loss-scaler.ts): such a step reads back whether its
  * gradients overflowed before it updates, as GradScaler does, so it runs in two halves that are
- * replayed each (`scaledStep`). With `train.ema` every step also updates the moving average of the
- * weights (weight-average.ts), which evaluation swaps in.
+ * replayed each (`scaledStep`). With `train.accumulate_grad_batches` several batches make one step,
+ * also in two halves (`accumulateStep`). With `train.ema` every step also updates the moving average
+ * of the weights (weight-average.ts), which evaluation swaps in.
  */
 import {tf, type LayersModel} from './tf.js'
 import {createStepGraphs, type StepContext, type StepGraphs, type StepKind} from './step-graph.js'
@@ -134,7 +135,8 @@ export class Trainer {
    * released, so that no view of a weight made during the pass (reshapes, identity transposes) is
    * alive and a backend may update the weights in place (ops/weight-update.ts `updateStep`). With a
    * loss scaler (mixed16) the step reads back whether its gradients overflowed, so it returns a
-   * promise: await it.
+   * promise: await it. With train.accumulate_grad_batches the batch's gradients are added to the
+   * step's, and only a batch with `endsStep` (the step's last) takes the optimizer's update.
    */
   trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr, momentum?: number, endsStep = true): void | Promise<void> {
     // train.ema: the average starts from the weights as they are before the run's first step (or its checkpoint's).

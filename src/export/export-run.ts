@@ -22,6 +22,7 @@ import {ExportError} from './errors.js'
 import {encodeSafetensors} from './safetensors.js'
 import {TFJS_FILE, tfjsGraphModel} from './tfjs.js'
 import {stateDict} from './torch-state.js'
+import {nameList} from '../name-list.js'
 
 
 /** How `export.json` tells a user to bring an image to the model's input size, per resize mode. */
@@ -104,7 +105,7 @@ function inputRecipe(spec: ResolvedSpec): InputRecipe {
 /** Up to five of a folder's entries, for a message: folders with a trailing slash, then how many more. */
 function someEntries(dir: string, names: string[]): string {
   const shown = names.slice(0, 5).map((name) => (statSync(join(dir, name), {throwIfNoEntry: false})?.isDirectory() ? `${name}/` : name))
-  return `${shown.join(', ')}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`
+  return nameList([...shown, ...names.slice(5)])
 }
 
 /**

@@ -8,15 +8,14 @@ import {statSync} from 'node:fs'
 import {basename, dirname, resolve} from 'node:path'
 
 import type {RunGroup} from './group.js'
+import {nameList} from '../name-list.js'
 
 /** At most this many names are listed in a title; the others are counted. */
 const LISTED = 3
 
 /** `a`, `a, b`, `a, b, c`, `a, b, c and 2 more` (each name once). */
 export function listNames(names: string[]): string {
-  const unique = [...new Set(names)]
-  const listed = unique.slice(0, LISTED).join(', ')
-  return unique.length > LISTED ? `${listed} and ${unique.length - LISTED} more` : listed
+  return nameList([...new Set(names)], LISTED)
 }
 
 /** The folder an input stands for: itself, or for a run's or sweep's own file (collect.ts), the folder holding it. */

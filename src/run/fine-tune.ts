@@ -26,6 +26,7 @@ import {tf, type LayersModel} from '../engine/tf.js'
 import type {InitFromSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {displayPath} from '../fs/display-path.js'
+import {nameList} from '../name-list.js'
 import {evaluatedWeights, readCheckpoint} from './checkpoint.js'
 import {buildModelIn} from '../config/check-model.js'
 import type {Resolved} from '../config/resolve.js'
@@ -50,7 +51,7 @@ export interface InitRecord {
 }
 
 /** The checkpoint file `path` names: the file itself, or a run folder's best.ckpt. */
-export function initCheckpointFile(path: string): string {
+function initCheckpointFile(path: string): string {
   if (!existsSync(path)) throw new UsageError(`train.init_from: ${displayPath(path)} does not exist; give a checkpoint file (best.ckpt, last.ckpt) or a run folder`)
   if (!statSync(path).isDirectory()) return path
   const best = join(path, 'best.ckpt')
@@ -68,12 +69,7 @@ function weightPattern(pattern: string): (weight: string) => boolean {
 function refuseUnmatched(key: string, patterns: string[], tests: ((weight: string) => boolean)[], model: LayersModel): void {
   const unmatched = patterns.filter((_, i) => !model.weights.some((w) => tests[i](w.originalName)))
   if (unmatched.length === 0) return
-  throw new UsageError(`${key}: ${some(unmatched.map((s) => JSON.stringify(s)))} names no weight of this model; its layers are ${some(layersOf(model.weights.map((w) => w.originalName)), 12)} (mixture params <spec> --weights lists every weight)`)
-}
-
-/** Names, at most `max` of them, then how many more. */
-function some(names: string[], max = 6): string {
-  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`
+  throw new UsageError(`${key}: ${nameList(unmatched.map((s) => JSON.stringify(s)))} names no weight of this model; its layers are ${nameList(layersOf(model.weights.map((w) => w.originalName)), 12)} (mixture params <spec> --weights lists every weight)`)
 }
 
 /** The layer of each weight name, once each, in order. */
@@ -122,14 +118,14 @@ export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
     const lines = [`train.init_from: ${where} does not fit this model:`]
     if (misshapen.length > 0) {
       const shown = misshapen.map((m) => `${m.name} [${m.shape.join(', ')}] (the model's: [${m.model.join(', ')}])`)
-      lines.push(`  weights of another shape: ${some(shown, 4)}; to start them afresh (a new head for another number of classes), add skip: [${layersOf(misshapen.map((m) => m.name)).join(', ')}]`)
+      lines.push(`  weights of another shape: ${nameList(shown, 4)}; to start them afresh (a new head for another number of classes), add skip: [${layersOf(misshapen.map((m) => m.name)).join(', ')}]`)
     }
-    if (missing.length > 0) lines.push(`  weights of the model it does not hold: ${some(missing)}`)
-    if (unused.length > 0) lines.push(`  weights it holds that the model does not: ${some(unused)}`)
+    if (missing.length > 0) lines.push(`  weights of the model it does not hold: ${nameList(missing)}`)
+    if (unused.length > 0) lines.push(`  weights it holds that the model does not: ${nameList(unused)}`)
     lines.push('  (strict: false loads the weights that match by name and shape, and keeps the others at their initialisation)')
     throw new UsageError(lines.join('\n'))
   }
-  if (load.length === 0) throw new UsageError(`train.init_from: no weight of ${where} fits this model (by name and shape): it was written by another model; its weights are named ${some([...shapes.keys()], 4)}`)
+  if (load.length === 0) throw new UsageError(`train.init_from: no weight of ${where} fits this model (by name and shape): it was written by another model; its weights are named ${nameList([...shapes.keys()], 4)}`)
   const notIn = [...missing, ...misshapen.map((m) => m.name)]
   const record: InitRecord = {
     file,
@@ -143,8 +139,8 @@ export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
   const kept = [...skipped, ...notIn]
   const line =
     `init_from: ${load.length} of the model's ${model.weights.length} weights from ${where} (${ckpt.kind}, epoch ${ckpt.meta.epoch})` +
-    (kept.length > 0 ? `; at their initialisation: ${some(kept)}` : '') +
-    (unused.length > 0 ? `; not used from the checkpoint: ${some(unused)}` : '')
+    (kept.length > 0 ? `; at their initialisation: ${nameList(kept)}` : '') +
+    (unused.length > 0 ? `; not used from the checkpoint: ${nameList(unused)}` : '')
   return {record, load, line}
 }
 
@@ -172,13 +168,13 @@ export function freezeWeights(model: LayersModel, patterns: string[]): string {
   const tests = patterns.map(weightPattern)
   refuseUnmatched('train.freeze', patterns, tests, model)
   const frozen = model.trainableWeights.filter((w) => tests.some((t) => t(w.originalName)))
-  if (frozen.length === 0) throw new UsageError(`train.freeze: ${some(patterns.map((p) => JSON.stringify(p)))} names only BatchNorm statistics, which are not trained; name layers with trainable weights (mixture params <spec> --weights marks them)`)
+  if (frozen.length === 0) throw new UsageError(`train.freeze: ${nameList(patterns.map((p) => JSON.stringify(p)))} names only BatchNorm statistics, which are not trained; name layers with trainable weights (mixture params <spec> --weights marks them)`)
   const count = (ws: typeof frozen) => ws.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0)
   const all = count(model.trainableWeights)
   const held = count(frozen)
   if (held === all) throw new UsageError('train.freeze names every trainable weight of the model: nothing would train; leave the head (or some layer) out of it')
   for (const w of frozen) w.trainable = false
-  return `freeze: ${held.toLocaleString('en-US')} of the ${all.toLocaleString('en-US')} trainable parameters are frozen (${frozen.length} weights: ${some(frozen.map((w) => w.originalName))}); ${(all - held).toLocaleString('en-US')} train`
+  return `freeze: ${held.toLocaleString('en-US')} of the ${all.toLocaleString('en-US')} trainable parameters are frozen (${frozen.length} weights: ${nameList(frozen.map((w) => w.originalName))}); ${(all - held).toLocaleString('en-US')} train`
 }
 
 /**

@@ -24,6 +24,7 @@ import {isFolder} from '../fs/is-folder.js'
 import {readRunSummary} from '../run/summary.js'
 import {locateData} from '../data/load.js'
 import {DataError} from '../data/errors.js'
+import {nameList} from '../name-list.js'
 
 export interface SweepResult {
   name: string
@@ -143,7 +144,7 @@ export function placePoints(planned: PlannedSweep): SweepIndex | undefined {
   const {folders, unplanned} = pointFolders(dir, records.map((r, i) => ({key: r.key, hash: r.config_hash, spec: resolved[i].spec})), previous)
   records.forEach((record, i) => (record.run_dir = folders[i]))
   if (unplanned.length === 0) return previous
-  const listed = unplanned.slice(0, 5).join(', ') + (unplanned.length > 5 ? ` and ${unplanned.length - 5} more` : '')
+  const listed = nameList(unplanned)
   throw new UsageError(
     `${dir} holds ${unplanned.length} point(s) of an earlier sweep "${name}" that this one does not have (${listed}); ` +
       `${axesDropped(previous, records)}continue it with a grid that keeps them (values may be added to any axis: the points there keep their folders), or give this sweep its own folder with --name`,
