@@ -225,7 +225,7 @@ function absolutePath(value: string, path: string, origins: Origins): string {
 /**
  * `train.init_from` in its one resolved form, `{path, skip, strict}` (a path alone is the
  * shorthand), the path made absolute against the spec that wrote it. Whether the checkpoint is there
- * and fits is checked where the model is built (run/init-from.ts): a resumed or evaluated run does
+ * and fits is checked where the model is built (run/fine-tune.ts): a resumed or evaluated run does
  * not need it.
  */
 function resolveInitFrom(train: unknown, origins: Origins): void {

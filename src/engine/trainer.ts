@@ -80,6 +80,9 @@ export interface TrainerOptions {
   accumulate?: number
 }
 
+/** Why gradient accumulation and a loss scaler (mixed16) are refused together. */
+export const ACCUMULATION_NOT_SCALED = 'train.accumulate_grad_batches above 1 does not go with engine.precision mixed16 yet (the loss scaler steps every batch); train in fp32, or without accumulation'
+
 export class Trainer {
   /** Number of optimizer steps taken (1-based after the first step). */
   step = 0
@@ -115,7 +118,8 @@ export class Trainer {
     this.optimizer = new Optimizer('rule' in optimizer ? optimizer : paperAdam(optimizer), this.vars, weightRoles(model))
     if (options.lossScale) this.scaler = new LossScaler(options.lossScale)
     if (options.emaDecay !== undefined) this.average = new WeightAverage((model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val), options.emaDecay)
-    if ((options.accumulate ?? 1) > 1 && this.scaler) throw new UsageError('train.accumulate_grad_batches above 1 does not go with engine.precision mixed16 yet (the loss scaler steps every batch); train in fp32, or without accumulation')
+    // A run is refused before its model is built (run/session.ts); this guards a program that makes a Trainer itself.
+    if ((options.accumulate ?? 1) > 1 && this.scaler) throw new UsageError(ACCUMULATION_NOT_SCALED)
   }
 
   /** Batches per optimizer step (train.accumulate_grad_batches; 1: every batch is a step). */
