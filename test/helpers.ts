@@ -1,5 +1,6 @@
 /** Shared test helpers: specs written to temp files, resolved through the real loader and validator. */
 import {spawnSync} from 'node:child_process'
+import {after} from 'node:test'
 import {mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -18,6 +19,15 @@ export const TINY_CNN_SPEC = {
   model: {type: 'mixture', components: [{type: 'cnn', channels: [3]}]},
   train: {epochs: 1, batch_size: 16},
   engine: {backend: 'cpu'},
+}
+
+/** Puts environment variable `name` back as it is now once the file's tests have run (node:test `after`). */
+export function restoreEnvAfter(name: string): void {
+  const saved = process.env[name]
+  after(() => {
+    if (saved === undefined) delete process.env[name]
+    else process.env[name] = saved
+  })
 }
 
 export function tempDir(prefix = 'mixture-test-'): string {

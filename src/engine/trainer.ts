@@ -15,6 +15,7 @@
 import {tf, type LayersModel} from './tf.js'
 import {createStepGraphs, type StepContext, type StepGraphs, type StepKind} from './step-graph.js'
 import {kernelTuner} from './kernel-tuning.js'
+import {constant} from './constants.js'
 import {Optimizer, paperAdam, weightRoles, type ChosenOptimizer} from './optimizer.js'
 import type {AdamConfig} from '../ops/adam.js'
 import {clipGradNorm} from '../ops/clip-grad-norm.js'
@@ -246,7 +247,7 @@ export class Trainer {
         if (!scaler && divide === 1) return out.loss
         // The plain loss is what the metrics sum; kept past the gradient's scope, like `correct`.
         unscaled = tf.keep(out.loss)
-        return scaler ? scaler.scaleLoss(out.loss) : tf.div(out.loss, divide)
+        return scaler ? scaler.scaleLoss(out.loss) : tf.div(out.loss, constant(divide))
       }, this.vars)
       return {value: unscaled ?? value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
     })

@@ -11,6 +11,7 @@
  * (webgpu) keeps reading the same buffers.
  */
 import {tf} from './tf.js'
+import {constant} from './constants.js'
 import {storeInto, zeroVariable} from '../ops/store.js'
 
 /**
@@ -18,7 +19,7 @@ import {storeInto, zeroVariable} from '../ops/store.js'
  * which an in-place write to `t` (a backend's weight update, `storeInto`) would then change too.
  */
 function copyOf(t: tf.Tensor): tf.Tensor {
-  return tf.mul(t, 1)
+  return tf.mul(t, constant(1))
 }
 
 export class WeightAverage {
@@ -46,11 +47,10 @@ export class WeightAverage {
   update(): void {
     if (!this.shadows) throw new Error('WeightAverage.update before start')
     const shadows = this.shadows
-    tf.tidy(() => {
-      const keep = tf.scalar(this.decay)
-      const take = tf.scalar(1 - this.decay)
-      shadows.forEach((s, i) => storeInto(s, tf.add(tf.mul(s, keep), tf.mul(this.weights[i], take))))
-    })
+    // Cached scalars (engine/constants.ts): nothing new is uploaded each step.
+    const keep = constant(this.decay)
+    const take = constant(1 - this.decay)
+    tf.tidy(() => shadows.forEach((s, i) => storeInto(s, tf.add(tf.mul(s, keep), tf.mul(this.weights[i], take)))))
   }
 
   /** Exchanges the weights and the shadows, in place; a second call undoes the first. */

@@ -26,13 +26,17 @@ function targets(labels: tf.Tensor1D, k: number, smoothing: number): tf.Tensor {
   return tf.add(tf.mul(onehot, 1 - smoothing), tf.mul(tf.expandDims(valid, 1), smoothing / k))
 }
 
+/** The number of rows whose first largest logit is at the label: Σ [argmax = label], a float32 scalar. */
+export function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar
+}
+
 /** The composite: −mean(Σ logSoftmax · target), Σ [argmax = label]. */
 export function crossEntropyComposite(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing = 0): {loss: tf.Scalar; correct: tf.Scalar} {
   const k = logits.shape[1]
   const target = targets(labels, k, labelSmoothing)
   const loss = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), target), 1))) as tf.Scalar
-  const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar
-  return {loss, correct}
+  return {loss, correct: correctCount(logits, labels)}
 }
 
 /**

@@ -7,6 +7,7 @@
 import {tf} from '../engine/tf.js'
 import type {TrainingLoss} from '../engine/trainer.js'
 import {UsageError} from '../errors.js'
+import {correctCount} from '../ops/cross-entropy.js'
 import {lookup, namesInOrder} from '../registry/registry.js'
 import type {LossSpec} from '../schema/recipe.js'
 
@@ -20,6 +21,6 @@ export function chooseLoss(spec: LossSpec, numClasses: number, labelSmoothing: n
     const out = loss(logits, labels)
     const {loss: value, correct} = out instanceof tf.Tensor ? {loss: out, correct: undefined} : out
     if (!(value instanceof tf.Tensor) || value.rank !== 0) throw new UsageError(`train.loss ${type}: the loss function must return a scalar tensor (the batch's mean loss), not ${value instanceof tf.Tensor ? `a tensor of shape [${value.shape.join(', ')}]` : typeof value}`)
-    return {loss: value, correct: correct ?? tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar)}
+    return {loss: value, correct: correct ?? tf.keep(correctCount(logits, labels))}
   }
 }

@@ -29,6 +29,7 @@ import {displayPath} from '../fs/display-path.js'
 import {nameList} from '../name-list.js'
 import {evaluatedWeights, readCheckpoint} from './checkpoint.js'
 import {buildModelIn} from '../config/check-model.js'
+import {trainableCount} from '../model/build.js'
 import type {Resolved} from '../config/resolve.js'
 
 /** What env.json records of the weights a run started from. */
@@ -79,7 +80,8 @@ function layersOf(names: string[]): string[] {
 
 /** What loading `init` into a model will do: checked whole, nothing written yet. */
 export interface InitPlan {
-  record: InitRecord
+  /** What env.json will record, less the file's hash (taken only when the run loads it). */
+  record: Omit<InitRecord, 'sha256'>
   /** The model's weights to load, with their values. */
   load: {weight: LayersModel['weights'][number]; values: Float32Array}[]
   /** The line run.log gets. */
@@ -127,9 +129,8 @@ export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
   }
   if (load.length === 0) throw new UsageError(`train.init_from: no weight of ${where} fits this model (by name and shape): it was written by another model; its weights are named ${nameList([...shapes.keys()], 4)}`)
   const notIn = [...missing, ...misshapen.map((m) => m.name)]
-  const record: InitRecord = {
+  const record: InitPlan['record'] = {
     file,
-    sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
     kind: ckpt.kind,
     epoch: ckpt.meta.epoch,
     loaded: load.length,
@@ -156,7 +157,7 @@ export function initFromCheckpoint(model: LayersModel, init: InitFromSpec, log: 
     })
   }
   log(plan.line)
-  return plan.record
+  return {...plan.record, sha256: createHash('sha256').update(readFileSync(plan.record.file)).digest('hex')}
 }
 
 /**
@@ -169,7 +170,7 @@ export function freezeWeights(model: LayersModel, patterns: string[]): string {
   refuseUnmatched('train.freeze', patterns, tests, model)
   const frozen = model.trainableWeights.filter((w) => tests.some((t) => t(w.originalName)))
   if (frozen.length === 0) throw new UsageError(`train.freeze: ${nameList(patterns.map((p) => JSON.stringify(p)))} names only BatchNorm statistics, which are not trained; name layers with trainable weights (mixture params <spec> --weights marks them)`)
-  const count = (ws: typeof frozen) => ws.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0)
+  const count = (ws: typeof frozen) => trainableCount(ws.map((w) => ({shape: w.shape as number[]})))
   const all = count(model.trainableWeights)
   const held = count(frozen)
   if (held === all) throw new UsageError('train.freeze names every trainable weight of the model: nothing would train; leave the head (or some layer) out of it')

@@ -5,23 +5,19 @@
  * smaller last batch and a step of fewer batches. Runs wherever a WebGPU adapter is present (a
  * software one with MIXTURE_WEBGPU_ALLOW_SOFTWARE=1); skipped, with the loader's reason, elsewhere.
  */
-import {after, describe} from 'node:test'
+import {describe} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../../src/engine/tf.js'
 import {Trainer} from '../../../src/engine/trainer.js'
 import {buildModel} from '../../../src/model/build.js'
-import {resolveObject, values} from '../../helpers.js'
+import {resolveObject, restoreEnvAfter, values} from '../../helpers.js'
 import {assertClose, webgpuUnavailable} from '../paper-rows.js'
 import {needing} from '../../require.js'
 
 const SIZE = 8
 const {it} = needing('webgpu', await webgpuUnavailable('webgpu gradient-accumulation tests'))
 
-const saved = process.env.MIXTURE_WEBGPU_GRAPH
-after(() => {
-  if (saved === undefined) delete process.env.MIXTURE_WEBGPU_GRAPH
-  else process.env.MIXTURE_WEBGPU_GRAPH = saved
-})
+restoreEnvAfter('MIXTURE_WEBGPU_GRAPH')
 
 async function train(replay: boolean): Promise<{losses: number[]; weights: Float32Array[]; moments: Float32Array[]; replayed: number; describe: string[]}> {
   process.env.MIXTURE_WEBGPU_GRAPH = replay ? '1' : '0'

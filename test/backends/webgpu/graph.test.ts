@@ -10,7 +10,7 @@
  * SGD or AdamW, a learning rate per step, clipping and label smoothing. Runs wherever a WebGPU adapter is present (a software one with
  * MIXTURE_WEBGPU_ALLOW_SOFTWARE=1); skipped, with the loader's reason, elsewhere.
  */
-import {after, describe} from 'node:test'
+import {describe} from 'node:test'
 import assert from 'node:assert/strict'
 import {tf} from '../../../src/engine/tf.js'
 import '../../../src/backends/cpu/index.js'
@@ -20,7 +20,7 @@ import {chooseOptimizer} from '../../../src/recipe/optimizer.js'
 import {createSchedule} from '../../../src/recipe/schedule.js'
 import {countDispatches} from '../../../src/backends/webgpu/dispatches.js'
 import {buildModel} from '../../../src/model/build.js'
-import {resolveObject, values} from '../../helpers.js'
+import {resolveObject, restoreEnvAfter, values} from '../../helpers.js'
 import {assertClose, paperRows, webgpuUnavailable} from '../paper-rows.js'
 import {needing} from '../../require.js'
 
@@ -32,11 +32,7 @@ const STEPS = 14
 // The switches these tests need are set here (npm test clears the caller's: test/setup.ts).
 const {it} = needing('webgpu', await webgpuUnavailable('webgpu step-replay tests'))
 
-const saved = process.env.MIXTURE_WEBGPU_GRAPH
-after(() => {
-  if (saved === undefined) delete process.env.MIXTURE_WEBGPU_GRAPH
-  else process.env.MIXTURE_WEBGPU_GRAPH = saved
-})
+restoreEnvAfter('MIXTURE_WEBGPU_GRAPH')
 
 type Obj = Record<string, unknown>
 
