@@ -106,7 +106,7 @@ console.log(`Fashion-MNIST from ${located.dir}: first ${train.count} train / ${t
 const idx = await timed('IDX (folder order)', {}, join(out, 'idx-folder-order'))
 const decoded = await timed('image_folder, decoding (cold cache)', {dataset: 'image_folder', root: join(out, 'png')})
 const cached = await timed('image_folder, from its cache', {dataset: 'image_folder', root: join(out, 'png')})
-const same = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((v, i) => v === b[i])
+const same = (a: Uint8Array | Uint16Array, b: Uint8Array | Uint16Array) => a.length === b.length && a.every((v: number, i: number) => v === b[i])
 console.log(`same uint8 pixels and labels as the IDX reader: ${same(idx.train.images, decoded.train.images) && same(idx.test.images, decoded.test.images) && same(idx.train.labels, decoded.train.labels) && same(idx.test.labels, cached.test.labels) && same(decoded.train.images, cached.train.images)}`)
 
 if (opts['no-train']) process.exit(0)

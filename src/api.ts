@@ -31,6 +31,7 @@ export {
   type DatasetDef,
   type DatasetContext,
   type DatasetSplit,
+  type LabelArray,
   type DataOptions,
   type LoadedData,
   type TransformDef,

@@ -18,7 +18,7 @@
  * batch with a `DataWorkerError` naming the data and the batch.
  */
 import {Worker} from 'node:worker_threads'
-import {lookup, type DatasetSplit} from '../registry/registry.js'
+import {lookup, type DatasetSplit, type LabelArray} from '../registry/registry.js'
 import {augmentRng, batchPipeline, batches, checkBatching, epochOrder, numBatches, type Batch, type BatchOptions, type Split} from './batches.js'
 import type {FromWorker, ToWorker} from './batch-worker-thread.js'
 import {DrawRecorder, recordDraws} from './draw-tape.js'
@@ -133,8 +133,8 @@ export class BatchWorkers {
     let id = this.splitIds.get(split.images)
     if (id !== undefined) return id
     id = this.nextId++
-    // The same kind of array (labels may be wider than bytes), its contents in shared memory.
-    const toShared = <T extends Uint8Array>(a: T): T => {
+    // The same kind of array (labels are 16 bits past 256 classes), its contents in shared memory.
+    const toShared = <T extends LabelArray>(a: T): T => {
       if (a.buffer instanceof SharedArrayBuffer) return a
       const shared = new (a.constructor as new (buffer: SharedArrayBuffer) => T)(new SharedArrayBuffer(a.byteLength))
       shared.set(a)

@@ -12,14 +12,15 @@
 import {promisify} from 'node:util'
 import {gunzip} from 'node:zlib'
 
+import type {LabelArray} from '../registry/registry.js'
 import {DataError} from './errors.js'
 
 const gunzipAsync = promisify(gunzip)
 
-/** Images at native size. `channels` is 1 for greyscale formats (expanded to RGB later). */
+/** Images at native size. `channels` is 1 for greyscale formats (expanded to RGB later). The official formats' labels are bytes. */
 export interface RawImages {
   images: Uint8Array
-  labels: Uint8Array
+  labels: LabelArray
   count: number
   size: number
   channels: 1 | 3
@@ -73,7 +74,7 @@ export function decodeCifarInto(
   file: string,
   fmt: CifarFormat,
   images: Uint8Array,
-  labels: Uint8Array,
+  labels: LabelArray,
   offset: number,
   max = Infinity,
 ): number {

@@ -7,6 +7,9 @@
  *
  * Layout: `MMIMGC2\n`, uint32 LE header length, header JSON {size, splits: [[name, count], ...],
  * skipped}, every split's labels in the header's order, then every split's images in that order.
+ * Labels are bytes; where a split's are 16 bits (more than 256 classes) every split's are stored as
+ * uint16 LE and the header says `label_bytes: 2` after `size` — so that a file of byte labels is
+ * the one it always was, and the length check refuses a file read at the wrong width.
  * The magic is part of every key: a file of another layout (`MMIMGC1`, train and test only, split
  * before decoding) is never found, let alone read as this one.
  */
@@ -14,7 +17,7 @@ import {createHash} from 'node:crypto'
 import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
 
-import type {DatasetSplit} from '../registry/registry.js'
+import type {DatasetSplit, LabelArray} from '../registry/registry.js'
 
 const MAGIC = 'MMIMGC2\n'
 
@@ -64,20 +67,27 @@ export async function readCache(file: string, size: number): Promise<CachedSplit
   if (buf.length < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined
   const headerLength = buf.readUInt32LE(MAGIC.length)
   const start = MAGIC.length + 4 + headerLength
-  let header: {size: number; splits: Array<[string, number]>; skipped: BadImage[]}
+  let header: {size: number; label_bytes?: number; splits: Array<[string, number]>; skipped: BadImage[]}
   try {
     header = JSON.parse(buf.toString('utf8', MAGIC.length + 4, start))
   } catch {
     return undefined
   }
   const px = size * size * 3
-  if (header.size !== size || !Array.isArray(header.splits)) return undefined
+  const labelBytes = header.label_bytes ?? 1
+  if (header.size !== size || !Array.isArray(header.splits) || (labelBytes !== 1 && labelBytes !== 2)) return undefined
   const total = header.splits.reduce((sum, [, count]) => sum + count, 0)
-  if (buf.length !== start + total * (1 + px)) return undefined
+  if (buf.length !== start + total * (labelBytes + px)) return undefined
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length)
   let o = start
   const take = (n: number) => bytes.slice(o, (o += n))
-  const labels = header.splits.map(([, count]) => take(count))
+  const takeLabels = (count: number): LabelArray => {
+    if (labelBytes === 1) return take(count)
+    const wide = new Uint16Array(count)
+    for (let i = 0; i < count; i++, o += 2) wide[i] = buf.readUInt16LE(o)
+    return wide
+  }
+  const labels = header.splits.map(([, count]) => takeLabels(count))
   const splits: Record<string, DatasetSplit> = {}
   header.splits.forEach(([name, count], i) => {
     splits[name] = {labels: labels[i], images: take(count * px), count}
@@ -88,13 +98,21 @@ export async function readCache(file: string, size: number): Promise<CachedSplit
 /** Writes the splits to `file` (temporary file, then rename). Returns why it could not, or undefined. */
 export async function writeCache(file: string, size: number, data: CachedSplits): Promise<string | undefined> {
   const splits = Object.entries(data.splits)
-  const header = Buffer.from(JSON.stringify({size, splits: splits.map(([name, s]) => [name, s.count]), skipped: data.skipped}), 'utf8')
+  const wide = splits.some(([, s]) => s.labels instanceof Uint16Array)
+  // Little-endian whatever the machine's order, as the header length is.
+  const labelData = (s: DatasetSplit): Uint8Array => {
+    if (!wide && s.labels instanceof Uint8Array) return s.labels.subarray(0, s.count)
+    const out = Buffer.alloc(2 * s.count)
+    for (let i = 0; i < s.count; i++) out.writeUInt16LE(s.labels[i], 2 * i)
+    return out
+  }
+  const header = Buffer.from(JSON.stringify({size, ...(wide ? {label_bytes: 2} : {}), splits: splits.map(([name, s]) => [name, s.count]), skipped: data.skipped}), 'utf8')
   const length = Buffer.alloc(4)
   length.writeUInt32LE(header.length)
   const tmp = `${file}.${process.pid}.tmp`
   try {
     await mkdir(dirname(file), {recursive: true})
-    await writeFile(tmp, [Buffer.from(MAGIC, 'latin1'), length, header, ...splits.map(([, s]) => s.labels.subarray(0, s.count)), ...splits.map(([, s]) => s.images)])
+    await writeFile(tmp, [Buffer.from(MAGIC, 'latin1'), length, header, ...splits.map(([, s]) => labelData(s)), ...splits.map(([, s]) => s.images)])
     await rename(tmp, file)
     return undefined
   } catch (error) {

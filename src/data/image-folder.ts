@@ -10,8 +10,9 @@
  *
  * An explicit data directory (`--data-dir`, else `data.data_dir`) replaces `root`: the same spec,
  * or a run's `mixture eval`, then reads another folder of the same classes.
- * Class names are the folder names, sorted; at least 2 and at most 256 classes (labels are bytes);
- * every training class needs a readable image. Files are taken in `ImageFolder`'s order (folders
+ * Class names are the folder names, sorted; at least 2 and at most 65,536 classes (labels are
+ * bytes up to 256 classes, as they always were, and 16 bits beyond: labels.ts); every training
+ * class needs a readable image. Files are taken in `ImageFolder`'s order (folders
  * sorted, files sorted, subfolders included); hidden folders and non-image files are ignored.
  * Each image is decoded (images.ts), centre-cropped to a square when it is not one, brought to
  * `image_size` with the project's resizing (image-size.ts) and stored as uint8. Decoding streams through a
@@ -33,6 +34,7 @@ import {byCodePoint, imageFilesUnder} from './image-files.js'
 import {isFolder} from '../fs/is-folder.js'
 import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
 import {decodeImage, DECODER_VERSION, IMAGE_EXTENSIONS, imageDimensions, type DecodedImage} from './images.js'
+import {labelArray, MAX_CLASSES} from './labels.js'
 import {MIN_CLASSES} from './load.js'
 import {userCacheDir} from './locate.js'
 import {Rng} from './random.js'
@@ -79,8 +81,6 @@ export interface FolderLayout {
   notes: string[]
 }
 
-/** Labels are stored as bytes. */
-const MAX_CLASSES = 256
 /** Files decoded at once. */
 const IN_FLIGHT = 4
 /** Seconds between plain progress lines when there is no bar. */
@@ -133,7 +133,9 @@ export function scanImageFolder(p: Pick<Options, 'test_split' | 'split_seed' | '
   if (classes.length < MIN_CLASSES) {
     throw new DataError(`${base} has one class folder (${classes[0]}), and image_folder needs at least ${MIN_CLASSES} classes to train a classifier: add a folder of images for each other class beside it (${join(base, '<class>')}), or give the folder whose class folders hold all the classes.`)
   }
-  if (classes.length > MAX_CLASSES) throw new DataError(`${base} has ${classes.length} class folders; image_folder supports at most ${MAX_CLASSES} classes.`)
+  if (classes.length > MAX_CLASSES) {
+    throw new DataError(`${base} has ${classes.length.toLocaleString('en-US')} class folders, and image_folder supports at most ${MAX_CLASSES.toLocaleString('en-US')} classes (labels are 16 bits): merge classes, or move some class folders out of ${base}.`)
+  }
   // Beside test/, val/ is the validation split (train/val/test); alone it is the test split.
   const valDir = p.test_split === undefined && testFolder ? valFolder : undefined
   if (valDir && p.val_split) {
@@ -327,7 +329,9 @@ async function decodeSplits(planned: Record<string, Item[]>, p: Options, ctx: Da
   const out: Record<string, DatasetSplit> = {}
   const bad: Record<string, Set<number>> = {}
   for (const [split, items] of Object.entries(planned)) {
-    out[split] = {images: new Uint8Array(items.length * px), labels: Uint8Array.from(items, (i) => i.label), count: items.length}
+    const labels = labelArray(classes.length, items.length)
+    labels.set(items.map((item) => item.label))
+    out[split] = {images: new Uint8Array(items.length * px), labels, count: items.length}
     bad[split] = new Set()
   }
   const skipped: BadImage[] = []

@@ -3,8 +3,9 @@
  * (official.ts), `synthetic` (synthetic.ts), `image_folder` (image-folder.ts) or a plugin's — with
  * the options every dataset shares checked, its own options checked against its schema, both
  * splits (and a validation split of its own, where it has one) loaded at `image_size` as uint8 NHWC
- * RGB and checked — two classes at least, the classes its classNames() announced — and the
- * evaluation transforms of `data.augment` (normalize) attached to every split.
+ * RGB and checked — two classes at least (65,536 at most), the classes its classNames() announced,
+ * labels in a Uint8Array or (past 256 classes) a Uint16Array — and the evaluation transforms of
+ * `data.augment` (normalize) attached to every split.
  */
 import {lookup, namesInOrder, type DatasetDef, type DatasetSplit, type LoadedData} from '../registry/registry.js'
 import {paramErrors} from '../registry/params.js'
@@ -12,6 +13,7 @@ import type {Split} from './batches.js'
 import type {DataOptions} from '../schema/spec.js'
 import {checkCount, DataError} from './errors.js'
 import {RESIZE_MODES, type ResizeMode} from './image-size.js'
+import {isLabelArray, MAX_BYTE_CLASSES, MAX_CLASSES} from './labels.js'
 import {pipelinesFromConfig, type Pipeline} from './pipeline.js'
 import type {ValidationHoldOut} from './split.js'
 
@@ -77,11 +79,23 @@ export function locateData(cfg: DataConfig, dataDir?: string): string | undefine
   return entry.locate?.(datasetOptions(entry, cfg), {dataDir})
 }
 
-/** A split (a plugin's too) must hold `count` > 0 images of S×S×3 and labels below the class count; `limit` is the data key that limits it. */
+/**
+ * A split (a plugin's too) must hold `count` > 0 images of S×S×3 and labels below the class count,
+ * in an array wide enough for them (labels.ts); `limit` is the data key that limits it.
+ */
 function checkSplit(name: string, which: string, split: DatasetSplit, size: number, classes: number, limit = `${which}_limit`): void {
   const px = size * size * 3
   if (!(Number.isInteger(split?.count) && split.images?.length === split.count * px && split.labels?.length >= split.count)) {
     throw new DataError(`Dataset ${name} returned a ${which} split that does not hold ${split?.count} images of ${size}×${size}×3 uint8 with one label each.`)
+  }
+  // Batch workers share the labels as the array they are, and fingerprints hash their bytes: other arrays break both.
+  if (!isLabelArray(split.labels)) {
+    const type = (split.labels as object).constructor?.name ?? typeof split.labels
+    throw new DataError(`Dataset ${name} returned its ${which} labels as ${/^[AEIOU]/i.test(type) ? 'an' : 'a'} ${type}; a split's labels must be a Uint8Array (up to ${MAX_BYTE_CLASSES} classes) or a Uint16Array (up to ${MAX_CLASSES.toLocaleString('en-US')}), one class index per image: make its load() return them so, e.g. Uint16Array.from(labels).`)
+  }
+  // A byte cannot hold index 256 or above: such a label would have wrapped around to another class, unseen.
+  if (classes > MAX_BYTE_CLASSES && !(split.labels instanceof Uint16Array)) {
+    throw new DataError(`Dataset ${name} has ${classes} classes but returned its ${which} labels as a Uint8Array, whose bytes hold class indices up to ${MAX_BYTE_CLASSES - 1} only (a larger one wraps around to another class): make its load() return them as a Uint16Array.`)
   }
   // An empty split would train or test on nothing and still "complete".
   if (split.count === 0) throw new DataError(`Dataset ${name} has no ${which} images (its ${which} split is empty): check its files, or data.${limit}.`)
@@ -149,6 +163,9 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
   checkClassNames(entry.name, classNames, loaded, opts.dataDir !== cfg.data_dir ? opts.dataDir : undefined)
   if (loaded.classNames.length < MIN_CLASSES) {
     throw new DataError(`Dataset ${entry.name} has ${loaded.classNames.length === 1 ? `one class (${loaded.classNames[0]})` : 'no classes'}, and a classifier needs at least ${MIN_CLASSES}: give it data of two classes or more (for a dataset plugin, make its classNames() and load() return them).`)
+  }
+  if (loaded.classNames.length > MAX_CLASSES) {
+    throw new DataError(`Dataset ${entry.name} has ${loaded.classNames.length.toLocaleString('en-US')} classes, more than the ${MAX_CLASSES.toLocaleString('en-US')} that 16-bit labels can tell apart: merge classes, or train on part of them.`)
   }
   checkSplit(entry.name, 'train', loaded.train, size, loaded.classNames.length)
   if (loaded.val) checkSplit(entry.name, 'validation', loaded.val, size, loaded.classNames.length, 'test_limit')

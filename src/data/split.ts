@@ -8,6 +8,7 @@
  */
 import type {Split} from './batches.js'
 import {DataError} from './errors.js'
+import {labelArrayLike} from './labels.js'
 import {deriveSeed, permutation, Rng} from './random.js'
 
 /** Mixed with the run's seed for the validation hold-out: a stream of its own, apart from shuffling and augmentation. */
@@ -58,10 +59,10 @@ export function stratifiedHoldOut(labels: ArrayLike<number>, count: number, frac
   return {kept, held: out}
 }
 
-/** The examples of `split` at `indices`, in that order (a copy), with the split's evaluation transforms. */
+/** The examples of `split` at `indices`, in that order (a copy, its labels as wide as the split's), with the split's evaluation transforms. */
 export function subset(split: Split, indices: Int32Array, px: number): Split {
   const images = new Uint8Array(indices.length * px)
-  const labels = new Uint8Array(indices.length)
+  const labels = labelArrayLike(split.labels, indices.length)
   indices.forEach((index, k) => {
     images.set(split.images.subarray(index * px, (index + 1) * px), k * px)
     labels[k] = split.labels[index]

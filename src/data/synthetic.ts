@@ -6,9 +6,10 @@
  * the shape, which survives the training augmentation (flip, brightness, hue); colour is a
  * secondary cue.
  */
-import {registerDataset, type DataOptions} from '../registry/registry.js'
+import {registerDataset, type DataOptions, type LabelArray} from '../registry/registry.js'
 import {DATASETS} from './catalog.js'
 import {checkCount, DataError} from './errors.js'
+import {labelArray, MAX_CLASSES} from './labels.js'
 import {deriveSeed, Rng} from './random.js'
 
 /** `data.synthetic`: how many images, classes, how noisy, from which seed. */
@@ -78,13 +79,13 @@ export function classColour(k: number): [number, number, number] {
   return hsv(frac(k * 0.618033988749895), 0.75, 1)
 }
 
-/** Generates `count` images (uint8 NHWC) with labels 0, 1, …, classes−1, 0, 1, … */
-export function generateSynthetic(o: SyntheticOptions): {images: Uint8Array; labels: Uint8Array} {
+/** Generates `count` images (uint8 NHWC) with labels 0, 1, …, classes−1, 0, 1, … (bytes up to 256 classes, else 16 bits). */
+export function generateSynthetic(o: SyntheticOptions): {images: Uint8Array; labels: LabelArray} {
   const {count, classes, size} = o
   const noise = o.noise ?? 0.1
   const rng = new Rng(o.seed ?? 0, 0x5e7)
   const images = new Uint8Array(count * size * size * 3)
-  const labels = new Uint8Array(count)
+  const labels = labelArray(classes, count)
   const colours = Array.from({length: classes}, (_, k) => classColour(k))
   const amp = noise * 255
   for (let n = 0; n < count; n++) {
@@ -118,7 +119,7 @@ function syntheticOptions(cfg: {synthetic?: Partial<SyntheticConfig>}): Required
   const s = {...SYNTHETIC_DEFAULTS, ...(cfg.synthetic ?? {})}
   checkCount('synthetic.train', s.train, 1)
   checkCount('synthetic.test', s.test, 1)
-  if (!Number.isInteger(s.classes) || s.classes < 2 || s.classes > 256) throw new DataError(`data.synthetic.classes must be an integer between 2 and 256; got ${s.classes}.`)
+  if (!Number.isInteger(s.classes) || s.classes < 2 || s.classes > MAX_CLASSES) throw new DataError(`data.synthetic.classes must be an integer between 2 and ${MAX_CLASSES}; got ${s.classes}.`)
   if (!(s.noise >= 0 && s.noise <= 1)) throw new DataError(`data.synthetic.noise must be between 0 and 1; got ${s.noise}.`)
   return s
 }
@@ -138,7 +139,7 @@ registerDataset<{synthetic?: Partial<SyntheticConfig>}>({
         properties: {
           train: {type: 'integer', minimum: 1, maximum: 100_000, description: 'training images (default 2000)'},
           test: {type: 'integer', minimum: 1, maximum: 100_000, description: 'test images (default 500)'},
-          classes: {type: 'integer', minimum: 2, maximum: 256, description: 'number of classes (default 10)'},
+          classes: {type: 'integer', minimum: 2, maximum: MAX_CLASSES, description: 'number of classes (default 10)'},
           noise: {type: 'number', minimum: 0, description: 'pixel noise level (default 0.1)'},
           seed: {type: 'integer', minimum: 0, maximum: 4294967295, description: 'seed of the generated images (default 0)'},
         },

@@ -82,12 +82,15 @@ export interface ModelDef<P = Record<string, unknown>> extends EntryBase<P> {
   create(ctx: BuildContext, input: SymbolicTensor, params: P, numClasses: number): SymbolicTensor
 }
 
+/** Class indices: bytes for up to 256 classes, 16 bits for up to 65,536. */
+export type LabelArray = Uint8Array | Uint16Array
+
 /** One split of a dataset as it is kept in memory: uint8 NHWC RGB images at `image_size`. */
 export interface DatasetSplit {
   /** count × S × S × 3 uint8, NHWC. */
   images: Uint8Array
-  /** One class index per image. */
-  labels: Uint8Array
+  /** One class index per image: a Uint8Array, or a Uint16Array where there are more than 256 classes. */
+  labels: LabelArray
   count: number
 }
 

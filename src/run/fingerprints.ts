@@ -15,7 +15,7 @@ export interface Fingerprints {
   plugins: Record<string, string | null>
 }
 
-function shortHash(...parts: Uint8Array[]): string {
+function shortHash(...parts: NodeJS.ArrayBufferView[]): string {
   const hash = createHash('sha256')
   for (const part of parts) hash.update(part)
   return hash.digest('hex').slice(0, 16)

@@ -82,7 +82,7 @@ describe('image_folder', () => {
     const root = await writeImageFolder(join(tmp, 'flat'), {'.': [10, 5, 20]})
     const load = (seed: number) => loadDataset(folder({root, test_split: 0.2, split_seed: seed, cache: false}))
     const a = await load(0)
-    const count = (labels: Uint8Array, k: number) => labels.filter((l) => l === k).length
+    const count = (labels: ArrayLike<number>, k: number) => Array.from(labels).filter((l) => l === k).length
     assert.deepEqual([0, 1, 2].map((k) => count(a.test.labels, k)), [2, 1, 4])
     assert.deepEqual([0, 1, 2].map((k) => count(a.train.labels, k)), [8, 4, 16])
     const again = await load(0)
