@@ -13,6 +13,10 @@ CrossEntropyLoss(label_smoothing) and clip_grad_norm_ give, for the training rec
                also Adam's beta1 of every step) (stepped per step), and LinearLR warmup in front of
                CosineAnnealingLR, StepLR, MultiStepLR and a constant rate (SequentialLR, per step).
   label_smoothing  CrossEntropyLoss(label_smoothing=eps) of fixed logits: the loss and d loss / d logits.
+  mixup        timm's Mixup (batch, pair and elem modes; mixup and cutmix) of a fixed NHWC batch of 6
+               given its draws: the mixed images and the smoothed, mixed targets.
+  soft_targets timm's SoftTargetCrossEntropy of fixed logits and target distributions: the loss and
+               d loss / d logits.
   weight_roles every paper row's trainable parameters by role: norm (any parameter of a BatchNorm or
                LayerNorm module), bias (a parameter named bias elsewhere), weight (the rest): count and
                number of scalars.
@@ -201,6 +205,63 @@ def label_smoothing_cases() -> List[Dict[str, object]]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Mixup and cutmix (train.mixup): timm's Mixup given its draws, and SoftTargetCrossEntropy
+# ---------------------------------------------------------------------------------------------
+
+# timm's mixing given its draws (torch_recipe.py `mix_batch`, `mix_each`, `mixup_target`): each
+# draw is (lam, box) with box (top, bottom, left, right) for cutmix or None for mixup; a cutmix
+# draw's lam is the box's (correct_lam).
+MIX_SIZE, MIX_CLASSES, MIX_SMOOTHING = 4, 5, 0.1
+MIX_LABELS = [0, 3, 1, 4, 4, 2]
+
+
+def box_lam(box) -> float:
+    top, bottom, left, right = box
+    return 1. - (bottom - top) * (right - left) / float(MIX_SIZE * MIX_SIZE)
+
+
+MIX_CASES = [
+    # name, mode, draws (one per batch, pair or example)
+    ('batch-mixup', 'batch', [(0.63, None)]),
+    ('batch-cutmix', 'batch', [(box_lam((1, 3, 0, 3)), (1, 3, 0, 3))]),
+    ('batch-unmixed', 'batch', [(1., None)]),
+    ('pair', 'pair', [(0.7, None), (box_lam((0, 2, 1, 4)), (0, 2, 1, 4)), (1., None)]),
+    ('elem', 'elem', [(0.2, None), (box_lam((2, 4, 2, 4)), (2, 4, 2, 4)), (1., None), (0.9, None), (box_lam((0, 4, 0, 1)), (0, 4, 0, 1)), (0.5, None)]),
+]
+
+
+def mixup_cases() -> Dict[str, object]:
+    gen = torch.Generator().manual_seed(11)
+    batch = len(MIX_LABELS)
+    images = defined((batch, MIX_SIZE, MIX_SIZE, 3), gen)  # NHWC, as the project's batches
+    cases = []
+    for name, mode, draws in MIX_CASES:
+        x = images.to(torch.float32).permute(0, 3, 1, 2).contiguous()
+        labels = torch.tensor(MIX_LABELS)
+        lam = R.mix_batch(x, *draws[0]) if mode == 'batch' else R.mix_each(x, draws, mode == 'pair')
+        target = R.mixup_target(labels, MIX_CLASSES, lam, MIX_SMOOTHING)
+        cases.append({
+            'name': name, 'mode': mode,
+            'draws': [{'lam': d[0], 'box': list(d[1]) if d[1] is not None else None} for d in draws],
+            # float32 results, exactly (9 significant digits hold every float32)
+            'images': values(x.permute(0, 2, 3, 1)), 'targets': values(target),
+        })
+    return {'images': decimals(images), 'size': MIX_SIZE, 'labels': MIX_LABELS, 'classes': MIX_CLASSES, 'smoothing': MIX_SMOOTHING, 'cases': cases}
+
+
+def soft_target_cases() -> List[Dict[str, object]]:
+    """timm's SoftTargetCrossEntropy (sum(-target * log_softmax(x), -1).mean()) of fixed logits: the loss and d loss / d logits."""
+    gen = torch.Generator().manual_seed(13)
+    logits = defined((6, 5), gen, 2.0)
+    raw = torch.rand(6, 5, generator=gen, dtype=torch.float64)
+    targets = torch.tensor([num(v, 5) for v in (raw / raw.sum(1, keepdim=True)).reshape(-1).tolist()], dtype=torch.float64).reshape(6, 5)
+    x = logits.clone().requires_grad_(True)
+    loss = R.soft_target_cross_entropy(x, targets)
+    loss.backward()
+    return [{'logits': decimals(logits), 'targets': values(targets, 5), 'shape': [6, 5], 'loss': num(float(loss), 12), 'grad': values(x.grad, 12)}]
+
+
+# ---------------------------------------------------------------------------------------------
 # Weight roles of the paper rows
 # ---------------------------------------------------------------------------------------------
 
@@ -241,6 +302,8 @@ def fixture() -> Dict[str, object]:
         'optimizers': [optimizer_case(i, *c) for i, c in enumerate(OPTIMIZER_CASES)],
         'schedules': [schedule_case(*c) for c in SCHEDULE_CASES],
         'label_smoothing': label_smoothing_cases(),
+        'mixup': mixup_cases(),
+        'soft_targets': soft_target_cases(),
         'weight_roles': weight_roles(),
     }
 

@@ -74,3 +74,162 @@ def schedule(opt: torch.optim.Optimizer, sched: dict, lr: float, epochs: int, pe
     warnings.filterwarnings('ignore', message='The epoch parameter')  # SequentialLR's own step(0) of the next scheduler
     linear = S.LinearLR(opt, start_factor=sched['warmup_start_factor'], end_factor=1.0, total_iters=warmup)
     return S.SequentialLR(opt, [linear, main], milestones=[warmup]) if main else linear
+
+
+# ---------------------------------------------------------------------------------------------
+# train.mixup: timm's Mixup (timm/data/mixup.py, pytorch-image-models), transcribed. The mixing
+# given its draws (`mix_batch`, `mix_each`) is what the fixture (recipe.py) pins ours to bit for bit;
+# `Mixup` draws as timm does (numpy) for the twin. Each draw is (lam, box): box (top, bottom, left,
+# right) for cutmix, None for mixup. Unlike timm, an odd batch is mixed too: its middle example pairs
+# with itself and is left as it is (ours does the same).
+# ---------------------------------------------------------------------------------------------
+
+def one_hot(x: torch.Tensor, num_classes: int, on_value: float, off_value: float) -> torch.Tensor:
+    return torch.full((x.size()[0], num_classes), off_value, dtype=torch.float32, device=x.device).scatter_(1, x.long().view(-1, 1), on_value)
+
+
+def mixup_target(target: torch.Tensor, num_classes: int, lam, smoothing: float) -> torch.Tensor:
+    """timm's `mixup_target`: lam · smoothed one-hot + (1 − lam) · that of the batch reversed."""
+    off_value = smoothing / num_classes
+    on_value = 1. - smoothing + off_value
+    y1 = one_hot(target, num_classes, on_value, off_value)
+    y2 = one_hot(target.flip(0), num_classes, on_value, off_value)
+    return y1 * lam + y2 * (1. - lam)
+
+
+def soft_target_cross_entropy(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """timm's SoftTargetCrossEntropy."""
+    return torch.sum(-target * torch.nn.functional.log_softmax(x, dim=-1), dim=-1).mean()
+
+
+def mix_batch(x: torch.Tensor, lam: float, box) -> float:
+    """timm's `_mix_batch` with its draw given: one lam (a Python float) for the batch; NCHW."""
+    if lam == 1.:
+        return 1.
+    if box is not None:
+        yl, yh, xl, xh = box
+        x[:, :, yl:yh, xl:xh] = x.flip(0)[:, :, yl:yh, xl:xh]
+    else:
+        x_flipped = x.flip(0).mul_(1. - lam)
+        x.mul_(lam).add_(x_flipped)
+    return lam
+
+
+def mix_each(x: torch.Tensor, draws, pairs: bool) -> torch.Tensor:
+    """timm's `_mix_pair` (pairs: one draw per pair i, B − 1 − i) or `_mix_elem` (one per example) with
+    the draws given; lam held in float32, as timm's numpy arrays hold it. The per-example lam column."""
+    import numpy as np
+    batch_size = len(x)
+    lam_batch = np.array([d[0] for d in draws], dtype=np.float32)
+    x_orig = x.clone()
+    for i in range(len(draws)):
+        j = batch_size - i - 1
+        lam = lam_batch[i]
+        box = draws[i][1]
+        if lam != 1.:
+            if box is not None:
+                yl, yh, xl, xh = box
+                x[i][:, yl:yh, xl:xh] = x_orig[j][:, yl:yh, xl:xh]
+                if pairs:
+                    x[j][:, yl:yh, xl:xh] = x_orig[i][:, yl:yh, xl:xh]
+            else:
+                x[i] = x[i] * lam + x_orig[j] * (1 - lam)
+                if pairs:
+                    x[j] = x[j] * lam + x_orig[i] * (1 - lam)
+    if pairs:
+        middle = np.ones(batch_size % 2, dtype=np.float32)
+        lam_batch = np.concatenate((lam_batch, middle, lam_batch[::-1]))
+    return torch.tensor(lam_batch, dtype=torch.float32, device=x.device).unsqueeze(1)
+
+
+class Mixup:
+    """timm's `Mixup` for a spec's resolved `train.mixup` (its keys are timm's arguments), drawing with
+    numpy's global generator as timm does; `enabled` False after `off_epoch` (timm's train loop sets
+    `mixup_enabled`), when the targets are the smoothed labels."""
+
+    def __init__(self, spec: dict, num_classes: int, smoothing: float):
+        self.mixup_alpha = spec['mixup_alpha']
+        self.cutmix_alpha = spec['cutmix_alpha']
+        self.cutmix_minmax = spec.get('cutmix_minmax')
+        if self.cutmix_minmax is not None:
+            self.cutmix_alpha = 1.0  # as timm: the box comes from min/max, lam from its area
+        self.prob = spec['prob']
+        self.switch_prob = spec['switch_prob']
+        self.mode = spec['mode']
+        self.correct_lam = spec['correct_lam']
+        self.num_classes = num_classes
+        self.smoothing = smoothing
+        self.enabled = True
+
+    def _params_per_elem(self, n: int):
+        import numpy as np
+        lam = np.ones(n, dtype=np.float32)
+        use_cutmix = np.zeros(n, dtype=bool)
+        if self.enabled:
+            if self.mixup_alpha > 0. and self.cutmix_alpha > 0.:
+                use_cutmix = np.random.rand(n) < self.switch_prob
+                lam_mix = np.where(use_cutmix, np.random.beta(self.cutmix_alpha, self.cutmix_alpha, size=n),
+                                   np.random.beta(self.mixup_alpha, self.mixup_alpha, size=n))
+            elif self.mixup_alpha > 0.:
+                lam_mix = np.random.beta(self.mixup_alpha, self.mixup_alpha, size=n)
+            else:
+                use_cutmix = np.ones(n, dtype=bool)
+                lam_mix = np.random.beta(self.cutmix_alpha, self.cutmix_alpha, size=n)
+            lam = np.where(np.random.rand(n) < self.prob, lam_mix.astype(np.float32), lam)
+        return lam, use_cutmix
+
+    def _params_per_batch(self):
+        import numpy as np
+        lam, use_cutmix = 1., False
+        if self.enabled and np.random.rand() < self.prob:
+            if self.mixup_alpha > 0. and self.cutmix_alpha > 0.:
+                use_cutmix = np.random.rand() < self.switch_prob
+                lam_mix = np.random.beta(self.cutmix_alpha, self.cutmix_alpha) if use_cutmix else np.random.beta(self.mixup_alpha, self.mixup_alpha)
+            elif self.mixup_alpha > 0.:
+                lam_mix = np.random.beta(self.mixup_alpha, self.mixup_alpha)
+            else:
+                use_cutmix = True
+                lam_mix = np.random.beta(self.cutmix_alpha, self.cutmix_alpha)
+            lam = float(lam_mix)
+        return lam, use_cutmix
+
+    def _box(self, size: int, lam: float):
+        """timm's `cutmix_bbox_and_lam` (`rand_bbox` or `rand_bbox_minmax`) on a square image."""
+        import numpy as np
+        if self.cutmix_minmax is not None:
+            lo, hi = int(size * self.cutmix_minmax[0]), int(size * self.cutmix_minmax[1])
+            cut_h, cut_w = np.random.randint(lo, hi), np.random.randint(lo, hi)
+            yl, xl = np.random.randint(0, size - cut_h), np.random.randint(0, size - cut_w)
+            yh, xh = yl + cut_h, xl + cut_w
+        else:
+            cut = int(size * np.sqrt(1 - lam))
+            cy, cx = np.random.randint(0, size), np.random.randint(0, size)
+            yl, yh = np.clip(cy - cut // 2, 0, size), np.clip(cy + cut // 2, 0, size)
+            xl, xh = np.clip(cx - cut // 2, 0, size), np.clip(cx + cut // 2, 0, size)
+        if self.correct_lam or self.cutmix_minmax is not None:
+            lam = 1. - (yh - yl) * (xh - xl) / float(size * size)
+        return (int(yl), int(yh), int(xl), int(xh)), lam
+
+    def __call__(self, x: torch.Tensor, target: torch.Tensor):
+        """Mixes the NCHW batch x in place; its soft targets."""
+        size = x.shape[-1]
+        if self.mode == 'batch':
+            lam, cutmix = self._params_per_batch()
+            box = None
+            if lam != 1. and cutmix:
+                box, lam = self._box(size, lam)
+            lam = mix_batch(x, lam, box)
+        else:
+            count = len(x) if self.mode == 'elem' else len(x) // 2
+            lams, cutmix = self._params_per_elem(count)
+            draws = []
+            for i in range(count):
+                if i == len(x) - 1 - i:
+                    draws.append((1., None))  # an odd batch's middle example, left as it is
+                elif lams[i] != 1. and cutmix[i]:
+                    box, lam = self._box(size, lams[i])
+                    draws.append((lam, box))
+                else:
+                    draws.append((lams[i], None))
+            lam = mix_each(x, draws, self.mode == 'pair')
+        return x, mixup_target(target, self.num_classes, lam, self.smoothing)

@@ -17,11 +17,12 @@ The spec is resolved by the project itself (`node bin/run.js run --dry-run --jso
     weight_decay_exclude names in a param group without decay; the schedule as lr_scheduler's
     StepLR, MultiStepLR (epoch counts in steps), CosineAnnealingLR or OneCycleLR stepped after every
     optimizer step, behind LinearLR for the warmup (SequentialLR); CrossEntropyLoss with the spec's
-    label smoothing for training (plain for the test loss); clip_grad_norm_ where train.grad_clip
-    says; a fresh shuffle every epoch, evaluation on the test split after every epoch, accuracy per
+    label smoothing for training (plain for the test loss); with train.mixup, timm's Mixup and
+    SoftTargetCrossEntropy (torch_recipe.py); clip_grad_norm_ where train.grad_clip says; a fresh shuffle every epoch, evaluation on the test split after every epoch, accuracy per
     example or the mean of per-batch accuracies (`train.accuracy`), best test accuracy = Top-1.
-    What the twin cannot train as the spec says (a plugin's optimizer, schedule or transform, early
-    stopping, data.val_split) is refused (exit 2), not trained otherwise.
+    What the twin cannot train as the spec says (a plugin's optimizer, schedule, loss or transform,
+    early stopping, train.ema, gradient accumulation, init_from, freeze, data.val_split) is refused
+    (exit 2), not trained otherwise.
 
     /usr/bin/python3 bench/torch/train.py configs/quickstart.yaml --seed 43 [--epochs N] [--set k=v ...]
     /usr/bin/python3 bench/torch/train.py results/quickstart/<run>        # the twin of that run
@@ -375,14 +376,22 @@ def git_commit() -> Optional[str]:
 
 
 def check_recipe(spec: dict) -> None:
-    """Refuse what the twin would train otherwise than the spec says (a plugin's optimizer or schedule,
-    early stopping, a validation hold-out): BadInput, exit 2. (A transform it lacks is refused where
+    """Refuse what the twin would train otherwise than the spec says (a plugin's optimizer, schedule or
+    loss, early stopping, the weights' average, gradient accumulation, fine-tuning, a validation
+    hold-out): BadInput, exit 2. (A transform it lacks is refused where
     data.augment is read.)"""
     tr = spec['train']
     sched = tr.get('schedule') or {'type': 'constant'}
+    loss = tr.get('loss') or 'cross_entropy'
+    loss = loss if isinstance(loss, str) else loss['type']
     asked = [f'train.optimizer.type {tr["optimizer"]["type"]} (the twin has adam, adamw, sgd)' if tr['optimizer']['type'] not in ('adam', 'adamw', 'sgd') else None,
              f'train.schedule {sched["type"]} (the twin has constant, step, multistep, cosine, onecycle)' if sched['type'] not in ('constant', 'step', 'multistep', 'cosine', 'onecycle') else None,
              'train.early_stopping' if tr.get('early_stopping') else None,
+             f'train.loss {loss} (the twin has cross_entropy)' if loss != 'cross_entropy' else None,
+             'train.ema' if tr.get('ema') else None,
+             'train.accumulate_grad_batches' if (tr.get('accumulate_grad_batches') or 1) > 1 else None,
+             'train.init_from' if tr.get('init_from') else None,
+             'train.freeze' if tr.get('freeze') else None,
              'data.val_split (the twin trains on the whole training split)' if spec['data'].get('val_split') else None]
     asked = [a for a in asked if a]
     if asked:
@@ -410,6 +419,11 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     optimizer = R.optimizer(R.param_groups(R.model_roles(model), tr['optimizer']), tr['optimizer'])
     # The training loss as the spec says (label smoothing); the test loss plain cross-entropy, as ours.
     train_loss_fn = nn.CrossEntropyLoss(label_smoothing=tr.get('label_smoothing', 0))
+    # train.mixup: timm's Mixup (numpy's draws, seeded by the run's seed) and SoftTargetCrossEntropy, as timm's train.py.
+    mixup = R.Mixup(tr['mixup'], classes, tr.get('label_smoothing', 0)) if tr.get('mixup') else None
+    if mixup is not None:
+        np.random.seed(seed)
+        train_loss_fn = R.soft_target_cross_entropy
     loss_fn = nn.CrossEntropyLoss()
     max_norm = (tr.get('grad_clip') or {}).get('max_norm')
     augment = augmenter(spec, spec['data']['image_size'])
@@ -488,9 +502,14 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
             if augment is not None:
                 xb = torch.stack([augment(im) for im in xb])
             xb, yb = xb.to(device), yb.to(device)
+            if mixup is not None:
+                # timm's train.py turns mixing off from epoch off_epoch (0-based): after ours (1-based).
+                mixup.enabled = tr['mixup'].get('off_epoch') is None or epoch <= tr['mixup']['off_epoch']
+                xb, targets = mixup(xb, yb)
+                yb = targets.argmax(1)  # the train accuracy counts the top-1 at each example's larger share, as ours
             data_s += time.perf_counter() - d0
             out = model(xb)
-            loss = train_loss_fn(out, yb)
+            loss = train_loss_fn(out, targets if mixup is not None else yb)
             optimizer.zero_grad()
             loss.backward()
             if max_norm is not None:

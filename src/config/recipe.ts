@@ -6,12 +6,14 @@
  * (its `problems`: Nesterov without momentum; a schedule that makes no sense for the run's epochs,
  * recipe/schedule.ts `scheduleProblems`). Early stopping's metric comes from the validation split
  * and its mode from the metric (a validation metric without a validation split is refused).
+ * `train.mixup` must mix something, and its loss must take target distributions.
  *
  * An optimizer key of another type is accepted when it holds that type's default, so that a spec can
  * switch `type` over a base that spells out Adam's betas and eps (`extends` merges objects and cannot
  * remove a key); it is dropped from the resolved spec. Any other value is an error.
  */
 import {scheduleProblems} from '../recipe/schedule.js'
+import {softTargetsRefused} from '../recipe/loss.js'
 import {allEntries, lookup, namesInOrder, type AnyEntry, type JsonSchema} from '../registry/registry.js'
 import {type Problem, unknownEntry} from './errors.js'
 import {isObject, originOf, type JsonObject, type Origins} from './load.js'
@@ -105,6 +107,29 @@ function resolveLoss(train: JsonObject, origins: Origins, problems: Problem[], c
   }
 }
 
+/**
+ * `train.mixup`: something to mix (mixup_alpha or cutmix_alpha above 0, or cutmix_minmax), a
+ * cutmix_minmax whose min is below its max, and a loss that takes target distributions.
+ */
+function resolveMixup(train: JsonObject, origins: Origins, problems: Problem[]): void {
+  const mixup = train.mixup
+  if (!isObject(mixup)) return
+  const report = (key: string, message: string) => {
+    const at = key ? joinPath('train.mixup', key) : 'train.mixup'
+    problems.push({origin: originOf(origins, at), path: at, message})
+  }
+  if (mixup.mixup_alpha === 0 && mixup.cutmix_alpha === 0 && mixup.cutmix_minmax === undefined) {
+    report('', 'mixes nothing: mixup_alpha and cutmix_alpha are both 0; set mixup_alpha (DeiT: 0.8) or cutmix_alpha (DeiT: 1.0), or remove train.mixup')
+  }
+  const minmax = mixup.cutmix_minmax
+  if (Array.isArray(minmax) && typeof minmax[0] === 'number' && typeof minmax[1] === 'number' && !(minmax[0] < minmax[1])) {
+    report('cutmix_minmax', `[${minmax.join(', ')}]: the first (the smallest box side) must be below the second (the largest), e.g. [0.2, 0.8]`)
+  }
+  const loss = typeof train.loss === 'string' ? train.loss : isObject(train.loss) ? train.loss.type : undefined
+  const entry = typeof loss === 'string' ? lookup('loss', loss) : undefined
+  if (entry && !entry.softTargets) report('', softTargetsRefused(entry.name))
+}
+
 /** Early stopping's metric (the validation accuracy where the run holds a validation split out, else the test accuracy) and mode. */
 function resolveEarlyStopping(train: JsonObject, hasVal: boolean, origins: Origins, problems: Problem[]): void {
   const early = train.early_stopping
@@ -127,5 +152,6 @@ export function resolveRecipe(train: unknown, hasVal: boolean, origins: Origins,
   resolveOptimizer(train, origins, problems, check)
   resolveSchedule(train, origins, problems, check)
   resolveLoss(train, origins, problems, check)
+  resolveMixup(train, origins, problems)
   resolveEarlyStopping(train, hasVal, origins, problems)
 }

@@ -42,10 +42,16 @@ export interface BatchOptions {
 /** Stream ids so shuffling and augmentation draw from independent generators. */
 const SHUFFLE_STREAM = 1
 const AUGMENT_STREAM = 2
+const MIX_STREAM = 3
 
 /** The generator the transforms of epoch `epoch` draw from, image after image through the epoch. */
 export function augmentRng(seed: number, epoch: number): Rng {
   return new Rng(seed, epoch, AUGMENT_STREAM)
+}
+
+/** The generator epoch `epoch`'s mixup and cutmix draw from, batch after batch (batch-mix.ts). */
+export function mixRng(seed: number, epoch: number): Rng {
+  return new Rng(seed, epoch, MIX_STREAM)
 }
 
 /** Number of batches per epoch with `drop_last` false. */

@@ -91,6 +91,37 @@ export class Rng {
   }
 }
 
+/** A standard normal draw (Box–Muller, the cosine half; two uniforms per draw). */
+export function normal(rng: Rng): number {
+  // 1 − u is in (0, 1], so the logarithm is finite.
+  return Math.sqrt(-2 * Math.log(1 - rng.float())) * Math.cos(2 * Math.PI * rng.float())
+}
+
+/**
+ * The logarithm of a Gamma(shape, 1) draw: Marsaglia and Tsang's method for shape ≥ 1, and for
+ * shape < 1 a Gamma(shape + 1) draw times U^(1/shape), in logarithms so that a small shape's tiny
+ * values do not underflow to 0.
+ */
+function logGamma(rng: Rng, shape: number): number {
+  if (shape < 1) return logGamma(rng, shape + 1) + Math.log(1 - rng.float()) / shape
+  const d = shape - 1 / 3
+  const c = 1 / Math.sqrt(9 * d)
+  for (;;) {
+    const z = normal(rng)
+    const v = (1 + c * z) ** 3
+    if (v <= 0) continue
+    const u = 1 - rng.float()
+    if (Math.log(u) < 0.5 * z * z + d - d * v + d * Math.log(v)) return Math.log(d * v)
+  }
+}
+
+/** A Beta(a, b) draw (a, b > 0): X / (X + Y) of X ~ Gamma(a), Y ~ Gamma(b), as numpy's `beta` (not its stream). */
+export function beta(rng: Rng, a: number, b: number): number {
+  const x = logGamma(rng, a)
+  const y = logGamma(rng, b)
+  return 1 / (1 + Math.exp(y - x))
+}
+
 /** Fisher–Yates shuffle in place. */
 export function shuffleInPlace(arr: {length: number; [i: number]: number}, rng: Rng): void {
   for (let i = arr.length - 1; i > 0; i--) {

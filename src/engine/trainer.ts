@@ -55,11 +55,14 @@ export interface OptimizerState {
   groups: Record<string, tf.Tensor[]>
 }
 
+/** What a training batch is scored against: integer labels (B), or target distributions (B, K) float32 (train.mixup; data/batch-mix.ts). */
+export type Targets = tf.Tensor1D | tf.Tensor2D
+
 /**
  * A batch's training loss (the mean) and its number of correct top-1 predictions, kept past the
  * enclosing tidy (the caller disposes it): recipe/loss.ts makes one from `train.loss`.
  */
-export type TrainingLoss = (logits: tf.Tensor2D, labels: tf.Tensor1D) => {loss: tf.Scalar; correct: tf.Scalar}
+export type TrainingLoss = (logits: tf.Tensor2D, labels: Targets) => {loss: tf.Scalar; correct: tf.Scalar}
 
 /** The rest of the recipe a trainer applies (`train.loss`, `train.label_smoothing`, `train.grad_clip`, `train.ema`). */
 export interface TrainerOptions {
@@ -136,14 +139,14 @@ export class Trainer {
   /**
    * Forward + backward + the optimizer's update on one batch at learning rate `lr` (and `momentum`,
    * where the schedule cycles it: Adam's and AdamW's beta1, SGD's momentum). x: (B, H, W, 3)
-   * float32 in [0, 1]; y: (B,) int32. The update runs after the forward/backward scope has been
+   * float32 in [0, 1]; y: (B,) int32 labels, or (B, K) float32 targets (train.mixup). The update runs after the forward/backward scope has been
    * released, so that no view of a weight made during the pass (reshapes, identity transposes) is
    * alive and a backend may update the weights in place (ops/weight-update.ts `updateStep`). With a
    * loss scaler (mixed16) the step reads back whether its gradients overflowed, so it returns a
    * promise: await it. With train.accumulate_grad_batches the batch's gradients are added to the
    * step's, and only a batch with `endsStep` (the step's last) takes the optimizer's update.
    */
-  trainStep(x: tf.Tensor4D, y: tf.Tensor1D, lr = this.baseLr, momentum?: number, endsStep = true): void | Promise<void> {
+  trainStep(x: tf.Tensor4D, y: Targets, lr = this.baseLr, momentum?: number, endsStep = true): void | Promise<void> {
     // train.ema: the average starts from the weights as they are before the run's first step (or its checkpoint's).
     if (this.average && !this.average.started) this.average.start()
     if (this.accumulate > 1) return this.accumulateStep(x, y, lr, momentum, endsStep)
@@ -162,7 +165,7 @@ export class Trainer {
    * Replays the step of `kind` recorded for these shapes where the backend can (true), else runs
    * `step`, recorded for replay where the backend records steps (false).
    */
-  private runOrReplay(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext, kind: StepKind, step: () => void): boolean {
+  private runOrReplay(x: tf.Tensor4D, y: Targets, context: StepContext, kind: StepKind, step: () => void): boolean {
     const graphs = this.stepGraphs()
     if (graphs?.replay(x, y, context, kind)) return true
     if (graphs) graphs.run(x, y, context, this.stateTensors(), step, kind)
@@ -179,7 +182,7 @@ export class Trainer {
    * timed (or pinned) in this process are not timed again. One line saying what was chosen, or
    * undefined when there was nothing to time.
    */
-  async tuneKernels(x: tf.Tensor4D, y: tf.Tensor1D): Promise<string | undefined> {
+  async tuneKernels(x: tf.Tensor4D, y: Targets): Promise<string | undefined> {
     if (this.tuned) return undefined
     this.tuned = true
     const tuner = kernelTuner(tf.getBackend())
@@ -199,7 +202,7 @@ export class Trainer {
    * optimizer's update from the sums and the sums zeroed. Each half is replayed where the backend
    * records steps. Dropout masks follow the batch (the step's count × k + the batch's place in it).
    */
-  private accumulateStep(x: tf.Tensor4D, y: tf.Tensor1D, lr: number, momentum: number | undefined, endsStep: boolean): void {
+  private accumulateStep(x: tf.Tensor4D, y: Targets, lr: number, momentum: number | undefined, endsStep: boolean): void {
     const k = this.accumulate
     const shared = (this.accumulated ??= new AccumulatedGradients(this.vars))
     setDropoutStep(this.step * k + this.pending + 1)
@@ -221,7 +224,7 @@ export class Trainer {
   }
 
   /** The first half of an accumulating step: the gradients of the loss ÷ k added into `shared`, the batch's (undivided) loss and correct count summed. */
-  private accumulateBatch(x: tf.Tensor4D, y: tf.Tensor1D, shared: AccumulatedGradients, k: number): void {
+  private accumulateBatch(x: tf.Tensor4D, y: Targets, shared: AccumulatedGradients, k: number): void {
     const {value, grads, correct} = this.lossAndGradients(x, y, undefined, k)
     try {
       shared.add(grads)
@@ -236,7 +239,7 @@ export class Trainer {
    * weight: of the loss, of the loss × the scale where `scaler` is given, or of the loss ÷ `divide`
    * (gradient accumulation); the loss returned is the plain one either way.
    */
-  private lossAndGradients(x: tf.Tensor4D, y: tf.Tensor1D, scaler?: LossScaler, divide = 1): {value: tf.Scalar; grads: tf.Tensor[]; correct: tf.Scalar} {
+  private lossAndGradients(x: tf.Tensor4D, y: Targets, scaler?: LossScaler, divide = 1): {value: tf.Scalar; grads: tf.Tensor[]; correct: tf.Scalar} {
     return tf.tidy(() => {
       let correct: tf.Scalar | undefined
       let unscaled: tf.Scalar | undefined
@@ -253,7 +256,7 @@ export class Trainer {
     })
   }
 
-  private computeStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext): void {
+  private computeStep(x: tf.Tensor4D, y: Targets, context: StepContext): void {
     const {value, grads, correct} = this.lossAndGradients(x, y)
     try {
       this.applyGradients(grads, context)
@@ -282,7 +285,7 @@ export class Trainer {
    * every gradient was finite. The scale and the optimizer's step count stay on the host, so the
    * arithmetic is the same replayed or not.
    */
-  private async scaledStep(x: tf.Tensor4D, y: tf.Tensor1D, context: StepContext, scaler: LossScaler): Promise<void> {
+  private async scaledStep(x: tf.Tensor4D, y: Targets, context: StepContext, scaler: LossScaler): Promise<void> {
     const shared = (this.scaled ??= new ScaledStepShared(this.vars))
     const replayed = this.runOrReplay(x, y, context, 'scaled-backward', () => this.scaledBackward(x, y, scaler, shared))
     const overflow = (await shared.status.data())[0] !== 0
@@ -294,7 +297,7 @@ export class Trainer {
   }
 
   /** The backward half of a loss-scaled step: forward, scaled backward, the gradients unscaled and stored with [non-finite flag, loss, correct]. */
-  private scaledBackward(x: tf.Tensor4D, y: tf.Tensor1D, scaler: LossScaler, shared: ScaledStepShared): void {
+  private scaledBackward(x: tf.Tensor4D, y: Targets, scaler: LossScaler, shared: ScaledStepShared): void {
     const {value, grads, correct} = this.lossAndGradients(x, y, scaler)
     try {
       tf.tidy(() => {

@@ -10,7 +10,8 @@
  * gradients) is about 20 dispatches per training step on WebGPU. A label outside [0, K) contributes
  * nothing to the loss and is never correct, as with the composite's one-hot row of zeros (smoothed
  * or not); it still counts in the batch mean.
- * The webgpu backend registers both; the others run the composite.
+ * The webgpu backend registers both; the others run the composite. Target distributions (B, K)
+ * (train.mixup) take the soft-target composite (`softTargetCrossEntropy`) on every backend.
  */
 import {tf} from '../engine/tf.js'
 import {customOp, hasKernels, runKernel, type OpContract} from './contract.js'
@@ -26,9 +27,23 @@ function targets(labels: tf.Tensor1D, k: number, smoothing: number): tf.Tensor {
   return tf.add(tf.mul(onehot, 1 - smoothing), tf.mul(tf.expandDims(valid, 1), smoothing / k))
 }
 
-/** The number of rows whose first largest logit is at the label: Σ [argmax = label], a float32 scalar. */
-export function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
-  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32')) as tf.Scalar
+/**
+ * The number of rows whose first largest logit is at the label: Σ [argmax = label], a float32
+ * scalar; against target distributions (B, K), at each row's (first) largest share.
+ */
+export function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D | tf.Tensor2D): tf.Scalar {
+  const target = labels.rank === 2 ? tf.argMax(labels, 1) : labels
+  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), target), 'float32')) as tf.Scalar
+}
+
+/**
+ * Soft-target cross-entropy (timm's SoftTargetCrossEntropy; train.mixup): −mean(Σ logSoftmax ·
+ * target) over target distributions (B, K) float32 — their smoothing is already in them — and the
+ * count of rows whose top-1 is at the target's largest share. The composite on every backend.
+ */
+export function softTargetCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): {loss: tf.Scalar; correct: tf.Scalar} {
+  const loss = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), targets), 1))) as tf.Scalar
+  return {loss, correct: tf.keep(correctCount(logits, targets))}
 }
 
 /** The composite: −mean(Σ logSoftmax · target), Σ [argmax = label]. */
@@ -42,15 +57,20 @@ export function crossEntropyComposite(logits: tf.Tensor2D, labels: tf.Tensor1D, 
 /**
  * Mean softmax cross-entropy of integer labels (label-smoothed by `labelSmoothing`), and the number of
  * correct top-1 predictions. The count is kept (it outlives an enclosing tidy, as a metric does):
- * the caller disposes it.
+ * the caller disposes it. Target distributions (B, K) (train.mixup) go to `softTargetCrossEntropy`:
+ * their smoothing is in them, so `labelSmoothing` must be 0.
  */
-export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing = 0): {loss: tf.Scalar; correct: tf.Scalar} {
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D | tf.Tensor2D, labelSmoothing = 0): {loss: tf.Scalar; correct: tf.Scalar} {
+  if (labels.rank === 2) {
+    if (labelSmoothing !== 0) throw new Error('crossEntropy: target distributions carry their own label smoothing; pass 0')
+    return softTargetCrossEntropy(logits, labels as tf.Tensor2D)
+  }
   const fused = logits.dtype === 'float32' && labels.dtype === 'int32' && hasKernels(XENT_KERNEL, XENT_GRAD_KERNEL)
   if (!fused) {
-    const {loss, correct} = crossEntropyComposite(logits, labels, labelSmoothing)
+    const {loss, correct} = crossEntropyComposite(logits, labels as tf.Tensor1D, labelSmoothing)
     return {loss, correct: tf.keep(correct)}
   }
-  return crossEntropyFused(logits, labels, labelSmoothing)
+  return crossEntropyFused(logits, labels as tf.Tensor1D, labelSmoothing)
 }
 
 /** Both through `MixtureSoftmaxXent` and `MixtureSoftmaxXentGrad` (the count kept, as by `crossEntropy`). */

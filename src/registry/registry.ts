@@ -254,17 +254,19 @@ export interface OptimizerDef<P = Record<string, unknown>> extends EntryBase<P>,
 /** What a training loss is made for besides its parameters. */
 export interface LossRun {
   numClasses: number
-  /** `train.label_smoothing` (0 unless the loss declares `labelSmoothing: true`). */
+  /** `train.label_smoothing` (0 unless the loss declares `labelSmoothing: true`; 0 with train.mixup, whose targets carry it). */
   labelSmoothing: number
 }
 
 /**
- * A batch's training loss from the logits (B, K) and the integer labels (B): a scalar, the mean over
- * the batch, made of tfjs ops (the gradient comes from autodiff). It may also give the number of
- * correct top-1 predictions, kept with `tf.keep` (the built-in cross-entropy's kernel counts them);
- * otherwise the trainer counts them.
+ * A batch's training loss from the logits (B, K) and the integer labels (B) — or, with `train.mixup`
+ * and a loss that declares `softTargets`, the target distributions (B, K) float32, smoothing
+ * included: a scalar, the mean over the batch, made of tfjs ops (the gradient comes from autodiff).
+ * It may also give the number of correct top-1 predictions, kept with `tf.keep` (the built-in
+ * cross-entropy's kernel counts them); otherwise the trainer counts them (against each target's
+ * largest share).
  */
-export type LossFunction = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar | {loss: tf.Scalar; correct?: tf.Scalar}
+export type LossFunction = (logits: tf.Tensor2D, labels: tf.Tensor1D | tf.Tensor2D) => tf.Scalar | {loss: tf.Scalar; correct?: tf.Scalar}
 
 /**
  * A training loss (`train.loss: NAME` or `{type: NAME, ...}`). The test and validation loss stay
@@ -274,6 +276,11 @@ export interface LossDef<P = Record<string, unknown>> extends EntryBase<P> {
   kind: 'loss'
   /** Whether it applies `train.label_smoothing`; a loss that does not is refused with a smoothing above 0. */
   labelSmoothing?: boolean
+  /**
+   * Whether its function also takes target distributions (B, K) in place of labels, as `train.mixup`
+   * gives (smoothing already in them); a loss that does not is refused with mixing.
+   */
+  softTargets?: boolean
   create(params: P, run: LossRun): LossFunction
 }
 

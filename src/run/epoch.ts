@@ -4,9 +4,10 @@
  * test split without augmentation. Both leave the trainer's running metrics reset for the next.
  */
 import {tf} from '../engine/tf.js'
-import type {Trainer} from '../engine/trainer.js'
+import type {Targets, Trainer} from '../engine/trainer.js'
 import type {Pipeline, Split} from '../data/index.js'
 import {epochBatches, epochBatchesAhead, type BatchWorkers, type EpochBatchOptions} from '../data/batch-workers.js'
+import type {BatchMixer} from '../data/batch-mix.js'
 import {epochAccuracy} from '../ops/metric-sums.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
@@ -15,6 +16,13 @@ import type {Progress} from './progress.js'
 /** Upload one batch; the typed arrays may be reused by the iterator afterwards. */
 function toTensors(batch: {x: Float32Array; y: Int32Array; size: number}, size: number): [tf.Tensor4D, tf.Tensor1D] {
   return [tf.tensor4d(batch.x, [batch.size, size, size, 3]), tf.tensor1d(batch.y, 'int32')]
+}
+
+/** Upload one training batch: its labels, or with a mixer (train.mixup) its images mixed in place and their targets. */
+function trainingTensors(batch: {x: Float32Array; y: Int32Array; size: number}, size: number, mixer: BatchMixer | undefined): [tf.Tensor4D, Targets] {
+  if (!mixer) return toTensors(batch, size)
+  const targets = mixer.mix(batch, size)
+  return [tf.tensor4d(batch.x, [batch.size, size, size, 3]), tf.tensor2d(targets, [batch.size, mixer.options.numClasses])]
 }
 
 export interface EpochPlan {
@@ -26,12 +34,14 @@ export interface EpochPlan {
   /** Training batches to take: the epoch's, at most `train.steps_per_epoch` (with train.accumulate_grad_batches, several make one optimizer step). */
   steps: number
   augment: false | Pipeline
+  /** train.mixup: mixes each batch after the augmentation (this epoch's draws). */
+  mixer?: BatchMixer
   progress: Progress
   /** Bars are drawn: every step moves them. */
   bars: boolean
   stop?: StopRequest
   /** Run on the first batch before the first step (kernel tuning); its time is not training time. */
-  beforeFirstStep?: (x: tf.Tensor4D, y: tf.Tensor1D) => Promise<void>
+  beforeFirstStep?: (x: tf.Tensor4D, y: Targets) => Promise<void>
   /** Threads that make the batches (engine.data_workers); absent: this thread makes them. The same batches either way. */
   workers?: BatchWorkers
 }
@@ -74,7 +84,7 @@ export async function trainOneEpoch(spec: ResolvedSpec, trainer: Trainer, train:
       const d0 = performance.now()
       const next = await iterator.next()
       if (next.done) break
-      const [x, y] = toTensors(next.value, size)
+      const [x, y] = trainingTensors(next.value, size, plan.mixer)
       dataMs += performance.now() - d0
       if (done === 0 && plan.beforeFirstStep) {
         const start = performance.now()

@@ -10,6 +10,7 @@
 import {join} from 'node:path'
 import {InterruptedError, NonFiniteLossError, type StopRequest} from '../errors.js'
 import {FileWriteError} from '../fs/write-error.js'
+import {epochMixer} from '../data/batch-mix.js'
 import {scheduleState} from '../recipe/schedule.js'
 import {saveCheckpoint} from './checkpoint.js'
 import {evaluate, prepareEpoch, trainOneEpoch} from './epoch.js'
@@ -154,7 +155,9 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   const runStep = (batch: number) => (epoch - 1) * stepsPerEpoch + Math.floor(batch / trainer.accumulate)
   const lrAt = (batch: number) => schedule.lrAt(runStep(batch))
   const momentumAt = schedule.momentumAt && ((batch: number) => schedule.momentumAt!(runStep(batch)))
-  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, momentumAt, steps: batches, augment: session.augment, progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
+  // train.mixup: the epoch's batches mixed in the training thread, in order, from the seed and the epoch.
+  const mixer = epochMixer(spec.train.mixup, {seed: spec.seed, epoch, numClasses: session.built.numClasses, smoothing: spec.train.label_smoothing})
+  const train = await trainOneEpoch(spec, trainer, dataset.train, {epoch, lrAt, momentumAt, steps: batches, augment: session.augment, mixer, progress, bars: Boolean(state.bars), stop: state.stop, beforeFirstStep, workers: session.batchWorkers})
   // The next epoch's first batches are made while this one is evaluated (by the data workers, if any).
   if (epoch < spec.train.epochs) prepareEpoch(spec, dataset.train, {epoch: epoch + 1, steps: batches, augment: session.augment}, session.batchWorkers)
   const e0 = performance.now()

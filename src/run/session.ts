@@ -104,7 +104,7 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   }
   // The recipe: the optimizer (engine/optimizer.ts), the loss (label smoothing in it), gradient clipping, the weights' average; loss scaling in mixed16.
   const trainer = new Trainer(built.model, chooseOptimizer(t.optimizer), {
-    loss: chooseLoss(t.loss, built.numClasses, t.label_smoothing),
+    loss: chooseLoss(t.loss, built.numClasses, t.label_smoothing, t.mixup !== undefined),
     maxGradNorm: t.grad_clip?.max_norm,
     emaDecay: t.ema?.decay,
     accumulate: t.accumulate_grad_batches,

@@ -135,6 +135,34 @@ const initFromSchema = Type.Unsafe<InitFromSpec>({
   ],
 })
 
+// No default: a spec without it resolves (and hashes) as before.
+const mixupSchema = Type.Object(
+  {
+    mixup_alpha: withDefault(Type.Number({minimum: 0, maximum: 1000, description: "mixup's λ ~ Beta(α, α): images λ·a + (1 − λ)·b (timm --mixup; DeiT uses 0.8); 0: no mixup"}), 0),
+    cutmix_alpha: withDefault(Type.Number({minimum: 0, maximum: 1000, description: "cutmix's λ ~ Beta(α, α): a box of about (1 − λ) of the image pasted from b (timm --cutmix; DeiT uses 1.0); 0: no cutmix"}), 0),
+    cutmix_minmax: Type.Optional(
+      Type.Array(Type.Number({exclusiveMinimum: 0, maximum: 1}), {
+        minItems: 2,
+        maxItems: 2,
+        description: "[min, max]: cutmix's box sides drawn uniformly between these fractions of the image instead of from λ (timm --cutmix-minmax); turns cutmix on",
+      }),
+    ),
+    prob: withDefault(Type.Number({minimum: 0, maximum: 1, description: 'the probability that a batch (mode batch), a pair or an example is mixed at all (timm --mixup-prob)'}), 1),
+    switch_prob: withDefault(Type.Number({minimum: 0, maximum: 1, description: 'with both mixup and cutmix on, the probability of cutmix (timm --mixup-switch-prob)'}), 0.5),
+    mode: withDefault(
+      enumOf(['batch', 'pair', 'elem'], {description: 'batch: one draw for the batch; pair: one per pair of examples; elem: one per example (timm --mixup-mode); example i mixes with example B − 1 − i of the batch'}),
+      'batch',
+    ),
+    correct_lam: withDefault(Type.Boolean({description: "cutmix's λ from the area of the box as clipped at the image's edge (timm's correct_lam)"}), true),
+    off_epoch: Type.Optional(Type.Integer({minimum: 0, maximum: 100_000, description: 'the epochs after this one train unmixed (timm --mixup-off-epoch)'})),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "mixup and cutmix of the training batches, as timm's Mixup: images mixed with the batch reversed, the targets mixed in the same shares (label smoothing in them) and trained with soft-target cross-entropy; the train accuracy counts the top-1 against each example's larger share; evaluation is unmixed",
+  },
+)
+
 const trainSchema = Type.Object(
   {
     epochs: withDefault(Type.Integer({minimum: 1, maximum: 100_000}), 50),
@@ -199,6 +227,7 @@ const trainSchema = Type.Object(
         },
       ),
     ),
+    mixup: Type.Optional(mixupSchema),
     init_from: Type.Optional(initFromSchema),
     freeze: Type.Optional(
       Type.Array(Type.String({minLength: 1}), {
@@ -292,6 +321,8 @@ export const specSchema = Type.Object(
 
 /** A spec after validation: extends and overrides applied, every default filled, plugin paths absolute. */
 export type ResolvedSpec = Resolved<typeof specSchema>
+/** `train.mixup` with its defaults filled in. */
+export type MixupSpec = NonNullable<ResolvedSpec['train']['mixup']>
 
 /** Keys of the model object that belong to the spec, not to the model plugin's parameters. */
 export const MODEL_META_KEYS = ['type', 'preset', 'init', 'num_classes'] as const

@@ -29,6 +29,15 @@ test('the twin refuses a spec it would train otherwise: a plugin file\'s optimiz
   assert.match(r.stderr, /the PyTorch twin cannot train train\.optimizer\.type rmsprop \(the twin has adam, adamw, sgd\), train\.early_stopping, data\.val_split \(the twin trains on the whole training split\)$/m)
 })
 
+test('the twin refuses a training it would run otherwise: a plugin file\'s loss, the weights\' average, gradient accumulation, frozen weights', () => {
+  const dir = tempDir()
+  const plugin = join(REPO, 'configs', 'examples', 'plugins', 'focal-loss.mjs')
+  const spec = writeSpec({...tiny, plugins: [plugin], train: {...tiny.train, loss: 'focal', ema: {decay: 0.99}, accumulate_grad_batches: 2, freeze: ['head_*']}}, dir)
+  const r = spawnSync('/usr/bin/python3', [join(REPO, 'bench', 'torch', 'train.py'), spec, '--out', join(dir, 'out')], {cwd: REPO, encoding: 'utf8', timeout: 120_000})
+  assert.equal(r.status, 2, r.stderr)
+  assert.match(r.stderr, /the PyTorch twin cannot train train\.loss focal \(the twin has cross_entropy\), train\.ema, train\.accumulate_grad_batches, train\.freeze$/m)
+})
+
 const fashionDir = '/usr/share/datasets/fashion-mnist'
 const fashionSkip = skipUnless('fashion_mnist', existsSync(join(fashionDir, 'train-images-idx3-ubyte.gz')) ? false : `${fashionDir} is absent`)
 
@@ -50,5 +59,22 @@ test('the twin trains the spec\'s recipe: SGD with decay groups, cosine after wa
   assert.equal(summary.status, 'completed')
   assert.equal(summary.epochs_completed, 2)
   // Ten classes: above chance after two short epochs means the recipe trains.
+  assert.ok(summary.best_test_accuracy > 0.2, `best test accuracy ${summary.best_test_accuracy}`)
+})
+
+test("the twin trains train.mixup as timm's Mixup and SoftTargetCrossEntropy (every mode's mixing pinned by recipe.json)", {skip: fashionSkip}, () => {
+  const dir = tempDir()
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      join(REPO, 'bench', 'torch', 'train.py'), join(REPO, 'configs', 'quickstart.yaml'), '--epochs', '2', '--run-dir', join(dir, 'run'),
+      '--set', 'data.train_limit=256', '--set', 'data.test_limit=128', '--set', 'train.label_smoothing=0.1', '--set', 'train.optimizer={type: sgd, lr: 0.05, momentum: 0.9}',
+      '--set', 'train.mixup={mixup_alpha: 0.8, cutmix_alpha: 1.0, mode: elem, off_epoch: 1}',
+    ],
+    {cwd: REPO, encoding: 'utf8', timeout: 300_000},
+  )
+  assert.equal(r.status, 0, r.stderr)
+  const summary = JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8'))
+  assert.equal(summary.epochs_completed, 2)
   assert.ok(summary.best_test_accuracy > 0.2, `best test accuracy ${summary.best_test_accuracy}`)
 })

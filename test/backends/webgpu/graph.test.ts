@@ -23,6 +23,7 @@ import {buildModel} from '../../../src/model/build.js'
 import {resolveObject, restoreEnvAfter, values} from '../../helpers.js'
 import {assertClose, paperRows, webgpuUnavailable} from '../paper-rows.js'
 import {needing} from '../../require.js'
+import {trainedState} from './replay-check.js'
 
 const SIZE = 8
 const CLASSES = 3
@@ -101,16 +102,7 @@ async function train(model: Obj, replay: boolean, start: Float32Array[]): Promis
       }
     }
     for (const t of bystanders) assert.ok((await t.data()).every((v) => v === 7), 'a tensor made between steps is left as it was')
-    const state = trainer.optimizerState()
-    return {
-      losses,
-      weights: await Promise.all(built.model.getWeights().map((w) => w.data() as Promise<Float32Array>)),
-      moments: await Promise.all([...state.groups.adam_m, ...state.groups.adam_v].map((t) => t.data() as Promise<Float32Array>)),
-      replayed: trainer.replayedSteps,
-      describe: trainer.describeStepGraphs(),
-      tensorCounts,
-      step5,
-    }
+    return {losses, ...(await trainedState(trainer, built.model)), tensorCounts, step5}
   } finally {
     tf.dispose(bystanders)
     trainer.dispose()
