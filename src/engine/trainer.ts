@@ -76,6 +76,8 @@ export interface TrainerOptions {
   lossScale?: LossScaleSettings
   /** Keep an exponential moving average of the weights with this decay (train.ema; weight-average.ts). */
   emaDecay?: number
+  /** train.ema.warmup: the average's decay rises to `emaDecay` over the first steps (timm's --model-ema-warmup). */
+  emaWarmup?: boolean
   /**
    * train.accumulate_grad_batches: the gradients of this many batches are summed, each batch's loss
    * divided by it (as Lightning's `accumulate_grad_batches`), before one optimizer step. Not with a
@@ -121,7 +123,7 @@ export class Trainer {
     this.vars = this.weights.map((w) => (w as unknown as {val: tf.Variable}).val)
     this.optimizer = new Optimizer('rule' in optimizer ? optimizer : paperAdam(optimizer), this.vars, weightRoles(model))
     if (options.lossScale) this.scaler = new LossScaler(options.lossScale)
-    if (options.emaDecay !== undefined) this.average = new WeightAverage((model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val), options.emaDecay)
+    if (options.emaDecay !== undefined) this.average = new WeightAverage((model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val), options.emaDecay, options.emaWarmup)
     // A run is refused before its model is built (run/session.ts); this guards a program that makes a Trainer itself.
     if ((options.accumulate ?? 1) > 1 && this.scaler) throw new UsageError(ACCUMULATION_NOT_SCALED)
   }
@@ -153,12 +155,12 @@ export class Trainer {
     this.step++
     setDropoutStep(this.step)
     const context = this.context(lr, momentum)
-    if (this.scaler) return this.scaledStep(x, y, context, this.scaler).then(() => this.average?.update())
+    if (this.scaler) return this.scaledStep(x, y, context, this.scaler).then(() => this.average?.update(this.step))
     if (this.runOrReplay(x, y, context, 'train', () => this.computeStep(x, y, context))) {
       this.metrics.addReplayed(x.shape[0])
       this.replayedSteps++
     }
-    this.average?.update()
+    this.average?.update(this.step)
   }
 
   /**
@@ -220,7 +222,7 @@ export class Trainer {
       this.applyGradients(shared.grads, update)
       shared.zero()
     })
-    this.average?.update()
+    this.average?.update(this.step)
   }
 
   /** The first half of an accumulating step: the gradients of the loss ÷ k added into `shared`, the batch's (undivided) loss and correct count summed. */

@@ -5,7 +5,10 @@
  *
  *   shadow ← shadow · decay + (1 − decay) · weight
  *
- * in float32, in that order of operations. Evaluation runs on the shadows (`swap` exchanges them with
+ * in float32, in that order of operations. With `warmup` (timm's `--model-ema-warmup`, ModelEmaV3's
+ * `use_warmup` at its gamma 1 and power 2/3) the decay of the run's n-th step is
+ * min(decay, 1 − n^(−2/3)): 0 at the first (the shadows become the weights), 0.37 at the second,
+ * 0.99 by the 1,000th, so that a decay meant for a long run does not hold a short one's first weights. Evaluation runs on the shadows (`swap` exchanges them with
  * the weights, in place, and back): what the run's test and validation columns score, what best.ckpt
  * holds. The shadows are written in place (ops/store.ts), so that a backend replaying recorded steps
  * (webgpu) keeps reading the same buffers.
@@ -29,7 +32,13 @@ export class WeightAverage {
     /** Every weight of the model (LayerVariable `val`s), in `model.weights` order. */
     private readonly weights: tf.Variable[],
     readonly decay: number,
+    readonly warmup = false,
   ) {}
+
+  /** The decay of the run's `step`-th step (1-based): `decay`, or with `warmup` min(decay, 1 − step^(−2/3)). */
+  decayAt(step: number): number {
+    return this.warmup ? Math.min(this.decay, 1 - Math.pow(step, -2 / 3)) : this.decay
+  }
 
   /** Whether the shadows exist (taken at the first step, or restored from a checkpoint). */
   get started(): boolean {
@@ -43,14 +52,18 @@ export class WeightAverage {
     tf.tidy(() => shadows.forEach((s, i) => storeInto(s, copyOf(this.weights[i]))))
   }
 
-  /** One step of the average: shadow · decay + (1 − decay) · weight. */
-  update(): void {
+  /** The average after the run's `step`-th step (1-based): shadow · decay + (1 − decay) · weight at that step's decay. */
+  update(step: number): void {
     if (!this.shadows) throw new Error('WeightAverage.update before start')
     const shadows = this.shadows
-    // Cached scalars (engine/constants.ts): nothing new is uploaded each step.
-    const keep = constant(this.decay)
-    const take = constant(1 - this.decay)
-    tf.tidy(() => shadows.forEach((s, i) => storeInto(s, tf.add(tf.mul(s, keep), tf.mul(this.weights[i], take)))))
+    const decay = this.decayAt(step)
+    tf.tidy(() => {
+      // At the full decay, cached scalars (engine/constants.ts): nothing new is uploaded each step. During a warmup, each step's own.
+      const steady = decay === this.decay
+      const keep = steady ? constant(decay) : tf.scalar(decay)
+      const take = steady ? constant(1 - decay) : tf.scalar(1 - decay)
+      shadows.forEach((s, i) => storeInto(s, tf.add(tf.mul(s, keep), tf.mul(this.weights[i], take))))
+    })
   }
 
   /** Exchanges the weights and the shadows, in place; a second call undoes the first. */

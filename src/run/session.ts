@@ -107,6 +107,7 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
     loss: chooseLoss(t.loss, built.numClasses, t.label_smoothing, t.mixup !== undefined),
     maxGradNorm: t.grad_clip?.max_norm,
     emaDecay: t.ema?.decay,
+    emaWarmup: t.ema?.warmup,
     accumulate: t.accumulate_grad_batches,
     ...(engine.precision === 'mixed16' ? {lossScale: engine.loss_scale} : {}),
   })

@@ -219,6 +219,13 @@ const trainSchema = Type.Object(
             }),
             0.9998,
           ),
+          // No default: an ema without it resolves (and hashes) as before.
+          warmup: Type.Optional(
+            Type.Boolean({
+              description:
+                "timm's --model-ema-warmup (ModelEmaV3 use_warmup): the decay of step n is min(decay, 1 − n^(−2/3)) — 0 at the first step, about 0.99 by step 1,000 — so that the average soon leaves the first weights behind",
+            }),
+          ),
         },
         {
           additionalProperties: false,

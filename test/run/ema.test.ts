@@ -52,14 +52,28 @@ test('best.ckpt holds the average, last.ckpt both; eval scores the average and e
   }
 })
 
-test('--resume continues the average: 1 epoch + resume to 3 gives the numbers and the average of 3 uninterrupted', {timeout: 120_000}, () => {
-  const straight = run(spec(3, {decay: 0.95}))
-  const resumed = run(spec(1, {decay: 0.95}))
+/** `ema` trained 3 epochs straight and 1 epoch resumed to 3: both folders, checked to hold the same numbers and the same average. */
+function straightAndResumed(ema: Record<string, unknown>): {straight: string; resumed: string} {
+  const straight = run(spec(3, ema))
+  const resumed = run(spec(1, ema))
   const r = mixture(['run', '--resume', resumed, '--epochs', '3'])
   assert.equal(r.code, 0, r.stderr)
   assert.deepEqual(numbers(resumed), numbers(straight))
   const a = readCheckpoint(join(straight, 'last.ckpt'))
   const b = readCheckpoint(join(resumed, 'last.ckpt'))
   for (const [name, v] of a.average!) assert.deepEqual([...b.average!.get(name)!], [...v], name)
+  return {straight, resumed}
+}
+
+test('--resume continues the average: 1 epoch + resume to 3 gives the numbers and the average of 3 uninterrupted', {timeout: 120_000}, () => {
+  const {resumed} = straightAndResumed({decay: 0.95})
   assert.match(readFileSync(join(resumed, 'config.yaml'), 'utf8'), /ema:\n\s+decay: 0.95/)
+})
+
+test('warmup: --resume continues the warming decay from the checkpoint\'s step count; config.yaml records it, a spec without it resolves as before', {timeout: 120_000}, () => {
+  const {straight, resumed} = straightAndResumed({decay: 0.95, warmup: true})
+  assert.match(readFileSync(join(resumed, 'config.yaml'), 'utf8'), /ema:\n\s+decay: 0.95\n\s+warmup: true/)
+  // Six steps, all still warming (decay ≤ 0.70): the test columns differ from those of the average without warmup.
+  assert.notDeepEqual(numbers(straight).map((l) => l.split(',')[3]), numbers(run(spec(3, {decay: 0.95}))).map((l) => l.split(',')[3]))
+  assert.equal('warmup' in resolveObject(spec(1, {decay: 0.95})).train.ema!, false)
 })
