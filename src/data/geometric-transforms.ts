@@ -10,7 +10,9 @@
  * Resampling follows torch's float32 CPU kernels where a rounding decides a pixel (which source
  * pixel `nearest` picks): F.resize's interpolate (bilinear with align_corners=False and no
  * antialias — a crop is only ever enlarged — or nearest), and F.rotate's affine grid + grid_sample
- * (align_corners=False, nearest rounding half to even) with its fill mask.
+ * (align_corners=False, nearest rounding half to even) with its fill mask. That warp
+ * (`inverseAffineMatrix`, `affineInto`) also makes auto-augment.ts's shears, translations and
+ * rotations.
  */
 import {registerTransform, type RandomSource} from '../registry/registry.js'
 import {roundHalfEven} from './images.js'
@@ -35,7 +37,8 @@ function fillRgb(fill: number | number[], what: string): [number, number, number
   return perChannel(fill, what).map((v) => v / 255) as [number, number, number]
 }
 
-const fillSchema = (what: string) => ({
+/** The schema of a fill in pixel values 0–255 (one, or one per channel), default 0. */
+export const fillSchema = (what: string) => ({
   oneOf: [{type: 'number', minimum: 0, maximum: 255}, {type: 'array', items: {type: 'number', minimum: 0, maximum: 255}, minItems: 3, maxItems: 3}],
   default: 0,
   description: `${what}, in pixel values 0–255 (one, or one per channel)`,
@@ -131,7 +134,7 @@ registerTransform<CropParams>({
   },
 })
 
-type Interpolation = 'bilinear' | 'nearest'
+export type Interpolation = 'bilinear' | 'nearest'
 
 /** For one axis resized from n to `out` pixels: each output index's two source indices and the second one's weight. */
 interface Taps {
@@ -259,31 +262,55 @@ registerTransform<{p: number}>({
 })
 
 /**
- * F.rotate on a tensor (expand=False, centre of the image): each output pixel's centre goes through
- * the inverse rotation (`_get_inverse_affine_matrix`, float32 theta, torchvision's affine grid), then
- * grid_sample (align_corners=False, zeros outside) reads `src` there, and the fill replaces what the
- * rotation brought in from outside: nearest, where the pixel's source is outside; bilinear, blended
- * by the share of the four neighbours that are inside (torchvision's mask channel).
+ * torchvision's `_get_inverse_affine_matrix` (functional.py), in its double arithmetic: the 2×3
+ * matrix that takes an output pixel back to where it is read, for a rotation by `angle` degrees,
+ * a translation, a scale and shears (degrees) about `center` — in pixels from the image centre,
+ * as F.affine and F.rotate hand it to the tensor implementation.
  */
-function rotateInto(img: Float32Array, off: number, src: Float32Array, size: number, angle: number, mode: Interpolation, fill: [number, number, number]): void {
-  const rot = -angle * (Math.PI / 180)
-  const cos = f32(Math.cos(rot))
-  const sin = f32(Math.sin(rot))
-  const minusSin = f32(-Math.sin(rot))
+export function inverseAffineMatrix(center: [number, number], angle: number, translate: [number, number], scale: number, shear: [number, number]): number[] {
+  const radians = Math.PI / 180
+  const rot = angle * radians
+  const sx = shear[0] * radians
+  const sy = shear[1] * radians
+  const [cx, cy] = center
+  const [tx, ty] = translate
+  // Rotation, scale and shear without the scale.
+  const a = Math.cos(rot - sy) / Math.cos(sy)
+  const b = (-Math.cos(rot - sy) * Math.tan(sx)) / Math.cos(sy) - Math.sin(rot)
+  const c = Math.sin(rot - sy) / Math.cos(sy)
+  const d = (-Math.sin(rot - sy) * Math.tan(sx)) / Math.cos(sy) + Math.cos(rot)
+  // Its inverse (determinant 1), then the translation and the centre taken back, then the centre.
+  const m = [d, -b, 0, -c, a, 0].map((v) => v / scale)
+  m[2] += m[0] * (-cx - tx) + m[1] * (-cy - ty)
+  m[5] += m[3] * (-cx - tx) + m[4] * (-cy - ty)
+  m[2] += cx
+  m[5] += cy
+  return m
+}
+
+/** What a warp reads and writes: [0, 1] floats, or uint8 pixels (nearest only: it copies pixels). */
+type WarpPixels = Float32Array | Uint8Array
+
+/**
+ * F.affine / F.rotate on a tensor (same size): each output pixel's centre goes through the inverse
+ * `matrix` (float32 theta, torchvision's affine grid: the grid's x, y, 1 times theta over the half
+ * size, summed in that order as torch's bmm does), then grid_sample (align_corners=False, zeros
+ * outside) reads `src` there, and the fill replaces what the warp brought in from outside: nearest,
+ * where the pixel's source is outside; bilinear, blended by the share of the four neighbours that
+ * are inside (torchvision's mask channel).
+ */
+export function affineInto(img: WarpPixels, off: number, src: WarpPixels, size: number, matrix: number[], mode: Interpolation, fill: [number, number, number]): void {
   const half = 0.5 * size
-  // theta [[cos, sin, 0], [−sin, cos, 0]] over the half size: the grid's x and y per output x and y.
-  const xx = f32(cos / half)
-  const xy = f32(sin / half)
-  const yx = f32(minusSin / half)
-  const yy = f32(cos / half)
+  // theta over the half size: the grid's x and y per output x, y and 1.
+  const [xx, xy, x1, yx, yy, y1] = matrix.map((v) => f32(f32(v) / half))
   const max = size - 1
   const inside = (x: number, y: number) => x >= 0 && x <= max && y >= 0 && y <= max
   for (let oy = 0; oy < size; oy++) {
     const y = oy - max / 2
     for (let ox = 0; ox < size; ox++) {
       const x = ox - max / 2
-      const gx = f32(f32(x * xx) + f32(y * xy))
-      const gy = f32(f32(x * yx) + f32(y * yy))
+      const gx = f32(f32(f32(x * xx) + f32(y * xy)) + x1)
+      const gy = f32(f32(f32(x * yx) + f32(y * yy)) + y1)
       // grid_sample's unnormalize: (g + 1)·size/2 − ½.
       const ix = f32(f32(f32(gx + 1) * half) - 0.5)
       const iy = f32(f32(f32(gy + 1) * half) - 0.5)
@@ -328,6 +355,12 @@ function rotateInto(img: Float32Array, off: number, src: Float32Array, size: num
       img[d + 2] = b * mask + (1 - mask) * fill[2]
     }
   }
+}
+
+/** F.rotate on a tensor (expand=False, centre of the image): counter-clockwise by `angle` degrees. */
+function rotateInto(img: Float32Array, off: number, src: Float32Array, size: number, angle: number, mode: Interpolation, fill: [number, number, number]): void {
+  // F.rotate hands the affine matrix the opposite angle (torchvision's rotate and affine turn opposite ways).
+  affineInto(img, off, src, size, inverseAffineMatrix([0, 0], -angle, [0, 0], 1, [0, 0]), mode, fill)
 }
 
 interface RotationParams {

@@ -1,10 +1,12 @@
-/** Writers for the official dataset formats (tiny files for tests) and temp-dir helpers. */
+/** Writers for the official dataset formats (tiny files for tests), temp-dir helpers, and scripted random draws. */
+import assert from 'node:assert/strict'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {gzipSync} from 'node:zlib'
 // The readers under test are registry entries: register the built-ins, as the CLI does.
 import '../../src/builtins.js'
+import type {RandomSource} from '../../src/registry/registry.js'
 
 /** A fresh temp dir; also points the user cache and MIXTURE_DATA away from the real ones. */
 export function isolatedTmp(prefix = 'mixture-data-'): string {
@@ -158,4 +160,19 @@ export async function writeImageFolder(root: string, counts: Record<string, numb
     }
   }
   return root
+}
+
+/**
+ * A generator that gives `values` in order, float() as they are and int(n) as ⌊u·n⌋ (as Rng and the
+ * draw tape derive it, and as the fixture generators' scripted torch draws: test/fixtures/transforms);
+ * `left()` says how many remain.
+ */
+export function uniforms(values: number[]): RandomSource & {left(): number} {
+  const rest = [...values]
+  const next = () => {
+    const v = rest.shift()
+    assert.ok(v !== undefined, `drew more than the ${values.length} numbers torchvision drew`)
+    return v
+  }
+  return {float: next, int: (n) => Math.floor(next() * n), left: () => rest.length}
 }

@@ -11,6 +11,7 @@ import '../../src/builtins.js'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
 import {REPO, resolveObject} from '../helpers.js'
+import {uniforms} from './helpers.js'
 
 const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'transforms', 'transforms.json'), 'utf8')) as {
   size: number
@@ -54,20 +55,6 @@ function scripted(ints: number[], floats: number[] = []): RandomSource {
       return v
     },
   }
-}
-
-/**
- * A generator that gives `uniforms` in order, float() as they are and int(n) as ⌊u·n⌋ (as Rng and the
- * draw tape derive it, and as make_fixtures.py's scripted torch draws); `left()` says how many remain.
- */
-function uniforms(values: number[]): RandomSource & {left(): number} {
-  const rest = [...values]
-  const next = () => {
-    const v = rest.shift()
-    assert.ok(v !== undefined, `drew more than the ${values.length} numbers torchvision drew`)
-    return v
-  }
-  return {float: next, int: (n) => Math.floor(next() * n), left: () => rest.length}
 }
 
 function transform(name: string, params: Record<string, unknown> = {}) {

@@ -1,0 +1,241 @@
+// torchvision's automatic augmentation policies (src/data/auto-augment.ts) against torchvision 0.14 itself
+// (test/fixtures/transforms/auto_augment.json, written by make_auto_augment_fixtures.py): every op bit for bit
+// on uint8 images, the magnitude tables, the policies' ops, magnitudes, signs and images on scripted draws;
+// then draw() against apply(), the same batches from data workers, and the spec's checks of the keys.
+import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, it} from 'node:test'
+
+import {applyOp, policySpace, type AppliedOp, type OpName, type PolicyTransform} from '../../src/data/auto-augment.js'
+import {BatchWorkers, stayOnTrainingThread, type EpochBatchOptions} from '../../src/data/batch-workers.js'
+import {augmentFromConfig, batches, loadDataset, pipelinesFromConfig, type Batch, type Pipeline, type Split} from '../../src/data/index.js'
+import {Rng} from '../../src/data/random.js'
+import '../../src/builtins.js'
+import {REPO, resolveObject} from '../helpers.js'
+import {uniforms} from './helpers.js'
+
+type PolicyName = 'trivial_augment_wide' | 'rand_augment' | 'auto_augment'
+
+const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'transforms', 'auto_augment.json'), 'utf8')) as {
+  images: Record<string, {size: number; pixels: number[]}>
+  ops: Array<{image: string; op: OpName; magnitude: number; fill: number[] | null; out: number[]}>
+  tables: Array<{policy: PolicyName; num_bins: number; size: number; space: Record<string, [number[], boolean]>}>
+  policies: Array<{policy: PolicyName; params: Record<string, unknown>; image: string; uniforms: number[]; applied: Array<[OpName, number]>; out: number[]}>
+}
+
+/** The transform `type` with `params`, as a spec's data.augment builds it. */
+function policy(type: PolicyName, params: Record<string, unknown> = {}): PolicyTransform {
+  const built = pipelinesFromConfig([{type, ...params}]).train
+  assert.ok(built)
+  return built.steps[0] as PolicyTransform
+}
+
+/** Where two uint8 images differ: '' when they are equal, else how many pixels and the first few. */
+function difference(actual: ArrayLike<number>, expected: number[]): string {
+  const diffs: string[] = []
+  for (let i = 0; i < expected.length; i++) if (actual[i] !== expected[i]) diffs.push(`[${i}] ${actual[i]} vs ${expected[i]}`)
+  return diffs.length === 0 ? '' : `${diffs.length} values differ: ${diffs.slice(0, 4).join(', ')}`
+}
+
+const pixels = (name: string) => Uint8Array.from(fixture.images[name].pixels)
+
+describe("every op as torchvision's _apply_op makes it of a uint8 image (test/fixtures/transforms/auto_augment.json)", () => {
+  const ALL_OPS: OpName[] = ['ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'Rotate', 'Brightness', 'Color', 'Contrast', 'Sharpness', 'Posterize', 'Solarize', 'AutoContrast', 'Equalize', 'Invert']
+  const SIGNED: OpName[] = ['ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'Rotate', 'Brightness', 'Color', 'Contrast', 'Sharpness']
+
+  it('the fixture covers every op, the signed ones with both signs, on 9×9 (structured, low-contrast), 8×8 and 16×16 images, with and without a fill', () => {
+    for (const name of ALL_OPS) assert.ok(fixture.ops.some((o) => o.op === name), name)
+    for (const name of SIGNED) assert.ok(fixture.ops.some((o) => o.op === name && o.magnitude < 0) && fixture.ops.some((o) => o.op === name && o.magnitude > 0), `${name}: both signs`)
+    for (const image of ['structured9', 'low9', 'random8', 'random16']) assert.ok(fixture.ops.some((o) => o.image === image && o.op === 'ShearX') || image === 'low9', image)
+    assert.ok(fixture.ops.filter((o) => o.op === 'AutoContrast').length >= 8 && fixture.ops.filter((o) => o.op === 'Equalize').length >= 8)
+    assert.ok(fixture.ops.some((o) => o.fill && o.fill[0] === 255) && fixture.ops.some((o) => o.op === 'Rotate' && !o.fill))
+  })
+
+  for (const name of ALL_OPS) {
+    const cases = fixture.ops.filter((o) => o.op === name)
+    it(`${name}: ${cases.length} cases bit for bit`, () => {
+      const failures: string[] = []
+      for (const c of cases) {
+        const {size} = fixture.images[c.image]
+        const px = pixels(c.image)
+        applyOp(px, size, {name, magnitude: c.magnitude}, (c.fill ?? [0, 0, 0]) as [number, number, number], new Uint8Array(px.length))
+        const why = difference(px, c.out)
+        if (why) failures.push(`${name} ${c.magnitude} on ${c.image}${c.fill ? ` fill ${c.fill}` : ''}: ${why}`)
+      }
+      assert.deepEqual(failures, [])
+    })
+  }
+
+  it('Sharpness leaves images of side 2 or less as they are (torchvision returns them unchanged)', () => {
+    const px = Uint8Array.from({length: 12}, (_, i) => i * 20)
+    applyOp(px, 2, {name: 'Sharpness', magnitude: 0.9}, [0, 0, 0], new Uint8Array(12))
+    assert.deepEqual([...px], Array.from({length: 12}, (_, i) => i * 20))
+  })
+})
+
+describe("the magnitude tables are torchvision's _augmentation_space", () => {
+  it('TrivialAugmentWide, RandAugment (at 9 and 32 pixels) and AutoAugment: op order, signs, float32 magnitudes (torch.linspace) and Posterize bits, for 2 to 50 bins', () => {
+    for (const t of fixture.tables) {
+      const ours = policySpace(t.policy, t.num_bins, t.size)
+      const what = `${t.policy}, ${t.num_bins} bins, size ${t.size}`
+      assert.deepEqual(ours.map((s) => s.name), Object.keys(t.space), `${what}: the ops in order`)
+      for (const s of ours) {
+        const [magnitudes, signed] = t.space[s.name]
+        assert.equal(s.signed, signed, `${what}: ${s.name} signed`)
+        assert.deepEqual(s.magnitudes ? [...s.magnitudes] : [0], magnitudes, `${what}: ${s.name} magnitudes`)
+      }
+    }
+  })
+})
+
+describe("the policies on scripted draws: torchvision's forward on the same uniforms (its ops, magnitudes, signs and image)", () => {
+  for (const kind of ['trivial_augment_wide', 'rand_augment', 'auto_augment'] as const) {
+    const cases = fixture.policies.filter((c) => c.policy === kind)
+    it(`${kind}: ${cases.length} draws`, () => {
+      assert.ok(cases.length >= 20)
+      for (const c of cases) {
+        const what = `${kind} ${JSON.stringify(c.params)} on ${c.image}, uniforms ${c.uniforms.map((u) => u.toFixed(3))}`
+        const {size} = fixture.images[c.image]
+        const step = policy(kind, c.params)
+        const rng = uniforms(c.uniforms)
+        const applied: AppliedOp[] = step.choose(size, rng).map((op) => ({...op}))
+        assert.equal(rng.left(), 0, `${what}: drew fewer numbers than torchvision`)
+        assert.deepEqual(applied.map((op) => [op.name, op.magnitude]), c.applied, `${what}: the ops applied`)
+        // The whole transform: from the stored bytes, and from [0, 1] floats.
+        const src = pixels(c.image)
+        const fromBytes = new Float32Array(src.length)
+        step.fromBytes!(src, 0, fromBytes, 0, size, uniforms(c.uniforms))
+        assert.equal(difference(fromBytes.map((v) => Math.round(v * 255)), c.out), '', `${what}: fromBytes`)
+        assert.ok(fromBytes.every((v, i) => v === Math.fround(c.out[i] / 255)), `${what}: k/255`)
+        const floats = Float32Array.from(src, (v) => v / 255)
+        step.apply(floats, 0, size, uniforms(c.uniforms))
+        assert.deepEqual(floats, fromBytes, `${what}: apply`)
+      }
+    })
+  }
+
+  it('the fixture draws every op of TrivialAugmentWide and RandAugment, both signs, and AutoAugment pairs with none, one and both ops applied', () => {
+    const wide = fixture.policies.filter((c) => c.policy === 'trivial_augment_wide').flatMap((c) => c.applied)
+    assert.equal(new Set(wide.map(([name]) => name)).size, 14)
+    assert.ok(wide.some(([, m]) => m < 0) && wide.some(([, m]) => m > 0))
+    const auto = fixture.policies.filter((c) => c.policy === 'auto_augment')
+    for (const n of [0, 1, 2]) assert.ok(auto.some((c) => c.applied.length === n), `${n} ops applied`)
+    assert.deepEqual(new Set(auto.map((c) => c.params.policy)), new Set(['imagenet', 'cifar10', 'svhn']))
+  })
+
+  it('the draws by hand: TrivialAugmentWide draws op, bin, sign (1 negates); RandAugment op, sign per op; AutoAugment sub-policy, two uniforms, two signs (0 negates)', () => {
+    // Op 1 (ShearX) at bin 30 of 31 (0.99), sign 1: negative. Op 0 (Identity) draws nothing more.
+    assert.deepEqual(policy('trivial_augment_wide').choose(9, uniforms([1.5 / 14, 30.5 / 31, 0.75])), [{name: 'ShearX', magnitude: -Math.fround(0.99)}])
+    assert.deepEqual(policy('trivial_augment_wide').choose(9, uniforms([0.5 / 14])), [{name: 'Identity', magnitude: 0}])
+    // Op 10 (Posterize) at bin 0: 8 bits, unsigned (no sign draw).
+    assert.deepEqual(policy('trivial_augment_wide').choose(9, uniforms([10.5 / 14, 0.01])), [{name: 'Posterize', magnitude: 8}])
+    // RandAugment: Rotate (5) at bin 9 of linspace(0, 30, 31) = 9°, sign 0; then Equalize (13), no sign.
+    assert.deepEqual(policy('rand_augment').choose(9, uniforms([5.5 / 14, 0.25, 13.5 / 14])), [{name: 'Rotate', magnitude: 9}, {name: 'Equalize', magnitude: 0}])
+    // AutoAugment ImageNet's pair 0: Posterize 0.4 at bin 8, Rotate 0.6 at bin 9 (30°): the first not applied (0.5 > 0.4), the second negated (sign 0).
+    assert.deepEqual(policy('auto_augment').choose(9, uniforms([0.01, 0.5, 0.6, 0.7, 0.2])), [{name: 'Rotate', magnitude: -30}])
+  })
+})
+
+describe('draw() and the uint8 round trip', () => {
+  const VARIANTS: Array<[PolicyName, Record<string, unknown>]> = [
+    ['trivial_augment_wide', {}],
+    ['trivial_augment_wide', {num_magnitude_bins: 2, fill: [255, 128, 0]}],
+    ['rand_augment', {}],
+    ['rand_augment', {num_ops: 4, magnitude: 30, fill: 100}],
+    ['rand_augment', {num_ops: 0}],
+    ['auto_augment', {policy: 'imagenet'}],
+    ['auto_augment', {policy: 'cifar10'}],
+    ['auto_augment', {policy: 'svhn', fill: [0, 0, 255]}],
+  ]
+  it('draw() makes exactly the draws apply() and fromBytes() make, for sizes 3, 9 and 32 and 60 seeds', () => {
+    for (const [type, params] of VARIANTS) {
+      const step = policy(type, params)
+      for (const S of [3, 9, 32]) {
+        const src = Uint8Array.from({length: S * S * 3}, (_, i) => (i * 37) % 256)
+        for (let seed = 0; seed < 60; seed++) {
+          const after = (use: (rng: Rng) => void) => {
+            const rng = new Rng(seed, S)
+            use(rng)
+            return rng.uint32()
+          }
+          const what = `${type} ${JSON.stringify(params)} size ${S} seed ${seed}`
+          const drawn = after((rng) => step.draw!(S, rng))
+          assert.equal(after((rng) => step.apply(Float32Array.from(src, (v) => v / 255), 0, S, rng)), drawn, `${what}: apply`)
+          assert.equal(after((rng) => step.fromBytes!(src, 0, new Float32Array(S * S * 3), 0, S, rng)), drawn, `${what}: fromBytes`)
+        }
+      }
+    }
+  })
+
+  it('apply() takes [0, 1] floats as uint8 (round(x·255), clamped) and writes k/255; it works on any image of a batch', () => {
+    const S = 4
+    const step = policy('rand_augment', {num_ops: 1})
+    // Op 11 (Solarize) at bin 9 of linspace(255, 0, 31): threshold 178.5 — 200 becomes 55, 100 stays.
+    const img = new Float32Array(2 * S * S * 3).fill(0.25)
+    const second = img.subarray(S * S * 3)
+    second.set([200 / 255 + 0.001, 100 / 255 - 0.001, 1.7, -0.3])
+    step.apply(img, S * S * 3, S, uniforms([11.5 / 14]))
+    assert.ok(img.subarray(0, S * S * 3).every((v) => v === 0.25), 'the first image is untouched')
+    assert.deepEqual([...second.subarray(0, 4)], [55, 100, 0, 0].map((k) => Math.fround(k / 255)))
+  })
+})
+
+describe('batches made by data workers equal the synchronous batches with the policies', () => {
+  const PIPELINES = [
+    ['trivial_augment_wide', 'hflip'],
+    [{type: 'random_crop', padding: 2}, {type: 'rand_augment', num_ops: 3, magnitude: 15, fill: [255, 128, 0]}],
+    [{type: 'auto_augment', policy: 'cifar10'}, {type: 'auto_augment', policy: 'svhn'}, {type: 'normalize', mean: 0.5, std: 0.25}],
+  ]
+  it('synthetic 12×12 images, 1 and 3 workers, two epochs', async () => {
+    const data = await loadDataset({dataset: 'synthetic', image_size: 12, synthetic: {train: 90, test: 10, classes: 3}})
+    const split: Split = data.train
+    for (const list of PIPELINES) {
+      const augment = augmentFromConfig({augment: list as never}) as Pipeline
+      assert.equal(stayOnTrainingThread(augment), undefined, 'made by the workers')
+      for (const workers of [1, 3]) {
+        const pool = new BatchWorkers(workers, 2 * workers)
+        try {
+          for (const epoch of [1, 2]) {
+            const opts: EpochBatchOptions = {batchSize: 32, imageSize: 12, shuffle: true, seed: 5, epoch, augment, what: 'the synthetic training split'}
+            const expected = [...batches(split, {...opts, fresh: true})]
+            const actual: Batch[] = []
+            const it = pool.epoch(split, opts)
+            for (let r = await it.next(); !r.done; r = await it.next()) actual.push({x: r.value.x.slice(), y: r.value.y.slice(), size: r.value.size})
+            assert.equal(actual.length, expected.length)
+            for (const [i, b] of actual.entries()) assert.deepEqual(b.x, expected[i].x, `${JSON.stringify(list)}, ${workers} workers, epoch ${epoch}, batch ${i}`)
+          }
+        } finally {
+          await pool.close()
+        }
+      }
+    }
+  })
+})
+
+describe('the policies in specs', () => {
+  const withAugment = (augment: unknown) => ({name: 't', data: {dataset: 'synthetic', image_size: 8, augment}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}})
+
+  it("resolve with torchvision's defaults", () => {
+    const spec = resolveObject(withAugment(['trivial_augment_wide', 'rand_augment', 'auto_augment']))
+    assert.deepEqual(spec.data.augment, [
+      {type: 'trivial_augment_wide', num_magnitude_bins: 31, fill: 0},
+      {type: 'rand_augment', num_ops: 2, magnitude: 9, num_magnitude_bins: 31, fill: 0},
+      {type: 'auto_augment', policy: 'imagenet', fill: 0},
+    ])
+  })
+  it('refuse a bad num_ops, a magnitude outside the bins, fewer than 2 bins, an unknown policy and a fill of two values, naming the item', () => {
+    const refused: Array<[unknown, RegExp]> = [
+      [{type: 'rand_augment', num_ops: -1}, /data\.augment\[0\]\.num_ops/],
+      [{type: 'rand_augment', num_ops: 1.5}, /data\.augment\[0\]\.num_ops/],
+      [{type: 'rand_augment', magnitude: 31}, /data\.augment\[0\].*rand_augment\.magnitude 31 is not one of the 31 magnitude bins \(0 to 30\)/],
+      [{type: 'rand_augment', magnitude: 5, num_magnitude_bins: 5}, /magnitude 5 is not one of the 5 magnitude bins \(0 to 4\); lower it or raise num_magnitude_bins/],
+      [{type: 'rand_augment', magnitude: -1}, /data\.augment\[0\]\.magnitude/],
+      [{type: 'trivial_augment_wide', num_magnitude_bins: 1}, /data\.augment\[0\]\.num_magnitude_bins/],
+      [{type: 'auto_augment', policy: 'mnist'}, /data\.augment\[0\]\.policy/],
+      [{type: 'trivial_augment_wide', fill: [1, 2]}, /data\.augment\[0\]\.fill/],
+    ]
+    for (const [item, message] of refused) assert.throws(() => resolveObject(withAugment([item])), message, JSON.stringify(item))
+    assert.doesNotThrow(() => resolveObject(withAugment([{type: 'rand_augment', magnitude: 4, num_magnitude_bins: 5}])))
+  })
+})
