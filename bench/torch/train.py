@@ -12,7 +12,9 @@ The spec is resolved by the project itself (`node bin/run.js run --dry-run --jso
     4-tap bilinear (`bilinear`) or padded (`pad`), grey replicated to RGB, pixels in [0, 1];
   - training augmentation with torchvision on tensors: the paper's form RandomHorizontalFlip(0.5)
     then ColorJitter(brightness, hue), or the list form's transforms in order (RandomHorizontalFlip,
-    RandomCrop, ColorJitter, Normalize — on evaluation batches too —, RandomErasing);
+    RandomCrop, ColorJitter, Normalize — on evaluation batches too —, RandomErasing, RandomResizedCrop,
+    RandomVerticalFlip, RandomRotation, RandomGrayscale, and TrivialAugmentWide, RandAugment and
+    AutoAugment on the image as uint8);
   - the recipe: torch.optim's Adam (coupled L2), AdamW or SGD with the spec's keys, the roles
     weight_decay_exclude names in a param group without decay; the schedule as lr_scheduler's
     StepLR, MultiStepLR (epoch counts in steps), CosineAnnealingLR or OneCycleLR stepped after every
@@ -318,6 +320,20 @@ def paper_augment(a: dict) -> list:
     return steps
 
 
+INTERPOLATION = {'bilinear': T.InterpolationMode.BILINEAR, 'nearest': T.InterpolationMode.NEAREST}
+
+
+class OnBytes(nn.Module):
+    """A torchvision transform of uint8 tensors on a [0, 1] float image: round(x·255) to uint8, the transform, back / 255."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner((x * 255).round().clamp(0, 255).to(torch.uint8)).float() / 255
+
+
 def transform(t: dict):
     """One item of data.augment's list form as torchvision's transform on [0, 1] CHW tensors (the
     project's transforms are written after them: src/data/transforms.ts)."""
@@ -338,6 +354,23 @@ def transform(t: dict):
         return T.Normalize(as_list(t['mean']), as_list(t['std']))
     if kind == 'random_erasing':
         return T.RandomErasing(p=t['p'], scale=tuple(t['scale']), ratio=tuple(t['ratio']), value=t['value'] if not isinstance(t['value'], list) else tuple(t['value']))
+    if kind == 'vflip':
+        return T.RandomVerticalFlip(t['p'])
+    if kind == 'random_grayscale':
+        return T.RandomGrayscale(t['p'])
+    if kind == 'random_resized_crop':
+        # Its size is the image's own (set where the side is known, the first call); bilinear without antialias, as ours.
+        return ('random_resized_crop', t)
+    if kind == 'random_rotation':
+        fill = [v / 255 for v in t['fill']] if isinstance(t['fill'], list) else t['fill'] / 255
+        return T.RandomRotation(t['degrees'], interpolation=INTERPOLATION[t['interpolation']], fill=fill)
+    # The automatic policies work on uint8 pixels (ours round x·255, as here); their fill is in pixel values.
+    if kind == 'trivial_augment_wide':
+        return OnBytes(T.TrivialAugmentWide(num_magnitude_bins=t['num_magnitude_bins'], fill=t['fill']))
+    if kind == 'rand_augment':
+        return OnBytes(T.RandAugment(num_ops=t['num_ops'], magnitude=t['magnitude'], num_magnitude_bins=t['num_magnitude_bins'], fill=t['fill']))
+    if kind == 'auto_augment':
+        return OnBytes(T.AutoAugment(T.AutoAugmentPolicy(t['policy']), fill=t['fill']))
     raise BadInput(f'the PyTorch twin has no transform {kind!r} (a plugin file\'s?)')
 
 
@@ -355,8 +388,10 @@ def augmenter(spec: dict, size: int, evaluation: bool = False):
             if evaluation and t['type'] != 'normalize':
                 continue
             made = transform(t)
-            if isinstance(made, tuple):
+            if isinstance(made, tuple) and made[0] == 'random_crop':
                 made = T.RandomCrop(size, padding=made[1]['padding'], fill=made[1]['fill'] / 255, padding_mode=made[1]['padding_mode'])
+            elif isinstance(made, tuple):
+                made = T.RandomResizedCrop(size, scale=tuple(made[1]['scale']), ratio=tuple(made[1]['ratio']), interpolation=INTERPOLATION[made[1]['interpolation']], antialias=False)
             steps.append(made)
     return T.Compose(steps) if steps else None
 

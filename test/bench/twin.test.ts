@@ -78,3 +78,11 @@ test("the twin trains train.mixup as timm's Mixup and SoftTargetCrossEntropy (ev
   assert.equal(summary.epochs_completed, 2)
   assert.ok(summary.best_test_accuracy > 0.2, `best test accuracy ${summary.best_test_accuracy}`)
 })
+
+test("the twin trains the list form's other transforms and the automatic policies (torchvision's, the policies on uint8 pixels)", {skip: fashionSkip}, () => {
+  const dir = tempDir()
+  const augment = '[{type: random_resized_crop, scale: [0.5, 1.0]}, vflip, {type: random_rotation, degrees: 10, fill: [10, 20, 30]}, random_grayscale, trivial_augment_wide, {type: rand_augment, num_ops: 1}, {type: auto_augment, policy: svhn}]'
+  const r = spawnSync('/usr/bin/python3', [join(REPO, 'bench', 'torch', 'train.py'), join(REPO, 'configs', 'quickstart.yaml'), '--epochs', '1', '--run-dir', join(dir, 'run'), '--set', 'data.train_limit=128', '--set', 'data.test_limit=64', '--set', `data.augment=${augment}`], {cwd: REPO, encoding: 'utf8', timeout: 300_000})
+  assert.equal(r.status, 0, r.stderr)
+  assert.equal(JSON.parse(readFileSync(join(dir, 'run', 'summary.json'), 'utf8')).epochs_completed, 1)
+})
