@@ -33,12 +33,14 @@ export interface StepContext {
  * half (the optimizer's update from the stored gradients, the metric sums), which the host runs only
  * when the flag it read says the gradients were finite; or one of the two halves of a step that
  * accumulates gradients (train.accumulate_grad_batches): a batch's backward added into the sums,
- * and the update from the sums, which zeroes them.
+ * and the update from the sums, which zeroes them — with a loss scaler (mixed16), the update's two
+ * halves: the sums unscaled and checked (`accumulated-unscale`), and, when the host has read that
+ * they were finite, the update.
  */
-export type StepKind = 'train' | 'eval' | 'scaled-backward' | 'scaled-update' | 'accumulate' | 'accumulated-update'
+export type StepKind = 'train' | 'eval' | 'scaled-backward' | 'scaled-update' | 'accumulate' | 'accumulated-unscale' | 'accumulated-update'
 
 /** The kinds of step that read no batch: the update halves, which work from what the first half stored. */
-export const UPDATE_KINDS: StepKind[] = ['scaled-update', 'accumulated-update']
+export const UPDATE_KINDS: StepKind[] = ['scaled-update', 'accumulated-unscale', 'accumulated-update']
 
 export interface StepGraphs {
   /**

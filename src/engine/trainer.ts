@@ -21,11 +21,10 @@ import type {AdamConfig} from '../ops/adam.js'
 import {clipGradNorm} from '../ops/clip-grad-norm.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {setDropoutStep} from '../ops/dropout.js'
-import {MetricSums} from '../ops/metric-sums.js'
+import {batchSums, METRIC_SUMS, MetricSums} from '../ops/metric-sums.js'
 import {storeInto, zeroVariable} from '../ops/store.js'
 import {LossScaler, type LossScalerState, type LossScaleSettings} from './loss-scaler.js'
 import {WeightAverage} from './weight-average.js'
-import {UsageError} from '../errors.js'
 
 export interface StepMetrics {
   loss: number
@@ -80,14 +79,11 @@ export interface TrainerOptions {
   emaWarmup?: boolean
   /**
    * train.accumulate_grad_batches: the gradients of this many batches are summed, each batch's loss
-   * divided by it (as Lightning's `accumulate_grad_batches`), before one optimizer step. Not with a
-   * loss scaler (mixed16).
+   * divided by it (as Lightning's `accumulate_grad_batches`), before one optimizer step; with a loss
+   * scaler, as GradScaler accumulates (scaled sums, unscaled and checked once per step).
    */
   accumulate?: number
 }
-
-/** Why gradient accumulation and a loss scaler (mixed16) are refused together. */
-export const ACCUMULATION_NOT_SCALED = 'train.accumulate_grad_batches above 1 does not go with engine.precision mixed16 yet (the loss scaler steps every batch); train in fp32, or without accumulation'
 
 export class Trainer {
   /** Number of optimizer steps taken (1-based after the first step). */
@@ -124,8 +120,6 @@ export class Trainer {
     this.optimizer = new Optimizer('rule' in optimizer ? optimizer : paperAdam(optimizer), this.vars, weightRoles(model))
     if (options.lossScale) this.scaler = new LossScaler(options.lossScale)
     if (options.emaDecay !== undefined) this.average = new WeightAverage((model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val), options.emaDecay, options.emaWarmup)
-    // A run is refused before its model is built (run/session.ts); this guards a program that makes a Trainer itself.
-    if ((options.accumulate ?? 1) > 1 && this.scaler) throw new UsageError(ACCUMULATION_NOT_SCALED)
   }
 
   /** Batches per optimizer step (train.accumulate_grad_batches; 1: every batch is a step). */
@@ -203,21 +197,26 @@ export class Trainer {
    * metrics summed; with `endsStep` (the step's k-th batch, or the epoch's last), clipping, the
    * optimizer's update from the sums and the sums zeroed. Each half is replayed where the backend
    * records steps. Dropout masks follow the batch (the step's count × k + the batch's place in it).
+   * With a loss scaler (mixed16), as GradScaler with accumulation: every batch's backward is scaled
+   * by the same scale and summed scaled; the step's end unscales the sum and checks it once, and skips
+   * the update where it is not finite (`scaledAccumulatedUpdate`).
    */
-  private accumulateStep(x: tf.Tensor4D, y: Targets, lr: number, momentum: number | undefined, endsStep: boolean): void {
+  private accumulateStep(x: tf.Tensor4D, y: Targets, lr: number, momentum: number | undefined, endsStep: boolean): void | Promise<void> {
     const k = this.accumulate
-    const shared = (this.accumulated ??= new AccumulatedGradients(this.vars))
+    const shared = (this.accumulated ??= new AccumulatedGradients(this.vars, Boolean(this.scaler)))
     setDropoutStep(this.step * k + this.pending + 1)
     const batch = {...this.context(lr, momentum), step: this.step * k + this.pending + 1}
-    if (this.runOrReplay(x, y, batch, 'accumulate', () => this.accumulateBatch(x, y, shared, k))) {
-      this.metrics.addReplayed(x.shape[0])
-      this.replayedSteps++
-    }
+    const replayed = this.runOrReplay(x, y, batch, 'accumulate', () => this.accumulateBatch(x, y, shared, k))
+    if (replayed) this.replayedSteps++
+    // With a scaler the batch's sums wait in `shared` and its examples are counted when its step is taken; else a replayed batch's are counted here.
+    if (shared.heldSums) shared.heldBatches.push(x.shape[0])
+    else if (replayed) this.metrics.addReplayed(x.shape[0])
     this.pending++
     if (!endsStep) return
     this.step++
     this.pending = 0
     const update = this.context(lr, momentum)
+    if (this.scaler) return this.scaledAccumulatedUpdate(x, y, update, shared, this.scaler).then(() => this.average?.update(this.step))
     this.runOrReplay(x, y, update, 'accumulated-update', () => {
       this.applyGradients(shared.grads, update)
       shared.zero()
@@ -225,21 +224,58 @@ export class Trainer {
     this.average?.update(this.step)
   }
 
-  /** The first half of an accumulating step: the gradients of the loss ÷ k added into `shared`, the batch's (undivided) loss and correct count summed. */
+  /**
+   * The first half of an accumulating step: the gradients of the loss ÷ k (× the scale, with a
+   * scaler) added into `shared`, the batch's (undivided) loss and correct count summed — into the
+   * epoch's sums, or with a scaler into `shared`'s until the step is taken.
+   */
   private accumulateBatch(x: tf.Tensor4D, y: Targets, shared: AccumulatedGradients, k: number): void {
-    const {value, grads, correct} = this.lossAndGradients(x, y, undefined, k)
+    const {value, grads, correct} = this.lossAndGradients(x, y, this.scaler, k)
     try {
       shared.add(grads)
-      this.metrics.add(value, correct, x.shape[0])
+      if (shared.heldSums) tf.tidy(() => storeInto(shared.heldSums!, tf.add(shared.heldSums!, batchSums(value, correct, x.shape[0]))))
+      else this.metrics.add(value, correct, x.shape[0])
     } finally {
       tf.dispose([...grads, value, correct])
     }
   }
 
   /**
+   * The end of a loss-scaled accumulating step, in GradScaler's order: the summed scaled gradients
+   * unscaled into `scaled.grads` with the non-finite flag (and the sums zeroed), the flag read on the
+   * host, then — only where every gradient was finite — the optimizer's update and the batches'
+   * held metrics added to the epoch's; a skipped step's batches are left out of them, as a skipped
+   * unaccumulated step's are. Both device halves are replayed where the backend records steps.
+   */
+  private async scaledAccumulatedUpdate(x: tf.Tensor4D, y: Targets, context: StepContext, shared: AccumulatedGradients, scaler: LossScaler): Promise<void> {
+    const unscaled = (this.scaled ??= new ScaledStepShared(this.vars))
+    this.runOrReplay(x, y, context, 'accumulated-unscale', () => {
+      tf.tidy(() => {
+        const nonFinite = scaler.unscaleInto(unscaled.grads, shared.grads)
+        storeInto(unscaled.status, tf.stack([nonFinite, constant(0), constant(0)]) as tf.Tensor1D)
+      })
+      shared.zero()
+    })
+    const overflow = (await unscaled.status.data())[0] !== 0
+    const held = shared.heldSums!
+    if (!overflow) {
+      this.runOrReplay(x, y, context, 'accumulated-update', () => {
+        this.applyGradients(unscaled.grads, context)
+        this.metrics.addSums(held as tf.Tensor as tf.Tensor1D)
+        tf.tidy(() => storeInto(held, tf.zerosLike(held)))
+      })
+      for (const b of shared.heldBatches) this.metrics.addReplayed(b)
+    } else {
+      tf.tidy(() => storeInto(held, tf.zerosLike(held)))
+    }
+    shared.heldBatches.length = 0
+    scaler.update(overflow)
+  }
+
+  /**
    * Forward in training mode, the loss, the correct count, and the gradients of every trainable
-   * weight: of the loss, of the loss × the scale where `scaler` is given, or of the loss ÷ `divide`
-   * (gradient accumulation); the loss returned is the plain one either way.
+   * weight: of the loss ÷ `divide` (gradient accumulation), × the scale where `scaler` is given; the
+   * loss returned is the plain one either way.
    */
   private lossAndGradients(x: tf.Tensor4D, y: Targets, scaler?: LossScaler, divide = 1): {value: tf.Scalar; grads: tf.Tensor[]; correct: tf.Scalar} {
     return tf.tidy(() => {
@@ -252,7 +288,8 @@ export class Trainer {
         if (!scaler && divide === 1) return out.loss
         // The plain loss is what the metrics sum; kept past the gradient's scope, like `correct`.
         unscaled = tf.keep(out.loss)
-        return scaler ? scaler.scaleLoss(out.loss) : tf.div(out.loss, constant(divide))
+        const divided = divide === 1 ? out.loss : (tf.div(out.loss, constant(divide)) as tf.Scalar)
+        return scaler ? scaler.scaleLoss(divided) : divided
       }, this.vars)
       return {value: unscaled ?? value, grads: this.vars.map((variable) => grads[variable.name]), correct: correct!}
     })
@@ -338,7 +375,7 @@ export class Trainer {
   /** Every tensor a training step may update: all model weights (running statistics too), the optimizer's state, the metric sums, the gradients a step keeps between its halves. */
   private stateTensors(): tf.Tensor[] {
     const weights = (this.model.weights as unknown as {val: tf.Variable}[]).map((w) => w.val)
-    return [...weights, ...this.optimizer.state.flat(), this.metrics.tensor, ...(this.scaled?.tensors ?? []), ...(this.accumulated?.grads ?? [])]
+    return [...weights, ...this.optimizer.state.flat(), this.metrics.tensor, ...(this.scaled?.tensors ?? []), ...(this.accumulated?.tensors ?? [])]
   }
 
   /** How the backend's step replay went, one line per batch shape (empty where there is none). */
@@ -427,13 +464,22 @@ class ScaledStepShared {
 
 /**
  * The gradients of an accumulating step (train.accumulate_grad_batches): one variable per trainable
- * weight, with data of its own, added to in place by each batch and zeroed by the update.
+ * weight, with data of its own, added to in place by each batch and zeroed by the update. With a
+ * loss scaler the gradients are scaled, and the batches' metric sums are held here too
+ * ([Σ loss·batch, Σ correct, Σ correct/batch] and the batch sizes) until the step is taken or skipped.
  */
 class AccumulatedGradients {
   readonly grads: tf.Variable[]
+  readonly heldSums?: tf.Variable
+  readonly heldBatches: number[] = []
 
-  constructor(weights: tf.Variable[]) {
+  constructor(weights: tf.Variable[], scaled: boolean) {
     this.grads = weights.map((w) => zeroVariable(w.shape))
+    if (scaled) this.heldSums = zeroVariable([METRIC_SUMS])
+  }
+
+  get tensors(): tf.Tensor[] {
+    return [...this.grads, ...(this.heldSums ? [this.heldSums] : [])]
   }
 
   add(grads: tf.Tensor[]): void {
@@ -445,6 +491,6 @@ class AccumulatedGradients {
   }
 
   dispose(): void {
-    tf.dispose(this.grads)
+    tf.dispose(this.tensors)
   }
 }

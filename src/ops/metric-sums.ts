@@ -11,6 +11,7 @@
  */
 import {tf} from '../engine/tf.js'
 import {constant} from '../engine/constants.js'
+import {storeInPlace} from './store.js'
 
 /** Number of running sums: Σ loss·batch, Σ correct, Σ correct/batch. */
 export const METRIC_SUMS = 3
@@ -69,15 +70,24 @@ export class MetricSums {
     this.count += batch
     this.batches++
     if (inPlace.get(tf.getBackend())?.accumulate(this.sums, loss, correct, batch)) return
-    // Kept: the caller may be inside a tidy (evaluation) that must not dispose the sums.
-    const next = tf.keep(
-      tf.tidy(() => {
-        const c = tf.reshape(correct, [1])
-        return tf.add(this.sums, tf.concat([tf.reshape(tf.mul(loss, constant(batch)), [1]), c, tf.div(c, constant(batch))])) as tf.Tensor1D
-      }),
-    )
+    this.replaceBy(() => tf.add(this.sums, batchSums(loss, correct, batch)) as tf.Tensor1D)
+  }
+
+  /**
+   * Adds sums another pass kept on the device (`batchSums` of its batches, added up: the batches of a
+   * loss-scaled accumulating step, trainer.ts), in place where the backend can; the caller counts
+   * their examples and batches (`addReplayed`, once per batch).
+   */
+  addSums(sums: tf.Tensor1D): void {
+    const done = tf.tidy(() => storeInPlace(this.sums, tf.add(this.sums, sums)))
+    if (!done) this.replaceBy(() => tf.add(this.sums, sums) as tf.Tensor1D)
+  }
+
+  /** The sums become `next()`'s (made in a tidy and kept: the caller may be inside a tidy, evaluation's, that must not dispose them). */
+  private replaceBy(next: () => tf.Tensor1D): void {
+    const made = tf.keep(tf.tidy(next))
     this.sums.dispose()
-    this.sums = next
+    this.sums = made
   }
 
   /** Counts `batch` more examples whose sums a replayed step added on the device. */
@@ -104,6 +114,12 @@ export class MetricSums {
   dispose(): void {
     this.sums.dispose()
   }
+}
+
+/** One batch's contribution to the sums: [loss·batch, correct, correct/batch]. */
+export function batchSums(loss: tf.Scalar, correct: tf.Scalar, batch: number): tf.Tensor1D {
+  const c = tf.reshape(correct, [1])
+  return tf.concat([tf.reshape(tf.mul(loss, constant(batch)), [1]), c, tf.div(c, constant(batch))]) as tf.Tensor1D
 }
 
 /** Made inside tidy so that the tensor owns its data (an in-place update needs that). */

@@ -9,8 +9,8 @@
 import {tf} from '../engine/tf.js'
 import type {OpContract} from './contract.js'
 
-/** target ← value in place; false when it cannot (the caller then assigns). */
-export type InPlaceStore = (target: tf.Variable, value: tf.Tensor) => boolean
+/** target (a tensor with data of its own) ← value in place; false when it cannot (the caller then assigns, or replaces it). */
+export type InPlaceStore = (target: tf.Tensor, value: tf.Tensor) => boolean
 
 const inPlace = new Map<string, InPlaceStore>()
 
@@ -20,11 +20,18 @@ export function registerInPlaceStore(backendName: string, store: InPlaceStore): 
 
 /** `target` takes `value`'s values (same shape and dtype): in place where the backend can, else `assign`. */
 export function storeInto(target: tf.Variable, value: tf.Tensor): void {
+  if (!storeInPlace(target, value)) target.assign(value)
+}
+
+/**
+ * `target` (any tensor with data of its own, not only a variable) takes `value`'s values in place,
+ * where the backend can: whether it did (else the caller replaces `target`).
+ */
+export function storeInPlace(target: tf.Tensor, value: tf.Tensor): boolean {
   if (!tf.util.arraysEqual(target.shape, value.shape) || target.dtype !== value.dtype) {
     throw new Error(`storeInto: a ${value.dtype} [${value.shape}] value for a ${target.dtype} [${target.shape}] variable`)
   }
-  if (inPlace.get(tf.getBackend())?.(target, value)) return
-  target.assign(value)
+  return inPlace.get(tf.getBackend())?.(target, value) ?? false
 }
 
 /**

@@ -12,7 +12,7 @@ import {deviceRequest} from '../engine/device.js'
 import {describePrecision} from '../engine/precision.js'
 import {kernelTuner, type KernelTuner} from '../engine/kernel-tuning.js'
 import {effectiveEngine, pinnedRoutesFile} from './engine-settings.js'
-import {ACCUMULATION_NOT_SCALED, Trainer} from '../engine/trainer.js'
+import {Trainer} from '../engine/trainer.js'
 import {chooseOptimizer} from '../recipe/optimizer.js'
 import {chooseLoss} from '../recipe/loss.js'
 import {createSchedule, type Schedule} from '../recipe/schedule.js'
@@ -74,9 +74,6 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   if (routesFile) {
     if (tuner) log(`kernel routes: ${pinRoutes(tuner, resolve(routesFile), 'MIXTURE_WEBGPU_ROUTES')}`)
     else log(`MIXTURE_WEBGPU_ROUTES is ignored: the ${tf.getBackend()} backend has no kernel routes to pin`)
-  }
-  if (engine.precision === 'mixed16' && (spec.train.accumulate_grad_batches ?? 1) > 1) {
-    throw new UsageError(ACCUMULATION_NOT_SCALED)
   }
   const built = buildModel(spec)
   let dataset: Dataset

@@ -175,7 +175,7 @@ const trainSchema = Type.Object(
         minimum: 1,
         maximum: 100_000,
         description:
-          "as Lightning's accumulate_grad_batches: the gradients of this many batches (each batch's loss divided by it) make one optimizer step, so the step sees batch_size × this images (BatchNorm still sees batch_size); the schedule counts optimizer steps, and an epoch's last step takes the batches left; not with engine.precision mixed16",
+          "as Lightning's accumulate_grad_batches: the gradients of this many batches (each batch's loss divided by it) make one optimizer step, so the step sees batch_size × this images (BatchNorm still sees batch_size); the schedule counts optimizer steps, and an epoch's last step takes the batches left; with engine.precision mixed16, as GradScaler accumulates (one overflow check per optimizer step)",
       }),
     ),
     optimizer: withDefault(optimizerSchema, {} as OptimizerSpec),

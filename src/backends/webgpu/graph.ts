@@ -376,7 +376,7 @@ interface ShapeEntry {
 }
 
 function shapeKey(x: tf.Tensor, y: tf.Tensor, kind: StepKind): string {
-  const label = {train: '', eval: 'evaluation ', 'scaled-backward': 'loss-scaled backward ', 'scaled-update': 'loss-scaled update ', accumulate: 'accumulating ', 'accumulated-update': 'accumulated update '}[kind]
+  const label = {train: '', eval: 'evaluation ', 'scaled-backward': 'loss-scaled backward ', 'scaled-update': 'loss-scaled update ', accumulate: 'accumulating ', 'accumulated-unscale': 'accumulated unscale ', 'accumulated-update': 'accumulated update '}[kind]
   return `${label}x[${x.shape.join(',')}]${x.dtype} y[${y.shape.join(',')}]${y.dtype}`
 }
 

@@ -386,12 +386,21 @@ describe('webgpu: mixed16', () => {
   })
 
   it('an interrupted mixed16 run resumes to exactly the uninterrupted numbers, checkpoint and loss scale', async () => {
+    await resumesExactly({epochs: 4, batch_size: 16, metrics_every: 2})
+  })
+
+  it('with gradient accumulation too (GradScaler\'s way: one check per optimizer step)', async () => {
+    await resumesExactly({epochs: 4, batch_size: 8, accumulate_grad_batches: 2, metrics_every: 2})
+  })
+
+  /** A mixed16 run of `train` whose steps overflow at first: trained straight, and interrupted in epoch 2 and resumed, to the same numbers, checkpoint and loss scale. */
+  async function resumesExactly(train: Record<string, unknown>): Promise<void> {
     const dir = tempDir()
     // A scale of 2^20 overflows float16 in the first backward passes, and grows back every 3 clean steps: steps are skipped.
     const file = writeSpec(
       mixed16Spec('mp-resume', 1048576, {
         model: {type: 'mixture', components: [{type: 'cnn', channels: [8, 3]}, {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 32}], adapter: {type: 'token_image'}},
-        train: {epochs: 4, batch_size: 16, metrics_every: 2},
+        train,
       }),
       dir,
     )
@@ -411,7 +420,7 @@ describe('webgpu: mixed16', () => {
     const [a, b] = [readCheckpoint(join(runDir, 'last.ckpt')), readCheckpoint(join(full.run_dir, 'last.ckpt'))]
     assert.deepEqual(a.meta.loss_scaler, b.meta.loss_scaler)
     for (const [name, values] of b.weights) assert.deepEqual(a.weights.get(name), values, name)
-  })
+  }
 
   it('an epoch whose every step was skipped stops the run (it trained nothing; its loss was written as 0)', async () => {
     const dir = tempDir()

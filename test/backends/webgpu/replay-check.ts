@@ -31,14 +31,17 @@ export async function trainedState(trainer: Trainer, model: {getWeights(): tf.Te
   }
 }
 
+/** The model the replay tests train by default: a small CNN (with BatchNorm). */
+const CNN = {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}
+
 /**
- * A CNN of SIZE×SIZE images and CLASSES classes trained on WebGPU by `steps` (which returns the loss
- * after each step), with step replay on or off; the backend is set back to cpu after.
+ * `model` (default: a small CNN) of SIZE×SIZE images and CLASSES classes trained on WebGPU by `steps`
+ * (which returns the loss after each step), with step replay on or off; the backend is set back to cpu after.
  */
-export async function trainOnWebgpu(replay: boolean, options: TrainerOptions, steps: (trainer: Trainer) => Promise<number[]>): Promise<TrainedState & {losses: number[]}> {
+export async function trainOnWebgpu(replay: boolean, options: TrainerOptions, steps: (trainer: Trainer) => Promise<number[]>, model: Record<string, unknown> = CNN): Promise<TrainedState & {losses: number[]}> {
   process.env.MIXTURE_WEBGPU_GRAPH = replay ? '1' : '0'
   await tf.setBackend('webgpu')
-  const spec = resolveObject({name: 'replay', seed: 5, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}})
+  const spec = resolveObject({name: 'replay', seed: 5, data: {dataset: 'synthetic', image_size: SIZE, synthetic: {train: 8, test: 8, classes: CLASSES}}, model})
   const built = buildModel(spec)
   const trainer = new Trainer(built.model, {lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-3, weightDecay: 1e-4}, options)
   try {
