@@ -455,7 +455,9 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     # The training loss as the spec says (label smoothing); the test loss plain cross-entropy, as ours.
     train_loss_fn = nn.CrossEntropyLoss(label_smoothing=tr.get('label_smoothing', 0))
     # train.mixup: timm's Mixup (numpy's draws, seeded by the run's seed) and SoftTargetCrossEntropy, as timm's train.py.
-    mixup = R.Mixup(tr['mixup'], classes, tr.get('label_smoothing', 0)) if tr.get('mixup') else None
+    mix = tr.get('mixup')
+    mixup_active = bool(mix) and (mix['mixup_alpha'] > 0 or mix['cutmix_alpha'] > 0 or mix.get('cutmix_minmax') is not None)
+    mixup = R.Mixup(mix, classes, tr.get('label_smoothing', 0)) if mixup_active else None
     if mixup is not None:
         np.random.seed(seed)
         train_loss_fn = R.soft_target_cross_entropy
@@ -538,8 +540,8 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
                 xb = torch.stack([augment(im) for im in xb])
             xb, yb = xb.to(device), yb.to(device)
             if mixup is not None:
-                # timm's train.py turns mixing off from epoch off_epoch (0-based): after ours (1-based).
-                mixup.enabled = tr['mixup'].get('off_epoch') is None or epoch <= tr['mixup']['off_epoch']
+                # timm's train.py turns mixing off from epoch off_epoch (0-based; 0: never), after ours (1-based).
+                mixup.enabled = not mix.get('off_epoch') or epoch <= mix['off_epoch']
                 xb, targets = mixup(xb, yb)
                 yb = targets.argmax(1)  # the train accuracy counts the top-1 at each example's larger share, as ours
             data_s += time.perf_counter() - d0

@@ -6,7 +6,7 @@
  * (its `problems`: Nesterov without momentum; a schedule that makes no sense for the run's epochs,
  * recipe/schedule.ts `scheduleProblems`). Early stopping's metric comes from the validation split
  * and its mode from the metric (a validation metric without a validation split is refused).
- * `train.mixup` must mix something, and its loss must take target distributions.
+ * Where `train.mixup` mixes anything, its loss must take target distributions.
  *
  * An optimizer key of another type is accepted when it holds that type's default, so that a spec can
  * switch `type` over a base that spells out Adam's betas and eps (`extends` merges objects and cannot
@@ -19,6 +19,7 @@ import {type Problem, unknownEntry} from './errors.js'
 import {isObject, originOf, type JsonObject, type Origins} from './load.js'
 import {joinPath} from './key-path.js'
 import type {ScheduleSpec} from '../schema/recipe.js'
+import {mixesAnything, type MixupSpec} from '../schema/spec.js'
 
 /** Checks `value` against `schema` (filling its defaults), reporting problems under `path`; whether it passed. */
 export type SchemaCheck = (schema: JsonSchema, value: JsonObject, path: string) => boolean
@@ -108,26 +109,29 @@ function resolveLoss(train: JsonObject, origins: Origins, problems: Problem[], c
 }
 
 /**
- * `train.mixup`: something to mix (mixup_alpha or cutmix_alpha above 0, or cutmix_minmax), a
- * cutmix_minmax whose min is below its max, and a loss that takes target distributions.
+ * `train.mixup`: a cutmix_minmax whose min is below its max and that gives boxes of different sides
+ * at the images' size (timm's numpy draw fails otherwise), and, where it mixes anything (with both
+ * alphas 0 it is off, as timm's --mixup 0 --cutmix 0), a loss that takes target distributions.
  */
-function resolveMixup(train: JsonObject, origins: Origins, problems: Problem[]): void {
+function resolveMixup(train: JsonObject, imageSize: number | undefined, origins: Origins, problems: Problem[]): void {
   const mixup = train.mixup
   if (!isObject(mixup)) return
   const report = (key: string, message: string) => {
     const at = key ? joinPath('train.mixup', key) : 'train.mixup'
     problems.push({origin: originOf(origins, at), path: at, message})
   }
-  if (mixup.mixup_alpha === 0 && mixup.cutmix_alpha === 0 && mixup.cutmix_minmax === undefined) {
-    report('', 'mixes nothing: mixup_alpha and cutmix_alpha are both 0; set mixup_alpha (DeiT: 0.8) or cutmix_alpha (DeiT: 1.0), or remove train.mixup')
-  }
   const minmax = mixup.cutmix_minmax
-  if (Array.isArray(minmax) && typeof minmax[0] === 'number' && typeof minmax[1] === 'number' && !(minmax[0] < minmax[1])) {
-    report('cutmix_minmax', `[${minmax.join(', ')}]: the first (the smallest box side) must be below the second (the largest), e.g. [0.2, 0.8]`)
+  if (Array.isArray(minmax) && typeof minmax[0] === 'number' && typeof minmax[1] === 'number') {
+    const [min, max] = minmax
+    if (!(min < max)) report('cutmix_minmax', `[${minmax.join(', ')}]: the first (the smallest box side) must be below the second (the largest), e.g. [0.2, 0.8]`)
+    else if (imageSize !== undefined && !(Math.trunc(imageSize * min) < Math.trunc(imageSize * max))) {
+      const side = Math.trunc(imageSize * min)
+      report('cutmix_minmax', `[${minmax.join(', ')}] of ${imageSize}-pixel images gives every box the side ${side} (⌊${imageSize}·min⌋ = ⌊${imageSize}·max⌋)${side === 0 ? ', so nothing is cut' : ''}: widen the range, e.g. [${Math.min(0.2, min)}, ${Math.max(0.8, max)}]`)
+    }
   }
   const loss = typeof train.loss === 'string' ? train.loss : isObject(train.loss) ? train.loss.type : undefined
   const entry = typeof loss === 'string' ? lookup('loss', loss) : undefined
-  if (entry && !entry.softTargets) report('', softTargetsRefused(entry.name))
+  if (entry && !entry.softTargets && mixesAnything(mixup as unknown as MixupSpec)) report('', softTargetsRefused(entry.name))
 }
 
 /** Early stopping's metric (the validation accuracy where the run holds a validation split out, else the test accuracy) and mode. */
@@ -145,13 +149,14 @@ function resolveEarlyStopping(train: JsonObject, hasVal: boolean, origins: Origi
 
 /**
  * Stage 2 of `train` (after stage 1 filled its defaults): problems are pushed, values resolved in
- * place. `hasVal`: the spec holds a validation split out (`data.val_split` > 0).
+ * place. `hasVal`: the spec holds a validation split out (`data.val_split` > 0); `imageSize`: the
+ * images' side, where the data say it.
  */
-export function resolveRecipe(train: unknown, hasVal: boolean, origins: Origins, problems: Problem[], check: SchemaCheck): void {
+export function resolveRecipe(train: unknown, data: {hasVal: boolean; imageSize?: number}, origins: Origins, problems: Problem[], check: SchemaCheck): void {
   if (!isObject(train)) return
   resolveOptimizer(train, origins, problems, check)
   resolveSchedule(train, origins, problems, check)
   resolveLoss(train, origins, problems, check)
-  resolveMixup(train, origins, problems)
-  resolveEarlyStopping(train, hasVal, origins, problems)
+  resolveMixup(train, data.imageSize, origins, problems)
+  resolveEarlyStopping(train, data.hasVal, origins, problems)
 }

@@ -336,7 +336,8 @@ export function validateSpec(loaded: LoadedSpec, {readData = true}: {readData?: 
     resolveData(data, sizeGiven, sharedChecked && readData, origins, dataProblems)
   }
   // Without reading the data (a run folder's config.yaml, checked when it trained), a validation split is taken to be there.
-  resolveRecipe(spec.train, !readData || hasValidationSplit(data, dataProblems), origins, problems, (schema, value, path) => {
+  const imageSize = isObject(data) && typeof data.image_size === 'number' ? data.image_size : undefined
+  resolveRecipe(spec.train, {hasVal: !readData || hasValidationSplit(data, dataProblems), imageSize}, origins, problems, (schema, value, path) => {
     const check = validator(schema)
     if (check(value)) return true
     problems.push(...ajvProblems(check.errors ?? [], schema, value, path, origins))

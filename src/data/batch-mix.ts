@@ -14,7 +14,7 @@
  * batch (an epoch's last, as `drop_last` is false) is mixed too: its middle example pairs with
  * itself and is left as it is.
  */
-import type {MixupSpec} from '../schema/spec.js'
+import {mixesAnything, type MixupSpec} from '../schema/spec.js'
 import {mixRng} from './batches.js'
 import {beta, type Rng} from './random.js'
 
@@ -167,10 +167,12 @@ export class BatchMixer {
 
 /**
  * The mixer of epoch `epoch` (1-based) of a run with `train.mixup` = `spec` and seed `seed`, or
- * undefined without one: its images are mixed up to `off_epoch`, its targets soft throughout.
+ * undefined where it mixes nothing (none, or both alphas 0: plain labels, as timm): its images are
+ * mixed up to `off_epoch` (0 or none: throughout, as timm's `if mixup_off_epoch and epoch >= …`),
+ * its targets soft throughout.
  */
 export function epochMixer(spec: MixupSpec | undefined, run: {seed: number; epoch: number; numClasses: number; smoothing: number}): BatchMixer | undefined {
-  if (!spec) return undefined
-  const enabled = spec.off_epoch === undefined || run.epoch <= spec.off_epoch
+  if (!spec || !mixesAnything(spec)) return undefined
+  const enabled = !spec.off_epoch || run.epoch <= spec.off_epoch
   return new BatchMixer(spec, mixRng(run.seed, run.epoch), {numClasses: run.numClasses, smoothing: run.smoothing, enabled})
 }

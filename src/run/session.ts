@@ -19,7 +19,7 @@ import {createSchedule, type Schedule} from '../recipe/schedule.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {augmentFromConfig, holdOutValidation, loadDataset, numBatches, type Dataset, type Pipeline} from '../data/index.js'
 import type {BatchWorkers} from '../data/batch-workers.js'
-import type {ResolvedSpec} from '../schema/spec.js'
+import {mixesAnything, type ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {pinRoutes} from './kernel-routes.js'
 import {planDataWorkers, startDataWorkers} from './data-workers.js'
@@ -101,7 +101,7 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
   }
   // The recipe: the optimizer (engine/optimizer.ts), the loss (label smoothing in it), gradient clipping, the weights' average; loss scaling in mixed16.
   const trainer = new Trainer(built.model, chooseOptimizer(t.optimizer), {
-    loss: chooseLoss(t.loss, built.numClasses, t.label_smoothing, t.mixup !== undefined),
+    loss: chooseLoss(t.loss, built.numClasses, t.label_smoothing, mixesAnything(t.mixup)),
     maxGradNorm: t.grad_clip?.max_norm,
     emaDecay: t.ema?.decay,
     emaWarmup: t.ema?.warmup,

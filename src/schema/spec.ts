@@ -138,7 +138,7 @@ const initFromSchema = Type.Unsafe<InitFromSpec>({
 // No default: a spec without it resolves (and hashes) as before.
 const mixupSchema = Type.Object(
   {
-    mixup_alpha: withDefault(Type.Number({minimum: 0, maximum: 1000, description: "mixup's λ ~ Beta(α, α): images λ·a + (1 − λ)·b (timm --mixup; DeiT uses 0.8); 0: no mixup"}), 0),
+    mixup_alpha: withDefault(Type.Number({minimum: 0, maximum: 1000, description: "mixup's λ ~ Beta(α, α): images λ·a + (1 − λ)·b (timm --mixup; DeiT uses 0.8); 0: no mixup (with cutmix_alpha 0 too, the run trains on plain labels, as timm)"}), 0),
     cutmix_alpha: withDefault(Type.Number({minimum: 0, maximum: 1000, description: "cutmix's λ ~ Beta(α, α): a box of about (1 − λ) of the image pasted from b (timm --cutmix; DeiT uses 1.0); 0: no cutmix"}), 0),
     cutmix_minmax: Type.Optional(
       Type.Array(Type.Number({exclusiveMinimum: 0, maximum: 1}), {
@@ -154,7 +154,7 @@ const mixupSchema = Type.Object(
       'batch',
     ),
     correct_lam: withDefault(Type.Boolean({description: "cutmix's λ from the area of the box as clipped at the image's edge (timm's correct_lam)"}), true),
-    off_epoch: Type.Optional(Type.Integer({minimum: 0, maximum: 100_000, description: 'the epochs after this one train unmixed (timm --mixup-off-epoch)'})),
+    off_epoch: Type.Optional(Type.Integer({minimum: 0, maximum: 100_000, description: 'the epochs after this one train unmixed (timm --mixup-off-epoch); 0, as timm\'s default: mixing never stops'})),
   },
   {
     additionalProperties: false,
@@ -330,6 +330,11 @@ export const specSchema = Type.Object(
 export type ResolvedSpec = Resolved<typeof specSchema>
 /** `train.mixup` with its defaults filled in. */
 export type MixupSpec = NonNullable<ResolvedSpec['train']['mixup']>
+
+/** Whether `train.mixup` mixes anything: with both alphas 0 and no cutmix_minmax it is off (timm's --mixup 0 --cutmix 0), and the run trains on plain labels. */
+export function mixesAnything(mixup: Pick<MixupSpec, 'mixup_alpha' | 'cutmix_alpha' | 'cutmix_minmax'> | undefined): boolean {
+  return mixup !== undefined && (mixup.mixup_alpha > 0 || mixup.cutmix_alpha > 0 || mixup.cutmix_minmax !== undefined)
+}
 
 /** Keys of the model object that belong to the spec, not to the model plugin's parameters. */
 export const MODEL_META_KEYS = ['type', 'preset', 'init', 'num_classes'] as const

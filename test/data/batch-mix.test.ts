@@ -143,6 +143,13 @@ describe('a run\'s mixer', () => {
     assert.equal(epochMixer(undefined, run), undefined)
   })
 
+  it('off_epoch 0 (timm\'s default) never stops the mixing; with both alphas 0 there is no mixer', () => {
+    const mixed = batch()
+    epochMixer({...SPEC, off_epoch: 0}, {seed: 1, epoch: 50, numClasses: 3, smoothing: 0})!.mix(mixed, 8)
+    assert.notDeepEqual(mixed.x, batch().x)
+    assert.equal(epochMixer({...SPEC, mixup_alpha: 0, cutmix_alpha: 0}, {seed: 1, epoch: 1, numClasses: 3, smoothing: 0}), undefined)
+  })
+
   it('after off_epoch the images stay as they are and the targets are the smoothed labels', () => {
     const spec = {...SPEC, off_epoch: 2}
     const mixed = batch()

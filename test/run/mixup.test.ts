@@ -1,8 +1,9 @@
-// train.mixup through a run: with every epoch past off_epoch (targets the smoothed labels, nothing
-// mixed) it trains to the numbers of label smoothing alone; mixing changes the training columns and
-// not how a run is scored; the same batches with and without data workers; --resume across
-// off_epoch continues bit for bit; a spec that mixes nothing, a backwards cutmix_minmax and a loss
-// that takes labels only are refused, each at its line.
+// train.mixup through a run: with nothing mixed (prob 0: the targets are the smoothed labels) it
+// trains to the numbers of label smoothing alone; with both alphas 0 it is off, as timm's, and trains
+// as a run without it (a loss of labels only is then accepted); mixing changes the training columns
+// and not how a run is scored; the same batches with and without data workers; --resume across
+// off_epoch continues bit for bit; a backwards cutmix_minmax, one too narrow for the images and a
+// loss that takes labels only are refused, each at its line.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
@@ -34,11 +35,14 @@ async function train(dir: string, name: string, s: Record<string, unknown>): Pro
   return ((await runExperiment({spec: writeSpec(s, dir, `${name}.yaml`), outDir: join(dir, name), log: quiet})) as RunSummary).run_dir
 }
 
-test('past off_epoch the targets are the smoothed labels: the numbers of label smoothing alone', {timeout: 120_000}, async () => {
+test('nothing mixed (prob 0), the targets are the smoothed labels: the numbers of label smoothing alone; both alphas 0 is no mixup at all', {timeout: 120_000}, async () => {
   const dir = tempDir('mixture-mixup-off-')
   const smoothed = await train(dir, 'smoothed', spec({label_smoothing: 0.1}))
-  const off = await train(dir, 'off', spec({label_smoothing: 0.1, mixup: {mixup_alpha: 1, off_epoch: 0}}))
-  rows(off).forEach((row, e) => row.forEach((v, k) => assert.ok(Math.abs(v - rows(smoothed)[e][k]) < 1e-5, `epoch ${e + 1} column ${k}: ${v} vs ${rows(smoothed)[e][k]}`)))
+  const unmixed = await train(dir, 'unmixed', spec({label_smoothing: 0.1, mixup: {mixup_alpha: 1, prob: 0}}))
+  rows(unmixed).forEach((row, e) => row.forEach((v, k) => assert.ok(Math.abs(v - rows(smoothed)[e][k]) < 1e-5, `epoch ${e + 1} column ${k}: ${v} vs ${rows(smoothed)[e][k]}`)))
+  // timm's --mixup 0 --cutmix 0: no Mixup, plain labels and loss — the very numbers of a run without the key.
+  const off = await train(dir, 'off', spec({label_smoothing: 0.1, mixup: {mixup_alpha: 0, cutmix_alpha: 0}}))
+  assert.deepEqual(numbers(off), numbers(smoothed))
 })
 
 test('mixing changes training, the same with data workers or without; config.yaml records it with its defaults', {timeout: 120_000}, async () => {
@@ -69,17 +73,19 @@ test('--resume across off_epoch: 1 epoch + resume to 3 gives the numbers of 3 un
   assert.deepEqual(numbers(resumed), numbers(straight))
 })
 
-test('refused at its line: nothing to mix, a backwards cutmix_minmax, a loss that takes labels only', () => {
+test('refused at its line: a backwards cutmix_minmax, one too narrow for the images, a loss that takes labels only (unless nothing is mixed)', () => {
   const dir = tempDir('mixture-mixup-bad-')
   const check = (train: Record<string, unknown>, extra: Record<string, unknown>, name: string, message: RegExp) => {
     const r = mixture(['validate', writeSpec(spec(train, extra), dir, `${name}.yaml`)])
     assert.equal(r.code, 2, `${name}: ${r.stdout}`)
     assert.match(r.stderr, message, name)
   }
-  check({mixup: {prob: 0.5}}, {}, 'nothing', /nothing\.yaml:\d+:\d+: train\.mixup: mixes nothing: mixup_alpha and cutmix_alpha are both 0; set mixup_alpha \(DeiT: 0\.8\) or cutmix_alpha \(DeiT: 1\.0\), or remove train\.mixup/)
-  check({mixup: {cutmix_minmax: [0.8, 0.2]}}, {}, 'minmax', /train\.mixup\.cutmix_minmax: \[0\.8, 0\.2\]: the first \(the smallest box side\) must be below the second/)
+  check({mixup: {cutmix_minmax: [0.8, 0.2]}}, {}, 'minmax', /minmax\.yaml:\d+:\d+: train\.mixup\.cutmix_minmax: \[0\.8, 0\.2\]: the first \(the smallest box side\) must be below the second/)
+  check({mixup: {cutmix_minmax: [0.01, 0.05]}}, {}, 'narrow', /train\.mixup\.cutmix_minmax: \[0\.01, 0\.05\] of 8-pixel images gives every box the side 0 \(⌊8·min⌋ = ⌊8·max⌋\), so nothing is cut: widen the range/)
   check({mixup: {mixup_alpha: 0.2}, loss: {type: 'focal'}}, {plugins: [join(REPO, 'configs', 'examples', 'plugins', 'focal-loss.mjs')]}, 'focal', /train\.mixup: the focal loss takes integer labels only \(its registration does not declare softTargets\), and train\.mixup trains on mixed targets; use cross_entropy, or remove train\.mixup/)
   check({mixup: {mixup_alpha: 0.2, mode: 'row'}}, {}, 'mode', /train\.mixup\.mode: must be one of "batch", "pair", "elem" \(got "row"\)/)
+  const off = mixture(['validate', writeSpec(spec({mixup: {mixup_alpha: 0}, loss: {type: 'focal'}}, {plugins: [join(REPO, 'configs', 'examples', 'plugins', 'focal-loss.mjs')]}), dir, 'off.yaml')])
+  assert.equal(off.code, 0, `a mixup that mixes nothing leaves the labels plain: ${off.stderr}`)
   // A program that makes a trainer itself meets the same refusal.
   registerLoss({name: 'labels_only_test', summary: 'a loss of labels only', schema: {type: 'object', additionalProperties: false, properties: {}}, create: () => (logits) => tf.mean(logits) as tf.Scalar})
   assert.throws(() => chooseLoss('labels_only_test', 3, 0, true), /the labels_only_test loss takes integer labels only/)
