@@ -110,6 +110,24 @@ export function classList(names: string[]): string {
 }
 
 /**
+ * How the classes `have` differ from those `want` (name for name, in order), in words for a message —
+ * which are missing, which are extra, or where the order parts — or undefined where they do not.
+ */
+export function classDifference(have: string[], want: string[]): string | undefined {
+  const differ = want.findIndex((c, i) => c !== have[i])
+  if (differ < 0 && want.length === have.length) return undefined
+  const haveSet = new Set(have)
+  const wantSet = new Set(want)
+  const missing = want.filter((c) => !haveSet.has(c))
+  const extra = have.filter((c) => !wantSet.has(c))
+  const parts = [`${have.length} classes, not ${want.length}`]
+  if (missing.length > 0) parts.push(`missing ${classList(missing)}`)
+  if (extra.length > 0) parts.push(`extra ${classList(extra)}`)
+  if (missing.length === 0 && extra.length === 0) return `the same classes in another order: class ${differ} is ${have[differ]}, not ${want[differ]}`
+  return have.length === want.length ? parts.slice(1).join('; ') : parts.join('; ')
+}
+
+/**
  * A DataError unless the classes `load` returned are those `classNames` announced, name for name and
  * in order: the model's outputs were sized by the announced ones, and eval, predict and export name
  * the outputs by them. `dataDir` is the explicit data directory the load was given, where it is not
@@ -117,9 +135,8 @@ export function classList(names: string[]): string {
  * other classes there).
  */
 function checkClassNames(name: string, announced: string[], loaded: LoadedData, dataDir: string | undefined): void {
-  const differ = announced.findIndex((c, i) => c !== loaded.classNames[i])
-  if (differ < 0 && announced.length === loaded.classNames.length) return
-  const how = announced.length !== loaded.classNames.length ? `${loaded.classNames.length} classes, not ${announced.length}` : `class ${differ} is ${loaded.classNames[differ]}, not ${announced[differ]}`
+  const how = classDifference(loaded.classNames, announced)
+  if (how === undefined) return
   if (dataDir !== undefined) {
     throw new DataError(`The data directory given (${dataDir}) holds the ${name} classes ${classList(loaded.classNames)}, but the spec's data have ${classList(announced)} (${how}): the model's outputs are the spec's classes, in that order, and eval, predict and export name them so. Give a data directory with the same classes, or train a run on it.`)
   }

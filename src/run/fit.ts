@@ -54,7 +54,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   log(`run folder: ${runDir}`)
   if (state.startEpoch > spec.train.epochs) log(`all ${spec.train.epochs} epochs are done already; nothing to train`)
   const images = `${dataset.train.count} train${dataset.val ? ` / ${dataset.val.count} validation` : ''} / ${dataset.test.count} test images`
-  log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${images}, ${spec.train.epochs} epochs of batch ${spec.train.batch_size}`)
+  log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${images}, ${spec.train.epochs} epoch${spec.train.epochs === 1 ? '' : 's'} of batch ${spec.train.batch_size}`)
   // The best epoch (best.ckpt, the table's accuracy) is chosen on the validation split where there is one.
   const selection: Selection = dataset.val ? 'best_val' : 'best_test'
   const selectOn = SELECTION_METRIC[selection]

@@ -269,7 +269,7 @@ describe('image_folder', () => {
     const more = await writeImageFolder(join(tmp, 'dd-more'), {train: [1, 1, 1], test: [1, 1, 1]})
     await rejectsData(
       loadDataset(folder({root, cache: false}), {dataDir: more}),
-      /^The data directory given \(.*dd-more\) holds the image_folder classes \[class_0, class_1, class_2\], but the spec's data have \[class_0, class_1\] \(3 classes, not 2\): the model's outputs are the spec's classes, in that order, and eval, predict and export name them so\. Give a data directory with the same classes, or train a run on it\.$/,
+      /^The data directory given \(.*dd-more\) holds the image_folder classes \[class_0, class_1, class_2\], but the spec's data have \[class_0, class_1\] \(3 classes, not 2; extra \[class_2\]\): the model's outputs are the spec's classes, in that order, and eval, predict and export name them so\. Give a data directory with the same classes, or train a run on it\.$/,
     )
   })
 
