@@ -16,6 +16,7 @@ import {isObject, originOf, printableKey, printablePath, type Json, type JsonObj
 import {joinPath} from './key-path.js'
 import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
 import {resolveRecipe} from './recipe.js'
+import {unitRangeProblems} from '../data/pipeline.js'
 
 const ajv = new Ajv({allErrors: true, useDefaults: true, strict: false})
 const compiled = new WeakMap<object, ValidateFunction>()
@@ -241,7 +242,8 @@ function resolveInitFrom(train: unknown, origins: Origins): void {
  * Stage 2 of `data:`: the dataset through the registry (the keys that are not shared by every
  * dataset against its schema, defaults filled, paths made absolute), the class folders or files it
  * needs to count classes, `image_size` from the images when the spec gives none and the dataset can
- * tell, and each transform of an `augment` list (did-you-mean, parameters, defaults).
+ * tell, and each transform of an `augment` list (did-you-mean, parameters, defaults, and its place:
+ * one that needs [0, 1] pixels, after one that leaves that range, is refused).
  */
 function resolveData(data: JsonObject, sizeGiven: boolean, sharedChecked: boolean, origins: Origins, problems: Problem[]): void {
   const name = data.dataset as string
@@ -262,6 +264,12 @@ function resolveData(data: JsonObject, sizeGiven: boolean, sharedChecked: boolea
       }
       return part as JsonObject
     })
+    // A policy (uint8 pixels) after normalize, say: named at the misplaced item.
+    const types = data.augment.map((item) => (typeof item === 'string' ? item : isObject(item) && typeof item.type === 'string' ? item.type : undefined))
+    for (const {index, message} of unitRangeProblems(types)) {
+      const path = `data.augment[${index}]`
+      problems.push({origin: originOf(origins, path), path, message})
+    }
   }
   if (!entry) return
   // fromEntries defines keys: one named __proto__ stays a key (refused below), where assigning it would set the prototype.

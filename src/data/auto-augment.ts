@@ -9,9 +9,12 @@
  * bytes, and writes k/255. The rounding is exact for an image that comes from the stored uint8
  * pixels through crops, flips, nearest-pixel rotations and these policies, as torchvision's uint8
  * input does; after a bilinear resize or rotation it is the rounding to uint8 torchvision makes there
- * (up to float error on a tie); after one that makes other values (color_jitter, random_erasing's
- * noise, normalize) it quantises and clamps them. First in the list, it reads the stored bytes
- * directly (`fromBytes`).
+ * (up to float error on a tie); after one that makes other [0, 1] values (color_jitter) it quantises
+ * them, as torchvision's PIL images are; random_erasing's normal noise, outside [0, 1], is clamped. A
+ * transform whose output leaves the pixel range (normalize, `leavesUnitRange`) may not come before
+ * one: the policies say `needsUnitRange`, and such a list is refused. An image that no op changes
+ * (RandAugment's num_ops 0, Identity drawn, AutoAugment's two ops not applied) is left exactly as it
+ * was, as torchvision returns it. First in the list, it reads the stored bytes directly (`fromBytes`).
  *
  * Each op is torchvision's tensor implementation in its arithmetic: ShearX/Y, TranslateX/Y and Rotate
  * are F.affine / F.rotate (the inverse affine matrix in doubles, its float32 grid, grid_sample with
@@ -289,6 +292,9 @@ export interface PolicyTransform extends ImageTransform {
   choose: ChooseOps
 }
 
+/** Whether an op is one (Identity is none): an image that no op changes is left as it is, not taken through uint8. */
+const changes = (op: AppliedOp) => op.name !== 'Identity'
+
 function policyTransform(choose: ChooseOps, fill: [number, number, number]): PolicyTransform {
   let bytes = new Uint8Array(0)
   let scratch = new Uint8Array(0)
@@ -310,6 +316,7 @@ function policyTransform(choose: ChooseOps, fill: [number, number, number]): Pol
     fromBytes(src, sOff, dst, dOff, size, rng) {
       const ops = choose(size, rng)
       const n = size * size * 3
+      if (!ops.some(changes)) return toUnit(src, sOff, dst, dOff, n)
       const px = buffers(n)
       px.set(src.subarray(sOff, sOff + n))
       run(px, size, ops)
@@ -317,6 +324,8 @@ function policyTransform(choose: ChooseOps, fill: [number, number, number]): Pol
     },
     apply(img, off, size, rng) {
       const ops = choose(size, rng)
+      // No op (num_ops 0, Identity, AutoAugment's two ops not drawn): the image as it was, as torchvision returns it.
+      if (!ops.some(changes)) return
       const n = size * size * 3
       const px = buffers(n)
       for (let i = 0; i < n; i++) {
@@ -340,7 +349,7 @@ function spaceCache(make: (size: number) => OpSpace[]): (size: number) => OpSpac
 }
 
 const FILL_DESCRIPTION = 'what the shears, translations and rotations bring in from outside the image'
-const UINT8_NOTE = 'The image is taken as uint8 (round(x·255)) and written back as k/255.'
+const UINT8_NOTE = 'The image is taken as uint8 (round(x·255)) and written back as k/255 where an op applies (one that applies none leaves it as it was); it must come before normalize.'
 
 interface TrivialAugmentWideParams {
   num_magnitude_bins: number
@@ -373,6 +382,8 @@ function registerPolicy<P>(def: {name: string; summary: string; paper: string; p
     summary: def.summary,
     paper: def.paper,
     applies: 'train',
+    // The ops take uint8 pixels: after normalize (whose output is none) the list is refused.
+    needsUnitRange: true,
     schema: {type: 'object', additionalProperties: false, description: UINT8_NOTE, properties: {...def.properties, fill: fillSchema(FILL_DESCRIPTION)}},
     create: def.create,
   })

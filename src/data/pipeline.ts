@@ -9,7 +9,7 @@
  * Training batches run every transform in order; evaluation batches run those that apply
  * `always` (normalize), in the same order.
  */
-import {lookup, namesInOrder, type ImageTransform, type RandomSource} from '../registry/registry.js'
+import {lookup, namesInOrder, type ImageTransform, type RandomSource, type TransformDef} from '../registry/registry.js'
 import {paramErrors} from '../registry/params.js'
 import {resolveAugment, toUnit, type AugmentParams} from './augment.js'
 import {DataError} from './errors.js'
@@ -42,20 +42,65 @@ export function paperPipeline(p: AugmentParams): Pipeline {
   return {names: ['paper_augment'], steps: [paperAugment(p)], specs: [{type: 'paper_augment', ...p}]}
 }
 
+/** Whether a transform's output may leave the [0, 1] pixel range: its `leavesUnitRange`, by default whether it applies always (normalize). */
+export function leavesUnitRange(entry: TransformDef<any>): boolean {
+  return entry.leavesUnitRange ?? entry.applies === 'always'
+}
+
+/** A list item that needs [0, 1] pixels (`needsUnitRange`: the policies) after one that leaves that range, and what to say. */
+export interface UnitRangeProblem {
+  index: number
+  message: string
+}
+
+/**
+ * Follows a `data.augment` list in order: called with each transform (and its index) that runs,
+ * it says what is wrong with one that needs [0, 1] pixels (`needsUnitRange`: the policies) after
+ * one whose output leaves that range — rand_augment after normalize would clamp and quantise the
+ * normalized image away, where torchvision refuses such input.
+ */
+function unitRangeOrder(): (entry: TransformDef<any>, index: number) => string | undefined {
+  let leaver: {index: number; name: string} | undefined
+  return (entry, index) => {
+    const name = entry.name
+    const problem = leaver && entry.needsUnitRange
+      ? `${name} works on pixel values in [0, 1] (it would clamp the rest away) and comes after ${leaver.name} (data.augment[${leaver.index}]), whose output leaves that range; put ${name} before ${leaver.name}`
+      : undefined
+    if (!leaver && leavesUnitRange(entry)) leaver = {index, name}
+    return problem
+  }
+}
+
+/** The items of a `data.augment` list (its transforms' names, in order; unknown ones skipped) that need [0, 1] pixels after one that leaves that range. */
+export function unitRangeProblems(types: Array<string | undefined>): UnitRangeProblem[] {
+  const check = unitRangeOrder()
+  const problems: UnitRangeProblem[] = []
+  types.forEach((type, index) => {
+    const entry = type === undefined ? undefined : lookup('transform', type)
+    const message = entry && check(entry, index)
+    if (message) problems.push({index, message})
+  })
+  return problems
+}
+
 /**
  * Builds the transforms of `specs` for training batches (`train`: all) or evaluation batches
  * (`eval`: those that apply always); false when there are none. Unknown names and bad parameters
- * are DataErrors naming the list item.
+ * are DataErrors naming the list item, and so is one that needs [0, 1] pixels after one that leaves
+ * that range (`unitRangeProblems`, among the transforms this stage runs).
  */
 export function buildPipeline(specs: TransformSpec[], stage: 'train' | 'eval'): Pipeline | false {
   const names: string[] = []
   const steps: ImageTransform[] = []
   const made: TransformSpec[] = []
+  const checkOrder = unitRangeOrder()
   specs.forEach((spec, i) => {
     const where = `data.augment[${i}]`
     const entry = lookup('transform', String(spec.type))
     if (!entry) throw new DataError(`${where}: unknown transform "${spec.type}"; registered: ${namesInOrder('transform').join(', ')} (a plugin file can add more).`)
     if (stage === 'eval' && entry.applies !== 'always') return
+    const misplaced = checkOrder(entry, i)
+    if (misplaced) throw new DataError(`${where} (${spec.type}): ${misplaced}.`)
     const {type, ...params} = structuredClone(spec)
     const errors = paramErrors(entry.schema, params)
     if (errors.length > 0) throw new DataError(`${where} (${type}): ${errors.join('; ')}.`)

@@ -185,6 +185,21 @@ export interface TransformDef<P = Record<string, unknown>> extends EntryBase<P> 
   kind: 'transform'
   /** `train`: training batches only (random augmentation); `always`: evaluation batches too (normalize). */
   applies: 'train' | 'always'
+  /**
+   * Optional: whether the images it writes may hold values outside the [0, 1] pixel range, so that
+   * they are no longer pixels (normalize's (x − mean) / std). Defaults to `applies === 'always'`:
+   * a transform that evaluation batches run too is taken to prepare the model's input, not to
+   * augment pixels; one that keeps [0, 1] says `false`. A transform with `needsUnitRange` is
+   * refused after one that leaves the range (validation names the list item and says to move it).
+   */
+  leavesUnitRange?: boolean
+  /**
+   * Optional: whether it works on [0, 1] pixel values only — it rounds them to uint8, say, as the
+   * automatic augmentation policies (rand_augment, ...) do — so that values outside [0, 1] would be
+   * clamped away. Such a transform must come before any transform that leaves the range
+   * (`leavesUnitRange`); validation refuses the list otherwise.
+   */
+  needsUnitRange?: boolean
   create(params: P): ImageTransform
 }
 

@@ -1,7 +1,8 @@
 // torchvision's automatic augmentation policies (src/data/auto-augment.ts) against torchvision 0.14 itself
 // (test/fixtures/transforms/auto_augment.json, written by make_auto_augment_fixtures.py): every op bit for bit
 // on uint8 images, the magnitude tables, the policies' ops, magnitudes, signs and images on scripted draws;
-// then draw() against apply(), the same batches from data workers, and the spec's checks of the keys.
+// then draw() against apply(), an image no op changes left as it was, the refusal after normalize, the same
+// batches from data workers, and the spec's checks of the keys.
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -9,7 +10,9 @@ import {describe, it} from 'node:test'
 
 import {applyOp, policySpace, type AppliedOp, type OpName, type PolicyTransform} from '../../src/data/auto-augment.js'
 import {BatchWorkers, stayOnTrainingThread, type EpochBatchOptions} from '../../src/data/batch-workers.js'
-import {augmentFromConfig, batches, loadDataset, pipelinesFromConfig, type Batch, type Pipeline, type Split} from '../../src/data/index.js'
+import {augmentFromConfig, batches, buildPipeline, DataError, loadDataset, pipelinesFromConfig, type Batch, type Pipeline, type Split} from '../../src/data/index.js'
+import {leavesUnitRange, unitRangeProblems} from '../../src/data/pipeline.js'
+import {allEntries, lookup, type TransformDef} from '../../src/registry/registry.js'
 import {Rng} from '../../src/data/random.js'
 import '../../src/builtins.js'
 import {REPO, resolveObject} from '../helpers.js'
@@ -178,6 +181,76 @@ describe('draw() and the uint8 round trip', () => {
     step.apply(img, S * S * 3, S, uniforms([11.5 / 14]))
     assert.ok(img.subarray(0, S * S * 3).every((v) => v === 0.25), 'the first image is untouched')
     assert.deepEqual([...second.subarray(0, 4)], [55, 100, 0, 0].map((k) => Math.fround(k / 255)))
+  })
+})
+
+describe('an image that no op changes is left exactly as it was (torchvision returns it unchanged)', () => {
+  const S = 4
+  const n = S * S * 3
+  // Inside [0, 1] but off the 1/255 grid (as after color_jitter or a bilinear resize), 0 and 1 included.
+  const offGrid = () => Float32Array.from({length: 2 * n}, (_, i) => (i === n ? 0 : i === n + 1 ? 1 : ((i * 0.61803) % 1) * 0.999 + 0.0004))
+  const NO_OP: Array<[string, PolicyTransform, number[]]> = [
+    ['rand_augment num_ops 0', policy('rand_augment', {num_ops: 0}), []],
+    ['rand_augment drawing Identity twice', policy('rand_augment', {num_ops: 2}), [0.5 / 14, 0.2 / 14]],
+    ['trivial_augment_wide drawing Identity', policy('trivial_augment_wide'), [0.5 / 14]],
+    // ImageNet's pair 0 (Posterize 0.4, Rotate 0.6): uniforms 0.5 and 0.7 apply neither.
+    ['auto_augment with neither op applied', policy('auto_augment'), [0.01, 0.5, 0.7, 0.3, 0.8]],
+  ]
+
+  it('apply() leaves a float image off the 1/255 grid bit for bit, and draws what draw() draws', () => {
+    for (const [what, step, draws] of NO_OP) {
+      const img = offGrid()
+      const rng = uniforms(draws)
+      assert.deepEqual(step.choose(S, uniforms(draws)).filter((op) => op.name !== 'Identity'), [], `${what}: no op`)
+      step.apply(img, n, S, rng)
+      assert.equal(rng.left(), 0, `${what}: every draw taken`)
+      assert.deepEqual(img, offGrid(), what)
+      assert.ok(img.subarray(n).some((v) => v !== Math.fround(Math.round(v * 255) / 255)), `${what}: the image is off the grid`)
+    }
+  })
+
+  it('fromBytes() writes the stored bytes as k/255, as scaling them does', () => {
+    const src = Uint8Array.from({length: n}, (_, i) => (i * 53) % 256)
+    for (const [what, step, draws] of NO_OP) {
+      const out = new Float32Array(n)
+      step.fromBytes!(src, 0, out, 0, S, uniforms(draws))
+      assert.deepEqual(out, Float32Array.from(src, (v) => v / 255), what)
+    }
+  })
+
+  it('an op that applies still takes the image through uint8 (the documented rounding)', () => {
+    // RandAugment, Identity then Solarize (11) at bin 9, threshold 178.5: the image is quantised, 200/255 + ε solarized.
+    const img = offGrid()
+    img[n] = 200 / 255 + 0.001
+    policy('rand_augment', {num_ops: 2}).apply(img, n, S, uniforms([0.5 / 14, 11.5 / 14]))
+    assert.equal(img[n], Math.fround(55 / 255))
+    assert.ok(img.subarray(n).every((v) => v === Math.fround(Math.round(v * 255) / 255)), 'on the grid')
+    assert.deepEqual(img.subarray(0, n), offGrid().subarray(0, n), 'the first image untouched')
+  })
+})
+
+describe('the policies need [0, 1] pixels: after normalize (or a transform that says it leaves [0, 1]) the list is refused', () => {
+  const norm = {type: 'normalize', mean: [0.5, 0.5, 0.5], std: [0.1, 0.1, 0.1]}
+  it('training pipelines name the misplaced item and say to move it; evaluation pipelines (normalize alone) build', () => {
+    for (const type of ['trivial_augment_wide', 'rand_augment', 'auto_augment']) {
+      const specs = [{type: 'hflip'}, norm, {type: 'color_jitter', brightness: 0.4}, {type}]
+      assert.throws(
+        () => buildPipeline(specs, 'train'),
+        (error: Error) => error instanceof DataError && error.message === `data.augment[3] (${type}): ${type} works on pixel values in [0, 1] (it would clamp the rest away) and comes after normalize (data.augment[1]), whose output leaves that range; put ${type} before normalize.`,
+        type,
+      )
+      const evalOnly = buildPipeline(specs, 'eval')
+      assert.ok(evalOnly && evalOnly.names.join() === 'normalize', type)
+    }
+  })
+  it('before normalize, and after transforms that keep [0, 1] off the 1/255 grid (color_jitter, bilinear rotation, random_erasing), they build', () => {
+    const list = [{type: 'color_jitter', brightness: 0.4}, {type: 'random_rotation', degrees: 10, interpolation: 'bilinear'}, {type: 'random_erasing', p: 0.5}, 'trivial_augment_wide', {type: 'rand_augment', num_ops: 0}, 'auto_augment', norm]
+    assert.deepEqual(pipelinesFromConfig(list as never).train && (pipelinesFromConfig(list as never).train as Pipeline).names.length, 7)
+  })
+  it('the flags: the policies need [0, 1]; normalize (applies always) leaves it, the other built-ins keep it', () => {
+    for (const type of ['trivial_augment_wide', 'rand_augment', 'auto_augment']) assert.equal((lookup('transform', type) as TransformDef).needsUnitRange, true, type)
+    for (const entry of allEntries(['transform']) as TransformDef[]) assert.equal(leavesUnitRange(entry), entry.name === 'normalize', entry.name)
+    assert.deepEqual(unitRangeProblems(['normalize', 'hflip', 'rand_augment', undefined, 'nonesuch', 'auto_augment']).map((p) => p.index), [2, 5])
   })
 })
 
