@@ -1,7 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {evaluateRun} from '../evaluate/evaluate-run.js'
-import {EVAL_SPLITS, type EvalResult} from '../evaluate/types.js'
+import {heatmapNote} from '../evaluate/evaluate-outputs.js'
+import {DENSE_MAX_CLASSES, EVAL_SPLITS, type EvalResult} from '../evaluate/types.js'
+import {HEATMAP_MAX_CLASSES} from '../report/confusion.js'
 import {ckptFlag, runBackendFlag, pathFlag} from '../flags.js'
 import type {CheckpointChoice} from '../run/load-run.js'
 
@@ -9,7 +11,7 @@ export default class Eval extends BaseCommand<typeof Eval> {
   static summary = "Evaluate a run's checkpoint on a split: loss, top-1, top-5, per-class accuracy, confusion matrix."
   static description = [
     "Runs the checkpoint exactly as training evaluated after each epoch (same batches, batch size, transforms, forward pass and backend), so on the test split (and the validation split) loss and accuracy equal the row metrics.csv has for the checkpoint's epoch; the output says whether they do.",
-    'Writes <run>/eval/<split>-<ckpt>/: metrics.json, confusion.csv (the layout `mixture report` draws), per-class.csv, and the heatmap as confusion.svg, confusion.png and confusion.vl.json. Nothing else in the run folder is changed. With --json prints the metrics.json document.',
+    `Writes <run>/eval/<split>-<ckpt>/: metrics.json, confusion.csv (the layout \`mixture report\` draws), per-class.csv, and the heatmap as confusion.svg, confusion.png and confusion.vl.json. Past ${HEATMAP_MAX_CLASSES} classes there is no heatmap; past ${DENSE_MAX_CLASSES} confusion.csv is replaced by confusion-pairs.csv, the nonzero cells as true,predicted,count. Nothing else in the run folder is changed. With --json prints the metrics.json document.`,
     '--split val evaluates the validation split a run held out of its training images (data.val_split): the same images, drawn by the run\'s seed; a run without one is refused. --split train evaluates the training images it trained on (without the validation split) without augmentation (training itself reports a running accuracy over augmented batches, which differs).',
   ].join('\n\n')
 
@@ -65,6 +67,8 @@ export function describeEval(r: EvalResult): string {
   }
   const worst = [...r.per_class].filter((c) => c.accuracy !== null).sort((a, b) => a.accuracy! - b.accuracy!).slice(0, 3)
   if (worst.length > 0) lines.push(`lowest per-class accuracy: ${worst.map((c) => `${c.class} ${f(c.accuracy!)}`).join(', ')}`)
+  const noHeatmap = heatmapNote(r)
+  if (noHeatmap) lines.push(noHeatmap)
   if (r.predicted_outside_classes > 0) lines.push(`${r.predicted_outside_classes} example(s) were predicted as outputs past the dataset's ${r.classes.length} classes`)
   lines.push(`written to ${r.out_dir}`)
   return lines.join('\n')

@@ -3,17 +3,32 @@
  * (write-folder-atomic.ts):
  *
  *   metrics.json        everything `mixture eval --json` prints (loss, accuracies, per class, confusion)
- *   confusion.csv       the matrix in the layout docs/report.md defines (the HTML report draws it)
+ *   confusion.csv       the matrix in the layout docs/report.md defines (the HTML report draws it), up
+ *                       to DENSE_MAX_CLASSES classes; past that confusion-pairs.csv, its nonzero cells
+ *                       (true,predicted,count)
  *   per-class.csv       class, index, examples, correct, accuracy
- *   confusion.svg/.png  the heatmap, with its Vega-Lite spec in confusion.vl.json
+ *   confusion.svg/.png  the heatmap, with its Vega-Lite spec in confusion.vl.json, up to HEATMAP_MAX_CLASSES classes
  */
 import {basename, join} from 'node:path'
 import {stringify} from 'csv-stringify/sync'
-import {confusionSpec, renderConfusionCsv} from '../report/confusion.js'
+import {CONFUSION_FILE, CONFUSION_PAIRS_FILE, confusionSpec, HEATMAP_MAX_CLASSES, renderConfusionCsv, renderConfusionPairsCsv} from '../report/confusion.js'
 import {renderPng, renderSvg} from '../report/plot.js'
 import {FileWriteError} from '../fs/write-error.js'
 import {writeFolderAtomic} from '../fs/write-folder-atomic.js'
-import type {EvalResult} from './types.js'
+import {DENSE_MAX_CLASSES, type EvalResult} from './types.js'
+
+/** The file that holds the evaluation's counts: confusion.csv, or confusion-pairs.csv past DENSE_MAX_CLASSES classes. */
+export function confusionFile(result: EvalResult): string {
+  return result.classes.length > DENSE_MAX_CLASSES ? CONFUSION_PAIRS_FILE : CONFUSION_FILE
+}
+
+/** Why an evaluation has no heatmap and where its counts are, in one line; undefined where it has one. */
+export function heatmapNote(result: EvalResult): string | undefined {
+  if (result.classes.length <= HEATMAP_MAX_CLASSES) return undefined
+  return `no heatmap: ${result.classes.length} classes are more than the ${HEATMAP_MAX_CLASSES} one shows legibly; the counts are in ${join(result.out_dir, confusionFile(result))}${
+    result.classes.length > DENSE_MAX_CLASSES ? ' (its nonzero cells: true,predicted,count)' : ''
+  }`
+}
 
 /**
  * Write the evaluation's folder; returns the paths written. A PNG that cannot be rendered is left out
@@ -21,20 +36,22 @@ import type {EvalResult} from './types.js'
  * FileWriteError saying so and how to evaluate all the same: eval writes into the run folder only.
  */
 export async function writeEvalFolder(result: EvalResult, log: (message: string) => void): Promise<string[]> {
-  const name = basename(result.out_dir)
-  const spec = confusionSpec({name, file: join(result.out_dir, 'confusion.csv'), classes: result.classes, counts: result.confusion})
-  const svg = await renderSvg(spec)
   const files: Record<string, string | Uint8Array> = {
     'metrics.json': `${JSON.stringify({...result, files: undefined}, null, 2)}\n`,
-    'confusion.csv': renderConfusionCsv(result.classes, result.confusion),
+    [confusionFile(result)]: result.confusion_pairs ? renderConfusionPairsCsv(result.classes, result.confusion_pairs) : renderConfusionCsv(result.classes, result.confusion),
     'per-class.csv': stringify([['class', 'index', 'examples', 'correct', 'accuracy'], ...result.per_class.map((c) => [c.class, c.index, c.examples, c.correct, c.accuracy ?? ''])]),
-    'confusion.vl.json': `${JSON.stringify(spec, null, 2)}\n`,
-    'confusion.svg': svg,
   }
-  try {
-    files['confusion.png'] = await renderPng(svg)
-  } catch (error) {
-    log(`note: confusion.png could not be rendered (${(error as Error).message}); confusion.svg has the heatmap`)
+  if (result.classes.length <= HEATMAP_MAX_CLASSES) {
+    const name = basename(result.out_dir)
+    const spec = confusionSpec({name, file: join(result.out_dir, CONFUSION_FILE), classes: result.classes, counts: result.confusion})
+    const svg = await renderSvg(spec)
+    files['confusion.vl.json'] = `${JSON.stringify(spec, null, 2)}\n`
+    files['confusion.svg'] = svg
+    try {
+      files['confusion.png'] = await renderPng(svg)
+    } catch (error) {
+      log(`note: confusion.png could not be rendered (${(error as Error).message}); confusion.svg has the heatmap`)
+    }
   }
   try {
     writeFolderAtomic(result.out_dir, files, {log})

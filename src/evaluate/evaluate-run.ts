@@ -5,14 +5,14 @@
  * backend — so that loss and accuracy on the test split equal the row training wrote to
  * metrics.csv for the checkpoint's epoch; so do they on the validation split, the run's own hold-out
  * of its training images (`data.val_split`, drawn by its seed, so the same images). On top: top-5
- * accuracy, per-class accuracy and the confusion matrix, written to `<run>/eval/<split>-<checkpoint>/`
- * (evaluate-outputs.ts).
+ * accuracy, per-class accuracy and the confusion matrix (dense up to DENSE_MAX_CLASSES classes, its
+ * nonzero cells past that), written to `<run>/eval/<split>-<checkpoint>/` (evaluate-outputs.ts).
  */
 import {join, resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {UsageError} from '../errors.js'
 import {batches, holdOutValidation, loadDataset, type Split} from '../data/index.js'
-import {classList} from '../data/load.js'
+import {classDifference, classList} from '../data/load.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {MetricSums} from '../ops/metric-sums.js'
 import {openRun, type CheckpointChoice, type OpenedRun} from '../run/load-run.js'
@@ -21,7 +21,7 @@ import {readMetricsFile} from '../run/metrics-file.js'
 import {writeEvalFolder} from './evaluate-outputs.js'
 import {EvalTally, type TallyResult} from './tally.js'
 import type {AccuracyDefinition} from '../ops/metric-sums.js'
-import {EVAL_SPLITS, type ClassAccuracy, type EvalResult, type EvalSplit} from './types.js'
+import {DENSE_MAX_CLASSES, EVAL_SPLITS, type ClassAccuracy, type EvalResult, type EvalSplit} from './types.js'
 
 export interface EvalOptions {
   run: string
@@ -89,8 +89,9 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     // they must be the classes the run trained on, in order, which name the model's outputs.
     const data = opts.dataDir ? {...spec.data, data_dir: resolve(opts.dataDir)} : spec.data
     const loaded = await loadDataset(data as never, {dataDir: data.data_dir as string | undefined, log, bars: opts.bars})
-    if (opts.dataDir && loaded.classNames.join('\u0000') !== run.classNames.join('\u0000')) {
-      throw new UsageError(`the data in ${opts.dataDir} have the classes ${classList(loaded.classNames)}, and ${runDir} was trained on ${classList(run.classNames)}: the model's outputs are those, in that order. Give a data directory with the same classes`)
+    const differ = opts.dataDir ? classDifference(loaded.classNames, run.classNames) : undefined
+    if (differ) {
+      throw new UsageError(`the data in ${opts.dataDir} have the classes ${classList(loaded.classNames)}, and ${runDir} was trained on ${classList(run.classNames)} (${differ}): the model's outputs are those, in that order. Give a data directory with the same classes`)
     }
     const dataset = holdOutValidation(loaded, spec.data.val_split, spec.seed)
     if (split === 'val' && !dataset.val) refuseVal(run)
@@ -102,8 +103,8 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     const definition = accuracyDefinition(run)
     const accuracy = definition === 'batch_mean' ? batchMean : measured.accuracy
     const perClass: ClassAccuracy[] = run.classNames.map((name, i) => {
-      const examples = tally.confusion[i].reduce((a, b) => a + b, 0) + tally.outside[i]
-      const correct = tally.confusion[i][i]
+      const examples = tally.classExamples[i]
+      const correct = tally.classCorrect[i]
       return {index: i, class: name, examples, correct, accuracy: examples > 0 ? correct / examples : null}
     })
     // Training evaluated the test and validation splits after every epoch, as this does.
@@ -130,7 +131,9 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
       top_k_accuracy: tally.topK,
       per_class: perClass,
       classes: run.classNames,
+      // Dense up to DENSE_MAX_CLASSES classes; past that [] and the nonzero cells in confusion_pairs.
       confusion: tally.confusion,
+      ...(run.classNames.length > DENSE_MAX_CLASSES ? {confusion_pairs: tally.pairs} : {}),
       predicted_outside_classes: tally.outside.reduce((a, b) => a + b, 0),
       training,
       out_dir: outDir,

@@ -11,6 +11,7 @@
 import type {TopLevelSpec} from 'vega-lite'
 
 import type {BrowserBundle} from './bundles.js'
+import type {ConfusionSummary} from './confusion.js'
 import {TableOptions, tableCells, TableRow, TEXT_COLUMNS} from './table.js'
 
 export interface ReportSection {
@@ -34,8 +35,12 @@ export interface RunDetails {
   facts: [string, string][]
   config?: string
   env?: string
-  /** `source`: which checkpoint of which epoch the matrix is of; `stale`: why it no longer describes that checkpoint, if so. */
-  confusion: {name: string; chart: number; accuracy: number | null; examples: number; source?: string; stale?: string}[]
+  /**
+   * `source`: which checkpoint of which epoch the matrix is of; `stale`: why it no longer describes that checkpoint, if so.
+   * `chart`: the heatmap's spec; where there are too many classes for one (more than `heatmapLimit`), `summary` instead.
+   * `file`: the counts' file in the evaluation's folder, where it is not confusion.csv.
+   */
+  confusion: {name: string; file?: string; chart?: number; summary?: ConfusionSummary; heatmapLimit?: number; accuracy: number | null; examples: number; source?: string; stale?: string}[]
 }
 
 export interface ReportPage {
@@ -142,13 +147,37 @@ function renderSection(section: ReportSection, specs: TopLevelSpec[]): string {
   ].join('\n')
 }
 
+/** A matrix of too many classes for a heatmap: one line saying so and where the counts are, the lowest per-class accuracies, the most frequent confusions. */
+function confusionTables(summary: ConfusionSummary, file: string, limit?: number): string {
+  // Columns from `numeric` on are numbers, right-aligned.
+  const table = (head: string[], numeric: number, rows: string[][]) =>
+    `<div class="table-wrap"><table class="results"><thead><tr>${head.map((h, i) => `<th${i >= numeric ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
+      .map((cells) => `<tr>${cells.map((cell, i) => `<td${i >= numeric ? ' class="num"' : ''}>${escapeHtml(cell)}</td>`).join('')}</tr>`)
+      .join('')}</tbody></table></div>`
+  const more = limit === undefined ? '' : `, more than the ${limit} a heatmap shows legibly`
+  const note = `<p class="note">No heatmap: ${summary.classes.toLocaleString('en-US')} classes${more}; ${file} has every count. Below: the ${summary.worst.length} classes of lowest accuracy and the ${summary.confusions.length} most frequent confusions.</p>`
+  const worst = table(
+    ['Class (lowest accuracy)', 'Examples', 'Correct', 'Accuracy'],
+    1,
+    summary.worst.map((w) => [w.class, String(w.examples), String(w.correct), w.accuracy.toFixed(4)]),
+  )
+  const confusions = table(
+    ['True class', 'Predicted class', 'Examples', 'Share of the true class'],
+    2,
+    summary.confusions.map((c) => [c.true, c.predicted, String(c.count), `${(100 * c.share).toFixed(1)}%`]),
+  )
+  return `${note}${worst}${confusions}`
+}
+
 function renderRun(run: RunDetails, specs: TopLevelSpec[]): string {
   const facts = run.facts.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`).join('')
   const confusion = run.confusion.map((c) => {
     const accuracy = c.accuracy === null ? '' : ` Accuracy from the matrix: ${c.accuracy.toFixed(4)} over ${c.examples} examples.`
     const source = c.source ? ` (${escapeHtml(c.source)})` : ''
     const stale = c.stale ? `<p class="note"><strong>Out of date:</strong> ${escapeHtml(c.stale)}</p>` : ''
-    return `<h4>Confusion matrix: ${escapeHtml(c.name)}</h4><p class="note">From eval/${escapeHtml(c.name)}/confusion.csv${source}.${accuracy}</p>${stale}${chart(c.chart, specs[c.chart])}`
+    const file = `eval/${escapeHtml(c.name)}/${escapeHtml(c.file ?? 'confusion.csv')}`
+    const body = c.chart !== undefined ? chart(c.chart, specs[c.chart]) : c.summary ? confusionTables(c.summary, file, c.heatmapLimit) : ''
+    return `<h4>Confusion matrix: ${escapeHtml(c.name)}</h4><p class="note">From ${file}${source}.${accuracy}</p>${stale}${body}`
   })
   return [
     `<details class="run" id="${run.anchor}"><summary>${escapeHtml(run.title)}</summary>`,

@@ -11,7 +11,7 @@ import type {TopLevelSpec} from 'vega-lite'
 
 import {browserBundles} from './bundles.js'
 import {displayPath} from '../fs/display-path.js'
-import {confusionSpec, matrixAccuracy, readConfusionMatrices, type ConfusionMatrix} from './confusion.js'
+import {confusionSpec, confusionSummary, HEATMAP_MAX_CLASSES, matrixAccuracy, readConfusionMatrices, showsHeatmap, type ConfusionMatrix} from './confusion.js'
 import {collectGroups, RunGroup} from './group.js'
 import {renderReportHtml, ReportSection, RunDetails} from './html.js'
 import {datasetDisplayName, datasetKey} from './paper.js'
@@ -149,7 +149,13 @@ export async function makeReport(options: MakeReportOptions): Promise<ReportResu
         facts: runFacts(run),
         config: readText(join(run.dir, 'config.yaml')),
         env: envText,
-        confusion: readConfusionMatrices(run.dir, warn).map((matrix) => ({name: matrix.name, chart: addSpec(confusionSpec(matrix)), ...matrixAccuracy(matrix.counts), ...provenance(run.dir!, matrix)})),
+        confusion: readConfusionMatrices(run.dir, warn).map((matrix) => {
+          const facts = {name: matrix.name, ...(matrix.pairs ? {file: basename(matrix.file)} : {})}
+          if (showsHeatmap(matrix)) return {...facts, chart: addSpec(confusionSpec(matrix)), ...matrixAccuracy(matrix.counts), ...provenance(run.dir!, matrix)}
+          // Too many classes for a heatmap: the lowest per-class accuracies and the most frequent confusions instead.
+          const summary = confusionSummary(matrix)
+          return {...facts, accuracy: summary.accuracy, examples: summary.examples, summary, heatmapLimit: HEATMAP_MAX_CLASSES, ...provenance(run.dir!, matrix)}
+        }),
       })
     }
   }

@@ -445,7 +445,7 @@ describe('image_folder specs', () => {
     assert.equal(scored.examples, 4)
     assert.deepEqual(scored.per_class.map((c) => c.examples), [2, 1, 1])
     const fewer = await writeImageFolder(join(tmp, 'eval-fewer'), {train: [1, 1], test: [1, 1]}, 8)
-    await assert.rejects(evaluateRun({run: summary.run_dir, dataDir: fewer}), /the data in .*eval-fewer have the classes \[class_0, class_1\], and .* was trained on \[class_0, class_1, class_2\]: the model's outputs are those/)
+    await assert.rejects(evaluateRun({run: summary.run_dir, dataDir: fewer}), /the data in .*eval-fewer have the classes \[class_0, class_1\], and .* was trained on \[class_0, class_1, class_2\] \(2 classes, not 3; missing \[class_2\]\): the model's outputs are those/)
   })
 })
 

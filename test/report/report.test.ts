@@ -87,6 +87,46 @@ describe('makeReport', () => {
     assert.match(html, /From eval\/test-last\/confusion\.csv \(last\.ckpt of epoch 2\)\.[^<]*<\/p><p class="note"><strong>Out of date:<\/strong> last\.ckpt was written again after this evaluation, so it is not the checkpoint this matrix counts; run mixture eval .* --ckpt last --split test to renew it\.<\/p>/)
   })
 
+  it('past 100 classes: no heatmap but the lowest per-class accuracies and the most frequent confusions, and the page stays small', async (t) => {
+    const dir = tempDir(t)
+    const run = writeRun(join(dir, 'run'), {name: 'x', label: 'X', test: [0.5]})
+    const bare = await makeReport({paths: [dir], out: join(dir, 'bare.html')})
+    // 2,000 classes as mixture eval writes them past 256 (per-class.csv and the nonzero cells), 4 examples each, all right but
+    // class 1234's (all predicted as class 7) and class 42's (3 predicted as class 8).
+    const k = 2000
+    const name = (i: number) => `class ${i}`
+    const correct = (i: number) => (i === 1234 ? 0 : i === 42 ? 1 : 4)
+    mkdirSync(join(run, 'eval', 'test-best'), {recursive: true})
+    writeFileSync(
+      join(run, 'eval', 'test-best', 'per-class.csv'),
+      ['class,index,examples,correct,accuracy', ...Array.from({length: k}, (_, i) => `${name(i)},${i},4,${correct(i)},${correct(i) / 4}`)].join('\n') + '\n',
+    )
+    const pairs = Array.from({length: k}, (_, i) => [
+      ...(correct(i) > 0 ? [`${name(i)},${name(i)},${correct(i)}`] : []),
+      ...(i === 42 ? [`${name(42)},${name(8)},3`] : i === 1234 ? [`${name(1234)},${name(7)},4`] : []),
+    ]).flat()
+    writeFileSync(join(run, 'eval', 'test-best', 'confusion-pairs.csv'), ['true,predicted,count', ...pairs].join('\n') + '\n')
+    // A square matrix of 400 classes, as evaluations wrote them before there were limits: class 3's example predicted as class 5.
+    mkdirSync(join(run, 'eval', 'test-last'), {recursive: true})
+    const square = Array.from({length: 400}, (_, i) => Array.from({length: 400}, (__, j) => ((i === 3 ? j === 5 : i === j) ? 1 : 0)))
+    writeFileSync(join(run, 'eval', 'test-last', 'confusion.csv'), [['true\\predicted', ...Array.from({length: 400}, (_, i) => name(i))].join(','), ...square.map((row, i) => [name(i), ...row].join(','))].join('\n') + '\n')
+
+    const result = await makeReport({paths: [dir], out: join(dir, 'report.html')})
+    const html = readFileSync(result.file, 'utf8')
+    assert.ok(html.length - readFileSync(bare.file, 'utf8').length < 30_000, `the two confusion sections are ${html.length - readFileSync(bare.file, 'utf8').length} characters`)
+    assert.equal(result.charts, bare.charts, 'no heatmap')
+    assert.deepEqual(result.warnings, [])
+    assert.match(html, /From eval\/test-best\/confusion-pairs\.csv\. Accuracy from the matrix: 0\.9991 over 8000 examples\.<\/p><p class="note">No heatmap: 2,000 classes, more than the 100 a heatmap shows legibly; eval\/test-best\/confusion-pairs\.csv has every count\. Below: the 10 classes of lowest accuracy and the 2 most frequent confusions\.<\/p>/)
+    assert.ok(
+      html.includes(
+        '<tbody><tr><td>class 1234</td><td class="num">4</td><td class="num">0</td><td class="num">0.0000</td></tr><tr><td>class 42</td><td class="num">4</td><td class="num">1</td><td class="num">0.2500</td></tr><tr><td>class 0</td><td class="num">4</td><td class="num">4</td><td class="num">1.0000</td></tr>',
+      ),
+    )
+    assert.ok(html.includes('<tbody><tr><td>class 1234</td><td>class 7</td><td class="num">4</td><td class="num">100.0%</td></tr><tr><td>class 42</td><td>class 8</td><td class="num">3</td><td class="num">75.0%</td></tr></tbody>'))
+    assert.match(html, /No heatmap: 400 classes, more than the 100 a heatmap shows legibly; eval\/test-last\/confusion\.csv has every count\. Below: the 10 classes of lowest accuracy and the 1 most frequent confusions\./)
+    assert.ok(html.includes('<tbody><tr><td>class 3</td><td>class 5</td><td class="num">1</td><td class="num">100.0%</td></tr></tbody>'))
+  })
+
   it('escapes what it shows from the run folders', async (t) => {
     const dir = tempDir(t)
     writeRun(join(dir, 'run'), {name: 'x', label: '<b>A & B</b>', test: [0.5]})
