@@ -70,16 +70,25 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
   const name = opts.name ?? (single ? `${plan.name}-sweep` : plan.name)
   // Grid points get their values in the label, so that the table tells them apart.
   const resolved: Resolved[] = []
+  // Every point is validated before one is refused: all their problems at once, each at its line.
+  const invalid: SpecError[] = []
   for (const p of plan.points) {
-    let r = await resolvePoint(p)
-    const axes = Object.entries(p.grid)
-    if (axes.length > 0) {
-      const label = `${p.label ?? r.spec.label ?? r.spec.name} [${axes.map(([k, v]) => `${k.split('.').pop()}=${v}`).join(', ')}]`
-      p.overrides = [...p.overrides, `label=${JSON.stringify(label)}`]
-      r = await resolvePoint(p)
+    try {
+      let r = await resolvePoint(p)
+      const axes = Object.entries(p.grid)
+      if (axes.length > 0) {
+        const label = `${p.label ?? r.spec.label ?? r.spec.name} [${axes.map(([k, v]) => `${k.split('.').pop()}=${v}`).join(', ')}]`
+        p.overrides = [...p.overrides, `label=${JSON.stringify(label)}`]
+        r = await resolvePoint(p)
+      }
+      resolved.push(r)
+    } catch (error) {
+      if (!(error instanceof SpecError)) throw error
+      invalid.push(error)
     }
-    resolved.push(r)
   }
+  if (invalid.length === 1) throw invalid[0]
+  if (invalid.length > 1) throw invalidPoints(invalid, plan.points.length)
   checkModels(plan, resolved)
   const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
   const dir = join(root, name)
@@ -233,6 +242,21 @@ function listPointFolders(dir: string): KnownFolder[] {
     })
     .sort((a, b) => a.number - b.number)
     .map(({key, folder}) => ({key, folder}))
+}
+
+/**
+ * The problems of several invalid points as one error, each once at its line: a bad value of a grid
+ * axis is every point's with it, and a misspelt axis key every value's (the same line, a column each).
+ */
+function invalidPoints(errors: SpecError[], points: number): SpecError {
+  const seen = new Set<string>()
+  const problems = errors.flatMap((e) => e.problems).filter((p) => {
+    const key = JSON.stringify([p.origin?.file, p.origin?.line, p.path, p.message])
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
+  return new SpecError(problems, `in ${errors.length} of the ${points} points`)
 }
 
 /**

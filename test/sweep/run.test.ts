@@ -224,6 +224,22 @@ test('a grid is refused before it is expanded: a key that is an axis twice or al
   assert.match(messages(() => expandSweep(writeSpec(tiny, dir), [`seed=${many}`, `train.batch_size=${many}`])).join('\n'), /the grid has 10,201 points \(seed \(101\) × train\.batch_size \(101\)\), more than 10,000/)
 })
 
+test('a dry run validates every point: the problems of all invalid points at once, each once, at its line; nothing is written', async () => {
+  const dir = tempDir()
+  const file = writeSpec(tiny, dir)
+  // Four points, three invalid: lr −1 (two points) and epochs 0 (two points), one of them both.
+  const planned = runSweep({file, sets: ['train.optimizer.lr=-1,0.01', 'train.epochs=0,1'], outDir: join(dir, 'results'), dryRun: true, log: () => {}})
+  const error = await planned.then(
+    () => assert.fail('expected the sweep to be refused'),
+    (e: unknown) => e as SpecError,
+  )
+  assert.ok(error instanceof SpecError, String(error))
+  assert.match(error.message, /^invalid spec in 3 of the 4 points \(2 problems\):/)
+  assert.match(error.message, /train\.optimizer\.lr: must be > 0/)
+  assert.match(error.message, /train\.epochs: must be >= 1/)
+  assert.ok(!existsSync(join(dir, 'results')))
+})
+
 test('a model a point cannot build stops the sweep before anything trains, naming the point', async () => {
   const dir = tempDir()
   const file = writeSpec({...tiny, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}, {type: 'vit', patch_size: 2, dim: 64, depth: 1, heads: 2, dim_head: 8, mlp_dim: 16}]}}, dir)
