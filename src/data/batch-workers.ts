@@ -73,6 +73,8 @@ export class BatchWorkers {
   private nextId = 1
   private failure: Error | undefined
   private closed = false
+  /** A timer that holds the process open while a batch is awaited (cleared when none is). */
+  private awaited?: NodeJS.Timeout
   /** An epoch started ahead of its turn (`ahead`): its options, and its generator already asking for batches. */
   private early?: {split: Split; opts: EpochBatchOptions; batches: AsyncGenerator<Batch, void, undefined>; first: Promise<IteratorResult<Batch, void>>}
 
@@ -113,6 +115,10 @@ export class BatchWorkers {
   private settled(request: number, p: Pending): void {
     this.pending.delete(request)
     if (--this.inFlight[p.worker] === 0) this.workers[p.worker].unref()
+    if (this.pending.size === 0 && this.awaited) {
+      clearInterval(this.awaited)
+      this.awaited = undefined
+    }
   }
 
   /** Every batch asked for fails with `error`, and so does every later request. */
@@ -161,6 +167,8 @@ export class BatchWorkers {
     if (this.failure) return Promise.reject(this.failure)
     const request = this.nextId++
     return new Promise<Batch>((resolve, reject) => {
+      // While any batch is awaited the process stays open, whatever the worker's handle does (see endWorker).
+      this.awaited ??= setInterval(() => undefined, 60_000)
       this.pending.set(request, {resolve, reject, worker})
       if (this.inFlight[worker]++ === 0) this.workers[worker].ref()
       const transfer = [message.ids.buffer as ArrayBuffer, ...(message.draws ? [message.draws.tape.buffer as ArrayBuffer, message.draws.starts.buffer as ArrayBuffer] : [])]
@@ -253,13 +261,29 @@ export class BatchWorkers {
       this.settled(request, p)
       p.reject(new DataWorkerError('the data workers were closed'))
     }
-    // Held while they end: an idle worker is unref'd, and awaiting its end must keep the process alive until it comes.
-    await Promise.all(
-      this.workers.map((w) => {
-        w.ref()
-        return w.terminate()
-      }),
-    )
+    await Promise.all(this.workers.map((w) => endWorker(w)))
+  }
+}
+
+/** How long `endWorker` waits for a worker's exit before it stops holding the process open. */
+const END_WAIT_MS = 30_000
+
+/**
+ * Ends `worker` and waits for its exit, holding the process open meanwhile: an idle worker is
+ * unref'd, and a test suite saw the wait for `terminate()` left without anything keeping the event
+ * loop alive (the process then ended with the wait unresolved) — so a timer holds it, for at most
+ * END_WAIT_MS.
+ */
+export async function endWorker(worker: Worker): Promise<void> {
+  worker.ref()
+  let hold: NodeJS.Timeout | undefined
+  const held = new Promise<void>((resolve) => {
+    hold = setTimeout(resolve, END_WAIT_MS)
+  })
+  try {
+    await Promise.race([worker.terminate(), held])
+  } finally {
+    clearTimeout(hold)
   }
 }
 

@@ -8,7 +8,7 @@ import {join} from 'node:path'
 import {after, describe, it} from 'node:test'
 import type {Worker} from 'node:worker_threads'
 
-import {BatchWorkers, DataWorkerError, epochBatches, epochBatchesAhead, stayOnTrainingThread, type EpochBatchOptions} from '../../src/data/batch-workers.js'
+import {BatchWorkers, DataWorkerError, endWorker, epochBatches, epochBatchesAhead, stayOnTrainingThread, type EpochBatchOptions} from '../../src/data/batch-workers.js'
 import {augmentFromConfig, batches, loadDataset, type Batch, type Pipeline, type Split} from '../../src/data/index.js'
 import {registerTransform, withSource} from '../../src/registry/registry.js'
 import '../../src/builtins.js'
@@ -176,9 +176,7 @@ it('a worker that dies fails the batches asked of it and every later one, saying
     const it = pool.epoch(split, opts)
     await it.next()
     // Held while it ends, as close() holds them: an idle worker is unref'd, and nothing else would keep this test's process alive until its exit.
-    const dying = (pool as unknown as {workers: Worker[]}).workers[1]
-    dying.ref()
-    await dying.terminate()
+    await endWorker((pool as unknown as {workers: Worker[]}).workers[1])
     await assert.rejects(collect(it), (e: unknown) => e instanceof DataWorkerError && /data worker 2 exited/.test((e as Error).message))
     await assert.rejects(collect(pool.epoch(split, {...opts, epoch: 2})), /data worker 2 exited/)
   } finally {
