@@ -257,16 +257,15 @@ export class Trainer {
       shared.zero()
     })
     const overflow = (await unscaled.status.data())[0] !== 0
-    const held = shared.heldSums!
     if (!overflow) {
       this.runOrReplay(x, y, context, 'accumulated-update', () => {
         this.applyGradients(unscaled.grads, context)
-        this.metrics.addSums(held as tf.Tensor as tf.Tensor1D)
-        tf.tidy(() => storeInto(held, tf.zerosLike(held)))
+        this.metrics.addSums(shared.heldSums!)
+        shared.zeroHeldSums()
       })
       for (const b of shared.heldBatches) this.metrics.addReplayed(b)
     } else {
-      tf.tidy(() => storeInto(held, tf.zerosLike(held)))
+      shared.zeroHeldSums()
     }
     shared.heldBatches.length = 0
     scaler.update(overflow)
@@ -488,6 +487,11 @@ class AccumulatedGradients {
 
   zero(): void {
     tf.tidy(() => this.grads.forEach((g) => storeInto(g, tf.zerosLike(g))))
+  }
+
+  /** The held metric sums zeroed (their step taken, or skipped). */
+  zeroHeldSums(): void {
+    if (this.heldSums) tf.tidy(() => storeInto(this.heldSums!, tf.zerosLike(this.heldSums!)))
   }
 
   dispose(): void {

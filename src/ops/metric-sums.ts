@@ -70,7 +70,7 @@ export class MetricSums {
     this.count += batch
     this.batches++
     if (inPlace.get(tf.getBackend())?.accumulate(this.sums, loss, correct, batch)) return
-    this.replaceBy(() => tf.add(this.sums, batchSums(loss, correct, batch)) as tf.Tensor1D)
+    this.replaceBy(sumWith(this.sums, () => batchSums(loss, correct, batch)))
   }
 
   /**
@@ -78,16 +78,16 @@ export class MetricSums {
    * loss-scaled accumulating step, trainer.ts), in place where the backend can; the caller counts
    * their examples and batches (`addReplayed`, once per batch).
    */
-  addSums(sums: tf.Tensor1D): void {
-    const done = tf.tidy(() => storeInPlace(this.sums, tf.add(this.sums, sums)))
-    if (!done) this.replaceBy(() => tf.add(this.sums, sums) as tf.Tensor1D)
+  addSums(sums: tf.Tensor): void {
+    const next = sumWith(this.sums, () => sums)
+    if (storeInPlace(this.sums, next)) next.dispose()
+    else this.replaceBy(next)
   }
 
-  /** The sums become `next()`'s (made in a tidy and kept: the caller may be inside a tidy, evaluation's, that must not dispose them). */
-  private replaceBy(next: () => tf.Tensor1D): void {
-    const made = tf.keep(tf.tidy(next))
+  /** The sums become `next` (its own tensor, kept), the old ones disposed. */
+  private replaceBy(next: tf.Tensor1D): void {
     this.sums.dispose()
-    this.sums = made
+    this.sums = next
   }
 
   /** Counts `batch` more examples whose sums a replayed step added on the device. */
@@ -114,6 +114,11 @@ export class MetricSums {
   dispose(): void {
     this.sums.dispose()
   }
+}
+
+/** sums + more(), made in a tidy (what `more` makes is disposed) and kept: the caller may be inside a tidy (evaluation's) that must not dispose it. */
+function sumWith(sums: tf.Tensor1D, more: () => tf.Tensor): tf.Tensor1D {
+  return tf.keep(tf.tidy(() => tf.add(sums, more()) as tf.Tensor1D))
 }
 
 /** One batch's contribution to the sums: [loss·batch, correct, correct/batch]. */
