@@ -226,15 +226,33 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** Deep merge: objects merge key by key, everything else (arrays included) is replaced. */
-export function deepMerge(base: Json, over: Json): Json {
+/**
+ * Deep merge, as JSON Merge Patch (RFC 7386): objects merge key by key, a key set to null in `over`
+ * is removed (so it takes its default: `train: {ema: null}` in a child turns off its base's average),
+ * everything else (arrays included) is replaced. The dotted paths of removed keys are pushed to
+ * `removed` (their origins are dropped with them).
+ */
+export function deepMerge(base: Json, over: Json, removed: string[] = [], at = ''): Json {
   if (!isObject(base) || !isObject(over)) return structuredClone(over)
   const out: JsonObject = {...base}
   for (const [k, v] of Object.entries(over)) {
+    const path = joinPath(at, k)
+    if (v === null) {
+      if (Object.hasOwn(out, k)) {
+        delete out[k]
+        removed.push(path)
+      }
+      continue
+    }
     // Defined, not assigned: a key named __proto__ stays a key (which validation then refuses) instead of setting the prototype.
-    Object.defineProperty(out, k, {value: Object.hasOwn(base, k) ? deepMerge(base[k], v) : structuredClone(v), enumerable: true, writable: true, configurable: true})
+    Object.defineProperty(out, k, {value: Object.hasOwn(base, k) ? deepMerge(base[k], v, removed, path) : structuredClone(v), enumerable: true, writable: true, configurable: true})
   }
   return out
+}
+
+/** Drop the origins of `path` and of everything under it. */
+function forgetOrigins(origins: Origins, path: string): void {
+  for (const k of [...origins.keys()]) if (k === path || k.startsWith(`${path}.`) || k.startsWith(`${path}[`)) origins.delete(k)
 }
 
 /** The top-level keys a spec may have. */
@@ -283,9 +301,11 @@ function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Or
     throw error
   }
   const {extends: _ignored, ...rest} = data
-  const merged = deepMerge(base.data, rest) as JsonObject
+  const removed: string[] = []
+  const merged = deepMerge(base.data, rest, removed) as JsonObject
   const mergedOrigins = new Map(base.origins)
   mergeOrigins(mergedOrigins, origins)
+  for (const path of removed) forgetOrigins(mergedOrigins, path)
   mergedOrigins.delete('extends')
   return {data: merged, origins: mergedOrigins, files: [...base.files, abs]}
 }
@@ -316,11 +336,13 @@ export function parsePath(path: string): (string | number)[] {
 export interface Override {
   path: string
   value: Json
+  /** The value is null written as `null` or nothing (`key=`): the key is removed. A bare `~` is not: it stays a null value, which a path refuses saying that ~ alone is not the home folder. */
+  removes: boolean
   /** As written, for messages. */
   text: string
 }
 
-/** Parse `key=value` (value as YAML; `key=` sets null). */
+/** Parse `key=value` (value as YAML; `key=` and `key=null` remove the key: see applyOverride). */
 export function parseOverride(text: string): Override {
   const eq = text.indexOf('=')
   if (eq <= 0) throw new SpecError([{origin: {file: '--set'}, path: '', message: `"${clip(text)}" is not key=value; write e.g. --set train.optimizer.lr=3e-4`}])
@@ -351,7 +373,8 @@ export function parseOverride(text: string): Override {
   const fault = nestingFault(doc, path, keys.length)
   if (fault) throw new SpecError([{origin: {file: '--set'}, path: printablePath(fault.path), message: fault.message}])
   try {
-    return {path, value: doc.toJS() as Json, text}
+    const value = doc.toJS() as Json
+    return {path, value, removes: value === null && raw.trim() !== '~', text}
   } catch (error) {
     // Errors that only converting shows, e.g. an alias (*a) without its anchor.
     throw invalid((error as Error).message)
@@ -400,9 +423,11 @@ export function applyOverride(spec: JsonObject, o: Override, origins: Origins): 
   } else {
     if (Array.isArray(node)) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: walked, message: keyIntoList(keys, keys.length - 1, walked)}])
     if (!isObject(node)) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: o.path, message: 'parent is not a mapping'}])
-    node[last] = o.value
+    // Null removes the key (its default applies), as in extends: `--set train.ema=null` turns the average off.
+    if (o.removes) delete node[last]
+    else node[last] = o.value
   }
-  for (const k of [...origins.keys()]) if (k === o.path || k.startsWith(`${o.path}.`) || k.startsWith(`${o.path}[`)) origins.delete(k)
+  forgetOrigins(origins, o.path)
   origins.set(o.path, {file: `--set ${o.text}`})
 }
 

@@ -124,6 +124,8 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
         message = `must be ${types.join(' or ')} (got ${describe(value)})`
         // `~` alone is YAML's null, not the home folder.
         if (value === null && types.includes('string')) message += '; YAML reads an empty value, null and ~ as null: write the text (quoted, if it is one of those), and a folder under your home as ~/…'
+        // Null removes a key only where something is merged over (a base spec, --set); in the file that sets it, the key is left out.
+        else if (value === null) message += '; to leave it unset, leave the key out (null removes a key only from a base spec, in a file with extends:, or with --set)'
         // `run --set lr=1e-3,1e-2`: comma lists are what `sweep` takes (one run per value), and `--seeds` for seeds.
         if (typeof value === 'string' && value.includes(',') && !types.includes('string') && originOf(origins, path)?.file.startsWith('--set')) {
           message += path === 'seed' ? `; to train one run per seed, use --seeds ${value}` : `; to train one run per value, use mixture sweep with the same --set (a comma list is a sweep's axis)`

@@ -44,6 +44,38 @@ test('extends: child overrides base, objects merge, lists replace, paths are rel
   assert.equal(spec.train.optimizer.lr, 0.5)
 })
 
+test('null removes a key, in a spec that extends another and in a --set, so it takes its default (JSON Merge Patch)', () => {
+  const dir = tempDir()
+  writeSpec({...base, train: {epochs: 3, ema: {decay: 0.9}, mixup: {mixup_alpha: 0.2}, optimizer: {lr: 0.5, eps: 1e-6}}}, dir, 'base.yaml')
+  const child = writeSpec('extends: base.yaml\ntrain:\n  ema: null\n  mixup: ~\n  optimizer: {eps: null}\n  clip_grad_norm: null\n', dir, 'child.yaml')
+  const spec = validateSpec(loadSpec(child))
+  assert.equal(spec.train.ema, undefined)
+  assert.equal(spec.train.mixup, undefined)
+  // Only the named key goes: its siblings stay, and the removed one takes its default.
+  assert.equal(spec.train.epochs, 3)
+  assert.equal(spec.train.optimizer.lr, 0.5)
+  assert.equal(spec.train.optimizer.eps, 1e-8)
+  // A --set removes what the spec (or its base) set; `key=` is null too.
+  const baseFile = join(dir, 'base.yaml')
+  const set = validateSpec(loadSpec(baseFile, ['train.ema=null', 'train.mixup=']))
+  assert.equal(set.train.ema, undefined)
+  assert.equal(set.train.mixup, undefined)
+  assert.equal(validateSpec(loadSpec(baseFile)).train.ema?.decay, 0.9)
+})
+
+test("a key a child removes takes no problem from its base's lines, and a null where nothing is merged is refused saying how to leave a key unset", () => {
+  const dir = tempDir()
+  writeFileSync(join(dir, 'base.yaml'), 'name: x\ndata: {dataset: synthetic, image_size: 8}\nmodel: {type: cnn_classifier}\ntrain:\n  ema: {decay: 7}\n')
+  writeFileSync(join(dir, 'child.yaml'), 'extends: base.yaml\ntrain: {ema: null}\n')
+  assert.equal(validateSpec(loadSpec(join(dir, 'child.yaml'))).train.ema, undefined)
+  const p = problems(() => validateSpec(loadSpec(join(dir, 'base.yaml'))))
+  assert.equal(p[0].path, 'train.ema.decay')
+  writeFileSync(join(dir, 'root.yaml'), 'name: x\ndata: {dataset: synthetic, image_size: 8}\nmodel: {type: cnn_classifier}\ntrain: {ema: null}\n')
+  const q = problems(() => validateSpec(loadSpec(join(dir, 'root.yaml'))))
+  assert.equal(q[0].path, 'train.ema')
+  assert.match(q[0].message, /must be object \(got null\); to leave it unset, leave the key out/)
+})
+
 test('extends cycles and missing bases are errors that name the file', () => {
   const dir = tempDir()
   writeFileSync(join(dir, 'a.yaml'), 'extends: b.yaml\nname: a\n')
