@@ -366,11 +366,11 @@ def transform(t: dict):
         return T.RandomRotation(t['degrees'], interpolation=INTERPOLATION[t['interpolation']], fill=fill)
     # The automatic policies work on uint8 pixels (ours round x·255, as here); their fill is in pixel values.
     if kind == 'trivial_augment_wide':
-        return OnBytes(T.TrivialAugmentWide(num_magnitude_bins=t['num_magnitude_bins'], fill=t['fill']))
+        return OnBytes(T.TrivialAugmentWide(num_magnitude_bins=t['num_magnitude_bins'], interpolation=INTERPOLATION[t.get('interpolation', 'nearest')], fill=t['fill']))
     if kind == 'rand_augment':
-        return OnBytes(T.RandAugment(num_ops=t['num_ops'], magnitude=t['magnitude'], num_magnitude_bins=t['num_magnitude_bins'], fill=t['fill']))
+        return OnBytes(T.RandAugment(num_ops=t['num_ops'], magnitude=t['magnitude'], num_magnitude_bins=t['num_magnitude_bins'], interpolation=INTERPOLATION[t.get('interpolation', 'nearest')], fill=t['fill']))
     if kind == 'auto_augment':
-        return OnBytes(T.AutoAugment(T.AutoAugmentPolicy(t['policy']), fill=t['fill']))
+        return OnBytes(T.AutoAugment(T.AutoAugmentPolicy(t['policy']), interpolation=INTERPOLATION[t.get('interpolation', 'nearest')], fill=t['fill']))
     raise BadInput(f'the PyTorch twin has no transform {kind!r} (a plugin file\'s?)')
 
 

@@ -2,7 +2,8 @@
  * torchvision's automatic augmentation policies as `data.augment` transforms: `trivial_augment_wide`
  * (TrivialAugmentWide), `rand_augment` (RandAugment) and `auto_augment` (AutoAugment's ImageNet,
  * CIFAR-10 and SVHN policies), pixel for pixel as torchvision 0.14 computes them on a uint8 tensor
- * with nearest interpolation, and the op table they share.
+ * with nearest interpolation (torchvision's default) or bilinear (`interpolation: bilinear`), and the
+ * op table they share.
  *
  * The ops are uint8 operations in torchvision (Posterize and Equalize take nothing else), so the
  * transform rounds its input to uint8 — round(x·255), clamped to 0–255 — applies the ops to the
@@ -17,8 +18,21 @@
  * was, as torchvision returns it. First in the list, it reads the stored bytes directly (`fromBytes`).
  *
  * Each op is torchvision's tensor implementation in its arithmetic: ShearX/Y, TranslateX/Y and Rotate
- * are F.affine / F.rotate (the inverse affine matrix in doubles, its float32 grid, grid_sample with
- * nearest and the fill; geometric-transforms.ts's warp); Brightness, Color, Contrast and Sharpness
+ * are F.affine / F.rotate (the inverse affine matrix in doubles, its float32 grid, grid_sample and the
+ * fill; geometric-transforms.ts's warp). With nearest the fill's bytes replace what comes from
+ * outside. With bilinear it is _apply_grid_transform on the uint8 tensor: cast to float32, the mask
+ * channel appended (the policies always hand torchvision a fill: a spec's fill, 0 by default, is
+ * [0.0] * 3 there, never None), grid_sample bilinear (align_corners False, zeros outside) in torch
+ * 1.13's vectorised CPU kernel's float32 arithmetic (its fused multiply-adds included), the float
+ * fill blended as img·mask + (1 − mask)·fill, rounded half to even to uint8: bit for bit with the
+ * AVX2 and AVX-512 kernels on every fixture (and on 1,500 random warps of sizes 3–64, checked once);
+ * torch's generic kernel (ATEN_CPU_CAPABILITY=default) itself differs from those by 1 in a rare
+ * pixel. TranslateX/Y move by whole pixels (int(magnitude)), so bilinear and nearest give the same
+ * image for them. `interpolation` has no default: a spec without it resolves (and hashes) as before
+ * and warps with nearest.
+ * torchvision's own fill=None (its classes' default: no mask channel, what comes from outside only
+ * weighs 0) is not what a spec makes; it differs from fill 0 at the border with bilinear, and the
+ * PyTorch twin (bench/torch/train.py) hands the spec's fill. Brightness, Color, Contrast and Sharpness
  * are `_blend` — ratio·a + (1 − ratio)·b in float32, clamped, truncated to uint8 — with black, the
  * grey image (rgb_to_grayscale's float32 weights, truncated), the mean grey level, and the 3×3
  * smoothed image (centre weight 5, rounded, the border left as it is); Posterize masks the low bits;
@@ -32,7 +46,7 @@
  */
 import {registerTransform, type ImageTransform, type RandomSource} from '../registry/registry.js'
 import {toUnit, U8_TO_UNIT} from './augment.js'
-import {affineInto, fillSchema, inverseAffineMatrix} from './geometric-transforms.js'
+import {affineInto, fillSchema, inverseAffineMatrix, type Interpolation} from './geometric-transforms.js'
 import {roundHalfEven} from './images.js'
 import {GREY, perChannel} from './transform-helpers.js'
 
@@ -188,21 +202,25 @@ function autocontrastChannel(px: Uint8Array, n: number, c: number): void {
   }
 }
 
-/** torchvision's fill for a uint8 image: float32 values rounded half to even, as the warp's output is. */
-function fillBytes(fill: number | number[], what: string): [number, number, number] {
-  return perChannel(fill, what).map((v) => roundHalfEven(f32(v))) as [number, number, number]
+/** torchvision's fill for a uint8 image: the float32 values (torch.tensor of the policy's list of floats). */
+function fillFloats(fill: number | number[], what: string): [number, number, number] {
+  return perChannel(fill, what).map(f32) as [number, number, number]
 }
 
 /**
  * Applies one op to the uint8 S×S×3 HWC image `px` in place, as torchvision's `_apply_op` does to a
- * uint8 tensor with nearest interpolation; `scratch` holds at least S·S·3 bytes.
+ * uint8 tensor with `interpolation` (nearest unless given) and `fill` (pixel values, one per
+ * channel: torchvision's policies hand F.affine / F.rotate a list of floats); `scratch` holds at
+ * least S·S·3 bytes. Nearest writes the fill rounded half to even, as the warp's output is; bilinear
+ * blends the float fill by the mask before rounding (geometric-transforms.ts's `affineInto`).
  */
-export function applyOp(px: Uint8Array, size: number, op: AppliedOp, fill: [number, number, number], scratch: Uint8Array): void {
+export function applyOp(px: Uint8Array, size: number, op: AppliedOp, fill: [number, number, number], scratch: Uint8Array, interpolation: Interpolation = 'nearest'): void {
   const n = size * size * 3
   const m = op.magnitude
   const warp = (matrix: number[]) => {
     scratch.set(px.subarray(0, n))
-    affineInto(px, 0, scratch, size, matrix, 'nearest', fill)
+    const warpFill = fill.map((v) => (interpolation === 'nearest' ? roundHalfEven(f32(v)) : f32(v))) as [number, number, number]
+    affineInto(px, 0, scratch, size, matrix, interpolation, warpFill)
   }
   const degrees = 180 / Math.PI
   switch (op.name) {
@@ -295,7 +313,7 @@ export interface PolicyTransform extends ImageTransform {
 /** Whether an op is one (Identity is none): an image that no op changes is left as it is, not taken through uint8. */
 const changes = (op: AppliedOp) => op.name !== 'Identity'
 
-function policyTransform(choose: ChooseOps, fill: [number, number, number]): PolicyTransform {
+function policyTransform(choose: ChooseOps, fill: [number, number, number], interpolation: Interpolation): PolicyTransform {
   let bytes = new Uint8Array(0)
   let scratch = new Uint8Array(0)
   const buffers = (n: number) => {
@@ -306,7 +324,7 @@ function policyTransform(choose: ChooseOps, fill: [number, number, number]): Pol
     return bytes
   }
   const run = (px: Uint8Array, size: number, ops: AppliedOp[]) => {
-    for (const op of ops) applyOp(px, size, op, fill, scratch)
+    for (const op of ops) applyOp(px, size, op, fill, scratch, interpolation)
   }
   return {
     choose,
@@ -349,15 +367,26 @@ function spaceCache(make: (size: number) => OpSpace[]): (size: number) => OpSpac
 }
 
 const FILL_DESCRIPTION = 'what the shears, translations and rotations bring in from outside the image'
+
+/**
+ * The policies' `interpolation`, without a default: a spec without it resolves (and hashes) as
+ * before, and reads nearest, torchvision's default.
+ */
+const interpolationSchema = {
+  enum: ['nearest', 'bilinear'],
+  description:
+    "how the shears, translations and rotations read the image (torchvision's InterpolationMode): nearest (left out: nearest, torchvision's default) or bilinear (grid_sample on the uint8 image cast to float, the fill blended by the share brought in from outside, rounded back to uint8)",
+}
 const UINT8_NOTE = 'The image is taken as uint8 (round(x·255)) and written back as k/255 where an op applies (one that applies none leaves it as it was); it must come before normalize.'
 
 interface TrivialAugmentWideParams {
   num_magnitude_bins: number
+  interpolation?: Interpolation
   fill: number | number[]
 }
 
 /** TrivialAugmentWide.forward's draws: the op, its magnitude bin (ops with a table), its sign (signed ops; 1 negates). */
-export function trivialAugmentWide({num_magnitude_bins: numBins, fill}: TrivialAugmentWideParams): PolicyTransform {
+export function trivialAugmentWide({num_magnitude_bins: numBins, interpolation = 'nearest', fill}: TrivialAugmentWideParams): PolicyTransform {
   const space = augmentationSpace('wide', numBins, 0)
   const ops: AppliedOp[] = [{name: 'Identity', magnitude: 0}]
   const choose: ChooseOps = (_size, rng) => {
@@ -367,14 +396,14 @@ export function trivialAugmentWide({num_magnitude_bins: numBins, fill}: TrivialA
     ops[0] = {name, magnitude}
     return ops
   }
-  return policyTransform(choose, fillBytes(fill, 'trivial_augment_wide.fill'))
+  return policyTransform(choose, fillFloats(fill, 'trivial_augment_wide.fill'), interpolation)
 }
 
 const binsSchema = {type: 'integer', minimum: 2, default: 31, description: 'how many magnitudes each op\'s range is cut into (at least 2: the Posterize table divides by bins − 1)'}
 
 /**
- * Registers a policy: a training transform on uint8 pixels whose schema is `properties` and `fill`
- * (the note on uint8 pixels as its description).
+ * Registers a policy: a training transform on uint8 pixels whose schema is `properties`,
+ * `interpolation` and `fill` (the note on uint8 pixels as its description).
  */
 function registerPolicy<P>(def: {name: string; summary: string; paper: string; properties: Record<string, unknown>; create(params: P): PolicyTransform}): void {
   registerTransform<P>({
@@ -384,7 +413,7 @@ function registerPolicy<P>(def: {name: string; summary: string; paper: string; p
     applies: 'train',
     // The ops take uint8 pixels: after normalize (whose output is none) the list is refused.
     needsUnitRange: true,
-    schema: {type: 'object', additionalProperties: false, description: UINT8_NOTE, properties: {...def.properties, fill: fillSchema(FILL_DESCRIPTION)}},
+    schema: {type: 'object', additionalProperties: false, description: UINT8_NOTE, properties: {...def.properties, interpolation: interpolationSchema, fill: fillSchema(FILL_DESCRIPTION)}},
     create: def.create,
   })
 }
@@ -403,11 +432,12 @@ interface RandAugmentParams {
   num_ops: number
   magnitude: number
   num_magnitude_bins: number
+  interpolation?: Interpolation
   fill: number | number[]
 }
 
 /** RandAugment.forward's draws: per op, which one, then its sign (signed ops; 1 negates); every op at bin `magnitude`. */
-export function randAugment({num_ops: count, magnitude: bin, num_magnitude_bins: numBins, fill}: RandAugmentParams): PolicyTransform {
+export function randAugment({num_ops: count, magnitude: bin, num_magnitude_bins: numBins, interpolation = 'nearest', fill}: RandAugmentParams): PolicyTransform {
   if (bin >= numBins) throw new RangeError(`rand_augment.magnitude ${bin} is not one of the ${numBins} magnitude bins (0 to ${numBins - 1}); lower it or raise num_magnitude_bins`)
   const spaceAt = spaceCache((size) => augmentationSpace('rand', numBins, size))
   const ops: AppliedOp[] = []
@@ -422,7 +452,7 @@ export function randAugment({num_ops: count, magnitude: bin, num_magnitude_bins:
     }
     return ops
   }
-  return policyTransform(choose, fillBytes(fill, 'rand_augment.fill'))
+  return policyTransform(choose, fillFloats(fill, 'rand_augment.fill'), interpolation)
 }
 
 registerPolicy<RandAugmentParams>({
@@ -526,6 +556,7 @@ const AUTO_POLICIES: Record<'imagenet' | 'cifar10' | 'svhn', SubPolicy[]> = {
 
 interface AutoAugmentParams {
   policy: keyof typeof AUTO_POLICIES
+  interpolation?: Interpolation
   fill: number | number[]
 }
 
@@ -534,7 +565,7 @@ interface AutoAugmentParams {
  * uniform ≤ its probability) and two signs (0 negates a signed op), five per image; magnitudes from
  * the 10-bin table.
  */
-export function autoAugment({policy, fill}: AutoAugmentParams): PolicyTransform {
+export function autoAugment({policy, interpolation = 'nearest', fill}: AutoAugmentParams): PolicyTransform {
   const subPolicies = AUTO_POLICIES[policy]
   const spaceAt = spaceCache((size) => augmentationSpace('auto', 10, size))
   const ops: AppliedOp[] = []
@@ -553,7 +584,7 @@ export function autoAugment({policy, fill}: AutoAugmentParams): PolicyTransform 
     })
     return ops
   }
-  return policyTransform(choose, fillBytes(fill, 'auto_augment.fill'))
+  return policyTransform(choose, fillFloats(fill, 'auto_augment.fill'), interpolation)
 }
 
 registerPolicy<AutoAugmentParams>({

@@ -12,7 +12,7 @@
  * antialias — a crop is only ever enlarged — or nearest), and F.rotate's affine grid + grid_sample
  * (align_corners=False, nearest rounding half to even) with its fill mask. That warp
  * (`inverseAffineMatrix`, `affineInto`) also makes auto-augment.ts's shears, translations and
- * rotations.
+ * rotations, on uint8 pixels: nearest, or bilinear in torch's float32 arithmetic bit for bit.
  */
 import {registerTransform, type RandomSource} from '../registry/registry.js'
 import {roundHalfEven} from './images.js'
@@ -288,8 +288,82 @@ export function inverseAffineMatrix(center: [number, number], angle: number, tra
   return m
 }
 
-/** What a warp reads and writes: [0, 1] floats, or uint8 pixels (nearest only: it copies pixels). */
+/** What a warp reads and writes: [0, 1] floats, or uint8 pixels (as torchvision's uint8 tensors: see `affineInto`). */
 type WarpPixels = Float32Array | Uint8Array
+
+/**
+ * fma(a, b, c) in float32: a·b + c rounded once, as the FMA instruction the compiler makes of torch's
+ * vectorised grid_sample computes it. a·b is exact in a double (24 + 24 bits); the sum is rounded to
+ * a double, then to float32, and where that double is exactly halfway between two floats while the
+ * exact sum is not (its error, from TwoSum, is not 0), the float on the error's side is taken.
+ */
+export function fmaf(a: number, b: number, c: number): number {
+  const p = a * b
+  const s = p + c
+  const r = f32(s)
+  if (r === s) return r
+  // The other float s would be halfway to: a float only where s is halfway (and then exact).
+  const other = r + 2 * (s - r)
+  if (other === r || f32(other) !== other) return r
+  const bv = s - p
+  const err = p - (s - bv) + (c - bv)
+  if (err === 0) return r
+  return err > 0 === other > r ? other : r
+}
+
+/**
+ * One uint8 pixel of torchvision's bilinear warp of a uint8 tensor (F.affine / F.rotate with
+ * BILINEAR → _apply_grid_transform): the image cast to float32 with the mask channel of ones
+ * appended (the fill is always given here), grid_sample bilinear as torch 1.13's vectorised CPU
+ * kernel (AVX2, AVX-512) computes it, the fill blended with the mask, rounded half to even back to uint8. The kernel's
+ * float32 arithmetic, in its order and with the multiply-adds the compiler fuses: the source place
+ * (g + 1)·size/2 − ½ in one rounding; the distances to the west and north neighbours and their
+ * complements; the four weights (south·east, south·west, north·east, north·west distances: nw, ne,
+ * sw, se); per channel nw·v_nw, then + ne·v_ne, + sw·v_sw, + se·v_se each fused (a neighbour outside
+ * reads 0 and adds nothing); then img·mask + (1 − mask)·fill, three float32 operations (torch's
+ * separate kernels).
+ */
+function bilinearByte(img: Uint8Array, d: number, src: Uint8Array, size: number, gx: number, gy: number, half: number, fill: [number, number, number]): void {
+  // f32(g + 1) is a multiple of 2^-24 and half one of ½, well inside 53 bits: the double is the exact fused value.
+  const ix = f32(f32(gx + 1) * half - 0.5)
+  const iy = f32(f32(gy + 1) * half - 0.5)
+  const x0 = Math.floor(ix)
+  const y0 = Math.floor(iy)
+  const w = f32(ix - x0)
+  const e = f32(1 - w)
+  const n = f32(iy - y0)
+  const s = f32(1 - n)
+  const nw = f32(s * e)
+  const ne = f32(s * w)
+  const sw = f32(n * e)
+  const se = f32(n * w)
+  let mask = 0
+  let r = 0
+  let g = 0
+  let b = 0
+  for (let k = 0; k < 4; k++) {
+    const cx = x0 + (k & 1)
+    const cy = y0 + (k >> 1)
+    if (cx < 0 || cx >= size || cy < 0 || cy >= size) continue
+    const weight = k === 0 ? nw : k === 1 ? ne : k === 2 ? sw : se
+    const i = (cy * size + cx) * 3
+    // The north-west neighbour's product alone; each other one fused into the sum (the mask channel's values are 1).
+    mask = k === 0 ? weight : f32(mask + weight)
+    r = k === 0 ? f32(src[i] * weight) : fmaf(src[i], weight, r)
+    g = k === 0 ? f32(src[i + 1] * weight) : fmaf(src[i + 1], weight, g)
+    b = k === 0 ? f32(src[i + 2] * weight) : fmaf(src[i + 2], weight, b)
+  }
+  const away = f32(1 - mask)
+  img[d] = blendByte(r, mask, away, fill[0])
+  img[d + 1] = blendByte(g, mask, away, fill[1])
+  img[d + 2] = blendByte(b, mask, away, fill[2])
+}
+
+/** torchvision's fill blend img·mask + (1 − mask)·fill in float32, rounded half to even to a byte. */
+function blendByte(v: number, mask: number, away: number, fill: number): number {
+  const out = roundHalfEven(f32(f32(v * mask) + f32(away * fill)))
+  return out <= 0 ? 0 : out >= 255 ? 255 : out
+}
 
 /**
  * F.affine / F.rotate on a tensor (same size): each output pixel's centre goes through the inverse
@@ -298,6 +372,11 @@ type WarpPixels = Float32Array | Uint8Array
  * outside) reads `src` there, and the fill replaces what the warp brought in from outside: nearest,
  * where the pixel's source is outside; bilinear, blended by the share of the four neighbours that
  * are inside (torchvision's mask channel).
+ *
+ * On [0, 1] floats (random_rotation) the bilinear sum is taken in doubles (within 2e-6 of torch's
+ * float32). On uint8 pixels (auto-augment.ts) nearest copies pixels and `fill` is the fill's bytes;
+ * bilinear is torch's float32 arithmetic on the uint8 tensor bit for bit (`bilinearByte`), and
+ * `fill` is the fill in pixel values as float32, not rounded (torchvision blends the float fill).
  */
 export function affineInto(img: WarpPixels, off: number, src: WarpPixels, size: number, matrix: number[], mode: Interpolation, fill: [number, number, number]): void {
   const half = 0.5 * size
@@ -305,6 +384,9 @@ export function affineInto(img: WarpPixels, off: number, src: WarpPixels, size: 
   const [xx, xy, x1, yx, yy, y1] = matrix.map((v) => f32(f32(v) / half))
   const max = size - 1
   const inside = (x: number, y: number) => x >= 0 && x <= max && y >= 0 && y <= max
+  // uint8 pixels read bilinearly: torch's float32 arithmetic on the uint8 tensor.
+  const bytes = mode === 'bilinear' && img instanceof Uint8Array
+  if (bytes !== (mode === 'bilinear' && src instanceof Uint8Array)) throw new TypeError('affineInto reads and writes pixels of one kind')
   for (let oy = 0; oy < size; oy++) {
     const y = oy - max / 2
     for (let ox = 0; ox < size; ox++) {
@@ -315,6 +397,10 @@ export function affineInto(img: WarpPixels, off: number, src: WarpPixels, size: 
       const ix = f32(f32(f32(gx + 1) * half) - 0.5)
       const iy = f32(f32(f32(gy + 1) * half) - 0.5)
       const d = off + (oy * size + ox) * 3
+      if (bytes) {
+        bilinearByte(img as Uint8Array, d, src as Uint8Array, size, gx, gy, half, fill)
+        continue
+      }
       if (mode === 'nearest') {
         const nx = roundHalfEven(ix)
         const ny = roundHalfEven(iy)

@@ -1,14 +1,16 @@
 // torchvision's automatic augmentation policies (src/data/auto-augment.ts) against torchvision 0.14 itself
 // (test/fixtures/transforms/auto_augment.json, written by make_auto_augment_fixtures.py): every op bit for bit
-// on uint8 images, the magnitude tables, the policies' ops, magnitudes, signs and images on scripted draws;
-// then draw() against apply(), an image no op changes left as it was, the refusal after normalize, the same
-// batches from data workers, and the spec's checks of the keys.
+// on uint8 images, the geometric ones with nearest and with bilinear interpolation, the magnitude tables, the
+// policies' ops, magnitudes, signs and images on scripted draws (both interpolations); then draw() against
+// apply(), an image no op changes left as it was, the refusal after normalize, the same batches from data
+// workers, and the spec's checks of the keys.
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {applyOp, policySpace, type AppliedOp, type OpName, type PolicyTransform} from '../../src/data/auto-augment.js'
+import {fmaf} from '../../src/data/geometric-transforms.js'
 import {BatchWorkers, stayOnTrainingThread, type EpochBatchOptions} from '../../src/data/batch-workers.js'
 import {augmentFromConfig, batches, buildPipeline, DataError, loadDataset, pipelinesFromConfig, type Batch, type Pipeline, type Split} from '../../src/data/index.js'
 import {leavesUnitRange, unitRangeProblems} from '../../src/data/pipeline.js'
@@ -22,7 +24,7 @@ type PolicyName = 'trivial_augment_wide' | 'rand_augment' | 'auto_augment'
 
 const fixture = JSON.parse(readFileSync(join(REPO, 'test', 'fixtures', 'transforms', 'auto_augment.json'), 'utf8')) as {
   images: Record<string, {size: number; pixels: number[]}>
-  ops: Array<{image: string; op: OpName; magnitude: number; fill: number[] | null; out: number[]}>
+  ops: Array<{image: string; op: OpName; magnitude: number; fill: number[] | null; out: number[]; interpolation?: 'bilinear'}>
   tables: Array<{policy: PolicyName; num_bins: number; size: number; space: Record<string, [number[], boolean]>}>
   policies: Array<{policy: PolicyName; params: Record<string, unknown>; image: string; uniforms: number[]; applied: Array<[OpName, number]>; out: number[]}>
 }
@@ -56,7 +58,7 @@ describe("every op as torchvision's _apply_op makes it of a uint8 image (test/fi
   })
 
   for (const name of ALL_OPS) {
-    const cases = fixture.ops.filter((o) => o.op === name)
+    const cases = fixture.ops.filter((o) => o.op === name && !o.interpolation)
     it(`${name}: ${cases.length} cases bit for bit`, () => {
       const failures: string[] = []
       for (const c of cases) {
@@ -69,6 +71,56 @@ describe("every op as torchvision's _apply_op makes it of a uint8 image (test/fi
       assert.deepEqual(failures, [])
     })
   }
+
+  const GEOMETRIC: OpName[] = ['ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'Rotate']
+  const bilinear = fixture.ops.filter((o) => o.interpolation === 'bilinear')
+
+  it('the fixture has every geometric op with bilinear, both signs, at several magnitudes, with the fill 0, a colour and a fractional one, on 9×9, 8×8, 16×16 and 32×32', () => {
+    assert.ok(bilinear.every((o) => GEOMETRIC.includes(o.op) && o.fill), 'geometric ops with a fill')
+    for (const name of GEOMETRIC) {
+      const mine = bilinear.filter((o) => o.op === name)
+      assert.ok(new Set(mine.map((o) => Math.abs(o.magnitude))).size >= 5 && mine.some((o) => o.magnitude < 0) && mine.some((o) => o.magnitude > 0), `${name}: magnitudes and signs`)
+      for (const fill of ['0,0,0', '255,128,0', '10.4,127.5,200.6']) assert.ok(mine.some((o) => o.image === 'structured9' && String(o.fill) === fill), `${name}: fill ${fill}`)
+      for (const image of ['random8', 'random16', 'random32']) assert.ok(mine.some((o) => o.image === image), `${name} on ${image}`)
+    }
+  })
+
+  for (const name of GEOMETRIC) {
+    const cases = bilinear.filter((o) => o.op === name)
+    it(`${name} with bilinear interpolation: ${cases.length} cases bit for bit (torch's float32 grid_sample on the uint8 image, the fill blended by the mask, rounded)`, () => {
+      const failures: string[] = []
+      let nearestDiffers = 0
+      for (const c of cases) {
+        const {size} = fixture.images[c.image]
+        const px = pixels(c.image)
+        applyOp(px, size, {name, magnitude: c.magnitude}, c.fill as [number, number, number], new Uint8Array(px.length), 'bilinear')
+        const why = difference(px, c.out)
+        if (why) failures.push(`${name} ${c.magnitude} on ${c.image} fill ${c.fill}: ${why}`)
+        const near = pixels(c.image)
+        applyOp(near, size, {name, magnitude: c.magnitude}, c.fill as [number, number, number], new Uint8Array(px.length))
+        if (difference(near, c.out)) nearestDiffers++
+      }
+      assert.deepEqual(failures, [])
+      // torchvision translates by whole pixels (int(magnitude)): every weight is 0 or 1, and bilinear is nearest. Elsewhere another image.
+      if (name.startsWith('Translate')) assert.equal(nearestDiffers, 0)
+      else assert.ok(nearestDiffers >= cases.length * 0.8, `nearest differs in ${nearestDiffers} of ${cases.length}`)
+    })
+  }
+
+  it('fmaf rounds a·b + c once, where the sum in doubles lands on a float32 halfway point that the exact sum is not on', () => {
+    // 130 · (16519105 · 2^-55) = 2^-24 + 2^-54: 1 + that is a quarter of a double's step above the halfway point 1 + 2^-24.
+    const w = 16519105 * 2 ** -55
+    assert.equal(Math.fround(w), w)
+    assert.equal(1 + 130 * w, 1 + 2 ** -24, 'the double lands on the halfway point')
+    assert.equal(fmaf(130, w, 1), 1 + 2 ** -23, 'above it: up')
+    // 151 · (14221746 · 2^-55) = 2^-24 − 2^-54: from 1 + 2^-23 (odd), just below the halfway point to 1 + 2^-22 (even).
+    const w2 = 14221746 * 2 ** -55
+    assert.equal(Math.fround(w2), w2)
+    assert.equal(Math.fround(1 + 2 ** -23 + 151 * w2), 1 + 2 ** -22, 'rounding the double twice goes up')
+    assert.equal(fmaf(151, w2, 1 + 2 ** -23), 1 + 2 ** -23, 'below it: down')
+    // Elsewhere it is the float32 of the double sum.
+    for (const [a, b, c] of [[255, 0.3, 17.25], [3, Math.fround(0.1), -0.5], [0, 0.7, 12], [200, Math.fround(1 / 3), 0]]) assert.equal(fmaf(a, b, c), Math.fround(a * b + c))
+  })
 
   it('Sharpness leaves images of side 2 or less as they are (torchvision returns them unchanged)', () => {
     const px = Uint8Array.from({length: 12}, (_, i) => i * 20)
@@ -118,6 +170,16 @@ describe("the policies on scripted draws: torchvision's forward on the same unif
     })
   }
 
+  it('the fixture runs each policy with bilinear interpolation, geometric ops drawn, with the fill 0 and others', () => {
+    for (const kind of ['trivial_augment_wide', 'rand_augment', 'auto_augment']) {
+      const cases = fixture.policies.filter((c) => c.policy === kind && c.params.interpolation === 'bilinear')
+      assert.ok(cases.length >= 8, kind)
+      assert.ok(cases.some((c) => c.params.fill === 0) && cases.some((c) => c.params.fill !== 0), `${kind}: fills`)
+      const drawn = new Set(cases.flatMap((c) => c.applied.map(([name]) => name)))
+      for (const name of kind === 'trivial_augment_wide' ? ['ShearX', 'ShearY', 'TranslateX', 'TranslateY', 'Rotate'] : ['ShearX', 'Rotate']) assert.ok(drawn.has(name as OpName), `${kind}: ${name}`)
+    }
+  })
+
   it('the fixture draws every op of TrivialAugmentWide and RandAugment, both signs, and AutoAugment pairs with none, one and both ops applied', () => {
     const wide = fixture.policies.filter((c) => c.policy === 'trivial_augment_wide').flatMap((c) => c.applied)
     assert.equal(new Set(wide.map(([name]) => name)).size, 14)
@@ -150,6 +212,9 @@ describe('draw() and the uint8 round trip', () => {
     ['auto_augment', {policy: 'imagenet'}],
     ['auto_augment', {policy: 'cifar10'}],
     ['auto_augment', {policy: 'svhn', fill: [0, 0, 255]}],
+    ['trivial_augment_wide', {interpolation: 'bilinear', fill: [10.4, 127.5, 200.6]}],
+    ['rand_augment', {num_ops: 3, interpolation: 'bilinear'}],
+    ['auto_augment', {policy: 'svhn', interpolation: 'bilinear'}],
   ]
   it('draw() makes exactly the draws apply() and fromBytes() make, for sizes 3, 9 and 32 and 60 seeds', () => {
     for (const [type, params] of VARIANTS) {
@@ -259,6 +324,7 @@ describe('batches made by data workers equal the synchronous batches with the po
     ['trivial_augment_wide', 'hflip'],
     [{type: 'random_crop', padding: 2}, {type: 'rand_augment', num_ops: 3, magnitude: 15, fill: [255, 128, 0]}],
     [{type: 'auto_augment', policy: 'cifar10'}, {type: 'auto_augment', policy: 'svhn'}, {type: 'normalize', mean: 0.5, std: 0.25}],
+    [{type: 'trivial_augment_wide', interpolation: 'bilinear', fill: 100}, {type: 'rand_augment', num_ops: 2, interpolation: 'bilinear'}],
   ]
   it('synthetic 12×12 images, 1 and 3 workers, two epochs', async () => {
     const data = await loadDataset({dataset: 'synthetic', image_size: 12, synthetic: {train: 90, test: 10, classes: 3}})
@@ -296,6 +362,28 @@ describe('the policies in specs', () => {
       {type: 'rand_augment', num_ops: 2, magnitude: 9, num_magnitude_bins: 31, fill: 0},
       {type: 'auto_augment', policy: 'imagenet', fill: 0},
     ])
+  })
+  it('take interpolation nearest or bilinear; left out it stays out of the resolved spec (its hash as before) and the warp is nearest', () => {
+    const items = [{type: 'trivial_augment_wide', interpolation: 'bilinear'}, {type: 'rand_augment', interpolation: 'nearest'}, {type: 'auto_augment', interpolation: 'bilinear'}]
+    const spec = resolveObject(withAugment(items))
+    assert.deepEqual(spec.data.augment, [
+      {type: 'trivial_augment_wide', num_magnitude_bins: 31, interpolation: 'bilinear', fill: 0},
+      {type: 'rand_augment', num_ops: 2, magnitude: 9, num_magnitude_bins: 31, interpolation: 'nearest', fill: 0},
+      {type: 'auto_augment', policy: 'imagenet', interpolation: 'bilinear', fill: 0},
+    ])
+    for (const type of ['trivial_augment_wide', 'rand_augment', 'auto_augment']) {
+      assert.throws(() => resolveObject(withAugment([{type, interpolation: 'bicubic'}])), /data\.augment\[0\]\.interpolation/, type)
+      // Left out, explicit nearest and bilinear on the same draws: the first two alike, bilinear not (ShearX 0.99 of TrivialAugmentWide).
+      const src = Uint8Array.from({length: 9 * 9 * 3}, (_, i) => (i * 37) % 256)
+      const run = (params: Record<string, unknown>) => {
+        const out = new Float32Array(src.length)
+        const draws = type === 'trivial_augment_wide' ? [1.5 / 14, 30.5 / 31, 0.25] : type === 'rand_augment' ? [1.5 / 14, 0.25, 1.5 / 14, 0.75] : [18.5 / 25, 0.1, 0.1, 0.9, 0.9]
+        policy(type as PolicyName, params).fromBytes!(src, 0, out, 0, 9, uniforms(draws))
+        return out
+      }
+      assert.deepEqual(run({}), run({interpolation: 'nearest'}), `${type}: left out is nearest`)
+      assert.notDeepEqual(run({interpolation: 'bilinear'}), run({}), `${type}: bilinear`)
+    }
   })
   it('refuse a bad num_ops, a magnitude outside the bins, fewer than 2 bins, an unknown policy and a fill of two values, naming the item', () => {
     const refused: Array<[unknown, RegExp]> = [
