@@ -379,7 +379,27 @@ export function validateSpec(loaded: LoadedSpec, {readData = true}: {readData?: 
   const placeRefused = new Set(problems.filter((p) => misplaced.has(p)).map((p) => p.path))
   const shown = nonFinite.filter((n) => !andAbove(n.path).some((at) => placeRefused.has(at)))
   const asSuch = new Set(shown.map((n) => n.path))
-  const reported = [...shown, ...problems.filter((p) => !asSuch.has(p.path))]
+  const reported = inFileOrder([...shown, ...problems.filter((p) => !asSuch.has(p.path))], loaded)
   if (reported.length > 0) throw new SpecError(reported, displayPath(loaded.file))
   return spec as unknown as ResolvedSpec
+}
+
+/**
+ * Problems in the order a reader meets them: the files of the extends chain base first, each by
+ * line and column, then the --set overrides in their order, then problems with no place. The
+ * checks run stage by stage (schema, components, data, recipe), which is no order to read in.
+ */
+export function inFileOrder(problems: Problem[], loaded: Pick<LoadedSpec, 'files'>): Problem[] {
+  const files = loaded.files.map(displayPath)
+  const rank = (p: Problem): [number, number, number] => {
+    const o = p.origin
+    if (!o) return [Number.MAX_SAFE_INTEGER, 0, 0]
+    const file = files.indexOf(o.file)
+    // A --set (or another place outside the files): after the files, in the order met.
+    if (file < 0) return [files.length, 0, 0]
+    return [file, o.line ?? 0, o.col ?? 0]
+  }
+  const ranked = problems.map((p, i) => ({p, i, r: rank(p)}))
+  ranked.sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2] || a.i - b.i)
+  return ranked.map(({p}) => p)
 }

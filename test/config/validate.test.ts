@@ -2,7 +2,11 @@
 // such only where a number belongs, and a dataset's own checks only of values stage 1 let through.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {resolveObject, specProblems} from '../helpers.js'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {loadSpec} from '../../src/config/load.js'
+import {validateSpec} from '../../src/config/validate.js'
+import {resolveObject, specProblems, tempDir} from '../helpers.js'
 
 const base = {name: 'x', data: {dataset: 'synthetic', image_size: 8}, model: {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}}
 const FINITE = /must be a finite number/
@@ -46,4 +50,14 @@ test("a dataset's own check does not repeat a shared data key that stage 1 refus
   assert.match(problems[0].message, /must be one of "fine", "coarse"/)
   // A value stage 1 lets through still meets the dataset's own check.
   assert.match(specProblems(() => resolveObject({...base, data: {dataset: 'cifar10', image_size: 32, label_mode: 'coarse'}}))[0].message, /coarse applies to cifar100 only/)
+})
+
+test('problems are listed in the order a reader meets them: the base file, then the spec, each by line, then the --set overrides', () => {
+  const dir = tempDir()
+  // Stage by stage (schema, components, recipe) these come out in another order than their lines.
+  writeFileSync(join(dir, 'base.yaml'), 'name: x\ndata: {dataset: synthetic, image_size: 8}\nmodel:\n  type: mixture\n  components: [{type: cnn, channels: [4, 3], depthh: 2}]\ntrain: {epochs: 0}\n')
+  writeFileSync(join(dir, 'child.yaml'), 'extends: base.yaml\ntrain:\n  optimizer: {lr: -1}\nseed: x\n')
+  const problems = specProblems(() => validateSpec(loadSpec(join(dir, 'child.yaml'), ['train.batch_size=0'])))
+  const places = problems.map((p) => `${p.origin?.file.replace(/.*\//, '')}:${p.origin?.line ?? ''} ${p.path}`)
+  assert.deepEqual(places, ['base.yaml:5 model.components[0].depthh', 'base.yaml:6 train.epochs', 'child.yaml:3 train.optimizer.lr', 'child.yaml:4 seed', '--set train.batch_size=0: train.batch_size'])
 })
