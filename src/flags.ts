@@ -19,9 +19,14 @@ export const backendFlag = Flags.string({
 })
 
 export const ckptFlag = Flags.string({
-  summary: 'Which checkpoint of the run: best (weights at the best validation accuracy, or without a validation split the best test accuracy) or last (after the last checkpointed epoch).',
+  summary: 'Which checkpoint of the run: best (weights at the best validation accuracy, or without a validation split the best test accuracy) or last (after the last checkpointed epoch). Default: best, or last with --weights trained.',
   options: ['best', 'last'],
-  default: 'best',
+})
+
+/** With train.ema: the weights' moving average (as the run evaluated it) or the weights the optimizer trained. */
+export const weightsFlag = Flags.string({
+  summary: "A run with train.ema: average (the weights' moving average, as the run evaluated it; default) or trained (the weights the optimizer trained, which last.ckpt keeps beside the average).",
+  options: ['average', 'trained'],
 })
 
 /** The backend of a command that uses a trained run: the one the run recorded unless named. */

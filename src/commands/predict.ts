@@ -2,10 +2,10 @@ import {Args, Flags} from '@oclif/core'
 import {existsSync, mkdirSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {BaseCommand} from '../base-command.js'
-import {ckptFlag, runBackendFlag, pathFlag} from '../flags.js'
+import {ckptFlag, runBackendFlag, pathFlag, weightsFlag} from '../flags.js'
 import {predictImages, predictionsCsv, type PredictResult} from '../predict/predict.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
-import type {CheckpointChoice} from '../run/load-run.js'
+import type {CheckpointChoice, WeightChoice} from '../run/load-run.js'
 
 export default class Predict extends BaseCommand<typeof Predict> {
   static summary = "Classify image files with a run's checkpoint: the top classes by name, with probabilities."
@@ -27,6 +27,7 @@ export default class Predict extends BaseCommand<typeof Predict> {
 
   static flags = {
     ckpt: ckptFlag,
+    weights: weightsFlag,
     'top-k': Flags.integer({summary: 'How many classes to list per image, most probable first.', default: 5, min: 1}),
     out: pathFlag('Write the CSV to this file instead of printing it (its folders are made; an existing folder, or a name ending in /, gets predictions.csv).'),
     backend: runBackendFlag,
@@ -36,7 +37,7 @@ export default class Predict extends BaseCommand<typeof Predict> {
   async run(): Promise<PredictResult> {
     const {argv, flags} = await this.parse(Predict)
     const [run, ...inputs] = argv as string[]
-    const result = await predictImages({run, inputs, ckpt: flags.ckpt as CheckpointChoice, topK: flags['top-k'], backend: flags.backend, skipBad: flags['skip-bad'], log: (m) => this.note(m)})
+    const result = await predictImages({run, inputs, ckpt: flags.ckpt as CheckpointChoice | undefined, weights: flags.weights as WeightChoice | undefined, topK: flags['top-k'], backend: flags.backend, skipBad: flags['skip-bad'], log: (m) => this.note(m)})
     const csv = predictionsCsv(result)
     if (flags.out) {
       const file = csvFile(flags.out)

@@ -7,6 +7,10 @@
  *                     and test/ the test split
  *   root/<class>/...  (or root/train/<class>/...) with `test_split: 0.2`: a seeded, stratified
  *                     part of every class's readable images becomes the test split
+ *   root/test/<class>/... alone (and root/val/<class>/...): a held-out folder, read only where no
+ *                     training images are wanted (`mixture eval` of its test split: the dataset
+ *                     is asked for none, limits.train 0); its classes are its class folders, which
+ *                     the caller matches to the run's by name (load.ts relabelByName)
  *
  * An explicit data directory (`--data-dir`, else `data.data_dir`) replaces `root`: the same spec,
  * or a run's `mixture eval`, then reads another folder of the same classes.
@@ -64,12 +68,15 @@ interface ImageRoot {
 
 export interface FolderLayout {
   classes: string[]
-  /** The folder holding the training class folders: root/train, or root itself. */
-  trainDir: string
+  /** The folder holding the training class folders: root/train, or root itself; none in a held-out folder (test/ alone). */
+  trainDir?: string
   /**
-   * The image files of each split. With test_split, `train` holds every image of `trainDir` and
-   * `test` none: the test split is held out of the images that decode (`holdOutTest`).
+   * Whether data.test_split holds the test split out of `train` (class folders alone): `train` then
+   * holds every image of `trainDir` and `test` none, the test split being held out of the images
+   * that decode (`holdOutTest`). Not in a held-out folder, whose test/ is the test split.
    */
+  testSplitHoldOut: boolean
+  /** The image files of each split (see testSplitHoldOut). */
   train: Item[]
   /** The validation split: val/ beside test/ (else empty). */
   val: Item[]
@@ -106,31 +113,51 @@ function imageRoot(p: Pick<Options, 'root' | 'data_dir'>, dataDir?: string): Ima
   return {root: resolve(p.root), from: 'data.root'}
 }
 
-/** Reads the folder structure (no image is opened): classes, files per split, and what was ignored. */
-export function scanImageFolder(p: Pick<Options, 'test_split' | 'split_seed' | 'val_split'>, {root, from}: ImageRoot): FolderLayout {
-  if (!isFolder(root)) throw new DataError(`${from} ${root} is not a folder; give the folder that holds train/ and test/ (or val/), or one folder per class with data.test_split.`)
+/** Folder names for a message: the first three, and '...' where there are more. */
+function someNames(names: string[]): string {
+  return `${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}`
+}
+
+/**
+ * Reads the folder structure (no image is opened): classes, files per split, and what was ignored.
+ * `forTraining` false (no training images are wanted: an evaluation) also takes a held-out folder,
+ * test/ (and val/) without train/ (`heldOutOnly`); everything else is read as for training.
+ */
+export function scanImageFolder(p: Pick<Options, 'test_split' | 'split_seed' | 'val_split'>, {root, from}: ImageRoot, forTraining = true): FolderLayout {
+  if (!isFolder(root)) {
+    const layouts = `the folder that holds train/ and test/ (or val/)${forTraining ? '' : ', or test/ alone'}, or one folder per class with data.test_split`
+    // The spec's own root gone is most often a folder moved or renamed since the spec (or the run) was written.
+    const moved = from === 'data.root' ? ` If the images moved, give the folder they are in now with --data-dir <folder>, which replaces data.root (mixture run and mixture eval take it), or correct data.root in the spec.` : ''
+    throw new DataError(`${from} ${root} is not a folder; give ${layouts}.${moved}`)
+  }
   const hasTrain = isFolder(join(root, 'train'))
   const named = (n: string) => (isFolder(join(root, n)) ? join(root, n) : undefined)
   const testFolder = named('test')
   const valFolder = named('val')
   const testDir = testFolder ?? valFolder
+  if (!forTraining && !hasTrain && testDir) return heldOutOnly(p, root, testFolder, valFolder)
   const notes: string[] = []
   const base = hasTrain ? join(root, 'train') : root
   const classes = subfolders(base)
   if (classes.length === 0) {
-    throw new DataError(`No class folders in ${base}: image_folder needs one folder per class holding its images (${EXTENSIONS}), under ${hasTrain ? base : `${join(root, 'train')} and ${join(root, 'test')}`}${hasTrain ? '' : ', or directly in it with data.test_split'}.`)
+    throw new DataError(`No class folders in ${base}: image_folder needs one folder per class holding its images (${EXTENSIONS}), under ${hasTrain ? base : `${join(root, 'train')} and ${join(root, 'test')}`}${hasTrain ? '' : `, or directly in it with data.test_split${forTraining ? '' : `, or (to evaluate on them) under ${join(root, 'test')} alone`}`}.`)
   }
   if (!hasTrain && testDir) {
     // Else test/ would be read as a class of its own (with data.test_split), or be said missing.
     throw new DataError(`${root} has ${basename(testDir)}/ but no train/: put the training images' class folders under ${join(root, 'train')} (beside ${basename(testDir)}/), or move ${basename(testDir)}/ away and set data.test_split to hold out part of each class.`)
   }
+  if (p.test_split === undefined && !hasTrain && !forTraining) {
+    // A run trained with data.test_split reads class folders as its root, holding out its test split again; for
+    // any other run "all of them are the test split" would read the same folder another way: test/ says it.
+    throw new DataError(`${root} holds class folders (${someNames(classes)}) but no test/ folder: to evaluate a run on these images, move the class folders under ${join(root, 'test')} (${join(root, 'test', '<class>')}/...), the layout of a held-out folder (with val/<class>/ beside it for --split val). Class folders alone are read only by a run trained with data.test_split, which holds out the same test split from them again.`)
+  }
   if (p.test_split === undefined && !hasTrain) {
-    throw new DataError(`${root} holds class folders (${classes.slice(0, 3).join(', ')}${classes.length > 3 ? ', ...' : ''}) but no train/ and test/ (or val/) folders: move them under train/ and test/, or set data.test_split (e.g. 0.2) to hold out part of each class as the test split (data.val_split holds out a validation split from the training images, not a test split).`)
+    throw new DataError(`${root} holds class folders (${someNames(classes)}) but no train/ and test/ (or val/) folders: move them under train/ and test/, or set data.test_split (e.g. 0.2) to hold out part of each class as the test split (data.val_split holds out a validation split from the training images, not a test split).`)
   }
   if (p.test_split === undefined && !testDir) {
     throw new DataError(`${base} has no sibling test/ or val/ folder: add one (class folders with the held-out images), or set data.test_split (e.g. 0.2) to hold out part of each class as the test split.`)
   }
-  if (classes.length < MIN_CLASSES) {
+  if (classes.length < MIN_CLASSES && forTraining) {
     throw new DataError(`${base} has one class folder (${classes[0]}), and image_folder needs at least ${MIN_CLASSES} classes to train a classifier: add a folder of images for each other class beside it (${join(base, '<class>')}), or give the folder whose class folders hold all the classes.`)
   }
   if (classes.length > MAX_CLASSES) {
@@ -153,21 +180,15 @@ export function scanImageFolder(p: Pick<Options, 'test_split' | 'split_seed' | '
   })
   /** The images of a held-out folder (test/ or val/), whose class folders must be training classes. */
   const heldOutFolder = (dir: string, what: string): Item[] => {
-    const items: Item[] = []
-    for (const name of subfolders(dir)) {
-      const label = classes.indexOf(name)
-      if (label < 0) throw new DataError(`${join(dir, name)} is a class folder that ${base} does not have; the ${what} classes must be training classes (folder names match exactly).`)
-      const found = imageFilesUnder(join(dir, name))
-      ignored += found.ignored
-      items.push(...found.files.map((path) => ({path, label})))
-    }
-    if (items.length === 0) throw new DataError(`${dir} holds no images in class folders named like those of ${base}.`)
-    return items
+    const found = heldOutImages(dir, classes, (name) => `${join(dir, name)} is a class folder that ${base} does not have; the ${what} classes must be training classes (folder names match exactly).`)
+    ignored += found.ignored
+    if (found.items.length === 0) throw new DataError(`${dir} holds no images in class folders named like those of ${base}.`)
+    return found.items
   }
   if (p.test_split === undefined) {
     const test = heldOutFolder(testDir!, 'test')
     const val = valDir ? heldOutFolder(valDir, 'validation') : []
-    return {classes, trainDir: base, train, val, test, from: {train: base, ...(valDir ? {val: valDir} : {}), test: testDir!}, ignored, notes}
+    return {classes, trainDir: base, testSplitHoldOut: false, train, val, test, from: {train: base, ...(valDir ? {val: valDir} : {}), test: testDir!}, ignored, notes}
   }
   const unused = [testFolder, valFolder].filter((d): d is string => d !== undefined)
   if (unused.length > 0) notes.push(`test_split holds out part of ${base}; ${unused.join(' and ')} ${unused.length > 1 ? 'are' : 'is'} not used`)
@@ -175,7 +196,54 @@ export function scanImageFolder(p: Pick<Options, 'test_split' | 'split_seed' | '
     throw new DataError(`data.test_split ${p.test_split} holds out no image of ${base}: a class gives round(n · test_split) of its n images, at most n − 1, and every class here has too few; raise test_split, or add images.`)
   }
   const how = `test_split ${p.test_split}, split seed ${p.split_seed}`
-  return {classes, trainDir: base, train, val: [], test: [], from: {train: `${base} (1 − ${how})`, test: `${base} (${how})`}, ignored, notes}
+  return {classes, trainDir: base, testSplitHoldOut: true, train, val: [], test: [], from: {train: `${base} (1 − ${how})`, test: `${base} (${how})`}, ignored, notes}
+}
+
+/** The image files of each class folder of `dir`, labelled by its place in `classes`; a DataError (`unknown`'s words) for a folder not there. */
+function heldOutImages(dir: string, classes: string[], unknown: (name: string) => string): {items: Item[]; ignored: number} {
+  const labels = new Map(classes.map((name, label) => [name, label]))
+  const items: Item[] = []
+  let ignored = 0
+  for (const name of subfolders(dir)) {
+    const label = labels.get(name)
+    if (label === undefined) throw new DataError(unknown(name))
+    const found = imageFilesUnder(join(dir, name))
+    ignored += found.ignored
+    items.push(...found.files.map((path) => ({path, label})))
+  }
+  return {items, ignored}
+}
+
+/**
+ * A held-out folder, read for an evaluation: root/test/<class>/ is the test split (and root/val/<class>/
+ * beside it the validation split; val/ alone is the test split, as beside train/). Its classes are
+ * its class folders' names (test/'s and val/'s together), sorted; one is enough, since the outputs
+ * they are matched to by name are the run's. No training images; data.test_split is not used: the
+ * folder says which images are held out.
+ */
+function heldOutOnly(p: Pick<Options, 'test_split'>, root: string, testFolder: string | undefined, valFolder: string | undefined): FolderLayout {
+  const testDir = (testFolder ?? valFolder)!
+  const valDir = testFolder ? valFolder : undefined
+  const held = [testDir, ...(valDir ? [valDir] : [])]
+  const others = subfolders(root).filter((name) => !held.includes(join(root, name)))
+  if (others.length > 0) {
+    // Class folders beside test/ would be silently left out of the evaluation, or be the training images of a folder missing train/.
+    throw new DataError(`${root} has ${held.map((d) => `${basename(d)}/`).join(' and ')} but no train/, and other folders beside (${someNames(others)}): for an evaluation it is a held-out folder, whose images are all in ${join(testDir, '<class>')}/...; move the other folders into ${testDir} (if they are classes to evaluate on) or out of ${root}, or, to train on them, put them under ${join(root, 'train')}.`)
+  }
+  const classes = [...new Set(held.flatMap(subfolders))].sort(byCodePoint)
+  if (classes.length === 0) throw new DataError(`No class folders in ${testDir}: a held-out folder holds one folder per class with its images (${EXTENSIONS}), ${join(testDir, '<class>')}/..., named as the run's classes.`)
+  if (classes.length > MAX_CLASSES) {
+    throw new DataError(`${testDir} has ${classes.length.toLocaleString('en-US')} class folders, and image_folder supports at most ${MAX_CLASSES.toLocaleString('en-US')} classes (labels are 16 bits): move some class folders out of ${testDir}.`)
+  }
+  const split = (dir: string): {items: Item[]; ignored: number} => {
+    const found = heldOutImages(dir, classes, (name) => `${join(dir, name)} appeared while ${root} was read; run again.`)
+    if (found.items.length === 0) throw new DataError(`${dir} holds no images (${EXTENSIONS}) in its class folders (${someNames(subfolders(dir))}).`)
+    return found
+  }
+  const test = split(testDir)
+  const val = valDir ? split(valDir) : {items: [], ignored: 0}
+  const notes = p.test_split === undefined ? [] : [`${testDir} is the test split (a held-out folder: data.test_split ${p.test_split} is not used)`]
+  return {classes, testSplitHoldOut: false, train: [], val: val.items, test: test.items, from: {train: 'none (a held-out folder)', ...(valDir ? {val: valDir} : {}), test: testDir}, ignored: test.ignored + val.ignored, notes}
 }
 
 /** At most `limit` of `items`, class by class in turn (the first of every class, then the second, ...), kept in order. */
@@ -375,7 +443,7 @@ function refuseUnreadableClasses(planned: Item[], decoded: DatasetSplit, layout:
   const readable = new Set(decoded.labels.subarray(0, decoded.count))
   for (const [label, files] of tried) {
     if (readable.has(label)) continue
-    const dir = join(layout.trainDir, layout.classes[label])
+    const dir = join(layout.trainDir ?? root, layout.classes[label])
     const example = skipped.find((bad) => join(root, bad.path).startsWith(dir + sep))
     throw new DataError(`Class folder ${dir} has no images: ${files === 1 ? 'the one image file read from it is' : `all ${files} image files read from it are`} unreadable and were skipped (on_bad_image: skip)${example ? `, e.g. ${join(root, example.path)}: ${example.reason}` : ''}; fix or replace them, or remove the folder.`)
   }
@@ -409,17 +477,18 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
   const where = imageRoot(p, ctx.dataDir)
   const {root} = where
   const size = p.image_size
-  const layout = scanImageFolder(p, where)
+  // Asked for no training images (an evaluation, load.ts `withoutTrain`): a held-out folder, test/ alone, will do.
+  const forTraining = ctx.limits.train > 0
+  const layout = scanImageFolder(p, where, forTraining)
   if (where.from !== 'data.root') ctx.log(`image_folder: root ${root} (from ${where.from}, in place of data.root ${resolve(p.root)})`)
   for (const note of layout.notes) ctx.log(`note: image_folder: ${note}`)
   if (layout.ignored > 0) ctx.log(`note: image_folder: ignored ${layout.ignored} file(s) that are not images (${EXTENSIONS})`)
-  if (layout.from.val) ctx.log(`image_folder: ${layout.from.val} is the validation split (the best epoch is chosen on it) and ${layout.from.test} the test split`)
+  if (layout.from.val) ctx.log(`image_folder: ${layout.from.val} is the validation split${forTraining ? ' (the best epoch is chosen on it)' : ''} and ${layout.from.test} the test split`)
   // With test_split the whole folder is decoded (`pool`) and split after; else each folder's files, limited first.
   const byLabel = (item: Item) => item.label
-  const planned: Record<string, Item[]> =
-    p.test_split === undefined
-      ? {train: balancedLimit(layout.train, byLabel, ctx.limits.train), ...(layout.val.length > 0 ? {val: balancedLimit(layout.val, byLabel, ctx.limits.test)} : {}), test: balancedLimit(layout.test, byLabel, ctx.limits.test)}
-      : {pool: layout.train}
+  const planned: Record<string, Item[]> = layout.testSplitHoldOut
+    ? {pool: layout.train}
+    : {train: balancedLimit(layout.train, byLabel, ctx.limits.train), ...(layout.val.length > 0 ? {val: balancedLimit(layout.val, byLabel, ctx.limits.test)} : {}), test: balancedLimit(layout.test, byLabel, ctx.limits.test)}
   const failOn = (bad: BadImage): never => {
     throw new DataError(`Cannot use image ${join(root, bad.path)}: ${bad.reason}; fix or remove the file, or set data.on_bad_image: skip.`)
   }
@@ -429,14 +498,14 @@ async function loadImageFolder(p: Options, ctx: DatasetContext): Promise<LoadedD
     if (p.on_bad_image === 'fail') failOn(skipped[0])
     ctx.log(`image_folder: skipped ${skipped.length} unreadable image(s) (on_bad_image: skip), e.g. ${join(root, skipped[0].path)}: ${skipped[0].reason}`)
   }
-  const trainFiles = p.test_split === undefined ? 'train' : 'pool'
+  const trainFiles = layout.testSplitHoldOut ? 'pool' : 'train'
   refuseUnreadableClasses(planned[trainFiles], decoded.splits[trainFiles], layout, root, skipped)
-  const {train, val, test}: {train: DatasetSplit; val?: DatasetSplit; test: DatasetSplit} = p.test_split === undefined ? {train: decoded.splits.train, val: decoded.splits.val, test: decoded.splits.test} : holdOutTest(decoded.splits.pool, p, ctx, layout.classes)
-  for (const [name, split] of [['training', train], ['validation', val], ['test', test]] as const) {
+  const {train, val, test}: {train: DatasetSplit; val?: DatasetSplit; test: DatasetSplit} = layout.testSplitHoldOut ? holdOutTest(decoded.splits.pool, p, ctx, layout.classes) : {train: decoded.splits.train, val: decoded.splits.val, test: decoded.splits.test}
+  for (const [name, split] of [['training', forTraining ? train : undefined], ['validation', val], ['test', test]] as const) {
     if (split?.count === 0) throw new DataError(`No readable image left in the ${name} split of ${root}.`)
   }
   const images = train.count + (val?.count ?? 0) + test.count
-  const from = `train: ${layout.from.train}; ${layout.from.val ? `val: ${layout.from.val}; ` : ''}test: ${layout.from.test}`
+  const from = `${forTraining ? `train: ${layout.from.train}; ` : ''}${layout.from.val ? `val: ${layout.from.val}; ` : ''}test: ${layout.from.test}`
   const how = decoded.cached ? '(decoded images from the cache)' : `(${from})`
   ctx.log(`image_folder: ${layout.classes.length} classes, ${images} images at ${size}×${size} from ${root} ${how} (${((performance.now() - t0) / 1000).toFixed(2)} s)`)
   return {train, test, ...(val ? {val} : {}), classNames: layout.classes, source: root}

@@ -13,7 +13,7 @@ import type {Split} from './batches.js'
 import type {DataOptions} from '../schema/spec.js'
 import {checkCount, DataError} from './errors.js'
 import {RESIZE_MODES, type ResizeMode} from './image-size.js'
-import {isLabelArray, MAX_BYTE_CLASSES, MAX_CLASSES} from './labels.js'
+import {isLabelArray, labelArray, MAX_BYTE_CLASSES, MAX_CLASSES} from './labels.js'
 import {pipelinesFromConfig, type Pipeline} from './pipeline.js'
 import type {ValidationHoldOut} from './split.js'
 
@@ -148,8 +148,16 @@ function checkClassNames(name: string, announced: string[], loaded: LoadedData, 
  * `cfg.image_size`. `opts.dataDir` (e.g. `--data-dir`) is searched first, then `cfg.data_dir`, then
  * MIXTURE_DATA and the user cache; image_folder reads its images from it in place of data.root.
  * `opts.bars` draws progress bars on stderr where a dataset has them.
+ *
+ * `opts.withoutTrain`: no training images are wanted (`mixture eval` of the test split, or of the
+ * dataset's own validation split). The dataset is asked for none — train_limit and limits.train 0,
+ * so that it reads no training files and notes no short training split — and the train split comes
+ * back empty; a dataset may then have no training images at all: image_folder takes a held-out
+ * folder, test/<class>/ alone. The classes are then those of the images read (one is enough), not
+ * checked against what classNames() announces (that sizes a model to train; a trained model's
+ * classes are the run's): the caller matches them to its own by name (relabelByName).
  */
-export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?: (msg: string) => void; bars?: boolean} = {}): Promise<Dataset> {
+export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?: (msg: string) => void; bars?: boolean; withoutTrain?: boolean} = {}): Promise<Dataset> {
   const log = opts.log ?? (() => undefined)
   const entry = datasetEntry(cfg.dataset)
   const size = cfg.image_size
@@ -160,13 +168,14 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
     throw new DataError(`data.resize must be one of ${RESIZE_MODES.join(', ')}; got '${String(cfg.resize)}'.`)
   }
   const pipelines = pipelinesFromConfig(cfg.augment)
-  const options = datasetOptions(entry, cfg)
-  const classNames = entry.classNames(options)
+  const withoutTrain = Boolean(opts.withoutTrain)
+  const options = {...datasetOptions(entry, cfg), ...(withoutTrain ? {train_limit: 0} : {})}
+  const classNames = withoutTrain ? undefined : entry.classNames(options)
   let loaded: LoadedData
   try {
     loaded = await entry.load(options, {
       dataDir: opts.dataDir,
-      limits: {train: cfg.train_limit ?? Infinity, test: cfg.test_limit ?? Infinity},
+      limits: {train: withoutTrain ? 0 : (cfg.train_limit ?? Infinity), test: cfg.test_limit ?? Infinity},
       bars: Boolean(opts.bars),
       log,
     })
@@ -177,29 +186,53 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
     }
     throw error
   }
-  checkClassNames(entry.name, classNames, loaded, opts.dataDir !== cfg.data_dir ? opts.dataDir : undefined)
-  if (loaded.classNames.length < MIN_CLASSES) {
+  if (classNames) checkClassNames(entry.name, classNames, loaded, opts.dataDir !== cfg.data_dir ? opts.dataDir : undefined)
+  if (loaded.classNames.length < (withoutTrain ? 1 : MIN_CLASSES)) {
     throw new DataError(`Dataset ${entry.name} has ${loaded.classNames.length === 1 ? `one class (${loaded.classNames[0]})` : 'no classes'}, and a classifier needs at least ${MIN_CLASSES}: give it data of two classes or more (for a dataset plugin, make its classNames() and load() return them).`)
   }
   if (loaded.classNames.length > MAX_CLASSES) {
     throw new DataError(`Dataset ${entry.name} has ${loaded.classNames.length.toLocaleString('en-US')} classes, more than the ${MAX_CLASSES.toLocaleString('en-US')} that 16-bit labels can tell apart: merge classes, or train on part of them.`)
   }
-  checkSplit(entry.name, 'train', loaded.train, size, loaded.classNames.length)
+  if (!withoutTrain) checkSplit(entry.name, 'train', loaded.train, size, loaded.classNames.length)
   if (loaded.val) checkSplit(entry.name, 'validation', loaded.val, size, loaded.classNames.length, 'test_limit')
   checkSplit(entry.name, 'test', loaded.test, size, loaded.classNames.length)
   if (loaded.val && cfg.val_split) {
     throw new DataError(`Dataset ${entry.name} has a validation split of its own (${loaded.source}), and data.val_split ${cfg.val_split} would hold another one out of the training images: remove data.val_split to validate on the dataset's.`)
   }
   const evalTransforms = pipelines.eval || undefined
+  // Whatever a dataset returned for a split it was asked no images of, none are used.
+  const train = withoutTrain ? {images: new Uint8Array(0), labels: labelArray(loaded.classNames.length, 0), count: 0} : loaded.train
   return {
     name: entry.name,
     numClasses: loaded.classNames.length,
     imageSize: size,
     classNames: loaded.classNames,
-    train: {...loaded.train, evalTransforms},
+    train: {...train, evalTransforms},
     ...(loaded.val ? {val: {...loaded.val, evalTransforms}} : {}),
     test: {...loaded.test, evalTransforms},
     source: loaded.source,
   }
 }
 
+/**
+ * `dataset` with its classes those of `classNames` (a trained run's, which name the model's
+ * outputs): each split's labels mapped by class name, so that a folder holding part of the classes
+ * (image_folder's names, sorted: another order than the run's outputs) is scored against the right
+ * outputs. Every class of `dataset` must be one of `classNames` (a DataError naming those that are
+ * not: the model has no output for them); classes it lacks have no examples.
+ */
+export function relabelByName(dataset: Dataset, classNames: string[]): Dataset {
+  const index = new Map(classNames.map((name, i) => [name, i]))
+  const unknown = dataset.classNames.filter((name) => !index.has(name))
+  if (unknown.length > 0) throw new DataError(`The classes ${classList(unknown)} of ${dataset.name} (${dataset.source}) are not among ${classList(classNames)}: no output of the model stands for them.`)
+  const sameOrder = dataset.classNames.length === classNames.length && dataset.classNames.every((name, i) => name === classNames[i])
+  if (sameOrder) return dataset
+  const toIndex = dataset.classNames.map((name) => index.get(name)!)
+  const relabel = <S extends Split | undefined>(split: S): S => {
+    if (!split) return split
+    const labels = labelArray(classNames.length, split.count)
+    for (let i = 0; i < split.count; i++) labels[i] = toIndex[split.labels[i]]
+    return {...split, labels}
+  }
+  return {...dataset, classNames, numClasses: classNames.length, train: relabel(dataset.train), test: relabel(dataset.test), ...(dataset.val ? {val: relabel(dataset.val)} : {})}
+}

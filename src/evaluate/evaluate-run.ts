@@ -8,14 +8,15 @@
  * accuracy, per-class accuracy and the confusion matrix (dense up to DENSE_MAX_CLASSES classes, its
  * nonzero cells past that), written to `<run>/eval/<split>-<checkpoint>/` (evaluate-outputs.ts).
  */
-import {join, resolve} from 'node:path'
+import {existsSync, readFileSync} from 'node:fs'
+import {isAbsolute, join, resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {UsageError} from '../errors.js'
-import {batches, holdOutValidation, loadDataset, type Split} from '../data/index.js'
-import {classDifference, classList} from '../data/load.js'
+import {batches, DataError, holdOutValidation, loadDataset, type Dataset, type Split} from '../data/index.js'
+import {classList, relabelByName} from '../data/load.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {MetricSums} from '../ops/metric-sums.js'
-import {openRun, type CheckpointChoice, type OpenedRun} from '../run/load-run.js'
+import {openRun, weightsLabel, type CheckpointChoice, type OpenedRun, type WeightChoice} from '../run/load-run.js'
 import {fingerprintChanges, pluginFingerprints, splitFingerprint} from '../run/fingerprints.js'
 import {readMetricsFile} from '../run/metrics-file.js'
 import {writeEvalFolder} from './evaluate-outputs.js'
@@ -26,6 +27,8 @@ import {DENSE_MAX_CLASSES, EVAL_SPLITS, type ClassAccuracy, type EvalResult, typ
 export interface EvalOptions {
   run: string
   ckpt?: CheckpointChoice
+  /** With train.ema: the average (default) or the trained weights. */
+  weights?: WeightChoice
   split?: EvalSplit
   dataDir?: string
   backend?: string
@@ -45,6 +48,32 @@ function refuseVal(run: OpenedRun): never {
   throw new UsageError(
     `--split val needs a validation split, held out of the training images (data.val_split) or the dataset's own (image_folder's val/ beside test/), and ${run.runDir} has none (so it chose its best epoch on the test split, as the paper did). Use --split test or --split train, or train a run with data.val_split (e.g. --set data.val_split=0.1)`,
   )
+}
+
+/** The folder the run read its data from (env.json's data_source), where it is one. */
+function recordedDataFolder(runDir: string): string | undefined {
+  try {
+    const source = (JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')) as {data_source?: unknown}).data_source
+    return typeof source === 'string' && isAbsolute(source) ? source : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The run's data loaded from where it recorded them; where that fails for want of the folder it
+ * trained from (gone: moved, renamed, another machine; and named by the loader's error), a
+ * UsageError saying to give the folder they are in now with --data-dir.
+ */
+async function loadRecordedData(run: OpenedRun, load: () => Promise<Dataset>): Promise<Dataset> {
+  try {
+    return await load()
+  } catch (error) {
+    const folder = recordedDataFolder(run.runDir)
+    if (!(error instanceof DataError) || folder === undefined || existsSync(folder) || !error.message.includes(folder)) throw error
+    const layouts = run.spec.data.dataset === 'image_folder' ? ' (the folder as it was, or a held-out folder: test/<class>/ alone)' : ''
+    throw new UsageError(`${run.runDir} was trained on the data in ${folder}, which is not there now (moved, renamed or deleted?). Give the folder the data are in now: mixture eval ${run.runDir} --data-dir <folder>${layouts}`, {cause: error})
+  }
 }
 
 /** Loss and accuracy as training measures them (MetricSums, crossEntropy), plus the host tally of the logits. */
@@ -79,21 +108,29 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
   const log = opts.log ?? (() => undefined)
   const split = opts.split ?? 'test'
   if (!(EVAL_SPLITS as readonly string[]).includes(split)) throw new UsageError(`--split must be one of ${EVAL_SPLITS.join(', ')}; got "${split}"`)
-  const run = await openRun(opts.run, {ckpt: opts.ckpt, backend: opts.backend, log})
+  const run = await openRun(opts.run, {ckpt: opts.ckpt, weights: opts.weights, backend: opts.backend, log})
   try {
     const {spec, built, runDir} = run
     const epoch = run.checkpoint.meta.epoch
-    log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}) on the ${split} split, backend ${run.backend.name}`)
-    // The run's own validation hold-out (the same images for the same seed): `train` is then what training trained on.
-    // --data-dir is where the data are read, the dataset's classes too (image_folder's replace data.root):
-    // they must be the classes the run trained on, in order, which name the model's outputs.
+    const weights = spec.train.ema ? (run.weights === 'average' ? ", the weights' moving average" : ', the trained weights') : ''
+    log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}${weights}) on the ${split} split, backend ${run.backend.name}`)
+    // --data-dir is where the data are read, the dataset's classes too (image_folder's replace data.root).
     const data = opts.dataDir ? {...spec.data, data_dir: resolve(opts.dataDir)} : spec.data
-    const loaded = await loadDataset(data as never, {dataDir: data.data_dir as string | undefined, log, bars: opts.bars})
-    const differ = opts.dataDir ? classDifference(loaded.classNames, run.classNames) : undefined
-    if (differ) {
-      throw new UsageError(`the data in ${opts.dataDir} have the classes ${classList(loaded.classNames)}, and ${runDir} was trained on ${classList(run.classNames)} (${differ}): the model's outputs are those, in that order. Give a data directory with the same classes`)
+    // The training images are read only where the split needs them: --split train, or the validation split
+    // held out of them (data.val_split). Else none are, and image_folder takes a held-out folder, test/ alone.
+    const withoutTrain = split === 'test' || (split === 'val' && !spec.data.val_split)
+    const load = () => loadDataset(data as never, {dataDir: data.data_dir as string | undefined, log, bars: opts.bars, withoutTrain})
+    const loaded = opts.dataDir ? await load() : await loadRecordedData(run, load)
+    const where = opts.dataDir ? `the data in ${opts.dataDir}` : `${runDir}'s data (${loaded.source})`
+    // The model's outputs are the run's classes: the data's are matched to them by name, and may be part of them.
+    const unknown = loaded.classNames.filter((name) => !run.classNames.includes(name))
+    if (unknown.length > 0) {
+      throw new UsageError(`${where} have the classes ${classList(unknown)}, which ${runDir} was not trained on (its classes: ${classList(run.classNames)}): the model has no output for them. Evaluate on images of the run's classes only (class folders named as those), or train a run on these classes`)
     }
-    const dataset = holdOutValidation(loaded, spec.data.val_split, spec.seed)
+    const absent = run.classNames.filter((name) => !loaded.classNames.includes(name))
+    if (absent.length > 0) log(`note: ${where} have no ${classList(absent)} of the run's ${run.classNames.length} classes: those are scored on no images (their per-class accuracy is empty); the others are matched to the run's outputs by name`)
+    // The run's own validation hold-out (the same images for the same seed, drawn from the labels as loaded): `train` is then what training trained on.
+    const dataset = relabelByName(holdOutValidation(loaded, withoutTrain ? undefined : spec.data.val_split, spec.seed), run.classNames)
     if (split === 'val' && !dataset.val) refuseVal(run)
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}: this is not the data the run was trained on`)
     const batchSize = spec.train.eval_batch_size ?? spec.train.batch_size
@@ -107,16 +144,21 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
       const correct = tally.classCorrect[i]
       return {index: i, class: name, examples, correct, accuracy: examples > 0 ? correct / examples : null}
     })
-    // Training evaluated the test and validation splits after every epoch, as this does.
-    const row = split === 'train' ? undefined : readMetricsFile(runDir).rows.find((r) => r.epoch === epoch)
-    const wrote = row && (split === 'val' ? {loss: row.val_loss, accuracy: row.val_accuracy} : {loss: row.test_loss, accuracy: row.test_accuracy})
+    // Training evaluated the test and validation splits after every epoch, as this does; with train.ema on the
+    // average, and the test split on the trained weights too (the raw_test columns).
+    const rawWeights = Boolean(spec.train.ema) && run.weights === 'trained'
+    const row = split === 'train' || (rawWeights && split === 'val') ? undefined : readMetricsFile(runDir).rows.find((r) => r.epoch === epoch)
+    const wrote = row && (split === 'val' ? {loss: row.val_loss, accuracy: row.val_accuracy} : rawWeights ? {loss: row.raw_test_loss, accuracy: row.raw_test_accuracy} : {loss: row.test_loss, accuracy: row.test_accuracy})
     const trainedOn = split === 'train' ? undefined : run.summary?.images?.[split]
     const changed = wrote ? fingerprintChanges(run.summary?.fingerprints, {split: split as 'val' | 'test', data: splitFingerprint(dataset[split]!), plugins: pluginFingerprints(spec.plugins ?? [])}) : []
-    const training = wrote ? {...wrote, equal: wrote.loss === measured.loss && wrote.accuracy === accuracy, ...(trainedOn !== undefined ? {examples: trainedOn} : {}), changed} : null
-    const outDir = join(runDir, 'eval', `${split}-${run.checkpoint.name}`)
+    // A row from before the raw_test columns has none to compare with.
+    const training = wrote && !Number.isNaN(wrote.loss) ? {...wrote, equal: wrote.loss === measured.loss && wrote.accuracy === accuracy, ...(trainedOn !== undefined ? {examples: trainedOn} : {}), changed} : null
+    const outDir = join(runDir, 'eval', `${split}-${weightsLabel(run)}`)
     const result: EvalResult = {
       run_dir: runDir,
       checkpoint: run.checkpoint.name,
+      weights: run.weights,
+      moving_average: Boolean(spec.train.ema),
       epoch,
       split,
       examples: tally.examples,

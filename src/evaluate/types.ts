@@ -1,5 +1,5 @@
 /** What an evaluation reports (`mixture eval --json`, and metrics.json in its folder). */
-import type {CheckpointChoice} from '../run/load-run.js'
+import type {CheckpointChoice, WeightChoice} from '../run/load-run.js'
 import type {AccuracyDefinition} from '../ops/metric-sums.js'
 import type {ConfusionPair} from '../report/confusion.js'
 
@@ -29,6 +29,10 @@ export interface ClassAccuracy {
 export interface EvalResult {
   run_dir: string
   checkpoint: CheckpointChoice
+  /** The weights scored: the moving average (a run with train.ema, unless --weights trained) or the trained ones. */
+  weights: WeightChoice
+  /** Whether the run kept a moving average of its weights (train.ema): its test and val columns are the average's, raw_test the trained weights'. */
+  moving_average: boolean
   /** The epoch the checkpoint was written after. */
   epoch: number
   split: EvalSplit

@@ -17,7 +17,7 @@ import type {ResolvedSpec} from '../schema/spec.js'
 import {pipelinesFromConfig, transformSpecs, type AugmentConfig} from '../data/pipeline.js'
 import {resizeMode, type ResizeMode} from '../data/image-size.js'
 import {projectVersion} from '../run/env.js'
-import {openRun, type CheckpointChoice, type OpenedRun} from '../run/load-run.js'
+import {openRun, weightsLabel, type CheckpointChoice, type OpenedRun, type WeightChoice} from '../run/load-run.js'
 import {ExportError} from './errors.js'
 import {encodeSafetensors} from './safetensors.js'
 import {TFJS_FILE, tfjsGraphModel} from './tfjs.js'
@@ -50,7 +50,9 @@ export interface ExportOptions {
   run: string
   format: ExportFormat
   ckpt?: CheckpointChoice
-  /** Folder to write (default `<run>/export/<format>-<ckpt>/`). */
+  /** With train.ema: the average (default) or the trained weights. */
+  weights?: WeightChoice
+  /** Folder to write (default `<run>/export/<format>-<ckpt>/`, `<format>-last-trained/` for an average's run's trained weights). */
   out?: string
   log?: (message: string) => void
 }
@@ -68,6 +70,8 @@ export interface InputRecipe {
 export interface ExportResult {
   run_dir: string
   checkpoint: CheckpointChoice
+  /** The weights written: the moving average (a run with train.ema) or the trained ones. */
+  weights: WeightChoice
   epoch: number
   format: ExportFormat
   out_dir: string
@@ -114,7 +118,7 @@ function someEntries(dir: string, names: string[]): string {
  * the export did not write (the user's notes, a folder of their own) is refused, naming them.
  */
 function outputFolder(run: OpenedRun, format: ExportFormat, out: string | undefined): string {
-  const fallback = join(run.runDir, 'export', `${format}-${run.checkpoint.name}`)
+  const fallback = join(run.runDir, 'export', `${format}-${weightsLabel(run)}`)
   const dir = out ? resolve(out) : fallback
   const rel = relative(dir, run.runDir)
   if (rel === '' || !rel.startsWith('..')) throw new ExportError(`--out ${dir} is the run folder or a folder above it; give a new folder for the export (default: ${fallback})`)
@@ -137,15 +141,15 @@ export async function exportRun(opts: ExportOptions): Promise<ExportResult> {
   const log = opts.log ?? (() => undefined)
   if (!(EXPORT_FORMATS as readonly string[]).includes(opts.format)) throw new ExportError(`--format must be one of ${EXPORT_FORMATS.join(', ')}; got "${opts.format}"`)
   // The weights are only read and rearranged: any backend gives the same bytes.
-  const run = await openRun(opts.run, {ckpt: opts.ckpt, backend: 'cpu', log})
+  const run = await openRun(opts.run, {ckpt: opts.ckpt, weights: opts.weights, backend: 'cpu', log})
   try {
     const outDir = outputFolder(run, opts.format, opts.out)
-    const base = {run_dir: run.runDir, checkpoint: run.checkpoint.name, epoch: run.checkpoint.meta.epoch, format: opts.format, out_dir: outDir, input: inputRecipe(run.spec), outputs: run.outputNames}
+    const base = {run_dir: run.runDir, checkpoint: run.checkpoint.name, weights: run.weights, epoch: run.checkpoint.meta.epoch, format: opts.format, out_dir: outDir, input: inputRecipe(run.spec), outputs: run.outputNames}
     const generatedBy = `mixture-models ${projectVersion()}`
     let files: Record<string, string | Uint8Array>
     let result: ExportResult
     if (opts.format === 'tfjs') {
-      const metadata = {mixture_models: {source: base.run_dir, checkpoint: base.checkpoint, epoch: base.epoch, model: run.spec.model.type, label: run.spec.label ?? run.spec.name, outputs: base.outputs, input: base.input}}
+      const metadata = {mixture_models: {source: base.run_dir, checkpoint: base.checkpoint, weights: base.weights, epoch: base.epoch, model: run.spec.model.type, label: run.spec.label ?? run.spec.name, outputs: base.outputs, input: base.input}}
       files = tfjsGraphModel(run.built.model, metadata, generatedBy)
       result = {...base, files: []}
     } else {
@@ -157,6 +161,7 @@ export async function exportRun(opts: ExportOptions): Promise<ExportResult> {
         generated_by: generatedBy,
         source: base.run_dir,
         checkpoint: `${base.checkpoint} (epoch ${base.epoch})`,
+        weights: base.weights,
         names,
         ...(dict.torch ? {torch_builder: dict.torch.builder, torch_kwargs: JSON.stringify(dict.torch.kwargs)} : {layout: 'channels-last: Dense kernels (in, out), Conv2D kernels (kh, kw, in, out)', reason: dict.reason!}),
         outputs: JSON.stringify(base.outputs),

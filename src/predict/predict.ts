@@ -7,7 +7,7 @@ import {stringify} from 'csv-stringify/sync'
 import type {ResizeMode} from '../data/image-size.js'
 import {tf} from '../engine/tf.js'
 import {softmaxRow, topIndices} from '../evaluate/tally.js'
-import {openRun, type CheckpointChoice} from '../run/load-run.js'
+import {openRun, type CheckpointChoice, type WeightChoice} from '../run/load-run.js'
 import {describeResize, expandInputs, inputBatches, loadInputs, type SkippedInput} from './inputs.js'
 
 export interface PredictOptions {
@@ -15,6 +15,8 @@ export interface PredictOptions {
   /** Image files and folders. */
   inputs: string[]
   ckpt?: CheckpointChoice
+  /** With train.ema: the average (default) or the trained weights. */
+  weights?: WeightChoice
   topK?: number
   backend?: string
   /** Leave out images that cannot be read (each said in the log and listed in the result) instead of stopping. */
@@ -32,6 +34,8 @@ export interface Prediction {
 export interface PredictResult {
   run_dir: string
   checkpoint: CheckpointChoice
+  /** The weights used: the moving average (a run with train.ema) or the trained ones. */
+  weights: WeightChoice
   epoch: number
   backend: string
   /** How images were brought to the input: centre square, then `resize` to image_size × image_size, then `transforms`. */
@@ -46,7 +50,7 @@ export interface PredictResult {
 export async function predictImages(opts: PredictOptions): Promise<PredictResult> {
   const topK = opts.topK ?? 5
   const files = expandInputs(opts.inputs)
-  const run = await openRun(opts.run, {ckpt: opts.ckpt, backend: opts.backend, log: opts.log})
+  const run = await openRun(opts.run, {ckpt: opts.ckpt, weights: opts.weights, backend: opts.backend, log: opts.log})
   try {
     const {spec, built} = run
     const {split, files: read, skipped} = await loadInputs(files, spec, opts.skipBad)
@@ -68,6 +72,7 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
     return {
       run_dir: run.runDir,
       checkpoint: run.checkpoint.name,
+      weights: run.weights,
       epoch: run.checkpoint.meta.epoch,
       backend: run.backend.name,
       input: {image_size: spec.data.image_size, resize: describeResize(spec), transforms: split.evalTransforms?.names ?? []},

@@ -171,6 +171,8 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
   } finally {
     trainer.average?.swap()
   }
+  // ...and the test split on the trained weights too, as timm evaluates both: whether the average helps, epoch by epoch.
+  const raw = trainer.average ? await evaluate(spec, trainer, dataset.test, 'test', session.batchWorkers) : {loss: NaN, accuracy: NaN}
   const evalSeconds = (performance.now() - e0) / 1000
   if (!Number.isFinite(test.loss)) throw new NonFiniteLossError(`test loss became ${test.loss} after epoch ${epoch}; the weights diverged. Lower train.optimizer.lr (now ${spec.train.optimizer.lr})`)
   const line: EpochLine = {
@@ -187,6 +189,8 @@ async function trainAndEvaluate(session: Session, state: FitState, epoch: number
     lr: lrAt(0),
     val_loss: val.loss,
     val_accuracy: val.accuracy,
+    raw_test_loss: raw.loss,
+    raw_test_accuracy: raw.accuracy,
   }
   return {line, tuning}
 }

@@ -25,12 +25,22 @@ import {readRunSummary, type RunSummary} from './summary.js'
 export const CHECKPOINT_CHOICES = ['best', 'last'] as const
 export type CheckpointChoice = (typeof CHECKPOINT_CHOICES)[number]
 
+/**
+ * Which weights of a run with `train.ema`: `average` (the moving average, what the run evaluated
+ * and best.ckpt holds) or `trained` (the weights the optimizer trained, which only last.ckpt keeps
+ * beside the average). A run without `train.ema` has trained weights only.
+ */
+export const WEIGHT_CHOICES = ['average', 'trained'] as const
+export type WeightChoice = (typeof WEIGHT_CHOICES)[number]
+
 /** Where a webgpu run keeps the kernel routes it took (the name experiment.ts writes). */
 const ROUTES_FILE = 'kernel-routes.json'
 
 export interface OpenRunOptions {
-  /** Which checkpoint to restore (default best). */
+  /** Which checkpoint to restore (default best; last where `weights` is trained). */
   ckpt?: CheckpointChoice
+  /** Which weights (default: the average where the run kept one, as it evaluated). */
+  weights?: WeightChoice
   /** A backend other than the recorded one (`auto`, `cpu`, ...). */
   backend?: string
   /** Diagnostics (stderr). */
@@ -41,6 +51,8 @@ export interface OpenedRun {
   runDir: string
   spec: ResolvedSpec
   checkpoint: {name: CheckpointChoice; file: string; meta: CheckpointMeta}
+  /** The weights restored: the moving average (a run with train.ema, unless trained ones were asked for) or the trained ones. */
+  weights: WeightChoice
   built: BuiltModel
   backend: BackendChoice
   /** One name per model output: the dataset's class names, then `output <i>` for outputs past them. */
@@ -50,6 +62,14 @@ export interface OpenedRun {
   /** summary.json as training last wrote it (its fields as read: any may be missing); undefined where there is none or it cannot be read. */
   summary: Partial<RunSummary> | undefined
   dispose(): void
+}
+
+/**
+ * The checkpoint and weights an opened run gives, as a folder name's part: `best`, `last`, and
+ * `last-trained` for the trained weights of a run with train.ema (its plain names are the average's).
+ */
+export function weightsLabel(run: Pick<OpenedRun, 'checkpoint' | 'weights' | 'spec'>): string {
+  return run.spec.train.ema && run.weights === 'trained' ? `${run.checkpoint.name}-trained` : run.checkpoint.name
 }
 
 /** The checkpoint file of `ckpt` in a run folder, or a UsageError saying what there is instead. */
@@ -101,11 +121,29 @@ function namesOf(spec: ResolvedSpec, outputs: number, recorded: string[] | undef
   return {classNames, outputNames}
 }
 
+/**
+ * The weights `asked` for from `checkpoint`, or a UsageError: best.ckpt of a run with train.ema holds
+ * the average only. A run without train.ema has its trained weights only, which `average` cannot
+ * give (said, not refused: they are what the run evaluated).
+ */
+function weightsOf(spec: ResolvedSpec, checkpoint: LoadedCheckpoint, asked: WeightChoice | undefined, log: (m: string) => void): WeightChoice {
+  if (!spec.train.ema) {
+    if (asked === 'average') log(`note: ${checkpoint.file} has no weights' average (the run has no train.ema): its trained weights are used`)
+    return 'trained'
+  }
+  if (asked !== 'trained') return 'average'
+  if (checkpoint.kind === 'best' || !checkpoint.average) {
+    throw new UsageError(`${checkpoint.file} holds the weights' moving average only (the weights the run evaluated), not the trained weights: those are in last.ckpt, which --weights trained takes when --ckpt is left out`)
+  }
+  return 'trained'
+}
+
 /** Open a run folder: spec, model, checkpoint restored, on the recorded backend (see the module comment). */
 export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<OpenedRun> {
   const log = opts.log ?? (() => undefined)
   const {runDir, configFile} = runFolder(dir)
-  const name = opts.ckpt ?? 'best'
+  // The trained weights of a run with train.ema are in last.ckpt only.
+  const name = opts.ckpt ?? (opts.weights === 'trained' ? 'last' : 'best')
   const file = checkpointFile(runDir, name)
   const checkpoint = readChecked(runDir, file, name)
   // A run that recorded its classes opens where its data are not (another machine, the images moved):
@@ -118,9 +156,11 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
   const backend = await recordedBackend(runDir, opts.backend, log)
   await evaluationPrecision(spec, backend, log)
   pinRecordedRoutes(runDir, log)
+  const weights = weightsOf(spec, checkpoint, opts.weights, log)
   const built = buildModel(spec)
   try {
-    restoreCheckpoint(checkpoint, built.model)
+    // A checkpoint restored without a trainer gives the average where it holds one; without it, the trained weights.
+    restoreCheckpoint(weights === 'trained' ? {...checkpoint, average: undefined} : checkpoint, built.model)
   } catch (error) {
     built.model.dispose()
     throw error
@@ -131,6 +171,7 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
     runDir,
     spec,
     checkpoint: {name, file, meta: checkpoint.meta},
+    weights,
     built,
     backend,
     ...names,

@@ -13,19 +13,20 @@ import {writeFailure} from '../fs/write-error.js'
 
 export const METRICS_FILE = 'metrics.csv'
 
-export const METRICS_HEADER = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second,lr,val_loss,val_accuracy'
+export const METRICS_HEADER = 'epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds,data_seconds,images_per_second,lr,val_loss,val_accuracy,raw_test_loss,raw_test_accuracy'
 
 /** The columns of METRICS_HEADER, in order. */
 export const METRICS_COLUMNS = METRICS_HEADER.split(',') as (keyof EpochMetrics)[]
 
 /**
  * Earlier layouts, still read: each the current header cut short, by the number of columns it
- * had — before the `lr` column (9), before the validation columns (10).
+ * had — before the `lr` column (9), before the validation columns (10), before the trained
+ * weights' test columns (12).
  */
-const EARLIER_LAYOUTS = [9, 10]
+const EARLIER_LAYOUTS = [9, 10, 12]
 
-/** Columns that may be blank: the learning rate (rows from before it was written) and the validation split's (runs without one). */
-const MAY_BE_BLANK = new Set(['lr', 'val_loss', 'val_accuracy'])
+/** Columns that may be blank: the learning rate (rows from before it was written), the validation split's (runs without one) and the trained weights' (runs without train.ema). */
+const MAY_BE_BLANK = new Set(['lr', 'val_loss', 'val_accuracy', 'raw_test_loss', 'raw_test_accuracy'])
 
 /** One row of `metrics.csv` (epoch is 1-based); readers that accept other files give NaN for a column a file lacks. */
 export interface EpochMetrics {
@@ -43,6 +44,12 @@ export interface EpochMetrics {
   /** Loss and accuracy on the validation split `data.val_split` holds out (NaN, a blank cell, without one). */
   val_loss: number
   val_accuracy: number
+  /**
+   * With `train.ema`, where the other columns score the weights' moving average: the test loss and
+   * accuracy of the trained weights themselves (timm evaluates both), NaN (blank) otherwise.
+   */
+  raw_test_loss: number
+  raw_test_accuracy: number
 }
 
 /** A row as written: the metrics as JavaScript prints them, timings rounded; blank cells (NaN) where a run has no value. */
@@ -61,14 +68,14 @@ export function metricsCsvRows(text: string): {line: number; cells: string[]}[] 
 
 export function metricsRow(l: MetricsRow): string {
   const maybe = (v: number) => (Number.isNaN(v) ? '' : v)
-  return [l.epoch, l.train_loss, l.train_accuracy, l.test_loss, l.test_accuracy, l.train_seconds.toFixed(3), l.eval_seconds.toFixed(3), l.data_seconds.toFixed(3), l.images_per_second.toFixed(1), maybe(l.lr), maybe(l.val_loss), maybe(l.val_accuracy)].join(',')
+  return [l.epoch, l.train_loss, l.train_accuracy, l.test_loss, l.test_accuracy, l.train_seconds.toFixed(3), l.eval_seconds.toFixed(3), l.data_seconds.toFixed(3), l.images_per_second.toFixed(1), maybe(l.lr), maybe(l.val_loss), maybe(l.val_accuracy), maybe(l.raw_test_loss), maybe(l.raw_test_accuracy)].join(',')
 }
 
 /**
  * Rows with their text, epochs 1, 2, … in order, and a last line cut short by a crash (if any), or
  * none and `missing` where there is no file;
  * throws a UsageError naming the file and line of any other damage. A file in an earlier layout
- * (before the `lr` column, or before the validation columns) comes back in the current one, the
+ * (before the `lr` column, the validation columns or the trained weights' columns) comes back in the current one, the
  * columns it lacked blank (NaN), and `converted` set: whoever writes the file next writes it whole,
  * under the current header.
  */

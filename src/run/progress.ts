@@ -24,7 +24,9 @@ const fmt = (n: number, d = 4) => (Number.isFinite(n) ? n.toFixed(d) : String(n)
 
 export function epochText(l: EpochLine): string {
   const val = Number.isNaN(l.val_loss) ? '' : `  val loss ${fmt(l.val_loss)} acc ${fmt(l.val_accuracy)}`
-  return `epoch ${l.epoch}/${l.epochs}  train loss ${fmt(l.train_loss)} acc ${fmt(l.train_accuracy)}${val}  test loss ${fmt(l.test_loss)} acc ${fmt(l.test_accuracy)}  ${l.train_seconds.toFixed(1)} s train (data ${l.data_seconds.toFixed(1)} s) + ${l.eval_seconds.toFixed(1)} s eval  ${Math.round(l.images_per_second)} img/s  lr ${Number(l.lr.toPrecision(4))}`
+  // train.ema: the splits are the average's; the trained weights' test score follows.
+  const raw = Number.isNaN(l.raw_test_loss) ? '' : ` (trained weights: loss ${fmt(l.raw_test_loss)} acc ${fmt(l.raw_test_accuracy)})`
+  return `epoch ${l.epoch}/${l.epochs}  train loss ${fmt(l.train_loss)} acc ${fmt(l.train_accuracy)}${val}  test loss ${fmt(l.test_loss)} acc ${fmt(l.test_accuracy)}${raw}  ${l.train_seconds.toFixed(1)} s train (data ${l.data_seconds.toFixed(1)} s) + ${l.eval_seconds.toFixed(1)} s eval  ${Math.round(l.images_per_second)} img/s  lr ${Number(l.lr.toPrecision(4))}`
 }
 
 class PlainProgress implements Progress {

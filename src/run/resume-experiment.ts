@@ -151,7 +151,9 @@ async function carryOut(plan: ResumePlan, session: Session, {force, configuredEp
       renameSync(join(runDir, LAST_CKPT), join(runDir, aside))
       log(`${LAST_CKPT} kept as ${aside}`)
     }
-    log(`restarting from ${BEST_CKPT} after epoch ${epoch}: weights and BatchNorm statistics restored; ${optimizerTitle(session.spec.train.optimizer.type)} starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
+    // train.ema: best.ckpt holds the average (the weights that were evaluated), not the trained weights; training and a new average start from it.
+    const restored = session.trainer.average ? `the weights' moving average restored as the weights (best.ckpt holds the average that was evaluated, not the trained weights), and the average starts again from it` : 'weights and BatchNorm statistics restored'
+    log(`restarting from ${BEST_CKPT} after epoch ${epoch}: ${restored}; ${optimizerTitle(session.spec.train.optimizer.type)} starts afresh (best.ckpt holds no optimizer state), so the epochs from ${epoch + 1} on will not match an uninterrupted run`)
     const {saved: _saved, ...meta} = plan.checkpoint.meta
     await saveCheckpoint(join(runDir, LAST_CKPT), 'last', session.built.model, session.trainer, {...meta, step: session.trainer.step})
   } else {

@@ -167,6 +167,14 @@ describe('mixture eval --split val', () => {
     assert.equal((await evaluateRun({run, split: 'train'})).examples, 72)
   })
 
+  it('the test split of a run with data.val_split is read without the training images (none to hold the validation split out of), and equals the test row', async () => {
+    const lines: string[] = []
+    const r = await evaluateRun({run, log: (m) => lines.push(m)})
+    assert.ok(lines.some((l) => /^synthetic: 0 train \/ 40 test/.test(l)), lines.join('\n'))
+    const row = readMetricsFile(run).rows.find((x) => x.epoch === r.epoch)!
+    assert.deepEqual(r.training, {loss: row.test_loss, accuracy: row.test_accuracy, equal: true, examples: 40, changed: []})
+  })
+
   it('the CLI says the evaluation equals training’s validation row', () => {
     const text = mixture(['eval', run, '--split', 'val'])
     assert.equal(text.code, 0, text.stderr)

@@ -155,6 +155,8 @@ describe('the eval folder by class count', () => {
     return {
       run_dir: outDir,
       checkpoint: 'best',
+      weights: 'trained',
+      moving_average: false,
       epoch: 1,
       split: 'test',
       examples: 2 * k,

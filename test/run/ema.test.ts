@@ -1,10 +1,12 @@
-// train.ema through a run: the test and validation columns score the weights' moving average, best.ckpt
+// train.ema through a run: the test and validation columns score the weights' moving average (the raw_test
+// columns the trained weights), best.ckpt
 // holds it and last.ckpt holds it beside the trained weights; eval, predict, export and init_from take
 // it (eval equals training's row for best and last); decay 0 gives exactly the numbers of a run without it (the
 // swap leaves training untouched); --resume continues the average bit for bit.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
+import sharp from 'sharp'
 import {join} from 'node:path'
 import {readCheckpoint} from '../../src/run/checkpoint.js'
 import {planInit} from '../../src/run/fine-tune.js'
@@ -40,6 +42,10 @@ test('best.ckpt holds the average, last.ckpt both; eval scores the average and e
   const plain = referenceNumbers(spec(1), 'mixture-ema-ref-')
   assert.equal(rows[0].split(',').slice(1, 3).join(), plain[0].split(',').slice(1, 3).join(), 'the train columns are the trained weights\'')
   assert.notEqual(rows[0].split(',')[3], plain[0].split(',')[3], 'the test loss is the average\'s')
+  // The trained weights are scored too (timm's two evaluations): their columns are the test columns of the run without the average.
+  const [raw] = readFileSync(join(runDir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(12, 14).join(','))
+  assert.equal(raw, plain[0].split(',').slice(3, 5).join(','))
+  assert.match(readFileSync(join(runDir, 'run.log'), 'utf8'), /test loss [\d.]+ acc [\d.]+ \(trained weights: loss [\d.]+ acc [\d.]+\)/)
   // train.init_from takes the weights the run evaluated: the average, from last.ckpt too.
   const {model} = buildModel(resolveObject(spec(1)))
   for (const {weight, values} of planInit(model, {path: join(runDir, 'last.ckpt'), skip: [], strict: true}).load) assert.deepEqual([...values], [...last.average!.get(weight.originalName)!])
@@ -49,7 +55,13 @@ test('best.ckpt holds the average, last.ckpt both; eval scores the average and e
     assert.equal(r.code, 0, r.stderr)
     const report = JSON.parse(r.stdout)
     assert.equal(report.training.equal, true, `${checkpoint}: ${JSON.stringify(report.training)}`)
+    assert.deepEqual([report.weights, report.moving_average], ['average', true])
   }
+  // --weights trained (last.ckpt, --ckpt left out): the trained weights, equal to the raw_test columns training wrote.
+  const trained = mixture(['eval', runDir, '--weights', 'trained'])
+  assert.equal(trained.code, 0, trained.stderr)
+  assert.match(trained.stdout, /test split, last\.ckpt \(epoch 1, trained weights\).*\nequal to what training wrote for epoch 1 \(raw_test_loss /)
+  assert.match(trained.stdout, new RegExp(`written to ${join(runDir, 'eval', 'test-last-trained').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))
 })
 
 /** `ema` trained 3 epochs straight and 1 epoch resumed to 3: both folders, checked to hold the same numbers and the same average. */
@@ -76,4 +88,59 @@ test('warmup: --resume continues the warming decay from the checkpoint\'s step c
   // Six steps, all still warming (decay ≤ 0.70): the test columns differ from those of the average without warmup.
   assert.notDeepEqual(numbers(straight).map((l) => l.split(',')[3]), numbers(run(spec(3, {decay: 0.95}))).map((l) => l.split(',')[3]))
   assert.equal('warmup' in resolveObject(spec(1, {decay: 0.95})).train.ema!, false)
+})
+
+/** Every float32 value of a safetensors file's tensors, sorted: the weights whatever their names and layouts. */
+function exportedValues(file: string): number[] {
+  const bytes = readFileSync(file)
+  const headerBytes = Number(bytes.readBigUInt64LE(0))
+  const header = JSON.parse(bytes.subarray(8, 8 + headerBytes).toString('utf8')) as Record<string, {dtype: string; data_offsets: [number, number]}>
+  const data = bytes.subarray(8 + headerBytes)
+  const values: number[] = []
+  for (const [name, t] of Object.entries(header)) {
+    if (name === '__metadata__' || t.dtype !== 'F32') continue
+    const slice = data.subarray(t.data_offsets[0], t.data_offsets[1])
+    values.push(...new Float32Array(slice.buffer.slice(slice.byteOffset, slice.byteOffset + slice.byteLength)))
+  }
+  return values.sort((a, b) => a - b)
+}
+
+const sortedValues = (weights: Map<string, Float32Array>) => [...weights.values()].flatMap((v) => [...v]).sort((a, b) => a - b)
+
+test('--weights trained: export and predict take last.ckpt\'s trained weights (last by default), in a folder of their own; best.ckpt has none, and says where they are', {timeout: 120_000}, async () => {
+  const runDir = run(spec(1, {decay: 0.9}))
+  const last = readCheckpoint(join(runDir, 'last.ckpt'))
+  const exported = (args: string[]) => {
+    const r = mixture(['export', runDir, '--format', 'safetensors', ...args, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    return JSON.parse(r.stdout) as {out_dir: string; checkpoint: string; weights: string}
+  }
+  const trained = exported(['--weights', 'trained'])
+  assert.deepEqual([trained.checkpoint, trained.weights, trained.out_dir], ['last', 'trained', join(runDir, 'export', 'safetensors-last-trained')])
+  assert.deepEqual(exportedValues(join(trained.out_dir, 'model.safetensors')), sortedValues(last.weights))
+  const average = exported(['--ckpt', 'last'])
+  assert.deepEqual([average.weights, average.out_dir], ['average', join(runDir, 'export', 'safetensors-last')])
+  assert.deepEqual(exportedValues(join(average.out_dir, 'model.safetensors')), sortedValues(last.average!))
+  // predict: the two weights give other logits; the default is the average's.
+  const image = join(tempDir('mixture-ema-img-'), 'x.png')
+  await sharp(Buffer.alloc(8 * 8 * 3, 100), {raw: {width: 8, height: 8, channels: 3}}).png().toFile(image)
+  const logits = (args: string[]) => {
+    const r = mixture(['predict', runDir, image, ...args, '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout) as {weights: string; predictions: {logits: number[]}[]}
+    return {weights: out.weights, logits: out.predictions[0].logits.join()}
+  }
+  const p = logits(['--weights', 'trained'])
+  assert.equal(p.weights, 'trained')
+  assert.notEqual(p.logits, logits(['--ckpt', 'last']).logits)
+  const refused = mixture(['predict', runDir, image, '--ckpt', 'best', '--weights', 'trained'])
+  assert.equal(refused.code, 2)
+  assert.match(refused.stderr, /best\.ckpt holds the weights' moving average only .*: those are in last\.ckpt, which --weights trained takes when --ckpt is left out/)
+})
+
+test('--resume --from-best on a run with train.ema says that it restarts from the average (best.ckpt holds it), and the average restarts from it', {timeout: 120_000}, () => {
+  const runDir = run(spec(1, {decay: 0.9}))
+  const r = mixture(['run', '--resume', runDir, '--from-best', '--epochs', '2'])
+  assert.equal(r.code, 0, r.stderr)
+  assert.match(r.stdout + r.stderr, /restarting from best\.ckpt after epoch 1: the weights' moving average restored as the weights \(best\.ckpt holds the average that was evaluated, not the trained weights\), and the average starts again from it/)
 })

@@ -201,7 +201,8 @@ test('a run folder from before the lr column resumes; its metrics.csv is rewritt
   const csv = join(runDir, 'metrics.csv')
   const [header, row] = readFileSync(csv, 'utf8').trim().split('\n')
   // the layout of those folders: no lr column, and none of the validation columns that came after it
-  writeFileSync(csv, `${header.replace(/,lr,val_loss,val_accuracy$/, '')}\n${row.replace(/(,[^,]*){3}$/, '')}\n`)
+  const firstNine = (line: string) => line.split(',').slice(0, 9).join(',')
+  writeFileSync(csv, `${firstNine(header)}\n${firstNine(row)}\n`)
   const resumed = (await runExperiment({resume: runDir, log: quiet})) as RunSummary
   assert.equal(resumed.status, 'completed')
   const rows = metrics(runDir)
