@@ -24,6 +24,8 @@ import {mkdirSync, readdirSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {resolveSpec, type Resolved} from '../config/resolve.js'
+import {formatProblem} from '../config/errors.js'
+import {idleSettings} from '../config/idle-settings.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 import {ModelBuildError, type BuiltModel} from '../model/build.js'
 import {atSpecLines, buildModelIn} from '../config/check-model.js'
@@ -106,9 +108,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   if (opts.epochs !== undefined) throw new UsageError('--epochs goes with --resume <run folder>: it trains that run on to more epochs (a new run takes --set train.epochs=N)')
   const resolved = opts.resolved ?? (await resolveRun(opts))
   const {spec, loaded} = resolved
-  if (opts.dryRun) return dryRun(resolved, opts.dataDir, log)
+  if (opts.dryRun) {
+    warnIdleSettings(resolved, log)
+    return dryRun(resolved, opts.dataDir, log)
+  }
   // What the run says from here on is kept in its run.log, once the folder exists.
   const runLog = new RunLog(log)
+  warnIdleSettings(resolved, runLog.log)
   // Where the folder goes is checked before the data is loaded: a bad --out is said at once.
   if (!opts.runDir) checkOutputFolder(join(resolve(opts.outDir ?? spec.output.dir), spec.name))
   let session: Session
@@ -128,6 +134,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
   }
   runLog.open(folder.runDir)
   return fit(session, {...folder, history: [], startEpoch: 1, checkpointEpoch: 0, bars: opts.bars, stop: opts.stop, log: runLog.log, runLog})
+}
+
+/** Settings of the spec that change nothing in the run (config/idle-settings.ts), one warning line each. */
+function warnIdleSettings({spec, loaded}: Resolved, log: (m: string) => void): void {
+  for (const w of idleSettings(spec, loaded.origins)) log(`warning: ${formatProblem(w)}`)
 }
 
 /** The spec file with `--set` overrides and `--seed` applied, validated. */

@@ -1,0 +1,36 @@
+/**
+ * Settings a valid spec gives that change nothing in its run — a mixup that mixes no batch, an
+ * average that is the weights, a transform that applies to no image, early stopping that cannot
+ * stop — said as warnings (`mixture validate`, and at the start of a run), not refused: a sweep may
+ * take such a value on purpose (`prob=0,0.5`), and the run is still the one the spec describes.
+ * Each is a Problem at the key's line, in the words of what to write instead.
+ */
+import type {Problem} from './errors.js'
+import {originOf, type Origins} from './load.js'
+import {mixesAnything, type ResolvedSpec} from '../schema/spec.js'
+import {transformSpecs} from '../data/pipeline.js'
+
+/** The warnings of `spec` (resolved), each at the line that set the key (`origins`). */
+export function idleSettings(spec: ResolvedSpec, origins: Origins): Problem[] {
+  const found: Problem[] = []
+  const warn = (path: string, message: string) => found.push({origin: originOf(origins, path), path, message})
+  const {train} = spec
+  const mixup = train.mixup
+  if (mixup && mixesAnything(mixup)) {
+    const cutmixOn = mixup.cutmix_alpha > 0 || mixup.cutmix_minmax !== undefined
+    if (mixup.prob === 0) warn('train.mixup.prob', 'is 0, so no batch is mixed: leave train.mixup out (or set prob above 0)')
+    else if (mixup.mixup_alpha > 0 && cutmixOn && mixup.switch_prob === 0) warn('train.mixup.switch_prob', 'is 0, so every mixed batch is a mixup one and the cutmix settings are never used: raise switch_prob, or set cutmix_alpha 0')
+    else if (mixup.mixup_alpha > 0 && cutmixOn && mixup.switch_prob === 1) warn('train.mixup.switch_prob', 'is 1, so every mixed batch is a cutmix one and mixup_alpha is never used: lower switch_prob, or set mixup_alpha 0')
+    if (mixup.off_epoch !== undefined && mixup.off_epoch >= train.epochs) warn('train.mixup.off_epoch', `is ${mixup.off_epoch}, and the run has ${train.epochs} epoch(s): mixing never stops (it stops after epoch off_epoch); lower it, or leave it out`)
+    if (train.batch_size === 1) warn('train.batch_size', 'is 1, so each image is mixed with itself (example i with example B − 1 − i of its batch) and nothing changes: give batches of two images or more')
+  }
+  if (train.ema?.decay === 0) warn('train.ema.decay', 'is 0, so the average is the weights themselves: leave train.ema out (or give a decay such as 0.9998)')
+  const stopping = train.early_stopping
+  if (stopping && stopping.patience >= train.epochs) warn('train.early_stopping.patience', `is ${stopping.patience}, and the run has ${train.epochs} epoch(s): it can never stop the run early; lower patience, or leave early_stopping out`)
+  transformSpecs(spec.data.augment).forEach((t, i) => {
+    const at = Array.isArray(spec.data.augment) ? `data.augment[${i}]` : 'data.augment'
+    if (t.p === 0) warn(`${at}.p`, `is 0, so ${t.type} applies to no image: remove it from the list (or set p above 0)`)
+    if (t.type === 'rand_augment' && t.num_ops === 0) warn(`${at}.num_ops`, 'is 0, so rand_augment applies no op: remove it from the list (or set num_ops above 0)')
+  })
+  return found
+}
