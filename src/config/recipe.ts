@@ -96,13 +96,15 @@ function resolveSchedule(train: JsonObject, origins: Origins, problems: Problem[
 
 /**
  * `train.loss`: a registered loss with its keys (a name alone stays a name, so that a spec's hash
- * does not move), and a label smoothing the loss does not apply refused.
+ * does not move), and a label smoothing the loss does not apply refused — unless train.mixup's
+ * targets carry it (timm's mixup_target smooths them, for any loss that takes targets).
  */
 function resolveLoss(train: JsonObject, origins: Origins, problems: Problem[], check: SchemaCheck): void {
   const resolved = namedEntry('loss', train, origins, problems, check)
   if (!resolved) return
   if (typeof train.loss !== 'string') train.loss = {type: resolved.type, ...resolved.params}
-  if (typeof train.label_smoothing === 'number' && train.label_smoothing > 0 && !resolved.entry.labelSmoothing) {
+  const smoothedTargets = Boolean(resolved.entry.softTargets) && isObject(train.mixup) && mixesAnything(train.mixup as unknown as MixupSpec)
+  if (typeof train.label_smoothing === 'number' && train.label_smoothing > 0 && !resolved.entry.labelSmoothing && !smoothedTargets) {
     const at = 'train.label_smoothing'
     problems.push({origin: originOf(origins, at), path: at, message: `the ${resolved.type} loss does not apply label smoothing; set it to 0, or use a loss that applies it (cross_entropy)`})
   }

@@ -90,3 +90,18 @@ test('refused at its line: a backwards cutmix_minmax, one too narrow for the ima
   registerLoss({name: 'labels_only_test', summary: 'a loss of labels only', schema: {type: 'object', additionalProperties: false, properties: {}}, create: () => (logits) => tf.mean(logits) as tf.Scalar})
   assert.throws(() => chooseLoss('labels_only_test', 3, 0, true), /the labels_only_test loss takes integer labels only/)
 })
+
+test("label_smoothing with a soft-target loss that applies none itself: taken with train.mixup (its targets carry the smoothing), refused without", () => {
+  registerLoss({
+    name: 'soft_targets_only_test',
+    summary: 'a loss of target distributions that does not smooth',
+    schema: {type: 'object', additionalProperties: false, properties: {}},
+    softTargets: true,
+    create: () => (logits) => tf.mean(logits) as tf.Scalar,
+  })
+  const withMixup = resolveObject(spec({mixup: {mixup_alpha: 0.2}, loss: 'soft_targets_only_test', label_smoothing: 0.1}))
+  assert.equal(withMixup.train.label_smoothing, 0.1)
+  assert.throws(() => resolveObject(spec({loss: 'soft_targets_only_test', label_smoothing: 0.1})), /train\.label_smoothing: the soft_targets_only_test loss does not apply label smoothing/)
+  // A mixup that mixes nothing leaves the labels plain, and the loss would not smooth them.
+  assert.throws(() => resolveObject(spec({mixup: {mixup_alpha: 0}, loss: 'soft_targets_only_test', label_smoothing: 0.1})), /does not apply label smoothing/)
+})
