@@ -201,6 +201,24 @@ function settingsOf(config: Record<string, unknown>, prefix = '', out = new Map<
   return out
 }
 
+/**
+ * A registry entry given by its name alone (`train.loss: cross_entropy`) reads as the `type` key
+ * (`train.loss.type`) where another config gives that entry as a mapping (`{type: focal, gamma: 2}`),
+ * so that the two are one setting (`train.loss.type is "cross_entropy" … and "focal" …`), not a
+ * name beside an unset type.
+ */
+function alignNamedEntries(settings: Map<string, string>[]): void {
+  const mappings = new Set(settings.flatMap((s) => [...s.keys()]).filter((key) => key.endsWith('.type')).map((key) => key.slice(0, -'.type'.length)))
+  for (const s of settings) {
+    for (const key of mappings) {
+      const value = s.get(key)
+      if (value === undefined || typeof JSON.parse(value) !== 'string') continue
+      s.delete(key)
+      s.set(`${key}.type`, value)
+    }
+  }
+}
+
 /** How a key reads in a config that does not have it. */
 const UNSET = '(unset)'
 
@@ -225,6 +243,7 @@ function variantsOf(runs: RunRecord[], modelOf: (run: RunRecord) => string): {va
   const splits: {runs: RunRecord[]; differences: string[]}[] = []
   for (const members of byModel.values()) {
     const settings = members.map((run) => settingsOf(run.config!))
+    alignNamedEntries(settings)
     const keys = [...new Set(settings.flatMap((s) => [...s.keys()]))].sort()
     const differences: string[] = []
     const differing: string[] = []

@@ -65,6 +65,17 @@ describe('seed groups', () => {
     assert.match(caption, /per example \(correct predictions \/ examples in the split\) for M \[per_example\]; the mean of per-batch accuracies \(the paper’s code\) for M \[batch_mean\], V\./)
   })
 
+  it("reads a registry entry given by name and one given as a mapping as one setting, the name as the mapping's type", (t) => {
+    const dir = tempDir(t)
+    const config = (loss: string) => `name: m\nlabel: M\nseed: 0\ndata: {dataset: cifar10, image_size: 32}\ntrain: {epochs: 1, loss: ${loss}}\n`
+    for (const [folder, loss] of [['plain', 'cross_entropy'], ['focal', '{type: focal, gamma: 2}']] as const) {
+      writeRun(join(dir, folder), {name: 'm', label: 'M', seed: 0, test: [0.8]})
+      writeFileSync(join(dir, folder, 'config.yaml'), config(loss))
+    }
+    const {groups} = groupRuns(collectRuns([dir]).runs)
+    assert.deepEqual(groups.map((g) => g.label).sort(), ['M [train.loss.gamma=(unset), train.loss.type=cross_entropy]', 'M [train.loss.gamma=2, train.loss.type=focal]'])
+  })
+
   it('makes a row per variant of runs configured differently beyond the seed, labels saying the values, a warning naming the keys and runs', (t) => {
     const dir = tempDir(t)
     // Seeds 0 and 1 differ in bookkeeping only (threads, how often metrics are written): one variant.
