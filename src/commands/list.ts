@@ -7,6 +7,7 @@ import {suggest} from '../config/suggest.js'
 import {loadPlugins} from '../config/plugins.js'
 import {UsageError} from '../errors.js'
 import {allEntries, DATA_KINDS, KINDS, RECIPE_KINDS, type AnyEntry} from '../registry/registry.js'
+import {specKeysMatching} from '../schema/spec-keys.js'
 
 interface Listed {
   kind: string
@@ -59,7 +60,7 @@ async function loadPlugin(file: string): Promise<void> {
 
 export default class List extends BaseCommand<typeof List> {
   static summary = 'List the registered models, blocks, components, adapters, norms, heads, datasets, transforms, optimizers, learning-rate schedules and training losses.'
-  static description = 'PATTERN filters by name or kind (substring, case-insensitive). Each entry shows its summary, parameter defaults and presets. --plugin loads plugin files first (as a spec\'s plugins: does), so that their entries are listed too, with the file they came from.'
+  static description = 'PATTERN filters by name or kind (substring, case-insensitive). Each entry shows its summary, parameter defaults and presets; a PATTERN that no entry matches is looked for among the spec\'s own keys (mixture list mixup shows train.mixup and its keys). --plugin loads plugin files first (as a spec\'s plugins: does), so that their entries are listed too, with the file they came from.'
   static examples = ['<%= config.bin %> list', '<%= config.bin %> list vit', '<%= config.bin %> list dataset --json', '<%= config.bin %> list transform', '<%= config.bin %> list schedule', '<%= config.bin %> list loss', '<%= config.bin %> list optimizer --plugin configs/examples/plugins/rmsprop.mjs']
   static args = {pattern: Args.string({required: false, description: 'substring of a name or kind'})}
   static flags = {plugin: Flags.string({multiple: true, multipleNonGreedy: true, summary: 'A plugin file to load first (repeatable); paths are relative to the current folder.'})}
@@ -75,8 +76,14 @@ export default class List extends BaseCommand<typeof List> {
     const shown = pattern ? items.filter((i) => i.name.toLowerCase().includes(pattern) || i.kind.includes(pattern)) : items
     if (!this.jsonEnabled()) {
       if (shown.length === 0) {
-        const guess = suggest(pattern!, [...new Set(items.flatMap((i) => [i.name.toLowerCase(), i.kind]))])
-        this.log(`nothing registered matches "${args.pattern}"${guess ? `; did you mean ${guess}?` : ''}`)
+        // Not a registered entry, but perhaps a setting of the spec itself (train.mixup, train.ema).
+        const keys = specKeysMatching(pattern!)
+        const guess = keys.length > 0 ? undefined : suggest(pattern!, [...new Set(items.flatMap((i) => [i.name.toLowerCase(), i.kind]))])
+        this.log(`nothing registered matches "${args.pattern}"${guess ? `; did you mean ${guess}?` : ''}${keys.length > 0 ? `; the spec's own keys that do (mixture schema has them all):` : ''}`)
+        for (const key of keys) {
+          this.log(`  ${key.path}${key.default !== undefined ? ` (default ${short(key.default)})` : ''}: ${key.description || '(no description)'}`)
+          if (key.keys.length > 0) this.log(`    keys: ${key.keys.map((k) => (k.default !== undefined ? `${k.key}=${short(k.default)}` : k.key)).join(' ')}`)
+        }
       }
       let kind = ''
       for (const item of shown) {

@@ -195,6 +195,11 @@ test('list shows components with defaults and presets; schema is valid JSON', ()
   assert.match(r.stdout, /perceiver\s+Perceiver encoder/)
   assert.match(r.stdout, /presets: paper_alternating, paper_joint/)
   assert.match(mixture(['list', 'optimzer']).stdout, /nothing registered matches "optimzer"; did you mean optimizer\?/)
+  // A word no entry has but the spec does: its keys, with descriptions and defaults.
+  const mixup = mixture(['list', 'mixup']).stdout
+  assert.match(mixup, /nothing registered matches "mixup"; the spec's own keys that do/)
+  assert.match(mixup, /\n  train\.mixup: mixup and cutmix of the training batches.*\n    keys: mixup_alpha=0 cutmix_alpha=0 cutmix_minmax prob=1 /)
+  assert.match(mixture(['list', 'decay']).stdout, /train\.ema\.decay \(default 0\.9998\): /)
   const s = mixture(['schema'])
   const schema = JSON.parse(s.stdout)
   assert.equal(schema.type, 'object')

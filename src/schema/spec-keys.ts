@@ -1,0 +1,40 @@
+/**
+ * The spec's own keys as dotted paths (`train.mixup`, `train.ema.decay`), each with its description
+ * and default, read from the spec's JSON Schema: what `mixture list` shows of a name that no
+ * registry entry has but the spec does (`mixture list mixup`), so that a setting is found by the
+ * word a researcher knows it by, as a registered component is.
+ */
+import {specSchema} from './spec.js'
+
+export interface SpecKey {
+  /** Dotted path, as `--set` takes it. */
+  path: string
+  description: string
+  default?: unknown
+  /** A mapping's own keys (one level), each with its default where it has one. */
+  keys: {key: string; default?: unknown}[]
+}
+
+interface SchemaNode {
+  type?: string | string[]
+  description?: string
+  default?: unknown
+  properties?: Record<string, SchemaNode>
+}
+
+/** Every key of the spec (mappings included), in the schema's order. */
+function everyKey(node: SchemaNode, prefix: string, out: SpecKey[]): SpecKey[] {
+  for (const [key, child] of Object.entries(node.properties ?? {})) {
+    const path = prefix ? `${prefix}.${key}` : key
+    const keys = Object.entries(child.properties ?? {}).map(([k, v]) => ({key: k, ...(v.default !== undefined ? {default: v.default} : {})}))
+    out.push({path, description: child.description ?? '', ...(child.default !== undefined ? {default: child.default} : {}), keys})
+    everyKey(child, path, out)
+  }
+  return out
+}
+
+/** The spec keys whose last name holds `pattern` (case-insensitive): `mixup` finds train.mixup, `decay` train.ema.decay. */
+export function specKeysMatching(pattern: string): SpecKey[] {
+  const wanted = pattern.toLowerCase()
+  return everyKey(specSchema as unknown as SchemaNode, '', []).filter((k) => (k.path.split('.').at(-1) ?? '').toLowerCase().includes(wanted))
+}
