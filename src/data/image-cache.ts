@@ -14,12 +14,19 @@
  * before decoding) is never found, let alone read as this one.
  */
 import {createHash} from 'node:crypto'
-import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
-import {dirname} from 'node:path'
+import {closeSync, openSync, readdirSync, readSync, rmSync, statSync} from 'node:fs'
+import {mkdir, readFile, rename, rm, utimes, writeFile} from 'node:fs/promises'
+import {dirname, join} from 'node:path'
 
 import type {DatasetSplit, LabelArray} from '../registry/registry.js'
+import {userCacheDir} from './locate.js'
 
 const MAGIC = 'MMIMGC2\n'
+
+/** The folder of the cache files: image_folder/ in the user cache (XDG_CACHE_HOME, else ~/.cache). */
+export function imageCacheDir(): string {
+  return join(userCacheDir(), 'image_folder')
+}
 
 /** A file that could not be decoded: its path (relative to the folder) and why. */
 export interface BadImage {
@@ -92,6 +99,9 @@ export async function readCache(file: string, size: number): Promise<CachedSplit
   header.splits.forEach(([name, count], i) => {
     splits[name] = {labels: labels[i], images: take(count * px), count}
   })
+  // The file's time is when it was last used (`mixture data cache --older-than` removes the unused); best effort.
+  const now = new Date()
+  await utimes(file, now, now).catch(() => undefined)
   return {splits, skipped: header.skipped ?? []}
 }
 
@@ -119,4 +129,78 @@ export async function writeCache(file: string, size: number, data: CachedSplits)
     await rm(tmp, {force: true})
     return (error as Error).message
   }
+}
+
+/** A file of the cache folder, as `mixture data cache` lists it. */
+export interface CacheEntry {
+  file: string
+  bytes: number
+  /** When it was written or last read (its modification time). */
+  lastUsed: Date
+  /** The decoded images it holds (side, count per split); undefined for a file that is not a whole cache file of this layout. */
+  holds?: {size: number; splits: Array<[string, number]>}
+  /** A temporary file a write left (a killed run's): never read, safe to remove once no write can be under way. */
+  temporary: boolean
+}
+
+/** A cache file's header (side, splits), read without its data; undefined where it is not one of this layout. */
+function headerOf(file: string): CacheEntry['holds'] {
+  let fd: number | undefined
+  try {
+    fd = openSync(file, 'r')
+    const head = Buffer.alloc(MAGIC.length + 4)
+    if (readSync(fd, head, 0, head.length, 0) !== head.length || head.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined
+    const length = head.readUInt32LE(MAGIC.length)
+    if (length > 64 * 2 ** 20) return undefined
+    const json = Buffer.alloc(length)
+    if (readSync(fd, json, 0, length, head.length) !== length) return undefined
+    const header = JSON.parse(json.toString('utf8')) as {size?: unknown; splits?: unknown}
+    return typeof header.size === 'number' && Array.isArray(header.splits) ? {size: header.size, splits: header.splits as Array<[string, number]>} : undefined
+  } catch {
+    return undefined
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
+}
+
+/** The files of the cache folder `dir` (none where it does not exist), most recently used first. */
+export function cacheEntries(dir: string): CacheEntry[] {
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw error
+  }
+  const entries: CacheEntry[] = []
+  for (const name of names) {
+    const file = join(dir, name)
+    const stat = statSync(file, {throwIfNoEntry: false})
+    if (!stat?.isFile()) continue
+    const temporary = name.endsWith('.tmp')
+    const holds = temporary ? undefined : headerOf(file)
+    entries.push({file, bytes: stat.size, lastUsed: stat.mtime, ...(holds ? {holds} : {}), temporary})
+  }
+  return entries.sort((a, b) => b.lastUsed.getTime() - a.lastUsed.getTime())
+}
+
+/** How long a temporary file may be a write under way: older ones are a killed run's. */
+const WRITE_UNDER_WAY_MS = 60 * 60 * 1000
+
+/**
+ * Removes the entries unused for `olderThanDays` (all where undefined), files of another layout
+ * (an earlier version's, never read again: the magic is in the key) and temporary files a killed
+ * write left (an hour old or more: a younger one may be a write under way). Each removal is whole:
+ * the next run that needs a removed file decodes its folder again and writes it anew.
+ */
+export function pruneCache(entries: CacheEntry[], olderThanDays: number | undefined, now = Date.now()): CacheEntry[] {
+  const removed: CacheEntry[] = []
+  for (const entry of entries) {
+    const age = now - entry.lastUsed.getTime()
+    const due = entry.temporary ? age >= WRITE_UNDER_WAY_MS : !entry.holds || olderThanDays === undefined || age >= olderThanDays * 86_400_000
+    if (!due) continue
+    rmSync(entry.file, {force: true})
+    removed.push(entry)
+  }
+  return removed
 }

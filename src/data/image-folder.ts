@@ -36,11 +36,10 @@ import {DataError} from './errors.js'
 import {decodedToImageSize, resizeMode, type ResizeMode} from './image-size.js'
 import {byCodePoint, imageFilesUnder} from './image-files.js'
 import {isFolder} from '../fs/is-folder.js'
-import {CacheKey, contentHash, readCache, writeCache, type BadImage} from './image-cache.js'
+import {CacheKey, contentHash, imageCacheDir, readCache, writeCache, type BadImage} from './image-cache.js'
 import {decodeImage, DECODER_VERSION, IMAGE_EXTENSIONS, imageDimensions, type DecodedImage} from './images.js'
 import {labelArray, MAX_CLASSES} from './labels.js'
 import {MIN_CLASSES} from './load.js'
-import {userCacheDir} from './locate.js'
 import {Rng} from './random.js'
 import {heldOutCount, stratifiedHoldOut, subset} from './split.js'
 
@@ -389,7 +388,7 @@ async function decodeSplits(planned: Record<string, Item[]>, p: Options, ctx: Da
     const key = new CacheKey({size, mode, crop: 'centre', resize: resizeFingerprint(size, mode), classes, decoder: DECODER_VERSION})
     // Synchronous reads: several times faster than promise-based ones for many small files.
     for (const item of all) key.file(item.split, item.label, relative(root, item.path), contentHash(readBytes(item.path)))
-    cacheFile = join(userCacheDir(), 'image_folder', `${basename(root)}-${key.digest().slice(0, 32)}.bin`)
+    cacheFile = join(imageCacheDir(), `${basename(root)}-${key.digest().slice(0, 32)}.bin`)
     const cached = await readCache(cacheFile, size)
     if (cached) return {...cached, cached: true}
   }

@@ -21,7 +21,7 @@ async function ownCommands() {
 
 test('every command has a summary, examples, and a description that does not repeat the summary', async () => {
   const commands = await ownCommands()
-  assert.deepEqual(commands.map((c) => c.id).sort(), ['data:fetch', 'eval', 'export', 'list', 'params', 'predict', 'report', 'run', 'schema', 'sweep', 'sweep:cancel', 'sweep:finish', 'sweep:run-point', 'sweep:status', 'table', 'validate'])
+  assert.deepEqual(commands.map((c) => c.id).sort(), ['data:cache', 'data:fetch', 'eval', 'export', 'list', 'params', 'predict', 'report', 'run', 'schema', 'sweep', 'sweep:cancel', 'sweep:finish', 'sweep:run-point', 'sweep:status', 'table', 'validate'])
   for (const command of commands) {
     assert.ok(command.summary, `${command.id} has a summary`)
     assert.ok((command.examples ?? []).length > 0, `${command.id} has examples`)
@@ -128,5 +128,5 @@ test('shell completion: the bash script completes commands and flags', () => {
   assert.equal(mixture(['autocomplete', 'bash'], env).code, 0)
   assert.equal(complete('mixture rep'), 'report')
   assert.match(complete('mixture table --'), /--per-seed/)
-  assert.equal(complete('mixture data '), 'fetch')
+  assert.equal(complete('mixture data '), 'cache fetch')
 })
