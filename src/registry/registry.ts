@@ -98,7 +98,7 @@ export interface DatasetSplit {
 export interface DatasetContext {
   /** A folder to search first (`--data-dir`); the spec's `data_dir` is in the options. */
   dataDir?: string
-  /** Examples to keep per split (`train_limit` / `test_limit`; Infinity: all). */
+  /** Examples to keep per split (`train_limit` / `test_limit`; Infinity: all). `train: 0`: no training images are wanted (`mixture eval` of the test split): read none, and an image folder may hold the held-out splits alone. */
   limits: {train: number; test: number}
   /** Draw progress bars on stderr (else report progress with `log`). */
   bars: boolean
