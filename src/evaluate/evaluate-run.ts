@@ -44,7 +44,11 @@ function accuracyDefinition(run: OpenedRun): AccuracyDefinition {
 }
 
 /** `--split val` on a run without a validation split (none held out by `data.val_split`, none of the dataset's own). */
-function refuseVal(run: OpenedRun): never {
+function refuseVal(run: OpenedRun, dataDir: string | undefined): never {
+  // The run validated on a val/ folder of its own, which the folder given in its place lacks.
+  if (dataDir && run.summary?.images?.val !== undefined) {
+    throw new UsageError(`--split val: ${run.runDir} chose its best epoch on the validation split of its data (a val/ folder beside test/), and ${dataDir} has none: give a folder with val/<class>/ beside test/, or use --split test`)
+  }
   throw new UsageError(
     `--split val needs a validation split, held out of the training images (data.val_split) or the dataset's own (image_folder's val/ beside test/), and ${run.runDir} has none (so it chose its best epoch on the test split, as the paper did). Use --split test or --split train, or train a run with data.val_split (e.g. --set data.val_split=0.1)`,
   )
@@ -131,7 +135,7 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     if (absent.length > 0) log(`note: ${where} have no ${classList(absent)} of the run's ${run.classNames.length} classes: those are scored on no images (their per-class accuracy is empty); the others are matched to the run's outputs by name`)
     // The run's own validation hold-out (the same images for the same seed, drawn from the labels as loaded): `train` is then what training trained on.
     const dataset = relabelByName(holdOutValidation(loaded, withoutTrain ? undefined : spec.data.val_split, spec.seed), run.classNames)
-    if (split === 'val' && !dataset.val) refuseVal(run)
+    if (split === 'val' && !dataset.val) refuseVal(run, opts.dataDir)
     if (dataset.numClasses > built.numClasses) throw new UsageError(`the dataset has ${dataset.numClasses} classes but the model outputs ${built.numClasses}: this is not the data the run was trained on`)
     const batchSize = spec.train.eval_batch_size ?? spec.train.batch_size
     const measured = await evaluateSplit(run, dataset[split]!, batchSize)

@@ -110,6 +110,16 @@ describe('loadDataset without training images (image_folder)', () => {
   })
   const folder = (root: string, more: Partial<DataConfig> = {}): DataConfig => ({dataset: 'image_folder', root, image_size: 6, augment: false, cache: false, ...more})
 
+  it('--split val of a run that validated on a val/ folder, given a folder without one, says the folder lacks it', async () => {
+    const own = await writeImageFolder(join(tmp, 'with-val'), {train: [3, 3, 3], val: [1, 1, 1], test: [1, 1, 1]})
+    const file = writeSpec({name: 'with-val', seed: 3, data: {dataset: 'image_folder', root: own, image_size: 6, cache: false}, model, train: {epochs: 1, batch_size: 4}, engine: {backend: 'cpu'}}, tmp, 'with-val.yaml')
+    const run = ((await runExperiment({spec: file, outDir: join(tmp, 'results-val'), log: () => {}})) as {run_dir: string}).run_dir
+    assert.equal((await evaluateRun({run, split: 'val'})).examples, 3)
+    const testOnly = join(tmp, 'test-only')
+    cpSync(join(own, 'test'), join(testOnly, 'test'), {recursive: true})
+    await assert.rejects(evaluateRun({run, split: 'val', dataDir: testOnly}), isError(UsageError, /chose its best epoch on the validation split of its data \(a val\/ folder beside test\/\), and .*test-only has none: give a folder with val\/<class>\/ beside test\//))
+  })
+
   it('reads test/ (and val/ beside it) alone, of one class or more; training still needs train/', async () => {
     const root = await writeImageFolder(join(tmp, 'tv'), {test: [2, 1], val: [0, 3]})
     const ds = await loadDataset(folder(root), {withoutTrain: true})
