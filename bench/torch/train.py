@@ -14,7 +14,8 @@ The spec is resolved by the project itself (`node bin/run.js run --dry-run --jso
     then ColorJitter(brightness, hue), or the list form's transforms in order (RandomHorizontalFlip,
     RandomCrop, ColorJitter, Normalize — on evaluation batches too —, RandomErasing, RandomResizedCrop,
     RandomVerticalFlip, RandomRotation, RandomGrayscale, and TrivialAugmentWide, RandAugment and
-    AutoAugment on the image as uint8);
+    AutoAugment on the image as uint8; timm's RandAugment, from its config string, on a PIL image,
+    with test/fixtures/transforms/timm_rand_augment.py's transcription of timm's code);
   - the recipe: torch.optim's Adam (coupled L2), AdamW or SGD with the spec's keys, the roles
     weight_decay_exclude names in a param group without decay; the schedule as lr_scheduler's
     StepLR, MultiStepLR (epoch counts in steps), CosineAnnealingLR or OneCycleLR stepped after every
@@ -38,10 +39,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gzip
+import importlib.util
 import json
 import math
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
@@ -371,6 +374,39 @@ def transform(t: dict):
         return OnBytes(T.RandAugment(num_ops=t['num_ops'], magnitude=t['magnitude'], num_magnitude_bins=t['num_magnitude_bins'], interpolation=INTERPOLATION[t.get('interpolation', 'nearest')], fill=t['fill']))
     if kind == 'auto_augment':
         return OnBytes(T.AutoAugment(T.AutoAugmentPolicy(t['policy']), interpolation=INTERPOLATION[t.get('interpolation', 'nearest')], fill=t['fill']))
+    if kind == 'timm_rand_augment':
+        # timm is not installed (nor installable here): its RandAugment is the transcription of timm's code
+        # that is the reference of ours (src/data/timm-rand-augment.ts), test/fixtures/transforms/timm_rand_augment.py.
+        # It is no package: loaded by its path in the repository (ROOT), so that the twin runs from any working
+        # directory without touching sys.path.
+        path = os.path.join(ROOT, 'test', 'fixtures', 'transforms', 'timm_rand_augment.py')
+        found = importlib.util.spec_from_file_location('timm_rand_augment', path)
+        timm_ra = importlib.util.module_from_spec(found)
+        found.loader.exec_module(timm_ra)
+        # The hparams as timm's create_transform gives them: img_mean in whole pixel values (rounded half up,
+        # as ours), a fixed resample where interpolation names one (none: timm's random bilinear or bicubic).
+        mean = t.get('img_mean', [124, 116, 104])
+        mean = mean if isinstance(mean, list) else [mean]
+        mean = mean * 3 if len(mean) == 1 else mean
+        hparams = {'img_mean': tuple(int(math.floor(v + 0.5)) for v in mean), 'translate_pct': t.get('translate_pct', 0.45)}
+        interpolation = t.get('interpolation', 'random')
+        if interpolation != 'random':
+            hparams['interpolation'] = {'bilinear': Image.Resampling.BILINEAR, 'bicubic': Image.Resampling.BICUBIC}[interpolation]
+        ra = timm_ra.rand_augment_transform(t.get('config', 'rand-m9-mstd0.5-inc1'), hparams)
+        # Its draws are Python's `random` and numpy's global ones, as timm's; seeded here with the run's seed, as
+        # timm's train.py seeds both (random_seed). transform() is built by augmenter() inside train(), after
+        # torch.manual_seed(seed): torch.initial_seed() is the run's seed. (With train.mixup, whose draws are numpy's
+        # too, np.random was seeded the same just before, nothing drawn since: both share numpy's stream, as in timm.)
+        seed = torch.initial_seed()
+        random.seed(seed)
+        np.random.seed(seed % 2 ** 32)
+
+        def on_pil(x: torch.Tensor) -> torch.Tensor:
+            # uint8 CHW (RGB) -> a PIL image, timm's RandAugment, -> uint8 CHW.
+            img = ra(Image.fromarray(x.permute(1, 2, 0).contiguous().numpy(), 'RGB'))
+            return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+        return OnBytes(on_pil)
     raise BadInput(f'the PyTorch twin has no transform {kind!r} (a plugin file\'s?)')
 
 
