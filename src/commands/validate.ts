@@ -23,7 +23,7 @@ export default class Validate extends BaseCommand<typeof Validate> {
     const {spec, loaded} = await resolveSpec(args.spec, flags.set)
     const params = checkModel({spec, loaded})
     // Valid, but changing nothing in the run (a sweep may take such a value on purpose): said, exit 0.
-    const warnings = idleSettings(spec, loaded.origins)
+    const warnings = idleSettings(spec, loaded)
     for (const w of warnings) this.note(`warning: ${formatProblem(w)}`)
     const size = `${params.toLocaleString('en-US')} trainable parameters`
     if (!this.jsonEnabled()) this.log(`valid: ${displayPath(loaded.file)} (${spec.name}: model ${spec.model.type}, ${size}; dataset ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size})`)

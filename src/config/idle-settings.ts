@@ -6,12 +6,17 @@
  * Each is a Problem at the key's line, in the words of what to write instead.
  */
 import type {Problem} from './errors.js'
-import {originOf, type Origins} from './load.js'
+import {originOf, type LoadedSpec, type Origins} from './load.js'
+import {inFileOrder} from './validate.js'
 import {mixesAnything, type ResolvedSpec} from '../schema/spec.js'
 import {transformSpecs} from '../data/pipeline.js'
 
-/** The warnings of `spec` (resolved), each at the line that set the key (`origins`). */
-export function idleSettings(spec: ResolvedSpec, origins: Origins): Problem[] {
+/** The warnings of `spec` (resolved), each at the line that set the key, in the order a reader meets them (as validate's problems). */
+export function idleSettings(spec: ResolvedSpec, loaded: Pick<LoadedSpec, 'origins' | 'files' | 'overrides'>): Problem[] {
+  return inFileOrder(idleFindings(spec, loaded.origins), loaded)
+}
+
+function idleFindings(spec: ResolvedSpec, origins: Origins): Problem[] {
   const found: Problem[] = []
   const warn = (path: string, message: string) => found.push({origin: originOf(origins, path), path, message})
   const {train} = spec

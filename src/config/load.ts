@@ -34,6 +34,12 @@ export interface LoadedSpec {
   files: string[]
   /** The overrides by their dotted key, e.g. `{"train.optimizer.lr": 3e-4}` (for `overrides.yaml`). */
   overrides: JsonObject
+  /**
+   * Keys a null (in a spec that extends another, or a --set) removes where nothing set them: nothing
+   * to remove, but validation checks that each names a key the spec has, so that a misspelt one
+   * (`train.emma: null`, meant to turn the average off) is refused instead of silently doing nothing.
+   */
+  absentRemovals: {path: string; origin?: Origin}[]
 }
 
 /** Default size limit of a spec file (MIXTURE_MAX_SPEC_BYTES raises it). */
@@ -226,13 +232,20 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
+/** What a merge removed: the keys it took out (`removed`), and those a null named where nothing set them (`absent`). */
+export interface Removals {
+  removed: string[]
+  absent: string[]
+}
+
 /**
  * Deep merge, as JSON Merge Patch (RFC 7386): objects merge key by key, a key set to null in `over`
  * is removed (so it takes its default: `train: {ema: null}` in a child turns off its base's average),
- * everything else (arrays included) is replaced. The dotted paths of removed keys are pushed to
- * `removed` (their origins are dropped with them).
+ * also inside a mapping the base does not have, and everything else (arrays included) is replaced.
+ * The dotted paths of removed keys are pushed to `removals.removed` (their origins are dropped with
+ * them), those of nulls with nothing to remove to `removals.absent` (validation checks them).
  */
-export function deepMerge(base: Json, over: Json, removed: string[] = [], at = ''): Json {
+export function deepMerge(base: Json, over: Json, removals: Removals = {removed: [], absent: []}, at = ''): Json {
   if (!isObject(base) || !isObject(over)) return structuredClone(over)
   const out: JsonObject = {...base}
   for (const [k, v] of Object.entries(over)) {
@@ -240,12 +253,14 @@ export function deepMerge(base: Json, over: Json, removed: string[] = [], at = '
     if (v === null) {
       if (Object.hasOwn(out, k)) {
         delete out[k]
-        removed.push(path)
-      }
+        removals.removed.push(path)
+      } else removals.absent.push(path)
       continue
     }
+    // A mapping the base lacks is merged over an empty one, so that the nulls in it remove (nothing) as everywhere else.
+    const merged = Object.hasOwn(base, k) ? deepMerge(base[k], v, removals, path) : isObject(v) ? deepMerge({}, v, removals, path) : structuredClone(v)
     // Defined, not assigned: a key named __proto__ stays a key (which validation then refuses) instead of setting the prototype.
-    Object.defineProperty(out, k, {value: Object.hasOwn(base, k) ? deepMerge(base[k], v, removed, path) : structuredClone(v), enumerable: true, writable: true, configurable: true})
+    Object.defineProperty(out, k, {value: merged, enumerable: true, writable: true, configurable: true})
   }
   return out
 }
@@ -262,7 +277,7 @@ function mergeOrigins(into: Origins, from: Origins): void {
   for (const [k, v] of from) into.set(k, v)
 }
 
-function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Origins; files: string[]} {
+function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Origins; files: string[]; absent: LoadedSpec['absentRemovals']} {
   const abs = resolve(file)
   if (seen.includes(abs)) {
     throw new SpecError([{origin: {file: displayPath(abs)}, path: 'extends', message: `extends cycle: ${[...seen, abs].map(displayPath).join(' → ')}; remove one of these extends`}])
@@ -281,7 +296,7 @@ function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Or
     throw new SpecError([{origin: origins.get('') ?? {file: displayPath(abs)}, path: '', message: `is not a mixture spec: none of its ${keys.length} top-level key(s) is a spec key (${SPEC_KEYS.join(', ')})${hint}`}])
   }
   const parent = data.extends
-  if (parent === undefined) return {data, origins, files: [abs]}
+  if (parent === undefined) return {data, origins, files: [abs], absent: []}
   if (typeof parent !== 'string') {
     throw new SpecError([{origin: origins.get('extends'), path: 'extends', message: 'must be the path of a base spec (a string)'}])
   }
@@ -301,13 +316,14 @@ function loadChain(file: string, seen: string[]): {data: JsonObject; origins: Or
     throw error
   }
   const {extends: _ignored, ...rest} = data
-  const removed: string[] = []
-  const merged = deepMerge(base.data, rest, removed) as JsonObject
+  const removals: Removals = {removed: [], absent: []}
+  const merged = deepMerge(base.data, rest, removals) as JsonObject
   const mergedOrigins = new Map(base.origins)
   mergeOrigins(mergedOrigins, origins)
-  for (const path of removed) forgetOrigins(mergedOrigins, path)
+  for (const path of removals.removed) forgetOrigins(mergedOrigins, path)
   mergedOrigins.delete('extends')
-  return {data: merged, origins: mergedOrigins, files: [...base.files, abs]}
+  const absent = [...base.absent, ...removals.absent.map((path) => ({path, origin: origins.get(path)}))]
+  return {data: merged, origins: mergedOrigins, files: [...base.files, abs], absent}
 }
 
 /** Names that are not keys of a spec but properties every JavaScript object inherits: never a path's segment. */
@@ -392,8 +408,12 @@ function keyIntoList(keys: (string | number)[], i: number, listPath: string): st
   return `is a list: write its item ${key} as ${listPath}[${key}], e.g. --set ${meant}=…`
 }
 
-/** Apply one override in place. The parent must exist; a missing leaf is created (validation then judges the key). */
-export function applyOverride(spec: JsonObject, o: Override, origins: Origins): void {
+/**
+ * Apply one override in place. The parent must exist; a missing leaf is created (validation then
+ * judges the key). A removal (`o.removes`) creates nothing: a key that is not there, or under a
+ * mapping that is not there, is returned as absent (validation checks that it names a spec key).
+ */
+export function applyOverride(spec: JsonObject, o: Override, origins: Origins): {absent?: string} {
   const keys = parsePath(o.path)
   let node: Json = spec
   let walked = ''
@@ -402,6 +422,7 @@ export function applyOverride(spec: JsonObject, o: Override, origins: Origins): 
     let next: Json | undefined
     if (typeof k === 'string' && Array.isArray(node)) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: walked, message: keyIntoList(keys, i, walked)}])
     walked = joinPath(walked, k)
+    if (o.removes && typeof k === 'string' && isObject(node) && !Object.hasOwn(node, k)) return {absent: o.path}
     if (typeof k === 'number') next = Array.isArray(node) ? node[k] : undefined
     else if (isObject(node)) {
       if (!Object.hasOwn(node, k)) {
@@ -424,11 +445,14 @@ export function applyOverride(spec: JsonObject, o: Override, origins: Origins): 
     if (Array.isArray(node)) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: walked, message: keyIntoList(keys, keys.length - 1, walked)}])
     if (!isObject(node)) throw new SpecError([{origin: {file: `--set ${o.text}`}, path: o.path, message: 'parent is not a mapping'}])
     // Null removes the key (its default applies), as in extends: `--set train.ema=null` turns the average off.
-    if (o.removes) delete node[last]
-    else node[last] = o.value
+    if (o.removes) {
+      if (!Object.hasOwn(node, last)) return {absent: o.path}
+      delete node[last]
+    } else node[last] = o.value
   }
   forgetOrigins(origins, o.path)
   origins.set(o.path, {file: `--set ${o.text}`})
+  return {}
 }
 
 /** The overrides by their dotted key (`{"train.optimizer.lr": 3e-4}`), for `overrides.yaml`. */
@@ -440,10 +464,14 @@ export function overridesObject(overrides: Override[]): JsonObject {
 
 /** Load a spec file with its extends chain and overrides applied. */
 export function loadSpec(file: string, sets: string[] = []): LoadedSpec {
-  const {data, origins, files} = loadChain(file, [])
+  const {data, origins, files, absent} = loadChain(file, [])
   const overrides = sets.map(parseOverride)
-  for (const o of overrides) applyOverride(data, o, origins)
-  return {spec: data, origins, file: resolve(file), files, overrides: overridesObject(overrides)}
+  const absentRemovals = [...absent]
+  for (const o of overrides) {
+    const applied = applyOverride(data, o, origins)
+    if (applied.absent) absentRemovals.push({path: applied.absent, origin: {file: `--set ${o.text}`}})
+  }
+  return {spec: data, origins, file: resolve(file), files, overrides: overridesObject(overrides), absentRemovals}
 }
 
 export function originOf(origins: Origins, path: string): Origin | undefined {

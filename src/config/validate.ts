@@ -8,11 +8,11 @@
 import {dirname, resolve} from 'node:path'
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
 import {lookup, names, namesInOrder, RegistryError, resolvePreset, type EntryKind, type JsonSchema} from '../registry/registry.js'
-import {clip, type Problem, SpecError, unknownEntry} from './errors.js'
+import {clip, type Origin, type Problem, SpecError, unknownEntry} from './errors.js'
 import {suggest} from './suggest.js'
 import {expandHome} from '../fs/home-path.js'
 import {displayPath} from '../fs/display-path.js'
-import {isObject, originOf, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
+import {isObject, originOf, parsePath, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
 import {joinPath} from './key-path.js'
 import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
 import {resolveRecipe} from './recipe.js'
@@ -124,8 +124,7 @@ function ajvProblems(errors: ErrorObject[], schema: JsonSchema, data: unknown, b
         message = `must be ${types.join(' or ')} (got ${describe(value)})`
         // `~` alone is YAML's null, not the home folder.
         if (value === null && types.includes('string')) message += '; YAML reads an empty value, null and ~ as null: write the text (quoted, if it is one of those), and a folder under your home as ~/…'
-        // Null removes a key only where something is merged over (a base spec, --set); in the file that sets it, the key is left out.
-        else if (value === null) message += '; to leave it unset, leave the key out (null removes a key only from a base spec, in a file with extends:, or with --set)'
+        else if (value === null) message += nullHint(path, originOf(origins, path))
         // `run --set lr=1e-3,1e-2`: comma lists are what `sweep` takes (one run per value), and `--seeds` for seeds.
         if (typeof value === 'string' && value.includes(',') && !types.includes('string') && originOf(origins, path)?.file.startsWith('--set')) {
           message += path === 'seed' ? `; to train one run per seed, use --seeds ${value}` : `; to train one run per value, use mixture sweep with the same --set (a comma list is a sweep's axis)`
@@ -336,6 +335,7 @@ export function validateSpec(loaded: LoadedSpec, {readData = true}: {readData?: 
   nonFiniteProblems(spec, '', origins, nonFinite)
   const validate = validator(specSchema)
   if (!validate(spec)) problems.push(...ajvProblems(validate.errors ?? [], specSchema, spec, '', origins))
+  problems.push(...unknownRemovals(loaded.absentRemovals ?? []))
 
   const data = spec.data
   // The data first: whether they hold a validation split of their own decides the recipe's early-stopping default.
@@ -385,18 +385,67 @@ export function validateSpec(loaded: LoadedSpec, {readData = true}: {readData?: 
 }
 
 /**
+ * What to say of a null where a value belongs: null removes a key only where something is merged
+ * over (a base spec, a --set), and in a --set `~` alone stays a value (it may be meant as the home
+ * folder) and a list item is never removed.
+ */
+function nullHint(path: string, origin: Origin | undefined): string {
+  const set = origin?.file.startsWith('--set ') ? origin.file.slice('--set '.length) : undefined
+  if (set !== undefined && /\]$/.test(path)) return '; a list item cannot be removed: give the whole list without it'
+  if (set !== undefined && /=\s*~\s*$/.test(set)) return `; in a --set, ~ alone is not taken as null (it may be meant as the home folder, which is ~/…): to remove the key write ${path}=null`
+  return '; to leave it unset, leave the key out (null removes a key only from a base spec, in a file with extends:, or with --set key=null)'
+}
+
+/**
+ * A null that removes a key nothing set (load.ts `absentRemovals`) changes nothing, rightly, where
+ * the key is one the spec may have; where it is none (misspelt: `train.emma: null`, meant to turn the
+ * average off) it is refused as an unknown key would be. Under a part whose keys a plugin's schema
+ * decides (a component's, a dataset's), it is not judged: validation of that part has not run.
+ */
+function unknownRemovals(absent: LoadedSpec['absentRemovals']): Problem[] {
+  const problems: Problem[] = []
+  for (const {path, origin} of absent) {
+    let node: JsonSchema | undefined = specSchema as unknown as JsonSchema
+    let walked = ''
+    for (const key of parsePath(path)) {
+      const props = node?.properties as Record<string, JsonSchema> | undefined
+      if (typeof key === 'number') {
+        node = node?.items as JsonSchema | undefined
+        walked = joinPath(walked, key)
+        continue
+      }
+      // An open part (a plugin's parameters, a free mapping): its keys are not the spec schema's to judge.
+      if (!props || node?.additionalProperties !== false) break
+      if (!(key in props)) {
+        const guess = printableKey(key) ? suggest(key, Object.keys(props)) : undefined
+        const at = joinPath(walked, key)
+        problems.push({origin, path: at, message: `unknown key${guess ? `, did you mean ${guess}?` : `; allowed keys here: ${Object.keys(props).join(', ')}`} (null removes a key the spec has; this one it cannot have, so nothing would change)`})
+        break
+      }
+      node = props[key]
+      walked = joinPath(walked, key)
+    }
+  }
+  return problems
+}
+
+/**
  * Problems in the order a reader meets them: the files of the extends chain base first, each by
  * line and column, then the --set overrides in their order, then problems with no place. The
  * checks run stage by stage (schema, components, data, recipe), which is no order to read in.
  */
-export function inFileOrder(problems: Problem[], loaded: Pick<LoadedSpec, 'files'>): Problem[] {
+export function inFileOrder(problems: Problem[], loaded: Pick<LoadedSpec, 'files' | 'overrides'>): Problem[] {
   const files = loaded.files.map(displayPath)
+  const sets = Object.keys(loaded.overrides)
   const rank = (p: Problem): [number, number, number] => {
     const o = p.origin
     if (!o) return [Number.MAX_SAFE_INTEGER, 0, 0]
     const file = files.indexOf(o.file)
-    // A --set (or another place outside the files): after the files, in the order met.
-    if (file < 0) return [files.length, 0, 0]
+    // A --set: after the files, in the order the flags came (another place: after them, as met).
+    if (file < 0) {
+      const set = o.file.startsWith('--set ') ? sets.indexOf(o.file.slice('--set '.length).split('=')[0].trim()) : -1
+      return [files.length + (set < 0 ? sets.length : set), 0, 0]
+    }
     return [file, o.line ?? 0, o.col ?? 0]
   }
   const ranked = problems.map((p, i) => ({p, i, r: rank(p)}))

@@ -138,10 +138,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunSummary | DryR
 
 /** Settings of the spec that change nothing in the run (config/idle-settings.ts), one warning line each. */
 function warnIdleSettings({spec, loaded}: Resolved, log: (m: string) => void): void {
-  for (const w of idleSettings(spec, loaded.origins)) log(`warning: ${formatProblem(w)}`)
+  for (const w of idleSettings(spec, loaded)) log(`warning: ${formatProblem(w)}`)
 }
 
-/** The spec file with `--set` overrides and `--seed` applied, validated. */
+/**
+ * The spec file with `--set` overrides and `--seed` applied, validated; its data checked where they
+ * are read (`--data-dir`, where given). Where --data-dir replaces a place of the spec's that is gone
+ * (image_folder's root moved), the resolved spec records it as data.data_dir (resolve.ts).
+ */
 async function resolveRun(opts: RunOptions): Promise<Resolved> {
   if (!opts.spec) throw new UsageError('give a spec file, or --resume <run folder>')
   const sets = [...(opts.overrides ?? []), ...(opts.seed !== undefined ? [`seed=${opts.seed}`] : [])]

@@ -15,7 +15,7 @@ const base = {name: 'x', data: {dataset: 'synthetic', image_size: 8}, model: {ty
 /** The warnings of `spec` with `sets`, as `path: message`. */
 function warnings(spec: Record<string, unknown>, sets: string[] = []): string[] {
   const loaded = loadSpec(writeSpec(spec), sets)
-  return idleSettings(validateSpec(loaded), loaded.origins).map((w) => `${w.path}: ${w.message}`)
+  return idleSettings(validateSpec(loaded), loaded).map((w) => `${w.path}: ${w.message}`)
 }
 
 test('a spec whose every setting does something has no warning; mixup, ema, early stopping and transforms in use have none', () => {
@@ -39,6 +39,11 @@ test('each setting that changes nothing is warned of, saying why and what to wri
   assert.match(said(['train.early_stopping={metric: test_accuracy, patience: 3}']), /^train\.early_stopping\.patience: is 3, and the run has 3 epoch\(s\): it can never stop the run early/)
   assert.match(said(['data.augment=[hflip, {type: vflip, p: 0}]']), /^data\.augment\[1\]\.p: is 0, so vflip applies to no image/)
   assert.match(said(['data.augment=[{type: rand_augment, num_ops: 0}]']), /^data\.augment\[0\]\.num_ops: is 0, so rand_augment applies no op/)
+})
+
+test('the warnings come in the order a reader meets them, as the problems do', () => {
+  const said = warnings({...base, train: {epochs: 3, early_stopping: {metric: 'test_accuracy', patience: 3}, ema: {decay: 0}}}, ['train.mixup={mixup_alpha: 0.2, prob: 0}'])
+  assert.deepEqual(said.map((w) => w.split(':')[0]), ['train.early_stopping.patience', 'train.ema.decay', 'train.mixup.prob'])
 })
 
 test('validate says the warnings on stderr with their lines and exits 0 (--json lists them); a run says them and keeps them in run.log', () => {

@@ -47,7 +47,7 @@ test('extends: child overrides base, objects merge, lists replace, paths are rel
 test('null removes a key, in a spec that extends another and in a --set, so it takes its default (JSON Merge Patch)', () => {
   const dir = tempDir()
   writeSpec({...base, train: {epochs: 3, ema: {decay: 0.9}, mixup: {mixup_alpha: 0.2}, optimizer: {lr: 0.5, eps: 1e-6}}}, dir, 'base.yaml')
-  const child = writeSpec('extends: base.yaml\ntrain:\n  ema: null\n  mixup: ~\n  optimizer: {eps: null}\n  clip_grad_norm: null\n', dir, 'child.yaml')
+  const child = writeSpec('extends: base.yaml\ntrain:\n  ema: null\n  mixup: ~\n  optimizer: {eps: null}\n  grad_clip: null\n', dir, 'child.yaml')
   const spec = validateSpec(loadSpec(child))
   assert.equal(spec.train.ema, undefined)
   assert.equal(spec.train.mixup, undefined)
@@ -74,6 +74,28 @@ test("a key a child removes takes no problem from its base's lines, and a null w
   const q = problems(() => validateSpec(loadSpec(join(dir, 'root.yaml'))))
   assert.equal(q[0].path, 'train.ema')
   assert.match(q[0].message, /must be object \(got null\); to leave it unset, leave the key out/)
+})
+
+test('a null that removes nothing: fine for a key the spec may have, refused for a misspelt one; it creates no mapping on the way', () => {
+  const dir = tempDir()
+  writeSpec({...base, train: {epochs: 3, ema: {decay: 0.9}}}, dir, 'base.yaml')
+  const baseFile = join(dir, 'base.yaml')
+  // A key the spec may have, set nowhere: nothing to remove, nothing said.
+  assert.equal(validateSpec(loadSpec(baseFile, ['train.early_stopping=null'])).train.early_stopping, undefined)
+  // Under a mapping that is not there, the removal makes none (it would turn train.mixup on).
+  assert.equal(validateSpec(loadSpec(baseFile, ['train.mixup.prob=null'])).train.mixup, undefined)
+  const typo = problems(() => validateSpec(loadSpec(baseFile, ['train.emma=null'])))
+  assert.equal(typo.length, 1)
+  assert.equal(typo[0].path, 'train.emma')
+  assert.equal(typo[0].origin?.file, '--set train.emma=null')
+  assert.match(typo[0].message, /^unknown key, did you mean ema\? \(null removes a key the spec has; this one it cannot have, so nothing would change\)/)
+  writeFileSync(join(dir, 'child.yaml'), 'extends: base.yaml\ntrain:\n  emma: null\n')
+  const child = problems(() => validateSpec(loadSpec(join(dir, 'child.yaml'))))
+  assert.deepEqual([child[0].path, child[0].origin?.line], ['train.emma', 3])
+  // A component's own keys are its plugin's to judge: a removal there is not refused by the spec schema.
+  assert.doesNotThrow(() => validateSpec(loadSpec(baseFile, ['model.components[0].whatever=null'])))
+  // ~ alone in a --set stays a value (it may be meant as the home folder), and says how to remove the key.
+  assert.match(problems(() => validateSpec(loadSpec(baseFile, ['train.ema=~'])))[0].message, /in a --set, ~ alone is not taken as null .*: to remove the key write train\.ema=null/)
 })
 
 test('extends cycles and missing bases are errors that name the file', () => {

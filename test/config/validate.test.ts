@@ -57,7 +57,10 @@ test('problems are listed in the order a reader meets them: the base file, then 
   // Stage by stage (schema, components, recipe) these come out in another order than their lines.
   writeFileSync(join(dir, 'base.yaml'), 'name: x\ndata: {dataset: synthetic, image_size: 8}\nmodel:\n  type: mixture\n  components: [{type: cnn, channels: [4, 3], depthh: 2}]\ntrain: {epochs: 0}\n')
   writeFileSync(join(dir, 'child.yaml'), 'extends: base.yaml\ntrain:\n  optimizer: {lr: -1}\nseed: x\n')
-  const problems = specProblems(() => validateSpec(loadSpec(join(dir, 'child.yaml'), ['train.batch_size=0'])))
+  const problems = specProblems(() => validateSpec(loadSpec(join(dir, 'child.yaml'), ['train.batch_size=0', 'data.image_size=0'])))
   const places = problems.map((p) => `${p.origin?.file.replace(/.*\//, '')}:${p.origin?.line ?? ''} ${p.path}`)
-  assert.deepEqual(places, ['base.yaml:5 model.components[0].depthh', 'base.yaml:6 train.epochs', 'child.yaml:3 train.optimizer.lr', 'child.yaml:4 seed', '--set train.batch_size=0: train.batch_size'])
+  assert.deepEqual(places, ['base.yaml:5 model.components[0].depthh', 'base.yaml:6 train.epochs', 'child.yaml:3 train.optimizer.lr', 'child.yaml:4 seed', '--set train.batch_size=0: train.batch_size', '--set data.image_size=0: data.image_size'])
+  // The --set problems in the order of the flags, whichever check found them first.
+  const flipped = specProblems(() => validateSpec(loadSpec(join(dir, 'child.yaml'), ['data.image_size=0', 'train.batch_size=0'])))
+  assert.deepEqual(flipped.slice(-2).map((p) => p.path), ['data.image_size', 'train.batch_size'])
 })
