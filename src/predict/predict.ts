@@ -53,6 +53,8 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
   const run = await openRun(opts.run, {ckpt: opts.ckpt, weights: opts.weights, backend: opts.backend, log: opts.log})
   try {
     const {spec, built} = run
+    const weights = spec.train.ema ? (run.weights === 'average' ? ", the weights' moving average" : ', the trained weights') : ''
+    opts.log?.(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${run.checkpoint.meta.epoch}${weights}), backend ${run.backend.name}`)
     const {split, files: read, skipped} = await loadInputs(files, spec, opts.skipBad)
     for (const {reason} of skipped) opts.log?.(`skipped: ${reason}`)
     const outputs = run.outputNames.length

@@ -8,7 +8,7 @@
  * (numbers may then differ in the last digits).
  */
 import {existsSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {UsageError} from '../errors.js'
 import {resolveSpec} from '../config/resolve.js'
 import type {ResolvedSpec} from '../schema/spec.js'
@@ -72,12 +72,18 @@ export function weightsLabel(run: Pick<OpenedRun, 'checkpoint' | 'weights' | 'sp
   return run.spec.train.ema && run.weights === 'trained' ? `${run.checkpoint.name}-trained` : run.checkpoint.name
 }
 
-/** The checkpoint file of `ckpt` in a run folder, or a UsageError saying what there is instead. */
-export function checkpointFile(runDir: string, ckpt: CheckpointChoice): string {
+/**
+ * The checkpoint file of `ckpt` in a run folder, or a UsageError saying what there is instead;
+ * `trainedWeights`: the trained weights of a run with train.ema are asked for, which only last.ckpt has.
+ */
+export function checkpointFile(runDir: string, ckpt: CheckpointChoice, trainedWeights = false): string {
   const file = join(runDir, CHECKPOINT_FILES[ckpt])
   if (existsSync(file)) return file
   const other = ckpt === 'best' ? 'last' : 'best'
   const otherExists = existsSync(join(runDir, CHECKPOINT_FILES[other]))
+  if (trainedWeights && ckpt === 'last') {
+    throw new UsageError(`${runDir} has no last.ckpt, the one checkpoint that keeps a train.ema run's trained weights (best.ckpt holds the average only): ${otherExists ? 'use --weights average for the average, or ' : ''}train the run further with mixture run --resume ${runDir}`)
+  }
   throw new UsageError(
     otherExists
       ? `${runDir} has no ${ckpt}.ckpt: use --ckpt ${other}, or train it further with mixture run --resume ${runDir}`
@@ -85,8 +91,8 @@ export function checkpointFile(runDir: string, ckpt: CheckpointChoice): string {
   )
 }
 
-/** The checkpoint, read and checked; damage is reported with what can be used instead. */
-function readChecked(runDir: string, file: string, name: CheckpointChoice): LoadedCheckpoint {
+/** The checkpoint, read and checked; damage is reported with what can be used instead (`trainedWeights`: only last.ckpt has what is asked). */
+function readChecked(runDir: string, file: string, name: CheckpointChoice, trainedWeights: boolean): LoadedCheckpoint {
   try {
     return readCheckpoint(file)
   } catch (error) {
@@ -100,7 +106,9 @@ function readChecked(runDir: string, file: string, name: CheckpointChoice): Load
       sound = false
     }
     const anew = `mixture run ${join(runDir, 'config.yaml')}`
-    const advice = sound ? `Use --ckpt ${other} (${other}.ckpt is sound), or train the run anew with: ${anew}` : `Train the run anew with: ${anew}`
+    // The trained weights of a train.ema run are in last.ckpt only: best.ckpt offers the average.
+    const use = trainedWeights ? `Use --weights average --ckpt ${other} for the weights' average (${other}.ckpt is sound; the trained weights were only in last.ckpt)` : `Use --ckpt ${other} (${other}.ckpt is sound)`
+    const advice = sound ? `${use}, or train the run anew with: ${anew}` : `Train the run anew with: ${anew}`
     throw new CheckpointError(error.file, error.problem, 'is corrupt', `Nothing was changed. ${advice}`)
   }
 }
@@ -122,30 +130,27 @@ function namesOf(spec: ResolvedSpec, outputs: number, recorded: string[] | undef
 }
 
 /**
- * The weights `asked` for from `checkpoint`, or a UsageError: best.ckpt of a run with train.ema holds
- * the average only. A run without train.ema has its trained weights only, which `average` cannot
- * give (said, not refused: they are what the run evaluated).
+ * The weights `asked` for from `checkpoint`, or a UsageError. A run without train.ema has its trained
+ * weights only (`average` is said to give them, not refused: they are what the run evaluated). With
+ * train.ema a best checkpoint holds the average only; a last one holds both.
  */
 function weightsOf(spec: ResolvedSpec, checkpoint: LoadedCheckpoint, asked: WeightChoice | undefined, log: (m: string) => void): WeightChoice {
   if (!spec.train.ema) {
-    if (asked === 'average') log(`note: ${checkpoint.file} has no weights' average (the run has no train.ema): its trained weights are used`)
+    if (asked === 'average') log(`note: the run has no train.ema, so ${checkpoint.file} holds no weights' average: its trained weights are used`)
     return 'trained'
   }
-  if (asked !== 'trained') return 'average'
   if (checkpoint.kind === 'best' || !checkpoint.average) {
-    throw new UsageError(`${checkpoint.file} holds the weights' moving average only (the weights the run evaluated), not the trained weights: those are in last.ckpt, which --weights trained takes when --ckpt is left out`)
+    if (asked !== 'trained') return 'average'
+    const where = basename(checkpoint.file) === CHECKPOINT_FILES.last ? ', and this file is not one (a best checkpoint put in its place?)' : ': leave out --ckpt, or give --ckpt last'
+    throw new UsageError(`${checkpoint.file} holds the weights' moving average only (the weights the run evaluated), not the trained weights: those are in the run's last.ckpt${where}`)
   }
-  return 'trained'
+  return asked === 'trained' ? 'trained' : 'average'
 }
 
 /** Open a run folder: spec, model, checkpoint restored, on the recorded backend (see the module comment). */
 export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<OpenedRun> {
   const log = opts.log ?? (() => undefined)
   const {runDir, configFile} = runFolder(dir)
-  // The trained weights of a run with train.ema are in last.ckpt only.
-  const name = opts.ckpt ?? (opts.weights === 'trained' ? 'last' : 'best')
-  const file = checkpointFile(runDir, name)
-  const checkpoint = readChecked(runDir, file, name)
   // A run that recorded its classes opens where its data are not (another machine, the images moved):
   // its spec is read without the dataset's look at the data, and its class count comes from the record.
   const summary = readRunSummary(runDir)
@@ -153,6 +158,11 @@ export async function openRun(dir: string, opts: OpenRunOptions = {}): Promise<O
   const recorded = Array.isArray(classes) && classes.length > 0 ? classes : undefined
   const {spec} = await resolveSpec(configFile, [], {readData: recorded === undefined})
   if (recorded && spec.model.num_classes == null) spec.model.num_classes = recorded.length
+  // The trained weights of a run with train.ema are in last.ckpt only (a run without it has them in both).
+  const trainedOfAverage = opts.weights === 'trained' && Boolean(spec.train.ema)
+  const name = opts.ckpt ?? (trainedOfAverage ? 'last' : 'best')
+  const file = checkpointFile(runDir, name, trainedOfAverage)
+  const checkpoint = readChecked(runDir, file, name, trainedOfAverage)
   const backend = await recordedBackend(runDir, opts.backend, log)
   await evaluationPrecision(spec, backend, log)
   pinRecordedRoutes(runDir, log)

@@ -5,13 +5,13 @@
 // swap leaves training untouched); --resume continues the average bit for bit.
 import {test} from 'node:test'
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
+import {copyFileSync, readFileSync, rmSync} from 'node:fs'
 import sharp from 'sharp'
 import {join} from 'node:path'
 import {readCheckpoint} from '../../src/run/checkpoint.js'
 import {planInit} from '../../src/run/fine-tune.js'
 import {buildModel} from '../../src/model/build.js'
-import {mixture, resolveObject, tempDir, writeSpec} from '../helpers.js'
+import {mixture, REPO, resolveObject, tempDir, writeSpec} from '../helpers.js'
 import {numbers, referenceNumbers, TINY_SPEC} from '../faults/helpers.js'
 
 const spec = (epochs: number, ema?: Record<string, unknown>) => {
@@ -143,4 +143,23 @@ test('--resume --from-best on a run with train.ema says that it restarts from th
   const r = mixture(['run', '--resume', runDir, '--from-best', '--epochs', '2'])
   assert.equal(r.code, 0, r.stderr)
   assert.match(r.stdout + r.stderr, /restarting from best\.ckpt after epoch 1: the weights' moving average restored as the weights \(best\.ckpt holds the average that was evaluated, not the trained weights\), and the average starts again from it/)
+})
+
+test('--weights trained: a run without train.ema has its trained weights in best.ckpt (taken, no note); a damaged or replaced last.ckpt of a train.ema run says what to use', {timeout: 120_000}, () => {
+  const plain = run(spec(1))
+  const r = mixture(['eval', plain, '--weights', 'trained', '--json'])
+  assert.equal(r.code, 0, r.stderr)
+  const report = JSON.parse(r.stdout)
+  assert.deepEqual([report.checkpoint, report.weights, report.moving_average], ['best', 'trained', false])
+  assert.doesNotMatch(r.stderr, /note:/)
+  const averaged = run(spec(1, {decay: 0.9}))
+  // A best checkpoint put in last.ckpt's place: it has no trained weights, and the message says which file is not what it should be.
+  copyFileSync(join(averaged, 'best.ckpt'), join(averaged, 'last.ckpt'))
+  const replaced = mixture(['eval', averaged, '--weights', 'trained'])
+  assert.equal(replaced.code, 2)
+  assert.match(replaced.stderr, /last\.ckpt holds the weights' moving average only .*: those are in the run's last\.ckpt, and this file is not one/)
+  rmSync(join(averaged, 'last.ckpt'))
+  const missing = mixture(['predict', averaged, join(REPO, 'README.md'), '--weights', 'trained'])
+  assert.equal(missing.code, 2)
+  assert.match(missing.stderr, /has no last\.ckpt, the one checkpoint that keeps a train\.ema run's trained weights \(best\.ckpt holds the average only\): use --weights average for the average, or train the run further/)
 })
