@@ -233,3 +233,32 @@ class Mixup:
                     draws.append((lams[i], None))
             lam = mix_each(x, draws, self.mode == 'pair')
         return x, mixup_target(target, self.num_classes, lam, self.smoothing)
+
+
+class WeightAverage:
+    """timm's ModelEmaV2 (--model-ema), and with `warmup` ModelEmaV3's warmup at gamma 1, power 2/3
+    (--model-ema-warmup): a copy of the model taken before the first step, every floating-point
+    entry of its state_dict (weights and BatchNorm statistics) set after each optimizer step to
+    shadow · decay + (1 − decay) · weight, the decay of the run's n-th step min(decay, 1 − n^(−2/3))
+    with the warmup (0 at the first); integer buffers (num_batches_tracked) copied. Our
+    src/engine/weight-average.ts, whose evaluation runs on the copy, as timm's validate(model_ema)."""
+
+    def __init__(self, model: nn.Module, decay: float, warmup: bool = False):
+        import copy
+        self.module = copy.deepcopy(model).eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+        self.decay = decay
+        self.warmup = warmup
+
+    def decay_at(self, step: int) -> float:
+        return min(self.decay, 1 - step ** (-2 / 3)) if self.warmup else self.decay
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int) -> None:
+        decay = self.decay_at(step)
+        for shadow, weight in zip(self.module.state_dict().values(), model.state_dict().values()):
+            if shadow.is_floating_point():
+                shadow.copy_(shadow * decay + (1. - decay) * weight)
+            else:
+                shadow.copy_(weight)

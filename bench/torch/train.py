@@ -21,10 +21,11 @@ The spec is resolved by the project itself (`node bin/run.js run --dry-run --jso
     StepLR, MultiStepLR (epoch counts in steps), CosineAnnealingLR or OneCycleLR stepped after every
     optimizer step, behind LinearLR for the warmup (SequentialLR); CrossEntropyLoss with the spec's
     label smoothing for training (plain for the test loss); with train.mixup, timm's Mixup and
-    SoftTargetCrossEntropy (torch_recipe.py); clip_grad_norm_ where train.grad_clip says; a fresh shuffle every epoch, evaluation on the test split after every epoch, accuracy per
+    SoftTargetCrossEntropy (torch_recipe.py); with train.ema, timm's model EMA (ModelEmaV2, and
+    ModelEmaV3's warmup), on which the test split is evaluated; clip_grad_norm_ where train.grad_clip says; a fresh shuffle every epoch, evaluation on the test split after every epoch, accuracy per
     example or the mean of per-batch accuracies (`train.accuracy`), best test accuracy = Top-1.
     What the twin cannot train as the spec says (a plugin's optimizer, schedule, loss or transform,
-    early stopping, train.ema, gradient accumulation, init_from, freeze, data.val_split) is refused
+    early stopping, gradient accumulation, init_from, freeze, data.val_split) is refused
     (exit 2), not trained otherwise.
 
     /usr/bin/python3 bench/torch/train.py configs/quickstart.yaml --seed 43 [--epochs N] [--set k=v ...]
@@ -448,7 +449,7 @@ def git_commit() -> Optional[str]:
 
 def check_recipe(spec: dict) -> None:
     """Refuse what the twin would train otherwise than the spec says (a plugin's optimizer, schedule or
-    loss, early stopping, the weights' average, gradient accumulation, fine-tuning, a validation
+    loss, early stopping, gradient accumulation, fine-tuning, a validation
     hold-out): BadInput, exit 2. (A transform it lacks is refused where
     data.augment is read.)"""
     tr = spec['train']
@@ -459,7 +460,6 @@ def check_recipe(spec: dict) -> None:
              f'train.schedule {sched["type"]} (the twin has constant, step, multistep, cosine, onecycle)' if sched['type'] not in ('constant', 'step', 'multistep', 'cosine', 'onecycle') else None,
              'train.early_stopping' if tr.get('early_stopping') else None,
              f'train.loss {loss} (the twin has cross_entropy)' if loss != 'cross_entropy' else None,
-             'train.ema' if tr.get('ema') else None,
              'train.accumulate_grad_batches' if (tr.get('accumulate_grad_batches') or 1) > 1 else None,
              'train.init_from' if tr.get('init_from') else None,
              'train.freeze' if tr.get('freeze') else None,
@@ -497,6 +497,10 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
     if mixup is not None:
         np.random.seed(seed)
         train_loss_fn = R.soft_target_cross_entropy
+    # train.ema: timm's model EMA, taken before the first step; the test columns score it, as timm's validate(model_ema).
+    ema = tr.get('ema')
+    average = R.WeightAverage(model, ema['decay'], bool(ema.get('warmup'))) if ema else None
+    updates = 0
     loss_fn = nn.CrossEntropyLoss()
     max_norm = (tr.get('grad_clip') or {}).get('max_norm')
     augment = augmenter(spec, spec['data']['image_size'])
@@ -543,8 +547,8 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
             'pid': os.getpid(), 'host': socket.gethostname(), 'updated': dt.datetime.now(dt.timezone.utc).isoformat(),
         }
 
-    def evaluate() -> Tuple[float, float]:
-        model.eval()
+    def evaluate(net: nn.Module) -> Tuple[float, float]:
+        net.eval()
         loss_sum = correct = batch_acc = 0.0
         batches = 0
         with torch.no_grad():
@@ -552,7 +556,7 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
                 xb, yb = x_test[i:i + eval_batch].to(device), y_test[i:i + eval_batch].to(device)
                 if eval_transform is not None:
                     xb = eval_transform(xb)
-                out = model(xb)
+                out = net(xb)
                 loss_sum += float(loss_fn(out, yb)) * len(yb)
                 c = float((out.argmax(1) == yb).sum())
                 correct += c
@@ -590,6 +594,9 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
             optimizer.step()
             if schedule is not None:
                 schedule.step()
+            if average is not None:
+                updates += 1
+                average.update(model, updates)
             c = float((out.detach().argmax(1) == yb).sum())
             loss_sum += float(loss) * len(yb)
             correct += c
@@ -600,7 +607,7 @@ def train(spec: dict, spec_file: str, our_params: int, run_dir: str, data_dir: O
                 raise RuntimeError(f'training loss became {float(loss)} in epoch {epoch}')
         train_s = time.perf_counter() - t_train
         e0 = time.perf_counter()
-        test_loss, test_acc = evaluate()
+        test_loss, test_acc = evaluate(average.module if average is not None else model)
         eval_s = time.perf_counter() - e0
         line = {'epoch': epoch, 'train_loss': loss_sum / seen, 'train_accuracy': batch_acc / steps if batch_mean else correct / seen,
                 'test_loss': test_loss, 'test_accuracy': test_acc, 'train_seconds': train_s, 'eval_seconds': eval_s,
