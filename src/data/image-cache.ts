@@ -20,6 +20,7 @@ import {dirname, join} from 'node:path'
 
 import type {DatasetSplit, LabelArray} from '../registry/registry.js'
 import {userCacheDir} from './locate.js'
+import {DataError} from './errors.js'
 
 const MAGIC = 'MMIMGC2\n'
 
@@ -163,17 +164,25 @@ function headerOf(file: string): CacheEntry['holds'] {
   }
 }
 
-/** The files of the cache folder `dir` (none where it does not exist), most recently used first. */
+/** The names a cache file and its write's temporary file have (image-folder.ts: `<folder>-<32 hex>.bin`, then `.<pid>.tmp`). */
+const CACHE_NAME = /-[0-9a-f]{32}\.bin(\.\d+\.tmp)?$/
+
+/**
+ * The cache files in the cache folder `dir` (none where it does not exist), most recently used
+ * first. Files not named as the cache names them (the user's own) are not the cache's: left out.
+ */
 export function cacheEntries(dir: string): CacheEntry[] {
   let names: string[]
   try {
     names = readdirSync(dir)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return []
+    if (code === 'ENOTDIR') throw new DataError(`the cache folder ${dir} is not a folder (a file stands in its place, or in one of its parents'): move it away, or point XDG_CACHE_HOME elsewhere`)
     throw error
   }
   const entries: CacheEntry[] = []
-  for (const name of names) {
+  for (const name of names.filter((n) => CACHE_NAME.test(n))) {
     const file = join(dir, name)
     const stat = statSync(file, {throwIfNoEntry: false})
     if (!stat?.isFile()) continue
@@ -193,13 +202,13 @@ const WRITE_UNDER_WAY_MS = 60 * 60 * 1000
  * write left (an hour old or more: a younger one may be a write under way). Each removal is whole:
  * the next run that needs a removed file decodes its folder again and writes it anew.
  */
-export function pruneCache(entries: CacheEntry[], olderThanDays: number | undefined, now = Date.now()): CacheEntry[] {
+export function pruneCache(entries: CacheEntry[], olderThanDays: number | undefined, {now = Date.now(), dryRun = false}: {now?: number; dryRun?: boolean} = {}): CacheEntry[] {
   const removed: CacheEntry[] = []
   for (const entry of entries) {
     const age = now - entry.lastUsed.getTime()
     const due = entry.temporary ? age >= WRITE_UNDER_WAY_MS : !entry.holds || olderThanDays === undefined || age >= olderThanDays * 86_400_000
     if (!due) continue
-    rmSync(entry.file, {force: true})
+    if (!dryRun) rmSync(entry.file, {force: true})
     removed.push(entry)
   }
   return removed
