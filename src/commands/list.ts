@@ -7,7 +7,7 @@ import {suggest} from '../config/suggest.js'
 import {loadPlugins} from '../config/plugins.js'
 import {UsageError} from '../errors.js'
 import {allEntries, DATA_KINDS, KINDS, RECIPE_KINDS, type AnyEntry} from '../registry/registry.js'
-import {specKeysMatching} from '../schema/spec-keys.js'
+import {specKeysMatching, type SpecKey} from '../schema/spec-keys.js'
 
 interface Listed {
   kind: string
@@ -74,10 +74,10 @@ export default class List extends BaseCommand<typeof List> {
     })
     const pattern = args.pattern?.toLowerCase()
     const shown = pattern ? items.filter((i) => i.name.toLowerCase().includes(pattern) || i.kind.includes(pattern)) : items
+    // Not a registered entry, but perhaps a setting of the spec itself (train.mixup, train.ema): listed as `spec key`s.
+    const keys = shown.length === 0 && pattern ? specKeysMatching(pattern) : []
     if (!this.jsonEnabled()) {
       if (shown.length === 0) {
-        // Not a registered entry, but perhaps a setting of the spec itself (train.mixup, train.ema).
-        const keys = specKeysMatching(pattern!)
         const guess = keys.length > 0 ? undefined : suggest(pattern!, [...new Set(items.flatMap((i) => [i.name.toLowerCase(), i.kind]))])
         this.log(`nothing registered matches "${args.pattern}"${guess ? `; did you mean ${guess}?` : ''}${keys.length > 0 ? `; the spec's own keys that do (mixture schema has them all):` : ''}`)
         for (const key of keys) {
@@ -98,6 +98,12 @@ export default class List extends BaseCommand<typeof List> {
         if (item.presets.length) this.log(`  ${''.padEnd(22)} presets: ${item.presets.join(', ')}`)
       }
     }
-    return shown
+    return shown.length > 0 ? shown : keys.map(asListed)
   }
+}
+
+/** A spec key as `--json` lists it, in an entry's shape: kind `spec key`, its path as the name, its keys' defaults. */
+function asListed(key: SpecKey): Listed {
+  const defaults = Object.fromEntries(key.keys.filter((k) => k.default !== undefined).map((k) => [k.key, k.default]))
+  return {kind: 'spec key', name: key.path, summary: key.description, defaults: key.default !== undefined ? {default: key.default} : defaults, keys: key.keys.filter((k) => k.default === undefined).map((k) => ({key: k.key, description: ''})), presets: [], source: 'spec'}
 }

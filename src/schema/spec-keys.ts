@@ -33,8 +33,12 @@ function everyKey(node: SchemaNode, prefix: string, out: SpecKey[]): SpecKey[] {
   return out
 }
 
-/** The spec keys whose last name holds `pattern` (case-insensitive): `mixup` finds train.mixup, `decay` train.ema.decay. */
+/**
+ * The spec keys whose last name holds `pattern` (case-insensitive): `mixup` finds train.mixup,
+ * `decay` train.ema.decay; a pattern with a dot is a path or its end (`train.ema`, `ema.decay`).
+ */
 export function specKeysMatching(pattern: string): SpecKey[] {
   const wanted = pattern.toLowerCase()
-  return everyKey(specSchema as unknown as SchemaNode, '', []).filter((k) => (k.path.split('.').at(-1) ?? '').toLowerCase().includes(wanted))
+  const matches = (path: string) => (wanted.includes('.') ? path.toLowerCase() === wanted || path.toLowerCase().endsWith(`.${wanted}`) : (path.split('.').at(-1) ?? '').toLowerCase().includes(wanted))
+  return everyKey(specSchema as unknown as SchemaNode, '', []).filter((k) => matches(k.path))
 }
