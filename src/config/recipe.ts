@@ -106,7 +106,8 @@ function resolveLoss(train: JsonObject, origins: Origins, problems: Problem[], c
   const smoothedTargets = Boolean(resolved.entry.softTargets) && isObject(train.mixup) && mixesAnything(train.mixup as unknown as MixupSpec)
   if (typeof train.label_smoothing === 'number' && train.label_smoothing > 0 && !resolved.entry.labelSmoothing && !smoothedTargets) {
     const at = 'train.label_smoothing'
-    problems.push({origin: originOf(origins, at), path: at, message: `the ${resolved.type} loss does not apply label smoothing; set it to 0, or use a loss that applies it (cross_entropy)`})
+    const viaMixup = resolved.entry.softTargets ? ' — or train it with train.mixup, whose targets carry the smoothing' : ''
+    problems.push({origin: originOf(origins, at), path: at, message: `the ${resolved.type} loss does not apply label smoothing; set it to 0, or use a loss that applies it (cross_entropy)${viaMixup}`})
   }
 }
 

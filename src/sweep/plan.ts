@@ -71,7 +71,7 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
   // Grid points get their values in the label, so that the table tells them apart.
   const resolved: Resolved[] = []
   // Every point is validated before one is refused: all their problems at once, each at its line.
-  const invalid: SpecError[] = []
+  const invalid: {error: SpecError; key: string}[] = []
   for (const p of plan.points) {
     try {
       let r = await resolvePoint(p)
@@ -84,11 +84,10 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
       resolved.push(r)
     } catch (error) {
       if (!(error instanceof SpecError)) throw error
-      invalid.push(error)
+      invalid.push({error, key: p.key})
     }
   }
-  if (invalid.length === 1) throw invalid[0]
-  if (invalid.length > 1) throw invalidPoints(invalid, plan.points.length)
+  if (invalid.length > 0) throw invalidPoints(invalid, plan.points.length)
   checkModels(plan, resolved)
   const root = resolve(opts.outDir ?? resolved[0].spec.output.dir)
   const dir = join(root, name)
@@ -248,15 +247,18 @@ function listPointFolders(dir: string): KnownFolder[] {
  * The problems of several invalid points as one error, each once at its line: a bad value of a grid
  * axis is every point's with it, and a misspelt axis key every value's (the same line, a column each).
  */
-function invalidPoints(errors: SpecError[], points: number): SpecError {
+function invalidPoints(errors: {error: SpecError; key: string}[], points: number): SpecError {
+  // One point of one: the spec's own error, as a run gives it.
+  if (points === 1) return errors[0].error
   const seen = new Set<string>()
-  const problems = errors.flatMap((e) => e.problems).filter((p) => {
+  const problems = errors.flatMap((e) => e.error.problems).filter((p) => {
     const key = JSON.stringify([p.origin?.file, p.origin?.line, p.path, p.message])
     if (seen.has(key)) return false
     seen.add(key)
     return true
   })
-  return new SpecError(problems, `in ${errors.length} of the ${points} points`)
+  const named = errors.length <= 5 ? errors.map((e) => e.key).join(', ') : `${errors.slice(0, 5).map((e) => e.key).join(', ')} and ${errors.length - 5} more`
+  return new SpecError(problems, `in ${errors.length === 1 ? 'point' : `${errors.length} of the ${points} points:`} ${named}${errors.length === 1 ? ` (of ${points})` : ''}`)
 }
 
 /**

@@ -15,6 +15,8 @@ import {mkdirSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {expandSweep} from '../config/sweep.js'
 import {resolveLauncher} from '../config/launcher.js'
+import {formatProblem} from '../config/errors.js'
+import {idleSettings} from '../config/idle-settings.js'
 import {InterruptedError, UsageError} from '../errors.js'
 import {markHeld, refuseWhileQueued} from './queued.js'
 import {submitSweep} from './submit.js'
@@ -53,6 +55,12 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
     throw new DataError(`sweep ${name}: the data of its points cannot be found here, so nothing was trained. ${unfound.join(' ')}`)
   }
   for (const problem of unfound) log(`note: ${launcher.type === 'slurm' ? 'not found on this machine (the Slurm tasks look on their nodes): ' : ''}${problem}`)
+  // Settings that change nothing: a point's run says them when it starts; a dry run or a submission, here.
+  if (opts.dryRun || launcher.type === 'slurm') {
+    planned.resolved.forEach(({spec, loaded}, i) => {
+      for (const w of idleSettings(spec, loaded)) log(`warning: point ${records[i].key}: ${formatProblem(w)}`)
+    })
+  }
   if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}
   if (launcher.type === 'slurm') return submitSweep(planned, launcher, opts, log)
 

@@ -234,10 +234,23 @@ test('a dry run validates every point: the problems of all invalid points at onc
     (e: unknown) => e as SpecError,
   )
   assert.ok(error instanceof SpecError, String(error))
-  assert.match(error.message, /^invalid spec in 3 of the 4 points \(2 problems\):/)
+  assert.match(error.message, /^invalid spec in 3 of the 4 points: [^\n]*lr=-1[^\n]* \(2 problems\):/)
   assert.match(error.message, /train\.optimizer\.lr: must be > 0/)
   assert.match(error.message, /train\.epochs: must be >= 1/)
   assert.ok(!existsSync(join(dir, 'results')))
+  // One invalid point of several is named too.
+  const one = await runSweep({file, sets: ['train.epochs=1,0'], outDir: join(dir, 'results'), dryRun: true, log: () => {}}).then(
+    () => assert.fail('expected the sweep to be refused'),
+    (e: unknown) => e as SpecError,
+  )
+  assert.match(one.message, /^invalid spec in point [^ ]*train\.epochs=0 \(of 2\): --set train\.epochs=0: train\.epochs: must be >= 1/)
+})
+
+test("a dry run (and a Slurm submission) says each point's settings that change nothing; a sweep of valid points is not refused for them", async () => {
+  const dir = tempDir()
+  const said: string[] = []
+  await runSweep({file: writeSpec(tiny, dir), sets: ['train.ema.decay=0,0.9'], outDir: join(dir, 'results'), dryRun: true, log: (m) => said.push(m)})
+  assert.deepEqual(said.filter((m) => m.startsWith('warning:')).map((m) => m.replace(/: --set .*?: /, ': ')), ['warning: point spec,train.ema.decay=0: train.ema.decay: is 0, so the average is the weights themselves: leave train.ema out (or give a decay such as 0.9998)'])
 })
 
 test('a model a point cannot build stops the sweep before anything trains, naming the point', async () => {
