@@ -10,6 +10,7 @@ import {originOf, type LoadedSpec, type Origins} from './load.js'
 import {inFileOrder} from './validate.js'
 import {mixesAnything, type ResolvedSpec} from '../schema/spec.js'
 import {transformSpecs} from '../data/pipeline.js'
+import {parseTimmConfig} from '../data/timm-rand-augment.js'
 
 /** The warnings of `spec` (resolved), each at the line that set the key, in the order a reader meets them (as validate's problems). */
 export function idleSettings(spec: ResolvedSpec, loaded: Pick<LoadedSpec, 'origins' | 'files' | 'overrides'>): Problem[] {
@@ -36,6 +37,34 @@ function idleFindings(spec: ResolvedSpec, origins: Origins): Problem[] {
     const at = Array.isArray(spec.data.augment) ? `data.augment[${i}]` : 'data.augment'
     if (t.p === 0) warn(`${at}.p`, `is 0, so ${t.type} applies to no image: remove it from the list (or set p above 0)`)
     if (t.type === 'rand_augment' && t.num_ops === 0) warn(`${at}.num_ops`, 'is 0, so rand_augment applies no op: remove it from the list (or set num_ops above 0)')
+    if (t.type === 'random_rotation' && [t.degrees].flat().every((d) => d === 0)) warn(`${at}.degrees`, 'is 0, so random_rotation turns no image: remove it from the list (or give degrees)')
+    if (t.type === 'color_jitter' && ['brightness', 'contrast', 'saturation', 'hue'].every((k) => t[k] === undefined || t[k] === 0)) warn(at, 'sets none of brightness, contrast, saturation and hue above 0, so color_jitter changes no image: give one, or remove it from the list')
+    if (t.type === 'timm_rand_augment' && typeof t.config === 'string') {
+      const config = timmConfigOrUndefined(t.config)
+      if (config && (config.prob === 0 || config.numLayers === 0)) warn(`${at}.config`, `'${t.config}' applies no op (${config.prob === 0 ? 'p0: each op with probability 0' : 'n0: no op per image'}): remove it from the list, or give p and n above 0`)
+    }
   })
   return found
+}
+
+/** timm's RandAugment string parsed, or undefined where it is not valid (validation says so). */
+function timmConfigOrUndefined(config: string): ReturnType<typeof parseTimmConfig> | undefined {
+  try {
+    return parseTimmConfig(config)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * train.ema without warmup whose average spans (about 1 / (1 − decay) steps) more than the run's
+ * optimizer steps: the average then holds mostly the first weights (timm's default 0.9998 spans
+ * 5,000). Said when the run knows its steps (fit.ts), with what to do; undefined otherwise.
+ */
+export function averageSpanWarning(spec: ResolvedSpec, optimizerSteps: number): string | undefined {
+  const ema = spec.train.ema
+  if (!ema || ema.warmup || ema.decay === 0) return undefined
+  const span = 1 / (1 - ema.decay)
+  if (span <= optimizerSteps) return undefined
+  return `train.ema.decay ${ema.decay} averages over about ${Math.round(span).toLocaleString('en-US')} steps, and the run has ${optimizerSteps.toLocaleString('en-US')}: its average holds mostly the first weights. Add warmup: true (timm's --model-ema-warmup), or lower the decay (about 1 − 1/steps)`
 }

@@ -22,6 +22,7 @@ import {runFingerprints} from './fingerprints.js'
 import {appendMetricsRow} from './metrics-file.js'
 import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
+import {averageSpanWarning} from '../config/idle-settings.js'
 import {startAnew} from './resume.js'
 import {BEST_CKPT, LAST_CKPT} from './folders.js'
 import {disposeSession, type Session} from './session.js'
@@ -55,6 +56,8 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   if (state.startEpoch > spec.train.epochs) log(`all ${spec.train.epochs} epochs are done already; nothing to train`)
   const images = `${dataset.train.count} train${dataset.val ? ` / ${dataset.val.count} validation` : ''} / ${dataset.test.count} test images`
   log(`${spec.name}: ${built.params.toLocaleString('en-US')} trainable parameters, ${images}, ${spec.train.epochs} epoch${spec.train.epochs === 1 ? '' : 's'} of batch ${spec.train.batch_size}`)
+  const span = state.startEpoch === 1 ? averageSpanWarning(spec, session.schedule.stepsPerEpoch * spec.train.epochs) : undefined
+  if (span) log(`warning: ${span}`)
   // The best epoch (best.ckpt, the table's accuracy) is chosen on the validation split where there is one.
   const selection: Selection = dataset.val ? 'best_val' : 'best_test'
   const selectOn = SELECTION_METRIC[selection]

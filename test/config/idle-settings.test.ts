@@ -4,7 +4,7 @@ import {test} from 'node:test'
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {idleSettings} from '../../src/config/idle-settings.js'
+import {averageSpanWarning, idleSettings} from '../../src/config/idle-settings.js'
 import {loadSpec} from '../../src/config/load.js'
 import {validateSpec} from '../../src/config/validate.js'
 import {mixture, tempDir, writeSpec} from '../helpers.js'
@@ -39,6 +39,19 @@ test('each setting that changes nothing is warned of, saying why and what to wri
   assert.match(said(['train.early_stopping={metric: test_accuracy, patience: 3}']), /^train\.early_stopping\.patience: is 3, and the run has 3 epoch\(s\): it can never stop the run early/)
   assert.match(said(['data.augment=[hflip, {type: vflip, p: 0}]']), /^data\.augment\[1\]\.p: is 0, so vflip applies to no image/)
   assert.match(said(['data.augment=[{type: rand_augment, num_ops: 0}]']), /^data\.augment\[0\]\.num_ops: is 0, so rand_augment applies no op/)
+  assert.match(said(['data.augment=[{type: random_rotation, degrees: [0, 0]}]']), /^data\.augment\[0\]\.degrees: is 0, so random_rotation turns no image/)
+  assert.match(said(['data.augment=[{type: color_jitter, brightness: 0}]']), /^data\.augment\[0\]: sets none of brightness, contrast, saturation and hue above 0/)
+  assert.match(said(['data.augment=[{type: timm_rand_augment, config: rand-m9-p0}]']), /^data\.augment\[0\]\.config: 'rand-m9-p0' applies no op \(p0/)
+  assert.match(said(['data.augment=[{type: timm_rand_augment, config: rand-n0}]']), /applies no op \(n0: no op per image\)/)
+  assert.deepEqual(warnings(base, ['data.augment=[{type: color_jitter, hue: 0.1}, {type: random_rotation, degrees: 5}, {type: timm_rand_augment, config: rand-m9-mstd0.5-inc1}]']), [])
+})
+
+test("an average spanning more steps than the run has is said with what to do; with warmup, or spanning fewer, it is not", () => {
+  const ema = (e: Record<string, unknown>) => validateSpec(loadSpec(writeSpec({...base, train: {epochs: 3, ema: e}})))
+  assert.match(averageSpanWarning(ema({decay: 0.9998}), 564) ?? '', /^train\.ema\.decay 0\.9998 averages over about 5,000 steps, and the run has 564: its average holds mostly the first weights\. Add warmup: true/)
+  assert.equal(averageSpanWarning(ema({decay: 0.9998, warmup: true}), 564), undefined)
+  assert.equal(averageSpanWarning(ema({decay: 0.99}), 564), undefined)
+  assert.equal(averageSpanWarning(validateSpec(loadSpec(writeSpec(base))), 564), undefined)
 })
 
 test('the warnings come in the order a reader meets them, as the problems do', () => {
