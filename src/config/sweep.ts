@@ -228,7 +228,8 @@ export function expandSweep(file: string, sets: string[], name?: string): SweepP
     for (const combo of combos) {
       const gridValues = Object.fromEntries(combo.map(([k, v]) => [k, v as Json]))
       const specName = basename(s.spec).replace(/\.ya?ml$/, '')
-      const key = slug([specName, ...combo.map(([k, v]) => `${k}=${v}`)].join(','))
+      // `k=` and `k=null` remove the same key (load.ts): one point, one key.
+      const key = slug([specName, ...combo.map(([k, v]) => `${k}=${v.trim() === '' ? 'null' : v}`)].join(','))
       const overrides = [...s.set, ...fixed, ...combo.map(([k, v]) => `${k}=${v}`)]
       const at = overrides.filter((o) => written.has(o) && !sets.includes(o)).map((o) => [o, written.get(o)!] as const)
       points.push({index: points.length, key, spec: s.spec, overrides, grid: gridValues, label: s.label, ...(at.length > 0 ? {written: Object.fromEntries(at)} : {})})

@@ -77,7 +77,8 @@ export async function planPoints(plan: SweepPlan, opts: SweepOptions): Promise<P
       let r = await resolvePoint(p)
       const axes = Object.entries(p.grid)
       if (axes.length > 0) {
-        const label = `${p.label ?? r.spec.label ?? r.spec.name} [${axes.map(([k, v]) => `${k.split('.').pop()}=${v}`).join(', ')}]`
+        // An empty value removes the key, as null does (load.ts): the label says null.
+        const label = `${p.label ?? r.spec.label ?? r.spec.name} [${axes.map(([k, v]) => `${k.split('.').pop()}=${String(v).trim() === '' ? 'null' : v}`).join(', ')}]`
         p.overrides = [...p.overrides, `label=${JSON.stringify(label)}`]
         r = await resolvePoint(p)
       }

@@ -399,3 +399,10 @@ test('sweep finish holds the lock only while it records the points: the table is
   assert.match(result.table ?? '', /\| Tiny CNN +\| +0\.\d+ ± 0\.\d+ \(n=2/)
   assert.ok(existsSync(join(sweepDir, 'table.md')))
 })
+
+test('an axis value of nothing (k=) is the point of k=null: the same key and label, since both remove the key', async () => {
+  const dir = tempDir()
+  const file = writeSpec({...tiny, train: {...(tiny.train as object), ema: {decay: 0.9}}}, dir)
+  const keysOf = async (sets: string[]) => (await runSweep({file, sets, outDir: join(dir, 'results'), dryRun: true, log: () => {}})).points.map((p) => [p.key, p.label])
+  assert.deepEqual(await keysOf(['train.ema=,{decay: 0.99}']), await keysOf(['train.ema=null,{decay: 0.99}']))
+})
