@@ -1,3 +1,4 @@
+import {basename, join} from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {evaluateRun} from '../evaluate/evaluate-run.js'
@@ -11,10 +12,10 @@ export default class Eval extends BaseCommand<typeof Eval> {
   static summary = "Evaluate a run's checkpoint on a split: loss, top-1, top-5, per-class accuracy, confusion matrix."
   static description = [
     "Runs the checkpoint exactly as training evaluated after each epoch (same batches, batch size, transforms, forward pass and backend), so on the test split (and the validation split) loss and accuracy equal the row metrics.csv has for the checkpoint's epoch; the output says whether they do.",
-    `Writes <run>/eval/<split>-<ckpt>/ (<split>-last-trained/ for the trained weights of a run with train.ema): metrics.json, confusion.csv (the layout \`mixture report\` draws), per-class.csv, and the heatmap as confusion.svg, confusion.png and confusion.vl.json. Past ${HEATMAP_MAX_CLASSES} classes there is no heatmap; past ${DENSE_MAX_CLASSES} confusion.csv is replaced by confusion-pairs.csv, the nonzero cells as true,predicted,count. Nothing else in the run folder is changed. With --json prints the metrics.json document.`,
+    `Writes <run>/eval/<split>-<ckpt>/ (<split>-last-trained/ for the trained weights of a run with train.ema; <split>-<ckpt>-on-<folder>/ for the images of another folder given with --data-dir, -on-<folder>-2/ and so on for other folders of the same name, so that the run's own evaluation is kept): metrics.json, confusion.csv (the layout \`mixture report\` draws), per-class.csv, and the heatmap as confusion.svg, confusion.png and confusion.vl.json. Past ${HEATMAP_MAX_CLASSES} classes there is no heatmap; past ${DENSE_MAX_CLASSES} confusion.csv is replaced by confusion-pairs.csv, the nonzero cells as true,predicted,count. Nothing else in the run folder is changed. With --json prints the metrics.json document.`,
     '--split val evaluates the validation split a run held out of its training images (data.val_split): the same images, drawn by the run\'s seed; a run without one is refused. --split train evaluates the training images it trained on (without the validation split) without augmentation (training itself reports a running accuracy over augmented batches, which differs).',
     "A run with train.ema evaluated the weights' moving average (best.ckpt holds it); --weights trained scores the weights the optimizer trained instead, from last.ckpt, and on the test split equals metrics.csv's raw_test columns.",
-    '--data-dir scores the run on another folder of the same classes (matched by name; some may be missing). For image_folder it may also be a held-out folder, test/<class>/ alone, without train/.',
+    '--data-dir scores the run on another folder of the same classes (matched by name; some may be missing); metrics.json records the folder (data_dir) and where the dataset read its data (data_source). For image_folder it may also be a held-out folder, test/<class>/ alone (a train/ beside it is not read for --split test or a val/ folder). An official dataset\'s test split needs its test files only. A dataset that reads no files (synthetic) does not use it, and says so.',
   ].join('\n\n')
 
   static examples = [
@@ -57,7 +58,7 @@ export function describeEval(r: EvalResult, {otherData = false}: {otherData?: bo
   const trained = r.moving_average && r.weights === 'trained'
   const columns = trained ? 'raw_test' : r.split
   const lines = [
-    `${r.split} split, ${r.checkpoint}.ckpt (epoch ${r.epoch}${trained ? ', trained weights' : ''}), ${r.examples} examples: loss ${f(r.loss)}, top-1 ${f(r.accuracy)}${r.accuracy_definition === 'batch_mean' ? ' (mean of batch accuracies)' : ''}, top-${r.top_k} ${f(r.top_k_accuracy)}`,
+    `${r.split} split${r.data_dir ? ` of ${r.data_dir}` : ''}, ${r.checkpoint}.ckpt (epoch ${r.epoch}${trained ? ', trained weights' : ''}), ${r.examples} examples: loss ${f(r.loss)}, top-1 ${f(r.accuracy)}${r.accuracy_definition === 'batch_mean' ? ' (mean of batch accuracies)' : ''}, top-${r.top_k} ${f(r.top_k_accuracy)}`,
   ]
   if (r.training) {
     lines.push(
@@ -77,6 +78,8 @@ export function describeEval(r: EvalResult, {otherData = false}: {otherData?: bo
   const noHeatmap = heatmapNote(r)
   if (noHeatmap) lines.push(noHeatmap)
   if (r.predicted_outside_classes > 0) lines.push(`${r.predicted_outside_classes} example(s) were predicted as outputs past the dataset's ${r.classes.length} classes`)
-  lines.push(`written to ${r.out_dir}`)
+  // Another folder's images than the run's: their own folder (eval/<split>-<ckpt>-on-<folder>/), beside the run's own evaluation.
+  const own = join(r.run_dir, 'eval', basename(r.out_dir).replace(/-on-.*$/, ''))
+  lines.push(r.out_dir === own ? `written to ${r.out_dir}` : `written to ${r.out_dir} (the images of ${r.data_dir ?? r.data_source}; an evaluation of the run's own data goes to ${own})`)
   return lines.join('\n')
 }

@@ -135,6 +135,10 @@ export function scanImageFolder(p: Pick<Options, 'test_split' | 'split_seed' | '
   const valFolder = named('val')
   const testDir = testFolder ?? valFolder
   if (!forTraining && !hasTrain && testDir) return heldOutOnly(p, root, testFolder, valFolder)
+  // No training images wanted, a folder with train/ beside test/ (or val/), and no data.test_split (which would hold the test
+  // split out of train/ again): test/ (and val/) are read as a held-out folder, whatever train/ holds — their classes are
+  // matched to the run's by name, as those of test/ alone, and give the same labels for the run's own folder.
+  if (!forTraining && hasTrain && testDir && p.test_split === undefined) return heldOutOnly(p, root, testFolder, valFolder, true)
   const notes: string[] = []
   const base = hasTrain ? join(root, 'train') : root
   const classes = subfolders(base)
@@ -218,18 +222,20 @@ function heldOutImages(dir: string, classes: string[], unknown: (name: string) =
  * beside it the validation split; val/ alone is the test split, as beside train/). Its classes are
  * its class folders' names (test/'s and val/'s together), sorted; one is enough, since the outputs
  * they are matched to by name are the run's. No training images; data.test_split is not used: the
- * folder says which images are held out.
+ * folder says which images are held out. `besideTrain`: root/train/ is there too, and not read
+ * (its classes may be others: the held-out folders' are those evaluated).
  */
-function heldOutOnly(p: Pick<Options, 'test_split'>, root: string, testFolder: string | undefined, valFolder: string | undefined): FolderLayout {
+function heldOutOnly(p: Pick<Options, 'test_split'>, root: string, testFolder: string | undefined, valFolder: string | undefined, besideTrain = false): FolderLayout {
   const testDir = (testFolder ?? valFolder)!
   const valDir = testFolder ? valFolder : undefined
-  const held = [testDir, ...(valDir ? [valDir] : [])]
+  const held = [testDir, ...(valDir ? [valDir] : []), ...(besideTrain ? [join(root, 'train')] : [])]
   const others = subfolders(root).filter((name) => !held.includes(join(root, name)))
-  if (others.length > 0) {
+  // Beside train/, other folders are not read, as training does not read them.
+  if (others.length > 0 && !besideTrain) {
     // Class folders beside test/ would be silently left out of the evaluation, or be the training images of a folder missing train/.
     throw new DataError(`${root} has ${held.map((d) => `${basename(d)}/`).join(' and ')} but no train/, and other folders beside (${someNames(others)}): for an evaluation it is a held-out folder, whose images are all in ${join(testDir, '<class>')}/...; move the other folders into ${testDir} (if they are classes to evaluate on) or out of ${root}, or, to train on them, put them under ${join(root, 'train')}.`)
   }
-  const classes = [...new Set(held.flatMap(subfolders))].sort(byCodePoint)
+  const classes = [...new Set([testDir, ...(valDir ? [valDir] : [])].flatMap(subfolders))].sort(byCodePoint)
   if (classes.length === 0) throw new DataError(`No class folders in ${testDir}: a held-out folder holds one folder per class with its images (${EXTENSIONS}), ${join(testDir, '<class>')}/..., named as the run's classes.`)
   if (classes.length > MAX_CLASSES) {
     throw new DataError(`${testDir} has ${classes.length.toLocaleString('en-US')} class folders, and image_folder supports at most ${MAX_CLASSES.toLocaleString('en-US')} classes (labels are 16 bits): move some class folders out of ${testDir}.`)
@@ -242,7 +248,7 @@ function heldOutOnly(p: Pick<Options, 'test_split'>, root: string, testFolder: s
   const test = split(testDir)
   const val = valDir ? split(valDir) : {items: [], ignored: 0}
   const notes = p.test_split === undefined ? [] : [`${testDir} is the test split (a held-out folder: data.test_split ${p.test_split} is not used)`]
-  return {classes, testSplitHoldOut: false, train: [], val: val.items, test: test.items, from: {train: 'none (a held-out folder)', ...(valDir ? {val: valDir} : {}), test: testDir}, ignored: test.ignored + val.ignored, notes}
+  return {classes, testSplitHoldOut: false, train: [], val: val.items, test: test.items, from: {train: besideTrain ? `none (${join(root, 'train')} is not read)` : 'none (a held-out folder)', ...(valDir ? {val: valDir} : {}), test: testDir}, ignored: test.ignored + val.ignored, notes}
 }
 
 /** At most `limit` of `items`, class by class in turn (the first of every class, then the second, ...), kept in order. */

@@ -7,6 +7,7 @@
  * labels in a Uint8Array or (past 256 classes) a Uint16Array — and the evaluation transforms of
  * `data.augment` (normalize) attached to every split.
  */
+import {resolve} from 'node:path'
 import {lookup, namesInOrder, type DatasetDef, type DatasetSplit, type LoadedData} from '../registry/registry.js'
 import {paramErrors} from '../registry/params.js'
 import type {Split} from './batches.js'
@@ -77,6 +78,34 @@ export function datasetOptions(entry: DatasetDef, cfg: DataConfig): DataConfig {
 export function locateData(cfg: DataConfig, dataDir?: string): string | undefined {
   const entry = datasetEntry(cfg.dataset)
   return entry.locate?.(datasetOptions(entry, cfg), {dataDir})
+}
+
+/**
+ * What stops the dataset's hooks reading the spec's own data where they place them (the message of
+ * the DataError classNames() throws: image_folder's root gone, say), or undefined where they can.
+ */
+export function ownDataProblem(cfg: DataConfig): string | undefined {
+  const entry = datasetEntry(cfg.dataset)
+  try {
+    entry.classNames(datasetOptions(entry, cfg))
+    return undefined
+  } catch (error) {
+    if (!(error instanceof DataError)) throw error
+    return error.message
+  }
+}
+
+/**
+ * `cfg` as its dataset's hooks read it where an explicit data directory `dataDir` (--data-dir) is
+ * given: as it is where the spec's own data can be read (their classes are the spec's, and the
+ * model's outputs; the data directory must then hold the same), else — the spec's own place gone,
+ * e.g. image_folder's root moved, renamed or deleted, which is what --data-dir is there to rescue —
+ * with `data_dir` set to the data directory, so that the classes (and the model's outputs) are
+ * those of the data directory, which replaces the spec's place. Without `dataDir`, `cfg`.
+ */
+export function dataInPlace(cfg: DataConfig, dataDir: string | undefined): DataConfig {
+  if (dataDir === undefined || ownDataProblem(cfg) === undefined) return cfg
+  return {...cfg, data_dir: resolve(dataDir)}
 }
 
 /**
@@ -156,8 +185,13 @@ function checkClassNames(name: string, announced: string[], loaded: LoadedData, 
  * folder, test/<class>/ alone. The classes are then those of the images read (one is enough), not
  * checked against what classNames() announces (that sizes a model to train; a trained model's
  * classes are the run's): the caller matches them to its own by name (relabelByName).
+ *
+ * `opts.byName`: the caller matches the classes to its own by name (a trained run's evaluation, of
+ * any split): as with `withoutTrain`, they are those of the images read, not checked against
+ * classNames(). Else they must be those classNames() announces for the spec's data — or, where the
+ * spec's own place is gone and `opts.dataDir` replaces it, for the data directory's (dataInPlace).
  */
-export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?: (msg: string) => void; bars?: boolean; withoutTrain?: boolean} = {}): Promise<Dataset> {
+export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?: (msg: string) => void; bars?: boolean; withoutTrain?: boolean; byName?: boolean} = {}): Promise<Dataset> {
   const log = opts.log ?? (() => undefined)
   const entry = datasetEntry(cfg.dataset)
   const size = cfg.image_size
@@ -170,7 +204,10 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
   const pipelines = pipelinesFromConfig(cfg.augment)
   const withoutTrain = Boolean(opts.withoutTrain)
   const options = {...datasetOptions(entry, cfg), ...(withoutTrain ? {train_limit: 0} : {})}
-  const classNames = withoutTrain ? undefined : entry.classNames(options)
+  const byName = withoutTrain || Boolean(opts.byName)
+  // Where the spec's own place is gone and the data directory given replaces it, the classes are the data directory's.
+  const announcedFor = byName || opts.dataDir === cfg.data_dir ? options : dataInPlace(options, opts.dataDir)
+  const classNames = byName ? undefined : entry.classNames(announcedFor)
   let loaded: LoadedData
   try {
     loaded = await entry.load(options, {
@@ -186,8 +223,8 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
     }
     throw error
   }
-  if (classNames) checkClassNames(entry.name, classNames, loaded, opts.dataDir !== cfg.data_dir ? opts.dataDir : undefined)
-  if (loaded.classNames.length < (withoutTrain ? 1 : MIN_CLASSES)) {
+  if (classNames) checkClassNames(entry.name, classNames, loaded, opts.dataDir !== cfg.data_dir && announcedFor === options ? opts.dataDir : undefined)
+  if (loaded.classNames.length < (byName ? 1 : MIN_CLASSES)) {
     throw new DataError(`Dataset ${entry.name} has ${loaded.classNames.length === 1 ? `one class (${loaded.classNames[0]})` : 'no classes'}, and a classifier needs at least ${MIN_CLASSES}: give it data of two classes or more (for a dataset plugin, make its classNames() and load() return them).`)
   }
   if (loaded.classNames.length > MAX_CLASSES) {

@@ -102,11 +102,19 @@ function listNames(names: string[]): string {
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`
 }
 
-/** Text shared by every "files are missing" message: which files, where, and how to choose the place. */
-export function whereToPutFiles(name: string, bases: DataDirEntry[]): string {
+/** The official splits whose files a load reads: both, or the test split's alone (no training images wanted). */
+export type OfficialSplits = 'train+test' | 'test'
+
+/** The files of `name` that `splits` need. */
+function filesOf(name: string, splits: OfficialSplits): string[] {
   const info = DATASETS[name]
+  return splits === 'test' ? [...info.files.test] : [...info.files.train, ...info.files.test]
+}
+
+/** Text shared by every "files are missing" message: which files, where, and how to choose the place. */
+export function whereToPutFiles(name: string, bases: DataDirEntry[], splits: OfficialSplits = 'train+test'): string {
   const layout = LAYOUTS[name]
-  const files = [...info.files.train, ...info.files.test]
+  const files = filesOf(name, splits)
   const folder = layout.dirNames.find((d) => !d.includes('/')) ?? name
   const gz = files.some((f) => f.endsWith('.gz')) ? ' (gzip\'d or not)' : ''
   const dirs = bases.map((b) => `${b.dir} (${b.origin})`).join(', ')
@@ -125,15 +133,15 @@ function filesSource(name: string): string {
 }
 
 /**
- * Finds the folder holding all of a dataset's files, or throws a DataError saying which files to
- * put where.
+ * Finds the folder holding all of a dataset's files — or, with `splits` 'test' (no training images
+ * wanted: an evaluation of the test split), the test split's files — or throws a DataError saying
+ * which files to put where.
  */
-export function locateDataset(name: string, explicit: Array<string | undefined> = []): Located {
-  const info = DATASETS[name]
+export function locateDataset(name: string, explicit: Array<string | undefined> = [], splits: OfficialSplits = 'train+test'): Located {
   const layout = LAYOUTS[name]
   const given = explicit.filter((e): e is string => Boolean(e))
   const bases = given.length > 0 ? dataDirEntries(given).filter((b) => b.origin === '--data-dir') : dataDirEntries()
-  const wanted = [...info.files.train, ...info.files.test]
+  const wanted = filesOf(name, splits)
   let partial: {dir: string; found: string[]; missing: string[]} | undefined
   for (const dir of candidateDirs(name, bases)) {
     if (!isFolder(dir)) continue
@@ -148,10 +156,12 @@ export function locateDataset(name: string, explicit: Array<string | undefined> 
     const found = Object.keys(paths)
     if (found.length > 0 && !partial) partial = {dir, found, missing}
   }
+  // Said where only the test split's files are looked for, so that a message naming them is not read as the dataset's whole.
+  const testOnly = splits === 'test' ? ' (the test split\'s files: no training images are read)' : ''
   if (given.length > 0) {
     // An explicit directory is used or refused, never replaced by another copy.
     const dirs = bases.map((b) => b.dir)
-    const what = partial ? `${partial.dir} holds ${listNames(partial.found)} but not ${listNames(partial.missing)}` : `it holds none of ${listNames(wanted)} (looked in ${listNames(candidateDirs(name, bases))})`
+    const what = partial ? `${partial.dir} holds ${listNames(partial.found)} but not ${listNames(partial.missing)}${testOnly}` : `it holds none of ${listNames(wanted)}${testOnly} (looked in ${listNames(candidateDirs(name, bases))})`
     throw new DataError(
       `Dataset '${name}' ${partial ? 'is incomplete in' : 'is not in'} the data directory given (${listNames(dirs)}, from --data-dir or data.data_dir): ${what}. ` +
         `An explicit data directory is used or refused, never replaced by another copy: put the files there (in it, or in a folder ${layout.dirNames.find((d) => !d.includes('/')) ?? name}/ inside it), ` +
@@ -160,11 +170,11 @@ export function locateDataset(name: string, explicit: Array<string | undefined> 
   }
   if (partial) {
     throw new DataError(
-      `Dataset '${name}' is incomplete: ${partial.dir} holds ${listNames(partial.found)} but not ${listNames(partial.missing)}. ` +
-        whereToPutFiles(name, bases) +
+      `Dataset '${name}' is incomplete: ${partial.dir} holds ${listNames(partial.found)} but not ${listNames(partial.missing)}${testOnly}. ` +
+        whereToPutFiles(name, bases, splits) +
         fetchHint(name),
     )
   }
-  throw new DataError(`Dataset '${name}' was not found. ${whereToPutFiles(name, bases)}${fetchHint(name)}`)
+  throw new DataError(`Dataset '${name}' was not found. ${whereToPutFiles(name, bases, splits)}${fetchHint(name)}`)
 }
 

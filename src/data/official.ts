@@ -18,6 +18,7 @@ import {DataError} from './errors.js'
 import {toImageSize, resizeMode, RESIZE_WORDS} from './image-size.js'
 import {CIFAR10_FORMAT, cifar100Format, decodeCifarFiles, decodeIdxPair, decodeStl10, maybeGunzip, type CifarFormat, type RawImages} from './formats.js'
 import {locateDataset} from './locate.js'
+import {labelArray} from './labels.js'
 
 async function readAll(paths: string[]): Promise<Array<{path: string; data: Uint8Array}>> {
   return Promise.all(paths.map(async (path) => ({path, data: new Uint8Array(await readFile(path))})))
@@ -75,18 +76,20 @@ async function loadOfficial(info: DatasetInfo, cfg: DataOptions, ctx: DatasetCon
   const size = cfg.image_size
   const names = classNames(info, cfg)
   const t0 = performance.now()
-  const located = locateDataset(name, [ctx.dataDir, cfg.data_dir])
+  // No training images wanted (an evaluation of the test split, load.ts `withoutTrain`): only the test split's files are needed, and read.
+  const withoutTrain = ctx.limits.train === 0
+  const located = locateDataset(name, [ctx.dataDir, cfg.data_dir], withoutTrain ? 'test' : 'train+test')
   const mode = resizeMode(name, cfg)
   const [trainRaw, testRaw] = await Promise.all([
-    loadRaw(name, located.paths, info, cfg, 'train', ctx.limits.train),
+    withoutTrain ? undefined : loadRaw(name, located.paths, info, cfg, 'train', ctx.limits.train),
     loadRaw(name, located.paths, info, cfg, 'test', ctx.limits.test),
   ])
-  const train = {images: toImageSize(trainRaw, size, mode, located.dir), labels: trainRaw.labels, count: trainRaw.count}
+  const train = trainRaw ? {images: toImageSize(trainRaw, size, mode, located.dir), labels: trainRaw.labels, count: trainRaw.count} : {images: new Uint8Array(0), labels: labelArray(names.length, 0), count: 0}
   const test = {images: toImageSize(testRaw, size, mode, located.dir), labels: testRaw.labels, count: testRaw.count}
   const official = OFFICIAL_COUNTS[name]
   if (official && cfg.train_limit === undefined && train.count !== official.train) ctx.log(`note: ${name} train split has ${train.count} examples (the official release has ${official.train})`)
   if (official && cfg.test_limit === undefined && test.count !== official.test) ctx.log(`note: ${name} test split has ${test.count} examples (the official release has ${official.test})`)
-  const how = trainRaw.size === size ? '' : `, ${trainRaw.size}→${size} by ${RESIZE_WORDS[mode]}`
+  const how = testRaw.size === size ? '' : `, ${testRaw.size}→${size} by ${RESIZE_WORDS[mode]}`
   ctx.log(`${name}: ${train.count} train / ${test.count} test from ${located.dir}${how} (${((performance.now() - t0) / 1000).toFixed(2)} s)`)
   return {train, test, classNames: names, source: located.dir}
 }

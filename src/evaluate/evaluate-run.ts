@@ -6,10 +6,12 @@
  * metrics.csv for the checkpoint's epoch; so do they on the validation split, the run's own hold-out
  * of its training images (`data.val_split`, drawn by its seed, so the same images). On top: top-5
  * accuracy, per-class accuracy and the confusion matrix (dense up to DENSE_MAX_CLASSES classes, its
- * nonzero cells past that), written to `<run>/eval/<split>-<checkpoint>/` (evaluate-outputs.ts).
+ * nonzero cells past that), written to `<run>/eval/<split>-<checkpoint>/` (evaluate-outputs.ts) — or,
+ * for data read from another folder with --data-dir, `<run>/eval/<split>-<checkpoint>-on-<folder>/`
+ * (evalFolder), which records the folder (metrics.json's data_dir).
  */
 import {existsSync, readFileSync} from 'node:fs'
-import {isAbsolute, join, resolve} from 'node:path'
+import {basename, isAbsolute, join, relative, resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {UsageError} from '../errors.js'
 import {batches, DataError, holdOutValidation, loadDataset, type Dataset, type Split} from '../data/index.js'
@@ -20,6 +22,7 @@ import {openRun, weightsLabel, type CheckpointChoice, type OpenedRun, type Weigh
 import {fingerprintChanges, pluginFingerprints, splitFingerprint} from '../run/fingerprints.js'
 import {readMetricsFile} from '../run/metrics-file.js'
 import {writeEvalFolder} from './evaluate-outputs.js'
+import {readableFolder} from '../fs/folder-leftovers.js'
 import {EvalTally, type TallyResult} from './tally.js'
 import type {AccuracyDefinition} from '../ops/metric-sums.js'
 import {DENSE_MAX_CLASSES, EVAL_SPLITS, type ClassAccuracy, type EvalResult, type EvalSplit} from './types.js'
@@ -80,6 +83,48 @@ async function loadRecordedData(run: OpenedRun, load: () => Promise<Dataset>): P
   }
 }
 
+/** `data` without data.data_dir (which --data-dir replaces). */
+function withoutDataDir(data: OpenedRun['spec']['data']): OpenedRun['spec']['data'] {
+  const {data_dir: _replaced, ...rest} = data
+  return rest as OpenedRun['spec']['data']
+}
+
+/** Whether `path` is `folder` or inside it. */
+function within(path: string, folder: string): boolean {
+  if (!isAbsolute(path)) return false
+  const rel = relative(folder, resolve(path))
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
+}
+
+/** The data folder an earlier evaluation in `dir` recorded (its metrics.json's data_dir); null where it recorded none, undefined where there is no such evaluation. */
+function evaluatedDataDir(dir: string): string | null | undefined {
+  const folder = readableFolder(dir)
+  if (!folder) return undefined
+  try {
+    const recorded = (JSON.parse(readFileSync(join(folder, 'metrics.json'), 'utf8')) as {data_dir?: unknown}).data_dir
+    return typeof recorded === 'string' ? recorded : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Where an evaluation is written: `<run>/eval/<name>/` (`<split>-<ckpt>`) for the run's own data; for
+ * another folder's (`dataDir`, read with --data-dir), `<run>/eval/<name>-on-<folder's basename>/`,
+ * and where that folder holds the evaluation of another data folder of the same basename,
+ * `-on-<basename>-2/`, `-3/`, ...: the first that is free or holds this data folder's earlier one.
+ */
+export function evalFolder(runDir: string, name: string, dataDir?: string): string {
+  const base = join(runDir, 'eval', name)
+  if (dataDir === undefined) return base
+  const on = `${base}-on-${basename(dataDir) || 'root'}`
+  for (let k = 1; ; k++) {
+    const dir = k === 1 ? on : `${on}-${k}`
+    const recorded = evaluatedDataDir(dir)
+    if (recorded === undefined || recorded === dataDir) return dir
+  }
+}
+
 /** Loss and accuracy as training measures them (MetricSums, crossEntropy), plus the host tally of the logits. */
 async function evaluateSplit(run: OpenedRun, split: Split, batchSize: number): Promise<{loss: number; accuracy: number; tally: TallyResult}> {
   const {spec, built} = run
@@ -118,14 +163,22 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     const epoch = run.checkpoint.meta.epoch
     const weights = spec.train.ema ? (run.weights === 'average' ? ", the weights' moving average" : ', the trained weights') : ''
     log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}${weights}) on the ${split} split, backend ${run.backend.name}`)
-    // --data-dir is where the data are read, the dataset's classes too (image_folder's replace data.root).
-    const data = opts.dataDir ? {...spec.data, data_dir: resolve(opts.dataDir)} : spec.data
+    // --data-dir is where the data are read, the dataset's classes too (image_folder's replace data.root); it replaces
+    // the spec's data.data_dir, and is named as --data-dir in what the load says.
+    const dataDir = opts.dataDir !== undefined ? resolve(opts.dataDir) : undefined
+    const data = dataDir !== undefined ? withoutDataDir(spec.data) : spec.data
     // The training images are read only where the split needs them: --split train, or the validation split
     // held out of them (data.val_split). Else none are, and image_folder takes a held-out folder, test/ alone.
     const withoutTrain = split === 'test' || (split === 'val' && !spec.data.val_split)
-    const load = () => loadDataset(data as never, {dataDir: data.data_dir as string | undefined, log, bars: opts.bars, withoutTrain})
-    const loaded = opts.dataDir ? await load() : await loadRecordedData(run, load)
-    const where = opts.dataDir ? `the data in ${opts.dataDir}` : `${runDir}'s data (${loaded.source})`
+    // The classes read are matched to the run's by name, whatever classNames() says of the spec's data (byName).
+    const load = () => loadDataset(data, {dataDir: dataDir ?? spec.data.data_dir, log, bars: opts.bars, withoutTrain, byName: true})
+    const loaded = dataDir !== undefined ? await load() : await loadRecordedData(run, load)
+    // Where the images came from: the --data-dir folder (a dataset that reads no files, as synthetic, does not read it).
+    const readFromDataDir = dataDir !== undefined && within(loaded.source, dataDir)
+    if (dataDir !== undefined && !readFromDataDir) {
+      log(`note: --data-dir ${dataDir} is not used: ${spec.data.dataset} ${isAbsolute(loaded.source) ? `read its data from ${loaded.source}` : `reads no files (${loaded.source})`}, so this evaluates the run's own data`)
+    }
+    const where = readFromDataDir ? `the data in ${dataDir}` : `${runDir}'s data (${loaded.source})`
     // The model's outputs are the run's classes: the data's are matched to them by name, and may be part of them.
     const unknown = loaded.classNames.filter((name) => !run.classNames.includes(name))
     if (unknown.length > 0) {
@@ -157,7 +210,9 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     const changed = wrote ? fingerprintChanges(run.summary?.fingerprints, {split: split as 'val' | 'test', data: splitFingerprint(dataset[split]!), plugins: pluginFingerprints(spec.plugins ?? [])}) : []
     // A row from before the raw_test columns has none to compare with.
     const training = wrote && !Number.isNaN(wrote.loss) ? {...wrote, equal: wrote.loss === measured.loss && wrote.accuracy === accuracy, ...(trainedOn !== undefined ? {examples: trainedOn} : {}), changed} : null
-    const outDir = join(runDir, 'eval', `${split}-${weightsLabel(run)}`)
+    // Data read from --data-dir other than those the run recorded go to a folder of their own, so that the run's own evaluation stays.
+    const ownData = !readFromDataDir || resolve(loaded.source) === recordedDataFolder(runDir)
+    const outDir = evalFolder(runDir, `${split}-${weightsLabel(run)}`, ownData ? undefined : dataDir)
     const result: EvalResult = {
       run_dir: runDir,
       checkpoint: run.checkpoint.name,
@@ -182,6 +237,8 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
       ...(run.classNames.length > DENSE_MAX_CLASSES ? {confusion_pairs: tally.pairs} : {}),
       predicted_outside_classes: tally.outside.reduce((a, b) => a + b, 0),
       training,
+      data_dir: readFromDataDir ? dataDir! : null,
+      data_source: loaded.source,
       out_dir: outDir,
       files: [],
     }

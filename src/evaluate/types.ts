@@ -69,6 +69,14 @@ export interface EvalResult {
    * `changed`: what differs from the data and plugin files training recorded (run/fingerprints.ts), in words.
    */
   training: {loss: number; accuracy: number; equal: boolean; examples?: number; changed: string[]} | null
+  /**
+   * The folder the images were read from where it was given with --data-dir (absolute), else null:
+   * the run's own data. An evaluation of another folder than the run's is written to its own
+   * `eval/<split>-<ckpt>-on-<folder>/`, not the run's `eval/<split>-<ckpt>/`.
+   */
+  data_dir: string | null
+  /** Where the dataset says its data came from: a folder, or how they were generated (as env.json's data_source). */
+  data_source: string
   out_dir: string
   files: string[]
 }

@@ -1,6 +1,7 @@
 /**
  * Confusion matrices that evaluation leaves in a run folder, `<run>/eval/<name>/confusion.csv`
- * (`<name>` is `<split>-<checkpoint>`, e.g. `test-best`), and the heatmap the report draws of each.
+ * (`<name>` is `<split>-<checkpoint>`, e.g. `test-best`, or `<split>-<checkpoint>-on-<folder>` for
+ * the images of another folder, `mixture eval --data-dir`), and the heatmap the report draws of each.
  *
  * Layout (docs/report.md): a square CSV table, RFC 4180 quoting. The header's first cell names the
  * axes (`true\predicted`), the other cells are the class names in class-index order; then one line
@@ -57,13 +58,15 @@ export interface ConfusionMatrix {
   /** The checkpoint evaluated and the epoch it was written after, from metrics.json beside the matrix (where it can be read). */
   checkpoint?: string
   epoch?: number
+  /** The folder the images were read from where `mixture eval --data-dir` gave it (metrics.json's data_dir): another folder's images than the run's own, where the folder's name says `-on-<folder>`. */
+  dataDir?: string
 }
 
-/** The checkpoint and epoch that `mixture eval` recorded in metrics.json beside a matrix; none where the file is missing or unreadable. */
-function evaluatedCheckpoint(dir: string): {checkpoint?: string; epoch?: number} {
+/** The checkpoint, epoch and data folder (--data-dir) that `mixture eval` recorded in metrics.json beside a matrix; none where the file is missing or unreadable. */
+function evaluatedCheckpoint(dir: string): {checkpoint?: string; epoch?: number; dataDir?: string} {
   try {
-    const {checkpoint, epoch} = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as {checkpoint?: unknown; epoch?: unknown}
-    return {...(typeof checkpoint === 'string' ? {checkpoint} : {}), ...(typeof epoch === 'number' ? {epoch} : {})}
+    const {checkpoint, epoch, data_dir: dataDir} = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as {checkpoint?: unknown; epoch?: unknown; data_dir?: unknown}
+    return {...(typeof checkpoint === 'string' ? {checkpoint} : {}), ...(typeof epoch === 'number' ? {epoch} : {}), ...(typeof dataDir === 'string' ? {dataDir} : {})}
   } catch {
     return {}
   }

@@ -200,11 +200,14 @@ export async function makeReport(options: MakeReportOptions): Promise<ReportResu
  * (the run trained further, or was resumed): then the matrix describes an older epoch's weights.
  */
 function provenance(runDir: string, matrix: ConfusionMatrix): {source?: string; stale?: string} {
-  if (!matrix.checkpoint) return {}
+  // Another folder's images (mixture eval --data-dir): said, so that it is not read as the run's own test evaluation.
+  const data = matrix.dataDir === undefined ? '' : `, on the images in ${displayPath(matrix.dataDir)} (mixture eval --data-dir)`
+  if (!matrix.checkpoint) return data ? {source: data.slice(2)} : {}
   const ckpt = Object.hasOwn(CHECKPOINT_FILES, matrix.checkpoint) ? CHECKPOINT_FILES[matrix.checkpoint as keyof typeof CHECKPOINT_FILES] : undefined
-  const source = `${matrix.checkpoint}.ckpt${matrix.epoch === undefined ? '' : ` of epoch ${matrix.epoch}`}`
+  const source = `${matrix.checkpoint}.ckpt${matrix.epoch === undefined ? '' : ` of epoch ${matrix.epoch}`}${data}`
   const file = ckpt ? join(runDir, ckpt) : undefined
   if (!file || !existsSync(file) || statSync(file).mtimeMs <= statSync(matrix.file).mtimeMs) return {source}
   const split = matrix.name.split('-')[0]
-  return {source, stale: `${ckpt} was written again after this evaluation, so it is not the checkpoint this matrix counts; run mixture eval ${displayPath(runDir)} --ckpt ${matrix.checkpoint} --split ${split} to renew it.`}
+  const again = `${displayPath(runDir)} --ckpt ${matrix.checkpoint} --split ${split}${matrix.dataDir === undefined ? '' : ` --data-dir ${displayPath(matrix.dataDir)}`}`
+  return {source, stale: `${ckpt} was written again after this evaluation, so it is not the checkpoint this matrix counts; run mixture eval ${again} to renew it.`}
 }

@@ -149,7 +149,7 @@ function warnIdleSettings({spec, loaded}: Resolved, log: (m: string) => void): v
 async function resolveRun(opts: RunOptions): Promise<Resolved> {
   if (!opts.spec) throw new UsageError('give a spec file, or --resume <run folder>')
   const sets = [...(opts.overrides ?? []), ...(opts.seed !== undefined ? [`seed=${opts.seed}`] : [])]
-  return resolveSpec(opts.spec, sets)
+  return resolveSpec(opts.spec, sets, {dataDir: opts.dataDir, adoptDataDir: true, log: opts.log})
 }
 
 /** The model built and counted, the checkpoint train.init_from names matched to it, and where its data are (a note where they cannot be found: the run itself would stop there). */

@@ -5,7 +5,7 @@
  * naming the resume — and fit the epochs left.
  */
 import {existsSync, renameSync} from 'node:fs'
-import {dirname, join} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {resolveSpec} from '../config/resolve.js'
 import {UsageError, type StopRequest} from '../errors.js'
 import {BackendUnavailableError} from '../engine/backend.js'
@@ -22,7 +22,8 @@ import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumeri
 import {planResume, type ResumePlan} from './resume.js'
 import {resumeHeading, RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
-import {firstStarted, type RunSummary} from './summary.js'
+import {firstStarted, readRunSummary, type RunSummary} from './summary.js'
+import {classDifference, classList} from '../data/load.js'
 
 export interface ResumeOptions {
   /** Restart from best.ckpt (weights only; the optimizer starts afresh). */
@@ -75,7 +76,8 @@ export async function resumeExperiment(runDir: string, opts: ResumeOptions, say:
  */
 async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: string) => void, adopted: string[]): Promise<{session: Session; configuredEpochs: number}> {
   const {runDir} = plan
-  const {spec} = await resolveSpec(plan.configFile)
+  // --data-dir is where the data are read (the run's own place may be gone): the spec's data checks look there.
+  const {spec} = await resolveSpec(plan.configFile, [], {dataDir: opts.dataDir})
   const configuredEpochs = spec.train.epochs
   if (opts.epochs !== undefined) spec.train.epochs = extendedEpochs(plan, configuredEpochs, opts.epochs)
   const requested = resumeBackend(runDir, plan.numerics?.backend ?? plan.envBackend, opts.backend, Boolean(opts.force))
@@ -84,13 +86,34 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
     if (adopted.length > 0) log(`numerics: as recorded in the run folder, ${adopted.join(' ')}`)
   }
   try {
-    return {session: await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log), configuredEpochs}
+    const session = await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
+    try {
+      checkResumedClasses(runDir, session, opts.dataDir)
+    } catch (error) {
+      disposeSession(session)
+      throw error
+    }
+    return {session, configuredEpochs}
   } catch (error) {
     if (requested && error instanceof BackendUnavailableError) {
       throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here (${error.reasons}). Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
     }
     throw error
   }
+}
+
+/**
+ * The data a resumed run reads must have the classes it trained on (summary.json's `classes`, the
+ * model's outputs in order): a folder given with --data-dir in place of the run's own, say, may hold
+ * others, which the checkpoint's head would silently score under the wrong names.
+ */
+function checkResumedClasses(runDir: string, session: Session, dataDir: string | undefined): void {
+  const recorded = readRunSummary(runDir)?.classes
+  if (!Array.isArray(recorded) || recorded.length === 0) return
+  const how = classDifference(session.dataset.classNames, recorded)
+  if (how === undefined) return
+  const where = dataDir !== undefined ? `--data-dir ${resolve(dataDir)}` : `its data (${session.dataset.source})`
+  throw new UsageError(`${runDir} trained on the classes ${classList(recorded)}, and ${where} holds ${classList(session.dataset.classNames)} (${how}): a resumed run goes on with the classes it has, in their order. Give the folder of the run's own data${dataDir !== undefined ? '' : ' with --data-dir'}, or train a new run on these`)
 }
 
 /**

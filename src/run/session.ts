@@ -18,6 +18,7 @@ import {chooseLoss} from '../recipe/loss.js'
 import {createSchedule, type Schedule} from '../recipe/schedule.js'
 import {buildModel, type BuiltModel} from '../model/build.js'
 import {augmentFromConfig, holdOutValidation, loadDataset, numBatches, type Dataset, type Pipeline} from '../data/index.js'
+import {dataInPlace} from '../data/load.js'
 import type {BatchWorkers} from '../data/batch-workers.js'
 import {mixesAnything, type ResolvedSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
@@ -75,7 +76,9 @@ export async function prepareSession(resolved: ResolvedSpec, opts: SessionOption
     if (tuner) log(`kernel routes: ${pinRoutes(tuner, resolve(routesFile), 'MIXTURE_WEBGPU_ROUTES')}`)
     else log(`MIXTURE_WEBGPU_ROUTES is ignored: the ${tf.getBackend()} backend has no kernel routes to pin`)
   }
-  const built = buildModel(spec)
+  // The model's outputs are the classes of the spec's data; where --data-dir replaces a place of the spec's that is gone (a root moved), those of --data-dir.
+  const inPlace = dataInPlace(spec.data, opts.dataDir)
+  const built = buildModel(inPlace === spec.data ? spec : {...spec, data: {...spec.data, data_dir: inPlace.data_dir}})
   let dataset: Dataset
   let schedule: Schedule
   let batchesPerEpoch: number

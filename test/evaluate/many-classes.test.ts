@@ -175,6 +175,8 @@ describe('the eval folder by class count', () => {
       ...(k > DENSE_MAX_CLASSES ? {confusion_pairs: pairs} : {}),
       predicted_outside_classes: 0,
       training: null,
+      data_dir: null,
+      data_source: 'synthetic',
       out_dir: outDir,
       files: [],
     }

@@ -135,7 +135,7 @@ test('--weights trained: export and predict take last.ckpt\'s trained weights (l
   assert.notEqual(p.logits, logits(['--ckpt', 'last']).logits)
   const refused = mixture(['predict', runDir, image, '--ckpt', 'best', '--weights', 'trained'])
   assert.equal(refused.code, 2)
-  assert.match(refused.stderr, /best\.ckpt holds the weights' moving average only .*: those are in last\.ckpt, which --weights trained takes when --ckpt is left out/)
+  assert.match(refused.stderr, /best\.ckpt holds the weights' moving average only .*: those are in the run's last\.ckpt: leave out --ckpt, or give --ckpt last/)
 })
 
 test('--resume --from-best on a run with train.ema says that it restarts from the average (best.ckpt holds it), and the average restarts from it', {timeout: 120_000}, () => {
