@@ -21,6 +21,7 @@ import {MetricSums} from '../ops/metric-sums.js'
 import {openRun, weightsLabel, type CheckpointChoice, type OpenedRun, type WeightChoice} from '../run/load-run.js'
 import {fingerprintChanges, pluginFingerprints, splitFingerprint} from '../run/fingerprints.js'
 import {readMetricsFile} from '../run/metrics-file.js'
+import {recordedDataSource} from '../run/env.js'
 import {writeEvalFolder} from './evaluate-outputs.js'
 import {readableFolder} from '../fs/folder-leftovers.js'
 import {EvalTally, type TallyResult} from './tally.js'
@@ -57,14 +58,10 @@ function refuseVal(run: OpenedRun, dataDir: string | undefined): never {
   )
 }
 
-/** The folder the run read its data from (env.json's data_source), where it is one. */
+/** The folder the run last read its data from (env.json's data_source, or a resume's where they moved), where it is one. */
 function recordedDataFolder(runDir: string): string | undefined {
-  try {
-    const source = (JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')) as {data_source?: unknown}).data_source
-    return typeof source === 'string' && isAbsolute(source) ? source : undefined
-  } catch {
-    return undefined
-  }
+  const source = recordedDataSource(runDir)
+  return source !== undefined && isAbsolute(source) ? source : undefined
 }
 
 /**

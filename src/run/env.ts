@@ -54,7 +54,7 @@ export function environment(backend: BackendChoice | undefined): Record<string, 
 }
 
 /** env.json keeps the first session's environment and lists each resume's backend, commit, machine and command. */
-export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string; epochs?: {from: number; to: number}}): void {
+export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string; epochs?: {from: number; to: number}}, dataSource?: string): void {
   const file = join(runDir, 'env.json')
   let doc: Record<string, unknown>
   try {
@@ -63,9 +63,31 @@ export function recordResume(runDir: string, backend: BackendChoice, resume: {af
     doc = {}
   }
   const {backend: b, git, host, command, cwd} = environment(backend)
+  // Where the data are read now, where it is not where they were (a root moved, read from --data-dir).
+  const moved = dataSource !== undefined && dataSource !== recordedDataSource(doc) ? {data_source: dataSource} : {}
   const resumed = Array.isArray(doc.resumed) ? doc.resumed : []
-  resumed.push({at: new Date().toISOString(), ...resume, backend: b, git, host, command, cwd})
+  resumed.push({at: new Date().toISOString(), ...resume, ...moved, backend: b, git, host, command, cwd})
   writeFileAtomic(file, `${JSON.stringify({...doc, resumed}, null, 2)}\n`)
+}
+
+/**
+ * Where a run last read its data (a folder, or what the dataset says of its source): the last
+ * resume's `data_source` that records one (the data moved), else the run's own; from env.json's
+ * document, or the run folder's env.json.
+ */
+export function recordedDataSource(env: Record<string, unknown> | string): string | undefined {
+  let doc = typeof env === 'string' ? undefined : env
+  if (typeof env === 'string') {
+    try {
+      doc = JSON.parse(readFileSync(join(env, 'env.json'), 'utf8')) as Record<string, unknown>
+    } catch {
+      return undefined
+    }
+  }
+  const resumed = Array.isArray(doc!.resumed) ? (doc!.resumed as {data_source?: unknown}[]) : []
+  const moved = resumed.map((r) => r?.data_source).filter((s): s is string => typeof s === 'string').at(-1)
+  const source = moved ?? doc!.data_source
+  return typeof source === 'string' ? source : undefined
 }
 
 /** The epochs after which the run restarted from best.ckpt (`--resume --from-best`), as env.json's resumes record them. */

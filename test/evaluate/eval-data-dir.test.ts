@@ -13,6 +13,7 @@ import {evaluateRun} from '../../src/evaluate/evaluate-run.js'
 import {describeEval} from '../../src/commands/eval.js'
 import {readConfusionMatrices} from '../../src/report/confusion.js'
 import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
+import {recordedDataSource} from '../../src/run/env.js'
 import {mixture, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 import {isolatedTmp, writeImageFolder} from '../data/helpers.js'
 
@@ -37,6 +38,11 @@ describe('--data-dir in place of a data.root that is gone', () => {
       const resumed = (await runExperiment({resume: runDir, epochs: 2, dataDir: join(tmp, 'if1moved'), log: (m) => lines.push(m)})) as RunSummary
       assert.equal(resumed.status, 'completed')
       assert.ok(lines.some((l) => l.includes(`image_folder: root ${join(tmp, 'if1moved')} (from --data-dir`)), lines.join('\n'))
+      // env.json's resume record says where the data are read now; the run's own data_source stays as it was.
+      const env = JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8'))
+      assert.equal(env.resumed.at(-1).data_source, join(tmp, 'if1moved'))
+      assert.equal(env.data_source, join(tmp, 'if1'))
+      assert.equal(recordedDataSource(runDir), join(tmp, 'if1moved'))
       // The model resumed is the run's: epoch 1's row is as training wrote it, and evaluating it on the moved folder gives it.
       const again = await evaluateRun({run: runDir, dataDir: join(tmp, 'if1moved')})
       assert.equal(again.training?.equal, true)
