@@ -45,10 +45,9 @@
  * not depend on the pixels, so `draw` makes them without the image (batches in worker threads).
  */
 import {registerTransform, type ImageTransform, type RandomSource} from '../registry/registry.js'
-import {toUnit, U8_TO_UNIT} from './augment.js'
 import {affineInto, fillSchema, inverseAffineMatrix, type Interpolation} from './geometric-transforms.js'
 import {roundHalfEven} from './images.js'
-import {GREY, perChannel} from './transform-helpers.js'
+import {GREY, perChannel, UINT8_NOTE, uint8Steps} from './transform-helpers.js'
 
 const f32 = Math.fround
 
@@ -326,34 +325,8 @@ function policyTransform(choose: ChooseOps, fill: [number, number, number], inte
   const run = (px: Uint8Array, size: number, ops: AppliedOp[]) => {
     for (const op of ops) applyOp(px, size, op, fill, scratch, interpolation)
   }
-  return {
-    choose,
-    draw(size, rng) {
-      choose(size, rng)
-    },
-    fromBytes(src, sOff, dst, dOff, size, rng) {
-      const ops = choose(size, rng)
-      const n = size * size * 3
-      if (!ops.some(changes)) return toUnit(src, sOff, dst, dOff, n)
-      const px = buffers(n)
-      px.set(src.subarray(sOff, sOff + n))
-      run(px, size, ops)
-      toUnit(px, 0, dst, dOff, n)
-    },
-    apply(img, off, size, rng) {
-      const ops = choose(size, rng)
-      // No op (num_ops 0, Identity, AutoAugment's two ops not drawn): the image as it was, as torchvision returns it.
-      if (!ops.some(changes)) return
-      const n = size * size * 3
-      const px = buffers(n)
-      for (let i = 0; i < n; i++) {
-        const v = Math.round(img[off + i] * 255)
-        px[i] = v <= 0 ? 0 : v >= 255 ? 255 : v
-      }
-      run(px, size, ops)
-      for (let i = 0; i < n; i++) img[off + i] = U8_TO_UNIT[px[i]]
-    },
-  }
+  // No op (num_ops 0, Identity, AutoAugment's two ops not drawn): the image as it was, as torchvision returns it.
+  return {choose, ...uint8Steps(choose, (ops) => ops.some(changes), run, buffers)}
 }
 
 /** The magnitude tables of one policy per image size (RandAugment's and AutoAugment's translations scale with it). */
@@ -377,7 +350,6 @@ const interpolationSchema = {
   description:
     "how the shears, translations and rotations read the image (torchvision's InterpolationMode): nearest (left out: nearest, torchvision's default) or bilinear (grid_sample on the uint8 image cast to float, the fill blended by the share brought in from outside, rounded back to uint8)",
 }
-const UINT8_NOTE = 'The image is taken as uint8 (round(x·255)) and written back as k/255 where an op applies (one that applies none leaves it as it was); it must come before normalize.'
 
 interface TrivialAugmentWideParams {
   num_magnitude_bins: number

@@ -34,10 +34,9 @@
  * PIL's fillcolor is given them.
  */
 import {registerTransform, type ImageTransform, type RandomSource} from '../registry/registry.js'
-import {toUnit, U8_TO_UNIT} from './augment.js'
 import {fillSchema} from './geometric-transforms.js'
 import * as pil from './pil-ops.js'
-import {perChannel} from './transform-helpers.js'
+import {perChannel, UINT8_NOTE, uint8Steps} from './transform-helpers.js'
 
 /** The op names of timm's `_RAND_TRANSFORMS`, `_RAND_INCREASING_TRANSFORMS` and `_RAND_WEIGHTED_0`. */
 export type TimmOpName =
@@ -364,34 +363,8 @@ export function timmRandAugment(params: TimmRandAugmentParams): TimmRandAugmentT
     if (bytes.length !== n) bytes = new Uint8Array(n)
     return bytes
   }
-  return {
-    choose,
-    draw(size, rng) {
-      choose(size, rng)
-    },
-    fromBytes(src, sOff, dst, dOff, size, rng) {
-      const applied = choose(size, rng)
-      const n = size * size * 3
-      if (applied.length === 0) return toUnit(src, sOff, dst, dOff, n)
-      const px = buffer(n)
-      px.set(src.subarray(sOff, sOff + n))
-      run(px, size, applied)
-      toUnit(px, 0, dst, dOff, n)
-    },
-    apply(img, off, size, rng) {
-      const applied = choose(size, rng)
-      // No op applied (n0, every op skipped by p): the image as it was, as timm returns it.
-      if (applied.length === 0) return
-      const n = size * size * 3
-      const px = buffer(n)
-      for (let i = 0; i < n; i++) {
-        const v = Math.round(img[off + i] * 255)
-        px[i] = v <= 0 ? 0 : v >= 255 ? 255 : v
-      }
-      run(px, size, applied)
-      for (let i = 0; i < n; i++) img[off + i] = U8_TO_UNIT[px[i]]
-    },
-  }
+  // No op applied (n0, every op skipped by p): the image as it was, as timm returns it.
+  return {choose, ...uint8Steps(choose, (applied) => applied.length > 0, run, buffer)}
 }
 
 registerTransform<TimmRandAugmentParams>({
@@ -404,7 +377,7 @@ registerTransform<TimmRandAugmentParams>({
   schema: {
     type: 'object',
     additionalProperties: false,
-    description: 'The image is taken as uint8 (round(x·255)) and written back as k/255 where an op applies (one that applies none leaves it as it was); it must come before normalize.',
+    description: UINT8_NOTE,
     properties: {
       config: {type: 'string', pattern: '^rand(-.*)?$', default: 'rand-m9-mstd0.5-inc1', description: "timm's RandAugment string: rand, then -m<int> magnitude (10), -n<int> ops per image (2), -p<float> probability of each (0.5), -mstd<float> magnitude noise (>100: uniform), -mmax<int> magnitude clamp (10), -inc1 increasing ops, -w0 or -tweights op weights"},
       img_mean: {...fillSchema("timm's img_mean hparam: what shears, translations and rotations bring in from outside the image (timm's create_transform: round(255·the ImageNet mean))"), default: [124, 116, 104]},
