@@ -18,7 +18,7 @@ import {batches, DataError, holdOutValidation, loadDataset, type Dataset, type S
 import {classList, relabelByName} from '../data/load.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {MetricSums} from '../ops/metric-sums.js'
-import {openRun, weightsLabel, type CheckpointChoice, type OpenedRun, type WeightChoice} from '../run/load-run.js'
+import {openRun, weightsLabel, weightsPhrase, type CheckpointChoice, type OpenedRun, type WeightChoice} from '../run/load-run.js'
 import {fingerprintChanges, pluginFingerprints, splitFingerprint} from '../run/fingerprints.js'
 import {readMetricsFile} from '../run/metrics-file.js'
 import {recordedDataSource} from '../run/env.js'
@@ -158,8 +158,7 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
   try {
     const {spec, built, runDir} = run
     const epoch = run.checkpoint.meta.epoch
-    const weights = spec.train.ema ? (run.weights === 'average' ? ", the weights' moving average" : ', the trained weights') : ''
-    log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}${weights}) on the ${split} split, backend ${run.backend.name}`)
+    log(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${epoch}${weightsPhrase(run)}) on the ${split} split, backend ${run.backend.name}`)
     // --data-dir is where the data are read, the dataset's classes too (image_folder's replace data.root); it replaces
     // the spec's data.data_dir, and is named as --data-dir in what the load says.
     const dataDir = opts.dataDir !== undefined ? resolve(opts.dataDir) : undefined

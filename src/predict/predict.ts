@@ -7,7 +7,7 @@ import {stringify} from 'csv-stringify/sync'
 import type {ResizeMode} from '../data/image-size.js'
 import {tf} from '../engine/tf.js'
 import {softmaxRow, topIndices} from '../evaluate/tally.js'
-import {openRun, type CheckpointChoice, type WeightChoice} from '../run/load-run.js'
+import {openRun, weightsPhrase, type CheckpointChoice, type WeightChoice} from '../run/load-run.js'
 import {describeResize, expandInputs, inputBatches, loadInputs, type SkippedInput} from './inputs.js'
 
 export interface PredictOptions {
@@ -53,8 +53,7 @@ export async function predictImages(opts: PredictOptions): Promise<PredictResult
   const run = await openRun(opts.run, {ckpt: opts.ckpt, weights: opts.weights, backend: opts.backend, log: opts.log})
   try {
     const {spec, built} = run
-    const weights = spec.train.ema ? (run.weights === 'average' ? ", the weights' moving average" : ', the trained weights') : ''
-    opts.log?.(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${run.checkpoint.meta.epoch}${weights}), backend ${run.backend.name}`)
+    opts.log?.(`${spec.name}: ${run.checkpoint.name}.ckpt (after epoch ${run.checkpoint.meta.epoch}${weightsPhrase(run)}), backend ${run.backend.name}`)
     const {split, files: read, skipped} = await loadInputs(files, spec, opts.skipBad)
     for (const {reason} of skipped) opts.log?.(`skipped: ${reason}`)
     const outputs = run.outputNames.length

@@ -72,6 +72,12 @@ export function weightsLabel(run: Pick<OpenedRun, 'checkpoint' | 'weights' | 'sp
   return run.spec.train.ema && run.weights === 'trained' ? `${run.checkpoint.name}-trained` : run.checkpoint.name
 }
 
+/** Which weights an opened run gives, for a line that names its checkpoint: `, the weights' moving average` or `, the trained weights` for a run with train.ema, nothing otherwise. */
+export function weightsPhrase(run: Pick<OpenedRun, 'weights' | 'spec'>): string {
+  if (!run.spec.train.ema) return ''
+  return run.weights === 'average' ? ", the weights' moving average" : ', the trained weights'
+}
+
 /**
  * The checkpoint file of `ckpt` in a run folder, or a UsageError saying what there is instead;
  * `trainedWeights`: the trained weights of a run with train.ema are asked for, which only last.ckpt has.
