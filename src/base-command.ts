@@ -126,7 +126,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const message = err.message.replace(/^Error: /, '')
     if (this.jsonEnabled()) {
       const problems = err instanceof SpecError ? err.problems : undefined
-      this.logJson({error: {message, code, problems: problems?.slice(0, MAX_PROBLEMS_SHOWN), more_problems: problems && problems.length > MAX_PROBLEMS_SHOWN ? problems.length - MAX_PROBLEMS_SHOWN : undefined}})
+      const warnings = err instanceof SpecError && err.warnings.length > 0 ? err.warnings : undefined
+      this.logJson({error: {message, code, problems: problems?.slice(0, MAX_PROBLEMS_SHOWN), more_problems: problems && problems.length > MAX_PROBLEMS_SHOWN ? problems.length - MAX_PROBLEMS_SHOWN : undefined}, warnings})
     }
     process.stderr.write(`Error: ${message}\n`)
     if (debug && err.stack) process.stderr.write(`${err.stack}\n`)

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {resolveSpec} from '../config/resolve.js'
-import {formatProblem, type Problem} from '../config/errors.js'
+import {formatProblem, SpecError, type Problem} from '../config/errors.js'
 import {idleSettings} from '../config/idle-settings.js'
 import {displayPath} from '../fs/display-path.js'
 import {setFlag} from '../flags.js'
@@ -21,12 +21,22 @@ export default class Validate extends BaseCommand<typeof Validate> {
   async run(): Promise<{valid: true; file: string; spec: ResolvedSpec; warnings: Problem[]}> {
     const {args, flags} = await this.parse(Validate)
     const {spec, loaded} = await resolveSpec(args.spec, flags.set)
-    const params = checkModel({spec, loaded})
     // Valid, but changing nothing in the run (a sweep may take such a value on purpose): said, exit 0.
     const warnings = idleSettings(spec, loaded)
     for (const w of warnings) this.note(`warning: ${formatProblem(w)}`)
+    const params = withWarnings(warnings, () => checkModel({spec, loaded}))
     const size = `${params.toLocaleString('en-US')} trainable parameters`
     if (!this.jsonEnabled()) this.log(`valid: ${displayPath(loaded.file)} (${spec.name}: model ${spec.model.type}, ${size}; dataset ${spec.data.dataset} ${spec.data.image_size}×${spec.data.image_size})`)
     return {valid: true, file: loaded.file, spec, warnings}
+  }
+}
+
+/** `check()`, whose spec problems carry `warnings` too (--json lists them beside the error). */
+function withWarnings<T>(warnings: Problem[], check: () => T): T {
+  try {
+    return check()
+  } catch (error) {
+    if (error instanceof SpecError && warnings.length > 0) throw new SpecError(error.problems, error.file, warnings)
+    throw error
   }
 }

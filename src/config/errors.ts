@@ -40,6 +40,8 @@ export class SpecError extends Error {
   constructor(
     readonly problems: Problem[],
     readonly file?: string,
+    /** Settings that are valid but change nothing, found before the problems (validate --json lists them beside the error). */
+    readonly warnings: Problem[] = [],
   ) {
     const head = file ? `invalid spec ${file}` : 'invalid spec'
     const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).map((p) => `  ${formatProblem(p)}`)

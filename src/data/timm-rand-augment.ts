@@ -141,6 +141,11 @@ export interface TimmRandAugmentConfig {
   weights: 'w0' | 'tweights' | null
 }
 
+/** The magnitude every draw is clamped to (timm's `mmax`, default 10: the levels' denominator). */
+export function magnitudeClamp(c: Pick<TimmRandAugmentConfig, 'magnitudeMax'>): number {
+  return c.magnitudeMax || LEVEL_DENOM
+}
+
 const GRAMMAR =
   "timm's RandAugment string is 'rand' followed by '-'-separated sections in any order: m<int> (magnitude, default 10), n<int> (ops per image, default 2), p<float in [0, 1]> (probability of each op, default 0.5), mstd<float> (magnitude noise std; > 100: uniform in [0, m]), mmax<int ≥ 1> (magnitude clamp, default 10), inc1 (increasing ops), w0 (timm ≤ 0.6's op weights) or tweights (timm's newer op weights); e.g. rand-m9-mstd0.5-inc1"
 
@@ -330,7 +335,7 @@ export function timmRandAugment(params: TimmRandAugmentParams): TimmRandAugmentT
     throw new RangeError(`timm_rand_augment.config '${params.config}': n${c.numLayers} ops without replacement, but only ${probs.filter((p) => p > 0).length} ops have a weight above 0 (numpy refuses it: "Fewer non-zero entries in p than size"); lower n`)
   }
   const fill = perChannel(params.img_mean, 'timm_rand_augment.img_mean').map((v) => Math.round(v))
-  const upper = c.magnitudeMax || LEVEL_DENOM
+  const upper = magnitudeClamp(c)
   const ops: TimmAppliedOp[] = []
   const choose = (_size: number, rng: RandomSource): TimmAppliedOp[] => {
     ops.length = 0

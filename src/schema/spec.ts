@@ -97,7 +97,11 @@ const earlyStoppingSchema = Type.Unsafe<EarlyStoppingSpec>(
       patience: withDefault(Type.Integer({minimum: 1, maximum: 100_000, description: 'epochs without improvement before training stops'}), 10),
       min_delta: withDefault(Type.Number({minimum: 0, maximum: 1e6, description: 'an improvement must exceed this'}), 0),
     },
-    {additionalProperties: false},
+    {
+      additionalProperties: false,
+      description:
+        "stop training once a metrics.csv column has not improved for `patience` epochs, as Lightning's EarlyStopping: the run ends completed, summary.json says why (stopped_early), best.ckpt stays the epoch of best validation accuracy (test accuracy without a validation split) whatever the watched column; a resumed run decides from its rows as an uninterrupted one",
+    },
   ),
 )
 

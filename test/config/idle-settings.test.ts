@@ -43,7 +43,14 @@ test('each setting that changes nothing is warned of, saying why and what to wri
   assert.match(said(['data.augment=[{type: color_jitter, brightness: 0}]']), /^data\.augment\[0\]: sets none of brightness, contrast, saturation and hue above 0/)
   assert.match(said(['data.augment=[{type: timm_rand_augment, config: rand-m9-p0}]']), /^data\.augment\[0\]\.config: 'rand-m9-p0' applies no op \(p0/)
   assert.match(said(['data.augment=[{type: timm_rand_augment, config: rand-n0}]']), /applies no op \(n0: no op per image\)/)
+  assert.match(said(['train.mixup={mixup_alpha: 0.8, switch_prob: 0.3}']), /^train\.mixup\.switch_prob: chooses between mixup and cutmix only when both are on, and cutmix is off: every mixed batch is a mixup one/)
+  assert.match(said(['train.mixup={cutmix_alpha: 1, switch_prob: 0.3}']), /^train\.mixup\.switch_prob: .*and mixup_alpha is 0: every mixed batch is a cutmix one/)
+  assert.match(said(['data.augment=[{type: timm_rand_augment, config: rand-m30}]']), /^data\.augment\[0\]\.config: 'rand-m30' asks for magnitude 30, above the clamp at 10 \(mmax, default 10\): every op runs at magnitude 10/)
+  assert.match(said(['data.augment=[{type: timm_rand_augment, config: rand-m9-mmax5}]']), /'rand-m9-mmax5' asks for magnitude 9, above the clamp at 5 \(mmax\)/)
+  assert.match(said(['data.augment={hflip: false, brightness: 0, hue: 0}']), /^data\.augment: turns hflip, brightness and hue all off, so no image is augmented: write data\.augment: false/)
   assert.deepEqual(warnings(base, ['data.augment=[{type: color_jitter, hue: 0.1}, {type: random_rotation, degrees: 5}, {type: timm_rand_augment, config: rand-m9-mstd0.5-inc1}]']), [])
+  // Settings near those that do something: both alphas with a switch; magnitudes the noise takes below the clamp, or uniform draws.
+  assert.deepEqual(warnings(base, ['train.mixup={mixup_alpha: 0.8, cutmix_alpha: 1, switch_prob: 0.3}', 'data.augment=[{type: timm_rand_augment, config: rand-m12-mstd1}, {type: timm_rand_augment, config: rand-m30-mstd101}, {type: timm_rand_augment, config: rand-m20-mmax20}]']), [])
 })
 
 test("an average spanning more steps than the run has is said with what to do; with warmup, or spanning fewer, it is not", () => {
@@ -68,6 +75,12 @@ test('validate says the warnings on stderr with their lines and exits 0 (--json 
   assert.match(r.stderr, /warning: .*spec\.yaml:6:\d+: train\.ema\.decay: is 0/)
   const json = JSON.parse(mixture(['validate', file, '--json']).stdout)
   assert.deepEqual(json.warnings.map((w: {path: string}) => w.path), ['train.ema.decay'])
+  // A spec that fails only when its model is built still lists its warnings beside the error.
+  const broken = mixture(['validate', file, '--json', '--set', 'model={type: vit_classifier, patch_size: 3}'])
+  assert.equal(broken.code, 2, broken.stderr)
+  const failed = JSON.parse(broken.stdout)
+  assert.ok(failed.error.problems.length > 0, broken.stdout)
+  assert.deepEqual(failed.warnings.map((w: {path: string}) => w.path), ['train.ema.decay'])
   const runSpec = writeSpec({...TINY_SPEC(1, {engine: {backend: 'cpu'}}), train: {epochs: 1, batch_size: 16, optimizer: {lr: 0.01}, ema: {decay: 0}}}, tempDir())
   const run = mixture(['run', runSpec, '--out', join(dir, 'results')])
   assert.equal(run.code, 0, run.stderr)
