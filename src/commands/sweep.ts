@@ -53,7 +53,10 @@ Who may run a sweep folder: a local sweep holds its lock (index.lock: pid, host,
         log: (m) => this.note(m),
       })
       if (!this.jsonEnabled()) {
-        for (const p of result.points) this.log(`${p.run_dir.padEnd(40)} ${p.status.padEnd(10)} ${p.best_test_accuracy?.toFixed(4) ?? p.job ?? ''}${p.overrides.length ? `  ${p.overrides.join(' ')}` : ''}`)
+        for (const p of result.points) {
+          const outcome = p.would ? `${p.would}${p.best_test_accuracy === undefined || p.best_test_accuracy === null ? '' : ` (${p.best_test_accuracy.toFixed(4)})`}` : `${p.status.padEnd(10)} ${p.best_test_accuracy?.toFixed(4) ?? p.job ?? ''}`
+          this.log(`${p.run_dir.padEnd(40)} ${outcome}${p.overrides.length ? `  ${p.overrides.join(' ')}` : ''}`)
+        }
         if (result.table) this.log(`\n${result.table}`)
         if (result.submitted) this.log(`submitted: job array ${result.submitted.array_job} (${result.submitted.points.length} point(s)), table job ${result.submitted.table_job}; job script ${result.submitted.script_path}`)
         this.log(flags['dry-run'] ? `sweep folder: ${result.dir} (a dry run: nothing was written)` : `sweep folder: ${result.dir}`)

@@ -30,7 +30,8 @@ export interface SweepResult {
   name: string
   dir: string
   launcher: LauncherType
-  points: SweepPointRecord[]
+  /** With a dry run, each says what running the sweep would do with it (`would train`, `would skip: completed`, …). */
+  points: (SweepPointRecord & {would?: string})[]
   completed: number
   failed: number
   skipped: number

@@ -18,26 +18,49 @@ import {readRunSummary} from '../run/summary.js'
 import {liveStatus} from '../run/status.js'
 import type {ResolvedSpec} from '../schema/spec.js'
 
-export type PointAction = {action: 'skip'; summary: Record<string, unknown>} | {action: 'resume'} | {action: 'fresh'}
+type FolderSummary = Partial<RunSummary>
+
+export type PointAction = {action: 'skip'; summary: FolderSummary} | {action: 'resume'; summary: FolderSummary} | {action: 'fresh'; setAside?: 'no checkpoint' | 'different configuration'; crashed?: FolderSummary}
 
 /**
- * Before a point trains (the caller holds the sweep's lock): skip it when it completed with the same
- * configuration, resume it when it has a checkpoint of the same configuration, else start it anew,
- * setting any earlier folder aside. `before` is the point's record in the previous index.json.
+ * What a rerun of the sweep does with a point, read from its folder and changing nothing (a dry run
+ * says it): skip it when it completed with the same configuration, resume it when it has a
+ * checkpoint of the same configuration, else start it anew, setting an earlier folder aside.
+ * `before` is the point's record in the previous index.json.
  */
-export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec, log: (m: string) => void, at: string): PointAction {
+export function pointOutlook(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec): PointAction {
   const runDir = join(dir, record.run_dir)
   const sameConfig = sameConfiguration(runDir, record.config_hash, before?.config_hash, spec)
   const prior = readRunSummary(runDir)
   if (prior && sameConfig && prior.status === 'completed') return {action: 'skip', summary: prior}
+  if (prior && sameConfig && existsSync(join(runDir, LAST_CKPT))) return {action: 'resume', summary: prior}
+  const crashed = prior && liveStatus(prior) === 'crashed' ? {crashed: prior} : {}
+  if (existsSync(runDir) && !holdsOnlyLauncherFiles(runDir)) return {action: 'fresh', setAside: sameConfig ? 'no checkpoint' : 'different configuration', ...crashed}
+  return {action: 'fresh', ...crashed}
+}
+
+/**
+ * Before a point trains (the caller holds the sweep's lock): what pointOutlook says, done — a
+ * crashed run said, an earlier folder that is not resumed set aside.
+ */
+export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec, log: (m: string) => void, at: string): PointAction {
+  const outlook = pointOutlook(dir, record, before, spec)
+  const prior = outlook.action === 'fresh' ? outlook.crashed : outlook.action === 'resume' ? outlook.summary : undefined
   if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
-  const canResume = Boolean(prior && sameConfig && existsSync(join(runDir, LAST_CKPT)))
-  if (existsSync(runDir) && !canResume && !holdsOnlyLauncherFiles(runDir)) {
+  if (outlook.action === 'fresh' && outlook.setAside) {
+    const runDir = join(dir, record.run_dir)
     const aside = setAsideName(runDir)
     renameSync(runDir, aside)
-    log(`${at}: earlier folder ${sameConfig ? 'had no checkpoint' : 'has a different configuration'}; kept as ${relative(dir, aside)}`)
+    log(`${at}: earlier folder ${outlook.setAside === 'no checkpoint' ? 'had no checkpoint' : 'has a different configuration'}; kept as ${relative(dir, aside)}`)
   }
-  return canResume ? {action: 'resume'} : {action: 'fresh'}
+  return outlook
+}
+
+/** What a dry run says a rerun does with a point (pointOutlook's answer in words). */
+export function describeOutlook(outlook: PointAction): string {
+  if (outlook.action === 'skip') return 'would skip: completed'
+  if (outlook.action === 'resume') return `would resume after epoch ${outlook.summary.epochs_completed ?? '?'} of ${outlook.summary.epochs ?? '?'}${liveStatus(outlook.summary) === 'running' ? ' (its run is training now: the sweep is refused until it ends)' : ''}`
+  return outlook.setAside ? `would train anew (its earlier folder, with ${outlook.setAside === 'no checkpoint' ? 'no checkpoint' : 'a different configuration'}, set aside)` : 'would train'
 }
 
 /**

@@ -11,7 +11,7 @@
  * sweep holds no lock (its login-node process returns at once); that it still runs is asked of
  * Slurm: any sweep on the folder is refused while a job that index.json records is queued or running.
  */
-import {mkdirSync} from 'node:fs'
+import {existsSync, mkdirSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {expandSweep} from '../config/sweep.js'
 import {resolveLauncher} from '../config/launcher.js'
@@ -31,7 +31,7 @@ import {FileWriteError} from '../fs/write-error.js'
 import {DataError} from '../data/errors.js'
 import {liveStatus} from '../run/status.js'
 import {describeOwner} from '../run/owner.js'
-import {pointTag, preparePointRecord, refuseChangedHeld} from './point.js'
+import {describeOutlook, pointOutlook, pointTag, preparePointRecord, refuseChangedHeld} from './point.js'
 import {missingData, placePoints, planPoints, type PlannedSweep, type SweepOptions, type SweepResult} from './plan.js'
 
 export {SWEEP_LOCK, type SweepIndex, type SweepPointRecord} from './records.js'
@@ -61,7 +61,7 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
       for (const w of idleSettings(spec, loaded)) log(`warning: point ${records[i].key}: ${formatProblem(w)}`)
     })
   }
-  if (opts.dryRun) return {name, dir, launcher: launcher.type, points: records, completed: 0, failed: 0, skipped: 0}
+  if (opts.dryRun) return {name, dir, launcher: launcher.type, points: dryRunPoints(planned), completed: 0, failed: 0, skipped: 0}
   if (launcher.type === 'slurm') return submitSweep(planned, launcher, opts, log)
 
   mkdirSync(dir, {recursive: true})
@@ -87,6 +87,20 @@ export async function runSweep(opts: SweepOptions): Promise<SweepResult> {
   } finally {
     lock.release()
   }
+}
+
+/**
+ * The points as a dry run shows them: each with what running the sweep now would do with it (a
+ * sweep folder that exists is continued: completed points skipped, interrupted ones resumed),
+ * read from the folders, changing nothing.
+ */
+function dryRunPoints(planned: PlannedSweep): SweepResult['points'] {
+  const previous = existsSync(planned.dir) ? placePoints(planned) : undefined
+  return planned.records.map((record) => {
+    const outlook = pointOutlook(planned.dir, record, previous?.points.find((p) => p.run_dir === record.run_dir), planned.resolved[record.index].spec)
+    const done = outlook.action === 'skip' ? {best_test_accuracy: outlook.summary.best_test_accuracy ?? null} : {}
+    return {...record, ...done, would: describeOutlook(outlook)}
+  })
 }
 
 /**
