@@ -225,7 +225,7 @@ function absolutePath(value: string, path: string, origins: Origins): string {
 }
 
 /**
- * `train.init_from` in its one resolved form, `{path, skip, strict}` (a path alone is the
+ * `train.init_from` in its one resolved form, `{path, skip, strict[, weights]}` (a path alone is the
  * shorthand), the path made absolute against the spec that wrote it. Whether the checkpoint is there
  * and fits is checked where the model is built (run/fine-tune.ts): a resumed or evaluated run does
  * not need it.
@@ -236,7 +236,7 @@ function resolveInitFrom(train: unknown, origins: Origins): void {
   const init = typeof given === 'string' ? {path: given} : given
   if (!isObject(init) || typeof init.path !== 'string') return // stage 1 reported it
   const path = absolutePath(init.path, typeof given === 'string' ? 'train.init_from' : 'train.init_from.path', origins)
-  train.init_from = {path, skip: (init.skip as Json[] | undefined) ?? [], strict: init.strict ?? true}
+  train.init_from = {path, skip: (init.skip as Json[] | undefined) ?? [], strict: init.strict ?? true, ...(init.weights !== undefined ? {weights: init.weights} : {})}
 }
 
 /**

@@ -9,7 +9,9 @@
  * number of classes). Strict (the default): every other weight of the model must be in the
  * checkpoint with its shape, and the checkpoint may hold no other; otherwise what matches is loaded
  * and the rest is named. The weights loaded are those the checkpoint's run evaluated (with
- * `train.ema`, the moving average). Everything is checked before the first weight is written. The optimizer,
+ * `train.ema`, the moving average), or with `weights: trained` the weights its optimizer trained
+ * (timm's --initial-checkpoint loads those: `state_dict`, not `state_dict_ema`), which only a last
+ * checkpoint keeps beside the average. Everything is checked before the first weight is written. The optimizer,
  * schedule and step start afresh: this is a new run, not a resumed one (`--resume`).
  *
  * `train.freeze`, as `requires_grad_(False)`: the weights it names get no gradient and no update
@@ -21,13 +23,15 @@
  */
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, statSync} from 'node:fs'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
+import {parse as parseYaml} from 'yaml'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {InitFromSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {displayPath} from '../fs/display-path.js'
 import {nameList} from '../name-list.js'
-import {evaluatedWeights, readCheckpoint} from './checkpoint.js'
+import {evaluatedWeights, readCheckpoint, type LoadedCheckpoint} from './checkpoint.js'
+import {CHECKPOINT_FILES} from './folders.js'
 import {buildModelIn} from '../config/check-model.js'
 import {trainableCount} from '../model/build.js'
 import type {Resolved} from '../config/resolve.js'
@@ -41,6 +45,8 @@ export interface InitRecord {
   kind: 'best' | 'last'
   /** Epochs the checkpoint's run had completed. */
   epoch: number
+  /** Of a last checkpoint that keeps a weights' average (train.ema): which weights were loaded. */
+  weights?: 'average' | 'trained'
   /** How many of the model's weights (tensors) were loaded. */
   loaded: number
   /** The model's weights left at their initialisation because `skip` names them. */
@@ -51,13 +57,46 @@ export interface InitRecord {
   unused?: string[]
 }
 
-/** The checkpoint file `path` names: the file itself, or a run folder's best.ckpt. */
-function initCheckpointFile(path: string): string {
+/**
+ * The checkpoint file `init` names: the file itself, or a run folder's best.ckpt — its last.ckpt
+ * where the trained weights of a run with train.ema are asked for (best.ckpt holds its average only).
+ */
+function initCheckpointFile(init: InitFromSpec): string {
+  const {path} = init
   if (!existsSync(path)) throw new UsageError(`train.init_from: ${displayPath(path)} does not exist; give a checkpoint file (best.ckpt, last.ckpt) or a run folder`)
   if (!statSync(path).isDirectory()) return path
-  const best = join(path, 'best.ckpt')
+  if (init.weights === 'trained' && keptAverage(path)) {
+    const last = join(path, CHECKPOINT_FILES.last)
+    if (!existsSync(last)) throw new UsageError(`train.init_from: the folder ${displayPath(path)} has no last.ckpt, the one checkpoint that keeps a train.ema run's trained weights (best.ckpt holds their average only); leave out weights: trained to start from the average, or train the run further with mixture run --resume ${displayPath(path)}`)
+    return last
+  }
+  const best = join(path, CHECKPOINT_FILES.best)
   if (!existsSync(best)) throw new UsageError(`train.init_from: the folder ${displayPath(path)} has no best.ckpt; give a run folder that finished an epoch, or a checkpoint file`)
   return best
+}
+
+/** Whether the run in folder `runDir` kept a moving average of its weights (train.ema in its config.yaml); false where that cannot be read. */
+function keptAverage(runDir: string): boolean {
+  try {
+    const config = parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8')) as {train?: {ema?: unknown}} | null
+    return Boolean(config?.train?.ema)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The weights of `ckpt` (read from `file`) that `init` asks for: those its run evaluated (the
+ * average, where it kept one), or the trained ones — which a best checkpoint of a train.ema run
+ * does not hold.
+ */
+function chosenWeights(ckpt: LoadedCheckpoint, file: string, init: InitFromSpec): {values: Map<string, Float32Array>; which?: string} {
+  if (init.weights !== 'trained') return {values: evaluatedWeights(ckpt), ...(ckpt.average ? {which: "the weights' moving average"} : {})}
+  if (ckpt.average) return {values: ckpt.weights, which: 'the trained weights'}
+  if (ckpt.kind === 'best' && keptAverage(dirname(file))) {
+    throw new UsageError(`train.init_from: ${displayPath(file)} is the best checkpoint of a run with train.ema, which holds the weights' moving average only: its trained weights are in ${displayPath(join(dirname(file), CHECKPOINT_FILES.last))} (or give the run folder), or leave out weights: trained to start from the average`)
+  }
+  return {values: ckpt.weights}
 }
 
 /** A `skip` or `freeze` entry as a test of a weight's name (`layer/name`): the layer, the weight, or a pattern with `*` of either. */
@@ -94,10 +133,9 @@ export interface InitPlan {
  * `mixture validate` stops here; a run goes on to `initFromCheckpoint`.
  */
 export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
-  const file = initCheckpointFile(init.path)
+  const file = initCheckpointFile(init)
   const ckpt = readCheckpoint(file)
-  // The weights the checkpoint's run evaluated: with train.ema, the average.
-  const values = evaluatedWeights(ckpt)
+  const {values, which} = chosenWeights(ckpt, file, init)
   const shapes = new Map(ckpt.tensors.filter((t) => t.group === 'weight').map((t) => [t.name, t.shape]))
   const tests = init.skip.map(weightPattern)
   refuseUnmatched('train.init_from.skip', init.skip, tests, model)
@@ -133,13 +171,14 @@ export function planInit(model: LayersModel, init: InitFromSpec): InitPlan {
     file,
     kind: ckpt.kind,
     epoch: ckpt.meta.epoch,
+    ...(ckpt.average ? {weights: init.weights ?? 'average'} : {}),
     loaded: load.length,
     skipped,
     ...(init.strict ? {} : {not_in_checkpoint: notIn, unused}),
   }
   const kept = [...skipped, ...notIn]
   const line =
-    `init_from: ${load.length} of the model's ${model.weights.length} weights from ${where} (${ckpt.kind}, epoch ${ckpt.meta.epoch})` +
+    `init_from: ${load.length} of the model's ${model.weights.length} weights from ${where} (${ckpt.kind}, epoch ${ckpt.meta.epoch}${which ? `, ${which}` : ''})` +
     (kept.length > 0 ? `; at their initialisation: ${nameList(kept)}` : '') +
     (unused.length > 0 ? `; not used from the checkpoint: ${nameList(unused)}` : '')
   return {record, load, line}

@@ -113,6 +113,8 @@ export interface InitFromSpec {
   skip: string[]
   /** Every other weight of the model must be in the checkpoint with its shape, and every weight of the checkpoint in the model. */
   strict: boolean
+  /** Of a run with train.ema: its weights' moving average (absent: what the run evaluated) or the weights its optimizer trained. */
+  weights?: 'average' | 'trained'
 }
 
 // No default: a spec without it resolves (and hashes) as before.
@@ -134,6 +136,10 @@ const initFromSchema = Type.Unsafe<InitFromSpec>({
           description: "layers that keep their initialisation, by name (head_fc), weight (head_fc/bias) or pattern with * (block2_*): a new head for another number of classes; mixture params --weights lists the names",
         },
         strict: {type: 'boolean', default: true, description: 'true: every weight not skipped is in the checkpoint with its shape, and the checkpoint has no other; false: load what matches by name and shape, keep the rest at initialisation, and say which'},
+        weights: {
+          enum: ['average', 'trained'],
+          description: "of a run with train.ema: average (what it evaluated and best.ckpt holds; the default) or trained, the weights its optimizer trained, which only last.ckpt keeps (a run folder: its last.ckpt), as timm's --initial-checkpoint loads state_dict rather than state_dict_ema",
+        },
       },
     },
   ],

@@ -49,6 +49,14 @@ test('best.ckpt holds the average, last.ckpt both; eval scores the average and e
   // train.init_from takes the weights the run evaluated: the average, from last.ckpt too.
   const {model} = buildModel(resolveObject(spec(1)))
   for (const {weight, values} of planInit(model, {path: join(runDir, 'last.ckpt'), skip: [], strict: true}).load) assert.deepEqual([...values], [...last.average!.get(weight.originalName)!])
+  // weights: trained takes the trained weights (timm's --initial-checkpoint): from last.ckpt, or the folder's last.ckpt; best.ckpt has none.
+  for (const path of [join(runDir, 'last.ckpt'), runDir]) {
+    const plan = planInit(model, {path, skip: [], strict: true, weights: 'trained'})
+    for (const {weight, values} of plan.load) assert.deepEqual([...values], [...last.weights.get(weight.originalName)!])
+    assert.match(plan.line, /\(last, epoch 1, the trained weights\)/)
+    assert.equal(plan.record.weights, 'trained')
+  }
+  assert.throws(() => planInit(model, {path: join(runDir, 'best.ckpt'), skip: [], strict: true, weights: 'trained'}), /best checkpoint of a run with train\.ema, which holds the weights' moving average only: its trained weights are in .*last\.ckpt/)
   model.dispose()
   for (const checkpoint of ['best', 'last']) {
     const r = mixture(['eval', runDir, '--ckpt', checkpoint, '--json'])
