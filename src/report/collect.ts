@@ -113,6 +113,7 @@ function summaryOf(metrics: EpochMetrics[]) {
     bestValAccuracy: bestVal?.val_accuracy ?? null,
     bestValEpoch: bestVal?.epoch ?? null,
     testAccuracyAtBestVal: bestVal && Number.isFinite(bestVal.test_accuracy) ? bestVal.test_accuracy : null,
+    bestRawTestAccuracy: bestOf(metrics, 'raw_test_accuracy'),
     trainMinutes: metrics.length > 0 ? seconds('train_seconds') / 60 : null,
     evalMinutes: metrics.length > 0 ? seconds('eval_seconds') / 60 : null,
   }
@@ -185,6 +186,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     bestValAccuracy: pick('bestValAccuracy', 'best_val_accuracy'),
     bestValEpoch: pick('bestValEpoch', 'best_val_epoch'),
     testAccuracyAtBestVal: pick('testAccuracyAtBestVal', 'test_accuracy_at_best_val'),
+    bestRawTestAccuracy: pick('bestRawTestAccuracy', 'best_raw_test_accuracy'),
     trainMinutes: minutes('trainMinutes', 'train_minutes'),
     evalMinutes: minutes('evalMinutes', 'eval_minutes'),
     params: num(summary.params),
@@ -322,6 +324,7 @@ export function collectRuns(paths: string[]): Collected {
           bestValAccuracy: null,
           bestValEpoch: null,
           testAccuracyAtBestVal: null,
+          bestRawTestAccuracy: null,
           trainMinutes: null,
           evalMinutes: null,
           params: null,

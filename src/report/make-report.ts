@@ -104,6 +104,7 @@ function runFacts(run: RunRecord): [string, string][] {
           ['Best test accuracy over epochs', run.bestTestAccuracy === null ? '' : `${formatAccuracy(run.bestTestAccuracy)} (epoch ${run.bestTestEpoch ?? '?'})`],
         ] as [string, string][])
       : ([['Top-1 test accuracy', run.bestTestAccuracy === null ? '' : `${formatAccuracy(run.bestTestAccuracy)} (epoch ${run.bestTestEpoch ?? '?'})`]] as [string, string][])),
+    ...(run.bestRawTestAccuracy === null ? [] : ([["Best test accuracy of the trained weights (the others score their average, train.ema)", formatAccuracy(run.bestRawTestAccuracy)]] as [string, string][])),
     ['Best train accuracy', formatAccuracy(run.bestTrainAccuracy)],
     ['Final test accuracy', formatAccuracy(run.finalTestAccuracy)],
     ['Training minutes', formatMinutes(run.trainMinutes)],

@@ -14,7 +14,7 @@ import {SPLITS, type CurveMetric, type Split} from './types.js'
 /** Font stack for the plots; DejaVu Sans is the usual system font on Linux. */
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif'
 
-const SPLIT_NAMES: Record<Split, string> = {train: 'Train', val: 'Validation', test: 'Test'}
+const SPLIT_NAMES: Record<Split, string> = {train: 'Train', val: 'Validation', test: 'Test', raw_test: 'Test (Trained Weights)'}
 const METRIC_NAMES: Record<CurveMetric, string> = {accuracy: 'Accuracy', loss: 'Loss (cross-entropy)'}
 
 /** What the y axis shows: `Test Accuracy` for one split, `Accuracy` when the split is in the legend. */
@@ -148,11 +148,12 @@ export interface Figure {
 
 /**
  * The figures for a set of table rows: accuracy on the held-out splits (test, and val where runs
- * have one; the paper's Figures 4–7) and loss on every split. A figure without any data is left out.
+ * have one; the paper's Figures 4–7; and the test split on the trained weights of runs with
+ * train.ema, beside their average's) and loss on every split. A figure without any data is left out.
  */
 export function figures(groups: RunGroup[], title: string): Figure[] {
   const out: Figure[] = []
-  const accuracy = toSeries(groups, 'accuracy', ['val', 'test'])
+  const accuracy = toSeries(groups, 'accuracy', ['val', 'test', 'raw_test'])
   if (accuracy.length > 0) out.push({file: 'curves', metric: 'accuracy', spec: curvesSpec(accuracy, title)})
   const loss = toSeries(groups, 'loss', SPLITS)
   if (loss.length > 0) out.push({file: 'curves-loss', metric: 'loss', spec: curvesSpec(loss, `${title}: loss`)})

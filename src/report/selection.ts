@@ -58,6 +58,8 @@ const DEFINITION_TEXT: Record<AccuracyDefinition, string> = {
 /** What the caption needs to know about each row. */
 export interface CaptionRow {
   model: string
+  /** Runs with train.ema: their trained weights' best test accuracy (else null). */
+  best_raw_test_accuracy: number | null
   selection: Selection
   accuracy_definition: AccuracyDefinition
   n: number
@@ -82,6 +84,9 @@ export function tableCaption(rows: CaptionRow[]): string {
     describeAll(rows, (r) => r.selection, SELECTION_TEXT, 'Top-1 is'),
     ...(rows.some((r) => r.selection === 'best_val')
       ? ['The validation split is held out of the training images (data.val_split), or is the dataset’s own (image_folder’s val/). Best Test Accuracy over Epochs is the highest test accuracy of any epoch (the paper’s rule), for comparison only: it is chosen on the test split itself.']
+      : []),
+    ...(rows.some((r) => r.best_raw_test_accuracy !== null)
+      ? ['Rows with an average of the weights (train.ema) score the average in their accuracies, as timm reports it; Best Test Accuracy of the Trained Weights is the best test accuracy of the weights the optimizer trained (blank for rows without an average).']
       : []),
     describeAll(rows, (r) => r.accuracy_definition, DEFINITION_TEXT, 'Accuracy is'),
     'Training time is the training loop’s wall time summed over epochs (data loading included, evaluation excluded).',

@@ -43,6 +43,9 @@ export const TABLE_COLUMNS = [
 /** The paper's rule beside a validation-selected accuracy, labelled as what it is. */
 export const BEST_TEST_COLUMN = 'Best Test Accuracy over Epochs'
 
+/** Beside the accuracy of runs with train.ema (which scores the weights' moving average): the trained weights' best. */
+export const TRAINED_WEIGHTS_COLUMN = 'Best Test Accuracy of the Trained Weights'
+
 export const PAPER_COLUMNS = ['Paper Top-1 Test Accuracy', 'Paper Total Training Time (Minutes)', 'Paper Figure'] as const
 
 /**
@@ -89,6 +92,9 @@ export interface TableRow {
   test_accuracy_at_best_val_std: number | null
   best_val_accuracy: number | null
   best_val_epoch: number | null
+  /** With train.ema: the best test accuracy of the trained weights (the row's other accuracies score the average); null without. */
+  best_raw_test_accuracy: number | null
+  best_raw_test_accuracy_std: number | null
   train_minutes_std: number | null
   /** Every run folder of the row (counted or not). */
   run_dirs: string[]
@@ -186,6 +192,7 @@ export function toTableRows(groups: RunGroup[], comparePaper = false): TableRow[
     const mean = (pick: (run: RunRecord) => number | null) => statOf(runs.map(pick))
     const accuracy = mean((r) => r.bestTestAccuracy)
     const atBestVal = mean((r) => r.testAccuracyAtBestVal)
+    const trained = mean((r) => r.bestRawTestAccuracy)
     const minutes = mean((r) => r.trainMinutes)
     const errors = group.runs.filter((r) => r.error).map((r) => (group.runs.length > 1 && r.seed !== null ? `seed ${r.seed}: ${r.error}` : r.error))
     const backends = [...new Set(runs.map((r) => r.backend).filter((b): b is string => b !== null))]
@@ -216,6 +223,8 @@ export function toTableRows(groups: RunGroup[], comparePaper = false): TableRow[
       test_accuracy_at_best_val_std: atBestVal.std,
       best_val_accuracy: mean((r) => r.bestValAccuracy).mean,
       best_val_epoch: one?.bestValEpoch ?? null,
+      best_raw_test_accuracy: trained.mean,
+      best_raw_test_accuracy_std: trained.std,
       train_minutes_std: minutes.std,
       run_dirs: group.runs.flatMap((r) => (r.dir ? [r.dir] : [])),
       selection: runs[0].selection,
@@ -282,6 +291,11 @@ function hasValidation(rows: TableRow[]): boolean {
   return rows.some((r) => r.selection === 'best_val')
 }
 
+/** True when any row has runs with train.ema: the table then shows their trained weights' best beside the average's. */
+function hasTrainedWeights(rows: Pick<TableRow, 'best_raw_test_accuracy'>[]): boolean {
+  return rows.some((r) => r.best_raw_test_accuracy !== null)
+}
+
 function header(rows: TableRow[], options: TableOptions): string[] {
   const [model, , ...rest] = TABLE_COLUMNS
   return [
@@ -290,6 +304,7 @@ function header(rows: TableRow[], options: TableOptions): string[] {
     ...(options.perSeed ? ['Seed'] : []),
     accuracyTitle(rows),
     ...(hasValidation(rows) ? [BEST_TEST_COLUMN] : []),
+    ...(hasTrainedWeights(rows) ? [TRAINED_WEIGHTS_COLUMN] : []),
     ...rest,
     ...(options.comparePaper ? PAPER_COLUMNS : []),
   ]
@@ -318,6 +333,7 @@ function cells(row: TableRow, rows: TableRow[], options: TableOptions, markdown:
     ...(options.perSeed ? [row.seed === null ? '' : String(row.seed)] : []),
     accuracy,
     ...(hasValidation(rows) ? [formatStat(row.best_test_accuracy, row.best_test_accuracy_std, row.n, formatAccuracy)] : []),
+    ...(hasTrainedWeights(rows) ? [formatStat(row.best_raw_test_accuracy, row.best_raw_test_accuracy_std, row.n, formatAccuracy)] : []),
     formatStat(row.train_minutes, row.train_minutes_std, row.n, formatMinutes),
     formatParams(row.params),
     ...(options.comparePaper ? paperCells(row) : []),
@@ -399,6 +415,8 @@ export const EXTENDED_COLUMNS = [
   'best_val_epoch',
   'test_accuracy_at_best_val',
   'test_accuracy_at_best_val_std',
+  'best_raw_test_accuracy',
+  'best_raw_test_accuracy_std',
   // What table.md writes after an incomplete row's accuracy (table.csv keeps the paper's cells unmarked).
   'note',
 ] as const

@@ -6,8 +6,12 @@ import type {AccuracyDefinition} from '../ops/metric-sums.js'
 /** Run states written by `summary.json`, plus `pending` for sweep points that have no run folder yet. */
 export type RunStatus = 'completed' | 'running' | 'failed' | 'interrupted' | 'pending'
 
-/** The data splits a run's metrics.csv can report on (`val` once a run holds part of its training split out). */
-export const SPLITS = ['train', 'val', 'test'] as const
+/**
+ * The data splits a run's metrics.csv can report on (`val` once a run holds part of its training
+ * split out; `raw_test`: the test split scored on the trained weights of a run with train.ema, whose
+ * `test` columns score the average).
+ */
+export const SPLITS = ['train', 'val', 'test', 'raw_test'] as const
 export type Split = (typeof SPLITS)[number]
 
 /** The per-epoch metrics drawn as curves. */
@@ -44,6 +48,8 @@ export interface RunRecord {
   bestValAccuracy: number | null
   bestValEpoch: number | null
   testAccuracyAtBestVal: number | null
+  /** With train.ema: the best test accuracy of the trained weights (the others score the average); null without. */
+  bestRawTestAccuracy: number | null
   trainMinutes: number | null
   evalMinutes: number | null
   params: number | null

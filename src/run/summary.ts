@@ -36,6 +36,8 @@ export interface RunSummary {
   best_test_epoch: number | null
   best_train_accuracy: number | null
   final_test_accuracy: number | null
+  /** With train.ema: the best test accuracy of the trained weights (metrics.csv's raw_test_accuracy; the other accuracies score the average). */
+  best_raw_test_accuracy?: number | null
   /** How the best epoch (best.ckpt) is chosen (see the module comment). */
   selection: Selection
   /** With `selection` best_val: the best validation accuracy, its epoch, and the test accuracy at that epoch. */
@@ -79,7 +81,7 @@ export interface RunSummary {
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
 export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'restarted_from_best' | 'classes' | 'fingerprints' | 'pid' | 'host'>
 
-type AccuracyKey = 'test_accuracy' | 'train_accuracy' | 'val_accuracy'
+type AccuracyKey = 'test_accuracy' | 'train_accuracy' | 'val_accuracy' | 'raw_test_accuracy'
 
 /**
  * The first epoch of the highest `key`, or undefined before the first epoch. Values that are not
@@ -110,7 +112,8 @@ export function finalLine(s: RunSummary): string {
     s.selection === 'best_val'
       ? `test accuracy ${f(s.test_accuracy_at_best_val)} at the best validation epoch ${s.best_val_epoch ?? '—'} (validation ${f(s.best_val_accuracy)}); best test accuracy over epochs ${f(s.best_test_accuracy)} (epoch ${s.best_test_epoch ?? '—'})`
       : `best test accuracy ${f(s.best_test_accuracy)} (epoch ${s.best_test_epoch ?? '—'})`
-  return `${s.status}: ${reached}, ${s.train_minutes.toFixed(2)} training minutes, ${s.params} parameters`
+  const trained = s.best_raw_test_accuracy === undefined ? '' : `; the trained weights' best ${f(s.best_raw_test_accuracy)} (train.ema: the rest score their average)`
+  return `${s.status}: ${reached}${trained}, ${s.train_minutes.toFixed(2)} training minutes, ${s.params} parameters`
 }
 
 export function summarize(base: SummaryBase, history: EpochLine[], status: RunSummary['status'], ending: {error?: string; stoppedEarly?: string} = {}): RunSummary {
@@ -129,6 +132,8 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     best_test_epoch: bestTest?.epoch ?? null,
     best_train_accuracy: bestOf(history, 'train_accuracy'),
     final_test_accuracy: history[history.length - 1]?.test_accuracy ?? null,
+    // Only a run with train.ema writes the raw_test columns.
+    ...(history.some((l) => Number.isFinite(l.raw_test_accuracy)) ? {best_raw_test_accuracy: bestOf(history, 'raw_test_accuracy')} : {}),
     selection: base.selection,
     ...(base.selection === 'best_val' ? validationFields(history) : {}),
     accuracy: base.accuracy,

@@ -83,14 +83,14 @@ describe('tables from the CIFAR-10 sweep fixture', () => {
       'model,dataset,status,complete,epochs_completed,epochs,best_test_accuracy,best_test_epoch,best_train_accuracy,final_test_accuracy,' +
         'train_minutes,eval_minutes,params,seed,backend,name,run_dir,started,finished,error,' +
         'n,seeds,best_test_accuracy_std,train_minutes_std,selection,accuracy_definition,' +
-        'best_val_accuracy,best_val_epoch,test_accuracy_at_best_val,test_accuracy_at_best_val_std,note',
+        'best_val_accuracy,best_val_epoch,test_accuracy_at_best_val,test_accuracy_at_best_val_std,best_raw_test_accuracy,best_raw_test_accuracy_std,note',
     )
     assert.equal(
       lines[3],
       '1 Block Joint MM (Conv + ViT),cifar10,failed,false,2,3,0.5,2,0.5,0.5,0.683333,0.116667,9708095,42,cpu,cifar10-joint-1block,' +
-        'cifar10-joint-1block/20250101-002000-0a1b2c,2025-01-01T00:00:00.000Z,,out of memory,1,42,,,best_test,per_example,,,,,"incomplete: 2/3 epochs, failed"',
+        'cifar10-joint-1block/20250101-002000-0a1b2c,2025-01-01T00:00:00.000Z,,out of memory,1,42,,,best_test,per_example,,,,,,,"incomplete: 2/3 epochs, failed"',
     )
-    assert.equal(lines[4], 'Resnet 18 (Baseline),cifar10,pending,false,0,,,,,,,,,,,resnet18,,,,,0,,,,best_test,per_example,,,,,pending')
+    assert.equal(lines[4], 'Resnet 18 (Baseline),cifar10,pending,false,0,,,,,,,,,,,resnet18,,,,,0,,,,best_test,per_example,,,,,,,pending')
   })
 
   it("adds the paper's values in separate columns, verbatim, without replacing measured ones", () => {

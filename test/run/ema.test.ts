@@ -46,6 +46,15 @@ test('best.ckpt holds the average, last.ckpt both; eval scores the average and e
   const [raw] = readFileSync(join(runDir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').slice(12, 14).join(','))
   assert.equal(raw, plain[0].split(',').slice(3, 5).join(','))
   assert.match(readFileSync(join(runDir, 'run.log'), 'utf8'), /test loss [\d.]+ acc [\d.]+ \(trained weights: loss [\d.]+ acc [\d.]+\)/)
+  // summary.json, the table and its caption carry the trained weights' best beside the average's.
+  const rawAccuracy = Number(raw.split(',')[1])
+  assert.equal(JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')).best_raw_test_accuracy, rawAccuracy)
+  const table = mixture(['table', runDir, '--format', 'md', '--out', join(runDir, '..', 'table')])
+  assert.equal(table.code, 0, table.stderr)
+  const md = readFileSync(join(runDir, '..', 'table', 'table.md'), 'utf8')
+  assert.match(md, /\| Best Test Accuracy of the Trained Weights \|/)
+  assert.equal(md.split('\n')[2].split('|')[3].trim(), rawAccuracy.toFixed(4), md)
+  assert.match(md, /Rows with an average of the weights \(train\.ema\) score the average/)
   // train.init_from takes the weights the run evaluated: the average, from last.ckpt too.
   const {model} = buildModel(resolveObject(spec(1)))
   for (const {weight, values} of planInit(model, {path: join(runDir, 'last.ckpt'), skip: [], strict: true}).load) assert.deepEqual([...values], [...last.average!.get(weight.originalName)!])
