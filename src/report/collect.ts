@@ -179,6 +179,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     status: liveStatus(summary) ?? fallback.status ?? (metrics.length > 0 ? 'running' : 'pending'),
     epochs: num(summary.epochs) ?? num((config.train as Record<string, unknown> | undefined)?.epochs) ?? null,
     epochsCompleted,
+    ...(str(summary.stopped_early) ? {stoppedEarly: str(summary.stopped_early)!} : {}),
     bestTestAccuracy: pick('bestTestAccuracy', 'best_test_accuracy'),
     bestTestEpoch: pick('bestTestEpoch', 'best_test_epoch'),
     bestTrainAccuracy: pick('bestTrainAccuracy', 'best_train_accuracy'),

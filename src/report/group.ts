@@ -54,9 +54,9 @@ export function statOf(values: (number | null)[]): Stat {
   return {mean, std: Math.sqrt(variance), n}
 }
 
-/** Completed and trained for every planned epoch. */
+/** Completed: trained for every planned epoch, or until early stopping ended it. */
 export function isComplete(run: RunRecord): boolean {
-  return run.status === 'completed' && (run.epochs === null || run.epochsCompleted >= run.epochs)
+  return run.status === 'completed' && (run.epochs === null || run.epochsCompleted >= run.epochs || run.stoppedEarly !== undefined)
 }
 
 /**

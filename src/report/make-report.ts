@@ -96,7 +96,8 @@ function runFacts(run: RunRecord): [string, string][] {
     ['Dataset', run.dataset ? datasetDisplayName(run.dataset) : ''],
     ['Seed', run.seed === null ? '' : String(run.seed)],
     ['Status', run.status],
-    ['Epochs', run.epochs === null ? String(run.epochsCompleted) : `${run.epochsCompleted} of ${run.epochs}`],
+    ['Epochs', run.epochs === null ? String(run.epochsCompleted) : `${run.epochsCompleted} of ${run.epochs}${run.stoppedEarly ? ' (stopped early)' : ''}`],
+    ...(run.stoppedEarly ? ([['Stopped early', run.stoppedEarly]] as [string, string][]) : []),
     ...(run.selection === 'best_val'
       ? ([
           ['Test accuracy at best validation epoch', run.testAccuracyAtBestVal === null ? '' : `${formatAccuracy(run.testAccuracyAtBestVal)} (epoch ${run.bestValEpoch ?? '?'})`],

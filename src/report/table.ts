@@ -136,7 +136,7 @@ export function formatParams(value: number | null): string {
 /** `incomplete: 12/50 epochs, failed`, `pending`, `restarted from best.ckpt after epoch 5`, or undefined for a complete uninterrupted run. */
 export function incompleteNote(run: RunRecord): string | undefined {
   const parts: string[] = []
-  if (run.epochs !== null && run.epochsCompleted < run.epochs) parts.push(`incomplete: ${run.epochsCompleted}/${run.epochs} epochs`)
+  if (run.epochs !== null && run.epochsCompleted < run.epochs && run.stoppedEarly === undefined) parts.push(`incomplete: ${run.epochsCompleted}/${run.epochs} epochs`)
   if (run.status !== 'completed') parts.push(run.status)
   // Another sample of its seed than an uninterrupted run: the optimizer started afresh there.
   if (run.restartedFromBest?.length) parts.push(`restarted from best.ckpt after epoch ${run.restartedFromBest.join(', ')}`)

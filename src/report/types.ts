@@ -40,6 +40,8 @@ export interface RunRecord {
   status: RunStatus | string
   epochs: number | null
   epochsCompleted: number
+  /** Why early stopping (train.early_stopping) ended the run before its last epoch (summary.json's `stopped_early`): a complete run all the same. */
+  stoppedEarly?: string
   bestTestAccuracy: number | null
   bestTestEpoch: number | null
   bestTrainAccuracy: number | null

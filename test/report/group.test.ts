@@ -188,6 +188,17 @@ describe('seed groups', () => {
     assert.equal(rows[0].status, 'completed/failed/interrupted', 'not "completed" while a seed failed; completed first, whatever the seeds\' order')
   })
 
+  it('counts a run that early stopping ended before its last epoch as complete', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 1, epochs: 4, test: [0.1, 0.14], summary: {stopped_early: 'test_accuracy did not rise for 1 epoch (patience 1; best 0.14 after epoch 2)'}})
+    writeRun(join(dir, 'b'), {name: 'alt', label: ALT, seed: 2, epochs: 4, test: [0.3, 0.42, 0.4, 0.41]})
+    writeRun(join(dir, 'c'), {name: 'alt', label: ALT, seed: 3, epochs: 4, test: [0.2, 0.21, 0.2, 0.2]})
+    const rows = toTableRows(groupRuns(collectRuns([dir]).runs).groups)
+    assert.deepEqual([rows[0].n, rows[0].complete, rows[0].status], [3, true, 'completed'])
+    assert.ok(Math.abs((rows[0].best_test_accuracy ?? 0) - (0.14 + 0.42 + 0.21) / 3) < 1e-12)
+    assert.doesNotMatch(renderMarkdown(rows), /incomplete/)
+  })
+
   it('keeps the note of a row of several runs none of which has an accuracy yet', (t) => {
     const dir = tempDir(t)
     writeRun(join(dir, 'a'), {name: 'alt', label: ALT, seed: 0, status: 'running', epochs: 3, test: []})
