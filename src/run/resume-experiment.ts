@@ -9,7 +9,9 @@ import {dirname, join, resolve} from 'node:path'
 import {resolveSpec} from '../config/resolve.js'
 import {UsageError, type StopRequest} from '../errors.js'
 import {BackendUnavailableError} from '../engine/backend.js'
-import {scheduleMismatch} from '../recipe/schedule.js'
+import {createSchedule, scheduleMismatch, type Schedule} from '../recipe/schedule.js'
+import {MAX_EPOCHS, type ResolvedSpec} from '../schema/spec.js'
+import {earlyStop} from './early-stopping.js'
 import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {optimizerTitle} from '../recipe/optimizer.js'
 import {recordResume} from './env.js'
@@ -79,7 +81,7 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
   // --data-dir is where the data are read (the run's own place may be gone): the spec's data checks look there.
   const {spec} = await resolveSpec(plan.configFile, [], {dataDir: opts.dataDir})
   const configuredEpochs = spec.train.epochs
-  if (opts.epochs !== undefined) spec.train.epochs = extendedEpochs(plan, configuredEpochs, opts.epochs)
+  if (opts.epochs !== undefined) spec.train.epochs = extendedEpochs(plan, spec, opts.epochs)
   const requested = resumeBackend(runDir, plan.numerics?.backend ?? plan.envBackend, opts.backend, Boolean(opts.force))
   if (plan.numerics) {
     adopted.push(...adoptRecorded(plan.numerics))
@@ -121,15 +123,28 @@ function checkResumedClasses(runDir: string, session: Session, dataDir: string |
  * sweep's point is refused: the sweep knows its points by their configuration, and would take the
  * changed one for another point.
  */
-function extendedEpochs(plan: ResumePlan, configured: number, epochs: number): number {
+function extendedEpochs(plan: ResumePlan, spec: ResolvedSpec, epochs: number): number {
   const done = plan.checkpoint.meta.epoch
-  if (!Number.isInteger(epochs) || epochs <= done) {
-    throw new UsageError(`--epochs ${epochs}: ${plan.runDir} has trained ${done} epoch(s) (of ${configured}); give more epochs than that to train on, or leave --epochs out to finish the ${configured} it was configured for`)
+  const configured = spec.train.epochs
+  if (!Number.isInteger(epochs) || epochs <= done || epochs > MAX_EPOCHS) {
+    const most = epochs > MAX_EPOCHS ? ` and at most ${MAX_EPOCHS.toLocaleString('en-US')} (train.epochs' limit)` : ''
+    throw new UsageError(`--epochs ${epochs}: ${plan.runDir} has trained ${done} epoch(s) (of ${configured}); give more epochs than that${most} to train on, or leave --epochs out to finish the ${configured} it was configured for`)
+  }
+  // Early stopping decides from the rows alone: with more epochs it decides the same, and nothing would train.
+  const stopped = plan.fromBest ? undefined : earlyStop(spec.train.early_stopping, plan.history)
+  if (stopped) {
+    throw new UsageError(`--epochs ${epochs}: early stopping ended ${plan.runDir} after epoch ${done} (${stopped}), and it decides from the run's rows, so it would stop the run again before its next epoch: nothing would train. To train on from its weights, start a new run with train.init_from: ${join(plan.runDir, LAST_CKPT)} (and a larger train.early_stopping.patience, or none)`)
   }
   if (existsSync(join(dirname(plan.runDir), INDEX_FILE))) {
     throw new UsageError(`--epochs: ${plan.runDir} is a point of the sweep in ${dirname(plan.runDir)}, which knows its points by their configuration; rerun the sweep with --set train.epochs=${epochs} instead (its points then train anew to ${epochs} epochs)`)
   }
   return epochs
+}
+
+/** The session's schedule as it would be over `epochs` epochs (the same steps per epoch). */
+function scheduleOver(session: Session, epochs: number): Schedule {
+  const t = session.spec.train
+  return createSchedule(t.schedule, t.optimizer.lr, epochs, session.schedule.stepsPerEpoch)
 }
 
 /**
@@ -144,7 +159,8 @@ async function carryOut(plan: ResumePlan, session: Session, {force, configuredEp
   restoreCheckpoint(plan.checkpoint, session.built.model, plan.fromBest ? undefined : session.trainer)
   const scheduleMoved = scheduleMismatch(plan.checkpoint.meta.schedule, session.schedule)
   const epochs = session.spec.train.epochs
-  if (scheduleMoved && epochs !== configuredEpochs) {
+  // --epochs is to blame only where the run's own epochs would have continued it (else config.yaml changed since).
+  if (scheduleMoved && epochs !== configuredEpochs && !scheduleMismatch(plan.checkpoint.meta.schedule, scheduleOver(session, configuredEpochs))) {
     throw new UsageError(`--epochs ${epochs}: ${runDir}'s ${session.schedule.spec.type} schedule spans train.epochs, so training to ${epochs} epochs instead of ${configuredEpochs} moves the learning rate of the steps it has trained (${scheduleMoved}). Only schedules that do not look at the number of epochs (constant, step, multistep) continue; train a new run with --set train.epochs=${epochs} instead`)
   }
   if (scheduleMoved) throw new UsageError(`cannot resume ${runDir} exactly: ${scheduleMoved}. Start a new run from its config.yaml instead`)

@@ -13,6 +13,9 @@ import {engineSwitchSchema} from '../backends/webgpu/switches.js'
 import {constant, enumOf, filledObject, nullableInteger, oneOf, openObject, withDefault, type Resolved} from './typebox.js'
 import {EARLY_STOPPING_METRICS, type EarlyStoppingSpec, type LossSpec, type OptimizerSpec, type ScheduleSpec} from './recipe.js'
 
+/** The most epochs a spec may train (train.epochs; `run --resume --epochs` is held to it too). */
+export const MAX_EPOCHS = 100_000
+
 /** `engine.device` given as a PCI bus id: `[domain:]bus:device.function` in hex (backends/webgpu/devices.ts reads the same forms). */
 export const PCI_BUS_PATTERN = '^([0-9a-fA-F]{1,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\\.[0-7]$'
 
@@ -175,7 +178,7 @@ const mixupSchema = Type.Object(
 
 const trainSchema = Type.Object(
   {
-    epochs: withDefault(Type.Integer({minimum: 1, maximum: 100_000}), 50),
+    epochs: withDefault(Type.Integer({minimum: 1, maximum: MAX_EPOCHS}), 50),
     batch_size: withDefault(Type.Integer({minimum: 1, maximum: 65536}), 64),
     eval_batch_size: Type.Optional(Type.Integer({minimum: 1, maximum: 65536, description: 'defaults to batch_size'})),
     steps_per_epoch: Type.Optional(Type.Integer({minimum: 1, maximum: 100_000_000, description: 'cap on training batches per epoch (quick runs); default: the whole training set'})),

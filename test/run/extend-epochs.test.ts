@@ -35,13 +35,26 @@ test('a finished run trains on to --epochs N, to the numbers of a run configured
   assert.deepEqual([summary.status, summary.epochs, summary.epochs_completed], ['completed', 4, 4])
 })
 
-test('--epochs is refused, writing nothing, for no more epochs than done, a schedule that spans the epochs, a sweep point, and without --resume', {timeout: 120_000}, () => {
+test('--epochs is refused, writing nothing, for no more epochs than done or more than the limit, a schedule that spans the epochs, a run early stopping ended, a sweep point, and without --resume', {timeout: 120_000}, () => {
   const runDir = finishedRun(TINY_SPEC(2, {engine: {backend: 'cpu'}}))
   const before = folder(runDir)
   const fewer = mixture(['run', '--resume', runDir, '--epochs', '2'])
   assert.equal(fewer.code, 2, fewer.stderr)
   assert.match(fewer.stderr, /--epochs 2: .* has trained 2 epoch\(s\) \(of 2\); give more epochs than that/)
   assert.deepEqual(folder(runDir), before)
+  // Past train.epochs' limit: config.yaml would hold a spec no command reads again.
+  const huge = mixture(['run', '--resume', runDir, '--epochs', '100001'])
+  assert.equal(huge.code, 2, huge.stderr)
+  assert.match(huge.stderr, /--epochs 100001: .*give more epochs than that and at most 100,000 \(train\.epochs' limit\)/)
+  assert.deepEqual(folder(runDir), before)
+  // config.yaml changed since (the learning rate): the message says so, not that --epochs moves the schedule.
+  const edited = finishedRun(TINY_SPEC(2, {engine: {backend: 'cpu'}}))
+  writeFileSync(join(edited, 'config.yaml'), readFileSync(join(edited, 'config.yaml'), 'utf8').replace(/^(\s+lr:) .*$/m, '$1 0.5'))
+  const editedBefore = folder(edited)
+  const moved = mixture(['run', '--resume', edited, '--epochs', '4'])
+  assert.equal(moved.code, 2, moved.stderr)
+  assert.match(moved.stderr, /cannot resume .* exactly: the schedule gives step \d+ a learning rate of 0\.5/)
+  assert.deepEqual(folder(edited), editedBefore)
 
   const cosine = finishedRun(TINY_SPEC(2, {engine: {backend: 'cpu'}, train: {...(TINY_SPEC(2).train as object), schedule: {type: 'cosine'}}}))
   const cosineBefore = folder(cosine)
@@ -59,6 +72,16 @@ test('--epochs is refused, writing nothing, for no more epochs than done, a sche
   const inSweep = mixture(['run', '--resume', point, '--epochs', '4'])
   assert.equal(inSweep.code, 2, inSweep.stderr)
   assert.match(inSweep.stderr, /is a point of the sweep in .*; rerun the sweep with --set train\.epochs=4 instead/)
+
+  // A run early stopping ended: it would stop again at once (it decides from the rows).
+  const stopping = {...TINY_SPEC(4, {engine: {backend: 'cpu'}}), train: {...(TINY_SPEC(4).train as object), early_stopping: {metric: 'train_loss', mode: 'max', patience: 1}}}
+  const stopped = finishedRun(stopping)
+  assert.ok(JSON.parse(readFileSync(join(stopped, 'summary.json'), 'utf8')).stopped_early, 'the run stopped early')
+  const stoppedBefore = folder(stopped)
+  const again = mixture(['run', '--resume', stopped, '--epochs', '8'])
+  assert.equal(again.code, 2, again.stderr)
+  assert.match(again.stderr, /--epochs 8: early stopping ended .* after epoch 2 \(train_loss did not rise .*nothing would train\. To train on from its weights, start a new run with train\.init_from: .*last\.ckpt/)
+  assert.deepEqual(folder(stopped), stoppedBefore)
 
   const alone = mixture(['run', writeSpec(TINY_SPEC(2), tempDir()), '--epochs', '4'])
   assert.equal(alone.code, 2, alone.stderr)
