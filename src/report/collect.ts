@@ -209,9 +209,10 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
 }
 
 /** Folders under `root` (itself included) holding summary.json (runs) or index.json (sweeps), sorted by path. */
-function walk(root: string): {runs: string[]; sweeps: string[]} {
+function walk(root: string): {runs: string[]; sweeps: string[]; unsummarised: string[]} {
   const runs: string[] = []
   const sweeps: string[] = []
+  const unsummarised: string[] = []
   const visit = (dir: string): void => {
     let entries
     try {
@@ -225,6 +226,11 @@ function walk(root: string): {runs: string[]; sweeps: string[]} {
       runs.push(dir)
       return
     }
+    // A run's folder that lost its summary.json (deleted, or never written on a full disk).
+    if (files.has('config.yaml') && files.has('metrics.csv')) {
+      unsummarised.push(dir)
+      return
+    }
     const subdirs = entries
       .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules')
       .map((e) => e.name)
@@ -232,7 +238,7 @@ function walk(root: string): {runs: string[]; sweeps: string[]} {
     for (const sub of subdirs) visit(join(dir, sub))
   }
   visit(root)
-  return {runs, sweeps}
+  return {runs, sweeps, unsummarised}
 }
 
 /** The seed a sweep point's grid sets (`seed: "2"` or `seed: 2`), else null. */
@@ -363,6 +369,11 @@ export function collectRuns(paths: string[]): Collected {
       seen.add(dir)
       const run = readRun(dir, warnings)
       if (run) stray.push(run)
+    }
+    // A sweep's point reads without its summary.json (from index.json and metrics.csv); another run does not.
+    for (const dir of found.unsummarised) {
+      if (seen.has(dir) || SET_ASIDE.test(basename(dir))) continue
+      warnings.push(`Leaving out ${displayPath(dir)}: it holds a run's config.yaml and metrics.csv but no summary.json, which says how the run ended. \`mixture run --resume ${displayPath(dir)}\` writes it again (a finished run trains nothing more).`)
     }
     runs.push(...sortByPaperOrder(stray))
   }

@@ -1,12 +1,13 @@
 /** What `env.json` records: versions, backend, git commit, machine, command line; and each resume's. */
 import {execFileSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {readFileSync, renameSync} from 'node:fs'
 import {cpus, hostname, totalmem, platform, arch} from 'node:os'
 import {join} from 'node:path'
 import {createRequire} from 'node:module'
 import type {BackendChoice} from '../engine/backend.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import {PACKAGE_ROOT} from '../fs/package-folder.js'
+import {stamp} from './folders.js'
 
 const require = createRequire(import.meta.url)
 
@@ -53,14 +54,32 @@ export function environment(backend: BackendChoice | undefined): Record<string, 
   }
 }
 
-/** env.json keeps the first session's environment and lists each resume's backend, commit, machine and command. */
-export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string; epochs?: {from: number; to: number}}, dataSource?: string): void {
-  const file = join(runDir, 'env.json')
-  let doc: Record<string, unknown>
+/** env.json of the run in `runDir`: its document (empty where there is none or it cannot be read), and why it cannot be read (not JSON, not an object). */
+function readEnvDocument(runDir: string): {doc: Record<string, unknown>; damaged?: string} {
+  let doc: unknown
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
-  } catch {
-    doc = {}
+    doc = JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8'))
+  } catch (error) {
+    return {doc: {}, ...((error as NodeJS.ErrnoException).code === 'ENOENT' ? {} : {damaged: (error as Error).message})}
+  }
+  return doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? {doc: doc as Record<string, unknown>} : {doc: {}, damaged: `it holds ${JSON.stringify(doc)?.slice(0, 40)}, not an object`}
+}
+
+/**
+ * env.json keeps the first session's environment and lists each resume's backend, commit, machine
+ * and command. A damaged env.json is kept beside it (`env.json.corrupt-<stamp>`), never overwritten,
+ * and a new one starts from this resume; what happened is returned, for the run's log.
+ */
+export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string; epochs?: {from: number; to: number}}, dataSource?: string): string | undefined {
+  const file = join(runDir, 'env.json')
+  const {damaged, ...read} = readEnvDocument(runDir)
+  let doc = read.doc
+  let note: string | undefined
+  if (damaged !== undefined) {
+    const aside = `env.json.corrupt-${stamp()}`
+    renameSync(file, join(runDir, aside))
+    doc = {earlier_env: aside}
+    note = `env.json could not be read (${damaged}): kept as ${aside}, and a new env.json records this resume`
   }
   const {backend: b, git, host, command, cwd} = environment(backend)
   // Where the data are read now, where it is not where they were (a root moved, read from --data-dir).
@@ -68,34 +87,24 @@ export function recordResume(runDir: string, backend: BackendChoice, resume: {af
   const resumed = Array.isArray(doc.resumed) ? doc.resumed : []
   resumed.push({at: new Date().toISOString(), ...resume, ...moved, backend: b, git, host, command, cwd})
   writeFileAtomic(file, `${JSON.stringify({...doc, resumed}, null, 2)}\n`)
+  return note
 }
 
 /**
  * Where a run last read its data (a folder, or what the dataset says of its source): the last
  * resume's `data_source` that records one (the data moved), else the run's own; from env.json's
- * document, or the run folder's env.json.
+ * document, or the run folder's env.json (undefined where it records none, or cannot be read).
  */
 export function recordedDataSource(env: Record<string, unknown> | string): string | undefined {
-  let doc = typeof env === 'string' ? undefined : env
-  if (typeof env === 'string') {
-    try {
-      doc = JSON.parse(readFileSync(join(env, 'env.json'), 'utf8')) as Record<string, unknown>
-    } catch {
-      return undefined
-    }
-  }
-  const resumed = Array.isArray(doc!.resumed) ? (doc!.resumed as {data_source?: unknown}[]) : []
-  const moved = resumed.map((r) => r?.data_source).filter((s): s is string => typeof s === 'string').at(-1)
-  const source = moved ?? doc!.data_source
+  const doc = typeof env === 'string' ? readEnvDocument(env).doc : env
+  const resumed = Array.isArray(doc.resumed) ? (doc.resumed as unknown[]) : []
+  const moved = resumed.map((r) => (r !== null && typeof r === 'object' ? (r as {data_source?: unknown}).data_source : undefined)).filter((s): s is string => typeof s === 'string').at(-1)
+  const source = moved ?? doc.data_source
   return typeof source === 'string' ? source : undefined
 }
 
 /** The epochs after which the run restarted from best.ckpt (`--resume --from-best`), as env.json's resumes record them. */
 export function bestRestarts(runDir: string): number[] {
-  try {
-    const resumed = (JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')) as {resumed?: unknown}).resumed
-    return Array.isArray(resumed) ? resumed.filter((r) => r?.from === 'best.ckpt' && Number.isInteger(r.after_epoch)).map((r) => r.after_epoch as number) : []
-  } catch {
-    return []
-  }
+  const resumed = readEnvDocument(runDir).doc.resumed
+  return Array.isArray(resumed) ? resumed.filter((r) => r?.from === 'best.ckpt' && Number.isInteger(r.after_epoch)).map((r) => r.after_epoch as number) : []
 }

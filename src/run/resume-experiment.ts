@@ -179,7 +179,8 @@ async function carryOut(plan: ResumePlan, session: Session, {force, configuredEp
   }
   const changed = recordResumedNumerics(runDir, plan.numerics, now, changes, epoch)
   if (changed) log(`numerics changed with --force after epoch ${epoch}: ${changed.join(', ')} (recorded in numerics.json)`)
-  recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT, ...(epochs !== configuredEpochs ? {epochs: {from: configuredEpochs, to: epochs}} : {})}, session.dataset.source)
+  const envNote = recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT, ...(epochs !== configuredEpochs ? {epochs: {from: configuredEpochs, to: epochs}} : {})}, session.dataset.source)
+  if (envNote) log(`note: ${envNote}`)
   if (epochs !== configuredEpochs) {
     writeRunConfig(runDir, session.spec)
     log(`train.epochs raised from ${configuredEpochs} to ${epochs} (config.yaml updated; env.json records the change)`)

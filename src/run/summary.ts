@@ -163,14 +163,37 @@ export function writeSummary(runDir: string, summary: RunSummary): void {
   writeFileAtomic(join(runDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`)
 }
 
-/** The summary.json of the run in `runDir` as written (fields of older runs may be missing); undefined where it cannot be read. */
+/**
+ * The summary.json of the run in `runDir` as written (fields of older runs may be missing); undefined
+ * where it cannot be read. A field of the wrong type (a file edited by hand, or damaged) reads as
+ * missing, as readers take a missing one, rather than failing in whichever reader meets it.
+ */
 export function readRunSummary(runDir: string): Partial<RunSummary> | undefined {
+  let summary: unknown
   try {
-    const summary: unknown = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'))
-    return summary !== null && typeof summary === 'object' ? (summary as Partial<RunSummary>) : undefined
+    summary = JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8'))
   } catch {
     return undefined
   }
+  if (summary === null || typeof summary !== 'object' || Array.isArray(summary)) return undefined
+  return Object.fromEntries(Object.entries(summary).filter(([key, value]) => SUMMARY_FIELD_TYPES[key]?.(value) ?? true)) as Partial<RunSummary>
+}
+
+const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v)
+const numberOrNull = (v: unknown) => v === null || isNumber(v)
+const stringOrNull = (v: unknown) => v === null || typeof v === 'string'
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+/** What each field of summary.json must be for its readers (fields not named here are passed on as they are). */
+const SUMMARY_FIELD_TYPES: Record<string, (value: unknown) => boolean> = {
+  ...Object.fromEntries(
+    ['epochs', 'epochs_completed', 'best_test_accuracy', 'best_test_epoch', 'best_train_accuracy', 'final_test_accuracy', 'best_val_accuracy', 'best_val_epoch', 'test_accuracy_at_best_val', 'best_raw_test_accuracy', 'train_minutes', 'eval_minutes', 'data_minutes', 'params', 'seed', 'pid'].map((k) => [k, numberOrNull]),
+  ),
+  ...Object.fromEntries(['name', 'label', 'dataset', 'status', 'selection', 'accuracy', 'backend', 'precision', 'run_dir', 'started', 'finished', 'host', 'updated', 'error', 'stopped_early'].map((k) => [k, stringOrNull])),
+  classes: (v) => Array.isArray(v) && v.every((c) => typeof c === 'string'),
+  restarted_from_best: (v) => Array.isArray(v) && v.every((e) => Number.isInteger(e)),
+  images: (v) => isRecord(v) && Object.values(v).every(isNumber),
+  fingerprints: (v) => isRecord(v) && isRecord(v.data) && Object.values(v.data).every((h) => typeof h === 'string') && isRecord(v.plugins) && Object.values(v.plugins).every(stringOrNull),
 }
 
 /** When the run in `runDir` first started, from its summary.json. */

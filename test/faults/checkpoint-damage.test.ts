@@ -130,3 +130,23 @@ test('a damaged metrics.csv, or one with fewer rows than the checkpoint, is refu
     assert.deepEqual(snapshot(run), before)
   }
 })
+
+test('a damaged env.json is kept beside a new one that records the resume; summary.json fields of the wrong type read as missing', () => {
+  for (const text of ['{', 'null']) {
+    const run = damaged((b) => b)
+    writeFileSync(join(run, 'env.json'), text)
+    const r = mixture(['run', '--resume', run, '--epochs', '4'])
+    assert.equal(r.code, 0, r.stderr)
+    const aside = readdirSync(run).find((f) => f.startsWith('env.json.corrupt-'))
+    assert.ok(aside, `the damaged env.json (${text}) is kept`)
+    assert.equal(readFileSync(join(run, aside), 'utf8'), text)
+    assert.match(r.stderr, new RegExp(`note: env\\.json could not be read \\(.*\\): kept as ${aside}`))
+    const env = JSON.parse(readFileSync(join(run, 'env.json'), 'utf8'))
+    assert.deepEqual([env.earlier_env, env.resumed.length, env.resumed[0].after_epoch], [aside, 1, 3])
+  }
+  const run = damaged((b) => b)
+  const summary = JSON.parse(readFileSync(join(run, 'summary.json'), 'utf8'))
+  writeFileSync(join(run, 'summary.json'), JSON.stringify({...summary, fingerprints: 'x', classes: 5}))
+  const r = mixture(['eval', run])
+  assert.equal(r.code, 0, r.stderr)
+})

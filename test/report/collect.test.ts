@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {cpSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -80,6 +80,18 @@ describe('collectRuns', () => {
     )
     assert.equal(warnings.length, 1)
     assert.match(warnings[0], /Skipping .*bad: summary\.json cannot be read/)
+  })
+
+  it('leaves out a run folder without summary.json (config.yaml and metrics.csv only), saying so and how to write it again', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'good'), {name: 'good', label: 'G', test: [0.5]})
+    writeRun(join(dir, 'lost'), {name: 'lost', label: 'L', test: [0.6]})
+    writeFileSync(join(dir, 'lost', 'config.yaml'), 'name: lost\n')
+    rmSync(join(dir, 'lost', 'summary.json'))
+    const {runs, warnings} = collectRuns([dir])
+    assert.deepEqual(runs.map((r) => r.name), ['good'])
+    assert.equal(warnings.length, 1, warnings.join('\n'))
+    assert.match(warnings[0], /Leaving out .*lost: it holds a run's config\.yaml and metrics\.csv but no summary\.json.*`mixture run --resume .*lost` writes it again/)
   })
 
   it("leaves out a run folder a sweep set aside (not among its index's points), saying so; alone it is read", (t) => {
