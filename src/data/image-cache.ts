@@ -3,15 +3,18 @@
  * test, or the whole folder before its test split is held out) at `image_size` as uint8 (never
  * float32), one file per key — a SHA-256 of every file's contents with its split, label and path,
  * the image size and the resizing — so that a second run skips decoding, and a changed file, label
- * or size misses. Written to a temporary file and renamed: a cache file is whole or absent.
+ * or size misses. Written to a temporary file and renamed: a cache file is whole or absent; and
+ * checked whole when read (a SHA-256 of its data), so that damage to it is decoded afresh, not
+ * trained on.
  *
- * Layout: `MMIMGC2\n`, uint32 LE header length, header JSON {size, splits: [[name, count], ...],
- * skipped}, every split's labels in the header's order, then every split's images in that order.
+ * Layout: `MMIMGC3\n`, uint32 LE header length, header JSON {size, splits: [[name, count], ...],
+ * skipped, sha256}, every split's labels in the header's order, then every split's images in that
+ * order; `sha256` is the hex SHA-256 of everything after the header.
  * Labels are bytes; where a split's are 16 bits (more than 256 classes) every split's are stored as
  * uint16 LE and the header says `label_bytes: 2` after `size` — so that a file of byte labels is
  * the one it always was, and the length check refuses a file read at the wrong width.
  * The magic is part of every key: a file of another layout (`MMIMGC1`, train and test only, split
- * before decoding) is never found, let alone read as this one.
+ * before decoding; `MMIMGC2`, without the checksum) is never found, let alone read as this one.
  */
 import {createHash} from 'node:crypto'
 import {closeSync, openSync, readdirSync, readSync, rmSync, statSync} from 'node:fs'
@@ -22,7 +25,7 @@ import type {DatasetSplit, LabelArray} from '../registry/registry.js'
 import {userCacheDir} from './locate.js'
 import {DataError} from './errors.js'
 
-const MAGIC = 'MMIMGC2\n'
+const MAGIC = 'MMIMGC3\n'
 
 /** The folder of the cache files: image_folder/ in the user cache (XDG_CACHE_HOME, else ~/.cache). */
 export function imageCacheDir(): string {
@@ -64,8 +67,12 @@ export class CacheKey {
   }
 }
 
-/** The cached splits in `file`, or undefined when there is none or it does not hold images of `size` (then it is rebuilt). */
-export async function readCache(file: string, size: number): Promise<CachedSplits | undefined> {
+/**
+ * The cached splits in `file`; undefined when there is none, or it does not hold images of `size`;
+ * or why it is damaged (cut short, or data that do not match their checksum). Either way but the
+ * first, the images are decoded again and the file rewritten.
+ */
+export async function readCache(file: string, size: number): Promise<CachedSplits | {damaged: string} | undefined> {
   let buf: Buffer
   try {
     buf = await readFile(file)
@@ -75,17 +82,18 @@ export async function readCache(file: string, size: number): Promise<CachedSplit
   if (buf.length < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined
   const headerLength = buf.readUInt32LE(MAGIC.length)
   const start = MAGIC.length + 4 + headerLength
-  let header: {size: number; label_bytes?: number; splits: Array<[string, number]>; skipped: BadImage[]}
+  let header: {size: number; label_bytes?: number; splits: Array<[string, number]>; skipped: BadImage[]; sha256: string}
   try {
     header = JSON.parse(buf.toString('utf8', MAGIC.length + 4, start))
   } catch {
-    return undefined
+    return {damaged: 'its header is not JSON'}
   }
   const px = size * size * 3
   const labelBytes = header.label_bytes ?? 1
   if (header.size !== size || !Array.isArray(header.splits) || (labelBytes !== 1 && labelBytes !== 2)) return undefined
   const total = header.splits.reduce((sum, [, count]) => sum + count, 0)
-  if (buf.length !== start + total * (labelBytes + px)) return undefined
+  if (buf.length !== start + total * (labelBytes + px)) return {damaged: `it is ${buf.length.toLocaleString('en-US')} bytes long, not the ${(start + total * (labelBytes + px)).toLocaleString('en-US')} its header says`}
+  if (header.sha256 !== contentHash(buf.subarray(start))) return {damaged: 'its images and labels do not match their checksum'}
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length)
   let o = start
   const take = (n: number) => bytes.slice(o, (o += n))
@@ -117,13 +125,15 @@ export async function writeCache(file: string, size: number, data: CachedSplits)
     for (let i = 0; i < s.count; i++) out.writeUInt16LE(s.labels[i], 2 * i)
     return out
   }
-  const header = Buffer.from(JSON.stringify({size, ...(wide ? {label_bytes: 2} : {}), splits: splits.map(([name, s]) => [name, s.count]), skipped: data.skipped}), 'utf8')
+  const body = [...splits.map(([, s]) => labelData(s)), ...splits.map(([, s]) => s.images)]
+  const sha256 = body.reduce((hash, part) => hash.update(part), createHash('sha256')).digest('hex')
+  const header = Buffer.from(JSON.stringify({size, ...(wide ? {label_bytes: 2} : {}), splits: splits.map(([name, s]) => [name, s.count]), skipped: data.skipped, sha256}), 'utf8')
   const length = Buffer.alloc(4)
   length.writeUInt32LE(header.length)
   const tmp = `${file}.${process.pid}.tmp`
   try {
     await mkdir(dirname(file), {recursive: true})
-    await writeFile(tmp, [Buffer.from(MAGIC, 'latin1'), length, header, ...splits.map(([, s]) => labelData(s)), ...splits.map(([, s]) => s.images)])
+    await writeFile(tmp, [Buffer.from(MAGIC, 'latin1'), length, header, ...body])
     await rename(tmp, file)
     return undefined
   } catch (error) {

@@ -396,7 +396,8 @@ async function decodeSplits(planned: Record<string, Item[]>, p: Options, ctx: Da
     for (const item of all) key.file(item.split, item.label, relative(root, item.path), contentHash(readBytes(item.path)))
     cacheFile = join(imageCacheDir(), `${basename(root)}-${key.digest().slice(0, 32)}.bin`)
     const cached = await readCache(cacheFile, size)
-    if (cached) return {...cached, cached: true}
+    if (cached && 'damaged' in cached) ctx.log(`note: image_folder: the decoded-image cache ${cacheFile} is damaged (${cached.damaged}): decoding the images again, and writing it anew`)
+    else if (cached) return {...cached, cached: true}
   }
 
   const out: Record<string, DatasetSplit> = {}

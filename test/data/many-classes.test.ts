@@ -7,7 +7,7 @@ import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
 
 import {BatchWorkers, type EpochBatchOptions} from '../../src/data/batch-workers.js'
-import {readCache, writeCache} from '../../src/data/image-cache.js'
+import {contentHash as sha256, readCache, writeCache} from '../../src/data/image-cache.js'
 import {labelArray, labelArrayLike, MAX_CLASSES} from '../../src/data/labels.js'
 import {augmentFromConfig, batches, DataError, holdOutValidation, loadDataset, type Batch, type Split} from '../../src/data/index.js'
 import {numClassesOf} from '../../src/model/build.js'
@@ -85,7 +85,21 @@ describe('image_folder of 300 classes', () => {
     lines.length = 0
     const again = await loadDataset(cfg, {log: (m) => lines.push(m)})
     assert.ok(!lines.some((l) => /from the cache/.test(l)), 'a damaged cache file is not read')
+    assert.ok(lines.some((l) => /the decoded-image cache .* is damaged \(it is [\d,]+ bytes long, not the [\d,]+ its header says\): decoding the images again/.test(l)), lines.join('\n'))
     assert.deepEqual(again.train.labels, first.train.labels)
+
+    // Damage in place (a label byte changed: a whole file of another image's class) is found by the checksum.
+    const whole = readFileSync(file)
+    const labelAt = 12 + whole.readUInt32LE(8) + 1
+    whole[labelAt] ^= 1
+    writeFileSync(file, whole)
+    lines.length = 0
+    const checked = await loadDataset(cfg, {log: (m) => lines.push(m)})
+    assert.ok(lines.some((l) => /is damaged \(its images and labels do not match their checksum\)/.test(l)), lines.join('\n'))
+    assert.deepEqual(checked.train.labels, first.train.labels)
+    lines.length = 0
+    await loadDataset(cfg, {log: (m) => lines.push(m)})
+    assert.ok(lines.some((l) => /from the cache/.test(l)), 'the file was written anew, and is read again')
   })
 
 })
@@ -99,26 +113,27 @@ describe('the image cache', () => {
     assert.equal(await writeCache(file, S, data), undefined)
     const bytes = readFileSync(file)
     const headerLength = bytes.readUInt32LE(8)
-    assert.equal(bytes.toString('utf8', 12, 12 + headerLength), JSON.stringify({size: S, label_bytes: 2, splits: [['train', 4], ['test', 2]], skipped: []}))
     const labelStart = 12 + headerLength
+    assert.equal(bytes.toString('utf8', 12, labelStart), JSON.stringify({size: S, label_bytes: 2, splits: [['train', 4], ['test', 2]], skipped: [], sha256: sha256(bytes.subarray(labelStart))}))
     assert.deepEqual([...bytes.subarray(labelStart, labelStart + 4)], [0, 0, 0x2b, 0x01], '0 and 299, uint16 LE')
     const read = await readCache(file, S)
-    assert.ok(read)
+    assert.ok(read && 'splits' in read)
     assert.ok(read.splits.train.labels instanceof Uint16Array)
     assert.deepEqual(read.splits, data.splits)
   })
 
-  it('a file of byte labels is the layout it always was: no label width in the header, one byte a label', async () => {
+  it('a file of byte labels has no label width in the header, one byte a label', async () => {
     const file = join(tmp, 'narrow.bin')
     const data = {splits: {train: split(Uint8Array.from([0, 255, 7])), test: split(Uint8Array.from([3]))}, skipped: [{path: 'x.png', reason: 'bad'}]}
     assert.equal(await writeCache(file, S, data), undefined)
-    const header = Buffer.from(JSON.stringify({size: S, splits: [['train', 3], ['test', 1]], skipped: [{path: 'x.png', reason: 'bad'}]}))
+    const body = Buffer.concat([Buffer.from([0, 255, 7, 3]), data.splits.train.images, data.splits.test.images])
+    const header = Buffer.from(JSON.stringify({size: S, splits: [['train', 3], ['test', 1]], skipped: [{path: 'x.png', reason: 'bad'}], sha256: sha256(body)}))
     const length = Buffer.alloc(4)
     length.writeUInt32LE(header.length)
-    const expected = Buffer.concat([Buffer.from('MMIMGC2\n', 'latin1'), length, header, Buffer.from([0, 255, 7, 3]), data.splits.train.images, data.splits.test.images])
-    assert.ok(readFileSync(file).equals(expected), 'byte for byte the MMIMGC2 file of byte labels')
+    const expected = Buffer.concat([Buffer.from('MMIMGC3\n', 'latin1'), length, header, body])
+    assert.ok(readFileSync(file).equals(expected), 'byte for byte the MMIMGC3 file of byte labels')
     const read = await readCache(file, S)
-    assert.ok(read?.splits.train.labels instanceof Uint8Array)
+    assert.ok(read && 'splits' in read && read.splits.train.labels instanceof Uint8Array)
     assert.deepEqual(read.splits, data.splits)
   })
 
@@ -133,11 +148,15 @@ describe('the image cache', () => {
       length.writeUInt32LE(json.length)
       writeFileSync(file, Buffer.concat([bytes.subarray(0, 8), length, json, body]))
     }
-    withHeader({size: S, splits: [['train', 4], ['test', 2]], skipped: []})
-    assert.equal(await readCache(file, S), undefined, 'read as bytes, the file is 6 bytes too long')
-    withHeader({size: S, label_bytes: 3, splits: [['train', 4], ['test', 2]], skipped: []})
+    const sum = sha256(body)
+    withHeader({size: S, splits: [['train', 4], ['test', 2]], skipped: [], sha256: sum})
+    const asBytes = await readCache(file, S)
+    assert.ok(asBytes && 'damaged' in asBytes, 'read as bytes, the file is 6 bytes too long')
+    const [long, said] = /^it is ([\d,]+) bytes long, not the ([\d,]+) its header says$/.exec(asBytes.damaged)!.slice(1).map((n) => Number(n.replace(/,/g, '')))
+    assert.equal(long - said, 6)
+    withHeader({size: S, label_bytes: 3, splits: [['train', 4], ['test', 2]], skipped: [], sha256: sum})
     assert.equal(await readCache(file, S), undefined)
-    withHeader({size: S, label_bytes: 2, splits: [['train', 4], ['test', 2]], skipped: []})
+    withHeader({size: S, label_bytes: 2, splits: [['train', 4], ['test', 2]], skipped: [], sha256: sum})
     assert.ok(await readCache(file, S), 'the same body with its own header is read')
   })
 })
