@@ -22,7 +22,7 @@ import {clip, SpecError, type Origin, type Problem} from './errors.js'
 import {resolveSpec, type Resolved} from './resolve.js'
 import {checkLauncher} from './launcher.js'
 import type {Launcher} from '../schema/launcher.js'
-import {isObject, originOf, printableKey, printablePath, readYamlFile, type Json, type JsonObject, type Origins} from './load.js'
+import {isObject, originOf, parseOverride, printableKey, printablePath, readYamlFile, type Json, type JsonObject, type Origins} from './load.js'
 import {joinPath} from './key-path.js'
 import {suggest} from './suggest.js'
 import {displayPath} from '../fs/display-path.js'
@@ -115,8 +115,8 @@ function axisProblems(grid: [string, string[]][], fixed: string[], specs: number
     const canonical = canonicalKey(key)
     if (seen.has(canonical)) problems.push({origin: where(key), path: key, message: `is a sweep axis twice (the sweep file's grid: and --set); give its values in one place`})
     seen.set(canonical, key)
-    const repeated = values.filter((v, i) => values.indexOf(v) !== i)
-    if (repeated.length > 0) problems.push({origin: where(key), path: key, message: `lists ${clip([...new Set(repeated)].join(', '))} more than once: each value would run twice`})
+    const repeated = repeatedValues(key, values)
+    if (repeated.length > 0) problems.push({origin: where(key), path: key, message: `lists ${clip(repeated.join(', '))} more than once: each value would run twice`})
   }
   for (const set of fixed) {
     const key = set.slice(0, set.indexOf('='))
@@ -128,6 +128,32 @@ function axisProblems(grid: [string, string[]][], fixed: string[], specs: number
     problems.push({origin: {file: '--set'}, path: '', message: `the grid has ${count.toLocaleString('en-US')} points (${specs > 1 ? `${specs} specs × ` : ''}${axes}), more than ${MAX_SWEEP_POINTS.toLocaleString('en-US')}; sweep fewer values, or split it into several sweeps`})
   }
   return problems
+}
+
+/**
+ * The values an axis lists more than once, compared as the YAML values they are (`1` and `01`,
+ * `1e-3` and `0.001` are one value): each as first written, with the spellings that repeat it.
+ */
+function repeatedValues(key: string, values: string[]): string[] {
+  const identity = (value: string): string => {
+    try {
+      return JSON.stringify(parseOverride(`${key}=${value}`).value)
+    } catch {
+      return `unparsed ${value}` // its own problem, said where the point is resolved
+    }
+  }
+  const first = new Map<string, string>()
+  const again = new Map<string, Set<string>>()
+  for (const value of values) {
+    const id = identity(value)
+    if (!first.has(id)) first.set(id, value)
+    else again.set(id, (again.get(id) ?? new Set()).add(value))
+  }
+  return [...again].map(([id, spellings]) => {
+    const written = first.get(id)!
+    const others = [...spellings].filter((s) => s !== written)
+    return others.length > 0 ? `${written} (as ${others.join(' and ')})` : written
+  })
 }
 
 /** The keys of a sweep file's `sweep:` block. */

@@ -227,6 +227,9 @@ test('a grid is refused before it is expanded: a key that is an axis twice or al
   assert.match(messages(() => expandSweep(writeSpec({sweep: {name: 's', points: ['self.yaml', '.']}}, dir, 'self.yaml'), [])).join('\n'), /sweep\.points\[0\]: is this sweep file itself[\s\S]*sweep\.points\[1\]: \. is not a file/)
   assert.match(messages(() => expandSweep(file, ['seed=3'])).join('\n'), /seed: is also a sweep axis/)
   assert.match(messages(() => expandSweep(writeSpec(tiny, dir), ['seed=1,2,1'])).join('\n'), /seed: lists 1 more than once/)
+  // Values are compared as the YAML values they are: 01 is 1, and 1e-3 is 0.001.
+  assert.match(messages(() => expandSweep(writeSpec(tiny, dir), ['seed=1,01,2'])).join('\n'), /seed: lists 1 \(as 01\) more than once/)
+  assert.match(messages(() => expandSweep(writeSpec(tiny, dir), ['train.optimizer.lr=1e-3,0.001'])).join('\n'), /train\.optimizer\.lr: lists 1e-3 \(as 0\.001\) more than once/)
   const many = Array.from({length: 101}, (_, i) => i).join(',')
   assert.match(messages(() => expandSweep(writeSpec(tiny, dir), [`seed=${many}`, `train.batch_size=${many}`])).join('\n'), /the grid has 10,201 points \(seed \(101\) × train\.batch_size \(101\)\), more than 10,000/)
 })
