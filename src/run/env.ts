@@ -70,7 +70,7 @@ function readEnvDocument(runDir: string): {doc: Record<string, unknown>; damaged
  * and command. A damaged env.json is kept beside it (`env.json.corrupt-<stamp>`), never overwritten,
  * and a new one starts from this resume; what happened is returned, for the run's log.
  */
-export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string; epochs?: {from: number; to: number}}, dataSource?: string): string | undefined {
+export function recordResume(runDir: string, backend: BackendChoice, resume: {after_epoch: number; from: string; epochs?: {from: number; to: number}; config_edited?: boolean}, dataSource?: string): string | undefined {
   const file = join(runDir, 'env.json')
   const {damaged, ...read} = readEnvDocument(runDir)
   let doc = read.doc

@@ -24,7 +24,7 @@ import {currentOwner, HEARTBEAT_MS} from './owner.js'
 import {createProgress, type EpochLine, type Progress} from './progress.js'
 import {averageSpanWarning} from '../config/idle-settings.js'
 import {startAnew} from './resume.js'
-import {BEST_CKPT, LAST_CKPT} from './folders.js'
+import {BEST_CKPT, LAST_CKPT, runConfigHash} from './folders.js'
 import {disposeSession, type Session} from './session.js'
 import type {RunLog} from './run-log.js'
 import {bestOf, finalLine, SELECTION_METRIC, summarize, writeSummary, type RunSummary, type Selection, type SummaryBase} from './summary.js'
@@ -66,7 +66,7 @@ export async function fit(session: Session, state: FitState): Promise<RunSummary
   let stoppedEarly = earlyStop(spec.train.early_stopping, history)
   if (stoppedEarly) log(`stopped early after epoch ${history.length}: ${stoppedEarly}; nothing to train`)
   const restarts = bestRestarts(runDir)
-  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: state.started ?? new Date().toISOString(), images: {train: dataset.train.count, ...(dataset.val ? {val: dataset.val.count} : {}), test: dataset.test.count}, ...(restarts.length > 0 ? {restarted_from_best: restarts} : {}), classes: dataset.classNames, fingerprints: runFingerprints(dataset, spec.plugins ?? []), pid: owner.pid, host: owner.host, ...(spec.engine.precision !== 'fp32' ? {precision: spec.engine.precision} : {})}
+  const base: SummaryBase = {name: spec.name, label: spec.label ?? null, dataset: spec.data.dataset, epochs: spec.train.epochs, accuracy: spec.train.accuracy, selection, params: built.params, backend: backend.name, seed: spec.seed, run_dir: runDir, started: state.started ?? new Date().toISOString(), images: {train: dataset.train.count, ...(dataset.val ? {val: dataset.val.count} : {}), test: dataset.test.count}, ...(restarts.length > 0 ? {restarted_from_best: restarts} : {}), classes: dataset.classNames, fingerprints: runFingerprints(dataset, spec.plugins ?? []), pid: owner.pid, host: owner.host, ...(spec.engine.precision !== 'fp32' ? {precision: spec.engine.precision} : {}), config_sha256: runConfigHash(runDir)}
   const running = () => writeSummary(runDir, summarize(base, history, 'running', {stoppedEarly}))
   // While training, a summary.json that cannot be written (a disk full for a moment) is said once and
   // skipped: metrics.csv and the checkpoints carry the run, and the final summary is written at the end.

@@ -4,7 +4,8 @@
  * (which fails if the name exists, however close two processes come), taking the next free suffix
  * `-2`, `-3`, … when it does.
  */
-import {accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {stringify as yamlStringify} from 'yaml'
 import {UsageError} from '../errors.js'
@@ -44,6 +45,15 @@ export function setAsideName(dir: string): string {
 /** config.yaml: the run's resolved spec, with how to run it again. */
 export function writeRunConfig(runDir: string, spec: ResolvedSpec): void {
   writeFileAtomic(join(runDir, 'config.yaml'), `# Resolved spec of this run (extends and overrides applied, defaults filled).\n# Reproduce: mixture run <this folder>/config.yaml\n${yamlStringify(spec)}`)
+}
+
+/** SHA-256 (hex) of the run's config.yaml as it is now (summary.json records the one the run trains under); undefined where it cannot be read. */
+export function runConfigHash(runDir: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(join(runDir, 'config.yaml'))).digest('hex')
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -16,12 +16,12 @@ import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {optimizerTitle} from '../recipe/optimizer.js'
 import {recordResume} from './env.js'
 import {fit} from './fit.js'
-import {BEST_CKPT, INDEX_FILE, LAST_CKPT, removeStaleTemps, RUN_LOCK, runFolder, stamp, writeRunConfig} from './folders.js'
+import {BEST_CKPT, INDEX_FILE, LAST_CKPT, removeStaleTemps, RUN_LOCK, runConfigHash, runFolder, stamp, writeRunConfig} from './folders.js'
 import {pinRoutes, ROUTES_FILE} from './kernel-routes.js'
 import {acquireLock} from './lock.js'
 import {setAsideRows, writeMetricsFile} from './metrics-file.js'
 import {adoptRecorded, checkResumeNumerics, currentNumerics, recordResumedNumerics, resumeBackend} from './numerics.js'
-import {planResume, type ResumePlan} from './resume.js'
+import {planResume, startAnew, type ResumePlan} from './resume.js'
 import {resumeHeading, RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
 import {firstStarted, readRunSummary, type RunSummary} from './summary.js'
@@ -54,9 +54,10 @@ export async function resumeExperiment(runDir: string, opts: ResumeOptions, say:
   let handedOver = false
   try {
     const plan = planResume(runDir, {fromBest: opts.fromBest})
+    const configEdited = editedConfig(plan, Boolean(opts.force), log)
     let configuredEpochs: number
     ;({session, configuredEpochs} = await resumeSession(plan, opts, log, adopted))
-    await carryOut(plan, session, {force: Boolean(opts.force), configuredEpochs}, log)
+    await carryOut(plan, session, {force: Boolean(opts.force), configuredEpochs, configEdited}, log)
     const epoch = plan.checkpoint.meta.epoch
     runLog.open(runDir, resumeHeading(epoch, plan.fromBest))
     handedOver = true
@@ -119,6 +120,27 @@ function checkResumedClasses(runDir: string, session: Session, dataDir: string |
 }
 
 /**
+ * Whether config.yaml was edited since the run trained under it (summary.json records its SHA-256):
+ * a seed or a learning rate changed by hand would make the resumed epochs another experiment than
+ * the rows before them, reported under the new values. Refused, saying what to do instead; --force
+ * continues under the edited file (said, and env.json's resume entry records it). Runs older than
+ * the record are not checked.
+ */
+function editedConfig(plan: ResumePlan, force: boolean, log: (m: string) => void): boolean {
+  const recorded = readRunSummary(plan.runDir)?.config_sha256
+  if (recorded === undefined || recorded === runConfigHash(plan.runDir)) return false
+  if (!force) {
+    throw new UsageError(
+      `${plan.configFile} changed since the run trained under it (summary.json records another SHA-256): the resumed epochs would train another experiment than those before them. ` +
+        `Restore the file, or start a new run from it (${startAnew(plan.runDir)}), or add --force to continue under the edited file (env.json records it). ` +
+        'To read moved data give --data-dir rather than editing data.root; to train longer, --epochs N',
+    )
+  }
+  log(`note: ${plan.configFile} was edited since the run trained under it; continuing under the edited file (--force; env.json records it)`)
+  return true
+}
+
+/**
  * `--epochs N`: the run trains to N epochs in all, N past the epochs it has done. A run that is a
  * sweep's point is refused: the sweep knows its points by their configuration, and would take the
  * changed one for another point.
@@ -152,7 +174,7 @@ function scheduleOver(session: Session, epochs: number): Schedule {
  * model), then the writes: stale temps removed, rows past the checkpoint set aside, the records
  * updated, best.ckpt made the resume point with --from-best, the folder's kernel routes pinned.
  */
-async function carryOut(plan: ResumePlan, session: Session, {force, configuredEpochs}: {force: boolean; configuredEpochs: number}, log: (m: string) => void): Promise<void> {
+async function carryOut(plan: ResumePlan, session: Session, {force, configuredEpochs, configEdited}: {force: boolean; configuredEpochs: number; configEdited: boolean}, log: (m: string) => void): Promise<void> {
   const {runDir} = plan
   const now = currentNumerics(session.backend, process.env, session.spec.engine)
   const changes = plan.numerics ? checkResumeNumerics(runDir, plan.numerics, now, force) : []
@@ -179,7 +201,7 @@ async function carryOut(plan: ResumePlan, session: Session, {force, configuredEp
   }
   const changed = recordResumedNumerics(runDir, plan.numerics, now, changes, epoch)
   if (changed) log(`numerics changed with --force after epoch ${epoch}: ${changed.join(', ')} (recorded in numerics.json)`)
-  const envNote = recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT, ...(epochs !== configuredEpochs ? {epochs: {from: configuredEpochs, to: epochs}} : {})}, session.dataset.source)
+  const envNote = recordResume(runDir, session.backend, {after_epoch: epoch, from: plan.fromBest ? BEST_CKPT : LAST_CKPT, ...(epochs !== configuredEpochs ? {epochs: {from: configuredEpochs, to: epochs}} : {}), ...(configEdited ? {config_edited: true} : {})}, session.dataset.source)
   if (envNote) log(`note: ${envNote}`)
   if (epochs !== configuredEpochs) {
     writeRunConfig(runDir, session.spec)

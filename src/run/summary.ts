@@ -76,10 +76,12 @@ export interface RunSummary {
   error?: string
   /** Why training stopped before its last epoch (train.early_stopping). */
   stopped_early?: string
+  /** SHA-256 of config.yaml as the run trains under it: a resume refuses a config.yaml edited since (folders.ts runConfigHash). */
+  config_sha256?: string
 }
 
 /** What a summary holds besides the epochs done: fixed when this process starts training. */
-export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'restarted_from_best' | 'classes' | 'fingerprints' | 'pid' | 'host'>
+export type SummaryBase = Pick<RunSummary, 'name' | 'label' | 'dataset' | 'epochs' | 'accuracy' | 'selection' | 'params' | 'backend' | 'precision' | 'seed' | 'run_dir' | 'started' | 'images' | 'restarted_from_best' | 'classes' | 'fingerprints' | 'pid' | 'host' | 'config_sha256'>
 
 type AccuracyKey = 'test_accuracy' | 'train_accuracy' | 'val_accuracy' | 'raw_test_accuracy'
 
@@ -150,6 +152,7 @@ export function summarize(base: SummaryBase, history: EpochLine[], status: RunSu
     ...(base.restarted_from_best ? {restarted_from_best: base.restarted_from_best} : {}),
     ...(base.classes ? {classes: base.classes} : {}),
     ...(base.fingerprints ? {fingerprints: base.fingerprints} : {}),
+    ...(base.config_sha256 ? {config_sha256: base.config_sha256} : {}),
     finished: status === 'running' ? null : now,
     pid: base.pid,
     host: base.host,
@@ -189,7 +192,7 @@ const SUMMARY_FIELD_TYPES: Record<string, (value: unknown) => boolean> = {
   ...Object.fromEntries(
     ['epochs', 'epochs_completed', 'best_test_accuracy', 'best_test_epoch', 'best_train_accuracy', 'final_test_accuracy', 'best_val_accuracy', 'best_val_epoch', 'test_accuracy_at_best_val', 'best_raw_test_accuracy', 'train_minutes', 'eval_minutes', 'data_minutes', 'params', 'seed', 'pid'].map((k) => [k, numberOrNull]),
   ),
-  ...Object.fromEntries(['name', 'label', 'dataset', 'status', 'selection', 'accuracy', 'backend', 'precision', 'run_dir', 'started', 'finished', 'host', 'updated', 'error', 'stopped_early'].map((k) => [k, stringOrNull])),
+  ...Object.fromEntries(['name', 'label', 'dataset', 'status', 'selection', 'accuracy', 'backend', 'precision', 'run_dir', 'started', 'finished', 'host', 'updated', 'error', 'stopped_early', 'config_sha256'].map((k) => [k, stringOrNull])),
   classes: (v) => Array.isArray(v) && v.every((c) => typeof c === 'string'),
   restarted_from_best: (v) => Array.isArray(v) && v.every((e) => Number.isInteger(e)),
   images: (v) => isRecord(v) && Object.values(v).every(isNumber),

@@ -47,11 +47,15 @@ test('--epochs is refused, writing nothing, for no more epochs than done or more
   assert.equal(huge.code, 2, huge.stderr)
   assert.match(huge.stderr, /--epochs 100001: .*give more epochs than that and at most 100,000 \(train\.epochs' limit\)/)
   assert.deepEqual(folder(runDir), before)
-  // config.yaml changed since (the learning rate): the message says so, not that --epochs moves the schedule.
+  // config.yaml changed since (the learning rate): the messages say so, not that --epochs moves the schedule.
   const edited = finishedRun(TINY_SPEC(2, {engine: {backend: 'cpu'}}))
   writeFileSync(join(edited, 'config.yaml'), readFileSync(join(edited, 'config.yaml'), 'utf8').replace(/^(\s+lr:) .*$/m, '$1 0.5'))
   const editedBefore = folder(edited)
-  const moved = mixture(['run', '--resume', edited, '--epochs', '4'])
+  // Refused as an edited config.yaml; with --force the edit is taken, and the schedule it moves is said.
+  const refused = mixture(['run', '--resume', edited, '--epochs', '4'])
+  assert.equal(refused.code, 2, refused.stderr)
+  assert.match(refused.stderr, /config\.yaml changed since the run trained under it .*add --force to continue under the edited file/)
+  const moved = mixture(['run', '--resume', edited, '--epochs', '4', '--force'])
   assert.equal(moved.code, 2, moved.stderr)
   assert.match(moved.stderr, /cannot resume .* exactly: the schedule gives step \d+ a learning rate of 0\.5/)
   assert.deepEqual(folder(edited), editedBefore)
@@ -86,4 +90,22 @@ test('--epochs is refused, writing nothing, for no more epochs than done or more
   const alone = mixture(['run', writeSpec(TINY_SPEC(2), tempDir()), '--epochs', '4'])
   assert.equal(alone.code, 2, alone.stderr)
   assert.match(alone.stderr, /--resume/)
+})
+
+test('a config.yaml edited since the run trained under it (its seed) is refused on resume, writing nothing; --force continues under it and env.json records it', {timeout: 120_000}, () => {
+  const runDir = finishedRun(TINY_SPEC(2, {engine: {backend: 'cpu'}}))
+  assert.match(JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')).config_sha256, /^[0-9a-f]{64}$/)
+  writeFileSync(join(runDir, 'config.yaml'), readFileSync(join(runDir, 'config.yaml'), 'utf8').replace(/^seed: .*$/m, 'seed: 7'))
+  const before = folder(runDir)
+  const refused = mixture(['run', '--resume', runDir, '--epochs', '3'])
+  assert.equal(refused.code, 2, refused.stderr)
+  assert.match(refused.stderr, /config\.yaml changed since the run trained under it \(summary\.json records another SHA-256\)/)
+  assert.deepEqual(folder(runDir), before)
+  const forced = mixture(['run', '--resume', runDir, '--epochs', '3', '--force'])
+  assert.equal(forced.code, 0, forced.stderr)
+  assert.match(forced.stderr, /config\.yaml was edited since the run trained under it; continuing under the edited file/)
+  assert.equal(JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')).resumed.at(-1).config_edited, true)
+  // From then on the run trains under the file as it is: a plain resume is not refused.
+  const again = mixture(['run', '--resume', runDir])
+  assert.equal(again.code, 0, again.stderr)
 })
