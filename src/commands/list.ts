@@ -7,7 +7,7 @@ import {suggest} from '../config/suggest.js'
 import {loadPlugins} from '../config/plugins.js'
 import {UsageError} from '../errors.js'
 import {allEntries, DATA_KINDS, KINDS, RECIPE_KINDS, type AnyEntry} from '../registry/registry.js'
-import {specKeysMatching, type SpecKey} from '../schema/spec-keys.js'
+import {specKeyNames, specKeysMatching, type SpecKey} from '../schema/spec-keys.js'
 
 interface Listed {
   kind: string
@@ -78,7 +78,8 @@ export default class List extends BaseCommand<typeof List> {
     const keys = shown.length === 0 && pattern ? specKeysMatching(pattern) : []
     if (!this.jsonEnabled()) {
       if (shown.length === 0) {
-        const guess = keys.length > 0 ? undefined : suggest(pattern!, [...new Set(items.flatMap((i) => [i.name.toLowerCase(), i.kind]))])
+        // The nearest registered name, kind or spec key (early_stoping: early_stopping).
+        const guess = keys.length > 0 ? undefined : suggest(pattern!, [...new Set([...items.flatMap((i) => [i.name.toLowerCase(), i.kind]), ...specKeyNames()])])
         this.log(`nothing registered matches "${args.pattern}"${guess ? `; did you mean ${guess}?` : ''}${keys.length > 0 ? `; the spec's own keys that do (mixture schema has them all):` : ''}`)
         for (const key of keys) {
           this.log(`  ${key.path}${key.default !== undefined ? ` (default ${short(key.default)})` : ''}: ${key.description || '(no description)'}`)

@@ -33,6 +33,12 @@ function everyKey(node: SchemaNode, prefix: string, out: SpecKey[]): SpecKey[] {
   return out
 }
 
+/** The names a spec key is looked for by: each key's last name (`mixup`, `decay`) and its dotted path (`train.ema.decay`), once each. */
+export function specKeyNames(): string[] {
+  const paths = everyKey(specSchema as unknown as SchemaNode, '', []).map((k) => k.path)
+  return [...new Set([...paths.map((p) => p.split('.').at(-1)!), ...paths])]
+}
+
 /**
  * The spec keys whose last name holds `pattern` (case-insensitive): `mixup` finds train.mixup,
  * `decay` train.ema.decay; a pattern with a dot is a path or its end (`train.ema`, `ema.decay`).

@@ -195,6 +195,9 @@ test('list shows components with defaults and presets; schema is valid JSON', ()
   assert.match(r.stdout, /perceiver\s+Perceiver encoder/)
   assert.match(r.stdout, /presets: paper_alternating, paper_joint/)
   assert.match(mixture(['list', 'optimzer']).stdout, /nothing registered matches "optimzer"; did you mean optimizer\?/)
+  // A misspelt spec key is suggested too, by its name or its dotted path.
+  assert.match(mixture(['list', 'early_stoping']).stdout, /did you mean early_stopping\?/)
+  assert.match(mixture(['list', 'train.em.decay']).stdout, /did you mean train\.ema\.decay\?/)
   // A word no entry has but the spec does: its keys, with descriptions and defaults.
   const mixup = mixture(['list', 'mixup']).stdout
   assert.match(mixup, /nothing registered matches "mixup"; the spec's own keys that do/)
