@@ -9,8 +9,8 @@ import {readFileSync} from 'node:fs'
 import type {DatasetSplit} from '../registry/registry.js'
 
 export interface Fingerprints {
-  /** Per evaluated split (`test`, and `val` where one was held out): a hash of its images and labels. */
-  data: {val?: string; test: string}
+  /** Per split (`train`, `test`, and `val` where one was held out): a hash of its images and labels (runs before the train hash have val and test only). */
+  data: {train?: string; val?: string; test: string}
   /** Per plugin file (absolute path, as config.yaml lists it): a hash of its contents; null where it could not be read. */
   plugins: Record<string, string | null>
 }
@@ -39,9 +39,15 @@ export function pluginFingerprints(files: readonly string[]): Record<string, str
   )
 }
 
-/** The fingerprints of a run as it trains: its evaluated splits and its plugin files. */
-export function runFingerprints(splits: {val?: DatasetSplit; test: DatasetSplit}, plugins: readonly string[]): Fingerprints {
-  return {data: {...(splits.val ? {val: splitFingerprint(splits.val)} : {}), test: splitFingerprint(splits.test)}, plugins: pluginFingerprints(plugins)}
+/** The fingerprints of a run as it trains: its splits and its plugin files. */
+export function runFingerprints(splits: {train: DatasetSplit; val?: DatasetSplit; test: DatasetSplit}, plugins: readonly string[]): Fingerprints {
+  return {data: {train: splitFingerprint(splits.train), ...(splits.val ? {val: splitFingerprint(splits.val)} : {}), test: splitFingerprint(splits.test)}, plugins: pluginFingerprints(plugins)}
+}
+
+/** The splits whose images or labels differ from those `recorded` (a run's summary.json), of those both have. */
+export function changedSplits(recorded: Fingerprints | undefined, now: Fingerprints['data']): ('train' | 'val' | 'test')[] {
+  if (!recorded) return []
+  return (['train', 'val', 'test'] as const).filter((s) => recorded.data[s] !== undefined && now[s] !== undefined && recorded.data[s] !== now[s])
 }
 
 /**

@@ -14,7 +14,8 @@ import {MAX_EPOCHS, type ResolvedSpec} from '../schema/spec.js'
 import {earlyStop} from './early-stopping.js'
 import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {optimizerTitle} from '../recipe/optimizer.js'
-import {recordResume} from './env.js'
+import {recordedDataSource, recordResume} from './env.js'
+import {changedSplits, runFingerprints} from './fingerprints.js'
 import {fit} from './fit.js'
 import {BEST_CKPT, INDEX_FILE, LAST_CKPT, removeStaleTemps, RUN_LOCK, runConfigHash, runFolder, stamp, writeRunConfig} from './folders.js'
 import {pinRoutes, ROUTES_FILE} from './kernel-routes.js'
@@ -26,6 +27,7 @@ import {resumeHeading, RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
 import {firstStarted, readRunSummary, type RunSummary} from './summary.js'
 import {classDifference, classList} from '../data/load.js'
+import {isFolder} from '../fs/is-folder.js'
 
 export interface ResumeOptions {
   /** Restart from best.ckpt (weights only; the optimizer starts afresh). */
@@ -92,6 +94,7 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
     const session = await prepareSession(spec, {backend: requested, dataDir: opts.dataDir, bars: opts.bars, device: opts.device}, log)
     try {
       checkResumedClasses(runDir, session, opts.dataDir)
+      checkResumedData(runDir, session, Boolean(opts.force), log)
     } catch (error) {
       disposeSession(session)
       throw error
@@ -138,6 +141,29 @@ function editedConfig(plan: ResumePlan, force: boolean, log: (m: string) => void
   }
   log(`note: ${plan.configFile} was edited since the run trained under it; continuing under the edited file (--force; env.json records it)`)
   return true
+}
+
+/**
+ * The data a resumed run reads must be those it trained on (summary.json's fingerprints of its
+ * splits): another copy of the dataset with the same classes and counts — found in another place
+ * than the run read it from, say — would make the resumed epochs train and be scored on other
+ * images, silently. Refused, naming where the run read its data; --force continues on these (said;
+ * env.json's resume entry records where they came from).
+ */
+function checkResumedData(runDir: string, session: Session, force: boolean, log: (m: string) => void): void {
+  const changed = changedSplits(readRunSummary(runDir)?.fingerprints, runFingerprints(session.dataset, []).data)
+  if (changed.length === 0) return
+  // Where the run read its data, where that is a folder (--data-dir takes it); a generated dataset's source is words.
+  const source = recordedDataSource(runDir)
+  const recorded = source !== undefined && isFolder(source) ? source : undefined
+  const what = `the ${changed.join(', ')} split${changed.length > 1 ? 's' : ''} read now (from ${session.dataset.source}) ${changed.length > 1 ? 'hold' : 'holds'} other images or labels than the run trained on`
+  if (!force) {
+    throw new UsageError(
+      `${runDir}: ${what}${recorded ? ` (it read them from ${recorded})` : ''}: the resumed epochs would train and be scored on other data than those before them. ` +
+        `Give the run's own data with --data-dir${recorded ? ` ${recorded}` : ' <folder>'}, or add --force to continue on these (env.json records it)`,
+    )
+  }
+  log(`note: ${what}; continuing on them (--force; env.json records where they came from)`)
 }
 
 /**

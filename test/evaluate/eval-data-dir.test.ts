@@ -15,7 +15,7 @@ import {readConfusionMatrices} from '../../src/report/confusion.js'
 import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
 import {recordedDataSource} from '../../src/run/env.js'
 import {mixture, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
-import {isolatedTmp, writeImageFolder} from '../data/helpers.js'
+import {isolatedTmp, writeImageFolder, writePng} from '../data/helpers.js'
 
 const model = {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}
 const FASHION = '/usr/share/datasets/fashion-mnist'
@@ -55,6 +55,24 @@ describe('--data-dir in place of a data.root that is gone', () => {
     } finally {
       renameSync(join(tmp, 'if1moved'), join(tmp, 'if1'))
     }
+  })
+
+  it('a resume that finds another copy of its data (same classes and counts, other images) is refused, naming where the run read them; --data-dir with them resumes, --force continues on the copy', async () => {
+    // A copy of the run's folder with one training image changed: the spec's own root is the other copy.
+    const copy = join(tmp, 'if1copy')
+    cpSync(join(tmp, 'if1'), copy, {recursive: true})
+    await writePng(join(copy, 'train', 'class_1', 'img_0.png'), new Uint8Array(6 * 6 * 3).fill(200), 6, 6)
+    const runDir = ((await runExperiment({spec: file, dataDir: copy, log: () => {}})) as RunSummary).run_dir
+    const refused = mixture(['run', '--resume', runDir, '--epochs', '2'])
+    assert.equal(refused.code, 2, refused.stderr)
+    assert.match(refused.stderr.replace(/\s+/g, ' '), new RegExp(`the train split read now \\(from \\S*if1\\) holds other images or labels than the run trained on \\(it read them from \\S*if1copy\\).*--data-dir \\S*if1copy, or add --force`))
+    assert.equal(JSON.parse(readFileSync(join(runDir, 'summary.json'), 'utf8')).epochs_completed, 1, 'nothing trained')
+    const own = mixture(['run', '--resume', runDir, '--epochs', '2', '--data-dir', copy])
+    assert.equal(own.code, 0, own.stderr)
+    const forced = mixture(['run', '--resume', runDir, '--epochs', '3', '--force'])
+    assert.equal(forced.code, 0, forced.stderr)
+    assert.match(forced.stderr, /note: the train split read now .* holds other images or labels than the run trained on; continuing on them \(--force/)
+    assert.equal(JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')).resumed.at(-1).data_source, join(tmp, 'if1'))
   })
 
   it('mixture run SPEC --set data.root=gone --data-dir D trains (and dry-runs) from D, and config.yaml records it', () => {
