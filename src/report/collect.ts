@@ -6,7 +6,7 @@
  * order, input by input: the points of each sweep in index order, then the runs no index mentions,
  * sorted by the paper's order of model labels (see paper.ts), then by dataset and name.
  */
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync, realpathSync, statSync, type Dirent} from 'node:fs'
 import {basename, dirname, join, resolve, sep} from 'node:path'
 import {parse as parseYaml} from 'yaml'
 
@@ -213,14 +213,19 @@ function walk(root: string): {runs: string[]; sweeps: string[]; unsummarised: st
   const runs: string[] = []
   const sweeps: string[] = []
   const unsummarised: string[] = []
+  // Links are followed (a folder of links to runs and sweeps is a way to gather them), each real folder once: a link loop ends.
+  const visited = new Set<string>()
   const visit = (dir: string): void => {
     let entries
     try {
-      entries = readdirSync(dir, {withFileTypes: true})
+      const real = realpathSync(dir)
+      if (visited.has(real)) return
+      visited.add(real)
+      entries = readdirSync(dir, {withFileTypes: true}).map((e) => ({name: e.name, ...kindOf(join(dir, e.name), e)}))
     } catch {
       return
     }
-    const files = new Set(entries.filter((e) => e.isFile()).map((e) => e.name))
+    const files = new Set(entries.filter((e) => e.isFile).map((e) => e.name))
     if (files.has('index.json')) sweeps.push(dir)
     if (files.has('summary.json')) {
       runs.push(dir)
@@ -232,13 +237,20 @@ function walk(root: string): {runs: string[]; sweeps: string[]; unsummarised: st
       return
     }
     const subdirs = entries
-      .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules')
+      .filter((e) => e.isDirectory && !e.name.startsWith('.') && e.name !== 'node_modules')
       .map((e) => e.name)
       .sort()
     for (const sub of subdirs) visit(join(dir, sub))
   }
   visit(root)
   return {runs, sweeps, unsummarised}
+}
+
+/** Whether a folder entry is a file or a folder, a link taken as what it points to (a broken link is neither). */
+function kindOf(path: string, entry: Dirent): {isFile: boolean; isDirectory: boolean} {
+  if (!entry.isSymbolicLink()) return {isFile: entry.isFile(), isDirectory: entry.isDirectory()}
+  const target = statSync(path, {throwIfNoEntry: false})
+  return {isFile: Boolean(target?.isFile()), isDirectory: Boolean(target?.isDirectory())}
 }
 
 /** The seed a sweep point's grid sets (`seed: "2"` or `seed: 2`), else null. */

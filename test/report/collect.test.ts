@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
@@ -80,6 +80,19 @@ describe('collectRuns', () => {
     )
     assert.equal(warnings.length, 1)
     assert.match(warnings[0], /Skipping .*bad: summary\.json cannot be read/)
+  })
+
+  it('follows links to run and sweep folders (a folder of links gathers them), each real folder once, a link loop ending', (t) => {
+    const dir = tempDir(t)
+    writeRun(join(dir, 'real', 'a'), {name: 'a', label: 'A', test: [0.5]})
+    writeRun(join(dir, 'real', 'b'), {name: 'b', label: 'B', test: [0.6]})
+    mkdirSync(join(dir, 'gathered'))
+    symlinkSync(join(dir, 'real', 'a'), join(dir, 'gathered', 'a-link'))
+    symlinkSync(join(dir, 'real'), join(dir, 'gathered', 'all'))
+    symlinkSync(join(dir, 'gathered'), join(dir, 'gathered', 'loop'))
+    symlinkSync(join(dir, 'nowhere'), join(dir, 'gathered', 'broken'))
+    const {runs} = collectRuns([join(dir, 'gathered')])
+    assert.deepEqual(runs.map((r) => r.name).sort(), ['a', 'b'])
   })
 
   it('leaves out a run folder without summary.json (config.yaml and metrics.csv only), saying so and how to write it again', (t) => {
