@@ -176,6 +176,7 @@ export function readRun(dir: string, warnings: string[], fallback: Partial<RunRe
     label: str(summary.label) ?? str(config.label) ?? fallback.label ?? name,
     dataset: str(summary.dataset) ?? str(data.dataset) ?? fallback.dataset ?? '',
     imageSize: num(data.image_size) ?? undefined,
+    ...(str(data.label_mode) ? {labelMode: str(data.label_mode)!} : {}),
     status: liveStatus(summary) ?? fallback.status ?? (metrics.length > 0 ? 'running' : 'pending'),
     epochs: num(summary.epochs) ?? num((config.train as Record<string, unknown> | undefined)?.epochs) ?? null,
     epochsCompleted,
@@ -272,7 +273,7 @@ function readIndex(dir: string, warnings: string[]): SweepIndex | undefined {
 }
 
 function paperSortKey(run: RunRecord): number {
-  return findPaperRow(run.dataset, run.label, run.imageSize)?.order ?? Number.POSITIVE_INFINITY
+  return findPaperRow(run.dataset, run.label, run.imageSize, run.labelMode)?.order ?? Number.POSITIVE_INFINITY
 }
 
 /** Runs no sweep index orders: the paper's order of model labels first, then dataset and name. */

@@ -31,6 +31,8 @@ export interface RunGroup {
   label: string
   dataset: string
   imageSize?: number
+  /** The runs' `data.label_mode`, where they give one. */
+  labelMode?: string
   /** One run per seed (every run with `perSeed`), by seed. */
   runs: RunRecord[]
   /** The runs the row's numbers are computed over (see the module comment). */
@@ -106,6 +108,7 @@ export function groupRuns(runs: RunRecord[], perSeed = false): {groups: RunGroup
     label,
     dataset: members[0].dataset,
     imageSize: members.find((r) => r.imageSize !== undefined)?.imageSize,
+    labelMode: members.find((r) => r.labelMode !== undefined)?.labelMode,
     runs: members,
     counted: countedOf(members),
   })

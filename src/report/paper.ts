@@ -153,9 +153,11 @@ export function datasetDisplayName(dataset: string): string {
  * A label matches when it equals the paper's (ignoring case, `-`/`_` and spacing). Failing that, a
  * label that is the paper's followed by one parenthetical detail (`Perceiver (32 × 32 latents, …)`)
  * matches the paper's `Perceiver`, as long as exactly one published row fits. For STL-10, which has
- * two tables (32×32 ViT and 96×96 Perceiver), `imageSize` picks the table when given.
+ * two tables (32×32 ViT and 96×96 Perceiver), `imageSize` picks the table when given. A run of
+ * another task on the paper's dataset (CIFAR-100's 20 superclasses, `labelMode` coarse) matches none.
  */
-export function findPaperRow(dataset: string, label: string, imageSize?: number): PaperMatch | undefined {
+export function findPaperRow(dataset: string, label: string, imageSize?: number, labelMode?: string): PaperMatch | undefined {
+  if (labelMode !== undefined && labelMode !== 'fine') return undefined
   const dkey = datasetKey(dataset)
   const candidates: PaperMatch[] = []
   let order = 0

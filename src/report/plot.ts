@@ -125,13 +125,13 @@ export async function renderPng(svg: string): Promise<Buffer> {
 }
 
 /** Figure title for the curves: the paper's when every matched row comes from one of its tables. */
-export function curvesTitle(runs: {dataset: string; label: string; imageSize?: number}[]): string {
+export function curvesTitle(runs: {dataset: string; label: string; imageSize?: number; labelMode?: string}[]): string {
   const datasets = new Set(runs.map((r) => r.dataset))
   if (datasets.size !== 1) return 'Per-epoch curves'
   const [dataset] = datasets
   const figures = new Set<string>()
   for (const run of runs) {
-    const match = findPaperRow(run.dataset, run.label, run.imageSize)
+    const match = findPaperRow(run.dataset, run.label, run.imageSize, run.labelMode)
     if (match) figures.add(match.table.curves.title)
   }
   if (figures.size === 1) return [...figures][0]

@@ -236,7 +236,7 @@ export function toTableRows(groups: RunGroup[], comparePaper = false): TableRow[
     if (note) row.note = note
     if (errors.length > 0) row.error = errors.join('; ')
     if (comparePaper) {
-      const match = findPaperRow(group.dataset, group.label, group.imageSize)
+      const match = findPaperRow(group.dataset, group.label, group.imageSize, group.labelMode)
       if (match) {
         const {table, row: published} = match
         row.paper = {

@@ -37,6 +37,8 @@ export interface RunRecord {
   dataset: string
   /** `data.image_size` from config.yaml, when present. */
   imageSize?: number
+  /** `data.label_mode` from config.yaml, when present (CIFAR-100's `coarse`: another task than the paper's). */
+  labelMode?: string
   status: RunStatus | string
   epochs: number | null
   epochsCompleted: number

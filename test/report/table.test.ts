@@ -180,6 +180,9 @@ describe('published results', () => {
     assert.equal(findPaperRow('stl10', '2 Block Joint MM (Conv + ViT)')?.row.minutes, 19.88)
     assert.equal(findPaperRow('stl10', '2 Block Joint MM (Conv + ViT)', 96), undefined)
     assert.equal(findPaperRow('cifar100', '2 Block Alternating MM (Conv + ViT)'), undefined)
+    // CIFAR-100's 20 superclasses are another task than the paper's 100 classes.
+    assert.equal(findPaperRow('CIFAR-100', 'VIT (2 depth, 4 attention head)', 32, 'fine')?.row.params, 10884196)
+    assert.equal(findPaperRow('CIFAR-100', 'VIT (2 depth, 4 attention head)', 32, 'coarse'), undefined)
     assert.equal(findPaperRow('cifar10', 'Joint (1 Block)'), undefined)
   })
 
