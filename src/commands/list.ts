@@ -24,7 +24,8 @@ interface Listed {
 function defaultsOf(entry: AnyEntry): Record<string, unknown> {
   const props = (entry.schema.properties ?? {}) as Record<string, {default?: unknown}>
   const required = (entry.schema.required ?? []) as string[]
-  const shown = entry.kind === 'dataset' || entry.kind === 'transform' ? Object.entries(props).filter(([k, v]) => v.default !== undefined || required.includes(k)) : Object.entries(props)
+  // An optional key without a default is listed among the other keys, not as required.
+  const shown = Object.entries(props).filter(([k, v]) => v.default !== undefined || required.includes(k))
   const defaults = Object.fromEntries(shown.map(([k, v]) => [k, v.default]))
   // A dataset's fixed facts come first: its class count and the side of its images as published.
   if (entry.kind === 'dataset') return {...(entry.classes ? {classes: entry.classes} : {}), ...(entry.nativeSize ? {native_size: entry.nativeSize} : {}), ...defaults}

@@ -7,7 +7,7 @@
  */
 import type {SymbolicTensor, tf} from '../engine/tf.js'
 import type {BuildContext} from './context.js'
-import type {DataOptions} from '../schema/spec.js'
+import {MODEL_META_KEYS, type DataOptions} from '../schema/spec.js'
 import type {OptimizerRule} from '../engine/optimizer.js'
 import {OPTIMIZER_SHARED_KEYS, optimizerSharedSchema, WARMUP_KEYS, warmupSchema} from '../schema/recipe.js'
 
@@ -313,6 +313,8 @@ export const SNAKE_CASE = /^[a-z][a-z0-9_]*$/
 
 const entries = new Map<string, AnyEntry>()
 let currentSource = 'builtin'
+/** The entries registered during the current withSource call (a plugin file's load): one name twice in it is refused. */
+let registeredNow = new Set<string>()
 
 function key(kind: EntryKind, name: string): string {
   return `${kind}:${name}`
@@ -326,10 +328,20 @@ function register(entry: AnyEntry): void {
   }
   const schema = entry.schema as {type?: string; additionalProperties?: unknown}
   if (schema?.type !== 'object') throw new RegistryError(`cannot register ${entry.kind} "${entry.name}": its schema must be an object schema`)
+  // The keys a spec gives beside an entry's parameters (its name, a preset; a model's class count and init) cannot be parameters too.
+  const reserved = (entry.kind === 'model' ? MODEL_META_KEYS : entry.kind === 'dataset' ? [] : ['type', 'preset']).filter((k) => k in ((schema as {properties?: object}).properties ?? {}))
+  if (reserved.length > 0) {
+    throw new RegistryError(`cannot register ${entry.kind} "${entry.name}": its schema names ${reserved.join(' and ')}, which a spec gives beside the parameters (type: the entry's name, preset: a set of values${entry.kind === 'model' ? ', init and num_classes: the model\'s' : ''}); rename the parameter`)
+  }
   const existing = entries.get(key(entry.kind, entry.name))
   if (existing && existing.source !== currentSource) {
     throw new RegistryError(`cannot register ${entry.kind} "${entry.name}" from ${currentSource}: it is already registered by ${existing.source}; choose another name`)
   }
+  // A plugin file that registers one name twice: the second would silently replace the first.
+  if (currentSource !== 'builtin' && registeredNow.has(key(entry.kind, entry.name))) {
+    throw new RegistryError(`cannot register ${entry.kind} "${entry.name}" a second time in ${currentSource}; give each entry its own name`)
+  }
+  registeredNow.add(key(entry.kind, entry.name))
   entries.set(key(entry.kind, entry.name), {...entry, source: currentSource})
 }
 
@@ -415,11 +427,14 @@ export function allEntries(kinds: EntryKind[] = KINDS): AnyEntry[] {
 /** Run `fn` with registrations attributed to `source` (a plugin file path). */
 export async function withSource<T>(source: string, fn: () => Promise<T>): Promise<T> {
   const previous = currentSource
+  const previousNow = registeredNow
   currentSource = source
+  registeredNow = new Set()
   try {
     return await fn()
   } finally {
     currentSource = previous
+    registeredNow = previousNow
   }
 }
 

@@ -176,6 +176,24 @@ test('missing plugin files and plugins that throw are clear errors (exit 2)', ()
   r = mixture(['validate', writeSpec({...tiny, plugins: ['./badschema.mjs']}, dir, 'badschema.yaml')])
   assert.equal(r.code, 2)
   assert.match(r.stderr, /plugin .*badschema\.mjs registers component "odd" with a schema that is not valid JSON Schema: /)
+  // A plugin's own mistakes, each named with the file and, where the stack says, its line; exit 2.
+  const plugin = (name: string, code: string) => {
+    writeFileSync(join(dir, `${name}.mjs`), code)
+    return mixture(['validate', writeSpec({...tiny, plugins: [`./${name}.mjs`]}, dir, `${name}.yaml`)])
+  }
+  const component = (name: string, schema: string) => `mm.registerComponent({name: '${name}', summary: 'x', schema: ${schema}, output: 'image', create: (c, x) => x})`
+  for (const [name, code, message] of [
+    ['nullthrow', 'export default function () { throw null }\n', /nullthrow\.mjs failed while loading: it threw null \(not an Error\)/],
+    ['syntax', 'export default function (mm) {\n  const a = 1\n  foo(\n}\n', /syntax\.mjs failed while loading: Unexpected token '\}' \(at line 4 of the plugin\)/],
+    ['runtime', 'export default function (mm) {\n  const a = 1\n  missingThing.call()\n}\n', /runtime\.mjs failed while loading: missingThing is not defined \(at line 3, column 3 of the plugin\)/],
+    ['typekey', `export default function (mm) { ${component('typed', "{type: 'object', properties: {type: {type: 'integer', default: 3}}}")} }\n`, /cannot register component "typed": its schema names type, which a spec gives beside the parameters/],
+    ['baddefault', `export default function (mm) { ${component('baddef', "{type: 'object', properties: {hidden: {type: 'integer', minimum: 1, default: 0}}}")} }\n`, /registers component "baddef" whose schema's default breaks the schema itself: hidden must be >= 1 \(its default 0\)/],
+    ['twice', `export default function (mm) { ${component('twin', "{type: 'object'}")}; ${component('twin', "{type: 'object'}")} }\n`, /cannot register component "twin" a second time in .*twice\.mjs/],
+  ] as const) {
+    const failed = plugin(name, code)
+    assert.equal(failed.code, 2, `${name}: ${failed.stderr}`)
+    assert.match(failed.stderr, message)
+  }
   writeFileSync(join(dir, 'number.mjs'), 'export default 42\n')
   r = mixture(['validate', writeSpec({...tiny, plugins: ['./number.mjs']}, dir, 'number.yaml')])
   assert.equal(r.code, 2)
