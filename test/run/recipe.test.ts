@@ -170,7 +170,9 @@ test('a resume that would move the schedule is refused before anything is writte
   const config = join(run.run_dir, 'config.yaml')
   writeFileSync(config, readFileSync(config, 'utf8').replace('train: 96', 'train: 112'))
   const before = readFileSync(join(run.run_dir, 'metrics.csv'), 'utf8')
-  await assert.rejects(runExperiment({resume: run.run_dir, log: quiet}), /cannot resume .* exactly: the run took 6 steps per epoch and would now take 7/)
+  // An edited config.yaml is refused as such; taken with --force, the schedule it would move is refused still.
+  await assert.rejects(runExperiment({resume: run.run_dir, log: quiet}), /config\.yaml changed since the run trained under it/)
+  await assert.rejects(runExperiment({resume: run.run_dir, force: true, log: quiet}), /cannot resume .* exactly: the run took 6 steps per epoch and would now take 7/)
   assert.equal(readFileSync(join(run.run_dir, 'metrics.csv'), 'utf8'), before)
 })
 
