@@ -221,6 +221,10 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
     if (error instanceof RangeError && /allocation failed|Invalid typed array length|Array buffer/i.test(error.message)) {
       throw new DataError(`Dataset ${entry.name} does not fit in this process's memory (${error.message}): its images take ${size}×${size}×3 bytes each (${((size * size * 3) / 2 ** 20).toFixed(2)} MiB) as uint8. Lower data.image_size, or data.train_limit / data.test_limit, or give the process more memory.`, {cause: error})
     }
+    // A plugin's dataset that fails in its own code: said with its name and file, as the plugin's mistake.
+    if (entry.source !== undefined && entry.source !== 'builtin' && !(error instanceof DataError)) {
+      throw new DataError(`Dataset ${entry.name} (plugin ${entry.source}) failed while loading its data: ${error instanceof Error ? error.message : String(error)}`, {cause: error})
+    }
     throw error
   }
   if (classNames) checkClassNames(entry.name, classNames, loaded, opts.dataDir !== cfg.data_dir && announcedFor === options ? opts.dataDir : undefined)

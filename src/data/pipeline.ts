@@ -105,7 +105,7 @@ export function buildPipeline(specs: TransformSpec[], stage: 'train' | 'eval'): 
     const errors = paramErrors(entry.schema, params)
     if (errors.length > 0) throw new DataError(`${where} (${type}): ${errors.join('; ')}.`)
     try {
-      steps.push(entry.create(params))
+      steps.push(namedStep(entry, entry.create(params)))
     } catch (error) {
       throw new DataError(`${where} (${type}): ${(error as Error).message}.`)
     }
@@ -113,6 +113,35 @@ export function buildPipeline(specs: TransformSpec[], stage: 'train' | 'eval'): 
     made.push({type, ...params})
   })
   return steps.length > 0 ? {names, steps, specs: made} : false
+}
+
+/**
+ * A plugin's transform step whose failure on an image names the transform and its file (it said only
+ * its own message); the built-in ones are returned as they are.
+ */
+function namedStep(entry: TransformDef<any>, step: ImageTransform): ImageTransform {
+  if (entry.source === undefined || entry.source === 'builtin') return step
+  const failed = (error: unknown): Error => new Error(`transform ${entry.name} (plugin ${entry.source}) failed on a training image: ${error instanceof Error ? error.message : String(error)}`, {cause: error})
+  const wrapped: ImageTransform = {
+    ...step,
+    apply(img, off, size, rng) {
+      try {
+        step.apply(img, off, size, rng)
+      } catch (error) {
+        throw failed(error)
+      }
+    },
+  }
+  if (step.fromBytes) {
+    wrapped.fromBytes = (src, sOff, dst, dOff, size, rng) => {
+      try {
+        step.fromBytes!(src, sOff, dst, dOff, size, rng)
+      } catch (error) {
+        throw failed(error)
+      }
+    }
+  }
+  return wrapped
 }
 
 /**
@@ -124,7 +153,7 @@ export function rebuildPipeline(specs: TransformSpec[]): Pipeline {
   const steps = specs.map(({type, ...params}) => {
     const entry = lookup('transform', type)
     if (!entry) throw new DataError(`transform "${type}" is not registered in this thread; registered: ${namesInOrder('transform').join(', ')}.`)
-    return entry.create(structuredClone(params))
+    return namedStep(entry, entry.create(structuredClone(params)))
   })
   return {names: specs.map((s) => s.type), steps, specs}
 }

@@ -194,6 +194,19 @@ test('missing plugin files and plugins that throw are clear errors (exit 2)', ()
     assert.equal(failed.code, 2, `${name}: ${failed.stderr}`)
     assert.match(failed.stderr, message)
   }
+  // A plugin's dataset or transform that fails in its own code while a run loads or trains: named, with its file.
+  writeFileSync(join(dir, 'ds.mjs'), `export default function (mm) {
+  mm.registerDataset({name: 'bad_ds', summary: 'x', schema: {type: 'object', properties: {}}, classNames: () => ['a', 'b'], load: async () => undefined.train})
+  mm.registerTransform({name: 'bad_tf', summary: 'x', applies: 'train', schema: {type: 'object', properties: {}}, create: () => ({apply() { throw new RangeError('exploded') }})})
+}
+`)
+  const model = {type: 'cnn_classifier', channels: [4, 3]}
+  const loading = mixture(['run', writeSpec({name: 'pds', plugins: ['./ds.mjs'], data: {dataset: 'bad_ds', image_size: 8}, model, train: {epochs: 1}}, dir, 'pds.yaml'), '--out', join(dir, 'results')])
+  assert.equal(loading.code, 2, loading.stderr)
+  assert.match(loading.stderr, /Dataset bad_ds \(plugin .*ds\.mjs\) failed while loading its data: Cannot read properties of undefined/)
+  const training = mixture(['run', writeSpec({name: 'ptf', plugins: ['./ds.mjs'], data: {dataset: 'synthetic', image_size: 8, synthetic: {train: 32, test: 16}, augment: ['bad_tf']}, model, train: {epochs: 1, batch_size: 16}}, dir, 'ptf.yaml'), '--out', join(dir, 'results')])
+  assert.equal(training.code, 1, training.stderr)
+  assert.match(training.stderr, /transform bad_tf \(plugin .*ds\.mjs\) failed on a training image: exploded/)
   writeFileSync(join(dir, 'number.mjs'), 'export default 42\n')
   r = mixture(['validate', writeSpec({...tiny, plugins: ['./number.mjs']}, dir, 'number.yaml')])
   assert.equal(r.code, 2)
