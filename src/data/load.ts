@@ -139,16 +139,26 @@ export function classList(names: string[]): string {
 }
 
 /**
+ * A class name as names are compared: Unicode NFC, so that a folder name a file system stores
+ * decomposed (macOS: `o` + combining diaeresis) is the class written composed (`ö`) elsewhere.
+ */
+export function canonicalClassName(name: string): string {
+  return name.normalize('NFC')
+}
+
+const sameClassName = (a: string, b: string | undefined) => b !== undefined && canonicalClassName(a) === canonicalClassName(b)
+
+/**
  * How the classes `have` differ from those `want` (name for name, in order), in words for a message —
  * which are missing, which are extra, or where the order parts — or undefined where they do not.
  */
 export function classDifference(have: string[], want: string[]): string | undefined {
-  const differ = want.findIndex((c, i) => c !== have[i])
+  const differ = want.findIndex((c, i) => !sameClassName(c, have[i]))
   if (differ < 0 && want.length === have.length) return undefined
-  const haveSet = new Set(have)
-  const wantSet = new Set(want)
-  const missing = want.filter((c) => !haveSet.has(c))
-  const extra = have.filter((c) => !wantSet.has(c))
+  const haveSet = new Set(have.map(canonicalClassName))
+  const wantSet = new Set(want.map(canonicalClassName))
+  const missing = want.filter((c) => !haveSet.has(canonicalClassName(c)))
+  const extra = have.filter((c) => !wantSet.has(canonicalClassName(c)))
   const parts = [`${have.length} classes, not ${want.length}`]
   if (missing.length > 0) parts.push(`missing ${classList(missing)}`)
   if (extra.length > 0) parts.push(`extra ${classList(extra)}`)
@@ -263,12 +273,12 @@ export async function loadDataset(cfg: DataConfig, opts: {dataDir?: string; log?
  * not: the model has no output for them); classes it lacks have no examples.
  */
 export function relabelByName(dataset: Dataset, classNames: string[]): Dataset {
-  const index = new Map(classNames.map((name, i) => [name, i]))
-  const unknown = dataset.classNames.filter((name) => !index.has(name))
+  const index = new Map(classNames.map((name, i) => [canonicalClassName(name), i]))
+  const unknown = dataset.classNames.filter((name) => !index.has(canonicalClassName(name)))
   if (unknown.length > 0) throw new DataError(`The classes ${classList(unknown)} of ${dataset.name} (${dataset.source}) are not among ${classList(classNames)}: no output of the model stands for them.`)
   const sameOrder = dataset.classNames.length === classNames.length && dataset.classNames.every((name, i) => name === classNames[i])
   if (sameOrder) return dataset
-  const toIndex = dataset.classNames.map((name) => index.get(name)!)
+  const toIndex = dataset.classNames.map((name) => index.get(canonicalClassName(name))!)
   const relabel = <S extends Split | undefined>(split: S): S => {
     if (!split) return split
     const labels = labelArray(classNames.length, split.count)

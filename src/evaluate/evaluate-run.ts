@@ -15,7 +15,7 @@ import {basename, isAbsolute, join, relative, resolve} from 'node:path'
 import {tf} from '../engine/tf.js'
 import {UsageError} from '../errors.js'
 import {batches, DataError, holdOutValidation, loadDataset, type Dataset, type Split} from '../data/index.js'
-import {classList, relabelByName} from '../data/load.js'
+import {canonicalClassName, classList, relabelByName} from '../data/load.js'
 import {crossEntropy} from '../ops/cross-entropy.js'
 import {MetricSums} from '../ops/metric-sums.js'
 import {openRun, weightsLabel, weightsPhrase, type CheckpointChoice, type OpenedRun, type WeightChoice} from '../run/load-run.js'
@@ -176,11 +176,15 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     }
     const where = readFromDataDir ? `the data in ${dataDir}` : `${runDir}'s data (${loaded.source})`
     // The model's outputs are the run's classes: the data's are matched to them by name, and may be part of them.
-    const unknown = loaded.classNames.filter((name) => !run.classNames.includes(name))
+    // Compared as canonicalClassName has them: a name a file system stored decomposed is the class.
+    const known = (names: string[]) => new Set(names.map(canonicalClassName))
+    const runs = known(run.classNames)
+    const unknown = loaded.classNames.filter((name) => !runs.has(canonicalClassName(name)))
     if (unknown.length > 0) {
       throw new UsageError(`${where} have the classes ${classList(unknown)}, which ${runDir} was not trained on (its classes: ${classList(run.classNames)}): the model has no output for them. Evaluate on images of the run's classes only (class folders named as those), or train a run on these classes`)
     }
-    const absent = run.classNames.filter((name) => !loaded.classNames.includes(name))
+    const read = known(loaded.classNames)
+    const absent = run.classNames.filter((name) => !read.has(canonicalClassName(name)))
     if (absent.length > 0) log(`note: ${where} have no ${classList(absent)} of the run's ${run.classNames.length} classes: those are scored on no images (their per-class accuracy is empty); the others are matched to the run's outputs by name`)
     // The run's own validation hold-out (the same images for the same seed, drawn from the labels as loaded): `train` is then what training trained on.
     const dataset = relabelByName(holdOutValidation(loaded, withoutTrain ? undefined : spec.data.val_split, spec.seed), run.classNames)

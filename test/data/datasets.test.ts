@@ -6,6 +6,7 @@ import {join} from 'node:path'
 
 import {resolveSpec} from '../../src/config/resolve.js'
 import {batches, DataError, loadDataset} from '../../src/data/index.js'
+import {classDifference, relabelByName} from '../../src/data/load.js'
 import {allEntries, registerDataset, withSource, type DatasetDef, type DatasetSplit} from '../../src/registry/registry.js'
 import {numClassesOf} from '../../src/model/build.js'
 import '../../src/builtins.js'
@@ -170,3 +171,17 @@ async function rejectsData(p: Promise<unknown>, pattern: RegExp): Promise<void> 
     return true
   })
 }
+
+describe('class names compared by name', () => {
+  it('a name a file system stores decomposed (NFD) is the class written composed (NFC): classDifference and relabelByName match them', () => {
+    const composed = 'd\u00f6g'
+    const decomposed = 'do\u0308g'
+    assert.notEqual(composed, decomposed)
+    assert.equal(classDifference(['cat', decomposed], ['cat', composed]), undefined)
+    assert.match(classDifference(['cat', 'dug'], ['cat', composed]) ?? '', /missing \[d\u00f6g\]; extra \[dug\]/)
+    const split = (labels: number[]): DatasetSplit => ({images: new Uint8Array(labels.length * 3), labels: Uint8Array.from(labels), count: labels.length})
+    const dataset = {name: 'x', source: 'x', classNames: [decomposed, 'cat'], numClasses: 2, train: split([]), test: split([0, 1, 0])}
+    const relabelled = relabelByName(dataset as unknown as Parameters<typeof relabelByName>[0], ['cat', composed])
+    assert.deepEqual([...relabelled.test.labels], [1, 0, 1])
+  })
+})
