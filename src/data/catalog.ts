@@ -43,6 +43,8 @@ export interface DatasetLayout {
   aliases: Record<string, string[]>
   /** A .tar.gz archive holding the files under `archiveDir/`, or plain files to download. */
   download?: {kind: 'tar.gz'; archive: DownloadFile; archiveDir: string} | {kind: 'files'; files: DownloadFile[]}
+  /** Other published versions of the dataset, which are not read: the folder each unpacks to, a file it holds, and what it is (a message names one found in place of the files). */
+  otherVersions?: {dirName: string; marker: string; what: string}[]
 }
 
 const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck']
@@ -159,6 +161,10 @@ export const LAYOUTS: Record<string, DatasetLayout> = {
     dirNames: ['cifar10/cifar-10-batches-bin', 'cifar10', 'cifar-10-batches-bin', 'cifar-10'],
     systemDirs: [],
     aliases: {},
+    otherVersions: [
+      {dirName: 'cifar-10-batches-py', marker: 'data_batch_1', what: 'python version (pickled batches)'},
+      {dirName: 'cifar-10-batches-mat', marker: 'data_batch_1.mat', what: 'MATLAB version'},
+    ],
     download: {
       kind: 'tar.gz',
       archiveDir: 'cifar-10-batches-bin',
@@ -169,6 +175,10 @@ export const LAYOUTS: Record<string, DatasetLayout> = {
     dirNames: ['cifar100/cifar-100-binary', 'cifar100', 'cifar-100-binary', 'cifar-100'],
     systemDirs: [],
     aliases: {},
+    otherVersions: [
+      {dirName: 'cifar-100-python', marker: 'train', what: 'python version (pickled)'},
+      {dirName: 'cifar-100-matlab', marker: 'train.mat', what: 'MATLAB version'},
+    ],
     download: {
       kind: 'tar.gz',
       archiveDir: 'cifar-100-binary',
@@ -179,6 +189,7 @@ export const LAYOUTS: Record<string, DatasetLayout> = {
     dirNames: ['stl10/stl10_binary', 'stl10', 'stl10_binary', 'stl-10'],
     systemDirs: [],
     aliases: {},
+    otherVersions: [{dirName: 'stl10_matlab', marker: 'train.mat', what: 'MATLAB version'}],
     download: {
       kind: 'tar.gz',
       archiveDir: 'stl10_binary',

@@ -133,6 +133,20 @@ function filesSource(name: string): string {
 }
 
 /**
+ * Where a folder searched holds another published version of the dataset (CIFAR's python or MATLAB
+ * version), which is not read: a sentence saying so, with a leading space; empty where none is found.
+ */
+function otherVersionNote(name: string, bases: DataDirEntry[]): string {
+  const versions = LAYOUTS[name].otherVersions ?? []
+  const places = [...new Set(bases.flatMap((b) => [b.dir, ...LAYOUTS[name].dirNames.map((d) => join(b.dir, d))]))]
+  for (const v of versions) {
+    const found = places.flatMap((p) => [join(p, v.dirName), p]).find((dir) => statSync(join(dir, v.marker), {throwIfNoEntry: false})?.isFile())
+    if (found) return ` ${found} holds the ${v.what} of ${name}, which is not read: only its binary version is (${DATASETS[name].url}).`
+  }
+  return ''
+}
+
+/**
  * Finds the folder holding all of a dataset's files — or, with `splits` 'test' (no training images
  * wanted: an evaluation of the test split), the test split's files — or throws a DataError saying
  * which files to put where.
@@ -165,7 +179,7 @@ export function locateDataset(name: string, explicit: Array<string | undefined> 
     throw new DataError(
       `Dataset '${name}' ${partial ? 'is incomplete in' : 'is not in'} the data directory given (${listNames(dirs)}, from --data-dir or data.data_dir): ${what}. ` +
         `An explicit data directory is used or refused, never replaced by another copy: put the files there (in it, or in a folder ${layout.dirNames.find((d) => !d.includes('/')) ?? name}/ inside it), ` +
-        `or leave out --data-dir and data.data_dir to search MIXTURE_DATA, the user cache ${userCacheDir()}${layout.systemDirs.length > 0 ? ` and ${layout.systemDirs.join(', ')}` : ''}.${filesSource(name)}${fetchHint(name, dirs[0])}`,
+        `or leave out --data-dir and data.data_dir to search MIXTURE_DATA, the user cache ${userCacheDir()}${layout.systemDirs.length > 0 ? ` and ${layout.systemDirs.join(', ')}` : ''}.${otherVersionNote(name, bases)}${filesSource(name)}${fetchHint(name, dirs[0])}`,
     )
   }
   if (partial) {
@@ -175,6 +189,6 @@ export function locateDataset(name: string, explicit: Array<string | undefined> 
         fetchHint(name),
     )
   }
-  throw new DataError(`Dataset '${name}' was not found. ${whereToPutFiles(name, bases, splits)}${fetchHint(name)}`)
+  throw new DataError(`Dataset '${name}' was not found.${otherVersionNote(name, bases)} ${whereToPutFiles(name, bases, splits)}${fetchHint(name)}`)
 }
 

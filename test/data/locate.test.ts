@@ -105,6 +105,18 @@ describe('data directories', () => {
     }
   })
 
+  it("says where a folder holds another published version (CIFAR's python one), which is not read", async () => {
+    const py = join(tmp, 'pickled', 'cifar-10-batches-py')
+    write(join(py, 'data_batch_1'), Uint8Array.from([128]))
+    for (const dir of [join(tmp, 'pickled'), py]) {
+      const msg = await dataError(() => loadDataset({dataset: 'cifar10', image_size: 32}, {dataDir: dir}))
+      assert.ok(msg.includes(`${py} holds the python version (pickled batches) of cifar10, which is not read: only its binary version is (https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz)`), msg)
+    }
+    // A folder of another dataset's layout (a train/ folder) is not taken for CIFAR-100's python version.
+    write(join(tmp, 'imgs', 'train', 'a', 'x.png'), Uint8Array.from([0]))
+    assert.doesNotMatch(await dataError(() => loadDataset({dataset: 'cifar100', image_size: 32}, {dataDir: join(tmp, 'imgs')})), /python version/)
+  })
+
   it('names the present and the missing files of an incomplete folder', async () => {
     const d = join(tmp, 'partial', 'stl10')
     write(join(d, 'train_X.bin'), new Uint8Array(27648))
