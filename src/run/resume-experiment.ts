@@ -5,7 +5,7 @@
  * naming the resume — and fit the epochs left.
  */
 import {existsSync, renameSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
+import {dirname, isAbsolute, join, resolve} from 'node:path'
 import {resolveSpec} from '../config/resolve.js'
 import {UsageError, type StopRequest} from '../errors.js'
 import {BackendUnavailableError} from '../engine/backend.js'
@@ -27,6 +27,7 @@ import {resumeHeading, RunLog} from './run-log.js'
 import {disposeSession, prepareSession, type Session} from './session.js'
 import {firstStarted, readRunSummary, type RunSummary} from './summary.js'
 import {classDifference, classList} from '../data/load.js'
+import {DataError} from '../data/errors.js'
 import {isFolder} from '../fs/is-folder.js'
 
 export interface ResumeOptions {
@@ -103,6 +104,12 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
   } catch (error) {
     if (requested && error instanceof BackendUnavailableError) {
       throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here (${error.reasons}). Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
+    }
+    // Data not found where the spec says: where the run read them (a --data-dir it was given, recorded in env.json) is what to give.
+    const source = recordedDataSource(runDir)
+    if (error instanceof DataError && opts.dataDir === undefined && source !== undefined && isAbsolute(source) && !error.message.includes(source)) {
+      const there = isFolder(source) ? `resume it with --data-dir ${source}` : `that folder is not there now: give the one the data are in with --data-dir <folder>`
+      throw new DataError(`${error.message} ${runDir} read its data from ${source} (env.json): ${there}.`, {cause: error})
     }
     throw error
   }

@@ -149,6 +149,13 @@ test('trains on official-format files found in --data-dir (CIFAR-10 binary)', as
   assert.ok(rows[2].train_loss < rows[0].train_loss, `train loss falls: ${rows.map((r) => r.train_loss)}`)
   // 40 training images, 8 test images
   assert.ok(Number.isInteger(rows[0].test_accuracy * 8))
+  // Resumed without --data-dir, the files are not found where the spec looks: the message names where the run read them.
+  await assert.rejects(runExperiment({resume: result.run_dir, epochs: 4, log: quiet}), (error: Error) => {
+    assert.ok(error.message.includes(`${result.run_dir} read its data from ${env.data_source} (env.json): resume it with --data-dir ${env.data_source}.`), error.message)
+    return true
+  })
+  const resumed = (await runExperiment({resume: result.run_dir, epochs: 4, dataDir: env.data_source, log: quiet})) as RunSummary
+  assert.equal(resumed.epochs_completed, 4)
 })
 
 test('an environment variable that overrides an engine key is said after the backend line and recorded in config.yaml', async () => {
