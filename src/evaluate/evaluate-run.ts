@@ -210,9 +210,15 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
     const changed = wrote ? fingerprintChanges(run.summary?.fingerprints, {split: split as 'val' | 'test', data: splitFingerprint(dataset[split]!), plugins: pluginFingerprints(spec.plugins ?? [])}) : []
     // A row from before the raw_test columns has none to compare with.
     const training = wrote && !Number.isNaN(wrote.loss) ? {...wrote, equal: wrote.loss === measured.loss && wrote.accuracy === accuracy, ...(trainedOn !== undefined ? {examples: trainedOn} : {}), changed} : null
-    // Data read from --data-dir other than those the run recorded go to a folder of their own, so that the run's own evaluation stays.
-    const ownData = !readFromDataDir || resolve(loaded.source) === recordedDataFolder(runDir)
-    const outDir = evalFolder(runDir, `${split}-${weightsLabel(run)}`, ownData ? undefined : dataDir)
+    // Data read from --data-dir other than those the run recorded go to a folder of their own, so that the run's own evaluation stays;
+    // so do other images found without --data-dir in another place than the run read them (another copy of the dataset).
+    const recorded = recordedDataFolder(runDir)
+    const recordedSplit = run.summary?.fingerprints?.data?.[split as 'val' | 'test' | 'train']
+    const otherCopy = !readFromDataDir && recorded !== undefined && isAbsolute(loaded.source) && resolve(loaded.source) !== recorded && (recordedSplit === undefined || recordedSplit !== splitFingerprint(dataset[split]!))
+    if (otherCopy) log(`note: ${runDir} read its data from ${recorded}; the ${split} split found now in ${loaded.source} holds other images, so this evaluation goes to a folder of its own (give --data-dir ${recorded} to evaluate on the run's own data)`)
+    const dataFolder = readFromDataDir ? dataDir : otherCopy ? loaded.source : undefined
+    const ownData = !otherCopy && (!readFromDataDir || resolve(loaded.source) === recorded)
+    const outDir = evalFolder(runDir, `${split}-${weightsLabel(run)}`, ownData ? undefined : dataFolder)
     const result: EvalResult = {
       run_dir: runDir,
       checkpoint: run.checkpoint.name,
@@ -237,7 +243,7 @@ export async function evaluateRun(opts: EvalOptions): Promise<EvalResult> {
       ...(run.classNames.length > DENSE_MAX_CLASSES ? {confusion_pairs: tally.pairs} : {}),
       predicted_outside_classes: tally.outside.reduce((a, b) => a + b, 0),
       training,
-      data_dir: readFromDataDir ? dataDir! : null,
+      data_dir: dataFolder ?? null,
       data_source: loaded.source,
       out_dir: outDir,
       files: [],

@@ -75,6 +75,21 @@ describe('--data-dir in place of a data.root that is gone', () => {
     assert.equal(JSON.parse(readFileSync(join(runDir, 'env.json'), 'utf8')).resumed.at(-1).data_source, join(tmp, 'if1'))
   })
 
+  it("an evaluation that finds other test images than the run's (another copy, no --data-dir) goes to a folder of its own, saying so; the run's own data go to eval/test-best/", async () => {
+    const copy = join(tmp, 'if1testcopy')
+    cpSync(join(tmp, 'if1'), copy, {recursive: true})
+    await writePng(join(copy, 'test', 'class_0', 'img_0.png'), new Uint8Array(6 * 6 * 3).fill(50), 6, 6)
+    const runDir = ((await runExperiment({spec: file, dataDir: copy, log: () => {}})) as RunSummary).run_dir
+    const lines: string[] = []
+    const found = await evaluateRun({run: runDir, log: (m) => lines.push(m)})
+    assert.equal(found.out_dir, join(runDir, 'eval', 'test-best-on-if1'))
+    assert.equal(found.data_dir, join(tmp, 'if1'))
+    assert.ok(lines.some((l) => l.includes(`read its data from ${copy}; the test split found now in ${join(tmp, 'if1')} holds other images, so this evaluation goes to a folder of its own`)), lines.join('\n'))
+    const own = await evaluateRun({run: runDir, dataDir: copy})
+    assert.equal(own.out_dir, join(runDir, 'eval', 'test-best'))
+    assert.equal(own.training?.equal, true)
+  })
+
   it('mixture run SPEC --set data.root=gone --data-dir D trains (and dry-runs) from D, and config.yaml records it', () => {
     const dry = mixture(['run', file, '--set', 'data.root=gone', '--data-dir', join(tmp, 'if1'), '-n'])
     assert.equal(dry.code, 0, dry.stderr)
