@@ -21,7 +21,7 @@ import {MetricSums} from '../ops/metric-sums.js'
 import {openRun, weightsLabel, weightsPhrase, type CheckpointChoice, type OpenedRun, type WeightChoice} from '../run/load-run.js'
 import {fingerprintChanges, pluginFingerprints, splitFingerprint} from '../run/fingerprints.js'
 import {readMetricsFile} from '../run/metrics-file.js'
-import {recordedDataSource} from '../run/env.js'
+import {recordedDataFolder} from '../run/env.js'
 import {writeEvalFolder} from './evaluate-outputs.js'
 import {readableFolder} from '../fs/folder-leftovers.js'
 import {EvalTally, type TallyResult} from './tally.js'
@@ -56,12 +56,6 @@ function refuseVal(run: OpenedRun, dataDir: string | undefined): never {
   throw new UsageError(
     `--split val needs a validation split, held out of the training images (data.val_split) or the dataset's own (image_folder's val/ beside test/), and ${run.runDir} has none (so it chose its best epoch on the test split, as the paper did). Use --split test or --split train, or train a run with data.val_split (e.g. --set data.val_split=0.1)`,
   )
-}
-
-/** The folder the run last read its data from (env.json's data_source, or a resume's where they moved), where it is one. */
-function recordedDataFolder(runDir: string): string | undefined {
-  const source = recordedDataSource(runDir)
-  return source !== undefined && isAbsolute(source) ? source : undefined
 }
 
 /**

@@ -2,7 +2,7 @@
 import {execFileSync} from 'node:child_process'
 import {readFileSync, renameSync} from 'node:fs'
 import {cpus, hostname, totalmem, platform, arch} from 'node:os'
-import {join} from 'node:path'
+import {isAbsolute, join} from 'node:path'
 import {createRequire} from 'node:module'
 import type {BackendChoice} from '../engine/backend.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
@@ -101,6 +101,12 @@ export function recordedDataSource(env: Record<string, unknown> | string): strin
   const moved = resumed.map((r) => (r !== null && typeof r === 'object' ? (r as {data_source?: unknown}).data_source : undefined)).filter((s): s is string => typeof s === 'string').at(-1)
   const source = moved ?? doc.data_source
   return typeof source === 'string' ? source : undefined
+}
+
+/** The folder the run in `runDir` last read its data from (recordedDataSource), where that is a folder's path: a generated dataset's source is words. */
+export function recordedDataFolder(runDir: string): string | undefined {
+  const source = recordedDataSource(runDir)
+  return source !== undefined && isAbsolute(source) ? source : undefined
 }
 
 /** The epochs after which the run restarted from best.ckpt (`--resume --from-best`), as env.json's resumes record them. */

@@ -21,10 +21,18 @@ function shortHash(...parts: NodeJS.ArrayBufferView[]): string {
   return hash.digest('hex').slice(0, 16)
 }
 
-/** The hash of a split's images and labels, in their order. */
+/** The hash of a split's images and labels, in their order; hashed once per split (a resume checks the splits that training then records). */
 export function splitFingerprint(split: DatasetSplit): string {
-  return shortHash(split.images, split.labels)
+  let hash = splitHashes.get(split)
+  if (hash === undefined) {
+    hash = shortHash(split.images, split.labels)
+    splitHashes.set(split, hash)
+  }
+  return hash
 }
+
+/** Each split's hash, by the split (a loaded split's images and labels are not written to afterwards). */
+const splitHashes = new WeakMap<DatasetSplit, string>()
 
 /** The hash of each plugin file's contents (null where it cannot be read). */
 export function pluginFingerprints(files: readonly string[]): Record<string, string | null> {

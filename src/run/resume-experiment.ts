@@ -5,7 +5,7 @@
  * naming the resume — and fit the epochs left.
  */
 import {existsSync, renameSync} from 'node:fs'
-import {dirname, isAbsolute, join, resolve} from 'node:path'
+import {dirname, join, resolve} from 'node:path'
 import {resolveSpec} from '../config/resolve.js'
 import {UsageError, type StopRequest} from '../errors.js'
 import {BackendUnavailableError} from '../engine/backend.js'
@@ -14,7 +14,7 @@ import {MAX_EPOCHS, type ResolvedSpec} from '../schema/spec.js'
 import {earlyStop} from './early-stopping.js'
 import {restoreCheckpoint, saveCheckpoint} from './checkpoint.js'
 import {optimizerTitle} from '../recipe/optimizer.js'
-import {recordedDataSource, recordResume} from './env.js'
+import {recordedDataFolder, recordResume} from './env.js'
 import {changedSplits, runFingerprints} from './fingerprints.js'
 import {fit} from './fit.js'
 import {BEST_CKPT, INDEX_FILE, LAST_CKPT, removeStaleTemps, RUN_LOCK, runConfigHash, runFolder, stamp, writeRunConfig} from './folders.js'
@@ -106,8 +106,8 @@ async function resumeSession(plan: ResumePlan, opts: ResumeOptions, log: (m: str
       throw new UsageError(`${runDir} ran on the ${requested} backend, which is not available here (${error.reasons}). Resume it where ${requested} runs, or add --force --backend <name> to continue on another backend (the change is recorded)`)
     }
     // Data not found where the spec says: where the run read them (a --data-dir it was given, recorded in env.json) is what to give.
-    const source = recordedDataSource(runDir)
-    if (error instanceof DataError && opts.dataDir === undefined && source !== undefined && isAbsolute(source) && !error.message.includes(source)) {
+    const source = recordedDataFolder(runDir)
+    if (error instanceof DataError && opts.dataDir === undefined && source !== undefined && !error.message.includes(source)) {
       const there = isFolder(source) ? `resume it with --data-dir ${source}` : `that folder is not there now: give the one the data are in with --data-dir <folder>`
       throw new DataError(`${error.message} ${runDir} read its data from ${source} (env.json): ${there}.`, {cause: error})
     }
@@ -160,8 +160,8 @@ function editedConfig(plan: ResumePlan, force: boolean, log: (m: string) => void
 function checkResumedData(runDir: string, session: Session, force: boolean, log: (m: string) => void): void {
   const changed = changedSplits(readRunSummary(runDir)?.fingerprints, runFingerprints(session.dataset, []).data)
   if (changed.length === 0) return
-  // Where the run read its data, where that is a folder (--data-dir takes it); a generated dataset's source is words.
-  const source = recordedDataSource(runDir)
+  // Where the run read its data, where that folder is there (--data-dir takes it).
+  const source = recordedDataFolder(runDir)
   const recorded = source !== undefined && isFolder(source) ? source : undefined
   const what = `the ${changed.join(', ')} split${changed.length > 1 ? 's' : ''} read now (from ${session.dataset.source}) ${changed.length > 1 ? 'hold' : 'holds'} other images or labels than the run trained on`
   if (!force) {
