@@ -16,8 +16,9 @@ import {runExperiment, type RunSummary} from '../../src/run/experiment.js'
 import {recordedDataSource} from '../../src/run/env.js'
 import {mixture, TINY_CNN_SPEC, writeSpec} from '../helpers.js'
 import {isolatedTmp, writeImageFolder, writePng} from '../data/helpers.js'
+import {imageFolderRun, TINY_MIXTURE} from './helpers.js'
 
-const model = {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}
+const model = TINY_MIXTURE
 const FASHION = '/usr/share/datasets/fashion-mnist'
 
 describe('--data-dir in place of a data.root that is gone', () => {
@@ -112,10 +113,7 @@ describe('mixture eval --data-dir: its own folder, what it read, and the layouts
   let runDir: string
   let images: string
   before(async () => {
-    tmp = isolatedTmp('mixture-eval-data-dir-')
-    images = await writeImageFolder(join(tmp, 'images'), {train: [3, 3, 3], test: [2, 3, 2]})
-    const file = writeSpec({name: 'held', seed: 3, data: {dataset: 'image_folder', root: 'images', image_size: 6, cache: false}, model, train: {epochs: 1, batch_size: 4}, engine: {backend: 'cpu'}}, tmp)
-    runDir = ((await runExperiment({spec: file, outDir: join(tmp, 'results'), log: () => {}})) as RunSummary).run_dir
+    ;({tmp, images, runDir} = await imageFolderRun('mixture-eval-data-dir-', 'held', 1))
   })
 
   it("writes another folder's evaluation to eval/<split>-<ckpt>-on-<folder>/ (-2 for another folder of that name), recording the folder; the run's own stays", async () => {

@@ -13,8 +13,9 @@ import {evaluateRun} from '../../src/evaluate/evaluate-run.js'
 import {runExperiment} from '../../src/run/experiment.js'
 import {mixture, writeSpec} from '../helpers.js'
 import {cifarFile, isolatedTmp, write, writeImageFolder} from '../data/helpers.js'
+import {imageFolderRun, TINY_MIXTURE} from './helpers.js'
 
-const model = {type: 'mixture', components: [{type: 'cnn', channels: [4, 3]}]}
+const model = TINY_MIXTURE
 
 const isError = (kind: typeof DataError | typeof UsageError, ...patterns: RegExp[]) => (e: unknown) => {
   assert.ok(e instanceof kind, `expected a ${kind.name}, got ${String(e)}`)
@@ -28,10 +29,7 @@ describe('mixture eval on a held-out folder (test/<class>/ alone)', () => {
   let images: string
 
   before(async () => {
-    tmp = isolatedTmp('mixture-held-out-')
-    images = await writeImageFolder(join(tmp, 'images'), {train: [3, 3, 3], test: [2, 3, 2]})
-    const file = writeSpec({name: 'held-out', seed: 3, data: {dataset: 'image_folder', root: 'images', image_size: 6, cache: false}, model, train: {epochs: 2, batch_size: 4}, engine: {backend: 'cpu'}}, tmp)
-    runDir = ((await runExperiment({spec: file, outDir: join(tmp, 'results'), log: () => {}})) as {run_dir: string}).run_dir
+    ;({tmp, images, runDir} = await imageFolderRun('mixture-held-out-', 'held-out', 2))
   })
 
   it("scores a folder of test/ alone as it scores the run's own test split: the same numbers as training wrote", async () => {
