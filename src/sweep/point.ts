@@ -20,7 +20,8 @@ import type {ResolvedSpec} from '../schema/spec.js'
 
 type FolderSummary = Partial<RunSummary>
 
-export type PointAction = {action: 'skip'; summary: FolderSummary} | {action: 'resume'; summary: FolderSummary} | {action: 'fresh'; setAside?: 'no checkpoint' | 'different configuration'; crashed?: FolderSummary}
+/** What a rerun does with a point, with the summary.json its folder holds (a fresh start may have none). */
+export type PointAction = {action: 'skip'; summary: FolderSummary} | {action: 'resume'; summary: FolderSummary} | {action: 'fresh'; setAside?: 'no checkpoint' | 'different configuration'; summary?: FolderSummary}
 
 /**
  * What a rerun of the sweep does with a point, read from its folder and changing nothing (a dry run
@@ -34,9 +35,9 @@ export function pointOutlook(dir: string, record: SweepPointRecord, before: Swee
   const prior = readRunSummary(runDir)
   if (prior && sameConfig && prior.status === 'completed') return {action: 'skip', summary: prior}
   if (prior && sameConfig && existsSync(join(runDir, LAST_CKPT))) return {action: 'resume', summary: prior}
-  const crashed = prior && liveStatus(prior) === 'crashed' ? {crashed: prior} : {}
-  if (existsSync(runDir) && !holdsOnlyLauncherFiles(runDir)) return {action: 'fresh', setAside: sameConfig ? 'no checkpoint' : 'different configuration', ...crashed}
-  return {action: 'fresh', ...crashed}
+  const summary = prior ? {summary: prior} : {}
+  if (existsSync(runDir) && !holdsOnlyLauncherFiles(runDir)) return {action: 'fresh', setAside: sameConfig ? 'no checkpoint' : 'different configuration', ...summary}
+  return {action: 'fresh', ...summary}
 }
 
 /**
@@ -45,7 +46,7 @@ export function pointOutlook(dir: string, record: SweepPointRecord, before: Swee
  */
 export function preparePoint(dir: string, record: SweepPointRecord, before: SweepPointRecord | undefined, spec: ResolvedSpec, log: (m: string) => void, at: string): PointAction {
   const outlook = pointOutlook(dir, record, before, spec)
-  const prior = outlook.action === 'fresh' ? outlook.crashed : outlook.action === 'resume' ? outlook.summary : undefined
+  const prior = outlook.action === 'skip' ? undefined : outlook.summary
   if (prior && liveStatus(prior) === 'crashed') log(`${at}: crashed (left running by ${describeOwner(prior)})`)
   if (outlook.action === 'fresh' && outlook.setAside) {
     const runDir = join(dir, record.run_dir)
