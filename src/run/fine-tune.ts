@@ -24,14 +24,13 @@
 import {createHash} from 'node:crypto'
 import {existsSync, readFileSync, statSync} from 'node:fs'
 import {dirname, join} from 'node:path'
-import {parse as parseYaml} from 'yaml'
 import {tf, type LayersModel} from '../engine/tf.js'
 import type {InitFromSpec} from '../schema/spec.js'
 import {UsageError} from '../errors.js'
 import {displayPath} from '../fs/display-path.js'
 import {nameList} from '../name-list.js'
 import {evaluatedWeights, readCheckpoint, type LoadedCheckpoint} from './checkpoint.js'
-import {CHECKPOINT_FILES} from './folders.js'
+import {CHECKPOINT_FILES, readRunConfig} from './folders.js'
 import {buildModelIn} from '../config/check-model.js'
 import {trainableCount} from '../model/build.js'
 import type {Resolved} from '../config/resolve.js'
@@ -77,12 +76,8 @@ function initCheckpointFile(init: InitFromSpec): string {
 
 /** Whether the run in folder `runDir` kept a moving average of its weights (train.ema in its config.yaml); false where that cannot be read. */
 function keptAverage(runDir: string): boolean {
-  try {
-    const config = parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8')) as {train?: {ema?: unknown}} | null
-    return Boolean(config?.train?.ema)
-  } catch {
-    return false
-  }
+  const train = readRunConfig(runDir)?.train as {ema?: unknown} | undefined
+  return Boolean(train?.ema)
 }
 
 /**

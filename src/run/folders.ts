@@ -7,7 +7,7 @@
 import {createHash} from 'node:crypto'
 import {accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
-import {stringify as yamlStringify} from 'yaml'
+import {parse as parseYaml, stringify as yamlStringify} from 'yaml'
 import {UsageError} from '../errors.js'
 import {writeFileAtomic} from '../fs/write-atomic.js'
 import type {ResolvedSpec} from '../schema/spec.js'
@@ -45,6 +45,16 @@ export function setAsideName(dir: string): string {
 /** config.yaml: the run's resolved spec, with how to run it again. */
 export function writeRunConfig(runDir: string, spec: ResolvedSpec): void {
   writeFileAtomic(join(runDir, 'config.yaml'), `# Resolved spec of this run (extends and overrides applied, defaults filled).\n# Reproduce: mixture run <this folder>/config.yaml\n${yamlStringify(spec)}`)
+}
+
+/** The run's config.yaml as written (a mapping; its values unchecked), or undefined where it cannot be read or is not one. */
+export function readRunConfig(runDir: string): Record<string, unknown> | undefined {
+  try {
+    const config: unknown = parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8'))
+    return config !== null && typeof config === 'object' && !Array.isArray(config) ? (config as Record<string, unknown>) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** SHA-256 (hex) of the run's config.yaml as it is now (summary.json records the one the run trains under); undefined where it cannot be read. */

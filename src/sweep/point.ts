@@ -4,15 +4,14 @@
  * task, a local job). A folder is never deleted: one whose configuration changed, or a run that
  * cannot be resumed, is set aside as `<folder>.old-<stamp>` beside it.
  */
-import {existsSync, mkdirSync, readdirSync, readFileSync, renameSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, renameSync} from 'node:fs'
 import {join, relative, resolve} from 'node:path'
-import {parse as parseYaml} from 'yaml'
 import {UsageError} from '../errors.js'
 import {displayPath} from '../fs/display-path.js'
 import {resolveSpec} from '../config/resolve.js'
 import {configHash, runExperiment, type RunOptions, type RunSummary} from '../run/experiment.js'
 import {describeOwner} from '../run/owner.js'
-import {LAST_CKPT, setAsideName} from '../run/folders.js'
+import {LAST_CKPT, readRunConfig, setAsideName} from '../run/folders.js'
 import {LAUNCHER_FILES, requireIndex, type SweepIndex, type SweepPointRecord} from './records.js'
 import {readRunSummary} from '../run/summary.js'
 import {liveStatus} from '../run/status.js'
@@ -82,11 +81,8 @@ export function sameConfiguration(runDir: string, hash: string, recorded: string
  */
 function trainedAs(runDir: string, spec: ResolvedSpec): boolean {
   const experiment = ({engine, output: _output, ...rest}: ResolvedSpec) => JSON.stringify({...rest, precision: engine?.precision, loss_scale: engine?.loss_scale})
-  try {
-    return experiment(parseYaml(readFileSync(join(runDir, 'config.yaml'), 'utf8')) as ResolvedSpec) === experiment(spec)
-  } catch {
-    return false
-  }
+  const config = readRunConfig(runDir)
+  return config !== undefined && experiment(config as ResolvedSpec) === experiment(spec)
 }
 
 /**
