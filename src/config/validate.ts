@@ -14,7 +14,7 @@ import {expandHome} from '../fs/home-path.js'
 import {displayPath} from '../fs/display-path.js'
 import {isObject, originOf, parsePath, printableKey, printablePath, type Json, type JsonObject, type LoadedSpec, type Origins} from './load.js'
 import {joinPath} from './key-path.js'
-import {DATA_KEYS, MODEL_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
+import {DATA_KEYS, MODEL_META_KEYS, PART_META_KEYS, specSchema, type DataOptions, type ResolvedSpec} from '../schema/spec.js'
 import {resolveRecipe} from './recipe.js'
 import {unitRangeProblems} from '../data/pipeline.js'
 
@@ -182,7 +182,7 @@ export function schemaProblems(schema: JsonSchema, data: unknown, base: string, 
 export type ResolvedPart = {type: string; preset?: string} & Record<string, unknown>
 
 /** Resolve one `{type, preset?, ...params}` against the registry; returns the flat part with defaults filled. */
-function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins, problems: Problem[], metaKeys: readonly string[] = ['type', 'preset']): ResolvedPart | undefined {
+function resolvePart(kind: EntryKind, raw: Json, path: string, origins: Origins, problems: Problem[], metaKeys: readonly string[] = PART_META_KEYS): ResolvedPart | undefined {
   if (!isObject(raw) || typeof raw.type !== 'string') {
     const problem = {origin: originOf(origins, path), path, message: `must be a mapping with a "type" (a registered ${kind}: ${names(kind).join(', ')})`}
     misplaced.add(problem)

@@ -7,7 +7,7 @@
  */
 import type {SymbolicTensor, tf} from '../engine/tf.js'
 import type {BuildContext} from './context.js'
-import {MODEL_META_KEYS, type DataOptions} from '../schema/spec.js'
+import {MODEL_META_KEYS, PART_META_KEYS, type DataOptions} from '../schema/spec.js'
 import type {OptimizerRule} from '../engine/optimizer.js'
 import {OPTIMIZER_SHARED_KEYS, optimizerSharedSchema, WARMUP_KEYS, warmupSchema} from '../schema/recipe.js'
 
@@ -329,7 +329,7 @@ function register(entry: AnyEntry): void {
   const schema = entry.schema as {type?: string; additionalProperties?: unknown}
   if (schema?.type !== 'object') throw new RegistryError(`cannot register ${entry.kind} "${entry.name}": its schema must be an object schema`)
   // The keys a spec gives beside an entry's parameters (its name, a preset; a model's class count and init) cannot be parameters too.
-  const reserved = (entry.kind === 'model' ? MODEL_META_KEYS : entry.kind === 'dataset' ? [] : ['type', 'preset']).filter((k) => k in ((schema as {properties?: object}).properties ?? {}))
+  const reserved = (entry.kind === 'model' ? MODEL_META_KEYS : entry.kind === 'dataset' ? [] : PART_META_KEYS).filter((k) => k in ((schema as {properties?: object}).properties ?? {}))
   if (reserved.length > 0) {
     throw new RegistryError(`cannot register ${entry.kind} "${entry.name}": its schema names ${reserved.join(' and ')}, which a spec gives beside the parameters (type: the entry's name, preset: a set of values${entry.kind === 'model' ? ', init and num_classes: the model\'s' : ''}); rename the parameter`)
   }

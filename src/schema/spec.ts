@@ -349,5 +349,8 @@ export function mixesAnything(mixup: Pick<MixupSpec, 'mixup_alpha' | 'cutmix_alp
   return mixup !== undefined && (mixup.mixup_alpha > 0 || mixup.cutmix_alpha > 0 || mixup.cutmix_minmax !== undefined)
 }
 
+/** Keys of a registry part (`{type, preset?, ...params}`: a component, adapter, head, transform, …) that belong to the spec, not to its parameters. */
+export const PART_META_KEYS = ['type', 'preset'] as const
+
 /** Keys of the model object that belong to the spec, not to the model plugin's parameters. */
-export const MODEL_META_KEYS = ['type', 'preset', 'init', 'num_classes'] as const
+export const MODEL_META_KEYS = [...PART_META_KEYS, 'init', 'num_classes'] as const
